@@ -1,0 +1,141 @@
+"""The hazard area of a mission: field polygon, exclusion zones and geographic origin.
+
+Read from a world SDF (simulation: the same file Gazebo loads) or from a GeoJSON file in
+WGS84 (a real task: the polygon an operator exports from IMSMA or a GIS). Polygons come back
+in the ``map`` frame (ENU metres from the origin), the field counter-clockwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import List, Optional, Sequence, Tuple
+
+from shapely.geometry import Polygon as ShapelyPolygon
+from shapely.validation import explain_validity
+
+from demining_bringup.geo import LocalCartesian
+from demining_sim.world import GeoOrigin, Polygon, WorldError
+
+
+@dataclasses.dataclass
+class HazardArea:
+    """A hazard area in the map frame."""
+
+    name: str
+    field: Polygon
+    exclusion_zones: List[Polygon]
+    origin: GeoOrigin
+
+    @property
+    def area_m2(self) -> float:
+        """Area of the field minus the exclusion zones, m^2."""
+        return float(self.work_polygon().area)
+
+    def work_polygon(self):
+        """Return the shapely polygon that must be processed (field minus exclusions)."""
+        poly = ShapelyPolygon(self.field)
+        for zone in self.exclusion_zones:
+            poly = poly.difference(ShapelyPolygon(zone))
+        return poly
+
+
+def validate_polygon(points: Sequence[Tuple[float, float]], what: str) -> Polygon:
+    """Return ``points`` as a counter-clockwise polygon or raise WorldError naming the fault."""
+    pts = [(float(x), float(y)) for x, y in points]
+    if len(pts) > 1 and pts[0] == pts[-1]:
+        pts = pts[:-1]
+    if len(pts) < 3:
+        raise WorldError(f'{what}: a polygon needs at least 3 points, got {len(pts)}')
+    if not all(map(lambda p: all(abs(c) < 1e7 for c in p), pts)):
+        raise WorldError(f'{what}: coordinates out of range or not finite')
+    poly = ShapelyPolygon(pts)
+    if not poly.is_valid:
+        raise WorldError(f'{what}: invalid polygon ({explain_validity(poly)})')
+    if poly.area <= 0.0:
+        raise WorldError(f'{what}: polygon has zero area')
+    if not poly.exterior.is_ccw:
+        pts = pts[::-1]
+    return pts
+
+
+def _geojson_polygons(doc: dict) -> List[Tuple[dict, list]]:
+    """Return (properties, coordinates) of every Polygon in a GeoJSON document."""
+    kind = doc.get('type')
+    if kind == 'FeatureCollection':
+        out = []
+        for feat in doc.get('features', []):
+            out.extend(_geojson_polygons(feat))
+        return out
+    if kind == 'Feature':
+        geom = doc.get('geometry') or {}
+        props = doc.get('properties') or {}
+        if geom.get('type') == 'Polygon':
+            return [(props, geom.get('coordinates', []))]
+        if geom.get('type') == 'MultiPolygon':
+            return [(props, c) for c in geom.get('coordinates', [])]
+        return []
+    if kind == 'Polygon':
+        return [({}, doc.get('coordinates', []))]
+    raise WorldError(f'unsupported GeoJSON type {kind!r}')
+
+
+def _load_geojson(path: str) -> HazardArea:
+    try:
+        with open(path, encoding='utf-8') as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WorldError(f'{path}: cannot read GeoJSON ({exc})') from None
+    polys = _geojson_polygons(doc)
+    if not polys:
+        raise WorldError(f'{path}: no Polygon in the GeoJSON file')
+    fields = [p for p in polys if p[0].get('role', 'field') == 'field']
+    if len(fields) != 1:
+        raise WorldError(f'{path}: expected exactly one field polygon, found {len(fields)}')
+    props, rings = fields[0]
+    if not rings or len(rings[0]) < 3:
+        raise WorldError(f'{path}: the field polygon has no exterior ring')
+    origin_prop: Optional[Sequence[float]] = props.get('origin') or doc.get('origin')
+    lon0, lat0 = rings[0][0][0], rings[0][0][1]
+    origin = (GeoOrigin(float(origin_prop[0]), float(origin_prop[1]),
+                        float(origin_prop[2]) if len(origin_prop) > 2 else 0.0)
+              if origin_prop else GeoOrigin(float(lat0), float(lon0)))
+    try:
+        lc = LocalCartesian(origin.latitude_deg, origin.longitude_deg, origin.elevation_m)
+    except ValueError as exc:
+        raise WorldError(f'{path}: {exc}') from None
+
+    def to_local(ring: list, what: str) -> Polygon:
+        try:
+            lon = [float(p[0]) for p in ring]
+            lat = [float(p[1]) for p in ring]
+        except (TypeError, ValueError, IndexError):
+            raise WorldError(f'{path}: {what}: malformed coordinates') from None
+        e, n, _ = lc.to_enu(lat, lon, origin.elevation_m)
+        return validate_polygon(list(zip(e.tolist(), n.tolist())), f'{path}: {what}')
+
+    field = to_local(rings[0], 'field')
+    exclusions = [to_local(r, 'exclusion zone') for r in rings[1:]]
+    exclusions += [to_local(r[0], 'exclusion zone') for p, r in polys
+                   if p.get('role') == 'exclusion' and r]
+    name = str(props.get('name') or os.path.splitext(os.path.basename(path))[0])
+    return HazardArea(name=name, field=field, exclusion_zones=exclusions, origin=origin)
+
+
+def load_area(path: str) -> HazardArea:
+    """Load a hazard area from a world SDF or a GeoJSON file.
+
+    :raises WorldError: with a one-line message naming the file and the problem.
+    """
+    if not path:
+        raise WorldError('no hazard area file given (parameter area_file)')
+    if not os.path.isfile(path):
+        raise WorldError(f'{path}: no such file')
+    if path.lower().endswith(('.geojson', '.json')):
+        return _load_geojson(path)
+    from demining_sim.world import load_world  # the SDF parser lives with the simulator
+    world = load_world(path)
+    return HazardArea(name=world.name, field=list(world.field),
+                      exclusion_zones=[list(z) for z in world.exclusion_zones],
+                      origin=world.origin)

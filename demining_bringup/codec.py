@@ -1,0 +1,419 @@
+"""ROS message <-> plain data conversion for every layout in docs/interfaces.md.
+
+Every node converts through this module, so the documented layouts have exactly one encoder
+and one decoder. Decoders raise :class:`DecodeError` on malformed input (wrong fields, sizes,
+non-finite values where a value is required); nodes catch it, log and drop the message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Iterable, List, Sequence
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import PoseStamped, Quaternion
+from nav_msgs.msg import OccupancyGrid, Odometry, Path
+from sensor_msgs.msg import JointState, PointCloud2, PointField
+from std_msgs.msg import Header, String
+
+from demining_bringup import topics
+from demining_bringup.datatypes import (Detection, DetectionKind, GprScan, MdScan, SimEvent,
+                                        ToolCommand, ToolState, VehicleState)
+
+_NS_PER_S = 1_000_000_000
+_F32 = PointField.FLOAT32
+_U32 = PointField.UINT32
+_NP_TYPES = {_F32: '<f4', _U32: '<u4'}
+_FIELD_SIZE = 4
+
+
+class DecodeError(ValueError):
+    """A message does not follow its documented layout."""
+
+
+# --- time -----------------------------------------------------------------------------------
+
+def stamp_to_sec(stamp: Time) -> float:
+    """Return a builtin_interfaces/Time as float seconds."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def sec_to_stamp(t: float) -> Time:
+    """Return float seconds as builtin_interfaces/Time (non-negative, rounded to ns)."""
+    ns = max(0, int(round(t * _NS_PER_S)))
+    return Time(sec=ns // _NS_PER_S, nanosec=ns % _NS_PER_S)
+
+
+def make_header(t: float, frame_id: str) -> Header:
+    """Return a std_msgs/Header at ``t`` seconds in ``frame_id``."""
+    return Header(stamp=sec_to_stamp(t), frame_id=frame_id)
+
+
+# --- orientation ----------------------------------------------------------------------------
+
+def yaw_from_quaternion(q: Quaternion) -> float:
+    """Return the yaw (rad, ENU) of a quaternion."""
+    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+
+
+def quaternion_from_yaw(yaw: float) -> Quaternion:
+    """Return a geometry_msgs/Quaternion for a pure yaw rotation."""
+    return Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2.0), w=math.cos(yaw / 2.0))
+
+
+def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> Quaternion:
+    """Return a geometry_msgs/Quaternion from roll, pitch, yaw (rad, fixed axes XYZ)."""
+    cr, sr = math.cos(roll / 2.0), math.sin(roll / 2.0)
+    cp, sp = math.cos(pitch / 2.0), math.sin(pitch / 2.0)
+    cy, sy = math.cos(yaw / 2.0), math.sin(yaw / 2.0)
+    return Quaternion(x=sr * cp * cy - cr * sp * sy, y=cr * sp * cy + sr * cp * sy,
+                      z=cr * cp * sy - sr * sp * cy, w=cr * cp * cy + sr * sp * sy)
+
+
+# --- point-cloud layouts --------------------------------------------------------------------
+
+def _layout(fields: Sequence[tuple]) -> List[PointField]:
+    out, offset = [], 0
+    for name, datatype, count in fields:
+        out.append(PointField(name=name, offset=offset, datatype=datatype, count=count))
+        offset += _FIELD_SIZE * count
+    return out
+
+
+def _dtype(fields: Sequence[PointField], point_step: int) -> np.dtype:
+    names, formats, offsets = [], [], []
+    for f in fields:
+        if f.datatype not in _NP_TYPES:
+            raise DecodeError(f'field {f.name!r} has unsupported datatype {f.datatype}')
+        base = _NP_TYPES[f.datatype]
+        names.append(f.name)
+        formats.append((base, (f.count,)) if f.count > 1 else base)
+        offsets.append(f.offset)
+    try:
+        return np.dtype({'names': names, 'formats': formats, 'offsets': offsets,
+                         'itemsize': point_step})
+    except (ValueError, TypeError) as exc:
+        raise DecodeError(f'inconsistent point layout: {exc}') from None
+
+
+def _to_cloud(arr: np.ndarray, fields: List[PointField], stamp: float,
+              frame_id: str) -> PointCloud2:
+    msg = PointCloud2()
+    msg.header = make_header(stamp, frame_id)
+    msg.height = 1
+    msg.width = int(arr.shape[0])
+    msg.fields = fields
+    msg.is_bigendian = False
+    msg.point_step = arr.dtype.itemsize
+    msg.row_step = msg.point_step * msg.width
+    msg.is_dense = True
+    msg.data = arr.tobytes()
+    return msg
+
+
+def _from_cloud(msg: PointCloud2, required: Iterable[str]) -> np.ndarray:
+    if msg.is_bigendian:
+        raise DecodeError('big-endian point clouds are not supported')
+    names = {f.name for f in msg.fields}
+    missing = [n for n in required if n not in names]
+    if missing:
+        raise DecodeError(f'point cloud lacks fields {missing}')
+    n = msg.width * msg.height
+    if msg.point_step <= 0 or len(msg.data) != n * msg.point_step:
+        raise DecodeError(f'point cloud data size {len(msg.data)} != {n} x {msg.point_step}')
+    dtype = _dtype(msg.fields, msg.point_step)
+    return np.frombuffer(bytes(msg.data), dtype=dtype, count=n)
+
+
+def _xyz(arr: np.ndarray) -> np.ndarray:
+    return np.stack([arr['x'], arr['y'], arr['z']], axis=1).astype(np.float64)
+
+
+def _finite_rows(*columns: np.ndarray) -> np.ndarray:
+    ok = np.ones(columns[0].shape[0], dtype=bool)
+    for c in columns:
+        ok &= np.isfinite(c.reshape(c.shape[0], -1)).all(axis=1)
+    return ok
+
+
+def encode_gpr_scan(scan: GprScan) -> PointCloud2:
+    """Encode a GPR batch (docs/interfaces.md, "GPR traces")."""
+    amps = np.asarray(scan.amplitudes, dtype=np.float32)
+    n, s = amps.shape if amps.ndim == 2 else (0, 0)
+    fields = _layout([('x', _F32, 1), ('y', _F32, 1), ('z', _F32, 1),
+                      ('time_offset', _F32, 1), ('channel', _U32, 1),
+                      ('sample_interval_ns', _F32, 1), ('amplitude', _F32, max(s, 1))])
+    arr = np.zeros(n, dtype=_dtype(fields, _FIELD_SIZE * (6 + max(s, 1))))
+    pos = np.asarray(scan.positions, dtype=np.float32).reshape(n, 3)
+    arr['x'], arr['y'], arr['z'] = pos[:, 0], pos[:, 1], pos[:, 2]
+    arr['time_offset'] = scan.time_offsets
+    arr['channel'] = scan.channels
+    arr['sample_interval_ns'] = scan.sample_interval_ns
+    if n:
+        arr['amplitude'] = amps
+    return _to_cloud(arr, fields, scan.stamp, scan.frame_id)
+
+
+def decode_gpr_scan(msg: PointCloud2) -> GprScan:
+    """Decode a GPR batch; traces with non-finite values are dropped."""
+    arr = _from_cloud(msg, ('x', 'y', 'z', 'time_offset', 'channel', 'sample_interval_ns',
+                            'amplitude'))
+    amps = arr['amplitude'].astype(np.float32).reshape(arr.shape[0], -1)
+    ok = _finite_rows(arr['x'], arr['y'], arr['z'], arr['time_offset'], amps)
+    intervals = arr['sample_interval_ns'][ok]
+    if intervals.size and (not np.all(intervals > 0) or np.ptp(intervals) > 1e-6):
+        raise DecodeError('sample_interval_ns must be positive and equal for all traces')
+    return GprScan(stamp=stamp_to_sec(msg.header.stamp), positions=_xyz(arr[ok]),
+                   time_offsets=arr['time_offset'][ok].astype(np.float64),
+                   channels=arr['channel'][ok].astype(np.int64),
+                   sample_interval_ns=float(intervals[0]) if intervals.size else 0.0,
+                   amplitudes=amps[ok], frame_id=msg.header.frame_id)
+
+
+_MD_FIELDS = _layout([('x', _F32, 1), ('y', _F32, 1), ('z', _F32, 1), ('time_offset', _F32, 1),
+                      ('channel', _U32, 1), ('signal', _F32, 1)])
+
+
+def encode_md_scan(scan: MdScan) -> PointCloud2:
+    """Encode a metal-detector batch (docs/interfaces.md, "Metal-detector coils")."""
+    n = len(scan.signals)
+    arr = np.zeros(n, dtype=_dtype(_MD_FIELDS, _FIELD_SIZE * 6))
+    pos = np.asarray(scan.positions, dtype=np.float32).reshape(n, 3)
+    arr['x'], arr['y'], arr['z'] = pos[:, 0], pos[:, 1], pos[:, 2]
+    arr['time_offset'] = scan.time_offsets
+    arr['channel'] = scan.channels
+    arr['signal'] = scan.signals
+    return _to_cloud(arr, _MD_FIELDS, scan.stamp, scan.frame_id)
+
+
+def decode_md_scan(msg: PointCloud2) -> MdScan:
+    """Decode a metal-detector batch; readings with non-finite values are dropped."""
+    arr = _from_cloud(msg, ('x', 'y', 'z', 'time_offset', 'channel', 'signal'))
+    ok = _finite_rows(arr['x'], arr['y'], arr['z'], arr['time_offset'], arr['signal'])
+    arr = arr[ok]
+    return MdScan(stamp=stamp_to_sec(msg.header.stamp), positions=_xyz(arr),
+                  time_offsets=arr['time_offset'].astype(np.float64),
+                  channels=arr['channel'].astype(np.int64),
+                  signals=arr['signal'].astype(np.float32), frame_id=msg.header.frame_id)
+
+
+_DET_FIELDS = _layout([('x', _F32, 1), ('y', _F32, 1), ('z', _F32, 1), ('confidence', _F32, 1),
+                       ('kind', _U32, 1), ('id', _U32, 1), ('radius', _F32, 1),
+                       ('strength', _F32, 1)])
+
+
+def encode_detections(dets: Sequence[Detection], stamp: float,
+                      frame_id: str = topics.MAP_FRAME) -> PointCloud2:
+    """Encode a detection list (docs/interfaces.md, "Detection list")."""
+    arr = np.zeros(len(dets), dtype=_dtype(_DET_FIELDS, _FIELD_SIZE * 8))
+    for i, d in enumerate(dets):
+        arr[i] = (d.x, d.y, -d.depth, d.confidence, int(d.kind), d.id, d.radius, d.strength)
+    return _to_cloud(arr, _DET_FIELDS, stamp, frame_id)
+
+
+def decode_detections(msg: PointCloud2, source: str = 'fused') -> List[Detection]:
+    """Decode a detection list; entries with non-finite values or unknown kinds are dropped."""
+    arr = _from_cloud(msg, ('x', 'y', 'z', 'confidence', 'kind'))
+    names = arr.dtype.names or ()
+    out = []
+    valid_kinds = {int(k) for k in DetectionKind}
+    for row in arr:
+        vals = (float(row['x']), float(row['y']), float(row['z']), float(row['confidence']))
+        if not all(math.isfinite(v) for v in vals) or int(row['kind']) not in valid_kinds:
+            continue
+        out.append(Detection(
+            x=vals[0], y=vals[1], depth=-vals[2], confidence=min(1.0, max(0.0, vals[3])),
+            kind=DetectionKind(int(row['kind'])), source=source,
+            radius=float(row['radius']) if 'radius' in names else 0.1,
+            id=int(row['id']) if 'id' in names else 0,
+            strength=float(row['strength']) if 'strength' in names else 0.0))
+    return out
+
+
+# --- tool joints ----------------------------------------------------------------------------
+
+_TOOL_NAMES = [topics.FLAIL_JOINT, topics.TILLER_JOINT, topics.DEPTH_JOINT]
+
+
+def encode_tool_command(cmd: ToolCommand, stamp: float) -> JointState:
+    """Encode a tool command (velocity for the rotors, position for the depth)."""
+    msg = JointState()
+    msg.header = make_header(stamp, '')
+    msg.name = list(_TOOL_NAMES)
+    msg.position = [0.0, 0.0, float(cmd.depth)]
+    msg.velocity = [float(cmd.flail_speed), float(cmd.tiller_speed), 0.0]
+    return msg
+
+
+def _joint_map(msg: JointState, field: str) -> dict:
+    values = list(getattr(msg, field))
+    if values and len(values) != len(msg.name):
+        raise DecodeError(f'JointState {field} has {len(values)} values for '
+                          f'{len(msg.name)} names')
+    return dict(zip(msg.name, values))
+
+
+def decode_tool_command(msg: JointState) -> ToolCommand:
+    """Decode a tool command; raises DecodeError on missing joints or non-finite values."""
+    vel = _joint_map(msg, 'velocity')
+    pos = _joint_map(msg, 'position')
+    try:
+        cmd = ToolCommand(flail_speed=float(vel[topics.FLAIL_JOINT]),
+                          tiller_speed=float(vel.get(topics.TILLER_JOINT, 0.0)),
+                          depth=float(pos[topics.DEPTH_JOINT]))
+    except KeyError as exc:
+        raise DecodeError(f'tool command lacks joint {exc}') from None
+    if not all(math.isfinite(v) for v in (cmd.flail_speed, cmd.tiller_speed, cmd.depth)):
+        raise DecodeError('tool command has non-finite values')
+    return cmd
+
+
+def encode_tool_state(state: ToolState) -> JointState:
+    """Encode measured tool joints (/tool/joint_states)."""
+    msg = JointState()
+    msg.header = make_header(state.stamp, '')
+    msg.name = list(_TOOL_NAMES)
+    msg.position = [0.0, 0.0, float(state.depth)]
+    msg.velocity = [float(state.flail_speed), float(state.tiller_speed), 0.0]
+    msg.effort = [float(state.flail_torque), float(state.tiller_torque), 0.0]
+    return msg
+
+
+def decode_tool_state(msg: JointState) -> ToolState:
+    """Decode measured tool joints; raises DecodeError on missing or non-finite values."""
+    vel = _joint_map(msg, 'velocity')
+    pos = _joint_map(msg, 'position')
+    eff = _joint_map(msg, 'effort')
+    try:
+        state = ToolState(stamp=stamp_to_sec(msg.header.stamp),
+                          flail_speed=float(vel[topics.FLAIL_JOINT]),
+                          tiller_speed=float(vel.get(topics.TILLER_JOINT, 0.0)),
+                          depth=float(pos[topics.DEPTH_JOINT]),
+                          flail_torque=float(eff.get(topics.FLAIL_JOINT, 0.0)),
+                          tiller_torque=float(eff.get(topics.TILLER_JOINT, 0.0)))
+    except KeyError as exc:
+        raise DecodeError(f'tool state lacks joint {exc}') from None
+    vals = (state.flail_speed, state.tiller_speed, state.depth, state.flail_torque,
+            state.tiller_torque)
+    if not all(math.isfinite(v) for v in vals):
+        raise DecodeError('tool state has non-finite values')
+    return state
+
+
+# --- events ---------------------------------------------------------------------------------
+
+def encode_event(ev: SimEvent) -> String:
+    """Encode a simulator event as one JSON object (docs/interfaces.md, "Sim events")."""
+    body = {'stamp': ev.stamp, 'kind': ev.kind, 'item_id': ev.item_id,
+            'item_kind': ev.item_kind, 'x': ev.x, 'y': ev.y, 'detail': ev.detail}
+    if ev.extra:
+        body['extra'] = ev.extra
+    return String(data=json.dumps(body, allow_nan=False))
+
+
+def decode_event(msg: String) -> SimEvent:
+    """Decode a simulator event; raises DecodeError on malformed JSON or fields."""
+    try:
+        body = json.loads(msg.data)
+        ev = SimEvent(stamp=float(body['stamp']), kind=str(body['kind']),
+                      item_id=str(body.get('item_id', '')),
+                      item_kind=str(body.get('item_kind', '')),
+                      x=float(body.get('x', 0.0)), y=float(body.get('y', 0.0)),
+                      detail=str(body.get('detail', '')), extra=body.get('extra'))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DecodeError(f'malformed event: {exc}') from None
+    if not (math.isfinite(ev.stamp) and math.isfinite(ev.x) and math.isfinite(ev.y)):
+        raise DecodeError('event has non-finite values')
+    return ev
+
+
+# --- odometry, paths, grids -----------------------------------------------------------------
+
+def odometry_to_state(msg: Odometry) -> VehicleState:
+    """Convert nav_msgs/Odometry to a planar VehicleState; raises DecodeError on NaN."""
+    p = msg.pose.pose.position
+    q = msg.pose.pose.orientation
+    state = VehicleState(stamp=stamp_to_sec(msg.header.stamp), x=p.x, y=p.y,
+                         yaw=yaw_from_quaternion(q), v=msg.twist.twist.linear.x,
+                         omega=msg.twist.twist.angular.z,
+                         covariance_xy=max(msg.pose.covariance[0], msg.pose.covariance[7]))
+    vals = (state.x, state.y, state.yaw, state.v, state.omega)
+    if not all(math.isfinite(v) for v in vals):
+        raise DecodeError('odometry has non-finite values')
+    return state
+
+
+def state_to_odometry(state: VehicleState, frame_id: str = topics.MAP_FRAME,
+                      child_frame_id: str = topics.BASE_FRAME,
+                      pose_covariance: Sequence[float] = ()) -> Odometry:
+    """Convert a VehicleState to nav_msgs/Odometry (a 36-element covariance is optional)."""
+    msg = Odometry()
+    msg.header = make_header(state.stamp, frame_id)
+    msg.child_frame_id = child_frame_id
+    msg.pose.pose.position.x = float(state.x)
+    msg.pose.pose.position.y = float(state.y)
+    msg.pose.pose.orientation = quaternion_from_yaw(state.yaw)
+    msg.twist.twist.linear.x = float(state.v)
+    msg.twist.twist.angular.z = float(state.omega)
+    if len(pose_covariance) == 36:
+        msg.pose.covariance = [float(c) for c in pose_covariance]
+    else:
+        cov = [0.0] * 36
+        cov[0] = cov[7] = float(state.covariance_xy)
+        msg.pose.covariance = cov
+    return msg
+
+
+def path_to_xy(msg: Path) -> np.ndarray:
+    """Return the (N, 2) positions of a nav_msgs/Path; raises DecodeError on NaN."""
+    xy = np.array([[p.pose.position.x, p.pose.position.y] for p in msg.poses],
+                  dtype=float).reshape(-1, 2)
+    if not np.isfinite(xy).all():
+        raise DecodeError('path has non-finite positions')
+    return xy
+
+
+def xy_to_path(xy: np.ndarray, stamp: float, frame_id: str = topics.MAP_FRAME) -> Path:
+    """Build a nav_msgs/Path; each pose's yaw points to the next waypoint."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    header = make_header(stamp, frame_id)
+    msg = Path(header=header)
+    yaw = 0.0
+    for i, (x, y) in enumerate(xy):
+        if i + 1 < len(xy):
+            dx, dy = xy[i + 1] - xy[i]
+            if dx or dy:
+                yaw = math.atan2(dy, dx)
+        ps = PoseStamped(header=header)
+        ps.pose.position.x = float(x)
+        ps.pose.position.y = float(y)
+        ps.pose.orientation = quaternion_from_yaw(yaw)
+        msg.poses.append(ps)
+    return msg
+
+
+def grid_to_occupancy(values: np.ndarray, origin_x: float, origin_y: float, resolution: float,
+                      stamp: float, frame_id: str = topics.MAP_FRAME) -> OccupancyGrid:
+    """Build a nav_msgs/OccupancyGrid from an int8 array (rows = y, columns = x, -1..100)."""
+    values = np.asarray(values)
+    msg = OccupancyGrid()
+    msg.header = make_header(stamp, frame_id)
+    msg.info.map_load_time = msg.header.stamp
+    msg.info.resolution = float(resolution)
+    msg.info.height, msg.info.width = int(values.shape[0]), int(values.shape[1])
+    msg.info.origin.position.x = float(origin_x)
+    msg.info.origin.position.y = float(origin_y)
+    msg.info.origin.orientation.w = 1.0
+    msg.data = np.clip(values, -1, 100).astype(np.int8).ravel().tobytes()
+    return msg
+
+
+def occupancy_to_grid(msg: OccupancyGrid) -> np.ndarray:
+    """Return an OccupancyGrid's cells as an int8 array (rows = y, columns = x)."""
+    h, w = msg.info.height, msg.info.width
+    data = np.asarray(msg.data, dtype=np.int8)
+    if data.size != h * w:
+        raise DecodeError(f'occupancy grid has {data.size} cells, expected {h} x {w}')
+    return data.reshape(h, w)

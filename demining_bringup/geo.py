@@ -1,0 +1,82 @@
+"""WGS84 <-> local ENU (the ``map`` frame) conversions, exact through ECEF.
+
+Gazebo's ``spherical_coordinates`` (surface model EARTH_WGS84, world frame ENU) and the
+clearance report's GeoJSON both go through here, so the map frame means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Tuple
+
+import numpy as np
+
+_A = 6378137.0                      # WGS84 semi-major axis, m
+_F = 1.0 / 298.257223563            # WGS84 flattening
+_E2 = _F * (2.0 - _F)               # first eccentricity squared
+
+
+def geodetic_to_ecef(lat_deg, lon_deg, alt_m):
+    """Geodetic (deg, deg, m) to ECEF metres; accepts scalars or numpy arrays."""
+    lat = np.radians(lat_deg)
+    lon = np.radians(lon_deg)
+    sin_lat = np.sin(lat)
+    n = _A / np.sqrt(1.0 - _E2 * sin_lat * sin_lat)
+    x = (n + alt_m) * np.cos(lat) * np.cos(lon)
+    y = (n + alt_m) * np.cos(lat) * np.sin(lon)
+    z = (n * (1.0 - _E2) + alt_m) * sin_lat
+    return x, y, z
+
+
+def ecef_to_geodetic(x, y, z):
+    """ECEF metres to geodetic (deg, deg, m), Bowring's method refined twice."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    z = np.asarray(z, dtype=float)
+    lon = np.arctan2(y, x)
+    p = np.hypot(x, y)
+    lat = np.arctan2(z, p * (1.0 - _E2))
+    for _ in range(5):
+        sin_lat = np.sin(lat)
+        n = _A / np.sqrt(1.0 - _E2 * sin_lat * sin_lat)
+        alt = p / np.cos(lat) - n
+        lat = np.arctan2(z, p * (1.0 - _E2 * n / (n + alt)))
+    sin_lat = np.sin(lat)
+    n = _A / np.sqrt(1.0 - _E2 * sin_lat * sin_lat)
+    alt = p / np.cos(lat) - n
+    return np.degrees(lat), np.degrees(lon), alt
+
+
+class LocalCartesian:
+    """A local ENU tangent plane anchored at a geodetic origin."""
+
+    def __init__(self, lat_deg: float, lon_deg: float, alt_m: float = 0.0) -> None:
+        if not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 180.0):
+            raise ValueError(f'origin out of range: lat={lat_deg}, lon={lon_deg}')
+        self.lat_deg = float(lat_deg)
+        self.lon_deg = float(lon_deg)
+        self.alt_m = float(alt_m)
+        self._x0, self._y0, self._z0 = geodetic_to_ecef(lat_deg, lon_deg, alt_m)
+        lat = math.radians(lat_deg)
+        lon = math.radians(lon_deg)
+        # Rows: east, north, up unit vectors in ECEF.
+        self._r = np.array([
+            [-math.sin(lon), math.cos(lon), 0.0],
+            [-math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon), math.cos(lat)],
+            [math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)],
+        ])
+
+    def to_enu(self, lat_deg, lon_deg, alt_m=0.0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Geodetic to local east, north, up (m)."""
+        x, y, z = geodetic_to_ecef(lat_deg, lon_deg, alt_m)
+        d = np.stack([np.asarray(x) - self._x0, np.asarray(y) - self._y0,
+                      np.asarray(z) - self._z0])
+        e, n, u = np.tensordot(self._r, d, axes=1)
+        return e, n, u
+
+    def to_geodetic(self, east, north, up=0.0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Local east, north, up (m) to geodetic (deg, deg, m)."""
+        enu = np.stack(np.broadcast_arrays(np.asarray(east, float), np.asarray(north, float),
+                                           np.asarray(up, float)))
+        d = np.tensordot(self._r.T, enu, axes=1)
+        return ecef_to_geodetic(d[0] + self._x0, d[1] + self._y0, d[2] + self._z0)

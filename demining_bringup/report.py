@@ -1,0 +1,359 @@
+"""The clearance report of a mission run (IMAS 08.30 style completion record).
+
+``write_report(record, run_dir)`` writes, into one run folder:
+
+* ``summary.json``: the machine-readable figures (coverage, areas, time, rate, detections,
+  neutralised items, detonations, safety events);
+* ``report.md``: the human-readable completion report;
+* ``coverage.png``: field, planned path, driven track, processed ground, detections and
+  neutralised items;
+* ``detections.geojson`` and ``cleared_area.geojson``: WGS84 (lon, lat) features for IMSMA/GIS.
+
+Pure Python (numpy, shapely, matplotlib with the Agg backend): no rclpy. Every file is written
+to a temporary name and renamed, so an interrupted run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import tempfile
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+from shapely.geometry import MultiPolygon, Polygon as ShapelyPolygon, box
+from shapely.affinity import affine_transform
+from shapely.ops import unary_union
+
+from demining_bringup.datatypes import Detection, DetectionKind, SimEvent
+from demining_bringup.geo import LocalCartesian
+from demining_sim.world import GeoOrigin, Polygon
+
+#: The files every run folder holds (the integration tests check this list).
+REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson',
+                'cleared_area.geojson')
+_SECONDS_PER_HOUR = 3600.0
+_GEOJSON_DECIMALS = 8            # ~1 mm in latitude: enough for turning points
+_CLEARED_SIMPLIFY_M = 0.05       # simplify the cleared boundary to 5 cm (half a grid cell)
+_FIGURE_DPI = 110
+
+
+@dataclasses.dataclass
+class MissionRecord:
+    """Everything a clearance report is made of (built by the mission manager)."""
+
+    world_name: str
+    field: Polygon
+    origin: GeoOrigin
+    exclusion_zones: List[Polygon] = dataclasses.field(default_factory=list)
+    planned_path: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2)))
+    trajectory: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2)))
+    processed: Optional[np.ndarray] = None          # bool grid, rows = y, columns = x
+    processed_origin_x: float = 0.0
+    processed_origin_y: float = 0.0
+    processed_resolution: float = 0.1
+    coverage_percent: float = 0.0
+    area_field_m2: float = 0.0
+    area_cleared_m2: float = 0.0
+    detections: List[Detection] = dataclasses.field(default_factory=list)
+    events: List[SimEvent] = dataclasses.field(default_factory=list)
+    safety_events: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+    start_stamp: float = 0.0
+    end_stamp: float = 0.0
+    outcome: str = 'complete'                        # 'complete' or 'aborted'
+    reason: str = ''
+    tool_width_m: float = 0.0
+    working_depth_m: float = 0.0
+    vehicle_profile: str = ''
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    folder = os.path.dirname(path) or '.'
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cleared_polygon(record: MissionRecord):
+    """Return the processed ground inside the field as a shapely geometry (map frame)."""
+    grid = record.processed
+    if grid is None or not np.any(grid):
+        return ShapelyPolygon()
+    res = record.processed_resolution
+    boxes = []
+    # One rectangle per run of processed cells in a row keeps the union small and fast; the
+    # union is done in integer cell units so neighbouring rows share exact edges.
+    for row in range(grid.shape[0]):
+        line = np.concatenate(([0], grid[row].astype(np.int8), [0]))
+        edges = np.flatnonzero(np.diff(line))
+        for start, stop in zip(edges[0::2], edges[1::2]):
+            boxes.append(box(int(start), row, int(stop), row + 1))
+    cells = affine_transform(unary_union(boxes), [res, 0.0, 0.0, res, record.processed_origin_x,
+                                                  record.processed_origin_y])
+    cleared = cells.intersection(ShapelyPolygon(record.field))
+    for zone in record.exclusion_zones:
+        cleared = cleared.difference(ShapelyPolygon(zone))
+    return cleared.simplify(_CLEARED_SIMPLIFY_M, preserve_topology=True)
+
+
+def _polygons(geom) -> List[ShapelyPolygon]:
+    if geom.is_empty:
+        return []
+    if isinstance(geom, ShapelyPolygon):
+        return [geom]
+    if isinstance(geom, MultiPolygon):
+        return list(geom.geoms)
+    return [g for g in getattr(geom, 'geoms', []) if isinstance(g, ShapelyPolygon)]
+
+
+def _ring_lonlat(lc: LocalCartesian, coords) -> List[List[float]]:
+    xy = np.asarray(coords, dtype=float)
+    lat, lon, _ = lc.to_geodetic(xy[:, 0], xy[:, 1], 0.0)
+    return [[round(float(a), _GEOJSON_DECIMALS), round(float(b), _GEOJSON_DECIMALS)]
+            for a, b in zip(np.atleast_1d(lon), np.atleast_1d(lat))]
+
+
+def _lat_lon(lc: LocalCartesian, x: float, y: float) -> tuple:
+    lat, lon, _ = lc.to_geodetic(x, y, 0.0)
+    return round(float(lat), _GEOJSON_DECIMALS), round(float(lon), _GEOJSON_DECIMALS)
+
+
+def _events(record: MissionRecord, *kinds: str) -> List[SimEvent]:
+    return [e for e in record.events if e.kind in kinds]
+
+
+def build_summary(record: MissionRecord) -> Dict[str, Any]:
+    """Return the machine-readable summary (the content of ``summary.json``)."""
+    lc = LocalCartesian(record.origin.latitude_deg, record.origin.longitude_deg,
+                        record.origin.elevation_m)
+    mission_time = max(0.0, record.end_stamp - record.start_stamp)
+    rate = record.area_cleared_m2 / (mission_time / _SECONDS_PER_HOUR) if mission_time else 0.0
+
+    def event_entry(e: SimEvent) -> Dict[str, Any]:
+        lat, lon = _lat_lon(lc, e.x, e.y)
+        return {'stamp': round(e.stamp, 3), 'item_id': e.item_id, 'item_kind': e.item_kind,
+                'x': round(e.x, 3), 'y': round(e.y, 3), 'lat': lat, 'lon': lon,
+                'detail': e.detail}
+
+    detections = []
+    for d in record.detections:
+        lat, lon = _lat_lon(lc, d.x, d.y)
+        detections.append({'id': d.id, 'kind': d.kind.name, 'confidence': round(d.confidence, 3),
+                           'x': round(d.x, 3), 'y': round(d.y, 3),
+                           'depth_m': round(d.depth, 3), 'lat': lat, 'lon': lon})
+    at_events = _events(record, 'at_detonation')
+    return {
+        'world': record.world_name,
+        'vehicle_profile': record.vehicle_profile,
+        'outcome': record.outcome,
+        'reason': record.reason,
+        'origin': dataclasses.asdict(record.origin),
+        'area_field_m2': round(record.area_field_m2, 2),
+        'area_cleared_m2': round(record.area_cleared_m2, 2),
+        'coverage_percent': round(record.coverage_percent, 3),
+        'mission_time_s': round(mission_time, 2),
+        'clearance_rate_m2_per_h': round(rate, 1),
+        'tool_width_m': record.tool_width_m,
+        'working_depth_m': record.working_depth_m,
+        'detections': detections,
+        'neutralised': [event_entry(e) for e in _events(record, 'neutralised',
+                                                         'ap_detonation')],
+        'ap_detonations': len(_events(record, 'ap_detonation')),
+        'at_detonations': len(at_events),
+        'at_detonation_events': [event_entry(e) for e in at_events],
+        'damage_events': [event_entry(e) for e in _events(record, 'damage', 'collision')],
+        'safety_events': list(record.safety_events),
+        'files': list(REPORT_FILES),
+    }
+
+
+def _geojson_detections(record: MissionRecord, lc: LocalCartesian) -> Dict[str, Any]:
+    feats = []
+    for d in record.detections:
+        lat, lon = _lat_lon(lc, d.x, d.y)
+        feats.append({'type': 'Feature',
+                      'geometry': {'type': 'Point', 'coordinates': [lon, lat]},
+                      'properties': {'id': d.id, 'kind': d.kind.name,
+                                     'confidence': round(d.confidence, 3),
+                                     'depth_m': round(d.depth, 3)}})
+    for e in _events(record, 'neutralised', 'ap_detonation', 'at_detonation'):
+        lat, lon = _lat_lon(lc, e.x, e.y)
+        feats.append({'type': 'Feature',
+                      'geometry': {'type': 'Point', 'coordinates': [lon, lat]},
+                      'properties': {'event': e.kind, 'item_id': e.item_id,
+                                     'item_kind': e.item_kind, 'stamp': round(e.stamp, 3)}})
+    return {'type': 'FeatureCollection', 'features': feats}
+
+
+def _geojson_cleared(record: MissionRecord, lc: LocalCartesian, cleared) -> Dict[str, Any]:
+    feats = []
+    for poly in _polygons(cleared):
+        rings = [_ring_lonlat(lc, poly.exterior.coords)]
+        rings += [_ring_lonlat(lc, r.coords) for r in poly.interiors]
+        feats.append({'type': 'Feature', 'geometry': {'type': 'Polygon', 'coordinates': rings},
+                      'properties': {'status': 'processed', 'area_m2': round(poly.area, 2),
+                                     'depth_m': record.working_depth_m}})
+    feats.append({'type': 'Feature',
+                  'geometry': {'type': 'Polygon',
+                               'coordinates': [_ring_lonlat(lc, list(record.field)
+                                                            + [record.field[0]])]},
+                  'properties': {'status': 'hazard_area', 'name': record.world_name}})
+    return {'type': 'FeatureCollection', 'features': feats}
+
+
+_KIND_STYLE = {DetectionKind.AP: ('tab:orange', 'o'), DetectionKind.AT: ('tab:red', 's'),
+               DetectionKind.UXO: ('tab:purple', 'D'), DetectionKind.CLUTTER: ('tab:gray', '.'),
+               DetectionKind.UNKNOWN: ('tab:olive', 'o')}
+
+
+def render_coverage_png(record: MissionRecord, path: str) -> None:
+    """Render field, path, track, processed ground, detections and events to a PNG."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 7))
+    try:
+        if record.processed is not None and record.processed.size:
+            h, w = record.processed.shape
+            res = record.processed_resolution
+            extent = (record.processed_origin_x, record.processed_origin_x + w * res,
+                      record.processed_origin_y, record.processed_origin_y + h * res)
+            ax.imshow(np.where(record.processed, 1.0, np.nan), origin='lower', extent=extent,
+                      cmap='Greens', vmin=0.0, vmax=1.5, alpha=0.8, interpolation='nearest')
+        fx, fy = zip(*(list(record.field) + [record.field[0]]))
+        ax.plot(fx, fy, 'k-', lw=2, label='hazard area')
+        for zone in record.exclusion_zones:
+            zx, zy = zip(*(list(zone) + [zone[0]]))
+            ax.fill(zx, zy, facecolor='none', edgecolor='k', hatch='//', lw=1)
+        if len(record.planned_path):
+            ax.plot(record.planned_path[:, 0], record.planned_path[:, 1], ':', color='tab:blue',
+                    lw=0.8, label='planned path')
+        if len(record.trajectory):
+            ax.plot(record.trajectory[:, 0], record.trajectory[:, 1], '-', color='tab:blue',
+                    lw=1.0, alpha=0.7, label='driven track')
+        for kind, (color, marker) in _KIND_STYLE.items():
+            pts = [(d.x, d.y) for d in record.detections if d.kind == kind]
+            if pts:
+                px, py = zip(*pts)
+                ax.scatter(px, py, c=color, marker=marker, s=40, edgecolors='k',
+                           linewidths=0.5, label=f'detection {kind.name}', zorder=5)
+        for kinds, color, marker, label in ((('neutralised', 'ap_detonation'), 'k', 'x',
+                                             'neutralised'),
+                                            (('at_detonation',), 'red', '*', 'AT detonation')):
+            pts = [(e.x, e.y) for e in _events(record, *kinds)]
+            if pts:
+                px, py = zip(*pts)
+                ax.scatter(px, py, c=color, marker=marker, s=70, label=label, zorder=6)
+        ax.set_aspect('equal')
+        ax.set_xlabel('x east [m] (map)')
+        ax.set_ylabel('y north [m] (map)')
+        ax.set_title(f'{record.world_name}: {record.coverage_percent:.1f} % processed, '
+                     f'{record.outcome}')
+        ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        fig.tight_layout()
+        folder = os.path.dirname(path) or '.'
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.coverage', suffix='.png')
+        os.close(fd)
+        fig.savefig(tmp, dpi=_FIGURE_DPI)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+
+
+def _fmt_time(stamp: float) -> str:
+    return f'{stamp:.1f} s'
+
+
+def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
+    """Return the human-readable completion report."""
+    lines = [
+        f'# Clearance report: {record.world_name}',
+        '',
+        f'Generated {_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")} '
+        'by the demining stack (simulated mission unless stated otherwise).',
+        '',
+        '## Task',
+        f'- Outcome: **{summary["outcome"]}**' + (f' ({record.reason})' if record.reason else ''),
+        f'- Location: origin {record.origin.latitude_deg:.6f} N, '
+        f'{record.origin.longitude_deg:.6f} E (WGS84), map frame ENU',
+        f'- Hazard area: {summary["area_field_m2"]:.1f} m² '
+        f'({len(record.exclusion_zones)} exclusion zones)',
+        f'- Vehicle profile: {record.vehicle_profile or "n/a"}; tool width '
+        f'{record.tool_width_m:.2f} m; required processing depth {record.working_depth_m:.2f} m',
+        '',
+        '## Result',
+        '| figure | value |',
+        '|---|---|',
+        f'| processed area | {summary["area_cleared_m2"]:.1f} m² |',
+        f'| coverage of the hazard area | {summary["coverage_percent"]:.2f} % |',
+        f'| mission time | {summary["mission_time_s"]:.0f} s |',
+        f'| clearance rate | {summary["clearance_rate_m2_per_h"]:.0f} m²/h |',
+        f'| detections | {len(summary["detections"])} |',
+        f'| items neutralised | {len(summary["neutralised"])} |',
+        f'| AP detonations under the tool | {summary["ap_detonations"]} |',
+        f'| AT detonations | {summary["at_detonations"]} |',
+        f'| safety events | {len(summary["safety_events"])} |',
+        '',
+        '## Items found and destroyed',
+    ]
+    if summary['neutralised']:
+        lines += ['| item | kind | x [m] | y [m] | lat | lon | how |', '|---|---|---|---|---|---|---|']
+        for e in summary['neutralised']:
+            lines.append(f'| {e["item_id"]} | {e["item_kind"]} | {e["x"]:.2f} | {e["y"]:.2f} | '
+                         f'{e["lat"]:.7f} | {e["lon"]:.7f} | {e["detail"] or "processed"} |')
+    else:
+        lines.append('None.')
+    lines += ['', '## Detections (sensor fusion)']
+    if summary['detections']:
+        lines += ['| id | kind | confidence | x [m] | y [m] | depth [m] |',
+                  '|---|---|---|---|---|---|']
+        for d in summary['detections']:
+            lines.append(f'| {d["id"]} | {d["kind"]} | {d["confidence"]:.2f} | {d["x"]:.2f} | '
+                         f'{d["y"]:.2f} | {d["depth_m"]:.2f} |')
+    else:
+        lines.append('None.')
+    lines += ['', '## Safety events']
+    if record.safety_events:
+        lines += ['| time | state | reason |', '|---|---|---|']
+        for ev in record.safety_events:
+            lines.append(f'| {_fmt_time(float(ev.get("stamp", 0.0)))} | {ev.get("state", "")} | '
+                         f'{ev.get("reason", "")} |')
+    else:
+        lines.append('None.')
+    residual = max(0.0, summary['area_field_m2'] - summary['area_cleared_m2'])
+    lines += ['', '## Residual risk',
+              f'Unprocessed ground inside the hazard area: {residual:.1f} m² '
+              '(see `cleared_area.geojson`). IMAS 09.50: mechanical processing alone is not '
+              'clearance; follow-up by manual or dog teams and quality sampling are required.',
+              '', '## Files', *[f'- `{name}`' for name in REPORT_FILES], '']
+    return '\n'.join(lines)
+
+
+def write_report(record: MissionRecord, run_dir: str) -> Dict[str, Any]:
+    """Write every report file into ``run_dir`` (created if needed); return the summary."""
+    os.makedirs(run_dir, exist_ok=True)
+    lc = LocalCartesian(record.origin.latitude_deg, record.origin.longitude_deg,
+                        record.origin.elevation_m)
+    summary = build_summary(record)
+    # The figures first: they are what matters if plotting fails on a broken install.
+    _atomic_write(os.path.join(run_dir, 'summary.json'),
+                  json.dumps(summary, indent=2, allow_nan=False).encode())
+    _atomic_write(os.path.join(run_dir, 'detections.geojson'),
+                  json.dumps(_geojson_detections(record, lc), indent=1).encode())
+    _atomic_write(os.path.join(run_dir, 'cleared_area.geojson'),
+                  json.dumps(_geojson_cleared(record, lc, cleared_polygon(record)),
+                             indent=1).encode())
+    _atomic_write(os.path.join(run_dir, 'report.md'),
+                  render_markdown(record, summary).encode('utf-8'))
+    render_coverage_png(record, os.path.join(run_dir, 'coverage.png'))
+    return summary
+

@@ -1,0 +1,1 @@
+"""demining_control package."""

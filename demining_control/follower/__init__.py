@@ -1,0 +1,1 @@
+"""follower package."""

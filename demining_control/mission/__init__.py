@@ -1,0 +1,1 @@
+"""mission package."""

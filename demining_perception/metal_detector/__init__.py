@@ -1,0 +1,1 @@
+"""metal_detector package."""
