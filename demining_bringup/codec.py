@@ -134,7 +134,7 @@ def _xyz(arr: np.ndarray) -> np.ndarray:
 def _finite_rows(*columns: np.ndarray) -> np.ndarray:
     ok = np.ones(columns[0].shape[0], dtype=bool)
     for c in columns:
-        ok &= np.isfinite(c.reshape(c.shape[0], -1)).all(axis=1)
+        ok &= np.isfinite(c.reshape(c.shape[0], int(np.prod(c.shape[1:])))).all(axis=1)
     return ok
 
 
@@ -160,7 +160,8 @@ def decode_gpr_scan(msg: PointCloud2) -> GprScan:
     """Decode a GPR batch; traces with non-finite values are dropped."""
     arr = _from_cloud(msg, ('x', 'y', 'z', 'time_offset', 'channel', 'sample_interval_ns',
                             'amplitude'))
-    amps = arr['amplitude'].astype(np.float32).reshape(arr.shape[0], -1)
+    samples = next(f.count for f in msg.fields if f.name == 'amplitude')
+    amps = arr['amplitude'].astype(np.float32).reshape(arr.shape[0], samples)
     ok = _finite_rows(arr['x'], arr['y'], arr['z'], arr['time_offset'], amps)
     intervals = arr['sample_interval_ns'][ok]
     if intervals.size and (not np.all(intervals > 0) or np.ptp(intervals) > 1e-6):

@@ -1,0 +1,191 @@
+"""``demine``: the project's command line (thin verbs over plain helper classes, like ros2cli).
+
+Verbs:
+
+* ``demine run``: run the whole stack headless until the mission ends; prints progress, the
+  summary and the run folder.
+* ``demine demo``: ``run`` with the defaults (the training field, the default profile).
+* ``demine validate``: check a world, a profile and the stack's parameters without running.
+* ``demine worlds`` / ``demine profiles``: list what is bundled.
+* ``demine generate-world``: write a random minefield world (seeded).
+
+Exit codes: 0 mission complete, 1 mission aborted or timed out, 2 bad input (one line on
+stderr naming the problem, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import random
+import sys
+from typing import Callable, Dict, List, Optional
+
+from demining_bringup.errors import (CONFIG_ERRORS, EXIT_CONFIG_ERROR, EXIT_MISSION_FAILED,
+                                     EXIT_OK)
+from demining_bringup.report import REPORT_FILES
+
+_DOMAIN_RANGE = (100, 199)       # run domains apart from a vehicle's usual 0
+_DEFAULT_TIMEOUT_S = 1200.0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _default_run_dir() -> str:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
+    return os.path.join(os.getcwd(), 'runs', stamp)
+
+
+def _domain_id(given: Optional[int]) -> int:
+    if given is not None:
+        return given
+    env = os.environ.get('ROS_DOMAIN_ID')
+    if env and env.isdigit():
+        return int(env)
+    return random.SystemRandom().randint(*_DOMAIN_RANGE)
+
+
+def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--world', default=None,
+                        help='world name (see `demine worlds`) or SDF path')
+    parser.add_argument('--profile', default=None,
+                        help='vehicle profile name (see `demine profiles`) or parameter file')
+    parser.add_argument('--seed', type=int, default=None, help='simulation seed')
+    parser.add_argument('--rtf', type=float, default=None,
+                        help='real-time factor of the embedded simulator')
+    parser.add_argument('--scenario', default=None, help='fault-injection scenario YAML')
+    parser.add_argument('--domain-id', type=int, default=None,
+                        help='ROS_DOMAIN_ID (default: $ROS_DOMAIN_ID or a random 100-199)')
+
+
+def _stack_args(ns: argparse.Namespace, run_dir: str) -> Dict[str, str]:
+    given = {'world': ns.world, 'profile': ns.profile, 'seed': ns.seed,
+             'real_time_factor': ns.rtf, 'scenario': ns.scenario, 'run_dir': run_dir}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _prepare(ns: argparse.Namespace, run_dir: str):
+    from demining_bringup import stack as st
+    desc = st.load_stack()
+    args = st.resolve_arguments(desc, _stack_args(ns, run_dir))
+    if 'scenario' in args and args['scenario']:
+        if not os.path.isfile(args['scenario']):
+            raise st.ConfigError(f'scenario file {args["scenario"]!r} not found')
+        args['scenario'] = os.path.abspath(args['scenario'])
+    profile = st.load_profile(args['profile'])
+    nodes = st.resolve_stack(desc, args, profile)
+    return args, profile, nodes
+
+
+def cmd_validate(ns: argparse.Namespace) -> int:
+    """Check world, profile and every node's parameters by constructing the nodes once."""
+    from demining_bringup import runner
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    args, profile, nodes = _prepare(ns, run_dir='')
+    runner.validate(nodes, profile, _domain_id(ns.domain_id))
+    _say(f'ok: world {args["world"]}, profile {args["profile"]}, {len(nodes)} nodes')
+    return EXIT_OK
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    """Run the stack until the mission ends and print the summary."""
+    from demining_bringup import runner
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    run_dir = os.path.abspath(ns.run_dir or _default_run_dir())
+    args, profile, nodes = _prepare(ns, run_dir)
+    domain = _domain_id(ns.domain_id)
+    _say(f'world   {args["world"]}')
+    _say(f'profile {args["profile"]}')
+    _say(f'nodes   {", ".join(n.name for n in nodes)} ({ns.mode}, ROS_DOMAIN_ID={domain})')
+    runner.validate(nodes, profile, domain)
+    result = runner.StackRunner(nodes, run_dir=run_dir, domain_id=domain,
+                                mode=runner.RunMode(ns.mode), timeout_s=ns.timeout,
+                                progress=_say).run()
+    _print_result(result)
+    return EXIT_OK if result.ok else EXIT_MISSION_FAILED
+
+
+def _print_result(result) -> None:
+    s = result.summary
+    _say(f'mission {result.mission_state} in {result.wall_time_s:.1f} s wall time')
+    if s:
+        _say(f'  coverage       {s["coverage_percent"]:.2f} % of {s["area_field_m2"]:.0f} m²'
+             f' ({s["area_cleared_m2"]:.0f} m² processed)')
+        _say(f'  mission time   {s["mission_time_s"]:.0f} s simulated, '
+             f'{s["clearance_rate_m2_per_h"]:.0f} m²/h')
+        kinds: Dict[str, int] = {}
+        for d in s['detections']:
+            kinds[d['kind']] = kinds.get(d['kind'], 0) + 1
+        _say(f'  detections     {len(s["detections"])} '
+             f'({", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "none"})')
+        _say(f'  neutralised    {len(s["neutralised"])}, AT detonations {s["at_detonations"]}, '
+             f'safety events {len(s["safety_events"])}')
+        missing = [f for f in REPORT_FILES if not os.path.isfile(os.path.join(result.run_dir, f))]
+        if missing:
+            _say(f'  missing report files: {", ".join(missing)}')
+    else:
+        _say('  no report was written')
+    _say(f'run folder: {result.run_dir}')
+
+
+def cmd_list(kind: str) -> Callable[[argparse.Namespace], int]:
+    """Return a verb printing the bundled worlds or profiles."""
+    def verb(ns: argparse.Namespace) -> int:
+        from demining_bringup import stack as st
+        for name in (st.list_worlds() if kind == 'worlds' else st.list_profiles()):
+            _say(name)
+        return EXIT_OK
+    return verb
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``demine``."""
+    parser = argparse.ArgumentParser(prog='demine', description=__doc__.split('\n')[0])
+    verbs = parser.add_subparsers(dest='verb', required=True, metavar='VERB')
+
+    for name, helptext in (('run', 'run the stack headless until the mission ends'),
+                           ('demo', 'run a full simulated mission on the default world')):
+        p = verbs.add_parser(name, help=helptext)
+        _add_stack_arguments(p)
+        p.add_argument('--mode', choices=['inprocess', 'multiprocess'], default='inprocess',
+                       help='all nodes in one process (default) or one process per node')
+        p.add_argument('--run-dir', default=None, help='report folder (default runs/<UTC>)')
+        p.add_argument('--timeout', type=float, default=_DEFAULT_TIMEOUT_S,
+                       help='wall-clock limit in seconds')
+        p.set_defaults(func=cmd_run)
+
+    p = verbs.add_parser('validate', help='check world, profile and parameters')
+    _add_stack_arguments(p)
+    p.set_defaults(func=cmd_validate)
+    verbs.add_parser('worlds', help='list bundled worlds').set_defaults(func=cmd_list('worlds'))
+    verbs.add_parser('profiles', help='list vehicle profiles').set_defaults(
+        func=cmd_list('profiles'))
+    try:
+        from demining_sim import generator
+    except ImportError:
+        generator = None
+    if generator is not None and hasattr(generator, 'add_arguments'):
+        p = verbs.add_parser('generate-world', help='write a random minefield world')
+        generator.add_arguments(p)
+        p.set_defaults(func=generator.run)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of ``demine``."""
+    ns = build_parser().parse_args(argv)
+    try:
+        return ns.func(ns)
+    except CONFIG_ERRORS as exc:
+        sys.stderr.write(f'demine: error: {exc}\n')
+        return EXIT_CONFIG_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write('demine: interrupted\n')
+        return EXIT_MISSION_FAILED
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Launch the whole demining stack (nav2_bringup style: every argument declared and described).
+
+The nodes, their modules and how launch arguments feed their parameters come from
+config/stack.yaml through demining_bringup.stack, the same code `demine run` uses, so the
+launch file and the CLI start the same stack. Parameters come from one vehicle profile,
+config/vehicles/<profile>.yaml.
+
+    ros2 launch demining demining.launch.py world:=training_field profile:=mv4_flail
+    ros2 launch demining demining.launch.py sim:=gazebo world:=farmland_rows
+"""
+
+import os
+
+from launch import LaunchContext, LaunchDescription
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from demining_bringup import stack as st
+
+
+def _gazebo_actions(values: dict) -> list:
+    """Gazebo server and the ROS <-> gz bridge for sim:=gazebo (see docs/gazebo.md)."""
+    bridge_config = os.path.join(st.share_dir(), 'config', 'gz_bridge.yaml')
+    return [
+        ExecuteProcess(cmd=['gz', 'sim', '-s', '-r', '--headless-rendering', values['world']],
+                       output='screen', name='gz_sim'),
+        Node(package='ros_gz_bridge', executable='parameter_bridge', name='gz_bridge',
+             parameters=[{'config_file': bridge_config, 'use_sim_time': True}],
+             output='screen'),
+    ]
+
+
+def _launch_setup(context: LaunchContext) -> list:
+    desc = st.load_stack()
+    given = {name: LaunchConfiguration(name).perform(context) for name in desc.arguments}
+    values = st.resolve_arguments(desc, given)
+    profile = st.load_profile(values['profile'])
+    nodes = st.resolve_stack(desc, values, profile)
+    actions = [Node(package=st.PACKAGE, executable=n.executable, name=n.name,
+                    parameters=[n.parameters], output='screen', emulate_tty=True)
+               for n in nodes]
+    if values.get('sim') == 'gazebo':
+        actions += _gazebo_actions(values)
+    return actions
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Declare every argument of the stack description, then start its nodes."""
+    desc = st.load_stack()
+    arguments = [DeclareLaunchArgument(a.name, default_value=a.default,
+                                       description=a.description,
+                                       **({'choices': list(a.choices)} if a.choices else {}))
+                 for a in desc.arguments.values()]
+    return LaunchDescription(arguments + [OpaqueFunction(function=_launch_setup)])

@@ -1,0 +1,89 @@
+"""The `demine` CLI: bad input ends with one line naming the problem and exit code 2."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from demining_bringup import stack as st
+
+_TIMEOUT_S = 60
+
+
+def _demine(*argv, env=None):
+    return subprocess.run([sys.executable, '-m', 'demining_bringup.cli', *argv],
+                          capture_output=True, text=True, timeout=_TIMEOUT_S,
+                          env=dict(os.environ, **(env or {})))
+
+
+def _assert_config_error(proc, fragment):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr            # one line, never a traceback
+    assert 'Traceback' not in proc.stderr
+    assert fragment in lines[0], lines[0]
+
+
+def _training_text():
+    return open(st.find_world('training_field')).read()
+
+
+def test_missing_world(ros_domain_id):
+    _assert_config_error(_demine('validate', '--world', '/nonexistent/w.sdf',
+                                 '--domain-id', str(ros_domain_id)), 'not found')
+
+
+def test_malformed_world(tmp_path, ros_domain_id):
+    bad = tmp_path / 'broken.sdf'
+    bad.write_text('<sdf version="1.9"><world name="x"><model>')
+    _assert_config_error(_demine('validate', '--world', str(bad),
+                                 '--domain-id', str(ros_domain_id)), 'broken.sdf')
+
+
+def test_invalid_field_polygon(tmp_path, ros_domain_id):
+    import re
+    text = _training_text()
+    # A bow-tie: the same four corners in crossing order.
+    bowtie = re.sub(r'<demining:field>.*?</demining:field>',
+                    '<demining:field>0 0 30 20 30 0 0 20</demining:field>', text, flags=re.S)
+    assert bowtie != text
+    bad = tmp_path / 'bowtie.sdf'
+    bad.write_text(bowtie)
+    _assert_config_error(_demine('validate', '--world', str(bad),
+                                 '--domain-id', str(ros_domain_id)), 'polygon')
+
+
+def test_unknown_profile(ros_domain_id):
+    _assert_config_error(_demine('validate', '--profile', 'tractor9000',
+                                 '--domain-id', str(ros_domain_id)), 'unknown vehicle profile')
+
+
+def test_malformed_parameter_file(tmp_path, ros_domain_id):
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('/**:\n  ros__parameters:\n    tool_width_m: [2.0\n')
+    _assert_config_error(_demine('validate', '--profile', str(bad),
+                                 '--domain-id', str(ros_domain_id)), 'malformed YAML')
+
+
+@pytest.mark.parametrize('section, fragment', [
+    ('/**:\n  ros__parameters:\n    tool_width_m: -1.0\n', 'tool_width_m'),
+    ('/**:\n  ros__parameters:\n    tool_widht_m: 2.0\n', 'tool_widht_m'),
+    ('path_follower:\n  ros__parameters:\n    no_such_parameter: 1.0\n', 'no_such_parameter'),
+])
+def test_bad_parameter_values(tmp_path, ros_domain_id, section, fragment):
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text(section)
+    _assert_config_error(_demine('validate', '--profile', str(bad),
+                                 '--domain-id', str(ros_domain_id)), fragment)
+
+
+def test_validate_accepts_the_defaults(ros_domain_id):
+    proc = _demine('validate', '--domain-id', str(ros_domain_id))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith('ok:')
+
+
+def test_lists():
+    assert 'training_field' in _demine('worlds').stdout.split()
+    assert 'mv4_flail' in _demine('profiles').stdout.split()
