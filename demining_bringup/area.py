@@ -13,10 +13,9 @@ import os
 from typing import List, Optional, Sequence, Tuple
 
 from shapely.geometry import Polygon as ShapelyPolygon
-from shapely.validation import explain_validity
 
 from demining_bringup.geo import LocalCartesian
-from demining_sim.world import GeoOrigin, Polygon, WorldError
+from demining_sim.world import GeoOrigin, Polygon, WorldError, validate_polygon
 
 
 @dataclasses.dataclass
@@ -39,25 +38,6 @@ class HazardArea:
         for zone in self.exclusion_zones:
             poly = poly.difference(ShapelyPolygon(zone))
         return poly
-
-
-def validate_polygon(points: Sequence[Tuple[float, float]], what: str) -> Polygon:
-    """Return ``points`` as a counter-clockwise polygon or raise WorldError naming the fault."""
-    pts = [(float(x), float(y)) for x, y in points]
-    if len(pts) > 1 and pts[0] == pts[-1]:
-        pts = pts[:-1]
-    if len(pts) < 3:
-        raise WorldError(f'{what}: a polygon needs at least 3 points, got {len(pts)}')
-    if not all(map(lambda p: all(abs(c) < 1e7 for c in p), pts)):
-        raise WorldError(f'{what}: coordinates out of range or not finite')
-    poly = ShapelyPolygon(pts)
-    if not poly.is_valid:
-        raise WorldError(f'{what}: invalid polygon ({explain_validity(poly)})')
-    if poly.area <= 0.0:
-        raise WorldError(f'{what}: polygon has zero area')
-    if not poly.exterior.is_ccw:
-        pts = pts[::-1]
-    return pts
 
 
 def _geojson_polygons(doc: dict) -> List[Tuple[dict, list]]:

@@ -164,8 +164,8 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
         'tool_width_m': record.tool_width_m,
         'working_depth_m': record.working_depth_m,
         'detections': detections,
-        'neutralised': [event_entry(e) for e in _events(record, 'neutralised',
-                                                         'ap_detonation')],
+        'neutralised': [event_entry(e)
+                        for e in _events(record, 'neutralised', 'ap_detonation')],
         'ap_detonations': len(_events(record, 'ap_detonation')),
         'at_detonations': len(at_events),
         'at_detonation_events': [event_entry(e) for e in at_events],
@@ -306,7 +306,8 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         '## Items found and destroyed',
     ]
     if summary['neutralised']:
-        lines += ['| item | kind | x [m] | y [m] | lat | lon | how |', '|---|---|---|---|---|---|---|']
+        lines += ['| item | kind | x [m] | y [m] | lat | lon | how |',
+                  '|---|---|---|---|---|---|---|']
         for e in summary['neutralised']:
             lines.append(f'| {e["item_id"]} | {e["item_kind"]} | {e["x"]:.2f} | {e["y"]:.2f} | '
                          f'{e["lat"]:.7f} | {e["lon"]:.7f} | {e["detail"] or "processed"} |')
@@ -356,4 +357,3 @@ def write_report(record: MissionRecord, run_dir: str) -> Dict[str, Any]:
                   render_markdown(record, summary).encode('utf-8'))
     render_coverage_png(record, os.path.join(run_dir, 'coverage.png'))
     return summary
-

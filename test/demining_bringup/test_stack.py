@@ -49,8 +49,8 @@ def test_gazebo_backend_swaps_the_simulator_for_the_emulator(desc):
 
 def test_precedence_launch_argument_over_profile(desc):
     args = st.resolve_arguments(desc, {'run_dir': '/tmp/x'})
-    profile = {'/**': {'tool_width_m': 1.5}, 'mission_manager': {'report_dir': 'ignored',
-                                                                  'tool_width_m': 1.8}}
+    profile = {'/**': {'tool_width_m': 1.5},
+               'mission_manager': {'report_dir': 'ignored', 'tool_width_m': 1.8}}
     nodes = {n.name: n for n in st.resolve_stack(desc, args, profile)}
     assert nodes['mission_manager'].parameters['report_dir'] == '/tmp/x'
     assert nodes['mission_manager'].parameters['tool_width_m'] == 1.8

@@ -1,0 +1,299 @@
+"""Planar EKF localisation in ``map`` (in the spirit of robot_localization; no rclpy).
+
+State ``[x, y, yaw, v, omega]``: position and heading in ``map`` (ENU), forward speed and yaw
+rate. Prediction is a unicycle with random-walk speed and yaw rate. Updates:
+
+* track odometry: ``v`` and ``omega`` (the twist of ``/odom/tracks``);
+* IMU: absolute yaw (optional, ``use_imu_orientation``) and yaw rate;
+* GNSS: latitude/longitude converted to ``map`` with :class:`LocalCartesian` at the hazard
+  area's origin, corrected for the antenna offset; an innovation whose squared Mahalanobis
+  distance exceeds ``gnss_gate_chi2`` is rejected (multipath, jumps). If every fix is rejected
+  for ``gnss_reset_after_s`` the position is re-anchored on GNSS (the filter, not the receiver,
+  was wrong). During dropouts the filter runs on odometry and IMU while the position
+  covariance grows with the process noise.
+
+Inputs that are NaN, out of range or too old are refused and reported through
+:class:`Outcome`, so the node can log them (throttled).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+
+from demining_bringup.datatypes import VehicleState
+from demining_bringup.geo import LocalCartesian
+from demining_bringup.parameters import param
+
+X, Y, YAW, V, W = range(5)
+#: A measurement this much older than the filter restarts it (simulation reset), s.
+_TIME_RESET_S = 5.0
+
+
+class Outcome(enum.Enum):
+    """What happened to a measurement."""
+
+    ACCEPTED = 'accepted'
+    INVALID = 'invalid'              # NaN, out of range, no fix
+    STALE = 'stale'                  # older than max_measurement_age_s
+    GATED = 'gated'                  # Mahalanobis gate (GNSS outlier)
+    NOT_INITIALISED = 'not_initialised'
+    INITIALISED = 'initialised'      # this GNSS fix started the filter
+    REANCHORED = 'reanchored'        # GNSS rejected for too long: position reset on it
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalizationParams:
+    """Parameters of the localisation node."""
+
+    area_file: str = param('', 'world SDF or GeoJSON hazard area; its origin anchors map '
+                           '(shared)')
+    origin_latitude_deg: float = param(0.0, 'map origin latitude when no area_file, deg',
+                                       min=-90.0, max=90.0)
+    origin_longitude_deg: float = param(0.0, 'map origin longitude when no area_file, deg',
+                                        min=-180.0, max=180.0)
+    origin_altitude_m: float = param(0.0, 'map origin altitude when no area_file, m',
+                                     min=-1e4, max=1e5)
+    publish_rate_hz: float = param(20.0, '/localization/odometry rate, Hz', min=1.0,
+                                   max=500.0)
+    q_position: float = param(0.002, 'position process noise (slip), m^2/s', min=0.0,
+                              max=100.0)
+    q_yaw: float = param(0.0005, 'yaw process noise, rad^2/s', min=0.0, max=100.0)
+    q_speed: float = param(0.2, 'speed random walk, (m/s)^2/s', min=0.0, max=100.0)
+    q_yaw_rate: float = param(0.2, 'yaw-rate random walk, (rad/s)^2/s', min=0.0, max=100.0)
+    odom_speed_sigma: float = param(0.05, 'track odometry speed noise, m/s', min=1e-4,
+                                    max=10.0)
+    odom_yaw_rate_sigma: float = param(0.03, 'track odometry yaw-rate noise, rad/s',
+                                       min=1e-4, max=10.0)
+    use_imu_orientation: bool = param(True, 'fuse the IMU absolute yaw')
+    imu_yaw_sigma: float = param(0.02, 'IMU yaw noise, rad', min=1e-4, max=10.0)
+    imu_yaw_rate_sigma: float = param(0.01, 'IMU yaw-rate noise, rad/s', min=1e-4, max=10.0)
+    gnss_sigma_m: float = param(0.05, 'GNSS horizontal noise when the fix has no covariance '
+                                '(RTK-class receiver), m', min=1e-3, max=100.0)
+    gnss_use_message_covariance: bool = param(True, 'use NavSatFix covariance when given')
+    gnss_gate_chi2: float = param(13.8, 'Mahalanobis gate (chi^2, 2 dof; 13.8 = 99.9 %)',
+                                  min=1.0, max=1e6)
+    gnss_reset_after_s: float = param(10.0, 're-anchor on GNSS after it was rejected this '
+                                      'long, s', min=0.5, max=3600.0)
+    gnss_offset_x_m: float = param(0.0, 'GNSS antenna x in base_link, m', min=-20.0,
+                                   max=20.0)
+    gnss_offset_y_m: float = param(0.0, 'GNSS antenna y in base_link, m', min=-20.0,
+                                   max=20.0)
+    initial_yaw_sigma: float = param(3.2, 'yaw sigma at start when no IMU yaw is known, rad',
+                                     min=0.01, max=10.0)
+    max_speed_mps: float = param(5.0, 'speeds beyond this are refused as invalid, m/s',
+                                 min=0.1, max=100.0)
+    max_yaw_rate: float = param(3.0, 'yaw rates beyond this are refused as invalid, rad/s',
+                                min=0.1, max=100.0)
+    max_measurement_age_s: float = param(0.5, 'measurements older than the filter by more '
+                                         'than this are dropped, s', min=0.0, max=10.0)
+
+
+class LocalizationCore:
+    """The EKF plus input checks, GNSS conversion, gating and re-anchoring."""
+
+    def __init__(self, params: LocalizationParams, origin: Tuple[float, float, float]) -> None:
+        """Create an uninitialised filter with the ``map`` origin (lat, lon, alt)."""
+        self.params = params
+        self.geo = LocalCartesian(*origin)
+        self.x = np.zeros(5)
+        self.P = np.eye(5)
+        self.t: Optional[float] = None
+        self.initialised = False
+        self._imu_yaw: Optional[float] = None
+        self._rejecting_since: Optional[float] = None
+        self.counts = {o: 0 for o in Outcome}
+
+    # -- measurements ------------------------------------------------------------------------
+
+    def update_odometry(self, t: float, v: float, omega: float) -> Outcome:
+        """Fuse a track-odometry twist (forward speed, yaw rate)."""
+        p = self.params
+        if not _finite(t, v, omega) or abs(v) > p.max_speed_mps or abs(omega) > p.max_yaw_rate:
+            return self._count(Outcome.INVALID)
+        pre = self._advance(t)
+        if pre is not None:
+            return self._count(pre)
+        H = np.zeros((2, 5))
+        H[0, V] = H[1, W] = 1.0
+        R = np.diag([p.odom_speed_sigma ** 2, p.odom_yaw_rate_sigma ** 2])
+        self._update(np.array([v, omega]) - self.x[[V, W]], H, R)
+        return self._count(Outcome.ACCEPTED)
+
+    def update_imu(self, t: float, yaw: Optional[float], omega: Optional[float]) -> Outcome:
+        """Fuse an IMU yaw (may be None) and yaw rate (may be None)."""
+        p = self.params
+        if (yaw is not None and not _finite(yaw)) or (omega is not None and (
+                not _finite(omega) or abs(omega) > p.max_yaw_rate)) or not _finite(t):
+            return self._count(Outcome.INVALID)
+        if yaw is not None and p.use_imu_orientation:
+            self._imu_yaw = yaw
+        pre = self._advance(t)
+        if pre is not None:
+            return self._count(pre)
+        rows, z, r = [], [], []
+        if yaw is not None and p.use_imu_orientation:
+            rows.append(YAW)
+            z.append(math.remainder(yaw - self.x[YAW], 2.0 * math.pi))
+            r.append(p.imu_yaw_sigma ** 2)
+        if omega is not None:
+            rows.append(W)
+            z.append(omega - self.x[W])
+            r.append(p.imu_yaw_rate_sigma ** 2)
+        if rows:
+            H = np.zeros((len(rows), 5))
+            H[np.arange(len(rows)), rows] = 1.0
+            self._update(np.array(z), H, np.diag(r))
+        return self._count(Outcome.ACCEPTED)
+
+    def update_gnss(self, t: float, lat: float, lon: float, alt: float = 0.0,
+                    cov_xy: Optional[Tuple[float, float]] = None, fix: bool = True) -> Outcome:
+        """Fuse a GNSS fix (deg, deg, m); ``cov_xy`` = (var east, var north) if known."""
+        p = self.params
+        if (not fix or not _finite(t, lat, lon) or not -90.0 <= lat <= 90.0
+                or not -180.0 <= lon <= 180.0):
+            return self._count(Outcome.INVALID)
+        e, n, _ = self.geo.to_enu(lat, lon, alt if _finite(alt) else 0.0)
+        e, n = float(e), float(n)
+        var = p.gnss_sigma_m ** 2
+        R = np.diag([var, var])
+        if (p.gnss_use_message_covariance and cov_xy is not None and _finite(*cov_xy)
+                and min(cov_xy) > 0.0):
+            R = np.diag(cov_xy)
+        if not self.initialised:
+            return self._count(self._initialise(t, e, n, R))
+        pre = self._advance(t)
+        if pre is not None:
+            return self._count(pre)
+        c, s = math.cos(self.x[YAW]), math.sin(self.x[YAW])
+        ox, oy = p.gnss_offset_x_m, p.gnss_offset_y_m
+        h = np.array([self.x[X] + ox * c - oy * s, self.x[Y] + ox * s + oy * c])
+        H = np.zeros((2, 5))
+        H[0, X] = H[1, Y] = 1.0
+        H[0, YAW] = -ox * s - oy * c
+        H[1, YAW] = ox * c - oy * s
+        nu = np.array([e, n]) - h
+        S = H @ self.P @ H.T + R
+        d2 = float(nu @ np.linalg.solve(S, nu))
+        if d2 > p.gnss_gate_chi2:
+            if self._rejecting_since is None:
+                self._rejecting_since = t
+            if t - self._rejecting_since >= p.gnss_reset_after_s:
+                self.x[X], self.x[Y] = e - (h[0] - self.x[X]), n - (h[1] - self.x[Y])
+                self.P[:2, :] = 0.0
+                self.P[:, :2] = 0.0
+                self.P[:2, :2] = R
+                self._rejecting_since = None
+                return self._count(Outcome.REANCHORED)
+            return self._count(Outcome.GATED)
+        self._rejecting_since = None
+        self._update(nu, H, R)
+        return self._count(Outcome.ACCEPTED)
+
+    # -- output ------------------------------------------------------------------------------
+
+    def predicted(self, t: float) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """Return ``(x, P)`` predicted to ``t`` without changing the filter (None if not
+        initialised)."""
+        if not self.initialised or self.t is None:
+            return None
+        dt = max(0.0, t - self.t)
+        x, P = _predict(self.x, self.P, dt, self.params)
+        return x, P
+
+    def state(self, t: float) -> Optional[VehicleState]:
+        """Return the vehicle state predicted to ``t`` (None if not initialised)."""
+        pred = self.predicted(t)
+        if pred is None:
+            return None
+        x, P = pred
+        return VehicleState(stamp=max(t, self.t), x=float(x[X]), y=float(x[Y]),
+                            yaw=float(math.remainder(x[YAW], 2.0 * math.pi)), v=float(x[V]),
+                            omega=float(x[W]), covariance_xy=float(max(P[X, X], P[Y, Y])))
+
+    @staticmethod
+    def pose_covariance(P: np.ndarray) -> list:
+        """Return the 36-element pose covariance (x, y, z, roll, pitch, yaw) of ``P``."""
+        cov = np.zeros((6, 6))
+        idx = [0, 1, 5]
+        src = [X, Y, YAW]
+        for a, i in zip(idx, src):
+            for b, j in zip(idx, src):
+                cov[a, b] = P[i, j]
+        # z, roll, pitch are not estimated: a large variance says so.
+        cov[2, 2] = cov[3, 3] = cov[4, 4] = 1e6
+        return cov.ravel().tolist()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _count(self, o: Outcome) -> Outcome:
+        self.counts[o] += 1
+        return o
+
+    def _initialise(self, t: float, e: float, n: float, R: np.ndarray) -> Outcome:
+        p = self.params
+        yaw = self._imu_yaw if self._imu_yaw is not None else 0.0
+        yaw_var = p.imu_yaw_sigma ** 2 if self._imu_yaw is not None else p.initial_yaw_sigma ** 2
+        c, s = math.cos(yaw), math.sin(yaw)
+        self.x = np.array([e - p.gnss_offset_x_m * c + p.gnss_offset_y_m * s,
+                           n - p.gnss_offset_x_m * s - p.gnss_offset_y_m * c, yaw, 0.0, 0.0])
+        self.P = np.diag([R[0, 0], R[1, 1], yaw_var, 1.0, 1.0])
+        self.t = t
+        self.initialised = True
+        return Outcome.INITIALISED
+
+    def _advance(self, t: float) -> Optional[Outcome]:
+        """Predict to ``t``; return a refusal outcome, or None when the update may proceed."""
+        if not self.initialised:
+            return Outcome.NOT_INITIALISED
+        if t < self.t - _TIME_RESET_S:
+            # Time went backwards (simulation reset): start over on the next GNSS fix.
+            self.initialised = False
+            self.t = None
+            return Outcome.NOT_INITIALISED
+        if t < self.t - self.params.max_measurement_age_s:
+            return Outcome.STALE
+        if t > self.t:
+            self.x, self.P = _predict(self.x, self.P, t - self.t, self.params)
+            self.t = t
+        return None
+
+    def _update(self, nu: np.ndarray, H: np.ndarray, R: np.ndarray) -> None:
+        S = H @ self.P @ H.T + R
+        K = self.P @ H.T @ np.linalg.inv(S)
+        self.x = self.x + K @ nu
+        self.x[YAW] = math.remainder(self.x[YAW], 2.0 * math.pi)
+        # Joseph form keeps P symmetric positive definite.
+        ikh = np.eye(5) - K @ H
+        self.P = ikh @ self.P @ ikh.T + K @ R @ K.T
+
+
+def _predict(x: np.ndarray, P: np.ndarray, dt: float,
+             p: LocalizationParams) -> Tuple[np.ndarray, np.ndarray]:
+    """Unicycle prediction of state and covariance over ``dt``."""
+    if dt <= 0.0:
+        return x.copy(), P.copy()
+    c, s = math.cos(x[YAW]), math.sin(x[YAW])
+    xn = x.copy()
+    xn[X] += x[V] * c * dt
+    xn[Y] += x[V] * s * dt
+    xn[YAW] = math.remainder(x[YAW] + x[W] * dt, 2.0 * math.pi)
+    F = np.eye(5)
+    F[X, YAW] = -x[V] * s * dt
+    F[X, V] = c * dt
+    F[Y, YAW] = x[V] * c * dt
+    F[Y, V] = s * dt
+    F[YAW, W] = dt
+    Q = np.diag([p.q_position, p.q_position, p.q_yaw, p.q_speed, p.q_yaw_rate]) * dt
+    return xn, F @ P @ F.T + Q
+
+
+def _finite(*vals: float) -> bool:
+    try:
+        return all(math.isfinite(float(v)) for v in vals)
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,60 @@
+"""Tests of hazard-area loading from SDF worlds and GeoJSON."""
+
+import json
+
+import pytest
+
+from demining_bringup.area import load_area
+from demining_bringup.geo import LocalCartesian
+from demining_bringup.stack import find_world
+from demining_sim.world import WorldError
+
+
+def test_area_from_the_training_world():
+    area = load_area(find_world('training_field'))
+    assert area.area_m2 == pytest.approx(600.0)
+    assert area.origin.latitude_deg != 0.0
+
+
+def _square_geojson(path, lat0=44.0, lon0=18.0, hole=True, **props):
+    lc = LocalCartesian(lat0, lon0, 0.0)
+
+    def ring(pts):
+        lat, lon, _ = lc.to_geodetic([p[0] for p in pts], [p[1] for p in pts], 0.0)
+        return [[float(b), float(a)] for a, b in zip(lat, lon)]
+
+    rings = [ring([(0, 0), (40, 0), (40, 25), (0, 25), (0, 0)])]
+    if hole:
+        rings.append(ring([(10, 10), (12, 10), (12, 12), (10, 12), (10, 10)]))
+    doc = {'type': 'Feature', 'properties': {'name': 'task-17', 'origin': [lat0, lon0], **props},
+           'geometry': {'type': 'Polygon', 'coordinates': rings}}
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_area_from_geojson_with_a_hole(tmp_path):
+    area = load_area(_square_geojson(tmp_path / 'a.geojson'))
+    assert area.name == 'task-17'
+    assert area.area_m2 == pytest.approx(1000.0 - 4.0, rel=1e-4)
+    xs = [p[0] for p in area.field]
+    assert min(xs) == pytest.approx(0.0, abs=1e-3) and max(xs) == pytest.approx(40.0, abs=1e-3)
+
+
+@pytest.mark.parametrize('content, fragment', [
+    ('{', 'cannot read GeoJSON'),
+    ('{"type": "Point", "coordinates": [1, 2]}', 'unsupported GeoJSON'),
+    ('{"type": "Polygon", "coordinates": [[[18, 44], [18.001, 44.001], [18, 44.001], '
+     '[18.001, 44], [18, 44]]]}', 'polygon'),
+])
+def test_bad_geojson_is_a_world_error(tmp_path, content, fragment):
+    path = tmp_path / 'bad.geojson'
+    path.write_text(content)
+    with pytest.raises(WorldError, match=fragment):
+        load_area(str(path))
+
+
+def test_missing_file_and_empty_name():
+    with pytest.raises(WorldError, match='no such file'):
+        load_area('/nonexistent.sdf')
+    with pytest.raises(WorldError, match='area_file'):
+        load_area('')

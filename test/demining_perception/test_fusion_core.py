@@ -1,0 +1,132 @@
+"""Fusion: grid, tracks and classification on synthetic detection streams."""
+
+import numpy as np
+
+from demining_bringup.datatypes import Detection, DetectionKind
+from demining_perception.fusion.core import FusionCore, FusionParams
+
+
+def core(**kw):
+    return FusionCore.from_bounds(FusionParams(**kw), (0.0, 0.0, 20.0, 20.0))
+
+
+def gpr(x, y, depth=0.1, conf=0.9, radius=0.05, strength=10.0):
+    return Detection(x=x, y=y, depth=depth, confidence=conf, source='gpr', radius=radius,
+                     strength=strength)
+
+
+def md(x, y, mv=20.0, conf=0.9, kind=DetectionKind.UNKNOWN):
+    return Detection(x=x, y=y, depth=0.0, confidence=conf, source='md', radius=0.1,
+                     strength=mv, kind=kind)
+
+
+def test_repeated_detections_merge_into_one_stable_track():
+    f = core()
+    rng = np.random.default_rng(0)
+    for k in range(6):
+        f.add([gpr(5.0 + rng.normal(0, 0.05), 5.0 + rng.normal(0, 0.05))], stamp=k)
+        f.add([md(5.0 + rng.normal(0, 0.05), 5.0 + rng.normal(0, 0.05))], stamp=k + 0.5)
+    out = f.fused()
+    assert len(out) == 1
+    assert abs(out[0].x - 5.0) < 0.05 and abs(out[0].y - 5.0) < 0.05
+    first_id = out[0].id
+    f.add([gpr(5.02, 4.98)], stamp=10.0)
+    assert [d.id for d in f.fused()] == [first_id]
+    # A second object 1 m away is another track with a new id.
+    f.add([gpr(6.0, 5.0), gpr(6.02, 5.0)], stamp=11.0)
+    ids = [d.id for d in f.fused()]
+    assert len(ids) == 2 and first_id in ids
+
+
+def test_single_weak_hit_is_not_published_but_strong_one_is():
+    f = core()
+    f.add([md(3.0, 3.0, conf=0.55)], stamp=0.0)
+    assert f.fused() == []
+    f.add([gpr(8.0, 8.0, conf=0.95)], stamp=0.0)
+    assert len(f.fused()) == 1
+
+
+def test_probability_rises_where_detections_are():
+    f = core()
+    p0 = f.grid.probability_at(10.0, 10.0)
+    assert p0 < 0.02
+    f.add([gpr(10.0, 10.0)], stamp=0.0)
+    p1 = f.grid.probability_at(10.0, 10.0)
+    f.add([md(10.0, 10.0)], stamp=0.1)
+    p2 = f.grid.probability_at(10.0, 10.0)
+    assert p0 < p1 < p2
+    assert f.grid.probability_at(12.0, 12.0) == p0          # local footprint only
+    occ = f.grid.occupancy()
+    assert occ.dtype == np.int8 and occ.min() >= 0 and occ.max() <= 100
+    r = int((10.0 - f.grid.origin_y) / f.grid.resolution)
+    c = int((10.0 - f.grid.origin_x) / f.grid.resolution)
+    assert occ[r, c] == round(100 * p2)
+
+
+def classify_case(dets, now=10.0, **kw):
+    f = core(**kw)
+    for i, d in enumerate(dets):
+        f.add([d], stamp=0.1 * i)
+    f.update(now)
+    out = f.fused()
+    assert len(out) == 1, out
+    return out[0]
+
+
+def test_classifies_ap_at_uxo_and_clutter():
+    # PMN: weak metal + mine-size GPR target.
+    ap = classify_case([md(2, 2, mv=30), gpr(2, 2, depth=0.08)])
+    assert ap.kind == DetectionKind.AP and ap.confidence > 0.9
+    # Minimum-metal or plastic mine: GPR only.
+    assert classify_case([gpr(2, 2), gpr(2.02, 2)]).kind == DetectionKind.AP
+    # TM-62M: very strong metal.
+    at = classify_case([md(2, 2, mv=3000), gpr(2, 2, depth=0.2, radius=0.15)])
+    assert at.kind == DetectionKind.AT and at.radius >= 0.16
+    # TM-62P: plastic AT, large deep GPR reflector, little metal.
+    assert classify_case([md(2, 2, mv=40), gpr(2, 2, depth=0.2, radius=0.16)]).kind == \
+        DetectionKind.AT
+    # Mortar round: very strong elongated metal.
+    uxo = classify_case([md(2, 2, mv=2000, kind=DetectionKind.UXO),
+                         md(2.02, 2, mv=1900, kind=DetectionKind.UXO)])
+    assert uxo.kind == DetectionKind.UXO
+    # Shrapnel: medium metal, no GPR target, after the GPR had its chance.
+    clutter = classify_case([md(2, 2, mv=60), md(2.03, 2, mv=55)])
+    assert clutter.kind == DetectionKind.CLUTTER and clutter.confidence > 0.5
+
+
+def test_unsure_metal_is_ap_until_gpr_had_its_chance():
+    f = core(gpr_wait_s=3.0)
+    f.add([md(4, 4, mv=50), md(4.02, 4, mv=50)], stamp=0.0)
+    assert f.fused()[0].kind == DetectionKind.AP            # default when unsure
+    f.update(1.0)
+    assert f.fused()[0].kind == DetectionKind.AP
+    f.update(3.5)
+    assert f.fused()[0].kind == DetectionKind.CLUTTER
+    f.add([gpr(4.01, 4.0, depth=0.05)], stamp=4.0)            # late GPR hit: a mine after all
+    assert f.fused()[0].kind == DetectionKind.AP
+
+
+def test_clutter_field_keeps_mines():
+    """~250 metal signals per mine (field-facts): clutter is labelled clutter, no mine lost."""
+    rng = np.random.default_rng(1)
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 60.0, 60.0))
+    mines = rng.uniform(2, 58, (8, 2))
+    clutter = rng.uniform(0, 60, (2000, 2))
+    clutter = clutter[np.min(np.hypot(*(clutter[:, None, :] - mines[None]).transpose(2, 0, 1)),
+                             axis=1) > 0.8]
+    dets = [md(x + rng.normal(0, 0.03), y, mv=rng.uniform(5, 150)) for x, y in clutter]
+    for x, y in mines:
+        dets += [md(x, y + 0.02, mv=rng.uniform(5, 60)), gpr(x + 0.03, y, depth=0.08)]
+    dets += [md(x + 0.02, y, mv=60) for x, y in clutter]   # second hit on each clutter item
+    f.add(dets, stamp=0.0)
+    f.update(10.0)
+    out = f.fused()
+    kinds = np.array([int(d.kind) for d in out])
+    xy = np.array([[d.x, d.y] for d in out])
+    for m in mines:
+        i = int(np.argmin(np.hypot(*(xy - m).T)))
+        assert np.hypot(*(xy[i] - m)) < 0.1 and kinds[i] == DetectionKind.AP
+    # Every track but the mines is clutter (items closer than the association radius merge).
+    assert np.count_nonzero(kinds == DetectionKind.AP) == len(mines)
+    assert np.count_nonzero(kinds == DetectionKind.CLUTTER) == len(out) - len(mines)
+    assert len(out) > 0.85 * len(clutter)

@@ -1,0 +1,117 @@
+"""The fusion and localisation nodes over DDS (own Context, domain 12, no sleeps)."""
+
+import os
+import time
+
+import pytest
+
+rclpy = pytest.importorskip('rclpy')
+
+from nav_msgs.msg import OccupancyGrid, Odometry  # noqa: E402
+from rclpy.context import Context  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from sensor_msgs.msg import NavSatFix, NavSatStatus, PointCloud2  # noqa: E402
+
+from demining_bringup import codec, qos, topics  # noqa: E402
+from demining_bringup.datatypes import Detection, DetectionKind  # noqa: E402
+from demining_bringup.geo import LocalCartesian  # noqa: E402
+
+pytestmark = pytest.mark.dds
+DOMAIN = 12
+TIMEOUT_S = 15.0
+
+
+@pytest.fixture
+def ctx():
+    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    c = Context()
+    rclpy.init(context=c, domain_id=DOMAIN)
+    yield c
+    rclpy.try_shutdown(context=c)
+
+
+def spin_until(executor, cond, timeout=TIMEOUT_S, action=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if action is not None:
+            action()
+        executor.spin_once(timeout_sec=0.05)
+        if cond():
+            return True
+    return False
+
+
+def test_fusion_node_publishes_track_and_map(ctx):
+    from demining_perception.fusion_node import FusionNode
+    node = FusionNode(context=ctx, parameter_overrides=[
+        Parameter('publish_period_s', value=0.2), Parameter('map_width_m', value=20.0),
+        Parameter('map_height_m', value=20.0), Parameter('map_origin_x', value=0.0),
+        Parameter('map_origin_y', value=0.0)])
+    peer = rclpy.create_node('fusion_test_peer', context=ctx)
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    ex.add_node(peer)
+    got = {}
+    peer.create_subscription(PointCloud2, topics.DETECTIONS,
+                             lambda m: got.__setitem__('dets', codec.decode_detections(m)),
+                             qos.LATCHED)
+    peer.create_subscription(OccupancyGrid, topics.MINE_MAP,
+                             lambda m: got.__setitem__('map', m), qos.LATCHED)
+    pub = peer.create_publisher(PointCloud2, topics.GPR_DETECTIONS, qos.STATE)
+    det = Detection(x=5.0, y=6.0, depth=0.1, confidence=0.9, source='gpr', radius=0.05,
+                    strength=10.0)
+
+    def send():
+        if pub.get_subscription_count() and 'sent' not in got:
+            pub.publish(codec.encode_detections([det], 1.0))
+            pub.publish(codec.encode_detections([det], 1.1))
+            got['sent'] = True
+
+    try:
+        assert spin_until(ex, lambda: got.get('dets') and 'map' in got, action=send)
+        d = got['dets'][0]
+        assert len(got['dets']) == 1 and d.id == 1 and d.kind == DetectionKind.AP
+        assert abs(d.x - 5.0) < 1e-3 and abs(d.y - 6.0) < 1e-3
+        grid = codec.occupancy_to_grid(got['map'])
+        assert grid.shape == (200, 200)
+        assert grid[60, 50] > grid[0, 0] >= 0
+    finally:
+        ex.shutdown()
+        node.destroy_node()
+        peer.destroy_node()
+
+
+def test_localization_node_publishes_pose_from_gnss(ctx):
+    from demining_perception.localization_node import LocalizationNode
+    origin = (45.0, 16.0, 100.0)
+    node = LocalizationNode(context=ctx, parameter_overrides=[
+        Parameter('origin_latitude_deg', value=origin[0]),
+        Parameter('origin_longitude_deg', value=origin[1]),
+        Parameter('origin_altitude_m', value=origin[2])])
+    peer = rclpy.create_node('loc_test_peer', context=ctx)
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    ex.add_node(peer)
+    got = []
+    peer.create_subscription(Odometry, topics.LOCALIZATION, got.append, qos.STATE)
+    pub = peer.create_publisher(NavSatFix, topics.GNSS_FIX, qos.SENSOR)
+    lat, lon, alt = LocalCartesian(*origin).to_geodetic(12.0, -3.0, 0.0)
+
+    def send():
+        if pub.get_subscription_count():
+            msg = NavSatFix(latitude=float(lat), longitude=float(lon), altitude=float(alt))
+            msg.status.status = NavSatStatus.STATUS_FIX
+            msg.header.stamp = node.get_clock().now().to_msg()
+            pub.publish(msg)
+
+    try:
+        assert spin_until(ex, lambda: len(got) > 0, action=send)
+        p = got[-1].pose.pose.position
+        assert abs(p.x - 12.0) < 0.05 and abs(p.y + 3.0) < 0.05
+        assert got[-1].header.frame_id == topics.MAP_FRAME
+        assert got[-1].child_frame_id == topics.BASE_FRAME
+    finally:
+        ex.shutdown()
+        node.destroy_node()
+        peer.destroy_node()
