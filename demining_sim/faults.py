@@ -1,0 +1,311 @@
+"""Fault scenarios: a YAML file schedules faults (and actors) at simulated times.
+
+Example (``config/faults/*.yaml``)::
+
+    faults:
+      - {at: 120.0, kind: gnss_loss, duration: 30.0}
+      - {at: 200.0, kind: gnss_jump, offset: [5.0, 0.0], duration: 20.0}
+      - {at: 300.0, kind: sensor_dropout, sensor: gpr, duration: 10.0}
+      - {at: 400.0, kind: nan_message, sensor: odom}
+      - {at: 500.0, kind: garbage_message, topic: /gpr/traces}
+    actors:
+      - {name: shepherd, kind: person, start: 100.0, speed_mps: 1.2,
+         path: [[-30.0, 10.0], [20.0, 10.0]]}
+
+Fault kinds and their fields (``at`` is required everywhere; ``duration`` in seconds where
+a kind lasts, with the default shown):
+
+==================== ================================================ =========
+kind                 fields                                            duration
+==================== ================================================ =========
+gnss_loss            -                                                  30
+gnss_jump            offset: [dx, dy] or [dx, dy, dz] (m, ENU)          30
+sensor_dropout       sensor: gpr|md|imu|odom|gnss                       10
+sensor_frozen        sensor (the last output is repeated)               10
+operator_link_loss   - (no operator heartbeat)                          10
+rotor_stall          tool: flail|tiller|both (default flail)            5
+detonation           item_kind: AP|AT (default AT), x, y (default: tool) instant
+node_crash           - (the simulator node stops with an error)         instant
+nan_message          sensor (that sensor's output carries NaN)          0 = one
+garbage_message      topic: a topic the simulator publishes             instant
+==================== ================================================ =========
+
+:class:`FaultInjector` is pure: ``active(t)`` lists the faults in force at ``t`` and
+``started(t0, t1)`` those that begin in ``(t0, t1]``; the simulator applies them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import yaml
+
+from demining_bringup import topics
+
+
+class FaultKind(str, enum.Enum):
+    """Every fault a scenario may schedule."""
+
+    GNSS_LOSS = 'gnss_loss'
+    GNSS_JUMP = 'gnss_jump'
+    SENSOR_DROPOUT = 'sensor_dropout'
+    SENSOR_FROZEN = 'sensor_frozen'
+    OPERATOR_LINK_LOSS = 'operator_link_loss'
+    ROTOR_STALL = 'rotor_stall'
+    DETONATION = 'detonation'
+    NODE_CRASH = 'node_crash'
+    NAN_MESSAGE = 'nan_message'
+    GARBAGE_MESSAGE = 'garbage_message'
+
+
+SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss')
+TOOLS = ('flail', 'tiller', 'both')
+ACTOR_KINDS = ('person', 'animal', 'vehicle')
+#: Topics the simulator publishes (what ``garbage_message`` may target).
+GARBAGE_TOPICS = (topics.ODOM_TRACKS, topics.GNSS_FIX, topics.IMU, topics.GPR_TRACES,
+                  topics.MD_COILS, topics.TOOL_JOINT_STATES, topics.SIM_EVENTS,
+                  topics.GROUND_TRUTH, topics.OPERATOR_HEARTBEAT)
+
+# Default durations (s); None: the kind is instantaneous and takes no duration.
+_DURATION: Dict[FaultKind, Optional[float]] = {
+    FaultKind.GNSS_LOSS: 30.0, FaultKind.GNSS_JUMP: 30.0, FaultKind.SENSOR_DROPOUT: 10.0,
+    FaultKind.SENSOR_FROZEN: 10.0, FaultKind.OPERATOR_LINK_LOSS: 10.0,
+    FaultKind.ROTOR_STALL: 5.0, FaultKind.DETONATION: None, FaultKind.NODE_CRASH: None,
+    FaultKind.NAN_MESSAGE: 0.0, FaultKind.GARBAGE_MESSAGE: None}
+
+# Extra fields each kind accepts (besides at, kind, duration), and which are required.
+_FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
+    FaultKind.GNSS_LOSS: ((), ()),
+    FaultKind.GNSS_JUMP: (('offset',), ('offset',)),
+    FaultKind.SENSOR_DROPOUT: (('sensor',), ('sensor',)),
+    FaultKind.SENSOR_FROZEN: (('sensor',), ('sensor',)),
+    FaultKind.OPERATOR_LINK_LOSS: ((), ()),
+    FaultKind.ROTOR_STALL: (('tool',), ()),
+    FaultKind.DETONATION: (('item_kind', 'x', 'y'), ()),
+    FaultKind.NODE_CRASH: ((), ()),
+    FaultKind.NAN_MESSAGE: (('sensor',), ('sensor',)),
+    FaultKind.GARBAGE_MESSAGE: (('topic',), ('topic',)),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """One scheduled fault (``end == start`` for instantaneous kinds)."""
+
+    kind: FaultKind
+    at: float
+    duration: float = 0.0
+    sensor: str = ''
+    offset: Tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tool: str = 'flail'
+    item_kind: str = 'AT'
+    x: Optional[float] = None
+    y: Optional[float] = None
+    topic: str = ''
+
+    @property
+    def end(self) -> float:
+        """Time the fault stops being active."""
+        return self.at + self.duration
+
+    def describe(self) -> str:
+        """A short human-readable description (the ``detail`` of its event)."""
+        parts = [self.kind.value]
+        if self.sensor:
+            parts.append(f'sensor={self.sensor}')
+        if self.kind == FaultKind.GNSS_JUMP:
+            parts.append('offset=[' + ', '.join(f'{v:g}' for v in self.offset) + ']')
+        if self.kind == FaultKind.ROTOR_STALL:
+            parts.append(f'tool={self.tool}')
+        if self.kind == FaultKind.DETONATION:
+            parts.append(f'item_kind={self.item_kind}')
+        if self.topic:
+            parts.append(f'topic={self.topic}')
+        if self.duration > 0.0:
+            parts.append(f'duration={self.duration:g}s')
+        return ' '.join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorSpec:
+    """A person or animal walking a path (map metres) from ``start`` seconds."""
+
+    name: str
+    kind: str
+    path: Tuple[Tuple[float, float], ...]
+    speed_mps: float = 1.2
+    start: float = 0.0
+    loop: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """What a scenario file schedules."""
+
+    faults: Tuple[Fault, ...] = ()
+    actors: Tuple[ActorSpec, ...] = ()
+    source: str = ''
+
+
+def _number(where: str, value: Any, *, min_value: Optional[float] = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(float(value)):
+        raise ValueError(f'{where}: expected a finite number, got {value!r}')
+    if min_value is not None and value < min_value:
+        raise ValueError(f'{where}: {value!r} is below {min_value}')
+    return float(value)
+
+
+def _choice(where: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f'{where}: {value!r} is not one of {", ".join(choices)}')
+    return str(value)
+
+
+def parse_fault(entry: Any, where: str) -> Fault:
+    """Validate one ``faults`` entry; raise ValueError naming ``where`` on any problem."""
+    if not isinstance(entry, dict):
+        raise ValueError(f'{where}: expected a mapping, got {entry!r}')
+    if 'kind' not in entry:
+        raise ValueError(f'{where}: missing "kind"')
+    try:
+        kind = FaultKind(entry['kind'])
+    except ValueError:
+        raise ValueError(f'{where}: unknown fault kind {entry["kind"]!r} (known: '
+                         f'{", ".join(k.value for k in FaultKind)})') from None
+    where = f'{where} ({kind.value})'
+    allowed, required = _FIELDS[kind]
+    known = {'at', 'kind'} | set(allowed)
+    default_duration = _DURATION[kind]
+    if default_duration is not None:
+        known.add('duration')
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise ValueError(f'{where}: unknown field {unknown[0]!r} (allowed: '
+                         f'{", ".join(sorted(known))})')
+    for name in ('at',) + required:
+        if name not in entry:
+            raise ValueError(f'{where}: missing {name!r}')
+    kw: Dict[str, Any] = {'kind': kind, 'at': _number(f'{where}.at', entry['at'], min_value=0.0)}
+    if default_duration is not None:
+        kw['duration'] = _number(f'{where}.duration', entry.get('duration', default_duration),
+                                 min_value=0.0)
+    if 'sensor' in entry:
+        kw['sensor'] = _choice(f'{where}.sensor', entry['sensor'], SENSORS)
+    if 'offset' in entry:
+        off = entry['offset']
+        if not isinstance(off, (list, tuple)) or len(off) not in (2, 3):
+            raise ValueError(f'{where}.offset: expected [dx, dy] or [dx, dy, dz], got {off!r}')
+        vals = [_number(f'{where}.offset[{i}]', v) for i, v in enumerate(off)]
+        kw['offset'] = tuple(vals + [0.0] * (3 - len(vals)))
+    if 'tool' in entry:
+        kw['tool'] = _choice(f'{where}.tool', entry['tool'], TOOLS)
+    if 'item_kind' in entry:
+        kw['item_kind'] = _choice(f'{where}.item_kind', entry['item_kind'], ('AP', 'AT'))
+    for name in ('x', 'y'):
+        if name in entry:
+            kw[name] = _number(f'{where}.{name}', entry[name])
+    if 'topic' in entry:
+        kw['topic'] = _choice(f'{where}.topic', entry['topic'], GARBAGE_TOPICS)
+    return Fault(**kw)
+
+
+def parse_actor(entry: Any, where: str) -> ActorSpec:
+    """Validate one ``actors`` entry."""
+    if not isinstance(entry, dict):
+        raise ValueError(f'{where}: expected a mapping, got {entry!r}')
+    known = {'name', 'kind', 'path', 'speed_mps', 'start', 'loop'}
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise ValueError(f'{where}: unknown field {unknown[0]!r} (allowed: '
+                         f'{", ".join(sorted(known))})')
+    for name in ('name', 'path'):
+        if name not in entry:
+            raise ValueError(f'{where}: missing {name!r}')
+    path = entry['path']
+    if not isinstance(path, (list, tuple)) or len(path) < 1:
+        raise ValueError(f'{where}.path: expected a list of [x, y] points')
+    pts = []
+    for i, pt in enumerate(path):
+        if not isinstance(pt, (list, tuple)) or len(pt) != 2:
+            raise ValueError(f'{where}.path[{i}]: expected [x, y], got {pt!r}')
+        pts.append((_number(f'{where}.path[{i}][0]', pt[0]),
+                    _number(f'{where}.path[{i}][1]', pt[1])))
+    loop = entry.get('loop', False)
+    if not isinstance(loop, bool):
+        raise ValueError(f'{where}.loop: expected true or false, got {loop!r}')
+    return ActorSpec(name=str(entry['name']),
+                     kind=_choice(f'{where}.kind', entry.get('kind', 'person'), ACTOR_KINDS),
+                     path=tuple(pts),
+                     speed_mps=_number(f'{where}.speed_mps', entry.get('speed_mps', 1.2),
+                                       min_value=0.0),
+                     start=_number(f'{where}.start', entry.get('start', 0.0), min_value=0.0),
+                     loop=loop)
+
+
+def parse_scenario(data: Any, source: str = '<scenario>') -> Scenario:
+    """Validate a scenario mapping (the parsed YAML)."""
+    if data is None:
+        return Scenario(source=source)
+    if not isinstance(data, dict):
+        raise ValueError(f'{source}: expected a mapping with "faults" and/or "actors"')
+    unknown = sorted(set(data) - {'faults', 'actors'})
+    if unknown:
+        raise ValueError(f'{source}: unknown section {unknown[0]!r} (allowed: actors, faults)')
+    faults_raw = data.get('faults') or []
+    actors_raw = data.get('actors') or []
+    if not isinstance(faults_raw, list):
+        raise ValueError(f'{source}: "faults" must be a list')
+    if not isinstance(actors_raw, list):
+        raise ValueError(f'{source}: "actors" must be a list')
+    faults = tuple(parse_fault(e, f'{source}: faults[{i}]') for i, e in enumerate(faults_raw))
+    actors = tuple(parse_actor(e, f'{source}: actors[{i}]') for i, e in enumerate(actors_raw))
+    names = [a.name for a in actors]
+    if len(set(names)) != len(names):
+        raise ValueError(f'{source}: actor names must be unique')
+    return Scenario(faults=tuple(sorted(faults, key=lambda f: f.at)), actors=actors,
+                    source=source)
+
+
+def load_scenario(path: str) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    :raises ValueError: naming the file and the entry on any problem (missing file too).
+    """
+    try:
+        with open(path, 'r', encoding='utf-8') as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise ValueError(f'{path}: cannot read scenario: {exc.strerror}') from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f'{path}: not valid YAML: {exc}') from None
+    return parse_scenario(data, source=path)
+
+
+class FaultInjector:
+    """Pure schedule queries over a scenario's faults."""
+
+    def __init__(self, faults: Sequence[Fault]) -> None:
+        """Keep the faults sorted by start time."""
+        self.faults = tuple(sorted(faults, key=lambda f: f.at))
+
+    def active(self, t: float) -> List[Fault]:
+        """Faults in force at ``t`` (``at <= t < at + duration``; instants never are)."""
+        return [f for f in self.faults if f.at <= t < f.end]
+
+    def started(self, t0: float, t1: float) -> List[Fault]:
+        """Faults that begin in ``(t0, t1]`` (``t0 < 0`` includes those at time 0)."""
+        return [f for f in self.faults if t0 < f.at <= t1]
+
+    def is_active(self, t: float, kind: FaultKind, sensor: str = '') -> bool:
+        """True when a fault of ``kind`` (for ``sensor``, if given) is in force at ``t``."""
+        return any(f.kind == kind and (not sensor or f.sensor == sensor)
+                   for f in self.active(t))
+
+    def next_change(self, t: float) -> float:
+        """The first time after ``t`` at which a fault starts or ends (inf when none)."""
+        times = [v for f in self.faults for v in (f.at, f.end) if v > t]
+        return min(times) if times else math.inf

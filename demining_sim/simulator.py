@@ -1,0 +1,606 @@
+"""The embedded simulator core: vehicle, tools, sensors, faults and actors on one clock.
+
+No rclpy here: the simulator node (:mod:`demining_sim.simulator_node`) owns the ROS side and
+drains :meth:`Simulator.drain` after every :meth:`Simulator.advance_to`.
+
+Time advances in fixed physics steps (``physics_rate_hz``). Vehicle, tools, track odometry and
+the hazard checks run every step on scalars; GNSS, IMU, odometry outputs, tool states, ground
+truth and the operator heartbeat are sampled at the first physics step at or after each of
+their sample times; the GPR and metal-detector arrays are synthesised in batches
+(``scan_batch_rate_hz``) with every trace/reading at its exact sample time, the boom pose being
+interpolated from a short ring buffer of physics poses. Every container is bounded (ring
+buffer, ``deque(maxlen=output_queue_size)``): memory stays flat over any mission length.
+
+Randomness: one ``numpy.random.Generator`` per subsystem, all derived from ``seed`` with
+``SeedSequence.spawn`` in a fixed order, so a run is reproducible and adding noise in one
+subsystem does not change the others' draws.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import math
+from typing import Any, Deque, Dict, List, Optional
+
+import numpy as np
+
+from demining_bringup.datatypes import GprScan, MdScan, SimEvent, ToolCommand, Twist2D
+from demining_bringup.geo import LocalCartesian
+from demining_bringup.parameters import ParamError, param
+from demining_sim.actors import Actors, ActorState
+from demining_sim.faults import Fault, FaultInjector, FaultKind, Scenario
+from demining_sim.sensors.gnss import GnssFix, GnssModel, GnssParams
+from demining_sim.sensors.gpr import GprModel, GprParams
+from demining_sim.sensors.imu import ImuModel, ImuParams, ImuSample
+from demining_sim.sensors.metal_detector import MdParams, MetalDetectorModel, coil_offsets
+from demining_sim.sensors.odometry import OdometryParams, OdomSample, TrackOdometry
+from demining_sim.spatial import ItemTable, height_at, is_flat
+from demining_sim.tools import ContactGeometry, GroundContact, ToolParams, ToolSystem
+from demining_sim.vehicle import Vehicle, VehicleParams, VehicleTruth
+from demining_sim.world import World
+
+# Subsystem order of the seed spawn: never reorder (it would change every run's noise).
+_RNG_STREAMS = ('vehicle', 'tools', 'gnss', 'imu', 'odom', 'md', 'gpr', 'rocks')
+# Small tolerance when comparing float times with sample times.
+_T_EPS = 1e-9
+# Lowest boom height the model allows (skids on the ground), m.
+_MIN_SENSOR_HEIGHT_M = 0.005
+# Rocks are scattered over the field's bounding box grown by this margin, m.
+_ROCK_MARGIN_M = 5.0
+_ROCK_MIN_DEPTH_M = 0.02
+_ROCK_MIN_DIAMETER_M = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class SimParams(VehicleParams, ToolParams, GnssParams, ImuParams, OdometryParams, MdParams,
+                GprParams):
+    """Every simulator parameter (flat: the node declares each as a ROS parameter)."""
+
+    seed: int = param(0, 'Seed of every random process of the simulation', min=0,
+                      max=2 ** 31 - 1)
+    physics_rate_hz: float = param(100.0, 'Physics (vehicle, tools) integration rate, Hz',
+                                   min=10.0, max=2000.0)
+    real_time_factor: float = param(10.0, 'Simulated seconds per wall-clock second (node)',
+                                    min=0.01, max=200.0)
+    scan_batch_rate_hz: float = param(10.0, 'Rate of GPR and metal-detector batches, Hz',
+                                      min=1.0, max=100.0)
+    tool_state_rate_hz: float = param(10.0, 'Rate of tool joint states, Hz', min=1.0,
+                                      max=1000.0)
+    ground_truth_rate_hz: float = param(10.0, 'Rate of ground-truth pose and actors, Hz',
+                                        min=1.0, max=1000.0)
+    heartbeat_rate_hz: float = param(2.0, 'Rate of the emulated operator heartbeat, Hz',
+                                     min=0.1, max=100.0)
+    command_timeout_s: float = param(0.5, 'A motion or tool command older than this (sim '
+                                     'time) is replaced by zero', min=0.01, max=10.0)
+    sensor_offset_x_m: float = param(4.0, 'GPR/MD boom centre ahead of base_link, m',
+                                     min=0.0, max=20.0)
+    sensor_width_m: float = param(2.0, 'Width covered by the GPR/MD arrays, m', min=0.1,
+                                  max=10.0)
+    boom_bounce_amp_m: float = param(0.005, 'Amplitude of the boom height oscillation, m',
+                                     min=0.0, max=0.5)
+    boom_bounce_hz: float = param(0.8, 'Frequency of the boom height oscillation, Hz',
+                                  min=0.0, max=50.0)
+    boom_terrain_residual: float = param(0.2, 'Fraction of the terrain-under-boom deviation '
+                                         'the boom height control leaves', min=0.0, max=1.0)
+    rock_max_depth_m: float = param(0.4, 'Deepest rock/root scatterer, m', min=0.03,
+                                    max=2.0)
+    rock_max_diameter_m: float = param(0.3, 'Largest rock/root scatterer, m (field-facts: '
+                                       '5-30 cm)', min=0.06, max=2.0)
+    intrusion_distance_m: float = param(50.0, 'An actor this close to the vehicle is an '
+                                        'intrusion, m (IMAS 10.20: set by risk assessment)',
+                                        min=0.0, max=10000.0)
+    output_queue_size: int = param(20000, 'Outputs kept when nobody drains them (oldest '
+                                   'dropped)', min=100, max=10 ** 7)
+
+    def __post_init__(self) -> None:
+        """Check cross-field constraints."""
+        VehicleParams.__post_init__(self)
+        for name in ('odom_rate_hz', 'imu_rate_hz', 'gnss_rate_hz', 'tool_state_rate_hz',
+                     'ground_truth_rate_hz', 'heartbeat_rate_hz', 'scan_batch_rate_hz'):
+            if getattr(self, name) > self.physics_rate_hz:
+                raise ParamError(f'{name} ({getattr(self, name)}) exceeds physics_rate_hz '
+                                 f'({self.physics_rate_hz})')
+
+
+@dataclasses.dataclass
+class GroundTruth:
+    """True vehicle pose and motion in ``map``."""
+
+    stamp: float
+    x: float
+    y: float
+    z: float
+    roll: float
+    pitch: float
+    yaw: float
+    v: float
+    omega: float
+
+
+@dataclasses.dataclass
+class Heartbeat:
+    """The emulated remote station's heartbeat (absent during operator_link_loss)."""
+
+    stamp: float
+
+
+@dataclasses.dataclass
+class ActorsSample:
+    """Positions of the actors in the scene (ground truth only)."""
+
+    stamp: float
+    actors: List[ActorState]
+
+
+@dataclasses.dataclass
+class MessageFault:
+    """A message-level fault the node must enact (``node_crash``, ``garbage_message``)."""
+
+    stamp: float
+    kind: str
+    topic: str = ''
+
+
+class Sensor(str, enum.Enum):
+    """Sensor names used by fault scenarios."""
+
+    GPR = 'gpr'
+    MD = 'md'
+    IMU = 'imu'
+    ODOM = 'odom'
+    GNSS = 'gnss'
+
+
+class _Schedule:
+    """Sample times ``n / rate``; :meth:`due` says whether the next one has come."""
+
+    __slots__ = ('rate', 'n', 'next')
+
+    def __init__(self, rate: float) -> None:
+        # The first sample is one period after the start (nothing has happened at t = 0).
+        self.rate = rate
+        self.n = 1
+        self.next = 1.0 / rate
+
+    def due(self, t: float) -> bool:
+        if t + _T_EPS < self.next:
+            return False
+        while self.next <= t + _T_EPS:
+            self.n += 1
+            self.next = self.n / self.rate
+        return True
+
+
+class _PoseRing:
+    """Fixed-size ring buffer of physics poses for interpolating sensor sample poses."""
+
+    _FIELDS = 7   # t, x, y, yaw (unwrapped), z, pitch, roll
+
+    def __init__(self, capacity: int) -> None:
+        self.cap = capacity
+        self.buf = np.zeros((self._FIELDS, capacity))
+        self.head = 0
+        self.count = 0
+
+    def push(self, t: float, x: float, y: float, yaw_u: float, z: float, pitch: float,
+             roll: float) -> None:
+        i = self.head
+        b = self.buf
+        b[0, i] = t
+        b[1, i] = x
+        b[2, i] = y
+        b[3, i] = yaw_u
+        b[4, i] = z
+        b[5, i] = pitch
+        b[6, i] = roll
+        self.head = (i + 1) % self.cap
+        if self.count < self.cap:
+            self.count += 1
+
+    def interp(self, times: np.ndarray) -> np.ndarray:
+        """(7, len(times)) interpolated rows (clamped to the buffered span).
+
+        Pushes happen at uniform physics times, so the fractional position of a sample time
+        in the buffer is arithmetic, not a search: one gather for all fields.
+        """
+        n = self.count
+        last = (self.head - 1) % self.cap
+        t_last = self.buf[0, last]
+        if n < 2:
+            return np.repeat(self.buf[:, last:last + 1], len(times), axis=1)
+        dt = (t_last - self.buf[0, (self.head - 2) % self.cap])
+        back = np.clip((t_last - np.asarray(times)) / dt, 0.0, n - 1.0)
+        k0 = np.floor(back)
+        frac = back - k0
+        i0 = (last - k0.astype(np.int64)) % self.cap
+        i1 = (i0 - 1) % self.cap
+        return self.buf[:, i0] * (1.0 - frac) + self.buf[:, i1] * frac
+
+
+class Simulator:
+    """The whole simulated machine in its world; drive it with commands, read its outputs."""
+
+    def __init__(self, world: World, params: Optional[SimParams] = None,
+                 scenario: Optional[Scenario] = None) -> None:
+        """Build every subsystem from ``world``, ``params`` and an optional fault scenario."""
+        p = self.p = params or SimParams()
+        self.world = world
+        self.scenario = scenario or Scenario()
+        seqs = np.random.SeedSequence(p.seed).spawn(len(_RNG_STREAMS))
+        rngs = {name: np.random.default_rng(s) for name, s in zip(_RNG_STREAMS, seqs)}
+        self.dt = 1.0 / p.physics_rate_hz
+        self._tick = 0
+        self.t = 0.0
+
+        self.table = ItemTable(world.items)
+        self._add_rocks(rngs['rocks'])
+        self.vehicle = Vehicle(p, world.terrain, world.obstacles, world.vehicle_start,
+                               rngs['vehicle'])
+        self.tools = ToolSystem(p)
+        geometry = ContactGeometry(p.tool_offset_x_m, p.tool_width_m, p.tool_strike_length_m,
+                                   p.track_gauge_m, p.track_width_m, p.track_length_m)
+        self.contact = GroundContact(geometry, self.table, p, rngs['tools'])
+        o = world.origin
+        self.geo = LocalCartesian(o.latitude_deg, o.longitude_deg, o.elevation_m)
+        self.gnss = GnssModel(p, self.geo, rngs['gnss'])
+        self.imu = ImuModel(p, rngs['imu'])
+        sx, sy, syaw = world.vehicle_start
+        self.odometry = TrackOdometry(p, p.track_gauge_m, sx, sy, syaw, rngs['odom'])
+        soil = world.soil
+        self.md = MetalDetectorModel(p, self.table, soil.magnetic_susceptibility, rngs['md'])
+        self.gpr = GprModel(p, self.table, soil.permittivity, soil.conductivity,
+                            soil.roughness_m, rngs['gpr'])
+        self.actors = Actors(self.scenario.actors, p.intrusion_distance_m)
+        self.injector = FaultInjector(self.scenario.faults)
+
+        self._md_y = coil_offsets(p.md_num_coils, p.sensor_width_m)
+        self._gpr_y = coil_offsets(p.gpr_num_channels, p.sensor_width_m)
+        self._bounce_phase = float(rngs['md'].uniform(0.0, 2.0 * math.pi))
+        self._flat = is_flat(world.terrain)
+
+        self._cmd = Twist2D()
+        self._cmd_t = -math.inf
+        self._tool_cmd = ToolCommand()
+        self._tool_cmd_t = -math.inf
+
+        self._sched = {name: _Schedule(rate) for name, rate in (
+            ('odom', p.odom_rate_hz), ('imu', p.imu_rate_hz), ('gnss', p.gnss_rate_hz),
+            ('batch', p.scan_batch_rate_hz), ('tool', p.tool_state_rate_hz),
+            ('truth', p.ground_truth_rate_hz), ('heartbeat', p.heartbeat_rate_hz))}
+        self._next_due = min(sc.next for sc in self._sched.values())
+        self._md_n = 1       # index of the next MD sample time (n / md_rate_hz)
+        self._gpr_n = 1
+        capacity = int(math.ceil(p.physics_rate_hz * max(2.0, 3.0 / p.scan_batch_rate_hz))) + 2
+        self._ring = _PoseRing(capacity)
+        self._layouts: Dict[Any, Any] = {}
+        self._yaw_u = self.vehicle.truth.yaw
+        self._yaw_last = self.vehicle.truth.yaw
+
+        self.outputs: Deque[Any] = collections.deque(maxlen=p.output_queue_size)
+        self.dropped_outputs = 0
+        self._active: List[Fault] = []
+        self._fault_change = -math.inf
+        self._last_fault_t = -1.0
+        self._frozen_last: Dict[str, Any] = {}
+        self._nan_pending: Dict[str, bool] = {}
+        self.damaged = False
+        self.event_counts: Dict[str, int] = collections.Counter()
+        self._record_pose()
+
+    # --- setup --------------------------------------------------------------------------
+
+    def _add_rocks(self, rng: np.random.Generator) -> None:
+        density = self.world.soil.rock_density_per_m2
+        if density <= 0.0 or not self.world.field:
+            return
+        xs = [pt[0] for pt in self.world.field]
+        ys = [pt[1] for pt in self.world.field]
+        x0, x1 = min(xs) - _ROCK_MARGIN_M, max(xs) + _ROCK_MARGIN_M
+        y0, y1 = min(ys) - _ROCK_MARGIN_M, max(ys) + _ROCK_MARGIN_M
+        n = int(rng.poisson(density * (x1 - x0) * (y1 - y0)))
+        p = self.p
+        self.table.with_scatterers(
+            rng.uniform(x0, x1, n), rng.uniform(y0, y1, n),
+            rng.uniform(_ROCK_MIN_DEPTH_M, p.rock_max_depth_m, n),
+            rng.uniform(_ROCK_MIN_DIAMETER_M, p.rock_max_diameter_m, n),
+            np.full(n, p.gpr_rock_permittivity))
+
+    # --- inputs -------------------------------------------------------------------------
+
+    def set_command(self, cmd: Twist2D) -> None:
+        """Set the motion command (non-finite values are ignored; returns nothing)."""
+        if math.isfinite(cmd.v) and math.isfinite(cmd.omega):
+            self._cmd = Twist2D(cmd.v, cmd.omega)
+            self._cmd_t = self.t
+
+    def set_tool_command(self, cmd: ToolCommand) -> None:
+        """Set the tool command (non-finite values are ignored)."""
+        if all(math.isfinite(v) for v in (cmd.flail_speed, cmd.tiller_speed, cmd.depth)):
+            self._tool_cmd = ToolCommand(cmd.flail_speed, cmd.tiller_speed, cmd.depth)
+            self._tool_cmd_t = self.t
+
+    # --- time ---------------------------------------------------------------------------
+
+    def step(self, dt: Optional[float] = None) -> None:
+        """Advance one physics step, or by ``dt`` seconds (whole physics steps)."""
+        if dt is None:
+            self._physics_step()
+        else:
+            self.advance_to(self.t + dt)
+
+    def advance_to(self, t: float) -> None:
+        """Run physics steps until the simulated time reaches ``t`` (to the step)."""
+        n = int(math.floor(t / self.dt + 1e-6))
+        while self._tick < n:
+            self._physics_step()
+
+    def drain(self) -> List[Any]:
+        """Return and clear every output produced since the last drain, oldest first."""
+        out = list(self.outputs)
+        self.outputs.clear()
+        return out
+
+    @property
+    def truth(self) -> VehicleTruth:
+        """The true vehicle state."""
+        return self.vehicle.truth
+
+    # --- the step -----------------------------------------------------------------------
+
+    def _emit(self, obj: Any) -> None:
+        if len(self.outputs) == self.outputs.maxlen:
+            self.dropped_outputs += 1
+        self.outputs.append(obj)
+
+    def _event(self, ev: SimEvent) -> None:
+        self.event_counts[ev.kind] += 1
+        if ev.kind == 'damage':
+            self.damaged = True
+            if self.p.damage_disables_tool:
+                self.tools.disabled = True
+        self._emit(ev)
+
+    def _physics_step(self) -> None:
+        p = self.p
+        t_prev = self.t
+        self._tick += 1
+        t = self.t = self._tick * self.dt
+        if t >= self._fault_change:
+            self._update_faults(t_prev, t)
+        active = self._active
+
+        if t - self._cmd_t > p.command_timeout_s:
+            v_cmd = w_cmd = 0.0
+        else:
+            v_cmd, w_cmd = self._cmd.v, self._cmd.omega
+        collision = self.vehicle.step(v_cmd, w_cmd, self.dt)
+        tr = self.vehicle.truth
+        if collision is not None:
+            self._event(SimEvent(stamp=t, kind='collision', item_id=collision,
+                                 item_kind='obstacle', x=tr.x, y=tr.y,
+                                 detail=f'hull touched {collision}'))
+        tool_cmd = self._tool_cmd if t - self._tool_cmd_t <= p.command_timeout_s \
+            else ToolCommand()
+        jam_f = jam_t = False
+        if active:
+            for f in active:
+                if f.kind == FaultKind.ROTOR_STALL:
+                    jam_f = jam_f or f.tool in ('flail', 'both')
+                    jam_t = jam_t or f.tool in ('tiller', 'both')
+        self.tools.step(tool_cmd, tr.v, self.dt, jam_f, jam_t)
+        for ev in self.contact.check(t, tr.x, tr.y, tr.yaw, self.tools.processed_depth):
+            self._event(ev)
+        self.odometry.integrate(tr.track_left, tr.track_right, self.dt)
+        self._record_pose()
+
+        if t + _T_EPS >= self._next_due:
+            self._sample_outputs(t, tr)
+
+    def _sample_outputs(self, t: float, tr: VehicleTruth) -> None:
+        """Emit every periodic output whose sample time has come."""
+        s = self._sched
+        if s['odom'].due(t):
+            self._sensor_out('odom', self.odometry.sample(t))
+        if s['imu'].due(t):
+            self._sensor_out('imu', self.imu.sample(t, tr.roll, tr.pitch, tr.yaw, tr.omega,
+                                                    tr.accel, tr.v))
+        if s['gnss'].due(t):
+            self._gnss_out(t, tr)
+        if s['batch'].due(t):
+            self._batch(t)
+        if s['tool'].due(t):
+            self._emit(self.tools.state(t))
+        if s['truth'].due(t):
+            self._emit(GroundTruth(t, tr.x, tr.y, tr.z, tr.roll, tr.pitch, tr.yaw, tr.v,
+                                   tr.omega))
+            if self.actors.actors:
+                states, events = self.actors.update(t, tr.x, tr.y)
+                for ev in events:
+                    self._event(ev)
+                self._emit(ActorsSample(t, states))
+        if s['heartbeat'].due(t) and not self._fault_on(FaultKind.OPERATOR_LINK_LOSS):
+            self._emit(Heartbeat(t))
+        self._next_due = min(sc.next for sc in s.values())
+
+    def _record_pose(self) -> None:
+        tr = self.vehicle.truth
+        d = tr.yaw - self._yaw_last
+        if d > math.pi:
+            d -= 2.0 * math.pi
+        elif d < -math.pi:
+            d += 2.0 * math.pi
+        self._yaw_u += d
+        self._yaw_last = tr.yaw
+        self._ring.push(self.t, tr.x, tr.y, self._yaw_u, tr.z, tr.pitch, tr.roll)
+
+    # --- faults -------------------------------------------------------------------------
+
+    def _fault_on(self, kind: FaultKind, sensor: str = '') -> bool:
+        for f in self._active:
+            if f.kind == kind and (not sensor or f.sensor == sensor):
+                return True
+        return False
+
+    def _update_faults(self, t_prev: float, t: float) -> None:
+        inj = self.injector
+        self._active = inj.active(t)
+        self._fault_change = inj.next_change(t)
+        for f in inj.started(self._last_fault_t if self._last_fault_t >= 0 else -1.0, t):
+            self._start_fault(f, t)
+        self._last_fault_t = t
+
+    def _start_fault(self, f: Fault, t: float) -> None:
+        tr = self.vehicle.truth
+        self._event(SimEvent(stamp=t, kind='fault', item_id=f.kind.value, x=tr.x, y=tr.y,
+                             detail=f.describe()))
+        if f.kind == FaultKind.DETONATION:
+            c, s = math.cos(tr.yaw), math.sin(tr.yaw)
+            x = f.x if f.x is not None else tr.x + c * self.p.tool_offset_x_m
+            y = f.y if f.y is not None else tr.y + s * self.p.tool_offset_x_m
+            kind = 'ap_detonation' if f.item_kind == 'AP' else 'at_detonation'
+            self._event(SimEvent(stamp=t, kind=kind, item_id='scenario', item_kind=f.item_kind,
+                                 x=x, y=y, detail='scheduled by the fault scenario'))
+            if f.item_kind == 'AT':
+                self._event(SimEvent(stamp=t, kind='damage', item_id='scenario',
+                                     item_kind=f.item_kind, x=x, y=y,
+                                     detail='scheduled AT detonation'))
+        elif f.kind in (FaultKind.NODE_CRASH, FaultKind.GARBAGE_MESSAGE):
+            self._emit(MessageFault(t, f.kind.value, f.topic))
+        elif f.kind == FaultKind.NAN_MESSAGE and f.duration <= 0.0:
+            self._nan_pending[f.sensor] = True
+
+    def _sensor_out(self, sensor: str, obj: Any) -> None:
+        """Emit one sensor output through the dropout/frozen/NaN faults."""
+        if self._active:
+            if self._fault_on(FaultKind.SENSOR_DROPOUT, sensor):
+                return
+            if self._fault_on(FaultKind.SENSOR_FROZEN, sensor):
+                last = self._frozen_last.get(sensor)
+                if last is not None:
+                    self._emit(dataclasses.replace(last, stamp=obj.stamp))
+                return
+            if self._fault_on(FaultKind.NAN_MESSAGE, sensor):
+                obj = _nanify(obj)
+        if self._nan_pending.pop(sensor, False):
+            obj = _nanify(obj)
+        self._frozen_last[sensor] = obj
+        self._emit(obj)
+
+    def _gnss_out(self, t: float, tr: VehicleTruth) -> None:
+        offset = (0.0, 0.0, 0.0)
+        if self._active:
+            if self._fault_on(FaultKind.GNSS_LOSS):
+                return
+            for f in self._active:
+                if f.kind == FaultKind.GNSS_JUMP:
+                    offset = tuple(a + b for a, b in zip(offset, f.offset))
+        fix = self.gnss.sample(t, tr.x, tr.y, tr.z, tr.roll, tr.pitch, tr.yaw, offset)
+        if fix is not None:
+            self._sensor_out('gnss', fix)
+
+    # --- sensor batches -----------------------------------------------------------------
+
+    def _sample_times(self, attr: str, rate: float, t: float) -> np.ndarray:
+        n0 = getattr(self, attr)
+        n1 = int(math.floor(t * rate + 1e-6))
+        setattr(self, attr, n1 + 1)
+        return np.arange(n0, n1 + 1) / rate
+
+    def _boom(self, times: np.ndarray, pose: np.ndarray, lateral: np.ndarray,
+              height0: float):
+        """Map positions and heights (flattened time-major) of boom elements at ``times``.
+
+        ``pose`` holds the interpolated ring-buffer rows (x, y, yaw, z, pitch, roll at 1..6).
+        """
+        p = self.p
+        x, y, yaw = pose[1][:, None], pose[2][:, None], pose[3][:, None]
+        c, s = np.cos(yaw), np.sin(yaw)
+        ox = p.sensor_offset_x_m
+        oy = lateral[None, :]
+        mx = x + c * ox - s * oy
+        my = y + s * ox + c * oy
+        h = height0 + p.boom_bounce_amp_m * np.sin(2.0 * math.pi * p.boom_bounce_hz
+                                                   * times[:, None] + self._bounce_phase)
+        if not self._flat and p.boom_terrain_residual > 0.0:
+            z, pitch, roll = pose[4][:, None], pose[5][:, None], pose[6][:, None]
+            plane = z - ox * np.sin(pitch) + oy * np.sin(roll)
+            ground = height_at(self.world.terrain, mx, my)
+            h = h + p.boom_terrain_residual * (plane - ground)
+        if h.shape[1] != mx.shape[1]:
+            h = np.repeat(h, mx.shape[1], axis=1)
+        return mx.ravel(), my.ravel(), np.maximum(h.ravel(), _MIN_SENSOR_HEIGHT_M)
+
+    def _layout(self, key: str, n_times: int, lateral: np.ndarray, height: float):
+        """Cached base_link positions and channel indices of a batch of ``n_times`` rows."""
+        cached = self._layouts.get((key, n_times))
+        if cached is None:
+            nc = lateral.size
+            base = np.column_stack([np.full(nc * n_times, self.p.sensor_offset_x_m),
+                                    np.tile(lateral, n_times),
+                                    np.full(nc * n_times, height)]).astype(np.float32)
+            cached = (base, np.tile(np.arange(nc, dtype=np.uint32), n_times))
+            self._layouts[(key, n_times)] = cached
+        return cached
+
+    def _batch(self, t: float) -> None:
+        p = self.p
+        md_times = self._sample_times('_md_n', p.md_rate_hz, t)
+        gpr_times = self._sample_times('_gpr_n', p.gpr_trace_rate_hz, t)
+        do_md = md_times.size > 0 and not (
+            self._active and self._fault_on(FaultKind.SENSOR_DROPOUT, Sensor.MD.value))
+        do_gpr = gpr_times.size > 0 and not (
+            self._active and self._fault_on(FaultKind.SENSOR_DROPOUT, Sensor.GPR.value))
+        if not (do_md or do_gpr):
+            return
+        # One pose interpolation for both arrays' sample times.
+        n_md = md_times.size if do_md else 0
+        all_times = np.concatenate([md_times[:n_md], gpr_times if do_gpr else gpr_times[:0]])
+        pose = self._ring.interp(all_times)
+        md = gpr = None
+        if do_md:
+            md = self._boom(md_times, pose[:, :n_md], self._md_y, p.md_coil_height_m)
+        if do_gpr:
+            gpr = self._boom(gpr_times, pose[:, n_md:], self._gpr_y, p.gpr_antenna_height_m)
+        # One spatial query for both arrays (they share the boom).
+        xs = [a[0] for a in (md, gpr) if a is not None]
+        ys = [a[1] for a in (md, gpr) if a is not None]
+        r = max(p.md_range_m, p.gpr_range_m)
+        rows = self.table.near(min(float(x.min()) for x in xs) - r,
+                               max(float(x.max()) for x in xs) + r,
+                               min(float(y.min()) for y in ys) - r,
+                               max(float(y.max()) for y in ys) + r)
+        if md is not None:
+            base, channels = self._layout('md', md_times.size, self._md_y, p.md_coil_height_m)
+            offsets = np.repeat(md_times - t, self._md_y.size)
+            self._sensor_out(Sensor.MD.value,
+                             self.md.scan(t, offsets, base, channels, *md, rows=rows))
+        if gpr is not None:
+            base, channels = self._layout('gpr', gpr_times.size, self._gpr_y,
+                                          p.gpr_antenna_height_m)
+            offsets = np.repeat(gpr_times - t, self._gpr_y.size)
+            self._sensor_out(Sensor.GPR.value,
+                             self.gpr.scan(t, offsets, base, channels, *gpr, rows=rows))
+
+
+def _nanify(obj: Any) -> Any:
+    """A copy of a sensor output with its values replaced by NaN (the nan_message fault)."""
+    nan = float('nan')
+    if isinstance(obj, OdomSample):
+        return dataclasses.replace(obj, x=nan, y=nan, yaw=nan, v=nan, omega=nan)
+    if isinstance(obj, GnssFix):
+        return dataclasses.replace(obj, latitude=nan, longitude=nan, altitude=nan)
+    if isinstance(obj, ImuSample):
+        return dataclasses.replace(obj, orientation=(nan, nan, nan, nan),
+                                   angular_velocity=(nan, nan, nan),
+                                   linear_acceleration=(nan, nan, nan))
+    if isinstance(obj, MdScan):
+        return dataclasses.replace(obj, signals=np.full_like(obj.signals, np.nan))
+    if isinstance(obj, GprScan):
+        return dataclasses.replace(obj, amplitudes=np.full_like(obj.amplitudes, np.nan))
+    return obj
+
+
+__all__ = ['ActorsSample', 'GroundTruth', 'Heartbeat', 'MessageFault', 'Sensor', 'SimParams',
+           'Simulator']

@@ -1,0 +1,289 @@
+"""Ground-processing tools (flail and tiller rotors) and what they and the tracks do to mines.
+
+Rotor model (one per tool), integrated at the physics rate:
+
+``J dω/dt = T_drive - T_load`` with ``T_drive = clip(K (ω_cmd - ω), -T_max, T_max)`` (a
+hydraulic motor with a speed loop and a pressure-relief torque limit) and
+``T_load = c ω + k_soil d (1 + k_v |v_ground|)`` (bearing/air drag plus the soil the hammers
+or teeth cut: more soil per second when deeper and faster). When the soil load exceeds the
+drive torque the rotor slows down and stalls at zero; it only restarts when the load drops
+(tool lifted, vehicle slower). A jam (``rotor_stall`` fault) adds a load beyond any drive.
+
+The tool depth follows the command at ``tool_lift_rate_mps`` both ways. Ground is only
+processed where a rotor turns at least at its minimum processing speed (a slow flail only
+scratches the surface), so ``processed_depth`` is the depth of the fastest-enough rotor.
+
+Items: a hazard whose centre lies under the tool strip (``tool_width_m`` wide,
+``tool_strike_length_m`` long, centred ``tool_offset_x_m`` ahead of base_link) is hit when the
+processed depth reaches its top: AP mines detonate with ``ap_detonation_probability``, else
+they are broken up (``neutralised``); AT mines and UXO detonate (``at_detonation`` plus
+``damage``). Any hazard under a track within ``track_trigger_max_depth_m`` is pressed:
+AP -> ``ap_detonation``, AT/UXO -> ``at_detonation`` plus ``damage``. Clutter is left in the
+ground (flails scatter metal, they do not remove it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from demining_bringup.datatypes import SimEvent, ToolCommand, ToolState
+from demining_bringup.parameters import param
+from demining_sim.spatial import ItemTable
+
+
+class HitOutcome(str, enum.Enum):
+    """What happened to a hazard the machine reached (the SimEvent kinds)."""
+
+    NEUTRALISED = 'neutralised'
+    AP_DETONATION = 'ap_detonation'
+    AT_DETONATION = 'at_detonation'
+    DAMAGE = 'damage'
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolParams:
+    """Flail and tiller rotor dynamics and tool geometry."""
+
+    tool_width_m: float = param(2.0, 'Width processed by the flail, m (field-facts: 1.7-2.2)',
+                                min=0.2, max=10.0)
+    tool_offset_x_m: float = param(2.6, 'Tool centre ahead of base_link, m', min=0.0,
+                                   max=20.0)
+    tool_strike_length_m: float = param(0.4, 'Along-track length of the strip the hammers '
+                                        'strike, m', min=0.05, max=2.0)
+    max_tool_depth_m: float = param(0.5, 'Deepest the tool can be lowered, m (field-facts: '
+                                    '20-30 cm flail, to 60 cm tiller)', min=0.05, max=1.0)
+    tool_lift_rate_mps: float = param(0.1, 'Rate at which the tool depth follows the '
+                                      'command, m/s', min=0.001, max=2.0)
+    flail_inertia_kgm2: float = param(120.0, 'Flail rotor inertia with chains, kg m^2',
+                                      min=1.0, max=5000.0)
+    flail_max_torque_nm: float = param(6000.0, 'Hydraulic drive torque limit of the flail, '
+                                       'N m', min=10.0, max=100000.0)
+    flail_speed_gain_nms: float = param(2000.0, 'Flail speed-loop gain, N m per rad/s',
+                                        min=1.0, max=100000.0)
+    flail_viscous_nms: float = param(5.0, 'Flail drag, N m per rad/s', min=0.0, max=1000.0)
+    flail_soil_torque_nm_per_m: float = param(10000.0, 'Flail soil load per metre of depth '
+                                              'at standstill, N m/m', min=0.0, max=1e6)
+    flail_min_process_speed_rps: float = param(41.9, 'Slowest flail speed that processes '
+                                               'ground, rad/s (field-facts: 400 rpm)',
+                                               min=0.0, max=200.0)
+    tiller_inertia_kgm2: float = param(200.0, 'Tiller rotor inertia, kg m^2', min=1.0,
+                                       max=5000.0)
+    tiller_max_torque_nm: float = param(15000.0, 'Hydraulic drive torque limit of the tiller, '
+                                        'N m', min=10.0, max=1e6)
+    tiller_speed_gain_nms: float = param(5000.0, 'Tiller speed-loop gain, N m per rad/s',
+                                         min=1.0, max=1e6)
+    tiller_viscous_nms: float = param(20.0, 'Tiller drag, N m per rad/s', min=0.0, max=1e4)
+    tiller_soil_torque_nm_per_m: float = param(30000.0, 'Tiller soil load per metre of depth '
+                                               'at standstill, N m/m', min=0.0, max=1e7)
+    tiller_min_process_speed_rps: float = param(10.0, 'Slowest tiller speed that processes '
+                                                'ground, rad/s', min=0.0, max=200.0)
+    soil_speed_factor_per_mps: float = param(1.5, 'Relative rise of the soil load per m/s of '
+                                             'ground speed', min=0.0, max=20.0)
+    ap_detonation_probability: float = param(0.6, 'Probability that an AP mine hit by the '
+                                             'tool detonates (else it is broken up)',
+                                             min=0.0, max=1.0)
+    track_trigger_max_depth_m: float = param(0.35, 'Deepest a pressure-fused item still '
+                                             'fires under a track, m', min=0.0, max=2.0)
+    damage_disables_tool: bool = param(True, 'An AT detonation destroys the tool (rotors '
+                                       'lose drive)')
+
+
+@dataclasses.dataclass
+class Rotor:
+    """One hydraulic rotor (flail or tiller)."""
+
+    inertia: float
+    max_torque: float
+    gain: float
+    viscous: float
+    soil_torque_per_m: float
+    min_process_speed: float
+    speed: float = 0.0
+    drive_torque: float = 0.0
+    load_torque: float = 0.0
+
+    def step(self, cmd_speed: float, depth: float, ground_speed: float, speed_factor: float,
+             dt: float, jammed: bool = False, disabled: bool = False) -> None:
+        """Integrate the rotor speed over ``dt`` (commands below zero mean stop)."""
+        cmd = max(cmd_speed, 0.0)
+        drive = 0.0 if disabled else min(max(self.gain * (cmd - self.speed), -self.max_torque),
+                                         self.max_torque)
+        soil = self.soil_torque_per_m * max(depth, 0.0) * (1.0 + speed_factor * abs(ground_speed))
+        if jammed:
+            soil += 2.0 * self.max_torque
+        load = self.viscous * self.speed + soil
+        if self.speed <= 0.0 and drive <= load:
+            # Static: the soil holds a stopped rotor as long as the drive cannot overcome it.
+            self.speed = 0.0
+            self.drive_torque = drive
+            self.load_torque = drive if drive > 0.0 else 0.0
+            return
+        self.speed = max(self.speed + (drive - load) / self.inertia * dt, 0.0)
+        self.drive_torque = drive
+        self.load_torque = load
+
+    @property
+    def processing(self) -> bool:
+        """True when the rotor turns fast enough to process ground."""
+        return self.speed >= self.min_process_speed and self.speed > 0.0
+
+
+class ToolSystem:
+    """Flail plus tiller on one depth actuator; call :meth:`step` at the physics rate."""
+
+    def __init__(self, params: ToolParams) -> None:
+        """Create stopped, raised tools."""
+        p = params
+        self.p = p
+        self.flail = Rotor(p.flail_inertia_kgm2, p.flail_max_torque_nm, p.flail_speed_gain_nms,
+                           p.flail_viscous_nms, p.flail_soil_torque_nm_per_m,
+                           p.flail_min_process_speed_rps)
+        self.tiller = Rotor(p.tiller_inertia_kgm2, p.tiller_max_torque_nm,
+                            p.tiller_speed_gain_nms, p.tiller_viscous_nms,
+                            p.tiller_soil_torque_nm_per_m, p.tiller_min_process_speed_rps)
+        self.depth = 0.0
+        self.disabled = False
+
+    def step(self, cmd: ToolCommand, ground_speed: float, dt: float,
+             jam_flail: bool = False, jam_tiller: bool = False) -> None:
+        """Move the depth actuator toward the command and integrate both rotors."""
+        target = min(max(cmd.depth, 0.0), self.p.max_tool_depth_m)
+        dz = self.p.tool_lift_rate_mps * dt
+        self.depth += min(max(target - self.depth, -dz), dz)
+        k = self.p.soil_speed_factor_per_mps
+        self.flail.step(cmd.flail_speed, self.depth, ground_speed, k, dt, jam_flail,
+                        self.disabled)
+        # The tiller only bites when it is commanded; an idle tiller is lifted in its frame.
+        tiller_depth = self.depth if cmd.tiller_speed > 0.0 else 0.0
+        self.tiller.step(cmd.tiller_speed, tiller_depth, ground_speed, k, dt, jam_tiller,
+                         self.disabled)
+
+    @property
+    def processed_depth(self) -> float:
+        """Depth actually processed now, m (0 when no rotor turns fast enough)."""
+        if self.flail.processing or self.tiller.processing:
+            return self.depth
+        return 0.0
+
+    def state(self, stamp: float) -> ToolState:
+        """The measured joint state."""
+        return ToolState(stamp=stamp, flail_speed=self.flail.speed,
+                         tiller_speed=self.tiller.speed, depth=self.depth,
+                         flail_torque=self.flail.load_torque,
+                         tiller_torque=self.tiller.load_torque)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContactGeometry:
+    """Where the tool strip and the tracks touch the ground, in base_link."""
+
+    tool_offset_x_m: float
+    tool_width_m: float
+    tool_strike_length_m: float
+    track_gauge_m: float
+    track_width_m: float
+    track_length_m: float
+
+
+# Candidate hazards are those within this distance of base_link, refreshed after this much
+# travel; the radius covers the tool strip and the tracks with a wide margin.
+_CANDIDATE_MARGIN_M = 4.0
+_CANDIDATE_REFRESH_M = 1.5
+
+
+class GroundContact:
+    """Finds hazards under the tool strip or a track and decides what happens to them."""
+
+    def __init__(self, geometry: ContactGeometry, table: ItemTable, params: ToolParams,
+                 rng: np.random.Generator) -> None:
+        """Check the hazards of ``table`` (clutter and scatterers are ignored)."""
+        self.g = geometry
+        self.table = table
+        self.p = params
+        self.rng = rng
+        g = geometry
+        self._reach = (max(g.tool_offset_x_m + g.tool_strike_length_m,
+                           g.track_length_m / 2.0)
+                       + max(g.tool_width_m, g.track_gauge_m + g.track_width_m)
+                       + _CANDIDATE_MARGIN_M)
+        self._hazard_rows = np.nonzero(table.hazard)[0]
+        self._cand: List[Tuple[float, float, float, int]] = []
+        self._anchor = (math.inf, math.inf)
+
+    def _refresh(self, x: float, y: float) -> None:
+        self._anchor = (x, y)
+        rows = self._hazard_rows
+        if rows.size == 0:
+            self._cand = []
+            return
+        t = self.table
+        rows = rows[t.active[rows]]
+        d = np.hypot(t.x[rows] - x, t.y[rows] - y)
+        near = rows[d < self._reach]
+        self._cand = [(float(t.x[i]), float(t.y[i]), float(t.depth[i]), int(i)) for i in near]
+
+    def check(self, stamp: float, x: float, y: float, yaw: float,
+              processed_depth: float) -> List[SimEvent]:
+        """Events for hazards the tool or tracks reach at this pose (each item fires once)."""
+        ax, ay = self._anchor
+        if abs(x - ax) + abs(y - ay) > _CANDIDATE_REFRESH_M:
+            self._refresh(x, y)
+        if not self._cand:
+            return []
+        g = self.g
+        c, s = math.cos(yaw), math.sin(yaw)
+        half_tool_w = g.tool_width_m / 2.0
+        half_strike = g.tool_strike_length_m / 2.0
+        half_track_l = g.track_length_m / 2.0
+        half_track_w = g.track_width_m / 2.0
+        half_gauge = g.track_gauge_m / 2.0
+        events: List[SimEvent] = []
+        done = []
+        for ix, iy, depth, row in self._cand:
+            dx, dy = ix - x, iy - y
+            u = c * dx + s * dy          # ahead of base_link
+            w = -s * dx + c * dy         # to the left
+            outcome: Optional[str] = None
+            detail = ''
+            if (abs(u - g.tool_offset_x_m) <= half_strike and abs(w) <= half_tool_w
+                    and processed_depth > 0.0 and processed_depth >= depth):
+                outcome, detail = self._tool_outcome(row), 'tool'
+            elif (abs(u) <= half_track_l and abs(abs(w) - half_gauge) <= half_track_w
+                  and depth <= self.p.track_trigger_max_depth_m):
+                kind = self.table.kinds[row]
+                outcome = HitOutcome.AP_DETONATION.value if kind == 'AP' else \
+                    HitOutcome.AT_DETONATION.value
+                detail = 'left track' if w > 0 else 'right track'
+            if outcome is None:
+                continue
+            done.append(row)
+            events.extend(self._events(stamp, row, outcome, detail))
+        if done:
+            self.table.active[done] = False
+            self._cand = [cand for cand in self._cand if cand[3] not in done]
+        return events
+
+    def _tool_outcome(self, row: int) -> str:
+        kind = self.table.kinds[row]
+        if kind == 'AP':
+            if float(self.rng.random()) < self.p.ap_detonation_probability:
+                return HitOutcome.AP_DETONATION.value
+            return HitOutcome.NEUTRALISED.value
+        return HitOutcome.AT_DETONATION.value
+
+    def _events(self, stamp: float, row: int, outcome: str, detail: str) -> List[SimEvent]:
+        t = self.table
+        ev = SimEvent(stamp=stamp, kind=outcome, item_id=t.names[row], item_kind=t.kinds[row],
+                      x=float(t.x[row]), y=float(t.y[row]), detail=detail)
+        out = [ev]
+        if outcome == HitOutcome.AT_DETONATION.value:
+            out.append(SimEvent(stamp=stamp, kind=HitOutcome.DAMAGE.value,
+                                item_id=t.names[row], item_kind=t.kinds[row],
+                                x=float(t.x[row]), y=float(t.y[row]),
+                                detail=f'{t.kinds[row]} blast under the {detail}'))
+        return out

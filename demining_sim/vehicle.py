@@ -1,0 +1,302 @@
+"""Tracked skid-steer vehicle: kinematics with slip, slope traction, attitude and collisions.
+
+The vehicle is integrated with plain ``math`` on scalars at the physics rate (numpy call
+overhead would dominate for a single pose); terrain queries (vectorised numpy) are only made
+when the vehicle has moved or turned noticeably since the last one.
+
+Model, per physics step:
+
+* the command (v, omega) is clamped to the speed and yaw-rate limits, then to the track speed
+  limit (both track speeds ``v -/+ omega * gauge / 2`` within ``max_speed_mps``), then
+  rate-limited by the acceleration limits: this gives the sprocket (encoder) track speeds;
+* the ground moves the vehicle less than the sprockets say: a slip fraction grows with the
+  turning rate and the slope (tracks shear the soil), with a little random variation; skid
+  steering additionally loses a fraction of the yaw rate (lateral track scrubbing);
+* uphill, traction falls with the slope (speed loss) and above ``max_climb_slope_deg`` the
+  vehicle cannot climb at all; on a side slope it creeps downhill;
+* pitch and roll come from terrain heights at the front, rear, left and right of the
+  footprint (the footprint averages the ground, unlike a point gradient);
+* obstacles are vertical cylinders: a move that would make the footprint rectangle touch one
+  is not taken, the vehicle stops and one ``collision`` is reported per contact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from demining_bringup.parameters import ParamError, param
+from demining_sim.spatial import height_at, is_flat
+from demining_sim.world import Obstacle, Terrain
+
+
+@dataclasses.dataclass(frozen=True)
+class VehicleParams:
+    """Vehicle geometry and drive limits (defaults: a heavy remote flail, field-facts)."""
+
+    max_speed_mps: float = param(1.0, 'Top track speed, m/s (field-facts: 0.3-1.5 km/h '
+                                 'working, transit faster)', min=0.05, max=5.0)
+    max_reverse_speed_mps: float = param(0.5, 'Top reverse speed, m/s', min=0.0, max=5.0)
+    max_accel_mps2: float = param(0.5, 'Longitudinal acceleration limit, m/s^2',
+                                  min=0.01, max=10.0)
+    max_yaw_rate_rps: float = param(0.5, 'Yaw-rate limit, rad/s', min=0.01, max=3.0)
+    max_yaw_accel_rps2: float = param(1.0, 'Yaw acceleration limit, rad/s^2', min=0.01,
+                                      max=20.0)
+    length_m: float = param(6.0, 'Hull length (footprint for collisions and pitch), m',
+                            min=0.5, max=20.0)
+    width_m: float = param(2.2, 'Hull width (footprint), m', min=0.5, max=10.0)
+    mass_kg: float = param(12000.0, 'Vehicle mass, kg (field-facts: heavy flails 10-20 t)',
+                           min=100.0, max=100000.0)
+    track_gauge_m: float = param(1.6, 'Track centre-to-centre distance, m', min=0.3, max=5.0)
+    track_width_m: float = param(0.35, 'Width of one track, m', min=0.05, max=2.0)
+    track_length_m: float = param(4.0, 'Ground contact length of a track, m', min=0.5,
+                                  max=20.0)
+    slip_base: float = param(0.01, 'Track slip fraction when driving straight on level '
+                             'ground', min=0.0, max=0.5)
+    slip_turn_coeff: float = param(0.15, 'Extra slip fraction per rad/s of yaw rate',
+                                   min=0.0, max=2.0)
+    slip_slope_coeff: float = param(0.3, 'Extra slip fraction per unit slope (tan)',
+                                    min=0.0, max=2.0)
+    slip_noise: float = param(0.005, 'Standard deviation of the random slip fraction',
+                              min=0.0, max=0.2)
+    skid_yaw_loss: float = param(0.1, 'Fraction of the kinematic yaw rate lost to lateral '
+                                 'track scrubbing when skid steering', min=0.0, max=0.9)
+    uphill_speed_loss: float = param(1.2, 'Uphill speed loss per sin(slope) (traction)',
+                                     min=0.0, max=5.0)
+    max_climb_slope_deg: float = param(30.0, 'Steepest slope the vehicle can climb, deg '
+                                       '(field-facts: MV-10 to 37 deg)', min=1.0, max=60.0)
+    side_slip_coeff: float = param(0.05, 'Downhill creep on a side slope, fraction of the '
+                                   'speed per sin(roll)', min=0.0, max=1.0)
+    terrain_update_m: float = param(0.05, 'Re-query terrain attitude after this much travel, '
+                                    'm', min=0.001, max=1.0)
+
+    def __post_init__(self) -> None:
+        """Check cross-field constraints."""
+        if self.track_gauge_m + self.track_width_m > self.width_m + 1e-9:
+            raise ParamError(f'track_gauge_m + track_width_m ({self.track_gauge_m} + '
+                             f'{self.track_width_m}) exceeds width_m ({self.width_m})')
+
+
+@dataclasses.dataclass
+class VehicleTruth:
+    """True vehicle state in ``map`` (what the ground-truth topic reports)."""
+
+    x: float = 0.0
+    y: float = 0.0
+    z: float = 0.0
+    yaw: float = 0.0
+    pitch: float = 0.0          # REP-103: positive nose down
+    roll: float = 0.0           # positive left side up
+    v: float = 0.0              # true forward speed over ground, m/s
+    omega: float = 0.0          # true yaw rate, rad/s
+    accel: float = 0.0          # forward acceleration, m/s^2
+    track_left: float = 0.0     # sprocket (encoder) track speeds, m/s
+    track_right: float = 0.0
+    slip: float = 0.0           # current slip fraction
+    blocked: bool = False       # in contact with an obstacle
+
+
+# Extra search margin around the hull for obstacle candidates, and the travel after which
+# the candidate list is refreshed (it is valid while the vehicle stays within the margin).
+_OBSTACLE_MARGIN_M = 6.0
+_OBSTACLE_REFRESH_M = 2.0
+# After a contact, the hull must get this far from the obstacle before another contact with
+# it counts as a new collision (creeping against it is one collision, not hundreds).
+_CONTACT_REARM_M = 0.1
+# Highest slip fraction (the tracks still grip a little).
+_MAX_SLIP = 0.9
+# Slip noise is drawn in blocks of this many steps (one generator call per block).
+_NOISE_BLOCK = 256
+
+
+class Vehicle:
+    """The tracked vehicle's kinematics; call :meth:`step` at the physics rate."""
+
+    def __init__(self, params: VehicleParams, terrain: Terrain,
+                 obstacles: Sequence[Obstacle], start: Tuple[float, float, float],
+                 rng: np.random.Generator) -> None:
+        """Place the vehicle at ``start`` (x, y, yaw) on ``terrain`` among ``obstacles``."""
+        self.p = params
+        self.terrain = terrain
+        self.rng = rng
+        self.truth = VehicleTruth(x=float(start[0]), y=float(start[1]), yaw=float(start[2]))
+        self._v_ref = 0.0
+        self._w_ref = 0.0
+        self._noise: List[float] = []
+        self._noise_left = 0
+        self._obs = np.array([[o.x, o.y, o.radius] for o in obstacles], dtype=float) \
+            if obstacles else np.zeros((0, 3))
+        self._obs_names = [o.name for o in obstacles]
+        self._obs_near: List[Tuple[float, float, float, int]] = []
+        self._contact: Optional[int] = None
+        self._obs_anchor = (math.inf, math.inf)
+        self._terrain_anchor = (math.inf, math.inf, math.inf)
+        self._flat = is_flat(terrain)
+        self._max_climb_tan = math.tan(math.radians(params.max_climb_slope_deg))
+        self._half_gauge = params.track_gauge_m / 2.0
+        self._grade_fwd = self._slope_slip = self._side_creep = 0.0
+        self._update_attitude(force=True)
+        self.last_collision: Optional[str] = None
+
+    # --- terrain ------------------------------------------------------------------------
+
+    def _update_attitude(self, force: bool = False) -> None:
+        t = self.truth
+        ax, ay, ayaw = self._terrain_anchor
+        if not force and (abs(t.x - ax) + abs(t.y - ay) < self.p.terrain_update_m
+                          and abs(t.yaw - ayaw) < self.p.terrain_update_m):
+            return
+        self._terrain_anchor = (t.x, t.y, t.yaw)
+        if self._flat:
+            t.z, t.pitch, t.roll = self.terrain.flat_height, 0.0, 0.0
+            self._cache_slope_terms()
+            return
+        c, s = math.cos(t.yaw), math.sin(t.yaw)
+        hl, hw = self.p.length_m / 2.0, self.p.track_gauge_m / 2.0
+        # Centre, front, rear, left, right of the footprint.
+        px = np.array([t.x, t.x + c * hl, t.x - c * hl, t.x - s * hw, t.x + s * hw])
+        py = np.array([t.y, t.y + s * hl, t.y - s * hl, t.y + c * hw, t.y - c * hw])
+        h = height_at(self.terrain, px, py)
+        t.z = float(h.mean())
+        t.pitch = -math.atan2(float(h[1] - h[2]), self.p.length_m)
+        t.roll = math.atan2(float(h[3] - h[4]), self.p.track_gauge_m)
+        self._cache_slope_terms()
+
+    def _cache_slope_terms(self) -> None:
+        """Slope-derived terms of the dynamics, recomputed only when the attitude changes."""
+        t, p = self.truth, self.p
+        self._grade_fwd = math.tan(-t.pitch)          # pitch is positive nose down
+        self._slope_slip = p.slip_slope_coeff * math.hypot(math.tan(t.pitch), math.tan(t.roll))
+        self._side_creep = -p.side_slip_coeff * math.sin(t.roll)
+
+    # --- obstacles ----------------------------------------------------------------------
+
+    def _refresh_obstacles(self) -> None:
+        t = self.truth
+        self._obs_anchor = (t.x, t.y)
+        if self._obs.shape[0] == 0:
+            self._obs_near = []
+            return
+        reach = math.hypot(self.p.length_m, self.p.width_m) / 2.0 + _OBSTACLE_MARGIN_M
+        d = np.hypot(self._obs[:, 0] - t.x, self._obs[:, 1] - t.y) - self._obs[:, 2]
+        idx = np.nonzero(d < reach)[0]
+        self._obs_near = [(float(self._obs[i, 0]), float(self._obs[i, 1]),
+                           float(self._obs[i, 2]), int(i)) for i in idx]
+
+    def _clearance(self, x: float, y: float, yaw: float, ox: float, oy: float,
+                   r: float) -> float:
+        """Gap (m) between the footprint at (x, y, yaw) and a cylinder (negative: overlap)."""
+        c, s = math.cos(yaw), math.sin(yaw)
+        dx, dy = ox - x, oy - y
+        u = c * dx + s * dy
+        w = -s * dx + c * dy
+        ex = max(abs(u) - self.p.length_m / 2.0, 0.0)
+        ey = max(abs(w) - self.p.width_m / 2.0, 0.0)
+        return math.hypot(ex, ey) - r
+
+    def _hits(self, x: float, y: float, yaw: float) -> Optional[int]:
+        """Index of an obstacle the footprint at (x, y, yaw) touches, or None."""
+        ax, ay = self._obs_anchor
+        if abs(x - ax) + abs(y - ay) > _OBSTACLE_REFRESH_M:
+            self._refresh_obstacles()
+        for ox, oy, r, i in self._obs_near:
+            if self._clearance(x, y, yaw, ox, oy, r) < 0.0:
+                return i
+        return None
+
+    # --- dynamics -----------------------------------------------------------------------
+
+    def step(self, v_cmd: float, w_cmd: float, dt: float) -> Optional[str]:
+        """Advance ``dt`` seconds under the command; return an obstacle's name on a new contact."""
+        # Scalar code with conditionals instead of min/max calls: this runs every physics step.
+        p, t = self.p, self.truth
+        vmax = p.max_speed_mps
+        if v_cmd > vmax:
+            v_cmd = vmax
+        elif v_cmd < -p.max_reverse_speed_mps:
+            v_cmd = -p.max_reverse_speed_mps
+        wmax = p.max_yaw_rate_rps
+        if w_cmd > wmax:
+            w_cmd = wmax
+        elif w_cmd < -wmax:
+            w_cmd = -wmax
+        # Track speed limit: scale the command so neither track exceeds the top speed.
+        half_b = self._half_gauge
+        peak = abs(v_cmd) + abs(w_cmd) * half_b
+        if peak > vmax:
+            k = vmax / peak
+            v_cmd *= k
+            w_cmd *= k
+        v_prev = v_ref = self._v_ref
+        w_ref = self._w_ref
+        dv = p.max_accel_mps2 * dt
+        d = v_cmd - v_ref
+        v_ref += dv if d > dv else (-dv if d < -dv else d)
+        dw = p.max_yaw_accel_rps2 * dt
+        d = w_cmd - w_ref
+        w_ref += dw if d > dw else (-dw if d < -dw else d)
+        self._v_ref, self._w_ref = v_ref, w_ref
+        t.track_left = v_ref - w_ref * half_b
+        t.track_right = v_ref + w_ref * half_b
+
+        # Slope along the direction of travel (cached when the attitude was last queried).
+        traction = 1.0
+        if v_ref != 0.0:
+            uphill = self._grade_fwd if v_ref > 0.0 else -self._grade_fwd
+            if uphill > 0.0:
+                if uphill > self._max_climb_tan:
+                    traction = 0.0
+                else:
+                    sin_slope = uphill / math.sqrt(1.0 + uphill * uphill)
+                    traction = 1.0 - p.uphill_speed_loss * sin_slope
+                    if traction < 0.0:
+                        traction = 0.0
+        slip = p.slip_base + p.slip_turn_coeff * abs(w_ref) + self._slope_slip
+        if p.slip_noise > 0.0:
+            if self._noise_left == 0:
+                self._noise = (p.slip_noise * self.rng.standard_normal(_NOISE_BLOCK)).tolist()
+                self._noise_left = _NOISE_BLOCK
+            self._noise_left -= 1
+            slip += self._noise[self._noise_left]
+        slip = 0.0 if slip < 0.0 else (_MAX_SLIP if slip > _MAX_SLIP else slip)
+        v = v_ref * (1.0 - slip) * traction
+        w = w_ref * (1.0 - slip) * (1.0 - p.skid_yaw_loss)
+        # Downhill creep on a side slope (roll > 0: left side up, so drift to the right).
+        v_lat = self._side_creep * abs(v_ref) if self._side_creep != 0.0 else 0.0
+
+        yaw_mid = t.yaw + 0.5 * w * dt
+        c, s = math.cos(yaw_mid), math.sin(yaw_mid)
+        nx = t.x + (v * c - v_lat * s) * dt
+        ny = t.y + (v * s + v_lat * c) * dt
+        nyaw = t.yaw + w * dt
+        hit = self._hits(nx, ny, nyaw) if (v != 0.0 or w != 0.0 or v_lat != 0.0) else None
+        if self._contact is not None:
+            ox, oy, r = self._obs[self._contact]
+            if self._clearance(t.x, t.y, t.yaw, ox, oy, r) > _CONTACT_REARM_M:
+                self._contact = None
+        new_contact = None
+        if hit is not None:
+            if self._contact != hit:
+                new_contact = self._obs_names[hit]
+                self._contact = hit
+            t.blocked = True
+            self._v_ref = self._w_ref = 0.0
+            t.accel = (0.0 - t.v) / dt if dt > 0 else 0.0
+            t.v = t.omega = 0.0
+            t.track_left = t.track_right = 0.0
+            self.last_collision = new_contact or self.last_collision
+            return new_contact
+        t.blocked = False
+        t.x, t.y = nx, ny
+        t.yaw = (nyaw + math.pi) % (2.0 * math.pi) - math.pi
+        t.accel = (v_ref - v_prev) / dt if dt > 0 else 0.0
+        t.v, t.omega, t.slip = v, w, slip
+        self._update_attitude()
+        return None
+
+    def stop(self) -> None:
+        """Zero the internal speed references (e.g. after a command timeout)."""
+        self._v_ref = self._w_ref = 0.0

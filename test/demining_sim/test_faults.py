@@ -1,0 +1,201 @@
+"""Fault scenarios: parsing with clear errors, the pure schedule, and each kind's effect."""
+
+import glob
+import math
+import os
+
+import numpy as np
+import pytest
+
+from demining_bringup.datatypes import GprScan, MdScan, SimEvent, ToolCommand, ToolState, Twist2D
+from demining_sim.faults import (Fault, FaultInjector, FaultKind, load_scenario,
+                                 parse_scenario)
+from demining_sim.sensors.gnss import GnssFix
+from demining_sim.sensors.imu import ImuSample
+from demining_sim.sensors.odometry import OdomSample
+from demining_sim.simulator import Heartbeat, MessageFault, SimParams, Simulator
+from demining_sim.world import GeoOrigin, World
+
+CONFIG = os.path.join(os.path.dirname(__file__), '..', '..', 'config', 'faults')
+TYPES = {'gpr': GprScan, 'md': MdScan, 'imu': ImuSample, 'odom': OdomSample, 'gnss': GnssFix}
+
+
+def world():
+    return World('f', GeoOrigin(45.0, 16.0), [(-5, -20), (80, -20), (80, 20), (-5, 20)])
+
+
+def run(faults, seconds=12.0, **params):
+    """Drive straight with the flail on; return [(t, output)] for every output."""
+    sim = Simulator(world(), SimParams(seed=3, gnss_dropouts_per_hour=0.0, **params),
+                    parse_scenario({'faults': faults}, 'test.yaml'))
+    out = []
+    while sim.t < seconds - 1e-9:
+        sim.set_command(Twist2D(0.5, 0.0))
+        sim.set_tool_command(ToolCommand(83.8, 0.0, 0.0))
+        sim.advance_to(sim.t + 0.1)
+        out += sim.drain()
+    return sim, out
+
+
+def stamps(out, cls, t0=-1.0, t1=math.inf):
+    return [o for o in out if isinstance(o, cls) and t0 <= o.stamp < t1]
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+def test_example_scenarios_load():
+    files = sorted(glob.glob(os.path.join(CONFIG, '*.yaml')))
+    assert len(files) >= 4
+    for path in files:
+        scenario = load_scenario(path)
+        assert scenario.faults or scenario.actors
+
+
+@pytest.mark.parametrize('entry,needle', [
+    ({'at': 1.0, 'kind': 'meteor'}, "unknown fault kind 'meteor'"),
+    ({'at': 1.0, 'kind': 'gnss_loss', 'sensor': 'gpr'}, "unknown field 'sensor'"),
+    ({'at': 1.0, 'kind': 'sensor_dropout'}, "missing 'sensor'"),
+    ({'at': 1.0, 'kind': 'sensor_dropout', 'sensor': 'lidar'}, "'lidar' is not one of"),
+    ({'kind': 'gnss_loss'}, "missing 'at'"),
+    ({'at': -1.0, 'kind': 'gnss_loss'}, 'below 0'),
+    ({'at': 1.0, 'kind': 'gnss_jump', 'offset': [1.0]}, 'offset'),
+    ({'at': 1.0, 'kind': 'node_crash', 'duration': 3.0}, "unknown field 'duration'"),
+    ({'at': 1.0, 'kind': 'garbage_message', 'topic': '/nope'}, "'/nope' is not one of"),
+    ({'at': float('nan'), 'kind': 'gnss_loss'}, 'finite'),
+])
+def test_bad_entries_name_file_and_entry(tmp_path, entry, needle):
+    path = tmp_path / 'bad.yaml'
+    import yaml
+    path.write_text(yaml.safe_dump({'faults': [{'at': 0.0, 'kind': 'gnss_loss'}, entry]}))
+    with pytest.raises(ValueError) as exc:
+        load_scenario(str(path))
+    msg = str(exc.value)
+    assert str(path) in msg and 'faults[1]' in msg and needle in msg
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ValueError, match='cannot read'):
+        load_scenario(str(tmp_path / 'missing.yaml'))
+    (tmp_path / 'x.yaml').write_text('faults: [\n')
+    with pytest.raises(ValueError, match='not valid YAML'):
+        load_scenario(str(tmp_path / 'x.yaml'))
+    (tmp_path / 'y.yaml').write_text('fault: []\n')
+    with pytest.raises(ValueError, match="unknown section 'fault'"):
+        load_scenario(str(tmp_path / 'y.yaml'))
+    with pytest.raises(ValueError, match=r'actors\[0\].*missing .path.'):
+        parse_scenario({'actors': [{'name': 'a'}]}, 's.yaml')
+
+
+def test_injector_is_pure():
+    inj = FaultInjector([Fault(FaultKind.GNSS_LOSS, 10.0, 5.0),
+                         Fault(FaultKind.NODE_CRASH, 12.0)])
+    assert inj.active(9.99) == []
+    assert [f.kind for f in inj.active(10.0)] == [FaultKind.GNSS_LOSS]
+    assert inj.active(15.0) == []
+    assert [f.kind for f in inj.started(11.0, 12.0)] == [FaultKind.NODE_CRASH]
+    assert inj.active(12.0) == [inj.faults[0]]          # instants are never "active"
+    assert inj.next_change(10.0) == 12.0
+    assert inj.is_active(11.0, FaultKind.GNSS_LOSS)
+    assert inj.active(11.0) == inj.active(11.0)         # same answer every time
+
+
+# --- effects -----------------------------------------------------------------------------
+
+def test_every_fault_start_is_an_event():
+    _, out = run([{'at': 2.0, 'kind': 'gnss_loss', 'duration': 1.0},
+                  {'at': 3.0, 'kind': 'node_crash'}])
+    faults = [o for o in out if isinstance(o, SimEvent) and o.kind == 'fault']
+    assert [(f.stamp, f.item_id) for f in faults] == [(2.0, 'gnss_loss'), (3.0, 'node_crash')]
+
+
+def test_gnss_loss():
+    _, out = run([{'at': 4.0, 'kind': 'gnss_loss', 'duration': 3.0}])
+    assert stamps(out, GnssFix, 4.0, 7.0) == []
+    assert len(stamps(out, GnssFix, 0.0, 4.0)) == 19       # 0.2 .. 3.8 s
+    assert len(stamps(out, GnssFix, 7.0, 12.0)) == 25
+
+
+def test_gnss_jump():
+    sim, out = run([{'at': 4.0, 'kind': 'gnss_jump', 'offset': [5.0, 0.0], 'duration': 3.0}])
+
+    def east(fixes):
+        return np.array([sim.geo.to_enu(f.latitude, f.longitude, f.altitude)[0]
+                         for f in fixes])
+    gt = {round(o.stamp, 3): o.x for o in out if type(o).__name__ == 'GroundTruth'}
+    during = stamps(out, GnssFix, 4.0, 7.0)
+    after = stamps(out, GnssFix, 7.0, 12.0)
+    err_during = east(during) - np.array([gt[round(f.stamp, 3)] for f in during])
+    err_after = east(after) - np.array([gt[round(f.stamp, 3)] for f in after])
+    assert np.all(np.abs(err_during - 5.0) < 0.15)
+    assert np.all(np.abs(err_after) < 0.15)
+
+
+@pytest.mark.parametrize('sensor', ['gpr', 'md', 'imu', 'odom', 'gnss'])
+def test_sensor_dropout(sensor):
+    _, out = run([{'at': 4.0, 'kind': 'sensor_dropout', 'sensor': sensor, 'duration': 3.0}])
+    cls = TYPES[sensor]
+    assert stamps(out, cls, 4.0, 7.0) == []
+    assert stamps(out, cls, 7.0, 12.0)
+    assert stamps(out, cls, 0.0, 4.0)
+
+
+@pytest.mark.parametrize('sensor', ['gpr', 'md', 'odom'])
+def test_sensor_frozen_repeats_the_last_output(sensor):
+    _, out = run([{'at': 4.0, 'kind': 'sensor_frozen', 'sensor': sensor, 'duration': 3.0}])
+    cls = TYPES[sensor]
+    frozen = stamps(out, cls, 4.0, 7.0)
+    assert len(frozen) >= 3
+    field = {'gpr': 'amplitudes', 'md': 'signals', 'odom': 'x'}[sensor]
+    first = getattr(frozen[0], field)
+    for o in frozen[1:]:
+        np.testing.assert_array_equal(getattr(o, field), first)
+    assert len({o.stamp for o in frozen}) == len(frozen)       # fresh stamps
+    after = stamps(out, cls, 7.0, 12.0)
+    assert not np.array_equal(getattr(after[-1], field), first)
+
+
+@pytest.mark.parametrize('sensor', ['gpr', 'md', 'imu', 'odom', 'gnss'])
+def test_nan_message_once(sensor):
+    _, out = run([{'at': 4.0, 'kind': 'nan_message', 'sensor': sensor}])
+    cls = TYPES[sensor]
+
+    def is_nan(o):
+        values = {'gpr': lambda: o.amplitudes, 'md': lambda: o.signals,
+                  'imu': lambda: o.orientation, 'odom': lambda: o.x,
+                  'gnss': lambda: o.latitude}[sensor]()
+        return bool(np.isnan(np.asarray(values, dtype=float)).any())
+    flags = [(o.stamp, is_nan(o)) for o in stamps(out, cls)]
+    bad = [t for t, nan in flags if nan]
+    assert len(bad) == 1 and bad[0] >= 4.0
+
+
+def test_operator_link_loss():
+    _, out = run([{'at': 4.0, 'kind': 'operator_link_loss', 'duration': 3.0}])
+    assert stamps(out, Heartbeat, 4.0, 7.0) == []
+    assert len(stamps(out, Heartbeat, 0.0, 4.0)) == 7       # 0.5 .. 3.5 s
+    assert len(stamps(out, Heartbeat, 7.0, 12.0)) == 10
+
+
+def test_rotor_stall():
+    _, out = run([{'at': 4.0, 'kind': 'rotor_stall', 'tool': 'flail', 'duration': 3.0}])
+    speed = {round(o.stamp, 2): o.flail_speed for o in stamps(out, ToolState)}
+    assert speed[3.9] > 75.0
+    assert speed[6.9] == 0.0
+    assert speed[11.9] > 75.0
+
+
+def test_detonation():
+    sim, out = run([{'at': 4.0, 'kind': 'detonation', 'item_kind': 'AT'}])
+    kinds = [o.kind for o in out if isinstance(o, SimEvent)]
+    assert kinds == ['fault', 'at_detonation', 'damage']
+    assert sim.damaged
+    _, out = run([{'at': 4.0, 'kind': 'detonation', 'item_kind': 'AP', 'x': 1.0, 'y': 2.0}])
+    ev = [o for o in out if isinstance(o, SimEvent) and o.kind == 'ap_detonation']
+    assert [(e.x, e.y) for e in ev] == [(1.0, 2.0)]
+
+
+def test_message_level_faults_reach_the_node():
+    _, out = run([{'at': 4.0, 'kind': 'node_crash'},
+                  {'at': 5.0, 'kind': 'garbage_message', 'topic': '/gpr/traces'}])
+    mf = [(o.stamp, o.kind, o.topic) for o in out if isinstance(o, MessageFault)]
+    assert mf == [(4.0, 'node_crash', ''), (5.0, 'garbage_message', '/gpr/traces')]

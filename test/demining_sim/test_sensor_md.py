@@ -1,0 +1,74 @@
+"""Metal-detector model: r^-6 falloff, mass scaling, calibration against field-facts mines."""
+
+import numpy as np
+import pytest
+
+from demining_sim.generator import make_item
+from demining_sim.sensors.metal_detector import (MdParams, MetalDetectorModel, coil_offsets,
+                                                 md_response, shape_factor, soil_background)
+from demining_sim.spatial import ItemTable
+
+P = MdParams()
+
+
+def peak_signal(item):
+    """Noise-free response of a coil straight above the item (no background)."""
+    zc = item.depth + item.height / 2.0
+    strength = item.metal_mass * shape_factor(item.diameter, item.height)
+    return float(md_response(np.array([item.x]), np.array([item.y]),
+                             np.array([P.md_coil_height_m]), [item.x], [item.y], [zc],
+                             [strength], P.md_gain, P.md_r_min_m)[0])
+
+
+def test_falloff_is_sixth_power_of_distance():
+    h = np.array([0.1, 0.2, 0.4])
+    s = md_response(np.zeros(3), np.zeros(3), h, [0.0], [0.0], [0.0], [0.01], 1.0, 0.01)
+    np.testing.assert_allclose(s[:-1] / s[1:], 64.0, rtol=1e-9)
+    # Horizontal offsets count the same as vertical distance.
+    lateral = md_response(np.array([0.3]), np.zeros(1), np.array([0.4]), [0.0], [0.0], [0.0],
+                          [0.01], 1.0, 0.01)
+    assert lateral[0] == pytest.approx(1.0 * 0.01 / 0.5 ** 6)
+
+
+def test_mass_scaling_and_distance_floor():
+    s1 = md_response(np.zeros(1), np.zeros(1), np.array([0.1]), [0], [0], [0.05], [0.002],
+                     1.0, 0.01)
+    s2 = md_response(np.zeros(1), np.zeros(1), np.array([0.1]), [0], [0], [0.05], [0.004],
+                     1.0, 0.01)
+    assert s2[0] == pytest.approx(2 * s1[0])
+    floor = md_response(np.zeros(1), np.zeros(1), np.array([0.0]), [0], [0], [0.0], [0.001],
+                        1.0, 0.03)
+    assert np.isfinite(floor[0]) and floor[0] == pytest.approx(0.001 / 0.03 ** 6)
+
+
+def test_calibration_against_field_facts():
+    noise = P.md_noise_mv
+    assert peak_signal(make_item('PMN', 'a', 0, 0, 0.10)) / noise >= 10.0
+    # Minimum-metal mine: clear at 3 cm, marginal at 10 cm.
+    assert peak_signal(make_item('PMA-1', 'b', 0, 0, 0.03)) / noise >= 10.0
+    assert peak_signal(make_item('PMA-1', 'b', 0, 0, 0.10)) / noise < 6.0
+    tm = peak_signal(make_item('TM-62M', 'c', 0, 0, 0.20))
+    assert tm > 100.0 * noise
+    assert tm > 10 * peak_signal(make_item('PMN', 'a', 0, 0, 0.10))
+
+
+def test_scan_statistics_background_and_saturation():
+    items = [make_item('TM-62M', 'tm', 0.0, 0.0, 0.0)]
+    model = MetalDetectorModel(P, ItemTable(items), 1e-3, np.random.default_rng(0))
+    n = 4000
+    far_x = np.full(n, 5.0)
+    sig = model.signals(far_x, np.zeros(n), np.full(n, 0.05), np.zeros(n, int), 1.0)
+    bg = soil_background(0.05, 1e-3, P.md_soil_gain)
+    assert np.mean(sig) == pytest.approx(bg + model.drift[0], abs=0.1)
+    assert np.std(sig) == pytest.approx(P.md_noise_mv, rel=0.1)
+    # Magnetic soil raises the background in proportion to the susceptibility.
+    assert soil_background(0.05, 1e-3, 2.5) == pytest.approx(10 * soil_background(0.05, 1e-4, 2.5))
+    # Coil straight over a TM-62M at the surface saturates.
+    top = model.signals(np.zeros(1), np.zeros(1), np.full(1, 0.05), np.zeros(1, int), 2.0)
+    assert top[0] == P.md_saturation_mv
+
+
+def test_coil_layout():
+    y = coil_offsets(8, 2.0)
+    assert y[0] == pytest.approx(0.875) and y[-1] == pytest.approx(-0.875)
+    np.testing.assert_allclose(np.diff(y), -0.25)

@@ -1,0 +1,145 @@
+"""DDS smoke test of the simulator node (own context, domain 11), and its malformed messages."""
+
+import os
+import time
+
+import pytest
+
+rclpy = pytest.importorskip('rclpy')
+
+from geometry_msgs.msg import Twist, Vector3  # noqa: E402
+from nav_msgs.msg import Odometry  # noqa: E402
+from rclpy.context import Context  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rosgraph_msgs.msg import Clock  # noqa: E402
+from sensor_msgs.msg import Imu, JointState, NavSatFix, PointCloud2  # noqa: E402
+from std_msgs.msg import Header, String  # noqa: E402
+
+from demining_bringup import codec, qos, topics  # noqa: E402
+from demining_bringup.errors import CONFIG_ERRORS  # noqa: E402
+from demining_sim.simulator_node import SimulatedCrash, SimulatorNode, garbage_message  # noqa
+
+DOMAIN_ID = 11
+TIMEOUT_S = 30.0
+
+
+@pytest.fixture
+def ctx():
+    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    context = Context()
+    rclpy.init(context=context, domain_id=DOMAIN_ID)
+    yield context
+    rclpy.try_shutdown(context=context)
+
+
+def spin_until(executor, condition, timeout=TIMEOUT_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        executor.spin_once(timeout_sec=0.05)
+    return condition()
+
+
+def sim_node(ctx, **params):
+    overrides = [Parameter('world', value='training_field'),
+                 Parameter('real_time_factor', value=20.0)]
+    overrides += [Parameter(k, value=v) for k, v in params.items()]
+    return SimulatorNode(context=ctx, parameter_overrides=overrides)
+
+
+def test_publishes_the_contract_and_drives(ctx):
+    node = sim_node(ctx)
+    probe = rclpy.create_node('probe', context=ctx)
+    got = {}
+
+    def keep(name):
+        def cb(msg):
+            got.setdefault(name, []).append(msg)
+        return cb
+    subs = [(Clock, topics.CLOCK, qos.CLOCK), (Odometry, topics.ODOM_TRACKS, qos.SENSOR),
+            (NavSatFix, topics.GNSS_FIX, qos.SENSOR), (Imu, topics.IMU, qos.SENSOR),
+            (PointCloud2, topics.GPR_TRACES, qos.SENSOR),
+            (PointCloud2, topics.MD_COILS, qos.SENSOR),
+            (JointState, topics.TOOL_JOINT_STATES, qos.SENSOR),
+            (Odometry, topics.GROUND_TRUTH, qos.SENSOR),
+            (Header, topics.OPERATOR_HEARTBEAT, qos.COMMAND)]
+    for msg_type, topic, profile in subs:
+        probe.create_subscription(msg_type, topic, keep(topic), profile)
+    cmd_pub = probe.create_publisher(Twist, topics.CMD_VEL, qos.COMMAND)
+    probe.create_timer(0.02, lambda: cmd_pub.publish(Twist(linear=Vector3(x=0.5))))
+    executor = SingleThreadedExecutor(context=ctx)
+    executor.add_node(node)
+    executor.add_node(probe)
+    try:
+        assert spin_until(executor, lambda: all(t in got for _, t, _ in subs)), \
+            f'missing: {[t for _, t, _ in subs if t not in got]}'
+        start = codec.odometry_to_state(got[topics.GROUND_TRUTH][0])
+
+        def moved():
+            last = codec.odometry_to_state(got[topics.GROUND_TRUTH][-1])
+            return abs(last.x - start.x) + abs(last.y - start.y) > 0.5
+        assert spin_until(executor, moved)
+        scan = codec.decode_gpr_scan(got[topics.GPR_TRACES][-1])
+        assert scan.amplitudes.shape[1] == 256 and scan.sample_interval_ns == pytest.approx(0.04)
+        md = codec.decode_md_scan(got[topics.MD_COILS][-1])
+        assert len(md.channels) % 8 == 0
+        clocks = [codec.stamp_to_sec(m.clock) for m in got[topics.CLOCK]]
+        assert clocks == sorted(clocks) and clocks[-1] > 1.0
+        fix = got[topics.GNSS_FIX][-1]
+        assert fix.header.frame_id == topics.GNSS_FRAME and fix.status.status >= 0
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        probe.destroy_node()
+
+
+def test_node_crash_and_garbage_faults(ctx, tmp_path):
+    scenario = tmp_path / 'crash.yaml'
+    scenario.write_text('faults:\n'
+                        '  - {at: 0.5, kind: garbage_message, topic: /sim/events}\n'
+                        '  - {at: 1.0, kind: node_crash}\n')
+    node = sim_node(ctx, scenario_file=str(scenario))
+    probe = rclpy.create_node('probe', context=ctx)
+    events = []
+    probe.create_subscription(String, topics.SIM_EVENTS, events.append, qos.EVENTS)
+    executor = SingleThreadedExecutor(context=ctx)
+    executor.add_node(node)
+    executor.add_node(probe)
+    try:
+        with pytest.raises(SimulatedCrash):
+            spin_until(executor, lambda: False)
+        spin_until(executor, lambda: any(_malformed(m) for m in events), timeout=5.0)
+        assert any(_malformed(m) for m in events)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        probe.destroy_node()
+
+
+def _malformed(msg):
+    try:
+        codec.decode_event(msg)
+    except codec.DecodeError:
+        return True
+    return False
+
+
+def test_bad_world_is_a_config_error(ctx):
+    with pytest.raises(CONFIG_ERRORS):
+        SimulatorNode(context=ctx, parameter_overrides=[
+            Parameter('world', value='/nonexistent/world.sdf')])
+    with pytest.raises(CONFIG_ERRORS):
+        SimulatorNode(context=ctx, parameter_overrides=[
+            Parameter('world', value='training_field'), Parameter('real_time_factor',
+                                                                  value=500.0)])
+
+
+@pytest.mark.parametrize('msg_type,decode', [
+    (PointCloud2, codec.decode_gpr_scan), (PointCloud2, codec.decode_md_scan),
+    (JointState, codec.decode_tool_state), (String, codec.decode_event),
+    (Odometry, codec.odometry_to_state)])
+def test_garbage_messages_do_not_decode(msg_type, decode):
+    with pytest.raises(codec.DecodeError):
+        decode(garbage_message(msg_type, 3.0))

@@ -1,0 +1,140 @@
+"""Flail/tiller dynamics (stall, processing depth) and what happens to items under the machine."""
+
+import dataclasses
+
+import pytest
+
+from demining_bringup.datatypes import ToolCommand, Twist2D
+from demining_sim.generator import make_item
+from demining_sim.simulator import SimParams, Simulator
+from demining_sim.tools import ToolParams, ToolSystem
+from demining_sim.world import GeoOrigin, Soil, World
+
+FLAIL = 83.8         # rad/s, 800 rpm (field-facts)
+DT = 0.01
+
+
+def spin(tools, cmd, ground_speed, seconds):
+    for _ in range(int(round(seconds / DT))):
+        tools.step(cmd, ground_speed, DT)
+
+
+def test_flail_spins_up_and_holds_speed_at_working_depth():
+    tools = ToolSystem(ToolParams())
+    spin(tools, ToolCommand(FLAIL, 0.0, 0.2), 0.4, 10.0)
+    assert tools.depth == pytest.approx(0.2)
+    assert tools.flail.speed > 0.9 * FLAIL
+    assert tools.processed_depth == pytest.approx(0.2)
+    # The effort reported is the load: drag plus soil at depth and speed.
+    p = ToolParams()
+    soil = p.flail_soil_torque_nm_per_m * 0.2 * (1 + p.soil_speed_factor_per_mps * 0.4)
+    assert tools.state(1.0).flail_torque == pytest.approx(
+        soil + p.flail_viscous_nms * tools.flail.speed, rel=1e-6)
+
+
+def test_stall_when_soil_load_exceeds_drive_and_recovery_when_lifted():
+    tools = ToolSystem(ToolParams())
+    spin(tools, ToolCommand(FLAIL, 0.0, 0.0), 0.0, 5.0)
+    spin(tools, ToolCommand(FLAIL, 0.0, 0.45), 1.0, 10.0)   # 10000*0.45*2.5 > 6000 N m
+    assert tools.flail.speed == 0.0
+    assert tools.processed_depth == 0.0                      # a stalled rotor does not process
+    spin(tools, ToolCommand(FLAIL, 0.0, 0.1), 0.2, 10.0)
+    assert tools.flail.speed > 0.9 * FLAIL
+
+
+def test_depth_follows_command_at_lift_rate_and_is_limited():
+    tools = ToolSystem(ToolParams(tool_lift_rate_mps=0.1))
+    spin(tools, ToolCommand(0.0, 0.0, 0.3), 0.0, 1.0)
+    assert tools.depth == pytest.approx(0.1)
+    spin(tools, ToolCommand(0.0, 0.0, 5.0), 0.0, 10.0)
+    assert tools.depth == pytest.approx(ToolParams().max_tool_depth_m)
+
+
+def test_slow_rotor_does_not_process():
+    tools = ToolSystem(ToolParams())
+    spin(tools, ToolCommand(20.0, 0.0, 0.2), 0.4, 10.0)   # below 41.9 rad/s (400 rpm)
+    assert 10.0 < tools.flail.speed < ToolParams().flail_min_process_speed_rps
+    assert tools.processed_depth == 0.0
+
+
+def world_with(*items):
+    return World('tools', GeoOrigin(45.0, 16.0), [(-5, -10), (60, -10), (60, 10), (-5, 10)],
+                 soil=Soil(rock_density_per_m2=0.0), items=list(items),
+                 vehicle_start=(0.0, 0.0, 0.0))
+
+
+def drive(sim, depth, flail=FLAIL, seconds=40.0, v=0.4):
+    events = []
+    for _ in range(int(seconds * 10)):
+        sim.set_command(Twist2D(v, 0.0))
+        sim.set_tool_command(ToolCommand(flail, 0.0, depth))
+        sim.advance_to(sim.t + 0.1)
+        events += [o for o in sim.drain() if type(o).__name__ == 'SimEvent']
+    return [(e.kind, e.item_id, e.detail) for e in events]
+
+
+def params(**kw):
+    return SimParams(seed=1, **kw)
+
+
+def test_ap_mine_is_broken_up_at_depth():
+    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.2, 0.1)),
+                    params(ap_detonation_probability=0.0))
+    assert drive(sim, 0.2) == [('neutralised', 'pmn_1', 'tool')]
+    assert not sim.table.active[0]
+
+
+def test_ap_mine_detonates_under_flail_with_model_probability():
+    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.2, 0.1)),
+                    params(ap_detonation_probability=1.0))
+    assert drive(sim, 0.2) == [('ap_detonation', 'pmn_1', 'tool')]
+
+
+def test_lifted_tool_does_not_neutralise_and_tracks_miss_the_centre():
+    # 5 cm processing over a mine at 10 cm; the mine is between the tracks.
+    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.0, 0.1)), params())
+    assert drive(sim, 0.05) == []
+    assert sim.table.active[0]
+
+
+def test_slow_flail_does_not_neutralise():
+    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.0, 0.1)), params())
+    assert drive(sim, 0.2, flail=20.0) == []
+
+
+def test_at_mine_under_a_track_detonates_and_damages():
+    sim = Simulator(world_with(make_item('TM-62M', 'tm_1', 10.0, 0.8, 0.15)), params())
+    events = drive(sim, 0.0, flail=0.0)
+    assert [e[:2] for e in events] == [('at_detonation', 'tm_1'), ('damage', 'tm_1')]
+    assert events[0][2] == 'left track'
+    assert sim.damaged and sim.tools.disabled
+
+
+def test_at_mine_under_the_tool_detonates():
+    sim = Simulator(world_with(make_item('TM-62M', 'tm_1', 10.0, 0.0, 0.15)), params())
+    events = drive(sim, 0.2)
+    assert [e[0] for e in events] == ['at_detonation', 'damage']
+    assert events[0][2] == 'tool'
+    # The blast destroyed the flail: it runs down.
+    drive(sim, 0.2, seconds=10.0)
+    assert sim.tools.flail.speed < 1.0
+
+
+def test_ap_under_track_and_deep_items_are_safe():
+    deep = make_item('TM-62M', 'deep', 10.0, -0.8, 0.5)      # below track_trigger_max_depth_m
+    ap = make_item('PMN', 'ap_1', 20.0, 0.8, 0.05)
+    sim = Simulator(world_with(deep, ap), params())
+    events = drive(sim, 0.0, flail=0.0, seconds=70.0)
+    assert events == [('ap_detonation', 'ap_1', 'left track')]
+
+
+def test_clutter_is_not_reported():
+    sim = Simulator(world_with(make_item('can', 'can_1', 10.0, 0.0, 0.05)), params())
+    assert drive(sim, 0.2) == []
+
+
+def test_tool_params_replace_roundtrip():
+    p = dataclasses.replace(ToolParams(), flail_max_torque_nm=100.0)
+    tools = ToolSystem(p)
+    spin(tools, ToolCommand(FLAIL, 0.0, 0.1), 0.4, 5.0)
+    assert tools.flail.speed == 0.0        # 100 N m cannot turn 10000*0.1*1.6 N m of soil
