@@ -58,6 +58,39 @@ WARN_PERIOD_S = 5.0
 _EPS = 1e-9
 
 
+class Lockstep:
+    """Keeps simulated time from running away from a control loop that cannot keep up.
+
+    On a loaded machine the nodes may process slower than ``real_time_factor``; without a
+    bound the vehicle would drive on stale commands and the mission would be judged on the
+    machine's load, not on the stack. Each pacing input marks the simulated time it has
+    reached; the simulation may lead the slowest of them by ``max_lead_s``. Pacing starts with
+    an input's first message and is suspended after ``timeout_s`` wall seconds without any
+    progress, so a crashed node cannot freeze the clock (its watchdogs must see time pass).
+    """
+
+    def __init__(self, max_lead_s: float, timeout_s: float) -> None:
+        """``max_lead_s`` 0 disables pacing."""
+        self.max_lead_s = max_lead_s
+        self.timeout_s = timeout_s
+        self._marks: Dict[str, float] = {}
+        self._progress_wall: Dict[str, float] = {}
+
+    def mark(self, name: str, sim_t: float, wall_t: float) -> None:
+        """Record that input ``name`` has reached simulated time ``sim_t``."""
+        if sim_t > self._marks.get(name, -math.inf):
+            self._marks[name] = sim_t
+            self._progress_wall[name] = wall_t
+
+    def limit(self, wall_t: float) -> float:
+        """Return how far the simulation may advance now (inf when not pacing)."""
+        if self.max_lead_s <= 0.0:
+            return math.inf
+        live = [t for name, t in self._marks.items()
+                if wall_t - self._progress_wall[name] <= self.timeout_s]
+        return min(live) + self.max_lead_s if live else math.inf
+
+
 class SimulatedCrash(RuntimeError):
     """Raised by the node_crash fault to leave the executor's spin."""
 
@@ -70,6 +103,13 @@ class SimNodeParams(SimParams):
                        read_only=True)
     scenario_file: str = param('', 'Fault-injection scenario YAML ("" for none)',
                                read_only=True)
+    lockstep_max_lead_s: float = param(
+        0.3, 'Lockstep: simulated time may run at most this far ahead of the control loop '
+        '(last /cmd_vel arrival, last /localization/odometry stamp); 0 disables', min=0.0,
+        max=10.0)
+    lockstep_timeout_s: float = param(
+        2.0, 'Lockstep: wall seconds without control-loop progress after which the '
+        'simulation runs on free (a crashed node must not freeze time)', min=0.1, max=60.0)
 
 
 class SimulatorNode(Node):
@@ -128,6 +168,9 @@ class SimulatorNode(Node):
         self.create_subscription(Twist, topics.CMD_VEL, self._on_cmd_vel, qos.COMMAND)
         self.create_subscription(JointState, topics.TOOL_COMMAND, self._on_tool_command,
                                  qos.COMMAND)
+        self.lockstep = Lockstep(p.lockstep_max_lead_s, p.lockstep_timeout_s)
+        self.create_subscription(Odometry, topics.LOCALIZATION, self._on_localization,
+                                 qos.STATE)
         self._clock_n = 0
         self._diag_n = 1
         self._target = 0.0
@@ -141,7 +184,13 @@ class SimulatorNode(Node):
 
     # --- inputs ---------------------------------------------------------------------------
 
+    def _on_localization(self, msg: Odometry) -> None:
+        self.lockstep.mark('localization', codec.stamp_to_sec(msg.header.stamp),
+                           time.monotonic())
+
     def _on_cmd_vel(self, msg: Twist) -> None:
+        # Twist has no stamp: its arrival time on the simulated clock is the mark.
+        self.lockstep.mark('cmd_vel', self.sim.t, time.monotonic())
         v, w = msg.linear.x, msg.angular.z
         if not (math.isfinite(v) and math.isfinite(w)):
             self.get_logger().warning('ignored a non-finite /cmd_vel',
@@ -166,7 +215,8 @@ class SimulatorNode(Node):
         now = time.monotonic()
         self._target += (now - self._last_wall) * self.rtf
         self._last_wall = now
-        self._target = min(self._target, self.sim.t + MAX_BACKLOG_WALL_S * self.rtf)
+        self._target = min(self._target, self.sim.t + MAX_BACKLOG_WALL_S * self.rtf,
+                           self.lockstep.limit(now))
         sim = self.sim
         while True:
             t_clock = self._clock_n / CLOCK_RATE_HZ

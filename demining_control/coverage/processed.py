@@ -1,0 +1,191 @@
+"""Processed-ground grid: which cells the working tool has swept (pure core, numpy).
+
+The tool is a line segment ``tool_width_m`` wide, perpendicular to the heading, centred
+``tool_offset_x_m`` ahead of base_link. Between two consecutive poses at which the tool works the
+segment sweeps a quadrilateral; cells whose centres fall inside it are marked. Large steps and
+turns are split into sub-steps so every quadrilateral stays convex (a pivot sweeps an annulus
+sector). Memory is one boolean per cell over the field's bounding box plus a margin, fixed at
+construction.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+XY = Tuple[float, float]
+
+#: Largest yaw change of one sub-step, rad (keeps the swept quadrilateral convex and close to
+#: the true annulus sector).
+_MAX_SUBSTEP_YAW = 0.05
+#: A pose jump larger than this is a localisation reset, not motion: nothing is marked, m.
+_MAX_STEP_M = 5.0
+#: Cells beyond the field's bounding box that are still tracked (the tool passes the boundary), m.
+_GRID_MARGIN_M = 1.0
+#: Upper bound of the grid size (cells), so a huge polygon cannot exhaust memory.
+_MAX_CELLS = 50_000_000
+
+
+def _convex_hull(points: np.ndarray) -> np.ndarray:
+    """Return the convex hull of a few points, counter-clockwise (Andrew's monotone chain)."""
+    pts = sorted(map(tuple, np.asarray(points, dtype=float)))
+
+    def cross(o, a, b) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list = []
+    for q in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], q) <= 0.0:
+            lower.pop()
+        lower.append(q)
+    upper: list = []
+    for q in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], q) <= 0.0:
+            upper.pop()
+        upper.append(q)
+    return np.asarray(lower[:-1] + upper[:-1])
+
+
+class ProcessedGrid:
+    """Boolean grid of processed ground over a field minus exclusion zones."""
+
+    def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),
+                 resolution: float = 0.1, tool_width_m: float = 2.0,
+                 tool_offset_x_m: float = 2.6) -> None:
+        """Allocate the grid over the field's bounding box.
+
+        :raises ValueError: on a bad resolution or a grid above the memory bound.
+        """
+        if not (math.isfinite(resolution) and resolution > 0.0):
+            raise ValueError(f'resolution must be positive, got {resolution!r}')
+        poly = Polygon(field)
+        for z in exclusion_zones:
+            poly = poly.difference(Polygon(z))
+        self.field = [tuple(p) for p in field]
+        self.exclusion_zones = [[tuple(p) for p in z] for z in exclusion_zones]
+        self.resolution = float(resolution)
+        self.tool_width_m = float(tool_width_m)
+        self.tool_offset_x_m = float(tool_offset_x_m)
+        minx, miny, maxx, maxy = Polygon(field).bounds
+        self.origin_x = minx - _GRID_MARGIN_M
+        self.origin_y = miny - _GRID_MARGIN_M
+        self.width = int(math.ceil((maxx - minx + 2 * _GRID_MARGIN_M) / resolution))
+        self.height = int(math.ceil((maxy - miny + 2 * _GRID_MARGIN_M) / resolution))
+        if self.width * self.height > _MAX_CELLS:
+            raise ValueError(f'processed grid of {self.width} x {self.height} cells exceeds '
+                             f'{_MAX_CELLS}; use a coarser resolution')
+        xs = self.origin_x + (np.arange(self.width) + 0.5) * resolution
+        ys = self.origin_y + (np.arange(self.height) + 0.5) * resolution
+        gx, gy = np.meshgrid(xs, ys)
+        #: cells to process (inside the field, outside exclusion zones); rows = y, columns = x
+        self.mask = shapely.contains_xy(poly, gx, gy)
+        self.processed = np.zeros((self.height, self.width), dtype=bool)
+        self._cell_area = resolution * resolution
+        self._last: Optional[Tuple[float, float, float]] = None
+
+    # -- marking ---------------------------------------------------------------------------
+
+    def _tool_ends(self, x: float, y: float, yaw: float) -> Tuple[np.ndarray, np.ndarray]:
+        c, s = math.cos(yaw), math.sin(yaw)
+        cx, cy = x + self.tool_offset_x_m * c, y + self.tool_offset_x_m * s
+        h = 0.5 * self.tool_width_m
+        left = np.array([cx - h * s, cy + h * c])
+        right = np.array([cx + h * s, cy - h * c])
+        return left, right
+
+    def mark_quad(self, quad: np.ndarray) -> None:
+        """Mark cells whose centres are inside the convex hull of 4 points (any order).
+
+        The hull, not the quadrilateral in the given order: a segment sliding along itself (the
+        tool line during a pivot) gives a self-intersecting "bow tie" in swept order.
+        """
+        quad = _convex_hull(quad)
+        if len(quad) < 3:
+            return
+        res = self.resolution
+        i0 = max(int(math.floor((quad[:, 0].min() - self.origin_x) / res)), 0)
+        i1 = min(int(math.ceil((quad[:, 0].max() - self.origin_x) / res)), self.width)
+        j0 = max(int(math.floor((quad[:, 1].min() - self.origin_y) / res)), 0)
+        j1 = min(int(math.ceil((quad[:, 1].max() - self.origin_y) / res)), self.height)
+        if i1 <= i0 or j1 <= j0:
+            return
+        px = self.origin_x + (np.arange(i0, i1) + 0.5) * res
+        py = self.origin_y + (np.arange(j0, j1) + 0.5) * res
+        gx, gy = np.meshgrid(px, py)
+        pos = np.ones(gx.shape, dtype=bool)
+        neg = np.ones(gx.shape, dtype=bool)
+        for k in range(len(quad)):
+            ax, ay = quad[k]
+            bx, by = quad[(k + 1) % len(quad)]
+            cross = (bx - ax) * (gy - ay) - (by - ay) * (gx - ax)
+            pos &= cross >= 0.0
+            neg &= cross <= 0.0
+        self.processed[j0:j1, i0:i1] |= pos | neg
+
+    def sweep(self, x0: float, y0: float, yaw0: float, x1: float, y1: float,
+              yaw1: float) -> None:
+        """Mark the ground the tool sweeps from pose 0 to pose 1 (split into convex steps)."""
+        dyaw = math.atan2(math.sin(yaw1 - yaw0), math.cos(yaw1 - yaw0))
+        dist = math.hypot(x1 - x0, y1 - y0)
+        n = max(1, int(math.ceil(abs(dyaw) / _MAX_SUBSTEP_YAW)),
+                int(math.ceil(dist / (4.0 * self.tool_width_m))))
+        prev = self._tool_ends(x0, y0, yaw0)
+        for k in range(1, n + 1):
+            f = k / n
+            cur = self._tool_ends(x0 + f * (x1 - x0), y0 + f * (y1 - y0), yaw0 + f * dyaw)
+            self.mark_quad(np.array([prev[0], prev[1], cur[1], cur[0]]))
+            prev = cur
+
+    def update(self, x: float, y: float, yaw: float, working: bool) -> None:
+        """Feed one pose; the step from the previous pose is marked when both were working.
+
+        Non-finite poses are ignored (and break the sweep), as are jumps over 5 m.
+        """
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw)):
+            self._last = None
+            return
+        if not working:
+            self._last = None
+            return
+        if self._last is not None:
+            lx, ly, lyaw = self._last
+            if math.hypot(x - lx, y - ly) <= _MAX_STEP_M:
+                self.sweep(lx, ly, lyaw, x, y, yaw)
+        self._last = (x, y, yaw)
+
+    # -- figures ---------------------------------------------------------------------------
+
+    def field_area_m2(self) -> float:
+        """Area to process (field minus exclusions) as the grid sees it, m^2."""
+        return float(self.mask.sum()) * self._cell_area
+
+    def processed_area_m2(self) -> float:
+        """Processed area inside the field (exclusions excluded), m^2."""
+        return float((self.processed & self.mask).sum()) * self._cell_area
+
+    def swept_area_m2(self) -> float:
+        """Every cell the tool swept, in the field or not, m^2."""
+        return float(self.processed.sum()) * self._cell_area
+
+    def coverage_percent(self) -> float:
+        """Processed share of the field minus exclusions, percent."""
+        total = int(self.mask.sum())
+        if total == 0:
+            return 0.0
+        return 100.0 * float((self.processed & self.mask).sum()) / total
+
+    def occupancy_values(self) -> np.ndarray:
+        """Return int8 cells for nav_msgs/OccupancyGrid: 100 processed, 0 not, -1 outside."""
+        out = np.full(self.processed.shape, -1, dtype=np.int8)
+        out[self.mask] = 0
+        out[self.mask & self.processed] = 100
+        return out
+
+    def tool_working(self, flail_speed: float, depth: float, min_speed: float,
+                     min_depth: float) -> bool:
+        """Return whether a tool state counts as processing (rotor fast enough, deep enough)."""
+        return bool(flail_speed >= min_speed and depth >= min_depth)

@@ -1,0 +1,247 @@
+"""Path follower for a skid-steer vehicle: pure pursuit between corners, pivots at corners.
+
+ros2_control style: :meth:`PathFollower.configure` takes the parameters, :meth:`set_path` the
+waypoints, :meth:`update` a vehicle state and returns a :class:`Twist2D`.
+
+Why corners are special: lanes overlap by only 0.2 m, so cutting into the next lane or leaving a
+lane at an angle would leave strips unprocessed. The follower therefore treats every waypoint
+where the path turns by more than ``corner_angle_rad`` as a stop: the lookahead point never passes
+it, the vehicle slows down before it, must reach it within ``corner_tolerance_m`` and then pivots
+in place (skid steer) until it faces the next leg (hysteresis: start pivoting above
+``pivot_threshold_rad``, stop below ``pivot_exit_rad``). Where the path retraces itself (a turn
+sharper than ``reverse_turn_rad``: backing out of a lane that ends at an exclusion zone) the
+vehicle does not pivot (that would swing the tool into the zone and the tracks over unprocessed
+ground) but reverses up to the next corner. Progress along the path is a monotonic
+index searched in a window ahead, so the follower can never skip a lane when two lanes pass close.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+
+from demining_bringup.datatypes import Twist2D, VehicleState
+from demining_bringup.parameters import ParamError, param
+
+_EPS = 1e-9
+
+
+class FollowerStatus(str, enum.Enum):
+    """Status published on /follower/status."""
+
+    IDLE = 'idle'
+    FOLLOWING = 'following'
+    DONE = 'done'
+
+
+@dataclasses.dataclass(frozen=True)
+class FollowerParams:
+    """Parameters of the path follower."""
+
+    working_speed_mps: float = param(0.4, 'speed on work legs, m/s (field-facts: 0.3-1.5 km/h)',
+                                     min=0.01, max=5.0)
+    transit_speed_mps: float = param(0.8, 'speed on transit legs, m/s', min=0.01, max=5.0)
+    min_speed_mps: float = param(0.15, 'lowest speed when slowing down before a corner, m/s',
+                                 min=0.01, max=5.0)
+    lookahead_m: float = param(1.5, 'pure-pursuit lookahead distance, m', min=0.2, max=20.0)
+    slowdown_distance_m: float = param(1.0, 'start slowing down this far before a corner, m',
+                                       min=0.0, max=50.0)
+    corner_angle_rad: float = param(0.35, 'a heading change above this makes a waypoint a '
+                                    'corner (stop and pivot), rad', min=0.01, max=3.1)
+    corner_tolerance_m: float = param(0.15, 'distance at which a corner counts as reached, m',
+                                      min=0.01, max=2.0)
+    pivot_threshold_rad: float = param(0.5, 'heading error that starts a pivot in place, rad',
+                                       min=0.05, max=3.1)
+    pivot_exit_rad: float = param(0.03, 'heading error that ends a pivot, rad', min=0.001,
+                                  max=1.0)
+    pivot_gain: float = param(1.5, 'yaw rate per rad of heading error while pivoting, 1/s',
+                              min=0.1, max=20.0)
+    max_yaw_rate: float = param(0.4, 'largest commanded yaw rate, rad/s', min=0.01, max=5.0)
+    goal_tolerance_m: float = param(0.3, 'distance to the last waypoint that ends the path, m',
+                                    min=0.01, max=5.0)
+    reverse_turn_rad: float = param(2.8, 'a turn sharper than this (the path retraces itself) '
+                                    'is driven in reverse instead of pivoting, rad', min=1.6,
+                                    max=3.1416)
+    reverse_speed_mps: float = param(0.3, 'speed when backing out along a processed lane, m/s',
+                                     min=0.01, max=2.0)
+    search_window_m: float = param(5.0, 'how far ahead of the current progress the nearest '
+                                   'path point is searched, m', min=0.5, max=100.0)
+
+    def __post_init__(self) -> None:
+        """Cross-field checks."""
+        if self.pivot_exit_rad >= self.pivot_threshold_rad:
+            raise ParamError('pivot_exit_rad must be below pivot_threshold_rad')
+        if self.min_speed_mps > self.working_speed_mps:
+            raise ParamError('min_speed_mps must not exceed working_speed_mps')
+
+
+def _wrap(a: float) -> float:
+    return math.atan2(math.sin(a), math.cos(a))
+
+
+class PathFollower:
+    """Pure pursuit with pivot turns and monotonic progress (see the module docstring)."""
+
+    def __init__(self, params: Optional[FollowerParams] = None) -> None:
+        """Create an idle follower; :meth:`configure` may be called again later."""
+        self.configure(params or FollowerParams())
+        self.clear()
+
+    def configure(self, params: FollowerParams) -> None:
+        """Set the parameters (keeps the path and progress)."""
+        self.params = params
+
+    def clear(self) -> None:
+        """Forget the path (status ``idle``)."""
+        self._xy = np.zeros((0, 2))
+        self._work = np.zeros(0, dtype=bool)
+        self._s = np.zeros(0)
+        self._corners = np.zeros(0, dtype=int)
+        self._reverse = np.zeros(0, dtype=bool)
+        self._seg = 0
+        self._pivoting = False
+        self.status = FollowerStatus.IDLE
+        self.cross_track_m = 0.0
+        self.heading_error_rad = 0.0
+
+    def set_path(self, xy: np.ndarray, work: Optional[Sequence[bool]] = None) -> None:
+        """Start following ``xy`` (N x 2); ``work[i]`` marks the leg i -> i+1 as a work leg.
+
+        Consecutive duplicate points are dropped. A path of fewer than two distinct points is
+        ``done`` at once. Non-finite points raise ValueError.
+        """
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if not np.isfinite(xy).all():
+            raise ValueError('path has non-finite points')
+        w = (np.ones(len(xy), dtype=bool) if work is None
+             else np.asarray(work, dtype=bool).reshape(-1))
+        if len(w) != len(xy):
+            raise ValueError('work flags and waypoints differ in length')
+        self.clear()
+        if len(xy):
+            keep = np.ones(len(xy), dtype=bool)
+            keep[1:] = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
+            xy, w = xy[keep], w[keep]
+        self._xy, self._work = xy, w
+        if len(xy) < 2:
+            self.status = FollowerStatus.DONE if len(xy) else FollowerStatus.IDLE
+            return
+        d = np.diff(xy, axis=0)
+        self._s = np.concatenate([[0.0], np.cumsum(np.hypot(d[:, 0], d[:, 1]))])
+        heading = np.arctan2(d[:, 1], d[:, 0])
+        turn = np.abs(np.angle(np.exp(1j * np.diff(heading))))
+        corners = np.nonzero(turn > self.params.corner_angle_rad)[0] + 1
+        self._corners = np.concatenate([corners, [len(xy) - 1]]).astype(int)
+        self._heading = heading
+        # a run from a corner that retraces the path to the next corner is driven in reverse
+        self._reverse = np.zeros(len(heading), dtype=bool)
+        bounds = list(self._corners)
+        for c, nxt in zip(bounds[:-1], bounds[1:]):
+            if turn[c - 1] > self.params.reverse_turn_rad:
+                self._reverse[c:nxt] = True
+        self.status = FollowerStatus.FOLLOWING
+
+    @property
+    def progress_index(self) -> int:
+        """Index of the path segment the vehicle is on (monotonic)."""
+        return self._seg
+
+    @property
+    def on_work_leg(self) -> bool:
+        """Whether the current segment is a work leg."""
+        return bool(len(self._work) and self._work[min(self._seg, len(self._work) - 1)])
+
+    def _next_corner(self) -> int:
+        i = int(np.searchsorted(self._corners, self._seg + 1))
+        return int(self._corners[min(i, len(self._corners) - 1)])
+
+    def _project(self, p: np.ndarray, seg: int) -> tuple:
+        a, b = self._xy[seg], self._xy[seg + 1]
+        ab = b - a
+        L2 = float(ab @ ab)
+        t = float(np.clip((p - a) @ ab / L2, 0.0, 1.0)) if L2 > _EPS else 0.0
+        q = a + t * ab
+        return float(np.hypot(*(p - q))), self._s[seg] + t * math.sqrt(L2), t
+
+    def _advance(self, p: np.ndarray) -> float:
+        """Move the progress index forward (never past the next corner); return arc length."""
+        corner = self._next_corner()
+        # the corner must be reached before the progress may pass it
+        if self._seg + 1 == corner and np.hypot(*(p - self._xy[corner])) <= \
+                self.params.corner_tolerance_m and corner < len(self._xy) - 1:
+            self._seg = corner
+            corner = self._next_corner()
+        s_limit = self._s[self._seg] + self.params.search_window_m
+        best = None
+        for seg in range(self._seg, corner):
+            if self._s[seg] > s_limit:
+                break
+            d, s, _ = self._project(p, seg)
+            if best is None or d < best[0] - 1e-6:
+                best = (d, s, seg)
+        assert best is not None
+        self._seg = best[2]
+        self.cross_track_m = best[0]
+        return best[1]
+
+    def _point_at(self, s: float) -> np.ndarray:
+        i = int(np.clip(np.searchsorted(self._s, s) - 1, 0, len(self._s) - 2))
+        seg_len = self._s[i + 1] - self._s[i]
+        t = (s - self._s[i]) / seg_len if seg_len > _EPS else 0.0
+        return self._xy[i] + t * (self._xy[i + 1] - self._xy[i])
+
+    def update(self, state: VehicleState, dt: float) -> Twist2D:
+        """Return the velocity command for ``state``; zero when idle, done or on bad input."""
+        del dt  # the law is static; dt is part of the controller interface
+        pr = self.params
+        if self.status is not FollowerStatus.FOLLOWING:
+            return Twist2D()
+        if not all(math.isfinite(v) for v in (state.x, state.y, state.yaw)):
+            return Twist2D()
+        p = np.array([state.x, state.y])
+        s = self._advance(p)
+        corner = self._next_corner()
+        last = len(self._xy) - 1
+        if corner == last and np.hypot(*(p - self._xy[last])) <= pr.goal_tolerance_m:
+            self.status = FollowerStatus.DONE
+            return Twist2D()
+        s_corner = self._s[corner]
+        target = self._point_at(min(s + pr.lookahead_m, s_corner))
+        to_target = target - p
+        dist_target = float(np.hypot(*to_target))
+        if dist_target < 0.5 * pr.corner_tolerance_m:
+            # at the corner point itself: aim along the next leg (pivot towards it)
+            seg = min(corner, last - 1)
+            desired = float(self._heading[seg])
+        else:
+            desired = math.atan2(to_target[1], to_target[0])
+        seg_now = min(corner, last - 1) if dist_target < 0.5 * pr.corner_tolerance_m \
+            else self._seg
+        reverse = bool(self._reverse[seg_now])
+        # reversing: steer the rear as if it were the front (a virtual vehicle facing back)
+        facing = state.yaw + math.pi if reverse else state.yaw
+        alpha = _wrap(desired - facing)
+        self.heading_error_rad = alpha
+        if self._pivoting and abs(alpha) < pr.pivot_exit_rad:
+            self._pivoting = False
+        elif not self._pivoting and abs(alpha) > pr.pivot_threshold_rad:
+            self._pivoting = True
+        if self._pivoting:
+            omega = float(np.clip(pr.pivot_gain * alpha, -pr.max_yaw_rate, pr.max_yaw_rate))
+            return Twist2D(0.0, omega)
+        v_max = pr.working_speed_mps if self.on_work_leg else pr.transit_speed_mps
+        if reverse:
+            v_max = min(v_max, pr.reverse_speed_mps)
+        to_corner = max(0.0, s_corner - s)
+        if pr.slowdown_distance_m > 0.0:
+            v = max(pr.min_speed_mps, v_max * min(1.0, to_corner / pr.slowdown_distance_m))
+        else:
+            v = v_max
+        ld = max(dist_target, _EPS)
+        curvature = 2.0 * math.sin(alpha) / ld
+        omega = float(np.clip(v * curvature, -pr.max_yaw_rate, pr.max_yaw_rate))
+        return Twist2D(-v if reverse else v, omega)

@@ -1,0 +1,284 @@
+"""Mission manager (pure core): the mission state machine, progress and the mission record.
+
+``IDLE -> PLANNING -> CLEARING -> COMPLETE`` or ``ABORTED``. The mission starts by itself
+(``auto_start``) or on request; it plans until a coverage path arrives, clears until the follower
+reports ``done`` and then completes (with the reason coverage is short if it is below
+``min_coverage_percent``). It aborts on request, on a latched e-stop lasting ``estop_abort_s``, on
+``max_mission_time_s`` or when no path arrives within ``planning_timeout_s``.
+
+Everything the clearance report needs is kept here, bounded: the trajectory decimated to
+``trajectory_spacing_m``, the planned path, the latest fused detections, the sim events and the
+safety transitions. :meth:`MissionManager.record_kwargs` returns them as keyword arguments of
+``demining_bringup.report.MissionRecord``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from shapely.geometry import Polygon
+
+from demining_bringup.datatypes import Detection, SimEvent, ToolState, VehicleState
+from demining_bringup.parameters import param
+from demining_control.coverage.processed import ProcessedGrid
+
+XY = Tuple[float, float]
+
+#: Bounds of the record's lists (a mission of several hours stays in memory comfortably).
+_MAX_TRAJECTORY = 200_000
+_MAX_EVENTS = 10_000
+_MAX_SAFETY_EVENTS = 10_000
+#: The tool state is trusted this long for marking processed ground, s.
+_TOOL_STATE_TIMEOUT_S = 0.5
+
+
+class MissionState(str, enum.Enum):
+    """Mission state, as published on /mission/state."""
+
+    IDLE = 'idle'
+    PLANNING = 'planning'
+    CLEARING = 'clearing'
+    COMPLETE = 'complete'
+    ABORTED = 'aborted'
+
+
+TERMINAL = (MissionState.COMPLETE, MissionState.ABORTED)
+
+
+@dataclasses.dataclass(frozen=True)
+class MissionParams:
+    """Parameters of the mission manager."""
+
+    auto_start: bool = param(True, 'start the mission without waiting for /mission/start')
+    estop_abort_s: float = param(300.0, 'abort when the e-stop stays latched this long, s',
+                                 min=0.0, max=86400.0)
+    max_mission_time_s: float = param(14400.0, 'abort a mission running longer than this, s',
+                                      min=1.0, max=604800.0)
+    planning_timeout_s: float = param(60.0, 'abort when no coverage path arrives within this, s',
+                                      min=1.0, max=3600.0)
+    min_coverage_percent: float = param(99.0, 'coverage below this is explained in the report, '
+                                        '%', min=0.0, max=100.0)
+    trajectory_spacing_m: float = param(0.5, 'spacing of the recorded trajectory, m', min=0.01,
+                                        max=10.0)
+    processed_resolution_m: float = param(0.1, 'cell size of the processed-ground grid, m',
+                                          min=0.02, max=2.0)
+    tool_width_m: float = param(2.0, 'width processed by the flail, m', min=0.1, max=10.0)
+    tool_offset_x_m: float = param(2.6, 'tool centre ahead of base_link, m', min=0.0, max=20.0)
+    working_depth_m: float = param(0.15, 'processing depth required to count ground as '
+                                   'processed, m', min=0.0, max=1.0)
+    depth_tolerance_m: float = param(0.02, 'depth tolerance, m', min=0.0, max=0.2)
+    min_flail_speed_radps: float = param(75.0, 'rotor speed required to count ground as '
+                                         'processed, rad/s (90 % of 800 rpm)', min=0.0,
+                                         max=200.0)
+    report_dir: str = param('', "run folder for the report ('' = runs/<UTC timestamp>)")
+
+
+class MissionManager:
+    """The mission state machine and record (see the module docstring)."""
+
+    def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),
+                 params: Optional[MissionParams] = None) -> None:
+        """Create an idle mission over ``field`` minus ``exclusion_zones``."""
+        self.params = params or MissionParams()
+        p = self.params
+        self.field = [tuple(map(float, q)) for q in field]
+        self.exclusion_zones = [[tuple(map(float, q)) for q in z] for z in exclusion_zones]
+        region = Polygon(self.field)
+        for z in self.exclusion_zones:
+            region = region.difference(Polygon(z))
+        self.area_field_m2 = float(region.area)
+        self.grid = ProcessedGrid(self.field, self.exclusion_zones, p.processed_resolution_m,
+                                  p.tool_width_m, p.tool_offset_x_m)
+        self.state = MissionState.IDLE
+        self.reason = 'waiting for start'
+        self.state_stamp = 0.0
+        self.start_stamp: Optional[float] = None
+        self.end_stamp: Optional[float] = None
+        self.planned_path = np.zeros((0, 2))
+        self._trajectory: List[XY] = []
+        self.detections: List[Detection] = []
+        self.events: List[SimEvent] = []
+        self.safety_events: List[Dict[str, object]] = []
+        self.transitions: List[Dict[str, object]] = []
+        self.follower_status = 'idle'
+        self._safety_state = ''
+        self._estop_since: Optional[float] = None
+        self._tool: Optional[ToolState] = None
+        self._tool_stamp: Optional[float] = None
+        self._start_requested = p.auto_start
+        self._not_working_s = 0.0
+        self._last_pose_stamp: Optional[float] = None
+        self._started_once = False
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request_start(self, now: float) -> Tuple[bool, str]:
+        """Ask the mission to start (/mission/start); return (accepted, message)."""
+        if self.state is not MissionState.IDLE:
+            return False, f'mission is {self.state.value}'
+        self._start_requested = True
+        self.update(now)
+        return True, 'mission started'
+
+    def abort(self, reason: str, now: float) -> Tuple[bool, str]:
+        """Abort the mission (/mission/abort or a supervisor cause)."""
+        if self.state in TERMINAL:
+            return False, f'mission already {self.state.value}'
+        self._set(MissionState.ABORTED, reason, now)
+        return True, f'mission aborted: {reason}'
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def on_path(self, xy: np.ndarray, now: float) -> None:
+        """Take the planned coverage path (N x 2)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if len(xy) and np.isfinite(xy).all():
+            self.planned_path = xy
+            self.update(now)
+
+    def on_pose(self, pose: VehicleState) -> None:
+        """Record the trajectory and mark processed ground while clearing."""
+        if not all(math.isfinite(v) for v in (pose.x, pose.y, pose.yaw, pose.stamp)):
+            return
+        if self.state is not MissionState.CLEARING:
+            self.grid.update(pose.x, pose.y, pose.yaw, False)
+            return
+        working = self.tool_working(pose.stamp)
+        if self._last_pose_stamp is not None and not working:
+            self._not_working_s += max(0.0, pose.stamp - self._last_pose_stamp)
+        self._last_pose_stamp = pose.stamp
+        self.grid.update(pose.x, pose.y, pose.yaw, working)
+        p = (pose.x, pose.y)
+        if not self._trajectory or math.dist(self._trajectory[-1], p) >= \
+                self.params.trajectory_spacing_m:
+            self._trajectory.append(p)
+            if len(self._trajectory) > _MAX_TRAJECTORY:
+                # keep the bound by halving the density of the older half
+                half = len(self._trajectory) // 2
+                self._trajectory = self._trajectory[:half:2] + self._trajectory[half:]
+
+    def on_tool_state(self, ts: ToolState, now: float) -> None:
+        """Take the measured tool state."""
+        if all(math.isfinite(v) for v in (ts.flail_speed, ts.depth)):
+            self._tool, self._tool_stamp = ts, now
+
+    def tool_working(self, now: float) -> bool:
+        """Return whether the tool processes ground (rotor at speed, at depth, fresh)."""
+        p = self.params
+        ts = self._tool
+        if ts is None or self._tool_stamp is None or now - self._tool_stamp > \
+                _TOOL_STATE_TIMEOUT_S:
+            return False
+        return self.grid.tool_working(ts.flail_speed, ts.depth, p.min_flail_speed_radps,
+                                      p.working_depth_m - p.depth_tolerance_m)
+
+    def on_follower_status(self, status: str, now: float) -> None:
+        """Take /follower/status (``idle``, ``following``, ``done``)."""
+        self.follower_status = status
+        self.update(now)
+
+    def on_safety_state(self, state: str, now: float, reason: str = '') -> None:
+        """Record a /safety/state change (and time a latched e-stop)."""
+        if state == self._safety_state:
+            return
+        self._safety_state = state
+        self.safety_events.append({'stamp': float(now), 'state': state,
+                                   'reason': reason or 'reported on /safety/state'})
+        del self.safety_events[:-_MAX_SAFETY_EVENTS]
+        self._estop_since = now if state == 'estop' else None
+        self.update(now)
+
+    def on_detections(self, detections: List[Detection]) -> None:
+        """Keep the latest fused detections (the fusion node publishes the full list)."""
+        self.detections = list(detections)
+
+    def on_event(self, ev: SimEvent) -> None:
+        """Record a sim event (neutralised, detonations, ...)."""
+        self.events.append(ev)
+        del self.events[:-_MAX_EVENTS]
+
+    # -- state machine ---------------------------------------------------------------------
+
+    def update(self, now: float) -> MissionState:
+        """Advance the state machine at time ``now``; return the state."""
+        p = self.params
+        s = self.state
+        if s is MissionState.IDLE and self._start_requested:
+            self.start_stamp = now
+            self._set(MissionState.PLANNING, 'waiting for the coverage path', now)
+        if self.state is MissionState.PLANNING:
+            if len(self.planned_path):
+                self._set(MissionState.CLEARING, 'following the coverage path', now)
+            elif now - self.state_stamp > p.planning_timeout_s:
+                self._set(MissionState.ABORTED, f'no coverage path within '
+                          f'{p.planning_timeout_s:.0f} s', now)
+        if self.state in (MissionState.PLANNING, MissionState.CLEARING):
+            if self._estop_since is not None and now - self._estop_since >= p.estop_abort_s:
+                self._set(MissionState.ABORTED, f'e-stop latched for more than '
+                          f'{p.estop_abort_s:.0f} s', now)
+            elif self.start_stamp is not None and now - self.start_stamp > p.max_mission_time_s:
+                self._set(MissionState.ABORTED, f'mission time over '
+                          f'{p.max_mission_time_s:.0f} s', now)
+        if self.state is MissionState.CLEARING and self.follower_status == 'done':
+            self._set(MissionState.COMPLETE, self._completion_reason(), now)
+        return self.state
+
+    def _completion_reason(self) -> str:
+        cov = self.grid.coverage_percent()
+        p = self.params
+        if cov >= p.min_coverage_percent:
+            return f'coverage path complete, {cov:.1f} % processed'
+        missing = self.grid.mask & ~self.grid.processed
+        ys, xs = np.nonzero(missing)
+        where = ''
+        if len(xs):
+            cx = self.grid.origin_x + (xs.mean() + 0.5) * self.grid.resolution
+            cy = self.grid.origin_y + (ys.mean() + 0.5) * self.grid.resolution
+            where = f', unprocessed cells centred near ({cx:.1f}, {cy:.1f})'
+        area = float(missing.sum()) * self.grid.resolution ** 2
+        return (f'coverage path complete but only {cov:.1f} % processed (below '
+                f'{p.min_coverage_percent:.1f} %): {area:.1f} m^2 left unprocessed{where}; '
+                f'the tool was not at speed and depth for {self._not_working_s:.0f} s while '
+                f'clearing (stalls, e-stops, spin-up), and lanes stop short of exclusion zones')
+
+    def _set(self, state: MissionState, reason: str, now: float) -> None:
+        if state is self.state:
+            return
+        self.state, self.reason, self.state_stamp = state, reason, now
+        self.transitions.append({'stamp': float(now), 'state': state.value, 'reason': reason})
+        if state in TERMINAL:
+            self.end_stamp = now
+            if self.start_stamp is None:
+                self.start_stamp = now
+
+    # -- figures and record ----------------------------------------------------------------
+
+    @property
+    def trajectory(self) -> np.ndarray:
+        """Decimated trajectory (N x 2)."""
+        return np.asarray(self._trajectory, dtype=float).reshape(-1, 2)
+
+    def coverage_percent(self) -> float:
+        """Processed share of the field minus exclusions, percent."""
+        return self.grid.coverage_percent()
+
+    def record_kwargs(self) -> Dict[str, object]:
+        """Return the record fields (``MissionRecord(**kwargs, world_name=, origin=)``)."""
+        outcome = 'complete' if self.state is MissionState.COMPLETE else 'aborted'
+        return dict(
+            field=list(self.field), exclusion_zones=[list(z) for z in self.exclusion_zones],
+            planned_path=self.planned_path.copy(), trajectory=self.trajectory,
+            processed=(self.grid.processed & self.grid.mask).copy(),
+            processed_origin_x=self.grid.origin_x, processed_origin_y=self.grid.origin_y,
+            processed_resolution=self.grid.resolution,
+            coverage_percent=self.grid.coverage_percent(), area_field_m2=self.area_field_m2,
+            area_cleared_m2=self.grid.processed_area_m2(), detections=list(self.detections),
+            events=list(self.events), safety_events=[dict(e) for e in self.safety_events],
+            start_stamp=float(self.start_stamp if self.start_stamp is not None else 0.0),
+            end_stamp=float(self.end_stamp if self.end_stamp is not None else 0.0),
+            outcome=outcome, reason=self.reason, tool_width_m=self.params.tool_width_m,
+            working_depth_m=self.params.working_depth_m)

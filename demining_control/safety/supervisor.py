@@ -1,0 +1,245 @@
+"""Safety supervisor (pure core): every motion and tool command passes through it.
+
+States (:class:`SafetyState`):
+
+* ``OK``: commands pass, clamped to ``max_speed_mps``/``max_yaw_rate``, with the "tracks only on
+  processed ground" interlock: while the mission is clearing and the tool is over the field,
+  forward motion is clamped to zero unless the tool is at speed and at depth (the tracks follow
+  2-3 m behind the tool, so they then only roll on ground it has processed).
+* ``PROTECTIVE_STOP`` (recovers by itself when every cause is gone): operator heartbeat older than
+  ``heartbeat_timeout_s``, no or stale localisation, stale or non-finite commands, pose outside the
+  field buffered by ``geofence_margin_m``. The vehicle stands; the rotors may keep turning (a
+  stopped flail over a mine is no safer than a turning one, and spin-up takes time).
+* ``ESTOP`` (latched): operator e-stop, AT detonation or damage event. Zero velocity, rotors
+  stopped, tool lifted. Only :meth:`SafetySupervisor.reset` leaves it, and only once the cause is
+  gone (the e-stop released).
+
+Every transition is recorded with time and reason (:attr:`SafetySupervisor.transitions`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import shapely
+from shapely.geometry import Polygon
+
+from demining_bringup.datatypes import SimEvent, ToolCommand, ToolState, Twist2D, VehicleState
+from demining_bringup.parameters import param
+
+XY = Tuple[float, float]
+
+#: Reason text of the operator's e-stop.
+_OPERATOR_ESTOP = 'operator e-stop'
+#: How many transitions are kept (bounded memory on a long mission).
+_MAX_TRANSITIONS = 10_000
+
+
+class SafetyState(str, enum.Enum):
+    """Supervisor state, as published on /safety/state."""
+
+    OK = 'ok'
+    PROTECTIVE_STOP = 'protective_stop'
+    ESTOP = 'estop'
+
+
+@dataclasses.dataclass(frozen=True)
+class SafetyParams:
+    """Parameters of the safety supervisor."""
+
+    heartbeat_timeout_s: float = param(1.0, 'operator heartbeat older than this stops the '
+                                       'vehicle, s', min=0.05, max=60.0)
+    localization_timeout_s: float = param(0.5, 'pose older than this stops the vehicle, s',
+                                          min=0.05, max=60.0)
+    command_timeout_s: float = param(0.5, 'auto command older than this stops the vehicle, s',
+                                     min=0.05, max=60.0)
+    geofence_margin_m: float = param(8.0, 'the vehicle may leave the field by this much '
+                                     '(headland), m', min=0.0, max=1000.0)
+    max_speed_mps: float = param(1.0, 'largest |linear velocity| passed on, m/s', min=0.0,
+                                 max=10.0)
+    max_yaw_rate: float = param(0.5, 'largest |yaw rate| passed on, rad/s', min=0.0, max=5.0)
+    tool_offset_x_m: float = param(2.6, 'tool centre ahead of base_link, m', min=0.0, max=20.0)
+    working_depth_m: float = param(0.15, 'processing depth the interlock requires, m', min=0.0,
+                                   max=1.0)
+    depth_tolerance_m: float = param(0.02, 'tool counts as at depth within this, m', min=0.001,
+                                     max=0.2)
+    flail_speed_radps: float = param(83.8, 'flail target speed, rad/s (800 rpm)', min=0.0,
+                                     max=200.0)
+    ready_speed_fraction: float = param(0.9, 'flail counts as at speed above this fraction of '
+                                        'the target', min=0.1, max=1.0)
+    tool_state_timeout_s: float = param(0.5, 'tool state older than this: tool not ready, s',
+                                        min=0.05, max=60.0)
+    estop_event_kinds: List[str] = param(['at_detonation', 'damage'],
+                                         'sim/blast-detector event kinds that latch the e-stop')
+
+
+@dataclasses.dataclass
+class SafetyInputs:
+    """The latest inputs the supervisor judges (stamps in seconds; ``None`` = never received)."""
+
+    cmd: Optional[Twist2D] = None
+    cmd_stamp: Optional[float] = None
+    tool_cmd: Optional[ToolCommand] = None
+    tool_cmd_stamp: Optional[float] = None
+    heartbeat_stamp: Optional[float] = None
+    estop_pressed: bool = False
+    pose: Optional[VehicleState] = None
+    pose_stamp: Optional[float] = None
+    tool_state: Optional[ToolState] = None
+    tool_state_stamp: Optional[float] = None
+    mission_clearing: bool = False
+
+
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+class SafetySupervisor:
+    """The safety state machine and command filter (see the module docstring)."""
+
+    def __init__(self, field: Sequence[XY], params: Optional[SafetyParams] = None) -> None:
+        """Start in PROTECTIVE_STOP: nothing moves before every input has been seen."""
+        self.configure(params or SafetyParams())
+        self._field = Polygon(field)
+        self._fence = self._field.buffer(self.params.geofence_margin_m)
+        self.state = SafetyState.PROTECTIVE_STOP
+        self.reason = 'starting: waiting for inputs'
+        self._latched_reasons: List[str] = []
+        self.transitions: List[Dict[str, object]] = []
+        self.interlock_active = False
+
+    def configure(self, params: SafetyParams) -> None:
+        """Set the parameters."""
+        self.params = params
+        if hasattr(self, '_field'):
+            self._fence = self._field.buffer(params.geofence_margin_m)
+
+    # -- latched causes --------------------------------------------------------------------
+
+    def trigger_estop(self, reason: str, now: float) -> None:
+        """Latch the e-stop (operator e-stop, detonation, damage)."""
+        if reason not in self._latched_reasons:
+            self._latched_reasons.append(reason)
+        self._set(SafetyState.ESTOP, '; '.join(self._latched_reasons), now)
+
+    def on_event(self, ev: SimEvent, now: float) -> bool:
+        """Handle a blast-detector/sim event; return whether it latched the e-stop."""
+        if ev.kind in self.params.estop_event_kinds:
+            where = f' at ({ev.x:.1f}, {ev.y:.1f})' if _finite(ev.x, ev.y) else ''
+            self.trigger_estop(f'{ev.kind}{where}', now)
+            return True
+        return False
+
+    def reset(self, inputs: SafetyInputs, now: float) -> Tuple[bool, str]:
+        """Release a latched e-stop if its cause is gone; return (accepted, message)."""
+        if self.state is not SafetyState.ESTOP:
+            return True, f'nothing to reset (state {self.state.value})'
+        if inputs.estop_pressed:
+            return False, 'operator e-stop still pressed: release it first'
+        self._latched_reasons = []
+        # leave via PROTECTIVE_STOP: update() decides whether everything is fine
+        self._set(SafetyState.PROTECTIVE_STOP, 'e-stop reset by operator', now)
+        return True, 'e-stop released'
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def _stale(self, stamp: Optional[float], now: float, timeout: float) -> bool:
+        return stamp is None or not math.isfinite(stamp) or now - stamp > timeout
+
+    def protective_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
+        """Return every current protective-stop cause (empty when all is well)."""
+        p = self.params
+        causes = []
+        if self._stale(inputs.heartbeat_stamp, now, p.heartbeat_timeout_s):
+            causes.append('operator heartbeat lost')
+        pose = inputs.pose
+        if pose is None or self._stale(inputs.pose_stamp, now, p.localization_timeout_s):
+            causes.append('localisation stale')
+        elif not _finite(pose.x, pose.y, pose.yaw):
+            causes.append('localisation not finite')
+        elif not shapely.contains_xy(self._fence, pose.x, pose.y):
+            causes.append('geofence breach')
+        cmd = inputs.cmd
+        if cmd is None or self._stale(inputs.cmd_stamp, now, p.command_timeout_s):
+            causes.append('motion command stale')
+        elif not _finite(cmd.v, cmd.omega):
+            causes.append('motion command not finite')
+        tc = inputs.tool_cmd
+        if tc is None or self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s):
+            causes.append('tool command stale')
+        elif not _finite(tc.flail_speed, tc.tiller_speed, tc.depth):
+            causes.append('tool command not finite')
+        return causes
+
+    def tool_ready(self, inputs: SafetyInputs, now: float) -> bool:
+        """Return whether the measured tool is at speed and at depth (fresh measurement)."""
+        p = self.params
+        ts = inputs.tool_state
+        if ts is None or self._stale(inputs.tool_state_stamp, now, p.tool_state_timeout_s):
+            return False
+        return (_finite(ts.flail_speed, ts.depth)
+                and ts.flail_speed >= p.ready_speed_fraction * p.flail_speed_radps
+                and ts.depth >= p.working_depth_m - p.depth_tolerance_m)
+
+    def tool_over_field(self, pose: VehicleState) -> bool:
+        """Return whether the tool centre is over the field (the interlock applies)."""
+        c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+        tx = pose.x + self.params.tool_offset_x_m * c
+        ty = pose.y + self.params.tool_offset_x_m * s
+        return bool(shapely.contains_xy(self._field, tx, ty)
+                    or shapely.contains_xy(self._field, pose.x, pose.y))
+
+    def update(self, inputs: SafetyInputs, now: float
+               ) -> Tuple[SafetyState, Twist2D, ToolCommand]:
+        """Judge the inputs at time ``now``; return (state, motion command, tool command)."""
+        p = self.params
+        if inputs.estop_pressed and _OPERATOR_ESTOP not in self._latched_reasons:
+            self.trigger_estop(_OPERATOR_ESTOP, now)
+        if self.state is SafetyState.ESTOP:
+            self.interlock_active = False
+            return self.state, Twist2D(), ToolCommand()
+        causes = self.protective_causes(inputs, now)
+        if causes:
+            self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
+        else:
+            self._set(SafetyState.OK, 'all inputs fresh and valid', now)
+        tc = inputs.tool_cmd
+        tool = (dataclasses.replace(tc) if tc is not None
+                and _finite(tc.flail_speed, tc.tiller_speed, tc.depth)
+                and not self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s)
+                else ToolCommand())
+        if self.state is SafetyState.PROTECTIVE_STOP:
+            self.interlock_active = False
+            return self.state, Twist2D(), tool
+        cmd = inputs.cmd
+        assert cmd is not None and inputs.pose is not None
+        v = max(-p.max_speed_mps, min(p.max_speed_mps, cmd.v))
+        omega = max(-p.max_yaw_rate, min(p.max_yaw_rate, cmd.omega))
+        self.interlock_active = False
+        if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
+                and not self.tool_ready(inputs, now)):
+            # tracks only on processed ground: no forward motion until the tool works
+            v = 0.0
+            self.interlock_active = True
+        return self.state, Twist2D(v, omega), tool
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _set(self, state: SafetyState, reason: str, now: float) -> None:
+        if self.transitions and state is self.state and (
+                state is SafetyState.OK or reason == self.reason):
+            return
+        changed = state is not self.state
+        self.state = state
+        self.reason = reason
+        if changed or state is not SafetyState.OK or not self.transitions:
+            self._record(now)
+
+    def _record(self, now: float) -> None:
+        self.transitions.append({'stamp': float(now), 'state': self.state.value,
+                                 'reason': self.reason})
+        if len(self.transitions) > _MAX_TRANSITIONS:
+            del self.transitions[: len(self.transitions) - _MAX_TRANSITIONS]

@@ -1,0 +1,113 @@
+"""Tests of the boustrophedon coverage planner."""
+
+import math
+
+import numpy as np
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+
+from demining_bringup.parameters import ParamError, from_dict
+from demining_control.coverage.planner import (CoverageParams, PlanningError, auto_lane_angle,
+                                               classify_work, lane_footprints, plan_coverage)
+
+RECT = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+L_SHAPE = [(0.0, 0.0), (40.0, 0.0), (40.0, 15.0), (15.0, 15.0), (15.0, 35.0), (0.0, 35.0)]
+ZONE = [(25.0, 3.0), (30.0, 3.0), (30.0, 8.0), (25.0, 8.0)]
+
+
+def _covered_fraction(field, plan, zones=()):
+    region = Polygon(field)
+    for z in zones:
+        region = region.difference(Polygon(z))
+    return lane_footprints(plan, 2.0).intersection(region).area / region.area
+
+
+def test_rectangle_is_covered_with_the_expected_lanes():
+    plan = plan_coverage(RECT, [], (-5.0, -5.0))
+    assert _covered_fraction(RECT, plan) >= 0.995
+    # auto picks lanes along the 30 m side: ceil((20 - 2) / 1.8) + 1 = 11 .. 12 lanes
+    assert abs(math.sin(plan.lane_angle_rad)) < 1e-9
+    assert len(plan.lanes) == 12
+    assert plan.lane_spacing_m == pytest.approx(1.8)
+    # the first lane is half a spacing inside the edge nearest the start
+    assert plan.lanes[0].start[1] == pytest.approx(0.9)
+    # lanes are extended by tool offset + margin past both boundaries
+    xs = sorted([plan.lanes[0].start[0], plan.lanes[0].end[0]])
+    assert xs == pytest.approx([-3.6, 33.6])
+    # the path starts at the vehicle and goes to the nearest lane end
+    assert tuple(plan.waypoints[0]) == (-5.0, -5.0)
+    assert plan.lanes[0].start == pytest.approx((-3.6, 0.9))
+    # dense waypoints and a plausible time estimate
+    assert np.max(np.hypot(*np.diff(plan.waypoints, axis=0).T)) <= 0.5 + 1e-9
+    steps = np.hypot(*np.diff(plan.waypoints, axis=0).T)
+    assert plan.length_m == pytest.approx(np.sum(steps), rel=1e-6)
+    assert plan.expected_time_s > plan.work_length_m / 0.4
+    assert plan.transit_over_unprocessed_m == pytest.approx(0.0)
+
+
+def test_work_flags_mark_lanes_and_not_turns():
+    plan = plan_coverage(RECT, [], (-5.0, -5.0))
+    inside = (plan.waypoints[:, 0] > 0.5) & (plan.waypoints[:, 0] < 29.5)
+    assert plan.work[inside].all()
+    assert not plan.work[0]          # approach from the start is a transit
+    assert not plan.work.all()
+
+
+def test_l_shape_is_covered():
+    plan = plan_coverage(L_SHAPE, [], (-5.0, -5.0))
+    assert _covered_fraction(L_SHAPE, plan) >= 0.995
+
+
+def test_rotated_field_and_given_angle():
+    rot = [(x * math.cos(0.5) - y * math.sin(0.5), x * math.sin(0.5) + y * math.cos(0.5))
+           for x, y in RECT]
+    plan = plan_coverage(rot, [], None)
+    assert plan.lane_angle_rad == pytest.approx(0.5)
+    assert _covered_fraction(rot, plan) >= 0.995
+    plan90 = plan_coverage(RECT, [], None, CoverageParams(lane_angle_deg='90'))
+    assert len(plan90.lanes) == 17      # lanes along the short side: more of them
+    assert _covered_fraction(RECT, plan90) >= 0.995
+
+
+def test_auto_angle_prefers_fewest_lanes():
+    assert abs(math.sin(auto_lane_angle(Polygon([(0, 0), (5, 0), (5, 40), (0, 40)])))) == \
+        pytest.approx(1.0)
+
+
+def test_exclusion_zone_is_respected():
+    plan = plan_coverage(L_SHAPE, [ZONE], (-5.0, -5.0))
+    zone = Polygon(ZONE)
+    # neither the tool footprint nor the vehicle's path enters the zone
+    assert lane_footprints(plan, 2.0).intersection(zone).area == pytest.approx(0.0, abs=1e-6)
+    assert not LineString(plan.waypoints).intersects(zone)
+    # coverage drops only by the zone's clearance ring and the wedges beside it
+    assert _covered_fraction(L_SHAPE, plan, [ZONE]) >= 0.97
+
+
+@pytest.mark.parametrize('field, text', [
+    ([(0, 0), (1, 1)], 'at least 3 points'),
+    ([(0, 0), (10, 10), (10, 0), (0, 10)], 'invalid polygon'),
+    ([(0, 0), (1, 0), (2, 0)], 'invalid polygon'),
+    ([(0, 0), (float('nan'), 0), (0, 5)], 'finite'),
+])
+def test_invalid_polygon_is_a_clear_error(field, text):
+    with pytest.raises(PlanningError, match=text):
+        plan_coverage(field)
+
+
+def test_zone_covering_the_field_is_an_error():
+    with pytest.raises(PlanningError, match='nothing to cover'):
+        plan_coverage(RECT, [[(-1, -1), (31, -1), (31, 21), (-1, 21)]])
+
+
+def test_bad_lane_angle_parameter():
+    with pytest.raises(ParamError):
+        from_dict(CoverageParams, {'lane_angle_deg': 'north'})
+    with pytest.raises(ParamError):
+        from_dict(CoverageParams, {'overlap': 0.9})
+
+
+def test_classify_work():
+    xy = np.array([[5.0, 5.0], [10.0, 5.0], [-20.0, 5.0], [-30.0, 5.0]])
+    assert classify_work(xy, RECT, 4.0).tolist() == [True, False, False, False]
+    assert Point(0, 0).distance(Point(3, 4)) == 5.0

@@ -1,0 +1,75 @@
+"""Tests of the processed-ground grid."""
+
+import math
+
+import numpy as np
+import pytest
+
+from demining_control.coverage.processed import ProcessedGrid
+
+FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+
+
+def test_straight_sweep_area_within_one_percent():
+    g = ProcessedGrid(FIELD, resolution=0.1, tool_width_m=2.0, tool_offset_x_m=2.6)
+    # base from x=2.4 to x=12.4 along y=10: the tool sweeps x 5..15, y 9..11 = 20 m^2
+    for k in range(101):
+        g.update(2.4 + 0.1 * k, 10.0, 0.0, True)
+    assert g.processed_area_m2() == pytest.approx(20.0, rel=0.01)
+    assert g.coverage_percent() == pytest.approx(100.0 * 20.0 / 600.0, rel=0.01)
+
+
+def test_diagonal_sweep_and_large_steps():
+    g = ProcessedGrid(FIELD, resolution=0.1)
+    yaw = math.atan2(1.0, 2.0)
+    # two poses 4.47 m apart in one step (a 10 Hz pose at high speed still counts)
+    g.update(3.0, 3.0, yaw, True)
+    g.update(3.0 + 4.0, 3.0 + 2.0, yaw, True)
+    assert g.processed_area_m2() == pytest.approx(2.0 * math.hypot(4.0, 2.0), rel=0.02)
+
+
+def test_not_working_marks_nothing_and_breaks_the_sweep():
+    g = ProcessedGrid(FIELD, resolution=0.1)
+    g.update(5.0, 10.0, 0.0, True)
+    g.update(6.0, 10.0, 0.0, False)
+    g.update(7.0, 10.0, 0.0, True)
+    assert g.processed_area_m2() == 0.0
+    g.update(float('nan'), 10.0, 0.0, True)
+    g.update(8.0, 10.0, 0.0, True)
+    assert g.processed_area_m2() == 0.0
+    g.update(9.0, 10.0, 0.0, True)
+    assert g.processed_area_m2() == pytest.approx(2.0, rel=0.02)
+
+
+def test_pivot_sweeps_an_annulus_sector():
+    g = ProcessedGrid(FIELD, resolution=0.05)
+    steps = 90
+    for k in range(steps + 1):
+        g.update(15.0, 10.0, 0.5 * math.pi * k / steps, True)
+    # a point at radius r is on the tool line (2.6 m from the pivot, half-length 1 m) at the
+    # angles +/- acos(2.6 / r) from the heading; a quarter turn covers an angular span of
+    # pi/2 + 2 acos(2.6 / r) at that radius
+    r = np.linspace(2.6, math.hypot(2.6, 1.0), 20001)
+    span = 0.5 * math.pi + 2.0 * np.arccos(np.clip(2.6 / r, -1.0, 1.0))
+    expected = float(np.sum(0.5 * (span[1:] * r[1:] + span[:-1] * r[:-1]) * np.diff(r)))
+    assert g.processed_area_m2() == pytest.approx(expected, rel=0.05)
+
+
+def test_exclusions_are_not_counted_and_outside_is_minus_one():
+    zone = [(10.0, 5.0), (20.0, 5.0), (20.0, 15.0), (10.0, 15.0)]
+    g = ProcessedGrid(FIELD, [zone], resolution=0.1)
+    assert g.field_area_m2() == pytest.approx(500.0, rel=0.01)
+    for k in range(301):
+        g.update(-3.0 + 0.1 * k, 10.0, 0.0, True)
+    # tool from x=-0.4 to 29.6, minus the 10 m through the zone: 2 x 19.6 in the field
+    assert g.processed_area_m2() == pytest.approx(2.0 * 19.6, rel=0.01)
+    assert g.swept_area_m2() > g.processed_area_m2()
+    occ = g.occupancy_values()
+    assert occ.min() == -1 and occ.max() == 100 and (occ == 0).any()
+
+
+def test_memory_is_bounded():
+    with pytest.raises(ValueError):
+        ProcessedGrid([(0, 0), (1e5, 0), (1e5, 1e5)], resolution=0.1)
+    with pytest.raises(ValueError):
+        ProcessedGrid(FIELD, resolution=0.0)

@@ -1,0 +1,98 @@
+"""Tests of the pure-pursuit path follower on a kinematic unicycle."""
+
+import math
+
+import numpy as np
+import pytest
+
+from demining_bringup.datatypes import VehicleState
+from demining_bringup.parameters import ParamError, from_dict
+from demining_control.coverage.planner import plan_coverage
+from demining_control.follower.pure_pursuit import FollowerParams, FollowerStatus, PathFollower
+
+DT = 0.1
+
+
+def run(follower, x, y, yaw, t_max, probe=None):
+    """Integrate a unicycle under the follower until done; return the final pose and time."""
+    t = 0.0
+    while follower.status is FollowerStatus.FOLLOWING and t < t_max:
+        cmd = follower.update(VehicleState(t, x, y, yaw), DT)
+        if probe is not None:
+            probe(x, y, yaw, cmd)
+        x += cmd.v * math.cos(yaw) * DT
+        y += cmd.v * math.sin(yaw) * DT
+        yaw += cmd.omega * DT
+        t += DT
+    return x, y, yaw, t
+
+
+def test_boustrophedon_cross_track_and_done():
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    plan = plan_coverage(field, [], (-5.0, -5.0))
+    f = PathFollower()
+    f.set_path(plan.waypoints, plan.work)
+    lane_y = np.array([ln.start[1] for ln in plan.lanes])
+    worst = [0.0]
+    speeds = []
+
+    def probe(x, y, yaw, cmd):
+        if 0.0 <= x <= 30.0:        # on a lane inside the field
+            worst[0] = max(worst[0], float(np.min(np.abs(lane_y - y))))
+            speeds.append(cmd.v)
+
+    x, y, _, t = run(f, -5.0, -5.0, 0.3, 4000.0, probe)
+    assert f.status is FollowerStatus.DONE
+    assert math.hypot(x - plan.waypoints[-1, 0], y - plan.waypoints[-1, 1]) <= 0.3
+    assert worst[0] < 0.15
+    # working speed on the lanes, never faster
+    assert max(speeds) == pytest.approx(0.4)
+    # near the plan's time estimate (pivots, slow-downs)
+    assert t < 1.3 * plan.expected_time_s
+
+
+def test_pivot_in_place_when_heading_error_is_large():
+    f = PathFollower()
+    f.set_path(np.array([[0.0, 0.0], [0.0, 10.0]]))
+    cmd = f.update(VehicleState(0.0, 0.0, 0.0, 0.0), DT)
+    assert cmd.v == 0.0 and cmd.omega > 0.0
+    # aligned: drives forward at working speed (work legs by default)
+    cmd = f.update(VehicleState(0.0, 0.0, 0.0, math.pi / 2), DT)
+    assert cmd.v == pytest.approx(0.4) and abs(cmd.omega) < 1e-6
+
+
+def test_transit_speed_and_slow_down_before_corners():
+    f = PathFollower()
+    f.set_path(np.array([[0.0, 0.0], [20.0, 0.0], [20.0, 5.0]]), [False, False, False])
+    assert f.update(VehicleState(0.0, 0.0, 0.0, 0.0), DT).v == pytest.approx(0.8)
+    slow = f.update(VehicleState(0.0, 19.7, 0.0, 0.0), DT).v
+    assert slow == pytest.approx(0.8 * 0.3 / 1.0)      # slowdown_distance_m 1.0
+    assert f.update(VehicleState(0.0, 19.82, 0.0, 0.0), DT).v == pytest.approx(0.15)
+
+
+def test_progress_never_skips_a_lane():
+    # two parallel lanes 1.8 m apart: a pose pushed next to lane 2 stays on lane 1
+    path = np.array([[0.0, 0.0], [20.0, 0.0], [20.0, 1.8], [0.0, 1.8]])
+    f = PathFollower()
+    f.set_path(path)
+    f.update(VehicleState(0.0, 2.0, 0.0, 0.0), DT)
+    f.update(VehicleState(0.0, 10.0, 1.7, 0.0), DT)
+    assert f.progress_index == 0
+
+
+def test_bad_input_gives_zero():
+    f = PathFollower()
+    cmd = f.update(VehicleState(0.0, 0.0, 0.0, 0.0), DT)
+    assert (cmd.v, cmd.omega) == (0.0, 0.0) and f.status is FollowerStatus.IDLE
+    f.set_path(np.array([[0.0, 0.0], [10.0, 0.0]]))
+    cmd = f.update(VehicleState(0.0, float('nan'), 0.0, 0.0), DT)
+    assert (cmd.v, cmd.omega) == (0.0, 0.0)
+    with pytest.raises(ValueError):
+        f.set_path(np.array([[0.0, 0.0], [float('inf'), 0.0]]))
+    f.set_path(np.array([[1.0, 1.0]]))
+    assert f.status is FollowerStatus.DONE
+
+
+def test_params_cross_checks():
+    with pytest.raises(ParamError):
+        from_dict(FollowerParams, {'pivot_exit_rad': 0.6, 'pivot_threshold_rad': 0.5})

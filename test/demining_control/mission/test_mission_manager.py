@@ -1,0 +1,124 @@
+"""Tests of the mission state machine and its record."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from demining_bringup.datatypes import Detection, DetectionKind, SimEvent, ToolState, VehicleState
+from demining_bringup.report import MissionRecord, write_report
+from demining_control.mission.manager import MissionManager, MissionParams, MissionState
+from demining_sim.world import GeoOrigin
+
+FIELD = [(0.0, 0.0), (20.0, 0.0), (20.0, 3.6), (0.0, 3.6)]
+PATH = np.array([[-3.6, 0.9], [23.6, 0.9], [23.6, 2.7], [-3.6, 2.7]])
+WORKING = ToolState(0.0, 83.8, 0.0, 0.15)
+
+
+def drive_lanes(m, t0=0.0, dt=0.1, v=1.0):
+    """Drive both lanes of PATH with the tool working; return the end time."""
+    t = t0
+    for (x0, y0), (x1, y1) in ((PATH[0], PATH[1]), (PATH[2], PATH[3])):
+        yaw = np.arctan2(y1 - y0, x1 - x0)
+        n = int(np.hypot(x1 - x0, y1 - y0) / (v * dt))
+        for k in range(n + 1):
+            f = k / n
+            m.on_tool_state(WORKING, t)
+            m.on_pose(VehicleState(t, x0 + f * (x1 - x0), y0 + f * (y1 - y0), yaw))
+            t += dt
+    return t
+
+
+def test_state_sequence_and_record(tmp_path):
+    m = MissionManager(FIELD, [], MissionParams(min_coverage_percent=95.0))
+    assert m.state is MissionState.IDLE
+    assert m.update(1.0) is MissionState.PLANNING          # auto_start
+    m.on_safety_state('protective_stop', 1.0)
+    m.on_safety_state('ok', 2.0)
+    m.on_path(PATH, 3.0)
+    assert m.state is MissionState.CLEARING
+    m.on_follower_status('following', 3.0)
+    t = drive_lanes(m, 3.0)
+    m.on_detections([Detection(5.0, 1.0, 0.1, 0.9, DetectionKind.AP)])
+    m.on_event(SimEvent(10.0, 'neutralised', 'pmn1', 'AP', 5.0, 1.0))
+    m.on_follower_status('done', t)
+    assert m.state is MissionState.COMPLETE
+    assert [x['state'] for x in m.transitions] == ['planning', 'clearing', 'complete']
+    assert m.coverage_percent() >= 99.0
+    kw = m.record_kwargs()
+    assert kw['outcome'] == 'complete' and kw['start_stamp'] == 1.0 and kw['end_stamp'] == t
+    assert kw['area_field_m2'] == pytest.approx(72.0)
+    assert kw['area_cleared_m2'] == pytest.approx(72.0, rel=0.01)
+    assert kw['processed'].dtype == bool and kw['processed'].any()
+    assert kw['planned_path'].shape == (4, 2)
+    traj = kw['trajectory']
+    steps = np.hypot(*np.diff(traj, axis=0).T)
+    assert len(traj) > 50 and steps.min() >= 0.5 - 1e-9     # decimated to 0.5 m
+    assert [e['state'] for e in kw['safety_events']] == ['protective_stop', 'ok']
+    assert len(kw['detections']) == 1 and kw['events'][0].kind == 'neutralised'
+    record = MissionRecord(world_name='test', origin=GeoOrigin(45.0, 16.0), **kw)
+    write_report(record, str(tmp_path))
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    assert summary
+    assert os.path.exists(tmp_path / 'report.md')
+
+
+def test_completion_below_min_coverage_explains_why():
+    m = MissionManager(FIELD, [], MissionParams())
+    m.update(0.0)
+    m.on_path(PATH, 0.0)
+    m.on_pose(VehicleState(0.5, 0.0, 0.9, 0.0))     # tool never working
+    m.on_pose(VehicleState(1.0, 5.0, 0.9, 0.0))
+    m.on_follower_status('done', 2.0)
+    assert m.state is MissionState.COMPLETE
+    assert 'below 99.0 %' in m.reason and 'not at speed and depth' in m.reason
+
+
+def test_manual_start_and_abort():
+    m = MissionManager(FIELD, [], MissionParams(auto_start=False))
+    assert m.update(5.0) is MissionState.IDLE
+    assert m.request_start(6.0)[0] and m.state is MissionState.PLANNING
+    assert not m.request_start(6.5)[0]
+    m.on_path(PATH, 7.0)
+    ok, _ = m.abort('aborted by operator', 8.0)
+    assert ok and m.state is MissionState.ABORTED and m.reason == 'aborted by operator'
+    assert not m.abort('again', 9.0)[0]
+    assert m.record_kwargs()['outcome'] == 'aborted'
+    # a terminal mission does not come back
+    m.on_follower_status('done', 10.0)
+    assert m.state is MissionState.ABORTED
+
+
+def test_abort_on_long_estop_but_not_short():
+    m = MissionManager(FIELD, [], MissionParams(estop_abort_s=30.0))
+    m.update(0.0)
+    m.on_path(PATH, 0.0)
+    m.on_safety_state('estop', 10.0)
+    assert m.update(39.0) is MissionState.CLEARING
+    m.on_safety_state('protective_stop', 39.5)     # reset in time
+    assert m.update(100.0) is MissionState.CLEARING
+    m.on_safety_state('estop', 100.0)
+    assert m.update(130.5) is MissionState.ABORTED and 'e-stop' in m.reason
+
+
+def test_abort_on_mission_time_and_planning_timeout():
+    m = MissionManager(FIELD, [], MissionParams(max_mission_time_s=100.0))
+    m.update(0.0)
+    m.on_path(PATH, 1.0)
+    assert m.update(100.0) is MissionState.CLEARING
+    assert m.update(100.5) is MissionState.ABORTED and 'mission time' in m.reason
+    m = MissionManager(FIELD, [], MissionParams(planning_timeout_s=10.0))
+    m.update(0.0)
+    assert m.update(10.5) is MissionState.ABORTED and 'no coverage path' in m.reason
+
+
+def test_bad_inputs_are_ignored():
+    m = MissionManager(FIELD)
+    m.update(0.0)
+    m.on_path(np.array([[0.0, float('nan')]]), 1.0)
+    assert m.state is MissionState.PLANNING
+    m.on_path(PATH, 1.0)
+    m.on_pose(VehicleState(float('nan'), 1.0, 1.0, 0.0))
+    m.on_tool_state(ToolState(1.0, float('nan')), 1.0)
+    assert len(m.trajectory) == 0

@@ -1,0 +1,135 @@
+"""DDS test of the safety_supervisor node: ok, e-stop latch, reset rules, AT detonation."""
+
+import os
+import time
+
+import pytest
+
+rclpy = pytest.importorskip('rclpy')
+
+from geometry_msgs.msg import Twist  # noqa: E402
+from rclpy.context import Context  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from std_msgs.msg import Bool, Header, String  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+
+from demining_bringup import codec, qos, topics  # noqa: E402
+from demining_bringup.datatypes import (SimEvent, ToolCommand, ToolState,  # noqa: E402
+                                        VehicleState)
+from demining_control.safety_supervisor_node import SafetySupervisorNode  # noqa: E402
+
+DOMAIN_ID = 13
+TIMEOUT_S = 10.0
+
+pytestmark = pytest.mark.dds
+
+
+class Harness(Node):
+    """Plays operator station, localisation, follower and tool controller."""
+
+    def __init__(self, context):
+        super().__init__('safety_test_harness', context=context)
+        self.heartbeat = True
+        self.state = ''
+        self.cmd = None
+        self.pub_hb = self.create_publisher(Header, topics.OPERATOR_HEARTBEAT, qos.COMMAND)
+        self.pub_estop = self.create_publisher(Bool, topics.OPERATOR_ESTOP, qos.LATCHED)
+        self.pub_cmd = self.create_publisher(Twist, topics.CMD_VEL_AUTO, qos.COMMAND)
+        self.pub_tool = self.create_publisher(codec.JointState, topics.TOOL_COMMAND_AUTO,
+                                              qos.COMMAND)
+        self.pub_odom = self.create_publisher(codec.Odometry, topics.LOCALIZATION, qos.STATE)
+        self.pub_ts = self.create_publisher(codec.JointState, topics.TOOL_JOINT_STATES,
+                                            qos.SENSOR)
+        self.pub_mission = self.create_publisher(String, topics.MISSION_STATE, qos.LATCHED)
+        self.pub_event = self.create_publisher(String, topics.SIM_EVENTS, qos.EVENTS)
+        self.create_subscription(String, topics.SAFETY_STATE, self._on_state, qos.LATCHED)
+        self.create_subscription(Twist, topics.CMD_VEL, self._on_cmd, qos.COMMAND)
+        self.reset = self.create_client(Trigger, topics.SAFETY_RESET)
+        self.create_timer(0.05, self._tick)
+        self.pub_mission.publish(String(data='clearing'))
+
+    def _on_state(self, msg):
+        self.state = msg.data
+
+    def _on_cmd(self, msg):
+        self.cmd = (msg.linear.x, msg.angular.z)
+
+    def _tick(self):
+        now = self.get_clock().now().nanoseconds * 1e-9
+        if self.heartbeat:
+            self.pub_hb.publish(Header())
+        cmd = Twist()
+        cmd.linear.x = 0.4
+        self.pub_cmd.publish(cmd)
+        self.pub_tool.publish(codec.encode_tool_command(ToolCommand(83.8, 0.0, 0.15), now))
+        # on the headland, 5 m west of the field: no interlock, inside the geofence
+        self.pub_odom.publish(codec.state_to_odometry(VehicleState(now, -5.0, 10.0, 0.0)))
+        self.pub_ts.publish(codec.encode_tool_state(ToolState(now, 83.8, 0.0, 0.15)))
+
+
+@pytest.fixture
+def system(area_file):
+    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    ctx = Context()
+    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
+    node = SafetySupervisorNode(context=ctx, parameter_overrides=[
+        Parameter('area_file', value=area_file)])
+    harness = Harness(ctx)
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    ex.add_node(harness)
+    try:
+        yield ex, node, harness
+    finally:
+        ex.shutdown()
+        harness.destroy_node()
+        node.destroy_node()
+        rclpy.shutdown(context=ctx)
+
+
+def wait_for(ex, cond, what):
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        ex.spin_once(timeout_sec=0.05)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+def call_reset(ex, harness):
+    wait_for(ex, harness.reset.service_is_ready, '/safety/reset')
+    fut = harness.reset.call_async(Trigger.Request())
+    wait_for(ex, fut.done, 'reset response')
+    return fut.result()
+
+
+def test_safety_node_over_dds(system):
+    ex, node, h = system
+    wait_for(ex, lambda: h.state == 'ok' and h.cmd is not None and h.cmd[0] > 0.39,
+             'state ok and motion passed through')
+    # operator e-stop: latched, reset refused while pressed
+    h.pub_estop.publish(Bool(data=True))
+    wait_for(ex, lambda: h.state == 'estop' and h.cmd == (0.0, 0.0), 'e-stop')
+    assert not call_reset(ex, h).success
+    h.pub_estop.publish(Bool(data=False))
+    wait_for(ex, lambda: not node.inputs.estop_pressed, 'e-stop release delivered')
+    assert node.supervisor.state.value == 'estop'        # still latched
+    assert call_reset(ex, h).success
+    wait_for(ex, lambda: h.state == 'ok' and h.cmd[0] > 0.39, 'ok after reset')
+    # an AT detonation latches the e-stop
+    h.pub_event.publish(codec.encode_event(SimEvent(1.0, 'at_detonation', 'tm62', 'AT', 5.0,
+                                                    5.0)))
+    wait_for(ex, lambda: h.state == 'estop', 'e-stop on AT detonation')
+    assert call_reset(ex, h).success
+    wait_for(ex, lambda: h.state == 'ok', 'ok after second reset')
+    # heartbeat lost: protective stop, recovers by itself
+    h.heartbeat = False
+    wait_for(ex, lambda: h.state == 'protective_stop' and h.cmd == (0.0, 0.0),
+             'protective stop on heartbeat loss')
+    h.heartbeat = True
+    wait_for(ex, lambda: h.state == 'ok', 'recovery')
+    reasons = [t['reason'] for t in node.supervisor.transitions]
+    assert any('at_detonation' in r for r in reasons)
+    assert any('heartbeat' in r for r in reasons)

@@ -1,0 +1,151 @@
+"""Tests of every safety supervisor transition and the command filter."""
+
+import math
+
+import pytest
+
+from demining_bringup.datatypes import SimEvent, ToolCommand, ToolState, Twist2D, VehicleState
+from demining_control.safety.supervisor import (SafetyInputs, SafetyParams, SafetyState,
+                                                SafetySupervisor)
+
+FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+WORK = ToolCommand(83.8, 0.0, 0.15)
+
+
+def fresh_inputs(now, x=-5.0, y=10.0, yaw=0.0, v=0.4, omega=0.0, ready=True, clearing=True):
+    """All inputs fresh at ``now``; the vehicle on the headland by default."""
+    ts = ToolState(now, 83.8 if ready else 10.0, 0.0, 0.15 if ready else 0.0)
+    return SafetyInputs(cmd=Twist2D(v, omega), cmd_stamp=now, tool_cmd=WORK, tool_cmd_stamp=now,
+                        heartbeat_stamp=now, pose=VehicleState(now, x, y, yaw), pose_stamp=now,
+                        tool_state=ts, tool_state_stamp=now, mission_clearing=clearing)
+
+
+def states(sup):
+    return [t['state'] for t in sup.transitions]
+
+
+def test_starts_stopped_then_ok_with_clamped_commands():
+    sup = SafetySupervisor(FIELD)
+    assert sup.state is SafetyState.PROTECTIVE_STOP
+    state, cmd, tool = sup.update(SafetyInputs(), 0.0)
+    assert state is SafetyState.PROTECTIVE_STOP and (cmd.v, cmd.omega) == (0.0, 0.0)
+    assert tool == ToolCommand()       # no tool command seen: rotors off, tool up
+    state, cmd, tool = sup.update(fresh_inputs(1.0, v=3.0, omega=-2.0), 1.0)
+    assert state is SafetyState.OK
+    assert (cmd.v, cmd.omega) == (1.0, -0.5)      # max_speed_mps, max_yaw_rate
+    assert tool == WORK
+    assert states(sup) == ['protective_stop', 'ok']
+
+
+def test_heartbeat_timeout_and_recovery():
+    sup = SafetySupervisor(FIELD)
+    inp = fresh_inputs(10.0)
+    sup.update(inp, 10.0)
+    inp = fresh_inputs(11.2)
+    inp.heartbeat_stamp = 10.0                     # 1.2 s old > 1.0 s
+    state, cmd, tool = sup.update(inp, 11.2)
+    assert state is SafetyState.PROTECTIVE_STOP and cmd.v == 0.0
+    assert tool == WORK                            # rotors may keep spinning
+    assert 'heartbeat' in sup.reason
+    state, cmd, _ = sup.update(fresh_inputs(11.3), 11.3)
+    assert state is SafetyState.OK and cmd.v == pytest.approx(0.4)
+    assert states(sup)[-2:] == ['protective_stop', 'ok']
+    assert sup.transitions[-2]['stamp'] == 11.2
+
+
+@pytest.mark.parametrize('field, value, text', [
+    ('pose_stamp', 9.0, 'localisation stale'),
+    ('cmd_stamp', 9.0, 'motion command stale'),
+    ('tool_cmd_stamp', 9.0, 'tool command stale'),
+    ('pose', None, 'localisation stale'),
+])
+def test_stale_inputs_stop(field, value, text):
+    sup = SafetySupervisor(FIELD)
+    inp = fresh_inputs(10.0)
+    setattr(inp, field, value)
+    state, cmd, _ = sup.update(inp, 10.0)
+    assert state is SafetyState.PROTECTIVE_STOP and cmd.v == 0.0 and text in sup.reason
+
+
+def test_nan_command_stops():
+    sup = SafetySupervisor(FIELD)
+    sup.update(fresh_inputs(1.0), 1.0)
+    state, cmd, _ = sup.update(fresh_inputs(1.1, v=float('nan')), 1.1)
+    assert state is SafetyState.PROTECTIVE_STOP and (cmd.v, cmd.omega) == (0.0, 0.0)
+    assert 'not finite' in sup.reason
+    inp = fresh_inputs(1.2)
+    inp.tool_cmd = ToolCommand(float('inf'), 0.0, 0.1)
+    state, _, tool = sup.update(inp, 1.2)
+    assert state is SafetyState.PROTECTIVE_STOP and tool == ToolCommand()
+    assert sup.update(fresh_inputs(1.3), 1.3)[0] is SafetyState.OK
+
+
+def test_geofence():
+    sup = SafetySupervisor(FIELD, SafetyParams(geofence_margin_m=8.0))
+    assert sup.update(fresh_inputs(1.0, x=-7.9), 1.0)[0] is SafetyState.OK
+    state, cmd, _ = sup.update(fresh_inputs(1.1, x=-8.1), 1.1)
+    assert state is SafetyState.PROTECTIVE_STOP and 'geofence' in sup.reason and cmd.v == 0.0
+    assert sup.update(fresh_inputs(1.2, x=-7.0), 1.2)[0] is SafetyState.OK
+
+
+def test_estop_latches_and_resets_only_when_released():
+    sup = SafetySupervisor(FIELD)
+    sup.update(fresh_inputs(1.0), 1.0)
+    inp = fresh_inputs(2.0)
+    inp.estop_pressed = True
+    state, cmd, tool = sup.update(inp, 2.0)
+    assert state is SafetyState.ESTOP and cmd.v == 0.0
+    assert tool == ToolCommand(0.0, 0.0, 0.0)       # rotors stop, tool lifted
+    ok, msg = sup.reset(inp, 3.0)
+    assert not ok and 'still pressed' in msg and sup.state is SafetyState.ESTOP
+    inp = fresh_inputs(4.0)                          # released, but latched
+    assert sup.update(inp, 4.0)[0] is SafetyState.ESTOP
+    ok, _ = sup.reset(inp, 5.0)
+    assert ok
+    assert sup.update(fresh_inputs(5.1), 5.1)[0] is SafetyState.OK
+    assert states(sup)[-3:] == ['estop', 'protective_stop', 'ok']
+    assert sup.transitions[-3]['reason'] == 'operator e-stop'
+
+
+def test_at_detonation_latches_estop():
+    sup = SafetySupervisor(FIELD)
+    sup.update(fresh_inputs(1.0), 1.0)
+    assert not sup.on_event(SimEvent(1.5, 'ap_detonation', x=3.0, y=4.0), 1.5)
+    assert sup.state is SafetyState.OK                 # a flail is built for AP blasts
+    assert sup.on_event(SimEvent(2.0, 'at_detonation', 'm7', 'AT', 5.0, 6.0), 2.0)
+    state, cmd, tool = sup.update(fresh_inputs(2.1), 2.1)
+    assert state is SafetyState.ESTOP and cmd.v == 0.0 and tool.flail_speed == 0.0
+    assert 'at_detonation' in sup.reason
+    assert sup.on_event(SimEvent(2.2, 'damage'), 2.2)
+    assert sup.reset(fresh_inputs(3.0), 3.0)[0]
+    assert sup.update(fresh_inputs(3.1), 3.1)[0] is SafetyState.OK
+
+
+def test_processed_ground_interlock():
+    sup = SafetySupervisor(FIELD)
+    # tool over the field (base at x=-1, tool at x=1.6), not ready: no forward motion
+    state, cmd, _ = sup.update(fresh_inputs(1.0, x=-1.0, ready=False, omega=0.1), 1.0)
+    assert state is SafetyState.OK and cmd.v == 0.0 and cmd.omega == pytest.approx(0.1)
+    assert sup.interlock_active
+    # reversing (onto processed ground) is allowed
+    assert sup.update(fresh_inputs(1.1, x=-1.0, v=-0.3, ready=False), 1.1)[1].v == \
+        pytest.approx(-0.3)
+    # tool ready: forward allowed
+    assert sup.update(fresh_inputs(1.2, x=-1.0), 1.2)[1].v == pytest.approx(0.4)
+    # on the headland with the tool outside the field: the tool may still spin up
+    assert sup.update(fresh_inputs(1.3, x=-5.0, ready=False), 1.3)[1].v == pytest.approx(0.4)
+    # not clearing (e.g. driving home after completion): no interlock
+    assert sup.update(fresh_inputs(1.4, x=5.0, ready=False, clearing=False), 1.4)[1].v == \
+        pytest.approx(0.4)
+    # a stale tool state is not ready
+    inp = fresh_inputs(1.5, x=5.0)
+    inp.tool_state_stamp = 0.0
+    assert sup.update(inp, 1.5)[1].v == 0.0
+
+
+def test_transitions_have_stamps_and_reasons():
+    sup = SafetySupervisor(FIELD)
+    sup.update(fresh_inputs(1.0), 1.0)
+    sup.update(fresh_inputs(1.1, x=math.nan), 1.1)
+    for t in sup.transitions:
+        assert set(t) == {'stamp', 'state', 'reason'} and t['reason']
