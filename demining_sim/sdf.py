@@ -555,7 +555,7 @@ VEHICLE_XML = """
     <sensor name="imu" type="imu">
       <pose>0.8 0 -0.65 0 0 0</pose>
       <always_on>true</always_on>
-      <update_rate>20</update_rate>
+      <update_rate>10</update_rate>
       <topic>/imu/data</topic>
     </sensor>
     <sensor name="navsat" type="navsat">
@@ -639,7 +639,15 @@ VEHICLE_XML = """
     <odom_topic>/odom/tracks</odom_topic>
     <frame_id>odom</frame_id>
     <child_frame_id>base_link</child_frame_id>
-    <odom_publish_frequency>20</odom_publish_frequency>
+    <odom_publish_frequency>10</odom_publish_frequency>
+  </plugin>
+  <plugin filename="gz-sim-odometry-publisher-system"
+          name="gz::sim::systems::OdometryPublisher">
+    <odom_topic>/sim/ground_truth/odometry</odom_topic>
+    <odom_frame>map</odom_frame>
+    <robot_base_frame>base_link</robot_base_frame>
+    <odom_publish_frequency>10</odom_publish_frequency>
+    <dimensions>3</dimensions>
   </plugin>
   <plugin filename="gz-sim-joint-controller-system" name="gz::sim::systems::JointController">
     <joint_name>flail_rotor</joint_name>

@@ -197,7 +197,7 @@ class Vehicle:
         ey = max(abs(w) - self.p.width_m / 2.0, 0.0)
         return math.hypot(ex, ey) - r
 
-    def _hits(self, x: float, y: float, yaw: float) -> Optional[int]:
+    def hits(self, x: float, y: float, yaw: float) -> Optional[int]:
         """Index of an obstacle the footprint at (x, y, yaw) touches, or None."""
         ax, ay = self._obs_anchor
         if abs(x - ax) + abs(y - ay) > _OBSTACLE_REFRESH_M:
@@ -272,7 +272,7 @@ class Vehicle:
         nx = t.x + (v * c - v_lat * s) * dt
         ny = t.y + (v * s + v_lat * c) * dt
         nyaw = t.yaw + w * dt
-        hit = self._hits(nx, ny, nyaw) if (v != 0.0 or w != 0.0 or v_lat != 0.0) else None
+        hit = self.hits(nx, ny, nyaw) if (v != 0.0 or w != 0.0 or v_lat != 0.0) else None
         if self._contact is not None:
             ox, oy, r = self._obs[self._contact]
             if self._clearance(t.x, t.y, t.yaw, ox, oy, r) > _CONTACT_REARM_M:

@@ -58,7 +58,7 @@ class LocalizationParams:
                                         min=-180.0, max=180.0)
     origin_altitude_m: float = param(0.0, 'map origin altitude when no area_file, m',
                                      min=-1e4, max=1e5)
-    publish_rate_hz: float = param(20.0, '/localization/odometry rate, Hz', min=1.0,
+    publish_rate_hz: float = param(10.0, '/localization/odometry rate, Hz', min=1.0,
                                    max=500.0)
     q_position: float = param(0.002, 'position process noise (slip), m^2/s', min=0.0,
                               max=100.0)
