@@ -22,7 +22,6 @@ from demining_control.mission_manager_node import MissionManagerNode  # noqa: E4
 from demining_control.path_follower_node import PathFollowerNode  # noqa: E402
 from demining_control.tool_controller_node import ToolControllerNode  # noqa: E402
 
-DOMAIN_ID = 13
 TIMEOUT_S = 15.0
 pytestmark = pytest.mark.dds
 
@@ -59,9 +58,9 @@ class Probe(Node):
         self.pub_ts.publish(codec.encode_tool_state(ToolState(now)))
 
 
-def test_control_nodes_over_dds(area_file, tmp_path):
+def test_control_nodes_over_dds(area_file, tmp_path, ros_domain_id):
     ctx = Context()
-    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
+    rclpy.init(context=ctx, domain_id=ros_domain_id)
     area = Parameter('area_file', value=area_file)
     nodes = [CoveragePlannerNode(context=ctx, parameter_overrides=[area]),
              PathFollowerNode(context=ctx, parameter_overrides=[area]),

@@ -18,15 +18,14 @@ from demining_bringup.datatypes import Detection, DetectionKind  # noqa: E402
 from demining_bringup.geo import LocalCartesian  # noqa: E402
 
 pytestmark = pytest.mark.dds
-DOMAIN = 12
 TIMEOUT_S = 15.0
 
 
 @pytest.fixture
-def ctx():
+def ctx(ros_domain_id):
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     c = Context()
-    rclpy.init(context=c, domain_id=DOMAIN)
+    rclpy.init(context=c, domain_id=ros_domain_id)
     yield c
     rclpy.try_shutdown(context=c)
 

@@ -33,7 +33,6 @@ BRIDGE_YAML = ROOT / 'config' / 'gz_bridge.yaml'
 INTERFACES = ROOT / 'docs' / 'interfaces.md'
 WORLDS = sorted((ROOT / 'demining_sim' / 'worlds').glob('*.sdf'))
 GZ_MISSING = 'Gazebo (gz sim) is not installed'
-DOMAIN_ID = 14
 TIMEOUT_S = 30.0
 
 #: ROS <-> Gazebo message pairs ros_gz_bridge (Jazzy) converts, for the types used here.
@@ -118,8 +117,9 @@ def test_bridge_and_emulator_together_replace_the_simulator():
     bridged = {e['ros_topic_name'] for e in bridge_entries()}
     provided = bridged | EMULATOR_TOPICS
     assert from_sim - provided == set()
-    # inputs: /cmd_vel goes to Gazebo, /tool/command to the emulator (tested below)
-    assert to_sim - bridged == {topics.TOOL_COMMAND}
+    # inputs: /cmd_vel goes to Gazebo, /tool/command to the emulator (tested below);
+    # /localization/odometry only paces the embedded simulator's lockstep
+    assert to_sim - bridged == {topics.TOOL_COMMAND, topics.LOCALIZATION}
 
 
 # --- what a world must provide ----------------------------------------------------------------
@@ -325,7 +325,7 @@ def test_rpy_from_quaternion_round_trip():
 
 # --- the emulator node over DDS (domain 14) ---------------------------------------------------
 
-def test_emulator_node_publishes_scans_over_dds(tmp_path):
+def test_emulator_node_publishes_scans_over_dds(tmp_path, ros_domain_id):
     rclpy = pytest.importorskip('rclpy')
     from nav_msgs.msg import Odometry
     from rclpy.context import Context
@@ -340,9 +340,8 @@ def test_emulator_node_publishes_scans_over_dds(tmp_path):
     from demining_sim.world import write_world
 
     world_file = write_world(straight_world(), str(tmp_path / 'strip.sdf'))
-    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     ctx = Context()
-    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
+    rclpy.init(context=ctx, domain_id=ros_domain_id)
     try:
         node = SensorEmulatorNode(context=ctx, parameter_overrides=[
             Parameter('world', value=world_file), Parameter('seed', value=3)])

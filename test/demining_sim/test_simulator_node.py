@@ -20,15 +20,14 @@ from demining_bringup import codec, qos, topics  # noqa: E402
 from demining_bringup.errors import CONFIG_ERRORS  # noqa: E402
 from demining_sim.simulator_node import SimulatedCrash, SimulatorNode, garbage_message  # noqa
 
-DOMAIN_ID = 11
 TIMEOUT_S = 30.0
 
 
 @pytest.fixture
-def ctx():
+def ctx(ros_domain_id):
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     context = Context()
-    rclpy.init(context=context, domain_id=DOMAIN_ID)
+    rclpy.init(context=context, domain_id=ros_domain_id)
     yield context
     rclpy.try_shutdown(context=context)
 

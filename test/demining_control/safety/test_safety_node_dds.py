@@ -20,7 +20,6 @@ from demining_bringup.datatypes import (SimEvent, ToolCommand, ToolState,  # noq
                                         VehicleState)
 from demining_control.safety_supervisor_node import SafetySupervisorNode  # noqa: E402
 
-DOMAIN_ID = 13
 TIMEOUT_S = 10.0
 
 pytestmark = pytest.mark.dds
@@ -70,10 +69,10 @@ class Harness(Node):
 
 
 @pytest.fixture
-def system(area_file):
+def system(area_file, ros_domain_id):
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     ctx = Context()
-    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
+    rclpy.init(context=ctx, domain_id=ros_domain_id)
     node = SafetySupervisorNode(context=ctx, parameter_overrides=[
         Parameter('area_file', value=area_file)])
     harness = Harness(ctx)
