@@ -2,35 +2,50 @@
 
 Per channel, each trace goes through
 
-1. **time-zero alignment**: the ground bounce is picked on the trace envelope (the latest
-   strong envelope maximum in the first ``ground_search_max_ns``, so a direct-coupling lump at
-   t = 0 is not taken for it) and the trace is shifted so the bounce sits at the channel's
-   reference sample (the median pick of the first batch);
-2. **background removal**: the median of the last ``background_window_traces`` aligned traces
-   (a sliding along-track window, only traces taken after the antenna moved
-   ``min_trace_step_m``, so a stopped vehicle does not erase a target below it) is subtracted:
-   this removes the ground bounce and antenna ringing and keeps hyperbolas;
+1. **time-zero / surface pick**: the ground bounce is picked on the trace envelope (the latest
+   strong envelope maximum in the first ``ground_search_max_ns``), but the surface echo cannot
+   come before the direct coupling (the strongest early envelope maximum, the transmit time)
+   plus the two-way air time ``2 h / c`` (``antenna_height_m``): with a low antenna the bounce
+   hides in the tail of the direct coupling and the envelope maximum found is the coupling's,
+   so the later of the two is the surface. A running median of these picks (sorted list,
+   ``alignment_smoothing_traces``) follows the terrain, and the trace is shifted so the surface
+   sits at the channel's reference sample (the first smoothed pick);
+2. **background removal**: a robust location (median) and scale (MAD) per sample over the last
+   ``background_window_traces`` aligned traces (a sliding along-track window, only traces
+   taken after the antenna moved ``min_trace_step_m``, so a stopped vehicle does not erase a
+   target below it) are subtracted / divided out: this removes the ground bounce and antenna
+   ringing and keeps hyperbolas. The exact median/MAD is computed once when a channel becomes
+   ready; afterwards, every ``background_refresh_traces`` traces, one Newton step of each
+   quantile equation (``fraction above = fraction below`` for the median, the same on the
+   absolute residuals for the MAD) over the whole window moves the estimates towards the
+   window's median/MAD. Like the median, a target trace can only move the fraction by one
+   window slot, so targets do not leak into the background, at a small fraction of the cost
+   of a full median (a strided ``np.partition`` over 128 x 256 samples costs ~2 ms);
 3. **gain**: an exponential time-varying gain after the ground bounce (``gain_db_per_ns``)
    for display (:func:`render_bscan`); detection instead divides every sample by its own robust
-   noise level (MAD over the background window), which is the same as gain plus a per-depth
-   noise normalisation and makes the threshold a plain SNR;
+   noise level, which is the same as gain plus a per-depth noise normalisation and makes the
+   threshold a plain SNR;
 4. **detection**: a diffraction stack (the whitened envelopes of the neighbouring traces
    averaged along the hyperbola an object at each depth of ``[min_depth_m, max_depth_m]``
    would draw for the soil velocity ``c / sqrt(eps)``) gives a per-trace score and apex time;
    an along-track peak picker keeps local maxima above ``snr_threshold`` within
-   ``peak_half_window_m``. Stacking along the predicted moveout is the hyperbola check.
+   ``peak_half_window_m``. Stacking along the predicted moveout is the hyperbola check. The
+   moveout is tabulated per channel against the neighbour distance (1 mm bins), so stacking
+   every trace of a batch is one gather.
 
-Depth is ``v * (t_apex - t_ground) / 2`` (the object's top), position the antenna position at
-the apex in ``map``. State per channel is bounded (ring buffers), and a batch is processed with
-array operations per channel, so cost does not grow with mission length.
+Depth is ``v * (t_apex - t_surface) / 2`` (the object's top), position the antenna position at
+the apex in ``map``. State per channel is bounded (ring buffers, compacted pending arrays), a
+batch is processed with array operations across channels and traces, and every trace is
+treated the same whichever batch it came in, so results do not depend on batch boundaries.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
 import dataclasses
 import math
-from typing import Deque, Dict, List, Optional
+from typing import Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -50,14 +65,23 @@ GROUND_PICK_FRACTION = 0.5
 RADIUS_LEVEL = 0.5
 #: Smallest radius reported (about one trace spacing), m.
 MIN_RADIUS_M = 0.02
-#: The background median and noise MAD are refreshed after this many new traces.
-STATS_EVERY_TRACES = 16
 #: Diffraction-stack aperture: tangent of the half angle, and the smallest half width, m.
 APERTURE_TAN = 1.0
 MIN_APERTURE_M = 0.03
 #: Mean and standard deviation of a Rayleigh(sigma=1) variable (whitened noise envelope).
 RAYLEIGH_MEAN = math.sqrt(math.pi / 2.0)
 RAYLEIGH_STD = math.sqrt(2.0 - math.pi / 2.0)
+#: Newton step of the median equation for Gaussian data: 1 / (2 pdf(0)) in sigmas.
+_MEDIAN_STEP = math.sqrt(2.0 * math.pi) / 2.0
+#: Same for the MAD equation: 1 / (2 pdf_|r|(MAD)) in MADs (pdf_|r|(MAD) = 0.4287 / MAD).
+_MAD_STEP = 1.0 / (2.0 * 0.42873)
+#: Largest change of the background per refresh (sigmas) and of the MAD (fraction).
+_MAX_BG_STEP = 1.0
+_MAX_MAD_STEP = 0.5
+#: Neighbour-distance bin of the tabulated moveout, m (0.25 sample at the steepest moveout).
+_MOVEOUT_BIN_M = 0.001
+#: Initial number of pending rows per channel (grows if ever needed; bounded by geometry).
+_PENDING_CAPACITY = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +91,10 @@ class GprParams:
     soil_permittivity: float = param(
         9.0, 'relative permittivity of the soil, sets the wave speed (field-facts: loam 8-12)',
         min=1.0, max=81.0)
+    antenna_height_m: float = param(
+        0.05, 'nominal antenna height above ground, m: the surface echo comes at least 2h/c '
+        'after the direct coupling (field-facts: 2-10 cm; the simulator default)',
+        min=0.0, max=1.0)
     max_depth_m: float = param(0.4, 'deepest object searched for, m', min=0.05, max=3.0)
     min_depth_m: float = param(
         0.03, 'shallowest object searched for, m (shallower, the ground-bounce residual of '
@@ -85,6 +113,12 @@ class GprParams:
         128, 'traces per channel in the sliding background (median) window', min=8, max=4096)
     min_background_traces: int = param(
         48, 'traces needed before detection starts on a channel', min=4, max=4096)
+    background_refresh_traces: int = param(
+        32, 'the background and noise estimates are refreshed every this many traces',
+        min=1, max=4096)
+    stack_every_traces: int = param(
+        8, 'traces are scored and judged in groups of this many per channel (fewer array '
+        'calls; delays a detection by up to this many traces)', min=1, max=256)
     min_trace_step_m: float = param(
         0.005, 'a trace is used only after the antenna moved this far in map, m',
         min=0.0, max=1.0)
@@ -175,6 +209,24 @@ def _parabolic_offset(e: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.where(idx == i, np.clip(off, -0.5, 0.5), 0.0)
 
 
+def pick_direct(env: np.ndarray, search_samples: int) -> np.ndarray:
+    """Return the direct-coupling time (the strongest early envelope maximum), samples."""
+    e = np.atleast_2d(env)[:, :max(3, search_samples)]
+    idx = np.argmax(e, axis=1)
+    return idx + _parabolic_offset(e, idx)
+
+
+def pick_surface(env: np.ndarray, search_samples: int, air_samples: float) -> np.ndarray:
+    """Return the surface-echo time of each trace in (fractional) samples.
+
+    The later of the ground-bounce pick (:func:`pick_ground`) and the direct coupling plus
+    the two-way air time ``air_samples`` (``2 h / c``): the surface echo cannot come earlier
+    than that, and when the pick does, it has locked on the coupling's tail (a low antenna).
+    """
+    return np.maximum(pick_ground(env, search_samples),
+                      pick_direct(env, search_samples) + air_samples)
+
+
 def align(traces: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     """Advance each trace by ``shifts`` (fractional) samples with an exact spectral shift.
 
@@ -191,19 +243,20 @@ def align(traces: np.ndarray, shifts: np.ndarray) -> np.ndarray:
 
 def render_bscan(traces: np.ndarray, sample_interval_ns: float, *,
                  gain_db_per_ns: float = 3.0, remove_background: bool = True,
-                 ground_search_max_ns: float = 2.0, clip_percentile: float = 99.0
-                 ) -> np.ndarray:
+                 ground_search_max_ns: float = 2.0, clip_percentile: float = 99.0,
+                 antenna_height_m: float = 0.05) -> np.ndarray:
     """Render one channel's traces (N x S, along-track order) as an 8-bit B-scan image.
 
     Rows are time (depth) samples, columns traces; mid-grey is zero, so hyperbolas show as
     dark/bright bands. Time-zero alignment, mean-trace background removal and the display gain
-    are applied as in the detector.
+    are applied as in the detector (``antenna_height_m`` as in :class:`GprParams`).
     """
     a = np.asarray(traces, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] == 0:
         return np.zeros((0, 0), dtype=np.uint8)
     search = max(3, int(round(ground_search_max_ns / sample_interval_ns)))
-    picks = pick_ground(envelope(a), search)
+    air = 2.0 * antenna_height_m / C_M_PER_NS / sample_interval_ns
+    picks = pick_surface(envelope(a), search, air)
     ref = int(round(float(np.median(picks))))
     a = align(a, picks - ref)
     if remove_background:
@@ -214,47 +267,83 @@ def render_bscan(traces: np.ndarray, sample_interval_ns: float, *,
     return img.T.astype(np.uint8)
 
 
-@dataclasses.dataclass
-class _Pending:
-    """A scored trace waiting for its along-track neighbours."""
-
-    s: float                  # along-track distance travelled by this antenna, m
-    x: float                  # antenna position in map
-    y: float
-    env: np.ndarray           # whitened envelope of the depth window
-    score: float = -1.0       # diffraction-stack z-score (set once the neighbours are in)
-    amp: float = 0.0          # diffraction-stack amplitude SNR at the apex
-    k: int = 0                # window sample of the stack maximum (apex time)
-
-
 class _Channel:
-    """Bounded per-channel state."""
+    """Bounded per-channel state: time-zero picks, movement gate and pending traces.
 
-    def __init__(self, n_samples: int, window: int, smoothing: int) -> None:
-        self.n_samples = n_samples
-        self.buf = np.zeros((window, n_samples))
-        self.count = 0
-        self.head = 0
-        self.since_stats = 0
-        self.bg: Optional[np.ndarray] = None
-        self.sigma: Optional[np.ndarray] = None
+    Pending traces live in arrays indexed ``[start, n)``; ``stacked`` and ``decided`` are
+    absolute row indices (rows below them have a stack score / were judged). The arrays are
+    compacted when full, so memory is bounded by the along-track reach of a decision.
+    """
+
+    def __init__(self, smoothing: int) -> None:
+        self.smoothing = smoothing
+        self.picks: Deque[float] = collections.deque()
+        self.sorted_picks: List[float] = []
         self.ref: Optional[float] = None
-        self.picks: Deque[float] = collections.deque(maxlen=smoothing)
-        self.last_xy: Optional[np.ndarray] = None
+        self.last_x: Optional[float] = None
+        self.last_y = 0.0
         self.s = 0.0
-        self.pending: List[_Pending] = []
-        self.stacked = 0          # pending[:stacked] have a stack score
-        self.decided = 0          # pending[:decided] were already judged
+        self.k_lo = 0
+        self.n_win = 0
+        self.start = self.n = self.stacked = self.decided = 0
+        self.cap = 0
+        self.s_arr = self.x = self.y = self.score = self.amp = np.zeros(0)
+        self.k = np.zeros(0, dtype=np.intp)
+        self.env = np.zeros((0, 0))
+        self.table = np.zeros((0, 0), dtype=np.intp)
+        self.inside = np.zeros((0, 0))
 
-    def push(self, traces: np.ndarray) -> None:
-        for tr in traces:
-            self.buf[self.head] = tr
-            self.head = (self.head + 1) % self.buf.shape[0]
-            self.count = min(self.count + 1, self.buf.shape[0])
-        self.since_stats += len(traces)
+    def smooth_pick(self, pick: float) -> float:
+        """Add a pick; return the running median of the last ``smoothing`` picks."""
+        if len(self.picks) == self.smoothing:
+            old = self.picks.popleft()
+            del self.sorted_picks[bisect.bisect_left(self.sorted_picks, old)]
+        self.picks.append(pick)
+        bisect.insort(self.sorted_picks, pick)
+        m = len(self.sorted_picks)
+        h = m // 2
+        if m % 2:
+            return self.sorted_picks[h]
+        return 0.5 * (self.sorted_picks[h - 1] + self.sorted_picks[h])
 
-    def window(self) -> np.ndarray:
-        return self.buf[:self.count]
+    def setup(self, k_lo: int, n_win: int, table: np.ndarray) -> None:
+        """Allocate the pending arrays for a depth window of ``n_win`` samples."""
+        self.k_lo, self.n_win = k_lo, n_win
+        self.table = table
+        self.inside = (table < n_win).astype(np.float64)
+        self._allocate(_PENDING_CAPACITY)
+
+    def _allocate(self, cap: int) -> None:
+        old = (self.s_arr, self.x, self.y, self.score, self.amp, self.k, self.env)
+        used = slice(self.start, self.n)
+        count = self.n - self.start
+        self.s_arr, self.x, self.y, self.score, self.amp = (np.zeros(cap) for _ in range(5))
+        self.k = np.zeros(cap, dtype=np.intp)
+        # One extra zero column: the moveout table points there for samples outside the
+        # aperture or the window.
+        self.env = np.zeros((cap, self.n_win + 1))
+        if count:
+            for new, prev in zip((self.s_arr, self.x, self.y, self.score, self.amp, self.k,
+                                  self.env), old):
+                new[:count] = prev[used]
+        self.stacked -= self.start
+        self.decided -= self.start
+        self.n = count
+        self.start = 0
+        self.cap = cap
+
+    def append(self, s: np.ndarray, x: np.ndarray, y: np.ndarray, env: np.ndarray) -> None:
+        """Append traces (along-track distance, map position, window envelope)."""
+        m = len(s)
+        if self.n + m > self.cap:
+            live = self.n - self.start + m
+            self._allocate(self.cap if live <= self.cap // 2 else 2 * max(self.cap, live))
+        i, j = self.n, self.n + m
+        self.s_arr[i:j] = s
+        self.x[i:j] = x
+        self.y[i:j] = y
+        self.env[i:j, :self.n_win] = env
+        self.n = j
 
 
 @dataclasses.dataclass
@@ -283,208 +372,311 @@ class GprProcessor:
         """Create a processor with ``params`` (defaults when None)."""
         self.params = params or GprParams()
         self.stats = GprStats()
-        self._channels: Dict[int, _Channel] = {}
-        self._dt: Optional[float] = None
+        self.reset()
 
     def reset(self) -> None:
         """Forget all per-channel state."""
-        self._channels.clear()
-        self._dt = None
+        self._channels: Dict[int, _Channel] = {}
+        self._dt: Optional[float] = None
+        self._n_samples = 0
+        self._index: Dict[int, int] = {}
+        w = self.params.background_window_traces
+        self._buf = np.zeros((0, w, 0), dtype=np.float32)
+        self._count = np.zeros(0, dtype=np.intp)
+        self._head = np.zeros(0, dtype=np.intp)
+        self._since = np.zeros(0, dtype=np.intp)
+        self._has = np.zeros(0, dtype=bool)
+        self._bg = self._mad = self._inv = np.zeros((0, 0))
 
     def process(self, scan: GprScan, poses: PoseBuffer) -> List[Detection]:
         """Process one batch; return the apexes decided during it (map frame)."""
         p = self.params
-        amps = np.asarray(scan.amplitudes, dtype=np.float64)
+        amps = np.asarray(scan.amplitudes)
         n = amps.shape[0] if amps.ndim == 2 else 0
         if n == 0 or not (scan.sample_interval_ns > 0.0) or not np.isfinite(amps).all():
             return []
-        if self._dt is not None and abs(self._dt - scan.sample_interval_ns) > 1e-9:
+        if (self._dt is not None and abs(self._dt - scan.sample_interval_ns) > 1e-9) \
+                or amps.shape[1] != self._n_samples:
             self.reset()      # a different radar setting: start over
         dt = self._dt = float(scan.sample_interval_ns)
+        self._n_samples = amps.shape[1]
         times = scan.stamp + np.asarray(scan.time_offsets, dtype=float)
         xy, valid = poses.to_map(np.asarray(scan.positions, dtype=float), times)
         self.stats.traces += n
         self.stats.traces_no_pose += int(np.count_nonzero(~valid))
-        channels = np.asarray(scan.channels)
+        channels = np.asarray(scan.channels).astype(np.int64)
         order = np.lexsort((times, channels))
         order = order[valid[order]]
-        # Movement gate and along-track distance per channel (a few traces: plain loop).
-        keep = np.zeros(len(order), dtype=bool)
-        s_vals = np.zeros(len(order))
-        for j, i in enumerate(order):
-            st = self._channel(int(channels[i]), amps.shape[1])
-            step = 0.0 if st.last_xy is None else float(np.hypot(*(xy[i] - st.last_xy)))
-            if st.last_xy is None or step >= p.min_trace_step_m:
-                keep[j] = True
+        # Movement gate and along-track distance per channel (sequential by nature; plain
+        # floats are cheaper than numpy scalars for the few traces of a batch).
+        xs, ys, chl = xy[:, 0].tolist(), xy[:, 1].tolist(), channels.tolist()
+        kept: List[int] = []
+        s_list: List[float] = []
+        min_step = p.min_trace_step_m
+        for i in order.tolist():
+            st = self._channel(chl[i])
+            x, y = xs[i], ys[i]
+            if st.last_x is not None:
+                step = math.hypot(x - st.last_x, y - st.last_y)
+                if step < min_step:
+                    continue
                 st.s += step
-                st.last_xy = xy[i].copy()
-            s_vals[j] = st.s
-        self.stats.traces_still += int(np.count_nonzero(~keep))
-        order, s_vals = order[keep], s_vals[keep]
-        if not len(order):
+            st.last_x, st.last_y = x, y
+            kept.append(i)
+            s_list.append(st.s)
+        self.stats.traces_still += len(order) - len(kept)
+        if not kept:
             return []
-        traces = amps[order]
-        chs = channels[order]
+        rows = np.array(kept, dtype=np.intp)
+        traces = amps[rows].astype(np.float64)
+        chs = channels[rows]
+        idx = np.array([self._index[c] for c in chs.tolist()], dtype=np.intp)
         # Time-zero for the whole batch at once.
-        picks = pick_ground(envelope(traces), int(round(p.ground_search_max_ns / dt)))
-        shifts = np.zeros(len(order))
-        for j, ch in enumerate(chs):
-            st = self._channels[int(ch)]
-            st.picks.append(float(picks[j]))
+        picks = pick_surface(envelope(traces), int(round(p.ground_search_max_ns / dt)),
+                             2.0 * p.antenna_height_m / C_M_PER_NS / dt)
+        shifts = np.zeros(len(rows))
+        for j, (c, pick) in enumerate(zip(chs.tolist(), picks.tolist())):
+            st = self._channels[c]
             # A running median of the picks follows the terrain but not the per-trace pick
             # noise: shifting a trace by noise would misalign the (fixed) direct coupling.
-            smooth = float(np.median(st.picks))
+            smooth = st.smooth_pick(pick)
             if st.ref is None:
                 st.ref = smooth
             shifts[j] = smooth - st.ref
         max_shift = p.max_alignment_shift_ns / dt
         shifts = np.where(np.abs(shifts) < p.alignment_deadband_ns / dt, 0.0,
                           np.clip(shifts, -max_shift, max_shift))
-        aligned = align(traces, shifts)
-        # Background removal and whitening per trace (so the result does not depend on how
-        # traces are cut into batches), one envelope call for the batch.
-        white = np.zeros_like(aligned)
-        ready = np.zeros(len(order), dtype=bool)
-        for j, ch in enumerate(chs):
-            st = self._channels[int(ch)]
-            if st.count >= p.min_background_traces:
-                if st.bg is None or st.since_stats >= STATS_EVERY_TRACES:
-                    # Median and MAD of the window are the costly part: refresh sometimes.
-                    win = st.window()
-                    st.bg = np.median(win, axis=0)
-                    st.sigma = np.maximum(
-                        MAD_TO_SIGMA * np.median(np.abs(win - st.bg), axis=0), p.noise_floor)
-                    st.since_stats = 0
-                white[j] = (aligned[j] - st.bg) / st.sigma
-                ready[j] = True
-            st.push(aligned[j:j + 1])
+        aligned = align(traces, shifts) if np.any(shifts) else traces
+        white, ready = self._whiten(aligned, idx)
         if not np.any(ready):
             return []
-        env = envelope(white[ready])
+        r_rows = np.flatnonzero(ready)
+        env = envelope(white[r_rows])
+        s_vals = np.array(s_list)
         out: List[Detection] = []
-        rows = np.flatnonzero(ready)
-        for ch in np.unique(chs[ready]):
-            st = self._channels[int(ch)]
-            k_lo, k_hi = self._window(st)
-            if k_hi - k_lo < 2:
+        r_chs = chs[r_rows]
+        # Rows are sorted by channel: one contiguous block per channel.
+        bounds = np.flatnonzero(np.diff(r_chs)) + 1
+        for blk in np.split(np.arange(len(r_rows)), bounds):
+            st = self._channels[int(r_chs[blk[0]])]
+            if not st.n_win and not self._setup(st):
                 continue
-            for r in np.flatnonzero(chs[ready] == ch):
-                i = order[rows[r]]
-                st.pending.append(_Pending(s=float(s_vals[rows[r]]), x=float(xy[i, 0]),
-                                           y=float(xy[i, 1]), env=env[r, k_lo:k_hi]))
-            self._stack(st, k_lo)
-            out.extend(self._decide(st, k_lo))
+            src = rows[r_rows[blk]]
+            st.append(s_vals[r_rows[blk]], xy[src, 0], xy[src, 1],
+                      env[blk, st.k_lo:st.k_lo + st.n_win])
+            if self._stack(st):
+                out.extend(self._decide(st))
         self.stats.detections += len(out)
         return out
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _channel(self, ch: int, n_samples: int) -> _Channel:
+    def _channel(self, ch: int) -> _Channel:
         st = self._channels.get(ch)
-        if st is None or st.n_samples != n_samples:
-            st = _Channel(n_samples, self.params.background_window_traces,
-                          self.params.alignment_smoothing_traces)
+        if st is None:
+            st = _Channel(self.params.alignment_smoothing_traces)
             self._channels[ch] = st
+            self._add_background(ch)
         return st
 
-    def _window(self, st: _Channel) -> tuple:
-        """Depth window ``[k_lo, k_hi)`` in aligned samples."""
+    def _add_background(self, ch: int) -> None:
+        """Give channel ``ch`` a slot in the background arrays."""
+        self._index[ch] = len(self._index)
+        w, s = self.params.background_window_traces, self._n_samples
+        self._buf = np.concatenate([self._buf.reshape(-1, w, s),
+                                    np.zeros((1, w, s), dtype=np.float32)])
+        self._count = np.append(self._count, 0)
+        self._head = np.append(self._head, 0)
+        self._since = np.append(self._since, 0)
+        self._has = np.append(self._has, False)
+        grow = np.zeros((1, s))
+        self._bg = np.concatenate([self._bg.reshape(-1, s), grow])
+        self._mad = np.concatenate([self._mad.reshape(-1, s), grow])
+        self._inv = np.concatenate([self._inv.reshape(-1, s), grow])
+
+    def _whiten(self, aligned: np.ndarray, idx: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Background-remove and whiten each trace with its channel's estimates *before* it.
+
+        Rows are processed in rounds (the r-th trace of every channel in the batch at once),
+        so each trace sees exactly the state it would see arriving alone.
+        """
+        p = self.params
+        w = p.background_window_traces
+        n = len(idx)
+        white = np.zeros_like(aligned)
+        ready = np.zeros(n, dtype=bool)
+        first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+        rank = np.arange(n) - np.repeat(first, np.diff(np.r_[first, n]))
+        for r in range(int(rank.max()) + 1):
+            rows = np.flatnonzero(rank == r)
+            cs = idx[rows]
+            ok = self._count[cs] >= p.min_background_traces
+            if np.any(ok):
+                rr, cc = rows[ok], cs[ok]
+                due = cc[~self._has[cc] | (self._since[cc] >= p.background_refresh_traces)]
+                if due.size:
+                    self._refresh(due)
+                white[rr] = (aligned[rr] - self._bg[cc]) * self._inv[cc]
+                ready[rr] = True
+            self._buf[cs, self._head[cs]] = aligned[rows]
+            self._head[cs] = (self._head[cs] + 1) % w
+            self._count[cs] = np.minimum(self._count[cs] + 1, w)
+            self._since[cs] += 1
+        return white, ready
+
+    def _refresh(self, cs: np.ndarray) -> None:
+        """Update the background (median) and noise (MAD) of channels ``cs``."""
+        p = self.params
+        mad_floor = p.noise_floor / MAD_TO_SIGMA
+        groups: Dict[Tuple[int, bool], List[int]] = {}
+        for c in cs.tolist():
+            groups.setdefault((int(self._count[c]), bool(self._has[c])), []).append(c)
+        for (count, has), members in groups.items():
+            g = np.array(members, dtype=np.intp)
+            win = self._buf[g, :count]
+            if not has:
+                # First time: the exact median and MAD of the window.
+                bg = np.median(win, axis=1)
+                mad = np.median(np.abs(win - bg[:, None, :]), axis=1)
+            else:
+                # One Newton step of "as many samples above as below" for the median and for
+                # the MAD: robust like them (a target moves a fraction by one slot), cheap.
+                bg, mad = self._bg[g], np.maximum(self._mad[g], mad_floor)
+                sigma = MAD_TO_SIGMA * mad
+                # Float32 sums of signs over the window (axis 1 adds contiguous rows).
+                r = win - bg[:, None, :].astype(np.float32)
+                frac = np.sign(r).sum(axis=1, dtype=np.float32) / count
+                bg = bg + np.clip(frac * _MEDIAN_STEP * sigma, -_MAX_BG_STEP * sigma,
+                                  _MAX_BG_STEP * sigma)
+                np.subtract(win, bg[:, None, :].astype(np.float32), out=r)
+                np.abs(r, out=r)
+                r -= mad[:, None, :].astype(np.float32)
+                frac = np.sign(r).sum(axis=1, dtype=np.float32) / count
+                mad = mad * (1.0 + np.clip(frac * _MAD_STEP, -_MAX_MAD_STEP, _MAX_MAD_STEP))
+            self._bg[g] = bg
+            self._mad[g] = mad
+            self._inv[g] = 1.0 / np.maximum(MAD_TO_SIGMA * mad, p.noise_floor)
+            self._has[g] = True
+            self._since[g] = 0
+
+    def _setup(self, st: _Channel) -> bool:
+        """Fix the channel's depth window and tabulate its moveout; False if too short."""
         p = self.params
         v, dt = p.velocity_m_per_ns, self._dt
         k_lo = int(math.ceil(st.ref + 2.0 * p.min_depth_m / v / dt))
-        k_hi = min(st.n_samples, int(math.floor(st.ref + 2.0 * p.max_depth_m / v / dt)) + 1)
-        return k_lo, k_hi
-
-    def _stack(self, st: _Channel, k_lo: int) -> None:
-        """Give a diffraction-stack score to every trace whose neighbours have arrived."""
-        p = self.params
-        w = p.hyperbola_half_width_m
-        s_latest = st.pending[-1].s
-        if st.stacked >= len(st.pending) or st.pending[st.stacked].s + w > s_latest:
-            return
-        s_arr = np.array([e.s for e in st.pending])
-        env = np.stack([e.env for e in st.pending])
-        n_win = env.shape[1]
-        v, dt = p.velocity_m_per_ns, self._dt
+        k_hi = min(self._n_samples,
+                   int(math.floor(st.ref + 2.0 * p.max_depth_m / v / dt)) + 1)
+        n_win = k_hi - k_lo
+        if n_win < 2:
+            return False
         k = np.arange(n_win)
         depth = np.maximum(v * (k + k_lo - st.ref) * dt / 2.0, 0.0)
+        w = p.hyperbola_half_width_m
         aperture = np.clip(depth * APERTURE_TAN, MIN_APERTURE_M, w)
-        while st.stacked < len(st.pending) and st.pending[st.stacked].s + w <= s_latest:
-            i = st.stacked
-            st.stacked += 1
-            ds = s_arr - s_arr[i]
-            nb = np.flatnonzero(np.abs(ds) <= w)
-            if not p.hyperbola_check:
-                nb = np.array([i])
-            extra = 2.0 * (np.sqrt(depth[None, :] ** 2 + ds[nb, None] ** 2)
-                           - depth[None, :]) / v / dt
-            kk = np.rint(k[None, :] + extra).astype(int)
-            # Aperture of about 45 degrees: a shallow object's wings are weak and steep.
-            inside = (kk < n_win) & (np.abs(ds[nb, None]) <= aperture[None, :])
-            vals = np.where(inside, env[nb[:, None], np.minimum(kk, n_win - 1)], 0.0)
-            count = np.maximum(inside.sum(axis=0), 1)
-            stack = vals.sum(axis=0) / count
-            # Under noise alone a whitened envelope is Rayleigh(1): the mean of ``count`` of
-            # them has a known mean and spread, so z is comparable across depths and apertures.
-            z = (stack - RAYLEIGH_MEAN) / (RAYLEIGH_STD / np.sqrt(count))
-            # A maximum on the window's first or last sample is the flank of something
-            # outside it (the ground-bounce residual above, a deeper object below).
-            z[0] = z[-1] = -np.inf
-            kbest = int(np.argmax(z))
-            st.pending[i].score = float(z[kbest])
-            st.pending[i].amp = float(stack[kbest])
-            st.pending[i].k = kbest
+        n_bins = int(round(w / _MOVEOUT_BIN_M)) + 1
+        ds = np.arange(n_bins)[:, None] * _MOVEOUT_BIN_M
+        extra = 2.0 * (np.sqrt(depth[None, :] ** 2 + ds ** 2) - depth[None, :]) / v / dt
+        kk = np.rint(k[None, :] + extra).astype(np.intp)
+        # Aperture of about 45 degrees: a shallow object's wings are weak and steep.
+        inside = (kk < n_win) & (ds <= aperture[None, :] + 1e-12)
+        table = np.where(inside, kk, n_win)
+        # Last row: a missing neighbour (every sample outside).
+        table = np.vstack([table, np.full((1, n_win), n_win, dtype=np.intp)])
+        st.setup(k_lo, n_win, table)
+        return True
 
-    def _decide(self, st: _Channel, k_lo: int) -> List[Detection]:
+    def _stack(self, st: _Channel) -> bool:
+        """Score every trace whose neighbours have arrived; False when too few are ready.
+
+        Deferring until ``stack_every_traces`` traces are ready does not change any score (a
+        score depends only on the trace's neighbours, and none of them is dropped before the
+        trace is judged), only how many array calls are spent on it.
+        """
+        p = self.params
+        w = p.hyperbola_half_width_m
+        lo_row, n = st.start, st.n
+        s = st.s_arr[lo_row:n]
+        lim = lo_row + int(np.searchsorted(s, s[-1] - w, side='right'))
+        if lim - st.stacked < p.stack_every_traces:
+            return False
+        ids = np.arange(st.stacked, lim)
+        s_i = st.s_arr[ids]
+        if p.hyperbola_check:
+            lo = np.searchsorted(s, s_i - w, side='left') + lo_row
+            hi = np.searchsorted(s, s_i + w, side='right') + lo_row
+            m = int((hi - lo).max())
+            nb = lo[:, None] + np.arange(m)[None, :]
+            missing = nb >= hi[:, None]
+            nb = np.minimum(nb, n - 1)
+            b = np.rint(np.abs(st.s_arr[nb] - s_i[:, None]) / _MOVEOUT_BIN_M).astype(np.intp)
+            b = np.where(missing, len(st.table) - 1, np.minimum(b, len(st.table) - 2))
+        else:
+            nb = ids[:, None]
+            b = np.zeros(nb.shape, dtype=np.intp)
+        vals = st.env[nb[:, :, None], st.table[b]]
+        count = np.maximum(st.inside[b].sum(axis=1), 1.0)
+        stack = vals.sum(axis=1) / count
+        # Under noise alone a whitened envelope is Rayleigh(1): the mean of ``count`` of
+        # them has a known mean and spread, so z is comparable across depths and apertures.
+        z = (stack - RAYLEIGH_MEAN) * (np.sqrt(count) / RAYLEIGH_STD)
+        # A maximum on the window's first or last sample is the flank of something
+        # outside it (the ground-bounce residual above, a deeper object below).
+        z[:, 0] = z[:, -1] = -np.inf
+        kbest = np.argmax(z, axis=1)
+        t = np.arange(len(ids))
+        st.score[ids] = z[t, kbest]
+        st.amp[ids] = stack[t, kbest]
+        st.k[ids] = kbest
+        st.stacked = lim
+        return True
+
+    def _decide(self, st: _Channel) -> List[Detection]:
         p = self.params
         half = p.peak_half_window_m
         w = p.hyperbola_half_width_m
-        s_last_stacked = st.pending[st.stacked - 1].s if st.stacked else -math.inf
-        s_arr = np.array([e.s for e in st.pending[:st.stacked]])
-        sc_arr = np.array([e.score for e in st.pending[:st.stacked]])
         out: List[Detection] = []
-        while st.decided < st.stacked and st.pending[st.decided].s + half <= s_last_stacked:
-            i = st.decided
-            st.decided += 1
-            e = st.pending[i]
-            if e.score < p.snr_threshold:
-                continue
-            near = np.abs(s_arr - e.s) <= half
-            # Strongest in the window; on an exact tie the earliest trace wins.
-            earlier = near & (np.arange(len(sc_arr)) < i)
-            if np.any(sc_arr[near] > e.score) or np.any(sc_arr[earlier] == e.score):
-                continue
-            depth = p.velocity_m_per_ns * (e.k + k_lo - st.ref) * self._dt / 2.0
-            out.append(Detection(x=e.x, y=e.y, depth=max(0.0, depth),
-                                 confidence=snr_confidence(e.score, p.snr_threshold),
-                                 kind=DetectionKind.UNKNOWN, source='gpr',
-                                 radius=self._radius(st, i), strength=e.amp))
+        lo_row = st.start
+        if st.stacked > lo_row:
+            s = st.s_arr[lo_row:st.stacked]
+            lim = lo_row + int(np.searchsorted(s, s[-1] - half, side='right'))
+            if lim > st.decided:
+                cand = st.decided + np.flatnonzero(st.score[st.decided:lim] >= p.snr_threshold)
+                for i in cand.tolist():
+                    e = st.score[i]
+                    lo = lo_row + int(np.searchsorted(s, st.s_arr[i] - half, side='left'))
+                    hi = lo_row + int(np.searchsorted(s, st.s_arr[i] + half, side='right'))
+                    near = st.score[lo:hi]
+                    # Strongest in the window; on an exact tie the earliest trace wins.
+                    if np.any(near > e) or np.any(near[:i - lo] == e):
+                        continue
+                    depth = (p.velocity_m_per_ns * (st.k[i] + st.k_lo - st.ref)
+                             * self._dt / 2.0)
+                    out.append(Detection(
+                        x=float(st.x[i]), y=float(st.y[i]), depth=max(0.0, float(depth)),
+                        confidence=snr_confidence(float(e), p.snr_threshold),
+                        kind=DetectionKind.UNKNOWN, source='gpr',
+                        radius=self._radius(st, i), strength=float(st.amp[i])))
+                st.decided = lim
         # Drop what no undecided trace can still need.
-        first = st.pending[st.decided].s if st.decided < len(st.pending) else st.pending[-1].s
-        drop = 0
-        while drop < st.decided and st.pending[drop].s < first - half - w:
-            drop += 1
-        del st.pending[:drop]
-        st.decided -= drop
-        st.stacked -= drop
+        first = st.s_arr[st.decided] if st.decided < st.n else st.s_arr[st.n - 1]
+        s_done = st.s_arr[lo_row:st.decided]
+        st.start = lo_row + int(np.searchsorted(s_done, first - half - w, side='left'))
         return out
 
     def _radius(self, st: _Channel, i: int) -> float:
         """Half the along-track extent over which the apex time keeps its level (flat top)."""
         p = self.params
-        e = st.pending[i]
         tol = max(1, int(round(p.hyperbola_tolerance_ns / self._dt)))
-        lo, hi = max(0, e.k - tol), e.k + tol + 1
-        apex = float(e.env[lo:hi].max())
+        lo, hi = max(0, st.k[i] - tol), min(st.n_win, st.k[i] + tol + 1)
+        apex = float(st.env[i, lo:hi].max())
         if apex <= 0.0:
             return MIN_RADIUS_M
-        radius = MIN_RADIUS_M
-        for o in sorted(st.pending, key=lambda o: abs(o.s - e.s)):
-            ds = abs(o.s - e.s)
-            if ds > p.peak_half_window_m or float(o.env[lo:hi].max()) < RADIUS_LEVEL * apex:
-                break
-            radius = max(radius, ds)
-        return radius
+        d = np.abs(st.s_arr[st.start:st.n] - st.s_arr[i])
+        level = st.env[st.start:st.n, lo:hi].max(axis=1)
+        order = np.argsort(d, kind='stable')
+        ok = (d[order] <= p.peak_half_window_m) & (level[order] >= RADIUS_LEVEL * apex)
+        f = len(ok) if ok.all() else int(np.argmin(ok))
+        return max(MIN_RADIUS_M, float(d[order[:f]].max())) if f else MIN_RADIUS_M
 
 
 def snr_confidence(snr: float, threshold: float) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import List, Optional
 
 import numpy as np
@@ -29,6 +30,8 @@ from demining_perception.pose_buffer import PoseBuffer
 ROW_TOLERANCE_S = 1e-3
 #: The background median and noise MAD are refreshed after this many rows.
 STATS_EVERY_ROWS = 5
+#: Initial number of pending rows (grows if ever needed; bounded by the decision reach).
+_PENDING_CAPACITY = 256
 #: Full width at half maximum of a Gaussian, in sigmas.
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 #: Smallest footprint extent reported, m.
@@ -103,12 +106,12 @@ class MdProcessor:
         self._head = 0
         self._last_xy: Optional[np.ndarray] = None
         self._s = 0.0
-        # Pending rows: along-track distance, coil map positions, residual, snr.
-        self._p_s: List[float] = []
-        self._p_xy: List[np.ndarray] = []
-        self._p_res: List[np.ndarray] = []
-        self._p_snr: List[np.ndarray] = []
-        self._decided = 0
+        # Pending rows [start, n): along-track distance, coil map positions, residual, snr.
+        self._start = self._n = self._decided = 0
+        self._p_s = np.zeros(0)
+        self._p_xy = np.zeros((0, 0, 2))
+        self._p_res = np.zeros((0, 0))
+        self._p_snr = np.zeros((0, 0))
         self._bg: Optional[np.ndarray] = None
         self._sigma: Optional[np.ndarray] = None
         self._since_stats = 0
@@ -143,79 +146,134 @@ class MdProcessor:
         idx = np.flatnonzero(valid)[order]
         vals[row_id, ch[idx]] = sig[idx]
         pos[row_id, ch[idx]] = xy[idx]
+        kept, bgs, sigmas, s_vals = self._rows(vals, pos)
         out: List[Detection] = []
-        for r in range(n_rows):
-            out.extend(self._row(vals[r], pos[r]))
+        if kept:
+            k = np.array(kept, dtype=np.intp)
+            res = vals[k] - np.array(bgs)
+            snr = np.nan_to_num(res / np.array(sigmas), nan=-np.inf)
+            self._append(np.array(s_vals), pos[k], res, snr)
+            out = self._decide()
         self.stats.detections += len(out)
         return out
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _row(self, vals: np.ndarray, pos: np.ndarray) -> List[Detection]:
+    def _rows(self, vals: np.ndarray, pos: np.ndarray):
+        """Movement gate, background window and statistics, row by row (cheap per row).
+
+        Returns the rows kept for detection with the background, noise and along-track
+        distance each was judged with (the statistics from before the row, as streaming).
+        """
         p = self.params
-        centre = np.nanmean(pos, axis=0)
-        step = 0.0 if self._last_xy is None else float(np.hypot(*(centre - self._last_xy)))
-        if self._last_xy is not None and step < p.min_step_m:
-            self.stats.rows_still += 1
-            return []
-        self._last_xy = centre
-        self._s += step
-        ready = self._count >= p.min_background_samples
-        if ready and (self._bg is None or self._since_stats >= STATS_EVERY_ROWS):
-            # Median and MAD over the window are the costly part: refresh every few rows.
-            win = self._buf[:self._count]
-            self._bg = np.nanmedian(win, axis=0)
-            sigma = MAD_TO_SIGMA * np.nanmedian(np.abs(win - self._bg), axis=0)
-            self._sigma = np.maximum(np.nan_to_num(sigma, nan=p.noise_floor_mv),
-                                     p.noise_floor_mv)
-            self._since_stats = 0
-        self._since_stats += 1
-        bg, sigma = self._bg, self._sigma
-        self._buf[self._head] = vals
-        self._head = (self._head + 1) % self._buf.shape[0]
-        self._count = min(self._count + 1, self._buf.shape[0])
-        if not ready:
-            return []
-        res = vals - bg
-        self._p_s.append(self._s)
-        self._p_xy.append(pos)
-        self._p_res.append(res)
-        self._p_snr.append(np.nan_to_num(res / sigma, nan=-np.inf))
-        return self._decide()
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)   # a row without any coil
+            centres = np.nanmean(pos, axis=1).tolist()
+        kept: List[int] = []
+        bgs: List[np.ndarray] = []
+        sigmas: List[np.ndarray] = []
+        s_vals: List[float] = []
+        w = self._buf.shape[0]
+        for r, (cx, cy) in enumerate(centres):
+            if self._last_xy is not None:
+                step = math.hypot(cx - self._last_xy[0], cy - self._last_xy[1])
+                if not step >= p.min_step_m:
+                    self.stats.rows_still += 1
+                    continue
+                self._s += step
+            self._last_xy = (cx, cy)
+            ready = self._count >= p.min_background_samples
+            if ready and (self._bg is None or self._since_stats >= STATS_EVERY_ROWS):
+                self._refresh()
+            self._since_stats += 1
+            self._buf[self._head] = vals[r]
+            self._head = (self._head + 1) % w
+            self._count = min(self._count + 1, w)
+            if ready:
+                kept.append(r)
+                bgs.append(self._bg)
+                sigmas.append(self._sigma)
+                s_vals.append(self._s)
+        return kept, bgs, sigmas, s_vals
+
+    def _refresh(self) -> None:
+        """Median and MAD over the window (``nanmedian`` only when a coil was missing)."""
+        p = self.params
+        win = self._buf[:self._count]
+        if np.isnan(win).any():
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', RuntimeWarning)   # an all-NaN coil
+                bg = np.nanmedian(win, axis=0)
+                sigma = MAD_TO_SIGMA * np.nanmedian(np.abs(win - bg), axis=0)
+        else:
+            # np.median is several times cheaper than np.nanmedian on a complete window.
+            bg = np.median(win, axis=0)
+            sigma = MAD_TO_SIGMA * np.median(np.abs(win - bg), axis=0)
+        self._bg = bg
+        self._sigma = np.maximum(np.nan_to_num(sigma, nan=p.noise_floor_mv), p.noise_floor_mv)
+        self._since_stats = 0
+
+    def _append(self, s: np.ndarray, xy: np.ndarray, res: np.ndarray, snr: np.ndarray) -> None:
+        """Append pending rows, compacting (or growing) the arrays when full."""
+        m, nc = res.shape
+        cap = len(self._p_s)
+        if self._n + m > cap or self._p_res.shape[1] != nc:
+            live = self._n - self._start
+            new_cap = max(_PENDING_CAPACITY, 2 * (live + m))
+            keep = slice(self._start, self._n)
+            arrays = []
+            for arr, shape in ((self._p_s, (new_cap,)), (self._p_xy, (new_cap, nc, 2)),
+                               (self._p_res, (new_cap, nc)), (self._p_snr, (new_cap, nc))):
+                new = np.zeros(shape)
+                if live:
+                    new[:live] = arr[keep]
+                arrays.append(new)
+            self._p_s, self._p_xy, self._p_res, self._p_snr = arrays
+            self._decided -= self._start
+            self._n, self._start = live, 0
+        i, j = self._n, self._n + m
+        self._p_s[i:j] = s
+        self._p_xy[i:j] = xy
+        self._p_res[i:j] = res
+        self._p_snr[i:j] = snr
+        self._n = j
 
     def _decide(self) -> List[Detection]:
         p = self.params
         half = p.peak_half_window_m
         reach = max(half, p.footprint_half_window_m)
-        s_arr = np.asarray(self._p_s)
-        snr = np.stack(self._p_snr)
-        res = np.stack(self._p_res)
+        a = self._start
+        s_arr = self._p_s[a:self._n]
+        snr = self._p_snr[a:self._n]
+        res = self._p_res[a:self._n]
         n_rows, n_coils = snr.shape
         out: List[Detection] = []
-        while self._decided < n_rows and s_arr[self._decided] + reach <= s_arr[-1]:
-            i = self._decided
-            self._decided += 1
-            rows = np.flatnonzero(np.abs(s_arr - s_arr[i]) <= half)
-            amp = np.nan_to_num(res, nan=-np.inf)
-            for c in np.flatnonzero(snr[i] >= p.snr_threshold):
+        d0 = self._decided - a
+        lim = int(np.searchsorted(s_arr, s_arr[-1] - reach, side='right'))
+        if lim > d0:
+            rows_c, coils_c = np.nonzero(snr[d0:lim] >= p.snr_threshold)
+            if rows_c.size:
+                amp = np.nan_to_num(res, nan=-np.inf)
+            for i, c in zip((rows_c + d0).tolist(), coils_c.tolist()):
                 # Local maximum of the amplitude (the noise estimate moves as a strong target
                 # enters the window, so the SNR would peak early).
+                r0 = int(np.searchsorted(s_arr, s_arr[i] - half, side='left'))
+                r1 = int(np.searchsorted(s_arr, s_arr[i] + half, side='right'))
                 lo, hi = max(0, c - 1), min(n_coils, c + 2)
-                block = amp[rows, lo:hi]
+                block = amp[r0:r1, lo:hi]
                 v = amp[i, c]
                 if np.any(block > v):
                     continue
                 # Exact ties (symmetric target between coils): the first row/coil wins.
                 tie_r, tie_c = np.nonzero(block == v)
-                if any((rows[a], lo + b) < (i, c) for a, b in zip(tie_r, tie_c)):
+                if any((r0 + ra, lo + cb) < (i, c) for ra, cb in zip(tie_r, tie_c)):
                     continue
                 out.append(self._detection(i, c, s_arr, res, snr))
+            self._decided = a + lim
         # Keep only rows a future decision may look at.
-        first = s_arr[self._decided] if self._decided < n_rows else s_arr[-1]
-        drop = int(np.count_nonzero(s_arr[:self._decided] < first - reach))
-        if drop:
-            del self._p_s[:drop], self._p_xy[:drop], self._p_res[:drop], self._p_snr[:drop]
-            self._decided -= drop
+        d0 = self._decided - a
+        first = s_arr[d0] if d0 < n_rows else s_arr[-1]
+        self._start = a + int(np.searchsorted(s_arr[:d0], first - reach, side='left'))
         return out
 
     def _detection(self, i: int, c: int, s_arr: np.ndarray, res: np.ndarray,
@@ -228,7 +286,8 @@ class MdProcessor:
         left = row[c - 1] if c > 0 and np.isfinite(row[c - 1]) else np.nan
         right = row[c + 1] if c + 1 < n_coils and np.isfinite(row[c + 1]) else np.nan
         offset, amp = 0.0, float(peak)
-        spacing = _coil_spacing(self._p_xy[i])
+        xy = self._p_xy[self._start + i]
+        spacing = _coil_spacing(xy)
         across = spacing
         if np.isfinite(left) or np.isfinite(right):
             la = math.log(max(left if np.isfinite(left) else _LOG_FLOOR, _LOG_FLOOR))
@@ -240,7 +299,6 @@ class MdProcessor:
                 amp = float(math.exp(lb - 0.25 * (la - lc) * offset))
                 # Gaussian fit across coils: full width at half maximum.
                 across = FWHM_PER_SIGMA * spacing / math.sqrt(-den)
-        xy = self._p_xy[i]
         nb = c + (1 if offset > 0 else -1)
         base = xy[c]
         if 0 <= nb < n_coils and np.all(np.isfinite(xy[nb])) and offset != 0.0:

@@ -93,3 +93,26 @@ def test_params_are_validated():
         from_dict(GprParams, {'min_depth_m': 0.5, 'max_depth_m': 0.4})
     with pytest.raises(ParamError):
         from_dict(GprParams, {'soil_permittivity': 0.5})
+
+
+def test_background_tracks_a_level_change_but_not_a_target():
+    # After a change of the antenna ringing (a new soil patch) the robust background must
+    # settle within a window, and a strong target must not leak into it.
+    from demining_perception.gpr import processing as gp
+    rng = np.random.default_rng(0)
+    p = GprParams(background_window_traces=64, min_background_traces=16,
+                  background_refresh_traces=4)
+    proc = GprProcessor(p)
+    proc._n_samples = 32
+    proc._add_background(0)
+    true_bg = np.linspace(-1.0, 1.0, 32)
+    for step in range(200):
+        level = true_bg if step < 100 else true_bg + 0.05
+        row = level + 0.01 * rng.standard_normal(32)
+        if 150 <= step < 160:
+            row = row + 5.0                       # a target: 10 traces far off
+        white, ready = proc._whiten(row[None, :], np.array([0]))
+    assert proc._has[0]
+    assert np.max(np.abs(proc._bg[0] - (true_bg + 0.05))) < 0.01
+    sigma = gp.MAD_TO_SIGMA * proc._mad[0]
+    assert np.all((sigma > 0.006) & (sigma < 0.02))

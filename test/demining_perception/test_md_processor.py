@@ -68,3 +68,23 @@ def test_strong_elongated_footprint_is_hinted_uxo():
     dets, _ = run(md_batches(14.0, [Obj(x=9.0, y=CH_Y[2], depth=0.15,
                                         metal_k=metal_k_for(3000.0, 0.15))]))
     assert len(dets) == 1 and dets[0].kind == DetectionKind.UNKNOWN
+
+
+def test_streaming_is_independent_of_batch_boundaries():
+    objs = [Obj(x=7.0, y=CH_Y[2], depth=0.08, metal_k=metal_k_for(30.0, 0.08)),
+            Obj(x=9.5, y=0.0, depth=0.1, metal_k=metal_k_for(60.0, 0.1))]
+    batches = md_batches(17.0, objs, seed=5)
+    single = []
+    for scan in batches:
+        times = scan.stamp + scan.time_offsets
+        for t in np.unique(times):
+            m = times == t
+            single.append(type(scan)(stamp=float(t), positions=scan.positions[m],
+                                     time_offsets=np.zeros(m.sum()), channels=scan.channels[m],
+                                     signals=scan.signals[m]))
+    a, _ = run(batches)
+    b, _ = run(single)
+    assert len(a) == len(b) >= 2
+    for da, db in zip(sorted(a, key=lambda d: d.x), sorted(b, key=lambda d: d.x)):
+        assert abs(da.x - db.x) < 1e-9 and abs(da.y - db.y) < 1e-9
+        assert abs(da.strength - db.strength) < 1e-9
