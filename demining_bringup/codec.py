@@ -330,6 +330,25 @@ def decode_event(msg: String) -> SimEvent:
     return ev
 
 
+def encode_safety_event(stamp: float, state: str, reason: str) -> String:
+    """Encode a safety state transition (docs/interfaces.md, "Safety events")."""
+    return String(data=json.dumps({'stamp': stamp, 'state': state, 'reason': reason},
+                                  allow_nan=False))
+
+
+def decode_safety_event(msg: String) -> dict:
+    """Decode a safety state transition; raises DecodeError on malformed input."""
+    try:
+        body = json.loads(msg.data)
+        out = {'stamp': float(body['stamp']), 'state': str(body['state']),
+               'reason': str(body.get('reason', ''))}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DecodeError(f'malformed safety event: {exc}') from None
+    if not math.isfinite(out['stamp']):
+        raise DecodeError('safety event has a non-finite stamp')
+    return out
+
+
 # --- odometry, paths, grids -----------------------------------------------------------------
 
 def odometry_to_state(msg: Odometry) -> VehicleState:

@@ -38,6 +38,10 @@ _SECONDS_PER_HOUR = 3600.0
 _GEOJSON_DECIMALS = 8            # ~1 mm in latitude: enough for turning points
 _CLEARED_SIMPLIFY_M = 0.05       # simplify the cleared boundary to 5 cm (half a grid cell)
 _FIGURE_DPI = 110
+_FIGURE_WIDTH_IN = 10.0
+_FIGURE_MIN_HEIGHT_IN = 4.0
+_FIGURE_MAX_HEIGHT_IN = 12.0
+_FIGURE_MARGIN_M = 5.0           # headland shown around the field
 
 
 @dataclasses.dataclass
@@ -220,7 +224,13 @@ def render_coverage_png(record: MissionRecord, path: str) -> None:
     matplotlib.use('Agg')
     from matplotlib import pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 7))
+    xs = [p[0] for p in record.field]
+    ys = [p[1] for p in record.field]
+    width_m = max(xs) - min(xs) + 2 * _FIGURE_MARGIN_M
+    aspect = (max(ys) - min(ys) + 2 * _FIGURE_MARGIN_M) / width_m
+    # Map on the left at its own aspect, legend on the right.
+    fig, ax = plt.subplots(figsize=(_FIGURE_WIDTH_IN, min(_FIGURE_MAX_HEIGHT_IN, max(
+        _FIGURE_MIN_HEIGHT_IN, 0.7 * _FIGURE_WIDTH_IN * aspect + 1.0))))
     try:
         if record.processed is not None and record.processed.size:
             h, w = record.processed.shape

@@ -64,7 +64,8 @@ class MissionManagerNode(Node):
                                  qos.SENSOR)
         self.create_subscription(String, topics.FOLLOWER_STATUS, self._on_follower,
                                  qos.LATCHED)
-        self.create_subscription(String, topics.SAFETY_STATE, self._on_safety, qos.LATCHED)
+        # The transitions with their reasons (the report's safety_events), not just the state.
+        self.create_subscription(String, topics.SAFETY_EVENTS, self._on_safety, qos.EVENTS)
         self.create_subscription(PointCloud2, topics.DETECTIONS, self._on_detections,
                                  qos.LATCHED)
         self.create_subscription(String, topics.SIM_EVENTS, self._on_event, qos.EVENTS)
@@ -108,7 +109,12 @@ class MissionManagerNode(Node):
         self._after_change()
 
     def _on_safety(self, msg: String) -> None:
-        self.mission.on_safety_state(msg.data, self._now())
+        try:
+            ev = codec.decode_safety_event(msg)
+        except codec.DecodeError as exc:
+            self._warn(f'bad safety event dropped: {exc}')
+            return
+        self.mission.on_safety_state(ev['state'], ev['stamp'], ev['reason'])
         self._after_change()
 
     def _on_detections(self, msg: PointCloud2) -> None:
@@ -178,6 +184,7 @@ class MissionManagerNode(Node):
         try:
             from demining_bringup.report import MissionRecord, write_report
             record = MissionRecord(world_name=self.area.name, origin=self.area.origin,
+                                   vehicle_profile=self.config.vehicle_profile,
                                    **self.mission.record_kwargs())
             os.makedirs(run_dir, exist_ok=True)
             write_report(record, run_dir)

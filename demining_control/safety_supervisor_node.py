@@ -56,6 +56,7 @@ class SafetySupervisorNode(Node):
         self._cmd_pub = self.create_publisher(Twist, topics.CMD_VEL, qos.COMMAND)
         self._tool_pub = self.create_publisher(JointState, topics.TOOL_COMMAND, qos.COMMAND)
         self._state_pub = self.create_publisher(String, topics.SAFETY_STATE, qos.LATCHED)
+        self._events_pub = self.create_publisher(String, topics.SAFETY_EVENTS, qos.EVENTS)
         self._diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.STATE)
         self.create_subscription(Twist, topics.CMD_VEL_AUTO, self._on_cmd, qos.COMMAND)
         self.create_subscription(JointState, topics.TOOL_COMMAND_AUTO, self._on_tool_cmd,
@@ -154,6 +155,8 @@ class SafetySupervisorNode(Node):
         if state != self._published_state:
             self._published_state = state
             self._state_pub.publish(String(data=state))
+            self._events_pub.publish(codec.encode_safety_event(self._now(), state,
+                                                               self.supervisor.reason))
             text = f'safety state {state}: {self.supervisor.reason}'
             # rclpy wants one severity per call site
             if self.supervisor.state is SafetyState.OK:

@@ -75,6 +75,7 @@ class MissionParams:
                                          'processed, rad/s (90 % of 800 rpm)', min=0.0,
                                          max=200.0)
     report_dir: str = param('', "run folder for the report ('' = runs/<UTC timestamp>)")
+    vehicle_profile: str = param('', 'Name or file of the vehicle profile, for the report')
 
 
 class MissionManager:

@@ -144,3 +144,12 @@ def test_quaternion_from_rpy_matches_yaw_only():
 def test_stamps():
     assert codec.stamp_to_sec(codec.sec_to_stamp(1234.000000001)) == pytest.approx(1234.0)
     assert codec.sec_to_stamp(-1.0).sec == 0
+
+
+def test_safety_event_round_trip_and_garbage():
+    msg = codec.encode_safety_event(3.5, 'protective_stop', 'heartbeat lost')
+    assert codec.decode_safety_event(msg) == {'stamp': 3.5, 'state': 'protective_stop',
+                                              'reason': 'heartbeat lost'}
+    for garbage in ('', '{"state": "ok"}', '{"stamp": "x", "state": "ok"}'):
+        with pytest.raises(codec.DecodeError):
+            codec.decode_safety_event(String(data=garbage))
