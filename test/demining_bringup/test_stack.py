@@ -34,7 +34,7 @@ def test_defaults_resolve_to_the_embedded_stack(desc):
     assert 'simulator' in names and 'sensor_emulator' not in names
     sim = nodes[names.index('simulator')]
     assert sim.parameters['use_sim_time'] is False
-    assert sim.parameters['seed'] == 1 and sim.parameters['real_time_factor'] == 10.0
+    assert sim.parameters['seed'] == 1 and sim.parameters['real_time_factor'] == 20.0
     follower = nodes[names.index('path_follower')]
     assert follower.parameters['use_sim_time'] is True
     assert follower.parameters['area_file'] == args['world']
