@@ -320,7 +320,8 @@ def straight_ray_delay(case: Dict[str, Any], offsets: Sequence[float]) -> np.nda
     """Delay after the ground bounce of a point reflector at the target's top, straight rays.
 
     ``2 sqrt(d^2 + x^2) / v`` with ``v = c / sqrt(eps_soil)``: the embedded model's formula
-    ``t = 2h/c + 2 sqrt(d^2 + x^2)/v`` minus its ground-bounce time ``2h/c``.
+    before surface refraction was added, ``t = 2h/c + 2 sqrt(d^2 + x^2)/v``, minus its
+    ground-bounce time ``2h/c`` (kept as the "no refraction" reference).
     """
     v = C0 / math.sqrt(case['soil']['permittivity'])
     d = case['target']['depth_m']

@@ -27,11 +27,15 @@ Per channel, each trace goes through
    threshold a plain SNR;
 4. **detection**: a diffraction stack (the whitened envelopes of the neighbouring traces
    averaged along the hyperbola an object at each depth of ``[min_depth_m, max_depth_m]``
-   would draw for the soil velocity ``c / sqrt(eps)``) gives a per-trace score and apex time;
-   an along-track peak picker keeps local maxima above ``snr_threshold`` within
-   ``peak_half_window_m``. Stacking along the predicted moveout is the hyperbola check. The
-   moveout is tabulated per channel against the neighbour distance (1 mm bins), so stacking
-   every trace of a batch is one gather.
+   would draw) gives a per-trace score and apex time; an along-track peak picker keeps local
+   maxima above ``snr_threshold`` within ``peak_half_window_m``. Stacking along the predicted
+   moveout is the hyperbola check. The moveout is that of a ray refracted at the surface
+   (:func:`moveout_ns`): an object at depth ``d`` draws the hyperbola of an object at the
+   equivalent air depth ``D = h + d / sqrt(eps)`` below the antenna in air (the simulator's
+   model, within 0.035 ns of gprMax FDTD, docs/gpr_validation.md), much flatter than a
+   straight ray through the soil would give; the stack's aperture is a cone of fixed angle at
+   the antenna over that geometry. The moveout is tabulated per channel against the neighbour
+   distance (1 mm bins), so stacking every trace of a batch is one gather.
 
 Depth is ``v * (t_apex - t_surface) / 2`` (the object's top), position the antenna position at
 the apex in ``map``. State per channel is bounded (ring buffers, compacted pending arrays), a
@@ -65,7 +69,9 @@ GROUND_PICK_FRACTION = 0.5
 RADIUS_LEVEL = 0.5
 #: Smallest radius reported (about one trace spacing), m.
 MIN_RADIUS_M = 0.02
-#: Diffraction-stack aperture: tangent of the half angle, and the smallest half width, m.
+#: Diffraction-stack aperture: tangent of the half angle of the cone at the antenna (rays
+#: leaving it, before refraction; the stack reaches ``D * APERTURE_TAN`` along track), and the
+#: smallest half width, m.
 APERTURE_TAN = 1.0
 MIN_APERTURE_M = 0.03
 #: Mean and standard deviation of a Rayleigh(sigma=1) variable (whitened noise envelope).
@@ -89,11 +95,13 @@ class GprParams:
     """Parameters of the GPR processor (node ``gpr_processor``)."""
 
     soil_permittivity: float = param(
-        9.0, 'relative permittivity of the soil, sets the wave speed (field-facts: loam 8-12)',
+        9.0, 'relative permittivity of the soil, sets the wave speed and the refraction at the '
+        'surface (field-facts: loam 8-12)',
         min=1.0, max=81.0)
     antenna_height_m: float = param(
         0.05, 'nominal antenna height above ground, m: the surface echo comes at least 2h/c '
-        'after the direct coupling (field-facts: 2-10 cm; the simulator default)',
+        'after the direct coupling, and the hyperbolas curve as for an object h + d/sqrt(eps) '
+        'below the antenna (field-facts: 2-10 cm; the simulator default)',
         min=0.0, max=1.0)
     max_depth_m: float = param(0.4, 'deepest object searched for, m', min=0.05, max=3.0)
     min_depth_m: float = param(
@@ -134,8 +142,9 @@ class GprParams:
         0.25, 'an apex must be the strongest within this along-track distance, m',
         min=0.01, max=2.0)
     hyperbola_check: bool = param(
-        True, 'score traces by a diffraction stack along the soil-velocity hyperbola '
-        '(false: single-trace envelope)')
+        True, 'score traces by a diffraction stack along the hyperbola of a ray refracted at '
+        'the surface (set by soil_permittivity and antenna_height_m; false: single-trace '
+        'envelope)')
     hyperbola_half_width_m: float = param(
         0.1, 'along-track half width of the diffraction stack, m', min=0.01, max=1.0)
     hyperbola_tolerance_ns: float = param(
@@ -158,6 +167,23 @@ class GprParams:
     def velocity_m_per_ns(self) -> float:
         """Wave speed in the soil, m/ns."""
         return C_M_PER_NS / math.sqrt(self.soil_permittivity)
+
+
+def equivalent_air_depth_m(depth_m, antenna_height_m: float, soil_permittivity: float):
+    """Depth below the antenna, in air, that gives the same moveout: ``h + d / sqrt(eps)``."""
+    return antenna_height_m + np.asarray(depth_m, dtype=float) / math.sqrt(soil_permittivity)
+
+
+def moveout_ns(depth_m, offset_m, antenna_height_m: float, soil_permittivity: float):
+    """Extra two-way time (ns) at horizontal ``offset_m`` from an object at ``depth_m``.
+
+    Paraxial refraction at the surface: ``(2 / c) (sqrt(D^2 + x^2) - D)`` with the equivalent
+    air depth ``D = h + d / sqrt(eps)`` (:func:`equivalent_air_depth_m`). The apex time itself
+    is ``2 h / c + 2 d sqrt(eps) / c``; arguments broadcast.
+    """
+    big_d = equivalent_air_depth_m(depth_m, antenna_height_m, soil_permittivity)
+    x = np.asarray(offset_m, dtype=float)
+    return 2.0 * (np.sqrt(big_d * big_d + x * x) - big_d) / C_M_PER_NS
 
 
 def time_gain(n_samples: int, sample_interval_ns: float, t0_index: int,
@@ -361,7 +387,8 @@ class GprProcessor:
 
     Detection is a diffraction stack: for every trace and every apex time in the depth window
     the whitened envelopes of the neighbouring traces (within ``hyperbola_half_width_m``) are
-    averaged along the hyperbola an object at that depth would draw for the soil velocity; the
+    averaged along the hyperbola an object at that depth would draw (refracted at the surface:
+    :func:`moveout_ns`); the
     best apex time gives the trace's score. Along-track local maxima of that score above
     ``snr_threshold`` are objects. Averaging along the predicted moveout is the hyperbola check:
     isolated spikes and flat layers do not stack, and the score peaks at the true apex even
@@ -572,12 +599,14 @@ class GprProcessor:
         k = np.arange(n_win)
         depth = np.maximum(v * (k + k_lo - st.ref) * dt / 2.0, 0.0)
         w = p.hyperbola_half_width_m
-        aperture = np.clip(depth * APERTURE_TAN, MIN_APERTURE_M, w)
+        # The refracted moveout is that of the equivalent air depth D (module docstring).
+        big_d = equivalent_air_depth_m(depth, p.antenna_height_m, p.soil_permittivity)
+        aperture = np.clip(big_d * APERTURE_TAN, MIN_APERTURE_M, w)
         n_bins = int(round(w / _MOVEOUT_BIN_M)) + 1
         ds = np.arange(n_bins)[:, None] * _MOVEOUT_BIN_M
-        extra = 2.0 * (np.sqrt(depth[None, :] ** 2 + ds ** 2) - depth[None, :]) / v / dt
+        extra = moveout_ns(depth[None, :], ds, p.antenna_height_m, p.soil_permittivity) / dt
         kk = np.rint(k[None, :] + extra).astype(np.intp)
-        # Aperture of about 45 degrees: a shallow object's wings are weak and steep.
+        # Aperture of about 45 degrees at the antenna: farther out the beam is weak.
         inside = (kk < n_win) & (ds <= aperture[None, :] + 1e-12)
         table = np.where(inside, kk, n_win)
         # Last row: a missing neighbour (every sample outside).

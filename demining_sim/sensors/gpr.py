@@ -6,13 +6,18 @@ transmit pulse) is the sum of
 * direct coupling and antenna ringing (the same every trace, a little different per channel);
 * the ground bounce: a Ricker wavelet at ``2 h / c`` with the air-soil reflection coefficient
   ``(1 - sqrt(eps)) / (1 + sqrt(eps))`` (``h`` the antenna height, jittered by roughness);
-* every object in the beam: a Ricker wavelet at ``t = 2 h / c + 2 sqrt(d^2 + x^2) / v``
-  (``v = c / sqrt(eps_r)``, ``d`` the depth of its top, ``x`` the horizontal antenna-to-target
-  distance: the hyperbola), with amplitude from the reflection coefficient
+* every object in the beam: a Ricker wavelet at the two-way time of a ray refracted at the
+  surface (:func:`travel_time_ns`, the paraxial "equivalent air depth" hyperbola validated
+  against gprMax in docs/gpr_validation.md)
+  ``t = 2 h / c + 2 d n / c + (2 / c) (sqrt(D^2 + x_e^2) - D)``, ``n = sqrt(eps_soil)``,
+  ``D = h + d / n``, ``x_e = max(x - a, 0)`` (``d`` the depth of its top, ``x`` the horizontal
+  antenna-to-target distance, ``a`` the half-width of a flat top: mines are flat-topped
+  discs and boxes, other objects point-like), with amplitude from the reflection coefficient
   ``(sqrt(eps_soil) - sqrt(eps_obj)) / (sqrt(eps_soil) + sqrt(eps_obj))`` (metal: -1), the
-  two-way transmission through the surface, a size factor, geometric spreading, attenuation
-  ``exp(-2 alpha R)`` with the low-loss ``alpha = 0.5 sigma sqrt(mu0 / (eps0 eps_r))`` and a
-  Gaussian two-way beam pattern that limits the width of the hyperbola;
+  two-way transmission through the surface, a size factor, geometric spreading over the
+  refracted path, attenuation ``exp(-2 alpha L_soil)`` over its soil leg with the low-loss
+  ``alpha = 0.5 sigma sqrt(mu0 / (eps0 eps_r))`` and a Gaussian two-way beam pattern in the
+  angle at which the ray leaves the antenna, which limits the width of the hyperbola;
 * soil clutter: rocks and roots as weak point scatterers (rows of the item table marked
   GPR-only, laid out once from the seed);
 * white noise.
@@ -50,6 +55,8 @@ _ROUGHNESS_JITTER = 0.25
 _MIN_HEIGHT_M = 1e-3
 # Size of the white-noise bank traces draw their noise from.
 _NOISE_BANK_SIZE = 1 << 18
+# Item kinds with a flat top (``ItemKind`` values): mines are discs and boxes lying flat.
+_FLAT_TOP_KINDS = frozenset({'AP', 'AT'})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +76,13 @@ class GprParams:
                                           max=1.0)
     gpr_noise: float = param(0.002, 'White noise (1 sigma), normalised units', min=0.0,
                              max=1.0)
-    gpr_beam_halfwidth_deg: float = param(20.0, 'Two-way half-power beam half-angle in the '
-                                          'soil, deg', min=1.0, max=89.0)
+    # 30 deg at the antenna puts the half-power footprint at D tan(30 deg) (D = h + d / n):
+    # 4.8 cm for 10 cm in loam, Annan's lambda / 4 + d / sqrt(eps + 1) gives 4.8 cm (and 6.6
+    # vs 7.9 cm at 19.5 cm); the PMN's picked hyperbola then spans what gprMax's does (+/-16
+    # cm, docs/gpr_validation.md).
+    gpr_beam_halfwidth_deg: float = param(30.0, 'Two-way half-power beam half-angle, deg, of '
+                                          'the ray leaving the antenna (in the air, before '
+                                          'refraction at the surface)', min=1.0, max=89.0)
     gpr_direct_amplitude: float = param(1.0, 'Direct-coupling peak amplitude', min=0.0,
                                         max=100.0)
     gpr_ringing_amplitude: float = param(0.3, 'Antenna ringing amplitude', min=0.0,
@@ -95,16 +107,64 @@ def wave_speed_m_per_ns(eps_r: float) -> float:
     return C_M_PER_NS / math.sqrt(eps_r)
 
 
-def travel_time_ns(antenna_height_m, depth_m, offset_m, eps_r: float):
-    """Two-way time (ns) to an object at ``depth_m`` and horizontal ``offset_m``."""
-    v = wave_speed_m_per_ns(eps_r)
-    return (2.0 * np.asarray(antenna_height_m) / C_M_PER_NS
-            + 2.0 * np.sqrt(np.asarray(depth_m) ** 2 + np.asarray(offset_m) ** 2) / v)
+def refraction_index(eps_r: float) -> float:
+    """Refraction index ``n = sqrt(eps_r)`` of a non-magnetic medium."""
+    return math.sqrt(eps_r)
+
+
+def equivalent_air_depth_m(antenna_height_m, depth_m, eps_r: float):
+    """Antenna-to-object depth of the equivalent air-only geometry, ``D = h + d / n``.
+
+    Paraxially, a ray refracted at the air/soil surface bends as if the object were at this
+    depth below the antenna in air: the hyperbola's curvature is set by ``D``, not ``h + d``.
+    """
+    return np.asarray(antenna_height_m) + np.asarray(depth_m) / refraction_index(eps_r)
+
+
+def travel_time_ns(antenna_height_m, depth_m, offset_m, eps_r: float, half_width_m=0.0):
+    """Two-way time (ns) to an object at ``depth_m`` (top) and horizontal ``offset_m``.
+
+    Refraction at the air/soil surface in the paraxial "equivalent air depth" form::
+
+        t = 2 h / c + 2 d n / c + (2 / c) (sqrt(D^2 + x_e^2) - D)
+        n = sqrt(eps_r), D = h + d / n, x_e = max(|x| - a, 0)
+
+    The apex (``x_e = 0``) is the straight-down ``2 h / c + 2 d / v``; away from it the slant
+    path runs mostly in the air, so the moveout is that of an object at ``D`` in air (2-5x
+    flatter than straight rays through the soil). ``half_width_m`` (``a``) is the half-width
+    of a flat top, which reflects straight back while the antenna is above it; 0 for a
+    point-like object. Against gprMax the moveout is within 0.035 ns (docs/gpr_validation.md).
+    All arguments broadcast (numpy arrays).
+    """
+    h = np.asarray(antenna_height_m, dtype=float)
+    d = np.asarray(depth_m, dtype=float)
+    n = refraction_index(eps_r)
+    x_e = np.maximum(np.abs(np.asarray(offset_m, dtype=float))
+                     - np.asarray(half_width_m, dtype=float), 0.0)
+    big_d = equivalent_air_depth_m(h, d, eps_r)
+    return (2.0 * h + 2.0 * n * d + 2.0 * (np.sqrt(big_d * big_d + x_e * x_e) - big_d)
+            ) / C_M_PER_NS
 
 
 def apex_time_ns(antenna_height_m: float, depth_m: float, eps_r: float) -> float:
-    """Two-way time (ns) of the hyperbola apex: antenna straight above the object."""
+    """Two-way time (ns) of the hyperbola apex, ``2 h / c + 2 d sqrt(eps_r) / c``.
+
+    The antenna straight above the object (or above its flat top): no refraction, the same
+    as a straight ray.
+    """
     return float(travel_time_ns(antenna_height_m, depth_m, 0.0, eps_r))
+
+
+def flat_top_half_width_m(kinds, diameters) -> np.ndarray:
+    """Half-width ``a`` of the flat top of each object (0 for point-like ones), m.
+
+    Landmines (AP, AT) are flat-topped discs or boxes lying flat: ``diameter / 2`` (the
+    gprMax PMN's moveout is matched by a = 56 mm, its radius). UXO (rounds lying on their
+    side), clutter and rocks reflect from a rounded top: 0.
+    """
+    flat = np.array([str(getattr(k, 'value', k)) in _FLAT_TOP_KINDS for k in kinds],
+                    dtype=bool)
+    return np.where(flat, 0.5 * np.asarray(diameters, dtype=float), 0.0)
 
 
 def reflection_coefficient(eps_soil, eps_obj):
@@ -136,6 +196,7 @@ class GprModel:
         self.rng = rng
         self.eps = float(permittivity)
         self.v = wave_speed_m_per_ns(self.eps)
+        self.n = refraction_index(self.eps)
         self.alpha = attenuation_np_per_m(conductivity, self.eps)
         self.roughness = float(roughness_m)
         self.r_ground = float(reflection_coefficient(1.0, self.eps))
@@ -145,6 +206,10 @@ class GprModel:
         self._win = np.arange(-half_win, half_win + 1)
         self.beam_k = math.log(2.0) / math.radians(p.gpr_beam_halfwidth_deg) ** 2
         self.theta_max = math.sqrt(math.log(1.0 / _BEAM_FLOOR) / self.beam_k)
+        # Pairs are selected by x_e < D tan(theta_max) (no arctan over every pair).
+        self.tan_theta_max = (math.tan(self.theta_max) if self.theta_max < 0.5 * math.pi
+                              else math.inf)
+        self.half_width = flat_top_half_width_m(table.kinds, table.diameter)
         # Per-row reflection amplitude (without geometry), computed once.
         metal = table.metal_mass >= p.gpr_metal_min_kg
         refl = np.where(metal, -1.0, reflection_coefficient(self.eps, table.permittivity))
@@ -208,22 +273,37 @@ class GprModel:
         return self._noise_bank[start:start + n]
 
     def _targets(self, ax: np.ndarray, ay: np.ndarray, h: np.ndarray, rows: np.ndarray):
-        """(trace index, arrival time ns, amplitude) of every in-beam trace-target pair."""
+        """(trace index, arrival time ns, amplitude) of every in-beam trace-target pair.
+
+        The ray to the nearest point of the object's top (``x_e`` beyond its flat top) is
+        refracted at the surface; paraxially it leaves the antenna at
+        ``theta = atan(x_e / D)`` (``D = h + d / n``, the equivalent air depth), which sets
+        the beam gain. Its air leg ``h / cos(theta)`` and soil leg ``d / cos(theta_soil)``
+        (Snell: ``sin(theta_soil) = sin(theta) / n``) set spreading and attenuation; above
+        the object both equal the straight-down path.
+        """
         tb = self.table
+        n = self.n
         d = tb.depth[rows]
         xh = np.hypot(ax[:, None] - tb.x[rows][None, :], ay[:, None] - tb.y[rows][None, :])
-        theta = np.arctan2(xh, d[None, :] + h[:, None])
-        ti, ki = np.nonzero(theta < self.theta_max)
+        xe = np.maximum(xh - self.half_width[rows][None, :], 0.0)
+        big_d = h[:, None] + d[None, :] / n
+        ti, ki = np.nonzero(xe < big_d * self.tan_theta_max)
         if ti.size == 0:
             return ti, np.zeros(0), np.zeros(0)
-        xs = xh[ti, ki]
+        xs = xe[ti, ki]
         ds = d[ki]
         hs = h[ti]
-        slant = np.sqrt(ds * ds + xs * xs)
-        t_arr = 2.0 * hs / C_M_PER_NS + 2.0 * slant / self.v
-        amp = (self.row_amp[rows][ki] * np.exp(-self.beam_k * theta[ti, ki] ** 2
-                                               - 2.0 * self.alpha * slant)
-               * (self.p.gpr_spreading_ref_m / (hs + slant)))
+        dd = big_d[ti, ki]
+        r_eq = np.sqrt(dd * dd + xs * xs)
+        t_arr = (2.0 * hs + 2.0 * n * ds + 2.0 * (r_eq - dd)) / C_M_PER_NS
+        sin_air = xs / r_eq
+        theta = np.arcsin(sin_air)
+        air_leg = hs * r_eq / dd
+        soil_leg = ds / np.sqrt(1.0 - (sin_air / n) ** 2)
+        amp = (self.row_amp[rows][ki] * np.exp(-self.beam_k * theta * theta
+                                               - 2.0 * self.alpha * soil_leg)
+               * (self.p.gpr_spreading_ref_m / (air_leg + soil_leg)))
         return ti, t_arr, amp
 
     def _add_wavelets(self, out: np.ndarray, trace_idx: np.ndarray, t_arr: np.ndarray,

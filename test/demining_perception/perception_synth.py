@@ -2,7 +2,8 @@
 
 A straight drive along +x in map at constant speed, the sensor boom ``SENSOR_X`` ahead of
 base_link, 8 channels across 2 m; traces follow the conventions of the brief (Ricker wavelet,
-ground bounce at 2h/c, object reflections with hyperbolic moveout, white noise).
+ground bounce at 2h/c, object reflections with the hyperbolic moveout of a ray refracted at the
+surface, white noise).
 """
 
 from __future__ import annotations
@@ -74,10 +75,13 @@ def gpr_traces(ant_xy: np.ndarray, objs: Sequence[Obj], eps: float, noise: float
     out += 0.2 * np.exp(-(t - T_DELAY) / 1.5).clip(max=1.0) * np.sin(2 * math.pi * 2.1 * t)
     out += -1.0 * ricker(t[None, :] - t_g + rng.normal(0, 0.005, (n, 1)))
     for o in objs:
+        # Refracted at the surface: the hyperbola of the equivalent air depth D = h + d / n.
         x = np.hypot(ant_xy[:, 0] - o.x, ant_xy[:, 1] - o.y)
-        r = np.sqrt(o.depth ** 2 + x ** 2)
-        amp = o.gpr_amp * (o.depth / r) ** 2
-        out += amp[:, None] * ricker(t[None, :] - (t_g + 2 * r[:, None] / v))
+        big_d = H + o.depth * v / C
+        r = np.sqrt(big_d ** 2 + x ** 2)
+        amp = o.gpr_amp * (big_d / r) ** 2
+        t_obj = t_g + 2 * o.depth / v + 2 * (r - big_d) / C
+        out += amp[:, None] * ricker(t[None, :] - t_obj[:, None])
     out += rng.normal(0.0, noise, out.shape)
     return out.astype(np.float32)
 

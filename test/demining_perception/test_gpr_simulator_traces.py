@@ -3,17 +3,20 @@
 The simulator puts the direct coupling at t = 0 and the ground bounce at 2h/c inside its
 tail; the processor must take the surface time from the antenna height there, not from the
 coupling (which made every depth ~1.1 cm too deep), and must not see the surface-roughness
-residual as shallow objects.
+residual as shallow objects. Its hyperbolas are refracted at the surface (validated against
+gprMax), and the processor's diffraction stack must follow the same moveout.
 """
 
 import numpy as np
 import pytest
 
 from demining_bringup.datatypes import VehicleState
+from demining_perception.gpr import processing as gp
 from demining_perception.gpr.processing import (
-    C_M_PER_NS, GprParams, GprProcessor, envelope, pick_surface)
+    C_M_PER_NS, GprParams, GprProcessor, envelope, moveout_ns, pick_surface)
 from demining_perception.pose_buffer import PoseBuffer
-from demining_sim.sensors.gpr import GprModel, GprParams as SimGprParams
+from demining_sim.sensors.gpr import (GprModel, GprParams as SimGprParams, apex_time_ns,
+                                      travel_time_ns)
 from demining_sim.spatial import ItemTable
 from demining_sim.world import BuriedItem, ItemKind
 
@@ -89,3 +92,43 @@ def test_wrong_antenna_height_biases_depth():
     assert hits
     best = max(hits, key=lambda d: d.confidence)
     assert -0.025 <= best.depth - 0.08 <= -0.01
+
+
+def shrapnel(x, y, depth):
+    return BuriedItem(name='shrapnel', kind=ItemKind.CLUTTER, x=x, y=y, depth=depth,
+                      diameter=0.04, height=0.01, metal_mass=0.02, permittivity=80.0,
+                      model='shrapnel')
+
+
+@pytest.mark.parametrize('h,eps', [(0.05, 9.0), (0.1, 4.0), (0.02, 20.0)])
+def test_template_moveout_is_the_simulators_refracted_moveout(h, eps):
+    depth = np.linspace(0.0, 0.4, 9)[:, None]
+    x = np.linspace(0.0, 0.3, 7)[None, :]
+    sim = travel_time_ns(h, depth, x, eps) - np.vectorize(apex_time_ns)(h, depth, eps)
+    np.testing.assert_allclose(moveout_ns(depth, x, h, eps), sim, atol=1e-12)
+    # Much flatter than a straight ray through the soil (what the stack used to assume).
+    straight = 2.0 * (np.hypot(0.1, 0.1) - 0.1) * np.sqrt(eps) / C_M_PER_NS
+    assert moveout_ns(0.1, 0.1, h, eps) < 0.7 * straight
+
+
+def test_refracted_template_stacks_more_of_a_point_reflector(monkeypatch):
+    # A shrapnel-size point at 10 cm: the stack along the refracted hyperbola collects more
+    # of its energy, and places it better, than the straight-ray template.
+    def best(dets):
+        hits = [d for d in dets if np.hypot(d.x - 9.0, d.y - CH_Y[3]) <= 0.1]
+        assert hits
+        return max(hits, key=lambda d: d.confidence)
+
+    item = [shrapnel(9.0, CH_Y[3], 0.10)]
+    refracted = best(drive(item, 16.0))
+
+    def straight_moveout(depth, offset, antenna_height_m, soil_permittivity):
+        v = C_M_PER_NS / np.sqrt(soil_permittivity)
+        depth = np.asarray(depth, dtype=float)
+        return 2.0 * (np.sqrt(depth ** 2 + np.asarray(offset) ** 2) - depth) / v
+
+    monkeypatch.setattr(gp, 'moveout_ns', straight_moveout)
+    straight = best(drive(item, 16.0))
+    assert refracted.strength > 1.08 * straight.strength, (refracted.strength,
+                                                           straight.strength)
+    assert abs(refracted.depth - 0.10) <= 0.002

@@ -35,14 +35,11 @@ def _load_bench():
 bench = _load_bench()
 CASES = [c['name'] for c in bench.CASES]
 
-# Known gaps of demining_sim/sensors/gpr.py measured by this comparison (strict: when the model
-# is fixed the test XPASSes and fails, and the marker must go). docs/gpr_validation.md has the
-# numbers and the proposed fix.
-_STRAIGHT_RAYS = ('gpr.travel_time_ns uses straight rays in the soil (no refraction at the '
-                  'surface) and a point target: its moveout is 2-5x too large '
-                  '(docs/gpr_validation.md, "Findings")')
-KNOWN_GAPS = {('hyperbola', 'pmn_loam'): _STRAIGHT_RAYS,
-              ('hyperbola', 'metal_sand'): _STRAIGHT_RAYS}
+# Known gaps of demining_sim/sensors/gpr.py measured by this comparison, as
+# ``{(check, case): reason}`` (strict xfail: when the model is fixed the test XPASSes and
+# fails, and the entry must go). None at present: the straight-ray hyperbolas (2-5x too steep)
+# were replaced by surface refraction, docs/gpr_validation.md has the numbers.
+KNOWN_GAPS = {}
 
 
 def cases_for(check):
@@ -121,14 +118,16 @@ def test_model_picks_recover_the_model_formula(model_picks, name):
 
     Guards the comparison itself: a picker error would otherwise look like a model error.
     """
-    from demining_sim.sensors.gpr import apex_time_ns, travel_time_ns
+    from demining_sim.sensors.gpr import apex_time_ns, flat_top_half_width_m, travel_time_ns
     case = bench.case_by_name(name)
     h, d = case['antenna_height_m'], case['target']['depth_m']
     eps = case['soil']['permittivity']
+    # The PMN (AP) has a flat top of its radius, the mortar round (UXO) a round one.
+    a = float(flat_top_half_width_m([case['target']['kind']], [case['target']['diameter_m']])[0])
     rec = model_picks[name]
     x = np.asarray(rec['offsets_m'])
     ok = np.isfinite(rec['delay_ns'])
-    expected = travel_time_ns(h, d, x, eps) - 2.0 * h / bench.C0 / bench.NS
+    expected = travel_time_ns(h, d, x, eps, a) - 2.0 * h / bench.C0 / bench.NS
     assert ok.sum() >= 9
     assert np.max(np.abs(rec['delay_ns'][ok] - expected[ok])) < 0.02
     assert apex_time_ns(h, d, eps) == pytest.approx(expected[np.argmin(np.abs(x))]
