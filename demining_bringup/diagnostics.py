@@ -7,7 +7,7 @@ It imports no rclpy: the node passes itself in and owns the publisher and timer 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
@@ -17,6 +17,15 @@ from demining_bringup.codec import make_header
 OK = DiagnosticStatus.OK
 WARN = DiagnosticStatus.WARN
 ERROR = DiagnosticStatus.ERROR
+
+
+def diagnostics(node_name: str, stamp: float, level: bytes, message: str,
+                values: Mapping[str, object]) -> DiagnosticArray:
+    """Return a DiagnosticArray with one status named after the node."""
+    status = DiagnosticStatus(level=level, name=node_name, message=message,
+                              hardware_id='demining')
+    status.values = [KeyValue(key=str(k), value=str(v)) for k, v in values.items()]
+    return DiagnosticArray(header=make_header(stamp, ''), status=[status])
 
 
 @dataclasses.dataclass
@@ -83,7 +92,5 @@ class DiagnosticsPublisher:
         """Build and publish the status now."""
         now = self._node.get_clock().now().nanoseconds * 1e-9
         level, message, values = self._status(now)
-        st = DiagnosticStatus(level=level, name=self._node.get_fully_qualified_name(),
-                              message=message, hardware_id='demining')
-        st.values = [KeyValue(key=k, value=v) for k, v in values]
-        self._pub.publish(DiagnosticArray(header=make_header(now, ''), status=[st]))
+        self._pub.publish(diagnostics(self._node.get_fully_qualified_name(), now, level,
+                                      message, dict(values)))

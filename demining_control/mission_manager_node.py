@@ -23,8 +23,9 @@ from demining_bringup import codec, qos, topics
 from demining_bringup.area import load_area
 from demining_bringup.node_main import run_node
 from demining_bringup.parameters import param
+from demining_bringup.report import MissionRecord, write_report
 from demining_bringup.ros_params import declare_parameters
-from demining_control import diagnostics as diag
+from demining_bringup import diagnostics as diag
 from demining_control.mission.manager import TERMINAL, MissionManager, MissionParams
 
 _UPDATE_PERIOD_S = 1.0
@@ -182,7 +183,6 @@ class MissionManagerNode(Node):
         """Build the MissionRecord and write the report; never raises (logs instead)."""
         run_dir = self._run_dir()
         try:
-            from demining_bringup.report import MissionRecord, write_report
             record = MissionRecord(world_name=self.area.name, origin=self.area.origin,
                                    vehicle_profile=self.config.vehicle_profile,
                                    **self.mission.record_kwargs())

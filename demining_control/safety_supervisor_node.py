@@ -25,7 +25,7 @@ from demining_bringup.datatypes import Twist2D
 from demining_bringup.node_main import run_node
 from demining_bringup.parameters import param
 from demining_bringup.ros_params import declare_parameters
-from demining_control import diagnostics as diag
+from demining_bringup import diagnostics as diag
 from demining_control.safety.supervisor import (SafetyInputs, SafetyParams, SafetyState,
                                                 SafetySupervisor)
 

@@ -17,7 +17,7 @@ from demining_bringup import codec, qos, topics
 from demining_bringup.datatypes import ToolState
 from demining_bringup.node_main import run_node
 from demining_bringup.ros_params import declare_parameters
-from demining_control import diagnostics as diag
+from demining_bringup import diagnostics as diag
 from demining_control.tools.controller import ToolController, ToolParams
 
 _CONTROL_PERIOD_S = 0.1
