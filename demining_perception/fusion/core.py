@@ -12,15 +12,34 @@
   ``confirm_hits`` hits or one hit of confidence ``confirm_confidence``; tentative tracks not
   seen again for ``tentative_timeout_s`` are forgotten. Tracks closer than the association
   radius are merged into the older one.
-* **Classification** (recomputed on every hit; missing a mine is worse than a false alarm, so
-  the default when unsure is AP):
+* **Classification** (recomputed on every hit). It works on what the sensors say about the
+  object, not on raw amplitudes (a 20 g fragment 2 cm deep is louder than a TM-62M 20 cm
+  deep): the MD processor reports a depth-corrected metal content in grams (``strength``) and
+  the metal's depth, the GPR a reflector depth and the radius of its flat top. An MD hit at
+  least ``md_reliable_confidence`` confident has a reliable metal estimate (weak hits scatter
+  by a factor of several); the GPR radius is taken from hits at least
+  ``gpr_confident_confidence`` confident. Missing a mine is worse than a false alarm, but
+  calling all metal AP is useless (field-facts: ~250 metal signals per mine; dual-sensor
+  detectors skip 90-96 % of clutter). In order:
 
-  - UXO: very strong metal (``md_strong_mv``) flagged elongated by the MD processor;
-  - AT: very strong metal, or a large GPR reflector (radius ``at_min_radius_m`` or strength
-    ``at_gpr_strength``) at AT depth (``at_min_depth_m``);
-  - AP: a GPR target of mine size with weak-to-medium or no metal (plastic / minimum-metal);
-  - clutter: metal without a GPR target of mine size, once the GPR had ``gpr_wait_s`` to
-    report (the GPR decides later than the MD along track); until then AP, low confidence.
+  - **AT / UXO (heavy metal)**: a reliable look with at least ``at_min_metal_g`` (kilograms:
+    TM-62M, mortar rounds; clutter is 1-100 g). UXO when the MD flags the footprint elongated,
+    or when the GPR had its chance and saw no AT-size reflector (a compact one: a shell, not
+    a 32 cm disc); otherwise AT (unsure -> AT, the most dangerous to drive over);
+  - **AT (plastic)**: a GPR reflector of radius ``at_min_radius_m`` at AT depth
+    (``at_min_depth_m``; TM-62P: 32 cm wide, 10-30 cm deep, tens of grams of metal);
+  - **clutter**: once the GPR had ``gpr_wait_s`` to report an AT-size target (it shares the
+    boom with the MD but decides later along track), metal whose every reliable look is above
+    ``ap_max_metal_g`` (more than an AP blast mine holds; field-facts: PMN a few grams);
+  - **AP**: any other metal: AP-mine metal content, or an estimate too noisy to clear it;
+    with a GPR reflector at the spot at full confidence, without one (the GPR may have missed
+    a low-contrast mine) at low confidence;
+  - **AP / UNKNOWN without metal**: a GPR reflector of mine size (``gpr_mine_min_radius_m``)
+    at AP depth (``ap_max_depth_m``) is a plastic or minimum-metal AP mine; a smaller or
+    deeper one (a stone, a root) is UNKNOWN: suspect, low confidence.
+
+  The GPR flat-top radius is not used against metal: on the simulator's data it does not
+  separate point-like metal clutter (3-10 cm) from AP mines (5-11 cm).
 """
 
 from __future__ import annotations
@@ -42,6 +61,14 @@ _UNSURE_AP_CONFIDENCE = 0.3
 _GPR_ONLY_FACTOR = 0.8
 #: Smallest radius given to an AT track, m (TM-62 is 0.32 m across; field-facts).
 _AT_MIN_RADIUS_M = 0.16
+#: Confidence scale of an UNKNOWN label (a small non-metallic GPR reflector).
+_UNKNOWN_FACTOR = 0.5
+#: Confidence scale of a clutter label, with and without a GPR reflector confirming a small
+#: object at the spot.
+_CLUTTER_GPR_FACTOR = 0.8
+_CLUTTER_MD_ONLY_FACTOR = 0.6
+#: Floor of an MD metal estimate before taking its log, g.
+_MIN_METAL_G = 1e-3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,14 +105,28 @@ class FusionParams:
                                        'long are dropped, s', min=0.1, max=1e6)
     gpr_wait_s: float = param(3.0, 'an MD-only track stays AP this long before it may be '
                               'called clutter (the GPR decides later), s', min=0.0, max=600.0)
-    md_strong_mv: float = param(500.0, 'metal response of AT mines and UXO, detector units',
-                                min=0.0, max=1e9)
-    gpr_min_strength: float = param(0.0, 'GPR strength of a mine-size target (smaller GPR '
-                                    'responses are clutter-size)', min=0.0, max=1e6)
-    at_min_radius_m: float = param(0.13, 'GPR reflector radius that means an AT mine, m',
-                                   min=0.0, max=5.0)
-    at_gpr_strength: float = param(40.0, 'GPR strength that means an AT-size reflector',
-                                   min=0.0, max=1e6)
+    at_min_metal_g: float = param(
+        500.0, 'metal content (MD, g) of AT mines and UXO (field-facts: TM-62M and mortar '
+        'rounds kilograms; clutter 1-100 g)', min=0.0, max=1e9)
+    ap_max_metal_g: float = param(
+        8.0, 'most metal content (MD, g) an AP blast mine has: twice a PMN\'s 4 g for the '
+        'estimate\'s spread (field-facts: PMN a few g, minimum-metal < 1 g); more, on every '
+        'reliable MD look, is clutter unless the GPR shows an AT-size target',
+        min=0.0, max=1e9)
+    md_reliable_confidence: float = param(
+        0.75, 'an MD hit this confident (SNR twice the threshold) gives a metal content '
+        'reliable enough to clear a track as clutter', min=0.0, max=1.0)
+    gpr_confident_confidence: float = param(
+        0.8, 'GPR hits this confident give the track its flat-top radius (weaker hits\' '
+        'radii are noise)', min=0.0, max=1.0)
+    gpr_mine_min_radius_m: float = param(
+        0.04, 'GPR flat-top radius of a mine-size target without metal, m (PMN 5.6 cm)',
+        min=0.0, max=5.0)
+    ap_max_depth_m: float = param(
+        0.2, 'a non-metallic GPR reflector deeper than this (and too small for AT) is not '
+        'called AP but UNKNOWN, m (field-facts: AP mines 0-15 cm)', min=0.0, max=5.0)
+    at_min_radius_m: float = param(0.13, 'GPR reflector radius that means an AT mine, m '
+                                   '(field-facts: TM-62 32 cm across)', min=0.0, max=5.0)
     at_min_depth_m: float = param(0.08, 'AT mines are at least this deep, m (field-facts: '
                                   '10-30 cm)', min=0.0, max=5.0)
     publish_period_s: float = param(1.0, 'period of /mine_map, /detections, markers and '
@@ -169,23 +210,57 @@ class Track:
     md_hits: int = 0
     gpr_conf: float = 0.0             # combined (noisy-or) confidence per sensor
     md_conf: float = 0.0
-    gpr_strength: float = 0.0         # strongest response per sensor
-    md_strength: float = 0.0
-    gpr_radius: float = 0.0
+    md_best_conf: float = 0.0         # the most confident MD hit (reliability of the metal)
+    metal_min_reliable: float = math.inf   # metal content (g) range over reliable MD hits
+    metal_max_reliable: float = 0.0
+    gpr_best_conf: float = 0.0        # the most confident GPR hit ...
+    gpr_best_radius: float = 0.0      # ... and its flat-top radius, m
+    gpr_max_radius: float = 0.0       # largest flat-top radius of the confident GPR hits, m
+    gpr_strength: float = 0.0         # strongest GPR response (z-score)
     depth_sum: float = 0.0            # confidence-weighted GPR depth
     depth_weight: float = 0.0
+    md_depth_sum: float = 0.0         # confidence^2-weighted MD depth (metal centre)
+    metal_log_sum: float = 0.0        # confidence^2-weighted log of the metal content (g)
+    metal_weight: float = 0.0
     uxo_hints: int = 0
     max_conf: float = 0.0
     kind: DetectionKind = DetectionKind.AP
     confidence: float = 0.0
 
     @property
-    def depth(self) -> float:
-        """GPR depth estimate, 0 when only the MD has seen the track."""
+    def gpr_depth(self) -> float:
+        """GPR depth estimate (top of the reflector), 0 when the GPR has not seen the track."""
         return self.depth_sum / self.depth_weight if self.depth_weight > 0.0 else 0.0
 
-    def add(self, det: Detection, stamp: float) -> None:
-        """Fold a raw detection into the track."""
+    @property
+    def md_depth(self) -> float:
+        """MD depth estimate (centre of the metal), 0 when the MD has not seen the track."""
+        return self.md_depth_sum / self.metal_weight if self.metal_weight > 0.0 else 0.0
+
+    @property
+    def depth(self) -> float:
+        """Best depth: the GPR's (the object's top) when it saw the track, else the MD's."""
+        return self.gpr_depth if self.depth_weight > 0.0 else self.md_depth
+
+    @property
+    def metal_g(self) -> float:
+        """Metal content (g, MD estimate; geometric mean weighted by confidence^2), 0 if none."""
+        if self.metal_weight <= 0.0:
+            return 0.0
+        return math.exp(self.metal_log_sum / self.metal_weight)
+
+    @property
+    def gpr_radius(self) -> float:
+        """Flat-top radius (m): the largest of the confident GPR hits, else the best hit's."""
+        return self.gpr_max_radius if self.gpr_max_radius > 0.0 else self.gpr_best_radius
+
+    def add(self, det: Detection, stamp: float, reliable_md: float = 0.75,
+            confident_gpr: float = 0.8) -> None:
+        """Fold a raw detection into the track.
+
+        An MD hit at least ``reliable_md`` confident counts in the reliable metal range, a
+        GPR hit at least ``confident_gpr`` confident in the largest radius.
+        """
         w = max(det.confidence, 1e-3)
         self.x = (self.x * self.weight + det.x * w) / (self.weight + w)
         self.y = (self.y * self.weight + det.y * w) / (self.weight + w)
@@ -193,17 +268,35 @@ class Track:
         self.hits += 1
         self.last_seen = max(self.last_seen, stamp)
         self.max_conf = max(self.max_conf, det.confidence)
+        depth = det.depth if math.isfinite(det.depth) else 0.0
         if det.source == 'gpr':
             self.gpr_hits += 1
             self.gpr_conf = 1.0 - (1.0 - self.gpr_conf) * (1.0 - det.confidence)
-            self.gpr_strength = max(self.gpr_strength, det.strength)
-            self.gpr_radius = max(self.gpr_radius, det.radius)
-            self.depth_sum += det.depth * w
+            strength = det.strength if math.isfinite(det.strength) else 0.0
+            # The flat-top radius of a weak hit is noise: keep the confident hits' and the
+            # most confident one's.
+            if math.isfinite(det.radius):
+                if (det.confidence, strength) > (self.gpr_best_conf, self.gpr_strength):
+                    self.gpr_best_radius = det.radius
+                    self.gpr_best_conf = det.confidence
+                if det.confidence >= confident_gpr:
+                    self.gpr_max_radius = max(self.gpr_max_radius, det.radius)
+            self.gpr_strength = max(self.gpr_strength, strength)
+            self.depth_sum += depth * w
             self.depth_weight += w
         else:
             self.md_hits += 1
             self.md_conf = 1.0 - (1.0 - self.md_conf) * (1.0 - det.confidence)
-            self.md_strength = max(self.md_strength, det.strength)
+            self.md_best_conf = max(self.md_best_conf, det.confidence)
+            if math.isfinite(det.strength):
+                # Noisy (weak) hits give scattered metal estimates: weight by confidence^2.
+                w2 = w * w
+                self.metal_log_sum += math.log(max(det.strength, _MIN_METAL_G)) * w2
+                self.md_depth_sum += depth * w2
+                self.metal_weight += w2
+                if det.confidence >= reliable_md:
+                    self.metal_min_reliable = min(self.metal_min_reliable, det.strength)
+                    self.metal_max_reliable = max(self.metal_max_reliable, det.strength)
             if det.kind == DetectionKind.UXO:
                 self.uxo_hints += 1
 
@@ -219,11 +312,19 @@ class Track:
         self.md_hits += other.md_hits
         self.gpr_conf = 1.0 - (1.0 - self.gpr_conf) * (1.0 - other.gpr_conf)
         self.md_conf = 1.0 - (1.0 - self.md_conf) * (1.0 - other.md_conf)
+        self.md_best_conf = max(self.md_best_conf, other.md_best_conf)
+        if (other.gpr_best_conf, other.gpr_strength) > (self.gpr_best_conf, self.gpr_strength):
+            self.gpr_best_radius = other.gpr_best_radius
+            self.gpr_best_conf = other.gpr_best_conf
+        self.gpr_max_radius = max(self.gpr_max_radius, other.gpr_max_radius)
+        self.metal_min_reliable = min(self.metal_min_reliable, other.metal_min_reliable)
+        self.metal_max_reliable = max(self.metal_max_reliable, other.metal_max_reliable)
         self.gpr_strength = max(self.gpr_strength, other.gpr_strength)
-        self.md_strength = max(self.md_strength, other.md_strength)
-        self.gpr_radius = max(self.gpr_radius, other.gpr_radius)
         self.depth_sum += other.depth_sum
         self.depth_weight += other.depth_weight
+        self.md_depth_sum += other.md_depth_sum
+        self.metal_log_sum += other.metal_log_sum
+        self.metal_weight += other.metal_weight
         self.uxo_hints += other.uxo_hints
         self.max_conf = max(self.max_conf, other.max_conf)
         self.first_seen = min(self.first_seen, other.first_seen)
@@ -232,24 +333,35 @@ class Track:
 
 def classify(t: Track, p: FusionParams, now: float) -> Tuple[DetectionKind, float]:
     """Return the kind and confidence of a track (see the module docstring for the rules)."""
-    strong_metal = t.md_hits > 0 and t.md_strength >= p.md_strong_mv
-    gpr_mine = t.gpr_hits > 0 and t.gpr_strength >= p.gpr_min_strength
-    if strong_metal and t.uxo_hints * 2 >= t.md_hits:
-        return DetectionKind.UXO, t.md_conf
-    large_gpr = gpr_mine and (t.gpr_radius >= p.at_min_radius_m
-                              or t.gpr_strength >= p.at_gpr_strength)
-    if strong_metal or (large_gpr and t.depth >= p.at_min_depth_m):
-        conf = 1.0 - (1.0 - t.md_conf) * (1.0 - t.gpr_conf)
-        return DetectionKind.AT, conf
-    if gpr_mine:
-        if t.md_hits:
-            return DetectionKind.AP, 1.0 - (1.0 - t.md_conf) * (1.0 - t.gpr_conf)
-        return DetectionKind.AP, _GPR_ONLY_FACTOR * t.gpr_conf
-    if t.md_hits and now - t.first_seen >= p.gpr_wait_s:
-        # Metal and no mine-size GPR target: clutter, the more sure the more the GPR
-        # had a chance (GPR hits too small to be a mine lower it less than none at all).
-        return DetectionKind.CLUTTER, t.md_conf * (0.8 if t.gpr_hits == 0 else 0.6)
-    return DetectionKind.AP, _UNSURE_AP_CONFIDENCE * max(t.md_conf, t.gpr_conf)
+    both = 1.0 - (1.0 - t.md_conf) * (1.0 - t.gpr_conf)
+    metal = t.md_hits > 0
+    reliable = t.metal_max_reliable > 0.0
+    # Heavy metal on any reliable MD look (a mine under a fragment must not average away);
+    # without one, the confidence-weighted estimate.
+    heavy = metal and (t.metal_max_reliable if reliable else t.metal_g) >= p.at_min_metal_g
+    gpr_large = (t.gpr_hits > 0 and t.gpr_radius >= p.at_min_radius_m
+                 and t.gpr_depth >= p.at_min_depth_m)
+    waited = now - t.first_seen >= p.gpr_wait_s
+    if heavy:
+        if not gpr_large and (t.uxo_hints * 2 >= t.md_hits or (waited and t.gpr_hits > 0)):
+            # Elongated, or the GPR saw a compact reflector rather than a mine's large top.
+            return DetectionKind.UXO, both
+        return DetectionKind.AT, both
+    if gpr_large:
+        return DetectionKind.AT, both
+    if not metal:
+        if t.gpr_radius >= p.gpr_mine_min_radius_m and t.gpr_depth <= p.ap_max_depth_m:
+            return DetectionKind.AP, _GPR_ONLY_FACTOR * t.gpr_conf     # plastic, minimum metal
+        return DetectionKind.UNKNOWN, _UNKNOWN_FACTOR * t.gpr_conf
+    if waited and reliable and t.metal_min_reliable > p.ap_max_metal_g:
+        # Every reliable look says more metal than an AP blast mine holds, and the GPR had its
+        # chance to report an AT-size target.
+        return DetectionKind.CLUTTER, (_CLUTTER_GPR_FACTOR if t.gpr_hits else
+                                       _CLUTTER_MD_ONLY_FACTOR) * t.md_conf
+    if t.gpr_hits:
+        return DetectionKind.AP, both
+    # AP-mine metal (or an estimate too noisy to clear it) and no GPR report (yet).
+    return DetectionKind.AP, _UNSURE_AP_CONFIDENCE * t.md_conf
 
 
 class FusionCore:
@@ -321,7 +433,7 @@ class FusionCore:
                 radius = max(radius, _AT_MIN_RADIUS_M)
             out.append(Detection(x=t.x, y=t.y, depth=t.depth, confidence=float(t.confidence),
                                  kind=t.kind, source='fused', radius=radius, id=t.id,
-                                 strength=max(t.md_strength, t.gpr_strength)))
+                                 strength=t.metal_g))
         return out
 
     # -- internals --------------------------------------------------------------------------
@@ -359,7 +471,8 @@ class FusionCore:
             self.tracks[best.id] = best
         else:
             self._hash_remove(best)
-        best.add(d, stamp)
+        best.add(d, stamp, self.params.md_reliable_confidence,
+                 self.params.gpr_confident_confidence)
         # The track moved: merge any other track now within the radius into the older one.
         for other in self._near(best.x, best.y):
             if other.id != best.id and math.hypot(other.x - best.x, other.y - best.y) <= r:

@@ -1,15 +1,41 @@
-"""Metal-detector processing: drift removal, MAD noise, 2-D peak picking, interpolation (no rclpy).
+"""Metal-detector processing: drift removal, peak picking, depth and metal content (no rclpy).
 
 The coil readings of a batch are arranged as rows (one per sampling instant) by columns (one
 per coil). Per coil, a slow running median of past readings (taken only while the boom moves,
 so a stop does not absorb a target) is the soil background and drift, and the MAD of the
 residual is the noise. A reading is a detection when its SNR passes ``snr_threshold`` and it is
 the largest within ``peak_half_window_m`` along track and one coil either side, so a target
-between two coils gives one detection. Its position is interpolated between coils with a
-parabola through the log amplitudes (exact for a Gaussian-like footprint), its strength is the
-interpolated peak amplitude (detector units, ~mV: a metal-content proxy), its radius half the
-larger half-maximum extent of the footprint, and a strong elongated footprint is flagged
-``DetectionKind.UXO`` as a hint for fusion.
+between two coils gives one detection.
+
+**Depth and metal content.** The amplitude of a small target's induced dipole falls as the
+sixth power of the coil-to-target distance (field-facts), so the amplitude alone says little
+about how much metal there is: a 20 g fragment 2 cm deep gives a larger signal than a
+kilogram-class AT mine 20 cm deep. But the footprint's width grows with that distance: for
+``A = k / (x^2 + y^2 + z^2)^3`` a coil passing at lateral offset ``y`` sees an along-track
+full width at half maximum of ``FWHM_PER_DISTANCE * sqrt(z^2 + y^2)`` (1.02). The processor
+
+1. measures the along-track FWHM on the peak coil and the lateral offset (log-parabola across
+   three coils) for a first guess of ``z``;
+2. fits ``A = k / (|p - q|^2 + z^2)^3 + b`` to the background-removed readings of the peak
+   coil and ``FIT_COILS_EITHER_SIDE`` coils either side within about two FWHMs along track
+   (their true map positions ``p``; ``q`` the target position, ``b`` residual drift; saturated
+   readings left out), which uses the cross-coil spread as well;
+3. reports ``depth = z - coil_height_m`` (the depth of the metal's centre, not the object's
+   top: the MD cannot see the top) and the depth-corrected **metal content**
+   ``k / metal_gain_mv_m6_per_kg`` in grams as ``strength``.
+
+``metal_gain_mv_m6_per_kg`` is a calibration: the response (mV) of 1 kg of compact metal at
+1 m. The default matches the simulator's model (``md_gain`` 0.08 mV m^6/kg times a shape factor
+of about 1.2 for a compact PMN-like part), so the figure is "grams of compact-metal
+equivalent": elongated parts read up to ~1.7 times their mass. A real integrator replaces it
+by measuring test pieces of known mass at known depths with the real coils and electronics
+(and replaces the r^-6 law by the coil's measured depth response where that is not a dipole).
+
+``radius`` is half the along-track FWHM of the footprint (a blur size for the fusion grid,
+not the object's size). A footprint with ``uxo_min_metal_g`` of metal and an along-track FWHM
+``uxo_min_elongation`` times that of a point target at the fitted distance is flagged
+``DetectionKind.UXO`` as a hint for fusion (the 25 cm coil pitch does not resolve the
+footprint across track).
 """
 
 from __future__ import annotations
@@ -17,9 +43,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
+from scipy.optimize import least_squares
 
 from demining_bringup.datatypes import Detection, DetectionKind, MdScan
 from demining_bringup.parameters import ParamError, param
@@ -32,12 +59,35 @@ ROW_TOLERANCE_S = 1e-3
 STATS_EVERY_ROWS = 5
 #: Initial number of pending rows (grows if ever needed; bounded by the decision reach).
 _PENDING_CAPACITY = 256
-#: Full width at half maximum of a Gaussian, in sigmas.
-FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 #: Smallest footprint extent reported, m.
 MIN_EXTENT_M = 0.02
 #: Floor of the amplitude used in the log-parabola interpolation, detector units.
 _LOG_FLOOR = 1e-3
+#: Along-track FWHM of ``1 / (x^2 + R^2)^3`` over ``R``: 2 sqrt(2^(1/3) - 1).
+FWHM_PER_DISTANCE = 2.0 * math.sqrt(2.0 ** (1.0 / 3.0) - 1.0)
+#: The dipole fit uses rows within this many along-track FWHMs of the peak ...
+FIT_WINDOW_PER_FWHM = 1.5
+#: ... but at least this far, m (a shallow target's footprint is a few samples wide) ...
+MIN_FIT_HALF_WINDOW_M = 0.1
+#: ... and the peak coil plus this many coils either side.
+FIT_COILS_EITHER_SIDE = 2
+#: Fewest unsaturated readings a fit needs (4 unknowns, noisy data).
+MIN_FIT_SAMPLES = 12
+#: Typical scale of the fitted coordinates, m (least-squares variable scaling).
+FIT_XY_SCALE_M = 0.05
+#: Evaluation budget of one fit (converges in ~10-30).
+FIT_MAX_EVALUATIONS = 100
+#: The fitted coil-to-target distance is at least this fraction of the coil height (boom
+#: bounce lowers the coils a little; a target cannot be above the ground).
+MIN_DISTANCE_FRACTION = 0.8
+#: A reading at this fraction of ``saturation_mv`` or above is saturated (left out of fits).
+SATURATION_FRACTION = 0.999
+GRAMS_PER_KG = 1000.0
+#: A neighbour coil weaker than this SNR counts as this level in the across-track distance.
+ACROSS_MIN_SNR = 2.0
+#: A neighbour informs the across-track distance when it is this fraction of the coil pitch
+#: farther from the target than the peak coil.
+ACROSS_MIN_LEVER = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,10 +112,24 @@ class MdParams:
     footprint_half_window_m: float = param(
         0.4, 'along-track reach when measuring a footprint (delays decisions), m',
         min=0.01, max=5.0)
-    uxo_min_strength_mv: float = param(
-        500.0, 'a footprint this strong and elongated is hinted as UXO, mV', min=0.0, max=1e9)
+    coil_height_m: float = param(
+        0.05, 'coil height above the ground, m (depth = fitted coil-to-target distance minus '
+        'this; the simulator default)', min=0.0, max=1.0)
+    metal_gain_mv_m6_per_kg: float = param(
+        0.096, 'calibration: response of 1 kg of compact metal at 1 m, mV m^6/kg (metal '
+        'content = fitted scale / this; default = simulator md_gain 0.08 x shape factor 1.2; '
+        'replace by a test-piece calibration of the real detector)', min=1e-9, max=1e9)
+    max_distance_m: float = param(
+        0.8, 'largest coil-to-target distance a fit may return, m', min=0.05, max=5.0)
+    saturation_mv: float = param(
+        5000.0, 'receiver saturation: readings at this level are left out of the fit, mV',
+        min=1.0, max=1e9)
+    uxo_min_metal_g: float = param(
+        300.0, 'a footprint with this much metal and elongated is hinted as UXO, g '
+        '(field-facts: 82 mm mortar ~2.5 kg steel; clutter 1-100 g)', min=0.0, max=1e9)
     uxo_min_elongation: float = param(
-        2.0, 'footprint length over width that counts as elongated', min=1.0, max=100.0)
+        2.0, 'along-track FWHM over that of a point target that counts as elongated',
+        min=1.0, max=100.0)
     pose_history_s: float = param(10.0, 'poses kept for placing readings in map, s',
                                   min=1.0, max=600.0)
     max_pose_extrapolation_s: float = param(
@@ -112,6 +176,7 @@ class MdProcessor:
         self._p_xy = np.zeros((0, 0, 2))
         self._p_res = np.zeros((0, 0))
         self._p_snr = np.zeros((0, 0))
+        self._p_sat = np.zeros((0, 0), dtype=bool)
         self._bg: Optional[np.ndarray] = None
         self._sigma: Optional[np.ndarray] = None
         self._since_stats = 0
@@ -152,7 +217,8 @@ class MdProcessor:
             k = np.array(kept, dtype=np.intp)
             res = vals[k] - np.array(bgs)
             snr = np.nan_to_num(res / np.array(sigmas), nan=-np.inf)
-            self._append(np.array(s_vals), pos[k], res, snr)
+            sat = vals[k] >= self.params.saturation_mv * SATURATION_FRACTION
+            self._append(np.array(s_vals), pos[k], res, snr, sat)
             out = self._decide()
         self.stats.detections += len(out)
         return out
@@ -213,7 +279,8 @@ class MdProcessor:
         self._sigma = np.maximum(np.nan_to_num(sigma, nan=p.noise_floor_mv), p.noise_floor_mv)
         self._since_stats = 0
 
-    def _append(self, s: np.ndarray, xy: np.ndarray, res: np.ndarray, snr: np.ndarray) -> None:
+    def _append(self, s: np.ndarray, xy: np.ndarray, res: np.ndarray, snr: np.ndarray,
+                sat: np.ndarray) -> None:
         """Append pending rows, compacting (or growing) the arrays when full."""
         m, nc = res.shape
         cap = len(self._p_s)
@@ -223,12 +290,13 @@ class MdProcessor:
             keep = slice(self._start, self._n)
             arrays = []
             for arr, shape in ((self._p_s, (new_cap,)), (self._p_xy, (new_cap, nc, 2)),
-                               (self._p_res, (new_cap, nc)), (self._p_snr, (new_cap, nc))):
-                new = np.zeros(shape)
+                               (self._p_res, (new_cap, nc)), (self._p_snr, (new_cap, nc)),
+                               (self._p_sat, (new_cap, nc))):
+                new = np.zeros(shape, dtype=arr.dtype)
                 if live:
                     new[:live] = arr[keep]
                 arrays.append(new)
-            self._p_s, self._p_xy, self._p_res, self._p_snr = arrays
+            self._p_s, self._p_xy, self._p_res, self._p_snr, self._p_sat = arrays
             self._decided -= self._start
             self._n, self._start = live, 0
         i, j = self._n, self._n + m
@@ -236,6 +304,7 @@ class MdProcessor:
         self._p_xy[i:j] = xy
         self._p_res[i:j] = res
         self._p_snr[i:j] = snr
+        self._p_sat[i:j] = sat
         self._n = j
 
     def _decide(self) -> List[Detection]:
@@ -285,10 +354,9 @@ class MdProcessor:
         # Log-parabola through the peak coil and its neighbours (floored where missing).
         left = row[c - 1] if c > 0 and np.isfinite(row[c - 1]) else np.nan
         right = row[c + 1] if c + 1 < n_coils and np.isfinite(row[c + 1]) else np.nan
-        offset, amp = 0.0, float(peak)
+        offset = 0.0
         xy = self._p_xy[self._start + i]
         spacing = _coil_spacing(xy)
-        across = spacing
         if np.isfinite(left) or np.isfinite(right):
             la = math.log(max(left if np.isfinite(left) else _LOG_FLOOR, _LOG_FLOOR))
             lb = math.log(max(peak, _LOG_FLOOR))
@@ -296,41 +364,116 @@ class MdProcessor:
             den = la - 2.0 * lb + lc
             if den < 0.0:
                 offset = float(np.clip(0.5 * (la - lc) / den, -0.5, 0.5))
-                amp = float(math.exp(lb - 0.25 * (la - lc) * offset))
-                # Gaussian fit across coils: full width at half maximum.
-                across = FWHM_PER_SIGMA * spacing / math.sqrt(-den)
         nb = c + (1 if offset > 0 else -1)
         base = xy[c]
         if 0 <= nb < n_coils and np.all(np.isfinite(xy[nb])) and offset != 0.0:
             base = xy[c] + abs(offset) * (xy[nb] - xy[c])
-        # Footprint extents at half maximum: along track (this coil) and across (this row).
-        half_level = 0.5 * peak
-        above = np.flatnonzero(np.nan_to_num(res[:, c]) >= half_level)
-        run = _run_around(above, i)
-        along = (s_arr[run[-1]] - s_arr[run[0]]) if len(run) else 0.0
-        along = max(along, MIN_EXTENT_M)
-        across = max(across, MIN_EXTENT_M)
-        elongation = max(along, across) / max(min(along, across), 1e-6)
-        kind = (DetectionKind.UXO if amp >= p.uxo_min_strength_mv
+        # Along-track extent at half maximum on the peak coil (only rows within the decision
+        # reach, so the result does not depend on batch boundaries), edges interpolated.
+        reach = max(p.peak_half_window_m, p.footprint_half_window_m)
+        r0 = int(np.searchsorted(s_arr, s_arr[i] - reach, side='left'))
+        r1 = int(np.searchsorted(s_arr, s_arr[i] + reach, side='right'))
+        along = max(_half_max_width(s_arr[r0:r1], res[r0:r1, c], i - r0), MIN_EXTENT_M)
+        # First guess of the coil-to-target distance: for A ~ 1 / (z^2 + y^2 + x^2)^3 the
+        # along-track FWHM of a coil at lateral offset y is FWHM_PER_DISTANCE * sqrt(z^2 + y^2).
+        lateral = abs(offset) * spacing
+        slant = along / FWHM_PER_DISTANCE
+        z0 = math.sqrt(max(slant * slant - lateral * lateral, (0.5 * slant) ** 2))
+        # A saturated peak is a plateau: its first reading won the peak pick and its width
+        # is not the footprint's; the fit (which leaves saturated readings out) decides.
+        saturated = bool(self._p_sat[self._start + i, c])
+        est = self._fit(i, c, s_arr, res, base, z0, along)
+        if est is not None:
+            fx, fy, z, k = est
+            # The fit's position is better than the 3-coil interpolation unless it wandered.
+            tol = max(0.5 * spacing, MIN_EXTENT_M, along if saturated else 0.0)
+            if math.hypot(fx - base[0], fy - base[1]) <= tol:
+                base = np.array([fx, fy])
+        else:
+            z = max(z0, p.coil_height_m)
+            k = max(float(peak), 0.0) * (z * z + lateral * lateral) ** 3
+        # Elongation (a hint): for a point target the distance from the along-track FWHM of
+        # the peak coil and the one from the amplitude ratio of the peak coil and its
+        # stronger neighbour across track agree (the fit balances both); an object stretched
+        # along track (a shell, a rod) widens the first and not the second. Its point-dipole
+        # fit then puts it too deep and too heavy, so the across-track distance is used.
+        elongation = 1.0
+        if est is not None and not saturated:
+            z_across, lateral = self._across_distance(c, row, snr[i], xy, base, peak)
+            z_along = math.sqrt(max(slant * slant - lateral * lateral, MIN_EXTENT_M ** 2))
+            elongation = z_along / z_across if z_across else 1.0
+            if z_across and elongation >= p.uxo_min_elongation:
+                z = max(z_across, MIN_DISTANCE_FRACTION * p.coil_height_m)
+                k = float(peak) * (z * z + lateral * lateral) ** 3
+        metal_g = GRAMS_PER_KG * k / p.metal_gain_mv_m6_per_kg
+        depth = max(0.0, z - p.coil_height_m)
+        kind = (DetectionKind.UXO if metal_g >= p.uxo_min_metal_g
                 and elongation >= p.uxo_min_elongation else DetectionKind.UNKNOWN)
-        return Detection(x=float(base[0]), y=float(base[1]), depth=0.0,
+        return Detection(x=float(base[0]), y=float(base[1]), depth=float(depth),
                          confidence=snr_confidence(float(snr[i, c]), p.snr_threshold),
-                         kind=kind, source='md', radius=0.5 * max(along, across),
-                         strength=amp)
+                         kind=kind, source='md', radius=0.5 * along, strength=float(metal_g))
 
+    def _across_distance(self, c: int, row: np.ndarray, snr_row: np.ndarray, xy: np.ndarray,
+                         base: np.ndarray, peak: float) -> Tuple[Optional[float], float]:
+        """Coil-to-target distance from the peak row across coils, and the lateral offset.
 
-def _run_around(indices: np.ndarray, centre: int) -> np.ndarray:
-    """Return the contiguous run of sorted ``indices`` that contains ``centre``."""
-    if centre not in indices:
-        return np.array([], dtype=int)
-    k = int(np.searchsorted(indices, centre))
-    lo = k
-    while lo > 0 and indices[lo - 1] == indices[lo] - 1:
-        lo -= 1
-    hi = k
-    while hi + 1 < len(indices) and indices[hi + 1] == indices[hi] + 1:
-        hi += 1
-    return indices[lo:hi + 1]
+        ``A_n / A_c = ((z^2 + y_c^2) / (z^2 + y_n^2))^3`` for the peak coil ``c`` and a
+        neighbour ``n`` at lateral offsets ``y_c``, ``y_n`` from the target; a neighbour below
+        ``ACROSS_MIN_SNR`` counts as that level (an upper bound on z). Only neighbours clearly
+        farther from the target than the peak coil inform (between two coils the ratio is ~1
+        whatever z); the larger estimate is kept. None when no neighbour informs.
+        """
+        n_coils = len(row)
+        best: Optional[float] = None
+        lateral = 0.0
+        if not peak > 0.0:
+            return None, lateral
+        for nb in (c - 1, c + 1):
+            if not (0 <= nb < n_coils and np.isfinite(row[nb]) and np.all(np.isfinite(xy[nb]))):
+                continue
+            across = xy[nb] - xy[c]
+            norm = float(np.hypot(*across))
+            if not norm > 0.0:
+                continue
+            y_c = float(np.dot(base - xy[c], across)) / norm
+            y_n = norm - y_c
+            lateral = abs(y_c)
+            if abs(y_n) - abs(y_c) < ACROSS_MIN_LEVER * norm:
+                continue
+            # The noise sigma the reading was judged with (snr = residual / sigma).
+            ratio = abs(float(row[nb] / snr_row[nb])) if snr_row[nb] != 0.0 else math.nan
+            sigma = ratio if math.isfinite(ratio) else self.params.noise_floor_mv
+            level = max(float(row[nb]), ACROSS_MIN_SNR * sigma)
+            q = (peak / level) ** (1.0 / 3.0)       # (z^2 + y_n^2) / (z^2 + y_c^2)
+            if not q > 1.0 + 1e-9:
+                continue
+            z2 = (y_n * y_n - q * y_c * y_c) / (q - 1.0)
+            z = math.sqrt(z2) if z2 > 0.0 else MIN_EXTENT_M
+            z = float(np.clip(z, MIN_EXTENT_M, self.params.max_distance_m))
+            best = z if best is None else max(best, z)
+        return best, lateral
+
+    def _fit(self, i: int, c: int, s_arr: np.ndarray, res: np.ndarray, base: np.ndarray,
+             z0: float, along: float) -> Optional[Tuple[float, float, float, float]]:
+        """Fit the dipole footprint around row ``i``, coil ``c``; None when it fails."""
+        p = self.params
+        half = float(np.clip(FIT_WINDOW_PER_FWHM * along, MIN_FIT_HALF_WINDOW_M,
+                             p.footprint_half_window_m))
+        r0 = int(np.searchsorted(s_arr, s_arr[i] - half, side='left'))
+        r1 = int(np.searchsorted(s_arr, s_arr[i] + half, side='right'))
+        lo = max(0, c - FIT_COILS_EITHER_SIDE)
+        hi = min(res.shape[1], c + FIT_COILS_EITHER_SIDE + 1)
+        a = self._start
+        amp = res[r0:r1, lo:hi].ravel()
+        pts = self._p_xy[a + r0:a + r1, lo:hi].reshape(-1, 2)
+        coil = np.broadcast_to(np.arange(lo, hi), (r1 - r0, hi - lo)).ravel()
+        ok = (np.isfinite(amp) & np.all(np.isfinite(pts), axis=1)
+              & ~self._p_sat[a + r0:a + r1, lo:hi].ravel())
+        if np.count_nonzero(ok) < MIN_FIT_SAMPLES:
+            return None
+        return fit_dipole(pts[ok], amp[ok], float(base[0]), float(base[1]), z0,
+                          z_min=MIN_DISTANCE_FRACTION * p.coil_height_m, z_max=p.max_distance_m,
+                          coil=coil[ok])
 
 
 def _coil_spacing(xy: np.ndarray) -> float:
@@ -338,3 +481,73 @@ def _coil_spacing(xy: np.ndarray) -> float:
     d = np.hypot(*np.diff(xy, axis=0).T)
     d = d[np.isfinite(d)]
     return float(np.median(d)) if d.size else 0.25
+
+
+def _half_max_width(s: np.ndarray, a: np.ndarray, i: int) -> float:
+    """Width of the run of ``a`` above half of ``a[i]`` around ``i``, edges interpolated."""
+    half = 0.5 * a[i]
+    v = np.nan_to_num(a, nan=-np.inf)
+    lo = i
+    while lo > 0 and v[lo - 1] >= half:
+        lo -= 1
+    hi = i
+    while hi + 1 < len(v) and v[hi + 1] >= half:
+        hi += 1
+    left, right = s[lo], s[hi]
+    if lo > 0 and np.isfinite(v[lo - 1]):
+        left -= (s[lo] - s[lo - 1]) * (v[lo] - half) / max(v[lo] - v[lo - 1], 1e-12)
+    if hi + 1 < len(v) and np.isfinite(v[hi + 1]):
+        right += (s[hi + 1] - s[hi]) * (v[hi] - half) / max(v[hi] - v[hi + 1], 1e-12)
+    return float(right - left)
+
+
+def dipole_basis(pts: np.ndarray, x0: float, y0: float, z: float) -> np.ndarray:
+    """Unit-scale dipole response ``1 / (dx^2 + dy^2 + z^2)^3`` at coil positions ``pts``."""
+    r2 = (pts[:, 0] - x0) ** 2 + (pts[:, 1] - y0) ** 2 + z * z
+    return 1.0 / (r2 * r2 * r2)
+
+
+def fit_dipole(pts: np.ndarray, amp: np.ndarray, x0: float, y0: float, z0: float,
+               z_min: float, z_max: float, coil: Optional[np.ndarray] = None
+               ) -> Optional[Tuple[float, float, float, float]]:
+    """Least-squares fit of ``amp = k / (|pts - (x, y)|^2 + z^2)^3 + b_coil`` to coil readings.
+
+    ``pts`` are coil positions in map (N x 2), ``amp`` their background-removed readings,
+    ``coil`` the coil index of each (one offset ``b`` per coil absorbs what the running-median
+    background left of each coil's drift; None: one common offset); the start is
+    ``(x0, y0, z0)``, ``z`` (the coil-to-target distance) is kept within ``[z_min, z_max]``.
+    The scale ``k`` and the offsets enter linearly and are solved for at every step (variable
+    projection). Returns ``(x, y, z, k)`` or None when the fit fails or gives no positive
+    response.
+    """
+    z0 = float(np.clip(z0, z_min, z_max))
+    if coil is None:
+        offsets = np.ones((len(amp), 1))
+    else:
+        _, inverse = np.unique(coil, return_inverse=True)
+        offsets = np.zeros((len(amp), int(inverse.max()) + 1))
+        offsets[np.arange(len(amp)), inverse] = 1.0
+    scale = max(float(np.max(np.abs(amp))), 1e-9)
+
+    def linear(theta):
+        g = dipole_basis(pts, theta[0], theta[1], theta[2])
+        coef, *_ = np.linalg.lstsq(np.column_stack([g, offsets]), amp, rcond=None)
+        return g, coef
+
+    def residual(theta):
+        g, coef = linear(theta)
+        return (g * coef[0] + offsets @ coef[1:] - amp) / scale
+
+    try:
+        sol = least_squares(residual, [x0, y0, z0],
+                            bounds=([-np.inf, -np.inf, z_min], [np.inf, np.inf, z_max]),
+                            x_scale=[FIT_XY_SCALE_M, FIT_XY_SCALE_M, FIT_XY_SCALE_M],
+                            max_nfev=FIT_MAX_EVALUATIONS)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not np.all(np.isfinite(sol.x)):
+        return None
+    _, coef = linear(sol.x)
+    if not coef[0] > 0.0:
+        return None
+    return float(sol.x[0]), float(sol.x[1]), float(sol.x[2]), float(coef[0])

@@ -26,8 +26,10 @@ def test_small_target_between_two_coils_is_one_detection():
     d = dets[0]
     assert abs(d.x - 9.0) < 0.05 and abs(d.y - y_mid) < 0.05
     assert d.source == 'md' and d.confidence > 0.5
-    # Between the coils the response is ~20 % of the peak under a coil.
-    assert 6.0 < d.strength < 25.0
+    # Between the coils the response is ~20 % of the peak under a coil, but the depth and
+    # metal content (g; scale / 0.096 mV m^6/kg) come out right.
+    assert abs(d.depth - 0.1) < 0.02
+    assert 0.6 < d.strength / (1000.0 * metal_k_for(60.0, 0.1) / 0.096) < 1.6
 
 
 def test_position_interpolates_across_coils():
@@ -47,7 +49,11 @@ def test_ignores_drift_and_keeps_strength_order():
     dets.sort(key=lambda d: d.x)
     for d, o in zip(dets, objs):
         assert np.hypot(d.x - o.x, d.y - o.y) < 0.06
+    # Strength is the depth-corrected metal content (g): the mV peaks' order at equal depth.
     assert dets[0].strength < dets[1].strength < dets[2].strength
+    for d, o in zip(dets, objs):
+        assert abs(d.depth - o.depth) < 0.02
+        assert 0.7 < d.strength / (1000.0 * o.metal_k / 0.096) < 1.4
     assert proc.stats.readings_no_pose == 0
 
 
@@ -57,17 +63,24 @@ def test_drift_alone_gives_nothing():
 
 
 def test_strong_elongated_footprint_is_hinted_uxo():
-    # A shell lying along track, shallow: a line of point responses 0.6 m long. (Deeper or
-    # shorter ones blur into a round footprint: the MD footprint grows with depth.)
-    objs = [Obj(x=9.0 + dx, y=CH_Y[2], depth=0.03, metal_k=metal_k_for(400.0, 0.03))
+    # A shell lying along track: a line of point responses 0.6 m long, kilograms of metal in
+    # all (metal content = scale / 0.096 mV m^6/kg). Its footprint is as narrow across track
+    # as a point's at its depth but much longer along track.
+    objs = [Obj(x=9.0 + dx, y=CH_Y[2], depth=0.15, metal_k=0.4 / 13)
             for dx in np.linspace(-0.3, 0.3, 13)]
     dets, _ = run(md_batches(14.0, objs))
     assert len(dets) == 1
-    assert dets[0].kind == DetectionKind.UXO and dets[0].strength > 500.0
-    # A compact strong target is not.
-    dets, _ = run(md_batches(14.0, [Obj(x=9.0, y=CH_Y[2], depth=0.15,
-                                        metal_k=metal_k_for(3000.0, 0.15))]))
+    assert dets[0].kind == DetectionKind.UXO and dets[0].strength > 1000.0
+    # A compact target with as much metal is not.
+    dets, _ = run(md_batches(14.0, [Obj(x=9.0, y=CH_Y[2], depth=0.15, metal_k=0.4)]))
     assert len(dets) == 1 and dets[0].kind == DetectionKind.UNKNOWN
+    assert 3000.0 < dets[0].strength < 5000.0           # 0.4 / 0.096 kg
+    # Nor is a light wire of the same shape (the hint needs uxo_min_metal_g).
+    objs = [Obj(x=9.0 + dx, y=CH_Y[2], depth=0.03, metal_k=metal_k_for(400.0, 0.03))
+            for dx in np.linspace(-0.3, 0.3, 13)]
+    dets, _ = run(md_batches(14.0, objs))
+    assert len(dets) == 1 and dets[0].kind == DetectionKind.UNKNOWN
+    assert dets[0].strength < 100.0
 
 
 def test_streaming_is_independent_of_batch_boundaries():
@@ -87,4 +100,6 @@ def test_streaming_is_independent_of_batch_boundaries():
     assert len(a) == len(b) >= 2
     for da, db in zip(sorted(a, key=lambda d: d.x), sorted(b, key=lambda d: d.x)):
         assert abs(da.x - db.x) < 1e-9 and abs(da.y - db.y) < 1e-9
-        assert abs(da.strength - db.strength) < 1e-9
+        # The metal content comes from an iterative fit: equal to rounding.
+        assert abs(da.strength - db.strength) < 1e-6 * abs(da.strength)
+        assert abs(da.depth - db.depth) < 1e-6

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Benchmark of the fused classification (AP / AT / UXO / clutter) on the simulator's data.
+
+Runs the simulator core (:class:`demining_sim.simulator.Simulator`) on a world, drives the
+lawnmower of ``bench/perception_rate.py`` (lanes along x, the 2 m sensor boom 4 m ahead of
+base_link, 0.4 m/s, flail on), feeds the true pose into a :class:`PoseBuffer` at 10 Hz and every
+GPR / MD batch through :class:`GprProcessor` / :class:`MdProcessor` into a
+:class:`FusionCore` (re-classified every second like the node's publish timer). At the end
+the confirmed fused tracks are matched one-to-one (nearest first, within 0.5 m) to the
+world's items covered by the lanes, and a confusion matrix is printed: true kind (AP, AT, UXO,
+metal clutter, rock = non-metal GPR clutter incl. the simulator's soil scatterers) x fused
+kind, plus missed items and false tracks (matched to nothing).
+
+Worlds (``--worlds``, comma separated): ``training_field`` (30 x 20 m, 5 AP, 7 metal clutter),
+``mixed_field`` (limited to ``--mixed-ymax`` metres of its 50 x 40 m to stay quick: AT, UXO,
+heavy clutter, rocks in dry sand), ``generated`` (a 30 x 20 m loam field from
+:func:`demining_sim.generator.generate_world`, generator seed = simulator seed), or a path.
+Several ``--seeds`` run each world again with other noise (and another generated field).
+
+The last line is a JSON object with the figures. Reproduce:
+``cd /work/main && python bench/classification.py`` (about 2-3 minutes on one core;
+``--worlds training_field --seeds 1`` for a 40 s check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, '..')
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from perception_rate import (  # noqa: E402
+    FLAIL_RPS, TOOL_DEPTH_M, DRAIN_PERIOD_S, MAX_SIM_S, Follower, lanes, route)
+from demining_bringup.datatypes import (  # noqa: E402
+    GprScan, MdScan, ToolCommand, VehicleState)
+from demining_perception.fusion.core import FusionCore, FusionParams  # noqa: E402
+from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
+from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
+from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
+from demining_sim.generator import generate_world  # noqa: E402
+from demining_sim.simulator import GroundTruth, SimParams, Simulator  # noqa: E402
+from demining_sim.world import World, load_world  # noqa: E402
+
+WORLD_DIR = os.path.join(ROOT, 'demining_sim', 'worlds')
+GENERATED_FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+MATCH_RADIUS_M = 0.5            # a fused track this close to an item is that item's
+COVER_MARGIN_M = 0.9            # an item this close (across track) to a lane is covered
+UPDATE_PERIOD_S = 1.0           # the fusion node's publish (re-classify) period
+TRUE_ROWS = ('AP', 'AT', 'UXO', 'clutter', 'rock')
+FUSED_COLS = ('AP', 'AT', 'UXO', 'CLUTTER', 'UNKNOWN', 'missed')
+
+
+def make_world(name: str, seed: int, mixed_ymax: float) -> World:
+    """Load or generate a world; ``mixed_field`` is cut to ``y <= mixed_ymax``."""
+    if name == 'generated':
+        return generate_world(GENERATED_FIELD, seed=seed, ap_per_100m2=2.0, at_per_100m2=0.5,
+                              uxo_per_100m2=0.3, clutter_per_m2=0.1, soil='loam',
+                              name=f'generated_s{seed}')
+    path = name if os.path.isabs(name) or name.endswith('.sdf') else \
+        os.path.join(WORLD_DIR, name + '.sdf')
+    world = load_world(path)
+    if world.name == 'mixed_field' or os.path.basename(path).startswith('mixed_field'):
+        xs = [p[0] for p in world.field]
+        ys = [p[1] for p in world.field]
+        y1 = min(max(ys), min(ys) + mixed_ymax)
+        world.field = [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), y1), (min(xs), y1)]
+    return world
+
+
+def true_kind(item) -> str:
+    """Row of the confusion matrix for a world item."""
+    if item.kind.value == 'clutter':
+        return 'clutter' if item.metal_mass > 0.0 else 'rock'
+    return item.kind.value
+
+
+def run_world(world: World, seed: int, verbose: bool) -> Dict:
+    """Simulate one lawnmower mission and return the confusion matrix and details."""
+    sim = Simulator(world, SimParams(seed=seed))
+    lane_ys = lanes(world.field, 1000)
+    path, _ = route(world.field, lane_ys)
+    follower = Follower([world.vehicle_start[:2]] + path)
+    # The GPR processor is told the soil (an operator setting; the stack default is loam).
+    gp = GprParams(soil_permittivity=world.soil.permittivity)
+    mp, fp = MdParams(), FusionParams()
+    gpr_proc, md_proc = GprProcessor(gp), MdProcessor(mp)
+    poses = PoseBuffer(history_s=gp.pose_history_s,
+                       max_extrapolation_s=gp.max_pose_extrapolation_s)
+    xs = [p[0] for p in world.field]
+    ys = [p[1] for p in world.field]
+    fusion = FusionCore.from_bounds(fp, (min(xs), min(ys), max(xs), max(ys)))
+    raw: List = []
+    tool = ToolCommand(FLAIL_RPS, 0.0, TOOL_DEPTH_M)
+    next_update = UPDATE_PERIOD_S
+    wall0 = time.perf_counter()
+    while not follower.done and sim.t < MAX_SIM_S:
+        tr = sim.truth
+        sim.set_command(follower.command(tr.x, tr.y, tr.yaw))
+        sim.set_tool_command(tool)
+        sim.advance_to(sim.t + DRAIN_PERIOD_S)
+        out = sim.drain()
+        for o in out:
+            if isinstance(o, GroundTruth):
+                poses.add(VehicleState(stamp=o.stamp, x=o.x, y=o.y, yaw=o.yaw, v=o.v,
+                                       omega=o.omega))
+        for o in out:
+            if isinstance(o, GprScan):
+                dets = gpr_proc.process(o, poses)
+            elif isinstance(o, MdScan):
+                dets = md_proc.process(o, poses)
+            else:
+                continue
+            raw += dets
+            fusion.add(dets, o.stamp)
+        if sim.t >= next_update:
+            fusion.update(sim.t)
+            next_update += UPDATE_PERIOD_S
+    fusion.update(sim.t + fp.gpr_wait_s)
+    wall = time.perf_counter() - wall0
+    # Score the hazard area only (lanes run past its edges, where the simulator's soil rocks
+    # continue).
+    fused = [d for d in fusion.fused()
+             if min(xs) <= d.x <= max(xs) and min(ys) <= d.y <= max(ys)]
+
+    # Items covered by the lanes (world items plus the simulator's soil scatterers as rocks).
+    def covered(x: float, y: float) -> bool:
+        return min(abs(y - ly) for ly in lane_ys) <= COVER_MARGIN_M and \
+            min(xs) <= x <= max(xs)
+
+    items: List[Tuple[str, str, float, float, object]] = [
+        (it.name, true_kind(it), it.x, it.y, it) for it in world.items if covered(it.x, it.y)]
+    t = sim.table
+    for k in np.flatnonzero(t.gpr_only):
+        if covered(float(t.x[k]), float(t.y[k])):
+            items.append((f'soil_rock_{k}', 'rock', float(t.x[k]), float(t.y[k]), None))
+    # One-to-one matching, nearest pairs first.
+    pairs = []
+    for i, (_, _, ix, iy, _) in enumerate(items):
+        for j, d in enumerate(fused):
+            dist = math.hypot(d.x - ix, d.y - iy)
+            if dist <= MATCH_RADIUS_M:
+                pairs.append((dist, i, j))
+    pairs.sort()
+    item_of: Dict[int, int] = {}
+    track_of: Dict[int, int] = {}
+    for dist, i, j in pairs:
+        if i not in track_of and j not in item_of:
+            track_of[i] = j
+            item_of[j] = i
+    matrix = {r: {c: 0 for c in FUSED_COLS} for r in TRUE_ROWS}
+    rows = []
+    for i, (name, kind, ix, iy, it) in enumerate(items):
+        j = track_of.get(i)
+        col = fused[j].kind.name if j is not None else 'missed'
+        matrix[kind][col] += 1
+        if it is not None:
+            near_md = [d for d in raw if d.source == 'md'
+                       and math.hypot(d.x - ix, d.y - iy) <= MATCH_RADIUS_M]
+            near_gpr = [d for d in raw if d.source == 'gpr'
+                        and math.hypot(d.x - ix, d.y - iy) <= MATCH_RADIUS_M]
+            rows.append((name, kind, it, col, fused[j] if j is not None else None,
+                         near_md, near_gpr))
+    false_tracks = {c: 0 for c in FUSED_COLS[:-1]}
+    for j, d in enumerate(fused):
+        if j not in item_of:
+            false_tracks[d.kind.name] += 1
+    if verbose:
+        for name, kind, it, col, d, near_md, near_gpr in rows:
+            if kind == 'rock' and col == 'missed':
+                continue
+            md_s = ' '.join(f'[{m.strength:.1f}g c{m.confidence:.2f} d{100 * m.depth:.0f}]'
+                            for m in near_md[:3])
+            gpr_s = ' '.join(f'[r{100 * g.radius:.0f} c{g.confidence:.2f} d{100 * g.depth:.0f}]'
+                             for g in near_gpr[:3])
+            print(f'    {name:14s} {kind:7s} {it.model or "":11s} d {100 * it.depth:4.1f} cm '
+                  f'{1000 * it.metal_mass:7.1f} g -> {col:8s} '
+                  f'{"" if d is None else f"c {d.confidence:.2f}"}  MD {md_s}  GPR {gpr_s}')
+        for j, d in enumerate(fused):
+            if j not in item_of:
+                print(f'    false track {d.id} at ({d.x:.2f}, {d.y:.2f}) {d.kind.name} '
+                      f'c {d.confidence:.2f} depth {100 * d.depth:.0f} cm')
+    return {'world': world.name, 'seed': seed, 'lanes': len(lane_ys),
+            'sim_s': round(sim.t, 1), 'wall_s': round(wall, 1), 'matrix': matrix,
+            'false_tracks': false_tracks, 'fused_tracks': len(fused)}
+
+
+def summary(matrix: Dict[str, Dict[str, int]], false_tracks: Dict[str, int]) -> Dict:
+    """Headline figures from a (summed) confusion matrix."""
+    ap = matrix['AP']
+    ap_found = sum(ap[c] for c in FUSED_COLS if c != 'missed')
+    cl = matrix['clutter']
+    cl_found = sum(cl[c] for c in FUSED_COLS if c != 'missed')
+    hazards = [matrix[k] for k in ('AP', 'AT', 'UXO')]
+    return {
+        'ap_total': sum(ap.values()), 'ap_detected': ap_found,
+        'ap_as_ap_or_unknown': ap['AP'] + ap['UNKNOWN'],
+        'ap_as_clutter': ap['CLUTTER'],
+        'hazards_as_clutter': sum(h['CLUTTER'] for h in hazards),
+        'hazards_missed': sum(h['missed'] for h in hazards),
+        'at_as_at': matrix['AT']['AT'], 'at_total': sum(matrix['AT'].values()),
+        'uxo_as_uxo_or_at': matrix['UXO']['UXO'] + matrix['UXO']['AT'],
+        'uxo_total': sum(matrix['UXO'].values()),
+        'clutter_total': sum(cl.values()), 'clutter_detected': cl_found,
+        'clutter_as_clutter': cl['CLUTTER'], 'clutter_as_at': cl['AT'],
+        'clutter_as_ap': cl['AP'],
+        'clutter_rejection': round(cl['CLUTTER'] / cl_found, 3) if cl_found else None,
+        'rock_tracks': sum(matrix['rock'][c] for c in FUSED_COLS if c != 'missed'),
+        'false_tracks': sum(false_tracks.values()),
+    }
+
+
+def print_matrix(title: str, matrix: Dict[str, Dict[str, int]],
+                 false_tracks: Optional[Dict[str, int]] = None) -> None:
+    """Print a confusion matrix (rows true kind, columns fused kind)."""
+    print(title)
+    print('  true \\ fused ' + ''.join(f'{c:>9s}' for c in FUSED_COLS))
+    for r in TRUE_ROWS:
+        print(f'  {r:12s} ' + ''.join(f'{matrix[r][c]:9d}' for c in FUSED_COLS))
+    if false_tracks is not None:
+        print(f'  {"false track":12s} ' + ''.join(f'{false_tracks[c]:9d}'
+                                                  for c in FUSED_COLS[:-1]))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--worlds', default='training_field,mixed_field,generated',
+                    help='comma-separated: training_field, mixed_field, generated or paths')
+    ap.add_argument('--seeds', default='1,2', help='comma-separated simulator seeds')
+    ap.add_argument('--mixed-ymax', type=float, default=12.0,
+                    help='mixed_field is cut to this many metres from its south edge')
+    ap.add_argument('--verbose', action='store_true', help='print every item and false track')
+    args = ap.parse_args()
+    cmdline = ('python bench/classification.py ' + ' '.join(sys.argv[1:])).strip()
+    print(f'reproduce: cd {os.path.abspath(ROOT)} && {cmdline}', flush=True)
+    seeds = [int(s) for s in args.seeds.split(',') if s.strip()]
+    per_world: Dict[str, Dict] = {}
+    runs = []
+    for name in [w.strip() for w in args.worlds.split(',') if w.strip()]:
+        total = {r: {c: 0 for c in FUSED_COLS} for r in TRUE_ROWS}
+        false_total = {c: 0 for c in FUSED_COLS[:-1]}
+        for seed in seeds:
+            world = make_world(name, seed, args.mixed_ymax)
+            res = run_world(world, seed, args.verbose)
+            runs.append({k: res[k] for k in ('world', 'seed', 'lanes', 'sim_s', 'wall_s',
+                                             'fused_tracks')})
+            print_matrix(f'{res["world"]} seed {seed}: {res["lanes"]} lanes, '
+                         f'{res["sim_s"]:.0f} s simulated in {res["wall_s"]:.0f} s wall, '
+                         f'{res["fused_tracks"]} fused tracks', res['matrix'],
+                         res['false_tracks'])
+            for r in TRUE_ROWS:
+                for c in FUSED_COLS:
+                    total[r][c] += res['matrix'][r][c]
+            for c in false_total:
+                false_total[c] += res['false_tracks'][c]
+        if len(seeds) > 1:
+            print_matrix(f'{name}: all seeds', total, false_total)
+        per_world[name] = {'matrix': total, 'false_tracks': false_total,
+                           'summary': summary(total, false_total)}
+        print(f'  {name}: {json.dumps(per_world[name]["summary"])}', flush=True)
+    result = {'seeds': seeds, 'mixed_ymax': args.mixed_ymax,
+              'worlds': {k: v['summary'] for k, v in per_world.items()},
+              'matrices': {k: v['matrix'] for k, v in per_world.items()},
+              'false_tracks': {k: v['false_tracks'] for k, v in per_world.items()},
+              'runs': runs, 'command': cmdline}
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

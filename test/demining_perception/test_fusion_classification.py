@@ -1,0 +1,126 @@
+"""Fusion classification on realistic sensor reports (metal content, depths, GPR size).
+
+The detections carry what the processors report: for the MD the depth-corrected metal
+content in grams (``strength``) and the metal's depth, for the GPR the reflector's depth (top)
+and flat-top radius. Figures: catalogue items of the simulator (field-facts) as the MD
+processor reads them on the simulator's data (bench/classification.py).
+"""
+
+import pytest
+
+from demining_bringup.datatypes import Detection, DetectionKind
+from demining_perception.fusion.core import FusionCore, FusionParams
+
+WAIT_S = FusionParams().gpr_wait_s
+
+
+def md(grams, depth, conf=0.95, x=5.0, y=5.0, kind=DetectionKind.UNKNOWN):
+    return Detection(x=x, y=y, depth=depth, confidence=conf, source='md', radius=0.08,
+                     strength=grams, kind=kind)
+
+
+def gpr(depth, radius, conf=0.95, x=5.02, y=5.0, strength=20.0):
+    return Detection(x=x, y=y, depth=depth, confidence=conf, source='gpr', radius=radius,
+                     strength=strength)
+
+
+def fuse(dets, now=10.0, **kw):
+    """Feed ``dets`` 0.2 s apart, re-classify at ``now``, return the one fused detection."""
+    f = FusionCore.from_bounds(FusionParams(**kw), (0.0, 0.0, 10.0, 10.0))
+    for i, d in enumerate(dets):
+        f.add([d], stamp=0.2 * i)
+    f.update(now)
+    out = f.fused()
+    assert len(out) == 1, out
+    return out[0]
+
+
+def test_shallow_shrapnel_is_clutter_not_at():
+    # 20 g, 2 cm deep: ~2000 mV raw (the old rule's "AT"), 17-25 g once depth-corrected.
+    d = fuse([md(18.0, 0.03, conf=1.0), md(21.0, 0.02, conf=1.0), gpr(0.03, 0.05)])
+    assert d.kind == DetectionKind.CLUTTER and d.confidence > 0.5
+    # Too shallow for the GPR (its window starts at 3 cm): still clutter on the metal alone.
+    d = fuse([md(18.0, 0.01, conf=1.0), md(21.0, 0.02, conf=1.0)])
+    assert d.kind == DetectionKind.CLUTTER
+    assert d.strength == pytest.approx(19.4, abs=0.5)        # metal content, g
+
+
+def test_deep_tm62m_is_at():
+    d = fuse([md(2100.0, 0.27, conf=0.93), gpr(0.2, 0.17), gpr(0.21, 0.15)])
+    assert d.kind == DetectionKind.AT and d.radius >= 0.16
+    assert d.depth == pytest.approx(0.205, abs=0.01)          # the GPR's (top of the case)
+    # MD only (GPR blind there): kilograms of metal are AT, the dangerous default.
+    assert fuse([md(2100.0, 0.27, conf=0.93)]).kind == DetectionKind.AT
+
+
+def test_tm62m_next_to_fragment_is_still_at():
+    """A light fragment merged into the track must not average the kilograms away."""
+    d = fuse([md(5.0, 0.06, conf=0.92), md(2800.0, 0.31, conf=0.95), gpr(0.23, 0.16)])
+    assert d.kind == DetectionKind.AT
+
+
+def test_plastic_tm62p_is_at():
+    d = fuse([md(30.0, 0.2, conf=0.8), gpr(0.15, 0.16), gpr(0.16, 0.14)])
+    assert d.kind == DetectionKind.AT
+    assert fuse([gpr(0.23, 0.15), gpr(0.22, 0.16)]).kind == DetectionKind.AT
+
+
+def test_mortar_round_is_uxo():
+    # Kilograms, GPR reflector compact (not a 32 cm flat top).
+    d = fuse([md(3300.0, 0.19, conf=1.0), gpr(0.14, 0.06), gpr(0.13, 0.08)])
+    assert d.kind == DetectionKind.UXO
+    # Flagged elongated by the MD processor.
+    d = fuse([md(3000.0, 0.1, kind=DetectionKind.UXO), md(3100.0, 0.1, kind=DetectionKind.UXO)])
+    assert d.kind == DetectionKind.UXO
+
+
+def test_pmn_with_gpr_is_ap():
+    d = fuse([md(4.0, 0.08, conf=0.77), gpr(0.06, 0.08), gpr(0.05, 0.06)])
+    assert d.kind == DetectionKind.AP and d.confidence > 0.9
+    assert d.depth == pytest.approx(0.055, abs=0.01)
+
+
+def test_pmn_without_gpr_is_ap_never_clutter():
+    # The mission's PMN at (6, 5): MD only, the GPR did not see it.
+    d = fuse([md(4.0, 0.08, conf=0.8)], now=100.0)
+    assert d.kind == DetectionKind.AP
+    assert d.depth == pytest.approx(0.08)                     # the MD's (metal centre)
+    # A weak (near-threshold) MD hit reads the metal noisily (here 20 g for a 4 g PMN): too
+    # unreliable to clear it as clutter.
+    assert fuse([md(20.0, 0.15, conf=0.55), md(11.0, 0.12, conf=0.6)], now=100.0).kind == \
+        DetectionKind.AP
+
+
+def test_minimum_metal_mines_are_ap():
+    # PMA-1 shallow: ~1 g and a GPR reflector; TS-50 at 12 cm: GPR only.
+    assert fuse([md(1.0, 0.06, conf=0.91), gpr(0.03, 0.08)]).kind == DetectionKind.AP
+    d = fuse([gpr(0.12, 0.10, conf=0.98)])
+    assert d.kind == DetectionKind.AP and d.strength == 0.0
+
+
+def test_can_and_cartridge_are_clutter():
+    assert fuse([md(25.0, 0.09, conf=0.98), md(37.0, 0.05, conf=0.97),
+                 gpr(0.05, 0.03)]).kind == DetectionKind.CLUTTER
+    assert fuse([md(12.6, 0.08, conf=0.97), gpr(0.05, 0.21, conf=0.68)]).kind == \
+        DetectionKind.CLUTTER
+
+
+def test_pmn_under_clutter_is_ap():
+    """A mine with a fragment on top: one reliable look at the mine's few grams keeps it AP."""
+    d = fuse([md(40.0, 0.03, conf=1.0), md(4.5, 0.09, conf=0.8), gpr(0.06, 0.07)])
+    assert d.kind == DetectionKind.AP
+
+
+def test_deep_small_reflector_without_metal_is_unknown():
+    d = fuse([gpr(0.27, 0.09, conf=0.9)])
+    assert d.kind == DetectionKind.UNKNOWN and d.confidence < 0.5
+
+
+def test_clutter_decision_waits_for_the_gpr():
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    f.add([md(30.0, 0.05, conf=0.98)], stamp=0.0)
+    f.add([md(31.0, 0.05, conf=0.98, x=5.01)], stamp=0.1)
+    f.update(0.5 * WAIT_S)
+    assert f.fused()[0].kind == DetectionKind.AP
+    f.update(WAIT_S + 0.1)
+    assert f.fused()[0].kind == DetectionKind.CLUTTER
