@@ -36,7 +36,7 @@ class Detection:
     source: str = 'fused'        # 'gpr', 'md' or 'fused'
     radius: float = 0.1          # metres, the object's estimated horizontal extent
     id: int = 0
-    strength: float = 0.0        # the sensor's response, SNR units (source specific)
+    strength: float = 0.0        # source specific: GPR stack z-score; MD and fused: metal, g
 
 
 @dataclasses.dataclass
