@@ -104,6 +104,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     result = runner.StackRunner(nodes, run_dir=run_dir, domain_id=domain,
                                 mode=runner.RunMode(ns.mode), timeout_s=ns.timeout,
                                 executor=runner.ExecutorKind(ns.executor),
+                                qos_events=ns.qos_events,
                                 progress=_say).run()
     _print_result(result)
     return EXIT_OK if result.ok else EXIT_MISSION_FAILED
@@ -155,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help='all nodes in one process (default) or one process per node')
         p.add_argument('--executor', choices=['single', 'multi'], default='single',
                        help='executor of an in-process run (single is faster on 2 cores)')
+        p.add_argument('--qos-events', action='store_true',
+                       help="keep rclpy's QoS event handlers in an in-process run (slower; "
+                       'the QoS pairs are checked before the start anyway)')
         p.add_argument('--run-dir', default=None, help='report folder (default runs/<UTC>)')
         p.add_argument('--timeout', type=float, default=_DEFAULT_TIMEOUT_S,
                        help='wall-clock limit in seconds')
