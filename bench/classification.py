@@ -39,16 +39,14 @@ ROOT = os.path.join(HERE, '..')
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from perception_rate import (  # noqa: E402
-    FLAIL_RPS, TOOL_DEPTH_M, DRAIN_PERIOD_S, MAX_SIM_S, Follower, lanes, route)
-from demining_bringup.datatypes import (  # noqa: E402
-    GprScan, MdScan, ToolCommand, VehicleState)
+from perception_rate import Follower, drive, lanes, route  # noqa: E402
+from demining_bringup.datatypes import GprScan, MdScan  # noqa: E402
 from demining_perception.fusion.core import FusionCore, FusionParams  # noqa: E402
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
 from demining_sim.generator import generate_world  # noqa: E402
-from demining_sim.simulator import GroundTruth, SimParams, Simulator  # noqa: E402
+from demining_sim.simulator import SimParams, Simulator  # noqa: E402
 from demining_sim.world import World, load_world  # noqa: E402
 
 WORLD_DIR = os.path.join(ROOT, 'demining_sim', 'worlds')
@@ -100,19 +98,9 @@ def run_world(world: World, seed: int, verbose: bool) -> Dict:
     ys = [p[1] for p in world.field]
     fusion = FusionCore.from_bounds(fp, (min(xs), min(ys), max(xs), max(ys)))
     raw: List = []
-    tool = ToolCommand(FLAIL_RPS, 0.0, TOOL_DEPTH_M)
     next_update = UPDATE_PERIOD_S
     wall0 = time.perf_counter()
-    while not follower.done and sim.t < MAX_SIM_S:
-        tr = sim.truth
-        sim.set_command(follower.command(tr.x, tr.y, tr.yaw))
-        sim.set_tool_command(tool)
-        sim.advance_to(sim.t + DRAIN_PERIOD_S)
-        out = sim.drain()
-        for o in out:
-            if isinstance(o, GroundTruth):
-                poses.add(VehicleState(stamp=o.stamp, x=o.x, y=o.y, yaw=o.yaw, v=o.v,
-                                       omega=o.omega))
+    for out in drive(sim, follower, poses):
         for o in out:
             if isinstance(o, GprScan):
                 dets = gpr_proc.process(o, poses)

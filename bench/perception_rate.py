@@ -99,6 +99,26 @@ def route(field: List[Tuple[float, float]], lane_ys: List[float]
     return pts, [(y, x0, x1) for y in lane_ys]
 
 
+def drive(sim: Simulator, follower: 'Follower', poses: PoseBuffer):
+    """Drive the lanes with the flail working; yield each step's simulator outputs.
+
+    The truth poses of a step go into ``poses`` before the step is yielded: in the stack the
+    pose of a batch's time is already in the buffer when the batch arrives.
+    """
+    tool = ToolCommand(FLAIL_RPS, 0.0, TOOL_DEPTH_M)
+    while not follower.done and sim.t < MAX_SIM_S:
+        tr = sim.truth
+        sim.set_command(follower.command(tr.x, tr.y, tr.yaw))
+        sim.set_tool_command(tool)
+        sim.advance_to(sim.t + DRAIN_PERIOD_S)
+        out = sim.drain()
+        for o in out:
+            if isinstance(o, GroundTruth):
+                poses.add(VehicleState(stamp=o.stamp, x=o.x, y=o.y, yaw=o.yaw, v=o.v,
+                                       omega=o.omega))
+        yield out
+
+
 class Follower:
     """Pure pursuit on the true pose (the bench measures the processors, not control)."""
 
@@ -215,19 +235,8 @@ def main() -> int:
     md_dets: list = []
     cpu = {'gpr': 0.0, 'md': 0.0}
     n_batches = {'gpr': 0, 'md': 0}
-    tool = ToolCommand(FLAIL_RPS, 0.0, TOOL_DEPTH_M)
     wall0 = time.perf_counter()
-    while not follower.done and sim.t < MAX_SIM_S:
-        tr = sim.truth
-        sim.set_command(follower.command(tr.x, tr.y, tr.yaw))
-        sim.set_tool_command(tool)
-        sim.advance_to(sim.t + DRAIN_PERIOD_S)
-        out = sim.drain()
-        # Poses first: in the stack the pose of a batch's time is already in the buffer.
-        for o in out:
-            if isinstance(o, GroundTruth):
-                poses.add(VehicleState(stamp=o.stamp, x=o.x, y=o.y, yaw=o.yaw, v=o.v,
-                                       omega=o.omega))
+    for out in drive(sim, follower, poses):
         for o in out:
             if isinstance(o, GprScan):
                 c0 = time.process_time()
