@@ -4,6 +4,8 @@ Verbs:
 
 * ``demine run``: run the whole stack headless until the mission ends; prints progress, the
   summary and the run folder.
+  ``--backend core`` runs the same cores in one deterministic loop without DDS
+  (:mod:`demining_bringup.core_runner`).
 * ``demine demo``: ``run`` with the defaults (the training field, the default profile).
 * ``demine validate``: check a world, a profile and the stack's parameters without running.
 * ``demine worlds`` / ``demine profiles``: list what is bundled.
@@ -92,6 +94,8 @@ def cmd_validate(ns: argparse.Namespace) -> int:
 
 def cmd_run(ns: argparse.Namespace) -> int:
     """Run the stack until the mission ends and print the summary."""
+    if ns.backend == 'core':
+        return _run_core(ns)
     from demining_bringup import runner
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     run_dir = os.path.abspath(ns.run_dir or _default_run_dir())
@@ -106,6 +110,20 @@ def cmd_run(ns: argparse.Namespace) -> int:
                                 executor=runner.ExecutorKind(ns.executor),
                                 qos_events=ns.qos_events,
                                 progress=_say).run()
+    _print_result(result)
+    return EXIT_OK if result.ok else EXIT_MISSION_FAILED
+
+
+def _run_core(ns: argparse.Namespace) -> int:
+    """``--backend core``: the same resolved nodes as one deterministic loop, no DDS."""
+    from demining_bringup import core_runner
+    run_dir = os.path.abspath(ns.run_dir or _default_run_dir())
+    args, profile, nodes = _prepare(ns, run_dir)
+    _say(f'world   {args["world"]}')
+    _say(f'profile {args["profile"]}')
+    _say(f'nodes   {", ".join(n.name for n in nodes)} (core backend, no DDS)')
+    core_runner.check_profile(nodes, profile)
+    result = core_runner.run_core(nodes, progress=_say, wall_time_limit_s=ns.timeout)
     _print_result(result)
     return EXIT_OK if result.ok else EXIT_MISSION_FAILED
 
@@ -152,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                            ('demo', 'run a full simulated mission on the default world')):
         p = verbs.add_parser(name, help=helptext)
         _add_stack_arguments(p)
+        p.add_argument('--backend', choices=['dds', 'core'], default='dds',
+                       help='dds: the ROS 2 nodes (default); core: the same cores in one '
+                       'deterministic loop without DDS (same seed, same report)')
         p.add_argument('--mode', choices=['inprocess', 'multiprocess'], default='inprocess',
                        help='all nodes in one process (default) or one process per node')
         p.add_argument('--executor', choices=['single', 'multi'], default='single',
