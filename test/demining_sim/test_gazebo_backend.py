@@ -9,7 +9,6 @@ emulator node.
 """
 
 import math
-import os
 import pathlib
 import re
 import shutil
