@@ -29,6 +29,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSCompatibility, qos_check_compatible
 from rclpy.waitable import Waitable
 from std_msgs.msg import Float32, String
+from std_srvs.srv import Trigger
 
 from demining_bringup import qos, topics
 from demining_bringup.errors import CONFIG_ERRORS, ConfigError
@@ -99,6 +100,14 @@ class MissionMonitor(Node):
         self.create_subscription(String, topics.MISSION_REPORT, self._on_report, qos.LATCHED)
         self.create_subscription(Float32, topics.MISSION_PROGRESS, self._on_progress,
                                  qos.STATE)
+        self._abort = self.create_client(Trigger, topics.MISSION_ABORT)
+
+    def request_abort(self) -> bool:
+        """Ask the mission manager to abort (it then writes its report); False if absent."""
+        if not self._abort.service_is_ready():
+            return False
+        self._abort.call_async(Trigger.Request())
+        return True
 
     def _on_state(self, msg: String) -> None:
         self.state = msg.data
@@ -279,7 +288,14 @@ class StackRunner:
         final_at: Optional[float] = None
         failed: List[str] = []
         while True:
-            executor.spin_once(timeout_sec=_SPIN_SLICE_S)
+            try:
+                executor.spin_once(timeout_sec=_SPIN_SLICE_S)
+            except Exception as exc:  # noqa: BLE001 - a node's failure ends the run, not the CLI
+                # In one process a callback's exception leaves spin_once (as node_crash faults
+                # do on purpose); report it like a child process that died.
+                self.progress(f'a node raised {type(exc).__name__}: {exc}')
+                failed = ['in-process node']
+                break
             now = time.monotonic()
             failed = [n for n, p in children.items() if p.poll() not in (None, 0)]
             if failed:
@@ -299,10 +315,26 @@ class StackRunner:
                 return RunResult(mission_state=monitor.state, run_dir=self.run_dir,
                                  summary=_read_summary(monitor.report_dir or self.run_dir),
                                  wall_time_s=now - start, timed_out=True)
+        if failed and monitor.state not in FINAL_STATES:
+            self._salvage_report(executor, monitor)
         return RunResult(mission_state=monitor.state,
                          run_dir=monitor.report_dir or self.run_dir,
                          summary=_read_summary(monitor.report_dir or self.run_dir),
                          wall_time_s=time.monotonic() - start, failed_nodes=failed)
+
+    def _salvage_report(self, executor: Executor, monitor: MissionMonitor) -> None:
+        """After a node failure, have the mission aborted so what was recorded is written."""
+        if not monitor.request_abort():
+            self.progress('mission manager unreachable: no report')
+            return
+        deadline = time.monotonic() + _REPORT_GRACE_S
+        while not monitor.report_dir and time.monotonic() < deadline:
+            try:
+                executor.spin_once(timeout_sec=_SPIN_SLICE_S)
+            except Exception as exc:  # noqa: BLE001 - the failed node may raise again
+                self.progress(f'while saving the report: {type(exc).__name__}: {exc}')
+        self.progress(f'mission {monitor.state}; report '
+                      f'{"written" if monitor.report_dir else "not written"}')
 
     @staticmethod
     def _stop_children(children: Dict[str, subprocess.Popen]) -> None:

@@ -87,3 +87,22 @@ def test_validate_accepts_the_defaults(ros_domain_id):
 def test_lists():
     assert 'training_field' in _demine('worlds').stdout.split()
     assert 'mv4_flail' in _demine('profiles').stdout.split()
+
+
+@pytest.mark.dds
+@pytest.mark.timeout(180)
+def test_a_crashing_node_ends_the_run_with_the_report_saved(tmp_path, ros_domain_id):
+    import json
+    scenario = os.path.join(os.path.dirname(__file__), '..', '..', 'config', 'faults',
+                            'node_crash.yaml')
+    run_dir = tmp_path / 'run'
+    proc = subprocess.run([sys.executable, '-m', 'demining_bringup.cli', 'run', '--scenario',
+                           scenario, '--run-dir', str(run_dir), '--timeout', '120',
+                           '--domain-id', str(ros_domain_id)],
+                          capture_output=True, text=True, timeout=170)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert 'a node raised SimulatedCrash' in proc.stdout
+    summary = json.loads((run_dir / 'summary.json').read_text())
+    assert summary['outcome'] == 'aborted'
+    assert 0.0 < summary['mission_time_s'] <= 31.0     # the crash is scheduled at 30 s
