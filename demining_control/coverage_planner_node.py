@@ -15,7 +15,7 @@ from rclpy.node import Node
 from demining_bringup import codec, qos, topics
 from demining_bringup.area import load_area
 from demining_bringup.node_main import run_node
-from demining_bringup.parameters import param
+from demining_bringup import vehicle_params
 from demining_bringup.ros_params import declare_parameters
 from demining_bringup import diagnostics as diag
 from demining_control.coverage.planner import (CoverageParams, CoveragePlan, PlanningError,
@@ -31,7 +31,7 @@ _LOG_THROTTLE_S = 5.0
 class CoveragePlannerConfig(CoverageParams):
     """Node parameters: the planner's plus the hazard area file."""
 
-    area_file: str = param('', 'world SDF or GeoJSON hazard area', read_only=True)
+    area_file: str = vehicle_params.area_file()
 
 
 class CoveragePlannerNode(Node):

@@ -22,7 +22,7 @@ from std_srvs.srv import Trigger
 from demining_bringup import codec, qos, topics
 from demining_bringup.area import load_area
 from demining_bringup.node_main import run_node
-from demining_bringup.parameters import param
+from demining_bringup import vehicle_params
 from demining_bringup.report import MissionRecord, write_report
 from demining_bringup.ros_params import declare_parameters
 from demining_bringup import diagnostics as diag
@@ -38,7 +38,7 @@ _RUNS_DIR = 'runs'
 class MissionManagerConfig(MissionParams):
     """Node parameters: the mission's plus the hazard area."""
 
-    area_file: str = param('', 'world SDF or GeoJSON hazard area', read_only=True)
+    area_file: str = vehicle_params.area_file()
 
 
 class MissionManagerNode(Node):

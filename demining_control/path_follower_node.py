@@ -20,6 +20,7 @@ from demining_bringup.area import load_area
 from demining_bringup.datatypes import Twist2D, VehicleState
 from demining_bringup.node_main import run_node
 from demining_bringup.parameters import param
+from demining_bringup import vehicle_params
 from demining_bringup.ros_params import declare_parameters
 from demining_bringup import diagnostics as diag
 from demining_control.coverage.planner import classify_work
@@ -35,8 +36,7 @@ _CLEARING = 'clearing'
 class PathFollowerConfig(FollowerParams):
     """Node parameters: the follower's plus how work legs are recognised."""
 
-    area_file: str = param('', "world SDF or GeoJSON hazard area ('' = every leg is a work "
-                           'leg)', read_only=True)
+    area_file: str = vehicle_params.area_file()
     work_reach_m: float = param(4.0, 'path points within this of the field are work legs '
                                 '(tool_offset_x_m + lane_end_margin_m + a little), m', min=0.0,
                                 max=100.0)

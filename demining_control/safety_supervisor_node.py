@@ -23,7 +23,7 @@ from demining_bringup import codec, qos, topics
 from demining_bringup.area import load_area
 from demining_bringup.datatypes import Twist2D
 from demining_bringup.node_main import run_node
-from demining_bringup.parameters import param
+from demining_bringup import vehicle_params
 from demining_bringup.ros_params import declare_parameters
 from demining_bringup import diagnostics as diag
 from demining_control.safety.supervisor import (SafetyInputs, SafetyParams, SafetyState,
@@ -39,7 +39,7 @@ _CLEARING = 'clearing'
 class SafetySupervisorConfig(SafetyParams):
     """Node parameters: the supervisor's plus the hazard area (geofence, interlock)."""
 
-    area_file: str = param('', 'world SDF or GeoJSON hazard area', read_only=True)
+    area_file: str = vehicle_params.area_file()
 
 
 class SafetySupervisorNode(Node):

@@ -33,6 +33,7 @@ import numpy as np
 
 from demining_bringup.datatypes import SimEvent, ToolCommand, ToolState
 from demining_bringup.parameters import param
+from demining_bringup import vehicle_params
 from demining_sim.spatial import ItemTable
 
 
@@ -49,10 +50,8 @@ class HitOutcome(str, enum.Enum):
 class ToolParams:
     """Flail and tiller rotor dynamics and tool geometry."""
 
-    tool_width_m: float = param(2.0, 'Width processed by the flail, m (field-facts: 1.7-2.2)',
-                                min=0.2, max=10.0)
-    tool_offset_x_m: float = param(2.6, 'Tool centre ahead of base_link, m', min=0.0,
-                                   max=20.0)
+    tool_width_m: float = vehicle_params.tool_width_m()
+    tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
     tool_strike_length_m: float = param(0.4, 'Along-track length of the strip the hammers '
                                         'strike, m', min=0.05, max=2.0)
     max_tool_depth_m: float = param(0.5, 'Deepest the tool can be lowered, m (field-facts: '

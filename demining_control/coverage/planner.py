@@ -37,6 +37,7 @@ from shapely.ops import substring, unary_union
 from shapely.validation import explain_validity
 
 from demining_bringup.parameters import ParamError, param
+from demining_bringup import vehicle_params
 
 XY = Tuple[float, float]
 
@@ -61,8 +62,8 @@ class PlanningError(ValueError):
 class CoverageParams:
     """Parameters of the coverage planner."""
 
-    tool_width_m: float = param(2.0, 'width processed by the flail, m', min=0.1, max=10.0)
-    tool_offset_x_m: float = param(2.6, 'tool centre ahead of base_link, m', min=0.0, max=20.0)
+    tool_width_m: float = vehicle_params.tool_width_m()
+    tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
     overlap: float = param(0.1, 'lane overlap as a fraction of the tool width', min=0.0,
                            max=0.5)
     lane_angle_deg: str = param(AUTO, "lane direction, degrees from east (ENU), or 'auto' for "
@@ -75,8 +76,7 @@ class CoverageParams:
                                      'field, m', min=0.5, max=50.0)
     waypoint_spacing_m: float = param(0.5, 'spacing of the dense output waypoints, m', min=0.05,
                                       max=5.0)
-    working_speed_mps: float = param(0.4, 'speed on work legs, m/s (field-facts: 0.3-1.5 km/h)',
-                                     min=0.01, max=5.0)
+    working_speed_mps: float = vehicle_params.working_speed_mps()
     transit_speed_mps: float = param(0.8, 'speed on transit legs, m/s', min=0.01, max=5.0)
     pivot_rate_radps: float = param(0.3, 'yaw rate of a pivot turn, for the time estimate, '
                                     'rad/s', min=0.01, max=3.0)

@@ -26,6 +26,7 @@ import numpy as np
 
 from demining_bringup.datatypes import Twist2D, VehicleState
 from demining_bringup.parameters import ParamError, param
+from demining_bringup import vehicle_params
 
 _EPS = 1e-9
 
@@ -42,8 +43,7 @@ class FollowerStatus(str, enum.Enum):
 class FollowerParams:
     """Parameters of the path follower."""
 
-    working_speed_mps: float = param(0.4, 'speed on work legs, m/s (field-facts: 0.3-1.5 km/h)',
-                                     min=0.01, max=5.0)
+    working_speed_mps: float = vehicle_params.working_speed_mps()
     transit_speed_mps: float = param(0.8, 'speed on transit legs, m/s', min=0.01, max=5.0)
     min_speed_mps: float = param(0.15, 'lowest speed when slowing down before a corner, m/s',
                                  min=0.01, max=5.0)

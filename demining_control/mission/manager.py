@@ -24,6 +24,7 @@ from shapely.geometry import Polygon
 
 from demining_bringup.datatypes import Detection, SimEvent, ToolState, VehicleState
 from demining_bringup.parameters import param
+from demining_bringup import vehicle_params
 from demining_control.coverage.processed import ProcessedGrid
 
 XY = Tuple[float, float]
@@ -66,10 +67,9 @@ class MissionParams:
                                         max=10.0)
     processed_resolution_m: float = param(0.1, 'cell size of the processed-ground grid, m',
                                           min=0.02, max=2.0)
-    tool_width_m: float = param(2.0, 'width processed by the flail, m', min=0.1, max=10.0)
-    tool_offset_x_m: float = param(2.6, 'tool centre ahead of base_link, m', min=0.0, max=20.0)
-    working_depth_m: float = param(0.15, 'processing depth required to count ground as '
-                                   'processed, m', min=0.0, max=1.0)
+    tool_width_m: float = vehicle_params.tool_width_m()
+    tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
+    working_depth_m: float = vehicle_params.working_depth_m()
     depth_tolerance_m: float = param(0.02, 'depth tolerance, m', min=0.0, max=0.2)
     min_flail_speed_radps: float = param(75.0, 'rotor speed required to count ground as '
                                          'processed, rad/s (90 % of 800 rpm)', min=0.0,

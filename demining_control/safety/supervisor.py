@@ -29,6 +29,7 @@ from shapely.geometry import Polygon
 
 from demining_bringup.datatypes import SimEvent, ToolCommand, ToolState, Twist2D, VehicleState
 from demining_bringup.parameters import param
+from demining_bringup import vehicle_params
 
 XY = Tuple[float, float]
 
@@ -61,9 +62,8 @@ class SafetyParams:
     max_speed_mps: float = param(1.0, 'largest |linear velocity| passed on, m/s', min=0.0,
                                  max=10.0)
     max_yaw_rate: float = param(0.5, 'largest |yaw rate| passed on, rad/s', min=0.0, max=5.0)
-    tool_offset_x_m: float = param(2.6, 'tool centre ahead of base_link, m', min=0.0, max=20.0)
-    working_depth_m: float = param(0.15, 'processing depth the interlock requires, m', min=0.0,
-                                   max=1.0)
+    tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
+    working_depth_m: float = vehicle_params.working_depth_m()
     depth_tolerance_m: float = param(0.02, 'tool counts as at depth within this, m', min=0.001,
                                      max=0.2)
     flail_speed_radps: float = param(83.8, 'flail target speed, rad/s (800 rpm)', min=0.0,

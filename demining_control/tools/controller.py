@@ -19,6 +19,7 @@ from typing import Optional
 
 from demining_bringup.datatypes import ToolCommand, ToolState
 from demining_bringup.parameters import ParamError, param
+from demining_bringup import vehicle_params
 
 #: 800 rpm in rad/s (field-facts: flail rotors 400-900 rpm).
 _FLAIL_800_RPM = 800.0 * 2.0 * math.pi / 60.0
@@ -45,8 +46,7 @@ class ToolParams:
                                       min=0.0, max=200.0)
     idle_speed_radps: float = param(0.0, 'rotor speed when not clearing, rad/s', min=0.0,
                                     max=200.0)
-    working_depth_m: float = param(0.15, 'processing depth, m (IMAS 09.50 national standards '
-                                   'often ask 15 cm)', min=0.0, max=1.0)
+    working_depth_m: float = vehicle_params.working_depth_m()
     spin_ramp_radps2: float = param(10.0, 'rotor speed ramp, rad/s^2', min=0.1, max=1000.0)
     depth_rate_mps: float = param(0.05, 'rate of lowering and lifting the tool, m/s', min=0.001,
                                   max=1.0)

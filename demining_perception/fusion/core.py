@@ -52,6 +52,7 @@ import numpy as np
 
 from demining_bringup.datatypes import Detection, DetectionKind
 from demining_bringup.parameters import ParamError, param
+from demining_bringup import vehicle_params
 
 #: Gaussian footprints are cut at this many sigmas.
 _FOOTPRINT_SIGMAS = 3.0
@@ -75,7 +76,7 @@ _MIN_METAL_G = 1e-3
 class FusionParams:
     """Parameters of the fusion node."""
 
-    area_file: str = param('', 'world SDF or GeoJSON hazard area; sizes the grid (shared)')
+    area_file: str = vehicle_params.area_file()
     resolution_m: float = param(0.1, 'grid cell size, m', min=0.01, max=5.0)
     map_margin_m: float = param(6.0, 'grid margin around the hazard area, m '
                                 '(sensors run 4 m ahead of the vehicle)', min=0.0, max=1000.0)

@@ -28,6 +28,7 @@ import numpy as np
 from demining_bringup.datatypes import VehicleState
 from demining_bringup.geo import LocalCartesian
 from demining_bringup.parameters import param
+from demining_bringup import vehicle_params
 
 X, Y, YAW, V, W = range(5)
 #: A measurement this much older than the filter restarts it (simulation reset), s.
@@ -50,8 +51,7 @@ class Outcome(enum.Enum):
 class LocalizationParams:
     """Parameters of the localisation node."""
 
-    area_file: str = param('', 'world SDF or GeoJSON hazard area; its origin anchors map '
-                           '(shared)')
+    area_file: str = vehicle_params.area_file()
     origin_latitude_deg: float = param(0.0, 'map origin latitude when no area_file, deg',
                                        min=-90.0, max=90.0)
     origin_longitude_deg: float = param(0.0, 'map origin longitude when no area_file, deg',
