@@ -111,14 +111,13 @@ def gpr_batches(duration: float, objs: Sequence[Obj], *, eps: float = 9.0,
     return out
 
 
-def md_batches(duration: float, objs: Sequence[Obj], *, noise_mv: float = 1.0,
-               drift_mv: float = 20.0, drift_period_s: float = 60.0, seed: int = 2,
-               coil_y: np.ndarray = CH_Y) -> List[MdScan]:
-    """MD batches of a straight drive (soil background drifting by ``drift_mv``)."""
-    rng = np.random.default_rng(seed)
+def md_layout(duration: float, coil_y: np.ndarray = CH_Y):
+    """Yield ``(stamp, times, channels, coil_x, coil_y)`` of each 10 Hz MD batch of a drive.
+
+    Readings at ``MD_HZ`` per coil; positions are the coils' map x, y on a straight drive along
+    x at ``SPEED`` with the boom ``SENSOR_X`` ahead of base_link (base_link at x = SPEED * t).
+    """
     n = len(coil_y)
-    offsets = rng.uniform(5.0, 15.0, n)
-    out = []
     k = 0
     for b in range(1, int(duration * BATCH_HZ) + 1):
         stamp = b / BATCH_HZ
@@ -128,8 +127,18 @@ def md_batches(duration: float, objs: Sequence[Obj], *, noise_mv: float = 1.0,
             times.append(k / MD_HZ)
         tt = np.repeat(times, n)
         ch = np.tile(np.arange(n), len(times))
-        cx = SPEED * tt + SENSOR_X
-        cy = coil_y[ch]
+        yield stamp, tt, ch, SPEED * tt + SENSOR_X, coil_y[ch]
+
+
+def md_batches(duration: float, objs: Sequence[Obj], *, noise_mv: float = 1.0,
+               drift_mv: float = 20.0, drift_period_s: float = 60.0, seed: int = 2,
+               coil_y: np.ndarray = CH_Y) -> List[MdScan]:
+    """MD batches of a straight drive (soil background drifting by ``drift_mv``)."""
+    rng = np.random.default_rng(seed)
+    n = len(coil_y)
+    offsets = rng.uniform(5.0, 15.0, n)
+    out = []
+    for stamp, tt, ch, cx, cy in md_layout(duration, coil_y):
         sig = offsets[ch] + drift_mv * np.sin(2 * math.pi * tt / drift_period_s)
         for o in objs:
             r2 = (cx - o.x) ** 2 + (cy - o.y) ** 2 + (o.depth + COIL_H) ** 2

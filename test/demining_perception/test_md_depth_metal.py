@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from perception_synth import CH_Y, COIL_H, SENSOR_X, SPEED, fill_poses
+from perception_synth import CH_Y, COIL_H, SENSOR_X, fill_poses, md_layout
 from demining_bringup.datatypes import DetectionKind, MdScan
 from demining_perception.metal_detector.processing import (
     FWHM_PER_DISTANCE, MdProcessor, dipole_basis, fit_dipole)
@@ -19,28 +19,14 @@ from demining_sim.generator import CATALOGUE, make_item, soil_preset
 from demining_sim.sensors.metal_detector import MdParams, MetalDetectorModel, shape_factor
 from demining_sim.spatial import ItemTable
 
-BATCH_HZ = 10.0
-MD_HZ = 50.0
-
 
 def sim_batches(duration, items, seed=3, soil='loam'):
     """MdScan batches of the simulator's MD model over ``items`` (straight drive)."""
     p = MdParams()
     model = MetalDetectorModel(p, ItemTable(items), soil_preset(soil).magnetic_susceptibility,
                                np.random.default_rng(seed))
-    n = len(CH_Y)
     out = []
-    k = 0
-    for b in range(1, int(duration * BATCH_HZ) + 1):
-        stamp = b / BATCH_HZ
-        times = []
-        while (k + 1) / MD_HZ <= stamp + 1e-9:
-            k += 1
-            times.append(k / MD_HZ)
-        tt = np.repeat(times, n)
-        ch = np.tile(np.arange(n), len(times))
-        cx = SPEED * tt + SENSOR_X
-        cy = CH_Y[ch]
+    for stamp, tt, ch, cx, cy in md_layout(duration):
         base = np.stack([np.full(len(tt), SENSOR_X), cy, np.full(len(tt), COIL_H)], axis=1)
         out.append(model.scan(stamp, tt - stamp, base, ch, cx, cy, np.full(len(tt), COIL_H)))
     return out
