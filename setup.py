@@ -55,6 +55,7 @@ setup(
     entry_points={
         'console_scripts': [
             'demine = demining_bringup.cli:main',
+            'lifecycle_manager = demining_bringup.lifecycle_manager_node:main',
             *[f'{m.rsplit(".", 1)[1]} = {m}:main' for m in NODES],
         ],
     },

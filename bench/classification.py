@@ -40,14 +40,15 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from perception_rate import Follower, drive, lanes, route  # noqa: E402
-from demining_bringup.datatypes import GprScan, MdScan  # noqa: E402
+from demining_bringup.contract.datatypes import GprScan, MdScan  # noqa: E402
 from demining_perception.fusion.core import FusionCore, FusionParams  # noqa: E402
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
 from demining_sim.generator import generate_world  # noqa: E402
 from demining_sim.simulator import SimParams, Simulator  # noqa: E402
-from demining_sim.world import World, load_world  # noqa: E402
+from demining_bringup.contract.world import World  # noqa: E402
+from demining_bringup.contract.sdf import load_world
 
 WORLD_DIR = os.path.join(ROOT, 'demining_sim', 'worlds')
 GENERATED_FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]

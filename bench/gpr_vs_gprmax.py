@@ -83,7 +83,7 @@ CASES: List[Dict[str, Any]] = [
         'name': 'pmn_loam',
         'description': 'PMN-like AP blast mine (TNT/plastic case, eps 3) top 0.10 m deep in '
                        'loam (eps 9, 0.01 S/m)',
-        # field-facts: loam eps 8-12, ~0.01 S/m; PMN 112 x 56 mm, TNT eps ~2.9, plastic ~3
+        # docs/sources.md: loam eps 8-12, ~0.01 S/m; PMN 112 x 56 mm, TNT eps ~2.9, plastic ~3
         'soil': {'name': 'loam', 'permittivity': 9.0, 'conductivity': 0.01},
         'target': {'name': 'pmn', 'kind': 'AP', 'model': 'PMN', 'material': 'dielectric',
                    'shape': 'box', 'permittivity': 3.0, 'conductivity': 0.0,
@@ -98,7 +98,7 @@ CASES: List[Dict[str, Any]] = [
         'name': 'metal_sand',
         'description': '82 mm mortar round (metal, PEC, lying across the scan line) top '
                        '0.15 m deep in dry sand (eps 4, 0.001 S/m)',
-        # field-facts: dry sand eps 3-5, ~0.001 S/m; 82 mm mortar round, ~2.5 kg steel
+        # docs/sources.md: dry sand eps 3-5, ~0.001 S/m; 82 mm mortar round, ~2.5 kg steel
         'soil': {'name': 'dry_sand', 'permittivity': 4.0, 'conductivity': 0.001},
         'target': {'name': 'mortar82', 'kind': 'UXO', 'model': '82 mm mortar',
                    'material': 'pec', 'shape': 'circle', 'permittivity': 1.0,
@@ -432,7 +432,7 @@ def embedded_bscan(case: Dict[str, Any]) -> Dict[str, Any]:
     """
     from demining_sim.sensors.gpr import GprModel, GprParams
     from demining_sim.spatial import ItemTable
-    from demining_sim.world import BuriedItem, ItemKind
+    from demining_bringup.contract.world import BuriedItem, ItemKind
 
     tgt = case['target']
     params = GprParams(gpr_num_channels=1, gpr_noise=0.0,

@@ -36,20 +36,20 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
-from demining_bringup.datatypes import (  # noqa: E402
+from demining_bringup.contract.datatypes import (  # noqa: E402
     GprScan, MdScan, ToolCommand, Twist2D, VehicleState)
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
 from demining_sim.generator import generate_world  # noqa: E402
 from demining_sim.simulator import GroundTruth, SimParams, Simulator  # noqa: E402
-from demining_sim.world import load_world  # noqa: E402
+from demining_bringup.contract.sdf import load_world  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 DEFAULT_WORLD = os.path.join('demining_sim', 'worlds', 'training_field.sdf')
 GENERATED_FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 SPEED_MPS = 0.4                 # working speed (shared parameter default)
-FLAIL_RPS = 83.8                # 800 rpm (field-facts)
+FLAIL_RPS = 83.8                # 800 rpm (docs/sources.md)
 TOOL_DEPTH_M = 0.15
 SENSOR_OFFSET_M = 4.0           # boom ahead of base_link (shared parameter default)
 FIRST_LANE_Y_M = 1.0

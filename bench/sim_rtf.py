@@ -3,7 +3,7 @@
 
 Generates a 1-ha (100 m x 100 m) minefield with realistic densities (1 AP mine per 100 m^2,
 a few AT mines and UXO, 2.4 metal clutter items per m^2 as logged by HALO Trust in Cambodia,
-rocks from the loam preset: field-facts), then drives a lawnmower pattern (lanes 2 m apart
+rocks from the loam preset: docs/sources.md), then drives a lawnmower pattern (lanes 2 m apart
 at 0.4 m/s, flail at 800 rpm and 20 cm) with the full sensor suite (GPR 8 x 25 traces/s of
 256 samples, MD 8 x 50 readings/s, GNSS, IMU, odometry, tool states, ground truth) on one
 core, no DDS. The outputs are drained and dropped every 0.1 s as the node would.
@@ -27,14 +27,14 @@ from typing import List, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
-from demining_bringup.datatypes import SimEvent, ToolCommand, Twist2D  # noqa: E402
+from demining_bringup.contract.datatypes import SimEvent, ToolCommand, Twist2D  # noqa: E402
 from demining_sim.generator import generate_world  # noqa: E402
 from demining_sim.simulator import SimParams, Simulator  # noqa: E402
 
 FIELD = [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]
 LANE_SPACING_M = 2.0
 SPEED_MPS = 0.4                 # working speed (shared parameter default)
-FLAIL_RPS = 83.8                # 800 rpm (field-facts)
+FLAIL_RPS = 83.8                # 800 rpm (docs/sources.md)
 DEPTH_M = 0.2
 LOOKAHEAD_M = 2.0
 HEADING_GAIN = 1.5

@@ -4,8 +4,8 @@ Verbs:
 
 * ``demine run``: run the whole stack headless until the mission ends; prints progress, the
   summary and the run folder.
-  ``--backend core`` runs the same cores in one deterministic loop without DDS
-  (:mod:`demining_bringup.core_runner`).
+  ``--backend core`` runs the same components on the deterministic host, without DDS
+  (:mod:`demining_bringup.deterministic_runner`).
 * ``demine demo``: ``run`` with the defaults (the training field, the default profile).
 * ``demine validate``: check a world, a profile and the stack's parameters without running.
 * ``demine worlds`` / ``demine profiles``: list what is bundled.
@@ -24,8 +24,8 @@ import random
 import sys
 from typing import Callable, Dict, List, Optional
 
-from demining_bringup.errors import (CONFIG_ERRORS, EXIT_CONFIG_ERROR, EXIT_MISSION_FAILED,
-                                     EXIT_OK)
+from demining_bringup.contract.errors import (CONFIG_ERRORS, EXIT_CONFIG_ERROR,
+                                              EXIT_MISSION_FAILED, EXIT_OK)
 from demining_bringup.report import REPORT_FILES
 
 _DOMAIN_RANGE = (100, 199)       # run domains apart from a vehicle's usual 0
@@ -83,11 +83,10 @@ def _prepare(ns: argparse.Namespace, run_dir: str):
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:
-    """Check world, profile and every node's parameters by constructing the nodes once."""
+    """Check world, profile and every node's parameters by configuring each component once."""
     from demining_bringup import runner
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     args, profile, nodes = _prepare(ns, run_dir='')
-    runner.validate(nodes, profile, _domain_id(ns.domain_id))
+    runner.validate(nodes, profile)
     _say(f'ok: world {args["world"]}, profile {args["profile"]}, {len(nodes)} nodes')
     return EXIT_OK
 
@@ -104,7 +103,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     _say(f'world   {args["world"]}')
     _say(f'profile {args["profile"]}')
     _say(f'nodes   {", ".join(n.name for n in nodes)} ({ns.mode}, ROS_DOMAIN_ID={domain})')
-    runner.validate(nodes, profile, domain)
+    runner.validate(nodes, profile)
     result = runner.StackRunner(nodes, run_dir=run_dir, domain_id=domain,
                                 mode=runner.RunMode(ns.mode), timeout_s=ns.timeout,
                                 executor=runner.ExecutorKind(ns.executor),
@@ -115,15 +114,17 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _run_core(ns: argparse.Namespace) -> int:
-    """``--backend core``: the same resolved nodes as one deterministic loop, no DDS."""
-    from demining_bringup import core_runner
+    """``--backend core``: the same components on the deterministic host, no DDS."""
+    from demining_bringup import deterministic_runner
+    from demining_bringup.stack import check_profile
     run_dir = os.path.abspath(ns.run_dir or _default_run_dir())
     args, profile, nodes = _prepare(ns, run_dir)
     _say(f'world   {args["world"]}')
     _say(f'profile {args["profile"]}')
-    _say(f'nodes   {", ".join(n.name for n in nodes)} (core backend, no DDS)')
-    core_runner.check_profile(nodes, profile)
-    result = core_runner.run_core(nodes, progress=_say, wall_time_limit_s=ns.timeout)
+    _say(f'nodes   {", ".join(n.name for n in nodes)} (deterministic host, no DDS)')
+    check_profile(nodes, profile)
+    result = deterministic_runner.run_deterministic(nodes, progress=_say,
+                                                    wall_time_limit_s=ns.timeout)
     _print_result(result)
     return EXIT_OK if result.ok else EXIT_MISSION_FAILED
 

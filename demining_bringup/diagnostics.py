@@ -11,8 +11,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-from demining_bringup import qos, topics
-from demining_bringup.codec import make_header
+from demining_bringup.contract import qos, topics
+from demining_bringup.contract.codec import make_header
 
 OK = DiagnosticStatus.OK
 WARN = DiagnosticStatus.WARN

@@ -27,9 +27,9 @@ from shapely.geometry import MultiPolygon, Polygon as ShapelyPolygon, box
 from shapely.affinity import affine_transform
 from shapely.ops import unary_union
 
-from demining_bringup.datatypes import Detection, DetectionKind, SimEvent
-from demining_bringup.geo import LocalCartesian
-from demining_sim.world import GeoOrigin, Polygon
+from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent
+from demining_bringup.contract.geo import LocalCartesian
+from demining_bringup.contract.world import GeoOrigin, Polygon
 
 #: The files every run folder holds (the integration tests check this list).
 REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson',

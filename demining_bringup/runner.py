@@ -2,22 +2,21 @@
 
 This is what ``demine run`` does where ``ros2 launch`` is not available; it starts exactly the
 nodes and parameters :func:`demining_bringup.stack.resolve_stack` returns, the same the launch
-file starts. A small monitor node follows ``/mission/state`` and ``/mission/report`` so the
-runner knows when the mission ended and where the report is.
+file starts: every component hosted as a lifecycle node
+(:class:`demining_bringup.hosts.ros.ComponentNode`), brought up by the lifecycle manager node
+(in this process in both modes). A small monitor node follows ``/mission/state`` and
+``/mission/report`` so the runner knows when the mission ended and where the report is.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import importlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional
 
 import rclpy
 import rclpy.logging
@@ -26,17 +25,22 @@ from rclpy.executors import Executor, MultiThreadedExecutor, SingleThreadedExecu
 from rclpy.node import Node
 from rclpy.event_handler import EventHandler
 from rclpy.parameter import Parameter
-from rclpy.qos import QoSCompatibility, qos_check_compatible
 from rclpy.waitable import Waitable
 from std_msgs.msg import Float32, String
 from std_srvs.srv import Trigger
 
-from demining_bringup import qos, topics
-from demining_bringup.errors import CONFIG_ERRORS, ConfigError
-from demining_bringup.stack import WILDCARD, ResolvedNode, write_params_file
+from demining_bringup.contract import qos, topics
+from demining_bringup.contract.errors import CONFIG_ERRORS
+from demining_bringup.contract.states import MissionState
+from demining_bringup.hosts.deterministic import HostLog
+from demining_bringup.hosts.ros import ComponentNode
+from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.lifecycle_manager_node import LifecycleManagerNode
+from demining_bringup.results import RunResult, read_summary
+from demining_bringup.stack import ResolvedNode, check_profile, write_params_file
 
 #: Mission states after which the runner stops the stack.
-FINAL_STATES = ('complete', 'aborted')
+FINAL_STATES = tuple(s.value for s in MissionState if s.terminal)
 _PROGRESS_PERIOD_S = 5.0          # wall seconds between progress lines
 _SPIN_SLICE_S = 0.1
 _STOP_GRACE_S = 10.0              # wall seconds a child process gets to exit on SIGINT
@@ -69,23 +73,6 @@ def make_executor(kind: ExecutorKind, context: Context) -> Executor:
     if kind is ExecutorKind.MULTI:
         return MultiThreadedExecutor(num_threads=_EXECUTOR_THREADS, context=context)
     return SingleThreadedExecutor(context=context)
-
-
-@dataclasses.dataclass
-class RunResult:
-    """How a run ended."""
-
-    mission_state: str
-    run_dir: str
-    summary: Optional[dict]
-    wall_time_s: float
-    timed_out: bool = False
-    failed_nodes: List[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when the mission completed and wrote its report."""
-        return self.mission_state == 'complete' and self.summary is not None
 
 
 class MissionMonitor(Node):
@@ -128,49 +115,16 @@ def _overrides(params: Dict[str, object]) -> List[Parameter]:
 
 
 def instantiate(spec: ResolvedNode, context: Context) -> Node:
-    """Import a node class and construct it with its parameters in ``context``."""
-    try:
-        module = importlib.import_module(spec.module)
-        cls = getattr(module, spec.class_name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f'node {spec.name}: cannot load {spec.module}.{spec.class_name} '
-                          f'({exc})') from None
-    return cls(context=context, parameter_overrides=_overrides(spec.parameters),
-               cli_args=['--ros-args', '-r', f'__node:={spec.name}'])
+    """Host a resolved node's component as a lifecycle node in ``context`` (unconfigured)."""
+    return ComponentNode(spec.component(), node_name=spec.name, context=context,
+                         parameter_overrides=_overrides(spec.parameters))
 
 
-def check_declared(nodes: List[ResolvedNode], built: Dict[str, Node],
-                   profile: Dict[str, Dict[str, object]]) -> None:
-    """Refuse profile parameters that no node declares (a typo must not pass silently)."""
-    for spec in nodes:
-        for key in profile.get(spec.name, {}):
-            if not built[spec.name].has_parameter(key):
-                raise ConfigError(f'parameter file: {spec.name}.{key}: unknown parameter')
-    declared: Set[str] = set()
-    for node in built.values():
-        declared.update(node._parameters.keys())   # noqa: SLF001 (rclpy has no public list)
-    for key in profile.get(WILDCARD, {}):
-        if key not in declared:
-            raise ConfigError(f'parameter file: /**.{key}: no node declares this parameter')
-
-
-def check_qos(built: Dict[str, Node]) -> None:
-    """Refuse a stack in which a subscription could not hear a publisher of its topic.
-
-    What rclpy's default QoS event handlers would report at run time, checked before the
-    start (the in-process runner detaches those handlers, see :func:`detach_qos_events`).
-    """
-    pubs: Dict[str, List[tuple]] = {}
-    for name, node in built.items():
-        for pub in node.publishers:
-            pubs.setdefault(pub.topic_name, []).append((name, pub.qos_profile))
-    for name, node in built.items():
-        for sub in node.subscriptions:
-            for pub_node, pub_qos in pubs.get(sub.topic_name, []):
-                compat, reason = qos_check_compatible(pub_qos, sub.qos_profile)
-                if compat == QoSCompatibility.ERROR:
-                    raise ConfigError(f'{sub.topic_name}: {name} cannot hear {pub_node} '
-                                      f'({reason})')
+def lifecycle_manager(nodes: List[ResolvedNode], context: Context) -> LifecycleManagerNode:
+    """The lifecycle manager of ``nodes`` (autostart; the runner ends the mission itself)."""
+    return LifecycleManagerNode(context=context, parameter_overrides=[
+        Parameter('node_names', value=[n.name for n in nodes]),
+        Parameter('autostart', value=True)])
 
 
 def detach_qos_events(node: Node) -> List[Waitable]:
@@ -179,7 +133,8 @@ def detach_qos_events(node: Node) -> List[Waitable]:
     Every publisher and subscription carries two (incompatible QoS, incompatible type); with
     ~100 of them in one process, polling them costs about 18 % of a mission's CPU (measured:
     161 s -> 132 s wall for the training field). The stack's own QoS pairs are checked by
-    :func:`check_qos` before the start instead. Re-attach before destroying the node.
+    the contract's wire instead: a topic's publishers and subscribers share one QoS. Re-attach
+    before destroying the node.
     """
     handlers = [w for w in node.waitables if isinstance(w, EventHandler)]
     for handler in handlers:
@@ -187,36 +142,17 @@ def detach_qos_events(node: Node) -> List[Waitable]:
     return handlers
 
 
-def validate(nodes: List[ResolvedNode], profile: Dict[str, Dict[str, object]],
-             domain_id: int) -> None:
-    """Construct every node once (parameters, world, area are checked), then tear down."""
-    ctx = Context()
-    rclpy.init(context=ctx, domain_id=domain_id)
-    built: Dict[str, Node] = {}
-    # A dry construction: only errors are worth showing (start-up chatter is for real runs).
+def validate(nodes: List[ResolvedNode], profile: Dict[str, Dict[str, object]]) -> None:
+    """Configure every component once, without DDS (parameters, world, area are checked).
+
+    Raises the configuration error of the first node that refuses, as one line.
+    """
+    check_profile(nodes, profile)
     for spec in nodes:
-        rclpy.logging.set_logger_level(spec.name, rclpy.logging.LoggingSeverity.ERROR)
-    try:
-        for spec in nodes:
-            built[spec.name] = instantiate(spec, ctx)
-        check_declared(nodes, built, profile)
-        check_qos(built)
-    finally:
-        for node in built.values():
-            node.destroy_node()
-        rclpy.try_shutdown(context=ctx)
-        for spec in nodes:
-            rclpy.logging.set_logger_level(spec.name, rclpy.logging.LoggingSeverity.INFO)
-
-
-def _read_summary(run_dir: Optional[str]) -> Optional[dict]:
-    if not run_dir:
-        return None
-    try:
-        with open(os.path.join(run_dir, 'summary.json'), encoding='utf-8') as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+        rt = ComponentRuntime(spec.component(), name=spec.name, sink=lambda port, value: None,
+                              log=HostLog(spec.name, lambda: 0.0))
+        rt.configure(spec.parameters)
+        rt.shutdown(0.0)
 
 
 class StackRunner:
@@ -244,6 +180,8 @@ class StackRunner:
         monitor = MissionMonitor(context=ctx, parameter_overrides=[
             Parameter('use_sim_time', value=True)])
         executor.add_node(monitor)
+        manager = lifecycle_manager(self.nodes, ctx)
+        executor.add_node(manager)
         built: List[Node] = []
         detached: Dict[Node, List[Waitable]] = {}
         children: Dict[str, subprocess.Popen] = {}
@@ -258,10 +196,12 @@ class StackRunner:
                     executor.add_node(node)
             else:
                 children = self._spawn()
-            return self._wait(executor, monitor, children, start)
+            result = self._wait(executor, monitor, manager, children, start)
+            self._shut_down(executor, manager)
+            return result
         finally:
             self._stop_children(children)
-            for node in built + [monitor]:
+            for node in built + [monitor, manager]:
                 executor.remove_node(node)
                 for handler in detached.get(node, []):
                     node.add_waitable(handler)      # destroy_node() removes them again
@@ -282,8 +222,20 @@ class StackRunner:
             log.close()   # the child holds its own descriptor
         return children
 
+    def _shut_down(self, executor: Executor, manager: LifecycleManagerNode) -> None:
+        """Deactivate, clean up and shut down the nodes through the manager (bounded)."""
+        manager.shutdown()
+        deadline = time.monotonic() + _STOP_GRACE_S
+        while not manager.finished and not manager.failure and time.monotonic() < deadline:
+            try:
+                executor.spin_once(timeout_sec=_SPIN_SLICE_S)
+            except Exception as exc:  # noqa: BLE001 - a failed node must not stop the others
+                self.progress(f'while shutting down: {type(exc).__name__}: {exc}')
+                return
+
     def _wait(self, executor: Executor, monitor: MissionMonitor,
-              children: Dict[str, subprocess.Popen], start: float) -> RunResult:
+              manager: LifecycleManagerNode, children: Dict[str, subprocess.Popen],
+              start: float) -> RunResult:
         last_print = start
         final_at: Optional[float] = None
         failed: List[str] = []
@@ -297,6 +249,10 @@ class StackRunner:
                 failed = ['in-process node']
                 break
             now = time.monotonic()
+            if manager.failure:
+                self.progress(manager.failure)
+                failed = [manager.failure.split()[1]]
+                break
             failed = [n for n, p in children.items() if p.poll() not in (None, 0)]
             if failed:
                 self.progress(f'node(s) exited with an error: {", ".join(failed)} '
@@ -313,13 +269,13 @@ class StackRunner:
             if now - start > self.timeout_s:
                 self.progress(f'timed out after {self.timeout_s:.0f} s wall time')
                 return RunResult(mission_state=monitor.state, run_dir=self.run_dir,
-                                 summary=_read_summary(monitor.report_dir or self.run_dir),
+                                 summary=read_summary(monitor.report_dir or self.run_dir),
                                  wall_time_s=now - start, timed_out=True)
         if failed and monitor.state not in FINAL_STATES:
             self._salvage_report(executor, monitor)
         return RunResult(mission_state=monitor.state,
                          run_dir=monitor.report_dir or self.run_dir,
-                         summary=_read_summary(monitor.report_dir or self.run_dir),
+                         summary=read_summary(monitor.report_dir or self.run_dir),
                          wall_time_s=time.monotonic() - start, failed_nodes=failed)
 
     def _salvage_report(self, executor: Executor, monitor: MissionMonitor) -> None:
@@ -351,5 +307,5 @@ class StackRunner:
 
 
 __all__ = ['CONFIG_ERRORS', 'ExecutorKind', 'FINAL_STATES', 'MissionMonitor', 'RunMode',
-           'RunResult', 'check_qos', 'detach_qos_events',
-           'StackRunner', 'check_declared', 'instantiate', 'validate']
+           'RunResult', 'detach_qos_events', 'lifecycle_manager',
+           'StackRunner', 'instantiate', 'validate']

@@ -9,14 +9,18 @@ No rclpy import: the CLI validates a configuration before anything starts.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import re
 import sys
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Set, Type
 
 import yaml
 
-from demining_bringup.errors import ConfigError
+from demining_bringup.contract.component import Component
+from demining_bringup.contract.errors import ConfigError
+from demining_bringup.contract.parameters import ParamSpec, schema_of
+from demining_sim.worlds_index import find_world, list_worlds, worlds_dir
 
 PACKAGE = 'demining'
 WILDCARD = '/**'
@@ -50,35 +54,6 @@ def share_dir() -> str:
     if os.path.isdir(prefix):
         return prefix
     return source
-
-
-def worlds_dir() -> str:
-    """Return the folder of the bundled world files."""
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        'demining_sim', 'worlds')
-    if os.path.isdir(here):
-        return here
-    return os.path.join(share_dir(), 'worlds')
-
-
-def list_worlds() -> List[str]:
-    """Return the names of the bundled worlds."""
-    return sorted(f[:-4] for f in os.listdir(worlds_dir()) if f.endswith('.sdf'))
-
-
-def find_world(name_or_path: str) -> str:
-    """Resolve a world name (``training_field``) or path to an existing file path."""
-    if not name_or_path:
-        raise ConfigError('no world given')
-    if os.path.isfile(name_or_path):
-        return os.path.abspath(name_or_path)
-    if os.sep not in name_or_path:
-        candidate = os.path.join(worlds_dir(), name_or_path)
-        for path in (candidate, candidate + '.sdf'):
-            if os.path.isfile(path):
-                return path
-    raise ConfigError(f'world {name_or_path!r} not found (a file path, or one of: '
-                      f'{", ".join(list_worlds())})')
 
 
 def profiles_dir() -> str:
@@ -149,6 +124,49 @@ class ResolvedNode:
     executable: str
     parameters: Dict[str, Any]
     clock_source: bool = False
+
+    def component(self) -> Type[Component]:
+        """Import the node's component class (ConfigError when it cannot be loaded)."""
+        return load_component(self.module, self.class_name, self.name)
+
+
+def load_component(module: str, class_name: str, node: str = '') -> Type[Component]:
+    """Import ``module.class_name``, which must be a :class:`Component` subclass."""
+    try:
+        cls = getattr(importlib.import_module(module), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f'node {node or class_name}: cannot load {module}.{class_name} '
+                          f'({exc})') from None
+    if not (isinstance(cls, type) and issubclass(cls, Component)):
+        raise ConfigError(f'node {node}: {module}.{class_name} is not a Component')
+    return cls
+
+
+def _typed(spec: ParamSpec, value: Any) -> Any:
+    """A launch-argument value typed as the schema wants it (``20`` for a double is 20.0)."""
+    if isinstance(value, bool):
+        return value
+    if spec.type is float and isinstance(value, int):
+        return float(value)
+    if spec.type is list and spec.item_type is float and isinstance(value, list):
+        return [float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                for v in value]
+    return value
+
+
+def check_profile(nodes: List['ResolvedNode'], profile: Mapping[str, Mapping[str, Any]]
+                  ) -> None:
+    """Refuse profile parameters no node declares (a typo must not pass silently)."""
+    declared: Set[str] = {'use_sim_time'}
+    for spec in nodes:
+        names = set(schema_of(spec.component().params)) | {'use_sim_time'}
+        declared |= names
+        for key in profile.get(spec.name, {}):
+            if key not in names:
+                raise ConfigError(f'parameter file: {spec.name}.{key}: unknown parameter')
+    for key in profile.get(WILDCARD, {}):
+        if key not in declared:
+            raise ConfigError(f'parameter file: /**.{key}: no node declares this parameter')
 
 
 def _read_yaml(path: str, what: str) -> Any:
@@ -244,7 +262,8 @@ def resolve_stack(stack: StackDescription, args: Mapping[str, str],
     """Return the nodes to start for resolved ``args`` and a loaded ``profile``.
 
     Precedence (lowest first): profile ``/**``, stack ``global_parameters``, profile node
-    section, stack node ``parameters`` (launch arguments win).
+    section, stack node ``parameters`` (launch arguments win). Values are typed by the node's
+    parameter schema, so ``real_time_factor:=20`` reaches a double parameter as 20.0.
     """
     known = {n.name for n in stack.nodes} | {WILDCARD}
     stray = sorted(set(profile) - known)
@@ -262,6 +281,8 @@ def resolve_stack(stack: StackDescription, args: Mapping[str, str],
         params.update(profile.get(spec.name, {}))
         params.update({k: substitute(v, args) for k, v in spec.parameters.items()})
         params['use_sim_time'] = bool(use_sim_time) and not spec.clock_source
+        schema = schema_of(load_component(spec.module, spec.class_name, spec.name).params)
+        params = {k: _typed(schema[k], v) if k in schema else v for k, v in params.items()}
         out.append(ResolvedNode(name=spec.name, module=spec.module, class_name=spec.class_name,
                                 executable=spec.executable, parameters=params,
                                 clock_source=spec.clock_source))

@@ -1,35 +1,27 @@
-"""path_follower node: follows /coverage/path while the mission is clearing.
+"""Node ``path_follower``: follows /coverage/path while the mission is clearing.
 
-Subscribes /coverage/path, /localization/odometry, /mission/state; publishes /cmd_vel/auto
-(10 Hz, zero unless clearing), /follower/status (latched, on change) and /diagnostics.
+Inputs /coverage/path, /localization/odometry, /mission/state; outputs /cmd_vel/auto (every
+control period: zero unless clearing with a fresh pose) and /follower/status (latched, on
+change).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Dict, List, Optional, Tuple
 
-from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Twist
-from nav_msgs.msg import Odometry, Path
-from rclpy.node import Node
-from std_msgs.msg import String
+import numpy as np
 
-from demining_bringup import codec, qos, topics
-from demining_bringup.area import load_area
-from demining_bringup.datatypes import Twist2D, VehicleState
-from demining_bringup.node_main import run_node
-from demining_bringup.parameters import param
-from demining_bringup import vehicle_params
-from demining_bringup.ros_params import declare_parameters
-from demining_bringup import diagnostics as diag
+from demining_bringup.contract import topics, vehicle_params
+from demining_bringup.contract.area import load_area
+from demining_bringup.contract.component import Component, Port, Status
+from demining_bringup.contract.datatypes import Twist2D, VehicleState
+from demining_bringup.contract.parameters import param
+from demining_bringup.contract.states import DiagLevel, FollowerStatus, MissionState
 from demining_control.coverage.planner import classify_work
-from demining_control.follower.pure_pursuit import FollowerParams, FollowerStatus, PathFollower
+from demining_control.follower.pure_pursuit import FollowerParams, PathFollower
 
-_CONTROL_PERIOD_S = 0.1
-_DIAG_PERIOD_S = 1.0
-_LOG_THROTTLE_S = 5.0
-_CLEARING = 'clearing'
+XY = Tuple[float, float]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +29,8 @@ class PathFollowerConfig(FollowerParams):
     """Node parameters: the follower's plus how work legs are recognised."""
 
     area_file: str = vehicle_params.area_file()
+    control_period_s: float = param(0.1, 'period of the control loop (/cmd_vel/auto), s',
+                                    min=0.01, max=1.0, read_only=True)
     work_reach_m: float = param(4.0, 'path points within this of the field are work legs '
                                 '(tool_offset_x_m + lane_end_margin_m + a little), m', min=0.0,
                                 max=100.0)
@@ -44,89 +38,86 @@ class PathFollowerConfig(FollowerParams):
                                   min=0.05, max=10.0)
 
 
-class PathFollowerNode(Node):
-    """Thin adapter around :class:`PathFollower`."""
+class PathFollowerComponent(Component):
+    """Pure pursuit along the coverage path, gated on the mission state and pose freshness."""
 
-    def __init__(self, **kwargs) -> None:
-        """Declare parameters and wire topics."""
-        super().__init__('path_follower', **kwargs)
-        self.config = declare_parameters(self, PathFollowerConfig)
-        self.follower = PathFollower(self.config)
-        self.field = (load_area(self.config.area_file).field if self.config.area_file
-                      else None)
-        self.mission_state = ''
+    name = 'path_follower'
+    params = PathFollowerConfig
+    inputs = {'path': Port(topics.COVERAGE_PATH), 'pose': Port(topics.LOCALIZATION),
+              'mission': Port(topics.MISSION_STATE)}
+    outputs = {'cmd': Port(topics.CMD_VEL_AUTO, actuator=True),
+               'status': Port(topics.FOLLOWER_STATUS)}
+
+    def on_configure(self, params: PathFollowerConfig) -> None:
+        """Build the follower; load the field that tells work legs from transits."""
+        self.config = params
+        self.follower = PathFollower(params)
+        self.field: Optional[List[XY]] = (load_area(params.area_file).field
+                                          if params.area_file else None)
+        self.mission = MissionState.IDLE
         self.pose: Optional[VehicleState] = None
         self.pose_time: Optional[float] = None
-        self._published_status = ''
-        self._cmd_pub = self.create_publisher(Twist, topics.CMD_VEL_AUTO, qos.COMMAND)
-        self._status_pub = self.create_publisher(String, topics.FOLLOWER_STATUS, qos.LATCHED)
-        self._diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.STATE)
-        self.create_subscription(Path, topics.COVERAGE_PATH, self._on_path, qos.LATCHED)
-        self.create_subscription(Odometry, topics.LOCALIZATION, self._on_odom, qos.STATE)
-        self.create_subscription(String, topics.MISSION_STATE, self._on_mission, qos.LATCHED)
-        self.create_timer(_CONTROL_PERIOD_S, self._on_control)
-        self.create_timer(_DIAG_PERIOD_S, self._on_diag)
+        self._published: Optional[FollowerStatus] = None
+
+    def on_activate(self, now: float) -> None:
+        """Publish the status (latched)."""
+        self._published = None
         self._publish_status()
 
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+    def timers(self) -> Dict[str, float]:
+        """The control loop."""
+        return {'control': self.config.control_period_s}
 
-    def _on_path(self, msg: Path) -> None:
+    def on_path(self, xy: np.ndarray, now: float) -> None:
+        """Follow a new path (its work legs classified against the field)."""
         try:
-            xy = codec.path_to_xy(msg)
             work = (classify_work(xy, self.field, self.config.work_reach_m)
                     if self.field is not None else None)
             self.follower.set_path(xy, work)
-        except (codec.DecodeError, ValueError) as exc:
-            self.get_logger().warning(f'bad path dropped: {exc}',
-                                      throttle_duration_sec=_LOG_THROTTLE_S)
+        except ValueError as exc:
+            self.log.warning(f'bad path dropped: {exc}', throttle_s=5.0)
             return
-        self.get_logger().info(f'following a path of {len(xy)} waypoints')
+        self.log.info(f'following a path of {len(xy)} waypoints')
         self._publish_status()
 
-    def _on_odom(self, msg: Odometry) -> None:
-        try:
-            self.pose = codec.odometry_to_state(msg)
-            self.pose_time = self._now()
-        except codec.DecodeError as exc:
-            self.get_logger().warning(f'bad odometry dropped: {exc}',
-                                      throttle_duration_sec=_LOG_THROTTLE_S)
+    def on_pose(self, pose: VehicleState, now: float) -> None:
+        """Keep the latest pose and when it arrived."""
+        self.pose, self.pose_time = pose, now
 
-    def _on_mission(self, msg: String) -> None:
-        self.mission_state = msg.data
+    def on_mission(self, state: MissionState, now: float) -> None:
+        """Keep the mission state (the follower drives only while clearing)."""
+        self.mission = state
 
-    def _on_control(self) -> None:
-        now = self._now()
+    def control(self, now: float) -> None:
+        """One control step: a command (zero unless clearing with a fresh pose), the status."""
         cmd = Twist2D()
         fresh = self.pose is not None and self.pose_time is not None and \
             now - self.pose_time <= self.config.pose_timeout_s
-        if self.mission_state == _CLEARING and fresh:
-            cmd = self.follower.update(self.pose, _CONTROL_PERIOD_S)
-        out = Twist()
-        out.linear.x, out.angular.z = float(cmd.v), float(cmd.omega)
-        self._cmd_pub.publish(out)
+        if self.mission is MissionState.CLEARING and fresh:
+            cmd = self.follower.update(self.pose, self.config.control_period_s)
+        self.emit('cmd', Twist2D(float(cmd.v), float(cmd.omega)))
         self._publish_status()
 
     def _publish_status(self) -> None:
-        status = self.follower.status.value
-        if status != self._published_status:
-            self._published_status = status
-            self._status_pub.publish(String(data=status))
+        status = self.follower.status
+        if status is not self._published:
+            self._published = status
+            self.emit('status', status)
 
-    def _on_diag(self) -> None:
+    def diagnostics(self, now: float) -> Status:
+        """Status, progress and tracking errors."""
         f = self.follower
-        level = diag.OK if f.status is not FollowerStatus.IDLE else diag.WARN
-        values = {'status': f.status.value, 'mission_state': self.mission_state,
-                  'progress_index': f.progress_index,
-                  'cross_track_m': f'{f.cross_track_m:.3f}',
-                  'heading_error_rad': f'{f.heading_error_rad:.3f}'}
-        self._diag_pub.publish(diag.diagnostics(self.get_name(), self._now(), level,
-                                                f.status.value, values))
+        level = DiagLevel.OK if f.status is not FollowerStatus.IDLE else DiagLevel.WARN
+        return level, f.status.value, {
+            'status': f.status.value, 'mission_state': self.mission.value,
+            'progress_index': f.progress_index, 'cross_track_m': f'{f.cross_track_m:.3f}',
+            'heading_error_rad': f'{f.heading_error_rad:.3f}'}
 
 
-def main(args=None) -> int:
-    """Run the node."""
-    return run_node(PathFollowerNode, args)
+def main(args: Optional[List[str]] = None) -> int:
+    """Run the node (console script ``path_follower_node``)."""
+    from demining_bringup.hosts.ros import run_component
+    return run_component(PathFollowerComponent, args)
 
 
 if __name__ == '__main__':

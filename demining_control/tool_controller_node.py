@@ -1,88 +1,84 @@
-"""tool_controller node: drives flail and tiller while the mission is clearing.
+"""Node ``tool_controller``: drives flail and tiller while the mission is clearing.
 
-Subscribes /tool/joint_states and /mission/state; publishes /tool/command/auto (10 Hz) and
-/diagnostics.
+Inputs /tool/joint_states and /mission/state; output /tool/command/auto every control period.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import dataclasses
+from typing import Dict, List, Optional
 
-from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.node import Node
-from sensor_msgs.msg import JointState
-from std_msgs.msg import String
-
-from demining_bringup import codec, qos, topics
-from demining_bringup.datatypes import ToolState
-from demining_bringup.node_main import run_node
-from demining_bringup.ros_params import declare_parameters
-from demining_bringup import diagnostics as diag
+from demining_bringup.contract import topics
+from demining_bringup.contract.component import Component, Port, Status
+from demining_bringup.contract.datatypes import ToolCommand, ToolState
+from demining_bringup.contract.parameters import param
+from demining_bringup.contract.states import DiagLevel, MissionState, ToolPhase
 from demining_control.tools.controller import ToolController, ToolParams
 
-_CONTROL_PERIOD_S = 0.1
-_DIAG_PERIOD_S = 1.0
-_LOG_THROTTLE_S = 5.0
-#: A tool state older than this is not trusted (the controller then lifts), s.
-_TOOL_STATE_TIMEOUT_S = 0.5
-_CLEARING = 'clearing'
+
+@dataclasses.dataclass(frozen=True)
+class ToolControllerConfig(ToolParams):
+    """Node parameters: the controller's plus its loop timing."""
+
+    control_period_s: float = param(0.1, 'period of the control loop (/tool/command/auto), s',
+                                    min=0.01, max=1.0, read_only=True)
+    tool_state_timeout_s: float = param(0.5, 'a tool state older than this is not trusted '
+                                        '(the controller then lifts), s', min=0.05, max=10.0)
 
 
-class ToolControllerNode(Node):
-    """Thin adapter around :class:`ToolController`."""
+class ToolControllerComponent(Component):
+    """The tool controller, fed the fresh tool state and whether the mission is clearing."""
 
-    def __init__(self, **kwargs) -> None:
-        """Declare parameters and wire topics."""
-        super().__init__('tool_controller', **kwargs)
-        self.config = declare_parameters(self, ToolParams)
-        self.controller = ToolController(self.config)
-        self.mission_state = ''
+    name = 'tool_controller'
+    params = ToolControllerConfig
+    inputs = {'tool_state': Port(topics.TOOL_JOINT_STATES),
+              'mission': Port(topics.MISSION_STATE)}
+    outputs = {'command': Port(topics.TOOL_COMMAND_AUTO, actuator=True)}
+
+    def on_configure(self, params: ToolControllerConfig) -> None:
+        """Build the controller."""
+        self.config = params
+        self.controller = ToolController(params)
+        self.mission = MissionState.IDLE
         self.tool_state: Optional[ToolState] = None
         self.tool_time: Optional[float] = None
-        self._pub = self.create_publisher(JointState, topics.TOOL_COMMAND_AUTO, qos.COMMAND)
-        self._diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.STATE)
-        self.create_subscription(JointState, topics.TOOL_JOINT_STATES, self._on_tool,
-                                 qos.SENSOR)
-        self.create_subscription(String, topics.MISSION_STATE, self._on_mission, qos.LATCHED)
-        self.create_timer(_CONTROL_PERIOD_S, self._on_control)
-        self.create_timer(_DIAG_PERIOD_S, self._on_diag)
 
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+    def timers(self) -> Dict[str, float]:
+        """The control loop."""
+        return {'control': self.config.control_period_s}
 
-    def _on_tool(self, msg: JointState) -> None:
-        try:
-            self.tool_state = codec.decode_tool_state(msg)
-            self.tool_time = self._now()
-        except codec.DecodeError as exc:
-            self.get_logger().warning(f'bad tool state dropped: {exc}',
-                                      throttle_duration_sec=_LOG_THROTTLE_S)
+    def on_tool_state(self, ts: ToolState, now: float) -> None:
+        """Keep the latest measured tool state and when it arrived."""
+        self.tool_state, self.tool_time = ts, now
 
-    def _on_mission(self, msg: String) -> None:
-        self.mission_state = msg.data
+    def on_mission(self, state: MissionState, now: float) -> None:
+        """Keep the mission state (the tool works only while clearing)."""
+        self.mission = state
 
-    def _on_control(self) -> None:
-        now = self._now()
+    def control(self, now: float) -> None:
+        """One control step."""
         ts = self.tool_state
-        if self.tool_time is None or now - self.tool_time > _TOOL_STATE_TIMEOUT_S:
+        if self.tool_time is None or now - self.tool_time > self.config.tool_state_timeout_s:
             ts = None
-        cmd = self.controller.update(None, ts, self.mission_state == _CLEARING,
-                                     _CONTROL_PERIOD_S)
-        self._pub.publish(codec.encode_tool_command(cmd, now))
+        cmd = self.controller.update(None, ts, self.mission is MissionState.CLEARING,
+                                     self.config.control_period_s)
+        self.emit('command', ToolCommand(float(cmd.flail_speed), float(cmd.tiller_speed),
+                                         float(cmd.depth)))
 
-    def _on_diag(self) -> None:
+    def diagnostics(self, now: float) -> Status:
+        """Phase, readiness, speed limit, stalls."""
         c = self.controller
-        level = diag.WARN if c.phase.value == 'stall_recovery' else diag.OK
-        values = {'phase': c.phase.value, 'ready': c.ready,
-                  'speed_limit_mps': f'{c.speed_limit_mps:.2f}', 'stalls': c.stall_count,
-                  'mission_state': self.mission_state}
-        self._diag_pub.publish(diag.diagnostics(self.get_name(), self._now(), level,
-                                                c.phase.value, values))
+        level = DiagLevel.WARN if c.phase is ToolPhase.STALL_RECOVERY else DiagLevel.OK
+        return level, c.phase.value, {
+            'phase': c.phase.value, 'ready': c.ready,
+            'speed_limit_mps': f'{c.speed_limit_mps:.2f}', 'stalls': c.stall_count,
+            'mission_state': self.mission.value}
 
 
-def main(args=None) -> int:
-    """Run the node."""
-    return run_node(ToolControllerNode, args)
+def main(args: Optional[List[str]] = None) -> int:
+    """Run the node (console script ``tool_controller_node``)."""
+    from demining_bringup.hosts.ros import run_component
+    return run_component(ToolControllerComponent, args)
 
 
 if __name__ == '__main__':

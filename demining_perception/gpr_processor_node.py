@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from demining_bringup import codec, topics
-from demining_bringup.node_main import run_node
+from typing import List, Optional
+
+from demining_bringup.contract import topics
+from demining_bringup.contract.component import Port
 from demining_perception.gpr.processing import GprParams, GprProcessor
-from demining_perception.scan_detector_node import ScanDetectorNode
+from demining_perception.scan_detector_node import POSE_PORT, ScanDetectorComponent
 
 
-class GprProcessorNode(ScanDetectorNode):
-    """Thin adapter around :class:`GprProcessor`."""
+class GprProcessorComponent(ScanDetectorComponent):
+    """GPR trace batches (:class:`GprScan`) + poses -> GPR detections, by :class:`GprProcessor`."""
 
-    node_name = 'gpr_processor'
-    params_type = GprParams
+    name = 'gpr_processor'
+    params = GprParams
+    inputs = {'scan': Port(topics.GPR_TRACES), 'pose': POSE_PORT}
+    outputs = {'detections': Port(topics.GPR_DETECTIONS)}
     core_type = GprProcessor
-    decode = staticmethod(codec.decode_gpr_scan)
-    input_topic = topics.GPR_TRACES
-    output_topic = topics.GPR_DETECTIONS
     input_label = 'GPR traces'
     no_pose_counter = 'traces_no_pose'
 
 
-def main(args=None) -> int:
-    """Run the node."""
-    return run_node(GprProcessorNode, args)
+def main(args: Optional[List[str]] = None) -> int:
+    """Run the node (a lifecycle node hosting :class:`GprProcessorComponent`)."""
+    from demining_bringup.hosts.ros import run_component
+    return run_component(GprProcessorComponent, args)
 
 
 if __name__ == '__main__':

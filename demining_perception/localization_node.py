@@ -1,125 +1,156 @@
-"""Node ``localization``: /odom/tracks, /imu/data, /gnss/fix -> /localization/odometry."""
+"""Node ``localization``: /odom/tracks, /imu/data, /gnss/fix -> /localization/odometry.
+
+:class:`LocalizationComponent` wraps :class:`LocalizationCore` (the EKF): it feeds it the
+decoded odometry, IMU and GNSS samples, publishes the predicted state with its covariances at
+``publish_rate_hz`` once the first GNSS fix has anchored it, and reports its inputs and the
+outcome of every measurement on /diagnostics.
+"""
 
 from __future__ import annotations
 
-from nav_msgs.msg import Odometry
-from rclpy.node import Node
-from sensor_msgs.msg import Imu, NavSatFix, NavSatStatus
+import dataclasses
+import math
+from typing import Dict, List, Optional, Tuple
 
-from demining_bringup import codec, qos, topics
-from demining_bringup.area import load_area
-from demining_bringup.node_main import run_node
-from demining_bringup.ros_params import declare_parameters
-from demining_bringup.diagnostics import WARN, DiagnosticsPublisher, InputMonitor
-from demining_perception.localization.ekf import (LocalizationCore, LocalizationParams,
+from demining_bringup.contract import topics
+from demining_bringup.contract.area import load_area
+from demining_bringup.contract.component import Component, Port, Status
+from demining_bringup.contract.datatypes import (STATUS_FIX, GnssFix, ImuSample, OdomSample)
+from demining_bringup.contract.states import DiagLevel
+from demining_perception.input_monitor import InputMonitor
+from demining_perception.localization.ekf import (V, W, LocalizationCore, LocalizationParams,
                                                   Outcome)
 
+#: Throttle of the repeated measurement warnings, s (a bad sensor would flood the log).
 _LOG_THROTTLE_S = 5.0
-_DIAG_PERIOD_S = 1.0
+#: REP-145: a covariance[0] of -1 means "this field is not provided" (as in contract.wire,
+#: which the component cannot import: it pulls in the message types).
+_NOT_PROVIDED = -1.0
+#: Number of values of a row-major 6x6 covariance (geometry_msgs/TwistWithCovariance).
+_COV_SIZE = 36
 #: Twist covariance indices of v (linear x) and omega (angular z) in a 6x6 matrix.
 _TWIST_V, _TWIST_W = 0, 35
 
 
-class LocalizationNode(Node):
-    """Thin adapter around :class:`LocalizationCore`."""
+def _yaw_of(q: Tuple[float, float, float, float]) -> float:
+    """Return the yaw (rad, ENU) of an (x, y, z, w) quaternion.
 
-    def __init__(self, **kwargs) -> None:
-        """Declare parameters, anchor map at the hazard area's origin, wire topics."""
-        super().__init__('localization', **kwargs)
-        self.params = declare_parameters(self, LocalizationParams)
-        p = self.params
-        if p.area_file:
-            o = load_area(p.area_file).origin        # WorldError -> exit code 2 in run_node
+    The expression of ``codec.yaw_from_quaternion`` on a plain tuple, so both give the same
+    bits.
+    """
+    x, y, z, w = q
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+class LocalizationComponent(Component):
+    """The EKF localisation, anchored at the hazard area's geographic origin."""
+
+    name = 'localization'
+    params = LocalizationParams
+    inputs = {'odom': Port(topics.ODOM_TRACKS), 'imu': Port(topics.IMU),
+              'gnss': Port(topics.GNSS_FIX)}
+    outputs = {'pose': Port(topics.LOCALIZATION)}
+
+    def on_configure(self, params: LocalizationParams) -> None:
+        """Anchor ``map`` at the hazard area's origin (or the origin parameters); build the EKF.
+
+        :raises WorldError: when the area file cannot be read.
+        """
+        if params.area_file:
+            o = load_area(params.area_file).origin
             origin = (o.latitude_deg, o.longitude_deg, o.elevation_m)
         else:
-            origin = (p.origin_latitude_deg, p.origin_longitude_deg, p.origin_altitude_m)
-        self.core = LocalizationCore(p, origin)
+            origin = (params.origin_latitude_deg, params.origin_longitude_deg,
+                      params.origin_altitude_m)
+        self._period_s = 1.0 / params.publish_rate_hz
+        self.core: Optional[LocalizationCore] = LocalizationCore(params, origin)
         self.monitor = InputMonitor()
         self.monitor.expect('odom', 'imu', 'gnss')
-        self.pub = self.create_publisher(Odometry, topics.LOCALIZATION, qos.STATE)
-        self.create_subscription(Odometry, topics.ODOM_TRACKS, self._on_odom, qos.SENSOR)
-        self.create_subscription(Imu, topics.IMU, self._on_imu, qos.SENSOR)
-        self.create_subscription(NavSatFix, topics.GNSS_FIX, self._on_gnss, qos.SENSOR)
-        self.create_timer(1.0 / p.publish_rate_hz, self._publish)
-        self.diag = DiagnosticsPublisher(self, _DIAG_PERIOD_S, self._status)
 
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+    def on_cleanup(self) -> None:
+        """Forget the filter (a new configure re-reads the area's origin)."""
+        self.core = None
+
+    def timers(self) -> Dict[str, float]:
+        """Publish the state at ``publish_rate_hz``."""
+        return {'publish': self._period_s}
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def on_odom(self, sample: OdomSample, now: float) -> None:
+        """Fuse the track odometry's twist (its pose drifts and is not used)."""
+        self.monitor.tick('odom', now)
+        self._log('odometry', self.core.update_odometry(sample.stamp, sample.v, sample.omega))
+
+    def on_imu(self, sample: ImuSample, now: float) -> None:
+        """Fuse the IMU yaw and yaw rate, each only when the IMU provides it (REP-145)."""
+        self.monitor.tick('imu', now)
+        yaw = (None if sample.orientation_variance[0] == _NOT_PROVIDED
+               else _yaw_of(sample.orientation))
+        omega = (None if sample.angular_velocity_variance == _NOT_PROVIDED
+                 else sample.angular_velocity[2])
+        self._log('imu', self.core.update_imu(sample.stamp, yaw, omega))
+
+    def on_gnss(self, fix: GnssFix, now: float) -> None:
+        """Fuse a GNSS fix; a status below STATUS_FIX is refused by the core as invalid."""
+        self.monitor.tick('gnss', now)
+        # East and north variances, when the receiver reports a covariance.
+        cov = (fix.covariance[0], fix.covariance[1]) if len(fix.covariance) else None
+        self._log('gnss', self.core.update_gnss(fix.stamp, fix.latitude, fix.longitude,
+                                                fix.altitude, cov, fix.status >= STATUS_FIX))
 
     def _log(self, what: str, outcome: Outcome) -> None:
-        # One call site per outcome kind, so each is throttled on its own.
-        if outcome in (Outcome.ACCEPTED, Outcome.INITIALISED):
-            if outcome == Outcome.INITIALISED:
-                self.get_logger().info('localisation initialised on the first GNSS fix')
-        elif outcome == Outcome.NOT_INITIALISED:
-            self.get_logger().info(f'{what}: waiting for a first GNSS fix',
-                                   throttle_duration_sec=_LOG_THROTTLE_S)
-        elif outcome == Outcome.GATED:
-            self.get_logger().warning('GNSS fix rejected by the Mahalanobis gate',
-                                      throttle_duration_sec=_LOG_THROTTLE_S)
-        elif outcome == Outcome.REANCHORED:
-            self.get_logger().warning('GNSS rejected too long: position re-anchored on GNSS')
-        elif outcome == Outcome.STALE:
-            self.get_logger().warning(f'{what}: measurement too old, dropped',
-                                      throttle_duration_sec=_LOG_THROTTLE_S)
+        # One call per outcome kind, each message with its own head, so each is throttled on
+        # its own by the host.
+        if outcome is Outcome.ACCEPTED:
+            return
+        if outcome is Outcome.INITIALISED:
+            self.log.info('localisation initialised on the first GNSS fix')
+        elif outcome is Outcome.NOT_INITIALISED:
+            self.log.info(f'{what}: waiting for a first GNSS fix', throttle_s=_LOG_THROTTLE_S)
+        elif outcome is Outcome.GATED:
+            self.log.warning('GNSS fix rejected by the Mahalanobis gate',
+                             throttle_s=_LOG_THROTTLE_S)
+        elif outcome is Outcome.REANCHORED:
+            self.log.warning('GNSS rejected too long: position re-anchored on GNSS')
+        elif outcome is Outcome.STALE:
+            self.log.warning(f'{what}: measurement too old, dropped', throttle_s=_LOG_THROTTLE_S)
         else:
-            self.get_logger().warning(f'{what}: invalid (NaN or out of range), dropped',
-                                      throttle_duration_sec=_LOG_THROTTLE_S)
+            self.log.warning(f'{what}: invalid (NaN or out of range), dropped',
+                             throttle_s=_LOG_THROTTLE_S)
 
-    def _on_odom(self, msg: Odometry) -> None:
-        self.monitor.tick('odom', self._now())
-        t = codec.stamp_to_sec(msg.header.stamp)
-        self._log('odometry', self.core.update_odometry(t, msg.twist.twist.linear.x,
-                                                        msg.twist.twist.angular.z))
+    # -- output ---------------------------------------------------------------------------
 
-    def _on_imu(self, msg: Imu) -> None:
-        self.monitor.tick('imu', self._now())
-        t = codec.stamp_to_sec(msg.header.stamp)
-        # REP-145: covariance[0] == -1 means "no orientation estimate".
-        yaw = (None if msg.orientation_covariance[0] == -1.0
-               else codec.yaw_from_quaternion(msg.orientation))
-        omega = None if msg.angular_velocity_covariance[0] == -1.0 else msg.angular_velocity.z
-        self._log('imu', self.core.update_imu(t, yaw, omega))
-
-    def _on_gnss(self, msg: NavSatFix) -> None:
-        self.monitor.tick('gnss', self._now())
-        t = codec.stamp_to_sec(msg.header.stamp)
-        cov = None
-        if msg.position_covariance_type != NavSatFix.COVARIANCE_TYPE_UNKNOWN:
-            cov = (msg.position_covariance[0], msg.position_covariance[4])
-        fix = msg.status.status >= NavSatStatus.STATUS_FIX
-        self._log('gnss', self.core.update_gnss(t, msg.latitude, msg.longitude, msg.altitude,
-                                                cov, fix))
-
-    def _publish(self) -> None:
-        now = self._now()
+    def publish(self, now: float) -> None:
+        """Emit the state predicted to ``now`` with its covariances (nothing before a fix)."""
         pred = self.core.predicted(now)
         state = self.core.state(now)
         if pred is None or state is None:
             return
         _, P = pred
-        msg = codec.state_to_odometry(state, topics.MAP_FRAME, topics.BASE_FRAME,
-                                      pose_covariance=self.core.pose_covariance(P))
-        twist_cov = [0.0] * 36
-        twist_cov[_TWIST_V] = float(P[3, 3])
-        twist_cov[_TWIST_W] = float(P[4, 4])
-        msg.twist.covariance = twist_cov
-        self.pub.publish(msg)
+        twist_cov = [0.0] * _COV_SIZE
+        twist_cov[_TWIST_V] = float(P[V, V])
+        twist_cov[_TWIST_W] = float(P[W, W])
+        self.emit('pose', dataclasses.replace(
+            state, pose_covariance=tuple(self.core.pose_covariance(P)),
+            twist_covariance=tuple(twist_cov)))
 
-    def _status(self, now: float):
+    def diagnostics(self, now: float) -> Status:
+        """Inputs (rate, age), initialisation, position sigma and outcome counts."""
         level, message, values = self.monitor.report(now)
         if not self.core.initialised:
-            level, message = max(level, WARN), 'not initialised (no GNSS fix yet)'
+            level, message = max(level, DiagLevel.WARN), 'not initialised (no GNSS fix yet)'
         st = self.core.state(now)
         if st is not None:
-            values.append(('position_sigma_m', f'{st.covariance_xy ** 0.5:.3f}'))
-        values += [(f'outcome {o.value}', str(n)) for o, n in self.core.counts.items()]
+            values['position_sigma_m'] = f'{st.covariance_xy ** 0.5:.3f}'
+        values.update({f'outcome {o.value}': str(n) for o, n in self.core.counts.items()})
         return level, message, values
 
 
-def main(args=None) -> int:
-    """Run the node."""
-    return run_node(LocalizationNode, args)
+def main(args: Optional[List[str]] = None) -> int:
+    """Run the node (a lifecycle node hosting :class:`LocalizationComponent`)."""
+    from demining_bringup.hosts.ros import run_component
+    return run_component(LocalizationComponent, args)
 
 
 if __name__ == '__main__':

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from demining_bringup import codec, topics
-from demining_bringup.node_main import run_node
+from typing import List, Optional
+
+from demining_bringup.contract import topics
+from demining_bringup.contract.component import Port
 from demining_perception.metal_detector.processing import MdParams, MdProcessor
-from demining_perception.scan_detector_node import ScanDetectorNode
+from demining_perception.scan_detector_node import POSE_PORT, ScanDetectorComponent
 
 
-class MdProcessorNode(ScanDetectorNode):
-    """Thin adapter around :class:`MdProcessor`."""
+class MdProcessorComponent(ScanDetectorComponent):
+    """Coil reading batches (:class:`MdScan`) + poses -> MD detections, by :class:`MdProcessor`."""
 
-    node_name = 'md_processor'
-    params_type = MdParams
+    name = 'md_processor'
+    params = MdParams
+    inputs = {'scan': Port(topics.MD_COILS), 'pose': POSE_PORT}
+    outputs = {'detections': Port(topics.MD_DETECTIONS)}
     core_type = MdProcessor
-    decode = staticmethod(codec.decode_md_scan)
-    input_topic = topics.MD_COILS
-    output_topic = topics.MD_DETECTIONS
     input_label = 'MD readings'
     no_pose_counter = 'readings_no_pose'
 
 
-def main(args=None) -> int:
-    """Run the node."""
-    return run_node(MdProcessorNode, args)
+def main(args: Optional[List[str]] = None) -> int:
+    """Run the node (a lifecycle node hosting :class:`MdProcessorComponent`)."""
+    from demining_bringup.hosts.ros import run_component
+    return run_component(MdProcessorComponent, args)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ from typing import Tuple
 
 import numpy as np
 
-from demining_bringup.datatypes import VehicleState
+from demining_bringup.contract.datatypes import VehicleState
 
 #: A pose older than the newest by more than this many seconds makes the buffer restart
 #: (simulation reset, bag loop): time went backwards.

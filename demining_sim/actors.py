@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from demining_bringup.datatypes import SimEvent
+from demining_bringup.contract.datatypes import SimEvent
 from demining_sim.faults import ActorSpec
 
 # An actor must retreat this much beyond the intrusion distance before it can intrude again.

@@ -43,7 +43,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from demining_bringup import topics
+from demining_bringup.contract import topics
 
 
 class FaultKind(str, enum.Enum):

@@ -4,8 +4,8 @@
 places every item inside the field, outside the exclusion zones and with the requested spacing.
 ``add_arguments`` / ``run`` back the ``demine generate-world`` CLI verb.
 
-Item properties come from the catalogue below (field-facts: "Mines and clutter"); soils from
-the presets (field-facts: "Soils").
+Item properties come from the catalogue below; soils from the presets (figures and their
+public sources: docs/sources.md, "Mines, UXO and clutter" and "Soils").
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from demining_sim.world import (
+from demining_bringup.contract.world import (
     BuriedItem, GeoOrigin, ItemKind, Polygon, Soil, World, WorldError, validate_polygon,
     validate_world)
 
 
 @dataclasses.dataclass(frozen=True)
 class ItemSpec:
-    """Physical properties of one catalogue model (field-facts: mines and clutter table)."""
+    """Physical properties of one catalogue model (docs/sources.md: mines and clutter table)."""
 
     model: str
     kind: ItemKind
@@ -41,7 +41,7 @@ class ItemSpec:
     depth_range: Tuple[float, float]  # m, typical burial depth (top of object)
 
 
-# Values from field-facts ("Mines and clutter"); depths: AP 0-15 cm, AT 10-30 cm.
+# Values: docs/sources.md (Jane's, ORDATA; metal masses our estimates); AP 0-15, AT 10-30 cm.
 # Metallic clutter is given permittivity 80 as a "strong reflector" marker for the GPR model.
 AP_DEPTH = (0.01, 0.15)
 AT_DEPTH = (0.10, 0.30)
@@ -61,7 +61,7 @@ CATALOGUE: Dict[str, ItemSpec] = {s.model: s for s in (
     ItemSpec('wire', ItemKind.CLUTTER, 0.300, 0.005, 0.015, 0.0, 80.0, (0.0, 0.15)),
     ItemSpec('cartridge', ItemKind.CLUTTER, 0.012, 0.051, 0.009, 0.0, 80.0, (0.0, 0.15)),
     ItemSpec('nail', ItemKind.CLUTTER, 0.080, 0.004, 0.004, 0.0, 80.0, (0.0, 0.10)),
-    # Non-metallic GPR clutter (field-facts: rocks, roots, voids 5-30 cm).
+    # Non-metallic GPR clutter (docs/sources.md: rocks, roots, voids 5-30 cm).
     ItemSpec('rock', ItemKind.CLUTTER, 0.150, 0.100, 0.0, 0.0, 6.0, (0.02, 0.30)),
 )}
 
@@ -70,7 +70,7 @@ DEFAULT_AT_MODELS = ('TM-62M', 'TM-62P')
 DEFAULT_UXO_MODELS = ('mortar-82mm',)
 DEFAULT_CLUTTER_MODELS = ('shrapnel', 'can', 'wire', 'cartridge', 'nail')
 
-# field-facts "Soils"; laterite: a magnetic tropical soil (susceptibility ~1e-3 SI raises the
+# docs/sources.md "Soils"; laterite: a magnetic tropical soil (susceptibility ~1e-3 SI raises the
 # metal-detector background); its permittivity/conductivity are our estimate for moist laterite.
 SOIL_PRESETS: Dict[str, Soil] = {
     'loam': Soil('loam', 9.0, 0.01, 1e-4, 0.02, 0.05),
@@ -207,7 +207,7 @@ def generate_world(field_polygon: Sequence[Tuple[float, float]], *, seed: int,
     ``min_spacing_m`` from each other; clutter keeps ``clutter_spacing_m`` from everything.
     Items stay ``edge_margin_m`` inside the field and outside every exclusion zone.
     ``pattern='rows'`` lays the AP mines on rows ``row_spacing_m`` apart along the field's
-    long axis, ``row_mine_spacing_m`` apart on a row (a defensive belt, field-facts); AT, UXO
+    long axis, ``row_mine_spacing_m`` apart on a row (a defensive belt, docs/sources.md); AT, UXO
     and clutter are scattered at random in both patterns.
 
     Raises ValueError (WorldError for bad polygons) on invalid input or when the requested
@@ -347,7 +347,7 @@ def read_geojson_area(path: str, origin: Optional[GeoOrigin] = None
     Polygon. Without ``origin`` the map origin is the south-west corner of the polygon's
     bounding box, so map coordinates are positive.
     """
-    from demining_bringup.geo import LocalCartesian
+    from demining_bringup.contract.geo import LocalCartesian
     try:
         with open(path, encoding='utf-8') as f:
             doc = json.load(f)
@@ -423,7 +423,7 @@ def _parse_origin(text: str) -> GeoOrigin:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write a world from parsed CLI arguments; print the path. Exit code."""
-    from demining_sim.sdf import write_world
+    from demining_bringup.contract.sdf import write_world
     try:
         origin = _parse_origin(args.origin) if args.origin else None
         if args.geojson:

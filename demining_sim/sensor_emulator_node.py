@@ -15,10 +15,12 @@ ground-truth pose interpolated at the simulator's time. The simulator is advance
 stamp of every ground-truth message (never beyond the newest one: no extrapolation), so
 sensor batches lag Gazebo by at most one ground-truth period (0.1 s at 10 Hz).
 
-The core classes (:class:`TruthFollower`, :class:`SensorEmulator`) use no rclpy and are
-tested without DDS; they live here because the backend is this one module, and can move to a
-core module unchanged. The node class only declares parameters, converts messages and
-publishes.
+The core classes (:class:`TruthFollower`, :class:`SensorEmulator`) live here because the
+backend is this one module, and can move to a core module unchanged;
+:class:`SensorEmulatorComponent` is the node's behaviour, hosted as a lifecycle node by
+:mod:`demining_bringup.hosts.ros` (``main()`` imports it only when it runs: no rclpy here).
+Message-level faults are enacted as the simulator does, on this node's own topics only:
+``garbage_message`` on a topic Gazebo publishes is logged and not injected.
 """
 
 from __future__ import annotations
@@ -26,27 +28,24 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
-from typing import Any, Deque, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional, Tuple, Union
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from nav_msgs.msg import Odometry
-from rclpy.node import Node
-from sensor_msgs.msg import JointState, PointCloud2
-from std_msgs.msg import Header, String
 
-from demining_bringup import codec, qos, topics
-from demining_bringup.datatypes import GprScan, MdScan, SimEvent, ToolCommand, ToolState
-from demining_bringup.errors import ConfigError
-from demining_bringup.node_main import run_node
-from demining_bringup.parameters import param
-from demining_bringup.ros_params import declare_parameters
-from demining_bringup.stack import find_world
-from demining_sim.faults import load_scenario
-from demining_sim.simulator import Heartbeat, MessageFault, Simulator, SimParams
-from demining_sim.simulator_node import SimulatedCrash, garbage_message
+from demining_bringup.contract import topics
+from demining_bringup.contract.component import Component, HostHandle, Port, Status
+from demining_bringup.contract.datatypes import (GprScan, GroundTruth, Heartbeat, MdScan,
+                                                 SimEvent, ToolCommand, ToolState,
+                                                 VehicleState)
+from demining_bringup.contract.parameters import param
+from demining_bringup.contract.states import DiagLevel
+from demining_bringup.contract.world import World
+from demining_sim.faults import FaultKind
+from demining_sim.simulator import MessageFault, Simulator, SimParams
+from demining_sim.simulator_node import (PORT_OF_OUTPUT, enact_message_fault,
+                                         load_world_and_scenario, log_notable_event,
+                                         sim_params_of)
 from demining_sim.vehicle import Vehicle, VehicleTruth
-from demining_sim.world import World, load_world
 
 #: Ground-truth samples kept for interpolation (10 Hz truth: 5 s of history).
 TRUTH_BUFFER_SIZE = 50
@@ -240,130 +239,112 @@ def rpy_from_quaternion(x: float, y: float, z: float, w: float) -> Tuple[float, 
     return roll, pitch, yaw
 
 
-# --- ROS adapter ------------------------------------------------------------------------------
+# --- the component --------------------------------------------------------------------------
 
 #: Throttle period of repeated warnings, s.
 WARN_PERIOD_S = 5.0
-#: /diagnostics rate in simulated time, Hz (as the simulator node).
-DIAGNOSTICS_RATE_HZ = 1.0
 
 
-class SensorEmulatorNode(Node):
-    """ROS adapter of :class:`SensorEmulator` (node ``sensor_emulator``)."""
+def truth_pose(value: Union[GroundTruth, VehicleState]) -> TruthPose:
+    """The follower's sample of a decoded /sim/ground_truth/odometry message.
 
-    def __init__(self, **kwargs) -> None:
-        """Declare parameters, load the world, wire topics."""
-        super().__init__('sensor_emulator', **kwargs)
-        self.params = declare_parameters(self, EmulatorParams)
+    A :class:`GroundTruth` carries the full attitude; a :class:`VehicleState` (the planar
+    decode) leaves z, roll and pitch at 0: exact on flat ground only.
+    """
+    if isinstance(value, GroundTruth):
+        return TruthPose(stamp=value.stamp, x=value.x, y=value.y, z=value.z, roll=value.roll,
+                         pitch=value.pitch, yaw=value.yaw, v=value.v, omega=value.omega)
+    return TruthPose(stamp=value.stamp, x=value.x, y=value.y, yaw=value.yaw, v=value.v,
+                     omega=value.omega)
 
-        world = load_world(find_world(self.params.world))
-        scenario = None
-        if self.params.scenario_file:
-            try:
-                scenario = load_scenario(self.params.scenario_file)
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
-        sim_params = SimParams(**{f.name: getattr(self.params, f.name)
-                                  for f in dataclasses.fields(SimParams)})
-        self.core = SensorEmulator(world, sim_params, scenario)
+
+class SensorEmulatorComponent(Component):
+    """The Gazebo backend's sensor emulator (node ``sensor_emulator``).
+
+    Not a clock source (Gazebo publishes /clock): it advances to the stamp of every
+    ground-truth sample it is given and emits what the emulated sensors produced meanwhile.
+    """
+
+    name = 'sensor_emulator'
+    params = EmulatorParams
+    inputs = {'truth': Port(topics.GROUND_TRUTH),
+              'tool_command': Port(topics.TOOL_COMMAND)}
+    outputs = {'gpr': Port(topics.GPR_TRACES),
+               'md': Port(topics.MD_COILS),
+               'tool_state': Port(topics.TOOL_JOINT_STATES),
+               'events': Port(topics.SIM_EVENTS),
+               'heartbeat': Port(topics.OPERATOR_HEARTBEAT)}
+
+    def __init__(self, host: HostHandle) -> None:
+        """Bind to the host; the emulator is built by :meth:`on_configure`."""
+        super().__init__(host)
+        self.core: Optional[SensorEmulator] = None
         self._faults_done = 0
-        self._diag_n = 1
         self._crashed = False
 
-        self.pub_gpr = self.create_publisher(PointCloud2, topics.GPR_TRACES, qos.SENSOR)
-        self.pub_md = self.create_publisher(PointCloud2, topics.MD_COILS, qos.SENSOR)
-        self.pub_tool = self.create_publisher(JointState, topics.TOOL_JOINT_STATES, qos.SENSOR)
-        self.pub_events = self.create_publisher(String, topics.SIM_EVENTS, qos.EVENTS)
-        self.pub_heartbeat = self.create_publisher(Header, topics.OPERATOR_HEARTBEAT,
-                                                   qos.COMMAND)
-        self.pub_diag = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.STATE)
-        self._by_topic = {topics.GPR_TRACES: self.pub_gpr, topics.MD_COILS: self.pub_md,
-                          topics.TOOL_JOINT_STATES: self.pub_tool,
-                          topics.SIM_EVENTS: self.pub_events,
-                          topics.OPERATOR_HEARTBEAT: self.pub_heartbeat}
-        self.create_subscription(Odometry, topics.GROUND_TRUTH, self._on_truth, qos.SENSOR)
-        self.create_subscription(JointState, topics.TOOL_COMMAND, self._on_tool_command,
-                                 qos.COMMAND)
-        self.get_logger().info(
-            f'sensor emulator on world {world.name!r} ({len(world.items)} items), '
-            f'waiting for {topics.GROUND_TRUTH}')
+    def on_configure(self, params: EmulatorParams) -> None:
+        """Load the world (the one gz sim runs) and the scenario, build the emulator."""
+        world, scenario = load_world_and_scenario(params.world, params.scenario_file)
+        self.core = SensorEmulator(world, sim_params_of(params), scenario)
+        self._faults_done = 0
+        self._crashed = False
+        self.log.info(f'sensor emulator on world {world.name!r} ({len(world.items)} items), '
+                      f'waiting for {topics.GROUND_TRUTH}')
 
-    def _on_tool_command(self, msg: JointState) -> None:
-        try:
-            cmd = codec.decode_tool_command(msg)
-        except codec.DecodeError as exc:
-            self.get_logger().warning(f'dropped tool command: {exc}',
-                                      throttle_duration_sec=WARN_PERIOD_S)
-            return
-        self.core.set_tool_command(cmd)
+    def on_cleanup(self) -> None:
+        """Drop the emulator."""
+        self.core = None
 
-    def _on_truth(self, msg: Odometry) -> None:
+    def on_tool_command(self, cmd: ToolCommand, now: float) -> None:
+        """Feed a tool command (the core ignores non-finite values)."""
+        self._core().set_tool_command(cmd)
+
+    def on_truth(self, value: Union[GroundTruth, VehicleState], now: float) -> None:
+        """Follow one ground-truth sample and emit what the sensors produced up to its stamp."""
+        core = self._core()
         if self._crashed:
             return
-        p = msg.pose.pose.position
-        q = msg.pose.pose.orientation
-        roll, pitch, yaw = rpy_from_quaternion(q.x, q.y, q.z, q.w)
-        pose = TruthPose(stamp=codec.stamp_to_sec(msg.header.stamp), x=p.x, y=p.y, z=p.z,
-                         roll=roll, pitch=pitch, yaw=yaw, v=msg.twist.twist.linear.x,
-                         omega=msg.twist.twist.angular.z)
-        rejected = self.core.rejected_truth
-        outputs = self.core.add_truth(pose)
-        if self.core.rejected_truth != rejected:
-            self.get_logger().warning('dropped a non-finite or out-of-order ground-truth pose',
-                                      throttle_duration_sec=WARN_PERIOD_S)
+        rejected = core.rejected_truth
+        outputs = core.add_truth(truth_pose(value))
+        if core.rejected_truth != rejected:
+            self.log.warning('dropped a non-finite or out-of-order ground-truth pose',
+                             throttle_s=WARN_PERIOD_S)
         for obj in outputs:
-            self._publish(obj)
-        faults = self.core.message_faults
+            port = PORT_OF_OUTPUT.get(type(obj))
+            if port in self.outputs:
+                self.emit(port, obj)
+                if isinstance(obj, SimEvent):
+                    log_notable_event(self, obj)
+        faults = core.message_faults
         while self._faults_done < len(faults):
+            fault = faults[self._faults_done]
             self._faults_done += 1
-            self._message_fault(faults[self._faults_done - 1])
-        if self.core.time + 1e-9 >= self._diag_n / DIAGNOSTICS_RATE_HZ:
-            self._diag_n = int(self.core.time * DIAGNOSTICS_RATE_HZ) + 1
-            self._publish_diagnostics()
+            if fault.kind == FaultKind.NODE_CRASH.value:
+                self._crashed = True
+            enact_message_fault(self, fault)
 
-    def _message_fault(self, f: MessageFault) -> None:
-        """Enact a message-level fault like the simulator node, on the emulator's topics."""
-        if f.kind == 'node_crash':
-            self._crashed = True
-            self.get_logger().error(f'simulated crash (node_crash fault) at t={f.stamp:.2f} s')
-            raise SimulatedCrash(f'node_crash fault at t={f.stamp:.2f} s')
-        pub = self._by_topic.get(f.topic)
-        if pub is None:
-            self.get_logger().warning(f'garbage_message on {f.topic}: published by Gazebo in '
-                                      'this backend, not injected')
-            return
-        self.get_logger().warning(f'publishing a malformed message on {f.topic} '
-                                  '(garbage_message fault)')
-        pub.publish(garbage_message(pub.msg_type, f.stamp))
+    def diagnostics(self, now: float) -> Optional[Status]:
+        """Simulated time, rejected truth samples, lost outputs, damage."""
+        core = self.core
+        if core is None:
+            return None
+        values: Dict[str, object] = {'sim_time_s': f'{core.time:.1f}',
+                                     'rejected_truth': str(core.rejected_truth),
+                                     'dropped_outputs': str(core.sim.dropped_outputs),
+                                     'damaged': str(core.sim.damaged).lower()}
+        return DiagLevel.OK, 'running', values
 
-    def _publish_diagnostics(self) -> None:
-        status = DiagnosticStatus(level=DiagnosticStatus.OK, name=self.get_name(),
-                                  message='running', hardware_id='gazebo_sensor_emulator')
-        status.values = [KeyValue(key='sim_time_s', value=f'{self.core.time:.1f}'),
-                         KeyValue(key='rejected_truth', value=str(self.core.rejected_truth)),
-                         KeyValue(key='dropped_outputs',
-                                  value=str(self.core.sim.dropped_outputs)),
-                         KeyValue(key='damaged', value=str(self.core.sim.damaged).lower())]
-        self.pub_diag.publish(DiagnosticArray(header=codec.make_header(self.core.time, ''),
-                                              status=[status]))
-
-    def _publish(self, obj: Any) -> None:
-        if isinstance(obj, GprScan):
-            self.pub_gpr.publish(codec.encode_gpr_scan(obj))
-        elif isinstance(obj, MdScan):
-            self.pub_md.publish(codec.encode_md_scan(obj))
-        elif isinstance(obj, ToolState):
-            self.pub_tool.publish(codec.encode_tool_state(obj))
-        elif isinstance(obj, SimEvent):
-            self.pub_events.publish(codec.encode_event(obj))
-        elif isinstance(obj, Heartbeat):
-            self.pub_heartbeat.publish(codec.make_header(obj.stamp, ''))
+    def _core(self) -> SensorEmulator:
+        if self.core is None:
+            raise RuntimeError('sensor emulator used before configuration')
+        return self.core
 
 
-def main(args=None) -> int:
+def main(args: Optional[List[str]] = None) -> int:
     """Console script ``sensor_emulator_node``."""
-    return run_node(SensorEmulatorNode, args)
+    from demining_bringup.hosts.ros import run_component
+    return run_component(SensorEmulatorComponent, args)
 
 
-__all__ = ['EmulatorParams', 'SensorEmulator', 'SensorEmulatorNode', 'TruthFollower',
-           'TruthPose', 'main']
+__all__ = ['EmulatorParams', 'SensorEmulator', 'SensorEmulatorComponent', 'TruthFollower',
+           'TruthPose', 'main', 'rpy_from_quaternion', 'truth_pose']

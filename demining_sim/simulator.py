@@ -26,9 +26,10 @@ from typing import Any, Deque, Dict, List, Optional
 
 import numpy as np
 
-from demining_bringup.datatypes import GprScan, MdScan, SimEvent, ToolCommand, Twist2D
-from demining_bringup.geo import LocalCartesian
-from demining_bringup.parameters import ParamError, param
+from demining_bringup.contract.datatypes import (GprScan, GroundTruth, Heartbeat, MdScan, SimEvent,
+                                                 ToolCommand, Twist2D)
+from demining_bringup.contract.geo import LocalCartesian
+from demining_bringup.contract.parameters import ParamError, param
 from demining_sim.actors import Actors, ActorState
 from demining_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from demining_sim.sensors.gnss import GnssFix, GnssModel, GnssParams
@@ -39,7 +40,7 @@ from demining_sim.sensors.odometry import OdometryParams, OdomSample, TrackOdome
 from demining_sim.spatial import ItemTable, height_at, is_flat
 from demining_sim.tools import ContactGeometry, GroundContact, ToolParams, ToolSystem
 from demining_sim.vehicle import Vehicle, VehicleParams, VehicleTruth
-from demining_sim.world import World
+from demining_bringup.contract.world import World
 
 # Subsystem order of the seed spawn: never reorder (it would change every run's noise).
 _RNG_STREAMS = ('vehicle', 'tools', 'gnss', 'imu', 'odom', 'md', 'gpr', 'rocks')
@@ -86,7 +87,7 @@ class SimParams(VehicleParams, ToolParams, GnssParams, ImuParams, OdometryParams
                                          'the boom height control leaves', min=0.0, max=1.0)
     rock_max_depth_m: float = param(0.4, 'Deepest rock/root scatterer, m', min=0.03,
                                     max=2.0)
-    rock_max_diameter_m: float = param(0.3, 'Largest rock/root scatterer, m (field-facts: '
+    rock_max_diameter_m: float = param(0.3, 'Largest rock/root scatterer, m (docs/sources.md: '
                                        '5-30 cm)', min=0.06, max=2.0)
     intrusion_distance_m: float = param(50.0, 'An actor this close to the vehicle is an '
                                         'intrusion, m (IMAS 10.20: set by risk assessment)',
@@ -102,28 +103,6 @@ class SimParams(VehicleParams, ToolParams, GnssParams, ImuParams, OdometryParams
             if getattr(self, name) > self.physics_rate_hz:
                 raise ParamError(f'{name} ({getattr(self, name)}) exceeds physics_rate_hz '
                                  f'({self.physics_rate_hz})')
-
-
-@dataclasses.dataclass
-class GroundTruth:
-    """True vehicle pose and motion in ``map``."""
-
-    stamp: float
-    x: float
-    y: float
-    z: float
-    roll: float
-    pitch: float
-    yaw: float
-    v: float
-    omega: float
-
-
-@dataclasses.dataclass
-class Heartbeat:
-    """The emulated remote station's heartbeat (absent during operator_link_loss)."""
-
-    stamp: float
 
 
 @dataclasses.dataclass

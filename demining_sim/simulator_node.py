@@ -1,96 +1,58 @@
-"""simulator node: the embedded simulator on DDS, and the stack's clock.
+"""simulator node: the embedded simulator as a component, and the stack's clock.
 
-Advances :class:`demining_sim.simulator.Simulator` from a wall-clock timer at
-``real_time_factor``, publishes /clock (20 Hz simulated) and every topic docs/interfaces.md
-gives the simulator (/odom/tracks, /gnss/fix, /imu/data, /gpr/traces,
-/metal_detector/coils, /tool/joint_states, /sim/events, /sim/ground_truth/odometry,
-/operator/heartbeat, /diagnostics), and feeds /cmd_vel and /tool/command to the core. It is
-the clock, so it never runs on ``use_sim_time`` itself.
+:class:`SimulatorComponent` owns simulated time (a :class:`ClockSource`): the host calls
+:meth:`SimulatorComponent.advance_to` at every clock tick, and the component emits every
+output of :class:`demining_sim.simulator.Simulator` produced meanwhile on its port
+(/odom/tracks, /gnss/fix, /imu/data, /gpr/traces, /metal_detector/coils,
+/tool/joint_states, /sim/events, /sim/ground_truth/odometry, /operator/heartbeat; the host
+adds /clock and /diagnostics). /cmd_vel and /tool/command are fed to the core;
+/cmd_vel and /localization/odometry also pace the ROS host's lockstep (:attr:`pacing_inputs`).
+Wall-clock pacing and lockstep belong to the ROS host, not to this module.
 
-Message-level faults of the scenario are enacted here: ``garbage_message`` publishes a
-malformed message on its topic, ``node_crash`` logs an error and leaves the spin with
-:class:`SimulatedCrash`.
+Message-level faults of the scenario are enacted here: ``garbage_message`` emits
+:class:`Garbage` on the port of its topic (the wire turns it into a malformed message),
+``node_crash`` logs an error and raises :class:`SimulatedCrash` out of the host.
+
+No rclpy in this module: ``main()`` imports the ROS host only when it runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
-from typing import Any, Callable, Dict
+from typing import Dict, List, Mapping, Optional, Tuple
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Quaternion, Twist
-from nav_msgs.msg import Odometry
-from rclpy.node import Node
-from rclpy.parameter import Parameter
-from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import Imu, JointState, NavSatFix, NavSatStatus, PointCloud2, PointField
-from std_msgs.msg import Header, String
+from demining_bringup.contract import topics
+from demining_bringup.contract.component import (ClockSource, Component, HostHandle, Port,
+                                                 Status)
+from demining_bringup.contract.datatypes import (Garbage, GnssFix, GprScan, GroundTruth,
+                                                 Heartbeat, ImuSample, MdScan, OdomSample,
+                                                 SimEvent, ToolCommand, ToolState, Twist2D,
+                                                 VehicleState)
+from demining_bringup.contract.errors import ConfigError
+from demining_bringup.contract.parameters import param
+from demining_bringup.contract.sdf import load_world
+from demining_bringup.contract.states import DiagLevel
+from demining_bringup.contract.world import World
+from demining_sim.faults import FaultKind, Scenario, load_scenario
+from demining_sim.simulator import MessageFault, SimParams, Simulator
+from demining_sim.worlds_index import find_world
 
-from demining_bringup import codec, qos, topics
-from demining_bringup.datatypes import (GprScan, MdScan, SimEvent, ToolState, Twist2D,
-                                        VehicleState)
-from demining_bringup.errors import ConfigError
-from demining_bringup.node_main import run_node
-from demining_bringup.parameters import param
-from demining_bringup.ros_params import declare_parameters
-from demining_bringup.stack import find_world
-from demining_sim.faults import load_scenario
-from demining_sim.sensors.gnss import GnssFix
-from demining_sim.sensors.imu import ImuSample
-from demining_sim.sensors.odometry import OdomSample
-from demining_sim.simulator import (ActorsSample, GroundTruth, Heartbeat, MessageFault,
-                                    SimParams, Simulator)
-from demining_sim.world import load_world
-
-#: Wall-clock period of the stepping timer, s.
-TICK_PERIOD_S = 0.01
-#: /diagnostics rate in simulated time, Hz.
-DIAGNOSTICS_RATE_HZ = 1.0
-#: The simulation never runs more than this much wall time behind its target: when the core
-#: cannot keep up with real_time_factor, the simulation slows down instead of piling up work.
-MAX_BACKLOG_WALL_S = 0.1
 #: Throttle period of repeated warnings, s.
 WARN_PERIOD_S = 5.0
-_EPS = 1e-9
+#: Event kinds worth a line in the log (the others are routine: neutralised, intrusion...).
+NOTABLE_EVENTS = ('at_detonation', 'damage', 'collision', 'fault')
 
-
-class Lockstep:
-    """Keeps simulated time from running away from a control loop that cannot keep up.
-
-    On a loaded machine the nodes may process slower than ``real_time_factor``; without a
-    bound the vehicle would drive on stale commands and the mission would be judged on the
-    machine's load, not on the stack. Each pacing input marks the simulated time it has
-    reached; the simulation may lead the slowest of them by ``max_lead_s``. Pacing starts with
-    an input's first message and is suspended after ``timeout_s`` wall seconds without any
-    progress, so a crashed node cannot freeze the clock (its watchdogs must see time pass).
-    """
-
-    def __init__(self, max_lead_s: float, timeout_s: float) -> None:
-        """``max_lead_s`` 0 disables pacing."""
-        self.max_lead_s = max_lead_s
-        self.timeout_s = timeout_s
-        self._marks: Dict[str, float] = {}
-        self._progress_wall: Dict[str, float] = {}
-
-    def mark(self, name: str, sim_t: float, wall_t: float) -> None:
-        """Record that input ``name`` has reached simulated time ``sim_t``."""
-        if sim_t > self._marks.get(name, -math.inf):
-            self._marks[name] = sim_t
-            self._progress_wall[name] = wall_t
-
-    def limit(self, wall_t: float) -> float:
-        """Return how far the simulation may advance now (inf when not pacing)."""
-        if self.max_lead_s <= 0.0:
-            return math.inf
-        live = [t for name, t in self._marks.items()
-                if wall_t - self._progress_wall[name] <= self.timeout_s]
-        return min(live) + self.max_lead_s if live else math.inf
+#: The output port of each kind of simulator output (shared with the sensor emulator, which
+#: publishes a subset). No port carries ActorsSample (actor positions: ground truth kept in
+#: the core) or MessageFault (enacted, see :func:`enact_message_fault`).
+PORT_OF_OUTPUT: Mapping[type, str] = {
+    OdomSample: 'odom', GnssFix: 'gnss', ImuSample: 'imu', GprScan: 'gpr', MdScan: 'md',
+    ToolState: 'tool_state', SimEvent: 'events', GroundTruth: 'truth', Heartbeat: 'heartbeat'}
 
 
 class SimulatedCrash(RuntimeError):
-    """Raised by the node_crash fault to leave the executor's spin."""
+    """Raised by the node_crash fault to leave the host (the process ends as if it crashed)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,245 +76,188 @@ class SimNodeParams(SimParams):
         'simulation runs on free (a crashed node must not freeze time)', min=0.1, max=60.0)
 
 
-class SimulatorNode(Node):
-    """ROS adapter of :class:`Simulator` (node ``simulator``)."""
+# --- helpers shared with the sensor emulator ----------------------------------------------------
 
-    def __init__(self, **kwargs) -> None:
-        """Declare parameters, load the world and scenario, wire topics and the timer."""
-        super().__init__('simulator', **kwargs)
-        if self.get_parameter('use_sim_time').value:
-            # The simulator is the clock: on sim time its own timers would never fire.
-            self.get_logger().warning('use_sim_time ignored: the simulator is the clock')
-            self.set_parameters([Parameter('use_sim_time', Parameter.Type.BOOL, False)])
-        self.params = declare_parameters(self, SimNodeParams)
-        p = self.params
-        world = load_world(find_world(p.world))
-        scenario = None
-        if p.scenario_file:
-            try:
-                scenario = load_scenario(p.scenario_file)
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
-        sim_params = SimParams(**{f.name: getattr(p, f.name)
-                                  for f in dataclasses.fields(SimParams)})
-        self.sim = Simulator(world, sim_params, scenario)
-        self.rtf = p.real_time_factor
+def load_world_and_scenario(world: str, scenario_file: str) -> Tuple[World, Optional[Scenario]]:
+    """Resolve and load the world and the optional scenario; raise a config error if unusable."""
+    loaded = load_world(find_world(world))
+    scenario = None
+    if scenario_file:
+        try:
+            scenario = load_scenario(scenario_file)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return loaded, scenario
 
-        pub = self.create_publisher
-        self.pub_clock = pub(Clock, topics.CLOCK, qos.CLOCK)
-        self.pub_odom = pub(Odometry, topics.ODOM_TRACKS, qos.SENSOR)
-        self.pub_gnss = pub(NavSatFix, topics.GNSS_FIX, qos.SENSOR)
-        self.pub_imu = pub(Imu, topics.IMU, qos.SENSOR)
-        self.pub_gpr = pub(PointCloud2, topics.GPR_TRACES, qos.SENSOR)
-        self.pub_md = pub(PointCloud2, topics.MD_COILS, qos.SENSOR)
-        self.pub_tool = pub(JointState, topics.TOOL_JOINT_STATES, qos.SENSOR)
-        self.pub_events = pub(String, topics.SIM_EVENTS, qos.EVENTS)
-        self.pub_truth = pub(Odometry, topics.GROUND_TRUTH, qos.SENSOR)
-        self.pub_heartbeat = pub(Header, topics.OPERATOR_HEARTBEAT, qos.COMMAND)
-        self.pub_diag = pub(DiagnosticArray, topics.DIAGNOSTICS, qos.STATE)
-        self._by_topic = {topics.ODOM_TRACKS: self.pub_odom, topics.GNSS_FIX: self.pub_gnss,
-                          topics.IMU: self.pub_imu, topics.GPR_TRACES: self.pub_gpr,
-                          topics.MD_COILS: self.pub_md,
-                          topics.TOOL_JOINT_STATES: self.pub_tool,
-                          topics.SIM_EVENTS: self.pub_events,
-                          topics.GROUND_TRUTH: self.pub_truth,
-                          topics.OPERATOR_HEARTBEAT: self.pub_heartbeat}
-        self._handlers: Dict[type, Callable[[Any], None]] = {
-            OdomSample: self._pub_odom, GnssFix: self._pub_gnss, ImuSample: self._pub_imu,
-            GprScan: lambda s: self.pub_gpr.publish(codec.encode_gpr_scan(s)),
-            MdScan: lambda s: self.pub_md.publish(codec.encode_md_scan(s)),
-            ToolState: lambda s: self.pub_tool.publish(codec.encode_tool_state(s)),
-            SimEvent: self._pub_event, GroundTruth: self._pub_truth,
-            Heartbeat: lambda h: self.pub_heartbeat.publish(codec.make_header(h.stamp, '')),
-            ActorsSample: lambda a: None,          # ground truth kept in the core only
-            MessageFault: self._message_fault}
 
-        self.create_subscription(Twist, topics.CMD_VEL, self._on_cmd_vel, qos.COMMAND)
-        self.create_subscription(JointState, topics.TOOL_COMMAND, self._on_tool_command,
-                                 qos.COMMAND)
-        self.lockstep = Lockstep(p.lockstep_max_lead_s, p.lockstep_timeout_s)
-        self.create_subscription(Odometry, topics.LOCALIZATION, self._on_localization,
-                                 qos.STATE)
-        self._clock_n = 0
-        self._diag_n = 1
-        self._target = 0.0
-        self._wall_start = self._last_wall = time.monotonic()
+def sim_params_of(params: SimParams) -> SimParams:
+    """The plain :class:`SimParams` part of a node schema that extends it."""
+    return SimParams(**{f.name: getattr(params, f.name) for f in dataclasses.fields(SimParams)})
+
+
+def enact_message_fault(component: Component, fault: MessageFault) -> None:
+    """Enact a message-level fault on ``component``'s outputs.
+
+    ``node_crash`` logs an error and raises :class:`SimulatedCrash`; ``garbage_message`` emits
+    :class:`Garbage` on the output port bound to the fault's topic (a warning when the
+    component has no such port: another process publishes that topic).
+    """
+    if fault.kind == FaultKind.NODE_CRASH.value:
+        component.log.error(f'simulated crash (node_crash fault) at t={fault.stamp:.2f} s')
+        raise SimulatedCrash(f'node_crash fault at t={fault.stamp:.2f} s')
+    if fault.kind != FaultKind.GARBAGE_MESSAGE.value:
+        return
+    port = next((name for name, p in component.outputs.items() if p.topic == fault.topic),
+                None)
+    if port is None:
+        component.log.warning(f'garbage_message on {fault.topic}: not published by '
+                              f'{component.name}, not injected')
+        return
+    component.log.warning(f'publishing a malformed message on {fault.topic} '
+                          '(garbage_message fault)')
+    component.emit(port, Garbage(fault.stamp))
+
+
+def log_notable_event(component: Component, ev: SimEvent) -> None:
+    """Log an event an operator reading the log should see (detonation, damage...)."""
+    if ev.kind in NOTABLE_EVENTS:
+        component.log.info(f'event {ev.kind} {ev.item_id} at ({ev.x:.1f}, {ev.y:.1f}) '
+                           f'{ev.detail}')
+
+
+# --- the component ------------------------------------------------------------------------------
+
+class SimulatorComponent(ClockSource):
+    """The embedded simulator (node ``simulator``): the vehicle, its sensors, and /clock."""
+
+    name = 'simulator'
+    params = SimNodeParams
+    inputs = {'cmd_vel': Port(topics.CMD_VEL),
+              'tool_command': Port(topics.TOOL_COMMAND),
+              'localization': Port(topics.LOCALIZATION)}
+    outputs = {'clock': Port(topics.CLOCK),
+               'odom': Port(topics.ODOM_TRACKS),
+               'gnss': Port(topics.GNSS_FIX),
+               'imu': Port(topics.IMU),
+               'gpr': Port(topics.GPR_TRACES),
+               'md': Port(topics.MD_COILS),
+               'tool_state': Port(topics.TOOL_JOINT_STATES),
+               'events': Port(topics.SIM_EVENTS),
+               'truth': Port(topics.GROUND_TRUTH),
+               'heartbeat': Port(topics.OPERATOR_HEARTBEAT)}
+    # /cmd_vel (its arrival) and /localization/odometry (its stamp) show how far the control
+    # loop has got: simulated time must not run away from it.
+    pacing_inputs = ('cmd_vel', 'localization')
+
+    def __init__(self, host: HostHandle) -> None:
+        """Bind to the host; the simulator is built by :meth:`on_configure`."""
+        super().__init__(host)
+        self.sim: Optional[Simulator] = None
+        self._config: Optional[SimNodeParams] = None
         self._crashed = False
-        self.create_timer(TICK_PERIOD_S, self._on_tick)
-        self.get_logger().info(
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def on_configure(self, params: SimNodeParams) -> None:
+        """Load the world and the scenario and build the simulator (config errors refuse)."""
+        world, scenario = load_world_and_scenario(params.world, params.scenario_file)
+        self.sim = Simulator(world, sim_params_of(params), scenario)
+        self._config = params
+        self._crashed = False
+        self.log.info(
             f'simulating {world.name!r} ({len(world.items)} items, '
-            f'{len(world.obstacles)} obstacles) at {self.rtf:g}x real time, seed {p.seed}'
-            + (f', scenario {p.scenario_file}' if p.scenario_file else ''))
+            f'{len(world.obstacles)} obstacles) at {params.real_time_factor:g}x real time, '
+            f'seed {params.seed}'
+            + (f', scenario {params.scenario_file}' if params.scenario_file else ''))
+
+    def on_cleanup(self) -> None:
+        """Drop the simulator (a new configure starts a new run at t = 0)."""
+        self.sim = None
+        self._config = None
+
+    # --- ClockSource ----------------------------------------------------------------------
+
+    @property
+    def time(self) -> float:
+        """Simulated time reached, s (0 before configuration)."""
+        return self.sim.t if self.sim is not None else 0.0
+
+    def clock_period_s(self) -> float:
+        """Simulated seconds between /clock ticks."""
+        return 1.0 / self._params().clock_rate_hz
+
+    def pacing(self) -> Tuple[float, float, float]:
+        """Return (real_time_factor, lockstep_max_lead_s, lockstep_timeout_s)."""
+        p = self._params()
+        return p.real_time_factor, p.lockstep_max_lead_s, p.lockstep_timeout_s
+
+    def advance_to(self, t: float) -> None:
+        """Advance the simulation to ``t`` and emit every output it produced, oldest first.
+
+        After a ``node_crash`` fault nothing advances any more (a crashed node is silent).
+        """
+        sim = self.sim
+        if sim is None or self._crashed:
+            return
+        sim.advance_to(t)
+        for obj in sim.drain():
+            port = PORT_OF_OUTPUT.get(type(obj))
+            if port is not None:
+                self.emit(port, obj)
+                if port == 'events':
+                    log_notable_event(self, obj)
+            elif isinstance(obj, MessageFault):
+                if obj.kind == FaultKind.NODE_CRASH.value:
+                    self._crashed = True
+                enact_message_fault(self, obj)
 
     # --- inputs ---------------------------------------------------------------------------
 
-    def _on_localization(self, msg: Odometry) -> None:
-        self.lockstep.mark('localization', codec.stamp_to_sec(msg.header.stamp),
-                           time.monotonic())
-
-    def _on_cmd_vel(self, msg: Twist) -> None:
-        # Twist has no stamp: its arrival time on the simulated clock is the mark.
-        self.lockstep.mark('cmd_vel', self.sim.t, time.monotonic())
-        v, w = msg.linear.x, msg.angular.z
-        if not (math.isfinite(v) and math.isfinite(w)):
-            self.get_logger().warning('ignored a non-finite /cmd_vel',
-                                      throttle_duration_sec=WARN_PERIOD_S)
+    def on_cmd_vel(self, cmd: Twist2D, now: float) -> None:
+        """Feed a motion command to the vehicle (non-finite commands are ignored)."""
+        if not (math.isfinite(cmd.v) and math.isfinite(cmd.omega)):
+            self.log.warning(f'ignored a non-finite {topics.CMD_VEL}', throttle_s=WARN_PERIOD_S)
             return
-        self.sim.set_command(Twist2D(v, w))
+        self._sim().set_command(cmd)
 
-    def _on_tool_command(self, msg: JointState) -> None:
-        try:
-            cmd = codec.decode_tool_command(msg)
-        except codec.DecodeError as exc:
-            self.get_logger().warning(f'ignored a tool command: {exc}',
-                                      throttle_duration_sec=WARN_PERIOD_S)
-            return
-        self.sim.set_tool_command(cmd)
+    def on_tool_command(self, cmd: ToolCommand, now: float) -> None:
+        """Feed a tool command (the core ignores non-finite values)."""
+        self._sim().set_tool_command(cmd)
 
-    # --- stepping -------------------------------------------------------------------------
+    def on_localization(self, state: VehicleState, now: float) -> None:
+        """Nothing to do: the estimate only paces simulated time (the host's lockstep)."""
 
-    def _on_tick(self) -> None:
-        if self._crashed:
-            return
-        now = time.monotonic()
-        self._target += (now - self._last_wall) * self.rtf
-        self._last_wall = now
-        self._target = min(self._target, self.sim.t + MAX_BACKLOG_WALL_S * self.rtf,
-                           self.lockstep.limit(now))
+    # --- diagnostics ----------------------------------------------------------------------
+
+    def diagnostics(self, now: float) -> Optional[Status]:
+        """Simulated time, outputs lost to a full queue, and whether the vehicle is damaged."""
         sim = self.sim
-        while True:
-            t_clock = self._clock_n / self.params.clock_rate_hz
-            if t_clock > self._target + _EPS:
-                break
-            sim.advance_to(t_clock)
-            self._publish_all()
-            self.pub_clock.publish(Clock(clock=codec.sec_to_stamp(t_clock)))
-            self._clock_n += 1
-            if t_clock + _EPS >= self._diag_n / DIAGNOSTICS_RATE_HZ:
-                self._diag_n += 1
-                self._publish_diagnostics()
-        sim.advance_to(self._target)
-        self._publish_all()
+        if sim is None:
+            return None
+        values: Dict[str, object] = {'sim_time_s': f'{sim.t:.1f}',
+                                     'dropped_outputs': str(sim.dropped_outputs),
+                                     'damaged': str(sim.damaged).lower()}
+        return DiagLevel.OK, 'running', values
 
-    def _publish_all(self) -> None:
-        for obj in self.sim.drain():
-            handler = self._handlers.get(type(obj))
-            if handler is not None:
-                handler(obj)
+    # --- internals ------------------------------------------------------------------------
 
-    # --- conversions ----------------------------------------------------------------------
+    def _sim(self) -> Simulator:
+        if self.sim is None:
+            raise RuntimeError('simulator used before configuration')
+        return self.sim
 
-    def _pub_odom(self, s: OdomSample) -> None:
-        cov = [0.0] * 36
-        cov[0] = cov[7] = s.variance_xy
-        cov[35] = s.variance_yaw
-        state = VehicleState(stamp=s.stamp, x=s.x, y=s.y, yaw=s.yaw, v=s.v, omega=s.omega)
-        self.pub_odom.publish(codec.state_to_odometry(state, topics.ODOM_FRAME,
-                                                      topics.BASE_FRAME, cov))
-
-    def _pub_gnss(self, f: GnssFix) -> None:
-        msg = NavSatFix()
-        msg.header = codec.make_header(f.stamp, topics.GNSS_FRAME)
-        msg.status.status = f.status
-        msg.status.service = NavSatStatus.SERVICE_GPS
-        msg.latitude, msg.longitude, msg.altitude = f.latitude, f.longitude, f.altitude
-        msg.position_covariance = [f.covariance[0], 0.0, 0.0, 0.0, f.covariance[1], 0.0,
-                                   0.0, 0.0, f.covariance[2]]
-        msg.position_covariance_type = NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN
-        self.pub_gnss.publish(msg)
-
-    def _pub_imu(self, s: ImuSample) -> None:
-        msg = Imu()
-        msg.header = codec.make_header(s.stamp, topics.IMU_FRAME)
-        qx, qy, qz, qw = s.orientation
-        msg.orientation = Quaternion(x=qx, y=qy, z=qz, w=qw)
-        ov = s.orientation_variance
-        msg.orientation_covariance = [ov[0], 0.0, 0.0, 0.0, ov[1], 0.0, 0.0, 0.0, ov[2]]
-        av = msg.angular_velocity
-        av.x, av.y, av.z = s.angular_velocity
-        g = s.angular_velocity_variance
-        msg.angular_velocity_covariance = [g, 0.0, 0.0, 0.0, g, 0.0, 0.0, 0.0, g]
-        la = msg.linear_acceleration
-        la.x, la.y, la.z = s.linear_acceleration
-        a = s.linear_acceleration_variance
-        msg.linear_acceleration_covariance = [a, 0.0, 0.0, 0.0, a, 0.0, 0.0, 0.0, a]
-        self.pub_imu.publish(msg)
-
-    def _pub_event(self, ev: SimEvent) -> None:
-        self.pub_events.publish(codec.encode_event(ev))
-        if ev.kind in ('at_detonation', 'damage', 'collision', 'fault'):
-            self.get_logger().info(f'event {ev.kind} {ev.item_id} at ({ev.x:.1f}, {ev.y:.1f}) '
-                                   f'{ev.detail}')
-
-    def _pub_truth(self, g: GroundTruth) -> None:
-        state = VehicleState(stamp=g.stamp, x=g.x, y=g.y, yaw=g.yaw, v=g.v, omega=g.omega)
-        msg = codec.state_to_odometry(state, topics.MAP_FRAME, topics.BASE_FRAME)
-        msg.pose.pose.position.z = g.z
-        msg.pose.pose.orientation = codec.quaternion_from_rpy(g.roll, g.pitch, g.yaw)
-        self.pub_truth.publish(msg)
-
-    def _publish_diagnostics(self) -> None:
-        wall = max(time.monotonic() - self._wall_start, 1e-9)
-        status = DiagnosticStatus(level=DiagnosticStatus.OK, name=self.get_name(),
-                                  message='running', hardware_id='embedded_simulator')
-        status.values = [KeyValue(key='sim_time_s', value=f'{self.sim.t:.1f}'),
-                         KeyValue(key='achieved_rtf', value=f'{self.sim.t / wall:.1f}'),
-                         KeyValue(key='target_rtf', value=f'{self.rtf:g}'),
-                         KeyValue(key='dropped_outputs', value=str(self.sim.dropped_outputs)),
-                         KeyValue(key='damaged', value=str(self.sim.damaged).lower())]
-        msg = DiagnosticArray(header=codec.make_header(self.sim.t, ''), status=[status])
-        self.pub_diag.publish(msg)
-
-    # --- message-level faults -------------------------------------------------------------
-
-    def _message_fault(self, f: MessageFault) -> None:
-        if f.kind == 'node_crash':
-            self._crashed = True
-            self.get_logger().error(f'simulated crash (node_crash fault) at t={f.stamp:.2f} s')
-            raise SimulatedCrash(f'node_crash fault at t={f.stamp:.2f} s')
-        if f.kind == 'garbage_message':
-            pub = self._by_topic.get(f.topic)
-            if pub is None:
-                return
-            self.get_logger().warning(f'publishing a malformed message on {f.topic} '
-                                      '(garbage_message fault)')
-            pub.publish(garbage_message(pub.msg_type, f.stamp))
+    def _params(self) -> SimNodeParams:
+        if self._config is None:
+            raise RuntimeError('simulator used before configuration')
+        return self._config
 
 
-def garbage_message(msg_type: type, stamp: float) -> Any:
-    """A message of ``msg_type`` that violates its documented layout or values."""
-    nan = float('nan')
-    header = codec.make_header(stamp, 'garbage')
-    if msg_type is PointCloud2:
-        # Declares 5 points of 7 bytes with one bogus field, carries 3 bytes.
-        return PointCloud2(header=header, height=1, width=5, point_step=7, row_step=35,
-                           fields=[PointField(name='junk', offset=0,
-                                              datatype=PointField.FLOAT32, count=1)],
-                           is_bigendian=False, is_dense=False, data=b'\x01\x02\x03')
-    if msg_type is JointState:
-        return JointState(header=header, name=['flail_rotor', 'tool_depth', 'x'],
-                          velocity=[nan], position=[1.0, 2.0], effort=[])
-    if msg_type is String:
-        return String(data='{"kind": "neutralised", "stamp": ')
-    if msg_type is Odometry:
-        msg = Odometry(header=header)
-        msg.pose.pose.position.x = nan
-        msg.pose.pose.orientation = Quaternion(x=0.0, y=0.0, z=0.0, w=0.0)
-        return msg
-    if msg_type is NavSatFix:
-        return NavSatFix(header=header, latitude=nan, longitude=512.0, altitude=nan)
-    if msg_type is Imu:
-        msg = Imu(header=header)
-        msg.orientation = Quaternion(x=nan, y=0.0, z=0.0, w=0.0)
-        return msg
-    if msg_type is Header:
-        return Header(stamp=codec.sec_to_stamp(0.0), frame_id='garbage')
-    return msg_type()
-
-
-def main(args=None) -> int:
+def main(args: Optional[List[str]] = None) -> int:
     """Console script ``simulator_node``."""
-    return run_node(SimulatorNode, args)
+    from demining_bringup.hosts.ros import run_component
+    return run_component(SimulatorComponent, args)
 
 
-__all__ = ['SimNodeParams', 'SimulatedCrash', 'SimulatorNode', 'garbage_message', 'main']
+__all__ = ['NOTABLE_EVENTS', 'PORT_OF_OUTPUT', 'SimNodeParams', 'SimulatedCrash',
+           'SimulatorComponent', 'enact_message_fault', 'load_world_and_scenario',
+           'log_notable_event', 'main', 'sim_params_of']

@@ -12,7 +12,7 @@ from typing import Tuple
 
 import numpy as np
 
-from demining_sim.world import Terrain
+from demining_bringup.contract.world import Terrain
 
 
 class GridIndex:
@@ -104,7 +104,7 @@ class ItemTable:
     """
 
     def __init__(self, items, cell_m: float = 1.0) -> None:
-        """Build the table from a sequence of :class:`demining_sim.world.BuriedItem`."""
+        """Build the table from a sequence of :class:`demining_bringup.contract.world.BuriedItem`."""
         items = list(items)
         self.names = [it.name for it in items]
         self.kinds = [getattr(it.kind, 'value', str(it.kind)) for it in items]

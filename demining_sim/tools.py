@@ -31,9 +31,9 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from demining_bringup.datatypes import SimEvent, ToolCommand, ToolState
-from demining_bringup.parameters import param
-from demining_bringup import vehicle_params
+from demining_bringup.contract.datatypes import SimEvent, ToolCommand, ToolState
+from demining_bringup.contract.parameters import param
+from demining_bringup.contract import vehicle_params
 from demining_sim.spatial import ItemTable
 
 
@@ -54,7 +54,7 @@ class ToolParams:
     tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
     tool_strike_length_m: float = param(0.4, 'Along-track length of the strip the hammers '
                                         'strike, m', min=0.05, max=2.0)
-    max_tool_depth_m: float = param(0.5, 'Deepest the tool can be lowered, m (field-facts: '
+    max_tool_depth_m: float = param(0.5, 'Deepest the tool can be lowered, m (docs/sources.md: '
                                     '20-30 cm flail, to 60 cm tiller)', min=0.05, max=1.0)
     tool_lift_rate_mps: float = param(0.1, 'Rate at which the tool depth follows the '
                                       'command, m/s', min=0.001, max=2.0)
@@ -68,7 +68,7 @@ class ToolParams:
     flail_soil_torque_nm_per_m: float = param(10000.0, 'Flail soil load per metre of depth '
                                               'at standstill, N m/m', min=0.0, max=1e6)
     flail_min_process_speed_rps: float = param(41.9, 'Slowest flail speed that processes '
-                                               'ground, rad/s (field-facts: 400 rpm)',
+                                               'ground, rad/s (docs/sources.md: 400 rpm)',
                                                min=0.0, max=200.0)
     tiller_inertia_kgm2: float = param(200.0, 'Tiller rotor inertia, kg m^2', min=1.0,
                                        max=5000.0)

@@ -28,16 +28,16 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from demining_bringup.parameters import ParamError, param
+from demining_bringup.contract.parameters import ParamError, param
 from demining_sim.spatial import height_at, is_flat
-from demining_sim.world import Obstacle, Terrain
+from demining_bringup.contract.world import Obstacle, Terrain
 
 
 @dataclasses.dataclass(frozen=True)
 class VehicleParams:
-    """Vehicle geometry and drive limits (defaults: a heavy remote flail, field-facts)."""
+    """Vehicle geometry and drive limits (defaults: a heavy remote flail, docs/sources.md)."""
 
-    max_speed_mps: float = param(1.0, 'Top track speed, m/s (field-facts: 0.3-1.5 km/h '
+    max_speed_mps: float = param(1.0, 'Top track speed, m/s (docs/sources.md: 0.3-1.5 km/h '
                                  'working, transit faster)', min=0.05, max=5.0)
     max_reverse_speed_mps: float = param(0.5, 'Top reverse speed, m/s', min=0.0, max=5.0)
     max_accel_mps2: float = param(0.5, 'Longitudinal acceleration limit, m/s^2',
@@ -48,7 +48,7 @@ class VehicleParams:
     length_m: float = param(6.0, 'Hull length (footprint for collisions and pitch), m',
                             min=0.5, max=20.0)
     width_m: float = param(2.2, 'Hull width (footprint), m', min=0.5, max=10.0)
-    mass_kg: float = param(12000.0, 'Vehicle mass, kg (field-facts: heavy flails 10-20 t)',
+    mass_kg: float = param(12000.0, 'Vehicle mass, kg (docs/sources.md: heavy flails 10-20 t)',
                            min=100.0, max=100000.0)
     track_gauge_m: float = param(1.6, 'Track centre-to-centre distance, m', min=0.3, max=5.0)
     track_width_m: float = param(0.35, 'Width of one track, m', min=0.05, max=2.0)
@@ -67,7 +67,7 @@ class VehicleParams:
     uphill_speed_loss: float = param(1.2, 'Uphill speed loss per sin(slope) (traction)',
                                      min=0.0, max=5.0)
     max_climb_slope_deg: float = param(30.0, 'Steepest slope the vehicle can climb, deg '
-                                       '(field-facts: MV-10 to 37 deg)', min=1.0, max=60.0)
+                                       '(docs/sources.md: MV-10 to 37 deg)', min=1.0, max=60.0)
     side_slip_coeff: float = param(0.05, 'Downhill creep on a side slope, fraction of the '
                                    'speed per sin(roll)', min=0.0, max=1.0)
     terrain_update_m: float = param(0.05, 'Re-query terrain attitude after this much travel, '

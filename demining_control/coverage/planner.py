@@ -36,8 +36,8 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 from shapely.ops import substring, unary_union
 from shapely.validation import explain_validity
 
-from demining_bringup.parameters import ParamError, param
-from demining_bringup import vehicle_params
+from demining_bringup.contract.parameters import ParamError, param
+from demining_bringup.contract import vehicle_params
 
 XY = Tuple[float, float]
 

@@ -18,25 +18,17 @@ index searched in a window ahead, so the follower can never skip a lane when two
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 from typing import Optional, Sequence
 
 import numpy as np
 
-from demining_bringup.datatypes import Twist2D, VehicleState
-from demining_bringup.parameters import ParamError, param
-from demining_bringup import vehicle_params
+from demining_bringup.contract.datatypes import Twist2D, VehicleState
+from demining_bringup.contract.parameters import ParamError, param
+from demining_bringup.contract import vehicle_params
+from demining_bringup.contract.states import FollowerStatus
 
 _EPS = 1e-9
-
-
-class FollowerStatus(str, enum.Enum):
-    """Status published on /follower/status."""
-
-    IDLE = 'idle'
-    FOLLOWING = 'following'
-    DONE = 'done'
 
 
 @dataclasses.dataclass(frozen=True)

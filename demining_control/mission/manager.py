@@ -15,16 +15,16 @@ safety transitions. :meth:`MissionManager.record_kwargs` returns them as keyword
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from shapely.geometry import Polygon
 
-from demining_bringup.datatypes import Detection, SimEvent, ToolState, VehicleState
-from demining_bringup.parameters import param
-from demining_bringup import vehicle_params
+from demining_bringup.contract.datatypes import Detection, SimEvent, ToolState, VehicleState
+from demining_bringup.contract.parameters import param
+from demining_bringup.contract import vehicle_params
+from demining_bringup.contract.states import FollowerStatus, MissionState, SafetyState
 from demining_control.coverage.processed import ProcessedGrid
 
 XY = Tuple[float, float]
@@ -35,19 +35,6 @@ _MAX_EVENTS = 10_000
 _MAX_SAFETY_EVENTS = 10_000
 #: The tool state is trusted this long for marking processed ground, s.
 _TOOL_STATE_TIMEOUT_S = 0.5
-
-
-class MissionState(str, enum.Enum):
-    """Mission state, as published on /mission/state."""
-
-    IDLE = 'idle'
-    PLANNING = 'planning'
-    CLEARING = 'clearing'
-    COMPLETE = 'complete'
-    ABORTED = 'aborted'
-
-
-TERMINAL = (MissionState.COMPLETE, MissionState.ABORTED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,10 +57,9 @@ class MissionParams:
     tool_width_m: float = vehicle_params.tool_width_m()
     tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
     working_depth_m: float = vehicle_params.working_depth_m()
-    depth_tolerance_m: float = param(0.02, 'depth tolerance, m', min=0.0, max=0.2)
-    min_flail_speed_radps: float = param(75.0, 'rotor speed required to count ground as '
-                                         'processed, rad/s (90 % of 800 rpm)', min=0.0,
-                                         max=200.0)
+    depth_tolerance_m: float = vehicle_params.depth_tolerance_m()
+    flail_speed_radps: float = vehicle_params.flail_speed_radps()
+    ready_speed_fraction: float = vehicle_params.ready_speed_fraction()
     report_dir: str = param('', "run folder for the report ('' = runs/<UTC timestamp>)")
     vehicle_profile: str = param('', 'Name or file of the vehicle profile, for the report')
 
@@ -105,8 +91,8 @@ class MissionManager:
         self.events: List[SimEvent] = []
         self.safety_events: List[Dict[str, object]] = []
         self.transitions: List[Dict[str, object]] = []
-        self.follower_status = 'idle'
-        self._safety_state = ''
+        self.follower_status = FollowerStatus.IDLE
+        self._safety_state: Optional[SafetyState] = None
         self._estop_since: Optional[float] = None
         self._tool: Optional[ToolState] = None
         self._tool_stamp: Optional[float] = None
@@ -127,7 +113,7 @@ class MissionManager:
 
     def abort(self, reason: str, now: float) -> Tuple[bool, str]:
         """Abort the mission (/mission/abort or a supervisor cause)."""
-        if self.state in TERMINAL:
+        if self.state.terminal:
             return False, f'mission already {self.state.value}'
         self._set(MissionState.ABORTED, reason, now)
         return True, f'mission aborted: {reason}'
@@ -174,23 +160,25 @@ class MissionManager:
         if ts is None or self._tool_stamp is None or now - self._tool_stamp > \
                 _TOOL_STATE_TIMEOUT_S:
             return False
-        return self.grid.tool_working(ts.flail_speed, ts.depth, p.min_flail_speed_radps,
+        return self.grid.tool_working(ts.flail_speed, ts.depth,
+                                      p.flail_speed_radps * p.ready_speed_fraction,
                                       p.working_depth_m - p.depth_tolerance_m)
 
-    def on_follower_status(self, status: str, now: float) -> None:
-        """Take /follower/status (``idle``, ``following``, ``done``)."""
-        self.follower_status = status
+    def on_follower_status(self, status: FollowerStatus, now: float) -> None:
+        """Take /follower/status."""
+        self.follower_status = FollowerStatus(status)
         self.update(now)
 
-    def on_safety_state(self, state: str, now: float, reason: str = '') -> None:
+    def on_safety_state(self, state: SafetyState, now: float, reason: str = '') -> None:
         """Record a /safety/state change (and time a latched e-stop)."""
-        if state == self._safety_state:
+        state = SafetyState(state)
+        if state is self._safety_state:
             return
         self._safety_state = state
-        self.safety_events.append({'stamp': float(now), 'state': state,
+        self.safety_events.append({'stamp': float(now), 'state': state.value,
                                    'reason': reason or 'reported on /safety/state'})
         del self.safety_events[:-_MAX_SAFETY_EVENTS]
-        self._estop_since = now if state == 'estop' else None
+        self._estop_since = now if state is SafetyState.ESTOP else None
         self.update(now)
 
     def on_detections(self, detections: List[Detection]) -> None:
@@ -224,7 +212,7 @@ class MissionManager:
             elif self.start_stamp is not None and now - self.start_stamp > p.max_mission_time_s:
                 self._set(MissionState.ABORTED, f'mission time over '
                           f'{p.max_mission_time_s:.0f} s', now)
-        if self.state is MissionState.CLEARING and self.follower_status == 'done':
+        if self.state is MissionState.CLEARING and self.follower_status is FollowerStatus.DONE:
             self._set(MissionState.COMPLETE, self._completion_reason(), now)
         return self.state
 
@@ -251,7 +239,7 @@ class MissionManager:
             return
         self.state, self.reason, self.state_stamp = state, reason, now
         self.transitions.append({'stamp': float(now), 'state': state.value, 'reason': reason})
-        if state in TERMINAL:
+        if state.terminal:
             self.end_stamp = now
             if self.start_stamp is None:
                 self.start_stamp = now

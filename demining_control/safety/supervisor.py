@@ -20,16 +20,17 @@ Every transition is recorded with time and reason (:attr:`SafetySupervisor.trans
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import shapely
 from shapely.geometry import Polygon
 
-from demining_bringup.datatypes import SimEvent, ToolCommand, ToolState, Twist2D, VehicleState
-from demining_bringup.parameters import param
-from demining_bringup import vehicle_params
+from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState, Twist2D,
+                                                 VehicleState)
+from demining_bringup.contract.parameters import param
+from demining_bringup.contract import vehicle_params
+from demining_bringup.contract.states import SafetyState
 
 XY = Tuple[float, float]
 
@@ -37,14 +38,6 @@ XY = Tuple[float, float]
 _OPERATOR_ESTOP = 'operator e-stop'
 #: How many transitions are kept (bounded memory on a long mission).
 _MAX_TRANSITIONS = 10_000
-
-
-class SafetyState(str, enum.Enum):
-    """Supervisor state, as published on /safety/state."""
-
-    OK = 'ok'
-    PROTECTIVE_STOP = 'protective_stop'
-    ESTOP = 'estop'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +57,9 @@ class SafetyParams:
     max_yaw_rate: float = param(0.5, 'largest |yaw rate| passed on, rad/s', min=0.0, max=5.0)
     tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
     working_depth_m: float = vehicle_params.working_depth_m()
-    depth_tolerance_m: float = param(0.02, 'tool counts as at depth within this, m', min=0.001,
-                                     max=0.2)
-    flail_speed_radps: float = param(83.8, 'flail target speed, rad/s (800 rpm)', min=0.0,
-                                     max=200.0)
-    ready_speed_fraction: float = param(0.9, 'flail counts as at speed above this fraction of '
-                                        'the target', min=0.1, max=1.0)
+    depth_tolerance_m: float = vehicle_params.depth_tolerance_m()
+    flail_speed_radps: float = vehicle_params.flail_speed_radps()
+    ready_speed_fraction: float = vehicle_params.ready_speed_fraction()
     tool_state_timeout_s: float = param(0.5, 'tool state older than this: tool not ready, s',
                                         min=0.05, max=60.0)
     estop_event_kinds: List[str] = param(['at_detonation', 'damage'],

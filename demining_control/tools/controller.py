@@ -13,35 +13,20 @@ and the rotors then run down to idle.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 from typing import Optional
 
-from demining_bringup.datatypes import ToolCommand, ToolState
-from demining_bringup.parameters import ParamError, param
-from demining_bringup import vehicle_params
-
-#: 800 rpm in rad/s (field-facts: flail rotors 400-900 rpm).
-_FLAIL_800_RPM = 800.0 * 2.0 * math.pi / 60.0
-
-
-class ToolPhase(str, enum.Enum):
-    """What the tool controller is doing."""
-
-    IDLE = 'idle'
-    SPIN_UP = 'spin_up'
-    LOWERING = 'lowering'
-    WORKING = 'working'
-    STALL_RECOVERY = 'stall_recovery'
-    LIFTING = 'lifting'
+from demining_bringup.contract.datatypes import ToolCommand, ToolState
+from demining_bringup.contract.parameters import ParamError, param
+from demining_bringup.contract import vehicle_params
+from demining_bringup.contract.states import ToolPhase
 
 
 @dataclasses.dataclass(frozen=True)
 class ToolParams:
     """Parameters of the tool controller."""
 
-    flail_speed_radps: float = param(round(_FLAIL_800_RPM, 1), 'flail rotor target speed, rad/s '
-                                     '(800 rpm; field-facts: 400-900 rpm)', min=0.0, max=200.0)
+    flail_speed_radps: float = vehicle_params.flail_speed_radps()
     tiller_speed_radps: float = param(0.0, 'tiller rotor target speed, rad/s (0: no tiller)',
                                       min=0.0, max=200.0)
     idle_speed_radps: float = param(0.0, 'rotor speed when not clearing, rad/s', min=0.0,
@@ -50,10 +35,8 @@ class ToolParams:
     spin_ramp_radps2: float = param(10.0, 'rotor speed ramp, rad/s^2', min=0.1, max=1000.0)
     depth_rate_mps: float = param(0.05, 'rate of lowering and lifting the tool, m/s', min=0.001,
                                   max=1.0)
-    ready_speed_fraction: float = param(0.9, 'flail at speed when above this fraction of the '
-                                        'target', min=0.1, max=1.0)
-    depth_tolerance_m: float = param(0.02, 'tool at depth when within this of the command, m',
-                                     min=0.001, max=0.2)
+    ready_speed_fraction: float = vehicle_params.ready_speed_fraction()
+    depth_tolerance_m: float = vehicle_params.depth_tolerance_m()
     stall_speed_fraction: float = param(0.6, 'stall when the flail is below this fraction of '
                                         'the target under high torque', min=0.05, max=0.95)
     stall_torque_nm: float = param(8000.0, 'torque above which a slow rotor counts as stalled, '

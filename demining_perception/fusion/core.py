@@ -19,7 +19,7 @@
   least ``md_reliable_confidence`` confident has a reliable metal estimate (weak hits scatter
   by a factor of several); the GPR radius is taken from hits at least
   ``gpr_confident_confidence`` confident. Missing a mine is worse than a false alarm, but
-  calling all metal AP is useless (field-facts: ~250 metal signals per mine; dual-sensor
+  calling all metal AP is useless (docs/sources.md: ~250 metal signals per mine; dual-sensor
   detectors skip 90-96 % of clutter). In order:
 
   - **AT / UXO (heavy metal)**: a reliable look with at least ``at_min_metal_g`` (kilograms:
@@ -30,7 +30,7 @@
     (``at_min_depth_m``; TM-62P: 32 cm wide, 10-30 cm deep, tens of grams of metal);
   - **clutter**: once the GPR had ``gpr_wait_s`` to report an AT-size target (it shares the
     boom with the MD but decides later along track), metal whose every reliable look is above
-    ``ap_max_metal_g`` (more than an AP blast mine holds; field-facts: PMN a few grams);
+    ``ap_max_metal_g`` (more than an AP blast mine holds; docs/sources.md: PMN a few grams);
   - **AP**: any other metal: AP-mine metal content, or an estimate too noisy to clear it;
     with a GPR reflector at the spot at full confidence, without one (the GPR may have missed
     a low-contrast mine) at low confidence;
@@ -50,9 +50,9 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from demining_bringup.datatypes import Detection, DetectionKind
-from demining_bringup.parameters import ParamError, param
-from demining_bringup import vehicle_params
+from demining_bringup.contract.datatypes import Detection, DetectionKind
+from demining_bringup.contract.parameters import ParamError, param
+from demining_bringup.contract import vehicle_params
 
 #: Gaussian footprints are cut at this many sigmas.
 _FOOTPRINT_SIGMAS = 3.0
@@ -60,7 +60,7 @@ _FOOTPRINT_SIGMAS = 3.0
 _UNSURE_AP_CONFIDENCE = 0.3
 #: Confidence scale of a GPR-only AP label (no metal to corroborate).
 _GPR_ONLY_FACTOR = 0.8
-#: Smallest radius given to an AT track, m (TM-62 is 0.32 m across; field-facts).
+#: Smallest radius given to an AT track, m (TM-62 is 0.32 m across; docs/sources.md).
 _AT_MIN_RADIUS_M = 0.16
 #: Confidence scale of an UNKNOWN label (a small non-metallic GPR reflector).
 _UNKNOWN_FACTOR = 0.5
@@ -107,11 +107,11 @@ class FusionParams:
     gpr_wait_s: float = param(3.0, 'an MD-only track stays AP this long before it may be '
                               'called clutter (the GPR decides later), s', min=0.0, max=600.0)
     at_min_metal_g: float = param(
-        500.0, 'metal content (MD, g) of AT mines and UXO (field-facts: TM-62M and mortar '
+        500.0, 'metal content (MD, g) of AT mines and UXO (docs/sources.md: TM-62M and mortar '
         'rounds kilograms; clutter 1-100 g)', min=0.0, max=1e9)
     ap_max_metal_g: float = param(
         8.0, 'most metal content (MD, g) an AP blast mine has: twice a PMN\'s 4 g for the '
-        'estimate\'s spread (field-facts: PMN a few g, minimum-metal < 1 g); more, on every '
+        'estimate\'s spread (docs/sources.md: PMN a few g, minimum-metal < 1 g); more, on every '
         'reliable MD look, is clutter unless the GPR shows an AT-size target',
         min=0.0, max=1e9)
     md_reliable_confidence: float = param(
@@ -125,10 +125,10 @@ class FusionParams:
         min=0.0, max=5.0)
     ap_max_depth_m: float = param(
         0.2, 'a non-metallic GPR reflector deeper than this (and too small for AT) is not '
-        'called AP but UNKNOWN, m (field-facts: AP mines 0-15 cm)', min=0.0, max=5.0)
+        'called AP but UNKNOWN, m (docs/sources.md: AP mines 0-15 cm)', min=0.0, max=5.0)
     at_min_radius_m: float = param(0.13, 'GPR reflector radius that means an AT mine, m '
-                                   '(field-facts: TM-62 32 cm across)', min=0.0, max=5.0)
-    at_min_depth_m: float = param(0.08, 'AT mines are at least this deep, m (field-facts: '
+                                   '(docs/sources.md: TM-62 32 cm across)', min=0.0, max=5.0)
+    at_min_depth_m: float = param(0.08, 'AT mines are at least this deep, m (docs/sources.md: '
                                   '10-30 cm)', min=0.0, max=5.0)
     publish_period_s: float = param(1.0, 'period of /mine_map, /detections, markers and '
                                     'diagnostics, s', min=0.05, max=60.0)

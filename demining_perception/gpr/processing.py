@@ -53,8 +53,8 @@ from typing import Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from demining_bringup.datatypes import Detection, DetectionKind, GprScan
-from demining_bringup.parameters import ParamError, param
+from demining_bringup.contract.datatypes import Detection, DetectionKind, GprScan
+from demining_bringup.contract.parameters import ParamError, param
 from demining_perception.pose_buffer import PoseBuffer
 
 #: Speed of light in vacuum, m/ns.
@@ -96,12 +96,12 @@ class GprParams:
 
     soil_permittivity: float = param(
         9.0, 'relative permittivity of the soil, sets the wave speed and the refraction at the '
-        'surface (field-facts: loam 8-12)',
+        'surface (Topp et al. 1980, docs/sources.md: loam 8-12)',
         min=1.0, max=81.0)
     antenna_height_m: float = param(
         0.05, 'nominal antenna height above ground, m: the surface echo comes at least 2h/c '
         'after the direct coupling, and the hyperbolas curve as for an object h + d/sqrt(eps) '
-        'below the antenna (field-facts: 2-10 cm; the simulator default)',
+        'below the antenna (docs/sources.md: 2-10 cm; the simulator default)',
         min=0.0, max=1.0)
     max_depth_m: float = param(0.4, 'deepest object searched for, m', min=0.05, max=3.0)
     min_depth_m: float = param(

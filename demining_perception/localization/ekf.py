@@ -25,10 +25,10 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from demining_bringup.datatypes import VehicleState
-from demining_bringup.geo import LocalCartesian
-from demining_bringup.parameters import param
-from demining_bringup import vehicle_params
+from demining_bringup.contract.datatypes import VehicleState
+from demining_bringup.contract.geo import LocalCartesian
+from demining_bringup.contract.parameters import param
+from demining_bringup.contract import vehicle_params
 
 X, Y, YAW, V, W = range(5)
 #: A measurement this much older than the filter restarts it (simulation reset), s.

@@ -8,7 +8,7 @@ the largest within ``peak_half_window_m`` along track and one coil either side, 
 between two coils gives one detection.
 
 **Depth and metal content.** The amplitude of a small target's induced dipole falls as the
-sixth power of the coil-to-target distance (field-facts), so the amplitude alone says little
+sixth power of the coil-to-target distance (docs/sources.md), so the amplitude alone says little
 about how much metal there is: a 20 g fragment 2 cm deep gives a larger signal than a
 kilogram-class AT mine 20 cm deep. But the footprint's width grows with that distance: for
 ``A = k / (x^2 + y^2 + z^2)^3`` a coil passing at lateral offset ``y`` sees an along-track
@@ -48,8 +48,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 from scipy.optimize import least_squares
 
-from demining_bringup.datatypes import Detection, DetectionKind, MdScan
-from demining_bringup.parameters import ParamError, param
+from demining_bringup.contract.datatypes import Detection, DetectionKind, MdScan
+from demining_bringup.contract.parameters import ParamError, param
 from demining_perception.gpr.processing import MAD_TO_SIGMA, snr_confidence
 from demining_perception.pose_buffer import PoseBuffer
 
@@ -126,7 +126,7 @@ class MdParams:
         min=1.0, max=1e9)
     uxo_min_metal_g: float = param(
         300.0, 'a footprint with this much metal and elongated is hinted as UXO, g '
-        '(field-facts: 82 mm mortar ~2.5 kg steel; clutter 1-100 g)', min=0.0, max=1e9)
+        '(docs/sources.md: 82 mm mortar ~2.5 kg steel; clutter 1-100 g)', min=0.0, max=1e9)
     uxo_min_elongation: float = param(
         2.0, 'along-track FWHM over that of a point target that counts as elongated',
         min=1.0, max=100.0)

@@ -3,7 +3,7 @@
 The bias is a first-order Gauss-Markov process (what multipath and slowly changing satellite
 geometry look like on an RTK fix); dropouts start as a Poisson process and last an
 exponentially distributed time (trees, ruins, a vehicle in a cutting). Fixes are produced
-as WGS84 latitude/longitude/altitude through :class:`demining_bringup.geo.LocalCartesian`
+as WGS84 latitude/longitude/altitude through :class:`demining_bringup.contract.geo.LocalCartesian`
 anchored at the world's origin, so the ``map`` frame means the same thing everywhere.
 """
 
@@ -15,17 +15,14 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from demining_bringup.geo import LocalCartesian
-from demining_bringup.parameters import param
+from demining_bringup.contract.datatypes import GnssFix
+from demining_bringup.contract.geo import LocalCartesian
+from demining_bringup.contract.parameters import param
 
 # The vertical bias is this many times the horizontal one (satellite geometry, VDOP > HDOP).
 _VERTICAL_BIAS_FACTOR = 2.0
 _BIAS_SCALE = np.array([1.0, 1.0, _VERTICAL_BIAS_FACTOR])
 _BIAS_SCALE.setflags(write=False)
-
-#: sensor_msgs/NavSatStatus codes used here.
-STATUS_NO_FIX = -1
-STATUS_GBAS_FIX = 2      # RTK (ground-based augmentation)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,18 +45,6 @@ class GnssParams:
     gnss_antenna_height_m: float = param(0.0, 'Antenna height above base_link; the tilt '
                                          'moves it sideways (0: antenna on the axis)',
                                          min=0.0, max=10.0)
-
-
-@dataclasses.dataclass
-class GnssFix:
-    """One fix: geodetic position, its diagonal covariance (E, N, U variances, m^2)."""
-
-    stamp: float
-    latitude: float
-    longitude: float
-    altitude: float
-    covariance: Sequence[float]
-    status: int = STATUS_GBAS_FIX
 
 
 class GnssModel:

@@ -34,8 +34,8 @@ from typing import Optional
 
 import numpy as np
 
-from demining_bringup.datatypes import GprScan
-from demining_bringup.parameters import param
+from demining_bringup.contract.datatypes import GprScan
+from demining_bringup.contract.parameters import param
 from demining_sim.spatial import ItemTable
 
 C_M_PER_NS = 0.299792458            # speed of light, m/ns
@@ -61,16 +61,16 @@ _FLAT_TOP_KINDS = frozenset({'AP', 'AT'})
 
 @dataclasses.dataclass(frozen=True)
 class GprParams:
-    """GPR array model (defaults: a 1.5 GHz landmine GPR, field-facts)."""
+    """GPR array model (defaults: a 1.5 GHz landmine GPR, docs/sources.md)."""
 
     gpr_trace_rate_hz: float = param(25.0, 'Traces per second per channel', min=1.0,
                                      max=1000.0)
     gpr_num_channels: int = param(8, 'Antenna channels across the sensor boom', min=1,
                                   max=64)
     gpr_antenna_height_m: float = param(0.05, 'Nominal antenna height above ground, m '
-                                        '(field-facts: 2-10 cm)', min=0.005, max=1.0)
+                                        '(docs/sources.md: 2-10 cm)', min=0.005, max=1.0)
     gpr_center_freq_ghz: float = param(1.5, 'Ricker wavelet centre frequency, GHz '
-                                       '(field-facts: 1-3 GHz)', min=0.1, max=10.0)
+                                       '(docs/sources.md: 1-3 GHz)', min=0.1, max=10.0)
     gpr_samples: int = param(256, 'Samples per trace', min=16, max=4096)
     gpr_sample_interval_ns: float = param(0.04, 'Time between samples, ns', min=0.001,
                                           max=1.0)

@@ -10,7 +10,8 @@ from typing import Tuple
 
 import numpy as np
 
-from demining_bringup.parameters import param
+from demining_bringup.contract.datatypes import ImuSample
+from demining_bringup.contract.parameters import param
 
 GRAVITY_MPS2 = 9.80665
 # The initial gyro bias is this many times the bias walk per sqrt(s) (turn-on bias).
@@ -42,19 +43,6 @@ class ImuParams:
                                       min=0.0, max=0.1)
     imu_accel_noise_mps2: float = param(0.05, 'Accelerometer white noise (1 sigma), m/s^2',
                                         min=0.0, max=10.0)
-
-
-@dataclasses.dataclass
-class ImuSample:
-    """One IMU reading in ``imu_link`` (aligned with base_link)."""
-
-    stamp: float
-    orientation: Tuple[float, float, float, float]          # x, y, z, w
-    angular_velocity: Tuple[float, float, float]            # rad/s
-    linear_acceleration: Tuple[float, float, float]         # m/s^2, specific force
-    orientation_variance: Tuple[float, float, float]        # roll, pitch, yaw
-    angular_velocity_variance: float
-    linear_acceleration_variance: float
 
 
 def quaternion_from_rpy(roll: float, pitch: float, yaw: float

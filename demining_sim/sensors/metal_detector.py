@@ -1,7 +1,7 @@
 """Metal-detector coil array: induced-dipole response of buried metal plus soil background.
 
-Response of one coil to one item (field-facts: "falls off roughly with the sixth power of the
-coil-to-target distance")::
+Response of one coil to one item (falls off with the sixth power of the coil-to-target
+distance: Das et al. 1990, Bruschini 2002, docs/sources.md)::
 
     s = md_gain * metal_mass * shape_factor / max(r, md_r_min_m)^6       [mV]
 
@@ -29,8 +29,8 @@ from typing import Optional
 
 import numpy as np
 
-from demining_bringup.datatypes import MdScan
-from demining_bringup.parameters import param
+from demining_bringup.contract.datatypes import MdScan
+from demining_bringup.contract.parameters import param
 from demining_sim.spatial import ItemTable
 
 # Aspect-ratio exponent and cap of the shape factor.

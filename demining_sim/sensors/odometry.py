@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from demining_bringup.parameters import param
+from demining_bringup.contract.datatypes import OdomSample
+from demining_bringup.contract.parameters import param
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,20 +26,6 @@ class OdometryParams:
                                       'reading (1 sigma)', min=0.0, max=0.5)
     odom_variance_per_m: float = param(0.0004, 'Position variance added per metre travelled, '
                                        'm^2/m (reported covariance)', min=0.0, max=1.0)
-
-
-@dataclasses.dataclass
-class OdomSample:
-    """One odometry output in ``odom`` -> ``base_link``."""
-
-    stamp: float
-    x: float
-    y: float
-    yaw: float
-    v: float
-    omega: float
-    variance_xy: float
-    variance_yaw: float
 
 
 # Heading uncertainty growth: relative error of the turned angle and heading error per metre.

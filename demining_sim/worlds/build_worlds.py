@@ -16,8 +16,8 @@ from typing import List
 import numpy as np
 
 from demining_sim.generator import generate_world, make_item, soil_preset
-from demining_sim.sdf import write_world
-from demining_sim.world import GeoOrigin, Obstacle, Terrain, World
+from demining_bringup.contract.sdf import write_world
+from demining_bringup.contract.world import GeoOrigin, Obstacle, Terrain, World
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_RUGGED_SLOPE_DEG = 20.0
@@ -75,7 +75,7 @@ def mixed_field() -> World:
         origin=GeoOrigin(-15.1640, 19.1720, 1330.0, 0.0), min_spacing_m=3.0,
         clutter_spacing_m=0.3, edge_margin_m=2.0,
         clutter_models=('shrapnel', 'shrapnel', 'can', 'wire', 'cartridge', 'rock'))
-    # Anti-handling: an AP mine 0.8 m beside each AT mine (field-facts: defensive belts).
+    # Anti-handling: an AP mine 0.8 m beside each AT mine (FM 20-32, docs/sources.md).
     extra: List = []
     rng = np.random.default_rng(29)
     for k, at in enumerate(w.items_of_kind('AT')):
@@ -88,7 +88,7 @@ def mixed_field() -> World:
     w.items = [it for it in w.items
                if it.is_hazard or all(math.hypot(it.x - e.x, it.y - e.y) > 0.5 for e in extra)]
     w.items = extra + w.items
-    # Rocks and roots beyond the modelled ones, for the GPR model (field-facts: GPR clutter).
+    # Rocks and roots beyond the modelled ones, for the GPR model (docs/sources.md: GPR clutter).
     w.soil.rock_density_per_m2 = 0.5
     w.description = ('Mixed field near Cuito Cuanavale, Angola: 50 x 40 m dry sand, AP and AT '
                      'mines with AP anti-handling mines beside each AT mine, 82 mm mortar UXO '

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from demining_bringup.area import load_area
-from demining_bringup.geo import LocalCartesian
+from demining_bringup.contract.area import load_area
+from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.stack import find_world
-from demining_sim.world import WorldError
+from demining_bringup.contract.world import WorldError
 
 
 def test_area_from_the_training_world():

@@ -7,8 +7,8 @@ import pytest
 from sensor_msgs.msg import JointState, PointCloud2, PointField
 from std_msgs.msg import String
 
-from demining_bringup import codec
-from demining_bringup.datatypes import (Detection, DetectionKind, GprScan, MdScan, SimEvent,
+from demining_bringup.contract import codec
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan, SimEvent,
                                         ToolCommand, ToolState, VehicleState)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from demining_bringup.geo import LocalCartesian, ecef_to_geodetic, geodetic_to_ecef
+from demining_bringup.contract.geo import LocalCartesian, ecef_to_geodetic, geodetic_to_ecef
 
 
 def test_ecef_of_known_points():

@@ -4,7 +4,7 @@ import importlib
 import os
 import re
 
-from demining_bringup import topics
+from demining_bringup.contract import topics
 
 _DOC = os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'interfaces.md')
 

@@ -5,7 +5,7 @@ from typing import List
 
 import pytest
 
-from demining_bringup.parameters import ParamError, from_dict, param, schema_of, to_dict
+from demining_bringup.contract.parameters import ParamError, from_dict, param, schema_of, to_dict
 
 
 @dataclasses.dataclass(frozen=True)

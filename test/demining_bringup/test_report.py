@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from demining_bringup.datatypes import Detection, DetectionKind, SimEvent
+from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent
 from demining_bringup.report import REPORT_FILES, MissionRecord, cleared_polygon, write_report
-from demining_sim.world import GeoOrigin
+from demining_bringup.contract.world import GeoOrigin
 
 
 def _record(**kw):

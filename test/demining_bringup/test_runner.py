@@ -6,8 +6,8 @@ from rclpy.context import Context
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from demining_bringup import qos
-from demining_bringup.errors import ConfigError
+from demining_bringup.contract import qos
+from demining_bringup.contract.errors import ConfigError
 from demining_bringup.runner import check_qos, detach_qos_events
 
 

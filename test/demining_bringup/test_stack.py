@@ -5,7 +5,7 @@ import os
 import pytest
 
 from demining_bringup import stack as st
-from demining_bringup.errors import ConfigError
+from demining_bringup.contract.errors import ConfigError
 
 
 @pytest.fixture

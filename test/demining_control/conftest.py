@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from demining_bringup.geo import LocalCartesian
+from demining_bringup.contract.geo import LocalCartesian
 
 LAT0, LON0 = 45.0, 16.0
 

@@ -2,7 +2,7 @@
 
 import math
 
-from demining_bringup.datatypes import ToolState, VehicleState
+from demining_bringup.contract.datatypes import ToolState, VehicleState
 from demining_control.coverage.planner import plan_coverage
 from demining_control.coverage.processed import ProcessedGrid
 from demining_control.follower.pure_pursuit import FollowerStatus, PathFollower

@@ -15,8 +15,8 @@ from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
-from demining_bringup import codec, qos, topics  # noqa: E402
-from demining_bringup.datatypes import ToolState, VehicleState  # noqa: E402
+from demining_bringup.contract import codec, qos, topics  # noqa: E402
+from demining_bringup.contract.datatypes import ToolState, VehicleState  # noqa: E402
 from demining_control.coverage_planner_node import CoveragePlannerNode  # noqa: E402
 from demining_control.mission_manager_node import MissionManagerNode  # noqa: E402
 from demining_control.path_follower_node import PathFollowerNode  # noqa: E402

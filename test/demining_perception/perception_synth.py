@@ -14,7 +14,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from demining_bringup.datatypes import GprScan, MdScan, VehicleState
+from demining_bringup.contract.datatypes import GprScan, MdScan, VehicleState
 from demining_perception.pose_buffer import PoseBuffer
 
 C = 0.299792458           # m/ns

@@ -2,13 +2,13 @@
 
 The detections carry what the processors report: for the MD the depth-corrected metal
 content in grams (``strength``) and the metal's depth, for the GPR the reflector's depth (top)
-and flat-top radius. Figures: catalogue items of the simulator (field-facts) as the MD
+and flat-top radius. Figures: catalogue items of the simulator (docs/sources.md) as the MD
 processor reads them on the simulator's data (bench/classification.py).
 """
 
 import pytest
 
-from demining_bringup.datatypes import Detection, DetectionKind
+from demining_bringup.contract.datatypes import Detection, DetectionKind
 from demining_perception.fusion.core import FusionCore, FusionParams
 
 WAIT_S = FusionParams().gpr_wait_s

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from demining_bringup.datatypes import Detection, DetectionKind
+from demining_bringup.contract.datatypes import Detection, DetectionKind
 from demining_perception.fusion.core import FusionCore, FusionParams
 
 
@@ -88,14 +88,14 @@ def test_unsure_metal_is_ap_until_gpr_had_its_chance():
 
 
 def test_clutter_field_keeps_mines():
-    """~250 metal signals per mine (field-facts): clutter is labelled clutter, no mine lost."""
+    """~250 metal signals per mine (docs/sources.md): clutter is labelled clutter, no mine lost."""
     rng = np.random.default_rng(1)
     f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 60.0, 60.0))
     mines = rng.uniform(2, 58, (8, 2))
     clutter = rng.uniform(0, 60, (2000, 2))
     clutter = clutter[np.min(np.hypot(*(clutter[:, None, :] - mines[None]).transpose(2, 0, 1)),
                              axis=1) > 0.8]
-    # Clutter: 1-100 g (field-facts); those the MD reads above 8 g can be cleared.
+    # Clutter: 1-100 g (docs/sources.md); those the MD reads above 8 g can be cleared.
     grams = rng.uniform(9.0, 100.0, len(clutter))
     dets = [md(x + rng.normal(0, 0.03), y, grams=g, conf=0.95)
             for (x, y), g in zip(clutter, grams)]

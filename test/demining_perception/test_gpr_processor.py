@@ -3,7 +3,7 @@
 import numpy as np
 
 from perception_synth import CH_Y, Obj, fill_poses, gpr_batches
-from demining_bringup.parameters import ParamError, from_dict
+from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_perception.gpr.processing import GprParams, GprProcessor, render_bscan
 from demining_perception.pose_buffer import PoseBuffer
 

@@ -10,7 +10,7 @@ gprMax), and the processor's diffraction stack must follow the same moveout.
 import numpy as np
 import pytest
 
-from demining_bringup.datatypes import VehicleState
+from demining_bringup.contract.datatypes import VehicleState
 from demining_perception.gpr import processing as gp
 from demining_perception.gpr.processing import (
     C_M_PER_NS, GprParams, GprProcessor, envelope, moveout_ns, pick_surface)
@@ -18,7 +18,7 @@ from demining_perception.pose_buffer import PoseBuffer
 from demining_sim.sensors.gpr import (GprModel, GprParams as SimGprParams, apex_time_ns,
                                       travel_time_ns)
 from demining_sim.spatial import ItemTable
-from demining_sim.world import BuriedItem, ItemKind
+from demining_bringup.contract.world import BuriedItem, ItemKind
 
 SPEED = 0.4
 SENSOR_X = 4.0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from perception_synth import CH_Y, COIL_H, SENSOR_X, fill_poses, md_layout
-from demining_bringup.datatypes import DetectionKind, MdScan
+from demining_bringup.contract.datatypes import DetectionKind, MdScan
 from demining_perception.metal_detector.processing import (
     FWHM_PER_DISTANCE, MdProcessor, dipole_basis, fit_dipole)
 from demining_perception.pose_buffer import PoseBuffer
@@ -150,8 +150,8 @@ def test_elongated_heavy_target_is_hinted_uxo_and_compact_one_is_not():
     assert det.kind == DetectionKind.UNKNOWN and det.strength > 1000.0
 
 
-def test_catalogue_metal_matches_field_facts():
-    """Guard: the figures these tests rely on (field-facts table)."""
+def test_catalogue_metal_matches_sources():
+    """Guard: the figures these tests rely on (docs/sources.md, mines table)."""
     assert CATALOGUE['PMN'].metal_mass == pytest.approx(0.004)
     assert CATALOGUE['TM-62M'].metal_mass >= 1.0
     assert isinstance(sim_batches(0.2, [])[0], MdScan)

@@ -1,4 +1,4 @@
-"""The fusion and localisation nodes over DDS (own Context, domain 12, no sleeps)."""
+"""The fusion and localisation components hosted as lifecycle nodes over DDS (own Context)."""
 
 import os
 import time
@@ -13,9 +13,9 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import NavSatFix, NavSatStatus, PointCloud2  # noqa: E402
 
-from demining_bringup import codec, qos, topics  # noqa: E402
-from demining_bringup.datatypes import Detection, DetectionKind  # noqa: E402
-from demining_bringup.geo import LocalCartesian  # noqa: E402
+from demining_bringup.contract import codec, qos, topics  # noqa: E402
+from demining_bringup.contract.datatypes import Detection, DetectionKind  # noqa: E402
+from demining_bringup.contract.geo import LocalCartesian  # noqa: E402
 
 pytestmark = pytest.mark.dds
 TIMEOUT_S = 15.0
@@ -41,12 +41,20 @@ def spin_until(executor, cond, timeout=TIMEOUT_S, action=None):
     return False
 
 
+def hosted(cls, ctx, **params):
+    """The component as a lifecycle node, configured and active."""
+    from demining_bringup.hosts.ros import ComponentNode
+    node = ComponentNode(cls, context=ctx, parameter_overrides=[
+        Parameter(k, value=v) for k, v in params.items()])
+    node.trigger_configure()
+    node.trigger_activate()
+    return node
+
+
 def test_fusion_node_publishes_track_and_map(ctx):
-    from demining_perception.fusion_node import FusionNode
-    node = FusionNode(context=ctx, parameter_overrides=[
-        Parameter('publish_period_s', value=0.2), Parameter('map_width_m', value=20.0),
-        Parameter('map_height_m', value=20.0), Parameter('map_origin_x', value=0.0),
-        Parameter('map_origin_y', value=0.0)])
+    from demining_perception.fusion_node import FusionComponent
+    node = hosted(FusionComponent, ctx, publish_period_s=0.2, map_width_m=20.0,
+                  map_height_m=20.0, map_origin_x=0.0, map_origin_y=0.0)
     peer = rclpy.create_node('fusion_test_peer', context=ctx)
     ex = SingleThreadedExecutor(context=ctx)
     ex.add_node(node)
@@ -82,12 +90,10 @@ def test_fusion_node_publishes_track_and_map(ctx):
 
 
 def test_localization_node_publishes_pose_from_gnss(ctx):
-    from demining_perception.localization_node import LocalizationNode
+    from demining_perception.localization_node import LocalizationComponent
     origin = (45.0, 16.0, 100.0)
-    node = LocalizationNode(context=ctx, parameter_overrides=[
-        Parameter('origin_latitude_deg', value=origin[0]),
-        Parameter('origin_longitude_deg', value=origin[1]),
-        Parameter('origin_altitude_m', value=origin[2])])
+    node = hosted(LocalizationComponent, ctx, origin_latitude_deg=origin[0],
+                  origin_longitude_deg=origin[1], origin_altitude_m=origin[2])
     peer = rclpy.create_node('loc_test_peer', context=ctx)
     ex = SingleThreadedExecutor(context=ctx)
     ex.add_node(node)
@@ -101,6 +107,7 @@ def test_localization_node_publishes_pose_from_gnss(ctx):
         if pub.get_subscription_count():
             msg = NavSatFix(latitude=float(lat), longitude=float(lon), altitude=float(alt))
             msg.status.status = NavSatStatus.STATUS_FIX
+            msg.position_covariance_type = NavSatFix.COVARIANCE_TYPE_UNKNOWN
             msg.header.stamp = node.get_clock().now().to_msg()
             pub.publish(msg)
 
@@ -110,6 +117,9 @@ def test_localization_node_publishes_pose_from_gnss(ctx):
         assert abs(p.x - 12.0) < 0.05 and abs(p.y + 3.0) < 0.05
         assert got[-1].header.frame_id == topics.MAP_FRAME
         assert got[-1].child_frame_id == topics.BASE_FRAME
+        # The EKF's covariances travel: x variance set, z not estimated, twist v and omega.
+        assert 0.0 < got[-1].pose.covariance[0] < 1.0 and got[-1].pose.covariance[14] > 1e5
+        assert got[-1].twist.covariance[0] > 0.0 and got[-1].twist.covariance[35] > 0.0
     finally:
         ex.shutdown()
         node.destroy_node()

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from demining_bringup.datatypes import VehicleState
+from demining_bringup.contract.datatypes import VehicleState
 from demining_perception.pose_buffer import PoseBuffer
 
 

@@ -7,14 +7,14 @@ import os
 import numpy as np
 import pytest
 
-from demining_bringup.datatypes import GprScan, MdScan, SimEvent, ToolCommand, ToolState, Twist2D
+from demining_bringup.contract.datatypes import GprScan, MdScan, SimEvent, ToolCommand, ToolState, Twist2D
 from demining_sim.faults import (Fault, FaultInjector, FaultKind, load_scenario,
                                  parse_scenario)
 from demining_sim.sensors.gnss import GnssFix
 from demining_sim.sensors.imu import ImuSample
 from demining_sim.sensors.odometry import OdomSample
 from demining_sim.simulator import Heartbeat, MessageFault, SimParams, Simulator
-from demining_sim.world import GeoOrigin, World
+from demining_bringup.contract.world import GeoOrigin, World
 
 CONFIG = os.path.join(os.path.dirname(__file__), '..', '..', 'config', 'faults')
 TYPES = {'gpr': GprScan, 'md': MdScan, 'imu': ImuSample, 'odom': OdomSample, 'gnss': GnssFix}

@@ -4,8 +4,8 @@ Gazebo itself does not run here; tests that need it skip with "Gazebo (gz sim) i
 installed". Everything else is checked without it: the ros_gz_bridge YAML against
 docs/interfaces.md, the worlds against what the bridge expects, and the emulator core against
 the embedded simulator (same world, same seed, fed the embedded run's ground truth: the
-outputs must be the ones the embedded backend publishes). One DDS test (domain 14) runs the
-emulator node.
+outputs must be the ones the embedded backend publishes). One DDS test hosts the emulator
+component as a lifecycle node.
 """
 
 import math
@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 import yaml
 
-from demining_bringup import topics
-from demining_bringup.datatypes import (GprScan, MdScan, SimEvent, ToolCommand, ToolState,
-                                        Twist2D)
+from demining_bringup.contract import topics
+from demining_bringup.contract.datatypes import (GprScan, MdScan, SimEvent, ToolCommand,
+                                                 ToolState, Twist2D)
 from demining_sim.sensor_emulator_node import SensorEmulator, TruthPose, rpy_from_quaternion
 from demining_sim.simulator import GroundTruth, Heartbeat, SimParams, Simulator
-from demining_sim.world import BuriedItem, GeoOrigin, ItemKind, Obstacle, World
+from demining_bringup.contract.world import BuriedItem, GeoOrigin, ItemKind, Obstacle, World
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BRIDGE_YAML = ROOT / 'config' / 'gz_bridge.yaml'
@@ -316,38 +316,43 @@ def test_emulator_started_late_publishes_nothing_stale():
 
 
 def test_rpy_from_quaternion_round_trip():
-    from demining_bringup.codec import quaternion_from_rpy
+    from demining_bringup.contract.codec import quaternion_from_rpy
     for r, p, y in ((0.1, -0.2, 2.5), (-0.3, 0.25, -3.0), (0.0, 0.0, 0.0)):
         q = quaternion_from_rpy(r, p, y)
         assert rpy_from_quaternion(q.x, q.y, q.z, q.w) == pytest.approx((r, p, y), abs=1e-9)
 
 
-# --- the emulator node over DDS (domain 14) ---------------------------------------------------
+# --- the emulator node over DDS ---------------------------------------------------------------
 
 def test_emulator_node_publishes_scans_over_dds(tmp_path, ros_domain_id):
     rclpy = pytest.importorskip('rclpy')
     from nav_msgs.msg import Odometry
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
+    from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.parameter import Parameter
     from sensor_msgs.msg import JointState, PointCloud2
     from std_msgs.msg import Header
 
-    from demining_bringup import codec, qos
-    from demining_bringup.datatypes import VehicleState
-    from demining_sim.sensor_emulator_node import SensorEmulatorNode
-    from demining_sim.world import write_world
+    from demining_bringup.contract import codec, qos
+    from demining_bringup.contract.datatypes import VehicleState
+    from demining_bringup.contract.sdf import write_world
+    from demining_bringup.hosts.ros import ComponentNode
+    from demining_sim.sensor_emulator_node import SensorEmulatorComponent
 
     world_file = write_world(straight_world(), str(tmp_path / 'strip.sdf'))
     ctx = Context()
     rclpy.init(context=ctx, domain_id=ros_domain_id)
     try:
-        node = SensorEmulatorNode(context=ctx, parameter_overrides=[
+        node = ComponentNode(SensorEmulatorComponent, context=ctx, parameter_overrides=[
             Parameter('world', value=world_file), Parameter('seed', value=3)])
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
         pubs = {p.topic_name for p in node.publishers}
         subs = {s.topic_name for s in node.subscriptions}
         assert EMULATOR_TOPICS <= pubs
         assert {topics.GROUND_TRUTH, topics.TOOL_COMMAND} <= subs
+        assert topics.CLOCK not in pubs            # Gazebo owns /clock
         probe = rclpy.create_node('gz_probe', context=ctx)
         got = {}
         for msg_type, topic in ((PointCloud2, topics.GPR_TRACES),

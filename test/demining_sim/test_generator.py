@@ -13,7 +13,8 @@ import shapely
 
 from demining_sim.generator import (
     CATALOGUE, SOIL_PRESETS, add_arguments, generate_world, make_item, parse_polygon_text, run)
-from demining_sim.world import GeoOrigin, ItemKind, WorldError, load_world
+from demining_bringup.contract.world import GeoOrigin, ItemKind, WorldError
+from demining_bringup.contract.sdf import load_world
 
 L_FIELD = [(0, 0), (40, 0), (40, 15), (20, 15), (20, 30), (0, 30)]        # non-convex
 ZONES = [[(5, 5), (12, 5), (12, 12), (5, 12)], [(25, 2), (32, 2), (32, 8)]]
@@ -102,7 +103,7 @@ def test_soil_presets(soil):
     assert w.soil is not SOIL_PRESETS[soil]
 
 
-def test_soil_presets_match_field_facts():
+def test_soil_presets_match_sources():
     assert 3 <= SOIL_PRESETS['dry_sand'].permittivity <= 5
     assert 8 <= SOIL_PRESETS['loam'].permittivity <= 12
     assert 15 <= SOIL_PRESETS['wet_clay'].permittivity <= 25
@@ -132,7 +133,7 @@ def test_make_item_unknown_model():
 
 
 def test_generated_world_round_trips(tmp_path):
-    from demining_sim.sdf import write_world
+    from demining_bringup.contract.sdf import write_world
     w = gen(pattern='rows')
     assert load_world(write_world(w, tmp_path / 'g.sdf')) == w
 
@@ -158,7 +159,7 @@ def test_cli_polygon_writes_loadable_world(tmp_path, capsys):
 
 
 def test_cli_geojson_with_hole(tmp_path):
-    from demining_bringup.geo import LocalCartesian
+    from demining_bringup.contract.geo import LocalCartesian
     lc = LocalCartesian(44.87, 18.80, 0.0)
 
     def ring(pts):
@@ -199,7 +200,7 @@ def test_parse_polygon_text():
 
 @pytest.mark.skipif(shutil.which('ign') is None, reason='`ign` (sdformat tools) not on PATH')
 def test_generated_world_passes_ign_sdf_check(tmp_path):
-    from demining_sim.sdf import write_world
+    from demining_bringup.contract.sdf import write_world
     # Few items: `ign sdf -k` costs ~35 ms per model.
     path = write_world(gen(pattern='rows', clutter_per_m2=0.02), tmp_path / 'gen.sdf')
     res = subprocess.run(['ign', 'sdf', '-k', path], capture_output=True, text=True,

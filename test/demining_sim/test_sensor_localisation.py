@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from demining_bringup.datatypes import Twist2D
-from demining_bringup.geo import LocalCartesian
+from demining_bringup.contract.datatypes import Twist2D
+from demining_bringup.contract.geo import LocalCartesian
 from demining_sim.sensors.gnss import GnssModel, GnssParams
 from demining_sim.sensors.imu import GRAVITY_MPS2, ImuModel, ImuParams
 from demining_sim.sensors.odometry import OdomSample
 from demining_sim.simulator import SimParams, Simulator
-from demining_sim.world import GeoOrigin, World
+from demining_bringup.contract.world import GeoOrigin, World
 
 ORIGIN = LocalCartesian(44.87, 18.81, 95.0)
 

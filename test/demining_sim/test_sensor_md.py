@@ -1,4 +1,4 @@
-"""Metal-detector model: r^-6 falloff, mass scaling, calibration against field-facts mines."""
+"""Metal-detector model: r^-6 falloff, mass scaling, calibration (mines: docs/sources.md)."""
 
 import numpy as np
 import pytest
@@ -41,7 +41,7 @@ def test_mass_scaling_and_distance_floor():
     assert np.isfinite(floor[0]) and floor[0] == pytest.approx(0.001 / 0.03 ** 6)
 
 
-def test_calibration_against_field_facts():
+def test_calibration_against_catalogue_mines():
     noise = P.md_noise_mv
     assert peak_signal(make_item('PMN', 'a', 0, 0, 0.10)) / noise >= 10.0
     # Minimum-metal mine: clear at 3 cm, marginal at 10 cm.

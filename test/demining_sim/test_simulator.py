@@ -6,9 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from demining_bringup.datatypes import (GprScan, MdScan, SimEvent, ToolCommand, ToolState,
+from demining_bringup.contract.datatypes import (GprScan, MdScan, SimEvent, ToolCommand, ToolState,
                                         Twist2D)
-from demining_bringup.parameters import ParamError, from_dict, schema_of
+from demining_bringup.contract.parameters import ParamError, from_dict, schema_of
 from demining_sim.faults import parse_scenario
 from demining_sim.generator import make_item
 from demining_sim.sensors.gnss import GnssFix
@@ -16,7 +16,7 @@ from demining_sim.sensors.imu import ImuSample
 from demining_sim.sensors.odometry import OdomSample
 from demining_sim.simulator import (ActorsSample, GroundTruth, Heartbeat, SimParams,
                                     Simulator)
-from demining_sim.world import GeoOrigin, Soil, World
+from demining_bringup.contract.world import GeoOrigin, Soil, World
 
 
 def world(items=(), rocks=0.3):

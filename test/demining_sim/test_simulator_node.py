@@ -1,4 +1,4 @@
-"""DDS smoke test of the simulator node (own context, domain 11), and its malformed messages."""
+"""DDS smoke test of the simulator hosted as a lifecycle node (own context and domain)."""
 
 import os
 import time
@@ -11,14 +11,21 @@ from geometry_msgs.msg import Twist, Vector3  # noqa: E402
 from nav_msgs.msg import Odometry  # noqa: E402
 from rclpy.context import Context  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 from sensor_msgs.msg import Imu, JointState, NavSatFix, PointCloud2  # noqa: E402
 from std_msgs.msg import Header, String  # noqa: E402
 
-from demining_bringup import codec, qos, topics  # noqa: E402
-from demining_bringup.errors import CONFIG_ERRORS  # noqa: E402
-from demining_sim.simulator_node import SimulatedCrash, SimulatorNode, garbage_message  # noqa
+from demining_bringup.contract import codec, qos, topics  # noqa: E402
+from demining_bringup.contract.datatypes import Garbage  # noqa: E402
+from demining_bringup.contract.errors import CONFIG_ERRORS  # noqa: E402
+from demining_bringup.contract.states import LifecycleState  # noqa: E402
+from demining_bringup.contract.wire import wires  # noqa: E402
+from demining_bringup.hosts.ros import ComponentNode  # noqa: E402
+from demining_sim.simulator_node import SimulatedCrash, SimulatorComponent  # noqa: E402
+
+pytestmark = pytest.mark.dds
 
 TIMEOUT_S = 30.0
 
@@ -42,10 +49,14 @@ def spin_until(executor, condition, timeout=TIMEOUT_S):
 
 
 def sim_node(ctx, **params):
+    """The simulator node, configured and active (as the lifecycle manager leaves it)."""
     overrides = [Parameter('world', value='training_field'),
                  Parameter('real_time_factor', value=20.0)]
     overrides += [Parameter(k, value=v) for k, v in params.items()]
-    return SimulatorNode(context=ctx, parameter_overrides=overrides)
+    node = ComponentNode(SimulatorComponent, context=ctx, parameter_overrides=overrides)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    return node
 
 
 def test_publishes_the_contract_and_drives(ctx):
@@ -94,6 +105,27 @@ def test_publishes_the_contract_and_drives(ctx):
         probe.destroy_node()
 
 
+def test_nothing_is_published_before_activation(ctx):
+    node = ComponentNode(SimulatorComponent, context=ctx, parameter_overrides=[
+        Parameter('world', value='training_field'), Parameter('real_time_factor', value=20.0)])
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    probe = rclpy.create_node('probe', context=ctx)
+    clocks = []
+    probe.create_subscription(Clock, topics.CLOCK, clocks.append, qos.CLOCK)
+    executor = SingleThreadedExecutor(context=ctx)
+    executor.add_node(node)
+    executor.add_node(probe)
+    try:
+        spin_until(executor, lambda: False, timeout=1.0)
+        assert clocks == [] and node.component.time == 0.0
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        assert spin_until(executor, lambda: len(clocks) > 2)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        probe.destroy_node()
+
+
 def test_node_crash_and_garbage_faults(ctx, tmp_path):
     scenario = tmp_path / 'crash.yaml'
     scenario.write_text('faults:\n'
@@ -125,20 +157,29 @@ def _malformed(msg):
     return False
 
 
-def test_bad_world_is_a_config_error(ctx):
-    with pytest.raises(CONFIG_ERRORS):
-        SimulatorNode(context=ctx, parameter_overrides=[
-            Parameter('world', value='/nonexistent/world.sdf')])
-    with pytest.raises(CONFIG_ERRORS):
-        SimulatorNode(context=ctx, parameter_overrides=[
-            Parameter('world', value='training_field'), Parameter('real_time_factor',
-                                                                  value=500.0)])
+def test_bad_world_fails_configure(ctx):
+    node = ComponentNode(SimulatorComponent, context=ctx, parameter_overrides=[
+        Parameter('world', value='/nonexistent/world.sdf')])
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert node.runtime.state is LifecycleState.UNCONFIGURED
+    finally:
+        node.destroy_node()
 
 
-@pytest.mark.parametrize('msg_type,decode', [
-    (PointCloud2, codec.decode_gpr_scan), (PointCloud2, codec.decode_md_scan),
-    (JointState, codec.decode_tool_state), (String, codec.decode_event),
-    (Odometry, codec.odometry_to_state)])
-def test_garbage_messages_do_not_decode(msg_type, decode):
+def test_out_of_range_parameter_is_a_config_error(ctx):
+    with pytest.raises(CONFIG_ERRORS):
+        ComponentNode(SimulatorComponent, context=ctx, parameter_overrides=[
+            Parameter('world', value='training_field'),
+            Parameter('real_time_factor', value=500.0)])
+
+
+@pytest.mark.parametrize('topic', [topics.GPR_TRACES, topics.MD_COILS,
+                                   topics.TOOL_JOINT_STATES, topics.SIM_EVENTS,
+                                   topics.GROUND_TRUTH])
+def test_garbage_on_a_simulator_topic_does_not_decode(topic):
+    """What the garbage_message fault puts on these topics, every subscriber drops."""
+    assert topic in {p.topic for p in SimulatorComponent.outputs.values()}
+    wire = wires()[topic]
     with pytest.raises(codec.DecodeError):
-        decode(garbage_message(msg_type, 3.0))
+        wire.decode(wire.encode(Garbage(3.0), 3.0))

@@ -4,13 +4,13 @@ import dataclasses
 
 import pytest
 
-from demining_bringup.datatypes import ToolCommand, Twist2D
+from demining_bringup.contract.datatypes import ToolCommand, Twist2D
 from demining_sim.generator import make_item
 from demining_sim.simulator import SimParams, Simulator
 from demining_sim.tools import ToolParams, ToolSystem
-from demining_sim.world import GeoOrigin, Soil, World
+from demining_bringup.contract.world import GeoOrigin, Soil, World
 
-FLAIL = 83.8         # rad/s, 800 rpm (field-facts)
+FLAIL = 83.8         # rad/s, 800 rpm (docs/sources.md)
 DT = 0.01
 
 

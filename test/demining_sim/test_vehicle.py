@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from demining_bringup.parameters import ParamError
+from demining_bringup.contract.parameters import ParamError
 from demining_sim.vehicle import Vehicle, VehicleParams
-from demining_sim.world import Obstacle, Terrain
+from demining_bringup.contract.world import Obstacle, Terrain
 
 DT = 0.01
 # No random or systematic slip: the ideal-kinematics cases.

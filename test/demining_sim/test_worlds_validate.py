@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import shapely
 
-from demining_sim.world import load_world
+from demining_bringup.contract.sdf import load_world
 
 WORLDS_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..',
                                            'demining_sim', 'worlds'))

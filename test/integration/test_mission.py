@@ -9,7 +9,8 @@ import pytest
 from demining_bringup import stack as st
 from demining_bringup.report import REPORT_FILES
 from demining_bringup.runner import RunMode, StackRunner
-from demining_sim.world import ItemKind, load_world
+from demining_bringup.contract.world import ItemKind
+from demining_bringup.contract.sdf import load_world
 
 #: A detection this close to a mine counts as finding it (sensor boom + localisation error).
 _FOUND_RADIUS_M = 0.75

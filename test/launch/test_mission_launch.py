@@ -19,7 +19,7 @@ import rclpy  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
-from demining_bringup import qos, stack as st, topics  # noqa: E402
+from demining_bringup.contract import qos, stack as st, topics  # noqa: E402
 
 _RUN_DIR = tempfile.mkdtemp(prefix='demining_launch_test_')
 _MISSION_TIMEOUT_S = 600.0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, Polygon
 
-from demining_bringup.parameters import ParamError, from_dict
+from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.planner import (CoverageParams, PlanningError, auto_lane_angle,
                                                classify_work, lane_footprints, plan_coverage)
 

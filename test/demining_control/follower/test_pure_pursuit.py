@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from demining_bringup.datatypes import VehicleState
-from demining_bringup.parameters import ParamError, from_dict
+from demining_bringup.contract.datatypes import VehicleState
+from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.planner import plan_coverage
 from demining_control.follower.pure_pursuit import FollowerParams, FollowerStatus, PathFollower
 

@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from demining_bringup.datatypes import Detection, DetectionKind, SimEvent, ToolState, VehicleState
+from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent, ToolState, VehicleState
 from demining_bringup.report import MissionRecord, write_report
 from demining_control.mission.manager import MissionManager, MissionParams, MissionState
-from demining_sim.world import GeoOrigin
+from demining_bringup.contract.world import GeoOrigin
 
 FIELD = [(0.0, 0.0), (20.0, 0.0), (20.0, 3.6), (0.0, 3.6)]
 PATH = np.array([[-3.6, 0.9], [23.6, 0.9], [23.6, 2.7], [-3.6, 2.7]])

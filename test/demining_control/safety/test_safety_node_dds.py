@@ -15,8 +15,8 @@ from rclpy.parameter import Parameter  # noqa: E402
 from std_msgs.msg import Bool, Header, String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
-from demining_bringup import codec, qos, topics  # noqa: E402
-from demining_bringup.datatypes import (SimEvent, ToolCommand, ToolState,  # noqa: E402
+from demining_bringup.contract import codec, qos, topics  # noqa: E402
+from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState,  # noqa: E402
                                         VehicleState)
 from demining_control.safety_supervisor_node import SafetySupervisorNode  # noqa: E402
 

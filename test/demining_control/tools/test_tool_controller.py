@@ -2,8 +2,8 @@
 
 import pytest
 
-from demining_bringup.datatypes import ToolState
-from demining_bringup.parameters import ParamError, from_dict
+from demining_bringup.contract.datatypes import ToolState
+from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.tools.controller import ToolController, ToolParams, ToolPhase
 
 DT = 0.1

@@ -8,7 +8,8 @@ model), ``<demining:item>`` inside each buried item's model and ``<demining:obst
 obstacle models.
 
 Parsing uses ``xml.etree`` (a world with a few hundred items loads in milliseconds). Every
-problem is reported as one :class:`~demining_sim.world.WorldError` line naming the file.
+problem is reported as one :class:`~demining_bringup.contract.world.WorldError` line naming
+the file.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from demining_sim.world import (
+from demining_bringup.contract.world import (
     BuriedItem, GeoOrigin, ItemKind, Obstacle, ObstacleShape, Polygon, Soil, Terrain, World,
     WorldError, validate_world)
 
@@ -499,7 +500,8 @@ SCENE_XML = """
 </scene_parts>
 """
 
-# The tracked flail vehicle (a generic 10-20 t remote flail, field-facts "machine envelope").
+# The tracked flail vehicle (a generic 10-20 t remote flail, docs/sources.md "Flail and tiller
+# machines").
 # base_link = model frame: centre of rotation between the tracks, at ground level.
 # The tracks are driven as two wheel-like links by DiffDrive (track gauge 1.6 m); two
 # frictionless skid spheres under the hull ends keep it level, as the track ends would.

@@ -1,7 +1,7 @@
 """Error types and exit codes shared by the CLI and the node entry points."""
 
-from demining_bringup.parameters import ParamError
-from demining_sim.world import WorldError
+from demining_bringup.contract.parameters import ParamError
+from demining_bringup.contract.world import WorldError
 
 #: Exit code of a run that completed.
 EXIT_OK = 0

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from demining_sim.world import (
+from demining_bringup.contract.world import (
     BuriedItem, GeoOrigin, ItemKind, Obstacle, Terrain, World, WorldError, polygon_area,
     validate_polygon, validate_world)
 

@@ -1,6 +1,6 @@
 """Declare a schema dataclass as ROS parameters with descriptors and read it back, validated.
 
-The node-side half of :mod:`demining_bringup.parameters`: ranges become
+The node-side half of :mod:`demining_bringup.contract.parameters`: ranges become
 ``FloatingPointRange``/``IntegerRange`` so ``ros2 param describe`` shows them, and the values
 are read into the typed dataclass the core consumes.
 """
@@ -15,7 +15,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from demining_bringup.parameters import ParamError, ParamSpec, from_dict, schema_of
+from demining_bringup.contract.parameters import ParamError, ParamSpec, from_dict, schema_of
 
 T = TypeVar('T')
 

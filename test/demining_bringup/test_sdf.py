@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from demining_sim import sdf
-from demining_sim.world import (
+from demining_bringup.contract.world import (
     BuriedItem, GeoOrigin, ItemKind, Obstacle, Terrain, World, WorldError, load_world,
     write_world)
 
@@ -109,10 +109,8 @@ def test_heightmap_orientation_matches_gazebo(tmp_path):
     assert float(t.height_at(10.0, 20.0)) == pytest.approx(1.0)
 
 
-def test_load_world_is_fast_and_reexported():
+def test_load_world_is_fast():
     import time
-    from demining_sim import world as world_mod
-    assert world_mod.load_world is not None
     t0 = time.perf_counter()
     w = load_world(TRAINING)
     assert time.perf_counter() - t0 < 0.5

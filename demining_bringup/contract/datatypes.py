@@ -1,6 +1,6 @@
 """Plain data exchanged between the stack's cores (no rclpy, no message types).
 
-Nodes convert ROS messages to and from these with :mod:`demining_bringup.codec`; the
+Nodes convert ROS messages to and from these with :mod:`demining_bringup.contract.codec`; the
 cores and their tests only ever see these dataclasses and numpy arrays. Units are SI
 (REP-103): metres, seconds, radians, kilograms; angles in ENU, yaw counter-clockwise from east.
 """
@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Optional
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+
+#: sensor_msgs/NavSatStatus.STATUS_GBAS_FIX: an RTK (ground-based augmentation) fix.
+STATUS_GBAS_FIX = 2
+#: sensor_msgs/NavSatStatus.STATUS_FIX: a status at or above it is a fix.
+STATUS_FIX = 0
 
 
 class DetectionKind(enum.IntEnum):
@@ -81,6 +86,10 @@ class VehicleState:
     v: float = 0.0               # forward speed, m/s
     omega: float = 0.0           # yaw rate, rad/s
     covariance_xy: float = 0.0   # position variance, m^2 (max of x, y)
+    #: Full 6x6 pose and twist covariances (row-major, 36 values) where an estimator has them;
+    #: empty otherwise (the codec then fills the x/y variances from ``covariance_xy``).
+    pose_covariance: Tuple[float, ...] = ()
+    twist_covariance: Tuple[float, ...] = ()
 
 
 @dataclasses.dataclass
@@ -132,3 +141,102 @@ class SimEvent:
     y: float = 0.0
     detail: str = ''
     extra: Optional[dict] = None
+
+
+@dataclasses.dataclass
+class ImuSample:
+    """One IMU reading in ``imu_link`` (aligned with base_link)."""
+
+    stamp: float
+    orientation: Tuple[float, float, float, float]          # x, y, z, w
+    angular_velocity: Tuple[float, float, float]            # rad/s
+    linear_acceleration: Tuple[float, float, float]         # m/s^2, specific force
+    orientation_variance: Tuple[float, float, float]        # roll, pitch, yaw
+    angular_velocity_variance: float
+    linear_acceleration_variance: float
+
+
+@dataclasses.dataclass
+class GnssFix:
+    """One fix: geodetic position, its diagonal covariance (E, N, U variances, m^2)."""
+
+    stamp: float
+    latitude: float
+    longitude: float
+    altitude: float
+    covariance: Sequence[float]
+    status: int = STATUS_GBAS_FIX
+
+
+@dataclasses.dataclass
+class OdomSample:
+    """One odometry output in ``odom`` -> ``base_link``."""
+
+    stamp: float
+    x: float
+    y: float
+    yaw: float
+    v: float
+    omega: float
+    variance_xy: float
+    variance_yaw: float
+
+
+@dataclasses.dataclass
+class GroundTruth:
+    """True vehicle pose and motion in ``map``."""
+
+    stamp: float
+    x: float
+    y: float
+    z: float
+    roll: float
+    pitch: float
+    yaw: float
+    v: float
+    omega: float
+
+
+@dataclasses.dataclass
+class Heartbeat:
+    """The emulated remote station's heartbeat (absent during operator_link_loss)."""
+
+    stamp: float
+
+
+@dataclasses.dataclass
+class Detections:
+    """A list of detections in ``map`` at one time (a processor's batch or the fused list)."""
+
+    stamp: float
+    items: List[Detection] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Grid:
+    """A 2-D grid of int8 cells (rows = y, columns = x; -1 unknown, 0..100), as OccupancyGrid."""
+
+    stamp: float
+    values: np.ndarray
+    origin_x: float
+    origin_y: float
+    resolution: float
+
+
+@dataclasses.dataclass
+class SafetyEvent:
+    """A safety supervisor transition with its reason (/safety/events)."""
+
+    stamp: float
+    state: str
+    reason: str = ''
+
+
+@dataclasses.dataclass
+class Garbage:
+    """A message that violates its topic's documented layout (the ``garbage_message`` fault).
+
+    The codec encodes it as a malformed message of the topic's type; every decoder refuses it.
+    """
+
+    stamp: float

@@ -3,7 +3,7 @@
 A core declares its parameters once, as a frozen dataclass whose fields are built with
 :func:`param`. The same schema is used
 
-* by the node adapters (``demining_bringup.ros_params``) to declare ROS parameters with
+* by the node adapters (``demining_bringup.hosts.ros_params``) to declare ROS parameters with
   descriptors (description, range, read-only) and read them back into the dataclass;
 * by the CLI to validate a vehicle profile YAML before anything starts;
 * by the cores and tests directly, with plain keyword arguments.

@@ -18,9 +18,9 @@ from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from sensor_msgs.msg import JointState, PointCloud2, PointField
 from std_msgs.msg import Header, String
 
-from demining_bringup import topics
-from demining_bringup.datatypes import (Detection, DetectionKind, GprScan, MdScan, SimEvent,
-                                        ToolCommand, ToolState, VehicleState)
+from demining_bringup.contract import topics
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan,
+                                                 SimEvent, ToolCommand, ToolState, VehicleState)
 
 _NS_PER_S = 1_000_000_000
 _F32 = PointField.FLOAT32
@@ -70,6 +70,13 @@ def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> Quaternion:
     cy, sy = math.cos(yaw / 2.0), math.sin(yaw / 2.0)
     return Quaternion(x=sr * cp * cy - cr * sp * sy, y=cr * sp * cy + sr * cp * sy,
                       z=cr * cp * sy - sr * sp * cy, w=cr * cp * cy + sr * sp * sy)
+
+
+def rpy_from_quaternion(q: Quaternion) -> tuple:
+    """Return (roll, pitch, yaw) of a quaternion (rad, fixed axes XYZ; REP-103)."""
+    roll = math.atan2(2.0 * (q.w * q.x + q.y * q.z), 1.0 - 2.0 * (q.x * q.x + q.y * q.y))
+    pitch = math.asin(max(-1.0, min(1.0, 2.0 * (q.w * q.y - q.z * q.x))))
+    return roll, pitch, yaw_from_quaternion(q)
 
 
 # --- point-cloud layouts --------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Coordinates are the ``map`` frame: ENU metres from the world's geographic origin
 (SDF ``spherical_coordinates``), x east, y north, z up. Depths are positive down.
 
-The SDF reader and writer live in :mod:`demining_sim.sdf`; ``load_world`` and ``write_world``
-are re-exported here so callers only need this module.
+The SDF reader and writer (``load_world``, ``write_world``) live in
+:mod:`demining_bringup.contract.sdf`, which imports this module (never the other way round).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class GeoOrigin:
 
 @dataclasses.dataclass
 class Soil:
-    """Soil electromagnetic properties (field-facts: soils table)."""
+    """Soil electromagnetic properties (docs/sources.md: soils table)."""
 
     name: str = 'loam'
     permittivity: float = 9.0          # relative
@@ -473,15 +473,3 @@ def _validate_terrain(t: Terrain) -> None:
     _in_range(t.resolution, 0.0, 1000.0, 'heightmap resolution', lo_open=True)
     _finite(t.origin_x, 'heightmap origin x')
     _finite(t.origin_y, 'heightmap origin y')
-
-
-def load_world(path) -> World:
-    """Read a world SDF file (see :func:`demining_sim.sdf.load_world`)."""
-    from demining_sim.sdf import load_world as _load
-    return _load(path)
-
-
-def write_world(world: World, path, **kwargs) -> str:
-    """Write a world SDF file (see :func:`demining_sim.sdf.write_world`)."""
-    from demining_sim.sdf import write_world as _write
-    return _write(world, path, **kwargs)

@@ -14,8 +14,9 @@ from typing import List, Optional, Sequence, Tuple
 
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from demining_bringup.geo import LocalCartesian
-from demining_sim.world import GeoOrigin, Polygon, WorldError, validate_polygon
+from demining_bringup.contract.geo import LocalCartesian
+from demining_bringup.contract.sdf import load_world
+from demining_bringup.contract.world import GeoOrigin, Polygon, WorldError, validate_polygon
 
 
 @dataclasses.dataclass
@@ -114,7 +115,6 @@ def load_area(path: str) -> HazardArea:
         raise WorldError(f'{path}: no such file')
     if path.lower().endswith(('.geojson', '.json')):
         return _load_geojson(path)
-    from demining_sim.world import load_world  # the SDF parser lives with the simulator
     world = load_world(path)
     return HazardArea(name=world.name, field=list(world.field),
                       exclusion_zones=[list(z) for z in world.exclusion_zones],

@@ -1,0 +1,383 @@
+"""One binding per topic: ROS message type, named QoS, encoder and decoder (docs/interfaces.md).
+
+A component port names a topic; the hosts look the topic up here. The ROS host publishes
+``encode(value, now)`` and subscribes with ``decode(msg)``; the deterministic host passes every
+value through the same ``encode`` and ``decode`` (no DDS), so both hosts hand a component the
+same numbers (float32 point clouds, nanosecond stamps, yaw through a quaternion) and drop the
+same malformed input. Publisher and subscribers of a topic use the one QoS named here, so no
+pair in the stack can be incompatible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+from builtin_interfaces.msg import Duration
+from geometry_msgs.msg import Quaternion, Twist
+from nav_msgs.msg import OccupancyGrid, Odometry, Path
+from rclpy.qos import QoSProfile
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Imu, JointState, NavSatFix, NavSatStatus, PointCloud2, PointField
+from std_msgs.msg import Bool, ColorRGBA, Float32, Header, String
+from visualization_msgs.msg import Marker, MarkerArray
+
+from demining_bringup.contract import codec, qos, topics
+from demining_bringup.contract.codec import DecodeError
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Garbage,
+                                                 GnssFix, Grid, GroundTruth, Heartbeat,
+                                                 ImuSample, OdomSample, SafetyEvent,
+                                                 Twist2D, VehicleState)
+from demining_bringup.contract.states import FollowerStatus, MissionState, SafetyState
+
+#: REP-145: a covariance[0] of -1 means "this field is not provided".
+NOT_PROVIDED = -1.0
+#: Indices of x, y and yaw variances in a row-major 6x6 covariance.
+_COV_X, _COV_Y, _COV_YAW = 0, 7, 35
+#: Marker colours (r, g, b, a) per detection kind.
+_COLOURS = {DetectionKind.AP: (1.0, 0.0, 0.0, 0.9), DetectionKind.AT: (1.0, 0.0, 1.0, 0.9),
+            DetectionKind.UXO: (1.0, 0.5, 0.0, 0.9), DetectionKind.CLUTTER: (0.5, 0.5, 0.5, 0.6),
+            DetectionKind.UNKNOWN: (1.0, 1.0, 0.0, 0.9)}
+_MARKER_HEIGHT_M = 0.1
+_MARKER_MIN_RADIUS_M = 0.05
+_LABEL_HEIGHT_M = 0.3
+_TEXT_SIZE_M = 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class Wire:
+    """How one topic travels: message type, QoS, and the plain value <-> message conversion.
+
+    ``encode(value, now)`` builds the message (``now`` stamps values that carry no stamp of
+    their own); ``decode(msg)`` returns the plain value or raises :class:`DecodeError`.
+    ``decode`` is None for topics no component subscribes to (visualisation only).
+    """
+
+    msg_type: type
+    qos: QoSProfile
+    encode: Callable[[Any, float], Any]
+    decode: Optional[Callable[[Any], Any]]
+
+
+# --- encoders and decoders that need more than codec ----------------------------------------
+
+def _enum_wire(enum_type: type) -> tuple:
+    def encode(value: Any, now: float) -> String:
+        return String(data=enum_type(value).value)
+
+    def decode(msg: String) -> Any:
+        try:
+            return enum_type(msg.data)
+        except ValueError:
+            raise DecodeError(f'{msg.data!r} is not a {enum_type.__name__}') from None
+    return encode, decode
+
+
+def _encode_twist(cmd: Twist2D, now: float) -> Twist:
+    out = Twist()
+    out.linear.x, out.angular.z = float(cmd.v), float(cmd.omega)
+    return out
+
+
+def _decode_twist(msg: Twist) -> Twist2D:
+    # Non-finite values are kept on purpose: the safety supervisor stops on them.
+    return Twist2D(float(msg.linear.x), float(msg.angular.z))
+
+
+def _encode_odom_sample(s: OdomSample, now: float) -> Odometry:
+    cov = [0.0] * 36
+    cov[_COV_X] = cov[_COV_Y] = s.variance_xy
+    cov[_COV_YAW] = s.variance_yaw
+    state = VehicleState(stamp=s.stamp, x=s.x, y=s.y, yaw=s.yaw, v=s.v, omega=s.omega)
+    return codec.state_to_odometry(state, topics.ODOM_FRAME, topics.BASE_FRAME, cov)
+
+
+def _decode_odom_sample(msg: Odometry) -> OdomSample:
+    # Values are checked by the estimator (it counts invalid samples), not dropped here.
+    p, c = msg.pose.pose.position, msg.pose.covariance
+    return OdomSample(stamp=codec.stamp_to_sec(msg.header.stamp), x=p.x, y=p.y,
+                      yaw=codec.yaw_from_quaternion(msg.pose.pose.orientation),
+                      v=msg.twist.twist.linear.x, omega=msg.twist.twist.angular.z,
+                      variance_xy=c[_COV_X], variance_yaw=c[_COV_YAW])
+
+
+def _encode_gnss(f: GnssFix, now: float) -> NavSatFix:
+    msg = NavSatFix()
+    msg.header = codec.make_header(f.stamp, topics.GNSS_FRAME)
+    msg.status.status = int(f.status)
+    msg.status.service = NavSatStatus.SERVICE_GPS
+    msg.latitude, msg.longitude, msg.altitude = f.latitude, f.longitude, f.altitude
+    if len(f.covariance) == 3:
+        msg.position_covariance = [f.covariance[0], 0.0, 0.0, 0.0, f.covariance[1], 0.0,
+                                   0.0, 0.0, f.covariance[2]]
+        msg.position_covariance_type = NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN
+    else:
+        msg.position_covariance_type = NavSatFix.COVARIANCE_TYPE_UNKNOWN
+    return msg
+
+
+def _decode_gnss(msg: NavSatFix) -> GnssFix:
+    c = msg.position_covariance
+    cov: Sequence[float] = ()
+    if msg.position_covariance_type != NavSatFix.COVARIANCE_TYPE_UNKNOWN:
+        cov = (c[0], c[4], c[8])
+    return GnssFix(stamp=codec.stamp_to_sec(msg.header.stamp), latitude=msg.latitude,
+                   longitude=msg.longitude, altitude=msg.altitude, covariance=cov,
+                   status=int(msg.status.status))
+
+
+def _encode_imu(s: ImuSample, now: float) -> Imu:
+    msg = Imu()
+    msg.header = codec.make_header(s.stamp, topics.IMU_FRAME)
+    qx, qy, qz, qw = s.orientation
+    msg.orientation = Quaternion(x=qx, y=qy, z=qz, w=qw)
+    ov = s.orientation_variance
+    msg.orientation_covariance = [ov[0], 0.0, 0.0, 0.0, ov[1], 0.0, 0.0, 0.0, ov[2]]
+    av = msg.angular_velocity
+    av.x, av.y, av.z = s.angular_velocity
+    g = s.angular_velocity_variance
+    msg.angular_velocity_covariance = [g, 0.0, 0.0, 0.0, g, 0.0, 0.0, 0.0, g]
+    la = msg.linear_acceleration
+    la.x, la.y, la.z = s.linear_acceleration
+    a = s.linear_acceleration_variance
+    msg.linear_acceleration_covariance = [a, 0.0, 0.0, 0.0, a, 0.0, 0.0, 0.0, a]
+    return msg
+
+
+def _decode_imu(msg: Imu) -> ImuSample:
+    q, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
+    oc = msg.orientation_covariance
+    return ImuSample(stamp=codec.stamp_to_sec(msg.header.stamp),
+                     orientation=(q.x, q.y, q.z, q.w), angular_velocity=(w.x, w.y, w.z),
+                     linear_acceleration=(a.x, a.y, a.z),
+                     orientation_variance=(oc[0], oc[4], oc[8]),
+                     angular_velocity_variance=msg.angular_velocity_covariance[0],
+                     linear_acceleration_variance=msg.linear_acceleration_covariance[0])
+
+
+def _encode_truth(g: GroundTruth, now: float) -> Odometry:
+    state = VehicleState(stamp=g.stamp, x=g.x, y=g.y, yaw=g.yaw, v=g.v, omega=g.omega)
+    msg = codec.state_to_odometry(state, topics.MAP_FRAME, topics.BASE_FRAME)
+    msg.pose.pose.position.z = g.z
+    msg.pose.pose.orientation = codec.quaternion_from_rpy(g.roll, g.pitch, g.yaw)
+    return msg
+
+
+def _decode_truth(msg: Odometry) -> GroundTruth:
+    p, q = msg.pose.pose.position, msg.pose.pose.orientation
+    roll, pitch, yaw = codec.rpy_from_quaternion(q)
+    return GroundTruth(stamp=codec.stamp_to_sec(msg.header.stamp), x=p.x, y=p.y, z=p.z,
+                       roll=roll, pitch=pitch, yaw=yaw, v=msg.twist.twist.linear.x,
+                       omega=msg.twist.twist.angular.z)
+
+
+def _encode_state(state: VehicleState, now: float) -> Odometry:
+    msg = codec.state_to_odometry(state, topics.MAP_FRAME, topics.BASE_FRAME,
+                                  pose_covariance=state.pose_covariance)
+    if len(state.twist_covariance) == 36:
+        msg.twist.covariance = [float(c) for c in state.twist_covariance]
+    return msg
+
+
+def _detections_wire(source: str) -> tuple:
+    def encode(d: Detections, now: float) -> PointCloud2:
+        return codec.encode_detections(d.items, d.stamp, topics.MAP_FRAME)
+
+    def decode(msg: PointCloud2) -> Detections:
+        if msg.header.frame_id not in ('', topics.MAP_FRAME):
+            raise DecodeError(f'detections in frame {msg.header.frame_id!r} (expected '
+                              f'{topics.MAP_FRAME})')
+        return Detections(codec.stamp_to_sec(msg.header.stamp),
+                          codec.decode_detections(msg, source=source))
+    return encode, decode
+
+
+def markers_for(dets: Sequence[Detection], stamp: float) -> MarkerArray:
+    """Build a MarkerArray (a DELETEALL, then a cylinder and a label per detection)."""
+    header = codec.make_header(stamp, topics.MAP_FRAME)
+    out: List[Marker] = [Marker(header=header, action=Marker.DELETEALL)]
+    for d in dets:
+        r, g, b, a = _COLOURS.get(d.kind, _COLOURS[DetectionKind.UNKNOWN])
+        m = Marker(header=header, ns='detections', id=int(d.id), type=Marker.CYLINDER,
+                   action=Marker.ADD, lifetime=Duration())
+        m.pose.position.x, m.pose.position.y = float(d.x), float(d.y)
+        m.pose.position.z = -float(d.depth)
+        m.pose.orientation.w = 1.0
+        m.scale.x = m.scale.y = 2.0 * max(float(d.radius), _MARKER_MIN_RADIUS_M)
+        m.scale.z = _MARKER_HEIGHT_M
+        m.color = ColorRGBA(r=r, g=g, b=b, a=a)
+        t = Marker(header=header, ns='labels', id=int(d.id), type=Marker.TEXT_VIEW_FACING,
+                   action=Marker.ADD, text=f'{d.id} {d.kind.name} {d.confidence:.2f}')
+        t.pose.position.x, t.pose.position.y = float(d.x), float(d.y)
+        t.pose.position.z = _LABEL_HEIGHT_M
+        t.pose.orientation.w = 1.0
+        t.scale.z = _TEXT_SIZE_M
+        t.color = ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
+        out.extend([m, t])
+    return MarkerArray(markers=out)
+
+
+def _encode_grid(g: Grid, now: float, frame_id: str = topics.MAP_FRAME) -> OccupancyGrid:
+    return codec.grid_to_occupancy(g.values, g.origin_x, g.origin_y, g.resolution, g.stamp,
+                                   frame_id)
+
+
+def _decode_grid(msg: OccupancyGrid) -> Grid:
+    o = msg.info.origin.position
+    return Grid(stamp=codec.stamp_to_sec(msg.header.stamp), values=codec.occupancy_to_grid(msg),
+                origin_x=o.x, origin_y=o.y, resolution=msg.info.resolution)
+
+
+def _encode_safety_event(ev: SafetyEvent, now: float) -> String:
+    return String(data=json.dumps({'stamp': ev.stamp, 'state': SafetyState(ev.state).value,
+                                   'reason': ev.reason}, allow_nan=False))
+
+
+def _decode_safety_event(msg: String) -> SafetyEvent:
+    try:
+        body = json.loads(msg.data)
+        ev = SafetyEvent(stamp=float(body['stamp']), state=SafetyState(body['state']),
+                         reason=str(body.get('reason', '')))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DecodeError(f'malformed safety event: {exc}') from None
+    if not math.isfinite(ev.stamp):
+        raise DecodeError('safety event has a non-finite stamp')
+    return ev
+
+
+def _decode_path(msg: Path) -> np.ndarray:
+    return codec.path_to_xy(msg)
+
+
+def _decode_float(msg: Float32) -> float:
+    return float(msg.data)
+
+
+def garbage_message(msg_type: type, stamp: float) -> Any:
+    """A message of ``msg_type`` that violates its documented layout or values."""
+    nan = float('nan')
+    header = codec.make_header(stamp, 'garbage')
+    if msg_type is PointCloud2:
+        # Declares 5 points of 7 bytes with one bogus field, carries 3 bytes.
+        return PointCloud2(header=header, height=1, width=5, point_step=7, row_step=35,
+                           fields=[PointField(name='junk', offset=0,
+                                              datatype=PointField.FLOAT32, count=1)],
+                           is_bigendian=False, is_dense=False, data=b'\x01\x02\x03')
+    if msg_type is JointState:
+        return JointState(header=header, name=[topics.FLAIL_JOINT, topics.DEPTH_JOINT, 'x'],
+                          velocity=[nan], position=[1.0, 2.0], effort=[])
+    if msg_type is String:
+        return String(data='{"kind": "neutralised", "stamp": ')
+    if msg_type is Odometry:
+        msg = Odometry(header=header)
+        msg.pose.pose.position.x = nan
+        msg.pose.pose.orientation = Quaternion(x=0.0, y=0.0, z=0.0, w=0.0)
+        return msg
+    if msg_type is NavSatFix:
+        return NavSatFix(header=header, latitude=nan, longitude=512.0, altitude=nan)
+    if msg_type is Imu:
+        msg = Imu(header=header)
+        msg.orientation = Quaternion(x=nan, y=0.0, z=0.0, w=0.0)
+        return msg
+    if msg_type is Header:
+        return Header(stamp=codec.sec_to_stamp(0.0), frame_id='garbage')
+    return msg_type()
+
+
+def _wire(msg_type: type, profile: QoSProfile, encode: Callable[[Any, float], Any],
+          decode: Optional[Callable[[Any], Any]]) -> Wire:
+    def encode_or_garbage(value: Any, now: float) -> Any:
+        if isinstance(value, Garbage):
+            return garbage_message(msg_type, value.stamp)
+        return encode(value, now)
+    return Wire(msg_type, profile, encode_or_garbage, decode)
+
+
+def _build() -> Dict[str, Wire]:
+    mission = _enum_wire(MissionState)
+    follower = _enum_wire(FollowerStatus)
+    safety = _enum_wire(SafetyState)
+    gpr_det, md_det, fused = (_detections_wire('gpr'), _detections_wire('md'),
+                              _detections_wire('fused'))
+    return {
+        topics.CLOCK: _wire(Clock, qos.CLOCK,
+                            lambda t, now: Clock(clock=codec.sec_to_stamp(t)),
+                            lambda m: codec.stamp_to_sec(m.clock)),
+        topics.ODOM_TRACKS: _wire(Odometry, qos.SENSOR, _encode_odom_sample,
+                                  _decode_odom_sample),
+        topics.GNSS_FIX: _wire(NavSatFix, qos.SENSOR, _encode_gnss, _decode_gnss),
+        topics.IMU: _wire(Imu, qos.SENSOR, _encode_imu, _decode_imu),
+        topics.GPR_TRACES: _wire(PointCloud2, qos.SENSOR,
+                                 lambda s, now: codec.encode_gpr_scan(s), codec.decode_gpr_scan),
+        topics.MD_COILS: _wire(PointCloud2, qos.SENSOR, lambda s, now: codec.encode_md_scan(s),
+                               codec.decode_md_scan),
+        topics.TOOL_JOINT_STATES: _wire(JointState, qos.SENSOR,
+                                        lambda s, now: codec.encode_tool_state(s),
+                                        codec.decode_tool_state),
+        topics.SIM_EVENTS: _wire(String, qos.EVENTS, lambda e, now: codec.encode_event(e),
+                                 codec.decode_event),
+        topics.GROUND_TRUTH: _wire(Odometry, qos.SENSOR, _encode_truth, _decode_truth),
+        topics.OPERATOR_HEARTBEAT: _wire(Header, qos.COMMAND,
+                                         lambda h, now: codec.make_header(h.stamp, ''),
+                                         lambda m: Heartbeat(codec.stamp_to_sec(m.stamp))),
+        topics.OPERATOR_ESTOP: _wire(Bool, qos.LATCHED, lambda v, now: Bool(data=bool(v)),
+                                     lambda m: bool(m.data)),
+        topics.LOCALIZATION: _wire(Odometry, qos.STATE, _encode_state, codec.odometry_to_state),
+        topics.GPR_DETECTIONS: _wire(PointCloud2, qos.STATE, *gpr_det),
+        topics.MD_DETECTIONS: _wire(PointCloud2, qos.STATE, *md_det),
+        topics.DETECTIONS: _wire(PointCloud2, qos.LATCHED, *fused),
+        topics.DETECTION_MARKERS: _wire(MarkerArray, qos.LATCHED,
+                                        lambda d, now: markers_for(d.items, d.stamp), None),
+        topics.MINE_MAP: _wire(OccupancyGrid, qos.LATCHED, _encode_grid, _decode_grid),
+        topics.COVERAGE_PROCESSED: _wire(OccupancyGrid, qos.LATCHED, _encode_grid,
+                                         _decode_grid),
+        topics.COVERAGE_PATH: _wire(Path, qos.LATCHED, lambda xy, now: codec.xy_to_path(xy, now),
+                                    _decode_path),
+        topics.FOLLOWER_STATUS: _wire(String, qos.LATCHED, *follower),
+        topics.CMD_VEL_AUTO: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.CMD_VEL: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.TOOL_COMMAND_AUTO: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
+                                        codec.decode_tool_command),
+        topics.TOOL_COMMAND: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
+                                   codec.decode_tool_command),
+        topics.SAFETY_STATE: _wire(String, qos.LATCHED, *safety),
+        topics.SAFETY_EVENTS: _wire(String, qos.EVENTS, _encode_safety_event,
+                                    _decode_safety_event),
+        topics.MISSION_STATE: _wire(String, qos.LATCHED, *mission),
+        topics.MISSION_PROGRESS: _wire(Float32, qos.STATE,
+                                       lambda p, now: Float32(data=float(p)), _decode_float),
+        topics.MISSION_REPORT: _wire(String, qos.LATCHED, lambda p, now: String(data=str(p)),
+                                     lambda m: str(m.data)),
+    }
+
+
+class Wires:
+    """The per-topic bindings of the contract (read-only after construction)."""
+
+    def __init__(self) -> None:
+        """Build every binding once."""
+        self._by_topic = _build()
+
+    def __getitem__(self, topic: str) -> Wire:
+        """Return the binding of ``topic``; KeyError names a topic outside the contract."""
+        try:
+            return self._by_topic[topic]
+        except KeyError:
+            raise KeyError(f'{topic} is not a topic of the contract (docs/interfaces.md)') \
+                from None
+
+    def __contains__(self, topic: str) -> bool:
+        """True when ``topic`` is bound."""
+        return topic in self._by_topic
+
+    def topics(self) -> List[str]:
+        """Every bound topic."""
+        return list(self._by_topic)
+
+
+def wires() -> Wires:
+    """Return the contract's per-topic bindings (cheap; call once per host)."""
+    return Wires()

@@ -1,0 +1,126 @@
+"""Run a whole mission on the deterministic host: ``demine run --backend core``.
+
+The same resolved node list as the DDS runner and the launch file
+(:func:`demining_bringup.stack.resolve_stack`): the same component classes with the same
+parameters, hosted by :class:`demining_bringup.hosts.deterministic.DeterministicHost` in
+one synchronous loop on the simulator clock, brought up by the lifecycle manager's plan.
+One seed gives one clearance report, byte for byte (``report.md`` carries its generation
+time; the other files do not). What this host does not reproduce of a DDS run is listed in
+:data:`DIFFERENCES`.
+
+No rclpy here. A component that raises ends the run like a crashed process: the mission is
+aborted (through its /mission/abort service) so the report of what was done is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, List, Optional
+
+from demining_bringup.contract import topics
+from demining_bringup.contract.states import MissionState
+from demining_bringup.hosts.deterministic import (LOGGER_NAME, ComponentFailure,
+                                                  DeterministicHost, Hosted)
+from demining_bringup.results import RunResult, read_summary
+from demining_bringup.stack import ResolvedNode
+
+#: What the deterministic host does not reproduce of a DDS run (for the docs).
+DIFFERENCES = (
+    'commands change only at clock ticks (the DDS simulator also steps between ticks)',
+    'no lockstep or real_time_factor: the loop runs as fast as the components allow',
+    'no /diagnostics (the components compute them; nothing publishes them)',
+)
+#: Node that owns the mission and its abort service.
+MISSION_NODE = 'mission_manager'
+_DEFAULT_PROGRESS_PERIOD_S = 60.0
+_DEFAULT_SIM_TIME_LIMIT_S = 4 * 3600.0
+
+
+class _Monitor:
+    """Follows the mission from outside the stack (taps, like the DDS runner's monitor)."""
+
+    def __init__(self, host: DeterministicHost) -> None:
+        self.state = MissionState.IDLE
+        self.progress = 0.0
+        self.report_dir: Optional[str] = None
+        host.tap(topics.MISSION_STATE, self._on_state)
+        host.tap(topics.MISSION_PROGRESS, self._on_progress)
+        host.tap(topics.MISSION_REPORT, self._on_report)
+
+    def _on_state(self, state: MissionState) -> None:
+        self.state = state
+
+    def _on_progress(self, value: float) -> None:
+        self.progress = value
+
+    def _on_report(self, path: str) -> None:
+        self.report_dir = path
+
+
+def hosted(nodes: List[ResolvedNode]) -> List[Hosted]:
+    """The resolved nodes as (component class, name, parameters)."""
+    return [Hosted(spec.component(), spec.name, spec.parameters) for spec in nodes]
+
+
+def run_deterministic(nodes: List[ResolvedNode], *,
+                      progress: Optional[Callable[[str], None]] = None,
+                      progress_period_s: float = _DEFAULT_PROGRESS_PERIOD_S,
+                      sim_time_limit_s: float = _DEFAULT_SIM_TIME_LIMIT_S,
+                      wall_time_limit_s: Optional[float] = None,
+                      log_level: int = logging.WARNING) -> RunResult:
+    """Run the mission to its end (or a time limit) and return how it ended."""
+    say = progress or (lambda line: None)
+    logging.getLogger(LOGGER_NAME).setLevel(log_level)
+    start = time.monotonic()
+    host = DeterministicHost(hosted(nodes))
+    monitor = _Monitor(host)
+    host.startup()
+    state = {'next_progress': progress_period_s, 'timed_out': False}
+
+    def on_tick(t: float) -> None:
+        if t >= state['next_progress']:
+            state['next_progress'] += progress_period_s
+            say(f'[{time.monotonic() - start:6.1f} s wall] sim {t:7.1f} s  '
+                f'{monitor.state.value:<9} {monitor.progress:5.1f} % processed')
+
+    def done() -> bool:
+        if monitor.state.terminal:
+            return True
+        if wall_time_limit_s is not None and time.monotonic() - start > wall_time_limit_s:
+            state['timed_out'] = True
+            return True
+        return False
+
+    failed: List[str] = []
+    sim_t = 0.0
+    try:
+        sim_t = host.run(done, sim_time_limit_s=sim_time_limit_s, on_tick=on_tick)
+        if not monitor.state.terminal:
+            state['timed_out'] = True
+            say(f'time limit reached at {sim_t:.0f} s simulated')
+    except ComponentFailure as exc:
+        failed = [exc.name]
+        sim_t = host.now
+        say(f'node {exc}: the run ends')
+        if MISSION_NODE not in host.failed:
+            ok, message = host.call(MISSION_NODE, 'abort')
+            say(f'mission {monitor.state.value}: {message}')
+    finally:
+        host.shutdown()
+    run_dir = monitor.report_dir or nodes_run_dir(nodes)
+    return RunResult(mission_state=monitor.state.value, run_dir=run_dir,
+                     summary=read_summary(monitor.report_dir),
+                     wall_time_s=time.monotonic() - start, sim_time_s=sim_t,
+                     timed_out=bool(state['timed_out']), failed_nodes=failed)
+
+
+def nodes_run_dir(nodes: List[ResolvedNode]) -> str:
+    """The report folder the mission manager was given ('' when it picks one itself)."""
+    for spec in nodes:
+        if spec.name == MISSION_NODE:
+            return str(spec.parameters.get('report_dir', ''))
+    return ''
+
+
+__all__ = ['DIFFERENCES', 'MISSION_NODE', 'hosted', 'nodes_run_dir', 'run_deterministic']

@@ -1,0 +1,270 @@
+"""The deterministic host: the stack's components stepped on the simulator clock, no DDS.
+
+Every ``clock_period_s`` simulated seconds, in this fixed order:
+
+1. the clock source (the simulator) advances to the tick and emits what happened;
+2. every emitted value is delivered, first in first out, to the input ports bound to its
+   topic, each subscriber getting its own ``wire.decode(wire.encode(value))`` (the codec's
+   float32 clouds, nanosecond stamps, quaternion yaw and its checks: both hosts hand a
+   component the same numbers and drop the same malformed messages); what a handler emits
+   joins the end of the queue;
+3. the components' timers that are due fire in stack order (config/stack.yaml), each timer in
+   its component's declaration order, the queue drained after each.
+
+Nothing depends on thread or message timing, so one seed gives one run, byte for byte. The
+lifecycle (configure all, activate all, in stack order) is the lifecycle manager's plan
+(:mod:`.lifecycle`). Diagnostics are computed by the components but not published here.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import math
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Type
+
+from demining_bringup.contract.codec import DecodeError
+from demining_bringup.contract.component import ClockSource, Component
+from demining_bringup.contract.errors import ConfigError
+from demining_bringup.contract.wire import Wires, wires
+from demining_bringup.hosts.lifecycle import (Transition, TransitionSequence, shutdown_plan,
+                                              startup_plan)
+from demining_bringup.hosts.runtime import ComponentRuntime
+
+#: Float tolerance when comparing simulated times with timer deadlines, s.
+_T_EPS = 1e-9
+#: Logger of the deterministic host (each component logs to a child of it).
+LOGGER_NAME = 'demining'
+
+
+class _Timer:
+    """A periodic timer on simulated time (first fire one period after the start)."""
+
+    def __init__(self, period_s: float) -> None:
+        self.period_s = period_s
+        self._n = 1
+
+    def due(self, t: float) -> bool:
+        if t + _T_EPS < self._n * self.period_s:
+            return False
+        self._n = int(math.floor(t / self.period_s + _T_EPS)) + 1
+        return True
+
+
+class HostLog:
+    """A component's log: Python logging with per-call-site throttling on simulated time."""
+
+    def __init__(self, name: str, clock: Callable[[], float]) -> None:
+        """Log as ``demining.<name>``; throttle on ``clock()`` (simulated seconds)."""
+        self._logger = logging.getLogger(f'{LOGGER_NAME}.{name}')
+        self._clock = clock
+        self._last: Dict[Tuple[int, str], float] = {}
+
+    def _log(self, level: int, text: str, throttle_s: float) -> None:
+        if throttle_s > 0.0:
+            # Throttled per message head (as rclpy throttles per call site).
+            key = (level, text[:40])
+            now = self._clock()
+            last = self._last.get(key)
+            if last is not None and now - last < throttle_s:
+                return
+            self._last[key] = now
+        self._logger.log(level, text)
+
+    def debug(self, text: str, *, throttle_s: float = 0.0) -> None:
+        """Log at DEBUG."""
+        self._log(logging.DEBUG, text, throttle_s)
+
+    def info(self, text: str, *, throttle_s: float = 0.0) -> None:
+        """Log at INFO."""
+        self._log(logging.INFO, text, throttle_s)
+
+    def warning(self, text: str, *, throttle_s: float = 0.0) -> None:
+        """Log at WARNING."""
+        self._log(logging.WARNING, text, throttle_s)
+
+    def error(self, text: str, *, throttle_s: float = 0.0) -> None:
+        """Log at ERROR."""
+        self._log(logging.ERROR, text, throttle_s)
+
+
+@dataclasses.dataclass(frozen=True)
+class Hosted:
+    """What to host: a component class, its node name and its parameter values."""
+
+    cls: Type[Component]
+    name: str
+    parameters: Mapping[str, Any]
+
+
+class ComponentFailure(RuntimeError):
+    """A component raised: the node ``name`` is gone (as a crashed process would be)."""
+
+    def __init__(self, name: str, exc: BaseException) -> None:
+        """Wrap the exception ``exc`` raised by node ``name``."""
+        super().__init__(f'{name}: {type(exc).__name__}: {exc}')
+        self.name = name
+        self.exc = exc
+
+
+class DeterministicHost:
+    """Hosts components in one synchronous loop on the clock source's time."""
+
+    def __init__(self, hosted: List[Hosted]) -> None:
+        """Instantiate every component (unconfigured); exactly one must be a clock source."""
+        self.now = 0.0
+        self._wires: Wires = wires()
+        self._queue: Deque[Tuple[str, Any, ComponentRuntime]] = collections.deque()
+        self.runtimes: Dict[str, ComponentRuntime] = {}
+        self._params: Dict[str, Mapping[str, Any]] = {}
+        self._subscribers: Dict[str, List[Tuple[ComponentRuntime, str]]] = {}
+        self._taps: Dict[str, List[Callable[[Any], None]]] = {}
+        #: Values emitted per topic (all, including those no component subscribes to).
+        self.emitted: Dict[str, int] = collections.Counter()
+        self.failed: List[str] = []
+        for h in hosted:
+            rt = ComponentRuntime(h.cls, name=h.name, sink=self._sink_for(h.name),
+                                  log=HostLog(h.name, lambda: self.now))
+            self.runtimes[h.name] = rt
+            self._params[h.name] = h.parameters
+            for port, spec in h.cls.inputs.items():
+                self._wires[spec.topic]     # KeyError: a topic outside the contract
+                self._subscribers.setdefault(spec.topic, []).append((rt, port))
+        clocks = [rt for rt in self.runtimes.values() if rt.cls.clock_source]
+        if len(clocks) != 1:
+            raise ConfigError(f'the deterministic host needs exactly one clock source '
+                              f'(the simulator), got {len(clocks)}')
+        self._clock_rt = clocks[0]
+        self._timers: List[Tuple[ComponentRuntime, str, _Timer]] = []
+
+    @property
+    def clock(self) -> ClockSource:
+        """The clock source component."""
+        return self._clock_rt.component  # type: ignore[return-value]
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def _sink_for(self, name: str) -> Callable[[str, Any], None]:
+        def sink(port: str, value: Any) -> None:
+            rt = self.runtimes[name]
+            topic = rt.cls.outputs[port].topic
+            self.emitted[topic] += 1
+            if topic in self._subscribers or topic in self._taps:
+                self._queue.append((topic, self._wires[topic].encode(value, self.now), rt))
+        return sink
+
+    def tap(self, topic: str, callback: Callable[[Any], None]) -> None:
+        """Observe ``topic`` from outside the stack (decoded values; the runner's monitor)."""
+        self._wires[topic]
+        self._taps.setdefault(topic, []).append(callback)
+
+    def _drain(self) -> None:
+        while self._queue:
+            topic, msg, sender = self._queue.popleft()
+            decode = self._wires[topic].decode
+            if decode is None:
+                continue
+            for rt, port in self._subscribers.get(topic, ()):
+                if rt.name in self.failed:
+                    continue
+                try:
+                    value = decode(msg)
+                except DecodeError as exc:
+                    rt.log.warning(f'bad {topic} from {sender.name} dropped: {exc}',
+                                   throttle_s=5.0)
+                    continue
+                self._guard(rt, lambda: rt.deliver(port, value, self.now))
+            for callback in self._taps.get(topic, ()):
+                try:
+                    callback(decode(msg))
+                except DecodeError:
+                    pass
+
+    def _guard(self, rt: ComponentRuntime, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - a component's failure is a node's crash
+            self.failed.append(rt.name)
+            self._queue.clear()
+            raise ComponentFailure(rt.name, exc) from exc
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _transition(self, name: str, transition: Transition) -> None:
+        rt = self.runtimes[name]
+        if transition is Transition.CONFIGURE:
+            rt.configure(self._params[name])
+        elif transition is Transition.ACTIVATE:
+            rt.activate(self.now)
+        elif transition is Transition.DEACTIVATE:
+            rt.deactivate(self.now)
+        elif transition is Transition.CLEANUP:
+            rt.cleanup()
+        else:
+            rt.shutdown(self.now)
+
+    def startup(self) -> None:
+        """Configure, then activate, every component in stack order (config errors raise)."""
+        seq = TransitionSequence(startup_plan(list(self.runtimes)))
+        for step in seq:
+            self._transition(step.node, step.transition)
+            seq.report(True)
+            self._drain()
+        self._timers = [(rt, name, _Timer(period)) for rt in self.runtimes.values()
+                        for name, period in rt.periods.items()]
+
+    def shutdown(self) -> None:
+        """Deactivate, clean up and shut down every component still alive, in reverse."""
+        alive = [n for n in self.runtimes if n not in self.failed]
+        for step in shutdown_plan(alive):
+            try:
+                self._transition(step.node, step.transition)
+            except Exception as exc:  # noqa: BLE001 - shut-down goes on for the others
+                self.runtimes[step.node].log.error(
+                    f'{step.transition.value} failed: {type(exc).__name__}: {exc}')
+        self._queue.clear()
+
+    # -- stepping ---------------------------------------------------------------------------
+
+    def step(self, t: float) -> None:
+        """Advance to tick ``t``: clock source, deliveries, due timers (the documented order).
+
+        :raises ComponentFailure: when a component raises (the run should then end).
+        """
+        self.now = t
+        clock = self._clock_rt
+        if clock.name not in self.failed:
+            self._guard(clock, lambda: (clock.component.advance_to(t),
+                                        clock.component.emit('clock', t)))
+            self._drain()
+        for rt, name, timer in self._timers:
+            if rt.name not in self.failed and timer.due(t):
+                self._guard(rt, lambda: rt.fire(name, t))
+                self._drain()
+
+    def call(self, node: str, service: str) -> Tuple[bool, str]:
+        """Call a Trigger service of ``node`` now (deliveries follow before it returns)."""
+        rt = self.runtimes[node]
+        if rt.name in self.failed:
+            return False, f'{node} has failed'
+        result = self._guard(rt, lambda: rt.call(service, self.now))
+        self._drain()
+        return result
+
+    def run(self, until: Callable[[], bool], *, sim_time_limit_s: float = math.inf,
+            on_tick: Optional[Callable[[float], None]] = None) -> float:
+        """Step ticks until ``until()`` or the time limit; return the simulated time reached."""
+        period = self.clock.clock_period_s()
+        k = 0
+        while True:
+            t = k * period
+            self.step(t)
+            if on_tick is not None:
+                on_tick(t)
+            if until() or t >= sim_time_limit_s:
+                return t
+            k += 1
+
+
+__all__ = ['ComponentFailure', 'DeterministicHost', 'HostLog', 'Hosted', 'LOGGER_NAME']
