@@ -48,7 +48,7 @@ from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
 from demining_sim.generator import generate_world  # noqa: E402
 from demining_sim.simulator import SimParams, Simulator  # noqa: E402
 from demining_bringup.contract.world import World  # noqa: E402
-from demining_bringup.contract.sdf import load_world
+from demining_bringup.contract.sdf import load_world  # noqa: E402
 
 WORLD_DIR = os.path.join(ROOT, 'demining_sim', 'worlds')
 GENERATED_FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]

@@ -56,8 +56,8 @@ class LifecycleManagerNode(Node):
         self.autostart = bool(self.declare_parameter('autostart', True).value)
         self.timeout_s = float(self.declare_parameter('transition_timeout_s', 30.0).value)
         self.exit_on_end = bool(self.declare_parameter('shutdown_on_mission_end', False).value)
-        self._clients = {n: self.create_client(ChangeState, f'{n}/change_state')
-                         for n in self.node_names}
+        self._change_state = {n: self.create_client(ChangeState, f'{n}/change_state')
+                              for n in self.node_names}
         self._seq: Optional[TransitionSequence] = None
         self._pending = None
         self._sent_at = 0.0
@@ -135,7 +135,7 @@ class LifecycleManagerNode(Node):
             return
         step = seq.next_step()
         if self._pending is None:
-            client = self._clients[step.node]
+            client = self._change_state[step.node]
             if not client.service_is_ready():
                 if time.monotonic() - self._sent_at > self.timeout_s and self._sent_at:
                     self._fail(seq, f'{step.node}/change_state not available')

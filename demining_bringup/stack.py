@@ -20,7 +20,7 @@ import yaml
 from demining_bringup.contract.component import Component
 from demining_bringup.contract.errors import ConfigError
 from demining_bringup.contract.parameters import ParamSpec, schema_of
-from demining_sim.worlds_index import find_world, list_worlds, worlds_dir
+from demining_sim.worlds_index import find_world, list_worlds, worlds_dir  # noqa: F401
 
 PACKAGE = 'demining'
 WILDCARD = '/**'
@@ -105,6 +105,15 @@ class NodeSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class ManagerSpec:
+    """The lifecycle manager of the stack (not a component: it manages them)."""
+
+    name: str
+    executable: str
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class StackDescription:
     """The parsed stack description."""
 
@@ -112,6 +121,7 @@ class StackDescription:
     nodes: List[NodeSpec]
     global_parameters: Mapping[str, Any]
     path: str = ''
+    manager: Optional[ManagerSpec] = None
 
 
 @dataclasses.dataclass
@@ -203,8 +213,24 @@ def load_stack(path: Optional[str] = None) -> StackDescription:
                                   parameters=dict(body.get('parameters') or {})))
         except (KeyError, TypeError) as exc:
             raise ConfigError(f'stack description {path}: node #{i} lacks {exc}') from None
+    manager = None
+    if doc.get('lifecycle_manager'):
+        body = doc['lifecycle_manager']
+        manager = ManagerSpec(name=str(body.get('name', 'lifecycle_manager')),
+                              executable=str(body.get('executable', 'lifecycle_manager')),
+                              parameters=dict(body.get('parameters') or {}))
     return StackDescription(arguments=args, nodes=nodes,
-                            global_parameters=dict(doc.get('global_parameters') or {}), path=path)
+                            global_parameters=dict(doc.get('global_parameters') or {}),
+                            path=path, manager=manager)
+
+
+def resolve_manager(stack: StackDescription, args: Mapping[str, str],
+                    nodes: List['ResolvedNode']) -> Dict[str, Any]:
+    """The lifecycle manager's parameters: the managed nodes in order, autostart, ..."""
+    params: Dict[str, Any] = {'node_names': [n.name for n in nodes]}
+    if stack.manager is not None:
+        params.update({k: substitute(v, args) for k, v in stack.manager.parameters.items()})
+    return params
 
 
 def load_profile(path: str) -> Dict[str, Dict[str, Any]]:

@@ -58,9 +58,15 @@ class SafetySupervisorComponent(Component):
         self._published: Optional[SafetyState] = None
 
     def on_activate(self, now: float) -> None:
-        """Publish the state (latched) and stop until the first judgement."""
+        """Publish the state it starts in (a protective stop, latched) and stop commands.
+
+        The first judgement is the first timer tick, on either host: what happened before
+        activation cannot change the recorded sequence of states.
+        """
         self._published = None
-        self.control(now)
+        self.emit('cmd_vel', Twist2D())
+        self.emit('tool_command', ToolCommand())
+        self._publish_state(now)
 
     def timers(self) -> Dict[str, float]:
         """The gate."""
@@ -119,6 +125,9 @@ class SafetySupervisorComponent(Component):
         self.emit('cmd_vel', Twist2D(float(cmd.v), float(cmd.omega)))
         self.emit('tool_command', ToolCommand(float(tool.flail_speed), float(tool.tiller_speed),
                                               float(tool.depth)))
+        self._publish_state(now)
+
+    def _publish_state(self, now: float) -> None:
         state = self.supervisor.state
         if state is not self._published:
             self._published = state

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import List, Optional
 
 from demining_bringup.contract import topics
 from demining_bringup.contract.component import Port
 from demining_perception.gpr.processing import GprParams, GprProcessor
-from demining_perception.scan_detector_node import POSE_PORT, ScanDetectorComponent
+from demining_perception.scan_detector_node import (POSE_PORT, PoseWaitParams,
+                                                    ScanDetectorComponent)
+
+
+@dataclasses.dataclass(frozen=True)
+class GprProcessorConfig(GprParams, PoseWaitParams):
+    """Node parameters: the processor's plus how long a scan waits for its poses."""
 
 
 class GprProcessorComponent(ScanDetectorComponent):
     """GPR trace batches (:class:`GprScan`) + poses -> GPR detections, by :class:`GprProcessor`."""
 
     name = 'gpr_processor'
-    params = GprParams
+    params = GprProcessorConfig
     inputs = {'scan': Port(topics.GPR_TRACES), 'pose': POSE_PORT}
     outputs = {'detections': Port(topics.GPR_DETECTIONS)}
     core_type = GprProcessor

@@ -9,13 +9,14 @@ outcome of every measurement on /diagnostics.
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from demining_bringup.contract import topics
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import (STATUS_FIX, GnssFix, ImuSample, OdomSample)
+from demining_bringup.contract.datatypes import (NOT_PROVIDED, STATUS_FIX, GnssFix, ImuSample,
+                                                 OdomSample)
+from demining_bringup.contract.geo import yaw_from_xyzw
 from demining_bringup.contract.states import DiagLevel
 from demining_perception.input_monitor import InputMonitor
 from demining_perception.localization.ekf import (V, W, LocalizationCore, LocalizationParams,
@@ -23,23 +24,10 @@ from demining_perception.localization.ekf import (V, W, LocalizationCore, Locali
 
 #: Throttle of the repeated measurement warnings, s (a bad sensor would flood the log).
 _LOG_THROTTLE_S = 5.0
-#: REP-145: a covariance[0] of -1 means "this field is not provided" (as in contract.wire,
-#: which the component cannot import: it pulls in the message types).
-_NOT_PROVIDED = -1.0
 #: Number of values of a row-major 6x6 covariance (geometry_msgs/TwistWithCovariance).
 _COV_SIZE = 36
 #: Twist covariance indices of v (linear x) and omega (angular z) in a 6x6 matrix.
 _TWIST_V, _TWIST_W = 0, 35
-
-
-def _yaw_of(q: Tuple[float, float, float, float]) -> float:
-    """Return the yaw (rad, ENU) of an (x, y, z, w) quaternion.
-
-    The expression of ``codec.yaw_from_quaternion`` on a plain tuple, so both give the same
-    bits.
-    """
-    x, y, z, w = q
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
 class LocalizationComponent(Component):
@@ -85,9 +73,9 @@ class LocalizationComponent(Component):
     def on_imu(self, sample: ImuSample, now: float) -> None:
         """Fuse the IMU yaw and yaw rate, each only when the IMU provides it (REP-145)."""
         self.monitor.tick('imu', now)
-        yaw = (None if sample.orientation_variance[0] == _NOT_PROVIDED
-               else _yaw_of(sample.orientation))
-        omega = (None if sample.angular_velocity_variance == _NOT_PROVIDED
+        yaw = (None if sample.orientation_variance[0] == NOT_PROVIDED
+               else yaw_from_xyzw(*sample.orientation))
+        omega = (None if sample.angular_velocity_variance == NOT_PROVIDED
                  else sample.angular_velocity[2])
         self._log('imu', self.core.update_imu(sample.stamp, yaw, omega))
 

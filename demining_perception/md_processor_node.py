@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import List, Optional
 
 from demining_bringup.contract import topics
 from demining_bringup.contract.component import Port
 from demining_perception.metal_detector.processing import MdParams, MdProcessor
-from demining_perception.scan_detector_node import POSE_PORT, ScanDetectorComponent
+from demining_perception.scan_detector_node import (POSE_PORT, PoseWaitParams,
+                                                    ScanDetectorComponent)
+
+
+@dataclasses.dataclass(frozen=True)
+class MdProcessorConfig(MdParams, PoseWaitParams):
+    """Node parameters: the processor's plus how long a scan waits for its poses."""
 
 
 class MdProcessorComponent(ScanDetectorComponent):
     """Coil reading batches (:class:`MdScan`) + poses -> MD detections, by :class:`MdProcessor`."""
 
     name = 'md_processor'
-    params = MdParams
+    params = MdProcessorConfig
     inputs = {'scan': Port(topics.MD_COILS), 'pose': POSE_PORT}
     outputs = {'detections': Port(topics.MD_DETECTIONS)}
     core_type = MdProcessor

@@ -4,16 +4,25 @@ Both take batched raw scans in ``base_link`` plus ``/localization/odometry``, bu
 run a streaming detector core and emit raw detections in ``map``. Subclasses name the ports,
 the parameter schema and the core; nothing here knows GPR from MD. No rclpy: the hosts wire
 the ports.
+
+A scan is processed once the poses cover its newest reading, as tf2's MessageFilter holds a
+message until its transform is available: the localisation publishes a little after the
+sensors (one control tick, more on a loaded machine), and placing readings by dead reckoning
+or dropping them would make detections depend on delivery timing. A scan still uncovered
+``pose_wait_s`` after it arrived is processed with what there is (the core dead-reckons a
+little and counts the readings it cannot place).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-from typing import Any, Callable, ClassVar, Optional
+from typing import Any, Callable, ClassVar, Deque, Optional, Tuple
 
 from demining_bringup.contract import topics
 from demining_bringup.contract.component import Component, Port, Status
 from demining_bringup.contract.datatypes import Detections, VehicleState
+from demining_bringup.contract.parameters import param
 from demining_perception.input_monitor import InputMonitor
 from demining_perception.pose_buffer import PoseBuffer
 
@@ -22,6 +31,17 @@ from demining_perception.pose_buffer import PoseBuffer
 _LOG_THROTTLE_S = 5.0
 #: The input port of the vehicle poses, the same for both sensors.
 POSE_PORT = Port(topics.LOCALIZATION)
+#: Scans held at most while waiting for poses (bounded memory if localisation stops).
+_MAX_PENDING_SCANS = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class PoseWaitParams:
+    """How long a scan waits for the poses that place it (both processors)."""
+
+    pose_wait_s: float = param(
+        1.0, 'a scan waits at most this long for a pose at or after its newest reading, s',
+        min=0.0, max=10.0)
 
 
 class ScanDetectorComponent(Component):
@@ -47,6 +67,9 @@ class ScanDetectorComponent(Component):
         self.monitor = InputMonitor()
         self.monitor.expect(self.input_label, 'pose')
         self._active = False
+        self._wait_s = params.pose_wait_s
+        #: Scans waiting for poses, with their arrival time, oldest first.
+        self._pending: Deque[Tuple[Any, float]] = collections.deque()
 
     def on_activate(self, now: float) -> None:
         """Start processing scans."""
@@ -60,19 +83,37 @@ class ScanDetectorComponent(Component):
         """Drop the core and the poses."""
         self.core = None
         self.poses = PoseBuffer()
+        self._pending.clear()
 
     def on_pose(self, state: VehicleState, now: float) -> None:
         """Buffer a pose (the buffer refuses non-finite and out-of-order ones)."""
         self.poses.add(state)
         self.monitor.tick('pose', now)
+        self._process_ready(now)
 
     def on_scan(self, scan: Any, now: float) -> None:
-        """Place the batch with the buffered poses, run the detector, emit what it found."""
+        """Queue the batch; process every queued batch the poses now cover."""
         self.monitor.tick(self.input_label, now)
         if not self._active:
             # The streaming detector reports an object once: a detection found while the
             # outputs are closed would be lost, so inactive means "not processing" too.
             return
+        if len(self._pending) >= _MAX_PENDING_SCANS:
+            self._process(self._pending.popleft()[0])
+        self._pending.append((scan, now))
+        self._process_ready(now)
+
+    def _process_ready(self, now: float) -> None:
+        """Process, in order, the queued scans covered by poses or waiting too long."""
+        while self._pending:
+            scan, arrived = self._pending[0]
+            covered = len(self.poses) > 0 and self.poses.latest_stamp >= scan.stamp
+            if not covered and now - arrived < self._wait_s:
+                return
+            self._pending.popleft()
+            self._process(scan)
+
+    def _process(self, scan: Any) -> None:
         no_pose = getattr(self.core.stats, self.no_pose_counter)
         dets = self.core.process(scan, self.poses)
         if getattr(self.core.stats, self.no_pose_counter) > no_pose:

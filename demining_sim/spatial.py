@@ -104,7 +104,7 @@ class ItemTable:
     """
 
     def __init__(self, items, cell_m: float = 1.0) -> None:
-        """Build the table from a sequence of :class:`demining_bringup.contract.world.BuriedItem`."""
+        """Build the table from :class:`demining_bringup.contract.world.BuriedItem` items."""
         items = list(items)
         self.names = [it.name for it in items]
         self.kinds = [getattr(it.kind, 'value', str(it.kind)) for it in items]

@@ -2,8 +2,12 @@
 
 The nodes, their modules and how launch arguments feed their parameters come from
 config/stack.yaml through demining_bringup.stack, the same code `demine run` uses, so the
-launch file and the CLI start the same stack. Parameters come from one vehicle profile,
-config/vehicles/<profile>.yaml.
+launch file and the CLI start the same stack: every node is a component hosted as a lifecycle
+node, brought up in dependency order by the lifecycle manager. Parameters come from one
+vehicle profile, config/vehicles/<profile>.yaml, typed by each node's parameter schema.
+
+The launch ends when the mission has ended (the lifecycle manager shuts the nodes down and
+exits once the report is written) and when any node process exits (a crashed node ends it).
 
     ros2 launch demining demining.launch.py world:=training_field profile:=mv4_flail
     ros2 launch demining demining.launch.py sim:=gazebo world:=farmland_rows
@@ -12,11 +16,16 @@ config/vehicles/<profile>.yaml.
 import os
 
 from launch import LaunchContext, LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
+from launch.actions import (DeclareLaunchArgument, EmitEvent, ExecuteProcess, OpaqueFunction)
+from launch.events import Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from demining_bringup import stack as st
+
+
+def _end_launch(reason: str) -> list:
+    return [EmitEvent(event=Shutdown(reason=reason))]
 
 
 def _gazebo_actions(values: dict) -> list:
@@ -37,9 +46,19 @@ def _launch_setup(context: LaunchContext) -> list:
     values = st.resolve_arguments(desc, given)
     profile = st.load_profile(values['profile'])
     nodes = st.resolve_stack(desc, values, profile)
+    st.check_profile(nodes, profile)
+    common = dict(namespace=values.get('namespace', ''), output='screen', emulate_tty=True,
+                  ros_arguments=['--log-level', values.get('log_level', 'info')])
     actions = [Node(package=st.PACKAGE, executable=n.executable, name=n.name,
-                    parameters=[n.parameters], output='screen', emulate_tty=True)
+                    parameters=[n.parameters],
+                    on_exit=_end_launch(f'node {n.name} exited'), **common)
                for n in nodes]
+    if desc.manager is not None:
+        actions.append(Node(package=st.PACKAGE, executable=desc.manager.executable,
+                            name=desc.manager.name,
+                            parameters=[st.resolve_manager(desc, values, nodes)],
+                            on_exit=_end_launch('the lifecycle manager ended the mission'),
+                            **common))
     if values.get('sim') == 'gazebo':
         actions += _gazebo_actions(values)
     return actions

@@ -19,6 +19,7 @@ from sensor_msgs.msg import JointState, PointCloud2, PointField
 from std_msgs.msg import Header, String
 
 from demining_bringup.contract import topics
+from demining_bringup.contract.geo import yaw_from_xyzw
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan,
                                                  SimEvent, ToolCommand, ToolState, VehicleState)
 
@@ -55,7 +56,7 @@ def make_header(t: float, frame_id: str) -> Header:
 
 def yaw_from_quaternion(q: Quaternion) -> float:
     """Return the yaw (rad, ENU) of a quaternion."""
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+    return yaw_from_xyzw(q.x, q.y, q.z, q.w)
 
 
 def quaternion_from_yaw(yaw: float) -> Quaternion:

@@ -17,6 +17,8 @@ import numpy as np
 STATUS_GBAS_FIX = 2
 #: sensor_msgs/NavSatStatus.STATUS_FIX: a status at or above it is a fix.
 STATUS_FIX = 0
+#: REP-145: a covariance[0] (or variance) of -1 means "this field is not provided".
+NOT_PROVIDED = -1.0
 
 
 class DetectionKind(enum.IntEnum):

@@ -80,3 +80,12 @@ class LocalCartesian:
                                            np.asarray(up, float)))
         d = np.tensordot(self._r.T, enu, axes=1)
         return ecef_to_geodetic(d[0] + self._x0, d[1] + self._y0, d[2] + self._z0)
+
+
+def yaw_from_xyzw(x: float, y: float, z: float, w: float) -> float:
+    """Return the yaw (rad, ENU, REP-103) of an (x, y, z, w) unit quaternion.
+
+    The one expression of the stack: the codec reads message quaternions with it too, so a
+    yaw read from a plain tuple and from a message are the same bits.
+    """
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))

@@ -1,8 +1,8 @@
 """Parameters shared by several nodes, declared once (the profile's ``/**`` section).
 
 Each function returns a :func:`demining_bringup.contract.parameters.param` field, so every
-schema that needs, say, the tool width declares it with the same default, description and range: a value
-one node accepts can never be refused by another.
+schema that needs, say, the tool width declares it with the same default, description and
+range: a value one node accepts can never be refused by another.
 """
 
 from __future__ import annotations

@@ -33,8 +33,6 @@ from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detec
                                                  Twist2D, VehicleState)
 from demining_bringup.contract.states import FollowerStatus, MissionState, SafetyState
 
-#: REP-145: a covariance[0] of -1 means "this field is not provided".
-NOT_PROVIDED = -1.0
 #: Indices of x, y and yaw variances in a row-major 6x6 covariance.
 _COV_X, _COV_Y, _COV_YAW = 0, 7, 35
 #: Marker colours (r, g, b, a) per detection kind.

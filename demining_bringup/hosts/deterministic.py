@@ -30,7 +30,7 @@ from demining_bringup.contract.errors import ConfigError
 from demining_bringup.contract.wire import Wires, wires
 from demining_bringup.hosts.lifecycle import (Transition, TransitionSequence, shutdown_plan,
                                               startup_plan)
-from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.hosts.runtime import ComponentRuntime, Throttle
 
 #: Float tolerance when comparing simulated times with timer deadlines, s.
 _T_EPS = 1e-9
@@ -53,24 +53,16 @@ class _Timer:
 
 
 class HostLog:
-    """A component's log: Python logging with per-call-site throttling on simulated time."""
+    """A component's log: Python logging, throttled on simulated time."""
 
     def __init__(self, name: str, clock: Callable[[], float]) -> None:
         """Log as ``demining.<name>``; throttle on ``clock()`` (simulated seconds)."""
         self._logger = logging.getLogger(f'{LOGGER_NAME}.{name}')
-        self._clock = clock
-        self._last: Dict[Tuple[int, str], float] = {}
+        self._throttle = Throttle(clock)
 
     def _log(self, level: int, text: str, throttle_s: float) -> None:
-        if throttle_s > 0.0:
-            # Throttled per message head (as rclpy throttles per call site).
-            key = (level, text[:40])
-            now = self._clock()
-            last = self._last.get(key)
-            if last is not None and now - last < throttle_s:
-                return
-            self._last[key] = now
-        self._logger.log(level, text)
+        if self._throttle.allow(level, text, throttle_s):
+            self._logger.log(level, text)
 
     def debug(self, text: str, *, throttle_s: float = 0.0) -> None:
         """Log at DEBUG."""

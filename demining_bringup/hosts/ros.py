@@ -14,6 +14,7 @@ Every node module's ``main`` is ``run_component(TheComponent, args)``.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import sys
 import time
@@ -35,7 +36,7 @@ from demining_bringup.contract.parameters import schema_of
 from demining_bringup.contract.states import DiagLevel, LifecycleState
 from demining_bringup.contract.wire import wires
 from demining_bringup.hosts.ros_params import declare_parameters
-from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.hosts.runtime import ComponentRuntime, Throttle
 
 #: Wall-clock period of a clock source's stepping timer, s.
 TICK_PERIOD_S = 0.01
@@ -49,30 +50,32 @@ _HARDWARE_ID = 'demining'
 
 
 class RosLog:
-    """A component's log on the node's rclpy logger."""
+    """A component's log on the node's rclpy logger, throttled on the node's clock."""
 
     def __init__(self, node: LifecycleNode) -> None:
         """Log through ``node``'s logger."""
         self._logger = node.get_logger()
-
-    def _kw(self, throttle_s: float) -> Dict[str, Any]:
-        return {'throttle_duration_sec': throttle_s} if throttle_s > 0.0 else {}
+        self._throttle = Throttle(lambda: node.get_clock().now().nanoseconds * 1e-9)
 
     def debug(self, text: str, *, throttle_s: float = 0.0) -> None:
         """Log at DEBUG."""
-        self._logger.debug(text, **self._kw(throttle_s))
+        if self._throttle.allow(logging.DEBUG, text, throttle_s):
+            self._logger.debug(text)
 
     def info(self, text: str, *, throttle_s: float = 0.0) -> None:
         """Log at INFO."""
-        self._logger.info(text, **self._kw(throttle_s))
+        if self._throttle.allow(logging.INFO, text, throttle_s):
+            self._logger.info(text)
 
     def warning(self, text: str, *, throttle_s: float = 0.0) -> None:
         """Log at WARN."""
-        self._logger.warning(text, **self._kw(throttle_s))
+        if self._throttle.allow(logging.WARNING, text, throttle_s):
+            self._logger.warning(text)
 
     def error(self, text: str, *, throttle_s: float = 0.0) -> None:
         """Log at ERROR."""
-        self._logger.error(text, **self._kw(throttle_s))
+        if self._throttle.allow(logging.ERROR, text, throttle_s):
+            self._logger.error(text)
 
 
 class Lockstep:

@@ -116,9 +116,38 @@ class ComponentRuntime:
         return level, message, {'lifecycle_state': self.state.value, **dict(values)}
 
 
+class Throttle:
+    """Per-message throttling of a component's log lines, on the host's clock.
+
+    Keyed by level and the message's head (its first words, before any number), as rclpy
+    throttles per call site: a component logs through one host call site, so the host
+    throttles here and never asks rclpy to.
+    """
+
+    #: Characters of a message that identify it.
+    HEAD_CHARS = 40
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        """Throttle on ``clock()`` (seconds)."""
+        self._clock = clock
+        self._last: Dict[Tuple[int, str], float] = {}
+
+    def allow(self, level: int, text: str, throttle_s: float) -> bool:
+        """True when the line may be logged now."""
+        if throttle_s <= 0.0:
+            return True
+        key = (level, text[:self.HEAD_CHARS])
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and 0.0 <= now - last < throttle_s:
+            return False
+        self._last[key] = now
+        return True
+
+
 def parameter_names(cls: Type[Component]) -> Tuple[str, ...]:
     """The parameters a component declares (its schema's fields)."""
     return tuple(schema_of(cls.params))
 
 
-__all__ = ['ComponentRuntime', 'Sink', 'parameter_names']
+__all__ = ['ComponentRuntime', 'Sink', 'Throttle', 'parameter_names']

@@ -1,14 +1,34 @@
-"""Tests of the runner's pre-flight checks (DDS entities, no spinning)."""
+"""Tests of the runner's pre-flight checks: profile keys, one QoS per topic, QoS event handlers.
+
+The runner no longer compares QoS pairs at start-up (``check_qos`` is gone): every port is
+bound through the contract's wire (:mod:`demining_bringup.contract.wire`), which names one QoS
+per topic for its publishers and subscribers alike. The tests here check that this holds in a
+built stack, and that a profile key no node declares is refused before anything starts
+(:func:`demining_bringup.stack.check_profile`, which replaced ``check_declared``).
+"""
+
+import time
+from collections import defaultdict
 
 import pytest
 import rclpy
 from rclpy.context import Context
 from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.time_source import TimeSource
 from std_msgs.msg import String
 
-from demining_bringup.contract import qos
+from demining_bringup import stack as st
+from demining_bringup.contract import qos, topics
 from demining_bringup.contract.errors import ConfigError
-from demining_bringup.runner import check_qos, detach_qos_events
+from demining_bringup.contract.states import LifecycleState
+from demining_bringup.contract.wire import wires
+from demining_bringup.lifecycle_manager_node import LifecycleManagerNode
+from demining_bringup.runner import (MissionMonitor, detach_qos_events, instantiate,
+                                     validate)
+
+#: Wall seconds the graph may take to list every endpoint of this process.
+GRAPH_TIMEOUT_S = 10.0
 
 
 @pytest.fixture
@@ -19,28 +39,126 @@ def ctx(ros_domain_id):
     rclpy.try_shutdown(context=context)
 
 
-def _pair(ctx, pub_qos, sub_qos):
-    a = Node('talker', context=ctx)
-    b = Node('listener', context=ctx)
-    a.create_publisher(String, '/x', pub_qos)
-    b.create_subscription(String, '/x', lambda m: None, sub_qos)
-    return {'talker': a, 'listener': b}
+@pytest.fixture
+def stack(tmp_path):
+    """The default (embedded) stack, resolved, with its profile."""
+    desc = st.load_stack()
+    args = st.resolve_arguments(desc, {'run_dir': str(tmp_path / 'run')})
+    profile = st.load_profile(args['profile'])
+    return st.resolve_stack(desc, args, profile), profile
 
 
-def test_compatible_profiles_pass(ctx):
-    built = _pair(ctx, qos.LATCHED, qos.STATE)
-    check_qos(built)
-    for n in built.values():
-        n.destroy_node()
+# -- profile keys (stack.check_profile) ---------------------------------------------------
+
+def test_the_bundled_profile_passes(stack):
+    nodes, profile = stack
+    st.check_profile(nodes, profile)
 
 
-def test_reliable_subscription_on_best_effort_publisher_is_refused(ctx):
-    built = _pair(ctx, qos.SENSOR, qos.COMMAND)
-    with pytest.raises(ConfigError, match='/x: listener cannot hear talker'):
-        check_qos(built)
-    for n in built.values():
-        n.destroy_node()
+def test_unknown_key_in_a_node_section_is_refused(stack):
+    nodes, profile = stack
+    bad = {**profile, 'path_follower': {**profile.get('path_follower', {}),
+                                        'lookahed_m': 1.0}}
+    with pytest.raises(ConfigError, match=r'path_follower\.lookahed_m: unknown parameter'):
+        st.check_profile(nodes, bad)
 
+
+def test_key_of_another_node_in_a_node_section_is_refused(stack):
+    nodes, profile = stack
+    # report_dir is the mission manager's: in the follower's section it is a mistake.
+    with pytest.raises(ConfigError, match=r'path_follower\.report_dir'):
+        st.check_profile(nodes, {'path_follower': {'report_dir': '/tmp'}})
+
+
+def test_unknown_key_in_the_wildcard_section_is_refused(stack):
+    nodes, profile = stack
+    bad = {**profile, st.WILDCARD: {**profile.get(st.WILDCARD, {}), 'tool_widht_m': 2.0}}
+    with pytest.raises(ConfigError, match=r'/\*\*\.tool_widht_m: no node declares'):
+        st.check_profile(nodes, bad)
+
+
+def test_wildcard_keys_any_node_declares_pass(stack):
+    nodes, _ = stack
+    # report_dir only the mission manager declares, use_sim_time every node.
+    st.check_profile(nodes, {st.WILDCARD: {'report_dir': '/tmp', 'use_sim_time': True}})
+
+
+def test_validate_refuses_an_unknown_profile_key_before_configuring(stack):
+    nodes, profile = stack
+    with pytest.raises(ConfigError, match='no_such_parameter'):
+        validate(nodes, {**profile, 'fusion': {'no_such_parameter': 1.0}})
+
+
+# -- one QoS per topic (contract/wire.py) -------------------------------------------------
+
+def test_every_port_of_every_component_is_a_topic_of_the_wire():
+    w = wires()
+    for spec in st.load_stack().nodes:          # both simulation backends
+        cls = st.load_component(spec.module, spec.class_name, spec.name)
+        for port in list(cls.inputs.values()) + list(cls.outputs.values()):
+            assert port.topic in w, f'{spec.name}: {port.topic} has no wire'
+            if port in cls.inputs.values():
+                assert w[port.topic].decode is not None, f'{port.topic} cannot be decoded'
+
+
+def _is_time_source(sub):
+    # rclpy's own /clock subscription (use_sim_time): BEST_EFFORT depth 1, not the stack's.
+    return isinstance(getattr(sub.callback, '__self__', None), TimeSource)
+
+
+def test_publishers_and_subscribers_of_a_topic_share_the_wire_qos(stack, ctx):
+    """Build the whole stack (configured, not spinning): one QoS per topic, both ends."""
+    nodes, _ = stack
+    w = wires()
+    built = [instantiate(spec, ctx) for spec in nodes]
+    # The runner's own nodes listen too.
+    built.append(MissionMonitor(context=ctx, parameter_overrides=[
+        Parameter('use_sim_time', value=True)]))
+    built.append(LifecycleManagerNode(context=ctx, parameter_overrides=[
+        Parameter('node_names', value=[n.name for n in nodes]),
+        Parameter('autostart', value=False)]))
+    try:
+        for node in built[:len(nodes)]:
+            node.trigger_configure()
+            assert node.runtime.state is LifecycleState.INACTIVE, node.get_name()
+        pubs, subs = defaultdict(list), defaultdict(list)
+        for node in built:
+            for p in node.publishers:
+                if p.topic_name in w:
+                    pubs[p.topic_name].append((node.get_name(), p.qos_profile))
+            for s in node.subscriptions:
+                if s.topic_name in w and not _is_time_source(s):
+                    subs[s.topic_name].append((node.get_name(), s.qos_profile))
+        for topic in set(pubs) | set(subs):
+            for name, profile in pubs[topic] + subs[topic]:
+                assert profile == w[topic].qos, f'{name} on {topic}: not the wire QoS'
+        # Not vacuous: component inputs and outputs met on the topics between nodes.
+        both = {t for t in pubs if subs[t]}
+        assert {topics.CMD_VEL_AUTO, topics.TOOL_COMMAND_AUTO, topics.LOCALIZATION,
+                topics.MISSION_STATE, topics.COVERAGE_PATH} <= both
+        # What DDS matched agrees (it reports reliability and durability).
+        peer = built[0]
+        for topic in both:
+            want = (w[topic].qos.reliability, w[topic].qos.durability)
+            deadline = time.monotonic() + GRAPH_TIMEOUT_S
+            while True:
+                ends = (peer.get_publishers_info_by_topic(topic)
+                        + peer.get_subscriptions_info_by_topic(topic))
+                if len(ends) >= len(pubs[topic]) + len(subs[topic]):
+                    break
+                assert time.monotonic() < deadline, f'{topic}: endpoints not discovered'
+                time.sleep(0.05)
+            for e in ends:
+                got = (e.qos_profile.reliability, e.qos_profile.durability)
+                if topic == topics.CLOCK and e.endpoint_type.name == 'SUBSCRIPTION':
+                    continue            # rclpy's time source (best effort is compatible)
+                assert got == want, f'{e.node_name} on {topic}: {got} != {want}'
+    finally:
+        for node in built:
+            node.destroy_node()
+
+
+# -- QoS event handlers -------------------------------------------------------------------
 
 def test_detached_event_handlers_can_be_reattached_and_destroyed(ctx):
     node = Node('n', context=ctx)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demining_sim import sdf
+from demining_bringup.contract import sdf
+from demining_bringup.contract.sdf import load_world, write_world
 from demining_bringup.contract.world import (
-    BuriedItem, GeoOrigin, ItemKind, Obstacle, Terrain, World, WorldError, load_world,
-    write_world)
+    BuriedItem, GeoOrigin, ItemKind, Obstacle, Terrain, World, WorldError)
 
 WORLDS = os.path.join(os.path.dirname(__file__), '..', '..', 'demining_sim', 'worlds')
 TRAINING = os.path.join(WORLDS, 'training_field.sdf')

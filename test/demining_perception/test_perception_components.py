@@ -1,5 +1,6 @@
 """The perception components through ComponentRuntime (no ROS): ports, timers, lifecycle."""
 
+import dataclasses
 import json
 import math
 
@@ -264,10 +265,30 @@ def test_processors_warn_about_readings_without_a_pose(cls, counter):
     scan = (gpr_batches(0.1, [])[0][0] if cls is GprProcessorComponent
             else md_batches(0.1, [])[0])
     rt.deliver('scan', scan, scan.stamp)
+    # The scan waits for its poses first (pose_wait_s, 1 s by default) ...
+    assert not log.has('warning', 'without a pose')
+    assert len(rt.component._pending) == 1
+    # ... and is processed with what there is once it has waited that long.
+    later = dataclasses.replace(scan, stamp=scan.stamp + 1.0)
+    rt.deliver('scan', later, later.stamp)
     assert out == [] and log.has('warning', 'without a pose')
     level, message, values = rt.diagnostics(scan.stamp)
     assert int(values[counter]) > 0
     assert level == DiagLevel.WARN and 'pose' in message
+
+
+def test_a_scan_waits_for_a_late_pose_instead_of_dropping_readings():
+    """Localisation lags the sensors by a tick or more: readings must not be lost to that."""
+    obj = Obj(x=8.0, y=CH_Y[5], depth=0.08, metal_k=metal_k_for(80.0, 0.08))
+    rt, out, log = runtime(MdProcessorComponent)
+    rt.configure({})
+    rt.activate(0.0)
+    for scan in md_batches(12.0, [obj]):
+        rt.deliver('scan', scan, scan.stamp)           # before its poses ...
+        feed_poses(rt, scan.stamp - 0.1, scan.stamp)   # ... which come a little later
+    assert rt.component.core.stats.readings_no_pose == 0
+    assert not log.has('warning', 'without a pose')
+    assert any(port == 'detections' for port, _ in out)
 
 
 def test_processor_emits_nothing_before_activate():

@@ -39,3 +39,42 @@ def test_nodes_match_the_stack_description(sim, expected, absent):
     actions = opaque.execute(context)
     names = {getattr(a, 'node_name', None) or getattr(a, 'name', None) for a in actions}
     assert expected in str(names) and absent not in str(names)
+
+
+def _node_actions(sim='embedded'):
+    from launch import LaunchContext
+    from launch.actions import OpaqueFunction
+    from launch_ros.actions import Node
+    ld = _load()
+    context = LaunchContext()
+    for entity in ld.entities:
+        if not isinstance(entity, OpaqueFunction):
+            entity.visit(context)
+    context.launch_configurations['sim'] = sim
+    opaque = next(e for e in ld.entities if isinstance(e, OpaqueFunction))
+    return [a for a in opaque.execute(context) if isinstance(a, Node)]
+
+
+def test_launch_starts_exactly_the_stack_description_and_its_lifecycle_manager():
+    desc = st.load_stack()
+    values = st.resolve_arguments(desc, {})
+    nodes = st.resolve_stack(desc, values, st.load_profile(values['profile']))
+    actions = {a.node_name.split('/')[-1]: a for a in _node_actions()}
+    expected = {n.name: n for n in nodes}
+    assert set(actions) == set(expected) | {desc.manager.name}
+    for name, spec in expected.items():
+        params = {}
+        for p in actions[name]._Node__parameters:       # launch_ros keeps them private
+            params.update({k if isinstance(k, str) else ''.join(map(str, k)): v
+                           for k, v in p.items()})
+        assert set(params) == set(spec.parameters)
+    manager = st.resolve_manager(desc, values, nodes)
+    assert manager['node_names'] == [n.name for n in nodes]
+
+
+def test_a_double_launch_argument_reaches_a_double_parameter():
+    desc = st.load_stack()
+    values = st.resolve_arguments(desc, {'real_time_factor': '20'})
+    nodes = st.resolve_stack(desc, values, st.load_profile(values['profile']))
+    sim = next(n for n in nodes if n.name == 'simulator')
+    assert isinstance(sim.parameters['real_time_factor'], float)

@@ -1,4 +1,4 @@
-"""DDS test of the safety_supervisor node: ok, e-stop latch, reset rules, AT detonation."""
+"""DDS test of the safety supervisor as a lifecycle node: ok, e-stop latch, reset, AT blast."""
 
 import os
 import time
@@ -16,9 +16,11 @@ from std_msgs.msg import Bool, Header, String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
 from demining_bringup.contract import codec, qos, topics  # noqa: E402
-from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState,  # noqa: E402
-                                        VehicleState)
-from demining_control.safety_supervisor_node import SafetySupervisorNode  # noqa: E402
+from demining_bringup.contract.datatypes import (SimEvent, ToolCommand,  # noqa: E402
+                                                 ToolState, VehicleState)
+from demining_bringup.contract.states import (LifecycleState, MissionState,  # noqa: E402
+                                              SafetyState)
+from demining_control.safety_supervisor_node import SafetySupervisorComponent  # noqa: E402
 
 TIMEOUT_S = 10.0
 
@@ -47,7 +49,7 @@ class Harness(Node):
         self.create_subscription(Twist, topics.CMD_VEL, self._on_cmd, qos.COMMAND)
         self.reset = self.create_client(Trigger, topics.SAFETY_RESET)
         self.create_timer(0.05, self._tick)
-        self.pub_mission.publish(String(data='clearing'))
+        self.pub_mission.publish(String(data=MissionState.CLEARING.value))
 
     def _on_state(self, msg):
         self.state = msg.data
@@ -73,8 +75,12 @@ def system(area_file, ros_domain_id):
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     ctx = Context()
     rclpy.init(context=ctx, domain_id=ros_domain_id)
-    node = SafetySupervisorNode(context=ctx, parameter_overrides=[
-        Parameter('area_file', value=area_file)])
+    from demining_bringup.hosts.ros import ComponentNode
+    node = ComponentNode(SafetySupervisorComponent, node_name='safety_supervisor', context=ctx,
+                         parameter_overrides=[Parameter('area_file', value=area_file)])
+    node.trigger_configure()
+    node.trigger_activate()
+    assert node.runtime.state is LifecycleState.ACTIVE
     harness = Harness(ctx)
     ex = SingleThreadedExecutor(context=ctx)
     ex.add_node(node)
@@ -85,7 +91,7 @@ def system(area_file, ros_domain_id):
         ex.shutdown()
         harness.destroy_node()
         node.destroy_node()
-        rclpy.shutdown(context=ctx)
+        rclpy.try_shutdown(context=ctx)
 
 
 def wait_for(ex, cond, what):
@@ -106,29 +112,32 @@ def call_reset(ex, harness):
 
 def test_safety_node_over_dds(system):
     ex, node, h = system
-    wait_for(ex, lambda: h.state == 'ok' and h.cmd is not None and h.cmd[0] > 0.39,
+    sup = node.component.supervisor
+    ok, estop, pstop = (SafetyState.OK.value, SafetyState.ESTOP.value,
+                        SafetyState.PROTECTIVE_STOP.value)
+    wait_for(ex, lambda: h.state == ok and h.cmd is not None and h.cmd[0] > 0.39,
              'state ok and motion passed through')
     # operator e-stop: latched, reset refused while pressed
     h.pub_estop.publish(Bool(data=True))
-    wait_for(ex, lambda: h.state == 'estop' and h.cmd == (0.0, 0.0), 'e-stop')
+    wait_for(ex, lambda: h.state == estop and h.cmd == (0.0, 0.0), 'e-stop')
     assert not call_reset(ex, h).success
     h.pub_estop.publish(Bool(data=False))
-    wait_for(ex, lambda: not node.inputs.estop_pressed, 'e-stop release delivered')
-    assert node.supervisor.state.value == 'estop'        # still latched
+    wait_for(ex, lambda: not node.component.latest.estop_pressed, 'e-stop release delivered')
+    assert sup.state is SafetyState.ESTOP        # still latched
     assert call_reset(ex, h).success
-    wait_for(ex, lambda: h.state == 'ok' and h.cmd[0] > 0.39, 'ok after reset')
+    wait_for(ex, lambda: h.state == ok and h.cmd[0] > 0.39, 'ok after reset')
     # an AT detonation latches the e-stop
     h.pub_event.publish(codec.encode_event(SimEvent(1.0, 'at_detonation', 'tm62', 'AT', 5.0,
                                                     5.0)))
-    wait_for(ex, lambda: h.state == 'estop', 'e-stop on AT detonation')
+    wait_for(ex, lambda: h.state == estop, 'e-stop on AT detonation')
     assert call_reset(ex, h).success
-    wait_for(ex, lambda: h.state == 'ok', 'ok after second reset')
+    wait_for(ex, lambda: h.state == ok, 'ok after second reset')
     # heartbeat lost: protective stop, recovers by itself
     h.heartbeat = False
-    wait_for(ex, lambda: h.state == 'protective_stop' and h.cmd == (0.0, 0.0),
+    wait_for(ex, lambda: h.state == pstop and h.cmd == (0.0, 0.0),
              'protective stop on heartbeat loss')
     h.heartbeat = True
-    wait_for(ex, lambda: h.state == 'ok', 'recovery')
-    reasons = [t['reason'] for t in node.supervisor.transitions]
+    wait_for(ex, lambda: h.state == ok, 'recovery')
+    reasons = [t['reason'] for t in sup.transitions]
     assert any('at_detonation' in r for r in reasons)
     assert any('heartbeat' in r for r in reasons)
