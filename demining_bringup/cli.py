@@ -123,7 +123,7 @@ def _run_core(ns: argparse.Namespace) -> int:
     _say(f'profile {args["profile"]}')
     _say(f'nodes   {", ".join(n.name for n in nodes)} (deterministic host, no DDS)')
     check_profile(nodes, profile)
-    result = deterministic_runner.run_deterministic(nodes, progress=_say,
+    result = deterministic_runner.run_deterministic(nodes, run_dir=run_dir, progress=_say,
                                                     wall_time_limit_s=ns.timeout)
     _print_result(result)
     return EXIT_OK if result.ok else EXIT_MISSION_FAILED

@@ -31,8 +31,6 @@ DIFFERENCES = (
     'no lockstep or real_time_factor: the loop runs as fast as the components allow',
     'no /diagnostics (the components compute them; nothing publishes them)',
 )
-#: Node that owns the mission and its abort service.
-MISSION_NODE = 'mission_manager'
 _DEFAULT_PROGRESS_PERIOD_S = 60.0
 _DEFAULT_SIM_TIME_LIMIT_S = 4 * 3600.0
 
@@ -63,13 +61,17 @@ def hosted(nodes: List[ResolvedNode]) -> List[Hosted]:
     return [Hosted(spec.component(), spec.name, spec.parameters) for spec in nodes]
 
 
-def run_deterministic(nodes: List[ResolvedNode], *,
+def run_deterministic(nodes: List[ResolvedNode], *, run_dir: str = '',
                       progress: Optional[Callable[[str], None]] = None,
                       progress_period_s: float = _DEFAULT_PROGRESS_PERIOD_S,
                       sim_time_limit_s: float = _DEFAULT_SIM_TIME_LIMIT_S,
                       wall_time_limit_s: Optional[float] = None,
                       log_level: int = logging.WARNING) -> RunResult:
-    """Run the mission to its end (or a time limit) and return how it ended."""
+    """Run the mission to its end (or a time limit) and return how it ended.
+
+    ``run_dir`` is the report folder the stack was given (the result names it even when no
+    report could be written).
+    """
     say = progress or (lambda line: None)
     logging.getLogger(LOGGER_NAME).setLevel(log_level)
     start = time.monotonic()
@@ -103,24 +105,15 @@ def run_deterministic(nodes: List[ResolvedNode], *,
         failed = [exc.name]
         sim_t = host.now
         say(f'node {exc}: the run ends')
-        if MISSION_NODE not in host.failed:
-            ok, message = host.call(MISSION_NODE, 'abort')
-            say(f'mission {monitor.state.value}: {message}')
+        ok, message = host.call(topics.MISSION_ABORT)
+        say(f'mission {monitor.state.value}: {message}')
     finally:
         host.shutdown()
-    run_dir = monitor.report_dir or nodes_run_dir(nodes)
+    run_dir = monitor.report_dir or run_dir
     return RunResult(mission_state=monitor.state.value, run_dir=run_dir,
                      summary=read_summary(monitor.report_dir),
                      wall_time_s=time.monotonic() - start, sim_time_s=sim_t,
                      timed_out=bool(state['timed_out']), failed_nodes=failed)
 
 
-def nodes_run_dir(nodes: List[ResolvedNode]) -> str:
-    """The report folder the mission manager was given ('' when it picks one itself)."""
-    for spec in nodes:
-        if spec.name == MISSION_NODE:
-            return str(spec.parameters.get('report_dir', ''))
-    return ''
-
-
-__all__ = ['DIFFERENCES', 'MISSION_NODE', 'hosted', 'nodes_run_dir', 'run_deterministic']
+__all__ = ['DIFFERENCES', 'hosted', 'run_deterministic']

@@ -19,3 +19,14 @@ _domains = itertools.count()
 def ros_domain_id() -> int:
     """Return a ROS_DOMAIN_ID no other test in this run (or a concurrent run) uses."""
     return _DOMAIN_BASE + next(_domains) % 10
+
+
+@pytest.fixture
+def ctx(ros_domain_id):
+    """An own rclpy Context on this test's domain (DDS tests), shut down afterwards."""
+    rclpy = pytest.importorskip('rclpy')
+    from rclpy.context import Context
+    c = Context()
+    rclpy.init(context=c, domain_id=ros_domain_id)
+    yield c
+    rclpy.try_shutdown(context=c)

@@ -235,14 +235,21 @@ class DeterministicHost:
                 self._guard(rt, lambda: rt.fire(name, t))
                 self._drain()
 
-    def call(self, node: str, service: str) -> Tuple[bool, str]:
-        """Call a Trigger service of ``node`` now (deliveries follow before it returns)."""
-        rt = self.runtimes[node]
-        if rt.name in self.failed:
-            return False, f'{node} has failed'
-        result = self._guard(rt, lambda: rt.call(service, self.now))
-        self._drain()
-        return result
+    def call(self, service: str) -> Tuple[bool, str]:
+        """Call the Trigger service named ``service`` (a contract name, e.g. /mission/abort).
+
+        Deliveries it causes follow before it returns; (False, why) when no live component
+        offers it.
+        """
+        for rt in self.runtimes.values():
+            for name, offered in rt.cls.services.items():
+                if offered == service:
+                    if rt.name in self.failed:
+                        return False, f'{rt.name} has failed'
+                    result = self._guard(rt, lambda: rt.call(name, self.now))
+                    self._drain()
+                    return result
+        return False, f'no component offers {service}'
 
     def run(self, until: Callable[[], bool], *, sim_time_limit_s: float = math.inf,
             on_tick: Optional[Callable[[float], None]] = None) -> float:

@@ -257,7 +257,8 @@ class MissionManager:
 
     def record_kwargs(self) -> Dict[str, object]:
         """Return the record fields (``MissionRecord(**kwargs, world_name=, origin=)``)."""
-        outcome = 'complete' if self.state is MissionState.COMPLETE else 'aborted'
+        outcome = (MissionState.COMPLETE if self.state is MissionState.COMPLETE
+                   else MissionState.ABORTED).value
         return dict(
             field=list(self.field), exclusion_zones=[list(z) for z in self.exclusion_zones],
             planned_path=self.planned_path.copy(), trajectory=self.trajectory,

@@ -8,8 +8,8 @@ from sensor_msgs.msg import JointState, PointCloud2, PointField
 from std_msgs.msg import String
 
 from demining_bringup.contract import codec
-from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan, SimEvent,
-                                        ToolCommand, ToolState, VehicleState)
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan,
+                                                 SimEvent, ToolCommand, ToolState, VehicleState)
 
 
 def _gpr(n=16, s=64):

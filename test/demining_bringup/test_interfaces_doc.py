@@ -18,6 +18,28 @@ def _table():
     return rows
 
 
+def _qos_column():
+    rows = {}
+    for line in open(_DOC, encoding='utf-8'):
+        cells = [c.strip() for c in line.split('|')]
+        if len(cells) > 5 and re.fullmatch(r'`/[^`]+`', cells[1]):
+            rows[cells[1].strip('`')] = cells[4]
+    return rows
+
+
+def test_the_documented_qos_is_the_wire_qos():
+    from demining_bringup.contract import qos
+    from demining_bringup.contract.wire import wires
+    named = {name: profile for name, profile in vars(qos).items() if name.isupper()}
+    w = wires()
+    for topic, column in _qos_column().items():
+        if topic not in w:
+            continue        # /diagnostics: published by the hosts, not a component port
+        expected = [name for name, profile in named.items() if profile == w[topic].qos]
+        assert column in expected or (column == '(clock)' and 'CLOCK' in expected), \
+            f'{topic}: documented {column}, wire uses {expected}'
+
+
 def test_every_topic_constant_is_documented():
     documented = _table()
     names = [v for k, v in vars(topics).items()

@@ -1,6 +1,5 @@
 """The lifecycle manager: its plans (no ROS) and the ROS node driving hosted components."""
 
-import os
 import time
 
 import pytest
@@ -79,17 +78,6 @@ def test_a_failure_without_a_reason_still_says_what_failed():
 
 
 # -- the ROS node -----------------------------------------------------------------------------
-
-@pytest.fixture
-def ctx(ros_domain_id):
-    rclpy = pytest.importorskip('rclpy')
-    from rclpy.context import Context
-    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    c = Context()
-    rclpy.init(context=c, domain_id=ros_domain_id)
-    yield c
-    rclpy.try_shutdown(context=c)
-
 
 @pytest.fixture
 def area():

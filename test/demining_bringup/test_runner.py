@@ -11,8 +11,6 @@ import time
 from collections import defaultdict
 
 import pytest
-import rclpy
-from rclpy.context import Context
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.time_source import TimeSource
@@ -29,14 +27,6 @@ from demining_bringup.runner import (MissionMonitor, detach_qos_events, instanti
 
 #: Wall seconds the graph may take to list every endpoint of this process.
 GRAPH_TIMEOUT_S = 10.0
-
-
-@pytest.fixture
-def ctx(ros_domain_id):
-    context = Context()
-    rclpy.init(context=context, domain_id=ros_domain_id)
-    yield context
-    rclpy.try_shutdown(context=context)
 
 
 @pytest.fixture

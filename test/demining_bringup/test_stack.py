@@ -104,3 +104,12 @@ def test_params_file_round_trips(desc, tmp_path):
     path = st.write_params_file(nodes, str(tmp_path / 'p.yaml'))
     back = st.load_profile(path)
     assert back['fusion'] == nodes[[n.name for n in nodes].index('fusion')].parameters
+
+
+def test_a_double_launch_argument_reaches_a_double_parameter():
+    """``real_time_factor:=20`` (typed INTEGER by launch) must reach a DOUBLE parameter."""
+    desc = st.load_stack()
+    values = st.resolve_arguments(desc, {'real_time_factor': '20'})
+    nodes = st.resolve_stack(desc, values, st.load_profile(values['profile']))
+    sim = next(n for n in nodes if n.name == 'simulator')
+    assert isinstance(sim.parameters['real_time_factor'], float)

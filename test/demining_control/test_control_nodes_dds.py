@@ -5,7 +5,6 @@ or tool command leaves the follower, the tool controller or the safety superviso
 active.
 """
 
-import os
 import time
 
 import pytest
@@ -14,7 +13,6 @@ rclpy = pytest.importorskip('rclpy')
 
 from geometry_msgs.msg import Twist  # noqa: E402
 from nav_msgs.msg import Odometry, Path  # noqa: E402
-from rclpy.context import Context  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -40,15 +38,6 @@ pytestmark = pytest.mark.dds
 #: safety supervisor's gated ones.
 ACTUATOR_TOPICS = (topics.CMD_VEL_AUTO, topics.TOOL_COMMAND_AUTO, topics.CMD_VEL,
                    topics.TOOL_COMMAND)
-
-
-@pytest.fixture
-def ctx(ros_domain_id):
-    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    c = Context()
-    rclpy.init(context=c, domain_id=ros_domain_id)
-    yield c
-    rclpy.try_shutdown(context=c)
 
 
 def host(cls, ctx, **params):

@@ -1,6 +1,5 @@
 """The fusion and localisation components hosted as lifecycle nodes over DDS (own Context)."""
 
-import os
 import time
 
 import pytest
@@ -8,7 +7,6 @@ import pytest
 rclpy = pytest.importorskip('rclpy')
 
 from nav_msgs.msg import OccupancyGrid, Odometry  # noqa: E402
-from rclpy.context import Context  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import NavSatFix, NavSatStatus, PointCloud2  # noqa: E402
@@ -19,15 +17,6 @@ from demining_bringup.contract.geo import LocalCartesian  # noqa: E402
 
 pytestmark = pytest.mark.dds
 TIMEOUT_S = 15.0
-
-
-@pytest.fixture
-def ctx(ros_domain_id):
-    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    c = Context()
-    rclpy.init(context=c, domain_id=ros_domain_id)
-    yield c
-    rclpy.try_shutdown(context=c)
 
 
 def spin_until(executor, cond, timeout=TIMEOUT_S, action=None):

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from demining_bringup.contract.datatypes import GprScan, MdScan, SimEvent, ToolCommand, ToolState, Twist2D
+from demining_bringup.contract.datatypes import (GprScan, MdScan, SimEvent, ToolCommand,
+                                                 ToolState, Twist2D)
 from demining_sim.faults import (Fault, FaultInjector, FaultKind, load_scenario,
                                  parse_scenario)
 from demining_sim.sensors.gnss import GnssFix

@@ -6,8 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from demining_bringup.contract.datatypes import (GprScan, MdScan, SimEvent, ToolCommand, ToolState,
-                                        Twist2D)
+from demining_bringup.contract.datatypes import (GprScan, MdScan, SimEvent, ToolCommand,
+                                                 ToolState, Twist2D)
 from demining_bringup.contract.parameters import ParamError, from_dict, schema_of
 from demining_sim.faults import parse_scenario
 from demining_sim.generator import make_item

@@ -1,6 +1,5 @@
 """DDS smoke test of the simulator hosted as a lifecycle node (own context and domain)."""
 
-import os
 import time
 
 import pytest
@@ -9,7 +8,6 @@ rclpy = pytest.importorskip('rclpy')
 
 from geometry_msgs.msg import Twist, Vector3  # noqa: E402
 from nav_msgs.msg import Odometry  # noqa: E402
-from rclpy.context import Context  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -28,15 +26,6 @@ from demining_sim.simulator_node import SimulatedCrash, SimulatorComponent  # no
 pytestmark = pytest.mark.dds
 
 TIMEOUT_S = 30.0
-
-
-@pytest.fixture
-def ctx(ros_domain_id):
-    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    context = Context()
-    rclpy.init(context=context, domain_id=ros_domain_id)
-    yield context
-    rclpy.try_shutdown(context=context)
 
 
 def spin_until(executor, condition, timeout=TIMEOUT_S):

@@ -24,9 +24,8 @@ def test_every_stack_argument_is_declared_with_a_description():
     assert all(a.description for a in declared.values())
 
 
-@pytest.mark.parametrize('sim, expected, absent', [('embedded', 'simulator', 'gz_bridge'),
-                                                   ('gazebo', 'gz_bridge', 'simulator')])
-def test_nodes_match_the_stack_description(sim, expected, absent):
+def _actions(sim='embedded'):
+    """What the launch file's setup returns for ``sim`` (other arguments at their defaults)."""
     from launch import LaunchContext
     from launch.actions import OpaqueFunction
     ld = _load()
@@ -36,23 +35,19 @@ def test_nodes_match_the_stack_description(sim, expected, absent):
             entity.visit(context)
     context.launch_configurations['sim'] = sim
     opaque = next(e for e in ld.entities if isinstance(e, OpaqueFunction))
-    actions = opaque.execute(context)
-    names = {getattr(a, 'node_name', None) or getattr(a, 'name', None) for a in actions}
+    return opaque.execute(context)
+
+
+@pytest.mark.parametrize('sim, expected, absent', [('embedded', 'simulator', 'gz_bridge'),
+                                                   ('gazebo', 'gz_bridge', 'simulator')])
+def test_nodes_match_the_stack_description(sim, expected, absent):
+    names = {getattr(a, 'node_name', None) or getattr(a, 'name', None) for a in _actions(sim)}
     assert expected in str(names) and absent not in str(names)
 
 
 def _node_actions(sim='embedded'):
-    from launch import LaunchContext
-    from launch.actions import OpaqueFunction
     from launch_ros.actions import Node
-    ld = _load()
-    context = LaunchContext()
-    for entity in ld.entities:
-        if not isinstance(entity, OpaqueFunction):
-            entity.visit(context)
-    context.launch_configurations['sim'] = sim
-    opaque = next(e for e in ld.entities if isinstance(e, OpaqueFunction))
-    return [a for a in opaque.execute(context) if isinstance(a, Node)]
+    return [a for a in _actions(sim) if isinstance(a, Node)]
 
 
 def test_launch_starts_exactly_the_stack_description_and_its_lifecycle_manager():
@@ -70,11 +65,3 @@ def test_launch_starts_exactly_the_stack_description_and_its_lifecycle_manager()
         assert set(params) == set(spec.parameters)
     manager = st.resolve_manager(desc, values, nodes)
     assert manager['node_names'] == [n.name for n in nodes]
-
-
-def test_a_double_launch_argument_reaches_a_double_parameter():
-    desc = st.load_stack()
-    values = st.resolve_arguments(desc, {'real_time_factor': '20'})
-    nodes = st.resolve_stack(desc, values, st.load_profile(values['profile']))
-    sim = next(n for n in nodes if n.name == 'simulator')
-    assert isinstance(sim.parameters['real_time_factor'], float)

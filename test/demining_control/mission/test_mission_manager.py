@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent, ToolState, VehicleState
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, SimEvent, ToolState,
+                                                 VehicleState)
 from demining_bringup.report import MissionRecord, write_report
 from demining_control.mission.manager import MissionManager, MissionParams, MissionState
 from demining_bringup.contract.world import GeoOrigin

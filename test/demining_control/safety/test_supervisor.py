@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from demining_bringup.contract.datatypes import SimEvent, ToolCommand, ToolState, Twist2D, VehicleState
+from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState, Twist2D,
+                                                 VehicleState)
 from demining_control.safety.supervisor import (SafetyInputs, SafetyParams, SafetyState,
                                                 SafetySupervisor)
 
