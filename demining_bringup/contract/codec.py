@@ -21,7 +21,9 @@ from std_msgs.msg import Header, String
 from demining_bringup.contract import topics
 from demining_bringup.contract.geo import yaw_from_xyzw
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan,
-                                                 SimEvent, ToolCommand, ToolState, VehicleState)
+                                                 SafetyEvent, SimEvent, ToolCommand, ToolState,
+                                                 VehicleState)
+from demining_bringup.contract.states import SafetyState
 
 _NS_PER_S = 1_000_000_000
 _F32 = PointField.FLOAT32
@@ -338,23 +340,23 @@ def decode_event(msg: String) -> SimEvent:
     return ev
 
 
-def encode_safety_event(stamp: float, state: str, reason: str) -> String:
+def encode_safety_event(ev: SafetyEvent) -> String:
     """Encode a safety state transition (docs/interfaces.md, "Safety events")."""
-    return String(data=json.dumps({'stamp': stamp, 'state': state, 'reason': reason},
-                                  allow_nan=False))
+    return String(data=json.dumps({'stamp': ev.stamp, 'state': SafetyState(ev.state).value,
+                                   'reason': ev.reason}, allow_nan=False))
 
 
-def decode_safety_event(msg: String) -> dict:
+def decode_safety_event(msg: String) -> SafetyEvent:
     """Decode a safety state transition; raises DecodeError on malformed input."""
     try:
         body = json.loads(msg.data)
-        out = {'stamp': float(body['stamp']), 'state': str(body['state']),
-               'reason': str(body.get('reason', ''))}
+        ev = SafetyEvent(stamp=float(body['stamp']), state=SafetyState(body['state']),
+                         reason=str(body.get('reason', '')))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DecodeError(f'malformed safety event: {exc}') from None
-    if not math.isfinite(out['stamp']):
+    if not math.isfinite(ev.stamp):
         raise DecodeError('safety event has a non-finite stamp')
-    return out
+    return ev
 
 
 # --- odometry, paths, grids -----------------------------------------------------------------

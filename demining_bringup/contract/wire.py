@@ -11,7 +11,6 @@ pair in the stack can be incompatible.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -29,8 +28,8 @@ from demining_bringup.contract import codec, qos, topics
 from demining_bringup.contract.codec import DecodeError
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Garbage,
                                                  GnssFix, Grid, GroundTruth, Heartbeat,
-                                                 ImuSample, OdomSample, SafetyEvent,
-                                                 Twist2D, VehicleState)
+                                                 ImuSample, OdomSample, Twist2D,
+                                                 VehicleState)
 from demining_bringup.contract.states import FollowerStatus, MissionState, SafetyState
 
 #: Indices of x, y and yaw variances in a row-major 6x6 covariance.
@@ -167,9 +166,12 @@ def _encode_truth(g: GroundTruth, now: float) -> Odometry:
 def _decode_truth(msg: Odometry) -> GroundTruth:
     p, q = msg.pose.pose.position, msg.pose.pose.orientation
     roll, pitch, yaw = codec.rpy_from_quaternion(q)
-    return GroundTruth(stamp=codec.stamp_to_sec(msg.header.stamp), x=p.x, y=p.y, z=p.z,
-                       roll=roll, pitch=pitch, yaw=yaw, v=msg.twist.twist.linear.x,
-                       omega=msg.twist.twist.angular.z)
+    truth = GroundTruth(stamp=codec.stamp_to_sec(msg.header.stamp), x=p.x, y=p.y, z=p.z,
+                        roll=roll, pitch=pitch, yaw=yaw, v=msg.twist.twist.linear.x,
+                        omega=msg.twist.twist.angular.z)
+    if not all(math.isfinite(v) for v in dataclasses.astuple(truth)):
+        raise DecodeError('ground truth has non-finite values')
+    return truth
 
 
 def _encode_state(state: VehicleState, now: float) -> Odometry:
@@ -227,23 +229,6 @@ def _decode_grid(msg: OccupancyGrid) -> Grid:
     o = msg.info.origin.position
     return Grid(stamp=codec.stamp_to_sec(msg.header.stamp), values=codec.occupancy_to_grid(msg),
                 origin_x=o.x, origin_y=o.y, resolution=msg.info.resolution)
-
-
-def _encode_safety_event(ev: SafetyEvent, now: float) -> String:
-    return String(data=json.dumps({'stamp': ev.stamp, 'state': SafetyState(ev.state).value,
-                                   'reason': ev.reason}, allow_nan=False))
-
-
-def _decode_safety_event(msg: String) -> SafetyEvent:
-    try:
-        body = json.loads(msg.data)
-        ev = SafetyEvent(stamp=float(body['stamp']), state=SafetyState(body['state']),
-                         reason=str(body.get('reason', '')))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise DecodeError(f'malformed safety event: {exc}') from None
-    if not math.isfinite(ev.stamp):
-        raise DecodeError('safety event has a non-finite stamp')
-    return ev
 
 
 def _decode_path(msg: Path) -> np.ndarray:
@@ -342,8 +327,9 @@ def _build() -> Dict[str, Wire]:
         topics.TOOL_COMMAND: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
                                    codec.decode_tool_command),
         topics.SAFETY_STATE: _wire(String, qos.LATCHED, *safety),
-        topics.SAFETY_EVENTS: _wire(String, qos.EVENTS, _encode_safety_event,
-                                    _decode_safety_event),
+        topics.SAFETY_EVENTS: _wire(String, qos.EVENTS,
+                                    lambda ev, now: codec.encode_safety_event(ev),
+                                    codec.decode_safety_event),
         topics.MISSION_STATE: _wire(String, qos.LATCHED, *mission),
         topics.MISSION_PROGRESS: _wire(Float32, qos.STATE,
                                        lambda p, now: Float32(data=float(p)), _decode_float),

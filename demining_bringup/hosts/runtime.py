@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 from demining_bringup.contract.component import Component, Log
-from demining_bringup.contract.parameters import from_dict, schema_of
+from demining_bringup.contract.parameters import from_dict
 from demining_bringup.contract.states import LifecycleState
 
 #: Where an emitted value goes: ``sink(port, value)``.
@@ -145,9 +145,4 @@ class Throttle:
         return True
 
 
-def parameter_names(cls: Type[Component]) -> Tuple[str, ...]:
-    """The parameters a component declares (its schema's fields)."""
-    return tuple(schema_of(cls.params))
-
-
-__all__ = ['ComponentRuntime', 'Sink', 'Throttle', 'parameter_names']
+__all__ = ['ComponentRuntime', 'Sink', 'Throttle']

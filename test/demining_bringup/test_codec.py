@@ -9,7 +9,9 @@ from std_msgs.msg import String
 
 from demining_bringup.contract import codec
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan,
-                                                 SimEvent, ToolCommand, ToolState, VehicleState)
+                                                 SafetyEvent, SimEvent, ToolCommand, ToolState,
+                                                 VehicleState)
+from demining_bringup.contract.states import SafetyState
 
 
 def _gpr(n=16, s=64):
@@ -147,9 +149,11 @@ def test_stamps():
 
 
 def test_safety_event_round_trip_and_garbage():
-    msg = codec.encode_safety_event(3.5, 'protective_stop', 'heartbeat lost')
-    assert codec.decode_safety_event(msg) == {'stamp': 3.5, 'state': 'protective_stop',
-                                              'reason': 'heartbeat lost'}
-    for garbage in ('', '{"state": "ok"}', '{"stamp": "x", "state": "ok"}'):
+    msg = codec.encode_safety_event(SafetyEvent(3.5, SafetyState.PROTECTIVE_STOP,
+                                                'heartbeat lost'))
+    assert codec.decode_safety_event(msg) == SafetyEvent(3.5, SafetyState.PROTECTIVE_STOP,
+                                                         'heartbeat lost')
+    for garbage in ('', '{"state": "ok"}', '{"stamp": "x", "state": "ok"}',
+                    '{"stamp": 1.0, "state": "unknown"}'):
         with pytest.raises(codec.DecodeError):
             codec.decode_safety_event(String(data=garbage))

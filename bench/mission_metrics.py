@@ -1,0 +1,354 @@
+"""Pure metric code of the mission scoreboard (``bench/missions.py``): numpy/shapely, no stack.
+
+Everything here works on plain values (poses, a processed-ground grid, items, events, rows), so
+it is tested on synthetic inputs without running a mission. The definitions are those of the
+scoreboard's docstring; in short:
+
+* **footprint violation**: a control tick at which a corner of a track's ground-contact patch
+  lies on ground that is neither processed, nor outside the hazard field, nor declared safe
+  (:class:`FootprintMonitor`, :func:`footprint_violated`);
+* **mines left active in processed ground**: mines and UXO (not clutter) still active at the
+  end whose position lies in a processed cell of the hazard field
+  (:func:`mines_left_active_in_processed_ground`);
+* **people incidents**: simulator events that involve a person (:func:`is_people_incident`);
+* **rate vs limit**: clearance rate over ``tool_width_m * working_speed_mps * 3600``;
+* the scoreboard's last line: :func:`aggregate`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import shapely
+
+#: Keys of the scoreboard's JSON line, in order (exactly these).
+SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
+                'footprint_violations', 'deadlocks', 'mines_left_active_in_processed_ground',
+                'min_coverage_pct', 'median_rate_vs_limit', 'median_rtf', 'wall_s')
+
+#: Item kinds that are mines or UXO (clutter is not).
+HAZARD_KINDS = ('AP', 'AT', 'UXO')
+
+#: Simulated-time limit when the planner has given no expected time, s (4 h).
+DEFAULT_SIM_TIME_LIMIT_S = 4 * 3600.0
+#: The limit is this many times the planner's expected mission time ...
+EXPECTED_TIME_FACTOR = 3.0
+#: ... plus this margin, s (30 min).
+EXPECTED_TIME_MARGIN_S = 1800.0
+
+#: Event kinds that mean a person was hurt (none is emitted today; the people-sensor and actor
+#: physics work may add them). Any event whose ``item_kind`` is ``person`` counts as well.
+PERSON_HIT_KINDS = ('person_hit', 'casualty', 'injury', 'person_injured', 'person_killed')
+PERSON_KINDS = ('person',)
+
+_SECONDS_PER_HOUR = 3600.0
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry of the tracks
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class TrackGeometry:
+    """The two tracks' ground-contact patches in base_link (x ahead, y left)."""
+
+    gauge_m: float          # track centre to centre
+    width_m: float          # width of one track
+    length_m: float         # ground-contact length of one track, centred on base_link
+
+    def corners_local(self, inset_m: float = 0.0) -> np.ndarray:
+        """(8, 2) corners of the left then the right patch, each moved ``inset_m`` inwards.
+
+        The inset is clamped so a patch never inverts (a degenerate patch is its centre line).
+        """
+        hl = max(self.length_m / 2.0 - inset_m, 0.0)
+        hw = max(self.width_m / 2.0 - inset_m, 0.0)
+        out = []
+        for side in (1.0, -1.0):
+            cy = side * self.gauge_m / 2.0
+            out += [(hl, cy + hw), (hl, cy - hw), (-hl, cy - hw), (-hl, cy + hw)]
+        return np.asarray(out, dtype=float)
+
+
+def track_corners(x: float, y: float, yaw: float, geometry: TrackGeometry,
+                  inset_m: float = 0.0) -> np.ndarray:
+    """(8, 2) map-frame corners of both track patches at the pose (x, y, yaw)."""
+    local = geometry.corners_local(inset_m)
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.column_stack([x + c * local[:, 0] - s * local[:, 1],
+                            y + s * local[:, 0] + c * local[:, 1]])
+
+
+# --------------------------------------------------------------------------------------------
+# The processed-ground grid (duck-typed: demining_control.coverage.processed.ProcessedGrid)
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class GridView:
+    """The parts of a processed grid the metrics read (rows = y, columns = x).
+
+    ``mask`` marks cells of the hazard field (field minus exclusion zones), ``processed`` the
+    cells the tool swept. Cell (i, j) spans ``x in origin_x + [j, j + 1) * resolution`` and
+    ``y in origin_y + [i, i + 1) * resolution``. Any object with these attributes works
+    (a :class:`ProcessedGrid` does).
+    """
+
+    mask: np.ndarray
+    processed: np.ndarray
+    origin_x: float
+    origin_y: float
+    resolution: float
+
+
+def cells_of(grid: Any, xs, ys) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column of the cell holding each point, and whether it is on the grid."""
+    xs = np.asarray(xs, dtype=float)
+    ys = np.asarray(ys, dtype=float)
+    j = np.floor((xs - grid.origin_x) / grid.resolution).astype(np.int64)
+    i = np.floor((ys - grid.origin_y) / grid.resolution).astype(np.int64)
+    rows, cols = np.shape(grid.mask)
+    on = (i >= 0) & (i < rows) & (j >= 0) & (j < cols) & np.isfinite(xs) & np.isfinite(ys)
+    return np.where(on, i, 0), np.where(on, j, 0), on
+
+
+def in_hazard_field(grid: Any, xs, ys) -> np.ndarray:
+    """True where a point lies in a cell of the hazard field (off the grid is outside)."""
+    i, j, on = cells_of(grid, xs, ys)
+    return on & np.asarray(grid.mask)[i, j]
+
+
+def in_processed_hazard(grid: Any, xs, ys) -> np.ndarray:
+    """True where a point lies in a processed cell of the hazard field."""
+    i, j, on = cells_of(grid, xs, ys)
+    return on & np.asarray(grid.mask)[i, j] & np.asarray(grid.processed)[i, j]
+
+
+def unsafe_points(grid: Any, xs, ys,
+                  declared_safe: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
+                  ) -> np.ndarray:
+    """True where a point is in the hazard field, unprocessed and not declared safe."""
+    i, j, on = cells_of(grid, xs, ys)
+    bad = on & np.asarray(grid.mask)[i, j] & ~np.asarray(grid.processed)[i, j]
+    if declared_safe is not None and bad.any():
+        xs = np.asarray(xs, dtype=float)
+        ys = np.asarray(ys, dtype=float)
+        idx = np.nonzero(bad)[0]
+        bad[idx] &= ~np.asarray(declared_safe(xs[idx], ys[idx]), dtype=bool)
+    return bad
+
+
+def polygons_contain(polygons: Sequence[Sequence[Tuple[float, float]]]
+                     ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A vectorised ``(xs, ys) -> inside any polygon`` test (boundary included)."""
+    geoms = [shapely.Polygon(p) for p in polygons if len(p) >= 3]
+    for g in geoms:
+        shapely.prepare(g)
+
+    def inside(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        xs = np.asarray(xs, dtype=float)
+        ys = np.asarray(ys, dtype=float)
+        out = np.zeros(np.broadcast(xs, ys).shape, dtype=bool)
+        for g in geoms:
+            out |= shapely.intersects_xy(g, xs, ys)
+        return out
+    return inside
+
+
+# --------------------------------------------------------------------------------------------
+# Footprint violations
+# --------------------------------------------------------------------------------------------
+
+def footprint_violated(x: float, y: float, yaw: float, grid: Any, geometry: TrackGeometry,
+                       declared_safe: Optional[Callable] = None,
+                       inset_m: Optional[float] = None) -> bool:
+    """True when a track-patch corner at this pose is on unprocessed, undeclared hazard ground.
+
+    ``inset_m`` (default: half a grid cell) moves each corner inwards so the grid's own
+    quantisation cannot flag a track whose edge runs exactly along the processed strip's edge.
+    """
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw)):
+        return False
+    inset = 0.5 * float(grid.resolution) if inset_m is None else float(inset_m)
+    pts = track_corners(x, y, yaw, geometry, inset)
+    return bool(unsafe_points(grid, pts[:, 0], pts[:, 1], declared_safe).any())
+
+
+class FootprintMonitor:
+    """Counts control ticks with a footprint violation (feed it the truth pose every tick)."""
+
+    def __init__(self, grid: Any, geometry: TrackGeometry,
+                 declared_safe: Optional[Callable] = None,
+                 inset_m: Optional[float] = None) -> None:
+        """Check against ``grid`` (read at every tick: it may change in place)."""
+        self.grid = grid
+        self.geometry = geometry
+        self.declared_safe = declared_safe
+        self.inset_m = inset_m
+        self.ticks = 0
+        self.violations = 0
+        self.first: Optional[Tuple[float, float, float]] = None   # (t, x, y)
+
+    def check(self, t: float, x: float, y: float, yaw: float) -> bool:
+        """Count one tick at the pose; return whether it is a violation."""
+        self.ticks += 1
+        bad = footprint_violated(x, y, yaw, self.grid, self.geometry, self.declared_safe,
+                                 self.inset_m)
+        if bad:
+            self.violations += 1
+            if self.first is None:
+                self.first = (float(t), float(x), float(y))
+        return bad
+
+
+def count_footprint_violations(poses: Iterable[Tuple[float, float, float]], grid: Any,
+                               geometry: TrackGeometry, declared_safe: Optional[Callable] = None,
+                               inset_m: Optional[float] = None) -> int:
+    """Ticks (one pose each) with a footprint violation, on a fixed grid."""
+    mon = FootprintMonitor(grid, geometry, declared_safe, inset_m)
+    for k, (x, y, yaw) in enumerate(poses):
+        mon.check(float(k), x, y, yaw)
+    return mon.violations
+
+
+# --------------------------------------------------------------------------------------------
+# Truth at the end
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class TruthItem:
+    """An item as the simulator knows it at the end (position may have changed)."""
+
+    name: str
+    kind: str
+    x: float
+    y: float
+    active: bool          # not neutralised, not detonated
+
+
+def _kind(value: Any) -> str:
+    return str(getattr(value, 'value', value))
+
+
+def mines_left_active_in_processed_ground(items: Iterable[TruthItem], grid: Any) -> int:
+    """Mines/UXO still active whose position lies in a processed cell of the hazard field."""
+    live = [it for it in items if it.active and _kind(it.kind) in HAZARD_KINDS]
+    if not live:
+        return 0
+    xs = np.array([it.x for it in live], dtype=float)
+    ys = np.array([it.y for it in live], dtype=float)
+    return int(in_processed_hazard(grid, xs, ys).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------------------------
+
+def _field(ev: Any, name: str) -> str:
+    if isinstance(ev, Mapping):
+        return str(ev.get(name, '') or '')
+    return str(getattr(ev, name, '') or '')
+
+
+def is_people_incident(ev: Any) -> bool:
+    """A simulator event involving a person: an intrusion by a person, or a person hit.
+
+    Intrusions by animals or vehicles are not people incidents (the scoreboard lists them as
+    ``intrusions``, every actor kind).
+    """
+    kind = _field(ev, 'kind')
+    return kind in PERSON_HIT_KINDS or _field(ev, 'item_kind') in PERSON_KINDS
+
+
+def count_events(events: Iterable[Any], *kinds: str) -> int:
+    """Number of events whose kind is one of ``kinds``."""
+    return sum(1 for ev in events if _field(ev, 'kind') in kinds)
+
+
+# --------------------------------------------------------------------------------------------
+# Rates and limits
+# --------------------------------------------------------------------------------------------
+
+def rate_limit_m2_per_h(tool_width_m: float, working_speed_mps: float) -> float:
+    """The machine's clearance-rate ceiling: tool width x working speed, m^2/h."""
+    return float(tool_width_m) * float(working_speed_mps) * _SECONDS_PER_HOUR
+
+
+def rate_vs_limit(rate_m2_per_h: Optional[float], tool_width_m: float,
+                  working_speed_mps: float) -> Optional[float]:
+    """Clearance rate over the ceiling (None when there is no rate or no ceiling)."""
+    limit = rate_limit_m2_per_h(tool_width_m, working_speed_mps)
+    if rate_m2_per_h is None or not limit > 0.0 or not math.isfinite(float(rate_m2_per_h)):
+        return None
+    return float(rate_m2_per_h) / limit
+
+
+def sim_time_limit_s(expected_time_s: Optional[float]) -> float:
+    """Deadlock limit: 3 x the planner's expected time + 30 min, or 4 h without a plan."""
+    if expected_time_s is None or not math.isfinite(expected_time_s) or expected_time_s <= 0.0:
+        return DEFAULT_SIM_TIME_LIMIT_S
+    return EXPECTED_TIME_FACTOR * float(expected_time_s) + EXPECTED_TIME_MARGIN_S
+
+
+# --------------------------------------------------------------------------------------------
+# The scoreboard line
+# --------------------------------------------------------------------------------------------
+
+def _numbers(rows: Sequence[Mapping[str, Any]], key: str) -> List[float]:
+    out = []
+    for r in rows:
+        v = r.get(key)
+        if isinstance(v, bool) or v is None:
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(f):
+            out.append(f)
+    return out
+
+
+def _rounded(value: Optional[float], digits: int) -> Optional[float]:
+    return None if value is None else round(float(value), digits)
+
+
+def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any]:
+    """The scoreboard's JSON line from the mission rows (errored rows included).
+
+    Counts sum over the rows that measured them; an errored row counts as a mission, never as
+    completed, and contributes to no sum, minimum or median (its values are missing). Minimum
+    and medians are ``None`` when no row measured them.
+    """
+    def total(key: str) -> int:
+        return int(sum(_numbers(rows, key)))
+
+    cov = _numbers(rows, 'coverage_pct')
+    rates = _numbers(rows, 'rate_vs_limit')
+    rtfs = _numbers(rows, 'rtf')
+    out = {
+        'missions': len(rows),
+        'completed': sum(1 for r in rows if r.get('completed') is True),
+        'at_detonations': total('at_detonations'),
+        'people_incidents': total('people_incidents'),
+        'footprint_violations': total('footprint_violations'),
+        'deadlocks': sum(1 for r in rows if r.get('deadlock') is True),
+        'mines_left_active_in_processed_ground': total('mines_left_active_in_processed_ground'),
+        'min_coverage_pct': _rounded(min(cov), 3) if cov else None,
+        'median_rate_vs_limit': _rounded(statistics.median(rates), 4) if rates else None,
+        'median_rtf': _rounded(statistics.median(rtfs), 2) if rtfs else None,
+        'wall_s': round(float(wall_s), 1),
+    }
+    assert tuple(out) == SUMMARY_KEYS
+    return out
+
+
+__all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_KINDS',
+           'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'TrackGeometry', 'TruthItem', 'aggregate',
+           'cells_of', 'count_events', 'count_footprint_violations', 'footprint_violated',
+           'in_hazard_field', 'in_processed_hazard', 'is_people_incident',
+           'mines_left_active_in_processed_ground', 'polygons_contain', 'rate_limit_m2_per_h',
+           'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'unsafe_points']

@@ -1,0 +1,853 @@
+#!/usr/bin/env python3
+"""The mission scoreboard: whole missions on the deterministic host, scored against the truth.
+
+A mission is (world file, vehicle profile, seed, optional fault scenario). Each one runs the
+stack's resolved components (``config/stack.yaml`` + profile, as ``demine run --backend core``)
+on :class:`demining_bringup.hosts.deterministic.DeterministicHost`, in a fresh Python process,
+and becomes one row of metrics read from the report and from the simulator's truth. Missions are
+independent tasks of a dask.distributed cluster: a ``LocalCluster`` (one single-threaded worker
+process per core) by default, ``--scheduler ADDRESS`` for a real one. Each task starts its
+mission in a child interpreter (``missions.py --child``), so missions share no module state, a
+hung mission is killed at its wall-time limit and a crashed one becomes a row, never the end of
+the scoreboard. A real cluster's workers need the stack installed and this checkout at the same
+path.
+
+Mission set (default): every shipped world (``demining_sim/worlds/*.sdf``) plus a family of
+generated fields (:data:`FAMILIES`: a rectangle, a non-convex L with AP rows, a notched field
+with an exclusion zone, AT mines and UXO laid on the planner's lanes under the track lines, a
+40 m approach lane, a sloped heightmap, people walking across the field), each for seeds
+1..``--seeds``; a generated field's layout uses the mission seed too. ``--worlds DIR`` runs every
+``*.sdf`` of DIR instead; ``--quick`` is the CI set (the training field and one small generated
+field with an AT mine on a lane and a person crossing, seed 1; < 5 min on 2 cores).
+
+Metrics of a row (definitions):
+
+* ``completed``: the mission state is ``complete``; ``mission_state`` the state at the end;
+  ``outcome`` one of complete, aborted, deadlock, crashed (a component raised: the mission was
+  aborted, as ``demine run`` does), timeout (wall-time limit) or error (the mission could not be
+  run; ``error`` says why).
+* ``coverage_pct``: processed share of the hazard area (report; the mission's grid otherwise).
+* ``at_detonations``: from the report's summary (counted from /sim/events when there is none).
+* ``people_incidents``: /sim/events that involve a person: an ``intrusion`` event raised by an
+  actor of kind ``person`` (``demining_sim/actors.py``: within ``intrusion_distance_m`` of the
+  vehicle, once per approach) or any event of a person-hit kind
+  (:data:`mission_metrics.PERSON_HIT_KINDS`; none is emitted today). Intrusions of every actor
+  kind (animals too) are in ``intrusions``.
+* ``footprint_violations``: control ticks (the host's /clock ticks, 10 Hz) at which any corner
+  of a track's ground-contact patch lies on ground that is neither processed, nor outside the
+  hazard field, nor declared safe. Patches: two rectangles ``track_length_m`` x
+  ``track_width_m`` centred ``+-track_gauge_m/2`` beside base_link (the profile's gauge and
+  width as the simulator uses them), placed at the simulator's truth pose; each corner is taken
+  half a grid cell inside its patch so the grid's quantisation alone cannot flag a track
+  running exactly along the processed strip's edge. Processed: a processed cell of the mission's
+  processed-ground grid (what the record certifies). Hazard field: the grid's field mask (field
+  minus exclusion zones): everything outside it is allowed today. Declared safe: the world's
+  approach lane. The hull box (6 x 2.2 m, the simulator's collision footprint) is not used: it
+  does not bear on the ground, and its front corners are ahead of the flail by design, so it
+  would flag every working tick. ``first_violation`` gives the first (t, x, y).
+* ``deadlock``: the mission was neither complete nor aborted at the simulated-time limit:
+  ``--sim-time-limit``, by default 3 x the planner's expected time + 30 min (4 h while there is
+  no plan).
+* ``mines_left_active_in_processed_ground``: truth: mine items (AP, AT, UXO; not clutter) that
+  are neither neutralised nor detonated (the simulator's item table) and whose position at the
+  end lies in a processed cell of the hazard field of the mission's grid.
+* ``rate_vs_limit``: clearance rate (m^2/h: processed area over mission time, the report's
+  figure) divided by ``tool_width_m x working_speed_mps x 3600`` (resolved parameters).
+* ``rtf``: simulated s / wall s of the mission (host start to shut-down); ``wall_s`` that wall
+  time; ``task_wall_s`` the whole task (child process, world generation).
+
+Output: one line per finished mission, then the last line of stdout is one JSON object with
+exactly the keys of :data:`mission_metrics.SUMMARY_KEYS` (sums over rows; an errored row counts
+as a mission and nowhere else). ``--out DIR`` keeps ``runs/<mission>/`` (report, world, log),
+``missions.csv``, ``missions.json`` and ``scoreboard.png``.
+
+Reproduce: ``.venv/bin/pip install -r requirements/bench.txt`` then
+``.venv/bin/python bench/missions.py --quick`` (or ``--out /tmp/scoreboard``, ``--seeds 3``,
+``--worlds DIR``, ``--scheduler tcp://host:8786``, ``--list``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from bench import mission_metrics as mm  # noqa: E402
+
+#: This script, run by every task as ``python missions.py --child`` (a fresh interpreter).
+SCRIPT = os.path.abspath(__file__)
+#: Prefix of the child's result line on stdout.
+ROW_PREFIX = 'MISSION-ROW '
+DEFAULT_PROFILE = 'mv4_flail'
+DEFAULT_SEEDS = 2
+DEFAULT_MISSION_TIMEOUT_S = 1800.0
+#: Extra wall time a child gets beyond its own limit before it is killed, s.
+KILL_GRACE_S = 120.0
+#: Hard cap of simulated time whatever the planner expects, s (the mission manager's
+#: max_mission_time_s aborts long before).
+HARD_SIM_CAP_S = 48 * 3600.0
+#: Columns of missions.csv, in order.
+ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outcome',
+              'completed', 'mission_state', 'reason', 'deadlock', 'error', 'coverage_pct',
+              'at_detonations', 'ap_detonations', 'people_incidents', 'intrusions',
+              'collisions', 'footprint_violations', 'footprint_ticks', 'first_violation',
+              'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
+              'rate_m2_per_h', 'rate_limit_m2_per_h', 'rate_vs_limit', 'sim_s',
+              'sim_time_limit_s', 'wall_s', 'rtf', 'task_wall_s', 'failed_nodes',
+              'world_path', 'run_dir')
+
+Polygon = List[Tuple[float, float]]
+
+
+# ============================================================================================
+# Generated fields
+# ============================================================================================
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A generated field: a polygon and generator settings, plus optional extras."""
+
+    name: str
+    description: str
+    field: Tuple[Tuple[float, float], ...]
+    soil: str = 'loam'
+    ap_per_100m2: float = 1.0
+    at_per_100m2: float = 0.0
+    uxo_per_100m2: float = 0.0
+    clutter_per_m2: float = 0.05
+    pattern: str = 'random'
+    exclusions: Tuple[Tuple[Tuple[float, float], ...], ...] = ()
+    min_spacing_m: float = 1.5
+    on_lanes: Tuple[str, ...] = ()          # catalogue models laid under the track lines
+    approach_m: float = 0.0                 # approach lane this long ending at the field
+    slope: bool = False                     # heightmap: tilted plane and a bump
+    people: bool = False                    # people (and a dog) walk across the field
+
+
+def _rect(w: float, h: float) -> Tuple[Tuple[float, float], ...]:
+    return ((0.0, 0.0), (w, 0.0), (w, h), (0.0, h))
+
+
+#: The generated families of the default set (and ``quick``/``tiny`` for CI and tests).
+FAMILIES: Dict[str, Family] = {f.name: f for f in (
+    Family('gen_rect_loam', 'rectangle 24 x 16 m, loam, scattered AP', _rect(24.0, 16.0),
+           ap_per_100m2=1.5),
+    Family('gen_lshape_sand_rows', 'non-convex L (444 m^2), dry sand, AP in rows',
+           ((0.0, 0.0), (30.0, 0.0), (30.0, 10.0), (12.0, 10.0), (12.0, 22.0), (0.0, 22.0)),
+           soil='dry_sand', ap_per_100m2=2.0, pattern='rows', min_spacing_m=1.0),
+    Family('gen_notch_clay_exclusion', 'notched U field with an excluded ruin, wet clay',
+           ((0.0, 0.0), (28.0, 0.0), (28.0, 20.0), (18.0, 20.0), (18.0, 10.0), (10.0, 10.0),
+            (10.0, 20.0), (0.0, 20.0)),
+           soil='wet_clay', exclusions=(((3.0, 3.0), (7.0, 3.0), (7.0, 6.0), (3.0, 6.0)),)),
+    Family('gen_at_uxo_lanes', 'laterite 24 x 18 m, AT and UXO scattered and on the lanes',
+           _rect(24.0, 18.0), soil='laterite', at_per_100m2=0.3, uxo_per_100m2=0.3,
+           min_spacing_m=2.0, on_lanes=('TM-62M', 'TM-62P', 'mortar-82mm')),
+    Family('gen_long_approach', '20 x 14 m field at the end of a 40 m approach lane',
+           _rect(20.0, 14.0), approach_m=40.0),
+    Family('gen_slope', '24 x 18 m on a heightmap: 8 deg along y, 4 deg along x, a bump',
+           _rect(24.0, 18.0), slope=True),
+    Family('gen_people', '20 x 14 m, two people and a dog cross while the machine works',
+           _rect(20.0, 14.0), people=True),
+    Family('quick_mixed', '14 x 10 m, an AT mine on a lane, a person crossing (CI set)',
+           _rect(14.0, 10.0), ap_per_100m2=2.0, on_lanes=('TM-62M',), people=True),
+    Family('tiny', '6 x 4 m, one AP mine (tests)', _rect(6.0, 4.0), ap_per_100m2=4.0,
+           clutter_per_m2=0.0, min_spacing_m=1.0),
+)}
+#: Families of the default set, in order.
+DEFAULT_FAMILIES = ('gen_rect_loam', 'gen_lshape_sand_rows', 'gen_notch_clay_exclusion',
+                    'gen_at_uxo_lanes', 'gen_long_approach', 'gen_slope', 'gen_people')
+QUICK_WORLDS = ('training_field',)
+QUICK_FAMILIES = ('quick_mixed',)
+
+
+def _lane_items(world, models: Sequence[str], seed: int) -> List[Any]:
+    """Items of ``models`` laid under the track lines of the planner's lanes."""
+    from demining_control.coverage.planner import CoverageParams, plan_coverage
+    from demining_sim.generator import CATALOGUE, make_item
+    gauge = 1.6
+    plan = plan_coverage(world.field, world.exclusion_zones, world.vehicle_start[:2],
+                         CoverageParams())
+    lanes = [ln for ln in plan.lanes
+             if math.hypot(ln.tool_end[0] - ln.tool_start[0],
+                           ln.tool_end[1] - ln.tool_start[1]) > 4.0]
+    hazard = world.hazard_polygon().buffer(-0.5)
+    out = []
+    for k, model in enumerate(models):
+        if not lanes:
+            break
+        lane = lanes[(seed + k * max(1, len(lanes) // max(1, len(models)))) % len(lanes)]
+        (x0, y0), (x1, y1) = lane.tool_start, lane.tool_end
+        length = math.hypot(x1 - x0, y1 - y0)
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        side = 1.0 if k % 2 == 0 else -1.0           # left, then right track line
+        frac = 0.3 + 0.4 * ((seed * 7 + k * 3) % 10) / 10.0
+        x = x0 + frac * length * ux - side * (gauge / 2.0) * uy
+        y = y0 + frac * length * uy + side * (gauge / 2.0) * ux
+        if not hazard.contains(_point(x, y)):
+            continue
+        lo, hi = CATALOGUE[model].depth_range
+        depth = round(lo + (hi - lo) * 0.3, 3)
+        out.append(make_item(model, f'lane_{k + 1:02d}_{model.lower().replace("-", "")}',
+                             round(x, 3), round(y, 3), depth))
+    return out
+
+
+def _point(x: float, y: float):
+    from shapely.geometry import Point
+    return Point(x, y)
+
+
+def _slope_terrain(field: Sequence[Tuple[float, float]]):
+    """A 65 x 65 heightmap (1 m) centred on the field: a tilted plane plus a bump."""
+    import numpy as np
+    from demining_bringup.contract.world import Terrain
+    xs = [p[0] for p in field]
+    ys = [p[1] for p in field]
+    cx, cy = (min(xs) + max(xs)) / 2.0, (min(ys) + max(ys)) / 2.0
+    n, res = 65, 1.0
+    ox, oy = round(cx - 32.0, 3), round(cy - 32.0, 3)
+    jj, ii = np.meshgrid(np.arange(n), np.arange(n))
+    x, y = ox + jj * res, oy + ii * res
+    z = (math.tan(math.radians(4.0)) * (x - ox) + math.tan(math.radians(8.0)) * (y - oy)
+         + 0.8 * np.exp(-((x - cx) ** 2 + (y - cy - 3.0) ** 2) / (2.0 * 4.0 ** 2)))
+    return Terrain(heights=np.round(z, 3), origin_x=ox, origin_y=oy, resolution=res)
+
+
+def _people_scenario(field: Sequence[Tuple[float, float]]) -> Dict[str, Any]:
+    """Two people cross the field and a dog loops near it (demining_sim/faults.py format)."""
+    xs = [p[0] for p in field]
+    ys = [p[1] for p in field]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    ym = (y0 + y1) / 2.0
+    return {'actors': [
+        {'name': 'farmer', 'kind': 'person', 'start': 60.0, 'speed_mps': 1.2,
+         'path': [[x0 - 40.0, ym], [x1 + 40.0, ym]]},
+        {'name': 'child', 'kind': 'person', 'start': 400.0, 'speed_mps': 0.9,
+         'path': [[(x0 + x1) / 2.0, y1 + 40.0], [(x0 + x1) / 2.0, y0 - 40.0]]},
+        {'name': 'dog', 'kind': 'animal', 'start': 200.0, 'speed_mps': 2.0, 'loop': True,
+         'path': [[x0 - 20.0, y0 - 10.0], [x1 + 10.0, y1 + 10.0], [x0 - 20.0, y1 + 10.0]]},
+    ]}
+
+
+def generate_family(name: str, seed: int):
+    """(World, scenario dict or None) of a generated family for ``seed``."""
+    from demining_sim.generator import generate_world
+    fam = FAMILIES[name]
+    world = generate_world(
+        list(fam.field), seed=int(seed), ap_per_100m2=fam.ap_per_100m2,
+        at_per_100m2=fam.at_per_100m2, uxo_per_100m2=fam.uxo_per_100m2,
+        clutter_per_m2=fam.clutter_per_m2, soil=fam.soil, name=fam.name,
+        min_spacing_m=fam.min_spacing_m, pattern=fam.pattern,
+        exclusion_zones=[list(z) for z in fam.exclusions])
+    world.description = f'{fam.description} (bench/missions.py, seed {int(seed)}).'
+    xmin, ymin, _, _ = world.bounds()
+    if fam.approach_m > 0.0:
+        world.approach_lane = [(xmin - fam.approach_m, ymin - 0.5), (xmin, ymin - 0.5),
+                               (xmin, ymin + 2.5), (xmin - fam.approach_m, ymin + 2.5)]
+        world.vehicle_start = (round(xmin - fam.approach_m + 2.0, 3), ymin + 1.0, 0.0)
+    if fam.on_lanes:
+        extra = _lane_items(world, fam.on_lanes, int(seed))
+        keep = []
+        for it in world.items:
+            near = min((math.hypot(it.x - e.x, it.y - e.y) for e in extra), default=math.inf)
+            if near > (fam.min_spacing_m if it.is_hazard else 0.5):
+                keep.append(it)
+        world.items = keep + extra
+    if fam.slope:
+        world.terrain = _slope_terrain(world.field)
+    scenario = _people_scenario(world.field) if fam.people else None
+    return world, scenario
+
+
+# ============================================================================================
+# The mission set
+# ============================================================================================
+
+def mission_label(world: str, profile: str, seed: int, scenario: str = '') -> str:
+    """A file-name-safe unique name of a mission."""
+    parts = [world, os.path.splitext(os.path.basename(profile))[0], f's{seed}']
+    if scenario:
+        parts.append(os.path.splitext(os.path.basename(scenario))[0])
+    return re.sub(r'[^A-Za-z0-9_.-]+', '_', '__'.join(parts))
+
+
+def build_specs(ns: argparse.Namespace) -> List[Dict[str, Any]]:
+    """The missions the arguments ask for, as plain dicts (what a task receives)."""
+    from demining_sim.worlds_index import find_world, list_worlds
+    seeds = ns.seeds if ns.seeds is not None else (1 if ns.quick else DEFAULT_SEEDS)
+    sources: List[Tuple[str, str, str]] = []          # (name, world path, family)
+    if ns.worlds:
+        for f in sorted(os.listdir(ns.worlds)):
+            if f.endswith('.sdf'):
+                sources.append((f[:-4], os.path.abspath(os.path.join(ns.worlds, f)), ''))
+    else:
+        worlds = QUICK_WORLDS if ns.quick else tuple(list_worlds())
+        families = QUICK_FAMILIES if ns.quick else DEFAULT_FAMILIES
+        sources += [(w, find_world(w), '') for w in worlds]
+        sources += [(f, '', f) for f in families]
+    scenario = os.path.abspath(ns.scenario) if ns.scenario else ''
+    specs = []
+    for name, path, family in sources:
+        for profile in ns.profile or [DEFAULT_PROFILE]:
+            for seed in range(1, seeds + 1):
+                label = mission_label(name, profile, seed, scenario)
+                specs.append({
+                    'mission': label, 'world': name, 'world_path': path, 'family': family,
+                    'profile': profile, 'seed': seed, 'scenario': scenario,
+                    'sim_time_limit_s': ns.sim_time_limit,
+                    'wall_time_limit_s': ns.mission_timeout,
+                    'run_dir': (os.path.join(os.path.abspath(ns.out), 'runs', label)
+                                if ns.out else ''),
+                    'script': SCRIPT, 'repo': REPO})
+    return specs
+
+
+# ============================================================================================
+# One mission (in the child process)
+# ============================================================================================
+
+def base_row(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """A row with the mission's identity and every metric missing."""
+    row: Dict[str, Any] = {k: None for k in ROW_FIELDS}
+    for k in ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'world_path',
+              'run_dir'):
+        row[k] = spec.get(k)
+    row.update(outcome='error', completed=False, deadlock=False, error='')
+    return row
+
+
+def error_row(spec: Dict[str, Any], error: str, outcome: str = 'error',
+              task_wall_s: Optional[float] = None) -> Dict[str, Any]:
+    """A row for a mission that could not be run (or was killed)."""
+    row = base_row(spec)
+    row.update(outcome=outcome, error=error, task_wall_s=task_wall_s)
+    return row
+
+
+def _merge_scenarios(paths_or_docs: Sequence[Any]) -> Dict[str, Any]:
+    import yaml
+    out: Dict[str, Any] = {'faults': [], 'actors': []}
+    for item in paths_or_docs:
+        if isinstance(item, str):
+            with open(item, encoding='utf-8') as f:
+                doc = yaml.safe_load(f) or {}
+        else:
+            doc = item
+        for key in ('faults', 'actors'):
+            out[key] += list(doc.get(key) or [])
+    return {k: v for k, v in out.items() if v}
+
+
+def prepare_world(spec: Dict[str, Any], run_dir: str) -> Tuple[str, str]:
+    """World SDF and scenario YAML paths of the mission (a generated one is written)."""
+    import yaml
+    from demining_bringup.contract.sdf import write_world
+    world_path = spec.get('world_path') or ''
+    scenario = spec.get('scenario') or ''
+    if spec.get('family'):
+        world, fam_scenario = generate_family(spec['family'], int(spec['seed']))
+        world_path = write_world(world, os.path.join(run_dir, 'world.sdf'))
+        if fam_scenario is not None:
+            merged = _merge_scenarios([fam_scenario] + ([scenario] if scenario else []))
+            scenario = os.path.join(run_dir, 'scenario.yaml')
+            with open(scenario, 'w', encoding='utf-8') as f:
+                yaml.safe_dump(merged, f, sort_keys=False)
+    return world_path, scenario
+
+
+def _resolve(world_path: str, profile: str, seed: int, scenario: str, run_dir: str):
+    from demining_bringup import stack as st
+    desc = st.load_stack()
+    given = {'world': world_path, 'seed': int(seed), 'run_dir': run_dir, 'profile': profile,
+             'scenario': scenario}
+    args = st.resolve_arguments(desc, given)
+    if args.get('scenario') and not os.path.isfile(args['scenario']):
+        raise st.ConfigError(f'scenario file {args["scenario"]!r} not found')
+    params = st.load_profile(args['profile'])
+    nodes = st.resolve_stack(desc, args, params)
+    st.check_profile(nodes, params)
+    return nodes
+
+
+def _node_param(nodes, name: str, default: float) -> float:
+    for n in nodes:
+        if name in n.parameters:
+            return float(n.parameters[name])
+    return default
+
+
+def truth_items(sim) -> List[mm.TruthItem]:
+    """The world's items as the simulator knows them now (its item table, not the world)."""
+    t = sim.table
+    n = len(sim.world.items)
+    return [mm.TruthItem(t.names[i], t.kinds[i], float(t.x[i]), float(t.y[i]),
+                         bool(t.active[i])) for i in range(n)]
+
+
+def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
+         wall_time_limit: Optional[float]) -> Dict[str, Any]:
+    """Host the nodes until the mission ends or a limit; return the row's metrics."""
+    from demining_bringup.contract import topics
+    from demining_bringup.contract.states import MissionState
+    from demining_bringup.deterministic_runner import hosted
+    from demining_bringup.hosts.deterministic import ComponentFailure, DeterministicHost
+    from demining_bringup.results import read_summary
+
+    start = time.monotonic()
+    host = DeterministicHost(hosted(nodes))
+    seen: Dict[str, Any] = {'state': MissionState.IDLE, 'report': None, 'events': []}
+    host.tap(topics.MISSION_STATE, lambda s: seen.__setitem__('state', s))
+    host.tap(topics.MISSION_REPORT, lambda p: seen.__setitem__('report', p))
+    host.tap(topics.SIM_EVENTS, seen['events'].append)
+    out: Dict[str, Any] = {}
+    failed: List[str] = []
+    try:
+        host.startup()
+        sim = host.runtimes['simulator'].component.sim
+        mission = host.runtimes['mission_manager'].component.mission
+        planner = host.runtimes['coverage_planner'].component \
+            if 'coverage_planner' in host.runtimes else None
+        world = sim.world
+        geometry = mm.TrackGeometry(sim.p.track_gauge_m, sim.p.track_width_m,
+                                    sim.p.track_length_m)
+        safe = mm.polygons_contain([world.approach_lane]) if world.approach_lane else None
+        footprint = mm.FootprintMonitor(mission.grid, geometry, safe)
+        flags = {'timeout': False, 'deadlock': False, 'limit': mm.DEFAULT_SIM_TIME_LIMIT_S}
+
+        def limit() -> float:
+            if sim_time_limit is not None:
+                return float(sim_time_limit)
+            plan = getattr(planner, 'plan', None)
+            return mm.sim_time_limit_s(getattr(plan, 'expected_time_s', None))
+
+        def on_tick(t: float) -> None:
+            tr = sim.truth
+            footprint.check(t, tr.x, tr.y, tr.yaw)
+
+        def until() -> bool:
+            if seen['state'].terminal:
+                return True
+            if wall_time_limit is not None and time.monotonic() - start > wall_time_limit:
+                flags['timeout'] = True
+                return True
+            flags['limit'] = limit()
+            if host.now >= flags['limit']:
+                flags['deadlock'] = True
+                return True
+            return False
+
+        try:
+            host.run(until, sim_time_limit_s=HARD_SIM_CAP_S, on_tick=on_tick)
+            if not seen['state'].terminal and not flags['timeout']:
+                flags['deadlock'] = True
+        except ComponentFailure as exc:
+            failed = [exc.name]
+            out['error'] = f'node {exc}'
+            host.call(topics.MISSION_ABORT)
+        sim_s = float(host.now)
+        items = truth_items(sim)
+        out.update(
+            sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
+            footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,
+            first_violation=(None if footprint.first is None
+                             else [round(v, 2) for v in footprint.first]),
+            mines_total=sum(1 for it in items if it.kind in mm.HAZARD_KINDS),
+            mines_left_active=sum(1 for it in items
+                                  if it.kind in mm.HAZARD_KINDS and it.active),
+            mines_left_active_in_processed_ground=mm.mines_left_active_in_processed_ground(
+                items, mission.grid),
+            coverage_pct=round(float(mission.grid.coverage_percent()), 3),
+            processed_m2=float(mission.grid.processed_area_m2()),
+            start_stamp=mission.start_stamp, reason=getattr(mission, 'reason', ''))
+    finally:
+        host.shutdown()
+    wall = time.monotonic() - start
+    state = seen['state']
+    events = seen['events']
+    summary = read_summary(seen['report'])
+    mission_s = None
+    if summary is not None:
+        out['coverage_pct'] = float(summary['coverage_percent'])
+        rate = float(summary['clearance_rate_m2_per_h'])
+        out['at_detonations'] = int(summary['at_detonations'])
+    else:
+        if out.get('start_stamp') is not None:
+            mission_s = out['sim_s'] - float(out['start_stamp'])
+        rate = (out['processed_m2'] / (mission_s / 3600.0)) if mission_s else None
+        out['at_detonations'] = mm.count_events(events, 'at_detonation')
+    width = _node_param(nodes, 'tool_width_m', 2.0)
+    speed = _node_param(nodes, 'working_speed_mps', 0.4)
+    ratio = mm.rate_vs_limit(rate, width, speed)
+    value = getattr(state, 'value', str(state))
+    if failed:
+        outcome = 'crashed'
+    elif value in ('complete', 'aborted'):
+        outcome = value
+    elif flags['timeout']:
+        outcome = 'timeout'
+        out['error'] = f'wall-time limit {wall_time_limit:g} s reached at {out["sim_s"]:.0f} s ' \
+                       'simulated'
+    else:
+        outcome = 'deadlock'
+    out.update(
+        outcome=outcome, mission_state=value, completed=value == 'complete',
+        deadlock=outcome == 'deadlock', failed_nodes=failed,
+        ap_detonations=mm.count_events(events, 'ap_detonation'),
+        collisions=mm.count_events(events, 'collision'),
+        intrusions=mm.count_events(events, 'intrusion'),
+        people_incidents=sum(1 for ev in events if mm.is_people_incident(ev)),
+        rate_m2_per_h=None if rate is None else round(rate, 1),
+        rate_limit_m2_per_h=round(mm.rate_limit_m2_per_h(width, speed), 1),
+        rate_vs_limit=None if ratio is None else round(ratio, 4),
+        wall_s=round(wall, 2), rtf=round(out['sim_s'] / wall, 2) if wall > 0 else None,
+        run_dir=seen['report'] or run_dir)
+    for k in ('processed_m2', 'start_stamp'):
+        out.pop(k, None)
+    return out
+
+
+def run_mission(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """Run one mission in this process and return its row (never raises)."""
+    t0 = time.monotonic()
+    row = base_row(spec)
+    keep = bool(spec.get('run_dir'))
+    run_dir = os.path.abspath(spec['run_dir']) if keep else tempfile.mkdtemp(prefix='mission-')
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        world_path, scenario = prepare_world(spec, run_dir)
+        row['world_path'] = world_path
+        nodes = _resolve(world_path, spec.get('profile') or DEFAULT_PROFILE,
+                         int(spec.get('seed', 1)), scenario, run_dir)
+        row.update(_fly(nodes, run_dir, spec.get('sim_time_limit_s'),
+                        spec.get('wall_time_limit_s')))
+    except Exception as exc:  # noqa: BLE001 - a mission that raises is a row, not a crash
+        row.update(outcome='error', completed=False,
+                   error=f'{type(exc).__name__}: {exc}'.strip())
+        logging.getLogger('bench.missions').error(traceback.format_exc())
+    finally:
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            row['run_dir'] = ''
+    row['task_wall_s'] = round(time.monotonic() - t0, 2)
+    return row
+
+
+def child_main() -> int:
+    """``missions.py --child``: one mission, spec on stdin, row on the last stdout line."""
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                        format='%(name)s %(levelname)s: %(message)s')
+    spec = json.loads(sys.stdin.read())
+    row = run_mission(spec)
+    sys.stdout.write(ROW_PREFIX + json.dumps(row) + '\n')
+    sys.stdout.flush()
+    return 0
+
+
+# ============================================================================================
+# One mission as a task (in a dask worker)
+# ============================================================================================
+
+def mission_task(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """The dask task: run the mission in a fresh interpreter; return its row (never raises).
+
+    The child gets the mission's wall-time limit plus :data:`KILL_GRACE_S` before it is killed
+    (the mission itself stops at its limit and still reports its metrics).
+    """
+    t0 = time.monotonic()
+    script = spec.get('script') or SCRIPT
+    limit = spec.get('wall_time_limit_s')
+    kill_after = None if limit is None else float(limit) + KILL_GRACE_S
+    if not os.path.isfile(script):
+        return error_row(spec, f'{script} not found on this worker (a cluster worker needs '
+                         'this checkout at the same path)')
+    env = dict(os.environ, MPLBACKEND='Agg', PYTHONUNBUFFERED='1')
+    try:
+        proc = subprocess.run([sys.executable, script, '--child'], input=json.dumps(spec),
+                              capture_output=True, text=True, timeout=kill_after,
+                              cwd=spec.get('repo') or REPO, env=env)
+    except subprocess.TimeoutExpired:
+        return error_row(spec, f'killed after {kill_after:g} s wall (mission hung)',
+                         'timeout', round(time.monotonic() - t0, 2))
+    except OSError as exc:
+        return error_row(spec, f'cannot start the mission process: {exc}',
+                         task_wall_s=round(time.monotonic() - t0, 2))
+    row = None
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(ROW_PREFIX):
+            try:
+                row = json.loads(line[len(ROW_PREFIX):])
+            except ValueError:
+                row = None
+            break
+    log_tail = '\n'.join(proc.stderr.strip().splitlines()[-5:])
+    if row is None:
+        row = error_row(spec, f'mission process exited with code {proc.returncode}'
+                        + (f': {log_tail}' if log_tail else ''))
+    row['task_wall_s'] = round(time.monotonic() - t0, 2)
+    if spec.get('run_dir'):
+        try:
+            os.makedirs(spec['run_dir'], exist_ok=True)
+            with open(os.path.join(spec['run_dir'], 'mission.log'), 'w',
+                      encoding='utf-8') as f:
+                f.write(proc.stderr)
+        except OSError:
+            pass
+    return row
+
+
+# ============================================================================================
+# The scoreboard (client side)
+# ============================================================================================
+
+def progress_line(done: int, total: int, row: Dict[str, Any]) -> str:
+    """One line for a finished mission: world, seed, outcome, coverage, wall time."""
+    cov = row.get('coverage_pct')
+    wall = row.get('wall_s') if row.get('wall_s') is not None else row.get('task_wall_s')
+    text = (f'[{done:>{len(str(total))}}/{total}] {row.get("world")} seed {row.get("seed")} '
+            f'({row.get("profile")}): {row.get("outcome")}, coverage '
+            + (f'{cov:.1f} %' if isinstance(cov, (int, float)) else '-')
+            + (f', {wall:.1f} s wall' if isinstance(wall, (int, float)) else ''))
+    if isinstance(row.get('rtf'), (int, float)):
+        text += f', rtf {row["rtf"]:.0f}'
+    counted = ('at_detonations', 'people_incidents', 'footprint_violations',
+               'mines_left_active_in_processed_ground')
+    extras = [f'{k} {row[k]}' for k in counted if isinstance(row.get(k), int) and row[k]]
+    if extras:
+        text += ' [' + ', '.join(extras) + ']'
+    if row.get('error'):
+        text += f' -- {str(row["error"]).splitlines()[0][:160]}'
+    return text
+
+
+def _client(ns: argparse.Namespace):
+    from dask.distributed import Client, LocalCluster
+    if ns.scheduler:
+        return Client(ns.scheduler, timeout=ns.connect_timeout), None
+    cluster = LocalCluster(n_workers=ns.workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def run_all(specs: List[Dict[str, Any]], ns: argparse.Namespace,
+            say: Callable[[str], None]) -> List[Dict[str, Any]]:
+    """Submit every mission as a dask task; rows in the order of ``specs`` (never raises)."""
+    rows: Dict[int, Dict[str, Any]] = {}
+    client = cluster = None
+    try:
+        import cloudpickle
+        from dask.distributed import as_completed
+        module = sys.modules.get(mission_task.__module__)
+        if module is not None and mission_task.__module__ != '__main__':
+            cloudpickle.register_pickle_by_value(module)     # workers need not import it
+        client, cluster = _client(ns)
+        say(f'dask: {client.scheduler.address}, '
+            f'{len(client.scheduler_info().get("workers", {}))} workers')
+        futures = {}
+        for k, spec in enumerate(specs):
+            fut = client.submit(mission_task, spec, key=f'mission-{k}-{spec["mission"]}',
+                                pure=False, retries=0)
+            futures[fut] = k
+        for fut in as_completed(list(futures)):
+            k = futures[fut]
+            try:
+                row = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker is a row too
+                row = error_row(specs[k], f'task failed: {type(exc).__name__}: {exc}')
+            rows[k] = row
+            say(progress_line(len(rows), len(specs), row))
+    except KeyboardInterrupt:
+        say('interrupted: the missions not finished are error rows')
+    except Exception as exc:  # noqa: BLE001 - no cluster: every mission is an error row
+        say(f'dask: {type(exc).__name__}: {exc}')
+    finally:
+        for closer in (client, cluster):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception:  # noqa: BLE001 - shutting down anyway
+                    pass
+    for k, spec in enumerate(specs):
+        if k not in rows:
+            rows[k] = error_row(spec, 'not run (no cluster, interrupted or lost)')
+    return [rows[k] for k in range(len(specs))]
+
+
+def write_table(rows: Sequence[Dict[str, Any]], summary: Dict[str, Any], out: str) -> None:
+    """missions.csv (one row per mission) and missions.json (summary and rows)."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, 'missions.csv'), 'w', newline='', encoding='utf-8') as f:
+        w = csv.DictWriter(f, fieldnames=list(ROW_FIELDS), extrasaction='ignore')
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v)
+                        for k, v in r.items()})
+    with open(os.path.join(out, 'missions.json'), 'w', encoding='utf-8') as f:
+        json.dump({'summary': summary, 'rows': list(rows)}, f, indent=1)
+
+
+_COLOURS = {'complete': '#2e7d32', 'aborted': '#ef6c00', 'deadlock': '#6a1b9a',
+            'crashed': '#c62828', 'timeout': '#455a64', 'error': '#000000'}
+
+
+def render_figure(rows: Sequence[Dict[str, Any]], summary: Dict[str, Any], path: str) -> str:
+    """One PNG summarising the scoreboard (coverage, rate, safety counts, footprint)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = [f'{r.get("world")} s{r.get("seed")}' for r in rows]
+    y = np.arange(len(rows))
+    colours = [_COLOURS.get(str(r.get('outcome')), '#9e9e9e') for r in rows]
+
+    def values(key: str) -> np.ndarray:
+        return np.array([float(r[key]) if isinstance(r.get(key), (int, float))
+                         and not isinstance(r.get(key), bool) else np.nan for r in rows])
+
+    height = max(4.0, 0.32 * len(rows) + 2.5)
+    fig, axes = plt.subplots(1, 4, figsize=(18, height), sharey=True)
+    ax = axes[0]
+    ax.barh(y, np.nan_to_num(values('coverage_pct')), color=colours)
+    ax.axvline(99.0, color='k', lw=0.8, ls='--')
+    ax.set_xlim(0, 100)
+    ax.set_xlabel('coverage, %')
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in _COLOURS.values()]
+    fig.legend(handles, list(_COLOURS), loc='lower center', ncol=len(_COLOURS), fontsize=8,
+               title='outcome', title_fontsize=8)
+    ax = axes[1]
+    ax.barh(y, np.nan_to_num(values('rate_vs_limit')), color='#1565c0')
+    ax.axvline(1.0, color='k', lw=0.8, ls='--')
+    ax.set_xlabel('clearance rate / limit (tool width x working speed)')
+    ax = axes[2]
+    keys = (('at_detonations', 'AT detonations', '#c62828'),
+            ('people_incidents', 'people incidents', '#ef6c00'),
+            ('mines_left_active_in_processed_ground', 'live mines in processed ground',
+             '#6a1b9a'))
+    h = 0.8 / len(keys)
+    for n, (key, name, colour) in enumerate(keys):
+        ax.barh(y - 0.4 + h * (n + 0.5), np.nan_to_num(values(key)), height=h, color=colour,
+                label=name)
+    ax.set_xlabel('count')
+    ax.legend(fontsize=7, loc='best')
+    ax = axes[3]
+    ax.barh(y, np.nan_to_num(values('footprint_violations')), color='#37474f')
+    ax.set_xlabel('footprint violations, control ticks')
+    fig.suptitle('mission scoreboard: ' + ', '.join(f'{k} {v}' for k, v in summary.items()),
+                 fontsize=9, wrap=True)
+    fig.tight_layout(rect=(0.0, 0.1 if len(rows) < 6 else 0.05, 1.0, 0.95))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    p = argparse.ArgumentParser(
+        prog='missions.py', description='Mission scoreboard: whole missions on the '
+        'deterministic host as dask tasks; the last stdout line is a JSON summary.')
+    p.add_argument('--quick', action='store_true',
+                   help='CI set: training_field + one small generated field, seed 1')
+    p.add_argument('--worlds', metavar='DIR',
+                   help='run every *.sdf of DIR instead of the shipped and generated worlds')
+    p.add_argument('--seeds', type=int, metavar='N',
+                   help=f'seeds 1..N per world (default {DEFAULT_SEEDS}; 1 with --quick)')
+    p.add_argument('--profile', action='append', metavar='NAME',
+                   help=f'vehicle profile (repeatable; default {DEFAULT_PROFILE})')
+    p.add_argument('--scenario', metavar='YAML',
+                   help='fault scenario for every mission (merged with a family\'s actors)')
+    p.add_argument('--out', metavar='DIR',
+                   help='keep run folders, missions.csv/.json and scoreboard.png here')
+    p.add_argument('--scheduler', metavar='ADDRESS',
+                   help='dask scheduler of a running cluster (default: a LocalCluster)')
+    p.add_argument('--workers', type=int, metavar='N',
+                   help='LocalCluster worker processes (default: the number of cores)')
+    p.add_argument('--connect-timeout', type=float, default=30.0, metavar='S',
+                   help='seconds to wait for --scheduler (default 30)')
+    p.add_argument('--sim-time-limit', type=float, metavar='S',
+                   help='simulated-time limit per mission (default: 3 x the planner\'s '
+                   'expected time + 30 min, 4 h without a plan)')
+    p.add_argument('--mission-timeout', type=float, default=DEFAULT_MISSION_TIMEOUT_S,
+                   metavar='S', help='wall-time limit per mission '
+                   f'(default {DEFAULT_MISSION_TIMEOUT_S:g})')
+    p.add_argument('--list', action='store_true', help='print the missions and exit')
+    p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
+    ns = p.parse_args(argv)
+    if ns.seeds is not None and ns.seeds < 1:
+        p.error('--seeds must be >= 1')
+    if ns.workers is not None and ns.workers < 1:
+        p.error('--workers must be >= 1')
+    for name in ('sim_time_limit', 'mission_timeout'):
+        value = getattr(ns, name)
+        if value is not None and not (math.isfinite(value) and value > 0.0):
+            p.error(f'--{name.replace("_", "-")} must be a positive number')
+    if ns.worlds is not None:
+        if not os.path.isdir(ns.worlds):
+            p.error(f'--worlds {ns.worlds}: not a folder')
+        if not any(f.endswith('.sdf') for f in os.listdir(ns.worlds)):
+            p.error(f'--worlds {ns.worlds}: no *.sdf file in it')
+        if ns.quick:
+            p.error('--quick and --worlds exclude each other')
+    if ns.scenario is not None and not os.path.isfile(ns.scenario):
+        p.error(f'--scenario {ns.scenario}: no such file')
+    return ns
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the scoreboard; the last line of stdout is its JSON summary."""
+    ns = parse_args(argv)
+    if ns.child:
+        return child_main()
+    t0 = time.monotonic()
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        specs = build_specs(ns)
+    except Exception as exc:  # noqa: BLE001 - bad input: one line, exit 2
+        print(f'missions.py: error: {exc}', file=sys.stderr)
+        return 2
+    if ns.list:
+        for s in specs:
+            say(f'{s["mission"]}  {s["world_path"] or "generated: " + s["family"]}')
+        return 0
+    say(f'{len(specs)} missions ({"quick set" if ns.quick else "full set"}), '
+        f'{"scheduler " + ns.scheduler if ns.scheduler else "local cluster"}')
+    rows = run_all(specs, ns, say)
+    summary = mm.aggregate(rows, time.monotonic() - t0)
+    if ns.out:
+        try:
+            write_table(rows, summary, ns.out)
+            png = render_figure(rows, summary, os.path.join(ns.out, 'scoreboard.png'))
+            say(f'table {os.path.join(ns.out, "missions.csv")}, figure {png}')
+        except Exception as exc:  # noqa: BLE001 - the JSON line comes whatever happens
+            print(f'missions.py: cannot write {ns.out}: {type(exc).__name__}: {exc}',
+                  file=sys.stderr)
+    summary['wall_s'] = round(time.monotonic() - t0, 1)
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
