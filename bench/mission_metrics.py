@@ -108,10 +108,13 @@ def cells_of(grid: Any, xs, ys) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row and column of the cell holding each point, and whether it is on the grid."""
     xs = np.asarray(xs, dtype=float)
     ys = np.asarray(ys, dtype=float)
-    j = np.floor((xs - grid.origin_x) / grid.resolution).astype(np.int64)
-    i = np.floor((ys - grid.origin_y) / grid.resolution).astype(np.int64)
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    fx = np.where(finite, (xs - grid.origin_x) / grid.resolution, -1.0)
+    fy = np.where(finite, (ys - grid.origin_y) / grid.resolution, -1.0)
     rows, cols = np.shape(grid.mask)
-    on = (i >= 0) & (i < rows) & (j >= 0) & (j < cols) & np.isfinite(xs) & np.isfinite(ys)
+    j = np.floor(np.clip(fx, -1.0, cols)).astype(np.int64)
+    i = np.floor(np.clip(fy, -1.0, rows)).astype(np.int64)
+    on = finite & (i >= 0) & (i < rows) & (j >= 0) & (j < cols)
     return np.where(on, i, 0), np.where(on, j, 0), on
 
 

@@ -181,7 +181,7 @@ def _lane_items(world, models: Sequence[str], seed: int) -> List[Any]:
     """Items of ``models`` laid under the track lines of the planner's lanes."""
     from demining_control.coverage.planner import CoverageParams, plan_coverage
     from demining_sim.generator import CATALOGUE, make_item
-    gauge = 1.6
+    gauge = 1.6                      # the mv4_flail profile's track gauge, m
     plan = plan_coverage(world.field, world.exclusion_zones, world.vehicle_start[:2],
                          CoverageParams())
     lanes = [ln for ln in plan.lanes
@@ -316,6 +316,8 @@ def build_specs(ns: argparse.Namespace) -> List[Dict[str, Any]]:
                     'run_dir': (os.path.join(os.path.abspath(ns.out), 'runs', label)
                                 if ns.out else ''),
                     'script': SCRIPT, 'repo': REPO})
+    if ns.only:
+        specs = [s for s in specs if re.search(ns.only, s['mission'])]
     return specs
 
 
@@ -460,7 +462,10 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         except ComponentFailure as exc:
             failed = [exc.name]
             out['error'] = f'node {exc}'
-            host.call(topics.MISSION_ABORT)
+            try:
+                host.call(topics.MISSION_ABORT)
+            except ComponentFailure as again:
+                out['error'] += f'; abort failed: {again}'
         sim_s = float(host.now)
         items = truth_items(sim)
         out.update(
@@ -790,6 +795,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--mission-timeout', type=float, default=DEFAULT_MISSION_TIMEOUT_S,
                    metavar='S', help='wall-time limit per mission '
                    f'(default {DEFAULT_MISSION_TIMEOUT_S:g})')
+    p.add_argument('--only', metavar='REGEX',
+                   help='run only the missions whose name matches REGEX (see --list)')
     p.add_argument('--list', action='store_true', help='print the missions and exit')
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     ns = p.parse_args(argv)
@@ -808,6 +815,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             p.error(f'--worlds {ns.worlds}: no *.sdf file in it')
         if ns.quick:
             p.error('--quick and --worlds exclude each other')
+    if ns.only is not None:
+        try:
+            re.compile(ns.only)
+        except re.error as exc:
+            p.error(f'--only {ns.only!r}: {exc}')
     if ns.scenario is not None and not os.path.isfile(ns.scenario):
         p.error(f'--scenario {ns.scenario}: no such file')
     return ns
@@ -832,7 +844,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for s in specs:
             say(f'{s["mission"]}  {s["world_path"] or "generated: " + s["family"]}')
         return 0
-    say(f'{len(specs)} missions ({"quick set" if ns.quick else "full set"}), '
+    if not specs:
+        print('missions.py: error: no mission matches --only', file=sys.stderr)
+        return 2
+    which = 'quick set' if ns.quick else f'worlds of {ns.worlds}' if ns.worlds else 'full set'
+    say(f'{len(specs)} missions ({which}), '
         f'{"scheduler " + ns.scheduler if ns.scheduler else "local cluster"}')
     rows = run_all(specs, ns, say)
     summary = mm.aggregate(rows, time.monotonic() - t0)

@@ -209,7 +209,9 @@ def parse_fault(entry: Any, where: str) -> Fault:
         if name in entry:
             kw[name] = _number(f'{where}.{name}', entry[name])
     if 'topic' in entry:
-        kw['topic'] = _choice(f'{where}.topic', entry['topic'], GARBAGE_TOPICS)
+        # A scenario may name the topic resolved ('/gpr/traces') or relative ('gpr/traces').
+        topic = entry['topic'].lstrip('/') if isinstance(entry['topic'], str) else entry['topic']
+        kw['topic'] = _choice(f'{where}.topic', topic, GARBAGE_TOPICS)
     return Fault(**kw)
 
 

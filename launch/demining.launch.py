@@ -28,13 +28,14 @@ def _end_launch(reason: str) -> list:
     return [EmitEvent(event=Shutdown(reason=reason))]
 
 
-def _gazebo_actions(values: dict) -> list:
+def _gazebo_actions(values: dict, namespace: str) -> list:
     """Gazebo server and the ROS <-> gz bridge for sim:=gazebo (see docs/gazebo.md)."""
     bridge_config = os.path.join(st.share_dir(), 'config', 'gz_bridge.yaml')
     return [
         ExecuteProcess(cmd=['gz', 'sim', '-s', '-r', '--headless-rendering', values['world']],
                        output='screen', name='gz_sim'),
         Node(package='ros_gz_bridge', executable='parameter_bridge', name='gz_bridge',
+             namespace=namespace,
              parameters=[{'config_file': bridge_config, 'use_sim_time': True}],
              output='screen'),
     ]
@@ -60,7 +61,7 @@ def _launch_setup(context: LaunchContext) -> list:
                             on_exit=_end_launch('the lifecycle manager ended the mission'),
                             **common))
     if values.get('sim') == 'gazebo':
-        actions += _gazebo_actions(values)
+        actions += _gazebo_actions(values, common['namespace'])
     return actions
 
 

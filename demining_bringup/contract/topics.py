@@ -1,44 +1,56 @@
 """Topic and service names of the stack (the contract is docs/interfaces.md).
 
-Names are relative-free absolute names so a namespace can be added with remapping; nodes take
-them from here instead of spelling them inline.
+Names are relative, as Nav2's, so a node's namespace (the launch argument ``namespace``) puts a
+whole stack under ``/<namespace>/...`` and two vehicles can share a network; docs/interfaces.md
+lists them resolved without a namespace (``cmd_vel`` is ``/cmd_vel``). ``/clock`` and
+``/diagnostics`` stay absolute: ROS time and the diagnostics aggregator are shared by design.
+Nodes take names from here instead of spelling them inline.
 """
 
 CLOCK = '/clock'
-ODOM_TRACKS = '/odom/tracks'
-GNSS_FIX = '/gnss/fix'
-IMU = '/imu/data'
-GPR_TRACES = '/gpr/traces'
-MD_COILS = '/metal_detector/coils'
-TOOL_JOINT_STATES = '/tool/joint_states'
-SIM_EVENTS = '/sim/events'
-GROUND_TRUTH = '/sim/ground_truth/odometry'
-LOCALIZATION = '/localization/odometry'
-GPR_DETECTIONS = '/gpr/detections'
-MD_DETECTIONS = '/metal_detector/detections'
-DETECTIONS = '/detections'
-DETECTION_MARKERS = '/detections/markers'
-MINE_MAP = '/mine_map'
-COVERAGE_PATH = '/coverage/path'
-FOLLOWER_STATUS = '/follower/status'
-CMD_VEL_AUTO = '/cmd_vel/auto'
-TOOL_COMMAND_AUTO = '/tool/command/auto'
-CMD_VEL = '/cmd_vel'
-TOOL_COMMAND = '/tool/command'
-OPERATOR_HEARTBEAT = '/operator/heartbeat'
-OPERATOR_ESTOP = '/operator/estop'
-SAFETY_STATE = '/safety/state'
-SAFETY_EVENTS = '/safety/events'
-MISSION_STATE = '/mission/state'
-MISSION_PROGRESS = '/mission/progress'
-MISSION_REPORT = '/mission/report'
-COVERAGE_PROCESSED = '/coverage/processed'
+ODOM_TRACKS = 'odom/tracks'
+GNSS_FIX = 'gnss/fix'
+IMU = 'imu/data'
+GPR_TRACES = 'gpr/traces'
+MD_COILS = 'metal_detector/coils'
+TOOL_JOINT_STATES = 'tool/joint_states'
+SIM_EVENTS = 'sim/events'
+GROUND_TRUTH = 'sim/ground_truth/odometry'
+LOCALIZATION = 'localization/odometry'
+GPR_DETECTIONS = 'gpr/detections'
+MD_DETECTIONS = 'metal_detector/detections'
+DETECTIONS = 'detections'
+DETECTION_MARKERS = 'detections/markers'
+MINE_MAP = 'mine_map'
+COVERAGE_PATH = 'coverage/path'
+FOLLOWER_STATUS = 'follower/status'
+CMD_VEL_AUTO = 'cmd_vel/auto'
+TOOL_COMMAND_AUTO = 'tool/command/auto'
+CMD_VEL = 'cmd_vel'
+TOOL_COMMAND = 'tool/command'
+OPERATOR_HEARTBEAT = 'operator/heartbeat'
+OPERATOR_ESTOP = 'operator/estop'
+SAFETY_STATE = 'safety/state'
+SAFETY_EVENTS = 'safety/events'
+MISSION_STATE = 'mission/state'
+MISSION_PROGRESS = 'mission/progress'
+MISSION_REPORT = 'mission/report'
+COVERAGE_PROCESSED = 'coverage/processed'
 DIAGNOSTICS = '/diagnostics'
 
 # Services
-SAFETY_RESET = '/safety/reset'
-MISSION_START = '/mission/start'
-MISSION_ABORT = '/mission/abort'
+SAFETY_RESET = 'safety/reset'
+MISSION_START = 'mission/start'
+MISSION_ABORT = 'mission/abort'
+
+#: Every topic of the contract, and every service.
+TOPICS = (CLOCK, ODOM_TRACKS, GNSS_FIX, IMU, GPR_TRACES, MD_COILS, TOOL_JOINT_STATES, SIM_EVENTS,
+          GROUND_TRUTH, LOCALIZATION, GPR_DETECTIONS, MD_DETECTIONS, DETECTIONS,
+          DETECTION_MARKERS, MINE_MAP, COVERAGE_PATH, FOLLOWER_STATUS, CMD_VEL_AUTO,
+          TOOL_COMMAND_AUTO, CMD_VEL, TOOL_COMMAND, OPERATOR_HEARTBEAT, OPERATOR_ESTOP,
+          SAFETY_STATE, SAFETY_EVENTS, MISSION_STATE, MISSION_PROGRESS, MISSION_REPORT,
+          COVERAGE_PROCESSED, DIAGNOSTICS)
+SERVICES = (SAFETY_RESET, MISSION_START, MISSION_ABORT)
 
 # Frames (REP-105)
 MAP_FRAME = 'map'
@@ -51,3 +63,15 @@ IMU_FRAME = 'imu_link'
 FLAIL_JOINT = 'flail_rotor'
 TILLER_JOINT = 'tiller_rotor'
 DEPTH_JOINT = 'tool_depth'
+
+
+def resolved(name: str, namespace: str = '') -> str:
+    """The fully qualified name of ``name`` in ``namespace`` (absolute names stay as they are).
+
+    ``resolved('cmd_vel')`` is ``'/cmd_vel'``; ``resolved('cmd_vel', 'robot1')`` is
+    ``'/robot1/cmd_vel'``; ``resolved('/clock', 'robot1')`` is ``'/clock'``.
+    """
+    if name.startswith('/'):
+        return name
+    ns = namespace.strip('/')
+    return f'/{ns}/{name}' if ns else f'/{name}'

@@ -112,13 +112,15 @@ def test_publishers_and_subscribers_of_a_topic_share_the_wire_qos(stack, ctx):
             node.trigger_configure()
             assert node.runtime.state is LifecycleState.INACTIVE, node.get_name()
         pubs, subs = defaultdict(list), defaultdict(list)
+        # The nodes report resolved names (/cmd_vel), the contract's are relative (cmd_vel).
+        contract = {topics.resolved(t): t for t in topics.TOPICS if t in w}
         for node in built:
             for p in node.publishers:
-                if p.topic_name in w:
-                    pubs[p.topic_name].append((node.get_name(), p.qos_profile))
+                if p.topic_name in contract:
+                    pubs[contract[p.topic_name]].append((node.get_name(), p.qos_profile))
             for s in node.subscriptions:
-                if s.topic_name in w and not _is_time_source(s):
-                    subs[s.topic_name].append((node.get_name(), s.qos_profile))
+                if s.topic_name in contract and not _is_time_source(s):
+                    subs[contract[s.topic_name]].append((node.get_name(), s.qos_profile))
         for topic in set(pubs) | set(subs):
             for name, profile in pubs[topic] + subs[topic]:
                 assert profile == w[topic].qos, f'{name} on {topic}: not the wire QoS'
@@ -132,8 +134,8 @@ def test_publishers_and_subscribers_of_a_topic_share_the_wire_qos(stack, ctx):
             want = (w[topic].qos.reliability, w[topic].qos.durability)
             deadline = time.monotonic() + GRAPH_TIMEOUT_S
             while True:
-                ends = (peer.get_publishers_info_by_topic(topic)
-                        + peer.get_subscriptions_info_by_topic(topic))
+                ends = (peer.get_publishers_info_by_topic(topics.resolved(topic))
+                        + peer.get_subscriptions_info_by_topic(topics.resolved(topic)))
                 if len(ends) >= len(pubs[topic]) + len(subs[topic]):
                     break
                 assert time.monotonic() < deadline, f'{topic}: endpoints not discovered'

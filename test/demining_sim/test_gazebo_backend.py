@@ -44,11 +44,14 @@ BRIDGE_PAIRS = {
 }
 DIRECTIONS = {'GZ_TO_ROS', 'ROS_TO_GZ', 'BIDIRECTIONAL'}
 #: What Gazebo simulates (through the bridge) and what the emulator publishes.
-GAZEBO_TOPICS = {topics.CLOCK: 'GZ_TO_ROS', topics.CMD_VEL: 'ROS_TO_GZ',
-                 topics.ODOM_TRACKS: 'GZ_TO_ROS', topics.GNSS_FIX: 'GZ_TO_ROS',
-                 topics.IMU: 'GZ_TO_ROS', topics.GROUND_TRUTH: 'GZ_TO_ROS'}
-EMULATOR_TOPICS = {topics.GPR_TRACES, topics.MD_COILS, topics.TOOL_JOINT_STATES,
-                   topics.SIM_EVENTS, topics.OPERATOR_HEARTBEAT, topics.DIAGNOSTICS}
+#: Topic names as resolved without a namespace (docs/interfaces.md lists them so).
+R = topics.resolved
+GAZEBO_TOPICS = {R(topics.CLOCK): 'GZ_TO_ROS', R(topics.CMD_VEL): 'ROS_TO_GZ',
+                 R(topics.ODOM_TRACKS): 'GZ_TO_ROS', R(topics.GNSS_FIX): 'GZ_TO_ROS',
+                 R(topics.IMU): 'GZ_TO_ROS', R(topics.GROUND_TRUTH): 'GZ_TO_ROS'}
+EMULATOR_TOPICS = {R(t) for t in (topics.GPR_TRACES, topics.MD_COILS, topics.TOOL_JOINT_STATES,
+                                  topics.SIM_EVENTS, topics.OPERATOR_HEARTBEAT,
+                                  topics.DIAGNOSTICS)}
 
 
 def bridge_entries():
@@ -86,7 +89,9 @@ def test_bridge_yaml_is_a_valid_parameter_bridge_config():
         assert set(e) <= required | optional, f'unknown keys in {e}'
         assert e['direction'] in DIRECTIONS
         assert BRIDGE_PAIRS.get(e['ros_type_name']) == e['gz_type_name'], e
-        assert e['ros_topic_name'].startswith('/') and e['gz_topic_name'].startswith('/')
+        # ROS names relative (a namespace applies), but for the shared /clock.
+        assert e['gz_topic_name'].startswith('/')
+        assert e['ros_topic_name'] in topics.TOPICS, e['ros_topic_name']
         for key in ('subscriber_queue', 'publisher_queue'):
             if key in e:
                 assert isinstance(e[key], int) and e[key] > 0
@@ -97,13 +102,13 @@ def test_bridge_yaml_is_a_valid_parameter_bridge_config():
 def test_every_bridged_topic_is_in_the_contract_with_the_same_type():
     documented = documented_topics()
     for e in bridge_entries():
-        topic = e['ros_topic_name']
+        topic = R(e['ros_topic_name'])
         assert topic in documented, f'{topic} is not in docs/interfaces.md'
         assert documented[topic][0] == short_type(e['ros_type_name']), topic
 
 
 def test_bridge_carries_what_gazebo_simulates_in_the_right_direction():
-    got = {e['ros_topic_name']: e['direction'] for e in bridge_entries()}
+    got = {R(e['ros_topic_name']): e['direction'] for e in bridge_entries()}
     assert got == GAZEBO_TOPICS
 
 
@@ -112,13 +117,13 @@ def test_bridge_and_emulator_together_replace_the_simulator():
     flows = {t: flow.split('->') for t, (_, flow) in documented_topics().items()}
     from_sim = {t for t, f in flows.items() if 'simulator' in f[0]}
     to_sim = {t for t, f in flows.items() if 'simulator' in f[-1]}
-    assert topics.GPR_TRACES in from_sim and topics.CMD_VEL in to_sim   # parser sanity
-    bridged = {e['ros_topic_name'] for e in bridge_entries()}
+    assert R(topics.GPR_TRACES) in from_sim and R(topics.CMD_VEL) in to_sim   # parser sanity
+    bridged = {R(e['ros_topic_name']) for e in bridge_entries()}
     provided = bridged | EMULATOR_TOPICS
     assert from_sim - provided == set()
     # inputs: /cmd_vel goes to Gazebo, /tool/command to the emulator (tested below);
     # /localization/odometry only paces the embedded simulator's lockstep
-    assert to_sim - bridged == {topics.TOOL_COMMAND, topics.LOCALIZATION}
+    assert to_sim - bridged == {R(topics.TOOL_COMMAND), R(topics.LOCALIZATION)}
 
 
 # --- what a world must provide ----------------------------------------------------------------
@@ -351,7 +356,7 @@ def test_emulator_node_publishes_scans_over_dds(tmp_path, ros_domain_id):
         pubs = {p.topic_name for p in node.publishers}
         subs = {s.topic_name for s in node.subscriptions}
         assert EMULATOR_TOPICS <= pubs
-        assert {topics.GROUND_TRUTH, topics.TOOL_COMMAND} <= subs
+        assert {R(topics.GROUND_TRUTH), R(topics.TOOL_COMMAND)} <= subs
         assert topics.CLOCK not in pubs            # Gazebo owns /clock
         probe = rclpy.create_node('gz_probe', context=ctx)
         got = {}

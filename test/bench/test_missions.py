@@ -1,0 +1,307 @@
+"""The mission scoreboard (bench/missions.py): metrics on synthetic inputs, the mission set,
+the command line, rows for missions that fail, and one tiny real mission through the task."""
+
+import json
+import math
+import os
+import time
+
+import numpy as np
+import pytest
+
+from bench import mission_metrics as mm
+from bench import missions
+from demining_bringup.contract.datatypes import SimEvent
+
+GEOMETRY = mm.TrackGeometry(gauge_m=1.6, width_m=0.35, length_m=4.0)
+
+
+def grid(width_m=20.0, height_m=10.0, res=0.1, origin=(0.0, 0.0)):
+    """A hazard field covering the whole grid, nothing processed."""
+    rows, cols = int(round(height_m / res)), int(round(width_m / res))
+    return mm.GridView(mask=np.ones((rows, cols), dtype=bool),
+                       processed=np.zeros((rows, cols), dtype=bool),
+                       origin_x=origin[0], origin_y=origin[1], resolution=res)
+
+
+def process_band(g, y0, y1):
+    """Mark the cells whose rows lie in [y0, y1) processed (all columns)."""
+    i0 = int(round((y0 - g.origin_y) / g.resolution))
+    i1 = int(round((y1 - g.origin_y) / g.resolution))
+    g.processed[i0:i1, :] = True
+
+
+def item(name, kind, x, y, active=True):
+    return mm.TruthItem(name, kind, x, y, active)
+
+
+# --- truth: live mines in processed ground ----------------------------------------------------
+
+def test_mines_left_active_in_processed_ground_counts_only_live_hazards_in_processed_field():
+    g = grid(10.0, 10.0, res=1.0)
+    g.processed[:, :5] = True            # x < 5 processed
+    g.mask[:, 9] = False                 # x in [9, 10) is outside the hazard field
+    g.processed[:, 9] = True             # swept, but not hazard ground
+    items = [
+        item('ap_live_processed', 'AP', 1.5, 2.5),          # counts
+        item('at_live_processed', 'AT', 4.99, 9.9),         # counts (last processed column)
+        item('uxo_live_processed', 'UXO', 0.0, 0.0),        # counts (cell corner)
+        item('ap_live_unprocessed', 'AP', 5.0, 2.5),        # unprocessed cell
+        item('ap_neutralised', 'AP', 2.5, 2.5, active=False),
+        item('at_detonated', 'AT', 3.5, 3.5, active=False),
+        item('clutter', 'clutter', 1.5, 1.5),               # not a mine
+        item('ap_outside_field', 'AP', 9.5, 5.0),           # processed but not hazard field
+        item('ap_off_grid', 'AP', -3.0, 5.0),
+        item('ap_nan', 'AP', math.nan, 1.0),
+    ]
+    assert mm.mines_left_active_in_processed_ground(items, g) == 3
+    assert mm.mines_left_active_in_processed_ground([], g) == 0
+    g.processed[:] = False
+    assert mm.mines_left_active_in_processed_ground(items, g) == 0
+
+
+def test_truth_items_read_the_simulators_item_table():
+    from demining_sim.generator import make_item
+    from demining_sim.simulator import Simulator
+    from demining_bringup.contract.world import GeoOrigin, World
+    world = World(name='w', origin=GeoOrigin(45.0, 18.0), field=[(0, 0), (10, 0), (10, 10)],
+                  items=[make_item('PMN', 'a', 2.0, 1.0, 0.05),
+                         make_item('can', 'c', 3.0, 1.0, 0.05)])
+    sim = Simulator(world)
+    sim.table.active[0] = False
+    got = missions.truth_items(sim)
+    assert [(t.name, t.kind, t.active) for t in got] == [('a', 'AP', False),
+                                                         ('c', 'clutter', True)]
+
+
+# --- footprint violations ---------------------------------------------------------------------
+
+def test_track_corners_rotate_with_the_pose():
+    pts = mm.track_corners(5.0, 1.0, 0.0, GEOMETRY)
+    assert pts.shape == (8, 2)
+    np.testing.assert_allclose(sorted(set(np.round(pts[:, 1], 6))),
+                               [1.0 - 0.975, 1.0 - 0.625, 1.0 + 0.625, 1.0 + 0.975])
+    np.testing.assert_allclose(sorted(set(np.round(pts[:, 0], 6))), [3.0, 7.0])
+    turned = mm.track_corners(5.0, 1.0, math.pi / 2.0, GEOMETRY)
+    np.testing.assert_allclose(sorted(set(np.round(turned[:, 1], 6))), [-1.0, 3.0])
+
+
+def test_footprint_violation_ticks():
+    g = grid()
+    process_band(g, 0.0, 2.0)            # a processed lane 2 m wide along x
+    lane = [(-12.0, 0.5), (0.0, 0.5), (0.0, 1.5), (-12.0, 1.5)]
+    poses = [
+        (5.0, 1.0, 0.0),                 # tracks inside the processed lane: fine
+        (5.0, 1.025, 0.0),               # outer edge exactly on the lane edge: fine (inset)
+        (5.0, 1.3, 0.0),                 # left track 0.275 m onto unprocessed ground
+        (5.0, 1.0, math.pi / 2.0),       # turned across the lane: the tracks leave it
+        (-8.0, 5.0, 0.0),                # off the grid: outside the hazard field
+        (float('nan'), 1.0, 0.0),        # no pose: not counted as a violation
+    ]
+    assert mm.count_footprint_violations(poses, g, GEOMETRY) == 2
+    assert mm.count_footprint_violations(poses, g, GEOMETRY, inset_m=0.0) == 3
+    g.mask[:, :] = False                 # nothing is hazard ground any more
+    assert mm.count_footprint_violations(poses, g, GEOMETRY) == 0
+    # Declared safe: the approach lane; a grid whose left part is unprocessed hazard ground.
+    g2 = grid(40.0, 10.0, origin=(-20.0, -2.0))
+    safe = mm.polygons_contain([lane])
+    on_lane = [(-6.0, 1.0, 0.0)]         # track patches reach y = 0.025 .. 1.975: not all lane
+    assert mm.count_footprint_violations(on_lane, g2, GEOMETRY) == 1
+    wide = mm.polygons_contain([[(-12.0, -0.5), (0.0, -0.5), (0.0, 2.5), (-12.0, 2.5)]])
+    assert mm.count_footprint_violations(on_lane, g2, GEOMETRY, wide) == 0
+    assert mm.count_footprint_violations(on_lane, g2, GEOMETRY, safe) == 1
+
+
+def test_footprint_monitor_reads_the_grid_as_it_changes():
+    g = grid()
+    mon = mm.FootprintMonitor(g, GEOMETRY)
+    assert mon.check(0.1, 5.0, 1.0, 0.0)
+    process_band(g, 0.0, 2.0)
+    assert not mon.check(0.2, 5.0, 1.0, 0.0)
+    assert (mon.ticks, mon.violations, mon.first) == (2, 1, (0.1, 5.0, 1.0))
+
+
+# --- events, rates, limits ----------------------------------------------------------------------
+
+def test_people_incidents_are_events_involving_a_person():
+    events = [SimEvent(1.0, 'intrusion', 'farmer', 'person'),
+              SimEvent(2.0, 'intrusion', 'dog', 'animal'),
+              SimEvent(3.0, 'person_hit', 'child', ''),
+              SimEvent(4.0, 'neutralised', 'ap_1', 'AP'),
+              {'kind': 'intrusion', 'item_kind': 'person'}]
+    assert sum(map(mm.is_people_incident, events)) == 3
+    assert mm.count_events(events, 'intrusion') == 3
+
+
+def test_rates_and_time_limit():
+    assert mm.rate_limit_m2_per_h(2.0, 0.4) == pytest.approx(2880.0)
+    assert mm.rate_vs_limit(1440.0, 2.0, 0.4) == pytest.approx(0.5)
+    assert mm.rate_vs_limit(None, 2.0, 0.4) is None
+    assert mm.sim_time_limit_s(None) == 4 * 3600.0
+    assert mm.sim_time_limit_s(1000.0) == pytest.approx(3 * 1000.0 + 1800.0)
+
+
+# --- aggregation -------------------------------------------------------------------------------
+
+def row(**kw):
+    r = missions.base_row({'mission': 'm', 'world': 'w', 'seed': 1})
+    r.update(kw)
+    return r
+
+
+def test_aggregate_rows_into_the_json_line_with_an_errored_row():
+    rows = [
+        row(outcome='complete', completed=True, coverage_pct=99.5, at_detonations=0,
+            people_incidents=1, footprint_violations=10, rate_vs_limit=0.6, rtf=40.0,
+            mines_left_active_in_processed_ground=1),
+        row(outcome='aborted', coverage_pct=20.0, at_detonations=1, people_incidents=0,
+            footprint_violations=5, rate_vs_limit=0.2, rtf=30.0,
+            mines_left_active_in_processed_ground=0),
+        row(outcome='deadlock', deadlock=True, coverage_pct=50.0, at_detonations=0,
+            people_incidents=2, footprint_violations=0, rate_vs_limit=0.4, rtf=50.0,
+            mines_left_active_in_processed_ground=2),
+        missions.error_row({'mission': 'x', 'world': 'broken', 'seed': 1}, 'boom'),
+    ]
+    out = mm.aggregate(rows, 12.345)
+    assert tuple(out) == mm.SUMMARY_KEYS
+    assert out == {'missions': 4, 'completed': 1, 'at_detonations': 1, 'people_incidents': 3,
+                   'footprint_violations': 15, 'deadlocks': 1,
+                   'mines_left_active_in_processed_ground': 3, 'min_coverage_pct': 20.0,
+                   'median_rate_vs_limit': 0.4, 'median_rtf': 40.0, 'wall_s': 12.3}
+    assert json.loads(json.dumps(out)) == out
+    only_errors = mm.aggregate(rows[3:], 1.0)
+    assert only_errors['missions'] == 1 and only_errors['completed'] == 0
+    assert only_errors['min_coverage_pct'] is None and only_errors['median_rtf'] is None
+
+
+def test_progress_line_names_world_seed_outcome_coverage_and_wall_time():
+    text = missions.progress_line(3, 12, row(world='training_field', seed=2, outcome='complete',
+                                             coverage_pct=99.81, wall_s=54.2, rtf=25.0,
+                                             at_detonations=1))
+    assert text.startswith('[ 3/12] training_field seed 2')
+    for part in ('complete', 'coverage 99.8 %', '54.2 s wall', 'at_detonations 1'):
+        assert part in text
+    err = missions.progress_line(1, 1, missions.error_row({'world': 'w', 'seed': 1}, 'bad'))
+    assert 'error' in err and 'coverage -' in err and 'bad' in err
+
+
+# --- the command line and the mission set ------------------------------------------------------
+
+def test_cli_defaults_and_the_quick_set():
+    ns = missions.parse_args([])
+    assert not ns.quick
+    assert (ns.seeds, ns.scheduler, ns.worlds, ns.out) == (None, None, None, None)
+    specs = missions.build_specs(ns)
+    from demining_sim.worlds_index import list_worlds
+    worlds = sorted({s['world'] for s in specs})
+    assert worlds == sorted(list(list_worlds()) + list(missions.DEFAULT_FAMILIES))
+    assert len(specs) == len(worlds) * missions.DEFAULT_SEEDS
+    assert len({s['mission'] for s in specs}) == len(specs)
+    quick = missions.build_specs(missions.parse_args(['--quick']))
+    assert [(s['world'], s['seed']) for s in quick] == [('training_field', 1),
+                                                        ('quick_mixed', 1)]
+    assert os.path.isfile(quick[0]['world_path']) and quick[1]['family'] == 'quick_mixed'
+
+
+def test_cli_worlds_seeds_out_scheduler_and_limits(tmp_path):
+    for name in ('a.sdf', 'b.sdf', 'notes.txt'):
+        (tmp_path / name).write_text('')
+    ns = missions.parse_args(['--worlds', str(tmp_path), '--seeds', '3', '--out', '/tmp/sb',
+                              '--scheduler', 'tcp://10.0.0.5:8786', '--sim-time-limit', '600',
+                              '--mission-timeout', '900', '--profile', 'mv4_flail'])
+    assert ns.scheduler == 'tcp://10.0.0.5:8786'
+    specs = missions.build_specs(ns)
+    assert [(s['world'], s['seed']) for s in specs] == [
+        ('a', 1), ('a', 2), ('a', 3), ('b', 1), ('b', 2), ('b', 3)]
+    assert all(s['world_path'] == str(tmp_path / f'{s["world"]}.sdf') for s in specs)
+    assert specs[0]['run_dir'] == os.path.join('/tmp/sb', 'runs', specs[0]['mission'])
+    assert (specs[0]['sim_time_limit_s'], specs[0]['wall_time_limit_s']) == (600.0, 900.0)
+
+
+@pytest.mark.parametrize('argv', [['--seeds', '0'], ['--worlds', '/nonexistent/folder'],
+                                  ['--quick', '--worlds', '.'], ['--sim-time-limit', '-1'],
+                                  ['--workers', '0'], ['--scenario', '/no/such.yaml'],
+                                  ['--bogus']])
+def test_cli_refuses_bad_arguments(argv):
+    with pytest.raises(SystemExit) as exc:
+        missions.parse_args(argv)
+    assert exc.value.code == 2
+
+
+def test_cli_worlds_folder_without_sdf_is_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        missions.parse_args(['--worlds', str(tmp_path)])
+
+
+@pytest.mark.parametrize('family', sorted(missions.FAMILIES))
+def test_generated_families_are_valid_worlds(family, tmp_path):
+    from demining_bringup.contract.sdf import load_world, write_world
+    from demining_sim.faults import parse_scenario
+    world, scenario = missions.generate_family(family, 1)
+    again = load_world(write_world(world, str(tmp_path / 'w.sdf')))
+    assert again.name == family and len(again.items) == len(world.items)
+    fam = missions.FAMILIES[family]
+    for model in fam.on_lanes:
+        assert any(it.model == model and it.name.startswith('lane_') for it in world.items)
+    if fam.slope:
+        assert not world.terrain.is_flat
+        xs, ys = np.meshgrid(np.linspace(0, 24, 25), np.linspace(0, 18, 19))
+        assert 5.0 < float(np.max(world.terrain.slope_deg_at(xs, ys))) < 20.0
+    if fam.approach_m:
+        assert world.approach_lane is not None
+        assert world.vehicle_start[0] < -30.0
+    assert (scenario is not None) == fam.people
+    if scenario is not None:
+        assert any(a.kind == 'person' for a in parse_scenario(scenario).actors)
+
+
+# --- rows for missions that fail, and the scoreboard that always ends --------------------------
+
+def test_a_mission_that_raises_is_a_row_with_its_error():
+    spec = {'mission': 'missing', 'world': 'missing', 'world_path': '/nonexistent/w.sdf',
+            'family': '', 'profile': 'mv4_flail', 'seed': 1, 'scenario': '',
+            'sim_time_limit_s': 10.0, 'wall_time_limit_s': 60.0, 'run_dir': ''}
+    got = missions.run_mission(spec)
+    assert got['outcome'] == 'error' and not got['completed']
+    assert '/nonexistent/w.sdf' in got['error']
+    assert set(got) >= set(missions.ROW_FIELDS)
+
+
+def test_scoreboard_without_a_cluster_still_prints_its_json_line(capsys):
+    t0 = time.monotonic()
+    assert missions.main(['--quick', '--scheduler', 'tcp://127.0.0.1:9',
+                          '--connect-timeout', '2']) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    last = json.loads(lines[-1])
+    assert tuple(last) == mm.SUMMARY_KEYS
+    assert (last['missions'], last['completed']) == (2, 0)
+    assert time.monotonic() - t0 < 30.0
+
+
+def test_real_tiny_mission_through_the_task_function(tmp_path):
+    """A whole (tiny) mission in a fresh process, stopped by a short simulated-time limit."""
+    spec = {'mission': 'tiny', 'world': 'tiny', 'world_path': '', 'family': 'tiny',
+            'profile': 'mv4_flail', 'seed': 1, 'scenario': '', 'sim_time_limit_s': 40.0,
+            'wall_time_limit_s': 120.0, 'run_dir': str(tmp_path / 'run'),
+            'script': missions.SCRIPT, 'repo': missions.REPO}
+    t0 = time.monotonic()
+    got = missions.mission_task(spec)
+    assert time.monotonic() - t0 < 40.0
+    assert set(got) == set(missions.ROW_FIELDS), got
+    assert got['outcome'] in ('deadlock', 'complete', 'aborted'), got
+    assert got['error'] in ('', None)
+    assert got['deadlock'] == (got['outcome'] == 'deadlock')
+    assert 39.0 <= got['sim_s'] <= 41.0 or got['outcome'] != 'deadlock'
+    assert got['footprint_ticks'] > 0 and got['rtf'] > 0 and got['mines_total'] >= 1
+    assert os.path.isfile(tmp_path / 'run' / 'world.sdf')
+    assert os.path.isfile(tmp_path / 'run' / 'mission.log')
+
+
+def test_wall_time_limit_makes_a_timeout_row():
+    spec = {'mission': 'tiny', 'world': 'tiny', 'world_path': '', 'family': 'tiny',
+            'profile': 'mv4_flail', 'seed': 1, 'scenario': '', 'sim_time_limit_s': None,
+            'wall_time_limit_s': 0.5, 'run_dir': ''}
+    got = missions.run_mission(spec)
+    assert got['outcome'] == 'timeout' and 'wall-time limit' in got['error']
+    assert not got['completed'] and not got['deadlock']
+    assert got['sim_s'] < 150.0
