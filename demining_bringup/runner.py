@@ -114,10 +114,11 @@ def _overrides(params: Dict[str, object]) -> List[Parameter]:
     return [Parameter(k, value=v) for k, v in params.items()]
 
 
-def instantiate(spec: ResolvedNode, context: Context) -> Node:
+def instantiate(spec: ResolvedNode, context: Context, *, qos_events: bool = True) -> Node:
     """Host a resolved node's component as a lifecycle node in ``context`` (unconfigured)."""
     return ComponentNode(spec.component(), node_name=spec.name, context=context,
-                         parameter_overrides=_overrides(spec.parameters))
+                         parameter_overrides=_overrides(spec.parameters),
+                         qos_events=qos_events)
 
 
 def lifecycle_manager(nodes: List[ResolvedNode], context: Context) -> LifecycleManagerNode:
@@ -184,12 +185,16 @@ class StackRunner:
         executor.add_node(manager)
         built: List[Node] = []
         detached: Dict[Node, List[Waitable]] = {}
+        if not self.qos_events:
+            detached = {node: detach_qos_events(node) for node in (monitor, manager)}
         children: Dict[str, subprocess.Popen] = {}
         start = time.monotonic()
         try:
             if self.mode is RunMode.IN_PROCESS:
                 for spec in self.nodes:
-                    node = instantiate(spec, ctx)
+                    # The ports are created when the node is configured, without rclpy's
+                    # default QoS event handlers unless asked for (see ComponentNode).
+                    node = instantiate(spec, ctx, qos_events=self.qos_events)
                     if not self.qos_events:
                         detached[node] = detach_qos_events(node)
                     built.append(node)

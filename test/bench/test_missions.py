@@ -218,10 +218,19 @@ def test_cli_worlds_seeds_out_scheduler_and_limits(tmp_path):
     assert (specs[0]['sim_time_limit_s'], specs[0]['wall_time_limit_s']) == (600.0, 900.0)
 
 
-@pytest.mark.parametrize('argv', [['--seeds', '0'], ['--worlds', '/nonexistent/folder'],
-                                  ['--quick', '--worlds', '.'], ['--sim-time-limit', '-1'],
-                                  ['--workers', '0'], ['--scenario', '/no/such.yaml'],
-                                  ['--bogus']])
+def test_cli_only_filters_the_missions_by_name():
+    specs = missions.build_specs(missions.parse_args(['--only', '^gen_(slope|people)',
+                                                      '--seeds', '1']))
+    assert [s['mission'] for s in specs] == ['gen_slope__mv4_flail__s1',
+                                             'gen_people__mv4_flail__s1']
+
+
+BAD_ARGV = [['--only', '(unclosed'], ['--seeds', '0'], ['--worlds', '/nonexistent/folder'],
+            ['--quick', '--worlds', '.'], ['--sim-time-limit', '-1'], ['--workers', '0'],
+            ['--scenario', '/no/such.yaml'], ['--bogus']]
+
+
+@pytest.mark.parametrize('argv', BAD_ARGV)
 def test_cli_refuses_bad_arguments(argv):
     with pytest.raises(SystemExit) as exc:
         missions.parse_args(argv)

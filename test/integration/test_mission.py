@@ -93,3 +93,13 @@ def test_the_field_is_cleared_and_every_ap_mine_found_or_neutralised(summaries, 
         assert mine.name in neutralised or found, f'{host}: AP mine {mine.name} missed'
     geo = json.loads(open(os.path.join(summary['_run_dir'], 'cleared_area.geojson')).read())
     assert any(f['properties'].get('status') == 'processed' for f in geo['features'])
+
+
+def test_no_ap_mine_is_labelled_clutter_on_the_deterministic_host(summaries):
+    """The worst perception failure: an AP mine called clutter. Deterministic: no flakes."""
+    core, _ = summaries
+    world = load_world(st.find_world(WORLD))
+    for mine in (i for i in world.items if i.kind is ItemKind.AP):
+        near = [d['kind'] for d in core['detections']
+                if math.hypot(d['x'] - mine.x, d['y'] - mine.y) < FOUND_RADIUS_M]
+        assert near and 'CLUTTER' not in near, f'AP mine {mine.name}: {near}'
