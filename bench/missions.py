@@ -466,7 +466,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                 host.call(topics.MISSION_ABORT)
             except ComponentFailure as again:
                 out['error'] += f'; abort failed: {again}'
-        sim_s = float(host.now)
+        sim_s = round(float(host.now), 2)
         items = truth_items(sim)
         out.update(
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
