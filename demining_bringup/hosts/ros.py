@@ -145,7 +145,9 @@ class ComponentNode(LifecycleNode):
         self.runtime = ComponentRuntime(cls, name=self.get_name(), sink=self._publish,
                                         log=RosLog(self))
         self._pubs: Dict[str, Any] = {}
-        self._entities: List[Any] = []
+        self._port_subs: List[Any] = []
+        self._component_timers: List[Any] = []
+        self._trigger_services: List[Any] = []
         self._diag_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, qos.STATE)
         self._lockstep: Optional[Lockstep] = None
         self._wall_last = 0.0
@@ -180,22 +182,22 @@ class ComponentNode(LifecycleNode):
                     w.msg_type, spec.topic, w.qos, event_callbacks=pub_events)
         for port, spec in self.cls.inputs.items():
             w = self._wires[spec.topic]
-            self._entities.append(self.create_subscription(
+            self._port_subs.append(self.create_subscription(
                 w.msg_type, spec.topic, functools.partial(self._on_msg, port, w.decode),
                 w.qos, event_callbacks=sub_events))
         for name, period in self.runtime.periods.items():
-            self._entities.append(self.create_timer(
+            self._component_timers.append(self.create_timer(
                 period, functools.partial(self._fire, name)))
         for name, service in self.cls.services.items():
-            self._entities.append(self.create_service(
+            self._trigger_services.append(self.create_service(
                 Trigger, service, functools.partial(self._on_service, name)))
-        self._entities.append(self.create_timer(self.cls.diagnostics_period_s,
-                                                self._publish_diagnostics))
+        self._component_timers.append(self.create_timer(self.cls.diagnostics_period_s,
+                                                        self._publish_diagnostics))
         if isinstance(self.component, ClockSource):
             rtf, lead, timeout = self.component.pacing()
             self._lockstep = Lockstep(lead, timeout)
             self._rtf = rtf
-            self._entities.append(self.create_timer(
+            self._component_timers.append(self.create_timer(
                 TICK_PERIOD_S, self._on_tick, clock=Clock(clock_type=ClockType.STEADY_TIME)))
         self.get_logger().info('configured')
         return TransitionCallbackReturn.SUCCESS
@@ -228,15 +230,13 @@ class ComponentNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _destroy_entities(self) -> None:
-        for entity in self._entities:
-            if hasattr(entity, 'cancel'):
-                entity.cancel()
-                self.destroy_timer(entity)
-            elif hasattr(entity, 'topic_name'):
-                self.destroy_subscription(entity)
-            else:
-                self.destroy_service(entity)
-        self._entities = []
+        for timer in self._component_timers:
+            self.destroy_timer(timer)
+        for sub in self._port_subs:
+            self.destroy_subscription(sub)
+        for srv in self._trigger_services:
+            self.destroy_service(srv)
+        self._component_timers, self._port_subs, self._trigger_services = [], [], []
         for pub in self._pubs.values():
             self.destroy_lifecycle_publisher(pub)
         self._pubs = {}
