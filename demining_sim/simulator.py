@@ -256,6 +256,9 @@ class Simulator:
         self._layouts: Dict[Any, Any] = {}
         self._yaw_u = self.vehicle.truth.yaw
         self._yaw_last = self.vehicle.truth.yaw
+        # True forward speed and time at the last IMU sample (its acceleration's baseline).
+        self._imu_v = self.vehicle.truth.v
+        self._imu_t = 0.0
 
         self.outputs: Deque[Any] = collections.deque(maxlen=p.output_queue_size)
         self.dropped_outputs = 0
@@ -383,8 +386,14 @@ class Simulator:
         if s['odom'].due(t):
             self._sensor_out('odom', self.odometry.sample(t))
         if s['imu'].due(t):
+            # Forward specific force from the true motion: the true speed's change since the
+            # last sample over the sample period (the mean of the per-step true accelerations,
+            # as an accelerometer integrates between samples), never the commanded speed's.
+            span = t - self._imu_t
+            accel = (tr.v - self._imu_v) / span if span > 0.0 else 0.0
+            self._imu_t, self._imu_v = t, tr.v
             self._sensor_out('imu', self.imu.sample(t, tr.roll, tr.pitch, tr.yaw, tr.omega,
-                                                    tr.accel, tr.v))
+                                                    accel, tr.v))
         if s['gnss'].due(t):
             self._gnss_out(t, tr)
         if s['batch'].due(t):

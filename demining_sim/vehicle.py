@@ -16,8 +16,16 @@ Model, per physics step:
   vehicle cannot climb at all; on a side slope it creeps downhill;
 * pitch and roll come from terrain heights at the front, rear, left and right of the
   footprint (the footprint averages the ground, unlike a point gradient);
-* obstacles are vertical cylinders: a move that would make the footprint rectangle touch one
-  is not taken, the vehicle stops and one ``collision`` is reported per contact.
+* obstacles are vertical cylinders or boxes (SDF ``<box>``: an oriented rectangle in plan); a
+  move that would make the footprint rectangle touch one is not taken, the vehicle stops and
+  one ``collision`` is reported per contact. A cylinder is tested against the rectangle
+  exactly (distance from its axis to the rectangle); a box by the separating-axis theorem on
+  the four edge normals of the two rectangles (exact for overlap; as a gap it is the largest
+  separation along those axes, a lower bound of the true distance that equals it unless two
+  corners face each other). A box's bounding circle only pre-selects nearby candidates;
+* ``accel`` is the true forward acceleration of the last step (change of the true speed over
+  ground), not the commanded one: a blocked vehicle, or one whose tracks spin without grip,
+  has none.
 """
 
 from __future__ import annotations
@@ -30,7 +38,10 @@ import numpy as np
 
 from demining_bringup.contract.parameters import ParamError, param
 from demining_sim.spatial import height_at, is_flat
-from demining_bringup.contract.world import Obstacle, Terrain
+from demining_bringup.contract.world import Obstacle, ObstacleShape, Terrain
+
+# A box obstacle's plan rectangle: (cos yaw, sin yaw, half length, half width).
+_Box = Tuple[float, float, float, float]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +103,7 @@ class VehicleTruth:
     roll: float = 0.0           # positive left side up
     v: float = 0.0              # true forward speed over ground, m/s
     omega: float = 0.0          # true yaw rate, rad/s
-    accel: float = 0.0          # forward acceleration, m/s^2
+    accel: float = 0.0          # true forward acceleration over the last step, m/s^2
     track_left: float = 0.0     # sprocket (encoder) track speeds, m/s
     track_right: float = 0.0
     slip: float = 0.0           # current slip fraction
@@ -110,6 +121,38 @@ _CONTACT_REARM_M = 0.1
 _MAX_SLIP = 0.9
 # Slip noise is drawn in blocks of this many steps (one generator call per block).
 _NOISE_BLOCK = 256
+
+
+def rect_gap(c1: float, s1: float, hl1: float, hw1: float, dx: float, dy: float,
+             c2: float, s2: float, hl2: float, hw2: float) -> float:
+    """Separating-axis gap (m) between two oriented rectangles (negative: they overlap).
+
+    Rectangle 1 has its x axis along (c1, s1) and half sizes ``hl1`` x ``hw1``; rectangle 2
+    is centred ``(dx, dy)`` from it, x axis along (c2, s2), half sizes ``hl2`` x ``hw2``. The
+    result is the largest separation of the two projections over the four edge normals: below
+    zero exactly when the rectangles overlap (then it is minus the smallest penetration
+    depth); above zero it is a lower bound of the distance between them (equal unless the
+    closest points are two corners).
+    """
+    # |cos| and |sin| of the relative angle project one rectangle's half sizes on the other's
+    # axes.
+    k = c1 * c2 + s1 * s2
+    m = s1 * c2 - c1 * s2
+    if k < 0.0:
+        k = -k
+    if m < 0.0:
+        m = -m
+    # Axes of rectangle 1.
+    g = abs(c1 * dx + s1 * dy) - hl1 - hl2 * k - hw2 * m
+    g2 = abs(c1 * dy - s1 * dx) - hw1 - hl2 * m - hw2 * k
+    if g2 > g:
+        g = g2
+    # Axes of rectangle 2.
+    g2 = abs(c2 * dx + s2 * dy) - hl2 - hl1 * k - hw1 * m
+    if g2 > g:
+        g = g2
+    g2 = abs(c2 * dy - s2 * dx) - hw2 - hl1 * m - hw1 * k
+    return g2 if g2 > g else g
 
 
 class Vehicle:
@@ -130,7 +173,11 @@ class Vehicle:
         self._obs = np.array([[o.x, o.y, o.radius] for o in obstacles], dtype=float) \
             if obstacles else np.zeros((0, 3))
         self._obs_names = [o.name for o in obstacles]
-        self._obs_near: List[Tuple[float, float, float, int]] = []
+        # Box obstacles: (cos yaw, sin yaw, half length, half width); None for a cylinder.
+        self._obs_box: List[Optional[_Box]] = [
+            (math.cos(o.yaw), math.sin(o.yaw), o.length / 2.0, o.width / 2.0)
+            if o.shape == ObstacleShape.BOX.value else None for o in obstacles]
+        self._obs_near: List[Tuple[float, float, float, int, Optional[_Box]]] = []
         self._contact: Optional[int] = None
         self._obs_anchor = (math.inf, math.inf)
         self._terrain_anchor = (math.inf, math.inf, math.inf)
@@ -184,17 +231,24 @@ class Vehicle:
         d = np.hypot(self._obs[:, 0] - t.x, self._obs[:, 1] - t.y) - self._obs[:, 2]
         idx = np.nonzero(d < reach)[0]
         self._obs_near = [(float(self._obs[i, 0]), float(self._obs[i, 1]),
-                           float(self._obs[i, 2]), int(i)) for i in idx]
+                           float(self._obs[i, 2]), int(i), self._obs_box[i]) for i in idx]
 
     def _clearance(self, x: float, y: float, yaw: float, ox: float, oy: float,
-                   r: float) -> float:
-        """Gap (m) between the footprint at (x, y, yaw) and a cylinder (negative: overlap)."""
+                   r: float, box: Optional[_Box] = None) -> float:
+        """Gap (m) between the footprint at (x, y, yaw) and an obstacle (negative: overlap).
+
+        ``box`` (cos yaw, sin yaw, half length, half width) makes the obstacle a box centred
+        at (ox, oy); otherwise it is a cylinder of radius ``r``.
+        """
         c, s = math.cos(yaw), math.sin(yaw)
         dx, dy = ox - x, oy - y
+        hl, hw = self.p.length_m / 2.0, self.p.width_m / 2.0
+        if box is not None:
+            return rect_gap(c, s, hl, hw, dx, dy, *box)
         u = c * dx + s * dy
         w = -s * dx + c * dy
-        ex = max(abs(u) - self.p.length_m / 2.0, 0.0)
-        ey = max(abs(w) - self.p.width_m / 2.0, 0.0)
+        ex = max(abs(u) - hl, 0.0)
+        ey = max(abs(w) - hw, 0.0)
         return math.hypot(ex, ey) - r
 
     def hits(self, x: float, y: float, yaw: float) -> Optional[int]:
@@ -202,8 +256,25 @@ class Vehicle:
         ax, ay = self._obs_anchor
         if abs(x - ax) + abs(y - ay) > _OBSTACLE_REFRESH_M:
             self._refresh_obstacles()
-        for ox, oy, r, i in self._obs_near:
-            if self._clearance(x, y, yaw, ox, oy, r) < 0.0:
+        if not self._obs_near:
+            return None
+        c, s = math.cos(yaw), math.sin(yaw)
+        hl, hw = self.p.length_m / 2.0, self.p.width_m / 2.0
+        for ox, oy, r, i, box in self._obs_near:
+            dx, dy = ox - x, oy - y
+            if box is not None:
+                if rect_gap(c, s, hl, hw, dx, dy, *box) < 0.0:
+                    return i
+                continue
+            u = c * dx + s * dy
+            w = -s * dx + c * dy
+            ex = abs(u) - hl
+            ey = abs(w) - hw
+            if ex < 0.0:
+                ex = 0.0
+            if ey < 0.0:
+                ey = 0.0
+            if math.hypot(ex, ey) < r:       # as _clearance(...) < 0, without the call
                 return i
         return None
 
@@ -230,7 +301,7 @@ class Vehicle:
             k = vmax / peak
             v_cmd *= k
             w_cmd *= k
-        v_prev = v_ref = self._v_ref
+        v_ref = self._v_ref
         w_ref = self._w_ref
         dv = p.max_accel_mps2 * dt
         d = v_cmd - v_ref
@@ -275,7 +346,8 @@ class Vehicle:
         hit = self.hits(nx, ny, nyaw) if (v != 0.0 or w != 0.0 or v_lat != 0.0) else None
         if self._contact is not None:
             ox, oy, r = self._obs[self._contact]
-            if self._clearance(t.x, t.y, t.yaw, ox, oy, r) > _CONTACT_REARM_M:
+            if self._clearance(t.x, t.y, t.yaw, ox, oy, r,
+                               self._obs_box[self._contact]) > _CONTACT_REARM_M:
                 self._contact = None
         new_contact = None
         if hit is not None:
@@ -284,6 +356,7 @@ class Vehicle:
                 self._contact = hit
             t.blocked = True
             self._v_ref = self._w_ref = 0.0
+            # The hull stops against the obstacle: the true speed drops to zero this step.
             t.accel = (0.0 - t.v) / dt if dt > 0 else 0.0
             t.v = t.omega = 0.0
             t.track_left = t.track_right = 0.0
@@ -292,7 +365,9 @@ class Vehicle:
         t.blocked = False
         t.x, t.y = nx, ny
         t.yaw = (nyaw + math.pi) % (2.0 * math.pi) - math.pi
-        t.accel = (v_ref - v_prev) / dt if dt > 0 else 0.0
+        # True forward acceleration: the change of the true speed over ground (slip, traction
+        # and blocking included), not of the commanded sprocket speed.
+        t.accel = (v - t.v) / dt if dt > 0 else 0.0
         t.v, t.omega, t.slip = v, w, slip
         self._update_attitude()
         return None

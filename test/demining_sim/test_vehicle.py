@@ -1,4 +1,5 @@
-"""Tracked-vehicle kinematics: straight line, turn in place, limits, slopes, collisions."""
+"""Tracked-vehicle kinematics: straight line, turn in place, limits, slopes, collisions
+(cylinders and boxes), true acceleration."""
 
 import dataclasses
 import math
@@ -6,8 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from shapely.geometry import Polygon
+
 from demining_bringup.contract.parameters import ParamError
-from demining_sim.vehicle import Vehicle, VehicleParams
+from demining_bringup.contract.sdf import load_world
+from demining_sim.vehicle import Vehicle, VehicleParams, rect_gap
+from demining_sim.worlds_index import find_world
 from demining_bringup.contract.world import Obstacle, Terrain
 
 DT = 0.01
@@ -157,3 +162,145 @@ def test_obstacle_beside_the_path_is_not_hit():
 def test_params_cross_check():
     with pytest.raises(ParamError):
         VehicleParams(width_m=1.5, track_gauge_m=1.6)
+
+
+# --- box obstacles -------------------------------------------------------------------------
+# The hull is 6.0 m x 2.2 m (half sizes 3.0 and 1.1).
+
+
+def irregular_area_obstacles():
+    """The obstacles of the shipped irregular_area world (ruin walls are SDF boxes)."""
+    return load_world(find_world('irregular_area')).obstacles
+
+
+def test_irregular_area_walls_are_boxes():
+    walls = {o.name: o for o in irregular_area_obstacles() if o.name.startswith('ruin_wall')}
+    w1, w2 = walls['ruin_wall_1'], walls['ruin_wall_2']
+    assert (w1.shape, w1.x, w1.y, w1.yaw) == ('box', 12.5, 20.5, 0.0)
+    assert (w1.length, w1.width) == (8.0, 0.5)
+    assert (w2.shape, w2.length, w2.width) == ('box', 7.0, 0.5)
+    assert w2.yaw == pytest.approx(math.pi / 2)
+
+
+@pytest.mark.parametrize('gap, hit', [(1.15, False), (0.02, False), (-0.02, True)])
+def test_driving_past_the_irregular_area_ruin_wall(gap, hit):
+    # ruin_wall_1: 8 m x 0.5 m at (12.5, 20.5), yaw 0, so its south face is y = 20.25. Driving
+    # east with the hull's north side ``gap`` below that face.
+    y = 20.25 - 1.1 - gap
+    veh = make(obstacles=irregular_area_obstacles(), start=(0.0, y, 0.0))
+    events = run(veh, 1.0, 0.0, 30.0)
+    if hit:
+        # The front (x + 3 m) stops at the wall's west end (x = 8.5).
+        assert events == ['ruin_wall_1']
+        assert veh.truth.x == pytest.approx(8.5 - 3.0, abs=0.015) and veh.truth.blocked
+    else:
+        assert events == [] and veh.truth.x > 25.0 and not veh.truth.blocked
+
+
+def test_the_wall_bounding_circle_would_have_stopped_the_vehicle():
+    # The false collision of issue 10: the same pass at 1.15 m against the wall's bounding
+    # circle (radius 4.008 m reaches 2.5 - 1.1 = 1.4 m from the hull's side).
+    wall = next(o for o in irregular_area_obstacles() if o.name == 'ruin_wall_1')
+    circle = Obstacle('circle', wall.x, wall.y, wall.radius)
+    veh = make(obstacles=[circle], start=(0.0, 20.25 - 1.1 - 1.15, 0.0))
+    assert run(veh, 1.0, 0.0, 30.0) == ['circle']
+
+
+def test_driving_into_the_irregular_area_walls_collides():
+    # Head on into ruin_wall_1's south face (y = 20.25): the front stops there.
+    veh = make(obstacles=irregular_area_obstacles(), start=(12.5, 10.0, math.pi / 2))
+    assert run(veh, 1.0, 0.0, 20.0) == ['ruin_wall_1']
+    assert veh.truth.y == pytest.approx(20.25 - 3.0, abs=0.015)
+    assert veh.truth.v == 0.0 and veh.truth.blocked
+    # Reversing away re-arms the contact, as for a cylinder.
+    run(veh, -0.5, 0.0, 4.0)
+    assert veh.truth.y < 16.0 and not veh.truth.blocked
+    assert run(veh, 1.0, 0.0, 10.0) == ['ruin_wall_1']
+    # ruin_wall_2 is the SDF box rotated by 90 deg (7 m along y at x = 8.5): its west face
+    # is x = 8.25.
+    veh = make(obstacles=irregular_area_obstacles(), start=(0.0, 24.0, 0.0))
+    assert run(veh, 1.0, 0.0, 20.0) == ['ruin_wall_2']
+    assert veh.truth.x == pytest.approx(8.25 - 3.0, abs=0.015)
+
+
+def slab(y, name='slab'):
+    """A 6 m x 0.4 m box at (12, y), its long side at 45 deg."""
+    return Obstacle(name, 12.0, y, math.hypot(6.0, 0.4) / 2.0, shape='box', length=6.0,
+                    width=0.4, yaw=math.pi / 4)
+
+
+def test_rotated_box_stops_the_hull_where_its_face_is():
+    # Driving east along y = 0: the slab's face v = 0.2 m (v = (dy - dx) / sqrt(2)) is the line
+    # dx = dy - 0.2 sqrt(2); within the hull's width (|dy| <= 1.1) it is nearest at dy = -1.1,
+    # where the hull's front right corner meets it: front x = 12 - 1.1 - 0.2 sqrt(2).
+    veh = make(obstacles=[slab(0.0)])
+    assert run(veh, 1.0, 0.0, 20.0) == ['slab']
+    assert veh.truth.x == pytest.approx(12.0 - 1.1 - 0.2 * math.sqrt(2.0) - 3.0, abs=0.015)
+    # The bounding circle (radius 3.013 m) would have stopped it 1.6 m earlier.
+    assert veh.truth.x > 12.0 - 3.013 - 3.0 + 1.5
+
+
+def test_rotated_box_beside_the_path():
+    # The slab's lowest corner is 3.2 / sqrt(2) = 2.263 m below its centre: centred 3.6 m
+    # from the path it clears the hull's side (1.1 m) by 0.237 m although its bounding
+    # circle (3.013 m) does not; centred 3.2 m it does not clear it.
+    veh = make(obstacles=[slab(3.6)])
+    assert run(veh, 1.0, 0.0, 25.0) == [] and veh.truth.x > 20.0
+    veh = make(obstacles=[slab(3.2)])
+    assert run(veh, 1.0, 0.0, 25.0) == ['slab']
+
+
+def test_rect_gap_agrees_with_shapely():
+    rng = np.random.default_rng(3)
+
+    def poly(cx, cy, yaw, hl, hw):
+        c, s = math.cos(yaw), math.sin(yaw)
+        return Polygon([(cx + c * a - s * b, cy + s * a + c * b)
+                        for a, b in ((hl, hw), (-hl, hw), (-hl, -hw), (hl, -hw))])
+
+    for _ in range(2000):
+        y1, y2 = rng.uniform(-math.pi, math.pi, 2)
+        hl1, hw1, hl2, hw2 = rng.uniform(0.1, 4.0, 4)
+        dx, dy = rng.uniform(-8.0, 8.0, 2)
+        gap = rect_gap(math.cos(y1), math.sin(y1), hl1, hw1, dx, dy, math.cos(y2),
+                       math.sin(y2), hl2, hw2)
+        a, b = poly(0.0, 0.0, y1, hl1, hw1), poly(dx, dy, y2, hl2, hw2)
+        distance = a.distance(b)
+        if abs(gap) > 1e-9:
+            assert (gap < 0.0) == a.intersects(b)
+        # A lower bound of the distance (SAT), exact when the nearest feature is an edge.
+        assert gap <= distance + 1e-9
+        if gap < 0.0:
+            assert distance == 0.0
+
+
+def test_box_obstacle_axis_aligned_gap_is_exact():
+    # Face to face the separating-axis gap is the distance: an 8 m x 0.5 m wall centred
+    # (1, 2.5) from the hull is 2.5 - 0.25 - 1.1 = 1.15 m from its side.
+    veh = make(obstacles=[])
+    box = (1.0, 0.0, 4.0, 0.25)
+    assert veh._clearance(0.0, 0.0, 0.0, 1.0, 2.5, 4.0, box) == pytest.approx(1.15)
+    assert veh._clearance(0.0, 0.0, 0.0, 12.5, 2.5, 4.0, box) == pytest.approx(5.5)
+    # A cylinder of radius 4 m there overlaps the hull by 4 - 1.4 = 2.6 m (unchanged).
+    assert veh._clearance(0.0, 0.0, 0.0, 1.0, 2.5, 4.0) == pytest.approx(1.4 - 4.0)
+
+
+# --- true acceleration ---------------------------------------------------------------------
+
+
+def test_acceleration_is_the_true_speed_change():
+    veh = make(params=dataclasses.replace(IDEAL, slip_base=0.1))
+    veh.step(1.0, 0.0, DT)
+    # The sprockets speed up at 0.5 m/s^2; the ground moves 10 % less.
+    assert veh.truth.accel == pytest.approx(0.5 * 0.9)
+    steep = make(terrain=ramp_terrain(math.tan(math.radians(35.0))))
+    for _ in range(50):
+        steep.step(1.0, 0.0, DT)
+        assert steep.truth.accel == 0.0 and steep.truth.v == 0.0
+    assert steep.truth.track_left > 0.2             # the tracks spin
+    blocked = make(obstacles=[Obstacle('tree_1', 4.0, 0.0, 0.4)])
+    run(blocked, 1.0, 0.0, 5.0)
+    assert blocked.truth.blocked
+    for _ in range(50):
+        blocked.step(1.0, 0.0, DT)
+        assert blocked.truth.accel == 0.0
