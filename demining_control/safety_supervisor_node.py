@@ -1,11 +1,13 @@
 """Node ``safety_supervisor``: the gate between automatic commands and the actuators.
 
 Inputs /cmd_vel/auto, /tool/command/auto, /operator/heartbeat, /operator/estop,
-/localization/odometry, /tool/joint_states, /sim/events, /mission/state; outputs /cmd_vel and
-/tool/command (every control period), /safety/state (latched, on change) and /safety/events
-(each transition with its reason); service /safety/reset. Inputs are time-stamped on
-reception with the node's (sim) clock, so a remote station's clock offset cannot make a
-heartbeat look fresh.
+/localization/odometry, /tool/joint_states, /sim/events, /mission/state,
+/safety/inspection_ack; outputs /cmd_vel and /tool/command (every control period),
+/safety/state (latched, on change) and /safety/events (each transition with its reason, and
+every reset, resume and inspection acknowledgement); services /safety/reset (clears a latch
+once its cause is gone; the machine stays stopped) and /safety/resume (lets it move again).
+Inputs are time-stamped on reception with the node's (sim) clock, so a remote station's clock
+offset cannot make a heartbeat look fresh.
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ class SafetySupervisorComponent(Component):
               'heartbeat': Port(topics.OPERATOR_HEARTBEAT),
               'estop': Port(topics.OPERATOR_ESTOP), 'pose': Port(topics.LOCALIZATION),
               'tool_state': Port(topics.TOOL_JOINT_STATES), 'event': Port(topics.SIM_EVENTS),
-              'mission': Port(topics.MISSION_STATE)}
+              'mission': Port(topics.MISSION_STATE),
+              'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK)}
     outputs = {'cmd_vel': Port(topics.CMD_VEL, actuator=True),
                'tool_command': Port(topics.TOOL_COMMAND, actuator=True),
                'state': Port(topics.SAFETY_STATE), 'events': Port(topics.SAFETY_EVENTS)}
-    services = {'reset': topics.SAFETY_RESET}
+    services = {'reset': topics.SAFETY_RESET, 'resume': topics.SAFETY_RESUME}
 
     def on_configure(self, params: SafetySupervisorConfig) -> None:
         """Load the area (geofence, interlock) and build the supervisor."""
@@ -110,42 +113,63 @@ class SafetySupervisorComponent(Component):
         """Whether the mission is clearing (the interlock applies then)."""
         self.latest.mission_clearing = state is MissionState.CLEARING
 
+    def on_inspection_ack(self, text: str, now: float) -> None:
+        """An inspector's acknowledgement after a detonation or damage event (recorded)."""
+        ok, msg = self.supervisor.acknowledge_inspection(text, now)
+        self._operator_action(ok, msg, now, judge=False)
+
     def srv_reset(self, now: float) -> Tuple[bool, str]:
-        """/safety/reset."""
+        """/safety/reset: clear a latch whose cause is gone; the machine stays stopped."""
         ok, text = self.supervisor.reset(self.latest, now)
-        self.log.info(f'{topics.SAFETY_RESET}: {text}')
-        self.control(now)
+        self._operator_action(ok, text, now)
         return ok, text
+
+    def srv_resume(self, now: float) -> Tuple[bool, str]:
+        """/safety/resume: let the machine move again after a reset."""
+        ok, text = self.supervisor.resume(self.latest, now)
+        self._operator_action(ok, text, now)
+        return ok, text
+
+    def _operator_action(self, ok: bool, text: str, now: float, judge: bool = True) -> None:
+        """Log an operator action and put it on /safety/events (once, with the state)."""
+        (self.log.info if ok else self.log.warning)(text)
+        emitted = self.control(now) if judge else self._publish_state(now)
+        if not emitted:
+            self.emit('events', SafetyEvent(now, self.supervisor.state, text))
 
     # -- output ---------------------------------------------------------------------------
 
-    def control(self, now: float) -> None:
-        """Judge the inputs; pass on or stop the commands; publish a state change."""
+    def control(self, now: float) -> bool:
+        """Judge the inputs; pass on or stop the commands; publish a state change (True)."""
         _, cmd, tool = self.supervisor.update(self.latest, now)
         self.emit('cmd_vel', Twist2D(float(cmd.v), float(cmd.omega)))
         self.emit('tool_command', ToolCommand(float(tool.flail_speed), float(tool.tiller_speed),
                                               float(tool.depth)))
-        self._publish_state(now)
+        return self._publish_state(now)
 
-    def _publish_state(self, now: float) -> None:
+    def _publish_state(self, now: float) -> bool:
         state = self.supervisor.state
-        if state is not self._published:
-            self._published = state
-            reason = self.supervisor.reason
-            self.emit('state', state)
-            self.emit('events', SafetyEvent(now, state, reason))
-            text = f'safety state {state.value}: {reason}'
-            if state is SafetyState.OK:
-                self.log.info(text)
-            else:
-                self.log.warning(text)
+        if state is self._published:
+            return False
+        self._published = state
+        reason = self.supervisor.reason
+        self.emit('state', state)
+        self.emit('events', SafetyEvent(now, state, reason))
+        text = f'safety state {state.value}: {reason}'
+        if state is SafetyState.OK:
+            self.log.info(text)
+        else:
+            self.log.warning(text)
+        return True
 
     def diagnostics(self, now: float) -> Status:
-        """State, reason, interlock."""
+        """State, reason, interlock, whether a resume (and an inspection) is awaited."""
         s = self.supervisor
         return _DIAG_LEVEL[s.state], s.reason, {
             'state': s.state.value, 'reason': s.reason,
-            'interlock_active': s.interlock_active, 'transitions': len(s.transitions)}
+            'interlock_active': s.interlock_active, 'transitions': len(s.transitions),
+            'awaiting_resume': s.awaiting_resume,
+            'inspection_due': s.inspection_due or ''}
 
 
 def main(args: Optional[List[str]] = None) -> int:

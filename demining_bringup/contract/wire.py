@@ -239,6 +239,14 @@ def _decode_float(msg: Float32) -> float:
     return float(msg.data)
 
 
+def _decode_inspection_ack(msg: String) -> str:
+    # An acknowledgement is the inspector's words: an empty one acknowledges nothing.
+    text = str(msg.data).strip()
+    if not text:
+        raise DecodeError('empty inspection acknowledgement')
+    return text
+
+
 def garbage_message(msg_type: type, stamp: float) -> Any:
     """A message of ``msg_type`` that violates its documented layout or values."""
     nan = float('nan')
@@ -335,6 +343,10 @@ def _build() -> Dict[str, Wire]:
                                        lambda p, now: Float32(data=float(p)), _decode_float),
         topics.MISSION_REPORT: _wire(String, qos.LATCHED, lambda p, now: String(data=str(p)),
                                      lambda m: str(m.data)),
+        # An action, not a state: volatile, so a restarted supervisor never sees an old one.
+        topics.SAFETY_INSPECTION_ACK: _wire(String, qos.COMMAND,
+                                            lambda t, now: String(data=str(t)),
+                                            _decode_inspection_ack),
     }
 
 

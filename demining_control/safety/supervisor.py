@@ -14,7 +14,18 @@ States (:class:`SafetyState`):
   stopped, tool lifted. Only :meth:`SafetySupervisor.reset` leaves it, and only once the cause is
   gone (the e-stop released).
 
-Every transition is recorded with time and reason (:attr:`SafetySupervisor.transitions`).
+Reset and resume (IEC 60204-1, ISO 13850: resetting a stop must not restart the machine): a
+successful reset clears the latch but leaves the supervisor in ``PROTECTIVE_STOP`` ("reset:
+waiting for resume") with zero velocity, rotors stopped and the tool lifted, until an explicit
+:meth:`SafetySupervisor.resume`. A resume is refused while the e-stop is latched or pressed,
+while any protective-stop cause is present and, after an event that latched the e-stop (AT
+detonation, damage), until an inspection has been acknowledged
+(:meth:`SafetySupervisor.acknowledge_inspection`) after that event; the accepted resume's reason
+carries the inspector's text. Protective stops themselves (no latch) still recover by
+themselves.
+
+Every transition is recorded with time and reason (:attr:`SafetySupervisor.transitions`), and so
+is every reset, resume and inspection acknowledgement, accepted or refused.
 """
 
 from __future__ import annotations
@@ -38,6 +49,13 @@ XY = Tuple[float, float]
 _OPERATOR_ESTOP = 'operator e-stop'
 #: How many transitions are kept (bounded memory on a long mission).
 _MAX_TRANSITIONS = 10_000
+#: How many inspection acknowledgements are kept, and how much of each text.
+_MAX_INSPECTIONS = 1_000
+_MAX_INSPECTION_CHARS = 500
+#: Reason while a reset latch waits for the operator's resume.
+WAITING_FOR_RESUME = 'reset: waiting for resume'
+#: Reason while it also waits for an inspection acknowledgement (after a detonation or damage).
+WAITING_FOR_INSPECTION = 'reset: waiting for inspection acknowledgement and resume'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +118,14 @@ class SafetySupervisor:
         self._latched_reasons: List[str] = []
         self.transitions: List[Dict[str, object]] = []
         self.interlock_active = False
+        #: A latch happened and no resume has been accepted since: no motion, no tool.
+        self.awaiting_resume = False
+        #: The latching event that needs an inspection before a resume (None: none due).
+        self.inspection_due: Optional[str] = None
+        #: The inspection acknowledged since that event (its text), None before.
+        self._inspection: Optional[str] = None
+        #: Every acknowledgement received: {'stamp', 'text'} (bounded).
+        self.inspections: List[Dict[str, object]] = []
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
@@ -113,26 +139,91 @@ class SafetySupervisor:
         """Latch the e-stop (operator e-stop, detonation, damage)."""
         if reason not in self._latched_reasons:
             self._latched_reasons.append(reason)
+        self.awaiting_resume = True
         self._set(SafetyState.ESTOP, '; '.join(self._latched_reasons), now)
 
     def on_event(self, ev: SimEvent, now: float) -> bool:
-        """Handle a blast-detector/sim event; return whether it latched the e-stop."""
+        """Handle a blast-detector/sim event; return whether it latched the e-stop.
+
+        A latching event (AT detonation, damage) also makes an inspection due: an
+        acknowledgement received before it does not count.
+        """
         if ev.kind in self.params.estop_event_kinds:
             where = f' at ({ev.x:.1f}, {ev.y:.1f})' if _finite(ev.x, ev.y) else ''
-            self.trigger_estop(f'{ev.kind}{where}', now)
+            self.inspection_due = f'{ev.kind}{where}'
+            self._inspection = None
+            self.trigger_estop(self.inspection_due, now)
             return True
         return False
 
     def reset(self, inputs: SafetyInputs, now: float) -> Tuple[bool, str]:
-        """Release a latched e-stop if its cause is gone; return (accepted, message)."""
-        if self.state is not SafetyState.ESTOP:
-            return True, f'nothing to reset (state {self.state.value})'
+        """Clear a latched e-stop if its cause is gone; return (accepted, message).
+
+        A reset never restarts the machine: the supervisor stays in PROTECTIVE_STOP, vehicle
+        and tool stopped, until :meth:`resume`.
+        """
         if inputs.estop_pressed:
-            return False, 'operator e-stop still pressed: release it first'
-        self._latched_reasons = []
-        # leave via PROTECTIVE_STOP: update() decides whether everything is fine
-        self._set(SafetyState.PROTECTIVE_STOP, 'e-stop reset by operator', now)
-        return True, 'e-stop released'
+            ok, text = False, 'reset refused: operator e-stop still pressed: release it first'
+        elif self.state is not SafetyState.ESTOP:
+            ok, text = True, f'reset: nothing to reset (state {self.state.value})'
+        else:
+            self._latched_reasons = []
+            self._set(SafetyState.PROTECTIVE_STOP, self._waiting_reason(), now)
+            return True, self.reason
+        self._record_action(text, now)
+        return ok, text
+
+    def acknowledge_inspection(self, text: str, now: float) -> Tuple[bool, str]:
+        """Record an inspector's acknowledgement (after a detonation or damage event)."""
+        text = str(text).strip()[:_MAX_INSPECTION_CHARS]
+        if not text:
+            ok, msg = False, 'inspection acknowledgement refused: empty text'
+        else:
+            self.inspections.append({'stamp': float(now), 'text': text})
+            del self.inspections[:-_MAX_INSPECTIONS]
+            ok, msg = True, f'inspection acknowledged: "{text}"'
+            if self.inspection_due is not None:
+                self._inspection = text
+                if self.awaiting_resume and self.state is not SafetyState.ESTOP:
+                    self._set(SafetyState.PROTECTIVE_STOP, self._waiting_reason(), now)
+            else:
+                msg += ' (none due)'
+        self._record_action(msg, now)
+        return ok, msg
+
+    def resume(self, inputs: SafetyInputs, now: float) -> Tuple[bool, str]:
+        """Let the machine move again after a reset; return (accepted, message).
+
+        Refused while the e-stop is latched or pressed, without an inspection acknowledgement
+        after a detonation or damage event, and while any protective-stop cause is present.
+        """
+        if self.state is SafetyState.ESTOP or inputs.estop_pressed:
+            ok, text = False, (f'resume refused: e-stop pressed or latched ({self.reason}): '
+                               'release and reset it first')
+        elif not self.awaiting_resume:
+            ok, text = True, f'resume: nothing to resume (state {self.state.value})'
+        elif self.inspection_due is not None and self._inspection is None:
+            ok, text = False, (f'resume refused: {self.inspection_due} needs an inspection '
+                               'acknowledgement (safety/inspection_ack) first')
+        else:
+            causes = self.protective_causes(inputs, now)
+            if causes:
+                ok, text = False, f'resume refused: {", ".join(causes)}'
+            else:
+                reason = 'resumed by operator'
+                if self.inspection_due is not None:
+                    reason += f' after inspection: "{self._inspection}"'
+                self.awaiting_resume = False
+                self.inspection_due = self._inspection = None
+                self._set(SafetyState.OK, reason, now)
+                return True, reason
+        self._record_action(text, now)
+        return ok, text
+
+    def _waiting_reason(self) -> str:
+        if self.inspection_due is not None and self._inspection is None:
+            return WAITING_FOR_INSPECTION
+        return WAITING_FOR_RESUME
 
     # -- evaluation ------------------------------------------------------------------------
 
@@ -191,6 +282,11 @@ class SafetySupervisor:
         if self.state is SafetyState.ESTOP:
             self.interlock_active = False
             return self.state, Twist2D(), ToolCommand()
+        if self.awaiting_resume:
+            # reset, not resumed: the machine stays stopped (vehicle, rotors, tool up)
+            self.interlock_active = False
+            self._set(SafetyState.PROTECTIVE_STOP, self._waiting_reason(), now)
+            return self.state, Twist2D(), ToolCommand()
         causes = self.protective_causes(inputs, now)
         if causes:
             self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
@@ -228,8 +324,12 @@ class SafetySupervisor:
         if changed or state is not SafetyState.OK or not self.transitions:
             self._record(now)
 
-    def _record(self, now: float) -> None:
+    def _record_action(self, text: str, now: float) -> None:
+        """Record an operator action that changed no state (the state's reason stays)."""
+        self._record(now, text)
+
+    def _record(self, now: float, reason: Optional[str] = None) -> None:
         self.transitions.append({'stamp': float(now), 'state': self.state.value,
-                                 'reason': self.reason})
+                                 'reason': self.reason if reason is None else reason})
         if len(self.transitions) > _MAX_TRANSITIONS:
             del self.transitions[: len(self.transitions) - _MAX_TRANSITIONS]

@@ -1,4 +1,7 @@
-"""DDS test of the safety supervisor as a lifecycle node: ok, e-stop latch, reset, AT blast."""
+"""DDS test of the safety supervisor as a lifecycle node.
+
+Ok, e-stop latch, reset (stays stopped), resume, AT blast, inspection acknowledgement.
+"""
 
 import os
 import time
@@ -47,7 +50,11 @@ class Harness(Node):
         self.pub_event = self.create_publisher(String, topics.SIM_EVENTS, qos.EVENTS)
         self.create_subscription(String, topics.SAFETY_STATE, self._on_state, qos.LATCHED)
         self.create_subscription(Twist, topics.CMD_VEL, self._on_cmd, qos.COMMAND)
+        self.events = []
+        self.create_subscription(String, topics.SAFETY_EVENTS, self._on_event, qos.EVENTS)
+        self.pub_ack = self.create_publisher(String, topics.SAFETY_INSPECTION_ACK, qos.COMMAND)
         self.reset = self.create_client(Trigger, topics.SAFETY_RESET)
+        self.resume = self.create_client(Trigger, topics.SAFETY_RESUME)
         self.create_timer(0.05, self._tick)
         self.pub_mission.publish(String(data=MissionState.CLEARING.value))
 
@@ -56,6 +63,9 @@ class Harness(Node):
 
     def _on_cmd(self, msg):
         self.cmd = (msg.linear.x, msg.angular.z)
+
+    def _on_event(self, msg):
+        self.events.append(codec.decode_safety_event(msg).reason)
 
     def _tick(self):
         now = self.get_clock().now().nanoseconds * 1e-9
@@ -103,11 +113,27 @@ def wait_for(ex, cond, what):
     raise AssertionError(f'timed out waiting for {what}')
 
 
-def call_reset(ex, harness):
-    wait_for(ex, harness.reset.service_is_ready, '/safety/reset')
-    fut = harness.reset.call_async(Trigger.Request())
-    wait_for(ex, fut.done, 'reset response')
+def call(ex, client):
+    wait_for(ex, client.service_is_ready, client.srv_name)
+    fut = client.call_async(Trigger.Request())
+    wait_for(ex, fut.done, f'{client.srv_name} response')
     return fut.result()
+
+
+def call_reset(ex, harness):
+    return call(ex, harness.reset)
+
+
+def stays_stopped(ex, harness, seconds=0.5):
+    """Spin ``seconds``: every /cmd_vel heard is zero."""
+    heard = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        harness.cmd = None
+        ex.spin_once(timeout_sec=0.05)
+        if harness.cmd is not None:
+            heard.append(harness.cmd)
+    return bool(heard) and all(c == (0.0, 0.0) for c in heard)
 
 
 def test_safety_node_over_dds(system):
@@ -125,13 +151,27 @@ def test_safety_node_over_dds(system):
     wait_for(ex, lambda: not node.component.latest.estop_pressed, 'e-stop release delivered')
     assert sup.state is SafetyState.ESTOP        # still latched
     assert call_reset(ex, h).success
-    wait_for(ex, lambda: h.state == ok and h.cmd[0] > 0.39, 'ok after reset')
-    # an AT detonation latches the e-stop
+    # a reset never restarts motion (IEC 60204-1, ISO 13850): stopped until a resume
+    wait_for(ex, lambda: h.state == pstop, 'protective stop after reset')
+    assert stays_stopped(ex, h) and h.state == pstop
+    assert call(ex, h.resume).success
+    wait_for(ex, lambda: h.state == ok and h.cmd is not None and h.cmd[0] > 0.39,
+             'ok after resume')
+    # an AT detonation latches the e-stop; resume needs an inspection acknowledgement
     h.pub_event.publish(codec.encode_event(SimEvent(1.0, 'at_detonation', 'tm62', 'AT', 5.0,
                                                     5.0)))
     wait_for(ex, lambda: h.state == estop, 'e-stop on AT detonation')
     assert call_reset(ex, h).success
-    wait_for(ex, lambda: h.state == ok, 'ok after second reset')
+    wait_for(ex, lambda: h.state == pstop, 'protective stop after second reset')
+    refused = call(ex, h.resume)
+    assert not refused.success and 'inspection' in refused.message
+    h.pub_ack.publish(String(data=''))           # empty: dropped by the wire
+    h.pub_ack.publish(String(data='hull and tracks inspected'))
+    wait_for(ex, lambda: sup.inspections, 'inspection acknowledgement delivered')
+    assert [i['text'] for i in sup.inspections] == ['hull and tracks inspected']
+    assert stays_stopped(ex, h)
+    assert call(ex, h.resume).success
+    wait_for(ex, lambda: h.state == ok, 'ok after resume with inspection')
     # heartbeat lost: protective stop, recovers by itself
     h.heartbeat = False
     wait_for(ex, lambda: h.state == pstop and h.cmd == (0.0, 0.0),
@@ -141,3 +181,10 @@ def test_safety_node_over_dds(system):
     reasons = [t['reason'] for t in sup.transitions]
     assert any('at_detonation' in r for r in reasons)
     assert any('heartbeat' in r for r in reasons)
+    # every reset, resume and acknowledgement went out on /safety/events
+    wait_for(ex, lambda: any('heartbeat' in r for r in h.events), 'events heard')
+    for text in ('reset refused: operator e-stop still pressed', 'reset: waiting for resume',
+                 'resumed by operator', 'resume refused: at_detonation',
+                 'inspection acknowledged: "hull and tracks inspected"',
+                 'resumed by operator after inspection: "hull and tracks inspected"'):
+        assert any(r.startswith(text) for r in h.events), (text, h.events)

@@ -6,7 +6,8 @@ import pytest
 
 from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState, Twist2D,
                                                  VehicleState)
-from demining_control.safety.supervisor import (SafetyInputs, SafetyParams, SafetyState,
+from demining_control.safety.supervisor import (WAITING_FOR_INSPECTION, WAITING_FOR_RESUME,
+                                                SafetyInputs, SafetyParams, SafetyState,
                                                 SafetySupervisor)
 
 FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
@@ -103,9 +104,20 @@ def test_estop_latches_and_resets_only_when_released():
     assert sup.update(inp, 4.0)[0] is SafetyState.ESTOP
     ok, _ = sup.reset(inp, 5.0)
     assert ok
-    assert sup.update(fresh_inputs(5.1), 5.1)[0] is SafetyState.OK
-    assert states(sup)[-3:] == ['estop', 'protective_stop', 'ok']
-    assert sup.transitions[-3]['reason'] == 'operator e-stop'
+    # IEC 60204-1 / ISO 13850: a reset does not restart the machine, however long it waits
+    for t in (5.1, 5.2, 30.0):
+        state, cmd, tool = sup.update(fresh_inputs(t), t)
+        assert state is SafetyState.PROTECTIVE_STOP and sup.reason == WAITING_FOR_RESUME
+        assert (cmd.v, cmd.omega) == (0.0, 0.0) and tool == ToolCommand()
+    ok, msg = sup.resume(fresh_inputs(31.0), 31.0)
+    assert ok and msg == 'resumed by operator'
+    state, cmd, tool = sup.update(fresh_inputs(31.1), 31.1)
+    assert state is SafetyState.OK and cmd.v == pytest.approx(0.4) and tool == WORK
+    # every transition and every operator action, with its reason
+    assert [(t['state'], t['reason']) for t in sup.transitions[-4:]] == [
+        ('estop', 'operator e-stop'),
+        ('estop', 'reset refused: operator e-stop still pressed: release it first'),
+        ('protective_stop', WAITING_FOR_RESUME), ('ok', 'resumed by operator')]
 
 
 def test_at_detonation_latches_estop():
@@ -119,7 +131,70 @@ def test_at_detonation_latches_estop():
     assert 'at_detonation' in sup.reason
     assert sup.on_event(SimEvent(2.2, 'damage'), 2.2)
     assert sup.reset(fresh_inputs(3.0), 3.0)[0]
-    assert sup.update(fresh_inputs(3.1), 3.1)[0] is SafetyState.OK
+    state, cmd, tool = sup.update(fresh_inputs(3.1), 3.1)
+    assert state is SafetyState.PROTECTIVE_STOP and cmd.v == 0.0 and tool == ToolCommand()
+    assert sup.reason == WAITING_FOR_INSPECTION
+
+
+def test_resume_after_a_detonation_needs_an_inspection_acknowledgement():
+    sup = SafetySupervisor(FIELD)
+    sup.update(fresh_inputs(1.0), 1.0)
+    # an acknowledgement before the event does not count for it
+    assert sup.acknowledge_inspection('earlier check', 1.5) == (
+        True, 'inspection acknowledged: "earlier check" (none due)')
+    sup.on_event(SimEvent(2.0, 'at_detonation', 'm7', 'AT', 5.0, 6.0), 2.0)
+    ok, msg = sup.resume(fresh_inputs(2.5), 2.5)
+    assert not ok and 'reset it first' in msg and sup.state is SafetyState.ESTOP
+    assert sup.reset(fresh_inputs(3.0), 3.0) == (True, WAITING_FOR_INSPECTION)
+    ok, msg = sup.resume(fresh_inputs(3.1), 3.1)
+    assert not ok and 'at_detonation at (5.0, 6.0) needs an inspection acknowledgement' in msg
+    assert sup.update(fresh_inputs(3.2), 3.2)[1].v == 0.0
+    assert sup.acknowledge_inspection('   ', 3.3)[0] is False      # empty: refused
+    ok, msg = sup.acknowledge_inspection(' tracks, hull and flail chains checked: OK ', 3.4)
+    assert ok and msg == 'inspection acknowledged: "tracks, hull and flail chains checked: OK"'
+    assert sup.reason == WAITING_FOR_RESUME
+    assert sup.update(fresh_inputs(3.5), 3.5)[1].v == 0.0          # ack alone: no motion
+    ok, msg = sup.resume(fresh_inputs(3.6), 3.6)
+    assert ok and msg == ('resumed by operator after inspection: '
+                          '"tracks, hull and flail chains checked: OK"')
+    assert sup.state is SafetyState.OK and sup.reason == msg
+    assert sup.update(fresh_inputs(3.7), 3.7)[1].v == pytest.approx(0.4)
+    assert [i['text'] for i in sup.inspections] == [
+        'earlier check', 'tracks, hull and flail chains checked: OK']
+    # a second detonation needs a new acknowledgement
+    sup.on_event(SimEvent(4.0, 'damage'), 4.0)
+    sup.reset(fresh_inputs(4.1), 4.1)
+    assert not sup.resume(fresh_inputs(4.2), 4.2)[0]
+
+
+def test_resume_is_refused_while_a_stop_cause_is_present():
+    sup = SafetySupervisor(FIELD)
+    sup.update(fresh_inputs(1.0), 1.0)
+    sup.trigger_estop('operator e-stop', 1.1)
+    sup.reset(fresh_inputs(1.2), 1.2)
+    inp = fresh_inputs(2.0)
+    inp.heartbeat_stamp = 0.0
+    ok, msg = sup.resume(inp, 2.0)
+    assert not ok and msg == 'resume refused: operator heartbeat lost'
+    assert sup.awaiting_resume and sup.update(inp, 2.0)[0] is SafetyState.PROTECTIVE_STOP
+    inp = fresh_inputs(2.1)
+    inp.estop_pressed = True
+    assert not sup.resume(inp, 2.1)[0]
+    assert sup.update(inp, 2.1)[0] is SafetyState.ESTOP           # pressed again: latched
+    assert sup.resume(fresh_inputs(2.2), 2.2)[0] is False         # reset first
+
+
+def test_reset_and_resume_without_a_latch_change_nothing():
+    sup = SafetySupervisor(FIELD)
+    assert sup.update(fresh_inputs(1.0), 1.0)[0] is SafetyState.OK
+    assert sup.reset(fresh_inputs(1.1), 1.1) == (True, 'reset: nothing to reset (state ok)')
+    assert sup.resume(fresh_inputs(1.2), 1.2) == (True, 'resume: nothing to resume (state ok)')
+    assert sup.update(fresh_inputs(1.3), 1.3)[1].v == pytest.approx(0.4)
+    # a protective stop (no latch) still recovers by itself: no resume needed
+    inp = fresh_inputs(2.0)
+    inp.heartbeat_stamp = 0.0
+    assert sup.update(inp, 2.0)[0] is SafetyState.PROTECTIVE_STOP
+    assert sup.update(fresh_inputs(2.1), 2.1)[0] is SafetyState.OK
 
 
 def test_processed_ground_interlock():

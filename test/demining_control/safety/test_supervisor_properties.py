@@ -1,0 +1,326 @@
+"""Property-based tests (hypothesis) of the safety supervisor core.
+
+For any sequence of inputs, times, events and operator actions (reset, resume, inspection
+acknowledgement) the supervisor must hold its safety properties:
+
+* outputs are always finite and within ``max_speed_mps`` / ``max_yaw_rate``;
+* e-stop always wins: a pressed e-stop or a latching event (AT detonation, damage) stops at once;
+* no motion (and no tool) while latched (ESTOP);
+* no motion when any required input is missing, stale or not finite, or the pose is outside the
+  geofence;
+* a reset alone never produces motion: after any latch, motion needs an accepted resume, and a
+  resume is accepted only after a reset, with the e-stop released and, after a detonation or
+  damage event, an inspection acknowledgement received after that event.
+
+The oracle is written independently of the implementation (distance to the field rectangle
+instead of shapely's buffer, its own latch bookkeeping). Example counts are bounded so the suite
+stays fast.
+"""
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState, Twist2D,
+                                                 VehicleState)
+from demining_control.safety.supervisor import (SafetyInputs, SafetyParams, SafetyState,
+                                                SafetySupervisor)
+
+X0, Y0, X1, Y1 = 0.0, 0.0, 30.0, 20.0
+FIELD = [(X0, Y0), (X1, Y0), (X1, Y1), (X0, Y1)]
+PARAMS = SafetyParams()
+LATCHING = ('at_detonation', 'damage')
+NAN, INF = float('nan'), float('inf')
+
+# -- strategies ------------------------------------------------------------------------------
+
+#: Input ages, s: fresh, within every timeout, beyond the pose/command timeouts (0.5 s),
+#: beyond the heartbeat timeout (1.0 s); None: never received; nan: a broken stamp.
+ages = st.one_of(st.sampled_from([0.0, 0.05, 0.2, 0.45, 0.55, 0.9, 1.1, 3.0]),
+                 st.floats(0.0, 5.0), st.none(), st.just(NAN))
+finite_or_not = st.one_of(st.floats(-20.0, 20.0), st.sampled_from([NAN, INF, -INF]))
+#: Positions: in the field, on the headland, outside the fence, or not finite.
+coords = st.one_of(st.floats(-15.0, 45.0), st.sampled_from([NAN, INF]))
+event_kinds = st.sampled_from(['at_detonation', 'damage', 'ap_detonation', 'neutralised',
+                               'collision', 'intrusion'])
+ack_texts = st.one_of(st.sampled_from(['', '   ', 'hull, tracks and chains inspected']),
+                      st.text(max_size=12))
+
+
+#: An operator's recovery (each step judged), with or without the inspection acknowledgement:
+#: the paths to a resume, made reachable.
+RECOVERY = [('estop', False), ('fresh', None), ('reset', None),
+            ('ack', 'hull, tracks and chains inspected'), ('fresh', None), ('resume', None)]
+RECOVERY_WITHOUT_ACK = [a for a in RECOVERY if a[0] != 'ack']
+
+actions = st.one_of(
+    # weights: "everything fresh" and the recovery come up often enough to reach motion
+    st.just(('fresh', None)), st.just(('fresh', None)), st.just(('fresh', None)),
+    st.tuples(st.just('recover'), st.booleans()),
+    st.tuples(st.just('pose'), st.tuples(coords, coords, st.floats(-4.0, 4.0), ages)),
+    st.tuples(st.just('cmd'), st.tuples(finite_or_not, finite_or_not, ages)),
+    st.tuples(st.just('tool_cmd'), st.tuples(finite_or_not, ages)),
+    st.tuples(st.just('tool_state'), st.tuples(st.booleans(), ages)),
+    st.tuples(st.just('heartbeat'), ages),
+    st.tuples(st.just('estop'), st.booleans()),
+    st.tuples(st.just('clearing'), st.booleans()),
+    st.tuples(st.just('event'), st.tuples(event_kinds, coords, coords)),
+    st.tuples(st.just('reset'), st.none()),
+    st.tuples(st.just('resume'), st.none()),
+    st.tuples(st.just('ack'), ack_texts),
+)
+#: Time steps, s (0: several things happen at one instant).
+steps = st.lists(st.tuples(st.sampled_from([0.0, 0.05, 0.1, 0.1, 0.3, 0.6, 1.2, 4.0]),
+                           actions, st.booleans()),
+                 min_size=1, max_size=40)
+
+# -- oracle ----------------------------------------------------------------------------------
+
+
+def _stamp(age, now):
+    return None if age is None else now - age
+
+
+def _stale(stamp, now, timeout):
+    return stamp is None or not math.isfinite(stamp) or now - stamp > timeout
+
+
+def _finite(*values):
+    return all(math.isfinite(v) for v in values)
+
+
+def _outside_fence(x, y):
+    """Farther from the field rectangle than the geofence margin (shapely's buffer is inside)."""
+    dx = max(X0 - x, 0.0, x - X1)
+    dy = max(Y0 - y, 0.0, y - Y1)
+    return math.hypot(dx, dy) > PARAMS.geofence_margin_m + 1e-6
+
+
+def _must_not_move(inp, now):
+    """Why the supervisor must output zero motion now (None: it may move)."""
+    p = PARAMS
+    if _stale(inp.heartbeat_stamp, now, p.heartbeat_timeout_s):
+        return 'heartbeat stale'
+    if inp.pose is None or _stale(inp.pose_stamp, now, p.localization_timeout_s):
+        return 'pose stale'
+    if not _finite(inp.pose.x, inp.pose.y, inp.pose.yaw):
+        return 'pose not finite'
+    if _outside_fence(inp.pose.x, inp.pose.y):
+        return 'outside the geofence'
+    if inp.cmd is None or _stale(inp.cmd_stamp, now, p.command_timeout_s):
+        return 'command stale'
+    if not _finite(inp.cmd.v, inp.cmd.omega):
+        return 'command not finite'
+    if inp.tool_cmd is None or _stale(inp.tool_cmd_stamp, now, p.command_timeout_s):
+        return 'tool command stale'
+    if not _finite(inp.tool_cmd.flail_speed, inp.tool_cmd.tiller_speed, inp.tool_cmd.depth):
+        return 'tool command not finite'
+    return None
+
+
+class Model:
+    """The latch bookkeeping the properties need, kept apart from the supervisor's."""
+
+    def __init__(self):
+        self.latched = False          # an e-stop latch not yet reset
+        self.needs_resume = False     # latched since the last accepted resume
+        self.inspection_due = False   # a latching event not yet acknowledged
+        self.pressed = False
+
+    def latch(self):
+        self.latched = self.needs_resume = True
+
+
+def _apply(sup, inp, model, action, now):
+    """Apply one action to the inputs or the supervisor; check what the action returns."""
+    kind, arg = action
+    if kind == 'fresh':
+        inp.cmd, inp.cmd_stamp = Twist2D(0.4, 0.1), now
+        inp.tool_cmd, inp.tool_cmd_stamp = ToolCommand(83.8, 0.0, 0.15), now
+        inp.heartbeat_stamp = now
+        inp.pose, inp.pose_stamp = VehicleState(now, -5.0, 10.0, 0.0), now
+        inp.tool_state, inp.tool_state_stamp = ToolState(now, 83.8, 0.0, 0.15), now
+    elif kind == 'pose':
+        x, y, yaw, age = arg
+        inp.pose, inp.pose_stamp = VehicleState(now, x, y, yaw), _stamp(age, now)
+    elif kind == 'cmd':
+        v, omega, age = arg
+        inp.cmd, inp.cmd_stamp = Twist2D(v, omega), _stamp(age, now)
+    elif kind == 'tool_cmd':
+        speed, age = arg
+        inp.tool_cmd, inp.tool_cmd_stamp = ToolCommand(speed, 0.0, 0.15), _stamp(age, now)
+    elif kind == 'tool_state':
+        ready, age = arg
+        inp.tool_state = ToolState(now, 83.8 if ready else 5.0, 0.0, 0.15 if ready else 0.0)
+        inp.tool_state_stamp = _stamp(age, now)
+    elif kind == 'heartbeat':
+        inp.heartbeat_stamp = _stamp(arg, now)
+    elif kind == 'estop':
+        inp.estop_pressed = model.pressed = arg
+    elif kind == 'clearing':
+        inp.mission_clearing = arg
+    elif kind == 'event':
+        ev_kind, x, y = arg
+        latched = sup.on_event(SimEvent(now, ev_kind, 'item', 'AT', x, y), now)
+        assert latched == (ev_kind in LATCHING)
+        if latched:
+            model.latch()
+            model.inspection_due = True
+            # e-stop always wins: a blast stops at once, before any timer tick
+            assert sup.state is SafetyState.ESTOP
+    elif kind == 'reset':
+        ok, msg = sup.reset(inp, now)
+        assert msg
+        if model.latched:
+            assert ok == (not model.pressed), msg
+            if ok:
+                model.latched = False
+                # a reset alone never restarts: still stopped, waiting for the resume
+                assert sup.state is SafetyState.PROTECTIVE_STOP, msg
+    elif kind == 'resume':
+        ok, msg = sup.resume(inp, now)
+        assert msg
+        if ok and model.needs_resume:
+            # accepted only after a reset, released, inspected, with every input fine
+            assert not model.latched and not model.pressed, msg
+            assert not model.inspection_due, msg
+            assert _must_not_move(inp, now) is None, msg
+            model.needs_resume = False
+        if not ok:
+            assert model.needs_resume, f'refused without a latch: {msg}'
+    elif kind == 'ack':
+        ok, msg = sup.acknowledge_inspection(arg, now)
+        assert ok == bool(arg.strip()), msg
+        if ok:
+            model.inspection_due = False
+
+
+def _check_outputs(sup, inp, model, now, state, cmd, tool):
+    p = PARAMS
+    # always finite and within the limits
+    assert _finite(cmd.v, cmd.omega, tool.flail_speed, tool.tiller_speed, tool.depth)
+    assert abs(cmd.v) <= p.max_speed_mps and abs(cmd.omega) <= p.max_yaw_rate
+    assert state is sup.state
+    moving = cmd.v != 0.0 or cmd.omega != 0.0
+    # e-stop always wins
+    if inp.estop_pressed:
+        assert state is SafetyState.ESTOP and not moving and tool == ToolCommand()
+    # nothing moves or turns while latched
+    if state is SafetyState.ESTOP:
+        assert not moving and tool == ToolCommand()
+    # no motion on a missing, stale or bad input
+    why = _must_not_move(inp, now)
+    assert not (moving and why), why
+    # a reset alone never produces motion: a latch holds everything until a resume
+    if model.needs_resume:
+        assert not moving and tool == ToolCommand(), (state, sup.reason)
+        assert state is not SafetyState.OK
+    if moving:
+        assert state is SafetyState.OK
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps)
+def test_supervisor_safety_properties(sequence):
+    sup = SafetySupervisor(FIELD, PARAMS)
+    inp = SafetyInputs()
+    model = Model()
+    now = 100.0
+    for dt, action, judge in sequence:
+        expanded = ([(dt, action, judge)] if action[0] != 'recover' else
+                    [(0.05, a, True) for a in (RECOVERY if action[1] else RECOVERY_WITHOUT_ACK)])
+        for dt, action, judge in expanded:
+            now += dt
+            _apply(sup, inp, model, action, now)
+            if judge or action[0] in ('estop', 'reset', 'resume'):
+                if inp.estop_pressed:
+                    model.latch()
+                state, cmd, tool = sup.update(inp, now)
+                _check_outputs(sup, inp, model, now, state, cmd, tool)
+
+
+#: Operator actions after a latch, in any order and number, without a resume.
+no_resume = st.lists(st.one_of(st.just(('reset', None)), st.tuples(st.just('ack'), ack_texts),
+                               st.tuples(st.just('estop'), st.booleans()),
+                               st.just(('fresh', None))),
+                     max_size=20)
+#: Operator actions and latching events, resumes included.
+operator_actions = st.lists(st.one_of(
+    st.just(('reset', None)), st.just(('resume', None)), st.tuples(st.just('ack'), ack_texts),
+    st.tuples(st.just('estop'), st.booleans()),
+    st.tuples(st.just('event'), st.tuples(st.sampled_from(LATCHING + ('ap_detonation',)),
+                                          st.just(1.0), st.just(2.0)))), max_size=25)
+
+
+def _latch(sup, inp, model, cause, now):
+    if cause == 'operator':
+        _apply(sup, inp, model, ('estop', True), now)
+        model.latch()
+        assert sup.update(inp, now)[0] is SafetyState.ESTOP
+    else:
+        _apply(sup, inp, model, ('event', (cause, 1.0, 2.0)), now)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(['operator', 'at_detonation', 'damage']), no_resume)
+def test_a_reset_alone_never_produces_motion(cause, actions_after):
+    """However many resets, acks and e-stop releases follow a latch, nothing moves."""
+    sup = SafetySupervisor(FIELD, PARAMS)
+    inp = SafetyInputs()
+    model = Model()
+    now = 10.0
+    _apply(sup, inp, model, ('fresh', None), now)
+    assert sup.update(inp, now)[0] is SafetyState.OK          # it moves before the latch
+    now += 0.1
+    _latch(sup, inp, model, cause, now)
+    for action in actions_after + [('estop', False), ('fresh', None), ('reset', None),
+                                   ('ack', 'inspected'), ('fresh', None)]:
+        now += 0.1
+        _apply(sup, inp, model, action, now)
+        if inp.estop_pressed:
+            model.latch()
+        state, cmd, tool = sup.update(inp, now)
+        assert (cmd.v, cmd.omega) == (0.0, 0.0) and tool == ToolCommand()
+        assert state is not SafetyState.OK
+    # the explicit resume, and only it, lets the machine move again
+    now += 0.1
+    ok, msg = sup.resume(inp, now)
+    assert ok, msg
+    state, cmd, _ = sup.update(inp, now)
+    assert state is SafetyState.OK and cmd.v > 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(['operator', 'at_detonation', 'damage']), operator_actions)
+def test_resume_is_accepted_exactly_when_reset_released_and_inspected(cause, ops):
+    """With every input fresh, the vehicle moves exactly when no latch awaits a resume, and a
+    resume is accepted exactly after a reset, the e-stop released and, after a detonation or
+    damage event, an acknowledgement received after it."""
+    sup = SafetySupervisor(FIELD, PARAMS)
+    inp = SafetyInputs()
+    model = Model()
+    now = 10.0
+    _apply(sup, inp, model, ('fresh', None), now)
+    now += 0.1
+    _latch(sup, inp, model, cause, now)
+    for op in ops + [('estop', False), ('reset', None), ('ack', 'inspected'), ('resume', None)]:
+        now += 0.1
+        _apply(sup, inp, model, ('fresh', None), now)
+        if op[0] == 'resume':
+            expected = not model.pressed and not (
+                model.needs_resume and (model.latched or model.inspection_due))
+            needed = model.needs_resume
+            ok, msg = sup.resume(inp, now)
+            assert ok == expected, msg
+            if ok:
+                model.needs_resume = False
+                assert not needed or msg.startswith('resumed by operator'), msg
+        else:
+            _apply(sup, inp, model, op, now)
+        if inp.estop_pressed:
+            model.latch()
+        state, cmd, tool = sup.update(inp, now)
+        _check_outputs(sup, inp, model, now, state, cmd, tool)
+        assert (cmd.v > 0.0) == (not model.needs_resume), (state, sup.reason)
+    assert state is SafetyState.OK
