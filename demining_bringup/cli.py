@@ -13,12 +13,19 @@ Verbs:
 
 Exit codes: 0 mission complete, 1 mission aborted or timed out, 2 bad input (one line on
 stderr naming the problem, never a traceback).
+
+``demine run`` ends with a complete report folder however the run ends: mission complete or
+aborted, ``--timeout`` reached, a node crash, SIGINT or SIGTERM. The first SIGINT/SIGTERM only
+sets a flag (:class:`demining_bringup.results.StopRequest`) the run loop polls: the mission is
+aborted through /mission/abort ('interrupted by SIGTERM'), its report written, the stack shut
+down, exit code 1. A second signal ends the process at once (no report). Without ``--run-dir``
+the report goes to a new ``runs/<UTC time>`` folder (``-2``, ``-3``, ... appended when a run
+started in the same second has it: :func:`demining_bringup.report.new_run_dir`).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
 import random
 import sys
@@ -26,7 +33,8 @@ from typing import Callable, Dict, List, Optional
 
 from demining_bringup.contract.errors import (CONFIG_ERRORS, EXIT_CONFIG_ERROR,
                                               EXIT_MISSION_FAILED, EXIT_OK)
-from demining_bringup.report import REPORT_FILES
+from demining_bringup.report import REPORT_FILES, new_run_dir
+from demining_bringup.results import StopRequest
 
 _DOMAIN_RANGE = (100, 199)       # run domains apart from a vehicle's usual 0
 _DEFAULT_TIMEOUT_S = 1200.0
@@ -36,9 +44,11 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _default_run_dir() -> str:
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
-    return os.path.join(os.getcwd(), 'runs', stamp)
+def _run_dir(given: Optional[str]) -> str:
+    """The report folder: ``--run-dir``, or a new runs/<UTC time>[-N] no other run shares."""
+    if given:
+        return os.path.abspath(given)
+    return new_run_dir(os.path.join(os.getcwd(), 'runs'))
 
 
 def _domain_id(given: Optional[int]) -> int:
@@ -97,18 +107,23 @@ def cmd_run(ns: argparse.Namespace) -> int:
         return _run_core(ns)
     from demining_bringup import runner
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    run_dir = os.path.abspath(ns.run_dir or _default_run_dir())
+    args, profile, nodes = _prepare(ns, '')          # bad input ends before a folder exists
+    runner.validate(nodes, profile)
+    run_dir = _run_dir(ns.run_dir)
     args, profile, nodes = _prepare(ns, run_dir)
     domain = _domain_id(ns.domain_id)
     _say(f'world   {args["world"]}')
     _say(f'profile {args["profile"]}')
     _say(f'nodes   {", ".join(n.name for n in nodes)} ({ns.mode}, ROS_DOMAIN_ID={domain})')
-    runner.validate(nodes, profile)
-    result = runner.StackRunner(nodes, run_dir=run_dir, domain_id=domain,
-                                mode=runner.RunMode(ns.mode), timeout_s=ns.timeout,
-                                executor=runner.ExecutorKind(ns.executor),
-                                qos_events=ns.qos_events,
-                                progress=_say).run()
+    stop = StopRequest().install()
+    try:
+        result = runner.StackRunner(nodes, run_dir=run_dir, domain_id=domain,
+                                    mode=runner.RunMode(ns.mode), timeout_s=ns.timeout,
+                                    executor=runner.ExecutorKind(ns.executor),
+                                    qos_events=ns.qos_events,
+                                    progress=_say, stop=stop).run()
+    finally:
+        stop.restore()
     _print_result(result)
     return EXIT_OK if result.ok else EXIT_MISSION_FAILED
 
@@ -117,21 +132,29 @@ def _run_core(ns: argparse.Namespace) -> int:
     """``--backend core``: the same components on the deterministic host, no DDS."""
     from demining_bringup import deterministic_runner
     from demining_bringup.stack import check_profile
-    run_dir = os.path.abspath(ns.run_dir or _default_run_dir())
+    args, profile, nodes = _prepare(ns, '')          # bad input ends before a folder exists
+    check_profile(nodes, profile)
+    run_dir = _run_dir(ns.run_dir)
     args, profile, nodes = _prepare(ns, run_dir)
     _say(f'world   {args["world"]}')
     _say(f'profile {args["profile"]}')
     _say(f'nodes   {", ".join(n.name for n in nodes)} (deterministic host, no DDS)')
-    check_profile(nodes, profile)
-    result = deterministic_runner.run_deterministic(nodes, run_dir=run_dir, progress=_say,
-                                                    wall_time_limit_s=ns.timeout)
+    stop = StopRequest().install()
+    try:
+        result = deterministic_runner.run_deterministic(nodes, run_dir=run_dir, progress=_say,
+                                                        wall_time_limit_s=ns.timeout,
+                                                        stop=stop)
+    finally:
+        stop.restore()
     _print_result(result)
     return EXIT_OK if result.ok else EXIT_MISSION_FAILED
 
 
 def _print_result(result) -> None:
     s = result.summary
-    _say(f'mission {result.mission_state} in {result.wall_time_s:.1f} s wall time')
+    _say(f'mission {result.mission_state} in {result.wall_time_s:.1f} s wall time'
+         + (f' ({s["reason"]})' if s and s.get('reason') and result.mission_state != 'complete'
+            else ''))
     if s:
         _say(f'  coverage       {s["coverage_percent"]:.2f} % of {s["area_field_m2"]:.0f} m²'
              f' ({s["area_cleared_m2"]:.0f} m² processed)')

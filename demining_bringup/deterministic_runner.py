@@ -8,21 +8,24 @@ One seed gives one clearance report, byte for byte (``report.md`` carries its ge
 time; the other files do not). What this host does not reproduce of a DDS run is listed in
 :data:`DIFFERENCES`.
 
-No rclpy here. A component that raises ends the run like a crashed process: the mission is
-aborted (through its /mission/abort service) so the report of what was done is written.
+No rclpy here. Every way a run ends leaves a complete report folder, written by the mission
+manager: a component that raises ends the run like a crashed process, and the wall-clock limit,
+the simulated-time limit and a stop request (SIGINT/SIGTERM through
+:class:`demining_bringup.results.StopRequest`) end it the same way: the mission is aborted through
+its /mission/abort service, with the reason (:func:`abort_mission`), before the host shuts down.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from demining_bringup.contract import topics
 from demining_bringup.contract.states import MissionState
 from demining_bringup.hosts.deterministic import (LOGGER_NAME, ComponentFailure,
                                                   DeterministicHost, Hosted)
-from demining_bringup.results import RunResult, read_summary
+from demining_bringup.results import RunResult, StopRequest, read_summary
 from demining_bringup.stack import ResolvedNode
 
 #: What the deterministic host does not reproduce of a DDS run (for the docs).
@@ -56,6 +59,22 @@ class _Monitor:
         self.report_dir = path
 
 
+def abort_mission(host: DeterministicHost, reason: str) -> Tuple[bool, str]:
+    """Abort the mission through /mission/abort, recording ``reason`` in its report.
+
+    The mission manager runs in this process, so the reason is handed to the component
+    (``abort_reason``, what its next /mission/abort records) before the service is called.
+    """
+    for rt in host.runtimes.values():
+        if topics.MISSION_ABORT in rt.cls.services.values() and rt.name not in host.failed:
+            if hasattr(rt.component, 'abort_reason'):
+                rt.component.abort_reason = reason
+    try:
+        return host.call(topics.MISSION_ABORT)
+    except ComponentFailure as exc:
+        return False, f'abort failed: {exc}'
+
+
 def hosted(nodes: List[ResolvedNode]) -> List[Hosted]:
     """The resolved nodes as (component class, name, parameters)."""
     return [Hosted(spec.component(), spec.name, spec.parameters) for spec in nodes]
@@ -66,11 +85,13 @@ def run_deterministic(nodes: List[ResolvedNode], *, run_dir: str = '',
                       progress_period_s: float = _DEFAULT_PROGRESS_PERIOD_S,
                       sim_time_limit_s: float = _DEFAULT_SIM_TIME_LIMIT_S,
                       wall_time_limit_s: Optional[float] = None,
-                      log_level: int = logging.WARNING) -> RunResult:
-    """Run the mission to its end (or a time limit) and return how it ended.
+                      log_level: int = logging.WARNING,
+                      stop: Optional[StopRequest] = None) -> RunResult:
+    """Run the mission to its end (or a time limit, or ``stop``) and return how it ended.
 
     ``run_dir`` is the report folder the stack was given (the result names it even when no
-    report could be written).
+    report could be written). ``stop`` is polled every tick; once set, the mission is aborted
+    with its reason and the report written.
     """
     say = progress or (lambda line: None)
     logging.getLogger(LOGGER_NAME).setLevel(log_level)
@@ -86,11 +107,17 @@ def run_deterministic(nodes: List[ResolvedNode], *, run_dir: str = '',
             say(f'[{time.monotonic() - start:6.1f} s wall] sim {t:7.1f} s  '
                 f'{monitor.state.value:<9} {monitor.progress:5.1f} % processed')
 
+    why = {'reason': ''}
+
     def done() -> bool:
         if monitor.state.terminal:
             return True
+        if stop:
+            why['reason'] = stop.reason
+            return True
         if wall_time_limit_s is not None and time.monotonic() - start > wall_time_limit_s:
             state['timed_out'] = True
+            why['reason'] = f'timed out after {wall_time_limit_s:g} s wall'
             return True
         return False
 
@@ -99,13 +126,18 @@ def run_deterministic(nodes: List[ResolvedNode], *, run_dir: str = '',
     try:
         sim_t = host.run(done, sim_time_limit_s=sim_time_limit_s, on_tick=on_tick)
         if not monitor.state.terminal:
-            state['timed_out'] = True
-            say(f'time limit reached at {sim_t:.0f} s simulated')
+            if not why['reason']:
+                state['timed_out'] = True
+                why['reason'] = f'simulated-time limit of {sim_time_limit_s:g} s reached'
+            say(f'{why["reason"]} at {sim_t:.0f} s simulated: aborting the mission')
+            ok, message = abort_mission(host, why['reason'])
+            say(message)
     except ComponentFailure as exc:
         failed = [exc.name]
         sim_t = host.now
         say(f'node {exc}: the run ends')
-        ok, message = host.call(topics.MISSION_ABORT)
+        ok, message = abort_mission(host, f'node {exc.name} failed: '
+                                    f'{type(exc.exc).__name__}: {exc.exc}')
         say(f'mission {monitor.state.value}: {message}')
     finally:
         host.shutdown()
@@ -113,7 +145,8 @@ def run_deterministic(nodes: List[ResolvedNode], *, run_dir: str = '',
     return RunResult(mission_state=monitor.state.value, run_dir=run_dir,
                      summary=read_summary(monitor.report_dir),
                      wall_time_s=time.monotonic() - start, sim_time_s=sim_t,
-                     timed_out=bool(state['timed_out']), failed_nodes=failed)
+                     timed_out=bool(state['timed_out']), failed_nodes=failed,
+                     interrupted=stop.reason if stop else '')
 
 
-__all__ = ['DIFFERENCES', 'hosted', 'run_deterministic']
+__all__ = ['DIFFERENCES', 'abort_mission', 'hosted', 'run_deterministic']

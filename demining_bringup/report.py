@@ -7,16 +7,21 @@
 * ``report.md``: the human-readable completion report;
 * ``coverage.png``: field, planned path, driven track, processed ground, detections and
   neutralised items;
-* ``detections.geojson`` and ``cleared_area.geojson``: WGS84 (lon, lat) features for IMSMA/GIS.
+* ``detections.geojson`` and ``cleared_area.geojson``: WGS84 (lon, lat) features for IMSMA/GIS
+  (RFC 7946: outer rings counter-clockwise, holes clockwise).
 
 Pure Python (numpy, shapely, matplotlib with the Agg backend): no rclpy. Every file is written
-to a temporary name and renamed, so an interrupted run never leaves a half-written file.
+to a temporary name in the run folder, fsynced, made readable (0644) and renamed over the old
+one, and the folder is fsynced after the rename: a crash leaves either the old file or the new
+one, whole, never a half-written one. :func:`new_run_dir` creates a run folder no other run
+shares. The fields of ``summary.json`` are documented in ``docs/report.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import io
 import json
 import os
 import tempfile
@@ -24,6 +29,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 from shapely.geometry import MultiPolygon, Polygon as ShapelyPolygon, box
+from shapely.geometry.polygon import orient
 from shapely.affinity import affine_transform
 from shapely.ops import unary_union
 
@@ -34,6 +40,14 @@ from demining_bringup.contract.world import GeoOrigin, Polygon
 #: The files every run folder holds (the integration tests check this list).
 REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson',
                 'cleared_area.geojson')
+#: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
+#: ``simulated`` (version 1 had neither).
+SCHEMA_VERSION = 2
+#: Permissions of every report file: readable by other users and services.
+FILE_MODE = 0o644
+#: How a run folder is named: UTC time to the second, then ``-2``, ``-3``, ... when taken.
+RUN_DIR_TIME_FORMAT = '%Y%m%dT%H%M%SZ'
+_MAX_RUN_DIR_SUFFIX = 10_000
 _SECONDS_PER_HOUR = 3600.0
 _GEOJSON_DECIMALS = 8            # ~1 mm in latitude: enough for turning points
 _CLEARED_SIMPLIFY_M = 0.05       # simplify the cleared boundary to 5 cm (half a grid cell)
@@ -71,19 +85,57 @@ class MissionRecord:
     tool_width_m: float = 0.0
     working_depth_m: float = 0.0
     vehicle_profile: str = ''
+    simulated: bool = True                           # a simulator stood in for the machine
 
 
-def _atomic_write(path: str, data: bytes) -> None:
+def new_run_dir(parent: str, now: Optional[_dt.datetime] = None) -> str:
+    """Create and return a run folder in ``parent`` that no other run shares.
+
+    The name is the UTC time (``20261130T074811Z``); when that folder exists already (another
+    run started in the same second, in this process or another), ``-2``, ``-3``, ... is
+    appended. ``os.mkdir`` is atomic, so two runs can never both get the same folder.
+    """
+    stamp = (now or _dt.datetime.now(_dt.timezone.utc)).strftime(RUN_DIR_TIME_FORMAT)
+    os.makedirs(parent, exist_ok=True)
+    for n in range(1, _MAX_RUN_DIR_SUFFIX):
+        path = os.path.join(parent, stamp if n == 1 else f'{stamp}-{n}')
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f'no free run folder for {stamp} in {parent}')
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return                                       # platforms that cannot open a folder
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole: temp file, fsync, mode 0644, rename, fsync folder."""
     folder = os.path.dirname(path) or '.'
     fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path), suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), FILE_MODE)
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _fsync_dir(folder)
 
 
 def cleared_polygon(record: MissionRecord):
@@ -155,6 +207,8 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
                            'depth_m': round(d.depth, 3), 'lat': lat, 'lon': lon})
     at_events = _events(record, 'at_detonation')
     return {
+        'schema_version': SCHEMA_VERSION,
+        'simulated': bool(record.simulated),
         'world': record.world_name,
         'vehicle_profile': record.vehicle_profile,
         'outcome': record.outcome,
@@ -200,15 +254,18 @@ def _geojson_detections(record: MissionRecord, lc: LocalCartesian) -> Dict[str, 
 def _geojson_cleared(record: MissionRecord, lc: LocalCartesian, cleared) -> Dict[str, Any]:
     feats = []
     for poly in _polygons(cleared):
+        # RFC 7946 section 3.1.6: outer rings counter-clockwise, holes clockwise. The map frame
+        # is ENU (x east, y north) like (lon, lat), so orienting here orients the output.
+        poly = orient(poly, sign=1.0)
         rings = [_ring_lonlat(lc, poly.exterior.coords)]
         rings += [_ring_lonlat(lc, r.coords) for r in poly.interiors]
         feats.append({'type': 'Feature', 'geometry': {'type': 'Polygon', 'coordinates': rings},
                       'properties': {'status': 'processed', 'area_m2': round(poly.area, 2),
                                      'depth_m': record.working_depth_m}})
+    field = orient(ShapelyPolygon(record.field), sign=1.0)
     feats.append({'type': 'Feature',
                   'geometry': {'type': 'Polygon',
-                               'coordinates': [_ring_lonlat(lc, list(record.field)
-                                                            + [record.field[0]])]},
+                               'coordinates': [_ring_lonlat(lc, field.exterior.coords)]},
                   'properties': {'status': 'hazard_area', 'name': record.world_name}})
     return {'type': 'FeatureCollection', 'features': feats}
 
@@ -270,11 +327,9 @@ def render_coverage_png(record: MissionRecord, path: str) -> None:
                      f'{record.outcome}')
         ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.0), fontsize=8)
         fig.tight_layout()
-        folder = os.path.dirname(path) or '.'
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.coverage', suffix='.png')
-        os.close(fd)
-        fig.savefig(tmp, dpi=_FIGURE_DPI)
-        os.replace(tmp, path)
+        buf = io.BytesIO()
+        fig.savefig(buf, format='png', dpi=_FIGURE_DPI)
+        atomic_write(path, buf.getvalue())
     finally:
         plt.close(fig)
 
@@ -289,7 +344,9 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         f'# Clearance report: {record.world_name}',
         '',
         f'Generated {_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")} '
-        'by the demining stack (simulated mission unless stated otherwise).',
+        'by the demining stack: ' + ('**simulated mission** (a simulator stood in for the '
+                                     'machine and its sensors).' if record.simulated else
+                                     'mission of the machine.'),
         '',
         '## Task',
         f'- Outcome: **{summary["outcome"]}**' + (f' ({record.reason})' if record.reason else ''),
@@ -350,20 +407,24 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
 
 
 def write_report(record: MissionRecord, run_dir: str) -> Dict[str, Any]:
-    """Write every report file into ``run_dir`` (created if needed); return the summary."""
+    """Write every report file into ``run_dir`` (created if needed); return the summary.
+
+    Each file is replaced whole (:func:`atomic_write`), so writing the report again (a later
+    terminal state, a rebuilt report) never leaves a mix of old and new content in one file.
+    """
     os.makedirs(run_dir, exist_ok=True)
     lc = LocalCartesian(record.origin.latitude_deg, record.origin.longitude_deg,
                         record.origin.elevation_m)
     summary = build_summary(record)
     # The figures first: they are what matters if plotting fails on a broken install.
-    _atomic_write(os.path.join(run_dir, 'summary.json'),
-                  json.dumps(summary, indent=2, allow_nan=False).encode())
-    _atomic_write(os.path.join(run_dir, 'detections.geojson'),
-                  json.dumps(_geojson_detections(record, lc), indent=1).encode())
-    _atomic_write(os.path.join(run_dir, 'cleared_area.geojson'),
-                  json.dumps(_geojson_cleared(record, lc, cleared_polygon(record)),
-                             indent=1).encode())
-    _atomic_write(os.path.join(run_dir, 'report.md'),
-                  render_markdown(record, summary).encode('utf-8'))
+    atomic_write(os.path.join(run_dir, 'summary.json'),
+                 json.dumps(summary, indent=2, allow_nan=False).encode())
+    atomic_write(os.path.join(run_dir, 'detections.geojson'),
+                 json.dumps(_geojson_detections(record, lc), indent=1).encode())
+    atomic_write(os.path.join(run_dir, 'cleared_area.geojson'),
+                 json.dumps(_geojson_cleared(record, lc, cleared_polygon(record)),
+                            indent=1).encode())
+    atomic_write(os.path.join(run_dir, 'report.md'),
+                 render_markdown(record, summary).encode('utf-8'))
     render_coverage_png(record, os.path.join(run_dir, 'coverage.png'))
     return summary

@@ -6,6 +6,15 @@ file starts: every component hosted as a lifecycle node
 (:class:`demining_bringup.hosts.ros.ComponentNode`), brought up by the lifecycle manager node
 (in this process in both modes). A small monitor node follows ``/mission/state`` and
 ``/mission/report`` so the runner knows when the mission ended and where the report is.
+
+Every way a run ends leaves a complete report folder written by the mission manager: after a
+node failure, at the wall-clock timeout and on a stop request (SIGINT/SIGTERM set a
+:class:`demining_bringup.results.StopRequest` the loop polls; rclpy's own signal handlers are
+not installed), the runner asks the mission manager to abort through /mission/abort
+(:meth:`MissionMonitor.request_abort`), waits for /mission/report, and only then shuts the
+stack down (child processes get SIGINT after that). In one process the reason ('timed out
+after 20 s wall', 'interrupted by SIGTERM') is handed to the component first; a mission
+manager in another process records its service's reason, 'aborted by operator'.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from typing import Callable, Dict, List, Optional
 
 import rclpy
 import rclpy.logging
+from rclpy.signals import SignalHandlerOptions
 from rclpy.context import Context
 from rclpy.executors import Executor, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
@@ -36,7 +46,7 @@ from demining_bringup.hosts.deterministic import HostLog
 from demining_bringup.hosts.ros import ComponentNode
 from demining_bringup.hosts.runtime import ComponentRuntime
 from demining_bringup.lifecycle_manager_node import LifecycleManagerNode
-from demining_bringup.results import RunResult, read_summary
+from demining_bringup.results import RunResult, StopRequest, read_summary
 from demining_bringup.stack import ResolvedNode, check_profile, write_params_file
 
 #: Mission states after which the runner stops the stack.
@@ -45,6 +55,7 @@ _PROGRESS_PERIOD_S = 5.0          # wall seconds between progress lines
 _SPIN_SLICE_S = 0.1
 _STOP_GRACE_S = 10.0              # wall seconds a child process gets to exit on SIGINT
 _REPORT_GRACE_S = 20.0            # wall seconds to wait for the report after a final state
+_ABORT_RETRY_S = 1.0              # wall seconds between /mission/abort requests until served
 _EXECUTOR_THREADS = 2             # the machine has 2 cores; more threads only contend
 
 
@@ -88,13 +99,20 @@ class MissionMonitor(Node):
         self.create_subscription(Float32, topics.MISSION_PROGRESS, self._on_progress,
                                  qos.STATE)
         self._abort = self.create_client(Trigger, topics.MISSION_ABORT)
+        #: The last /mission/abort request (its result is (success, message) once served).
+        self.abort_future = None
 
     def request_abort(self) -> bool:
         """Ask the mission manager to abort (it then writes its report); False if absent."""
         if not self._abort.service_is_ready():
             return False
-        self._abort.call_async(Trigger.Request())
+        self.abort_future = self._abort.call_async(Trigger.Request())
         return True
+
+    def abort_answer(self) -> Optional[Trigger.Response]:
+        """The answer to the last :meth:`request_abort` (None while pending or none sent)."""
+        f = self.abort_future
+        return f.result() if f is not None and f.done() else None
 
     def _on_state(self, msg: String) -> None:
         self.state = msg.data
@@ -162,7 +180,10 @@ class StackRunner:
     def __init__(self, nodes: List[ResolvedNode], *, run_dir: str, domain_id: int,
                  mode: RunMode = RunMode.IN_PROCESS, timeout_s: float = 900.0,
                  executor: ExecutorKind = ExecutorKind.SINGLE, qos_events: bool = False,
-                 progress: Optional[Callable[[str], None]] = None) -> None:
+                 progress: Optional[Callable[[str], None]] = None,
+                 stop: Optional[StopRequest] = None) -> None:
+        self.stop = stop if stop is not None else StopRequest()
+        self._built: List[Node] = []
         self.nodes = nodes
         self.executor = executor
         self.qos_events = qos_events
@@ -176,7 +197,10 @@ class StackRunner:
         """Run the mission to its end (or the wall-clock timeout)."""
         os.makedirs(self.run_dir, exist_ok=True)
         ctx = Context()
-        rclpy.init(context=ctx, domain_id=self.domain_id)
+        # No rclpy signal handlers: they would shut the context down before the mission
+        # manager could abort and write its report (the CLI's StopRequest handles signals).
+        rclpy.init(context=ctx, domain_id=self.domain_id,
+                   signal_handler_options=SignalHandlerOptions.NO)
         executor = make_executor(self.executor, ctx)
         monitor = MissionMonitor(context=ctx, parameter_overrides=[
             Parameter('use_sim_time', value=True)])
@@ -184,6 +208,7 @@ class StackRunner:
         manager = lifecycle_manager(self.nodes, ctx)
         executor.add_node(manager)
         built: List[Node] = []
+        self._built = built
         detached: Dict[Node, List[Waitable]] = {}
         if not self.qos_events:
             detached = {node: detach_qos_events(node) for node in (monitor, manager)}
@@ -221,9 +246,12 @@ class StackRunner:
         for spec in self.nodes:
             code = f'import sys; from {spec.module} import main; sys.exit(main())'
             log = open(os.path.join(self.run_dir, f'{spec.name}.log'), 'wb')
+            # Own process group: a Ctrl-C at the terminal reaches the runner only, which
+            # has the mission aborted and reported before it sends SIGINT to the children.
             children[spec.name] = subprocess.Popen(
                 [sys.executable, '-c', code, '--ros-args', '-r', f'__node:={spec.name}',
-                 '--params-file', params], env=env, stdout=log, stderr=subprocess.STDOUT)
+                 '--params-file', params], env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
             log.close()   # the child holds its own descriptor
         return children
 
@@ -244,6 +272,8 @@ class StackRunner:
         last_print = start
         final_at: Optional[float] = None
         failed: List[str] = []
+        abort_reason = ''
+        timed_out = False
         while True:
             try:
                 executor.spin_once(timeout_sec=_SPIN_SLICE_S)
@@ -252,16 +282,19 @@ class StackRunner:
                 # do on purpose); report it like a child process that died.
                 self.progress(f'a node raised {type(exc).__name__}: {exc}')
                 failed = ['in-process node']
+                abort_reason = f'a node failed: {type(exc).__name__}: {exc}'
                 break
             now = time.monotonic()
             if manager.failure:
                 self.progress(manager.failure)
                 failed = [manager.failure.split()[1]]
+                abort_reason = manager.failure
                 break
             failed = [n for n, p in children.items() if p.poll() not in (None, 0)]
             if failed:
                 self.progress(f'node(s) exited with an error: {", ".join(failed)} '
                               f'(logs in {self.run_dir})')
+                abort_reason = f'node(s) exited with an error: {", ".join(failed)}'
                 break
             if now - last_print >= _PROGRESS_PERIOD_S:
                 last_print = now
@@ -271,29 +304,56 @@ class StackRunner:
                 final_at = final_at or now
                 if monitor.report_dir or now - final_at > _REPORT_GRACE_S:
                     break
+                continue
+            if self.stop:
+                abort_reason = self.stop.reason
+                self.progress(f'{abort_reason}: aborting the mission')
+                break
             if now - start > self.timeout_s:
-                self.progress(f'timed out after {self.timeout_s:.0f} s wall time')
-                return RunResult(mission_state=monitor.state, run_dir=self.run_dir,
-                                 summary=read_summary(monitor.report_dir or self.run_dir),
-                                 wall_time_s=now - start, timed_out=True)
-        if failed and monitor.state not in FINAL_STATES:
-            self._salvage_report(executor, monitor)
+                timed_out = True
+                abort_reason = f'timed out after {self.timeout_s:g} s wall'
+                self.progress(f'{abort_reason}: aborting the mission')
+                break
+        if abort_reason and monitor.state not in FINAL_STATES:
+            self._salvage_report(executor, monitor, abort_reason)
         return RunResult(mission_state=monitor.state,
                          run_dir=monitor.report_dir or self.run_dir,
                          summary=read_summary(monitor.report_dir or self.run_dir),
-                         wall_time_s=time.monotonic() - start, failed_nodes=failed)
+                         wall_time_s=time.monotonic() - start, failed_nodes=failed,
+                         timed_out=timed_out, interrupted=self.stop.reason)
 
-    def _salvage_report(self, executor: Executor, monitor: MissionMonitor) -> None:
-        """After a node failure, have the mission aborted so what was recorded is written."""
-        if not monitor.request_abort():
-            self.progress('mission manager unreachable: no report')
-            return
+    def _hand_reason(self, reason: str) -> None:
+        """Give an in-process mission manager the reason its next /mission/abort records."""
+        for node in self._built:
+            component = getattr(getattr(node, 'runtime', None), 'component', None)
+            if topics.MISSION_ABORT in getattr(type(component), 'services', {}).values() \
+                    and hasattr(component, 'abort_reason'):
+                component.abort_reason = reason
+
+    def _salvage_report(self, executor: Executor, monitor: MissionMonitor,
+                        reason: str) -> None:
+        """Have the mission aborted through /mission/abort and wait for its report.
+
+        The request is repeated (every second) until the mission manager served it with
+        success or the mission reached a final state by itself; bounded by _REPORT_GRACE_S.
+        """
+        self._hand_reason(reason)
         deadline = time.monotonic() + _REPORT_GRACE_S
+        asked_at: Optional[float] = None
         while not monitor.report_dir and time.monotonic() < deadline:
+            now = time.monotonic()
+            answer = monitor.abort_answer()
+            pending = monitor.abort_future is not None and answer is None
+            retry = asked_at is None or (not pending and not answer.success
+                                         and now - asked_at > _ABORT_RETRY_S)
+            if monitor.state not in FINAL_STATES and retry and monitor.request_abort():
+                asked_at = now
             try:
                 executor.spin_once(timeout_sec=_SPIN_SLICE_S)
             except Exception as exc:  # noqa: BLE001 - the failed node may raise again
                 self.progress(f'while saving the report: {type(exc).__name__}: {exc}')
+        if asked_at is None:
+            self.progress('mission manager unreachable: no report')
         self.progress(f'mission {monitor.state}; report '
                       f'{"written" if monitor.report_dir else "not written"}')
 

@@ -4,13 +4,17 @@ Inputs /coverage/path, /localization/odometry, /tool/joint_states, /follower/sta
 /safety/events, /detections, /sim/events; outputs /mission/state (latched, on change),
 /mission/progress and /coverage/processed (every update period), /mission/report (latched,
 once: the run folder); services /mission/start and /mission/abort. The report is written once,
-when the mission reaches a terminal state, by this component in every host.
+when the mission reaches a terminal state, by this component in every host; a mission still
+running when the component shuts down is aborted first, so it too gets its report.
+
+The reason /mission/abort records is :attr:`MissionManagerComponent.abort_reason` ('aborted by
+operator' unless a runner hosting this component in its own process set another one, e.g.
+'timed out after 20 s wall', just before calling the service: docs/report.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import os
 from typing import Dict, List, Optional, Tuple
 
@@ -23,11 +27,15 @@ from demining_bringup.contract.datatypes import (Detections, Grid, SafetyEvent, 
                                                  ToolState, VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel, FollowerStatus, MissionState
-from demining_bringup.report import MissionRecord, write_report
+from demining_bringup.report import MissionRecord, new_run_dir, write_report
 from demining_control.mission.manager import MissionManager, MissionParams
 
-#: Parent folder of run folders when report_dir is ''.
+#: Parent folder of run folders when report_dir is '' (a new runs/<UTC time>[-N] each run).
 RUNS_DIR = 'runs'
+#: The reason /mission/abort records unless a runner set another one.
+OPERATOR_ABORT = 'aborted by operator'
+#: The reason when the component shuts down while the mission is still running.
+SHUTDOWN_ABORT = 'stack shut down before the mission ended'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +71,8 @@ class MissionManagerComponent(Component):
         self._published: Optional[MissionState] = None
         self._report_written = False
         self.report_path = ''
+        #: What the next /mission/abort records (then back to 'aborted by operator').
+        self.abort_reason = OPERATOR_ABORT
 
     def on_activate(self, now: float) -> None:
         """Publish the state (latched) and let the state machine move."""
@@ -114,10 +124,22 @@ class MissionManagerComponent(Component):
         return result
 
     def srv_abort(self, now: float) -> Tuple[bool, str]:
-        """/mission/abort (also what a runner calls after a node failure)."""
-        result = self.mission.abort('aborted by operator', now)
+        """/mission/abort (also what a runner calls to stop: failure, timeout, signal)."""
+        reason, self.abort_reason = self.abort_reason or OPERATOR_ABORT, OPERATOR_ABORT
+        return self.abort(reason, now)
+
+    def abort(self, reason: str, now: float) -> Tuple[bool, str]:
+        """Abort the mission with ``reason``; the report is written at once."""
+        result = self.mission.abort(reason, now)
         self._after_change()
         return result
+
+    def on_shutdown(self, now: float) -> None:
+        """A mission still running when the stack goes away is aborted and reported."""
+        if getattr(self, 'mission', None) is None:
+            return
+        if self.mission.state is not MissionState.IDLE and not self.mission.state.terminal:
+            self.abort(SHUTDOWN_ABORT, now)
 
     # -- outputs ---------------------------------------------------------------------------
 
@@ -141,18 +163,15 @@ class MissionManagerComponent(Component):
             self._report_written = True
             self._write_report()
 
-    def _run_dir(self) -> str:
-        if self.config.report_dir:
-            return self.config.report_dir
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
-        return os.path.join(RUNS_DIR, stamp)
-
     def _write_report(self) -> None:
         """Build the MissionRecord and write the report; never raises (logs instead)."""
-        run_dir = self._run_dir()
+        run_dir = self.config.report_dir or RUNS_DIR
         try:
+            if not self.config.report_dir:
+                run_dir = new_run_dir(RUNS_DIR)
             record = MissionRecord(world_name=self.area.name, origin=self.area.origin,
                                    vehicle_profile=self.config.vehicle_profile,
+                                   simulated=self.config.simulated,
                                    **self.mission.record_kwargs())
             os.makedirs(run_dir, exist_ok=True)
             write_report(record, run_dir)

@@ -60,8 +60,10 @@ class MissionParams:
     depth_tolerance_m: float = vehicle_params.depth_tolerance_m()
     flail_speed_radps: float = vehicle_params.flail_speed_radps()
     ready_speed_fraction: float = vehicle_params.ready_speed_fraction()
-    report_dir: str = param('', "run folder for the report ('' = runs/<UTC timestamp>)")
+    report_dir: str = param('', "run folder for the report ('' = a new runs/<UTC time>[-N])")
     vehicle_profile: str = param('', 'Name or file of the vehicle profile, for the report')
+    simulated: bool = param(True, 'a simulator stands in for the machine (the report says so); '
+                            'false only on the real machine', read_only=True)
 
 
 class MissionManager:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -67,3 +68,124 @@ def test_empty_mission_still_writes_a_report(tmp_path):
     summary = write_report(rec, str(tmp_path))
     assert summary['clearance_rate_m2_per_h'] == 0.0 and summary['outcome'] == 'aborted'
     assert 'operator abort' in (tmp_path / 'report.md').read_text()
+
+
+# -- summary schema -----------------------------------------------------------------------
+
+def test_summary_carries_its_schema_version_and_the_simulated_flag(tmp_path):
+    from demining_bringup.report import SCHEMA_VERSION
+    assert SCHEMA_VERSION == 2
+    on_disk = json.loads(json.dumps(write_report(_record(), str(tmp_path / 'a'))))
+    assert on_disk['schema_version'] == 2 and on_disk['simulated'] is True
+    assert 'simulated mission' in (tmp_path / 'a' / 'report.md').read_text()
+    real = write_report(_record(simulated=False), str(tmp_path / 'b'))
+    assert real['simulated'] is False
+    assert 'simulated mission' not in (tmp_path / 'b' / 'report.md').read_text()
+
+
+def test_every_summary_field_is_documented():
+    doc = open(os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'report.md'),
+               encoding='utf-8').read()
+    from demining_bringup.report import build_summary
+    for key in build_summary(_record()):
+        assert f'`{key}`' in doc, f'summary.json field {key} is not in docs/report.md'
+
+
+# -- file hygiene: 0644, atomic replacement, unique run folders ---------------------------
+
+def test_report_files_are_readable_by_others(tmp_path):
+    old = os.umask(0o077)             # even a strict umask gives the documented mode
+    try:
+        write_report(_record(), str(tmp_path))
+    finally:
+        os.umask(old)
+    for name in REPORT_FILES:
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o644, name
+
+
+def test_a_pre_existing_file_is_replaced_whole(tmp_path):
+    from demining_bringup.report import atomic_write
+    target = tmp_path / 'summary.json'
+    target.write_bytes(b'x' * 100_000)             # longer than what replaces it
+    os.chmod(target, 0o600)
+    inode = os.stat(target).st_ino
+    write_report(_record(), str(tmp_path))
+    text = target.read_text()
+    assert json.loads(text)['schema_version'] == 2 and 'x' * 10 not in text
+    assert os.stat(target).st_ino != inode          # a new file renamed over the old one
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
+    atomic_write(str(target), b'short')
+    assert target.read_bytes() == b'short'
+    assert sorted(os.listdir(tmp_path)) == sorted(REPORT_FILES)     # no temp file left
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    from demining_bringup import report
+    target = tmp_path / 'report.md'
+    target.write_text('old report')
+
+    def broken_replace(src, dst):
+        raise OSError('disk gone')
+    monkeypatch.setattr(report.os, 'replace', broken_replace)
+    with pytest.raises(OSError, match='disk gone'):
+        report.atomic_write(str(target), b'new report')
+    assert target.read_text() == 'old report'
+    assert os.listdir(tmp_path) == ['report.md']
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
+    import datetime as dt
+    from demining_bringup.report import new_run_dir
+    now = dt.datetime(2026, 11, 30, 7, 48, 11, tzinfo=dt.timezone.utc)
+    got = [new_run_dir(str(tmp_path / 'runs'), now) for _ in range(3)]
+    assert [os.path.basename(p) for p in got] == ['20261130T074811Z', '20261130T074811Z-2',
+                                                  '20261130T074811Z-3']
+    assert all(os.path.isdir(p) for p in got)
+
+
+def test_concurrent_processes_never_share_a_run_folder(tmp_path):
+    import subprocess
+    import sys
+    code = ('import datetime as dt, sys; from demining_bringup.report import new_run_dir; '
+            'print(new_run_dir(sys.argv[1], dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))')
+    procs = [subprocess.Popen([sys.executable, '-c', code, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    got = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len(set(got)) == 4 and sorted(os.listdir(tmp_path)) == sorted(
+        os.path.basename(p) for p in got)
+
+
+# -- GeoJSON (RFC 7946 right-hand rule) ---------------------------------------------------
+
+def _geojson_polygons(path):
+    from shapely.geometry import Polygon as P
+    doc = json.loads(open(path).read())
+    out = []
+    for f in doc['features']:
+        if f['geometry']['type'] == 'Polygon':
+            rings = f['geometry']['coordinates']
+            out.append((f['properties'].get('status'), P(rings[0], rings[1:])))
+    return out
+
+
+def test_geojson_outer_rings_are_counter_clockwise_and_holes_clockwise(tmp_path):
+    from shapely.geometry.polygon import orient
+    # A clockwise field and an exclusion zone inside the processed ground: a hole.
+    rec = _record(field=[(0, 0), (0, 20), (30, 20), (30, 0)],
+                  exclusion_zones=[[(10, 5), (15, 5), (15, 10), (10, 10)]])
+    write_report(rec, str(tmp_path))
+    polys = _geojson_polygons(tmp_path / 'cleared_area.geojson')
+    assert {status for status, _ in polys} == {'processed', 'hazard_area'}
+    holes = 0
+    for status, p in polys:
+        assert p.exterior.is_ccw, status
+        for ring in p.interiors:
+            assert not ring.is_ccw, status
+            holes += 1
+        # shapely's orient with sign=1.0 is the RFC 7946 orientation: nothing to change.
+        want = orient(p, sign=1.0)
+        assert list(want.exterior.coords) == list(p.exterior.coords), status
+        got_holes = [list(r.coords) for r in p.interiors]
+        assert [list(r.coords) for r in want.interiors] == got_holes, status
+    assert holes == 1

@@ -105,4 +105,7 @@ def test_a_crashing_node_ends_the_run_with_the_report_saved(tmp_path, ros_domain
     assert 'a node raised SimulatedCrash' in proc.stdout
     summary = json.loads((run_dir / 'summary.json').read_text())
     assert summary['outcome'] == 'aborted'
+    assert summary['reason'].startswith('a node failed: SimulatedCrash'), summary['reason']
+    from demining_bringup.report import REPORT_FILES
+    assert all((run_dir / name).stat().st_size > 0 for name in REPORT_FILES)
     assert 0.0 < summary['mission_time_s'] <= 31.0     # the crash is scheduled at 30 s
