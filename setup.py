@@ -17,6 +17,7 @@ NODES = [
     'demining_control.coverage_planner_node',
     'demining_control.path_follower_node',
     'demining_control.tool_controller_node',
+    'demining_control.people_monitor_node',
     'demining_control.safety_supervisor_node',
     'demining_control.mission_manager_node',
 ]

@@ -1,20 +1,29 @@
 """Node ``coverage_planner``: plans boustrophedon coverage once it has the area and a pose.
 
-Input /localization/odometry; output /coverage/path (latched).
+Inputs /localization/odometry, /detections, /coverage/processed; output /coverage/path
+(latched). A detected AT mine or UXO becomes a no-go zone (:mod:`.coverage.no_go`); when one
+appears, the remaining (unprocessed) ground is re-planned from where the vehicle is, with every
+no-go zone as an exclusion zone, and the new path replaces the old one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import List, Optional
+
+import numpy as np
 
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import VehicleState
+from demining_bringup.contract.datatypes import Detections, Grid, VehicleState
+from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel
+from demining_control.coverage.no_go import NoGoZones, back_out_point
 from demining_control.coverage.planner import (CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
+from demining_control.coverage.processed import processed_geometry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +31,21 @@ class CoveragePlannerConfig(CoverageParams):
     """Node parameters: the planner's plus the hazard area file."""
 
     area_file: str = vehicle_params.area_file()
+    no_go_margin_m: float = vehicle_params.no_go_margin_m()
+    footprint_rear_m: float = vehicle_params.footprint_rear_m()
+    footprint_front_m: float = vehicle_params.footprint_front_m()
+    footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
+    back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
+                                  'before the re-planned path turns, m', min=0.0, max=50.0)
+
+
+#: Steps in which the back-out distance is searched, m.
+_BACK_OUT_STEP_M = 0.5
+#: Clearance beyond the pivot reach at the back-out point (the follower stops within its
+#: corner tolerance of the point, and localisation drifts), m.
+_BACK_OUT_CLEARANCE_M = 0.5
+#: Length of the stub along the heading that makes the follower reverse (not pivot), m.
+_RETRACE_M = 0.2
 
 
 class CoveragePlannerComponent(Component):
@@ -29,7 +53,8 @@ class CoveragePlannerComponent(Component):
 
     name = 'coverage_planner'
     params = CoveragePlannerConfig
-    inputs = {'pose': Port(topics.LOCALIZATION)}
+    inputs = {'pose': Port(topics.LOCALIZATION), 'detections': Port(topics.DETECTIONS),
+              'processed': Port(topics.COVERAGE_PROCESSED)}
     outputs = {'path': Port(topics.COVERAGE_PATH)}
 
     def on_configure(self, params: CoveragePlannerConfig) -> None:
@@ -37,27 +62,80 @@ class CoveragePlannerComponent(Component):
         self.config = params
         self.area: HazardArea = load_area(params.area_file)
         self.plan: Optional[CoveragePlan] = None
+        self.path = np.zeros((0, 2))
         self.error = ''
+        self.no_go = NoGoZones(params.no_go_margin_m)
+        self.pose: Optional[VehicleState] = None
+        self.processed: Optional[Grid] = None
+        self.replans = 0
         self.log.info(f'area {self.area.name!r}: waiting for the first pose')
 
     def on_activate(self, now: float) -> None:
         """Publish the plan again if there is one (latched)."""
         if self.plan is not None:
-            self.emit('path', self.plan.waypoints)
+            self.emit('path', self.path)
 
     def on_pose(self, pose: VehicleState, now: float) -> None:
-        """Plan from the first pose (only while active: the path must be published)."""
+        """Keep the pose; plan from the first one."""
+        self.pose = pose
         if self.plan is not None or self.error:
             return
-        try:
-            self.plan = plan_coverage(self.area.field, self.area.exclusion_zones,
-                                      (pose.x, pose.y), self.config)
-        except PlanningError as exc:
-            self.error = str(exc)
-            self.log.error(f'cannot plan coverage: {exc}')
+        self._plan(pose, processed=None)
+
+    def on_processed(self, grid: Grid, now: float) -> None:
+        """Keep the processed-ground grid (what a re-plan need not cover again)."""
+        self.processed = grid
+
+    def on_detections(self, dets: Detections, now: float) -> None:
+        """A new AT/UXO no-go zone: re-plan the remaining ground around every zone."""
+        added = self.no_go.update(dets.items)
+        if not added:
             return
-        self.emit('path', self.plan.waypoints)
-        self.log.info(f'coverage path: {self.plan.summary()}')
+        for x, y, r in added:
+            self.log.warning(f'no-go zone: AT mine or UXO at ({x:.1f}, {y:.1f}), radius '
+                             f'{r:.1f} m')
+        if self.plan is None or self.pose is None:
+            return          # the first plan will include it
+        processed = (processed_geometry(self.processed.values, self.processed.origin_x,
+                                        self.processed.origin_y, self.processed.resolution)
+                     if self.processed is not None else None)
+        if self._plan(self.pose, processed):
+            self.replans += 1
+
+    def _plan(self, pose: VehicleState, processed) -> bool:
+        """Plan from ``pose`` (around every no-go zone); emit the path; False on failure.
+
+        When a zone is within the machine's pivot reach (it was detected ahead, under the
+        boom), the path first reverses straight out, on the ground just driven, to where the
+        machine can turn without its footprint touching the zone.
+        """
+        c = self.config
+        zones = list(self.area.exclusion_zones) + self.no_go.rings()
+        reach = math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
+                           c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
+        back = back_out_point(pose.x, pose.y, pose.yaw, self.no_go.polygons(), reach,
+                              _BACK_OUT_STEP_M, c.back_out_max_m)
+        start = back if back is not None else (pose.x, pose.y)
+        try:
+            plan = plan_coverage(self.area.field, zones, start, c, processed=processed)
+        except PlanningError as exc:
+            if self.plan is None:
+                self.error = str(exc)
+            self.log.error(f'cannot plan coverage: {exc}')
+            return False
+        path = plan.waypoints
+        if back is not None:
+            # A short stretch along the heading, then back: the follower drives a path that
+            # retraces itself in reverse instead of pivoting (demining_control/follower).
+            behind = (pose.x - _RETRACE_M * math.cos(pose.yaw),
+                      pose.y - _RETRACE_M * math.sin(pose.yaw))
+            path = np.vstack([[behind, (pose.x, pose.y)], path])
+            self.log.warning(f'backing out {math.dist(start, (pose.x, pose.y)):.1f} m before '
+                             'turning away from the no-go zone')
+        self.plan, self.path = plan, path
+        self.emit('path', path)
+        self.log.info(f'coverage path: {plan.summary()}')
+        return True
 
     def diagnostics(self, now: float) -> Status:
         """The plan's figures, or why there is none."""
@@ -70,7 +148,8 @@ class CoveragePlannerComponent(Component):
             'lanes': len(p.lanes), 'waypoints': len(p.waypoints),
             'length_m': f'{p.length_m:.1f}', 'work_length_m': f'{p.work_length_m:.1f}',
             'expected_time_s': f'{p.expected_time_s:.0f}',
-            'transit_over_unprocessed_m': f'{p.transit_over_unprocessed_m:.1f}'}
+            'transit_over_unprocessed_m': f'{p.transit_over_unprocessed_m:.1f}',
+            'no_go_zones': len(self.no_go.discs), 'replans': self.replans}
 
 
 def main(args: Optional[List[str]] = None) -> int:

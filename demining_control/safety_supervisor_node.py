@@ -2,7 +2,9 @@
 
 Inputs /cmd_vel/auto, /tool/command/auto, /operator/heartbeat, /operator/estop,
 /localization/odometry, /tool/joint_states, /sim/events, /mission/state,
-/safety/inspection_ack; outputs /cmd_vel and /tool/command (every control period),
+/safety/inspection_ack, /safety/people_zone (the people monitor: ``stop`` stops the vehicle
+and the rotors, ``slow`` caps the speed; each zone change goes on /safety/events); outputs
+/cmd_vel and /tool/command (every control period),
 /safety/state (latched, on change) and /safety/events (each transition with its reason, and
 every reset, resume and inspection acknowledgement); services /safety/reset (clears a latch
 once its cause is gone; the machine stays stopped) and /safety/resume (lets it move again).
@@ -13,15 +15,18 @@ offset cannot make a heartbeat look fresh.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Dict, List, Optional, Tuple
 
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import (Heartbeat, SafetyEvent, SimEvent, ToolCommand,
-                                                 ToolState, Twist2D, VehicleState)
+from demining_bringup.contract.datatypes import (Detections, Heartbeat, SafetyEvent, SimEvent,
+                                                 ToolCommand, ToolState, Twist2D, VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel, MissionState, SafetyState
+from demining_bringup.contract.datatypes import PeopleZone
+from demining_bringup.contract.states import PEOPLE_ZONE_EVENT_PREFIX, ZoneState
 from demining_control.safety.supervisor import SafetyInputs, SafetyParams, SafetySupervisor
 
 _DIAG_LEVEL = {SafetyState.OK: DiagLevel.OK, SafetyState.PROTECTIVE_STOP: DiagLevel.WARN,
@@ -35,6 +40,9 @@ class SafetySupervisorConfig(SafetyParams):
     area_file: str = vehicle_params.area_file()
     control_period_s: float = param(0.1, 'period of the gate (/cmd_vel, /tool/command), s',
                                     min=0.01, max=1.0, read_only=True)
+    # The stack runs people_monitor: no fresh /safety/people_zone is a stop (vehicle, rotors).
+    people_monitor_required: bool = param(True, 'a people zone older than '
+                                          'people_zone_timeout_s (or none) counts as STOP')
 
 
 class SafetySupervisorComponent(Component):
@@ -47,7 +55,9 @@ class SafetySupervisorComponent(Component):
               'estop': Port(topics.OPERATOR_ESTOP), 'pose': Port(topics.LOCALIZATION),
               'tool_state': Port(topics.TOOL_JOINT_STATES), 'event': Port(topics.SIM_EVENTS),
               'mission': Port(topics.MISSION_STATE),
-              'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK)}
+              'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK),
+              'detections': Port(topics.DETECTIONS)}
+    inputs = {**inputs, 'people_zone': Port(topics.PEOPLE_ZONE)}
     outputs = {'cmd_vel': Port(topics.CMD_VEL, actuator=True),
                'tool_command': Port(topics.TOOL_COMMAND, actuator=True),
                'state': Port(topics.SAFETY_STATE), 'events': Port(topics.SAFETY_EVENTS)}
@@ -108,6 +118,27 @@ class SafetySupervisorComponent(Component):
         if self.supervisor.on_event(ev, now):
             self.log.error(f'e-stop latched: {ev.kind} {ev.item_id} {ev.detail}')
             self.control(now)
+
+    def on_detections(self, dets: Detections, now: float) -> None:
+        """Fused detections: a new AT mine or UXO is a no-go zone, judged at once."""
+        added = self.supervisor.on_detections(dets.items)
+        if added:
+            self.log.warning(f'{added} new no-go zone(s) (AT mine or UXO): the footprint is '
+                             'kept out')
+            self.control(now)
+
+    def on_people_zone(self, zone: PeopleZone, now: float) -> None:
+        """The people monitor's zone; a change goes on /safety/events (the report) at once."""
+        before = self.latest.people_zone
+        self.latest.people_zone, self.latest.people_zone_stamp = zone, now
+        if before is None or before.zone != zone.zone:
+            nearest = (f' (nearest {zone.nearest_m:.1f} m)' if math.isfinite(zone.nearest_m)
+                       else '')
+            reason = zone.reason if zone.reason.startswith(PEOPLE_ZONE_EVENT_PREFIX) else \
+                f'{PEOPLE_ZONE_EVENT_PREFIX} {zone.zone}: {zone.reason}'
+            self.emit('events', SafetyEvent(now, self.supervisor.state, reason + nearest))
+            if zone.zone == ZoneState.STOP.value:
+                self.control(now)
 
     def on_mission(self, state: MissionState, now: float) -> None:
         """Whether the mission is clearing (the interlock applies then)."""

@@ -20,7 +20,7 @@ kind                 fields                                            duration
 ==================== ================================================ =========
 gnss_loss            -                                                  30
 gnss_jump            offset: [dx, dy] or [dx, dy, dz] (m, ENU)          30
-sensor_dropout       sensor: gpr|md|imu|odom|gnss                       10
+sensor_dropout       sensor: gpr|md|imu|odom|gnss|people                10
 sensor_frozen        sensor (the last output is repeated)               10
 operator_link_loss   - (no operator heartbeat)                          10
 rotor_stall          tool: flail|tiller|both (default flail)            5
@@ -61,13 +61,14 @@ class FaultKind(str, enum.Enum):
     GARBAGE_MESSAGE = 'garbage_message'
 
 
-SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss')
+SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss', 'people')
 TOOLS = ('flail', 'tiller', 'both')
 ACTOR_KINDS = ('person', 'animal', 'vehicle')
 #: Topics the simulator publishes (what ``garbage_message`` may target).
 GARBAGE_TOPICS = (topics.ODOM_TRACKS, topics.GNSS_FIX, topics.IMU, topics.GPR_TRACES,
                   topics.MD_COILS, topics.TOOL_JOINT_STATES, topics.SIM_EVENTS,
-                  topics.GROUND_TRUTH, topics.OPERATOR_HEARTBEAT)
+                  topics.GROUND_TRUTH, topics.OPERATOR_HEARTBEAT, topics.PEOPLE_DETECTIONS,
+                  topics.SIM_ACTORS)
 
 # Default durations (s); None: the kind is instantaneous and takes no duration.
 _DURATION: Dict[FaultKind, Optional[float]] = {

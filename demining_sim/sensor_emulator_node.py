@@ -5,9 +5,10 @@ Gazebo (through ros_gz_bridge, config/gz_bridge.yaml) drives the vehicle and pub
 /sim/ground_truth/odometry. This node loads the same world file, follows the ground-truth
 pose and runs the embedded simulator's GPR, metal-detector, tool and ground-contact models
 (:class:`demining_sim.simulator.Simulator`, unchanged) to publish /gpr/traces,
-/metal_detector/coils, /tool/joint_states, /sim/events and the emulated operator heartbeat
-exactly as the embedded simulator node does, so the rest of the stack cannot tell the two
-backends apart (docs/gazebo.md).
+/metal_detector/coils, /tool/joint_states, /sim/events, /people/detections (the people
+sensor, from the scenario's actors) and the emulated operator heartbeat exactly as the
+embedded simulator node does, so the rest of the stack cannot tell the two backends apart
+(docs/gazebo.md).
 
 How: :class:`TruthFollower` stands in for the embedded simulator's vehicle dynamics
 (:class:`demining_sim.vehicle.Vehicle`): at every physics step its ``truth`` is the
@@ -273,7 +274,8 @@ class SensorEmulatorComponent(Component):
                'md': Port(topics.MD_COILS),
                'tool_state': Port(topics.TOOL_JOINT_STATES),
                'events': Port(topics.SIM_EVENTS),
-               'heartbeat': Port(topics.OPERATOR_HEARTBEAT)}
+               'heartbeat': Port(topics.OPERATOR_HEARTBEAT),
+               'people': Port(topics.PEOPLE_DETECTIONS)}
 
     def __init__(self, host: HostHandle) -> None:
         """Bind to the host; the emulator is built by :meth:`on_configure`."""

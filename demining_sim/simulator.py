@@ -37,13 +37,14 @@ from demining_sim.sensors.gpr import GprModel, GprParams
 from demining_sim.sensors.imu import ImuModel, ImuParams, ImuSample
 from demining_sim.sensors.metal_detector import MdParams, MetalDetectorModel, coil_offsets
 from demining_sim.sensors.odometry import OdometryParams, OdomSample, TrackOdometry
+from demining_sim.sensors.people import PeopleSensor, PeopleSensorParams
 from demining_sim.spatial import ItemTable, height_at, is_flat
 from demining_sim.tools import ContactGeometry, GroundContact, ToolParams, ToolSystem
 from demining_sim.vehicle import Vehicle, VehicleParams, VehicleTruth
 from demining_bringup.contract.world import World
 
 # Subsystem order of the seed spawn: never reorder (it would change every run's noise).
-_RNG_STREAMS = ('vehicle', 'tools', 'gnss', 'imu', 'odom', 'md', 'gpr', 'rocks')
+_RNG_STREAMS = ('vehicle', 'tools', 'gnss', 'imu', 'odom', 'md', 'gpr', 'rocks', 'people')
 # Small tolerance when comparing float times with sample times.
 _T_EPS = 1e-9
 # Lowest boom height the model allows (skids on the ground), m.
@@ -56,7 +57,7 @@ _ROCK_MIN_DIAMETER_M = 0.05
 
 @dataclasses.dataclass(frozen=True)
 class SimParams(VehicleParams, ToolParams, GnssParams, ImuParams, OdometryParams, MdParams,
-                GprParams):
+                GprParams, PeopleSensorParams):
     """Every simulator parameter (flat: the node declares each as a ROS parameter)."""
 
     seed: int = param(0, 'Seed of every random process of the simulation', min=0,
@@ -99,7 +100,8 @@ class SimParams(VehicleParams, ToolParams, GnssParams, ImuParams, OdometryParams
         """Check cross-field constraints."""
         VehicleParams.__post_init__(self)
         for name in ('odom_rate_hz', 'imu_rate_hz', 'gnss_rate_hz', 'tool_state_rate_hz',
-                     'ground_truth_rate_hz', 'heartbeat_rate_hz', 'scan_batch_rate_hz'):
+                     'ground_truth_rate_hz', 'heartbeat_rate_hz', 'scan_batch_rate_hz',
+                     'people_sensor_rate_hz'):
             if getattr(self, name) > self.physics_rate_hz:
                 raise ParamError(f'{name} ({getattr(self, name)}) exceeds physics_rate_hz '
                                  f'({self.physics_rate_hz})')
@@ -130,6 +132,7 @@ class Sensor(str, enum.Enum):
     IMU = 'imu'
     ODOM = 'odom'
     GNSS = 'gnss'
+    PEOPLE = 'people'
 
 
 class _Schedule:
@@ -233,6 +236,7 @@ class Simulator:
                             soil.roughness_m, rngs['gpr'])
         self.actors = Actors(self.scenario.actors, p.intrusion_distance_m)
         self.injector = FaultInjector(self.scenario.faults)
+        self.people = PeopleSensor(p, rngs['people'])
 
         self._md_y = coil_offsets(p.md_num_coils, p.sensor_width_m)
         self._gpr_y = coil_offsets(p.gpr_num_channels, p.sensor_width_m)
@@ -247,7 +251,8 @@ class Simulator:
         self._sched = {name: _Schedule(rate) for name, rate in (
             ('odom', p.odom_rate_hz), ('imu', p.imu_rate_hz), ('gnss', p.gnss_rate_hz),
             ('batch', p.scan_batch_rate_hz), ('tool', p.tool_state_rate_hz),
-            ('truth', p.ground_truth_rate_hz), ('heartbeat', p.heartbeat_rate_hz))}
+            ('truth', p.ground_truth_rate_hz), ('heartbeat', p.heartbeat_rate_hz),
+            ('people', p.people_sensor_rate_hz))}
         self._next_due = min(sc.next for sc in self._sched.values())
         self._md_n = 1       # index of the next MD sample time (n / md_rate_hz)
         self._gpr_n = 1
@@ -379,6 +384,9 @@ class Simulator:
 
         if t + _T_EPS >= self._next_due:
             self._sample_outputs(t, tr)
+        if self.people.pending:
+            for scan in self.people.ready(t):
+                self._sensor_out(Sensor.PEOPLE.value, scan)
 
     def _sample_outputs(self, t: float, tr: VehicleTruth) -> None:
         """Emit every periodic output whose sample time has come."""
@@ -408,9 +416,20 @@ class Simulator:
                 for ev in events:
                     self._event(ev)
                 self._emit(ActorsSample(t, states))
+        if s['people'].due(t):
+            self._people_scan(t, tr)
         if s['heartbeat'].due(t) and not self._fault_on(FaultKind.OPERATOR_LINK_LOSS):
             self._emit(Heartbeat(t))
         self._next_due = min(sc.next for sc in s.values())
+
+    def _people_scan(self, t: float, tr: VehicleTruth) -> None:
+        """One people-sensor scan of the actors present now (delivered after its latency)."""
+        where = []
+        for a in self.actors.actors:
+            pos = a.position(t)
+            if pos is not None:
+                where.append(pos)
+        self.people.scan(t, tr.x, tr.y, tr.yaw, where)
 
     def _record_pose(self) -> None:
         tr = self.vehicle.truth

@@ -4,7 +4,8 @@
 :meth:`SimulatorComponent.advance_to` at every clock tick, and the component emits every
 output of :class:`demining_sim.simulator.Simulator` produced meanwhile on its port
 (/odom/tracks, /gnss/fix, /imu/data, /gpr/traces, /metal_detector/coils,
-/tool/joint_states, /sim/events, /sim/ground_truth/odometry, /operator/heartbeat; the host
+/tool/joint_states, /sim/events, /sim/ground_truth/odometry, /operator/heartbeat,
+/people/detections, and the actors' true positions on /sim/actors for the record; the host
 adds /clock and /diagnostics). /cmd_vel and /tool/command are fed to the core;
 /cmd_vel and /localization/odometry also pace the ROS host's lockstep (:attr:`pacing_inputs`).
 Wall-clock pacing and lockstep belong to the ROS host, not to this module.
@@ -27,15 +28,15 @@ from demining_bringup.contract.component import (ClockSource, Component, HostHan
                                                  Status)
 from demining_bringup.contract.datatypes import (Garbage, GnssFix, GprScan, GroundTruth,
                                                  Heartbeat, ImuSample, MdScan, OdomSample,
-                                                 SimEvent, ToolCommand, ToolState, Twist2D,
-                                                 VehicleState)
+                                                 PlanarPoints, SimEvent, ToolCommand,
+                                                 ToolState, Twist2D, VehicleState)
 from demining_bringup.contract.errors import ConfigError
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.sdf import load_world
 from demining_bringup.contract.states import DiagLevel
 from demining_bringup.contract.world import World
 from demining_sim.faults import FaultKind, Scenario, load_scenario
-from demining_sim.simulator import MessageFault, SimParams, Simulator
+from demining_sim.simulator import ActorsSample, MessageFault, SimParams, Simulator
 from demining_sim.worlds_index import find_world
 
 #: Throttle period of repeated warnings, s.
@@ -44,11 +45,17 @@ WARN_PERIOD_S = 5.0
 NOTABLE_EVENTS = ('at_detonation', 'damage', 'collision', 'fault')
 
 #: The output port of each kind of simulator output (shared with the sensor emulator, which
-#: publishes a subset). No port carries ActorsSample (actor positions: ground truth kept in
-#: the core) or MessageFault (enacted, see :func:`enact_message_fault`).
+#: publishes a subset). ActorsSample (the actors' true positions) leaves as PlanarPoints in map
+#: on 'actors' (:func:`actors_points`); MessageFault is enacted (:func:`enact_message_fault`).
 PORT_OF_OUTPUT: Mapping[type, str] = {
     OdomSample: 'odom', GnssFix: 'gnss', ImuSample: 'imu', GprScan: 'gpr', MdScan: 'md',
-    ToolState: 'tool_state', SimEvent: 'events', GroundTruth: 'truth', Heartbeat: 'heartbeat'}
+    ToolState: 'tool_state', SimEvent: 'events', GroundTruth: 'truth', Heartbeat: 'heartbeat',
+    PlanarPoints: 'people', ActorsSample: 'actors'}
+
+
+def actors_points(sample: ActorsSample) -> PlanarPoints:
+    """The actors' true positions as a /sim/actors value (map frame)."""
+    return PlanarPoints(sample.stamp, [(a.x, a.y) for a in sample.actors], topics.MAP_FRAME)
 
 
 class SimulatedCrash(RuntimeError):
@@ -144,7 +151,9 @@ class SimulatorComponent(ClockSource):
                'tool_state': Port(topics.TOOL_JOINT_STATES),
                'events': Port(topics.SIM_EVENTS),
                'truth': Port(topics.GROUND_TRUTH),
-               'heartbeat': Port(topics.OPERATOR_HEARTBEAT)}
+               'heartbeat': Port(topics.OPERATOR_HEARTBEAT),
+               'people': Port(topics.PEOPLE_DETECTIONS),
+               'actors': Port(topics.SIM_ACTORS)}
     # /cmd_vel (its arrival) and /localization/odometry (its stamp) show how far the control
     # loop has got: simulated time must not run away from it.
     pacing_inputs = ('cmd_vel', 'localization')
@@ -203,7 +212,7 @@ class SimulatorComponent(ClockSource):
         for obj in sim.drain():
             port = PORT_OF_OUTPUT.get(type(obj))
             if port is not None:
-                self.emit(port, obj)
+                self.emit(port, actors_points(obj) if port == 'actors' else obj)
                 if port == 'events':
                     log_notable_event(self, obj)
             elif isinstance(obj, MessageFault):
@@ -258,6 +267,6 @@ def main(args: Optional[List[str]] = None) -> int:
     return run_component(SimulatorComponent, args)
 
 
-__all__ = ['NOTABLE_EVENTS', 'PORT_OF_OUTPUT', 'SimNodeParams', 'SimulatedCrash',
+__all__ = ['NOTABLE_EVENTS', 'PORT_OF_OUTPUT', 'actors_points', 'SimNodeParams', 'SimulatedCrash',
            'SimulatorComponent', 'enact_message_fault', 'load_world_and_scenario',
            'log_notable_event', 'main', 'sim_params_of']

@@ -235,6 +235,35 @@ class SafetyEvent:
 
 
 @dataclasses.dataclass
+class PlanarPoints:
+    """Points on the ground plane in one frame at one time (geometry_msgs/PoseArray).
+
+    /people/detections: people (and animals) a people sensor detected, in ``base_link``,
+    stamped with the measurement time; /sim/actors: the actors' true positions in ``map``.
+    """
+
+    stamp: float
+    points: List[Tuple[float, float]] = dataclasses.field(default_factory=list)
+    frame_id: str = 'base_link'
+
+
+@dataclasses.dataclass
+class PeopleZone:
+    """The people monitor's verdict (/safety/people_zone, std_msgs/String JSON).
+
+    ``zone`` is a :class:`demining_bringup.contract.states.ZoneState` value (``clear``,
+    ``slow``, ``stop``); ``nearest_m`` the distance from base_link to the nearest confirmed
+    person (inf: none); ``reason`` says which zone and why (or what the hold waits for).
+    """
+
+    stamp: float
+    zone: str
+    reason: str = ''
+    nearest_m: float = float('inf')
+    people: int = 0
+
+
+@dataclasses.dataclass
 class Garbage:
     """A message that violates its topic's documented layout (the ``garbage_message`` fault).
 

@@ -32,6 +32,24 @@ class SafetyState(str, enum.Enum):
     ESTOP = 'estop'
 
 
+class ZoneState(str, enum.Enum):
+    """People-monitor zone, as published on /safety/people_zone (ordered: clear < slow < stop)."""
+
+    CLEAR = 'clear'
+    SLOW = 'slow'
+    STOP = 'stop'
+
+    @property
+    def level(self) -> int:
+        """0 clear, 1 slow, 2 stop."""
+        return ('clear', 'slow', 'stop').index(self.value)
+
+
+#: Reasons on /safety/events that start with this report a people-zone transition (the mission
+#: record keeps them even when the safety state itself does not change).
+PEOPLE_ZONE_EVENT_PREFIX = 'people zone'
+
+
 class FollowerStatus(str, enum.Enum):
     """Path-follower status, as published on /follower/status."""
 

@@ -56,3 +56,25 @@ def depth_tolerance_m() -> Any:
     """How close to the working depth the tool counts as at depth."""
     return param(0.02, 'the tool is at depth within this of the working depth, m', min=0.001,
                  max=0.2)
+
+
+def no_go_margin_m() -> Any:
+    """Margin around a detected AT mine or UXO that nothing of the machine may enter."""
+    return param(1.0, 'no-go margin around a detected AT mine or UXO (anti-handling devices, AP '
+                 'mines laid beside AT mines: docs/sources.md), m', min=0.0, max=20.0)
+
+
+def footprint_rear_m() -> Any:
+    """The machine's footprint behind base_link (hull)."""
+    return param(3.0, 'machine footprint behind base_link (hull), m', min=0.0, max=20.0)
+
+
+def footprint_front_m() -> Any:
+    """The machine's footprint ahead of base_link (the flail and its hammers)."""
+    return param(3.3, 'machine footprint ahead of base_link (the flail with its hammers), m',
+                 min=0.0, max=20.0)
+
+
+def footprint_half_width_m() -> Any:
+    """Half the machine's footprint width (hull, flail)."""
+    return param(1.1, 'half the machine footprint width (hull, flail), m', min=0.1, max=10.0)

@@ -11,12 +11,13 @@ pair in the stack can be incompatible.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 from builtin_interfaces.msg import Duration
-from geometry_msgs.msg import Quaternion, Twist
+from geometry_msgs.msg import Pose, PoseArray, Quaternion, Twist
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from rclpy.qos import QoSProfile
 from rosgraph_msgs.msg import Clock
@@ -28,9 +29,10 @@ from demining_bringup.contract import codec, qos, topics
 from demining_bringup.contract.codec import DecodeError
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Garbage,
                                                  GnssFix, Grid, GroundTruth, Heartbeat,
-                                                 ImuSample, OdomSample, Twist2D,
-                                                 VehicleState)
-from demining_bringup.contract.states import FollowerStatus, MissionState, SafetyState
+                                                 ImuSample, OdomSample, PeopleZone,
+                                                 PlanarPoints, Twist2D, VehicleState)
+from demining_bringup.contract.states import (FollowerStatus, MissionState, SafetyState,
+                                              ZoneState)
 
 #: Indices of x, y and yaw variances in a row-major 6x6 covariance.
 _COV_X, _COV_Y, _COV_YAW = 0, 7, 35
@@ -247,6 +249,51 @@ def _decode_inspection_ack(msg: String) -> str:
     return text
 
 
+def _points_wire(frame_id: str) -> tuple:
+    """geometry_msgs/PoseArray of ground points in ``frame_id`` (z 0, identity orientation)."""
+    def encode(pts: PlanarPoints, now: float) -> PoseArray:
+        msg = PoseArray(header=codec.make_header(pts.stamp, frame_id))
+        for x, y in pts.points:
+            pose = Pose()
+            pose.position.x, pose.position.y = float(x), float(y)
+            pose.orientation.w = 1.0
+            msg.poses.append(pose)
+        return msg
+
+    def decode(msg: PoseArray) -> PlanarPoints:
+        if msg.header.frame_id != frame_id:
+            raise DecodeError(f'points in frame {msg.header.frame_id!r} (expected {frame_id})')
+        stamp = codec.stamp_to_sec(msg.header.stamp)
+        pts = [(float(p.position.x), float(p.position.y)) for p in msg.poses]
+        if not all(math.isfinite(v) for xy in pts for v in xy):
+            raise DecodeError('non-finite point')
+        return PlanarPoints(stamp, pts, frame_id)
+    return encode, decode
+
+
+def _encode_people_zone(z: PeopleZone, now: float) -> String:
+    nearest = float(z.nearest_m)
+    return String(data=json.dumps({
+        'stamp': float(z.stamp), 'zone': ZoneState(z.zone).value, 'reason': str(z.reason),
+        'nearest_m': round(nearest, 3) if math.isfinite(nearest) else None,
+        'people': int(z.people)}, allow_nan=False))
+
+
+def _decode_people_zone(msg: String) -> PeopleZone:
+    try:
+        body = json.loads(msg.data)
+        nearest = body.get('nearest_m')
+        z = PeopleZone(stamp=float(body['stamp']), zone=ZoneState(body['zone']).value,
+                       reason=str(body.get('reason', '')),
+                       nearest_m=float('inf') if nearest is None else float(nearest),
+                       people=int(body.get('people', 0)))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DecodeError(f'malformed people zone: {exc}') from None
+    if not math.isfinite(z.stamp):
+        raise DecodeError('people zone has a non-finite stamp')
+    return z
+
+
 def garbage_message(msg_type: type, stamp: float) -> Any:
     """A message of ``msg_type`` that violates its documented layout or values."""
     nan = float('nan')
@@ -275,6 +322,8 @@ def garbage_message(msg_type: type, stamp: float) -> Any:
         return msg
     if msg_type is Header:
         return Header(stamp=codec.sec_to_stamp(0.0), frame_id='garbage')
+    if msg_type is PoseArray:
+        return PoseArray(header=header)
     return msg_type()
 
 
@@ -347,6 +396,11 @@ def _build() -> Dict[str, Wire]:
         topics.SAFETY_INSPECTION_ACK: _wire(String, qos.COMMAND,
                                             lambda t, now: String(data=str(t)),
                                             _decode_inspection_ack),
+        # People: the actors' truth (record only), the people sensor, the monitor's verdict.
+        topics.SIM_ACTORS: _wire(PoseArray, qos.SENSOR, *_points_wire(topics.MAP_FRAME)),
+        topics.PEOPLE_DETECTIONS: _wire(PoseArray, qos.SENSOR,
+                                        *_points_wire(topics.BASE_FRAME)),
+        topics.PEOPLE_ZONE: _wire(String, qos.STATE, _encode_people_zone, _decode_people_zone),
     }
 
 

@@ -52,6 +52,8 @@ _MIN_SEGMENT_M = 0.05
 _UNPROCESSED_PENALTY = 1000.0
 #: Penalty weight per metre of transit through an exclusion zone.
 _EXCLUSION_PENALTY = 10000.0
+#: A lane whose tool strip is processed to at least this share is not planned again.
+_PROCESSED_SHARE = 0.95
 
 
 class PlanningError(ValueError):
@@ -228,8 +230,9 @@ class _Planner:
     """One planning run (keeps the rotated geometry together)."""
 
     def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
-                 params: CoverageParams) -> None:
+                 params: CoverageParams, processed=None) -> None:
         self.p = params
+        self.processed = processed if processed is not None else Polygon()
         self.field = validate_polygon(field, 'field')
         self.zones = [validate_polygon(z, f'exclusion zone {i}')
                       for i, z in enumerate(exclusion_zones)]
@@ -315,6 +318,11 @@ class _Planner:
                 cands.append([fwd, rev])
         return cands
 
+    def _processed_already(self, lane: Lane) -> bool:
+        strip = self.tool_footprint(lane)
+        return strip.area < _EPS or (
+            strip.intersection(self.processed).area >= _PROCESSED_SHARE * strip.area)
+
     def tool_footprint(self, lane: Lane) -> Polygon:
         """Return the ground the tool processes along a lane."""
         line = LineString([lane.tool_start, lane.tool_end])
@@ -357,7 +365,11 @@ class _Planner:
         cands = self.build_lanes()
         if not cands:
             raise PlanningError('no lane fits the area (is it narrower than the tool?)')
-        unprocessed = self.region
+        if not self.processed.is_empty:
+            cands = [c for c in cands if not self._processed_already(c[0])]
+            if not cands:
+                raise PlanningError('nothing left to process')
+        unprocessed = self.region.difference(self.processed)
         here = start_xy
         if here is None:
             here = cands[0][0].start
@@ -440,16 +452,19 @@ class _Planner:
 
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),
                   start_xy: Optional[XY] = None,
-                  params: Optional[CoverageParams] = None) -> CoveragePlan:
+                  params: Optional[CoverageParams] = None, processed=None) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
-    :raises PlanningError: on an invalid polygon or an area no lane fits.
+    :param processed: ground already processed (a shapely geometry): lanes whose tool strip it
+        covers are not planned again, and transits over it cost nothing extra (a re-plan of
+        the remaining ground, e.g. around a new no-go zone).
+    :raises PlanningError: on an invalid polygon, an area no lane fits, or nothing left.
     """
     params = params or CoverageParams()
     if start_xy is not None and not all(math.isfinite(c) for c in start_xy):
         raise PlanningError('start position must be finite')
-    return _Planner(field, exclusion_zones, params).plan(start_xy)
+    return _Planner(field, exclusion_zones, params, processed).plan(start_xy)
 
 
 def lane_footprints(plan: CoveragePlan, tool_width_m: float):

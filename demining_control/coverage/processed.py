@@ -15,7 +15,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon
+from shapely.geometry import Polygon, box
+from shapely.ops import unary_union
 
 XY = Tuple[float, float]
 
@@ -189,3 +190,22 @@ class ProcessedGrid:
                      min_depth: float) -> bool:
         """Return whether a tool state counts as processing (rotor fast enough, deep enough)."""
         return bool(flail_speed >= min_speed and depth >= min_depth)
+
+
+def processed_geometry(values: np.ndarray, origin_x: float, origin_y: float,
+                       resolution: float, processed_value: int = 100):
+    """The processed cells of an occupancy grid (rows = y) as one shapely geometry.
+
+    Each row's runs of processed cells become one box, and the boxes are merged, so a field of
+    tens of thousands of cells costs a few hundred boxes (used when a path is re-planned).
+    """
+    cells = np.asarray(values) == processed_value
+    boxes = []
+    for row in range(cells.shape[0]):
+        line = np.concatenate(([False], cells[row], [False]))
+        edges = np.flatnonzero(np.diff(line.astype(np.int8)))
+        y0 = origin_y + row * resolution
+        for a, b in zip(edges[::2], edges[1::2]):
+            boxes.append(box(origin_x + a * resolution, y0, origin_x + b * resolution,
+                             y0 + resolution))
+    return unary_union(boxes) if boxes else Polygon()

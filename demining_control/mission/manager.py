@@ -24,7 +24,8 @@ from shapely.geometry import Polygon
 from demining_bringup.contract.datatypes import Detection, SimEvent, ToolState, VehicleState
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
-from demining_bringup.contract.states import FollowerStatus, MissionState, SafetyState
+from demining_bringup.contract.states import (PEOPLE_ZONE_EVENT_PREFIX, FollowerStatus,
+                                              MissionState, SafetyState)
 from demining_control.coverage.processed import ProcessedGrid
 
 XY = Tuple[float, float]
@@ -175,6 +176,11 @@ class MissionManager:
         """Record a /safety/state change (and time a latched e-stop)."""
         state = SafetyState(state)
         if state is self._safety_state:
+            if reason.startswith(PEOPLE_ZONE_EVENT_PREFIX):
+                # a people-zone change (clear, slow, stop) is recorded though the state stays
+                self.safety_events.append({'stamp': float(now), 'state': state.value,
+                                           'reason': reason})
+                del self.safety_events[:-_MAX_SAFETY_EVENTS]
             return
         self._safety_state = state
         self.safety_events.append({'stamp': float(now), 'state': state.value,

@@ -14,6 +14,12 @@ States (:class:`SafetyState`):
   stopped, tool lifted. Only :meth:`SafetySupervisor.reset` leaves it, and only once the cause is
   gone (the e-stop released).
 
+People (the people monitor's /safety/people_zone): ``stop`` is a protective-stop cause ("person
+in the stop zone") that, unlike the others, also stops the rotors and lifts the tool; ``slow``
+caps |v| at ``people_slow_speed_mps``; with ``people_monitor_required`` a zone older than
+``people_zone_timeout_s`` (or none) counts as ``stop``. The monitor holds ``stop`` until its
+zone has been clear for its hold time, so the OK state that follows says work resumes.
+
 Reset and resume (IEC 60204-1, ISO 13850: resetting a stop must not restart the machine): a
 successful reset clears the latch but leaves the supervisor in ``PROTECTIVE_STOP`` ("reset:
 waiting for resume") with zero velocity, rotors stopped and the tool lifted, until an explicit
@@ -36,17 +42,28 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import shapely
 from shapely.geometry import Polygon
+from shapely.ops import unary_union
 
-from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState, Twist2D,
-                                                 VehicleState)
+from demining_bringup.contract.datatypes import (Detection, SimEvent, ToolCommand, ToolState,
+                                                 Twist2D, VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
-from demining_bringup.contract.states import SafetyState
+from demining_bringup.contract.datatypes import PeopleZone
+from demining_bringup.contract.states import SafetyState, ZoneState
+from demining_control.coverage.no_go import NoGoZones, footprint
 
 XY = Tuple[float, float]
 
 #: Reason text of the operator's e-stop.
 _OPERATOR_ESTOP = 'operator e-stop'
+#: Protective-stop cause of a person in the people monitor's stop zone (vehicle and rotors).
+PERSON_STOP = 'person in the stop zone'
+#: Reason of the OK state that ends a people stop (the zone has been clear for its hold time).
+PEOPLE_CLEAR_RESUME = 'people zone clear for the hold time: work resumes'
+#: Poses along the commanded motion at which the footprint is placed (the sweep).
+_SWEEP_STEPS = 5
+#: Footprint area inside no-go zones that counts as "further in", m^2 (numerical noise).
+_AREA_EPS_M2 = 1e-4
 #: How many transitions are kept (bounded memory on a long mission).
 _MAX_TRANSITIONS = 10_000
 #: How many inspection acknowledgements are kept, and how much of each text.
@@ -73,6 +90,14 @@ class SafetyParams:
     max_speed_mps: float = param(1.0, 'largest |linear velocity| passed on, m/s', min=0.0,
                                  max=10.0)
     max_yaw_rate: float = param(0.5, 'largest |yaw rate| passed on, rad/s', min=0.0, max=5.0)
+    # People monitor (/safety/people_zone): STOP stops the vehicle and the rotors, SLOW caps the
+    # speed. The core's default leaves it out (unit tests of the rest); the node requires it.
+    people_monitor_required: bool = param(False, 'a people zone older than '
+                                          'people_zone_timeout_s (or none) counts as STOP')
+    people_zone_timeout_s: float = param(0.5, 'people zone older than this is stale, s',
+                                         min=0.05, max=60.0)
+    people_slow_speed_mps: float = param(0.2, 'largest |linear velocity| while a person is in '
+                                         'the slow-down zone, m/s', min=0.0, max=10.0)
     tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
     working_depth_m: float = vehicle_params.working_depth_m()
     depth_tolerance_m: float = vehicle_params.depth_tolerance_m()
@@ -82,6 +107,13 @@ class SafetyParams:
                                         min=0.05, max=60.0)
     estop_event_kinds: List[str] = param(['at_detonation', 'damage'],
                                          'sim/blast-detector event kinds that latch the e-stop')
+    no_go_margin_m: float = vehicle_params.no_go_margin_m()
+    footprint_rear_m: float = vehicle_params.footprint_rear_m()
+    footprint_front_m: float = vehicle_params.footprint_front_m()
+    footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
+    keep_out_horizon_s: float = param(2.0, 'a command is refused when the footprint it would '
+                                      'sweep within this time enters a no-go zone, s', min=0.1,
+                                      max=10.0)
 
 
 @dataclasses.dataclass
@@ -99,6 +131,9 @@ class SafetyInputs:
     tool_state: Optional[ToolState] = None
     tool_state_stamp: Optional[float] = None
     mission_clearing: bool = False
+    #: The people monitor's latest verdict (/safety/people_zone) and its arrival time.
+    people_zone: Optional[PeopleZone] = None
+    people_zone_stamp: Optional[float] = None
 
 
 def _finite(*values: float) -> bool:
@@ -126,6 +161,9 @@ class SafetySupervisor:
         self._inspection: Optional[str] = None
         #: Every acknowledgement received: {'stamp', 'text'} (bounded).
         self.inspections: List[Dict[str, object]] = []
+        #: Detected AT mines and UXO: ground the footprint must not enter.
+        self.no_go = NoGoZones(self.params.no_go_margin_m)
+        self._no_go_union = Polygon()
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
@@ -248,12 +286,84 @@ class SafetySupervisor:
             causes.append('motion command stale')
         elif not _finite(cmd.v, cmd.omega):
             causes.append('motion command not finite')
+        if self._enters_no_go(inputs):
+            causes.append('no-go zone ahead (detected AT mine or UXO)')
         tc = inputs.tool_cmd
         if tc is None or self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s):
             causes.append('tool command stale')
         elif not _finite(tc.flail_speed, tc.tiller_speed, tc.depth):
             causes.append('tool command not finite')
+        causes.extend(self.people_causes(inputs, now))
         return causes
+
+    def on_detections(self, detections: Sequence[Detection]) -> int:
+        """Take the fused detections; return how many new no-go zones they made."""
+        added = self.no_go.update(detections)
+        if added:
+            self._no_go_union = unary_union(self.no_go.polygons())
+        return len(added)
+
+    def _enters_no_go(self, inputs: SafetyInputs) -> bool:
+        """True when the commanded motion would sweep the footprint further into a zone.
+
+        The footprint is swept along the command (forward, reverse or pivot) over
+        ``keep_out_horizon_s``; a command that only leaves a zone, or keeps clear, passes, so
+        the machine can always back out of where it stands.
+        """
+        pose, cmd = inputs.pose, inputs.cmd
+        if (self._no_go_union.is_empty or pose is None or cmd is None
+                or not _finite(pose.x, pose.y, pose.yaw, cmd.v, cmd.omega)
+                or (cmd.v == 0.0 and cmd.omega == 0.0)):
+            return False
+        p = self.params
+        here = footprint(pose.x, pose.y, pose.yaw, p.footprint_rear_m, p.footprint_front_m,
+                         p.footprint_half_width_m)
+        swept = [here]
+        x, y, yaw = pose.x, pose.y, pose.yaw
+        dt = p.keep_out_horizon_s / _SWEEP_STEPS
+        for _ in range(_SWEEP_STEPS):
+            x += cmd.v * math.cos(yaw) * dt
+            y += cmd.v * math.sin(yaw) * dt
+            yaw += cmd.omega * dt
+            swept.append(footprint(x, y, yaw, p.footprint_rear_m, p.footprint_front_m,
+                                   p.footprint_half_width_m))
+        inside_now = here.intersection(self._no_go_union).area
+        inside_next = unary_union(swept).intersection(self._no_go_union).area
+        return inside_next > inside_now + _AREA_EPS_M2
+
+    # -- people (the people monitor's zone) -------------------------------------------------
+
+    def people_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
+        """The people-zone stop cause, if any (stable texts: one transition per stop)."""
+        z = inputs.people_zone
+        if z is None or self._stale(inputs.people_zone_stamp, now,
+                                    self.params.people_zone_timeout_s):
+            return ['people zone stale'] if self.params.people_monitor_required else []
+        if z.zone != ZoneState.STOP.value:
+            return []
+        if 'stop polygon' in z.reason:
+            return [PERSON_STOP + ' (near the vehicle)']
+        if 'safety distance' in z.reason:
+            return [PERSON_STOP + ' (inside the flail work safety distance)']
+        return ['people monitor stop: ' + z.reason.split(': ', 1)[-1]]
+
+    def people_stop(self, inputs: SafetyInputs, now: float) -> bool:
+        """Whether the people zone stops the rotors too (STOP, or stale when required)."""
+        return bool(self.people_causes(inputs, now))
+
+    def people_speed_cap(self, inputs: SafetyInputs, now: float) -> float:
+        """Largest |v| the people zone allows (inf unless SLOW)."""
+        z = inputs.people_zone
+        if z is not None and z.zone == ZoneState.SLOW.value and not self._stale(
+                inputs.people_zone_stamp, now, self.params.people_zone_timeout_s):
+            return self.params.people_slow_speed_mps
+        return math.inf
+
+    def _ok_reason(self) -> str:
+        """Reason of an OK state: says so when it ends a people stop (the report shows it)."""
+        if self.state is SafetyState.PROTECTIVE_STOP and self.reason.startswith(PERSON_STOP):
+            return PEOPLE_CLEAR_RESUME
+        return 'all inputs fresh and valid'
 
     def tool_ready(self, inputs: SafetyInputs, now: float) -> bool:
         """Return whether the measured tool is at speed and at depth (fresh measurement)."""
@@ -291,18 +401,22 @@ class SafetySupervisor:
         if causes:
             self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
         else:
-            self._set(SafetyState.OK, 'all inputs fresh and valid', now)
+            self._set(SafetyState.OK, self._ok_reason(), now)
         tc = inputs.tool_cmd
         tool = (dataclasses.replace(tc) if tc is not None
                 and _finite(tc.flail_speed, tc.tiller_speed, tc.depth)
                 and not self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s)
                 else ToolCommand())
+        if self.people_stop(inputs, now):
+            tool = ToolCommand()        # a person: rotors stopped, tool lifted
         if self.state is SafetyState.PROTECTIVE_STOP:
             self.interlock_active = False
             return self.state, Twist2D(), tool
         cmd = inputs.cmd
         assert cmd is not None and inputs.pose is not None
         v = max(-p.max_speed_mps, min(p.max_speed_mps, cmd.v))
+        cap = self.people_speed_cap(inputs, now)
+        v = max(-cap, min(cap, v))
         omega = max(-p.max_yaw_rate, min(p.max_yaw_rate, cmd.omega))
         self.interlock_active = False
         if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)

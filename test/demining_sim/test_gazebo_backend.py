@@ -51,6 +51,7 @@ GAZEBO_TOPICS = {R(topics.CLOCK): 'GZ_TO_ROS', R(topics.CMD_VEL): 'ROS_TO_GZ',
                  R(topics.IMU): 'GZ_TO_ROS', R(topics.GROUND_TRUTH): 'GZ_TO_ROS'}
 EMULATOR_TOPICS = {R(t) for t in (topics.GPR_TRACES, topics.MD_COILS, topics.TOOL_JOINT_STATES,
                                   topics.SIM_EVENTS, topics.OPERATOR_HEARTBEAT,
+                                  topics.PEOPLE_DETECTIONS,
                                   topics.DIAGNOSTICS)}
 
 

@@ -14,8 +14,8 @@ from demining_bringup.contract import topics
 from demining_bringup.contract.component import ClockSource
 from demining_bringup.contract.datatypes import (Garbage, GnssFix, GprScan, GroundTruth,
                                                  Heartbeat, ImuSample, MdScan, OdomSample,
-                                                 SimEvent, ToolCommand, ToolState, Twist2D,
-                                                 VehicleState)
+                                                 PlanarPoints, SimEvent, ToolCommand, ToolState,
+                                                 Twist2D, VehicleState)
 from demining_bringup.contract.errors import CONFIG_ERRORS, ConfigError
 from demining_bringup.contract.parameters import ParamError
 from demining_bringup.contract.sdf import write_world
@@ -32,7 +32,10 @@ LINK_LOSS = '{at: 0.3, kind: operator_link_loss, duration: 0.1}'
 #: The type each simulator port carries (what the wire encodes on its topic).
 PORT_TYPES = {'clock': float, 'odom': OdomSample, 'gnss': GnssFix, 'imu': ImuSample,
               'gpr': GprScan, 'md': MdScan, 'tool_state': ToolState, 'events': SimEvent,
-              'truth': GroundTruth, 'heartbeat': Heartbeat}
+              'truth': GroundTruth, 'heartbeat': Heartbeat, 'people': PlanarPoints,
+              'actors': PlanarPoints}
+#: An actor, so /sim/actors carries something within a second.
+WALKER = "actors:\n  - {name: walker, kind: person, path: [[20.0, 0.0], [20.0, 30.0]]}\n"
 
 
 class Log:
@@ -85,7 +88,7 @@ class Host:
 
 def scenario(tmp_path, *faults):
     path = tmp_path / 'scenario.yaml'
-    path.write_text('faults:\n' + ''.join(f'  - {f}\n' for f in faults))
+    path.write_text('faults:\n' + ''.join(f'  - {f}\n' for f in faults) + WALKER)
     return str(path)
 
 

@@ -87,7 +87,8 @@ def system(area_file, ros_domain_id):
     rclpy.init(context=ctx, domain_id=ros_domain_id)
     from demining_bringup.hosts.ros import ComponentNode
     node = ComponentNode(SafetySupervisorComponent, node_name='safety_supervisor', context=ctx,
-                         parameter_overrides=[Parameter('area_file', value=area_file)])
+                         parameter_overrides=[Parameter('area_file', value=area_file),
+                                              Parameter('people_monitor_required', value=False)])
     node.trigger_configure()
     node.trigger_activate()
     assert node.runtime.state is LifecycleState.ACTIVE

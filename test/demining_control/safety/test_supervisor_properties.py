@@ -324,3 +324,32 @@ def test_resume_is_accepted_exactly_when_reset_released_and_inspected(cause, ops
         _check_outputs(sup, inp, model, now, state, cmd, tool)
         assert (cmd.v > 0.0) == (not model.needs_resume), (state, sup.reason)
     assert state is SafetyState.OK
+
+
+# --- people zone (issue 8 item 1) ------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(['clear', 'slow', 'stop', None]),
+                          st.floats(-2.0, 2.0), st.floats(0.0, 120.0), st.booleans()),
+                min_size=1, max_size=30))
+def test_no_motion_and_no_rotor_speed_while_the_people_zone_is_stop(steps):
+    from demining_bringup.contract.datatypes import PeopleZone, VehicleState
+    sup = SafetySupervisor(FIELD, SafetyParams(people_monitor_required=True))
+    t = 0.0
+    for zone, v, flail, fresh_zone in steps:
+        t += 0.1
+        inputs = SafetyInputs(cmd=Twist2D(v, 0.1), cmd_stamp=t,
+                              tool_cmd=ToolCommand(flail, flail, 0.15), tool_cmd_stamp=t,
+                              heartbeat_stamp=t, pose=VehicleState(t, X0 - 2.0, Y0, 0.0),
+                              pose_stamp=t, tool_state=ToolState(t, flail, 0.0, 0.15),
+                              tool_state_stamp=t)
+        if zone is not None:
+            inputs.people_zone = PeopleZone(t, zone, f'people zone {zone}: test')
+            inputs.people_zone_stamp = t if fresh_zone else t - 10.0
+        _, cmd, tool = sup.update(inputs, t)
+        stop = zone is None or zone == 'stop' or not fresh_zone
+        if stop:
+            assert cmd == Twist2D() and tool == ToolCommand()
+            assert sup.state is not SafetyState.OK
+        elif zone == 'slow':
+            assert abs(cmd.v) <= sup.params.people_slow_speed_mps + 1e-12

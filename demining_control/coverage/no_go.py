@@ -1,0 +1,108 @@
+"""No-go zones from the fused detections: ground nothing of the machine may enter (pure core).
+
+A detected anti-tank mine or UXO is not processed: a flail detonates most AT mines and the
+blast disables the machine, and a UXO under a track goes off by its fuze. Each becomes a disc of
+the item's radius plus ``no_go_margin_m`` (anti-handling devices, AP mines laid beside AT mines;
+docs/sources.md), which the coverage planner treats as an exclusion zone (lanes stop short of it,
+transits go round it) and the safety supervisor keeps the predicted footprint out of. A zone,
+once seen, stays: a track that is later re-labelled does not make the ground safe.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from shapely.geometry import Point, Polygon
+from shapely.ops import unary_union
+
+from demining_bringup.contract.datatypes import Detection, DetectionKind
+
+XY = Tuple[float, float]
+#: Kinds of detection that make a no-go zone.
+NO_GO_KINDS = (DetectionKind.AT, DetectionKind.UXO)
+#: Vertices of the polygon that approximates a disc (a circumscribing 16-gon: never smaller).
+_DISC_VERTICES = 16
+#: A detection within this of a known zone's centre is the same item, m.
+_SAME_ITEM_M = 0.5
+
+
+class NoGoZones:
+    """The no-go discs seen so far (grows only)."""
+
+    def __init__(self, margin_m: float) -> None:
+        """Zones get ``margin_m`` around each item's radius."""
+        self.margin_m = float(margin_m)
+        #: (x, y, radius) of every zone, in the order they were seen.
+        self.discs: List[Tuple[float, float, float]] = []
+
+    def update(self, detections: Iterable[Detection]) -> List[Tuple[float, float, float]]:
+        """Add zones for new AT/UXO detections; return the discs added now."""
+        added = []
+        for d in detections:
+            if d.kind not in NO_GO_KINDS or not all(
+                    math.isfinite(v) for v in (d.x, d.y, d.radius)):
+                continue
+            radius = max(0.0, float(d.radius)) + self.margin_m
+            same = [i for i, (x, y, _) in enumerate(self.discs)
+                    if math.hypot(x - d.x, y - d.y) < _SAME_ITEM_M]
+            if same:
+                i = same[0]
+                x, y, r = self.discs[i]
+                if radius > r:          # a larger estimate widens the zone, never shrinks it
+                    self.discs[i] = (x, y, radius)
+                continue
+            disc = (float(d.x), float(d.y), radius)
+            self.discs.append(disc)
+            added.append(disc)
+        return added
+
+    def polygons(self) -> List[Polygon]:
+        """Each zone as a polygon containing its disc."""
+        return [disc_polygon(x, y, r) for x, y, r in self.discs]
+
+    def rings(self) -> List[List[XY]]:
+        """Each zone as a ring of points (the planner's exclusion-zone form)."""
+        return [list(p.exterior.coords)[:-1] for p in self.polygons()]
+
+
+def disc_polygon(x: float, y: float, radius: float) -> Polygon:
+    """A polygon circumscribing the disc (so the disc is inside it everywhere)."""
+    r = radius / math.cos(math.pi / _DISC_VERTICES)
+    return Polygon([(x + r * math.cos(2 * math.pi * k / _DISC_VERTICES),
+                     y + r * math.sin(2 * math.pi * k / _DISC_VERTICES))
+                    for k in range(_DISC_VERTICES)])
+
+
+def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
+              half_width_m: float) -> Polygon:
+    """The machine's footprint: a rectangle from ``rear_m`` behind to ``front_m`` ahead."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    pts: Sequence[XY] = ((-rear_m, -half_width_m), (front_m, -half_width_m),
+                         (front_m, half_width_m), (-rear_m, half_width_m))
+    return Polygon([(x + c * a - s * b, y + s * a + c * b) for a, b in pts])
+
+
+def back_out_point(x: float, y: float, yaw: float, zones: Sequence[Polygon], reach_m: float,
+                   step_m: float, max_m: float) -> Optional[XY]:
+    """Where to back out to, straight behind, before the machine may turn near a zone.
+
+    ``reach_m`` is the radius the footprint sweeps when it pivots on base_link. Returns None
+    when no zone is within that reach now, else the first point behind (in ``step_m`` steps,
+    at most ``max_m``) from which a pivot stays clear of every zone (the last one tried if none
+    does: the supervisor then still keeps the footprint out).
+    """
+    zone = unary_union(list(zones)) if zones else Polygon()
+    if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
+        return None
+    c, s = math.cos(yaw), math.sin(yaw)
+    d = 0.0
+    while d < max_m:
+        d = min(d + step_m, max_m)
+        bx, by = x - c * d, y - s * d
+        if zone.distance(Point(bx, by)) >= reach_m:
+            break
+    return (bx, by)
+
+
+__all__ = ['NO_GO_KINDS', 'NoGoZones', 'back_out_point', 'disc_polygon', 'footprint']

@@ -1,0 +1,84 @@
+"""No-go zones from AT/UXO detections, the back-out point, and re-planning around them."""
+
+import math
+
+import numpy as np
+from shapely.geometry import LineString, Point, box
+
+from demining_bringup.contract.datatypes import Detection, DetectionKind
+from demining_control.coverage.no_go import NoGoZones, back_out_point, disc_polygon, footprint
+from demining_control.coverage.planner import CoverageParams, plan_coverage
+from demining_control.coverage.processed import processed_geometry
+
+FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+
+
+def _det(kind, x, y, radius=0.16):
+    return Detection(x=x, y=y, depth=0.2, confidence=0.9, kind=kind, radius=radius)
+
+
+def test_only_at_and_uxo_make_zones_and_zones_never_shrink():
+    zones = NoGoZones(margin_m=1.0)
+    added = zones.update([_det(DetectionKind.AP, 5, 5), _det(DetectionKind.CLUTTER, 6, 6),
+                          _det(DetectionKind.AT, 10, 10), _det(DetectionKind.UXO, 20, 5, 0.3)])
+    assert [(x, y) for x, y, _ in added] == [(10.0, 10.0), (20.0, 5.0)]
+    assert math.isclose(zones.discs[0][2], 1.16)
+    # the same item again: no new zone; a larger estimate widens it, a smaller never shrinks
+    assert zones.update([_det(DetectionKind.AT, 10.1, 10.0, 0.5)]) == []
+    assert math.isclose(zones.discs[0][2], 1.5)
+    zones.update([_det(DetectionKind.AT, 10.0, 10.0, 0.05)])
+    assert math.isclose(zones.discs[0][2], 1.5)
+    # re-labelled later: the zone stays
+    zones.update([_det(DetectionKind.CLUTTER, 10.0, 10.0)])
+    assert len(zones.discs) == 2
+    assert zones.update([_det(DetectionKind.AT, float('nan'), 1.0)]) == []
+
+
+def test_the_disc_polygon_contains_the_disc():
+    poly = disc_polygon(3.0, 4.0, 1.2)
+    for k in range(360):
+        a = math.radians(k)
+        assert poly.buffer(1e-9).contains(Point(3.0 + 1.2 * math.cos(a), 4.0 + 1.2 * math.sin(a)))
+
+
+def test_footprint_is_placed_and_turned():
+    fp = footprint(10.0, 5.0, math.pi / 2, rear_m=3.0, front_m=3.3, half_width_m=1.1)
+    minx, miny, maxx, maxy = fp.bounds
+    assert np.allclose([minx, miny, maxx, maxy], [8.9, 2.0, 11.1, 8.3])
+
+
+def test_back_out_point_clears_the_pivot_reach():
+    zone = disc_polygon(5.0, 0.0, 1.2)
+    assert back_out_point(-10.0, 0.0, 0.0, [zone], reach_m=3.5, step_m=0.5, max_m=10.0) is None
+    bx, by = back_out_point(1.0, 0.0, 0.0, [zone], reach_m=3.5, step_m=0.5, max_m=10.0)
+    assert by == 0.0 and bx < 1.0
+    assert zone.distance(Point(bx, by)) >= 3.5
+    assert zone.distance(Point(bx + 0.5, by)) < 3.5      # not further than needed
+    # capped: the last point tried
+    assert back_out_point(1.0, 0.0, 0.0, [zone], 3.5, 0.5, 0.5) == (0.5, 0.0)
+
+
+def test_a_replan_skips_processed_lanes_and_keeps_out_of_zones():
+    params = CoverageParams()
+    first = plan_coverage(FIELD, (), (-8.0, 1.0), params)
+    processed = box(0.0, 0.0, 30.0, 9.0)
+    zone = disc_polygon(15.0, 14.0, 1.2)
+    ring = list(zone.exterior.coords)[:-1]
+    again = plan_coverage(FIELD, [ring], (10.0, 8.0), params, processed=processed)
+    assert len(again.lanes) < len(first.lanes)
+    # no lane's tool strip crosses the zone, and none lies wholly in processed ground
+    for lane in again.lanes:
+        strip = LineString([lane.tool_start, lane.tool_end]).buffer(
+            0.5 * params.tool_width_m, cap_style='flat')
+        assert strip.intersection(zone).area < 1e-6
+        assert strip.intersection(processed).area < 0.95 * strip.area
+
+
+def test_processed_geometry_from_an_occupancy_grid():
+    values = np.zeros((20, 30), dtype=np.int8)
+    values[2:5, 3:10] = 100
+    values[10, :] = 100
+    geom = processed_geometry(values, -1.0, -2.0, 0.5)
+    assert math.isclose(geom.area, (3 * 7 + 30) * 0.25)
+    assert geom.contains(Point(-1.0 + 4 * 0.5, -2.0 + 3 * 0.5))
+    assert processed_geometry(np.zeros((3, 3), dtype=np.int8), 0, 0, 1).is_empty
