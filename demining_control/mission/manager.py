@@ -4,7 +4,9 @@
 (``auto_start``) or on request; it plans until a coverage path arrives, clears until the follower
 reports ``done`` and then completes (with the reason coverage is short if it is below
 ``min_coverage_percent``). It aborts on request, on a latched e-stop lasting ``estop_abort_s``, on
-``max_mission_time_s`` or when no path arrives within ``planning_timeout_s``.
+``max_mission_time_s``, when no path arrives within ``planning_timeout_s``, or when no new ground
+has been processed for ``no_progress_abort_s`` while clearing (a machine fenced in, stopped or
+lost: the mission ends with its record instead of standing until the time limit).
 
 Everything the clearance report needs is kept here, bounded: the trajectory decimated to
 ``trajectory_spacing_m``, the planned path, the latest fused detections, the sim events and the
@@ -34,6 +36,8 @@ XY = Tuple[float, float]
 _MAX_TRAJECTORY = 200_000
 _MAX_EVENTS = 10_000
 _MAX_SAFETY_EVENTS = 10_000
+#: Processed area that counts as progress, m^2 (a tenth of a 0.1 m grid's row of a lane).
+_PROGRESS_EPS_M2 = 0.01
 #: The tool state is trusted this long for marking processed ground, s.
 _TOOL_STATE_TIMEOUT_S = 0.5
 
@@ -47,6 +51,9 @@ class MissionParams:
                                  min=0.0, max=86400.0)
     max_mission_time_s: float = param(14400.0, 'abort a mission running longer than this, s',
                                       min=1.0, max=604800.0)
+    no_progress_abort_s: float = param(1800.0, 'abort when no new ground is processed for this '
+                                       'long while clearing (longer than the longest transit), '
+                                       's', min=1.0, max=604800.0)
     planning_timeout_s: float = param(60.0, 'abort when no coverage path arrives within this, s',
                                       min=1.0, max=3600.0)
     min_coverage_percent: float = param(99.0, 'coverage below this is explained in the report, '
@@ -97,6 +104,9 @@ class MissionManager:
         self.follower_status = FollowerStatus.IDLE
         self._safety_state: Optional[SafetyState] = None
         self._estop_since: Optional[float] = None
+        #: Processed area at the last progress and when it was made (None: not clearing yet).
+        self._progress_m2 = 0.0
+        self._progress_stamp: Optional[float] = None
         self._tool: Optional[ToolState] = None
         self._tool_stamp: Optional[float] = None
         self._start_requested = p.auto_start
@@ -213,6 +223,8 @@ class MissionManager:
             elif now - self.state_stamp > p.planning_timeout_s:
                 self._set(MissionState.ABORTED, f'no coverage path within '
                           f'{p.planning_timeout_s:.0f} s', now)
+        if self.state is MissionState.CLEARING:
+            self._check_progress(now)
         if self.state in (MissionState.PLANNING, MissionState.CLEARING):
             if self._estop_since is not None and now - self._estop_since >= p.estop_abort_s:
                 self._set(MissionState.ABORTED, f'e-stop latched for more than '
@@ -223,6 +235,19 @@ class MissionManager:
         if self.state is MissionState.CLEARING and self.follower_status is FollowerStatus.DONE:
             self._set(MissionState.COMPLETE, self._completion_reason(), now)
         return self.state
+
+    def _check_progress(self, now: float) -> None:
+        """Abort when no new ground has been processed for ``no_progress_abort_s``."""
+        area = self.grid.processed_area_m2()
+        if self._progress_stamp is None or area > self._progress_m2 + _PROGRESS_EPS_M2:
+            self._progress_m2, self._progress_stamp = area, now
+            return
+        idle = now - self._progress_stamp
+        if idle >= self.params.no_progress_abort_s:
+            last = self.safety_events[-1] if self.safety_events else {}
+            self._set(MissionState.ABORTED, f'no progress: no new ground processed for '
+                      f'{idle:.0f} s (safety: {last.get("state", "?")}, '
+                      f'{last.get("reason", "?")})', now)
 
     def _completion_reason(self) -> str:
         cov = self.grid.coverage_percent()

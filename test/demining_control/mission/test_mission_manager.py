@@ -123,3 +123,19 @@ def test_bad_inputs_are_ignored():
     m.on_pose(VehicleState(float('nan'), 1.0, 1.0, 0.0))
     m.on_tool_state(ToolState(1.0, float('nan')), 1.0)
     assert len(m.trajectory) == 0
+
+
+def test_a_mission_that_makes_no_progress_ends_with_the_reason():
+    """A machine fenced in or stopped for good: the mission ends, it does not stand for hours."""
+    m = MissionManager(FIELD, [], MissionParams(no_progress_abort_s=600.0))
+    m.update(1.0)
+    m.on_path(PATH, 2.0)
+    t = drive_lanes(m, 2.0)                # progress: not aborted however long it took
+    assert m.update(t) is MissionState.CLEARING
+    m.on_safety_state('protective_stop', t, 'no-go zone ahead (detected AT mine or UXO)')
+    for k in range(1, 600):
+        m.on_pose(VehicleState(t + k, 23.0, 2.7, 0.0))     # standing: nothing new processed
+        assert m.update(t + k) is MissionState.CLEARING
+    assert m.update(t + 601.0) is MissionState.ABORTED
+    assert m.reason.startswith('no progress: no new ground processed for 60')
+    assert 'no-go zone ahead' in m.reason
