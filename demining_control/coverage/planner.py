@@ -333,15 +333,16 @@ class _Planner:
         """Return (points, cost, metres over unprocessed ground) of the best transit a -> b.
 
         Candidates: the straight leg, and the two ways round a ring on the headland. With
-        ``back_to`` (the start of a lane that ended at an exclusion zone) also: back out along
-        the lane just processed (the follower reverses on a 180 degree turn) and go on from its
-        start; the lane is processed ground, so this never crosses unprocessed ground.
+        ``back_to`` (the start of a lane that ended at an exclusion zone): first back out along
+        the lane just processed (the follower reverses on a 180 degree turn), then the best of
+        those from its start; the lane is processed ground, so backing never crosses
+        unprocessed ground.
         """
         if back_to is not None and math.dist(a, back_to) > _EPS:
+            # Always back out: turning at the zone's edge would swing the flail and the hull
+            # into it (the footprint's pivot reach is metres), whatever a straight leg costs.
             pts, cost, over = self.transit(back_to, b, unprocessed)
-            direct = self.transit(a, b, unprocessed)
-            backed = ([a] + pts, cost + math.dist(a, back_to), over)
-            return backed if backed[1] <= direct[1] else direct
+            return [a] + pts, cost + math.dist(a, back_to), over
         if math.dist(a, b) < _EPS:
             return [a, b], 0.0, 0.0
         ring = self.field.buffer(self.p.tool_offset_x_m + self.p.headland_offset_m,

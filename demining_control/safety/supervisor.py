@@ -306,9 +306,10 @@ class SafetySupervisor:
     def _enters_no_go(self, inputs: SafetyInputs) -> bool:
         """True when the commanded motion would sweep the footprint further into a zone.
 
-        The footprint is swept along the command (forward, reverse or pivot) over
-        ``keep_out_horizon_s``; a command that only leaves a zone, or keeps clear, passes, so
-        the machine can always back out of where it stands.
+        The footprint is placed along the command (forward, reverse or pivot) over
+        ``keep_out_horizon_s``. Refused: any pose deeper in a zone than now, and, unless
+        reversing, any new zone ground swept (a pivot swings the flail sideways). A command
+        that only leaves a zone, or keeps clear, passes: the machine can always back out.
         """
         pose, cmd = inputs.pose, inputs.cmd
         if (self._no_go_union.is_empty or pose is None or cmd is None
@@ -327,9 +328,15 @@ class SafetySupervisor:
             yaw += cmd.omega * dt
             swept.append(footprint(x, y, yaw, p.footprint_rear_m, p.footprint_front_m,
                                    p.footprint_half_width_m))
-        inside_now = here.intersection(self._no_go_union).area
-        inside_next = unary_union(swept).intersection(self._no_go_union).area
-        return inside_next > inside_now + _AREA_EPS_M2
+        zone = self._no_go_union
+        inside_now = here.intersection(zone).area
+        if any(f.intersection(zone).area > inside_now + _AREA_EPS_M2 for f in swept[1:]):
+            return True             # some pose along the command is deeper in
+        if cmd.v < 0.0:
+            # Backing out: each pose is less deep; the path follower's small steering while
+            # reversing must not count as sweeping new ground (it would pin the machine).
+            return False
+        return unary_union(swept).intersection(zone).area > inside_now + _AREA_EPS_M2
 
     # -- people (the people monitor's zone) -------------------------------------------------
 
