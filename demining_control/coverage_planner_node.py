@@ -49,7 +49,7 @@ _RETRACE_M = 0.2
 
 
 class CoveragePlannerComponent(Component):
-    """Plans once, from the first pose; the path is latched."""
+    """Plans from the first pose, re-plans around each new no-go zone; the path is latched."""
 
     name = 'coverage_planner'
     params = CoveragePlannerConfig

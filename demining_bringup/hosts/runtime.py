@@ -7,7 +7,7 @@ an output leaves it (active), so the two hosts cannot differ there.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type
 
 from demining_bringup.contract.component import Component, Log
 from demining_bringup.contract.parameters import from_dict
@@ -116,6 +116,43 @@ class ComponentRuntime:
         return level, message, {'lifecycle_state': self.state.value, **dict(values)}
 
 
+class RecordingLog:
+    """A component log that keeps every line: (level, text, throttle_s).
+
+    What a test or a tool hands :class:`ComponentRuntime` to read a component's log back.
+    """
+
+    LEVELS = ('debug', 'info', 'warning', 'error')
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.lines: List[Tuple[str, str, float]] = []
+
+    def debug(self, text: str, *, throttle_s: float = 0.0) -> None:
+        """Keep a DEBUG line."""
+        self.lines.append(('debug', text, throttle_s))
+
+    def info(self, text: str, *, throttle_s: float = 0.0) -> None:
+        """Keep an INFO line."""
+        self.lines.append(('info', text, throttle_s))
+
+    def warning(self, text: str, *, throttle_s: float = 0.0) -> None:
+        """Keep a WARN line."""
+        self.lines.append(('warning', text, throttle_s))
+
+    def error(self, text: str, *, throttle_s: float = 0.0) -> None:
+        """Keep an ERROR line."""
+        self.lines.append(('error', text, throttle_s))
+
+    def at(self, level: str) -> List[str]:
+        """The texts logged at ``level``."""
+        return [text for lv, text, _ in self.lines if lv == level]
+
+    def has(self, level: str, fragment: str) -> bool:
+        """True when a line at ``level`` contains ``fragment``."""
+        return any(fragment in text for text in self.at(level))
+
+
 class Throttle:
     """Per-message throttling of a component's log lines, on the host's clock.
 
@@ -145,4 +182,4 @@ class Throttle:
         return True
 
 
-__all__ = ['ComponentRuntime', 'Sink', 'Throttle']
+__all__ = ['ComponentRuntime', 'RecordingLog', 'Sink', 'Throttle']

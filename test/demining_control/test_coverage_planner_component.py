@@ -4,25 +4,15 @@ import numpy as np
 from shapely.geometry import LineString, Point
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind, Detections, VehicleState
-from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_control.coverage.no_go import disc_polygon
 from demining_control.coverage_planner_node import CoveragePlannerComponent
-
-
-class _Log:
-    def __init__(self):
-        self.lines = []
-
-    def debug(self, text, throttle_s=0.0):
-        self.lines.append(text)
-
-    info = warning = error = debug
 
 
 def _runtime(area_file):
     out = []
     rt = ComponentRuntime(CoveragePlannerComponent, sink=lambda p, v: out.append((p, v)),
-                          log=_Log())
+                          log=RecordingLog())
     rt.configure({'area_file': area_file})
     rt.activate(0.0)
     return rt, out

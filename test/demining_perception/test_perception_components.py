@@ -13,7 +13,7 @@ from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detec
 from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.states import DiagLevel
 from demining_bringup.contract.world import WorldError
-from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_perception.fusion_node import FusionComponent
 from demining_perception.gpr_processor_node import GprProcessorComponent
 from demining_perception.input_monitor import InputMonitor
@@ -25,28 +25,6 @@ ORIGIN = (45.0, 16.0, 100.0)
 #: the test grid's resolution, so the geodetic round trip cannot change the cell count.
 FIELD = [(0.0, 0.0), (29.8, 0.0), (29.8, 19.8), (0.0, 19.8)]
 NOT_PROVIDED = -1.0
-
-
-class RecordingLog:
-    """A component log that keeps (level, text)."""
-
-    def __init__(self):
-        self.lines = []
-
-    def debug(self, text, *, throttle_s=0.0):
-        self.lines.append(('debug', text))
-
-    def info(self, text, *, throttle_s=0.0):
-        self.lines.append(('info', text))
-
-    def warning(self, text, *, throttle_s=0.0):
-        self.lines.append(('warning', text))
-
-    def error(self, text, *, throttle_s=0.0):
-        self.lines.append(('error', text))
-
-    def has(self, level, fragment):
-        return any(lv == level and fragment in t for lv, t in self.lines)
 
 
 def runtime(cls):

@@ -21,7 +21,7 @@ from demining_bringup.contract.parameters import ParamError
 from demining_bringup.contract.sdf import write_world
 from demining_bringup.contract.states import DiagLevel, LifecycleState
 from demining_bringup.contract.world import GeoOrigin, World
-from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_sim import worlds_index
 from demining_sim.sensor_emulator_node import SensorEmulatorComponent
 from demining_sim.simulator_node import SimulatedCrash, SimulatorComponent
@@ -38,32 +38,12 @@ PORT_TYPES = {'clock': float, 'odom': OdomSample, 'gnss': GnssFix, 'imu': ImuSam
 WALKER = "actors:\n  - {name: walker, kind: person, path: [[20.0, 0.0], [20.0, 30.0]]}\n"
 
 
-class Log:
-    """Keeps every line with its level and throttle period."""
-
-    def __init__(self):
-        self.lines = []
-
-    def _keep(self, level):
-        def log(text, *, throttle_s=0.0):
-            self.lines.append((level, text, throttle_s))
-        return log
-
-    def __getattr__(self, level):
-        if level in ('debug', 'info', 'warning', 'error'):
-            return self._keep(level)
-        raise AttributeError(level)
-
-    def at(self, level):
-        return [text for lv, text, _ in self.lines if lv == level]
-
-
 class Host:
     """A component in a runtime, with what it emitted and logged."""
 
     def __init__(self, cls, **params):
         self.out = []
-        self.log = Log()
+        self.log = RecordingLog()
         self.rt = ComponentRuntime(cls, sink=lambda port, value: self.out.append((port, value)),
                                    log=self.log)
         self.rt.configure(params)
@@ -226,7 +206,7 @@ def test_node_crash_raises_and_stops_the_simulation(tmp_path):
 
 def test_nothing_leaves_before_activation():
     out = []
-    rt = ComponentRuntime(SimulatorComponent, sink=lambda p, v: out.append(p), log=Log())
+    rt = ComponentRuntime(SimulatorComponent, sink=lambda p, v: out.append(p), log=RecordingLog())
     rt.configure({'world': 'training_field'})
     rt.component.advance_to(1.0)
     assert out == [] and rt.dropped.get('odom', 0) > 0
@@ -252,7 +232,7 @@ def test_diagnostics_report_time_losses_and_damage():
     ({'world': 'training_field', 'real_time_factor': 500.0}, ParamError),
 ])
 def test_bad_configuration_refuses_configure(params, error):
-    rt = ComponentRuntime(SimulatorComponent, sink=lambda p, v: None, log=Log())
+    rt = ComponentRuntime(SimulatorComponent, sink=lambda p, v: None, log=RecordingLog())
     with pytest.raises(error):
         rt.configure(params)
     assert rt.state is LifecycleState.UNCONFIGURED
@@ -261,7 +241,7 @@ def test_bad_configuration_refuses_configure(params, error):
 def test_bad_scenario_or_world_file_is_a_config_error(tmp_path):
     bad = tmp_path / 'bad.yaml'
     bad.write_text('faults:\n  - {at: 1.0, kind: no_such_fault}\n')
-    rt = ComponentRuntime(SimulatorComponent, sink=lambda p, v: None, log=Log())
+    rt = ComponentRuntime(SimulatorComponent, sink=lambda p, v: None, log=RecordingLog())
     with pytest.raises(ConfigError):
         rt.configure({'world': 'training_field', 'scenario_file': str(bad)})
     broken = tmp_path / 'broken.sdf'
@@ -358,6 +338,6 @@ def test_emulator_message_faults(tmp_path):
 
 
 def test_emulator_bad_world_is_a_config_error():
-    rt = ComponentRuntime(SensorEmulatorComponent, sink=lambda p, v: None, log=Log())
+    rt = ComponentRuntime(SensorEmulatorComponent, sink=lambda p, v: None, log=RecordingLog())
     with pytest.raises(ConfigError):
         rt.configure({'world': '/nonexistent/world.sdf'})

@@ -13,20 +13,10 @@ from demining_bringup.contract.datatypes import Twist2D
 from demining_bringup.contract.states import LifecycleState, MissionState
 from demining_bringup.deterministic_runner import hosted
 from demining_bringup.hosts.deterministic import ComponentFailure, DeterministicHost, Hosted
-from demining_bringup.hosts.runtime import ComponentRuntime, Throttle
+from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog, Throttle
 
 ACTUATOR_TOPICS = {topics.CMD_VEL, topics.TOOL_COMMAND, topics.CMD_VEL_AUTO,
                    topics.TOOL_COMMAND_AUTO}
-
-
-class _Log:
-    def __init__(self):
-        self.lines = []
-
-    def debug(self, text, throttle_s=0.0):
-        self.lines.append(text)
-
-    info = warning = error = debug
 
 
 def _stack_nodes(**given):
@@ -49,7 +39,7 @@ def test_no_actuator_command_leaves_a_component_before_activation(spec, tmp_path
         params['report_dir'] = str(tmp_path)
     sent = []
     rt = ComponentRuntime(spec.component(), name=spec.name,
-                          sink=lambda port, value: sent.append(port), log=_Log())
+                          sink=lambda port, value: sent.append(port), log=RecordingLog())
     rt.configure(params)
     # Even called directly (not through the host's gated timers), a configured but inactive
     # component's commands go nowhere.
@@ -80,7 +70,7 @@ class _Needy(Component):
 
 def test_a_port_without_its_handler_is_refused_at_construction():
     with pytest.raises(TypeError, match='on_cmd'):
-        ComponentRuntime(_Needy, sink=lambda p, v: None, log=_Log())
+        ComponentRuntime(_Needy, sink=lambda p, v: None, log=RecordingLog())
 
 
 def test_throttle_lets_one_line_a_period_per_message_head():

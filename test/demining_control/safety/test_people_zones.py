@@ -9,7 +9,7 @@ from demining_bringup.contract import topics
 from demining_bringup.contract.datatypes import PeopleZone, PlanarPoints, ToolState
 from demining_bringup.contract.states import ZoneState
 from demining_bringup.contract.wire import wires
-from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_control.people_monitor_node import PeopleMonitorComponent
 from demining_control.safety.people_zones import PeopleZoneParams, PeopleZones
 from demining_sim.sensors.people import (PeopleSensor, PeopleSensorParams,
@@ -104,17 +104,10 @@ def test_no_scan_is_a_stop():
     assert z.update(7.0).zone == 'stop' and 'stale' in z.reason
 
 
-class Log:
-    def debug(self, text, *, throttle_s=0.0):
-        pass
-
-    info = warning = error = debug
-
-
 def test_component_publishes_the_zone_through_the_wire():
     out = []
     rt = ComponentRuntime(PeopleMonitorComponent, sink=lambda p, v: out.append((p, v)),
-                          log=Log())
+                          log=RecordingLog())
     rt.configure({'clear_hold_s': 1.0})
     rt.activate(0.0)
     w = wires()

@@ -9,22 +9,15 @@ from demining_bringup.contract.datatypes import (SafetyEvent, SimEvent, ToolComm
                                                  Twist2D, VehicleState)
 from demining_bringup.contract.states import MissionState, SafetyState
 from demining_bringup.contract.wire import wires
-from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_control.safety_supervisor_node import SafetySupervisorComponent
-
-
-class Log:
-    def debug(self, text, *, throttle_s=0.0):
-        pass
-
-    info = warning = error = debug
 
 
 @pytest.fixture
 def safety(area_file):
     out = []
     rt = ComponentRuntime(SafetySupervisorComponent, sink=lambda p, v: out.append((p, v)),
-                          log=Log())
+                          log=RecordingLog())
     # the people monitor is tested in test_people_zones.py
     rt.configure({'area_file': area_file, 'people_monitor_required': False})
     rt.activate(0.0)
