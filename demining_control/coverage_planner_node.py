@@ -34,7 +34,6 @@ class CoveragePlannerConfig(CoverageParams):
     no_go_margin_m: float = vehicle_params.no_go_margin_m()
     footprint_rear_m: float = vehicle_params.footprint_rear_m()
     footprint_front_m: float = vehicle_params.footprint_front_m()
-    footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)
 
@@ -61,6 +60,7 @@ class CoveragePlannerComponent(Component):
         """Load the hazard area."""
         self.config = params
         self.area: HazardArea = load_area(params.area_file)
+        self.safe_ground = self.area.safe_ground()
         self.plan: Optional[CoveragePlan] = None
         self.path = np.zeros((0, 2))
         self.error = ''
@@ -117,7 +117,8 @@ class CoveragePlannerComponent(Component):
                               _BACK_OUT_STEP_M, c.back_out_max_m)
         start = back if back is not None else (pose.x, pose.y)
         try:
-            plan = plan_coverage(self.area.field, zones, start, c, processed=processed)
+            plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
+                                 safe_ground=self.safe_ground)
         except PlanningError as exc:
             if self.plan is None:
                 self.error = str(exc)

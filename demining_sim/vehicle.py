@@ -37,6 +37,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from demining_bringup.contract.parameters import ParamError, param
+from demining_bringup.contract import vehicle_params
 from demining_sim.spatial import height_at, is_flat
 from demining_bringup.contract.world import Obstacle, ObstacleShape, Terrain
 
@@ -61,10 +62,9 @@ class VehicleParams:
     width_m: float = param(2.2, 'Hull width (footprint), m', min=0.5, max=10.0)
     mass_kg: float = param(12000.0, 'Vehicle mass, kg (docs/sources.md: heavy flails 10-20 t)',
                            min=100.0, max=100000.0)
-    track_gauge_m: float = param(1.6, 'Track centre-to-centre distance, m', min=0.3, max=5.0)
-    track_width_m: float = param(0.35, 'Width of one track, m', min=0.05, max=2.0)
-    track_length_m: float = param(4.0, 'Ground contact length of a track, m', min=0.5,
-                                  max=20.0)
+    track_gauge_m: float = vehicle_params.track_gauge_m()
+    track_width_m: float = vehicle_params.track_width_m()
+    track_length_m: float = vehicle_params.track_length_m()
     slip_base: float = param(0.01, 'Track slip fraction when driving straight on level '
                              'ground', min=0.0, max=0.5)
     slip_turn_coeff: float = param(0.15, 'Extra slip fraction per rad/s of yaw rate',

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from typing import List, Optional, Sequence, Tuple
 
 from shapely.geometry import Polygon as ShapelyPolygon
+from shapely.ops import unary_union
 
 from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.sdf import load_world
-from demining_bringup.contract.world import GeoOrigin, Polygon, WorldError, validate_polygon
+from demining_bringup.contract.world import (MAX_SAFE_MARGIN_M, GeoOrigin, Polygon, WorldError,
+                                             validate_polygon)
 
 
 @dataclasses.dataclass
@@ -27,6 +30,12 @@ class HazardArea:
     field: Polygon
     exclusion_zones: List[Polygon]
     origin: GeoOrigin
+    #: Safe (cleared) lanes from the start to the field edge.
+    approach_lanes: List[Polygon] = dataclasses.field(default_factory=list)
+    #: Ground outside the field declared safe to drive and turn on (default: none).
+    safe_areas: List[Polygon] = dataclasses.field(default_factory=list)
+    #: A belt this wide all round the field is declared safe, m (default: none).
+    safe_margin_m: float = 0.0
 
     @property
     def area_m2(self) -> float:
@@ -39,6 +48,27 @@ class HazardArea:
         for zone in self.exclusion_zones:
             poly = poly.difference(ShapelyPolygon(zone))
         return poly
+
+    def safe_ground(self):
+        """Ground declared safe to drive on: approach lanes, safe areas, the safe margin.
+
+        Exclusion zones are not safe, except where a safe area is declared over one (a road
+        excluded from processing that the machine may cross). Empty by default: the machine
+        then drives and turns only on ground it has processed (docs/worlds.md, "Safe ground").
+        """
+        parts = [ShapelyPolygon(p) for p in self.approach_lanes]
+        if self.safe_margin_m > 0.0:
+            field = ShapelyPolygon(self.field)
+            parts.append(field.buffer(self.safe_margin_m, join_style='mitre').difference(field))
+        geom = unary_union(parts) if parts else ShapelyPolygon()
+        for zone in self.exclusion_zones:
+            geom = geom.difference(ShapelyPolygon(zone))
+        declared = [ShapelyPolygon(p) for p in self.safe_areas]
+        return unary_union([geom] + declared) if declared else geom
+
+
+#: ``role`` property values of GeoJSON polygons (``field`` when absent).
+GEOJSON_ROLES = ('field', 'exclusion', 'approach_lane', 'safe')
 
 
 def _geojson_polygons(doc: dict) -> List[Tuple[dict, list]]:
@@ -100,8 +130,24 @@ def _load_geojson(path: str) -> HazardArea:
     exclusions = [to_local(r, 'exclusion zone') for r in rings[1:]]
     exclusions += [to_local(r[0], 'exclusion zone') for p, r in polys
                    if p.get('role') == 'exclusion' and r]
+    lanes = [to_local(r[0], 'approach lane') for p, r in polys
+             if p.get('role') == 'approach_lane' and r]
+    safe = [to_local(r[0], 'safe area') for p, r in polys if p.get('role') == 'safe' and r]
+    unknown = sorted({str(p.get('role', 'field')) for p, _ in polys} - set(GEOJSON_ROLES))
+    if unknown:
+        raise WorldError(f'{path}: unknown polygon role(s) {", ".join(unknown)} (one of '
+                         f'{", ".join(GEOJSON_ROLES)})')
+    margin = props.get('safe_margin_m', 0.0)
+    try:
+        margin = float(margin)
+    except (TypeError, ValueError):
+        raise WorldError(f'{path}: safe_margin_m must be a number, got {margin!r}') from None
+    if not (math.isfinite(margin) and 0.0 <= margin <= MAX_SAFE_MARGIN_M):
+        raise WorldError(f'{path}: safe_margin_m must be within 0..{MAX_SAFE_MARGIN_M:g} m, '
+                         f'got {margin!r}')
     name = str(props.get('name') or os.path.splitext(os.path.basename(path))[0])
-    return HazardArea(name=name, field=field, exclusion_zones=exclusions, origin=origin)
+    return HazardArea(name=name, field=field, exclusion_zones=exclusions, origin=origin,
+                      approach_lanes=lanes, safe_areas=safe, safe_margin_m=margin)
 
 
 def load_area(path: str) -> HazardArea:
@@ -118,4 +164,8 @@ def load_area(path: str) -> HazardArea:
     world = load_world(path)
     return HazardArea(name=world.name, field=list(world.field),
                       exclusion_zones=[list(z) for z in world.exclusion_zones],
-                      origin=world.origin)
+                      origin=world.origin,
+                      approach_lanes=([list(world.approach_lane)] if world.approach_lane
+                                      else []),
+                      safe_areas=[list(z) for z in world.safe_areas],
+                      safe_margin_m=world.safe_margin_m)

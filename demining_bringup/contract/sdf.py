@@ -57,7 +57,7 @@ SOIL_FIELDS = {              # element -> Soil attribute
 }
 ITEM_FIELDS = ('kind', 'model', 'depth', 'diameter', 'height', 'metal_mass', 'explosive_mass',
                'permittivity')
-AREA_FIELDS = ('field', 'exclusion', 'approach_lane')
+AREA_FIELDS = ('field', 'exclusion', 'approach_lane', 'safe_area', 'safe_margin')
 OBSTACLE_FIELDS = ('kind',)
 
 
@@ -171,7 +171,7 @@ class _Reader:
 
         soil = self.soil(w)
         terrain = self.terrain(w, models)
-        field, exclusions, lane = self.area(w, models)
+        field, exclusions, lane, safe_areas, safe_margin = self.area(w, models)
         desc_el = w.find(_q('description'))
         description = ' '.join((desc_el.text or '').split()) if desc_el is not None else ''
 
@@ -196,7 +196,8 @@ class _Reader:
             raise self.fail(f'no model named {VEHICLE_MODEL!r} (its pose is the start pose)')
 
         world = World(name=name, origin=origin, field=field, exclusion_zones=exclusions,
-                      approach_lane=lane, soil=soil, terrain=terrain, items=items,
+                      approach_lane=lane, safe_areas=safe_areas, safe_margin_m=safe_margin,
+                      soil=soil, terrain=terrain, items=items,
                       obstacles=obstacles, vehicle_start=vehicle_start,
                       source=os.path.abspath(self.path), description=description)
         try:
@@ -273,7 +274,14 @@ class _Reader:
         if len(lanes) > 1:
             raise self.fail('more than one <demining:approach_lane>')
         lane = self.polygon(lanes[0], 'approach_lane polygon') if lanes else None
-        return field, exclusions, lane
+        safe_areas = [self.polygon(e, f'safe area {k + 1}')
+                      for k, e in enumerate(area.findall(_q('safe_area')))]
+        margins = area.findall(_q('safe_margin'))
+        if len(margins) > 1:
+            raise self.fail('more than one <demining:safe_margin>')
+        safe_margin = (self.number(margins[0].text, '<demining:safe_margin>') if margins
+                       else 0.0)
+        return field, exclusions, lane, safe_areas, safe_margin
 
     def item(self, m: ET.Element, terrain: Terrain) -> BuriedItem:
         mname = m.get('name')
@@ -772,6 +780,10 @@ def _area_model(world_el: ET.Element, world: World) -> None:
         _sub(area, _q('exclusion'), _poly_text(zone))
     if world.approach_lane is not None:
         _sub(area, _q('approach_lane'), _poly_text(world.approach_lane))
+    for safe in world.safe_areas:
+        _sub(area, _q('safe_area'), _poly_text(safe))
+    if world.safe_margin_m:
+        _sub(area, _q('safe_margin'), _num(world.safe_margin_m))
     link = _sub(m, 'link', name='link')
     if world.terrain.heights is not None:
         return      # a flat outline would be buried in or float above the slopes

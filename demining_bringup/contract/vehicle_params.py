@@ -78,3 +78,19 @@ def footprint_front_m() -> Any:
 def footprint_half_width_m() -> Any:
     """Half the machine's footprint width (hull, flail)."""
     return param(1.1, 'half the machine footprint width (hull, flail), m', min=0.1, max=10.0)
+
+
+def track_gauge_m() -> Any:
+    """Track centre-to-centre distance."""
+    return param(1.6, 'track centre-to-centre distance, m', min=0.3, max=5.0)
+
+
+def track_width_m() -> Any:
+    """Width of one track."""
+    return param(0.35, 'width of one track, m', min=0.05, max=2.0)
+
+
+def track_length_m() -> Any:
+    """Ground contact length of a track, centred on base_link."""
+    return param(4.0, 'ground contact length of a track (centred on base_link), m', min=0.5,
+                 max=20.0)

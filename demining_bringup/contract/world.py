@@ -244,6 +244,10 @@ class World:
     field: Polygon                                  # hazard area, counter-clockwise
     exclusion_zones: List[Polygon] = dataclasses.field(default_factory=list)
     approach_lane: Optional[Polygon] = None
+    # Ground outside the field the task declares safe to drive and turn on (cleared land, a
+    # road verge): polygons, and a margin all round the field (default: none, docs/worlds.md).
+    safe_areas: List[Polygon] = dataclasses.field(default_factory=list)
+    safe_margin_m: float = 0.0
     soil: Soil = dataclasses.field(default_factory=Soil)
     terrain: Terrain = dataclasses.field(default_factory=Terrain)
     items: List[BuriedItem] = dataclasses.field(default_factory=list)
@@ -328,6 +332,8 @@ MAX_CONDUCTIVITY_S_PER_M = 10.0
 MAX_ITEM_DISTANCE_FROM_FIELD_M = 100.0
 MAX_COORDINATE_M = 50_000.0
 MAX_OBSTACLE_SIZE_M = 100.0
+#: Largest declared safe margin round a field, m (a wider safe belt is better a polygon).
+MAX_SAFE_MARGIN_M = 100.0
 MIN_POLYGON_AREA_M2 = 1e-6
 RESERVED_MODEL_NAMES = ('vehicle', 'hazard_area', 'ground_plane', 'terrain')
 
@@ -399,6 +405,9 @@ def validate_world(world: World) -> World:
                              for k, z in enumerate(world.exclusion_zones)]
     if world.approach_lane is not None:
         world.approach_lane = validate_polygon(world.approach_lane, 'approach_lane polygon')
+    world.safe_areas = [validate_polygon(z, f'safe area {k + 1}')
+                        for k, z in enumerate(world.safe_areas)]
+    _in_range(world.safe_margin_m, 0.0, MAX_SAFE_MARGIN_M, 'safe_margin')
     s = world.soil
     _in_range(s.permittivity, 1.0, MAX_PERMITTIVITY, 'soil permittivity')
     _in_range(s.conductivity, 0.0, MAX_CONDUCTIVITY_S_PER_M, 'soil conductivity')

@@ -54,6 +54,21 @@ _UNPROCESSED_PENALTY = 1000.0
 _EXCLUSION_PENALTY = 10000.0
 #: A lane whose tool strip is processed to at least this share is not planned again.
 _PROCESSED_SHARE = 0.95
+#: Round-off slivers thinner than this between headland passes and the boundary are ignored, m.
+_SLIVER_M = 0.05
+#: A detour round a zone keeps this much more than the machine's half width, m.
+_DETOUR_CLEARANCE_M = 0.3
+#: A pass along a zone may bend this much in all (an edge, not round a corner), rad.
+_MAX_PASS_TURN_RAD = 0.35
+#: Rounds of gap re-cover after the main plan (a gap's own lanes may leave a smaller gap).
+_GAP_ROUNDS = 2
+#: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
+_MIN_GAP_M2 = 0.5
+#: Most headland passes a profile may ask for.
+_MAX_HEADLAND_PASSES = 20
+#: Declared safe ground may miss this share of the outside turning belt and still count as
+#: safe surroundings (raster and polygon rounding).
+_SAFE_BELT_SHARE = 0.99
 
 
 class PlanningError(ValueError):
@@ -82,6 +97,14 @@ class CoverageParams:
     transit_speed_mps: float = param(0.8, 'speed on transit legs, m/s', min=0.01, max=5.0)
     pivot_rate_radps: float = param(0.3, 'yaw rate of a pivot turn, for the time estimate, '
                                     'rad/s', min=0.01, max=3.0)
+    headland_passes: str = param(AUTO, "passes along the boundary processed first so the "
+                                 "machine turns on processed ground, or 'auto' (as many as a "
+                                 'pivot of the tracks needs; none when the surroundings are '
+                                 'declared safe)')
+    track_gauge_m: float = vehicle_params.track_gauge_m()
+    track_width_m: float = vehicle_params.track_width_m()
+    track_length_m: float = vehicle_params.track_length_m()
+    footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
 
     def __post_init__(self) -> None:
         """Check the lane angle string."""
@@ -93,11 +116,30 @@ class CoverageParams:
                                  f'{self.lane_angle_deg!r}') from None
             if not math.isfinite(value):
                 raise ParamError('lane_angle_deg: must be finite')
+        if self.headland_passes != AUTO:
+            try:
+                passes = int(self.headland_passes)
+            except ValueError:
+                raise ParamError(f"headland_passes: expected 'auto' or a whole number, got "
+                                 f'{self.headland_passes!r}') from None
+            if not 0 <= passes <= _MAX_HEADLAND_PASSES:
+                raise ParamError(f'headland_passes: must be within 0..{_MAX_HEADLAND_PASSES}')
 
     @property
     def lane_spacing_m(self) -> float:
         """Distance between lane centre lines, m."""
         return self.tool_width_m * (1.0 - self.overlap)
+
+    @property
+    def pivot_radius_m(self) -> float:
+        """Radius of the disc the tracks sweep in a pivot on base_link, m."""
+        return math.hypot(0.5 * self.track_length_m,
+                          0.5 * (self.track_gauge_m + self.track_width_m))
+
+    def auto_headland_passes(self) -> int:
+        """Passes whose processed band holds a pivot with the tool just at the boundary."""
+        need = self.tool_offset_x_m + self.pivot_radius_m
+        return 1 + max(0, int(math.ceil((need - self.tool_width_m) / self.lane_spacing_m)))
 
 
 @dataclasses.dataclass
@@ -126,6 +168,10 @@ class CoveragePlan:
     transit_length_m: float
     expected_time_s: float
     transit_over_unprocessed_m: float
+    #: Headland passes (closed base_link loops along the boundary), driven before the lanes.
+    headland: List[List[XY]] = dataclasses.field(default_factory=list)
+    #: Patches of ground to process that no lane reaches, with the reason (for the report).
+    unplanned: List[Tuple[Polygon, str]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         """Return a one-line description for logs."""
@@ -226,24 +272,122 @@ def _ring_path(ring: LineString, a: Point, b: Point, forward: bool) -> List[XY]:
     return [(float(x), float(y)) for x, y in pts]
 
 
+def _turning(pts: Sequence[XY]) -> float:
+    """Total heading change along a polyline, rad."""
+    d = np.diff(np.asarray(pts, dtype=float), axis=0)
+    d = d[np.hypot(*d.T) > _EPS]
+    if len(d) < 2:
+        return 0.0
+    h = np.arctan2(d[:, 1], d[:, 0])
+    return float(np.sum(np.abs(np.angle(np.exp(1j * np.diff(h))))))
+
+
+def _loop_from(ring: List[XY], here: Optional[XY]) -> List[XY]:
+    """The closed ring as a loop starting (and ending) at its vertex nearest ``here``."""
+    pts = ring[:-1] if ring[0] == ring[-1] else list(ring)
+    if here is not None:
+        k = min(range(len(pts)), key=lambda i: math.dist(pts[i], here))
+        pts = pts[k:] + pts[:k]
+    return pts + [pts[0]]
+
+
 class _Planner:
     """One planning run (keeps the rotated geometry together)."""
 
     def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
-                 params: CoverageParams, processed=None) -> None:
+                 params: CoverageParams, processed=None, safe_ground=None) -> None:
         self.p = params
         self.processed = processed if processed is not None else Polygon()
+        self.safe = safe_ground if safe_ground is not None else Polygon()
         self.field = validate_polygon(field, 'field')
         self.zones = [validate_polygon(z, f'exclusion zone {i}')
                       for i, z in enumerate(exclusion_zones)]
         self.region = work_region(field, exclusion_zones)
         self.zone_union = unary_union(self.zones) if self.zones else Polygon()
+        # keep-out for transits: zones, except where declared safe to drive (a road)
+        self.zone_block = (self.zone_union.difference(self.safe) if not self.safe.is_empty
+                           else self.zone_union)
+        # a transit keeps the whole machine out, not only base_link: zones grown by the
+        # footprint's half width (the hull, wider than the tracks)
+        self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
         self.zone_clear = (self.zone_union.buffer(params.exclusion_clearance_m)
                            if self.zones else Polygon())
+        #: what the tool may process: the field minus the zones and their clearance
+        self.workable = (self.field.difference(self.zone_clear) if self.zones
+                         else self.field)
         if params.lane_angle_deg == AUTO:
             self.angle = auto_lane_angle(self.field)
         else:
             self.angle = math.radians(float(params.lane_angle_deg))
+        self._headland_geometry()
+
+    def _headland_geometry(self) -> None:
+        """Decide where the machine turns: on safe surroundings, or on a processed headland.
+
+        With the belt round the field that a lane end needs (tool offset, end margin and the
+        tracks' pivot disc) declared safe, lanes run past the boundary and the machine turns
+        outside. Otherwise (the default: nothing outside the field is known to be safe) it
+        processes ``headland_passes`` loops along the boundary and round every exclusion zone
+        first, as flail operators do, then drives lanes that end on that headland and turns
+        there, on processed ground (the turning line lies ``turn_depth`` inside the boundary).
+        """
+        p = self.p
+        # Zones get no headland of their own: lanes that end at one back out along themselves
+        # (no turn near a zone), and the headland passes stop short of them.
+        self.work_zone = self.field
+        belt = self.field.buffer(p.tool_offset_x_m + p.lane_end_margin_m + p.pivot_radius_m,
+                                 join_style='mitre').difference(self.field)
+        outside_safe = (not self.safe.is_empty and belt.intersection(self.safe).area
+                        >= _SAFE_BELT_SHARE * belt.area)
+        if p.headland_passes == AUTO:
+            self.passes = 0 if outside_safe else p.auto_headland_passes()
+        else:
+            self.passes = int(p.headland_passes)
+        self.turn_region = Polygon()
+        self.interior = self.work_zone
+        if not self.passes:
+            return
+        spacing = p.lane_spacing_m
+        depth = p.tool_width_m + (self.passes - 1) * spacing
+        self.turn_depth = min(max(p.tool_offset_x_m, p.pivot_radius_m),
+                              max(depth - p.pivot_radius_m, 0.5 * p.tool_width_m))
+        self.turn_region = self.work_zone.buffer(-self.turn_depth, join_style='mitre')
+        self.interior = self.work_zone.buffer(-(depth - (p.tool_width_m - spacing)),
+                                              join_style='mitre')
+        rings = self.headland_rings()
+        cover = unary_union([LineString(r).buffer(0.5 * p.tool_width_m, cap_style='flat')
+                             for r in rings]) if rings else Polygon()
+        # what lanes must cover: the interior, and whatever the cut passes leave near zones
+        # (shrunk a little: polygon round-off leaves slivers along the passes)
+        self.interior = self.region.difference(cover).buffer(-_SLIVER_M)
+
+    def headland_rings(self) -> List[List[XY]]:
+        """The headland passes as base_link polylines, outermost first.
+
+        A pass is a closed loop along the field boundary, cut where it comes within the
+        tool's reach (``tool_offset_x_m`` + half the tool width) of an exclusion zone's
+        clearance line: the tool, ahead of the base, never reaches into a zone, and lanes
+        (which stop short of zones and back out) cover what the cut leaves.
+        """
+        rings: List[List[XY]] = []
+        reach = self.p.tool_offset_x_m + 0.5 * self.p.tool_width_m
+        keep_off = self.zone_clear.buffer(reach) if self.zones else Polygon()
+        for k in range(self.passes):
+            inset = 0.5 * self.p.tool_width_m + k * self.p.lane_spacing_m
+            for poly in _polys(self.field.buffer(-inset, join_style='mitre')):
+                ring = LineString(poly.exterior.coords)
+                pieces = ring.difference(keep_off) if not keep_off.is_empty else ring
+                for piece in getattr(pieces, 'geoms', [pieces]):
+                    if isinstance(piece, LineString) and piece.length > self.p.lane_spacing_m:
+                        rings.append([(float(x), float(y)) for x, y in piece.coords])
+        return rings
+
+    def transit_rings(self) -> List[LineString]:
+        """Rings transits may follow: on the processed headland, or outside the field."""
+        if self.passes:
+            return [LineString(poly.exterior.coords) for poly in _polys(self.turn_region)]
+        return [self.field.buffer(self.p.tool_offset_x_m + self.p.headland_offset_m,
+                                  join_style='mitre').exterior]
 
     # rotation helpers: lanes run along +x in the rotated frame
     def _to_lane(self, geom):
@@ -290,12 +434,61 @@ class _Planner:
             y += spacing
         return out
 
+    def inner_lanes(self) -> List[List[Lane]]:
+        """Lanes whose boundary ends are on the headland's turning line.
+
+        The tool stretches are those of :meth:`lanes` (the band over the field, stopped short
+        of exclusion zones). At a boundary end the base drives to the turning line, where it
+        pivots on the processed headland, and the tool, ``tool_offset_x_m`` ahead, reaches the
+        boundary; at a zone end the tool stops at the zone and the base backs out along the
+        lane (no turn near a zone). Stretches wholly inside the headland are left to it.
+        """
+        p = self.p
+        if self.turn_region.is_empty:
+            return []
+        turn = self._to_lane(self.turn_region)
+        inner = self._to_lane(self.interior)
+        off, half = p.tool_offset_x_m, 0.5 * p.tool_width_m
+        cands: List[List[Lane]] = []
+        for k, y, x0, x1, z0, z1 in self.lanes():
+            if box(x0, y - half, x1, y + half).intersection(inner).area < (
+                    _MIN_SEGMENT_M * p.tool_width_m):
+                continue
+            line = LineString([(x0 - off, y), (x1 + off, y)]).intersection(turn)
+            segs = [g for g in getattr(line, 'geoms', [line]) if not g.is_empty]
+            if not segs:
+                continue
+            seg = max(segs, key=lambda g: g.length)
+            t0, t1 = seg.bounds[0], seg.bounds[2]
+
+            def lane(start: float, end: float, tool_start: float, tool_end: float,
+                     at_zone: bool) -> Lane:
+                return Lane(k, self._from_lane(start, y), self._from_lane(end, y),
+                            self._from_lane(tool_start, y), self._from_lane(tool_end, y),
+                            at_zone)
+            f_start = x0 if z0 else t0
+            f_end = x1 - off if z1 else t1
+            fwd = lane(f_start, f_end, f_start + off, x1 if z1 else f_end + off, z1)
+            r_start = x1 if z1 else t1
+            r_end = x0 + off if z0 else t0
+            rev = lane(r_start, r_end, r_start - off, x0 if z0 else r_end - off, z0)
+            options = []
+            if f_end - f_start > _MIN_SEGMENT_M and not (z0 and not z1):
+                options.append(fwd)
+            if r_start - r_end > _MIN_SEGMENT_M and not (z1 and not z0):
+                options.append(rev)
+            if options:
+                cands.append(options)
+        return cands
+
     def build_lanes(self) -> List[List[Lane]]:
         """Return, per segment, the allowed driving directions as lanes in the map frame.
 
         A segment with an exclusion zone at one end is only driven towards the zone (the tool
         reaches the zone's clearance line; the vehicle then backs out).
         """
+        if self.passes:
+            return self.inner_lanes()
         ext = self.p.tool_offset_x_m + self.p.lane_end_margin_m
         off = self.p.tool_offset_x_m
         cands = []
@@ -317,6 +510,11 @@ class _Planner:
             else:
                 cands.append([fwd, rev])
         return cands
+
+    def _processed_ring(self, ring: List[XY]) -> bool:
+        strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
+        return strip.area > _EPS and (
+            strip.intersection(self.processed).area >= _PROCESSED_SHARE * strip.area)
 
     def _processed_already(self, lane: Lane) -> bool:
         strip = self.tool_footprint(lane)
@@ -345,16 +543,25 @@ class _Planner:
             return [a] + pts, cost + math.dist(a, back_to), over
         if math.dist(a, b) < _EPS:
             return [a, b], 0.0, 0.0
-        ring = self.field.buffer(self.p.tool_offset_x_m + self.p.headland_offset_m,
-                                 join_style='mitre').exterior
         options = [[a, b]]
-        for forward in (True, False):
-            options.append([a] + _ring_path(ring, Point(a), Point(b), forward) + [b])
+        pa, pb = Point(a), Point(b)
+        straight = LineString([a, b])
+        for zone in (_polys(self.zone_keep) if self.zones else []):
+            if straight.intersects(zone):
+                # round the zone, along its grown outline
+                ring = zone.buffer(_DETOUR_CLEARANCE_M, join_style='mitre').exterior
+                for forward in (True, False):
+                    options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
+        for ring in self._rings:
+            if ring.distance(pa) > self._ring_reach or ring.distance(pb) > self._ring_reach:
+                continue
+            for forward in (True, False):
+                options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
         best = None
         for pts in options:
             line = LineString(pts)
             over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
-            excl = line.intersection(self.zone_union).length if self.zones else 0.0
+            excl = line.intersection(self.zone_keep).length if self.zones else 0.0
             cost = line.length + _UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl
             if best is None or cost < best[1]:
                 best = (pts, cost, over)
@@ -362,24 +569,133 @@ class _Planner:
         return best
 
     def plan(self, start_xy: Optional[XY]) -> CoveragePlan:
-        """Order the lanes greedily from the vehicle and build the dense path."""
+        """Order the lanes greedily from the vehicle, re-cover the gaps, build the path."""
+        legs, chosen, over, headland, here, back_to = self._legs(start_xy)
+        covered = unary_union([self.processed, lane_strips(chosen, headland,
+                                                           self.p.tool_width_m)])
+        unplanned = []
+        for _ in range(_GAP_ROUNDS):
+            gaps = [g for g in _polys(self.workable.difference(covered).buffer(-_SLIVER_M)
+                                      .buffer(_SLIVER_M))
+                    if g.area >= _MIN_GAP_M2]
+            if not gaps:
+                break
+            gaps.sort(key=lambda g: g.distance(Point(here)))
+            unplanned = []
+            for gap in gaps:
+                along = self._zone_pass(gap, here)
+                if along is not None:
+                    pts, cost, over_m = self.transit(here, along[0], self.region.difference(
+                        covered), back_to)
+                    legs += [(pts, False), (along, True)]
+                    over += over_m
+                    headland.append(along)
+                    here, back_to = along[-1], None
+                    covered = unary_union([covered, lane_strips([], [along],
+                                                                self.p.tool_width_m)])
+                    continue
+                zones = [list(z.exterior.coords) for z in self.zones]
+                sub = _Planner(list(gap.exterior.coords), zones,
+                               dataclasses.replace(self.p, headland_passes='0',
+                                                   lane_angle_deg=AUTO),
+                               processed=covered, safe_ground=self.safe)
+                try:
+                    s_legs, s_chosen, s_over, _, end, s_back = sub._legs(here, back_to)
+                except PlanningError as exc:
+                    unplanned.append((gap, str(exc)))
+                    continue
+                legs += s_legs
+                chosen += s_chosen
+                over += s_over
+                here, back_to = end, s_back
+                covered = unary_union([covered, lane_strips(s_chosen, [],
+                                                            self.p.tool_width_m)])
+        plan = self._assemble(legs, chosen, over)
+        plan.headland = headland
+        plan.unplanned = [(g, reason) for g, reason in unplanned]
+        return plan
+
+    def _zone_pass(self, gap, here: XY) -> Optional[List[XY]]:
+        """A base path along an exclusion zone whose tool strip covers a gap beside it.
+
+        Lanes at an angle to a zone's edge stop where their band first touches it, which
+        leaves a strip along the edge; the pass drives parallel to the edge, half a tool width
+        off its clearance line, starting ``tool_offset_x_m`` early (the tool leads).
+        """
+        if not self.zones:
+            return None
+        half, off = 0.5 * self.p.tool_width_m, self.p.tool_offset_x_m
+        for zone in _polys(self.zone_clear):
+            if zone.distance(gap) > _SLIVER_M:
+                continue
+            # round corners: the follower drives them without a pivot, which would swing the
+            # tool, 2.6 m ahead, over the zone's corner
+            ring = LineString(zone.buffer(half).exterior.coords)
+            piece = ring.intersection(gap.buffer(half))
+            parts = [g for g in getattr(piece, 'geoms', [piece])
+                     if isinstance(g, LineString) and g.length > _MIN_SEGMENT_M]
+            if not parts:
+                continue
+            s0 = min(ring.project(Point(g.coords[0])) for g in parts)
+            s1 = max(ring.project(Point(g.coords[-1])) for g in parts)
+            if s1 - s0 <= _MIN_SEGMENT_M or s1 - s0 > 0.5 * ring.length:
+                continue        # wraps round the zone: leave it to the sub-plan
+            # both ways along the edge; the tool leads by the offset
+            fwd = substring(ring, max(s0 - off, 0.0), s1 - off if s1 - off > s0 else s1)
+            rev = substring(ring, min(s1 + off, ring.length), s0 + off if s0 + off < s1
+                            else s0)
+            best = None
+            for line in (fwd, rev):
+                pts = [(float(x), float(y)) for x, y in line.coords]
+                if len(pts) < 2 or _turning(pts) > _MAX_PASS_TURN_RAD or LineString(
+                        pts).buffer(half).intersects(self.zone_block.difference(zone)):
+                    continue        # round a corner the leading tool would cut: sub-plan
+                d = math.dist(here, pts[0])
+                if best is None or d < best[0]:
+                    best = (d, pts)
+            if best is not None:
+                return best[1]
+        return None
+
+    def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None):
+        """Return (legs, lanes, metres over unprocessed, headland, end point, back-out)."""
         cands = self.build_lanes()
-        if not cands:
+        rings = self.headland_rings()
+        if not cands and not rings:
             raise PlanningError('no lane fits the area (is it narrower than the tool?)')
         if not self.processed.is_empty:
             cands = [c for c in cands if not self._processed_already(c[0])]
-            if not cands:
+            rings = [r for r in rings if not self._processed_ring(r)]
+            if not cands and not rings:
                 raise PlanningError('nothing left to process')
         unprocessed = self.region.difference(self.processed)
+        self._rings = self.transit_rings()
+        self._ring_reach = (self.p.tool_offset_x_m + self.p.headland_offset_m
+                            + self.p.lane_end_margin_m + self.p.lane_spacing_m
+                            if not self.passes else self.turn_depth + self.p.lane_spacing_m)
         here = start_xy
-        if here is None:
-            here = cands[0][0].start
         legs: List[Tuple[List[XY], bool]] = []
         chosen: List[Lane] = []
         remaining = list(range(len(cands)))
         over_total = 0.0
         first = True
-        back_to: Optional[XY] = None
+        headland = []
+        for ring in rings:
+            strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
+            loop = _loop_from(ring, here) if ring[0] == ring[-1] else (
+                ring if here is None or math.dist(ring[0], here) <= math.dist(ring[-1], here)
+                else ring[::-1])
+            if here is not None:
+                pts, _, over = self.transit(here, loop[0], unprocessed)
+                legs.append((pts, False))
+                over_total += over
+            first = False
+            legs.append((loop, True))
+            headland.append(loop)
+            unprocessed = unprocessed.difference(strip)
+            here = loop[-1]
+        if here is None:
+            here = cands[0][0].start if cands else rings[0][0]
         while remaining:
             best = None
             origin = here if back_to is None else back_to
@@ -409,7 +725,7 @@ class _Planner:
             remaining.remove(i)
             here = lane.end
             back_to = lane.start if lane.ends_at_zone else None
-        return self._assemble(legs, chosen, over_total)
+        return legs, chosen, over_total, headland, here, back_to
 
     def _assemble(self, legs: List[Tuple[List[XY], bool]], lanes: List[Lane],
                   over: float) -> CoveragePlan:
@@ -453,25 +769,36 @@ class _Planner:
 
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),
                   start_xy: Optional[XY] = None,
-                  params: Optional[CoverageParams] = None, processed=None) -> CoveragePlan:
+                  params: Optional[CoverageParams] = None, processed=None,
+                  safe_ground=None) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
     :param processed: ground already processed (a shapely geometry): lanes whose tool strip it
         covers are not planned again, and transits over it cost nothing extra (a re-plan of
         the remaining ground, e.g. around a new no-go zone).
+    :param safe_ground: ground declared safe outside the field (a shapely geometry; None:
+        none): when it holds the turning belt round the field the machine turns outside,
+        else on a processed headland (see :meth:`_Planner._headland_geometry`).
     :raises PlanningError: on an invalid polygon, an area no lane fits, or nothing left.
     """
     params = params or CoverageParams()
     if start_xy is not None and not all(math.isfinite(c) for c in start_xy):
         raise PlanningError('start position must be finite')
-    return _Planner(field, exclusion_zones, params, processed).plan(start_xy)
+    return _Planner(field, exclusion_zones, params, processed, safe_ground).plan(start_xy)
+
+
+def lane_strips(lanes: Sequence[Lane], headland: Sequence[Sequence[XY]], tool_width_m: float):
+    """The ground the tool processes along lanes and headland passes (one geometry)."""
+    return unary_union([LineString([ln.tool_start, ln.tool_end]).buffer(
+        0.5 * tool_width_m, cap_style='flat') for ln in lanes] + [
+        LineString(loop).buffer(0.5 * tool_width_m, join_style='mitre')
+        for loop in headland])
 
 
 def lane_footprints(plan: CoveragePlan, tool_width_m: float):
-    """Return the union of the tool footprints of a plan's lanes (for checks and tests)."""
-    return unary_union([LineString([ln.tool_start, ln.tool_end]).buffer(
-        0.5 * tool_width_m, cap_style='flat') for ln in plan.lanes])
+    """Return the union of the tool footprints of a plan's lanes and headland passes."""
+    return lane_strips(plan.lanes, plan.headland, tool_width_m)
 
 
 def classify_work(xy: np.ndarray, field: Sequence[XY], reach_m: float) -> np.ndarray:

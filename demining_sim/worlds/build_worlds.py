@@ -169,6 +169,8 @@ def irregular_area() -> World:
         exclusion_zones=[ruins, road], edge_margin_m=1.0,
         ap_models=('PMN', 'PMN-2', 'PMA-2'))
     w.approach_lane = [(-15.0, 0.5), (0.0, 0.5), (0.0, 3.5), (-15.0, 3.5)]
+    # The road is excluded from processing but safe to drive across (docs/worlds.md).
+    w.safe_areas = [road]
     w.vehicle_start = (-10.0, 2.0, 0.0)
     w.obstacles = [
         Obstacle('ruin_wall_1', 12.5, 20.5, 0.5 * math.hypot(8.0, 0.5), 2.2, 'ruin', 'box',
@@ -181,7 +183,8 @@ def irregular_area() -> World:
     ]
     w.description = ('Irregular hazard area in Battambang province, Cambodia: non-convex '
                      'polygon on laterite (magnetic soil) with a ruined house and a road '
-                     'excluded, and a safe approach lane from the west.')
+                     'excluded (the road safe to cross), and a safe approach lane from the '
+                     'west.')
     return w
 
 

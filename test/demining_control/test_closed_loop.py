@@ -3,7 +3,7 @@
 import math
 
 from demining_bringup.contract.datatypes import ToolState, VehicleState
-from demining_control.coverage.planner import plan_coverage
+from demining_control.coverage.planner import CoverageParams, plan_coverage
 from demining_control.coverage.processed import ProcessedGrid
 from demining_control.follower.pure_pursuit import FollowerStatus, PathFollower
 from demining_control.tools.controller import ToolController
@@ -40,7 +40,7 @@ def test_30_by_20_field_reaches_99_percent():
 
 def test_exclusion_zone_closed_loop_backs_out_and_stays_clear():
     zone = [(12.0, 7.0), (18.0, 7.0), (18.0, 13.0), (12.0, 13.0)]
-    plan = plan_coverage(FIELD, [zone], (-6.0, -4.0))
+    plan = plan_coverage(FIELD, [zone], (-6.0, -4.0), CoverageParams(headland_passes='0'))
     assert plan.transit_over_unprocessed_m == 0.0
     follower = PathFollower()
     follower.set_path(plan.waypoints, plan.work)

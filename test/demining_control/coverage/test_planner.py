@@ -11,6 +11,8 @@ from demining_control.coverage.planner import (CoverageParams, PlanningError, au
                                                classify_work, lane_footprints, plan_coverage)
 
 RECT = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+#: Lanes past the boundary, turns outside: the planner with safe surroundings.
+OUTSIDE = CoverageParams(headland_passes='0')
 L_SHAPE = [(0.0, 0.0), (40.0, 0.0), (40.0, 15.0), (15.0, 15.0), (15.0, 35.0), (0.0, 35.0)]
 ZONE = [(25.0, 3.0), (30.0, 3.0), (30.0, 8.0), (25.0, 8.0)]
 
@@ -23,7 +25,7 @@ def _covered_fraction(field, plan, zones=()):
 
 
 def test_rectangle_is_covered_with_the_expected_lanes():
-    plan = plan_coverage(RECT, [], (-5.0, -5.0))
+    plan = plan_coverage(RECT, [], (-5.0, -5.0), OUTSIDE)
     assert _covered_fraction(RECT, plan) >= 0.995
     # auto picks lanes along the 30 m side: ceil((20 - 2) / 1.8) + 1 = 11 .. 12 lanes
     assert abs(math.sin(plan.lane_angle_rad)) < 1e-9
@@ -46,7 +48,7 @@ def test_rectangle_is_covered_with_the_expected_lanes():
 
 
 def test_work_flags_mark_lanes_and_not_turns():
-    plan = plan_coverage(RECT, [], (-5.0, -5.0))
+    plan = plan_coverage(RECT, [], (-5.0, -5.0), OUTSIDE)
     inside = (plan.waypoints[:, 0] > 0.5) & (plan.waypoints[:, 0] < 29.5)
     assert plan.work[inside].all()
     assert not plan.work[0]          # approach from the start is a transit
@@ -64,7 +66,8 @@ def test_rotated_field_and_given_angle():
     plan = plan_coverage(rot, [], None)
     assert plan.lane_angle_rad == pytest.approx(0.5)
     assert _covered_fraction(rot, plan) >= 0.995
-    plan90 = plan_coverage(RECT, [], None, CoverageParams(lane_angle_deg='90'))
+    plan90 = plan_coverage(RECT, [], None, CoverageParams(lane_angle_deg='90',
+                                                          headland_passes='0'))
     assert len(plan90.lanes) == 17      # lanes along the short side: more of them
     assert _covered_fraction(RECT, plan90) >= 0.995
 

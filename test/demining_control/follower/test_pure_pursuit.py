@@ -7,7 +7,7 @@ import pytest
 
 from demining_bringup.contract.datatypes import VehicleState
 from demining_bringup.contract.parameters import ParamError, from_dict
-from demining_control.coverage.planner import plan_coverage
+from demining_control.coverage.planner import CoverageParams, plan_coverage
 from demining_control.follower.pure_pursuit import FollowerParams, FollowerStatus, PathFollower
 
 DT = 0.1
@@ -29,7 +29,7 @@ def run(follower, x, y, yaw, t_max, probe=None):
 
 def test_boustrophedon_cross_track_and_done():
     field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
-    plan = plan_coverage(field, [], (-5.0, -5.0))
+    plan = plan_coverage(field, [], (-5.0, -5.0), CoverageParams(headland_passes='0'))
     f = PathFollower()
     f.set_path(plan.waypoints, plan.work)
     lane_y = np.array([ln.start[1] for ln in plan.lanes])

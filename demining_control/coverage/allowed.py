@@ -1,0 +1,294 @@
+"""Allowed ground: where the machine may stand, and a check of a path against it (pure core).
+
+The rule every layer shares (issue: "allowed ground, one geometry for everyone"): the parts of
+the machine that press the ground, its tracks, may only be on
+
+* ground its tool has already processed,
+* ground the area file declares safe: approach lanes, safe areas, a safe margin round the field
+  (:meth:`demining_bringup.contract.area.HazardArea.safe_ground`; default: none),
+
+and never in an exclusion zone or a no-go zone (detected AT mines and UXO), processed or not.
+Why the tracks: a buried mine is initiated by pressure (IMAS 04.10, "mine": "designed to be
+exploded by the presence, proximity or contact of a person or vehicle"; pressure fuzes of
+AP and AT blast mines), and mechanical clearance works by having the tool reach the ground
+before the tracks do (GICHD, *A Study of Mechanical Application in Demining*, 2004). The hull
+overhang and the raised tool press nothing; the lowered, turning tool is what processes.
+
+:func:`check_path` replays a path as the follower drives it (straight legs, pivots at corners,
+reverse where the path retraces itself: :mod:`demining_control.follower.pure_pursuit`) on a
+raster: the tool marks the ground it sweeps on work legs, then the tracks' swept rectangle is
+checked against allowed ground at that moment. It is the yardstick of the planner (tests,
+``bench/coverage.py``): how many metres of path put a track on ground not known to be safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+from shapely.ops import unary_union
+
+from demining_bringup.contract import vehicle_params
+from demining_bringup.contract.parameters import param
+
+XY = Tuple[float, float]
+
+#: Below this a leg or an angle is degenerate.
+_EPS = 1e-9
+#: Grid margin round the field and the path, m (the tracks reach past a lane end).
+_GRID_MARGIN_M = 6.0
+#: Upper bound of the check raster (cells), so a huge area cannot exhaust memory.
+_MAX_CELLS = 60_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ContactParams:
+    """The machine's ground contact (its tracks) and the check's resolution."""
+
+    track_gauge_m: float = vehicle_params.track_gauge_m()
+    track_width_m: float = vehicle_params.track_width_m()
+    track_length_m: float = vehicle_params.track_length_m()
+    tool_width_m: float = vehicle_params.tool_width_m()
+    tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
+    resolution_m: float = param(0.1, 'cell size of the allowed-ground check, m', min=0.02,
+                                max=1.0)
+    tolerance_m: float = param(0.05, 'a track may overlap ground not known safe by this much '
+                               '(localisation and raster error), m', min=0.0, max=1.0)
+    step_m: float = param(1.0, 'length of one checked stretch of a leg, m', min=0.1, max=10.0)
+    pivot_step_rad: float = param(0.09, 'yaw step of a checked pivot, rad', min=0.01, max=0.5)
+    corner_angle_rad: float = param(0.35, 'a heading change above this is a pivot (the '
+                                    "follower's corner_angle_rad), rad", min=0.01, max=1.5)
+    reverse_turn_rad: float = param(2.8, 'a turn sharper than this is driven in reverse (the '
+                                    "follower's reverse_turn_rad), rad", min=1.6, max=3.14)
+
+    @property
+    def contact_half_width_m(self) -> float:
+        """Half the width over both tracks, m."""
+        return 0.5 * (self.track_gauge_m + self.track_width_m)
+
+    @property
+    def pivot_radius_m(self) -> float:
+        """Radius of the disc the tracks sweep in a pivot on base_link, m."""
+        return math.hypot(0.5 * self.track_length_m, self.contact_half_width_m)
+
+
+@dataclasses.dataclass
+class PathCheck:
+    """What a path does to allowed ground."""
+
+    length_m: float = 0.0
+    #: Metres of path along which a track is on ground not known safe (unprocessed, unsafe).
+    outside_allowed_m: float = 0.0
+    #: Separate stretches of such metres (a violation each), with their first position.
+    violations: List[XY] = dataclasses.field(default_factory=list)
+    #: Metres of path along which a track or the working tool is in a keep-out zone.
+    keep_out_m: float = 0.0
+    #: Share of the ground to process (field minus keep-out) the tool swept, percent.
+    coverage_pct: float = 0.0
+    #: Pivots (heading changes above the corner angle).
+    turns: int = 0
+
+    def as_dict(self) -> dict:
+        """Figures for logs and benches."""
+        return {'length_m': round(self.length_m, 1),
+                'outside_allowed_m': round(self.outside_allowed_m, 1),
+                'footprint_violations': len(self.violations),
+                'keep_out_m': round(self.keep_out_m, 1),
+                'coverage_pct': round(self.coverage_pct, 3), 'turns': self.turns}
+
+
+def rectangle(x: float, y: float, yaw: float, back: float, front: float, half: float,
+              inset: float = 0.0) -> np.ndarray:
+    """The 4 corners of a rectangle from ``back`` behind to ``front`` ahead of a pose."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    b, f, h = back - inset, front - inset, half - inset
+    local = ((-b, -h), (f, -h), (f, h), (-b, h))
+    return np.array([(x + c * u - s * v, y + s * u + c * v) for u, v in local])
+
+
+def machine_poses(xy: np.ndarray, params: ContactParams
+                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return per leg the machine heading, whether it reverses, and whether a pivot precedes it.
+
+    The follower's semantics: a turn above ``corner_angle_rad`` is a pivot in place; a run that
+    starts with a turn above ``reverse_turn_rad`` (the path retraces itself) is driven in
+    reverse up to the next corner, facing the way it came.
+    """
+    d = np.diff(xy, axis=0)
+    heading = np.arctan2(d[:, 1], d[:, 0])
+    n = len(heading)
+    reverse = np.zeros(n, dtype=bool)
+    corner = np.zeros(n, dtype=bool)
+    if n > 1:
+        turn = np.abs(np.angle(np.exp(1j * np.diff(heading))))
+        corner[1:] = turn > params.corner_angle_rad
+        current = False
+        for k in range(1, n):
+            if corner[k]:
+                current = bool(turn[k - 1] > params.reverse_turn_rad)
+            reverse[k] = current
+    facing = np.where(reverse, heading + math.pi, heading)
+    return np.angle(np.exp(1j * facing)), reverse, corner
+
+
+class _Raster:
+    """Boolean layers over the check area: keep-out, safe, processed, to-process."""
+
+    def __init__(self, bounds: Tuple[float, float, float, float], res: float) -> None:
+        minx, miny, maxx, maxy = bounds
+        self.res = res
+        self.x0, self.y0 = minx - _GRID_MARGIN_M, miny - _GRID_MARGIN_M
+        self.w = int(math.ceil((maxx - minx + 2 * _GRID_MARGIN_M) / res))
+        self.h = int(math.ceil((maxy - miny + 2 * _GRID_MARGIN_M) / res))
+        if self.w * self.h > _MAX_CELLS:
+            raise ValueError(f'allowed-ground raster of {self.w} x {self.h} cells exceeds '
+                             f'{_MAX_CELLS}; use a coarser resolution_m')
+        self.processed = np.zeros((self.h, self.w), dtype=bool)
+
+    def layer(self, geom) -> np.ndarray:
+        """Cells whose centres are in ``geom``."""
+        if geom is None or geom.is_empty:
+            return np.zeros((self.h, self.w), dtype=bool)
+        xs = self.x0 + (np.arange(self.w) + 0.5) * self.res
+        ys = self.y0 + (np.arange(self.h) + 0.5) * self.res
+        gx, gy = np.meshgrid(xs, ys)
+        return shapely.contains_xy(geom, gx, gy)
+
+    def window(self, quad: np.ndarray):
+        """(row slice, column slice, mask) of the cells inside a convex polygon."""
+        res = self.res
+        i0 = max(int(math.floor((quad[:, 0].min() - self.x0) / res)), 0)
+        i1 = min(int(math.ceil((quad[:, 0].max() - self.x0) / res)), self.w)
+        j0 = max(int(math.floor((quad[:, 1].min() - self.y0) / res)), 0)
+        j1 = min(int(math.ceil((quad[:, 1].max() - self.y0) / res)), self.h)
+        if i1 <= i0 or j1 <= j0:
+            return slice(0, 0), slice(0, 0), np.zeros((0, 0), dtype=bool)
+        px = self.x0 + (np.arange(i0, i1) + 0.5) * res
+        py = self.y0 + (np.arange(j0, j1) + 0.5) * res
+        gx, gy = np.meshgrid(px, py)
+        pos = np.ones(gx.shape, dtype=bool)
+        neg = np.ones(gx.shape, dtype=bool)
+        for k in range(len(quad)):
+            ax, ay = quad[k]
+            bx, by = quad[(k + 1) % len(quad)]
+            cross = (bx - ax) * (gy - ay) - (by - ay) * (gx - ax)
+            pos &= cross >= 0.0
+            neg &= cross <= 0.0
+        return slice(j0, j1), slice(i0, i1), pos | neg
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    """The convex hull's vertices (the points themselves when they are degenerate)."""
+    hull = shapely.MultiPoint(points).convex_hull
+    if isinstance(hull, Polygon):
+        return np.asarray(hull.exterior.coords)[:-1]
+    return np.asarray(points, dtype=float)
+
+
+def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence[XY],
+               keep_out: Sequence[Sequence[XY]] = (), safe_ground=None,
+               params: Optional[ContactParams] = None, clearance_m: float = 0.0) -> PathCheck:
+    """Replay a base_link path and measure where its tracks leave allowed ground.
+
+    :param xy: the path (N x 2, map frame), driven as the follower drives it.
+    :param work: ``work[i]``: the leg i -> i+1 is a work leg (tool lowered); None: all are.
+    :param field: the hazard field; ``keep_out``: exclusion and no-go zones.
+    :param clearance_m: the tool keeps this off keep-out zones: the ground to process (the
+        coverage figure's denominator) is the field minus the zones grown by it.
+    :param safe_ground: a shapely geometry of declared safe ground (None: none); where it
+        overlaps a keep-out zone (a road excluded from processing) the tracks may cross.
+    """
+    p = params or ContactParams()
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    keep = np.ones(len(xy), dtype=bool)
+    keep[1:] = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
+    flags = (np.ones(len(xy), dtype=bool) if work is None
+             else np.asarray(work, dtype=bool).reshape(-1))[keep]
+    xy = xy[keep]
+    out = PathCheck()
+    field_poly = Polygon(field)
+    zone = unary_union([Polygon(z) for z in keep_out]) if keep_out else Polygon()
+    bounds = field_poly.bounds
+    if len(xy):
+        bounds = (min(bounds[0], xy[:, 0].min()), min(bounds[1], xy[:, 1].min()),
+                  max(bounds[2], xy[:, 0].max()), max(bounds[3], xy[:, 1].max()))
+    grid = _Raster(bounds, p.resolution_m)
+    declared = grid.layer(safe_ground)
+    blocked = grid.layer(zone) & ~declared      # a zone declared safe to drive (a road)
+    safe = declared
+    todo = grid.layer(field_poly.difference(zone.buffer(clearance_m)) if not zone.is_empty
+                      else field_poly)
+    if len(xy) < 2:
+        out.coverage_pct = 0.0
+        return out
+    facing, _, corner = machine_poses(xy, p)
+    half, back, front = p.contact_half_width_m, 0.5 * p.track_length_m, 0.5 * p.track_length_m
+    tool_half = 0.5 * p.tool_width_m
+    tol = min(p.tolerance_m, 0.49 * min(half, back))
+    in_violation = False
+
+    def judge(quad_tracks: np.ndarray, length: float, at: XY, tool: Optional[np.ndarray]
+              ) -> None:
+        nonlocal in_violation
+        rows, cols, mask = grid.window(quad_tracks)
+        bad = mask & ~(safe[rows, cols] | grid.processed[rows, cols]) | (
+            mask & blocked[rows, cols])
+        keep_out_hit = bool((mask & blocked[rows, cols]).any())
+        if tool is not None:
+            r2, c2, m2 = grid.window(tool)
+            keep_out_hit |= bool((m2 & blocked[r2, c2]).any())
+        if keep_out_hit:
+            out.keep_out_m += length
+        if bad.any():
+            out.outside_allowed_m += length
+            if not in_violation:
+                out.violations.append((float(at[0]), float(at[1])))
+            in_violation = True
+        else:
+            in_violation = False
+
+    def tool_line(x: float, y: float, yaw: float) -> np.ndarray:
+        c, s = math.cos(yaw), math.sin(yaw)
+        cx, cy = x + p.tool_offset_x_m * c, y + p.tool_offset_x_m * s
+        return np.array([(cx - tool_half * s, cy + tool_half * c),
+                         (cx + tool_half * s, cy - tool_half * c)])
+
+    prev_yaw = float(facing[0])
+    for k in range(len(xy) - 1):
+        a, b = xy[k], xy[k + 1]
+        yaw = float(facing[k])
+        if k and corner[k]:
+            # a pivot in place: the tracks sweep the rectangle through every heading between
+            dyaw = math.atan2(math.sin(yaw - prev_yaw), math.cos(yaw - prev_yaw))
+            steps = max(1, int(math.ceil(abs(dyaw) / p.pivot_step_rad)))
+            out.turns += 1
+            for i in range(steps):
+                y0 = prev_yaw + dyaw * i / steps
+                y1 = prev_yaw + dyaw * (i + 1) / steps
+                quad = _hull(np.vstack([rectangle(a[0], a[1], y0, back, front, half, tol),
+                                        rectangle(a[0], a[1], y1, back, front, half, tol)]))
+                judge(quad, 0.0, a, None)
+        prev_yaw = yaw
+        leg = float(np.hypot(*(b - a)))
+        out.length_m += leg
+        n = max(1, int(math.ceil(leg / p.step_m)))
+        for i in range(n):
+            s0, s1 = a + (b - a) * (i / n), a + (b - a) * ((i + 1) / n)
+            tool = None
+            if flags[k]:
+                tool = np.vstack([tool_line(s0[0], s0[1], yaw), tool_line(s1[0], s1[1], yaw)])
+                rows, cols, mask = grid.window(_hull(tool))
+                grid.processed[rows, cols] |= mask
+            quad = _hull(np.vstack([rectangle(s0[0], s0[1], yaw, back, front, half, tol),
+                                    rectangle(s1[0], s1[1], yaw, back, front, half, tol)]))
+            judge(quad, leg / n, s0, None if tool is None else _hull(tool))
+    total = int(todo.sum())
+    out.coverage_pct = 100.0 * float((grid.processed & todo).sum()) / total if total else 0.0
+    return out
+
+
+__all__ = ['ContactParams', 'PathCheck', 'check_path', 'machine_poses', 'rectangle']
