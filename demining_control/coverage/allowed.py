@@ -34,11 +34,14 @@ from shapely.ops import unary_union
 
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.parameters import param
+from demining_control.coverage.processed import convex_hull
 
 XY = Tuple[float, float]
 
 #: Below this a leg or an angle is degenerate.
 _EPS = 1e-9
+#: Consecutive legs whose headings differ by less than this are one straight leg, rad.
+_COLLINEAR_RAD = 1e-6
 #: Grid margin round the field and the path, m (the tracks reach past a lane end).
 _GRID_MARGIN_M = 6.0
 #: Upper bound of the check raster (cells), so a huge area cannot exhaust memory.
@@ -58,7 +61,7 @@ class ContactParams:
                                 max=1.0)
     tolerance_m: float = param(0.05, 'a track may overlap ground not known safe by this much '
                                '(localisation and raster error), m', min=0.0, max=1.0)
-    step_m: float = param(1.0, 'length of one checked stretch of a leg, m', min=0.1, max=10.0)
+    step_m: float = param(2.0, 'length of one checked stretch of a leg, m', min=0.1, max=10.0)
     pivot_step_rad: float = param(0.09, 'yaw step of a checked pivot, rad', min=0.01, max=0.5)
     corner_angle_rad: float = param(0.35, 'a heading change above this is a pivot (the '
                                     "follower's corner_angle_rad), rad", min=0.01, max=1.5)
@@ -87,6 +90,8 @@ class PathCheck:
     violations: List[XY] = dataclasses.field(default_factory=list)
     #: Metres of path along which a track or the working tool is in a keep-out zone.
     keep_out_m: float = 0.0
+    #: Where each stretch (or pivot) with a track or the working tool in a keep-out zone starts.
+    keep_out_at: List[XY] = dataclasses.field(default_factory=list)
     #: Share of the ground to process (field minus keep-out) the tool swept, percent.
     coverage_pct: float = 0.0
     #: Pivots (heading changes above the corner angle).
@@ -97,7 +102,7 @@ class PathCheck:
         return {'length_m': round(self.length_m, 1),
                 'outside_allowed_m': round(self.outside_allowed_m, 1),
                 'footprint_violations': len(self.violations),
-                'keep_out_m': round(self.keep_out_m, 1),
+                'keep_out_m': round(self.keep_out_m, 1), 'keep_out_entries': len(self.keep_out_at),
                 'coverage_pct': round(self.coverage_pct, 3), 'turns': self.turns}
 
 
@@ -167,11 +172,10 @@ class _Raster:
         j1 = min(int(math.ceil((quad[:, 1].max() - self.y0) / res)), self.h)
         if i1 <= i0 or j1 <= j0:
             return slice(0, 0), slice(0, 0), np.zeros((0, 0), dtype=bool)
-        px = self.x0 + (np.arange(i0, i1) + 0.5) * res
-        py = self.y0 + (np.arange(j0, j1) + 0.5) * res
-        gx, gy = np.meshgrid(px, py)
-        pos = np.ones(gx.shape, dtype=bool)
-        neg = np.ones(gx.shape, dtype=bool)
+        gx = (self.x0 + (np.arange(i0, i1) + 0.5) * res)[None, :]
+        gy = (self.y0 + (np.arange(j0, j1) + 0.5) * res)[:, None]
+        pos = np.ones((j1 - j0, i1 - i0), dtype=bool)
+        neg = pos.copy()
         for k in range(len(quad)):
             ax, ay = quad[k]
             bx, by = quad[(k + 1) % len(quad)]
@@ -182,11 +186,8 @@ class _Raster:
 
 
 def _hull(points: np.ndarray) -> np.ndarray:
-    """The convex hull's vertices (the points themselves when they are degenerate)."""
-    hull = shapely.MultiPoint(points).convex_hull
-    if isinstance(hull, Polygon):
-        return np.asarray(hull.exterior.coords)[:-1]
-    return np.asarray(points, dtype=float)
+    """The convex hull's vertices, counter-clockwise (Andrew's monotone chain)."""
+    return convex_hull(points)
 
 
 def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence[XY],
@@ -209,6 +210,14 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
     flags = (np.ones(len(xy), dtype=bool) if work is None
              else np.asarray(work, dtype=bool).reshape(-1))[keep]
     xy = xy[keep]
+    if len(xy) > 2:
+        # merge runs of collinear legs with the same work flag (dense waypoints): fewer steps
+        d = np.diff(xy, axis=0)
+        h = np.arctan2(d[:, 1], d[:, 0])
+        same = (np.abs(np.angle(np.exp(1j * np.diff(h)))) < _COLLINEAR_RAD) & (
+            flags[1:-1] == flags[:-2])
+        keep = np.concatenate([[True], ~same, [True]])
+        xy, flags = xy[keep], flags[keep]
     out = PathCheck()
     field_poly = Polygon(field)
     zone = unary_union([Polygon(z) for z in keep_out]) if keep_out else Polygon()
@@ -225,15 +234,15 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
     if len(xy) < 2:
         out.coverage_pct = 0.0
         return out
-    facing, _, corner = machine_poses(xy, p)
+    facing, reverse_leg, corner = machine_poses(xy, p)
     half, back, front = p.contact_half_width_m, 0.5 * p.track_length_m, 0.5 * p.track_length_m
     tool_half = 0.5 * p.tool_width_m
     tol = min(p.tolerance_m, 0.49 * min(half, back))
-    in_violation = False
+    in_violation = in_keep_out = False
 
     def judge(quad_tracks: np.ndarray, length: float, at: XY, tool: Optional[np.ndarray]
               ) -> None:
-        nonlocal in_violation
+        nonlocal in_violation, in_keep_out
         rows, cols, mask = grid.window(quad_tracks)
         bad = mask & ~(safe[rows, cols] | grid.processed[rows, cols]) | (
             mask & blocked[rows, cols])
@@ -243,6 +252,9 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
             keep_out_hit |= bool((m2 & blocked[r2, c2]).any())
         if keep_out_hit:
             out.keep_out_m += length
+            if not in_keep_out:
+                out.keep_out_at.append((float(at[0]), float(at[1])))
+        in_keep_out = keep_out_hit
         if bad.any():
             out.outside_allowed_m += length
             if not in_violation:
@@ -280,12 +292,15 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
             s0, s1 = a + (b - a) * (i / n), a + (b - a) * ((i + 1) / n)
             tool = None
             if flags[k]:
-                tool = np.vstack([tool_line(s0[0], s0[1], yaw), tool_line(s1[0], s1[1], yaw)])
-                rows, cols, mask = grid.window(_hull(tool))
+                t0, t1 = tool_line(s0[0], s0[1], yaw), tool_line(s1[0], s1[1], yaw)
+                tool = np.array([t0[0], t0[1], t1[1], t1[0]])     # a convex quad in order
+                rows, cols, mask = grid.window(tool)
                 grid.processed[rows, cols] |= mask
-            quad = _hull(np.vstack([rectangle(s0[0], s0[1], yaw, back, front, half, tol),
-                                    rectangle(s1[0], s1[1], yaw, back, front, half, tol)]))
-            judge(quad, leg / n, s0, None if tool is None else _hull(tool))
+            # the tracks swept along a straight stretch: one rectangle (same heading)
+            # (from the end that is behind in the machine's facing, front extended by the step)
+            base = s1 if reverse_leg[k] else s0
+            quad = rectangle(base[0], base[1], yaw, back, front + leg / n, half, tol)
+            judge(quad, leg / n, s0, tool)
     total = int(todo.sum())
     out.coverage_pct = 100.0 * float((grid.processed & todo).sum()) / total if total else 0.0
     return out

@@ -38,6 +38,7 @@ from shapely.validation import explain_validity
 
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
+from demining_control.coverage.no_go import back_out_point
 
 XY = Tuple[float, float]
 
@@ -56,10 +57,13 @@ _EXCLUSION_PENALTY = 10000.0
 _PROCESSED_SHARE = 0.95
 #: Round-off slivers thinner than this between headland passes and the boundary are ignored, m.
 _SLIVER_M = 0.05
-#: A detour round a zone keeps this much more than the machine's half width, m.
-_DETOUR_CLEARANCE_M = 0.3
-#: A pass along a zone may bend this much in all (an edge, not round a corner), rad.
-_MAX_PASS_TURN_RAD = 0.35
+#: Steps and longest distance of the straight run-in onto a pass beside a zone, m.
+_BACK_OUT_STEP_M = 0.5
+_BACK_OUT_MAX_M = 15.0
+#: Depth of the tool (its hammers' reach along the heading) beyond its centre line, m.
+_TOOL_DEPTH_M = 0.4
+#: Transit points closer than this to their neighbours are dropped (spurious hops), m.
+_MIN_HOP_M = 0.5
 #: Rounds of gap re-cover after the main plan (a gap's own lanes may leave a smaller gap).
 _GAP_ROUNDS = 2
 #: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
@@ -272,14 +276,23 @@ def _ring_path(ring: LineString, a: Point, b: Point, forward: bool) -> List[XY]:
     return [(float(x), float(y)) for x, y in pts]
 
 
-def _turning(pts: Sequence[XY]) -> float:
-    """Total heading change along a polyline, rad."""
-    d = np.diff(np.asarray(pts, dtype=float), axis=0)
-    d = d[np.hypot(*d.T) > _EPS]
-    if len(d) < 2:
-        return 0.0
-    h = np.arctan2(d[:, 1], d[:, 0])
-    return float(np.sum(np.abs(np.angle(np.exp(1j * np.diff(h))))))
+def _coords(geom) -> List[XY]:
+    """Every vertex of a (multi)polygon's exterior(s)."""
+    return [c for g in _polys(geom) for c in g.exterior.coords]
+
+
+def _drop_short_hops(pts: List[XY]) -> List[XY]:
+    """Drop inner points closer than a hop to their successor.
+
+    A ring point a few centimetres from the target would make a hop the follower drives by
+    its geometry (a 180 degree turn after it is a reversal), not a turn.
+    """
+    out = [pts[0]]
+    for k, p in enumerate(pts[1:-1], start=1):
+        if math.dist(p, pts[k + 1]) >= _MIN_HOP_M and math.dist(p, out[-1]) >= _MIN_HOP_M:
+            out.append(p)
+    out.append(pts[-1])
+    return out
 
 
 def _loop_from(ring: List[XY], here: Optional[XY]) -> List[XY]:
@@ -307,6 +320,10 @@ class _Planner:
         # keep-out for transits: zones, except where declared safe to drive (a road)
         self.zone_block = (self.zone_union.difference(self.safe) if not self.safe.is_empty
                            else self.zone_union)
+        #: radius the footprint (tool or hull) sweeps in a pivot, plus a margin
+        self.pivot_reach = math.hypot(
+            max(params.tool_offset_x_m + _TOOL_DEPTH_M, 0.5 * params.track_length_m),
+            params.footprint_half_width_m) + params.exclusion_clearance_m
         # a transit keeps the whole machine out, not only base_link: zones grown by the
         # footprint's half width (the hull, wider than the tracks)
         self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
@@ -546,10 +563,10 @@ class _Planner:
         options = [[a, b]]
         pa, pb = Point(a), Point(b)
         straight = LineString([a, b])
-        for zone in (_polys(self.zone_keep) if self.zones else []):
-            if straight.intersects(zone):
-                # round the zone, along its grown outline
-                ring = zone.buffer(_DETOUR_CLEARANCE_M, join_style='mitre').exterior
+        for zone in (_polys(self.zone_block) if self.zones else []):
+            if straight.intersects(zone.buffer(self.p.footprint_half_width_m)):
+                # round the zone, far enough out that a pivot at a corner swings nothing in
+                ring = zone.buffer(self.pivot_reach, join_style='mitre').exterior
                 for forward in (True, False):
                     options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
         for ring in self._rings:
@@ -566,7 +583,7 @@ class _Planner:
             if best is None or cost < best[1]:
                 best = (pts, cost, over)
         assert best is not None
-        return best
+        return _drop_short_hops(best[0]), best[1], best[2]
 
     def plan(self, start_xy: Optional[XY]) -> CoveragePlan:
         """Order the lanes greedily from the vehicle, re-cover the gaps, build the path."""
@@ -574,10 +591,17 @@ class _Planner:
         covered = unary_union([self.processed, lane_strips(chosen, headland,
                                                            self.p.tool_width_m)])
         unplanned = []
+        reach = self.reachable(start_xy)
+        cut_off = []
         for _ in range(_GAP_ROUNDS):
             gaps = [g for g in _polys(self.workable.difference(covered).buffer(-_SLIVER_M)
                                       .buffer(_SLIVER_M))
                     if g.area >= _MIN_GAP_M2]
+            if reach is not None:
+                # ground the tool cannot reach from the reachable side (a tool's reach beyond)
+                reach_tool = reach.buffer(self.p.tool_offset_x_m + 0.5 * self.p.tool_width_m)
+                cut_off = [g for g in gaps if not g.intersects(reach_tool)]
+                gaps = [g for g in gaps if g.intersects(reach_tool)]
             if not gaps:
                 break
             gaps.sort(key=lambda g: g.distance(Point(here)))
@@ -590,7 +614,7 @@ class _Planner:
                     legs += [(pts, False), (along, True)]
                     over += over_m
                     headland.append(along)
-                    here, back_to = along[-1], None
+                    here, back_to = along[-1], along[0]
                     covered = unary_union([covered, lane_strips([], [along],
                                                                 self.p.tool_width_m)])
                     continue
@@ -612,50 +636,75 @@ class _Planner:
                                                             self.p.tool_width_m)])
         plan = self._assemble(legs, chosen, over)
         plan.headland = headland
-        plan.unplanned = [(g, reason) for g, reason in unplanned]
+        plan.unplanned = [(g, reason) for g, reason in unplanned] + [
+            (g, 'cut off from the start by keep-out zones (exclusion or no-go)')
+            for g in cut_off]
         return plan
 
+    def reachable(self, start_xy: Optional[XY]):
+        """The ground base_link can reach from the start without the machine entering a zone.
+
+        The field and declared safe ground, minus keep-out zones grown by the footprint's
+        half width, in one piece with the start; None when there is no start (everything).
+        A field cut in two by a zone that must not be crossed keeps only the start's side.
+        """
+        if start_xy is None:
+            return None
+        ground = unary_union([self.field, self.safe]) if not self.safe.is_empty else self.field
+        if self.zones:
+            ground = ground.difference(self.zone_keep)
+        here = Point(start_xy)
+        parts = _polys(ground)
+        if not parts:
+            return None
+        return min(parts, key=lambda g: g.distance(here)).buffer(_SLIVER_M)
+
     def _zone_pass(self, gap, here: XY) -> Optional[List[XY]]:
-        """A base path along an exclusion zone whose tool strip covers a gap beside it.
+        """A straight base path along an exclusion zone's edge whose tool covers a gap there.
 
         Lanes at an angle to a zone's edge stop where their band first touches it, which
-        leaves a strip along the edge; the pass drives parallel to the edge, half a tool width
-        off its clearance line, starting ``tool_offset_x_m`` early (the tool leads).
+        leaves a strip along the edge. The pass drives parallel to one edge, half a tool width
+        off the clearance line, over the gap's extent along it, starting ``tool_offset_x_m``
+        early (the tool leads). Corners are never driven round: a pivot there would swing the
+        tool, metres ahead, over the zone.
         """
         if not self.zones:
             return None
         half, off = 0.5 * self.p.tool_width_m, self.p.tool_offset_x_m
+        best = None
         for zone in _polys(self.zone_clear):
             if zone.distance(gap) > _SLIVER_M:
                 continue
-            # round corners: the follower drives them without a pivot, which would swing the
-            # tool, 2.6 m ahead, over the zone's corner
-            ring = LineString(zone.buffer(half).exterior.coords)
-            piece = ring.intersection(gap.buffer(half))
-            parts = [g for g in getattr(piece, 'geoms', [piece])
-                     if isinstance(g, LineString) and g.length > _MIN_SEGMENT_M]
-            if not parts:
-                continue
-            s0 = min(ring.project(Point(g.coords[0])) for g in parts)
-            s1 = max(ring.project(Point(g.coords[-1])) for g in parts)
-            if s1 - s0 <= _MIN_SEGMENT_M or s1 - s0 > 0.5 * ring.length:
-                continue        # wraps round the zone: leave it to the sub-plan
-            # both ways along the edge; the tool leads by the offset
-            fwd = substring(ring, max(s0 - off, 0.0), s1 - off if s1 - off > s0 else s1)
-            rev = substring(ring, min(s1 + off, ring.length), s0 + off if s0 + off < s1
-                            else s0)
-            best = None
-            for line in (fwd, rev):
-                pts = [(float(x), float(y)) for x, y in line.coords]
-                if len(pts) < 2 or _turning(pts) > _MAX_PASS_TURN_RAD or LineString(
-                        pts).buffer(half).intersects(self.zone_block.difference(zone)):
-                    continue        # round a corner the leading tool would cut: sub-plan
-                d = math.dist(here, pts[0])
-                if best is None or d < best[0]:
-                    best = (d, pts)
-            if best is not None:
-                return best[1]
-        return None
+            ring = list(zone.buffer(half, join_style='mitre').exterior.coords)
+            for a, b in zip(ring[:-1], ring[1:]):
+                edge = LineString([a, b])
+                if edge.length < _MIN_SEGMENT_M:
+                    continue
+                strip = edge.buffer(half, cap_style='flat')
+                if strip.intersection(gap).area < _MIN_GAP_M2:
+                    continue
+                covered = strip.intersection(gap)
+                s0 = min(edge.project(Point(c)) for c in _coords(covered))
+                s1 = max(edge.project(Point(c)) for c in _coords(covered))
+                ux, uy = (b[0] - a[0]) / edge.length, (b[1] - a[1]) / edge.length
+                for d0, d1, sign in ((s0 - off, s1 - off, 1.0), (s1 + off, s0 + off, -1.0)):
+                    p0 = (a[0] + ux * d0, a[1] + uy * d0)
+                    p1 = (a[0] + ux * d1, a[1] + uy * d1)
+                    if sign * (d1 - d0) <= _MIN_SEGMENT_M:
+                        continue
+                    path = LineString([p0, p1])
+                    if path.buffer(half).intersects(self.zone_block.difference(zone)) or (
+                            path.intersects(self.zone_keep.difference(zone.buffer(half)))):
+                        continue
+                    # pivot onto the pass where the tool's swing clears every zone, then
+                    # drive straight in (and back out the same way afterwards)
+                    yaw = math.atan2(sign * uy, sign * ux)
+                    pre = back_out_point(p0[0], p0[1], yaw, [self.zone_block], self.pivot_reach,
+                                         _BACK_OUT_STEP_M, _BACK_OUT_MAX_M) or p0
+                    dist = math.dist(here, pre)
+                    if best is None or dist < best[0]:
+                        best = (dist, [pre, p0, p1] if pre != p0 else [p0, p1])
+        return best[1] if best is not None else None
 
     def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None):
         """Return (legs, lanes, metres over unprocessed, headland, end point, back-out)."""
@@ -663,6 +712,12 @@ class _Planner:
         rings = self.headland_rings()
         if not cands and not rings:
             raise PlanningError('no lane fits the area (is it narrower than the tool?)')
+        reach = self.reachable(start_xy)
+        if reach is not None:
+            cands = [[ln for ln in c if reach.intersects(LineString([ln.start, ln.end]))]
+                     for c in cands]
+            cands = [c for c in cands if c]
+            rings = [r for r in rings if reach.intersects(LineString(r))]
         if not self.processed.is_empty:
             cands = [c for c in cands if not self._processed_already(c[0])]
             rings = [r for r in rings if not self._processed_ring(r)]

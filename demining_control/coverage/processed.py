@@ -31,7 +31,7 @@ _GRID_MARGIN_M = 1.0
 _MAX_CELLS = 50_000_000
 
 
-def _convex_hull(points: np.ndarray) -> np.ndarray:
+def convex_hull(points: np.ndarray) -> np.ndarray:
     """Return the convex hull of a few points, counter-clockwise (Andrew's monotone chain)."""
     pts = sorted(map(tuple, np.asarray(points, dtype=float)))
 
@@ -104,7 +104,7 @@ class ProcessedGrid:
         The hull, not the quadrilateral in the given order: a segment sliding along itself (the
         tool line during a pivot) gives a self-intersecting "bow tie" in swept order.
         """
-        quad = _convex_hull(quad)
+        quad = convex_hull(quad)
         if len(quad) < 3:
             return
         res = self.resolution
