@@ -95,9 +95,13 @@ def _prepare(ns: argparse.Namespace, run_dir: str):
 def cmd_validate(ns: argparse.Namespace) -> int:
     """Check world, profile and every node's parameters by configuring each component once."""
     from demining_bringup import runner
+    from demining_bringup.preflight import preflight
     args, profile, nodes = _prepare(ns, run_dir='')
     runner.validate(nodes, profile)
+    status = preflight(nodes)
     _say(f'ok: world {args["world"]}, profile {args["profile"]}, {len(nodes)} nodes')
+    if status is not None:
+        _say(f'coverage plan from the start: {status.reason}')
     return EXIT_OK
 
 
@@ -107,8 +111,10 @@ def cmd_run(ns: argparse.Namespace) -> int:
         return _run_core(ns)
     from demining_bringup import runner
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    from demining_bringup.preflight import preflight
     args, profile, nodes = _prepare(ns, '')          # bad input ends before a folder exists
     runner.validate(nodes, profile)
+    preflight(nodes)                                 # a plan the supervisor would stop: exit 2
     run_dir = _run_dir(ns.run_dir)
     args, profile, nodes = _prepare(ns, run_dir)
     domain = _domain_id(ns.domain_id)
@@ -131,9 +137,11 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def _run_core(ns: argparse.Namespace) -> int:
     """``--backend core``: the same components on the deterministic host, no DDS."""
     from demining_bringup import deterministic_runner
+    from demining_bringup.preflight import preflight
     from demining_bringup.stack import check_profile
     args, profile, nodes = _prepare(ns, '')          # bad input ends before a folder exists
     check_profile(nodes, profile)
+    preflight(nodes)                                 # a plan the supervisor would stop: exit 2
     run_dir = _run_dir(ns.run_dir)
     args, profile, nodes = _prepare(ns, run_dir)
     _say(f'world   {args["world"]}')

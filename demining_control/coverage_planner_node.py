@@ -1,9 +1,13 @@
 """Node ``coverage_planner``: plans boustrophedon coverage once it has the area and a pose.
 
-Inputs /localization/odometry, /detections, /coverage/processed; output /coverage/path
-(latched). A detected AT mine or UXO becomes a no-go zone (:mod:`.coverage.no_go`); when one
-appears, the remaining (unprocessed) ground is re-planned from where the vehicle is, with every
-no-go zone as an exclusion zone, and the new path replaces the old one.
+Inputs /localization/odometry, /detections, /coverage/processed; outputs /coverage/path and
+/coverage/status (both latched). A detected AT mine or UXO becomes a no-go zone
+(:mod:`.coverage.no_go`); when one appears, the remaining (unprocessed) ground is re-planned
+from where the vehicle is, with every no-go zone as an exclusion zone, and the new path
+replaces the old one. A plan that would leave the geofence (the field and the declared safe
+ground, grown by ``geofence_margin_m``: the supervisor's fence) is refused, as is an area that
+cannot be planned: /coverage/status says ``refused`` and why, and the mission manager ends the
+mission with that reason instead of waiting for a path that will not come.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import numpy as np
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import Detections, Grid, VehicleState
+from demining_bringup.contract.datatypes import Detections, Grid, PlanStatus, VehicleState
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import DiagLevel
+from demining_bringup.contract.states import DiagLevel, PlanState
+from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import NoGoZones, back_out_point
 from demining_control.coverage.planner import (CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
@@ -34,17 +39,18 @@ class CoveragePlannerConfig(CoverageParams):
     no_go_margin_m: float = vehicle_params.no_go_margin_m()
     footprint_rear_m: float = vehicle_params.footprint_rear_m()
     footprint_front_m: float = vehicle_params.footprint_front_m()
+    geofence_margin_m: float = vehicle_params.geofence_margin_m()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)
 
 
+#: A plan may touch the geofence by this much (polygon round-off), m.
+_FENCE_TOLERANCE_M = 0.05
 #: Steps in which the back-out distance is searched, m.
 _BACK_OUT_STEP_M = 0.5
 #: Clearance beyond the pivot reach at the back-out point (the follower stops within its
 #: corner tolerance of the point, and localisation drifts), m.
 _BACK_OUT_CLEARANCE_M = 0.5
-#: Length of the stub along the heading that makes the follower reverse (not pivot), m.
-_RETRACE_M = 0.2
 
 
 class CoveragePlannerComponent(Component):
@@ -54,13 +60,15 @@ class CoveragePlannerComponent(Component):
     params = CoveragePlannerConfig
     inputs = {'pose': Port(topics.LOCALIZATION), 'detections': Port(topics.DETECTIONS),
               'processed': Port(topics.COVERAGE_PROCESSED)}
-    outputs = {'path': Port(topics.COVERAGE_PATH)}
+    outputs = {'path': Port(topics.COVERAGE_PATH), 'status': Port(topics.COVERAGE_STATUS)}
 
     def on_configure(self, params: CoveragePlannerConfig) -> None:
         """Load the hazard area."""
         self.config = params
         self.area: HazardArea = load_area(params.area_file)
         self.safe_ground = self.area.safe_ground()
+        self.fence = geofence(self.area.field, self.safe_ground, params.geofence_margin_m)
+        self.status = PlanStatus(0.0, PlanState.WAITING.value, 'waiting for the first pose')
         self.plan: Optional[CoveragePlan] = None
         self.path = np.zeros((0, 2))
         self.error = ''
@@ -71,7 +79,8 @@ class CoveragePlannerComponent(Component):
         self.log.info(f'area {self.area.name!r}: waiting for the first pose')
 
     def on_activate(self, now: float) -> None:
-        """Publish the plan again if there is one (latched)."""
+        """Publish the status, and the plan again if there is one (latched)."""
+        self.emit('status', self.status)
         if self.plan is not None:
             self.emit('path', self.path)
 
@@ -80,7 +89,7 @@ class CoveragePlannerComponent(Component):
         self.pose = pose
         if self.plan is not None or self.error:
             return
-        self._plan(pose, processed=None)
+        self._plan(pose, None, now)
 
     def on_processed(self, grid: Grid, now: float) -> None:
         """Keep the processed-ground grid (what a re-plan need not cover again)."""
@@ -99,10 +108,10 @@ class CoveragePlannerComponent(Component):
         processed = (processed_geometry(self.processed.values, self.processed.origin_x,
                                         self.processed.origin_y, self.processed.resolution)
                      if self.processed is not None else None)
-        if self._plan(self.pose, processed):
+        if self._plan(self.pose, processed, now):
             self.replans += 1
 
-    def _plan(self, pose: VehicleState, processed) -> bool:
+    def _plan(self, pose: VehicleState, processed, now: float) -> bool:
         """Plan from ``pose`` (around every no-go zone); emit the path; False on failure.
 
         When a zone is within the machine's pivot reach (it was detected ahead, under the
@@ -119,24 +128,40 @@ class CoveragePlannerComponent(Component):
         try:
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
                                  safe_ground=self.safe_ground)
+            outside = metres_outside(plan.waypoints, self.fence)
+            if outside > _FENCE_TOLERANCE_M:
+                raise PlanningError(f'the plan leaves the geofence (field and declared safe '
+                                    f'ground + {c.geofence_margin_m:g} m) for {outside:.1f} m; '
+                                    'declare the safe ground round the field or move the start')
         except PlanningError as exc:
-            if self.plan is None:
-                self.error = str(exc)
+            # A plan the supervisor would stop, or none: refused, and the mission ends with
+            # this reason (a path through a new no-go zone is never kept).
+            self.error = str(exc)
+            self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {exc}', now)
             self.log.error(f'cannot plan coverage: {exc}')
             return False
-        path = plan.waypoints
+        path = np.column_stack([plan.waypoints, plan.facing])
         if back is not None:
-            # A short stretch along the heading, then back: the follower drives a path that
-            # retraces itself in reverse instead of pivoting (demining_control/follower).
-            behind = (pose.x - _RETRACE_M * math.cos(pose.yaw),
-                      pose.y - _RETRACE_M * math.sin(pose.yaw))
-            path = np.vstack([[behind, (pose.x, pose.y)], path])
+            # From here straight back to the back-out point, facing as now: a reverse leg.
+            path = np.vstack([[pose.x, pose.y, pose.yaw], path])
             self.log.warning(f'backing out {math.dist(start, (pose.x, pose.y)):.1f} m before '
                              'turning away from the no-go zone')
         self.plan, self.path = plan, path
         self.emit('path', path)
+        self._publish_status(PlanState.PLANNED, plan.summary(), now)
         self.log.info(f'coverage path: {plan.summary()}')
+        for gap, reason in plan.unplanned:
+            self.log.warning(f'{gap.area:.1f} m^2 near ({gap.centroid.x:.1f}, '
+                             f'{gap.centroid.y:.1f}) not planned: {reason}')
         return True
+
+    def _publish_status(self, state: PlanState, reason: str, now: float) -> None:
+        """Latch the planner's verdict (the mission manager ends a refused mission)."""
+        unreached = [] if self.plan is None or state is PlanState.REFUSED else [
+            (why, [(float(x), float(y)) for x, y in list(g.exterior.coords)[:-1]])
+            for g, why in self.plan.unplanned if hasattr(g, 'exterior')]
+        self.status = PlanStatus(now, state.value, reason, unreached, list(self.no_go.discs))
+        self.emit('status', self.status)
 
     def diagnostics(self, now: float) -> Status:
         """The plan's figures, or why there is none."""

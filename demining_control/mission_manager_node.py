@@ -23,8 +23,8 @@ import numpy as np
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import (Detections, Grid, SafetyEvent, SimEvent,
-                                                 ToolState, VehicleState)
+from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, SafetyEvent,
+                                                 SimEvent, ToolState, VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel, FollowerStatus, MissionState
 from demining_bringup.report import MissionRecord, new_run_dir, write_report
@@ -57,7 +57,8 @@ class MissionManagerComponent(Component):
               'follower': Port(topics.FOLLOWER_STATUS),
               # The transitions with their reasons (the report's safety_events).
               'safety': Port(topics.SAFETY_EVENTS),
-              'detections': Port(topics.DETECTIONS), 'event': Port(topics.SIM_EVENTS)}
+              'detections': Port(topics.DETECTIONS), 'event': Port(topics.SIM_EVENTS),
+              'plan_status': Port(topics.COVERAGE_STATUS)}
     outputs = {'state': Port(topics.MISSION_STATE), 'progress': Port(topics.MISSION_PROGRESS),
                'processed': Port(topics.COVERAGE_PROCESSED),
                'report': Port(topics.MISSION_REPORT)}
@@ -89,6 +90,11 @@ class MissionManagerComponent(Component):
     def on_path(self, xy: np.ndarray, now: float) -> None:
         """The coverage path: planning -> clearing."""
         self.mission.on_path(xy, now)
+        self._after_change()
+
+    def on_plan_status(self, status: PlanStatus, now: float) -> None:
+        """The coverage planner's verdict: a refused plan ends the mission with its reason."""
+        self.mission.on_plan_status(status, now)
         self._after_change()
 
     def on_pose(self, pose: VehicleState, now: float) -> None:

@@ -71,7 +71,7 @@ class PathFollowerComponent(Component):
     def on_path(self, xy: np.ndarray, now: float) -> None:
         """Follow a new path (its work legs classified against the field)."""
         try:
-            work = (classify_work(xy, self.field, self.config.work_reach_m)
+            work = (classify_work(xy[:, :2], self.field, self.config.work_reach_m)
                     if self.field is not None else None)
             self.follower.set_path(xy, work)
         except ValueError as exc:

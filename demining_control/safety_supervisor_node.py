@@ -66,7 +66,8 @@ class SafetySupervisorComponent(Component):
     def on_configure(self, params: SafetySupervisorConfig) -> None:
         """Load the area (geofence, interlock) and build the supervisor."""
         self.config = params
-        self.supervisor = SafetySupervisor(load_area(params.area_file).field, params)
+        area = load_area(params.area_file)
+        self.supervisor = SafetySupervisor(area.field, params, safe_ground=area.safe_ground())
         self.latest = SafetyInputs()
         self._published: Optional[SafetyState] = None
 

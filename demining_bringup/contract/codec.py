@@ -397,22 +397,34 @@ def state_to_odometry(state: VehicleState, frame_id: str = topics.MAP_FRAME,
 
 
 def path_to_xy(msg: Path) -> np.ndarray:
-    """Return the (N, 2) positions of a nav_msgs/Path; raises DecodeError on NaN."""
-    xy = np.array([[p.pose.position.x, p.pose.position.y] for p in msg.poses],
-                  dtype=float).reshape(-1, 2)
+    """Return the (N, 3) x, y, yaw of a nav_msgs/Path; raises DecodeError on NaN.
+
+    The yaw is the machine's facing on the leg from that pose: the leg's direction, or the
+    opposite on a leg to be driven in reverse (as Nav2's reversing planners encode it).
+    """
+    rows = [[p.pose.position.x, p.pose.position.y, yaw_from_quaternion(p.pose.orientation)]
+            for p in msg.poses]
+    xy = np.array(rows, dtype=float).reshape(-1, 3)
     if not np.isfinite(xy).all():
-        raise DecodeError('path has non-finite positions')
+        raise DecodeError('path has non-finite poses')
     return xy
 
 
 def xy_to_path(xy: np.ndarray, stamp: float, frame_id: str = topics.MAP_FRAME) -> Path:
-    """Build a nav_msgs/Path; each pose's yaw points to the next waypoint."""
-    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    """Build a nav_msgs/Path from (N, 2) positions or (N, 3) positions and facing yaw.
+
+    Without a yaw column each pose's yaw points to the next waypoint (all legs forward).
+    """
+    xy = np.asarray(xy, dtype=float)
+    facing = xy[:, 2] if xy.ndim == 2 and xy.shape[1] == 3 else None
+    xy = xy[:, :2] if facing is not None else xy.reshape(-1, 2)
     header = make_header(stamp, frame_id)
     msg = Path(header=header)
     yaw = 0.0
     for i, (x, y) in enumerate(xy):
-        if i + 1 < len(xy):
+        if facing is not None:
+            yaw = float(facing[i])
+        elif i + 1 < len(xy):
             dx, dy = xy[i + 1] - xy[i]
             if dx or dy:
                 yaw = math.atan2(dy, dx)

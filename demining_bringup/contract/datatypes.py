@@ -248,6 +248,24 @@ class PlanarPoints:
 
 
 @dataclasses.dataclass
+class PlanStatus:
+    """The coverage planner's verdict (coverage/status, std_msgs/String JSON, latched).
+
+    ``state`` is a :class:`demining_bringup.contract.states.PlanState` value; ``reason`` why
+    (for a refusal, one line for the operator); ``unreached`` the ground to process the plan
+    cannot reach, as (reason, ring of map-frame points) pairs; ``no_go`` the no-go zones
+    (x, y, radius) it plans around.
+    """
+
+    stamp: float
+    state: str
+    reason: str = ''
+    unreached: List[Tuple[str, List[Tuple[float, float]]]] = dataclasses.field(
+        default_factory=list)
+    no_go: List[Tuple[float, float, float]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
 class PeopleZone:
     """The people monitor's verdict (/safety/people_zone, std_msgs/String JSON).
 

@@ -32,6 +32,14 @@ class SafetyState(str, enum.Enum):
     ESTOP = 'estop'
 
 
+class PlanState(str, enum.Enum):
+    """The coverage planner's state, as published on coverage/status."""
+
+    WAITING = 'waiting'     # no plan yet (no pose, or planning)
+    PLANNED = 'planned'     # a path is published
+    REFUSED = 'refused'     # no path: the area cannot be planned safely (the reason says why)
+
+
 class ZoneState(str, enum.Enum):
     """People-monitor zone, as published on /safety/people_zone (ordered: clear < slow < stop)."""
 

@@ -94,3 +94,10 @@ def track_length_m() -> Any:
     """Ground contact length of a track, centred on base_link."""
     return param(4.0, 'ground contact length of a track (centred on base_link), m', min=0.5,
                  max=20.0)
+
+
+def geofence_margin_m() -> Any:
+    """How far the machine may go beyond allowed ground (field, declared safe ground)."""
+    return param(10.0, 'the geofence is the field and the declared safe ground (approach lanes, '
+                 'safe areas, safe margin) grown by this, m: localisation noise at the start '
+                 'and lane ends; a plan that leaves it is refused', min=0.0, max=1000.0)

@@ -30,9 +30,10 @@ from demining_bringup.contract.codec import DecodeError
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Garbage,
                                                  GnssFix, Grid, GroundTruth, Heartbeat,
                                                  ImuSample, OdomSample, PeopleZone,
-                                                 PlanarPoints, Twist2D, VehicleState)
-from demining_bringup.contract.states import (FollowerStatus, MissionState, SafetyState,
-                                              ZoneState)
+                                                 PlanarPoints, PlanStatus, Twist2D,
+                                                 VehicleState)
+from demining_bringup.contract.states import (FollowerStatus, MissionState, PlanState,
+                                              SafetyState, ZoneState)
 
 #: Indices of x, y and yaw variances in a row-major 6x6 covariance.
 _COV_X, _COV_Y, _COV_YAW = 0, 7, 35
@@ -294,6 +295,32 @@ def _decode_people_zone(msg: String) -> PeopleZone:
     return z
 
 
+def _encode_plan_status(st: PlanStatus, now: float) -> String:
+    return String(data=json.dumps({
+        'stamp': float(st.stamp), 'state': PlanState(st.state).value, 'reason': str(st.reason),
+        'unreached': [{'reason': str(r), 'ring': [[round(float(x), 3), round(float(y), 3)]
+                                                  for x, y in ring]}
+                      for r, ring in st.unreached],
+        'no_go': [[round(float(v), 3) for v in d] for d in st.no_go]}, allow_nan=False))
+
+
+def _decode_plan_status(msg: String) -> PlanStatus:
+    try:
+        body = json.loads(msg.data)
+        st = PlanStatus(stamp=float(body['stamp']), state=PlanState(body['state']).value,
+                        reason=str(body.get('reason', '')),
+                        unreached=[(str(u['reason']),
+                                    [(float(x), float(y)) for x, y in u['ring']])
+                                   for u in body.get('unreached', [])],
+                        no_go=[(float(x), float(y), float(r))
+                               for x, y, r in body.get('no_go', [])])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DecodeError(f'malformed plan status: {exc}') from None
+    if not math.isfinite(st.stamp):
+        raise DecodeError('plan status has a non-finite stamp')
+    return st
+
+
 def garbage_message(msg_type: type, stamp: float) -> Any:
     """A message of ``msg_type`` that violates its documented layout or values."""
     nan = float('nan')
@@ -401,6 +428,8 @@ def _build() -> Dict[str, Wire]:
         topics.PEOPLE_DETECTIONS: _wire(PoseArray, qos.SENSOR,
                                         *_points_wire(topics.BASE_FRAME)),
         topics.PEOPLE_ZONE: _wire(String, qos.STATE, _encode_people_zone, _decode_people_zone),
+        topics.COVERAGE_STATUS: _wire(String, qos.LATCHED, _encode_plan_status,
+                                      _decode_plan_status),
     }
 
 

@@ -15,10 +15,11 @@ before the tracks do (GICHD, *A Study of Mechanical Application in Demining*, 20
 overhang and the raised tool press nothing; the lowered, turning tool is what processes.
 
 :func:`check_path` replays a path as the follower drives it (straight legs, pivots at corners,
-reverse where the path retraces itself: :mod:`demining_control.follower.pure_pursuit`) on a
-raster: the tool marks the ground it sweeps on work legs, then the tracks' swept rectangle is
-checked against allowed ground at that moment. It is the yardstick of the planner (tests,
-``bench/coverage.py``): how many metres of path put a track on ground not known to be safe.
+reverse where the planner says so: :mod:`demining_control.follower.pure_pursuit`) on a
+raster: the tool marks the ground it sweeps on work legs (pivots included: the flail stays down
+and turning, as the mission's processed-ground grid counts it), then the tracks' swept
+rectangle is checked against allowed ground at that moment. It is the yardstick of the planner
+(tests, ``bench/coverage.py``): how many metres of path put a track on ground not known safe.
 """
 
 from __future__ import annotations
@@ -115,13 +116,14 @@ def rectangle(x: float, y: float, yaw: float, back: float, front: float, half: f
     return np.array([(x + c * u - s * v, y + s * u + c * v) for u, v in local])
 
 
-def machine_poses(xy: np.ndarray, params: ContactParams
+def machine_poses(xy: np.ndarray, params: ContactParams, facing: Optional[np.ndarray] = None
                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return per leg the machine heading, whether it reverses, and whether a pivot precedes it.
 
-    The follower's semantics: a turn above ``corner_angle_rad`` is a pivot in place; a run that
-    starts with a turn above ``reverse_turn_rad`` (the path retraces itself) is driven in
-    reverse up to the next corner, facing the way it came.
+    The follower's semantics: a turn above ``corner_angle_rad`` is a pivot in place. With the
+    planner's ``facing`` per waypoint, a leg whose facing is against its direction is driven in
+    reverse; without, a run that starts with a turn above ``reverse_turn_rad`` (the path
+    retraces itself) is, up to the next corner.
     """
     d = np.diff(xy, axis=0)
     heading = np.arctan2(d[:, 1], d[:, 0])
@@ -136,6 +138,8 @@ def machine_poses(xy: np.ndarray, params: ContactParams
             if corner[k]:
                 current = bool(turn[k - 1] > params.reverse_turn_rad)
             reverse[k] = current
+    if facing is not None and n:
+        reverse = np.abs(np.angle(np.exp(1j * (facing[:n] - heading)))) > 0.5 * math.pi
     facing = np.where(reverse, heading + math.pi, heading)
     return np.angle(np.exp(1j * facing)), reverse, corner
 
@@ -195,7 +199,8 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
                params: Optional[ContactParams] = None, clearance_m: float = 0.0) -> PathCheck:
     """Replay a base_link path and measure where its tracks leave allowed ground.
 
-    :param xy: the path (N x 2, map frame), driven as the follower drives it.
+    :param xy: the path (N x 2, map frame, or N x 3 with the planner's facing yaw), driven
+        as the follower drives it.
     :param work: ``work[i]``: the leg i -> i+1 is a work leg (tool lowered); None: all are.
     :param field: the hazard field; ``keep_out``: exclusion and no-go zones.
     :param clearance_m: the tool keeps this off keep-out zones: the ground to process (the
@@ -204,20 +209,26 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
         overlaps a keep-out zone (a road excluded from processing) the tracks may cross.
     """
     p = params or ContactParams()
-    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    xy = np.asarray(xy, dtype=float)
+    facing_in = xy[:, 2] if xy.ndim == 2 and xy.shape[1] == 3 else None
+    xy = xy[:, :2] if facing_in is not None else xy.reshape(-1, 2)
     keep = np.ones(len(xy), dtype=bool)
     keep[1:] = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
     flags = (np.ones(len(xy), dtype=bool) if work is None
              else np.asarray(work, dtype=bool).reshape(-1))[keep]
     xy = xy[keep]
+    facing_in = facing_in[keep] if facing_in is not None else None
     if len(xy) > 2:
         # merge runs of collinear legs with the same work flag (dense waypoints): fewer steps
         d = np.diff(xy, axis=0)
         h = np.arctan2(d[:, 1], d[:, 0])
         same = (np.abs(np.angle(np.exp(1j * np.diff(h)))) < _COLLINEAR_RAD) & (
             flags[1:-1] == flags[:-2])
+        if facing_in is not None:
+            same &= np.abs(np.angle(np.exp(1j * np.diff(facing_in[:-1])))) < _COLLINEAR_RAD
         keep = np.concatenate([[True], ~same, [True]])
         xy, flags = xy[keep], flags[keep]
+        facing_in = facing_in[keep] if facing_in is not None else None
     out = PathCheck()
     field_poly = Polygon(field)
     zone = unary_union([Polygon(z) for z in keep_out]) if keep_out else Polygon()
@@ -234,7 +245,7 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
     if len(xy) < 2:
         out.coverage_pct = 0.0
         return out
-    facing, reverse_leg, corner = machine_poses(xy, p)
+    facing, reverse_leg, corner = machine_poses(xy, p, facing_in)
     half, back, front = p.contact_half_width_m, 0.5 * p.track_length_m, 0.5 * p.track_length_m
     tool_half = 0.5 * p.tool_width_m
     tol = min(p.tolerance_m, 0.49 * min(half, back))
@@ -281,9 +292,16 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
             for i in range(steps):
                 y0 = prev_yaw + dyaw * i / steps
                 y1 = prev_yaw + dyaw * (i + 1) / steps
+                tool = None
+                if flags[k]:
+                    # the flail stays down and turning on a work leg: it processes its arc
+                    tool = _hull(np.vstack([tool_line(a[0], a[1], y0),
+                                            tool_line(a[0], a[1], y1)]))
+                    rows, cols, mask = grid.window(tool)
+                    grid.processed[rows, cols] |= mask
                 quad = _hull(np.vstack([rectangle(a[0], a[1], y0, back, front, half, tol),
                                         rectangle(a[0], a[1], y1, back, front, half, tol)]))
-                judge(quad, 0.0, a, None)
+                judge(quad, 0.0, a, tool)
         prev_yaw = yaw
         leg = float(np.hypot(*(b - a)))
         out.length_m += leg
@@ -306,4 +324,27 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
     return out
 
 
-__all__ = ['ContactParams', 'PathCheck', 'check_path', 'machine_poses', 'rectangle']
+def geofence(field, safe_ground, margin_m: float) -> Polygon:
+    """The geofence: the field and the declared safe ground, grown by ``margin_m``.
+
+    One geometry for the planner (a plan that leaves it is refused before the start) and the
+    safety supervisor (a pose outside it is a protective stop).
+    """
+    base = Polygon(field) if not hasattr(field, 'geom_type') else field
+    if safe_ground is not None and not safe_ground.is_empty:
+        base = unary_union([base, safe_ground])
+    return base.buffer(margin_m, join_style='mitre')
+
+
+def metres_outside(xy: np.ndarray, fence) -> float:
+    """Length of a path (N x 2 or N x 3) outside a geofence, m."""
+    xy = np.asarray(xy, dtype=float)
+    xy = xy[:, :2] if xy.ndim == 2 and xy.shape[1] >= 2 else xy.reshape(-1, 2)
+    if len(xy) < 2:
+        return 0.0 if not len(xy) or fence.covers(shapely.Point(xy[0])) else math.inf
+    line = shapely.LineString(xy)
+    return float(line.difference(fence).length)
+
+
+__all__ = ['ContactParams', 'PathCheck', 'check_path', 'geofence', 'machine_poses',
+           'metres_outside', 'rectangle']

@@ -164,6 +164,7 @@ class CoveragePlan:
 
     waypoints: np.ndarray       # (N, 2) map frame
     work: np.ndarray            # (N,) bool: the leg from waypoint i to i+1 is a work leg
+    facing: np.ndarray          # (N,) machine yaw on the leg from i (+pi on a reverse leg)
     lanes: List[Lane]
     lane_angle_rad: float
     lane_spacing_m: float
@@ -281,6 +282,30 @@ def _coords(geom) -> List[XY]:
     return [c for g in _polys(geom) for c in g.exterior.coords]
 
 
+def _backs_out(here: Optional[XY], back_to: Optional[XY]) -> bool:
+    """Whether a transit from ``here`` starts by backing out to ``back_to``."""
+    return here is not None and back_to is not None and math.dist(here, back_to) > _EPS
+
+
+def _facing(xy: np.ndarray, reverse: np.ndarray) -> np.ndarray:
+    """The machine's yaw on the leg from each waypoint: the leg's heading, +pi in reverse.
+
+    The last waypoint keeps the yaw of the leg into it; a zero-length leg keeps the yaw before.
+    """
+    n = len(xy)
+    out = np.zeros(n)
+    if n < 2:
+        return out
+    d = np.diff(xy, axis=0)
+    yaw = 0.0
+    for i in range(n - 1):
+        if np.hypot(*d[i]) > _EPS:
+            yaw = math.atan2(d[i, 1], d[i, 0]) + (math.pi if reverse[i] else 0.0)
+        out[i] = math.atan2(math.sin(yaw), math.cos(yaw))
+    out[-1] = out[-2]
+    return out
+
+
 def _drop_short_hops(pts: List[XY]) -> List[XY]:
     """Drop inner points closer than a hop to their successor.
 
@@ -295,13 +320,24 @@ def _drop_short_hops(pts: List[XY]) -> List[XY]:
     return out
 
 
-def _loop_from(ring: List[XY], here: Optional[XY]) -> List[XY]:
-    """The closed ring as a loop starting (and ending) at its vertex nearest ``here``."""
+def _loop_from(ring: List[XY], here: Optional[XY], overlap_m: float = 0.0) -> List[XY]:
+    """The closed ring as a loop from its vertex nearest ``here``, round and ``overlap_m`` on.
+
+    The tool leads base_link by the tool offset: at the start the ground between the two is
+    not processed, so the loop runs that far along its first edge again.
+    """
     pts = ring[:-1] if ring[0] == ring[-1] else list(ring)
     if here is not None:
         k = min(range(len(pts)), key=lambda i: math.dist(pts[i], here))
         pts = pts[k:] + pts[:k]
-    return pts + [pts[0]]
+    loop = pts + [pts[0]]
+    if overlap_m > 0.0 and len(pts) > 1:
+        a, b = np.asarray(pts[0], dtype=float), np.asarray(pts[1], dtype=float)
+        d = float(np.hypot(*(b - a)))
+        if d > _EPS:
+            end = a + (b - a) * min(1.0, overlap_m / d)
+            loop.append((float(end[0]), float(end[1])))
+    return loop
 
 
 class _Planner:
@@ -485,18 +521,30 @@ class _Planner:
                             at_zone)
             f_start = x0 if z0 else t0
             f_end = x1 - off if z1 else t1
-            fwd = lane(f_start, f_end, f_start + off, x1 if z1 else f_end + off, z1)
+            # a boundary end whose pivot would swing the machine into a zone is no place to
+            # turn: the lane is driven towards it and backs out, like a zone end
+            near0 = z0 or self._pivot_hits_zone(self._from_lane(t0, y))
+            near1 = z1 or self._pivot_hits_zone(self._from_lane(t1, y))
+            fwd = lane(f_start, f_end, f_start + off, x1 if z1 else f_end + off, near1)
             r_start = x1 if z1 else t1
             r_end = x0 + off if z0 else t0
-            rev = lane(r_start, r_end, r_start - off, x0 if z0 else r_end - off, z0)
+            rev = lane(r_start, r_end, r_start - off, x0 if z0 else r_end - off, near0)
             options = []
-            if f_end - f_start > _MIN_SEGMENT_M and not (z0 and not z1):
+            if (z0 or near0) and (z1 or near1) and (near0 and not z0 or near1 and not z1):
+                # no end to turn at (a zone or a pivot into one at each): the gap re-cover's
+                # passes along the zone take this strip
+                continue
+            if f_end - f_start > _MIN_SEGMENT_M and not (near0 and not near1):
                 options.append(fwd)
-            if r_start - r_end > _MIN_SEGMENT_M and not (z1 and not z0):
+            if r_start - r_end > _MIN_SEGMENT_M and not (near1 and not near0):
                 options.append(rev)
             if options:
                 cands.append(options)
         return cands
+
+    def _pivot_hits_zone(self, xy: XY) -> bool:
+        """Whether a pivot at ``xy`` would swing the tool or the hull into a keep-out zone."""
+        return self.zones != [] and self.zone_block.distance(Point(xy)) < self.pivot_reach
 
     def build_lanes(self) -> List[List[Lane]]:
         """Return, per segment, the allowed driving directions as lanes in the map frame.
@@ -611,7 +659,7 @@ class _Planner:
                 if along is not None:
                     pts, cost, over_m = self.transit(here, along[0], self.region.difference(
                         covered), back_to)
-                    legs += [(pts, False), (along, True)]
+                    legs += [(pts, False, _backs_out(here, back_to)), (along, True, False)]
                     over += over_m
                     headland.append(along)
                     here, back_to = along[-1], along[0]
@@ -647,10 +695,16 @@ class _Planner:
         The field and declared safe ground, minus keep-out zones grown by the footprint's
         half width, in one piece with the start; None when there is no start (everything).
         A field cut in two by a zone that must not be crossed keeps only the start's side.
+        Without headland passes the machine turns outside, and the belt round the field counts
+        as drivable (declared safe, or ``headland_passes`` set to 0 by the operator).
         """
         if start_xy is None:
             return None
-        ground = unary_union([self.field, self.safe]) if not self.safe.is_empty else self.field
+        # turning outside (no headland passes) drives the belt round the field as safe ground
+        field = self.field if self.passes else self.field.buffer(
+            self.p.tool_offset_x_m + self.p.headland_offset_m + self.p.lane_spacing_m,
+            join_style='mitre')
+        ground = unary_union([field, self.safe]) if not self.safe.is_empty else field
         if self.zones:
             ground = ground.difference(self.zone_keep)
         here = Point(start_xy)
@@ -707,7 +761,10 @@ class _Planner:
         return best[1] if best is not None else None
 
     def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None):
-        """Return (legs, lanes, metres over unprocessed, headland, end point, back-out)."""
+        """Return (legs, lanes, metres over unprocessed, headland, end point, back-out).
+
+        A leg is (points, work leg, whether its first segment is a back-out in reverse).
+        """
         cands = self.build_lanes()
         rings = self.headland_rings()
         if not cands and not rings:
@@ -729,7 +786,8 @@ class _Planner:
                             + self.p.lane_end_margin_m + self.p.lane_spacing_m
                             if not self.passes else self.turn_depth + self.p.lane_spacing_m)
         here = start_xy
-        legs: List[Tuple[List[XY], bool]] = []
+        # (points, work leg, the first segment is driven in reverse: a back-out)
+        legs: List[Tuple[List[XY], bool, bool]] = []
         chosen: List[Lane] = []
         remaining = list(range(len(cands)))
         over_total = 0.0
@@ -737,15 +795,15 @@ class _Planner:
         headland = []
         for ring in rings:
             strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
-            loop = _loop_from(ring, here) if ring[0] == ring[-1] else (
+            loop = _loop_from(ring, here, self.p.tool_offset_x_m) if ring[0] == ring[-1] else (
                 ring if here is None or math.dist(ring[0], here) <= math.dist(ring[-1], here)
                 else ring[::-1])
             if here is not None:
                 pts, _, over = self.transit(here, loop[0], unprocessed)
-                legs.append((pts, False))
+                legs.append((pts, False, False))
                 over_total += over
             first = False
-            legs.append((loop, True))
+            legs.append((loop, True, False))
             headland.append(loop)
             unprocessed = unprocessed.difference(strip)
             here = loop[-1]
@@ -771,10 +829,10 @@ class _Planner:
                         scored.append((cost, i, lane, pts, over))
             cost, i, lane, pts, over = min(scored, key=lambda s: s[0])
             if not first or start_xy is not None:
-                legs.append((pts, False))
+                legs.append((pts, False, _backs_out(here, back_to)))
                 over_total += over
             first = False
-            legs.append(([lane.start, lane.end], True))
+            legs.append(([lane.start, lane.end], True, False))
             chosen.append(lane)
             unprocessed = unprocessed.difference(self.tool_footprint(lane))
             remaining.remove(i)
@@ -782,24 +840,36 @@ class _Planner:
             back_to = lane.start if lane.ends_at_zone else None
         return legs, chosen, over_total, headland, here, back_to
 
-    def _assemble(self, legs: List[Tuple[List[XY], bool]], lanes: List[Lane],
+    def _assemble(self, legs: List[Tuple[List[XY], bool, bool]], lanes: List[Lane],
                   over: float) -> CoveragePlan:
         p = self.p
         pts: List[np.ndarray] = []
         flags: List[bool] = []
+        rev: List[bool] = []
         work_len = transit_len = 0.0
-        for leg, work in legs:
-            dense = _resample(np.asarray(leg, dtype=float), p.waypoint_spacing_m)
+        for leg, work, backs_out in legs:
+            if backs_out and len(leg) > 2:
+                first = _resample(np.asarray(leg[:2], dtype=float), p.waypoint_spacing_m)
+                rest = _resample(np.asarray(leg[1:], dtype=float), p.waypoint_spacing_m)
+                dense = np.vstack([first, rest[1:]])
+                back = [True] * (len(first) - 1) + [False] * len(rest)
+            else:
+                dense = _resample(np.asarray(leg, dtype=float), p.waypoint_spacing_m)
+                back = [backs_out] * len(dense)
             if pts and np.allclose(pts[-1], dense[0]):
                 dense = dense[1:]
                 if not len(dense):
                     continue
                 flags[-1] = work
+                rev[-1] = back[0]
+                back = back[1:]
             else:
                 if pts:
                     flags[-1] = False
+                    rev[-1] = False
             pts.extend(dense)
             flags.extend([work] * len(dense))
+            rev.extend(back)
             seg = float(np.sum(np.hypot(*np.diff(np.asarray(leg, dtype=float), axis=0).T)))
             if work:
                 work_len += seg
@@ -809,6 +879,7 @@ class _Planner:
         work = np.asarray(flags, dtype=bool)
         if len(work):
             work[-1] = False
+        facing = _facing(xy, np.asarray(rev, dtype=bool))
         heading = np.arctan2(*np.diff(xy, axis=0)[:, ::-1].T) if len(xy) > 1 else np.zeros(0)
         steps = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
         moving = heading[steps > _EPS]
@@ -816,7 +887,8 @@ class _Planner:
             else 0.0
         time_s = (work_len / p.working_speed_mps + transit_len / p.transit_speed_mps
                   + turn / p.pivot_rate_radps)
-        return CoveragePlan(waypoints=xy, work=work, lanes=lanes, lane_angle_rad=self.angle,
+        return CoveragePlan(waypoints=xy, work=work, facing=facing, lanes=lanes,
+                            lane_angle_rad=self.angle,
                             lane_spacing_m=p.lane_spacing_m, length_m=work_len + transit_len,
                             work_length_m=work_len, transit_length_m=transit_len,
                             expected_time_s=time_s, transit_over_unprocessed_m=over)

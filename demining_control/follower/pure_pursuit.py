@@ -101,13 +101,19 @@ class PathFollower:
         self.heading_error_rad = 0.0
 
     def set_path(self, xy: np.ndarray, work: Optional[Sequence[bool]] = None) -> None:
-        """Start following ``xy`` (N x 2); ``work[i]`` marks the leg i -> i+1 as a work leg.
+        """Start following ``xy``; ``work[i]`` marks the leg i -> i+1 as a work leg.
 
-        Consecutive duplicate points are dropped. A path of fewer than two distinct points is
-        ``done`` at once. Non-finite points raise ValueError.
+        ``xy`` is N x 2 positions, or N x 3 positions and the machine's facing on the leg from
+        each (the planner's: a facing opposite to the leg's direction means that leg is driven
+        in reverse). Without facings, a run that retraces the path (a turn sharper than
+        ``reverse_turn_rad``) is driven in reverse. Consecutive duplicate points are dropped.
+        A path of fewer than two distinct points is ``done`` at once. Non-finite points raise
+        ValueError.
         """
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        if not np.isfinite(xy).all():
+        xy = np.asarray(xy, dtype=float)
+        facing = xy[:, 2] if xy.ndim == 2 and xy.shape[1] == 3 else None
+        xy = xy[:, :2] if facing is not None else xy.reshape(-1, 2)
+        if not np.isfinite(xy).all() or (facing is not None and not np.isfinite(facing).all()):
             raise ValueError('path has non-finite points')
         w = (np.ones(len(xy), dtype=bool) if work is None
              else np.asarray(work, dtype=bool).reshape(-1))
@@ -118,6 +124,7 @@ class PathFollower:
             keep = np.ones(len(xy), dtype=bool)
             keep[1:] = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
             xy, w = xy[keep], w[keep]
+            facing = facing[keep] if facing is not None else None
         self._xy, self._work = xy, w
         if len(xy) < 2:
             self.status = FollowerStatus.DONE if len(xy) else FollowerStatus.IDLE
@@ -129,12 +136,16 @@ class PathFollower:
         corners = np.nonzero(turn > self.params.corner_angle_rad)[0] + 1
         self._corners = np.concatenate([corners, [len(xy) - 1]]).astype(int)
         self._heading = heading
-        # a run from a corner that retraces the path to the next corner is driven in reverse
         self._reverse = np.zeros(len(heading), dtype=bool)
-        bounds = list(self._corners)
-        for c, nxt in zip(bounds[:-1], bounds[1:]):
-            if turn[c - 1] > self.params.reverse_turn_rad:
-                self._reverse[c:nxt] = True
+        if facing is not None:
+            # the planner says how each leg is driven: facing against the leg is reverse
+            self._reverse = np.abs(np.angle(np.exp(1j * (facing[:-1] - heading)))) > 0.5 * math.pi
+        else:
+            # a run from a corner that retraces the path to the next corner is driven in reverse
+            bounds = list(self._corners)
+            for c, nxt in zip(bounds[:-1], bounds[1:]):
+                if turn[c - 1] > self.params.reverse_turn_rad:
+                    self._reverse[c:nxt] = True
         self.status = FollowerStatus.FOLLOWING
 
     @property

@@ -4,9 +4,11 @@
 (``auto_start``) or on request; it plans until a coverage path arrives, clears until the follower
 reports ``done`` and then completes (with the reason coverage is short if it is below
 ``min_coverage_percent``). It aborts on request, on a latched e-stop lasting ``estop_abort_s``, on
-``max_mission_time_s``, when no path arrives within ``planning_timeout_s``, or when no new ground
-has been processed for ``no_progress_abort_s`` while clearing (a machine fenced in, stopped or
-lost: the mission ends with its record instead of standing until the time limit).
+``max_mission_time_s``, when no path arrives within ``planning_timeout_s``, at once when the
+coverage planner refuses the area (coverage/status, with its reason), when a protective stop
+lasts ``protective_stop_abort_s`` while clearing, or when no new ground has been processed for
+``no_progress_abort_s`` while clearing (a machine fenced in, stopped or lost: the mission ends
+with its record instead of standing until the time limit).
 
 Everything the clearance report needs is kept here, bounded: the trajectory decimated to
 ``trajectory_spacing_m``, the planned path, the latest fused detections, the sim events and the
@@ -23,10 +25,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from shapely.geometry import Polygon
 
-from demining_bringup.contract.datatypes import Detection, SimEvent, ToolState, VehicleState
+from demining_bringup.contract.datatypes import (Detection, PlanStatus, SimEvent, ToolState,
+                                                 VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
-from demining_bringup.contract.states import (PEOPLE_ZONE_EVENT_PREFIX, FollowerStatus,
+from demining_bringup.contract.states import (PEOPLE_ZONE_EVENT_PREFIX, FollowerStatus, PlanState,
                                               MissionState, SafetyState)
 from demining_control.coverage.processed import ProcessedGrid
 
@@ -56,6 +59,9 @@ class MissionParams:
                                        's', min=1.0, max=604800.0)
     planning_timeout_s: float = param(60.0, 'abort when no coverage path arrives within this, s',
                                       min=1.0, max=3600.0)
+    protective_stop_abort_s: float = param(
+        900.0, 'abort when a protective stop lasts this long while clearing (its cause did not '
+        'clear: a stop is never a wait without end), s', min=1.0, max=86400.0)
     min_coverage_percent: float = param(99.0, 'coverage below this is explained in the report, '
                                         '%', min=0.0, max=100.0)
     trajectory_spacing_m: float = param(0.5, 'spacing of the recorded trajectory, m', min=0.01,
@@ -104,6 +110,10 @@ class MissionManager:
         self.follower_status = FollowerStatus.IDLE
         self._safety_state: Optional[SafetyState] = None
         self._estop_since: Optional[float] = None
+        self._stop_since: Optional[float] = None
+        self._stop_reason = ''
+        #: The coverage planner's latest verdict (coverage/status), for the state and the report.
+        self.plan_status: Optional[PlanStatus] = None
         #: Processed area at the last progress and when it was made (None: not clearing yet).
         self._progress_m2 = 0.0
         self._progress_stamp: Optional[float] = None
@@ -134,8 +144,9 @@ class MissionManager:
     # -- inputs ----------------------------------------------------------------------------
 
     def on_path(self, xy: np.ndarray, now: float) -> None:
-        """Take the planned coverage path (N x 2)."""
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        """Take the planned coverage path (N x 2, or N x 3 with the facing yaw)."""
+        xy = np.asarray(xy, dtype=float)
+        xy = xy[:, :2] if xy.ndim == 2 and xy.shape[1] == 3 else xy.reshape(-1, 2)
         if len(xy) and np.isfinite(xy).all():
             self.planned_path = xy
             self.update(now)
@@ -197,7 +208,15 @@ class MissionManager:
                                    'reason': reason or 'reported on /safety/state'})
         del self.safety_events[:-_MAX_SAFETY_EVENTS]
         self._estop_since = now if state is SafetyState.ESTOP else None
+        self._stop_since = now if state is SafetyState.PROTECTIVE_STOP else None
+        self._stop_reason = reason
         self.update(now)
+
+    def on_plan_status(self, status: PlanStatus, now: float) -> None:
+        """Take coverage/status: a refused plan ends the mission with the planner's reason."""
+        self.plan_status = status
+        if PlanState(status.state) is PlanState.REFUSED and not self.state.terminal:
+            self._set(MissionState.ABORTED, status.reason or 'coverage plan refused', now)
 
     def on_detections(self, detections: List[Detection]) -> None:
         """Keep the latest fused detections (the fusion node publishes the full list)."""
@@ -229,6 +248,11 @@ class MissionManager:
             if self._estop_since is not None and now - self._estop_since >= p.estop_abort_s:
                 self._set(MissionState.ABORTED, f'e-stop latched for more than '
                           f'{p.estop_abort_s:.0f} s', now)
+            elif (self.state is MissionState.CLEARING and self._stop_since is not None
+                  and now - max(self._stop_since, self.state_stamp)
+                  >= p.protective_stop_abort_s):
+                self._set(MissionState.ABORTED, f'protective stop for more than '
+                          f'{p.protective_stop_abort_s:.0f} s ({self._stop_reason})', now)
             elif self.start_stamp is not None and now - self.start_stamp > p.max_mission_time_s:
                 self._set(MissionState.ABORTED, f'mission time over '
                           f'{p.max_mission_time_s:.0f} s', now)

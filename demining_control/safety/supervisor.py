@@ -50,6 +50,7 @@ from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
 from demining_bringup.contract.states import SafetyState, ZoneState
+from demining_control.coverage.allowed import geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
 
 XY = Tuple[float, float]
@@ -85,8 +86,7 @@ class SafetyParams:
                                           min=0.05, max=60.0)
     command_timeout_s: float = param(0.5, 'auto command older than this stops the vehicle, s',
                                      min=0.05, max=60.0)
-    geofence_margin_m: float = param(8.0, 'the vehicle may leave the field by this much '
-                                     '(headland), m', min=0.0, max=1000.0)
+    geofence_margin_m: float = vehicle_params.geofence_margin_m()
     max_speed_mps: float = param(1.0, 'largest |linear velocity| passed on, m/s', min=0.0,
                                  max=10.0)
     max_yaw_rate: float = param(0.5, 'largest |yaw rate| passed on, rad/s', min=0.0, max=5.0)
@@ -143,11 +143,17 @@ def _finite(*values: float) -> bool:
 class SafetySupervisor:
     """The safety state machine and command filter (see the module docstring)."""
 
-    def __init__(self, field: Sequence[XY], params: Optional[SafetyParams] = None) -> None:
-        """Start in PROTECTIVE_STOP: nothing moves before every input has been seen."""
+    def __init__(self, field: Sequence[XY], params: Optional[SafetyParams] = None,
+                 safe_ground=None) -> None:
+        """Start in PROTECTIVE_STOP: nothing moves before every input has been seen.
+
+        ``safe_ground`` (a shapely geometry: approach lanes, safe areas) joins the field in
+        the geofence (:func:`demining_control.coverage.allowed.geofence`).
+        """
         self.configure(params or SafetyParams())
         self._field = Polygon(field)
-        self._fence = self._field.buffer(self.params.geofence_margin_m)
+        self._safe = safe_ground
+        self._fence = geofence(self._field, self._safe, self.params.geofence_margin_m)
         self.state = SafetyState.PROTECTIVE_STOP
         self.reason = 'starting: waiting for inputs'
         self._latched_reasons: List[str] = []
@@ -169,7 +175,7 @@ class SafetySupervisor:
         """Set the parameters."""
         self.params = params
         if hasattr(self, '_field'):
-            self._fence = self._field.buffer(params.geofence_margin_m)
+            self._fence = geofence(self._field, self._safe, params.geofence_margin_m)
 
     # -- latched causes --------------------------------------------------------------------
 

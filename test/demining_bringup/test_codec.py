@@ -129,8 +129,13 @@ def test_odometry_round_trip_and_nan():
 def test_path_and_grid():
     xy = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
     path = codec.xy_to_path(xy, 1.0)
-    np.testing.assert_allclose(codec.path_to_xy(path), xy)
-    assert codec.yaw_from_quaternion(path.poses[1].pose.orientation) == pytest.approx(math.pi / 2)
+    back = codec.path_to_xy(path)
+    np.testing.assert_allclose(back[:, :2], xy)
+    # without facings every leg is forward: the yaw points along it (the last keeps the one before)
+    np.testing.assert_allclose(back[:, 2], [0.0, math.pi / 2, math.pi / 2], atol=1e-12)
+    # with facings they travel as given: a leg facing against its direction is a reverse leg
+    rev = np.array([[0.0, 0.0, math.pi], [1.0, 0.0, math.pi], [1.0, 1.0, math.pi]])
+    np.testing.assert_allclose(codec.path_to_xy(codec.xy_to_path(rev, 1.0)), rev, atol=1e-12)
     grid = np.arange(12, dtype=np.int8).reshape(3, 4)
     msg = codec.grid_to_occupancy(grid, -1.0, 2.0, 0.5, 3.0)
     assert (msg.info.width, msg.info.height) == (4, 3)

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from demining_bringup.contract.datatypes import ToolState, VehicleState
 from demining_control.coverage.planner import CoverageParams, plan_coverage
 from demining_control.coverage.processed import ProcessedGrid
@@ -15,7 +17,7 @@ DT = 0.1
 def test_30_by_20_field_reaches_99_percent():
     plan = plan_coverage(FIELD, [], (-6.0, -4.0))
     follower = PathFollower()
-    follower.set_path(plan.waypoints, plan.work)
+    follower.set_path(np.column_stack([plan.waypoints, plan.facing]), plan.work)
     tool = ToolController()
     grid = ProcessedGrid(FIELD, [], 0.1)
     x, y, yaw = -6.0, -4.0, 1.0
@@ -43,7 +45,7 @@ def test_exclusion_zone_closed_loop_backs_out_and_stays_clear():
     plan = plan_coverage(FIELD, [zone], (-6.0, -4.0), CoverageParams(headland_passes='0'))
     assert plan.transit_over_unprocessed_m == 0.0
     follower = PathFollower()
-    follower.set_path(plan.waypoints, plan.work)
+    follower.set_path(np.column_stack([plan.waypoints, plan.facing]), plan.work)
     grid = ProcessedGrid(FIELD, [zone], 0.1)
     x, y, yaw = -6.0, -4.0, 0.0
     t = 0.0

@@ -1,12 +1,14 @@
 """The coverage planner component: first plan, and a re-plan around a new AT no-go zone."""
 
 import numpy as np
+import pytest
 from shapely.geometry import LineString, Point
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind, Detections, VehicleState
 from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_control.coverage.no_go import disc_polygon
 from demining_control.coverage_planner_node import CoveragePlannerComponent
+from demining_control.follower.pure_pursuit import PathFollower
 
 
 def _runtime(area_file):
@@ -30,9 +32,13 @@ def test_a_new_at_zone_ahead_makes_a_path_that_backs_out_then_avoids_it(area_fil
     rt.deliver('detections', Detections(50.0, [at]), 50.0)
     assert len(out) == 2
     path = np.asarray(out[-1][1])
-    # first a stub along the heading, then straight back: the follower reverses
-    assert path[0][0] < path[1][0] and np.allclose(path[1], (6.0, 1.0))
-    assert path[2][0] < path[1][0] and abs(path[2][1] - 1.0) < 1e-9
+    # from where it is, straight back facing as now (a reverse leg), then the re-plan
+    assert np.allclose(path[0], (6.0, 1.0, 0.0))
+    assert path[1][0] < path[0][0] and abs(path[1][1] - 1.0) < 1e-9
+    follower = PathFollower()
+    follower.set_path(path)
+    cmd = follower.update(pose, 0.1)
+    assert cmd.v < 0.0 and cmd.omega == pytest.approx(0.0, abs=1e-6)
     zone = disc_polygon(10.0, 1.0, 1.16)
     # the re-planned lanes keep the tool out of the zone
     for lane in rt.component.plan.lanes:

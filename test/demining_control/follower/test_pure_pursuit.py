@@ -31,7 +31,7 @@ def test_boustrophedon_cross_track_and_done():
     field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
     plan = plan_coverage(field, [], (-5.0, -5.0), CoverageParams(headland_passes='0'))
     f = PathFollower()
-    f.set_path(plan.waypoints, plan.work)
+    f.set_path(np.column_stack([plan.waypoints, plan.facing]), plan.work)
     lane_y = np.array([ln.start[1] for ln in plan.lanes])
     worst = [0.0]
     speeds = []

@@ -6,9 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from demining_bringup.contract.datatypes import (Detection, DetectionKind, SimEvent, ToolState,
-                                                 VehicleState)
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, PlanStatus, SimEvent,
+                                                 ToolState, VehicleState)
 from demining_bringup.report import MissionRecord, write_report
+from demining_bringup.contract.states import PlanState
 from demining_control.mission.manager import MissionManager, MissionParams, MissionState
 from demining_bringup.contract.world import GeoOrigin
 
@@ -139,3 +140,34 @@ def test_a_mission_that_makes_no_progress_ends_with_the_reason():
     assert m.update(t + 601.0) is MissionState.ABORTED
     assert m.reason.startswith('no progress: no new ground processed for 60')
     assert 'no-go zone ahead' in m.reason
+
+
+def test_a_refused_plan_ends_the_mission_at_once_with_the_planner_reason():
+    m = MissionManager(FIELD)
+    m.update(0.0)
+    assert m.state is MissionState.PLANNING
+    m.on_plan_status(PlanStatus(1.0, PlanState.WAITING.value, 'waiting for the first pose'), 1.0)
+    assert m.update(1.0) is MissionState.PLANNING
+    why = 'cannot plan coverage: the plan leaves the geofence (...) for 12.0 m'
+    m.on_plan_status(PlanStatus(2.0, PlanState.REFUSED.value, why), 2.0)
+    assert m.state is MissionState.ABORTED and m.reason == why
+    # a refusal of a re-plan while clearing ends it too (the old path would cross the zone)
+    m = MissionManager(FIELD)
+    m.update(0.0)
+    m.on_path(PATH, 1.0)
+    m.on_plan_status(PlanStatus(5.0, PlanState.REFUSED.value, 'cannot plan coverage: x'), 5.0)
+    assert m.state is MissionState.ABORTED
+
+
+def test_a_protective_stop_that_never_clears_ends_the_mission():
+    m = MissionManager(FIELD, [], MissionParams(protective_stop_abort_s=300.0,
+                                                no_progress_abort_s=10000.0))
+    m.update(0.0)
+    m.on_path(PATH, 1.0)
+    m.on_safety_state('protective_stop', 10.0, 'person in the stop zone')
+    assert m.update(309.0) is MissionState.CLEARING
+    m.on_safety_state('ok', 309.5)                      # cleared in time
+    m.on_safety_state('protective_stop', 400.0, 'geofence breach')
+    assert m.update(699.0) is MissionState.CLEARING
+    assert m.update(700.5) is MissionState.ABORTED
+    assert 'protective stop for more than 300 s (geofence breach)' == m.reason

@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Coverage-planning bench: this stack's planner against a peer, on shapes it was not built on.
+
+For every area (the shapes of :mod:`demining_sim.shapes`, and the shipped worlds' fields) the
+stack's planner plans from the start pose with the area's declared safe ground (the approach
+lane, safe areas), and the plan is replayed by :func:`demining_control.coverage.allowed.
+check_path` as the follower drives it: tool strip swept on work legs, the tracks' swept
+footprint checked against allowed ground (processed or declared safe, never a keep-out zone).
+
+The peer is the PyPI ``coverage-path-planner`` (a C++ boustrophedon planner for robot mowers,
+CaSSAndRA project; benchmark-only, never a dependency): lines at the same spacing and angle,
+the same number of border laps, exclusion zones as obstacles. It models a tool centred on the
+robot, so its path is scored with the tool at base_link (``tool_offset_x_m`` 0) by the same
+check; the peer is not footprint-aware and its track figures are shown, not compared.
+
+Figures per area: coverage of the workable ground (field minus keep-out zones and their
+clearance) the machine can reach from its start (cut-off ground is reported, not counted),
+metres and entries of track/tool in keep-out zones, metres of path with a track outside
+allowed ground and their count (``footprint_violations``), path length, turns, planning time,
+the length ratio to the peer, and the re-plan time around a new no-go zone.
+
+Re-plan: on the cratered field (5 ha, 25 craters) and a 10 ha field with 25 craters, the
+ground of the first 40 % of the plan's lanes counts as processed and a new no-go disc (an AT
+mine, radius + margin) appears on the next lane; the remaining ground is re-planned from there.
+
+Last line: one JSON object: ``footprint_violations`` (sum), ``keep_out_entries`` (sum),
+``min_coverage_reachable_pct``, ``max_length_vs_peer``, ``max_plan_s``, ``replan_p95_ms``,
+``areas``. ``--png FILE`` renders every plan (the tracks' violations marked).
+
+Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M]``
+(``pip install -r requirements/bench.txt`` first for the peer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+from shapely.geometry import Point, Polygon
+from shapely.ops import unary_union
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from demining_bringup.contract.area import HazardArea, load_area  # noqa: E402
+from demining_bringup.contract.sdf import load_world  # noqa: E402
+from demining_control.coverage.allowed import ContactParams, check_path  # noqa: E402
+from demining_control.coverage.no_go import disc_polygon  # noqa: E402
+from demining_control.coverage.planner import (CoverageParams, classify_work,  # noqa: E402
+                                               lane_strips, plan_coverage)
+from demining_sim import shapes  # noqa: E402
+
+#: The follower's work reach (path_follower work_reach_m): tool lowered within it of the field.
+WORK_REACH_M = 4.0
+#: A TM-62 (0.16 m radius) plus the default no-go margin (1.0 m), m.
+NO_GO_RADIUS_M = 1.16
+#: Share of the plan's lanes taken as processed before the new no-go zone appears.
+REPLAN_DONE_SHARE = 0.4
+#: Re-plan trials per field (--quick: fewer).
+REPLAN_TRIALS = 10
+REPLAN_TRIALS_QUICK = 3
+
+
+def _areas(quick: bool) -> Dict[str, HazardArea]:
+    out: Dict[str, HazardArea] = {}
+    worlds = sorted(glob.glob(os.path.join(os.path.dirname(HERE), 'demining_sim', 'worlds',
+                                           '*.sdf')))
+    for path in worlds[:2] if quick else worlds:
+        area = load_area(path)
+        start = load_world(path).vehicle_start
+        out[area.name] = (area, start)
+    makers = shapes.SHAPES
+    if quick:
+        makers = {'curved_strip': lambda: shapes.curved_strip(150.0, 12.0, 600.0),
+                  'split_by_road': lambda: shapes.split_by_road(60.0, 40.0),
+                  'cratered_field': lambda: shapes.cratered_field(80.0, 60.0, 6)}
+    for name, make in makers.items():
+        s = make()
+        area = HazardArea(name=name, field=s.field, exclusion_zones=s.exclusion_zones,
+                          origin=None, approach_lanes=[s.approach_lane] if s.approach_lane
+                          else [], safe_areas=s.safe_areas)
+        out[name] = (area, s.start)
+    return out
+
+
+def _peer(area: HazardArea, start, params: CoverageParams, angle: float, laps: int):
+    """The peer's path (N x 2) or None when it is not installed; and its planning time."""
+    try:
+        import coverage_path_planner as cpp
+    except ImportError:
+        return None, 0.0
+    field = Polygon(area.field)
+    env = cpp.Environment(cpp.Polygon([cpp.Point(x, y) for x, y in area.field]))
+    for zone in area.exclusion_zones:
+        clipped = Polygon(zone).intersection(field)
+        for g in getattr(clipped, 'geoms', [clipped]):
+            if isinstance(g, Polygon) and g.area > 0.0:
+                env.addObstacle(cpp.Polygon([cpp.Point(x, y) for x, y in g.exterior.coords[:-1]]))
+    s = cpp.PathSettings()
+    s.pattern = 'lines'
+    s.offset = params.lane_spacing_m
+    s.angle = angle
+    s.distanceToBorder = 0.5 * params.tool_width_m - (params.tool_width_m - s.offset)
+    s.mowArea = True
+    s.mowBorder = laps > 0
+    s.borderLaps = laps
+    s.mowBorderCcw = True
+    s.mowExclusionsBorder = True
+    s.exclusionsBorderLaps = 1
+    entry = field.exterior.interpolate(field.exterior.project(Point(start[:2])))
+    inside = field.buffer(-0.5 * params.tool_width_m)
+    entry = inside.exterior.interpolate(inside.exterior.project(entry))
+    t0 = time.perf_counter()
+    result = cpp.PathService().computeFullTask(env, s, cpp.Point(entry.x, entry.y))
+    dt = time.perf_counter() - t0
+    pts = [(p.x, p.y) for p in result.path.getPoints()]
+    return np.asarray([start[:2]] + pts, dtype=float), dt
+
+
+def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int) -> List[float]:
+    """Times of re-plans around a new no-go disc after 40 % of the lanes, ms."""
+    safe = area.safe_ground()
+    plan = plan_coverage(area.field, area.exclusion_zones, start[:2], params, safe_ground=safe)
+    lanes = plan.lanes
+    out = []
+    for k in range(trials):
+        done = max(1, int(REPLAN_DONE_SHARE * len(lanes)) + k)
+        if done >= len(lanes):
+            break
+        processed = lane_strips(lanes[:done], plan.headland, params.tool_width_m)
+        nxt = lanes[done]
+        mid = (0.5 * (nxt.tool_start[0] + nxt.tool_end[0]),
+               0.5 * (nxt.tool_start[1] + nxt.tool_end[1]))
+        zone = list(disc_polygon(mid[0], mid[1], NO_GO_RADIUS_M).exterior.coords)[:-1]
+        here = lanes[done - 1].end
+        t0 = time.perf_counter()
+        plan_coverage(area.field, list(area.exclusion_zones) + [zone], here, params,
+                      processed=processed, safe_ground=safe)
+        out.append(1000.0 * (time.perf_counter() - t0))
+    return out
+
+
+def _render(rows: List[dict], path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    n = len(rows)
+    cols = min(3, n)
+    rows_n = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(6 * cols, 5 * rows_n))
+    for ax, row in zip(np.ravel(axes), rows):
+        area, xy = row['_area'], row['_xy']
+        ax.fill(*Polygon(area.field).exterior.xy, color='#f3e3c3')
+        for z in area.exclusion_zones:
+            ax.fill(*Polygon(z).exterior.xy, color='#bbbbbb')
+        for lane in area.approach_lanes:
+            ax.fill(*Polygon(lane).exterior.xy, color='#cfe8cf')
+        ax.plot(xy[:, 0], xy[:, 1], lw=0.5, color='#1f4e79')
+        v = np.asarray(row['_violations']).reshape(-1, 2)
+        if len(v):
+            ax.plot(v[:, 0], v[:, 1], 'x', color='#c00000', ms=4)
+        ax.set_title(f"{row['area']}: {row['coverage_pct']:.2f} %, "
+                     f"{row['footprint_violations']} violations", fontsize=9)
+        ax.set_aspect('equal')
+    for ax in np.ravel(axes)[n:]:
+        ax.axis('off')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the bench; print one line per area, then the JSON summary."""
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--quick', action='store_true', help='small versions of the shapes (CI)')
+    ap.add_argument('--png', help='render every plan to this PNG file')
+    ap.add_argument('--resolution', type=float, default=0.2,
+                    help='cell size of the allowed-ground check, m (default 0.2)')
+    args = ap.parse_args(argv)
+    if not (math.isfinite(args.resolution) and 0.02 <= args.resolution <= 1.0):
+        print('error: --resolution must be within 0.02..1.0 m', file=sys.stderr)
+        return 2
+    params = CoverageParams()
+    contact = ContactParams(resolution_m=args.resolution)
+    peer_contact = ContactParams(resolution_m=args.resolution, tool_offset_x_m=0.0)
+    rows = []
+    areas = _areas(args.quick)
+    for k, (name, (area, start)) in enumerate(areas.items(), start=1):
+        safe = area.safe_ground()
+        t0 = time.perf_counter()
+        plan = plan_coverage(area.field, area.exclusion_zones, start[:2], params,
+                             safe_ground=safe)
+        plan_s = time.perf_counter() - t0
+        xy = np.column_stack([plan.waypoints, plan.facing])
+        work = classify_work(plan.waypoints, area.field, WORK_REACH_M)
+        # the ground it can reach: what the plan reports cut off is not counted
+        cut = unary_union([g for g, reason in plan.unplanned if 'cut off' in reason]) \
+            if plan.unplanned else Polygon()
+        cut_rings = [list(g.exterior.coords)[:-1] for g in getattr(cut, 'geoms', [cut])
+                     if not g.is_empty] if not cut.is_empty else []
+        keep = list(area.exclusion_zones) + cut_rings
+        ours = check_path(xy, work, area.field, area.exclusion_zones, safe, contact,
+                          clearance_m=params.exclusion_clearance_m)
+        reach = check_path(xy, work, area.field, keep, safe, contact,
+                           clearance_m=params.exclusion_clearance_m) if cut_rings else ours
+        row = {'area': name, 'area_m2': round(Polygon(area.field).area),
+               'coverage_pct': round(reach.coverage_pct, 2),
+               'footprint_violations': len(ours.violations),
+               'outside_allowed_m': round(ours.outside_allowed_m, 1),
+               'keep_out_entries': len(ours.keep_out_at), 'keep_out_m': round(ours.keep_out_m, 1),
+               'length_m': round(ours.length_m), 'turns': ours.turns, 'plan_s': round(plan_s, 3),
+               'unreached_m2': round(float(sum(g.area for g, _ in plan.unplanned)), 1),
+               'headland_passes': len({len(h) for h in plan.headland}) and len(plan.headland),
+               '_area': area, '_xy': plan.waypoints, '_violations': ours.violations}
+        laps = len(plan.headland) and max(1, params.auto_headland_passes())
+        peer_xy, peer_s = _peer(area, start, params, plan.lane_angle_rad, laps)
+        if peer_xy is not None and len(peer_xy) > 2:
+            peer = check_path(peer_xy, None, area.field, keep, safe, peer_contact,
+                              clearance_m=params.exclusion_clearance_m)
+            row.update({'peer_length_m': round(peer.length_m),
+                        'peer_coverage_pct': round(peer.coverage_pct, 2),
+                        'peer_turns': peer.turns, 'peer_keep_out_entries': len(peer.keep_out_at),
+                        'peer_plan_s': round(peer_s, 3),
+                        'length_vs_peer': round(ours.length_m / max(peer.length_m, 1e-9), 3)})
+            if cut_rings:
+                # the peer covers ground this planner reports cut off: no like-for-like length
+                del row['length_vs_peer']
+        rows.append(row)
+        print(f'[{k}/{len(areas)}] ' + json.dumps({k2: v for k2, v in row.items()
+                                                   if not k2.startswith('_')}), flush=True)
+    replans: List[float] = []
+    trials = REPLAN_TRIALS_QUICK if args.quick else REPLAN_TRIALS
+    fields = ([('cratered_field', areas['cratered_field'])] if args.quick else [
+        ('cratered_field', areas['cratered_field']),
+        ('cratered_10ha', (lambda s: (HazardArea('cratered_10ha', s.field, s.exclusion_zones,
+                                                 None, [s.approach_lane]), s.start))(
+            shapes.cratered_field(400.0, 250.0, 25)))])
+    for name, (area, start) in fields:
+        times = _replan_ms(area, start, params, trials)
+        replans += times
+        print(f're-plan {name}: ' + ', '.join(f'{t:.0f}' for t in times) + ' ms', flush=True)
+    if args.png:
+        _render(rows, args.png)
+        print(f'plans: {args.png}')
+    ratios = [r['length_vs_peer'] for r in rows if 'length_vs_peer' in r]
+    summary = {
+        'areas': len(rows),
+        'footprint_violations': int(sum(r['footprint_violations'] for r in rows)),
+        'keep_out_entries': int(sum(r['keep_out_entries'] for r in rows)),
+        'min_coverage_reachable_pct': min(r['coverage_pct'] for r in rows),
+        'max_length_vs_peer': max(ratios) if ratios else None,
+        'max_plan_s': max(r['plan_s'] for r in rows),
+        'replan_p95_ms': round(float(np.percentile(replans, 95)), 1) if replans else None,
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
