@@ -360,6 +360,11 @@ class _Planner:
         self.pivot_reach = math.hypot(
             max(params.tool_offset_x_m + _TOOL_DEPTH_M, 0.5 * params.track_length_m),
             params.footprint_half_width_m) + params.exclusion_clearance_m
+        #: per keep-out zone: the zone grown by the footprint's half width (a straight transit
+        #: that meets it goes round) and the detour ring a pivot's reach out
+        self._detours = [(z.buffer(params.footprint_half_width_m),
+                          z.buffer(self.pivot_reach, join_style='mitre').exterior)
+                         for z in (_polys(self.zone_block) if self.zones else [])]
         # a transit keeps the whole machine out, not only base_link: zones grown by the
         # footprint's half width (the hull, wider than the tracks)
         self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
@@ -611,10 +616,9 @@ class _Planner:
         options = [[a, b]]
         pa, pb = Point(a), Point(b)
         straight = LineString([a, b])
-        for zone in (_polys(self.zone_block) if self.zones else []):
-            if straight.intersects(zone.buffer(self.p.footprint_half_width_m)):
+        for grown, ring in self._detours:
+            if straight.intersects(grown):
                 # round the zone, far enough out that a pivot at a corner swings nothing in
-                ring = zone.buffer(self.pivot_reach, join_style='mitre').exterior
                 for forward in (True, False):
                     options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
         for ring in self._rings:
