@@ -42,7 +42,7 @@ Metrics of a row (definitions):
   running exactly along the processed strip's edge. Processed: a processed cell of the mission's
   processed-ground grid (what the record certifies). Hazard field: the grid's field mask (field
   minus exclusion zones): everything outside it is allowed today. Declared safe: the world's
-  approach lane. The hull box (6 x 2.2 m, the simulator's collision footprint) is not used: it
+  approach lane and safe areas. The hull box (6 x 2.2 m, the simulator's collision footprint) is not used: it
   does not bear on the ground, and its front corners are ahead of the flail by design, so it
   would flag every working tick. ``first_violation`` gives the first (t, x, y).
 * ``deadlock``: the mission was neither complete nor aborted at the simulated-time limit:
@@ -429,7 +429,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         world = sim.world
         geometry = mm.TrackGeometry(sim.p.track_gauge_m, sim.p.track_width_m,
                                     sim.p.track_length_m)
-        safe = mm.polygons_contain([world.approach_lane]) if world.approach_lane else None
+        declared = ([world.approach_lane] if world.approach_lane else []) + list(world.safe_areas)
+        safe = mm.polygons_contain(declared) if declared else None
         footprint = mm.FootprintMonitor(mission.grid, geometry, safe)
         flags = {'timeout': False, 'deadlock': False, 'limit': mm.DEFAULT_SIM_TIME_LIMIT_S}
 
