@@ -4,6 +4,9 @@ Inputs /localization/odometry, /detections, /coverage/processed; output /coverag
 (latched). A detected AT mine or UXO becomes a no-go zone (:mod:`.coverage.no_go`); when one
 appears, the remaining (unprocessed) ground is re-planned from where the vehicle is, with every
 no-go zone as an exclusion zone, and the new path replaces the old one.
+
+On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
+first plan, so the first path covers only the remaining ground, around every zone.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
 from demining_bringup.contract.component import Component, Port, Status
 from demining_bringup.contract.datatypes import Detections, Grid, VehicleState
+from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel
 from demining_control.coverage.no_go import NoGoZones, back_out_point
@@ -37,6 +41,7 @@ class CoveragePlannerConfig(CoverageParams):
     footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)
+    resume_dir: str = vehicle_params.resume_dir()
 
 
 #: Steps in which the back-out distance is searched, m.
@@ -68,6 +73,19 @@ class CoveragePlannerComponent(Component):
         self.pose: Optional[VehicleState] = None
         self.processed: Optional[Grid] = None
         self.replans = 0
+        #: Ground a resumed mission processed before (shapely), for the first plan.
+        self.restored_processed = None
+        if params.resume_dir:
+            content = read_journal(journal_path(params.resume_dir))
+            self.no_go.update(content.tracks)
+            if content.processed is not None and content.grid is not None:
+                g = content.grid
+                self.restored_processed = processed_geometry(
+                    content.processed.astype(np.int8) * 100, g.origin_x, g.origin_y,
+                    g.resolution)
+            self.log.info(f'resuming: {len(self.no_go.discs)} no-go zones and '
+                          f'{self.restored_processed.area if self.restored_processed else 0:.0f}'
+                          ' m^2 of processed ground from the journal')
         self.log.info(f'area {self.area.name!r}: waiting for the first pose')
 
     def on_activate(self, now: float) -> None:
@@ -80,7 +98,7 @@ class CoveragePlannerComponent(Component):
         self.pose = pose
         if self.plan is not None or self.error:
             return
-        self._plan(pose, processed=None)
+        self._plan(pose, processed=self.restored_processed)
 
     def on_processed(self, grid: Grid, now: float) -> None:
         """Keep the processed-ground grid (what a re-plan need not cover again)."""
