@@ -79,7 +79,8 @@ class FusionComponent(Component):
         :raises JournalError: when the journal of ``resume_dir`` cannot be read.
         """
         self._period_s = params.publish_period_s
-        self._radius_m = params.association_radius_m
+        # Two tracks of one object each lie within the gate of it: twice the gate apart.
+        self._radius_m = 2.0 * params.association_radius_m
         self._restored: List[Detection] = []
         if params.resume_dir:
             self._restored = read_journal(journal_path(params.resume_dir)).tracks
