@@ -108,6 +108,8 @@ class MissionManagerComponent(Component):
             # does between configuration and activation escapes it. Without one (launch
             # default, validation) it opens at activation.
             self._open_journal(None)
+        #: The last time a lifecycle transition saw (cleanup is not given one).
+        self._last_now = 0.0
         self._published: Optional[MissionState] = None
         self._report_written = False
         self.report_path = ''
@@ -160,10 +162,12 @@ class MissionManagerComponent(Component):
 
     def on_deactivate(self, now: float) -> None:
         """Commit what the journal gathered."""
+        self._last_now = now
         self._commit(now)
 
     def on_cleanup(self) -> None:
-        """Close the journal."""
+        """A running mission is aborted and reported (cleanup drops it); close the journal."""
+        self._end_running_mission(self._last_now)
         self._close_journal(None)
 
     def timers(self) -> Dict[str, float]:
@@ -173,6 +177,7 @@ class MissionManagerComponent(Component):
 
     def journal_commit(self, now: float) -> None:
         """Hand the journal the period's samples and commit them (one transaction)."""
+        self._last_now = now
         j = self.journal
         if j is None:
             return
@@ -258,11 +263,15 @@ class MissionManagerComponent(Component):
 
     def on_shutdown(self, now: float) -> None:
         """A mission still running when the stack goes away is aborted and reported."""
+        self._end_running_mission(now)
+        self._close_journal(now)
+
+    def _end_running_mission(self, now: float) -> None:
+        """Abort a mission still running (its report is written) when the stack goes away."""
         if getattr(self, 'mission', None) is None:
             return
         if self.mission.state is not MissionState.IDLE and not self.mission.state.terminal:
             self.abort(SHUTDOWN_ABORT, now)
-        self._close_journal(now)
 
     # -- outputs ---------------------------------------------------------------------------
 
