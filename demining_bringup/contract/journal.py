@@ -46,6 +46,8 @@ from demining_bringup.contract.errors import JournalError
 
 #: File name of the journal in a run folder.
 JOURNAL_FILE = 'journal.sqlite'
+#: Permissions of the journal (the report files' 0644).
+JOURNAL_FILE_MODE = 0o644
 #: Version of the journal's tables (``meta.schema_version``).
 JOURNAL_SCHEMA_VERSION = 1
 #: Side length of a processed-ground tile, cells (64 x 64 x 0.1 m = 6.4 m squares: a lane's
@@ -172,6 +174,10 @@ class JournalWriter:
         existed = os.path.exists(path) and os.path.getsize(path) > 0
         try:
             self._con = _connect(path)
+            if not existed:
+                # readable by other users and services whatever the umask (as the report);
+                # SQLite gives the -wal and -shm files the database's permissions
+                os.chmod(path, JOURNAL_FILE_MODE)
             self._con.executescript(_SCHEMA)
             if existed:
                 prev = read_meta(self._con)
