@@ -100,6 +100,7 @@ class MissionManagerComponent(Component):
             except ValueError as exc:
                 raise ConfigError(f'{params.resume_dir}: {exc}') from None
         m = self.mission
+        self._field_m2 = m.grid.field_area_m2()
         #: What the journal already holds of the mission's lists (restored from it).
         self._restored = (len(m.transitions), len(m.safety_events), len(m.events))
         self.run_dir = params.resume_dir or params.report_dir
@@ -142,8 +143,11 @@ class MissionManagerComponent(Component):
                 'parameters': dataclasses.asdict(c), 'vehicle_profile': c.vehicle_profile,
                 'simulated': c.simulated, 'task_id': c.task_id, 'hazard_id': c.hazard_id,
                 'organisation': c.organisation}
+        # every pose reaches the journal (on_pose), so it compares only the ground within the
+        # tool's reach of them
         self.journal = JournalWriter(journal_path(self.run_dir), meta, geometry,
-                                     c.journal_commit_period_s, c.trajectory_spacing_m)
+                                     c.journal_commit_period_s, c.trajectory_spacing_m,
+                                     reach_m=c.tool_offset_x_m + 0.5 * c.tool_width_m)
         m = self.mission
         # what the mission did before the journal opened (inputs arrive once configured)
         n_tr, n_safety, n_ev = self._restored
@@ -184,7 +188,9 @@ class MissionManagerComponent(Component):
         m = self.mission
         g = m.grid
         j.tracks(now, m.detections)
-        j.progress(now, g.processed & g.mask, g.coverage_percent(), g.processed_area_m2())
+        area = g.processed_area_m2()
+        j.progress(now, g.processed, 100.0 * area / self._field_m2 if self._field_m2 else 0.0,
+                   area)
         self._commit(now)
 
     def _commit(self, now: float) -> None:

@@ -163,8 +163,13 @@ class JournalWriter:
     """
 
     def __init__(self, path: str, meta: Dict[str, Any], grid: GridGeometry,
-                 commit_period_s: float = 1.0, trajectory_spacing_m: float = 0.5) -> None:
+                 commit_period_s: float = 1.0, trajectory_spacing_m: float = 0.5,
+                 reach_m: Optional[float] = None) -> None:
         """Open ``path`` (created when absent; a new segment appended when present).
+
+        ``reach_m``: how far from base_link the tool can mark ground (offset plus half width);
+        given, only the cells within it of the poses since the last commit are compared
+        (every pose must then pass through :meth:`pose`), else the whole grid is.
 
         :raises JournalError: when an existing file is not a journal of this grid.
         """
@@ -203,6 +208,10 @@ class JournalWriter:
         self._grid = grid
         self._tiles: Optional[np.ndarray] = None       # processed cells as last written
         self._processed_now: Optional[Tuple[float, np.ndarray]] = None
+        self._reach_m = reach_m
+        #: Bounding box (min x, min y, max x, max y) of the poses since the last commit.
+        self._bbox: Optional[List[float]] = None
+        self._last_pose_full: Optional[tuple] = None
         self._latest_pose: Optional[tuple] = None
         self.commits = 0
         self.bytes_rows = 0
@@ -262,7 +271,12 @@ class JournalWriter:
         """The vehicle's pose: kept when it moved ``trajectory_spacing_m`` from the last."""
         if not all(math.isfinite(v) for v in (stamp, x, y, yaw)):
             return
-        self._latest_pose = (stamp, x, y, yaw)
+        self._latest_pose = self._last_pose_full = (stamp, x, y, yaw)
+        b = self._bbox
+        if b is None:
+            self._bbox = [x, y, x, y]
+        else:
+            b[0], b[1], b[2], b[3] = min(b[0], x), min(b[1], y), max(b[2], x), max(b[3], y)
         if self._last_pose is None or math.dist(self._last_pose, (x, y)) >= \
                 self.trajectory_spacing_m:
             self._write_pose()
@@ -348,21 +362,40 @@ class JournalWriter:
         stamp, grid = current
         self._processed_now = None
         grid = np.asarray(grid, dtype=bool)
+        h, w = grid.shape
+        window = (slice(0, h), slice(0, w))
         if self._tiles is None or self._tiles.shape != grid.shape:
             self._tiles = np.zeros_like(grid)
-        changed = grid != self._tiles
+        elif self._reach_m is not None:
+            # only the ground within the tool's reach of this period's poses can have changed
+            b = self._bbox
+            if b is None:
+                return []
+            g, r = self._grid, self._reach_m
+            i0 = max(0, int((b[0] - r - g.origin_x) / g.resolution) - 1)
+            i1 = min(w, int((b[2] + r - g.origin_x) / g.resolution) + 2)
+            j0 = max(0, int((b[1] - r - g.origin_y) / g.resolution) - 1)
+            j1 = min(h, int((b[3] + r - g.origin_y) / g.resolution) + 2)
+            if i1 <= i0 or j1 <= j0:
+                return []
+            window = (slice(j0, j1), slice(i0, i1))
+        last = self._last_pose_full
+        # the next period's sweep starts at this period's last pose
+        self._bbox = None if last is None else [last[1], last[2], last[1], last[2]]
+        changed = grid[window] != self._tiles[window]
         if not changed.any():
             return []
         rows = []
-        h, w = grid.shape
         js, is_ = np.nonzero(changed)
+        js = js + window[0].start
+        is_ = is_ + window[1].start
         for tj, ti in set(zip((js // TILE_CELLS).tolist(), (is_ // TILE_CELLS).tolist())):
             sl = (slice(tj * TILE_CELLS, min(h, (tj + 1) * TILE_CELLS)),
                   slice(ti * TILE_CELLS, min(w, (ti + 1) * TILE_CELLS)))
             tile = grid[sl]
             rows.append((ti, tj, self.offset_s + stamp, tile.shape[0], tile.shape[1],
                          _pack_bits(tile)))
-        self._tiles = grid.copy()
+        self._tiles[window] = grid[window]
         return rows
 
     def _transaction(self):
