@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -46,6 +47,9 @@ from demining_bringup.report import REPORT_FILES, atomic_write, new_run_dir
 from demining_bringup.results import StopRequest
 
 _DOMAIN_RANGE = (100, 199)       # run domains apart from a vehicle's usual 0
+#: Valid ROS_DOMAIN_ID values on Linux (ROS 2 "The ROS_DOMAIN_ID" concept page: 0-232; above,
+#: the DDS port numbers overflow).
+_DOMAIN_LIMITS = (0, 232)
 _DEFAULT_TIMEOUT_S = 1200.0
 #: The stack arguments of a run, kept in its folder for ``--resume``.
 ARGUMENTS_FILE = 'arguments.json'
@@ -109,12 +113,22 @@ def _save_arguments(run_dir: str, args: Dict[str, str]) -> None:
 
 
 def _domain_id(given: Optional[int]) -> int:
-    if given is not None:
-        return given
-    env = os.environ.get('ROS_DOMAIN_ID')
-    if env and env.isdigit():
-        return int(env)
-    return random.SystemRandom().randint(*_DOMAIN_RANGE)
+    """The run's ROS_DOMAIN_ID: given, $ROS_DOMAIN_ID, or a random one (ConfigError if bad)."""
+    if given is None:
+        env = os.environ.get('ROS_DOMAIN_ID', '')
+        given = int(env) if env.isdigit() else random.SystemRandom().randint(*_DOMAIN_RANGE)
+    lo, hi = _DOMAIN_LIMITS
+    if not lo <= given <= hi:
+        raise ConfigError(f'domain id {given} out of range: ROS_DOMAIN_ID must be {lo}..{hi}')
+    return given
+
+
+def _check_run_values(ns: argparse.Namespace) -> None:
+    """Refuse run values argparse accepts but a run cannot use (one line, exit 2)."""
+    if not (math.isfinite(ns.timeout) and ns.timeout > 0.0):
+        raise ConfigError(f'--timeout {ns.timeout}: must be a positive number of seconds')
+    if ns.domain_id is not None:
+        _domain_id(ns.domain_id)
 
 
 def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -169,6 +183,7 @@ def cmd_validate(ns: argparse.Namespace) -> int:
 
 def cmd_run(ns: argparse.Namespace) -> int:
     """Run the stack until the mission ends and print the summary."""
+    _check_run_values(ns)
     if ns.resume:
         _prepare_resume(ns)
     if ns.backend == 'core':
@@ -333,7 +348,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return ns.func(ns)
     except CONFIG_ERRORS as exc:
-        sys.stderr.write(f'demine: error: {exc}\n')
+        # one line, whatever the message carries (a YAML parser's error spans several)
+        sys.stderr.write(f'demine: error: {" ".join(str(exc).split())}\n')
         return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:
         sys.stderr.write('demine: interrupted\n')
