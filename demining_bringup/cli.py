@@ -106,6 +106,20 @@ def _prepare_resume(ns: argparse.Namespace) -> None:
             setattr(ns, key, first[key])
 
 
+def _record_path(ns: argparse.Namespace, run_dir: str) -> str:
+    """The MCAP file of ``--record`` ('' without it); a resumed run records a new part."""
+    if not ns.record:
+        return ''
+    from demining_bringup.recording import RECORDING_FILE
+    stem, ext = os.path.splitext(RECORDING_FILE)
+    path = os.path.join(run_dir, RECORDING_FILE)
+    n = 1
+    while os.path.exists(path):
+        n += 1
+        path = os.path.join(run_dir, f'{stem}-{n}{ext}')
+    return path
+
+
 def _save_arguments(run_dir: str, args: Dict[str, str]) -> None:
     """Keep the run's stack arguments in its folder (what ``--resume`` starts again with)."""
     keep = {k: v for k, v in args.items() if k in _RESUMED_ARGUMENTS}
@@ -206,7 +220,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
                                     mode=runner.RunMode(ns.mode), timeout_s=ns.timeout,
                                     executor=runner.ExecutorKind(ns.executor),
                                     qos_events=ns.qos_events,
-                                    progress=_say, stop=stop).run()
+                                    progress=_say, stop=stop,
+                                    record_path=_record_path(ns, run_dir)).run()
     finally:
         stop.restore()
     _print_result(result)
@@ -230,7 +245,8 @@ def _run_core(ns: argparse.Namespace) -> int:
     try:
         result = deterministic_runner.run_deterministic(nodes, run_dir=run_dir, progress=_say,
                                                         wall_time_limit_s=ns.timeout,
-                                                        stop=stop)
+                                                        stop=stop,
+                                                        record_path=_record_path(ns, run_dir))
     finally:
         stop.restore()
     _print_result(result)
@@ -319,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help='wall-clock limit in seconds')
         p.add_argument('--resume', default=None, metavar='RUN_DIR',
                        help='continue the interrupted mission of RUN_DIR from its journal')
+        p.add_argument('--record', action='store_true',
+                       help='record every topic to RUN_DIR/mission.mcap (rosbag2 MCAP layout)')
         p.set_defaults(func=cmd_run)
 
     p = verbs.add_parser('report', help="rebuild a run folder's report from its journal")
