@@ -92,3 +92,17 @@ def test_demine_run_record_writes_a_readable_mcap(tmp_path):
     _, counts, decoded = _decode_all(str(run_dir / RECORDING_FILE))
     assert len(counts) >= 25 and decoded == counts
     assert counts['/mission/report'] == 1
+
+
+def test_the_foxglove_layout_shows_topics_of_the_contract():
+    import json
+    import re
+    path = os.path.join(st.share_dir(), 'config', 'foxglove_layout.json')
+    layout = json.load(open(path, encoding='utf-8'))
+    text = json.dumps(layout['configById'])
+    named = set(re.findall(r'"(/[a-z_/]+?)(?:\.data)?"', text))
+    contract = {'/' + t.lstrip('/') for t in wires().topics()}
+    assert named and named <= contract, named - contract
+    for topic in ('/mine_map', '/coverage/path', '/detections/markers', '/safety/state',
+                  '/coverage/processed'):
+        assert topic in named, topic
