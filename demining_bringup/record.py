@@ -107,7 +107,9 @@ def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedG
         processed_origin_y=grid.origin_y, processed_resolution=grid.resolution,
         coverage_percent=grid.coverage_percent(), area_field_m2=float(region.area),
         area_cleared_m2=grid.processed_area_m2(), detections=list(content.tracks),
-        events=list(content.machine_events), safety_events=list(content.safety_events),
+        # what a blast or impact sensor reports: when and where, not which simulated item
+        events=[dataclasses.replace(e, item_id='', item_kind='') for e in content.machine_events],
+        safety_events=list(content.safety_events),
         start_stamp=float(start), end_stamp=float(end), outcome=outcome, reason=reason,
         tool_width_m=float(params.get('tool_width_m', 0.0)),
         working_depth_m=float(params.get('working_depth_m', 0.0)),

@@ -39,8 +39,10 @@ def _journal(run_dir, *, terminal=True, simulated=True):
     xs = grid.origin_x + (np.arange(grid.width) + 0.5) * grid.resolution
     processed = grid.mask & (xs[None, :] < 15.0)
     j.progress(100.0, processed, 50.0, 300.0)
-    # ap_pmn_1 (6, 5) neutralised; ap_pmn_2 (9, 16) tracked; a false alarm at (28, 1)
+    # ap_pmn_1 (6, 5) neutralised; ap_pmn_2 (9, 16) tracked; a false alarm at (28, 1);
+    # clutter_can_1 (11.8, 3.6) set off (sensed by the machine, without its name)
     j.event(SimEvent(50.0, 'neutralised', 'ap_pmn_1', 'AP', 6.0, 5.0, 'tool'))
+    j.event(SimEvent(60.0, 'ap_detonation', 'clutter_can_1', 'clutter', 11.8, 3.6, 'tool'))
     j.tracks(100.0, [Detection(9.1, 16.0, 0.1, 0.9, DetectionKind.AP, id=1),
                      Detection(28.0, 1.0, 0.1, 0.6, DetectionKind.UNKNOWN, id=2)])
     if terminal:
@@ -94,7 +96,11 @@ def test_truth_has_each_item_fate_and_stays_out_of_the_record(tmp_path):
     md = (tmp_path / 'report.md').read_text()
     assert 'T-042' in md and 'turning point' in md
     for name in ('summary.json', 'detections.geojson', 'report.md'):
-        assert 'ap_pmn_1' not in (tmp_path / name).read_text(), name
+        text = (tmp_path / name).read_text()
+        assert 'ap_pmn_1' not in text and 'clutter_can_1' not in text, name
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    assert summary['ap_detonations'] == 1 and summary['ap_detonation_events'][0]['x'] == 11.8
+    assert fate['clutter_can_1'] == 'neutralised'
 
 
 def test_a_real_machine_writes_no_truth_file(tmp_path):
