@@ -31,6 +31,8 @@ _SEPARATOR = '=' * 80
 #: rosidl type names that the .msg syntax spells differently.
 _MSG_NAMES = {'boolean': 'bool', 'octet': 'byte', 'double': 'float64', 'float': 'float32'}
 _NS_PER_S = 1_000_000_000
+#: Queue depth of the DDS recorder's subscriptions (10 s of the busiest 100 Hz topic).
+RECORDER_DEPTH = 1000
 
 
 def _msg_class(name: str) -> type:
@@ -153,6 +155,14 @@ class McapRecorder:
                 'simulated second')
 
 
+def _deep(qos: Any) -> Any:
+    """The topic's QoS (reliability, durability: compatible with its publishers) with a queue
+    deep enough that a busy executor does not lose messages before the recorder takes them."""
+    from rclpy.qos import HistoryPolicy, QoSProfile
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=max(qos.depth, RECORDER_DEPTH),
+                      reliability=qos.reliability, durability=qos.durability)
+
+
 def recorder_node(recorder: McapRecorder, context: Any) -> Any:
     """A node subscribing to every topic of the contract, writing the raw bytes (DDS)."""
     from rclpy.node import Node
@@ -168,8 +178,69 @@ def recorder_node(recorder: McapRecorder, context: Any) -> Any:
         def on_message(data: bytes, topic: str = topic, msg_type: type = wire.msg_type) -> None:
             now = node.get_clock().now().nanoseconds / _NS_PER_S
             recorder.write_bytes(topic, msg_type, data, now)
-        node.create_subscription(wire.msg_type, topic, on_message, wire.qos, raw=True)
+        node.create_subscription(wire.msg_type, topic, on_message, _deep(wire.qos), raw=True)
     return node
 
 
-__all__ = ['McapRecorder', 'RECORDING_FILE', 'msgdef', 'recorder_node', 'type_name']
+def read_recording(path: str, topics_wanted) -> Dict[str, List[Tuple[float, Any]]]:
+    """The plain values of ``topics_wanted`` in a recording: ``{topic: [(stamp, value)]}``.
+
+    Each message is deserialised with rclpy into the contract's message type and decoded by
+    the contract's wire, as a subscribing node would; malformed ones are skipped.
+
+    :raises ConfigError: when the file is not a readable MCAP recording.
+    """
+    from mcap.exceptions import McapError
+    from mcap.reader import make_reader
+    from rclpy.serialization import deserialize_message
+    from demining_bringup.contract.errors import ConfigError
+    from demining_bringup.contract.codec import DecodeError
+    from demining_bringup.contract.wire import wires
+    w = wires()
+    want = {'/' + t.lstrip('/'): t for t in topics_wanted}
+    out: Dict[str, List[Tuple[float, Any]]] = {t: [] for t in topics_wanted}
+    try:
+        with open(path, 'rb') as f:
+            for _, channel, message in make_reader(f).iter_messages(topics=list(want)):
+                topic = want[channel.topic]
+                wire = w[topic]
+                try:
+                    value = wire.decode(deserialize_message(message.data, wire.msg_type))
+                except (DecodeError, ValueError, TypeError):
+                    continue
+                out[topic].append((message.log_time / _NS_PER_S, value))
+    except (OSError, McapError, ValueError, EOFError, AssertionError) as exc:
+        raise ConfigError(f'{path}: not a readable MCAP recording '
+                          f'({type(exc).__name__}: {exc})') from None
+    return out
+
+
+def render_from_recording(path: str, record: Any, out_png: str) -> Dict[str, int]:
+    """Redraw ``record``'s coverage image from a recording's processed ground, path, track
+    and detections (what was on the wire), into ``out_png``; return message counts used.
+
+    ``record`` (a :class:`demining_bringup.report.MissionRecord`) gives the area and origin.
+    """
+    import dataclasses
+    import numpy as np
+    from demining_bringup.contract import topics
+    from demining_bringup.report import render_coverage_png
+    got = read_recording(path, (topics.COVERAGE_PROCESSED, topics.COVERAGE_PATH,
+                                topics.LOCALIZATION, topics.DETECTIONS))
+    changes: Dict[str, Any] = {}
+    if got[topics.COVERAGE_PROCESSED]:
+        g = got[topics.COVERAGE_PROCESSED][-1][1]
+        changes.update(processed=np.asarray(g.values) == 100, processed_origin_x=g.origin_x,
+                       processed_origin_y=g.origin_y, processed_resolution=g.resolution)
+    if got[topics.COVERAGE_PATH]:
+        changes['planned_path'] = np.asarray(got[topics.COVERAGE_PATH][-1][1]).reshape(-1, 2)
+    changes['trajectory'] = np.asarray([(s.x, s.y) for _, s in got[topics.LOCALIZATION]],
+                                       dtype=float).reshape(-1, 2)
+    if got[topics.DETECTIONS]:
+        changes['detections'] = list(got[topics.DETECTIONS][-1][1].items)
+    render_coverage_png(dataclasses.replace(record, **changes), out_png)
+    return {t: len(v) for t, v in got.items()}
+
+
+__all__ = ['McapRecorder', 'RECORDING_FILE', 'msgdef', 'read_recording', 'recorder_node',
+           'render_from_recording', 'type_name']

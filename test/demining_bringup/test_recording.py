@@ -92,6 +92,13 @@ def test_demine_run_record_writes_a_readable_mcap(tmp_path):
     _, counts, decoded = _decode_all(str(run_dir / RECORDING_FILE))
     assert len(counts) >= 25 and decoded == counts
     assert counts['/mission/report'] == 1
+    # the coverage image redrawn from what the topics carried
+    redraw = subprocess.run([sys.executable, '-m', 'demining_bringup.cli', 'report',
+                             str(run_dir), '--from-recording', str(run_dir / RECORDING_FILE)],
+                            capture_output=True, text=True, timeout=120)
+    assert redraw.returncode == 0, redraw.stderr
+    assert 'localization/odometry' in redraw.stdout
+    assert (run_dir / 'coverage_from_recording.png').stat().st_size > 10_000
 
 
 def test_the_foxglove_layout_shows_topics_of_the_contract():

@@ -67,6 +67,22 @@ def _journal_run(tmp, damage):
     return str(run)
 
 
+def _truncated_mcap(tmp):
+    """A run folder with a recording cut off in the middle (a killed recorder)."""
+    from demining_bringup.contract.wire import wires
+    from demining_bringup.recording import McapRecorder
+    w = wires()
+    path = str(tmp / 'cut.mcap')
+    rec = McapRecorder(path)
+    for k in range(200):
+        for topic in w.topics():
+            rec.write_message(topic, w[topic].msg_type(), 0.1 * k)
+    rec.close()
+    data = open(path, 'rb').read()
+    open(path, 'wb').write(data[:len(data) // 2])
+    return path
+
+
 def _read_only_parent(tmp):
     # root ignores permission bits: a run folder under a regular file cannot be created
     blocker = tmp / 'a_file'
@@ -146,6 +162,11 @@ CASES = [
      'journal'),
     ('report of a garbage journal', lambda t: ['report', _journal_run(t, 'garbage')],
      'journal'),
+    ('report from a truncated recording', lambda t: ['report', str(t), '--from-recording',
+                                                     _truncated_mcap(t)], 'MCAP'),
+    ('report from a journal given as a recording', lambda t: [
+        'report', _journal_run(t, 'complete'), '--from-recording',
+        journal_path(str(t / 'run'))], 'MCAP'),
     ('resume without a journal', lambda t: ['run', '--backend', 'core', '--resume', str(t)],
      'no mission journal'),
     ('resume a truncated journal', lambda t: ['run', '--backend', 'core', '--resume',
