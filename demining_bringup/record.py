@@ -53,6 +53,7 @@ HAZARD_KINDS = (ItemKind.AP, ItemKind.AT, ItemKind.UXO)
 _HAZARD_TRACKS = (DetectionKind.AP, DetectionKind.AT, DetectionKind.UXO,
                   DetectionKind.UNKNOWN)
 _DECIMALS = 8                    # ~1 mm in latitude
+_DEPTH_PERCENTILE = 0.05         # the depth the tool reached in all but 5 % of its samples
 _IMAS_0830 = ('IMAS 08.30 Post-clearance documentation (completion report fields); IMAS 09.50 '
               'Mechanical demining (mechanical processing alone is not clearance)')
 
@@ -125,6 +126,19 @@ def _bearing_distance(a: Tuple[float, float], b: Tuple[float, float]) -> Tuple[f
     return (math.degrees(math.atan2(dx, dy)) % 360.0, math.hypot(dx, dy))
 
 
+def _achieved_depth(content: JournalContent) -> Dict[str, Any]:
+    """The measured tool depth while it processed (the journal's tool samples), m.
+
+    IMAS 09.50 asks that the processing depth be verified; the median and the 5th percentile of
+    the sampled depth while working say how deep the tool really went.
+    """
+    depths = sorted(t['depth'] for t in content.tool if t['working'])
+    if not depths:
+        return {'samples': 0, 'median': None, 'p05': None}
+    return {'samples': len(depths), 'median': round(depths[len(depths) // 2], 3),
+            'p05': round(depths[int(_DEPTH_PERCENTILE * (len(depths) - 1))], 3)}
+
+
 def completion_record(record: MissionRecord, content: JournalContent) -> Dict[str, Any]:
     """The completion-report fields (IMAS 08.30 style) of a mission."""
     meta = content.meta
@@ -166,6 +180,7 @@ def completion_record(record: MissionRecord, content: JournalContent) -> Dict[st
                   'mission_time_from_s': round(s['offset_s'], 2),
                   'mission_time_to_s': round(s['last_stamp'], 2)} for s in content.segments],
         'processing_depth_m': record.working_depth_m,
+        'processing_depth_achieved_m': _achieved_depth(content),
         'reference_point': {**wgs84(*ref), 'description': 'origin of the map frame (the '
                             "world's geographic origin); turning point 1 is given from it"},
         'turning_points': points,

@@ -39,6 +39,9 @@ def _journal(run_dir, *, terminal=True, simulated=True):
     xs = grid.origin_x + (np.arange(grid.width) + 0.5) * grid.resolution
     processed = grid.mask & (xs[None, :] < 15.0)
     j.progress(100.0, processed, 50.0, 300.0)
+    for k, depth in enumerate((0.15, 0.16, 0.14, 0.15)):
+        j.tool(10.0 + k, 80.0, depth, True)
+        j.commit(10.0 + k)
     # ap_pmn_1 (6, 5) neutralised; ap_pmn_2 (9, 16) tracked; a false alarm at (28, 1);
     # clutter_can_1 (11.8, 3.6) set off (sensed by the machine, without its name)
     j.event(SimEvent(50.0, 'neutralised', 'ap_pmn_1', 'AP', 6.0, 5.0, 'tool'))
@@ -76,6 +79,7 @@ def test_completion_fields(tmp_path):
     assert pts[2]['bearing_deg'] == pytest.approx(0.0) and pts[2]['distance_m'] == 20.0
     assert pts[1]['lon'] > pts[0]['lon'] and pts[2]['lat'] > pts[1]['lat']
     assert c['residual_risk']['unprocessed_m2'] == pytest.approx(300.0, abs=10.0)
+    assert c['processing_depth_achieved_m'] == {'samples': 4, 'median': 0.15, 'p05': 0.14}
 
 
 def test_truth_has_each_item_fate_and_stays_out_of_the_record(tmp_path):
