@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS safety_events (id INTEGER PRIMARY KEY, segment INTEGE
     stamp REAL NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
     stamp REAL NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, item_id TEXT NOT NULL,
-    item_kind TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, detail TEXT NOT NULL);
+    item_kind TEXT NOT NULL, x REAL, y REAL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tracks (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
     stamp REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, depth REAL NOT NULL,
     confidence REAL NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, radius REAL NOT NULL,
@@ -248,13 +248,19 @@ class JournalWriter:
     def event(self, ev: SimEvent) -> None:
         """An event: machine-sensed kinds to the record, the rest as simulation truth."""
         source = SOURCE_MACHINE if ev.kind in MACHINE_EVENT_KINDS else SOURCE_TRUTH
-        self._add('events', (self.segment, self.offset_s + ev.stamp, source, ev.kind,
-                             ev.item_id, ev.item_kind, ev.x, ev.y, ev.detail))
+        # a position that is not a number is kept as unknown (NULL), never loses the event
+        x, y = (float(v) if math.isfinite(v) else None for v in (ev.x, ev.y))
+        stamp = ev.stamp if math.isfinite(ev.stamp) else 0.0
+        self._add('events', (self.segment, self.offset_s + stamp, source, ev.kind,
+                             ev.item_id, ev.item_kind, x, y, ev.detail))
 
     def tracks(self, stamp: float, detections: Sequence[Detection]) -> None:
         """The full fused track list: changed tracks are written, vanished ones marked dead."""
         seen = set()
         for d in detections:
+            if not all(math.isfinite(v) for v in (d.x, d.y, d.depth, d.confidence, d.radius,
+                                                  d.strength)):
+                continue                # a malformed track is not written (NOT NULL columns)
             seen.add(d.id)
             key = _track_key(d)
             if self._written_tracks.get(d.id) != key:
@@ -522,9 +528,12 @@ def _read(con: sqlite3.Connection, path: str) -> JournalContent:
                                    'ORDER BY id')]
     machine: List[SimEvent] = []
     truth: List[SimEvent] = []
-    for src, *f in con.execute('SELECT source, stamp, kind, item_id, item_kind, x, y, detail '
-                               'FROM events ORDER BY id'):
-        (machine if src == SOURCE_MACHINE else truth).append(SimEvent(*f))
+    for src, stamp, kind, item_id, item_kind, x, y, detail in con.execute(
+            'SELECT source, stamp, kind, item_id, item_kind, x, y, detail FROM events '
+            'ORDER BY id'):
+        ev = SimEvent(stamp, kind, item_id, item_kind, math.nan if x is None else x,
+                      math.nan if y is None else y, detail)
+        (machine if src == SOURCE_MACHINE else truth).append(ev)
     tracks = [Detection(x=x, y=y, depth=depth, confidence=conf, kind=DetectionKind[kind],
                         source=source, radius=radius, id=tid, strength=strength)
               for tid, x, y, depth, conf, kind, source, radius, strength in con.execute(

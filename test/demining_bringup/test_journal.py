@@ -161,3 +161,20 @@ def test_the_journal_file_is_readable_by_others(tmp_path):
         j.close()
     finally:
         os.umask(old)
+
+
+def test_values_that_are_not_numbers_never_cost_the_period(tmp_path):
+    j = _writer(tmp_path)
+    j.transition(0.0, 'planning', 'x')
+    j.event(SimEvent(1.0, 'collision', 'rock', 'obstacle', float('nan'), 2.0))
+    j.tracks(1.0, [Detection(float('inf'), 1.0, 0.1, 0.9, DetectionKind.AP, id=1),
+                   Detection(2.0, 1.0, 0.1, 0.9, DetectionKind.AP, id=2)])
+    j.pose(1.0, float('nan'), 0.0, 0.0)
+    j.tool(1.0, float('nan'), 0.1, True)
+    j.commit(1.0)
+    c = read_journal(j.file)
+    assert [t['state'] for t in c.transitions] == ['planning']
+    assert [d.id for d in c.tracks] == [2]
+    ev = c.machine_events[0]
+    assert ev.kind == 'collision' and ev.y == 2.0 and ev.x != ev.x     # NaN: unknown
+    j.close()
