@@ -12,6 +12,7 @@ coverage >= 99 %. A small generated field (20 m x 8 m) keeps the wall time near 
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -124,6 +125,13 @@ def test_a_mission_killed_five_times_is_resumed_and_cleared(world, tmp_path):
     final = read_journal(journal_path(run_dir))
     for snap in snapshots:
         _assert_kept(snap, final)
+    # a commit every second of mission time: the most a kill can lose
+    con = sqlite3.connect(journal_path(run_dir))
+    for (seg,) in con.execute('SELECT id FROM segments'):
+        stamps = [s for (s,) in con.execute('SELECT stamp FROM progress WHERE segment = ? '
+                                            'ORDER BY id', (seg,))]
+        assert stamps and max(np.diff(stamps), default=0.0) <= 1.0 + 1e-6, seg
+    con.close()
     with open(os.path.join(run_dir, 'summary.json'), encoding='utf-8') as f:
         summary = json.load(f)
     assert summary['outcome'] == 'complete' and summary['coverage_percent'] >= 99.0
