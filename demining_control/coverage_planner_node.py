@@ -25,8 +25,8 @@ from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel
 from demining_control.coverage.no_go import NoGoZones, back_out_point
-from demining_control.coverage.planner import (CoverageParams, CoveragePlan, PlanningError,
-                                               plan_coverage)
+from demining_control.coverage.planner import (NOTHING_LEFT, CoverageParams, CoveragePlan,
+                                               PlanningError, plan_coverage)
 from demining_control.coverage.processed import processed_geometry
 
 
@@ -51,6 +51,14 @@ _BACK_OUT_STEP_M = 0.5
 _BACK_OUT_CLEARANCE_M = 0.5
 #: Length of the stub along the heading that makes the follower reverse (not pivot), m.
 _RETRACE_M = 0.2
+
+
+def _nothing_left(pose: VehicleState, c: CoveragePlannerConfig) -> CoveragePlan:
+    """The plan when every lane is processed: stay where the machine is."""
+    return CoveragePlan(waypoints=np.array([[pose.x, pose.y]]), work=np.zeros(1, dtype=bool),
+                        lanes=[], lane_angle_rad=0.0, lane_spacing_m=c.lane_spacing_m,
+                        length_m=0.0, work_length_m=0.0, transit_length_m=0.0,
+                        expected_time_s=0.0, transit_over_unprocessed_m=0.0)
 
 
 class CoveragePlannerComponent(Component):
@@ -137,10 +145,17 @@ class CoveragePlannerComponent(Component):
         try:
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed)
         except PlanningError as exc:
-            if self.plan is None:
-                self.error = str(exc)
-            self.log.error(f'cannot plan coverage: {exc}')
-            return False
+            if processed is not None and not processed.is_empty and \
+                    str(exc).startswith(NOTHING_LEFT):
+                # a mission resumed (or re-planned) with every lane processed: a path that is
+                # where the machine stands is done at once, and the mission completes
+                plan = _nothing_left(pose, c)
+                self.log.info('nothing left to process: the coverage path is done')
+            else:
+                if self.plan is None:
+                    self.error = str(exc)
+                self.log.error(f'cannot plan coverage: {exc}')
+                return False
         path = plan.waypoints
         if back is not None:
             # A short stretch along the heading, then back: the follower drives a path that

@@ -56,6 +56,10 @@ _EXCLUSION_PENALTY = 10000.0
 _PROCESSED_SHARE = 0.95
 
 
+#: The planning error when every lane is already processed.
+NOTHING_LEFT = 'nothing left to process'
+
+
 class PlanningError(ValueError):
     """The area cannot be planned (invalid polygon, nothing to cover)."""
 
@@ -319,7 +323,9 @@ class _Planner:
         return cands
 
     def _processed_already(self, lane: Lane) -> bool:
-        strip = self.tool_footprint(lane)
+        # only the part of the strip inside the work region needs processing (a boundary
+        # lane's strip reaches past the field, where no processed cell is ever kept)
+        strip = self.tool_footprint(lane).intersection(self.region)
         return strip.area < _EPS or (
             strip.intersection(self.processed).area >= _PROCESSED_SHARE * strip.area)
 
@@ -369,7 +375,7 @@ class _Planner:
         if not self.processed.is_empty:
             cands = [c for c in cands if not self._processed_already(c[0])]
             if not cands:
-                raise PlanningError('nothing left to process')
+                raise PlanningError(NOTHING_LEFT)
         unprocessed = self.region.difference(self.processed)
         here = start_xy
         if here is None:
