@@ -42,9 +42,9 @@ Metrics of a row (definitions):
   running exactly along the processed strip's edge. Processed: a processed cell of the mission's
   processed-ground grid (what the record certifies). Hazard field: the grid's field mask (field
   minus exclusion zones): everything outside it is allowed today. Declared safe: the world's
-  approach lane and safe areas. The hull box (6 x 2.2 m, the simulator's collision footprint) is not used: it
-  does not bear on the ground, and its front corners are ahead of the flail by design, so it
-  would flag every working tick. ``first_violation`` gives the first (t, x, y).
+  approach lane and safe areas. The hull box (6 x 2.2 m, the simulator's collision footprint)
+  is not used: it does not bear on the ground, and its front corners are ahead of the flail by
+  design, so it would flag every working tick. ``first_violation`` gives the first (t, x, y).
 * ``deadlock``: the mission was neither complete nor aborted at the simulated-time limit:
   ``--sim-time-limit``, by default 3 x the planner's expected time + 30 min (4 h while there is
   no plan).

@@ -86,17 +86,24 @@ def run_deterministic(nodes: List[ResolvedNode], *, run_dir: str = '',
                       sim_time_limit_s: float = _DEFAULT_SIM_TIME_LIMIT_S,
                       wall_time_limit_s: Optional[float] = None,
                       log_level: int = logging.WARNING,
-                      stop: Optional[StopRequest] = None) -> RunResult:
+                      stop: Optional[StopRequest] = None,
+                      record_path: str = '') -> RunResult:
     """Run the mission to its end (or a time limit, or ``stop``) and return how it ended.
 
     ``run_dir`` is the report folder the stack was given (the result names it even when no
     report could be written). ``stop`` is polled every tick; once set, the mission is aborted
-    with its reason and the report written.
+    with its reason and the report written. ``record_path``: write every message to this
+    MCAP file (:mod:`demining_bringup.recording`).
     """
     say = progress or (lambda line: None)
     logging.getLogger(LOGGER_NAME).setLevel(log_level)
     start = time.monotonic()
     host = DeterministicHost(hosted(nodes))
+    recorder = None
+    if record_path:
+        from demining_bringup.recording import McapRecorder
+        recorder = McapRecorder(record_path)
+        host.record_with(recorder.write_message)
     monitor = _Monitor(host)
     host.startup()
     state = {'next_progress': progress_period_s, 'timed_out': False}
@@ -141,6 +148,9 @@ def run_deterministic(nodes: List[ResolvedNode], *, run_dir: str = '',
         say(f'mission {monitor.state.value}: {message}')
     finally:
         host.shutdown()
+        if recorder is not None:
+            recorder.close()
+            say(recorder.cost_line(sim_t))
     run_dir = monitor.report_dir or run_dir
     return RunResult(mission_state=monitor.state.value, run_dir=run_dir,
                      summary=read_summary(monitor.report_dir),

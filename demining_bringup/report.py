@@ -3,12 +3,16 @@
 ``write_report(record, run_dir)`` writes, into one run folder:
 
 * ``summary.json``: the machine-readable figures (coverage, areas, time, rate, detections,
-  neutralised items, detonations, safety events);
+  detonations sensed, safety events): only what the machine knows (simulation truth goes to
+  ``truth.json``, :mod:`demining_bringup.record`);
 * ``report.md``: the human-readable completion report;
 * ``coverage.png``: field, planned path, driven track, processed ground, detections and
-  neutralised items;
+  sensed detonations;
 * ``detections.geojson`` and ``cleared_area.geojson``: WGS84 (lon, lat) features for IMSMA/GIS
   (RFC 7946: outer rings counter-clockwise, holes clockwise).
+
+The record is built from the mission journal by :mod:`demining_bringup.record`, which also
+writes ``completion.json`` (IMAS 08.30 completion fields) and, in simulation, ``truth.json``.
 
 Pure Python (numpy, shapely, matplotlib with the Agg backend): no rclpy. Every file is written
 to a temporary name in the run folder, fsynced, made readable (0644) and renamed over the old
@@ -41,8 +45,9 @@ from demining_bringup.contract.world import GeoOrigin, Polygon
 REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson',
                 'cleared_area.geojson')
 #: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
-#: ``simulated`` (version 1 had neither).
-SCHEMA_VERSION = 2
+#: ``simulated`` (version 1 had neither); 3 moved ``neutralised`` (simulation truth) to
+#: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome.
+SCHEMA_VERSION = 3
 #: Permissions of every report file: readable by other users and services.
 FILE_MODE = 0o644
 #: How a run folder is named: UTC time to the second, then ``-2``, ``-3``, ... when taken.
@@ -80,12 +85,14 @@ class MissionRecord:
     safety_events: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
     start_stamp: float = 0.0
     end_stamp: float = 0.0
-    outcome: str = 'complete'                        # 'complete' or 'aborted'
+    outcome: str = 'complete'                # 'complete', 'aborted' or 'interrupted' (killed)
     reason: str = ''
     tool_width_m: float = 0.0
     working_depth_m: float = 0.0
     vehicle_profile: str = ''
     simulated: bool = True                           # a simulator stood in for the machine
+    #: Completion-report fields (IMAS 08.30 style; demining_bringup.record), {} when unknown.
+    completion: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def new_run_dir(parent: str, now: Optional[_dt.datetime] = None) -> str:
@@ -222,13 +229,13 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
         'tool_width_m': record.tool_width_m,
         'working_depth_m': record.working_depth_m,
         'detections': detections,
-        'neutralised': [event_entry(e)
-                        for e in _events(record, 'neutralised', 'ap_detonation')],
+        'ap_detonation_events': [event_entry(e) for e in _events(record, 'ap_detonation')],
         'ap_detonations': len(_events(record, 'ap_detonation')),
         'at_detonations': len(at_events),
         'at_detonation_events': [event_entry(e) for e in at_events],
         'damage_events': [event_entry(e) for e in _events(record, 'damage', 'collision')],
         'safety_events': list(record.safety_events),
+        'runs': len(record.completion.get('runs', [])) or 1,
         'files': list(REPORT_FILES),
     }
 
@@ -314,7 +321,7 @@ def render_coverage_png(record: MissionRecord, path: str) -> None:
                 ax.scatter(px, py, c=color, marker=marker, s=40, edgecolors='k',
                            linewidths=0.5, label=f'detection {kind.name}', zorder=5)
         for kinds, color, marker, label in ((('neutralised', 'ap_detonation'), 'k', 'x',
-                                             'neutralised'),
+                                             'AP detonation'),
                                             (('at_detonation',), 'red', '*', 'AT detonation')):
             pts = [(e.x, e.y) for e in _events(record, *kinds)]
             if pts:
@@ -365,19 +372,18 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         f'| mission time | {summary["mission_time_s"]:.0f} s |',
         f'| clearance rate | {summary["clearance_rate_m2_per_h"]:.0f} m²/h |',
         f'| detections | {len(summary["detections"])} |',
-        f'| items neutralised | {len(summary["neutralised"])} |',
         f'| AP detonations under the tool | {summary["ap_detonations"]} |',
         f'| AT detonations | {summary["at_detonations"]} |',
         f'| safety events | {len(summary["safety_events"])} |',
         '',
-        '## Items found and destroyed',
+        '## Detonations sensed by the machine',
     ]
-    if summary['neutralised']:
-        lines += ['| item | kind | x [m] | y [m] | lat | lon | how |',
-                  '|---|---|---|---|---|---|---|']
-        for e in summary['neutralised']:
-            lines.append(f'| {e["item_id"]} | {e["item_kind"]} | {e["x"]:.2f} | {e["y"]:.2f} | '
-                         f'{e["lat"]:.7f} | {e["lon"]:.7f} | {e["detail"] or "processed"} |')
+    sensed = summary['ap_detonation_events'] + summary['at_detonation_events']
+    if sensed:
+        lines += ['| time | x [m] | y [m] | lat | lon |', '|---|---|---|---|---|']
+        for e in sorted(sensed, key=lambda e: e['stamp']):
+            lines.append(f'| {_fmt_time(e["stamp"])} | {e["x"]:.2f} | {e["y"]:.2f} | '
+                         f'{e["lat"]:.7f} | {e["lon"]:.7f} |')
     else:
         lines.append('None.')
     lines += ['', '## Detections (sensor fusion)']
@@ -402,8 +408,31 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
               f'Unprocessed ground inside the hazard area: {residual:.1f} m² '
               '(see `cleared_area.geojson`). IMAS 09.50: mechanical processing alone is not '
               'clearance; follow-up by manual or dog teams and quality sampling are required.',
+              *_completion_lines(record.completion),
               '', '## Files', *[f'- `{name}`' for name in REPORT_FILES], '']
     return '\n'.join(lines)
+
+
+def _completion_lines(c: Dict[str, Any]) -> List[str]:
+    """The completion-report section (IMAS 08.30 style) of report.md."""
+    if not c:
+        return []
+    lines = ['', '## Completion record (IMAS 08.30 style; `completion.json`)',
+             f'- Task {c.get("task_id") or "n/a"}, hazard {c.get("hazard_id") or "n/a"}, '
+             f'organisation {c.get("organisation") or "n/a"}',
+             f'- Machine: {c.get("machine", "")}; processing depth '
+             f'{c.get("processing_depth_m", 0.0):.2f} m',
+             f'- Start {c.get("start_utc") or "n/a"}, end {c.get("end_utc") or "n/a"} (UTC), '
+             f'{len(c.get("runs", []))} run(s)']
+    ref = c.get('reference_point', {})
+    lines.append(f'- Reference point: {ref.get("lat", 0.0):.7f}, {ref.get("lon", 0.0):.7f} '
+                 f'({ref.get("description", "")})')
+    lines += ['', '| turning point | lat | lon | from | bearing [deg] | distance [m] |',
+              '|---|---|---|---|---|---|']
+    for p in c.get('turning_points', []):
+        lines.append(f'| {p["n"]} | {p["lat"]:.7f} | {p["lon"]:.7f} | {p["from"]} | '
+                     f'{p["bearing_deg"]:.1f} | {p["distance_m"]:.2f} |')
+    return lines
 
 
 def write_report(record: MissionRecord, run_dir: str) -> Dict[str, Any]:

@@ -181,8 +181,10 @@ class StackRunner:
                  mode: RunMode = RunMode.IN_PROCESS, timeout_s: float = 900.0,
                  executor: ExecutorKind = ExecutorKind.SINGLE, qos_events: bool = False,
                  progress: Optional[Callable[[str], None]] = None,
-                 stop: Optional[StopRequest] = None) -> None:
+                 stop: Optional[StopRequest] = None, record_path: str = '') -> None:
         self.stop = stop if stop is not None else StopRequest()
+        #: MCAP file of every topic ('' for none; demining_bringup.recording).
+        self.record_path = record_path
         self._built: List[Node] = []
         self.nodes = nodes
         self.executor = executor
@@ -207,6 +209,12 @@ class StackRunner:
         executor.add_node(monitor)
         manager = lifecycle_manager(self.nodes, ctx)
         executor.add_node(manager)
+        recorder = recording = None
+        if self.record_path:
+            from demining_bringup.recording import McapRecorder, recorder_node
+            recording = McapRecorder(self.record_path)
+            recorder = recorder_node(recording, ctx)
+            executor.add_node(recorder)
         built: List[Node] = []
         self._built = built
         detached: Dict[Node, List[Waitable]] = {}
@@ -231,13 +239,17 @@ class StackRunner:
             return result
         finally:
             self._stop_children(children)
-            for node in built + [monitor, manager]:
+            sim_s = monitor.sim_seconds()
+            for node in built + [monitor, manager] + ([recorder] if recorder else []):
                 executor.remove_node(node)
                 for handler in detached.get(node, []):
                     node.add_waitable(handler)      # destroy_node() removes them again
                 node.destroy_node()
             executor.shutdown()
             rclpy.try_shutdown(context=ctx)
+            if recording is not None:
+                recording.close()
+                self.progress(recording.cost_line(sim_s))
 
     def _spawn(self) -> Dict[str, subprocess.Popen]:
         params = write_params_file(self.nodes, os.path.join(self.run_dir, 'parameters.yaml'))

@@ -158,6 +158,8 @@ def _typed(spec: ParamSpec, value: Any) -> Any:
         return value
     if spec.type is float and isinstance(value, int):
         return float(value)
+    if spec.type is str and isinstance(value, (int, float)):
+        return str(value)               # an id like task_id:=123 stays the text it was given
     if spec.type is list and spec.item_type is float and isinstance(value, list):
         return [float(v) if isinstance(v, int) and not isinstance(v, bool) else v
                 for v in value]

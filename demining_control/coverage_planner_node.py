@@ -8,6 +8,9 @@ replaces the old one. A plan that would leave the geofence (the field and the de
 ground, grown by ``geofence_margin_m``: the supervisor's fence) is refused, as is an area that
 cannot be planned: /coverage/status says ``refused`` and why, and the mission manager ends the
 mission with that reason instead of waiting for a path that will not come.
+
+On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
+first plan, so the first path covers only the remaining ground, around every zone.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
 from demining_bringup.contract.component import Component, Port, Status
 from demining_bringup.contract.datatypes import Detections, Grid, PlanStatus, VehicleState
+from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel, PlanState
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import NoGoZones, back_out_point
-from demining_control.coverage.planner import (CoverageParams, CoveragePlan, PlanningError,
-                                               plan_coverage)
+from demining_control.coverage.planner import (NOTHING_LEFT, CoverageParams, CoveragePlan,
+                                               PlanningError, plan_coverage)
 from demining_control.coverage.processed import processed_geometry
 
 
@@ -42,6 +46,7 @@ class CoveragePlannerConfig(CoverageParams):
     geofence_margin_m: float = vehicle_params.geofence_margin_m()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)
+    resume_dir: str = vehicle_params.resume_dir()
 
 
 #: A plan may touch the geofence by this much (polygon round-off), m.
@@ -51,6 +56,15 @@ _BACK_OUT_STEP_M = 0.5
 #: Clearance beyond the pivot reach at the back-out point (the follower stops within its
 #: corner tolerance of the point, and localisation drifts), m.
 _BACK_OUT_CLEARANCE_M = 0.5
+
+
+def _nothing_left(pose: VehicleState, c: CoveragePlannerConfig) -> CoveragePlan:
+    """The plan when every lane is processed: stay where the machine is."""
+    return CoveragePlan(waypoints=np.array([[pose.x, pose.y]]), work=np.zeros(1, dtype=bool),
+                        facing=np.array([pose.yaw]), lanes=[], lane_angle_rad=0.0,
+                        lane_spacing_m=c.lane_spacing_m,
+                        length_m=0.0, work_length_m=0.0, transit_length_m=0.0,
+                        expected_time_s=0.0, transit_over_unprocessed_m=0.0)
 
 
 class CoveragePlannerComponent(Component):
@@ -76,6 +90,19 @@ class CoveragePlannerComponent(Component):
         self.pose: Optional[VehicleState] = None
         self.processed: Optional[Grid] = None
         self.replans = 0
+        #: Ground a resumed mission processed before (shapely), for the first plan.
+        self.restored_processed = None
+        if params.resume_dir:
+            content = read_journal(journal_path(params.resume_dir))
+            self.no_go.update(content.tracks)
+            if content.processed is not None and content.grid is not None:
+                g = content.grid
+                self.restored_processed = processed_geometry(
+                    content.processed.astype(np.int8) * 100, g.origin_x, g.origin_y,
+                    g.resolution)
+            self.log.info(f'resuming: {len(self.no_go.discs)} no-go zones and '
+                          f'{self.restored_processed.area if self.restored_processed else 0:.0f}'
+                          ' m^2 of processed ground from the journal')
         self.log.info(f'area {self.area.name!r}: waiting for the first pose')
 
     def on_activate(self, now: float) -> None:
@@ -89,7 +116,7 @@ class CoveragePlannerComponent(Component):
         self.pose = pose
         if self.plan is not None or self.error:
             return
-        self._plan(pose, None, now)
+        self._plan(pose, self.restored_processed, now)
 
     def on_processed(self, grid: Grid, now: float) -> None:
         """Keep the processed-ground grid (what a re-plan need not cover again)."""
@@ -134,12 +161,19 @@ class CoveragePlannerComponent(Component):
                                     f'ground + {c.geofence_margin_m:g} m) for {outside:.1f} m; '
                                     'declare the safe ground round the field or move the start')
         except PlanningError as exc:
-            # A plan the supervisor would stop, or none: refused, and the mission ends with
-            # this reason (a path through a new no-go zone is never kept).
-            self.error = str(exc)
-            self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {exc}', now)
-            self.log.error(f'cannot plan coverage: {exc}')
-            return False
+            if processed is not None and not processed.is_empty and \
+                    str(exc).startswith(NOTHING_LEFT):
+                # a mission resumed (or re-planned) with every lane processed: a path that is
+                # where the machine stands is done at once, and the mission completes
+                plan = _nothing_left(pose, c)
+                self.log.info('nothing left to process: the coverage path is done')
+            else:
+                # A plan the supervisor would stop, or none: refused, and the mission ends
+                # with this reason (a path through a new no-go zone is never kept).
+                self.error = str(exc)
+                self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {exc}', now)
+                self.log.error(f'cannot plan coverage: {exc}')
+                return False
         path = np.column_stack([plan.waypoints, plan.facing])
         if back is not None:
             # From here straight back to the back-out point, facing as now: a reverse leg.

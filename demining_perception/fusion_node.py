@@ -3,16 +3,23 @@
 :class:`FusionComponent` wraps :class:`FusionCore`: raw detections are folded in as they
 arrive; every ``publish_period_s`` the tracks are re-classified and the fused list, the mine
 probability grid and the markers (the fused list again, drawn by the wire encoder) go out.
+
+On resume (``resume_dir``: a crashed mission's run folder) the tracks its journal holds are
+published again with the new ones (:func:`with_restored`), so the planner, the supervisor and
+the mission record keep every track and no-go zone found before the crash.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+import dataclasses
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from demining_bringup.contract import topics
+from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import DetectionKind, Detections, Grid
+from demining_bringup.contract.datatypes import Detection, DetectionKind, Detections, Grid
+from demining_bringup.contract.journal import journal_path, read_journal
 from demining_perception.fusion.core import FusionCore, FusionParams
 from demining_perception.input_monitor import InputMonitor
 
@@ -34,21 +41,51 @@ def _bounds(area_file: str) -> Optional[Tuple[float, float, float, float]]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
+@dataclasses.dataclass(frozen=True)
+class FusionNodeParams(FusionParams):
+    """The fusion's parameters plus the run folder of a mission to resume."""
+
+    resume_dir: str = vehicle_params.resume_dir()
+
+
+def with_restored(restored: Sequence[Detection], fused: Sequence[Detection], id_offset: int,
+                  radius_m: float) -> List[Detection]:
+    """The restored tracks, then the new ones renumbered past them (ids stay unique).
+
+    A new track within ``radius_m`` of a restored one is the same object seen again and is
+    left out (the restored track, the one the record and the no-go zones hold, stands).
+    """
+    out = list(restored)
+    for d in fused:
+        if any(math.hypot(d.x - r.x, d.y - r.y) <= radius_m for r in restored):
+            continue
+        out.append(dataclasses.replace(d, id=d.id + id_offset))
+    return out
+
+
 class FusionComponent(Component):
     """Tracks and the mine-probability grid from the GPR and MD detections."""
 
     name = 'fusion'
-    params = FusionParams
+    params = FusionNodeParams
     inputs = {'gpr': Port(topics.GPR_DETECTIONS), 'md': Port(topics.MD_DETECTIONS)}
     outputs = {'detections': Port(topics.DETECTIONS), 'map': Port(topics.MINE_MAP),
                'markers': Port(topics.DETECTION_MARKERS)}
 
-    def on_configure(self, params: FusionParams) -> None:
+    def on_configure(self, params: FusionNodeParams) -> None:
         """Size the grid from the hazard area (plus margin) or the map parameters.
 
         :raises WorldError: when the area file cannot be read.
+        :raises JournalError: when the journal of ``resume_dir`` cannot be read.
         """
         self._period_s = params.publish_period_s
+        # Two tracks of one object each lie within the gate of it: twice the gate apart.
+        self._radius_m = 2.0 * params.association_radius_m
+        self._restored: List[Detection] = []
+        if params.resume_dir:
+            self._restored = read_journal(journal_path(params.resume_dir)).tracks
+            self.log.info(f'resuming: {len(self._restored)} tracks from the journal')
+        self._id_offset = max([d.id for d in self._restored] or [0])
         bounds = _bounds(params.area_file)
         self.core: Optional[FusionCore] = FusionCore.from_bounds(params, bounds)
         g = self.core.grid
@@ -84,6 +121,8 @@ class FusionComponent(Component):
         """Re-classify at ``now``; emit the grid, the fused detections and their markers."""
         self.core.update(now)
         fused = self.core.fused()
+        if self._restored:
+            fused = with_restored(self._restored, fused, self._id_offset, self._radius_m)
         g = self.core.grid
         self.emit('map', Grid(stamp=now, values=g.occupancy(), origin_x=g.origin_x,
                               origin_y=g.origin_y, resolution=g.resolution))

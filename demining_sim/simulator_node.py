@@ -23,7 +23,7 @@ import dataclasses
 import math
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from demining_bringup.contract import topics
+from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.component import (ClockSource, Component, HostHandle, Port,
                                                  Status)
 from demining_bringup.contract.datatypes import (Garbage, GnssFix, GprScan, GroundTruth,
@@ -36,6 +36,7 @@ from demining_bringup.contract.sdf import load_world
 from demining_bringup.contract.states import DiagLevel
 from demining_bringup.contract.world import World
 from demining_sim.faults import FaultKind, Scenario, load_scenario
+from demining_sim.resume import resumed_world
 from demining_sim.simulator import ActorsSample, MessageFault, SimParams, Simulator
 from demining_sim.worlds_index import find_world
 
@@ -81,6 +82,7 @@ class SimNodeParams(SimParams):
     lockstep_timeout_s: float = param(
         2.0, 'Lockstep: wall seconds without control-loop progress after which the '
         'simulation runs on free (a crashed node must not freeze time)', min=0.1, max=60.0)
+    resume_dir: str = vehicle_params.resume_dir()
 
 
 # --- helpers shared with the sensor emulator ----------------------------------------------------
@@ -170,6 +172,9 @@ class SimulatorComponent(ClockSource):
     def on_configure(self, params: SimNodeParams) -> None:
         """Load the world and the scenario and build the simulator (config errors refuse)."""
         world, scenario = load_world_and_scenario(params.world, params.scenario_file)
+        if params.resume_dir:
+            # the machine where the crashed mission's journal left it, its kills still gone
+            world = resumed_world(world, params.resume_dir)
         self.sim = Simulator(world, sim_params_of(params), scenario)
         self._config = params
         self._crashed = False

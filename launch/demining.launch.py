@@ -11,9 +11,12 @@ exits once the report is written) and when any node process exits (a crashed nod
 
     ros2 launch demining demining.launch.py world:=training_field profile:=mv4_flail
     ros2 launch demining demining.launch.py sim:=gazebo world:=farmland_rows
+    ros2 launch demining demining.launch.py resume:=runs/20261130T074811Z \
+        run_dir:=runs/20261130T074811Z record:=true   # continue a crashed mission, recorded
 """
 
 import os
+import time
 
 from launch import LaunchContext, LaunchDescription
 from launch.actions import (DeclareLaunchArgument, EmitEvent, ExecuteProcess, OpaqueFunction)
@@ -62,7 +65,19 @@ def _launch_setup(context: LaunchContext) -> list:
                             **common))
     if values.get('sim') == 'gazebo':
         actions += _gazebo_actions(values, common['namespace'])
+    if str(values.get('record', 'false')).lower() == 'true':
+        actions.append(_record_action(values))
     return actions
+
+
+def _record_action(values: dict) -> ExecuteProcess:
+    """``record:=true``: rosbag2 records every topic to MCAP in the run folder."""
+    folder = values.get('run_dir') or os.path.join('runs', time.strftime(
+        'rosbag2_%Y%m%dT%H%M%SZ', time.gmtime()))
+    out = os.path.join(folder, 'rosbag2') if values.get('run_dir') else folder
+    return ExecuteProcess(cmd=['ros2', 'bag', 'record', '--all', '--storage', 'mcap',
+                               '--use-sim-time', '--output', out],
+                          output='screen', name='rosbag2_recorder')
 
 
 def generate_launch_description() -> LaunchDescription:

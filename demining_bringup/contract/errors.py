@@ -15,5 +15,9 @@ class ConfigError(ValueError):
     """The stack description, a vehicle profile or a parameter file is unusable."""
 
 
+class JournalError(ConfigError):
+    """A mission journal is missing, corrupt, truncated, or not a mission journal."""
+
+
 #: Everything that means "the configuration is wrong", not "the program is wrong".
 CONFIG_ERRORS = (ParamError, WorldError, ConfigError)

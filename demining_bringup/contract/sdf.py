@@ -143,6 +143,10 @@ class _Reader:
         try:
             root = ET.parse(self.path).getroot()
         except ET.ParseError as exc:
+            if _looks_like_json(self.path):
+                raise self.fail('a GeoJSON (JSON) file, not an SDF world: make a world from a '
+                                'GeoJSON hazard area with `demine generate-world --geojson '
+                                'AREA -o WORLD.sdf`') from None
             raise self.fail(f'malformed XML ({exc})') from None
         except (OSError, UnicodeError, ValueError) as exc:
             raise self.fail(f'cannot read ({exc})') from None
@@ -432,6 +436,16 @@ def read_heightmap_png(image_path: str, size_z: float, fail=WorldError) -> np.nd
     peak = float(img.max())
     scaled = img / peak * size_z if peak > 0.0 else np.zeros_like(img)
     return scaled[::-1, :].copy()
+
+
+def _looks_like_json(path: str) -> bool:
+    """Whether a file starts like JSON (a GeoJSON area given where a world is expected)."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(64).lstrip()
+    except OSError:
+        return False
+    return head[:1] in (b'{', b'[')
 
 
 def load_world(path) -> World:

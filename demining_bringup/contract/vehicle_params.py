@@ -18,6 +18,12 @@ def area_file() -> Any:
                  read_only=True)
 
 
+def resume_dir() -> Any:
+    """Run folder of a crashed mission to continue from its journal ('' for a new mission)."""
+    return param('', "run folder of an interrupted mission to resume from its journal "
+                 "('' for a new mission)", read_only=True)
+
+
 def tool_width_m() -> Any:
     """Width processed by the flail (docs/sources.md: 1.7-2.2 m)."""
     return param(2.0, 'width processed by the flail, m (docs/sources.md: 1.7-2.2)', min=0.2,

@@ -112,6 +112,8 @@ class DeterministicHost:
         self._params: Dict[str, Mapping[str, Any]] = {}
         self._subscribers: Dict[str, List[Tuple[ComponentRuntime, str]]] = {}
         self._taps: Dict[str, List[Callable[[Any], None]]] = {}
+        #: Called with (topic, encoded message, now) for every value emitted (a recording).
+        self._recorder: Optional[Callable[[str, Any, float], None]] = None
         #: Values emitted per topic (all, including those no component subscribes to).
         self.emitted: Dict[str, int] = collections.Counter()
         self.failed: List[str] = []
@@ -142,9 +144,16 @@ class DeterministicHost:
             rt = self.runtimes[name]
             topic = rt.cls.outputs[port].topic
             self.emitted[topic] += 1
-            if topic in self._subscribers or topic in self._taps:
-                self._queue.append((topic, self._wires[topic].encode(value, self.now), rt))
+            if topic in self._subscribers or topic in self._taps or self._recorder:
+                msg = self._wires[topic].encode(value, self.now)
+                if self._recorder is not None:
+                    self._recorder(topic, msg, self.now)
+                self._queue.append((topic, msg, rt))
         return sink
+
+    def record_with(self, recorder: Callable[[str, Any, float], None]) -> None:
+        """Hand every message emitted to ``recorder(topic, msg, now)`` (``demine --record``)."""
+        self._recorder = recorder
 
     def tap(self, topic: str, callback: Callable[[Any], None]) -> None:
         """Observe ``topic`` from outside the stack (decoded values; the runner's monitor)."""

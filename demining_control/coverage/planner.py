@@ -75,6 +75,10 @@ _MAX_HEADLAND_PASSES = 20
 _SAFE_BELT_SHARE = 0.99
 
 
+#: The planning error when every lane is already processed.
+NOTHING_LEFT = 'nothing left to process'
+
+
 class PlanningError(ValueError):
     """The area cannot be planned (invalid polygon, nothing to cover)."""
 
@@ -587,7 +591,9 @@ class _Planner:
             strip.intersection(self.processed).area >= _PROCESSED_SHARE * strip.area)
 
     def _processed_already(self, lane: Lane) -> bool:
-        strip = self.tool_footprint(lane)
+        # only the part of the strip inside the work region needs processing (a boundary
+        # lane's strip reaches past the field, where no processed cell is ever kept)
+        strip = self.tool_footprint(lane).intersection(self.region)
         return strip.area < _EPS or (
             strip.intersection(self.processed).area >= _PROCESSED_SHARE * strip.area)
 
@@ -783,7 +789,7 @@ class _Planner:
             cands = [c for c in cands if not self._processed_already(c[0])]
             rings = [r for r in rings if not self._processed_ring(r)]
             if not cands and not rings:
-                raise PlanningError('nothing left to process')
+                raise PlanningError(NOTHING_LEFT)
         unprocessed = self.region.difference(self.processed)
         self._rings = self.transit_rings()
         self._ring_reach = (self.p.tool_offset_x_m + self.p.headland_offset_m

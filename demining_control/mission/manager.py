@@ -13,20 +13,24 @@ with its record instead of standing until the time limit).
 Everything the clearance report needs is kept here, bounded: the trajectory decimated to
 ``trajectory_spacing_m``, the planned path, the latest fused detections, the sim events and the
 safety transitions. :meth:`MissionManager.record_kwargs` returns them as keyword arguments of
-``demining_bringup.report.MissionRecord``.
+``demining_bringup.report.MissionRecord``. Every transition, safety event and event is also
+handed to :attr:`MissionManager.journal` when one is attached (the mission journal,
+``demining_bringup/contract/journal.py``), and :meth:`MissionManager.restore` continues a
+mission from a journal (resume after a crash).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from shapely.geometry import Polygon
 
 from demining_bringup.contract.datatypes import (Detection, PlanStatus, SimEvent, ToolState,
                                                  VehicleState)
+from demining_bringup.contract.journal import JournalContent
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.states import (PEOPLE_ZONE_EVENT_PREFIX, FollowerStatus, PlanState,
@@ -123,6 +127,9 @@ class MissionManager:
         self._not_working_s = 0.0
         self._last_pose_stamp: Optional[float] = None
         self._started_once = False
+        #: The mission journal (transition, safety, event calls), or None.
+        self.journal: Optional[Any] = None
+        self._resumed = False
 
     # -- requests --------------------------------------------------------------------------
 
@@ -202,11 +209,15 @@ class MissionManager:
                 self.safety_events.append({'stamp': float(now), 'state': state.value,
                                            'reason': reason})
                 del self.safety_events[:-_MAX_SAFETY_EVENTS]
+                if self.journal is not None:
+                    self.journal.safety(float(now), state.value, reason)
             return
         self._safety_state = state
         self.safety_events.append({'stamp': float(now), 'state': state.value,
                                    'reason': reason or 'reported on /safety/state'})
         del self.safety_events[:-_MAX_SAFETY_EVENTS]
+        if self.journal is not None:
+            self.journal.safety(float(now), state.value, reason or 'reported on /safety/state')
         self._estop_since = now if state is SafetyState.ESTOP else None
         self._stop_since = now if state is SafetyState.PROTECTIVE_STOP else None
         self._stop_reason = reason
@@ -226,6 +237,8 @@ class MissionManager:
         """Record a sim event (neutralised, detonations, ...)."""
         self.events.append(ev)
         del self.events[:-_MAX_EVENTS]
+        if self.journal is not None:
+            self.journal.event(ev)
 
     # -- state machine ---------------------------------------------------------------------
 
@@ -234,8 +247,11 @@ class MissionManager:
         p = self.params
         s = self.state
         if s is MissionState.IDLE and self._start_requested:
-            self.start_stamp = now
-            self._set(MissionState.PLANNING, 'waiting for the coverage path', now)
+            if self.start_stamp is None:          # a resumed mission keeps its start
+                self.start_stamp = now
+            self._set(MissionState.PLANNING, 'resumed from the journal: re-planning the '
+                      'remaining ground' if self._resumed else 'waiting for the coverage path',
+                      now)
         if self.state is MissionState.PLANNING:
             if len(self.planned_path):
                 self._set(MissionState.CLEARING, 'following the coverage path', now)
@@ -296,10 +312,46 @@ class MissionManager:
             return
         self.state, self.reason, self.state_stamp = state, reason, now
         self.transitions.append({'stamp': float(now), 'state': state.value, 'reason': reason})
+        if self.journal is not None:
+            self.journal.transition(float(now), state.value, reason)
         if state.terminal:
             self.end_stamp = now
             if self.start_stamp is None:
                 self.start_stamp = now
+
+    # -- resume ----------------------------------------------------------------------------
+
+    def restore(self, content: JournalContent, offset_s: float) -> None:
+        """Continue the mission a journal records (this run's clock starts at ``offset_s``).
+
+        Processed ground, trajectory, safety events, events and transitions come back (their
+        stamps moved to this run's clock, so they are negative), and the mission start, so
+        ``max_mission_time_s`` counts the whole mission. The state machine starts again from
+        idle and re-plans the remaining ground.
+
+        :raises ValueError: when the journal's mission has ended or its grid differs.
+        """
+        if content.last_state in {s.value for s in MissionState if s.terminal}:
+            raise ValueError(f'the journal\'s mission is already {content.last_state}: '
+                             'nothing to resume')
+        if content.processed is not None:
+            if content.processed.shape != self.grid.processed.shape:
+                raise ValueError('the journal\'s processed-ground grid differs from this '
+                                 'area\'s (another area or resolution)')
+            self.grid.processed |= content.processed
+        self._trajectory = [(float(x), float(y)) for x, y, _ in content.trajectory]
+        self.safety_events = [dict(e, stamp=e['stamp'] - offset_s)
+                              for e in content.safety_events][-_MAX_SAFETY_EVENTS:]
+        self.events = [dataclasses.replace(e, stamp=e.stamp - offset_s)
+                       for e in content.machine_events + content.truth_events][-_MAX_EVENTS:]
+        self.transitions = [{'stamp': t['stamp'] - offset_s, 'state': t['state'],
+                             'reason': t['reason']} for t in content.transitions]
+        starts = [t['stamp'] for t in content.transitions
+                  if t['state'] == MissionState.PLANNING.value]
+        if starts:
+            self.start_stamp = starts[0] - offset_s
+        self.detections = list(content.tracks)
+        self._resumed = True
 
     # -- figures and record ----------------------------------------------------------------
 

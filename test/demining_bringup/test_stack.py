@@ -113,3 +113,11 @@ def test_a_double_launch_argument_reaches_a_double_parameter():
     nodes = st.resolve_stack(desc, values, st.load_profile(values['profile']))
     sim = next(n for n in nodes if n.name == 'simulator')
     assert isinstance(sim.parameters['real_time_factor'], float)
+
+
+def test_a_numeric_id_reaches_a_string_parameter_as_text():
+    desc = st.load_stack()
+    args = st.resolve_arguments(desc, {'task_id': '123', 'resume': ''})
+    nodes = st.resolve_stack(desc, args, st.load_profile(args['profile']))
+    mm = next(n for n in nodes if n.name == 'mission_manager')
+    assert mm.parameters['task_id'] == '123' and mm.parameters['resume_dir'] == ''

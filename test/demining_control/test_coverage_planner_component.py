@@ -13,7 +13,9 @@ from demining_control.follower.pure_pursuit import PathFollower
 
 def _runtime(area_file):
     out = []
-    rt = ComponentRuntime(CoveragePlannerComponent, sink=lambda p, v: out.append((p, v)),
+    # the paths it emits (its latched status goes to a list of its own)
+    rt = ComponentRuntime(CoveragePlannerComponent,
+                          sink=lambda p, v: out.append((p, v)) if p == 'path' else None,
                           log=RecordingLog())
     rt.configure({'area_file': area_file})
     rt.activate(0.0)
@@ -48,3 +50,52 @@ def test_a_new_at_zone_ahead_makes_a_path_that_backs_out_then_avoids_it(area_fil
     # the same detection again: no new plan
     rt.deliver('detections', Detections(51.0, [at]), 51.0)
     assert len(out) == 2
+
+
+def _journal(run_dir, area_file, share):
+    """A journal of the area with the western ``share`` of it processed and one AT track."""
+    from demining_bringup.contract.area import load_area
+    from demining_bringup.contract.journal import GridGeometry, JournalWriter, journal_path
+    from demining_control.coverage.processed import ProcessedGrid
+    area = load_area(area_file)
+    g = ProcessedGrid(area.field, area.exclusion_zones, 0.1)
+    xs = [p[0] for p in area.field]
+    cut = min(xs) + share * (max(xs) - min(xs))
+    cells_x = g.origin_x + (np.arange(g.width) + 0.5) * g.resolution
+    j = JournalWriter(journal_path(str(run_dir)), {}, GridGeometry(
+        g.origin_x, g.origin_y, g.resolution, g.width, g.height))
+    j.progress(1.0, np.broadcast_to(cells_x < cut, g.processed.shape), 0.0, 0.0)
+    j.tracks(1.0, [Detection(x=max(xs) - 3.0, y=1.0, depth=0.2, confidence=0.9,
+                             kind=DetectionKind.AT, radius=0.16, id=4)])
+    j.commit(1.0)
+    j.close()
+    return cut
+
+
+def _resumed(area_file, run_dir):
+    out = []
+    # the paths it emits (its latched status goes to a list of its own)
+    rt = ComponentRuntime(CoveragePlannerComponent,
+                          sink=lambda p, v: out.append((p, v)) if p == 'path' else None,
+                          log=RecordingLog())
+    rt.configure({'area_file': area_file, 'resume_dir': str(run_dir)})
+    rt.activate(0.0)
+    return rt, out
+
+
+def test_a_resumed_plan_covers_only_the_remaining_ground(area_file, tmp_path):
+    cut = _journal(tmp_path, area_file, 0.5)
+    rt, out = _resumed(area_file, tmp_path)
+    assert len(rt.component.no_go.discs) == 1
+    rt.deliver('pose', VehicleState(0.0, cut, 1.0, 0.0), 0.0)
+    assert len(out) == 1
+    for lane in rt.component.plan.lanes:      # no lane in the processed half
+        assert max(lane.tool_start[0], lane.tool_end[0]) > cut - 1e-6
+
+
+def test_a_resumed_mission_with_nothing_left_gets_a_path_that_is_done(area_file, tmp_path):
+    _journal(tmp_path, area_file, 1.5)
+    rt, out = _resumed(area_file, tmp_path)
+    rt.deliver('pose', VehicleState(0.0, 3.0, 2.0, 0.0), 0.0)
+    assert len(out) == 1 and np.allclose(out[0][1][:, :2], [[3.0, 2.0]])
+    assert not rt.component.error

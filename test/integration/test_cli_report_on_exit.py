@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from demining_bringup.report import REPORT_FILES, RUN_DIR_TIME_FORMAT
+from demining_bringup.report import REPORT_FILES, RUN_DIR_TIME_FORMAT, SCHEMA_VERSION
 
 #: Wall seconds a run may take to print its first progress line.
 _PROGRESS_WAIT_S = 40.0
@@ -39,7 +39,7 @@ def _assert_complete_report(run_dir, reason):
         summary = json.load(f)
     assert summary['outcome'] == 'aborted', summary['reason']
     assert summary['reason'] == reason
-    assert summary['schema_version'] == 2 and summary['simulated'] is True
+    assert summary['schema_version'] == SCHEMA_VERSION and summary['simulated'] is True
     return summary
 
 

@@ -171,3 +171,47 @@ def test_a_protective_stop_that_never_clears_ends_the_mission():
     assert m.update(699.0) is MissionState.CLEARING
     assert m.update(700.5) is MissionState.ABORTED
     assert 'protective stop for more than 300 s (geofence breach)' == m.reason
+
+
+def _journal_of(m, tmp_path):
+    """Write mission ``m``'s record so far into a journal in tmp_path and read it back."""
+    from demining_bringup.contract.journal import (GridGeometry, JournalWriter, journal_path,
+                                                   read_journal)
+    g = m.grid
+    j = JournalWriter(journal_path(str(tmp_path)), {}, GridGeometry(
+        g.origin_x, g.origin_y, g.resolution, g.width, g.height))
+    for t in m.transitions:
+        j.transition(t['stamp'], t['state'], t['reason'])
+    for e in m.safety_events:
+        j.safety(e['stamp'], e['state'], e['reason'])
+    for x, y in m.trajectory:
+        j.pose(0.0, x, y, 0.0)
+    j.progress(0.0, g.processed, m.coverage_percent(), g.processed_area_m2())
+    j.commit(40.0)
+    j.close()
+    return read_journal(journal_path(str(tmp_path)))
+
+
+def test_a_mission_restored_from_its_journal_goes_on_where_it_stopped(tmp_path):
+    m = MissionManager(FIELD, [], MissionParams())
+    m.update(1.0)
+    m.on_safety_state('ok', 2.0)
+    m.on_path(PATH, 3.0)
+    drive_lanes(m, 3.0)
+    content = _journal_of(m, tmp_path)
+    resumed = MissionManager(FIELD, [], MissionParams())
+    resumed.restore(content, offset_s=40.0)
+    assert resumed.coverage_percent() == pytest.approx(m.coverage_percent())
+    assert resumed.start_stamp == pytest.approx(1.0 - 40.0)     # on the new run's clock
+    assert [t['state'] for t in resumed.transitions] == ['planning', 'clearing']
+    assert resumed.update(0.0) is MissionState.PLANNING
+    assert resumed.transitions[-1]['reason'].startswith('resumed from the journal')
+    assert resumed.start_stamp == pytest.approx(-39.0)          # the start is kept
+
+
+def test_a_finished_mission_is_not_restored(tmp_path):
+    m = MissionManager(FIELD, [], MissionParams())
+    m.update(1.0)
+    m.abort('operator', 2.0)
+    with pytest.raises(ValueError, match='already aborted'):
+        MissionManager(FIELD, [], MissionParams()).restore(_journal_of(m, tmp_path), 2.0)

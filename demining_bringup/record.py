@@ -1,0 +1,303 @@
+"""The mission record rebuilt from the journal: the report, the completion record, the truth.
+
+:func:`rebuild_report` reads a run folder's ``journal.sqlite``
+(:mod:`demining_bringup.contract.journal`) and writes every report file from it. The mission
+manager calls it when the mission ends, and ``demine report RUN_DIR`` at any time later, also
+on a journal a kill cut off (the report then says ``interrupted``), so both give the same report.
+
+What goes where:
+
+* the machine's record (``summary.json``, ``report.md``, the GeoJSON files, ``coverage.png``):
+  only what the machine knows: its processed ground, its tracks, the no-go zones, the
+  detonations and impacts it sensed, its safety events;
+* ``completion.json``: the completion-report fields in the style of IMAS 08.30 (task and hazard
+  id, organisation, machine and profile, UTC start and end, processing depth, boundary turning
+  points and the reference point in WGS84 with bearings and distances, residual risk);
+* ``truth.json`` (simulated runs only, marked as simulation truth): each item's fate
+  (neutralised, detected, left_active, missed), the mines left active in processed ground and
+  the false alarms per square metre, from the world file and the simulator's truth events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from typing import Any, Dict, Optional, Tuple
+
+from shapely.geometry import Polygon as ShapelyPolygon
+
+from demining_bringup.contract.datatypes import DetectionKind
+from demining_bringup.contract.errors import JournalError
+from demining_bringup.contract.geo import LocalCartesian
+from demining_bringup.contract.journal import (JournalContent, destroyed_items, file_sha256,
+                                               journal_path, read_journal)
+from demining_bringup.contract.states import MissionState
+from demining_bringup.contract.world import GeoOrigin, ItemKind, WorldError
+from demining_bringup.report import atomic_write, write_report, MissionRecord
+from demining_control.coverage.processed import ProcessedGrid
+
+#: The simulation-truth file of a run folder (simulated runs only).
+TRUTH_FILE = 'truth.json'
+#: The completion record (IMAS 08.30 style) of a run folder.
+COMPLETION_FILE = 'completion.json'
+#: Outcome of a mission whose journal ends before a terminal state (killed, crashed).
+INTERRUPTED = 'interrupted'
+#: A track this close to an item detected it, m: the fusion's association radius (0.35 m)
+#: plus the localisation error a track carries (EKF position sigma ~0.1-0.2 m, twice).
+MATCH_RADIUS_M = 0.75
+#: Item kinds that are explosive hazards (clutter is not).
+HAZARD_KINDS = (ItemKind.AP, ItemKind.AT, ItemKind.UXO)
+#: Track kinds that declare a hazard (a CLUTTER track declares none: never a false alarm).
+_HAZARD_TRACKS = (DetectionKind.AP, DetectionKind.AT, DetectionKind.UXO,
+                  DetectionKind.UNKNOWN)
+_DECIMALS = 8                    # ~1 mm in latitude
+_DEPTH_PERCENTILE = 0.05         # the depth the tool reached in all but 5 % of its samples
+_IMAS_0830 = ('IMAS 08.30 Post-clearance documentation (completion report fields); IMAS 09.50 '
+              'Mechanical demining (mechanical processing alone is not clearance)')
+
+
+def _terminal(state: str) -> bool:
+    return state in {s.value for s in MissionState if s.terminal}
+
+
+def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedGrid]:
+    """The mission record of a run folder, from its journal.
+
+    :raises JournalError: when the journal is missing, corrupt or inconsistent.
+    """
+    content = read_journal(journal_path(run_dir))
+    meta = content.meta
+    try:
+        area = meta['area']
+        params = meta['parameters']
+        field = [tuple(map(float, p)) for p in area['field']]
+        zones = [[tuple(map(float, p)) for p in z] for z in area['exclusion_zones']]
+        origin = GeoOrigin(**area['origin'])
+        grid = ProcessedGrid(field, zones, float(params['processed_resolution_m']),
+                             float(params['tool_width_m']), float(params['tool_offset_x_m']))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JournalError(f'{journal_path(run_dir)}: incomplete meta data '
+                           f'({type(exc).__name__}: {exc})') from None
+    if content.processed is not None:
+        if content.processed.shape != grid.processed.shape:
+            raise JournalError(f'{journal_path(run_dir)}: processed grid '
+                               f'{content.processed.shape} does not fit the area')
+        grid.processed = content.processed.copy()
+    region = ShapelyPolygon(field)
+    for z in zones:
+        region = region.difference(ShapelyPolygon(z))
+    tr = content.transitions
+    starts = [t['stamp'] for t in tr if t['state'] == MissionState.PLANNING.value]
+    start = starts[0] if starts else (tr[0]['stamp'] if tr else 0.0)
+    if tr and _terminal(tr[-1]['state']):
+        outcome, reason, end = tr[-1]['state'], tr[-1]['reason'], tr[-1]['stamp']
+    else:
+        outcome, end = INTERRUPTED, content.last_stamp
+        reason = (f'interrupted: the journal ends at {content.last_stamp:.0f} s of mission time '
+                  f'in state {content.last_state or "idle"} (the run was killed or crashed; '
+                  'this report was rebuilt from the journal)')
+    if len(content.segments) > 1 and not reason.startswith('interrupted'):
+        reason += f' (over {len(content.segments)} runs: resumed after a restart)'
+    record = MissionRecord(
+        world_name=str(meta.get('world_name', '')), field=field, origin=origin,
+        exclusion_zones=zones, planned_path=content.planned_path,
+        trajectory=content.trajectory[:, :2].copy(),
+        processed=(grid.processed & grid.mask).copy(), processed_origin_x=grid.origin_x,
+        processed_origin_y=grid.origin_y, processed_resolution=grid.resolution,
+        coverage_percent=grid.coverage_percent(), area_field_m2=float(region.area),
+        area_cleared_m2=grid.processed_area_m2(), detections=list(content.tracks),
+        # what a blast or impact sensor reports: when and where, not which simulated item
+        events=[dataclasses.replace(e, item_id='', item_kind='') for e in content.machine_events],
+        safety_events=list(content.safety_events),
+        start_stamp=float(start), end_stamp=float(end), outcome=outcome, reason=reason,
+        tool_width_m=float(params.get('tool_width_m', 0.0)),
+        working_depth_m=float(params.get('working_depth_m', 0.0)),
+        vehicle_profile=str(meta.get('vehicle_profile', '')),
+        simulated=bool(meta.get('simulated', True)))
+    record.completion = completion_record(record, content)
+    return record, content, grid
+
+
+def _bearing_distance(a: Tuple[float, float], b: Tuple[float, float]) -> Tuple[float, float]:
+    """Bearing (degrees clockwise from north; the map frame is ENU) and distance a -> b."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    return (math.degrees(math.atan2(dx, dy)) % 360.0, math.hypot(dx, dy))
+
+
+def _achieved_depth(content: JournalContent) -> Dict[str, Any]:
+    """The measured tool depth while it processed (the journal's tool samples), m.
+
+    IMAS 09.50 asks that the processing depth be verified; the median and the 5th percentile of
+    the sampled depth while working say how deep the tool really went.
+    """
+    depths = sorted(t['depth'] for t in content.tool if t['working'])
+    if not depths:
+        return {'samples': 0, 'median': None, 'p05': None}
+    return {'samples': len(depths), 'median': round(depths[len(depths) // 2], 3),
+            'p05': round(depths[int(_DEPTH_PERCENTILE * (len(depths) - 1))], 3)}
+
+
+def completion_record(record: MissionRecord, content: JournalContent) -> Dict[str, Any]:
+    """The completion-report fields (IMAS 08.30 style) of a mission."""
+    meta = content.meta
+    o = record.origin
+    lc = LocalCartesian(o.latitude_deg, o.longitude_deg, o.elevation_m)
+
+    def wgs84(x: float, y: float) -> Dict[str, float]:
+        lat, lon, _ = lc.to_geodetic(x, y, 0.0)
+        return {'lat': round(float(lat), _DECIMALS), 'lon': round(float(lon), _DECIMALS)}
+
+    ref = (0.0, 0.0)
+    points = []
+    prev = ref
+    for n, (x, y) in enumerate(record.field, start=1):
+        bearing, dist = _bearing_distance(prev, (x, y))
+        points.append({'n': n, **wgs84(x, y), 'x': round(x, 3), 'y': round(y, 3),
+                       'from': 'reference point' if n == 1 else f'turning point {n - 1}',
+                       'bearing_deg': round(bearing, 1), 'distance_m': round(dist, 2)})
+        prev = (x, y)
+    tr = content.transitions
+    starts = [t['utc'] for t in tr if t['state'] == MissionState.PLANNING.value]
+    end_utc = (tr[-1]['utc'] if tr and _terminal(tr[-1]['state'])
+               else (content.segments[-1]['last_utc'] if content.segments else ''))
+    no_go = [{'id': d.id, 'kind': d.kind.name, **wgs84(d.x, d.y), 'radius_m': round(d.radius, 2)}
+             for d in record.detections if d.kind in (DetectionKind.AT, DetectionKind.UXO)]
+    unprocessed = max(0.0, record.area_field_m2 - record.area_cleared_m2)
+    profile = record.vehicle_profile or 'unknown profile'
+    return {
+        'standard': _IMAS_0830,
+        'task_id': str(meta.get('task_id', '')), 'hazard_id': str(meta.get('hazard_id', '')),
+        'organisation': str(meta.get('organisation', '')),
+        'machine': (f'simulated machine ({profile})' if record.simulated else profile),
+        'vehicle_profile': record.vehicle_profile, 'simulated': record.simulated,
+        'hazard_area': record.world_name,
+        'start_utc': starts[0] if starts else (content.segments[0]['started_utc']
+                                               if content.segments else ''),
+        'end_utc': end_utc, 'outcome': record.outcome,
+        'runs': [{'started_utc': s['started_utc'], 'last_utc': s['last_utc'],
+                  'mission_time_from_s': round(s['offset_s'], 2),
+                  'mission_time_to_s': round(s['last_stamp'], 2)} for s in content.segments],
+        'processing_depth_m': record.working_depth_m,
+        'processing_depth_achieved_m': _achieved_depth(content),
+        'reference_point': {**wgs84(*ref), 'description': 'origin of the map frame (the '
+                            "world's geographic origin); turning point 1 is given from it"},
+        'turning_points': points,
+        'area_m2': round(record.area_field_m2, 2),
+        'processed_m2': round(record.area_cleared_m2, 2),
+        'residual_risk': {
+            'unprocessed_m2': round(unprocessed, 2),
+            'no_go_zones': no_go,
+            'statement': (f'{unprocessed:.1f} m^2 of the hazard area is unprocessed and '
+                          f'{len(no_go)} AT/UXO no-go zone(s) were left for manual clearance. '
+                          'Mechanical processing alone is not clearance (IMAS 09.50): '
+                          'follow-up by manual or dog teams and quality sampling are required '
+                          'before release.')},
+    }
+
+
+def truth_record(record: MissionRecord, content: JournalContent,
+                 grid: ProcessedGrid) -> Dict[str, Any]:
+    """Simulation truth: each item's fate, mines left active in processed ground, false alarms.
+
+    Items come from the world file the journal names, if it still has the journal's SHA-256.
+    """
+    from demining_bringup.contract.sdf import load_world
+    meta = content.meta
+    path = str(meta.get('area_file', ''))
+    out: Dict[str, Any] = {
+        'simulation_truth': True,
+        'warning': 'SIMULATION GROUND TRUTH: known only to the simulator, never to the '
+                   'machine; not part of the clearance record',
+        'world_file': path, 'world_sha256': meta.get('world_sha256', '')}
+    events = content.truth_events + content.machine_events
+    gone = set(destroyed_items(events))
+    out['neutralised'] = [{'stamp': round(e.stamp, 3), 'kind': e.kind, 'item_id': e.item_id,
+                           'item_kind': e.item_kind, 'x': round(e.x, 3), 'y': round(e.y, 3),
+                           'detail': e.detail}
+                          for e in sorted(events, key=lambda e: e.stamp)
+                          if e.kind in ('neutralised', 'ap_detonation')]
+    out['truth_events'] = [dataclasses.asdict(e) for e in content.truth_events]
+    if file_sha256(path) != meta.get('world_sha256') or not path:
+        out['items'] = None
+        out['error'] = 'the world file is missing or changed since the run: no item fates'
+        return out
+    try:
+        world = load_world(path)
+    except (WorldError, OSError) as exc:
+        out['items'] = None
+        out['error'] = f'cannot read the world: {exc}'
+        return out
+    tracks = list(record.detections)
+    res = grid.resolution
+
+    def processed_at(x: float, y: float) -> bool:
+        i = int(math.floor((x - grid.origin_x) / res))
+        j = int(math.floor((y - grid.origin_y) / res))
+        return (0 <= j < grid.height and 0 <= i < grid.width and bool(grid.processed[j, i])
+                and bool(grid.mask[j, i]))
+
+    items = []
+    for it in world.items:
+        detected = any(math.hypot(d.x - it.x, d.y - it.y) <= MATCH_RADIUS_M for d in tracks
+                       if d.kind is not DetectionKind.CLUTTER)
+        in_processed = processed_at(it.x, it.y)
+        if it.name in gone:
+            fate = 'neutralised'
+        elif detected:
+            fate = 'detected'
+        elif in_processed:
+            fate = 'left_active'
+        else:
+            fate = 'missed'
+        items.append({'item_id': it.name, 'kind': it.kind.value, 'x': round(it.x, 3),
+                      'y': round(it.y, 3), 'depth_m': round(it.depth, 3), 'fate': fate,
+                      'detected': detected, 'in_processed_ground': in_processed})
+    hazards = [it for it in world.items if it.kind in HAZARD_KINDS]
+    false_alarms = [d for d in tracks if d.kind in _HAZARD_TRACKS and not any(
+        math.hypot(d.x - it.x, d.y - it.y) <= MATCH_RADIUS_M for it in hazards)]
+    fates: Dict[str, int] = {}
+    for e in items:
+        fates[e['fate']] = fates.get(e['fate'], 0) + 1
+    out.update({
+        'items': items, 'fates': fates,
+        'mines_left_active_in_processed_ground': sum(
+            1 for e, it in zip(items, world.items)
+            if it.kind in HAZARD_KINDS and e['fate'] != 'neutralised'
+            and e['in_processed_ground']),
+        'false_alarms': len(false_alarms),
+        'false_alarms_per_m2': (round(len(false_alarms) / record.area_field_m2, 6)
+                                if record.area_field_m2 > 0 else None),
+        'false_alarm_area': 'the hazard area (field minus exclusion zones), m^2',
+        'match_radius_m': MATCH_RADIUS_M})
+    return out
+
+
+def rebuild_report(run_dir: str) -> Dict[str, Any]:
+    """Write every report file of ``run_dir`` from its journal; return the summary.
+
+    :raises JournalError: when the journal is missing, corrupt or inconsistent.
+    """
+    record, content, grid = load_record(run_dir)
+    summary = write_report(record, run_dir)
+    atomic_write(os.path.join(run_dir, COMPLETION_FILE),
+                 json.dumps(record.completion, indent=2, allow_nan=False).encode())
+    if record.simulated:
+        atomic_write(os.path.join(run_dir, TRUTH_FILE),
+                     json.dumps(truth_record(record, content, grid), indent=1,
+                                allow_nan=False).encode())
+    return summary
+
+
+def read_truth(run_dir: Optional[str]) -> Optional[dict]:
+    """The run folder's truth.json (None when there is none)."""
+    try:
+        with open(os.path.join(run_dir or '', TRUTH_FILE), encoding='utf-8') as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+__all__ = ['COMPLETION_FILE', 'INTERRUPTED', 'MATCH_RADIUS_M', 'TRUTH_FILE',
+           'completion_record', 'load_record', 'read_truth', 'rebuild_report', 'truth_record']

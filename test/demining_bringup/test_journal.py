@@ -1,0 +1,180 @@
+"""The mission journal (contract/journal.py): what it keeps, what a kill costs, bad files."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent
+from demining_bringup.contract.journal import (TILE_CELLS, GridGeometry, JournalError,
+                                               JournalWriter, destroyed_items, journal_path,
+                                               read_journal)
+
+GRID = GridGeometry(origin_x=-1.0, origin_y=-1.0, resolution=0.1, width=200, height=100)
+META = {'world_name': 'unit', 'simulated': True}
+
+
+def _writer(tmp_path, grid=GRID, **kw):
+    return JournalWriter(journal_path(str(tmp_path)), META, grid, **kw)
+
+
+def test_every_kind_of_row_comes_back(tmp_path):
+    j = _writer(tmp_path)
+    j.transition(0.0, 'planning', 'waiting for the coverage path')
+    j.safety(0.5, 'protective_stop', 'starting')
+    j.event(SimEvent(1.0, 'ap_detonation', 'pmn_1', 'AP', 2.0, 3.0, 'tool'))
+    j.event(SimEvent(1.5, 'neutralised', 'pmn_2', 'AP', 4.0, 3.0, 'tool'))
+    j.tracks(1.0, [Detection(2.0, 3.0, 0.1, 0.9, DetectionKind.AP, id=1),
+                   Detection(9.0, 3.0, 0.2, 0.8, DetectionKind.AT, radius=0.2, id=2)])
+    j.path(1.0, np.array([[0.0, 0.0], [10.0, 0.0]]))
+    for k in range(30):                       # 0.1 m steps: kept every 0.5 m
+        j.pose(1.0 + 0.1 * k, 0.1 * k, 0.0, 0.0)
+    j.tool(2.0, 80.0, 0.15, True)
+    grid = np.zeros((GRID.height, GRID.width), bool)
+    grid[10:20, 10:150] = True
+    j.progress(2.0, grid, 7.0, 14.0)
+    j.commit(2.0)
+    c = read_journal(j.file)
+    assert [t['state'] for t in c.transitions] == ['planning']
+    assert c.safety_events == [{'stamp': 0.5, 'state': 'protective_stop', 'reason': 'starting'}]
+    assert [e.kind for e in c.machine_events] == ['ap_detonation']
+    assert [e.kind for e in c.truth_events] == ['neutralised']
+    assert [(d.id, d.kind) for d in c.tracks] == [(1, DetectionKind.AP), (2, DetectionKind.AT)]
+    assert c.planned_path.tolist() == [[0.0, 0.0], [10.0, 0.0]]
+    assert np.array_equal(c.processed, grid)
+    assert np.allclose(np.diff(c.trajectory[:-1, 0]), 0.5)      # decimated, then the last pose
+    assert c.trajectory[-1, 0] == pytest.approx(2.9)
+    assert c.tool == [{'stamp': 2.0, 'flail_speed': 80.0, 'depth': 0.15, 'working': 1}]
+    assert c.last_progress['coverage_percent'] == 7.0 and c.last_stamp == 2.0
+    assert destroyed_items(c.machine_events + c.truth_events) == ['pmn_1', 'pmn_2']
+    j.close()
+
+
+def test_only_changed_tiles_and_tracks_are_written_again(tmp_path):
+    j = _writer(tmp_path)
+    grid = np.zeros((GRID.height, GRID.width), bool)
+    grid[0:5, 0:5] = True
+    dets = [Detection(2.0, 3.0, 0.1, 0.9, DetectionKind.AP, id=1)]
+    j.tracks(0.0, dets)
+    j.progress(0.0, grid, 0.0, 0.0)
+    j.commit(0.0)
+    grid = grid.copy()
+    grid[0:5, TILE_CELLS + 1] = True          # the second tile only
+    j.tracks(1.0, dets)                       # unchanged: not written again
+    j.progress(1.0, grid, 0.0, 0.0)
+    j.commit(1.0)
+    con = sqlite3.connect(j.file)
+    stamps = dict(((ti, tj), s) for ti, tj, s in con.execute(
+        'SELECT ti, tj, stamp FROM processed_tiles'))
+    assert stamps == {(0, 0): 0.0, (1, 0): 1.0}
+    assert con.execute('SELECT stamp FROM tracks').fetchall() == [(0.0,)]
+    j.tracks(2.0, [])                         # gone from the fusion's list: not live any more
+    j.commit(2.0)
+    assert read_journal(j.file).tracks == []
+    con.close()
+    j.close()
+
+
+def test_rows_wait_for_the_commit_period(tmp_path):
+    j = _writer(tmp_path, commit_period_s=1.0)
+    j.transition(0.0, 'planning', 'x')
+    assert j.maybe_commit(0.0)
+    j.transition(0.4, 'clearing', 'y')
+    assert not j.maybe_commit(0.5)
+    assert [t['state'] for t in read_journal(j.file).transitions] == ['planning']
+    assert j.maybe_commit(1.0)
+    assert [t['state'] for t in read_journal(j.file).transitions] == ['planning', 'clearing']
+    j.close()
+
+
+def test_a_sigkill_loses_only_the_uncommitted_rows(tmp_path):
+    code = textwrap.dedent(f'''
+        import os, signal
+        from demining_bringup.contract.journal import GridGeometry, JournalWriter
+        j = JournalWriter({journal_path(str(tmp_path))!r}, {{}}, GridGeometry(0, 0, 0.1, 10, 10))
+        for k in range(50):
+            j.safety(float(k), 'ok', f'event {{k}}')
+            j.commit(float(k))
+        j.safety(50.0, 'ok', 'never committed')
+        os.kill(os.getpid(), signal.SIGKILL)
+    ''')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    c = read_journal(journal_path(str(tmp_path)))
+    assert [e['reason'] for e in c.safety_events] == [f'event {k}' for k in range(50)]
+    assert c.last_stamp == 49.0
+
+
+def test_a_resumed_run_is_a_new_segment_on_the_mission_clock(tmp_path):
+    j = _writer(tmp_path)
+    j.transition(0.0, 'planning', 'x')
+    j.commit(25.0)
+    j.close()
+    j2 = _writer(tmp_path)
+    assert j2.segment == 2 and j2.offset_s == 25.0
+    j2.transition(1.0, 'planning', 'resumed')
+    j2.commit(3.0)
+    c = read_journal(j2.file)
+    assert [(t['segment'], t['stamp']) for t in c.transitions] == [(1, 0.0), (2, 26.0)]
+    assert c.last_stamp == 28.0 and len(c.segments) == 2
+    j2.close()
+
+
+def test_a_journal_of_another_grid_is_refused(tmp_path):
+    _writer(tmp_path).close()
+    other = GridGeometry(origin_x=0.0, origin_y=-1.0, resolution=0.1, width=200, height=100)
+    with pytest.raises(JournalError, match='grid differs'):
+        _writer(tmp_path, grid=other)
+
+
+@pytest.mark.parametrize('damage', ['garbage', 'truncated', 'empty', 'missing'])
+def test_a_bad_journal_is_one_clear_error(tmp_path, damage):
+    path = journal_path(str(tmp_path))
+    if damage != 'missing':
+        j = _writer(tmp_path)
+        for k in range(200):
+            j.safety(float(k), 'ok', 'x' * 200)
+        j.commit(1.0)
+        j.close()
+        data = open(path, 'rb').read()
+        with open(path, 'wb') as f:
+            f.write({'garbage': b'not a database' * 100, 'truncated': data[:len(data) // 3],
+                     'empty': b''}[damage])
+    with pytest.raises(JournalError) as err:
+        read_journal(path)
+    assert path in str(err.value) and '\n' not in str(err.value)
+
+
+def test_the_journal_file_is_readable_by_others(tmp_path):
+    old = os.umask(0o077)             # even a strict umask gives the report files' 0644
+    try:
+        j = _writer(tmp_path)
+        j.transition(0.0, 'planning', 'x')
+        j.commit(0.0)
+        for name in os.listdir(tmp_path):
+            assert os.stat(tmp_path / name).st_mode & 0o777 == 0o644, name
+        j.close()
+    finally:
+        os.umask(old)
+
+
+def test_values_that_are_not_numbers_never_cost_the_period(tmp_path):
+    j = _writer(tmp_path)
+    j.transition(0.0, 'planning', 'x')
+    j.event(SimEvent(1.0, 'collision', 'rock', 'obstacle', float('nan'), 2.0))
+    j.tracks(1.0, [Detection(float('inf'), 1.0, 0.1, 0.9, DetectionKind.AP, id=1),
+                   Detection(2.0, 1.0, 0.1, 0.9, DetectionKind.AP, id=2)])
+    j.pose(1.0, float('nan'), 0.0, 0.0)
+    j.tool(1.0, float('nan'), 0.1, True)
+    j.commit(1.0)
+    c = read_journal(j.file)
+    assert [t['state'] for t in c.transitions] == ['planning']
+    assert [d.id for d in c.tracks] == [2]
+    ev = c.machine_events[0]
+    assert ev.kind == 'collision' and ev.y == 2.0 and ev.x != ev.x     # NaN: unknown
+    j.close()

@@ -1,0 +1,218 @@
+"""Bad-input campaign (issue 9): every case ends with one clear line on stderr and exit 2.
+
+World files, GeoJSON areas, polygons, profiles, parameter types and ranges, scenario files,
+CLI values (``--rtf nan``, an out-of-range domain id), run folders that cannot be written, and
+corrupt, truncated or finished mission journals for ``demine report`` and ``demine run
+--resume``. The CLI runs in this process (``cli.main``), so the 30-odd cases take seconds;
+nothing a bad input names is left half-written (a journal is never changed by a refused resume).
+"""
+
+import hashlib
+import os
+import re
+import shutil
+
+import pytest
+
+from demining_bringup import cli
+from demining_bringup import stack as st
+from demining_bringup.contract.journal import GridGeometry, JournalWriter, journal_path
+
+#: A field polygon of the training field, for rewriting.
+_FIELD_RE = re.compile(r'<demining:field>.*?</demining:field>', re.S)
+
+
+def _training():
+    return open(st.find_world('training_field'), encoding='utf-8').read()
+
+
+def _world(tmp, text, name='w.sdf', mode='w'):
+    path = tmp / name
+    with open(path, mode) as f:
+        f.write(text)
+    return str(path)
+
+
+def _field(tmp, coords):
+    return _world(tmp, _FIELD_RE.sub(f'<demining:field>{coords}</demining:field>', _training()))
+
+
+def _profile(tmp, text):
+    return _world(tmp, text, 'p.yaml')
+
+
+def _scenario(tmp, text):
+    return _world(tmp, text, 's.yaml')
+
+
+def _journal_run(tmp, damage):
+    """A run folder whose journal is damaged (or finished)."""
+    run = tmp / 'run'
+    run.mkdir()
+    j = JournalWriter(journal_path(str(run)), {'world_name': 'x'},
+                      GridGeometry(0.0, 0.0, 0.1, 10, 10))
+    for k in range(100):
+        j.safety(float(k), 'ok', 'y' * 100)
+    j.transition(1.0, 'planning', 'x')
+    if damage == 'complete':
+        j.transition(2.0, 'complete', 'done')
+    j.commit(3.0)
+    j.close()
+    path = journal_path(str(run))
+    data = open(path, 'rb').read()
+    if damage == 'truncated':
+        open(path, 'wb').write(data[:len(data) // 4])
+    elif damage == 'garbage':
+        open(path, 'wb').write(b'\x00\xff' * 3000)
+    return str(run)
+
+
+def _truncated_mcap(tmp):
+    """A run folder with a recording cut off in the middle (a killed recorder)."""
+    from demining_bringup.contract.wire import wires
+    from demining_bringup.recording import McapRecorder
+    w = wires()
+    path = str(tmp / 'cut.mcap')
+    rec = McapRecorder(path)
+    for k in range(200):
+        for topic in w.topics():
+            rec.write_message(topic, w[topic].msg_type(), 0.1 * k)
+    rec.close()
+    data = open(path, 'rb').read()
+    open(path, 'wb').write(data[:len(data) // 2])
+    return path
+
+
+def _read_only_parent(tmp):
+    # root ignores permission bits: a run folder under a regular file cannot be created
+    blocker = tmp / 'a_file'
+    blocker.write_text('x')
+    return str(blocker / 'run')
+
+
+# (id, argv builder taking tmp_path, fragment expected in the one error line)
+CASES = [
+    # -- world files ------------------------------------------------------------------------
+    ('missing world', lambda t: ['validate', '--world', '/nonexistent/w.sdf'], 'not found'),
+    ('malformed XML', lambda t: ['validate', '--world', _world(t, '<sdf><world>')], 'w.sdf'),
+    ('empty world file', lambda t: ['validate', '--world', _world(t, '')], 'w.sdf'),
+    ('binary world file', lambda t: ['validate', '--world', _world(
+        t, bytes(range(256)) * 8, mode='wb')], 'w.sdf'),
+    ('GeoJSON passed as a world', lambda t: ['validate', '--world', _world(
+        t, '{"type": "FeatureCollection", "features": []}', 'area.geojson')], 'GeoJSON'),
+    ('GeoJSON with an .sdf name', lambda t: ['validate', '--world', _world(
+        t, '{"type": "Polygon", "coordinates": []}')], 'GeoJSON'),
+    ('a folder as the world', lambda t: ['validate', '--world', str(t)], 'not found'),
+    ('bow-tie field polygon', lambda t: ['validate', '--world', _field(
+        t, '0 0 30 20 30 0 0 20')], 'polygon'),
+    ('field with two points', lambda t: ['validate', '--world', _field(t, '0 0 30 0')],
+     'w.sdf'),
+    ('field with NaN', lambda t: ['validate', '--world', _field(t, '0 0 nan 0 30 20 0 20')],
+     'w.sdf'),
+    ('field with inf', lambda t: ['validate', '--world', _field(t, '0 0 inf 0 30 20 0 20')],
+     'w.sdf'),
+    ('field with an odd number count', lambda t: ['validate', '--world', _field(
+        t, '0 0 30 0 30 20 0')], 'w.sdf'),
+    # -- profiles and parameters --------------------------------------------------------------
+    ('unknown profile', lambda t: ['validate', '--profile', 'tractor9000'],
+     'unknown vehicle profile'),
+    ('malformed profile YAML', lambda t: ['validate', '--profile', _profile(
+        t, '/**:\n  ros__parameters:\n    tool_width_m: [2.0\n')], 'malformed YAML'),
+    ('profile not a mapping', lambda t: ['validate', '--profile', _profile(t, '- 1\n- 2\n')],
+     'p.yaml'),
+    ('negative tool width', lambda t: ['validate', '--profile', _profile(
+        t, '/**:\n  ros__parameters:\n    tool_width_m: -1.0\n')], 'tool_width_m'),
+    ('tool width of the wrong type', lambda t: ['validate', '--profile', _profile(
+        t, '/**:\n  ros__parameters:\n    tool_width_m: wide\n')], 'tool_width_m'),
+    ('parameter typo', lambda t: ['validate', '--profile', _profile(
+        t, '/**:\n  ros__parameters:\n    tool_widht_m: 2.0\n')], 'tool_widht_m'),
+    ('unknown node section', lambda t: ['validate', '--profile', _profile(
+        t, 'no_such_node:\n  ros__parameters:\n    x: 1\n')], 'no_such_node'),
+    ('NaN parameter', lambda t: ['validate', '--profile', _profile(
+        t, '/**:\n  ros__parameters:\n    working_depth_m: .nan\n')], 'working_depth_m'),
+    ('--rtf nan', lambda t: ['validate', '--rtf', 'nan'], 'real_time_factor'),
+    ('--rtf inf', lambda t: ['validate', '--rtf', 'inf'], 'real_time_factor'),
+    ('--rtf 0', lambda t: ['validate', '--rtf', '0'], 'real_time_factor'),
+    ('--seed -5', lambda t: ['validate', '--seed', '-5'], 'seed'),
+    ('--domain-id 300', lambda t: ['run', '--domain-id', '300', '--run-dir',
+                                   str(t / 'r')], 'domain'),
+    ('--domain-id -1', lambda t: ['run', '--domain-id', '-1', '--run-dir', str(t / 'r')],
+     'domain'),
+    ('--timeout nan', lambda t: ['run', '--backend', 'core', '--timeout', 'nan',
+                                 '--run-dir', str(t / 'r')], 'timeout'),
+    ('--timeout -3', lambda t: ['run', '--backend', 'core', '--timeout', '-3',
+                                '--run-dir', str(t / 'r')], 'timeout'),
+    # -- scenario files -----------------------------------------------------------------------
+    ('missing scenario', lambda t: ['validate', '--scenario', '/nonexistent/s.yaml'],
+     'not found'),
+    ('malformed scenario YAML', lambda t: ['validate', '--scenario', _scenario(
+        t, 'faults: [{at: 1.0, kind: gnss_loss\n')], 's.yaml'),
+    ('unknown fault kind', lambda t: ['validate', '--scenario', _scenario(
+        t, 'faults:\n  - {at: 1.0, kind: meteor_strike}\n')], 'meteor_strike'),
+    ('fault at a negative time', lambda t: ['validate', '--scenario', _scenario(
+        t, 'faults:\n  - {at: -1.0, kind: gnss_loss, duration: 1.0}\n')], 's.yaml'),
+    # -- run folders and journals -------------------------------------------------------------
+    ('run folder cannot be created', lambda t: ['run', '--backend', 'core', '--run-dir',
+                                                _read_only_parent(t)], 'run folder'),
+    ('run folder is a file', lambda t: ['run', '--backend', 'core', '--run-dir',
+                                        _world(t, 'x', 'afile')], 'run folder'),
+    ('report of a missing folder', lambda t: ['report', str(t / 'nope')], 'no such run folder'),
+    ('report without a journal', lambda t: ['report', str(t)], 'no mission journal'),
+    ('report of a truncated journal', lambda t: ['report', _journal_run(t, 'truncated')],
+     'journal'),
+    ('report of a garbage journal', lambda t: ['report', _journal_run(t, 'garbage')],
+     'journal'),
+    ('report from a truncated recording', lambda t: ['report', str(t), '--from-recording',
+                                                     _truncated_mcap(t)], 'MCAP'),
+    ('report from a journal given as a recording', lambda t: [
+        'report', _journal_run(t, 'complete'), '--from-recording',
+        journal_path(str(t / 'run'))], 'MCAP'),
+    ('resume without a journal', lambda t: ['run', '--backend', 'core', '--resume', str(t)],
+     'no mission journal'),
+    ('resume a truncated journal', lambda t: ['run', '--backend', 'core', '--resume',
+                                              _journal_run(t, 'truncated')], 'journal'),
+    ('resume a garbage journal', lambda t: ['run', '--backend', 'core', '--resume',
+                                            _journal_run(t, 'garbage')], 'journal'),
+    ('resume a finished mission', lambda t: ['run', '--backend', 'core', '--resume',
+                                             _journal_run(t, 'complete')], 'already complete'),
+]
+
+
+@pytest.mark.parametrize('argv_of, fragment', [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv_of, fragment):
+    argv = argv_of(tmp_path)
+    before = {p: _sha(p) for p in _journals(tmp_path)}
+    try:
+        rc = cli.main(argv)
+    except SystemExit as exc:                  # argparse refuses some values itself
+        rc = exc.code
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert rc == 2, err
+    assert len(lines) == 1 and 'Traceback' not in err, err
+    assert fragment in lines[0], lines[0]
+    after = {p: _sha(p) for p in _journals(tmp_path)}
+    assert after == before, 'a refused command changed a journal'
+
+
+def _journals(folder):
+    return [os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs
+            if f == 'journal.sqlite']
+
+
+def _sha(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_there_are_at_least_30_cases():
+    assert len(CASES) >= 30
+
+
+@pytest.fixture(autouse=True)
+def _no_runs_folder_left(tmp_path, monkeypatch):
+    """Run in tmp_path: a refused run must not leave runs/ folders behind in the project."""
+    monkeypatch.chdir(tmp_path)
+    yield
+    shutil.rmtree(tmp_path / 'runs', ignore_errors=True)
