@@ -62,6 +62,10 @@ _BACK_OUT_STEP_M = 0.5
 _BACK_OUT_MAX_M = 15.0
 #: Depth of the tool (its hammers' reach along the heading) beyond its centre line, m.
 _TOOL_DEPTH_M = 0.4
+#: A lane ending at a zone stops the footprint's front this much short of the clearance line:
+#: the supervisor refuses a command whose predicted footprint (over its keep-out horizon, at the
+#: follower's slowest approach speed) would enter it, m.
+_STOP_MARGIN_M = 0.3
 #: Transit points closer than this to their neighbours are dropped (spurious hops), m.
 _MIN_HOP_M = 0.5
 #: Rounds of gap re-cover after the main plan (a gap's own lanes may leave a smaller gap).
@@ -113,6 +117,7 @@ class CoverageParams:
     track_width_m: float = vehicle_params.track_width_m()
     track_length_m: float = vehicle_params.track_length_m()
     footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
+    footprint_front_m: float = vehicle_params.footprint_front_m()
 
     def __post_init__(self) -> None:
         """Check the lane angle string."""
@@ -471,8 +476,11 @@ class _Planner:
         y = miny + 0.5 * spacing
         while True:
             band = box(minx - 1.0, y - half, maxx + 1.0, y + half)
-            # blocked x-intervals: the tool rectangle must not touch a zone anywhere in its band
-            blocked = sorted((g.bounds[0], g.bounds[2])
+            # blocked x-intervals: the tool rectangle must not touch a zone anywhere in its band,
+            # and the machine's front (the hammers, ahead of the tool's centre line) stops short
+            # of it by the safety supervisor's own footprint: one geometry for both
+            reach = max(0.0, p.footprint_front_m - p.tool_offset_x_m) + _STOP_MARGIN_M
+            blocked = sorted((g.bounds[0] - reach, g.bounds[2] + reach)
                              for g in _polys(zones.intersection(band)))
             for comp in sorted(_polys(field.intersection(band)), key=lambda g: g.bounds[0]):
                 free = [[comp.bounds[0], comp.bounds[2], False, False]]

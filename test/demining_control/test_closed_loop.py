@@ -70,4 +70,6 @@ def test_exclusion_zone_closed_loop_backs_out_and_stays_clear():
     assert reversing > 0                        # backed out of the lanes that end at the zone
     assert closest_tool > 0.3                   # exclusion_clearance_m is 0.5
     # what is left: the 0.5 m clearance ring round the zone and the wedges beside it
-    assert grid.coverage_percent() >= 95.0
+    # the tool stops short of the zone by the supervisor's footprint front (0.7 m) + 0.3 m, the
+    # price of never being stopped there for good; what the lanes leave the gap re-cover takes
+    assert grid.coverage_percent() >= 94.0

@@ -84,7 +84,9 @@ def test_exclusion_zone_is_respected():
     assert lane_footprints(plan, 2.0).intersection(zone).area == pytest.approx(0.0, abs=1e-6)
     assert not LineString(plan.waypoints).intersects(zone)
     # coverage drops only by the zone's clearance ring and the wedges beside it
-    assert _covered_fraction(L_SHAPE, plan, [ZONE]) >= 0.97
+    # coverage drops only by the zone's clearance ring, the stop short of it for the machine's
+    # front, and the wedges beside it
+    assert _covered_fraction(L_SHAPE, plan, [ZONE]) >= 0.955
 
 
 @pytest.mark.parametrize('field, text', [
