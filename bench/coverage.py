@@ -64,7 +64,7 @@ NO_GO_RADIUS_M = 1.16
 #: Share of the plan's lanes taken as processed before the new no-go zone appears.
 REPLAN_DONE_SHARE = 0.4
 #: Re-plan trials per field (--quick: fewer).
-REPLAN_TRIALS = 10
+REPLAN_TRIALS = 5
 REPLAN_TRIALS_QUICK = 3
 
 

@@ -114,6 +114,7 @@ class MissionManagerComponent(Component):
         self._last_now = 0.0
         self._published: Optional[MissionState] = None
         self._report_written = False
+        self._stall_logged = False
         self.report_path = ''
         #: What the next /mission/abort records (then back to 'aborted by operator').
         self.abort_reason = OPERATOR_ABORT
@@ -291,6 +292,10 @@ class MissionManagerComponent(Component):
         """Advance the state machine; publish progress and the processed-ground grid."""
         self.mission.update(now)
         self._after_change(now)
+        stalled = self.mission.stalled(now)
+        if stalled is not None and not self._stall_logged:
+            self.log.warning(f'mission {self.mission.state.value}: {stalled}')
+        self._stall_logged = stalled is not None
         g = self.mission.grid
         self.emit('progress', float(self.mission.coverage_percent()))
         self.emit('processed', Grid(now, g.occupancy_values(), g.origin_x, g.origin_y,

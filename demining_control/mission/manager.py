@@ -63,6 +63,9 @@ class MissionParams:
                                        's', min=1.0, max=604800.0)
     planning_timeout_s: float = param(60.0, 'abort when no coverage path arrives within this, s',
                                       min=1.0, max=3600.0)
+    stall_log_s: float = param(10.0, 'say why the machine stands (the protective stop and its '
+                               'cause) once it has stood this long while planning or clearing, '
+                               's', min=0.1, max=3600.0)
     protective_stop_abort_s: float = param(
         900.0, 'abort when a protective stop lasts this long while clearing (its cause did not '
         'clear: a stop is never a wait without end), s', min=1.0, max=86400.0)
@@ -222,6 +225,22 @@ class MissionManager:
         self._stop_since = now if state is SafetyState.PROTECTIVE_STOP else None
         self._stop_reason = reason
         self.update(now)
+
+    def stalled(self, now: float) -> Optional[str]:
+        """Why the machine stands, once a protective stop has lasted ``stall_log_s``.
+
+        None while it moves, or a stop is younger; the host logs the line once per stop, so a
+        mission that cannot start or go on says why within seconds, not at the abort.
+        """
+        if self.state not in (MissionState.PLANNING, MissionState.CLEARING):
+            return None
+        since = self._stop_since if self._stop_since is not None else (
+            self.start_stamp if self._safety_state is None else None)
+        if since is None or now - since < self.params.stall_log_s:
+            return None
+        why = self._stop_reason if self._safety_state is not None else \
+            'no safety state from the supervisor'
+        return f'standing for {now - since:.0f} s in a protective stop: {why}'
 
     def on_plan_status(self, status: PlanStatus, now: float) -> None:
         """Take coverage/status: a refused plan ends the mission with the planner's reason."""

@@ -215,3 +215,16 @@ def test_a_finished_mission_is_not_restored(tmp_path):
     m.abort('operator', 2.0)
     with pytest.raises(ValueError, match='already aborted'):
         MissionManager(FIELD, [], MissionParams()).restore(_journal_of(m, tmp_path), 2.0)
+
+
+def test_a_machine_that_stands_says_why_within_seconds():
+    m = MissionManager(FIELD, [], MissionParams(stall_log_s=10.0))
+    m.update(0.0)
+    assert m.stalled(5.0) is None
+    assert 'no safety state' in m.stalled(10.5)          # the supervisor never spoke
+    m.on_path(PATH, 11.0)
+    m.on_safety_state('protective_stop', 12.0, 'geofence breach')
+    assert m.stalled(21.0) is None
+    assert m.stalled(22.5) == 'standing for 10 s in a protective stop: geofence breach'
+    m.on_safety_state('ok', 23.0)
+    assert m.stalled(40.0) is None
