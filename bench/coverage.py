@@ -216,7 +216,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                'keep_out_entries': len(ours.keep_out_at), 'keep_out_m': round(ours.keep_out_m, 1),
                'length_m': round(ours.length_m), 'turns': ours.turns, 'plan_s': round(plan_s, 3),
                'unreached_m2': round(float(sum(g.area for g, _ in plan.unplanned)), 1),
-               'headland_passes': len({len(h) for h in plan.headland}) and len(plan.headland),
+               'headland_passes': len(plan.headland),
                '_area': area, '_xy': plan.waypoints, '_violations': ours.violations}
         laps = len(plan.headland) and max(1, params.auto_headland_passes())
         peer_xy, peer_s = _peer(area, start, params, plan.lane_angle_rad, laps)

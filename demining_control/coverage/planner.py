@@ -726,10 +726,11 @@ class _Planner:
         if self.zones:
             ground = ground.difference(self.zone_keep)
         here = Point(start_xy)
-        parts = _polys(ground)
+        # grown a little: ground that only touches (a lane meeting the field at a corner) joins
+        parts = _polys(ground.buffer(_SLIVER_M))
         if not parts:
             return None
-        return min(parts, key=lambda g: g.distance(here)).buffer(_SLIVER_M)
+        return min(parts, key=lambda g: g.distance(here))
 
     def _zone_pass(self, gap, here: XY) -> Optional[List[XY]]:
         """A straight base path along an exclusion zone's edge whose tool covers a gap there.
