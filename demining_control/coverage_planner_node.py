@@ -41,7 +41,6 @@ class CoveragePlannerConfig(CoverageParams):
 
     area_file: str = vehicle_params.area_file()
     no_go_margin_m: float = vehicle_params.no_go_margin_m()
-    footprint_rear_m: float = vehicle_params.footprint_rear_m()
     geofence_margin_m: float = vehicle_params.geofence_margin_m()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)

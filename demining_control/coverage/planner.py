@@ -118,6 +118,7 @@ class CoverageParams:
     track_length_m: float = vehicle_params.track_length_m()
     footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
     footprint_front_m: float = vehicle_params.footprint_front_m()
+    footprint_rear_m: float = vehicle_params.footprint_rear_m()
 
     def __post_init__(self) -> None:
         """Check the lane angle string."""
@@ -284,6 +285,14 @@ def _ring_path(ring: LineString, a: Point, b: Point, forward: bool) -> List[XY]:
     else:
         pts = list(substring(ring, da, total).coords) + list(substring(ring, 0.0, db).coords)[1:]
     return [(float(x), float(y)) for x, y in pts]
+
+
+def _along(lane: Lane) -> float:
+    """How far a lane's tool works in its driving direction (negative: not at all), m."""
+    dx, dy = lane.end[0] - lane.start[0], lane.end[1] - lane.start[1]
+    tx, ty = lane.tool_end[0] - lane.tool_start[0], lane.tool_end[1] - lane.tool_start[1]
+    return (dx * tx + dy * ty) / max(math.hypot(dx, dy), _EPS) if math.hypot(dx, dy) > _EPS \
+        else -1.0
 
 
 def _coords(geom) -> List[XY]:
@@ -536,14 +545,15 @@ class _Planner:
                 return Lane(k, self._from_lane(start, y), self._from_lane(end, y),
                             self._from_lane(tool_start, y), self._from_lane(tool_end, y),
                             at_zone)
-            f_start = x0 if z0 else t0
+            # a start at a zone: the base stands with its hull (the rear) clear of it
+            f_start = x0 + p.footprint_rear_m if z0 else t0
             f_end = x1 - off if z1 else t1
             # a boundary end whose pivot would swing the machine into a zone is no place to
             # turn: the lane is driven towards it and backs out, like a zone end
             near0 = z0 or self._pivot_hits_zone(self._from_lane(t0, y))
             near1 = z1 or self._pivot_hits_zone(self._from_lane(t1, y))
             fwd = lane(f_start, f_end, f_start + off, x1 if z1 else f_end + off, near1)
-            r_start = x1 if z1 else t1
+            r_start = x1 - p.footprint_rear_m if z1 else t1
             r_end = x0 + off if z0 else t0
             rev = lane(r_start, r_end, r_start - off, x0 if z0 else r_end - off, near0)
             options = []
@@ -577,20 +587,25 @@ class _Planner:
         for k, y, x0, x1, z0, z1 in self.lanes():
             def make(a: float, b: float, za: bool, zb: bool, sign: float) -> Lane:
                 # base starts 'ext' before the tool stretch (tool passes the boundary) unless
-                # a zone is there: then the base stands at the zone edge (start strip is lost)
-                start = a - sign * (ext if not za else 0.0)
-                tool_start = a if not za else a + sign * off
+                # a zone is there: then the base starts with its hull (the rear) clear of the
+                # zone, and the strip up to the tool there is left to the gap re-cover
+                start = a - sign * (ext if not za else -self.p.footprint_rear_m)
+                tool_start = a if not za else start + sign * off
                 end = b + sign * (ext if not zb else -off)
                 return Lane(k, self._from_lane(start, y), self._from_lane(end, y),
                             self._from_lane(tool_start, y), self._from_lane(b, y), zb)
             fwd = make(x0, x1, z0, z1, 1.0)
             rev = make(x1, x0, z1, z0, -1.0)
             if z1 and not z0:
-                cands.append([fwd])          # drive towards the zone
+                options = [fwd]              # drive towards the zone
             elif z0 and not z1:
-                cands.append([rev])
+                options = [rev]
             else:
-                cands.append([fwd, rev])
+                options = [fwd, rev]
+            # a stretch too short for the hull to start clear of a zone is left to the re-cover
+            options = [ln for ln in options if _along(ln) > _MIN_SEGMENT_M]
+            if options:
+                cands.append(options)
         return cands
 
     def _processed_ring(self, ring: List[XY]) -> bool:
