@@ -76,7 +76,9 @@ class Harness(Node):
         self.pub_cmd.publish(cmd)
         self.pub_tool.publish(codec.encode_tool_command(ToolCommand(83.8, 0.0, 0.15), now))
         # on the headland, 5 m west of the field: no interlock, inside the geofence
-        self.pub_odom.publish(codec.state_to_odometry(VehicleState(now, -5.0, 10.0, 0.0)))
+        # moving as the supervisor last commanded (no slip, no runaway)
+        v = self.cmd[0] if self.cmd is not None else 0.0
+        self.pub_odom.publish(codec.state_to_odometry(VehicleState(now, -5.0, 10.0, 0.0, v=v)))
         self.pub_ts.publish(codec.encode_tool_state(ToolState(now, 83.8, 0.0, 0.15)))
 
 
@@ -88,7 +90,8 @@ def system(area_file, ros_domain_id):
     from demining_bringup.hosts.ros import ComponentNode
     node = ComponentNode(SafetySupervisorComponent, node_name='safety_supervisor', context=ctx,
                          parameter_overrides=[Parameter('area_file', value=area_file),
-                                              Parameter('people_monitor_required', value=False)])
+                                              Parameter('people_monitor_required', value=False),
+                                              Parameter('imu_required', value=False)])
     node.trigger_configure()
     node.trigger_activate()
     assert node.runtime.state is LifecycleState.ACTIVE
