@@ -12,6 +12,10 @@ Example (``config/faults/*.yaml``)::
       - {name: shepherd, kind: person, start: 100.0, speed_mps: 1.2,
          path: [[-30.0, 10.0], [20.0, 10.0]]}
 
+The ``setup`` and ``expect`` sections belong to the fault campaign
+(:mod:`demining_bringup.fault_campaign`: the world, operator actions, the expected safe outcome);
+the simulator ignores them.
+
 Fault kinds and their fields (``at`` is required everywhere; ``duration`` in seconds where
 a kind lasts, with the default shown):
 
@@ -20,7 +24,7 @@ kind                 fields                                            duration
 ==================== ================================================ =========
 gnss_loss            -                                                  30
 gnss_jump            offset: [dx, dy] or [dx, dy, dz] (m, ENU)          30
-sensor_dropout       sensor: gpr|md|imu|odom|gnss|people                10
+sensor_dropout       sensor: gpr|md|imu|odom|gnss|people|tool           10
 sensor_frozen        sensor (the last output is repeated)               10
 operator_link_loss   - (no operator heartbeat)                          10
 rotor_stall          tool: flail|tiller|both (default flail)            5
@@ -61,9 +65,11 @@ class FaultKind(str, enum.Enum):
     GARBAGE_MESSAGE = 'garbage_message'
 
 
-SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss', 'people')
+SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss', 'people', 'tool')
 TOOLS = ('flail', 'tiller', 'both')
 ACTOR_KINDS = ('person', 'animal', 'vehicle')
+#: Sections read by the fault campaign (demining_bringup/fault_campaign.py), not the simulator.
+CAMPAIGN_SECTIONS = ('setup', 'expect')
 #: Topics the simulator publishes (what ``garbage_message`` may target).
 GARBAGE_TOPICS = (topics.ODOM_TRACKS, topics.GNSS_FIX, topics.IMU, topics.GPR_TRACES,
                   topics.MD_COILS, topics.TOOL_JOINT_STATES, topics.SIM_EVENTS,
@@ -255,9 +261,10 @@ def parse_scenario(data: Any, source: str = '<scenario>') -> Scenario:
         return Scenario(source=source)
     if not isinstance(data, dict):
         raise ValueError(f'{source}: expected a mapping with "faults" and/or "actors"')
-    unknown = sorted(set(data) - {'faults', 'actors'})
+    unknown = sorted(set(data) - {'faults', 'actors'} - set(CAMPAIGN_SECTIONS))
     if unknown:
-        raise ValueError(f'{source}: unknown section {unknown[0]!r} (allowed: actors, faults)')
+        raise ValueError(f'{source}: unknown section {unknown[0]!r} (allowed: actors, faults, '
+                         f'{", ".join(CAMPAIGN_SECTIONS)})')
     faults_raw = data.get('faults') or []
     actors_raw = data.get('actors') or []
     if not isinstance(faults_raw, list):
