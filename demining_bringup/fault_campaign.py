@@ -15,8 +15,9 @@ sections the simulator ignores:
 ``expect``
     ``mission`` / ``safety_state``: the allowed final states; ``events`` / ``absent_events``:
     text every (no) /safety/events reason must contain; ``stops``: ``{trigger, within_s,
-    until, tool}`` -- from ``trigger + within_s`` to ``until`` the vehicle stands (true speed
-    and yaw rate) and, with ``tool``, the flail has run down; ``moves_after``: the vehicle
+    until, tool_within_s}`` -- from ``trigger + within_s`` to ``until`` the vehicle stands
+    (true speed and yaw rate) and, from ``trigger + tool_within_s`` (when given), the flail has
+    run down (the rotor's inertia: ~1.5-2 s from 800 rpm); ``moves_after``: the vehicle
     moves again after this time (the stop was not permanent); ``no_at_detonation`` (default
     true); ``failed_nodes``; ``people_clearance_m``: no person or animal this close to the
     flail while it turns or the vehicle moves; ``max_tilt_deg``: the true tilt stays below.
@@ -262,8 +263,9 @@ def _judge_stop(out: Outcome, stop: Mapping[str, Any]) -> List[str]:
     if moving is not None:
         bad.append(f'vehicle moving at {moving[0]:.1f} s (|v| {moving[1]:.3f} m/s, |omega| '
                    f'{moving[2]:.3f} rad/s): should stand from {t0:g} s to {t1:g} s')
-    if stop.get('tool'):
-        turning = next((s for s in window if s[3] > FLAIL_STOPPED_RADPS), None)
+    if 'tool_within_s' in stop:
+        t0 = float(stop['trigger']) + float(stop['tool_within_s'])
+        turning = next((s for s in _window(out, t0, t1) if s[3] > FLAIL_STOPPED_RADPS), None)
         if turning is not None:
             bad.append(f'flail turning at {turning[0]:.1f} s ({turning[3]:.1f} rad/s): should '
                        f'be stopped from {t0:g} s to {t1:g} s')
@@ -351,4 +353,3 @@ def describe(out: Outcome, failures: Sequence[str]) -> str:
 
 __all__ = ['OperatorStation', 'Outcome', 'describe', 'expectations', 'judge', 'run_and_judge',
            'run_scenario', 'scenario_files']
-

@@ -72,12 +72,12 @@ def test_judge_reports_what_a_run_missed():
                      samples=[(t / 10.0, 0.4, 0.0, 80.0, 1.0, 30.0) for t in range(31)])
     bad = fc.judge(out, {'mission': 'complete', 'events': ['person'],
                          'stops': [{'trigger': 1.0, 'within_s': 0.5, 'until': 2.5,
-                                    'tool': True}],
+                                    'tool_within_s': 0.5}],
                          'people_clearance_m': 50.0, 'max_tilt_deg': 0.5,
                          'absent_events': ['heartbeat']})
     assert len(bad) == 7, bad
     ok = fc.Outcome(source=out.source, end_s=3.0, mission='clearing', safety_state='ok',
                     samples=[(t / 10.0, 0.0, 0.0, 0.0, 1.0, 80.0) for t in range(31)])
     assert fc.judge(ok, {'mission': 'clearing', 'stops': [
-        {'trigger': 1.0, 'within_s': 0.5, 'until': 2.5, 'tool': True}],
+        {'trigger': 1.0, 'within_s': 0.5, 'until': 2.5, 'tool_within_s': 1.0}],
         'people_clearance_m': 50.0}) == []
