@@ -20,6 +20,19 @@ caps |v| at ``people_slow_speed_mps``; with ``people_monitor_required`` a zone o
 ``people_zone_timeout_s`` (or none) counts as ``stop``. The monitor holds ``stop`` until its
 zone has been clear for its hold time, so the OK state that follows says work resumes.
 
+Machine limits (inputs: roll and pitch from the IMU, the measured tool state, the localisation's
+speed): a tilt above ``max_work_pitch_deg`` / ``max_work_roll_deg`` is a protective stop of the
+vehicle and the tool (no work above the slope limit; work resumes ``tilt_hysteresis_deg`` below
+it); a tilt past ``rollover_pitch_deg`` / ``rollover_roll_deg`` latches the e-stop (stop before
+rollover; a reset is refused until the machine is level again). With ``imu_required`` a stale,
+non-finite or frozen IMU (its output repeating bit for bit for ``imu_frozen_s``) stops vehicle and
+tool; with ``tool_state_required`` so does a stale tool state. The supervisor counts tool stalls
+itself (a second channel beside the tool controller); ``max_tool_stalls`` within
+``tool_stall_window_s``, or track slip beyond ``max_slip_fraction`` of the commanded speed for
+``motion_mismatch_time_s``, is a protective stop that waits for the operator's resume
+(:attr:`SafetySupervisor.limit_latch`); motion faster than commanded by ``runaway_margin_mps`` for
+that long (a stuck valve) latches the e-stop.
+
 Reset and resume (IEC 60204-1, ISO 13850: resetting a stop must not restart the machine): a
 successful reset clears the latch but leaves the supervisor in ``PROTECTIVE_STOP`` ("reset:
 waiting for resume") with zero velocity, rotors stopped and the tool lifted, until an explicit
