@@ -1,6 +1,7 @@
-"""Node ``safety_supervisor``: the gate between automatic commands and the actuators.
+"""Node ``safety_supervisor``: the gate between the commands and the actuators.
 
-Inputs /cmd_vel/auto, /tool/command/auto, /operator/heartbeat, /operator/estop,
+Inputs /cmd_vel/mux (the command mux's choice: the path follower or operator teleop) with
+/cmd_vel/mux/source, /tool/command/auto, /operator/heartbeat, /operator/estop,
 /localization/odometry, /tool/joint_states, /sim/events, /mission/state,
 /safety/inspection_ack, /safety/people_zone (the people monitor: ``stop`` stops the vehicle
 and the rotors, ``slow`` caps the speed; each zone change goes on /safety/events), /imu/data
@@ -26,7 +27,7 @@ from demining_bringup.contract.datatypes import (Detections, Heartbeat, ImuSampl
                                                  SimEvent, ToolCommand, ToolState, Twist2D,
                                                  VehicleState)
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import DiagLevel, MissionState, SafetyState
+from demining_bringup.contract.states import CmdSource, DiagLevel, MissionState, SafetyState
 from demining_bringup.contract.datatypes import PeopleZone
 from demining_bringup.contract.states import PEOPLE_ZONE_EVENT_PREFIX, ZoneState
 from demining_control.safety.supervisor import (SafetyInputs, SafetyParams, SafetySupervisor,
@@ -58,14 +59,15 @@ class SafetySupervisorComponent(Component):
 
     name = 'safety_supervisor'
     params = SafetySupervisorConfig
-    inputs = {'cmd': Port(topics.CMD_VEL_AUTO), 'tool_cmd': Port(topics.TOOL_COMMAND_AUTO),
+    inputs = {'cmd': Port(topics.CMD_VEL_MUX), 'tool_cmd': Port(topics.TOOL_COMMAND_AUTO),
               'heartbeat': Port(topics.OPERATOR_HEARTBEAT),
               'estop': Port(topics.OPERATOR_ESTOP), 'pose': Port(topics.LOCALIZATION),
               'tool_state': Port(topics.TOOL_JOINT_STATES), 'event': Port(topics.SIM_EVENTS),
               'mission': Port(topics.MISSION_STATE),
               'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK),
               'detections': Port(topics.DETECTIONS)}
-    inputs = {**inputs, 'people_zone': Port(topics.PEOPLE_ZONE), 'imu': Port(topics.IMU)}
+    inputs = {**inputs, 'people_zone': Port(topics.PEOPLE_ZONE), 'imu': Port(topics.IMU),
+              'cmd_source': Port(topics.CMD_VEL_SOURCE)}
     outputs = {'cmd_vel': Port(topics.CMD_VEL, actuator=True),
                'tool_command': Port(topics.TOOL_COMMAND, actuator=True),
                'state': Port(topics.SAFETY_STATE), 'events': Port(topics.SAFETY_EVENTS)}
@@ -97,8 +99,12 @@ class SafetySupervisorComponent(Component):
     # -- inputs: stored with their arrival time, judged on the timer ---------------------------
 
     def on_cmd(self, cmd: Twist2D, now: float) -> None:
-        """An automatic motion command (non-finite values kept: the supervisor stops on them)."""
+        """A motion command from the mux (non-finite values kept: the supervisor stops on them)."""
         self.latest.cmd, self.latest.cmd_stamp = cmd, now
+
+    def on_cmd_source(self, source: CmdSource, now: float) -> None:
+        """Which input the mux passes on (teleop may creep out of a machine-limit stop)."""
+        self.latest.cmd_source = source.value
 
     def on_tool_cmd(self, cmd: ToolCommand, now: float) -> None:
         """An automatic tool command."""

@@ -32,6 +32,14 @@ class SafetyState(str, enum.Enum):
     ESTOP = 'estop'
 
 
+class CmdSource(str, enum.Enum):
+    """Which input the command mux passes on (/cmd_vel/mux/source)."""
+
+    NONE = 'none'
+    AUTO = 'auto'
+    TELEOP = 'teleop'
+
+
 class ZoneState(str, enum.Enum):
     """People-monitor zone, as published on /safety/people_zone (ordered: clear < slow < stop)."""
 

@@ -31,8 +31,8 @@ from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detec
                                                  GnssFix, Grid, GroundTruth, Heartbeat,
                                                  ImuSample, OdomSample, PeopleZone,
                                                  PlanarPoints, Twist2D, VehicleState)
-from demining_bringup.contract.states import (FollowerStatus, MissionState, SafetyState,
-                                              ZoneState)
+from demining_bringup.contract.states import (CmdSource, FollowerStatus, MissionState,
+                                              SafetyState, ZoneState)
 
 #: Indices of x, y and yaw variances in a row-major 6x6 covariance.
 _COV_X, _COV_Y, _COV_YAW = 0, 7, 35
@@ -340,6 +340,7 @@ def _build() -> Dict[str, Wire]:
     mission = _enum_wire(MissionState)
     follower = _enum_wire(FollowerStatus)
     safety = _enum_wire(SafetyState)
+    source = _enum_wire(CmdSource)
     gpr_det, md_det, fused = (_detections_wire('gpr'), _detections_wire('md'),
                               _detections_wire('fused'))
     return {
@@ -401,6 +402,15 @@ def _build() -> Dict[str, Wire]:
         topics.PEOPLE_DETECTIONS: _wire(PoseArray, qos.SENSOR,
                                         *_points_wire(topics.BASE_FRAME)),
         topics.PEOPLE_ZONE: _wire(String, qos.STATE, _encode_people_zone, _decode_people_zone),
+        # Command mux: teleop with its deadman (hold-to-run: volatile, a late joiner must not
+        # see an old "held"), the pause lock (latched like the e-stop), the mux's choice.
+        topics.CMD_VEL_TELEOP: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.OPERATOR_DEADMAN: _wire(Bool, qos.COMMAND, lambda v, now: Bool(data=bool(v)),
+                                       lambda m: bool(m.data)),
+        topics.OPERATOR_PAUSE: _wire(Bool, qos.LATCHED, lambda v, now: Bool(data=bool(v)),
+                                     lambda m: bool(m.data)),
+        topics.CMD_VEL_MUX: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.CMD_VEL_SOURCE: _wire(String, qos.LATCHED, *source),
     }
 
 

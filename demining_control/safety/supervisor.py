@@ -31,7 +31,9 @@ itself (a second channel beside the tool controller); ``max_tool_stalls`` within
 ``tool_stall_window_s``, or track slip beyond ``max_slip_fraction`` of the commanded speed for
 ``motion_mismatch_time_s``, is a protective stop that waits for the operator's resume
 (:attr:`SafetySupervisor.limit_latch`); motion faster than commanded by ``runaway_margin_mps`` for
-that long (a stuck valve) latches the e-stop.
+that long (a stuck valve) latches the e-stop. Operator teleop (``cmd_source`` ``teleop``, from
+the command mux: hold-to-run with the deadman) may drive out of a slope or machine-limit stop at
+``teleop_creep_speed_mps`` with the rotors stopped; every other cause still stops it.
 
 Reset and resume (IEC 60204-1, ISO 13850: resetting a stop must not restart the machine): a
 successful reset clears the latch but leaves the supervisor in ``PROTECTIVE_STOP`` ("reset:
@@ -62,7 +64,7 @@ from demining_bringup.contract.datatypes import (Detection, SimEvent, ToolComman
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
-from demining_bringup.contract.states import SafetyState, ZoneState
+from demining_bringup.contract.states import CmdSource, SafetyState, ZoneState
 from demining_control.coverage.no_go import NoGoZones, footprint
 
 XY = Tuple[float, float]
@@ -92,6 +94,8 @@ SLOPE_STOP = 'slope above the work limit'
 STALL_STOP = 'repeated tool stalls'
 #: Reason head of the stop after track slip beyond the limit.
 SLIP_STOP = 'track slip beyond the limit'
+#: Reason head of the OK state while teleop drives out of a machine-limit stop.
+TELEOP_RECOVERY = 'teleop recovery at creep speed'
 #: Reason while a reset latch waits for the operator's resume.
 WAITING_FOR_RESUME = 'reset: waiting for resume'
 #: Reason while it also waits for an inspection acknowledgement (after a detonation or damage).
@@ -191,6 +195,14 @@ class SafetyParams:
     max_slip_fraction: float = param(0.6, 'measured |v| below (1 - this) x the commanded |v| '
                                      'is track slip beyond the limit (stop, waits for a '
                                      'resume)', min=0.05, max=1.0)
+    # Operator teleop (the command mux's source) may drive out of a machine-limit stop (slope,
+    # repeated stalls, slip) hold-to-run at a reduced speed: 0.25 m/s is ISO 10218-1:2011 5.6's
+    # reduced speed for manual motion; e-stop, heartbeat, keep-out, people and the geofence
+    # still apply.
+    teleop_creep_speed_mps: float = param(0.25, 'largest |v| of teleop out of a machine-limit '
+                                          'stop, m/s', min=0.0, max=1.0)
+    teleop_creep_yaw_rate: float = param(0.2, 'largest |yaw rate| of teleop out of a '
+                                         'machine-limit stop, rad/s', min=0.0, max=1.0)
     motion_check_min_speed_mps: float = param(0.15, 'slip is judged only above this commanded '
                                               '|v|, m/s', min=0.0, max=10.0)
 
@@ -626,15 +638,22 @@ class SafetySupervisor:
             self.interlock_active = False
             self._set(SafetyState.PROTECTIVE_STOP, self._waiting_reason(), now)
             return self.state, Twist2D(), ToolCommand()
-        if self.limit_latch is not None:
+        teleop = inputs.cmd_source == CmdSource.TELEOP.value
+        creep = teleop and (self.limit_latch is not None or self._over_slope)
+        if self.limit_latch is not None and not teleop:
             # a machine limit waits for the operator: vehicle and tool stopped
             self.interlock_active = False
             self._set(SafetyState.PROTECTIVE_STOP, f'{self.limit_latch}: {WAITING_FOR_RESUME}',
                       now)
             return self.state, Twist2D(), ToolCommand()
         causes = self.protective_causes(inputs, now)
+        if creep:
+            causes = [c for c in causes if c != SLOPE_STOP]
         if causes:
             self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
+        elif creep:
+            self._set(SafetyState.OK, f'{TELEOP_RECOVERY}: {self.limit_latch or SLOPE_STOP}',
+                      now)
         else:
             self._set(SafetyState.OK, self._ok_reason(), now)
         tc = inputs.tool_cmd
@@ -642,7 +661,7 @@ class SafetySupervisor:
                 and _finite(tc.flail_speed, tc.tiller_speed, tc.depth)
                 and not self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s)
                 else ToolCommand())
-        if self.tool_must_stop(inputs, now):
+        if self.tool_must_stop(inputs, now) or creep:
             tool = ToolCommand()        # a person, a slope, no IMU: rotors stopped, tool lifted
         if self.state is SafetyState.PROTECTIVE_STOP:
             self.interlock_active = False
@@ -653,6 +672,9 @@ class SafetySupervisor:
         cap = self.people_speed_cap(inputs, now)
         v = max(-cap, min(cap, v))
         omega = max(-p.max_yaw_rate, min(p.max_yaw_rate, cmd.omega))
+        if creep:
+            v = max(-p.teleop_creep_speed_mps, min(p.teleop_creep_speed_mps, v))
+            omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
         self.interlock_active = False
         if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
                 and not self.tool_ready(inputs, now)):

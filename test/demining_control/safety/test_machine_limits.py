@@ -153,3 +153,36 @@ def test_the_node_tells_a_frozen_imu_from_a_live_one(area_file):
     assert latest.imu_frozen_since == pytest.approx(0.5)
     rt.deliver('imu', imu(2.0, 1e-3), 2.0)
     assert latest.imu_frozen_since is None
+
+
+def test_teleop_creeps_out_of_a_slope_or_limit_stop_but_never_past_an_estop_or_a_person():
+    from demining_bringup.contract.datatypes import PeopleZone
+    from demining_control.safety.supervisor import TELEOP_RECOVERY
+    sup = SafetySupervisor(FIELD, SafetyParams(imu_required=True, tool_state_required=True,
+                                               people_monitor_required=True))
+
+    def step(t, source, zone='clear', **kw):
+        inp = inputs(t, sup=sup, **kw)
+        inp.cmd_source = source
+        inp.people_zone = PeopleZone(t, zone, 'people zone stop: stop polygon (test)')
+        inp.people_zone_stamp = t
+        return inp, sup.update(inp, t)
+
+    for k in range(5):
+        step(0.1 * k, 'auto')
+    _, (state, cmd, _) = step(0.6, 'auto', pitch=22.0, cmd_v=-0.6)
+    assert state is SafetyState.PROTECTIVE_STOP and cmd == Twist2D()
+    _, (state, cmd, tool) = step(0.7, 'teleop', pitch=22.0, cmd_v=-0.6)
+    assert state is SafetyState.OK and sup.reason.startswith(TELEOP_RECOVERY)
+    assert cmd.v == pytest.approx(-P.teleop_creep_speed_mps) and tool == ToolCommand()
+    sup.limit_latch = 'repeated tool stalls (test)'
+    _, (state, cmd, _) = step(0.8, 'auto', cmd_v=-0.6)
+    assert cmd == Twist2D()
+    _, (state, cmd, _) = step(0.9, 'teleop', cmd_v=-0.6)
+    assert cmd.v == pytest.approx(-P.teleop_creep_speed_mps)
+    _, (state, cmd, _) = step(1.0, 'teleop', cmd_v=-0.6, zone='stop')      # a person
+    assert state is SafetyState.PROTECTIVE_STOP and cmd == Twist2D()
+    inp, _ = step(1.1, 'teleop', cmd_v=-0.6)
+    inp.estop_pressed = True
+    state, cmd, _ = sup.update(inp, 1.1)
+    assert state is SafetyState.ESTOP and cmd == Twist2D()

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.dds
 
 
 class Harness(Node):
-    """Plays operator station, localisation, follower and tool controller."""
+    """Plays operator station, localisation, command mux and tool controller."""
 
     def __init__(self, context):
         super().__init__('safety_test_harness', context=context)
@@ -40,7 +40,7 @@ class Harness(Node):
         self.cmd = None
         self.pub_hb = self.create_publisher(Header, topics.OPERATOR_HEARTBEAT, qos.COMMAND)
         self.pub_estop = self.create_publisher(Bool, topics.OPERATOR_ESTOP, qos.LATCHED)
-        self.pub_cmd = self.create_publisher(Twist, topics.CMD_VEL_AUTO, qos.COMMAND)
+        self.pub_cmd = self.create_publisher(Twist, topics.CMD_VEL_MUX, qos.COMMAND)
         self.pub_tool = self.create_publisher(codec.JointState, topics.TOOL_COMMAND_AUTO,
                                               qos.COMMAND)
         self.pub_odom = self.create_publisher(codec.Odometry, topics.LOCALIZATION, qos.STATE)
