@@ -11,7 +11,8 @@ sections the simulator ignores:
     also ends when the mission ends or the clock's node fails); ``parameters``: node ->
     parameter overrides on the vehicle profile; ``operator``: timed operator actions
     ``{at, estop: true|false}``, ``{at, call: reset|resume}``, ``{at, inspection_ack: text}``,
-    and ``{at, kill: node}`` (the node goes silent, as a crashed process).
+    ``{at, pause: true|false}``, ``{at, teleop: [v, omega], until}`` (driven with the deadman
+    held), and ``{at, kill: node}`` (the node goes silent, as a crashed process).
 ``expect``
     ``mission`` / ``safety_state``: the allowed final states; ``events`` / ``absent_events``:
     text every (no) /safety/events reason must contain; ``stops``: ``{trigger, within_s,
@@ -33,7 +34,7 @@ import dataclasses
 import json
 import math
 import os
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
@@ -41,6 +42,7 @@ import yaml
 from demining_bringup import stack as st
 from demining_bringup.contract import topics
 from demining_bringup.contract.component import Component, Port
+from demining_bringup.contract.datatypes import Twist2D
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.sdf import write_world
 from demining_bringup.contract.states import MissionState, SafetyState
@@ -71,25 +73,30 @@ SLOPE_RESOLUTION_M = 1.0
 class OperatorScriptParams:
     """Parameters of the scripted operator station."""
 
-    script: str = param('[]', 'JSON list of {at, estop} and {at, inspection_ack} actions',
-                        read_only=True)
+    script: str = param('[]', 'JSON list of {at, estop}, {at, inspection_ack}, {at, pause} '
+                        'and {at, teleop: [v, omega], until} actions', read_only=True)
 
 
 class OperatorStation(Component):
-    """A scripted operator station: presses and releases the e-stop, acknowledges inspections.
+    """A scripted operator station: e-stop button, inspection acknowledgements, pause, teleop.
 
-    The e-stop is latched (re-published every period, as a real station's button state).
+    The e-stop and the pause are latched (re-published every period, as a real station's
+    switch states); teleop sends its command with the deadman held every period from ``at``
+    to ``until``, then releases the deadman.
     """
 
     name = 'operator_station'
     params = OperatorScriptParams
     outputs = {'estop': Port(topics.OPERATOR_ESTOP),
-               'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK)}
+               'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK),
+               'pause': Port(topics.OPERATOR_PAUSE), 'teleop': Port(topics.CMD_VEL_TELEOP),
+               'deadman': Port(topics.OPERATOR_DEADMAN)}
 
     def on_configure(self, params: OperatorScriptParams) -> None:
         """Read the script."""
         self.actions = sorted(json.loads(params.script), key=lambda a: a['at'])
-        self.pressed = False
+        self.pressed = self.paused = False
+        self.driving: Optional[Dict[str, Any]] = None
         self._next = 0
 
     def timers(self) -> Dict[str, float]:
@@ -105,7 +112,20 @@ class OperatorStation(Component):
                 self.pressed = bool(a['estop'])
             if 'inspection_ack' in a:
                 self.emit('inspection_ack', str(a['inspection_ack']))
+            if 'pause' in a:
+                self.paused = bool(a['pause'])
+            if 'teleop' in a:
+                self.driving = a
         self.emit('estop', self.pressed)
+        self.emit('pause', self.paused)
+        if self.driving is not None:
+            if now + 1e-9 < float(self.driving['until']):
+                v, omega = self.driving['teleop']
+                self.emit('deadman', True)
+                self.emit('teleop', Twist2D(float(v), float(omega)))
+            else:
+                self.emit('deadman', False)
+                self.driving = None
 
 
 # -- the scenario -----------------------------------------------------------------------------
@@ -188,7 +208,7 @@ def run_scenario(path: str, workdir: str) -> Outcome:
         'run_dir': os.path.join(workdir, 'run'),
         'profile': _profile(setup, 'mv4_flail', workdir)})
     nodes = hosted(st.resolve_stack(desc, args, st.load_profile(args['profile'])))
-    station = [a for a in operator if 'estop' in a or 'inspection_ack' in a]
+    station = [a for a in operator if {'estop', 'inspection_ack', 'pause', 'teleop'} & set(a)]
     nodes.append(Hosted(OperatorStation, OperatorStation.name,
                         {'script': json.dumps(station)}))
     host = DeterministicHost(nodes)

@@ -2,7 +2,8 @@
 
 Inputs /cmd_vel/auto (path follower), /cmd_vel/teleop (operator), /operator/deadman (the
 hold-to-run enabling switch, std_msgs/Bool), /operator/pause (a lock, std_msgs/Bool, latched);
-outputs /cmd_vel/mux (every period, the winning command or zero) and /cmd_vel/mux/source
+outputs /cmd_vel/mux (every period: the winning command, zero while paused, nothing when no
+input is fresh) and /cmd_vel/mux/source
 (``auto``, ``teleop`` or ``none``, latched, on change) into the safety supervisor, which still
 judges every command. :mod:`demining_control.mux.arbiter` holds the logic. Inputs are
 time-stamped on reception with the node's (sim) clock.
@@ -46,7 +47,7 @@ class CmdMuxComponent(Component):
         self._published: Optional[CmdSource] = None
 
     def on_activate(self, now: float) -> None:
-        """Start from zero and ``none`` (latched)."""
+        """Start from ``none`` (latched)."""
         self._published = None
         self.select(now)
 
@@ -79,7 +80,8 @@ class CmdMuxComponent(Component):
     def select(self, now: float) -> None:
         """Publish the winning command; a change of source goes on the log and its topic."""
         source, cmd = self.mux.select(now)
-        self.emit('cmd', cmd)
+        if cmd is not None:
+            self.emit('cmd', cmd)
         if source is not self._published:
             self._published = source
             self.emit('source', source)

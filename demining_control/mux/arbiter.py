@@ -11,7 +11,9 @@ topics below their priority):
   operator can take over at any time and drive the machine out of a stop;
 * a lock (the operator's ``pause``) with its priority blocks every input below it: with the
   default priority it blocks both, so a paused machine gets zero from the mux;
-* the highest-priority candidate wins; with none, the output is zero and the source ``none``.
+* the highest-priority candidate wins. Paused, the mux holds the machine with a zero command;
+  with no fresh input it passes nothing (as twist_mux), so a dead path follower shows downstream
+  as a stale command ("motion command stale"), not as a silent zero.
 
 The mux is no safety function: the supervisor downstream still judges every command (e-stop,
 keep-out, people, machine limits), teleop included; the source it is told lets it allow teleop
@@ -94,8 +96,9 @@ class CommandMux:
         held, stamp = self._deadman
         return held and _fresh(stamp, now, self.params.deadman_timeout_s)
 
-    def select(self, now: float) -> Tuple[CmdSource, Twist2D]:
-        """The winning source and its command (``none`` and zero when nothing qualifies)."""
+    def select(self, now: float) -> Tuple[CmdSource, Optional[Twist2D]]:
+        """The winning source and its command; ``none`` with zero when paused and with None
+        (nothing to pass on) when no input is fresh."""
         p = self.params
         lock = p.pause_priority if self.paused else -1
         candidates = []
@@ -108,7 +111,7 @@ class CommandMux:
             candidates.append((p.teleop_priority, CmdSource.TELEOP, tele.cmd))
         if not candidates:
             self.source = CmdSource.NONE
-            return self.source, Twist2D()
+            return self.source, (Twist2D() if self.paused else None)
         _, self.source, cmd = max(candidates, key=lambda c: c[0])
         assert cmd is not None
         return self.source, Twist2D(cmd.v, cmd.omega)

@@ -12,12 +12,12 @@ from demining_control.mux.arbiter import CommandMux, MuxParams
 AUTO, TELEOP = Twist2D(0.4, 0.1), Twist2D(-0.2, 0.0)
 
 
-def test_nothing_fresh_gives_zero_from_none():
+def test_nothing_fresh_passes_nothing_on():
     mux = CommandMux()
-    assert mux.select(0.0) == (CmdSource.NONE, Twist2D())
+    assert mux.select(0.0) == (CmdSource.NONE, None)
     mux.on_command(CmdSource.AUTO, AUTO, 0.0)
     assert mux.select(0.5) == (CmdSource.AUTO, AUTO)
-    assert mux.select(0.51) == (CmdSource.NONE, Twist2D())      # timed out
+    assert mux.select(0.51) == (CmdSource.NONE, None)           # timed out: goes stale below
 
 
 def test_teleop_outranks_autonomy_only_while_the_deadman_is_held_and_fresh():
@@ -53,7 +53,7 @@ def test_the_pause_lock_blocks_the_inputs_below_its_priority():
     mux = CommandMux(MuxParams(pause_priority=50))              # blocks autonomy only
     mux.on_command(CmdSource.AUTO, AUTO, 0.0)
     mux.on_pause(True)
-    assert mux.select(0.1)[0] is CmdSource.NONE
+    assert mux.select(0.1) == (CmdSource.NONE, Twist2D())       # paused: held at zero
     mux.on_command(CmdSource.TELEOP, TELEOP, 0.1)
     mux.on_deadman(True, 0.1)
     assert mux.select(0.2) == (CmdSource.TELEOP, TELEOP)
@@ -65,7 +65,7 @@ def test_the_component_publishes_every_period_and_the_source_on_change():
                           log=RecordingLog())
     rt.configure({})
     rt.activate(0.0)
-    assert out == [('cmd', Twist2D()), ('source', CmdSource.NONE)]
+    assert out == [('source', CmdSource.NONE)]
     rt.deliver('auto', AUTO, 0.05)
     rt.fire('select', 0.1)
     assert out[-2:] == [('cmd', AUTO), ('source', CmdSource.AUTO)]
