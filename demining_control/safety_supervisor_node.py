@@ -52,6 +52,7 @@ class SafetySupervisorConfig(SafetyParams):
                                'the vehicle and the tool')
     tool_state_required: bool = param(True, 'a tool state older than tool_state_timeout_s '
                                       '(or none) stops the vehicle and the tool')
+    pose_jump_check: bool = param(True, 'stop on a localisation jump (max_pose_jump_m)')
 
 
 class SafetySupervisorComponent(Component):

@@ -29,7 +29,9 @@ non-finite or frozen IMU (its output repeating bit for bit for ``imu_frozen_s``)
 tool; with ``tool_state_required`` so does a stale tool state. The supervisor counts tool stalls
 itself (a second channel beside the tool controller); ``max_tool_stalls`` within
 ``tool_stall_window_s``, or track slip beyond ``max_slip_fraction`` of the commanded speed for
-``motion_mismatch_time_s``, is a protective stop that waits for the operator's resume
+``motion_mismatch_time_s``, or a localisation jump (the pose moving ``max_pose_jump_m``
+further between two judgements than the machine can drive), is a protective stop that waits
+for the operator's resume
 (:attr:`SafetySupervisor.limit_latch`); motion faster than commanded by ``runaway_margin_mps`` for
 that long (a stuck valve) latches the e-stop. Operator teleop (``cmd_source`` ``teleop``, from
 the command mux: hold-to-run with the deadman) may drive out of a slope or machine-limit stop at
@@ -92,10 +94,14 @@ RUNAWAY_ESTOP = 'runaway: measured motion exceeds the command'
 SLOPE_STOP = 'slope above the work limit'
 #: Reason head of the stop after repeated tool stalls.
 STALL_STOP = 'repeated tool stalls'
+#: Reason head of the stop after a localisation jump.
+JUMP_STOP = 'localisation jump'
 #: Reason head of the stop after track slip beyond the limit.
 SLIP_STOP = 'track slip beyond the limit'
 #: Reason head of the OK state while teleop drives out of a machine-limit stop.
 TELEOP_RECOVERY = 'teleop recovery at creep speed'
+#: Reason tail while a machine-limit stop waits for the operator's resume.
+LIMIT_WAITING = 'waiting for resume'
 #: Reason while a reset latch waits for the operator's resume.
 WAITING_FOR_RESUME = 'reset: waiting for resume'
 #: Reason while it also waits for an inspection acknowledgement (after a detonation or damage).
@@ -203,6 +209,16 @@ class SafetyParams:
                                           'stop, m/s', min=0.0, max=1.0)
     teleop_creep_yaw_rate: float = param(0.2, 'largest |yaw rate| of teleop out of a '
                                          'machine-limit stop, rad/s', min=0.0, max=1.0)
+    # A pose that moves further between two judgements than the machine can drive is a
+    # localisation jump (a GNSS multipath fix accepted, a re-anchoring): the keep-out and the
+    # clearance record are then judged on a wrong pose, so the machine waits for the operator.
+    # 1 m is our choice: ten times the largest true step at 1 m/s between 10 Hz poses, well
+    # above RTK-fixed noise (centimetres).
+    pose_jump_check: bool = param(False, 'stop on a localisation jump (max_pose_jump_m); the '
+                                  'node checks, the core leaves it to its unit tests')
+    max_pose_jump_m: float = param(1.0, 'a pose step this much longer than the motion since '
+                                   'the last judgement allows is a localisation jump (stop, '
+                                   'waits for a resume), m', min=0.1, max=100.0)
     motion_check_min_speed_mps: float = param(0.15, 'slip is judged only above this commanded '
                                               '|v|, m/s', min=0.0, max=10.0)
 
@@ -286,6 +302,8 @@ class SafetySupervisor:
         self._runaway_since: Optional[float] = None
         #: The linear velocity passed on at the last judgement (the commanded motion).
         self.last_v = 0.0
+        #: The last fresh, finite pose judged: (x, y, time).
+        self._last_pose: Optional[Tuple[float, float, float]] = None
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
@@ -487,6 +505,8 @@ class SafetySupervisor:
                                                       p.localization_timeout_s)
                  and _finite(pose.v))
         measured = abs(pose.v) if fresh else 0.0
+        if p.pose_jump_check and fresh and _finite(pose.x, pose.y):
+            self._track_pose_jump(pose, now)
         commanded = abs(self.last_v)
         runaway = fresh and measured > commanded + p.runaway_margin_mps
         self._runaway_since = (self._runaway_since if self._runaway_since is not None else now) \
@@ -500,6 +520,17 @@ class SafetySupervisor:
         if slip and now - self._slip_since >= p.motion_mismatch_time_s:
             self._latch_limit(f'{SLIP_STOP} (measured {measured:.2f} m/s, commanded '
                               f'{commanded:.2f} m/s)')
+
+    def _track_pose_jump(self, pose: VehicleState, now: float) -> None:
+        p = self.params
+        last = self._last_pose
+        self._last_pose = (pose.x, pose.y, now)
+        if last is None:
+            return
+        step = math.hypot(pose.x - last[0], pose.y - last[1])
+        reach = max(p.max_speed_mps, abs(pose.v)) * max(now - last[2], 0.0)
+        if step > reach + p.max_pose_jump_m:
+            self._latch_limit(f'{JUMP_STOP} of {step:.1f} m')
 
     def _track_stalls(self, inputs: SafetyInputs, now: float) -> None:
         p = self.params
@@ -643,8 +674,7 @@ class SafetySupervisor:
         if self.limit_latch is not None and not teleop:
             # a machine limit waits for the operator: vehicle and tool stopped
             self.interlock_active = False
-            self._set(SafetyState.PROTECTIVE_STOP, f'{self.limit_latch}: {WAITING_FOR_RESUME}',
-                      now)
+            self._set(SafetyState.PROTECTIVE_STOP, f'{self.limit_latch}: {LIMIT_WAITING}', now)
             return self.state, Twist2D(), ToolCommand()
         causes = self.protective_causes(inputs, now)
         if creep:

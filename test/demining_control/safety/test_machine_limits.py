@@ -186,3 +186,27 @@ def test_teleop_creeps_out_of_a_slope_or_limit_stop_but_never_past_an_estop_or_a
     inp.estop_pressed = True
     state, cmd, _ = sup.update(inp, 1.1)
     assert state is SafetyState.ESTOP and cmd == Twist2D()
+
+
+def test_a_localisation_jump_stops_until_the_operator_resumes():
+    from demining_control.safety.supervisor import JUMP_STOP
+    sup = SafetySupervisor(FIELD, SafetyParams(imu_required=True, tool_state_required=True,
+                                               pose_jump_check=True))
+    x = -5.0
+    for k in range(10):                       # driving at 0.4 m/s: no jump
+        inp = inputs(0.1 * k, sup=sup)
+        x += 0.04
+        inp.pose.x = x
+        assert sup.update(inp, 0.1 * k)[0] is SafetyState.OK
+    inp = inputs(1.0, sup=sup)
+    inp.pose.x = x + 5.0                      # a 5 m GNSS multipath fix accepted
+    state, cmd, tool = sup.update(inp, 1.0)
+    assert state is SafetyState.PROTECTIVE_STOP and sup.reason.startswith(JUMP_STOP + ' of 5')
+    assert cmd == Twist2D() and tool == ToolCommand()
+    inp = inputs(1.1, sup=sup)
+    inp.pose.x = x + 5.0
+    assert sup.update(inp, 1.1)[1] == Twist2D()            # still waiting
+    assert sup.resume(inp, 1.1)[0]
+    inp = inputs(1.2, sup=sup)
+    inp.pose.x = x + 5.0
+    assert sup.update(inp, 1.2)[0] is SafetyState.OK
