@@ -2,8 +2,9 @@
 
 Inputs /cmd_vel/auto (path follower), /cmd_vel/teleop (operator), /operator/deadman (the
 hold-to-run enabling switch, std_msgs/Bool), /operator/pause (a lock, std_msgs/Bool, latched);
-outputs /cmd_vel/mux (every period: the winning command, zero while paused, nothing when no
-input is fresh) and /cmd_vel/mux/source
+outputs /cmd_vel/mux (as twist_mux, each command of the winning input as it arrives, so the
+mux adds no period of latency; zero every period while paused; nothing when no input is fresh)
+and /cmd_vel/mux/source
 (``auto``, ``teleop`` or ``none``, latched, on change) into the safety supervisor, which still
 judges every command. :mod:`demining_control.mux.arbiter` holds the logic. Inputs are
 time-stamped on reception with the node's (sim) clock.
@@ -26,8 +27,8 @@ from demining_control.mux.arbiter import CommandMux, MuxParams
 class CmdMuxConfig(MuxParams):
     """Node parameters: the mux's plus its period."""
 
-    period_s: float = param(0.1, 'period of /cmd_vel/mux, s', min=0.01, max=1.0,
-                            read_only=True)
+    period_s: float = param(0.1, 'period of the lock and timeout check (zero while paused), s',
+                            min=0.01, max=1.0, read_only=True)
 
 
 class CmdMuxComponent(Component):
@@ -49,39 +50,51 @@ class CmdMuxComponent(Component):
     def on_activate(self, now: float) -> None:
         """Start from ``none`` (latched)."""
         self._published = None
-        self.select(now)
+        self._source(CmdSource.NONE)
 
     def timers(self) -> Dict[str, float]:
-        """The selection."""
-        return {'select': self.config.period_s}
+        """The lock and timeout check (the commands themselves pass on arrival)."""
+        return {'tick': self.config.period_s}
 
     def on_auto(self, cmd: Twist2D, now: float) -> None:
-        """The path follower's command."""
+        """The path follower's command: passed on at once when autonomy wins."""
         self.mux.on_command(CmdSource.AUTO, cmd, now)
+        self._pass(CmdSource.AUTO, now)
 
     def on_teleop(self, cmd: Twist2D, now: float) -> None:
-        """The operator's command; passed on at once when teleop wins (no period of lag)."""
+        """The operator's command: passed on at once when teleop wins."""
         self.mux.on_command(CmdSource.TELEOP, cmd, now)
-        if self.mux.deadman_held(now):
-            self.select(now)
+        self._pass(CmdSource.TELEOP, now)
 
     def on_deadman(self, held: bool, now: float) -> None:
-        """The enabling switch; a release takes effect at once."""
-        was = self.mux.deadman_held(now)
+        """The enabling switch; releasing it stops teleop motion at once (hold-to-run)."""
+        before = self.mux.source
         self.mux.on_deadman(held, now)
-        if was and not held:
-            self.select(now)
+        source, cmd = self.mux.select(now)
+        if before is CmdSource.TELEOP and source is not CmdSource.TELEOP:
+            self.emit('cmd', cmd if cmd is not None else Twist2D())
+        self._source(source)
 
     def on_pause(self, paused: bool, now: float) -> None:
         """The pause lock; it acts at once."""
         self.mux.on_pause(paused)
-        self.select(now)
+        self.tick(now)
 
-    def select(self, now: float) -> None:
-        """Publish the winning command; a change of source goes on the log and its topic."""
+    def tick(self, now: float) -> None:
+        """While paused hold zero; publish a change of source (an input timing out)."""
         source, cmd = self.mux.select(now)
-        if cmd is not None:
+        if source is CmdSource.NONE and cmd is not None:
             self.emit('cmd', cmd)
+        self._source(source)
+
+    def _pass(self, arrived: CmdSource, now: float) -> None:
+        """Pass the command that just arrived if its input wins (twist_mux: on arrival)."""
+        source, cmd = self.mux.select(now)
+        if cmd is not None and source in (arrived, CmdSource.NONE):
+            self.emit('cmd', cmd)
+        self._source(source)
+
+    def _source(self, source: CmdSource) -> None:
         if source is not self._published:
             self._published = source
             self.emit('source', source)

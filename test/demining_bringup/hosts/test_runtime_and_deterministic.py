@@ -42,8 +42,9 @@ def test_no_actuator_command_leaves_a_component_before_activation(spec, tmp_path
                           sink=lambda port, value: sent.append(port), log=RecordingLog())
     rt.configure(params)
     if spec.name == 'cmd_mux':
-        # the mux passes nothing on without a fresh input (a dead source goes stale below)
-        rt.deliver('auto', Twist2D(0.1, 0.0), 1.0)
+        # the mux's timer commands only while paused (it holds zero); commands otherwise pass
+        # on arrival
+        rt.deliver('pause', True, 1.0)
     # Even called directly (not through the host's gated timers), a configured but inactive
     # component's commands go nowhere.
     for timer in rt.periods:

@@ -59,20 +59,30 @@ def test_the_pause_lock_blocks_the_inputs_below_its_priority():
     assert mux.select(0.2) == (CmdSource.TELEOP, TELEOP)
 
 
-def test_the_component_publishes_every_period_and_the_source_on_change():
+def test_the_component_passes_commands_on_arrival_and_the_source_on_change():
     out = []
     rt = ComponentRuntime(CmdMuxComponent, sink=lambda p, v: out.append((p, v)),
                           log=RecordingLog())
     rt.configure({})
     rt.activate(0.0)
     assert out == [('source', CmdSource.NONE)]
-    rt.deliver('auto', AUTO, 0.05)
-    rt.fire('select', 0.1)
+    rt.deliver('auto', AUTO, 0.05)                      # on arrival, not at the next period
     assert out[-2:] == [('cmd', AUTO), ('source', CmdSource.AUTO)]
+    rt.fire('tick', 0.1)
+    assert out[-1] == ('source', CmdSource.AUTO)        # nothing new: no duplicate command
     rt.deliver('deadman', True, 0.12)
-    rt.deliver('teleop', TELEOP, 0.13)                  # passed on at once, not next period
+    rt.deliver('teleop', TELEOP, 0.13)
     assert out[-2:] == [('cmd', TELEOP), ('source', CmdSource.TELEOP)]
-    rt.deliver('deadman', False, 0.15)                  # a release acts at once too
+    rt.deliver('auto', AUTO, 0.14)                      # outranked: not passed on
+    assert out[-1] == ('source', CmdSource.TELEOP)
+    rt.deliver('deadman', False, 0.15)                  # released: a stop at once
     assert out[-2:] == [('cmd', AUTO), ('source', CmdSource.AUTO)]
     rt.deliver('pause', True, 0.16)
     assert out[-2:] == [('cmd', Twist2D()), ('source', CmdSource.NONE)]
+    rt.fire('tick', 0.2)
+    assert out[-1] == ('cmd', Twist2D())                # held at zero while paused
+    rt.fire('tick', 5.0)
+    rt.deliver('pause', False, 5.0)
+    n = len(out)
+    rt.fire('tick', 5.1)                                # nothing fresh: nothing passed on
+    assert [p for p, _ in out[n:]] == []
