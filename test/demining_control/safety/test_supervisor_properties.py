@@ -374,7 +374,8 @@ limit_steps = st.lists(st.tuples(
     st.sampled_from([0.0, 0.0, 0.3, 0.6, None]),            # tool-state age, s
     st.booleans(),                                          # the flail is jammed
     st.sampled_from([None, 0.0, 0.5, 1.5]),                 # measured |v| (None: as told)
-    st.booleans()),                                         # operator resume
+    st.booleans(),                                          # operator resume
+    st.booleans()),                                         # the mux passes teleop
     min_size=1, max_size=60)
 
 
@@ -383,13 +384,14 @@ limit_steps = st.lists(st.tuples(
 def test_machine_limits_hold_for_any_tilt_imu_tool_and_motion_sequence(sequence):
     """No motion and no tool on a slope above the work limit or without a valid IMU or tool
     state; a tilt past the rollover limit or a runaway latches the e-stop; a machine-limit stop
-    (repeated stalls, slip) holds everything until a resume."""
+    (repeated stalls, slip) holds everything until a resume. Teleop alone may creep out of a
+    slope or machine-limit stop, never faster than the creep speed and never with the tool."""
     p = LIMITS
     sup = SafetySupervisor(FIELD, p)
     now = 100.0
     frozen_since = None
     runaway_since = None
-    for dt, roll, pitch, imu_age, frozen, ts_age, jammed, measured, resume in sequence:
+    for dt, roll, pitch, imu_age, frozen, ts_age, jammed, measured, resume, teleop in sequence:
         now += dt
         frozen_since = (frozen_since if frozen_since is not None else now) if frozen else None
         flail = 20.0 if jammed else 83.8
@@ -400,7 +402,8 @@ def test_machine_limits_hold_for_any_tilt_imu_tool_and_motion_sequence(sequence)
             pose=VehicleState(now, X0 - 5.0, 10.0, 0.0, v=v_meas), pose_stamp=now,
             tool_state=ToolState(now, flail, 0.0, 0.15, 12000.0 if jammed else 2000.0),
             tool_state_stamp=_stamp(ts_age, now), roll=roll * DEG, pitch=pitch * DEG,
-            imu_stamp=_stamp(imu_age, now), imu_frozen_since=frozen_since)
+            imu_stamp=_stamp(imu_age, now), imu_frozen_since=frozen_since,
+            cmd_source='teleop' if teleop else 'auto')
         was_latched = sup.limit_latch is not None
         if resume:
             ok, msg = sup.resume(inp, now)
@@ -420,10 +423,13 @@ def test_machine_limits_hold_for_any_tilt_imu_tool_and_motion_sequence(sequence)
             assert state is SafetyState.ESTOP, sup.reason
         over = imu_ok and (abs(roll) > p.max_work_roll_deg or abs(pitch) > p.max_work_pitch_deg)
         ts_ok = ts_age is not None and ts_age <= p.tool_state_timeout_s
-        if over or not imu_ok or not ts_ok:
+        creeping = moving and teleop and (over or sup.limit_latch is not None)
+        if creeping:
+            assert imu_ok and ts_ok and tool == ToolCommand(), sup.reason
+            assert abs(cmd.v) <= p.teleop_creep_speed_mps + 1e-12
+            assert abs(cmd.omega) <= p.teleop_creep_yaw_rate + 1e-12
+        elif over or not imu_ok or not ts_ok or sup.limit_latch is not None:
             assert not moving and tool == ToolCommand(), (roll, pitch, imu_age, sup.reason)
-            assert state is not SafetyState.OK
-        if sup.limit_latch is not None:
-            assert not moving and tool == ToolCommand() and state is not SafetyState.OK
+            assert state is not SafetyState.OK or teleop
         if moving:
             assert state is SafetyState.OK
