@@ -32,6 +32,8 @@ detonation           item_kind: AP|AT (default AT), x, y (default: tool) instant
 node_crash           - (the simulator node stops with an error)         instant
 nan_message          sensor (that sensor's output carries NaN)          0 = one
 garbage_message      topic: a topic the simulator publishes             instant
+drive_runaway        speed_mps (default 0.5): the drive ignores its          5
+                     command (a stuck hydraulic valve)
 ==================== ================================================ =========
 
 :class:`FaultInjector` is pure: ``active(t)`` lists the faults in force at ``t`` and
@@ -63,6 +65,7 @@ class FaultKind(str, enum.Enum):
     NODE_CRASH = 'node_crash'
     NAN_MESSAGE = 'nan_message'
     GARBAGE_MESSAGE = 'garbage_message'
+    DRIVE_RUNAWAY = 'drive_runaway'
 
 
 SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss', 'people', 'tool')
@@ -81,7 +84,8 @@ _DURATION: Dict[FaultKind, Optional[float]] = {
     FaultKind.GNSS_LOSS: 30.0, FaultKind.GNSS_JUMP: 30.0, FaultKind.SENSOR_DROPOUT: 10.0,
     FaultKind.SENSOR_FROZEN: 10.0, FaultKind.OPERATOR_LINK_LOSS: 10.0,
     FaultKind.ROTOR_STALL: 5.0, FaultKind.DETONATION: None, FaultKind.NODE_CRASH: None,
-    FaultKind.NAN_MESSAGE: 0.0, FaultKind.GARBAGE_MESSAGE: None}
+    FaultKind.NAN_MESSAGE: 0.0, FaultKind.GARBAGE_MESSAGE: None,
+    FaultKind.DRIVE_RUNAWAY: 5.0}
 
 # Extra fields each kind accepts (besides at, kind, duration), and which are required.
 _FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
@@ -95,6 +99,7 @@ _FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     FaultKind.NODE_CRASH: ((), ()),
     FaultKind.NAN_MESSAGE: (('sensor',), ('sensor',)),
     FaultKind.GARBAGE_MESSAGE: (('topic',), ('topic',)),
+    FaultKind.DRIVE_RUNAWAY: (('speed_mps',), ()),
 }
 
 
@@ -112,6 +117,8 @@ class Fault:
     x: Optional[float] = None
     y: Optional[float] = None
     topic: str = ''
+    #: Forward speed of a runaway drive, m/s.
+    speed_mps: float = 0.5
 
     @property
     def end(self) -> float:
@@ -131,6 +138,8 @@ class Fault:
             parts.append(f'item_kind={self.item_kind}')
         if self.topic:
             parts.append(f'topic={self.topic}')
+        if self.kind == FaultKind.DRIVE_RUNAWAY:
+            parts.append(f'speed_mps={self.speed_mps:g}')
         if self.duration > 0.0:
             parts.append(f'duration={self.duration:g}s')
         return ' '.join(parts)
@@ -215,6 +224,8 @@ def parse_fault(entry: Any, where: str) -> Fault:
     for name in ('x', 'y'):
         if name in entry:
             kw[name] = _number(f'{where}.{name}', entry[name])
+    if 'speed_mps' in entry:
+        kw['speed_mps'] = _number(f'{where}.speed_mps', entry['speed_mps'])
     if 'topic' in entry:
         # A scenario may name the topic resolved ('/gpr/traces') or relative ('gpr/traces').
         topic = entry['topic'].lstrip('/') if isinstance(entry['topic'], str) else entry['topic']

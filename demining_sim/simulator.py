@@ -363,6 +363,10 @@ class Simulator:
             v_cmd = w_cmd = 0.0
         else:
             v_cmd, w_cmd = self._cmd.v, self._cmd.omega
+        if active:
+            for f in active:
+                if f.kind == FaultKind.DRIVE_RUNAWAY:
+                    v_cmd, w_cmd = f.speed_mps, 0.0     # the drive ignores its command
         collision = self.vehicle.step(v_cmd, w_cmd, self.dt)
         tr = self.vehicle.truth
         if collision is not None:

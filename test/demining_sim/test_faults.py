@@ -191,6 +191,23 @@ def test_rotor_stall():
     assert speed[11.9] > 75.0
 
 
+def test_drive_runaway_ignores_the_command_and_tool_state_faults_reach_the_joint_states():
+    sim = Simulator(world(), SimParams(seed=3, gnss_dropouts_per_hour=0.0), parse_scenario(
+        {'faults': [{'at': 2.0, 'kind': 'drive_runaway', 'speed_mps': 0.8, 'duration': 4.0},
+                    {'at': 3.0, 'kind': 'sensor_dropout', 'sensor': 'tool', 'duration': 1.0}]},
+        'test.yaml'))
+    speeds, tool_stamps = {}, []
+    while sim.t < 9.0 - 1e-9:
+        sim.set_command(Twist2D(0.0, 0.0))          # the operator commands a stop throughout
+        sim.set_tool_command(ToolCommand(0.0, 0.0, 0.0))
+        sim.advance_to(sim.t + 0.1)
+        speeds[round(sim.t, 1)] = sim.truth.v
+        tool_stamps += [round(o.stamp, 1) for o in sim.drain() if isinstance(o, ToolState)]
+    assert speeds[1.9] == 0.0 and speeds[5.9] == pytest.approx(0.8, abs=0.05)
+    assert speeds[8.9] == pytest.approx(0.0, abs=1e-6)        # the valve freed: it stops
+    assert not [t for t in tool_stamps if 3.05 < t < 3.95] and max(tool_stamps) > 4.0
+
+
 def test_detonation():
     sim, out = run([{'at': 4.0, 'kind': 'detonation', 'item_kind': 'AT'}])
     kinds = [o.kind for o in out if isinstance(o, SimEvent)]
