@@ -18,6 +18,7 @@ NODES = [
     'demining_control.path_follower_node',
     'demining_control.tool_controller_node',
     'demining_control.people_monitor_node',
+    'demining_control.cmd_mux_node',
     'demining_control.safety_supervisor_node',
     'demining_control.mission_manager_node',
 ]

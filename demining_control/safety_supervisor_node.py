@@ -1,9 +1,11 @@
-"""Node ``safety_supervisor``: the gate between automatic commands and the actuators.
+"""Node ``safety_supervisor``: the gate between the commands and the actuators.
 
-Inputs /cmd_vel/auto, /tool/command/auto, /operator/heartbeat, /operator/estop,
+Inputs /cmd_vel/mux (the command mux's choice: the path follower or operator teleop) with
+/cmd_vel/mux/source, /tool/command/auto, /operator/heartbeat, /operator/estop,
 /localization/odometry, /tool/joint_states, /sim/events, /mission/state,
 /safety/inspection_ack, /safety/people_zone (the people monitor: ``stop`` stops the vehicle
-and the rotors, ``slow`` caps the speed; each zone change goes on /safety/events); outputs
+and the rotors, ``slow`` caps the speed; each zone change goes on /safety/events), /imu/data
+(roll and pitch against the slope and rollover limits; a stale or frozen IMU stops); outputs
 /cmd_vel and /tool/command (every control period),
 /safety/state (latched, on change) and /safety/events (each transition with its reason, and
 every reset, resume and inspection acknowledgement); services /safety/reset (clears a latch
@@ -21,13 +23,15 @@ from typing import Dict, List, Optional, Tuple
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import (Detections, Heartbeat, SafetyEvent, SimEvent,
-                                                 ToolCommand, ToolState, Twist2D, VehicleState)
+from demining_bringup.contract.datatypes import (Detections, Heartbeat, ImuSample, SafetyEvent,
+                                                 SimEvent, ToolCommand, ToolState, Twist2D,
+                                                 VehicleState)
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import DiagLevel, MissionState, SafetyState
+from demining_bringup.contract.states import CmdSource, DiagLevel, MissionState, SafetyState
 from demining_bringup.contract.datatypes import PeopleZone
 from demining_bringup.contract.states import PEOPLE_ZONE_EVENT_PREFIX, ZoneState
-from demining_control.safety.supervisor import SafetyInputs, SafetyParams, SafetySupervisor
+from demining_control.safety.supervisor import (SafetyInputs, SafetyParams, SafetySupervisor,
+                                                roll_pitch)
 
 _DIAG_LEVEL = {SafetyState.OK: DiagLevel.OK, SafetyState.PROTECTIVE_STOP: DiagLevel.WARN,
                SafetyState.ESTOP: DiagLevel.ERROR}
@@ -43,6 +47,12 @@ class SafetySupervisorConfig(SafetyParams):
     # The stack runs people_monitor: no fresh /safety/people_zone is a stop (vehicle, rotors).
     people_monitor_required: bool = param(True, 'a people zone older than '
                                           'people_zone_timeout_s (or none) counts as STOP')
+    # The stack's simulator and vehicle publish both: no fresh IMU (tilt) or tool state stops.
+    imu_required: bool = param(True, 'an IMU sample older than imu_timeout_s (or none) stops '
+                               'the vehicle and the tool')
+    tool_state_required: bool = param(True, 'a tool state older than tool_state_timeout_s '
+                                      '(or none) stops the vehicle and the tool')
+    pose_jump_check: bool = param(True, 'stop on a localisation jump (max_pose_jump_m)')
 
 
 class SafetySupervisorComponent(Component):
@@ -50,14 +60,15 @@ class SafetySupervisorComponent(Component):
 
     name = 'safety_supervisor'
     params = SafetySupervisorConfig
-    inputs = {'cmd': Port(topics.CMD_VEL_AUTO), 'tool_cmd': Port(topics.TOOL_COMMAND_AUTO),
+    inputs = {'cmd': Port(topics.CMD_VEL_MUX), 'tool_cmd': Port(topics.TOOL_COMMAND_AUTO),
               'heartbeat': Port(topics.OPERATOR_HEARTBEAT),
               'estop': Port(topics.OPERATOR_ESTOP), 'pose': Port(topics.LOCALIZATION),
               'tool_state': Port(topics.TOOL_JOINT_STATES), 'event': Port(topics.SIM_EVENTS),
               'mission': Port(topics.MISSION_STATE),
               'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK),
               'detections': Port(topics.DETECTIONS)}
-    inputs = {**inputs, 'people_zone': Port(topics.PEOPLE_ZONE)}
+    inputs = {**inputs, 'people_zone': Port(topics.PEOPLE_ZONE), 'imu': Port(topics.IMU),
+              'cmd_source': Port(topics.CMD_VEL_SOURCE)}
     outputs = {'cmd_vel': Port(topics.CMD_VEL, actuator=True),
                'tool_command': Port(topics.TOOL_COMMAND, actuator=True),
                'state': Port(topics.SAFETY_STATE), 'events': Port(topics.SAFETY_EVENTS)}
@@ -67,8 +78,10 @@ class SafetySupervisorComponent(Component):
         """Load the area (geofence, interlock) and build the supervisor."""
         self.config = params
         area = load_area(params.area_file)
-        self.supervisor = SafetySupervisor(area.field, params, safe_ground=area.safe_ground())
+        self.supervisor = SafetySupervisor(area.field, params, safe_ground=area.safe_ground(),
+                                           exclusion_zones=area.exclusion_zones)
         self.latest = SafetyInputs()
+        self._last_imu: Optional[ImuSample] = None
         self._published: Optional[SafetyState] = None
 
     def on_activate(self, now: float) -> None:
@@ -89,8 +102,12 @@ class SafetySupervisorComponent(Component):
     # -- inputs: stored with their arrival time, judged on the timer ---------------------------
 
     def on_cmd(self, cmd: Twist2D, now: float) -> None:
-        """An automatic motion command (non-finite values kept: the supervisor stops on them)."""
+        """A motion command from the mux (non-finite values kept: the supervisor stops on them)."""
         self.latest.cmd, self.latest.cmd_stamp = cmd, now
+
+    def on_cmd_source(self, source: CmdSource, now: float) -> None:
+        """Which input the mux passes on (teleop may creep out of a machine-limit stop)."""
+        self.latest.cmd_source = source.value
 
     def on_tool_cmd(self, cmd: ToolCommand, now: float) -> None:
         """An automatic tool command."""
@@ -109,6 +126,21 @@ class SafetySupervisorComponent(Component):
     def on_pose(self, pose: VehicleState, now: float) -> None:
         """The vehicle pose."""
         self.latest.pose, self.latest.pose_stamp = pose, now
+
+    def on_imu(self, imu: ImuSample, now: float) -> None:
+        """Roll and pitch for the slope limits; an output repeated bit for bit is frozen."""
+        latest = self.latest
+        same = (self._last_imu is not None
+                and imu.orientation == self._last_imu.orientation
+                and imu.angular_velocity == self._last_imu.angular_velocity
+                and imu.linear_acceleration == self._last_imu.linear_acceleration)
+        if not same:
+            latest.imu_frozen_since = None
+        elif latest.imu_frozen_since is None:
+            latest.imu_frozen_since = latest.imu_stamp if latest.imu_stamp is not None else now
+        self._last_imu = imu
+        latest.roll, latest.pitch = roll_pitch(imu.orientation)
+        latest.imu_stamp = now
 
     def on_tool_state(self, ts: ToolState, now: float) -> None:
         """The measured tool state."""
@@ -201,7 +233,8 @@ class SafetySupervisorComponent(Component):
             'state': s.state.value, 'reason': s.reason,
             'interlock_active': s.interlock_active, 'transitions': len(s.transitions),
             'awaiting_resume': s.awaiting_resume,
-            'inspection_due': s.inspection_due or ''}
+            'inspection_due': s.inspection_due or '', 'limit_latch': s.limit_latch or '',
+            'tool_stalls': s.stall_count}
 
 
 def main(args: Optional[List[str]] = None) -> int:

@@ -12,6 +12,10 @@ Example (``config/faults/*.yaml``)::
       - {name: shepherd, kind: person, start: 100.0, speed_mps: 1.2,
          path: [[-30.0, 10.0], [20.0, 10.0]]}
 
+The ``setup`` and ``expect`` sections belong to the fault campaign
+(:mod:`demining_bringup.fault_campaign`: the world, operator actions, the expected safe outcome);
+the simulator ignores them.
+
 Fault kinds and their fields (``at`` is required everywhere; ``duration`` in seconds where
 a kind lasts, with the default shown):
 
@@ -20,7 +24,7 @@ kind                 fields                                            duration
 ==================== ================================================ =========
 gnss_loss            -                                                  30
 gnss_jump            offset: [dx, dy] or [dx, dy, dz] (m, ENU)          30
-sensor_dropout       sensor: gpr|md|imu|odom|gnss|people                10
+sensor_dropout       sensor: gpr|md|imu|odom|gnss|people|tool           10
 sensor_frozen        sensor (the last output is repeated)               10
 operator_link_loss   - (no operator heartbeat)                          10
 rotor_stall          tool: flail|tiller|both (default flail)            5
@@ -28,6 +32,8 @@ detonation           item_kind: AP|AT (default AT), x, y (default: tool) instant
 node_crash           - (the simulator node stops with an error)         instant
 nan_message          sensor (that sensor's output carries NaN)          0 = one
 garbage_message      topic: a topic the simulator publishes             instant
+drive_runaway        speed_mps (default 0.5): the drive ignores its          5
+                     command (a stuck hydraulic valve)
 ==================== ================================================ =========
 
 :class:`FaultInjector` is pure: ``active(t)`` lists the faults in force at ``t`` and
@@ -59,11 +65,14 @@ class FaultKind(str, enum.Enum):
     NODE_CRASH = 'node_crash'
     NAN_MESSAGE = 'nan_message'
     GARBAGE_MESSAGE = 'garbage_message'
+    DRIVE_RUNAWAY = 'drive_runaway'
 
 
-SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss', 'people')
+SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss', 'people', 'tool')
 TOOLS = ('flail', 'tiller', 'both')
 ACTOR_KINDS = ('person', 'animal', 'vehicle')
+#: Sections read by the fault campaign (demining_bringup/fault_campaign.py), not the simulator.
+CAMPAIGN_SECTIONS = ('setup', 'expect')
 #: Topics the simulator publishes (what ``garbage_message`` may target).
 GARBAGE_TOPICS = (topics.ODOM_TRACKS, topics.GNSS_FIX, topics.IMU, topics.GPR_TRACES,
                   topics.MD_COILS, topics.TOOL_JOINT_STATES, topics.SIM_EVENTS,
@@ -75,7 +84,8 @@ _DURATION: Dict[FaultKind, Optional[float]] = {
     FaultKind.GNSS_LOSS: 30.0, FaultKind.GNSS_JUMP: 30.0, FaultKind.SENSOR_DROPOUT: 10.0,
     FaultKind.SENSOR_FROZEN: 10.0, FaultKind.OPERATOR_LINK_LOSS: 10.0,
     FaultKind.ROTOR_STALL: 5.0, FaultKind.DETONATION: None, FaultKind.NODE_CRASH: None,
-    FaultKind.NAN_MESSAGE: 0.0, FaultKind.GARBAGE_MESSAGE: None}
+    FaultKind.NAN_MESSAGE: 0.0, FaultKind.GARBAGE_MESSAGE: None,
+    FaultKind.DRIVE_RUNAWAY: 5.0}
 
 # Extra fields each kind accepts (besides at, kind, duration), and which are required.
 _FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
@@ -89,6 +99,7 @@ _FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     FaultKind.NODE_CRASH: ((), ()),
     FaultKind.NAN_MESSAGE: (('sensor',), ('sensor',)),
     FaultKind.GARBAGE_MESSAGE: (('topic',), ('topic',)),
+    FaultKind.DRIVE_RUNAWAY: (('speed_mps',), ()),
 }
 
 
@@ -106,6 +117,8 @@ class Fault:
     x: Optional[float] = None
     y: Optional[float] = None
     topic: str = ''
+    #: Forward speed of a runaway drive, m/s.
+    speed_mps: float = 0.5
 
     @property
     def end(self) -> float:
@@ -125,6 +138,8 @@ class Fault:
             parts.append(f'item_kind={self.item_kind}')
         if self.topic:
             parts.append(f'topic={self.topic}')
+        if self.kind == FaultKind.DRIVE_RUNAWAY:
+            parts.append(f'speed_mps={self.speed_mps:g}')
         if self.duration > 0.0:
             parts.append(f'duration={self.duration:g}s')
         return ' '.join(parts)
@@ -209,6 +224,8 @@ def parse_fault(entry: Any, where: str) -> Fault:
     for name in ('x', 'y'):
         if name in entry:
             kw[name] = _number(f'{where}.{name}', entry[name])
+    if 'speed_mps' in entry:
+        kw['speed_mps'] = _number(f'{where}.speed_mps', entry['speed_mps'])
     if 'topic' in entry:
         # A scenario may name the topic resolved ('/gpr/traces') or relative ('gpr/traces').
         topic = entry['topic'].lstrip('/') if isinstance(entry['topic'], str) else entry['topic']
@@ -255,9 +272,10 @@ def parse_scenario(data: Any, source: str = '<scenario>') -> Scenario:
         return Scenario(source=source)
     if not isinstance(data, dict):
         raise ValueError(f'{source}: expected a mapping with "faults" and/or "actors"')
-    unknown = sorted(set(data) - {'faults', 'actors'})
+    unknown = sorted(set(data) - {'faults', 'actors'} - set(CAMPAIGN_SECTIONS))
     if unknown:
-        raise ValueError(f'{source}: unknown section {unknown[0]!r} (allowed: actors, faults)')
+        raise ValueError(f'{source}: unknown section {unknown[0]!r} (allowed: actors, faults, '
+                         f'{", ".join(CAMPAIGN_SECTIONS)})')
     faults_raw = data.get('faults') or []
     actors_raw = data.get('actors') or []
     if not isinstance(faults_raw, list):

@@ -27,7 +27,7 @@ from typing import Any, Deque, Dict, List, Optional
 import numpy as np
 
 from demining_bringup.contract.datatypes import (GprScan, GroundTruth, Heartbeat, MdScan, SimEvent,
-                                                 ToolCommand, Twist2D)
+                                                 ToolCommand, ToolState, Twist2D)
 from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.parameters import ParamError, param
 from demining_sim.actors import Actors, ActorState
@@ -133,6 +133,7 @@ class Sensor(str, enum.Enum):
     ODOM = 'odom'
     GNSS = 'gnss'
     PEOPLE = 'people'
+    TOOL = 'tool'               # the tool's joint states (rotor speeds, depth, torques)
 
 
 class _Schedule:
@@ -362,6 +363,10 @@ class Simulator:
             v_cmd = w_cmd = 0.0
         else:
             v_cmd, w_cmd = self._cmd.v, self._cmd.omega
+        if active:
+            for f in active:
+                if f.kind == FaultKind.DRIVE_RUNAWAY:
+                    v_cmd, w_cmd = f.speed_mps, 0.0     # the drive ignores its command
         collision = self.vehicle.step(v_cmd, w_cmd, self.dt)
         tr = self.vehicle.truth
         if collision is not None:
@@ -407,7 +412,7 @@ class Simulator:
         if s['batch'].due(t):
             self._batch(t)
         if s['tool'].due(t):
-            self._emit(self.tools.state(t))
+            self._sensor_out(Sensor.TOOL.value, self.tools.state(t))
         if s['truth'].due(t):
             self._emit(GroundTruth(t, tr.x, tr.y, tr.z, tr.roll, tr.pitch, tr.yaw, tr.v,
                                    tr.omega))
@@ -606,6 +611,9 @@ def _nanify(obj: Any) -> Any:
         return dataclasses.replace(obj, signals=np.full_like(obj.signals, np.nan))
     if isinstance(obj, GprScan):
         return dataclasses.replace(obj, amplitudes=np.full_like(obj.amplitudes, np.nan))
+    if isinstance(obj, ToolState):
+        return dataclasses.replace(obj, flail_speed=nan, tiller_speed=nan, depth=nan,
+                                   flail_torque=nan, tiller_torque=nan)
     return obj
 
 

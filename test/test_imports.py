@@ -17,6 +17,7 @@ NODE_MODULES = ('demining_sim.simulator_node', 'demining_sim.sensor_emulator_nod
                 'demining_perception.md_processor_node', 'demining_perception.fusion_node',
                 'demining_control.coverage_planner_node', 'demining_control.path_follower_node',
                 'demining_control.tool_controller_node', 'demining_control.people_monitor_node',
+                'demining_control.cmd_mux_node',
                 'demining_control.safety_supervisor_node', 'demining_control.mission_manager_node')
 
 

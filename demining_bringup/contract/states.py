@@ -40,6 +40,14 @@ class PlanState(str, enum.Enum):
     REFUSED = 'refused'     # no path: the area cannot be planned safely (the reason says why)
 
 
+class CmdSource(str, enum.Enum):
+    """Which input the command mux passes on (/cmd_vel/mux/source)."""
+
+    NONE = 'none'
+    AUTO = 'auto'
+    TELEOP = 'teleop'
+
+
 class ZoneState(str, enum.Enum):
     """People-monitor zone, as published on /safety/people_zone (ordered: clear < slow < stop)."""
 

@@ -31,6 +31,13 @@ CMD_VEL = 'cmd_vel'
 TOOL_COMMAND = 'tool/command'
 OPERATOR_HEARTBEAT = 'operator/heartbeat'
 OPERATOR_ESTOP = 'operator/estop'
+#: Operator teleop (hold-to-run with the deadman switch) and the pause lock, into the mux.
+CMD_VEL_TELEOP = 'cmd_vel/teleop'
+OPERATOR_DEADMAN = 'operator/deadman'
+OPERATOR_PAUSE = 'operator/pause'
+#: The command mux's choice (into the safety supervisor) and which input it comes from.
+CMD_VEL_MUX = 'cmd_vel/mux'
+CMD_VEL_SOURCE = 'cmd_vel/mux/source'
 SAFETY_STATE = 'safety/state'
 SAFETY_EVENTS = 'safety/events'
 SAFETY_INSPECTION_ACK = 'safety/inspection_ack'
@@ -56,7 +63,8 @@ TOPICS = (CLOCK, ODOM_TRACKS, GNSS_FIX, IMU, GPR_TRACES, MD_COILS, TOOL_JOINT_ST
           TOOL_COMMAND_AUTO, CMD_VEL, TOOL_COMMAND, OPERATOR_HEARTBEAT, OPERATOR_ESTOP,
           SAFETY_STATE, SAFETY_EVENTS, MISSION_STATE, MISSION_PROGRESS, MISSION_REPORT,
           COVERAGE_PROCESSED, DIAGNOSTICS, SAFETY_INSPECTION_ACK, SIM_ACTORS,
-          PEOPLE_DETECTIONS, PEOPLE_ZONE, COVERAGE_STATUS)
+          PEOPLE_DETECTIONS, PEOPLE_ZONE, COVERAGE_STATUS, CMD_VEL_TELEOP, OPERATOR_DEADMAN,
+          OPERATOR_PAUSE, CMD_VEL_MUX, CMD_VEL_SOURCE)
 SERVICES = (SAFETY_RESET, MISSION_START, MISSION_ABORT, SAFETY_RESUME)
 
 # Frames (REP-105)

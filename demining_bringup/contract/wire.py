@@ -32,7 +32,7 @@ from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detec
                                                  ImuSample, OdomSample, PeopleZone,
                                                  PlanarPoints, PlanStatus, Twist2D,
                                                  VehicleState)
-from demining_bringup.contract.states import (FollowerStatus, MissionState, PlanState,
+from demining_bringup.contract.states import (CmdSource, FollowerStatus, MissionState, PlanState,
                                               SafetyState, ZoneState)
 
 #: Indices of x, y and yaw variances in a row-major 6x6 covariance.
@@ -367,6 +367,7 @@ def _build() -> Dict[str, Wire]:
     mission = _enum_wire(MissionState)
     follower = _enum_wire(FollowerStatus)
     safety = _enum_wire(SafetyState)
+    source = _enum_wire(CmdSource)
     gpr_det, md_det, fused = (_detections_wire('gpr'), _detections_wire('md'),
                               _detections_wire('fused'))
     return {
@@ -430,6 +431,15 @@ def _build() -> Dict[str, Wire]:
         topics.PEOPLE_ZONE: _wire(String, qos.STATE, _encode_people_zone, _decode_people_zone),
         topics.COVERAGE_STATUS: _wire(String, qos.LATCHED, _encode_plan_status,
                                       _decode_plan_status),
+        # Command mux: teleop with its deadman (hold-to-run: volatile, a late joiner must not
+        # see an old "held"), the pause lock (latched like the e-stop), the mux's choice.
+        topics.CMD_VEL_TELEOP: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.OPERATOR_DEADMAN: _wire(Bool, qos.COMMAND, lambda v, now: Bool(data=bool(v)),
+                                       lambda m: bool(m.data)),
+        topics.OPERATOR_PAUSE: _wire(Bool, qos.LATCHED, lambda v, now: Bool(data=bool(v)),
+                                     lambda m: bool(m.data)),
+        topics.CMD_VEL_MUX: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.CMD_VEL_SOURCE: _wire(String, qos.LATCHED, *source),
     }
 
 

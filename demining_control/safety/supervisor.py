@@ -20,6 +20,23 @@ caps |v| at ``people_slow_speed_mps``; with ``people_monitor_required`` a zone o
 ``people_zone_timeout_s`` (or none) counts as ``stop``. The monitor holds ``stop`` until its
 zone has been clear for its hold time, so the OK state that follows says work resumes.
 
+Machine limits (inputs: roll and pitch from the IMU, the measured tool state, the localisation's
+speed): a tilt above ``max_work_pitch_deg`` / ``max_work_roll_deg`` is a protective stop of the
+vehicle and the tool (no work above the slope limit; work resumes ``tilt_hysteresis_deg`` below
+it); a tilt past ``rollover_pitch_deg`` / ``rollover_roll_deg`` latches the e-stop (stop before
+rollover; a reset is refused until the machine is level again). With ``imu_required`` a stale,
+non-finite or frozen IMU (its output repeating bit for bit for ``imu_frozen_s``) stops vehicle and
+tool; with ``tool_state_required`` so does a stale tool state. The supervisor counts tool stalls
+itself (a second channel beside the tool controller); ``max_tool_stalls`` within
+``tool_stall_window_s``, or track slip beyond ``max_slip_fraction`` of the commanded speed for
+``motion_mismatch_time_s``, or a localisation jump (the pose moving ``max_pose_jump_m``
+further between two judgements than the machine can drive), is a protective stop that waits
+for the operator's resume
+(:attr:`SafetySupervisor.limit_latch`); motion faster than commanded by ``runaway_margin_mps`` for
+that long (a stuck valve) latches the e-stop. Operator teleop (``cmd_source`` ``teleop``, from
+the command mux: hold-to-run with the deadman) may drive out of a slope or machine-limit stop at
+``teleop_creep_speed_mps`` with the rotors stopped; every other cause still stops it.
+
 Reset and resume (IEC 60204-1, ISO 13850: resetting a stop must not restart the machine): a
 successful reset clears the latch but leaves the supervisor in ``PROTECTIVE_STOP`` ("reset:
 waiting for resume") with zero velocity, rotors stopped and the tool lifted, until an explicit
@@ -49,7 +66,7 @@ from demining_bringup.contract.datatypes import (Detection, SimEvent, ToolComman
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
-from demining_bringup.contract.states import SafetyState, ZoneState
+from demining_bringup.contract.states import CmdSource, SafetyState, ZoneState
 from demining_control.coverage.allowed import geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
 
@@ -70,6 +87,22 @@ _MAX_TRANSITIONS = 10_000
 #: How many inspection acknowledgements are kept, and how much of each text.
 _MAX_INSPECTIONS = 1_000
 _MAX_INSPECTION_CHARS = 500
+#: E-stop reason of a tilt past the rollover stop limits.
+TILT_ESTOP = 'tilt beyond the rollover stop limit'
+#: E-stop reason of a vehicle moving faster than commanded (stuck valve, brake failure).
+RUNAWAY_ESTOP = 'runaway: measured motion exceeds the command'
+#: Protective-stop cause of a slope above the work limits (vehicle and tool stopped).
+SLOPE_STOP = 'slope above the work limit'
+#: Reason head of the stop after repeated tool stalls.
+STALL_STOP = 'repeated tool stalls'
+#: Reason head of the stop after a localisation jump.
+JUMP_STOP = 'localisation jump'
+#: Reason head of the stop after track slip beyond the limit.
+SLIP_STOP = 'track slip beyond the limit'
+#: Reason head of the OK state while teleop drives out of a machine-limit stop.
+TELEOP_RECOVERY = 'teleop recovery at creep speed'
+#: Reason tail while a machine-limit stop waits for the operator's resume.
+LIMIT_WAITING = 'waiting for resume'
 #: Reason while a reset latch waits for the operator's resume.
 WAITING_FOR_RESUME = 'reset: waiting for resume'
 #: Reason while it also waits for an inspection acknowledgement (after a detonation or damage).
@@ -114,6 +147,80 @@ class SafetyParams:
     keep_out_horizon_s: float = param(2.0, 'a command is refused when the footprint it would '
                                       'sweep within this time enters a no-go zone, s', min=0.1,
                                       max=10.0)
+    # -- machine limits (issue 8 item 2). The core's defaults leave the IMU and tool-state
+    # freshness out (unit tests of the rest); the node requires both.
+    imu_required: bool = param(False, 'an IMU sample older than imu_timeout_s (or none) '
+                               'stops the vehicle and the tool')
+    imu_timeout_s: float = param(0.5, 'IMU sample older than this is stale, s', min=0.05,
+                                 max=60.0)
+    # A live MEMS IMU never repeats its orientation and rates bit for bit (white noise of
+    # ~0.005 rad on each axis, demining_sim/sensors/imu.py); a stuck-at output does.
+    imu_frozen_s: float = param(1.0, 'IMU output repeated bit for bit this long is a frozen '
+                                'IMU (stop), s', min=0.1, max=60.0)
+    # Slope limits: the MV-10 climbs 37 deg (DOK-ING data), the simulated machine 30 deg
+    # (docs/sources.md, "slopes"). Working (flail down, rotors turning) is allowed well below
+    # that: 20 deg pitch and 15 deg roll are our choice, to be replaced by the manufacturer's
+    # figures for the machine in hand (ISO 20474-1 asks for them in the operator's manual).
+    max_work_pitch_deg: float = param(20.0, 'no work (vehicle and tool stopped) above this '
+                                      '|pitch|, deg', min=0.0, max=90.0)
+    max_work_roll_deg: float = param(15.0, 'no work (vehicle and tool stopped) above this '
+                                     '|roll|, deg', min=0.0, max=90.0)
+    # Stop before rollover: latched e-stop a margin below the climb limit (our choice: 25 deg
+    # pitch, 20 deg roll for a tracked machine whose track gauge (1.6 m) is well under its
+    # length (6 m), so it tips sideways first).
+    rollover_pitch_deg: float = param(25.0, 'latched e-stop above this |pitch| (before a '
+                                      'rollover), deg', min=0.0, max=90.0)
+    rollover_roll_deg: float = param(20.0, 'latched e-stop above this |roll| (before a '
+                                     'rollover), deg', min=0.0, max=90.0)
+    tilt_hysteresis_deg: float = param(2.0, 'work resumes once the tilt is this far below the '
+                                       'work limit, deg', min=0.0, max=20.0)
+    tool_state_required: bool = param(False, 'a tool state older than tool_state_timeout_s '
+                                      '(or none) stops the vehicle and the tool')
+    # Independent stall detection (a second channel beside the tool controller's own, IEC
+    # 62061 / ISO 13849 diversity): the controller's criteria (demining_control/tools).
+    stall_speed_fraction: float = param(0.6, 'a rotor below this fraction of the flail speed '
+                                        'under stall torque is stalled', min=0.05, max=0.95)
+    stall_torque_nm: float = param(8000.0, 'torque above which a slow rotor counts as stalled, '
+                                   'N m', min=0.0, max=1e6)
+    stall_time_s: float = param(0.5, 'a stall counts once it lasts this long, s', min=0.0,
+                                max=10.0)
+    # Repeated stalls mean something is caught in the flail (wire, stump, a mine casing): the
+    # machine waits for the operator (inspection) instead of hammering on (our choice: 3 in
+    # 2 min; the controller recovers from one stall in a few seconds).
+    max_tool_stalls: int = param(3, 'this many tool stalls within tool_stall_window_s is a '
+                                 'protective stop that waits for a resume', min=1, max=100)
+    tool_stall_window_s: float = param(120.0, 'window of the tool-stall count, s', min=1.0,
+                                       max=3600.0)
+    # Commanded against measured motion (the localisation's speed over ground). A heavy
+    # tracked machine reaches working speed in ~1 s (0.5 m/s^2, demining_sim/vehicle.py), so
+    # a mismatch lasting motion_mismatch_time_s is no transient.
+    motion_mismatch_time_s: float = param(2.0, 'a commanded/measured motion mismatch lasting '
+                                          'this long stops the vehicle, s', min=0.1, max=60.0)
+    runaway_margin_mps: float = param(0.3, 'measured |v| above the commanded |v| by this is a '
+                                      'runaway (latched e-stop), m/s', min=0.01, max=10.0)
+    max_slip_fraction: float = param(0.6, 'measured |v| below (1 - this) x the commanded |v| '
+                                     'is track slip beyond the limit (stop, waits for a '
+                                     'resume)', min=0.05, max=1.0)
+    # Operator teleop (the command mux's source) may drive out of a machine-limit stop (slope,
+    # repeated stalls, slip) hold-to-run at a reduced speed: 0.25 m/s is ISO 10218-1:2011 5.6's
+    # reduced speed for manual motion; e-stop, heartbeat, keep-out, people and the geofence
+    # still apply.
+    teleop_creep_speed_mps: float = param(0.25, 'largest |v| of teleop out of a machine-limit '
+                                          'stop, m/s', min=0.0, max=1.0)
+    teleop_creep_yaw_rate: float = param(0.2, 'largest |yaw rate| of teleop out of a '
+                                         'machine-limit stop, rad/s', min=0.0, max=1.0)
+    # A pose that moves further between two judgements than the machine can drive is a
+    # localisation jump (a GNSS multipath fix accepted, a re-anchoring): the keep-out and the
+    # clearance record are then judged on a wrong pose, so the machine waits for the operator.
+    # 1 m is our choice: ten times the largest true step at 1 m/s between 10 Hz poses, well
+    # above RTK-fixed noise (centimetres).
+    pose_jump_check: bool = param(False, 'stop on a localisation jump (max_pose_jump_m); the '
+                                  'node checks, the core leaves it to its unit tests')
+    max_pose_jump_m: float = param(1.0, 'a pose step this much longer than the motion since '
+                                   'the last judgement allows is a localisation jump (stop, '
+                                   'waits for a resume), m', min=0.1, max=100.0)
+    motion_check_min_speed_mps: float = param(0.15, 'slip is judged only above this commanded '
+                                              '|v|, m/s', min=0.0, max=10.0)
 
 
 @dataclasses.dataclass
@@ -134,21 +241,40 @@ class SafetyInputs:
     #: The people monitor's latest verdict (/safety/people_zone) and its arrival time.
     people_zone: Optional[PeopleZone] = None
     people_zone_stamp: Optional[float] = None
+    #: Roll and pitch (rad) of the latest IMU sample, and its arrival time; ``imu_frozen_since``
+    #: the arrival of the first of the identical samples now repeating (None: it changes).
+    roll: float = 0.0
+    pitch: float = 0.0
+    imu_stamp: Optional[float] = None
+    imu_frozen_since: Optional[float] = None
+    #: Where the motion command comes from (the command mux): teleop may drive out of a
+    #: machine-limit stop at a creep speed.
+    cmd_source: str = ''
 
 
 def _finite(*values: float) -> bool:
     return all(math.isfinite(v) for v in values)
 
 
+def roll_pitch(q: Tuple[float, float, float, float]) -> Tuple[float, float]:
+    """Roll and pitch (rad, REP-103) of a quaternion (x, y, z, w); NaN in, NaN out."""
+    x, y, z, w = q
+    roll = math.atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y))
+    sinp = 2.0 * (w * y - z * x)
+    pitch = math.asin(max(-1.0, min(1.0, sinp))) if math.isfinite(sinp) else math.nan
+    return roll, pitch
+
+
 class SafetySupervisor:
     """The safety state machine and command filter (see the module docstring)."""
 
     def __init__(self, field: Sequence[XY], params: Optional[SafetyParams] = None,
-                 safe_ground=None) -> None:
+                 safe_ground=None, exclusion_zones: Sequence[Sequence[XY]] = ()) -> None:
         """Start in PROTECTIVE_STOP: nothing moves before every input has been seen.
 
         ``safe_ground`` (a shapely geometry: approach lanes, safe areas) joins the field in
-        the geofence (:func:`demining_control.coverage.allowed.geofence`).
+        the geofence (:func:`demining_control.coverage.allowed.geofence`); the footprint is
+        kept out of ``exclusion_zones`` except where safe ground is declared over them.
         """
         self.configure(params or SafetyParams())
         self._field = Polygon(field)
@@ -170,6 +296,25 @@ class SafetySupervisor:
         #: Detected AT mines and UXO: ground the footprint must not enter.
         self.no_go = NoGoZones(self.params.no_go_margin_m)
         self._no_go_union = Polygon()
+        excl = unary_union([Polygon(z) for z in exclusion_zones]) if exclusion_zones \
+            else Polygon()
+        self._exclusion_union = (excl.difference(safe_ground) if safe_ground is not None
+                                 and not safe_ground.is_empty else excl)
+        #: A machine-limit protective stop that waits for the operator's resume (repeated tool
+        #: stalls, track slip); None when there is none.
+        self.limit_latch: Optional[str] = None
+        #: Tool stalls counted (the supervisor's own detection) and the times they began.
+        self.stall_count = 0
+        self._stall_times: List[float] = []
+        self._stall_since: Optional[float] = None
+        self._stall_counted = False
+        self._over_slope = False
+        self._slip_since: Optional[float] = None
+        self._runaway_since: Optional[float] = None
+        #: The linear velocity passed on at the last judgement (the commanded motion).
+        self.last_v = 0.0
+        #: The last fresh, finite pose judged: (x, y, time).
+        self._last_pose: Optional[Tuple[float, float, float]] = None
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
@@ -208,6 +353,8 @@ class SafetySupervisor:
         """
         if inputs.estop_pressed:
             ok, text = False, 'reset refused: operator e-stop still pressed: release it first'
+        elif self.beyond_rollover(inputs):
+            ok, text = False, f'reset refused: {TILT_ESTOP}: recover the machine first'
         elif self.state is not SafetyState.ESTOP:
             ok, text = True, f'reset: nothing to reset (state {self.state.value})'
         else:
@@ -244,7 +391,7 @@ class SafetySupervisor:
         if self.state is SafetyState.ESTOP or inputs.estop_pressed:
             ok, text = False, (f'resume refused: e-stop pressed or latched ({self.reason}): '
                                'release and reset it first')
-        elif not self.awaiting_resume:
+        elif not self.awaiting_resume and self.limit_latch is None:
             ok, text = True, f'resume: nothing to resume (state {self.state.value})'
         elif self.inspection_due is not None and self._inspection is None:
             ok, text = False, (f'resume refused: {self.inspection_due} needs an inspection '
@@ -257,7 +404,12 @@ class SafetySupervisor:
                 reason = 'resumed by operator'
                 if self.inspection_due is not None:
                     reason += f' after inspection: "{self._inspection}"'
+                elif self.limit_latch is not None:
+                    reason += f' after: {self.limit_latch}'
                 self.awaiting_resume = False
+                self.limit_latch = None
+                self._stall_times = []
+                self._slip_since = None
                 self.inspection_due = self._inspection = None
                 self._set(SafetyState.OK, reason, now)
                 return True, reason
@@ -294,13 +446,131 @@ class SafetySupervisor:
             causes.append('motion command not finite')
         if self._enters_no_go(inputs):
             causes.append('no-go zone ahead (detected AT mine or UXO)')
+        elif self._enters_exclusion(inputs):
+            causes.append('exclusion zone ahead')
         tc = inputs.tool_cmd
         if tc is None or self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s):
             causes.append('tool command stale')
         elif not _finite(tc.flail_speed, tc.tiller_speed, tc.depth):
             causes.append('tool command not finite')
         causes.extend(self.people_causes(inputs, now))
+        causes.extend(self.machine_causes(inputs, now))
         return causes
+
+    # -- machine limits ----------------------------------------------------------------------
+
+    def imu_valid(self, inputs: SafetyInputs, now: float) -> bool:
+        """Whether the IMU's roll and pitch can be trusted (fresh, finite, not frozen)."""
+        p = self.params
+        return (not self._stale(inputs.imu_stamp, now, p.imu_timeout_s)
+                and _finite(inputs.roll, inputs.pitch)
+                and (inputs.imu_frozen_since is None
+                     or now - inputs.imu_frozen_since < p.imu_frozen_s))
+
+    def beyond_rollover(self, inputs: SafetyInputs) -> bool:
+        """Whether the measured tilt is past the rollover stop limits."""
+        p = self.params
+        return (inputs.imu_stamp is not None and _finite(inputs.roll, inputs.pitch)
+                and (abs(inputs.roll) > math.radians(p.rollover_roll_deg)
+                     or abs(inputs.pitch) > math.radians(p.rollover_pitch_deg)))
+
+    def over_work_slope(self, inputs: SafetyInputs) -> bool:
+        """Whether the tilt is above the work limits (with hysteresis once above)."""
+        p = self.params
+        if inputs.imu_stamp is None or not _finite(inputs.roll, inputs.pitch):
+            return False
+        slack = math.radians(p.tilt_hysteresis_deg) if self._over_slope else 0.0
+        return (abs(inputs.roll) > math.radians(p.max_work_roll_deg) - slack
+                or abs(inputs.pitch) > math.radians(p.max_work_pitch_deg) - slack)
+
+    def machine_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
+        """Machine-limit protective-stop causes that stop the tool too (stable texts)."""
+        p = self.params
+        causes = []
+        if p.imu_required:
+            if self._stale(inputs.imu_stamp, now, p.imu_timeout_s):
+                causes.append('IMU stale')
+            elif not _finite(inputs.roll, inputs.pitch):
+                causes.append('IMU not finite')
+            elif (inputs.imu_frozen_since is not None
+                  and now - inputs.imu_frozen_since >= p.imu_frozen_s):
+                causes.append('IMU frozen (output repeats bit for bit)')
+        if self._over_slope:
+            causes.append(SLOPE_STOP)
+        if p.tool_state_required and (inputs.tool_state is None or self._stale(
+                inputs.tool_state_stamp, now, p.tool_state_timeout_s)):
+            causes.append('tool state stale')
+        return causes
+
+    def tool_must_stop(self, inputs: SafetyInputs, now: float) -> bool:
+        """Whether the rotors must stop and the tool lift (people, slope, IMU, tool state)."""
+        return bool(self.people_causes(inputs, now) or self.machine_causes(inputs, now))
+
+    def _track_machine(self, inputs: SafetyInputs, now: float) -> None:
+        """Update the machine-limit trackers once per judgement; latch what must latch."""
+        p = self.params
+        if self.beyond_rollover(inputs) and self.imu_valid(inputs, now):
+            self.trigger_estop(TILT_ESTOP, now)
+        self._over_slope = self.imu_valid(inputs, now) and self.over_work_slope(inputs)
+        self._track_stalls(inputs, now)
+        pose = inputs.pose
+        fresh = (pose is not None and not self._stale(inputs.pose_stamp, now,
+                                                      p.localization_timeout_s)
+                 and _finite(pose.v))
+        measured = abs(pose.v) if fresh else 0.0
+        if p.pose_jump_check and fresh and _finite(pose.x, pose.y):
+            self._track_pose_jump(pose, now)
+        commanded = abs(self.last_v)
+        runaway = fresh and measured > commanded + p.runaway_margin_mps
+        self._runaway_since = (self._runaway_since if self._runaway_since is not None else now) \
+            if runaway else None
+        if runaway and now - self._runaway_since >= p.motion_mismatch_time_s:
+            self.trigger_estop(RUNAWAY_ESTOP, now)
+        slip = (fresh and commanded >= p.motion_check_min_speed_mps
+                and measured < (1.0 - p.max_slip_fraction) * commanded)
+        self._slip_since = (self._slip_since if self._slip_since is not None else now) \
+            if slip else None
+        if slip and now - self._slip_since >= p.motion_mismatch_time_s:
+            self._latch_limit(f'{SLIP_STOP} (measured {measured:.2f} m/s, commanded '
+                              f'{commanded:.2f} m/s)')
+
+    def _track_pose_jump(self, pose: VehicleState, now: float) -> None:
+        p = self.params
+        last = self._last_pose
+        self._last_pose = (pose.x, pose.y, now)
+        if last is None:
+            return
+        step = math.hypot(pose.x - last[0], pose.y - last[1])
+        reach = max(p.max_speed_mps, abs(pose.v)) * max(now - last[2], 0.0)
+        if step > reach + p.max_pose_jump_m:
+            self._latch_limit(f'{JUMP_STOP} of {step:.1f} m')
+
+    def _track_stalls(self, inputs: SafetyInputs, now: float) -> None:
+        p = self.params
+        ts = inputs.tool_state
+        stalled = (ts is not None and not self._stale(inputs.tool_state_stamp, now,
+                                                      p.tool_state_timeout_s)
+                   and _finite(ts.flail_speed, ts.flail_torque, ts.tiller_torque)
+                   and ts.flail_speed < p.stall_speed_fraction * p.flail_speed_radps
+                   and max(abs(ts.flail_torque), abs(ts.tiller_torque)) >= p.stall_torque_nm)
+        if not stalled:
+            self._stall_since, self._stall_counted = None, False
+            return
+        if self._stall_since is None:
+            self._stall_since = now
+        if self._stall_counted or now - self._stall_since < p.stall_time_s:
+            return
+        self._stall_counted = True
+        self.stall_count += 1
+        self._stall_times = [t for t in self._stall_times if now - t <= p.tool_stall_window_s]
+        self._stall_times.append(now)
+        if len(self._stall_times) >= p.max_tool_stalls:
+            self._latch_limit(f'{STALL_STOP} ({len(self._stall_times)} stalls within '
+                              f'{p.tool_stall_window_s:g} s)')
+
+    def _latch_limit(self, reason: str) -> None:
+        if self.limit_latch is None:
+            self.limit_latch = reason
 
     def on_detections(self, detections: Sequence[Detection]) -> int:
         """Take the fused detections; return how many new no-go zones they made."""
@@ -310,7 +580,19 @@ class SafetySupervisor:
         return len(added)
 
     def _enters_no_go(self, inputs: SafetyInputs) -> bool:
-        """True when the commanded motion would sweep the footprint further into a zone.
+        """True when the commanded motion would sweep the footprint further into a no-go zone."""
+        return self._enters(inputs, self._no_go_union)
+
+    def _enters_exclusion(self, inputs: SafetyInputs) -> bool:
+        """True when it would sweep the footprint further into an exclusion zone.
+
+        Exclusion zones (ruins, a road, protected trees) are kept out like no-go zones, except
+        where a safe area is declared over them (a road the machine may cross).
+        """
+        return self._enters(inputs, self._exclusion_union)
+
+    def _enters(self, inputs: SafetyInputs, zone) -> bool:
+        """True when the commanded motion would sweep the footprint further into ``zone``.
 
         The footprint is placed along the command (forward, reverse or pivot) over
         ``keep_out_horizon_s``. Refused: any pose deeper in a zone than now, and, unless
@@ -318,7 +600,7 @@ class SafetySupervisor:
         that only leaves a zone, or keeps clear, passes: the machine can always back out.
         """
         pose, cmd = inputs.pose, inputs.cmd
-        if (self._no_go_union.is_empty or pose is None or cmd is None
+        if (zone.is_empty or pose is None or cmd is None
                 or not _finite(pose.x, pose.y, pose.yaw, cmd.v, cmd.omega)
                 or (cmd.v == 0.0 and cmd.omega == 0.0)):
             return False
@@ -334,7 +616,6 @@ class SafetySupervisor:
             yaw += cmd.omega * dt
             swept.append(footprint(x, y, yaw, p.footprint_rear_m, p.footprint_front_m,
                                    p.footprint_half_width_m))
-        zone = self._no_go_union
         inside_now = here.intersection(zone).area
         if any(f.intersection(zone).area > inside_now + _AREA_EPS_M2 for f in swept[1:]):
             return True             # some pose along the command is deeper in
@@ -402,6 +683,8 @@ class SafetySupervisor:
         p = self.params
         if inputs.estop_pressed and _OPERATOR_ESTOP not in self._latched_reasons:
             self.trigger_estop(_OPERATOR_ESTOP, now)
+        self._track_machine(inputs, now)
+        self.last_v = 0.0
         if self.state is SafetyState.ESTOP:
             self.interlock_active = False
             return self.state, Twist2D(), ToolCommand()
@@ -410,9 +693,21 @@ class SafetySupervisor:
             self.interlock_active = False
             self._set(SafetyState.PROTECTIVE_STOP, self._waiting_reason(), now)
             return self.state, Twist2D(), ToolCommand()
+        teleop = inputs.cmd_source == CmdSource.TELEOP.value
+        creep = teleop and (self.limit_latch is not None or self._over_slope)
+        if self.limit_latch is not None and not teleop:
+            # a machine limit waits for the operator: vehicle and tool stopped
+            self.interlock_active = False
+            self._set(SafetyState.PROTECTIVE_STOP, f'{self.limit_latch}: {LIMIT_WAITING}', now)
+            return self.state, Twist2D(), ToolCommand()
         causes = self.protective_causes(inputs, now)
+        if creep:
+            causes = [c for c in causes if c != SLOPE_STOP]
         if causes:
             self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
+        elif creep:
+            self._set(SafetyState.OK, f'{TELEOP_RECOVERY}: {self.limit_latch or SLOPE_STOP}',
+                      now)
         else:
             self._set(SafetyState.OK, self._ok_reason(), now)
         tc = inputs.tool_cmd
@@ -420,8 +715,8 @@ class SafetySupervisor:
                 and _finite(tc.flail_speed, tc.tiller_speed, tc.depth)
                 and not self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s)
                 else ToolCommand())
-        if self.people_stop(inputs, now):
-            tool = ToolCommand()        # a person: rotors stopped, tool lifted
+        if self.tool_must_stop(inputs, now) or creep:
+            tool = ToolCommand()        # a person, a slope, no IMU: rotors stopped, tool lifted
         if self.state is SafetyState.PROTECTIVE_STOP:
             self.interlock_active = False
             return self.state, Twist2D(), tool
@@ -431,12 +726,16 @@ class SafetySupervisor:
         cap = self.people_speed_cap(inputs, now)
         v = max(-cap, min(cap, v))
         omega = max(-p.max_yaw_rate, min(p.max_yaw_rate, cmd.omega))
+        if creep:
+            v = max(-p.teleop_creep_speed_mps, min(p.teleop_creep_speed_mps, v))
+            omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
         self.interlock_active = False
         if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
                 and not self.tool_ready(inputs, now)):
             # tracks only on processed ground: no forward motion until the tool works
             v = 0.0
             self.interlock_active = True
+        self.last_v = v
         return self.state, Twist2D(v, omega), tool
 
     # -- bookkeeping -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+import yaml
 
 from demining_bringup.contract import topics
 from demining_bringup.contract.datatypes import (GprScan, MdScan, SimEvent, ToolCommand,
@@ -50,7 +51,11 @@ def test_example_scenarios_load():
     assert len(files) >= 4
     for path in files:
         scenario = load_scenario(path)
-        assert scenario.faults or scenario.actors
+        # a fault-campaign file may hold only operator actions (an e-stop, a killed node) or a
+        # hazardous world (a slope) in its setup
+        setup = (yaml.safe_load(open(path, encoding='utf-8')) or {}).get('setup') or {}
+        assert scenario.faults or scenario.actors or setup.get('operator') or \
+            setup.get('world', {}).get('slope'), path
 
 
 @pytest.mark.parametrize('entry,needle', [
@@ -184,6 +189,23 @@ def test_rotor_stall():
     assert speed[3.9] > 75.0
     assert speed[6.9] == 0.0
     assert speed[11.9] > 75.0
+
+
+def test_drive_runaway_ignores_the_command_and_tool_state_faults_reach_the_joint_states():
+    sim = Simulator(world(), SimParams(seed=3, gnss_dropouts_per_hour=0.0), parse_scenario(
+        {'faults': [{'at': 2.0, 'kind': 'drive_runaway', 'speed_mps': 0.8, 'duration': 4.0},
+                    {'at': 3.0, 'kind': 'sensor_dropout', 'sensor': 'tool', 'duration': 1.0}]},
+        'test.yaml'))
+    speeds, tool_stamps = {}, []
+    while sim.t < 9.0 - 1e-9:
+        sim.set_command(Twist2D(0.0, 0.0))          # the operator commands a stop throughout
+        sim.set_tool_command(ToolCommand(0.0, 0.0, 0.0))
+        sim.advance_to(sim.t + 0.1)
+        speeds[round(sim.t, 1)] = sim.truth.v
+        tool_stamps += [round(o.stamp, 1) for o in sim.drain() if isinstance(o, ToolState)]
+    assert speeds[1.9] == 0.0 and speeds[5.9] == pytest.approx(0.8, abs=0.05)
+    assert speeds[8.9] == pytest.approx(0.0, abs=1e-6)        # the valve freed: it stops
+    assert not [t for t in tool_stamps if 3.05 < t < 3.95] and max(tool_stamps) > 4.0
 
 
 def test_detonation():

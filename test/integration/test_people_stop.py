@@ -20,6 +20,7 @@ SCENARIO = os.path.join(_ROOT, 'config', 'faults', 'person_in_work_area.yaml')
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)       # a whole training-field mission: ~2 min on a loaded 2-core box
 def test_a_person_stops_flail_and_vehicle_before_the_safety_distance(tmp_path):
     desc = st.load_stack()
     args = st.resolve_arguments(desc, {'world': 'training_field', 'seed': 1,

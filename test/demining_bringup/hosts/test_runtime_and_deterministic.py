@@ -16,7 +16,7 @@ from demining_bringup.hosts.deterministic import ComponentFailure, Deterministic
 from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog, Throttle
 
 ACTUATOR_TOPICS = {topics.CMD_VEL, topics.TOOL_COMMAND, topics.CMD_VEL_AUTO,
-                   topics.TOOL_COMMAND_AUTO}
+                   topics.TOOL_COMMAND_AUTO, topics.CMD_VEL_MUX}
 
 
 def _stack_nodes(**given):
@@ -41,6 +41,10 @@ def test_no_actuator_command_leaves_a_component_before_activation(spec, tmp_path
     rt = ComponentRuntime(spec.component(), name=spec.name,
                           sink=lambda port, value: sent.append(port), log=RecordingLog())
     rt.configure(params)
+    if spec.name == 'cmd_mux':
+        # the mux's timer commands only while paused (it holds zero); commands otherwise pass
+        # on arrival
+        rt.deliver('pause', True, 1.0)
     # Even called directly (not through the host's gated timers), a configured but inactive
     # component's commands go nowhere.
     for timer in rt.periods:

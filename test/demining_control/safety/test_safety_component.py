@@ -18,18 +18,20 @@ def safety(area_file):
     out = []
     rt = ComponentRuntime(SafetySupervisorComponent, sink=lambda p, v: out.append((p, v)),
                           log=RecordingLog())
-    # the people monitor is tested in test_people_zones.py
-    rt.configure({'area_file': area_file, 'people_monitor_required': False})
+    # the people monitor is tested in test_people_zones.py, the IMU limits in test_machine_limits
+    rt.configure({'area_file': area_file, 'people_monitor_required': False,
+                  'imu_required': False})
     rt.activate(0.0)
     return rt, out
 
 
-def feed(rt, now):
-    """Every input fresh: the vehicle on the headland, the tool working, the mission clearing."""
+def feed(rt, now, v=0.0):
+    """Every input fresh: the vehicle on the headland (moving at ``v``), the tool working, the
+    mission clearing."""
     rt.deliver('heartbeat', None, now)
     rt.deliver('cmd', Twist2D(0.4, 0.0), now)
     rt.deliver('tool_cmd', ToolCommand(83.8, 0.0, 0.15), now)
-    rt.deliver('pose', VehicleState(now, -5.0, 10.0, 0.0), now)
+    rt.deliver('pose', VehicleState(now, -5.0, 10.0, 0.0, v=v), now)
     rt.deliver('tool_state', ToolState(now, 83.8, 0.0, 0.15), now)
     rt.deliver('mission', MissionState.CLEARING, now)
     rt.fire('control', now)

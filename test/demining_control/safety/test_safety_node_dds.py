@@ -31,7 +31,7 @@ pytestmark = pytest.mark.dds
 
 
 class Harness(Node):
-    """Plays operator station, localisation, follower and tool controller."""
+    """Plays operator station, localisation, command mux and tool controller."""
 
     def __init__(self, context):
         super().__init__('safety_test_harness', context=context)
@@ -40,7 +40,7 @@ class Harness(Node):
         self.cmd = None
         self.pub_hb = self.create_publisher(Header, topics.OPERATOR_HEARTBEAT, qos.COMMAND)
         self.pub_estop = self.create_publisher(Bool, topics.OPERATOR_ESTOP, qos.LATCHED)
-        self.pub_cmd = self.create_publisher(Twist, topics.CMD_VEL_AUTO, qos.COMMAND)
+        self.pub_cmd = self.create_publisher(Twist, topics.CMD_VEL_MUX, qos.COMMAND)
         self.pub_tool = self.create_publisher(codec.JointState, topics.TOOL_COMMAND_AUTO,
                                               qos.COMMAND)
         self.pub_odom = self.create_publisher(codec.Odometry, topics.LOCALIZATION, qos.STATE)
@@ -76,7 +76,9 @@ class Harness(Node):
         self.pub_cmd.publish(cmd)
         self.pub_tool.publish(codec.encode_tool_command(ToolCommand(83.8, 0.0, 0.15), now))
         # on the headland, 5 m west of the field: no interlock, inside the geofence
-        self.pub_odom.publish(codec.state_to_odometry(VehicleState(now, -5.0, 10.0, 0.0)))
+        # moving as the supervisor last commanded (no slip, no runaway)
+        v = self.cmd[0] if self.cmd is not None else 0.0
+        self.pub_odom.publish(codec.state_to_odometry(VehicleState(now, -5.0, 10.0, 0.0, v=v)))
         self.pub_ts.publish(codec.encode_tool_state(ToolState(now, 83.8, 0.0, 0.15)))
 
 
@@ -88,7 +90,8 @@ def system(area_file, ros_domain_id):
     from demining_bringup.hosts.ros import ComponentNode
     node = ComponentNode(SafetySupervisorComponent, node_name='safety_supervisor', context=ctx,
                          parameter_overrides=[Parameter('area_file', value=area_file),
-                                              Parameter('people_monitor_required', value=False)])
+                                              Parameter('people_monitor_required', value=False),
+                                              Parameter('imu_required', value=False)])
     node.trigger_configure()
     node.trigger_activate()
     assert node.runtime.state is LifecycleState.ACTIVE

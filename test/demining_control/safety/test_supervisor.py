@@ -3,6 +3,7 @@
 import math
 
 import pytest
+from shapely.geometry import Polygon
 
 from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState, Twist2D,
                                                  VehicleState)
@@ -225,3 +226,23 @@ def test_transitions_have_stamps_and_reasons():
     sup.update(fresh_inputs(1.1, x=math.nan), 1.1)
     for t in sup.transitions:
         assert set(t) == {'stamp', 'state', 'reason'} and t['reason']
+
+
+def test_the_footprint_is_kept_out_of_exclusion_zones_unless_declared_safe():
+    ruin = [(10.0, 8.0), (14.0, 8.0), (14.0, 12.0), (10.0, 12.0)]
+    sup = SafetySupervisor(FIELD, exclusion_zones=[ruin])
+    sup.update(fresh_inputs(0.0, x=5.0, v=0.0), 0.0)
+    # heading east at the ruin: the flail (3.3 m ahead) would be in it within the horizon
+    state, cmd, _ = sup.update(fresh_inputs(1.0, x=6.5, v=0.4), 1.0)
+    assert state is SafetyState.PROTECTIVE_STOP and cmd.v == 0.0
+    assert sup.reason == 'exclusion zone ahead'
+    # backing away is allowed, and so is driving past it on the other side of the field
+    state, cmd, _ = sup.update(fresh_inputs(2.0, x=6.5, v=-0.3), 2.0)
+    assert state is SafetyState.OK and cmd.v < 0.0
+    state, _, _ = sup.update(fresh_inputs(3.0, x=6.5, y=3.0, v=0.4), 3.0)
+    assert state is SafetyState.OK
+    # the same zone declared safe to drive (a road): no stop
+    road = SafetySupervisor(FIELD, safe_ground=Polygon(ruin), exclusion_zones=[ruin])
+    road.update(fresh_inputs(0.0, x=5.0, v=0.0), 0.0)
+    state, _, _ = road.update(fresh_inputs(1.0, x=6.5, v=0.4), 1.0)
+    assert state is SafetyState.OK

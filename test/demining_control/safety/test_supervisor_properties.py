@@ -139,11 +139,12 @@ def _apply(sup, inp, model, action, now):
         inp.cmd, inp.cmd_stamp = Twist2D(0.4, 0.1), now
         inp.tool_cmd, inp.tool_cmd_stamp = ToolCommand(83.8, 0.0, 0.15), now
         inp.heartbeat_stamp = now
-        inp.pose, inp.pose_stamp = VehicleState(now, -5.0, 10.0, 0.0), now
+        # the vehicle moves as it was last told (no slip, no runaway: tested below)
+        inp.pose, inp.pose_stamp = VehicleState(now, -5.0, 10.0, 0.0, v=sup.last_v), now
         inp.tool_state, inp.tool_state_stamp = ToolState(now, 83.8, 0.0, 0.15), now
     elif kind == 'pose':
         x, y, yaw, age = arg
-        inp.pose, inp.pose_stamp = VehicleState(now, x, y, yaw), _stamp(age, now)
+        inp.pose, inp.pose_stamp = VehicleState(now, x, y, yaw, v=sup.last_v), _stamp(age, now)
     elif kind == 'cmd':
         v, omega, age = arg
         inp.cmd, inp.cmd_stamp = Twist2D(v, omega), _stamp(age, now)
@@ -188,7 +189,9 @@ def _apply(sup, inp, model, action, now):
             assert _must_not_move(inp, now) is None, msg
             model.needs_resume = False
         if not ok:
-            assert model.needs_resume, f'refused without a latch: {msg}'
+            # a machine-limit stop (here: a pose jump) also waits for a resume
+            assert model.needs_resume or sup.limit_latch is not None, \
+                f'refused without a latch: {msg}'
     elif kind == 'ack':
         ok, msg = sup.acknowledge_inspection(arg, now)
         assert ok == bool(arg.strip()), msg
@@ -353,3 +356,80 @@ def test_no_motion_and_no_rotor_speed_while_the_people_zone_is_stop(steps):
             assert sup.state is not SafetyState.OK
         elif zone == 'slow':
             assert abs(cmd.v) <= sup.params.people_slow_speed_mps + 1e-12
+
+
+# --- machine limits (issue 8 item 2) ---------------------------------------------------------
+
+LIMITS = SafetyParams(imu_required=True, tool_state_required=True)
+DEG = math.pi / 180.0
+#: Tilts, deg: level, below, near and above the work limits (20 pitch, 15 roll), beyond the
+#: rollover limits (25, 20), and not finite.
+tilts = st.one_of(st.sampled_from([0.0, 10.0, 14.9, 15.1, 19.9, 20.1, 24.0, 25.1, -21.0]),
+                  st.floats(-40.0, 40.0), st.just(NAN))
+limit_steps = st.lists(st.tuples(
+    st.sampled_from([0.05, 0.1, 0.1, 0.3, 0.6, 1.2]),      # time step, s
+    tilts, tilts,                                           # roll, pitch, deg
+    st.sampled_from([0.0, 0.0, 0.3, 0.6, None]),            # IMU age, s (None: never)
+    st.booleans(),                                          # IMU output repeats (frozen)
+    st.sampled_from([0.0, 0.0, 0.3, 0.6, None]),            # tool-state age, s
+    st.booleans(),                                          # the flail is jammed
+    st.sampled_from([None, 0.0, 0.5, 1.5]),                 # measured |v| (None: as told)
+    st.booleans(),                                          # operator resume
+    st.booleans()),                                         # the mux passes teleop
+    min_size=1, max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(limit_steps)
+def test_machine_limits_hold_for_any_tilt_imu_tool_and_motion_sequence(sequence):
+    """No motion and no tool on a slope above the work limit or without a valid IMU or tool
+    state; a tilt past the rollover limit or a runaway latches the e-stop; a machine-limit stop
+    (repeated stalls, slip) holds everything until a resume. Teleop alone may creep out of a
+    slope or machine-limit stop, never faster than the creep speed and never with the tool."""
+    p = LIMITS
+    sup = SafetySupervisor(FIELD, p)
+    now = 100.0
+    frozen_since = None
+    runaway_since = None
+    for dt, roll, pitch, imu_age, frozen, ts_age, jammed, measured, resume, teleop in sequence:
+        now += dt
+        frozen_since = (frozen_since if frozen_since is not None else now) if frozen else None
+        flail = 20.0 if jammed else 83.8
+        v_meas = sup.last_v if measured is None else measured
+        inp = SafetyInputs(
+            cmd=Twist2D(0.4, 0.0), cmd_stamp=now,
+            tool_cmd=ToolCommand(83.8, 0.0, 0.15), tool_cmd_stamp=now, heartbeat_stamp=now,
+            pose=VehicleState(now, X0 - 5.0, 10.0, 0.0, v=v_meas), pose_stamp=now,
+            tool_state=ToolState(now, flail, 0.0, 0.15, 12000.0 if jammed else 2000.0),
+            tool_state_stamp=_stamp(ts_age, now), roll=roll * DEG, pitch=pitch * DEG,
+            imu_stamp=_stamp(imu_age, now), imu_frozen_since=frozen_since,
+            cmd_source='teleop' if teleop else 'auto')
+        was_latched = sup.limit_latch is not None
+        if resume:
+            ok, msg = sup.resume(inp, now)
+            if was_latched and ok:
+                assert not sup.protective_causes(inp, now), msg
+        commanded = abs(sup.last_v)
+        runaway = v_meas > commanded + p.runaway_margin_mps
+        runaway_since = (runaway_since if runaway_since is not None else now) if runaway \
+            else None
+        state, cmd, tool = sup.update(inp, now)
+        moving = cmd.v != 0.0 or cmd.omega != 0.0
+        imu_ok = (imu_age is not None and imu_age <= p.imu_timeout_s and _finite(roll, pitch)
+                  and (frozen_since is None or now - frozen_since < p.imu_frozen_s))
+        if imu_ok and (abs(roll) > p.rollover_roll_deg or abs(pitch) > p.rollover_pitch_deg):
+            assert state is SafetyState.ESTOP, sup.reason
+        if runaway_since is not None and now - runaway_since >= p.motion_mismatch_time_s:
+            assert state is SafetyState.ESTOP, sup.reason
+        over = imu_ok and (abs(roll) > p.max_work_roll_deg or abs(pitch) > p.max_work_pitch_deg)
+        ts_ok = ts_age is not None and ts_age <= p.tool_state_timeout_s
+        creeping = moving and teleop and (over or sup.limit_latch is not None)
+        if creeping:
+            assert imu_ok and ts_ok and tool == ToolCommand(), sup.reason
+            assert abs(cmd.v) <= p.teleop_creep_speed_mps + 1e-12
+            assert abs(cmd.omega) <= p.teleop_creep_yaw_rate + 1e-12
+        elif over or not imu_ok or not ts_ok or sup.limit_latch is not None:
+            assert not moving and tool == ToolCommand(), (roll, pitch, imu_age, sup.reason)
+            assert state is not SafetyState.OK or teleop
+        if moving:
+            assert state is SafetyState.OK
