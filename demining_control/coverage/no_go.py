@@ -83,16 +83,18 @@ def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
     return Polygon([(x + c * a - s * b, y + s * a + c * b) for a, b in pts])
 
 
-def back_out_point(x: float, y: float, yaw: float, zones: Sequence[Polygon], reach_m: float,
+def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
                    step_m: float, max_m: float) -> Optional[XY]:
     """Where to back out to, straight behind, before the machine may turn near a zone.
 
-    ``reach_m`` is the radius the footprint sweeps when it pivots on base_link. Returns None
+    ``zones`` is a list of polygons or one geometry. ``reach_m`` is the radius the footprint
+    sweeps when it pivots on base_link. Returns None
     when no zone is within that reach now, else the first point behind (in ``step_m`` steps,
     at most ``max_m``) from which a pivot stays clear of every zone (the last one tried if none
     does: the supervisor then still keeps the footprint out).
     """
-    zone = unary_union(list(zones)) if zones else Polygon()
+    zone = zones if hasattr(zones, 'geom_type') else (
+        unary_union(list(zones)) if zones else Polygon())
     if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
         return None
     c, s = math.cos(yaw), math.sin(yaw)

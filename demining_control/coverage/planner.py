@@ -31,6 +31,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import shapely
+import shapely.prepared
 from shapely import affinity
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 from shapely.ops import substring, unary_union
@@ -311,15 +312,17 @@ def _facing(xy: np.ndarray, reverse: np.ndarray) -> np.ndarray:
     The last waypoint keeps the yaw of the leg into it; a zero-length leg keeps the yaw before.
     """
     n = len(xy)
-    out = np.zeros(n)
     if n < 2:
-        return out
+        return np.zeros(n)
     d = np.diff(xy, axis=0)
-    yaw = 0.0
-    for i in range(n - 1):
-        if np.hypot(*d[i]) > _EPS:
-            yaw = math.atan2(d[i, 1], d[i, 0]) + (math.pi if reverse[i] else 0.0)
-        out[i] = math.atan2(math.sin(yaw), math.cos(yaw))
+    yaw = np.arctan2(d[:, 1], d[:, 0]) + np.where(reverse[:n - 1], math.pi, 0.0)
+    moving = np.hypot(d[:, 0], d[:, 1]) > _EPS
+    # a zero-length leg takes the yaw of the last moving leg before it (0 at the start)
+    idx = np.where(moving, np.arange(n - 1), -1)
+    idx = np.maximum.accumulate(idx)
+    yaw = np.where(idx >= 0, yaw[np.maximum(idx, 0)], 0.0)
+    out = np.empty(n)
+    out[:-1] = np.angle(np.exp(1j * yaw))
     out[-1] = out[-2]
     return out
 
@@ -386,6 +389,7 @@ class _Planner:
         # a transit keeps the whole machine out, not only base_link: zones grown by the
         # footprint's half width (the hull, wider than the tracks)
         self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
+        self._edges = None          # zone-edge passes, built on first use
         self.zone_clear = (self.zone_union.buffer(params.exclusion_clearance_m)
                            if self.zones else Polygon())
         #: what the tool may process: the field minus the zones and their clearance
@@ -747,6 +751,20 @@ class _Planner:
             return None
         return min(parts, key=lambda g: g.distance(here))
 
+    def _zone_edges(self):
+        """Per zone (with its clearance): its pass edges and what else the pass must avoid."""
+        if self._edges is None:
+            half = 0.5 * self.p.tool_width_m
+            self._edges = []
+            for zone in _polys(self.zone_clear):
+                ring = list(zone.buffer(half, join_style='mitre').exterior.coords)
+                others = shapely.prepared.prep(self.zone_block.difference(zone).buffer(half))
+                keep = shapely.prepared.prep(self.zone_keep.difference(zone.buffer(half)))
+                edges = [(a, b) for a, b in zip(ring[:-1], ring[1:])
+                         if math.dist(a, b) >= _MIN_SEGMENT_M]
+                self._edges.append((zone, edges, others, keep))
+        return self._edges
+
     def _zone_pass(self, gap, here: XY) -> Optional[List[XY]]:
         """A straight base path along an exclusion zone's edge whose tool covers a gap there.
 
@@ -760,18 +778,14 @@ class _Planner:
             return None
         half, off = 0.5 * self.p.tool_width_m, self.p.tool_offset_x_m
         best = None
-        for zone in _polys(self.zone_clear):
+        for zone, edges, others, keep in self._zone_edges():
             if zone.distance(gap) > _SLIVER_M:
                 continue
-            ring = list(zone.buffer(half, join_style='mitre').exterior.coords)
-            for a, b in zip(ring[:-1], ring[1:]):
+            for a, b in edges:
                 edge = LineString([a, b])
-                if edge.length < _MIN_SEGMENT_M:
+                covered = edge.buffer(half, cap_style='flat').intersection(gap)
+                if covered.area < _MIN_GAP_M2:
                     continue
-                strip = edge.buffer(half, cap_style='flat')
-                if strip.intersection(gap).area < _MIN_GAP_M2:
-                    continue
-                covered = strip.intersection(gap)
                 s0 = min(edge.project(Point(c)) for c in _coords(covered))
                 s1 = max(edge.project(Point(c)) for c in _coords(covered))
                 ux, uy = (b[0] - a[0]) / edge.length, (b[1] - a[1]) / edge.length
@@ -781,13 +795,12 @@ class _Planner:
                     if sign * (d1 - d0) <= _MIN_SEGMENT_M:
                         continue
                     path = LineString([p0, p1])
-                    if path.buffer(half).intersects(self.zone_block.difference(zone)) or (
-                            path.intersects(self.zone_keep.difference(zone.buffer(half)))):
+                    if others.intersects(path) or keep.intersects(path):
                         continue
                     # pivot onto the pass where the tool's swing clears every zone, then
                     # drive straight in (and back out the same way afterwards)
                     yaw = math.atan2(sign * uy, sign * ux)
-                    pre = back_out_point(p0[0], p0[1], yaw, [self.zone_block], self.pivot_reach,
+                    pre = back_out_point(p0[0], p0[1], yaw, self.zone_block, self.pivot_reach,
                                          _BACK_OUT_STEP_M, _BACK_OUT_MAX_M) or p0
                     dist = math.dist(here, pre)
                     if best is None or dist < best[0]:
