@@ -187,6 +187,8 @@ class Vehicle:
         self._grade_fwd = self._slope_slip = self._side_creep = 0.0
         self._update_attitude(force=True)
         self.last_collision: Optional[str] = None
+        # A disabling blast leaves the vehicle where it is (tracks or drive destroyed).
+        self.disabled = False
 
     # --- terrain ------------------------------------------------------------------------
 
@@ -251,6 +253,11 @@ class Vehicle:
         ey = max(abs(w) - hw, 0.0)
         return math.hypot(ex, ey) - r
 
+    def hull_distance(self, x: float, y: float) -> float:
+        """Distance (m) from a map point to the hull footprint (0 inside)."""
+        t = self.truth
+        return max(self._clearance(t.x, t.y, t.yaw, x, y, 0.0), 0.0)
+
     def hits(self, x: float, y: float, yaw: float) -> Optional[int]:
         """Index of an obstacle the footprint at (x, y, yaw) touches, or None."""
         ax, ay = self._obs_anchor
@@ -284,6 +291,8 @@ class Vehicle:
         """Advance ``dt`` seconds under the command; return an obstacle's name on a new contact."""
         # Scalar code with conditionals instead of min/max calls: this runs every physics step.
         p, t = self.p, self.truth
+        if self.disabled:
+            v_cmd = w_cmd = 0.0
         vmax = p.max_speed_mps
         if v_cmd > vmax:
             v_cmd = vmax
