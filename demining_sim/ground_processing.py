@@ -207,9 +207,9 @@ class ProcessingParams:
     tiller_teeth: int = param(60, 'Teeth on the tiller drum (our estimate)', min=1, max=1000)
     tiller_tooth_radius_m: float = param(0.03, 'Half-width of a tiller tooth\'s cut, m',
                                          min=0.0, max=0.5)
-    tiller_cuts_per_engagement: float = param(3.0, 'Tooth cuts on an item per e-fold of its '
-                                              'escape probability (our estimate)', min=0.01,
-                                              max=1e4)
+    tiller_cuts_per_engagement: float = param(1.0, 'Tooth cuts on an item per e-fold of its '
+                                              'escape probability (our estimate: a drum mills '
+                                              'all the soil it reaches)', min=0.01, max=1e4)
     soil_transmission_length_m: float = param(0.03, 'E-folding depth of a strike\'s impulse '
                                               'below the processed soil, m (our estimate)',
                                               min=0.001, max=0.5)

@@ -614,7 +614,8 @@ class Simulator:
                                  x=x, y=y, detail='scheduled by the fault scenario'))
             mass = (self.p.scenario_explosive_kg_ap if f.item_kind == 'AP'
                     else self.p.scenario_explosive_kg_at)
-            gap = max(self.vehicle.hull_distance(x, y), 0.0)
+            hull = getattr(self.vehicle, 'hull_distance', None)
+            gap = hull(x, y) if hull is not None else math.hypot(x - tr.x, y - tr.y)
             if gap <= self.p.blast_damage_scaled_distance * mass ** (1.0 / 3.0) \
                     and (f.item_kind != 'AP' or mass > self.p.track_blast_rating_kg):
                 self.vehicle.disabled = True
