@@ -49,8 +49,10 @@ Metrics of a row (definitions):
   ``--sim-time-limit``, by default 3 x the planner's expected time + 30 min (4 h while there is
   no plan).
 * ``mines_left_active_in_processed_ground``: truth: mine items (AP, AT, UXO; not clutter) that
-  are neither neutralised nor detonated (the simulator's item table) and whose position at the
-  end lies in a processed cell of the hazard field of the mission's grid.
+  are neither destroyed nor detonated (the simulator's item fates, ``Simulator.item_fates``:
+  untouched, damaged, thrown aside or pushed deeper mines are live) and whose position at the
+  end (where a thrown mine landed) lies in a processed cell of the hazard field of the
+  mission's grid.
 * ``rate_vs_limit``: clearance rate (m^2/h: processed area over mission time, the report's
   figure) divided by ``tool_width_m x working_speed_mps x 3600`` (resolved parameters).
 * ``rtf``: simulated s / wall s of the mission (host start to shut-down); ``wall_s`` that wall
@@ -396,11 +398,8 @@ def _node_param(nodes, name: str, default: float) -> float:
 
 
 def truth_items(sim) -> List[mm.TruthItem]:
-    """The world's items as the simulator knows them now (its item table, not the world)."""
-    t = sim.table
-    n = len(sim.world.items)
-    return [mm.TruthItem(t.names[i], t.kinds[i], float(t.x[i]), float(t.y[i]),
-                         bool(t.active[i])) for i in range(n)]
+    """The world's items as the simulator knows them now (its item fates, not the world)."""
+    return mm.truth_items_from_fates(sim.item_fates())
 
 
 def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
