@@ -253,6 +253,10 @@ class ProcessingParams:
                                          'vehicle is disabled, kg (an AP blast under an '
                                          'armoured track is repairable; our estimate)',
                                          min=0.0, max=100.0)
+    tool_rotor_radius_m: float = param(0.7, 'Radius at which the soil resists the rotors '
+                                       '(drum plus chain), m: the soil torque over it is the '
+                                       'tool\'s drag on the vehicle (our estimate)', min=0.05,
+                                       max=3.0)
     uxo_track_initiation_probability: float = param(0.1, 'Probability that an impact-fused '
                                                     'UXO fires when a track crushes it (our '
                                                     'estimate)', min=0.0, max=1.0)

@@ -234,7 +234,7 @@ class Simulator:
         self.table = ItemTable(world.items)
         self._add_rocks(rngs['rocks'])
         self.vehicle = Vehicle(p, world.terrain, world.obstacles, world.vehicle_start,
-                               rngs['vehicle'])
+                               rngs['vehicle'], world.soil.name)
         self.tools = ToolSystem(p)
         geometry = ContactGeometry(p.tool_offset_x_m, p.tool_width_m, p.tool_strike_length_m,
                                    p.track_gauge_m, p.track_width_m, p.track_length_m)
@@ -383,6 +383,9 @@ class Simulator:
             v_cmd = w_cmd = 0.0
         else:
             v_cmd, w_cmd = self._cmd.v, self._cmd.omega
+        # The rotors' soil load (last step) resists the forward motion.
+        self.vehicle.tool_force = (self.tools.flail.load_torque
+                                   + self.tools.tiller.load_torque) / p.tool_rotor_radius_m
         collision = self.vehicle.step(v_cmd, w_cmd, self.dt)
         tr = self.vehicle.truth
         if collision is not None:
