@@ -235,10 +235,10 @@ class Simulator:
         self._add_rocks(rngs['rocks'])
         self.vehicle = Vehicle(p, world.terrain, world.obstacles, world.vehicle_start,
                                rngs['vehicle'], world.soil.name)
-        self.tools = ToolSystem(p)
+        hardness = p.soil_hardness or SOIL_HARDNESS.get(world.soil.name, 1.0)
+        self.tools = ToolSystem(p, hardness)
         geometry = ContactGeometry(p.tool_offset_x_m, p.tool_width_m, p.tool_strike_length_m,
                                    p.track_gauge_m, p.track_width_m, p.track_length_m)
-        hardness = p.soil_hardness or SOIL_HARDNESS.get(world.soil.name, 1.0)
         self.contact = GroundContact(geometry, self.table, p, p.seed, p.mass_kg, hardness)
         self._tool_rng = rngs['tools']
         self._fates: List[ItemFate] = initial_fates(world.items)

@@ -4,10 +4,12 @@ Rotor model (one per tool), integrated at the physics rate:
 
 ``J dω/dt = T_drive - T_load`` with ``T_drive = clip(K (ω_cmd - ω), -T_max, T_max)`` (a
 hydraulic motor with a speed loop and a pressure-relief torque limit) and
-``T_load = c ω + k_soil d (1 + k_v |v_ground|)`` (bearing/air drag plus the soil the hammers
-or teeth cut: more soil per second when deeper and faster). When the soil load exceeds the
-drive torque the rotor slows down and stalls at zero; it only restarts when the load drops
-(tool lifted, vehicle slower). A jam (``rotor_stall`` fault) adds a load beyond any drive.
+``T_load = c ω + h k_soil d (1 + k_v |v_ground|)`` (bearing/air drag plus the soil the hammers
+or teeth cut: more soil per second when deeper and faster, more in harder soil: ``h`` the
+soil's relative hardness, :data:`demining_sim.ground_processing.SOIL_HARDNESS`). When the soil
+load exceeds the drive torque the rotor slows down and stalls at zero; it only restarts when the
+load drops (tool lifted, vehicle slower).
+A jam (``rotor_stall`` fault) adds a load beyond any drive.
 
 The tool depth follows the command at ``tool_lift_rate_mps`` both ways. Ground is only
 processed where a rotor turns at least at its minimum processing speed (a slow flail only
@@ -113,16 +115,17 @@ class Rotor:
 class ToolSystem:
     """Flail plus tiller on one depth actuator; call :meth:`step` at the physics rate."""
 
-    def __init__(self, params: ToolParams) -> None:
-        """Create stopped, raised tools."""
+    def __init__(self, params: ToolParams, soil_hardness: float = 1.0) -> None:
+        """Create stopped, raised tools; ``soil_hardness`` (1 loam) scales the soil load."""
         p = params
         self.p = p
         self.flail = Rotor(p.flail_inertia_kgm2, p.flail_max_torque_nm, p.flail_speed_gain_nms,
-                           p.flail_viscous_nms, p.flail_soil_torque_nm_per_m,
+                           p.flail_viscous_nms, p.flail_soil_torque_nm_per_m * soil_hardness,
                            p.flail_min_process_speed_rps)
         self.tiller = Rotor(p.tiller_inertia_kgm2, p.tiller_max_torque_nm,
                             p.tiller_speed_gain_nms, p.tiller_viscous_nms,
-                            p.tiller_soil_torque_nm_per_m, p.tiller_min_process_speed_rps)
+                            p.tiller_soil_torque_nm_per_m * soil_hardness,
+                            p.tiller_min_process_speed_rps)
         self.depth = 0.0
         self.disabled = False
 

@@ -2,13 +2,14 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from demining_bringup.contract.datatypes import ToolCommand, Twist2D
 from demining_sim.generator import make_item
 from demining_sim.simulator import SimParams, Simulator
 from demining_sim.tools import ToolParams, ToolSystem
-from demining_bringup.contract.world import GeoOrigin, Soil, World
+from demining_bringup.contract.world import GeoOrigin, Soil, Terrain, World
 
 FLAIL = 83.8         # rad/s, 800 rpm (docs/sources.md)
 DT = 0.01
@@ -40,6 +41,14 @@ def test_stall_when_soil_load_exceeds_drive_and_recovery_when_lifted():
     assert tools.processed_depth == 0.0                      # a stalled rotor does not process
     spin(tools, ToolCommand(FLAIL, 0.0, 0.1), 0.2, 10.0)
     assert tools.flail.speed > 0.9 * FLAIL
+
+
+def test_harder_soil_loads_the_rotor_more():
+    loam, laterite = ToolSystem(ToolParams(), 1.0), ToolSystem(ToolParams(), 1.8)
+    for tools in (loam, laterite):
+        spin(tools, ToolCommand(FLAIL, 0.0, 0.15), 0.4, 10.0)
+    assert laterite.state(1.0).flail_torque > 1.5 * loam.state(1.0).flail_torque - \
+        ToolParams().flail_viscous_nms * FLAIL
 
 
 def test_depth_follows_command_at_lift_rate_and_is_limited():
@@ -86,8 +95,25 @@ def test_ap_mine_under_a_slow_flail_is_neutralised_and_its_fate_recorded():
     fate = sim.item_fates()[0]
     assert not fate.live and fate.cause == 'flail' and fate.neutralised_at is not None
     assert fate.in_processed_ground and fate.processed_depth_m >= 0.1
-    # Fragments stay in the soil: the metal detector still has metal to see there.
+    # Fragments stay in the soil: the metal detector still sees metal there.
     assert sim.table.active[0] and sim.table.metal_mass[0] > 0.0
+    x, y = np.array([10.0, 30.0]), np.array([0.2, 0.2])
+    s = sim.md.signals(x, y, np.full(2, 0.05), np.zeros(2, dtype=np.int64), sim.t)
+    assert s[0] > s[1] + 1.0
+
+
+def test_the_tool_follows_the_ground_within_its_residual():
+    # A 10 cm rise under the tool while the tracks stand on the level: the hammers bite
+    # deeper there by tool_ground_following_residual x 10 cm.
+    heights = np.zeros((41, 61))
+    heights[:, 10:15] = 0.1                 # x in [5, 10) m is 10 cm higher
+    terrain = Terrain(heights=heights, origin_x=-5.0, origin_y=-20.0, resolution=1.0)
+    w = world_with()
+    w.terrain = terrain
+    sim = Simulator(w, params())
+    assert sim._tool_ground_offset(7.0, 0.0) == pytest.approx(
+        sim.p.tool_ground_following_residual * 0.1, abs=1e-3)
+    assert sim._tool_ground_offset(20.0, 0.0) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_flail_at_the_surface_does_not_reach_a_deep_mine():
