@@ -450,7 +450,7 @@ class GroundContact:
         self._anchor = (math.inf, math.inf)
         self._in_strip: Set[int] = set()
         self._in_track: Set[int] = set()
-        self.hammers = int(getattr(params, 'flail_hammers', 34))
+        self.hammers = int(params.flail_hammers)
         self.fuzes = [fuze_of(table.models[i], table.kinds[i]) for i in range(len(table))]
         self._ref_strikes = reference_strikes_per_m2(params)
 

@@ -240,7 +240,6 @@ class Simulator:
         geometry = ContactGeometry(p.tool_offset_x_m, p.tool_width_m, p.tool_strike_length_m,
                                    p.track_gauge_m, p.track_width_m, p.track_length_m)
         self.contact = GroundContact(geometry, self.table, p, p.seed, p.mass_kg, hardness)
-        self._tool_rng = rngs['tools']
         self._fates: List[ItemFate] = initial_fates(world.items)
         self.processed = self._processed_grid()
         self._stamp_pose = (math.inf, math.inf)
@@ -452,20 +451,21 @@ class Simulator:
     def _stamp_processed(self, tr: VehicleTruth) -> None:
         """Record the ground the tool processed since the last stamp, at its effective depth."""
         p = self.p
+        c, s = math.cos(tr.yaw), math.sin(tr.yaw)
+        # The tool's centre, not base_link: turning in place sweeps the strip too.
+        tx, ty = tr.x + c * p.tool_offset_x_m, tr.y + s * p.tool_offset_x_m
         sx, sy = self._stamp_pose
-        travel = abs(tr.x - sx) + abs(tr.y - sy)
+        travel = abs(tx - sx) + abs(ty - sy)
         if travel < 0.5 * p.processed_truth_resolution_m:
             return
-        self._stamp_pose = (tr.x, tr.y)
+        self._stamp_pose = (tx, ty)
         passes = self.contact.tool_passes(tr.v, self._tool_view)
         if not passes:
             return
         depth = max(tp.reach_m for tp in passes)
-        c, s = math.cos(tr.yaw), math.sin(tr.yaw)
         half = 0.5 * p.tool_strike_length_m
         behind = half + min(travel, 2.0 * p.processed_truth_resolution_m + half)
-        self.processed.stamp(tr.x + c * p.tool_offset_x_m, tr.y + s * p.tool_offset_x_m,
-                             tr.yaw, half, behind, 0.5 * p.tool_width_m, depth)
+        self.processed.stamp(tx, ty, tr.yaw, half, behind, 0.5 * p.tool_width_m, depth)
 
     def _apply_change(self, t: float, ch: Change) -> None:
         """Apply one change ground contact decided; record the fate; emit its events."""
