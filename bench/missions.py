@@ -60,7 +60,8 @@ Metrics of a row (definitions):
 
 Output: one line per finished mission, then the last line of stdout is one JSON object with
 exactly the keys of :data:`mission_metrics.SUMMARY_KEYS` (sums over rows; an errored row counts
-as a mission and nowhere else). ``--out DIR`` keeps ``runs/<mission>/`` (report, world, log),
+as a mission and nowhere else). ``--out DIR`` keeps ``runs/<mission>/`` (report, world, log,
+``truth.json``: every item's fate, :func:`demining_sim.truth.truth_document`),
 ``missions.csv``, ``missions.json`` and ``scoreboard.png``.
 
 Reproduce: ``.venv/bin/pip install -r requirements/bench.txt`` then
@@ -402,6 +403,13 @@ def truth_items(sim) -> List[mm.TruthItem]:
     return mm.truth_items_from_fates(sim.item_fates())
 
 
+def write_truth(sim, grid, run_dir: str) -> str:
+    """Write the simulator's item fates as ``run_dir/truth.json`` (judged on the mission grid)."""
+    from demining_sim.truth import write_truth_json
+    return write_truth_json(os.path.join(run_dir, 'truth.json'), sim.item_fates(),
+                            lambda xs, ys: mm.in_processed_hazard(grid, xs, ys))
+
+
 def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
          wall_time_limit: Optional[float]) -> Dict[str, Any]:
     """Host the nodes until the mission ends or a limit; return the row's metrics."""
@@ -467,6 +475,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                 out['error'] += f'; abort failed: {again}'
         sim_s = round(float(host.now), 2)
         items = truth_items(sim)
+        write_truth(sim, mission.grid, run_dir)
         out.update(
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
             footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,

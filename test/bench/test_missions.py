@@ -328,6 +328,10 @@ def test_real_tiny_mission_through_the_task_function(tmp_path):
     assert got['footprint_ticks'] > 0 and got['rtf'] > 0 and got['mines_total'] >= 1
     assert os.path.isfile(tmp_path / 'run' / 'world.sdf')
     assert os.path.isfile(tmp_path / 'run' / 'mission.log')
+    truth = json.loads((tmp_path / 'run' / 'truth.json').read_text())
+    assert truth['mines_total'] == got['mines_total']
+    assert truth['mines_left_active_in_processed_ground'] == \
+        got['mines_left_active_in_processed_ground']
 
 
 def test_wall_time_limit_makes_a_timeout_row():
