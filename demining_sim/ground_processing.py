@@ -46,9 +46,9 @@ explosive mass; fewer hammers lower the strike density); a blast of more than th
 destroys the tool; more than the vehicle's rating disables the vehicle (AT mines under a light
 or medium flail, any AT mine under a track).
 
-Randomness: each draw uses a generator seeded from (simulation seed, item row, pass number), so
-an item's fate does not depend on the order in which the machine met other items (the two hosts
-agree).
+Randomness: each draw uses a generator seeded from (simulation seed, item row, tool or track,
+contact number), so an item's fate does not depend on the order in which the machine met other
+items, or met it with a track and with the tool (the two hosts agree).
 """
 
 from __future__ import annotations
@@ -445,7 +445,11 @@ class GroundContact:
                        + _CANDIDATE_MARGIN_M)
         self.live = np.array([k in _KINDS for k in table.kinds], dtype=bool)
         self.damaged = np.zeros(len(table), dtype=bool)
-        self.passes = np.zeros(len(table), dtype=np.int64)
+        # Contacts per item, counted apart for the tool and the tracks: each draw's stream is
+        # (seed, row, contact kind, count), so the order in which a track and the tool met an
+        # item (which may differ between hosts by a step) does not change either's draws.
+        self.tool_contacts = np.zeros(len(table), dtype=np.int64)
+        self.track_contacts = np.zeros(len(table), dtype=np.int64)
         self._cand: List[Tuple[float, float, float, int]] = []
         self._anchor = (math.inf, math.inf)
         self._in_strip: Set[int] = set()
@@ -533,9 +537,15 @@ class GroundContact:
             out.append(ToolPass('tiller', s, set_depth, set_depth))
         return out
 
-    def _rng(self, row: int) -> np.random.Generator:
-        self.passes[row] += 1
-        return np.random.default_rng([self.seed, int(row), int(self.passes[row])])
+    @property
+    def passes(self) -> np.ndarray:
+        """Contacts per item (tool passes plus track contacts)."""
+        return self.tool_contacts + self.track_contacts
+
+    def _rng(self, row: int, track: bool = False) -> np.random.Generator:
+        counts = self.track_contacts if track else self.tool_contacts
+        counts[row] += 1
+        return np.random.default_rng([self.seed, int(row), int(track), int(counts[row])])
 
     def _tool_pass(self, stamp: float, row: int, depth: float, v: float, tool: ToolView,
                    ground_offset_m: float) -> Optional[Change]:
@@ -623,7 +633,7 @@ class GroundContact:
         if depth > getattr(p, 'track_trigger_max_depth_m', math.inf):
             return None
         fuze = self.fuzes[row]
-        rng = self._rng(row)
+        rng = self._rng(row, track=True)
         if fuze.kind is FuzeKind.IMPACT:
             if float(rng.random()) < p.uxo_track_initiation_probability:
                 return self._apply(stamp, row, Outcome.DETONATED, side, rng, None)

@@ -528,9 +528,10 @@ class Simulator:
     def item_fates(self) -> List[ItemFate]:
         """Every world item's truth now (position, state, cause, time, processed ground)."""
         out = []
+        passes = self.contact.passes
         for row, f in enumerate(self._fates):
             d = self.processed.depth_at(f.x, f.y)
-            out.append(dataclasses.replace(f, contacts=int(self.contact.passes[row]),
+            out.append(dataclasses.replace(f, contacts=int(passes[row]),
                                            processed_depth_m=d, in_processed_ground=d > 0.0))
         return out
 
