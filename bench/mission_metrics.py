@@ -7,9 +7,10 @@ scoreboard's docstring; in short:
 * **footprint violation**: a control tick at which a corner of a track's ground-contact patch
   lies on ground that is neither processed, nor outside the hazard field, nor declared safe
   (:class:`FootprintMonitor`, :func:`footprint_violated`);
-* **mines left active in processed ground**: mines and UXO (not clutter) still active at the
-  end whose position lies in a processed cell of the hazard field
-  (:func:`mines_left_active_in_processed_ground`);
+* **mines left active in processed ground**: mines and UXO (not clutter) still live at the
+  end (the simulator's item fates: not detonated, not destroyed; a thrown mine counts where it
+  landed) whose position lies in a processed cell of the hazard field
+  (:func:`truth_items_from_fates`, :func:`mines_left_active_in_processed_ground`);
 * **people incidents**: simulator events that involve a person (:func:`is_people_incident`);
 * **rate vs limit**: clearance rate over ``tool_width_m * working_speed_mps * 3600``;
 * the scoreboard's last line: :func:`aggregate`.
@@ -232,6 +233,17 @@ class TruthItem:
     active: bool          # not neutralised, not detonated
 
 
+def truth_items_from_fates(fates: Iterable[Any]) -> List[TruthItem]:
+    """Truth items from the simulator's item fates (:meth:`Simulator.item_fates`).
+
+    A fate's current position (a thrown mine lies where it landed) and ``live`` (neither
+    detonated nor destroyed: intact, damaged, thrown or pushed deeper mines are still live) are
+    what :func:`mines_left_active_in_processed_ground` needs.
+    """
+    return [TruthItem(str(f.name), _kind(f.kind), float(f.x), float(f.y), bool(f.live))
+            for f in fates]
+
+
 def _kind(value: Any) -> str:
     return str(getattr(value, 'value', value))
 
@@ -354,4 +366,5 @@ __all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_K
            'cells_of', 'count_events', 'count_footprint_violations', 'footprint_violated',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rate_limit_m2_per_h',
-           'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'unsafe_points']
+           'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'truth_items_from_fates',
+           'unsafe_points']

@@ -49,8 +49,10 @@ Metrics of a row (definitions):
   ``--sim-time-limit``, by default 3 x the planner's expected time + 30 min (4 h while there is
   no plan).
 * ``mines_left_active_in_processed_ground``: truth: mine items (AP, AT, UXO; not clutter) that
-  are neither neutralised nor detonated (the simulator's item table) and whose position at the
-  end lies in a processed cell of the hazard field of the mission's grid.
+  are neither destroyed nor detonated (the simulator's item fates, ``Simulator.item_fates``:
+  untouched, damaged, thrown aside or pushed deeper mines are live) and whose position at the
+  end (where a thrown mine landed) lies in a processed cell of the hazard field of the
+  mission's grid.
 * ``rate_vs_limit``: clearance rate (m^2/h: processed area over mission time, the report's
   figure) divided by ``tool_width_m x working_speed_mps x 3600`` (resolved parameters).
 * ``rtf``: simulated s / wall s of the mission (host start to shut-down); ``wall_s`` that wall
@@ -58,7 +60,8 @@ Metrics of a row (definitions):
 
 Output: one line per finished mission, then the last line of stdout is one JSON object with
 exactly the keys of :data:`mission_metrics.SUMMARY_KEYS` (sums over rows; an errored row counts
-as a mission and nowhere else). ``--out DIR`` keeps ``runs/<mission>/`` (report, world, log),
+as a mission and nowhere else). ``--out DIR`` keeps ``runs/<mission>/`` (report, world, log,
+``truth.json``: every item's fate, :func:`demining_sim.truth.truth_document`),
 ``missions.csv``, ``missions.json`` and ``scoreboard.png``.
 
 Reproduce: ``.venv/bin/pip install -r requirements/bench.txt`` then
@@ -396,11 +399,15 @@ def _node_param(nodes, name: str, default: float) -> float:
 
 
 def truth_items(sim) -> List[mm.TruthItem]:
-    """The world's items as the simulator knows them now (its item table, not the world)."""
-    t = sim.table
-    n = len(sim.world.items)
-    return [mm.TruthItem(t.names[i], t.kinds[i], float(t.x[i]), float(t.y[i]),
-                         bool(t.active[i])) for i in range(n)]
+    """The world's items as the simulator knows them now (its item fates, not the world)."""
+    return mm.truth_items_from_fates(sim.item_fates())
+
+
+def write_truth(sim, grid, run_dir: str) -> str:
+    """Write the simulator's item fates as ``run_dir/truth.json`` (judged on the mission grid)."""
+    from demining_sim.truth import write_truth_json
+    return write_truth_json(os.path.join(run_dir, 'truth.json'), sim.item_fates(),
+                            lambda xs, ys: mm.in_processed_hazard(grid, xs, ys))
 
 
 def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
@@ -469,6 +476,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                 out['error'] += f'; abort failed: {again}'
         sim_s = round(float(host.now), 2)
         items = truth_items(sim)
+        write_truth(sim, mission.grid, run_dir)
         out.update(
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
             footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,

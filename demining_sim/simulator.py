@@ -38,8 +38,11 @@ from demining_sim.sensors.imu import ImuModel, ImuParams, ImuSample
 from demining_sim.sensors.metal_detector import MdParams, MetalDetectorModel, coil_offsets
 from demining_sim.sensors.odometry import OdometryParams, OdomSample, TrackOdometry
 from demining_sim.sensors.people import PeopleSensor, PeopleSensorParams
+from demining_sim.ground_processing import (SOIL_HARDNESS, Change, ContactGeometry,
+                                            GroundContact, Outcome, ProcessingParams, ToolView)
 from demining_sim.spatial import ItemTable, height_at, is_flat
-from demining_sim.tools import ContactGeometry, GroundContact, ToolParams, ToolSystem
+from demining_sim.tools import ToolParams, ToolSystem
+from demining_sim.truth import FATE_KEY, FateState, ItemFate, ProcessedTruth, initial_fates
 from demining_sim.vehicle import Vehicle, VehicleParams, VehicleTruth
 from demining_bringup.contract.world import World
 
@@ -56,8 +59,8 @@ _ROCK_MIN_DIAMETER_M = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
-class SimParams(VehicleParams, ToolParams, GnssParams, ImuParams, OdometryParams, MdParams,
-                GprParams, PeopleSensorParams):
+class SimParams(VehicleParams, ToolParams, ProcessingParams, GnssParams, ImuParams,
+                OdometryParams, MdParams, GprParams, PeopleSensorParams):
     """Every simulator parameter (flat: the node declares each as a ROS parameter)."""
 
     seed: int = param(0, 'Seed of every random process of the simulation', min=0,
@@ -93,6 +96,18 @@ class SimParams(VehicleParams, ToolParams, GnssParams, ImuParams, OdometryParams
     intrusion_distance_m: float = param(50.0, 'An actor this close to the vehicle is an '
                                         'intrusion, m (IMAS 10.20: set by risk assessment)',
                                         min=0.0, max=10000.0)
+    processed_truth_resolution_m: float = param(0.25, 'Cell size of the simulator\'s own '
+                                                'record of the ground the tool processed, m',
+                                                min=0.05, max=5.0)
+    blast_damage_scaled_distance: float = param(
+        1.5, 'A detonation disables the vehicle within this scaled distance R / W^(1/3) of '
+        'its hull, m/kg^(1/3) (Hopkinson-Cranz scaling; the threshold is our estimate)',
+        min=0.0, max=50.0)
+    scenario_explosive_kg_at: float = param(7.5, 'Explosive mass of a scheduled AT '
+                                            'detonation, kg (TM-62: 7-7.5 kg)', min=0.0,
+                                            max=100.0)
+    scenario_explosive_kg_ap: float = param(0.24, 'Explosive mass of a scheduled AP '
+                                            'detonation, kg (PMN: 240 g)', min=0.0, max=100.0)
     output_queue_size: int = param(20000, 'Outputs kept when nobody drains them (oldest '
                                    'dropped)', min=100, max=10 ** 7)
 
@@ -220,11 +235,16 @@ class Simulator:
         self.table = ItemTable(world.items)
         self._add_rocks(rngs['rocks'])
         self.vehicle = Vehicle(p, world.terrain, world.obstacles, world.vehicle_start,
-                               rngs['vehicle'])
-        self.tools = ToolSystem(p)
+                               rngs['vehicle'], world.soil.name)
+        hardness = p.soil_hardness or SOIL_HARDNESS.get(world.soil.name, 1.0)
+        self.tools = ToolSystem(p, hardness)
         geometry = ContactGeometry(p.tool_offset_x_m, p.tool_width_m, p.tool_strike_length_m,
                                    p.track_gauge_m, p.track_width_m, p.track_length_m)
-        self.contact = GroundContact(geometry, self.table, p, rngs['tools'])
+        self.contact = GroundContact(geometry, self.table, p, p.seed, p.mass_kg, hardness)
+        self._fates: List[ItemFate] = initial_fates(world.items)
+        self.processed = self._processed_grid()
+        self._stamp_pose = (math.inf, math.inf)
+        self._tool_view = ToolView()
         o = world.origin
         self.geo = LocalCartesian(o.latitude_deg, o.longitude_deg, o.elevation_m)
         self.gnss = GnssModel(p, self.geo, rngs['gnss'])
@@ -367,6 +387,9 @@ class Simulator:
             for f in active:
                 if f.kind == FaultKind.DRIVE_RUNAWAY:
                     v_cmd, w_cmd = f.speed_mps, 0.0     # the drive ignores its command
+        # The rotors' soil load (last step) resists the forward motion.
+        self.vehicle.tool_force = (self.tools.flail.load_torque
+                                   + self.tools.tiller.load_torque) / p.tool_rotor_radius_m
         collision = self.vehicle.step(v_cmd, w_cmd, self.dt)
         tr = self.vehicle.truth
         if collision is not None:
@@ -381,9 +404,20 @@ class Simulator:
                 if f.kind == FaultKind.ROTOR_STALL:
                     jam_f = jam_f or f.tool in ('flail', 'both')
                     jam_t = jam_t or f.tool in ('tiller', 'both')
-        self.tools.step(tool_cmd, tr.v, self.dt, jam_f, jam_t)
-        for ev in self.contact.check(t, tr.x, tr.y, tr.yaw, self.tools.processed_depth):
-            self._event(ev)
+        tools = self.tools
+        tools.step(tool_cmd, tr.v, self.dt, jam_f, jam_t)
+        view = self._tool_view
+        view.set_depth = tools.depth
+        view.flail_rps = tools.flail.speed
+        view.flail_processing = tools.flail.processing
+        view.tiller_rps = tools.tiller.speed
+        view.tiller_processing = tools.tiller.processing and tool_cmd.tiller_speed > 0.0
+        offset = None if self._flat or p.tool_ground_following_residual <= 0.0 \
+            else self._tool_ground_offset
+        for change in self.contact.check(t, tr.x, tr.y, tr.yaw, tr.v, view, offset):
+            self._apply_change(t, change)
+        if view.flail_processing or view.tiller_processing:
+            self._stamp_processed(tr)
         self.odometry.integrate(tr.track_left, tr.track_right, self.dt)
         self._record_pose()
 
@@ -392,6 +426,119 @@ class Simulator:
         if self.people.pending:
             for scan in self.people.ready(t):
                 self._sensor_out(Sensor.PEOPLE.value, scan)
+
+    # --- ground processing truth -------------------------------------------------------
+
+    def _processed_grid(self) -> ProcessedTruth:
+        """The simulator's own processed-ground grid over the field (plus a margin)."""
+        pts = list(self.world.field) or [self.world.vehicle_start[:2]]
+        xs = [pt[0] for pt in pts]
+        ys = [pt[1] for pt in pts]
+        m = _ROCK_MARGIN_M
+        return ProcessedTruth(min(xs) - m, max(xs) + m, min(ys) - m, max(ys) + m,
+                              self.p.processed_truth_resolution_m)
+
+    def _tool_ground_offset(self, x: float, y: float) -> float:
+        """Extra tool depth at a map point from the ground's deviation from the vehicle plane.
+
+        Ground above the plane the tracks stand on brings the hammers deeper, ground below it
+        shallower; the tool's skids/float leave ``tool_ground_following_residual`` of it.
+        """
+        tr = self.vehicle.truth
+        c, s = math.cos(tr.yaw), math.sin(tr.yaw)
+        dx, dy = x - tr.x, y - tr.y
+        u = c * dx + s * dy
+        w = -s * dx + c * dy
+        plane = tr.z - u * math.sin(tr.pitch) + w * math.sin(tr.roll)
+        ground = float(height_at(self.world.terrain, np.array([x]), np.array([y]))[0])
+        return self.p.tool_ground_following_residual * (ground - plane)
+
+    def _stamp_processed(self, tr: VehicleTruth) -> None:
+        """Record the ground the tool processed since the last stamp, at its effective depth."""
+        p = self.p
+        c, s = math.cos(tr.yaw), math.sin(tr.yaw)
+        # The tool's centre, not base_link: turning in place sweeps the strip too.
+        tx, ty = tr.x + c * p.tool_offset_x_m, tr.y + s * p.tool_offset_x_m
+        sx, sy = self._stamp_pose
+        travel = abs(tx - sx) + abs(ty - sy)
+        if travel < 0.5 * p.processed_truth_resolution_m:
+            return
+        self._stamp_pose = (tx, ty)
+        passes = self.contact.tool_passes(tr.v, self._tool_view)
+        if not passes:
+            return
+        depth = max(tp.reach_m for tp in passes)
+        half = 0.5 * p.tool_strike_length_m
+        behind = half + min(travel, 2.0 * p.processed_truth_resolution_m + half)
+        self.processed.stamp(tx, ty, tr.yaw, half, behind, 0.5 * p.tool_width_m, depth)
+
+    def _apply_change(self, t: float, ch: Change) -> None:
+        """Apply one change ground contact decided; record the fate; emit its events."""
+        p, tb, row = self.p, self.table, ch.row
+        if ch.new_xy is not None:
+            tb.move(row, ch.new_xy[0], ch.new_xy[1])
+        if ch.new_depth is not None:
+            tb.depth[row] = ch.new_depth
+        fragments = 0.0
+        if ch.outcome in (Outcome.DETONATED, Outcome.DESTROYED):
+            self.contact.live[row] = False
+            if ch.outcome is Outcome.DETONATED:
+                # The blast scatters part of the metal into the crater's topsoil; the charge
+                # and the casing's plastic are gone (no dielectric contrast left).
+                tb.metal_mass[row] *= p.fragment_metal_fraction
+                tb.depth[row] = min(float(tb.depth[row]), p.fragment_depth_m)
+                tb.permittivity[row] = self.world.soil.permittivity
+            # Broken up or blown up: what is left are small pieces (fuze parts, fragments).
+            tb.diameter[row] = min(float(tb.diameter[row]), p.fragment_size_m)
+            tb.height[row] = min(float(tb.height[row]), p.fragment_size_m)
+            fragments = float(tb.metal_mass[row])
+        self.contact.invalidate()
+        self.md.refresh(np.array([row]))
+        self.gpr.refresh(np.array([row]))
+        if ch.disables == 'vehicle':
+            self.vehicle.disabled = True
+        elif ch.disables == 'tool':
+            self.tools.disabled = True
+        fate = self._record_fate(t, ch, fragments)
+        for ev in ch.events:
+            if ev.item_id == fate.name:
+                ev.extra = {FATE_KEY: fate.as_dict()}
+                if ch.conditions:
+                    ev.extra['conditions'] = dict(ch.conditions)
+            self._event(ev)
+
+    def _record_fate(self, t: float, ch: Change, fragments: float) -> ItemFate:
+        row = ch.row
+        if row >= len(self._fates):
+            raise IndexError(f'ground contact changed row {row}, not a world item')
+        f = self._fates[row]
+        tb = self.table
+        state = {Outcome.DETONATED: FateState.DETONATED, Outcome.DESTROYED: FateState.DESTROYED,
+                 Outcome.DAMAGED: FateState.DAMAGED}.get(ch.outcome, FateState(f.state))
+        live = state.live
+        moved = ch.outcome in (Outcome.THROWN, Outcome.PUSHED_DEEPER)
+        fate = dataclasses.replace(
+            f, x=float(tb.x[row]), y=float(tb.y[row]), depth=float(tb.depth[row]),
+            state=state.value, last_outcome=ch.outcome.value, cause=ch.cause, changed_at=t,
+            neutralised_at=f.neutralised_at if live else (f.neutralised_at or t),
+            moves=f.moves + (1 if moved else 0),
+            contacts=int(self.contact.passes[row]),
+            fragments_metal_kg=fragments if not live else f.fragments_metal_kg,
+            processed_depth_m=self.processed.depth_at(float(tb.x[row]), float(tb.y[row])),
+            history=f.history + ((round(t, 3), ch.outcome.value, ch.cause),))
+        fate = dataclasses.replace(fate, in_processed_ground=fate.processed_depth_m > 0.0)
+        self._fates[row] = fate
+        return fate
+
+    def item_fates(self) -> List[ItemFate]:
+        """Every world item's truth now (position, state, cause, time, processed ground)."""
+        out = []
+        passes = self.contact.passes
+        for row, f in enumerate(self._fates):
+            d = self.processed.depth_at(f.x, f.y)
+            out.append(dataclasses.replace(f, contacts=int(passes[row]),
+                                           processed_depth_m=d, in_processed_ground=d > 0.0))
+        return out
 
     def _sample_outputs(self, t: float, tr: VehicleTruth) -> None:
         """Emit every periodic output whose sample time has come."""
@@ -474,10 +621,17 @@ class Simulator:
             kind = 'ap_detonation' if f.item_kind == 'AP' else 'at_detonation'
             self._event(SimEvent(stamp=t, kind=kind, item_id='scenario', item_kind=f.item_kind,
                                  x=x, y=y, detail='scheduled by the fault scenario'))
-            if f.item_kind == 'AT':
+            mass = (self.p.scenario_explosive_kg_ap if f.item_kind == 'AP'
+                    else self.p.scenario_explosive_kg_at)
+            hull = getattr(self.vehicle, 'hull_distance', None)
+            gap = hull(x, y) if hull is not None else math.hypot(x - tr.x, y - tr.y)
+            if gap <= self.p.blast_damage_scaled_distance * mass ** (1.0 / 3.0) \
+                    and (f.item_kind != 'AP' or mass > self.p.track_blast_rating_kg):
+                self.vehicle.disabled = True
                 self._event(SimEvent(stamp=t, kind='damage', item_id='scenario',
                                      item_kind=f.item_kind, x=x, y=y,
-                                     detail='scheduled AT detonation'))
+                                     detail=f'scheduled {f.item_kind} detonation '
+                                            f'{gap:.1f} m from the hull'))
         elif f.kind in (FaultKind.NODE_CRASH, FaultKind.GARBAGE_MESSAGE):
             self._emit(MessageFault(t, f.kind.value, f.topic))
         elif f.kind == FaultKind.NAN_MESSAGE and f.duration <= 0.0:

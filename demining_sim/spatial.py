@@ -115,6 +115,7 @@ class ItemTable:
         self.diameter = np.array([it.diameter for it in items], dtype=float)
         self.height = np.array([it.height for it in items], dtype=float)
         self.metal_mass = np.array([it.metal_mass for it in items], dtype=float)
+        self.explosive_mass = np.array([it.explosive_mass for it in items], dtype=float)
         self.permittivity = np.array([it.permittivity for it in items], dtype=float)
         self.hazard = np.array([k != 'clutter' for k in self.kinds], dtype=bool)
         self.gpr_only = np.zeros(len(items), dtype=bool)
@@ -139,12 +140,19 @@ class ItemTable:
         self.diameter = np.concatenate([self.diameter, np.asarray(diameter, float)])
         self.height = np.concatenate([self.height, np.asarray(diameter, float)])
         self.metal_mass = np.concatenate([self.metal_mass, np.zeros(n)])
+        self.explosive_mass = np.concatenate([self.explosive_mass, np.zeros(n)])
         self.permittivity = np.concatenate([self.permittivity, np.asarray(permittivity, float)])
         self.hazard = np.concatenate([self.hazard, np.zeros(n, dtype=bool)])
         self.gpr_only = np.concatenate([self.gpr_only, np.ones(n, dtype=bool)])
         self.active = np.concatenate([self.active, np.ones(n, dtype=bool)])
         self.index = GridIndex(self.x, self.y, self._cell)
         return self
+
+    def move(self, row: int, x: float, y: float) -> None:
+        """Move one row to (x, y) and rebuild the grid index (rare: an item thrown aside)."""
+        self.x[row] = x
+        self.y[row] = y
+        self.index = GridIndex(self.x, self.y, self._cell)
 
     def near(self, xmin: float, xmax: float, ymin: float, ymax: float) -> np.ndarray:
         """Active rows inside the box (exact filter after the grid query)."""

@@ -4,46 +4,28 @@ Rotor model (one per tool), integrated at the physics rate:
 
 ``J dω/dt = T_drive - T_load`` with ``T_drive = clip(K (ω_cmd - ω), -T_max, T_max)`` (a
 hydraulic motor with a speed loop and a pressure-relief torque limit) and
-``T_load = c ω + k_soil d (1 + k_v |v_ground|)`` (bearing/air drag plus the soil the hammers
-or teeth cut: more soil per second when deeper and faster). When the soil load exceeds the
-drive torque the rotor slows down and stalls at zero; it only restarts when the load drops
-(tool lifted, vehicle slower). A jam (``rotor_stall`` fault) adds a load beyond any drive.
+``T_load = c ω + h k_soil d (1 + k_v |v_ground|)`` (bearing/air drag plus the soil the hammers
+or teeth cut: more soil per second when deeper and faster, more in harder soil: ``h`` the
+soil's relative hardness, :data:`demining_sim.ground_processing.SOIL_HARDNESS`). When the soil
+load exceeds the drive torque the rotor slows down and stalls at zero; it only restarts when the
+load drops (tool lifted, vehicle slower).
+A jam (``rotor_stall`` fault) adds a load beyond any drive.
 
 The tool depth follows the command at ``tool_lift_rate_mps`` both ways. Ground is only
 processed where a rotor turns at least at its minimum processing speed (a slow flail only
 scratches the surface), so ``processed_depth`` is the depth of the fastest-enough rotor.
 
-Items: a hazard whose centre lies under the tool strip (``tool_width_m`` wide,
-``tool_strike_length_m`` long, centred ``tool_offset_x_m`` ahead of base_link) is hit when the
-processed depth reaches its top: AP mines detonate with ``ap_detonation_probability``, else
-they are broken up (``neutralised``); AT mines and UXO detonate (``at_detonation`` plus
-``damage``). Any hazard under a track within ``track_trigger_max_depth_m`` is pressed:
-AP -> ``ap_detonation``, AT/UXO -> ``at_detonation`` plus ``damage``. Clutter is left in the
-ground (flails scatter metal, they do not remove it).
+What the rotors and the tracks do to the items in the ground (strike density, effective depth,
+outcomes, blasts): :mod:`demining_sim.ground_processing`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-import math
-from typing import List, Optional, Tuple
 
-import numpy as np
-
-from demining_bringup.contract.datatypes import SimEvent, ToolCommand, ToolState
+from demining_bringup.contract.datatypes import ToolCommand, ToolState
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
-from demining_sim.spatial import ItemTable
-
-
-class HitOutcome(str, enum.Enum):
-    """What happened to a hazard the machine reached (the SimEvent kinds)."""
-
-    NEUTRALISED = 'neutralised'
-    AP_DETONATION = 'ap_detonation'
-    AT_DETONATION = 'at_detonation'
-    DAMAGE = 'damage'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,13 +65,11 @@ class ToolParams:
                                                 'ground, rad/s', min=0.0, max=200.0)
     soil_speed_factor_per_mps: float = param(1.5, 'Relative rise of the soil load per m/s of '
                                              'ground speed', min=0.0, max=20.0)
-    ap_detonation_probability: float = param(0.6, 'Probability that an AP mine hit by the '
-                                             'tool detonates (else it is broken up)',
-                                             min=0.0, max=1.0)
-    track_trigger_max_depth_m: float = param(0.35, 'Deepest a pressure-fused item still '
-                                             'fires under a track, m', min=0.0, max=2.0)
-    damage_disables_tool: bool = param(True, 'An AT detonation destroys the tool (rotors '
-                                       'lose drive)')
+    track_trigger_max_depth_m: float = param(0.35, 'Deepest a track\'s load is applied to an '
+                                             'item at all (below, whether it fires is not '
+                                             'modelled), m', min=0.0, max=2.0)
+    damage_disables_tool: bool = param(True, 'A disabling blast (damage event) also stops the '
+                                       'tool (rotors lose drive)')
 
 
 @dataclasses.dataclass
@@ -135,16 +115,17 @@ class Rotor:
 class ToolSystem:
     """Flail plus tiller on one depth actuator; call :meth:`step` at the physics rate."""
 
-    def __init__(self, params: ToolParams) -> None:
-        """Create stopped, raised tools."""
+    def __init__(self, params: ToolParams, soil_hardness: float = 1.0) -> None:
+        """Create stopped, raised tools; ``soil_hardness`` (1 loam) scales the soil load."""
         p = params
         self.p = p
         self.flail = Rotor(p.flail_inertia_kgm2, p.flail_max_torque_nm, p.flail_speed_gain_nms,
-                           p.flail_viscous_nms, p.flail_soil_torque_nm_per_m,
+                           p.flail_viscous_nms, p.flail_soil_torque_nm_per_m * soil_hardness,
                            p.flail_min_process_speed_rps)
         self.tiller = Rotor(p.tiller_inertia_kgm2, p.tiller_max_torque_nm,
                             p.tiller_speed_gain_nms, p.tiller_viscous_nms,
-                            p.tiller_soil_torque_nm_per_m, p.tiller_min_process_speed_rps)
+                            p.tiller_soil_torque_nm_per_m * soil_hardness,
+                            p.tiller_min_process_speed_rps)
         self.depth = 0.0
         self.disabled = False
 
@@ -175,114 +156,3 @@ class ToolSystem:
                          tiller_speed=self.tiller.speed, depth=self.depth,
                          flail_torque=self.flail.load_torque,
                          tiller_torque=self.tiller.load_torque)
-
-
-@dataclasses.dataclass(frozen=True)
-class ContactGeometry:
-    """Where the tool strip and the tracks touch the ground, in base_link."""
-
-    tool_offset_x_m: float
-    tool_width_m: float
-    tool_strike_length_m: float
-    track_gauge_m: float
-    track_width_m: float
-    track_length_m: float
-
-
-# Candidate hazards are those within this distance of base_link, refreshed after this much
-# travel; the radius covers the tool strip and the tracks with a wide margin.
-_CANDIDATE_MARGIN_M = 4.0
-_CANDIDATE_REFRESH_M = 1.5
-
-
-class GroundContact:
-    """Finds hazards under the tool strip or a track and decides what happens to them."""
-
-    def __init__(self, geometry: ContactGeometry, table: ItemTable, params: ToolParams,
-                 rng: np.random.Generator) -> None:
-        """Check the hazards of ``table`` (clutter and scatterers are ignored)."""
-        self.g = geometry
-        self.table = table
-        self.p = params
-        self.rng = rng
-        g = geometry
-        self._reach = (max(g.tool_offset_x_m + g.tool_strike_length_m,
-                           g.track_length_m / 2.0)
-                       + max(g.tool_width_m, g.track_gauge_m + g.track_width_m)
-                       + _CANDIDATE_MARGIN_M)
-        self._hazard_rows = np.nonzero(table.hazard)[0]
-        self._cand: List[Tuple[float, float, float, int]] = []
-        self._anchor = (math.inf, math.inf)
-
-    def _refresh(self, x: float, y: float) -> None:
-        self._anchor = (x, y)
-        rows = self._hazard_rows
-        if rows.size == 0:
-            self._cand = []
-            return
-        t = self.table
-        rows = rows[t.active[rows]]
-        d = np.hypot(t.x[rows] - x, t.y[rows] - y)
-        near = rows[d < self._reach]
-        self._cand = [(float(t.x[i]), float(t.y[i]), float(t.depth[i]), int(i)) for i in near]
-
-    def check(self, stamp: float, x: float, y: float, yaw: float,
-              processed_depth: float) -> List[SimEvent]:
-        """Events for hazards the tool or tracks reach at this pose (each item fires once)."""
-        ax, ay = self._anchor
-        if abs(x - ax) + abs(y - ay) > _CANDIDATE_REFRESH_M:
-            self._refresh(x, y)
-        if not self._cand:
-            return []
-        g = self.g
-        c, s = math.cos(yaw), math.sin(yaw)
-        half_tool_w = g.tool_width_m / 2.0
-        half_strike = g.tool_strike_length_m / 2.0
-        half_track_l = g.track_length_m / 2.0
-        half_track_w = g.track_width_m / 2.0
-        half_gauge = g.track_gauge_m / 2.0
-        events: List[SimEvent] = []
-        done = []
-        for ix, iy, depth, row in self._cand:
-            dx, dy = ix - x, iy - y
-            u = c * dx + s * dy          # ahead of base_link
-            w = -s * dx + c * dy         # to the left
-            outcome: Optional[str] = None
-            detail = ''
-            if (abs(u - g.tool_offset_x_m) <= half_strike and abs(w) <= half_tool_w
-                    and processed_depth > 0.0 and processed_depth >= depth):
-                outcome, detail = self._tool_outcome(row), 'tool'
-            elif (abs(u) <= half_track_l and abs(abs(w) - half_gauge) <= half_track_w
-                  and depth <= self.p.track_trigger_max_depth_m):
-                kind = self.table.kinds[row]
-                outcome = HitOutcome.AP_DETONATION.value if kind == 'AP' else \
-                    HitOutcome.AT_DETONATION.value
-                detail = 'left track' if w > 0 else 'right track'
-            if outcome is None:
-                continue
-            done.append(row)
-            events.extend(self._events(stamp, row, outcome, detail))
-        if done:
-            self.table.active[done] = False
-            self._cand = [cand for cand in self._cand if cand[3] not in done]
-        return events
-
-    def _tool_outcome(self, row: int) -> str:
-        kind = self.table.kinds[row]
-        if kind == 'AP':
-            if float(self.rng.random()) < self.p.ap_detonation_probability:
-                return HitOutcome.AP_DETONATION.value
-            return HitOutcome.NEUTRALISED.value
-        return HitOutcome.AT_DETONATION.value
-
-    def _events(self, stamp: float, row: int, outcome: str, detail: str) -> List[SimEvent]:
-        t = self.table
-        ev = SimEvent(stamp=stamp, kind=outcome, item_id=t.names[row], item_kind=t.kinds[row],
-                      x=float(t.x[row]), y=float(t.y[row]), detail=detail)
-        out = [ev]
-        if outcome == HitOutcome.AT_DETONATION.value:
-            out.append(SimEvent(stamp=stamp, kind=HitOutcome.DAMAGE.value,
-                                item_id=t.names[row], item_kind=t.kinds[row],
-                                x=float(t.x[row]), y=float(t.y[row]),
-                                detail=f'{t.kinds[row]} blast under the {detail}'))
-        return out

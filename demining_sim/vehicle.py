@@ -81,6 +81,19 @@ class VehicleParams:
                                        '(docs/sources.md: MV-10 to 37 deg)', min=1.0, max=60.0)
     side_slip_coeff: float = param(0.05, 'Downhill creep on a side slope, fraction of the '
                                    'speed per sin(roll)', min=0.0, max=1.0)
+    traction_coefficient: float = param(0.0, 'Tracks\' coefficient of traction (largest '
+                                        'tractive force over weight); 0 takes it from the '
+                                        'world\'s soil (SOIL_TRACTION)', min=0.0, max=1.5)
+    turning_resistance_coeff: float = param(0.4, 'Coefficient of lateral resistance of the '
+                                            'tracks when skid steering (Wong 2008: '
+                                            'M_r = mu_t W L / 4; our value)', min=0.0,
+                                            max=1.5)
+    shear_deformation_modulus_m: float = param(0.025, 'Shear deformation modulus K of the '
+                                               'soil under the tracks, m (Janosi-Hanamoto; '
+                                               'Wong 2008: 1-5 cm)', min=0.0, max=0.5)
+    rolling_resistance_coeff: float = param(0.05, 'Rolling resistance of the tracks over '
+                                            'weight (Wong 2008: 0.05-0.1 on soil)',
+                                            min=0.0, max=0.5)
     terrain_update_m: float = param(0.05, 'Re-query terrain attitude after this much travel, '
                                     'm', min=0.001, max=1.0)
 
@@ -119,6 +132,33 @@ _OBSTACLE_REFRESH_M = 2.0
 _CONTACT_REARM_M = 0.1
 # Highest slip fraction (the tracks still grip a little).
 _MAX_SLIP = 0.9
+GRAVITY_MPS2 = 9.80665
+#: Coefficient of traction of tracks by soil preset (Wong 2008, "Theory of Ground Vehicles":
+#: tracked vehicles reach about 0.5-0.9 of their weight on firm soils, less in loose sand and
+#: wet clay; these values are our estimate within that range).
+SOIL_TRACTION = {'dry_sand': 0.45, 'loam': 0.6, 'wet_clay': 0.35, 'laterite': 0.65}
+DEFAULT_TRACTION = SOIL_TRACTION['loam']
+# Yaw rate at which the turning resistance is fully developed (smooths Coulomb friction at
+# zero yaw rate), rad/s.
+_TURN_RESISTANCE_W0 = 0.05
+# Largest ratio of track force to grip the slip law is evaluated at (beyond: spinning).
+_MAX_GRIP_RATIO = 0.999
+
+
+def track_slip(force: float, grip: float, shear_over_length: float) -> float:
+    """Slip of a track developing ``force`` (N) out of ``grip`` (N) (Janosi-Hanamoto).
+
+    ``F = F_max (1 - exp(-i L / K))`` inverted: ``i = -(K / L) ln(1 - F / F_max)``; a track
+    asked for its whole grip or more spins (:data:`_MAX_SLIP`).
+    """
+    if grip <= 0.0:
+        return _MAX_SLIP
+    ratio = abs(force) / grip
+    if ratio >= _MAX_GRIP_RATIO:
+        return _MAX_SLIP
+    return min(-shear_over_length * math.log(1.0 - ratio), _MAX_SLIP)
+
+
 # Slip noise is drawn in blocks of this many steps (one generator call per block).
 _NOISE_BLOCK = 256
 
@@ -160,9 +200,24 @@ class Vehicle:
 
     def __init__(self, params: VehicleParams, terrain: Terrain,
                  obstacles: Sequence[Obstacle], start: Tuple[float, float, float],
-                 rng: np.random.Generator) -> None:
-        """Place the vehicle at ``start`` (x, y, yaw) on ``terrain`` among ``obstacles``."""
+                 rng: np.random.Generator, soil: str = '') -> None:
+        """Place the vehicle at ``start`` (x, y, yaw) on ``terrain`` among ``obstacles``.
+
+        ``soil`` (a soil preset name) sets the traction when ``traction_coefficient`` is 0.
+        """
         self.p = params
+        self.mu = params.traction_coefficient or SOIL_TRACTION.get(soil, DEFAULT_TRACTION)
+        weight = params.mass_kg * GRAVITY_MPS2
+        self._weight = weight
+        # Per-track grip and the force each track needs against skid-steer turning resistance
+        # (Wong 2008: M_r = mu_t W L / 4, shared by the two tracks over the gauge).
+        self._turn_force = (params.turning_resistance_coeff * weight * params.track_length_m
+                            / 4.0 / params.track_gauge_m)
+        self._k_over_l = params.shear_deformation_modulus_m / params.track_length_m
+        self._slide = 0.0
+        #: External force resisting forward motion (the tool in the soil), N.
+        self.tool_force = 0.0
+        self.slip_left = self.slip_right = 0.0
         self.terrain = terrain
         self.rng = rng
         self.truth = VehicleTruth(x=float(start[0]), y=float(start[1]), yaw=float(start[2]))
@@ -187,6 +242,8 @@ class Vehicle:
         self._grade_fwd = self._slope_slip = self._side_creep = 0.0
         self._update_attitude(force=True)
         self.last_collision: Optional[str] = None
+        # A disabling blast leaves the vehicle where it is (tracks or drive destroyed).
+        self.disabled = False
 
     # --- terrain ------------------------------------------------------------------------
 
@@ -216,6 +273,16 @@ class Vehicle:
         """Slope-derived terms of the dynamics, recomputed only when the attitude changes."""
         t, p = self.truth, self.p
         self._grade_fwd = math.tan(-t.pitch)          # pitch is positive nose down
+        cos_slope = math.cos(t.pitch)
+        self._grip = 0.5 * self.mu * self._weight * cos_slope       # per track
+        # Beyond the friction angle the tracks cannot hold the vehicle: it slides downhill at
+        # g (sin - mu cos) along its heading (no grip left for anything else).
+        sin_p = math.sin(-t.pitch)
+        self._slide_accel = 0.0
+        if abs(sin_p) > self.mu * cos_slope:
+            self._slide_accel = -math.copysign(
+                GRAVITY_MPS2 * (abs(sin_p) - self.mu * cos_slope), sin_p)
+        self._grade_force = self.p.mass_kg * GRAVITY_MPS2 * sin_p
         self._slope_slip = p.slip_slope_coeff * math.hypot(math.tan(t.pitch), math.tan(t.roll))
         self._side_creep = -p.side_slip_coeff * math.sin(t.roll)
 
@@ -251,6 +318,11 @@ class Vehicle:
         ey = max(abs(w) - hw, 0.0)
         return math.hypot(ex, ey) - r
 
+    def hull_distance(self, x: float, y: float) -> float:
+        """Distance (m) from a map point to the hull footprint (0 inside)."""
+        t = self.truth
+        return max(self._clearance(t.x, t.y, t.yaw, x, y, 0.0), 0.0)
+
     def hits(self, x: float, y: float, yaw: float) -> Optional[int]:
         """Index of an obstacle the footprint at (x, y, yaw) touches, or None."""
         ax, ay = self._obs_anchor
@@ -284,6 +356,8 @@ class Vehicle:
         """Advance ``dt`` seconds under the command; return an obstacle's name on a new contact."""
         # Scalar code with conditionals instead of min/max calls: this runs every physics step.
         p, t = self.p, self.truth
+        if self.disabled:
+            v_cmd = w_cmd = 0.0
         vmax = p.max_speed_mps
         if v_cmd > vmax:
             v_cmd = vmax
@@ -332,9 +406,32 @@ class Vehicle:
                 self._noise_left = _NOISE_BLOCK
             self._noise_left -= 1
             slip += self._noise[self._noise_left]
-        slip = 0.0 if slip < 0.0 else (_MAX_SLIP if slip > _MAX_SLIP else slip)
-        v = v_ref * (1.0 - slip) * traction
-        w = w_ref * (1.0 - slip) * (1.0 - p.skid_yaw_loss)
+        # Per-track slip from the force each track must develop (Janosi-Hanamoto): half the
+        # resistance to motion (rolling, grade, the tool in the soil) plus or minus the
+        # skid-steer turning resistance (outer track drives, inner track brakes).
+        slip_l = slip_r = slip
+        if self._k_over_l > 0.0 and (v_ref != 0.0 or w_ref != 0.0):
+            direction = 1.0 if v_ref >= 0.0 else -1.0
+            resist = (p.rolling_resistance_coeff * self._weight
+                      + self.tool_force) * (1.0 if v_ref != 0.0 else 0.0)
+            f_long = 0.5 * (resist * direction + self._grade_force)
+            f_turn = self._turn_force * math.tanh(w_ref / _TURN_RESISTANCE_W0)
+            slip_l += track_slip(f_long - f_turn, self._grip, self._k_over_l)
+            slip_r += track_slip(f_long + f_turn, self._grip, self._k_over_l)
+        slip_l = 0.0 if slip_l < 0.0 else (_MAX_SLIP if slip_l > _MAX_SLIP else slip_l)
+        slip_r = 0.0 if slip_r < 0.0 else (_MAX_SLIP if slip_r > _MAX_SLIP else slip_r)
+        self.slip_left, self.slip_right = slip_l, slip_r
+        slip = 0.5 * (slip_l + slip_r)
+        # Ground speeds of the two tracks, then the hull's motion from them.
+        g_l = t.track_left * (1.0 - slip_l)
+        g_r = t.track_right * (1.0 - slip_r)
+        v = 0.5 * (g_l + g_r) * traction
+        w = (g_r - g_l) / (2.0 * half_b) * (1.0 - p.skid_yaw_loss)
+        if self._slide_accel != 0.0:
+            self._slide += self._slide_accel * dt
+            v += self._slide
+        elif self._slide != 0.0:
+            self._slide = 0.0
         # Downhill creep on a side slope (roll > 0: left side up, so drift to the right).
         v_lat = self._side_creep * abs(v_ref) if self._side_creep != 0.0 else 0.0
 
@@ -344,6 +441,8 @@ class Vehicle:
         ny = t.y + (v * s + v_lat * c) * dt
         nyaw = t.yaw + w * dt
         hit = self.hits(nx, ny, nyaw) if (v != 0.0 or w != 0.0 or v_lat != 0.0) else None
+        if hit is not None:
+            self._slide = 0.0
         if self._contact is not None:
             ox, oy, r = self._obs[self._contact]
             if self._clearance(t.x, t.y, t.yaw, ox, oy, r,

@@ -7,6 +7,7 @@ non-finite values where a value is required); nodes catch it, log and drop the m
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Iterable, List, Sequence
@@ -93,14 +94,25 @@ def _layout(fields: Sequence[tuple]) -> List[PointField]:
 
 
 def _dtype(fields: Sequence[PointField], point_step: int) -> np.dtype:
+    return _dtype_of(tuple((f.name, f.datatype, f.count, f.offset) for f in fields),
+                     int(point_step))
+
+
+#: Distinct point layouts remembered (the stack uses four; a peer may send others).
+_LAYOUT_CACHE_SIZE = 64
+
+
+@functools.lru_cache(maxsize=_LAYOUT_CACHE_SIZE)
+def _dtype_of(layout: tuple, point_step: int) -> np.dtype:
+    """The numpy dtype of a point layout: a pure function, memoised (numpy builds it slowly)."""
     names, formats, offsets = [], [], []
-    for f in fields:
-        if f.datatype not in _NP_TYPES:
-            raise DecodeError(f'field {f.name!r} has unsupported datatype {f.datatype}')
-        base = _NP_TYPES[f.datatype]
-        names.append(f.name)
-        formats.append((base, (f.count,)) if f.count > 1 else base)
-        offsets.append(f.offset)
+    for name, datatype, count, offset in layout:
+        if datatype not in _NP_TYPES:
+            raise DecodeError(f'field {name!r} has unsupported datatype {datatype}')
+        base = _NP_TYPES[datatype]
+        names.append(name)
+        formats.append((base, (count,)) if count > 1 else base)
+        offsets.append(offset)
     try:
         return np.dtype({'names': names, 'formats': formats, 'offsets': offsets,
                          'itemsize': point_step})

@@ -131,8 +131,9 @@ class ToolState:
 class SimEvent:
     """A ground-truth event from the simulator (/sim/events; never used by perception).
 
-    ``kind`` is one of ``neutralised``, ``ap_detonation``, ``at_detonation``, ``damage``,
-    ``collision``, ``intrusion``, ``fault``.
+    ``kind`` is one of ``neutralised``, ``ap_detonation``, ``at_detonation``,
+    ``uxo_detonation``, ``damage``, ``tool_damage``, ``item_damaged``, ``item_thrown``,
+    ``item_pushed``, ``collision``, ``intrusion``, ``fault`` (docs/interfaces.md).
     """
 
     stamp: float

@@ -211,10 +211,7 @@ class GprModel:
                               else math.inf)
         self.half_width = flat_top_half_width_m(table.kinds, table.diameter)
         # Per-row reflection amplitude (without geometry), computed once.
-        metal = table.metal_mass >= p.gpr_metal_min_kg
-        refl = np.where(metal, -1.0, reflection_coefficient(self.eps, table.permittivity))
-        size = np.clip(table.diameter / _SIZE_REF_M, _SIZE_MIN, 1.0)
-        self.row_amp = (p.gpr_target_gain * refl * (1.0 - self.r_ground ** 2) * size)
+        self.row_amp = self._amplitudes(np.arange(len(table)))
         self._noise_bank = p.gpr_noise * rng.standard_normal(_NOISE_BANK_SIZE)
         # Direct coupling and ringing, a little different per channel (fixed per seed).
         t = self.t_axis
@@ -224,6 +221,21 @@ class GprModel:
         self.background = (gains[:, :1] * p.gpr_direct_amplitude
                            * ricker(t, p.gpr_center_freq_ghz)[None, :]
                            + gains[:, 1:] * p.gpr_ringing_amplitude * ring[None, :])
+
+    def _amplitudes(self, rows: np.ndarray) -> np.ndarray:
+        p, t = self.p, self.table
+        metal = t.metal_mass[rows] >= p.gpr_metal_min_kg
+        refl = np.where(metal, -1.0, reflection_coefficient(self.eps, t.permittivity[rows]))
+        size = np.clip(t.diameter[rows] / _SIZE_REF_M, _SIZE_MIN, 1.0)
+        return p.gpr_target_gain * refl * (1.0 - self.r_ground ** 2) * size
+
+    def refresh(self, rows) -> None:
+        """Re-read the table's rows ``rows`` (an item moved, or left fragments)."""
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        t = self.table
+        self.half_width[rows] = flat_top_half_width_m([t.kinds[i] for i in rows],
+                                                      t.diameter[rows])
+        self.row_amp[rows] = self._amplitudes(rows)
 
     def synthesize(self, ant_x: np.ndarray, ant_y: np.ndarray, ant_h: np.ndarray,
                    channels: np.ndarray, noise: bool = True,

@@ -115,6 +115,12 @@ class MetalDetectorModel:
         self.drift = rng.standard_normal(params.md_num_coils) * params.md_drift_sigma_mv
         self._t_last = None
 
+    def refresh(self, rows) -> None:
+        """Re-read the table's rows ``rows`` (an item moved, or left fragments)."""
+        t = self.table
+        self.strength[rows] = t.metal_mass[rows] * shape_factor(t.diameter[rows], t.height[rows])
+        self.zc[rows] = t.depth[rows] + t.height[rows] / 2.0
+
     def signals(self, coil_x: np.ndarray, coil_y: np.ndarray, coil_h: np.ndarray,
                 channels: np.ndarray, t: float, rows: Optional[np.ndarray] = None
                 ) -> np.ndarray:

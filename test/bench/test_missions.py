@@ -60,18 +60,42 @@ def test_mines_left_active_in_processed_ground_counts_only_live_hazards_in_proce
     assert mm.mines_left_active_in_processed_ground(items, g) == 0
 
 
-def test_truth_items_read_the_simulators_item_table():
+def test_truth_items_come_from_the_simulator_fates():
+    from demining_sim.truth import FateState, ItemFate
+    g = grid(10.0, 10.0, res=1.0)
+    g.processed[:, :5] = True            # x < 5 processed
+
+    def fate(name, kind, x0, x, state=FateState.INTACT):
+        return ItemFate(name, kind, '', x0, 5.0, 0.1, x, 5.0, 0.1, state=state.value)
+    fates = [fate('thrown_into_processed', 'AP', 7.0, 2.0),     # live where it landed
+             fate('thrown_out_of_processed', 'AP', 2.0, 7.0),
+             fate('damaged', 'AP', 1.0, 1.0, FateState.DAMAGED),
+             fate('detonated', 'AT', 3.0, 3.0, FateState.DETONATED),
+             fate('destroyed', 'AP', 4.0, 4.0, FateState.DESTROYED),
+             fate('clutter', 'clutter', 1.0, 1.0)]
+    items = mm.truth_items_from_fates(fates)
+    assert [it.active for it in items] == [True, True, True, False, False, False]
+    assert mm.mines_left_active_in_processed_ground(items, g) == 2
+
+
+def test_truth_items_read_the_simulators_item_fates():
+    import dataclasses
     from demining_sim.generator import make_item
     from demining_sim.simulator import Simulator
     from demining_bringup.contract.world import GeoOrigin, World
     world = World(name='w', origin=GeoOrigin(45.0, 18.0), field=[(0, 0), (10, 0), (10, 10)],
                   items=[make_item('PMN', 'a', 2.0, 1.0, 0.05),
+                         make_item('PMN', 'b', 2.5, 1.0, 0.05),
                          make_item('can', 'c', 3.0, 1.0, 0.05)])
     sim = Simulator(world)
-    sim.table.active[0] = False
+    fates = sim.item_fates()
+    # 'a' detonated; 'b' thrown aside intact (still live, elsewhere).
+    fates[0] = dataclasses.replace(fates[0], state='detonated')
+    fates[1] = dataclasses.replace(fates[1], x=6.0, moves=1)
+    sim.item_fates = lambda: fates
     got = missions.truth_items(sim)
-    assert [(t.name, t.kind, t.active) for t in got] == [('a', 'AP', False),
-                                                         ('c', 'clutter', True)]
+    assert [(t.name, t.kind, t.active, t.x) for t in got] == [
+        ('a', 'AP', False, 2.0), ('b', 'AP', True, 6.0), ('c', 'clutter', False, 3.0)]
 
 
 # --- footprint violations ---------------------------------------------------------------------
@@ -304,6 +328,10 @@ def test_real_tiny_mission_through_the_task_function(tmp_path):
     assert got['footprint_ticks'] > 0 and got['rtf'] > 0 and got['mines_total'] >= 1
     assert os.path.isfile(tmp_path / 'run' / 'world.sdf')
     assert os.path.isfile(tmp_path / 'run' / 'mission.log')
+    truth = json.loads((tmp_path / 'run' / 'truth.json').read_text())
+    assert truth['mines_total'] == got['mines_total']
+    assert truth['mines_left_active_in_processed_ground'] == \
+        got['mines_left_active_in_processed_ground']
 
 
 def test_wall_time_limit_makes_a_timeout_row():

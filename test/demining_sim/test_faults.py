@@ -218,6 +218,14 @@ def test_detonation():
     assert [(e.x, e.y) for e in ev] == [(1.0, 2.0)]
 
 
+def test_a_scheduled_detonation_damages_by_its_distance_from_the_hull():
+    # 7.5 kg at scaled distance 1.5 m/kg^(1/3): within 2.9 m of the hull. 40 m away: none.
+    sim, out = run([{'at': 4.0, 'kind': 'detonation', 'item_kind': 'AT', 'x': 40.0,
+                     'y': 30.0}])
+    assert [o.kind for o in out if isinstance(o, SimEvent)] == ['fault', 'at_detonation']
+    assert not sim.damaged and not sim.vehicle.disabled
+
+
 def test_message_level_faults_reach_the_node():
     _, out = run([{'at': 4.0, 'kind': 'node_crash'},
                   {'at': 5.0, 'kind': 'garbage_message', 'topic': '/gpr/traces'}])

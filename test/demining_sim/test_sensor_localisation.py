@@ -96,9 +96,14 @@ def imu_forward(sim, seconds, v_cmd=1.0):
 
 
 def quiet_sim(terrain=None, obstacles=(), **params):
-    """A simulator with a noiseless IMU and no slip noise on an open field."""
+    """A simulator with a noiseless IMU and no slip noise on an open field.
+
+    No force-dependent track slip either (``shear_deformation_modulus_m`` 0): the derivations
+    below use the fixed ``slip_base`` only.
+    """
     world = World('i', GeoOrigin(45.0, 16.0), [(-50, -50), (50, -50), (50, 50), (-50, 50)],
                   terrain=terrain or Terrain(), obstacles=list(obstacles))
+    params.setdefault('shear_deformation_modulus_m', 0.0)
     return Simulator(world, SimParams(seed=3, slip_noise=0.0, imu_accel_noise_mps2=0.0,
                                       imu_attitude_noise_rad=0.0, **params))
 
@@ -116,12 +121,13 @@ def test_imu_forward_acceleration_of_a_free_start():
 
 def test_imu_feels_no_acceleration_when_the_vehicle_cannot_accelerate():
     # A 35 deg climb is beyond the 30 deg the tracks can climb: commanded to 1 m/s, the
-    # sprockets spin up but the vehicle stays put. The accelerometer reads gravity only
-    # (nose up, REP-103 pitch -35 deg: +g sin 35 deg forward), not the commanded 0.5 m/s^2.
+    # sprockets spin up but the vehicle stays put (on a soil that grips at 35 deg: traction
+    # 0.9; in loam it would slide back). The accelerometer reads gravity only (nose up,
+    # REP-103 pitch -35 deg: +g sin 35 deg forward), not the commanded 0.5 m/s^2.
     xs = np.arange(-50.0, 51.0)
     ramp = Terrain(heights=np.tile(math.tan(math.radians(35.0)) * xs, (101, 1)),
                    origin_x=-50.0, origin_y=-50.0, resolution=1.0)
-    sim = quiet_sim(terrain=ramp)
+    sim = quiet_sim(terrain=ramp, traction_coefficient=0.9)
     samples = imu_forward(sim, 2.0)
     assert sim.truth.track_left > 0.9 and sim.truth.v == 0.0
     gravity = GRAVITY_MPS2 * math.sin(math.radians(35.0))
@@ -148,6 +154,7 @@ def test_imu_noise_statistics():
 def odom_error(v, w, seconds=60.0, **params):
     """Final odometry (position, heading) error against the truth."""
     world = World('o', GeoOrigin(45.0, 16.0), [(-50, -50), (50, -50), (50, 50), (-50, 50)])
+    params.setdefault('shear_deformation_modulus_m', 0.0)     # slip_base only (derivations)
     sim = Simulator(world, SimParams(seed=2, slip_noise=0.0, odom_encoder_noise=0.0, **params))
     last = None
     while sim.t < seconds:

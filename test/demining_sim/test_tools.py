@@ -2,13 +2,14 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from demining_bringup.contract.datatypes import ToolCommand, Twist2D
 from demining_sim.generator import make_item
 from demining_sim.simulator import SimParams, Simulator
 from demining_sim.tools import ToolParams, ToolSystem
-from demining_bringup.contract.world import GeoOrigin, Soil, World
+from demining_bringup.contract.world import GeoOrigin, Soil, Terrain, World
 
 FLAIL = 83.8         # rad/s, 800 rpm (docs/sources.md)
 DT = 0.01
@@ -40,6 +41,14 @@ def test_stall_when_soil_load_exceeds_drive_and_recovery_when_lifted():
     assert tools.processed_depth == 0.0                      # a stalled rotor does not process
     spin(tools, ToolCommand(FLAIL, 0.0, 0.1), 0.2, 10.0)
     assert tools.flail.speed > 0.9 * FLAIL
+
+
+def test_harder_soil_loads_the_rotor_more():
+    loam, laterite = ToolSystem(ToolParams(), 1.0), ToolSystem(ToolParams(), 1.8)
+    for tools in (loam, laterite):
+        spin(tools, ToolCommand(FLAIL, 0.0, 0.15), 0.4, 10.0)
+    assert laterite.state(1.0).flail_torque > 1.5 * loam.state(1.0).flail_torque - \
+        ToolParams().flail_viscous_nms * FLAIL
 
 
 def test_depth_follows_command_at_lift_rate_and_is_limited():
@@ -77,44 +86,64 @@ def params(**kw):
     return SimParams(seed=1, **kw)
 
 
-def test_ap_mine_is_broken_up_at_depth():
-    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.2, 0.1)),
-                    params(ap_detonation_probability=0.0))
-    assert drive(sim, 0.2) == [('neutralised', 'pmn_1', 'tool')]
-    assert not sim.table.active[0]
+def test_ap_mine_under_a_slow_flail_is_neutralised_and_its_fate_recorded():
+    # 0.1 m/s: 2270 strikes/m^2, the flail reaches its 0.2 m set depth (ground_processing).
+    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.2, 0.1)), params())
+    events = drive(sim, 0.2, v=0.1, seconds=120.0)
+    assert [e[1:] for e in events] == [('pmn_1', 'flail')]
+    assert events[0][0] in ('ap_detonation', 'neutralised')
+    fate = sim.item_fates()[0]
+    assert not fate.live and fate.cause == 'flail' and fate.neutralised_at is not None
+    assert fate.in_processed_ground and fate.processed_depth_m >= 0.1
+    # Fragments stay in the soil: the metal detector still sees metal there.
+    assert sim.table.active[0] and sim.table.metal_mass[0] > 0.0
+    x, y = np.array([10.0, 30.0]), np.array([0.2, 0.2])
+    s = sim.md.signals(x, y, np.full(2, 0.05), np.zeros(2, dtype=np.int64), sim.t)
+    assert s[0] > s[1] + 1.0
 
 
-def test_ap_mine_detonates_under_flail_with_model_probability():
-    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.2, 0.1)),
-                    params(ap_detonation_probability=1.0))
-    assert drive(sim, 0.2) == [('ap_detonation', 'pmn_1', 'tool')]
+def test_the_tool_follows_the_ground_within_its_residual():
+    # A 10 cm rise under the tool while the tracks stand on the level: the hammers bite
+    # deeper there by tool_ground_following_residual x 10 cm.
+    heights = np.zeros((41, 61))
+    heights[:, 10:15] = 0.1                 # x in [5, 10) m is 10 cm higher
+    terrain = Terrain(heights=heights, origin_x=-5.0, origin_y=-20.0, resolution=1.0)
+    w = world_with()
+    w.terrain = terrain
+    sim = Simulator(w, params())
+    assert sim._tool_ground_offset(7.0, 0.0) == pytest.approx(
+        sim.p.tool_ground_following_residual * 0.1, abs=1e-3)
+    assert sim._tool_ground_offset(20.0, 0.0) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_lifted_tool_does_not_neutralise_and_tracks_miss_the_centre():
-    # 5 cm processing over a mine at 10 cm; the mine is between the tracks.
-    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.0, 0.1)), params())
-    assert drive(sim, 0.05) == []
-    assert sim.table.active[0]
+def test_flail_at_the_surface_does_not_reach_a_deep_mine():
+    sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.0, 0.3)), params())
+    assert drive(sim, 0.0) == []
+    assert sim.item_fates()[0].live
 
 
 def test_slow_flail_does_not_neutralise():
     sim = Simulator(world_with(make_item('PMN', 'pmn_1', 10.0, 0.0, 0.1)), params())
     assert drive(sim, 0.2, flail=20.0) == []
+    assert sim.item_fates()[0].contacts == 0
 
 
-def test_at_mine_under_a_track_detonates_and_damages():
+def test_at_mine_under_a_track_detonates_and_disables_the_vehicle():
     sim = Simulator(world_with(make_item('TM-62M', 'tm_1', 10.0, 0.8, 0.15)), params())
     events = drive(sim, 0.0, flail=0.0)
     assert [e[:2] for e in events] == [('at_detonation', 'tm_1'), ('damage', 'tm_1')]
     assert events[0][2] == 'left track'
-    assert sim.damaged and sim.tools.disabled
+    assert sim.damaged and sim.tools.disabled and sim.vehicle.disabled
+    x = sim.truth.x
+    drive(sim, 0.0, flail=0.0, seconds=5.0)
+    assert sim.truth.x == x          # a disabled vehicle does not move
 
 
 def test_at_mine_under_the_tool_detonates():
     sim = Simulator(world_with(make_item('TM-62M', 'tm_1', 10.0, 0.0, 0.15)), params())
-    events = drive(sim, 0.2)
+    events = drive(sim, 0.2, v=0.1, seconds=120.0)
     assert [e[0] for e in events] == ['at_detonation', 'damage']
-    assert events[0][2] == 'tool'
+    assert events[0][2] == 'flail'
     # The blast destroyed the flail: it runs down.
     drive(sim, 0.2, seconds=10.0)
     assert sim.tools.flail.speed < 1.0
@@ -126,6 +155,15 @@ def test_ap_under_track_and_deep_items_are_safe():
     sim = Simulator(world_with(deep, ap), params())
     events = drive(sim, 0.0, flail=0.0, seconds=70.0)
     assert events == [('ap_detonation', 'ap_1', 'left track')]
+    assert not sim.damaged                  # 240 g under an armoured track: repairable
+
+
+def test_uxo_under_a_track_acts_by_its_impact_fuze():
+    sim = Simulator(world_with(make_item('mortar-82mm', 'uxo_1', 10.0, 0.8, 0.1)), params())
+    events = drive(sim, 0.0, flail=0.0)
+    # A static track load does not fire a nose fuze except with a small probability.
+    assert [e[:2] for e in events] == [('item_damaged', 'uxo_1')]
+    assert sim.item_fates()[0].live
 
 
 def test_clutter_is_not_reported():

@@ -18,7 +18,7 @@ from demining_bringup.contract.world import Obstacle, Terrain
 DT = 0.01
 # No random or systematic slip: the ideal-kinematics cases.
 IDEAL = VehicleParams(slip_base=0.0, slip_turn_coeff=0.0, slip_slope_coeff=0.0, slip_noise=0.0,
-                      skid_yaw_loss=0.0)
+                      skid_yaw_loss=0.0, shear_deformation_modulus_m=0.0)
 
 
 def run(vehicle, v, w, seconds):
@@ -119,7 +119,8 @@ def test_uphill_speed_loss_and_pitch():
 
 
 def test_cannot_climb_above_max_slope():
-    steep = make(terrain=ramp_terrain(math.tan(math.radians(35.0))))
+    grippy = dataclasses.replace(IDEAL, traction_coefficient=0.9)
+    steep = make(params=grippy, terrain=ramp_terrain(math.tan(math.radians(35.0))))
     run(steep, 0.5, 0.0, 10.0)
     assert abs(steep.truth.x) < 1e-6
     # It can still turn round and drive down.
@@ -293,7 +294,9 @@ def test_acceleration_is_the_true_speed_change():
     veh.step(1.0, 0.0, DT)
     # The sprockets speed up at 0.5 m/s^2; the ground moves 10 % less.
     assert veh.truth.accel == pytest.approx(0.5 * 0.9)
-    steep = make(terrain=ramp_terrain(math.tan(math.radians(35.0))))
+    # 35 deg: beyond the drive's climb limit (30 deg), within the grip of a 0.9 traction soil.
+    steep = make(params=dataclasses.replace(IDEAL, traction_coefficient=0.9),
+                 terrain=ramp_terrain(math.tan(math.radians(35.0))))
     for _ in range(50):
         steep.step(1.0, 0.0, DT)
         assert steep.truth.accel == 0.0 and steep.truth.v == 0.0
@@ -304,3 +307,38 @@ def test_acceleration_is_the_true_speed_change():
     for _ in range(50):
         blocked.step(1.0, 0.0, DT)
         assert blocked.truth.accel == 0.0
+
+
+def test_slides_back_on_a_slope_beyond_grip():
+    # Loam (traction 0.6, friction angle 31 deg): on 35 deg the tracks cannot hold the machine.
+    slope = math.radians(35.0)
+    steep = make(terrain=ramp_terrain(math.tan(slope)))
+    assert steep.mu == pytest.approx(0.6)
+    run(steep, 0.5, 0.0, 2.0)
+    expected_a = 9.80665 * (math.sin(slope) - 0.6 * math.cos(slope))
+    assert steep.truth.v == pytest.approx(-expected_a * 2.0, rel=0.02)
+    assert steep.truth.x < 0.0
+    # Within grip (25 deg) it holds still when not driven.
+    held = make(terrain=ramp_terrain(math.tan(math.radians(25.0))))
+    run(held, 0.0, 0.0, 2.0)
+    assert held.truth.x == 0.0
+
+
+def test_per_track_slip_in_a_turn_and_soil_traction():
+    p = dataclasses.replace(IDEAL, shear_deformation_modulus_m=0.025)
+    turning = make(p)
+    run(turning, 0.3, 0.3, 3.0)
+    # Turning left: the right (outer) track drives against the turning resistance, the left
+    # brakes: both slip; in wet clay (less grip) more than in loam.
+    assert turning.slip_right > 0.0 and turning.slip_left > 0.0
+    clay = Vehicle(p, Terrain(), [], (0.0, 0.0, 0.0), np.random.default_rng(0), 'wet_clay')
+    run(clay, 0.3, 0.3, 3.0)
+    assert clay.mu < turning.mu
+    assert clay.slip_right > turning.slip_right
+    # The tool's drag in the soil raises the slip of straight driving.
+    free, dragging = make(p), make(p)
+    dragging.tool_force = 20000.0
+    run(free, 0.4, 0.0, 3.0)
+    run(dragging, 0.4, 0.0, 3.0)
+    assert dragging.slip_left > free.slip_left
+    assert dragging.truth.x < free.truth.x
