@@ -78,3 +78,13 @@ def footprint_front_m() -> Any:
 def footprint_half_width_m() -> Any:
     """Half the machine's footprint width (hull, flail)."""
     return param(1.1, 'half the machine footprint width (hull, flail), m', min=0.1, max=10.0)
+
+
+def sensor_offset_x_m() -> Any:
+    """Centre of the GPR/MD boom ahead of base_link (the sensors go first)."""
+    return param(4.0, 'GPR/MD boom centre ahead of base_link, m', min=0.0, max=20.0)
+
+
+def sensor_width_m() -> Any:
+    """Width covered by the GPR/MD arrays (docs/sources.md: about the tool width)."""
+    return param(2.0, 'width covered by the GPR/MD arrays, m', min=0.1, max=10.0)
