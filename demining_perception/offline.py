@@ -3,11 +3,12 @@
 Readers give one B-scan (traces along x, samples in time) from
 
 * **gprMax** output (HDF5, Warren, Giannopoulos & Giannakis 2016, gprmax.com docs "Output
-  file"): a merged B-scan ``*_merged.out`` (``rxs/rx1/Ez`` of S x N) or one A-scan per
-  ``.out`` file (several files in order make the B-scan); the sample interval is the root
-  attribute ``dt`` (s); the trace step is the root attribute ``rxsteps`` (m, x component) and
-  the first position ``rxs/rx1`` attribute ``Position`` where the file has them, else the
-  ``--step`` / ``--start`` flags;
+  file"; ``.out`` in version 3, ``.h5`` in 4): a merged B-scan ``*_merged.out`` (``rxs/rx1/Ez``
+  of S x N) or one A-scan per file (several files in order make the B-scan); the sample
+  interval is the root attribute ``dt`` (s); a trace's position is midway between the
+  transmitter (``srcs/src1``) and receiver (``rxs/rx1``) attribute ``Position``, a merged
+  file's step the root attribute ``rxsteps`` (cells) times ``dx_dy_dz``; the ``--step`` and
+  ``--start`` flags override;
 * **GSSI DZT** through ``readgssi`` (Nesbit et al. 2022) when it is installed.
 
 The traces are fed as :class:`GprScan` batches through :class:`GprProcessor`, the online
@@ -62,9 +63,32 @@ class BScan:
     x: np.ndarray
 
 
+def _gprmax_position(f: Any) -> Optional[float]:
+    """x of the file's (first) trace: midway between transmitter and receiver, m."""
+    rx = f['rxs/rx1'].attrs.get('Position')
+    if rx is None:
+        return None
+    src = f['srcs/src1'].attrs.get('Position') if 'srcs/src1' in f else None
+    x = float(np.atleast_1d(rx)[0])
+    return 0.5 * (x + float(np.atleast_1d(src)[0])) if src is not None else x
+
+
+def _gprmax_step(f: Any) -> Optional[float]:
+    """Trace step of a merged B-scan, m: ``rxsteps`` (cells) times the cell size ``dx``."""
+    if 'rxsteps' not in f.attrs:
+        return None
+    steps = float(np.atleast_1d(f.attrs['rxsteps'])[0])
+    if 'dx_dy_dz' in f.attrs:
+        steps *= float(np.atleast_1d(f.attrs['dx_dy_dz'])[0])
+    return steps if steps > 0.0 else None
+
+
 def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
                 start_m: Optional[float] = None, component: str = 'Ez') -> BScan:
     """Read gprMax output: one merged B-scan file, or A-scan files in trace order.
+
+    Trace positions: the flags when given; else each A-scan file's own transmitter/receiver
+    midpoint, or a merged file's first position plus ``rxsteps`` cells of ``dx``.
 
     :raises ConfigError: unreadable file, missing dataset or attribute, inconsistent files.
     """
@@ -73,19 +97,16 @@ def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
     except ImportError as exc:          # declared in requirements/python.txt
         raise ConfigError(f'reading gprMax files needs h5py ({exc})') from exc
     columns: List[np.ndarray] = []
+    positions: List[Optional[float]] = []
     dt = None
-    steps: Optional[float] = None
-    first: Optional[float] = None
+    file_step: Optional[float] = None
     for path in paths:
         try:
             with h5py.File(path, 'r') as f:
                 data = np.asarray(f[f'rxs/rx1/{component}'], dtype=np.float64)
                 this_dt = float(f.attrs['dt'])
-                if 'rxsteps' in f.attrs:
-                    steps = float(np.atleast_1d(f.attrs['rxsteps'])[0])
-                pos = f['rxs/rx1'].attrs.get('Position')
-                if first is None and pos is not None:
-                    first = float(np.atleast_1d(pos)[0])
+                file_step = _gprmax_step(f)
+                positions.append(_gprmax_position(f))
         except (OSError, KeyError) as exc:
             raise ConfigError(f'{path}: not a gprMax output file with rxs/rx1/{component} and '
                               f'attribute dt ({exc})') from exc
@@ -97,12 +118,20 @@ def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
         traces = np.hstack(columns).T
     except ValueError as exc:
         raise ConfigError(f'{paths[0]}: files of different lengths ({exc})') from exc
-    step = step_m if step_m is not None else steps
-    if step is None or not step > 0.0:
-        raise ConfigError(f'{paths[0]}: no trace step in the file (rxsteps); give --step')
-    x0 = start_m if start_m is not None else (first if first is not None else 0.0)
-    return BScan(path=paths[0], traces=traces, dt_ns=dt * _NS_PER_S,
-                 x=x0 + step * np.arange(len(traces)))
+    n = len(traces)
+    if step_m is None and len(paths) == n and len(paths) > 1 and None not in positions:
+        x = np.asarray(positions, dtype=float)
+        if start_m is not None:
+            x = x - x[0] + start_m
+    else:
+        step = step_m if step_m is not None else file_step
+        if step is None or not step > 0.0:
+            raise ConfigError(f'{paths[0]}: no trace step in the file (rxsteps); give --step')
+        x0 = start_m if start_m is not None else (positions[0] or 0.0)
+        x = x0 + step * np.arange(n)
+    if n > 1 and not np.all(np.diff(x) > 0.0):
+        raise ConfigError(f'{paths[0]}: trace positions do not increase along the scan')
+    return BScan(path=paths[0], traces=traces, dt_ns=dt * _NS_PER_S, x=x)
 
 
 def read_dzt(path: str, step_m: Optional[float] = None,

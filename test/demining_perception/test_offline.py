@@ -36,14 +36,18 @@ def bscan(xs, objs, eps, noise=0.005, seed=1):
     return out.T
 
 
-def write_gprmax(path, data, step=None, start=None):
+def write_gprmax(path, data, step=None, start=None, dx=0.0025):
+    """gprMax's layout: ``rxsteps`` in cells of ``dx_dy_dz``; positions of source and
+    receiver (here 2 cm either side of the trace position)."""
     with h5py.File(path, 'w') as f:
         f.attrs['dt'] = DT_NS * 1e-9
         if step is not None:
-            f.attrs['rxsteps'] = np.array([step, 0.0, 0.0])
+            f.attrs['dx_dy_dz'] = np.array([dx, dx, dx])
+            f.attrs['rxsteps'] = np.array([int(round(step / dx)), 0, 0], dtype=np.int32)
         g = f.create_group('rxs/rx1')
         if start is not None:
-            g.attrs['Position'] = np.array([start, 0.0, 0.0])
+            g.attrs['Position'] = np.array([start + 0.02, 0.25, 0.0])
+            f.create_group('srcs/src1').attrs['Position'] = np.array([start - 0.02, 0.25, 0.0])
         g['Ez'] = data
 
 
@@ -82,11 +86,13 @@ def test_ascan_files_in_order_and_flags(tmp_path):
     data = bscan(xs, [(0.3, 0.12, 0.3)], 9.0)
     paths = []
     for i in range(data.shape[1]):
-        p = tmp_path / f'scan{i + 1}.out'
-        write_gprmax(p, data[:, i])
+        p = tmp_path / f'scan{i + 1}.h5'
+        write_gprmax(p, data[:, i], start=xs[i])
         paths.append(str(p))
-    scan = offline.read(paths, step_m=0.01, start_m=0.0)
+    scan = offline.read(paths)                     # positions from each file
     assert scan.traces.shape == (60, 400) and scan.dt_ns == pytest.approx(DT_NS)
+    np.testing.assert_allclose(scan.x, xs)
+    assert offline.read(paths, step_m=0.02, start_m=1.0).x[-1] == pytest.approx(2.18)
     dets, _ = offline.process(scan, offline.params_for(scan, 9.0, H))
     assert any(abs(d.x - 0.3) <= 0.05 and abs(d.depth - 0.12) <= 0.02 for d in dets)
 
