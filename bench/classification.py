@@ -169,7 +169,8 @@ def run_world(world: World, seed: int, verbose: bool) -> Dict:
                 continue
             md_s = ' '.join(f'[{m.strength:.1f}g c{m.confidence:.2f} d{100 * m.depth:.0f}]'
                             for m in near_md[:3])
-            gpr_s = ' '.join(f'[r{100 * g.radius:.0f} c{g.confidence:.2f} d{100 * g.depth:.0f}]'
+            gpr_s = ' '.join(f'[r{100 * g.radius:.0f} c{g.confidence:.2f} d{100 * g.depth:.0f}'
+                             f' p{g.polarity:+d}]'
                              for g in near_gpr[:3])
             print(f'    {name:14s} {kind:7s} {it.model or "":11s} d {100 * it.depth:4.1f} cm '
                   f'{1000 * it.metal_mass:7.1f} g -> {col:8s} '

@@ -103,9 +103,9 @@ _MAX_BG_STEP = 1.0
 _MAX_MAD_STEP = 0.5
 #: Neighbour-distance bin of the tabulated moveout, m (0.25 sample at the steepest moveout).
 _MOVEOUT_BIN_M = 0.001
-#: Hyperbola fit grids: soil permittivity (log-spaced; dry sand 3 to wet clay 40, Davis &
-#: Annan 1989, docs/sources.md) and flat-top half width (a TM-62 is 0.16 m, one step ~ half a
-#: trace spacing).
+#: Velocity and hyperbola fit grids: soil permittivity (log-spaced; dry sand 3 to wet clay
+#: 40, Davis & Annan 1989, docs/sources.md) and flat-top half width (a TM-62 is 0.16 m, one
+#: step ~ half a trace spacing).
 _FIT_EPS = np.geomspace(2.5, 40.0, 41)
 _FIT_HALF_WIDTH_M = np.arange(0.0, 0.2501, 0.01)
 #: A fit is a velocity estimate only for a point-like target (a flat top trades its half
@@ -834,9 +834,9 @@ class GprProcessor:
         off = st.s_arr[rows] - st.s_arr[i]
         keep = np.abs(off) <= reach + _FIT_MAX_SHIFT_M
         rows, off = rows[keep], off[keep]
-        fit = fit_hyperbola(off, st.env[rows], float(st.k[i]), st.k_lo - st.ref, dt,
-                            p.antenna_height_m)
-        _, half_width, shift, k0 = fit
+        half_width, shift, k0 = fit_hyperbola(off, st.env[rows], float(st.k[i]),
+                                              st.k_lo - st.ref, dt, p.antenna_height_m,
+                                              self.permittivity)
         if p.estimate_permittivity and z >= p.velocity_min_snr \
                 and half_width <= _FIT_POINT_MAX_M:
             eps = fit_velocity(off - shift, st.env[rows], k0, st.k_lo - st.ref, dt,
@@ -883,18 +883,20 @@ def _interp_rows(env: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_surface: float,
-                  dt_ns: float, antenna_height_m: float) -> Tuple[float, float, float, float]:
+                  dt_ns: float, antenna_height_m: float, permittivity: float
+                  ) -> Tuple[float, float, float]:
     """Fit a flat-topped refracted hyperbola to the envelopes around an apex.
 
     ``offsets_m`` are the traces' along-track distances from the apex trace, ``env`` their
     window envelopes (N x S+1, last column 0), ``k_apex`` the apex window sample and
     ``k_to_surface`` the window's first sample minus the surface sample (so the soil two-way
-    time is ``(k + k_to_surface) dt``). Every model (permittivity, half width, centre shift,
-    apex sample) predicts the arrival in every trace; the envelopes summed along it are its
-    score (a diffraction stack, as in velocity analysis: Yilmaz, *Seismic Data Analysis*,
-    2001, ch. 3), and the best model wins. Returns ``(eps, half_width_m, shift_m, k0)``.
+    time is ``(k + k_to_surface) dt``). Every model (half width, centre shift, apex sample;
+    the soil's ``permittivity``) predicts the arrival in every trace; the envelopes summed
+    along it are its score (a diffraction stack, as in velocity analysis: Yilmaz, *Seismic
+    Data Analysis*, 2001, ch. 3), and the best model wins. Returns
+    ``(half_width_m, shift_m, k0)``.
     """
-    eps = _FIT_EPS[:, None, None, None]
+    eps = np.full((1, 1, 1, 1), float(permittivity))
     a = _FIT_HALF_WIDTH_M[None, :, None, None]
     shift = _FIT_SHIFTS_M[None, None, :, None]
     k0 = k_apex + _FIT_SAMPLE_STEPS[None, None, None, :]
@@ -902,14 +904,14 @@ def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_su
     big_d = antenna_height_m + C_M_PER_NS * t_soil / (2.0 * eps)
     shape = np.broadcast_shapes(eps.shape, a.shape, shift.shape, k0.shape)
     models = [np.broadcast_to(v, shape).ravel() for v in (eps, a, shift, k0, big_d)]
-    m_eps, m_a, m_shift, m_k0, m_d = models
+    _, m_a, m_shift, m_k0, m_d = models
     xe = np.maximum(np.abs(offsets_m[None, :] - m_shift[:, None]) - m_a[:, None], 0.0)
     q = m_k0[:, None] + 2.0 * (np.sqrt(m_d[:, None] ** 2 + xe * xe) - m_d[:, None]) \
         / C_M_PER_NS / dt_ns
     score = _interp_rows(env, q).sum(axis=1)
     # Ties (a flat top seen by few traces): the smallest half width, then the smallest shift.
     best = int(np.argmax(score))
-    return float(m_eps[best]), float(m_a[best]), float(m_shift[best]), float(m_k0[best])
+    return float(m_a[best]), float(m_shift[best]), float(m_k0[best])
 
 
 #: Picks used by the velocity fit: envelope peaks at least this many noise units (whitened

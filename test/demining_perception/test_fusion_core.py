@@ -80,10 +80,9 @@ def classify_case(dets, now=10.0, **kw):
 def test_unsure_metal_is_ap_until_gpr_had_its_chance():
     f = core(gpr_wait_s=3.0)
     f.add([md(4, 4, grams=30), md(4.02, 4, grams=28)], stamp=0.0)
-    suspect = (DetectionKind.AP, DetectionKind.UNKNOWN)
-    assert f.fused()[0].kind in suspect                      # default when unsure
+    assert f.fused()[0].kind == DetectionKind.AP            # default when unsure
     f.update(1.0)
-    assert f.fused()[0].kind in suspect
+    assert f.fused()[0].kind == DetectionKind.AP
     f.update(3.5)
     assert f.fused()[0].kind == DetectionKind.CLUTTER
     # A late large GPR reflector at AT depth: a plastic AT mine with a metal fuze after all.
