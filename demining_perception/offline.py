@@ -35,7 +35,8 @@ from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprSc
                                                  VehicleState)
 from demining_bringup.contract.errors import ConfigError
 from demining_perception.fusion.core import FusionParams, Track, classify
-from demining_perception.gpr.processing import GprParams, GprProcessor, render_bscan
+from demining_perception.gpr.processing import (C_M_PER_NS, GprParams, GprProcessor,
+                                                envelope, pick_surface, render_bscan)
 from demining_perception.pose_buffer import PoseBuffer
 
 #: Fewest traces a file must have (a background needs at least this many; 40 traces at
@@ -49,6 +50,10 @@ _BATCH_TRACES = 2
 _S_PER_M = 1.0
 #: Seconds from s to ns.
 _NS_PER_S = 1e9
+#: Noise floor of a file's samples as a fraction of its largest one: a receiver's dynamic
+#: range of 60 dB (Daniels 2004: GPR systems 60-100 dB). Without it, noise-free FDTD output
+#: would be "whitened" by a zero noise level and every rounding residue would be a target.
+_FILE_NOISE_FLOOR = 1e-3
 #: A GPR-only track is classified as seen long after the sensors' wait (s).
 _CLASSIFY_AFTER_S = 1e6
 
@@ -194,7 +199,9 @@ def params_for(scan: BScan, permittivity: Any, antenna_height_m: Optional[float]
     n = len(scan.traces)
     window = min(base.background_window_traces, n)
     kw: Dict[str, Any] = dict(background_window_traces=window,
-                              min_background_traces=min(base.min_background_traces, window))
+                              min_background_traces=min(base.min_background_traces, window),
+                              noise_floor=max(base.noise_floor, _FILE_NOISE_FLOOR),
+                              per_sample_noise=False)
     if antenna_height_m is not None:
         kw['antenna_height_m'] = antenna_height_m
     if permittivity == 'auto':
@@ -209,7 +216,9 @@ def process(scan: BScan, params: GprParams) -> Tuple[List[Detection], GprProcess
     proc = GprProcessor(params)
     poses = PoseBuffer(history_s=1e9, max_gap_s=1e9)
     x = np.asarray(scan.x, dtype=float)
-    traces = scan.traces
+    # Full scale = 1 (the noise floor is relative to it; units of a file are arbitrary).
+    peak = float(np.max(np.abs(scan.traces))) or 1.0
+    traces = scan.traces / peak
     order = np.arange(len(x))
     if len(x) <= params.background_window_traces:
         # Prime the background with the mirror image (module docstring).
@@ -271,12 +280,15 @@ def render_png(scan: BScan, dets: List[Detection], params: GprParams, path: str)
     t_max = img.shape[0] * scan.dt_ns
     ax.imshow(img, cmap='gray', aspect='auto',
               extent=(float(scan.x[0]), float(scan.x[-1]), t_max, 0.0))
-    v = 0.299792458 / math.sqrt(params.soil_permittivity)
+    v = C_M_PER_NS / math.sqrt(params.soil_permittivity)
+    # The picture is aligned on the median surface pick (render_bscan): each pick is drawn
+    # at that time plus its two-way time in the soil.
+    picks = pick_surface(envelope(scan.traces),
+                         max(3, int(round(params.ground_search_max_ns / scan.dt_ns))),
+                         2.0 * params.antenna_height_m / C_M_PER_NS / scan.dt_ns)
+    t_surface = float(np.median(picks)) * scan.dt_ns
     for d in dets:
-        # Mark the pick at its time below the surface echo (approximate: the picture's
-        # surface is the median pick).
-        ax.plot(d.x, 2.0 * d.depth / v + 2.0 * params.antenna_height_m / 0.299792458,
-                'r+', ms=12, mew=2)
+        ax.plot(d.x, t_surface + 2.0 * d.depth / v, 'r+', ms=14, mew=2)
     ax.set_xlabel('x along the scan, m')
     ax.set_ylabel('two-way time, ns')
     ax.set_title(os.path.basename(scan.path))

@@ -176,6 +176,10 @@ class GprParams:
     snr_threshold: float = param(
         8.0, 'detection threshold on the diffraction-stack z-score (noise-only stack: '
         'mean 0, standard deviation 1)', min=1.0, max=1000.0)
+    per_sample_noise: bool = param(
+        True, 'normalise every sample by its own noise level (gain plus depth-dependent '
+        'noise, the online default); false: one noise level per channel (short or '
+        'noise-free files where one target fills much of the background window)')
     noise_floor: float = param(
         1e-4, 'lower bound of the per-sample noise level, normalised amplitude',
         min=1e-9, max=1.0)
@@ -688,6 +692,9 @@ class GprProcessor:
                 r -= mad[:, None, :].astype(np.float32)
                 frac = np.sign(r).sum(axis=1, dtype=np.float32) / count
                 mad = mad * (1.0 + np.clip(frac * _MAD_STEP, -_MAX_MAD_STEP, _MAX_MAD_STEP))
+            if not p.per_sample_noise:
+                # One level per channel: the median of the per-sample ones.
+                mad = np.broadcast_to(np.median(mad, axis=1, keepdims=True), mad.shape)
             self._bg[g] = bg
             self._mad[g] = mad
             self._inv[g] = 1.0 / np.maximum(MAD_TO_SIGMA * mad, p.noise_floor)

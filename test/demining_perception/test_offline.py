@@ -2,6 +2,8 @@
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,3 +113,30 @@ def test_bad_input_is_one_error_line_exit_2(tmp_path, capsys):
     d = tmp_path / 'x.dzt'
     d.write_bytes(b'\0' * 64)
     assert cli.main(['gpr', str(d)]) == 2
+
+
+# -- gprMax FDTD B-scans (bench/gprmax_scans.py; TUNED lists the scans looked at while tuning) --
+
+GPRMAX_DIR = Path(__file__).resolve().parents[1] / 'data' / 'gprmax'
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'bench'))
+import gprmax_scans  # noqa: E402
+
+
+@pytest.mark.parametrize('name', sorted(gprmax_scans.TRUTH))
+def test_gprmax_scans_object_within_5_cm(name, tmp_path):
+    """``demine gpr`` on FDTD output: the object within 5 cm along the scan, its top within
+    2 cm with the soil's permittivity given; metal reflects with '-'."""
+    path = GPRMAX_DIR / f'{name}_merged.out'
+    x0, depth, eps = gprmax_scans.TRUTH[name]
+    out = tmp_path / 'r.json'
+    assert cli.main(['gpr', str(path), '--permittivity', str(eps), '--json', str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res['traces'] == gprmax_scans.TRACES
+    hits = [d for d in res['detections'] if abs(d['x'] - x0) <= 0.05]
+    assert hits, res
+    best = max(hits, key=lambda d: d['confidence'])
+    assert abs(best['depth'] - depth) <= 0.02, best
+    if 'metal' in name:
+        assert best['polarity'] == '-'
+    # Nothing else: one object per scan.
+    assert len(res['detections']) == len(hits), res
