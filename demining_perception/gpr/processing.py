@@ -824,7 +824,9 @@ class GprProcessor:
                     # Strongest in the window; on an exact tie the earliest trace wins.
                     if np.any(near > e) or np.any(near[:i - lo] == e):
                         continue
-                    out.append(self._detection(st, i, float(e)))
+                    det = self._detection(st, i, float(e))
+                    if det is not None:
+                        out.append(det)
                 st.decided = lim
         # Drop what no undecided trace can still need.
         first = st.s_arr[st.decided] if st.decided < st.n else st.s_arr[st.n - 1]
@@ -832,8 +834,12 @@ class GprProcessor:
         st.start = lo_row + int(np.searchsorted(s_done, first - half - w, side='left'))
         return out
 
-    def _detection(self, st: _Channel, i: int, z: float) -> Detection:
-        """Fit the hyperbola around apex trace ``i``: position, depth, half width, polarity."""
+    def _detection(self, st: _Channel, i: int, z: float) -> Optional[Detection]:
+        """Fit the hyperbola around apex trace ``i``: position, depth, half width, polarity.
+
+        None when the object is deeper than ``max_depth_m`` at the permittivity in use (the
+        window reaches deeper to allow for a wetter soil than the prior).
+        """
         p = self.params
         dt = self._dt
         reach = p.peak_half_window_m
@@ -853,8 +859,12 @@ class GprProcessor:
                 self.stats.velocity_fits += 1
         self.stats.permittivity_estimate = round(self.permittivity_estimate[0], 2)
         self.stats.permittivity_in_use = round(self.permittivity, 2)
-        t_soil = (k0 + st.k_lo - st.ref) * dt
+        # Depth from the stack's apex sample (validated within 6 mm on the simulator's PMN,
+        # test_gpr_simulator_traces.py); the fit's refined sample serves the polarity.
+        t_soil = (st.k[i] + st.k_lo - st.ref) * dt
         depth = max(0.0, self.velocity_m_per_ns * t_soil / 2.0)
+        if depth > p.max_depth_m:
+            return None
         # Position: the fitted centre of the top, interpolated along the antenna's path.
         s_c = st.s_arr[i] + shift
         s_all = st.s_arr[rows]
