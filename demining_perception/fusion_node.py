@@ -80,7 +80,7 @@ class FusionComponent(Component):
     def on_pose(self, state: VehicleState, now: float) -> None:
         """Negative evidence: lower the map where the sensor boom has just swept."""
         if self.core is not None:
-            self.core.sweep(state.x, state.y, state.yaw)
+            self.core.sweep(state.x, state.y, state.yaw, state.stamp)
 
     def _add(self, source: str, dets: Detections, now: float) -> None:
         self.monitor.tick(source, now)

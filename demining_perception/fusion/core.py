@@ -45,10 +45,11 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import math
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Deque, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -192,9 +193,13 @@ class FusionParams:
     md_hit_log_odds: float = param(0.8, 'log-odds added at the centre of an MD hit '
                                    '(times its confidence)', min=0.0, max=20.0)
     miss_log_odds: float = param(
-        0.3, 'log-odds removed from every cell once per pass of the sensor boom over it '
-        '(negative evidence: scanned, nothing answered; below a hit\'s gain so a return '
-        'still raises its cell)', min=0.0, max=20.0)
+        1.0, 'log-odds removed from a cell once per pass of the sensor boom over it when no '
+        'hit reached it (negative evidence: scanned, nothing answered; 1.0 takes the 1 % '
+        'prior below 0.5 %, so the 0..100 map shows it)', min=0.0, max=20.0)
+    miss_delay_s: float = param(
+        3.0, 'swept cells lose miss_log_odds this long after the sweep unless a hit reached '
+        'them (the processors decide an object up to a peak window behind the boom), s',
+        min=0.0, max=600.0)
     footprint_sigma_m: float = param(0.1, 'smallest Gaussian footprint sigma, m '
                                      '(sensor position error)', min=0.01, max=5.0)
     max_log_odds: float = param(8.0, 'cell log-odds clamp', min=1.0, max=50.0)
@@ -249,9 +254,13 @@ class LogOddsGrid:
         self.prior = log_odds(prior)
         self.max_log_odds = float(max_log_odds)
         self.cells = np.full((self.height, self.width), self.prior, dtype=np.float32)
+        #: Time of the latest hit whose footprint reached each cell (negative evidence skips
+        #: cells that answered around the time they were swept).
+        self.last_hit = np.full((self.height, self.width), -np.inf, dtype=np.float64)
 
-    def add_gaussian(self, x: float, y: float, sigma: float, peak_log_odds: float) -> bool:
-        """Add a Gaussian bump of log-odds; return False when it misses the grid."""
+    def add_gaussian(self, x: float, y: float, sigma: float, peak_log_odds: float,
+                     stamp: float = -math.inf) -> bool:
+        """Add a Gaussian bump of log-odds (a hit at ``stamp``); False when it misses."""
         if not (math.isfinite(x) and math.isfinite(y) and sigma > 0.0):
             return False
         r = _FOOTPRINT_SIGMAS * sigma
@@ -267,6 +276,8 @@ class LogOddsGrid:
         bump = peak_log_odds * np.exp(-0.5 * d2 / sigma ** 2)
         win = self.cells[r0:r1, c0:c1]
         np.clip(win + bump, -self.max_log_odds, self.max_log_odds, out=win)
+        hit = self.last_hit[r0:r1, c0:c1]
+        np.maximum(hit, np.where(d2 <= (2.0 * sigma) ** 2, stamp, -np.inf), out=hit)
         return True
 
     def probability(self) -> np.ndarray:
@@ -587,8 +598,10 @@ class FusionCore:
         self._hash: Dict[Tuple[int, int], List[int]] = {}
         self.detections_in = 0
         self.detections_outside = 0
-        #: The boom's centre and heading at the previous sweep (negative evidence).
+        #: The boom's centre and heading at the previous sweep (negative evidence), and the
+        #: swept cells waiting for ``miss_delay_s``: (stamp, rows, columns).
         self._boom: Optional[Tuple[float, float, float]] = None
+        self._misses: Deque[Tuple[float, np.ndarray, np.ndarray]] = collections.deque()
         self.cells_swept = 0
 
     @classmethod
@@ -616,7 +629,7 @@ class FusionCore:
             size = max(p.footprint_sigma_m, d.radius if math.isfinite(d.radius) else 0.0)
             pose_sigma = d.sigma_xy if math.isfinite(d.sigma_xy) else 0.0
             if not self.grid.add_gaussian(d.x, d.y, math.hypot(size, pose_sigma),
-                                          gain * d.confidence):
+                                          gain * d.confidence, stamp):
                 self.detections_outside += 1
             touched.append(self._associate(d, stamp))
         for tid in touched:
@@ -624,14 +637,16 @@ class FusionCore:
             if t is not None:
                 t.kind, t.confidence = classify(t, p, stamp)
 
-    def sweep(self, x: float, y: float, yaw: float) -> int:
-        """Negative evidence: the vehicle is at ``(x, y, yaw)``; lower the cells newly swept.
+    def sweep(self, x: float, y: float, yaw: float, stamp: float) -> int:
+        """Negative evidence: the vehicle is at ``(x, y, yaw)`` at ``stamp``.
 
         The boom (``sensor_width_m`` wide, ``sensor_offset_x_m`` ahead of base_link) moved
-        from its previous position to this one; every cell whose centre lies in the band it
-        swept, measured along its heading, loses ``miss_log_odds`` once. A jump longer than
-        the boom width (a relocalisation) is not counted as scanned. Returns the cells
-        lowered.
+        from its previous position to this one; the cells whose centres lie in the band it
+        swept, measured along its motion, are queued once. ``miss_delay_s`` later (the
+        processors report an object up to a peak window behind the boom) every queued cell
+        that no hit reached since the sweep loses ``miss_log_odds`` (:meth:`apply_misses`).
+        A jump longer than the boom width (a relocalisation) is not counted as scanned.
+        Returns the cells queued.
         """
         p = self.params
         if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw)):
@@ -639,6 +654,7 @@ class FusionCore:
         bx = x + p.sensor_offset_x_m * math.cos(yaw)
         by = y + p.sensor_offset_x_m * math.sin(yaw)
         prev, self._boom = self._boom, (bx, by, yaw)
+        self.apply_misses(stamp)
         if prev is None or p.miss_log_odds <= 0.0:
             return 0
         px, py, pyaw = prev
@@ -664,14 +680,26 @@ class FusionCore:
         mid = pyaw + 0.5 * math.remainder(yaw - pyaw, 2.0 * math.pi)
         across = -dx * math.sin(mid) + dy * math.cos(mid)
         swept = (along > 0.0) & (along <= step) & (np.abs(across) <= half)
-        win = g.cells[r0:r1, c0:c1]
-        win[swept] = np.maximum(win[swept] - p.miss_log_odds, -g.max_log_odds)
-        n = int(np.count_nonzero(swept))
-        self.cells_swept += n
+        rows, cols = np.nonzero(swept)
+        n = int(rows.size)
+        if n:
+            self._misses.append((stamp, rows + r0, cols + c0))
+            self.cells_swept += n
         return n
+
+    def apply_misses(self, now: float) -> None:
+        """Lower the queued swept cells older than ``miss_delay_s`` that no hit reached."""
+        p = self.params
+        g = self.grid
+        while self._misses and self._misses[0][0] <= now - p.miss_delay_s:
+            t, rows, cols = self._misses.popleft()
+            quiet = g.last_hit[rows, cols] < t - p.miss_delay_s
+            rr, cc = rows[quiet], cols[quiet]
+            g.cells[rr, cc] = np.maximum(g.cells[rr, cc] - p.miss_log_odds, -g.max_log_odds)
 
     def update(self, now: float) -> None:
         """Re-classify at ``now`` (a sensor's silence becomes evidence once it had its look)."""
+        self.apply_misses(now)
         self._prune(now)
         for t in self.tracks.values():
             t.kind, t.confidence = classify(t, self.params, now)

@@ -126,24 +126,31 @@ def test_clutter_field_keeps_mines():
 
 
 def test_swept_ground_without_returns_falls_below_the_prior_and_hits_still_rise():
-    """Negative evidence: a pass of the boom lowers every swept cell once; a hit outweighs it."""
+    """Negative evidence: a pass of the boom lowers every swept cell once, after the delay in
+    which the processors may still report an object there; cells with a hit keep rising."""
     f = core()
     p0 = f.grid.probability_at(10.0, 10.0)
-    # Drive along y = 10 from x = 2 to x = 8: the boom (4 m ahead, 2 m wide) sweeps x 6-12.
+    delay = f.params.miss_delay_s
+    # Drive along y = 10 from x = 2 to x = 8 at 1 m/s: the boom (4 m ahead, 2 m wide) sweeps
+    # x 6-12; a hit at x = 9 arrives 0.5 s after the boom passed it.
     for k in range(61):
-        f.sweep(2.0 + 0.1 * k, 10.0, 0.0)
+        t = 0.1 * k
+        f.sweep(2.0 + 0.1 * k, 10.0, 0.0, t)
+        if k == 35:
+            f.add([gpr(9.0, 10.0, conf=0.9)], stamp=t)
+        if k == 20:
+            assert f.grid.probability_at(7.0, 10.0) == p0        # not yet: the delay
+    f.update(6.0 + delay + 0.1)
     swept = f.grid.probability_at(10.0, 10.0)
-    assert swept < p0
+    assert swept < p0 and round(100 * swept) == 0                 # visible in the 0..100 map
     assert f.grid.probability_at(10.0, 10.8) < p0                # within the boom's width
     assert f.grid.probability_at(10.0, 11.5) == p0               # beside the boom
-    assert f.grid.probability_at(13.0, 10.0) == p0               # not reached yet
+    assert f.grid.probability_at(13.0, 10.0) == p0               # not reached
     # Once per pass: a cell is not lowered again by the poses of the same pass.
     assert f.grid.probability_at(7.0, 10.0) == pytest.approx(swept, rel=1e-6)
-    f.add([gpr(9.0, 10.0, conf=0.9)], stamp=1.0)
-    assert f.grid.probability_at(9.0, 10.0) > p0
+    assert f.grid.probability_at(9.0, 10.0) > p0                 # the hit's cell
     # A relocalisation jump is not scanned ground.
-    n = f.sweep(2.0, 2.0, 0.0)
-    assert n == 0
+    assert f.sweep(2.0, 2.0, 0.0, 20.0) == 0
 
 
 def test_association_gate_widens_with_the_pose_uncertainty():
