@@ -6,8 +6,9 @@
   position uncertainty of the pose it was placed with) weighted by its confidence and
   ``gpr_hit_log_odds`` / ``md_hit_log_odds``. Negative evidence: every cell the sensor boom
   sweeps (:meth:`FusionCore.sweep`, from the poses and the boom geometry) loses
-  ``miss_log_odds`` once per pass, so scanned ground where nothing answered falls below the
-  prior, while a cell with a return keeps rising (a hit outweighs a pass). This is the
+  ``miss_log_odds`` once per pass, ``miss_delay_s`` after it, unless a hit reached it
+  meanwhile, so scanned ground where nothing answered falls below the prior while a cell with
+  a return keeps rising. This is the
   inverse sensor model of occupancy mapping (Thrun, Burgard & Fox, *Probabilistic Robotics*,
   2005, ch. 9); the map is published as 0..100 (no -1 cells).
 * **Tracks**: a detection joins the track that is nearest in the Mahalanobis sense within a
