@@ -964,7 +964,11 @@ def fit_velocity(offsets_m: np.ndarray, env: np.ndarray, k0: float, k_to_surface
     x = offsets_m[ok][None, :]
     pred = k0 + 2.0 * (np.sqrt(big_d ** 2 + x * x) - big_d) / C_M_PER_NS / dt_ns
     w = peak[ok] ** 2
-    cost = ((pred - q[ok][None, :]) ** 2 * w[None, :]).sum(axis=1)
+    # The apex time is fitted too (a constant offset per model: the pick of the apex sample
+    # and the stack's apex differ by a fraction of a sample).
+    res = q[ok][None, :] - pred
+    res -= (res * w[None, :]).sum(axis=1, keepdims=True) / w.sum()
+    cost = (res ** 2 * w[None, :]).sum(axis=1)
     return float(_FIT_EPS[int(np.argmin(cost))])
 
 
