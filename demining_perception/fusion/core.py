@@ -147,21 +147,27 @@ _HALF_WIDTH_RANGE_M = 0.3
 _DEPTH_RANGE_M = 0.6
 
 #: Cost of labelling a true object (row) with a kind (column). The asymmetry is the point
-#: (module docstring): a missed AP or AT mine costs a casualty or a destroyed machine, a false
-#: alarm an excavation or a no-go zone. Labels AT and UXO both make a no-go zone
-#: (demining_control/coverage/no_go.py), so confusing them costs little, less when the label
-#: is the mine (a team expecting a mine applies the anti-handling-device drills, IMAS 09.10;
-#: one expecting a round may not); AP and UNKNOWN are both processed as suspect.
+#: (module docstring): a missed AP or AT mine costs a casualty or a destroyed machine (1000),
+#: a false AP label an excavation or a pass of the flail (1). A false AT or UXO label makes a
+#: no-go zone (demining_control/coverage/no_go.py): ground left for a manual team and, near a
+#: lane's end, a machine fenced in that ends its mission (issue 12: mixed_field), so it costs
+#: 50: an AT label needs P(AT) above ~5 %. Confusing AT and UXO costs little, less when the
+#: label is the mine (a team expecting a mine applies the anti-handling-device drills, IMAS
+#: 09.10; one expecting a round may not); AP and UNKNOWN are both processed as suspect. The
+#: numbers are **our choice**; only their ratios matter.
 _K = DetectionKind
+_FALSE_NO_GO = 50.0
 COST: Dict[Hypothesis, Dict[DetectionKind, float]] = {
-    Hypothesis.AP: {_K.AP: 0.0, _K.UNKNOWN: 1.0, _K.AT: 2.0, _K.UXO: 2.0, _K.CLUTTER: 1000.0},
+    Hypothesis.AP: {_K.AP: 0.0, _K.UNKNOWN: 1.0, _K.AT: _FALSE_NO_GO, _K.UXO: _FALSE_NO_GO,
+                    _K.CLUTTER: 1000.0},
     Hypothesis.AT: {_K.AT: 0.0, _K.UXO: 10.0, _K.AP: 1000.0, _K.UNKNOWN: 1000.0,
                     _K.CLUTTER: 1000.0},
     Hypothesis.UXO: {_K.UXO: 0.0, _K.AT: 2.0, _K.AP: 500.0, _K.UNKNOWN: 500.0,
                      _K.CLUTTER: 1000.0},
-    Hypothesis.CLUTTER: {_K.CLUTTER: 0.0, _K.AP: 1.0, _K.UNKNOWN: 1.0, _K.AT: 20.0,
-                         _K.UXO: 20.0},
-    Hypothesis.ROCK: {_K.CLUTTER: 0.0, _K.UNKNOWN: 0.5, _K.AP: 1.0, _K.AT: 20.0, _K.UXO: 20.0},
+    Hypothesis.CLUTTER: {_K.CLUTTER: 0.0, _K.AP: 1.0, _K.UNKNOWN: 1.0, _K.AT: _FALSE_NO_GO,
+                         _K.UXO: _FALSE_NO_GO},
+    Hypothesis.ROCK: {_K.CLUTTER: 0.0, _K.UNKNOWN: 0.5, _K.AP: 1.0, _K.AT: _FALSE_NO_GO,
+                      _K.UXO: _FALSE_NO_GO},
 }
 #: The hypotheses each label is right for (its published confidence is their posterior).
 _LABEL_TRUE = {_K.AP: (Hypothesis.AP,), _K.AT: (Hypothesis.AT,), _K.UXO: (Hypothesis.UXO,),

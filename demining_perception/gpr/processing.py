@@ -43,11 +43,13 @@ Per channel, each trace goes through
    the object's half width (mines are flat discs, stones and fragments point-like: a point
    target's *extent* always measured ~8 cm, its fitted half width is ~0) and the wave speed
    (the moveout's curvature sets the equivalent air depth ``D = h + c t_soil / (2 eps)``: the
-   standard hyperbola velocity analysis, Annan 2009, docs/sources.md). The median of the last
-   ``velocity_fit_count`` fits of point-like targets is the permittivity of the ground being
-   scanned (``soil_permittivity`` is only the prior, used until ``velocity_min_fits`` fits);
-   it sets the depth of every detection and the stack's moveout, and is published in the
-   diagnostics (``permittivity_estimate``);
+   standard hyperbola velocity analysis, Annan 2009, docs/sources.md: :func:`fit_velocity`).
+   The median of the last ``velocity_fit_count`` fits of point-like targets estimates the
+   permittivity of the ground being scanned and is published in the diagnostics
+   (``permittivity_estimate``); with ``estimate_permittivity`` it replaces the prior
+   ``soil_permittivity`` once ``velocity_min_fits`` fits agree, and then sets the depth of
+   every detection and the stack's moveout (off by default: the fits are not yet accurate
+   enough, docs/gpr_validation.md);
 6. **polarity**: the sign of the whitened trace at the apex against the sign of the
    transmitted pulse (the direct coupling in the channel's background): +1 for a positive
    reflection coefficient (an object of lower permittivity than the soil: a plastic or TNT
@@ -129,8 +131,10 @@ class GprParams:
         'until hyperbola fits estimate it (Topp et al. 1980, docs/sources.md: loam 8-12)',
         min=1.0, max=81.0)
     estimate_permittivity: bool = param(
-        True, 'estimate the soil permittivity from hyperbola fits (false: soil_permittivity '
-        'is used as given)')
+        False, 'use the soil permittivity estimated from hyperbola fits instead of '
+        'soil_permittivity once the fits agree (the estimate is always published in the '
+        'diagnostics; off by default: with the antenna 5 cm above the ground the moveout is '
+        'mostly the air path and single fits scatter by a factor ~1.5-3, docs/gpr_validation.md)')
     velocity_fit_count: int = param(
         15, 'the permittivity estimate is the median of this many latest hyperbola fits',
         min=1, max=1000)
@@ -850,8 +854,7 @@ class GprProcessor:
         half_width, shift, k0 = fit_hyperbola(off, st.env[rows], float(st.k[i]),
                                               st.k_lo - st.ref, dt, p.antenna_height_m,
                                               self.permittivity)
-        if p.estimate_permittivity and z >= p.velocity_min_snr \
-                and half_width <= _FIT_POINT_MAX_M:
+        if z >= p.velocity_min_snr and half_width <= _FIT_POINT_MAX_M:
             eps = fit_velocity(off - shift, st.env[rows], k0, st.k_lo - st.ref, dt,
                                p.antenna_height_m)
             if _FIT_EPS[0] < eps < _FIT_EPS[-1]:
@@ -935,24 +938,36 @@ def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_su
 #: envelopes: Rayleigh(1), mean 1.25) and at least this many of them off the apex.
 _PICK_MIN_ENV = 4.0
 _MIN_FLANK_PICKS = 4
+#: Margin of the pick band around the hyperbolas of the permittivity grid, samples.
+_PICK_BAND_SAMPLES = 2.0
 
 
 def fit_velocity(offsets_m: np.ndarray, env: np.ndarray, k0: float, k_to_surface: float,
                  dt_ns: float, antenna_height_m: float) -> float:
     """Soil permittivity from the arrival-time picks of a point target's hyperbola.
 
-    In each trace the envelope peak after the apex (sub-sample, parabolic) is picked where it
-    stands clear of the noise; the permittivity whose refracted moveout (equivalent air depth
-    ``D = h + c t_soil / (2 eps)``) fits these times best in weighted least squares (weights:
-    squared envelope) is returned; NaN when too few flank picks. This is the hyperbola
-    velocity analysis of GPR practice (Annan 2009; docs/sources.md).
+    In each trace the envelope peak is picked (sub-sample, parabolic) inside the band the
+    hyperbola can occupy for any permittivity of the grid (so a neighbouring object's echo
+    outside it is not taken), where it stands clear of the noise; the permittivity whose
+    refracted moveout (equivalent air depth ``D = h + c t_soil / (2 eps)``) fits these times
+    best in weighted least squares (weights: squared envelope; the apex time fitted too) is
+    returned; NaN when too few flank picks. This is the hyperbola velocity analysis of GPR
+    practice (Annan 2009; docs/sources.md).
     """
     t_soil = max((k0 + k_to_surface) * dt_ns, 0.0)
     n_s = env.shape[1] - 1
-    lo = max(0, int(math.floor(k0)) - 2)
-    e = env[:, lo:n_s]
-    if e.shape[1] < 3:
+    x = np.abs(offsets_m)
+    big_d = antenna_height_m + C_M_PER_NS * t_soil / (2.0 * _FIT_EPS[:, None])
+    move = 2.0 * (np.sqrt(big_d ** 2 + x[None, :] ** 2) - big_d) / C_M_PER_NS / dt_ns
+    lo = np.floor(k0 + move.min(axis=0) - _PICK_BAND_SAMPLES).astype(np.intp)
+    hi = np.ceil(k0 + move.max(axis=0) + _PICK_BAND_SAMPLES).astype(np.intp) + 1
+    lo, hi = np.clip(lo, 0, n_s - 1), np.clip(hi, 1, n_s)
+    width = int((hi - lo).max())
+    if width < 3:
         return math.nan
+    cols = lo[:, None] + np.arange(width)[None, :]
+    inside = cols < hi[:, None]
+    e = np.where(inside, env[np.arange(len(env))[:, None], np.minimum(cols, n_s - 1)], 0.0)
     j = np.argmax(e, axis=1)
     peak = e[np.arange(len(e)), j]
     q = lo + j + _parabolic_offset(e, j)
@@ -960,9 +975,7 @@ def fit_velocity(offsets_m: np.ndarray, env: np.ndarray, k0: float, k_to_surface
     flank = ok & (q - k0 > 1.0)
     if np.count_nonzero(flank) < _MIN_FLANK_PICKS:
         return math.nan
-    big_d = antenna_height_m + C_M_PER_NS * t_soil / (2.0 * _FIT_EPS[:, None])
-    x = offsets_m[ok][None, :]
-    pred = k0 + 2.0 * (np.sqrt(big_d ** 2 + x * x) - big_d) / C_M_PER_NS / dt_ns
+    pred = k0 + move[:, ok]
     w = peak[ok] ** 2
     # The apex time is fitted too (a constant offset per model: the pick of the apex sample
     # and the stack's apex differ by a fraction of a sample).

@@ -188,6 +188,9 @@ def test_cost_asymmetry_keeps_a_one_percent_mine():
     assert decide(post)[0] == DetectionKind.CLUTTER
     # Not before the GPR had its look.
     assert decide(post, final=False)[0] != DetectionKind.CLUTTER
-    # 3 % AT is AT (a missed AT mine costs the machine).
-    post[Hypothesis.AT], post[Hypothesis.CLUTTER] = 0.03, 0.9695
+    # 8 % AT is AT (a missed AT mine costs the machine); 2 % is not (a no-go zone for
+    # nothing can fence the machine in).
+    post[Hypothesis.AT], post[Hypothesis.CLUTTER] = 0.08, 0.9195
     assert decide(post)[0] == DetectionKind.AT
+    post[Hypothesis.AT], post[Hypothesis.CLUTTER] = 0.02, 0.9795
+    assert decide(post)[0] != DetectionKind.AT

@@ -145,3 +145,21 @@ def test_gprmax_scans_object_within_5_cm(name, tmp_path):
     assert best['polarity'] == ('+' if 'plastic' in name else '-')
     # Nothing else: one object per scan.
     assert len(res['detections']) == len(hits), res
+
+
+def test_auto_permittivity_tells_dry_sand_from_wet_clay():
+    """The hyperbola fits order soils (dry sand 4 < wet clay 25), and read the FDTD rod's
+    dry sand within 3-6.5; they are not accurate enough to replace a known permittivity
+    (docs/gpr_validation.md), so the online default keeps the prior."""
+    xs = 0.01 * np.arange(120)
+    est = {}
+    for eps in (4.0, 25.0):
+        scan = offline.BScan('synthetic', bscan(xs, [(0.3, 0.08, -0.3), (0.7, 0.12, 0.3)],
+                                                eps).T, DT_NS, xs)
+        _, proc = offline.process(scan, offline.params_for(scan, 'auto', H))
+        est[eps] = proc.permittivity
+    assert est[4.0] < 6.0 < est[25.0]
+    rod = offline.read([str(GPRMAX_DIR / 'metal_rod_sand_merged.out')])
+    _, proc = offline.process(rod, offline.params_for(rod, 'auto'))
+    assert 3.0 <= proc.permittivity <= 6.5
+    assert offline.params_for(rod, 4.0).estimate_permittivity is False
