@@ -873,7 +873,7 @@ class GprProcessor:
         s_all = st.s_arr[rows]
         x = float(np.interp(s_c, s_all, st.x[rows]))
         y = float(np.interp(s_c, s_all, st.y[rows]))
-        return Detection(x=x, y=y, depth=depth,
+        return Detection(x=x, y=y, depth=float(depth),
                          confidence=snr_confidence(z, p.snr_threshold),
                          kind=DetectionKind.UNKNOWN, source='gpr', radius=half_width,
                          strength=float(st.amp[i]),
