@@ -134,12 +134,12 @@ CLASS_MODELS: Dict[Hypothesis, ClassModel] = {
                                    (0.0, 0.03), 0.1, (0.05, 0.06), 0.05),
     Hypothesis.ROCK: ClassModel(0.25, (), 0.98, 0.5, (0.0, 0.03), 0.5, (0.15, 0.12), 0.0),
 }
-#: Every continuous likelihood of a hazard (AP, AT, UXO) is a mixture with a small uniform
-#: "outlier" part over the feature's plausible range, so one mis-measured feature (a fragment
-#: over a mine, a hyperbola fit on two overlapping objects) cannot veto a mine on its own:
-#: robust likelihoods (Huber & Ronchetti, *Robust Statistics*, 2009). The non-hazards get
-#: none: a feature may make clutter implausible, it may not make a mine so. Fractions (metal,
-#: the GPR features) and ranges (log g, m, m):
+#: The continuous likelihoods are mixtures with a small uniform "outlier" part over the
+#: feature's plausible range, so one mis-measured feature (a fragment over a mine, a hyperbola
+#: fit on two overlapping objects) cannot veto a hypothesis on its own: robust likelihoods
+#: (Huber & Ronchetti, *Robust Statistics*, 2009). The metal content's is given to the hazards
+#: (AP, AT, UXO) only: a metal reading may make clutter implausible, it may not make a mine
+#: so. Fractions (metal, the GPR features) and ranges (log g, m, m):
 _OUTLIER_METAL = 0.02
 _OUTLIER = 0.05
 _METAL_LOG_RANGE = math.log(1e5)        # 0.1 g .. 10 kg
@@ -366,8 +366,14 @@ class Track:
 
     @property
     def gpr_radius(self) -> float:
-        """Flat-top half width (m): the largest of the confident GPR hits, else the best's."""
-        return self.gpr_max_radius if self.gpr_radius_n else self.gpr_best_radius
+        """Flat-top half width (m): the mean of the confident GPR hits, else the best hit's.
+
+        Not the largest: a cluster of stones merged into one track has many hits, and its
+        largest fit is an extreme value (mixed_field: stones labelled AT).
+        """
+        if self.gpr_radius_n:
+            return self.gpr_radius_sum / self.gpr_radius_n
+        return self.gpr_best_radius
 
     @property
     def polarity(self) -> int:
@@ -489,10 +495,14 @@ def _robust(log_pdf: float, feature_range: float, hazard: bool,
     return math.log((1.0 - outlier) * math.exp(lp) + outlier / feature_range)
 
 
-def _gauss(value: float, mean: float, sigma: float, feature_range: float,
-           hazard: bool) -> float:
-    """Log-likelihood of ``value`` under N(mean, sigma), robust for a hazard."""
-    return _robust(_log_normal_pdf((value - mean) / sigma, sigma), feature_range, hazard)
+def _gauss(value: float, mean: float, sigma: float, feature_range: float) -> float:
+    """Robust log-likelihood of a GPR feature ``value`` under N(mean, sigma).
+
+    Every hypothesis gets the outlier part here: a failed hyperbola fit (a deep or
+    overlapping reflector) must not make every hypothesis but the hazards impossible, which
+    the cost matrix would turn into an AT label (mixed_field: deep stones as AT).
+    """
+    return _robust(_log_normal_pdf((value - mean) / sigma, sigma), feature_range, True)
 
 
 def _metal_log_likelihood(model: ClassModel, log_g: float, meas_sigma: float,
@@ -546,10 +556,10 @@ def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
             if confident_gpr:
                 mean, sig = m.half_width
                 lp += _gauss(t.gpr_radius, mean, math.hypot(sig, _HALF_WIDTH_SIGMA_M),
-                             _HALF_WIDTH_RANGE_M, hz)
+                             _HALF_WIDTH_RANGE_M)
             if t.polarity:
                 lp += math.log(m.p_positive if t.polarity > 0 else 1.0 - m.p_positive)
-            lp += _gauss(t.gpr_depth, m.depth[0], m.depth[1], _DEPTH_RANGE_M, hz)
+            lp += _gauss(t.gpr_depth, m.depth[0], m.depth[1], _DEPTH_RANGE_M)
         elif waited:
             lp += math.log(m.p_gpr_silent)
         logp[h] = lp

@@ -873,12 +873,16 @@ class GprProcessor:
         s_all = st.s_arr[rows]
         x = float(np.interp(s_c, s_all, st.x[rows]))
         y = float(np.interp(s_c, s_all, st.y[rows]))
+        polarity = polarity_at(st.sig[rows], st.env[rows], off - shift, k0, half_width,
+                               st.pulse_sign)
+        if half_width >= _FIT_HALF_WIDTH_M[-1]:
+            # The best flat top is the widest the grid holds: no fit (a deep or overlapping
+            # reflector), the half width is unknown (the wire carries NaN; the fusion skips it).
+            half_width = math.nan
         return Detection(x=x, y=y, depth=float(depth),
                          confidence=snr_confidence(z, p.snr_threshold),
                          kind=DetectionKind.UNKNOWN, source='gpr', radius=half_width,
-                         strength=float(st.amp[i]),
-                         polarity=polarity_at(st.sig[rows], st.env[rows], off - shift, k0,
-                                              half_width, st.pulse_sign))
+                         strength=float(st.amp[i]), polarity=polarity)
 
 
 #: Fit grids of the apex position along track (the stack's apex trace may be anywhere on a
