@@ -366,14 +366,13 @@ class Track:
 
     @property
     def gpr_radius(self) -> float:
-        """Flat-top half width (m): the mean of the confident GPR hits, else the best hit's.
+        """Flat-top half width (m): the largest of the confident GPR hits, else the best's.
 
-        Not the largest: a cluster of stones merged into one track has many hits, and its
-        largest fit is an extreme value (mixed_field: stones labelled AT).
+        The largest, not the mean: a channel beside a disc's centre crosses a chord of it
+        and fits a narrower top (generated field: a TM-62P fitted 13, 9 and 4 cm), so only
+        the widest fit measures the disc.
         """
-        if self.gpr_radius_n:
-            return self.gpr_radius_sum / self.gpr_radius_n
-        return self.gpr_best_radius
+        return self.gpr_max_radius if self.gpr_radius_n else self.gpr_best_radius
 
     @property
     def polarity(self) -> int:
