@@ -557,7 +557,12 @@ def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
                 lp += _gauss(t.gpr_radius, mean, math.hypot(sig, _HALF_WIDTH_SIGMA_M),
                              _HALF_WIDTH_RANGE_M)
             if t.polarity:
-                lp += math.log(m.p_positive if t.polarity > 0 else 1.0 - m.p_positive)
+                p_pos = m.p_positive
+                if h == Hypothesis.AT and not t.md_hits:
+                    # An AT mine the MD does not hear is plastic-cased (TM-62P: fuze metal
+                    # only), and plastic reflects with the pulse's sign like an AP body.
+                    p_pos = CLASS_MODELS[Hypothesis.AP].p_positive
+                lp += math.log(p_pos if t.polarity > 0 else 1.0 - p_pos)
             lp += _gauss(t.gpr_depth, m.depth[0], m.depth[1], _DEPTH_RANGE_M)
         elif waited:
             lp += math.log(m.p_gpr_silent)
