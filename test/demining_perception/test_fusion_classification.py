@@ -194,3 +194,15 @@ def test_cost_asymmetry_keeps_a_one_percent_mine():
     assert decide(post)[0] == DetectionKind.AT
     post[Hypothesis.AT], post[Hypothesis.CLUTTER] = 0.02, 0.9795
     assert decide(post)[0] != DetectionKind.AT
+
+
+def test_polarity_separates_a_borderline_stone_from_a_plastic_at_mine():
+    """An 11 cm flat top without metal: with the pulse's sign (plastic: a TM-62P the MD did
+    not hear) it is AT; against it (a stone in dry sand) it is not. From 13 cm it is AT
+    whatever the polarity (AT-sized unknowns are AT)."""
+    def kind(w, pol):
+        return fuse([gpr(0.3, w, polarity=pol), gpr(0.3, w, polarity=pol, x=5.03)],
+                    now=100.0).kind
+    assert kind(0.11, 1) == DetectionKind.AT
+    assert kind(0.11, -1) != DetectionKind.AT
+    assert kind(0.13, -1) == DetectionKind.AT
