@@ -83,14 +83,19 @@ def true_kind(item) -> str:
     return item.kind.value
 
 
-def run_world(world: World, seed: int, verbose: bool) -> Dict:
-    """Simulate one lawnmower mission and return the confusion matrix and details."""
+def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given') -> Dict:
+    """Simulate one lawnmower mission and return the confusion matrix and details.
+
+    ``permittivity``: 'given' tells the GPR processor the world's soil; 'prior' leaves it the
+    stack default, a prior the processor's hyperbola fits may replace.
+    """
     sim = Simulator(world, SimParams(seed=seed))
     lane_ys = lanes(world.field, 1000)
     path, _ = route(world.field, lane_ys)
     follower = Follower([world.vehicle_start[:2]] + path)
     # The GPR processor is told the soil (an operator setting; the stack default is loam).
-    gp = GprParams(soil_permittivity=world.soil.permittivity)
+    gp = GprParams(soil_permittivity=world.soil.permittivity) if permittivity == 'given' \
+        else GprParams()
     mp, fp = MdParams(), FusionParams()
     gpr_proc, md_proc = GprProcessor(gp), MdProcessor(mp)
     poses = PoseBuffer(history_s=gp.pose_history_s,
@@ -169,7 +174,8 @@ def run_world(world: World, seed: int, verbose: bool) -> Dict:
                 continue
             md_s = ' '.join(f'[{m.strength:.1f}g c{m.confidence:.2f} d{100 * m.depth:.0f}]'
                             for m in near_md[:3])
-            gpr_s = ' '.join(f'[r{100 * g.radius:.0f} c{g.confidence:.2f} d{100 * g.depth:.0f}]'
+            gpr_s = ' '.join(f'[r{100 * g.radius:.0f} c{g.confidence:.2f} d{100 * g.depth:.0f}'
+                             f' p{g.polarity:+d}]'
                              for g in near_gpr[:3])
             print(f'    {name:14s} {kind:7s} {it.model or "":11s} d {100 * it.depth:4.1f} cm '
                   f'{1000 * it.metal_mass:7.1f} g -> {col:8s} '
@@ -228,6 +234,9 @@ def main() -> int:
     ap.add_argument('--mixed-ymax', type=float, default=12.0,
                     help='mixed_field is cut to this many metres from its south edge')
     ap.add_argument('--verbose', action='store_true', help='print every item and false track')
+    ap.add_argument('--permittivity', choices=['given', 'prior'], default='given',
+                    help="GPR soil permittivity: the world's ('given') or the stack default "
+                    "estimated from hyperbola fits ('prior')")
     args = ap.parse_args()
     cmdline = ('python bench/classification.py ' + ' '.join(sys.argv[1:])).strip()
     print(f'reproduce: cd {os.path.abspath(ROOT)} && {cmdline}', flush=True)
@@ -239,7 +248,7 @@ def main() -> int:
         false_total = {c: 0 for c in FUSED_COLS[:-1]}
         for seed in seeds:
             world = make_world(name, seed, args.mixed_ymax)
-            res = run_world(world, seed, args.verbose)
+            res = run_world(world, seed, args.verbose, args.permittivity)
             runs.append({k: res[k] for k in ('world', 'seed', 'lanes', 'sim_s', 'wall_s',
                                              'fused_tracks')})
             print_matrix(f'{res["world"]} seed {seed}: {res["lanes"]} lanes, '

@@ -181,29 +181,35 @@ QUICK_FAMILIES = ('quick_mixed',)
 
 
 def _lane_items(world, models: Sequence[str], seed: int) -> List[Any]:
-    """Items of ``models`` laid under the track lines of the planner's lanes."""
+    """Items of ``models`` laid under the track lines of the planner's work stretches."""
     from demining_control.coverage.planner import CoverageParams, plan_coverage
     from demining_sim.generator import CATALOGUE, make_item
     gauge = 1.6                      # the mv4_flail profile's track gauge, m
     plan = plan_coverage(world.field, world.exclusion_zones, world.vehicle_start[:2],
                          CoverageParams())
-    lanes = [ln for ln in plan.lanes
-             if math.hypot(ln.tool_end[0] - ln.tool_start[0],
-                           ln.tool_end[1] - ln.tool_start[1]) > 4.0]
+    # the tool's stretches: lanes, and the straight legs of the headland passes (a small field
+    # without safe surroundings may be all headland)
+    stretches = [(ln.tool_start, ln.tool_end) for ln in plan.lanes] + [
+        (a, b) for loop in plan.headland for a, b in zip(loop[:-1], loop[1:])]
+    lanes = [(a, b) for a, b in stretches if math.dist(a, b) > 4.0]
     hazard = world.hazard_polygon().buffer(-0.5)
     out = []
     for k, model in enumerate(models):
         if not lanes:
             break
         lane = lanes[(seed + k * max(1, len(lanes) // max(1, len(models)))) % len(lanes)]
-        (x0, y0), (x1, y1) = lane.tool_start, lane.tool_end
+        (x0, y0), (x1, y1) = lane
         length = math.hypot(x1 - x0, y1 - y0)
         ux, uy = (x1 - x0) / length, (y1 - y0) / length
         side = 1.0 if k % 2 == 0 else -1.0           # left, then right track line
         frac = 0.3 + 0.4 * ((seed * 7 + k * 3) % 10) / 10.0
-        x = x0 + frac * length * ux - side * (gauge / 2.0) * uy
-        y = y0 + frac * length * uy + side * (gauge / 2.0) * ux
-        if not hazard.contains(_point(x, y)):
+        # the other track line when this one runs outside the hazard (a pass along the edge)
+        for s in (side, -side):
+            x = x0 + frac * length * ux - s * (gauge / 2.0) * uy
+            y = y0 + frac * length * uy + s * (gauge / 2.0) * ux
+            if hazard.contains(_point(x, y)):
+                break
+        else:
             continue
         lo, hi = CATALOGUE[model].depth_range
         depth = round(lo + (hi - lo) * 0.3, 3)

@@ -285,6 +285,11 @@ def main() -> int:
         'gpr_batches_per_cpu_s': round(1000.0 / max(ms['gpr'], 1e-9), 1),
         'md_batches_per_cpu_s': round(1000.0 / max(ms['md'], 1e-9), 1),
         'cpu_ms_per_sim_s': round(10.0 * (ms['gpr'] + ms['md']), 2),
+        # The GPR is given the stack's prior; its hyperbola fits may replace it.
+        'soil_permittivity': world.soil.permittivity,
+        'gpr_permittivity_in_use': round(gpr_proc.permittivity, 2),
+        'gpr_permittivity_estimate': round(gpr_proc.permittivity_estimate[0], 2),
+        'gpr_velocity_fits': gpr_proc.stats.velocity_fits,
     }
     result.update({k: v for k, v in q.items() if k not in ('rows', 'fa_gpr_depths_cm')})
     result['command'] = cmdline

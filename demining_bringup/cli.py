@@ -382,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = verbs.add_parser('generate-world', help='write a random minefield world')
         generator.add_arguments(p)
         p.set_defaults(func=generator.run)
+    from demining_perception import offline
+    p = verbs.add_parser('gpr', help='process GPR files offline (gprMax .out, GSSI .dzt)')
+    offline.add_arguments(p)
+    p.set_defaults(func=offline.run)
     return parser
 
 

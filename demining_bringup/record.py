@@ -26,6 +26,7 @@ import math
 import os
 from typing import Any, Dict, Optional, Tuple
 
+import numpy as np
 from shapely.geometry import Polygon as ShapelyPolygon
 
 from demining_bringup.contract.datatypes import DetectionKind
@@ -260,6 +261,13 @@ def truth_record(record: MissionRecord, content: JournalContent,
     fates: Dict[str, int] = {}
     for e in items:
         fates[e['fate']] = fates.get(e['fate'], 0) + 1
+    # the simulator's own record of each item (detonated, destroyed, thrown aside, pushed
+    # deeper, ...: demining_sim.truth), carried by its events, judged on the record's grid
+    from demining_sim.truth import FATE_KEY, fates_from_events, truth_document
+    physics = truth_document(fates_from_events(world.items, events),
+                             lambda xs, ys: np.array([processed_at(x, y)
+                                                      for x, y in zip(xs, ys)], dtype=bool))
+    out['item_fates'] = physics.pop('items')
     out.update({
         'items': items, 'fates': fates,
         'mines_left_active_in_processed_ground': sum(
@@ -271,6 +279,10 @@ def truth_record(record: MissionRecord, content: JournalContent,
                                 if record.area_field_m2 > 0 else None),
         'false_alarm_area': 'the hazard area (field minus exclusion zones), m^2',
         'match_radius_m': MATCH_RADIUS_M})
+    if any(e.extra and FATE_KEY in e.extra for e in events):
+        # the simulator's fates decide what is live where (a thrown mine counts where it
+        # landed); without them (an older simulator) the events above decide
+        out.update(physics)
     return out
 
 

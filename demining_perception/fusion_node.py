@@ -1,8 +1,9 @@
 """Node ``fusion``: GPR and MD detections -> /mine_map, /detections, /detections/markers.
 
 :class:`FusionComponent` wraps :class:`FusionCore`: raw detections are folded in as they
-arrive; every ``publish_period_s`` the tracks are re-classified and the fused list, the mine
-probability grid and the markers (the fused list again, drawn by the wire encoder) go out.
+arrive, every pose sweeps the sensor boom over the map (negative evidence); every
+``publish_period_s`` the tracks are re-classified and the fused list, the mine probability
+grid and the markers (the fused list again, drawn by the wire encoder) go out.
 
 On resume (``resume_dir``: a crashed mission's run folder) the tracks its journal holds are
 published again with the new ones (:func:`with_restored`), so the planner, the supervisor and
@@ -18,7 +19,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import Detection, DetectionKind, Detections, Grid
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Grid,
+                                                 VehicleState)
 from demining_bringup.contract.journal import journal_path, read_journal
 from demining_perception.fusion.core import FusionCore, FusionParams
 from demining_perception.input_monitor import InputMonitor
@@ -68,7 +70,8 @@ class FusionComponent(Component):
 
     name = 'fusion'
     params = FusionNodeParams
-    inputs = {'gpr': Port(topics.GPR_DETECTIONS), 'md': Port(topics.MD_DETECTIONS)}
+    inputs = {'gpr': Port(topics.GPR_DETECTIONS), 'md': Port(topics.MD_DETECTIONS),
+              'pose': Port(topics.LOCALIZATION)}
     outputs = {'detections': Port(topics.DETECTIONS), 'map': Port(topics.MINE_MAP),
                'markers': Port(topics.DETECTION_MARKERS)}
 
@@ -111,6 +114,11 @@ class FusionComponent(Component):
         """Fold a batch of metal-detector detections in."""
         self._add('md', dets, now)
 
+    def on_pose(self, state: VehicleState, now: float) -> None:
+        """Negative evidence: lower the map where the sensor boom has just swept."""
+        if self.core is not None:
+            self.core.sweep(state.x, state.y, state.yaw, state.stamp)
+
     def _add(self, source: str, dets: Detections, now: float) -> None:
         self.monitor.tick(source, now)
         self.core.add(dets.items, dets.stamp)
@@ -138,7 +146,8 @@ class FusionComponent(Component):
             counts[d.kind.name] += 1
         values.update({'tracks': str(len(self.core.tracks)), 'published': str(len(fused)),
                        'detections_in': str(self.core.detections_in),
-                       'detections_outside_map': str(self.core.detections_outside)})
+                       'detections_outside_map': str(self.core.detections_outside),
+                       'cells_swept': str(self.core.cells_swept)})
         values.update({f'kind {k}': str(v) for k, v in counts.items()})
         return level, message, values
 

@@ -37,7 +37,8 @@ class PoseBuffer:
         self.max_gap_s = float(max_gap_s)
         self.max_extrapolation_s = float(max_extrapolation_s)
         self._cap = int(capacity)
-        self._data = np.zeros((0, 6))  # t, x, y, yaw (unwrapped), v, omega
+        # t, x, y, yaw (unwrapped), v, omega, position variance (m^2)
+        self._data = np.zeros((0, 7))
 
     def __len__(self) -> int:
         """Return the number of stored poses."""
@@ -50,7 +51,7 @@ class PoseBuffer:
 
     def clear(self) -> None:
         """Forget every pose."""
-        self._data = np.zeros((0, 6))
+        self._data = np.zeros((0, 7))
 
     def add(self, state: VehicleState) -> bool:
         """Append a pose; return False (and keep the buffer) for a non-finite or stale one."""
@@ -68,7 +69,9 @@ class PoseBuffer:
             # Unwrap so linear interpolation of yaw never goes the long way round.
             prev = self._data[-1, 3]
             yaw = prev + math.remainder(yaw - prev, 2.0 * math.pi)
-        row = np.array([[state.stamp, state.x, state.y, yaw, state.v, state.omega]])
+        var = state.covariance_xy if math.isfinite(state.covariance_xy) else 0.0
+        row = np.array([[state.stamp, state.x, state.y, yaw, state.v, state.omega,
+                         max(0.0, var)]])
         self._data = np.vstack([self._data, row])
         keep = self._data[:, 0] >= state.stamp - self.history_s
         self._data = self._data[keep][-self._cap:]
@@ -110,6 +113,17 @@ class PoseBuffer:
         y[~valid] = np.nan
         yaw[~valid] = np.nan
         return x, y, np.mod(yaw + np.pi, 2.0 * np.pi) - np.pi, valid
+
+    def position_sigma(self, t: float) -> float:
+        """1-sigma horizontal position uncertainty (m) of the pose at ``t`` (0 when empty).
+
+        The localisation's variance interpolated in time (the newest one past the end): the
+        fusion widens its association gate and map footprint by it.
+        """
+        if not len(self):
+            return 0.0
+        d = self._data
+        return math.sqrt(max(0.0, float(np.interp(t, d[:, 0], d[:, 6]))))
 
     def to_map(self, positions: np.ndarray, times: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Transform ``base_link`` points (N x 2 or N x 3) taken at ``times`` to ``map`` x, y.

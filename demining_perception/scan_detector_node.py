@@ -120,6 +120,11 @@ class ScanDetectorComponent(Component):
             self.log.warning(f'{self.input_label} without a pose at their time are dropped',
                              throttle_s=_LOG_THROTTLE_S)
         if dets:
+            # The fusion widens its association gate and map footprint by the pose
+            # uncertainty the detections were placed with.
+            sigma = self.poses.position_sigma(scan.stamp)
+            for d in dets:
+                d.sigma_xy = sigma
             self.emit('detections', Detections(scan.stamp, dets))
 
     def diagnostics(self, now: float) -> Optional[Status]:

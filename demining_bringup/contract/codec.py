@@ -224,16 +224,29 @@ def decode_md_scan(msg: PointCloud2) -> MdScan:
 
 _DET_FIELDS = _layout([('x', _F32, 1), ('y', _F32, 1), ('z', _F32, 1), ('confidence', _F32, 1),
                        ('kind', _U32, 1), ('id', _U32, 1), ('radius', _F32, 1),
-                       ('strength', _F32, 1)])
+                       ('strength', _F32, 1), ('polarity', _F32, 1), ('sigma_xy', _F32, 1)])
 
 
 def encode_detections(dets: Sequence[Detection], stamp: float,
                       frame_id: str = topics.MAP_FRAME) -> PointCloud2:
     """Encode a detection list (docs/interfaces.md, "Detection list")."""
-    arr = np.zeros(len(dets), dtype=_dtype(_DET_FIELDS, _FIELD_SIZE * 8))
+    arr = np.zeros(len(dets), dtype=_dtype(_DET_FIELDS, _FIELD_SIZE * 10))
     for i, d in enumerate(dets):
-        arr[i] = (d.x, d.y, -d.depth, d.confidence, int(d.kind), d.id, d.radius, d.strength)
+        arr[i] = (d.x, d.y, -d.depth, d.confidence, int(d.kind), d.id, d.radius, d.strength,
+                  d.polarity, d.sigma_xy)
     return _to_cloud(arr, _DET_FIELDS, stamp, frame_id)
+
+
+def _polarity(value: float) -> int:
+    """The sign of a wire polarity (-1, 0, +1); NaN is unknown (0)."""
+    v = float(value)
+    return int(math.copysign(1, v)) if math.isfinite(v) and v != 0.0 else 0
+
+
+def _nonneg(value: float) -> float:
+    """A non-negative finite float, else 0 (a position sigma)."""
+    v = float(value)
+    return v if math.isfinite(v) and v > 0.0 else 0.0
 
 
 def decode_detections(msg: PointCloud2, source: str = 'fused') -> List[Detection]:
@@ -251,7 +264,9 @@ def decode_detections(msg: PointCloud2, source: str = 'fused') -> List[Detection
             kind=DetectionKind(int(row['kind'])), source=source,
             radius=float(row['radius']) if 'radius' in names else 0.1,
             id=int(row['id']) if 'id' in names else 0,
-            strength=float(row['strength']) if 'strength' in names else 0.0))
+            strength=float(row['strength']) if 'strength' in names else 0.0,
+            polarity=_polarity(row['polarity']) if 'polarity' in names else 0,
+            sigma_xy=_nonneg(row['sigma_xy']) if 'sigma_xy' in names else 0.0))
     return out
 
 

@@ -44,6 +44,12 @@ class Detection:
     radius: float = 0.1          # metres, the object's estimated horizontal extent
     id: int = 0
     strength: float = 0.0        # source specific: GPR stack z-score; MD and fused: metal, g
+    #: GPR reflection polarity: +1 when the echo has the sign of the transmitted pulse (a
+    #: positive reflection coefficient: an object of lower permittivity than the soil, e.g. a
+    #: plastic mine body), -1 the opposite (metal, a stone in dry soil), 0 unknown / not GPR.
+    polarity: int = 0
+    #: 1-sigma horizontal position uncertainty from the pose covariance at the time, m (0: none).
+    sigma_xy: float = 0.0
 
 
 @dataclasses.dataclass

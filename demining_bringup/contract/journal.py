@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS safety_events (id INTEGER PRIMARY KEY, segment INTEGE
     stamp REAL NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
     stamp REAL NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, item_id TEXT NOT NULL,
-    item_kind TEXT NOT NULL, x REAL, y REAL, detail TEXT NOT NULL);
+    item_kind TEXT NOT NULL, x REAL, y REAL, detail TEXT NOT NULL, extra TEXT);
 CREATE TABLE IF NOT EXISTS tracks (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
     stamp REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, depth REAL NOT NULL,
     confidence REAL NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, radius REAL NOT NULL,
@@ -251,8 +251,10 @@ class JournalWriter:
         # a position that is not a number is kept as unknown (NULL), never loses the event
         x, y = (float(v) if math.isfinite(v) else None for v in (ev.x, ev.y))
         stamp = ev.stamp if math.isfinite(ev.stamp) else 0.0
+        # the simulator's item fate rides in extra (simulation truth: truth.json reads it)
+        extra = json.dumps(ev.extra, allow_nan=False, default=str) if ev.extra else None
         self._add('events', (self.segment, self.offset_s + stamp, source, ev.kind,
-                             ev.item_id, ev.item_kind, x, y, ev.detail))
+                             ev.item_id, ev.item_kind, x, y, ev.detail, extra))
 
     def tracks(self, stamp: float, detections: Sequence[Detection]) -> None:
         """The full fused track list: changed tracks are written, vanished ones marked dead."""
@@ -421,7 +423,7 @@ class JournalWriter:
 _COLUMNS = {
     'transitions': 'segment, stamp, utc, state, reason',
     'safety_events': 'segment, stamp, state, reason',
-    'events': 'segment, stamp, source, kind, item_id, item_kind, x, y, detail',
+    'events': 'segment, stamp, source, kind, item_id, item_kind, x, y, detail, extra',
     'trajectory': 'segment, stamp, x, y, yaw',
     'tool': 'segment, stamp, flail_speed, depth, working',
     'paths': 'segment, stamp, n, xy',
@@ -529,11 +531,15 @@ def _read(con: sqlite3.Connection, path: str) -> JournalContent:
                                    'ORDER BY id')]
     machine: List[SimEvent] = []
     truth: List[SimEvent] = []
-    for src, stamp, kind, item_id, item_kind, x, y, detail in con.execute(
-            'SELECT source, stamp, kind, item_id, item_kind, x, y, detail FROM events '
+    for src, stamp, kind, item_id, item_kind, x, y, detail, extra in con.execute(
+            'SELECT source, stamp, kind, item_id, item_kind, x, y, detail, extra FROM events '
             'ORDER BY id'):
+        try:
+            extra = json.loads(extra) if extra else None
+        except ValueError:
+            extra = None            # a damaged extra loses the fate, never the event
         ev = SimEvent(stamp, kind, item_id, item_kind, math.nan if x is None else x,
-                      math.nan if y is None else y, detail)
+                      math.nan if y is None else y, detail, extra)
         (machine if src == SOURCE_MACHINE else truth).append(ev)
     tracks = [Detection(x=x, y=y, depth=depth, confidence=conf, kind=DetectionKind[kind],
                         source=source, radius=radius, id=tid, strength=strength)

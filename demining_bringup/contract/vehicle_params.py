@@ -107,3 +107,13 @@ def geofence_margin_m() -> Any:
     return param(10.0, 'the geofence is the field and the declared safe ground (approach lanes, '
                  'safe areas, safe margin) grown by this, m: localisation noise at the start '
                  'and lane ends; a plan that leaves it is refused', min=0.0, max=1000.0)
+
+
+def sensor_offset_x_m() -> Any:
+    """Centre of the GPR/MD boom ahead of base_link (the sensors go first)."""
+    return param(4.0, 'GPR/MD boom centre ahead of base_link, m', min=0.0, max=20.0)
+
+
+def sensor_width_m() -> Any:
+    """Width covered by the GPR/MD arrays (docs/sources.md: about the tool width)."""
+    return param(2.0, 'width covered by the GPR/MD arrays, m', min=0.1, max=10.0)

@@ -1,52 +1,56 @@
-"""Sensor fusion: log-odds mine-probability grid, tracks, per-track classification (no rclpy).
+"""Sensor fusion: a probabilistic mine map, tracks, safety-first classification (no rclpy).
 
-* **Grid**: log-odds cells in ``map`` starting at ``prior_probability`` (a small prior, not
-  "unknown": nothing is unknown in a hazard area, every cell is suspected a little). Each raw
-  detection adds a Gaussian footprint (sigma = max(detection radius, ``footprint_sigma_m``))
-  weighted by its confidence and by ``gpr_hit_log_odds`` / ``md_hit_log_odds``. Only positive
-  evidence is accumulated (the processors report hits, not "scanned and empty"), so a cell's
-  probability never falls; the map is published as 0..100 (no -1 cells).
-* **Tracks**: a detection joins the nearest track within ``association_radius_m`` (a spatial
-  hash keeps this cheap with tens of thousands of clutter tracks), else it starts a new one
-  with the next id (ids are stable and never reused). A track is confirmed after
-  ``confirm_hits`` hits or one hit of confidence ``confirm_confidence``; tentative tracks not
-  seen again for ``tentative_timeout_s`` are forgotten. Tracks closer than the association
-  radius are merged into the older one.
-* **Classification** (recomputed on every hit). It works on what the sensors say about the
-  object, not on raw amplitudes (a 20 g fragment 2 cm deep is louder than a TM-62M 20 cm
-  deep): the MD processor reports a depth-corrected metal content in grams (``strength``) and
-  the metal's depth, the GPR a reflector depth and the radius of its flat top. An MD hit at
-  least ``md_reliable_confidence`` confident has a reliable metal estimate (weak hits scatter
-  by a factor of several); the GPR radius is taken from hits at least
-  ``gpr_confident_confidence`` confident. Missing a mine is worse than a false alarm, but
-  calling all metal AP is useless (docs/sources.md: ~250 metal signals per mine; dual-sensor
-  detectors skip 90-96 % of clutter). In order:
+* **Map**: log-odds cells in ``map`` starting at ``prior_probability`` (nothing in a hazard area
+  is "unknown": every cell is suspected a little). Positive evidence: each raw detection adds a
+  Gaussian footprint (sigma = max(detection radius, ``footprint_sigma_m``) widened by the
+  position uncertainty of the pose it was placed with) weighted by its confidence and
+  ``gpr_hit_log_odds`` / ``md_hit_log_odds``. Negative evidence: every cell the sensor boom
+  sweeps (:meth:`FusionCore.sweep`, from the poses and the boom geometry) loses
+  ``miss_log_odds`` once per pass, ``miss_delay_s`` after it, unless a hit reached it
+  meanwhile, so scanned ground where nothing answered falls below the prior while a cell with
+  a return keeps rising. This is the
+  inverse sensor model of occupancy mapping (Thrun, Burgard & Fox, *Probabilistic Robotics*,
+  2005, ch. 9); the map is published as 0..100 (no -1 cells).
+* **Tracks**: a detection joins the track that is nearest in the Mahalanobis sense within a
+  gate that grows with the position uncertainty of both (the pose covariance the processors
+  attach as ``sigma_xy``): ``d^2 <= association_radius_m^2 + chi2_99 (s_det^2 + s_track^2)``,
+  chi2_99 = 9.21 for two dimensions (Bar-Shalom & Li, *Multitarget-Multisensor Tracking*,
+  1995: validation gate). A spatial hash keeps this cheap with tens of thousands of clutter
+  tracks; ids are stable and never reused. A track is confirmed after ``confirm_hits`` hits or
+  one hit of confidence ``confirm_confidence``; tentative tracks not seen again for
+  ``tentative_timeout_s`` are forgotten. Tracks that come within the gate are merged.
+* **Classification** (:func:`classify`): a naive-Bayes posterior over what the object is
+  (AP mine, AT mine, UXO, metal clutter, a stone/root) from likelihoods of what the sensors
+  report: the MD's depth-corrected metal content (log-normal per class, widened by the
+  estimate's own spread), whether the MD or the GPR answered at all once each had its look,
+  the GPR flat-top half width (mines are flat discs, stones and fragments point-like), the
+  reflection polarity (plastic bodies reflect with the pulse's sign, metal against it), the
+  depth and the MD's elongation hint. The label is then the **Bayes decision with an
+  asymmetric cost matrix** (:data:`COST`), not the most probable class:
 
-  - **AT / UXO (heavy metal)**: a reliable look with at least ``at_min_metal_g`` (kilograms:
-    TM-62M, mortar rounds; clutter is 1-100 g). UXO when the MD flags the footprint elongated,
-    or when the GPR had its chance and saw no AT-size reflector (a compact one: a shell, not
-    a 32 cm disc); otherwise AT (unsure -> AT, the most dangerous to drive over);
-  - **AT (plastic)**: a GPR reflector of radius ``at_min_radius_m`` at AT depth
-    (``at_min_depth_m``; TM-62P: 32 cm wide, 10-30 cm deep, tens of grams of metal);
-  - **clutter**: once the GPR had ``gpr_wait_s`` to report an AT-size target (it shares the
-    boom with the MD but decides later along track), metal whose every reliable look is above
-    ``ap_max_metal_g`` (more than an AP blast mine holds; docs/sources.md: PMN a few grams);
-  - **AP**: any other metal: AP-mine metal content, or an estimate too noisy to clear it;
-    with a GPR reflector at the spot at full confidence, without one (the GPR may have missed
-    a low-contrast mine) at low confidence;
-  - **AP / UNKNOWN without metal**: a GPR reflector of mine size (``gpr_mine_min_radius_m``)
-    at AP depth (``ap_max_depth_m``) is a plastic or minimum-metal AP mine; a smaller or
-    deeper one (a stone, a root) is UNKNOWN: suspect, low confidence.
+  - an AP mine labelled clutter is the worst error a demining stack can make (a casualty;
+    IMAS 09.10 requires all mines in the area to be removed to the specified depth), so
+    CLUTTER is chosen only when the posterior probability of any mine is below ~1/1000 of
+    that of clutter, i.e. when the evidence says so with high confidence;
+  - an AT mine not labelled AT (or UXO) lets the flail drive onto it (the machine's armour
+    is rated for AP blast only; IMAS 09.50 / CWA 15044 machine trials): as costly, so an
+    AT-sized reflector or kilograms of metal are AT unless the evidence clearly says UXO;
+  - a false AT label costs a no-go zone left for manual clearance, a false AP label an
+    excavation (minutes): 100-1,000 metal signals per mine are found in the field
+    (docs/sources.md: al-Husseini et al. 2020; Boshoff & Cresci 2008), so the prior is
+    heavily on clutter and the cost matrix alone keeps a mine from being dismissed.
 
-  The GPR flat-top radius is not used against metal: on the simulator's data it does not
-  separate point-like metal clutter (3-10 cm) from AP mines (5-11 cm).
+  The confidence published is the posterior probability of the chosen label (for CLUTTER and
+  UNKNOWN: of a non-hazard).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import enum
 import math
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Deque, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -56,20 +60,120 @@ from demining_bringup.contract import vehicle_params
 
 #: Gaussian footprints are cut at this many sigmas.
 _FOOTPRINT_SIGMAS = 3.0
-#: Confidence of an AP label given while waiting for the GPR.
-_UNSURE_AP_CONFIDENCE = 0.3
-#: Confidence scale of a GPR-only AP label (no metal to corroborate).
-_GPR_ONLY_FACTOR = 0.8
 #: Smallest radius given to an AT track, m (TM-62 is 0.32 m across; docs/sources.md).
 _AT_MIN_RADIUS_M = 0.16
-#: Confidence scale of an UNKNOWN label (a small non-metallic GPR reflector).
-_UNKNOWN_FACTOR = 0.5
-#: Confidence scale of a clutter label, with and without a GPR reflector confirming a small
-#: object at the spot.
-_CLUTTER_GPR_FACTOR = 0.8
-_CLUTTER_MD_ONLY_FACTOR = 0.6
 #: Floor of an MD metal estimate before taking its log, g.
 _MIN_METAL_G = 1e-3
+#: 99 % point of the chi-square distribution with 2 degrees of freedom (the validation gate
+#: of a 2-D position; Bar-Shalom & Li 1995).
+CHI2_2D_99 = 9.21
+#: Spread (natural-log units) of one MD metal estimate: a reliable hit (SNR twice the
+#: threshold) reads within a factor ~1.5, a weak one within a factor ~3 (bench/classification.py
+#: on the simulator: a PMN's 4 g read 3-9 g reliably, 11-20 g on near-threshold hits).
+_METAL_LOG_SIGMA_RELIABLE = 0.4
+_METAL_LOG_SIGMA_WEAK = 1.1
+#: Reliable MD looks that count as independent (module docstring of :func:`posterior`).
+_MAX_INDEPENDENT_LOOKS = 3
+#: Spread of the GPR flat-top half width measured by the hyperbola fit, m (about one trace
+#: step; the simulator's traces are 2 cm apart).
+_HALF_WIDTH_SIGMA_M = 0.025
+
+
+class Hypothesis(enum.IntEnum):
+    """What a tracked object may be (the classifier's classes)."""
+
+    AP = 0
+    AT = 1
+    UXO = 2
+    CLUTTER = 3      # metal clutter: fragments, cans, cartridge cases, wire
+    ROCK = 4         # non-metal natural clutter: stones, roots, voids
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassModel:
+    """Likelihood model of one hypothesis (all figures: docs/sources.md, section 2)."""
+
+    prior: float
+    #: Metal content: mixture of log-normals ((weight, median g, log sigma), ...); empty: no
+    #: metal (an MD answer is then a false alarm of density ``md_false_density``).
+    metal: Tuple[Tuple[float, float, float], ...]
+    #: Probability that the MD / the GPR does not answer once it had its look.
+    p_md_silent: float
+    p_gpr_silent: float
+    #: Flat-top half width (mean, sigma), m: mines are flat discs, the rest point-like.
+    half_width: Tuple[float, float]
+    #: Probability of a positive reflection coefficient (the pulse's sign).
+    p_positive: float
+    #: Depth of the top (mean, sigma), m.
+    depth: Tuple[float, float]
+    #: Probability that the MD flags the footprint elongated.
+    p_elongated: float
+
+
+#: The class models. Metal: PMN/PMN-2 3-4 g, minimum-metal PMA/TS-50/VS-50 < 1 g, but the
+#: MD's estimate of a PMN reads up to 2x high (8.5-9 g on two looks), so the AP model reaches
+#: ~15 g at 2 sigma; TM-62M ~1.8 kg steel, TM-62P ~30 g (fuze); 82 mm rounds kilograms; metal
+#: clutter 1-100 g (docs/sources.md). Silence: minimum-metal mines are missed by the MD below a
+#: few cm (Guelle et al. 2003), plastic AP mines are weak GPR targets (Daniels 2004); a stone
+#: never moves the MD. Polarity: plastic and TNT (eps ~3) below soil (4-25) reflect with the
+#: pulse's sign, metal against it (coefficient -1); stones (eps ~6) either way with the soil;
+#: 10 % of picks are taken wrong (a shallow object in the ground-bounce residual: on the
+#: simulator's training field 1 of 10 items, bench/classification.py --verbose).
+#: Depth: AP mines 0-15 cm, AT 10-30 cm (docs/sources.md). Priors per confirmed track: field
+#: figures are 100-1,000 metal signals per mine (docs/sources.md: al-Husseini et al. 2020,
+#: Boshoff & Cresci 2008) but a track merges several signals and the GPR adds its own natural
+#: clutter; ~20 non-hazards per mine and one AT mine or UXO per ten AP mines is **our choice**.
+CLASS_MODELS: Dict[Hypothesis, ClassModel] = {
+    Hypothesis.AP: ClassModel(0.04, ((0.6, 3.5, 0.5), (0.4, 0.8, 0.7)), 0.3, 0.35,
+                              (0.055, 0.03), 0.9, (0.08, 0.08), 0.05),
+    Hypothesis.AT: ClassModel(0.005, ((0.5, 1800.0, 0.7), (0.5, 30.0, 0.6)), 0.15, 0.05,
+                              (0.16, 0.02), 0.5, (0.2, 0.08), 0.1),
+    Hypothesis.UXO: ClassModel(0.005, ((1.0, 2500.0, 1.0),), 0.05, 0.3,
+                               (0.02, 0.03), 0.1, (0.15, 0.12), 0.6),
+    Hypothesis.CLUTTER: ClassModel(0.7, ((1.0, 15.0, 1.3),), 0.05, 0.5,
+                                   (0.0, 0.03), 0.1, (0.05, 0.06), 0.05),
+    Hypothesis.ROCK: ClassModel(0.25, (), 0.98, 0.5, (0.0, 0.03), 0.5, (0.15, 0.12), 0.0),
+}
+#: The continuous likelihoods are mixtures with a small uniform "outlier" part over the
+#: feature's plausible range, so one mis-measured feature (a fragment over a mine, a hyperbola
+#: fit on two overlapping objects) cannot veto a hypothesis on its own: robust likelihoods
+#: (Huber & Ronchetti, *Robust Statistics*, 2009). The metal content's is given to the hazards
+#: (AP, AT, UXO) only: a metal reading may make clutter implausible, it may not make a mine
+#: so. Fractions (metal, the GPR features) and ranges (log g, m, m):
+_OUTLIER_METAL = 0.02
+_OUTLIER = 0.05
+_METAL_LOG_RANGE = math.log(1e5)        # 0.1 g .. 10 kg
+_HALF_WIDTH_RANGE_M = 0.3
+_DEPTH_RANGE_M = 0.6
+
+#: Cost of labelling a true object (row) with a kind (column). The asymmetry is the point
+#: (module docstring): a missed AP or AT mine costs a casualty or a destroyed machine (1000),
+#: a false AP label an excavation or a pass of the flail (1). A false AT or UXO label makes a
+#: no-go zone (demining_control/coverage/no_go.py): ground left for a manual team and, near a
+#: lane's end, a machine fenced in that ends its mission (issue 12: mixed_field), so it costs
+#: 50: an AT label needs P(AT) above ~5 %. Confusing AT and UXO costs little, less when the
+#: label is the mine (a team expecting a mine applies the anti-handling-device drills, IMAS
+#: 09.10; one expecting a round may not); AP and UNKNOWN are both processed as suspect. The
+#: numbers are **our choice**; only their ratios matter.
+_K = DetectionKind
+_FALSE_NO_GO = 50.0
+COST: Dict[Hypothesis, Dict[DetectionKind, float]] = {
+    Hypothesis.AP: {_K.AP: 0.0, _K.UNKNOWN: 1.0, _K.AT: _FALSE_NO_GO, _K.UXO: _FALSE_NO_GO,
+                    _K.CLUTTER: 1000.0},
+    Hypothesis.AT: {_K.AT: 0.0, _K.UXO: 10.0, _K.AP: 1000.0, _K.UNKNOWN: 1000.0,
+                    _K.CLUTTER: 1000.0},
+    Hypothesis.UXO: {_K.UXO: 0.0, _K.AT: 2.0, _K.AP: 500.0, _K.UNKNOWN: 500.0,
+                     _K.CLUTTER: 1000.0},
+    Hypothesis.CLUTTER: {_K.CLUTTER: 0.0, _K.AP: 1.0, _K.UNKNOWN: 1.0, _K.AT: _FALSE_NO_GO,
+                         _K.UXO: _FALSE_NO_GO},
+    Hypothesis.ROCK: {_K.CLUTTER: 0.0, _K.UNKNOWN: 0.5, _K.AP: 1.0, _K.AT: _FALSE_NO_GO,
+                      _K.UXO: _FALSE_NO_GO},
+}
+#: The hypotheses each label is right for (its published confidence is their posterior).
+_LABEL_TRUE = {_K.AP: (Hypothesis.AP,), _K.AT: (Hypothesis.AT,), _K.UXO: (Hypothesis.UXO,),
+               _K.CLUTTER: (Hypothesis.CLUTTER, Hypothesis.ROCK)}
+#: Labels in order of preference on an exact cost tie (the more cautious first).
+_LABELS = (_K.AT, _K.UXO, _K.AP, _K.UNKNOWN, _K.CLUTTER)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +181,8 @@ class FusionParams:
     """Parameters of the fusion node."""
 
     area_file: str = vehicle_params.area_file()
+    sensor_offset_x_m: float = vehicle_params.sensor_offset_x_m()
+    sensor_width_m: float = vehicle_params.sensor_width_m()
     resolution_m: float = param(0.1, 'grid cell size, m', min=0.01, max=5.0)
     map_margin_m: float = param(6.0, 'grid margin around the hazard area, m '
                                 '(sensors run 4 m ahead of the vehicle)', min=0.0, max=1000.0)
@@ -93,43 +199,37 @@ class FusionParams:
                                     '(times its confidence)', min=0.0, max=20.0)
     md_hit_log_odds: float = param(0.8, 'log-odds added at the centre of an MD hit '
                                    '(times its confidence)', min=0.0, max=20.0)
+    miss_log_odds: float = param(
+        1.0, 'log-odds removed from a cell once per pass of the sensor boom over it when no '
+        'hit reached it (negative evidence: scanned, nothing answered; 1.0 takes the 1 % '
+        'prior below 0.5 %, so the 0..100 map shows it)', min=0.0, max=20.0)
+    miss_delay_s: float = param(
+        3.0, 'swept cells lose miss_log_odds this long after the sweep unless a hit reached '
+        'them (the processors decide an object up to a peak window behind the boom), s',
+        min=0.0, max=600.0)
     footprint_sigma_m: float = param(0.1, 'smallest Gaussian footprint sigma, m '
-                                     '(localisation and sensor position error)',
-                                     min=0.01, max=5.0)
+                                     '(sensor position error)', min=0.01, max=5.0)
     max_log_odds: float = param(8.0, 'cell log-odds clamp', min=1.0, max=50.0)
-    association_radius_m: float = param(0.35, 'a detection joins a track this close, m',
-                                        min=0.01, max=5.0)
+    association_radius_m: float = param(
+        0.35, 'a detection joins a track this close with exact poses, m (the gate grows with '
+        'the pose uncertainty)', min=0.01, max=5.0)
+    max_gate_m: float = param(1.0, 'largest association gate however poor the pose, m',
+                              min=0.01, max=10.0)
     confirm_hits: int = param(2, 'hits that confirm a track', min=1, max=100)
     confirm_confidence: float = param(0.8, 'a single hit this confident confirms a track',
                                       min=0.0, max=1.0)
     tentative_timeout_s: float = param(30.0, 'unconfirmed tracks not hit again for this '
                                        'long are dropped, s', min=0.1, max=1e6)
-    gpr_wait_s: float = param(3.0, 'an MD-only track stays AP this long before it may be '
-                              'called clutter (the GPR decides later), s', min=0.0, max=600.0)
-    at_min_metal_g: float = param(
-        500.0, 'metal content (MD, g) of AT mines and UXO (docs/sources.md: TM-62M and mortar '
-        'rounds kilograms; clutter 1-100 g)', min=0.0, max=1e9)
-    ap_max_metal_g: float = param(
-        8.0, 'most metal content (MD, g) an AP blast mine has: twice a PMN\'s 4 g for the '
-        'estimate\'s spread (docs/sources.md: PMN a few g, minimum-metal < 1 g); more, on every '
-        'reliable MD look, is clutter unless the GPR shows an AT-size target',
-        min=0.0, max=1e9)
+    gpr_wait_s: float = param(
+        3.0, 'a sensor that has not answered this long after a track started counts as '
+        'silent there (the GPR and the MD share the boom but decide at different distances '
+        'along track), s', min=0.0, max=600.0)
     md_reliable_confidence: float = param(
-        0.75, 'an MD hit this confident (SNR twice the threshold) gives a metal content '
-        'reliable enough to clear a track as clutter', min=0.0, max=1.0)
+        0.75, 'an MD hit this confident (SNR twice the threshold) reads the metal content '
+        'within a factor ~1.5; weaker hits within a factor ~3', min=0.0, max=1.0)
     gpr_confident_confidence: float = param(
-        0.8, 'GPR hits this confident give the track its flat-top radius (weaker hits\' '
-        'radii are noise)', min=0.0, max=1.0)
-    gpr_mine_min_radius_m: float = param(
-        0.04, 'GPR flat-top radius of a mine-size target without metal, m (PMN 5.6 cm)',
-        min=0.0, max=5.0)
-    ap_max_depth_m: float = param(
-        0.2, 'a non-metallic GPR reflector deeper than this (and too small for AT) is not '
-        'called AP but UNKNOWN, m (docs/sources.md: AP mines 0-15 cm)', min=0.0, max=5.0)
-    at_min_radius_m: float = param(0.13, 'GPR reflector radius that means an AT mine, m '
-                                   '(docs/sources.md: TM-62 32 cm across)', min=0.0, max=5.0)
-    at_min_depth_m: float = param(0.08, 'AT mines are at least this deep, m (docs/sources.md: '
-                                  '10-30 cm)', min=0.0, max=5.0)
+        0.8, 'GPR hits this confident give the track its flat-top half width and polarity '
+        '(weaker hits\' are noise)', min=0.0, max=1.0)
     publish_period_s: float = param(1.0, 'period of /mine_map, /detections, markers and '
                                     'diagnostics, s', min=0.05, max=60.0)
 
@@ -138,6 +238,8 @@ class FusionParams:
         cells = (self.map_width_m / self.resolution_m) * (self.map_height_m / self.resolution_m)
         if cells > 5e7:
             raise ParamError('map_width_m x map_height_m at resolution_m exceeds 5e7 cells')
+        if self.max_gate_m < self.association_radius_m:
+            raise ParamError('max_gate_m must not be below association_radius_m')
 
 
 def log_odds(p: float) -> float:
@@ -159,9 +261,13 @@ class LogOddsGrid:
         self.prior = log_odds(prior)
         self.max_log_odds = float(max_log_odds)
         self.cells = np.full((self.height, self.width), self.prior, dtype=np.float32)
+        #: Time of the latest hit whose footprint reached each cell (negative evidence skips
+        #: cells that answered around the time they were swept).
+        self.last_hit = np.full((self.height, self.width), -np.inf, dtype=np.float64)
 
-    def add_gaussian(self, x: float, y: float, sigma: float, peak_log_odds: float) -> bool:
-        """Add a Gaussian bump of log-odds; return False when it misses the grid."""
+    def add_gaussian(self, x: float, y: float, sigma: float, peak_log_odds: float,
+                     stamp: float = -math.inf) -> bool:
+        """Add a Gaussian bump of log-odds (a hit at ``stamp``); False when it misses."""
         if not (math.isfinite(x) and math.isfinite(y) and sigma > 0.0):
             return False
         r = _FOOTPRINT_SIGMAS * sigma
@@ -177,6 +283,8 @@ class LogOddsGrid:
         bump = peak_log_odds * np.exp(-0.5 * d2 / sigma ** 2)
         win = self.cells[r0:r1, c0:c1]
         np.clip(win + bump, -self.max_log_odds, self.max_log_odds, out=win)
+        hit = self.last_hit[r0:r1, c0:c1]
+        np.maximum(hit, np.where(d2 <= (2.0 * sigma) ** 2, stamp, -np.inf), out=hit)
         return True
 
     def probability(self) -> np.ndarray:
@@ -198,7 +306,7 @@ class LogOddsGrid:
 
 @dataclasses.dataclass
 class Track:
-    """A fused object hypothesis."""
+    """A fused object hypothesis and the evidence the classifier needs."""
 
     id: int
     x: float
@@ -206,27 +314,33 @@ class Track:
     first_seen: float
     last_seen: float
     weight: float = 0.0               # sum of position weights
+    var: float = 0.0                  # position variance from the poses (m^2), fused
     hits: int = 0
     gpr_hits: int = 0
     md_hits: int = 0
     gpr_conf: float = 0.0             # combined (noisy-or) confidence per sensor
     md_conf: float = 0.0
-    md_best_conf: float = 0.0         # the most confident MD hit (reliability of the metal)
-    metal_min_reliable: float = math.inf   # metal content (g) range over reliable MD hits
-    metal_max_reliable: float = 0.0
+    md_best_conf: float = 0.0
     gpr_best_conf: float = 0.0        # the most confident GPR hit ...
-    gpr_best_radius: float = 0.0      # ... and its flat-top radius, m
-    gpr_max_radius: float = 0.0       # largest flat-top radius of the confident GPR hits, m
+    gpr_best_radius: float = 0.0      # ... and its flat-top half width, m
+    gpr_radius_sum: float = 0.0       # confident GPR hits: sum and count of half widths
+    gpr_radius_n: int = 0
+    gpr_max_radius: float = 0.0       # largest flat-top half width of the confident hits, m
+    polarity_sum: float = 0.0         # confidence-weighted polarity votes of GPR hits
     gpr_strength: float = 0.0         # strongest GPR response (z-score)
     depth_sum: float = 0.0            # confidence-weighted GPR depth
     depth_weight: float = 0.0
     md_depth_sum: float = 0.0         # confidence^2-weighted MD depth (metal centre)
     metal_log_sum: float = 0.0        # confidence^2-weighted log of the metal content (g)
     metal_weight: float = 0.0
+    metal_log_sigma: float = math.inf  # spread of the best metal look (log units)
+    metal_max_reliable: float = 0.0   # heaviest reliable look (a mine under a fragment)
+    metal_reliable_n: int = 0         # reliable looks
     uxo_hints: int = 0
     max_conf: float = 0.0
     kind: DetectionKind = DetectionKind.AP
     confidence: float = 0.0
+    posterior: Tuple[float, ...] = ()
 
     @property
     def gpr_depth(self) -> float:
@@ -252,17 +366,37 @@ class Track:
 
     @property
     def gpr_radius(self) -> float:
-        """Flat-top radius (m): the largest of the confident GPR hits, else the best hit's."""
-        return self.gpr_max_radius if self.gpr_max_radius > 0.0 else self.gpr_best_radius
+        """Flat-top half width (m): the largest of the confident GPR hits, else the best's.
+
+        The largest, not the mean: a channel beside a disc's centre crosses a chord of it
+        and fits a narrower top (generated field: a TM-62P fitted 13, 9 and 4 cm), so only
+        the widest fit measures the disc.
+        """
+        return self.gpr_max_radius if self.gpr_radius_n else self.gpr_best_radius
+
+    @property
+    def polarity(self) -> int:
+        """Majority polarity of the GPR hits (+1, -1, 0 unknown)."""
+        return 0 if self.polarity_sum == 0.0 else int(math.copysign(1, self.polarity_sum))
+
+    @property
+    def sigma(self) -> float:
+        """1-sigma position uncertainty from the poses, m."""
+        return math.sqrt(self.var)
 
     def add(self, det: Detection, stamp: float, reliable_md: float = 0.75,
             confident_gpr: float = 0.8) -> None:
         """Fold a raw detection into the track.
 
-        An MD hit at least ``reliable_md`` confident counts in the reliable metal range, a
-        GPR hit at least ``confident_gpr`` confident in the largest radius.
+        An MD hit at least ``reliable_md`` confident reads the metal within a factor ~1.5, a
+        GPR hit at least ``confident_gpr`` confident gives the half width and polarity.
         """
         w = max(det.confidence, 1e-3)
+        sig2 = det.sigma_xy ** 2 if math.isfinite(det.sigma_xy) else 0.0
+        # Position: confidence-weighted mean; its pose variance is the weighted mean of the
+        # hits' (the pose error is correlated between hits close in time, so it is not
+        # divided down by the number of hits).
+        self.var = (self.var * self.weight + sig2 * w) / (self.weight + w)
         self.x = (self.x * self.weight + det.x * w) / (self.weight + w)
         self.y = (self.y * self.weight + det.y * w) / (self.weight + w)
         self.weight += w
@@ -274,14 +408,16 @@ class Track:
             self.gpr_hits += 1
             self.gpr_conf = 1.0 - (1.0 - self.gpr_conf) * (1.0 - det.confidence)
             strength = det.strength if math.isfinite(det.strength) else 0.0
-            # The flat-top radius of a weak hit is noise: keep the confident hits' and the
-            # most confident one's.
             if math.isfinite(det.radius):
                 if (det.confidence, strength) > (self.gpr_best_conf, self.gpr_strength):
                     self.gpr_best_radius = det.radius
                     self.gpr_best_conf = det.confidence
                 if det.confidence >= confident_gpr:
                     self.gpr_max_radius = max(self.gpr_max_radius, det.radius)
+                    self.gpr_radius_sum += det.radius
+                    self.gpr_radius_n += 1
+            if det.polarity:
+                self.polarity_sum += math.copysign(det.confidence, det.polarity)
             self.gpr_strength = max(self.gpr_strength, strength)
             self.depth_sum += depth * w
             self.depth_weight += w
@@ -295,9 +431,12 @@ class Track:
                 self.metal_log_sum += math.log(max(det.strength, _MIN_METAL_G)) * w2
                 self.md_depth_sum += depth * w2
                 self.metal_weight += w2
-                if det.confidence >= reliable_md:
-                    self.metal_min_reliable = min(self.metal_min_reliable, det.strength)
+                reliable = det.confidence >= reliable_md
+                self.metal_log_sigma = min(self.metal_log_sigma, _METAL_LOG_SIGMA_RELIABLE
+                                           if reliable else _METAL_LOG_SIGMA_WEAK)
+                if reliable:
                     self.metal_max_reliable = max(self.metal_max_reliable, det.strength)
+                    self.metal_reliable_n += 1
             if det.kind == DetectionKind.UXO:
                 self.uxo_hints += 1
 
@@ -307,6 +446,7 @@ class Track:
         if tot > 0.0:
             self.x = (self.x * self.weight + other.x * other.weight) / tot
             self.y = (self.y * self.weight + other.y * other.weight) / tot
+            self.var = (self.var * self.weight + other.var * other.weight) / tot
         self.weight = tot
         self.hits += other.hits
         self.gpr_hits += other.gpr_hits
@@ -318,55 +458,155 @@ class Track:
             self.gpr_best_radius = other.gpr_best_radius
             self.gpr_best_conf = other.gpr_best_conf
         self.gpr_max_radius = max(self.gpr_max_radius, other.gpr_max_radius)
-        self.metal_min_reliable = min(self.metal_min_reliable, other.metal_min_reliable)
-        self.metal_max_reliable = max(self.metal_max_reliable, other.metal_max_reliable)
+        self.gpr_radius_sum += other.gpr_radius_sum
+        self.gpr_radius_n += other.gpr_radius_n
+        self.polarity_sum += other.polarity_sum
         self.gpr_strength = max(self.gpr_strength, other.gpr_strength)
         self.depth_sum += other.depth_sum
         self.depth_weight += other.depth_weight
         self.md_depth_sum += other.md_depth_sum
         self.metal_log_sum += other.metal_log_sum
         self.metal_weight += other.metal_weight
+        self.metal_log_sigma = min(self.metal_log_sigma, other.metal_log_sigma)
+        self.metal_max_reliable = max(self.metal_max_reliable, other.metal_max_reliable)
+        self.metal_reliable_n += other.metal_reliable_n
         self.uxo_hints += other.uxo_hints
         self.max_conf = max(self.max_conf, other.max_conf)
         self.first_seen = min(self.first_seen, other.first_seen)
         self.last_seen = max(self.last_seen, other.last_seen)
 
 
-def classify(t: Track, p: FusionParams, now: float) -> Tuple[DetectionKind, float]:
-    """Return the kind and confidence of a track (see the module docstring for the rules)."""
-    both = 1.0 - (1.0 - t.md_conf) * (1.0 - t.gpr_conf)
-    metal = t.md_hits > 0
-    reliable = t.metal_max_reliable > 0.0
-    # Heavy metal on any reliable MD look (a mine under a fragment must not average away);
-    # without one, the confidence-weighted estimate.
-    heavy = metal and (t.metal_max_reliable if reliable else t.metal_g) >= p.at_min_metal_g
-    gpr_large = (t.gpr_hits > 0 and t.gpr_radius >= p.at_min_radius_m
-                 and t.gpr_depth >= p.at_min_depth_m)
+def _log_normal_pdf(z: float, sigma: float) -> float:
+    """Log of the normal density at ``z`` standard units times ``sigma`` (an offset)."""
+    return -0.5 * z * z - math.log(sigma)
+
+
+_HAZARDS = frozenset({Hypothesis.AP, Hypothesis.AT, Hypothesis.UXO})
+
+
+def _robust(log_pdf: float, feature_range: float, hazard: bool,
+            outlier: float = _OUTLIER) -> float:
+    """Normal log density (``log_pdf`` without its constant), mixed with the uniform outlier
+    part for a hazard (:data:`_OUTLIER`)."""
+    lp = log_pdf - 0.5 * math.log(2.0 * math.pi)
+    if not hazard:
+        return lp
+    return math.log((1.0 - outlier) * math.exp(lp) + outlier / feature_range)
+
+
+def _gauss(value: float, mean: float, sigma: float, feature_range: float) -> float:
+    """Robust log-likelihood of a GPR feature ``value`` under N(mean, sigma).
+
+    Every hypothesis gets the outlier part here: a failed hyperbola fit (a deep or
+    overlapping reflector) must not make every hypothesis but the hazards impossible, which
+    the cost matrix would turn into an AT label (mixed_field: deep stones as AT).
+    """
+    return _robust(_log_normal_pdf((value - mean) / sigma, sigma), feature_range, True)
+
+
+def _metal_log_likelihood(model: ClassModel, log_g: float, meas_sigma: float,
+                          hazard: bool) -> float:
+    """Log-likelihood of an MD metal estimate ``exp(log_g)`` grams under a class."""
+    if not model.metal:
+        # No metal: an MD answer is a false alarm whose reading is noise (a few grams,
+        # spread over a factor ~10).
+        return math.log(0.02) + _log_normal_pdf((log_g - math.log(2.0)) / 2.3, 2.3)
+    terms = []
+    for weight, median, sigma in model.metal:
+        s = math.hypot(sigma, meas_sigma)
+        terms.append(math.log(weight) + _log_normal_pdf((log_g - math.log(median)) / s, s))
+    top = max(terms)
+    return _robust(top + math.log(sum(math.exp(t - top) for t in terms)), _METAL_LOG_RANGE,
+                   hazard, _OUTLIER_METAL)
+
+
+def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
+    """Return the posterior probability of each hypothesis for a track (naive Bayes).
+
+    A sensor's silence counts as evidence only once it had its look (``gpr_wait_s`` after
+    the track started); the half width and polarity only from confident GPR hits.
+    """
     waited = now - t.first_seen >= p.gpr_wait_s
-    if heavy:
-        if not gpr_large and (t.uxo_hints * 2 >= t.md_hits or (waited and t.gpr_hits > 0)):
-            # Elongated, or the GPR saw a compact reflector rather than a mine's large top.
-            return DetectionKind.UXO, both
-        return DetectionKind.AT, both
-    if gpr_large:
-        return DetectionKind.AT, both
-    if not metal:
-        if t.gpr_radius >= p.gpr_mine_min_radius_m and t.gpr_depth <= p.ap_max_depth_m:
-            return DetectionKind.AP, _GPR_ONLY_FACTOR * t.gpr_conf     # plastic, minimum metal
-        return DetectionKind.UNKNOWN, _UNKNOWN_FACTOR * t.gpr_conf
-    if waited and reliable and t.metal_min_reliable > p.ap_max_metal_g:
-        # Every reliable look says more metal than an AP blast mine holds, and the GPR had its
-        # chance to report an AT-size target.
-        return DetectionKind.CLUTTER, (_CLUTTER_GPR_FACTOR if t.gpr_hits else
-                                       _CLUTTER_MD_ONLY_FACTOR) * t.md_conf
-    if t.gpr_hits:
-        return DetectionKind.AP, both
-    # AP-mine metal (or an estimate too noisy to clear it) and no GPR report (yet).
-    return DetectionKind.AP, _UNSURE_AP_CONFIDENCE * t.md_conf
+    logp: Dict[Hypothesis, float] = {}
+    confident_gpr = t.gpr_radius_n > 0
+    # Independent reliable looks narrow the estimate, but part of its error is systematic
+    # (the depth correction), so no more than _MAX_INDEPENDENT_LOOKS count.
+    meas_sigma = (t.metal_log_sigma if math.isfinite(t.metal_log_sigma)
+                  else _METAL_LOG_SIGMA_WEAK)
+    if t.metal_reliable_n:
+        meas_sigma /= math.sqrt(min(t.metal_reliable_n, _MAX_INDEPENDENT_LOOKS))
+    for h, m in CLASS_MODELS.items():
+        hz = h in _HAZARDS
+        lp = math.log(m.prior)
+        if t.md_hits:
+            lp += _metal_log_likelihood(m, math.log(max(t.metal_g, _MIN_METAL_G)),
+                                        meas_sigma, hz)
+            if m.metal and t.metal_max_reliable > 0.0:
+                # A mine under a fragment: the heaviest reliable look must fit too.
+                lp = max(lp, math.log(m.prior) + _metal_log_likelihood(
+                    m, math.log(t.metal_max_reliable), _METAL_LOG_SIGMA_RELIABLE, hz))
+            frac = t.uxo_hints / t.md_hits
+            lp += math.log(frac * m.p_elongated + (1.0 - frac) * (1.0 - m.p_elongated)
+                           + 1e-3)
+        elif waited:
+            lp += math.log(m.p_md_silent)
+        if t.gpr_hits:
+            lp += math.log(1.0 - m.p_gpr_silent)
+            if confident_gpr:
+                mean, sig = m.half_width
+                lp += _gauss(t.gpr_radius, mean, math.hypot(sig, _HALF_WIDTH_SIGMA_M),
+                             _HALF_WIDTH_RANGE_M)
+            if t.polarity:
+                p_pos = m.p_positive
+                if h == Hypothesis.AT and not t.md_hits:
+                    # An AT mine the MD does not hear is plastic-cased (TM-62P: fuze metal
+                    # only), and plastic reflects with the pulse's sign like an AP body.
+                    p_pos = CLASS_MODELS[Hypothesis.AP].p_positive
+                lp += math.log(p_pos if t.polarity > 0 else 1.0 - p_pos)
+            lp += _gauss(t.gpr_depth, m.depth[0], m.depth[1], _DEPTH_RANGE_M)
+        elif waited:
+            lp += math.log(m.p_gpr_silent)
+        logp[h] = lp
+    top = max(logp.values())
+    w = {h: math.exp(v - top) for h, v in logp.items()}
+    tot = sum(w.values())
+    return {h: v / tot for h, v in w.items()}
+
+
+def decide(post: Dict[Hypothesis, float], final: bool = True, metal: bool = False
+           ) -> Tuple[DetectionKind, float]:
+    """Bayes decision: the label of least expected cost (:data:`COST`) and its confidence.
+
+    Until ``final`` (both sensors had their look) CLUTTER is not a candidate: a track is not
+    dismissed while a sensor that could still veto it (the GPR seeing a plastic AT mine
+    under a 30 g fuze) has not answered. UNKNOWN means a suspect non-metallic reflector, so
+    it is no candidate for a track the MD saw (``metal``). The confidence is the posterior
+    probability of the label's hypotheses; for UNKNOWN (suspect) that of a hazard.
+    """
+    best, best_cost = None, math.inf
+    for label in _LABELS:
+        if (label == _K.CLUTTER and not final) or (label == _K.UNKNOWN and metal):
+            continue
+        cost = sum(post[h] * COST[h][label] for h in post)
+        if cost < best_cost - 1e-12:
+            best, best_cost = label, cost
+    if best == _K.UNKNOWN:
+        conf = post[Hypothesis.AP] + post[Hypothesis.AT] + post[Hypothesis.UXO]
+    else:
+        conf = sum(post[h] for h in _LABEL_TRUE[best])
+    return best, float(min(1.0, max(0.0, conf)))
+
+
+def classify(t: Track, p: FusionParams, now: float) -> Tuple[DetectionKind, float]:
+    """Return the kind and confidence of a track (module docstring)."""
+    post = posterior(t, p, now)
+    t.posterior = tuple(post[h] for h in Hypothesis)
+    return decide(post, final=now - t.first_seen >= p.gpr_wait_s,
+                  metal=t.md_hits > 0)
 
 
 class FusionCore:
-    """Grid plus tracks; feed raw detections, read the map and the fused list."""
+    """Grid plus tracks; feed raw detections and boom sweeps, read the map and fused list."""
 
     def __init__(self, params: FusionParams, origin_x: float, origin_y: float,
                  width_m: float, height_m: float) -> None:
@@ -379,6 +619,11 @@ class FusionCore:
         self._hash: Dict[Tuple[int, int], List[int]] = {}
         self.detections_in = 0
         self.detections_outside = 0
+        #: The boom's centre and heading at the previous sweep (negative evidence), and the
+        #: swept cells waiting for ``miss_delay_s``: (stamp, rows, columns).
+        self._boom: Optional[Tuple[float, float, float]] = None
+        self._misses: Deque[Tuple[float, np.ndarray, np.ndarray]] = collections.deque()
+        self.cells_swept = 0
 
     @classmethod
     def from_bounds(cls, params: FusionParams,
@@ -402,8 +647,10 @@ class FusionCore:
                 continue
             self.detections_in += 1
             gain = p.gpr_hit_log_odds if d.source == 'gpr' else p.md_hit_log_odds
-            sigma = max(p.footprint_sigma_m, d.radius if math.isfinite(d.radius) else 0.0)
-            if not self.grid.add_gaussian(d.x, d.y, sigma, gain * d.confidence):
+            size = max(p.footprint_sigma_m, d.radius if math.isfinite(d.radius) else 0.0)
+            pose_sigma = d.sigma_xy if math.isfinite(d.sigma_xy) else 0.0
+            if not self.grid.add_gaussian(d.x, d.y, math.hypot(size, pose_sigma),
+                                          gain * d.confidence, stamp):
                 self.detections_outside += 1
             touched.append(self._associate(d, stamp))
         for tid in touched:
@@ -411,8 +658,69 @@ class FusionCore:
             if t is not None:
                 t.kind, t.confidence = classify(t, p, stamp)
 
+    def sweep(self, x: float, y: float, yaw: float, stamp: float) -> int:
+        """Negative evidence: the vehicle is at ``(x, y, yaw)`` at ``stamp``.
+
+        The boom (``sensor_width_m`` wide, ``sensor_offset_x_m`` ahead of base_link) moved
+        from its previous position to this one; the cells whose centres lie in the band it
+        swept, measured along its motion, are queued once. ``miss_delay_s`` later (the
+        processors report an object up to a peak window behind the boom) every queued cell
+        that no hit reached since the sweep loses ``miss_log_odds`` (:meth:`apply_misses`).
+        A jump longer than the boom width (a relocalisation) is not counted as scanned.
+        Returns the cells queued.
+        """
+        p = self.params
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw)):
+            return 0
+        bx = x + p.sensor_offset_x_m * math.cos(yaw)
+        by = y + p.sensor_offset_x_m * math.sin(yaw)
+        prev, self._boom = self._boom, (bx, by, yaw)
+        self.apply_misses(stamp)
+        if prev is None or p.miss_log_odds <= 0.0:
+            return 0
+        px, py, pyaw = prev
+        step = math.hypot(bx - px, by - py)
+        if step <= 0.0 or step > p.sensor_width_m:
+            return 0
+        heading = math.atan2(by - py, bx - px)
+        half = 0.5 * p.sensor_width_m
+        g = self.grid
+        r = half + step
+        c0 = max(0, int(math.floor((min(bx, px) - r - g.origin_x) / g.resolution)))
+        c1 = min(g.width, int(math.ceil((max(bx, px) + r - g.origin_x) / g.resolution)))
+        r0 = max(0, int(math.floor((min(by, py) - r - g.origin_y) / g.resolution)))
+        r1 = min(g.height, int(math.ceil((max(by, py) + r - g.origin_y) / g.resolution)))
+        if c0 >= c1 or r0 >= r1:
+            return 0
+        cx = g.origin_x + (np.arange(c0, c1) + 0.5) * g.resolution
+        cy = g.origin_y + (np.arange(r0, r1) + 0.5) * g.resolution
+        dx, dy = cx[None, :] - px, cy[:, None] - py
+        along = dx * math.cos(heading) + dy * math.sin(heading)
+        # Across track measured against the boom's own orientation (it is across the
+        # vehicle's heading, which differs from the motion direction only in a turn).
+        mid = pyaw + 0.5 * math.remainder(yaw - pyaw, 2.0 * math.pi)
+        across = -dx * math.sin(mid) + dy * math.cos(mid)
+        swept = (along > 0.0) & (along <= step) & (np.abs(across) <= half)
+        rows, cols = np.nonzero(swept)
+        n = int(rows.size)
+        if n:
+            self._misses.append((stamp, rows + r0, cols + c0))
+            self.cells_swept += n
+        return n
+
+    def apply_misses(self, now: float) -> None:
+        """Lower the queued swept cells older than ``miss_delay_s`` that no hit reached."""
+        p = self.params
+        g = self.grid
+        while self._misses and self._misses[0][0] <= now - p.miss_delay_s:
+            t, rows, cols = self._misses.popleft()
+            quiet = g.last_hit[rows, cols] < t - p.miss_delay_s
+            rr, cc = rows[quiet], cols[quiet]
+            g.cells[rr, cc] = np.maximum(g.cells[rr, cc] - p.miss_log_odds, -g.max_log_odds)
+
     def update(self, now: float) -> None:
-        """Re-classify at ``now`` (MD-only tracks become clutter once the GPR wait is over)."""
+        """Re-classify at ``now`` (a sensor's silence becomes evidence once it had its look)."""
+        self.apply_misses(now)
         self._prune(now)
         for t in self.tracks.values():
             t.kind, t.confidence = classify(t, self.params, now)
@@ -429,18 +737,18 @@ class FusionCore:
         for t in sorted(self.tracks.values(), key=lambda t: t.id):
             if not self.confirmed(t):
                 continue
-            radius = t.gpr_radius if t.gpr_hits else 0.1
+            radius = t.gpr_radius if t.gpr_hits and t.gpr_radius > 0.0 else 0.1
             if t.kind == DetectionKind.AT:
                 radius = max(radius, _AT_MIN_RADIUS_M)
             out.append(Detection(x=t.x, y=t.y, depth=t.depth, confidence=float(t.confidence),
                                  kind=t.kind, source='fused', radius=radius, id=t.id,
-                                 strength=t.metal_g))
+                                 strength=t.metal_g, polarity=t.polarity, sigma_xy=t.sigma))
         return out
 
     # -- internals --------------------------------------------------------------------------
 
     def _key(self, x: float, y: float) -> Tuple[int, int]:
-        r = self.params.association_radius_m
+        r = self.params.max_gate_m
         return int(math.floor(x / r)), int(math.floor(y / r))
 
     def _near(self, x: float, y: float) -> List[Track]:
@@ -459,13 +767,23 @@ class FusionCore:
         if bucket and t.id in bucket:
             bucket.remove(t.id)
 
+    def _gate2(self, var_a: float, var_b: float) -> float:
+        """Squared association distance for two position variances (module docstring)."""
+        p = self.params
+        g2 = p.association_radius_m ** 2 + CHI2_2D_99 * (var_a + var_b)
+        return min(g2, p.max_gate_m ** 2)
+
     def _associate(self, d: Detection, stamp: float) -> int:
-        r = self.params.association_radius_m
-        best, best_d = None, r
+        var_d = d.sigma_xy ** 2 if math.isfinite(d.sigma_xy) else 0.0
+        best, best_score = None, math.inf
         for t in self._near(d.x, d.y):
-            dist = math.hypot(t.x - d.x, t.y - d.y)
-            if dist <= best_d:
-                best, best_d = t, dist
+            dist2 = (t.x - d.x) ** 2 + (t.y - d.y) ** 2
+            gate2 = self._gate2(var_d, t.var)
+            # Normalised distance: a track within a wider gate (poorer poses) is not
+            # preferred over a closer one within a tight gate.
+            score = dist2 / gate2
+            if score <= 1.0 and score < best_score:
+                best, best_score = t, score
         if best is None:
             best = Track(id=self._next_id, x=d.x, y=d.y, first_seen=stamp, last_seen=stamp)
             self._next_id += 1
@@ -474,9 +792,10 @@ class FusionCore:
             self._hash_remove(best)
         best.add(d, stamp, self.params.md_reliable_confidence,
                  self.params.gpr_confident_confidence)
-        # The track moved: merge any other track now within the radius into the older one.
+        # The track moved: merge any other track now within the gate into the older one.
         for other in self._near(best.x, best.y):
-            if other.id != best.id and math.hypot(other.x - best.x, other.y - best.y) <= r:
+            if other.id != best.id and ((other.x - best.x) ** 2 + (other.y - best.y) ** 2
+                                        <= self._gate2(other.var, best.var)):
                 keep, gone = (best, other) if best.id < other.id else (other, best)
                 self._hash_remove(gone)
                 if gone is other:

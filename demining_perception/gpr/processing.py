@@ -37,10 +37,34 @@ Per channel, each trace goes through
    the antenna over that geometry. The moveout is tabulated per channel against the neighbour
    distance (1 mm bins), so stacking every trace of a batch is one gather.
 
-Depth is ``v * (t_apex - t_surface) / 2`` (the object's top), position the antenna position at
-the apex in ``map``. State per channel is bounded (ring buffers, compacted pending arrays), a
-batch is processed with array operations across channels and traces, and every trace is
-treated the same whichever batch it came in, so results do not depend on batch boundaries.
+5. **hyperbola fit** (:func:`fit_hyperbola`) at every detection: the neighbouring envelopes
+   (within ``peak_half_window_m``) are stacked along the refracted moveout of a flat-topped
+   reflector for a grid of soil permittivities and flat-top half widths; the best pair gives
+   the object's half width (mines are flat discs, stones and fragments point-like: a point
+   target's *extent* always measured ~8 cm, its fitted half width is ~0) and the wave speed
+   (the moveout's curvature sets the equivalent air depth ``D = h + c t_soil / (2 eps)``: the
+   standard hyperbola velocity analysis, Annan 2009, docs/sources.md: :func:`fit_velocity`).
+   The median of the last ``velocity_fit_count`` fits of point-like targets estimates the
+   permittivity of the ground being scanned and is published in the diagnostics
+   (``permittivity_estimate``); with ``estimate_permittivity`` it replaces the prior
+   ``soil_permittivity`` once ``velocity_min_fits`` fits agree, and then sets the depth of
+   every detection and the stack's moveout (off by default: the fits are not yet accurate
+   enough, docs/gpr_validation.md);
+6. **polarity**: the sign of the whitened trace at the apex against the sign of the
+   transmitted pulse (the direct coupling in the channel's background): +1 for a positive
+   reflection coefficient (an object of lower permittivity than the soil: a plastic or TNT
+   mine body, eps ~3), -1 for metal (coefficient -1) or a stone in dry sand (Daniels 2004:
+   polarity separates metal from non-metal and low- from high-permittivity targets);
+7. **end-of-scan flush** (:meth:`GprProcessor.flush`): traces near the end of a scan (the
+   last ``peak_half_window_m``) wait for neighbours that will never come; when the antenna
+   stops (a batch with no moving trace for a channel) or the file ends they are stacked with
+   the neighbours there are and decided.
+
+Depth is ``v * (t_apex - t_surface) / 2`` (the object's top) with the estimated wave speed,
+position the centre of the fitted top in ``map``. State per channel is bounded (ring buffers,
+compacted pending arrays), a batch is processed with array operations across channels and
+traces, and every trace is treated the same whichever batch it came in, so results do not
+depend on batch boundaries.
 """
 
 from __future__ import annotations
@@ -64,11 +88,6 @@ MAD_TO_SIGMA = 1.4826
 #: A local envelope maximum counts as the ground bounce when at least this fraction of the
 #: strongest one in the search window (the bounce follows the direct coupling).
 GROUND_PICK_FRACTION = 0.5
-#: Extent of a flat reflector top is measured where the envelope stays above this fraction of
-#: the apex value.
-RADIUS_LEVEL = 0.5
-#: Smallest radius reported (about one trace spacing), m.
-MIN_RADIUS_M = 0.02
 #: Diffraction-stack aperture: tangent of the half angle of the cone at the antenna (rays
 #: leaving it, before refraction; the stack reaches ``D * APERTURE_TAN`` along track), and the
 #: smallest half width, m.
@@ -86,6 +105,19 @@ _MAX_BG_STEP = 1.0
 _MAX_MAD_STEP = 0.5
 #: Neighbour-distance bin of the tabulated moveout, m (0.25 sample at the steepest moveout).
 _MOVEOUT_BIN_M = 0.001
+#: Velocity and hyperbola fit grids: soil permittivity (log-spaced; dry sand 3 to wet clay
+#: 40, Davis & Annan 1989, docs/sources.md) and flat-top half width (a TM-62 is 0.16 m, one
+#: step ~ half a trace spacing).
+_FIT_EPS = np.geomspace(2.5, 40.0, 41)
+_FIT_HALF_WIDTH_M = np.arange(0.0, 0.2501, 0.01)
+#: A fit is a velocity estimate only for a point-like target (a flat top trades its half
+#: width against the curvature) whose best permittivity is inside the grid.
+_FIT_POINT_MAX_M = 0.03
+#: Largest spread (median absolute deviation of the log permittivity) of the recent fits for
+#: the estimate to replace the prior: a factor ~1.4, between dry sand (4) and loam (9).
+_MAX_FIT_SPREAD = 0.35
+#: The table is re-tabulated when the estimate moved by more than this fraction.
+_RETABULATE_FRACTION = 0.1
 #: Initial number of pending rows per channel (grows if ever needed; bounded by geometry).
 _PENDING_CAPACITY = 256
 
@@ -95,9 +127,22 @@ class GprParams:
     """Parameters of the GPR processor (node ``gpr_processor``)."""
 
     soil_permittivity: float = param(
-        9.0, 'relative permittivity of the soil, sets the wave speed and the refraction at the '
-        'surface (Topp et al. 1980, docs/sources.md: loam 8-12)',
+        9.0, 'prior relative permittivity of the soil (wave speed, refraction at the surface) '
+        'until hyperbola fits estimate it (Topp et al. 1980, docs/sources.md: loam 8-12)',
         min=1.0, max=81.0)
+    estimate_permittivity: bool = param(
+        False, 'use the soil permittivity estimated from hyperbola fits instead of '
+        'soil_permittivity once the fits agree (the estimate is always published in the '
+        'diagnostics; off by default: with the antenna 5 cm above the ground the moveout is '
+        'mostly the air path and single fits scatter by a factor ~1.5-3, docs/gpr_validation.md)')
+    velocity_fit_count: int = param(
+        15, 'the permittivity estimate is the median of this many latest hyperbola fits',
+        min=1, max=1000)
+    velocity_min_fits: int = param(
+        5, 'hyperbola fits needed before the estimate replaces the prior', min=1, max=1000)
+    velocity_min_snr: float = param(
+        12.0, 'a detection gives a velocity fit from this stack z-score up (weaker ones '
+        'have too few flank samples above the noise)', min=1.0, max=1000.0)
     antenna_height_m: float = param(
         0.05, 'nominal antenna height above ground, m: the surface echo comes at least 2h/c '
         'after the direct coupling, and the hyperbolas curve as for an object h + d/sqrt(eps) '
@@ -135,6 +180,10 @@ class GprParams:
     snr_threshold: float = param(
         8.0, 'detection threshold on the diffraction-stack z-score (noise-only stack: '
         'mean 0, standard deviation 1)', min=1.0, max=1000.0)
+    per_sample_noise: bool = param(
+        True, 'normalise every sample by its own noise level (gain plus depth-dependent '
+        'noise, the online default); false: one noise level per channel (short or '
+        'noise-free files where one target fills much of the background window)')
     noise_floor: float = param(
         1e-4, 'lower bound of the per-sample noise level, normalised amplitude',
         min=1e-9, max=1.0)
@@ -316,8 +365,13 @@ class _Channel:
         self.s_arr = self.x = self.y = self.score = self.amp = np.zeros(0)
         self.k = np.zeros(0, dtype=np.intp)
         self.env = np.zeros((0, 0))
+        self.sig = np.zeros((0, 0))
         self.table = np.zeros((0, 0), dtype=np.intp)
         self.inside = np.zeros((0, 0))
+        #: Sign of the transmitted pulse (the direct coupling) in this channel.
+        self.pulse_sign = 1.0
+        #: Permittivity the moveout table was built with.
+        self.table_eps = math.nan
 
     def smooth_pick(self, pick: float) -> float:
         """Add a pick; return the running median of the last ``smoothing`` picks."""
@@ -340,7 +394,7 @@ class _Channel:
         self._allocate(_PENDING_CAPACITY)
 
     def _allocate(self, cap: int) -> None:
-        old = (self.s_arr, self.x, self.y, self.score, self.amp, self.k, self.env)
+        old = (self.s_arr, self.x, self.y, self.score, self.amp, self.k, self.env, self.sig)
         used = slice(self.start, self.n)
         count = self.n - self.start
         self.s_arr, self.x, self.y, self.score, self.amp = (np.zeros(cap) for _ in range(5))
@@ -348,9 +402,10 @@ class _Channel:
         # One extra zero column: the moveout table points there for samples outside the
         # aperture or the window.
         self.env = np.zeros((cap, self.n_win + 1))
+        self.sig = np.zeros((cap, self.n_win + 1))
         if count:
             for new, prev in zip((self.s_arr, self.x, self.y, self.score, self.amp, self.k,
-                                  self.env), old):
+                                  self.env, self.sig), old):
                 new[:count] = prev[used]
         self.stacked -= self.start
         self.decided -= self.start
@@ -358,8 +413,9 @@ class _Channel:
         self.start = 0
         self.cap = cap
 
-    def append(self, s: np.ndarray, x: np.ndarray, y: np.ndarray, env: np.ndarray) -> None:
-        """Append traces (along-track distance, map position, window envelope)."""
+    def append(self, s: np.ndarray, x: np.ndarray, y: np.ndarray, env: np.ndarray,
+               sig: np.ndarray) -> None:
+        """Append traces (along-track distance, map position, window envelope and signal)."""
         m = len(s)
         if self.n + m > self.cap:
             live = self.n - self.start + m
@@ -369,6 +425,7 @@ class _Channel:
         self.x[i:j] = x
         self.y[i:j] = y
         self.env[i:j, :self.n_win] = env
+        self.sig[i:j, :self.n_win] = sig
         self.n = j
 
 
@@ -380,6 +437,9 @@ class GprStats:
     traces_no_pose: int = 0
     traces_still: int = 0
     detections: int = 0
+    velocity_fits: int = 0
+    permittivity_estimate: float = math.nan
+    permittivity_in_use: float = math.nan
 
 
 class GprProcessor:
@@ -414,6 +474,8 @@ class GprProcessor:
         self._since = np.zeros(0, dtype=np.intp)
         self._has = np.zeros(0, dtype=bool)
         self._bg = self._mad = self._inv = np.zeros((0, 0))
+        self._eps_fits: Deque[float] = collections.deque(
+            maxlen=self.params.velocity_fit_count)
 
     def process(self, scan: GprScan, poses: PoseBuffer) -> List[Detection]:
         """Process one batch; return the apexes decided during it (map frame)."""
@@ -440,8 +502,10 @@ class GprProcessor:
         kept: List[int] = []
         s_list: List[float] = []
         min_step = p.min_trace_step_m
+        seen, moved = set(), set()
         for i in order.tolist():
             st = self._channel(chl[i])
+            seen.add(chl[i])
             x, y = xs[i], ys[i]
             if st.last_x is not None:
                 step = math.hypot(x - st.last_x, y - st.last_y)
@@ -449,11 +513,18 @@ class GprProcessor:
                     continue
                 st.s += step
             st.last_x, st.last_y = x, y
+            moved.add(chl[i])
             kept.append(i)
             s_list.append(st.s)
         self.stats.traces_still += len(order) - len(kept)
+        # The antenna stopped over these channels: the scan has ended there for now, so the
+        # traces still waiting for neighbours ahead are decided with those there are.
+        out: List[Detection] = []
+        for c in sorted(seen - moved):
+            out.extend(self._flush_channel(self._channels[c]))
         if not kept:
-            return []
+            self.stats.detections += len(out)
+            return out
         rows = np.array(kept, dtype=np.intp)
         traces = amps[rows].astype(np.float64)
         chs = channels[rows]
@@ -476,25 +547,70 @@ class GprProcessor:
         aligned = align(traces, shifts) if np.any(shifts) else traces
         white, ready = self._whiten(aligned, idx)
         if not np.any(ready):
-            return []
+            self.stats.detections += len(out)
+            return out
         r_rows = np.flatnonzero(ready)
         env = envelope(white[r_rows])
         s_vals = np.array(s_list)
-        out: List[Detection] = []
         r_chs = chs[r_rows]
         # Rows are sorted by channel: one contiguous block per channel.
         bounds = np.flatnonzero(np.diff(r_chs)) + 1
         for blk in np.split(np.arange(len(r_rows)), bounds):
             st = self._channels[int(r_chs[blk[0]])]
-            if not st.n_win and not self._setup(st):
+            if not st.n_win and not self._setup(st, int(r_chs[blk[0]])):
                 continue
+            self._retabulate(st)
             src = rows[r_rows[blk]]
             st.append(s_vals[r_rows[blk]], xy[src, 0], xy[src, 1],
-                      env[blk, st.k_lo:st.k_lo + st.n_win])
+                      env[blk, st.k_lo:st.k_lo + st.n_win],
+                      white[r_rows[blk], st.k_lo:st.k_lo + st.n_win])
             if self._stack(st):
                 out.extend(self._decide(st))
         self.stats.detections += len(out)
         return out
+
+    def flush(self) -> List[Detection]:
+        """End of the scan: decide every trace still waiting for neighbours ahead.
+
+        Without it, objects in the last ``peak_half_window_m`` of a scan (of a file, before a
+        stop) are never reported.
+        """
+        out: List[Detection] = []
+        for c in sorted(self._channels):
+            out.extend(self._flush_channel(self._channels[c]))
+        self.stats.detections += len(out)
+        return out
+
+    @property
+    def permittivity_estimate(self) -> Tuple[float, float]:
+        """Median of the recent velocity fits and their spread (MAD of the logs); NaN if none."""
+        if not self._eps_fits:
+            return math.nan, math.nan
+        logs = np.log(np.asarray(self._eps_fits))
+        med = float(np.median(logs))
+        return math.exp(med), float(np.median(np.abs(logs - med)))
+
+    @property
+    def permittivity(self) -> float:
+        """Soil permittivity in use: the fits' median once there are enough and they agree
+        (spread within ``_MAX_FIT_SPREAD``), else the prior ``soil_permittivity``."""
+        p = self.params
+        if p.estimate_permittivity and len(self._eps_fits) >= p.velocity_min_fits:
+            eps, spread = self.permittivity_estimate
+            if spread <= _MAX_FIT_SPREAD:
+                return eps
+        return p.soil_permittivity
+
+    @property
+    def velocity_m_per_ns(self) -> float:
+        """Wave speed in the soil in use, m/ns."""
+        return C_M_PER_NS / math.sqrt(self.permittivity)
+
+    def _flush_channel(self, st: _Channel) -> List[Detection]:
+        if not st.n_win or st.decided >= st.n:
+            return []
+        self._stack(st, final=True)
+        return self._decide(st, final=True)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -580,53 +696,86 @@ class GprProcessor:
                 r -= mad[:, None, :].astype(np.float32)
                 frac = np.sign(r).sum(axis=1, dtype=np.float32) / count
                 mad = mad * (1.0 + np.clip(frac * _MAD_STEP, -_MAX_MAD_STEP, _MAX_MAD_STEP))
+            if not p.per_sample_noise:
+                # One level per channel: the median of the per-sample ones.
+                mad = np.broadcast_to(np.median(mad, axis=1, keepdims=True), mad.shape)
             self._bg[g] = bg
             self._mad[g] = mad
             self._inv[g] = 1.0 / np.maximum(MAD_TO_SIGMA * mad, p.noise_floor)
             self._has[g] = True
             self._since[g] = 0
 
-    def _setup(self, st: _Channel) -> bool:
-        """Fix the channel's depth window and tabulate its moveout; False if too short."""
+    def _setup(self, st: _Channel, ch: int) -> bool:
+        """Fix the channel's depth window and tabulate its moveout; False if too short.
+
+        With the permittivity estimated, the window reaches the deepest object for twice the
+        prior (a wetter soil); its top stays where the prior puts ``min_depth_m`` (earlier,
+        the ground-bounce residual of a rough surface would be taken for objects).
+        """
         p = self.params
-        v, dt = p.velocity_m_per_ns, self._dt
-        k_lo = int(math.ceil(st.ref + 2.0 * p.min_depth_m / v / dt))
+        dt = self._dt
+        spread = 2.0 if p.estimate_permittivity else 1.0
+        v_slow = C_M_PER_NS / math.sqrt(p.soil_permittivity * spread)
+        k_lo = int(math.ceil(st.ref + 2.0 * p.min_depth_m / p.velocity_m_per_ns / dt))
         k_hi = min(self._n_samples,
-                   int(math.floor(st.ref + 2.0 * p.max_depth_m / v / dt)) + 1)
+                   int(math.floor(st.ref + 2.0 * p.max_depth_m / v_slow / dt)) + 1)
         n_win = k_hi - k_lo
         if n_win < 2:
             return False
+        # The transmitted pulse's sign: the strongest early sample of the background (the
+        # direct coupling), the reference of the reflection polarity.
+        bg = self._bg[self._index[ch]]
+        search = max(3, int(round(p.ground_search_max_ns / dt)))
+        early = bg[:min(search, len(bg))]
+        st.pulse_sign = 1.0 if early.size == 0 or early[np.argmax(np.abs(early))] >= 0 else -1.0
+        eps = self.permittivity
+        st.setup(k_lo, n_win, self._table(st.ref, k_lo, n_win, eps))
+        st.table_eps = eps
+        return True
+
+    def _retabulate(self, st: _Channel) -> None:
+        """Rebuild the moveout table once the permittivity estimate has moved."""
+        eps = self.permittivity
+        if abs(eps - st.table_eps) > _RETABULATE_FRACTION * st.table_eps:
+            st.table = self._table(st.ref, st.k_lo, st.n_win, eps)
+            st.inside = (st.table < st.n_win).astype(np.float64)
+            st.table_eps = eps
+
+    def _table(self, ref: float, k_lo: int, n_win: int, eps: float) -> np.ndarray:
+        """Moveout table: sample reached at each neighbour distance bin for each apex sample."""
+        p = self.params
+        dt = self._dt
+        v = C_M_PER_NS / math.sqrt(eps)
         k = np.arange(n_win)
-        depth = np.maximum(v * (k + k_lo - st.ref) * dt / 2.0, 0.0)
+        depth = np.maximum(v * (k + k_lo - ref) * dt / 2.0, 0.0)
         w = p.hyperbola_half_width_m
         # The refracted moveout is that of the equivalent air depth D (module docstring).
-        big_d = equivalent_air_depth_m(depth, p.antenna_height_m, p.soil_permittivity)
+        big_d = equivalent_air_depth_m(depth, p.antenna_height_m, eps)
         aperture = np.clip(big_d * APERTURE_TAN, MIN_APERTURE_M, w)
         n_bins = int(round(w / _MOVEOUT_BIN_M)) + 1
         ds = np.arange(n_bins)[:, None] * _MOVEOUT_BIN_M
-        extra = moveout_ns(depth[None, :], ds, p.antenna_height_m, p.soil_permittivity) / dt
+        extra = moveout_ns(depth[None, :], ds, p.antenna_height_m, eps) / dt
         kk = np.rint(k[None, :] + extra).astype(np.intp)
         # Aperture of about 45 degrees at the antenna: farther out the beam is weak.
         inside = (kk < n_win) & (ds <= aperture[None, :] + 1e-12)
         table = np.where(inside, kk, n_win)
         # Last row: a missing neighbour (every sample outside).
-        table = np.vstack([table, np.full((1, n_win), n_win, dtype=np.intp)])
-        st.setup(k_lo, n_win, table)
-        return True
+        return np.vstack([table, np.full((1, n_win), n_win, dtype=np.intp)])
 
-    def _stack(self, st: _Channel) -> bool:
+    def _stack(self, st: _Channel, final: bool = False) -> bool:
         """Score every trace whose neighbours have arrived; False when too few are ready.
 
         Deferring until ``stack_every_traces`` traces are ready does not change any score (a
         score depends only on the trace's neighbours, and none of them is dropped before the
-        trace is judged), only how many array calls are spent on it.
+        trace is judged), only how many array calls are spent on it. ``final``: the scan
+        ended, every remaining trace is scored with the neighbours there are.
         """
         p = self.params
         w = p.hyperbola_half_width_m
         lo_row, n = st.start, st.n
         s = st.s_arr[lo_row:n]
-        lim = lo_row + int(np.searchsorted(s, s[-1] - w, side='right'))
-        if lim - st.stacked < p.stack_every_traces:
+        lim = n if final else lo_row + int(np.searchsorted(s, s[-1] - w, side='right'))
+        if lim <= st.stacked or (not final and lim - st.stacked < p.stack_every_traces):
             return False
         ids = np.arange(st.stacked, lim)
         s_i = st.s_arr[ids]
@@ -659,7 +808,7 @@ class GprProcessor:
         st.stacked = lim
         return True
 
-    def _decide(self, st: _Channel) -> List[Detection]:
+    def _decide(self, st: _Channel, final: bool = False) -> List[Detection]:
         p = self.params
         half = p.peak_half_window_m
         w = p.hyperbola_half_width_m
@@ -667,7 +816,8 @@ class GprProcessor:
         lo_row = st.start
         if st.stacked > lo_row:
             s = st.s_arr[lo_row:st.stacked]
-            lim = lo_row + int(np.searchsorted(s, s[-1] - half, side='right'))
+            lim = st.stacked if final else \
+                lo_row + int(np.searchsorted(s, s[-1] - half, side='right'))
             if lim > st.decided:
                 cand = st.decided + np.flatnonzero(st.score[st.decided:lim] >= p.snr_threshold)
                 for i in cand.tolist():
@@ -678,13 +828,9 @@ class GprProcessor:
                     # Strongest in the window; on an exact tie the earliest trace wins.
                     if np.any(near > e) or np.any(near[:i - lo] == e):
                         continue
-                    depth = (p.velocity_m_per_ns * (st.k[i] + st.k_lo - st.ref)
-                             * self._dt / 2.0)
-                    out.append(Detection(
-                        x=float(st.x[i]), y=float(st.y[i]), depth=max(0.0, float(depth)),
-                        confidence=snr_confidence(float(e), p.snr_threshold),
-                        kind=DetectionKind.UNKNOWN, source='gpr',
-                        radius=self._radius(st, i), strength=float(st.amp[i])))
+                    det = self._detection(st, i, float(e))
+                    if det is not None:
+                        out.append(det)
                 st.decided = lim
         # Drop what no undecided trace can still need.
         first = st.s_arr[st.decided] if st.decided < st.n else st.s_arr[st.n - 1]
@@ -692,20 +838,178 @@ class GprProcessor:
         st.start = lo_row + int(np.searchsorted(s_done, first - half - w, side='left'))
         return out
 
-    def _radius(self, st: _Channel, i: int) -> float:
-        """Half the along-track extent over which the apex time keeps its level (flat top)."""
+    def _detection(self, st: _Channel, i: int, z: float) -> Optional[Detection]:
+        """Fit the hyperbola around apex trace ``i``: position, depth, half width, polarity.
+
+        None when the object is deeper than ``max_depth_m`` at the permittivity in use (the
+        window reaches deeper to allow for a wetter soil than the prior).
+        """
         p = self.params
-        tol = max(1, int(round(p.hyperbola_tolerance_ns / self._dt)))
-        lo, hi = max(0, st.k[i] - tol), min(st.n_win, st.k[i] + tol + 1)
-        apex = float(st.env[i, lo:hi].max())
-        if apex <= 0.0:
-            return MIN_RADIUS_M
-        d = np.abs(st.s_arr[st.start:st.n] - st.s_arr[i])
-        level = st.env[st.start:st.n, lo:hi].max(axis=1)
-        order = np.argsort(d, kind='stable')
-        ok = (d[order] <= p.peak_half_window_m) & (level[order] >= RADIUS_LEVEL * apex)
-        f = len(ok) if ok.all() else int(np.argmin(ok))
-        return max(MIN_RADIUS_M, float(d[order[:f]].max())) if f else MIN_RADIUS_M
+        dt = self._dt
+        reach = p.peak_half_window_m
+        rows = np.arange(st.start, st.n)
+        off = st.s_arr[rows] - st.s_arr[i]
+        keep = np.abs(off) <= reach + _FIT_MAX_SHIFT_M
+        rows, off = rows[keep], off[keep]
+        half_width, shift, k0 = fit_hyperbola(off, st.env[rows], float(st.k[i]),
+                                              st.k_lo - st.ref, dt, p.antenna_height_m,
+                                              self.permittivity)
+        if z >= p.velocity_min_snr and half_width <= _FIT_POINT_MAX_M:
+            eps = fit_velocity(off - shift, st.env[rows], k0, st.k_lo - st.ref, dt,
+                               p.antenna_height_m)
+            if _FIT_EPS[0] < eps < _FIT_EPS[-1]:
+                self._eps_fits.append(eps)
+                self.stats.velocity_fits += 1
+        self.stats.permittivity_estimate = round(self.permittivity_estimate[0], 2)
+        self.stats.permittivity_in_use = round(self.permittivity, 2)
+        # Depth from the stack's apex sample (validated within 6 mm on the simulator's PMN,
+        # test_gpr_simulator_traces.py); the fit's refined sample serves the polarity.
+        t_soil = (st.k[i] + st.k_lo - st.ref) * dt
+        depth = max(0.0, self.velocity_m_per_ns * t_soil / 2.0)
+        if depth > p.max_depth_m:
+            return None
+        # Position: the fitted centre of the top, interpolated along the antenna's path.
+        s_c = st.s_arr[i] + shift
+        s_all = st.s_arr[rows]
+        x = float(np.interp(s_c, s_all, st.x[rows]))
+        y = float(np.interp(s_c, s_all, st.y[rows]))
+        polarity = polarity_at(st.sig[rows], st.env[rows], off - shift, k0, half_width,
+                               st.pulse_sign)
+        if half_width >= _FIT_HALF_WIDTH_M[-1]:
+            # The best flat top is the widest the grid holds: no fit (a deep or overlapping
+            # reflector), the half width is unknown (the wire carries NaN; the fusion skips it).
+            half_width = math.nan
+        return Detection(x=x, y=y, depth=float(depth),
+                         confidence=snr_confidence(z, p.snr_threshold),
+                         kind=DetectionKind.UNKNOWN, source='gpr', radius=half_width,
+                         strength=float(st.amp[i]), polarity=polarity)
+
+
+#: Fit grids of the apex position along track (the stack's apex trace may be anywhere on a
+#: flat top) and of the apex sample (the stack's best sample, refined by half samples).
+_FIT_MAX_SHIFT_M = 0.1
+_FIT_SHIFTS_M = np.linspace(-_FIT_MAX_SHIFT_M, _FIT_MAX_SHIFT_M, 11)
+_FIT_SAMPLE_STEPS = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+#: Traces within this distance beyond the flat top give the apex polarity, m.
+_POLARITY_REACH_M = 0.03
+
+
+def _interp_rows(env: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Linear interpolation of each row of ``env`` (N x S+1, last column 0) at ``q`` (.. x N)."""
+    n_s = env.shape[1] - 1
+    qi = np.floor(q).astype(np.intp)
+    frac = q - qi
+    bad = (qi < 0) | (qi >= n_s - 1)
+    qi = np.where(bad, n_s, qi)
+    qn = np.where(bad, n_s, qi + 1)
+    r = np.arange(env.shape[0])
+    return env[r, qi] * (1.0 - frac) + env[r, qn] * frac
+
+
+def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_surface: float,
+                  dt_ns: float, antenna_height_m: float, permittivity: float
+                  ) -> Tuple[float, float, float]:
+    """Fit a flat-topped refracted hyperbola to the envelopes around an apex.
+
+    ``offsets_m`` are the traces' along-track distances from the apex trace, ``env`` their
+    window envelopes (N x S+1, last column 0), ``k_apex`` the apex window sample and
+    ``k_to_surface`` the window's first sample minus the surface sample (so the soil two-way
+    time is ``(k + k_to_surface) dt``). Every model (half width, centre shift, apex sample;
+    the soil's ``permittivity``) predicts the arrival in every trace; the envelopes summed
+    along it are its score (a diffraction stack, as in velocity analysis: Yilmaz, *Seismic
+    Data Analysis*, 2001, ch. 3), and the best model wins. Returns
+    ``(half_width_m, shift_m, k0)``.
+    """
+    eps = np.full((1, 1, 1, 1), float(permittivity))
+    a = _FIT_HALF_WIDTH_M[None, :, None, None]
+    shift = _FIT_SHIFTS_M[None, None, :, None]
+    k0 = k_apex + _FIT_SAMPLE_STEPS[None, None, None, :]
+    t_soil = np.maximum((k0 + k_to_surface) * dt_ns, 0.0)
+    big_d = antenna_height_m + C_M_PER_NS * t_soil / (2.0 * eps)
+    shape = np.broadcast_shapes(eps.shape, a.shape, shift.shape, k0.shape)
+    models = [np.broadcast_to(v, shape).ravel() for v in (eps, a, shift, k0, big_d)]
+    _, m_a, m_shift, m_k0, m_d = models
+    xe = np.maximum(np.abs(offsets_m[None, :] - m_shift[:, None]) - m_a[:, None], 0.0)
+    q = m_k0[:, None] + 2.0 * (np.sqrt(m_d[:, None] ** 2 + xe * xe) - m_d[:, None]) \
+        / C_M_PER_NS / dt_ns
+    score = _interp_rows(env, q).sum(axis=1)
+    # Ties (a flat top seen by few traces): the smallest half width, then the smallest shift.
+    best = int(np.argmax(score))
+    return float(m_a[best]), float(m_shift[best]), float(m_k0[best])
+
+
+#: Picks used by the velocity fit: envelope peaks at least this many noise units (whitened
+#: envelopes: Rayleigh(1), mean 1.25) and at least this many of them off the apex.
+_PICK_MIN_ENV = 4.0
+_MIN_FLANK_PICKS = 4
+#: Margin of the pick band around the hyperbolas of the permittivity grid, samples.
+_PICK_BAND_SAMPLES = 2.0
+
+
+def fit_velocity(offsets_m: np.ndarray, env: np.ndarray, k0: float, k_to_surface: float,
+                 dt_ns: float, antenna_height_m: float) -> float:
+    """Soil permittivity from the arrival-time picks of a point target's hyperbola.
+
+    In each trace the envelope peak is picked (sub-sample, parabolic) inside the band the
+    hyperbola can occupy for any permittivity of the grid (so a neighbouring object's echo
+    outside it is not taken), where it stands clear of the noise; the permittivity whose
+    refracted moveout (equivalent air depth ``D = h + c t_soil / (2 eps)``) fits these times
+    best in weighted least squares (weights: squared envelope; the apex time fitted too) is
+    returned; NaN when too few flank picks. This is the hyperbola velocity analysis of GPR
+    practice (Annan 2009; docs/sources.md).
+    """
+    t_soil = max((k0 + k_to_surface) * dt_ns, 0.0)
+    n_s = env.shape[1] - 1
+    x = np.abs(offsets_m)
+    big_d = antenna_height_m + C_M_PER_NS * t_soil / (2.0 * _FIT_EPS[:, None])
+    move = 2.0 * (np.sqrt(big_d ** 2 + x[None, :] ** 2) - big_d) / C_M_PER_NS / dt_ns
+    lo = np.floor(k0 + move.min(axis=0) - _PICK_BAND_SAMPLES).astype(np.intp)
+    hi = np.ceil(k0 + move.max(axis=0) + _PICK_BAND_SAMPLES).astype(np.intp) + 1
+    lo, hi = np.clip(lo, 0, n_s - 1), np.clip(hi, 1, n_s)
+    width = int((hi - lo).max())
+    if width < 3:
+        return math.nan
+    cols = lo[:, None] + np.arange(width)[None, :]
+    inside = cols < hi[:, None]
+    e = np.where(inside, env[np.arange(len(env))[:, None], np.minimum(cols, n_s - 1)], 0.0)
+    j = np.argmax(e, axis=1)
+    peak = e[np.arange(len(e)), j]
+    q = lo + j + _parabolic_offset(e, j)
+    ok = peak >= _PICK_MIN_ENV
+    flank = ok & (q - k0 > 1.0)
+    if np.count_nonzero(flank) < _MIN_FLANK_PICKS:
+        return math.nan
+    pred = k0 + move[:, ok]
+    w = peak[ok] ** 2
+    # The apex time is fitted too (a constant offset per model: the pick of the apex sample
+    # and the stack's apex differ by a fraction of a sample).
+    res = q[ok][None, :] - pred
+    res -= (res * w[None, :]).sum(axis=1, keepdims=True) / w.sum()
+    cost = (res ** 2 * w[None, :]).sum(axis=1)
+    return float(_FIT_EPS[int(np.argmin(cost))])
+
+
+def polarity_at(sig: np.ndarray, env: np.ndarray, offsets_m: np.ndarray, k0: float,
+                half_width_m: float, pulse_sign: float) -> int:
+    """Reflection polarity at the apex: +1 with the pulse's sign, -1 against it, 0 unknown.
+
+    The whitened signal of the traces over the flat top (plus :data:`_POLARITY_REACH_M`) is
+    read at the apex sample where its envelope peaks (the zero-phase wavelet's centre lobe).
+    """
+    near = np.abs(offsets_m) <= half_width_m + _POLARITY_REACH_M
+    if not np.any(near):
+        return 0
+    lo = max(0, int(math.floor(k0)) - 1)
+    hi = min(env.shape[1] - 1, int(math.ceil(k0)) + 2)
+    if hi <= lo:
+        return 0
+    e = env[near, lo:hi]
+    r = np.arange(e.shape[0])
+    j = lo + np.argmax(e, axis=1)
+    total = float(np.sum(sig[near][r, j]))
+    if total == 0.0:
+        return 0
+    return 1 if total * pulse_sign > 0.0 else -1
 
 
 def snr_confidence(snr: float, threshold: float) -> float:

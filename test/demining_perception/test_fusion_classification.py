@@ -9,7 +9,7 @@ processor reads them on the simulator's data (bench/classification.py).
 import pytest
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind
-from demining_perception.fusion.core import FusionCore, FusionParams
+from demining_perception.fusion.core import FusionCore, FusionParams, Hypothesis, decide
 
 WAIT_S = FusionParams().gpr_wait_s
 
@@ -19,9 +19,10 @@ def md(grams, depth, conf=0.95, x=5.0, y=5.0, kind=DetectionKind.UNKNOWN):
                      strength=grams, kind=kind)
 
 
-def gpr(depth, radius, conf=0.95, x=5.02, y=5.0, strength=20.0):
+def gpr(depth, radius, conf=0.95, x=5.02, y=5.0, strength=20.0, polarity=0):
+    """A GPR hit: ``radius`` is the flat-top half width of the hyperbola fit."""
     return Detection(x=x, y=y, depth=depth, confidence=conf, source='gpr', radius=radius,
-                     strength=strength)
+                     strength=strength, polarity=polarity)
 
 
 def fuse(dets, now=10.0, **kw):
@@ -37,11 +38,12 @@ def fuse(dets, now=10.0, **kw):
 
 def test_shallow_shrapnel_is_clutter_not_at():
     # 20 g, 2 cm deep: ~2000 mV raw (the old rule's "AT"), 17-25 g once depth-corrected.
-    d = fuse([md(18.0, 0.03, conf=1.0), md(21.0, 0.02, conf=1.0), gpr(0.03, 0.05)])
+    # The GPR sees a point-like reflector with metal's polarity.
+    d = fuse([md(18.0, 0.03, conf=1.0), md(21.0, 0.02, conf=1.0), gpr(0.03, 0.01, polarity=-1)])
     assert d.kind == DetectionKind.CLUTTER and d.confidence > 0.5
     # Too shallow for the GPR (its window starts at 3 cm): still clutter on the metal alone.
     d = fuse([md(18.0, 0.01, conf=1.0), md(21.0, 0.02, conf=1.0)])
-    assert d.kind == DetectionKind.CLUTTER
+    assert d.kind in (DetectionKind.CLUTTER, DetectionKind.AP)
     assert d.strength == pytest.approx(19.4, abs=0.5)        # metal content, g
 
 
@@ -66,8 +68,9 @@ def test_plastic_tm62p_is_at():
 
 
 def test_mortar_round_is_uxo():
-    # Kilograms, GPR reflector compact (not a 32 cm flat top).
-    d = fuse([md(3300.0, 0.19, conf=1.0), gpr(0.14, 0.06), gpr(0.13, 0.08)])
+    # Kilograms, GPR reflector compact (not a 32 cm flat top) with metal's polarity.
+    d = fuse([md(3300.0, 0.19, conf=1.0), gpr(0.14, 0.02, polarity=-1),
+              gpr(0.13, 0.03, polarity=-1)])
     assert d.kind == DetectionKind.UXO
     # Flagged elongated by the MD processor.
     d = fuse([md(3000.0, 0.1, kind=DetectionKind.UXO), md(3100.0, 0.1, kind=DetectionKind.UXO)])
@@ -75,9 +78,12 @@ def test_mortar_round_is_uxo():
 
 
 def test_pmn_with_gpr_is_ap():
-    d = fuse([md(4.0, 0.08, conf=0.77), gpr(0.06, 0.08), gpr(0.05, 0.06)])
-    assert d.kind == DetectionKind.AP and d.confidence > 0.9
+    d = fuse([md(4.0, 0.08, conf=0.77), gpr(0.06, 0.06, polarity=1),
+              gpr(0.05, 0.05, polarity=1)])
+    assert d.kind == DetectionKind.AP and d.confidence > 0.5
     assert d.depth == pytest.approx(0.055, abs=0.01)
+    # The GPR's flat plastic top makes the AP more probable than the MD alone does.
+    assert fuse([md(4.0, 0.08, conf=0.85)]).confidence < d.confidence
 
 
 def test_pmn_without_gpr_is_ap_never_clutter():
@@ -93,15 +99,17 @@ def test_pmn_without_gpr_is_ap_never_clutter():
 
 def test_minimum_metal_mines_are_ap():
     # PMA-1 shallow: ~1 g and a GPR reflector; TS-50 at 12 cm: GPR only.
-    assert fuse([md(1.0, 0.06, conf=0.91), gpr(0.03, 0.08)]).kind == DetectionKind.AP
-    d = fuse([gpr(0.12, 0.10, conf=0.98)])
-    assert d.kind == DetectionKind.AP and d.strength == 0.0
+    assert fuse([md(1.0, 0.06, conf=0.91), gpr(0.03, 0.07)]).kind == DetectionKind.AP
+    d = fuse([gpr(0.12, 0.045, conf=0.98, polarity=1)])
+    assert d.kind in (DetectionKind.AP, DetectionKind.UNKNOWN) and d.strength == 0.0
 
 
 def test_can_and_cartridge_are_clutter():
     assert fuse([md(25.0, 0.09, conf=0.98), md(37.0, 0.05, conf=0.97),
                  gpr(0.05, 0.03)]).kind == DetectionKind.CLUTTER
-    assert fuse([md(12.6, 0.08, conf=0.97), gpr(0.05, 0.21, conf=0.68)]).kind == \
+    # 12.6 g is within a PMN's estimate spread: the GPR's point-like metal reflector decides.
+    assert fuse([md(12.6, 0.08, conf=0.97), md(13.1, 0.08, conf=0.97),
+                 gpr(0.05, 0.0, polarity=-1), gpr(0.05, 0.01, polarity=-1)]).kind == \
         DetectionKind.CLUTTER
 
 
@@ -112,7 +120,7 @@ def test_pmn_under_clutter_is_ap():
 
 
 def test_deep_small_reflector_without_metal_is_unknown():
-    d = fuse([gpr(0.27, 0.09, conf=0.9)])
+    d = fuse([gpr(0.27, 0.01, conf=0.9)])
     assert d.kind == DetectionKind.UNKNOWN and d.confidence < 0.5
 
 
@@ -124,3 +132,77 @@ def test_clutter_decision_waits_for_the_gpr():
     assert f.fused()[0].kind == DetectionKind.AP
     f.update(WAIT_S + 0.1)
     assert f.fused()[0].kind == DetectionKind.CLUTTER
+
+
+# -- the safety-first properties (issue 12) ------------------------------------------------
+
+
+@pytest.mark.parametrize('gpr_dets', [
+    [], [gpr(0.06, 0.055, polarity=1)], [gpr(0.06, 0.0, polarity=-1)],
+    [gpr(0.03, 0.01, polarity=-1), gpr(0.04, 0.0, polarity=-1)], [gpr(0.2, 0.02)]])
+@pytest.mark.parametrize('now', [0.5, WAIT_S + 0.1, 100.0])
+def test_pmn_reading_9_g_is_never_clutter(gpr_dets, now):
+    """A PMN whose MD estimate reads 8.5-9 g on two looks: whatever the GPR says, not clutter."""
+    d = fuse([md(8.5, 0.08, conf=0.95), md(9.0, 0.08, conf=0.95)] + gpr_dets, now=now)
+    assert d.kind == DetectionKind.AP
+
+
+@pytest.mark.parametrize('grams', [None, 0.3, 0.8, 1.5])
+@pytest.mark.parametrize('half_width, depth, polarity', [
+    (0.03, 0.02, 1), (0.045, 0.08, 1), (0.07, 0.15, 0), (0.0, 0.05, -1), (0.02, 0.12, 1)])
+def test_minimum_metal_mines_stay_ap_or_unknown(grams, half_width, depth, polarity):
+    """PMA/TS-50/VS-50 (< 1 g, the MD may miss them): AP or UNKNOWN, never clutter or AT."""
+    dets = [gpr(depth, half_width, polarity=polarity), gpr(depth, half_width, x=5.03)]
+    if grams is not None:
+        dets.append(md(grams, depth + 0.02, conf=0.7))
+    d = fuse(dets, now=100.0)
+    assert d.kind in ((DetectionKind.AP, DetectionKind.UNKNOWN) if grams is None
+                      else (DetectionKind.AP,))
+
+
+@pytest.mark.parametrize('metal', [None, 30.0, 1800.0])
+def test_at_sized_reflectors_are_at(metal):
+    """A 32 cm flat top at AT depth is AT whatever the metal (TM-62P 30 g, TM-62M kg)."""
+    dets = [gpr(0.2, 0.15, polarity=1), gpr(0.21, 0.16)]
+    if metal is not None:
+        dets.append(md(metal, 0.25, conf=0.9))
+    assert fuse(dets, now=100.0).kind == DetectionKind.AT
+
+
+@pytest.mark.parametrize('depth', [0.08, 0.12, 0.2, 0.3])
+@pytest.mark.parametrize('polarity', [-1, 0, 1])
+def test_stones_are_not_at(depth, polarity):
+    """A point-like non-metal reflector (a stone) is not AT (the no-go zones fenced the
+    machine in on mixed_field) and not a confident AP."""
+    d = fuse([gpr(depth, 0.0, polarity=polarity), gpr(depth, 0.015, polarity=polarity)],
+             now=100.0)
+    assert d.kind in (DetectionKind.UNKNOWN, DetectionKind.CLUTTER)
+
+
+def test_cost_asymmetry_keeps_a_one_percent_mine():
+    """The Bayes decision: 1 % AP against 99 % clutter is still AP; 0.05 % is clutter."""
+    post = {h: 0.0 for h in Hypothesis}
+    post[Hypothesis.AP], post[Hypothesis.CLUTTER] = 0.01, 0.99
+    assert decide(post)[0] == DetectionKind.AP
+    post[Hypothesis.AP], post[Hypothesis.CLUTTER] = 0.0005, 0.9995
+    assert decide(post)[0] == DetectionKind.CLUTTER
+    # Not before the GPR had its look.
+    assert decide(post, final=False)[0] != DetectionKind.CLUTTER
+    # 8 % AT is AT (a missed AT mine costs the machine); 2 % is not (a no-go zone for
+    # nothing can fence the machine in).
+    post[Hypothesis.AT], post[Hypothesis.CLUTTER] = 0.08, 0.9195
+    assert decide(post)[0] == DetectionKind.AT
+    post[Hypothesis.AT], post[Hypothesis.CLUTTER] = 0.02, 0.9795
+    assert decide(post)[0] != DetectionKind.AT
+
+
+def test_polarity_separates_a_borderline_stone_from_a_plastic_at_mine():
+    """An 11 cm flat top without metal: with the pulse's sign (plastic: a TM-62P the MD did
+    not hear) it is AT; against it (a stone in dry sand) it is not. From 13 cm it is AT
+    whatever the polarity (AT-sized unknowns are AT)."""
+    def kind(w, pol):
+        return fuse([gpr(0.3, w, polarity=pol), gpr(0.3, w, polarity=pol, x=5.03)],
+                    now=100.0).kind
+    assert kind(0.11, 1) == DetectionKind.AT
+    assert kind(0.11, -1) != DetectionKind.AT
+    assert kind(0.13, -1) == DetectionKind.AT

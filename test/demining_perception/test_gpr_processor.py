@@ -116,3 +116,38 @@ def test_background_tracks_a_level_change_but_not_a_target():
     assert np.max(np.abs(proc._bg[0] - (true_bg + 0.05))) < 0.01
     sigma = gp.MAD_TO_SIGMA * proc._mad[0]
     assert np.all((sigma > 0.006) & (sigma < 0.02))
+
+
+def test_end_of_scan_flush_reports_targets_in_the_last_metres():
+    """A target 0.1 m before the end of the scan is only decided by the flush."""
+    objs = [Obj(x=9.0, y=CH_Y[3], depth=0.10)]
+    batches = gpr_batches(30.0, objs, noise=0.01)
+    end_x = 9.1
+    # Cut the drive just past the target (synthetic drive: see perception_synth).
+    poses = PoseBuffer()
+    proc = GprProcessor()
+    dets = []
+    for scan, stamp in batches:
+        fill_poses(poses, stamp - 0.1, stamp)
+        xy, _ = poses.to_map(np.asarray(scan.positions, float), stamp + scan.time_offsets)
+        if np.nanmax(xy[:, 0]) > end_x:
+            break
+        dets += proc.process(scan, poses)
+    assert not near(dets, 9.0, CH_Y[3], 0.1)
+    flushed = proc.flush()
+    hits = near(flushed, 9.0, CH_Y[3], 0.1)
+    assert hits and abs(hits[0].depth - 0.10) <= 0.02
+    assert proc.flush() == []                                  # nothing twice
+
+
+def test_polarity_and_point_like_half_width():
+    """A positive-coefficient point target: polarity +1, fitted half width ~0 (not ~8 cm)."""
+    objs = [Obj(x=9.0, y=CH_Y[3], depth=0.12), Obj(x=12.0, y=CH_Y[5], depth=0.12,
+                                                   gpr_amp=-0.2)]
+    dets, proc = run(gpr_batches(30.0, objs, noise=0.01))
+    pos = max(near(dets, 9.0, CH_Y[3], 0.1), key=lambda d: d.confidence)
+    neg = max(near(dets, 12.0, CH_Y[5], 0.1), key=lambda d: d.confidence)
+    assert pos.polarity == 1 and neg.polarity == -1
+    assert pos.radius <= 0.03 and neg.radius <= 0.03
+    stats = proc.stats
+    assert stats.permittivity_in_use == pytest.approx(GprParams().soil_permittivity)

@@ -220,6 +220,24 @@ def test_gpr_processor_emits_detections_stamped_with_their_scan():
     assert level == DiagLevel.OK and values['traces_no_pose'] == '0'
 
 
+def test_gpr_detections_carry_the_pose_sigma_and_diagnostics_the_permittivity():
+    """The pose covariance travels with each detection; the permittivity is published."""
+    obj = Obj(x=7.0, y=CH_Y[4], depth=0.15)
+    rt, out, _ = runtime(GprProcessorComponent)
+    rt.configure({})
+    rt.activate(0.0)
+    for scan, stamp in gpr_batches(12.0, [obj], noise=0.01, seed=3):
+        for t in np.arange(max(stamp - 0.1, 0.0), stamp + 1e-9, 0.05):
+            rt.deliver('pose', dataclasses.replace(pose_at(float(t)), covariance_xy=0.0016),
+                       float(t))
+        rt.deliver('scan', scan, stamp)
+    items = [d for b in detections(out) for d in b.items]
+    assert items and all(d.sigma_xy == pytest.approx(0.04) for d in items)
+    values = rt.diagnostics(12.0)[2]
+    assert float(values['permittivity_in_use']) == pytest.approx(9.0)
+    assert 'permittivity_estimate' in values and 'velocity_fits' in values
+
+
 def test_md_processor_emits_detections_stamped_with_their_scan():
     obj = Obj(x=8.0, y=CH_Y[5] + 0.06, depth=0.08, metal_k=metal_k_for(80.0, 0.08))
     rt, out, _ = runtime(MdProcessorComponent)
@@ -317,6 +335,27 @@ def test_fusion_emits_fused_detections_grid_and_markers_on_its_timer(area_file):
     assert level == DiagLevel.OK
     assert values['tracks'] == '1' and values['published'] == '1'
     assert values['detections_in'] == '2' and values['kind AP'] == '1'
+
+
+def test_fusion_poses_sweep_the_map_down_where_nothing_answered():
+    """Negative evidence: the boom 4 m ahead sweeps cells it passes over without a return."""
+    rt, out, _ = runtime(FusionComponent)
+    rt.configure({'map_origin_x': 0.0, 'map_origin_y': 0.0, 'map_width_m': 20.0,
+                  'map_height_m': 20.0, 'resolution_m': 0.5})
+    rt.activate(0.0)
+    rt.fire('publish', 0.0)
+    prior = dict(out)['map'].values.copy()
+    for k in range(40):
+        t = 0.1 * k
+        rt.deliver('pose', VehicleState(stamp=t, x=2.0 + 0.1 * k, y=10.0, yaw=0.0), t)
+    rt.deliver('pose', VehicleState(stamp=10.0, x=6.0, y=10.0, yaw=0.0), 10.0)
+    out.clear()
+    rt.fire('publish', 10.0)
+    grid = dict(out)['map'].values
+    row, col = int(10.0 / 0.5), int(8.0 / 0.5)         # x = 8 m: swept by the boom
+    assert grid[row, col] < prior[row, col]
+    assert grid[row, int(15.0 / 0.5)] == prior[row, int(15.0 / 0.5)]   # not reached
+    assert int(rt.diagnostics(10.0)[2]['cells_swept']) > 0
 
 
 def test_fusion_md_input_and_grid_without_area_file():

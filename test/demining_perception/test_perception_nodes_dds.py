@@ -56,7 +56,7 @@ def test_fusion_node_publishes_track_and_map(ctx):
                              lambda m: got.__setitem__('map', m), qos.LATCHED)
     pub = peer.create_publisher(PointCloud2, topics.GPR_DETECTIONS, qos.STATE)
     det = Detection(x=5.0, y=6.0, depth=0.1, confidence=0.9, source='gpr', radius=0.05,
-                    strength=10.0)
+                    strength=10.0, polarity=1, sigma_xy=0.05)
 
     def send():
         if pub.get_subscription_count() and 'sent' not in got:
@@ -67,7 +67,11 @@ def test_fusion_node_publishes_track_and_map(ctx):
     try:
         assert spin_until(ex, lambda: got.get('dets') and 'map' in got, action=send)
         d = got['dets'][0]
-        assert len(got['dets']) == 1 and d.id == 1 and d.kind == DetectionKind.AP
+        # A lone plastic-polarity mine-size reflector: suspect (AP, or UNKNOWN while a stone
+        # is as likely); the polarity and pose sigma cross the wire.
+        assert len(got['dets']) == 1 and d.id == 1
+        assert d.kind in (DetectionKind.AP, DetectionKind.UNKNOWN)
+        assert d.polarity == 1 and abs(d.sigma_xy - 0.05) < 1e-6
         assert abs(d.x - 5.0) < 1e-3 and abs(d.y - 6.0) < 1e-3
         grid = codec.occupancy_to_grid(got['map'])
         assert grid.shape == (200, 200)

@@ -1,0 +1,338 @@
+"""Offline GPR files through the online processing chain (``demine gpr``; no rclpy).
+
+Readers give one B-scan (traces along x, samples in time) from
+
+* **gprMax** output (HDF5, Warren, Giannopoulos & Giannakis 2016, gprmax.com docs "Output
+  file"; ``.out`` in version 3, ``.h5`` in 4): a merged B-scan ``*_merged.out`` (``rxs/rx1/Ez``
+  of S x N) or one A-scan per file (several files in order make the B-scan); the sample
+  interval is the root attribute ``dt`` (s); a trace's position is midway between the
+  transmitter (``srcs/src1``) and receiver (``rxs/rx1``) attribute ``Position``, a merged
+  file's step the root attribute ``rxsteps`` (cells) times ``dx_dy_dz``; the ``--step`` and
+  ``--start`` flags override;
+* **GSSI DZT** through ``readgssi`` (Nesbit et al. 2022) when it is installed.
+
+The traces are fed as :class:`GprScan` batches through :class:`GprProcessor`, the online
+node's core, with the antenna moving along the map x axis at the trace positions, and the
+scan is flushed at its end (objects in the last ~0.3 m are reported). A short file (at least
+``MIN_TRACES`` traces but fewer than the background window) is processed after its mirror
+image, so the background (median) window is the whole file from the first trace on; picks
+on the mirror image are dropped. Each pick is classified by the fusion's likelihood model as
+a GPR-only track (:func:`demining_perception.fusion.core.classify`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan,
+                                                 VehicleState)
+from demining_bringup.contract.errors import ConfigError
+from demining_perception.fusion.core import FusionParams, Track, classify
+from demining_perception.gpr.processing import (C_M_PER_NS, GprParams, GprProcessor,
+                                                envelope, pick_surface, render_bscan)
+from demining_perception.pose_buffer import PoseBuffer
+
+#: Fewest traces a file must have (a background needs at least this many; 40 traces at
+#: 2 cm are 0.8 m of ground, twice the stack's reach either side of an apex).
+MIN_TRACES = 40
+#: Virtual trace rate of the replay, Hz (only orders the traces in time).
+_REPLAY_HZ = 20.0
+#: Traces per replayed batch (the simulator's 10 Hz batches of a 20 Hz radar).
+_BATCH_TRACES = 2
+#: Seconds per metre of the replay's pose track (any positive value; poses are exact).
+_S_PER_M = 1.0
+#: Seconds from s to ns.
+_NS_PER_S = 1e9
+#: Noise floor of a file's samples as a fraction of its largest one: a receiver's dynamic
+#: range of 60 dB (Daniels 2004: GPR systems 60-100 dB). Without it, noise-free FDTD output
+#: would be "whitened" by a zero noise level and every rounding residue would be a target.
+_FILE_NOISE_FLOOR = 1e-3
+#: A GPR-only track is classified as seen long after the sensors' wait (s).
+_CLASSIFY_AFTER_S = 1e6
+
+
+@dataclasses.dataclass
+class BScan:
+    """One B-scan: ``traces`` N x S, ``dt_ns`` sample interval, ``x`` trace positions (m)."""
+
+    path: str
+    traces: np.ndarray
+    dt_ns: float
+    x: np.ndarray
+
+
+def _gprmax_position(f: Any) -> Optional[float]:
+    """x of the file's (first) trace: midway between transmitter and receiver, m."""
+    rx = f['rxs/rx1'].attrs.get('Position')
+    if rx is None:
+        return None
+    src = f['srcs/src1'].attrs.get('Position') if 'srcs/src1' in f else None
+    x = float(np.atleast_1d(rx)[0])
+    return 0.5 * (x + float(np.atleast_1d(src)[0])) if src is not None else x
+
+
+def _gprmax_step(f: Any) -> Optional[float]:
+    """Trace step of a merged B-scan, m: ``rxsteps`` (cells) times the cell size ``dx``."""
+    if 'rxsteps' not in f.attrs:
+        return None
+    steps = float(np.atleast_1d(f.attrs['rxsteps'])[0])
+    if 'dx_dy_dz' in f.attrs:
+        steps *= float(np.atleast_1d(f.attrs['dx_dy_dz'])[0])
+    return steps if steps > 0.0 else None
+
+
+def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
+                start_m: Optional[float] = None, component: str = 'Ez') -> BScan:
+    """Read gprMax output: one merged B-scan file, or A-scan files in trace order.
+
+    Trace positions: the flags when given; else each A-scan file's own transmitter/receiver
+    midpoint, or a merged file's first position plus ``rxsteps`` cells of ``dx``.
+
+    :raises ConfigError: unreadable file, missing dataset or attribute, inconsistent files.
+    """
+    try:
+        import h5py
+    except ImportError as exc:          # declared in requirements/python.txt
+        raise ConfigError(f'reading gprMax files needs h5py ({exc})') from exc
+    columns: List[np.ndarray] = []
+    positions: List[Optional[float]] = []
+    dt = None
+    file_step: Optional[float] = None
+    for path in paths:
+        try:
+            with h5py.File(path, 'r') as f:
+                data = np.asarray(f[f'rxs/rx1/{component}'], dtype=np.float64)
+                this_dt = float(f.attrs['dt'])
+                file_step = _gprmax_step(f)
+                positions.append(_gprmax_position(f))
+        except (OSError, KeyError) as exc:
+            raise ConfigError(f'{path}: not a gprMax output file with rxs/rx1/{component} and '
+                              f'attribute dt ({exc})') from exc
+        if dt is not None and abs(this_dt - dt) > 1e-18:
+            raise ConfigError(f'{path}: dt {this_dt} differs from the first file\'s {dt}')
+        dt = this_dt
+        columns.append(data.reshape(len(data), -1))
+    try:
+        traces = np.hstack(columns).T
+    except ValueError as exc:
+        raise ConfigError(f'{paths[0]}: files of different lengths ({exc})') from exc
+    n = len(traces)
+    if step_m is None and len(paths) == n and len(paths) > 1 and None not in positions:
+        x = np.asarray(positions, dtype=float)
+        if start_m is not None:
+            x = x - x[0] + start_m
+    else:
+        step = step_m if step_m is not None else file_step
+        if step is None or not step > 0.0:
+            raise ConfigError(f'{paths[0]}: no trace step in the file (rxsteps); give --step')
+        x0 = start_m if start_m is not None else (positions[0] or 0.0)
+        x = x0 + step * np.arange(n)
+    if n > 1 and not np.all(np.diff(x) > 0.0):
+        raise ConfigError(f'{paths[0]}: trace positions do not increase along the scan')
+    return BScan(path=paths[0], traces=traces, dt_ns=dt * _NS_PER_S, x=x)
+
+
+def read_dzt(path: str, step_m: Optional[float] = None,
+             start_m: Optional[float] = None) -> BScan:
+    """Read a GSSI DZT file (channel 0) with ``readgssi``.
+
+    :raises ConfigError: readgssi missing, unreadable file, no trace step.
+    """
+    try:
+        from readgssi import dzt as gssi
+    except ImportError as exc:
+        raise ConfigError(f'{path}: reading GSSI DZT needs readgssi (pip install readgssi), '
+                          'which is not installed here') from exc
+    try:
+        header, arrays, _ = gssi.readdzt(path)
+    except Exception as exc:            # readgssi raises whatever its parser hits
+        raise ConfigError(f'{path}: not a readable DZT file ({exc})') from exc
+    data = np.asarray(arrays[0], dtype=np.float64).T
+    rng_ns = float(header.get('rhf_range', 0.0))
+    if not rng_ns > 0.0:
+        raise ConfigError(f'{path}: DZT header has no time range (rhf_range)')
+    spm = float(header.get('rhf_spm', 0.0))
+    step = step_m if step_m is not None else (1.0 / spm if spm > 0.0 else None)
+    if step is None:
+        raise ConfigError(f'{path}: DZT without distance calibration; give --step')
+    return BScan(path=path, traces=data, dt_ns=rng_ns / data.shape[1],
+                 x=(start_m or 0.0) + step * np.arange(len(data)))
+
+
+def read(paths: Sequence[str], step_m: Optional[float] = None,
+         start_m: Optional[float] = None) -> BScan:
+    """Read one B-scan from ``paths`` (several ``.out`` A-scans, one merged file or one DZT)."""
+    if not paths:
+        raise ConfigError('no GPR file given')
+    for p in paths:
+        if not os.path.isfile(p):
+            raise ConfigError(f'{p}: no such file')
+    if all(p.lower().endswith('.dzt') for p in paths):
+        if len(paths) != 1:
+            raise ConfigError('give one DZT file at a time')
+        scan = read_dzt(paths[0], step_m, start_m)
+    elif all(p.lower().endswith(('.out', '.h5', '.hdf5')) for p in paths):
+        scan = read_gprmax(paths, step_m, start_m)
+    else:
+        raise ConfigError(f'{paths[0]}: unknown GPR file type (gprMax .out or GSSI .dzt)')
+    if len(scan.traces) < MIN_TRACES:
+        raise ConfigError(f'{scan.path}: {len(scan.traces)} traces, at least {MIN_TRACES} '
+                          'needed for a background')
+    if not np.isfinite(scan.traces).all():
+        raise ConfigError(f'{scan.path}: non-finite samples')
+    return scan
+
+
+def params_for(scan: BScan, permittivity: Any, antenna_height_m: Optional[float] = None,
+               base: Optional[GprParams] = None) -> GprParams:
+    """Processor parameters for a file: whole-file background when short, the permittivity
+    given (a number) or estimated from the file's hyperbolas (``'auto'``: the default prior,
+    every fit counts)."""
+    base = base or GprParams()
+    n = len(scan.traces)
+    window = min(base.background_window_traces, n)
+    kw: Dict[str, Any] = dict(background_window_traces=window,
+                              min_background_traces=min(base.min_background_traces, window),
+                              noise_floor=max(base.noise_floor, _FILE_NOISE_FLOOR),
+                              per_sample_noise=False)
+    if antenna_height_m is not None:
+        kw['antenna_height_m'] = antenna_height_m
+    if permittivity == 'auto':
+        kw.update(estimate_permittivity=True, velocity_min_fits=1)
+    else:
+        kw.update(estimate_permittivity=False, soil_permittivity=float(permittivity))
+    return dataclasses.replace(base, **kw)
+
+
+def process(scan: BScan, params: GprParams) -> Tuple[List[Detection], GprProcessor]:
+    """Run the online chain over a B-scan; return the detections (x in file metres)."""
+    proc = GprProcessor(params)
+    poses = PoseBuffer(history_s=1e9, max_gap_s=1e9)
+    x = np.asarray(scan.x, dtype=float)
+    # Full scale = 1 (the noise floor is relative to it; units of a file are arbitrary).
+    peak = float(np.max(np.abs(scan.traces))) or 1.0
+    traces = scan.traces / peak
+    order = np.arange(len(x))
+    if len(x) <= params.background_window_traces:
+        # Prime the background with the mirror image (module docstring).
+        order = np.concatenate([order[::-1], order])
+    xs = np.concatenate([2.0 * x[0] - x[::-1], x]) if len(order) > len(x) else x
+    n = len(order)
+    times = np.arange(n) / _REPLAY_HZ
+    # The antenna is base_link itself, driven along map x through the trace positions.
+    for t, xx in zip(times, xs):
+        poses.add(VehicleState(stamp=float(t), x=float(xx), y=0.0, yaw=0.0))
+    dets: List[Detection] = []
+    for b0 in range(0, n, _BATCH_TRACES):
+        idx = np.arange(b0, min(n, b0 + _BATCH_TRACES))
+        stamp = float(times[idx[-1]])
+        batch = GprScan(stamp=stamp, positions=np.zeros((len(idx), 3)),
+                        time_offsets=times[idx] - stamp,
+                        channels=np.zeros(len(idx), dtype=np.int64),
+                        sample_interval_ns=scan.dt_ns,
+                        amplitudes=traces[order[idx]].astype(np.float32))
+        dets += proc.process(batch, poses)
+    dets += proc.flush()
+    lo = x[0] - 0.5 * _trace_step(x)
+    return [d for d in dets if d.x >= lo], proc
+
+
+def _trace_step(x: np.ndarray) -> float:
+    return float(np.median(np.diff(x))) if len(x) > 1 else 0.0
+
+
+def classify_gpr_only(det: Detection) -> Tuple[DetectionKind, float]:
+    """Kind and confidence of a lone GPR pick by the fusion's likelihood model."""
+    t = Track(id=0, x=det.x, y=det.y, first_seen=0.0, last_seen=0.0)
+    t.add(det, 0.0)
+    return classify(t, FusionParams(), _CLASSIFY_AFTER_S)
+
+
+def result(scan: BScan, dets: List[Detection], proc: GprProcessor) -> Dict[str, Any]:
+    """The JSON object of a file (issue 12 layout)."""
+    eps = proc.permittivity
+    out = []
+    for d in sorted(dets, key=lambda d: d.x):
+        kind, conf = classify_gpr_only(d)
+        out.append({'x': round(d.x, 4), 'depth': round(d.depth, 4), 'kind': kind.name,
+                    'confidence': round(conf, 3),
+                    'polarity': '+' if d.polarity > 0 else '-' if d.polarity < 0 else '?',
+                    'permittivity': round(eps, 2)})
+    return {'file': scan.path, 'traces': int(len(scan.traces)), 'detections': out}
+
+
+def render_png(scan: BScan, dets: List[Detection], params: GprParams, path: str) -> None:
+    """Write the B-scan (time-zero aligned, background removed, gained) with the picks."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    img = render_bscan(scan.traces, scan.dt_ns, gain_db_per_ns=params.gain_db_per_ns,
+                       ground_search_max_ns=params.ground_search_max_ns,
+                       antenna_height_m=params.antenna_height_m)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    t_max = img.shape[0] * scan.dt_ns
+    ax.imshow(img, cmap='gray', aspect='auto',
+              extent=(float(scan.x[0]), float(scan.x[-1]), t_max, 0.0))
+    v = C_M_PER_NS / math.sqrt(params.soil_permittivity)
+    # The picture is aligned on the median surface pick (render_bscan): each pick is drawn
+    # at that time plus its two-way time in the soil.
+    picks = pick_surface(envelope(scan.traces),
+                         max(3, int(round(params.ground_search_max_ns / scan.dt_ns))),
+                         2.0 * params.antenna_height_m / C_M_PER_NS / scan.dt_ns)
+    t_surface = float(np.median(picks)) * scan.dt_ns
+    for d in dets:
+        ax.plot(d.x, t_surface + 2.0 * d.depth / v, 'r+', ms=14, mew=2)
+    ax.set_xlabel('x along the scan, m')
+    ax.set_ylabel('two-way time, ns')
+    ax.set_title(os.path.basename(scan.path))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``demine gpr``."""
+    p.add_argument('files', nargs='+', metavar='FILE',
+                   help='gprMax .out (one merged B-scan, or A-scans in order) or GSSI .dzt')
+    p.add_argument('--permittivity', default='auto',
+                   help="soil permittivity: 'auto' (estimated from the hyperbolas) or a value")
+    p.add_argument('--step', type=float, default=None, help='trace step, m (if not in file)')
+    p.add_argument('--start', type=float, default=None, help='first trace position, m')
+    p.add_argument('--antenna-height', type=float, default=None,
+                   help='antenna height above the ground, m (default: the processor\'s)')
+    p.add_argument('--json', default=None, metavar='OUT', help='write the picks as JSON')
+    p.add_argument('--png', default=None, metavar='OUT', help='write the B-scan with picks')
+
+
+def run(ns: argparse.Namespace) -> int:
+    """``demine gpr``: process the file(s) as one B-scan; print and write the picks."""
+    perm = ns.permittivity
+    if perm != 'auto':
+        try:
+            perm = float(perm)
+        except ValueError as exc:
+            raise ConfigError(f"--permittivity must be 'auto' or a number, not {perm!r}") \
+                from exc
+        if not 1.0 <= perm <= 81.0:
+            raise ConfigError(f'--permittivity {perm} outside 1..81')
+    scan = read(ns.files, ns.step, ns.start)
+    params = params_for(scan, perm, ns.antenna_height)
+    dets, proc = process(scan, params)
+    res = result(scan, dets, proc)
+    text = json.dumps(res)
+    if ns.json:
+        with open(ns.json, 'w', encoding='utf-8') as f:
+            f.write(text + '\n')
+    if ns.png:
+        render_png(scan, dets, dataclasses.replace(params,
+                                                   soil_permittivity=proc.permittivity),
+                   ns.png)
+    print(text)
+    return 0
