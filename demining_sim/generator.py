@@ -403,6 +403,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--pattern', choices=('random', 'rows'), default='random')
     parser.add_argument('--min-spacing', type=float, default=1.0,
                         help='minimum distance between mines/UXO, m (default 1.0)')
+    parser.add_argument('--safe-margin', type=float, default=0.0, metavar='M',
+                        help='declare a belt this wide round the field safe to drive and turn '
+                        'on, m (default 0: nothing outside the field is safe)')
     parser.add_argument('--name', default='generated_field', help='world name')
     parser.add_argument('--origin', metavar='LAT,LON[,ELEV]',
                         help='map origin (default: a Bosnian site, or the GeoJSON '
@@ -436,6 +439,9 @@ def run(args: argparse.Namespace) -> int:
                                clutter_per_m2=args.clutter_density, soil=args.soil,
                                name=args.name, origin=origin, min_spacing_m=args.min_spacing,
                                exclusion_zones=zones, pattern=args.pattern)
+        world.safe_margin_m = float(args.safe_margin)
+        from demining_bringup.contract.world import validate_world
+        validate_world(world)
         out = args.output or os.path.join(os.getcwd(), f'{args.name}.sdf')
         path = write_world(world, out)
     except (ValueError, OSError) as exc:       # WorldError is a ValueError

@@ -42,8 +42,11 @@ def _demine(*argv):
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('world') / 'small.sdf')
+    # the surroundings are declared safe: this test is about the record across kills, and an
+    # 8 m wide field is all headland without them (the headland planning has its own tests)
     subprocess.run(_demine('generate-world', '--polygon', '0,0 20,0 20,8 0,8', '--seed', '5',
-                           '--ap-density', '1.5', '--clutter-density', '0.01', '-o', path),
+                           '--ap-density', '1.5', '--clutter-density', '0.01',
+                           '--safe-margin', '10', '-o', path),
                    check=True, capture_output=True)
     return path
 
