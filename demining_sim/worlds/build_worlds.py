@@ -42,10 +42,14 @@ def training_field() -> World:
     return World(
         name='training_field',
         description='Training field: 30 x 20 m flat loam, 5 AP mines, 7 metal clutter items. '
-                    'Origin near Brcko, Bosnia and Herzegovina.',
+                    'A test site: the ground round the field is cleared (a 10 m safe margin), '
+                    'so the machine turns outside it. Origin near Brcko, Bosnia and '
+                    'Herzegovina.',
         origin=GeoOrigin(44.8725, 18.8090, 95.0, 0.0),
         field=[(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)],
         approach_lane=[(-12.0, -0.5), (0.0, -0.5), (0.0, 2.5), (-12.0, 2.5)],
+        # test lanes and training fields sit in cleared ground (e.g. CEN CWA 15044 test sites)
+        safe_margin_m=10.0,
         soil=dataclasses.replace(soil_preset('loam'), rock_density_per_m2=0.0),
         items=items,
         vehicle_start=(-8.0, 1.0, 0.0))
