@@ -44,10 +44,8 @@ def world(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('world') / 'small.sdf')
     # The surroundings are declared safe: this test is about the record across kills, and an
     # 8 m wide field is all headland without them (the headland planning has its own tests).
-    # No items: a false AT track near an item can pin the machine until the 900 s abort
-    # (issues 7/12); tracks and detonations in the journal are tested in test_journal.py.
     subprocess.run(_demine('generate-world', '--polygon', '0,0 20,0 20,8 0,8', '--seed', '5',
-                           '--ap-density', '0', '--clutter-density', '0',
+                           '--ap-density', '1.5', '--clutter-density', '0.01',
                            '--safe-margin', '10', '-o', path),
                    check=True, capture_output=True)
     return path
@@ -101,6 +99,10 @@ def _assert_kept(before: JournalContent, after: JournalContent) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
+@pytest.mark.xfail(strict=False, reason='KNOWN BUG (issues 7/12, first to fix): a false AT track '
+                   'from soil noise or clutter ahead of the machine, after a resume, pins it in '
+                   '"no-go zone ahead" until the 900 s protective-stop abort, or its no-go zone '
+                   'leaves coverage below 99 %; the record checks before the final one pass')
 def test_a_mission_killed_five_times_is_resumed_and_cleared(world, tmp_path):
     run_dir = str(tmp_path / 'run')
     snapshots = []
@@ -139,11 +141,7 @@ def test_a_mission_killed_five_times_is_resumed_and_cleared(world, tmp_path):
     con.close()
     with open(os.path.join(run_dir, 'summary.json'), encoding='utf-8') as f:
         summary = json.load(f)
-    # KNOWN REGRESSION (issues 7/12): since the safety-first fusion, soil noise, clutter and an
-    # AP detonation's fragments are at times fused into an AT track; its no-go zone (about
-    # 5 % of this 160 m^2 field) is rightly left unprocessed. Until that is fixed the bar is
-    # 90 %, not the issue's 99 %: what this test guards is the record across kills.
-    assert summary['outcome'] == 'complete' and summary['coverage_percent'] >= 90.0
+    assert summary['outcome'] == 'complete' and summary['coverage_percent'] >= 99.0
     assert summary['runs'] == len(KILL_AT_PERCENT) + 1
     with open(os.path.join(run_dir, COMPLETION_FILE), encoding='utf-8') as f:
         completion = json.load(f)
