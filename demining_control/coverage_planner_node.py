@@ -9,6 +9,12 @@ ground, grown by ``geofence_margin_m``: the supervisor's fence) is refused, as i
 cannot be planned: /coverage/status says ``refused`` and why, and the mission manager ends the
 mission with that reason instead of waiting for a path that will not come.
 
+No dead end: when the safety supervisor keeps refusing the path's motion because the machine's
+footprint would enter keep-out ground (a no-go or exclusion zone) for ``pin_replan_s``, the
+planner widens that zone for planning by ``pin_inflation_m``, backs the machine out and
+re-plans the remaining ground. After ``max_pin_replans`` such re-plans the plan is refused with
+the reason, and the mission ends with its report instead of standing in a protective stop.
+
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
 first plan, so the first path covers only the remaining ground, around every zone.
 """
@@ -20,16 +26,20 @@ import math
 from typing import List, Optional
 
 import numpy as np
+from shapely.geometry import Polygon
+from shapely.ops import nearest_points
 
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import Detections, Grid, PlanStatus, VehicleState
+from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, SafetyEvent,
+                                                 VehicleState)
 from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import DiagLevel, PlanState
+from demining_bringup.contract.states import (KEEP_OUT_CAUSES, DiagLevel, PlanState,
+                                              SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
-from demining_control.coverage.no_go import NoGoZones, back_out_point
+from demining_control.coverage.no_go import NoGoZones, back_out_point, footprint
 from demining_control.coverage.planner import (NOTHING_LEFT, CoverageParams, CoveragePlan,
                                                PlanningError, plan_coverage)
 from demining_control.coverage.processed import processed_geometry
@@ -45,6 +55,14 @@ class CoveragePlannerConfig(CoverageParams):
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)
     resume_dir: str = vehicle_params.resume_dir()
+    pin_replan_s: float = param(
+        5.0, 'the supervisor refusing motion at keep-out ground this long pins the machine: '
+        'the planner backs out and re-plans round the zone, s', min=0.5, max=600.0)
+    pin_inflation_m: float = param(
+        0.5, 'each pin widens the offending zone by this for planning, m', min=0.05, max=5.0)
+    max_pin_replans: int = param(
+        6, 'pins re-planned before the plan is refused (the mission then ends with its '
+        'report)', min=0, max=100)
 
 
 #: A plan may touch the geofence by this much (polygon round-off), m.
@@ -71,7 +89,9 @@ class CoveragePlannerComponent(Component):
     name = 'coverage_planner'
     params = CoveragePlannerConfig
     inputs = {'pose': Port(topics.LOCALIZATION), 'detections': Port(topics.DETECTIONS),
-              'processed': Port(topics.COVERAGE_PROCESSED)}
+              'processed': Port(topics.COVERAGE_PROCESSED),
+              # refusals at keep-out ground: the planner's cue that its path pins the machine
+              'safety': Port(topics.SAFETY_EVENTS)}
     outputs = {'path': Port(topics.COVERAGE_PATH), 'status': Port(topics.COVERAGE_STATUS)}
 
     def on_configure(self, params: CoveragePlannerConfig) -> None:
@@ -88,6 +108,13 @@ class CoveragePlannerComponent(Component):
         self.pose: Optional[VehicleState] = None
         self.processed: Optional[Grid] = None
         self.replans = 0
+        #: Pin recovery: since when the supervisor refuses motion at keep-out ground (None:
+        #: it does not), when it last let the machine go, the re-plans so far, and the extra
+        #: planning margin per zone (key: ('x', index) exclusion, ('n', index) no-go).
+        self.pinned_since: Optional[float] = None
+        self.released_at: Optional[float] = None
+        self.pins = 0
+        self.inflation: dict = {}
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
         if params.resume_dir:
@@ -110,11 +137,85 @@ class CoveragePlannerComponent(Component):
             self.emit('path', self.path)
 
     def on_pose(self, pose: VehicleState, now: float) -> None:
-        """Keep the pose; plan from the first one."""
+        """Keep the pose; plan from the first one; re-plan when the path pins the machine."""
         self.pose = pose
-        if self.plan is not None or self.error:
+        if self.error:
             return
-        self._plan(pose, self.restored_processed, now)
+        if self.plan is None:
+            self._plan(pose, self.restored_processed, now)
+            return
+        self._check_pinned(pose, now)
+
+    def on_safety(self, event: SafetyEvent, now: float) -> None:
+        """Follow the supervisor's refusals at keep-out ground."""
+        refused = event.state == SafetyState.PROTECTIVE_STOP.value and any(
+            cause in event.reason for cause in KEEP_OUT_CAUSES)
+        if refused:
+            if self.pinned_since is None:
+                self.pinned_since = now
+            self.released_at = None
+        elif self.released_at is None:
+            self.released_at = now
+
+    def _check_pinned(self, pose: VehicleState, now: float) -> None:
+        """Re-plan round the keep-out zone that keeps refusing the path (module docstring).
+
+        The supervisor lets a refused command go again as soon as the follower slows, so a
+        pin is a refusal not followed by ``pin_replan_s`` of free motion.
+        """
+        c = self.config
+        if self.pinned_since is None:
+            return
+        if self.released_at is not None and now - self.released_at >= c.pin_replan_s:
+            self.pinned_since = self.released_at = None      # moving freely again
+            return
+        if now - self.pinned_since < c.pin_replan_s:
+            return
+        self.pinned_since = self.released_at = None
+        key, where = self._offending_zone(pose)
+        if key is None:
+            return
+        self.pins += 1
+        if self.pins > c.max_pin_replans:
+            self.error = (f'the machine is pinned at keep-out ground near ({where[0]:.1f}, '
+                          f'{where[1]:.1f}) after {c.max_pin_replans} re-plans round it')
+            self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {self.error}', now)
+            self.log.error(f'cannot plan coverage: {self.error}')
+            return
+        self.inflation[key] = self.inflation.get(key, 0.0) + c.pin_inflation_m
+        self.log.warning(f'pinned at keep-out ground near ({where[0]:.1f}, {where[1]:.1f}) for '
+                         f'{c.pin_replan_s:g} s: re-planning with that zone '
+                         f'{self.inflation[key]:.1f} m wider (pin {self.pins} of at most '
+                         f'{c.max_pin_replans})')
+        if self._plan(pose, self._processed_now(), now, force_back_out=True):
+            self.replans += 1
+
+    def _keep_out(self) -> List:
+        """(key, polygon as planned) of every keep-out zone, widened by its pins."""
+        out = [(('x', i), Polygon(z)) for i, z in enumerate(self.area.exclusion_zones)]
+        out += [(('n', i), p) for i, p in enumerate(self.no_go.polygons())]
+        return [(k, p.buffer(self.inflation[k], join_style='mitre') if k in self.inflation
+                 else p) for k, p in out]
+
+    def _offending_zone(self, pose: VehicleState):
+        """The keep-out zone nearest the machine's footprint, and its nearest point."""
+        c = self.config
+        here = footprint(pose.x, pose.y, pose.yaw, c.footprint_rear_m, c.footprint_front_m,
+                         c.footprint_half_width_m)
+        zones = [(k, p) for k, p in self._keep_out()
+                 if not (k[0] == 'x' and p.within(self.safe_ground))]
+        if not zones:
+            return None, None
+        key, poly = min(zones, key=lambda kp: kp[1].distance(here))
+        pt = nearest_points(poly, here)[0]
+        return key, (pt.x, pt.y)
+
+    def _processed_now(self):
+        """The processed ground so far (shapely), or None before the first grid."""
+        if self.processed is None:
+            return None
+        return processed_geometry(self.processed.values, self.processed.origin_x,
+                                  self.processed.origin_y, self.processed.resolution)
 
     def on_processed(self, grid: Grid, now: float) -> None:
         """Keep the processed-ground grid (what a re-plan need not cover again)."""
@@ -128,26 +229,28 @@ class CoveragePlannerComponent(Component):
         for x, y, r in added:
             self.log.warning(f'no-go zone: AT mine or UXO at ({x:.1f}, {y:.1f}), radius '
                              f'{r:.1f} m')
-        if self.plan is None or self.pose is None:
+        if self.plan is None or self.pose is None or self.error:
             return          # the first plan will include it
-        processed = (processed_geometry(self.processed.values, self.processed.origin_x,
-                                        self.processed.origin_y, self.processed.resolution)
-                     if self.processed is not None else None)
-        if self._plan(self.pose, processed, now):
+        if self._plan(self.pose, self._processed_now(), now):
             self.replans += 1
 
-    def _plan(self, pose: VehicleState, processed, now: float) -> bool:
+    def _plan(self, pose: VehicleState, processed, now: float,
+              force_back_out: bool = False) -> bool:
         """Plan from ``pose`` (around every no-go zone); emit the path; False on failure.
 
         When a zone is within the machine's pivot reach (it was detected ahead, under the
         boom), the path first reverses straight out, on the ground just driven, to where the
-        machine can turn without its footprint touching the zone.
+        machine can turn without its footprint touching the zone. ``force_back_out``: so it
+        does after a pin, against any keep-out zone (exclusion zones too).
         """
         c = self.config
-        zones = list(self.area.exclusion_zones) + self.no_go.rings()
+        keep_out = self._keep_out()
+        zones = [list(p.exterior.coords)[:-1] for _, p in keep_out]
         reach = math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
                            c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
-        back = back_out_point(pose.x, pose.y, pose.yaw, self.no_go.polygons(), reach,
+        avoid = [p for k, p in keep_out if k[0] == 'n' or (
+            force_back_out and not p.within(self.safe_ground))]
+        back = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach,
                               _BACK_OUT_STEP_M, c.back_out_max_m)
         start = back if back is not None else (pose.x, pose.y)
         try:
@@ -207,7 +310,8 @@ class CoveragePlannerComponent(Component):
             'length_m': f'{p.length_m:.1f}', 'work_length_m': f'{p.work_length_m:.1f}',
             'expected_time_s': f'{p.expected_time_s:.0f}',
             'transit_over_unprocessed_m': f'{p.transit_over_unprocessed_m:.1f}',
-            'no_go_zones': len(self.no_go.discs), 'replans': self.replans}
+            'no_go_zones': len(self.no_go.discs), 'replans': self.replans,
+            'pin_replans': self.pins}
 
 
 def main(args: Optional[List[str]] = None) -> int:

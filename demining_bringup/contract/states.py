@@ -64,6 +64,12 @@ class ZoneState(str, enum.Enum):
 #: Reasons on /safety/events that start with this report a people-zone transition (the mission
 #: record keeps them even when the safety state itself does not change).
 PEOPLE_ZONE_EVENT_PREFIX = 'people zone'
+#: Protective-stop causes of the safety supervisor that refuse a motion because the machine's
+#: predicted footprint would enter keep-out ground. One source: the supervisor raises them, the
+#: coverage planner re-plans round the zone when they pin the machine (no dead end).
+NO_GO_AHEAD = 'no-go zone ahead (detected AT mine or UXO)'
+EXCLUSION_AHEAD = 'exclusion zone ahead'
+KEEP_OUT_CAUSES = (NO_GO_AHEAD, EXCLUSION_AHEAD)
 
 
 class FollowerStatus(str, enum.Enum):

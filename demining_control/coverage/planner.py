@@ -67,6 +67,8 @@ _TOOL_DEPTH_M = 0.4
 #: the supervisor refuses a command whose predicted footprint (over its keep-out horizon, at the
 #: follower's slowest approach speed) would enter it, m.
 _STOP_MARGIN_M = 0.3
+#: Resolution to which a pass is cut short of a keep-out zone ahead, m.
+_CLIP_TOLERANCE_M = 0.05
 #: Transit points closer than this to their neighbours are dropped (spurious hops), m.
 _MIN_HOP_M = 0.5
 #: Rounds of gap re-cover after the main plan (a gap's own lanes may leave a smaller gap).
@@ -589,13 +591,20 @@ class _Planner:
         off = self.p.tool_offset_x_m
         cands = []
         for k, y, x0, x1, z0, z1 in self.lanes():
-            def make(a: float, b: float, za: bool, zb: bool, sign: float) -> Lane:
+            def make(a: float, b: float, za: bool, zb: bool, sign: float
+                     ) -> Optional[Lane]:
                 # base starts 'ext' before the tool stretch (tool passes the boundary) unless
                 # a zone is there: then the base starts with its hull (the rear) clear of the
                 # zone, and the strip up to the tool there is left to the gap re-cover
                 start = a - sign * (ext if not za else -self.p.footprint_rear_m)
                 tool_start = a if not za else start + sign * off
                 end = b + sign * (ext if not zb else -off)
+                if sign * (end - start) <= _MIN_SEGMENT_M or \
+                        sign * (b - tool_start) <= _MIN_SEGMENT_M:
+                    # a stretch between two zones too short for the hull to start clear of
+                    # one and the flail to stop short of the other: driven this way, the
+                    # lane would run backwards, into a zone; it is left to the re-cover
+                    return None
                 return Lane(k, self._from_lane(start, y), self._from_lane(end, y),
                             self._from_lane(tool_start, y), self._from_lane(b, y), zb)
             fwd = make(x0, x1, z0, z1, 1.0)
@@ -607,7 +616,7 @@ class _Planner:
             else:
                 options = [fwd, rev]
             # a stretch too short for the hull to start clear of a zone is left to the re-cover
-            options = [ln for ln in options if _along(ln) > _MIN_SEGMENT_M]
+            options = [ln for ln in options if ln is not None and _along(ln) > _MIN_SEGMENT_M]
             if options:
                 cands.append(options)
         return cands
@@ -648,7 +657,7 @@ class _Planner:
             return [a, b], 0.0, 0.0
         options = [[a, b]]
         pa, pb = Point(a), Point(b)
-        straight = LineString([a, b])
+        straight = self._swept([a, b])
         for grown, ring in self._detours:
             if straight.intersects(grown):
                 # round the zone, far enough out that a pivot at a corner swings nothing in
@@ -663,7 +672,10 @@ class _Planner:
         for pts in options:
             line = LineString(pts)
             over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
-            excl = line.intersection(self.zone_keep).length if self.zones else 0.0
+            # the whole footprint, its front and rear included, as the supervisor sees it:
+            # metres of keep-out ground across the machine's width
+            excl = (self._swept(pts).intersection(self.zone_block).area
+                    / (2.0 * self.p.footprint_half_width_m) if self.zones else 0.0)
             cost = line.length + _UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl
             if best is None or cost < best[1]:
                 best = (pts, cost, over)
@@ -802,10 +814,63 @@ class _Planner:
                     yaw = math.atan2(sign * uy, sign * ux)
                     pre = back_out_point(p0[0], p0[1], yaw, self.zone_block, self.pivot_reach,
                                          _BACK_OUT_STEP_M, _BACK_OUT_MAX_M) or p0
+                    p1 = self._clip_pass(pre, p1)
+                    if p1 is None or sign * ((p1[0] - p0[0]) * ux + (p1[1] - p0[1]) * uy) \
+                            <= _MIN_SEGMENT_M:
+                        continue
                     dist = math.dist(here, pre)
                     if best is None or dist < best[0]:
                         best = (dist, [pre, p0, p1] if pre != p0 else [p0, p1])
         return best[1] if best is not None else None
+
+    def _swept(self, pts: Sequence[XY]):
+        """The ground the footprint (hull and flail, plus the supervisor's stop margin ahead)
+        covers driving straight along ``pts`` (one rectangle per segment)."""
+        rear = self.p.footprint_rear_m
+        front = self.p.footprint_front_m + _STOP_MARGIN_M
+        half = self.p.footprint_half_width_m
+        parts = []
+        for a, b in zip(pts[:-1], pts[1:]):
+            d = math.dist(a, b)
+            if d < _EPS:
+                continue
+            ux, uy = (b[0] - a[0]) / d, (b[1] - a[1]) / d
+            parts.append(Polygon([(a[0] + ux * s - uy * t, a[1] + uy * s + ux * t)
+                                  for s, t in ((-rear, -half), (d + front, -half),
+                                               (d + front, half), (-rear, half))]))
+        return unary_union(parts) if parts else Polygon()
+
+    def _clip_pass(self, a: XY, b: XY) -> Optional[XY]:
+        """Where a straight pass from ``a`` towards ``b`` must end so that the whole footprint
+        (hull and flail, as the safety supervisor places it, plus its stop margin) stays out of
+        every keep-out zone; None when even its start is not clear.
+
+        The check is on the footprint swept from ``a`` to the end, not on base_link's line: a
+        pass along one zone's edge may otherwise end with the flail metres into the next zone
+        ahead, where the supervisor refuses every command and the machine is pinned.
+        """
+        if self.zone_block.is_empty:
+            return b
+        length = math.dist(a, b)
+        if length < _EPS:
+            return b
+        ux, uy = (b[0] - a[0]) / length, (b[1] - a[1]) / length
+        rear, front = self.p.footprint_rear_m, self.p.footprint_front_m + _STOP_MARGIN_M
+        half = self.p.footprint_half_width_m
+
+        def swept(d: float) -> Polygon:
+            pts = [(-rear, -half), (d + front, -half), (d + front, half), (-rear, half)]
+            return Polygon([(a[0] + ux * s - uy * t, a[1] + uy * s + ux * t) for s, t in pts])
+
+        if not self.zone_block.intersects(swept(length)):
+            return b
+        if self.zone_block.intersects(swept(0.0)):
+            return None
+        lo, hi = 0.0, length          # clear at lo, blocked at hi: bisect to a few cm
+        while hi - lo > _CLIP_TOLERANCE_M:
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if not self.zone_block.intersects(swept(mid)) else (lo, mid)
+        return (a[0] + ux * lo, a[1] + uy * lo)
 
     def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None):
         """Return (legs, lanes, metres over unprocessed, headland, end point, back-out).

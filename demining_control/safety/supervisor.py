@@ -66,7 +66,8 @@ from demining_bringup.contract.datatypes import (Detection, SimEvent, ToolComman
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
-from demining_bringup.contract.states import CmdSource, SafetyState, ZoneState
+from demining_bringup.contract.states import (EXCLUSION_AHEAD, NO_GO_AHEAD, CmdSource,
+                                              SafetyState, ZoneState)
 from demining_control.coverage.allowed import geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
 
@@ -445,9 +446,9 @@ class SafetySupervisor:
         elif not _finite(cmd.v, cmd.omega):
             causes.append('motion command not finite')
         if self._enters_no_go(inputs):
-            causes.append('no-go zone ahead (detected AT mine or UXO)')
+            causes.append(NO_GO_AHEAD)
         elif self._enters_exclusion(inputs):
-            causes.append('exclusion zone ahead')
+            causes.append(EXCLUSION_AHEAD)
         tc = inputs.tool_cmd
         if tc is None or self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s):
             causes.append('tool command stale')

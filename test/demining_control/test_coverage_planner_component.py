@@ -99,3 +99,68 @@ def test_a_resumed_mission_with_nothing_left_gets_a_path_that_is_done(area_file,
     rt.deliver('pose', VehicleState(0.0, 3.0, 2.0, 0.0), 0.0)
     assert len(out) == 1 and np.allclose(out[0][1][:, :2], [[3.0, 2.0]])
     assert not rt.component.error
+
+
+def _refuse(rt, stamp, reason=None):
+    from demining_bringup.contract.datatypes import SafetyEvent
+    from demining_bringup.contract.states import NO_GO_AHEAD, SafetyState
+    rt.deliver('safety', SafetyEvent(stamp, SafetyState.PROTECTIVE_STOP.value,
+                                     reason or NO_GO_AHEAD), stamp)
+
+
+def test_a_path_the_supervisor_keeps_refusing_is_replanned_round_the_zone(area_file):
+    """No dead end: refused at keep-out ground for pin_replan_s, the planner backs out and
+    re-plans with that zone wider; a refusal that clears at once is no pin."""
+    from demining_bringup.contract.datatypes import SafetyEvent
+    from demining_bringup.contract.states import SafetyState
+    rt, out = _runtime(area_file)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    pose = VehicleState(10.0, 6.0, 1.0, 0.0)
+    at = Detection(x=10.6, y=1.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(10.0, [at]), 10.0)
+    assert len(out) == 2
+    # a refusal followed by free motion: no pin
+    _refuse(rt, 20.0)
+    rt.deliver('safety', SafetyEvent(20.2, SafetyState.OK.value, 'all inputs fresh'), 20.2)
+    for t in np.arange(20.2, 40.0, 0.5):
+        rt.deliver('pose', pose, float(t))
+    assert len(out) == 2
+    # refused and refused again (the supervisor lets each slower command go, then stops it)
+    for t in np.arange(40.0, 47.0, 0.5):
+        _refuse(rt, float(t))
+        rt.deliver('safety', SafetyEvent(float(t) + 0.1, SafetyState.OK.value, 'ok'),
+                   float(t) + 0.1)
+        rt.deliver('pose', pose, float(t) + 0.2)
+    assert len(out) == 3
+    comp = rt.component
+    assert comp.pins == 1 and comp.inflation == {('n', 0): pytest.approx(0.5)}
+    path = np.asarray(out[-1][1])
+    assert path[1][0] < path[0][0]          # backs out first (reverse leg, facing as now)
+    wider = disc_polygon(10.6, 1.0, 1.16 + 0.5)
+    for lane in comp.plan.lanes:
+        strip = LineString([lane.tool_start, lane.tool_end]).buffer(1.0, cap_style='flat')
+        assert strip.intersection(wider).area < 1e-3
+
+
+def test_a_machine_pinned_again_and_again_ends_with_a_refused_plan(area_file):
+    from demining_bringup.contract.states import PlanState
+    statuses = []
+    rt = ComponentRuntime(CoveragePlannerComponent,
+                          sink=lambda p, v: statuses.append(v) if p == 'status' else None,
+                          log=RecordingLog())
+    rt.configure({'area_file': area_file, 'max_pin_replans': 2, 'pin_replan_s': 1.0})
+    rt.activate(0.0)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    at = Detection(x=10.6, y=1.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(1.0, [at]), 1.0)
+    pose = VehicleState(10.0, 6.0, 1.0, 0.0)
+    t = 2.0
+    while statuses[-1].state != PlanState.REFUSED.value and t < 60.0:
+        _refuse(rt, t)
+        rt.deliver('pose', pose, t + 0.5)
+        t += 0.5
+    assert statuses[-1].state == PlanState.REFUSED.value
+    assert 'pinned at keep-out ground' in statuses[-1].reason
+    assert rt.component.pins == 3

@@ -116,3 +116,47 @@ def test_classify_work():
     xy = np.array([[5.0, 5.0], [10.0, 5.0], [-20.0, 5.0], [-30.0, 5.0]])
     assert classify_work(xy, RECT, 4.0).tolist() == [True, False, False, False]
     assert Point(0, 0).distance(Point(3, 4)) == 5.0
+
+
+def _deeper_on_work_legs(plan, zones, p):
+    """Work-leg poses where the supervisor's footprint would be deeper in a zone than before."""
+    from shapely.ops import unary_union
+    from demining_control.coverage.no_go import footprint
+    zu = unary_union(zones)
+    wp, facing, work = plan.waypoints, plan.facing, plan.work
+    bad = []
+    for i in range(len(wp) - 1):
+        if not work[i]:
+            continue
+        a, b = wp[i], wp[i + 1]
+        before = None
+        for t in np.linspace(0.0, 1.0, max(2, int(math.dist(a, b) / 0.25) + 1)):
+            x, y = a + t * (b - a)
+            area = footprint(x, y, facing[i + 1], p.footprint_rear_m, p.footprint_front_m,
+                             p.footprint_half_width_m).intersection(zu).area
+            if before is not None and area > before + 1e-3:
+                bad.append((round(x, 1), round(y, 1)))
+            before = area
+    return bad
+
+
+@pytest.mark.parametrize('seed', [4, 6, 10])
+def test_no_work_leg_drives_the_footprint_into_a_zone(seed):
+    """Between two zones too close for the hull to start clear of one and the flail to stop
+    short of the other, a lane used to be built running backwards, 4 m into a zone, and a pass
+    along one zone's edge could end with the flail in the next: the supervisor then refuses
+    every command. Random fields with AT no-go discs, half their lanes processed."""
+    from shapely.geometry import box
+    from shapely.ops import unary_union
+    from demining_control.coverage.no_go import disc_polygon
+    rng = np.random.default_rng(seed)
+    w, h = rng.uniform(15, 40), rng.uniform(8, 25)
+    discs = [disc_polygon(rng.uniform(0, w), rng.uniform(0, h), 1.16)
+             for _ in range(rng.integers(1, 5))]
+    safe = box(-12, -12, w + 12, h + 12).difference(box(0, 0, w, h))
+    strips = [box(0, y, w, y + 1.8) for y in np.arange(0, h, 1.8) if rng.uniform() < 0.5]
+    p = CoverageParams()
+    plan = plan_coverage([(0, 0), (w, 0), (w, h), (0, h)],
+                         [list(d.exterior.coords)[:-1] for d in discs], (w + 5, h / 2), p,
+                         processed=unary_union(strips) if strips else None, safe_ground=safe)
+    assert _deeper_on_work_legs(plan, discs, p) == []
