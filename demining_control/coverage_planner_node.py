@@ -112,6 +112,7 @@ class CoveragePlannerComponent(Component):
         #: it does not), when it last let the machine go, the re-plans so far, and the extra
         #: planning margin per zone (key: ('x', index) exclusion, ('n', index) no-go).
         self.pinned_since: Optional[float] = None
+        self.refusing = False
         self.released_at: Optional[float] = None
         self.pins = 0
         self.inflation: dict = {}
@@ -150,6 +151,7 @@ class CoveragePlannerComponent(Component):
         """Follow the supervisor's refusals at keep-out ground."""
         refused = event.state == SafetyState.PROTECTIVE_STOP.value and any(
             cause in event.reason for cause in KEEP_OUT_CAUSES)
+        self.refusing = refused
         if refused:
             if self.pinned_since is None:
                 self.pinned_since = now
@@ -171,7 +173,9 @@ class CoveragePlannerComponent(Component):
             return
         if now - self.pinned_since < c.pin_replan_s:
             return
-        self.pinned_since = self.released_at = None
+        # a stop that goes on sends no new event: the clock restarts for the new path
+        self.pinned_since = now if self.refusing else None
+        self.released_at = None
         key, where = self._offending_zone(pose)
         if key is None:
             return
@@ -251,7 +255,11 @@ class CoveragePlannerComponent(Component):
         avoid = [p for k, p in keep_out if k[0] == 'n' or (
             force_back_out and not p.within(self.safe_ground))]
         back = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach,
-                              _BACK_OUT_STEP_M, c.back_out_max_m)
+                              _BACK_OUT_STEP_M, c.back_out_max_m,
+                              hull=(c.footprint_rear_m, c.footprint_front_m,
+                                    c.footprint_half_width_m),
+                              behind=[p for k, p in keep_out
+                                      if not (k[0] == 'x' and p.within(self.safe_ground))])
         start = back if back is not None else (pose.x, pose.y)
         try:
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,

@@ -25,6 +25,8 @@ NO_GO_KINDS = (DetectionKind.AT, DetectionKind.UXO)
 _DISC_VERTICES = 16
 #: A detection within this of a known zone's centre is the same item, m.
 _SAME_ITEM_M = 0.5
+#: A back-out step may overlap zones by this much more than the previous one (round-off), m^2.
+_DEEPER_M2 = 1e-3
 
 
 class NoGoZones:
@@ -84,7 +86,9 @@ def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
 
 
 def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
-                   step_m: float, max_m: float) -> Optional[XY]:
+                   step_m: float, max_m: float,
+                   hull: Optional[Tuple[float, float, float]] = None,
+                   behind=None) -> Optional[XY]:
     """Where to back out to, straight behind, before the machine may turn near a zone.
 
     ``zones`` is a list of polygons or one geometry. ``reach_m`` is the radius the footprint
@@ -92,19 +96,41 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     when no zone is within that reach now, else the first point behind (in ``step_m`` steps,
     at most ``max_m``) from which a pivot stays clear of every zone (the last one tried if none
     does: the supervisor then still keeps the footprint out).
+
+    ``hull`` (rear, front, half width of the footprint, m): the reverse never drives the
+    footprint deeper into ``behind`` (a geometry; default ``zones``): backing out of one zone
+    into another behind it is refused by the supervisor, so it stops short of that one.
     """
-    zone = zones if hasattr(zones, 'geom_type') else (
-        unary_union(list(zones)) if zones else Polygon())
+    zone = _union(zones)
     if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
         return None
     c, s = math.cos(yaw), math.sin(yaw)
+    blocked = zone if behind is None else _union(behind)
+
+    def depth(px: float, py: float) -> float:
+        return footprint(px, py, yaw, *hull).intersection(blocked).area
+    limit = depth(x, y) if hull is not None else 0.0
     d = 0.0
+    bx, by = x, y
     while d < max_m:
         d = min(d + step_m, max_m)
-        bx, by = x - c * d, y - s * d
+        nx, ny = x - c * d, y - s * d
+        if hull is not None:
+            here = depth(nx, ny)
+            if here > limit + _DEEPER_M2:
+                break                   # the next step would back into a zone behind
+            limit = here
+        bx, by = nx, ny
         if zone.distance(Point(bx, by)) >= reach_m:
             break
-    return (bx, by)
+    return (bx, by) if (bx, by) != (x, y) else None
+
+
+def _union(zones):
+    """One geometry from a geometry or a list of polygons."""
+    if hasattr(zones, 'geom_type'):
+        return zones
+    return unary_union(list(zones)) if zones else Polygon()
 
 
 __all__ = ['NO_GO_KINDS', 'NoGoZones', 'back_out_point', 'disc_polygon', 'footprint']

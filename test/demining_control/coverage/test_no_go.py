@@ -82,3 +82,18 @@ def test_processed_geometry_from_an_occupancy_grid():
     assert math.isclose(geom.area, (3 * 7 + 30) * 0.25)
     assert geom.contains(Point(-1.0 + 4 * 0.5, -2.0 + 3 * 0.5))
     assert processed_geometry(np.zeros((3, 3), dtype=np.int8), 0, 0, 1).is_empty
+
+
+def test_back_out_stops_short_of_a_zone_behind():
+    """mixed_field: backing out of a zone ahead straight into one behind pinned the machine."""
+    ahead, behind = disc_polygon(5.0, 0.0, 1.2), disc_polygon(-4.5, 0.0, 1.2)
+    hull = (3.0, 3.3, 1.1)
+    free = back_out_point(1.0, 0.0, 0.0, [ahead], 6.0, 0.5, 10.0)
+    assert footprint(*free, 0.0, *hull).intersection(behind).area > 1.0   # backs into it
+    bx, by = back_out_point(1.0, 0.0, 0.0, [ahead], 6.0, 0.5, 10.0, hull=hull,
+                            behind=[ahead, behind])
+    assert (bx, by) == (0.0, 0.0)
+    assert footprint(bx, by, 0.0, *hull).intersection(behind).area < 1e-3
+    # already against the zone behind: no back-out at all
+    assert back_out_point(-4.7, 0.0, 0.0, [disc_polygon(-0.5, 0.0, 1.2)], 3.5, 0.5, 10.0,
+                          hull=hull, behind=[disc_polygon(-9.0, 0.0, 1.2)]) is None
