@@ -24,3 +24,36 @@ def test_the_machine_starts_where_it_stopped_and_destroyed_items_stay_gone(tmp_p
     assert names == {it.name for it in world.items} - {'ap_pmn_1', 'ap_pmn_2'}
     assert dataclasses.replace(resumed, items=world.items, vehicle_start=world.vehicle_start) \
         == world
+
+
+def test_a_resumed_scenario_goes_on_from_the_mission_time_the_journal_reached(tmp_path):
+    from demining_sim.faults import FaultInjector, FaultKind, parse_scenario
+    from demining_sim.resume import resumed_scenario
+    scenario = parse_scenario({
+        'faults': [{'at': 10.0, 'kind': 'detonation'},                 # before the kill: gone
+                   {'at': 20.0, 'kind': 'gnss_loss', 'duration': 10.0},  # over before it
+                   {'at': 40.0, 'kind': 'gnss_loss', 'duration': 30.0},  # in force at the kill
+                   {'at': 50.0, 'kind': 'node_crash'},                  # at the kill: happened
+                   {'at': 90.0, 'kind': 'sensor_dropout', 'sensor': 'gpr', 'duration': 5.0}],
+        'actors': [{'name': 'shepherd', 'start': 30.0, 'speed_mps': 1.0,
+                    'path': [[0.0, 0.0], [100.0, 0.0]]}]})
+    j = JournalWriter(journal_path(str(tmp_path)), {}, GridGeometry(0.0, 0.0, 0.1, 10, 10))
+    j.commit(50.0)                        # the mission reached 50 s of mission time
+    j.close()
+    shifted = resumed_scenario(scenario, str(tmp_path))
+    got = [(f.kind, f.at, f.duration) for f in shifted.faults]
+    assert got == [(FaultKind.GNSS_LOSS, 0.0, 20.0), (FaultKind.SENSOR_DROPOUT, 40.0, 5.0)]
+    inj = FaultInjector(shifted.faults)
+    assert [f.kind for f in inj.started(-1.0, 0.0)] == [FaultKind.GNSS_LOSS]
+    assert inj.is_active(19.9, FaultKind.GNSS_LOSS) and not inj.is_active(20.0,
+                                                                           FaultKind.GNSS_LOSS)
+    # the shepherd has walked 20 m when the resumed run starts
+    from demining_sim.actors import Actor
+    assert Actor(shifted.actors[0]).position(0.0) == (20.0, 0.0)
+    assert resumed_scenario(None, str(tmp_path)) is None
+
+
+def test_a_scenario_is_unchanged_at_mission_time_zero():
+    from demining_sim.faults import parse_scenario, shifted_scenario
+    scenario = parse_scenario({'faults': [{'at': 0.0, 'kind': 'node_crash'}]})
+    assert shifted_scenario(scenario, 0.0) is scenario
