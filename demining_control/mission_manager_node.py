@@ -150,8 +150,11 @@ class MissionManagerComponent(Component):
                 'area': {'field': self.area.field, 'exclusion_zones': self.area.exclusion_zones,
                          'origin': dataclasses.asdict(self.area.origin)},
                 'parameters': dataclasses.asdict(c), 'vehicle_profile': c.vehicle_profile,
-                'simulated': c.simulated, 'task_id': c.task_id, 'hazard_id': c.hazard_id,
-                'organisation': c.organisation}
+                'simulated': c.simulated,
+                # the parameters (CLI flags, launch arguments) override the area file's ids
+                'task_id': c.task_id or self.area.task_id,
+                'hazard_id': c.hazard_id or self.area.hazard_id,
+                'organisation': c.organisation or self.area.organisation}
         # every pose reaches the journal (on_pose), so it compares only the ground within the
         # tool's reach of them
         self.journal = JournalWriter(journal_path(self.run_dir), meta, geometry,
