@@ -24,7 +24,7 @@ import dataclasses
 import json
 import math
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from shapely.geometry import Polygon as ShapelyPolygon
@@ -117,8 +117,23 @@ def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedG
         working_depth_m=float(params.get('working_depth_m', 0.0)),
         vehicle_profile=str(meta.get('vehicle_profile', '')),
         simulated=bool(meta.get('simulated', True)))
+    record.no_go_zones = no_go_discs(record.detections, params)
     record.completion = completion_record(record, content)
     return record, content, grid
+
+
+def no_go_discs(tracks, params: Dict[str, Any]) -> List[Tuple[float, float, float]]:
+    """The no-go discs the planner and the supervisor drew round the AT/UXO tracks."""
+    from demining_control.coverage.no_go import NoGoZones
+    from demining_control.mission_manager_node import MissionManagerConfig
+    default = {f.name: f.default for f in dataclasses.fields(MissionManagerConfig)}
+    try:
+        margin = float(params.get('no_go_margin_m', default['no_go_margin_m']))
+    except (TypeError, ValueError):
+        margin = float(default['no_go_margin_m'])
+    zones = NoGoZones(margin)
+    zones.update(tracks)
+    return list(zones.discs)
 
 
 def _bearing_distance(a: Tuple[float, float], b: Tuple[float, float]) -> Tuple[float, float]:
@@ -163,7 +178,14 @@ def completion_record(record: MissionRecord, content: JournalContent) -> Dict[st
     starts = [t['utc'] for t in tr if t['state'] == MissionState.PLANNING.value]
     end_utc = (tr[-1]['utc'] if tr and _terminal(tr[-1]['state'])
                else (content.segments[-1]['last_utc'] if content.segments else ''))
-    no_go = [{'id': d.id, 'kind': d.kind.name, **wgs84(d.x, d.y), 'radius_m': round(d.radius, 2)}
+    def zone_radius(d) -> float:
+        """The radius of the no-go disc drawn round a track (the nearest disc's)."""
+        near = min(record.no_go_zones, key=lambda z: math.hypot(z[0] - d.x, z[1] - d.y),
+                   default=None)
+        return near[2] if near is not None else d.radius
+
+    no_go = [{'id': d.id, 'kind': d.kind.name, **wgs84(d.x, d.y), 'radius_m': round(d.radius, 2),
+              'zone_radius_m': round(zone_radius(d), 2)}
              for d in record.detections if d.kind in (DetectionKind.AT, DetectionKind.UXO)]
     unprocessed = max(0.0, record.area_field_m2 - record.area_cleared_m2)
     profile = record.vehicle_profile or 'unknown profile'

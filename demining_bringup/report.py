@@ -9,7 +9,10 @@
 * ``coverage.png``: field, planned path, driven track, processed ground, detections and
   sensed detonations;
 * ``detections.geojson`` and ``cleared_area.geojson``: WGS84 (lon, lat) features for IMSMA/GIS
-  (RFC 7946: outer rings counter-clockwise, holes clockwise).
+  (RFC 7946: outer rings counter-clockwise, holes clockwise);
+* ``clearance.kml`` and ``clearance.gpkg``: the hazard area, exclusion zones, cleared ground,
+  no-go zones, detections and sensed detonations for mine-action information systems (KML 2.2,
+  OGC GeoPackage 1.3.1: :mod:`demining_bringup.exports`).
 
 The record is built from the mission journal by :mod:`demining_bringup.record`, which also
 writes ``completion.json`` (IMAS 08.30 completion fields) and, in simulation, ``truth.json``.
@@ -29,7 +32,7 @@ import io
 import json
 import os
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from shapely.geometry import MultiPolygon, Polygon as ShapelyPolygon, box
@@ -43,7 +46,7 @@ from demining_bringup.contract.world import GeoOrigin, Polygon
 
 #: The files every run folder holds (the integration tests check this list).
 REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson',
-                'cleared_area.geojson')
+                'cleared_area.geojson', 'clearance.kml', 'clearance.gpkg')
 #: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
 #: ``simulated`` (version 1 had neither); 3 moved ``neutralised`` (simulation truth) to
 #: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome.
@@ -93,6 +96,8 @@ class MissionRecord:
     simulated: bool = True                           # a simulator stood in for the machine
     #: Completion-report fields (IMAS 08.30 style; demining_bringup.record), {} when unknown.
     completion: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: No-go discs (x, y, radius incl. the margin) round the AT/UXO tracks, map frame.
+    no_go_zones: List[Tuple[float, float, float]] = dataclasses.field(default_factory=list)
 
 
 def new_run_dir(parent: str, now: Optional[_dt.datetime] = None) -> str:
@@ -450,9 +455,11 @@ def write_report(record: MissionRecord, run_dir: str) -> Dict[str, Any]:
                  json.dumps(summary, indent=2, allow_nan=False).encode())
     atomic_write(os.path.join(run_dir, 'detections.geojson'),
                  json.dumps(_geojson_detections(record, lc), indent=1).encode())
+    cleared = cleared_polygon(record)
     atomic_write(os.path.join(run_dir, 'cleared_area.geojson'),
-                 json.dumps(_geojson_cleared(record, lc, cleared_polygon(record)),
-                            indent=1).encode())
+                 json.dumps(_geojson_cleared(record, lc, cleared), indent=1).encode())
+    from demining_bringup.exports import write_exports
+    write_exports(record, run_dir, cleared, record.no_go_zones)
     atomic_write(os.path.join(run_dir, 'report.md'),
                  render_markdown(record, summary).encode('utf-8'))
     render_coverage_png(record, os.path.join(run_dir, 'coverage.png'))
