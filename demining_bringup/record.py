@@ -59,6 +59,13 @@ _IMAS_0830 = ('IMAS 08.30 Post-clearance documentation (completion report fields
               'Mechanical demining (mechanical processing alone is not clearance)')
 
 
+def _json_number(value: float, decimals: Optional[int] = None) -> Optional[float]:
+    """``value`` (rounded), or None for NaN/inf (a position the wire did not carry)."""
+    if not math.isfinite(value):
+        return None
+    return round(value, decimals) if decimals is not None else value
+
+
 def _terminal(state: str) -> bool:
     return state in {s.value for s in MissionState if s.terminal}
 
@@ -178,6 +185,7 @@ def completion_record(record: MissionRecord, content: JournalContent) -> Dict[st
     starts = [t['utc'] for t in tr if t['state'] == MissionState.PLANNING.value]
     end_utc = (tr[-1]['utc'] if tr and _terminal(tr[-1]['state'])
                else (content.segments[-1]['last_utc'] if content.segments else ''))
+
     def zone_radius(d) -> float:
         """The radius of the no-go disc drawn round a track (the nearest disc's)."""
         near = min(record.no_go_zones, key=lambda z: math.hypot(z[0] - d.x, z[1] - d.y),
@@ -237,11 +245,13 @@ def truth_record(record: MissionRecord, content: JournalContent,
     events = content.truth_events + content.machine_events
     gone = set(destroyed_items(events))
     out['neutralised'] = [{'stamp': round(e.stamp, 3), 'kind': e.kind, 'item_id': e.item_id,
-                           'item_kind': e.item_kind, 'x': round(e.x, 3), 'y': round(e.y, 3),
-                           'detail': e.detail}
+                           'item_kind': e.item_kind, 'x': _json_number(e.x, 3),
+                           'y': _json_number(e.y, 3), 'detail': e.detail}
                           for e in sorted(events, key=lambda e: e.stamp)
                           if e.kind in ('neutralised', 'ap_detonation')]
-    out['truth_events'] = [dataclasses.asdict(e) for e in content.truth_events]
+    out['truth_events'] = [{k: _json_number(v) if isinstance(v, float) else v
+                            for k, v in dataclasses.asdict(e).items()}
+                           for e in content.truth_events]
     if file_sha256(path) != meta.get('world_sha256') or not path:
         out['items'] = None
         out['error'] = 'the world file is missing or changed since the run: no item fates'

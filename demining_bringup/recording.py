@@ -199,12 +199,13 @@ def _read_errors() -> Tuple[type, ...]:
 
 
 def iter_recording(path: str, topics_wanted: Optional[List[str]] = None,
-                   ) -> Iterator[Tuple[Any, Any]]:
+                   status: Optional[Dict[str, Any]] = None) -> Iterator[Tuple[Any, Any]]:
     """(channel, message) of a recording in file order; also of one a kill cut off.
 
     A whole file is read through its index (the summary section). A recording whose writer
     was killed has no summary and ends inside a chunk: it is read from the start, record by
-    record, every complete chunk kept, and the cut-off tail is dropped.
+    record, every complete chunk kept, and the cut-off tail is dropped; ``status`` (when given)
+    then gets ``truncated`` True.
 
     :raises ConfigError: when the file is not an MCAP recording at all.
     """
@@ -222,6 +223,8 @@ def iter_recording(path: str, topics_wanted: Optional[List[str]] = None,
         except errors:
             summary = None
         f.seek(0)
+        if status is not None:
+            status['truncated'] = summary is None
         if summary is not None:
             try:
                 for _, channel, message in SeekingReader(f).iter_messages(topics=want):
@@ -243,12 +246,13 @@ def iter_recording(path: str, topics_wanted: Optional[List[str]] = None,
             # the tail a kill cut off: every whole chunk before it was read
 
 
-def read_recording(path: str, topics_wanted) -> Dict[str, List[Tuple[float, Any]]]:
+def read_recording(path: str, topics_wanted, status: Optional[Dict[str, Any]] = None,
+                   ) -> Dict[str, List[Tuple[float, Any]]]:
     """The plain values of ``topics_wanted`` in a recording: ``{topic: [(stamp, value)]}``.
 
     Each message is deserialised with rclpy into the contract's message type and decoded by
     the contract's wire, as a subscribing node would; malformed ones are skipped. A recording
-    cut off by a kill gives what its complete chunks hold (:func:`iter_recording`).
+    cut off by a kill gives what its complete chunks hold (:func:`iter_recording`: ``status``).
 
     :raises ConfigError: when the file is not a readable MCAP recording.
     """
@@ -258,7 +262,7 @@ def read_recording(path: str, topics_wanted) -> Dict[str, List[Tuple[float, Any]
     w = wires()
     want = {'/' + t.lstrip('/'): t for t in topics_wanted}
     out: Dict[str, List[Tuple[float, Any]]] = {t: [] for t in topics_wanted}
-    for channel, message in iter_recording(path, list(topics_wanted)):
+    for channel, message in iter_recording(path, list(topics_wanted), status):
         topic = want[channel.topic]
         wire = w[topic]
         try:
@@ -279,9 +283,11 @@ def topic_counts(path: str) -> Dict[str, int]:
     return counts
 
 
-def render_from_recording(path: str, record: Any, out_png: str) -> Dict[str, int]:
+def render_from_recording(path: str, record: Any, out_png: str,
+                          status: Optional[Dict[str, Any]] = None) -> Dict[str, int]:
     """Redraw ``record``'s coverage image from a recording's processed ground, path, track
-    and detections (what was on the wire), into ``out_png``; return message counts used.
+    and detections (what was on the wire), into ``out_png``; return message counts used
+    (``status`` as :func:`read_recording`'s).
 
     ``record`` (a :class:`demining_bringup.report.MissionRecord`) gives the area and origin.
     """
@@ -290,14 +296,17 @@ def render_from_recording(path: str, record: Any, out_png: str) -> Dict[str, int
     from demining_bringup.contract import topics
     from demining_bringup.report import render_coverage_png
     got = read_recording(path, (topics.COVERAGE_PROCESSED, topics.COVERAGE_PATH,
-                                topics.LOCALIZATION, topics.DETECTIONS))
+                                topics.LOCALIZATION, topics.DETECTIONS), status)
     changes: Dict[str, Any] = {}
     if got[topics.COVERAGE_PROCESSED]:
         g = got[topics.COVERAGE_PROCESSED][-1][1]
         changes.update(processed=np.asarray(g.values) == 100, processed_origin_x=g.origin_x,
                        processed_origin_y=g.origin_y, processed_resolution=g.resolution)
     if got[topics.COVERAGE_PATH]:
-        changes['planned_path'] = np.asarray(got[topics.COVERAGE_PATH][-1][1]).reshape(-1, 2)
+        path = np.asarray(got[topics.COVERAGE_PATH][-1][1], dtype=float)
+        # N x 3 on the wire (x, y and the facing yaw: docs/interfaces.md), N x 2 drawn
+        changes['planned_path'] = (path[:, :2] if path.ndim == 2 and path.shape[1] >= 2
+                                   else path.reshape(-1, 2))
     changes['trajectory'] = np.asarray([(s.x, s.y) for _, s in got[topics.LOCALIZATION]],
                                        dtype=float).reshape(-1, 2)
     if got[topics.DETECTIONS]:

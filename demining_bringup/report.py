@@ -30,6 +30,7 @@ import dataclasses
 import datetime as _dt
 import io
 import json
+import math
 import os
 import tempfile
 from typing import Any, Dict, List, Optional, Tuple
@@ -194,6 +195,10 @@ def _lat_lon(lc: LocalCartesian, x: float, y: float) -> tuple:
     return round(float(lat), _GEOJSON_DECIMALS), round(float(lon), _GEOJSON_DECIMALS)
 
 
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
 def _events(record: MissionRecord, *kinds: str) -> List[SimEvent]:
     return [e for e in record.events if e.kind in kinds]
 
@@ -206,10 +211,13 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
     rate = record.area_cleared_m2 / (mission_time / _SECONDS_PER_HOUR) if mission_time else 0.0
 
     def event_entry(e: SimEvent) -> Dict[str, Any]:
-        lat, lon = _lat_lon(lc, e.x, e.y)
+        # a sensed event whose position is unknown (NaN on the wire) keeps its place in the
+        # record with null coordinates (JSON has no NaN)
+        known = _finite(e.x, e.y)
+        lat, lon = _lat_lon(lc, e.x, e.y) if known else (None, None)
         return {'stamp': round(e.stamp, 3), 'item_id': e.item_id, 'item_kind': e.item_kind,
-                'x': round(e.x, 3), 'y': round(e.y, 3), 'lat': lat, 'lon': lon,
-                'detail': e.detail}
+                'x': round(e.x, 3) if known else None, 'y': round(e.y, 3) if known else None,
+                'lat': lat, 'lon': lon, 'detail': e.detail}
 
     detections = []
     for d in record.detections:
@@ -255,9 +263,11 @@ def _geojson_detections(record: MissionRecord, lc: LocalCartesian) -> Dict[str, 
                                      'confidence': round(d.confidence, 3),
                                      'depth_m': round(d.depth, 3)}})
     for e in _events(record, 'neutralised', 'ap_detonation', 'at_detonation'):
-        lat, lon = _lat_lon(lc, e.x, e.y)
+        lat, lon = _lat_lon(lc, e.x, e.y) if _finite(e.x, e.y) else (None, None)
         feats.append({'type': 'Feature',
-                      'geometry': {'type': 'Point', 'coordinates': [lon, lat]},
+                      # RFC 7946 section 3.2: an unlocated feature has a null geometry
+                      'geometry': ({'type': 'Point', 'coordinates': [lon, lat]}
+                                   if lat is not None else None),
                       'properties': {'event': e.kind, 'item_id': e.item_id,
                                      'item_kind': e.item_kind, 'stamp': round(e.stamp, 3)}})
     return {'type': 'FeatureCollection', 'features': feats}
@@ -346,6 +356,11 @@ def render_coverage_png(record: MissionRecord, path: str) -> None:
         plt.close(fig)
 
 
+def _fmt(value: Optional[float], decimals: int) -> str:
+    """A number to ``decimals``, or 'unknown' (a position the wire did not carry)."""
+    return 'unknown' if value is None else f'{value:.{decimals}f}'
+
+
 def _fmt_time(stamp: float) -> str:
     return f'{stamp:.1f} s'
 
@@ -387,8 +402,8 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
     if sensed:
         lines += ['| time | x [m] | y [m] | lat | lon |', '|---|---|---|---|---|']
         for e in sorted(sensed, key=lambda e: e['stamp']):
-            lines.append(f'| {_fmt_time(e["stamp"])} | {e["x"]:.2f} | {e["y"]:.2f} | '
-                         f'{e["lat"]:.7f} | {e["lon"]:.7f} |')
+            lines.append(f'| {_fmt_time(e["stamp"])} | {_fmt(e["x"], 2)} | {_fmt(e["y"], 2)} | '
+                         f'{_fmt(e["lat"], 7)} | {_fmt(e["lon"], 7)} |')
     else:
         lines.append('None.')
     lines += ['', '## Detections (sensor fusion)']
