@@ -157,9 +157,14 @@ def _unpack_cells(blob: bytes, h: int, w: int) -> np.ndarray:
 
 
 def _tiles_of(mask: np.ndarray) -> List[Tuple[int, int]]:
-    """The (ti, tj) of the tiles holding a True cell of ``mask``."""
-    js, is_ = np.nonzero(mask)
-    return sorted(set(zip((is_ // TILE_CELLS).tolist(), (js // TILE_CELLS).tolist())))
+    """The (ti, tj) of the tiles holding a True cell of ``mask`` (one pass, no per-cell list)."""
+    h, w = mask.shape
+    th, tw = -(-h // TILE_CELLS), -(-w // TILE_CELLS)
+    padded = np.zeros((th * TILE_CELLS, tw * TILE_CELLS), dtype=bool)
+    padded[:h, :w] = mask
+    any_ = padded.reshape(th, TILE_CELLS, tw, TILE_CELLS).any(axis=(1, 3))
+    tj, ti = np.nonzero(any_)
+    return sorted(zip(ti.tolist(), tj.tolist()))
 
 
 @dataclasses.dataclass

@@ -57,3 +57,31 @@ def test_a_scenario_is_unchanged_at_mission_time_zero():
     from demining_sim.faults import parse_scenario, shifted_scenario
     scenario = parse_scenario({'faults': [{'at': 0.0, 'kind': 'node_crash'}]})
     assert shifted_scenario(scenario, 0.0) is scenario
+
+
+def test_a_resumed_simulator_does_not_replay_a_crash_and_garbage_comes_on_time(tmp_path):
+    """The simulator component with ``resume_dir``: the scenario on the mission's clock."""
+    import pytest
+    from demining_bringup.contract.datatypes import Garbage
+    from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
+    from demining_sim.simulator_node import SimulatorComponent
+    run = tmp_path / 'run'
+    run.mkdir()
+    j = JournalWriter(journal_path(str(run)), {}, GridGeometry(0.0, 0.0, 0.1, 10, 10))
+    j.pose(30.0, -8.0, 1.0, 0.0)
+    j.commit(30.0)                                  # killed at 30 s of mission time
+    j.close()
+    scen = tmp_path / 's.yaml'
+    scen.write_text('faults:\n  - {at: 0.2, kind: node_crash}\n'
+                    '  - {at: 30.5, kind: garbage_message, topic: /gpr/traces}\n')
+    out = []
+    rt = ComponentRuntime(SimulatorComponent, sink=lambda port, v: out.append((port, v)),
+                          log=RecordingLog())
+    rt.configure({'world': 'training_field', 'scenario_file': str(scen),
+                  'resume_dir': str(run)})
+    rt.activate(0.0)
+    sim = rt.component
+    while sim.time < 1.0 - 1e-9:                    # no SimulatedCrash: it happened before
+        sim.advance_to(round(sim.time + sim.clock_period_s(), 9))
+    garbage = [v for _, v in out if isinstance(v, Garbage)]
+    assert [v.stamp for v in garbage] == [pytest.approx(0.5)]
