@@ -9,8 +9,8 @@ a growing track list (one track per 10 m^2 processed, the newest ones changing),
 ``--period`` seconds the tracks, the processed grid and a commit, as the component's
 ``journal_commit`` timer; the fusion's mine map (the field plus a 3 m margin at 0.1 m, swept
 ground lowered under the sensor boom, a bump at each new track) each period, written by the
-journal every ``journal_map_period_s``. Only the journal's calls are timed for its cost; the core's own
-cost per simulated second is printed beside it for scale.
+journal every ``journal_map_period_s``. Only the journal's calls are timed for its cost; the
+core's own cost per simulated second is printed beside it for scale.
 
 Figures: time per commit (mean, p99, max), the journal's CPU share of mission time, rows and
 bytes written per mission hour, and the most a SIGKILL can lose (one period). The last line

@@ -12,8 +12,9 @@ The component owns the mission journal (``journal.sqlite`` in the run folder,
 events as they happen, and every ``journal_commit_period_s`` the tracks, trajectory, tool state,
 processed ground and progress, committed in one transaction (a kill loses at most that
 period); every ``journal_map_period_s`` the changed tiles of the fusion's mine map (a resumed
-fusion starts from it). The report is built from the journal (:func:`demining_bringup.record.rebuild_report`),
-so a report rebuilt later by ``demine report`` is the same. With ``resume_dir`` the mission a
+fusion starts from it). The report is built from the journal
+(:func:`demining_bringup.record.rebuild_report`), so a report rebuilt later by ``demine
+report`` is the same. With ``resume_dir`` the mission a
 journal records is continued (:meth:`MissionManager.restore`) and the journal grows a segment.
 
 The reason /mission/abort records is :attr:`MissionManagerComponent.abort_reason` ('aborted by

@@ -380,8 +380,8 @@ class JournalWriter:
                  resolution: float) -> None:
         """The fusion's latest mine map: its changed tiles go out every ``map_period_s``."""
         values = np.asarray(values)
-        if values.ndim != 2 or not all(math.isfinite(v) for v in (origin_x, origin_y,
-                                                                   resolution)):
+        geometry = (origin_x, origin_y, resolution)
+        if values.ndim != 2 or not all(math.isfinite(v) for v in geometry):
             return                      # a malformed map is not journaled (the last one stands)
         self._map_now = MineMap(stamp, values, float(origin_x), float(origin_y),
                                 float(resolution))
@@ -704,6 +704,6 @@ def destroyed_items(events: Iterable[SimEvent]) -> List[str]:
 
 
 __all__ = ['GridGeometry', 'JOURNAL_FILE', 'JOURNAL_SCHEMA_VERSION', 'JournalContent',
-           'JournalError', 'JournalWriter', 'MACHINE_EVENT_KINDS', 'MAP_PERIOD_S', 'MineMap', 'SOURCE_MACHINE',
-           'SOURCE_TRUTH', 'TILE_CELLS', 'destroyed_items', 'file_sha256', 'journal_path',
-           'read_journal', 'utc_now']
+           'JournalError', 'JournalWriter', 'MACHINE_EVENT_KINDS', 'MAP_PERIOD_S', 'MineMap',
+           'SOURCE_MACHINE', 'SOURCE_TRUTH', 'TILE_CELLS', 'destroyed_items', 'file_sha256',
+           'journal_path', 'read_journal', 'utc_now']

@@ -61,8 +61,8 @@ def test_the_kml_parses_and_holds_every_layer_in_wgs84(run_dir):
                              'detections', 'detonations']
     area = folders['hazard_area'].find(K + 'Placemark')
     data = {d.get('name'): d.find(K + 'value').text for d in area.iter(K + 'Data')}
-    assert (data['task_id'], data['hazard_id'], data['organisation']) == ('T-042', 'CHA-7',
-                                                                           'NPA')
+    ids = (data['task_id'], data['hazard_id'], data['organisation'])
+    assert ids == ('T-042', 'CHA-7', 'NPA')
     # the cleared ground: one polygon with its hole, outer ring counter-clockwise
     cleared = folders['cleared_area'].find(K + 'Placemark')
     outer = cleared.find(f'.//{K}outerBoundaryIs/{K}LinearRing/{K}coordinates').text.split()

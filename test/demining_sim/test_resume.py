@@ -45,8 +45,8 @@ def test_a_resumed_scenario_goes_on_from_the_mission_time_the_journal_reached(tm
     assert got == [(FaultKind.GNSS_LOSS, 0.0, 20.0), (FaultKind.SENSOR_DROPOUT, 40.0, 5.0)]
     inj = FaultInjector(shifted.faults)
     assert [f.kind for f in inj.started(-1.0, 0.0)] == [FaultKind.GNSS_LOSS]
-    assert inj.is_active(19.9, FaultKind.GNSS_LOSS) and not inj.is_active(20.0,
-                                                                           FaultKind.GNSS_LOSS)
+    assert inj.is_active(19.9, FaultKind.GNSS_LOSS)
+    assert not inj.is_active(20.0, FaultKind.GNSS_LOSS)
     # the shepherd has walked 20 m when the resumed run starts
     from demining_sim.actors import Actor
     assert Actor(shifted.actors[0]).position(0.0) == (20.0, 0.0)
