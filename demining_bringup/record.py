@@ -196,7 +196,9 @@ def completion_record(record: MissionRecord, content: JournalContent) -> Dict[st
               'zone_radius_m': round(zone_radius(d), 2)}
              for d in record.detections if d.kind in (DetectionKind.AT, DetectionKind.UXO)]
     unprocessed = max(0.0, record.area_field_m2 - record.area_cleared_m2)
-    profile = record.vehicle_profile or 'unknown profile'
+    # the profile's name (config/vehicles/<name>.yaml), not the path it was read from
+    profile = (os.path.splitext(os.path.basename(record.vehicle_profile))[0]
+               or 'unknown profile')
     return {
         'standard': _IMAS_0830,
         'task_id': str(meta.get('task_id', '')), 'hazard_id': str(meta.get('hazard_id', '')),

@@ -54,18 +54,33 @@ class FusionNodeParams(FusionParams):
     resume_dir: str = vehicle_params.resume_dir()
 
 
+#: Kinds whose tracks fence ground off (no-go zones): a new look that says one of them about a
+#: restored track of another kind is never dropped.
+_FENCED_KINDS = (DetectionKind.AT, DetectionKind.UXO)
+
+
 def with_restored(restored: Sequence[Detection], fused: Sequence[Detection], id_offset: int,
                   radius_m: float) -> List[Detection]:
     """The restored tracks, then the new ones renumbered past them (ids stay unique).
 
     A new track within ``radius_m`` of a restored one is the same object seen again and is
-    left out (the restored track, the one the record and the no-go zones hold, stands).
+    left out: the restored track, the one the record and the no-go zones hold, stands, keeping
+    its id and position. On the safe side, though: when the new look says AT or UXO of a
+    restored track of a milder kind, the restored track takes that kind (and the larger
+    radius), so its no-go zone is drawn.
     """
     out = list(restored)
     for d in fused:
-        if any(math.hypot(d.x - r.x, d.y - r.y) <= radius_m for r in restored):
+        near = [i for i, r in enumerate(restored)
+                if math.hypot(d.x - r.x, d.y - r.y) <= radius_m]
+        if not near:
+            out.append(dataclasses.replace(d, id=d.id + id_offset))
             continue
-        out.append(dataclasses.replace(d, id=d.id + id_offset))
+        for i in near:
+            r = out[i]
+            if d.kind in _FENCED_KINDS and r.kind not in _FENCED_KINDS:
+                out[i] = dataclasses.replace(r, kind=d.kind, confidence=d.confidence,
+                                             radius=max(r.radius, d.radius))
     return out
 
 

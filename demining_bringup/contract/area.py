@@ -107,6 +107,28 @@ def _geojson_polygons(doc: dict) -> List[Tuple[dict, list]]:
     raise WorldError(f'unsupported GeoJSON type {kind!r}')
 
 
+def geojson_ids(path: str) -> dict:
+    """The mine-action ids of a GeoJSON area (``task_id``, ``hazard_id``, ``organisation``).
+
+    Read from the first feature's properties (the field, in a file ``demine generate-world
+    --geojson`` takes), else from members of the document; '' for each absent one.
+
+    :raises WorldError: when the file cannot be read or an id is not text or a number.
+    """
+    try:
+        with open(path, encoding='utf-8') as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WorldError(f'{path}: cannot read GeoJSON ({exc})') from None
+    if not isinstance(doc, dict):
+        raise WorldError(f'{path}: not a GeoJSON object')
+    feats = doc.get('features') if doc.get('type') == 'FeatureCollection' else [doc]
+    fields = [f for f in feats or [] if isinstance(f, dict)
+              and (f.get('properties') or {}).get('role', 'field') == 'field']
+    props = (fields[0].get('properties') or {}) if fields else {}
+    return {k: _text_id(path, k, props.get(k, doc.get(k))) for k in AREA_IDS}
+
+
 def _load_geojson(path: str) -> HazardArea:
     try:
         with open(path, encoding='utf-8') as f:

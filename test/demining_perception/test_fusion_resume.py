@@ -42,3 +42,13 @@ def test_a_journaled_mine_map_is_restored_on_the_safe_side():
     other = MineMap(10.0, journaled.values, 0.5, 0.0, g.resolution)
     assert not restore_map(FusionCore(FusionParams(), 0.0, 0.0, 2.0, 1.0), other)
     assert not restore_map(fresh, None)
+
+
+def test_a_new_look_that_says_at_upgrades_a_restored_track_never_the_reverse():
+    restored = [Detection(1.0, 1.0, 0.1, 0.5, DetectionKind.UNKNOWN, radius=0.1, id=3),
+                Detection(6.0, 1.0, 0.1, 0.9, DetectionKind.AT, radius=0.2, id=4)]
+    fused = [Detection(1.2, 1.0, 0.1, 0.8, DetectionKind.AT, radius=0.16, id=1),
+             Detection(6.1, 1.0, 0.1, 0.9, DetectionKind.AP, radius=0.05, id=2)]
+    out = with_restored(restored, fused, id_offset=4, radius_m=0.7)
+    assert [(d.id, d.kind, d.x, d.radius) for d in out] == [
+        (3, DetectionKind.AT, 1.0, 0.16), (4, DetectionKind.AT, 6.0, 0.2)]

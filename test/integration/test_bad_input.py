@@ -18,6 +18,10 @@ from demining_bringup import cli
 from demining_bringup import stack as st
 from demining_bringup.contract.journal import GridGeometry, JournalWriter, journal_path
 
+#: A GeoJSON area whose task id is not text.
+_GEOJSON_BAD_ID = ('{"type": "Feature", "properties": {"task_id": {"a": 1}}, "geometry": '
+                   '{"type": "Polygon", "coordinates": [[[18, 44], [18.0003, 44], '
+                   '[18.0003, 44.0002], [18, 44.0002], [18, 44]]]}}')
 #: A field polygon of the training field, for rewriting.
 _FIELD_RE = re.compile(r'<demining:field>.*?</demining:field>', re.S)
 
@@ -113,6 +117,18 @@ CASES = [
      'w.sdf'),
     ('field with an odd number count', lambda t: ['validate', '--world', _field(
         t, '0 0 30 0 30 20 0')], 'w.sdf'),
+    # -- GeoJSON areas (demine generate-world --geojson) ----------------------------------------
+    ('GeoJSON area without features', lambda t: ['generate-world', '--geojson', _world(
+        t, '{"type": "FeatureCollection", "features": []}', 'a.geojson'), '-o',
+        str(t / 'w.sdf')], 'no features'),
+    ('GeoJSON area with bad coordinates', lambda t: ['generate-world', '--geojson', _world(
+        t, '{"type": "Polygon", "coordinates": [["east", "north"]]}', 'a.geojson'), '-o',
+        str(t / 'w.sdf')], 'coordinates'),
+    ('GeoJSON area whose task id is an object', lambda t: ['generate-world', '--geojson',
+                                                           _world(t, _GEOJSON_BAD_ID,
+                                                                  'a.geojson'),
+                                                           '-o', str(t / 'w.sdf')],
+     'task_id'),
     # -- profiles and parameters --------------------------------------------------------------
     ('unknown profile', lambda t: ['validate', '--profile', 'tractor9000'],
      'unknown vehicle profile'),
