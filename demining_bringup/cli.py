@@ -53,8 +53,9 @@ _DOMAIN_LIMITS = (0, 232)
 _DEFAULT_TIMEOUT_S = 1200.0
 #: The stack arguments of a run, kept in its folder for ``--resume``.
 ARGUMENTS_FILE = 'arguments.json'
-#: The coverage image ``demine report --from-recording`` redraws from a recording.
+#: The images ``demine report --from-recording`` redraws from a recording.
 RECORDING_IMAGE = 'coverage_from_recording.png'
+RECORDING_MAP_IMAGE = 'mine_map_from_recording.png'
 #: Arguments a resumed run takes from the first run unless given again.
 _RESUMED_ARGUMENTS = ('world', 'profile', 'seed', 'scenario', 'task_id', 'hazard_id',
                       'organisation')
@@ -317,8 +318,11 @@ def cmd_report(ns: argparse.Namespace) -> int:
         out = os.path.join(folder, RECORDING_IMAGE)
         status: Dict[str, object] = {}
         used = render_from_recording(os.path.abspath(ns.from_recording),
-                                     load_record(folder)[0], out, status)
-        _say(f'{RECORDING_IMAGE} redrawn from {ns.from_recording} ('
+                                     load_record(folder)[0], out, status,
+                                     os.path.join(folder, RECORDING_MAP_IMAGE))
+        drawn = RECORDING_IMAGE + (f' and {RECORDING_MAP_IMAGE}' if used.get('mine_map')
+                                   else '')
+        _say(f'{drawn} redrawn from {ns.from_recording} ('
              + ', '.join(f'{t} {n}' for t, n in used.items()) + ' messages)')
         if status.get('truncated'):
             _say('  the recording was cut off (its recorder was killed): drawn from its whole '

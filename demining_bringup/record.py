@@ -43,6 +43,8 @@ from demining_control.coverage.processed import ProcessedGrid
 TRUTH_FILE = 'truth.json'
 #: The completion record (IMAS 08.30 style) of a run folder.
 COMPLETION_FILE = 'completion.json'
+#: The fusion's mine map as last journaled (when the journal holds one).
+MINE_MAP_IMAGE = 'mine_map.png'
 #: Outcome of a mission whose journal ends before a terminal state (killed, crashed).
 INTERRUPTED = 'interrupted'
 #: A track this close to an item detected it, m: the fusion's association radius (0.35 m)
@@ -327,6 +329,11 @@ def rebuild_report(run_dir: str) -> Dict[str, Any]:
     """
     record, content, grid = load_record(run_dir)
     summary = write_report(record, run_dir)
+    m = content.mine_map
+    if m is not None:
+        from demining_bringup.report import render_mine_map_png
+        render_mine_map_png(record, m.values, m.origin_x, m.origin_y, m.resolution,
+                            os.path.join(run_dir, MINE_MAP_IMAGE))
     atomic_write(os.path.join(run_dir, COMPLETION_FILE),
                  json.dumps(record.completion, indent=2, allow_nan=False).encode())
     if record.simulated:
@@ -345,5 +352,5 @@ def read_truth(run_dir: Optional[str]) -> Optional[dict]:
         return None
 
 
-__all__ = ['COMPLETION_FILE', 'INTERRUPTED', 'MATCH_RADIUS_M', 'TRUTH_FILE',
+__all__ = ['COMPLETION_FILE', 'INTERRUPTED', 'MATCH_RADIUS_M', 'MINE_MAP_IMAGE', 'TRUTH_FILE',
            'completion_record', 'load_record', 'read_truth', 'rebuild_report', 'truth_record']

@@ -284,19 +284,20 @@ def topic_counts(path: str) -> Dict[str, int]:
 
 
 def render_from_recording(path: str, record: Any, out_png: str,
-                          status: Optional[Dict[str, Any]] = None) -> Dict[str, int]:
+                          status: Optional[Dict[str, Any]] = None,
+                          out_map_png: str = '') -> Dict[str, int]:
     """Redraw ``record``'s coverage image from a recording's processed ground, path, track
-    and detections (what was on the wire), into ``out_png``; return message counts used
-    (``status`` as :func:`read_recording`'s).
+    and detections (what was on the wire), into ``out_png``, and (``out_map_png``) the last
+    /mine_map with them; return message counts used (``status`` as :func:`read_recording`'s).
 
     ``record`` (a :class:`demining_bringup.report.MissionRecord`) gives the area and origin.
     """
     import dataclasses
     import numpy as np
     from demining_bringup.contract import topics
-    from demining_bringup.report import render_coverage_png
+    from demining_bringup.report import render_coverage_png, render_mine_map_png
     got = read_recording(path, (topics.COVERAGE_PROCESSED, topics.COVERAGE_PATH,
-                                topics.LOCALIZATION, topics.DETECTIONS), status)
+                                topics.LOCALIZATION, topics.DETECTIONS, topics.MINE_MAP), status)
     changes: Dict[str, Any] = {}
     if got[topics.COVERAGE_PROCESSED]:
         g = got[topics.COVERAGE_PROCESSED][-1][1]
@@ -311,7 +312,11 @@ def render_from_recording(path: str, record: Any, out_png: str,
                                        dtype=float).reshape(-1, 2)
     if got[topics.DETECTIONS]:
         changes['detections'] = list(got[topics.DETECTIONS][-1][1].items)
-    render_coverage_png(dataclasses.replace(record, **changes), out_png)
+    drawn = dataclasses.replace(record, **changes)
+    render_coverage_png(drawn, out_png)
+    if out_map_png and got[topics.MINE_MAP]:
+        g = got[topics.MINE_MAP][-1][1]
+        render_mine_map_png(drawn, g.values, g.origin_x, g.origin_y, g.resolution, out_map_png)
     return {t: len(v) for t, v in got.items()}
 
 

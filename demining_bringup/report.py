@@ -356,6 +356,50 @@ def render_coverage_png(record: MissionRecord, path: str) -> None:
         plt.close(fig)
 
 
+def render_mine_map_png(record: MissionRecord, values: np.ndarray, origin_x: float,
+                        origin_y: float, resolution: float, path: str) -> None:
+    """Render the fusion's mine-probability map (/mine_map: 0..100, -1 unknown) with the
+    hazard area, exclusion zones, no-go discs and tracks, to a PNG."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    from matplotlib.patches import Circle
+    v = np.asarray(values, dtype=float)
+    h, w = v.shape
+    extent = (origin_x, origin_x + w * resolution, origin_y, origin_y + h * resolution)
+    aspect = (extent[3] - extent[2]) / max(extent[1] - extent[0], resolution)
+    fig, ax = plt.subplots(figsize=(_FIGURE_WIDTH_IN, min(_FIGURE_MAX_HEIGHT_IN, max(
+        _FIGURE_MIN_HEIGHT_IN, 0.7 * _FIGURE_WIDTH_IN * aspect + 1.0))))
+    try:
+        im = ax.imshow(np.where(v < 0, np.nan, v), origin='lower', extent=extent, cmap='magma_r',
+                       vmin=0.0, vmax=100.0, interpolation='nearest')
+        fig.colorbar(im, ax=ax, label='mine probability [%]', shrink=0.8)
+        fx, fy = zip(*(list(record.field) + [record.field[0]]))
+        ax.plot(fx, fy, 'c-', lw=1.5, label='hazard area')
+        for zone in record.exclusion_zones:
+            zx, zy = zip(*(list(zone) + [zone[0]]))
+            ax.plot(zx, zy, 'c:', lw=1)
+        for x, y, r in record.no_go_zones:
+            ax.add_patch(Circle((x, y), r, fill=False, edgecolor='red', lw=1.5))
+        for kind, (color, marker) in _KIND_STYLE.items():
+            pts = [(d.x, d.y) for d in record.detections if d.kind == kind]
+            if pts:
+                px, py = zip(*pts)
+                ax.scatter(px, py, c=color, marker=marker, s=40, edgecolors='w',
+                           linewidths=0.5, label=f'track {kind.name}', zorder=5)
+        ax.set_aspect('equal')
+        ax.set_xlabel('x east [m] (map)')
+        ax.set_ylabel('y north [m] (map)')
+        ax.set_title(f'{record.world_name}: mine map (fusion), no-go zones in red')
+        ax.legend(loc='upper left', bbox_to_anchor=(1.25, 1.0), fontsize=8)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format='png', dpi=_FIGURE_DPI)
+        atomic_write(path, buf.getvalue())
+    finally:
+        plt.close(fig)
+
+
 def _fmt(value: Optional[float], decimals: int) -> str:
     """A number to ``decimals``, or 'unknown' (a position the wire did not carry)."""
     return 'unknown' if value is None else f'{value:.{decimals}f}'

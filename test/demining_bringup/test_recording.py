@@ -99,6 +99,9 @@ def test_demine_run_record_writes_a_readable_mcap(tmp_path):
     assert redraw.returncode == 0, redraw.stderr
     assert 'localization/odometry' in redraw.stdout
     assert (run_dir / 'coverage_from_recording.png').stat().st_size > 10_000
+    assert (run_dir / 'mine_map_from_recording.png').stat().st_size > 10_000
+    # the journal's own mine map is drawn too
+    assert (run_dir / 'mine_map.png').stat().st_size > 10_000
 
 
 def _string_recording(path, n=3000):
