@@ -330,7 +330,7 @@ def rebuild_report(run_dir: str) -> Dict[str, Any]:
     record, content, grid = load_record(run_dir)
     summary = write_report(record, run_dir)
     m = content.mine_map
-    if m is not None:
+    if m is not None and m.values.size and m.resolution > 0.0:
         from demining_bringup.report import render_mine_map_png
         render_mine_map_png(record, m.values, m.origin_x, m.origin_y, m.resolution,
                             os.path.join(run_dir, MINE_MAP_IMAGE))

@@ -293,6 +293,7 @@ def render_from_recording(path: str, record: Any, out_png: str,
     ``record`` (a :class:`demining_bringup.report.MissionRecord`) gives the area and origin.
     """
     import dataclasses
+    import math
     import numpy as np
     from demining_bringup.contract import topics
     from demining_bringup.report import render_coverage_png, render_mine_map_png
@@ -314,8 +315,11 @@ def render_from_recording(path: str, record: Any, out_png: str,
         changes['detections'] = list(got[topics.DETECTIONS][-1][1].items)
     drawn = dataclasses.replace(record, **changes)
     render_coverage_png(drawn, out_png)
-    if out_map_png and got[topics.MINE_MAP]:
-        g = got[topics.MINE_MAP][-1][1]
+    maps = [g for _, g in got[topics.MINE_MAP]
+            if np.asarray(g.values).ndim == 2 and np.asarray(g.values).size
+            and math.isfinite(g.resolution) and g.resolution > 0.0]
+    if out_map_png and maps:
+        g = maps[-1]                          # the last map there is to draw
         render_mine_map_png(drawn, g.values, g.origin_x, g.origin_y, g.resolution, out_map_png)
     return {t: len(v) for t, v in got.items()}
 

@@ -359,7 +359,13 @@ def render_coverage_png(record: MissionRecord, path: str) -> None:
 def render_mine_map_png(record: MissionRecord, values: np.ndarray, origin_x: float,
                         origin_y: float, resolution: float, path: str) -> None:
     """Render the fusion's mine-probability map (/mine_map: 0..100, -1 unknown) with the
-    hazard area, exclusion zones, no-go discs and tracks, to a PNG."""
+    hazard area, exclusion zones, no-go discs and tracks, to a PNG.
+
+    :raises ValueError: for an empty grid or a resolution that is not a positive number.
+    """
+    if np.asarray(values).ndim != 2 or not np.asarray(values).size or not (
+            math.isfinite(resolution) and resolution > 0.0):
+        raise ValueError('mine map: an empty grid or a bad resolution')
     import matplotlib
     matplotlib.use('Agg')
     from matplotlib import pyplot as plt

@@ -381,7 +381,8 @@ class JournalWriter:
         """The fusion's latest mine map: its changed tiles go out every ``map_period_s``."""
         values = np.asarray(values)
         geometry = (origin_x, origin_y, resolution)
-        if values.ndim != 2 or not all(math.isfinite(v) for v in geometry):
+        if values.ndim != 2 or not values.size or not all(math.isfinite(v) for v in geometry) \
+                or resolution <= 0.0:
             return                      # a malformed map is not journaled (the last one stands)
         self._map_now = MineMap(stamp, values, float(origin_x), float(origin_y),
                                 float(resolution))

@@ -214,6 +214,8 @@ def test_the_mine_map_goes_out_as_changed_tiles_at_its_own_period(tmp_path):
 def test_a_journal_without_a_mine_map_reads_as_none(tmp_path):
     j = _writer(tmp_path)
     j.mine_map(0.0, np.zeros(5), 0.0, 0.0, 0.1)             # not a grid: ignored
+    j.mine_map(0.0, np.zeros((0, 4)), 0.0, 0.0, 0.1)        # an empty grid
+    j.mine_map(0.0, np.zeros((4, 4)), 0.0, 0.0, 0.0)        # no resolution
     j.close(1.0)
     assert read_journal(journal_path(str(tmp_path))).mine_map is None
     con = sqlite3.connect(journal_path(str(tmp_path)))
