@@ -7,8 +7,10 @@ manager component does, without the rest of the stack: a lawnmower over a 1-ha f
 (100 m x 100 m, lanes 1.8 m apart at 0.4 m/s, the tool working), poses and tool states at 10 Hz,
 a growing track list (one track per 10 m^2 processed, the newest ones changing), and every
 ``--period`` seconds the tracks, the processed grid and a commit, as the component's
-``journal_commit`` timer. Only the journal's calls are timed for its cost; the core's own
-cost per simulated second is printed beside it for scale.
+``journal_commit`` timer; the fusion's mine map (the field plus a 3 m margin at 0.1 m, swept
+ground lowered under the sensor boom, a bump at each new track) each period, written by the
+journal every ``journal_map_period_s``. Only the journal's calls are timed for its cost; the
+core's own cost per simulated second is printed beside it for scale.
 
 Figures: time per commit (mean, p99, max), the journal's CPU share of mission time, rows and
 bytes written per mission hour, and the most a SIGKILL can lose (one period). The last line
@@ -47,6 +49,12 @@ FLAIL_RADPS = 83.8              # 800 rpm (docs/sources.md)
 DEPTH_M = 0.2
 M2_PER_TRACK = 10.0             # 1 AP per 100 m^2 and clutter: ~0.1 tracks per m^2 processed
 CHANGING_TRACKS = 5             # the newest tracks still change between periods
+MAP_MARGIN_M = 3.0              # the fusion's map_margin_m default
+MAP_RESOLUTION_M = 0.1          # the fusion's resolution_m default
+BOOM_HALF_WIDTH_M = 1.25        # half the sensor boom's width (2.5 m array)
+PRIOR_PERCENT = 1               # the fusion's prior, as /mine_map prints it
+SWEPT_PERCENT = 0               # a cell swept without a hit
+TRACK_PERCENT = 60              # a cell at a track
 
 
 def lawnmower(t: float) -> tuple:
@@ -77,6 +85,8 @@ def run(mission_s: float, period_s: float, folder: str) -> dict:
     tracks: List[Detection] = []
     dt = 1.0 / POSE_RATE_HZ
     next_commit = period_s
+    side = int(round((100.0 + 2 * MAP_MARGIN_M) / MAP_RESOLUTION_M))
+    mine_map = np.full((side, side), PRIOR_PERCENT, dtype=np.int8)
     n = int(mission_s * POSE_RATE_HZ)
     for k in range(1, n + 1):
         t = k * dt
@@ -102,12 +112,22 @@ def run(mission_s: float, period_s: float, folder: str) -> dict:
                 d = tracks[i]
                 tracks[i] = Detection(d.x, d.y, d.depth, min(1.0, d.confidence + 0.01),
                                       d.kind, id=d.id)
+            # the fusion's map: swept band under the boom, the newest tracks bumped
+            i = int((x + MAP_MARGIN_M) / MAP_RESOLUTION_M)
+            jr = int((y + MAP_MARGIN_M) / MAP_RESOLUTION_M)
+            r = int(BOOM_HALF_WIDTH_M / MAP_RESOLUTION_M)
+            mine_map[max(0, jr - r):jr + r, max(0, i - r):i + r] = SWEPT_PERCENT
+            for d in tracks[-CHANGING_TRACKS:]:
+                mine_map[min(side - 1, int((d.y + MAP_MARGIN_M) / MAP_RESOLUTION_M)),
+                         min(side - 1, int((d.x + MAP_MARGIN_M) / MAP_RESOLUTION_M))] = \
+                    TRACK_PERCENT
             c3 = time.perf_counter()
             m.on_detections(tracks)
             area = g.processed_area_m2()        # the core's figure (also /mission/progress)
             c4 = time.perf_counter()
             j.tracks(t, tracks)
             j.progress(t, g.processed, 100.0 * area / field_m2, area)
+            j.mine_map(t, mine_map, -MAP_MARGIN_M, -MAP_MARGIN_M, MAP_RESOLUTION_M)
             j.commit(t)
             c5 = time.perf_counter()
             core_s += c4 - c3
@@ -119,13 +139,16 @@ def run(mission_s: float, period_s: float, folder: str) -> dict:
     con = sqlite3.connect(path)
     rows = sum(con.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0]
                for t in ('transitions', 'safety_events', 'events', 'tracks', 'trajectory',
-                         'tool', 'paths', 'progress', 'processed_tiles'))
+                         'tool', 'paths', 'progress', 'processed_tiles', 'mine_map_tiles'))
+    map_bytes = con.execute('SELECT COALESCE(SUM(LENGTH(cells)), 0) FROM '
+                            'mine_map_tiles').fetchone()[0]
     con.close()
     per_h = 3600.0 / mission_s
     ms = np.asarray(commit_s) * 1e3
     return {
         'mission_s': mission_s, 'commit_period_s': period_s, 'commits': len(commit_s),
         'grid_cells': int(g.width * g.height), 'tracks_at_end': len(tracks),
+        'mine_map_cells': int(mine_map.size), 'mine_map_tile_bytes_at_end': int(map_bytes),
         'coverage_percent_at_end': round(g.coverage_percent(), 2),
         'commit_ms_mean': round(float(ms.mean()), 3),
         'commit_ms_p99': round(float(np.percentile(ms, 99)), 3),

@@ -53,8 +53,9 @@ _DOMAIN_LIMITS = (0, 232)
 _DEFAULT_TIMEOUT_S = 1200.0
 #: The stack arguments of a run, kept in its folder for ``--resume``.
 ARGUMENTS_FILE = 'arguments.json'
-#: The coverage image ``demine report --from-recording`` redraws from a recording.
+#: The images ``demine report --from-recording`` redraws from a recording.
 RECORDING_IMAGE = 'coverage_from_recording.png'
+RECORDING_MAP_IMAGE = 'mine_map_from_recording.png'
 #: Arguments a resumed run takes from the first run unless given again.
 _RESUMED_ARGUMENTS = ('world', 'profile', 'seed', 'scenario', 'task_id', 'hazard_id',
                       'organisation')
@@ -300,6 +301,9 @@ def cmd_report(ns: argparse.Namespace) -> int:
     folder = os.path.abspath(ns.run_folder)
     if not os.path.isdir(folder):
         raise ConfigError(f'{ns.run_folder}: no such run folder')
+    if ns.from_recording == '':                       # the flag alone: the run's own recording
+        from demining_bringup.recording import RECORDING_FILE
+        ns.from_recording = os.path.join(folder, RECORDING_FILE)
     if ns.from_recording:
         from demining_bringup.contract import topics
         from demining_bringup.recording import read_recording
@@ -312,10 +316,17 @@ def cmd_report(ns: argparse.Namespace) -> int:
         from demining_bringup.record import load_record
         from demining_bringup.recording import render_from_recording
         out = os.path.join(folder, RECORDING_IMAGE)
+        status: Dict[str, object] = {}
         used = render_from_recording(os.path.abspath(ns.from_recording),
-                                     load_record(folder)[0], out)
-        _say(f'{RECORDING_IMAGE} redrawn from {ns.from_recording} ('
+                                     load_record(folder)[0], out, status,
+                                     os.path.join(folder, RECORDING_MAP_IMAGE))
+        drawn = RECORDING_IMAGE + (f' and {RECORDING_MAP_IMAGE}' if used.get('mine_map')
+                                   else '')
+        _say(f'{drawn} redrawn from {ns.from_recording} ('
              + ', '.join(f'{t} {n}' for t, n in used.items()) + ' messages)')
+        if status.get('truncated'):
+            _say('  the recording was cut off (its recorder was killed): drawn from its whole '
+                 'chunks, the last seconds before the kill are not in it')
     _say(f'mission {summary["outcome"]}: {summary["coverage_percent"]:.2f} % of '
          f'{summary["area_field_m2"]:.0f} m² processed, {len(summary["detections"])} '
          f'detections, {summary["runs"]} run(s)')
@@ -363,9 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser('report', help="rebuild a run folder's report from its journal")
     p.add_argument('run_folder', metavar='RUN_DIR', help='run folder holding journal.sqlite')
-    p.add_argument('--from-recording', default=None, metavar='MCAP',
+    p.add_argument('--from-recording', default=None, nargs='?', const='', metavar='MCAP',
                    help=f'also redraw the coverage image from a recording ({RECORDING_IMAGE}): '
-                   'what the topics carried')
+                   'what the topics carried (default RUN_DIR/mission.mcap; a recording cut off '
+                   'by a kill is read to its last whole chunk)')
     p.set_defaults(func=cmd_report)
 
     p = verbs.add_parser('validate', help='check world, profile and parameters')

@@ -24,7 +24,7 @@ import dataclasses
 import json
 import math
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from shapely.geometry import Polygon as ShapelyPolygon
@@ -43,6 +43,8 @@ from demining_control.coverage.processed import ProcessedGrid
 TRUTH_FILE = 'truth.json'
 #: The completion record (IMAS 08.30 style) of a run folder.
 COMPLETION_FILE = 'completion.json'
+#: The fusion's mine map as last journaled (when the journal holds one).
+MINE_MAP_IMAGE = 'mine_map.png'
 #: Outcome of a mission whose journal ends before a terminal state (killed, crashed).
 INTERRUPTED = 'interrupted'
 #: A track this close to an item detected it, m: the fusion's association radius (0.35 m)
@@ -57,6 +59,13 @@ _DECIMALS = 8                    # ~1 mm in latitude
 _DEPTH_PERCENTILE = 0.05         # the depth the tool reached in all but 5 % of its samples
 _IMAS_0830 = ('IMAS 08.30 Post-clearance documentation (completion report fields); IMAS 09.50 '
               'Mechanical demining (mechanical processing alone is not clearance)')
+
+
+def _json_number(value: float, decimals: Optional[int] = None) -> Optional[float]:
+    """``value`` (rounded), or None for NaN/inf (a position the wire did not carry)."""
+    if not math.isfinite(value):
+        return None
+    return round(value, decimals) if decimals is not None else value
 
 
 def _terminal(state: str) -> bool:
@@ -117,8 +126,23 @@ def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedG
         working_depth_m=float(params.get('working_depth_m', 0.0)),
         vehicle_profile=str(meta.get('vehicle_profile', '')),
         simulated=bool(meta.get('simulated', True)))
+    record.no_go_zones = no_go_discs(record.detections, params)
     record.completion = completion_record(record, content)
     return record, content, grid
+
+
+def no_go_discs(tracks, params: Dict[str, Any]) -> List[Tuple[float, float, float]]:
+    """The no-go discs the planner and the supervisor drew round the AT/UXO tracks."""
+    from demining_control.coverage.no_go import NoGoZones
+    from demining_control.mission_manager_node import MissionManagerConfig
+    default = {f.name: f.default for f in dataclasses.fields(MissionManagerConfig)}
+    try:
+        margin = float(params.get('no_go_margin_m', default['no_go_margin_m']))
+    except (TypeError, ValueError):
+        margin = float(default['no_go_margin_m'])
+    zones = NoGoZones(margin)
+    zones.update(tracks)
+    return list(zones.discs)
 
 
 def _bearing_distance(a: Tuple[float, float], b: Tuple[float, float]) -> Tuple[float, float]:
@@ -163,10 +187,20 @@ def completion_record(record: MissionRecord, content: JournalContent) -> Dict[st
     starts = [t['utc'] for t in tr if t['state'] == MissionState.PLANNING.value]
     end_utc = (tr[-1]['utc'] if tr and _terminal(tr[-1]['state'])
                else (content.segments[-1]['last_utc'] if content.segments else ''))
-    no_go = [{'id': d.id, 'kind': d.kind.name, **wgs84(d.x, d.y), 'radius_m': round(d.radius, 2)}
+
+    def zone_radius(d) -> float:
+        """The radius of the no-go disc drawn round a track (the nearest disc's)."""
+        near = min(record.no_go_zones, key=lambda z: math.hypot(z[0] - d.x, z[1] - d.y),
+                   default=None)
+        return near[2] if near is not None else d.radius
+
+    no_go = [{'id': d.id, 'kind': d.kind.name, **wgs84(d.x, d.y), 'radius_m': round(d.radius, 2),
+              'zone_radius_m': round(zone_radius(d), 2)}
              for d in record.detections if d.kind in (DetectionKind.AT, DetectionKind.UXO)]
     unprocessed = max(0.0, record.area_field_m2 - record.area_cleared_m2)
-    profile = record.vehicle_profile or 'unknown profile'
+    # the profile's name (config/vehicles/<name>.yaml), not the path it was read from
+    profile = (os.path.splitext(os.path.basename(record.vehicle_profile))[0]
+               or 'unknown profile')
     return {
         'standard': _IMAS_0830,
         'task_id': str(meta.get('task_id', '')), 'hazard_id': str(meta.get('hazard_id', '')),
@@ -215,11 +249,13 @@ def truth_record(record: MissionRecord, content: JournalContent,
     events = content.truth_events + content.machine_events
     gone = set(destroyed_items(events))
     out['neutralised'] = [{'stamp': round(e.stamp, 3), 'kind': e.kind, 'item_id': e.item_id,
-                           'item_kind': e.item_kind, 'x': round(e.x, 3), 'y': round(e.y, 3),
-                           'detail': e.detail}
+                           'item_kind': e.item_kind, 'x': _json_number(e.x, 3),
+                           'y': _json_number(e.y, 3), 'detail': e.detail}
                           for e in sorted(events, key=lambda e: e.stamp)
                           if e.kind in ('neutralised', 'ap_detonation')]
-    out['truth_events'] = [dataclasses.asdict(e) for e in content.truth_events]
+    out['truth_events'] = [{k: _json_number(v) if isinstance(v, float) else v
+                            for k, v in dataclasses.asdict(e).items()}
+                           for e in content.truth_events]
     if file_sha256(path) != meta.get('world_sha256') or not path:
         out['items'] = None
         out['error'] = 'the world file is missing or changed since the run: no item fates'
@@ -293,6 +329,11 @@ def rebuild_report(run_dir: str) -> Dict[str, Any]:
     """
     record, content, grid = load_record(run_dir)
     summary = write_report(record, run_dir)
+    m = content.mine_map
+    if m is not None and m.values.size and m.resolution > 0.0:
+        from demining_bringup.report import render_mine_map_png
+        render_mine_map_png(record, m.values, m.origin_x, m.origin_y, m.resolution,
+                            os.path.join(run_dir, MINE_MAP_IMAGE))
     atomic_write(os.path.join(run_dir, COMPLETION_FILE),
                  json.dumps(record.completion, indent=2, allow_nan=False).encode())
     if record.simulated:
@@ -311,5 +352,5 @@ def read_truth(run_dir: Optional[str]) -> Optional[dict]:
         return None
 
 
-__all__ = ['COMPLETION_FILE', 'INTERRUPTED', 'MATCH_RADIUS_M', 'TRUTH_FILE',
+__all__ = ['COMPLETION_FILE', 'INTERRUPTED', 'MATCH_RADIUS_M', 'MINE_MAP_IMAGE', 'TRUTH_FILE',
            'completion_record', 'load_record', 'read_truth', 'rebuild_report', 'truth_record']

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from mcap.writer import CompressionType, Writer
 
@@ -31,6 +31,8 @@ _SEPARATOR = '=' * 80
 #: rosidl type names that the .msg syntax spells differently.
 _MSG_NAMES = {'boolean': 'bool', 'octet': 'byte', 'double': 'float64', 'float': 'float32'}
 _NS_PER_S = 1_000_000_000
+#: Bytes of an MCAP file's magic and header record (a failure within them: not an MCAP file).
+_MCAP_HEADER_BYTES = 64
 #: Queue depth of the DDS recorder's subscriptions (10 s of the busiest 100 Hz topic).
 RECORDER_DEPTH = 1000
 
@@ -182,65 +184,145 @@ def recorder_node(recorder: McapRecorder, context: Any) -> Any:
     return node
 
 
-def read_recording(path: str, topics_wanted) -> Dict[str, List[Tuple[float, Any]]]:
+def _read_errors() -> Tuple[type, ...]:
+    """What a damaged MCAP file raises in the ``mcap`` reader (and zstandard, struct below)."""
+    import struct
+    from mcap.exceptions import McapError
+    errors: List[type] = [OSError, McapError, ValueError, EOFError, AssertionError,
+                          struct.error, KeyError, IndexError]
+    try:
+        import zstandard
+        errors.append(zstandard.ZstdError)
+    except ImportError:             # the mcap reader then cannot read ZSTD chunks at all
+        pass
+    return tuple(errors)
+
+
+def iter_recording(path: str, topics_wanted: Optional[List[str]] = None,
+                   status: Optional[Dict[str, Any]] = None) -> Iterator[Tuple[Any, Any]]:
+    """(channel, message) of a recording in file order; also of one a kill cut off.
+
+    A whole file is read through its index (the summary section). A recording whose writer
+    was killed has no summary and ends inside a chunk: it is read from the start, record by
+    record, every complete chunk kept, and the cut-off tail is dropped; ``status`` (when given)
+    then gets ``truncated`` True.
+
+    :raises ConfigError: when the file is not an MCAP recording at all.
+    """
+    from mcap.reader import NonSeekingReader, SeekingReader
+    from demining_bringup.contract.errors import ConfigError
+    errors = _read_errors()
+    want = None if topics_wanted is None else ['/' + t.lstrip('/') for t in topics_wanted]
+    try:
+        f = open(path, 'rb')
+    except OSError as exc:
+        raise ConfigError(f'{path}: cannot open the recording ({exc.strerror})') from None
+    with f:
+        try:
+            summary = SeekingReader(f).get_summary()
+        except errors:
+            summary = None
+        f.seek(0)
+        if status is not None:
+            status['truncated'] = summary is None
+        if summary is not None:
+            try:
+                for _, channel, message in SeekingReader(f).iter_messages(topics=want):
+                    yield channel, message
+            except errors as exc:
+                raise ConfigError(f'{path}: not a readable MCAP recording '
+                                  f'({type(exc).__name__}: {exc})') from None
+            return
+        got = 0
+        try:
+            for _, channel, message in NonSeekingReader(f).iter_messages(
+                    topics=want, log_time_order=False):
+                got += 1
+                yield channel, message
+        except errors as exc:
+            if got == 0 and f.tell() <= _MCAP_HEADER_BYTES:
+                raise ConfigError(f'{path}: not a readable MCAP recording '
+                                  f'({type(exc).__name__}: {exc})') from None
+            # the tail a kill cut off: every whole chunk before it was read
+
+
+def read_recording(path: str, topics_wanted, status: Optional[Dict[str, Any]] = None,
+                   ) -> Dict[str, List[Tuple[float, Any]]]:
     """The plain values of ``topics_wanted`` in a recording: ``{topic: [(stamp, value)]}``.
 
     Each message is deserialised with rclpy into the contract's message type and decoded by
-    the contract's wire, as a subscribing node would; malformed ones are skipped.
+    the contract's wire, as a subscribing node would; malformed ones are skipped. A recording
+    cut off by a kill gives what its complete chunks hold (:func:`iter_recording`: ``status``).
 
     :raises ConfigError: when the file is not a readable MCAP recording.
     """
-    from mcap.exceptions import McapError
-    from mcap.reader import make_reader
     from rclpy.serialization import deserialize_message
-    from demining_bringup.contract.errors import ConfigError
     from demining_bringup.contract.codec import DecodeError
     from demining_bringup.contract.wire import wires
     w = wires()
     want = {'/' + t.lstrip('/'): t for t in topics_wanted}
     out: Dict[str, List[Tuple[float, Any]]] = {t: [] for t in topics_wanted}
-    try:
-        with open(path, 'rb') as f:
-            for _, channel, message in make_reader(f).iter_messages(topics=list(want)):
-                topic = want[channel.topic]
-                wire = w[topic]
-                try:
-                    value = wire.decode(deserialize_message(message.data, wire.msg_type))
-                except (DecodeError, ValueError, TypeError):
-                    continue
-                out[topic].append((message.log_time / _NS_PER_S, value))
-    except (OSError, McapError, ValueError, EOFError, AssertionError) as exc:
-        raise ConfigError(f'{path}: not a readable MCAP recording '
-                          f'({type(exc).__name__}: {exc})') from None
+    for channel, message in iter_recording(path, list(topics_wanted), status):
+        topic = want[channel.topic]
+        wire = w[topic]
+        try:
+            value = wire.decode(deserialize_message(message.data, wire.msg_type))
+        except (DecodeError, ValueError, TypeError):
+            continue
+        out[topic].append((message.log_time / _NS_PER_S, value))
+    for values in out.values():
+        values.sort(key=lambda sv: sv[0])
     return out
 
 
-def render_from_recording(path: str, record: Any, out_png: str) -> Dict[str, int]:
+def topic_counts(path: str) -> Dict[str, int]:
+    """Messages per topic of a recording (also of one a kill cut off), by reading it."""
+    counts: Dict[str, int] = {}
+    for channel, _ in iter_recording(path):
+        counts[channel.topic] = counts.get(channel.topic, 0) + 1
+    return counts
+
+
+def render_from_recording(path: str, record: Any, out_png: str,
+                          status: Optional[Dict[str, Any]] = None,
+                          out_map_png: str = '') -> Dict[str, int]:
     """Redraw ``record``'s coverage image from a recording's processed ground, path, track
-    and detections (what was on the wire), into ``out_png``; return message counts used.
+    and detections (what was on the wire), into ``out_png``, and (``out_map_png``) the last
+    /mine_map with them; return message counts used (``status`` as :func:`read_recording`'s).
 
     ``record`` (a :class:`demining_bringup.report.MissionRecord`) gives the area and origin.
     """
     import dataclasses
+    import math
     import numpy as np
     from demining_bringup.contract import topics
-    from demining_bringup.report import render_coverage_png
+    from demining_bringup.report import render_coverage_png, render_mine_map_png
     got = read_recording(path, (topics.COVERAGE_PROCESSED, topics.COVERAGE_PATH,
-                                topics.LOCALIZATION, topics.DETECTIONS))
+                                topics.LOCALIZATION, topics.DETECTIONS, topics.MINE_MAP), status)
     changes: Dict[str, Any] = {}
     if got[topics.COVERAGE_PROCESSED]:
         g = got[topics.COVERAGE_PROCESSED][-1][1]
         changes.update(processed=np.asarray(g.values) == 100, processed_origin_x=g.origin_x,
                        processed_origin_y=g.origin_y, processed_resolution=g.resolution)
     if got[topics.COVERAGE_PATH]:
-        changes['planned_path'] = np.asarray(got[topics.COVERAGE_PATH][-1][1]).reshape(-1, 2)
+        path = np.asarray(got[topics.COVERAGE_PATH][-1][1], dtype=float)
+        # N x 3 on the wire (x, y and the facing yaw: docs/interfaces.md), N x 2 drawn
+        changes['planned_path'] = (path[:, :2] if path.ndim == 2 and path.shape[1] >= 2
+                                   else path.reshape(-1, 2))
     changes['trajectory'] = np.asarray([(s.x, s.y) for _, s in got[topics.LOCALIZATION]],
                                        dtype=float).reshape(-1, 2)
     if got[topics.DETECTIONS]:
         changes['detections'] = list(got[topics.DETECTIONS][-1][1].items)
-    render_coverage_png(dataclasses.replace(record, **changes), out_png)
+    drawn = dataclasses.replace(record, **changes)
+    render_coverage_png(drawn, out_png)
+    maps = [g for _, g in got[topics.MINE_MAP]
+            if np.asarray(g.values).ndim == 2 and np.asarray(g.values).size
+            and math.isfinite(g.resolution) and g.resolution > 0.0]
+    if out_map_png and maps:
+        g = maps[-1]                          # the last map there is to draw
+        render_mine_map_png(drawn, g.values, g.origin_x, g.origin_y, g.resolution, out_map_png)
     return {t: len(v) for t, v in got.items()}
 
 
-__all__ = ['McapRecorder', 'RECORDING_FILE', 'msgdef', 'read_recording', 'recorder_node',
-           'render_from_recording', 'type_name']
+__all__ = ['McapRecorder', 'RECORDING_FILE', 'iter_recording', 'msgdef', 'read_recording',
+           'recorder_node', 'render_from_recording', 'topic_counts', 'type_name']

@@ -9,7 +9,10 @@
 * ``coverage.png``: field, planned path, driven track, processed ground, detections and
   sensed detonations;
 * ``detections.geojson`` and ``cleared_area.geojson``: WGS84 (lon, lat) features for IMSMA/GIS
-  (RFC 7946: outer rings counter-clockwise, holes clockwise).
+  (RFC 7946: outer rings counter-clockwise, holes clockwise);
+* ``clearance.kml`` and ``clearance.gpkg``: the hazard area, exclusion zones, cleared ground,
+  no-go zones, detections and sensed detonations for mine-action information systems (KML 2.2,
+  OGC GeoPackage 1.3.1: :mod:`demining_bringup.exports`).
 
 The record is built from the mission journal by :mod:`demining_bringup.record`, which also
 writes ``completion.json`` (IMAS 08.30 completion fields) and, in simulation, ``truth.json``.
@@ -27,9 +30,10 @@ import dataclasses
 import datetime as _dt
 import io
 import json
+import math
 import os
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from shapely.geometry import MultiPolygon, Polygon as ShapelyPolygon, box
@@ -43,7 +47,7 @@ from demining_bringup.contract.world import GeoOrigin, Polygon
 
 #: The files every run folder holds (the integration tests check this list).
 REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson',
-                'cleared_area.geojson')
+                'cleared_area.geojson', 'clearance.kml', 'clearance.gpkg')
 #: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
 #: ``simulated`` (version 1 had neither); 3 moved ``neutralised`` (simulation truth) to
 #: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome.
@@ -93,6 +97,8 @@ class MissionRecord:
     simulated: bool = True                           # a simulator stood in for the machine
     #: Completion-report fields (IMAS 08.30 style; demining_bringup.record), {} when unknown.
     completion: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: No-go discs (x, y, radius incl. the margin) round the AT/UXO tracks, map frame.
+    no_go_zones: List[Tuple[float, float, float]] = dataclasses.field(default_factory=list)
 
 
 def new_run_dir(parent: str, now: Optional[_dt.datetime] = None) -> str:
@@ -189,6 +195,10 @@ def _lat_lon(lc: LocalCartesian, x: float, y: float) -> tuple:
     return round(float(lat), _GEOJSON_DECIMALS), round(float(lon), _GEOJSON_DECIMALS)
 
 
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
 def _events(record: MissionRecord, *kinds: str) -> List[SimEvent]:
     return [e for e in record.events if e.kind in kinds]
 
@@ -201,10 +211,13 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
     rate = record.area_cleared_m2 / (mission_time / _SECONDS_PER_HOUR) if mission_time else 0.0
 
     def event_entry(e: SimEvent) -> Dict[str, Any]:
-        lat, lon = _lat_lon(lc, e.x, e.y)
+        # a sensed event whose position is unknown (NaN on the wire) keeps its place in the
+        # record with null coordinates (JSON has no NaN)
+        known = _finite(e.x, e.y)
+        lat, lon = _lat_lon(lc, e.x, e.y) if known else (None, None)
         return {'stamp': round(e.stamp, 3), 'item_id': e.item_id, 'item_kind': e.item_kind,
-                'x': round(e.x, 3), 'y': round(e.y, 3), 'lat': lat, 'lon': lon,
-                'detail': e.detail}
+                'x': round(e.x, 3) if known else None, 'y': round(e.y, 3) if known else None,
+                'lat': lat, 'lon': lon, 'detail': e.detail}
 
     detections = []
     for d in record.detections:
@@ -250,9 +263,11 @@ def _geojson_detections(record: MissionRecord, lc: LocalCartesian) -> Dict[str, 
                                      'confidence': round(d.confidence, 3),
                                      'depth_m': round(d.depth, 3)}})
     for e in _events(record, 'neutralised', 'ap_detonation', 'at_detonation'):
-        lat, lon = _lat_lon(lc, e.x, e.y)
+        lat, lon = _lat_lon(lc, e.x, e.y) if _finite(e.x, e.y) else (None, None)
         feats.append({'type': 'Feature',
-                      'geometry': {'type': 'Point', 'coordinates': [lon, lat]},
+                      # RFC 7946 section 3.2: an unlocated feature has a null geometry
+                      'geometry': ({'type': 'Point', 'coordinates': [lon, lat]}
+                                   if lat is not None else None),
                       'properties': {'event': e.kind, 'item_id': e.item_id,
                                      'item_kind': e.item_kind, 'stamp': round(e.stamp, 3)}})
     return {'type': 'FeatureCollection', 'features': feats}
@@ -341,6 +356,61 @@ def render_coverage_png(record: MissionRecord, path: str) -> None:
         plt.close(fig)
 
 
+def render_mine_map_png(record: MissionRecord, values: np.ndarray, origin_x: float,
+                        origin_y: float, resolution: float, path: str) -> None:
+    """Render the fusion's mine-probability map (/mine_map: 0..100, -1 unknown) with the
+    hazard area, exclusion zones, no-go discs and tracks, to a PNG.
+
+    :raises ValueError: for an empty grid or a resolution that is not a positive number.
+    """
+    if np.asarray(values).ndim != 2 or not np.asarray(values).size or not (
+            math.isfinite(resolution) and resolution > 0.0):
+        raise ValueError('mine map: an empty grid or a bad resolution')
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    from matplotlib.patches import Circle
+    v = np.asarray(values, dtype=float)
+    h, w = v.shape
+    extent = (origin_x, origin_x + w * resolution, origin_y, origin_y + h * resolution)
+    aspect = (extent[3] - extent[2]) / max(extent[1] - extent[0], resolution)
+    fig, ax = plt.subplots(figsize=(_FIGURE_WIDTH_IN, min(_FIGURE_MAX_HEIGHT_IN, max(
+        _FIGURE_MIN_HEIGHT_IN, 0.7 * _FIGURE_WIDTH_IN * aspect + 1.0))))
+    try:
+        im = ax.imshow(np.where(v < 0, np.nan, v), origin='lower', extent=extent, cmap='magma_r',
+                       vmin=0.0, vmax=100.0, interpolation='nearest')
+        fig.colorbar(im, ax=ax, label='mine probability [%]', shrink=0.8)
+        fx, fy = zip(*(list(record.field) + [record.field[0]]))
+        ax.plot(fx, fy, 'c-', lw=1.5, label='hazard area')
+        for zone in record.exclusion_zones:
+            zx, zy = zip(*(list(zone) + [zone[0]]))
+            ax.plot(zx, zy, 'c:', lw=1)
+        for x, y, r in record.no_go_zones:
+            ax.add_patch(Circle((x, y), r, fill=False, edgecolor='red', lw=1.5))
+        for kind, (color, marker) in _KIND_STYLE.items():
+            pts = [(d.x, d.y) for d in record.detections if d.kind == kind]
+            if pts:
+                px, py = zip(*pts)
+                ax.scatter(px, py, c=color, marker=marker, s=40, edgecolors='w',
+                           linewidths=0.5, label=f'track {kind.name}', zorder=5)
+        ax.set_aspect('equal')
+        ax.set_xlabel('x east [m] (map)')
+        ax.set_ylabel('y north [m] (map)')
+        ax.set_title(f'{record.world_name}: mine map (fusion), no-go zones in red')
+        ax.legend(loc='upper left', bbox_to_anchor=(1.25, 1.0), fontsize=8)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format='png', dpi=_FIGURE_DPI)
+        atomic_write(path, buf.getvalue())
+    finally:
+        plt.close(fig)
+
+
+def _fmt(value: Optional[float], decimals: int) -> str:
+    """A number to ``decimals``, or 'unknown' (a position the wire did not carry)."""
+    return 'unknown' if value is None else f'{value:.{decimals}f}'
+
+
 def _fmt_time(stamp: float) -> str:
     return f'{stamp:.1f} s'
 
@@ -382,8 +452,8 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
     if sensed:
         lines += ['| time | x [m] | y [m] | lat | lon |', '|---|---|---|---|---|']
         for e in sorted(sensed, key=lambda e: e['stamp']):
-            lines.append(f'| {_fmt_time(e["stamp"])} | {e["x"]:.2f} | {e["y"]:.2f} | '
-                         f'{e["lat"]:.7f} | {e["lon"]:.7f} |')
+            lines.append(f'| {_fmt_time(e["stamp"])} | {_fmt(e["x"], 2)} | {_fmt(e["y"], 2)} | '
+                         f'{_fmt(e["lat"], 7)} | {_fmt(e["lon"], 7)} |')
     else:
         lines.append('None.')
     lines += ['', '## Detections (sensor fusion)']
@@ -450,9 +520,11 @@ def write_report(record: MissionRecord, run_dir: str) -> Dict[str, Any]:
                  json.dumps(summary, indent=2, allow_nan=False).encode())
     atomic_write(os.path.join(run_dir, 'detections.geojson'),
                  json.dumps(_geojson_detections(record, lc), indent=1).encode())
+    cleared = cleared_polygon(record)
     atomic_write(os.path.join(run_dir, 'cleared_area.geojson'),
-                 json.dumps(_geojson_cleared(record, lc, cleared_polygon(record)),
-                            indent=1).encode())
+                 json.dumps(_geojson_cleared(record, lc, cleared), indent=1).encode())
+    from demining_bringup.exports import write_exports
+    write_exports(record, run_dir, cleared, record.no_go_zones)
     atomic_write(os.path.join(run_dir, 'report.md'),
                  render_markdown(record, summary).encode('utf-8'))
     render_coverage_png(record, os.path.join(run_dir, 'coverage.png'))

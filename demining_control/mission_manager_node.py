@@ -1,7 +1,7 @@
 """Node ``mission_manager``: mission state machine, progress, processed ground and report.
 
 Inputs /coverage/path, /localization/odometry, /tool/joint_states, /follower/status,
-/safety/events, /detections, /sim/events; outputs /mission/state (latched, on change),
+/safety/events, /detections, /mine_map, /sim/events; outputs /mission/state (latched, on change),
 /mission/progress and /coverage/processed (every update period), /mission/report (latched,
 once: the run folder); services /mission/start and /mission/abort. The report is written once,
 when the mission reaches a terminal state, by this component in every host; a mission still
@@ -11,8 +11,10 @@ The component owns the mission journal (``journal.sqlite`` in the run folder,
 :mod:`demining_bringup.contract.journal`), opened at activation: transitions, safety events and
 events as they happen, and every ``journal_commit_period_s`` the tracks, trajectory, tool state,
 processed ground and progress, committed in one transaction (a kill loses at most that
-period). The report is built from the journal (:func:`demining_bringup.record.rebuild_report`),
-so a report rebuilt later by ``demine report`` is the same. With ``resume_dir`` the mission a
+period); every ``journal_map_period_s`` the changed tiles of the fusion's mine map (a resumed
+fusion starts from it). The report is built from the journal
+(:func:`demining_bringup.record.rebuild_report`), so a report rebuilt later by ``demine
+report`` is the same. With ``resume_dir`` the mission a
 journal records is continued (:meth:`MissionManager.restore`) and the journal grows a segment.
 
 The reason /mission/abort records is :attr:`MissionManagerComponent.abort_reason` ('aborted by
@@ -32,8 +34,9 @@ from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
 from demining_bringup.contract.component import Component, Port, Status
 from demining_bringup.contract.errors import ConfigError
-from demining_bringup.contract.journal import (GridGeometry, JournalContent, JournalWriter,
-                                               file_sha256, journal_path, read_journal)
+from demining_bringup.contract.journal import (MAP_PERIOD_S, GridGeometry, JournalContent,
+                                               JournalWriter, file_sha256, journal_path,
+                                               read_journal)
 from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, SafetyEvent,
                                                  SimEvent, ToolState, VehicleState)
 from demining_bringup.contract.parameters import param
@@ -61,6 +64,11 @@ class MissionManagerConfig(MissionParams):
     journal_commit_period_s: float = param(1.0, 'the journal commits at this period: the most '
                                            'a kill can lose, s', min=0.05, max=1.0,
                                            read_only=True)
+    # journaled with the parameters: the report's no-go zones are the planner's and supervisor's
+    no_go_margin_m: float = vehicle_params.no_go_margin_m()
+    journal_map_period_s: float = param(MAP_PERIOD_S, 'the mine map\'s changed tiles go to '
+                                        'the journal at this period, s', min=1.0, max=60.0,
+                                        read_only=True)
     task_id: str = param('', 'mine-action task id for the completion report (IMAS 08.30)')
     hazard_id: str = param('', 'hazard (SHA/CHA) id for the completion report (IMAS 08.30)')
     organisation: str = param('', 'operating organisation for the completion report')
@@ -77,6 +85,8 @@ class MissionManagerComponent(Component):
               # The transitions with their reasons (the report's safety_events).
               'safety': Port(topics.SAFETY_EVENTS),
               'detections': Port(topics.DETECTIONS), 'event': Port(topics.SIM_EVENTS),
+              # the fusion's evidence, journaled so that a resumed fusion starts from it
+              'mine_map': Port(topics.MINE_MAP),
               'plan_status': Port(topics.COVERAGE_STATUS)}
     outputs = {'state': Port(topics.MISSION_STATE), 'progress': Port(topics.MISSION_PROGRESS),
                'processed': Port(topics.COVERAGE_PROCESSED),
@@ -143,13 +153,17 @@ class MissionManagerComponent(Component):
                 'area': {'field': self.area.field, 'exclusion_zones': self.area.exclusion_zones,
                          'origin': dataclasses.asdict(self.area.origin)},
                 'parameters': dataclasses.asdict(c), 'vehicle_profile': c.vehicle_profile,
-                'simulated': c.simulated, 'task_id': c.task_id, 'hazard_id': c.hazard_id,
-                'organisation': c.organisation}
+                'simulated': c.simulated,
+                # the parameters (CLI flags, launch arguments) override the area file's ids
+                'task_id': c.task_id or self.area.task_id,
+                'hazard_id': c.hazard_id or self.area.hazard_id,
+                'organisation': c.organisation or self.area.organisation}
         # every pose reaches the journal (on_pose), so it compares only the ground within the
         # tool's reach of them
         self.journal = JournalWriter(journal_path(self.run_dir), meta, geometry,
                                      c.journal_commit_period_s, c.trajectory_spacing_m,
-                                     reach_m=c.tool_offset_x_m + 0.5 * c.tool_width_m)
+                                     reach_m=c.tool_offset_x_m + 0.5 * c.tool_width_m,
+                                     map_period_s=c.journal_map_period_s)
         m = self.mission
         # what the mission did before the journal opened (inputs arrive once configured)
         n_tr, n_safety, n_ev = self._restored
@@ -252,6 +266,12 @@ class MissionManagerComponent(Component):
     def on_detections(self, dets: Detections, now: float) -> None:
         """The fused detection list."""
         self.mission.on_detections(dets.items)
+
+    def on_mine_map(self, grid: Grid, now: float) -> None:
+        """The fusion's mine map: the journal writes its changed tiles at its own period."""
+        if self.journal is not None:
+            self.journal.mine_map(now, grid.values, grid.origin_x, grid.origin_y,
+                                  grid.resolution)
 
     def on_event(self, ev: SimEvent, now: float) -> None:
         """A simulator event for the record."""

@@ -7,7 +7,9 @@ grid and the markers (the fused list again, drawn by the wire encoder) go out.
 
 On resume (``resume_dir``: a crashed mission's run folder) the tracks its journal holds are
 published again with the new ones (:func:`with_restored`), so the planner, the supervisor and
-the mission record keep every track and no-go zone found before the crash.
+the mission record keep every track and no-go zone found before the crash, and the mine map
+starts from the one the journal holds (:func:`restored_log_odds`), not from the prior: the
+evidence gathered before the crash, positive and negative, is kept.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import dataclasses
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Grid,
                                                  VehicleState)
 from demining_bringup.contract.journal import journal_path, read_journal
-from demining_perception.fusion.core import FusionCore, FusionParams
+from demining_perception.fusion.core import FusionCore, FusionParams, LogOddsGrid
 from demining_perception.input_monitor import InputMonitor
 
 #: Age after which a detection input counts as missing, s: processors publish only when they
@@ -50,19 +54,62 @@ class FusionNodeParams(FusionParams):
     resume_dir: str = vehicle_params.resume_dir()
 
 
+#: Kinds whose tracks fence ground off (no-go zones): a new look that says one of them about a
+#: restored track of another kind is never dropped.
+_FENCED_KINDS = (DetectionKind.AT, DetectionKind.UXO)
+
+
 def with_restored(restored: Sequence[Detection], fused: Sequence[Detection], id_offset: int,
                   radius_m: float) -> List[Detection]:
     """The restored tracks, then the new ones renumbered past them (ids stay unique).
 
     A new track within ``radius_m`` of a restored one is the same object seen again and is
-    left out (the restored track, the one the record and the no-go zones hold, stands).
+    left out: the restored track, the one the record and the no-go zones hold, stands, keeping
+    its id and position. On the safe side, though: when the new look says AT or UXO of a
+    restored track of a milder kind, the restored track takes that kind (and the larger
+    radius), so its no-go zone is drawn.
     """
     out = list(restored)
     for d in fused:
-        if any(math.hypot(d.x - r.x, d.y - r.y) <= radius_m for r in restored):
+        near = [i for i, r in enumerate(restored)
+                if math.hypot(d.x - r.x, d.y - r.y) <= radius_m]
+        if not near:
+            out.append(dataclasses.replace(d, id=d.id + id_offset))
             continue
-        out.append(dataclasses.replace(d, id=d.id + id_offset))
+        for i in near:
+            r = out[i]
+            if d.kind in _FENCED_KINDS and r.kind not in _FENCED_KINDS:
+                out[i] = dataclasses.replace(r, kind=d.kind, confidence=d.confidence,
+                                             radius=max(r.radius, d.radius))
     return out
+
+
+def restored_log_odds(values: np.ndarray, grid: LogOddsGrid) -> np.ndarray:
+    """The log-odds cells of ``grid`` rebuilt from a journaled /mine_map (int8 0..100, -1).
+
+    A value ``v`` says the probability lay in [v - 0.5, v + 0.5] %; the upper end is taken
+    (the safe side: a restored map never says less of a mine than the one journaled), capped
+    at the grid's saturation. Unknown cells (-1: a tile the journal never received) get the
+    prior.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    p = np.clip((v + 0.5) / 100.0, 1e-9, 1.0)
+    with np.errstate(divide='ignore'):
+        lo = np.log(p) - np.log1p(-p)
+    cells = np.clip(lo, -grid.max_log_odds, grid.max_log_odds)
+    return np.where(v < 0, grid.prior, cells).astype(np.float32)
+
+
+def restore_map(core: FusionCore, mine_map) -> bool:
+    """Load a journaled mine map (:class:`~demining_bringup.contract.journal.MineMap`) into
+    ``core``'s grid when it covers the same cells; False (nothing changed) otherwise."""
+    g = core.grid
+    if mine_map is None or mine_map.values.shape != g.cells.shape or not np.allclose(
+            (mine_map.origin_x, mine_map.origin_y, mine_map.resolution),
+            (g.origin_x, g.origin_y, g.resolution), atol=1e-6):
+        return False
+    g.cells[:] = restored_log_odds(mine_map.values, g)
+    return True
 
 
 class FusionComponent(Component):
@@ -85,13 +132,18 @@ class FusionComponent(Component):
         # Two tracks of one object each lie within the gate of it: twice the gate apart.
         self._radius_m = 2.0 * params.association_radius_m
         self._restored: List[Detection] = []
-        if params.resume_dir:
-            self._restored = read_journal(journal_path(params.resume_dir)).tracks
-            self.log.info(f'resuming: {len(self._restored)} tracks from the journal')
+        journal = read_journal(journal_path(params.resume_dir)) if params.resume_dir else None
+        if journal is not None:
+            self._restored = journal.tracks
         self._id_offset = max([d.id for d in self._restored] or [0])
         bounds = _bounds(params.area_file)
         self.core: Optional[FusionCore] = FusionCore.from_bounds(params, bounds)
         g = self.core.grid
+        if journal is not None:
+            restored = restore_map(self.core, journal.mine_map)
+            self.log.info(f'resuming: {len(self._restored)} tracks and '
+                          + ('the mine map' if restored else 'no mine map (none journaled, '
+                             'or another grid)') + ' from the journal')
         self.log.info(f'mine map {g.width} x {g.height} cells at {g.resolution} m, '
                       f'origin ({g.origin_x:.1f}, {g.origin_y:.1f})')
         self.monitor = InputMonitor(stale_after_s=_DETECTIONS_STALE_S)

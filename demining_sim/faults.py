@@ -38,6 +38,7 @@ drive_runaway        speed_mps (default 0.5): the drive ignores its          5
 
 :class:`FaultInjector` is pure: ``active(t)`` lists the faults in force at ``t`` and
 ``started(t0, t1)`` those that begin in ``(t0, t1]``; the simulator applies them.
+:func:`shifted_scenario` moves a scenario onto the clock of a resumed mission.
 """
 
 from __future__ import annotations
@@ -304,6 +305,31 @@ def load_scenario(path: str) -> Scenario:
     except yaml.YAMLError as exc:
         raise ValueError(f'{path}: not valid YAML: {exc}') from None
     return parse_scenario(data, source=path)
+
+
+def shifted_scenario(scenario: Scenario, elapsed_s: float) -> Scenario:
+    """``scenario`` as seen by a run whose clock starts at mission time ``elapsed_s``.
+
+    A resumed mission (``demine run --resume``) restarts the simulator's clock at 0 while the
+    scenario's times are mission times. Every fault moves ``elapsed_s`` earlier: one that
+    ended before the restart (an instant one at or before it) is dropped (it already
+    happened: replaying a detonation or a crash would be a second one), one in force at the
+    restart keeps what is left of its duration from 0, later ones keep their place in the
+    mission. Actors keep walking where they were (their start may become negative).
+    """
+    if not (math.isfinite(elapsed_s) and elapsed_s > 0.0):
+        return scenario
+    faults = []
+    for f in scenario.faults:
+        if f.duration > 0.0:
+            if f.end <= elapsed_s:
+                continue
+            start = max(0.0, f.at - elapsed_s)
+            faults.append(dataclasses.replace(f, at=start, duration=f.end - elapsed_s - start))
+        elif f.at > elapsed_s:
+            faults.append(dataclasses.replace(f, at=f.at - elapsed_s))
+    actors = tuple(dataclasses.replace(a, start=a.start - elapsed_s) for a in scenario.actors)
+    return dataclasses.replace(scenario, faults=tuple(faults), actors=actors)
 
 
 class FaultInjector:

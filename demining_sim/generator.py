@@ -411,6 +411,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='map origin (default: a Bosnian site, or the GeoJSON '
                         'polygon\'s south-west corner)')
     parser.add_argument('-o', '--output', help='output SDF path (default ./<name>.sdf)')
+    for flag, what in (('task-id', 'mine-action task id'), ('hazard-id', 'hazard (SHA/CHA) id'),
+                       ('organisation', 'operating organisation')):
+        parser.add_argument(f'--{flag}', default=None,
+                            help=f'{what} written into the world for the completion report '
+                            '(default: the GeoJSON area\'s property of that name, if any)')
 
 
 def _parse_origin(text: str) -> GeoOrigin:
@@ -440,6 +445,12 @@ def run(args: argparse.Namespace) -> int:
                                name=args.name, origin=origin, min_spacing_m=args.min_spacing,
                                exclusion_zones=zones, pattern=args.pattern)
         world.safe_margin_m = float(args.safe_margin)
+        # the task's ids: the flags, else the GeoJSON area's (docs/worlds.md)
+        from demining_bringup.contract.area import AREA_IDS, geojson_ids
+        ids = geojson_ids(args.geojson) if args.geojson else {}
+        for key in AREA_IDS:
+            given = getattr(args, key, None)
+            setattr(world, key, given if given is not None else ids.get(key, ''))
         from demining_bringup.contract.world import validate_world
         validate_world(world)
         out = args.output or os.path.join(os.getcwd(), f'{args.name}.sdf')

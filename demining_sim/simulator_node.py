@@ -36,7 +36,7 @@ from demining_bringup.contract.sdf import load_world
 from demining_bringup.contract.states import DiagLevel
 from demining_bringup.contract.world import World
 from demining_sim.faults import FaultKind, Scenario, load_scenario
-from demining_sim.resume import resumed_world
+from demining_sim.resume import resumed_scenario, resumed_world
 from demining_sim.simulator import ActorsSample, MessageFault, SimParams, Simulator
 from demining_sim.worlds_index import find_world
 
@@ -175,6 +175,7 @@ class SimulatorComponent(ClockSource):
         if params.resume_dir:
             # the machine where the crashed mission's journal left it, its kills still gone
             world = resumed_world(world, params.resume_dir)
+            scenario = resumed_scenario(scenario, params.resume_dir)
         self.sim = Simulator(world, sim_params_of(params), scenario)
         self._config = params
         self._crashed = False

@@ -36,6 +36,10 @@ class HazardArea:
     safe_areas: List[Polygon] = dataclasses.field(default_factory=list)
     #: A belt this wide all round the field is declared safe, m (default: none).
     safe_margin_m: float = 0.0
+    #: Mine-action ids for the completion report (IMAS 08.30), '' when the file has none.
+    task_id: str = ''
+    hazard_id: str = ''
+    organisation: str = ''
 
     @property
     def area_m2(self) -> float:
@@ -69,6 +73,17 @@ class HazardArea:
 
 #: ``role`` property values of GeoJSON polygons (``field`` when absent).
 GEOJSON_ROLES = ('field', 'exclusion', 'approach_lane', 'safe')
+#: Properties of the field feature (or members of the document) naming the task.
+AREA_IDS = ('task_id', 'hazard_id', 'organisation')
+
+
+def _text_id(path: str, key: str, value: object) -> str:
+    """A mine-action id property as one line of text ('' when absent)."""
+    if value is None:
+        return ''
+    if isinstance(value, (dict, list, bool)):
+        raise WorldError(f'{path}: {key} must be text or a number, got {value!r}')
+    return ' '.join(str(value).split())
 
 
 def _geojson_polygons(doc: dict) -> List[Tuple[dict, list]]:
@@ -90,6 +105,28 @@ def _geojson_polygons(doc: dict) -> List[Tuple[dict, list]]:
     if kind == 'Polygon':
         return [({}, doc.get('coordinates', []))]
     raise WorldError(f'unsupported GeoJSON type {kind!r}')
+
+
+def geojson_ids(path: str) -> dict:
+    """The mine-action ids of a GeoJSON area (``task_id``, ``hazard_id``, ``organisation``).
+
+    Read from the first feature's properties (the field, in a file ``demine generate-world
+    --geojson`` takes), else from members of the document; '' for each absent one.
+
+    :raises WorldError: when the file cannot be read or an id is not text or a number.
+    """
+    try:
+        with open(path, encoding='utf-8') as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WorldError(f'{path}: cannot read GeoJSON ({exc})') from None
+    if not isinstance(doc, dict):
+        raise WorldError(f'{path}: not a GeoJSON object')
+    feats = doc.get('features') if doc.get('type') == 'FeatureCollection' else [doc]
+    fields = [f for f in feats or [] if isinstance(f, dict)
+              and (f.get('properties') or {}).get('role', 'field') == 'field']
+    props = (fields[0].get('properties') or {}) if fields else {}
+    return {k: _text_id(path, k, props.get(k, doc.get(k))) for k in AREA_IDS}
 
 
 def _load_geojson(path: str) -> HazardArea:
@@ -146,8 +183,11 @@ def _load_geojson(path: str) -> HazardArea:
         raise WorldError(f'{path}: safe_margin_m must be within 0..{MAX_SAFE_MARGIN_M:g} m, '
                          f'got {margin!r}')
     name = str(props.get('name') or os.path.splitext(os.path.basename(path))[0])
+    # the field feature's properties, else members of the document (a FeatureCollection's
+    # foreign members, RFC 7946 section 6.1)
+    ids = {k: _text_id(path, k, props.get(k, doc.get(k))) for k in AREA_IDS}
     return HazardArea(name=name, field=field, exclusion_zones=exclusions, origin=origin,
-                      approach_lanes=lanes, safe_areas=safe, safe_margin_m=margin)
+                      approach_lanes=lanes, safe_areas=safe, safe_margin_m=margin, **ids)
 
 
 def load_area(path: str) -> HazardArea:
@@ -168,4 +208,5 @@ def load_area(path: str) -> HazardArea:
                       approach_lanes=([list(world.approach_lane)] if world.approach_lane
                                       else []),
                       safe_areas=[list(z) for z in world.safe_areas],
-                      safe_margin_m=world.safe_margin_m)
+                      safe_margin_m=world.safe_margin_m,
+                      **{k: getattr(world, k) for k in AREA_IDS})

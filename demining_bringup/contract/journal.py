@@ -17,7 +17,8 @@ operating-system crash or power loss may lose the commits since the last WAL che
 (https://www.sqlite.org/pragma.html#pragma_synchronous). The write rate is bounded: one
 transaction per period, the trajectory decimated by distance, the tool state sampled once per
 period (and at each working/not-working change), tracks written when they change, processed
-ground as the 64 x 64-cell tiles that changed.
+ground as the 64 x 64-cell tiles that changed, the fusion's mine-probability map (/mine_map,
+0..100 per cell) as the 64 x 64-cell tiles that changed, at most every ``map_period_s``.
 
 Stamps in the journal are mission time: a resumed run (a new *segment*, its clock from 0)
 adds the time its predecessors had reached (:attr:`JournalWriter.offset_s`).
@@ -60,6 +61,10 @@ MACHINE_EVENT_KINDS = ('ap_detonation', 'at_detonation', 'damage', 'collision')
 #: Where an event came from.
 SOURCE_MACHINE = 'machine'
 SOURCE_TRUTH = 'truth'
+#: Default period of the mine-probability map's tiles, s: the map is evidence (a resumed fusion
+#: starts from it instead of the prior); the tracks and no-go zones, committed every period,
+#: are the record. A kill loses at most this much of the map's evidence.
+MAP_PERIOD_S = 5.0
 #: Largest change of the tool's depth or rotor speed that is not journaled between periods.
 _TOOL_DEPTH_STEP_M = 0.01
 
@@ -89,6 +94,12 @@ CREATE TABLE IF NOT EXISTS progress (id INTEGER PRIMARY KEY, segment INTEGER NOT
     stamp REAL NOT NULL, coverage_percent REAL NOT NULL, processed_m2 REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS processed_tiles (ti INTEGER NOT NULL, tj INTEGER NOT NULL,
     stamp REAL NOT NULL, h INTEGER NOT NULL, w INTEGER NOT NULL, bits BLOB NOT NULL,
+    PRIMARY KEY (ti, tj));
+CREATE TABLE IF NOT EXISTS mine_map (id INTEGER PRIMARY KEY CHECK (id = 1), stamp REAL NOT NULL,
+    origin_x REAL NOT NULL, origin_y REAL NOT NULL, resolution REAL NOT NULL,
+    width INTEGER NOT NULL, height INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS mine_map_tiles (ti INTEGER NOT NULL, tj INTEGER NOT NULL,
+    stamp REAL NOT NULL, h INTEGER NOT NULL, w INTEGER NOT NULL, cells BLOB NOT NULL,
     PRIMARY KEY (ti, tj));
 """
 
@@ -137,6 +148,41 @@ def _unpack_bits(blob: bytes, h: int, w: int) -> np.ndarray:
     return bits[:h * w].reshape(h, w).astype(bool)
 
 
+def _pack_cells(tile: np.ndarray) -> bytes:
+    return zlib.compress(np.ascontiguousarray(tile, dtype=np.int8).tobytes())
+
+
+def _unpack_cells(blob: bytes, h: int, w: int) -> np.ndarray:
+    return np.frombuffer(zlib.decompress(blob), dtype=np.int8)[:h * w].reshape(h, w).copy()
+
+
+def _tiles_of(mask: np.ndarray) -> List[Tuple[int, int]]:
+    """The (ti, tj) of the tiles holding a True cell of ``mask`` (one pass, no per-cell list)."""
+    h, w = mask.shape
+    th, tw = -(-h // TILE_CELLS), -(-w // TILE_CELLS)
+    padded = np.zeros((th * TILE_CELLS, tw * TILE_CELLS), dtype=bool)
+    padded[:h, :w] = mask
+    any_ = padded.reshape(th, TILE_CELLS, tw, TILE_CELLS).any(axis=(1, 3))
+    tj, ti = np.nonzero(any_)
+    return sorted(zip(ti.tolist(), tj.tolist()))
+
+
+@dataclasses.dataclass
+class MineMap:
+    """The fusion's mine-probability map as last journaled (/mine_map: int8, 0..100, -1)."""
+
+    stamp: float
+    values: np.ndarray                 # int8, rows = y
+    origin_x: float
+    origin_y: float
+    resolution: float
+
+    def geometry(self) -> Tuple[float, float, float, int, int]:
+        """(origin x, origin y, resolution, width, height)."""
+        h, w = self.values.shape
+        return (self.origin_x, self.origin_y, self.resolution, w, h)
+
+
 @dataclasses.dataclass
 class GridGeometry:
     """Where the processed-ground grid lies (the journal refuses a resume on another one)."""
@@ -164,7 +210,7 @@ class JournalWriter:
 
     def __init__(self, path: str, meta: Dict[str, Any], grid: GridGeometry,
                  commit_period_s: float = 1.0, trajectory_spacing_m: float = 0.5,
-                 reach_m: Optional[float] = None) -> None:
+                 reach_m: Optional[float] = None, map_period_s: float = MAP_PERIOD_S) -> None:
         """Open ``path`` (created when absent; a new segment appended when present).
 
         ``reach_m``: how far from base_link the tool can mark ground (offset plus half width);
@@ -175,6 +221,7 @@ class JournalWriter:
         """
         self.file = path
         self.commit_period_s = float(commit_period_s)
+        self.map_period_s = float(map_period_s)
         self.trajectory_spacing_m = float(trajectory_spacing_m)
         existed = os.path.exists(path) and os.path.getsize(path) > 0
         try:
@@ -215,6 +262,10 @@ class JournalWriter:
         self._latest_pose: Optional[tuple] = None
         self.commits = 0
         self.bytes_rows = 0
+        #: The mine map: the latest received, as last written, when last written.
+        self._map_now: Optional[MineMap] = None
+        self._map_written: Optional[MineMap] = None
+        self._map_last: Optional[float] = None
         meta = dict(meta, schema_version=JOURNAL_SCHEMA_VERSION,
                     grid=dataclasses.asdict(grid), tile_cells=TILE_CELLS)
         utc = utc_now()
@@ -230,6 +281,7 @@ class JournalWriter:
             content = read_journal(path)
             self._tiles = content.processed.copy() if content.processed is not None else None
             self._written_tracks = {d.id: _track_key(d) for d in content.tracks}
+            self._map_written = content.mine_map
 
     # -- gathering -------------------------------------------------------------------------
 
@@ -324,6 +376,17 @@ class JournalWriter:
         self._add('progress', (self.segment, self.offset_s + stamp, coverage_percent,
                                processed_m2))
 
+    def mine_map(self, stamp: float, values: np.ndarray, origin_x: float, origin_y: float,
+                 resolution: float) -> None:
+        """The fusion's latest mine map: its changed tiles go out every ``map_period_s``."""
+        values = np.asarray(values)
+        geometry = (origin_x, origin_y, resolution)
+        if values.ndim != 2 or not values.size or not all(math.isfinite(v) for v in geometry) \
+                or resolution <= 0.0:
+            return                      # a malformed map is not journaled (the last one stands)
+        self._map_now = MineMap(stamp, values, float(origin_x), float(origin_y),
+                                float(resolution))
+
     # -- committing ------------------------------------------------------------------------
 
     def maybe_commit(self, now: float) -> bool:
@@ -333,8 +396,8 @@ class JournalWriter:
         self.commit(now)
         return True
 
-    def commit(self, now: float) -> None:
-        """Write every gathered row in one transaction."""
+    def commit(self, now: float, force: bool = False) -> None:
+        """Write every gathered row in one transaction (``force``: the mine map too, now)."""
         self._last_commit = now
         if self._tool is not None:
             self._write_tool()
@@ -343,6 +406,7 @@ class JournalWriter:
             # trajectory_spacing_m behind
             self._write_pose()
         tiles = self._changed_tiles()
+        map_rows = self._changed_map_tiles(now, force)
         pending, self._pending = self._pending, {}
         with self._transaction():
             c = self._con
@@ -360,6 +424,18 @@ class JournalWriter:
             if tiles:
                 c.executemany('INSERT OR REPLACE INTO processed_tiles VALUES (?, ?, ?, ?, ?, ?)',
                               tiles)
+            if map_rows is not None:
+                geometry, rows = map_rows
+                if geometry is not None:
+                    # another map (first one, or resized): its tiles replace every old one
+                    c.execute('DELETE FROM mine_map_tiles')
+                    c.execute('INSERT OR REPLACE INTO mine_map VALUES (1, ?, ?, ?, ?, ?, ?)',
+                              geometry)
+                else:
+                    c.execute('UPDATE mine_map SET stamp = ? WHERE id = 1',
+                              (self.offset_s + now,))
+                c.executemany('INSERT OR REPLACE INTO mine_map_tiles VALUES (?, ?, ?, ?, ?, ?)',
+                              rows)
             c.execute('UPDATE segments SET last_stamp = ?, last_utc = ? WHERE id = ?',
                       (self.offset_s + now, utc_now(), self.segment))
         self.commits += 1
@@ -407,6 +483,34 @@ class JournalWriter:
         self._tiles[window] = grid[window]
         return rows
 
+    def _changed_map_tiles(self, now: float, force: bool):
+        """(new geometry row or None, tile rows) when the map is due, else None."""
+        m = self._map_now
+        if m is None or (not force and self._map_last is not None
+                         and now - self._map_last < self.map_period_s):
+            return None
+        self._map_last = now
+        self._map_now = None
+        stamp = self.offset_s + now
+        old = self._map_written
+        h, w = m.values.shape
+        geometry = None
+        if old is None or not np.allclose(old.geometry()[:3], m.geometry()[:3], atol=1e-6) \
+                or old.values.shape != m.values.shape:
+            geometry = (stamp, m.origin_x, m.origin_y, m.resolution, w, h)
+            changed = np.ones((h, w), dtype=bool)
+        else:
+            changed = m.values != old.values
+        rows = []
+        for ti, tj in _tiles_of(changed):
+            sl = (slice(tj * TILE_CELLS, min(h, (tj + 1) * TILE_CELLS)),
+                  slice(ti * TILE_CELLS, min(w, (ti + 1) * TILE_CELLS)))
+            tile = m.values[sl]
+            rows.append((ti, tj, stamp, tile.shape[0], tile.shape[1], _pack_cells(tile)))
+        self._map_written = MineMap(stamp, m.values.astype(np.int8, copy=True), m.origin_x,
+                                    m.origin_y, m.resolution)
+        return geometry, rows
+
     def _transaction(self):
         return _Transaction(self._con)
 
@@ -415,7 +519,7 @@ class JournalWriter:
         if self._con is None:
             return
         if now is not None:
-            self.commit(now)
+            self.commit(now, force=True)
         self._con.close()
         self._con = None
 
@@ -477,6 +581,8 @@ class JournalContent:
     grid: Optional[GridGeometry]
     last_stamp: float
     last_progress: Optional[Dict[str, float]]
+    #: The fusion's mine map as last journaled (None: none yet, or an older journal).
+    mine_map: Optional[MineMap] = None
 
     @property
     def last_state(self) -> str:
@@ -564,13 +670,32 @@ def _read(con: sqlite3.Connection, path: str) -> JournalContent:
     prog = con.execute('SELECT stamp, coverage_percent, processed_m2 FROM progress '
                        'ORDER BY id DESC LIMIT 1').fetchone()
     last_stamp = max([s['last_stamp'] for s in segments] or [0.0])
+    mine_map = _read_mine_map(con)
     return JournalContent(
         meta=meta, segments=segments, transitions=transitions, safety_events=safety,
         machine_events=machine, truth_events=truth, tracks=tracks, trajectory=traj, tool=tool,
         planned_path=planned, paths=int(n_paths), processed=processed, grid=grid,
         last_stamp=float(last_stamp),
         last_progress=dict(zip(('stamp', 'coverage_percent', 'processed_m2'), prog))
-        if prog else None)
+        if prog else None, mine_map=mine_map)
+
+
+def _read_mine_map(con: sqlite3.Connection) -> Optional[MineMap]:
+    """The journaled mine map; None without one (a journal written before the table)."""
+    if con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                   "name = 'mine_map'").fetchone() is None:
+        return None
+    head = con.execute('SELECT stamp, origin_x, origin_y, resolution, width, height FROM '
+                       'mine_map WHERE id = 1').fetchone()
+    if head is None:
+        return None
+    stamp, ox, oy, res, w, h = head
+    values = np.full((int(h), int(w)), -1, dtype=np.int8)      # -1: unknown (never written)
+    for ti, tj, th, tw, cells in con.execute('SELECT ti, tj, h, w, cells FROM '
+                                             'mine_map_tiles'):
+        values[tj * TILE_CELLS:tj * TILE_CELLS + th,
+               ti * TILE_CELLS:ti * TILE_CELLS + tw] = _unpack_cells(cells, th, tw)
+    return MineMap(float(stamp), values, float(ox), float(oy), float(res))
 
 
 def destroyed_items(events: Iterable[SimEvent]) -> List[str]:
@@ -580,6 +705,6 @@ def destroyed_items(events: Iterable[SimEvent]) -> List[str]:
 
 
 __all__ = ['GridGeometry', 'JOURNAL_FILE', 'JOURNAL_SCHEMA_VERSION', 'JournalContent',
-           'JournalError', 'JournalWriter', 'MACHINE_EVENT_KINDS', 'SOURCE_MACHINE',
-           'SOURCE_TRUTH', 'TILE_CELLS', 'destroyed_items', 'file_sha256', 'journal_path',
-           'read_journal', 'utc_now']
+           'JournalError', 'JournalWriter', 'MACHINE_EVENT_KINDS', 'MAP_PERIOD_S', 'MineMap',
+           'SOURCE_MACHINE', 'SOURCE_TRUTH', 'TILE_CELLS', 'destroyed_items', 'file_sha256',
+           'journal_path', 'read_journal', 'utc_now']

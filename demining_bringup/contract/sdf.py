@@ -57,7 +57,9 @@ SOIL_FIELDS = {              # element -> Soil attribute
 }
 ITEM_FIELDS = ('kind', 'model', 'depth', 'diameter', 'height', 'metal_mass', 'explosive_mass',
                'permittivity')
-AREA_FIELDS = ('field', 'exclusion', 'approach_lane', 'safe_area', 'safe_margin')
+#: Mine-action ids of the area (one line of text each, for the completion report).
+AREA_IDS = ('task_id', 'hazard_id', 'organisation')
+AREA_FIELDS = ('field', 'exclusion', 'approach_lane', 'safe_area', 'safe_margin') + AREA_IDS
 OBSTACLE_FIELDS = ('kind',)
 
 
@@ -175,7 +177,7 @@ class _Reader:
 
         soil = self.soil(w)
         terrain = self.terrain(w, models)
-        field, exclusions, lane, safe_areas, safe_margin = self.area(w, models)
+        field, exclusions, lane, safe_areas, safe_margin, ids = self.area(w, models)
         desc_el = w.find(_q('description'))
         description = ' '.join((desc_el.text or '').split()) if desc_el is not None else ''
 
@@ -203,7 +205,7 @@ class _Reader:
                       approach_lane=lane, safe_areas=safe_areas, safe_margin_m=safe_margin,
                       soil=soil, terrain=terrain, items=items,
                       obstacles=obstacles, vehicle_start=vehicle_start,
-                      source=os.path.abspath(self.path), description=description)
+                      source=os.path.abspath(self.path), description=description, **ids)
         try:
             validate_world(world)
         except WorldError as exc:
@@ -285,7 +287,13 @@ class _Reader:
             raise self.fail('more than one <demining:safe_margin>')
         safe_margin = (self.number(margins[0].text, '<demining:safe_margin>') if margins
                        else 0.0)
-        return field, exclusions, lane, safe_areas, safe_margin
+        ids = {}
+        for tag in AREA_IDS:
+            found = area.findall(_q(tag))
+            if len(found) > 1:
+                raise self.fail(f'more than one <demining:{tag}>')
+            ids[tag] = ' '.join((found[0].text or '').split()) if found else ''
+        return field, exclusions, lane, safe_areas, safe_margin, ids
 
     def item(self, m: ET.Element, terrain: Terrain) -> BuriedItem:
         mname = m.get('name')
@@ -798,6 +806,9 @@ def _area_model(world_el: ET.Element, world: World) -> None:
         _sub(area, _q('safe_area'), _poly_text(safe))
     if world.safe_margin_m:
         _sub(area, _q('safe_margin'), _num(world.safe_margin_m))
+    for tag in AREA_IDS:
+        if getattr(world, tag):
+            _sub(area, _q(tag), getattr(world, tag))
     link = _sub(m, 'link', name='link')
     if world.terrain.heights is not None:
         return      # a flat outline would be buried in or float above the slopes

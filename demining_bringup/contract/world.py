@@ -254,6 +254,11 @@ class World:
     obstacles: List[Obstacle] = dataclasses.field(default_factory=list)
     vehicle_start: Tuple[float, float, float] = (0.0, 0.0, 0.0)   # x, y, yaw
     description: str = ''                           # free text (<demining:description>)
+    # Mine-action ids for the completion report (IMAS 08.30: task and hazard ids, organisation;
+    # <demining:task_id>, <demining:hazard_id>, <demining:organisation> in the area).
+    task_id: str = ''
+    hazard_id: str = ''
+    organisation: str = ''
     # Where it was read from: bookkeeping, not part of the world (ignored by ==).
     source: str = dataclasses.field(default='', compare=False)
 

@@ -58,3 +58,33 @@ def test_missing_file_and_empty_name():
         load_area('/nonexistent.sdf')
     with pytest.raises(WorldError, match='area_file'):
         load_area('')
+
+
+def test_mine_action_ids_from_the_field_feature_or_the_document(tmp_path):
+    area = load_area(_square_geojson(tmp_path / 'a.geojson', task_id='T-042',
+                                     hazard_id='CHA-7', organisation='NPA  Bosnia'))
+    assert (area.task_id, area.hazard_id, area.organisation) == ('T-042', 'CHA-7', 'NPA Bosnia')
+    path = tmp_path / 'fc.geojson'
+    feature = json.loads((tmp_path / 'a.geojson').read_text())
+    feature['properties'].pop('task_id')
+    path.write_text(json.dumps({'type': 'FeatureCollection', 'task_id': 17,
+                                'features': [feature]}))
+    assert load_area(str(path)).task_id == '17'             # a foreign member of the document
+    assert load_area(_square_geojson(tmp_path / 'b.geojson')).task_id == ''
+
+
+def test_a_mine_action_id_that_is_not_text_is_refused(tmp_path):
+    with pytest.raises(WorldError, match='task_id must be text'):
+        load_area(_square_geojson(tmp_path / 'a.geojson', task_id={'id': 1}))
+
+
+def test_mine_action_ids_from_a_world_file(tmp_path):
+    from demining_bringup.contract.sdf import load_world, write_world
+    import dataclasses
+    world = dataclasses.replace(load_world(find_world('training_field')), task_id='T-042',
+                                hazard_id='CHA-7', organisation='NPA')
+    path = write_world(world, tmp_path / 'w.sdf')
+    assert '<demining:task_id>T-042</demining:task_id>' in open(path).read()
+    area = load_area(str(path))
+    assert (area.task_id, area.hazard_id, area.organisation) == ('T-042', 'CHA-7', 'NPA')
+    assert load_world(str(path)) == world

@@ -178,3 +178,48 @@ def test_values_that_are_not_numbers_never_cost_the_period(tmp_path):
     ev = c.machine_events[0]
     assert ev.kind == 'collision' and ev.y == 2.0 and ev.x != ev.x     # NaN: unknown
     j.close()
+
+
+def test_the_mine_map_goes_out_as_changed_tiles_at_its_own_period(tmp_path):
+    j = _writer(tmp_path, map_period_s=5.0)
+    values = np.zeros((150, 300), dtype=np.int8)            # 3 x 5 tiles of 64 cells
+    j.mine_map(0.0, values, -3.0, -2.0, 0.1)
+    j.commit(0.0)
+    con = sqlite3.connect(journal_path(str(tmp_path)))
+    assert con.execute('SELECT COUNT(*) FROM mine_map_tiles').fetchone()[0] == 3 * 5
+    changed = values.copy()
+    changed[70:75, 130:135] = 90                            # one tile: (2, 1)
+    j.mine_map(1.0, changed, -3.0, -2.0, 0.1)
+    j.commit(1.0)                                           # within the period: not yet
+    assert read_journal(journal_path(str(tmp_path))).mine_map.values.max() == 0
+    before = {r[:2]: r[2] for r in con.execute('SELECT ti, tj, stamp FROM mine_map_tiles')}
+    j.commit(5.0)
+    after = {r[:2]: r[2] for r in con.execute('SELECT ti, tj, stamp FROM mine_map_tiles')}
+    assert [k for k in after if after[k] != before[k]] == [(2, 1)]
+    m = read_journal(journal_path(str(tmp_path))).mine_map
+    assert np.array_equal(m.values, changed)
+    assert (m.origin_x, m.origin_y, m.resolution) == (-3.0, -2.0, 0.1)
+    # the last map reaches the journal when it closes, whatever the period
+    changed[0, 0] = 55
+    j.mine_map(6.0, changed, -3.0, -2.0, 0.1)
+    j.close(6.0)
+    assert read_journal(journal_path(str(tmp_path))).mine_map.values[0, 0] == 55
+    # a resumed segment writes only what changed since
+    j2 = _writer(tmp_path)
+    j2.mine_map(0.0, changed, -3.0, -2.0, 0.1)
+    assert j2._changed_map_tiles(0.0, True)[1] == []
+    j2.close()
+
+
+def test_a_journal_without_a_mine_map_reads_as_none(tmp_path):
+    j = _writer(tmp_path)
+    j.mine_map(0.0, np.zeros(5), 0.0, 0.0, 0.1)             # not a grid: ignored
+    j.mine_map(0.0, np.zeros((0, 4)), 0.0, 0.0, 0.1)        # an empty grid
+    j.mine_map(0.0, np.zeros((4, 4)), 0.0, 0.0, 0.0)        # no resolution
+    j.close(1.0)
+    assert read_journal(journal_path(str(tmp_path))).mine_map is None
+    con = sqlite3.connect(journal_path(str(tmp_path)))
+    con.execute('DROP TABLE mine_map')                      # a journal of an older stack
+    con.commit()
+    con.close()
+    assert read_journal(journal_path(str(tmp_path))).mine_map is None

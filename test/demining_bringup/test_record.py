@@ -117,3 +117,23 @@ def test_a_real_machine_writes_no_truth_file(tmp_path):
 def test_no_journal_is_one_clear_error(tmp_path):
     with pytest.raises(JournalError, match='no mission journal'):
         rebuild_report(str(tmp_path))
+
+
+def test_the_journaled_mine_map_is_drawn_with_the_no_go_zones(tmp_path):
+    from demining_bringup.contract.journal import read_journal
+    from demining_bringup.record import MINE_MAP_IMAGE
+    _journal(str(tmp_path))
+    rebuild_report(str(tmp_path))
+    assert not os.path.exists(tmp_path / MINE_MAP_IMAGE)         # no map journaled: none
+    content = read_journal(journal_path(str(tmp_path)))
+    j = JournalWriter(journal_path(str(tmp_path)), {}, content.grid)
+    values = np.ones((260, 360), dtype=np.int8)
+    values[100:104, 100:104] = 90
+    j.mine_map(1.0, values, -3.0, -3.0, 0.1)
+    j.tracks(1.0, content.tracks + [Detection(7.3, 7.3, 0.1, 0.9, DetectionKind.AT,
+                                              radius=0.16, id=9)])
+    j.close(2.0)
+    record = load_record(str(tmp_path))[0]
+    assert record.no_go_zones == [pytest.approx((7.3, 7.3, 0.16 + 1.0))]
+    rebuild_report(str(tmp_path))
+    assert os.path.getsize(tmp_path / MINE_MAP_IMAGE) > 10_000

@@ -99,6 +99,44 @@ def test_demine_run_record_writes_a_readable_mcap(tmp_path):
     assert redraw.returncode == 0, redraw.stderr
     assert 'localization/odometry' in redraw.stdout
     assert (run_dir / 'coverage_from_recording.png').stat().st_size > 10_000
+    assert (run_dir / 'mine_map_from_recording.png').stat().st_size > 10_000
+    # the journal's own mine map is drawn too
+    assert (run_dir / 'mine_map.png').stat().st_size > 10_000
+
+
+def _string_recording(path, n=3000):
+    from std_msgs.msg import String
+    rec = McapRecorder(str(path))
+    for k in range(n):                    # ~3 MB before compression: several 1 MB chunks
+        rec.write_message('/mission/state', String(data=f'{k:06d}' + 'x' * 1000), 0.1 * k)
+    rec.close()
+
+
+def test_a_recording_cut_off_by_a_kill_is_read_to_its_last_whole_chunk(tmp_path):
+    from demining_bringup.recording import iter_recording, read_recording, topic_counts
+    path = tmp_path / RECORDING_FILE
+    _string_recording(path)
+    assert topic_counts(str(path)) == {'/mission/state': 3000}
+    data = path.read_bytes()
+    cut = tmp_path / 'cut.mcap'
+    cut.write_bytes(data[:int(0.6 * len(data))])      # no summary, ends inside a chunk
+    n = topic_counts(str(cut))['/mission/state']
+    assert 0 < n < 3000
+    # what survives is the beginning of the mission, in order, nothing invented
+    seqs = [int(bytes(m.data)[8:14]) for _, m in iter_recording(str(cut))]
+    assert seqs == list(range(n))
+    # and read_recording decodes it as a subscriber would (these strings are no state)
+    assert read_recording(str(cut), ('mission/state',)) == {'mission/state': []}
+
+
+@pytest.mark.parametrize('content', [b'', b'{"type": "FeatureCollection"}', b'\x89MCAP0\r'])
+def test_a_file_that_is_no_recording_is_a_config_error(tmp_path, content):
+    from demining_bringup.contract.errors import ConfigError
+    from demining_bringup.recording import topic_counts
+    path = tmp_path / 'bad.mcap'
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match='not a readable MCAP recording'):
+        topic_counts(str(path))
 
 
 def test_the_foxglove_layout_shows_topics_of_the_contract():

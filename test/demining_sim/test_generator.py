@@ -206,3 +206,22 @@ def test_generated_world_passes_ign_sdf_check(tmp_path):
     res = subprocess.run(['ign', 'sdf', '-k', path], capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 0 and 'Valid' in res.stdout, res.stdout + res.stderr
+
+
+def test_a_world_made_from_a_geojson_area_keeps_its_task_ids_and_flags_override(tmp_path):
+    from demining_sim.generator import main
+    area = tmp_path / 'task.geojson'
+    area.write_text(json.dumps({
+        'type': 'FeatureCollection', 'organisation': 'HALO',
+        'features': [{'type': 'Feature', 'properties': {'task_id': 'T-9', 'hazard_id': 'CHA-1'},
+                      'geometry': {'type': 'Polygon', 'coordinates': [[
+                          [18.0, 44.0], [18.0003, 44.0], [18.0003, 44.0002], [18.0, 44.0002],
+                          [18.0, 44.0]]]}}]}))
+    assert main(['--geojson', str(area), '-o', str(tmp_path / 'a.sdf')]) == 0
+    w = load_world(str(tmp_path / 'a.sdf'))
+    assert (w.task_id, w.hazard_id, w.organisation) == ('T-9', 'CHA-1', 'HALO')
+    assert main(['--geojson', str(area), '--hazard-id', 'CHA-2', '-o',
+                 str(tmp_path / 'b.sdf')]) == 0
+    assert load_world(str(tmp_path / 'b.sdf')).hazard_id == 'CHA-2'
+    assert main(['--polygon', '0,0 20,0 20,10 0,10', '-o', str(tmp_path / 'c.sdf')]) == 0
+    assert load_world(str(tmp_path / 'c.sdf')).task_id == ''

@@ -18,6 +18,10 @@ from demining_bringup import cli
 from demining_bringup import stack as st
 from demining_bringup.contract.journal import GridGeometry, JournalWriter, journal_path
 
+#: A GeoJSON area whose task id is not text.
+_GEOJSON_BAD_ID = ('{"type": "Feature", "properties": {"task_id": {"a": 1}}, "geometry": '
+                   '{"type": "Polygon", "coordinates": [[[18, 44], [18.0003, 44], '
+                   '[18.0003, 44.0002], [18, 44.0002], [18, 44]]]}}')
 #: A field polygon of the training field, for rewriting.
 _FIELD_RE = re.compile(r'<demining:field>.*?</demining:field>', re.S)
 
@@ -113,6 +117,18 @@ CASES = [
      'w.sdf'),
     ('field with an odd number count', lambda t: ['validate', '--world', _field(
         t, '0 0 30 0 30 20 0')], 'w.sdf'),
+    # -- GeoJSON areas (demine generate-world --geojson) ----------------------------------------
+    ('GeoJSON area without features', lambda t: ['generate-world', '--geojson', _world(
+        t, '{"type": "FeatureCollection", "features": []}', 'a.geojson'), '-o',
+        str(t / 'w.sdf')], 'no features'),
+    ('GeoJSON area with bad coordinates', lambda t: ['generate-world', '--geojson', _world(
+        t, '{"type": "Polygon", "coordinates": [["east", "north"]]}', 'a.geojson'), '-o',
+        str(t / 'w.sdf')], 'coordinates'),
+    ('GeoJSON area whose task id is an object', lambda t: ['generate-world', '--geojson',
+                                                           _world(t, _GEOJSON_BAD_ID,
+                                                                  'a.geojson'),
+                                                           '-o', str(t / 'w.sdf')],
+     'task_id'),
     # -- profiles and parameters --------------------------------------------------------------
     ('unknown profile', lambda t: ['validate', '--profile', 'tractor9000'],
      'unknown vehicle profile'),
@@ -162,8 +178,11 @@ CASES = [
      'journal'),
     ('report of a garbage journal', lambda t: ['report', _journal_run(t, 'garbage')],
      'journal'),
-    ('report from a truncated recording', lambda t: ['report', str(t), '--from-recording',
-                                                     _truncated_mcap(t)], 'MCAP'),
+    ('report from a file that is no recording', lambda t: [
+        'report', _journal_run(t, 'complete'), '--from-recording',
+        _world(t, '{"type": "FeatureCollection"}', 'x.mcap')], 'MCAP'),
+    ('report from a missing recording', lambda t: [
+        'report', _journal_run(t, 'complete'), '--from-recording'], 'recording'),
     ('report from a journal given as a recording', lambda t: [
         'report', _journal_run(t, 'complete'), '--from-recording',
         journal_path(str(t / 'run'))], 'MCAP'),
@@ -207,7 +226,92 @@ def _sha(path):
 
 
 def test_there_are_at_least_30_cases():
-    assert len(CASES) >= 30
+    assert len(CASES) + len(RUNTIME_CASES) >= 30 and len(CASES) >= 30
+
+
+# -- inputs met at run time: a safe reaction and a log line, nothing recorded lost ------------
+
+def _report_journal_run(tmp):
+    """A run folder whose journal a report can be built from (an interrupted mission)."""
+    import dataclasses
+    from demining_bringup.contract.area import load_area
+    from demining_control.coverage.processed import ProcessedGrid
+    world = st.find_world('training_field')
+    area = load_area(world)
+    grid = ProcessedGrid(area.field, area.exclusion_zones, 0.1, 2.0, 2.6)
+    run = tmp / 'run'
+    run.mkdir()
+    meta = {'world_name': area.name, 'area_file': world, 'simulated': False,
+            'area': {'field': area.field, 'exclusion_zones': area.exclusion_zones,
+                     'origin': dataclasses.asdict(area.origin)},
+            'parameters': {'processed_resolution_m': 0.1, 'tool_width_m': 2.0,
+                           'tool_offset_x_m': 2.6, 'working_depth_m': 0.15}}
+    j = JournalWriter(journal_path(str(run)), meta, GridGeometry(
+        grid.origin_x, grid.origin_y, grid.resolution, grid.width, grid.height))
+    j.transition(0.0, 'planning', 'waiting for the coverage path')
+    j.close(10.0)
+    return str(run)
+
+
+def test_a_truncated_recording_is_read_to_its_last_whole_chunk(tmp_path, capsys):
+    """A recorder killed with the run leaves an MCAP file without its summary."""
+    run = _report_journal_run(tmp_path)
+    journal = _sha(journal_path(run))
+    rc = cli.main(['report', run, '--from-recording', _truncated_mcap(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert 'the recording was cut off' in out
+    assert os.path.getsize(os.path.join(run, cli.RECORDING_IMAGE)) > 0
+    assert _sha(journal_path(run)) == journal
+
+
+def test_nan_and_inf_in_messages_reach_the_record_safely(tmp_path):
+    """NaN/inf in what the mission manager receives: no crash, nothing recorded is lost."""
+    import json
+    import math
+    from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections,
+                                                     Grid, SimEvent, ToolState, VehicleState)
+    from demining_bringup.contract.journal import read_journal
+    from demining_bringup.deterministic_runner import abort_mission, hosted
+    from demining_bringup.hosts.deterministic import DeterministicHost
+    import numpy as np
+    desc = st.load_stack()
+    run = str(tmp_path / 'run')
+    args = st.resolve_arguments(desc, {'world': 'training_field', 'run_dir': run})
+    host = DeterministicHost(hosted(st.resolve_stack(desc, args,
+                                                     st.load_profile(args['profile']))))
+    host.startup()
+    try:
+        host.run(lambda: host.now >= 20.0)
+        mm = host.runtimes['mission_manager'].component
+        mm.journal_commit(host.now)
+        before = read_journal(journal_path(run))
+        nan, inf = math.nan, math.inf
+        now = host.now
+        mm.on_pose(VehicleState(now, nan, inf, nan, 0.0, 0.0), now)
+        mm.on_tool_state(ToolState(now, nan, inf, nan), now)
+        bad = [Detection(nan, 1.0, 0.1, 0.9, DetectionKind.AT, id=99),
+               Detection(2.0, inf, 0.1, 0.9, DetectionKind.AP, id=98)]
+        mm.on_detections(Detections(now, bad), now)
+        mm.on_event(SimEvent(now, 'at_detonation', '', '', nan, inf, 'blast, no position'), now)
+        mm.on_mine_map(Grid(now, np.zeros((3, 3), np.int8), nan, 0.0, 0.1), now)
+        host.run(lambda: host.now >= now + 5.0)
+        assert abort_mission(host, 'test over')[0]
+    finally:
+        host.shutdown()
+    after = read_journal(journal_path(run))
+    assert len(after.trajectory) >= len(before.trajectory)
+    assert after.processed.sum() >= before.processed.sum()
+    assert after.transitions[:len(before.transitions)] == before.transitions
+    with open(os.path.join(run, 'summary.json'), encoding='utf-8') as f:
+        summary = json.load(f)                       # strict JSON: no NaN slipped in
+    blast = [e for e in summary['at_detonation_events'] if e['detail'] == 'blast, no position']
+    assert blast and blast[0]['x'] is None and blast[0]['lat'] is None
+    assert all(d['id'] not in (98, 99) for d in summary['detections'])
+
+
+RUNTIME_CASES = [test_a_truncated_recording_is_read_to_its_last_whole_chunk,
+                 test_nan_and_inf_in_messages_reach_the_record_safely]
 
 
 @pytest.fixture(autouse=True)
