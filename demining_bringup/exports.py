@@ -41,6 +41,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
+from demining_bringup.contract.files import FILE_MODE, atomic_write
 from demining_bringup.contract.geo import LocalCartesian
 
 #: File names in a run folder.
@@ -64,7 +65,6 @@ _GPB_FLAGS = 0b0000_0011
 _GPB_MAGIC = b'GP'
 _GPB_VERSION = 0
 _DECIMALS = 8                    # ~1 mm in latitude
-_FILE_MODE = 0o644
 #: KML colours (aabbggrr) of each layer.
 _KML_STYLES = {'hazard_area': ('ff000000', '00000000'),
                'exclusion_zones': ('ff555555', '40555555'),
@@ -282,7 +282,7 @@ def write_gpkg(path: str, layers: Sequence[Layer], lc: LocalCartesian) -> None:
             con.close()
         with open(tmp, 'rb+') as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, _FILE_MODE)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -314,7 +314,6 @@ def _write_layer(con: sqlite3.Connection, layer: Layer,
 def write_exports(record: Any, run_dir: str, cleared: BaseGeometry,
                   no_go: Sequence[Tuple[float, float, float]]) -> List[str]:
     """Write ``clearance.kml`` and ``clearance.gpkg`` of ``record`` into ``run_dir``."""
-    from demining_bringup.report import atomic_write
     o = record.origin
     lc = LocalCartesian(o.latitude_deg, o.longitude_deg, o.elevation_m)
     layers = layers_of(record, cleared, no_go)

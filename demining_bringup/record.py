@@ -36,6 +36,7 @@ from demining_bringup.contract.journal import (JournalContent, destroyed_items, 
                                                journal_path, read_journal)
 from demining_bringup.contract.states import MissionState
 from demining_bringup.contract.world import GeoOrigin, ItemKind, WorldError
+from demining_bringup.contract import vehicle_params
 from demining_bringup.report import atomic_write, write_report, MissionRecord
 from demining_control.coverage.processed import ProcessedGrid
 
@@ -134,12 +135,11 @@ def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedG
 def no_go_discs(tracks, params: Dict[str, Any]) -> List[Tuple[float, float, float]]:
     """The no-go discs the planner and the supervisor drew round the AT/UXO tracks."""
     from demining_control.coverage.no_go import NoGoZones
-    from demining_control.mission_manager_node import MissionManagerConfig
-    default = {f.name: f.default for f in dataclasses.fields(MissionManagerConfig)}
+    default = float(vehicle_params.no_go_margin_m().default)    # the one shared parameter
     try:
-        margin = float(params.get('no_go_margin_m', default['no_go_margin_m']))
+        margin = float(params.get('no_go_margin_m', default))
     except (TypeError, ValueError):
-        margin = float(default['no_go_margin_m'])
+        margin = default
     zones = NoGoZones(margin)
     zones.update(tracks)
     return list(zones.discs)

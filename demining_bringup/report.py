@@ -32,7 +32,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -42,6 +41,7 @@ from shapely.affinity import affine_transform
 from shapely.ops import unary_union
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent
+from demining_bringup.contract.files import FILE_MODE, atomic_write  # noqa: F401 (API)
 from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.world import GeoOrigin, Polygon
 
@@ -53,7 +53,6 @@ REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson
 #: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome.
 SCHEMA_VERSION = 3
 #: Permissions of every report file: readable by other users and services.
-FILE_MODE = 0o644
 #: How a run folder is named: UTC time to the second, then ``-2``, ``-3``, ... when taken.
 RUN_DIR_TIME_FORMAT = '%Y%m%dT%H%M%SZ'
 _MAX_RUN_DIR_SUFFIX = 10_000
@@ -118,37 +117,6 @@ def new_run_dir(parent: str, now: Optional[_dt.datetime] = None) -> str:
             continue
         return path
     raise FileExistsError(f'no free run folder for {stamp} in {parent}')
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return                                       # platforms that cannot open a folder
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole: temp file, fsync, mode 0644, rename, fsync folder."""
-    folder = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), FILE_MODE)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
 
 
 def cleared_polygon(record: MissionRecord):

@@ -259,7 +259,8 @@ class CoveragePlannerComponent(Component):
                               hull=(c.footprint_rear_m, c.footprint_front_m,
                                     c.footprint_half_width_m),
                               behind=[p for k, p in keep_out
-                                      if not (k[0] == 'x' and p.within(self.safe_ground))])
+                                      if not (k[0] == 'x' and p.within(self.safe_ground))],
+                              inside=self.fence)
         start = back if back is not None else (pose.x, pose.y)
         try:
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,

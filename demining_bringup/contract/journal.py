@@ -44,11 +44,10 @@ import numpy as np
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent
 from demining_bringup.contract.errors import JournalError
+from demining_bringup.contract.files import FILE_MODE
 
 #: File name of the journal in a run folder.
 JOURNAL_FILE = 'journal.sqlite'
-#: Permissions of the journal (the report files' 0644).
-JOURNAL_FILE_MODE = 0o644
 #: Version of the journal's tables (``meta.schema_version``).
 JOURNAL_SCHEMA_VERSION = 1
 #: Side length of a processed-ground tile, cells (64 x 64 x 0.1 m = 6.4 m squares: a lane's
@@ -229,7 +228,7 @@ class JournalWriter:
             if not existed:
                 # readable by other users and services whatever the umask (as the report);
                 # SQLite gives the -wal and -shm files the database's permissions
-                os.chmod(path, JOURNAL_FILE_MODE)
+                os.chmod(path, FILE_MODE)
             self._con.executescript(_SCHEMA)
             if existed:
                 prev = read_meta(self._con)

@@ -88,7 +88,7 @@ def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
 def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
                    step_m: float, max_m: float,
                    hull: Optional[Tuple[float, float, float]] = None,
-                   behind=None) -> Optional[XY]:
+                   behind=None, inside=None) -> Optional[XY]:
     """Where to back out to, straight behind, before the machine may turn near a zone.
 
     ``zones`` is a list of polygons or one geometry. ``reach_m`` is the radius the footprint
@@ -100,6 +100,7 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     ``hull`` (rear, front, half width of the footprint, m): the reverse never drives the
     footprint deeper into ``behind`` (a geometry; default ``zones``): backing out of one zone
     into another behind it is refused by the supervisor, so it stops short of that one.
+    ``inside`` (a geometry, e.g. the geofence): base_link never backs out of it.
     """
     zone = _union(zones)
     if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
@@ -115,6 +116,8 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     while d < max_m:
         d = min(d + step_m, max_m)
         nx, ny = x - c * d, y - s * d
+        if inside is not None and not inside.contains(Point(nx, ny)):
+            break                       # the supervisor's fence: the stop would be a breach
         if hull is not None:
             here = depth(nx, ny)
             if here > limit + _DEEPER_M2:

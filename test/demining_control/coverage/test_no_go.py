@@ -97,3 +97,6 @@ def test_back_out_stops_short_of_a_zone_behind():
     # already against the zone behind: no back-out at all
     assert back_out_point(-4.7, 0.0, 0.0, [disc_polygon(-0.5, 0.0, 1.2)], 3.5, 0.5, 10.0,
                           hull=hull, behind=[disc_polygon(-9.0, 0.0, 1.2)]) is None
+    # and never out of the geofence
+    assert back_out_point(1.0, 0.0, 0.0, [ahead], 6.0, 0.5, 10.0,
+                          inside=box(-1.2, -5.0, 10.0, 5.0)) == (-1.0, 0.0)
