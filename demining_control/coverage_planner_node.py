@@ -26,8 +26,8 @@ import math
 from typing import List, Optional
 
 import numpy as np
-from shapely.geometry import Polygon
-from shapely.ops import nearest_points
+from shapely.geometry import Point, Polygon
+from shapely.ops import nearest_points, unary_union
 
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
@@ -254,13 +254,20 @@ class CoveragePlannerComponent(Component):
                            c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
         avoid = [p for k, p in keep_out if k[0] == 'n' or (
             force_back_out and not p.within(self.safe_ground))]
-        back = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach,
-                              _BACK_OUT_STEP_M, c.back_out_max_m,
-                              hull=(c.footprint_rear_m, c.footprint_front_m,
-                                    c.footprint_half_width_m),
-                              behind=[p for k, p in keep_out
-                                      if not (k[0] == 'x' and p.within(self.safe_ground))],
-                              inside=self.fence)
+        hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
+        blocking = [p for k, p in keep_out if not (k[0] == 'x' and p.within(self.safe_ground))]
+        back = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach, _BACK_OUT_STEP_M,
+                              c.back_out_max_m, hull=hull, behind=blocking, inside=self.fence)
+        if force_back_out and avoid:
+            # pinned: out the way that gets furthest from keep-out ground, backwards or, with
+            # a zone behind, straight ahead (a pivot there would swing the hull into it)
+            ahead = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach, _BACK_OUT_STEP_M,
+                                   c.back_out_max_m, hull=hull, behind=blocking,
+                                   inside=self.fence, forward=True)
+            union = unary_union(avoid)
+            if ahead is not None and (back is None or union.distance(Point(*ahead))
+                                      > union.distance(Point(*back)) + _BACK_OUT_STEP_M):
+                back = ahead
         start = back if back is not None else (pose.x, pose.y)
         try:
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
@@ -286,10 +293,14 @@ class CoveragePlannerComponent(Component):
                 return False
         path = np.column_stack([plan.waypoints, plan.facing])
         if back is not None:
-            # From here straight back to the back-out point, facing as now: a reverse leg.
+            # From here straight to the back-out point, facing as now: a reverse leg (or, out
+            # of a zone behind, a forward one).
             path = np.vstack([[pose.x, pose.y, pose.yaw], path])
-            self.log.warning(f'backing out {math.dist(start, (pose.x, pose.y)):.1f} m before '
-                             'turning away from the no-go zone')
+            ahead = (back[0] - pose.x) * math.cos(pose.yaw) + \
+                (back[1] - pose.y) * math.sin(pose.yaw) > 0.0
+            self.log.warning(f'{"driving straight on" if ahead else "backing out"} '
+                             f'{math.dist(start, (pose.x, pose.y)):.1f} m before turning away '
+                             'from keep-out ground')
         self.plan, self.path = plan, path
         self.emit('path', path)
         self._publish_status(PlanState.PLANNED, plan.summary(), now)

@@ -88,7 +88,7 @@ def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
 def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
                    step_m: float, max_m: float,
                    hull: Optional[Tuple[float, float, float]] = None,
-                   behind=None, inside=None) -> Optional[XY]:
+                   behind=None, inside=None, forward: bool = False) -> Optional[XY]:
     """Where to back out to, straight behind, before the machine may turn near a zone.
 
     ``zones`` is a list of polygons or one geometry. ``reach_m`` is the radius the footprint
@@ -101,11 +101,13 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     footprint deeper into ``behind`` (a geometry; default ``zones``): backing out of one zone
     into another behind it is refused by the supervisor, so it stops short of that one.
     ``inside`` (a geometry, e.g. the geofence): base_link never backs out of it.
+    ``forward``: drive straight ahead instead, facing as now (out of a zone behind).
     """
     zone = _union(zones)
     if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
         return None
-    c, s = math.cos(yaw), math.sin(yaw)
+    sign = -1.0 if forward else 1.0
+    c, s = sign * math.cos(yaw), sign * math.sin(yaw)
     blocked = zone if behind is None else _union(behind)
 
     def depth(px: float, py: float) -> float:

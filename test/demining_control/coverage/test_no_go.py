@@ -100,3 +100,10 @@ def test_back_out_stops_short_of_a_zone_behind():
     # and never out of the geofence
     assert back_out_point(1.0, 0.0, 0.0, [ahead], 6.0, 0.5, 10.0,
                           inside=box(-1.2, -5.0, 10.0, 5.0)) == (-1.0, 0.0)
+
+
+def test_out_of_a_zone_behind_straight_ahead():
+    behind = disc_polygon(-4.0, 0.0, 1.2)
+    bx, by = back_out_point(0.0, 0.0, 0.0, [behind], 6.0, 0.5, 10.0, hull=(3.0, 3.3, 1.1),
+                            forward=True)
+    assert by == 0.0 and bx > 0.0 and behind.distance(Point(bx, by)) >= 6.0
