@@ -84,6 +84,9 @@ _SAFE_BELT_SHARE = 0.99
 
 #: The planning error when every lane is already processed.
 NOTHING_LEFT = 'nothing left to process'
+#: Why a plan fails when unprocessed ground is left but none of it can be reached.
+CUT_OFF = ('the remaining ground is cut off from the machine by keep-out zones (exclusion or '
+           'no-go): left for manual clearance')
 
 
 class PlanningError(ValueError):
@@ -881,17 +884,21 @@ class _Planner:
         rings = self.headland_rings()
         if not cands and not rings:
             raise PlanningError('no lane fits the area (is it narrower than the tool?)')
+        if not self.processed.is_empty:
+            cands = [c for c in cands if not self._processed_already(c[0])]
+            rings = [r for r in rings if not self._processed_ring(r)]
+            if not cands and not rings:
+                raise PlanningError(NOTHING_LEFT)
         reach = self.reachable(start_xy)
         if reach is not None:
             cands = [[ln for ln in c if reach.intersects(LineString([ln.start, ln.end]))]
                      for c in cands]
             cands = [c for c in cands if c]
             rings = [r for r in rings if reach.intersects(LineString(r))]
-        if not self.processed.is_empty:
-            cands = [c for c in cands if not self._processed_already(c[0])]
-            rings = [r for r in rings if not self._processed_ring(r)]
             if not cands and not rings:
-                raise PlanningError(NOTHING_LEFT)
+                # ground is left, but keep-out zones cut it off from the machine: never
+                # "nothing left" (a mission would complete with that ground unprocessed)
+                raise PlanningError(CUT_OFF)
         unprocessed = self.region.difference(self.processed)
         self._rings = self.transit_rings()
         self._ring_reach = (self.p.tool_offset_x_m + self.p.headland_offset_m

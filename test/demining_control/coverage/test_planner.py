@@ -160,3 +160,20 @@ def test_no_work_leg_drives_the_footprint_into_a_zone(seed):
                          [list(d.exterior.coords)[:-1] for d in discs], (w + 5, h / 2), p,
                          processed=unary_union(strips) if strips else None, safe_ground=safe)
     assert _deeper_on_work_legs(plan, discs, p) == []
+
+
+def test_ground_cut_off_by_a_zone_is_never_nothing_left():
+    """mixed_field: false AT zones round the start cut the field off; the planner said
+    'nothing left' and the mission completed at 0.8 %."""
+    from shapely.geometry import box
+    from demining_control.coverage.planner import CUT_OFF, NOTHING_LEFT
+    field = [(0, 0), (40, 0), (40, 20), (0, 20)]
+    wall = [(15, -15), (17, -15), (17, 35), (15, 35)]        # a keep-out road across it
+    west = box(-20, -20, 15, 40)
+    with pytest.raises(PlanningError) as err:
+        plan_coverage(field, [wall], (5.0, 10.0), CoverageParams(), processed=west)
+    assert str(err.value) == CUT_OFF
+    with pytest.raises(PlanningError) as err:
+        plan_coverage(field, [wall], (5.0, 10.0), CoverageParams(),
+                      processed=box(-20, -20, 60, 40))
+    assert str(err.value) == NOTHING_LEFT
