@@ -6,7 +6,8 @@ speed) the governor computes, with the simulator's own relation
 (:mod:`demining_bringup.contract.tool_physics`, one source):
 
 * flail, depth: the strike density that reaches ``working_depth_m + depth_margin_m`` in the
-  soil's hardness, and the speed that gives it at the measured rotor speed;
+  soil's hardness, and the speed that gives it at the measured rotor speed (a flail alone: on
+  a combined machine the tiller behind it mills to the set depth, GICHD 2004);
 * flail, density: the speed that still gives ``min_strike_density_per_m2``;
 * tiller, cuts: the speed that still gives ``min_cut_density_per_m2``;
 * every rotor, torque: the speed at which the soil load stays at ``max_torque_fraction`` of
@@ -100,8 +101,11 @@ class SpeedGovernor:
         r: Dict[str, float] = {'working_speed': p.working_speed_mps}
         if p.flail_speed_radps > 0.0:
             w = min(max(m.flail_speed, 0.0), p.flail_speed_radps)
-            r['flail_depth'] = tool_physics.flail_speed_for_depth(
-                self.ref, depth, w, p.tool_width_m, p.flail_hammers, h)
+            if p.tiller_speed_radps <= 0.0:
+                # with a tiller behind it the drum mills to the set depth whatever the speed;
+                # the flail alone must reach it by its strikes
+                r['flail_depth'] = tool_physics.flail_speed_for_depth(
+                    self.ref, depth, w, p.tool_width_m, p.flail_hammers, h)
             r['flail_strikes'] = tool_physics.speed_for_strikes(
                 p.min_strike_density_per_m2, p.flail_hammers, w, p.tool_width_m)
             r['flail_torque'] = tool_physics.speed_for_torque(
