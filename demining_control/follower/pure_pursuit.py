@@ -195,7 +195,9 @@ class PathFollower:
                 self.params.corner_tolerance_m and corner < len(self._xy) - 1:
             self._seg = corner
             corner = self._next_corner()
-        s_limit = self._s[self._seg] + self.params.search_window_m
+        # the window starts where the vehicle is along its segment (not at the segment's
+        # start, which a lane longer than the window never leaves)
+        s_limit = self._project(p, self._seg)[1] + self.params.search_window_m
         best = None
         for seg in range(self._seg, corner):
             if self._s[seg] > s_limit:
