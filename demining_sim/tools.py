@@ -73,6 +73,8 @@ class ToolParams:
     track_trigger_max_depth_m: float = param(0.35, 'Deepest a track\'s load is applied to an '
                                              'item at all (below, whether it fires is not '
                                              'modelled), m', min=0.0, max=2.0)
+    flail_reversible: bool = vehicle_params.flail_reversible()
+    tiller_reversible: bool = vehicle_params.tiller_reversible()
     ride_height_noise_m: float = param(0.005, 'Noise (1 sigma) of the ride-height sensor that '
                                        'measures the tool depth below the local ground, m '
                                        '(ultrasonic skid sensors: a few mm; our estimate)',
@@ -91,28 +93,36 @@ class Rotor:
     viscous: float
     soil_torque_per_m: float
     min_process_speed: float
+    reversible: bool = False
     speed: float = 0.0
     drive_torque: float = 0.0
     load_torque: float = 0.0
 
     def step(self, cmd_speed: float, depth: float, ground_speed: float, speed_factor: float,
              dt: float, jammed: bool = False, disabled: bool = False) -> None:
-        """Integrate the rotor speed over ``dt`` (commands below zero mean stop)."""
-        cmd = max(cmd_speed, 0.0)
+        """Integrate the rotor speed over ``dt``.
+
+        Commands below zero run a reversible rotor backwards (to throw out a jam) and stop
+        any other. The soil and the drag oppose the motion; they never reverse it.
+        """
+        cmd = cmd_speed if self.reversible else max(cmd_speed, 0.0)
         drive = 0.0 if disabled else min(max(self.gain * (cmd - self.speed), -self.max_torque),
                                          self.max_torque)
         soil = tool_physics.soil_torque_nm(self.soil_torque_per_m, 1.0, depth, ground_speed,
                                            speed_factor)
         if jammed:
             soil += 2.0 * self.max_torque
-        load = self.viscous * self.speed + soil
-        if self.speed <= 0.0 and drive <= load:
+        if self.speed == 0.0 and abs(drive) <= soil + 1e-9:
             # Static: the soil holds a stopped rotor as long as the drive cannot overcome it.
-            self.speed = 0.0
             self.drive_torque = drive
-            self.load_torque = drive if drive > 0.0 else 0.0
+            self.load_torque = drive if drive > 0.0 or self.reversible else 0.0
             return
-        self.speed = max(self.speed + (drive - load) / self.inertia * dt, 0.0)
+        direction = math.copysign(1.0, self.speed if self.speed != 0.0 else drive)
+        load = self.viscous * self.speed + soil * direction
+        speed = self.speed + (drive - load) / self.inertia * dt
+        if speed * direction < 0.0:
+            speed = 0.0                 # drag and soil stop a rotor, they do not reverse it
+        self.speed = speed if self.reversible else max(speed, 0.0)
         self.drive_torque = drive
         self.load_torque = load
 
@@ -135,11 +145,11 @@ class ToolSystem:
         self.p = p
         self.flail = Rotor(p.flail_inertia_kgm2, p.flail_max_torque_nm, p.flail_speed_gain_nms,
                            p.flail_viscous_nms, p.flail_soil_torque_nm_per_m * soil_hardness,
-                           p.flail_min_process_speed_rps)
+                           p.flail_min_process_speed_rps, p.flail_reversible)
         self.tiller = Rotor(p.tiller_inertia_kgm2, p.tiller_max_torque_nm,
                             p.tiller_speed_gain_nms, p.tiller_viscous_nms,
                             p.tiller_soil_torque_nm_per_m * soil_hardness,
-                            p.tiller_min_process_speed_rps)
+                            p.tiller_min_process_speed_rps, p.tiller_reversible)
         self.depth = 0.0
         #: Extra depth below the local ground under the tool (terrain), m; the simulator sets it.
         self.ground_offset_m = 0.0

@@ -228,3 +228,14 @@ def tool_lift_rate_mps() -> Any:
     """Rate of the tool's depth actuator (the arm), both ways."""
     return param(0.1, 'Rate at which the tool depth (the arm) follows the command, m/s',
                  min=0.001, max=2.0)
+
+
+def flail_reversible() -> Any:
+    """Whether the flail drive can run backwards (chains wrap round the drum: usually not)."""
+    return param(False, 'the flail drive can run backwards (chains wrap: usually not)')
+
+
+def tiller_reversible() -> Any:
+    """Whether the tiller drive can run backwards (a reversing valve on its hydraulic motor)."""
+    return param(True, 'the tiller drive can run backwards (hydraulic motor with a reversing '
+                 'valve)')

@@ -101,10 +101,8 @@ class ToolParams:
                                   'a jam, s', min=0.0, max=30.0)
     reverse_speed_radps: float = param(5.0, 'reverse speed of a reversible rotor, rad/s',
                                        min=0.0, max=100.0)
-    tiller_reversible: bool = param(True, 'the tiller drive can run backwards (hydraulic '
-                                    'motor with a reversing valve)')
-    flail_reversible: bool = param(False, 'the flail drive can run backwards (chains wrap: '
-                                   'usually not)')
+    tiller_reversible: bool = vehicle_params.tiller_reversible()
+    flail_reversible: bool = vehicle_params.flail_reversible()
     stall_speed_limit_mps: float = param(0.1, 'vehicle speed limit while recovering from a '
                                          'stall, m/s', min=0.0, max=5.0)
     # Speed governor (demining_control/tools/governor.py).
