@@ -1,8 +1,10 @@
 """Node ``path_follower``: follows /coverage/path while the mission is clearing.
 
-Inputs /coverage/path, /localization/odometry, /mission/state; outputs /cmd_vel/auto (every
-control period: zero unless clearing with a fresh pose) and /follower/status (latched, on
-change).
+Inputs /coverage/path, /localization/odometry, /mission/state, /tool/speed_limit (the tool's
+governed speed on work legs); outputs /cmd_vel/auto (every control period: zero unless
+clearing with a fresh pose), /follower/status and /follower/leg (latched, on change). With no
+fresh speed limit the work legs are driven at ``min_speed_mps`` (the tool controller is the
+one that knows what the soil allows).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
 from demining_bringup.contract.datatypes import Twist2D, VehicleState
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import DiagLevel, FollowerStatus, MissionState
+from demining_bringup.contract.states import DiagLevel, FollowerStatus, LegKind, MissionState
 from demining_control.coverage.planner import classify_work
 from demining_control.follower.pure_pursuit import FollowerParams, PathFollower
 
@@ -36,6 +38,9 @@ class PathFollowerConfig(FollowerParams):
                                 max=100.0)
     pose_timeout_s: float = param(0.5, 'no motion when the pose is older than this, s',
                                   min=0.05, max=10.0)
+    speed_limit_timeout_s: float = param(0.5, 'a tool speed limit older than this is not '
+                                         'trusted (work legs at min_speed_mps), s', min=0.05,
+                                         max=10.0)
 
 
 class PathFollowerComponent(Component):
@@ -44,9 +49,10 @@ class PathFollowerComponent(Component):
     name = 'path_follower'
     params = PathFollowerConfig
     inputs = {'path': Port(topics.COVERAGE_PATH), 'pose': Port(topics.LOCALIZATION),
-              'mission': Port(topics.MISSION_STATE)}
+              'mission': Port(topics.MISSION_STATE),
+              'speed_limit': Port(topics.TOOL_SPEED_LIMIT)}
     outputs = {'cmd': Port(topics.CMD_VEL_AUTO, actuator=True),
-               'status': Port(topics.FOLLOWER_STATUS)}
+               'status': Port(topics.FOLLOWER_STATUS), 'leg': Port(topics.FOLLOWER_LEG)}
 
     def on_configure(self, params: PathFollowerConfig) -> None:
         """Build the follower; load the field that tells work legs from transits."""
@@ -58,10 +64,14 @@ class PathFollowerComponent(Component):
         self.pose: Optional[VehicleState] = None
         self.pose_time: Optional[float] = None
         self._published: Optional[FollowerStatus] = None
+        self._published_leg: Optional[LegKind] = None
+        self.speed_limit: Optional[float] = None
+        self.speed_limit_time: Optional[float] = None
 
     def on_activate(self, now: float) -> None:
         """Publish the status (latched)."""
         self._published = None
+        self._published_leg = None
         self._publish_status()
 
     def timers(self) -> Dict[str, float]:
@@ -84,6 +94,10 @@ class PathFollowerComponent(Component):
         """Keep the latest pose and when it arrived."""
         self.pose, self.pose_time = pose, now
 
+    def on_speed_limit(self, limit: float, now: float) -> None:
+        """Keep the tool's speed limit and when it arrived."""
+        self.speed_limit, self.speed_limit_time = float(limit), now
+
     def on_mission(self, state: MissionState, now: float) -> None:
         """Keep the mission state (the follower drives only while clearing)."""
         self.mission = state
@@ -93,6 +107,10 @@ class PathFollowerComponent(Component):
         cmd = Twist2D()
         fresh = self.pose is not None and self.pose_time is not None and \
             now - self.pose_time <= self.config.pose_timeout_s
+        limit_fresh = self.speed_limit_time is not None and \
+            now - self.speed_limit_time <= self.config.speed_limit_timeout_s
+        self.follower.speed_limit_mps = self.speed_limit if limit_fresh \
+            else self.config.min_speed_mps
         if self.mission is MissionState.CLEARING and fresh:
             cmd = self.follower.update(self.pose, self.config.control_period_s)
         self.emit('cmd', Twist2D(float(cmd.v), float(cmd.omega)))
@@ -103,6 +121,10 @@ class PathFollowerComponent(Component):
         if status is not self._published:
             self._published = status
             self.emit('status', status)
+        leg = self.follower.leg if self.mission is MissionState.CLEARING else LegKind.NONE
+        if leg is not self._published_leg:
+            self._published_leg = leg
+            self.emit('leg', leg)
 
     def diagnostics(self, now: float) -> Status:
         """Status, progress and tracking errors."""
@@ -111,7 +133,9 @@ class PathFollowerComponent(Component):
         return level, f.status.value, {
             'status': f.status.value, 'mission_state': self.mission.value,
             'progress_index': f.progress_index, 'cross_track_m': f'{f.cross_track_m:.3f}',
-            'heading_error_rad': f'{f.heading_error_rad:.3f}'}
+            'heading_error_rad': f'{f.heading_error_rad:.3f}', 'leg': f.leg.value,
+            'speed_limit_mps': f'{f.speed_limit_mps:.3f}'
+            if f.speed_limit_mps is not None else 'none'}
 
 
 def main(args: Optional[List[str]] = None) -> int:

@@ -60,6 +60,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
+from demining_bringup.contract import tool_physics, vehicle_params
 from demining_bringup.contract.datatypes import SimEvent
 from demining_bringup.contract.parameters import param
 from demining_sim.spatial import ItemTable
@@ -67,7 +68,6 @@ from demining_sim.spatial import ItemTable
 #: Standard gravity, m/s^2.
 GRAVITY_MPS2 = 9.80665
 _TWO_PI = 2.0 * math.pi
-_KMH = 1.0 / 3.6
 
 
 class Outcome(str, enum.Enum):
@@ -179,32 +179,22 @@ TILLER_SPLIT_BELOW: Dict[str, Dict[Outcome, float]] = {
 class ProcessingParams:
     """Parameters of the tool-soil-mine model (docs/sources.md, "Tool-soil-mine physics")."""
 
-    flail_hammers: int = param(34, 'Hammers (chains) on the flail rotor (DOK-ING MV-4: 34)',
-                               min=1, max=500)
+    flail_hammers: int = vehicle_params.flail_hammers()
     flail_hammer_radius_m: float = param(0.04, 'Half-width of a hammer head: an item is hit '
                                          'by strikes within this of its edge, m (our estimate)',
                                          min=0.0, max=0.5)
-    flail_reference_depth_m: float = param(0.2, 'Depth the reference flail reaches in loam at '
-                                           'the reference speed, m (Juneja 2016: 200 mm at '
-                                           '0.5 km/h)', min=0.01, max=1.0)
-    flail_reference_speed_mps: float = param(0.5 * _KMH, 'Forward speed of the reference '
-                                             'depth, m/s (Juneja 2016: 0.5 km/h)',
-                                             min=0.01, max=5.0)
-    flail_reference_rpm: float = param(800.0, 'Rotor speed of the reference flail, rpm '
-                                       '(the profile\'s working speed; MV-4 up to 900 rpm)',
-                                       min=10.0, max=3000.0)
-    flail_reference_width_m: float = param(2.0, 'Width of the reference flail, m', min=0.1,
-                                           max=10.0)
-    flail_reference_hammers: int = param(34, 'Hammers of the reference flail (MV-4)', min=1,
-                                         max=500)
-    flail_depth_exponent: float = param(1.0, 'Exponent of the effective depth on the strike '
-                                        'density (1: each strike loosens a fixed soil volume)',
-                                        min=0.1, max=3.0)
+    # The depth law's calibration is shared with the tool controller's speed governor.
+    flail_reference_depth_m: float = vehicle_params.flail_reference_depth_m()
+    flail_reference_speed_mps: float = vehicle_params.flail_reference_speed_mps()
+    flail_reference_rpm: float = vehicle_params.flail_reference_rpm()
+    flail_reference_width_m: float = vehicle_params.flail_reference_width_m()
+    flail_reference_hammers: int = vehicle_params.flail_reference_hammers()
+    flail_depth_exponent: float = vehicle_params.flail_depth_exponent()
     flail_strikes_per_engagement: float = param(13.5, 'Strikes on an item per e-fold of its '
                                                 'escape probability (calibrated: PMN engaged '
                                                 'with probability 0.97 at the reference)',
                                                 min=0.01, max=1e4)
-    tiller_teeth: int = param(60, 'Teeth on the tiller drum (our estimate)', min=1, max=1000)
+    tiller_teeth: int = vehicle_params.tiller_teeth()
     tiller_tooth_radius_m: float = param(0.03, 'Half-width of a tiller tooth\'s cut, m',
                                          min=0.0, max=0.5)
     tiller_cuts_per_engagement: float = param(1.0, 'Tooth cuts on an item per e-fold of its '
@@ -218,9 +208,9 @@ class ProcessingParams:
                                                   'leave in its depth', min=0.0, max=1.0)
     soil_hardness: float = param(0.0, 'Relative soil hardness for the tool (1 loam); 0 takes '
                                  'it from the world\'s soil name', min=0.0, max=10.0)
-    min_ground_speed_mps: float = param(0.02, 'Speed floor of the strike density (a machine '
-                                        'standing still still moves a little), m/s',
-                                        min=0.001, max=1.0)
+    min_ground_speed_mps: float = param(tool_physics.MIN_GROUND_SPEED_MPS, 'Speed floor of the '
+                                        'strike density (a machine standing still still moves '
+                                        'a little), m/s', min=0.001, max=1.0)
     thrown_min_m: float = param(1.0, 'Shortest throw of an intact item, m (our estimate)',
                                 min=0.0, max=50.0)
     thrown_max_m: float = param(6.0, 'Longest throw of an intact item, m (our estimate)',
@@ -267,30 +257,33 @@ class ProcessingParams:
 # --------------------------------------------------------------------------------------------
 
 def strikes_per_m2(blows: float, rotor_rps: float, ground_speed: float, width: float,
-                   min_speed: float = 0.02) -> float:
+                   min_speed: float = tool_physics.MIN_GROUND_SPEED_MPS) -> float:
     """Strikes (or tooth cuts) per m^2: ``blows x f_rot / (v x W)``; ``rotor_rps`` in rad/s."""
-    v = max(abs(ground_speed), min_speed)
-    return blows * (rotor_rps / _TWO_PI) / (v * width)
+    return tool_physics.strikes_per_m2(blows, rotor_rps, ground_speed, width, min_speed)
+
+
+def flail_reference(p: ProcessingParams) -> tool_physics.FlailReference:
+    """The calibration point of the depth law from the parameters."""
+    return tool_physics.FlailReference(p.flail_reference_depth_m, p.flail_reference_speed_mps,
+                                       p.flail_reference_rpm, p.flail_reference_width_m,
+                                       p.flail_reference_hammers, p.flail_depth_exponent)
 
 
 def reference_strikes_per_m2(p: ProcessingParams) -> float:
     """Strike density of the reference flail at the reference speed (the calibration point)."""
-    return strikes_per_m2(p.flail_reference_hammers, p.flail_reference_rpm * _TWO_PI / 60.0,
-                          p.flail_reference_speed_mps, p.flail_reference_width_m)
+    return tool_physics.reference_strikes_per_m2(flail_reference(p))
 
 
 def flail_reach_m(p: ProcessingParams, strikes: float, hardness: float) -> float:
     """Depth the flail's strikes loosen to at ``strikes`` per m^2 in soil of ``hardness``."""
-    ratio = strikes / reference_strikes_per_m2(p)
-    return p.flail_reference_depth_m * ratio ** p.flail_depth_exponent / max(hardness, 1e-6)
+    return tool_physics.flail_reach_m(flail_reference(p), strikes, hardness)
 
 
 def flail_speed_for_depth(p: ProcessingParams, depth_m: float, rotor_rps: float, width_m: float,
                           hammers: int, hardness: float = 1.0) -> float:
     """Fastest forward speed (m/s) at which the flail still reaches ``depth_m`` (inverse model)."""
-    need = (depth_m * hardness / p.flail_reference_depth_m) ** (1.0 / p.flail_depth_exponent)
-    strikes = need * reference_strikes_per_m2(p)
-    return hammers * (rotor_rps / _TWO_PI) / (strikes * width_m)
+    return tool_physics.flail_speed_for_depth(flail_reference(p), depth_m, rotor_rps, width_m,
+                                              hammers, hardness)
 
 
 def catch_area_m2(diameter: float, radius: float) -> float:

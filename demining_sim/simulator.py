@@ -237,7 +237,7 @@ class Simulator:
         self.vehicle = Vehicle(p, world.terrain, world.obstacles, world.vehicle_start,
                                rngs['vehicle'], world.soil.name)
         hardness = p.soil_hardness or SOIL_HARDNESS.get(world.soil.name, 1.0)
-        self.tools = ToolSystem(p, hardness)
+        self.tools = ToolSystem(p, hardness, rngs['tools'])
         geometry = ContactGeometry(p.tool_offset_x_m, p.tool_width_m, p.tool_strike_length_m,
                                    p.track_gauge_m, p.track_width_m, p.track_length_m)
         self.contact = GroundContact(geometry, self.table, p, p.seed, p.mass_kg, hardness)
@@ -405,6 +405,11 @@ class Simulator:
                     jam_f = jam_f or f.tool in ('flail', 'both')
                     jam_t = jam_t or f.tool in ('tiller', 'both')
         tools = self.tools
+        if not self._flat and p.tool_ground_following_residual > 0.0:
+            # the terrain under the tool centre moves its depth below the local ground
+            c, s = math.cos(tr.yaw), math.sin(tr.yaw)
+            tools.ground_offset_m = self._tool_ground_offset(tr.x + c * p.tool_offset_x_m,
+                                                             tr.y + s * p.tool_offset_x_m)
         tools.step(tool_cmd, tr.v, self.dt, jam_f, jam_t)
         view = self._tool_view
         view.set_depth = tools.depth
@@ -464,7 +469,7 @@ class Simulator:
         if travel < 0.5 * p.processed_truth_resolution_m:
             return
         self._stamp_pose = (tx, ty)
-        passes = self.contact.tool_passes(tr.v, self._tool_view)
+        passes = self.contact.tool_passes(tr.v, self._tool_view, self.tools.ground_offset_m)
         if not passes:
             return
         depth = max(tp.reach_m for tp in passes)

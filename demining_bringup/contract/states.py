@@ -87,8 +87,19 @@ class ToolPhase(str, enum.Enum):
     SPIN_UP = 'spin_up'
     LOWERING = 'lowering'
     WORKING = 'working'
+    RAISED = 'raised'                  # rotors at speed, tool up: transit, reversing
     STALL_RECOVERY = 'stall_recovery'
     LIFTING = 'lifting'
+    FEEDBACK_LOST = 'feedback_lost'    # no fresh tool state: tool up, rotors to idle
+
+
+class LegKind(str, enum.Enum):
+    """How the path follower drives the current leg, as published on /follower/leg."""
+
+    NONE = 'none'          # no path, or not moving along one
+    WORK = 'work'          # forward over ground to process: tool down
+    TRANSIT = 'transit'    # outside the work: tool raised
+    REVERSE = 'reverse'    # backing out over processed ground: tool raised
 
 
 class LifecycleState(str, enum.Enum):

@@ -25,6 +25,12 @@ MINE_MAP = 'mine_map'
 COVERAGE_PATH = 'coverage/path'
 COVERAGE_STATUS = 'coverage/status'
 FOLLOWER_STATUS = 'follower/status'
+#: How the follower drives the current leg (tool down on work legs only).
+FOLLOWER_LEG = 'follower/leg'
+#: The tool controller's forward speed limit (required depth and strike density), m/s.
+TOOL_SPEED_LIMIT = 'tool/speed_limit'
+#: Measured minus required tool depth below the local ground while working, m.
+TOOL_DEPTH_ERROR = 'tool/depth_error'
 CMD_VEL_AUTO = 'cmd_vel/auto'
 TOOL_COMMAND_AUTO = 'tool/command/auto'
 CMD_VEL = 'cmd_vel'
@@ -64,7 +70,8 @@ TOPICS = (CLOCK, ODOM_TRACKS, GNSS_FIX, IMU, GPR_TRACES, MD_COILS, TOOL_JOINT_ST
           SAFETY_STATE, SAFETY_EVENTS, MISSION_STATE, MISSION_PROGRESS, MISSION_REPORT,
           COVERAGE_PROCESSED, DIAGNOSTICS, SAFETY_INSPECTION_ACK, SIM_ACTORS,
           PEOPLE_DETECTIONS, PEOPLE_ZONE, COVERAGE_STATUS, CMD_VEL_TELEOP, OPERATOR_DEADMAN,
-          OPERATOR_PAUSE, CMD_VEL_MUX, CMD_VEL_SOURCE)
+          OPERATOR_PAUSE, CMD_VEL_MUX, CMD_VEL_SOURCE, FOLLOWER_LEG, TOOL_SPEED_LIMIT,
+          TOOL_DEPTH_ERROR)
 SERVICES = (SAFETY_RESET, MISSION_START, MISSION_ABORT, SAFETY_RESUME)
 
 # Frames (REP-105)

@@ -117,3 +117,125 @@ def sensor_offset_x_m() -> Any:
 def sensor_width_m() -> Any:
     """Width covered by the GPR/MD arrays (docs/sources.md: about the tool width)."""
     return param(2.0, 'width covered by the GPR/MD arrays, m', min=0.1, max=10.0)
+
+
+# --- The tool-soil relation: calibration figures shared by the simulator (the truth) and the
+# tool controller (speed governing, load feedforward), declared once here
+# (demining_bringup/contract/tool_physics.py; docs/sources.md, "Tool-soil-mine physics").
+
+def tiller_speed_radps() -> Any:
+    """Tiller rotor target speed (0: the machine has no tiller)."""
+    return param(0.0, 'tiller rotor target speed, rad/s (0: no tiller; docs/sources.md)',
+                 min=0.0, max=200.0)
+
+
+def flail_hammers() -> Any:
+    """Hammers (chains) on the flail rotor (DOK-ING MV-4: 34)."""
+    return param(34, 'Hammers (chains) on the flail rotor (DOK-ING MV-4: 34)', min=1, max=500)
+
+
+def tiller_teeth() -> Any:
+    """Teeth on the tiller drum."""
+    return param(60, 'Teeth on the tiller drum (our estimate)', min=1, max=1000)
+
+
+def flail_reference_depth_m() -> Any:
+    """Depth the reference flail reaches in loam at the reference speed (Juneja 2016)."""
+    return param(0.2, 'Depth the reference flail reaches in loam at the reference speed, m '
+                 '(Juneja 2016: 200 mm at 0.5 km/h)', min=0.01, max=1.0)
+
+
+def flail_reference_speed_mps() -> Any:
+    """Forward speed of the reference depth (Juneja 2016: 0.5 km/h)."""
+    return param(0.5 / 3.6, 'Forward speed of the reference depth, m/s (Juneja 2016: 0.5 km/h)',
+                 min=0.01, max=5.0)
+
+
+def flail_reference_rpm() -> Any:
+    """Rotor speed of the reference flail (MV-4 up to 900 rpm)."""
+    return param(800.0, 'Rotor speed of the reference flail, rpm (the profile\'s working '
+                 'speed; MV-4 up to 900 rpm)', min=10.0, max=3000.0)
+
+
+def flail_reference_width_m() -> Any:
+    """Width of the reference flail (MV-4 class: 2.0 m)."""
+    return param(2.0, 'Width of the reference flail, m', min=0.1, max=10.0)
+
+
+def flail_reference_hammers() -> Any:
+    """Hammers of the reference flail (MV-4: 34)."""
+    return param(34, 'Hammers of the reference flail (MV-4)', min=1, max=500)
+
+
+def flail_depth_exponent() -> Any:
+    """Exponent of the effective depth on the strike density (1: energy balance)."""
+    return param(1.0, 'Exponent of the effective depth on the strike density (1: each strike '
+                 'loosens a fixed soil volume)', min=0.1, max=3.0)
+
+
+def flail_soil_torque_nm_per_m() -> Any:
+    """Flail soil load per metre of depth at standstill in loam (calibration, our estimate)."""
+    return param(10000.0, 'Flail soil load per metre of depth at standstill in loam, N m/m '
+                 '(the drive\'s calibration; our estimate)', min=0.0, max=1e6)
+
+
+def tiller_soil_torque_nm_per_m() -> Any:
+    """Tiller soil load per metre of depth at standstill in loam (calibration, our estimate)."""
+    return param(30000.0, 'Tiller soil load per metre of depth at standstill in loam, N m/m '
+                 '(the drive\'s calibration; our estimate)', min=0.0, max=1e7)
+
+
+def soil_speed_factor_per_mps() -> Any:
+    """Relative rise of the soil load per m/s of ground speed (more soil cut per second)."""
+    return param(1.5, 'Relative rise of the soil load per m/s of ground speed', min=0.0,
+                 max=20.0)
+
+
+def flail_viscous_nms() -> Any:
+    """Flail bearing and air drag per rad/s."""
+    return param(5.0, 'Flail drag, N m per rad/s', min=0.0, max=1000.0)
+
+
+def tiller_viscous_nms() -> Any:
+    """Tiller bearing drag per rad/s."""
+    return param(20.0, 'Tiller drag, N m per rad/s', min=0.0, max=1e4)
+
+
+def flail_max_torque_nm() -> Any:
+    """Hydraulic drive torque limit of the flail (pressure relief)."""
+    return param(6000.0, 'Hydraulic drive torque limit of the flail, N m', min=10.0,
+                 max=100000.0)
+
+
+def tiller_max_torque_nm() -> Any:
+    """Hydraulic drive torque limit of the tiller (pressure relief)."""
+    return param(15000.0, 'Hydraulic drive torque limit of the tiller, N m', min=10.0, max=1e6)
+
+
+def flail_speed_gain_nms() -> Any:
+    """Stiffness of the flail drive's own speed loop (torque per rad/s of droop)."""
+    return param(2000.0, 'Flail drive speed-loop gain (torque per rad/s of droop), N m s',
+                 min=1.0, max=100000.0)
+
+
+def tiller_speed_gain_nms() -> Any:
+    """Stiffness of the tiller drive's own speed loop (torque per rad/s of droop)."""
+    return param(5000.0, 'Tiller drive speed-loop gain (torque per rad/s of droop), N m s',
+                 min=1.0, max=1e6)
+
+
+def tool_lift_rate_mps() -> Any:
+    """Rate of the tool's depth actuator (the arm), both ways."""
+    return param(0.1, 'Rate at which the tool depth (the arm) follows the command, m/s',
+                 min=0.001, max=2.0)
+
+
+def flail_reversible() -> Any:
+    """Whether the flail drive can run backwards (chains wrap round the drum: usually not)."""
+    return param(False, 'the flail drive can run backwards (chains wrap: usually not)')
+
+
+def tiller_reversible() -> Any:
+    """Whether the tiller drive can run backwards (a reversing valve on its hydraulic motor)."""
+    return param(True, 'the tiller drive can run backwards (hydraulic motor with a reversing '
+                 'valve)')

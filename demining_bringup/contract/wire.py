@@ -32,8 +32,8 @@ from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detec
                                                  ImuSample, OdomSample, PeopleZone,
                                                  PlanarPoints, PlanStatus, Twist2D,
                                                  VehicleState)
-from demining_bringup.contract.states import (CmdSource, FollowerStatus, MissionState, PlanState,
-                                              SafetyState, ZoneState)
+from demining_bringup.contract.states import (CmdSource, FollowerStatus, LegKind, MissionState,
+                                              PlanState, SafetyState, ZoneState)
 
 #: Indices of x, y and yaw variances in a row-major 6x6 covariance.
 _COV_X, _COV_Y, _COV_YAW = 0, 7, 35
@@ -242,6 +242,14 @@ def _decode_float(msg: Float32) -> float:
     return float(msg.data)
 
 
+def _decode_speed(msg: Float32) -> float:
+    # A speed limit is a non-negative finite speed: anything else is no limit at all.
+    v = float(msg.data)
+    if not math.isfinite(v) or v < 0.0:
+        raise DecodeError(f'speed limit {v} is not a speed')
+    return v
+
+
 def _decode_inspection_ack(msg: String) -> str:
     # An acknowledgement is the inspector's words: an empty one acknowledges nothing.
     text = str(msg.data).strip()
@@ -405,6 +413,11 @@ def _build() -> Dict[str, Wire]:
         topics.COVERAGE_PATH: _wire(Path, qos.LATCHED, lambda xy, now: codec.xy_to_path(xy, now),
                                     _decode_path),
         topics.FOLLOWER_STATUS: _wire(String, qos.LATCHED, *follower),
+        topics.FOLLOWER_LEG: _wire(String, qos.LATCHED, *_enum_wire(LegKind)),
+        topics.TOOL_SPEED_LIMIT: _wire(Float32, qos.STATE,
+                                       lambda v, now: Float32(data=float(v)), _decode_speed),
+        topics.TOOL_DEPTH_ERROR: _wire(Float32, qos.SENSOR,
+                                       lambda v, now: Float32(data=float(v)), _decode_float),
         topics.CMD_VEL_AUTO: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
         topics.CMD_VEL: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
         topics.TOOL_COMMAND_AUTO: _wire(JointState, qos.COMMAND, codec.encode_tool_command,

@@ -13,6 +13,11 @@ sharper than ``reverse_turn_rad``: backing out of a lane that ends at an exclusi
 vehicle does not pivot (that would swing the tool into the zone and the tracks over unprocessed
 ground) but reverses up to the next corner. Progress along the path is a monotonic
 index searched in a window ahead, so the follower can never skip a lane when two lanes pass close.
+
+Work legs are driven at no more than :attr:`PathFollower.speed_limit_mps`, the tool
+controller's governed speed (the required depth and strike density for the measured soil,
+/tool/speed_limit); :attr:`PathFollower.leg` says how the current leg is driven (work, transit,
+reverse), so the tool is down on work legs only.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 from demining_bringup.contract.datatypes import Twist2D, VehicleState
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
-from demining_bringup.contract.states import FollowerStatus
+from demining_bringup.contract.states import FollowerStatus, LegKind
 
 _EPS = 1e-9
 
@@ -81,6 +86,8 @@ class PathFollower:
     def __init__(self, params: Optional[FollowerParams] = None) -> None:
         """Create an idle follower; :meth:`configure` may be called again later."""
         self.configure(params or FollowerParams())
+        #: Forward speed limit on work legs from the tool (None: none known), m/s.
+        self.speed_limit_mps: Optional[float] = None
         self.clear()
 
     def configure(self, params: FollowerParams) -> None:
@@ -158,6 +165,16 @@ class PathFollower:
         """Whether the current segment is a work leg."""
         return bool(len(self._work) and self._work[min(self._seg, len(self._work) - 1)])
 
+    @property
+    def leg(self) -> LegKind:
+        """How the current leg is driven (the tool is down on work legs only)."""
+        if self.status is not FollowerStatus.FOLLOWING or len(self._reverse) == 0:
+            return LegKind.NONE
+        seg = min(self._seg, len(self._reverse) - 1)
+        if self._reverse[seg]:
+            return LegKind.REVERSE
+        return LegKind.WORK if self.on_work_leg else LegKind.TRANSIT
+
     def _next_corner(self) -> int:
         i = int(np.searchsorted(self._corners, self._seg + 1))
         return int(self._corners[min(i, len(self._corners) - 1)])
@@ -178,7 +195,9 @@ class PathFollower:
                 self.params.corner_tolerance_m and corner < len(self._xy) - 1:
             self._seg = corner
             corner = self._next_corner()
-        s_limit = self._s[self._seg] + self.params.search_window_m
+        # the window starts where the vehicle is along its segment (not at the segment's
+        # start, which a lane longer than the window never leaves)
+        s_limit = self._project(p, self._seg)[1] + self.params.search_window_m
         best = None
         for seg in range(self._seg, corner):
             if self._s[seg] > s_limit:
@@ -237,11 +256,14 @@ class PathFollower:
             omega = float(np.clip(pr.pivot_gain * alpha, -pr.max_yaw_rate, pr.max_yaw_rate))
             return Twist2D(0.0, omega)
         v_max = pr.working_speed_mps if self.on_work_leg else pr.transit_speed_mps
+        if self.on_work_leg and self.speed_limit_mps is not None:
+            v_max = min(v_max, max(self.speed_limit_mps, 0.0))
         if reverse:
             v_max = min(v_max, pr.reverse_speed_mps)
         to_corner = max(0.0, s_corner - s)
         if pr.slowdown_distance_m > 0.0:
-            v = max(pr.min_speed_mps, v_max * min(1.0, to_corner / pr.slowdown_distance_m))
+            v = max(min(pr.min_speed_mps, v_max),
+                    v_max * min(1.0, to_corner / pr.slowdown_distance_m))
         else:
             v = v_max
         ld = max(dist_target, _EPS)

@@ -136,6 +136,7 @@ class SafetyParams:
     working_depth_m: float = vehicle_params.working_depth_m()
     depth_tolerance_m: float = vehicle_params.depth_tolerance_m()
     flail_speed_radps: float = vehicle_params.flail_speed_radps()
+    tiller_speed_radps: float = vehicle_params.tiller_speed_radps()
     ready_speed_fraction: float = vehicle_params.ready_speed_fraction()
     tool_state_timeout_s: float = param(0.5, 'tool state older than this: tool not ready, s',
                                         min=0.05, max=60.0)
@@ -179,8 +180,9 @@ class SafetyParams:
                                       '(or none) stops the vehicle and the tool')
     # Independent stall detection (a second channel beside the tool controller's own, IEC
     # 62061 / ISO 13849 diversity): the controller's criteria (demining_control/tools).
-    stall_speed_fraction: float = param(0.6, 'a rotor below this fraction of the flail speed '
-                                        'under stall torque is stalled', min=0.05, max=0.95)
+    stall_speed_fraction: float = param(0.6, 'a rotor below this fraction of its speed (flail '
+                                        'or tiller) under stall torque is stalled', min=0.05,
+                                        max=0.95)
     stall_torque_nm: float = param(8000.0, 'torque above which a slow rotor counts as stalled, '
                                    'N m', min=0.0, max=1e6)
     stall_time_s: float = param(0.5, 'a stall counts once it lasts this long, s', min=0.0,
@@ -551,8 +553,10 @@ class SafetySupervisor:
         ts = inputs.tool_state
         stalled = (ts is not None and not self._stale(inputs.tool_state_stamp, now,
                                                       p.tool_state_timeout_s)
-                   and _finite(ts.flail_speed, ts.flail_torque, ts.tiller_torque)
-                   and ts.flail_speed < p.stall_speed_fraction * p.flail_speed_radps
+                   and _finite(ts.flail_speed, ts.tiller_speed, ts.flail_torque,
+                               ts.tiller_torque)
+                   and (ts.flail_speed < p.stall_speed_fraction * p.flail_speed_radps
+                        or ts.tiller_speed < p.stall_speed_fraction * p.tiller_speed_radps)
                    and max(abs(ts.flail_torque), abs(ts.tiller_torque)) >= p.stall_torque_nm)
         if not stalled:
             self._stall_since, self._stall_counted = None, False
@@ -666,8 +670,9 @@ class SafetySupervisor:
         ts = inputs.tool_state
         if ts is None or self._stale(inputs.tool_state_stamp, now, p.tool_state_timeout_s):
             return False
-        return (_finite(ts.flail_speed, ts.depth)
+        return (_finite(ts.flail_speed, ts.tiller_speed, ts.depth)
                 and ts.flail_speed >= p.ready_speed_fraction * p.flail_speed_radps
+                and ts.tiller_speed >= p.ready_speed_fraction * p.tiller_speed_radps
                 and ts.depth >= p.working_depth_m - p.depth_tolerance_m)
 
     def tool_over_field(self, pose: VehicleState) -> bool:

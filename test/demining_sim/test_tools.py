@@ -176,3 +176,42 @@ def test_tool_params_replace_roundtrip():
     tools = ToolSystem(p)
     spin(tools, ToolCommand(FLAIL, 0.0, 0.1), 0.4, 5.0)
     assert tools.flail.speed == 0.0        # 100 N m cannot turn 10000*0.1*1.6 N m of soil
+
+
+def test_the_ride_height_sensor_measures_the_depth_below_the_local_ground():
+    # The arm at 0.15 m below the track plane; a ridge under the tool raises the local ground
+    # by 3 cm: the tool is 18 cm in the soil, the sensor reads that with its noise, and the
+    # soil load follows the true depth.
+    p = ToolParams(ride_height_noise_m=0.005)
+    tools = ToolSystem(p, 1.0, np.random.default_rng(3))
+    spin(tools, ToolCommand(FLAIL, 0.0, 0.15), 0.0, 4.0)
+    level_load = tools.flail.load_torque
+    tools.ground_offset_m = 0.03
+    spin(tools, ToolCommand(FLAIL, 0.0, 0.15), 0.0, 1.0)
+    assert tools.true_depth == pytest.approx(0.18)
+    reads = np.array([tools.state(0.0).depth for _ in range(400)])
+    assert reads.mean() == pytest.approx(0.18, abs=0.001)
+    assert reads.std() == pytest.approx(0.005, rel=0.15)
+    assert tools.flail.load_torque > level_load * 1.15
+    # a raised tool reads 0 (no soil under the sensor's skid), without noise
+    spin(tools, ToolCommand(FLAIL, 0.0, 0.0), 0.0, 3.0)
+    assert tools.state(0.0).depth == 0.0
+
+
+def test_processed_truth_records_the_depth_below_the_local_ground():
+    # A 10 cm hump ahead of the tracks: with the arm at 0.15 m the flail cuts deeper there by
+    # the skids' residual share of it, and the simulator's own record says so.
+    heights = np.zeros((41, 61))
+    heights[:, 13:15] = 0.1                  # x in [8, 10) m
+    w = world_with()
+    w.terrain = Terrain(heights=heights, origin_x=-5.0, origin_y=-20.0, resolution=1.0)
+    sim = Simulator(w, params())
+    drive(sim, 0.15, v=0.1, seconds=60.0)    # base_link to ~6 m, the tool over the hump
+    x = sim.truth.x + sim.p.tool_offset_x_m
+    assert 8.0 < x < 9.5
+    offset = sim.tools.ground_offset_m
+    assert offset > 0.01
+    assert offset == pytest.approx(sim._tool_ground_offset(x, sim.truth.y), abs=1e-3)
+    assert sim.tools.true_depth == pytest.approx(0.15 + offset, abs=1e-3)
+    assert sim.processed.depth_at(x - 0.1, 0.0) == pytest.approx(0.15 + offset, abs=0.01)
+    assert sim.processed.depth_at(3.0, 0.0) == pytest.approx(0.15, abs=0.005)

@@ -20,7 +20,7 @@ SCENARIO = os.path.join(_ROOT, 'config', 'faults', 'person_in_work_area.yaml')
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)       # a whole training-field mission: ~2 min on a loaded 2-core box
+@pytest.mark.timeout(1800)      # a whole training-field mission at the governed speed (issue 11)
 def test_a_person_stops_flail_and_vehicle_before_the_safety_distance(tmp_path):
     desc = st.load_stack()
     args = st.resolve_arguments(desc, {'world': 'training_field', 'seed': 1,
@@ -54,7 +54,7 @@ def test_a_person_stops_flail_and_vehicle_before_the_safety_distance(tmp_path):
             if abs(tr.v) > 0.02:
                 worst['moving'] = min(worst['moving'], d)
 
-    host.run(lambda: seen['state'].terminal, sim_time_limit_s=4000.0, on_tick=on_tick)
+    host.run(lambda: seen['state'].terminal, sim_time_limit_s=8000.0, on_tick=on_tick)
     assert seen['state'] is MissionState.COMPLETE
     assert worst['closest'] < safety_m - 10.0          # the person did walk well inside
     assert worst['flail'] > safety_m, worst            # ... but never while the flail ran

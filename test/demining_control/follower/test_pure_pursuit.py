@@ -8,6 +8,7 @@ import pytest
 from demining_bringup.contract.datatypes import VehicleState
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.planner import CoverageParams, plan_coverage
+from demining_bringup.contract.states import LegKind
 from demining_control.follower.pure_pursuit import FollowerParams, FollowerStatus, PathFollower
 
 DT = 0.1
@@ -96,3 +97,34 @@ def test_bad_input_gives_zero():
 def test_params_cross_checks():
     with pytest.raises(ParamError):
         from_dict(FollowerParams, {'pivot_exit_rad': 0.6, 'pivot_threshold_rad': 0.5})
+
+
+def test_work_legs_obey_the_tool_speed_limit_and_transits_do_not():
+    f = PathFollower()
+    pts = np.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [30.0, 0.0]])
+    f.set_path(pts, [True, False, False, False])
+    f.speed_limit_mps = 0.12
+    cmd = f.update(VehicleState(0.0, 0.5, 0.0, 0.0), DT)
+    assert f.leg is LegKind.WORK
+    assert cmd.v == pytest.approx(0.12)
+    for x in np.arange(1.0, 14.5, 0.5):          # progress moves along the path
+        cmd = f.update(VehicleState(0.0, float(x), 0.0, 0.0), DT)
+    assert f.leg is LegKind.TRANSIT
+    assert cmd.v == pytest.approx(FollowerParams().transit_speed_mps)
+    # a limit below the corner slow-down floor is still obeyed
+    f2 = PathFollower()
+    f2.set_path(pts[:2], [True, True])
+    f2.speed_limit_mps = 0.05
+    assert f2.update(VehicleState(0.0, 9.5, 0.0, 0.0), DT).v == pytest.approx(0.05)
+
+
+def test_the_leg_says_when_the_follower_reverses():
+    # facing east on a leg driven west: a back-out (reverse), then forward work
+    f = PathFollower()
+    pts = np.array([[10.0, 0.0, 0.0], [5.0, 0.0, 0.0], [5.0, 5.0, math.pi / 2],
+                    [5.0, 15.0, math.pi / 2]])
+    f.set_path(pts, [True, True, True, True])
+    cmd = f.update(VehicleState(0.0, 10.0, 0.0, 0.0), DT)
+    assert f.leg is LegKind.REVERSE and cmd.v < 0.0
+    f.clear()
+    assert f.leg is LegKind.NONE

@@ -1,0 +1,69 @@
+"""Done-when of issue 11: the tiller and the combined flail + tiller profiles complete the demo
+world (training_field) on the deterministic host, the tool governed, raised off the work legs,
+and no live mine left in ground the record calls processed."""
+
+import json
+import os
+
+import pytest
+
+from demining_bringup import stack as st
+from demining_bringup.contract import topics
+from demining_bringup.contract.states import LegKind, MissionState
+from demining_bringup.deterministic_runner import hosted
+from demining_bringup.hosts.deterministic import DeterministicHost
+
+#: Time to lift the tool from its working depth (0.25 m at the controller's 0.05 m/s) and a
+#: control period's margin, s.
+LIFT_S = 6.0
+
+
+def _mission(tmp_path, profile):
+    desc = st.load_stack()
+    args = st.resolve_arguments(desc, {'world': 'training_field', 'seed': 1, 'profile': profile,
+                                       'run_dir': str(tmp_path)})
+    nodes = st.resolve_stack(desc, args, st.load_profile(args['profile']))
+    host = DeterministicHost(hosted(nodes))
+    seen = {'state': MissionState.IDLE, 'leg': LegKind.NONE, 'limits': [], 'down_off_work': 0,
+            'report': None}
+    host.tap(topics.MISSION_STATE, lambda s: seen.__setitem__('state', s))
+    host.tap(topics.MISSION_REPORT, lambda p: seen.__setitem__('report', p))
+    host.tap(topics.FOLLOWER_LEG, lambda leg: seen.__setitem__('leg', leg))
+    host.tap(topics.TOOL_SPEED_LIMIT, seen['limits'].append)
+    host.startup()
+    sim = host.runtimes['simulator'].component.sim
+
+    prev = {'leg': LegKind.NONE, 't': 0.0}
+
+    def on_tick(t):
+        # off the work legs (transit, reversing) the tool is up once it had time to lift
+        if seen['leg'] is not prev['leg']:
+            prev.update(leg=seen['leg'], t=t)
+        if prev['leg'] in (LegKind.TRANSIT, LegKind.REVERSE) and t - prev['t'] > LIFT_S \
+                and sim.tools.depth > 0.0:
+            seen['down_off_work'] += 1
+
+    host.run(lambda: seen['state'].terminal, sim_time_limit_s=6000.0, on_tick=on_tick)
+    host.shutdown()
+    return seen, sim
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)      # a whole training-field mission at the governed speed
+@pytest.mark.parametrize('profile', ['tiller', 'flail_tiller'])
+def test_tool_profile_completes_the_training_field(tmp_path, profile):
+    seen, sim = _mission(tmp_path, profile)
+    assert seen['state'] is MissionState.COMPLETE
+    with open(os.path.join(tmp_path, 'summary.json'), encoding='utf-8') as f:
+        summary = json.load(f)
+    assert summary['coverage_percent'] >= 95.0
+    assert summary['at_detonations'] == 0
+    assert seen['down_off_work'] == 0
+    with open(os.path.join(tmp_path, 'truth.json'), encoding='utf-8') as f:
+        truth = json.load(f)
+    assert truth['mines_left_active_in_processed_ground'] == 0
+    # governed below the profile's cap on work legs, and never at zero
+    cap = st.load_profile(st.find_profile(profile))['/**']['working_speed_mps']
+    assert seen['limits'] and max(seen['limits']) <= cap + 1e-6
+    assert min(seen['limits']) > 0.0
+    assert sim.tools.tiller.speed >= 0.0
