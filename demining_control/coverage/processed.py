@@ -186,11 +186,6 @@ class ProcessedGrid:
         out[self.mask & self.processed] = 100
         return out
 
-    def tool_working(self, flail_speed: float, depth: float, min_speed: float,
-                     min_depth: float) -> bool:
-        """Return whether a tool state counts as processing (rotor fast enough, deep enough)."""
-        return bool(flail_speed >= min_speed and depth >= min_depth)
-
 
 def processed_geometry(values: np.ndarray, origin_x: float, origin_y: float,
                        resolution: float, processed_value: int = 100):

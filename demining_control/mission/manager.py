@@ -80,6 +80,7 @@ class MissionParams:
     working_depth_m: float = vehicle_params.working_depth_m()
     depth_tolerance_m: float = vehicle_params.depth_tolerance_m()
     flail_speed_radps: float = vehicle_params.flail_speed_radps()
+    tiller_speed_radps: float = vehicle_params.tiller_speed_radps()
     ready_speed_fraction: float = vehicle_params.ready_speed_fraction()
     report_dir: str = param('', "run folder for the report ('' = a new runs/<UTC time>[-N])")
     vehicle_profile: str = param('', 'Name or file of the vehicle profile, for the report')
@@ -184,7 +185,7 @@ class MissionManager:
 
     def on_tool_state(self, ts: ToolState, now: float) -> None:
         """Take the measured tool state."""
-        if all(math.isfinite(v) for v in (ts.flail_speed, ts.depth)):
+        if all(math.isfinite(v) for v in (ts.flail_speed, ts.tiller_speed, ts.depth)):
             self._tool, self._tool_stamp = ts, now
 
     def tool_working(self, now: float) -> bool:
@@ -194,9 +195,13 @@ class MissionManager:
         if ts is None or self._tool_stamp is None or now - self._tool_stamp > \
                 _TOOL_STATE_TIMEOUT_S:
             return False
-        return self.grid.tool_working(ts.flail_speed, ts.depth,
-                                      p.flail_speed_radps * p.ready_speed_fraction,
-                                      p.working_depth_m - p.depth_tolerance_m)
+        # every rotor the machine has must be at speed (a tiller-only machine: the drum; a
+        # flail + tiller: both), and the tool at depth below the local ground
+        rotors_ready = all(
+            measured >= target * p.ready_speed_fraction
+            for measured, target in ((ts.flail_speed, p.flail_speed_radps),
+                                     (ts.tiller_speed, p.tiller_speed_radps)) if target > 0.0)
+        return rotors_ready and ts.depth >= p.working_depth_m - p.depth_tolerance_m
 
     def on_follower_status(self, status: FollowerStatus, now: float) -> None:
         """Take /follower/status."""

@@ -228,3 +228,21 @@ def test_a_machine_that_stands_says_why_within_seconds():
     assert m.stalled(22.5) == 'standing for 10 s in a protective stop: geofence breach'
     m.on_safety_state('ok', 23.0)
     assert m.stalled(40.0) is None
+
+
+@pytest.mark.parametrize('flail, tiller, state, working', [
+    (83.8, 0.0, ToolState(0.0, 83.8, 0.0, 0.15), True),        # flail at speed and depth
+    (83.8, 0.0, ToolState(0.0, 40.0, 0.0, 0.15), False),       # flail slow
+    (0.0, 20.9, ToolState(0.0, 0.0, 20.9, 0.25), True),        # tiller-only at speed
+    (0.0, 20.9, ToolState(0.0, 0.0, 2.0, 0.25), False),        # tiller drum jammed: not processed
+    (83.8, 20.9, ToolState(0.0, 83.8, 2.0, 0.15), False),      # flail + tiller: both must run
+    (83.8, 20.9, ToolState(0.0, 83.8, 20.9, 0.15), True),
+    (83.8, 0.0, ToolState(0.0, 83.8, 0.0, 0.05), False),       # too shallow
+])
+def test_ground_counts_processed_only_with_every_rotor_at_speed(flail, tiller, state, working):
+    """A tiller-only machine's record used to look at the flail speed alone (0 >= 0)."""
+    p = MissionParams(flail_speed_radps=flail, tiller_speed_radps=tiller,
+                      working_depth_m=state.depth if working else 0.15)
+    m = MissionManager(FIELD, params=p)
+    m.on_tool_state(state, 1.0)
+    assert m.tool_working(1.0) is working
