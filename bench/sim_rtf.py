@@ -16,7 +16,7 @@ Whole stack (``--parts core,dds``): the same 1 ha field as a world file (``demin
 generate-world``: 1 AP mine per 100 m^2, 0.05 clutter items per m^2, loam, a 10 m safe belt
 round it), then the whole stack of ``config/stack.yaml`` runs the mission from its start:
 ``core`` on the deterministic host (``demine run --backend core``), ``dds`` in one process
-over DDS (``demine run``, single-threaded executor, ``real_time_factor`` 1000 so the lockstep
+over DDS (``demine run``, single-threaded executor, ``real_time_factor`` 200, its maximum, so the lockstep
 with the control loop, not the wall clock, paces it). Each runs in its own child process for
 ``--stack-seconds`` simulated seconds (default 1800: the approach and the first lanes; ``0``:
 the whole mission) and reports the real-time factor in **CPU time** (simulated seconds over
@@ -187,7 +187,7 @@ STACK_FIELD = '0,0 100,0 100,100 0,100'
 STACK_SAFE_MARGIN_M = 10.0
 #: real_time_factor of the DDS run: far above what the stack reaches, so only the lockstep
 #: with the control loop paces it.
-DDS_RTF = 1000.0
+DDS_RTF = 200.0
 
 
 def stack_world(seed: int, folder: str) -> str:
