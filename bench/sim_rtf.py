@@ -12,15 +12,17 @@ Phase 1 times the first ``--seconds`` simulated seconds (the RTF figure); the ru
 continues at the same fidelity to ``--mission-seconds`` (default 2 h) to show memory stays
 flat. RSS is read from /proc/self/status. The last line is a JSON object.
 
-Whole stack (``--parts core,dds``): the same 1 ha field as a world file (``demine
+Whole stack (``--parts core,dds``): a 1 ha field (100 m x 100 m) as a world file (``demine
 generate-world``: 1 AP mine per 100 m^2, 0.05 clutter items per m^2, loam, a 10 m safe belt
 round it), then the whole stack of ``config/stack.yaml`` runs the mission from its start:
 ``core`` on the deterministic host (``demine run --backend core``), ``dds`` in one process
-over DDS (``demine run``, single-threaded executor, ``real_time_factor`` 200, its maximum, so the lockstep
-with the control loop, not the wall clock, paces it). Each runs in its own child process for
-``--stack-seconds`` simulated seconds (default 1800: the approach and the first lanes; ``0``:
-the whole mission) and reports the real-time factor in **CPU time** (simulated seconds over
-the process's user + system CPU seconds from the first tick to the last, threads included):
+over DDS (``demine run``; ``--executor`` as there, default single-threaded;
+``real_time_factor`` 200, its maximum, so the lockstep with the control loop paces it). Each
+runs in its own child process for ``--stack-seconds`` simulated seconds after the first
+minute (start-up; default 1800: the approach and the first lanes; ``0``: the whole mission)
+and reports the real-time factor in
+**CPU time** (simulated seconds over the process's user + system CPU seconds from the first
+tick to the last, threads included):
 the machines are shared, so wall time measures the neighbours as much as the stack.
 
 The last line is a JSON object: ``core_rtf``, ``dds_rtf`` (CPU-time real-time factors of the
@@ -185,6 +187,10 @@ def simulator_core(args: argparse.Namespace, cmdline: str) -> Dict[str, Any]:
 #: The stack bench's field: 1 ha with the generator's default densities and a safe belt.
 STACK_FIELD = '0,0 100,0 100,100 0,100'
 STACK_SAFE_MARGIN_M = 10.0
+#: Simulated seconds before the timed window: the DDS stack comes up while the simulator
+#: already runs (nodes are activated one by one), so both hosts are timed from the same point
+#: of the mission, after start-up.
+WARMUP_S = 60.0
 #: real_time_factor of the DDS run: far above what the stack reaches, so only the lockstep
 #: with the control loop paces it.
 DDS_RTF = 200.0
@@ -211,22 +217,28 @@ def _nodes(world: str, seed: int, run_dir: str, rtf: float = 0.0):
 
 
 def child_core(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str, Any]:
-    """The whole stack on the deterministic host; CPU seconds from the first tick."""
+    """The whole stack on the deterministic host; CPU seconds over the timed window."""
     from demining_bringup.deterministic_runner import _Monitor, hosted
     from demining_bringup.hosts.deterministic import DeterministicHost
     host = DeterministicHost(hosted(_nodes(world, seed, run_dir)))
     monitor = _Monitor(host)
     host.startup()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    limit = seconds if seconds > 0 else 4 * 3600.0
-    sim_s = host.run(lambda: monitor.state.terminal, sim_time_limit_s=limit)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    marks: Dict[str, float] = {}
+    limit = WARMUP_S + seconds if seconds > 0 else 4 * 3600.0
+
+    def on_tick(t: float) -> None:
+        if t >= WARMUP_S and 'cpu0' not in marks:
+            marks.update(cpu0=time.process_time(), wall0=time.perf_counter(), t0=t)
+
+    sim_s = host.run(lambda: monitor.state.terminal, sim_time_limit_s=limit, on_tick=on_tick)
+    cpu, wall = time.process_time() - marks['cpu0'], time.perf_counter() - marks['wall0']
     host.shutdown()
-    return {'sim_s': sim_s, 'cpu_s': cpu, 'wall_s': wall, 'state': monitor.state.value,
-            'progress_pct': monitor.progress}
+    return {'sim_s': sim_s - marks['t0'], 'cpu_s': cpu, 'wall_s': wall,
+            'state': monitor.state.value, 'progress_pct': monitor.progress}
 
 
-def child_dds(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str, Any]:
+def child_dds(world: str, seed: int, seconds: float, run_dir: str,
+              executor: str = 'single') -> Dict[str, Any]:
     """The whole stack in one process over DDS (``demine run``); CPU seconds from /clock 0."""
     import random
     from demining_bringup import runner as rn
@@ -248,16 +260,17 @@ def child_dds(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str, 
             if not monitors:
                 return False
             t = monitors[0].sim_seconds()
-            if t > 0.0 and 'cpu0' not in marks:
+            if t >= WARMUP_S and 'cpu0' not in marks:
                 marks.update(cpu0=time.process_time(), wall0=time.perf_counter(), t0=t)
-            if seconds > 0 and t >= seconds and 'cpu1' not in marks:
+            if seconds > 0 and t >= WARMUP_S + seconds and 'cpu1' not in marks:
                 marks.update(cpu1=time.process_time(), wall1=time.perf_counter(), t1=t)
             return 'cpu1' in marks
 
     rn.MissionMonitor = _Monitor
     nodes = _nodes(world, seed, run_dir, DDS_RTF)
     result = rn.StackRunner(nodes, run_dir=run_dir, domain_id=random.randint(100, 199),
-                            timeout_s=24 * 3600.0, stop=_Window()).run()
+                            timeout_s=24 * 3600.0, stop=_Window(),
+                            executor=rn.ExecutorKind(executor)).run()
     if 'cpu1' not in marks:            # the mission ended first
         marks.update(cpu1=time.process_time(), wall1=time.perf_counter(),
                      t1=monitors[0].sim_seconds() if monitors else 0.0)
@@ -267,12 +280,14 @@ def child_dds(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str, 
             'state': result.mission_state}
 
 
-def run_child(kind: str, world: str, seed: int, seconds: float) -> Dict[str, Any]:
+def run_child(kind: str, world: str, seed: int, seconds: float,
+              executor: str = 'single') -> Dict[str, Any]:
     """Run one stack measurement in a fresh interpreter; its last stdout line is its JSON."""
     with tempfile.TemporaryDirectory(prefix=f'sim_rtf_{kind}_') as run_dir:
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', kind,
                                '--world', world, '--seed', str(seed),
-                               '--stack-seconds', str(seconds), '--run-dir', run_dir],
+                               '--stack-seconds', str(seconds), '--run-dir', run_dir,
+                               '--executor', executor],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                               check=False)
     lines = proc.stdout.strip().splitlines()
@@ -299,13 +314,19 @@ def main() -> int:
                     help='sim: clutter density of the simulator-core field')
     ap.add_argument('--quick', action='store_true',
                     help='sim: 60 s timed, 300 s mission; core, dds: 300 s')
+    ap.add_argument('--executor', choices=('single', 'events', 'multi'), default='single',
+                    help='dds: executor of the one-process run (`demine run --executor`)')
     ap.add_argument('--child', choices=('core', 'dds'), help=argparse.SUPPRESS)
     ap.add_argument('--world', help=argparse.SUPPRESS)
     ap.add_argument('--run-dir', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        fn = child_core if args.child == 'core' else child_dds
-        print(json.dumps(fn(args.world, args.seed, args.stack_seconds, args.run_dir)))
+        if args.child == 'core':
+            out = child_core(args.world, args.seed, args.stack_seconds, args.run_dir)
+        else:
+            out = child_dds(args.world, args.seed, args.stack_seconds, args.run_dir,
+                            args.executor)
+        print(json.dumps(out))
         return 0
     if args.quick:
         args.seconds, args.mission_seconds, args.stack_seconds = 60.0, 300.0, 300.0
@@ -321,10 +342,10 @@ def main() -> int:
     if stack:
         with tempfile.TemporaryDirectory(prefix='sim_rtf_world_') as folder:
             world = stack_world(args.seed, folder)
-            window = (f'first {args.stack_seconds:.0f} s' if args.stack_seconds > 0
-                      else 'whole mission')
+            window = (f'{args.stack_seconds:.0f} s after the first {WARMUP_S:.0f} s'
+                      if args.stack_seconds > 0 else 'whole mission')
             for kind in stack:
-                out = run_child(kind, world, args.seed, args.stack_seconds)
+                out = run_child(kind, world, args.seed, args.stack_seconds, args.executor)
                 print(f'{kind}: 1 ha field, {window}: {out["sim_s"]:.0f} sim s in '
                       f'{out["cpu_s"]:.1f} s CPU ({out["wall_s"]:.1f} s wall): CPU-time rtf '
                       f'{out["rtf_cpu_time"]}, mission {out["state"]}', flush=True)
@@ -332,6 +353,8 @@ def main() -> int:
                 result[f'{kind}_sim_s'] = round(out['sim_s'], 1)
                 result[f'{kind}_cpu_s'] = round(out['cpu_s'], 1)
                 result[f'{kind}_wall_s'] = round(out['wall_s'], 1)
+            if 'dds' in stack:
+                result['dds_executor'] = args.executor
     if 'sim' in parts:
         result.update(simulator_core(args, cmdline))
     result['command'] = cmdline.strip()
