@@ -74,7 +74,7 @@ class FastPath:
     would hold (stamps rounded to nanoseconds, yaw through its quaternion, float32 point
     fields, the covariances as numpy float64 as rclpy stores fixed arrays); ``unpack(packed)``
     builds each subscriber its own value from them and raises :class:`DecodeError` where
-    ``decode`` would. ``test/demining_bringup/contract/test_wire_fast.py`` checks both give
+    ``decode`` would. ``test/demining_bringup/test_wire_fast.py`` checks both give
     the same values (types included) on random and malformed inputs. A ROS message object
     costs tens of microseconds to build and read back; a mission passes ~200 a second.
     """

@@ -7,7 +7,10 @@ Every ``clock_period_s`` simulated seconds, in this fixed order:
    topic, each subscriber getting its own ``wire.decode(wire.encode(value))`` (the codec's
    float32 clouds, nanosecond stamps, quaternion yaw and its checks: both hosts hand a
    component the same numbers and drop the same malformed messages); what a handler emits
-   joins the end of the queue;
+   joins the end of the queue. Where the topic's wire has a ``wire.FastPath`` and nothing
+   records the run, that round trip is made without building the ROS message (the same
+   values, held to the real one by ``test/demining_bringup/test_wire_fast.py``); a garbage
+   value always takes the real path;
 3. the components' timers that are due fire in stack order (config/stack.yaml), each timer in
    its component's declaration order, the queue drained after each.
 
