@@ -12,7 +12,25 @@ Phase 1 times the first ``--seconds`` simulated seconds (the RTF figure); the ru
 continues at the same fidelity to ``--mission-seconds`` (default 2 h) to show memory stays
 flat. RSS is read from /proc/self/status. The last line is a JSON object.
 
-Reproduce: ``cd /work/main && python bench/sim_rtf.py`` (``--quick`` for a 60 s check).
+Whole stack (``--parts core,dds``): a 1 ha field (100 m x 100 m) as a world file (``demine
+generate-world``: 1 AP mine per 100 m^2, 0.05 clutter items per m^2, loam, a 10 m safe belt
+round it), then the whole stack of ``config/stack.yaml`` runs the mission from its start:
+``core`` on the deterministic host (``demine run --backend core``), ``dds`` in one process
+over DDS (``demine run``; ``--executor`` as there, default single-threaded;
+``real_time_factor`` 200, its maximum, so the lockstep with the control loop paces it). Each
+runs in its own child process for ``--stack-seconds`` simulated seconds after the first
+minute (start-up; default 1800: the approach and the first lanes; ``0``: the whole mission)
+and reports the real-time factor in
+**CPU time** (simulated seconds over the process's user + system CPU seconds from the first
+tick to the last, threads included):
+the machines are shared, so wall time measures the neighbours as much as the stack.
+
+The last line is a JSON object: ``core_rtf``, ``dds_rtf`` (CPU-time real-time factors of the
+whole stack on the 1 ha field) and, with ``sim`` among the parts, the simulator core's figures
+(``rtf``, ``rtf_cpu_time``, memory).
+
+Reproduce: ``cd /work/main && python bench/sim_rtf.py`` (``--quick`` for a short check;
+``--parts core`` for one figure).
 """
 
 from __future__ import annotations
@@ -21,9 +39,11 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
-from typing import List, Tuple
+from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
@@ -85,22 +105,8 @@ class Follower:
         return Twist2D(v, HEADING_GAIN * err)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--seconds', type=float, default=600.0,
-                    help='simulated seconds timed for the RTF figure (default 600)')
-    ap.add_argument('--mission-seconds', type=float, default=7200.0,
-                    help='total simulated seconds for the memory check (default 7200 = 2 h)')
-    ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--clutter-per-m2', type=float, default=2.4)
-    ap.add_argument('--quick', action='store_true', help='60 s timed, 300 s mission')
-    args = ap.parse_args()
-    if args.quick:
-        args.seconds, args.mission_seconds = 60.0, 300.0
-    args.mission_seconds = max(args.mission_seconds, args.seconds)
-    cmdline = 'python bench/sim_rtf.py ' + ' '.join(sys.argv[1:])
-    print(f'reproduce: cd {os.getcwd()} && {cmdline.strip()}', flush=True)
-
+def simulator_core(args: argparse.Namespace, cmdline: str) -> Dict[str, Any]:
+    """The simulator core alone on the dense 1 ha field (module docstring, first part)."""
     t0 = time.perf_counter()
     world = generate_world(FIELD, seed=args.seed, ap_per_100m2=1.0, at_per_100m2=0.05,
                            uxo_per_100m2=0.05, clutter_per_m2=args.clutter_per_m2,
@@ -173,6 +179,185 @@ def main() -> int:
         'full_fidelity_mission': True,
         'command': cmdline.strip(),
     }
+    return result
+
+
+# --- the whole stack --------------------------------------------------------------------------
+
+#: The stack bench's field: 1 ha with the generator's default densities and a safe belt.
+STACK_FIELD = '0,0 100,0 100,100 0,100'
+STACK_SAFE_MARGIN_M = 10.0
+#: Simulated seconds before the timed window: the DDS stack comes up while the simulator
+#: already runs (nodes are activated one by one), so both hosts are timed from the same point
+#: of the mission, after start-up.
+WARMUP_S = 60.0
+#: real_time_factor of the DDS run: far above what the stack reaches, so only the lockstep
+#: with the control loop paces it.
+DDS_RTF = 200.0
+
+
+def stack_world(seed: int, folder: str) -> str:
+    """Write the stack bench's 1 ha world with ``demine generate-world``; return its path."""
+    path = os.path.join(folder, f'bench_1ha_s{seed}.sdf')
+    subprocess.run([sys.executable, '-m', 'demining_bringup.cli', 'generate-world',
+                    '--polygon', STACK_FIELD, '--seed', str(seed), '--safe-margin',
+                    str(STACK_SAFE_MARGIN_M), '--name', 'bench_1ha', '-o', path],
+                   check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def _nodes(world: str, seed: int, run_dir: str, rtf: float = 0.0):
+    from demining_bringup import stack as st
+    desc = st.load_stack()
+    given = {'world': world, 'seed': seed, 'run_dir': run_dir}
+    if rtf:
+        given['real_time_factor'] = rtf
+    args = st.resolve_arguments(desc, given)
+    return st.resolve_stack(desc, args, st.load_profile(args['profile']))
+
+
+def child_core(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str, Any]:
+    """The whole stack on the deterministic host; CPU seconds over the timed window."""
+    from demining_bringup.deterministic_runner import _Monitor, hosted
+    from demining_bringup.hosts.deterministic import DeterministicHost
+    host = DeterministicHost(hosted(_nodes(world, seed, run_dir)))
+    monitor = _Monitor(host)
+    host.startup()
+    marks: Dict[str, float] = {}
+    limit = WARMUP_S + seconds if seconds > 0 else 4 * 3600.0
+
+    def on_tick(t: float) -> None:
+        if t >= WARMUP_S and 'cpu0' not in marks:
+            marks.update(cpu0=time.process_time(), wall0=time.perf_counter(), t0=t)
+
+    sim_s = host.run(lambda: monitor.state.terminal, sim_time_limit_s=limit, on_tick=on_tick)
+    cpu, wall = time.process_time() - marks['cpu0'], time.perf_counter() - marks['wall0']
+    host.shutdown()
+    return {'sim_s': sim_s - marks['t0'], 'cpu_s': cpu, 'wall_s': wall,
+            'state': monitor.state.value, 'progress_pct': monitor.progress}
+
+
+def child_dds(world: str, seed: int, seconds: float, run_dir: str,
+              executor: str = 'single') -> Dict[str, Any]:
+    """The whole stack in one process over DDS (``demine run``); CPU seconds from /clock 0."""
+    import random
+    from demining_bringup import runner as rn
+    monitors: List[Any] = []
+
+    class _Monitor(rn.MissionMonitor):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            monitors.append(self)
+
+    marks: Dict[str, float] = {}
+
+    class _Window:
+        """The runner's stop request: set once the simulated window has passed."""
+
+        reason = 'bench: simulated-time window reached'
+
+        def __bool__(self) -> bool:
+            if not monitors:
+                return False
+            t = monitors[0].sim_seconds()
+            if t >= WARMUP_S and 'cpu0' not in marks:
+                marks.update(cpu0=time.process_time(), wall0=time.perf_counter(), t0=t)
+            if seconds > 0 and t >= WARMUP_S + seconds and 'cpu1' not in marks:
+                marks.update(cpu1=time.process_time(), wall1=time.perf_counter(), t1=t)
+            return 'cpu1' in marks
+
+    rn.MissionMonitor = _Monitor
+    nodes = _nodes(world, seed, run_dir, DDS_RTF)
+    result = rn.StackRunner(nodes, run_dir=run_dir, domain_id=random.randint(100, 199),
+                            timeout_s=24 * 3600.0, stop=_Window(),
+                            executor=rn.ExecutorKind(executor)).run()
+    if 'cpu1' not in marks:            # the mission ended first
+        marks.update(cpu1=time.process_time(), wall1=time.perf_counter(),
+                     t1=monitors[0].sim_seconds() if monitors else 0.0)
+    return {'sim_s': marks['t1'] - marks.get('t0', 0.0),
+            'cpu_s': marks['cpu1'] - marks.get('cpu0', marks['cpu1']),
+            'wall_s': marks['wall1'] - marks.get('wall0', marks['wall1']),
+            'state': result.mission_state}
+
+
+def run_child(kind: str, world: str, seed: int, seconds: float,
+              executor: str = 'single') -> Dict[str, Any]:
+    """Run one stack measurement in a fresh interpreter; its last stdout line is its JSON."""
+    with tempfile.TemporaryDirectory(prefix=f'sim_rtf_{kind}_') as run_dir:
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', kind,
+                               '--world', world, '--seed', str(seed),
+                               '--stack-seconds', str(seconds), '--run-dir', run_dir,
+                               '--executor', executor],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f'{kind} run failed (exit {proc.returncode})')
+    out = json.loads(lines[-1])
+    out['rtf_cpu_time'] = round(out['sim_s'] / out['cpu_s'], 1) if out['cpu_s'] > 0 else None
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--parts', default='core,dds,sim',
+                    help='comma-separated: core (deterministic host), dds (one process over '
+                         'DDS), sim (the simulator core alone); default all')
+    ap.add_argument('--seconds', type=float, default=600.0,
+                    help='sim: simulated seconds timed for the RTF figure (default 600)')
+    ap.add_argument('--mission-seconds', type=float, default=7200.0,
+                    help='sim: total simulated seconds for the memory check (default 2 h)')
+    ap.add_argument('--stack-seconds', type=float, default=1800.0,
+                    help='core, dds: simulated seconds of the mission timed (0: to its end)')
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--clutter-per-m2', type=float, default=2.4,
+                    help='sim: clutter density of the simulator-core field')
+    ap.add_argument('--quick', action='store_true',
+                    help='sim: 60 s timed, 300 s mission; core, dds: 300 s')
+    ap.add_argument('--executor', choices=('single', 'events', 'multi'), default='single',
+                    help='dds: executor of the one-process run (`demine run --executor`)')
+    ap.add_argument('--child', choices=('core', 'dds'), help=argparse.SUPPRESS)
+    ap.add_argument('--world', help=argparse.SUPPRESS)
+    ap.add_argument('--run-dir', help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        if args.child == 'core':
+            out = child_core(args.world, args.seed, args.stack_seconds, args.run_dir)
+        else:
+            out = child_dds(args.world, args.seed, args.stack_seconds, args.run_dir,
+                            args.executor)
+        print(json.dumps(out))
+        return 0
+    if args.quick:
+        args.seconds, args.mission_seconds, args.stack_seconds = 60.0, 300.0, 300.0
+    args.mission_seconds = max(args.mission_seconds, args.seconds)
+    parts = [p.strip() for p in args.parts.split(',') if p.strip()]
+    unknown = set(parts) - {'core', 'dds', 'sim'}
+    if unknown:
+        ap.error(f'unknown parts {sorted(unknown)}')
+    cmdline = 'python bench/sim_rtf.py ' + ' '.join(sys.argv[1:])
+    print(f'reproduce: cd {os.getcwd()} && {cmdline.strip()}', flush=True)
+    result: Dict[str, Any] = {}
+    stack = [p for p in ('core', 'dds') if p in parts]
+    if stack:
+        with tempfile.TemporaryDirectory(prefix='sim_rtf_world_') as folder:
+            world = stack_world(args.seed, folder)
+            window = (f'{args.stack_seconds:.0f} s after the first {WARMUP_S:.0f} s'
+                      if args.stack_seconds > 0 else 'whole mission')
+            for kind in stack:
+                out = run_child(kind, world, args.seed, args.stack_seconds, args.executor)
+                print(f'{kind}: 1 ha field, {window}: {out["sim_s"]:.0f} sim s in '
+                      f'{out["cpu_s"]:.1f} s CPU ({out["wall_s"]:.1f} s wall): CPU-time rtf '
+                      f'{out["rtf_cpu_time"]}, mission {out["state"]}', flush=True)
+                result[f'{kind}_rtf'] = out['rtf_cpu_time']
+                result[f'{kind}_sim_s'] = round(out['sim_s'], 1)
+                result[f'{kind}_cpu_s'] = round(out['cpu_s'], 1)
+                result[f'{kind}_wall_s'] = round(out['wall_s'], 1)
+            if 'dds' in stack:
+                result['dds_executor'] = args.executor
+    if 'sim' in parts:
+        result.update(simulator_core(args, cmdline))
+    result['command'] = cmdline.strip()
     print(json.dumps(result))
     return 0
 

@@ -71,6 +71,8 @@ class ExecutorKind(str, enum.Enum):
 
     SINGLE = 'single'
     MULTI = 'multi'
+    #: rclpy's C++ events executor (rclpy.experimental, in Jazzy since rclpy 7.1).
+    EVENTS = 'events'
 
 
 def make_executor(kind: ExecutorKind, context: Context) -> Executor:
@@ -83,6 +85,9 @@ def make_executor(kind: ExecutorKind, context: Context) -> Executor:
     """
     if kind is ExecutorKind.MULTI:
         return MultiThreadedExecutor(num_threads=_EXECUTOR_THREADS, context=context)
+    if kind is ExecutorKind.EVENTS:
+        from rclpy.experimental import EventsExecutor
+        return EventsExecutor(context=context)
     return SingleThreadedExecutor(context=context)
 
 

@@ -230,11 +230,45 @@ _DET_FIELDS = _layout([('x', _F32, 1), ('y', _F32, 1), ('z', _F32, 1), ('confide
 def encode_detections(dets: Sequence[Detection], stamp: float,
                       frame_id: str = topics.MAP_FRAME) -> PointCloud2:
     """Encode a detection list (docs/interfaces.md, "Detection list")."""
-    arr = np.zeros(len(dets), dtype=_dtype(_DET_FIELDS, _FIELD_SIZE * 10))
-    for i, d in enumerate(dets):
-        arr[i] = (d.x, d.y, -d.depth, d.confidence, int(d.kind), d.id, d.radius, d.strength,
-                  d.polarity, d.sigma_xy)
+    # One conversion of all rows (the same float32/uint32 casts as row by row).
+    arr = np.array([(d.x, d.y, -d.depth, d.confidence, int(d.kind), d.id, d.radius, d.strength,
+                     d.polarity, d.sigma_xy) for d in dets],
+                   dtype=_dtype(_DET_FIELDS, _FIELD_SIZE * 10))
     return _to_cloud(arr, _DET_FIELDS, stamp, frame_id)
+
+
+_DET_DTYPE = _dtype(_DET_FIELDS, _FIELD_SIZE * 10)
+_KIND_BY_VALUE = {int(k): k for k in DetectionKind}
+
+
+def _decode_detection_columns(arr: np.ndarray, source: str) -> List[Detection]:
+    """:func:`decode_detections` of the stack's own layout, column-wise (same values).
+
+    A fused list of a 1 ha field holds hundreds of tracks and several nodes take it five
+    times a second: the row-by-row decoder was a measurable share of a mission's CPU.
+    """
+    x, y, z, conf = (arr[k].astype(np.float64) for k in ('x', 'y', 'z', 'confidence'))
+    kind = arr['kind']
+    ok = (np.isfinite(x) & np.isfinite(y) & np.isfinite(z) & np.isfinite(conf)
+          & np.isin(kind, list(_KIND_BY_VALUE)))
+    if not ok.all():
+        x, y, z, conf, sub = x[ok], y[ok], z[ok], conf[ok], arr[ok]
+    else:
+        sub = arr
+    pol = sub['polarity'].astype(np.float64)
+    sig = sub['sigma_xy'].astype(np.float64)
+    # _polarity and _nonneg, column-wise: NaN polarity is 0, a non-positive sigma is 0.
+    pol_sign = np.where(np.isfinite(pol) & (pol != 0.0), np.copysign(1.0, pol), 0.0)
+    sig_ok = np.where(np.isfinite(sig) & (sig > 0.0), sig, 0.0)
+    kinds = _KIND_BY_VALUE
+    return [Detection(x=xi, y=yi, depth=-zi, confidence=min(1.0, max(0.0, ci)),
+                      kind=kinds[ki], source=source, radius=ri, id=ii, strength=si,
+                      polarity=int(pi), sigma_xy=qi)
+            for xi, yi, zi, ci, ki, ri, ii, si, pi, qi in zip(
+                x.tolist(), y.tolist(), z.tolist(), conf.tolist(), sub['kind'].tolist(),
+                sub['radius'].astype(np.float64).tolist(), sub['id'].tolist(),
+                sub['strength'].astype(np.float64).tolist(), pol_sign.tolist(),
+                sig_ok.tolist())]
 
 
 def _polarity(value: float) -> int:
@@ -252,6 +286,8 @@ def _nonneg(value: float) -> float:
 def decode_detections(msg: PointCloud2, source: str = 'fused') -> List[Detection]:
     """Decode a detection list; entries with non-finite values or unknown kinds are dropped."""
     arr = _from_cloud(msg, ('x', 'y', 'z', 'confidence', 'kind'))
+    if arr.dtype == _DET_DTYPE:
+        return _decode_detection_columns(arr, source)
     names = arr.dtype.names or ()
     out = []
     valid_kinds = {int(k) for k in DetectionKind}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from builtin_interfaces.msg import Duration
@@ -27,10 +27,12 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from demining_bringup.contract import codec, qos, topics
 from demining_bringup.contract.codec import DecodeError
+from demining_bringup.contract.geo import yaw_from_xyzw
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Garbage,
-                                                 GnssFix, Grid, GroundTruth, Heartbeat,
-                                                 ImuSample, OdomSample, PeopleZone,
-                                                 PlanarPoints, PlanStatus, Twist2D,
+                                                 GnssFix, GprScan, Grid, GroundTruth,
+                                                 Heartbeat, ImuSample, MdScan, OdomSample,
+                                                 PeopleZone, PlanarPoints, PlanStatus,
+                                                 ToolCommand, ToolState, Twist2D,
                                                  VehicleState)
 from demining_bringup.contract.states import (CmdSource, FollowerStatus, LegKind, MissionState,
                                               PlanState, SafetyState, ZoneState)
@@ -60,6 +62,25 @@ class Wire:
     qos: QoSProfile
     encode: Callable[[Any, float], Any]
     decode: Optional[Callable[[Any], Any]]
+    #: The in-memory round trip of a host without DDS (:class:`FastPath`), or None.
+    fast: Optional['FastPath'] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FastPath:
+    """``decode(encode(value, now))`` of a topic without building the ROS message.
+
+    ``pack(value, now)`` takes, at the time of publication, exactly the numbers the message
+    would hold (stamps rounded to nanoseconds, yaw through its quaternion, float32 point
+    fields, the covariances as numpy float64 as rclpy stores fixed arrays); ``unpack(packed)``
+    builds each subscriber its own value from them and raises :class:`DecodeError` where
+    ``decode`` would. ``test/demining_bringup/test_wire_fast.py`` checks both give
+    the same values (types included) on random and malformed inputs. A ROS message object
+    costs tens of microseconds to build and read back; a mission passes ~200 a second.
+    """
+
+    pack: Callable[[Any, float], Any]
+    unpack: Callable[[Any], Any]
 
 
 # --- encoders and decoders that need more than codec ----------------------------------------
@@ -329,6 +350,197 @@ def _decode_plan_status(msg: String) -> PlanStatus:
     return st
 
 
+# --- fast paths (the in-memory round trip of the deterministic host) -------------------------
+
+_NS_PER_S = 1_000_000_000
+
+
+def _stamp(t: float) -> float:
+    """``stamp_to_sec(sec_to_stamp(t))``: seconds rounded to the nanosecond (same float)."""
+    ns = max(0, int(round(t * _NS_PER_S)))
+    return ns // _NS_PER_S + (ns % _NS_PER_S) * 1e-9
+
+
+def _yaw(yaw: float) -> float:
+    """``yaw_from_quaternion(quaternion_from_yaw(yaw))`` (same float)."""
+    return yaw_from_xyzw(0.0, 0.0, math.sin(yaw / 2.0), math.cos(yaw / 2.0))
+
+
+def _f64(values: Sequence[float]) -> np.ndarray:
+    """A fixed-size float64 message array as rclpy stores it (its items are numpy floats)."""
+    return np.array(values, dtype=np.float64)
+
+
+def _pack_twist(cmd: Twist2D, now: float) -> tuple:
+    return float(cmd.v), float(cmd.omega)
+
+
+def _unpack_twist(packed: tuple) -> Twist2D:
+    return Twist2D(packed[0], packed[1])
+
+
+def _pack_odom_sample(s: OdomSample, now: float) -> tuple:
+    return (_stamp(s.stamp), float(s.x), float(s.y), _yaw(s.yaw), float(s.v), float(s.omega),
+            _f64([s.variance_xy, s.variance_yaw]))
+
+
+def _unpack_odom_sample(p: tuple) -> OdomSample:
+    stamp, x, y, yaw, v, omega, var = p
+    return OdomSample(stamp=stamp, x=x, y=y, yaw=yaw, v=v, omega=omega, variance_xy=var[0],
+                      variance_yaw=var[1])
+
+
+def _pack_state(state: VehicleState, now: float) -> tuple:
+    if len(state.pose_covariance) == 36:
+        cov = (float(state.pose_covariance[_COV_X]), float(state.pose_covariance[_COV_Y]))
+    else:
+        cov = (float(state.covariance_xy),) * 2
+    return (_stamp(state.stamp), float(state.x), float(state.y), _yaw(state.yaw),
+            float(state.v), float(state.omega), _f64(cov))
+
+
+def _unpack_state(p: tuple) -> VehicleState:
+    stamp, x, y, yaw, v, omega, cov = p
+    state = VehicleState(stamp=stamp, x=x, y=y, yaw=yaw, v=v, omega=omega,
+                         covariance_xy=max(cov[0], cov[1]))
+    if not all(math.isfinite(u) for u in (x, y, yaw, v, omega)):
+        raise DecodeError('odometry has non-finite values')
+    return state
+
+
+def _pack_imu(s: ImuSample, now: float) -> tuple:
+    ov = s.orientation_variance
+    return (_stamp(s.stamp), tuple(s.orientation), tuple(s.angular_velocity),
+            tuple(s.linear_acceleration),
+            _f64([ov[0], ov[1], ov[2], s.angular_velocity_variance,
+                  s.linear_acceleration_variance]))
+
+
+def _unpack_imu(p: tuple) -> ImuSample:
+    stamp, q, w, a, var = p
+    return ImuSample(stamp=stamp, orientation=q, angular_velocity=w, linear_acceleration=a,
+                     orientation_variance=(var[0], var[1], var[2]),
+                     angular_velocity_variance=var[3], linear_acceleration_variance=var[4])
+
+
+def _pack_gnss(f: GnssFix, now: float) -> tuple:
+    cov = _f64([f.covariance[0], f.covariance[1], f.covariance[2]]) \
+        if len(f.covariance) == 3 else None
+    return _stamp(f.stamp), f.latitude, f.longitude, f.altitude, cov, int(f.status)
+
+
+def _unpack_gnss(p: tuple) -> GnssFix:
+    stamp, lat, lon, alt, cov, status = p
+    return GnssFix(stamp=stamp, latitude=lat, longitude=lon, altitude=alt,
+                   covariance=() if cov is None else (cov[0], cov[1], cov[2]), status=status)
+
+
+def _pack_tool_state(s: ToolState, now: float) -> tuple:
+    return (_stamp(s.stamp), float(s.flail_speed), float(s.tiller_speed), float(s.depth),
+            float(s.flail_torque), float(s.tiller_torque))
+
+
+def _unpack_tool_state(p: tuple) -> ToolState:
+    if not all(math.isfinite(v) for v in p[1:]):
+        raise DecodeError('tool state has non-finite values')
+    return ToolState(*p)
+
+
+def _pack_tool_command(cmd: ToolCommand, now: float) -> tuple:
+    _stamp(now)                        # the header's stamp: the same error for a NaN
+    return float(cmd.flail_speed), float(cmd.tiller_speed), float(cmd.depth)
+
+
+def _unpack_tool_command(p: tuple) -> ToolCommand:
+    if not all(math.isfinite(v) for v in p):
+        raise DecodeError('tool command has non-finite values')
+    return ToolCommand(*p)
+
+
+def _pack_heartbeat(h: Heartbeat, now: float) -> float:
+    return _stamp(h.stamp)
+
+
+def _pack_points(pts: PlanarPoints, now: float) -> tuple:
+    return _stamp(pts.stamp), tuple((float(x), float(y)) for x, y in pts.points)
+
+
+def _points_unpack(frame_id: str) -> Callable[[tuple], PlanarPoints]:
+    def unpack(p: tuple) -> PlanarPoints:
+        stamp, pts = p
+        if not all(math.isfinite(v) for xy in pts for v in xy):
+            raise DecodeError('non-finite point')
+        return PlanarPoints(stamp, list(pts), frame_id)
+    return unpack
+
+
+def _cloud_columns(n: int, **columns: Any) -> Dict[str, np.ndarray]:
+    """Each column cast as assigning it to a point-cloud field would (float32 / uint32)."""
+    out = {}
+    for name, (value, dtype) in columns.items():
+        col = np.empty(n, dtype=dtype)
+        col[...] = value
+        out[name] = col
+    return out
+
+
+def _pack_gpr(scan: GprScan, now: float) -> Any:
+    amps = np.asarray(scan.amplitudes, dtype=np.float32)
+    if amps.ndim != 2 or amps.shape[0] == 0 or amps.shape[1] == 0:
+        return codec.encode_gpr_scan(scan)              # the message itself (rare shapes)
+    n = amps.shape[0]
+    pos = np.asarray(scan.positions, dtype=np.float32).reshape(n, 3)
+    cols = _cloud_columns(n, time_offset=(scan.time_offsets, np.float32),
+                          channel=(scan.channels, np.uint32),
+                          interval=(scan.sample_interval_ns, np.float32))
+    return (_stamp(scan.stamp), scan.frame_id, pos.copy(), cols['time_offset'],
+            cols['channel'], cols['interval'], amps.copy())
+
+
+def _unpack_gpr(p: Any) -> GprScan:
+    if not isinstance(p, tuple):
+        return codec.decode_gpr_scan(p)
+    stamp, frame_id, pos, offsets, channels, intervals, amps = p
+    ok = (np.isfinite(pos).all(axis=1) & np.isfinite(offsets) & np.isfinite(amps).all(axis=1))
+    intervals = intervals[ok]
+    if intervals.size and (not np.all(intervals > 0) or np.ptp(intervals) > 1e-6):
+        raise DecodeError('sample_interval_ns must be positive and equal for all traces')
+    return GprScan(stamp=stamp, positions=pos[ok].astype(np.float64),
+                   time_offsets=offsets[ok].astype(np.float64),
+                   channels=channels[ok].astype(np.int64),
+                   sample_interval_ns=float(intervals[0]) if intervals.size else 0.0,
+                   amplitudes=amps[ok], frame_id=frame_id)
+
+
+def _pack_md(scan: MdScan, now: float) -> tuple:
+    n = len(scan.signals)
+    pos = np.asarray(scan.positions, dtype=np.float32).reshape(n, 3)
+    cols = _cloud_columns(n, time_offset=(scan.time_offsets, np.float32),
+                          channel=(scan.channels, np.uint32), signal=(scan.signals, np.float32))
+    return (_stamp(scan.stamp), scan.frame_id, pos.copy(), cols['time_offset'],
+            cols['channel'], cols['signal'])
+
+
+def _unpack_md(p: tuple) -> MdScan:
+    stamp, frame_id, pos, offsets, channels, signals = p
+    ok = np.isfinite(pos).all(axis=1) & np.isfinite(offsets) & np.isfinite(signals)
+    return MdScan(stamp=stamp, positions=pos[ok].astype(np.float64),
+                  time_offsets=offsets[ok].astype(np.float64),
+                  channels=channels[ok].astype(np.int64), signals=signals[ok],
+                  frame_id=frame_id)
+
+
+def _pack_grid(g: Grid, now: float) -> tuple:
+    values = np.asarray(g.values)
+    return (_stamp(g.stamp), np.clip(values, -1, 100).astype(np.int8).reshape(values.shape),
+            float(g.origin_x), float(g.origin_y), float(g.resolution))
+
+
+def _unpack_grid(p: tuple) -> Grid:
+    stamp, values, ox, oy, res = p
+    return Grid(stamp=stamp, values=values.copy(), origin_x=ox, origin_y=oy, resolution=res)
+
+
 def garbage_message(msg_type: type, stamp: float) -> Any:
     """A message of ``msg_type`` that violates its documented layout or values."""
     nan = float('nan')
@@ -363,12 +575,15 @@ def garbage_message(msg_type: type, stamp: float) -> Any:
 
 
 def _wire(msg_type: type, profile: QoSProfile, encode: Callable[[Any, float], Any],
-          decode: Optional[Callable[[Any], Any]]) -> Wire:
+          decode: Optional[Callable[[Any], Any]],
+          fast: Optional[Tuple[Callable[[Any, float], Any], Callable[[Any], Any]]] = None
+          ) -> Wire:
     def encode_or_garbage(value: Any, now: float) -> Any:
         if isinstance(value, Garbage):
             return garbage_message(msg_type, value.stamp)
         return encode(value, now)
-    return Wire(msg_type, profile, encode_or_garbage, decode)
+    return Wire(msg_type, profile, encode_or_garbage, decode,
+                FastPath(*fast) if fast is not None and decode is not None else None)
 
 
 def _build() -> Dict[str, Wire]:
@@ -378,30 +593,37 @@ def _build() -> Dict[str, Wire]:
     source = _enum_wire(CmdSource)
     gpr_det, md_det, fused = (_detections_wire('gpr'), _detections_wire('md'),
                               _detections_wire('fused'))
+    twist = (_pack_twist, _unpack_twist)
+    tool_command = (_pack_tool_command, _unpack_tool_command)
     return {
         topics.CLOCK: _wire(Clock, qos.CLOCK,
                             lambda t, now: Clock(clock=codec.sec_to_stamp(t)),
                             lambda m: codec.stamp_to_sec(m.clock)),
         topics.ODOM_TRACKS: _wire(Odometry, qos.SENSOR, _encode_odom_sample,
-                                  _decode_odom_sample),
-        topics.GNSS_FIX: _wire(NavSatFix, qos.SENSOR, _encode_gnss, _decode_gnss),
-        topics.IMU: _wire(Imu, qos.SENSOR, _encode_imu, _decode_imu),
+                                  _decode_odom_sample, (_pack_odom_sample, _unpack_odom_sample)),
+        topics.GNSS_FIX: _wire(NavSatFix, qos.SENSOR, _encode_gnss, _decode_gnss,
+                               (_pack_gnss, _unpack_gnss)),
+        topics.IMU: _wire(Imu, qos.SENSOR, _encode_imu, _decode_imu, (_pack_imu, _unpack_imu)),
         topics.GPR_TRACES: _wire(PointCloud2, qos.SENSOR,
-                                 lambda s, now: codec.encode_gpr_scan(s), codec.decode_gpr_scan),
+                                 lambda s, now: codec.encode_gpr_scan(s), codec.decode_gpr_scan,
+                                 (_pack_gpr, _unpack_gpr)),
         topics.MD_COILS: _wire(PointCloud2, qos.SENSOR, lambda s, now: codec.encode_md_scan(s),
-                               codec.decode_md_scan),
+                               codec.decode_md_scan, (_pack_md, _unpack_md)),
         topics.TOOL_JOINT_STATES: _wire(JointState, qos.SENSOR,
                                         lambda s, now: codec.encode_tool_state(s),
-                                        codec.decode_tool_state),
+                                        codec.decode_tool_state,
+                                        (_pack_tool_state, _unpack_tool_state)),
         topics.SIM_EVENTS: _wire(String, qos.EVENTS, lambda e, now: codec.encode_event(e),
                                  codec.decode_event),
         topics.GROUND_TRUTH: _wire(Odometry, qos.SENSOR, _encode_truth, _decode_truth),
         topics.OPERATOR_HEARTBEAT: _wire(Header, qos.COMMAND,
                                          lambda h, now: codec.make_header(h.stamp, ''),
-                                         lambda m: Heartbeat(codec.stamp_to_sec(m.stamp))),
+                                         lambda m: Heartbeat(codec.stamp_to_sec(m.stamp)),
+                                         (_pack_heartbeat, Heartbeat)),
         topics.OPERATOR_ESTOP: _wire(Bool, qos.LATCHED, lambda v, now: Bool(data=bool(v)),
                                      lambda m: bool(m.data)),
-        topics.LOCALIZATION: _wire(Odometry, qos.STATE, _encode_state, codec.odometry_to_state),
+        topics.LOCALIZATION: _wire(Odometry, qos.STATE, _encode_state, codec.odometry_to_state,
+                                   (_pack_state, _unpack_state)),
         topics.GPR_DETECTIONS: _wire(PointCloud2, qos.STATE, *gpr_det),
         topics.MD_DETECTIONS: _wire(PointCloud2, qos.STATE, *md_det),
         topics.DETECTIONS: _wire(PointCloud2, qos.LATCHED, *fused),
@@ -409,7 +631,7 @@ def _build() -> Dict[str, Wire]:
                                         lambda d, now: markers_for(d.items, d.stamp), None),
         topics.MINE_MAP: _wire(OccupancyGrid, qos.LATCHED, _encode_grid, _decode_grid),
         topics.COVERAGE_PROCESSED: _wire(OccupancyGrid, qos.LATCHED, _encode_grid,
-                                         _decode_grid),
+                                         _decode_grid, (_pack_grid, _unpack_grid)),
         topics.COVERAGE_PATH: _wire(Path, qos.LATCHED, lambda xy, now: codec.xy_to_path(xy, now),
                                     _decode_path),
         topics.FOLLOWER_STATUS: _wire(String, qos.LATCHED, *follower),
@@ -418,12 +640,12 @@ def _build() -> Dict[str, Wire]:
                                        lambda v, now: Float32(data=float(v)), _decode_speed),
         topics.TOOL_DEPTH_ERROR: _wire(Float32, qos.SENSOR,
                                        lambda v, now: Float32(data=float(v)), _decode_float),
-        topics.CMD_VEL_AUTO: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
-        topics.CMD_VEL: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.CMD_VEL_AUTO: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
+        topics.CMD_VEL: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
         topics.TOOL_COMMAND_AUTO: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
-                                        codec.decode_tool_command),
+                                        codec.decode_tool_command, tool_command),
         topics.TOOL_COMMAND: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
-                                   codec.decode_tool_command),
+                                   codec.decode_tool_command, tool_command),
         topics.SAFETY_STATE: _wire(String, qos.LATCHED, *safety),
         topics.SAFETY_EVENTS: _wire(String, qos.EVENTS,
                                     lambda ev, now: codec.encode_safety_event(ev),
@@ -440,18 +662,19 @@ def _build() -> Dict[str, Wire]:
         # People: the actors' truth (record only), the people sensor, the monitor's verdict.
         topics.SIM_ACTORS: _wire(PoseArray, qos.SENSOR, *_points_wire(topics.MAP_FRAME)),
         topics.PEOPLE_DETECTIONS: _wire(PoseArray, qos.SENSOR,
-                                        *_points_wire(topics.BASE_FRAME)),
+                                        *_points_wire(topics.BASE_FRAME),
+                                        (_pack_points, _points_unpack(topics.BASE_FRAME))),
         topics.PEOPLE_ZONE: _wire(String, qos.STATE, _encode_people_zone, _decode_people_zone),
         topics.COVERAGE_STATUS: _wire(String, qos.LATCHED, _encode_plan_status,
                                       _decode_plan_status),
         # Command mux: teleop with its deadman (hold-to-run: volatile, a late joiner must not
         # see an old "held"), the pause lock (latched like the e-stop), the mux's choice.
-        topics.CMD_VEL_TELEOP: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.CMD_VEL_TELEOP: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
         topics.OPERATOR_DEADMAN: _wire(Bool, qos.COMMAND, lambda v, now: Bool(data=bool(v)),
                                        lambda m: bool(m.data)),
         topics.OPERATOR_PAUSE: _wire(Bool, qos.LATCHED, lambda v, now: Bool(data=bool(v)),
                                      lambda m: bool(m.data)),
-        topics.CMD_VEL_MUX: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist),
+        topics.CMD_VEL_MUX: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
         topics.CMD_VEL_SOURCE: _wire(String, qos.LATCHED, *source),
     }
 

@@ -7,7 +7,10 @@ Every ``clock_period_s`` simulated seconds, in this fixed order:
    topic, each subscriber getting its own ``wire.decode(wire.encode(value))`` (the codec's
    float32 clouds, nanosecond stamps, quaternion yaw and its checks: both hosts hand a
    component the same numbers and drop the same malformed messages); what a handler emits
-   joins the end of the queue;
+   joins the end of the queue. Where the topic's wire has a ``wire.FastPath`` and nothing
+   records the run, that round trip is made without building the ROS message (the same
+   values, held to the real one by ``test/demining_bringup/test_wire_fast.py``); a garbage
+   value always takes the real path;
 3. the components' timers that are due fire in stack order (config/stack.yaml), each timer in
    its component's declaration order, the queue drained after each.
 
@@ -26,6 +29,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, T
 
 from demining_bringup.contract.codec import DecodeError
 from demining_bringup.contract.component import ClockSource, Component
+from demining_bringup.contract.datatypes import Garbage
 from demining_bringup.contract.errors import ConfigError
 from demining_bringup.contract.wire import Wires, wires
 from demining_bringup.hosts.lifecycle import (Transition, TransitionSequence, shutdown_plan,
@@ -107,7 +111,9 @@ class DeterministicHost:
         """Instantiate every component (unconfigured); exactly one must be a clock source."""
         self.now = 0.0
         self._wires: Wires = wires()
-        self._queue: Deque[Tuple[str, Any, ComponentRuntime]] = collections.deque()
+        #: (topic, message or packed value, sender, its decode or unpack), first in first out.
+        self._queue: Deque[Tuple[str, Any, ComponentRuntime, Optional[Callable[[Any], Any]]]] \
+            = collections.deque()
         self.runtimes: Dict[str, ComponentRuntime] = {}
         self._params: Dict[str, Mapping[str, Any]] = {}
         self._subscribers: Dict[str, List[Tuple[ComponentRuntime, str]]] = {}
@@ -145,10 +151,17 @@ class DeterministicHost:
             topic = rt.cls.outputs[port].topic
             self.emitted[topic] += 1
             if topic in self._subscribers or topic in self._taps or self._recorder:
-                msg = self._wires[topic].encode(value, self.now)
+                wire = self._wires[topic]
+                fast = wire.fast
+                if fast is not None and self._recorder is None \
+                        and not isinstance(value, Garbage):
+                    # The same numbers without building the ROS message (wire.FastPath).
+                    self._queue.append((topic, fast.pack(value, self.now), rt, fast.unpack))
+                    return
+                msg = wire.encode(value, self.now)
                 if self._recorder is not None:
                     self._recorder(topic, msg, self.now)
-                self._queue.append((topic, msg, rt))
+                self._queue.append((topic, msg, rt, wire.decode))
         return sink
 
     def record_with(self, recorder: Callable[[str, Any, float], None]) -> None:
@@ -162,8 +175,7 @@ class DeterministicHost:
 
     def _drain(self) -> None:
         while self._queue:
-            topic, msg, sender = self._queue.popleft()
-            decode = self._wires[topic].decode
+            topic, msg, sender, decode = self._queue.popleft()
             if decode is None:
                 continue
             for rt, port in self._subscribers.get(topic, ()):

@@ -264,6 +264,20 @@ class LogOddsGrid:
         #: Time of the latest hit whose footprint reached each cell (negative evidence skips
         #: cells that answered around the time they were swept).
         self.last_hit = np.full((self.height, self.width), -np.inf, dtype=np.float64)
+        #: :meth:`occupancy` of the whole grid, kept up to date where cells changed (a 1 ha
+        #: map has ~1.3 million cells; recomputing them all at 5 Hz was the stack's largest
+        #: cost). None until first asked for.
+        self._occupancy: Optional[np.ndarray] = None
+        #: Rows and columns [r0, r1) x [c0, c1) changed since the cache was refreshed.
+        self._dirty: Optional[List[int]] = None
+
+    def touched(self, r0: int, r1: int, c0: int, c1: int) -> None:
+        """Note that cells in rows [r0, r1) and columns [c0, c1) changed (occupancy cache)."""
+        d = self._dirty
+        if d is None:
+            self._dirty = [r0, r1, c0, c1]
+        else:
+            d[0], d[1], d[2], d[3] = min(d[0], r0), max(d[1], r1), min(d[2], c0), max(d[3], c1)
 
     def add_gaussian(self, x: float, y: float, sigma: float, peak_log_odds: float,
                      stamp: float = -math.inf) -> bool:
@@ -283,13 +297,14 @@ class LogOddsGrid:
         bump = peak_log_odds * np.exp(-0.5 * d2 / sigma ** 2)
         win = self.cells[r0:r1, c0:c1]
         np.clip(win + bump, -self.max_log_odds, self.max_log_odds, out=win)
+        self.touched(r0, r1, c0, c1)
         hit = self.last_hit[r0:r1, c0:c1]
         np.maximum(hit, np.where(d2 <= (2.0 * sigma) ** 2, stamp, -np.inf), out=hit)
         return True
 
     def probability(self) -> np.ndarray:
         """Return cell probabilities 0..1 (float32)."""
-        return (1.0 / (1.0 + np.exp(-self.cells))).astype(np.float32)
+        return _probability(self.cells)
 
     def probability_at(self, x: float, y: float) -> float:
         """Return the probability of the cell containing (x, y), NaN outside."""
@@ -300,8 +315,28 @@ class LogOddsGrid:
         return float(1.0 / (1.0 + math.exp(-float(self.cells[r, c]))))
 
     def occupancy(self) -> np.ndarray:
-        """Return the grid as int8 0..100 (OccupancyGrid values; rows = y)."""
-        return np.clip(np.rint(self.probability() * 100.0), 0, 100).astype(np.int8)
+        """Return the grid as int8 0..100 (OccupancyGrid values; rows = y); a new array.
+
+        Only the cells changed since the last call are converted (element-wise, so the values
+        are those of a conversion of the whole grid).
+        """
+        if self._occupancy is None:
+            self._occupancy = _occupancy(self.cells)
+        elif self._dirty is not None:
+            r0, r1, c0, c1 = self._dirty
+            self._occupancy[r0:r1, c0:c1] = _occupancy(self.cells[r0:r1, c0:c1])
+        self._dirty = None
+        return self._occupancy.copy()
+
+
+def _probability(cells: np.ndarray) -> np.ndarray:
+    """Probabilities 0..1 (float32) of log-odds cells."""
+    return (1.0 / (1.0 + np.exp(-cells))).astype(np.float32)
+
+
+def _occupancy(cells: np.ndarray) -> np.ndarray:
+    """OccupancyGrid values (int8 0..100) of log-odds cells."""
+    return np.clip(np.rint(_probability(cells) * 100.0), 0, 100).astype(np.int8)
 
 
 @dataclasses.dataclass
@@ -624,6 +659,8 @@ class FusionCore:
         self._boom: Optional[Tuple[float, float, float]] = None
         self._misses: Deque[Tuple[float, np.ndarray, np.ndarray]] = collections.deque()
         self.cells_swept = 0
+        #: Per track id, (hits, had its look) at its last classification in :meth:`update`.
+        self._classified: Dict[int, Tuple[int, bool]] = {}
 
     @classmethod
     def from_bounds(cls, params: FusionParams,
@@ -717,13 +754,26 @@ class FusionCore:
             quiet = g.last_hit[rows, cols] < t - p.miss_delay_s
             rr, cc = rows[quiet], cols[quiet]
             g.cells[rr, cc] = np.maximum(g.cells[rr, cc] - p.miss_log_odds, -g.max_log_odds)
+            if rr.size:
+                g.touched(int(rr.min()), int(rr.max()) + 1, int(cc.min()), int(cc.max()) + 1)
 
     def update(self, now: float) -> None:
-        """Re-classify at ``now`` (a sensor's silence becomes evidence once it had its look)."""
+        """Re-classify at ``now`` (a sensor's silence becomes evidence once it had its look).
+
+        A track's class depends on ``now`` only through whether both sensors had their look
+        (``gpr_wait_s``), and every change of its evidence adds hits; a track whose hits
+        and look are those of its last classification here keeps that result (the same
+        numbers, without recomputing hundreds of clutter tracks at every publication).
+        """
         self.apply_misses(now)
         self._prune(now)
+        wait = self.params.gpr_wait_s
+        done = self._classified
         for t in self.tracks.values():
-            t.kind, t.confidence = classify(t, self.params, now)
+            key = (t.hits, now - t.first_seen >= wait)
+            if done.get(t.id) != key:
+                t.kind, t.confidence = classify(t, self.params, now)
+                done[t.id] = key
 
     # -- output -----------------------------------------------------------------------------
 
@@ -804,6 +854,7 @@ class FusionCore:
                     self._hash_remove(keep)
                     keep.absorb(best)
                 del self.tracks[gone.id]
+                self._classified.pop(gone.id, None)
                 best = keep
         self._hash_add(best)
         return best.id
@@ -815,3 +866,4 @@ class FusionCore:
         for t in stale:
             self._hash_remove(t)
             del self.tracks[t.id]
+            self._classified.pop(t.id, None)

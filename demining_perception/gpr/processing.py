@@ -554,16 +554,19 @@ class GprProcessor:
         s_vals = np.array(s_list)
         r_chs = chs[r_rows]
         # Rows are sorted by channel: one contiguous block per channel.
-        bounds = np.flatnonzero(np.diff(r_chs)) + 1
-        for blk in np.split(np.arange(len(r_rows)), bounds):
-            st = self._channels[int(r_chs[blk[0]])]
-            if not st.n_win and not self._setup(st, int(r_chs[blk[0]])):
+        edges = [0] + (np.flatnonzero(np.diff(r_chs)) + 1).tolist() + [len(r_rows)]
+        for a, b in zip(edges[:-1], edges[1:]):
+            blk = slice(a, b)
+            ch = int(r_chs[a])
+            st = self._channels[ch]
+            if not st.n_win and not self._setup(st, ch):
                 continue
             self._retabulate(st)
-            src = rows[r_rows[blk]]
-            st.append(s_vals[r_rows[blk]], xy[src, 0], xy[src, 1],
+            sel = r_rows[blk]
+            src = rows[sel]
+            st.append(s_vals[sel], xy[src, 0], xy[src, 1],
                       env[blk, st.k_lo:st.k_lo + st.n_win],
-                      white[r_rows[blk], st.k_lo:st.k_lo + st.n_win])
+                      white[sel, st.k_lo:st.k_lo + st.n_win])
             if self._stack(st):
                 out.extend(self._decide(st))
         self.stats.detections += len(out)
@@ -773,6 +776,8 @@ class GprProcessor:
         p = self.params
         w = p.hyperbola_half_width_m
         lo_row, n = st.start, st.n
+        if not final and n - st.stacked < p.stack_every_traces:
+            return False               # lim <= n: too few traces can be ready (below)
         s = st.s_arr[lo_row:n]
         lim = n if final else lo_row + int(np.searchsorted(s, s[-1] - w, side='right'))
         if lim <= st.stacked or (not final and lim - st.stacked < p.stack_every_traces):
@@ -791,8 +796,11 @@ class GprProcessor:
         else:
             nb = ids[:, None]
             b = np.zeros(nb.shape, dtype=np.intp)
-        vals = st.env[nb[:, :, None], st.table[b]]
-        count = np.maximum(st.inside[b].sum(axis=1), 1.0)
+        # The gather as one flat take (a fraction of the cost of indexing with two index
+        # arrays); the samples inside the window counted on the table itself (``inside``).
+        cols = st.table[b]
+        vals = st.env.ravel().take(cols + (nb * st.env.shape[1])[:, :, None])
+        count = np.maximum(np.count_nonzero(cols < st.n_win, axis=1), 1.0)
         stack = vals.sum(axis=1) / count
         # Under noise alone a whitened envelope is Rayleigh(1): the mean of ``count`` of
         # them has a known mean and spread, so z is comparable across depths and apertures.

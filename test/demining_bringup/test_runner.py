@@ -22,8 +22,8 @@ from demining_bringup.contract.errors import ConfigError
 from demining_bringup.contract.states import LifecycleState
 from demining_bringup.contract.wire import wires
 from demining_bringup.lifecycle_manager_node import LifecycleManagerNode
-from demining_bringup.runner import (MissionMonitor, detach_qos_events, instantiate,
-                                     validate)
+from demining_bringup.runner import (ExecutorKind, MissionMonitor, detach_qos_events,
+                                     instantiate, make_executor, validate)
 
 #: Wall seconds the graph may take to list every endpoint of this process.
 GRAPH_TIMEOUT_S = 10.0
@@ -162,3 +162,25 @@ def test_detached_event_handlers_can_be_reattached_and_destroyed(ctx):
     for h in handlers:
         node.add_waitable(h)
     node.destroy_node()
+
+
+# -- executors ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize('kind', list(ExecutorKind))
+def test_every_executor_kind_delivers_messages(ctx, kind):
+    executor = make_executor(kind, ctx)
+    node = Node('executor_check', context=ctx)
+    got = []
+    node.create_subscription(String, '/executor_check', got.append, qos.STATE)
+    pub = node.create_publisher(String, '/executor_check', qos.STATE)
+    executor.add_node(node)
+    deadline = time.monotonic() + GRAPH_TIMEOUT_S
+    try:
+        while not got and time.monotonic() < deadline:
+            pub.publish(String(data=kind.value))
+            executor.spin_once(timeout_sec=0.05)
+        assert got and got[0].data == kind.value
+    finally:
+        executor.remove_node(node)
+        node.destroy_node()
+        executor.shutdown()

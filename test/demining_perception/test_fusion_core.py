@@ -169,3 +169,28 @@ def test_association_gate_widens_with_the_pose_uncertainty():
     h.add([dataclasses.replace(gpr(5.0, 5.0), sigma_xy=5.0)], stamp=0.0)
     h.add([dataclasses.replace(gpr(6.2, 5.0), sigma_xy=5.0)], stamp=0.1)
     assert len(h.tracks) == 2
+
+
+def test_incremental_map_and_cached_classes_equal_a_full_recomputation():
+    """The occupancy cache and the classification cache change no value (speed only)."""
+    from demining_perception.fusion.core import _occupancy, classify
+    f = core(gpr_wait_s=1.0)
+    rng = np.random.default_rng(3)
+    for k in range(60):
+        t = 0.2 * k
+        f.sweep(2.0 + 0.1 * k, 10.0, 0.0, t)
+        dets = []
+        for _ in range(int(rng.integers(0, 4))):
+            make = gpr if rng.random() < 0.5 else md
+            dets.append(make(float(rng.uniform(1, 19)), float(rng.uniform(1, 19))))
+        f.add(dets, stamp=t)
+        if k % 3 == 0:
+            f.update(t)
+            assert np.array_equal(f.grid.occupancy(), _occupancy(f.grid.cells))
+            for tr in f.tracks.values():
+                fresh = dataclasses.replace(tr)
+                assert classify(fresh, f.params, t) == (tr.kind, tr.confidence)
+    assert len(f.tracks) > 10
+    occ = f.grid.occupancy()
+    occ[:] = 0                                  # a caller's copy, not the cache
+    assert f.grid.occupancy().max() > 0
