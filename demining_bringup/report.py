@@ -433,7 +433,7 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
                          f'{d["y"]:.2f} | {d["depth_m"]:.2f} |')
     else:
         lines.append('None.')
-    lines += ['', '## Safety events']
+    lines += ['', '## Safety and tool events']
     if record.safety_events:
         lines += ['| time | state | reason |', '|---|---|---|']
         for ev in record.safety_events:

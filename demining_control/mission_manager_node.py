@@ -38,7 +38,7 @@ from demining_bringup.contract.journal import (MAP_PERIOD_S, GridGeometry, Journ
                                                JournalWriter, file_sha256, journal_path,
                                                read_journal)
 from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, SafetyEvent,
-                                                 SimEvent, ToolState, VehicleState)
+                                                 SimEvent, ToolEvent, ToolState, VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel, FollowerStatus, MissionState
 from demining_bringup.record import rebuild_report
@@ -84,6 +84,8 @@ class MissionManagerComponent(Component):
               'follower': Port(topics.FOLLOWER_STATUS),
               # The transitions with their reasons (the report's safety_events).
               'safety': Port(topics.SAFETY_EVENTS),
+              # stalls, recoveries, lost tool feedback: in the record beside the safety events
+              'tool_event': Port(topics.TOOL_EVENTS),
               'detections': Port(topics.DETECTIONS), 'event': Port(topics.SIM_EVENTS),
               # the fusion's evidence, journaled so that a resumed fusion starts from it
               'mine_map': Port(topics.MINE_MAP),
@@ -262,6 +264,10 @@ class MissionManagerComponent(Component):
         """A safety transition with its reason."""
         self.mission.on_safety_state(ev.state, ev.stamp, ev.reason)
         self._after_change(now)
+
+    def on_tool_event(self, ev: ToolEvent, now: float) -> None:
+        """A tool controller event (stall, recovery, feedback lost or back)."""
+        self.mission.on_tool_event(ev.kind, ev.stamp, ev.detail)
 
     def on_detections(self, dets: Detections, now: float) -> None:
         """The fused detection list."""

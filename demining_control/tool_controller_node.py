@@ -6,7 +6,8 @@ local ground), /mission/state, /follower/leg (tool down on work legs only) and
 /tool/command/auto, /tool/speed_limit (the governed forward speed: required depth and strike
 density for the measured soil) and, while the tool is going down or working,
 /tool/depth_error (measured minus required depth, m). Stalls, recoveries and lost feedback are
-logged (the supervisor escalates repeated stalls: its ``max_tool_stalls``).
+logged and published on /tool/events, which the mission record keeps (the supervisor escalates
+repeated stalls: its ``max_tool_stalls``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class ToolControllerComponent(Component):
               'pose': Port(topics.LOCALIZATION)}
     outputs = {'command': Port(topics.TOOL_COMMAND_AUTO, actuator=True),
                'speed_limit': Port(topics.TOOL_SPEED_LIMIT),
-               'depth_error': Port(topics.TOOL_DEPTH_ERROR)}
+               'depth_error': Port(topics.TOOL_DEPTH_ERROR),
+               'events': Port(topics.TOOL_EVENTS)}
 
     def on_configure(self, params: ToolControllerConfig) -> None:
         """Build the controller."""
@@ -96,6 +98,7 @@ class ToolControllerComponent(Component):
                 self.log.warning(f'tool {ev.kind}: {ev.detail}')
             else:
                 self.log.info(f'tool {ev.kind}: {ev.detail}')
+            self.emit('events', ev)
         self.emit('command', ToolCommand(float(cmd.flail_speed), float(cmd.tiller_speed),
                                          float(cmd.depth)))
         self.emit('speed_limit', float(c.speed_limit_mps))

@@ -22,8 +22,8 @@ from std_msgs.msg import Header, String
 from demining_bringup.contract import topics
 from demining_bringup.contract.geo import yaw_from_xyzw
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan,
-                                                 SafetyEvent, SimEvent, ToolCommand, ToolState,
-                                                 VehicleState)
+                                                 SafetyEvent, SimEvent, ToolCommand, ToolEvent,
+                                                 ToolState, VehicleState)
 from demining_bringup.contract.states import SafetyState
 
 _NS_PER_S = 1_000_000_000
@@ -407,6 +407,25 @@ def encode_safety_event(ev: SafetyEvent) -> String:
     """Encode a safety state transition (docs/interfaces.md, "Safety events")."""
     return String(data=json.dumps({'stamp': ev.stamp, 'state': SafetyState(ev.state).value,
                                    'reason': ev.reason}, allow_nan=False))
+
+
+def encode_tool_event(ev: ToolEvent) -> String:
+    """Encode a tool controller event (docs/interfaces.md, "Tool events")."""
+    return String(data=json.dumps({'stamp': ev.stamp, 'kind': str(ev.kind),
+                                   'detail': str(ev.detail)}, allow_nan=False))
+
+
+def decode_tool_event(msg: String) -> ToolEvent:
+    """Decode a tool controller event; raises DecodeError on malformed input."""
+    try:
+        body = json.loads(msg.data)
+        ev = ToolEvent(stamp=float(body['stamp']), kind=str(body['kind']),
+                       detail=str(body.get('detail', '')))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DecodeError(f'malformed tool event: {exc}') from None
+    if not math.isfinite(ev.stamp) or not ev.kind:
+        raise DecodeError('tool event without a finite stamp and a kind')
+    return ev
 
 
 def decode_safety_event(msg: String) -> SafetyEvent:

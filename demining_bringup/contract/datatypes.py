@@ -134,6 +134,16 @@ class ToolState:
 
 
 @dataclasses.dataclass
+class ToolEvent:
+    """A tool controller event for the record (/tool/events): a stall, a recovery, tool
+    feedback lost or back."""
+
+    stamp: float
+    kind: str          # 'stall', 'recovered', 'feedback_lost', 'feedback_back'
+    detail: str = ''
+
+
+@dataclasses.dataclass
 class SimEvent:
     """A ground-truth event from the simulator (/sim/events; never used by perception).
 

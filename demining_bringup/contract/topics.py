@@ -31,6 +31,8 @@ FOLLOWER_LEG = 'follower/leg'
 TOOL_SPEED_LIMIT = 'tool/speed_limit'
 #: Measured minus required tool depth below the local ground while working, m.
 TOOL_DEPTH_ERROR = 'tool/depth_error'
+#: The tool controller's stalls, recoveries and lost feedback (for the record).
+TOOL_EVENTS = 'tool/events'
 CMD_VEL_AUTO = 'cmd_vel/auto'
 TOOL_COMMAND_AUTO = 'tool/command/auto'
 CMD_VEL = 'cmd_vel'
@@ -71,7 +73,7 @@ TOPICS = (CLOCK, ODOM_TRACKS, GNSS_FIX, IMU, GPR_TRACES, MD_COILS, TOOL_JOINT_ST
           COVERAGE_PROCESSED, DIAGNOSTICS, SAFETY_INSPECTION_ACK, SIM_ACTORS,
           PEOPLE_DETECTIONS, PEOPLE_ZONE, COVERAGE_STATUS, CMD_VEL_TELEOP, OPERATOR_DEADMAN,
           OPERATOR_PAUSE, CMD_VEL_MUX, CMD_VEL_SOURCE, FOLLOWER_LEG, TOOL_SPEED_LIMIT,
-          TOOL_DEPTH_ERROR)
+          TOOL_DEPTH_ERROR, TOOL_EVENTS)
 SERVICES = (SAFETY_RESET, MISSION_START, MISSION_ABORT, SAFETY_RESUME)
 
 # Frames (REP-105)

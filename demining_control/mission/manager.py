@@ -43,6 +43,8 @@ XY = Tuple[float, float]
 _MAX_TRAJECTORY = 200_000
 _MAX_EVENTS = 10_000
 _MAX_SAFETY_EVENTS = 10_000
+#: The state column of a tool controller event in the record's safety events.
+TOOL_EVENT_STATE = 'tool'
 #: Processed area that counts as progress, m^2 (a tenth of a 0.1 m grid's row of a lane).
 _PROGRESS_EPS_M2 = 0.01
 #: The tool state is trusted this long for marking processed ground, s.
@@ -230,6 +232,19 @@ class MissionManager:
         self._stop_since = now if state is SafetyState.PROTECTIVE_STOP else None
         self._stop_reason = reason
         self.update(now)
+
+    def on_tool_event(self, kind: str, now: float, detail: str = '') -> None:
+        """Record a tool controller event (stall, recovery, feedback lost or back).
+
+        It goes with the safety events, as state :data:`TOOL_EVENT_STATE`: the record of a
+        machine's stops and of its tool's stalls is one timeline (issue 11, "all in the report").
+        """
+        reason = f'{kind}: {detail}' if detail else kind
+        self.safety_events.append({'stamp': float(now), 'state': TOOL_EVENT_STATE,
+                                   'reason': reason})
+        del self.safety_events[:-_MAX_SAFETY_EVENTS]
+        if self.journal is not None:
+            self.journal.safety(float(now), TOOL_EVENT_STATE, reason)
 
     def stalled(self, now: float) -> Optional[str]:
         """Why the machine stands, once a protective stop has lasted ``stall_log_s``.

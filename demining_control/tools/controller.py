@@ -37,7 +37,7 @@ import math
 from typing import List, Optional
 
 from demining_bringup.contract import vehicle_params
-from demining_bringup.contract.datatypes import ToolCommand, ToolState
+from demining_bringup.contract.datatypes import ToolCommand, ToolEvent, ToolState
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract.states import LegKind, ToolPhase
 from demining_control.tools.governor import GovernorInputs, SpeedGovernor
@@ -156,15 +156,6 @@ class ToolParams:
         if self.flail_speed_radps <= 0.0 and self.tiller_speed_radps <= 0.0:
             raise ParamError('a tool needs a flail or a tiller (flail_speed_radps or '
                              'tiller_speed_radps above 0)')
-
-
-@dataclasses.dataclass
-class ToolEvent:
-    """Something the record should show (a stall, a recovery, feedback lost or back)."""
-
-    stamp: float
-    kind: str          # 'stall', 'recovered', 'feedback_lost', 'feedback_back'
-    detail: str
 
 
 class ToolController:

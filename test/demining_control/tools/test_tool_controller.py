@@ -207,3 +207,39 @@ def test_params_cross_checks():
     with pytest.raises(ParamError):
         from_dict(ToolParams, {'flail_speed_radps': 0.0})
     assert dataclasses.replace(ToolParams(), **TILLER).tiller_speed_radps == 25.0
+
+
+def test_the_component_publishes_tool_events_and_the_record_keeps_them():
+    """Stalls and lost feedback reach /tool/events and the mission record (issue 11 item 4)."""
+    from demining_bringup.contract import codec
+    from demining_bringup.contract.datatypes import ToolEvent
+    from demining_bringup.contract.states import MissionState
+    from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
+    from demining_control.mission.manager import TOOL_EVENT_STATE, MissionManager
+    from demining_control.tool_controller_node import ToolControllerComponent
+    out = []
+    rt = ComponentRuntime(ToolControllerComponent, sink=lambda p, v: out.append((p, v)),
+                          log=RecordingLog())
+    rt.configure({})
+    rt.activate(0.0)
+    rt.deliver('mission', MissionState.CLEARING, 0.0)
+    rt.deliver('leg', LegKind.WORK, 0.0)
+    # the joint state stops coming: the controller lifts and says so
+    rt.deliver('tool_state', ToolState(0.0, 83.8, 0.0, 0.15, 0.0, 0.0), 0.0)
+    for k in range(1, 20):
+        rt.fire('control', 0.1 * k)
+    events = [v for p, v in out if p == 'events']
+    assert [e.kind for e in events] == ['feedback_lost']
+    # over the wire and into the record
+    ev = codec.decode_tool_event(codec.encode_tool_event(events[0]))
+    assert ev == events[0]
+    m = MissionManager([(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)])
+    m.on_tool_event(ev.kind, ev.stamp, ev.detail)
+    assert m.safety_events[-1]['state'] == TOOL_EVENT_STATE
+    assert m.safety_events[-1]['reason'].startswith('feedback_lost')
+    from std_msgs.msg import String
+    for bad in ('{"stamp": 1.0}', '{"stamp": NaN, "kind": "stall"}', 'not json'):
+        with pytest.raises(codec.DecodeError):
+            codec.decode_tool_event(String(data=bad))
+    assert codec.decode_tool_event(codec.encode_tool_event(ToolEvent(2.0, 'stall'))).kind \
+        == 'stall'
