@@ -75,6 +75,16 @@ _MIN_HOP_M = 0.5
 _GAP_ROUNDS = 2
 #: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
 _MIN_GAP_M2 = 0.5
+#: Angles off the facing at which a run-in or run-out near a zone is tried, degrees.
+_FAN_STEPS_DEG = (0, 20, 40, 60, 90, 120, 150)
+#: Run-ins (run-outs) kept per transit end: the nearest angles to the facing that work.
+_FAN_KEEP = 3
+#: Detour rings round zones lie this far beyond the footprint's turning reach, m.
+_RING_MARGIN_M = 0.25
+#: Yaw step at which a pivot's footprint is checked against keep-out zones, rad.
+_TURN_STEP_RAD = 0.1
+#: A pivot that swings the footprint into a zone counts as this much keep-out ground, m.
+_TURN_HIT_M = 1.0
 #: Most headland passes a profile may ask for.
 _MAX_HEADLAND_PASSES = 20
 #: Declared safe ground may miss this share of the outside turning belt and still count as
@@ -308,6 +318,15 @@ def _backs_out(here: Optional[XY], back_to: Optional[XY]) -> bool:
     return here is not None and back_to is not None and math.dist(here, back_to) > _EPS
 
 
+def _heading(pts: Sequence[XY], last: bool = False) -> Optional[float]:
+    """The heading of a polyline's first (``last``: last) moving segment; None if none."""
+    pairs = list(zip(pts[:-1], pts[1:]))
+    for a, b in (reversed(pairs) if last else pairs):
+        if math.dist(a, b) > _EPS:
+            return math.atan2(b[1] - a[1], b[0] - a[0])
+    return None
+
+
 def _facing(xy: np.ndarray, reverse: np.ndarray) -> np.ndarray:
     """The machine's yaw on the leg from each waypoint: the leg's heading, +pi in reverse.
 
@@ -367,8 +386,12 @@ class _Planner:
     """One planning run (keeps the rotated geometry together)."""
 
     def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
-                 params: CoverageParams, processed=None, safe_ground=None) -> None:
+                 params: CoverageParams, processed=None, safe_ground=None,
+                 no_go_zones: Sequence[Sequence[XY]] = ()) -> None:
         self.p = params
+        self._exclusion_rings = [list(z) for z in exclusion_zones]
+        self._no_go_rings = [list(z) for z in no_go_zones]
+        exclusion_zones = self._exclusion_rings + self._no_go_rings
         self.processed = processed if processed is not None else Polygon()
         self.safe = safe_ground if safe_ground is not None else Polygon()
         self.field = validate_polygon(field, 'field')
@@ -376,18 +399,34 @@ class _Planner:
                       for i, z in enumerate(exclusion_zones)]
         self.region = work_region(field, exclusion_zones)
         self.zone_union = unary_union(self.zones) if self.zones else Polygon()
-        # keep-out for transits: zones, except where declared safe to drive (a road)
-        self.zone_block = (self.zone_union.difference(self.safe) if not self.safe.is_empty
-                           else self.zone_union)
+        # keep-out for transits: zones, except where declared safe to drive (a road); a
+        # no-go zone (a detected AT mine or UXO) blocks whatever the area file declares
+        excl = unary_union(self.zones[:len(self._exclusion_rings)])
+        no_go = unary_union(self.zones[len(self._exclusion_rings):])
+        self.zone_block = unary_union([excl.difference(self.safe) if not self.safe.is_empty
+                                       else excl, no_go])
         #: radius the footprint (tool or hull) sweeps in a pivot, plus a margin
         self.pivot_reach = math.hypot(
             max(params.tool_offset_x_m + _TOOL_DEPTH_M, 0.5 * params.track_length_m),
             params.footprint_half_width_m) + params.exclusion_clearance_m
-        #: per keep-out zone: the zone grown by the footprint's half width (a straight transit
-        #: that meets it goes round) and the detour ring a pivot's reach out
-        self._detours = [(z.buffer(params.footprint_half_width_m),
-                          z.buffer(self.pivot_reach, join_style='mitre').exterior)
-                         for z in (_polys(self.zone_block) if self.zones else [])]
+        #: how far ahead of base_link the footprint reaches, with the supervisor's margin
+        self._front = params.footprint_front_m + _STOP_MARGIN_M
+        #: radius the footprint sweeps in a pivot, as the supervisor places it
+        self._turn_reach = math.hypot(max(self._front, params.footprint_rear_m),
+                                      params.footprint_half_width_m)
+        #: per cluster of keep-out zones (zones closer than two turning reaches merge: a ring
+        #: round one alone would run the machine into its neighbour): the cluster grown by
+        #: the footprint's half width (a straight transit that meets it goes round) and the
+        #: detour ring out of a pivot's reach (a turn onto or off it swings nothing in)
+        self._detours = []
+        if self.zones:
+            ring_m = max(self.pivot_reach, self._turn_reach) + _RING_MARGIN_M
+            for ring_poly in _polys(self.zone_block.buffer(ring_m, join_style='mitre')):
+                grown = self.zone_block.intersection(ring_poly).buffer(
+                    params.footprint_half_width_m)
+                self._detours.append((grown, ring_poly.exterior))
+        if self.zones:
+            shapely.prepare(self.zone_block)
         # a transit keeps the whole machine out, not only base_link: zones grown by the
         # footprint's half width (the hull, wider than the tracks)
         self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
@@ -489,8 +528,9 @@ class _Planner:
         out = []
         k = 0
         y = miny + 0.5 * spacing
+        run = p.tool_offset_x_m + p.lane_end_margin_m + p.footprint_front_m
         while True:
-            band = box(minx - 1.0, y - half, maxx + 1.0, y + half)
+            band = box(minx - run - 1.0, y - half, maxx + run + 1.0, y + half)
             # blocked x-intervals: the tool rectangle must not touch a zone anywhere in its band,
             # and the machine's front (the hammers, ahead of the tool's centre line) stops short
             # of it by the safety supervisor's own footprint: one geometry for both
@@ -511,6 +551,11 @@ class _Planner:
                             nxt.append([e1, b, True, zb])
                     free = nxt
                 for x0, x1, z0, z1 in free:
+                    # a zone just past the stretch's end (outside this piece of field: a
+                    # gap's sub-plan ends at the zone's clearance line) is met by the lane's
+                    # extension and the machine's front: that end is a zone end too
+                    z0 = z0 or any(x0 - run <= e1 <= x0 for _, e1 in blocked)
+                    z1 = z1 or any(x1 <= e0 <= x1 + run for e0, _ in blocked)
                     if x1 - x0 >= _MIN_SEGMENT_M:
                         out.append((k, y, x0, x1, z0, z1))
             if y + half >= maxy - _EPS:
@@ -638,29 +683,62 @@ class _Planner:
         line = LineString([lane.tool_start, lane.tool_end])
         return line.buffer(0.5 * self.p.tool_width_m, cap_style='flat')
 
-    def transit(self, a: XY, b: XY, unprocessed, back_to: Optional[XY] = None
+    def transit(self, a: XY, b: XY, unprocessed, back_to: Optional[XY] = None,
+                yaw_a: Optional[float] = None, yaw_b: Optional[float] = None
                 ) -> Tuple[List[XY], float, float]:
         """Return (points, cost, metres over unprocessed ground) of the best transit a -> b.
 
-        Candidates: the straight leg, and the two ways round a ring on the headland. With
-        ``back_to`` (the start of a lane that ended at an exclusion zone): first back out along
-        the lane just processed (the follower reverses on a 180 degree turn), then the best of
-        those from its start; the lane is processed ground, so backing never crosses
-        unprocessed ground.
+        Candidates: the straight leg, the two ways round a ring on the headland and round
+        each cluster of keep-out zones, and, where ``a`` or ``b`` is within the footprint's
+        turning reach of a zone, a run-out from ``a`` and a run-in onto ``b`` in the headings
+        whose pivots keep the footprint out of it. ``yaw_a`` is the machine's facing at
+        ``a`` (it pivots from it there), ``yaw_b`` the facing it must have at ``b`` (the next
+        lane's heading). Each candidate is judged on the supervisor's whole footprint along
+        its legs and through its pivots (:meth:`_keep_out_m`). With ``back_to`` (the start of
+        a lane that ended at an exclusion zone): first back out along the lane just processed
+        (the follower reverses on a 180 degree turn), then the best of those from its start;
+        the lane is processed ground, so backing never crosses unprocessed ground.
         """
         if back_to is not None and math.dist(a, back_to) > _EPS:
             # Always back out: turning at the zone's edge would swing the flail and the hull
             # into it (the footprint's pivot reach is metres), whatever a straight leg costs.
-            pts, cost, over = self.transit(back_to, b, unprocessed)
+            # Backing out keeps the facing the machine had at ``a``.
+            if yaw_a is None:
+                yaw_a = math.atan2(a[1] - back_to[1], a[0] - back_to[0])
+            pts, cost, over = self.transit(back_to, b, unprocessed, yaw_a=yaw_a, yaw_b=yaw_b)
             return [a] + pts, cost + math.dist(a, back_to), over
         if math.dist(a, b) < _EPS:
-            return [a, b], 0.0, 0.0
+            pivot = (_EXCLUSION_PENALTY if yaw_a is not None and yaw_b is not None
+                     and self._turn_hits(a, yaw_a, yaw_b) else 0.0)
+            return [a, b], pivot, 0.0
+        outs = [[a]] + [[a, q] for q in self._fan(a, yaw_a, out=True)]
+        ins = [[b]] + [[q, b] for q in self._fan(b, yaw_b, out=False)]
+        options = []
+        for head in outs:
+            for tail in ins:
+                for mid in self._routes(head[-1], tail[0]):
+                    options.append(head[:-1] + mid + tail[1:])
+        best = None
+        for pts in options:
+            line = LineString(pts)
+            over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
+            excl = self._keep_out_m(pts, yaw_a, yaw_b)
+            cost = line.length + _UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl
+            if best is None or cost < best[1]:
+                best = (pts, cost, over)
+        assert best is not None
+        return _drop_short_hops(best[0]), best[1], best[2]
+
+    def _routes(self, a: XY, b: XY) -> List[List[XY]]:
+        """Point lists from ``a`` to ``b``: straight, and round rings and zone clusters."""
         options = [[a, b]]
+        if math.dist(a, b) < _EPS:
+            return options
         pa, pb = Point(a), Point(b)
-        straight = self._swept([a, b])
+        straight = self._swept([a, b]) if self._detours else None
         for grown, ring in self._detours:
             if straight.intersects(grown):
-                # round the zone, far enough out that a pivot at a corner swings nothing in
+                # round the zones, far enough out that a pivot at a corner swings nothing in
                 for forward in (True, False):
                     options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
         for ring in self._rings:
@@ -668,23 +746,87 @@ class _Planner:
                 continue
             for forward in (True, False):
                 options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
-        best = None
-        for pts in options:
-            line = LineString(pts)
-            over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
-            # the whole footprint, its front and rear included, as the supervisor sees it:
-            # metres of keep-out ground across the machine's width
-            excl = (self._swept(pts).intersection(self.zone_block).area
-                    / (2.0 * self.p.footprint_half_width_m) if self.zones else 0.0)
-            cost = line.length + _UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl
-            if best is None or cost < best[1]:
-                best = (pts, cost, over)
-        assert best is not None
-        return _drop_short_hops(best[0]), best[1], best[2]
+        return options
+
+    def _fan(self, xy: XY, yaw: Optional[float], out: bool) -> List[XY]:
+        """Points to leave ``xy`` towards (``out``) or arrive at it from, turning clear.
+
+        Only near a zone (within the footprint's turning reach) with a known facing: a pivot
+        there onto the straight leg, or off it onto ``yaw``, may swing the footprint in. The
+        points lie a turning reach away, in headings at growing angles to ``yaw``, where the
+        leg and the pivot at ``xy`` keep the footprint out (a run-in is driven forwards in
+        its own heading, a run-out leaves in it).
+        """
+        if yaw is None or not self.zones or \
+                self.zone_block.distance(Point(xy)) >= self._turn_reach:
+            return []
+        found = []
+        for step in _FAN_STEPS_DEG:
+            for sign in ((1.0,) if step == 0 else (1.0, -1.0)):
+                heading = yaw + sign * math.radians(step)
+                for dist in (self._turn_reach, 2.0 * self._turn_reach):
+                    if out:
+                        q = (xy[0] + dist * math.cos(heading), xy[1] + dist * math.sin(heading))
+                        leg = [xy, q]
+                    else:
+                        q = (xy[0] - dist * math.cos(heading), xy[1] - dist * math.sin(heading))
+                        leg = [q, xy]
+                    if self._swept(leg).intersects(self.zone_block) or \
+                            self._turn_hits(xy, yaw, heading):
+                        continue
+                    found.append(q)
+                    break
+            if len(found) >= _FAN_KEEP:
+                break
+        return found
+
+    def _turn_hits(self, xy: XY, yaw0: float, yaw1: float) -> bool:
+        """Whether a pivot at ``xy`` from ``yaw0`` to ``yaw1`` puts the footprint in a zone."""
+        if not self.zones or self.zone_block.distance(Point(xy)) >= self._turn_reach:
+            return False
+        d = math.atan2(math.sin(yaw1 - yaw0), math.cos(yaw1 - yaw0))
+        n = max(1, int(math.ceil(abs(d) / _TURN_STEP_RAD)))
+        rear, half = self.p.footprint_rear_m, self.p.footprint_half_width_m
+        local = np.array([(-rear, -half), (self._front, -half), (self._front, half),
+                          (-rear, half)])
+        polys = []
+        for k in range(n + 1):
+            y = yaw0 + d * k / n
+            c, s_ = math.cos(y), math.sin(y)
+            polys.append(shapely.polygons(np.column_stack([
+                xy[0] + c * local[:, 0] - s_ * local[:, 1],
+                xy[1] + s_ * local[:, 0] + c * local[:, 1]])))
+        return bool(np.any(shapely.intersects(self.zone_block, polys)))
+
+    def _keep_out_m(self, pts: Sequence[XY], yaw_a: Optional[float] = None,
+                    yaw_b: Optional[float] = None) -> float:
+        """Keep-out ground the footprint meets driving ``pts``, pivots included, m.
+
+        Legs: metres of keep-out ground across the machine's width (front and rear in, as the
+        supervisor sees them); each pivot (at the start from ``yaw_a``, at every bend, at the
+        end onto ``yaw_b``) that swings it into a zone counts ``_TURN_HIT_M``.
+        """
+        if not self.zones:
+            return 0.0
+        excl = (self._swept(pts).intersection(self.zone_block).area
+                / (2.0 * self.p.footprint_half_width_m))
+        heads = [math.atan2(q[1] - p[1], q[0] - p[0]) for p, q in zip(pts[:-1], pts[1:])
+                 if math.dist(p, q) > _EPS]
+        verts = [p for p, q in zip(pts[:-1], pts[1:]) if math.dist(p, q) > _EPS]
+        if not heads:
+            return excl
+        turns = [(verts[0], yaw_a, heads[0])] if yaw_a is not None else []
+        turns += [(v, h0, h1) for v, h0, h1 in zip(verts[1:], heads[:-1], heads[1:])]
+        if yaw_b is not None:
+            turns.append((pts[-1], heads[-1], yaw_b))
+        for v, h0, h1 in turns:
+            if self._turn_hits(v, h0, h1):
+                excl += _TURN_HIT_M
+        return excl
 
     def plan(self, start_xy: Optional[XY]) -> CoveragePlan:
         """Order the lanes greedily from the vehicle, re-cover the gaps, build the path."""
-        legs, chosen, over, headland, here, back_to = self._legs(start_xy)
+        legs, chosen, over, headland, here, back_to, yaw = self._legs(start_xy)
         covered = unary_union([self.processed, lane_strips(chosen, headland,
                                                            self.p.tool_width_m)])
         unplanned = []
@@ -707,28 +849,30 @@ class _Planner:
                 along = self._zone_pass(gap, here)
                 if along is not None:
                     pts, cost, over_m = self.transit(here, along[0], self.region.difference(
-                        covered), back_to)
+                        covered), back_to, yaw, _heading(along))
                     legs += [(pts, False, _backs_out(here, back_to)), (along, True, False)]
                     over += over_m
                     headland.append(along)
                     here, back_to = along[-1], along[0]
+                    yaw = _heading(along, last=True)
                     covered = unary_union([covered, lane_strips([], [along],
                                                                 self.p.tool_width_m)])
                     continue
-                zones = [list(z.exterior.coords) for z in self.zones]
-                sub = _Planner(list(gap.exterior.coords), zones,
+                sub = _Planner(list(gap.exterior.coords), self._exclusion_rings,
                                dataclasses.replace(self.p, headland_passes='0',
                                                    lane_angle_deg=AUTO),
-                               processed=covered, safe_ground=self.safe)
+                               processed=covered, safe_ground=self.safe,
+                               no_go_zones=self._no_go_rings)
                 try:
-                    s_legs, s_chosen, s_over, _, end, s_back = sub._legs(here, back_to)
+                    s_legs, s_chosen, s_over, _, end, s_back, s_yaw = sub._legs(
+                        here, back_to, yaw)
                 except PlanningError as exc:
                     unplanned.append((gap, str(exc)))
                     continue
                 legs += s_legs
                 chosen += s_chosen
                 over += s_over
-                here, back_to = end, s_back
+                here, back_to, yaw = end, s_back, s_yaw
                 covered = unary_union([covered, lane_strips(s_chosen, [],
                                                             self.p.tool_width_m)])
         plan = self._assemble(legs, chosen, over)
@@ -872,8 +1016,11 @@ class _Planner:
             lo, hi = (mid, hi) if not self.zone_block.intersects(swept(mid)) else (lo, mid)
         return (a[0] + ux * lo, a[1] + uy * lo)
 
-    def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None):
-        """Return (legs, lanes, metres over unprocessed, headland, end point, back-out).
+    def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None,
+              yaw: Optional[float] = None):
+        """Return (legs, lanes, metres over unprocessed, headland, end point, back-out, yaw).
+
+        ``yaw``: the machine's facing at ``start_xy`` (None: free to pivot anywhere).
 
         A leg is (points, work leg, whether its first segment is a back-out in reverse).
         """
@@ -911,7 +1058,8 @@ class _Planner:
                 ring if here is None or math.dist(ring[0], here) <= math.dist(ring[-1], here)
                 else ring[::-1])
             if here is not None:
-                pts, _, over = self.transit(here, loop[0], unprocessed)
+                pts, _, over = self.transit(here, loop[0], unprocessed, yaw_a=yaw,
+                                            yaw_b=_heading(loop))
                 legs.append((pts, False, False))
                 over_total += over
             first = False
@@ -919,6 +1067,7 @@ class _Planner:
             headland.append(loop)
             unprocessed = unprocessed.difference(strip)
             here = loop[-1]
+            yaw = _heading(loop, last=True)
         if here is None:
             here = cands[0][0].start if cands else rings[0][0]
         while remaining:
@@ -937,7 +1086,8 @@ class _Planner:
             for i in remaining:
                 for lane in cands[i]:
                     if min(math.dist(here, lane.start), math.dist(origin, lane.start)) <= limit:
-                        pts, cost, over = self.transit(here, lane.start, unprocessed, back_to)
+                        pts, cost, over = self.transit(here, lane.start, unprocessed, back_to,
+                                                       yaw, _heading([lane.start, lane.end]))
                         scored.append((cost, i, lane, pts, over))
             cost, i, lane, pts, over = min(scored, key=lambda s: s[0])
             if not first or start_xy is not None:
@@ -950,7 +1100,8 @@ class _Planner:
             remaining.remove(i)
             here = lane.end
             back_to = lane.start if lane.ends_at_zone else None
-        return legs, chosen, over_total, headland, here, back_to
+            yaw = _heading([lane.start, lane.end])
+        return legs, chosen, over_total, headland, here, back_to, yaw
 
     def _assemble(self, legs: List[Tuple[List[XY], bool, bool]], lanes: List[Lane],
                   over: float) -> CoveragePlan:
@@ -1009,7 +1160,8 @@ class _Planner:
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),
                   start_xy: Optional[XY] = None,
                   params: Optional[CoverageParams] = None, processed=None,
-                  safe_ground=None) -> CoveragePlan:
+                  safe_ground=None, no_go_zones: Sequence[Sequence[XY]] = ()
+                  ) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
@@ -1019,12 +1171,15 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
     :param safe_ground: ground declared safe outside the field (a shapely geometry; None:
         none): when it holds the turning belt round the field the machine turns outside,
         else on a processed headland (see :meth:`_Planner._headland_geometry`).
+    :param no_go_zones: zones round detected AT mines and UXO: like ``exclusion_zones``, but
+        declared safe ground never relaxes them (the item is there whatever the area file says).
     :raises PlanningError: on an invalid polygon, an area no lane fits, or nothing left.
     """
     params = params or CoverageParams()
     if start_xy is not None and not all(math.isfinite(c) for c in start_xy):
         raise PlanningError('start position must be finite')
-    return _Planner(field, exclusion_zones, params, processed, safe_ground).plan(start_xy)
+    return _Planner(field, exclusion_zones, params, processed, safe_ground,
+                    no_go_zones).plan(start_xy)
 
 
 def lane_strips(lanes: Sequence[Lane], headland: Sequence[Sequence[XY]], tool_width_m: float):

@@ -118,34 +118,46 @@ def test_classify_work():
     assert Point(0, 0).distance(Point(3, 4)) == 5.0
 
 
-def _deeper_on_work_legs(plan, zones, p):
-    """Work-leg poses where the supervisor's footprint would be deeper in a zone than before."""
+#: Yaw step of a replayed pivot, rad; distance step along a replayed leg, m.
+_PIVOT_STEP_RAD = 0.05
+_LEG_STEP_M = 0.25
+
+
+def _deeper_anywhere(plan, zones, p, work_only=False):
+    """Poses where the supervisor's footprint would be deeper in a zone than the pose before.
+
+    The plan is replayed as the follower drives it: a straight leg at the waypoint's facing,
+    and a pivot in place wherever the facing changes (ring corners, lane ends, run-ins).
+    """
+    import shapely
     from shapely.ops import unary_union
     from demining_control.coverage.no_go import footprint
     zu = unary_union(zones)
     wp, facing, work = plan.waypoints, plan.facing, plan.work
-    bad = []
+    poses = []                      # (x, y, yaw, leg index)
+    prev = facing[0]
     for i in range(len(wp) - 1):
-        if not work[i]:
-            continue
         a, b = wp[i], wp[i + 1]
-        before = None
-        for t in np.linspace(0.0, 1.0, max(2, int(math.dist(a, b) / 0.25) + 1)):
+        if math.dist(a, b) < 1e-9:
+            continue
+        d = math.atan2(math.sin(facing[i] - prev), math.cos(facing[i] - prev))
+        n = int(abs(d) / _PIVOT_STEP_RAD) + 1
+        poses += [(a[0], a[1], prev + d * k / n, i) for k in range(1, n + 1)]
+        prev = facing[i]
+        for t in np.linspace(0.0, 1.0, max(2, int(math.dist(a, b) / _LEG_STEP_M) + 1))[1:]:
             x, y = a + t * (b - a)
-            area = footprint(x, y, facing[i + 1], p.footprint_rear_m, p.footprint_front_m,
-                             p.footprint_half_width_m).intersection(zu).area
-            if before is not None and area > before + 1e-3:
-                bad.append((round(x, 1), round(y, 1)))
-            before = area
-    return bad
+            poses.append((x, y, facing[i], i))
+    areas = shapely.area(shapely.intersection(
+        [footprint(x, y, yaw, p.footprint_rear_m, p.footprint_front_m,
+                   p.footprint_half_width_m) for x, y, yaw, _ in poses], zu))
+    return [(round(x, 1), round(y, 1)) for (x, y, _, i), before, now in
+            zip(poses[1:], areas[:-1], areas[1:])
+            if now > before + 1e-3 and (work[i] or not work_only)]
 
 
-@pytest.mark.parametrize('seed', [4, 6, 10])
-def test_no_work_leg_drives_the_footprint_into_a_zone(seed):
-    """Between two zones too close for the hull to start clear of one and the flail to stop
-    short of the other, a lane used to be built running backwards, 4 m into a zone, and a pass
-    along one zone's edge could end with the flail in the next: the supervisor then refuses
-    every command. Random fields with AT no-go discs, half their lanes processed."""
+def _at_field(seed):
+    """A random rectangle with 1-4 AT no-go discs, safe surroundings, half its lanes
+    processed, re-planned from beside it (the component's re-plan round a new zone)."""
     from shapely.geometry import box
     from shapely.ops import unary_union
     from demining_control.coverage.no_go import disc_polygon
@@ -156,7 +168,28 @@ def test_no_work_leg_drives_the_footprint_into_a_zone(seed):
     safe = box(-12, -12, w + 12, h + 12).difference(box(0, 0, w, h))
     strips = [box(0, y, w, y + 1.8) for y in np.arange(0, h, 1.8) if rng.uniform() < 0.5]
     p = CoverageParams()
-    plan = plan_coverage([(0, 0), (w, 0), (w, h), (0, h)],
-                         [list(d.exterior.coords)[:-1] for d in discs], (w + 5, h / 2), p,
-                         processed=unary_union(strips) if strips else None, safe_ground=safe)
-    assert _deeper_on_work_legs(plan, discs, p) == []
+    plan = plan_coverage([(0, 0), (w, 0), (w, h), (0, h)], [], (w + 5, h / 2), p,
+                         processed=unary_union(strips) if strips else None, safe_ground=safe,
+                         no_go_zones=[list(d.exterior.coords)[:-1] for d in discs])
+    return plan, discs, p
+
+
+@pytest.mark.parametrize('seed', [4, 6, 10])
+def test_no_work_leg_drives_the_footprint_into_a_zone(seed):
+    """Between two zones too close for the hull to start clear of one and the flail to stop
+    short of the other, a lane used to be built running backwards, 4 m into a zone, and a pass
+    along one zone's edge could end with the flail in the next: the supervisor then refuses
+    every command. Random fields with AT no-go discs, half their lanes processed."""
+    plan, discs, p = _at_field(seed)
+    assert _deeper_anywhere(plan, discs, p, work_only=True) == []
+
+
+@pytest.mark.parametrize('seed', range(64))
+def test_no_pose_drives_the_footprint_into_a_zone(seed):
+    """Nor a pivot or a transit: a ring round one disc that passes its neighbour, a turn onto
+    a lane that starts beside a disc, a sub-plan's lane run past a gap's end into the zone
+    beyond it, a pivot where a transit meets a detour ring all used to swing or drive the
+    footprint's front into a zone (seeds 4, 6, 21, 27, 31, 39 among these), and a disc at
+    the field's edge reaching into declared safe ground was taken as safe there (seed 60)."""
+    plan, discs, p = _at_field(seed)
+    assert _deeper_anywhere(plan, discs, p) == []
