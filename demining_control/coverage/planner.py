@@ -424,7 +424,12 @@ class _Planner:
             for ring_poly in _polys(self.zone_block.buffer(ring_m, join_style='mitre')):
                 grown = self.zone_block.intersection(ring_poly).buffer(
                     params.footprint_half_width_m)
+                shapely.prepare(grown)
                 self._detours.append((grown, ring_poly.exterior))
+        #: the keep-out zones' pieces, for near-zone queries (None: no zone)
+        block = _polys(self.zone_block)
+        self._tree = shapely.STRtree(block) if block else None
+        self._zone_bounds = shapely.bounds(np.asarray(block, dtype=object)) if block else None
         if self.zones:
             shapely.prepare(self.zone_block)
         # a transit keeps the whole machine out, not only base_link: zones grown by the
@@ -622,7 +627,19 @@ class _Planner:
 
     def _pivot_hits_zone(self, xy: XY) -> bool:
         """Whether a pivot at ``xy`` would swing the tool or the hull into a keep-out zone."""
-        return self.zones != [] and self.zone_block.distance(Point(xy)) < self.pivot_reach
+        return self._near_zone(xy, self.pivot_reach)
+
+    def _near_zone(self, xy: XY, reach: float) -> bool:
+        """Whether a keep-out zone lies within ``reach`` of ``xy`` (an STRtree query)."""
+        if self._tree is None:
+            return False
+        # the zones' bounding boxes first (numpy, no geometry built): most points are far
+        b = self._zone_bounds
+        dx = np.maximum(np.maximum(b[:, 0] - xy[0], xy[0] - b[:, 2]), 0.0)
+        dy = np.maximum(np.maximum(b[:, 1] - xy[1], xy[1] - b[:, 3]), 0.0)
+        if not np.any(dx * dx + dy * dy < reach * reach):
+            return False
+        return len(self._tree.query(Point(xy), predicate='dwithin', distance=reach)) > 0
 
     def build_lanes(self) -> List[List[Lane]]:
         """Return, per segment, the allowed driving directions as lanes in the map frame.
@@ -735,9 +752,9 @@ class _Planner:
         if math.dist(a, b) < _EPS:
             return options
         pa, pb = Point(a), Point(b)
-        straight = self._swept([a, b]) if self._detours else None
+        straight = self._swept_parts([a, b]) if self._detours else None
         for grown, ring in self._detours:
-            if straight.intersects(grown):
+            if np.any(shapely.intersects(grown, straight)):
                 # round the zones, far enough out that a pivot at a corner swings nothing in
                 for forward in (True, False):
                     options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
@@ -746,7 +763,38 @@ class _Planner:
                 continue
             for forward in (True, False):
                 options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
+        chain = self._round_each(a, b)
+        if chain is not None:
+            options.append(chain)
         return options
+
+    def _round_each(self, a: XY, b: XY) -> Optional[List[XY]]:
+        """A -> b round every cluster of zones the way meets, in turn, each the shorter way.
+
+        A straight transit across a field of holes meets several clusters: going round one
+        alone leaves the leg through the next. None when there is no zone on the way.
+        """
+        if not self._detours:
+            return None
+        pts, cur, done = [a], a, set()
+        pb = Point(b)
+        for _ in range(len(self._detours)):
+            parts = self._swept_parts([cur, b])
+            hits = [k for k, (grown, _) in enumerate(self._detours)
+                    if k not in done and np.any(shapely.intersects(grown, parts))]
+            if not hits:
+                break
+            here = Point(cur)
+            k = min(hits, key=lambda i: self._detours[i][0].distance(here))
+            done.add(k)
+            ring = self._detours[k][1]
+            ways = [_ring_path(ring, here, pb, forward) for forward in (True, False)]
+            way = min(ways, key=lambda w: LineString([cur] + w + [b]).length)
+            pts += way
+            cur = pts[-1]
+        if len(pts) == 1:
+            return None
+        return pts + [b]
 
     def _fan(self, xy: XY, yaw: Optional[float], out: bool) -> List[XY]:
         """Points to leave ``xy`` towards (``out``) or arrive at it from, turning clear.
@@ -757,8 +805,7 @@ class _Planner:
         leg and the pivot at ``xy`` keep the footprint out (a run-in is driven forwards in
         its own heading, a run-out leaves in it).
         """
-        if yaw is None or not self.zones or \
-                self.zone_block.distance(Point(xy)) >= self._turn_reach:
+        if yaw is None or not self._near_zone(xy, self._turn_reach):
             return []
         found = []
         for step in _FAN_STEPS_DEG:
@@ -771,7 +818,7 @@ class _Planner:
                     else:
                         q = (xy[0] - dist * math.cos(heading), xy[1] - dist * math.sin(heading))
                         leg = [q, xy]
-                    if self._swept(leg).intersects(self.zone_block) or \
+                    if self._swept_hits(leg) or \
                             self._turn_hits(xy, yaw, heading):
                         continue
                     found.append(q)
@@ -782,7 +829,7 @@ class _Planner:
 
     def _turn_hits(self, xy: XY, yaw0: float, yaw1: float) -> bool:
         """Whether a pivot at ``xy`` from ``yaw0`` to ``yaw1`` puts the footprint in a zone."""
-        if not self.zones or self.zone_block.distance(Point(xy)) >= self._turn_reach:
+        if not self._near_zone(xy, self._turn_reach):
             return False
         d = math.atan2(math.sin(yaw1 - yaw0), math.cos(yaw1 - yaw0))
         n = max(1, int(math.ceil(abs(d) / _TURN_STEP_RAD)))
@@ -808,8 +855,10 @@ class _Planner:
         """
         if not self.zones:
             return 0.0
-        excl = (self._swept(pts).intersection(self.zone_block).area
-                / (2.0 * self.p.footprint_half_width_m))
+        parts = self._swept_parts(pts)
+        hits = parts[shapely.intersects(self.zone_block, parts)] if len(parts) else parts
+        excl = (float(np.sum(shapely.area(shapely.intersection(hits, self.zone_block))))
+                / (2.0 * self.p.footprint_half_width_m) if len(hits) else 0.0)
         heads = [math.atan2(q[1] - p[1], q[0] - p[0]) for p, q in zip(pts[:-1], pts[1:])
                  if math.dist(p, q) > _EPS]
         verts = [p for p, q in zip(pts[:-1], pts[1:]) if math.dist(p, q) > _EPS]
@@ -967,22 +1016,37 @@ class _Planner:
                         best = (dist, [pre, p0, p1] if pre != p0 else [p0, p1])
         return best[1] if best is not None else None
 
-    def _swept(self, pts: Sequence[XY]):
+    def _swept_parts(self, pts: Sequence[XY]) -> np.ndarray:
         """The ground the footprint (hull and flail, plus the supervisor's stop margin ahead)
-        covers driving straight along ``pts`` (one rectangle per segment)."""
+        covers driving straight along ``pts``: one rectangle per segment (shapely array)."""
+        xy = np.asarray(pts, dtype=float).reshape(-1, 2)
+        if len(xy) < 2:
+            return np.empty(0, dtype=object)
+        a, b = xy[:-1], xy[1:]
+        d = np.hypot(*(b - a).T)
+        keep = d > _EPS
+        a, b, d = a[keep], b[keep], d[keep]
+        if not len(d):
+            return np.empty(0, dtype=object)
+        u = (b - a) / d[:, None]
+        n = np.column_stack([-u[:, 1], u[:, 0]])
         rear = self.p.footprint_rear_m
-        front = self.p.footprint_front_m + _STOP_MARGIN_M
         half = self.p.footprint_half_width_m
-        parts = []
-        for a, b in zip(pts[:-1], pts[1:]):
-            d = math.dist(a, b)
-            if d < _EPS:
-                continue
-            ux, uy = (b[0] - a[0]) / d, (b[1] - a[1]) / d
-            parts.append(Polygon([(a[0] + ux * s - uy * t, a[1] + uy * s + ux * t)
-                                  for s, t in ((-rear, -half), (d + front, -half),
-                                               (d + front, half), (-rear, half))]))
-        return unary_union(parts) if parts else Polygon()
+        back = a - rear * u
+        ahead = b + self._front * u
+        ring = np.stack([back - half * n, ahead - half * n, ahead + half * n, back + half * n],
+                        axis=1)
+        return shapely.polygons(ring)
+
+    def _swept(self, pts: Sequence[XY]):
+        """The footprint swept along ``pts`` (see :meth:`_swept_parts`) as one geometry."""
+        parts = self._swept_parts(pts)
+        return unary_union(list(parts)) if len(parts) else Polygon()
+
+    def _swept_hits(self, pts: Sequence[XY]) -> bool:
+        """Whether the footprint swept along ``pts`` meets a keep-out zone."""
+        parts = self._swept_parts(pts)
+        return bool(len(parts)) and bool(np.any(shapely.intersects(self.zone_block, parts)))
 
     def _clip_pass(self, a: XY, b: XY) -> Optional[XY]:
         """Where a straight pass from ``a`` towards ``b`` must end so that the whole footprint
