@@ -15,8 +15,14 @@ Limitations (documented, measured in :attr:`CoveragePlan.transit_over_unprocesse
 * After a lane that ends at an exclusion zone the vehicle backs out along that lane (processed
   ground; the path retraces the lane and the follower reverses on such a 180 degree turn). Transit
   legs are otherwise straight when they cross no unprocessed ground and no exclusion zone, else
-  they follow a ring around the field on the headland; where neither avoids unprocessed ground
-  the metres over it are reported.
+  they follow a ring around the field on the headland, or go round each cluster of zones on the
+  way a turning reach out; where none avoids unprocessed ground the metres over it are reported.
+  Every candidate is judged on the safety supervisor's whole footprint along its legs and through
+  its pivots (at its start from the machine's facing, at every bend, onto the next lane), and
+  near a zone a run-in or run-out at an angle whose pivot stays clear is tried.
+* Headland corners (no safe surroundings): the tracks' pivot at a ring corner sweeps ground
+  not yet processed (a 2 m strip cannot hold the pivot disc); counted by
+  :func:`demining_control.coverage.allowed.check_path`, not yet avoided.
 * A segment bounded by exclusion zones at both ends cannot have its start strip processed (the
   base would have to stand in the zone); that strip, ``tool_offset_x_m`` long, is left.
 * Where a zone's edge is slanted across a lane band, the rectangle tool stops at the band's
@@ -71,8 +77,9 @@ _STOP_MARGIN_M = 0.3
 _CLIP_TOLERANCE_M = 0.05
 #: Transit points closer than this to their neighbours are dropped (spurious hops), m.
 _MIN_HOP_M = 0.5
-#: Rounds of gap re-cover after the main plan (a gap's own lanes may leave a smaller gap).
-_GAP_ROUNDS = 2
+#: Rounds of gap re-cover after the main plan (a gap's own lanes or its pass along a zone
+#: may leave a smaller gap).
+_GAP_ROUNDS = 4
 #: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
 _MIN_GAP_M2 = 0.5
 #: Angles off the facing at which a run-in or run-out near a zone is tried, degrees.
@@ -91,6 +98,10 @@ _MAX_HEADLAND_PASSES = 20
 #: safe surroundings (raster and polygon rounding).
 _SAFE_BELT_SHARE = 0.99
 
+
+#: Why a gap's lane or pass is left: the machine cannot reach it without its footprint
+#: entering a keep-out zone (a pocket between close zones).
+_NO_CLEAN_APPROACH = 'no approach keeps the footprint out of keep-out zones'
 
 #: The planning error when every lane is already processed.
 NOTHING_LEFT = 'nothing left to process'
@@ -436,6 +447,10 @@ class _Planner:
         # footprint's half width (the hull, wider than the tracks)
         self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
         self._edges = None          # zone-edge passes, built on first use
+        #: a gap's sub-plan: lanes whose best approach still puts the footprint in a zone
+        #: are left (``skipped``, their tool strips) and reported, not driven
+        self.strict = False
+        self.skipped: List[Polygon] = []
         self.zone_clear = (self.zone_union.buffer(params.exclusion_clearance_m)
                            if self.zones else Polygon())
         #: what the tool may process: the field minus the zones and their clearance
@@ -894,42 +909,71 @@ class _Planner:
                 break
             gaps.sort(key=lambda g: g.distance(Point(here)))
             unplanned = []
-            for gap in gaps:
-                along = self._zone_pass(gap, here)
+            for whole in gaps:
+                along = self._zone_pass(whole, here)
+                rest = [whole]
                 if along is not None:
                     pts, cost, over_m = self.transit(here, along[0], self.region.difference(
                         covered), back_to, yaw, _heading(along))
+                    if self._approach_hits(pts, here, back_to, yaw, _heading(along)):
+                        along = None
+                if along is not None:
                     legs += [(pts, False, _backs_out(here, back_to)), (along, True, False)]
                     over += over_m
                     headland.append(along)
                     here, back_to = along[-1], along[0]
                     yaw = _heading(along, last=True)
-                    covered = unary_union([covered, lane_strips([], [along],
+                    strip = lane_strips([], [along], self.p.tool_width_m)
+                    covered = unary_union([covered, strip])
+                    # a pass along a zone covers the strip beside it; what else the gap holds
+                    # (it may reach a field edge away from the zone) gets lanes of its own
+                    rest = [g for g in _polys(whole.difference(strip).buffer(-_SLIVER_M)
+                                              .buffer(_SLIVER_M)) if g.area >= _MIN_GAP_M2]
+                for gap in rest:
+                    try:
+                        s_legs, s_chosen, s_over, here, back_to, yaw = self._sub_plan(
+                            gap, covered, here, back_to, yaw, unplanned)
+                    except PlanningError as exc:
+                        unplanned.append((gap, str(exc)))
+                        continue
+                    legs += s_legs
+                    chosen += s_chosen
+                    over += s_over
+                    covered = unary_union([covered, lane_strips(s_chosen, [],
                                                                 self.p.tool_width_m)])
-                    continue
-                sub = _Planner(list(gap.exterior.coords), self._exclusion_rings,
-                               dataclasses.replace(self.p, headland_passes='0',
-                                                   lane_angle_deg=AUTO),
-                               processed=covered, safe_ground=self.safe,
-                               no_go_zones=self._no_go_rings)
-                try:
-                    s_legs, s_chosen, s_over, _, end, s_back, s_yaw = sub._legs(
-                        here, back_to, yaw)
-                except PlanningError as exc:
-                    unplanned.append((gap, str(exc)))
-                    continue
-                legs += s_legs
-                chosen += s_chosen
-                over += s_over
-                here, back_to, yaw = end, s_back, s_yaw
-                covered = unary_union([covered, lane_strips(s_chosen, [],
-                                                            self.p.tool_width_m)])
         plan = self._assemble(legs, chosen, over)
         plan.headland = headland
         plan.unplanned = [(g, reason) for g, reason in unplanned] + [
             (g, 'cut off from the start by keep-out zones (exclusion or no-go)')
             for g in cut_off]
         return plan
+
+    def _sub_plan(self, gap, covered, here: XY, back_to: Optional[XY],
+                  yaw: Optional[float], unplanned: list):
+        """Lanes over one gap from ``here``: (legs, lanes, metres over unprocessed ground,
+        end point, back-out, yaw); raises :class:`PlanningError` when none fits. Lanes no
+        approach reaches cleanly go to ``unplanned`` with the reason."""
+        sub = _Planner(list(gap.exterior.coords), self._exclusion_rings,
+                       dataclasses.replace(self.p, headland_passes='0', lane_angle_deg=AUTO),
+                       processed=covered, safe_ground=self.safe,
+                       no_go_zones=self._no_go_rings)
+        sub.strict = True
+        try:
+            s_legs, s_chosen, s_over, _, end, s_back, s_yaw = sub._legs(here, back_to, yaw)
+        finally:
+            unplanned += [(g.intersection(gap), _NO_CLEAN_APPROACH) for g in sub.skipped]
+        return s_legs, s_chosen, s_over, end, s_back, s_yaw
+
+    def _approach_hits(self, pts: List[XY], here: XY, back_to: Optional[XY],
+                       yaw: Optional[float], yaw_b: Optional[float]) -> bool:
+        """Whether a transit (as :meth:`transit` returns it) puts the footprint in a zone.
+
+        A back-out (its first leg, in reverse along the lane just processed) is that lane's
+        ground; the rest is judged from the facing kept while backing out.
+        """
+        if _backs_out(here, back_to):
+            pts = pts[1:]
+        return len(pts) > 1 and self._keep_out_m(pts, yaw, yaw_b) > 0.0
 
     def reachable(self, start_xy: Optional[XY]):
         """The ground base_link can reach from the start without the machine entering a zone.
@@ -1154,6 +1198,12 @@ class _Planner:
                                                        yaw, _heading([lane.start, lane.end]))
                         scored.append((cost, i, lane, pts, over))
             cost, i, lane, pts, over = min(scored, key=lambda s: s[0])
+            if self.strict and start_xy is not None and self._approach_hits(
+                    pts, here, back_to, yaw, _heading([lane.start, lane.end])):
+                # a gap's lane no approach reaches with the footprint out of every zone
+                self.skipped.append(self.tool_footprint(lane))
+                remaining.remove(i)
+                continue
             if not first or start_xy is not None:
                 legs.append((pts, False, _backs_out(here, back_to)))
                 over_total += over

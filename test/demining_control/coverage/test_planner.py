@@ -193,3 +193,26 @@ def test_no_pose_drives_the_footprint_into_a_zone(seed):
     the field's edge reaching into declared safe ground was taken as safe there (seed 60)."""
     plan, discs, p = _at_field(seed)
     assert _deeper_anywhere(plan, discs, p) == []
+
+
+def test_a_gap_beside_a_zone_gets_lanes_past_the_zone_pass():
+    """On irregular_area the headland passes are cut near the road (an exclusion zone) and
+    the gap there reaches the field's edge 3 m away: a pass along the road covered 2.6 m of
+    it and the gap re-cover stopped there (60 m^2, 5.8 % of the workable ground, left). What
+    a zone pass leaves of a gap now gets lanes of its own; what is left is reported."""
+    import os
+    from shapely.ops import unary_union
+    from demining_bringup.contract.area import load_area
+    from demining_bringup.contract.sdf import load_world
+    from demining_control.coverage.planner import _Planner
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    path = os.path.join(root, 'demining_sim', 'worlds', 'irregular_area.sdf')
+    area, start = load_area(path), load_world(path).vehicle_start
+    p = CoverageParams()
+    safe = area.safe_ground()
+    plan = plan_coverage(area.field, area.exclusion_zones, start[:2], p, safe_ground=safe)
+    workable = _Planner(area.field, area.exclusion_zones, p, None, safe).workable
+    left = workable.difference(lane_footprints(plan, p.tool_width_m))
+    reported = unary_union([g for g, _ in plan.unplanned]) if plan.unplanned else Polygon()
+    assert left.area <= 0.02 * workable.area
+    assert left.difference(reported.buffer(0.1)).area <= 0.015 * workable.area
