@@ -142,8 +142,8 @@ def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int) -> 
         zone = list(disc_polygon(mid[0], mid[1], NO_GO_RADIUS_M).exterior.coords)[:-1]
         here = lanes[done - 1].end
         t0 = time.perf_counter()
-        plan_coverage(area.field, list(area.exclusion_zones) + [zone], here, params,
-                      processed=processed, safe_ground=safe)
+        plan_coverage(area.field, area.exclusion_zones, here, params,
+                      processed=processed, safe_ground=safe, no_go_zones=[zone])
         out.append(1000.0 * (time.perf_counter() - t0))
     return out
 
