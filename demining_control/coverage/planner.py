@@ -79,7 +79,10 @@ _CLIP_TOLERANCE_M = 0.05
 _MIN_HOP_M = 0.5
 #: Rounds of gap re-cover after the main plan (a gap's own lanes or its pass along a zone
 #: may leave a smaller gap).
-_GAP_ROUNDS = 4
+_GAP_ROUNDS = 3
+#: What a zone pass leaves of a gap gets lanes when it holds this many tool squares (a
+#: smaller rest is a wedge no lane fits: the next round's pass or the report takes it).
+_MIN_REST_LANES = 2.0
 #: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
 _MIN_GAP_M2 = 0.5
 #: Angles off the facing at which a run-in or run-out near a zone is tried, degrees.
@@ -102,6 +105,10 @@ _SAFE_BELT_SHARE = 0.99
 #: Why a gap's lane or pass is left: the machine cannot reach it without its footprint
 #: entering a keep-out zone (a pocket between close zones).
 _NO_CLEAN_APPROACH = 'no approach keeps the footprint out of keep-out zones'
+
+#: Why ground is left after the last round of gap re-cover.
+_LEFT_AFTER_RECOVER = ('left after the gap re-cover: a wedge beside a keep-out zone or a field '
+                       'corner no lane or pass reaches')
 
 #: The planning error when every lane is already processed.
 NOTHING_LEFT = 'nothing left to process'
@@ -425,6 +432,13 @@ class _Planner:
         #: radius the footprint sweeps in a pivot, as the supervisor places it
         self._turn_reach = math.hypot(max(self._front, params.footprint_rear_m),
                                       params.footprint_half_width_m)
+        #: the footprint's corners in the machine frame, and the pivots judged so far
+        self._local = np.array([(-params.footprint_rear_m, -params.footprint_half_width_m),
+                                (self._front, -params.footprint_half_width_m),
+                                (self._front, params.footprint_half_width_m),
+                                (-params.footprint_rear_m, params.footprint_half_width_m)])
+        self._turns: dict = {}
+        self._near: dict = {}
         #: per cluster of keep-out zones (zones closer than two turning reaches merge: a ring
         #: round one alone would run the machine into its neighbour): the cluster grown by
         #: the footprint's half width (a straight transit that meets it goes round) and the
@@ -644,8 +658,11 @@ class _Planner:
         """Whether a pivot at ``xy`` would swing the tool or the hull into a keep-out zone."""
         return self._near_zone(xy, self.pivot_reach)
 
-    def _near_zone(self, xy: XY, reach: float) -> bool:
-        """Whether a keep-out zone lies within ``reach`` of ``xy`` (an STRtree query)."""
+    def _near_zone(self, xy: XY, reach: float, exact: bool = True) -> bool:
+        """Whether a keep-out zone lies within ``reach`` of ``xy`` (an STRtree query).
+
+        ``exact`` False: whether one's bounding box does (enough where an exact test follows).
+        """
         if self._tree is None:
             return False
         # the zones' bounding boxes first (numpy, no geometry built): most points are far
@@ -654,7 +671,14 @@ class _Planner:
         dy = np.maximum(np.maximum(b[:, 1] - xy[1], xy[1] - b[:, 3]), 0.0)
         if not np.any(dx * dx + dy * dy < reach * reach):
             return False
-        return len(self._tree.query(Point(xy), predicate='dwithin', distance=reach)) > 0
+        if not exact:
+            return True
+        key = (round(xy[0], 2), round(xy[1], 2), reach)
+        near = self._near.get(key)
+        if near is None:
+            near = len(self._tree.query(Point(xy), predicate='dwithin', distance=reach)) > 0
+            self._near[key] = near
+        return near
 
     def build_lanes(self) -> List[List[Lane]]:
         """Return, per segment, the allowed driving directions as lanes in the map frame.
@@ -843,22 +867,24 @@ class _Planner:
         return found
 
     def _turn_hits(self, xy: XY, yaw0: float, yaw1: float) -> bool:
-        """Whether a pivot at ``xy`` from ``yaw0`` to ``yaw1`` puts the footprint in a zone."""
-        if not self._near_zone(xy, self._turn_reach):
+        """Whether a pivot at ``xy`` from ``yaw0`` to ``yaw1`` puts the footprint in a zone.
+
+        Transits share their vertices (ring corners, lane ends): each pivot is judged once.
+        """
+        if not self._near_zone(xy, self._turn_reach, exact=False):
             return False
-        d = math.atan2(math.sin(yaw1 - yaw0), math.cos(yaw1 - yaw0))
-        n = max(1, int(math.ceil(abs(d) / _TURN_STEP_RAD)))
-        rear, half = self.p.footprint_rear_m, self.p.footprint_half_width_m
-        local = np.array([(-rear, -half), (self._front, -half), (self._front, half),
-                          (-rear, half)])
-        polys = []
-        for k in range(n + 1):
-            y = yaw0 + d * k / n
-            c, s_ = math.cos(y), math.sin(y)
-            polys.append(shapely.polygons(np.column_stack([
-                xy[0] + c * local[:, 0] - s_ * local[:, 1],
-                xy[1] + s_ * local[:, 0] + c * local[:, 1]])))
-        return bool(np.any(shapely.intersects(self.zone_block, polys)))
+        key = (round(xy[0], 2), round(xy[1], 2), round(yaw0, 3), round(yaw1, 3))
+        hit = self._turns.get(key)
+        if hit is None:
+            d = math.atan2(math.sin(yaw1 - yaw0), math.cos(yaw1 - yaw0))
+            n = max(1, int(math.ceil(abs(d) / _TURN_STEP_RAD)))
+            yaw = yaw0 + d * np.arange(n + 1) / n
+            c, s_ = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+            lx, ly = self._local[:, 0][None, :], self._local[:, 1][None, :]
+            ring = np.stack([xy[0] + c * lx - s_ * ly, xy[1] + s_ * lx + c * ly], axis=-1)
+            hit = bool(np.any(shapely.intersects(self.zone_block, shapely.polygons(ring))))
+            self._turns[key] = hit
+        return hit
 
     def _keep_out_m(self, pts: Sequence[XY], yaw_a: Optional[float] = None,
                     yaw_b: Optional[float] = None) -> float:
@@ -928,7 +954,8 @@ class _Planner:
                     # a pass along a zone covers the strip beside it; what else the gap holds
                     # (it may reach a field edge away from the zone) gets lanes of its own
                     rest = [g for g in _polys(whole.difference(strip).buffer(-_SLIVER_M)
-                                              .buffer(_SLIVER_M)) if g.area >= _MIN_GAP_M2]
+                                              .buffer(_SLIVER_M))
+                            if g.area >= _MIN_REST_LANES * self.p.tool_width_m ** 2]
                 for gap in rest:
                     try:
                         s_legs, s_chosen, s_over, here, back_to, yaw = self._sub_plan(
@@ -941,6 +968,13 @@ class _Planner:
                     over += s_over
                     covered = unary_union([covered, lane_strips(s_chosen, [],
                                                                 self.p.tool_width_m)])
+        # whatever the rounds leave is reported, never silently skipped
+        known = unary_union([g for g, _ in unplanned] + cut_off)
+        for g in _polys(self.workable.difference(covered).buffer(-_SLIVER_M)
+                        .buffer(_SLIVER_M)):
+            rest = g.difference(known) if not known.is_empty else g
+            if rest.area >= _MIN_GAP_M2:
+                unplanned.append((rest, _LEFT_AFTER_RECOVER))
         plan = self._assemble(legs, chosen, over)
         plan.headland = headland
         plan.unplanned = [(g, reason) for g, reason in unplanned] + [
