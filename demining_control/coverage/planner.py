@@ -80,8 +80,10 @@ _MIN_HOP_M = 0.5
 #: Rounds of gap re-cover after the main plan (a gap's own lanes or its pass along a zone
 #: may leave a smaller gap).
 _GAP_ROUNDS = 3
-#: What a zone pass leaves of a gap gets lanes when it holds this many tool squares (a
-#: smaller rest is a wedge no lane fits: the next round's pass or the report takes it).
+#: What a zone pass leaves of a gap gets lanes when it holds this many tool squares and
+#: reaches the field's edge (a strip between a zone and the boundary, where the headland
+#: passes are cut); a smaller rest, or one round a hole inside the field, is a wedge whose
+#: lanes cost long transits for little ground: the next round's pass or the report takes it.
 _MIN_REST_LANES = 2.0
 #: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
 _MIN_GAP_M2 = 0.5
@@ -955,7 +957,8 @@ class _Planner:
                     # (it may reach a field edge away from the zone) gets lanes of its own
                     rest = [g for g in _polys(whole.difference(strip).buffer(-_SLIVER_M)
                                               .buffer(_SLIVER_M))
-                            if g.area >= _MIN_REST_LANES * self.p.tool_width_m ** 2]
+                            if g.area >= _MIN_REST_LANES * self.p.tool_width_m ** 2
+                            and g.distance(self.field.exterior) < self.p.tool_width_m]
                 for gap in rest:
                     try:
                         s_legs, s_chosen, s_over, here, back_to, yaw = self._sub_plan(
