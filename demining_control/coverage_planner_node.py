@@ -249,7 +249,8 @@ class CoveragePlannerComponent(Component):
         """
         c = self.config
         keep_out = self._keep_out()
-        zones = [list(p.exterior.coords)[:-1] for _, p in keep_out]
+        zones = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] == 'x']
+        no_go = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] == 'n']
         reach = math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
                            c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
         avoid = [p for k, p in keep_out if k[0] == 'n' or (
@@ -271,7 +272,7 @@ class CoveragePlannerComponent(Component):
         start = back if back is not None else (pose.x, pose.y)
         try:
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
-                                 safe_ground=self.safe_ground)
+                                 safe_ground=self.safe_ground, no_go_zones=no_go)
             outside = metres_outside(plan.waypoints, self.fence)
             if outside > _FENCE_TOLERANCE_M:
                 raise PlanningError(f'the plan leaves the geofence (field and declared safe '

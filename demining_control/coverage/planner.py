@@ -15,8 +15,14 @@ Limitations (documented, measured in :attr:`CoveragePlan.transit_over_unprocesse
 * After a lane that ends at an exclusion zone the vehicle backs out along that lane (processed
   ground; the path retraces the lane and the follower reverses on such a 180 degree turn). Transit
   legs are otherwise straight when they cross no unprocessed ground and no exclusion zone, else
-  they follow a ring around the field on the headland; where neither avoids unprocessed ground
-  the metres over it are reported.
+  they follow a ring around the field on the headland, or go round each cluster of zones on the
+  way a turning reach out; where none avoids unprocessed ground the metres over it are reported.
+  Every candidate is judged on the safety supervisor's whole footprint along its legs and through
+  its pivots (at its start from the machine's facing, at every bend, onto the next lane), and
+  near a zone a run-in or run-out at an angle whose pivot stays clear is tried.
+* Headland corners (no safe surroundings): the tracks' pivot at a ring corner sweeps ground
+  not yet processed (a 2 m strip cannot hold the pivot disc); counted by
+  :func:`demining_control.coverage.allowed.check_path`, not yet avoided.
 * A segment bounded by exclusion zones at both ends cannot have its start strip processed (the
   base would have to stand in the zone); that strip, ``tool_offset_x_m`` long, is left.
 * Where a zone's edge is slanted across a lane band, the rectangle tool stops at the band's
@@ -71,16 +77,40 @@ _STOP_MARGIN_M = 0.3
 _CLIP_TOLERANCE_M = 0.05
 #: Transit points closer than this to their neighbours are dropped (spurious hops), m.
 _MIN_HOP_M = 0.5
-#: Rounds of gap re-cover after the main plan (a gap's own lanes may leave a smaller gap).
-_GAP_ROUNDS = 2
+#: Rounds of gap re-cover after the main plan (a gap's own lanes or its pass along a zone
+#: may leave a smaller gap).
+_GAP_ROUNDS = 3
+#: What a zone pass leaves of a gap gets lanes when it holds this many tool squares and
+#: reaches the field's edge (a strip between a zone and the boundary, where the headland
+#: passes are cut); a smaller rest, or one round a hole inside the field, is a wedge whose
+#: lanes cost long transits for little ground: the next round's pass or the report takes it.
+_MIN_REST_LANES = 2.0
 #: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
 _MIN_GAP_M2 = 0.5
+#: Angles off the facing at which a run-in or run-out near a zone is tried, degrees.
+_FAN_STEPS_DEG = (0, 20, 40, 60, 90, 120, 150)
+#: Run-ins (run-outs) kept per transit end: the nearest angles to the facing that work.
+_FAN_KEEP = 3
+#: Detour rings round zones lie this far beyond the footprint's turning reach, m.
+_RING_MARGIN_M = 0.25
+#: Yaw step at which a pivot's footprint is checked against keep-out zones, rad.
+_TURN_STEP_RAD = 0.1
+#: A pivot that swings the footprint into a zone counts as this much keep-out ground, m.
+_TURN_HIT_M = 1.0
 #: Most headland passes a profile may ask for.
 _MAX_HEADLAND_PASSES = 20
 #: Declared safe ground may miss this share of the outside turning belt and still count as
 #: safe surroundings (raster and polygon rounding).
 _SAFE_BELT_SHARE = 0.99
 
+
+#: Why a gap's lane or pass is left: the machine cannot reach it without its footprint
+#: entering a keep-out zone (a pocket between close zones).
+_NO_CLEAN_APPROACH = 'no approach keeps the footprint out of keep-out zones'
+
+#: Why ground is left after the last round of gap re-cover.
+_LEFT_AFTER_RECOVER = ('left after the gap re-cover: a wedge beside a keep-out zone or a field '
+                       'corner no lane or pass reaches')
 
 #: The planning error when every lane is already processed.
 NOTHING_LEFT = 'nothing left to process'
@@ -311,6 +341,15 @@ def _backs_out(here: Optional[XY], back_to: Optional[XY]) -> bool:
     return here is not None and back_to is not None and math.dist(here, back_to) > _EPS
 
 
+def _heading(pts: Sequence[XY], last: bool = False) -> Optional[float]:
+    """The heading of a polyline's first (``last``: last) moving segment; None if none."""
+    pairs = list(zip(pts[:-1], pts[1:]))
+    for a, b in (reversed(pairs) if last else pairs):
+        if math.dist(a, b) > _EPS:
+            return math.atan2(b[1] - a[1], b[0] - a[0])
+    return None
+
+
 def _facing(xy: np.ndarray, reverse: np.ndarray) -> np.ndarray:
     """The machine's yaw on the leg from each waypoint: the leg's heading, +pi in reverse.
 
@@ -370,8 +409,12 @@ class _Planner:
     """One planning run (keeps the rotated geometry together)."""
 
     def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
-                 params: CoverageParams, processed=None, safe_ground=None) -> None:
+                 params: CoverageParams, processed=None, safe_ground=None,
+                 no_go_zones: Sequence[Sequence[XY]] = ()) -> None:
         self.p = params
+        self._exclusion_rings = [list(z) for z in exclusion_zones]
+        self._no_go_rings = [list(z) for z in no_go_zones]
+        exclusion_zones = self._exclusion_rings + self._no_go_rings
         self.processed = processed if processed is not None else Polygon()
         self.safe = safe_ground if safe_ground is not None else Polygon()
         self.field = validate_polygon(field, 'field')
@@ -379,22 +422,54 @@ class _Planner:
                       for i, z in enumerate(exclusion_zones)]
         self.region = work_region(field, exclusion_zones)
         self.zone_union = unary_union(self.zones) if self.zones else Polygon()
-        # keep-out for transits: zones, except where declared safe to drive (a road)
-        self.zone_block = (self.zone_union.difference(self.safe) if not self.safe.is_empty
-                           else self.zone_union)
+        # keep-out for transits: zones, except where declared safe to drive (a road); a
+        # no-go zone (a detected AT mine or UXO) blocks whatever the area file declares
+        excl = unary_union(self.zones[:len(self._exclusion_rings)])
+        no_go = unary_union(self.zones[len(self._exclusion_rings):])
+        self.zone_block = unary_union([excl.difference(self.safe) if not self.safe.is_empty
+                                       else excl, no_go])
         #: radius the footprint (tool or hull) sweeps in a pivot, plus a margin
         self.pivot_reach = math.hypot(
             max(params.tool_offset_x_m + _TOOL_DEPTH_M, 0.5 * params.track_length_m),
             params.footprint_half_width_m) + params.exclusion_clearance_m
-        #: per keep-out zone: the zone grown by the footprint's half width (a straight transit
-        #: that meets it goes round) and the detour ring a pivot's reach out
-        self._detours = [(z.buffer(params.footprint_half_width_m),
-                          z.buffer(self.pivot_reach, join_style='mitre').exterior)
-                         for z in (_polys(self.zone_block) if self.zones else [])]
+        #: how far ahead of base_link the footprint reaches, with the supervisor's margin
+        self._front = params.footprint_front_m + _STOP_MARGIN_M
+        #: radius the footprint sweeps in a pivot, as the supervisor places it
+        self._turn_reach = math.hypot(max(self._front, params.footprint_rear_m),
+                                      params.footprint_half_width_m)
+        #: the footprint's corners in the machine frame, and the pivots judged so far
+        self._local = np.array([(-params.footprint_rear_m, -params.footprint_half_width_m),
+                                (self._front, -params.footprint_half_width_m),
+                                (self._front, params.footprint_half_width_m),
+                                (-params.footprint_rear_m, params.footprint_half_width_m)])
+        self._turns: dict = {}
+        self._near: dict = {}
+        #: per cluster of keep-out zones (zones closer than two turning reaches merge: a ring
+        #: round one alone would run the machine into its neighbour): the cluster grown by
+        #: the footprint's half width (a straight transit that meets it goes round) and the
+        #: detour ring out of a pivot's reach (a turn onto or off it swings nothing in)
+        self._detours = []
+        if self.zones:
+            ring_m = max(self.pivot_reach, self._turn_reach) + _RING_MARGIN_M
+            for ring_poly in _polys(self.zone_block.buffer(ring_m, join_style='mitre')):
+                grown = self.zone_block.intersection(ring_poly).buffer(
+                    params.footprint_half_width_m)
+                shapely.prepare(grown)
+                self._detours.append((grown, ring_poly.exterior))
+        #: the keep-out zones' pieces, for near-zone queries (None: no zone)
+        block = _polys(self.zone_block)
+        self._tree = shapely.STRtree(block) if block else None
+        self._zone_bounds = shapely.bounds(np.asarray(block, dtype=object)) if block else None
+        if self.zones:
+            shapely.prepare(self.zone_block)
         # a transit keeps the whole machine out, not only base_link: zones grown by the
         # footprint's half width (the hull, wider than the tracks)
         self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
         self._edges = None          # zone-edge passes, built on first use
+        #: a gap's sub-plan: lanes whose best approach still puts the footprint in a zone
+        #: are left (``skipped``, their tool strips) and reported, not driven
+        self.strict = False
+        self.skipped: List[Polygon] = []
         self.zone_clear = (self.zone_union.buffer(params.exclusion_clearance_m)
                            if self.zones else Polygon())
         #: what the tool may process: the field minus the zones and their clearance
@@ -492,8 +567,9 @@ class _Planner:
         out = []
         k = 0
         y = miny + 0.5 * spacing
+        run = p.tool_offset_x_m + p.lane_end_margin_m + p.footprint_front_m
         while True:
-            band = box(minx - 1.0, y - half, maxx + 1.0, y + half)
+            band = box(minx - run - 1.0, y - half, maxx + run + 1.0, y + half)
             # blocked x-intervals: the tool rectangle must not touch a zone anywhere in its band,
             # and the machine's front (the hammers, ahead of the tool's centre line) stops short
             # of it by the safety supervisor's own footprint: one geometry for both
@@ -514,6 +590,11 @@ class _Planner:
                             nxt.append([e1, b, True, zb])
                     free = nxt
                 for x0, x1, z0, z1 in free:
+                    # a zone just past the stretch's end (outside this piece of field: a
+                    # gap's sub-plan ends at the zone's clearance line) is met by the lane's
+                    # extension and the machine's front: that end is a zone end too
+                    z0 = z0 or any(x0 - run <= e1 <= x0 for _, e1 in blocked)
+                    z1 = z1 or any(x1 <= e0 <= x1 + run for e0, _ in blocked)
                     if x1 - x0 >= _MIN_SEGMENT_M:
                         out.append((k, y, x0, x1, z0, z1))
             if y + half >= maxy - _EPS:
@@ -580,7 +661,29 @@ class _Planner:
 
     def _pivot_hits_zone(self, xy: XY) -> bool:
         """Whether a pivot at ``xy`` would swing the tool or the hull into a keep-out zone."""
-        return self.zones != [] and self.zone_block.distance(Point(xy)) < self.pivot_reach
+        return self._near_zone(xy, self.pivot_reach)
+
+    def _near_zone(self, xy: XY, reach: float, exact: bool = True) -> bool:
+        """Whether a keep-out zone lies within ``reach`` of ``xy`` (an STRtree query).
+
+        ``exact`` False: whether one's bounding box does (enough where an exact test follows).
+        """
+        if self._tree is None:
+            return False
+        # the zones' bounding boxes first (numpy, no geometry built): most points are far
+        b = self._zone_bounds
+        dx = np.maximum(np.maximum(b[:, 0] - xy[0], xy[0] - b[:, 2]), 0.0)
+        dy = np.maximum(np.maximum(b[:, 1] - xy[1], xy[1] - b[:, 3]), 0.0)
+        if not np.any(dx * dx + dy * dy < reach * reach):
+            return False
+        if not exact:
+            return True
+        key = (round(xy[0], 2), round(xy[1], 2), reach)
+        near = self._near.get(key)
+        if near is None:
+            near = len(self._tree.query(Point(xy), predicate='dwithin', distance=reach)) > 0
+            self._near[key] = near
+        return near
 
     def build_lanes(self) -> List[List[Lane]]:
         """Return, per segment, the allowed driving directions as lanes in the map frame.
@@ -641,29 +744,62 @@ class _Planner:
         line = LineString([lane.tool_start, lane.tool_end])
         return line.buffer(0.5 * self.p.tool_width_m, cap_style='flat')
 
-    def transit(self, a: XY, b: XY, unprocessed, back_to: Optional[XY] = None
+    def transit(self, a: XY, b: XY, unprocessed, back_to: Optional[XY] = None,
+                yaw_a: Optional[float] = None, yaw_b: Optional[float] = None
                 ) -> Tuple[List[XY], float, float]:
         """Return (points, cost, metres over unprocessed ground) of the best transit a -> b.
 
-        Candidates: the straight leg, and the two ways round a ring on the headland. With
-        ``back_to`` (the start of a lane that ended at an exclusion zone): first back out along
-        the lane just processed (the follower reverses on a 180 degree turn), then the best of
-        those from its start; the lane is processed ground, so backing never crosses
-        unprocessed ground.
+        Candidates: the straight leg, the two ways round a ring on the headland and round
+        each cluster of keep-out zones, and, where ``a`` or ``b`` is within the footprint's
+        turning reach of a zone, a run-out from ``a`` and a run-in onto ``b`` in the headings
+        whose pivots keep the footprint out of it. ``yaw_a`` is the machine's facing at
+        ``a`` (it pivots from it there), ``yaw_b`` the facing it must have at ``b`` (the next
+        lane's heading). Each candidate is judged on the supervisor's whole footprint along
+        its legs and through its pivots (:meth:`_keep_out_m`). With ``back_to`` (the start of
+        a lane that ended at an exclusion zone): first back out along the lane just processed
+        (the follower reverses on a 180 degree turn), then the best of those from its start;
+        the lane is processed ground, so backing never crosses unprocessed ground.
         """
         if back_to is not None and math.dist(a, back_to) > _EPS:
             # Always back out: turning at the zone's edge would swing the flail and the hull
             # into it (the footprint's pivot reach is metres), whatever a straight leg costs.
-            pts, cost, over = self.transit(back_to, b, unprocessed)
+            # Backing out keeps the facing the machine had at ``a``.
+            if yaw_a is None:
+                yaw_a = math.atan2(a[1] - back_to[1], a[0] - back_to[0])
+            pts, cost, over = self.transit(back_to, b, unprocessed, yaw_a=yaw_a, yaw_b=yaw_b)
             return [a] + pts, cost + math.dist(a, back_to), over
         if math.dist(a, b) < _EPS:
-            return [a, b], 0.0, 0.0
+            pivot = (_EXCLUSION_PENALTY if yaw_a is not None and yaw_b is not None
+                     and self._turn_hits(a, yaw_a, yaw_b) else 0.0)
+            return [a, b], pivot, 0.0
+        outs = [[a]] + [[a, q] for q in self._fan(a, yaw_a, out=True)]
+        ins = [[b]] + [[q, b] for q in self._fan(b, yaw_b, out=False)]
+        options = []
+        for head in outs:
+            for tail in ins:
+                for mid in self._routes(head[-1], tail[0]):
+                    options.append(head[:-1] + mid + tail[1:])
+        best = None
+        for pts in options:
+            line = LineString(pts)
+            over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
+            excl = self._keep_out_m(pts, yaw_a, yaw_b)
+            cost = line.length + _UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl
+            if best is None or cost < best[1]:
+                best = (pts, cost, over)
+        assert best is not None
+        return _drop_short_hops(best[0]), best[1], best[2]
+
+    def _routes(self, a: XY, b: XY) -> List[List[XY]]:
+        """Point lists from ``a`` to ``b``: straight, and round rings and zone clusters."""
         options = [[a, b]]
+        if math.dist(a, b) < _EPS:
+            return options
         pa, pb = Point(a), Point(b)
-        straight = self._swept([a, b])
+        straight = self._swept_parts([a, b]) if self._detours else None
         for grown, ring in self._detours:
-            if straight.intersects(grown):
-                # round the zone, far enough out that a pivot at a corner swings nothing in
+            if np.any(shapely.intersects(grown, straight)):
+                # round the zones, far enough out that a pivot at a corner swings nothing in
                 for forward in (True, False):
                     options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
         for ring in self._rings:
@@ -671,23 +807,121 @@ class _Planner:
                 continue
             for forward in (True, False):
                 options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
-        best = None
-        for pts in options:
-            line = LineString(pts)
-            over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
-            # the whole footprint, its front and rear included, as the supervisor sees it:
-            # metres of keep-out ground across the machine's width
-            excl = (self._swept(pts).intersection(self.zone_block).area
-                    / (2.0 * self.p.footprint_half_width_m) if self.zones else 0.0)
-            cost = line.length + _UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl
-            if best is None or cost < best[1]:
-                best = (pts, cost, over)
-        assert best is not None
-        return _drop_short_hops(best[0]), best[1], best[2]
+        chain = self._round_each(a, b)
+        if chain is not None:
+            options.append(chain)
+        return options
+
+    def _round_each(self, a: XY, b: XY) -> Optional[List[XY]]:
+        """A -> b round every cluster of zones the way meets, in turn, each the shorter way.
+
+        A straight transit across a field of holes meets several clusters: going round one
+        alone leaves the leg through the next. None when there is no zone on the way.
+        """
+        if not self._detours:
+            return None
+        pts, cur, done = [a], a, set()
+        pb = Point(b)
+        for _ in range(len(self._detours)):
+            parts = self._swept_parts([cur, b])
+            hits = [k for k, (grown, _) in enumerate(self._detours)
+                    if k not in done and np.any(shapely.intersects(grown, parts))]
+            if not hits:
+                break
+            here = Point(cur)
+            k = min(hits, key=lambda i: self._detours[i][0].distance(here))
+            done.add(k)
+            ring = self._detours[k][1]
+            ways = [_ring_path(ring, here, pb, forward) for forward in (True, False)]
+            way = min(ways, key=lambda w: LineString([cur] + w + [b]).length)
+            pts += way
+            cur = pts[-1]
+        if len(pts) == 1:
+            return None
+        return pts + [b]
+
+    def _fan(self, xy: XY, yaw: Optional[float], out: bool) -> List[XY]:
+        """Points to leave ``xy`` towards (``out``) or arrive at it from, turning clear.
+
+        Only near a zone (within the footprint's turning reach) with a known facing: a pivot
+        there onto the straight leg, or off it onto ``yaw``, may swing the footprint in. The
+        points lie a turning reach away, in headings at growing angles to ``yaw``, where the
+        leg and the pivot at ``xy`` keep the footprint out (a run-in is driven forwards in
+        its own heading, a run-out leaves in it).
+        """
+        if yaw is None or not self._near_zone(xy, self._turn_reach):
+            return []
+        found = []
+        for step in _FAN_STEPS_DEG:
+            for sign in ((1.0,) if step == 0 else (1.0, -1.0)):
+                heading = yaw + sign * math.radians(step)
+                for dist in (self._turn_reach, 2.0 * self._turn_reach):
+                    if out:
+                        q = (xy[0] + dist * math.cos(heading), xy[1] + dist * math.sin(heading))
+                        leg = [xy, q]
+                    else:
+                        q = (xy[0] - dist * math.cos(heading), xy[1] - dist * math.sin(heading))
+                        leg = [q, xy]
+                    if self._swept_hits(leg) or \
+                            self._turn_hits(xy, yaw, heading):
+                        continue
+                    found.append(q)
+                    break
+            if len(found) >= _FAN_KEEP:
+                break
+        return found
+
+    def _turn_hits(self, xy: XY, yaw0: float, yaw1: float) -> bool:
+        """Whether a pivot at ``xy`` from ``yaw0`` to ``yaw1`` puts the footprint in a zone.
+
+        Transits share their vertices (ring corners, lane ends): each pivot is judged once.
+        """
+        if not self._near_zone(xy, self._turn_reach, exact=False):
+            return False
+        key = (round(xy[0], 2), round(xy[1], 2), round(yaw0, 3), round(yaw1, 3))
+        hit = self._turns.get(key)
+        if hit is None:
+            d = math.atan2(math.sin(yaw1 - yaw0), math.cos(yaw1 - yaw0))
+            n = max(1, int(math.ceil(abs(d) / _TURN_STEP_RAD)))
+            yaw = yaw0 + d * np.arange(n + 1) / n
+            c, s_ = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+            lx, ly = self._local[:, 0][None, :], self._local[:, 1][None, :]
+            ring = np.stack([xy[0] + c * lx - s_ * ly, xy[1] + s_ * lx + c * ly], axis=-1)
+            hit = bool(np.any(shapely.intersects(self.zone_block, shapely.polygons(ring))))
+            self._turns[key] = hit
+        return hit
+
+    def _keep_out_m(self, pts: Sequence[XY], yaw_a: Optional[float] = None,
+                    yaw_b: Optional[float] = None) -> float:
+        """Keep-out ground the footprint meets driving ``pts``, pivots included, m.
+
+        Legs: metres of keep-out ground across the machine's width (front and rear in, as the
+        supervisor sees them); each pivot (at the start from ``yaw_a``, at every bend, at the
+        end onto ``yaw_b``) that swings it into a zone counts ``_TURN_HIT_M``.
+        """
+        if not self.zones:
+            return 0.0
+        parts = self._swept_parts(pts)
+        hits = parts[shapely.intersects(self.zone_block, parts)] if len(parts) else parts
+        excl = (float(np.sum(shapely.area(shapely.intersection(hits, self.zone_block))))
+                / (2.0 * self.p.footprint_half_width_m) if len(hits) else 0.0)
+        heads = [math.atan2(q[1] - p[1], q[0] - p[0]) for p, q in zip(pts[:-1], pts[1:])
+                 if math.dist(p, q) > _EPS]
+        verts = [p for p, q in zip(pts[:-1], pts[1:]) if math.dist(p, q) > _EPS]
+        if not heads:
+            return excl
+        turns = [(verts[0], yaw_a, heads[0])] if yaw_a is not None else []
+        turns += [(v, h0, h1) for v, h0, h1 in zip(verts[1:], heads[:-1], heads[1:])]
+        if yaw_b is not None:
+            turns.append((pts[-1], heads[-1], yaw_b))
+        for v, h0, h1 in turns:
+            if self._turn_hits(v, h0, h1):
+                excl += _TURN_HIT_M
+        return excl
 
     def plan(self, start_xy: Optional[XY]) -> CoveragePlan:
         """Order the lanes greedily from the vehicle, re-cover the gaps, build the path."""
-        legs, chosen, over, headland, here, back_to = self._legs(start_xy)
+        legs, chosen, over, headland, here, back_to, yaw = self._legs(start_xy)
         covered = unary_union([self.processed, lane_strips(chosen, headland,
                                                            self.p.tool_width_m)])
         unplanned = []
@@ -706,40 +940,80 @@ class _Planner:
                 break
             gaps.sort(key=lambda g: g.distance(Point(here)))
             unplanned = []
-            for gap in gaps:
-                along = self._zone_pass(gap, here)
+            for whole in gaps:
+                along = self._zone_pass(whole, here)
+                rest = [whole]
                 if along is not None:
                     pts, cost, over_m = self.transit(here, along[0], self.region.difference(
-                        covered), back_to)
+                        covered), back_to, yaw, _heading(along))
+                    if self._approach_hits(pts, here, back_to, yaw, _heading(along)):
+                        along = None
+                if along is not None:
                     legs += [(pts, False, _backs_out(here, back_to)), (along, True, False)]
                     over += over_m
                     headland.append(along)
                     here, back_to = along[-1], along[0]
-                    covered = unary_union([covered, lane_strips([], [along],
+                    yaw = _heading(along, last=True)
+                    strip = lane_strips([], [along], self.p.tool_width_m)
+                    covered = unary_union([covered, strip])
+                    # a pass along a zone covers the strip beside it; what else the gap holds
+                    # (it may reach a field edge away from the zone) gets lanes of its own
+                    rest = [g for g in _polys(whole.difference(strip).buffer(-_SLIVER_M)
+                                              .buffer(_SLIVER_M))
+                            if g.area >= _MIN_REST_LANES * self.p.tool_width_m ** 2
+                            and g.distance(self.field.exterior) < self.p.tool_width_m]
+                for gap in rest:
+                    try:
+                        s_legs, s_chosen, s_over, here, back_to, yaw = self._sub_plan(
+                            gap, covered, here, back_to, yaw, unplanned)
+                    except PlanningError as exc:
+                        unplanned.append((gap, str(exc)))
+                        continue
+                    legs += s_legs
+                    chosen += s_chosen
+                    over += s_over
+                    covered = unary_union([covered, lane_strips(s_chosen, [],
                                                                 self.p.tool_width_m)])
-                    continue
-                zones = [list(z.exterior.coords) for z in self.zones]
-                sub = _Planner(list(gap.exterior.coords), zones,
-                               dataclasses.replace(self.p, headland_passes='0',
-                                                   lane_angle_deg=AUTO),
-                               processed=covered, safe_ground=self.safe)
-                try:
-                    s_legs, s_chosen, s_over, _, end, s_back = sub._legs(here, back_to)
-                except PlanningError as exc:
-                    unplanned.append((gap, str(exc)))
-                    continue
-                legs += s_legs
-                chosen += s_chosen
-                over += s_over
-                here, back_to = end, s_back
-                covered = unary_union([covered, lane_strips(s_chosen, [],
-                                                            self.p.tool_width_m)])
+        # whatever the rounds leave is reported, never silently skipped
+        known = unary_union([g for g, _ in unplanned] + cut_off)
+        for g in _polys(self.workable.difference(covered).buffer(-_SLIVER_M)
+                        .buffer(_SLIVER_M)):
+            rest = g.difference(known) if not known.is_empty else g
+            if rest.area >= _MIN_GAP_M2:
+                unplanned.append((rest, _LEFT_AFTER_RECOVER))
         plan = self._assemble(legs, chosen, over)
         plan.headland = headland
         plan.unplanned = [(g, reason) for g, reason in unplanned] + [
             (g, 'cut off from the start by keep-out zones (exclusion or no-go)')
             for g in cut_off]
         return plan
+
+    def _sub_plan(self, gap, covered, here: XY, back_to: Optional[XY],
+                  yaw: Optional[float], unplanned: list):
+        """Lanes over one gap from ``here``: (legs, lanes, metres over unprocessed ground,
+        end point, back-out, yaw); raises :class:`PlanningError` when none fits. Lanes no
+        approach reaches cleanly go to ``unplanned`` with the reason."""
+        sub = _Planner(list(gap.exterior.coords), self._exclusion_rings,
+                       dataclasses.replace(self.p, headland_passes='0', lane_angle_deg=AUTO),
+                       processed=covered, safe_ground=self.safe,
+                       no_go_zones=self._no_go_rings)
+        sub.strict = True
+        try:
+            s_legs, s_chosen, s_over, _, end, s_back, s_yaw = sub._legs(here, back_to, yaw)
+        finally:
+            unplanned += [(g.intersection(gap), _NO_CLEAN_APPROACH) for g in sub.skipped]
+        return s_legs, s_chosen, s_over, end, s_back, s_yaw
+
+    def _approach_hits(self, pts: List[XY], here: XY, back_to: Optional[XY],
+                       yaw: Optional[float], yaw_b: Optional[float]) -> bool:
+        """Whether a transit (as :meth:`transit` returns it) puts the footprint in a zone.
+
+        A back-out (its first leg, in reverse along the lane just processed) is that lane's
+        ground; the rest is judged from the facing kept while backing out.
+        """
+        if _backs_out(here, back_to):
+            pts = pts[1:]
+        return len(pts) > 1 and self._keep_out_m(pts, yaw, yaw_b) > 0.0
 
     def reachable(self, start_xy: Optional[XY]):
         """The ground base_link can reach from the start without the machine entering a zone.
@@ -826,22 +1100,37 @@ class _Planner:
                         best = (dist, [pre, p0, p1] if pre != p0 else [p0, p1])
         return best[1] if best is not None else None
 
-    def _swept(self, pts: Sequence[XY]):
+    def _swept_parts(self, pts: Sequence[XY]) -> np.ndarray:
         """The ground the footprint (hull and flail, plus the supervisor's stop margin ahead)
-        covers driving straight along ``pts`` (one rectangle per segment)."""
+        covers driving straight along ``pts``: one rectangle per segment (shapely array)."""
+        xy = np.asarray(pts, dtype=float).reshape(-1, 2)
+        if len(xy) < 2:
+            return np.empty(0, dtype=object)
+        a, b = xy[:-1], xy[1:]
+        d = np.hypot(*(b - a).T)
+        keep = d > _EPS
+        a, b, d = a[keep], b[keep], d[keep]
+        if not len(d):
+            return np.empty(0, dtype=object)
+        u = (b - a) / d[:, None]
+        n = np.column_stack([-u[:, 1], u[:, 0]])
         rear = self.p.footprint_rear_m
-        front = self.p.footprint_front_m + _STOP_MARGIN_M
         half = self.p.footprint_half_width_m
-        parts = []
-        for a, b in zip(pts[:-1], pts[1:]):
-            d = math.dist(a, b)
-            if d < _EPS:
-                continue
-            ux, uy = (b[0] - a[0]) / d, (b[1] - a[1]) / d
-            parts.append(Polygon([(a[0] + ux * s - uy * t, a[1] + uy * s + ux * t)
-                                  for s, t in ((-rear, -half), (d + front, -half),
-                                               (d + front, half), (-rear, half))]))
-        return unary_union(parts) if parts else Polygon()
+        back = a - rear * u
+        ahead = b + self._front * u
+        ring = np.stack([back - half * n, ahead - half * n, ahead + half * n, back + half * n],
+                        axis=1)
+        return shapely.polygons(ring)
+
+    def _swept(self, pts: Sequence[XY]):
+        """The footprint swept along ``pts`` (see :meth:`_swept_parts`) as one geometry."""
+        parts = self._swept_parts(pts)
+        return unary_union(list(parts)) if len(parts) else Polygon()
+
+    def _swept_hits(self, pts: Sequence[XY]) -> bool:
+        """Whether the footprint swept along ``pts`` meets a keep-out zone."""
+        parts = self._swept_parts(pts)
+        return bool(len(parts)) and bool(np.any(shapely.intersects(self.zone_block, parts)))
 
     def _clip_pass(self, a: XY, b: XY) -> Optional[XY]:
         """Where a straight pass from ``a`` towards ``b`` must end so that the whole footprint
@@ -875,8 +1164,11 @@ class _Planner:
             lo, hi = (mid, hi) if not self.zone_block.intersects(swept(mid)) else (lo, mid)
         return (a[0] + ux * lo, a[1] + uy * lo)
 
-    def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None):
-        """Return (legs, lanes, metres over unprocessed, headland, end point, back-out).
+    def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None,
+              yaw: Optional[float] = None):
+        """Return (legs, lanes, metres over unprocessed, headland, end point, back-out, yaw).
+
+        ``yaw``: the machine's facing at ``start_xy`` (None: free to pivot anywhere).
 
         A leg is (points, work leg, whether its first segment is a back-out in reverse).
         """
@@ -918,7 +1210,8 @@ class _Planner:
                 ring if here is None or math.dist(ring[0], here) <= math.dist(ring[-1], here)
                 else ring[::-1])
             if here is not None:
-                pts, _, over = self.transit(here, loop[0], unprocessed)
+                pts, _, over = self.transit(here, loop[0], unprocessed, yaw_a=yaw,
+                                            yaw_b=_heading(loop))
                 legs.append((pts, False, False))
                 over_total += over
             first = False
@@ -926,6 +1219,7 @@ class _Planner:
             headland.append(loop)
             unprocessed = unprocessed.difference(strip)
             here = loop[-1]
+            yaw = _heading(loop, last=True)
         if here is None:
             here = cands[0][0].start if cands else rings[0][0]
         while remaining:
@@ -944,9 +1238,16 @@ class _Planner:
             for i in remaining:
                 for lane in cands[i]:
                     if min(math.dist(here, lane.start), math.dist(origin, lane.start)) <= limit:
-                        pts, cost, over = self.transit(here, lane.start, unprocessed, back_to)
+                        pts, cost, over = self.transit(here, lane.start, unprocessed, back_to,
+                                                       yaw, _heading([lane.start, lane.end]))
                         scored.append((cost, i, lane, pts, over))
             cost, i, lane, pts, over = min(scored, key=lambda s: s[0])
+            if self.strict and start_xy is not None and self._approach_hits(
+                    pts, here, back_to, yaw, _heading([lane.start, lane.end])):
+                # a gap's lane no approach reaches with the footprint out of every zone
+                self.skipped.append(self.tool_footprint(lane))
+                remaining.remove(i)
+                continue
             if not first or start_xy is not None:
                 legs.append((pts, False, _backs_out(here, back_to)))
                 over_total += over
@@ -957,7 +1258,8 @@ class _Planner:
             remaining.remove(i)
             here = lane.end
             back_to = lane.start if lane.ends_at_zone else None
-        return legs, chosen, over_total, headland, here, back_to
+            yaw = _heading([lane.start, lane.end])
+        return legs, chosen, over_total, headland, here, back_to, yaw
 
     def _assemble(self, legs: List[Tuple[List[XY], bool, bool]], lanes: List[Lane],
                   over: float) -> CoveragePlan:
@@ -1016,7 +1318,8 @@ class _Planner:
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),
                   start_xy: Optional[XY] = None,
                   params: Optional[CoverageParams] = None, processed=None,
-                  safe_ground=None) -> CoveragePlan:
+                  safe_ground=None, no_go_zones: Sequence[Sequence[XY]] = ()
+                  ) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
@@ -1026,12 +1329,15 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
     :param safe_ground: ground declared safe outside the field (a shapely geometry; None:
         none): when it holds the turning belt round the field the machine turns outside,
         else on a processed headland (see :meth:`_Planner._headland_geometry`).
+    :param no_go_zones: zones round detected AT mines and UXO: like ``exclusion_zones``, but
+        declared safe ground never relaxes them (the item is there whatever the area file says).
     :raises PlanningError: on an invalid polygon, an area no lane fits, or nothing left.
     """
     params = params or CoverageParams()
     if start_xy is not None and not all(math.isfinite(c) for c in start_xy):
         raise PlanningError('start position must be finite')
-    return _Planner(field, exclusion_zones, params, processed, safe_ground).plan(start_xy)
+    return _Planner(field, exclusion_zones, params, processed, safe_ground,
+                    no_go_zones).plan(start_xy)
 
 
 def lane_strips(lanes: Sequence[Lane], headland: Sequence[Sequence[XY]], tool_width_m: float):
