@@ -5,7 +5,10 @@ Inputs /cmd_vel/mux (the command mux's choice: the path follower or operator tel
 /localization/odometry, /tool/joint_states, /sim/events, /mission/state,
 /safety/inspection_ack, /safety/people_zone (the people monitor: ``stop`` stops the vehicle
 and the rotors, ``slow`` caps the speed; each zone change goes on /safety/events), /imu/data
-(roll and pitch against the slope and rollover limits; a stale or frozen IMU stops); outputs
+(roll and pitch against the slope and rollover limits; a stale or frozen IMU stops),
+/coverage/processed (processed ground: with declared safe ground, the parked position and the
+tool's own sweep, where the tracks may go: a command whose predicted tracks leave it is a
+protective stop); outputs
 /cmd_vel and /tool/command (every control period),
 /safety/state (latched, on change) and /safety/events (each transition with its reason, and
 every reset, resume and inspection acknowledgement); services /safety/reset (clears a latch
@@ -23,9 +26,9 @@ from typing import Dict, List, Optional, Tuple
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import (Detections, Heartbeat, ImuSample, SafetyEvent,
-                                                 SimEvent, ToolCommand, ToolState, Twist2D,
-                                                 VehicleState)
+from demining_bringup.contract.datatypes import (Detections, Grid, Heartbeat, ImuSample,
+                                                 SafetyEvent, SimEvent, ToolCommand, ToolState,
+                                                 Twist2D, VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import CmdSource, DiagLevel, MissionState, SafetyState
 from demining_bringup.contract.datatypes import PeopleZone
@@ -53,6 +56,9 @@ class SafetySupervisorConfig(SafetyParams):
     tool_state_required: bool = param(True, 'a tool state older than tool_state_timeout_s '
                                       '(or none) stops the vehicle and the tool')
     pose_jump_check: bool = param(True, 'stop on a localisation jump (max_pose_jump_m)')
+    allowed_ground_check: bool = param(True, 'refuse a motion (forward, reverse, pivot) whose '
+                                       "tracks' predicted footprint leaves allowed ground "
+                                       '(processed, declared safe, the parked position)')
 
 
 class SafetySupervisorComponent(Component):
@@ -68,7 +74,8 @@ class SafetySupervisorComponent(Component):
               'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK),
               'detections': Port(topics.DETECTIONS)}
     inputs = {**inputs, 'people_zone': Port(topics.PEOPLE_ZONE), 'imu': Port(topics.IMU),
-              'cmd_source': Port(topics.CMD_VEL_SOURCE)}
+              'cmd_source': Port(topics.CMD_VEL_SOURCE),
+              'processed': Port(topics.COVERAGE_PROCESSED)}
     outputs = {'cmd_vel': Port(topics.CMD_VEL, actuator=True),
                'tool_command': Port(topics.TOOL_COMMAND, actuator=True),
                'state': Port(topics.SAFETY_STATE), 'events': Port(topics.SAFETY_EVENTS)}
@@ -160,6 +167,11 @@ class SafetySupervisorComponent(Component):
                              'kept out')
             self.control(now)
 
+    def on_processed(self, grid: Grid, now: float) -> None:
+        """The mission's processed ground: the tracks may go there (allowed ground)."""
+        self.supervisor.on_processed(grid.values, grid.origin_x, grid.origin_y,
+                                     grid.resolution)
+
     def on_people_zone(self, zone: PeopleZone, now: float) -> None:
         """The people monitor's zone; a change goes on /safety/events (the report) at once."""
         before = self.latest.people_zone
@@ -234,7 +246,9 @@ class SafetySupervisorComponent(Component):
             'interlock_active': s.interlock_active, 'transitions': len(s.transitions),
             'awaiting_resume': s.awaiting_resume,
             'inspection_due': s.inspection_due or '', 'limit_latch': s.limit_latch or '',
-            'tool_stalls': s.stall_count}
+            'tool_stalls': s.stall_count,
+            'allowed_ground_refused_at': ('' if s.allowed is None or s.allowed.refused_at is None
+                                          else '(%.1f, %.1f)' % s.allowed.refused_at)}
 
 
 def main(args: Optional[List[str]] = None) -> int:

@@ -67,8 +67,9 @@ from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
 from demining_bringup.contract.states import CmdSource, SafetyState, ZoneState
-from demining_control.coverage.allowed import geofence
+from demining_control.coverage.allowed import ContactParams, geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
+from demining_control.safety.allowed_ground import AllowedGround
 
 XY = Tuple[float, float]
 
@@ -101,6 +102,8 @@ JUMP_STOP = 'localisation jump'
 SLIP_STOP = 'track slip beyond the limit'
 #: Reason head of the OK state while teleop drives out of a machine-limit stop.
 TELEOP_RECOVERY = 'teleop recovery at creep speed'
+#: Protective-stop cause head of a motion whose tracks would leave allowed ground.
+ALLOWED_GROUND_STOP = 'tracks would leave allowed ground'
 #: Reason tail while a machine-limit stop waits for the operator's resume.
 LIMIT_WAITING = 'waiting for resume'
 #: Reason while a reset latch waits for the operator's resume.
@@ -221,6 +224,26 @@ class SafetyParams:
                                    'waits for a resume), m', min=0.1, max=100.0)
     motion_check_min_speed_mps: float = param(0.15, 'slip is judged only above this commanded '
                                               '|v|, m/s', min=0.0, max=10.0)
+    # -- keep-out on the footprint: allowed ground (issue 8 item 3; the rule of
+    # demining_control/coverage/allowed.py). The core's default leaves it out (unit tests of
+    # the rest); the node enforces it.
+    allowed_ground_check: bool = param(False, 'refuse a motion (forward, reverse, pivot) whose '
+                                       "tracks' predicted footprint leaves allowed ground "
+                                       '(processed, declared safe, the parked position)')
+    track_gauge_m: float = vehicle_params.track_gauge_m()
+    track_width_m: float = vehicle_params.track_width_m()
+    track_length_m: float = vehicle_params.track_length_m()
+    tool_width_m: float = vehicle_params.tool_width_m()
+    # The mission's processed-ground grid is 0.1 m (mission_manager processed_resolution_m);
+    # the same cell here.
+    allowed_ground_resolution_m: float = param(0.1, 'cell size of the allowed-ground raster, m',
+                                               min=0.02, max=1.0, read_only=True)
+    # Tolerance: one raster cell plus the localisation's noise between the pose that marked
+    # the ground and the pose judged now (a few cm for RTK GNSS with the EKF); wider than the
+    # planner's 0.05 m (an ideal path) so a followed plan is never refused for tracking error.
+    allowed_ground_tolerance_m: float = param(0.15, 'a track may overlap ground not known '
+                                              'allowed by this much (raster, localisation), m',
+                                              min=0.0, max=1.0)
 
 
 @dataclasses.dataclass
@@ -315,12 +338,27 @@ class SafetySupervisor:
         self.last_v = 0.0
         #: The last fresh, finite pose judged: (x, y, time).
         self._last_pose: Optional[Tuple[float, float, float]] = None
+        #: Allowed ground over the geofence (None while the check is off).
+        self.allowed: Optional[AllowedGround] = (
+            AllowedGround(self._fence.bounds, self._contact(), safe_ground)
+            if self.params.allowed_ground_check else None)
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
         self.params = params
         if hasattr(self, '_field'):
             self._fence = geofence(self._field, self._safe, params.geofence_margin_m)
+        if getattr(self, 'allowed', None) is not None:
+            self.allowed.contact = self._contact()
+
+    def _contact(self) -> ContactParams:
+        """The tracks and tool of the allowed-ground check (the planner's own type)."""
+        p = self.params
+        return ContactParams(track_gauge_m=p.track_gauge_m, track_width_m=p.track_width_m,
+                             track_length_m=p.track_length_m, tool_width_m=p.tool_width_m,
+                             tool_offset_x_m=p.tool_offset_x_m,
+                             resolution_m=p.allowed_ground_resolution_m,
+                             tolerance_m=p.allowed_ground_tolerance_m)
 
     # -- latched causes --------------------------------------------------------------------
 
@@ -448,6 +486,10 @@ class SafetySupervisor:
             causes.append('no-go zone ahead (detected AT mine or UXO)')
         elif self._enters_exclusion(inputs):
             causes.append('exclusion zone ahead')
+        else:
+            leaves = self.leaves_allowed_ground(inputs, now)
+            if leaves:
+                causes.append(leaves)
         tc = inputs.tool_cmd
         if tc is None or self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s):
             causes.append('tool command stale')
@@ -520,6 +562,10 @@ class SafetySupervisor:
         measured = abs(pose.v) if fresh else 0.0
         if p.pose_jump_check and fresh and _finite(pose.x, pose.y):
             self._track_pose_jump(pose, now)
+        if self.allowed is not None and fresh:
+            # the parked position, and the ground the tool processes (the mission's rule)
+            self.allowed.park(pose.x, pose.y, pose.yaw)
+            self.allowed.mark_tool(pose.x, pose.y, pose.yaw, self.tool_ready(inputs, now))
         commanded = abs(self.last_v)
         runaway = fresh and measured > commanded + p.runaway_margin_mps
         self._runaway_since = (self._runaway_since if self._runaway_since is not None else now) \
@@ -578,6 +624,31 @@ class SafetySupervisor:
         if added:
             self._no_go_union = unary_union(self.no_go.polygons())
         return len(added)
+
+    def on_processed(self, values, origin_x: float, origin_y: float, resolution: float) -> None:
+        """Take the mission's processed-ground grid (/coverage/processed; 100 = processed)."""
+        if self.allowed is not None:
+            self.allowed.merge_grid(values, origin_x, origin_y, resolution)
+
+    def leaves_allowed_ground(self, inputs: SafetyInputs, now: float) -> str:
+        """The cause text when the command's tracks would leave allowed ground, else ''.
+
+        The command is placed over ``keep_out_horizon_s`` (forward, reverse or pivot); while
+        the measured tool works and may keep working, its sweep ahead of the tracks counts
+        (the tracks follow it onto ground it will have processed).
+        """
+        pose, cmd = inputs.pose, inputs.cmd
+        if (self.allowed is None or pose is None or cmd is None
+                or not _finite(pose.x, pose.y, pose.yaw, cmd.v, cmd.omega)
+                or self._stale(inputs.pose_stamp, now, self.params.localization_timeout_s)):
+            return ''
+        working = self.tool_ready(inputs, now) and not self.tool_must_stop(inputs, now)
+        kind = self.allowed.judge(pose.x, pose.y, pose.yaw, cmd.v, cmd.omega,
+                                  self.params.keep_out_horizon_s, _SWEEP_STEPS, working)
+        if kind is None:
+            return ''
+        return (f'{ALLOWED_GROUND_STOP} ({kind.value}: neither processed, nor to be processed '
+                'by the tool first, nor declared safe)')
 
     def _enters_no_go(self, inputs: SafetyInputs) -> bool:
         """True when the commanded motion would sweep the footprint further into a no-go zone."""
