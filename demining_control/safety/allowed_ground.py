@@ -217,9 +217,6 @@ class AllowedGround:
         ok = self.allowed[j0:j1, i0:i1].copy()
         self._or_quad(ok, self._tracks(x, y, yaw, 0.0), (j0, i0))     # under the tracks now
         for k, hull in enumerate(hulls):
-            if tool_working:
-                for quad in self._tool_quads(*poses[k], *poses[k + 1]):
-                    self._or_quad(ok, quad, (j0, i0))
             reach = np.zeros_like(ok)
             self._or_quad(reach, hull, (j0, i0))
             bad = reach & ~ok
@@ -228,6 +225,11 @@ class AllowedGround:
                 self.refused_at = (float(r.x0 + (i0 + ii.mean() + 0.5) * r.res),
                                    float(r.y0 + (j0 + jj.mean() + 0.5) * r.res))
                 return kind
+            if tool_working:
+                # the tool's sweep to this pose: ground it has processed before the tracks
+                # reach it on the next stretch (it works tool_offset_x_m ahead of base_link)
+                for quad in self._tool_quads(*poses[k], *poses[k + 1]):
+                    self._or_quad(ok, quad, (j0, i0))
         return None
 
 

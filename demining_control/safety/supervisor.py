@@ -486,10 +486,6 @@ class SafetySupervisor:
             causes.append('no-go zone ahead (detected AT mine or UXO)')
         elif self._enters_exclusion(inputs):
             causes.append('exclusion zone ahead')
-        else:
-            leaves = self.leaves_allowed_ground(inputs, now)
-            if leaves:
-                causes.append(leaves)
         tc = inputs.tool_cmd
         if tc is None or self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s):
             causes.append('tool command stale')
@@ -630,20 +626,21 @@ class SafetySupervisor:
         if self.allowed is not None:
             self.allowed.merge_grid(values, origin_x, origin_y, resolution)
 
-    def leaves_allowed_ground(self, inputs: SafetyInputs, now: float) -> str:
-        """The cause text when the command's tracks would leave allowed ground, else ''.
+    def leaves_allowed_ground(self, inputs: SafetyInputs, now: float, v: float,
+                              omega: float) -> str:
+        """The cause text when the motion (v, omega)'s tracks would leave allowed ground, else ''.
 
-        The command is placed over ``keep_out_horizon_s`` (forward, reverse or pivot); while
+        The motion is placed over ``keep_out_horizon_s`` (forward, reverse or pivot); while
         the measured tool works and may keep working, its sweep ahead of the tracks counts
         (the tracks follow it onto ground it will have processed).
         """
-        pose, cmd = inputs.pose, inputs.cmd
-        if (self.allowed is None or pose is None or cmd is None
-                or not _finite(pose.x, pose.y, pose.yaw, cmd.v, cmd.omega)
+        pose = inputs.pose
+        if (self.allowed is None or pose is None
+                or not _finite(pose.x, pose.y, pose.yaw, v, omega)
                 or self._stale(inputs.pose_stamp, now, self.params.localization_timeout_s)):
             return ''
         working = self.tool_ready(inputs, now) and not self.tool_must_stop(inputs, now)
-        kind = self.allowed.judge(pose.x, pose.y, pose.yaw, cmd.v, cmd.omega,
+        kind = self.allowed.judge(pose.x, pose.y, pose.yaw, v, omega,
                                   self.params.keep_out_horizon_s, _SWEEP_STEPS, working)
         if kind is None:
             return ''
@@ -774,13 +771,6 @@ class SafetySupervisor:
         causes = self.protective_causes(inputs, now)
         if creep:
             causes = [c for c in causes if c != SLOPE_STOP]
-        if causes:
-            self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
-        elif creep:
-            self._set(SafetyState.OK, f'{TELEOP_RECOVERY}: {self.limit_latch or SLOPE_STOP}',
-                      now)
-        else:
-            self._set(SafetyState.OK, self._ok_reason(), now)
         tc = inputs.tool_cmd
         tool = (dataclasses.replace(tc) if tc is not None
                 and _finite(tc.flail_speed, tc.tiller_speed, tc.depth)
@@ -788,24 +778,37 @@ class SafetySupervisor:
                 else ToolCommand())
         if self.tool_must_stop(inputs, now) or creep:
             tool = ToolCommand()        # a person, a slope, no IMU: rotors stopped, tool lifted
-        if self.state is SafetyState.PROTECTIVE_STOP:
+        v = omega = 0.0
+        self.interlock_active = False
+        if not causes:
+            cmd = inputs.cmd
+            assert cmd is not None and inputs.pose is not None
+            v = max(-p.max_speed_mps, min(p.max_speed_mps, cmd.v))
+            cap = self.people_speed_cap(inputs, now)
+            v = max(-cap, min(cap, v))
+            omega = max(-p.max_yaw_rate, min(p.max_yaw_rate, cmd.omega))
+            if creep:
+                v = max(-p.teleop_creep_speed_mps, min(p.teleop_creep_speed_mps, v))
+                omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
+            if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
+                    and not self.tool_ready(inputs, now)):
+                # tracks only on processed ground: no forward motion until the tool works
+                v = 0.0
+                self.interlock_active = True
+            # the motion passed on, judged as it will be driven: its tracks stay on allowed
+            # ground (forward, reverse, pivot)
+            leaves = self.leaves_allowed_ground(inputs, now, v, omega)
+            if leaves:
+                causes.append(leaves)
+        if causes:
+            self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
             self.interlock_active = False
             return self.state, Twist2D(), tool
-        cmd = inputs.cmd
-        assert cmd is not None and inputs.pose is not None
-        v = max(-p.max_speed_mps, min(p.max_speed_mps, cmd.v))
-        cap = self.people_speed_cap(inputs, now)
-        v = max(-cap, min(cap, v))
-        omega = max(-p.max_yaw_rate, min(p.max_yaw_rate, cmd.omega))
         if creep:
-            v = max(-p.teleop_creep_speed_mps, min(p.teleop_creep_speed_mps, v))
-            omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
-        self.interlock_active = False
-        if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
-                and not self.tool_ready(inputs, now)):
-            # tracks only on processed ground: no forward motion until the tool works
-            v = 0.0
-            self.interlock_active = True
+            self._set(SafetyState.OK, f'{TELEOP_RECOVERY}: {self.limit_latch or SLOPE_STOP}',
+                      now)
+        else:
+            self._set(SafetyState.OK, self._ok_reason(), now)
         self.last_v = v
         return self.state, Twist2D(v, omega), tool
 
