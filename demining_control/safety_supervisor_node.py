@@ -90,6 +90,8 @@ class SafetySupervisorComponent(Component):
         self.latest = SafetyInputs()
         self._last_imu: Optional[ImuSample] = None
         self._published: Optional[SafetyState] = None
+        self._published_reason = ''
+        self._last_event_reason: Optional[str] = ''
 
     def on_activate(self, now: float) -> None:
         """Publish the state it starts in (a protective stop, latched) and stop commands.
@@ -101,6 +103,7 @@ class SafetySupervisorComponent(Component):
         self.emit('cmd_vel', Twist2D())
         self.emit('tool_command', ToolCommand())
         self._publish_state(now)
+        self._publish_notes(now)
 
     def timers(self) -> Dict[str, float]:
         """The gate."""
@@ -209,9 +212,13 @@ class SafetySupervisorComponent(Component):
     def _operator_action(self, ok: bool, text: str, now: float, judge: bool = True) -> None:
         """Log an operator action and put it on /safety/events (once, with the state)."""
         (self.log.info if ok else self.log.warning)(text)
-        emitted = self.control(now) if judge else self._publish_state(now)
-        if not emitted:
-            self.emit('events', SafetyEvent(now, self.supervisor.state, text))
+        self._last_event_reason = None
+        if judge:
+            self.control(now)
+        else:
+            self._publish_state(now)
+        if self._last_event_reason != text:       # not already said by a state event
+            self._event(now, self.supervisor.state, text)
 
     # -- output ---------------------------------------------------------------------------
 
@@ -221,16 +228,39 @@ class SafetySupervisorComponent(Component):
         self.emit('cmd_vel', Twist2D(float(cmd.v), float(cmd.omega)))
         self.emit('tool_command', ToolCommand(float(tool.flail_speed), float(tool.tiller_speed),
                                               float(tool.depth)))
-        return self._publish_state(now)
+        published = self._publish_state(now)
+        self._publish_notes(now)
+        return published
+
+    def _publish_notes(self, now: float) -> None:
+        """Safety events that change no state (allowed ground recorded, not enforced)."""
+        notes = self.supervisor.notes
+        while notes:
+            text = notes.pop(0)
+            self.log.warning(text)
+            self._event(now, self.supervisor.state, text)
+
+    def _event(self, now: float, state: SafetyState, reason: str) -> None:
+        self._last_event_reason = reason
+        self.emit('events', SafetyEvent(now, state, reason))
 
     def _publish_state(self, now: float) -> bool:
+        """Publish a state change; a stop whose reason changes goes on /safety/events too."""
         state = self.supervisor.state
-        if state is self._published:
-            return False
-        self._published = state
         reason = self.supervisor.reason
+        if state is self._published:
+            if state is SafetyState.OK or reason == self._published_reason:
+                return False
+            # the same stop for another reason (e.g. waiting for inputs -> allowed ground):
+            # the record must say why the machine stands now
+            self._published_reason = reason
+            self._event(now, state, reason)
+            self.log.warning(f'safety state {state.value}: {reason}')
+            return True
+        self._published = state
+        self._published_reason = reason
         self.emit('state', state)
-        self.emit('events', SafetyEvent(now, state, reason))
+        self._event(now, state, reason)
         text = f'safety state {state.value}: {reason}'
         if state is SafetyState.OK:
             self.log.info(text)

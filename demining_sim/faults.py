@@ -34,6 +34,8 @@ nan_message          sensor (that sensor's output carries NaN)          0 = one
 garbage_message      topic: a topic the simulator publishes             instant
 drive_runaway        speed_mps (default 0.5): the drive ignores its          5
                      command (a stuck hydraulic valve)
+track_slip           slip (default 0.8): extra slip fraction of both         10
+                     tracks (wet clay, a mud hole, a track on ice)
 ==================== ================================================ =========
 
 :class:`FaultInjector` is pure: ``active(t)`` lists the faults in force at ``t`` and
@@ -66,6 +68,7 @@ class FaultKind(str, enum.Enum):
     NAN_MESSAGE = 'nan_message'
     GARBAGE_MESSAGE = 'garbage_message'
     DRIVE_RUNAWAY = 'drive_runaway'
+    TRACK_SLIP = 'track_slip'
 
 
 SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss', 'people', 'tool')
@@ -85,7 +88,7 @@ _DURATION: Dict[FaultKind, Optional[float]] = {
     FaultKind.SENSOR_FROZEN: 10.0, FaultKind.OPERATOR_LINK_LOSS: 10.0,
     FaultKind.ROTOR_STALL: 5.0, FaultKind.DETONATION: None, FaultKind.NODE_CRASH: None,
     FaultKind.NAN_MESSAGE: 0.0, FaultKind.GARBAGE_MESSAGE: None,
-    FaultKind.DRIVE_RUNAWAY: 5.0}
+    FaultKind.DRIVE_RUNAWAY: 5.0, FaultKind.TRACK_SLIP: 10.0}
 
 # Extra fields each kind accepts (besides at, kind, duration), and which are required.
 _FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
@@ -100,7 +103,11 @@ _FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     FaultKind.NAN_MESSAGE: (('sensor',), ('sensor',)),
     FaultKind.GARBAGE_MESSAGE: (('topic',), ('topic',)),
     FaultKind.DRIVE_RUNAWAY: (('speed_mps',), ()),
+    FaultKind.TRACK_SLIP: (('slip',), ()),
 }
+#: Largest extra slip fraction of a track_slip fault (the vehicle model's ceiling,
+#: demining_sim/vehicle.py: the tracks still grip a little).
+MAX_FAULT_SLIP = 0.9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +126,10 @@ class Fault:
     topic: str = ''
     #: Forward speed of a runaway drive, m/s.
     speed_mps: float = 0.5
+    #: Extra slip fraction of both tracks (track_slip): the ground moves the machine by
+    #: (1 - slip) of what the sprockets drive. Wet clay and mud reach 0.5-0.9 at the drawbar
+    #: pull a flail needs (Wong 2008, "Theory of Ground Vehicles", slip-traction curves).
+    slip: float = 0.8
 
     @property
     def end(self) -> float:
@@ -140,6 +151,8 @@ class Fault:
             parts.append(f'topic={self.topic}')
         if self.kind == FaultKind.DRIVE_RUNAWAY:
             parts.append(f'speed_mps={self.speed_mps:g}')
+        if self.kind == FaultKind.TRACK_SLIP:
+            parts.append(f'slip={self.slip:g}')
         if self.duration > 0.0:
             parts.append(f'duration={self.duration:g}s')
         return ' '.join(parts)
@@ -226,6 +239,10 @@ def parse_fault(entry: Any, where: str) -> Fault:
             kw[name] = _number(f'{where}.{name}', entry[name])
     if 'speed_mps' in entry:
         kw['speed_mps'] = _number(f'{where}.speed_mps', entry['speed_mps'])
+    if 'slip' in entry:
+        kw['slip'] = _number(f'{where}.slip', entry['slip'], min_value=0.0)
+        if kw['slip'] > MAX_FAULT_SLIP:
+            raise ValueError(f'{where}.slip: {kw["slip"]:g} above {MAX_FAULT_SLIP:g}')
     if 'topic' in entry:
         # A scenario may name the topic resolved ('/gpr/traces') or relative ('gpr/traces').
         topic = entry['topic'].lstrip('/') if isinstance(entry['topic'], str) else entry['topic']

@@ -104,6 +104,12 @@ SLIP_STOP = 'track slip beyond the limit'
 TELEOP_RECOVERY = 'teleop recovery at creep speed'
 #: Protective-stop cause head of a motion whose tracks would leave allowed ground.
 ALLOWED_GROUND_STOP = 'tracks would leave allowed ground'
+#: Head of the event of a motion leaving allowed ground that is recorded, not refused.
+ALLOWED_GROUND_RECORDED = 'allowed ground not enforced (no safe ground declared)'
+#: Event at the start when the area declares no safe ground (the check records only).
+ALLOWED_GROUND_UNDECLARED = ('allowed ground: the area declares no safe ground (approach '
+                             'lane, safe area or margin): motions leaving processed ground are '
+                             'recorded, not refused (allowed_ground_enforce_undeclared)')
 #: Reason tail while a machine-limit stop waits for the operator's resume.
 LIMIT_WAITING = 'waiting for resume'
 #: Reason while a reset latch waits for the operator's resume.
@@ -230,6 +236,13 @@ class SafetyParams:
     allowed_ground_check: bool = param(False, 'refuse a motion (forward, reverse, pivot) whose '
                                        "tracks' predicted footprint leaves allowed ground "
                                        '(processed, declared safe, the parked position)')
+    # Without declared safe ground the machine cannot reach the field, nor turn at the corners
+    # of its headland, under the rule (the planner of issue 7 does not yet plan it): enforcing
+    # there would stop every mission at its start, so the default records what it would refuse.
+    allowed_ground_enforce_undeclared: bool = param(False, 'enforce allowed ground also on an '
+                                                    'area that declares no safe ground (else '
+                                                    'motions leaving it are recorded as safety '
+                                                    'events, not refused)')
     track_gauge_m: float = vehicle_params.track_gauge_m()
     track_width_m: float = vehicle_params.track_width_m()
     track_length_m: float = vehicle_params.track_length_m()
@@ -342,6 +355,15 @@ class SafetySupervisor:
         self.allowed: Optional[AllowedGround] = (
             AllowedGround(self._fence.bounds, self._contact(), safe_ground)
             if self.params.allowed_ground_check else None)
+        declared = safe_ground is not None and not safe_ground.is_empty
+        #: Whether a motion leaving allowed ground is refused (else recorded in ``notes``).
+        self.allowed_enforced = self.allowed is not None and (
+            declared or self.params.allowed_ground_enforce_undeclared)
+        #: Texts for the safety events that change no state (drained by the node).
+        self.notes: List[str] = []
+        if self.allowed is not None and not self.allowed_enforced:
+            self.notes.append(ALLOWED_GROUND_UNDECLARED)
+        self._recorded_leave = ''
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
@@ -798,8 +820,14 @@ class SafetySupervisor:
             # the motion passed on, judged as it will be driven: its tracks stay on allowed
             # ground (forward, reverse, pivot)
             leaves = self.leaves_allowed_ground(inputs, now, v, omega)
-            if leaves:
+            if leaves and self.allowed_enforced:
                 causes.append(leaves)
+            elif leaves != self._recorded_leave:
+                if leaves:
+                    # an area without declared safe ground: recorded, not enforced
+                    self.notes.append(f'{ALLOWED_GROUND_RECORDED}: {leaves}')
+                    self._record_action(self.notes[-1], now)
+                self._recorded_leave = leaves
         if causes:
             self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
             self.interlock_active = False
