@@ -19,16 +19,18 @@ offset cannot make a heartbeat look fresh.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Deque, Dict, List, Optional, Tuple
 
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import (Detections, Grid, Heartbeat, ImuSample,
-                                                 SafetyEvent, SimEvent, ToolCommand, ToolState,
-                                                 Twist2D, VehicleState)
+from demining_bringup.contract.datatypes import (STATUS_FIX, Detections, GnssFix, Grid,
+                                                 Heartbeat, ImuSample, SafetyEvent, SimEvent,
+                                                 ToolCommand, ToolState, Twist2D, VehicleState)
+from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import CmdSource, DiagLevel, MissionState, SafetyState
 from demining_bringup.contract.datatypes import PeopleZone
@@ -56,6 +58,10 @@ class SafetySupervisorConfig(SafetyParams):
     tool_state_required: bool = param(True, 'a tool state older than tool_state_timeout_s '
                                       '(or none) stops the vehicle and the tool')
     pose_jump_check: bool = param(True, 'stop on a localisation jump (max_pose_jump_m)')
+    # Speed over ground from GNSS positions for the slip check: 1 s holds 5 fixes at 5 Hz
+    # (demining_sim/sensors/gnss.py); with RTK's 2 cm noise the speed is good to ~0.03 m/s.
+    ground_speed_window_s: float = param(1.0, 'GNSS positions over this window give the speed '
+                                         'over ground (slip check), s', min=0.2, max=10.0)
     allowed_ground_check: bool = param(True, 'refuse a motion (forward, reverse, pivot) whose '
                                        "tracks' predicted footprint leaves allowed ground "
                                        '(processed, declared safe, the parked position)')
@@ -75,7 +81,7 @@ class SafetySupervisorComponent(Component):
               'detections': Port(topics.DETECTIONS)}
     inputs = {**inputs, 'people_zone': Port(topics.PEOPLE_ZONE), 'imu': Port(topics.IMU),
               'cmd_source': Port(topics.CMD_VEL_SOURCE),
-              'processed': Port(topics.COVERAGE_PROCESSED)}
+              'processed': Port(topics.COVERAGE_PROCESSED), 'gnss': Port(topics.GNSS_FIX)}
     outputs = {'cmd_vel': Port(topics.CMD_VEL, actuator=True),
                'tool_command': Port(topics.TOOL_COMMAND, actuator=True),
                'state': Port(topics.SAFETY_STATE), 'events': Port(topics.SAFETY_EVENTS)}
@@ -87,6 +93,10 @@ class SafetySupervisorComponent(Component):
         area = load_area(params.area_file)
         self.supervisor = SafetySupervisor(area.field, params, safe_ground=area.safe_ground(),
                                            exclusion_zones=area.exclusion_zones)
+        # GNSS fixes in the map's ENU (a speed needs no heading): (arrival, east, north)
+        self._enu = LocalCartesian(area.origin.latitude_deg, area.origin.longitude_deg,
+                                   area.origin.elevation_m)
+        self._fixes: Deque[Tuple[float, float, float]] = collections.deque()
         self.latest = SafetyInputs()
         self._last_imu: Optional[ImuSample] = None
         self._published: Optional[SafetyState] = None
@@ -169,6 +179,29 @@ class SafetySupervisorComponent(Component):
             self.log.warning(f'{added} new no-go zone(s) (AT mine or UXO): the footprint is '
                              'kept out')
             self.control(now)
+
+    def on_gnss(self, fix: GnssFix, now: float) -> None:
+        """A GNSS fix: the speed over ground for the slip check (tracks cannot measure it).
+
+        A fix repeating the last position bit for bit (a frozen receiver) adds nothing, so a
+        frozen GNSS goes stale instead of reporting a standing machine.
+        """
+        if fix.status < STATUS_FIX or not all(map(math.isfinite, (fix.latitude,
+                                                                  fix.longitude))):
+            return
+        e, n, _ = self._enu.to_enu(fix.latitude, fix.longitude, 0.0)
+        e, n = float(e), float(n)
+        fixes = self._fixes
+        if fixes and (e, n) == fixes[-1][1:]:
+            return
+        fixes.append((now, e, n))
+        window = self.config.ground_speed_window_s
+        while len(fixes) > 2 and now - fixes[1][0] >= window:
+            fixes.popleft()
+        t0, e0, n0 = fixes[0]
+        if now - t0 >= 0.5 * window:
+            self.latest.ground_speed = math.hypot(e - e0, n - n0) / (now - t0)
+            self.latest.ground_speed_stamp = now
 
     def on_processed(self, grid: Grid, now: float) -> None:
         """The mission's processed ground: the tracks may go there (allowed ground)."""
@@ -277,6 +310,7 @@ class SafetySupervisorComponent(Component):
             'awaiting_resume': s.awaiting_resume,
             'inspection_due': s.inspection_due or '', 'limit_latch': s.limit_latch or '',
             'tool_stalls': s.stall_count,
+            'allowed_ground_recorded': s.allowed_recorded,
             'allowed_ground_refused_at': ('' if s.allowed is None or s.allowed.refused_at is None
                                           else '(%.1f, %.1f)' % s.allowed.refused_at)}
 

@@ -83,6 +83,8 @@ PEOPLE_CLEAR_RESUME = 'people zone clear for the hold time: work resumes'
 _SWEEP_STEPS = 5
 #: Footprint area inside no-go zones that counts as "further in", m^2 (numerical noise).
 _AREA_EPS_M2 = 1e-4
+#: How many recorded (not enforced) allowed-ground departures go on the safety events.
+_MAX_ALLOWED_RECORDS = 20
 #: How many transitions are kept (bounded memory on a long mission).
 _MAX_TRANSITIONS = 10_000
 #: How many inspection acknowledgements are kept, and how much of each text.
@@ -230,6 +232,9 @@ class SafetyParams:
                                    'waits for a resume), m', min=0.1, max=100.0)
     motion_check_min_speed_mps: float = param(0.15, 'slip is judged only above this commanded '
                                               '|v|, m/s', min=0.0, max=10.0)
+    ground_speed_timeout_s: float = param(1.0, 'a speed over ground (GNSS) older than this is '
+                                          'not used for the slip check (the localisation\'s '
+                                          'speed is), s', min=0.1, max=60.0)
     # -- keep-out on the footprint: allowed ground (issue 8 item 3; the rule of
     # demining_control/coverage/allowed.py). The core's default leaves it out (unit tests of
     # the rest); the node enforces it.
@@ -286,6 +291,11 @@ class SafetyInputs:
     #: Where the motion command comes from (the command mux): teleop may drive out of a
     #: machine-limit stop at a creep speed.
     cmd_source: str = ''
+    #: Speed over ground from a sensor independent of the tracks (GNSS positions), m/s, and
+    #: when it was last updated; the slip check's measurement (the localisation's speed
+    #: follows the track odometry, which cannot see slip).
+    ground_speed: Optional[float] = None
+    ground_speed_stamp: Optional[float] = None
 
 
 def _finite(*values: float) -> bool:
@@ -364,6 +374,8 @@ class SafetySupervisor:
         if self.allowed is not None and not self.allowed_enforced:
             self.notes.append(ALLOWED_GROUND_UNDECLARED)
         self._recorded_leave = ''
+        #: Motions leaving allowed ground recorded, not refused (area without safe ground).
+        self.allowed_recorded = 0
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
@@ -590,12 +602,19 @@ class SafetySupervisor:
             if runaway else None
         if runaway and now - self._runaway_since >= p.motion_mismatch_time_s:
             self.trigger_estop(RUNAWAY_ESTOP, now)
-        slip = (fresh and commanded >= p.motion_check_min_speed_mps
-                and measured < (1.0 - p.max_slip_fraction) * commanded)
+        # Slip: the tracks turn, the ground does not move. Judged on the speed over ground of
+        # a sensor the tracks do not drive (GNSS) when there is one: a localisation fusing
+        # track odometry reports the sprockets' speed while the machine stands in mud.
+        gs = inputs.ground_speed
+        over_ground = gs is not None and _finite(gs) and not self._stale(
+            inputs.ground_speed_stamp, now, p.ground_speed_timeout_s)
+        ground = abs(gs) if over_ground else measured
+        slip = ((fresh or over_ground) and commanded >= p.motion_check_min_speed_mps
+                and ground < (1.0 - p.max_slip_fraction) * commanded)
         self._slip_since = (self._slip_since if self._slip_since is not None else now) \
             if slip else None
         if slip and now - self._slip_since >= p.motion_mismatch_time_s:
-            self._latch_limit(f'{SLIP_STOP} (measured {measured:.2f} m/s, commanded '
+            self._latch_limit(f'{SLIP_STOP} (measured {ground:.2f} m/s over ground, commanded '
                               f'{commanded:.2f} m/s)')
 
     def _track_pose_jump(self, pose: VehicleState, now: float) -> None:
@@ -824,9 +843,13 @@ class SafetySupervisor:
                 causes.append(leaves)
             elif leaves != self._recorded_leave:
                 if leaves:
-                    # an area without declared safe ground: recorded, not enforced
-                    self.notes.append(f'{ALLOWED_GROUND_RECORDED}: {leaves}')
-                    self._record_action(self.notes[-1], now)
+                    # an area without declared safe ground: recorded, not enforced (bounded)
+                    self.allowed_recorded += 1
+                    if self.allowed_recorded <= _MAX_ALLOWED_RECORDS:
+                        tail = (' (further ones are counted, not listed)'
+                                if self.allowed_recorded == _MAX_ALLOWED_RECORDS else '')
+                        self.notes.append(f'{ALLOWED_GROUND_RECORDED}: {leaves}{tail}')
+                        self._record_action(self.notes[-1], now)
                 self._recorded_leave = leaves
         if causes:
             self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
