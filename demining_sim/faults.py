@@ -11,6 +11,11 @@ Example (``config/faults/*.yaml``)::
     actors:
       - {name: shepherd, kind: person, start: 100.0, speed_mps: 1.2,
          path: [[-30.0, 10.0], [20.0, 10.0]]}
+      - {name: dog, kind: animal, start: 200.0, speed_mps: 2.0, loop: true, until: 500.0,
+         path: [[-20.0, -10.0], [30.0, 30.0], [-20.0, 30.0]]}
+
+An actor appears at ``start`` and leaves the scene at the end of its path or, when given, at
+``until`` (a looping actor without ``until`` stays for the whole run).
 
 The ``setup`` and ``expect`` sections belong to the fault campaign
 (:mod:`demining_bringup.fault_campaign`: the world, operator actions, the expected safe outcome);
@@ -168,6 +173,8 @@ class ActorSpec:
     speed_mps: float = 1.2
     start: float = 0.0
     loop: bool = False
+    #: Time the actor leaves the scene (None: at the end of its path, never when it loops).
+    until: Optional[float] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,7 +261,7 @@ def parse_actor(entry: Any, where: str) -> ActorSpec:
     """Validate one ``actors`` entry."""
     if not isinstance(entry, dict):
         raise ValueError(f'{where}: expected a mapping, got {entry!r}')
-    known = {'name', 'kind', 'path', 'speed_mps', 'start', 'loop'}
+    known = {'name', 'kind', 'path', 'speed_mps', 'start', 'loop', 'until'}
     unknown = sorted(set(entry) - known)
     if unknown:
         raise ValueError(f'{where}: unknown field {unknown[0]!r} (allowed: '
@@ -274,13 +281,15 @@ def parse_actor(entry: Any, where: str) -> ActorSpec:
     loop = entry.get('loop', False)
     if not isinstance(loop, bool):
         raise ValueError(f'{where}.loop: expected true or false, got {loop!r}')
+    start = _number(f'{where}.start', entry.get('start', 0.0), min_value=0.0)
+    until = (_number(f'{where}.until', entry['until'], min_value=start)
+             if entry.get('until') is not None else None)
     return ActorSpec(name=str(entry['name']),
                      kind=_choice(f'{where}.kind', entry.get('kind', 'person'), ACTOR_KINDS),
                      path=tuple(pts),
                      speed_mps=_number(f'{where}.speed_mps', entry.get('speed_mps', 1.2),
                                        min_value=0.0),
-                     start=_number(f'{where}.start', entry.get('start', 0.0), min_value=0.0),
-                     loop=loop)
+                     start=start, loop=loop, until=until)
 
 
 def parse_scenario(data: Any, source: str = '<scenario>') -> Scenario:
