@@ -62,6 +62,9 @@ class SafetySupervisorConfig(SafetyParams):
     # (demining_sim/sensors/gnss.py); with RTK's 2 cm noise the speed is good to ~0.03 m/s.
     ground_speed_window_s: float = param(1.0, 'GNSS positions over this window give the speed '
                                          'over ground (slip check), s', min=0.2, max=10.0)
+    stop_reason_hold_s: float = param(0.5, 'a stop whose reason changes goes on /safety/events '
+                                      'once the new reason has held this long, s', min=0.0,
+                                      max=10.0)
     allowed_ground_check: bool = param(True, 'refuse a motion (forward, reverse, pivot) whose '
                                        "tracks' predicted footprint leaves allowed ground "
                                        '(processed, declared safe, the parked position)')
@@ -101,6 +104,7 @@ class SafetySupervisorComponent(Component):
         self._last_imu: Optional[ImuSample] = None
         self._published: Optional[SafetyState] = None
         self._published_reason = ''
+        self._pending: Optional[Tuple[str, float]] = None
         self._last_event_reason: Optional[str] = ''
 
     def on_activate(self, now: float) -> None:
@@ -283,9 +287,16 @@ class SafetySupervisorComponent(Component):
         reason = self.supervisor.reason
         if state is self._published:
             if state is SafetyState.OK or reason == self._published_reason:
+                self._pending = None
                 return False
             # the same stop for another reason (e.g. waiting for inputs -> allowed ground):
-            # the record must say why the machine stands now
+            # the record must say why the machine stands now, once the reason has held (the
+            # inputs arriving one by one at the start are no event each)
+            if self._pending is None or self._pending[0] != reason:
+                self._pending = (reason, now)
+            if now - self._pending[1] < self.config.stop_reason_hold_s:
+                return False
+            self._pending = None
             self._published_reason = reason
             self._event(now, state, reason)
             self.log.warning(f'safety state {state.value}: {reason}')

@@ -140,3 +140,85 @@ def test_the_check_is_off_in_the_core_by_default():
     assert sup.allowed is None
     state, cmd, _ = sup.update(inputs(1.0, -5.0, 10.0, -1.5708, 0.4), 1.0)
     assert state is SafetyState.OK
+
+
+# --- the node: enforced with declared safe ground, recorded without ---------------------------
+
+def _component(area_file, margin):
+    import json
+    from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
+    from demining_control.safety_supervisor_node import SafetySupervisorComponent
+    if margin:
+        with open(area_file, encoding='utf-8') as fh:
+            doc = json.load(fh)
+        doc['properties']['safe_margin_m'] = margin
+        with open(area_file, 'w', encoding='utf-8') as fh:
+            json.dump(doc, fh)
+    out = []
+    rt = ComponentRuntime(SafetySupervisorComponent, sink=lambda p, v: out.append((p, v)),
+                          log=RecordingLog())
+    # (the tests place the machine where they need it: no localisation-jump check)
+    rt.configure({'area_file': area_file, 'people_monitor_required': False,
+                  'imu_required': False, 'pose_jump_check': False})
+    rt.activate(0.0)
+    return rt, out
+
+
+def _feed(rt, now, x, y, yaw, v, omega=0.0):
+    from demining_bringup.contract.states import MissionState
+    rt.deliver('heartbeat', None, now)
+    rt.deliver('cmd', Twist2D(v, omega), now)
+    rt.deliver('tool_cmd', ToolCommand(FLAIL, 0.0, 0.15), now)
+    rt.deliver('pose', VehicleState(now, x, y, yaw, v=0.0), now)
+    rt.deliver('tool_state', ToolState(now, 0.0, 0.0, 0.0), now)
+    rt.deliver('mission', MissionState.CLEARING, now)
+    rt.fire('control', now)
+
+
+def _reasons(out):
+    return [e.reason for p, e in out if p == 'events']
+
+
+def test_the_node_enforces_on_declared_safe_ground_and_the_refusal_goes_on_the_events(
+        area_file):
+    rt, out = _component(area_file, 10.0)         # a 10 m safe belt round the field
+    _feed(rt, 1.0, -5.0, 10.0, 0.0, 0.4)
+    assert [v for p, v in out if p == 'cmd_vel'][-1].v == pytest.approx(0.4)
+    # turning into the field while the tool is raised: the pivot's tracks reach the field
+    for k in range(12):
+        _feed(rt, 1.1 + 0.1 * k, -1.0, 10.0, 0.0, 0.0, 0.5)
+    assert [v for p, v in out if p == 'cmd_vel'][-1] == Twist2D()
+    assert any(r.startswith(ALLOWED_GROUND_STOP + ' (pivot') for r in _reasons(out))
+    diag = rt.component.diagnostics(2.5)[2]
+    assert diag['allowed_ground_refused_at'] and diag['allowed_ground_recorded'] == 0
+
+
+def test_the_node_records_without_declared_safe_ground(area_file):
+    from demining_control.safety.supervisor import (ALLOWED_GROUND_RECORDED,
+                                                    ALLOWED_GROUND_UNDECLARED)
+    rt, out = _component(area_file, 0.0)
+    assert ALLOWED_GROUND_UNDECLARED in _reasons(out)
+    _feed(rt, 1.0, -5.0, 10.0, 0.0, 0.4)
+    assert [v for p, v in out if p == 'cmd_vel'][-1].v == pytest.approx(0.4)
+    assert any(r.startswith(ALLOWED_GROUND_RECORDED) for r in _reasons(out))
+    assert rt.component.diagnostics(1.0)[2]['allowed_ground_recorded'] == 1
+
+
+def test_the_node_measures_slip_over_ground_from_gnss(area_file):
+    """The tracks (and the localisation fusing them) say 0.4 m/s, the GNSS fixes say the
+    machine creeps: a slip stop waiting for a resume."""
+    from demining_bringup.contract.datatypes import GnssFix
+    from demining_bringup.contract.geo import LocalCartesian
+    from demining_control.safety.supervisor import SLIP_STOP
+    rt, out = _component(area_file, 10.0)
+    lc = LocalCartesian(45.0, 16.0, 0.0)          # the fixture's origin
+    t = 1.0
+    while t < 6.0:
+        x = -5.0 + 0.05 * (t - 1.0)               # 0.05 m/s over ground
+        lat, lon, _ = lc.to_geodetic([x], [10.0], [0.0])
+        rt.deliver('gnss', GnssFix(t, float(lat[0]), float(lon[0]), 0.0, [0.0004] * 3), t)
+        _feed(rt, t, -5.0, 10.0, 0.0, 0.4)
+        rt.deliver('pose', VehicleState(t, -5.0, 10.0, 0.0, v=0.4), t)
+        t = round(t + 0.1, 1)
+    assert rt.component.supervisor.limit_latch.startswith(SLIP_STOP)
+    assert [v for p, v in out if p == 'cmd_vel'][-1] == Twist2D()
