@@ -37,6 +37,16 @@ that long (a stuck valve) latches the e-stop. Operator teleop (``cmd_source`` ``
 the command mux: hold-to-run with the deadman) may drive out of a slope or machine-limit stop at
 ``teleop_creep_speed_mps`` with the rotors stopped; every other cause still stops it.
 
+Keep-out on the footprint (allowed ground, :mod:`demining_control.safety.allowed_ground`;
+``allowed_ground_check``): the motion passed on (forward, reverse or pivot, after the clamps
+and the interlock) is placed over ``keep_out_horizon_s`` and its tracks must stay on declared
+safe ground, processed ground (the mission's grid and the tool's own sweep), the parked
+position, the ground under them now, or, while the tool works, ground it sweeps before the
+tracks get there; else a protective stop ("tracks would leave allowed ground (...)"). On an
+area that declares no safe ground such motions are recorded in :attr:`notes`, not refused,
+unless ``allowed_ground_enforce_undeclared``. Track slip is judged on an independent speed over
+ground (GNSS) when one is fresh (:attr:`SafetyInputs.ground_speed`).
+
 Reset and resume (IEC 60204-1, ISO 13850: resetting a stop must not restart the machine): a
 successful reset clears the latch but leaves the supervisor in ``PROTECTIVE_STOP`` ("reset:
 waiting for resume") with zero velocity, rotors stopped and the tool lifted, until an explicit
