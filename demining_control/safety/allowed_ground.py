@@ -158,11 +158,23 @@ class AllowedGround:
                 math.isfinite(resolution) and resolution > 0.0
                 and math.isfinite(origin_x) and math.isfinite(origin_y)):
             return
+        r = self.raster
+        di, dj = (origin_x - r.x0) / r.res, (origin_y - r.y0) / r.res
+        if abs(resolution - r.res) < 1e-9 and abs(di - round(di)) < 1e-6 \
+                and abs(dj - round(dj)) < 1e-6:
+            # the mission's grid on this raster's cells (the usual case): one slice
+            i0, j0 = int(round(di)), int(round(dj))
+            gh, gw = values.shape
+            a, b = max(j0, 0), min(j0 + gh, r.h)
+            c, d = max(i0, 0), min(i0 + gw, r.w)
+            if b > a and d > c:
+                self.allowed[a:b, c:d] |= values[a - j0:b - j0, c - i0:d - i0] == \
+                    PROCESSED_VALUE
+            return
         key = (values.shape, float(origin_x), float(origin_y), float(resolution))
         if key not in self._grid_map:
             # the raster cells whose centres fall in the grid, and the grid cell of each
             # (works for any alignment and resolution); cached: the grid's geometry is fixed
-            r = self.raster
             gh, gw = values.shape
             i0 = max(int(math.floor((origin_x - r.x0) / r.res)), 0)
             i1 = min(int(math.ceil((origin_x + gw * resolution - r.x0) / r.res)), r.w)
