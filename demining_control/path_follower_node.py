@@ -1,8 +1,11 @@
 """Node ``path_follower``: follows /coverage/path while the mission is clearing.
 
-Inputs /coverage/path, /localization/odometry, /mission/state; outputs /cmd_vel/auto (every
-control period: zero unless clearing with a fresh pose) and /follower/status (latched, on
-change).
+Inputs /coverage/path, /localization/odometry, /mission/state, /safety/events; outputs
+/cmd_vel/auto (every control period: zero unless clearing with a fresh pose) and
+/follower/status (latched, on change). When the safety supervisor refuses a forward work motion
+because its tracks would reach ground the tool skipped (a stop lifted the tool while the machine
+rolled on), the follower backs up ``resume_backup_m`` and drives the stretch again, so the tool
+processes it first (at most ``max_backups_here`` times within that distance of one place).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import numpy as np
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import Twist2D, VehicleState
+from demining_bringup.contract.datatypes import SafetyEvent, Twist2D, VehicleState
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel, FollowerStatus, MissionState
 from demining_control.coverage.planner import classify_work
 from demining_control.follower.pure_pursuit import FollowerParams, PathFollower
+from demining_control.safety.supervisor import ALLOWED_GROUND_STOP
 
 XY = Tuple[float, float]
 
@@ -36,6 +40,15 @@ class PathFollowerConfig(FollowerParams):
                                 max=100.0)
     pose_timeout_s: float = param(0.5, 'no motion when the pose is older than this, s',
                                   min=0.05, max=10.0)
+    # The strip a stop leaves unprocessed: the roll-out at working speed (0.4 m/s at 0.5 m/s^2,
+    # demining_sim/vehicle.py: 0.16 m) plus the stop's latency, ~0.35 m in the simulated
+    # people stop; the back-up covers it with reserve and stays on the ground the tracks came
+    # over (the tool is 0.6 m ahead of the tracks' front).
+    resume_backup_m: float = param(0.8, 'back-up before driving a stretch again whose tool strip '
+                                   'a stop left unprocessed, m', min=0.1, max=5.0)
+    max_backups_here: int = param(2, 'back-ups within resume_backup_m of one place before the '
+                                  'follower gives up (the stop then stands; the mission decides)',
+                                  min=1, max=10)
 
 
 class PathFollowerComponent(Component):
@@ -44,7 +57,7 @@ class PathFollowerComponent(Component):
     name = 'path_follower'
     params = PathFollowerConfig
     inputs = {'path': Port(topics.COVERAGE_PATH), 'pose': Port(topics.LOCALIZATION),
-              'mission': Port(topics.MISSION_STATE)}
+              'mission': Port(topics.MISSION_STATE), 'safety': Port(topics.SAFETY_EVENTS)}
     outputs = {'cmd': Port(topics.CMD_VEL_AUTO, actuator=True),
                'status': Port(topics.FOLLOWER_STATUS)}
 
@@ -58,6 +71,7 @@ class PathFollowerComponent(Component):
         self.pose: Optional[VehicleState] = None
         self.pose_time: Optional[float] = None
         self._published: Optional[FollowerStatus] = None
+        self._backups: List[XY] = []
 
     def on_activate(self, now: float) -> None:
         """Publish the status (latched)."""
@@ -83,6 +97,22 @@ class PathFollowerComponent(Component):
     def on_pose(self, pose: VehicleState, now: float) -> None:
         """Keep the latest pose and when it arrived."""
         self.pose, self.pose_time = pose, now
+
+    def on_safety(self, ev: SafetyEvent, now: float) -> None:
+        """Back up when a forward work motion is refused for ground the tool skipped."""
+        if not ev.reason.startswith(ALLOWED_GROUND_STOP + ' (forward') or self.pose is None:
+            return
+        p = self.pose
+        here = sum(1 for b in self._backups
+                   if np.hypot(b[0] - p.x, b[1] - p.y) <= self.config.resume_backup_m)
+        if here >= self.config.max_backups_here:
+            self.log.warning('forward motion refused (allowed ground) again after backing up: '
+                             'standing', throttle_s=10.0)
+            return
+        if self.follower.back_up(p.x, p.y, p.yaw, self.config.resume_backup_m):
+            self._backups = self._backups[-100:] + [(p.x, p.y)]
+            self.log.info(f'backing up {self.config.resume_backup_m:g} m: the tool processes '
+                          'the strip a stop left before the tracks reach it')
 
     def on_mission(self, state: MissionState, now: float) -> None:
         """Keep the mission state (the follower drives only while clearing)."""
