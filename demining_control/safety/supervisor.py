@@ -338,6 +338,8 @@ class SafetySupervisor:
         self._fence = geofence(self._field, self._safe, self.params.geofence_margin_m)
         self.state = SafetyState.PROTECTIVE_STOP
         self.reason = 'starting: waiting for inputs'
+        #: The current stop began (or went on) with a person in the stop zone.
+        self._people_stop = False
         self._latched_reasons: List[str] = []
         self.transitions: List[Dict[str, object]] = []
         self.interlock_active = False
@@ -773,8 +775,12 @@ class SafetySupervisor:
         return math.inf
 
     def _ok_reason(self) -> str:
-        """Reason of an OK state: says so when it ends a people stop (the report shows it)."""
-        if self.state is SafetyState.PROTECTIVE_STOP and self.reason.startswith(PERSON_STOP):
+        """Reason of an OK state: says so when it ends a people stop (the report shows it).
+
+        A stop that began with a person ends with the people reason even when its last cause
+        was another (e.g. a back-up over ground the stop left unprocessed).
+        """
+        if self.state is SafetyState.PROTECTIVE_STOP and self._people_stop:
             return PEOPLE_CLEAR_RESUME
         return 'all inputs fresh and valid'
 
@@ -880,6 +886,10 @@ class SafetySupervisor:
                 state is SafetyState.OK or reason == self.reason):
             return
         changed = state is not self.state
+        if state is SafetyState.OK:
+            self._people_stop = False
+        elif state is SafetyState.PROTECTIVE_STOP and reason.startswith(PERSON_STOP):
+            self._people_stop = True
         self.state = state
         self.reason = reason
         if changed or state is not SafetyState.OK or not self.transitions:
