@@ -39,7 +39,7 @@ the command mux: hold-to-run with the deadman) may drive out of a slope or machi
 
 Keep-out on the footprint (allowed ground, :mod:`demining_control.safety.allowed_ground`;
 ``allowed_ground_check``): the motion passed on (forward, reverse or pivot, after the clamps
-and the interlock) is placed over ``keep_out_horizon_s`` and its tracks must stay on declared
+and the interlock) is placed over ``allowed_ground_horizon_s`` and its tracks must stay on declared
 safe ground, processed ground (the mission's grid and the tool's own sweep), the parked
 position, the ground under them now, or, while the tool works, ground it sweeps before the
 tracks get there; else a protective stop ("tracks would leave allowed ground (...)"). On an
@@ -269,6 +269,14 @@ class SafetyParams:
     # Tolerance: one raster cell plus the localisation's noise between the pose that marked
     # the ground and the pose judged now (a few cm for RTK GNSS with the EKF); wider than the
     # planner's 0.05 m (an ideal path) so a followed plan is never refused for tracking error.
+    # The horizon covers one judgement (0.1 s) and the stop: at the 0.4 m/s working speed
+    # and 0.5 m/s^2 (demining_sim/vehicle.py max_accel_mps2) 0.04 + 0.16 m, i.e. 0.5 s of
+    # travel; at the 0.8 m/s transit speed 0.08 + 0.64 m, 0.9 s. Longer, a steering correction
+    # held constant over it would swing the predicted tracks off the tool's strip although
+    # the follower straightens out long before (the keep-out zones keep their own horizon).
+    allowed_ground_horizon_s: float = param(1.0, 'a motion is refused when the tracks it '
+                                            'would sweep within this time leave allowed '
+                                            'ground, s', min=0.1, max=10.0)
     allowed_ground_tolerance_m: float = param(0.15, 'a track may overlap ground not known '
                                               'allowed by this much (raster, localisation), m',
                                               min=0.0, max=1.0)
@@ -683,7 +691,7 @@ class SafetySupervisor:
                               omega: float) -> str:
         """The cause text when the motion (v, omega)'s tracks would leave allowed ground, else ''.
 
-        The motion is placed over ``keep_out_horizon_s`` (forward, reverse or pivot); while
+        The motion is placed over ``allowed_ground_horizon_s`` (forward, reverse or pivot); while
         the measured tool works and may keep working, its sweep ahead of the tracks counts
         (the tracks follow it onto ground it will have processed).
         """
@@ -694,7 +702,7 @@ class SafetySupervisor:
             return ''
         working = self.tool_ready(inputs, now) and not self.tool_must_stop(inputs, now)
         kind = self.allowed.judge(pose.x, pose.y, pose.yaw, v, omega,
-                                  self.params.keep_out_horizon_s, _SWEEP_STEPS, working)
+                                  self.params.allowed_ground_horizon_s, _SWEEP_STEPS, working)
         if kind is None:
             return ''
         return (f'{ALLOWED_GROUND_STOP} ({kind.value}: neither processed, nor to be processed '

@@ -129,7 +129,7 @@ def test_the_supervisor_refuses_with_a_reason_and_passes_on_allowed_ground():
 def test_the_supervisor_judges_the_motion_it_passes_on():
     """The interlock turns a forward command into a pivot (tool not ready): the pivot is
     what is judged, and refused on a lane too narrow for it."""
-    sup = SafetySupervisor(FIELD, PARAMS, safe_ground=box(-20.0, 8.5, 0.5, 11.5))
+    sup = SafetySupervisor(FIELD, PARAMS, safe_ground=box(-20.0, 8.9, 0.5, 11.1))
     state, cmd, _ = sup.update(inputs(1.0, -2.0, 10.0, 0.0, 0.4, 0.4, working=False), 1.0)
     assert state is SafetyState.PROTECTIVE_STOP and cmd == Twist2D()
     assert sup.reason.startswith(ALLOWED_GROUND_STOP + ' (pivot')

@@ -534,7 +534,7 @@ def test_no_motion_whose_predicted_footprint_leaves_allowed_ground(sequence):
             ok = unary_union(known + [_rect(*pose, -slack)]).buffer(slack)
             # the motion passed on, placed as the supervisor places it (5 steps over the
             # horizon), sampled finer; the tool's sweep counts once it is ahead of the tracks
-            dt = ALLOWED.keep_out_horizon_s / 5
+            dt = ALLOWED.allowed_ground_horizon_s / 5
             poses = [pose]
             for _ in range(5):
                 x, y, yaw = poses[-1]
