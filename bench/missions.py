@@ -240,7 +240,7 @@ def _slope_terrain(field: Sequence[Tuple[float, float]]):
 
 
 def _people_scenario(field: Sequence[Tuple[float, float]]) -> Dict[str, Any]:
-    """Two people cross the field and a dog loops near it (demining_sim/faults.py format)."""
+    """Two people cross the field and a dog roams near it (demining_sim/faults.py format)."""
     xs = [p[0] for p in field]
     ys = [p[1] for p in field]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
@@ -250,7 +250,10 @@ def _people_scenario(field: Sequence[Tuple[float, float]]) -> Dict[str, Any]:
          'path': [[x0 - 40.0, ym], [x1 + 40.0, ym]]},
         {'name': 'child', 'kind': 'person', 'start': 400.0, 'speed_mps': 0.9,
          'path': [[(x0 + x1) / 2.0, y1 + 40.0], [(x0 + x1) / 2.0, y0 - 40.0]]},
+        # a stray dog roams round the site for five minutes and goes (its loop lies within the
+        # flail's stop radius: roaming all day, it would hold the machine until the abort)
         {'name': 'dog', 'kind': 'animal', 'start': 200.0, 'speed_mps': 2.0, 'loop': True,
+         'until': 500.0,
          'path': [[x0 - 20.0, y0 - 10.0], [x1 + 10.0, y1 + 10.0], [x0 - 20.0, y1 + 10.0]]},
     ]}
 

@@ -7,12 +7,13 @@ sections the simulator ignores:
 ``setup``
     ``world``: a shipped world's name, or a generated field (``field`` polygon, ``seed``, item
     densities, ``at`` items ``[[x, y, depth], ...]``, a ``slope`` ramp ``{x0, grade_deg}``
-    rising eastwards from ``x0``); ``seed`` of the run; ``run_s`` simulated seconds (the run
-    also ends when the mission ends or the clock's node fails); ``parameters``: node ->
-    parameter overrides on the vehicle profile; ``operator``: timed operator actions
-    ``{at, estop: true|false}``, ``{at, call: reset|resume}``, ``{at, inspection_ack: text}``,
-    ``{at, pause: true|false}``, ``{at, teleop: [v, omega], until}`` (driven with the deadman
-    held), and ``{at, kill: node}`` (the node goes silent, as a crashed process).
+    rising eastwards from ``x0``, ``safe_margin_m`` a declared safe belt round the field);
+    ``seed`` of the run; ``run_s`` simulated seconds (the run also ends when the mission ends
+    or the clock's node fails); ``parameters``: node -> parameter overrides on the vehicle
+    profile; ``operator``: timed operator actions ``{at, estop: true|false}``,
+    ``{at, call: reset|resume}``, ``{at, inspection_ack: text}``, ``{at, pause: true|false}``,
+    ``{at, teleop: [v, omega], until}`` (driven with the deadman held), and
+    ``{at, kill: node}`` (the node goes silent, as a crashed process).
 ``expect``
     ``mission`` / ``safety_state``: the allowed final states; ``events`` / ``absent_events``:
     text every (no) /safety/events reason must contain; ``stops``: ``{trigger, within_s,
@@ -166,6 +167,9 @@ def _world(setup: Mapping[str, Any], workdir: str) -> str:
                            ap_per_100m2=float(spec.get('ap_per_100m2', 0.0)),
                            clutter_per_m2=float(spec.get('clutter_per_m2', 0.0)),
                            name='campaign_field')
+    # declared safe surroundings (a belt round the field): the supervisor then enforces the
+    # allowed ground (demining_control/safety/allowed_ground.py) instead of recording it
+    world.safe_margin_m = float(spec.get('safe_margin_m', 0.0))
     for k, (x, y, depth) in enumerate(spec.get('at', [])):
         world.items.append(make_item('TM-62M', f'at_campaign_{k + 1}', x, y, depth))
     slope = spec.get('slope')

@@ -1,10 +1,14 @@
 """Node ``path_follower``: follows /coverage/path while the mission is clearing.
 
 Inputs /coverage/path, /localization/odometry, /mission/state, /tool/speed_limit (the tool's
-governed speed on work legs); outputs /cmd_vel/auto (every control period: zero unless
-clearing with a fresh pose), /follower/status and /follower/leg (latched, on change). With no
-fresh speed limit the work legs are driven at ``min_speed_mps`` (the tool controller is the
-one that knows what the soil allows).
+governed speed on work legs), /safety/events; outputs /cmd_vel/auto (every control period: zero
+unless clearing with a fresh pose), /follower/status and /follower/leg (latched, on change).
+With no fresh speed limit the work legs are driven at ``min_speed_mps`` (the tool controller is
+the one that knows what the soil allows). When the safety supervisor refuses a forward work
+motion because its tracks would reach ground the tool skipped (a stop lifted the tool while the
+machine rolled on), the follower backs up ``resume_backup_m`` and drives the stretch again, so
+the tool processes it first (at most ``max_backups_here`` times within that distance of one
+place).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import numpy as np
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import Twist2D, VehicleState
+from demining_bringup.contract.datatypes import SafetyEvent, Twist2D, VehicleState
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import DiagLevel, FollowerStatus, LegKind, MissionState
+from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, DiagLevel, FollowerStatus,
+                                              LegKind, MissionState)
 from demining_control.coverage.planner import classify_work
 from demining_control.follower.pure_pursuit import FollowerParams, PathFollower
 
@@ -41,6 +46,15 @@ class PathFollowerConfig(FollowerParams):
     speed_limit_timeout_s: float = param(0.5, 'a tool speed limit older than this is not '
                                          'trusted (work legs at min_speed_mps), s', min=0.05,
                                          max=10.0)
+    # The strip a stop leaves unprocessed: the roll-out at working speed (0.4 m/s at 0.5 m/s^2,
+    # demining_sim/vehicle.py: 0.16 m) plus the stop's latency, ~0.35 m in the simulated
+    # people stop; the back-up covers it with reserve and stays on the ground the tracks came
+    # over (the tool is 0.6 m ahead of the tracks' front).
+    resume_backup_m: float = param(0.8, 'back-up before driving a stretch again whose tool strip '
+                                   'a stop left unprocessed, m', min=0.1, max=5.0)
+    max_backups_here: int = param(2, 'back-ups within resume_backup_m of one place before the '
+                                  'follower gives up (the stop then stands; the mission decides)',
+                                  min=1, max=10)
 
 
 class PathFollowerComponent(Component):
@@ -50,7 +64,7 @@ class PathFollowerComponent(Component):
     params = PathFollowerConfig
     inputs = {'path': Port(topics.COVERAGE_PATH), 'pose': Port(topics.LOCALIZATION),
               'mission': Port(topics.MISSION_STATE),
-              'speed_limit': Port(topics.TOOL_SPEED_LIMIT)}
+              'speed_limit': Port(topics.TOOL_SPEED_LIMIT), 'safety': Port(topics.SAFETY_EVENTS)}
     outputs = {'cmd': Port(topics.CMD_VEL_AUTO, actuator=True),
                'status': Port(topics.FOLLOWER_STATUS), 'leg': Port(topics.FOLLOWER_LEG)}
 
@@ -67,6 +81,7 @@ class PathFollowerComponent(Component):
         self._published_leg: Optional[LegKind] = None
         self.speed_limit: Optional[float] = None
         self.speed_limit_time: Optional[float] = None
+        self._backups: List[XY] = []
 
     def on_activate(self, now: float) -> None:
         """Publish the status (latched)."""
@@ -97,6 +112,22 @@ class PathFollowerComponent(Component):
     def on_speed_limit(self, limit: float, now: float) -> None:
         """Keep the tool's speed limit and when it arrived."""
         self.speed_limit, self.speed_limit_time = float(limit), now
+
+    def on_safety(self, ev: SafetyEvent, now: float) -> None:
+        """Back up when a forward work motion is refused for ground the tool skipped."""
+        if not ev.reason.startswith(ALLOWED_GROUND_STOP + ' (forward') or self.pose is None:
+            return
+        p = self.pose
+        here = sum(1 for b in self._backups
+                   if np.hypot(b[0] - p.x, b[1] - p.y) <= self.config.resume_backup_m)
+        if here >= self.config.max_backups_here:
+            self.log.warning('forward motion refused (allowed ground) again after backing up: '
+                             'standing', throttle_s=10.0)
+            return
+        if self.follower.back_up(p.x, p.y, p.yaw, self.config.resume_backup_m):
+            self._backups = self._backups[-100:] + [(p.x, p.y)]
+            self.log.info(f'backing up {self.config.resume_backup_m:g} m: the tool processes '
+                          'the strip a stop left before the tracks reach it')
 
     def on_mission(self, state: MissionState, now: float) -> None:
         """Keep the mission state (the follower drives only while clearing)."""

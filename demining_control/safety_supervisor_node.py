@@ -5,7 +5,10 @@ Inputs /cmd_vel/mux (the command mux's choice: the path follower or operator tel
 /localization/odometry, /tool/joint_states, /sim/events, /mission/state,
 /safety/inspection_ack, /safety/people_zone (the people monitor: ``stop`` stops the vehicle
 and the rotors, ``slow`` caps the speed; each zone change goes on /safety/events), /imu/data
-(roll and pitch against the slope and rollover limits; a stale or frozen IMU stops); outputs
+(roll and pitch against the slope and rollover limits; a stale or frozen IMU stops),
+/coverage/processed (processed ground: with declared safe ground, the parked position and the
+tool's own sweep, where the tracks may go: a command whose predicted tracks leave it is a
+protective stop); outputs
 /cmd_vel and /tool/command (every control period),
 /safety/state (latched, on change) and /safety/events (each transition with its reason, and
 every reset, resume and inspection acknowledgement); services /safety/reset (clears a latch
@@ -16,16 +19,18 @@ offset cannot make a heartbeat look fresh.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Deque, Dict, List, Optional, Tuple
 
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import (Detections, Heartbeat, ImuSample, SafetyEvent,
-                                                 SimEvent, ToolCommand, ToolState, Twist2D,
-                                                 VehicleState)
+from demining_bringup.contract.datatypes import (STATUS_FIX, Detections, GnssFix, Grid,
+                                                 Heartbeat, ImuSample, SafetyEvent, SimEvent,
+                                                 ToolCommand, ToolState, Twist2D, VehicleState)
+from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import CmdSource, DiagLevel, MissionState, SafetyState
 from demining_bringup.contract.datatypes import PeopleZone
@@ -53,6 +58,16 @@ class SafetySupervisorConfig(SafetyParams):
     tool_state_required: bool = param(True, 'a tool state older than tool_state_timeout_s '
                                       '(or none) stops the vehicle and the tool')
     pose_jump_check: bool = param(True, 'stop on a localisation jump (max_pose_jump_m)')
+    # Speed over ground from GNSS positions for the slip check: 1 s holds 5 fixes at 5 Hz
+    # (demining_sim/sensors/gnss.py); with RTK's 2 cm noise the speed is good to ~0.03 m/s.
+    ground_speed_window_s: float = param(1.0, 'GNSS positions over this window give the speed '
+                                         'over ground (slip check), s', min=0.2, max=10.0)
+    stop_reason_hold_s: float = param(0.5, 'a stop whose reason changes goes on /safety/events '
+                                      'once the new reason has held this long, s', min=0.0,
+                                      max=10.0)
+    allowed_ground_check: bool = param(True, 'refuse a motion (forward, reverse, pivot) whose '
+                                       "tracks' predicted footprint leaves allowed ground "
+                                       '(processed, declared safe, the parked position)')
 
 
 class SafetySupervisorComponent(Component):
@@ -68,7 +83,8 @@ class SafetySupervisorComponent(Component):
               'inspection_ack': Port(topics.SAFETY_INSPECTION_ACK),
               'detections': Port(topics.DETECTIONS)}
     inputs = {**inputs, 'people_zone': Port(topics.PEOPLE_ZONE), 'imu': Port(topics.IMU),
-              'cmd_source': Port(topics.CMD_VEL_SOURCE)}
+              'cmd_source': Port(topics.CMD_VEL_SOURCE),
+              'processed': Port(topics.COVERAGE_PROCESSED), 'gnss': Port(topics.GNSS_FIX)}
     outputs = {'cmd_vel': Port(topics.CMD_VEL, actuator=True),
                'tool_command': Port(topics.TOOL_COMMAND, actuator=True),
                'state': Port(topics.SAFETY_STATE), 'events': Port(topics.SAFETY_EVENTS)}
@@ -80,9 +96,16 @@ class SafetySupervisorComponent(Component):
         area = load_area(params.area_file)
         self.supervisor = SafetySupervisor(area.field, params, safe_ground=area.safe_ground(),
                                            exclusion_zones=area.exclusion_zones)
+        # GNSS fixes in the map's ENU (a speed needs no heading): (arrival, east, north)
+        self._enu = LocalCartesian(area.origin.latitude_deg, area.origin.longitude_deg,
+                                   area.origin.elevation_m)
+        self._fixes: Deque[Tuple[float, float, float]] = collections.deque()
         self.latest = SafetyInputs()
         self._last_imu: Optional[ImuSample] = None
         self._published: Optional[SafetyState] = None
+        self._published_reason = ''
+        self._pending: Optional[Tuple[str, float]] = None
+        self._last_event_reason: Optional[str] = ''
 
     def on_activate(self, now: float) -> None:
         """Publish the state it starts in (a protective stop, latched) and stop commands.
@@ -94,6 +117,7 @@ class SafetySupervisorComponent(Component):
         self.emit('cmd_vel', Twist2D())
         self.emit('tool_command', ToolCommand())
         self._publish_state(now)
+        self._publish_notes(now)
 
     def timers(self) -> Dict[str, float]:
         """The gate."""
@@ -160,6 +184,34 @@ class SafetySupervisorComponent(Component):
                              'kept out')
             self.control(now)
 
+    def on_gnss(self, fix: GnssFix, now: float) -> None:
+        """A GNSS fix: the speed over ground for the slip check (tracks cannot measure it).
+
+        A fix repeating the last position bit for bit (a frozen receiver) adds nothing, so a
+        frozen GNSS goes stale instead of reporting a standing machine.
+        """
+        if fix.status < STATUS_FIX or not all(map(math.isfinite, (fix.latitude,
+                                                                  fix.longitude))):
+            return
+        e, n, _ = self._enu.to_enu(fix.latitude, fix.longitude, 0.0)
+        e, n = float(e), float(n)
+        fixes = self._fixes
+        if fixes and (e, n) == fixes[-1][1:]:
+            return
+        fixes.append((now, e, n))
+        window = self.config.ground_speed_window_s
+        while len(fixes) > 2 and now - fixes[1][0] >= window:
+            fixes.popleft()
+        t0, e0, n0 = fixes[0]
+        if now - t0 >= 0.5 * window:
+            self.latest.ground_speed = math.hypot(e - e0, n - n0) / (now - t0)
+            self.latest.ground_speed_stamp = now
+
+    def on_processed(self, grid: Grid, now: float) -> None:
+        """The mission's processed ground: the tracks may go there (allowed ground)."""
+        self.supervisor.on_processed(grid.values, grid.origin_x, grid.origin_y,
+                                     grid.resolution)
+
     def on_people_zone(self, zone: PeopleZone, now: float) -> None:
         """The people monitor's zone; a change goes on /safety/events (the report) at once."""
         before = self.latest.people_zone
@@ -197,9 +249,13 @@ class SafetySupervisorComponent(Component):
     def _operator_action(self, ok: bool, text: str, now: float, judge: bool = True) -> None:
         """Log an operator action and put it on /safety/events (once, with the state)."""
         (self.log.info if ok else self.log.warning)(text)
-        emitted = self.control(now) if judge else self._publish_state(now)
-        if not emitted:
-            self.emit('events', SafetyEvent(now, self.supervisor.state, text))
+        self._last_event_reason = None
+        if judge:
+            self.control(now)
+        else:
+            self._publish_state(now)
+        if self._last_event_reason != text:       # not already said by a state event
+            self._event(now, self.supervisor.state, text)
 
     # -- output ---------------------------------------------------------------------------
 
@@ -209,16 +265,46 @@ class SafetySupervisorComponent(Component):
         self.emit('cmd_vel', Twist2D(float(cmd.v), float(cmd.omega)))
         self.emit('tool_command', ToolCommand(float(tool.flail_speed), float(tool.tiller_speed),
                                               float(tool.depth)))
-        return self._publish_state(now)
+        published = self._publish_state(now)
+        self._publish_notes(now)
+        return published
+
+    def _publish_notes(self, now: float) -> None:
+        """Safety events that change no state (allowed ground recorded, not enforced)."""
+        notes = self.supervisor.notes
+        while notes:
+            text = notes.pop(0)
+            self.log.warning(text)
+            self._event(now, self.supervisor.state, text)
+
+    def _event(self, now: float, state: SafetyState, reason: str) -> None:
+        self._last_event_reason = reason
+        self.emit('events', SafetyEvent(now, state, reason))
 
     def _publish_state(self, now: float) -> bool:
+        """Publish a state change; a stop whose reason changes goes on /safety/events too."""
         state = self.supervisor.state
-        if state is self._published:
-            return False
-        self._published = state
         reason = self.supervisor.reason
+        if state is self._published:
+            if state is SafetyState.OK or reason == self._published_reason:
+                self._pending = None
+                return False
+            # the same stop for another reason (e.g. waiting for inputs -> allowed ground):
+            # the record must say why the machine stands now, once the reason has held (the
+            # inputs arriving one by one at the start are no event each)
+            if self._pending is None or self._pending[0] != reason:
+                self._pending = (reason, now)
+            if now - self._pending[1] < self.config.stop_reason_hold_s:
+                return False
+            self._pending = None
+            self._published_reason = reason
+            self._event(now, state, reason)
+            self.log.warning(f'safety state {state.value}: {reason}')
+            return True
+        self._published = state
+        self._published_reason = reason
         self.emit('state', state)
-        self.emit('events', SafetyEvent(now, state, reason))
+        self._event(now, state, reason)
         text = f'safety state {state.value}: {reason}'
         if state is SafetyState.OK:
             self.log.info(text)
@@ -234,7 +320,10 @@ class SafetySupervisorComponent(Component):
             'interlock_active': s.interlock_active, 'transitions': len(s.transitions),
             'awaiting_resume': s.awaiting_resume,
             'inspection_due': s.inspection_due or '', 'limit_latch': s.limit_latch or '',
-            'tool_stalls': s.stall_count}
+            'tool_stalls': s.stall_count,
+            'allowed_ground_recorded': s.allowed_recorded,
+            'allowed_ground_refused_at': ('' if s.allowed is None or s.allowed.refused_at is None
+                                          else '(%.1f, %.1f)' % s.allowed.refused_at)}
 
 
 def main(args: Optional[List[str]] = None) -> int:

@@ -1,7 +1,9 @@
 """People and animals walking into the hazard area on scheduled paths (ground truth only).
 
 An actor appears at its ``start`` time at the first point of its path, walks the polyline at
-``speed_mps`` and disappears at the end (or starts over when ``loop``). An ``intrusion`` event
+``speed_mps`` and disappears at the end (or starts over when ``loop``), or at ``until`` when
+given: a stray dog roams round a work site for a while, it does not circle a running flail
+all day (a looping actor without ``until`` stays for the whole run). An ``intrusion`` event
 is raised when an actor comes within ``intrusion_distance_m`` of the vehicle, once per
 approach: it re-arms when the actor is again farther than the distance plus a hysteresis.
 """
@@ -47,7 +49,7 @@ class Actor:
     def position(self, t: float) -> Optional[Tuple[float, float]]:
         """Position at ``t``, or None when the actor is not in the scene."""
         s = self.spec
-        if t < s.start:
+        if t < s.start or (s.until is not None and t > s.until):
             return None
         walked = (t - s.start) * s.speed_mps
         if self.length <= 0.0:

@@ -11,6 +11,11 @@ Example (``config/faults/*.yaml``)::
     actors:
       - {name: shepherd, kind: person, start: 100.0, speed_mps: 1.2,
          path: [[-30.0, 10.0], [20.0, 10.0]]}
+      - {name: dog, kind: animal, start: 200.0, speed_mps: 2.0, loop: true, until: 500.0,
+         path: [[-20.0, -10.0], [30.0, 30.0], [-20.0, 30.0]]}
+
+An actor appears at ``start`` and leaves the scene at the end of its path or, when given, at
+``until`` (a looping actor without ``until`` stays for the whole run).
 
 The ``setup`` and ``expect`` sections belong to the fault campaign
 (:mod:`demining_bringup.fault_campaign`: the world, operator actions, the expected safe outcome);
@@ -34,6 +39,8 @@ nan_message          sensor (that sensor's output carries NaN)          0 = one
 garbage_message      topic: a topic the simulator publishes             instant
 drive_runaway        speed_mps (default 0.5): the drive ignores its          5
                      command (a stuck hydraulic valve)
+track_slip           slip (default 0.8): extra slip fraction of both         10
+                     tracks (wet clay, a mud hole, a track on ice)
 ==================== ================================================ =========
 
 :class:`FaultInjector` is pure: ``active(t)`` lists the faults in force at ``t`` and
@@ -67,6 +74,7 @@ class FaultKind(str, enum.Enum):
     NAN_MESSAGE = 'nan_message'
     GARBAGE_MESSAGE = 'garbage_message'
     DRIVE_RUNAWAY = 'drive_runaway'
+    TRACK_SLIP = 'track_slip'
 
 
 SENSORS = ('gpr', 'md', 'imu', 'odom', 'gnss', 'people', 'tool')
@@ -86,7 +94,7 @@ _DURATION: Dict[FaultKind, Optional[float]] = {
     FaultKind.SENSOR_FROZEN: 10.0, FaultKind.OPERATOR_LINK_LOSS: 10.0,
     FaultKind.ROTOR_STALL: 5.0, FaultKind.DETONATION: None, FaultKind.NODE_CRASH: None,
     FaultKind.NAN_MESSAGE: 0.0, FaultKind.GARBAGE_MESSAGE: None,
-    FaultKind.DRIVE_RUNAWAY: 5.0}
+    FaultKind.DRIVE_RUNAWAY: 5.0, FaultKind.TRACK_SLIP: 10.0}
 
 # Extra fields each kind accepts (besides at, kind, duration), and which are required.
 _FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
@@ -101,7 +109,11 @@ _FIELDS: Dict[FaultKind, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     FaultKind.NAN_MESSAGE: (('sensor',), ('sensor',)),
     FaultKind.GARBAGE_MESSAGE: (('topic',), ('topic',)),
     FaultKind.DRIVE_RUNAWAY: (('speed_mps',), ()),
+    FaultKind.TRACK_SLIP: (('slip',), ()),
 }
+#: Largest extra slip fraction of a track_slip fault (the vehicle model's ceiling,
+#: demining_sim/vehicle.py: the tracks still grip a little).
+MAX_FAULT_SLIP = 0.9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +132,10 @@ class Fault:
     topic: str = ''
     #: Forward speed of a runaway drive, m/s.
     speed_mps: float = 0.5
+    #: Extra slip fraction of both tracks (track_slip): the ground moves the machine by
+    #: (1 - slip) of what the sprockets drive. Wet clay and mud reach 0.5-0.9 at the drawbar
+    #: pull a flail needs (Wong 2008, "Theory of Ground Vehicles", slip-traction curves).
+    slip: float = 0.8
 
     @property
     def end(self) -> float:
@@ -141,6 +157,8 @@ class Fault:
             parts.append(f'topic={self.topic}')
         if self.kind == FaultKind.DRIVE_RUNAWAY:
             parts.append(f'speed_mps={self.speed_mps:g}')
+        if self.kind == FaultKind.TRACK_SLIP:
+            parts.append(f'slip={self.slip:g}')
         if self.duration > 0.0:
             parts.append(f'duration={self.duration:g}s')
         return ' '.join(parts)
@@ -156,6 +174,8 @@ class ActorSpec:
     speed_mps: float = 1.2
     start: float = 0.0
     loop: bool = False
+    #: Time the actor leaves the scene (None: at the end of its path, never when it loops).
+    until: Optional[float] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,6 +247,10 @@ def parse_fault(entry: Any, where: str) -> Fault:
             kw[name] = _number(f'{where}.{name}', entry[name])
     if 'speed_mps' in entry:
         kw['speed_mps'] = _number(f'{where}.speed_mps', entry['speed_mps'])
+    if 'slip' in entry:
+        kw['slip'] = _number(f'{where}.slip', entry['slip'], min_value=0.0)
+        if kw['slip'] > MAX_FAULT_SLIP:
+            raise ValueError(f'{where}.slip: {kw["slip"]:g} above {MAX_FAULT_SLIP:g}')
     if 'topic' in entry:
         # A scenario may name the topic resolved ('/gpr/traces') or relative ('gpr/traces').
         topic = entry['topic'].lstrip('/') if isinstance(entry['topic'], str) else entry['topic']
@@ -238,7 +262,7 @@ def parse_actor(entry: Any, where: str) -> ActorSpec:
     """Validate one ``actors`` entry."""
     if not isinstance(entry, dict):
         raise ValueError(f'{where}: expected a mapping, got {entry!r}')
-    known = {'name', 'kind', 'path', 'speed_mps', 'start', 'loop'}
+    known = {'name', 'kind', 'path', 'speed_mps', 'start', 'loop', 'until'}
     unknown = sorted(set(entry) - known)
     if unknown:
         raise ValueError(f'{where}: unknown field {unknown[0]!r} (allowed: '
@@ -258,13 +282,15 @@ def parse_actor(entry: Any, where: str) -> ActorSpec:
     loop = entry.get('loop', False)
     if not isinstance(loop, bool):
         raise ValueError(f'{where}.loop: expected true or false, got {loop!r}')
+    start = _number(f'{where}.start', entry.get('start', 0.0), min_value=0.0)
+    until = (_number(f'{where}.until', entry['until'], min_value=start)
+             if entry.get('until') is not None else None)
     return ActorSpec(name=str(entry['name']),
                      kind=_choice(f'{where}.kind', entry.get('kind', 'person'), ACTOR_KINDS),
                      path=tuple(pts),
                      speed_mps=_number(f'{where}.speed_mps', entry.get('speed_mps', 1.2),
                                        min_value=0.0),
-                     start=_number(f'{where}.start', entry.get('start', 0.0), min_value=0.0),
-                     loop=loop)
+                     start=start, loop=loop, until=until)
 
 
 def parse_scenario(data: Any, source: str = '<scenario>') -> Scenario:
@@ -315,7 +341,8 @@ def shifted_scenario(scenario: Scenario, elapsed_s: float) -> Scenario:
     ended before the restart (an instant one at or before it) is dropped (it already
     happened: replaying a detonation or a crash would be a second one), one in force at the
     restart keeps what is left of its duration from 0, later ones keep their place in the
-    mission. Actors keep walking where they were (their start may become negative).
+    mission. Actors keep walking where they were (their start may become negative) and leave
+    when they would have.
     """
     if not (math.isfinite(elapsed_s) and elapsed_s > 0.0):
         return scenario
@@ -328,7 +355,9 @@ def shifted_scenario(scenario: Scenario, elapsed_s: float) -> Scenario:
             faults.append(dataclasses.replace(f, at=start, duration=f.end - elapsed_s - start))
         elif f.at > elapsed_s:
             faults.append(dataclasses.replace(f, at=f.at - elapsed_s))
-    actors = tuple(dataclasses.replace(a, start=a.start - elapsed_s) for a in scenario.actors)
+    actors = tuple(dataclasses.replace(
+        a, start=a.start - elapsed_s,
+        until=None if a.until is None else a.until - elapsed_s) for a in scenario.actors)
     return dataclasses.replace(scenario, faults=tuple(faults), actors=actors)
 
 

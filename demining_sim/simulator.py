@@ -611,6 +611,9 @@ class Simulator:
         inj = self.injector
         self._active = inj.active(t)
         self._fault_change = inj.next_change(t)
+        # a track_slip fault holds while active (the largest if several overlap)
+        self.vehicle.fault_slip = max((f.slip for f in self._active
+                                       if f.kind == FaultKind.TRACK_SLIP), default=0.0)
         for f in inj.started(self._last_fault_t if self._last_fault_t >= 0 else -1.0, t):
             self._start_fault(f, t)
         self._last_fault_t = t

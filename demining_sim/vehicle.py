@@ -217,6 +217,8 @@ class Vehicle:
         self._slide = 0.0
         #: External force resisting forward motion (the tool in the soil), N.
         self.tool_force = 0.0
+        #: Extra slip fraction of both tracks (a track_slip fault: mud, ice).
+        self.fault_slip = 0.0
         self.slip_left = self.slip_right = 0.0
         self.terrain = terrain
         self.rng = rng
@@ -399,7 +401,7 @@ class Vehicle:
                     traction = 1.0 - p.uphill_speed_loss * sin_slope
                     if traction < 0.0:
                         traction = 0.0
-        slip = p.slip_base + p.slip_turn_coeff * abs(w_ref) + self._slope_slip
+        slip = p.slip_base + p.slip_turn_coeff * abs(w_ref) + self._slope_slip + self.fault_slip
         if p.slip_noise > 0.0:
             if self._noise_left == 0:
                 self._noise = (p.slip_noise * self.rng.standard_normal(_NOISE_BLOCK)).tolist()

@@ -70,6 +70,9 @@ PEOPLE_ZONE_EVENT_PREFIX = 'people zone'
 NO_GO_AHEAD = 'no-go zone ahead (detected AT mine or UXO)'
 EXCLUSION_AHEAD = 'exclusion zone ahead'
 KEEP_OUT_CAUSES = (NO_GO_AHEAD, EXCLUSION_AHEAD)
+#: Protective-stop cause head of a motion whose tracks would leave allowed ground (processed or
+#: declared safe): the supervisor raises it, the path follower backs up on it.
+ALLOWED_GROUND_STOP = 'tracks would leave allowed ground'
 
 
 class FollowerStatus(str, enum.Enum):

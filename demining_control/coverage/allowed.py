@@ -346,5 +346,9 @@ def metres_outside(xy: np.ndarray, fence) -> float:
     return float(line.difference(fence).length)
 
 
-__all__ = ['ContactParams', 'PathCheck', 'check_path', 'geofence', 'machine_poses',
+#: The layered raster, shared with the safety supervisor's footprint check
+#: (:mod:`demining_control.safety.allowed_ground`): one geometry for everyone.
+Raster = _Raster
+
+__all__ = ['ContactParams', 'PathCheck', 'Raster', 'check_path', 'geofence', 'machine_poses',
            'metres_outside', 'rectangle']

@@ -155,6 +155,31 @@ class PathFollower:
                     self._reverse[c:nxt] = True
         self.status = FollowerStatus.FOLLOWING
 
+    def back_up(self, x: float, y: float, yaw: float, distance_m: float) -> bool:
+        """Insert a back-up of ``distance_m`` and the return to here before the rest of the path.
+
+        For a work leg interrupted by a stop that lifted the tool while the machine rolled on:
+        the strip the tool skipped lies behind it, and the tracks may not roll over it (allowed
+        ground). Backing up on the ground the tracks came over lets the tool, lowered again,
+        process the strip before the tracks reach it. Returns False (path unchanged) when not
+        following a forward work leg.
+        """
+        if (self.status is not FollowerStatus.FOLLOWING or not self.on_work_leg
+                or self._reverse[min(self._seg, len(self._reverse) - 1)]
+                or not all(math.isfinite(v) for v in (x, y, yaw, distance_m))
+                or distance_m <= 0.0):
+            return False
+        seg = self._seg
+        here = np.array([[x, y]])
+        back = here - distance_m * np.array([[math.cos(yaw), math.sin(yaw)]])
+        rest = self._xy[seg + 1:]
+        facing = np.where(self._reverse, self._heading + math.pi, self._heading)[seg:]
+        xy = np.vstack([here, back, here, rest])
+        yaws = np.concatenate([[yaw, yaw, facing[0]], facing[1:], [facing[-1]]])
+        work = np.concatenate([[True, True, True], self._work[seg + 1:]])
+        self.set_path(np.column_stack([xy, yaws]), work)
+        return self.status is FollowerStatus.FOLLOWING
+
     @property
     def progress_index(self) -> int:
         """Index of the path segment the vehicle is on (monotonic)."""

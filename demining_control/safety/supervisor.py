@@ -37,6 +37,16 @@ that long (a stuck valve) latches the e-stop. Operator teleop (``cmd_source`` ``
 the command mux: hold-to-run with the deadman) may drive out of a slope or machine-limit stop at
 ``teleop_creep_speed_mps`` with the rotors stopped; every other cause still stops it.
 
+Keep-out on the footprint (allowed ground, :mod:`demining_control.safety.allowed_ground`;
+``allowed_ground_check``): the motion passed on (forward, reverse or pivot, after the clamps
+and the interlock) is placed over ``allowed_ground_horizon_s`` and its tracks must stay on declared
+safe ground, processed ground (the mission's grid and the tool's own sweep), the parked
+position, the ground under them now, or, while the tool works, ground it sweeps before the
+tracks get there; else a protective stop ("tracks would leave allowed ground (...)"). On an
+area that declares no safe ground such motions are recorded in :attr:`notes`, not refused,
+unless ``allowed_ground_enforce_undeclared``. Track slip is judged on an independent speed over
+ground (GNSS) when one is fresh (:attr:`SafetyInputs.ground_speed`).
+
 Reset and resume (IEC 60204-1, ISO 13850: resetting a stop must not restart the machine): a
 successful reset clears the latch but leaves the supervisor in ``PROTECTIVE_STOP`` ("reset:
 waiting for resume") with zero velocity, rotors stopped and the tool lifted, until an explicit
@@ -66,10 +76,11 @@ from demining_bringup.contract.datatypes import (Detection, SimEvent, ToolComman
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
-from demining_bringup.contract.states import (EXCLUSION_AHEAD, NO_GO_AHEAD, CmdSource,
-                                              SafetyState, ZoneState)
-from demining_control.coverage.allowed import geofence
+from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, EXCLUSION_AHEAD,  # noqa: F401
+                                              NO_GO_AHEAD, CmdSource, SafetyState, ZoneState)
+from demining_control.coverage.allowed import ContactParams, geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
+from demining_control.safety.allowed_ground import AllowedGround
 
 XY = Tuple[float, float]
 
@@ -83,6 +94,8 @@ PEOPLE_CLEAR_RESUME = 'people zone clear for the hold time: work resumes'
 _SWEEP_STEPS = 5
 #: Footprint area inside no-go zones that counts as "further in", m^2 (numerical noise).
 _AREA_EPS_M2 = 1e-4
+#: How many recorded (not enforced) allowed-ground departures go on the safety events.
+_MAX_ALLOWED_RECORDS = 20
 #: How many transitions are kept (bounded memory on a long mission).
 _MAX_TRANSITIONS = 10_000
 #: How many inspection acknowledgements are kept, and how much of each text.
@@ -102,6 +115,12 @@ JUMP_STOP = 'localisation jump'
 SLIP_STOP = 'track slip beyond the limit'
 #: Reason head of the OK state while teleop drives out of a machine-limit stop.
 TELEOP_RECOVERY = 'teleop recovery at creep speed'
+#: Head of the event of a motion leaving allowed ground that is recorded, not refused.
+ALLOWED_GROUND_RECORDED = 'allowed ground not enforced (no safe ground declared)'
+#: Event at the start when the area declares no safe ground (the check records only).
+ALLOWED_GROUND_UNDECLARED = ('allowed ground: the area declares no safe ground (approach '
+                             'lane, safe area or margin): motions leaving processed ground are '
+                             'recorded, not refused (allowed_ground_enforce_undeclared)')
 #: Reason tail while a machine-limit stop waits for the operator's resume.
 LIMIT_WAITING = 'waiting for resume'
 #: Reason while a reset latch waits for the operator's resume.
@@ -224,6 +243,44 @@ class SafetyParams:
                                    'waits for a resume), m', min=0.1, max=100.0)
     motion_check_min_speed_mps: float = param(0.15, 'slip is judged only above this commanded '
                                               '|v|, m/s', min=0.0, max=10.0)
+    ground_speed_timeout_s: float = param(1.0, 'a speed over ground (GNSS) older than this is '
+                                          'not used for the slip check (the localisation\'s '
+                                          'speed is), s', min=0.1, max=60.0)
+    # -- keep-out on the footprint: allowed ground (issue 8 item 3; the rule of
+    # demining_control/coverage/allowed.py). The core's default leaves it out (unit tests of
+    # the rest); the node enforces it.
+    allowed_ground_check: bool = param(False, 'refuse a motion (forward, reverse, pivot) whose '
+                                       "tracks' predicted footprint leaves allowed ground "
+                                       '(processed, declared safe, the parked position)')
+    # Without declared safe ground the machine cannot reach the field, nor turn at the corners
+    # of its headland, under the rule (the planner of issue 7 does not yet plan it): enforcing
+    # there would stop every mission at its start, so the default records what it would refuse.
+    allowed_ground_enforce_undeclared: bool = param(False, 'enforce allowed ground also on an '
+                                                    'area that declares no safe ground (else '
+                                                    'motions leaving it are recorded as safety '
+                                                    'events, not refused)')
+    track_gauge_m: float = vehicle_params.track_gauge_m()
+    track_width_m: float = vehicle_params.track_width_m()
+    track_length_m: float = vehicle_params.track_length_m()
+    tool_width_m: float = vehicle_params.tool_width_m()
+    # The mission's processed-ground grid is 0.1 m (mission_manager processed_resolution_m);
+    # the same cell here.
+    allowed_ground_resolution_m: float = param(0.1, 'cell size of the allowed-ground raster, m',
+                                               min=0.02, max=1.0, read_only=True)
+    # Tolerance: one raster cell plus the localisation's noise between the pose that marked
+    # the ground and the pose judged now (a few cm for RTK GNSS with the EKF); wider than the
+    # planner's 0.05 m (an ideal path) so a followed plan is never refused for tracking error.
+    # The horizon covers one judgement (0.1 s) and the stop: at the 0.4 m/s working speed
+    # and 0.5 m/s^2 (demining_sim/vehicle.py max_accel_mps2) 0.04 + 0.16 m, i.e. 0.5 s of
+    # travel; at the 0.8 m/s transit speed 0.08 + 0.64 m, 0.9 s. Longer, a steering correction
+    # held constant over it would swing the predicted tracks off the tool's strip although
+    # the follower straightens out long before (the keep-out zones keep their own horizon).
+    allowed_ground_horizon_s: float = param(1.0, 'a motion is refused when the tracks it '
+                                            'would sweep within this time leave allowed '
+                                            'ground, s', min=0.1, max=10.0)
+    allowed_ground_tolerance_m: float = param(0.15, 'a track may overlap ground not known '
+                                              'allowed by this much (raster, localisation), m',
+                                              min=0.0, max=1.0)
 
 
 @dataclasses.dataclass
@@ -253,6 +310,11 @@ class SafetyInputs:
     #: Where the motion command comes from (the command mux): teleop may drive out of a
     #: machine-limit stop at a creep speed.
     cmd_source: str = ''
+    #: Speed over ground from a sensor independent of the tracks (GNSS positions), m/s, and
+    #: when it was last updated; the slip check's measurement (the localisation's speed
+    #: follows the track odometry, which cannot see slip).
+    ground_speed: Optional[float] = None
+    ground_speed_stamp: Optional[float] = None
 
 
 def _finite(*values: float) -> bool:
@@ -285,6 +347,8 @@ class SafetySupervisor:
         self._fence = geofence(self._field, self._safe, self.params.geofence_margin_m)
         self.state = SafetyState.PROTECTIVE_STOP
         self.reason = 'starting: waiting for inputs'
+        #: The current stop began (or went on) with a person in the stop zone.
+        self._people_stop = False
         self._latched_reasons: List[str] = []
         self.transitions: List[Dict[str, object]] = []
         self.interlock_active = False
@@ -318,12 +382,38 @@ class SafetySupervisor:
         self.last_v = 0.0
         #: The last fresh, finite pose judged: (x, y, time).
         self._last_pose: Optional[Tuple[float, float, float]] = None
+        #: Allowed ground over the geofence (None while the check is off).
+        self.allowed: Optional[AllowedGround] = (
+            AllowedGround(self._fence.bounds, self._contact(), safe_ground)
+            if self.params.allowed_ground_check else None)
+        declared = safe_ground is not None and not safe_ground.is_empty
+        #: Whether a motion leaving allowed ground is refused (else recorded in ``notes``).
+        self.allowed_enforced = self.allowed is not None and (
+            declared or self.params.allowed_ground_enforce_undeclared)
+        #: Texts for the safety events that change no state (drained by the node).
+        self.notes: List[str] = []
+        if self.allowed is not None and not self.allowed_enforced:
+            self.notes.append(ALLOWED_GROUND_UNDECLARED)
+        self._recorded_leave = ''
+        #: Motions leaving allowed ground recorded, not refused (area without safe ground).
+        self.allowed_recorded = 0
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
         self.params = params
         if hasattr(self, '_field'):
             self._fence = geofence(self._field, self._safe, params.geofence_margin_m)
+        if getattr(self, 'allowed', None) is not None:
+            self.allowed.contact = self._contact()
+
+    def _contact(self) -> ContactParams:
+        """The tracks and tool of the allowed-ground check (the planner's own type)."""
+        p = self.params
+        return ContactParams(track_gauge_m=p.track_gauge_m, track_width_m=p.track_width_m,
+                             track_length_m=p.track_length_m, tool_width_m=p.tool_width_m,
+                             tool_offset_x_m=p.tool_offset_x_m,
+                             resolution_m=p.allowed_ground_resolution_m,
+                             tolerance_m=p.allowed_ground_tolerance_m)
 
     # -- latched causes --------------------------------------------------------------------
 
@@ -523,18 +613,29 @@ class SafetySupervisor:
         measured = abs(pose.v) if fresh else 0.0
         if p.pose_jump_check and fresh and _finite(pose.x, pose.y):
             self._track_pose_jump(pose, now)
+        if self.allowed is not None and fresh:
+            # the parked position, and the ground the tool processes (the mission's rule)
+            self.allowed.park(pose.x, pose.y, pose.yaw)
+            self.allowed.mark_tool(pose.x, pose.y, pose.yaw, self.tool_ready(inputs, now))
         commanded = abs(self.last_v)
         runaway = fresh and measured > commanded + p.runaway_margin_mps
         self._runaway_since = (self._runaway_since if self._runaway_since is not None else now) \
             if runaway else None
         if runaway and now - self._runaway_since >= p.motion_mismatch_time_s:
             self.trigger_estop(RUNAWAY_ESTOP, now)
-        slip = (fresh and commanded >= p.motion_check_min_speed_mps
-                and measured < (1.0 - p.max_slip_fraction) * commanded)
+        # Slip: the tracks turn, the ground does not move. Judged on the speed over ground of
+        # a sensor the tracks do not drive (GNSS) when there is one: a localisation fusing
+        # track odometry reports the sprockets' speed while the machine stands in mud.
+        gs = inputs.ground_speed
+        over_ground = gs is not None and _finite(gs) and not self._stale(
+            inputs.ground_speed_stamp, now, p.ground_speed_timeout_s)
+        ground = abs(gs) if over_ground else measured
+        slip = ((fresh or over_ground) and commanded >= p.motion_check_min_speed_mps
+                and ground < (1.0 - p.max_slip_fraction) * commanded)
         self._slip_since = (self._slip_since if self._slip_since is not None else now) \
             if slip else None
         if slip and now - self._slip_since >= p.motion_mismatch_time_s:
-            self._latch_limit(f'{SLIP_STOP} (measured {measured:.2f} m/s, commanded '
+            self._latch_limit(f'{SLIP_STOP} (measured {ground:.2f} m/s over ground, commanded '
                               f'{commanded:.2f} m/s)')
 
     def _track_pose_jump(self, pose: VehicleState, now: float) -> None:
@@ -583,6 +684,32 @@ class SafetySupervisor:
         if added:
             self._no_go_union = unary_union(self.no_go.polygons())
         return len(added)
+
+    def on_processed(self, values, origin_x: float, origin_y: float, resolution: float) -> None:
+        """Take the mission's processed-ground grid (/coverage/processed; 100 = processed)."""
+        if self.allowed is not None:
+            self.allowed.merge_grid(values, origin_x, origin_y, resolution)
+
+    def leaves_allowed_ground(self, inputs: SafetyInputs, now: float, v: float,
+                              omega: float) -> str:
+        """The cause text when the motion (v, omega)'s tracks would leave allowed ground, else ''.
+
+        The motion is placed over ``allowed_ground_horizon_s`` (forward, reverse or pivot); while
+        the measured tool works and may keep working, its sweep ahead of the tracks counts
+        (the tracks follow it onto ground it will have processed).
+        """
+        pose = inputs.pose
+        if (self.allowed is None or pose is None
+                or not _finite(pose.x, pose.y, pose.yaw, v, omega)
+                or self._stale(inputs.pose_stamp, now, self.params.localization_timeout_s)):
+            return ''
+        working = self.tool_ready(inputs, now) and not self.tool_must_stop(inputs, now)
+        kind = self.allowed.judge(pose.x, pose.y, pose.yaw, v, omega,
+                                  self.params.allowed_ground_horizon_s, _SWEEP_STEPS, working)
+        if kind is None:
+            return ''
+        return (f'{ALLOWED_GROUND_STOP} ({kind.value}: neither processed, nor to be processed '
+                'by the tool first, nor declared safe)')
 
     def _enters_no_go(self, inputs: SafetyInputs) -> bool:
         """True when the commanded motion would sweep the footprint further into a no-go zone."""
@@ -659,8 +786,12 @@ class SafetySupervisor:
         return math.inf
 
     def _ok_reason(self) -> str:
-        """Reason of an OK state: says so when it ends a people stop (the report shows it)."""
-        if self.state is SafetyState.PROTECTIVE_STOP and self.reason.startswith(PERSON_STOP):
+        """Reason of an OK state: says so when it ends a people stop (the report shows it).
+
+        A stop that began with a person ends with the people reason even when its last cause
+        was another (e.g. a back-up over ground the stop left unprocessed).
+        """
+        if self.state is SafetyState.PROTECTIVE_STOP and self._people_stop:
             return PEOPLE_CLEAR_RESUME
         return 'all inputs fresh and valid'
 
@@ -709,13 +840,6 @@ class SafetySupervisor:
         causes = self.protective_causes(inputs, now)
         if creep:
             causes = [c for c in causes if c != SLOPE_STOP]
-        if causes:
-            self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
-        elif creep:
-            self._set(SafetyState.OK, f'{TELEOP_RECOVERY}: {self.limit_latch or SLOPE_STOP}',
-                      now)
-        else:
-            self._set(SafetyState.OK, self._ok_reason(), now)
         tc = inputs.tool_cmd
         tool = (dataclasses.replace(tc) if tc is not None
                 and _finite(tc.flail_speed, tc.tiller_speed, tc.depth)
@@ -723,24 +847,47 @@ class SafetySupervisor:
                 else ToolCommand())
         if self.tool_must_stop(inputs, now) or creep:
             tool = ToolCommand()        # a person, a slope, no IMU: rotors stopped, tool lifted
-        if self.state is SafetyState.PROTECTIVE_STOP:
+        v = omega = 0.0
+        self.interlock_active = False
+        if not causes:
+            cmd = inputs.cmd
+            assert cmd is not None and inputs.pose is not None
+            v = max(-p.max_speed_mps, min(p.max_speed_mps, cmd.v))
+            cap = self.people_speed_cap(inputs, now)
+            v = max(-cap, min(cap, v))
+            omega = max(-p.max_yaw_rate, min(p.max_yaw_rate, cmd.omega))
+            if creep:
+                v = max(-p.teleop_creep_speed_mps, min(p.teleop_creep_speed_mps, v))
+                omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
+            if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
+                    and not self.tool_ready(inputs, now)):
+                # tracks only on processed ground: no forward motion until the tool works
+                v = 0.0
+                self.interlock_active = True
+            # the motion passed on, judged as it will be driven: its tracks stay on allowed
+            # ground (forward, reverse, pivot)
+            leaves = self.leaves_allowed_ground(inputs, now, v, omega)
+            if leaves and self.allowed_enforced:
+                causes.append(leaves)
+            elif leaves != self._recorded_leave:
+                if leaves:
+                    # an area without declared safe ground: recorded, not enforced (bounded)
+                    self.allowed_recorded += 1
+                    if self.allowed_recorded <= _MAX_ALLOWED_RECORDS:
+                        tail = (' (further ones are counted, not listed)'
+                                if self.allowed_recorded == _MAX_ALLOWED_RECORDS else '')
+                        self.notes.append(f'{ALLOWED_GROUND_RECORDED}: {leaves}{tail}')
+                        self._record_action(self.notes[-1], now)
+                self._recorded_leave = leaves
+        if causes:
+            self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
             self.interlock_active = False
             return self.state, Twist2D(), tool
-        cmd = inputs.cmd
-        assert cmd is not None and inputs.pose is not None
-        v = max(-p.max_speed_mps, min(p.max_speed_mps, cmd.v))
-        cap = self.people_speed_cap(inputs, now)
-        v = max(-cap, min(cap, v))
-        omega = max(-p.max_yaw_rate, min(p.max_yaw_rate, cmd.omega))
         if creep:
-            v = max(-p.teleop_creep_speed_mps, min(p.teleop_creep_speed_mps, v))
-            omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
-        self.interlock_active = False
-        if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
-                and not self.tool_ready(inputs, now)):
-            # tracks only on processed ground: no forward motion until the tool works
-            v = 0.0
-            self.interlock_active = True
+            self._set(SafetyState.OK, f'{TELEOP_RECOVERY}: {self.limit_latch or SLOPE_STOP}',
+                      now)
+        else:
+            self._set(SafetyState.OK, self._ok_reason(), now)
         self.last_v = v
         return self.state, Twist2D(v, omega), tool
 
@@ -751,6 +898,10 @@ class SafetySupervisor:
                 state is SafetyState.OK or reason == self.reason):
             return
         changed = state is not self.state
+        if state is SafetyState.OK:
+            self._people_stop = False
+        elif state is SafetyState.PROTECTIVE_STOP and reason.startswith(PERSON_STOP):
+            self._people_stop = True
         self.state = state
         self.reason = reason
         if changed or state is not SafetyState.OK or not self.transitions:

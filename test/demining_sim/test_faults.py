@@ -231,3 +231,51 @@ def test_message_level_faults_reach_the_node():
                   {'at': 5.0, 'kind': 'garbage_message', 'topic': '/gpr/traces'}])
     mf = [(o.stamp, o.kind, o.topic) for o in out if isinstance(o, MessageFault)]
     assert mf == [(4.0, 'node_crash', ''), (5.0, 'garbage_message', topics.GPR_TRACES)]
+
+
+def test_track_slip_slows_the_ground_speed_while_the_track_odometry_does_not_see_it():
+    sim = Simulator(world(), SimParams(seed=3, gnss_dropouts_per_hour=0.0), parse_scenario(
+        {'faults': [{'at': 4.0, 'kind': 'track_slip', 'slip': 0.8, 'duration': 4.0}]},
+        'test.yaml'))
+    speeds, odom = {}, {}
+    while sim.t < 11.0 - 1e-9:
+        sim.set_command(Twist2D(0.4, 0.0))
+        sim.set_tool_command(ToolCommand(0.0, 0.0, 0.0))
+        sim.advance_to(sim.t + 0.1)
+        speeds[round(sim.t, 1)] = sim.truth.v
+        for o in sim.drain():
+            if isinstance(o, OdomSample):
+                odom[round(o.stamp, 1)] = o.v
+    assert speeds[3.9] == pytest.approx(0.4, rel=0.1)
+    assert speeds[7.9] < 0.25 * 0.4                      # the ground moves it a fifth
+    assert speeds[10.9] == pytest.approx(0.4, rel=0.1)   # out of the mud hole
+    # the sprockets still turn at the commanded speed: odometry reads ~0.4 m/s throughout
+    sprockets = np.mean([v for t, v in odom.items() if 6.0 <= t < 8.0])
+    assert sprockets == pytest.approx(0.4, rel=0.1)
+
+
+def test_track_slip_and_actor_until_parse_with_clear_errors():
+    sc = parse_scenario({'faults': [{'at': 1.0, 'kind': 'track_slip'}], 'actors': [
+        {'name': 'dog', 'kind': 'animal', 'path': [[0, 0], [5, 0]], 'loop': True,
+         'start': 10.0, 'until': 40.0}]}, 's.yaml')
+    assert sc.faults[0].slip == 0.8 and sc.faults[0].duration == 10.0
+    assert 'slip=0.8' in sc.faults[0].describe()
+    assert sc.actors[0].until == 40.0
+    with pytest.raises(ValueError, match=r'slip: 0.95 above 0.9'):
+        parse_scenario({'faults': [{'at': 1.0, 'kind': 'track_slip', 'slip': 0.95}]}, 's')
+    with pytest.raises(ValueError, match=r'until'):
+        parse_scenario({'actors': [{'name': 'a', 'path': [[0, 0]], 'start': 5.0,
+                                    'until': 1.0}]}, 's')
+
+
+def test_a_looping_actor_leaves_the_scene_at_until():
+    from demining_sim.actors import Actors
+    sc = parse_scenario({'actors': [
+        {'name': 'dog', 'kind': 'animal', 'path': [[0, 0], [10, 0], [0, 5]], 'loop': True,
+         'speed_mps': 2.0, 'start': 10.0, 'until': 100.0},
+        {'name': 'stray', 'kind': 'animal', 'path': [[0, 0], [10, 0]], 'loop': True}]}, 's')
+    actors = Actors(sc.actors, 5.0)
+    times = (5.0, 50.0, 99.0, 101.0, 5000.0)
+    names = {t: {a.name for a in actors.update(t, 50.0, 50.0)[0]} for t in times}
+    assert names == {5.0: {'stray'}, 50.0: {'dog', 'stray'}, 99.0: {'dog', 'stray'},
+                     101.0: {'stray'}, 5000.0: {'stray'}}

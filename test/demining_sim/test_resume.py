@@ -85,3 +85,12 @@ def test_a_resumed_simulator_does_not_replay_a_crash_and_garbage_comes_on_time(t
         sim.advance_to(round(sim.time + sim.clock_period_s(), 9))
     garbage = [v for _, v in out if isinstance(v, Garbage)]
     assert [v.stamp for v in garbage] == [pytest.approx(0.5)]
+
+
+def test_an_actor_that_leaves_leaves_at_the_same_mission_time_after_a_resume():
+    from demining_sim.faults import parse_scenario, shifted_scenario
+    scenario = parse_scenario({'actors': [
+        {'name': 'dog', 'kind': 'animal', 'start': 200.0, 'speed_mps': 2.0, 'loop': True,
+         'until': 500.0, 'path': [[0.0, 0.0], [10.0, 0.0]]}]})
+    dog = shifted_scenario(scenario, 300.0).actors[0]
+    assert (dog.start, dog.until) == (-100.0, 200.0)

@@ -128,3 +128,26 @@ def test_the_leg_says_when_the_follower_reverses():
     assert f.leg is LegKind.REVERSE and cmd.v < 0.0
     f.clear()
     assert f.leg is LegKind.NONE
+
+
+def test_back_up_reverses_then_drives_the_stretch_again():
+    """A stop left a strip unprocessed: back up on the way it came, then on along the path."""
+    f = PathFollower()
+    f.set_path(np.array([[0.0, 0.0], [20.0, 0.0], [20.0, 5.0]]), [True, True, False])
+    assert f.update(VehicleState(0.0, 5.0, 0.0, 0.0), 0.1).v > 0.0
+    assert f.back_up(5.0, 0.0, 0.0, 0.8)
+    x, t, seen_reverse, lowest = 5.0, 0.0, False, 5.0
+    while t < 30.0 and x < 8.0:
+        cmd = f.update(VehicleState(t, x, 0.0, 0.0), 0.1)
+        seen_reverse |= cmd.v < 0.0
+        x += cmd.v * 0.1
+        lowest = min(lowest, x)
+        t += 0.1
+    assert seen_reverse and lowest == pytest.approx(4.2, abs=0.2) and x >= 8.0
+    assert f.status is FollowerStatus.FOLLOWING and f.on_work_leg
+    # not on a reverse or transit leg, nor when idle
+    g = PathFollower()
+    assert not g.back_up(0.0, 0.0, 0.0, 0.8)
+    g.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]), [False, False])
+    assert not g.back_up(1.0, 0.0, 0.0, 0.8)
+    assert not f.back_up(6.0, 0.0, math.nan, 0.8)

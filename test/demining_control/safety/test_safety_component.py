@@ -18,9 +18,11 @@ def safety(area_file):
     out = []
     rt = ComponentRuntime(SafetySupervisorComponent, sink=lambda p, v: out.append((p, v)),
                           log=RecordingLog())
-    # the people monitor is tested in test_people_zones.py, the IMU limits in test_machine_limits
+    # the people monitor is tested in test_people_zones.py, the IMU limits in
+    # test_machine_limits, allowed ground in test_allowed_ground.py (the machine stands on
+    # undeclared ground west of this area's field)
     rt.configure({'area_file': area_file, 'people_monitor_required': False,
-                  'imu_required': False})
+                  'imu_required': False, 'allowed_ground_check': False})
     rt.activate(0.0)
     return rt, out
 

@@ -91,7 +91,10 @@ def system(area_file, ros_domain_id):
     node = ComponentNode(SafetySupervisorComponent, node_name='safety_supervisor', context=ctx,
                          parameter_overrides=[Parameter('area_file', value=area_file),
                                               Parameter('people_monitor_required', value=False),
-                                              Parameter('imu_required', value=False)])
+                                              Parameter('imu_required', value=False),
+                                              # the vehicle stands on undeclared ground
+                                              # (tested in test_allowed_ground.py)
+                                              Parameter('allowed_ground_check', value=False)])
     node.trigger_configure()
     node.trigger_activate()
     assert node.runtime.state is LifecycleState.ACTIVE

@@ -19,6 +19,8 @@ stays fast.
 
 import math
 
+import numpy as np
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -433,3 +435,120 @@ def test_machine_limits_hold_for_any_tilt_imu_tool_and_motion_sequence(sequence)
             assert state is not SafetyState.OK or teleop
         if moving:
             assert state is SafetyState.OK
+
+
+# --- keep-out on the footprint: allowed ground (issue 8 item 3) -------------------------------
+
+#: Declared safe ground: an approach lane from the west to the field's edge.
+LANE_BOX = (-15.0, 7.0, 0.0, 13.0)
+#: The processed-ground grid the mission publishes (0.1 m, origin 1 m out of the field).
+GRID_RES, GRID_X0, GRID_Y0 = 0.1, X0 - 1.0, Y0 - 1.0
+GRID_SHAPE = (int((Y1 - Y0 + 2.0) / GRID_RES), int((X1 - X0 + 2.0) / GRID_RES))
+ALLOWED = SafetyParams(allowed_ground_check=True)
+#: A processed box (x0, y0, width, height) in the field.
+boxes = st.tuples(st.floats(0.0, 28.0), st.floats(0.0, 18.0), st.floats(0.5, 12.0),
+                  st.floats(0.5, 12.0))
+allowed_steps = st.lists(st.tuples(
+    st.sampled_from(['drive', 'drive', 'drive', 'teleport', 'grid']),
+    st.tuples(st.floats(-12.0, 32.0), st.floats(-3.0, 23.0), st.floats(-3.2, 3.2)),
+    st.tuples(st.floats(-1.2, 1.2), st.floats(-0.8, 0.8)),        # the command (v, omega)
+    st.booleans(),                                                  # the tool works
+    boxes),
+    min_size=1, max_size=25)
+
+
+def _rect(x, y, yaw, inset):
+    """The tracks' rectangle (independent of the implementation's helpers)."""
+    from shapely.geometry import Polygon
+    c, s = math.cos(yaw), math.sin(yaw)
+    half_l = 0.5 * ALLOWED.track_length_m - inset
+    half_w = 0.5 * (ALLOWED.track_gauge_m + ALLOWED.track_width_m) - inset
+    pts = [(-half_l, -half_w), (half_l, -half_w), (half_l, half_w), (-half_l, half_w)]
+    return Polygon([(x + c * u - s * w, y + s * u + c * w) for u, w in pts])
+
+
+def _tool(x, y, yaw):
+    c, s = math.cos(yaw), math.sin(yaw)
+    cx, cy = x + ALLOWED.tool_offset_x_m * c, y + ALLOWED.tool_offset_x_m * s
+    h = 0.5 * ALLOWED.tool_width_m
+    return [(cx - h * s, cy + h * c), (cx + h * s, cy - h * c)]
+
+
+def _sweep(a, b):
+    """What the tool sweeps between two poses (a superset: the hull of its lines)."""
+    from shapely.geometry import MultiPoint
+    n = max(1, int(math.ceil(abs(math.remainder(b[2] - a[2], 2 * math.pi)) / 0.05)))
+    d = math.remainder(b[2] - a[2], 2 * math.pi)
+    out = []
+    for k in range(n):
+        p0 = [a[i] + (b[i] - a[i]) * k / n for i in (0, 1)] + [a[2] + d * k / n]
+        p1 = [a[i] + (b[i] - a[i]) * (k + 1) / n for i in (0, 1)] + [a[2] + d * (k + 1) / n]
+        out.append(MultiPoint(_tool(*p0) + _tool(*p1)).convex_hull)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(allowed_steps)
+def test_no_motion_whose_predicted_footprint_leaves_allowed_ground(sequence):
+    """Whatever the poses, commands, tool and processed ground, a motion passed on keeps the
+    tracks' footprint, placed along it over the horizon, on allowed ground: declared safe, the
+    mission's processed grid, the tool's own sweep (seen or, working, ahead of the tracks), the
+    parked position, or the ground under the tracks already."""
+    from shapely.geometry import box
+    from shapely.ops import unary_union
+    lane = box(*LANE_BOX)
+    sup = SafetySupervisor(FIELD, ALLOWED, safe_ground=lane)
+    grid = np.zeros(GRID_SHAPE, dtype=np.int8)
+    known = [lane]                          # the oracle's allowed ground, grown as it learns
+    slack = 1.5 * ALLOWED.allowed_ground_resolution_m       # the raster's discretisation
+    inset = ALLOWED.allowed_ground_tolerance_m + slack
+    pose = (-10.0, 10.0, 0.0)
+    last_working = None
+    t = 0.0
+    moved = 0
+    for kind, teleport, (v, omega), working, (bx, by, bw, bh) in sequence:
+        t += 0.1
+        if kind == 'teleport':
+            pose = teleport
+        elif kind == 'grid':
+            j0, i0 = int((by - GRID_Y0) / GRID_RES), int((bx - GRID_X0) / GRID_RES)
+            grid[j0:j0 + int(bh / GRID_RES), i0:i0 + int(bw / GRID_RES)] = 100
+            sup.on_processed(grid, GRID_X0, GRID_Y0, GRID_RES)
+            known.append(box(GRID_X0 + i0 * GRID_RES, GRID_Y0 + j0 * GRID_RES,
+                             GRID_X0 + (i0 + int(bw / GRID_RES)) * GRID_RES,
+                             GRID_Y0 + (j0 + int(bh / GRID_RES)) * GRID_RES))
+        flail = 83.8 if working else 0.0
+        inp = SafetyInputs(cmd=Twist2D(v, omega), cmd_stamp=t,
+                           tool_cmd=ToolCommand(83.8, 0.0, 0.15), tool_cmd_stamp=t,
+                           heartbeat_stamp=t, pose=VehicleState(t, *pose, v=sup.last_v),
+                           pose_stamp=t, tool_state=ToolState(t, flail, 0.0, 0.15),
+                           tool_state_stamp=t)
+        if t == 0.1:
+            known.append(_rect(*pose, -ALLOWED.allowed_ground_tolerance_m))     # parked
+        if working and last_working is not None and math.dist(pose[:2], last_working[:2]) <= 5.0:
+            known.extend(_sweep(last_working, pose))
+        last_working = pose if working else None
+        _, cmd, _ = sup.update(inp, t)
+        if cmd.v != 0.0 or cmd.omega != 0.0:
+            moved += 1
+            ok = unary_union(known + [_rect(*pose, -slack)]).buffer(slack)
+            # the motion passed on, placed as the supervisor places it (5 steps over the
+            # horizon), sampled finer; the tool's sweep counts once it is ahead of the tracks
+            dt = ALLOWED.allowed_ground_horizon_s / 5
+            poses = [pose]
+            for _ in range(5):
+                x, y, yaw = poses[-1]
+                poses.append((x + cmd.v * math.cos(yaw) * dt, y + cmd.v * math.sin(yaw) * dt,
+                              yaw + cmd.omega * dt))
+            for k in range(5):
+                for f in np.linspace(0.0, 1.0, 5):
+                    p = [poses[k][i] + (poses[k + 1][i] - poses[k][i]) * f for i in range(3)]
+                    outside = _rect(*p, inset).difference(ok)
+                    assert outside.area < 1e-6, (pose, cmd, p, outside.area)
+                if working:
+                    ok = unary_union([ok] + _sweep(poses[k], poses[k + 1])).buffer(slack)
+        # the vehicle moves as it was told for 0.1 s (a 'drive' step)
+        if kind == 'drive':
+            x, y, yaw = pose
+            pose = (x + cmd.v * math.cos(yaw) * 0.1, y + cmd.v * math.sin(yaw) * 0.1,
+                    yaw + cmd.omega * 0.1)
