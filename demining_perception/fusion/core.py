@@ -42,6 +42,17 @@
 
   The confidence published is the posterior probability of the chosen label (for CLUTTER and
   UNKNOWN: of a non-hazard).
+* **Complete looks before a no-go zone**: a no-go zone, once made, is permanent
+  (demining_control/coverage/no_go.py), so a track with a single GPR report (one channel, one
+  apex) and no metal is not labelled AT or UXO until the sensors had their look at it
+  (``look_s``, 1 s: the channels beside an object report within one decision window; the
+  boom leaves 3 s before the flail arrives). From then the number of GPR reports is evidence:
+  a TM-62-class disc (0.27-0.33 m) spans the 0.25 m channel spacing and two or three channels
+  report it, one report alone is point-like (:data:`_P_SINGLE_GPR_HIT`). A real AT mine seen
+  by two channels is AT at the first update. (Issue 12: on a 20 x 8 m field with no AT mine
+  three single reports, 12-14 cm flat tops, were AT at their first update and pinned the
+  machine; the flat tops came from the GPR folding a stone's two passes together when the
+  vehicle backed up, which the GPR processor now treats as the end of a scan.)
 """
 
 from __future__ import annotations
