@@ -101,6 +101,9 @@ class LocalizationComponent(Component):
                              throttle_s=_LOG_THROTTLE_S)
         elif outcome is Outcome.LAGGED:
             return
+        elif outcome is Outcome.REANCHORED:
+            self.log.warning('dead reckoning drifted away from a consistent GNSS: position '
+                             're-anchored on GNSS')
         elif outcome is Outcome.STALE:
             self.log.warning(f'{what}: measurement too old, dropped', throttle_s=_LOG_THROTTLE_S)
         else:

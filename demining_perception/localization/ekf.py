@@ -9,11 +9,15 @@ rate. Prediction is a unicycle with random-walk speed and yaw rate. Updates:
   area's origin, corrected for the antenna offset; an innovation whose squared Mahalanobis
   distance exceeds ``gnss_gate_chi2`` is rejected (multipath, jumps). A wrong fix that
   persists (a multipath bias, a receiver that lost its RTK corrections but still says fixed)
-  is **not** followed: every fix stays gated, :attr:`LocalizationCore.gnss_rejected_s` says
+  is **not** followed: its innovations stay put (a jump, a bias) while the odometry runs,
+  and every fix stays gated; :attr:`LocalizationCore.gnss_rejected_s` says
   for how long (the node flags it in its diagnostics after ``gnss_reject_warn_s``) and the
   position covariance grows with the process noise, as in a dropout, so the gate widens
   honestly: a fix the filter's own uncertainty can explain is accepted again. (Re-anchoring
   on a fix rejected for 10 s, the former rule, handed the map to a multipath bias: issue 12.)
+  When instead the innovations drift (``gnss_max_drift_mps`` over ``gnss_drift_window_s``)
+  while the odometry runs, the GNSS moves consistently and the dead reckoning slips away from
+  it (tracks slipping in sand): the filter is wrong and is re-anchored on the fix.
 
 **Lagged measurements** (a GNSS fix arrives ~0.1-0.5 s after its stamp, an RTK solution's
 latency) are fused at their stamps: the filter keeps the states and measurements of the last
@@ -45,6 +49,11 @@ from demining_bringup.contract import vehicle_params
 X, Y, YAW, V, W = range(5)
 #: A measurement this much older than the filter restarts it (simulation reset), s.
 _TIME_RESET_S = 5.0
+#: The odometry counts as running when its latest twist is this recent, s (it comes at
+#: 20-50 Hz).
+_ODOM_FRESH_S = 0.5
+#: Rejected fixes needed to measure the innovations' drift (5 Hz GNSS: 2 s).
+_MIN_DRIFT_FIXES = 10
 
 
 class Outcome(enum.Enum):
@@ -57,6 +66,7 @@ class Outcome(enum.Enum):
     NOT_INITIALISED = 'not_initialised'
     INITIALISED = 'initialised'      # this GNSS fix started the filter
     LAGGED = 'lagged'                # older than the filter: fused at its stamp (re-filtered)
+    REANCHORED = 'reanchored'        # the dead reckoning drifted from a consistent GNSS: reset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +99,15 @@ class LocalizationParams:
     gnss_use_message_covariance: bool = param(True, 'use NavSatFix covariance when given')
     gnss_gate_chi2: float = param(13.8, 'Mahalanobis gate (chi^2, 2 dof; 13.8 = 99.9 %)',
                                   min=1.0, max=1e6)
+    gnss_drift_window_s: float = param(
+        3.0, 'rejected fixes over this long tell a wrong fix from a wrong filter: innovations '
+        'that stay put are a jump or a multipath bias (kept rejected), innovations that '
+        'drift while the odometry runs are the dead reckoning slipping away from a GNSS that '
+        'moves consistently (re-anchored on it), s', min=0.5, max=600.0)
+    gnss_max_drift_mps: float = param(
+        0.1, 'innovation drift above which rejected fixes re-anchor the filter, m/s (dead '
+        'reckoning on good odometry and IMU drifts ~0.01 m/s: 0.02 rad yaw at 0.4 m/s; a '
+        'track slipping in sand drifts at tenths of the speed)', min=0.001, max=10.0)
     gnss_reject_warn_s: float = param(
         5.0, 'GNSS rejected by the gate this long is flagged in the diagnostics (a persistent '
         'wrong fix: it is not followed), s', min=0.5, max=3600.0)
@@ -123,6 +142,9 @@ class LocalizationCore:
         self._rejecting_since: Optional[float] = None
         #: Time the GNSS has been rejected by the gate without a break, s (0: accepted).
         self.gnss_rejected_s = 0.0
+        #: Innovations of the fixes rejected since the odometry last paused: (t, east, north).
+        self._rejected: List[Tuple[float, float, float]] = []
+        self._odom_t = -math.inf
         self.counts = {o: 0 for o in Outcome}
         #: The measurements of the last ``max_measurement_age_s`` in time order, each with
         #: the filter's state just before it: (t, kind, payload, t_before, x_before, P_before).
@@ -209,6 +231,7 @@ class LocalizationCore:
             self.x, self.P = _predict(self.x, self.P, t - self.t, self.params)
             self.t = t
         if kind == 'odom':
+            self._odom_t = max(self._odom_t, t)
             out = self._odometry(*payload)
         elif kind == 'imu':
             out = self._imu(*payload)
@@ -261,9 +284,19 @@ class LocalizationCore:
             if self._rejecting_since is None:
                 self._rejecting_since = t
             self.gnss_rejected_s = t - self._rejecting_since
+            if self._filter_drifts(t, nu):
+                self.x[X], self.x[Y] = e - (h[0] - self.x[X]), n - (h[1] - self.x[Y])
+                self.P[:2, :] = 0.0
+                self.P[:, :2] = 0.0
+                self.P[:2, :2] = R
+                self._rejecting_since = None
+                self.gnss_rejected_s = 0.0
+                self._rejected.clear()
+                return Outcome.REANCHORED
             return Outcome.GATED
         self._rejecting_since = None
         self.gnss_rejected_s = 0.0
+        self._rejected.clear()
         self._update(nu, H, R)
         return Outcome.ACCEPTED
 
@@ -318,6 +351,27 @@ class LocalizationCore:
         self.t = t
         self.initialised = True
         return Outcome.INITIALISED
+
+    def _filter_drifts(self, t: float, nu: np.ndarray) -> bool:
+        """True when the rejected fixes' innovations drift (the filter is wrong, not GNSS).
+
+        Only while the odometry runs (without it the dead reckoning is not measured and a
+        drift says nothing) and over ``gnss_drift_window_s`` of rejected fixes: the slope of
+        the innovations (least squares) against ``gnss_max_drift_mps``.
+        """
+        p = self.params
+        if t - self._odom_t > _ODOM_FRESH_S:
+            self._rejected.clear()
+            return False
+        self._rejected.append((t, float(nu[0]), float(nu[1])))
+        while self._rejected and self._rejected[0][0] < t - p.gnss_drift_window_s:
+            self._rejected.pop(0)
+        a = np.asarray(self._rejected)
+        if len(a) < _MIN_DRIFT_FIXES or a[-1, 0] - a[0, 0] < 0.8 * p.gnss_drift_window_s:
+            return False
+        ts = a[:, 0] - a[:, 0].mean()
+        slope = (ts @ (a[:, 1:] - a[:, 1:].mean(axis=0))) / float(ts @ ts)
+        return float(np.hypot(*slope)) > p.gnss_max_drift_mps
 
     def _update(self, nu: np.ndarray, H: np.ndarray, R: np.ndarray) -> None:
         S = H @ self.P @ H.T + R

@@ -90,6 +90,31 @@ def test_does_not_follow_a_persistent_wrong_fix():
     assert core.gnss_rejected_s >= 29.0
     assert core.gnss_rejected_s >= core.params.gnss_reject_warn_s
     assert errors(log, 20.0, 50.0).max() < 0.5
+    assert core.counts[Outcome.REANCHORED] == 0
+
+
+def test_follows_gnss_when_the_tracks_slip():
+    """The tracks slip in sand: the odometry reads 0.4 m/s while the vehicle makes 0.1. The
+    fixes' innovations drift (the GNSS moves consistently, the dead reckoning runs away): the
+    filter is wrong, not the GNSS, and is re-anchored on it."""
+    rng = np.random.default_rng(9)
+    core = LocalizationCore(LocalizationParams(), ORIGIN)
+    x = 0.0
+    errs = []
+    for k in range(int(60.0 / DT)):
+        t = k * DT
+        x += 0.1 * DT
+        core.update_odometry(t, 0.4 + rng.normal(0, 0.02), rng.normal(0, 0.01))
+        core.update_imu(t, rng.normal(0, 0.01), rng.normal(0, 0.005))
+        if k % GNSS_EVERY == 0:
+            lat, lon, alt = core.geo.to_geodetic(x + rng.normal(0, 0.03), rng.normal(0, 0.03),
+                                                 0.0)
+            core.update_gnss(t, float(lat), float(lon), float(alt))
+        st = core.state(t)
+        if st is not None:
+            errs.append(abs(st.x - x))
+    assert core.counts[Outcome.REANCHORED] >= 1
+    assert float(np.median(errs)) < 1.5
 
 
 def test_covariance_grows_while_gnss_is_rejected():
