@@ -14,8 +14,9 @@ Worlds (``--worlds``): the shipped worlds (``mixed_field`` cut to ``--mixed-ymax
 generated fields over the four soil presets (``gen:dry_sand``, ``gen:loam``, ``gen:wet_clay``,
 ``gen:laterite``: minimum-metal and metal AP mines, AT mines, UXO, dense clutter;
 :func:`demining_sim.generator.generate_world`, generator seed = simulator seed), each for
-every ``--seeds``. ``--quick``: two small generated fields (dry sand, wet clay) and one seed,
-a few minutes.
+every ``--seeds``. ``--quick``: two small generated fields (loam, wet clay) and one seed,
+a few minutes. (In dry sand the simulator's tracks slip so that the flailing machine makes
+~0.06 m/s of its 0.4 m/s: a field takes hours, and mixed_field's lanes time out.)
 
 Scored against the simulator's truth over the hazard area covered by the lanes, each fused
 track matched one-to-one to the nearest item within 0.5 m (the simulator's soil scatterers
@@ -81,7 +82,7 @@ GEN_DENSITIES = dict(ap_per_100m2=3.0, at_per_100m2=1.0, uxo_per_100m2=0.5, clut
 SOILS = ('dry_sand', 'loam', 'wet_clay', 'laterite')
 FULL_WORLDS = ('training_field,mixed_field,rugged_terrain,gen:dry_sand,gen:loam,gen:wet_clay,'
                'gen:laterite')
-QUICK_WORLDS = 'gen:dry_sand,gen:wet_clay'
+QUICK_WORLDS = 'gen:loam,gen:wet_clay'
 HAZARDS = ('AP', 'AT', 'UXO')
 HAZARD_LABELS = ('AP', 'AT', 'UXO', 'UNKNOWN')
 
