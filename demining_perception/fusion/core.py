@@ -44,7 +44,7 @@
   UNKNOWN: of a non-hazard).
 * **Complete looks before a no-go zone**: a no-go zone, once made, is permanent
   (demining_control/coverage/no_go.py), so a track with a single GPR report (one channel, one
-  apex) and no metal is not labelled AT or UXO until the sensors had their look at it
+  apex) and no kilograms of metal is not labelled AT or UXO until the sensors had their look at it
   (``look_s``, 1 s: the channels beside an object report within one decision window; the
   boom leaves 3 s before the flail arrives). From then the number of GPR reports is evidence:
   a TM-62-class disc (0.27-0.33 m) spans the 0.25 m channel spacing and two or three channels
@@ -69,6 +69,9 @@ from demining_bringup.contract.datatypes import Detection, DetectionKind
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
 
+#: Metal content that only an AT mine's case or a round carries, g: clutter is 1-100 g, a
+#: TM-62M ~1.8 kg, an 82 mm round kilograms (docs/sources.md; the MD's UXO hint uses 300 g).
+_KG_METAL_G = 300.0
 #: Gaussian footprints are cut at this many sigmas.
 _FOOTPRINT_SIGMAS = 3.0
 #: Smallest radius given to an AT track, m (TM-62 is 0.32 m across; docs/sources.md).
@@ -649,9 +652,12 @@ def classify(t: Track, p: FusionParams, now: float) -> Tuple[DetectionKind, floa
     """Return the kind and confidence of a track (module docstring)."""
     post = posterior(t, p, now)
     t.posterior = tuple(post[h] for h in Hypothesis)
-    # A single GPR report (one channel, one apex) and no metal is point-like evidence until
-    # the sensors had their look: the channels beside an AT-sized disc report within look_s.
-    no_go = t.md_hits > 0 or t.gpr_hits >= 2 or now - t.first_seen >= p.look_s
+    # A single GPR report (one channel, one apex) is point-like evidence until the sensors
+    # had their look: the channels beside an AT-sized disc report within look_s. Grams of
+    # metal do not change that (a 45 g fragment under a 18 cm fit was AT for one update on
+    # the training field); kilograms (an AT mine's case, a round) do.
+    single = t.gpr_hits == 1 and t.metal_max_reliable < _KG_METAL_G
+    no_go = not single or now - t.first_seen >= p.look_s
     return decide(post, final=now - t.first_seen >= p.gpr_wait_s,
                   metal=t.md_hits > 0, no_go=no_go)
 

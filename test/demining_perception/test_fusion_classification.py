@@ -235,6 +235,18 @@ def test_one_gpr_report_is_not_at_before_the_look(half_width, depth):
     assert first and DetectionKind.AT not in first and DetectionKind.UXO not in first
 
 
+def test_a_fragment_with_one_wide_gpr_fit_is_not_at_before_the_look():
+    """Training field: a 45 g fragment whose one GPR fit read an 18 cm top was AT for one
+    update (grams of metal let the no-go label through); it is clutter once looked at."""
+    dets = [gpr(0.07, 0.18, conf=0.96, polarity=-1), md(52.6, 0.06, conf=1.0, x=5.03)]
+    first, final = labels(dets, [0.5 * LOOK_S, 100.0])
+    assert DetectionKind.AT not in first and DetectionKind.UXO not in first
+    assert final == [DetectionKind.CLUTTER]
+    # Kilograms of metal are AT at once (a TM-62M the GPR sees with one channel).
+    first = labels([gpr(0.2, 0.16, conf=0.95), md(1900.0, 0.25, conf=0.95, x=5.03)], [0.5])[0]
+    assert first == [DetectionKind.AT]
+
+
 @pytest.mark.parametrize('depth', [0.07, 0.15])
 def test_one_gpr_report_of_a_12_cm_top_is_never_at(depth):
     """One channel alone answering with a 12 cm top: the disc would span a channel spacing
