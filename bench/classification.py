@@ -83,6 +83,38 @@ def true_kind(item) -> str:
     return item.kind.value
 
 
+def note_at(fusion: FusionCore, ever_at: Dict[int, Tuple[float, float, float]],
+            now: float) -> None:
+    """Remember the published tracks labelled AT now: (time, x, y) of their first AT label."""
+    for d in fusion.fused():
+        if d.kind.name == 'AT' and d.id not in ever_at:
+            ever_at[d.id] = (now, d.x, d.y)
+
+
+def track_note(fusion: FusionCore, tid: int) -> str:
+    """The evidence of a track (hits, half width, polarity, strength, posterior)."""
+    t = fusion.tracks.get(tid)
+    if t is None:
+        return '(merged)'
+    post = ' '.join(f'{v:.3f}' for v in t.posterior)
+    return (f'hits {t.hits} gpr {t.gpr_hits} md {t.md_hits} r {100 * t.gpr_radius:.0f} cm '
+            f'pol {t.polarity:+d} z {t.gpr_strength:.0f} metal {t.metal_g:.1f} g '
+            f'post [{post}]')
+
+
+def tool_reach_time(track: List[Tuple[float, float, float, float]], x: float, y: float,
+                    p: SimParams) -> float:
+    """First time the flail's strike zone covers ``(x, y)`` (inf when never)."""
+    half_len, half_w = 0.5 * p.tool_strike_length_m, 0.5 * p.tool_width_m
+    for t, vx, vy, yaw in track:
+        c, s = math.cos(yaw), math.sin(yaw)
+        along = (x - vx) * c + (y - vy) * s - p.tool_offset_x_m
+        lateral = -(x - vx) * s + (y - vy) * c
+        if abs(along) <= half_len and abs(lateral) <= half_w:
+            return t
+    return math.inf
+
+
 def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given') -> Dict:
     """Simulate one lawnmower mission and return the confusion matrix and details.
 
@@ -104,9 +136,15 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
     ys = [p[1] for p in world.field]
     fusion = FusionCore.from_bounds(fp, (min(xs), min(ys), max(xs), max(ys)))
     raw: List = []
+    # Tracks published AT at any update (a no-go zone, once made, is permanent), with the
+    # time of the first AT label.
+    ever_at: Dict[int, Tuple[float, float, float]] = {}
+    vehicle: List[Tuple[float, float, float, float]] = []
     next_update = UPDATE_PERIOD_S
     wall0 = time.perf_counter()
     for out in drive(sim, follower, poses):
+        tr = sim.truth
+        vehicle.append((sim.t, tr.x, tr.y, tr.yaw))
         for o in out:
             if isinstance(o, GprScan):
                 dets = gpr_proc.process(o, poses)
@@ -118,8 +156,10 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
             fusion.add(dets, o.stamp)
         if sim.t >= next_update:
             fusion.update(sim.t)
+            note_at(fusion, ever_at, sim.t)
             next_update += UPDATE_PERIOD_S
     fusion.update(sim.t + fp.gpr_wait_s)
+    note_at(fusion, ever_at, sim.t + fp.gpr_wait_s)
     wall = time.perf_counter() - wall0
     # Score the hazard area only (lanes run past its edges, where the simulator's soil rocks
     # continue).
@@ -168,6 +208,33 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
     for j, d in enumerate(fused):
         if j not in item_of:
             false_tracks[d.kind.name] += 1
+    # Transient AT labels: every track published AT at any update (its no-go zone stays), by
+    # the kind of the nearest item where it was labelled ('none': nothing within 0.5 m).
+    every = [(true_kind(it), it.x, it.y) for it in world.items] + [
+        ('rock', float(t.x[k]), float(t.y[k])) for k in np.flatnonzero(t.gpr_only)]
+    at_labels = {r: 0 for r in TRUE_ROWS + ('none',)}
+    at_label_notes = []
+    for tid, (t_at, ax, ay) in sorted(ever_at.items()):
+        if not (min(xs) <= ax <= max(xs) and min(ys) <= ay <= max(ys)):
+            continue
+        near = min(((math.hypot(ax - ix, ay - iy), k) for k, ix, iy in every),
+                   default=(math.inf, 'none'))
+        kind = near[1] if near[0] <= MATCH_RADIUS_M else 'none'
+        at_labels[kind] += 1
+        if kind not in ('AT', 'UXO'):
+            at_label_notes.append((tid, t_at, ax, ay, kind))
+    # Every AT mine must be AT before the flail reaches it.
+    at_late, at_margins = 0, []
+    for name, kind, ix, iy, it in items:
+        if kind != 'AT':
+            continue
+        t_tool = tool_reach_time(vehicle, ix, iy, sim.p)
+        t_at = min((v[0] for v in ever_at.values()
+                    if math.hypot(v[1] - ix, v[2] - iy) <= MATCH_RADIUS_M), default=math.inf)
+        if math.isfinite(t_tool):
+            at_margins.append(t_tool - t_at)
+            if t_at > t_tool:
+                at_late += 1
     if verbose:
         for name, kind, it, col, d, near_md, near_gpr in rows:
             if kind == 'rock' and col == 'missed':
@@ -179,14 +246,23 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
                              for g in near_gpr[:3])
             print(f'    {name:14s} {kind:7s} {it.model or "":11s} d {100 * it.depth:4.1f} cm '
                   f'{1000 * it.metal_mass:7.1f} g -> {col:8s} '
-                  f'{"" if d is None else f"c {d.confidence:.2f}"}  MD {md_s}  GPR {gpr_s}')
+                  f'{"" if d is None else f"c {d.confidence:.2f}"}  MD {md_s}  '
+                  f'GPR n{len(near_gpr)} {gpr_s}')
         for j, d in enumerate(fused):
             if j not in item_of:
                 print(f'    false track {d.id} at ({d.x:.2f}, {d.y:.2f}) {d.kind.name} '
-                      f'c {d.confidence:.2f} depth {100 * d.depth:.0f} cm')
+                      f'c {d.confidence:.2f} depth {100 * d.depth:.0f} cm '
+                      f'{track_note(fusion, d.id)}')
+        for tid, t_at, ax, ay, kind in at_label_notes:
+            print(f'    AT label on {kind}: track {tid} at ({ax:.2f}, {ay:.2f}) t {t_at:.0f} s '
+                  f'{track_note(fusion, tid)}')
+        for m in at_margins:
+            print(f'    AT mine labelled AT {m:.1f} s before the flail reached it')
     return {'world': world.name, 'seed': seed, 'lanes': len(lane_ys),
             'sim_s': round(sim.t, 1), 'wall_s': round(wall, 1), 'matrix': matrix,
-            'false_tracks': false_tracks, 'fused_tracks': len(fused)}
+            'false_tracks': false_tracks, 'fused_tracks': len(fused),
+            'at_labels': at_labels, 'at_late': at_late,
+            'at_min_margin_s': round(min(at_margins), 1) if at_margins else None}
 
 
 def summary(matrix: Dict[str, Dict[str, int]], false_tracks: Dict[str, int]) -> Dict:
@@ -246,6 +322,8 @@ def main() -> int:
     for name in [w.strip() for w in args.worlds.split(',') if w.strip()]:
         total = {r: {c: 0 for c in FUSED_COLS} for r in TRUE_ROWS}
         false_total = {c: 0 for c in FUSED_COLS[:-1]}
+        at_total = {r: 0 for r in TRUE_ROWS + ('none',)}
+        late, margins = 0, []
         for seed in seeds:
             world = make_world(name, seed, args.mixed_ymax)
             res = run_world(world, seed, args.verbose, args.permittivity)
@@ -260,10 +338,23 @@ def main() -> int:
                     total[r][c] += res['matrix'][r][c]
             for c in false_total:
                 false_total[c] += res['false_tracks'][c]
+            for r in at_total:
+                at_total[r] += res['at_labels'][r]
+            late += res['at_late']
+            if res['at_min_margin_s'] is not None:
+                margins.append(res['at_min_margin_s'])
+            print(f'  AT labels at any update, by the item where made: '
+                  f'{json.dumps(res["at_labels"])}; AT mines labelled late: {res["at_late"]}, '
+                  f'least margin before the flail {res["at_min_margin_s"]} s')
         if len(seeds) > 1:
             print_matrix(f'{name}: all seeds', total, false_total)
         per_world[name] = {'matrix': total, 'false_tracks': false_total,
                            'summary': summary(total, false_total)}
+        sm = per_world[name]['summary']
+        sm['transient_at'] = at_total
+        sm['false_at_labels'] = sum(v for k, v in at_total.items() if k not in ('AT', 'UXO'))
+        sm['at_labelled_late'] = late
+        sm['at_min_margin_s'] = min(margins) if margins else None
         print(f'  {name}: {json.dumps(per_world[name]["summary"])}', flush=True)
     result = {'seeds': seeds, 'mixed_ymax': args.mixed_ymax,
               'worlds': {k: v['summary'] for k, v in per_world.items()},

@@ -99,8 +99,11 @@ class LocalizationComponent(Component):
         elif outcome is Outcome.GATED:
             self.log.warning('GNSS fix rejected by the Mahalanobis gate',
                              throttle_s=_LOG_THROTTLE_S)
+        elif outcome is Outcome.LAGGED:
+            return
         elif outcome is Outcome.REANCHORED:
-            self.log.warning('GNSS rejected too long: position re-anchored on GNSS')
+            self.log.warning('dead reckoning drifted away from a consistent GNSS: position '
+                             're-anchored on GNSS')
         elif outcome is Outcome.STALE:
             self.log.warning(f'{what}: measurement too old, dropped', throttle_s=_LOG_THROTTLE_S)
         else:
@@ -131,6 +134,13 @@ class LocalizationComponent(Component):
         st = self.core.state(now)
         if st is not None:
             values['position_sigma_m'] = f'{st.covariance_xy ** 0.5:.3f}'
+        rejected = self.core.gnss_rejected_s
+        values['gnss_rejected_s'] = f'{rejected:.1f}'
+        if rejected >= self.core.params.gnss_reject_warn_s:
+            # A persistent wrong fix is not followed (the EKF module docstring): say so.
+            level = max(level, DiagLevel.WARN)
+            message = (f'GNSS rejected for {rejected:.0f} s (a persistent wrong fix is not '
+                       'followed)')
         values.update({f'outcome {o.value}': str(n) for o, n in self.core.counts.items()})
         return level, message, values
 

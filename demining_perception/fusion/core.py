@@ -42,6 +42,17 @@
 
   The confidence published is the posterior probability of the chosen label (for CLUTTER and
   UNKNOWN: of a non-hazard).
+* **Complete looks before a no-go zone**: a no-go zone, once made, is permanent
+  (demining_control/coverage/no_go.py), so a track with a single GPR report (one channel, one
+  apex) and no kilograms of metal is not labelled AT or UXO until the sensors had their look at it
+  (``look_s``, 1 s: the channels beside an object report within one decision window; the
+  boom leaves 3 s before the flail arrives). From then the number of GPR reports is evidence:
+  a TM-62-class disc (0.27-0.33 m) spans the 0.25 m channel spacing and two or three channels
+  report it, one report alone is point-like (:data:`_P_SINGLE_GPR_HIT`). A real AT mine seen
+  by two channels is AT at the first update. (Issue 12: on a 20 x 8 m field with no AT mine
+  three single reports, 12-14 cm flat tops, were AT at their first update and pinned the
+  machine; the flat tops came from the GPR folding a stone's two passes together when the
+  vehicle backed up, which the GPR processor now treats as the end of a scan.)
 """
 
 from __future__ import annotations
@@ -58,6 +69,9 @@ from demining_bringup.contract.datatypes import Detection, DetectionKind
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
 
+#: Metal content that only an AT mine's case or a round carries, g: clutter is 1-100 g, a
+#: TM-62M ~1.8 kg, an 82 mm round kilograms (docs/sources.md; the MD's UXO hint uses 300 g).
+_KG_METAL_G = 300.0
 #: Gaussian footprints are cut at this many sigmas.
 _FOOTPRINT_SIGMAS = 3.0
 #: Smallest radius given to an AT track, m (TM-62 is 0.32 m across; docs/sources.md).
@@ -108,6 +122,9 @@ class ClassModel:
     depth: Tuple[float, float]
     #: Probability that the MD flags the footprint elongated.
     p_elongated: float
+    #: Probability that the GPR reports the object once only (one channel, one apex) in a
+    #: complete look (``look_s``): :data:`_P_SINGLE_GPR_HIT`.
+    p_single_gpr: float = 0.5
 
 
 #: The class models. Metal: PMN/PMN-2 3-4 g, minimum-metal PMA/TS-50/VS-50 < 1 g, but the
@@ -123,16 +140,29 @@ class ClassModel:
 #: figures are 100-1,000 metal signals per mine (docs/sources.md: al-Husseini et al. 2020,
 #: Boshoff & Cresci 2008) but a track merges several signals and the GPR adds its own natural
 #: clutter; ~20 non-hazards per mine and one AT mine or UXO per ten AP mines is **our choice**.
+#: One GPR report in a complete look: the channels are 0.25 m apart across the 2 m boom
+#: (config/vehicles/*.yaml, 8 channels). A TM-62-class AT mine is 0.27-0.33 m across
+#: (docs/sources.md), wider than the channel spacing, and a large, strong reflector whose
+#: echo a channel still picks 10-15 cm beyond its rim (the beam's half-power footprint is
+#: D tan 30 deg, demining_sim/sensors/gpr.py): two or three channels report it, one only
+#: when it lies under the boom's outer channel (measured: bench/classification.py
+#: --verbose, ``n`` raw GPR hits per item). AP mines (6-11 cm), fragments, cans and the
+#: point-like soil scatterers lie under one channel's footprint unless they sit between two.
+_P_SINGLE_GPR_HIT = {'AT': 0.1, 'point': 0.6}
 CLASS_MODELS: Dict[Hypothesis, ClassModel] = {
     Hypothesis.AP: ClassModel(0.04, ((0.6, 3.5, 0.5), (0.4, 0.8, 0.7)), 0.3, 0.35,
-                              (0.055, 0.03), 0.9, (0.08, 0.08), 0.05),
+                              (0.055, 0.03), 0.9, (0.08, 0.08), 0.05,
+                              _P_SINGLE_GPR_HIT['point']),
     Hypothesis.AT: ClassModel(0.005, ((0.5, 1800.0, 0.7), (0.5, 30.0, 0.6)), 0.15, 0.05,
-                              (0.16, 0.02), 0.5, (0.2, 0.08), 0.1),
+                              (0.16, 0.02), 0.5, (0.2, 0.08), 0.1, _P_SINGLE_GPR_HIT['AT']),
     Hypothesis.UXO: ClassModel(0.005, ((1.0, 2500.0, 1.0),), 0.05, 0.3,
-                               (0.02, 0.03), 0.1, (0.15, 0.12), 0.6),
+                               (0.02, 0.03), 0.1, (0.15, 0.12), 0.6,
+                               _P_SINGLE_GPR_HIT['point']),
     Hypothesis.CLUTTER: ClassModel(0.7, ((1.0, 15.0, 1.3),), 0.05, 0.5,
-                                   (0.0, 0.03), 0.1, (0.05, 0.06), 0.05),
-    Hypothesis.ROCK: ClassModel(0.25, (), 0.98, 0.5, (0.0, 0.03), 0.5, (0.15, 0.12), 0.0),
+                                   (0.0, 0.03), 0.1, (0.05, 0.06), 0.05,
+                                   _P_SINGLE_GPR_HIT['point']),
+    Hypothesis.ROCK: ClassModel(0.25, (), 0.98, 0.5, (0.0, 0.03), 0.5, (0.15, 0.12), 0.0,
+                                _P_SINGLE_GPR_HIT['point']),
 }
 #: The continuous likelihoods are mixtures with a small uniform "outlier" part over the
 #: feature's plausible range, so one mis-measured feature (a fragment over a mine, a hyperbola
@@ -224,6 +254,18 @@ class FusionParams:
         3.0, 'a sensor that has not answered this long after a track started counts as '
         'silent there (the GPR and the MD share the boom but decide at different distances '
         'along track), s', min=0.0, max=600.0)
+    look_s: float = param(
+        1.0, 'both sensors have had their look at an object this long after its first '
+        'report (they share the boom): the GPR channels beside it report within one '
+        'decision window of each other (the apex is decided peak_half_window_m = 0.25 m '
+        'ahead of it, in groups of 8 traces: ~0.3 m), the MD ~0.4 m past it '
+        '(footprint_half_window_m), ~1 s at 0.4 m/s. From then the MD\'s silence and the '
+        'number of GPR reports are evidence; until then a track with one GPR report and no '
+        'metal is not labelled AT or UXO (its no-go zone would be permanent). Time budget: '
+        'the boom is 1.2 m ahead of the flail strip\'s front edge (4.0 m vs 2.6 + 0.2 m, '
+        'config/vehicles/mv4_flail.yaml), 3.0 s at 0.4 m/s, of which the GPR\'s decision '
+        'takes ~0.9 s and the publish period up to 1 s (bench/classification.py measures '
+        'the margin)', min=0.0, max=60.0)
     md_reliable_confidence: float = param(
         0.75, 'an MD hit this confident (SNR twice the threshold) reads the metal content '
         'within a factor ~1.5; weaker hits within a factor ~3', min=0.0, max=1.0)
@@ -558,10 +600,12 @@ def _metal_log_likelihood(model: ClassModel, log_g: float, meas_sigma: float,
 def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
     """Return the posterior probability of each hypothesis for a track (naive Bayes).
 
-    A sensor's silence counts as evidence only once it had its look (``gpr_wait_s`` after
-    the track started); the half width and polarity only from confident GPR hits.
+    The MD's silence and the number of GPR reports count as evidence once the sensors had
+    their look (``look_s`` after the track started), the GPR's silence ``gpr_wait_s`` after
+    it; the half width and polarity only from confident GPR hits.
     """
     waited = now - t.first_seen >= p.gpr_wait_s
+    looked = now - t.first_seen >= p.look_s
     logp: Dict[Hypothesis, float] = {}
     confident_gpr = t.gpr_radius_n > 0
     # Independent reliable looks narrow the estimate, but part of its error is systematic
@@ -583,7 +627,7 @@ def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
             frac = t.uxo_hints / t.md_hits
             lp += math.log(frac * m.p_elongated + (1.0 - frac) * (1.0 - m.p_elongated)
                            + 1e-3)
-        elif waited:
+        elif looked:
             lp += math.log(m.p_md_silent)
         if t.gpr_hits:
             lp += math.log(1.0 - m.p_gpr_silent)
@@ -599,6 +643,8 @@ def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
                     p_pos = CLASS_MODELS[Hypothesis.AP].p_positive
                 lp += math.log(p_pos if t.polarity > 0 else 1.0 - p_pos)
             lp += _gauss(t.gpr_depth, m.depth[0], m.depth[1], _DEPTH_RANGE_M)
+            if looked:
+                lp += math.log(m.p_single_gpr if t.gpr_hits == 1 else 1.0 - m.p_single_gpr)
         elif waited:
             lp += math.log(m.p_gpr_silent)
         logp[h] = lp
@@ -608,19 +654,24 @@ def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
     return {h: v / tot for h, v in w.items()}
 
 
-def decide(post: Dict[Hypothesis, float], final: bool = True, metal: bool = False
-           ) -> Tuple[DetectionKind, float]:
+def decide(post: Dict[Hypothesis, float], final: bool = True, metal: bool = False,
+           no_go: bool = True) -> Tuple[DetectionKind, float]:
     """Bayes decision: the label of least expected cost (:data:`COST`) and its confidence.
 
     Until ``final`` (both sensors had their look) CLUTTER is not a candidate: a track is not
     dismissed while a sensor that could still veto it (the GPR seeing a plastic AT mine
     under a 30 g fuze) has not answered. UNKNOWN means a suspect non-metallic reflector, so
-    it is no candidate for a track the MD saw (``metal``). The confidence is the posterior
-    probability of the label's hypotheses; for UNKNOWN (suspect) that of a hazard.
+    it is no candidate for a track the MD saw (``metal``). Without ``no_go`` (the evidence
+    for a no-go zone is not complete: one GPR report before the GPR had its look, see
+    :func:`classify`) AT and UXO are no candidates: a no-go zone is permanent, and the label
+    comes at the next update once the look is complete, still before the flail gets there.
+    The confidence is the posterior probability of the label's hypotheses; for UNKNOWN
+    (suspect) that of a hazard.
     """
     best, best_cost = None, math.inf
     for label in _LABELS:
-        if (label == _K.CLUTTER and not final) or (label == _K.UNKNOWN and metal):
+        if (label == _K.CLUTTER and not final) or (label == _K.UNKNOWN and metal) or \
+                (label in (_K.AT, _K.UXO) and not no_go):
             continue
         cost = sum(post[h] * COST[h][label] for h in post)
         if cost < best_cost - 1e-12:
@@ -636,8 +687,14 @@ def classify(t: Track, p: FusionParams, now: float) -> Tuple[DetectionKind, floa
     """Return the kind and confidence of a track (module docstring)."""
     post = posterior(t, p, now)
     t.posterior = tuple(post[h] for h in Hypothesis)
+    # A single GPR report (one channel, one apex) is point-like evidence until the sensors
+    # had their look: the channels beside an AT-sized disc report within look_s. Grams of
+    # metal do not change that (a 45 g fragment under a 18 cm fit was AT for one update on
+    # the training field); kilograms (an AT mine's case, a round) do.
+    single = t.gpr_hits == 1 and t.metal_max_reliable < _KG_METAL_G
+    no_go = not single or now - t.first_seen >= p.look_s
     return decide(post, final=now - t.first_seen >= p.gpr_wait_s,
-                  metal=t.md_hits > 0)
+                  metal=t.md_hits > 0, no_go=no_go)
 
 
 class FusionCore:

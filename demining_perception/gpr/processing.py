@@ -357,6 +357,8 @@ class _Channel:
         self.ref: Optional[float] = None
         self.last_x: Optional[float] = None
         self.last_y = 0.0
+        #: The antenna's latest step in map (its direction of travel; 0: none yet).
+        self.last_dx = self.last_dy = 0.0
         self.s = 0.0
         self.k_lo = 0
         self.n_win = 0
@@ -438,6 +440,7 @@ class GprStats:
     traces_still: int = 0
     detections: int = 0
     velocity_fits: int = 0
+    reversals: int = 0
     permittivity_estimate: float = math.nan
     permittivity_in_use: float = math.nan
 
@@ -459,6 +462,11 @@ class GprProcessor:
         """Create a processor with ``params`` (defaults when None)."""
         self.params = params or GprParams()
         self.stats = GprStats()
+        p = self.params
+        #: Along-track gap put between the passes before and after a reversal: beyond the
+        #: reach of the stack, the decision window and the fit together.
+        self._reversal_gap_m = 2.0 * (p.hyperbola_half_width_m + p.peak_half_window_m
+                                      + _FIT_MAX_SHIFT_M)
         self.reset()
 
     def reset(self) -> None:
@@ -508,10 +516,20 @@ class GprProcessor:
             seen.add(chl[i])
             x, y = xs[i], ys[i]
             if st.last_x is not None:
-                step = math.hypot(x - st.last_x, y - st.last_y)
+                dx, dy = x - st.last_x, y - st.last_y
+                step = math.hypot(dx, dy)
                 if step < min_step:
                     continue
+                if dx * st.last_dx + dy * st.last_dy < 0.0:
+                    # The antenna reversed (the vehicle backs up): it retraces ground it
+                    # has just scanned, and a path-length coordinate would fold the two
+                    # passes over a point target into one flat-topped "AT-sized" apex. A
+                    # reversal ends the scan: the gap keeps the passes out of each other's
+                    # stack, decision window and fit.
+                    st.s += self._reversal_gap_m
+                    self.stats.reversals += 1
                 st.s += step
+                st.last_dx, st.last_dy = dx, dy
             st.last_x, st.last_y = x, y
             moved.add(chl[i])
             kept.append(i)

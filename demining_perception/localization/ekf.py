@@ -7,10 +7,25 @@ rate. Prediction is a unicycle with random-walk speed and yaw rate. Updates:
 * IMU: absolute yaw (optional, ``use_imu_orientation``) and yaw rate;
 * GNSS: latitude/longitude converted to ``map`` with :class:`LocalCartesian` at the hazard
   area's origin, corrected for the antenna offset; an innovation whose squared Mahalanobis
-  distance exceeds ``gnss_gate_chi2`` is rejected (multipath, jumps). If every fix is rejected
-  for ``gnss_reset_after_s`` the position is re-anchored on GNSS (the filter, not the receiver,
-  was wrong). During dropouts the filter runs on odometry and IMU while the position
-  covariance grows with the process noise.
+  distance exceeds ``gnss_gate_chi2`` is rejected (multipath, jumps). A wrong fix that
+  persists (a multipath bias, a receiver that lost its RTK corrections but still says fixed)
+  is **not** followed: its innovations stay put (a jump, a bias) while the odometry runs,
+  and every fix stays gated; :attr:`LocalizationCore.gnss_rejected_s` says
+  for how long (the node flags it in its diagnostics after ``gnss_reject_warn_s``) and the
+  position covariance grows with the process noise, as in a dropout, so the gate widens
+  honestly: a fix the filter's own uncertainty can explain is accepted again. (Re-anchoring
+  on a fix rejected for 10 s, the former rule, handed the map to a multipath bias: issue 12.)
+  When instead the innovations drift (``gnss_max_drift_mps`` over ``gnss_drift_window_s``)
+  while the odometry runs, the GNSS moves consistently and the dead reckoning slips away from
+  it (tracks slipping in sand): the filter is wrong and is re-anchored on the fix.
+
+**Lagged measurements** (a GNSS fix arrives ~0.1-0.5 s after its stamp, an RTK solution's
+latency) are fused at their stamps: the filter keeps the states and measurements of the last
+``max_measurement_age_s``; a measurement older than the filter goes back to the state before
+the first later measurement, is fused there, and the later ones are fused again on top
+(buffer and re-propagation, the "out-of-sequence measurement" solution of Bar-Shalom,
+*IEEE TAES* 38(3), 2002, in its simplest, exact re-filtering form). Fusing a 0.4 s old fix as
+current put the vehicle 16 cm back along track at 0.4 m/s.
 
 Inputs that are NaN, out of range or too old are refused and reported through
 :class:`Outcome`, so the node can log them (throttled).
@@ -18,10 +33,11 @@ Inputs that are NaN, out of range or too old are refused and reported through
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import enum
 import math
-from typing import Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
@@ -33,6 +49,11 @@ from demining_bringup.contract import vehicle_params
 X, Y, YAW, V, W = range(5)
 #: A measurement this much older than the filter restarts it (simulation reset), s.
 _TIME_RESET_S = 5.0
+#: The odometry counts as running when its latest twist is this recent, s (it comes at
+#: 20-50 Hz).
+_ODOM_FRESH_S = 0.5
+#: Rejected fixes needed to measure the innovations' drift (5 Hz GNSS: 2 s).
+_MIN_DRIFT_FIXES = 10
 
 
 class Outcome(enum.Enum):
@@ -44,7 +65,8 @@ class Outcome(enum.Enum):
     GATED = 'gated'                  # Mahalanobis gate (GNSS outlier)
     NOT_INITIALISED = 'not_initialised'
     INITIALISED = 'initialised'      # this GNSS fix started the filter
-    REANCHORED = 'reanchored'        # GNSS rejected for too long: position reset on it
+    LAGGED = 'lagged'                # older than the filter: fused at its stamp (re-filtered)
+    REANCHORED = 'reanchored'        # the dead reckoning drifted from a consistent GNSS: reset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +99,18 @@ class LocalizationParams:
     gnss_use_message_covariance: bool = param(True, 'use NavSatFix covariance when given')
     gnss_gate_chi2: float = param(13.8, 'Mahalanobis gate (chi^2, 2 dof; 13.8 = 99.9 %)',
                                   min=1.0, max=1e6)
-    gnss_reset_after_s: float = param(10.0, 're-anchor on GNSS after it was rejected this '
-                                      'long, s', min=0.5, max=3600.0)
+    gnss_drift_window_s: float = param(
+        3.0, 'rejected fixes over this long tell a wrong fix from a wrong filter: innovations '
+        'that stay put are a jump or a multipath bias (kept rejected), innovations that '
+        'drift while the odometry runs are the dead reckoning slipping away from a GNSS that '
+        'moves consistently (re-anchored on it), s', min=0.5, max=600.0)
+    gnss_max_drift_mps: float = param(
+        0.1, 'innovation drift above which rejected fixes re-anchor the filter, m/s (dead '
+        'reckoning on good odometry and IMU drifts ~0.01 m/s: 0.02 rad yaw at 0.4 m/s; a '
+        'track slipping in sand drifts at tenths of the speed)', min=0.001, max=10.0)
+    gnss_reject_warn_s: float = param(
+        5.0, 'GNSS rejected by the gate this long is flagged in the diagnostics (a persistent '
+        'wrong fix: it is not followed), s', min=0.5, max=3600.0)
     gnss_offset_x_m: float = param(0.0, 'GNSS antenna x in base_link, m', min=-20.0,
                                    max=20.0)
     gnss_offset_y_m: float = param(0.0, 'GNSS antenna y in base_link, m', min=-20.0,
@@ -89,12 +121,14 @@ class LocalizationParams:
                                  min=0.1, max=100.0)
     max_yaw_rate: float = param(3.0, 'yaw rates beyond this are refused as invalid, rad/s',
                                 min=0.1, max=100.0)
-    max_measurement_age_s: float = param(0.5, 'measurements older than the filter by more '
-                                         'than this are dropped, s', min=0.0, max=10.0)
+    max_measurement_age_s: float = param(
+        0.5, 'measurements up to this much older than the filter are fused at their stamps '
+        '(states and measurements are kept this long and re-filtered), older ones are '
+        'dropped, s (RTK latency is 0.1-0.5 s)', min=0.0, max=10.0)
 
 
 class LocalizationCore:
-    """The EKF plus input checks, GNSS conversion, gating and re-anchoring."""
+    """The EKF plus input checks, GNSS conversion, gating and lagged-measurement re-filtering."""
 
     def __init__(self, params: LocalizationParams, origin: Tuple[float, float, float]) -> None:
         """Create an uninitialised filter with the ``map`` origin (lat, lon, alt)."""
@@ -106,7 +140,16 @@ class LocalizationCore:
         self.initialised = False
         self._imu_yaw: Optional[float] = None
         self._rejecting_since: Optional[float] = None
+        #: Time the GNSS has been rejected by the gate without a break, s (0: accepted).
+        self.gnss_rejected_s = 0.0
+        #: Innovations of the fixes rejected since the odometry last paused: (t, east, north).
+        self._rejected: List[Tuple[float, float, float]] = []
+        self._odom_t = -math.inf
         self.counts = {o: 0 for o in Outcome}
+        #: The measurements of the last ``max_measurement_age_s`` in time order, each with
+        #: the filter's state just before it: (t, kind, payload, t_before, x_before, P_before).
+        self._log: List[Tuple[float, str, Any, float, np.ndarray, np.ndarray]] = []
+        self._times: List[float] = []
 
     # -- measurements ------------------------------------------------------------------------
 
@@ -115,14 +158,7 @@ class LocalizationCore:
         p = self.params
         if not _finite(t, v, omega) or abs(v) > p.max_speed_mps or abs(omega) > p.max_yaw_rate:
             return self._count(Outcome.INVALID)
-        pre = self._advance(t)
-        if pre is not None:
-            return self._count(pre)
-        H = np.zeros((2, 5))
-        H[0, V] = H[1, W] = 1.0
-        R = np.diag([p.odom_speed_sigma ** 2, p.odom_yaw_rate_sigma ** 2])
-        self._update(np.array([v, omega]) - self.x[[V, W]], H, R)
-        return self._count(Outcome.ACCEPTED)
+        return self._count(self._fuse(t, 'odom', (v, omega)))
 
     def update_imu(self, t: float, yaw: Optional[float], omega: Optional[float]) -> Outcome:
         """Fuse an IMU yaw (may be None) and yaw rate (may be None)."""
@@ -132,23 +168,7 @@ class LocalizationCore:
             return self._count(Outcome.INVALID)
         if yaw is not None and p.use_imu_orientation:
             self._imu_yaw = yaw
-        pre = self._advance(t)
-        if pre is not None:
-            return self._count(pre)
-        rows, z, r = [], [], []
-        if yaw is not None and p.use_imu_orientation:
-            rows.append(YAW)
-            z.append(math.remainder(yaw - self.x[YAW], 2.0 * math.pi))
-            r.append(p.imu_yaw_sigma ** 2)
-        if omega is not None:
-            rows.append(W)
-            z.append(omega - self.x[W])
-            r.append(p.imu_yaw_rate_sigma ** 2)
-        if rows:
-            H = np.zeros((len(rows), 5))
-            H[np.arange(len(rows)), rows] = 1.0
-            self._update(np.array(z), H, np.diag(r))
-        return self._count(Outcome.ACCEPTED)
+        return self._count(self._fuse(t, 'imu', (yaw, omega)))
 
     def update_gnss(self, t: float, lat: float, lon: float, alt: float = 0.0,
                     cov_xy: Optional[Tuple[float, float]] = None, fix: bool = True) -> Outcome:
@@ -166,9 +186,88 @@ class LocalizationCore:
             R = np.diag(cov_xy)
         if not self.initialised:
             return self._count(self._initialise(t, e, n, R))
-        pre = self._advance(t)
-        if pre is not None:
-            return self._count(pre)
+        return self._count(self._fuse(t, 'gnss', (e, n, R)))
+
+    def _fuse(self, t: float, kind: str, payload: Any) -> Outcome:
+        """Fuse a measurement at its stamp ``t``: now, or (lagged) by re-filtering."""
+        if not self.initialised:
+            return Outcome.NOT_INITIALISED
+        if t < self.t - _TIME_RESET_S:
+            # Time went backwards (simulation reset): start over on the next GNSS fix.
+            self.initialised = False
+            self.t = None
+            self._log.clear()
+            self._times.clear()
+            return Outcome.NOT_INITIALISED
+        if t < self.t - self.params.max_measurement_age_s:
+            return Outcome.STALE
+        if t >= self.t:
+            out = self._apply(t, kind, payload)
+        else:
+            # Back to the state before the first later measurement, fuse this one at its
+            # stamp, then the later ones again on top.
+            i = bisect.bisect_right(self._times, t)
+            later = self._log[i:]
+            if later:
+                self.t, self.x, self.P = later[0][3], later[0][4].copy(), later[0][5].copy()
+            del self._log[i:]
+            del self._times[i:]
+            out = self._apply(t, kind, payload)
+            for rec in later:
+                self._apply(rec[0], rec[1], rec[2])
+            if out is Outcome.ACCEPTED:
+                out = Outcome.LAGGED
+        # Keep what a measurement up to max_measurement_age_s old can need.
+        k = bisect.bisect_left(self._times, self.t - self.params.max_measurement_age_s)
+        if k:
+            del self._log[:k]
+            del self._times[:k]
+        return out
+
+    def _apply(self, t: float, kind: str, payload: Any) -> Outcome:
+        """Predict to ``t`` (if later than the filter), update, and log the measurement."""
+        before = (self.t, self.x.copy(), self.P.copy())
+        if t > self.t:
+            self.x, self.P = _predict(self.x, self.P, t - self.t, self.params)
+            self.t = t
+        if kind == 'odom':
+            self._odom_t = max(self._odom_t, t)
+            out = self._odometry(*payload)
+        elif kind == 'imu':
+            out = self._imu(*payload)
+        else:
+            out = self._gnss(t, *payload)
+        self._log.append((t, kind, payload) + before)
+        self._times.append(t)
+        return out
+
+    def _odometry(self, v: float, omega: float) -> Outcome:
+        p = self.params
+        H = np.zeros((2, 5))
+        H[0, V] = H[1, W] = 1.0
+        R = np.diag([p.odom_speed_sigma ** 2, p.odom_yaw_rate_sigma ** 2])
+        self._update(np.array([v, omega]) - self.x[[V, W]], H, R)
+        return Outcome.ACCEPTED
+
+    def _imu(self, yaw: Optional[float], omega: Optional[float]) -> Outcome:
+        p = self.params
+        rows, z, r = [], [], []
+        if yaw is not None and p.use_imu_orientation:
+            rows.append(YAW)
+            z.append(math.remainder(yaw - self.x[YAW], 2.0 * math.pi))
+            r.append(p.imu_yaw_sigma ** 2)
+        if omega is not None:
+            rows.append(W)
+            z.append(omega - self.x[W])
+            r.append(p.imu_yaw_rate_sigma ** 2)
+        if rows:
+            H = np.zeros((len(rows), 5))
+            H[np.arange(len(rows)), rows] = 1.0
+            self._update(np.array(z), H, np.diag(r))
+        return Outcome.ACCEPTED
+
+    def _gnss(self, t: float, e: float, n: float, R: np.ndarray) -> Outcome:
+        p = self.params
         c, s = math.cos(self.x[YAW]), math.sin(self.x[YAW])
         ox, oy = p.gnss_offset_x_m, p.gnss_offset_y_m
         h = np.array([self.x[X] + ox * c - oy * s, self.x[Y] + ox * s + oy * c])
@@ -180,19 +279,26 @@ class LocalizationCore:
         S = H @ self.P @ H.T + R
         d2 = float(nu @ np.linalg.solve(S, nu))
         if d2 > p.gnss_gate_chi2:
+            # Not followed however long it persists (module docstring): the covariance grows
+            # with the process noise meanwhile, so the gate widens.
             if self._rejecting_since is None:
                 self._rejecting_since = t
-            if t - self._rejecting_since >= p.gnss_reset_after_s:
+            self.gnss_rejected_s = t - self._rejecting_since
+            if self._filter_drifts(t, nu):
                 self.x[X], self.x[Y] = e - (h[0] - self.x[X]), n - (h[1] - self.x[Y])
                 self.P[:2, :] = 0.0
                 self.P[:, :2] = 0.0
                 self.P[:2, :2] = R
                 self._rejecting_since = None
-                return self._count(Outcome.REANCHORED)
-            return self._count(Outcome.GATED)
+                self.gnss_rejected_s = 0.0
+                self._rejected.clear()
+                return Outcome.REANCHORED
+            return Outcome.GATED
         self._rejecting_since = None
+        self.gnss_rejected_s = 0.0
+        self._rejected.clear()
         self._update(nu, H, R)
-        return self._count(Outcome.ACCEPTED)
+        return Outcome.ACCEPTED
 
     # -- output ------------------------------------------------------------------------------
 
@@ -246,21 +352,26 @@ class LocalizationCore:
         self.initialised = True
         return Outcome.INITIALISED
 
-    def _advance(self, t: float) -> Optional[Outcome]:
-        """Predict to ``t``; return a refusal outcome, or None when the update may proceed."""
-        if not self.initialised:
-            return Outcome.NOT_INITIALISED
-        if t < self.t - _TIME_RESET_S:
-            # Time went backwards (simulation reset): start over on the next GNSS fix.
-            self.initialised = False
-            self.t = None
-            return Outcome.NOT_INITIALISED
-        if t < self.t - self.params.max_measurement_age_s:
-            return Outcome.STALE
-        if t > self.t:
-            self.x, self.P = _predict(self.x, self.P, t - self.t, self.params)
-            self.t = t
-        return None
+    def _filter_drifts(self, t: float, nu: np.ndarray) -> bool:
+        """True when the rejected fixes' innovations drift (the filter is wrong, not GNSS).
+
+        Only while the odometry runs (without it the dead reckoning is not measured and a
+        drift says nothing) and over ``gnss_drift_window_s`` of rejected fixes: the slope of
+        the innovations (least squares) against ``gnss_max_drift_mps``.
+        """
+        p = self.params
+        if t - self._odom_t > _ODOM_FRESH_S:
+            self._rejected.clear()
+            return False
+        self._rejected.append((t, float(nu[0]), float(nu[1])))
+        while self._rejected and self._rejected[0][0] < t - p.gnss_drift_window_s:
+            self._rejected.pop(0)
+        a = np.asarray(self._rejected)
+        if len(a) < _MIN_DRIFT_FIXES or a[-1, 0] - a[0, 0] < 0.8 * p.gnss_drift_window_s:
+            return False
+        ts = a[:, 0] - a[:, 0].mean()
+        slope = (ts @ (a[:, 1:] - a[:, 1:].mean(axis=0))) / float(ts @ ts)
+        return float(np.hypot(*slope)) > p.gnss_max_drift_mps
 
     def _update(self, nu: np.ndarray, H: np.ndarray, R: np.ndarray) -> None:
         S = H @ self.P @ H.T + R

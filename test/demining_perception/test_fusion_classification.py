@@ -206,3 +206,66 @@ def test_polarity_separates_a_borderline_stone_from_a_plastic_at_mine():
     assert kind(0.11, 1) == DetectionKind.AT
     assert kind(0.11, -1) != DetectionKind.AT
     assert kind(0.13, -1) == DetectionKind.AT
+
+
+# -- false AT tracks from one GPR report (issue 12: a 20 x 8 m field without AT mines got 3) --
+
+LOOK_S = FusionParams().look_s
+
+
+def labels(dets, times):
+    """Feed ``dets`` 0.2 s apart from t=0; the published kind at each update time."""
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    for i, d in enumerate(dets):
+        f.add([d], stamp=0.2 * i)
+    out = []
+    for now in times:
+        f.update(now)
+        out.append([d.kind for d in f.fused()])
+    return out
+
+
+@pytest.mark.parametrize('half_width', [0.12, 0.13, 0.14])
+@pytest.mark.parametrize('depth', [0.07, 0.15, 0.22])
+def test_one_gpr_report_is_not_at_before_the_look(half_width, depth):
+    """A single confident GPR report (one channel, one apex, no metal) read as a 12-14 cm
+    flat top was labelled AT at the first update, before the other channels and the MD had
+    their look; the no-go zone it made stayed for good. Until ``look_s`` it is AP at most."""
+    first = labels([gpr(depth, half_width, conf=0.9, polarity=1)], [0.5 * LOOK_S])[0]
+    assert first and DetectionKind.AT not in first and DetectionKind.UXO not in first
+
+
+def test_a_fragment_with_one_wide_gpr_fit_is_not_at_before_the_look():
+    """Training field: a 45 g fragment whose one GPR fit read an 18 cm top was AT for one
+    update (grams of metal let the no-go label through); it is clutter once looked at."""
+    dets = [gpr(0.07, 0.18, conf=0.96, polarity=-1), md(52.6, 0.06, conf=1.0, x=5.03)]
+    first, final = labels(dets, [0.5 * LOOK_S, 100.0])
+    assert DetectionKind.AT not in first and DetectionKind.UXO not in first
+    assert final == [DetectionKind.CLUTTER]
+    # Kilograms of metal are AT at once (a TM-62M the GPR sees with one channel).
+    first = labels([gpr(0.2, 0.16, conf=0.95), md(1900.0, 0.25, conf=0.95, x=5.03)], [0.5])[0]
+    assert first == [DetectionKind.AT]
+
+
+@pytest.mark.parametrize('depth', [0.07, 0.15])
+def test_one_gpr_report_of_a_12_cm_top_is_never_at(depth):
+    """One channel alone answering with a 12 cm top: the disc would span a channel spacing
+    (0.25 m) and two channels would answer. Point-like: not AT at any update."""
+    for kinds in labels([gpr(depth, 0.12, conf=0.9, polarity=1)],
+                        [0.5, LOOK_S, 2.0, WAIT_S + 0.1, 100.0]):
+        assert DetectionKind.AT not in kinds
+
+
+def test_tm62_seen_by_two_channels_is_at_at_once():
+    """The look rule costs a real AT mine nothing: two channels report it together and it is
+    AT at the first update, well before the flail (1.2 m behind the boom) reaches it."""
+    first = labels([gpr(0.2, 0.15, polarity=1), gpr(0.21, 0.16, x=5.27, polarity=1)],
+                   [0.5])[0]
+    assert first == [DetectionKind.AT]
+
+
+def test_tm62_under_the_outer_channel_only_is_at_after_the_look():
+    """Under the boom's outer channel only one channel reports it: AT once the look is
+    complete (3 s of budget at 0.4 m/s, the look takes 1 s)."""
+    kinds = labels([gpr(0.2, 0.16, conf=0.95, polarity=1)], [LOOK_S + 0.05, 100.0])
+    assert kinds == [[DetectionKind.AT], [DetectionKind.AT]]

@@ -32,8 +32,14 @@ def pmn(x, y, depth):
                       height=0.056, metal_mass=0.004, permittivity=3.0, model='PMN')
 
 
-def drive(items, duration, seed=4, params=None):
-    """Drive along +x over ``items`` with the simulator's GPR model; return detections."""
+def straight(t):
+    """base_link x at time t: straight ahead at SPEED."""
+    return SPEED * t
+
+
+def drive(items, duration, seed=4, params=None, path=straight):
+    """Drive along the x axis over ``items`` (base_link x = ``path(t)``, facing +x) with the
+    simulator's GPR model; return detections."""
     sp = SimGprParams()
     model = GprModel(sp, ItemTable(items), rng=np.random.default_rng(seed), **LOAM)
     proc = GprProcessor(params)
@@ -43,7 +49,7 @@ def drive(items, duration, seed=4, params=None):
     for b in range(1, int(duration * BATCH_HZ) + 1):
         stamp = b / BATCH_HZ
         for t in np.arange(stamp - 0.1, stamp + 1e-9, 0.05):
-            poses.add(VehicleState(stamp=float(t), x=SPEED * t, y=0.0, yaw=0.0, v=SPEED))
+            poses.add(VehicleState(stamp=float(t), x=path(float(t)), y=0.0, yaw=0.0))
         times = []
         while (k + 1) / sp.gpr_trace_rate_hz <= stamp + 1e-9:
             k += 1
@@ -52,7 +58,8 @@ def drive(items, duration, seed=4, params=None):
         ch = np.tile(np.arange(8), len(times))
         base = np.stack([np.full(tt.size, SENSOR_X), CH_Y[ch],
                          np.full(tt.size, sp.gpr_antenna_height_m)], axis=1)
-        scan = model.scan(stamp, tt - stamp, base, ch, SPEED * tt + SENSOR_X, CH_Y[ch],
+        ant_x = np.array([path(float(t)) for t in tt]) + SENSOR_X
+        scan = model.scan(stamp, tt - stamp, base, ch, ant_x, CH_Y[ch],
                           np.full(tt.size, sp.gpr_antenna_height_m))
         dets += proc.process(scan, poses)
     return dets
@@ -132,3 +139,33 @@ def test_refracted_template_stacks_more_of_a_point_reflector(monkeypatch):
     assert refracted.strength > 1.08 * straight.strength, (refracted.strength,
                                                            straight.strength)
     assert abs(refracted.depth - 0.10) <= 0.002
+
+
+def stone(x, y, depth, diameter=0.2):
+    """A stone: no metal, point-like for the GPR (the simulator's soil scatterers)."""
+    return BuriedItem(name='stone', kind=ItemKind.CLUTTER, x=x, y=y, depth=depth,
+                      diameter=diameter, height=0.1, metal_mass=0.0, permittivity=4.0,
+                      model='stone')
+
+
+@pytest.mark.parametrize('before_stop_m', [0.04, 0.08, 0.12])
+def test_backing_up_over_a_stone_does_not_make_an_at_sized_top(before_stop_m):
+    """The vehicle stops with the boom just past a stone and backs up (backing out of a
+    no-go zone, issue 12: three false AT tracks on a field with no AT mine). Along the path
+    length the two passes fold into one flat top ~2x the overshoot wide: the stone read as
+    a 12-14 cm half width, an AT mine's. A reversal ends the scan instead."""
+    t_stop, pause = 8.0, 1.0
+    x_stop = SPEED * t_stop
+
+    def back_up(t):
+        if t <= t_stop:
+            return SPEED * t
+        if t <= t_stop + pause:
+            return x_stop
+        return x_stop - SPEED * (t - t_stop - pause)
+
+    x_item = x_stop + SENSOR_X - before_stop_m
+    dets = drive([stone(x_item, CH_Y[3], 0.1)], 16.0, path=back_up)
+    hits = [d for d in dets if abs(d.x - x_item) <= 0.3 and abs(d.y - CH_Y[3]) <= 0.1]
+    assert hits, 'stone not seen'
+    assert all(not d.radius >= 0.08 for d in hits), [(round(d.x, 2), d.radius) for d in hits]

@@ -99,10 +99,6 @@ def _assert_kept(before: JournalContent, after: JournalContent) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(strict=False, reason='KNOWN BUG (issues 7/12, first to fix): a false AT track '
-                   'from soil noise or clutter ahead of the machine, after a resume, pins it in '
-                   '"no-go zone ahead" until the 900 s protective-stop abort, or its no-go zone '
-                   'leaves coverage below 99 %; the record checks before the final one pass')
 def test_a_mission_killed_five_times_is_resumed_and_cleared(world, tmp_path):
     run_dir = str(tmp_path / 'run')
     snapshots = []
