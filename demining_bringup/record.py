@@ -315,6 +315,9 @@ def truth_record(record: MissionRecord, content: JournalContent,
                                 if record.area_field_m2 > 0 else None),
         'false_alarm_area': 'the hazard area (field minus exclusion zones), m^2',
         'match_radius_m': MATCH_RADIUS_M})
+    # counts every simulator knows (no item touched yet: all intact and live)
+    out.update({k: physics[k] for k in ('mines_total', 'mines_live', 'mines_moved',
+                                        'mines_by_state')})
     if any(e.extra and FATE_KEY in e.extra for e in events):
         # the simulator's fates decide what is live where (a thrown mine counts where it
         # landed); without them (an older simulator) the events above decide
