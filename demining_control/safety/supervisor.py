@@ -118,6 +118,9 @@ TELEOP_RECOVERY = 'teleop recovery at creep speed'
 #: Head of the event of a motion leaving allowed ground that is recorded, not refused.
 ALLOWED_GROUND_RECORDED = 'allowed ground not enforced (no safe ground declared)'
 #: Event at the start when the area declares no safe ground (the check records only).
+ALLOWED_GROUND_RECORD_ONLY = ('allowed ground: motions leaving processed or declared safe '
+                              'ground are recorded, not refused '
+                              '(allowed_ground_enforce_declared)')
 ALLOWED_GROUND_UNDECLARED = ('allowed ground: the area declares no safe ground (approach '
                              'lane, safe area or margin): motions leaving processed ground are '
                              'recorded, not refused (allowed_ground_enforce_undeclared)')
@@ -255,6 +258,13 @@ class SafetyParams:
     # Without declared safe ground the machine cannot reach the field, nor turn at the corners
     # of its headland, under the rule (the planner of issue 7 does not yet plan it): enforcing
     # there would stop every mission at its start, so the default records what it would refuse.
+    # Enforced, a refusal can pin the machine where the plan turns (a pivot after a new no-go
+    # zone on the training field stood 900 s and aborted the mission at 42 %): the coverage
+    # planner re-plans on keep-out refusals only. Until it recovers from these too, the default
+    # records them (safety events, the report) and refuses nothing.
+    allowed_ground_enforce_declared: bool = param(False, 'refuse motions leaving allowed ground '
+                                                  'on an area that declares safe ground (else '
+                                                  'they are recorded as safety events)')
     allowed_ground_enforce_undeclared: bool = param(False, 'enforce allowed ground also on an '
                                                     'area that declares no safe ground (else '
                                                     'motions leaving it are recorded as safety '
@@ -389,11 +399,13 @@ class SafetySupervisor:
         declared = safe_ground is not None and not safe_ground.is_empty
         #: Whether a motion leaving allowed ground is refused (else recorded in ``notes``).
         self.allowed_enforced = self.allowed is not None and (
-            declared or self.params.allowed_ground_enforce_undeclared)
+            (declared and self.params.allowed_ground_enforce_declared)
+            or self.params.allowed_ground_enforce_undeclared)
         #: Texts for the safety events that change no state (drained by the node).
         self.notes: List[str] = []
         if self.allowed is not None and not self.allowed_enforced:
-            self.notes.append(ALLOWED_GROUND_UNDECLARED)
+            self.notes.append(ALLOWED_GROUND_UNDECLARED if not declared
+                              else ALLOWED_GROUND_RECORD_ONLY)
         self._recorded_leave = ''
         #: Motions leaving allowed ground recorded, not refused (area without safe ground).
         self.allowed_recorded = 0

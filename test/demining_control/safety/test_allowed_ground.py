@@ -17,7 +17,7 @@ FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 #: An approach lane from the west to the field's edge, 6 m wide round y = 10.
 LANE = box(-20.0, 7.0, 0.0, 13.0)
 CONTACT = ContactParams()
-PARAMS = SafetyParams(allowed_ground_check=True)
+PARAMS = SafetyParams(allowed_ground_check=True, allowed_ground_enforce_declared=True)
 FLAIL = PARAMS.flail_speed_radps
 
 
@@ -159,7 +159,8 @@ def _component(area_file, margin):
                           log=RecordingLog())
     # (the tests place the machine where they need it: no localisation-jump check)
     rt.configure({'area_file': area_file, 'people_monitor_required': False,
-                  'imu_required': False, 'pose_jump_check': False})
+                  'imu_required': False, 'pose_jump_check': False,
+                  'allowed_ground_enforce_declared': True})
     rt.activate(0.0)
     return rt, out
 
@@ -222,3 +223,16 @@ def test_the_node_measures_slip_over_ground_from_gnss(area_file):
         t = round(t + 0.1, 1)
     assert rt.component.supervisor.limit_latch.startswith(SLIP_STOP)
     assert [v for p, v in out if p == 'cmd_vel'][-1] == Twist2D()
+
+
+def test_declared_ground_is_only_recorded_by_default():
+    """Enforced, a refused pivot after a new no-go zone pinned the training-field mission (the
+    planner does not yet re-plan on this refusal): by default it is recorded."""
+    from shapely.geometry import box
+    from demining_control.safety.supervisor import ALLOWED_GROUND_RECORD_ONLY, SafetySupervisor
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    safe = box(-10, -10, 40, 30).difference(box(0, 0, 30, 20))
+    sup = SafetySupervisor(field, SafetyParams(allowed_ground_check=True), safe_ground=safe)
+    assert not sup.allowed_enforced and ALLOWED_GROUND_RECORD_ONLY in sup.notes
+    sup = SafetySupervisor(field, PARAMS, safe_ground=safe)
+    assert sup.allowed_enforced

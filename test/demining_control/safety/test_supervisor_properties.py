@@ -444,7 +444,7 @@ LANE_BOX = (-15.0, 7.0, 0.0, 13.0)
 #: The processed-ground grid the mission publishes (0.1 m, origin 1 m out of the field).
 GRID_RES, GRID_X0, GRID_Y0 = 0.1, X0 - 1.0, Y0 - 1.0
 GRID_SHAPE = (int((Y1 - Y0 + 2.0) / GRID_RES), int((X1 - X0 + 2.0) / GRID_RES))
-ALLOWED = SafetyParams(allowed_ground_check=True)
+ALLOWED = SafetyParams(allowed_ground_check=True, allowed_ground_enforce_declared=True)
 #: A processed box (x0, y0, width, height) in the field.
 boxes = st.tuples(st.floats(0.0, 28.0), st.floats(0.0, 18.0), st.floats(0.5, 12.0),
                   st.floats(0.5, 12.0))
