@@ -116,7 +116,7 @@ SLIP_STOP = 'track slip beyond the limit'
 #: Reason head of the OK state while teleop drives out of a machine-limit stop.
 TELEOP_RECOVERY = 'teleop recovery at creep speed'
 #: Head of the event of a motion leaving allowed ground that is recorded, not refused.
-ALLOWED_GROUND_RECORDED = 'allowed ground not enforced (no safe ground declared)'
+ALLOWED_GROUND_RECORDED = 'allowed ground not enforced (recorded only)'
 #: Event at the start when the area declares no safe ground (the check records only).
 ALLOWED_GROUND_RECORD_ONLY = ('allowed ground: motions leaving processed or declared safe '
                               'ground are recorded, not refused '
