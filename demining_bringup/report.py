@@ -265,6 +265,14 @@ _KIND_STYLE = {DetectionKind.AP: ('tab:orange', 'o'), DetectionKind.AT: ('tab:re
                DetectionKind.UNKNOWN: ('tab:olive', 'o')}
 
 
+def _save_png(fig, path: str) -> None:
+    """Lay out a figure and write it to ``path`` as a PNG, whole (:func:`atomic_write`)."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=_FIGURE_DPI)
+    atomic_write(path, buf.getvalue())
+
+
 def render_coverage_png(record: MissionRecord, path: str) -> None:
     """Render field, path, track, processed ground, detections and events to a PNG."""
     import matplotlib
@@ -316,10 +324,7 @@ def render_coverage_png(record: MissionRecord, path: str) -> None:
         ax.set_title(f'{record.world_name}: {record.coverage_percent:.1f} % processed, '
                      f'{record.outcome}')
         ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.0), fontsize=8)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format='png', dpi=_FIGURE_DPI)
-        atomic_write(path, buf.getvalue())
+        _save_png(fig, path)
     finally:
         plt.close(fig)
 
@@ -366,10 +371,7 @@ def render_mine_map_png(record: MissionRecord, values: np.ndarray, origin_x: flo
         ax.set_ylabel('y north [m] (map)')
         ax.set_title(f'{record.world_name}: mine map (fusion), no-go zones in red')
         ax.legend(loc='upper left', bbox_to_anchor=(1.25, 1.0), fontsize=8)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format='png', dpi=_FIGURE_DPI)
-        atomic_write(path, buf.getvalue())
+        _save_png(fig, path)
     finally:
         plt.close(fig)
 
