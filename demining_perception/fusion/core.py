@@ -43,16 +43,18 @@
   The confidence published is the posterior probability of the chosen label (for CLUTTER and
   UNKNOWN: of a non-hazard).
 * **Complete looks before a no-go zone**: a no-go zone, once made, is permanent
-  (demining_control/coverage/no_go.py), so a track with a single GPR report (one channel, one
-  apex) and no kilograms of metal is not labelled AT or UXO until the sensors had their look at it
-  (``look_s``, 1 s: the channels beside an object report within one decision window; the
-  boom leaves 3 s before the flail arrives). From then the number of GPR reports is evidence:
-  a TM-62-class disc (0.27-0.33 m) spans the 0.25 m channel spacing and two or three channels
-  report it, one report alone is point-like (:data:`_P_SINGLE_GPR_HIT`). A real AT mine seen
-  by two channels is AT at the first update. (Issue 12: on a 20 x 8 m field with no AT mine
-  three single reports, 12-14 cm flat tops, were AT at their first update and pinned the
-  machine; the flat tops came from the GPR folding a stone's two passes together when the
-  vehicle backed up, which the GPR processor now treats as the end of a scan.)
+  (demining_control/coverage/no_go.py), so a track without kilograms of metal is not labelled
+  AT or UXO until the sensors had their look at it (``look_s``, 1 s: the channels beside an
+  object report within one decision window; the boom leaves 3 s before the flail arrives at
+  0.4 m/s, 8 s at the governed 0.15 m/s). From then the MD's silence and the number of GPR
+  reports are evidence: a TM-62-class disc (0.27-0.33 m) spans the 0.25 m channel spacing and
+  two or three channels report it, one report alone is point-like
+  (:data:`_P_SINGLE_GPR_HIT`); a stone never moves the MD. (Issue 12: on a 20 x 8 m field
+  with no AT mine three single reports, 12-14 cm flat tops, were AT at their first update and
+  pinned the machine; the flat tops came from the GPR folding a stone's two passes together
+  when the vehicle backed up, which the GPR processor now treats as the end of a scan. Later
+  a two-report stone at 28 cm and a three-report 22 cm stone, both before the MD's look,
+  left no-go zones that cut 5-9 % of the field off.)
 """
 
 from __future__ import annotations
@@ -687,12 +689,13 @@ def classify(t: Track, p: FusionParams, now: float) -> Tuple[DetectionKind, floa
     """Return the kind and confidence of a track (module docstring)."""
     post = posterior(t, p, now)
     t.posterior = tuple(post[h] for h in Hypothesis)
-    # A single GPR report (one channel, one apex) is point-like evidence until the sensors
-    # had their look: the channels beside an AT-sized disc report within look_s. Grams of
-    # metal do not change that (a 45 g fragment under a 18 cm fit was AT for one update on
-    # the training field); kilograms (an AT mine's case, a round) do.
-    single = t.gpr_hits == 1 and t.metal_max_reliable < _KG_METAL_G
-    no_go = not single or now - t.first_seen >= p.look_s
+    # No no-go label before the sensors had their look: until then the MD's silence (a
+    # stone's, not a mine's) and the number of channels are not evidence yet, so a wide
+    # stone's top reads AT-sized (a 22 cm stone at 15 cm, three GPR reports, was AT at the
+    # end of a scan on a field without AT mines). Grams of metal do not change that (a 45 g
+    # fragment under a 18 cm fit was AT for one update on the training field); kilograms (an
+    # AT mine's case, a round) do.
+    no_go = t.metal_max_reliable >= _KG_METAL_G or now - t.first_seen >= p.look_s
     return decide(post, final=now - t.first_seen >= p.gpr_wait_s,
                   metal=t.md_hits > 0, no_go=no_go)
 
@@ -817,17 +820,19 @@ class FusionCore:
     def update(self, now: float) -> None:
         """Re-classify at ``now`` (a sensor's silence becomes evidence once it had its look).
 
-        A track's class depends on ``now`` only through whether both sensors had their look
-        (``gpr_wait_s``), and every change of its evidence adds hits; a track whose hits
-        and look are those of its last classification here keeps that result (the same
-        numbers, without recomputing hundreds of clutter tracks at every publication).
+        A track's class depends on ``now`` only through whether the sensors had their look
+        (``look_s``) and the GPR its wait (``gpr_wait_s``), and every change of its evidence
+        adds hits; a track whose hits, look and wait are those of its last classification
+        here keeps that result (the same numbers, without recomputing hundreds of clutter
+        tracks at every publication).
         """
         self.apply_misses(now)
         self._prune(now)
-        wait = self.params.gpr_wait_s
+        look, wait = self.params.look_s, self.params.gpr_wait_s
         done = self._classified
         for t in self.tracks.values():
-            key = (t.hits, now - t.first_seen >= wait)
+            age = now - t.first_seen
+            key = (t.hits, age >= look, age >= wait)
             if done.get(t.id) != key:
                 t.kind, t.confidence = classify(t, self.params, now)
                 done[t.id] = key

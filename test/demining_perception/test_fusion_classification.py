@@ -256,12 +256,36 @@ def test_one_gpr_report_of_a_12_cm_top_is_never_at(depth):
         assert DetectionKind.AT not in kinds
 
 
-def test_tm62_seen_by_two_channels_is_at_at_once():
-    """The look rule costs a real AT mine nothing: two channels report it together and it is
-    AT at the first update, well before the flail (1.2 m behind the boom) reaches it."""
-    first = labels([gpr(0.2, 0.15, polarity=1), gpr(0.21, 0.16, x=5.27, polarity=1)],
-                   [0.5])[0]
-    assert first == [DetectionKind.AT]
+def test_tm62_seen_by_two_channels_is_at_once_looked_at():
+    """The look rule costs a real AT mine one second: two channels report it together and it
+    is AT at the first update after the look, well before the flail (1.2 m behind the boom)
+    reaches it; before that it is suspect, never clutter."""
+    first, looked = labels([gpr(0.2, 0.15, polarity=1), gpr(0.21, 0.16, x=5.27, polarity=1)],
+                           [0.5, LOOK_S + 0.05])
+    assert first and DetectionKind.CLUTTER not in first and DetectionKind.AT not in first
+    assert looked == [DetectionKind.AT]
+
+
+def test_a_stone_the_md_never_hears_makes_no_no_go_zone():
+    """Issue 12, a 20 x 8 m field without AT mines: a stone at 28 cm reported twice along one
+    channel was AT before the MD's look (P(AT) 9 %), and its permanent no-go zone cut 5 % of
+    the field off. After the look the MD's silence says stone: no AT label at any update."""
+    dets = [gpr(0.33, 0.05, conf=0.64, strength=4.0, polarity=1),
+            gpr(0.23, 0.02, conf=0.72, strength=5.9, x=5.23, polarity=1)]
+    for kinds in labels(dets, [0.0, 0.5, LOOK_S + 0.05, WAIT_S + 0.1, 100.0]):
+        assert DetectionKind.AT not in kinds and DetectionKind.UXO not in kinds
+
+
+def test_a_wide_silent_reflector_is_at_only_after_the_look():
+    """A 22 cm flat top at 15 cm under three channels that the MD never hears: a stone, or a
+    plastic AT mine whose fuze the MD misses (TMA-3 class). Not AT before the look; after it
+    the cost of driving onto an AT mine decides (P(AT) ~11 % > ~5 %): a no-go zone."""
+    dets = [gpr(0.14, 0.0, conf=0.79, strength=13.8, y=4.96, polarity=1),
+            gpr(0.15, 0.11, conf=0.81, strength=14.9, polarity=1),
+            gpr(0.15, 0.03, conf=0.64, strength=8.6, y=5.02, polarity=1)]
+    before, after = labels(dets, [0.5, LOOK_S + 0.05])
+    assert before and DetectionKind.AT not in before and DetectionKind.CLUTTER not in before
+    assert after == [DetectionKind.AT]
 
 
 def test_tm62_under_the_outer_channel_only_is_at_after_the_look():

@@ -39,18 +39,6 @@ def _demine(*argv):
     return [sys.executable, '-m', 'demining_bringup.cli', *argv]
 
 
-@pytest.fixture(scope='module')
-def world(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp('world') / 'small.sdf')
-    # The surroundings are declared safe: this test is about the record across kills, and an
-    # 8 m wide field is all headland without them (the headland planning has its own tests).
-    subprocess.run(_demine('generate-world', '--polygon', '0,0 20,0 20,8 0,8', '--seed', '5',
-                           '--ap-density', '1.5', '--clutter-density', '0.01',
-                           '--safe-margin', '10', '-o', path),
-                   check=True, capture_output=True)
-    return path
-
-
 def _look(run_dir):
     try:
         return read_journal(journal_path(run_dir))
@@ -99,11 +87,11 @@ def _assert_kept(before: JournalContent, after: JournalContent) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_a_mission_killed_five_times_is_resumed_and_cleared(world, tmp_path):
+def test_a_mission_killed_five_times_is_resumed_and_cleared(small_field, tmp_path):
     run_dir = str(tmp_path / 'run')
     snapshots = []
     for k, percent in enumerate(KILL_AT_PERCENT):
-        argv = (['run', '--backend', 'core', '--world', world, '--run-dir', run_dir,
+        argv = (['run', '--backend', 'core', '--world', small_field, '--run-dir', run_dir,
                  '--timeout', '600'] if k == 0 else
                 ['run', '--backend', 'core', '--resume', run_dir, '--timeout', '600'])
         with open(tmp_path / f'run{k}.log', 'w') as log:

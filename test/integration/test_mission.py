@@ -1,10 +1,11 @@
-"""Whole missions on the training field, headless, on both hosts; they must end the same way.
+"""Whole missions on a small generated field, headless, on both hosts; they must end the same way.
 
 The same components run once as lifecycle nodes over DDS (``demine run``, in one process) and
 once on the deterministic host (``demine run --backend core``). Each must clear the field and
 write its report; DDS delivery timing moves numbers by centimetres, so the two are compared by
 outcome: coverage within 0.5 percentage points, the same neutralised items, the same sequence
-of safety states.
+of safety states. The field is the shared small one (``conftest.py``); the demo worlds are the
+scoreboard's (``bench/missions.py``).
 """
 
 import json
@@ -15,30 +16,28 @@ import sys
 
 import pytest
 
-from demining_bringup import stack as st
 from demining_bringup.contract.sdf import load_world
 from demining_bringup.contract.world import ItemKind
 from demining_bringup.report import REPORT_FILES
 
 pytest.importorskip('rclpy')
 
-WORLD = 'training_field'
 SEED = '1'
 #: Largest coverage difference between the hosts, percentage points (issue: one behaviour,
 #: two hosts).
 COVERAGE_TOLERANCE_PP = 0.5
-RUN_TIMEOUT_S = 900
+RUN_TIMEOUT_S = 420
 #: A detection this close to a mine counts as finding it (sensor boom + localisation error).
 FOUND_RADIUS_M = 0.75
 pytestmark = [pytest.mark.slow, pytest.mark.dds, pytest.mark.timeout(2 * RUN_TIMEOUT_S)]
 
 
-def _run(tmp_path, name, *extra, domain=None):
+def _run(tmp_path, world, name, *extra, domain=None):
     run_dir = tmp_path / name
     env = dict(os.environ)
     if domain is not None:
         env['ROS_DOMAIN_ID'] = str(domain)
-    proc = subprocess.run([sys.executable, '-m', 'demining_bringup.cli', 'run', '--world', WORLD,
+    proc = subprocess.run([sys.executable, '-m', 'demining_bringup.cli', 'run', '--world', world,
                            '--seed', SEED, '--run-dir', str(run_dir), *extra],
                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -58,10 +57,10 @@ def _safety_states(summary):
 
 
 @pytest.fixture(scope='module')
-def summaries(tmp_path_factory):
+def summaries(tmp_path_factory, small_field):
     tmp = tmp_path_factory.mktemp('equivalence')
-    core = _run(tmp, 'core', '--backend', 'core')
-    dds = _run(tmp, 'dds', '--backend', 'dds', domain=150 + os.getpid() % 50)
+    core = _run(tmp, small_field, 'core', '--backend', 'core')
+    dds = _run(tmp, small_field, 'dds', '--backend', 'dds', domain=150 + os.getpid() % 50)
     return core, dds
 
 
@@ -83,11 +82,12 @@ def test_both_hosts_pass_the_same_safety_states(summaries):
 
 
 @pytest.mark.parametrize('host', ['core', 'dds'])
-def test_the_field_is_cleared_and_every_ap_mine_found_or_neutralised(summaries, host):
+def test_the_field_is_cleared_and_every_ap_mine_found_or_neutralised(
+        summaries, host, small_field):
     summary = dict(zip(('core', 'dds'), summaries))[host]
     assert summary['coverage_percent'] >= 99.0
     assert summary['at_detonations'] == 0
-    world = load_world(st.find_world(WORLD))
+    world = load_world(small_field)
     neutralised = {e['item_id'] for e in summary['_truth']['neutralised']}
     for mine in (i for i in world.items if i.kind is ItemKind.AP):
         found = any(math.hypot(d['x'] - mine.x, d['y'] - mine.y) < FOUND_RADIUS_M
@@ -97,10 +97,10 @@ def test_the_field_is_cleared_and_every_ap_mine_found_or_neutralised(summaries, 
     assert any(f['properties'].get('status') == 'processed' for f in geo['features'])
 
 
-def test_no_ap_mine_is_labelled_clutter_on_the_deterministic_host(summaries):
+def test_no_ap_mine_is_labelled_clutter_on_the_deterministic_host(summaries, small_field):
     """The worst perception failure: an AP mine called clutter. Deterministic: no flakes."""
     core, _ = summaries
-    world = load_world(st.find_world(WORLD))
+    world = load_world(small_field)
     for mine in (i for i in world.items if i.kind is ItemKind.AP):
         near = [d['kind'] for d in core['detections']
                 if math.hypot(d['x'] - mine.x, d['y'] - mine.y) < FOUND_RADIUS_M]

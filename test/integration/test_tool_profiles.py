@@ -20,18 +20,6 @@ from demining_bringup.hosts.deterministic import DeterministicHost
 LIFT_S = 6.0
 
 
-@pytest.fixture(scope='module')
-def world(tmp_path_factory):
-    import subprocess
-    import sys
-    path = str(tmp_path_factory.mktemp('world') / 'small.sdf')
-    subprocess.run([sys.executable, '-m', 'demining_bringup.cli', 'generate-world', '--polygon',
-                    '0,0 20,0 20,8 0,8', '--seed', '5', '--ap-density', '1.5',
-                    '--clutter-density', '0.01', '--safe-margin', '10', '-o', path],
-                   check=True, capture_output=True)
-    return path
-
-
 def _mission(tmp_path, profile, world):
     desc = st.load_stack()
     args = st.resolve_arguments(desc, {'world': world, 'seed': 1, 'profile': profile,
@@ -73,8 +61,8 @@ _TILLER_SLIPS = pytest.mark.xfail(strict=False, reason='tiller drag beyond the t
 @pytest.mark.timeout(900)       # a whole (small) mission at the governed speed
 @pytest.mark.parametrize('profile', [pytest.param('tiller', marks=_TILLER_SLIPS),
                                      pytest.param('flail_tiller', marks=_TILLER_SLIPS)])
-def test_tool_profile_completes_a_mission(tmp_path, profile, world):
-    seen, sim = _mission(tmp_path, profile, world)
+def test_tool_profile_completes_a_mission(tmp_path, profile, small_field):
+    seen, sim = _mission(tmp_path, profile, small_field)
     assert seen['state'] is MissionState.COMPLETE
     with open(os.path.join(tmp_path, 'summary.json'), encoding='utf-8') as f:
         summary = json.load(f)
