@@ -194,4 +194,4 @@ class ToolSystem:
         return ToolState(stamp=stamp, flail_speed=self.flail.speed,
                          tiller_speed=self.tiller.speed, depth=self.measured_depth(),
                          flail_torque=self.flail.load_torque,
-                         tiller_torque=self.tiller.load_torque)
+                         tiller_torque=self.tiller.load_torque, arm=self.depth)

@@ -352,6 +352,11 @@ def encode_tool_state(state: ToolState) -> JointState:
     msg.position = [0.0, 0.0, float(state.depth)]
     msg.velocity = [float(state.flail_speed), float(state.tiller_speed), 0.0]
     msg.effort = [float(state.flail_torque), float(state.tiller_torque), 0.0]
+    if math.isfinite(state.arm):
+        msg.name.append(topics.ARM_JOINT)
+        msg.position.append(float(state.arm))
+        msg.velocity.append(0.0)
+        msg.effort.append(0.0)
     return msg
 
 
@@ -366,9 +371,12 @@ def decode_tool_state(msg: JointState) -> ToolState:
                           tiller_speed=float(vel.get(topics.TILLER_JOINT, 0.0)),
                           depth=float(pos[topics.DEPTH_JOINT]),
                           flail_torque=float(eff.get(topics.FLAIL_JOINT, 0.0)),
-                          tiller_torque=float(eff.get(topics.TILLER_JOINT, 0.0)))
+                          tiller_torque=float(eff.get(topics.TILLER_JOINT, 0.0)),
+                          arm=float(pos.get(topics.ARM_JOINT, math.nan)))
     except KeyError as exc:
         raise DecodeError(f'tool state lacks joint {exc}') from None
+    if math.isinf(state.arm):
+        raise DecodeError('tool state has non-finite values')
     vals = (state.flail_speed, state.tiller_speed, state.depth, state.flail_torque,
             state.tiller_torque)
     if not all(math.isfinite(v) for v in vals):

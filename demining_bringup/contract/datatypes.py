@@ -8,6 +8,7 @@ cores and their tests only ever see these dataclasses and numpy arrays. Units ar
 from __future__ import annotations
 
 import dataclasses
+import math
 import enum
 from typing import List, Optional, Sequence, Tuple
 
@@ -131,6 +132,9 @@ class ToolState:
     depth: float = 0.0           # m below the surface
     flail_torque: float = 0.0    # N m (effort)
     tiller_torque: float = 0.0   # N m (effort)
+    #: The arm's extension below the track plane from its position sensor, m; NaN when the
+    #: machine reports none (the depth loop then uses its model of the arm).
+    arm: float = math.nan
 
 
 @dataclasses.dataclass

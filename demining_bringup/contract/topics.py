@@ -87,6 +87,9 @@ IMU_FRAME = 'imu_link'
 FLAIL_JOINT = 'flail_rotor'
 TILLER_JOINT = 'tiller_rotor'
 DEPTH_JOINT = 'tool_depth'
+#: The depth arm's extension below the plane the tracks stand on (its position sensor);
+#: optional in /tool/joint_states.
+ARM_JOINT = 'tool_arm'
 
 
 def resolved(name: str, namespace: str = '') -> str:

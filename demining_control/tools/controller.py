@@ -293,7 +293,8 @@ class ToolController:
         if depth_target is None:
             self.depth_error_m = ts.depth - p.working_depth_m
             # the ground-following loop takes over once the tool is in the ground
-            arm = self.depth_loop.update(self.target_depth_m, ts.depth, dt) \
+            arm = self.depth_loop.update(
+                self.target_depth_m, ts.depth, dt, ts.stamp, ts.arm) \
                 if self.phase is ToolPhase.WORKING or ts.depth > 0.5 * p.working_depth_m \
                 else self.target_depth_m
             if self.phase is ToolPhase.LOWERING:
@@ -302,7 +303,7 @@ class ToolController:
         else:
             self.depth_error_m = math.nan
             self._depth_cmd = ramp(self._depth_cmd, depth_target, p.depth_rate_mps, dt)
-        self.depth_loop.track(self._depth_cmd, dt)
+        self.depth_loop.track(self._depth_cmd, dt, self._t)
         # speed limit
         in_soil = self.phase is ToolPhase.WORKING
         limit = self.governor.update(GovernorInputs(

@@ -1,5 +1,6 @@
 """Round trips and malformed-input handling of every documented layout."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from sensor_msgs.msg import JointState, PointCloud2, PointField
 from std_msgs.msg import String
 
-from demining_bringup.contract import codec
+from demining_bringup.contract import codec, topics
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, GprScan, MdScan,
                                                  SafetyEvent, SimEvent, ToolCommand, ToolState,
                                                  VehicleState)
@@ -87,7 +88,16 @@ def test_tool_command_and_state_round_trip():
     cmd = ToolCommand(flail_speed=83.8, tiller_speed=10.0, depth=0.15)
     assert codec.decode_tool_command(codec.encode_tool_command(cmd, 1.0)) == cmd
     state = ToolState(stamp=2.0, flail_speed=80.0, depth=0.14, flail_torque=900.0)
-    assert codec.decode_tool_state(codec.encode_tool_state(state)) == state
+    back = codec.decode_tool_state(codec.encode_tool_state(state))
+    assert math.isnan(back.arm) and dataclasses.replace(back, arm=0.0) == \
+        dataclasses.replace(state, arm=0.0)
+    # the arm's position sensor is an optional joint
+    state = dataclasses.replace(state, arm=0.12)
+    msg = codec.encode_tool_state(state)
+    assert topics.ARM_JOINT in msg.name and codec.decode_tool_state(msg) == state
+    msg.position[-1] = math.inf
+    with pytest.raises(codec.DecodeError):
+        codec.decode_tool_state(msg)
 
 
 @pytest.mark.parametrize('mutate', [

@@ -1,7 +1,7 @@
 """Shared fixtures of the whole-mission tests.
 
-Whole missions in ``make test`` run on one small generated field (20 m x 8 m, AP mines and a
-little metal clutter, a declared 10 m safe belt) so the suite keeps its 15-minute budget on two
+Whole missions in ``make test`` run on one small generated field (12 m x 8 m, two AP mines and
+two metal clutter items, a declared 10 m safe belt) so the suite keeps its 15-minute budget on two
 cores. The shipped demo worlds with every profile are the scoreboard's (``bench/missions.py``).
 The belt is declared safe because an 8 m wide field is all headland without it; headland
 planning without safe surroundings has its own planner tests.
@@ -13,8 +13,8 @@ import sys
 import pytest
 
 #: ``demine generate-world`` arguments of the small field (a seed with 2 AP mines on it).
-SMALL_FIELD_ARGS = ('--polygon', '0,0 20,0 20,8 0,8', '--seed', '5', '--ap-density', '1.5',
-                    '--clutter-density', '0.01', '--safe-margin', '10')
+SMALL_FIELD_ARGS = ('--polygon', '0,0 12,0 12,8 0,8', '--seed', '5', '--ap-density', '2.5',
+                    '--clutter-density', '0.02', '--safe-margin', '10')
 
 
 @pytest.fixture(scope='session')

@@ -6,7 +6,7 @@ journal a kill cut off, and ``demine run --resume`` after each kill.
 Nothing recorded before a kill is lost: every journal read after a kill is a prefix of the final
 one (transitions, safety events, events, trajectory), its tracks are still there, its processed
 ground is still processed; the one final report covers the whole mission (every run) with
-coverage >= 99 %. A small generated field (20 m x 8 m) keeps the wall time near two minutes.
+coverage >= 99 %. The shared small generated field (conftest.py) keeps the wall time near a minute.
 """
 
 import json
