@@ -400,6 +400,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--clutter-density', type=float, default=0.05,
                         help='clutter items per m^2 (default 0.05)')
     parser.add_argument('--soil', choices=sorted(SOIL_PRESETS), default='loam')
+    parser.add_argument('--rock-density', type=float, default=None, metavar='PER_M2',
+                        help='stones, roots and voids (GPR clutter the MD never hears) per '
+                        'm^2, 0-100 (default: the soil preset\'s)')
     parser.add_argument('--pattern', choices=('random', 'rows'), default='random')
     parser.add_argument('--min-spacing', type=float, default=1.0,
                         help='minimum distance between mines/UXO, m (default 1.0)')
@@ -445,6 +448,8 @@ def run(args: argparse.Namespace) -> int:
                                name=args.name, origin=origin, min_spacing_m=args.min_spacing,
                                exclusion_zones=zones, pattern=args.pattern)
         world.safe_margin_m = float(args.safe_margin)
+        if args.rock_density is not None:
+            world.soil.rock_density_per_m2 = float(args.rock_density)
         # the task's ids: the flags, else the GeoJSON area's (docs/worlds.md)
         from demining_bringup.contract.area import AREA_IDS, geojson_ids
         ids = geojson_ids(args.geojson) if args.geojson else {}

@@ -268,6 +268,13 @@ class FusionParams:
         'config/vehicles/mv4_flail.yaml), 3.0 s at 0.4 m/s, of which the GPR\'s decision '
         'takes ~0.9 s and the publish period up to 1 s (bench/classification.py measures '
         'the margin)', min=0.0, max=60.0)
+    look_m: float = param(
+        0.4, 'and the boom has moved this far since that first report: the MD decides ~0.4 m '
+        'past an object (footprint_half_window_m). At the governed 0.15 m/s, look_s alone '
+        'is 0.15 m of travel, before the MD had its look: a metal wire whose MD reports were '
+        'still coming was AT (P(AT) 5.9 %) for one update over DDS and left a permanent '
+        'no-go zone. Boom travel is counted from the sweeps (:meth:`FusionCore.sweep`); '
+        'without sweeps only look_s counts', min=0.0, max=5.0)
     md_reliable_confidence: float = param(
         0.75, 'an MD hit this confident (SNR twice the threshold) reads the metal content '
         'within a factor ~1.5; weaker hits within a factor ~3', min=0.0, max=1.0)
@@ -392,6 +399,7 @@ class Track:
     y: float
     first_seen: float
     last_seen: float
+    travel0: float = 0.0              # the boom's odometer at the first report, m
     weight: float = 0.0               # sum of position weights
     var: float = 0.0                  # position variance from the poses (m^2), fused
     hits: int = 0
@@ -599,7 +607,17 @@ def _metal_log_likelihood(model: ClassModel, log_g: float, meas_sigma: float,
                    hazard, _OUTLIER_METAL)
 
 
-def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
+def looked(t: Track, p: FusionParams, now: float, travel: float = math.inf) -> bool:
+    """Return whether both sensors had their look at a track (``look_s`` and ``look_m``).
+
+    ``travel`` is the boom's odometer now (:attr:`FusionCore.travel`); infinite when the
+    boom's motion is unknown (offline files), then time alone counts.
+    """
+    return now - t.first_seen >= p.look_s and travel - t.travel0 >= p.look_m
+
+
+def posterior(t: Track, p: FusionParams, now: float,
+              travel: float = math.inf) -> Dict[Hypothesis, float]:
     """Return the posterior probability of each hypothesis for a track (naive Bayes).
 
     The MD's silence and the number of GPR reports count as evidence once the sensors had
@@ -607,7 +625,7 @@ def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
     it; the half width and polarity only from confident GPR hits.
     """
     waited = now - t.first_seen >= p.gpr_wait_s
-    looked = now - t.first_seen >= p.look_s
+    seen_all = looked(t, p, now, travel)
     logp: Dict[Hypothesis, float] = {}
     confident_gpr = t.gpr_radius_n > 0
     # Independent reliable looks narrow the estimate, but part of its error is systematic
@@ -629,7 +647,7 @@ def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
             frac = t.uxo_hints / t.md_hits
             lp += math.log(frac * m.p_elongated + (1.0 - frac) * (1.0 - m.p_elongated)
                            + 1e-3)
-        elif looked:
+        elif seen_all:
             lp += math.log(m.p_md_silent)
         if t.gpr_hits:
             lp += math.log(1.0 - m.p_gpr_silent)
@@ -645,7 +663,7 @@ def posterior(t: Track, p: FusionParams, now: float) -> Dict[Hypothesis, float]:
                     p_pos = CLASS_MODELS[Hypothesis.AP].p_positive
                 lp += math.log(p_pos if t.polarity > 0 else 1.0 - p_pos)
             lp += _gauss(t.gpr_depth, m.depth[0], m.depth[1], _DEPTH_RANGE_M)
-            if looked:
+            if seen_all:
                 lp += math.log(m.p_single_gpr if t.gpr_hits == 1 else 1.0 - m.p_single_gpr)
         elif waited:
             lp += math.log(m.p_gpr_silent)
@@ -685,9 +703,11 @@ def decide(post: Dict[Hypothesis, float], final: bool = True, metal: bool = Fals
     return best, float(min(1.0, max(0.0, conf)))
 
 
-def classify(t: Track, p: FusionParams, now: float) -> Tuple[DetectionKind, float]:
-    """Return the kind and confidence of a track (module docstring)."""
-    post = posterior(t, p, now)
+def classify(t: Track, p: FusionParams, now: float,
+             travel: float = math.inf) -> Tuple[DetectionKind, float]:
+    """Return the kind and confidence of a track (module docstring; ``travel``: the boom's
+    odometer, :func:`looked`)."""
+    post = posterior(t, p, now, travel)
     t.posterior = tuple(post[h] for h in Hypothesis)
     # No no-go label before the sensors had their look: until then the MD's silence (a
     # stone's, not a mine's) and the number of channels are not evidence yet, so a wide
@@ -695,7 +715,7 @@ def classify(t: Track, p: FusionParams, now: float) -> Tuple[DetectionKind, floa
     # end of a scan on a field without AT mines). Grams of metal do not change that (a 45 g
     # fragment under a 18 cm fit was AT for one update on the training field); kilograms (an
     # AT mine's case, a round) do.
-    no_go = t.metal_max_reliable >= _KG_METAL_G or now - t.first_seen >= p.look_s
+    no_go = t.metal_max_reliable >= _KG_METAL_G or looked(t, p, now, travel)
     return decide(post, final=now - t.first_seen >= p.gpr_wait_s,
                   metal=t.md_hits > 0, no_go=no_go)
 
@@ -719,6 +739,8 @@ class FusionCore:
         self._boom: Optional[Tuple[float, float, float]] = None
         self._misses: Deque[Tuple[float, np.ndarray, np.ndarray]] = collections.deque()
         self.cells_swept = 0
+        #: The boom's odometer, m (the sensors' look at a track, :func:`looked`).
+        self._travel = 0.0
         #: Per track id, (hits, had its look) at its last classification in :meth:`update`.
         self._classified: Dict[int, Tuple[int, bool]] = {}
 
@@ -753,7 +775,7 @@ class FusionCore:
         for tid in touched:
             t = self.tracks.get(tid)
             if t is not None:
-                t.kind, t.confidence = classify(t, p, stamp)
+                t.kind, t.confidence = classify(t, p, stamp, self.travel)
 
     def sweep(self, x: float, y: float, yaw: float, stamp: float) -> int:
         """Negative evidence: the vehicle is at ``(x, y, yaw)`` at ``stamp``.
@@ -773,11 +795,13 @@ class FusionCore:
         by = y + p.sensor_offset_x_m * math.sin(yaw)
         prev, self._boom = self._boom, (bx, by, yaw)
         self.apply_misses(stamp)
-        if prev is None or p.miss_log_odds <= 0.0:
+        if prev is None:
             return 0
         px, py, pyaw = prev
         step = math.hypot(bx - px, by - py)
-        if step <= 0.0 or step > p.sensor_width_m:
+        if step <= p.sensor_width_m:
+            self._travel += step                # a longer jump is a relocalisation
+        if p.miss_log_odds <= 0.0 or step <= 0.0 or step > p.sensor_width_m:
             return 0
         heading = math.atan2(by - py, bx - px)
         half = 0.5 * p.sensor_width_m
@@ -828,14 +852,18 @@ class FusionCore:
         """
         self.apply_misses(now)
         self._prune(now)
-        look, wait = self.params.look_s, self.params.gpr_wait_s
+        p, wait = self.params, self.params.gpr_wait_s
         done = self._classified
         for t in self.tracks.values():
-            age = now - t.first_seen
-            key = (t.hits, age >= look, age >= wait)
+            key = (t.hits, looked(t, p, now, self.travel), now - t.first_seen >= wait)
             if done.get(t.id) != key:
-                t.kind, t.confidence = classify(t, self.params, now)
+                t.kind, t.confidence = classify(t, self.params, now, self.travel)
                 done[t.id] = key
+
+    @property
+    def travel(self) -> float:
+        """The boom's odometer, m; infinite before the first sweep (motion unknown)."""
+        return self._travel if self._boom is not None else math.inf
 
     # -- output -----------------------------------------------------------------------------
 
@@ -897,7 +925,8 @@ class FusionCore:
             if score <= 1.0 and score < best_score:
                 best, best_score = t, score
         if best is None:
-            best = Track(id=self._next_id, x=d.x, y=d.y, first_seen=stamp, last_seen=stamp)
+            best = Track(id=self._next_id, x=d.x, y=d.y, first_seen=stamp, last_seen=stamp,
+                         travel0=self._travel)
             self._next_id += 1
             self.tracks[best.id] = best
         else:

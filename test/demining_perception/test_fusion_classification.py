@@ -293,3 +293,28 @@ def test_tm62_under_the_outer_channel_only_is_at_after_the_look():
     complete (3 s of budget at 0.4 m/s, the look takes 1 s)."""
     kinds = labels([gpr(0.2, 0.16, conf=0.95, polarity=1)], [LOOK_S + 0.05, 100.0])
     assert kinds == [[DetectionKind.AT], [DetectionKind.AT]]
+
+
+def test_the_look_needs_the_boom_to_move_past_the_object():
+    """At the governed 0.15 m/s, ``look_s`` alone is 0.15 m of travel, before the MD passed
+    over the object (~0.4 m): over DDS a metal wire whose MD reports were still coming was AT
+    for one update and left a permanent no-go zone. The look completes once the boom moved
+    ``look_m`` as well; a machine standing still gets no no-go label from a single report."""
+    p = FusionParams()
+    speed = 0.15
+
+    def first_at(moving):
+        f = FusionCore.from_bounds(p, (0.0, 0.0, 10.0, 10.0))
+        f.sweep(1.0, 5.0, 0.0, 0.0)
+        f.add([gpr(0.2, 0.16, conf=0.95, polarity=1)], stamp=0.0)
+        for k in range(1, 101):
+            t = 0.1 * k
+            f.sweep(1.0 + (speed * t if moving else 0.0), 5.0, 0.0, t)
+            f.update(t)
+            if [d.kind for d in f.fused()] == [DetectionKind.AT]:
+                return t
+        return None
+
+    t = first_at(moving=True)
+    assert t is not None and speed * t >= p.look_m - 1e-9 and t > p.look_s
+    assert first_at(moving=False) is None

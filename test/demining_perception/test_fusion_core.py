@@ -189,7 +189,7 @@ def test_incremental_map_and_cached_classes_equal_a_full_recomputation():
             assert np.array_equal(f.grid.occupancy(), _occupancy(f.grid.cells))
             for tr in f.tracks.values():
                 fresh = dataclasses.replace(tr)
-                assert classify(fresh, f.params, t) == (tr.kind, tr.confidence)
+                assert classify(fresh, f.params, t, f.travel) == (tr.kind, tr.confidence)
     assert len(f.tracks) > 10
     occ = f.grid.occupancy()
     occ[:] = 0                                  # a caller's copy, not the cache

@@ -129,6 +129,9 @@ CASES = [
                                                                   'a.geojson'),
                                                            '-o', str(t / 'w.sdf')],
      'task_id'),
+    ('rock density out of range', lambda t: ['generate-world', '--polygon', '0,0 9,0 9,9',
+                                             '--rock-density', '500', '-o', str(t / 'w.sdf')],
+     'rock_density'),
     # -- profiles and parameters --------------------------------------------------------------
     ('unknown profile', lambda t: ['validate', '--profile', 'tractor9000'],
      'unknown vehicle profile'),
