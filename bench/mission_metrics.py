@@ -11,7 +11,9 @@ scoreboard's docstring; in short:
   end (the simulator's item fates: not detonated, not destroyed; a thrown mine counts where it
   landed) whose position lies in a processed cell of the hazard field
   (:func:`truth_items_from_fates`, :func:`mines_left_active_in_processed_ground`);
-* **people incidents**: simulator events that involve a person (:func:`is_people_incident`);
+* **people incidents**: a person inside the work safety distance of the tool while the flail or
+  tiller turned or the vehicle moved (:class:`PeopleMonitor`, each approach once), plus any
+  person-hit event (:func:`is_people_incident`);
 * **rate vs limit**: clearance rate over ``tool_width_m * working_speed_mps * 3600``;
 * the scoreboard's last line: :func:`aggregate`.
 """
@@ -45,6 +47,8 @@ EXPECTED_TIME_MARGIN_S = 1800.0
 #: physics work may add them). Any event whose ``item_kind`` is ``person`` counts as well.
 PERSON_HIT_KINDS = ('person_hit', 'casualty', 'injury', 'person_injured', 'person_killed')
 PERSON_KINDS = ('person',)
+#: Forward speed above which the vehicle counts as moving, m/s (odometry noise below it).
+MOVING_SPEED_MPS = 0.02
 
 _SECONDS_PER_HOUR = 3600.0
 
@@ -269,13 +273,55 @@ def _field(ev: Any, name: str) -> str:
 
 
 def is_people_incident(ev: Any) -> bool:
-    """A simulator event involving a person: an intrusion by a person, or a person hit.
+    """A simulator event that hurt a person (a person-hit kind).
 
-    Intrusions by animals or vehicles are not people incidents (the scoreboard lists them as
-    ``intrusions``, every actor kind).
+    A person merely near the machine is no incident (the scoreboard lists every actor's
+    ``intrusion`` events as ``intrusions``); one inside the work safety distance while the
+    machine was hazardous is, counted by :class:`PeopleMonitor`.
     """
-    kind = _field(ev, 'kind')
-    return kind in PERSON_HIT_KINDS or _field(ev, 'item_kind') in PERSON_KINDS
+    return _field(ev, 'kind') in PERSON_HIT_KINDS
+
+
+class PeopleMonitor:
+    """Counts people incidents: a person inside the work safety distance of the tool while a
+    rotor turned or the vehicle moved (the stack's promise, issue 8: IMAS 10.20's safety
+    distance round a working flail, inside which the flail and the vehicle stop).
+
+    Feed it the truth every tick (:meth:`check`); each person's approach counts once, until
+    the person is out of the distance again or the machine is safe.
+    """
+
+    def __init__(self, safety_distance_m: float, tool_offset_x_m: float,
+                 rotor_running_radps: float, moving_mps: float = MOVING_SPEED_MPS) -> None:
+        """Judge against the profile's distance, tool position and running rotor speed."""
+        self.distance = float(safety_distance_m)
+        self.offset = float(tool_offset_x_m)
+        self.running = float(rotor_running_radps)
+        self.moving = float(moving_mps)
+        self.incidents = 0
+        self.first: Optional[Tuple[float, str, float]] = None   # (t, name, distance)
+        self._inside: set = set()
+
+    def check(self, t: float, x: float, y: float, yaw: float, speed: float,
+              rotor_speeds: Sequence[float],
+              people: Iterable[Tuple[str, float, float]]) -> int:
+        """Count the incidents that begin at ``t``; ``people``: (name, x, y) present now."""
+        hazardous = abs(speed) > self.moving or any(abs(w) > self.running
+                                                    for w in rotor_speeds)
+        tx, ty = x + self.offset * math.cos(yaw), y + self.offset * math.sin(yaw)
+        new = 0
+        inside = set()
+        for name, px, py in people:
+            d = math.hypot(px - tx, py - ty)
+            if hazardous and d < self.distance:
+                inside.add(name)
+                if name not in self._inside:
+                    new += 1
+                    if self.first is None:
+                        self.first = (float(t), name, round(d, 2))
+        self._inside = inside
+        self.incidents += new
+        return new
 
 
 def count_events(events: Iterable[Any], *kinds: str) -> int:
@@ -364,7 +410,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
 __all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_KINDS',
            'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'TrackGeometry', 'TruthItem', 'aggregate',
            'cells_of', 'count_events', 'count_footprint_violations', 'footprint_violated',
-           'in_hazard_field', 'in_processed_hazard', 'is_people_incident',
+           'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rate_limit_m2_per_h',
            'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'truth_items_from_fates',
            'unsafe_points']

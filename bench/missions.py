@@ -28,11 +28,14 @@ Metrics of a row (definitions):
   run; ``error`` says why).
 * ``coverage_pct``: processed share of the hazard area (report; the mission's grid otherwise).
 * ``at_detonations``: from the report's summary (counted from /sim/events when there is none).
-* ``people_incidents``: /sim/events that involve a person: an ``intrusion`` event raised by an
-  actor of kind ``person`` (``demining_sim/actors.py``: within ``intrusion_distance_m`` of the
-  vehicle, once per approach) or any event of a person-hit kind
-  (:data:`mission_metrics.PERSON_HIT_KINDS`; none is emitted today). Intrusions of every actor
-  kind (animals too) are in ``intrusions``.
+* ``people_incidents``: a person (an actor of kind ``person``) inside the people monitor's work
+  safety distance of the tool (``flail_safety_distance_m`` of the profile) while a rotor turned
+  faster than ``flail_running_speed_radps`` or the vehicle moved, each approach once
+  (:class:`mission_metrics.PeopleMonitor`, from the simulator's truth every tick), plus any event
+  of a person-hit kind (:data:`mission_metrics.PERSON_HIT_KINDS`; none is emitted today);
+  ``first_people_incident`` the first (time, name, distance). A person near a machine that has
+  stopped is no incident: the simulator's ``intrusion`` events (within
+  ``intrusion_distance_m`` of the vehicle, every actor kind, animals too) are in ``intrusions``.
 * ``footprint_violations``: control ticks (the host's /clock ticks, 10 Hz) at which any corner
   of a track's ground-contact patch lies on ground that is neither processed, nor outside the
   hazard field, nor declared safe. Patches: two rectangles ``track_length_m`` x
@@ -106,10 +109,16 @@ KILL_GRACE_S = 120.0
 #: Hard cap of simulated time whatever the planner expects, s (the mission manager's
 #: max_mission_time_s aborts long before).
 HARD_SIM_CAP_S = 48 * 3600.0
+#: Distance from the field's edge at which the people family's people appear, m: beyond the
+#: people monitor's flail stop radius (``flail_safety_distance_m`` 50 m + ``flail_stop_margin_m``
+#: 10 m, demining_control/safety/people_zones.py) plus the machine's reach beyond the edge
+#: (it turns outside the field where the surroundings are declared safe).
+PEOPLE_START_M = 80.0
 #: Columns of missions.csv, in order.
 ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outcome',
               'completed', 'mission_state', 'reason', 'deadlock', 'error', 'coverage_pct',
-              'at_detonations', 'ap_detonations', 'people_incidents', 'intrusions',
+              'at_detonations', 'ap_detonations', 'people_incidents', 'first_people_incident',
+              'intrusions',
               'collisions', 'footprint_violations', 'footprint_ticks', 'first_violation',
               'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
               'rate_m2_per_h', 'rate_limit_m2_per_h', 'rate_vs_limit', 'sim_s',
@@ -240,16 +249,22 @@ def _slope_terrain(field: Sequence[Tuple[float, float]]):
 
 
 def _people_scenario(field: Sequence[Tuple[float, float]]) -> Dict[str, Any]:
-    """Two people cross the field and a dog roams near it (demining_sim/faults.py format)."""
+    """Two people cross the field and a dog roams near it (demining_sim/faults.py format).
+
+    The people walk in from beyond the work safety distance of any point of the field
+    (:data:`PEOPLE_START_M`): one who appeared inside it would be an incident no stack could
+    prevent (the farmer once appeared 41 m from the running flail).
+    """
     xs = [p[0] for p in field]
     ys = [p[1] for p in field]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     ym = (y0 + y1) / 2.0
+    far = PEOPLE_START_M
     return {'actors': [
         {'name': 'farmer', 'kind': 'person', 'start': 60.0, 'speed_mps': 1.2,
-         'path': [[x0 - 40.0, ym], [x1 + 40.0, ym]]},
+         'path': [[x0 - far, ym], [x1 + far, ym]]},
         {'name': 'child', 'kind': 'person', 'start': 400.0, 'speed_mps': 0.9,
-         'path': [[(x0 + x1) / 2.0, y1 + 40.0], [(x0 + x1) / 2.0, y0 - 40.0]]},
+         'path': [[(x0 + x1) / 2.0, y1 + far], [(x0 + x1) / 2.0, y0 - far]]},
         # a stray dog roams round the site for five minutes and goes (its loop lies within the
         # flail's stop radius: roaming all day, it would hold the machine until the abort)
         {'name': 'dog', 'kind': 'animal', 'start': 200.0, 'speed_mps': 2.0, 'loop': True,
@@ -448,6 +463,10 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         declared = ([world.approach_lane] if world.approach_lane else []) + list(world.safe_areas)
         safe = mm.polygons_contain(declared) if declared else None
         footprint = mm.FootprintMonitor(mission.grid, geometry, safe)
+        zones = host.runtimes['people_monitor'].component.zones.params \
+            if 'people_monitor' in host.runtimes else None
+        people = None if zones is None else mm.PeopleMonitor(
+            zones.flail_safety_distance_m, zones.tool_offset_x_m, zones.flail_running_speed_radps)
         flags = {'timeout': False, 'deadlock': False, 'limit': mm.DEFAULT_SIM_TIME_LIMIT_S}
 
         def limit() -> float:
@@ -459,6 +478,12 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         def on_tick(t: float) -> None:
             tr = sim.truth
             footprint.check(t, tr.x, tr.y, tr.yaw)
+            if people is not None and sim.actors.actors:
+                present = ((a.spec.name, *pos) for a in sim.actors.actors
+                           if a.spec.kind in mm.PERSON_KINDS
+                           and (pos := a.position(t)) is not None)
+                people.check(t, tr.x, tr.y, tr.yaw, tr.v,
+                             (sim.tools.flail.speed, sim.tools.tiller.speed), present)
 
         def until() -> bool:
             if seen['state'].terminal:
@@ -489,6 +514,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         out.update(
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
             footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,
+            people_near_hazard=0 if people is None else people.incidents,
+            first_people_incident=None if people is None else people.first,
             first_violation=(None if footprint.first is None
                              else [round(v, 2) for v in footprint.first]),
             mines_total=sum(1 for it in items if it.kind in mm.HAZARD_KINDS),
@@ -535,7 +562,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         ap_detonations=mm.count_events(events, 'ap_detonation'),
         collisions=mm.count_events(events, 'collision'),
         intrusions=mm.count_events(events, 'intrusion'),
-        people_incidents=sum(1 for ev in events if mm.is_people_incident(ev)),
+        people_incidents=out.pop('people_near_hazard', 0)
+        + sum(1 for ev in events if mm.is_people_incident(ev)),
         rate_m2_per_h=None if rate is None else round(rate, 1),
         rate_limit_m2_per_h=round(mm.rate_limit_m2_per_h(width, speed), 1),
         rate_vs_limit=None if ratio is None else round(ratio, 4),

@@ -147,14 +147,32 @@ def test_footprint_monitor_reads_the_grid_as_it_changes():
 
 # --- events, rates, limits ----------------------------------------------------------------------
 
-def test_people_incidents_are_events_involving_a_person():
+def test_people_incidents_are_person_hits_not_mere_intrusions():
     events = [SimEvent(1.0, 'intrusion', 'farmer', 'person'),
               SimEvent(2.0, 'intrusion', 'dog', 'animal'),
               SimEvent(3.0, 'person_hit', 'child', ''),
               SimEvent(4.0, 'neutralised', 'ap_1', 'AP'),
               {'kind': 'intrusion', 'item_kind': 'person'}]
-    assert sum(map(mm.is_people_incident, events)) == 3
+    assert sum(map(mm.is_people_incident, events)) == 1
     assert mm.count_events(events, 'intrusion') == 3
+
+
+def test_a_person_near_a_hazardous_machine_is_one_incident_per_approach():
+    """Inside the safety distance of the tool (2.6 m ahead of base_link) while a rotor turns
+    or the vehicle moves: an incident, once per approach; near a machine at rest: none."""
+    mon = mm.PeopleMonitor(safety_distance_m=50.0, tool_offset_x_m=2.6,
+                           rotor_running_radps=5.0)
+    far, near = [('walker', 60.0, 0.0)], [('walker', 50.0, 0.0)]
+    assert mon.check(0.0, 0.0, 0.0, 0.0, 0.0, (80.0, 0.0), far) == 0
+    # 47.4 m from the tool: inside, the flail at speed
+    assert mon.check(0.1, 0.0, 0.0, 0.0, 0.0, (80.0, 0.0), near) == 1
+    assert mon.check(0.2, 0.0, 0.0, 0.0, 0.3, (80.0, 0.0), near) == 0   # the same approach
+    # the machine stops (rotor down, standing): the approach ends; a new hazard counts again
+    assert mon.check(0.3, 0.0, 0.0, 0.0, 0.0, (1.0, 0.0), near) == 0
+    assert mon.check(0.4, 0.0, 0.0, 0.0, 0.1, (0.0, 0.0), near) == 1
+    # facing away: the tool is 2.6 m further from the walker (52.6 m): no incident
+    assert mon.check(0.5, 0.0, 0.0, math.pi, 0.1, (0.0, 0.0), near) == 0
+    assert mon.incidents == 2 and mon.first == (0.1, 'walker', 47.4)
 
 
 def test_rates_and_time_limit():
