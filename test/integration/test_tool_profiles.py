@@ -55,20 +55,19 @@ def _mission(tmp_path, profile, world):
     return seen, sim
 
 
-#: Known bug (issues 10/11): in the simulator the combined tool's soil drag (flail and a
-#: 0.25 m deep tiller drum: rotor torque over 0.7 m) exceeds the tracks' traction (0.05 m/s
-#: over ground for 0.15 m/s commanded, ``demine run --profile flail_tiller``); the supervisor's
-#: slip check (speed over ground from GNSS, issue 8) rightly stops the machine and the mission
-#: aborts after 900 s of protective stop. The tiller alone completes.
-_DRAG_BEYOND_TRACTION = pytest.mark.xfail(
-    strict=True, reason='combined flail + tiller drag beyond the tracks\' traction in the '
-    'simulator: the slip check stops the machine')
+#: Known bug (issue 12): on the small field the combined machine's GPR reads the shallow PMN-2
+#: (8 cm) as a 30 cm flat top at 3 cm and labels it AT for one update (P(AT) 0.20) before
+#: later hits make it AP; the no-go zone stays (permanent by design) and the mission completes
+#: at 86.7 %, below the 95 % asked here (``demine run --profile flail_tiller`` on the field).
+_TRANSIENT_AT = pytest.mark.xfail(
+    strict=True, reason='a shallow AP mine read as AT for one update leaves a permanent '
+    'no-go zone (issue 12)')
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)       # a whole (small) mission at the governed speed
 @pytest.mark.parametrize('profile', ['tiller',
-                                     pytest.param('flail_tiller', marks=_DRAG_BEYOND_TRACTION)])
+                                     pytest.param('flail_tiller', marks=_TRANSIENT_AT)])
 def test_tool_profile_completes_a_mission(tmp_path, profile, small_field):
     seen, sim = _mission(tmp_path, profile, small_field)
     assert seen['state'] is MissionState.COMPLETE
