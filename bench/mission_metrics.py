@@ -31,7 +31,8 @@ import shapely
 #: Keys of the scoreboard's JSON line, in order (exactly these).
 SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
                 'footprint_violations', 'deadlocks', 'mines_left_active_in_processed_ground',
-                'min_coverage_pct', 'median_rate_vs_limit', 'median_rtf', 'wall_s')
+                'false_no_go_zones', 'min_coverage_pct', 'min_coverage_workable_pct',
+                'median_rate_vs_limit', 'median_rtf', 'wall_s')
 
 #: Item kinds that are mines or UXO (clutter is not).
 HAZARD_KINDS = ('AP', 'AT', 'UXO')
@@ -252,6 +253,17 @@ def _kind(value: Any) -> str:
     return str(getattr(value, 'value', value))
 
 
+def false_no_go_zones(zones: Iterable[Sequence[float]], items: Iterable[TruthItem]) -> int:
+    """No-go discs ``(x, y, radius)`` with no AT mine or UXO inside (wherever it is now).
+
+    Such a zone is ground a manual team is sent to for nothing and that the machine leaves
+    unprocessed: the cost of a false AT/UXO label (issue 12).
+    """
+    heavy = [(it.x, it.y) for it in items if _kind(it.kind) in ('AT', 'UXO')]
+    return sum(1 for x, y, r in zones
+               if not any(math.hypot(x - hx, y - hy) <= r for hx, hy in heavy))
+
+
 def mines_left_active_in_processed_ground(items: Iterable[TruthItem], grid: Any) -> int:
     """Mines/UXO still active whose position lies in a processed cell of the hazard field."""
     live = [it for it in items if it.active and _kind(it.kind) in HAZARD_KINDS]
@@ -388,6 +400,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
         return int(sum(_numbers(rows, key)))
 
     cov = _numbers(rows, 'coverage_pct')
+    cov_workable = _numbers(rows, 'coverage_workable_pct')
     rates = _numbers(rows, 'rate_vs_limit')
     rtfs = _numbers(rows, 'rtf')
     out = {
@@ -398,7 +411,9 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
         'footprint_violations': total('footprint_violations'),
         'deadlocks': sum(1 for r in rows if r.get('deadlock') is True),
         'mines_left_active_in_processed_ground': total('mines_left_active_in_processed_ground'),
+        'false_no_go_zones': total('false_no_go_zones'),
         'min_coverage_pct': _rounded(min(cov), 3) if cov else None,
+        'min_coverage_workable_pct': _rounded(min(cov_workable), 3) if cov_workable else None,
         'median_rate_vs_limit': _rounded(statistics.median(rates), 4) if rates else None,
         'median_rtf': _rounded(statistics.median(rtfs), 2) if rtfs else None,
         'wall_s': round(float(wall_s), 1),
@@ -409,7 +424,8 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
 
 __all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_KINDS',
            'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'TrackGeometry', 'TruthItem', 'aggregate',
-           'cells_of', 'count_events', 'count_footprint_violations', 'footprint_violated',
+           'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
+           'footprint_violated',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rate_limit_m2_per_h',
            'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'truth_items_from_fates',

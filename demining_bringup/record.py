@@ -24,12 +24,12 @@ import dataclasses
 import json
 import math
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from demining_bringup.contract.datatypes import DetectionKind
+from demining_bringup.contract.datatypes import NO_GO_KINDS, DetectionKind
 from demining_bringup.contract.errors import JournalError
 from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.journal import (JournalContent, destroyed_items, file_sha256,
@@ -127,13 +127,18 @@ def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedG
         working_depth_m=float(params.get('working_depth_m', 0.0)),
         vehicle_profile=str(meta.get('vehicle_profile', '')),
         simulated=bool(meta.get('simulated', True)))
-    record.no_go_zones = no_go_discs(record.detections, params)
+    # every zone the live mission drew (also round a track re-labelled since), then the
+    # current tracks (a journal older than the no_go table)
+    record.no_go_zones = no_go_discs([*content.no_go_tracks, *record.detections], params)
     record.completion = completion_record(record, content)
     return record, content, grid
 
 
 def no_go_discs(tracks, params: Dict[str, Any]) -> List[Tuple[float, float, float]]:
-    """The no-go discs the planner and the supervisor drew round the AT/UXO tracks."""
+    """The no-go discs the planner and the supervisor drew round the AT/UXO tracks.
+
+    ``tracks`` in the order the mission saw them: the zones grow as the planner's do.
+    """
     from demining_control.coverage.no_go import NoGoZones
     default = float(vehicle_params.no_go_margin_m().default)    # the one shared parameter
     try:
@@ -143,6 +148,28 @@ def no_go_discs(tracks, params: Dict[str, Any]) -> List[Tuple[float, float, floa
     zones = NoGoZones(margin)
     zones.update(tracks)
     return list(zones.discs)
+
+
+def no_go_entries(record: MissionRecord, content: JournalContent,
+                  wgs84: Callable[[float, float], Dict[str, float]]) -> List[Dict[str, Any]]:
+    """One entry per no-go zone of the record: where, how large, which track made it and how.
+
+    ``kind`` is the label that made the zone, ``label_now`` the track's label at the end
+    (a zone stays when its track is re-labelled, :mod:`demining_control.coverage.no_go`;
+    ``none``: the track was dropped), so a reader sees which zones the fusion later doubted.
+    """
+    now = {d.id: d.kind.name for d in record.detections}
+    makers = [*content.no_go_tracks,
+              *(d for d in record.detections if d.kind in NO_GO_KINDS)]
+    out = []
+    for x, y, r in record.no_go_zones:
+        maker = min(makers, key=lambda d: math.hypot(d.x - x, d.y - y), default=None)
+        entry = {**wgs84(x, y), 'x': round(x, 3), 'y': round(y, 3), 'zone_radius_m': round(r, 2)}
+        if maker is not None:
+            entry.update(id=maker.id, kind=maker.kind.name, radius_m=round(maker.radius, 2),
+                         label_now=now.get(maker.id, 'none'))
+        out.append(entry)
+    return out
 
 
 def _bearing_distance(a: Tuple[float, float], b: Tuple[float, float]) -> Tuple[float, float]:
@@ -188,15 +215,7 @@ def completion_record(record: MissionRecord, content: JournalContent) -> Dict[st
     end_utc = (tr[-1]['utc'] if tr and _terminal(tr[-1]['state'])
                else (content.segments[-1]['last_utc'] if content.segments else ''))
 
-    def zone_radius(d) -> float:
-        """The radius of the no-go disc drawn round a track (the nearest disc's)."""
-        near = min(record.no_go_zones, key=lambda z: math.hypot(z[0] - d.x, z[1] - d.y),
-                   default=None)
-        return near[2] if near is not None else d.radius
-
-    no_go = [{'id': d.id, 'kind': d.kind.name, **wgs84(d.x, d.y), 'radius_m': round(d.radius, 2),
-              'zone_radius_m': round(zone_radius(d), 2)}
-             for d in record.detections if d.kind in (DetectionKind.AT, DetectionKind.UXO)]
+    no_go = no_go_entries(record, content, wgs84)
     unprocessed = max(0.0, record.area_field_m2 - record.area_cleared_m2)
     # the profile's name (config/vehicles/<name>.yaml), not the path it was read from
     profile = (os.path.splitext(os.path.basename(record.vehicle_profile))[0]

@@ -51,7 +51,7 @@ REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson
 #: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
 #: ``simulated`` (version 1 had neither); 3 moved ``neutralised`` (simulation truth) to
 #: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Permissions of every report file: readable by other users and services.
 #: How a run folder is named: UTC time to the second, then ``-2``, ``-3``, ... when taken.
 RUN_DIR_TIME_FORMAT = '%Y%m%dT%H%M%SZ'
@@ -194,6 +194,15 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
                            'x': round(d.x, 3), 'y': round(d.y, 3),
                            'depth_m': round(d.depth, 3), 'lat': lat, 'lon': lon})
     at_events = _events(record, 'at_detonation')
+    no_go_m2, processed_in_no_go_m2 = _no_go_areas(record)
+    workable_m2 = max(0.0, record.area_field_m2 - no_go_m2)
+    workable_pct = (100.0 * max(0.0, record.area_cleared_m2 - processed_in_no_go_m2)
+                    / workable_m2 if workable_m2 > 0.0 else 0.0)
+    no_go = []
+    for x, y, r in record.no_go_zones:
+        lat, lon = _lat_lon(lc, x, y)
+        no_go.append({'x': round(x, 3), 'y': round(y, 3), 'radius_m': round(r, 3),
+                      'lat': lat, 'lon': lon})
     return {
         'schema_version': SCHEMA_VERSION,
         'simulated': bool(record.simulated),
@@ -205,6 +214,9 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
         'area_field_m2': round(record.area_field_m2, 2),
         'area_cleared_m2': round(record.area_cleared_m2, 2),
         'coverage_percent': round(record.coverage_percent, 3),
+        'area_no_go_m2': round(no_go_m2, 2),
+        'coverage_workable_percent': round(min(100.0, workable_pct), 3),
+        'no_go_zones': no_go,
         'mission_time_s': round(mission_time, 2),
         'clearance_rate_m2_per_h': round(rate, 1),
         'tool_width_m': record.tool_width_m,
@@ -219,6 +231,35 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
         'runs': len(record.completion.get('runs', [])) or 1,
         'files': list(REPORT_FILES),
     }
+
+
+def _no_go_areas(record: MissionRecord) -> Tuple[float, float]:
+    """Return the hazard area inside no-go zones and the processed ground there, m^2.
+
+    The no-go zones are ground left for a manual or EOD team (an AT mine or UXO is not
+    processed by the machine), so the record also gives the coverage of the rest, the ground the
+    machine was to process. Processed ground inside a zone is what the tool did before the zone
+    appeared.
+    """
+    if not record.no_go_zones:
+        return 0.0, 0.0
+    from demining_control.coverage.no_go import disc_polygon
+    region = ShapelyPolygon(record.field)
+    for zone in record.exclusion_zones:
+        region = region.difference(ShapelyPolygon(zone))
+    discs = unary_union([disc_polygon(x, y, r) for x, y, r in record.no_go_zones])
+    area = float(region.intersection(discs).area)
+    grid = record.processed
+    if grid is None or not np.any(grid):
+        return area, 0.0
+    res = record.processed_resolution
+    rows, cols = np.nonzero(grid)
+    xs = record.processed_origin_x + (cols + 0.5) * res
+    ys = record.processed_origin_y + (rows + 0.5) * res
+    inside = np.zeros(len(xs), dtype=bool)
+    for x, y, r in record.no_go_zones:
+        inside |= np.hypot(xs - x, ys - y) <= r
+    return area, float(np.count_nonzero(inside)) * res * res
 
 
 def _geojson_detections(record: MissionRecord, lc: LocalCartesian) -> Dict[str, Any]:
@@ -409,6 +450,10 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         '|---|---|',
         f'| processed area | {summary["area_cleared_m2"]:.1f} m² |',
         f'| coverage of the hazard area | {summary["coverage_percent"]:.2f} % |',
+        f'| AT/UXO no-go zones (left for manual/EOD clearance) | {len(summary["no_go_zones"])}'
+        f', {summary["area_no_go_m2"]:.1f} m² |',
+        f'| coverage of the hazard area outside them | '
+        f'{summary["coverage_workable_percent"]:.2f} % |',
         f'| mission time | {summary["mission_time_s"]:.0f} s |',
         f'| clearance rate | {summary["clearance_rate_m2_per_h"]:.0f} m²/h |',
         f'| detections | {len(summary["detections"])} |',
@@ -424,6 +469,14 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         for e in sorted(sensed, key=lambda e: e['stamp']):
             lines.append(f'| {_fmt_time(e["stamp"])} | {_fmt(e["x"], 2)} | {_fmt(e["y"], 2)} | '
                          f'{_fmt(e["lat"], 7)} | {_fmt(e["lon"], 7)} |')
+    else:
+        lines.append('None.')
+    lines += ['', '## No-go zones (AT mine or UXO: marked, left for manual/EOD clearance)']
+    if summary['no_go_zones']:
+        lines += ['| x [m] | y [m] | radius [m] | lat | lon |', '|---|---|---|---|---|']
+        for z in summary['no_go_zones']:
+            lines.append(f'| {z["x"]:.2f} | {z["y"]:.2f} | {z["radius_m"]:.2f} | '
+                         f'{_fmt(z["lat"], 7)} | {_fmt(z["lon"], 7)} |')
     else:
         lines.append('None.')
     lines += ['', '## Detections (sensor fusion)']

@@ -120,7 +120,7 @@ class CoveragePlannerComponent(Component):
         self.restored_processed = None
         if params.resume_dir:
             content = read_journal(journal_path(params.resume_dir))
-            self.no_go.update(content.tracks)
+            self.no_go.update([*content.no_go_tracks, *content.tracks])
             if content.processed is not None and content.grid is not None:
                 g = content.grid
                 self.restored_processed = processed_geometry(

@@ -32,6 +32,11 @@ class DetectionKind(enum.IntEnum):
     CLUTTER = 4   # metal or GPR clutter, no threat
 
 
+#: Kinds of track that make a no-go zone (never processed, never driven over; the coverage
+#: planner, the safety supervisor and the mission record all use this one definition).
+NO_GO_KINDS = (DetectionKind.AT, DetectionKind.UXO)
+
+
 @dataclasses.dataclass
 class Detection:
     """One suspected buried object, in the ``map`` frame."""

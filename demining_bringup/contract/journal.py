@@ -3,8 +3,9 @@
 The mission level (the mission manager component, which owns a :class:`JournalWriter`)
 writes, as the mission goes: state transitions, safety events, sensed events (detonations,
 damage, collisions), simulation truth events (a separate, marked table, only in simulation),
-the fused tracks, the processed ground as tiles, the trajectory and the planned paths (path
-progress), the tool state and depth, the progress, the parameters and a SHA-256 of the world.
+the fused tracks (and every AT/UXO labelling of one: the no-go zones), the processed ground as
+tiles, the trajectory and the planned paths (path progress), the tool state and depth, the
+progress, the parameters and a SHA-256 of the world.
 It is the mission's record: the report is rebuilt from it (also from a journal cut off by a
 kill) and a crashed mission is resumed from it.
 
@@ -42,7 +43,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent
+from demining_bringup.contract.datatypes import NO_GO_KINDS, Detection, DetectionKind, SimEvent
 from demining_bringup.contract.errors import JournalError
 from demining_bringup.contract.files import FILE_MODE
 
@@ -82,6 +83,9 @@ CREATE TABLE IF NOT EXISTS tracks (id INTEGER PRIMARY KEY, segment INTEGER NOT N
     stamp REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, depth REAL NOT NULL,
     confidence REAL NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, radius REAL NOT NULL,
     strength REAL NOT NULL, live INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS no_go (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
+    stamp REAL NOT NULL, track_id INTEGER NOT NULL, x REAL NOT NULL, y REAL NOT NULL,
+    depth REAL NOT NULL, confidence REAL NOT NULL, kind TEXT NOT NULL, radius REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS trajectory (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
     stamp REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, yaw REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tool (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
@@ -308,7 +312,13 @@ class JournalWriter:
                              ev.item_id, ev.item_kind, x, y, ev.detail, extra))
 
     def tracks(self, stamp: float, detections: Sequence[Detection]) -> None:
-        """The full fused track list: changed tracks are written, vanished ones marked dead."""
+        """The full fused track list: changed tracks are written, vanished ones marked dead.
+
+        A track's row holds its latest state only; every state labelled AT or UXO is also
+        appended to the ``no_go`` table, because the zone drawn round it stays when the track is
+        later re-labelled (:mod:`demining_control.coverage.no_go`): the record and a resumed
+        planner need every zone the live mission drew, not only the tracks labelled so now.
+        """
         seen = set()
         for d in detections:
             if not all(math.isfinite(v) for v in (d.x, d.y, d.depth, d.confidence, d.radius,
@@ -321,6 +331,9 @@ class JournalWriter:
                 self._add('tracks', (d.id, self.segment, self.offset_s + stamp, d.x, d.y,
                                      d.depth, d.confidence, d.kind.name, d.source, d.radius,
                                      d.strength, 1))
+                if d.kind in NO_GO_KINDS:
+                    self._add('no_go', (self.segment, self.offset_s + stamp, d.id, d.x, d.y,
+                                        d.depth, d.confidence, d.kind.name, d.radius))
         for tid in [t for t in self._written_tracks if t not in seen]:
             if self._written_tracks[tid] is not None:
                 self._written_tracks[tid] = None
@@ -531,6 +544,7 @@ _COLUMNS = {
     'tool': 'segment, stamp, flail_speed, depth, working',
     'paths': 'segment, stamp, n, xy',
     'progress': 'segment, stamp, coverage_percent, processed_m2',
+    'no_go': 'segment, stamp, track_id, x, y, depth, confidence, kind, radius',
 }
 
 
@@ -582,6 +596,9 @@ class JournalContent:
     last_progress: Optional[Dict[str, float]]
     #: The fusion's mine map as last journaled (None: none yet, or an older journal).
     mine_map: Optional[MineMap] = None
+    #: Every AT/UXO labelling of a track, in the order the mission saw them (each zone the
+    #: live mission drew, also round tracks later re-labelled; empty for an older journal).
+    no_go_tracks: List[Detection] = dataclasses.field(default_factory=list)
 
     @property
     def last_state(self) -> str:
@@ -651,6 +668,14 @@ def _read(con: sqlite3.Connection, path: str) -> JournalContent:
               for tid, x, y, depth, conf, kind, source, radius, strength in con.execute(
                   'SELECT id, x, y, depth, confidence, kind, source, radius, strength '
                   'FROM tracks WHERE live = 1 ORDER BY id')]
+    no_go = []
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'no_go'"
+                   ).fetchone():
+        no_go = [Detection(x=x, y=y, depth=depth, confidence=conf, kind=DetectionKind[kind],
+                           source='fused', radius=radius, id=tid)
+                 for tid, x, y, depth, conf, kind, radius in con.execute(
+                     'SELECT track_id, x, y, depth, confidence, kind, radius FROM no_go '
+                     'ORDER BY id')]
     traj = np.asarray(con.execute('SELECT x, y, yaw FROM trajectory ORDER BY id').fetchall(),
                       dtype=float).reshape(-1, 3)
     tool = [dict(zip(('stamp', 'flail_speed', 'depth', 'working'), r))
@@ -676,7 +701,7 @@ def _read(con: sqlite3.Connection, path: str) -> JournalContent:
         planned_path=planned, paths=int(n_paths), processed=processed, grid=grid,
         last_stamp=float(last_stamp),
         last_progress=dict(zip(('stamp', 'coverage_percent', 'processed_m2'), prog))
-        if prog else None, mine_map=mine_map)
+        if prog else None, mine_map=mine_map, no_go_tracks=no_go)
 
 
 def _read_mine_map(con: sqlite3.Connection) -> Optional[MineMap]:

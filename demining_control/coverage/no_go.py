@@ -5,7 +5,9 @@ blast disables the machine, and a UXO under a track goes off by its fuze. Each b
 the item's radius plus ``no_go_margin_m`` (anti-handling devices, AP mines laid beside AT mines;
 docs/sources.md), which the coverage planner treats as an exclusion zone (lanes stop short of it,
 transits go round it) and the safety supervisor keeps the predicted footprint out of. A zone,
-once seen, stays: a track that is later re-labelled does not make the ground safe.
+once seen, stays: a track that is later re-labelled does not make the ground safe. The mission
+journal keeps every AT/UXO labelling (:attr:`JournalContent.no_go_tracks`), so a resumed
+planner and the record draw the same zones as the live mission did.
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from shapely.geometry import Point, Polygon
 from shapely.ops import unary_union
 
-from demining_bringup.contract.datatypes import Detection, DetectionKind
+from demining_bringup.contract.datatypes import NO_GO_KINDS, Detection
 
 XY = Tuple[float, float]
-#: Kinds of detection that make a no-go zone.
-NO_GO_KINDS = (DetectionKind.AT, DetectionKind.UXO)
 #: Vertices of the polygon that approximates a disc (a circumscribing 16-gon: never smaller).
 _DISC_VERTICES = 16
 #: A detection within this of a known zone's centre is the same item, m.

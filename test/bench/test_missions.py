@@ -195,7 +195,8 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
     rows = [
         row(outcome='complete', completed=True, coverage_pct=99.5, at_detonations=0,
             people_incidents=1, footprint_violations=10, rate_vs_limit=0.6, rtf=40.0,
-            mines_left_active_in_processed_ground=1),
+            mines_left_active_in_processed_ground=1, coverage_workable_pct=99.8,
+            false_no_go_zones=1),
         row(outcome='aborted', coverage_pct=20.0, at_detonations=1, people_incidents=0,
             footprint_violations=5, rate_vs_limit=0.2, rtf=30.0,
             mines_left_active_in_processed_ground=0),
@@ -208,7 +209,8 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
     assert tuple(out) == mm.SUMMARY_KEYS
     assert out == {'missions': 4, 'completed': 1, 'at_detonations': 1, 'people_incidents': 3,
                    'footprint_violations': 15, 'deadlocks': 1,
-                   'mines_left_active_in_processed_ground': 3, 'min_coverage_pct': 20.0,
+                   'mines_left_active_in_processed_ground': 3, 'false_no_go_zones': 1,
+                   'min_coverage_pct': 20.0, 'min_coverage_workable_pct': 99.8,
                    'median_rate_vs_limit': 0.4, 'median_rtf': 40.0, 'wall_s': 12.3}
     assert json.loads(json.dumps(out)) == out
     only_errors = mm.aggregate(rows[3:], 1.0)
@@ -360,3 +362,14 @@ def test_wall_time_limit_makes_a_timeout_row():
     assert got['outcome'] == 'timeout' and 'wall-time limit' in got['error']
     assert not got['completed'] and not got['deadlock']
     assert got['sim_s'] < 150.0
+
+
+def test_a_no_go_zone_without_an_at_mine_or_uxo_inside_is_false():
+    items = [item('at', 'AT', 5.0, 5.0), item('uxo', 'UXO', 20.0, 0.0, active=False),
+             item('ap', 'AP', 10.0, 10.0)]
+    zones = [(5.3, 5.0, 1.2),          # round the AT mine
+             (20.0, 0.5, 1.2),         # round the UXO (gone off since: still a right zone)
+             (10.0, 10.0, 1.2),        # round an AP mine: false
+             (5.0, 7.0, 1.2)]          # beside the AT mine, which is outside it: false
+    assert mm.false_no_go_zones(zones, items) == 2
+    assert mm.false_no_go_zones([], items) == 0

@@ -137,3 +137,34 @@ def test_the_journaled_mine_map_is_drawn_with_the_no_go_zones(tmp_path):
     assert record.no_go_zones == [pytest.approx((7.3, 7.3, 0.16 + 1.0))]
     rebuild_report(str(tmp_path))
     assert os.path.getsize(tmp_path / MINE_MAP_IMAGE) > 10_000
+
+
+def test_a_zone_stays_in_the_record_when_its_track_is_re_labelled(tmp_path):
+    """The planner keeps a no-go zone once drawn: the record must list it too, with the area
+    it takes out of the ground to process, although the track ends labelled AP."""
+    from demining_bringup.contract.journal import read_journal
+    _journal(str(tmp_path))
+    content = read_journal(journal_path(str(tmp_path)))
+    j = JournalWriter(journal_path(str(tmp_path)), {}, content.grid)
+    at = Detection(22.0, 10.0, 0.05, 0.2, DetectionKind.AT, radius=0.15, id=7)
+    j.tracks(130.0, content.tracks + [at])
+    j.tracks(131.0, content.tracks + [dataclasses.replace(at, kind=DetectionKind.AP,
+                                                          confidence=0.3)])
+    j.close(132.0)
+    content = read_journal(journal_path(str(tmp_path)))
+    assert [d.kind for d in content.tracks if d.id == 7] == [DetectionKind.AP]
+    assert [(d.id, d.kind) for d in content.no_go_tracks] == [(7, DetectionKind.AT)]
+    summary = rebuild_report(str(tmp_path))
+    radius = 0.15 + 1.0
+    zone, = summary['no_go_zones']
+    assert (zone['x'], zone['y'], zone['radius_m']) == (22.0, 10.0, pytest.approx(radius))
+    assert zone['lat'] > 44.8725 and zone['lon'] > 0.0
+    # the disc is in the unprocessed half: the workable coverage is the processed area over
+    # the hazard area without it
+    assert summary['area_no_go_m2'] == pytest.approx(3.14159 * radius ** 2, rel=0.03)
+    assert summary['coverage_workable_percent'] == pytest.approx(
+        100.0 * summary['area_cleared_m2'] / (summary['area_field_m2']
+                                              - summary['area_no_go_m2']), abs=1e-3)
+    left = json.loads((tmp_path / COMPLETION_FILE).read_text())['residual_risk']['no_go_zones']
+    assert [(z['id'], z['kind'], z['label_now']) for z in left] == [(7, 'AT', 'AP')]
+    assert 'No-go zones' in (tmp_path / 'report.md').read_text()

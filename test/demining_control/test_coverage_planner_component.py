@@ -52,8 +52,9 @@ def test_a_new_at_zone_ahead_makes_a_path_that_backs_out_then_avoids_it(area_fil
     assert len(out) == 2
 
 
-def _journal(run_dir, area_file, share):
-    """A journal of the area with the western ``share`` of it processed and one AT track."""
+def _journal(run_dir, area_file, share, relabel=None):
+    """A journal of the area with the western ``share`` of it processed and one AT track
+    (``relabel``: later re-labelled so)."""
     from demining_bringup.contract.area import load_area
     from demining_bringup.contract.journal import GridGeometry, JournalWriter, journal_path
     from demining_control.coverage.processed import ProcessedGrid
@@ -65,8 +66,11 @@ def _journal(run_dir, area_file, share):
     j = JournalWriter(journal_path(str(run_dir)), {}, GridGeometry(
         g.origin_x, g.origin_y, g.resolution, g.width, g.height))
     j.progress(1.0, np.broadcast_to(cells_x < cut, g.processed.shape), 0.0, 0.0)
-    j.tracks(1.0, [Detection(x=max(xs) - 3.0, y=1.0, depth=0.2, confidence=0.9,
-                             kind=DetectionKind.AT, radius=0.16, id=4)])
+    at = Detection(x=max(xs) - 3.0, y=1.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16, id=4)
+    j.tracks(1.0, [at])
+    if relabel is not None:
+        j.tracks(1.5, [Detection(**{**at.__dict__, 'kind': relabel})])
     j.commit(1.0)
     j.close()
     return cut
@@ -91,6 +95,13 @@ def test_a_resumed_plan_covers_only_the_remaining_ground(area_file, tmp_path):
     assert len(out) == 1
     for lane in rt.component.plan.lanes:      # no lane in the processed half
         assert max(lane.tool_start[0], lane.tool_end[0]) > cut - 1e-6
+
+
+def test_a_resumed_planner_keeps_a_zone_whose_track_was_re_labelled(area_file, tmp_path):
+    # the live planner kept the zone (zones only grow): the resumed one must too
+    _journal(tmp_path, area_file, 0.5, relabel=DetectionKind.AP)
+    rt, _ = _resumed(area_file, tmp_path)
+    assert len(rt.component.no_go.discs) == 1
 
 
 def test_a_resumed_mission_with_nothing_left_gets_a_path_that_is_done(area_file, tmp_path):

@@ -5,6 +5,7 @@ within its budget; the demo world (training_field) with every profile is the sco
 ``bench/missions.py --profile tiller --profile flail_tiller``."""
 
 import json
+import math
 import os
 
 import pytest
@@ -55,28 +56,31 @@ def _mission(tmp_path, profile, world):
     return seen, sim
 
 
-#: Known bug (issue 12): on the small field the combined machine's GPR reads the shallow PMN-2
-#: (8 cm) as a 30 cm flat top at 3 cm and labels it AT for one update (P(AT) 0.20) before
-#: later hits make it AP; the no-go zone stays (permanent by design) and the mission completes
-#: at 86.7 %, below the 95 % asked here (``demine run --profile flail_tiller`` on the field).
-_TRANSIENT_AT = pytest.mark.xfail(
-    strict=True, reason='a shallow AP mine read as AT for one update leaves a permanent '
-    'no-go zone (issue 12)')
+@pytest.fixture(scope='module')
+def mission_of(tmp_path_factory, small_field):
+    """Run each profile's mission once for the tests of this module: ``mission_of(profile)``
+    returns ``(seen, sim, run_dir)``."""
+    runs = {}
+
+    def run(profile):
+        if profile not in runs:
+            run_dir = tmp_path_factory.mktemp(profile)
+            runs[profile] = (*_mission(run_dir, profile, small_field), run_dir)
+        return runs[profile]
+    return run
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)       # a whole (small) mission at the governed speed
-@pytest.mark.parametrize('profile', ['tiller',
-                                     pytest.param('flail_tiller', marks=_TRANSIENT_AT)])
-def test_tool_profile_completes_a_mission(tmp_path, profile, small_field):
-    seen, sim = _mission(tmp_path, profile, small_field)
+@pytest.mark.parametrize('profile', ['tiller', 'flail_tiller'])
+def test_tool_profile_completes_a_mission_governed_and_raised_off_work(mission_of, profile):
+    seen, sim, run_dir = mission_of(profile)
     assert seen['state'] is MissionState.COMPLETE
-    with open(os.path.join(tmp_path, 'summary.json'), encoding='utf-8') as f:
+    with open(os.path.join(run_dir, 'summary.json'), encoding='utf-8') as f:
         summary = json.load(f)
-    assert summary['coverage_percent'] >= 95.0
     assert summary['at_detonations'] == 0
     assert seen['down_off_work'] == 0
-    with open(os.path.join(tmp_path, 'truth.json'), encoding='utf-8') as f:
+    with open(os.path.join(run_dir, 'truth.json'), encoding='utf-8') as f:
         truth = json.load(f)
     assert truth['mines_left_active_in_processed_ground'] == 0
     # governed below the profile's cap on work legs, and never at zero
@@ -84,3 +88,45 @@ def test_tool_profile_completes_a_mission(tmp_path, profile, small_field):
     assert seen['limits'] and max(seen['limits']) <= cap + 1e-6
     assert min(seen['limits']) > 0.0
     assert sim.tools.tiller.speed >= 0.0
+
+
+#: Known bugs: on the small field the combined machine's GPR reads the shallow PMN-2 (top at
+#: 1 cm) as a 15 cm half-width flat top on one channel and the fusion labels it AT for one
+#: update (P(AT) 0.20) before later hits make it AP (issue 12); the no-go zone stays (a zone is
+#: never released), and the planner leaves a 8-10 m^2 wedge between the zone and the field's
+#: edge that no lane reaches (issue 7): 90.3 % of the ground outside the zone is processed.
+_WEDGE = pytest.mark.xfail(strict=True, reason='the planner leaves a wedge between a no-go '
+                           'zone and the field edge (issue 7)')
+_TRANSIENT_AT = pytest.mark.xfail(
+    strict=True, reason='a shallow AP mine read as AT for one update leaves a no-go zone '
+    'round an AP mine (issue 12)')
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize('profile', ['tiller',
+                                     pytest.param('flail_tiller', marks=_WEDGE)])
+def test_tool_profile_mission_processes_the_ground_outside_the_no_go_zones(mission_of,
+                                                                           profile):
+    *_, run_dir = mission_of(profile)
+    with open(os.path.join(run_dir, 'summary.json'), encoding='utf-8') as f:
+        summary = json.load(f)
+    # the field outside the AT/UXO no-go zones (left for a manual team whatever the tool)
+    assert summary['coverage_workable_percent'] >= 95.0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize('profile', ['tiller',
+                                     pytest.param('flail_tiller', marks=_TRANSIENT_AT)])
+def test_every_no_go_zone_of_a_tool_profile_mission_holds_an_at_mine_or_uxo(
+        mission_of, profile):
+    *_, run_dir = mission_of(profile)
+    with open(os.path.join(run_dir, 'summary.json'), encoding='utf-8') as f:
+        zones = json.load(f)['no_go_zones']
+    with open(os.path.join(run_dir, 'truth.json'), encoding='utf-8') as f:
+        items = json.load(f)['items']
+    heavy = [(i['x'], i['y']) for i in items if i['kind'] in ('AT', 'UXO')]
+    false = [z for z in zones if not any(math.hypot(z['x'] - x, z['y'] - y) <= z['radius_m']
+                                         for x, y in heavy)]
+    assert not false, f'no-go zones without an AT mine or UXO in them: {false}'
