@@ -130,8 +130,19 @@ def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedG
     # every zone the live mission drew (also round a track re-labelled since), then the
     # current tracks (a journal older than the no_go table)
     record.no_go_zones = no_go_discs([*content.no_go_tracks, *record.detections], params)
+    record.no_go_clearance_m = _param(params, 'exclusion_clearance_m',
+                                      vehicle_params.exclusion_clearance_m())
     record.completion = completion_record(record, content)
     return record, content, grid
+
+
+def _param(params: Dict[str, Any], name: str, descriptor: Any) -> float:
+    """A journaled parameter as a float; the shared descriptor's default when absent or bad."""
+    default = float(descriptor.default)
+    try:
+        return float(params.get(name, default))
+    except (TypeError, ValueError):
+        return default
 
 
 def no_go_discs(tracks, params: Dict[str, Any]) -> List[Tuple[float, float, float]]:
@@ -140,11 +151,7 @@ def no_go_discs(tracks, params: Dict[str, Any]) -> List[Tuple[float, float, floa
     ``tracks`` in the order the mission saw them: the zones grow as the planner's do.
     """
     from demining_control.coverage.no_go import NoGoZones
-    default = float(vehicle_params.no_go_margin_m().default)    # the one shared parameter
-    try:
-        margin = float(params.get('no_go_margin_m', default))
-    except (TypeError, ValueError):
-        margin = default
+    margin = _param(params, 'no_go_margin_m', vehicle_params.no_go_margin_m())
     zones = NoGoZones(margin)
     zones.update(tracks)
     return list(zones.discs)

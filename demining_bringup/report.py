@@ -98,6 +98,8 @@ class MissionRecord:
     completion: Dict[str, Any] = dataclasses.field(default_factory=dict)
     #: No-go discs (x, y, radius incl. the margin) round the AT/UXO tracks, map frame.
     no_go_zones: List[Tuple[float, float, float]] = dataclasses.field(default_factory=list)
+    #: Distance the tool keeps from them (the planner's ``exclusion_clearance_m``), m.
+    no_go_clearance_m: float = 0.0
 
 
 def new_run_dir(parent: str, now: Optional[_dt.datetime] = None) -> str:
@@ -234,21 +236,24 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
 
 
 def _no_go_areas(record: MissionRecord) -> Tuple[float, float]:
-    """Return the hazard area inside no-go zones and the processed ground there, m^2.
+    """Return the hazard area the machine leaves round the no-go zones and what it processed
+    there, m^2.
 
-    The no-go zones are ground left for a manual or EOD team (an AT mine or UXO is not
-    processed by the machine), so the record also gives the coverage of the rest, the ground the
-    machine was to process. Processed ground inside a zone is what the tool did before the zone
-    appeared.
+    A no-go zone is ground left for a manual or EOD team (an AT mine or UXO is not processed
+    by the machine), and the tool keeps ``no_go_clearance_m`` from it (the planner's
+    clearance), so the record also gives the coverage of the rest: the ground the machine was
+    to process. Processed ground there is what the tool did before the zone appeared.
     """
     if not record.no_go_zones:
         return 0.0, 0.0
     from demining_control.coverage.no_go import disc_polygon
+    grow = max(0.0, record.no_go_clearance_m)
+    discs = [(x, y, r + grow) for x, y, r in record.no_go_zones]
     region = ShapelyPolygon(record.field)
     for zone in record.exclusion_zones:
         region = region.difference(ShapelyPolygon(zone))
-    discs = unary_union([disc_polygon(x, y, r) for x, y, r in record.no_go_zones])
-    area = float(region.intersection(discs).area)
+    left = unary_union([disc_polygon(*d) for d in discs])
+    area = float(region.intersection(left).area)
     grid = record.processed
     if grid is None or not np.any(grid):
         return area, 0.0
@@ -257,7 +262,7 @@ def _no_go_areas(record: MissionRecord) -> Tuple[float, float]:
     xs = record.processed_origin_x + (cols + 0.5) * res
     ys = record.processed_origin_y + (rows + 0.5) * res
     inside = np.zeros(len(xs), dtype=bool)
-    for x, y, r in record.no_go_zones:
+    for x, y, r in discs:
         inside |= np.hypot(xs - x, ys - y) <= r
     return area, float(np.count_nonzero(inside)) * res * res
 
@@ -451,7 +456,7 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         f'| processed area | {summary["area_cleared_m2"]:.1f} m² |',
         f'| coverage of the hazard area | {summary["coverage_percent"]:.2f} % |',
         f'| AT/UXO no-go zones (left for manual/EOD clearance) | {len(summary["no_go_zones"])}'
-        f', {summary["area_no_go_m2"]:.1f} m² |',
+        f', {summary["area_no_go_m2"]:.1f} m² with the clearance round them |',
         f'| coverage of the hazard area outside them | '
         f'{summary["coverage_workable_percent"]:.2f} % |',
         f'| mission time | {summary["mission_time_s"]:.0f} s |',

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 from shapely.geometry import Point, Polygon
@@ -74,6 +74,13 @@ _BACK_OUT_STEP_M = 0.5
 _BACK_OUT_CLEARANCE_M = 0.5
 
 
+def work_ranges(work: np.ndarray) -> List[Tuple[int, int]]:
+    """Half-open index ranges ``[i, j)`` of the True runs of ``work`` (the status's form)."""
+    w = np.concatenate([[False], np.asarray(work, dtype=bool), [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(w))
+    return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2])]
+
+
 def _nothing_left(pose: VehicleState, c: CoveragePlannerConfig) -> CoveragePlan:
     """The plan when every lane is processed: stay where the machine is."""
     return CoveragePlan(waypoints=np.array([[pose.x, pose.y]]), work=np.zeros(1, dtype=bool),
@@ -103,6 +110,8 @@ class CoveragePlannerComponent(Component):
         self.status = PlanStatus(0.0, PlanState.WAITING.value, 'waiting for the first pose')
         self.plan: Optional[CoveragePlan] = None
         self.path = np.zeros((0, 2))
+        #: The path's work legs (leg i: pose i -> i + 1), as the status publishes them.
+        self.work = np.zeros(0, dtype=bool)
         self.error = ''
         self.no_go = NoGoZones(params.no_go_margin_m)
         self.pose: Optional[VehicleState] = None
@@ -293,16 +302,18 @@ class CoveragePlannerComponent(Component):
                 self.log.error(f'cannot plan coverage: {exc}')
                 return False
         path = np.column_stack([plan.waypoints, plan.facing])
+        work = np.asarray(plan.work, dtype=bool)
         if back is not None:
             # From here straight to the back-out point, facing as now: a reverse leg (or, out
             # of a zone behind, a forward one).
             path = np.vstack([[pose.x, pose.y, pose.yaw], path])
+            work = np.concatenate([[False], work])
             ahead = (back[0] - pose.x) * math.cos(pose.yaw) + \
                 (back[1] - pose.y) * math.sin(pose.yaw) > 0.0
             self.log.warning(f'{"driving straight on" if ahead else "backing out"} '
                              f'{math.dist(start, (pose.x, pose.y)):.1f} m before turning away '
                              'from keep-out ground')
-        self.plan, self.path = plan, path
+        self.plan, self.path, self.work = plan, path, work
         self.emit('path', path)
         self._publish_status(PlanState.PLANNED, plan.summary(), now)
         self.log.info(f'coverage path: {plan.summary()}')
@@ -316,7 +327,10 @@ class CoveragePlannerComponent(Component):
         unreached = [] if self.plan is None or state is PlanState.REFUSED else [
             (why, [(float(x), float(y)) for x, y in list(g.exterior.coords)[:-1]])
             for g, why in self.plan.unplanned if hasattr(g, 'exterior')]
-        self.status = PlanStatus(now, state.value, reason, unreached, list(self.no_go.discs))
+        planned = state is PlanState.PLANNED and self.plan is not None
+        self.status = PlanStatus(now, state.value, reason, unreached, list(self.no_go.discs),
+                                 waypoints=len(self.path) if planned else 0,
+                                 work=work_ranges(self.work) if planned else [])
         self.emit('status', self.status)
 
     def diagnostics(self, now: float) -> Status:

@@ -64,8 +64,10 @@ class MissionManagerConfig(MissionParams):
     journal_commit_period_s: float = param(1.0, 'the journal commits at this period: the most '
                                            'a kill can lose, s', min=0.05, max=1.0,
                                            read_only=True)
-    # journaled with the parameters: the report's no-go zones are the planner's and supervisor's
+    # journaled with the parameters: the report's no-go zones are the planner's and supervisor's,
+    # and the ground round them the tool keeps clear of is the planner's
     no_go_margin_m: float = vehicle_params.no_go_margin_m()
+    exclusion_clearance_m: float = vehicle_params.exclusion_clearance_m()
     journal_map_period_s: float = param(MAP_PERIOD_S, 'the mine map\'s changed tiles go to '
                                         'the journal at this period, s', min=1.0, max=60.0,
                                         read_only=True)

@@ -1,7 +1,9 @@
 """Node ``path_follower``: follows /coverage/path while the mission is clearing.
 
-Inputs /coverage/path, /localization/odometry, /mission/state, /tool/speed_limit (the tool's
-governed speed on work legs), /safety/events; outputs /cmd_vel/auto (every control period: zero
+Inputs /coverage/path and /coverage/status (its work legs: the tool is down on those only;
+without them, as for a path from another planner, the legs within ``work_reach_m`` of the field
+are work), /localization/odometry, /mission/state, /tool/speed_limit (the tool's governed speed
+on work legs), /safety/events; outputs /cmd_vel/auto (every control period: zero
 unless clearing with a fresh pose), /follower/status and /follower/leg (latched, on change).
 With no fresh speed limit the work legs are driven at ``min_speed_mps`` (the tool controller is
 the one that knows what the soil allows). When the safety supervisor refuses a forward work
@@ -21,7 +23,7 @@ import numpy as np
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import SafetyEvent, Twist2D, VehicleState
+from demining_bringup.contract.datatypes import PlanStatus, SafetyEvent, Twist2D, VehicleState
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, DiagLevel, FollowerStatus,
                                               LegKind, MissionState)
@@ -38,7 +40,8 @@ class PathFollowerConfig(FollowerParams):
     area_file: str = vehicle_params.area_file()
     control_period_s: float = param(0.1, 'period of the control loop (/cmd_vel/auto), s',
                                     min=0.01, max=1.0, read_only=True)
-    work_reach_m: float = param(4.0, 'path points within this of the field are work legs '
+    work_reach_m: float = param(4.0, 'without the planner\'s work legs (coverage/status), path '
+                                'points within this of the field are work legs '
                                 '(tool_offset_x_m + lane_end_margin_m + a little), m', min=0.0,
                                 max=100.0)
     pose_timeout_s: float = param(0.5, 'no motion when the pose is older than this, s',
@@ -62,7 +65,8 @@ class PathFollowerComponent(Component):
 
     name = 'path_follower'
     params = PathFollowerConfig
-    inputs = {'path': Port(topics.COVERAGE_PATH), 'pose': Port(topics.LOCALIZATION),
+    inputs = {'path': Port(topics.COVERAGE_PATH), 'plan_status': Port(topics.COVERAGE_STATUS),
+              'pose': Port(topics.LOCALIZATION),
               'mission': Port(topics.MISSION_STATE),
               'speed_limit': Port(topics.TOOL_SPEED_LIMIT), 'safety': Port(topics.SAFETY_EVENTS)}
     outputs = {'cmd': Port(topics.CMD_VEL_AUTO, actuator=True),
@@ -82,6 +86,8 @@ class PathFollowerComponent(Component):
         self.speed_limit: Optional[float] = None
         self.speed_limit_time: Optional[float] = None
         self._backups: List[XY] = []
+        self.plan_status: Optional[PlanStatus] = None
+        self.path_len = 0
 
     def on_activate(self, now: float) -> None:
         """Publish the status (latched)."""
@@ -94,16 +100,42 @@ class PathFollowerComponent(Component):
         return {'control': self.config.control_period_s}
 
     def on_path(self, xy: np.ndarray, now: float) -> None:
-        """Follow a new path (its work legs classified against the field)."""
+        """Follow a new path: its work legs from the planner's status when it came first, else
+        classified against the field until it comes (:meth:`on_plan_status`)."""
+        work = self._planned_work(len(xy))
         try:
-            work = (classify_work(xy[:, :2], self.field, self.config.work_reach_m)
-                    if self.field is not None else None)
+            if work is None and self.field is not None:
+                work = classify_work(xy[:, :2], self.field, self.config.work_reach_m)
             self.follower.set_path(xy, work)
         except ValueError as exc:
             self.log.warning(f'bad path dropped: {exc}', throttle_s=5.0)
             return
+        self.path_len = len(xy)
         self.log.info(f'following a path of {len(xy)} waypoints')
         self._publish_status()
+
+    def on_plan_status(self, status: PlanStatus, now: float) -> None:
+        """Keep the planner's work legs; apply them to the path they belong to.
+
+        The path and its status are two latched topics published together: either may come
+        first. The status names the number of poses of its path; flags that do not fit the
+        path being followed wait for theirs.
+        """
+        self.plan_status = status
+        work = self._planned_work(self.path_len)
+        if work is not None and self.follower.set_work(work):
+            self._publish_status()
+
+    def _planned_work(self, n: int) -> Optional[np.ndarray]:
+        """The planner's work flags for a path of ``n`` poses, None when its status is not
+        that path's."""
+        st = self.plan_status
+        if st is None or n < 2 or st.waypoints != n:
+            return None
+        work = np.zeros(n, dtype=bool)
+        for a, b in st.work:
+            work[max(0, a):min(n, b)] = True
+        return work
 
     def on_pose(self, pose: VehicleState, now: float) -> None:
         """Keep the latest pose and when it arrived."""

@@ -280,7 +280,11 @@ class PlanStatus:
     ``state`` is a :class:`demining_bringup.contract.states.PlanState` value; ``reason`` why
     (for a refusal, one line for the operator); ``unreached`` the ground to process the plan
     cannot reach, as (reason, ring of map-frame points) pairs; ``no_go`` the no-go zones
-    (x, y, radius) it plans around.
+    (x, y, radius) it plans around. ``waypoints`` is the number of poses of the path it
+    published with this status (0: none) and ``work`` its work legs as half-open ranges
+    ``[i, j)`` of leg indices (leg ``i`` runs from pose ``i`` to ``i + 1``): the tool is down on
+    those and raised on every other leg. nav_msgs/Path has no per-pose flags, and a transit
+    that skirts the field is not a work leg however near it passes.
     """
 
     stamp: float
@@ -289,6 +293,8 @@ class PlanStatus:
     unreached: List[Tuple[str, List[Tuple[float, float]]]] = dataclasses.field(
         default_factory=list)
     no_go: List[Tuple[float, float, float]] = dataclasses.field(default_factory=list)
+    waypoints: int = 0
+    work: List[Tuple[int, int]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass

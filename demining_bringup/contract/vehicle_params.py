@@ -70,6 +70,11 @@ def no_go_margin_m() -> Any:
                  'mines laid beside AT mines: docs/sources.md), m', min=0.0, max=20.0)
 
 
+def exclusion_clearance_m() -> Any:
+    """Distance the tool keeps from exclusion and no-go zones (the planner's clearance)."""
+    return param(0.5, 'distance kept between tool and exclusion zones, m', min=0.0, max=10.0)
+
+
 def footprint_rear_m() -> Any:
     """The machine's footprint behind base_link (hull)."""
     return param(3.0, 'machine footprint behind base_link (hull), m', min=0.0, max=20.0)

@@ -330,7 +330,9 @@ def _encode_plan_status(st: PlanStatus, now: float) -> String:
         'unreached': [{'reason': str(r), 'ring': [[round(float(x), 3), round(float(y), 3)]
                                                   for x, y in ring]}
                       for r, ring in st.unreached],
-        'no_go': [[round(float(v), 3) for v in d] for d in st.no_go]}, allow_nan=False))
+        'no_go': [[round(float(v), 3) for v in d] for d in st.no_go],
+        'waypoints': int(st.waypoints), 'work': [[int(a), int(b)] for a, b in st.work]},
+        allow_nan=False))
 
 
 def _decode_plan_status(msg: String) -> PlanStatus:
@@ -342,7 +344,9 @@ def _decode_plan_status(msg: String) -> PlanStatus:
                                     [(float(x), float(y)) for x, y in u['ring']])
                                    for u in body.get('unreached', [])],
                         no_go=[(float(x), float(y), float(r))
-                               for x, y, r in body.get('no_go', [])])
+                               for x, y, r in body.get('no_go', [])],
+                        waypoints=int(body.get('waypoints', 0)),
+                        work=[(int(a), int(b)) for a, b in body.get('work', [])])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DecodeError(f'malformed plan status: {exc}') from None
     if not math.isfinite(st.stamp):

@@ -112,6 +112,10 @@ _NO_CLEAN_APPROACH = 'no approach keeps the footprint out of keep-out zones'
 _LEFT_AFTER_RECOVER = ('left after the gap re-cover: a wedge beside a keep-out zone or a field '
                        'corner no lane or pass reaches')
 
+#: How far inside its ends the tool line is judged over unprocessed ground (the safety
+#: supervisor's ``allowed_ground_tolerance_m``: a track may overhang that much), m.
+_TOOL_END_INSET_M = 0.15
+
 #: The planning error when every lane is already processed.
 NOTHING_LEFT = 'nothing left to process'
 #: Why a plan fails when unprocessed ground is left but none of it can be reached.
@@ -135,8 +139,7 @@ class CoverageParams:
                                 'the direction with the fewest lanes')
     lane_end_margin_m: float = param(1.0, 'extra distance past the boundary at each lane end, m',
                                      min=0.0, max=20.0)
-    exclusion_clearance_m: float = param(0.5, 'distance kept between tool and exclusion zones, m',
-                                         min=0.0, max=10.0)
+    exclusion_clearance_m: float = vehicle_params.exclusion_clearance_m()
     headland_offset_m: float = param(4.0, 'distance of the headland transit ring outside the '
                                      'field, m', min=0.5, max=50.0)
     waypoint_spacing_m: float = param(0.5, 'spacing of the dense output waypoints, m', min=0.05,
@@ -553,6 +556,9 @@ class _Planner:
     def _to_lane(self, geom):
         return affinity.rotate(geom, -self.angle, origin=(0.0, 0.0), use_radians=True)
 
+    def _from_lane_geom(self, geom):
+        return affinity.rotate(geom, self.angle, origin=(0.0, 0.0), use_radians=True)
+
     def _from_lane(self, x: float, y: float) -> XY:
         c, s = math.cos(self.angle), math.sin(self.angle)
         return (c * x - s * y, s * x + c * y)
@@ -921,7 +927,16 @@ class _Planner:
 
     def plan(self, start_xy: Optional[XY]) -> CoveragePlan:
         """Order the lanes greedily from the vehicle, re-cover the gaps, build the path."""
-        legs, chosen, over, headland, here, back_to, yaw = self._legs(start_xy)
+        try:
+            legs, chosen, over, headland, here, back_to, yaw = self._legs(start_xy)
+        except PlanningError as exc:
+            if not str(exc).startswith(NOTHING_LEFT) or start_xy is None:
+                raise
+            # Every lane is processed, but gaps may be left beside keep-out zones (a re-plan
+            # round a zone found late): the re-cover below, never "nothing left" before it.
+            legs, chosen, over, headland, here, back_to, yaw = [], [], 0.0, [], start_xy, \
+                None, None
+            self._prepare_transits()
         covered = unary_union([self.processed, lane_strips(chosen, headland,
                                                            self.p.tool_width_m)])
         unplanned = []
@@ -951,10 +966,12 @@ class _Planner:
                 if along is not None:
                     legs += [(pts, False, _backs_out(here, back_to)), (along, True, False)]
                     over += over_m
-                    headland.append(along)
+                    # the tool leads the base by its offset: its strip is the pass moved on
+                    tool = _ahead(along, self.p.tool_offset_x_m)
+                    headland.append(tool)
                     here, back_to = along[-1], along[0]
                     yaw = _heading(along, last=True)
-                    strip = lane_strips([], [along], self.p.tool_width_m)
+                    strip = lane_strips([], [tool], self.p.tool_width_m)
                     covered = unary_union([covered, strip])
                     # a pass along a zone covers the strip beside it; what else the gap holds
                     # (it may reach a field edge away from the zone) gets lanes of its own
@@ -981,6 +998,11 @@ class _Planner:
             rest = g.difference(known) if not known.is_empty else g
             if rest.area >= _MIN_GAP_M2:
                 unplanned.append((rest, _LEFT_AFTER_RECOVER))
+        if not legs:
+            left = sum(g.area for g, _ in unplanned) + sum(g.area for g in cut_off)
+            raise PlanningError(NOTHING_LEFT + (f' the machine can reach ({left:.1f} m^2 '
+                                                'beside keep-out zones no lane or pass reaches)'
+                                                if left > 0.0 else ''))
         plan = self._assemble(legs, chosen, over)
         plan.headland = headland
         plan.unplanned = [(g, reason) for g, reason in unplanned] + [
@@ -1046,11 +1068,18 @@ class _Planner:
             half = 0.5 * self.p.tool_width_m
             self._edges = []
             for zone in _polys(self.zone_clear):
-                ring = list(zone.buffer(half, join_style='mitre').exterior.coords)
                 others = shapely.prepared.prep(self.zone_block.difference(zone).buffer(half))
                 keep = shapely.prepared.prep(self.zone_keep.difference(zone.buffer(half)))
-                edges = [(a, b) for a, b in zip(ring[:-1], ring[1:])
-                         if math.dist(a, b) >= _MIN_SEGMENT_M]
+                # The zone's own edges, and the sides of its box in the lane frame: a round
+                # zone (a no-go disc, a 16-gon) has only ~1 m edges, whose passes cover little;
+                # a tangent pass along a box side covers the whole strip the lanes leave on
+                # that side (the tool's band touches the zone at one point).
+                box_ = self._from_lane_geom(self._to_lane(zone).envelope)
+                edges = []
+                for shape in (zone, box_):
+                    ring = list(shape.buffer(half, join_style='mitre').exterior.coords)
+                    edges += [(a, b) for a, b in zip(ring[:-1], ring[1:])
+                              if math.dist(a, b) >= _MIN_SEGMENT_M]
                 self._edges.append((zone, edges, others, keep))
         return self._edges
 
@@ -1095,9 +1124,11 @@ class _Planner:
                     if p1 is None or sign * ((p1[0] - p0[0]) * ux + (p1[1] - p0[1]) * uy) \
                             <= _MIN_SEGMENT_M:
                         continue
-                    dist = math.dist(here, pre)
-                    if best is None or dist < best[0]:
-                        best = (dist, [pre, p0, p1] if pre != p0 else [p0, p1])
+                    # the pass that covers most of the gap, the nearest of those (a
+                    # tenth of a square metre decides: the rest is the transit's)
+                    key = (-round(covered.area, 1), math.dist(here, pre))
+                    if best is None or key < best[0]:
+                        best = (key, [pre, p0, p1] if pre != p0 else [p0, p1])
         return best[1] if best is not None else None
 
     def _swept_parts(self, pts: Sequence[XY]) -> np.ndarray:
@@ -1164,6 +1195,13 @@ class _Planner:
             lo, hi = (mid, hi) if not self.zone_block.intersects(swept(mid)) else (lo, mid)
         return (a[0] + ux * lo, a[1] + uy * lo)
 
+    def _prepare_transits(self) -> None:
+        """The rings transits may follow, and how far from one a lane end may join it."""
+        self._rings = self.transit_rings()
+        self._ring_reach = (self.p.tool_offset_x_m + self.p.headland_offset_m
+                            + self.p.lane_end_margin_m + self.p.lane_spacing_m
+                            if not self.passes else self.turn_depth + self.p.lane_spacing_m)
+
     def _legs(self, start_xy: Optional[XY], back_to: Optional[XY] = None,
               yaw: Optional[float] = None):
         """Return (legs, lanes, metres over unprocessed, headland, end point, back-out, yaw).
@@ -1192,10 +1230,7 @@ class _Planner:
                 # "nothing left" (a mission would complete with that ground unprocessed)
                 raise PlanningError(CUT_OFF)
         unprocessed = self.region.difference(self.processed)
-        self._rings = self.transit_rings()
-        self._ring_reach = (self.p.tool_offset_x_m + self.p.headland_offset_m
-                            + self.p.lane_end_margin_m + self.p.lane_spacing_m
-                            if not self.passes else self.turn_depth + self.p.lane_spacing_m)
+        self._prepare_transits()
         here = start_xy
         # (points, work leg, the first segment is driven in reverse: a back-out)
         legs: List[Tuple[List[XY], bool, bool]] = []
@@ -1261,6 +1296,39 @@ class _Planner:
             yaw = _heading([lane.start, lane.end])
         return legs, chosen, over_total, headland, here, back_to, yaw
 
+    def _crosses_unprocessed(self, xy: np.ndarray, rev: np.ndarray) -> np.ndarray:
+        """Forward legs on which the base or the tool is over unprocessed ground of the field.
+
+        A transit is driven with the tool raised, but where it crosses ground not processed
+        yet (the approach from the start, a run-in beside a lane) the tool must process it
+        before the tracks get there (the safety supervisor's interlock), so such a leg is a
+        work leg: the tool is down and the machine at working speed.
+        """
+        out = np.zeros(len(xy), dtype=bool)
+        if len(xy) < 2:
+            return out
+        ground = self.region.difference(self.processed) if not self.processed.is_empty \
+            else self.region
+        if ground.is_empty:
+            return out
+        ground = ground.buffer(-_SLIVER_M)      # not for a graze along a processed edge
+        d = np.diff(xy, axis=0)
+        heading = np.arctan2(d[:, 1], d[:, 0])
+        unit = np.column_stack([np.cos(heading), np.sin(heading)])
+        ahead = self.p.tool_offset_x_m * unit
+        # the tool line's centre and ends (inset by the supervisor's track tolerance, as its
+        # interlock looks at them)
+        side = max(0.0, 0.5 * self.p.tool_width_m - _TOOL_END_INSET_M) * \
+            np.column_stack([-unit[:, 1], unit[:, 0]])
+        hits = np.zeros(len(d), dtype=bool)
+        for base in (xy[:-1], xy[1:]):
+            hits |= shapely.contains_xy(ground, base[:, 0], base[:, 1])
+            for off in (ahead, ahead + side, ahead - side):
+                pts = base + off
+                hits |= shapely.contains_xy(ground, pts[:, 0], pts[:, 1])
+        out[:-1] = hits & ~rev[:-1] & (np.hypot(d[:, 0], d[:, 1]) > _EPS)
+        return out
+
     def _assemble(self, legs: List[Tuple[List[XY], bool, bool]], lanes: List[Lane],
                   over: float) -> CoveragePlan:
         p = self.p
@@ -1300,6 +1368,7 @@ class _Planner:
         work = np.asarray(flags, dtype=bool)
         if len(work):
             work[-1] = False
+        work |= self._crosses_unprocessed(xy, np.asarray(rev, dtype=bool))
         facing = _facing(xy, np.asarray(rev, dtype=bool))
         heading = np.arctan2(*np.diff(xy, axis=0)[:, ::-1].T) if len(xy) > 1 else np.zeros(0)
         steps = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
@@ -1338,6 +1407,16 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
         raise PlanningError('start position must be finite')
     return _Planner(field, exclusion_zones, params, processed, safe_ground,
                     no_go_zones).plan(start_xy)
+
+
+def _ahead(pts: Sequence[XY], distance: float) -> List[XY]:
+    """A straight path's points moved ``distance`` on along its heading (the tool's path)."""
+    (x0, y0), (x1, y1) = pts[0], pts[-1]
+    n = math.hypot(x1 - x0, y1 - y0)
+    if n < _EPS:
+        return list(pts)
+    dx, dy = distance * (x1 - x0) / n, distance * (y1 - y0) / n
+    return [(x + dx, y + dy) for x, y in pts]
 
 
 def lane_strips(lanes: Sequence[Lane], headland: Sequence[Sequence[XY]], tool_width_m: float):

@@ -102,6 +102,8 @@ class PathFollower:
         self._corners = np.zeros(0, dtype=int)
         self._reverse = np.zeros(0, dtype=bool)
         self._seg = 0
+        self._kept: Optional[np.ndarray] = None     # indices of set_path's poses kept
+        self._raw_n = 0                             # and how many it was given
         self._pivoting = False
         self.status = FollowerStatus.IDLE
         self.cross_track_m = 0.0
@@ -127,12 +129,13 @@ class PathFollower:
         if len(w) != len(xy):
             raise ValueError('work flags and waypoints differ in length')
         self.clear()
+        keep = np.ones(len(xy), dtype=bool)
         if len(xy):
-            keep = np.ones(len(xy), dtype=bool)
             keep[1:] = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
             xy, w = xy[keep], w[keep]
             facing = facing[keep] if facing is not None else None
         self._xy, self._work = xy, w
+        self._kept, self._raw_n = np.flatnonzero(keep), len(keep)
         if len(xy) < 2:
             self.status = FollowerStatus.DONE if len(xy) else FollowerStatus.IDLE
             return
@@ -154,6 +157,15 @@ class PathFollower:
                 if turn[c - 1] > self.params.reverse_turn_rad:
                     self._reverse[c:nxt] = True
         self.status = FollowerStatus.FOLLOWING
+
+    def set_work(self, work: Sequence[bool]) -> bool:
+        """Replace the work flags of the path given to :meth:`set_path` (one per pose it had),
+        keeping the progress; False (flags unchanged) when they do not fit that path."""
+        w = np.asarray(work, dtype=bool).reshape(-1)
+        if self._kept is None or len(w) != self._raw_n:
+            return False
+        self._work = w[self._kept]
+        return True
 
     def back_up(self, x: float, y: float, yaw: float, distance_m: float) -> bool:
         """Insert a back-up of ``distance_m`` and the return to here before the rest of the path.
@@ -178,6 +190,7 @@ class PathFollower:
         yaws = np.concatenate([[yaw, yaw, facing[0]], facing[1:], [facing[-1]]])
         work = np.concatenate([[True, True, True], self._work[seg + 1:]])
         self.set_path(np.column_stack([xy, yaws]), work)
+        self._kept = None           # another path now: flags for the old one do not fit
         return self.status is FollowerStatus.FOLLOWING
 
     @property

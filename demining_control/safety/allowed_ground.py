@@ -193,6 +193,23 @@ class AllowedGround:
         if rr.size and cc.size:
             self.allowed[rr, cc] |= values[gj, gi] == PROCESSED_VALUE
 
+    def tool_on_allowed(self, x: float, y: float, yaw: float, samples: int = 5) -> bool:
+        """Whether the ground under the whole tool line (``samples`` points along it) is
+        allowed: processed, swept by the working tool, or declared safe. Its ends may overhang
+        by the tracks' ``tolerance_m`` (a machine a few centimetres off its lane's centre)."""
+        if not all(math.isfinite(v) for v in (x, y, yaw)):
+            return False
+        (ax, ay), (bx, by) = self._tool_line(x, y, yaw)
+        r = self.raster
+        inset = min(self.contact.tolerance_m, 0.49 * self.contact.tool_width_m) \
+            / max(self.contact.tool_width_m, 1e-9)
+        for f in np.linspace(inset, 1.0 - inset, max(2, samples)):
+            i = int(math.floor((ax + f * (bx - ax) - r.x0) / r.res))
+            j = int(math.floor((ay + f * (by - ay) - r.y0) / r.res))
+            if not (0 <= i < r.w and 0 <= j < r.h and self.allowed[j, i]):
+                return False
+        return True
+
     # -- judgement ---------------------------------------------------------------------------
 
     def judge(self, x: float, y: float, yaw: float, v: float, omega: float, horizon_s: float,

@@ -5,7 +5,8 @@ States (:class:`SafetyState`):
 * ``OK``: commands pass, clamped to ``max_speed_mps``/``max_yaw_rate``, with the "tracks only on
   processed ground" interlock: while the mission is clearing and the tool is over the field,
   forward motion is clamped to zero unless the tool is at speed and at depth (the tracks follow
-  2-3 m behind the tool, so they then only roll on ground it has processed).
+  2-3 m behind the tool, so they then only roll on ground it has processed) or the whole tool
+  line is over allowed ground already (processed, declared safe: a transit with the tool up).
 * ``PROTECTIVE_STOP`` (recovers by itself when every cause is gone): operator heartbeat older than
   ``heartbeat_timeout_s``, no or stale localisation, stale or non-finite commands, pose outside the
   field buffered by ``geofence_margin_m``. The vehicle stands; the rotors may keep turning (a
@@ -826,6 +827,13 @@ class SafetySupervisor:
         return bool(shapely.contains_xy(self._field, tx, ty)
                     or shapely.contains_xy(self._field, pose.x, pose.y))
 
+    def tool_over_allowed(self, pose: VehicleState) -> bool:
+        """Whether the whole tool line is over allowed ground (processed, swept by the working
+        tool, declared safe): driving on, the tracks follow onto ground that needs no tool.
+        False while the allowed-ground check is off (the interlock then always applies)."""
+        return self.allowed is not None and self.allowed.tool_on_allowed(pose.x, pose.y,
+                                                                         pose.yaw)
+
     def update(self, inputs: SafetyInputs, now: float
                ) -> Tuple[SafetyState, Twist2D, ToolCommand]:
         """Judge the inputs at time ``now``; return (state, motion command, tool command)."""
@@ -872,8 +880,10 @@ class SafetySupervisor:
                 v = max(-p.teleop_creep_speed_mps, min(p.teleop_creep_speed_mps, v))
                 omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
             if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
-                    and not self.tool_ready(inputs, now)):
+                    and not self.tool_ready(inputs, now)
+                    and not self.tool_over_allowed(inputs.pose)):
                 # tracks only on processed ground: no forward motion until the tool works
+                # (over processed or declared safe ground it need not: a transit, tool up)
                 v = 0.0
                 self.interlock_active = True
             # the motion passed on, judged as it will be driven: its tracks stay on allowed

@@ -159,3 +159,15 @@ def test_large_and_non_finite_stamps_match_the_real_round_trip():
         _check(topics.TOOL_COMMAND, ToolCommand(1.0, 0.0, 0.2), now=stamp)
         _check(topics.OPERATOR_HEARTBEAT, Heartbeat(stamp))
     assert math.isfinite(wires()[topics.OPERATOR_HEARTBEAT].fast.pack(Heartbeat(2.0), 0.0))
+
+
+def test_the_plan_status_carries_the_paths_work_legs():
+    from demining_bringup.contract.datatypes import PlanStatus
+    wire = wires()[topics.COVERAGE_STATUS]
+    st = PlanStatus(3.0, 'planned', 'ok', [('cut off', [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)])],
+                    [(1.0, 2.0, 1.2)], waypoints=40, work=[(1, 12), (20, 39)])
+    back = wire.decode(wire.encode(st, 3.0))
+    assert back == st
+    # a status from an older planner (no work legs) still reads: none known
+    old = wire.encode(dataclasses.replace(st, waypoints=0, work=[]), 3.0)
+    assert wire.decode(old).work == [] and wire.decode(old).waypoints == 0

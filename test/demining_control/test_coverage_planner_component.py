@@ -47,6 +47,13 @@ def test_a_new_at_zone_ahead_makes_a_path_that_backs_out_then_avoids_it(area_fil
         strip = LineString([lane.tool_start, lane.tool_end]).buffer(1.0, cap_style='flat')
         assert strip.intersection(zone).area < 1e-6
     assert not zone.contains(Point(*path[-1]))
+    # the status names the path's work legs for the follower: the back-out is none of them
+    st = rt.component.status
+    assert st.waypoints == len(path)
+    work = np.zeros(len(path), dtype=bool)
+    for a, b in st.work:
+        work[a:b] = True
+    assert not work[0] and np.array_equal(work[1:], rt.component.plan.work)
     # the same detection again: no new plan
     rt.deliver('detections', Detections(51.0, [at]), 51.0)
     assert len(out) == 2

@@ -48,3 +48,53 @@ def test_a_refused_forward_work_motion_makes_the_follower_back_up(area_file):
         backups.append(len([line for line in log.lines if line[1].startswith('backing up')]))
     assert backups == [2, 2, 2], backups
     assert any('again after backing up' in line[1] for line in log.lines)
+
+
+def _legs_along(rt, out, path, t0=1.0):
+    """Drive the path (the pose moved to each pose in turn); the leg published at each."""
+    legs = []
+    for i, (x, y, yaw) in enumerate(path[:-1]):
+        t = t0 + 0.1 * i
+        rt.deliver('pose', VehicleState(t, x + 0.01 * np.cos(yaw), y + 0.01 * np.sin(yaw), yaw),
+                   t)
+        rt.fire('control', t)
+        legs.append([v for p, v in out if p == 'leg'][-1])
+    return legs
+
+
+#: A lane along y = 10 (a work leg, from 2 m outside the field to 2 m beyond it), then a
+#: transit that curves round outside the field's east edge within work_reach_m of it (the
+#: transit round a no-go zone near the edge that got a buried tiller stuck).
+_TURN = np.array([[-2.0, 10.0, 0.0], [10.0, 10.0, 0.0], [20.0, 10.0, 0.0], [32.0, 10.0, 0.0],
+                  [33.0, 9.0, -0.8], [33.5, 7.0, -1.3], [33.0, 5.0, -1.8], [32.0, 4.0, -2.4]])
+
+
+def _follower(area_file):
+    out = []
+    rt = ComponentRuntime(PathFollowerComponent, sink=lambda p, v: out.append((p, v)),
+                          log=RecordingLog())
+    rt.configure({'area_file': area_file, 'corner_angle_rad': 3.0})
+    rt.activate(0.0)
+    rt.deliver('mission', MissionState.CLEARING, 0.0)
+    return rt, out
+
+
+def test_the_planners_work_legs_keep_the_tool_up_on_a_transit_near_the_field(area_file):
+    from demining_bringup.contract.datatypes import PlanStatus
+    from demining_bringup.contract.states import LegKind
+    status = PlanStatus(0.0, 'planned', waypoints=len(_TURN), work=[(0, 3)])
+    # the status first, or the path first (two latched topics: either may come first)
+    for first in ('status', 'path'):
+        rt, out = _follower(area_file)
+        if first == 'status':
+            rt.deliver('plan_status', status, 0.0)
+        rt.deliver('path', _TURN, 0.0)
+        if first == 'path':
+            rt.deliver('plan_status', status, 0.0)
+        legs = _legs_along(rt, out, _TURN)
+        assert legs[:3] == [LegKind.WORK] * 3 and legs[3:] == [LegKind.TRANSIT] * 4, first
+    # a status for another path (another length) is not applied: the field decides
+    rt, out = _follower(area_file)
+    rt.deliver('plan_status', PlanStatus(0.0, 'planned', waypoints=5, work=[(0, 5)]), 0.0)
+    rt.deliver('path', _TURN, 0.0)
+    assert _legs_along(rt, out, _TURN)[3:] == [LegKind.WORK] * 4

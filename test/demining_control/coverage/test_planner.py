@@ -250,3 +250,93 @@ def test_ground_cut_off_by_a_zone_is_never_nothing_left():
         plan_coverage(field, [wall], (5.0, 10.0), CoverageParams(),
                       processed=box(-20, -20, 60, 40))
     assert str(err.value) == NOTHING_LEFT
+
+
+def _edge_disc_field():
+    """A 12 x 8 m field with safe surroundings and an AT no-go disc 5 cm from its south edge
+    (the small generated field of the whole-mission tests, a shallow mine read as AT)."""
+    from shapely.geometry import box
+    from demining_control.coverage.no_go import disc_polygon
+    field = [(0, 0), (12, 0), (12, 8), (0, 8)]
+    disc = disc_polygon(9.4, 1.2, 1.15)
+    safe = box(-10, -10, 22, 18).difference(box(0, 0, 12, 8))
+    return field, disc, safe
+
+
+def _left_beside(plan, field, disc, p, processed=None):
+    """Ground the plan leaves unprocessed that is not within the tool's clearance of the zone."""
+    from shapely.geometry import Polygon as Poly
+    from shapely.ops import unary_union
+    done = unary_union([lane_footprints(plan, p.tool_width_m)]
+                       + ([processed] if processed is not None else []))
+    return Poly(field).difference(disc.buffer(p.exclusion_clearance_m)).difference(done)
+
+
+def test_the_ground_round_a_zone_at_the_field_edge_is_covered_by_tangent_passes():
+    """The lanes stop short of a disc by the machine's front; the band they leave round it
+    was one C-shaped gap no lane fitted (9.8 m^2 of a 96 m^2 field left, 'no lane fits the
+    area'), and passes along the disc's own 1 m edges covered little of it. Passes along the
+    sides of the zone's box, the tool tangent to its clearance, cover the sides; the tool's
+    strip of a pass is where the tool goes, ``tool_offset_x_m`` ahead of the base."""
+    field, disc, safe = _edge_disc_field()
+    p = CoverageParams()
+    plan = plan_coverage(field, [], (-8.0, 1.0), p, safe_ground=safe,
+                         no_go_zones=[list(disc.exterior.coords)[:-1]])
+    assert _left_beside(plan, field, disc, p).area < 2.0
+    assert _deeper_anywhere(plan, [disc], p) == []
+
+
+def test_a_gap_is_re_covered_when_every_lane_is_processed():
+    """A zone found on the last lane: every lane was processed, the planner said 'nothing
+    left' before its gap re-cover, and the mission completed with the strip beside the zone
+    unprocessed (8 m^2 of the small field)."""
+    from shapely.geometry import box
+    from shapely.ops import unary_union
+    from demining_control.coverage.planner import _MIN_GAP_M2, NOTHING_LEFT
+    field, disc, safe = _edge_disc_field()
+    p = CoverageParams()
+    # processed: everything but the zone's clearance and a 1 m strip east of it
+    processed = box(0, 0, 12, 8).difference(disc.buffer(p.exclusion_clearance_m + 1.0)
+                                            .intersection(box(10.5, 0, 12, 8)))
+    processed = processed.difference(disc.buffer(p.exclusion_clearance_m))
+    plan = plan_coverage(field, [], (6.0, 4.0), p, processed=processed, safe_ground=safe,
+                         no_go_zones=[list(disc.exterior.coords)[:-1]])
+    assert plan.work.any()
+    before = Polygon(field).difference(disc.buffer(p.exclusion_clearance_m)).difference(
+        processed)
+    left = _left_beside(plan, field, disc, p, processed)
+    # the box corners beside the disc are wedges no pass reaches: reported (but slivers)
+    assert left.area < 0.4 * before.area
+    assert plan.unplanned and left.difference(
+        unary_union([g for g, _ in plan.unplanned]).buffer(0.1)).area < _MIN_GAP_M2
+    # with that strip processed too, nothing is left
+    with pytest.raises(PlanningError, match=NOTHING_LEFT):
+        plan_coverage(field, [], (6.0, 4.0), p, processed=processed.union(box(10.5, 0, 12, 8)),
+                      safe_ground=safe, no_go_zones=[list(disc.exterior.coords)[:-1]])
+
+
+def test_a_transit_is_a_work_leg_only_where_it_crosses_unprocessed_ground():
+    """The tool is raised on transits, but where a transit crosses ground not processed yet
+    (the base, or the tool line 2.6 m ahead) the tool must process it first (the supervisor's
+    interlock): such legs are work legs. Over processed ground and outside the field the tool
+    stays up, so a buried tiller is not dragged round the curves of a transit."""
+    from shapely.geometry import box
+    from demining_control.coverage.planner import _Planner
+    p = CoverageParams()
+    planner = _Planner([(0, 0), (20, 0), (20, 10), (0, 10)], [], p,
+                       processed=box(-1, -1, 10, 11))
+    xs = np.arange(-6.0, 16.01, 0.5)
+    xy = np.column_stack([xs, np.full(len(xs), 5.0)])
+    work = planner._crosses_unprocessed(xy, np.zeros(len(xy), dtype=bool))
+    tool_x = xs[:-1] + p.tool_offset_x_m            # the tool ahead on each leg (eastwards)
+    assert not work[:-1][tool_x + 0.5 < 10.0].any()         # tool over processed / outside
+    assert work[:-1][xs[:-1] > 10.0].all()                  # the base on unprocessed ground
+    assert work[:-1][(tool_x > 10.5) & (xs[:-1] < 10.0)].all()   # the tool reaches it first
+    # a reverse leg never is (backing out over processed ground, the tool raised)
+    assert not planner._crosses_unprocessed(xy, np.ones(len(xy), dtype=bool)).any()
+    # a transit beside a processed lane whose tool end reaches unprocessed ground is work
+    # (base and tool centre over the processed strip, the tool's end, inset 0.15 m, at 10.35)
+    side = np.column_stack([xs, np.full(len(xs), 9.5)])
+    planner = _Planner([(0, 0), (20, 0), (20, 12), (0, 12)], [], p,
+                       processed=box(-1, -1, 21, 10.0))
+    assert planner._crosses_unprocessed(side, np.zeros(len(side), dtype=bool))[10:-1].all()

@@ -220,6 +220,24 @@ def test_processed_ground_interlock():
     assert sup.update(inp, 1.5)[1].v == 0.0
 
 
+def test_the_interlock_lets_a_transit_over_processed_ground_pass_with_the_tool_up():
+    """A transit the planner routes over processed ground has the tool raised: the tracks
+    follow onto ground that needs no tool, so forward motion passes; where the tool line
+    reaches unprocessed ground it stops."""
+    import numpy as np
+    from demining_control.safety.supervisor import SafetyParams
+    sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True))
+    grid = np.zeros((200, 300), dtype=np.int8)          # the 30 x 20 m field at 0.1 m
+    grid[:, :60] = 100                                  # processed up to x = 6 m
+    sup.on_processed(grid, 0.0, 0.0, 0.1)
+    # base at x = 2, tool (2.6 m ahead) at 4.6 over processed ground: passes
+    assert sup.update(fresh_inputs(1.0, x=2.0, ready=False), 1.0)[1].v == pytest.approx(0.4)
+    assert not sup.interlock_active
+    # base at x = 4, tool at 6.6 over unprocessed ground: the interlock holds
+    assert sup.update(fresh_inputs(1.1, x=4.0, ready=False), 1.1)[1].v == 0.0
+    assert sup.interlock_active
+
+
 def test_transitions_have_stamps_and_reasons():
     sup = SafetySupervisor(FIELD)
     sup.update(fresh_inputs(1.0), 1.0)
