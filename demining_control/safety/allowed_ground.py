@@ -193,22 +193,29 @@ class AllowedGround:
         if rr.size and cc.size:
             self.allowed[rr, cc] |= values[gj, gi] == PROCESSED_VALUE
 
-    def tool_on_allowed(self, x: float, y: float, yaw: float, samples: int = 5) -> bool:
-        """Whether the ground under the whole tool line (``samples`` points along it) is
-        allowed: processed, swept by the working tool, or declared safe. Its ends may overhang
-        by the tracks' ``tolerance_m`` (a machine a few centimetres off its lane's centre)."""
-        if not all(math.isfinite(v) for v in (x, y, yaw)):
-            return False
+    def tool_points(self, x: float, y: float, yaw: float, samples: int = 5) -> np.ndarray:
+        """``samples`` points along the tool line (N x 2), its ends inset by the tracks'
+        ``tolerance_m`` (a machine a few centimetres off its lane's centre)."""
         (ax, ay), (bx, by) = self._tool_line(x, y, yaw)
-        r = self.raster
         inset = min(self.contact.tolerance_m, 0.49 * self.contact.tool_width_m) \
             / max(self.contact.tool_width_m, 1e-9)
-        for f in np.linspace(inset, 1.0 - inset, max(2, samples)):
-            i = int(math.floor((ax + f * (bx - ax) - r.x0) / r.res))
-            j = int(math.floor((ay + f * (by - ay) - r.y0) / r.res))
-            if not (0 <= i < r.w and 0 <= j < r.h and self.allowed[j, i]):
-                return False
-        return True
+        f = np.linspace(inset, 1.0 - inset, max(2, samples))
+        return np.column_stack([ax + f * (bx - ax), ay + f * (by - ay)])
+
+    def allowed_at(self, xy: np.ndarray) -> np.ndarray:
+        """Whether each point (N x 2) is on allowed ground (processed, swept by the working
+        tool, declared safe, parked); False off the raster."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        r = self.raster
+        out = np.zeros(len(xy), dtype=bool)
+        ok = np.isfinite(xy).all(axis=1)
+        i = np.floor((xy[ok, 0] - r.x0) / r.res).astype(np.intp)
+        j = np.floor((xy[ok, 1] - r.y0) / r.res).astype(np.intp)
+        inside = (i >= 0) & (i < r.w) & (j >= 0) & (j < r.h)
+        hit = np.zeros(len(i), dtype=bool)
+        hit[inside] = self.allowed[j[inside], i[inside]]
+        out[ok] = hit
+        return out
 
     # -- judgement ---------------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ import dataclasses
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import shapely
 from shapely.geometry import Polygon
 from shapely.ops import unary_union
@@ -828,11 +829,15 @@ class SafetySupervisor:
                     or shapely.contains_xy(self._field, pose.x, pose.y))
 
     def tool_over_allowed(self, pose: VehicleState) -> bool:
-        """Whether the whole tool line is over allowed ground (processed, swept by the working
-        tool, declared safe): driving on, the tracks follow onto ground that needs no tool.
-        False while the allowed-ground check is off (the interlock then always applies)."""
-        return self.allowed is not None and self.allowed.tool_on_allowed(pose.x, pose.y,
-                                                                         pose.yaw)
+        """Whether the tool line, where it is over the field, is over allowed ground
+        (processed, swept by the working tool, declared safe): driving on, the tracks follow
+        onto ground that needs no tool. False while the allowed-ground check is off (the
+        interlock then always applies) or on a pose that is not finite."""
+        if self.allowed is None or not _finite(pose.x, pose.y, pose.yaw):
+            return False
+        pts = self.allowed.tool_points(pose.x, pose.y, pose.yaw)
+        over_field = shapely.contains_xy(self._field, pts[:, 0], pts[:, 1])
+        return bool(np.all(self.allowed.allowed_at(pts) | ~over_field))
 
     def update(self, inputs: SafetyInputs, now: float
                ) -> Tuple[SafetyState, Twist2D, ToolCommand]:

@@ -264,3 +264,23 @@ def test_the_footprint_is_kept_out_of_exclusion_zones_unless_declared_safe():
     road.update(fresh_inputs(0.0, x=5.0, v=0.0), 0.0)
     state, _, _ = road.update(fresh_inputs(1.0, x=6.5, v=0.4), 1.0)
     assert state is SafetyState.OK
+
+
+def test_the_interlock_asks_no_tool_for_the_tool_lines_part_off_the_field():
+    """Near the field's edge, without declared safe ground round it, the tool line reaches
+    past the edge: that part is no ground the tool must process first. A transit with the
+    tool raised along processed ground by the edge passes (it stood for 30 min)."""
+    import numpy as np
+    from demining_control.safety.supervisor import SafetyParams
+    sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True))
+    grid = np.zeros((200, 300), dtype=np.int8)
+    grid[:20, :] = 100                                  # a processed strip y 0..2 m
+    sup.on_processed(grid, 0.0, 0.0, 0.1)
+    # heading south-east from y = 2.2: the tool line (2.6 m ahead) crosses the edge y = 0
+    inp = fresh_inputs(1.0, x=10.0, y=2.2, yaw=-1.12, ready=False)
+    assert sup.update(inp, 1.0)[1].v == pytest.approx(0.4)
+    # the same with unprocessed field ground under the tool: held
+    grid[:, :] = 0
+    sup2 = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True))
+    sup2.on_processed(grid, 0.0, 0.0, 0.1)
+    assert sup2.update(fresh_inputs(1.0, x=10.0, y=2.2, yaw=-1.12, ready=False), 1.0)[1].v == 0
