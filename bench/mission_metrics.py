@@ -359,11 +359,14 @@ def rate_vs_limit(rate_m2_per_h: Optional[float], tool_width_m: float,
     return float(rate_m2_per_h) / limit
 
 
-def sim_time_limit_s(expected_time_s: Optional[float]) -> float:
-    """Deadlock limit: 3 x the planner's expected time + 30 min, or 4 h without a plan."""
+def sim_time_limit_s(expected_time_s: Optional[float], planned_at_s: float = 0.0) -> float:
+    """Deadlock limit: 3 x the planner's expected time + 30 min from when the plan was made
+    (``planned_at_s``: a re-plan of the remaining ground round a new zone, whose expected time
+    is that ground's, counts from then), or 4 h without a plan."""
     if expected_time_s is None or not math.isfinite(expected_time_s) or expected_time_s <= 0.0:
         return DEFAULT_SIM_TIME_LIMIT_S
-    return EXPECTED_TIME_FACTOR * float(expected_time_s) + EXPECTED_TIME_MARGIN_S
+    start = float(planned_at_s) if math.isfinite(planned_at_s) else 0.0
+    return start + EXPECTED_TIME_FACTOR * float(expected_time_s) + EXPECTED_TIME_MARGIN_S
 
 
 # --------------------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ Metrics of a row (definitions):
   design, so it would flag every working tick. ``first_violation`` gives the first (t, x, y).
 * ``deadlock``: the mission was neither complete nor aborted at the simulated-time limit:
   ``--sim-time-limit``, by default 3 x the planner's expected time + 30 min (4 h while there is
-  no plan).
+  no plan), counted from when the plan was made (a re-plan round a new zone plans only the
+  remaining ground), and never less than an earlier plan's.
 * ``mines_left_active_in_processed_ground``: truth: mine items (AP, AT, UXO; not clutter) that
   are neither destroyed nor detonated (the simulator's item fates, ``Simulator.item_fates``:
   untouched, damaged, thrown aside or pushed deeper mines are live) and whose position at the
@@ -480,7 +481,15 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             if sim_time_limit is not None:
                 return float(sim_time_limit)
             plan = getattr(planner, 'plan', None)
-            return mm.sim_time_limit_s(getattr(plan, 'expected_time_s', None))
+            status = getattr(planner, 'status', None)
+            now_limit = mm.sim_time_limit_s(getattr(plan, 'expected_time_s', None),
+                                            getattr(status, 'stamp', 0.0))
+            if plan is None:
+                return now_limit
+            # the latest plan's budget, never less than an earlier plan's (a re-plan round a
+            # zone plans only the remaining ground: its budget counts from then)
+            flags['planned_limit'] = max(flags.get('planned_limit', 0.0), now_limit)
+            return flags['planned_limit']
 
         def on_tick(t: float) -> None:
             tr = sim.truth

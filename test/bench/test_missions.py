@@ -181,6 +181,8 @@ def test_rates_and_time_limit():
     assert mm.rate_vs_limit(None, 2.0, 0.4) is None
     assert mm.sim_time_limit_s(None) == 4 * 3600.0
     assert mm.sim_time_limit_s(1000.0) == pytest.approx(3 * 1000.0 + 1800.0)
+    # a re-plan of the remaining ground counts from when it was made
+    assert mm.sim_time_limit_s(70.0, 1900.0) == pytest.approx(1900.0 + 3 * 70.0 + 1800.0)
 
 
 # --- aggregation -------------------------------------------------------------------------------
