@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import numpy as np
 from shapely.geometry import Point, Polygon
@@ -72,13 +72,6 @@ _BACK_OUT_STEP_M = 0.5
 #: Clearance beyond the pivot reach at the back-out point (the follower stops within its
 #: corner tolerance of the point, and localisation drifts), m.
 _BACK_OUT_CLEARANCE_M = 0.5
-
-
-def work_ranges(work: np.ndarray) -> List[Tuple[int, int]]:
-    """Half-open index ranges ``[i, j)`` of the True runs of ``work`` (the status's form)."""
-    w = np.concatenate([[False], np.asarray(work, dtype=bool), [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(w))
-    return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2])]
 
 
 def _nothing_left(pose: VehicleState, c: CoveragePlannerConfig) -> CoveragePlan:
@@ -330,7 +323,7 @@ class CoveragePlannerComponent(Component):
         planned = state is PlanState.PLANNED and self.plan is not None
         self.status = PlanStatus(now, state.value, reason, unreached, list(self.no_go.discs),
                                  waypoints=len(self.path) if planned else 0,
-                                 work=work_ranges(self.work) if planned else [])
+                                 work=PlanStatus.work_ranges(self.work) if planned else [])
         self.emit('status', self.status)
 
     def diagnostics(self, now: float) -> Status:

@@ -132,10 +132,7 @@ class PathFollowerComponent(Component):
         st = self.plan_status
         if st is None or n < 2 or st.waypoints != n:
             return None
-        work = np.zeros(n, dtype=bool)
-        for a, b in st.work:
-            work[max(0, a):min(n, b)] = True
-        return work
+        return st.work_flags()
 
     def on_pose(self, pose: VehicleState, now: float) -> None:
         """Keep the latest pose and when it arrived."""

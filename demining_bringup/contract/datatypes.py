@@ -296,6 +296,21 @@ class PlanStatus:
     waypoints: int = 0
     work: List[Tuple[int, int]] = dataclasses.field(default_factory=list)
 
+    @staticmethod
+    def work_ranges(flags: Sequence[bool]) -> List[Tuple[int, int]]:
+        """The ``work`` form of per-leg flags: half-open ranges of their True runs."""
+        w = np.concatenate([[False], np.asarray(flags, dtype=bool), [False]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(w))
+        return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2])]
+
+    def work_flags(self) -> np.ndarray:
+        """Per-leg work flags of the path this status names (``waypoints`` of them)."""
+        n = max(0, int(self.waypoints))
+        flags = np.zeros(n, dtype=bool)
+        for a, b in self.work:
+            flags[max(0, a):min(n, b)] = True
+        return flags
+
 
 @dataclasses.dataclass
 class PeopleZone:

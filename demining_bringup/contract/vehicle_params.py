@@ -75,6 +75,13 @@ def exclusion_clearance_m() -> Any:
     return param(0.5, 'distance kept between tool and exclusion zones, m', min=0.0, max=10.0)
 
 
+def allowed_ground_tolerance_m() -> Any:
+    """How far a track may overlap ground not known allowed (the supervisor's check; the
+    planner judges the tool line's ends with the same inset)."""
+    return param(0.15, 'a track may overlap ground not known allowed by this much (raster, '
+                 'localisation), m', min=0.0, max=1.0)
+
+
 def footprint_rear_m() -> Any:
     """The machine's footprint behind base_link (hull)."""
     return param(3.0, 'machine footprint behind base_link (hull), m', min=0.0, max=20.0)

@@ -112,10 +112,6 @@ _NO_CLEAN_APPROACH = 'no approach keeps the footprint out of keep-out zones'
 _LEFT_AFTER_RECOVER = ('left after the gap re-cover: a wedge beside a keep-out zone or a field '
                        'corner no lane or pass reaches')
 
-#: How far inside its ends the tool line is judged over unprocessed ground (the safety
-#: supervisor's ``allowed_ground_tolerance_m``: a track may overhang that much), m.
-_TOOL_END_INSET_M = 0.15
-
 #: The planning error when every lane is already processed.
 NOTHING_LEFT = 'nothing left to process'
 #: Why a plan fails when unprocessed ground is left but none of it can be reached.
@@ -140,6 +136,9 @@ class CoverageParams:
     lane_end_margin_m: float = param(1.0, 'extra distance past the boundary at each lane end, m',
                                      min=0.0, max=20.0)
     exclusion_clearance_m: float = vehicle_params.exclusion_clearance_m()
+    # the tool line's ends are judged over unprocessed ground this far inside them, as the
+    # safety supervisor's interlock judges them
+    allowed_ground_tolerance_m: float = vehicle_params.allowed_ground_tolerance_m()
     headland_offset_m: float = param(4.0, 'distance of the headland transit ring outside the '
                                      'field, m', min=0.5, max=50.0)
     waypoint_spacing_m: float = param(0.5, 'spacing of the dense output waypoints, m', min=0.05,
@@ -1318,7 +1317,7 @@ class _Planner:
         ahead = self.p.tool_offset_x_m * unit
         # the tool line's centre and ends (inset by the supervisor's track tolerance, as its
         # interlock looks at them)
-        side = max(0.0, 0.5 * self.p.tool_width_m - _TOOL_END_INSET_M) * \
+        side = max(0.0, 0.5 * self.p.tool_width_m - self.p.allowed_ground_tolerance_m) * \
             np.column_stack([-unit[:, 1], unit[:, 0]])
         hits = np.zeros(len(d), dtype=bool)
         for base in (xy[:-1], xy[1:]):

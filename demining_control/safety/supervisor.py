@@ -290,9 +290,7 @@ class SafetyParams:
     allowed_ground_horizon_s: float = param(1.0, 'a motion is refused when the tracks it '
                                             'would sweep within this time leave allowed '
                                             'ground, s', min=0.1, max=10.0)
-    allowed_ground_tolerance_m: float = param(0.15, 'a track may overlap ground not known '
-                                              'allowed by this much (raster, localisation), m',
-                                              min=0.0, max=1.0)
+    allowed_ground_tolerance_m: float = vehicle_params.allowed_ground_tolerance_m()
 
 
 @dataclasses.dataclass
