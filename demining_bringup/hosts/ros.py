@@ -44,6 +44,9 @@ TICK_PERIOD_S = 0.01
 #: A clock source never runs more than this much wall time behind its target: when it cannot
 #: keep up with its real-time factor, simulated time slows down instead of piling up work.
 MAX_BACKLOG_WALL_S = 0.1
+#: Longest gap between two calls of a clock source's lockstep counted as awake time, s: a few
+#: stepping periods, so a blocked executor does not count as a control loop gone silent.
+LOCKSTEP_MAX_GAP_S = 5 * TICK_PERIOD_S
 #: Throttle of repeated warnings about dropped input, s.
 _WARN_THROTTLE_S = 5.0
 _T_EPS = 1e-9
@@ -88,27 +91,44 @@ class Lockstep:
     reached; the simulation may lead the slowest of them by ``max_lead_s``. Pacing starts with
     an input's first message and is suspended after ``timeout_s`` wall seconds without any
     progress, so a crashed node cannot freeze the clock (its watchdogs must see time pass).
+
+    Only wall time the clock source was awake for counts towards the timeout: a gap between
+    two of its calls longer than ``max_gap_s`` counts as ``max_gap_s``. In one process a long
+    callback (a re-plan, a report) blocks the clock source and the control loop alike; counted
+    in full, a 2 s stall on a slow machine would suspend pacing and let the simulation jump
+    ahead of the controllers that were blocked with it (stale-input stops, skipped ground).
     """
 
-    def __init__(self, max_lead_s: float, timeout_s: float) -> None:
-        """``max_lead_s`` 0 disables pacing."""
+    def __init__(self, max_lead_s: float, timeout_s: float, max_gap_s: float) -> None:
+        """``max_lead_s`` 0 disables pacing; ``max_gap_s``: the longest call gap counted."""
         self.max_lead_s = max_lead_s
         self.timeout_s = timeout_s
+        self.max_gap_s = max_gap_s
         self._marks: Dict[str, float] = {}
-        self._progress_wall: Dict[str, float] = {}
+        self._progress_awake: Dict[str, float] = {}
+        self._awake = 0.0
+        self._last_wall: Optional[float] = None
+
+    def _wake(self, wall_t: float) -> float:
+        if self._last_wall is not None:
+            self._awake += min(max(wall_t - self._last_wall, 0.0), self.max_gap_s)
+        self._last_wall = wall_t
+        return self._awake
 
     def mark(self, name: str, sim_t: float, wall_t: float) -> None:
         """Record that input ``name`` has reached simulated time ``sim_t``."""
+        awake = self._wake(wall_t)
         if sim_t > self._marks.get(name, -math.inf):
             self._marks[name] = sim_t
-            self._progress_wall[name] = wall_t
+            self._progress_awake[name] = awake
 
     def limit(self, wall_t: float) -> float:
         """Return how far the simulation may advance now (inf when not pacing)."""
+        awake = self._wake(wall_t)
         if self.max_lead_s <= 0.0:
             return math.inf
         live = [t for name, t in self._marks.items()
-                if wall_t - self._progress_wall[name] <= self.timeout_s]
+                if awake - self._progress_awake[name] <= self.timeout_s]
         return min(live) + self.max_lead_s if live else math.inf
 
 
@@ -195,7 +215,7 @@ class ComponentNode(LifecycleNode):
                                                         self._publish_diagnostics))
         if isinstance(self.component, ClockSource):
             rtf, lead, timeout = self.component.pacing()
-            self._lockstep = Lockstep(lead, timeout)
+            self._lockstep = Lockstep(lead, timeout, max_gap_s=LOCKSTEP_MAX_GAP_S)
             self._rtf = rtf
             self._component_timers.append(self.create_timer(
                 TICK_PERIOD_S, self._on_tick, clock=Clock(clock_type=ClockType.STEADY_TIME)))
