@@ -15,6 +15,12 @@ planner widens that zone for planning by ``pin_inflation_m``, backs the machine 
 re-plans the remaining ground. After ``max_pin_replans`` such re-plans the plan is refused with
 the reason, and the mission ends with its report instead of standing in a protective stop.
 
+Re-cover: when the follower has driven the whole path (``done``), ground it left unprocessed
+(a stop that lifted the tool on a work leg, a lane cut short) is planned again from where the
+machine stands, up to ``max_recover_passes`` times. When nothing is left that a lane or pass
+reaches, or the passes are used up, /coverage/status says ``complete`` with what is left: the
+mission manager's cue that the coverage is final.
+
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
 first plan, so the first path covers only the remaining ground, around every zone.
 """
@@ -36,8 +42,8 @@ from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, S
                                                  VehicleState)
 from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import (KEEP_OUT_CAUSES, DiagLevel, PlanState,
-                                              SafetyState)
+from demining_bringup.contract.states import (KEEP_OUT_CAUSES, DiagLevel, FollowerStatus,
+                                              PlanState, SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import NoGoZones, back_out_point, footprint
 from demining_control.coverage.planner import (NOTHING_LEFT, CoverageParams, CoveragePlan,
@@ -60,6 +66,9 @@ class CoveragePlannerConfig(CoverageParams):
         'the planner backs out and re-plans round the zone, s', min=0.5, max=600.0)
     pin_inflation_m: float = param(
         0.5, 'each pin widens the offending zone by this for planning, m', min=0.05, max=5.0)
+    max_recover_passes: int = param(
+        2, 're-cover passes over ground the finished path left unprocessed (a stop that '
+        'lifted the tool, a lane cut short) before the coverage is final', min=0, max=20)
     max_pin_replans: int = param(
         6, 'pins re-planned before the plan is refused (the mission then ends with its '
         'report)', min=0, max=100)
@@ -91,7 +100,9 @@ class CoveragePlannerComponent(Component):
     inputs = {'pose': Port(topics.LOCALIZATION), 'detections': Port(topics.DETECTIONS),
               'processed': Port(topics.COVERAGE_PROCESSED),
               # refusals at keep-out ground: the planner's cue that its path pins the machine
-              'safety': Port(topics.SAFETY_EVENTS)}
+              'safety': Port(topics.SAFETY_EVENTS),
+              # the follower's "done": the cue for a re-cover pass
+              'follower': Port(topics.FOLLOWER_STATUS)}
     outputs = {'path': Port(topics.COVERAGE_PATH), 'status': Port(topics.COVERAGE_STATUS)}
 
     def on_configure(self, params: CoveragePlannerConfig) -> None:
@@ -110,6 +121,9 @@ class CoveragePlannerComponent(Component):
         self.pose: Optional[VehicleState] = None
         self.processed: Optional[Grid] = None
         self.replans = 0
+        #: Re-cover passes planned so far; True once the coverage is final (status complete).
+        self.recover_passes = 0
+        self.final = False
         #: Pin recovery: since when the supervisor refuses motion at keep-out ground (None:
         #: it does not), when it last let the machine go, the re-plans so far, and the extra
         #: planning margin per zone (key: ('x', index) exclusion, ('n', index) no-go).
@@ -160,6 +174,31 @@ class CoveragePlannerComponent(Component):
             self.released_at = None
         elif self.released_at is None:
             self.released_at = now
+
+    def on_follower(self, status: FollowerStatus, now: float) -> None:
+        """The path is driven: re-cover what it left, or say the coverage is final."""
+        if (FollowerStatus(status) is not FollowerStatus.DONE or self.plan is None
+                or self.pose is None or self.error or self.final):
+            return
+        if self.recover_passes >= self.config.max_recover_passes:
+            left = self._left_m2()
+            self._finish(f'{self.recover_passes} re-cover passes made; {left:.1f} m^2 of the '
+                         'field left unprocessed', now)
+            return
+        self.recover_passes += 1
+        self._plan(self.pose, self._processed_now(), now, recover=True)
+
+    def _left_m2(self) -> float:
+        """Field area not processed yet, m^2 (the processed grid's view)."""
+        done = self._processed_now()
+        field = Polygon(self.area.field)
+        return float(field.area - (field.intersection(done).area if done is not None else 0.0))
+
+    def _finish(self, reason: str, now: float) -> None:
+        """The coverage is final: latch ``complete`` with ``reason``."""
+        self.final = True
+        self._publish_status(PlanState.COMPLETE, reason, now)
+        self.log.info(f'coverage final: {reason}')
 
     def _check_pinned(self, pose: VehicleState, now: float) -> None:
         """Re-plan round the keep-out zone that keeps refusing the path (module docstring).
@@ -241,13 +280,14 @@ class CoveragePlannerComponent(Component):
             self.replans += 1
 
     def _plan(self, pose: VehicleState, processed, now: float,
-              force_back_out: bool = False) -> bool:
+              force_back_out: bool = False, recover: bool = False) -> bool:
         """Plan from ``pose`` (around every no-go zone); emit the path; False on failure.
 
         When a zone is within the machine's pivot reach (it was detected ahead, under the
         boom), the path first reverses straight out, on the ground just driven, to where the
         machine can turn without its footprint touching the zone. ``force_back_out``: so it
-        does after a pin, against any keep-out zone (exclusion zones too).
+        does after a pin, against any keep-out zone (exclusion zones too). ``recover``: a
+        re-cover pass after the path was driven; nothing left to plan makes the coverage final.
         """
         c = self.config
         keep_out = self._keep_out()
@@ -281,12 +321,21 @@ class CoveragePlannerComponent(Component):
                                     f'ground + {c.geofence_margin_m:g} m) for {outside:.1f} m; '
                                     'declare the safe ground round the field or move the start')
         except PlanningError as exc:
+            if recover:
+                # the path was driven: what no pass can reach is reported, the mission ends
+                self._finish(f're-cover: {exc}', now)
+                return True
             if processed is not None and not processed.is_empty and \
                     str(exc).startswith(NOTHING_LEFT):
-                # a mission resumed (or re-planned) with every lane processed: a path that is
-                # where the machine stands is done at once, and the mission completes
-                plan = _nothing_left(pose, c)
-                self.log.info('nothing left to process: the coverage path is done')
+                # every lane processed: final. A resumed (or re-planned) mission also gets a
+                # path that is where the machine stands, done at once, so the mission completes
+                unplanned = self.plan.unplanned if self.plan is not None else []
+                self.plan, self.path = _nothing_left(pose, c), np.array([[pose.x, pose.y,
+                                                                          pose.yaw]])
+                self.plan.unplanned, self.work = unplanned, np.zeros(0, dtype=bool)
+                self.emit('path', self.path)
+                self._finish(str(exc), now)
+                return True
             else:
                 # A plan the supervisor would stop, or none: refused, and the mission ends
                 # with this reason (a path through a new no-go zone is never kept).
@@ -307,9 +356,11 @@ class CoveragePlannerComponent(Component):
                              f'{math.dist(start, (pose.x, pose.y)):.1f} m before turning away '
                              'from keep-out ground')
         self.plan, self.path, self.work = plan, path, work
+        self.final = False
         self.emit('path', path)
         self._publish_status(PlanState.PLANNED, plan.summary(), now)
-        self.log.info(f'coverage path: {plan.summary()}')
+        self.log.info(f'{"re-cover pass " + str(self.recover_passes) + ": " if recover else ""}'
+                      f'coverage path: {plan.summary()}')
         for gap, reason in plan.unplanned:
             self.log.warning(f'{gap.area:.1f} m^2 near ({gap.centroid.x:.1f}, '
                              f'{gap.centroid.y:.1f}) not planned: {reason}')
@@ -339,7 +390,8 @@ class CoveragePlannerComponent(Component):
             'expected_time_s': f'{p.expected_time_s:.0f}',
             'transit_over_unprocessed_m': f'{p.transit_over_unprocessed_m:.1f}',
             'no_go_zones': len(self.no_go.discs), 'replans': self.replans,
-            'pin_replans': self.pins}
+            'pin_replans': self.pins, 'recover_passes': self.recover_passes,
+            'final': self.final}
 
 
 def main(args: Optional[List[str]] = None) -> int:

@@ -38,6 +38,7 @@ class PlanState(str, enum.Enum):
     WAITING = 'waiting'     # no plan yet (no pose, or planning)
     PLANNED = 'planned'     # a path is published
     REFUSED = 'refused'     # no path: the area cannot be planned safely (the reason says why)
+    COMPLETE = 'complete'   # the path is driven and nothing more will be planned (reason: left)
 
 
 class CmdSource(str, enum.Enum):

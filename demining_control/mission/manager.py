@@ -2,11 +2,13 @@
 
 ``IDLE -> PLANNING -> CLEARING -> COMPLETE`` or ``ABORTED``. The mission starts by itself
 (``auto_start``) or on request; it plans until a coverage path arrives, clears until the follower
-reports ``done`` and then completes (with the reason coverage is short if it is below
-``min_coverage_percent``). It aborts on request, on a latched e-stop lasting ``estop_abort_s``, on
-``max_mission_time_s``, when no path arrives within ``planning_timeout_s``, at once when the
-coverage planner refuses the area (coverage/status, with its reason), when a protective stop
-lasts ``protective_stop_abort_s`` while clearing, or when no new ground has been processed for
+reports ``done`` and then completes. Below ``min_coverage_percent`` it first lets the coverage
+planner re-cover what the path left (coverage/status ``complete`` says it is final; no answer
+within ``recover_wait_s`` ends the wait) and completes with the reason coverage is short. It
+aborts on request, on a latched e-stop lasting ``estop_abort_s``, on ``max_mission_time_s``,
+when no path arrives within ``planning_timeout_s``, at once when the coverage planner refuses
+the area (coverage/status, with its reason), when a protective stop lasts
+``protective_stop_abort_s`` while clearing, or when no new ground has been processed for
 ``no_progress_abort_s`` while clearing (a machine fenced in, stopped or lost: the mission ends
 with its record instead of standing until the time limit).
 
@@ -73,6 +75,10 @@ class MissionParams:
         'clear: a stop is never a wait without end), s', min=1.0, max=86400.0)
     min_coverage_percent: float = param(99.0, 'coverage below this is explained in the report, '
                                         '%', min=0.0, max=100.0)
+    recover_wait_s: float = param(
+        60.0, 'with the path driven and coverage below min_coverage_percent, wait this long '
+        'for the planner to re-cover the rest or call the coverage final before completing, '
+        's', min=0.0, max=3600.0)
     trajectory_spacing_m: float = param(0.5, 'spacing of the recorded trajectory, m', min=0.01,
                                         max=10.0)
     processed_resolution_m: float = param(0.1, 'cell size of the processed-ground grid, m',
@@ -118,6 +124,8 @@ class MissionManager:
         self.safety_events: List[Dict[str, object]] = []
         self.transitions: List[Dict[str, object]] = []
         self.follower_status = FollowerStatus.IDLE
+        #: Since when the follower has been done with its path (None: it is not).
+        self._done_since: Optional[float] = None
         self._safety_state: Optional[SafetyState] = None
         self._estop_since: Optional[float] = None
         self._stop_since: Optional[float] = None
@@ -207,7 +215,12 @@ class MissionManager:
 
     def on_follower_status(self, status: FollowerStatus, now: float) -> None:
         """Take /follower/status."""
-        self.follower_status = FollowerStatus(status)
+        status = FollowerStatus(status)
+        if status is not FollowerStatus.DONE:
+            self._done_since = None
+        elif self._done_since is None:
+            self._done_since = now
+        self.follower_status = status
         self.update(now)
 
     def on_safety_state(self, state: SafetyState, now: float, reason: str = '') -> None:
@@ -311,9 +324,21 @@ class MissionManager:
             elif self.start_stamp is not None and now - self.start_stamp > p.max_mission_time_s:
                 self._set(MissionState.ABORTED, f'mission time over '
                           f'{p.max_mission_time_s:.0f} s', now)
-        if self.state is MissionState.CLEARING and self.follower_status is FollowerStatus.DONE:
+        if self.state is MissionState.CLEARING and self._coverage_final(now):
             self._set(MissionState.COMPLETE, self._completion_reason(), now)
         return self.state
+
+    def _coverage_final(self, now: float) -> bool:
+        """The path is driven and no more will come: enough is processed, the planner says the
+        coverage is final (re-cover passes made or nothing left it reaches), or it has not
+        answered within ``recover_wait_s``."""
+        if self.follower_status is not FollowerStatus.DONE:
+            return False
+        st = self.plan_status
+        return (self.grid.coverage_percent() >= self.params.min_coverage_percent
+                or (st is not None and PlanState(st.state) is PlanState.COMPLETE)
+                or (self._done_since is not None
+                    and now - self._done_since >= self.params.recover_wait_s))
 
     def _check_progress(self, now: float) -> None:
         """Abort when no new ground has been processed for ``no_progress_abort_s``."""
@@ -344,7 +369,15 @@ class MissionManager:
         return (f'coverage path complete but only {cov:.1f} % processed (below '
                 f'{p.min_coverage_percent:.1f} %): {area:.1f} m^2 left unprocessed{where}; '
                 f'the tool was not at speed and depth for {self._not_working_s:.0f} s while '
-                f'clearing (stalls, e-stops, spin-up), and lanes stop short of exclusion zones')
+                f'clearing (stalls, e-stops, spin-up), and lanes stop short of exclusion zones'
+                f'{self._planner_verdict()}')
+
+    def _planner_verdict(self) -> str:
+        """The planner's word on what is left, when it called the coverage final."""
+        st = self.plan_status
+        if st is None or PlanState(st.state) is not PlanState.COMPLETE or not st.reason:
+            return ''
+        return f'; planner: {st.reason}'
 
     def _set(self, state: MissionState, reason: str, now: float) -> None:
         if state is self.state:

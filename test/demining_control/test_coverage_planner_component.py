@@ -2,11 +2,14 @@
 
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString, Point, Polygon
 
-from demining_bringup.contract.datatypes import Detection, DetectionKind, Detections, VehicleState
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Grid,
+                                                 VehicleState)
+from demining_bringup.contract.states import FollowerStatus, PlanState
 from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_control.coverage.no_go import disc_polygon
+from demining_control.coverage.planner import NOTHING_LEFT, lane_strips
 from demining_control.coverage_planner_node import CoveragePlannerComponent
 from demining_control.follower.pure_pursuit import PathFollower
 
@@ -117,6 +120,72 @@ def test_a_resumed_mission_with_nothing_left_gets_a_path_that_is_done(area_file,
     rt.deliver('pose', VehicleState(0.0, 3.0, 2.0, 0.0), 0.0)
     assert len(out) == 1 and np.allclose(out[0][1][:, :2], [[3.0, 2.0]])
     assert not rt.component.error
+
+
+def _statuses(area_file, **overrides):
+    """A planner runtime whose paths and statuses are kept in one list."""
+    out = []
+    rt = ComponentRuntime(CoveragePlannerComponent, sink=lambda p, v: out.append((p, v)),
+                          log=RecordingLog())
+    rt.configure({'area_file': area_file, **overrides})
+    rt.activate(0.0)
+    return rt, out
+
+
+def _processed(rt, stamp, skip_y=None):
+    """Deliver a processed grid of the whole field but (``skip_y``) one band of rows, m."""
+    res = 0.1
+    values = np.full((200, 300), 100, dtype=np.int8)
+    if skip_y is not None:
+        values[int(skip_y[0] / res):int(skip_y[1] / res), :] = 0
+    rt.deliver('processed', Grid(stamp, values, 0.0, 0.0, res), stamp)
+
+
+def test_a_resumed_mission_with_nothing_left_says_the_coverage_is_final(area_file, tmp_path):
+    _journal(tmp_path, area_file, 1.5)
+    rt, _ = _resumed(area_file, tmp_path)
+    rt.deliver('pose', VehicleState(0.0, 3.0, 2.0, 0.0), 0.0)
+    assert rt.component.status.state == PlanState.COMPLETE.value
+    assert rt.component.status.reason.startswith(NOTHING_LEFT)
+
+
+def test_ground_the_driven_path_left_is_re_covered_then_the_coverage_is_final(area_file):
+    rt, out = _statuses(area_file)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('follower', FollowerStatus.FOLLOWING, 1.0)
+    # the path is driven, but a stop lifted the tool over a band across the field
+    rt.deliver('pose', VehicleState(500.0, 15.0, 21.0, 0.0), 500.0)
+    _processed(rt, 500.0, skip_y=(8.0, 10.0))
+    n = len(out)
+    rt.deliver('follower', FollowerStatus.DONE, 500.0)
+    paths = [v for p, v in out[n:] if p == 'path']
+    assert len(paths) == 1 and rt.component.status.state == PlanState.PLANNED.value
+    band = Polygon([(0.0, 8.0), (30.0, 8.0), (30.0, 10.0), (0.0, 10.0)])
+    plan = rt.component.plan
+    strips = lane_strips(plan.lanes, plan.headland, rt.component.config.tool_width_m)
+    assert strips.intersection(band).area > 0.95 * band.area
+    assert rt.component.status.waypoints == len(paths[0])
+    # driven again, all processed: final, and no more paths
+    _processed(rt, 700.0)
+    rt.deliver('follower', FollowerStatus.FOLLOWING, 501.0)
+    rt.deliver('follower', FollowerStatus.DONE, 700.0)
+    assert rt.component.status.state == PlanState.COMPLETE.value
+    n = len(out)
+    rt.deliver('follower', FollowerStatus.DONE, 701.0)
+    assert len(out) == n
+
+
+def test_re_cover_passes_are_bounded(area_file):
+    rt, out = _statuses(area_file, max_recover_passes=1)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    for k in range(2):
+        _processed(rt, 500.0 + k, skip_y=(8.0, 10.0))     # the band is never processed
+        rt.deliver('follower', FollowerStatus.DONE, 500.0 + k)
+        rt.deliver('follower', FollowerStatus.FOLLOWING, 500.5 + k)
+    st = rt.component.status
+    assert st.state == PlanState.COMPLETE.value and rt.component.recover_passes == 1
+    assert st.reason.startswith('1 re-cover passes made; 60.0 m^2')
+    assert sum(1 for p, _ in out if p == 'path') == 2
 
 
 def _refuse(rt, stamp, reason=None):

@@ -66,15 +66,43 @@ def test_state_sequence_and_record(tmp_path):
     assert os.path.exists(tmp_path / 'report.md')
 
 
-def test_completion_below_min_coverage_explains_why():
-    m = MissionManager(FIELD, [], MissionParams())
+def _driven_without_working(params):
+    """A mission whose path was driven with the tool never working (nothing processed)."""
+    m = MissionManager(FIELD, [], params)
     m.update(0.0)
     m.on_path(PATH, 0.0)
-    m.on_pose(VehicleState(0.5, 0.0, 0.9, 0.0))     # tool never working
+    m.on_pose(VehicleState(0.5, 0.0, 0.9, 0.0))
     m.on_pose(VehicleState(1.0, 5.0, 0.9, 0.0))
     m.on_follower_status('done', 2.0)
-    assert m.state is MissionState.COMPLETE
+    return m
+
+
+def test_completion_below_min_coverage_waits_for_the_planners_final_word():
+    m = _driven_without_working(MissionParams())
+    assert m.state is MissionState.CLEARING         # the planner may re-cover the rest
+    m.on_plan_status(PlanStatus(3.0, PlanState.COMPLETE.value,
+                                '2 re-cover passes made; 72.0 m^2 of the field left'), 3.0)
+    assert m.update(3.0) is MissionState.COMPLETE
     assert 'below 99.0 %' in m.reason and 'not at speed and depth' in m.reason
+    assert m.reason.endswith('planner: 2 re-cover passes made; 72.0 m^2 of the field left')
+
+
+def test_a_re_cover_path_keeps_the_mission_clearing():
+    m = _driven_without_working(MissionParams(recover_wait_s=10.0))
+    m.on_plan_status(PlanStatus(3.0, PlanState.PLANNED.value, 're-cover'), 3.0)
+    m.on_path(PATH, 3.0)
+    m.on_follower_status('following', 3.1)
+    assert m.update(30.0) is MissionState.CLEARING
+    m.on_follower_status('done', 40.0)
+    m.on_plan_status(PlanStatus(41.0, PlanState.COMPLETE.value, 'nothing left'), 41.0)
+    assert m.update(41.0) is MissionState.COMPLETE
+
+
+def test_a_silent_planner_does_not_hold_a_driven_path_forever():
+    m = _driven_without_working(MissionParams(recover_wait_s=10.0))
+    assert m.update(11.9) is MissionState.CLEARING
+    assert m.update(12.0) is MissionState.COMPLETE
+    assert 'below 99.0 %' in m.reason and 'planner:' not in m.reason
 
 
 def test_manual_start_and_abort():
