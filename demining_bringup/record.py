@@ -130,6 +130,7 @@ def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedG
     # every zone the live mission drew (also round a track re-labelled since), then the
     # current tracks (a journal older than the no_go table)
     record.no_go_zones = no_go_discs([*content.no_go_tracks, *record.detections], params)
+    record.labels = dict(content.labels)
     record.no_go_clearance_m = _param(params, 'exclusion_clearance_m',
                                       vehicle_params.exclusion_clearance_m())
     record.completion = completion_record(record, content)

@@ -51,7 +51,7 @@ REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson
 #: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
 #: ``simulated`` (version 1 had neither); 3 moved ``neutralised`` (simulation truth) to
 #: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Permissions of every report file: readable by other users and services.
 #: How a run folder is named: UTC time to the second, then ``-2``, ``-3``, ... when taken.
 RUN_DIR_TIME_FORMAT = '%Y%m%dT%H%M%SZ'
@@ -100,6 +100,8 @@ class MissionRecord:
     no_go_zones: List[Tuple[float, float, float]] = dataclasses.field(default_factory=list)
     #: Distance the tool keeps from them (the planner's ``exclusion_clearance_m``), m.
     no_go_clearance_m: float = 0.0
+    #: Each track's labels in order: id -> [(mission time, kind name), ...] ({}: unknown).
+    labels: Dict[int, List[Tuple[float, str]]] = dataclasses.field(default_factory=dict)
 
 
 def new_run_dir(parent: str, now: Optional[_dt.datetime] = None) -> str:
@@ -192,9 +194,11 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
     detections = []
     for d in record.detections:
         lat, lon = _lat_lon(lc, d.x, d.y)
+        labels = record.labels.get(d.id, [])
         detections.append({'id': d.id, 'kind': d.kind.name, 'confidence': round(d.confidence, 3),
                            'x': round(d.x, 3), 'y': round(d.y, 3),
-                           'depth_m': round(d.depth, 3), 'lat': lat, 'lon': lon})
+                           'depth_m': round(d.depth, 3), 'lat': lat, 'lon': lon,
+                           'labels': [[round(t, 2), k] for t, k in labels]})
     at_events = _events(record, 'at_detonation')
     no_go_m2, processed_in_no_go_m2 = _no_go_areas(record)
     workable_m2 = max(0.0, record.area_field_m2 - no_go_m2)

@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS tracks (id INTEGER PRIMARY KEY, segment INTEGER NOT N
 CREATE TABLE IF NOT EXISTS no_go (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
     stamp REAL NOT NULL, track_id INTEGER NOT NULL, x REAL NOT NULL, y REAL NOT NULL,
     depth REAL NOT NULL, confidence REAL NOT NULL, kind TEXT NOT NULL, radius REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS labels (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
+    stamp REAL NOT NULL, track_id INTEGER NOT NULL, kind TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trajectory (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
     stamp REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, yaw REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tool (id INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
@@ -250,6 +252,8 @@ class JournalWriter:
         self.offset_s = float(row[0]) if row and row[0] is not None else 0.0
         self._pending: Dict[str, List[tuple]] = {}
         self._written_tracks: Dict[int, tuple] = {}
+        #: Each track's label as last written to the ``labels`` table.
+        self._labels: Dict[int, str] = {}
         self._last_commit: Optional[float] = None
         self._last_pose: Optional[Tuple[float, float]] = None
         self._tool: Optional[Tuple[float, float, float, bool]] = None
@@ -284,6 +288,7 @@ class JournalWriter:
             content = read_journal(path)
             self._tiles = content.processed.copy() if content.processed is not None else None
             self._written_tracks = {d.id: _track_key(d) for d in content.tracks}
+            self._labels = {tid: hist[-1][1] for tid, hist in content.labels.items()}
             self._map_written = content.mine_map
 
     # -- gathering -------------------------------------------------------------------------
@@ -318,6 +323,8 @@ class JournalWriter:
         appended to the ``no_go`` table, because the zone drawn round it stays when the track is
         later re-labelled (:mod:`demining_control.coverage.no_go`): the record and a resumed
         planner need every zone the live mission drew, not only the tracks labelled so now.
+        Each change of a track's label is appended to the ``labels`` table: when a hazard was
+        first tracked and since when it has had its label (before the tool reached it?).
         """
         seen = set()
         for d in detections:
@@ -331,6 +338,10 @@ class JournalWriter:
                 self._add('tracks', (d.id, self.segment, self.offset_s + stamp, d.x, d.y,
                                      d.depth, d.confidence, d.kind.name, d.source, d.radius,
                                      d.strength, 1))
+                if self._labels.get(d.id) != d.kind.name:
+                    self._labels[d.id] = d.kind.name
+                    self._add('labels', (self.segment, self.offset_s + stamp, d.id,
+                                         d.kind.name))
                 if d.kind in NO_GO_KINDS:
                     self._add('no_go', (self.segment, self.offset_s + stamp, d.id, d.x, d.y,
                                         d.depth, d.confidence, d.kind.name, d.radius))
@@ -545,6 +556,7 @@ _COLUMNS = {
     'paths': 'segment, stamp, n, xy',
     'progress': 'segment, stamp, coverage_percent, processed_m2',
     'no_go': 'segment, stamp, track_id, x, y, depth, confidence, kind, radius',
+    'labels': 'segment, stamp, track_id, kind',
 }
 
 
@@ -599,6 +611,9 @@ class JournalContent:
     #: Every AT/UXO labelling of a track, in the order the mission saw them (each zone the
     #: live mission drew, also round tracks later re-labelled; empty for an older journal).
     no_go_tracks: List[Detection] = dataclasses.field(default_factory=list)
+    #: Each track's labels in order: id -> [(mission time, kind name), ...] (empty for an
+    #: older journal).
+    labels: Dict[int, List[Tuple[float, str]]] = dataclasses.field(default_factory=dict)
 
     @property
     def last_state(self) -> str:
@@ -676,6 +691,12 @@ def _read(con: sqlite3.Connection, path: str) -> JournalContent:
                  for tid, x, y, depth, conf, kind, radius in con.execute(
                      'SELECT track_id, x, y, depth, confidence, kind, radius FROM no_go '
                      'ORDER BY id')]
+    labels: Dict[int, List[Tuple[float, str]]] = {}
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'labels'"
+                   ).fetchone():
+        for tid, stamp, kind in con.execute('SELECT track_id, stamp, kind FROM labels '
+                                            'ORDER BY id'):
+            labels.setdefault(int(tid), []).append((float(stamp), str(kind)))
     traj = np.asarray(con.execute('SELECT x, y, yaw FROM trajectory ORDER BY id').fetchall(),
                       dtype=float).reshape(-1, 3)
     tool = [dict(zip(('stamp', 'flail_speed', 'depth', 'working'), r))
@@ -701,7 +722,7 @@ def _read(con: sqlite3.Connection, path: str) -> JournalContent:
         planned_path=planned, paths=int(n_paths), processed=processed, grid=grid,
         last_stamp=float(last_stamp),
         last_progress=dict(zip(('stamp', 'coverage_percent', 'processed_m2'), prog))
-        if prog else None, mine_map=mine_map, no_go_tracks=no_go)
+        if prog else None, mine_map=mine_map, no_go_tracks=no_go, labels=labels)
 
 
 def _read_mine_map(con: sqlite3.Connection) -> Optional[MineMap]:

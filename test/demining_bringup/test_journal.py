@@ -110,6 +110,23 @@ def test_a_sigkill_loses_only_the_uncommitted_rows(tmp_path):
     assert c.last_stamp == 49.0
 
 
+def test_each_change_of_a_tracks_label_is_kept_across_a_resume(tmp_path):
+    # the row of a track holds its latest state; when it first had its label is history
+    j = _writer(tmp_path)
+    det = Detection(2.0, 3.0, 0.1, 0.4, DetectionKind.UNKNOWN, id=7)
+    j.tracks(1.0, [det])
+    j.tracks(2.0, [Detection(2.01, 3.0, 0.1, 0.5, DetectionKind.UNKNOWN, id=7)])  # moved only
+    j.tracks(3.0, [Detection(2.01, 3.0, 0.1, 0.8, DetectionKind.AP, id=7)])
+    j.commit(3.0)
+    j.close()
+    j2 = _writer(tmp_path)                    # resumed: mission time goes on from 3 s
+    j2.tracks(1.0, [Detection(2.01, 3.0, 0.1, 0.9, DetectionKind.AP, id=7)])
+    j2.tracks(2.0, [Detection(2.01, 3.0, 0.1, 0.9, DetectionKind.AT, id=7)])
+    j2.commit(2.0)
+    assert read_journal(j2.file).labels == {7: [(1.0, 'UNKNOWN'), (3.0, 'AP'), (5.0, 'AT')]}
+    j2.close()
+
+
 def test_a_resumed_run_is_a_new_segment_on_the_mission_clock(tmp_path):
     j = _writer(tmp_path)
     j.transition(0.0, 'planning', 'x')

@@ -74,9 +74,9 @@ def test_empty_mission_still_writes_a_report(tmp_path):
 
 def test_summary_carries_its_schema_version_and_the_simulated_flag(tmp_path):
     from demining_bringup.report import SCHEMA_VERSION
-    assert SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION == 5
     on_disk = json.loads(json.dumps(write_report(_record(), str(tmp_path / 'a'))))
-    assert on_disk['schema_version'] == 4 and on_disk['simulated'] is True
+    assert on_disk['schema_version'] == 5 and on_disk['simulated'] is True
     assert 'simulated mission' in (tmp_path / 'a' / 'report.md').read_text()
     real = write_report(_record(simulated=False), str(tmp_path / 'b'))
     assert real['simulated'] is False
@@ -111,7 +111,7 @@ def test_a_pre_existing_file_is_replaced_whole(tmp_path):
     inode = os.stat(target).st_ino
     write_report(_record(), str(tmp_path))
     text = target.read_text()
-    assert json.loads(text)['schema_version'] == 4 and 'x' * 10 not in text
+    assert json.loads(text)['schema_version'] == 5 and 'x' * 10 not in text
     assert os.stat(target).st_ino != inode          # a new file renamed over the old one
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
     atomic_write(str(target), b'short')

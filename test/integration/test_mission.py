@@ -31,6 +31,11 @@ COVERAGE_TOLERANCE_M2 = 3.0
 RUN_TIMEOUT_S = 420
 #: A detection this close to a mine counts as finding it (sensor boom + localisation error).
 FOUND_RADIUS_M = 0.75
+#: A track this close to a mine is the mine's (issue 12: "tracked within 0.2 m").
+TRACKED_RADIUS_M = 0.2
+#: The labels that are right for each kind of mine (an AT mine and a UXO both make a no-go
+#: zone; bench/perception.py scores them so too).
+RIGHT_KINDS = {'AP': ('AP',), 'AT': ('AT', 'UXO'), 'UXO': ('UXO', 'AT')}
 pytestmark = [pytest.mark.slow, pytest.mark.dds, pytest.mark.timeout(2 * RUN_TIMEOUT_S)]
 
 
@@ -84,19 +89,30 @@ def test_both_hosts_pass_the_same_safety_states(summaries):
 
 
 @pytest.mark.parametrize('host', ['core', 'dds'])
-def test_the_field_is_cleared_and_every_ap_mine_found_or_neutralised(
-        summaries, host, small_field):
+def test_the_field_is_cleared_with_its_record(summaries, host):
     summary = dict(zip(('core', 'dds'), summaries))[host]
     assert summary['coverage_percent'] >= 99.0
     assert summary['at_detonations'] == 0
-    world = load_world(small_field)
-    neutralised = {e['item_id'] for e in summary['_truth']['neutralised']}
-    for mine in (i for i in world.items if i.kind is ItemKind.AP):
-        found = any(math.hypot(d['x'] - mine.x, d['y'] - mine.y) < FOUND_RADIUS_M
-                    for d in summary['detections'] if d['kind'] != 'CLUTTER')
-        assert mine.name in neutralised or found, f'{host}: AP mine {mine.name} missed'
     geo = json.loads(open(os.path.join(summary['_run_dir'], 'cleared_area.geojson')).read())
     assert any(f['properties'].get('status') == 'processed' for f in geo['features'])
+
+
+@pytest.mark.parametrize('host', ['core', 'dds'])
+def test_every_mine_was_tracked_with_its_kind_before_the_tool_reached_it(summaries, host):
+    # Perception can fail this test: a stack that detects nothing, or labels a mine only once
+    # the flail has set it off, does not pass (the record's label history against the truth).
+    summary = dict(zip(('core', 'dds'), summaries))[host]
+    mines = [f for f in summary['_truth']['item_fates'] if f['kind'] in RIGHT_KINDS]
+    assert mines
+    for mine in mines:
+        reached = mine['history'][0][0] if mine['history'] else math.inf
+        labelled = [t for d in summary['detections']
+                    if math.hypot(d['x'] - mine['x0'], d['y'] - mine['y0']) <= TRACKED_RADIUS_M
+                    for t, kind in d['labels'] if kind in RIGHT_KINDS[mine['kind']]]
+        assert labelled and min(labelled) < reached, (
+            f'{host}: {mine["kind"]} mine {mine["name"]} ({mine["model"]}) not tracked as '
+            f'{"/".join(RIGHT_KINDS[mine["kind"]])} within {TRACKED_RADIUS_M} m before the '
+            f'tool reached it at {reached:.1f} s: labelled at {sorted(labelled)}')
 
 
 def test_no_ap_mine_is_labelled_clutter_on_the_deterministic_host(summaries, small_field):
