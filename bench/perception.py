@@ -60,7 +60,7 @@ sys.path.insert(0, HERE)
 from classification import (MATCH_RADIUS_M, COVER_MARGIN_M, UPDATE_PERIOD_S, make_world,  # noqa
                             note_at, tool_reach_time, true_kind)
 from perception_rate import DRAIN_PERIOD_S, FLAIL_RPS, MAX_SIM_S, TOOL_DEPTH_M  # noqa: E402
-from perception_rate import Follower, lanes, route  # noqa: E402
+from perception_rate import Follower, bench_sim_params, lanes, route  # noqa: E402
 from demining_bringup.contract.datatypes import (  # noqa: E402
     NOT_PROVIDED, STATUS_FIX, GnssFix, GprScan, ImuSample, MdScan, OdomSample, ToolCommand,
     VehicleState)
@@ -72,7 +72,7 @@ from demining_perception.localization.ekf import LocalizationCore, LocalizationP
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
 from demining_sim.generator import generate_world  # noqa: E402
-from demining_sim.simulator import SimParams, Simulator  # noqa: E402
+from demining_sim.simulator import Simulator  # noqa: E402
 
 #: The generated fields: size (m) and item densities (AP, AT, UXO per 100 m^2, clutter per m^2:
 #: dense, as on a former battlefield, docs/sources.md).
@@ -153,7 +153,7 @@ class Chain:
 
 def run_world(world: World, seed: int) -> Dict:
     """Drive the lanes on the EKF's pose; return the scored tracks and the figures' parts."""
-    sim = Simulator(world, SimParams(seed=seed))
+    sim = Simulator(world, bench_sim_params(seed))
     lane_ys = lanes(world.field, 1000)
     path, _ = route(world.field, lane_ys)
     follower = Follower([world.vehicle_start[:2]] + path)
@@ -190,6 +190,7 @@ def run_world(world: World, seed: int) -> Dict:
     wall = time.perf_counter() - wall0
     return score(world, sim, chain, lane_ys, ever_at, vehicle) | {
         'world': world.name, 'seed': seed, 'sim_s': round(sim.t, 1), 'wall_s': round(wall, 1),
+        'lanes_done': follower.done,
         'cpu_s': chain.cpu_s, 'ekf_err_median_m': statistics.median(pos_err) if pos_err else None,
         'permittivity': {'soil': world.soil.permittivity,
                          'estimate': round(chain.gpr.permittivity_estimate[0], 2),
@@ -360,14 +361,16 @@ def main() -> int:
             r = run_world(world, seed)
             runs.append(r)
             f = figures([r])
-            print(f'{r["world"]} seed {seed}: {r["sim_s"]:.0f} s simulated in '
+            done = '' if r['lanes_done'] else ' (lanes NOT finished: stuck or out of time)'
+            print(f'{r["world"]} seed {seed}: {r["sim_s"]:.0f} s simulated{done} in '
                   f'{r["wall_s"]:.0f} s wall, EKF median error {r["ekf_err_median_m"]:.3f} m, '
                   f'permittivity {json.dumps(r["permittivity"])}: {json.dumps(f)}', flush=True)
     if args.roc:
         roc_png(runs, args.roc)
         print(f'ROC: {args.roc}')
     result = figures(runs)
-    result.update({'runs': len(runs), 'seeds': seeds, 'worlds': worlds, 'command': cmdline})
+    result.update({'runs': len(runs), 'unfinished_runs': sum(not r['lanes_done'] for r in runs),
+                   'seeds': seeds, 'worlds': worlds, 'command': cmdline})
     print(json.dumps(result))
     return 0
 
