@@ -201,7 +201,10 @@ def params_for(scan: BScan, permittivity: Any, antenna_height_m: Optional[float]
     kw: Dict[str, Any] = dict(background_window_traces=window,
                               min_background_traces=min(base.min_background_traces, window),
                               noise_floor=max(base.noise_floor, _FILE_NOISE_FLOOR),
-                              per_sample_noise=False)
+                              per_sample_noise=False,
+                              # every trace of a file is data: none is resampled away
+                              min_trace_step_m=min(base.min_trace_step_m,
+                                                   0.5 * _trace_step(scan.x)))
     if antenna_height_m is not None:
         kw['antenna_height_m'] = antenna_height_m
     if permittivity == 'auto':

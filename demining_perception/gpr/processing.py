@@ -173,8 +173,15 @@ class GprParams:
         8, 'traces are scored and judged in groups of this many per channel (fewer array '
         'calls; delays a detection by up to this many traces)', min=1, max=256)
     min_trace_step_m: float = param(
-        0.005, 'a trace is used only after the antenna moved this far in map, m',
-        min=0.0, max=1.0)
+        0.012, 'a trace is used only after the antenna moved this far in map, m (a slow '
+        'antenna is resampled to about the 16 mm of 25 traces/s at 0.4 m/s: at 5 mm, a '
+        'machine crawling through wet clay at 0.05 m/s had its 128-trace background window '
+        'span 0.6 m, and the median took in an AT mine\'s 0.32 m flat top)', min=0.0, max=1.0)
+    stop_flush_s: float = param(
+        1.0, 'an antenna that has not moved min_trace_step_m for this long has stopped: the '
+        'traces waiting for neighbours ahead are decided with those there are, s (per batch, '
+        'a crawl was taken for a stop and every trace decided half-seen)', min=0.0,
+        max=60.0)
     gain_db_per_ns: float = param(
         3.0, 'display gain after the ground bounce, dB per ns (B-scans)', min=0.0, max=40.0)
     snr_threshold: float = param(
@@ -359,6 +366,8 @@ class _Channel:
         self.last_y = 0.0
         #: The antenna's latest step in map (its direction of travel; 0: none yet).
         self.last_dx = self.last_dy = 0.0
+        #: Stamp of the latest trace used (the antenna had moved), s.
+        self.last_move_t = -math.inf
         self.s = 0.0
         self.k_lo = 0
         self.n_win = 0
@@ -440,6 +449,7 @@ class GprStats:
     traces_still: int = 0
     detections: int = 0
     velocity_fits: int = 0
+    unresolved_widths: int = 0      # detections whose flat-top half width the data left open
     reversals: int = 0
     permittivity_estimate: float = math.nan
     permittivity_in_use: float = math.nan
@@ -507,6 +517,7 @@ class GprProcessor:
         # Movement gate and along-track distance per channel (sequential by nature; plain
         # floats are cheaper than numpy scalars for the few traces of a batch).
         xs, ys, chl = xy[:, 0].tolist(), xy[:, 1].tolist(), channels.tolist()
+        ts = times.tolist()
         kept: List[int] = []
         s_list: List[float] = []
         min_step = p.min_trace_step_m
@@ -531,15 +542,20 @@ class GprProcessor:
                 st.s += step
                 st.last_dx, st.last_dy = dx, dy
             st.last_x, st.last_y = x, y
+            st.last_move_t = ts[i]
             moved.add(chl[i])
             kept.append(i)
             s_list.append(st.s)
         self.stats.traces_still += len(order) - len(kept)
-        # The antenna stopped over these channels: the scan has ended there for now, so the
-        # traces still waiting for neighbours ahead are decided with those there are.
+        # The antenna stopped over these channels (no step for stop_flush_s): the scan has
+        # ended there for now, so the traces still waiting for neighbours ahead are decided
+        # with those there are.
         out: List[Detection] = []
+        t_now = max(ts) if ts else -math.inf
         for c in sorted(seen - moved):
-            out.extend(self._flush_channel(self._channels[c]))
+            st = self._channels[c]
+            if t_now - st.last_move_t >= p.stop_flush_s:
+                out.extend(self._flush_channel(st))
         if not kept:
             self.stats.detections += len(out)
             return out
@@ -877,9 +893,9 @@ class GprProcessor:
         off = st.s_arr[rows] - st.s_arr[i]
         keep = np.abs(off) <= reach + _FIT_MAX_SHIFT_M
         rows, off = rows[keep], off[keep]
-        half_width, shift, k0 = fit_hyperbola(off, st.env[rows], float(st.k[i]),
-                                              st.k_lo - st.ref, dt, p.antenna_height_m,
-                                              self.permittivity)
+        half_width, shift, k0, resolved = fit_hyperbola(
+            off, st.env[rows], float(st.k[i]), st.k_lo - st.ref, dt, p.antenna_height_m,
+            self.permittivity)
         if z >= p.velocity_min_snr and half_width <= _FIT_POINT_MAX_M:
             eps = fit_velocity(off - shift, st.env[rows], k0, st.k_lo - st.ref, dt,
                                p.antenna_height_m)
@@ -901,10 +917,12 @@ class GprProcessor:
         y = float(np.interp(s_c, s_all, st.y[rows]))
         polarity = polarity_at(st.sig[rows], st.env[rows], off - shift, k0, half_width,
                                st.pulse_sign)
-        if half_width >= _FIT_HALF_WIDTH_M[-1]:
-            # The best flat top is the widest the grid holds: no fit (a deep or overlapping
-            # reflector), the half width is unknown (the wire carries NaN; the fusion skips it).
+        if half_width >= _FIT_HALF_WIDTH_M[-1] or not resolved:
+            # The best flat top is the widest the grid holds (a deep or overlapping reflector)
+            # or the data do not pin it down (a shallow object): the half width is unknown
+            # (the wire carries NaN; the fusion skips it).
             half_width = math.nan
+            self.stats.unresolved_widths += 1
         return Detection(x=x, y=y, depth=float(depth),
                          confidence=snr_confidence(z, p.snr_threshold),
                          kind=DetectionKind.UNKNOWN, source='gpr', radius=half_width,
@@ -916,6 +934,12 @@ class GprProcessor:
 _FIT_MAX_SHIFT_M = 0.1
 _FIT_SHIFTS_M = np.linspace(-_FIT_MAX_SHIFT_M, _FIT_MAX_SHIFT_M, 11)
 _FIT_SAMPLE_STEPS = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+#: A half width is resolved when every flat top this much wider or narrower scores worse by
+#: this many standard deviations of the score's noise (:func:`fit_hyperbola`): the span is
+#: half the difference between an AP mine's and an AT mine's (0.04 and 0.16 m, fusion's
+#: class models), so an unresolved width cannot decide between them.
+_RESOLVED_SPAN_M = 0.06
+_RESOLVED_Z = 2.0
 #: Traces within this distance beyond the flat top give the apex polarity, m.
 _POLARITY_REACH_M = 0.03
 
@@ -944,7 +968,15 @@ def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_su
     the soil's ``permittivity``) predicts the arrival in every trace; the envelopes summed
     along it are its score (a diffraction stack, as in velocity analysis: Yilmaz, *Seismic
     Data Analysis*, 2001, ch. 3), and the best model wins. Returns
-    ``(half_width_m, shift_m, k0)``.
+    ``(half_width_m, shift_m, k0, resolved)``.
+
+    ``resolved``: whether the data pin the half width down. Every flat top at least
+    :data:`_RESOLVED_SPAN_M` wider or narrower than the best one (each with its best centre and
+    apex sample) must score worse by more than the noise of a score (:data:`_RESOLVED_Z`
+    standard deviations of a sum of N whitened noise envelopes, Rayleigh(1)). A shallow
+    object under an antenna ~0.1 m above the ground has almost no moveout within the fit's
+    reach: every width stacks the same peak and the widest won (a 1 cm deep TS-50 fitted
+    0.15 m, AT-sized, and made a no-go zone on one run of two: issue 12).
     """
     eps = np.full((1, 1, 1, 1), float(permittivity))
     a = _FIT_HALF_WIDTH_M[None, :, None, None]
@@ -961,7 +993,13 @@ def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_su
     score = _interp_rows(env, q).sum(axis=1)
     # Ties (a flat top seen by few traces): the smallest half width, then the smallest shift.
     best = int(np.argmax(score))
-    return float(m_a[best]), float(m_shift[best]), float(m_k0[best])
+    # Resolution: the best score of each half width (over centre and apex sample) against
+    # the noise of a score, a sum of len(offsets_m) whitened noise envelopes.
+    profile = score.reshape(len(_FIT_HALF_WIDTH_M), -1).max(axis=1)
+    noise = _RESOLVED_Z * RAYLEIGH_STD * math.sqrt(max(len(offsets_m), 1))
+    far = np.abs(_FIT_HALF_WIDTH_M - m_a[best]) >= _RESOLVED_SPAN_M - 1e-9
+    resolved = bool(np.all(profile[far] < score[best] - noise))
+    return float(m_a[best]), float(m_shift[best]), float(m_k0[best]), resolved
 
 
 #: Picks used by the velocity fit: envelope peaks at least this many noise units (whitened
