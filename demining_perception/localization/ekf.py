@@ -1,10 +1,26 @@
 """Planar EKF localisation in ``map`` (in the spirit of robot_localization; no rclpy).
 
-State ``[x, y, yaw, v, omega]``: position and heading in ``map`` (ENU), forward speed and yaw
-rate. Prediction is a unicycle with random-walk speed and yaw rate. Updates:
+State ``[x, y, yaw, v, omega, b, g]``: position and heading in ``map`` (ENU), forward speed
+(over the ground), yaw rate, the IMU's slowly changing heading error ``b`` and the tracks'
+ground-to-sprocket speed ratio ``g``. Prediction is a unicycle with
+random-walk speed and yaw rate; ``b`` is a first-order Gauss-Markov process
+(``imu_heading_bias_sigma``, ``imu_heading_bias_tau_s``). Updates:
 
-* track odometry: ``v`` and ``omega`` (the twist of ``/odom/tracks``);
-* IMU: absolute yaw (optional, ``use_imu_orientation``) and yaw rate;
+* track odometry: ``v / g`` and ``omega`` (the twist of ``/odom/tracks``). ``g``, the ratio of
+  the ground speed to what the sprockets run, is in the state (first-order Gauss-Markov about
+  1, ``ground_speed_ratio_sigma``, ``ground_speed_ratio_tau_s``): tracks slip 1-5 % on firm
+  ground and most of their speed in wet clay or loose sand (Wong, *Theory of Ground
+  Vehicles*, 4th ed., 2008, ch. 2), and the GNSS track measures it. Fused as the speed, a
+  track running 0.4 m/s under a vehicle making 0.05 pulled the pose ahead between fixes and
+  back at each one (0.3 m median error in wet clay, bench/perception.py), and every pull back
+  was a reversal that cut the GPR's scans into pieces;
+* IMU: absolute yaw ``yaw + b`` (optional, ``use_imu_orientation``) and yaw rate. An AHRS
+  heading is off by a degree or more for minutes (a steel hull's magnetic field, declination,
+  filter drift); fused as white noise at 100 Hz it *was* the heading, and 2 degrees put the
+  detections of a sensor boom 4 m ahead 0.14 m off across the track (bench/perception.py:
+  median position error 0.125 m with a 0.02 m pose). With ``b`` in the state the GNSS track
+  measures it while the vehicle moves (the heading-error state of GNSS/INS integration:
+  Groves 2013, ch. 14, docs/sources.md);
 * GNSS: latitude/longitude converted to ``map`` with :class:`LocalCartesian` at the hazard
   area's origin, corrected for the antenna offset; an innovation whose squared Mahalanobis
   distance exceeds ``gnss_gate_chi2`` is rejected (multipath, jumps). A wrong fix that
@@ -46,7 +62,12 @@ from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 
-X, Y, YAW, V, W = range(5)
+X, Y, YAW, V, W, B, G = range(7)
+#: Length of the state.
+N_STATE = 7
+#: Bounds of the ground-to-track speed ratio (a track that spins in place still moves the
+#: vehicle a little; a ratio above 1 is odometry scale error, not slip).
+_RATIO_MIN, _RATIO_MAX = 0.05, 1.3
 #: A measurement this much older than the filter restarts it (simulation reset), s.
 _TIME_RESET_S = 5.0
 #: The odometry counts as running when its latest twist is this recent, s (it comes at
@@ -94,6 +115,21 @@ class LocalizationParams:
     use_imu_orientation: bool = param(True, 'fuse the IMU absolute yaw')
     imu_yaw_sigma: float = param(0.02, 'IMU yaw noise, rad', min=1e-4, max=10.0)
     imu_yaw_rate_sigma: float = param(0.01, 'IMU yaw-rate noise, rad/s', min=1e-4, max=10.0)
+    imu_heading_bias_sigma: float = param(
+        0.035, 'steady-state spread of the IMU heading error that changes slowly (magnetic '
+        'disturbance by the steel hull, declination, AHRS drift; estimated in the state from '
+        'the GNSS track), rad', min=1e-4, max=1.0)
+    ground_speed_ratio_sigma: float = param(
+        0.3, 'spread of the ratio of ground speed to track (sprocket) speed about 1: slip in '
+        'mud, wet clay or loose sand (estimated in the state from the GNSS track)', min=1e-3,
+        max=1.0)
+    ground_speed_ratio_tau_s: float = param(
+        1800.0, 'correlation time of the ground-to-track speed ratio, s (it changes with the '
+        'soil; slowly enough that dead reckoning through a GNSS outage keeps the ratio learnt)',
+        min=1.0, max=1e5)
+    imu_heading_bias_tau_s: float = param(
+        600.0, 'correlation time of the slowly changing IMU heading error, s', min=1.0,
+        max=1e6)
     gnss_sigma_m: float = param(0.05, 'GNSS horizontal noise when the fix has no covariance '
                                 '(RTK-class receiver), m', min=1e-3, max=100.0)
     gnss_use_message_covariance: bool = param(True, 'use NavSatFix covariance when given')
@@ -134,8 +170,8 @@ class LocalizationCore:
         """Create an uninitialised filter with the ``map`` origin (lat, lon, alt)."""
         self.params = params
         self.geo = LocalCartesian(*origin)
-        self.x = np.zeros(5)
-        self.P = np.eye(5)
+        self.x = np.zeros(N_STATE)
+        self.P = np.eye(N_STATE)
         self.t: Optional[float] = None
         self.initialised = False
         self._imu_yaw: Optional[float] = None
@@ -243,10 +279,14 @@ class LocalizationCore:
 
     def _odometry(self, v: float, omega: float) -> Outcome:
         p = self.params
-        H = np.zeros((2, 5))
-        H[0, V] = H[1, W] = 1.0
+        # The sprockets say v / g: the ground moves the vehicle g times what the tracks run.
+        g = self.x[G]
+        H = np.zeros((2, N_STATE))
+        H[0, V] = 1.0 / g
+        H[0, G] = -self.x[V] / (g * g)
+        H[1, W] = 1.0
         R = np.diag([p.odom_speed_sigma ** 2, p.odom_yaw_rate_sigma ** 2])
-        self._update(np.array([v, omega]) - self.x[[V, W]], H, R)
+        self._update(np.array([v - self.x[V] / g, omega - self.x[W]]), H, R)
         return Outcome.ACCEPTED
 
     def _imu(self, yaw: Optional[float], omega: Optional[float]) -> Outcome:
@@ -254,15 +294,17 @@ class LocalizationCore:
         rows, z, r = [], [], []
         if yaw is not None and p.use_imu_orientation:
             rows.append(YAW)
-            z.append(math.remainder(yaw - self.x[YAW], 2.0 * math.pi))
+            z.append(math.remainder(yaw - self.x[YAW] - self.x[B], 2.0 * math.pi))
             r.append(p.imu_yaw_sigma ** 2)
         if omega is not None:
             rows.append(W)
             z.append(omega - self.x[W])
             r.append(p.imu_yaw_rate_sigma ** 2)
         if rows:
-            H = np.zeros((len(rows), 5))
+            H = np.zeros((len(rows), N_STATE))
             H[np.arange(len(rows)), rows] = 1.0
+            # The IMU's yaw is the heading plus its slowly varying error.
+            H[[k for k, i in enumerate(rows) if i == YAW], B] = 1.0
             self._update(np.array(z), H, np.diag(r))
         return Outcome.ACCEPTED
 
@@ -271,7 +313,7 @@ class LocalizationCore:
         c, s = math.cos(self.x[YAW]), math.sin(self.x[YAW])
         ox, oy = p.gnss_offset_x_m, p.gnss_offset_y_m
         h = np.array([self.x[X] + ox * c - oy * s, self.x[Y] + ox * s + oy * c])
-        H = np.zeros((2, 5))
+        H = np.zeros((2, N_STATE))
         H[0, X] = H[1, Y] = 1.0
         H[0, YAW] = -ox * s - oy * c
         H[1, YAW] = ox * c - oy * s
@@ -343,11 +385,20 @@ class LocalizationCore:
     def _initialise(self, t: float, e: float, n: float, R: np.ndarray) -> Outcome:
         p = self.params
         yaw = self._imu_yaw if self._imu_yaw is not None else 0.0
-        yaw_var = p.imu_yaw_sigma ** 2 if self._imu_yaw is not None else p.initial_yaw_sigma ** 2
         c, s = math.cos(yaw), math.sin(yaw)
         self.x = np.array([e - p.gnss_offset_x_m * c + p.gnss_offset_y_m * s,
-                           n - p.gnss_offset_x_m * s - p.gnss_offset_y_m * c, yaw, 0.0, 0.0])
-        self.P = np.diag([R[0, 0], R[1, 1], yaw_var, 1.0, 1.0])
+                           n - p.gnss_offset_x_m * s - p.gnss_offset_y_m * c, yaw, 0.0, 0.0,
+                           0.0, 1.0])
+        var_b = p.imu_heading_bias_sigma ** 2
+        self.P = np.diag([R[0, 0], R[1, 1], 0.0, 1.0, 1.0, var_b,
+                          p.ground_speed_ratio_sigma ** 2])
+        if self._imu_yaw is not None:
+            # The heading is the IMU's less its error: their sum is known to the IMU's noise,
+            # each alone to the error's spread (errors correlated -1).
+            self.P[YAW, YAW] = p.imu_yaw_sigma ** 2 + var_b
+            self.P[YAW, B] = self.P[B, YAW] = -var_b
+        else:
+            self.P[YAW, YAW] = p.initial_yaw_sigma ** 2
         self.t = t
         self.initialised = True
         return Outcome.INITIALISED
@@ -378,8 +429,9 @@ class LocalizationCore:
         K = self.P @ H.T @ np.linalg.inv(S)
         self.x = self.x + K @ nu
         self.x[YAW] = math.remainder(self.x[YAW], 2.0 * math.pi)
+        self.x[G] = min(max(self.x[G], _RATIO_MIN), _RATIO_MAX)
         # Joseph form keeps P symmetric positive definite.
-        ikh = np.eye(5) - K @ H
+        ikh = np.eye(N_STATE) - K @ H
         self.P = ikh @ self.P @ ikh.T + K @ R @ K.T
 
 
@@ -389,17 +441,28 @@ def _predict(x: np.ndarray, P: np.ndarray, dt: float,
     if dt <= 0.0:
         return x.copy(), P.copy()
     c, s = math.cos(x[YAW]), math.sin(x[YAW])
+    # The IMU heading error is first-order Gauss-Markov: it decays towards 0 and its
+    # variance towards imu_heading_bias_sigma^2.
+    decay = math.exp(-dt / p.imu_heading_bias_tau_s)
     xn = x.copy()
     xn[X] += x[V] * c * dt
     xn[Y] += x[V] * s * dt
     xn[YAW] = math.remainder(x[YAW] + x[W] * dt, 2.0 * math.pi)
-    F = np.eye(5)
+    xn[B] = x[B] * decay
+    # The ground-to-track speed ratio is first-order Gauss-Markov about 1 (no slip).
+    ratio_decay = math.exp(-dt / p.ground_speed_ratio_tau_s)
+    xn[G] = 1.0 + (x[G] - 1.0) * ratio_decay
+    F = np.eye(N_STATE)
+    F[B, B] = decay
+    F[G, G] = ratio_decay
     F[X, YAW] = -x[V] * s * dt
     F[X, V] = c * dt
     F[Y, YAW] = x[V] * c * dt
     F[Y, V] = s * dt
     F[YAW, W] = dt
-    Q = np.diag([p.q_position, p.q_position, p.q_yaw, p.q_speed, p.q_yaw_rate]) * dt
+    Q = np.diag([p.q_position * dt, p.q_position * dt, p.q_yaw * dt, p.q_speed * dt,
+                 p.q_yaw_rate * dt, p.imu_heading_bias_sigma ** 2 * (1.0 - decay * decay),
+                 p.ground_speed_ratio_sigma ** 2 * (1.0 - ratio_decay * ratio_decay)])
     return xn, F @ P @ F.T + Q
 
 
