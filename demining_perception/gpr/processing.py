@@ -177,6 +177,11 @@ class GprParams:
         'antenna is resampled to about the 16 mm of 25 traces/s at 0.4 m/s: at 5 mm, a '
         'machine crawling through wet clay at 0.05 m/s had its 128-trace background window '
         'span 0.6 m, and the median took in an AT mine\'s 0.32 m flat top)', min=0.0, max=1.0)
+    scan_break_m: float = param(
+        0.1, 'the antenna moving back (the vehicle reverses) or sideways (a pivot) this far '
+        'from the last trace used ends the scan; smaller moves are the pose\'s jitter (an RTK '
+        'fix moves the map pose by 1-3 cm, the heading noise a boom 4 m ahead by as much), m',
+        min=0.0, max=1.0)
     stop_flush_s: float = param(
         1.0, 'an antenna that has not moved min_trace_step_m for this long has stopped: the '
         'traces waiting for neighbours ahead are decided with those there are, s (per batch, '
@@ -364,8 +369,9 @@ class _Channel:
         self.ref: Optional[float] = None
         self.last_x: Optional[float] = None
         self.last_y = 0.0
-        #: The antenna's latest step in map (its direction of travel; 0: none yet).
-        self.last_dx = self.last_dy = 0.0
+        #: The antenna's direction of travel in map, a unit vector smoothed over its steps
+        #: (0: none yet).
+        self.dir_x = self.dir_y = 0.0
         #: Stamp of the latest trace used (the antenna had moved), s.
         self.last_move_t = -math.inf
         self.s = 0.0
@@ -521,6 +527,7 @@ class GprProcessor:
         kept: List[int] = []
         s_list: List[float] = []
         min_step = p.min_trace_step_m
+        brk = max(p.scan_break_m, min_step)
         seen, moved = set(), set()
         for i in order.tolist():
             st = self._channel(chl[i])
@@ -531,16 +538,31 @@ class GprProcessor:
                 step = math.hypot(dx, dy)
                 if step < min_step:
                     continue
-                if dx * st.last_dx + dy * st.last_dy < 0.0:
-                    # The antenna reversed (the vehicle backs up): it retraces ground it
-                    # has just scanned, and a path-length coordinate would fold the two
-                    # passes over a point target into one flat-topped "AT-sized" apex. A
-                    # reversal ends the scan: the gap keeps the passes out of each other's
-                    # stack, decision window and fit.
-                    st.s += self._reversal_gap_m
+                ux, uy = dx / step, dy / step
+                # Progress is measured along the direction of travel, from the last trace
+                # used (a ratchet): the map pose jumps by 1-3 cm at each GNSS fix and its
+                # heading noise swings a boom 4 m ahead by centimetres across the track;
+                # each such jump (its dot product with the last step often negative) was
+                # taken for a reversal, on a quarter of the traces of a mission and at
+                # every fix of a crawl through wet clay. Jitter is skipped; only a move back
+                # or sideways by scan_break_m ends the scan.
+                along = dx * st.dir_x + dy * st.dir_y if st.dir_x or st.dir_y else step
+                if along <= -brk or (along < min_step and step >= brk):
+                    # The antenna reversed (the vehicle backs up) or its direction changed
+                    # (a pivot): it retraces or crosses ground it has just scanned, and a
+                    # path-length coordinate would fold the two passes over a point target
+                    # into one flat-topped "AT-sized" apex. That ends the scan: the gap keeps
+                    # the passes out of each other's stack, decision window and fit.
+                    st.s += self._reversal_gap_m + step
+                    st.dir_x, st.dir_y = ux, uy
                     self.stats.reversals += 1
-                st.s += step
-                st.last_dx, st.last_dy = dx, dy
+                elif along < min_step:
+                    continue            # sideways jitter: no progress along the track yet
+                else:
+                    st.s += along
+                    mx, my = st.dir_x + ux, st.dir_y + uy
+                    norm = math.hypot(mx, my)
+                    st.dir_x, st.dir_y = (mx / norm, my / norm) if norm > 0.0 else (ux, uy)
             st.last_x, st.last_y = x, y
             st.last_move_t = ts[i]
             moved.add(chl[i])
@@ -896,7 +918,8 @@ class GprProcessor:
         half_width, shift, k0, resolved = fit_hyperbola(
             off, st.env[rows], float(st.k[i]), st.k_lo - st.ref, dt, p.antenna_height_m,
             self.permittivity)
-        if z >= p.velocity_min_snr and half_width <= _FIT_POINT_MAX_M:
+        # Only a point whose width the data pin down has a curvature to measure.
+        if z >= p.velocity_min_snr and resolved and half_width <= _FIT_POINT_MAX_M:
             eps = fit_velocity(off - shift, st.env[rows], k0, st.k_lo - st.ref, dt,
                                p.antenna_height_m)
             if _FIT_EPS[0] < eps < _FIT_EPS[-1]:

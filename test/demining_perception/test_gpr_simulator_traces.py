@@ -216,3 +216,21 @@ def test_a_crawling_antenna_measures_an_at_mine_as_a_moving_one():
     assert len(hits) <= 6, len(hits)          # one per channel that sees it, not one per batch
     assert max(d.radius for d in hits if np.isfinite(d.radius)) >= 0.1, \
         [(round(d.y, 2), d.radius) for d in hits]
+
+
+def test_the_map_pose_jumping_at_each_fix_does_not_cut_the_scan():
+    """The map pose jumps by 1-3 cm at each RTK fix (5 Hz) while the boom crawls forward at
+    0.1 m/s (2 cm per fix): each jump back was a "reversal", the scan was cut into pieces a
+    few centimetres long and an AT mine became a row of unresolved point reports."""
+    speed = 0.1
+    jumps = np.random.default_rng(11).normal(0.0, 0.02, 2000)
+
+    def jumpy(t):
+        return speed * t + jumps[int(t * 5.0)]
+
+    dets = drive([tm62(9.0, CH_Y[3], 0.12)], 7.0 / speed, path=jumpy)
+    hits = [d for d in dets if np.hypot(d.x - 9.0, d.y - CH_Y[3]) <= 0.25]
+    assert hits, 'TM-62 missed'
+    assert len(hits) <= 6, [(round(d.x, 3), round(d.y, 2)) for d in hits]
+    assert max(d.radius for d in hits if np.isfinite(d.radius)) >= 0.1, \
+        [(round(d.y, 2), d.radius) for d in hits]
