@@ -9,6 +9,7 @@ outcome of every measurement on /diagnostics.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Dict, List, Optional
 
 from demining_bringup.contract import topics
@@ -127,13 +128,17 @@ class LocalizationComponent(Component):
             twist_covariance=tuple(twist_cov)))
 
     def diagnostics(self, now: float) -> Status:
-        """Inputs (rate, age), initialisation, position sigma and outcome counts."""
+        """Inputs (rate, age), initialisation, position sigma, slip, IMU heading error and
+        outcome counts."""
         level, message, values = self.monitor.report(now)
         if not self.core.initialised:
             level, message = max(level, DiagLevel.WARN), 'not initialised (no GNSS fix yet)'
         st = self.core.state(now)
         if st is not None:
             values['position_sigma_m'] = f'{st.covariance_xy ** 0.5:.3f}'
+            # Field indicators: the tracks' slip and the AHRS heading error the GNSS measured.
+            values['ground_speed_ratio'] = f'{self.core.ground_speed_ratio:.3f}'
+            values['imu_heading_error_deg'] = f'{math.degrees(self.core.imu_heading_error):.2f}'
         rejected = self.core.gnss_rejected_s
         values['gnss_rejected_s'] = f'{rejected:.1f}'
         if rejected >= self.core.params.gnss_reject_warn_s:

@@ -363,6 +363,16 @@ class LocalizationCore:
                             yaw=float(math.remainder(x[YAW], 2.0 * math.pi)), v=float(x[V]),
                             omega=float(x[W]), covariance_xy=float(max(P[X, X], P[Y, Y])))
 
+    @property
+    def ground_speed_ratio(self) -> float:
+        """Estimated ground speed over track (sprocket) speed: 1 - slip."""
+        return float(self.x[G])
+
+    @property
+    def imu_heading_error(self) -> float:
+        """Estimated error of the IMU's heading, rad."""
+        return float(self.x[B])
+
     @staticmethod
     def pose_covariance(P: np.ndarray) -> list:
         """Return the 36-element pose covariance (x, y, z, roll, pitch, yaw) of ``P``."""

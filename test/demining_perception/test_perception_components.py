@@ -104,6 +104,8 @@ def test_localization_publishes_pose_with_covariances_after_inputs(area_file):
     assert level == DiagLevel.OK and message == 'ok'
     assert values['outcome initialised'] == '1' and values['lifecycle_state'] == 'active'
     assert 'position_sigma_m' in values
+    assert float(values['ground_speed_ratio']) == pytest.approx(1.0)
+    assert float(values['imu_heading_error_deg']) == pytest.approx(0.0)
 
 
 def test_localization_reads_gnss_covariance_and_refuses_no_fix(area_file):
