@@ -119,6 +119,9 @@ class LocalizationParams:
         0.035, 'steady-state spread of the IMU heading error that changes slowly (magnetic '
         'disturbance by the steel hull, declination, AHRS drift; estimated in the state from '
         'the GNSS track), rad', min=1e-4, max=1.0)
+    imu_heading_bias_tau_s: float = param(
+        600.0, 'correlation time of the slowly changing IMU heading error, s', min=1.0,
+        max=1e6)
     ground_speed_ratio_sigma: float = param(
         0.3, 'spread of the ratio of ground speed to track (sprocket) speed about 1: slip in '
         'mud, wet clay or loose sand (estimated in the state from the GNSS track)', min=1e-3,
@@ -127,9 +130,6 @@ class LocalizationParams:
         1800.0, 'correlation time of the ground-to-track speed ratio, s (it changes with the '
         'soil; slowly enough that dead reckoning through a GNSS outage keeps the ratio learnt)',
         min=1.0, max=1e5)
-    imu_heading_bias_tau_s: float = param(
-        600.0, 'correlation time of the slowly changing IMU heading error, s', min=1.0,
-        max=1e6)
     gnss_sigma_m: float = param(0.05, 'GNSS horizontal noise when the fix has no covariance '
                                 '(RTK-class receiver), m', min=1e-3, max=100.0)
     gnss_use_message_covariance: bool = param(True, 'use NavSatFix covariance when given')
