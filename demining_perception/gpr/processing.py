@@ -79,6 +79,7 @@ import numpy as np
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind, GprScan
 from demining_bringup.contract.parameters import ParamError, param
+from demining_perception.along_track import AlongTrack, Move
 from demining_perception.pose_buffer import PoseBuffer
 
 #: Speed of light in vacuum, m/ns.
@@ -362,16 +363,13 @@ class _Channel:
     compacted when full, so memory is bounded by the along-track reach of a decision.
     """
 
-    def __init__(self, smoothing: int) -> None:
+    def __init__(self, smoothing: int, track: AlongTrack) -> None:
         self.smoothing = smoothing
         self.picks: Deque[float] = collections.deque()
         self.sorted_picks: List[float] = []
         self.ref: Optional[float] = None
-        self.last_x: Optional[float] = None
-        self.last_y = 0.0
-        #: The antenna's direction of travel in map, a unit vector smoothed over its steps
-        #: (0: none yet).
-        self.dir_x = self.dir_y = 0.0
+        #: The antenna's progress along its direction of travel (movement gate, reversals).
+        self.track = track
         #: Stamp of the latest trace used (the antenna had moved), s.
         self.last_move_t = -math.inf
         self.s = 0.0
@@ -526,44 +524,22 @@ class GprProcessor:
         ts = times.tolist()
         kept: List[int] = []
         s_list: List[float] = []
-        min_step = p.min_trace_step_m
-        brk = max(p.scan_break_m, min_step)
         seen, moved = set(), set()
         for i in order.tolist():
             st = self._channel(chl[i])
             seen.add(chl[i])
-            x, y = xs[i], ys[i]
-            if st.last_x is not None:
-                dx, dy = x - st.last_x, y - st.last_y
-                step = math.hypot(dx, dy)
-                if step < min_step:
-                    continue
-                ux, uy = dx / step, dy / step
-                # Progress is measured along the direction of travel, from the last trace
-                # used (a ratchet): the map pose jumps by 1-3 cm at each GNSS fix and its
-                # heading noise swings a boom 4 m ahead by centimetres across the track;
-                # each such jump (its dot product with the last step often negative) was
-                # taken for a reversal, on a quarter of the traces of a mission and at
-                # every fix of a crawl through wet clay. Jitter is skipped; only a move back
-                # or sideways by scan_break_m ends the scan.
-                along = dx * st.dir_x + dy * st.dir_y if st.dir_x or st.dir_y else step
-                if along <= -brk or (along < min_step and step >= brk):
-                    # The antenna reversed (the vehicle backs up) or its direction changed
-                    # (a pivot): it retraces or crosses ground it has just scanned, and a
-                    # path-length coordinate would fold the two passes over a point target
-                    # into one flat-topped "AT-sized" apex. That ends the scan: the gap keeps
-                    # the passes out of each other's stack, decision window and fit.
-                    st.s += self._reversal_gap_m + step
-                    st.dir_x, st.dir_y = ux, uy
-                    self.stats.reversals += 1
-                elif along < min_step:
-                    continue            # sideways jitter: no progress along the track yet
-                else:
-                    st.s += along
-                    mx, my = st.dir_x + ux, st.dir_y + uy
-                    norm = math.hypot(mx, my)
-                    st.dir_x, st.dir_y = (mx / norm, my / norm) if norm > 0.0 else (ux, uy)
-            st.last_x, st.last_y = x, y
+            move, dist = st.track.advance(xs[i], ys[i])
+            if move is Move.STILL:
+                continue
+            if move is Move.BREAK:
+                # The antenna reversed (the vehicle backs up) or turned (a pivot): it
+                # retraces or crosses ground it has just scanned, and a path-length
+                # coordinate would fold the two passes over a point target into one
+                # flat-topped "AT-sized" apex. That ends the scan: the gap keeps the passes
+                # out of each other's stack, decision window and fit.
+                dist += self._reversal_gap_m
+                self.stats.reversals += 1
+            st.s += dist
             st.last_move_t = ts[i]
             moved.add(chl[i])
             kept.append(i)
@@ -676,7 +652,9 @@ class GprProcessor:
     def _channel(self, ch: int) -> _Channel:
         st = self._channels.get(ch)
         if st is None:
-            st = _Channel(self.params.alignment_smoothing_traces)
+            p = self.params
+            st = _Channel(p.alignment_smoothing_traces,
+                          AlongTrack(p.min_trace_step_m, p.scan_break_m))
             self._channels[ch] = st
             self._add_background(ch)
         return st

@@ -50,6 +50,7 @@ from scipy.optimize import least_squares
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind, MdScan
 from demining_bringup.contract.parameters import ParamError, param
+from demining_perception.along_track import AlongTrack, Move
 from demining_perception.gpr.processing import MAD_TO_SIGMA, snr_confidence
 from demining_perception.pose_buffer import PoseBuffer
 
@@ -100,7 +101,11 @@ class MdParams:
     min_background_samples: int = param(
         25, 'samples needed before detection starts on a coil', min=4, max=10000)
     min_step_m: float = param(
-        0.004, 'a row is used only after the boom moved this far in map, m',
+        0.004, 'a row is used only after the boom moved this far along its direction of '
+        'travel in map, m', min=0.0, max=1.0)
+    scan_break_m: float = param(
+        0.1, 'the boom moving back or sideways this far from the last row used is a reversal '
+        'or a turn; smaller moves are the map pose\'s jitter (1-3 cm at an RTK fix), m',
         min=0.0, max=1.0)
     snr_threshold: float = param(
         6.0, 'peak amplitude over the noise sigma (MAD) a detection needs', min=1.0, max=1e4)
@@ -168,7 +173,7 @@ class MdProcessor:
         self._buf = np.zeros((0, 0))
         self._count = 0
         self._head = 0
-        self._last_xy: Optional[np.ndarray] = None
+        self._track = AlongTrack(self.params.min_step_m, self.params.scan_break_m)
         self._s = 0.0
         # Pending rows [start, n): along-track distance, coil map positions, residual, snr.
         self._start = self._n = self._decided = 0
@@ -241,13 +246,14 @@ class MdProcessor:
         s_vals: List[float] = []
         w = self._buf.shape[0]
         for r, (cx, cy) in enumerate(centres):
-            if self._last_xy is not None:
-                step = math.hypot(cx - self._last_xy[0], cy - self._last_xy[1])
-                if not step >= p.min_step_m:
-                    self.stats.rows_still += 1
-                    continue
-                self._s += step
-            self._last_xy = (cx, cy)
+            # Progress along the direction of travel (a ratchet over the map pose's jitter:
+            # demining_perception/along_track.py); a row without a position is skipped.
+            move, dist = self._track.advance(cx, cy) if math.isfinite(cx + cy) else \
+                (Move.STILL, 0.0)
+            if move is Move.STILL:
+                self.stats.rows_still += 1
+                continue
+            self._s += dist
             ready = self._count >= p.min_background_samples
             if ready and (self._bg is None or self._since_stats >= STATS_EVERY_ROWS):
                 self._refresh()
