@@ -601,6 +601,14 @@ def run_mission(spec: Dict[str, Any]) -> Dict[str, Any]:
     keep = bool(spec.get('run_dir'))
     run_dir = os.path.abspath(spec['run_dir']) if keep else tempfile.mkdtemp(prefix='mission-')
     try:
+        if keep and os.path.exists(os.path.join(run_dir, 'journal.sqlite')):
+            # A campaign's mission starts afresh: in an earlier campaign's folder the stack
+            # resumed that mission's journal (a completed quick_mixed resumed, sat 1,800 s
+            # and was scored with yesterday's first half).
+            logging.getLogger('bench.missions').warning(
+                'removing the earlier run in %s (a campaign starts its missions afresh)',
+                run_dir)
+            shutil.rmtree(run_dir)
         os.makedirs(run_dir, exist_ok=True)
         world_path, scenario = prepare_world(spec, run_dir)
         row['world_path'] = world_path

@@ -322,6 +322,21 @@ def test_a_mission_that_raises_is_a_row_with_its_error():
     assert set(got) >= set(missions.ROW_FIELDS)
 
 
+def test_a_campaign_does_not_resume_an_earlier_campaigns_mission(tmp_path):
+    """In an earlier campaign's folder the stack resumed that mission's journal (a completed
+    mission resumed, sat until its no-progress abort and was scored with the old half)."""
+    run_dir = tmp_path / 'runs' / 'missing'
+    run_dir.mkdir(parents=True)
+    (run_dir / 'journal.sqlite').write_bytes(b'an earlier mission')
+    (run_dir / 'summary.json').write_text('{}')
+    spec = {'mission': 'missing', 'world': 'missing', 'world_path': '/nonexistent/w.sdf',
+            'family': '', 'profile': 'mv4_flail', 'seed': 1, 'scenario': '',
+            'sim_time_limit_s': 10.0, 'wall_time_limit_s': 60.0, 'run_dir': str(run_dir)}
+    missions.run_mission(spec)
+    assert not (run_dir / 'journal.sqlite').exists()
+    assert not (run_dir / 'summary.json').exists()
+
+
 def test_scoreboard_without_a_cluster_still_prints_its_json_line(capsys):
     t0 = time.monotonic()
     assert missions.main(['--quick', '--scheduler', 'tcp://127.0.0.1:9',
