@@ -25,8 +25,8 @@ from demining_bringup.contract.area import load_area
 from demining_bringup.contract.component import Component, Port, Status
 from demining_bringup.contract.datatypes import PlanStatus, SafetyEvent, Twist2D, VehicleState
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, DiagLevel, FollowerStatus,
-                                              LegKind, MissionState)
+from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, INTERLOCK_HOLD, DiagLevel,
+                                              FollowerStatus, LegKind, MissionState)
 from demining_control.coverage.planner import classify_work
 from demining_control.follower.pure_pursuit import FollowerParams, PathFollower
 
@@ -143,7 +143,14 @@ class PathFollowerComponent(Component):
         self.speed_limit, self.speed_limit_time = float(limit), now
 
     def on_safety(self, ev: SafetyEvent, now: float) -> None:
-        """Back up when a forward work motion is refused for ground the tool skipped."""
+        """Back up when a forward work motion is refused for ground the tool skipped; lower
+        the tool on a transit the processed-ground interlock holds."""
+        if ev.reason.startswith(INTERLOCK_HOLD):
+            if self.follower.work_current_leg():
+                self.log.warning('the interlock holds this transit (its tool line is over '
+                                 'unprocessed ground): driving it as a work leg, tool down')
+                self._publish_status()
+            return
         if not ev.reason.startswith(ALLOWED_GROUND_STOP + ' (forward') or self.pose is None:
             return
         p = self.pose

@@ -74,6 +74,10 @@ KEEP_OUT_CAUSES = (NO_GO_AHEAD, EXCLUSION_AHEAD)
 #: Protective-stop cause head of a motion whose tracks would leave allowed ground (processed or
 #: declared safe): the supervisor raises it, the path follower backs up on it.
 ALLOWED_GROUND_STOP = 'tracks would leave allowed ground'
+#: Safety event head of a forward motion the processed-ground interlock has held (the tool is
+#: not working over unprocessed ground ahead): the supervisor raises it, the path follower
+#: lowers the tool on a transit it holds (no dead end between the two).
+INTERLOCK_HOLD = 'tool interlock holding forward motion'
 
 
 class FollowerStatus(str, enum.Enum):

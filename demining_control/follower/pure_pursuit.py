@@ -167,6 +167,16 @@ class PathFollower:
         self._work = w[self._kept]
         return True
 
+    def work_current_leg(self) -> bool:
+        """Make the forward transit being driven a work leg up to its next corner (the tool
+        goes down); False when not on a forward transit."""
+        if self.leg is not LegKind.TRANSIT:
+            return False
+        seg = min(self._seg, len(self._work) - 1)
+        self._work = self._work.copy()
+        self._work[seg:max(self._next_corner(), seg + 1)] = True
+        return True
+
     def back_up(self, x: float, y: float, yaw: float, distance_m: float) -> bool:
         """Insert a back-up of ``distance_m`` and the return to here before the rest of the path.
 

@@ -3,8 +3,8 @@ for ground a stop left unprocessed (allowed ground), at most max_backups_here ti
 
 import numpy as np
 
-from demining_bringup.contract.datatypes import SafetyEvent, VehicleState
-from demining_bringup.contract.states import MissionState, SafetyState
+from demining_bringup.contract.datatypes import PlanStatus, SafetyEvent, VehicleState
+from demining_bringup.contract.states import INTERLOCK_HOLD, LegKind, MissionState, SafetyState
 from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_control.path_follower_node import PathFollowerComponent
 from demining_control.safety.supervisor import ALLOWED_GROUND_STOP
@@ -80,8 +80,6 @@ def _follower(area_file):
 
 
 def test_the_planners_work_legs_keep_the_tool_up_on_a_transit_near_the_field(area_file):
-    from demining_bringup.contract.datatypes import PlanStatus
-    from demining_bringup.contract.states import LegKind
     status = PlanStatus(0.0, 'planned', waypoints=len(_TURN), work=[(0, 3)])
     # the status first, or the path first (two latched topics: either may come first)
     for first in ('status', 'path'):
@@ -98,3 +96,25 @@ def test_the_planners_work_legs_keep_the_tool_up_on_a_transit_near_the_field(are
     rt.deliver('plan_status', PlanStatus(0.0, 'planned', waypoints=5, work=[(0, 5)]), 0.0)
     rt.deliver('path', _TURN, 0.0)
     assert _legs_along(rt, out, _TURN)[3:] == [LegKind.WORK] * 4
+
+
+def test_a_transit_the_interlock_holds_is_driven_with_the_tool_down(area_file):
+    """Planner and supervisor judged a transit's tool line against edges centimetres apart:
+    the interlock held it for good (no progress, quick_mixed aborted at 22 %). On the
+    supervisor's word the follower lowers the tool for that leg."""
+    out = []
+    log = RecordingLog()
+    rt = ComponentRuntime(PathFollowerComponent, sink=lambda p, v: out.append((p, v)), log=log)
+    rt.configure({'area_file': area_file})
+    rt.activate(0.0)
+    rt.deliver('path', np.array([[2.0, 10.0, 0.0], [20.0, 10.0, 0.0]]), 0.0)
+    rt.deliver('plan_status', PlanStatus(0.0, 'planned', '', [], [], 2, []), 0.0)
+    rt.deliver('mission', MissionState.CLEARING, 0.0)
+    rt.deliver('pose', VehicleState(0.1, 3.0, 10.0, 0.0), 0.1)
+    rt.fire('control', 0.1)
+    assert [v for p, v in out if p == 'leg'][-1] is LegKind.TRANSIT
+    rt.deliver('safety', SafetyEvent(0.2, SafetyState.OK.value,
+                                     INTERLOCK_HOLD + ': the tool is not working ...'), 0.2)
+    rt.fire('control', 0.3)
+    assert [v for p, v in out if p == 'leg'][-1] is LegKind.WORK
+    assert any('driving it as a work leg' in line[1] for line in log.lines)

@@ -151,3 +151,18 @@ def test_back_up_reverses_then_drives_the_stretch_again():
     g.set_path(np.array([[0.0, 0.0], [20.0, 0.0]]), [False, False])
     assert not g.back_up(1.0, 0.0, 0.0, 0.8)
     assert not f.back_up(6.0, 0.0, math.nan, 0.8)
+
+
+def test_a_held_transit_becomes_a_work_leg_up_to_its_corner():
+    """The interlock held a transit whose tool line grazed unprocessed ground: the follower
+    drives that leg with the tool down, up to its next corner, and no further."""
+    f = PathFollower()
+    xy = np.array([[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [4.0, 2.0], [6.0, 2.0]])
+    f.set_path(xy, [False, False, False, True, False])
+    f.update(VehicleState(stamp=0.0, x=0.5, y=0.0, yaw=0.0), DT)
+    assert f.leg is LegKind.TRANSIT
+    assert f.work_current_leg()
+    assert f.leg is LegKind.WORK
+    assert list(f._work) == [True, True, False, True, False]
+    # on a work leg already: nothing to do
+    assert not f.work_current_leg()

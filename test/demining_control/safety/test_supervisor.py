@@ -7,6 +7,7 @@ from shapely.geometry import Polygon
 
 from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState, Twist2D,
                                                  VehicleState)
+from demining_bringup.contract.states import INTERLOCK_HOLD
 from demining_control.safety.supervisor import (WAITING_FOR_INSPECTION, WAITING_FOR_RESUME,
                                                 SafetyInputs, SafetyParams, SafetyState,
                                                 SafetySupervisor)
@@ -218,6 +219,32 @@ def test_processed_ground_interlock():
     inp = fresh_inputs(1.5, x=5.0)
     inp.tool_state_stamp = 0.0
     assert sup.update(inp, 1.5)[1].v == 0.0
+
+
+def test_a_held_interlock_is_said_once_a_hold():
+    """A transit held by the interlock for good (its tool line over unprocessed ground, the
+    tool raised) stood until the no-progress abort: after interlock_hold_note_s the hold is
+    said on /safety/events so the path follower can lower the tool."""
+    sup = SafetySupervisor(FIELD)
+    hold = sup.params.interlock_hold_note_s
+    t = 1.0
+    while t < 1.0 + hold - 0.05:
+        sup.update(fresh_inputs(t, x=-1.0, ready=False), t)
+        t += 0.1
+    assert sup.interlock_active and not any(n.startswith(INTERLOCK_HOLD) for n in sup.notes)
+    for _ in range(30):
+        sup.update(fresh_inputs(t, x=-1.0, ready=False), t)
+        t += 0.1
+    said = [n for n in sup.notes if n.startswith(INTERLOCK_HOLD)]
+    assert len(said) == 1
+    # released (the tool works), then held again: a new hold, said again after its own wait
+    sup.notes.clear()
+    sup.update(fresh_inputs(t, x=-1.0), t)
+    t += 0.1
+    for _ in range(int(hold / 0.1) + 5):
+        sup.update(fresh_inputs(t, x=-1.0, ready=False), t)
+        t += 0.1
+    assert len([n for n in sup.notes if n.startswith(INTERLOCK_HOLD)]) == 1
 
 
 def test_the_interlock_lets_a_transit_over_processed_ground_pass_with_the_tool_up():
