@@ -12,8 +12,9 @@ Per channel, each trace goes through
    sits at the channel's reference sample (the first smoothed pick);
 2. **background removal**: a robust location (median) and scale (MAD) per sample over the last
    ``background_window_traces`` aligned traces (a sliding along-track window, only traces
-   taken after the antenna moved ``min_trace_step_m``, so a stopped vehicle does not erase a
-   target below it) are subtracted / divided out: this removes the ground bounce and antenna
+   taken after the antenna moved ``min_trace_step_m`` along its track,
+   :mod:`demining_perception.along_track`, so a stopped vehicle does not erase a target below
+   it) are subtracted / divided out: this removes the ground bounce and antenna
    ringing and keeps hyperbolas. The exact median/MAD is computed once when a channel becomes
    ready; afterwards, every ``background_refresh_traces`` traces, one Newton step of each
    quantile equation (``fraction above = fraction below`` for the median, the same on the
@@ -57,7 +58,7 @@ Per channel, each trace goes through
    polarity separates metal from non-metal and low- from high-permittivity targets);
 7. **end-of-scan flush** (:meth:`GprProcessor.flush`): traces near the end of a scan (the
    last ``peak_half_window_m``) wait for neighbours that will never come; when the antenna
-   stops (a batch with no moving trace for a channel) or the file ends they are stacked with
+   stops (no step along its track for ``stop_flush_s``) or the file ends they are stacked with
    the neighbours there are and decided.
 
 Depth is ``v * (t_apex - t_surface) / 2`` (the object's top) with the estimated wave speed,
