@@ -9,8 +9,8 @@ random-walk speed and yaw rate; ``b`` is a first-order Gauss-Markov process
 * track odometry: ``v / g`` and ``omega`` (the twist of ``/odom/tracks``). ``g``, the ratio of
   the ground speed to what the sprockets run, is in the state (first-order Gauss-Markov about
   1, ``ground_speed_ratio_sigma``, ``ground_speed_ratio_tau_s``): tracks slip 1-5 % on firm
-  ground and most of their speed in wet clay or loose sand (Wong, *Theory of Ground
-  Vehicles*, 4th ed., 2008, ch. 2), and the GNSS track measures it. Fused as the speed, a
+  ground and most of their speed in wet clay or loose sand (Wong 2008, ch. 2,
+  docs/sources.md), and the GNSS track measures it. Fused as the speed, a
   track running 0.4 m/s under a vehicle making 0.05 pulled the pose ahead between fixes and
   back at each one (0.3 m median error in wet clay, bench/perception.py), and every pull back
   was a reversal that cut the GPR's scans into pieces;
