@@ -12,6 +12,13 @@ Model, per physics step:
 * the ground moves the vehicle less than the sprockets say: a slip fraction grows with the
   turning rate and the slope (tracks shear the soil), with a little random variation; skid
   steering additionally loses a fraction of the yaw rate (lateral track scrubbing);
+* per track, the longitudinal slip follows from the force it must develop (Janosi-Hanamoto):
+  half the resistance to motion plus or minus the skid-steer turning resistance. A turn the
+  tracks' grip cannot pay for is not made (Wong 2008, "Theory of Ground Vehicles", ch. 7, the
+  steerability of skid-steered vehicles): the outer track may develop at most
+  ``_STEER_GRIP_RATIO`` of its grip, the yaw rate is held to what that pays for, and the rest
+  of the tracks' speed difference is lateral skid. The forward motion is kept: a tracked
+  machine asked for a turn in wet clay drives on nearly straight, it does not stall;
 * uphill, traction falls with the slope (speed loss) and above ``max_climb_slope_deg`` the
   vehicle cannot climb at all; on a side slope it creeps downhill;
 * pitch and roll come from terrain heights at the front, rear, left and right of the
@@ -143,6 +150,10 @@ DEFAULT_TRACTION = SOIL_TRACTION['loam']
 _TURN_RESISTANCE_W0 = 0.05
 # Largest ratio of track force to grip the slip law is evaluated at (beyond: spinning).
 _MAX_GRIP_RATIO = 0.999
+# Share of a track's grip that may go into a turn with the longitudinal force: beyond it the
+# turn is not made (module docstring) instead of both tracks spinning. Below 1 so the
+# steering slip stays finite (Janosi-Hanamoto at 0.95: 3 K / L).
+_STEER_GRIP_RATIO = 0.95
 
 
 def track_slip(force: float, grip: float, shear_over_length: float) -> float:
@@ -412,12 +423,21 @@ class Vehicle:
         # resistance to motion (rolling, grade, the tool in the soil) plus or minus the
         # skid-steer turning resistance (outer track drives, inner track brakes).
         slip_l = slip_r = slip
+        w_max = math.inf     # the yaw rate the tracks' grip pays for
         if self._k_over_l > 0.0 and (v_ref != 0.0 or w_ref != 0.0):
             direction = 1.0 if v_ref >= 0.0 else -1.0
             resist = (p.rolling_resistance_coeff * self._weight
                       + self.tool_force) * (1.0 if v_ref != 0.0 else 0.0)
             f_long = 0.5 * (resist * direction + self._grade_force)
             f_turn = self._turn_force * math.tanh(w_ref / _TURN_RESISTANCE_W0)
+            # Steerability: the outer track develops |f_long| + |f_turn|; what its grip
+            # cannot pay for is not turned (the rest of the speed difference is lateral skid).
+            room = _STEER_GRIP_RATIO * self._grip - abs(f_long)
+            if abs(f_turn) > room:
+                room = room if room > 0.0 else 0.0
+                f_turn = math.copysign(room, f_turn)
+                w_max = _TURN_RESISTANCE_W0 * math.atanh(min(room / self._turn_force,
+                                                             _MAX_GRIP_RATIO))
             slip_l += track_slip(f_long - f_turn, self._grip, self._k_over_l)
             slip_r += track_slip(f_long + f_turn, self._grip, self._k_over_l)
         slip_l = 0.0 if slip_l < 0.0 else (_MAX_SLIP if slip_l > _MAX_SLIP else slip_l)
@@ -429,6 +449,10 @@ class Vehicle:
         g_r = t.track_right * (1.0 - slip_r)
         v = 0.5 * (g_l + g_r) * traction
         w = (g_r - g_l) / (2.0 * half_b) * (1.0 - p.skid_yaw_loss)
+        if w > w_max:
+            w = w_max
+        elif w < -w_max:
+            w = -w_max
         if self._slide_accel != 0.0:
             self._slide += self._slide_accel * dt
             v += self._slide

@@ -342,3 +342,26 @@ def test_per_track_slip_in_a_turn_and_soil_traction():
     run(dragging, 0.4, 0.0, 3.0)
     assert dragging.slip_left > free.slip_left
     assert dragging.truth.x < free.truth.x
+
+
+def test_a_turn_beyond_the_grip_is_not_made_and_the_machine_drives_on():
+    # A gentle steering correction (0.08 rad/s at 0.4 m/s) with the flail's drag. In loam the
+    # outer track pays for the turning resistance and the machine turns; in wet clay it cannot
+    # (Wong 2008, ch. 7: steerability), so it keeps its heading nearly and its speed: it used
+    # to spin both tracks at 90 % slip and crawl at 0.04 m/s (a lane of wet clay took 324 s
+    # instead of 38 s in bench/perception.py's field).
+    p = dataclasses.replace(IDEAL, shear_deformation_modulus_m=0.025)
+    loam = Vehicle(p, Terrain(), [], (0.0, 0.0, 0.0), np.random.default_rng(0), 'loam')
+    clay = Vehicle(p, Terrain(), [], (0.0, 0.0, 0.0), np.random.default_rng(0), 'wet_clay')
+    for veh in (loam, clay):
+        veh.tool_force = 0.05 * p.mass_kg * 9.80665
+        run(veh, 0.4, 0.08, 10.0)
+    assert loam.truth.omega == pytest.approx(0.08, rel=0.1)
+    assert clay.truth.v > 0.35
+    assert 0.0 < clay.truth.omega < 0.5 * loam.truth.omega
+    assert max(clay.slip_left, clay.slip_right) < 0.1
+    # Turning in place in clay is slow but still made.
+    pivot = Vehicle(p, Terrain(), [], (0.0, 0.0, 0.0), np.random.default_rng(0), 'wet_clay')
+    run(pivot, 0.0, 0.3, 10.0)
+    assert pivot.truth.yaw > 0.2
+    assert math.hypot(pivot.truth.x, pivot.truth.y) < 1e-6
