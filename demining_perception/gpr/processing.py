@@ -897,8 +897,15 @@ class GprProcessor:
         half_width, shift, k0, resolved = fit_hyperbola(
             off, st.env[rows], float(st.k[i]), st.k_lo - st.ref, dt, p.antenna_height_m,
             self.permittivity)
-        # Only a point whose width the data pin down has a curvature to measure.
-        if z >= p.velocity_min_snr and resolved and half_width <= _FIT_POINT_MAX_M:
+        polarity = polarity_at(st.sig[rows], st.env[rows], off - shift, k0, half_width,
+                               st.pulse_sign)
+        # Only a point whose width the data pin down has a curvature to measure, and only a
+        # reflector against the pulse's sign (metal, a stone in dry soil): a plastic mine is a
+        # flat disc whose top, fitted at a wrong prior, passes for a point and flattens the
+        # moveout, which reads as a drier soil (the fits gave eps 2.7-3.2 in loam and wet
+        # clay on bench/perception.py's fields).
+        if z >= p.velocity_min_snr and resolved and half_width <= _FIT_POINT_MAX_M and \
+                polarity < 0:
             eps = fit_velocity(off - shift, st.env[rows], k0, st.k_lo - st.ref, dt,
                                p.antenna_height_m)
             if _FIT_EPS[0] < eps < _FIT_EPS[-1]:
@@ -917,8 +924,6 @@ class GprProcessor:
         s_all = st.s_arr[rows]
         x = float(np.interp(s_c, s_all, st.x[rows]))
         y = float(np.interp(s_c, s_all, st.y[rows]))
-        polarity = polarity_at(st.sig[rows], st.env[rows], off - shift, k0, half_width,
-                               st.pulse_sign)
         if half_width >= _FIT_HALF_WIDTH_M[-1] or not resolved:
             # The best flat top is the widest the grid holds (a deep or overlapping reflector)
             # or the data do not pin it down (a shallow object): the half width is unknown
