@@ -39,7 +39,8 @@ ROOT = os.path.join(HERE, '..')
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from perception_rate import Follower, bench_sim_params, drive, lanes, route  # noqa: E402
+from perception_rate import (Follower, bench_sim_params, clear_lanes, drive, lanes,  # noqa
+                             route)
 from demining_bringup.contract.datatypes import GprScan, MdScan  # noqa: E402
 from demining_perception.fusion.core import FusionCore, FusionParams  # noqa: E402
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
@@ -122,7 +123,7 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
     stack default, a prior the processor's hyperbola fits may replace.
     """
     sim = Simulator(world, bench_sim_params(seed))
-    lane_ys = lanes(world.field, 1000)
+    lane_ys = clear_lanes(world, lanes(world.field, 1000))
     path, _ = route(world.field, lane_ys)
     follower = Follower([world.vehicle_start[:2]] + path)
     # The GPR processor is told the soil (an operator setting; the stack default is loam).

@@ -60,7 +60,7 @@ sys.path.insert(0, HERE)
 from classification import (MATCH_RADIUS_M, COVER_MARGIN_M, UPDATE_PERIOD_S, make_world,  # noqa
                             note_at, tool_reach_time, true_kind)
 from perception_rate import DRAIN_PERIOD_S, FLAIL_RPS, MAX_SIM_S, TOOL_DEPTH_M  # noqa: E402
-from perception_rate import Follower, bench_sim_params, lanes, route  # noqa: E402
+from perception_rate import Follower, bench_sim_params, clear_lanes, lanes, route  # noqa: E402
 from demining_bringup.contract.datatypes import (  # noqa: E402
     NOT_PROVIDED, STATUS_FIX, GnssFix, GprScan, ImuSample, MdScan, OdomSample, ToolCommand,
     VehicleState)
@@ -154,7 +154,7 @@ class Chain:
 def run_world(world: World, seed: int) -> Dict:
     """Drive the lanes on the EKF's pose; return the scored tracks and the figures' parts."""
     sim = Simulator(world, bench_sim_params(seed))
-    lane_ys = lanes(world.field, 1000)
+    lane_ys = clear_lanes(world, lanes(world.field, 1000))
     path, _ = route(world.field, lane_ys)
     follower = Follower([world.vehicle_start[:2]] + path)
     chain = Chain(world)

@@ -43,6 +43,7 @@ from demining_perception.metal_detector.processing import MdParams, MdProcessor 
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
 from demining_sim.generator import generate_world  # noqa: E402
 from demining_sim.simulator import GroundTruth, SimParams, Simulator  # noqa: E402
+from demining_sim.vehicle import VehicleParams  # noqa: E402
 from demining_bringup.contract.sdf import load_world  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
@@ -63,6 +64,7 @@ HIT_RADIUS_M = 0.3              # a detection this close to an item finds it
 FA_RADIUS_M = 0.5               # a detection farther than this from every item is false
 COVER_MARGIN_M = 0.9            # an item this close (across track) to a lane is covered
 MAX_SIM_S = 20000.0
+OBSTACLE_CLEARANCE_M = 0.5      # a lane's hull keeps this far from an obstacle's bounding circle
 #: The benches' machine survives every blast: they drive a blind lawnmower to measure the
 #: sensors and processors, and an AT mine under the flail (or a track) would disable the
 #: simulated vehicle there and leave the rest of the field unscanned (the run then idled to
@@ -86,6 +88,23 @@ def lanes(field: List[Tuple[float, float]], n_max: int) -> List[float]:
         out.append(round(y, 3))
         y += LANE_SPACING_M
     return out
+
+
+def clear_lanes(world, lane_ys: List[float]) -> List[float]:
+    """The lanes whose hull corridor (the whole route's x extent) misses every obstacle.
+
+    The benches' lawnmower is blind (it measures the processors, not the planner): a lane
+    through a tree or a wall pinned the machine against it until ``MAX_SIM_S`` (rugged_terrain:
+    20,000 s simulated, 7 min of wall time per seed, its lanes after it never scanned). The
+    items beside a dropped lane are not scored (they are not covered).
+    """
+    half = 0.5 * VehicleParams().width_m + OBSTACLE_CLEARANCE_M
+    xs = [p[0] for p in world.field]
+    reach = LANE_MARGIN_M + SENSOR_OFFSET_M + TURN_OUT_M + OBSTACLE_CLEARANCE_M
+    x0, x1 = min(xs) - reach, max(xs) + reach
+    return [y for y in lane_ys
+            if not any(abs(o.y - y) < o.radius + half and x0 - o.radius <= o.x <= x1 + o.radius
+                       for o in world.obstacles)]
 
 
 def route(field: List[Tuple[float, float]], lane_ys: List[float]
@@ -233,7 +252,7 @@ def main() -> int:
         path = args.world if os.path.isabs(args.world) else os.path.join(ROOT, args.world)
         world = load_world(path)
     sim = Simulator(world, bench_sim_params(args.seed))
-    lane_ys = lanes(world.field, args.lanes)
+    lane_ys = clear_lanes(world, lanes(world.field, args.lanes))
     path, _ = route(world.field, lane_ys)
     print(f'world {world.name}: {len(world.items)} items, {len(sim.table) - len(world.items)} '
           f'rocks; lanes at y = {lane_ys}', flush=True)
