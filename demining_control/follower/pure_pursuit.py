@@ -45,6 +45,15 @@ class FollowerParams:
     min_speed_mps: float = param(0.15, 'lowest speed when slowing down before a corner, m/s',
                                  min=0.01, max=5.0)
     lookahead_m: float = param(1.5, 'pure-pursuit lookahead distance, m', min=0.2, max=20.0)
+    # The sensor boom runs 1.4 m ahead of the flail (config/vehicles/mv4_flail.yaml): a heading
+    # error e turns the boom's swath against the flail's strip by 1.4 e at the same ground, so
+    # a quick correction of a small offset makes the flail process ground the boom never
+    # scanned (bench/missions.py gen_at_uxo_lanes: 0.1 rad after a corner put the boom 0.28 m
+    # aside and the flail onto a TM-62P at the swath's edge). A lookahead about the boom's
+    # distance ahead keeps work-leg corrections below ~0.04 rad for the corner tolerance.
+    work_lookahead_m: float = param(4.0, 'pure-pursuit lookahead on work legs, m (gentle '
+                                    'corrections keep the flail inside the boom\'s swath)',
+                                    min=0.2, max=20.0)
     slowdown_distance_m: float = param(1.0, 'start slowing down this far before a corner, m',
                                        min=0.0, max=50.0)
     corner_angle_rad: float = param(0.35, 'a heading change above this makes a waypoint a '
@@ -280,7 +289,8 @@ class PathFollower:
             self.status = FollowerStatus.DONE
             return Twist2D()
         s_corner = self._s[corner]
-        target = self._point_at(min(s + pr.lookahead_m, s_corner))
+        lookahead = pr.work_lookahead_m if self.on_work_leg else pr.lookahead_m
+        target = self._point_at(min(s + lookahead, s_corner))
         to_target = target - p
         dist_target = float(np.hypot(*to_target))
         if dist_target < 0.5 * pr.corner_tolerance_m:
@@ -296,12 +306,20 @@ class PathFollower:
         facing = state.yaw + math.pi if reverse else state.yaw
         alpha = _wrap(desired - facing)
         self.heading_error_rad = alpha
-        if self._pivoting and abs(alpha) < pr.pivot_exit_rad:
+        # A pivot close to the path turns onto the leg itself, not towards the lookahead
+        # point: the corner is reached within corner_tolerance_m, and facing a point beside
+        # the leg leaves a heading error that the first metres then correct, swinging the
+        # boom's swath off the flail's strip (work_lookahead_m). Farther off the path the
+        # lookahead point is faced (aligned with the leg, the offset would start a new pivot).
+        turn = alpha
+        if self.cross_track_m <= 2.0 * pr.corner_tolerance_m:
+            turn = _wrap(float(self._heading[seg_now]) - facing)
+        if self._pivoting and abs(turn) < pr.pivot_exit_rad:
             self._pivoting = False
         elif not self._pivoting and abs(alpha) > pr.pivot_threshold_rad:
             self._pivoting = True
         if self._pivoting:
-            omega = float(np.clip(pr.pivot_gain * alpha, -pr.max_yaw_rate, pr.max_yaw_rate))
+            omega = float(np.clip(pr.pivot_gain * turn, -pr.max_yaw_rate, pr.max_yaw_rate))
             return Twist2D(0.0, omega)
         v_max = pr.working_speed_mps if self.on_work_leg else pr.transit_speed_mps
         if self.on_work_leg and self.speed_limit_mps is not None:
