@@ -15,6 +15,10 @@ scoreboard's docstring; in short:
   tiller turned or the vehicle moved (:class:`PeopleMonitor`, each approach once), plus any
   person-hit event (:func:`is_people_incident`);
 * **rate vs limit**: clearance rate over ``tool_width_m * working_speed_mps * 3600``;
+* **processed before scanned**: hazard-field ground the tool really processed (the
+  simulator's truth raster) before the GPR/MD boom's swath had passed over it
+  (:class:`ScanLeadMonitor`). The boom runs ahead of the tool so that an AT mine is found
+  before the tool or a track reaches it; ground processed unscanned had no such guard;
 * the scoreboard's last line: :func:`aggregate`.
 """
 
@@ -32,7 +36,8 @@ import shapely
 SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
                 'footprint_violations', 'deadlocks', 'mines_left_active_in_processed_ground',
                 'false_no_go_zones', 'min_coverage_pct', 'min_coverage_workable_pct',
-                'median_rate_vs_limit', 'median_rtf', 'wall_s')
+                'max_processed_before_scan_pct', 'median_rate_vs_limit', 'median_rtf',
+                'wall_s')
 
 #: Item kinds that are mines or UXO (clutter is not).
 HAZARD_KINDS = ('AP', 'AT', 'UXO')
@@ -223,6 +228,89 @@ def count_footprint_violations(poses: Iterable[Tuple[float, float, float]], grid
     return mon.violations
 
 
+def _rect_window(raster: Any, cx: float, cy: float, yaw: float, ahead: float, behind: float,
+                 half_width: float) -> Optional[Tuple[slice, slice, np.ndarray]]:
+    """Cells of ``raster`` (``x0``, ``y0``, ``res``, ``nx``, ``ny``; rows are y) inside the
+    rectangle ``[-behind, ahead] x [-half_width, half_width]`` at a pose: the row and column
+    slices of its bounding window and the inside mask there; None off the raster."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    ex = abs(c) * max(ahead, behind) + abs(s) * half_width
+    ey = abs(s) * max(ahead, behind) + abs(c) * half_width
+    j0 = max(int((cx - ex - raster.x0) / raster.res), 0)
+    j1 = min(int((cx + ex - raster.x0) / raster.res) + 1, raster.nx)
+    i0 = max(int((cy - ey - raster.y0) / raster.res), 0)
+    i1 = min(int((cy + ey - raster.y0) / raster.res) + 1, raster.ny)
+    if j1 <= j0 or i1 <= i0:
+        return None
+    px = raster.x0 + (np.arange(j0, j1) + 0.5) * raster.res - cx
+    py = raster.y0 + (np.arange(i0, i1) + 0.5) * raster.res - cy
+    u = c * px[None, :] + s * py[:, None]
+    w = -s * px[None, :] + c * py[:, None]
+    inside = (u <= ahead) & (u >= -behind) & (np.abs(w) <= half_width)
+    return slice(i0, i1), slice(j0, j1), inside
+
+
+class ScanLeadMonitor:
+    """Ground the tool processed before the sensor boom scanned it (feed it every tick).
+
+    ``processed`` is the simulator's truth raster of processed ground
+    (:class:`demining_sim.truth.ProcessedTruth`: ``depth`` > 0 where processed); the boom is
+    ``sensor_width_m`` wide, ``sensor_offset_m`` ahead of base_link, and stamps ``reach_m``
+    either side of its line at each tick (the travel between two ticks); the tool's window
+    (``tool_offset_m`` ahead, ``tool_reach_m`` round it) is where newly processed cells are
+    looked for. A processed cell counts once, when first seen processed.
+    """
+
+    def __init__(self, processed: Any, sensor_offset_m: float, sensor_width_m: float,
+                 tool_offset_m: float, tool_reach_m: float, reach_m: float = 0.1) -> None:
+        """Scan nothing yet."""
+        self.processed = processed
+        self.sensor_offset_m = sensor_offset_m
+        self.half_sensor = 0.5 * sensor_width_m
+        self.tool_offset_m = tool_offset_m
+        self.tool_reach_m = tool_reach_m
+        self.reach_m = reach_m
+        shape = (processed.ny, processed.nx)
+        self.scanned = np.zeros(shape, dtype=bool)
+        self.seen = np.zeros(shape, dtype=bool)
+        self.unscanned = np.zeros(shape, dtype=bool)
+
+    def check(self, x: float, y: float, yaw: float) -> None:
+        """Stamp the boom's swath at the pose, then judge the ground processed since."""
+        c, s = math.cos(yaw), math.sin(yaw)
+        win = _rect_window(self.processed, x + c * self.sensor_offset_m,
+                           y + s * self.sensor_offset_m, yaw, self.reach_m, self.reach_m,
+                           self.half_sensor)
+        if win is not None:
+            rows, cols, inside = win
+            self.scanned[rows, cols] |= inside
+        r = self.tool_reach_m
+        win = _rect_window(self.processed, x + c * self.tool_offset_m,
+                           y + s * self.tool_offset_m, yaw, r, r, r)
+        if win is None:
+            return
+        rows, cols, _ = win
+        done = self.processed.depth[rows, cols] > 0.0
+        new = done & ~self.seen[rows, cols]
+        if new.any():
+            self.unscanned[rows, cols] |= new & ~self.scanned[rows, cols]
+            self.seen[rows, cols] |= done
+
+    def areas_m2(self, in_field: Optional[Callable] = None) -> Tuple[float, float]:
+        """(processed, processed before scanned) m^2, within ``in_field(xs, ys)`` if given."""
+        seen, uns = self.seen, self.unscanned
+        if in_field is not None:
+            iy, ix = np.nonzero(seen)
+            p = self.processed
+            keep = np.asarray(in_field(p.x0 + (ix + 0.5) * p.res, p.y0 + (iy + 0.5) * p.res),
+                              dtype=bool)
+            cell = p.res * p.res
+            return (float(np.count_nonzero(keep)) * cell,
+                    float(np.count_nonzero(keep & uns[iy, ix])) * cell)
+        cell = self.processed.res ** 2
+        return float(np.count_nonzero(seen)) * cell, float(np.count_nonzero(uns)) * cell
+
+
 # --------------------------------------------------------------------------------------------
 # Truth at the end
 # --------------------------------------------------------------------------------------------
@@ -406,6 +494,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
     cov_workable = _numbers(rows, 'coverage_workable_pct')
     rates = _numbers(rows, 'rate_vs_limit')
     rtfs = _numbers(rows, 'rtf')
+    unscanned = _numbers(rows, 'processed_before_scan_pct')
     out = {
         'missions': len(rows),
         'completed': sum(1 for r in rows if r.get('completed') is True),
@@ -417,6 +506,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
         'false_no_go_zones': total('false_no_go_zones'),
         'min_coverage_pct': _rounded(min(cov), 3) if cov else None,
         'min_coverage_workable_pct': _rounded(min(cov_workable), 3) if cov_workable else None,
+        'max_processed_before_scan_pct': _rounded(max(unscanned), 2) if unscanned else None,
         'median_rate_vs_limit': _rounded(statistics.median(rates), 4) if rates else None,
         'median_rtf': _rounded(statistics.median(rtfs), 2) if rtfs else None,
         'wall_s': round(float(wall_s), 1),
@@ -426,7 +516,8 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
 
 
 __all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_KINDS',
-           'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'TrackGeometry', 'TruthItem', 'aggregate',
+           'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'ScanLeadMonitor', 'TrackGeometry', 'TruthItem',
+           'aggregate',
            'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
            'footprint_violated',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',

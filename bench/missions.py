@@ -53,6 +53,11 @@ Metrics of a row (definitions):
   approach lane and safe areas. The hull box (6 x 2.2 m, the simulator's collision footprint)
   is not used: it does not bear on the ground, and its front corners are ahead of the flail by
   design, so it would flag every working tick. ``first_violation`` gives the first (t, x, y).
+* ``processed_before_scan_pct``: share of the hazard-field ground the tool really processed
+  (the simulator's truth raster) that the GPR/MD boom's swath (``sensor_width_m``,
+  ``sensor_offset_x_m`` ahead, the simulator's truth pose every tick) had not passed over
+  before (:class:`mission_metrics.ScanLeadMonitor`; ``processed_before_scan_m2`` the area):
+  ground without the sensors' guard against an AT mine. The summary gives its maximum.
 * ``deadlock``: the mission was neither complete nor aborted at the simulated-time limit:
   ``--sim-time-limit``, by default 3 x the planner's expected time + 30 min (4 h while there is
   no plan), counted from when the plan was made (a re-plan round a new zone plans only the
@@ -120,6 +125,9 @@ HARD_SIM_CAP_S = 48 * 3600.0
 #: 10 m, demining_control/safety/people_zones.py) plus the machine's reach beyond the edge
 #: (it turns outside the field where the surroundings are declared safe).
 PEOPLE_START_M = 80.0
+#: Newly processed ground is looked for this far beyond the tool's strip at each tick, m
+#: (the simulator stamps up to two of its cells behind the strike zone).
+TOOL_WINDOW_MARGIN_M = 0.5
 #: Columns of missions.csv, in order.
 ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outcome',
               'completed', 'mission_state', 'reason', 'deadlock', 'error', 'coverage_pct',
@@ -128,7 +136,8 @@ ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outc
               'intrusions',
               'collisions', 'footprint_violations', 'footprint_ticks', 'first_violation',
               'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
-              'rate_m2_per_h', 'rate_limit_m2_per_h', 'rate_vs_limit', 'sim_s',
+              'processed_before_scan_m2', 'processed_before_scan_pct', 'rate_m2_per_h',
+              'rate_limit_m2_per_h', 'rate_vs_limit', 'sim_s',
               'sim_time_limit_s', 'wall_s', 'rtf', 'task_wall_s', 'failed_nodes',
               'world_path', 'run_dir')
 
@@ -471,6 +480,11 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         declared = ([world.approach_lane] if world.approach_lane else []) + list(world.safe_areas)
         safe = mm.polygons_contain(declared) if declared else None
         footprint = mm.FootprintMonitor(mission.grid, geometry, safe)
+        sp = sim.p
+        scan = mm.ScanLeadMonitor(sim.processed, sp.sensor_offset_x_m, sp.sensor_width_m,
+                                  sp.tool_offset_x_m,
+                                  0.5 * max(sp.tool_width_m, sp.tool_strike_length_m)
+                                  + TOOL_WINDOW_MARGIN_M)
         zones = host.runtimes['people_monitor'].component.zones.params \
             if 'people_monitor' in host.runtimes else None
         people = None if zones is None else mm.PeopleMonitor(
@@ -494,6 +508,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         def on_tick(t: float) -> None:
             tr = sim.truth
             footprint.check(t, tr.x, tr.y, tr.yaw)
+            scan.check(tr.x, tr.y, tr.yaw)
             if people is not None and sim.actors.actors:
                 present = ((a.spec.name, *pos) for a in sim.actors.actors
                            if a.spec.kind in mm.PERSON_KINDS
@@ -527,6 +542,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         sim_s = round(float(host.now), 2)
         items = seen['truth_items'] = truth_items(sim)
         write_truth(sim, mission.grid, run_dir)
+        done_m2, unscanned_m2 = scan.areas_m2(
+            lambda xs, ys: mm.in_hazard_field(mission.grid, xs, ys))
         out.update(
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
             footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,
@@ -539,6 +556,9 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                                   if it.kind in mm.HAZARD_KINDS and it.active),
             mines_left_active_in_processed_ground=mm.mines_left_active_in_processed_ground(
                 items, mission.grid),
+            processed_before_scan_m2=round(unscanned_m2, 2),
+            processed_before_scan_pct=(round(100.0 * unscanned_m2 / done_m2, 2)
+                                       if done_m2 > 0.0 else None),
             coverage_pct=round(float(mission.grid.coverage_percent()), 3),
             processed_m2=float(mission.grid.processed_area_m2()),
             start_stamp=mission.start_stamp, reason=getattr(mission, 'reason', ''))

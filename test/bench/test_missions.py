@@ -12,6 +12,7 @@ import pytest
 from bench import mission_metrics as mm
 from bench import missions
 from demining_bringup.contract.datatypes import SimEvent
+from demining_sim.truth import ProcessedTruth
 
 GEOMETRY = mm.TrackGeometry(gauge_m=1.6, width_m=0.35, length_m=4.0)
 
@@ -147,6 +148,35 @@ def test_footprint_monitor_reads_the_grid_as_it_changes():
 
 # --- events, rates, limits ----------------------------------------------------------------------
 
+def _drive_with_boom(start_x: float, tool_from_x: float, end_x: float):
+    """Drive along +x (the simulator's geometry: boom 4 m, flail 2.6 m ahead, both 2 m wide),
+    the tool processing once base_link passes ``tool_from_x``; return the monitor."""
+    truth = ProcessedTruth(-10.0, 30.0, -5.0, 5.0, 0.05)
+    mon = mm.ScanLeadMonitor(truth, 4.0, 2.0, 2.6, 1.5)
+    x = start_x
+    while x <= end_x:
+        if x >= tool_from_x:
+            truth.stamp(x + 2.6, 0.0, 0.0, 0.1, 0.2, 1.0, 0.15)
+        mon.check(x, 0.0, 0.0)
+        x += 0.04                  # 0.4 m/s at the 10 Hz tick
+    return mon
+
+
+def test_ground_processed_before_the_boom_scanned_it():
+    """Lowering the tool where the boom has not been leaves the 1.4 m between flail and boom
+    processed unscanned (a lane start after a pivot); a run-in with the tool up leaves none."""
+    cold = _drive_with_boom(0.0, 0.0, 10.0)
+    done, unscanned = cold.areas_m2()
+    assert done == pytest.approx(2.0 * 10.3, rel=0.05)
+    # From the strip's start (2.6 - 0.2 behind) to the boom's first stamp (4.0 - 0.1).
+    assert unscanned == pytest.approx(2.0 * (3.9 - 2.4), abs=0.2)
+    run_in = _drive_with_boom(-2.0, 0.0, 10.0)
+    assert run_in.areas_m2()[1] == 0.0
+    # Only the field counts when asked.
+    _, in_field = cold.areas_m2(lambda xs, ys: xs > 3.5)
+    assert in_field == pytest.approx(2.0 * 0.4, abs=0.15)
+
+
 def test_people_incidents_are_person_hits_not_mere_intrusions():
     events = [SimEvent(1.0, 'intrusion', 'farmer', 'person'),
               SimEvent(2.0, 'intrusion', 'dog', 'animal'),
@@ -198,10 +228,10 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
         row(outcome='complete', completed=True, coverage_pct=99.5, at_detonations=0,
             people_incidents=1, footprint_violations=10, rate_vs_limit=0.6, rtf=40.0,
             mines_left_active_in_processed_ground=1, coverage_workable_pct=99.8,
-            false_no_go_zones=1),
+            false_no_go_zones=1, processed_before_scan_pct=4.5),
         row(outcome='aborted', coverage_pct=20.0, at_detonations=1, people_incidents=0,
             footprint_violations=5, rate_vs_limit=0.2, rtf=30.0,
-            mines_left_active_in_processed_ground=0),
+            mines_left_active_in_processed_ground=0, processed_before_scan_pct=12.25),
         row(outcome='deadlock', deadlock=True, coverage_pct=50.0, at_detonations=0,
             people_incidents=2, footprint_violations=0, rate_vs_limit=0.4, rtf=50.0,
             mines_left_active_in_processed_ground=2),
@@ -213,7 +243,8 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
                    'footprint_violations': 15, 'deadlocks': 1,
                    'mines_left_active_in_processed_ground': 3, 'false_no_go_zones': 1,
                    'min_coverage_pct': 20.0, 'min_coverage_workable_pct': 99.8,
-                   'median_rate_vs_limit': 0.4, 'median_rtf': 40.0, 'wall_s': 12.3}
+                   'max_processed_before_scan_pct': 12.25, 'median_rate_vs_limit': 0.4,
+                   'median_rtf': 40.0, 'wall_s': 12.3}
     assert json.loads(json.dumps(out)) == out
     only_errors = mm.aggregate(rows[3:], 1.0)
     assert only_errors['missions'] == 1 and only_errors['completed'] == 0
@@ -369,6 +400,7 @@ def test_real_tiny_mission_through_the_task_function(tmp_path):
     assert truth['mines_total'] == got['mines_total']
     assert truth['mines_left_active_in_processed_ground'] == \
         got['mines_left_active_in_processed_ground']
+    assert got['processed_before_scan_m2'] >= 0.0
 
 
 def test_wall_time_limit_makes_a_timeout_row():
