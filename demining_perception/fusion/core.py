@@ -283,6 +283,20 @@ class FusionParams:
         '(weaker hits\' are noise)', min=0.0, max=1.0)
     publish_period_s: float = param(1.0, 'period of /mine_map, /detections, markers and '
                                     'diagnostics, s', min=0.05, max=60.0)
+    deep_reflector_depth_m: float = param(
+        0.17, 'a suspect (AP or UNKNOWN label) whose GPR top is at least this deep, a strong '
+        'reflector seen by several GPR reports and not by the MD, is AT: AP mines '
+        'lie in the top 15 cm (docs/sources.md), the flail reaches ~16 cm, and a TM-62P at '
+        '20-26 cm, whose flat top the GPR cannot size there, read as a stone (P(AT) 0.01-0.04) '
+        'and went off under a track (bench/missions.py gen_at_uxo_lanes); inf: off', min=0.0,
+        max=math.inf)
+    deep_reflector_min_z: float = param(
+        12.0, 'stack z-score of its strongest GPR report for a deep reflector (the simulator\'s '
+        'stones and fragments that deep stayed below it but one in ten, the TM-62Ps above: '
+        'bench/perception.py generated fields)', min=0.0, max=1e6)
+    deep_reflector_min_reports: int = param(
+        2, 'GPR reports of a deep reflector (a TM-62-class disc spans two channels)', min=1,
+        max=100)
 
     def __post_init__(self) -> None:
         """Check cross-field constraints."""
@@ -716,8 +730,27 @@ def classify(t: Track, p: FusionParams, now: float,
     # fragment under a 18 cm fit was AT for one update on the training field); kilograms (an
     # AT mine's case, a round) do.
     no_go = t.metal_max_reliable >= _KG_METAL_G or looked(t, p, now, travel)
-    return decide(post, final=now - t.first_seen >= p.gpr_wait_s,
-                  metal=t.md_hits > 0, no_go=no_go)
+    kind, conf = decide(post, final=now - t.first_seen >= p.gpr_wait_s,
+                        metal=t.md_hits > 0, no_go=no_go)
+    if no_go and kind in (_K.AP, _K.UNKNOWN) and deep_reflector(t, p):
+        # AT-sized unknowns are AT (module docstring): the confidence stays the posterior.
+        return _K.AT, post[Hypothesis.AT] + post[Hypothesis.UXO]
+    return kind, conf
+
+
+def deep_reflector(t: Track, p: FusionParams) -> bool:
+    """Whether a track is a strong reflector below the AP mines' depth, seen by several GPR
+    reports and not by the MD (``deep_reflector_*``): a large plastic object the tool cannot
+    reach, AT-class. With metal the MD's estimate speaks (fragments, cans and wire that deep
+    were as strong: bench/perception.py generated fields).
+
+    Below ~15 cm the hyperbola's moveout barely changes with the top's width, so the fit
+    cannot tell a TM-62P's 32 cm disc from a stone (module docstring); its strength and the
+    channels it spans still say it is large.
+    """
+    return (t.md_hits == 0 and t.gpr_hits >= p.deep_reflector_min_reports
+            and t.gpr_depth >= p.deep_reflector_depth_m
+            and t.gpr_strength >= p.deep_reflector_min_z)
 
 
 class FusionCore:

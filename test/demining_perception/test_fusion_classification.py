@@ -6,6 +6,8 @@ and flat-top radius. Figures: catalogue items of the simulator (docs/sources.md)
 processor reads them on the simulator's data (bench/classification.py).
 """
 
+import math
+
 import pytest
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind
@@ -173,10 +175,35 @@ def test_at_sized_reflectors_are_at(metal):
 @pytest.mark.parametrize('polarity', [-1, 0, 1])
 def test_stones_are_not_at(depth, polarity):
     """A point-like non-metal reflector (a stone) is not AT (the no-go zones fenced the
-    machine in on mixed_field) and not a confident AP."""
-    d = fuse([gpr(depth, 0.0, polarity=polarity), gpr(depth, 0.015, polarity=polarity)],
-             now=100.0)
+    machine in on mixed_field) and not a confident AP. The simulator's stones that deep are
+    weak reflectors (stack z 4-11 on bench/perception.py's generated fields)."""
+    d = fuse([gpr(depth, 0.0, polarity=polarity, strength=8.0),
+              gpr(depth, 0.015, polarity=polarity, strength=8.0)], now=100.0)
     assert d.kind in (DetectionKind.UNKNOWN, DetectionKind.CLUTTER)
+
+
+@pytest.mark.parametrize('depth,radius', [(0.21, 0.08), (0.26, float('nan')), (0.35, 0.0)])
+def test_a_deep_strong_silent_reflector_seen_twice_is_at(depth, radius):
+    """A TM-62P at 20-26 cm: the GPR cannot size its top there (a narrow or unknown half
+    width), the MD does not hear its fuze, so it read as a stone (P(AT) 0.01-0.04) and went
+    off under a track (bench/missions.py gen_at_uxo_lanes, seed 1). Strong, seen by two
+    channels and below the AP mines' 15 cm it is AT-sized: AT (a no-go zone). One report, a
+    weak echo, a shallow top or metal keep the stone's label."""
+    def kind(dets):
+        return fuse(dets, now=100.0).kind
+    two = [gpr(depth, radius, strength=16.0, polarity=1),
+           gpr(depth + 0.01, radius, strength=14.0, polarity=1, y=5.2)]
+    assert kind(two) == DetectionKind.AT
+    assert kind(two[:1]) != DetectionKind.AT
+    weak = [gpr(depth, radius, strength=8.0, polarity=1),
+            gpr(depth + 0.01, radius, strength=7.0, polarity=1, y=5.2)]
+    assert kind(weak) != DetectionKind.AT
+    shallow = [gpr(0.12, radius, strength=16.0, polarity=1),
+               gpr(0.12, radius, strength=14.0, polarity=1, y=5.2)]
+    assert kind(shallow) != DetectionKind.AT
+    # With metal the MD's estimate speaks: the rule changes nothing there.
+    metal = two + [md(12.0, depth)]
+    assert kind(metal) == fuse(metal, now=100.0, deep_reflector_depth_m=math.inf).kind
 
 
 def test_cost_asymmetry_keeps_a_one_percent_mine():
@@ -201,8 +228,10 @@ def test_polarity_separates_a_borderline_stone_from_a_plastic_at_mine():
     not hear) it is AT; against it (a stone in dry sand) it is not. From 13 cm it is AT
     whatever the polarity (AT-sized unknowns are AT)."""
     def kind(w, pol):
-        return fuse([gpr(0.3, w, polarity=pol), gpr(0.3, w, polarity=pol, x=5.03)],
-                    now=100.0).kind
+        # Weak echoes: a strong one that deep is AT whatever its width
+        # (test_a_deep_strong_silent_reflector_seen_twice_is_at).
+        return fuse([gpr(0.3, w, polarity=pol, strength=8.0),
+                     gpr(0.3, w, polarity=pol, x=5.03, strength=8.0)], now=100.0).kind
     assert kind(0.11, 1) == DetectionKind.AT
     assert kind(0.11, -1) != DetectionKind.AT
     assert kind(0.13, -1) == DetectionKind.AT
