@@ -228,33 +228,12 @@ def count_footprint_violations(poses: Iterable[Tuple[float, float, float]], grid
     return mon.violations
 
 
-def _rect_window(raster: Any, cx: float, cy: float, yaw: float, ahead: float, behind: float,
-                 half_width: float) -> Optional[Tuple[slice, slice, np.ndarray]]:
-    """Cells of ``raster`` (``x0``, ``y0``, ``res``, ``nx``, ``ny``; rows are y) inside the
-    rectangle ``[-behind, ahead] x [-half_width, half_width]`` at a pose: the row and column
-    slices of its bounding window and the inside mask there; None off the raster."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    ex = abs(c) * max(ahead, behind) + abs(s) * half_width
-    ey = abs(s) * max(ahead, behind) + abs(c) * half_width
-    j0 = max(int((cx - ex - raster.x0) / raster.res), 0)
-    j1 = min(int((cx + ex - raster.x0) / raster.res) + 1, raster.nx)
-    i0 = max(int((cy - ey - raster.y0) / raster.res), 0)
-    i1 = min(int((cy + ey - raster.y0) / raster.res) + 1, raster.ny)
-    if j1 <= j0 or i1 <= i0:
-        return None
-    px = raster.x0 + (np.arange(j0, j1) + 0.5) * raster.res - cx
-    py = raster.y0 + (np.arange(i0, i1) + 0.5) * raster.res - cy
-    u = c * px[None, :] + s * py[:, None]
-    w = -s * px[None, :] + c * py[:, None]
-    inside = (u <= ahead) & (u >= -behind) & (np.abs(w) <= half_width)
-    return slice(i0, i1), slice(j0, j1), inside
-
-
 class ScanLeadMonitor:
     """Ground the tool processed before the sensor boom scanned it (feed it every tick).
 
     ``processed`` is the simulator's truth raster of processed ground
-    (:class:`demining_sim.truth.ProcessedTruth`: ``depth`` > 0 where processed); the boom is
+    (:class:`demining_sim.truth.ProcessedTruth`: ``depth`` > 0 where processed; its
+    ``window`` gives the cells of a rectangle at a pose); the boom is
     ``sensor_width_m`` wide, ``sensor_offset_m`` ahead of base_link, and stamps ``reach_m``
     either side of its line at each tick (the travel between two ticks); the tool's window
     (``tool_offset_m`` ahead, ``tool_reach_m`` round it) is where newly processed cells are
@@ -278,15 +257,15 @@ class ScanLeadMonitor:
     def check(self, x: float, y: float, yaw: float) -> None:
         """Stamp the boom's swath at the pose, then judge the ground processed since."""
         c, s = math.cos(yaw), math.sin(yaw)
-        win = _rect_window(self.processed, x + c * self.sensor_offset_m,
-                           y + s * self.sensor_offset_m, yaw, self.reach_m, self.reach_m,
-                           self.half_sensor)
+        win = self.processed.window(x + c * self.sensor_offset_m,
+                                    y + s * self.sensor_offset_m, yaw, self.reach_m,
+                                    self.reach_m, self.half_sensor)
         if win is not None:
             rows, cols, inside = win
             self.scanned[rows, cols] |= inside
         r = self.tool_reach_m
-        win = _rect_window(self.processed, x + c * self.tool_offset_m,
-                           y + s * self.tool_offset_m, yaw, r, r, r)
+        win = self.processed.window(x + c * self.tool_offset_m,
+                                    y + s * self.tool_offset_m, yaw, r, r, r)
         if win is None:
             return
         rows, cols, _ = win

@@ -20,7 +20,7 @@ import json
 import math
 import os
 import tempfile
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -198,6 +198,17 @@ class ProcessedTruth:
         """Record ``depth`` over the rectangle ``[-behind, ahead] x [-hw, hw]`` at the pose."""
         if depth <= 0.0:
             return
+        win = self.window(x, y, yaw, ahead, behind, half_width)
+        if win is None:
+            return
+        rows, cols, inside = win
+        block = self.depth[rows, cols]
+        np.maximum(block, np.where(inside, np.float32(depth), np.float32(0.0)), out=block)
+
+    def window(self, x: float, y: float, yaw: float, ahead: float, behind: float,
+               half_width: float) -> Optional[Tuple[slice, slice, np.ndarray]]:
+        """The cells inside the rectangle ``[-behind, ahead] x [-hw, hw]`` at a pose: row and
+        column slices of its bounding window and the inside mask there; None off the grid."""
         c, s = math.cos(yaw), math.sin(yaw)
         ex = abs(c) * max(ahead, behind) + abs(s) * half_width
         ey = abs(s) * max(ahead, behind) + abs(c) * half_width
@@ -206,14 +217,13 @@ class ProcessedTruth:
         i0 = max(int((y - ey - self.y0) / self.res), 0)
         i1 = min(int((y + ey - self.y0) / self.res) + 1, self.ny)
         if j1 <= j0 or i1 <= i0:
-            return
+            return None
         cx = self.x0 + (np.arange(j0, j1) + 0.5) * self.res - x
         cy = self.y0 + (np.arange(i0, i1) + 0.5) * self.res - y
         u = c * cx[None, :] + s * cy[:, None]
         w = -s * cx[None, :] + c * cy[:, None]
         inside = (u <= ahead) & (u >= -behind) & (np.abs(w) <= half_width)
-        block = self.depth[i0:i1, j0:j1]
-        np.maximum(block, np.where(inside, np.float32(depth), np.float32(0.0)), out=block)
+        return slice(i0, i1), slice(j0, j1), inside
 
     def depth_at(self, x: float, y: float) -> float:
         """Deepest processed depth at a point, m (0 off the grid or unprocessed)."""
