@@ -35,7 +35,7 @@ from shapely.ops import unary_union
 
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.parameters import param
-from demining_control.coverage.processed import convex_hull
+from demining_control.coverage.processed import convex_cells, convex_hull
 
 XY = Tuple[float, float]
 
@@ -169,24 +169,7 @@ class _Raster:
 
     def window(self, quad: np.ndarray):
         """(row slice, column slice, mask) of the cells inside a convex polygon."""
-        res = self.res
-        i0 = max(int(math.floor((quad[:, 0].min() - self.x0) / res)), 0)
-        i1 = min(int(math.ceil((quad[:, 0].max() - self.x0) / res)), self.w)
-        j0 = max(int(math.floor((quad[:, 1].min() - self.y0) / res)), 0)
-        j1 = min(int(math.ceil((quad[:, 1].max() - self.y0) / res)), self.h)
-        if i1 <= i0 or j1 <= j0:
-            return slice(0, 0), slice(0, 0), np.zeros((0, 0), dtype=bool)
-        gx = (self.x0 + (np.arange(i0, i1) + 0.5) * res)[None, :]
-        gy = (self.y0 + (np.arange(j0, j1) + 0.5) * res)[:, None]
-        pos = np.ones((j1 - j0, i1 - i0), dtype=bool)
-        neg = pos.copy()
-        for k in range(len(quad)):
-            ax, ay = quad[k]
-            bx, by = quad[(k + 1) % len(quad)]
-            cross = (bx - ax) * (gy - ay) - (by - ay) * (gx - ax)
-            pos &= cross >= 0.0
-            neg &= cross <= 0.0
-        return slice(j0, j1), slice(i0, i1), pos | neg
+        return convex_cells(quad, self.x0, self.y0, self.res, self.w, self.h)
 
 
 def _hull(points: np.ndarray) -> np.ndarray:

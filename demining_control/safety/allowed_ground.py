@@ -38,8 +38,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from demining_control.coverage.allowed import ContactParams, Raster, rectangle
-from demining_control.coverage.processed import convex_hull
+from demining_control.coverage.allowed import ContactParams, Raster
+from demining_control.coverage.processed import convex_cells_many, convex_hull
 
 #: Largest yaw change of one marked or predicted tool step, rad (the swept hull stays close to
 #: the true annulus sector; the value of demining_control/coverage/processed.py).
@@ -107,28 +107,39 @@ class AllowedGround:
         target[a - j0:b - j0, c - i0:d - i0] |= mask[a - rows.start:b - rows.start,
                                                      c - cols.start:d - cols.start]
 
-    def _tracks(self, x: float, y: float, yaw: float, inset: float) -> np.ndarray:
+    def _track_corners(self, x: float, y: float, yaw: float, inset: float) -> list:
+        """The tracks' rectangle at a pose, as a list of corners (python floats)."""
         c = self.contact
-        half = 0.5 * c.track_length_m
-        return rectangle(x, y, yaw, half, half, c.contact_half_width_m, inset)
+        half = 0.5 * c.track_length_m - inset
+        side = c.contact_half_width_m - inset
+        ca, sa = math.cos(yaw), math.sin(yaw)
+        return [(x + ca * u - sa * w, y + sa * u + ca * w)
+                for u, w in ((-half, -side), (half, -side), (half, side), (-half, side))]
 
-    def _tool_line(self, x: float, y: float, yaw: float) -> np.ndarray:
+    def _tracks(self, x: float, y: float, yaw: float, inset: float) -> np.ndarray:
+        return np.array(self._track_corners(x, y, yaw, inset))
+
+    def _tool_ends(self, x: float, y: float, yaw: float) -> list:
+        """The tool line's two ends at a pose (python floats)."""
         c = self.contact
         ca, sa = math.cos(yaw), math.sin(yaw)
         cx, cy = x + c.tool_offset_x_m * ca, y + c.tool_offset_x_m * sa
         h = 0.5 * c.tool_width_m
-        return np.array([(cx - h * sa, cy + h * ca), (cx + h * sa, cy - h * ca)])
+        return [(cx - h * sa, cy + h * ca), (cx + h * sa, cy - h * ca)]
+
+    def _tool_line(self, x: float, y: float, yaw: float) -> np.ndarray:
+        return np.array(self._tool_ends(x, y, yaw))
 
     def _tool_quads(self, x0: float, y0: float, yaw0: float, x1: float, y1: float,
                     yaw1: float):
         """Convex pieces of the tool's sweep from pose 0 to pose 1."""
         dyaw = math.atan2(math.sin(yaw1 - yaw0), math.cos(yaw1 - yaw0))
         n = max(1, int(math.ceil(abs(dyaw) / _MAX_STEP_YAW_RAD)))
-        prev = self._tool_line(x0, y0, yaw0)
+        prev = self._tool_ends(x0, y0, yaw0)
         for k in range(1, n + 1):
             f = k / n
-            cur = self._tool_line(x0 + f * (x1 - x0), y0 + f * (y1 - y0), yaw0 + f * dyaw)
-            yield convex_hull(np.vstack([prev, cur]))
+            cur = self._tool_ends(x0 + f * (x1 - x0), y0 + f * (y1 - y0), yaw0 + f * dyaw)
+            yield convex_hull(prev + cur)
             prev = cur
 
     def park(self, x: float, y: float, yaw: float) -> None:
@@ -238,7 +249,7 @@ class AllowedGround:
             px, py, pyaw = poses[-1]
             poses.append((px + v * math.cos(pyaw) * dt, py + v * math.sin(pyaw) * dt,
                           pyaw + omega * dt))
-        hulls = [convex_hull(np.vstack([self._tracks(*a, tol), self._tracks(*b, tol)]))
+        hulls = [convex_hull(self._track_corners(*a, tol) + self._track_corners(*b, tol))
                  for a, b in zip(poses[:-1], poses[1:])]
         # one window over every hull: the allowed ground, the exemptions and the tool's sweep
         r = self.raster
@@ -250,22 +261,27 @@ class AllowedGround:
         if i1 <= i0 or j1 <= j0:
             self.refused_at = (float(x), float(y))     # off the raster: nothing is known there
             return kind
-        ok = self.allowed[j0:j1, i0:i1].copy()
-        self._or_quad(ok, self._tracks(x, y, yaw, 0.0), (j0, i0))     # under the tracks now
-        for k, hull in enumerate(hulls):
-            reach = np.zeros_like(ok)
-            self._or_quad(reach, hull, (j0, i0))
-            bad = reach & ~ok
+        # every polygon of the judgement rasterised at once on the window: the tracks now,
+        # the swept hull of each step, the tool's sweep over each step
+        tool = [list(self._tool_quads(*poses[k], *poses[k + 1])) if tool_working else []
+                for k in range(steps)]
+        masks = convex_cells_many([self._tracks(x, y, yaw, 0.0)] + hulls
+                                  + [q for quads in tool for q in quads],
+                                  r.x0, r.y0, r.res, slice(j0, j1), slice(i0, i1))
+        ok = self.allowed[j0:j1, i0:i1] | masks[0]          # under the tracks now
+        first_tool = 1 + len(hulls)
+        for k in range(steps):
+            bad = masks[1 + k] & ~ok
             if bad.any():
                 jj, ii = np.nonzero(bad)
                 self.refused_at = (float(r.x0 + (i0 + ii.mean() + 0.5) * r.res),
                                    float(r.y0 + (j0 + jj.mean() + 0.5) * r.res))
                 return kind
-            if tool_working:
+            if tool[k]:
                 # the tool's sweep to this pose: ground it has processed before the tracks
                 # reach it on the next stretch (it works tool_offset_x_m ahead of base_link)
-                for quad in self._tool_quads(*poses[k], *poses[k + 1]):
-                    self._or_quad(ok, quad, (j0, i0))
+                ok |= masks[first_tool:first_tool + len(tool[k])].any(axis=0)
+            first_tool += len(tool[k])
         return None
 
 

@@ -2,10 +2,11 @@
 
 import math
 
+from hypothesis import assume, given, settings, strategies as st
 import numpy as np
 import pytest
 
-from demining_control.coverage.processed import ProcessedGrid
+from demining_control.coverage.processed import convex_cells, convex_hull, ProcessedGrid
 
 FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 
@@ -73,3 +74,47 @@ def test_memory_is_bounded():
         ProcessedGrid([(0, 0), (1e5, 0), (1e5, 1e5)], resolution=0.1)
     with pytest.raises(ValueError):
         ProcessedGrid(FIELD, resolution=0.0)
+
+
+def _cells_inside(poly, x0, y0, res, width, height, margin):
+    """Reference: cell centres at least ``margin`` inside every edge (either orientation)."""
+    gx = x0 + (np.arange(width) + 0.5) * res
+    gy = y0 + (np.arange(height) + 0.5) * res
+    gx, gy = np.meshgrid(gx, gy)
+    pos = np.ones(gx.shape, dtype=bool)
+    neg = pos.copy()
+    for k in range(len(poly)):
+        (ax, ay), (bx, by) = poly[k], poly[(k + 1) % len(poly)]
+        cross = (bx - ax) * (gy - ay) - (by - ay) * (gx - ax)
+        pos &= cross >= margin
+        neg &= cross <= -margin
+    return pos | neg
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-3.0, 8.0), st.floats(-3.0, 8.0)), min_size=3,
+                max_size=9), st.booleans())
+def test_convex_cells_are_the_cells_whose_centres_are_inside(points, clockwise):
+    hull = convex_hull(np.array(points))
+    assume(len(hull) >= 3)
+    area2 = abs(sum(hull[k - 1][0] * hull[k][1] - hull[k][0] * hull[k - 1][1]
+                    for k in range(len(hull))))
+    assume(area2 > 1e-6)
+    if clockwise:
+        hull = hull[::-1]
+    x0, y0, res, width, height = -1.0, -0.5, 0.1, 60, 70
+    rows, cols, mask = convex_cells(hull, x0, y0, res, width, height)
+    got = np.zeros((height, width), dtype=bool)
+    got[rows, cols] = mask
+    # a centre within 1e-9 of an edge may go either way (floating point); no other may
+    assert not (got & ~_cells_inside(hull, x0, y0, res, width, height, -1e-9)).any()
+    assert not (_cells_inside(hull, x0, y0, res, width, height, 1e-9) & ~got).any()
+
+
+def test_convex_cells_off_the_grid_or_without_area_are_none():
+    rows, cols, mask = convex_cells(np.array([(50.0, 50.0), (51.0, 50.0), (51.0, 51.0)]),
+                                    0.0, 0.0, 0.1, 10, 10)
+    assert mask.size == 0
+    rows, cols, mask = convex_cells(np.array([(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)]),
+                                    0.0, 0.0, 0.1, 30, 30)
+    assert not mask.any()
