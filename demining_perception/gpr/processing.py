@@ -2,14 +2,15 @@
 
 Per channel, each trace goes through
 
-1. **time-zero / surface pick**: the ground bounce is picked on the trace envelope (the latest
-   strong envelope maximum in the first ``ground_search_max_ns``), but the surface echo cannot
-   come before the direct coupling (the strongest early envelope maximum, the transmit time)
-   plus the two-way air time ``2 h / c`` (``antenna_height_m``): with a low antenna the bounce
-   hides in the tail of the direct coupling and the envelope maximum found is the coupling's,
-   so the later of the two is the surface. A running median of these picks (sorted list,
-   ``alignment_smoothing_traces``) follows the terrain, and the trace is shifted so the surface
-   sits at the channel's reference sample (the first smoothed pick);
+1. **time-zero / surface pick** (:func:`pick_surface`): the surface echo cannot come before
+   the direct coupling (the strongest early envelope maximum, the transmit time) plus the
+   two-way air time ``2 h / c`` (``antenna_height_m``), where it hides in the coupling's tail;
+   with the antenna higher (terrain under the boom, pitch) it is the strongest envelope
+   maximum after that, up to ``ground_search_max_ns``. A running median of these picks (sorted
+   list, ``alignment_smoothing_traces``) follows the terrain, and the trace is shifted so the
+   surface sits at the channel's reference sample (the first smoothed pick). While it lags a
+   changing height, the misaligned bounce's residual at the window's top is no object
+   (``surface_guard_depth_m``, :meth:`GprProcessor._surface_residual`);
 2. **background removal**: a robust location (median) and scale (MAD) per sample over the last
    ``background_window_traces`` aligned traces (a sliding along-track window, only traces
    taken after the antenna moved ``min_trace_step_m`` along its track,
@@ -87,9 +88,11 @@ from demining_perception.pose_buffer import PoseBuffer
 C_M_PER_NS = 0.299792458
 #: MAD to standard deviation for Gaussian noise.
 MAD_TO_SIGMA = 1.4826
-#: A local envelope maximum counts as the ground bounce when at least this fraction of the
-#: strongest one in the search window (the bounce follows the direct coupling).
-GROUND_PICK_FRACTION = 0.5
+#: A local envelope maximum after the direct coupling counts as the surface echo when it
+#: reaches this fraction of the coupling's: the air-soil (normal-incidence Fresnel)
+#: reflection coefficient (1 - sqrt(eps)) / (1 + sqrt(eps)) is 0.33 in dry sand (eps 4) to
+#: 0.64 in wet clay (eps 20), the ringing tail has no maxima, and the noise stays far below.
+SURFACE_PICK_FRACTION = 0.1
 #: Diffraction-stack aperture: tangent of the half angle of the cone at the antenna (rays
 #: leaving it, before refraction; the stack reaches ``D * APERTURE_TAN`` along track), and the
 #: smallest half width, m.
@@ -213,6 +216,22 @@ class GprParams:
     hyperbola_tolerance_ns: float = param(
         0.2, 'time tolerance when measuring the flat top of a reflector (radius), ns',
         min=0.0, max=5.0)
+    surface_guard_depth_m: float = param(
+        0.06, 'an apex this shallow is taken for a misaligned ground bounce when the surface '
+        'above it is disturbed along the track (surface_context_m) and it is not far stronger '
+        'than the disturbance (the boom rising over a dip or a crest, pitching, pivoting on a '
+        'slope), m', min=0.0, max=1.0)
+    surface_context_m: float = param(
+        0.75, 'along-track half length over which the surface residual is judged, m: longer '
+        "than the footprint of a shallow AT mine's echo, so an object's own residual is not "
+        'the median', min=0.05, max=5.0)
+    surface_residual_max_z: float = param(
+        8.0, 'median whitened envelope between the aligned surface and the window top above '
+        'which the surface counts as disturbed (aligned: about 2-3)', min=1.0, max=1000.0)
+    surface_residual_ratio: float = param(
+        10.0, 'under a disturbed surface a shallow apex is kept only when its stack z-score '
+        'is this many times the disturbance (a mine right there: 100 or more)', min=1.0,
+        max=1000.0)
     pose_history_s: float = param(10.0, 'poses kept for placing traces in map, s',
                                   min=1.0, max=600.0)
     max_pose_extrapolation_s: float = param(
@@ -271,23 +290,6 @@ def envelope(traces: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.ifft(np.fft.fft(x, axis=-1) * h, axis=-1))
 
 
-def pick_ground(env: np.ndarray, search_samples: int) -> np.ndarray:
-    """Return the ground-bounce time of each trace in (fractional) samples.
-
-    The latest local maximum of the envelope that reaches :data:`GROUND_PICK_FRACTION` of the
-    window's maximum is taken (the ground bounce comes after the direct antenna coupling) and
-    refined by a parabola through its neighbours, so noise does not jitter it by whole samples.
-    """
-    e = np.atleast_2d(env)[:, :max(3, search_samples)]
-    strongest = e.max(axis=1, keepdims=True)
-    local = np.zeros_like(e, dtype=bool)
-    local[:, 1:-1] = (e[:, 1:-1] >= e[:, :-2]) & (e[:, 1:-1] >= e[:, 2:])
-    local &= e >= GROUND_PICK_FRACTION * strongest
-    idx = np.where(local, np.arange(e.shape[1])[None, :], -1).max(axis=1)
-    idx = np.where(idx >= 0, idx, np.argmax(e, axis=1))
-    return idx + _parabolic_offset(e, idx)
-
-
 def _parabolic_offset(e: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Sub-sample offset (-0.5..0.5) of a peak at ``idx`` from a parabola through 3 samples."""
     rows = np.arange(e.shape[0])
@@ -308,12 +310,29 @@ def pick_direct(env: np.ndarray, search_samples: int) -> np.ndarray:
 def pick_surface(env: np.ndarray, search_samples: int, air_samples: float) -> np.ndarray:
     """Return the surface-echo time of each trace in (fractional) samples.
 
-    The later of the ground-bounce pick (:func:`pick_ground`) and the direct coupling plus
-    the two-way air time ``air_samples`` (``2 h / c``): the surface echo cannot come earlier
-    than that, and when the pick does, it has locked on the coupling's tail (a low antenna).
+    The surface echo cannot come before the direct coupling (:func:`pick_direct`, the transmit
+    time) plus the two-way air time ``air_samples`` (``2 h / c`` at the nominal antenna
+    height): at that height or lower it hides in the coupling's tail, and that earliest time
+    is the pick. Higher up (a boom over a dip or past a crest, a pitching machine, a pivot on a
+    slope) it comes later, as its own envelope maximum: the strongest local maximum from the
+    earliest time to ``search_samples`` that reaches :data:`SURFACE_PICK_FRACTION` of the
+    coupling's envelope, refined by a parabola through its neighbours. Left where the nominal
+    height puts it, a risen ground bounce walks into the detection window below the surface
+    and stacks like a row of shallow objects across the whole boom.
     """
-    return np.maximum(pick_ground(env, search_samples),
-                      pick_direct(env, search_samples) + air_samples)
+    e = np.atleast_2d(env)
+    hi = min(max(3, search_samples), e.shape[1])
+    w = e[:, :hi]
+    direct = pick_direct(w, hi)
+    floor = direct + air_samples
+    local = np.zeros(w.shape, dtype=bool)
+    local[:, 1:-1] = (w[:, 1:-1] >= w[:, :-2]) & (w[:, 1:-1] > w[:, 2:])
+    cand = local & (np.arange(hi)[None, :] >= floor[:, None]) \
+        & (w >= SURFACE_PICK_FRACTION * w.max(axis=1, keepdims=True))
+    score = np.where(cand, w, -1.0)
+    idx = np.argmax(score, axis=1)
+    pick = np.where(score.max(axis=1) >= 0.0, idx + _parabolic_offset(w, idx), floor)
+    return np.maximum(pick, floor)
 
 
 def align(traces: np.ndarray, shifts: np.ndarray) -> np.ndarray:
@@ -378,7 +397,7 @@ class _Channel:
         self.n_win = 0
         self.start = self.n = self.stacked = self.decided = 0
         self.cap = 0
-        self.s_arr = self.x = self.y = self.score = self.amp = np.zeros(0)
+        self.s_arr = self.x = self.y = self.score = self.amp = self.surf = np.zeros(0)
         self.k = np.zeros(0, dtype=np.intp)
         self.env = np.zeros((0, 0))
         self.sig = np.zeros((0, 0))
@@ -410,18 +429,20 @@ class _Channel:
         self._allocate(_PENDING_CAPACITY)
 
     def _allocate(self, cap: int) -> None:
-        old = (self.s_arr, self.x, self.y, self.score, self.amp, self.k, self.env, self.sig)
+        old = (self.s_arr, self.x, self.y, self.score, self.amp, self.surf, self.k, self.env,
+               self.sig)
         used = slice(self.start, self.n)
         count = self.n - self.start
-        self.s_arr, self.x, self.y, self.score, self.amp = (np.zeros(cap) for _ in range(5))
+        self.s_arr, self.x, self.y, self.score, self.amp, self.surf = (np.zeros(cap)
+                                                                       for _ in range(6))
         self.k = np.zeros(cap, dtype=np.intp)
         # One extra zero column: the moveout table points there for samples outside the
         # aperture or the window.
         self.env = np.zeros((cap, self.n_win + 1))
         self.sig = np.zeros((cap, self.n_win + 1))
         if count:
-            for new, prev in zip((self.s_arr, self.x, self.y, self.score, self.amp, self.k,
-                                  self.env, self.sig), old):
+            for new, prev in zip((self.s_arr, self.x, self.y, self.score, self.amp, self.surf,
+                                  self.k, self.env, self.sig), old):
                 new[:count] = prev[used]
         self.stacked -= self.start
         self.decided -= self.start
@@ -430,8 +451,9 @@ class _Channel:
         self.cap = cap
 
     def append(self, s: np.ndarray, x: np.ndarray, y: np.ndarray, env: np.ndarray,
-               sig: np.ndarray) -> None:
-        """Append traces (along-track distance, map position, window envelope and signal)."""
+               sig: np.ndarray, surf: np.ndarray) -> None:
+        """Append traces (along-track distance, map position, window envelope and signal,
+        surface residual)."""
         m = len(s)
         if self.n + m > self.cap:
             live = self.n - self.start + m
@@ -442,6 +464,7 @@ class _Channel:
         self.y[i:j] = y
         self.env[i:j, :self.n_win] = env
         self.sig[i:j, :self.n_win] = sig
+        self.surf[i:j] = surf
         self.n = j
 
 
@@ -455,6 +478,7 @@ class GprStats:
     detections: int = 0
     velocity_fits: int = 0
     unresolved_widths: int = 0      # detections whose flat-top half width the data left open
+    surface_suppressed: int = 0     # shallow apexes taken for a misaligned ground bounce
     reversals: int = 0
     permittivity_estimate: float = math.nan
     permittivity_in_use: float = math.nan
@@ -597,9 +621,13 @@ class GprProcessor:
             self._retabulate(st)
             sel = r_rows[blk]
             src = rows[sel]
+            # The surface residual: the whitened envelope between the aligned surface and the
+            # window's top, where nothing but a misaligned ground bounce can be
+            k_s = min(max(int(round(st.ref)), 0), st.k_lo)
+            surf = env[blk, k_s:st.k_lo].max(axis=1) if st.k_lo > k_s else np.zeros(b - a)
             st.append(s_vals[sel], xy[src, 0], xy[src, 1],
                       env[blk, st.k_lo:st.k_lo + st.n_win],
-                      white[sel, st.k_lo:st.k_lo + st.n_win])
+                      white[sel, st.k_lo:st.k_lo + st.n_win], surf)
             if self._stack(st):
                 out.extend(self._decide(st))
         self.stats.detections += len(out)
@@ -881,6 +909,27 @@ class GprProcessor:
         st.start = lo_row + int(np.searchsorted(s_done, first - half - w, side='left'))
         return out
 
+    def _surface_residual(self, st: _Channel, i: int, z: float) -> bool:
+        """Whether the apex at trace ``i`` is the ground bounce's residual, not an object.
+
+        The surface pick tracks the antenna's height only as a running median; while the
+        height changes (terrain under the boom, pitch, a pivot on a slope) the bounce is
+        misaligned, the background does not cancel it, and its tail at the window's top stacks
+        like a shallow object on every channel. Its sign is that misalignment: a residual
+        between the aligned surface and the window's top all along the track round the apex,
+        where an object's own echo leaves one only over its footprint.
+        """
+        p = self.params
+        depth = self.velocity_m_per_ns * (st.k[i] + st.k_lo - st.ref) * self._dt / 2.0
+        if depth > p.surface_guard_depth_m:
+            return False
+        s = st.s_arr[st.start:st.n]
+        lo = int(np.searchsorted(s, s[i - st.start] - p.surface_context_m, side='left'))
+        hi = int(np.searchsorted(s, s[i - st.start] + p.surface_context_m, side='right'))
+        disturbance = float(np.median(st.surf[st.start + lo:st.start + hi]))
+        return disturbance >= p.surface_residual_max_z and \
+            z < p.surface_residual_ratio * disturbance
+
     def _detection(self, st: _Channel, i: int, z: float) -> Optional[Detection]:
         """Fit the hyperbola around apex trace ``i``: position, depth, half width, polarity.
 
@@ -889,6 +938,9 @@ class GprProcessor:
         """
         p = self.params
         dt = self._dt
+        if self._surface_residual(st, i, z):
+            self.stats.surface_suppressed += 1
+            return None
         reach = p.peak_half_window_m
         rows = np.arange(st.start, st.n)
         off = st.s_arr[rows] - st.s_arr[i]

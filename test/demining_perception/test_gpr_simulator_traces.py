@@ -37,10 +37,12 @@ def straight(t):
     return SPEED * t
 
 
-def drive(items, duration, seed=4, params=None, path=straight, soil=None, processors=None):
+def drive(items, duration, seed=4, params=None, path=straight, soil=None, processors=None,
+          height=None):
     """Drive along the x axis over ``items`` (base_link x = ``path(t)``, facing +x) with the
     simulator's GPR model in ``soil`` (default loam); return detections (and append the
-    processor to ``processors`` when given)."""
+    processor to ``processors`` when given). ``height(x)``: the antenna's height over the
+    ground at antenna position x (default: the nominal height)."""
     sp = SimGprParams()
     model = GprModel(sp, ItemTable(items), rng=np.random.default_rng(seed), **(soil or LOAM))
     proc = GprProcessor(params)
@@ -62,8 +64,9 @@ def drive(items, duration, seed=4, params=None, path=straight, soil=None, proces
         base = np.stack([np.full(tt.size, SENSOR_X), CH_Y[ch],
                          np.full(tt.size, sp.gpr_antenna_height_m)], axis=1)
         ant_x = np.array([path(float(t)) for t in tt]) + SENSOR_X
-        scan = model.scan(stamp, tt - stamp, base, ch, ant_x, CH_Y[ch],
-                          np.full(tt.size, sp.gpr_antenna_height_m))
+        ant_h = np.full(tt.size, sp.gpr_antenna_height_m) if height is None \
+            else np.array([height(x) for x in ant_x])
+        scan = model.scan(stamp, tt - stamp, base, ch, ant_x, CH_Y[ch], ant_h)
         dets += proc.process(scan, poses)
     return dets
 
@@ -78,6 +81,26 @@ def test_surface_pick_is_the_ground_bounce_not_the_coupling():
     picks = pick_surface(envelope(traces), int(round(2.0 / dt)), air)
     # The bounce is at 2h/c = 8.34 samples; the old pick (coupling) was at ~2.7.
     assert abs(float(np.median(picks)) - air) < 0.5
+
+
+@pytest.mark.parametrize('rise_m', [0.04, 0.08, 0.12])
+def test_a_boom_rising_over_a_dip_is_no_row_of_shallow_objects(rise_m):
+    # The boom over a 2 m dip (or past a crest, or pitching): the antenna is up to rise_m
+    # higher and the ground bounce comes later. Left at the nominal height's time, it walked
+    # into the window below the surface and stacked as an object on every channel
+    # (rugged_terrain: dozens of AT-sized "objects" 3 cm deep, pinned missions).
+    h0 = SimGprParams().gpr_antenna_height_m
+
+    def dip(x):
+        return h0 + rise_m * 0.5 * (1.0 - np.cos(2.0 * np.pi * np.clip((x - 8.0) / 2.0, 0, 1)))
+
+    shallow = [d for d in drive([], 16.0, height=dip) if d.depth < 0.1]
+    assert not shallow, [(round(d.x, 2), round(d.y, 2), round(d.depth, 3)) for d in shallow]
+    # and a PMN in the dip's flank is still found, at its depth
+    dets = drive([pmn(8.6, CH_Y[3], 0.08)], 16.0, height=dip)
+    hits = [d for d in dets if np.hypot(d.x - 8.6, d.y - CH_Y[3]) <= 0.1]
+    assert hits, 'PMN missed'
+    assert abs(max(hits, key=lambda d: d.confidence).depth - 0.08) <= 0.015
 
 
 @pytest.mark.parametrize('depth', [0.05, 0.08, 0.12])
