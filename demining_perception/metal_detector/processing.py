@@ -135,6 +135,13 @@ class MdParams:
     uxo_min_elongation: float = param(
         2.0, 'along-track FWHM over that of a point target that counts as elongated',
         min=1.0, max=100.0)
+    ground_min_coils: int = param(
+        4, 'a peak with this many coils at ground_coil_fraction of it or more in its row is '
+        'the ground (a coil pressed onto magnetic soil over a crest), not metal: a compact '
+        'object lights at most 2-3 coils at half its peak (0 disables)', min=0, max=64)
+    ground_coil_fraction: float = param(
+        0.5, 'share of the peak a coil must reach to count as part of the same response',
+        min=0.05, max=1.0)
     pose_history_s: float = param(10.0, 'poses kept for placing readings in map, s',
                                   min=1.0, max=600.0)
     max_pose_extrapolation_s: float = param(
@@ -156,6 +163,7 @@ class MdStats:
     readings_no_pose: int = 0
     rows_still: int = 0
     detections: int = 0
+    ground_responses: int = 0       # array-wide peaks taken for the ground, not metal
 
 
 class MdProcessor:
@@ -343,6 +351,9 @@ class MdProcessor:
                 tie_r, tie_c = np.nonzero(block == v)
                 if any((r0 + ra, lo + cb) < (i, c) for ra, cb in zip(tie_r, tie_c)):
                     continue
+                if self._ground_response(amp[i], v, self._p_sat[a + i, c]):
+                    self.stats.ground_responses += 1
+                    continue
                 out.append(self._detection(i, c, s_arr, res, snr))
             self._decided = a + lim
         # Keep only rows a future decision may look at.
@@ -350,6 +361,24 @@ class MdProcessor:
         first = s_arr[d0] if d0 < n_rows else s_arr[-1]
         self._start = a + int(np.searchsorted(s_arr[:d0], first - reach, side='left'))
         return out
+
+    def _ground_response(self, row: np.ndarray, peak: float, saturated: bool) -> bool:
+        """Whether a peak is the ground's response across the array rather than metal.
+
+        A compact metal object is a dipole whose response falls as
+        ``(z^2 / (z^2 + d^2))^3`` with the across-track distance ``d`` from it: at the 25 cm coil
+        pitch at most two or three coils see half the peak, even a 0.3 m AT mine's metal at
+        its depth. Many coils at once is the array itself moving against the soil: a coil
+        pressed onto magnetic soil (the soil response grows as ``h^-3``) as the boom passes a
+        crest or the machine pitches. Left in, the dipole fit reads it as tens of kilograms of
+        metal deep down and the fusion as an AT mine. Metal longer than the span across the
+        track (rails, wire) is not a mine; the GPR sees large metal. A saturated peak is not
+        judged (a large shallow metal object saturates several coils).
+        """
+        p = self.params
+        if p.ground_min_coils <= 0 or saturated or not peak > 0.0:
+            return False
+        return int(np.count_nonzero(row >= p.ground_coil_fraction * peak)) >= p.ground_min_coils
 
     def _detection(self, i: int, c: int, s_arr: np.ndarray, res: np.ndarray,
                    snr: np.ndarray) -> Detection:
