@@ -314,7 +314,8 @@ class CoveragePlannerComponent(Component):
         start = back if back is not None else (pose.x, pose.y)
         try:
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
-                                 safe_ground=self.safe_ground, no_go_zones=no_go)
+                                 safe_ground=self.safe_ground, no_go_zones=no_go,
+                                 fence=self.fence)
             outside = metres_outside(plan.waypoints, self.fence)
             if outside > _FENCE_TOLERANCE_M:
                 raise PlanningError(f'the plan leaves the geofence (field and declared safe '

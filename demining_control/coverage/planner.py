@@ -412,8 +412,10 @@ class _Planner:
 
     def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
                  params: CoverageParams, processed=None, safe_ground=None,
-                 no_go_zones: Sequence[Sequence[XY]] = ()) -> None:
+                 no_go_zones: Sequence[Sequence[XY]] = (), fence=None) -> None:
         self.p = params
+        #: the supervisor's geofence (None: unbounded): transits keep inside it
+        self.fence = fence
         self._exclusion_rings = [list(z) for z in exclusion_zones]
         self._no_go_rings = [list(z) for z in no_go_zones]
         exclusion_zones = self._exclusion_rings + self._no_go_rings
@@ -789,6 +791,9 @@ class _Planner:
             line = LineString(pts)
             over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
             excl = self._keep_out_m(pts, yaw_a, yaw_b)
+            if self.fence is not None:
+                # a transit outside the geofence would be stopped there: as bad as keep-out
+                excl += line.difference(self.fence).length
             cost = line.length + _UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl
             if best is None or cost < best[1]:
                 best = (pts, cost, over)
@@ -1386,8 +1391,8 @@ class _Planner:
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),
                   start_xy: Optional[XY] = None,
                   params: Optional[CoverageParams] = None, processed=None,
-                  safe_ground=None, no_go_zones: Sequence[Sequence[XY]] = ()
-                  ) -> CoveragePlan:
+                  safe_ground=None, no_go_zones: Sequence[Sequence[XY]] = (),
+                  fence=None) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
@@ -1399,13 +1404,15 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
         else on a processed headland (see :meth:`_Planner._headland_geometry`).
     :param no_go_zones: zones round detected AT mines and UXO: like ``exclusion_zones``, but
         declared safe ground never relaxes them (the item is there whatever the area file says).
+    :param fence: the supervisor's geofence (a shapely polygon; None: none): of the ways a
+        transit may take (round a zone one way or the other), one that stays inside wins.
     :raises PlanningError: on an invalid polygon, an area no lane fits, or nothing left.
     """
     params = params or CoverageParams()
     if start_xy is not None and not all(math.isfinite(c) for c in start_xy):
         raise PlanningError('start position must be finite')
     return _Planner(field, exclusion_zones, params, processed, safe_ground,
-                    no_go_zones).plan(start_xy)
+                    no_go_zones, fence).plan(start_xy)
 
 
 def _ahead(pts: Sequence[XY], distance: float) -> List[XY]:

@@ -7,6 +7,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from demining_bringup.contract.parameters import ParamError, from_dict
+from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.planner import (CoverageParams, PlanningError, auto_lane_angle,
                                                classify_work, lane_footprints, plan_coverage)
 
@@ -340,3 +341,18 @@ def test_a_transit_is_a_work_leg_only_where_it_crosses_unprocessed_ground():
     planner = _Planner([(0, 0), (20, 0), (20, 12), (0, 12)], [], p,
                        processed=box(-1, -1, 21, 10.0))
     assert planner._crosses_unprocessed(side, np.zeros(len(side), dtype=bool))[10:-1].all()
+
+
+@pytest.mark.parametrize('margin', [4.0, 6.0])
+@pytest.mark.parametrize('start,zone_at', [((22.5, 2.0), (23.0, 6.0)),
+                                           ((22.0, 1.0), (21.5, 5.0))])
+def test_a_transit_round_a_no_go_zone_keeps_inside_the_geofence(margin, start, zone_at):
+    # The machine turns outside a field without declared surroundings and its boom finds an
+    # AT mine there: the shorter way round the zone ran past the supervisor's fence and the
+    # re-plan was refused, which ended the mission (rugged_terrain at 8 % done).
+    field = [(0.0, 0.0), (20.0, 0.0), (20.0, 12.0), (0.0, 12.0)]
+    fence = geofence(field, None, margin)
+    zone = list(Point(*zone_at).buffer(1.2, 16).exterior.coords)[:-1]
+    plan = plan_coverage(field, [], start, CoverageParams(), no_go_zones=[zone], fence=fence)
+    assert metres_outside(plan.waypoints, fence) <= 0.05     # the planner node's tolerance
+    assert not LineString(np.asarray(plan.waypoints)[:, :2]).intersects(Polygon(zone))
