@@ -136,11 +136,11 @@ class MdParams:
         2.0, 'along-track FWHM over that of a point target that counts as elongated',
         min=1.0, max=100.0)
     ground_min_coils: int = param(
-        4, 'a peak with this many coils at ground_coil_fraction of it or more in its row is '
-        'the ground (a coil pressed onto magnetic soil over a crest), not metal: a compact '
-        'object lights at most 2-3 coils at half its peak (0 disables)', min=0, max=64)
+        3, 'a peak with this many coils within ground_coil_fraction of it in its row is the '
+        'ground (a coil pressed onto magnetic soil over a crest), not metal: a compact '
+        'object puts at most two coils that close to its peak (0 disables)', min=0, max=64)
     ground_coil_fraction: float = param(
-        0.5, 'share of the peak a coil must reach to count as part of the same response',
+        0.85, 'share of the peak a coil must reach to count as part of the same plateau',
         min=0.05, max=1.0)
     pose_history_s: float = param(10.0, 'poses kept for placing readings in map, s',
                                   min=1.0, max=600.0)
@@ -367,11 +367,13 @@ class MdProcessor:
 
         A compact metal object is a dipole whose response falls as
         ``(z^2 / (z^2 + d^2))^3`` with the across-track distance ``d`` from it: at the 25 cm coil
-        pitch at most two or three coils see half the peak, even a 0.3 m AT mine's metal at
-        its depth. Many coils at once is the array itself moving against the soil: a coil
-        pressed onto magnetic soil (the soil response grows as ``h^-3``) as the boom passes a
-        crest or the machine pitches. Left in, the dipole fit reads it as tens of kilograms of
-        metal deep down and the fusion as an AT mine. Metal longer than the span across the
+        pitch the coils either side of the one above it read at most half of it down to 0.45 m
+        (``z`` 0.5 m), and one between two coils gives those two alike and the next ones a
+        third or less. Three or more coils at the peak's level is a plateau no compact object
+        makes: the array itself moving against the soil, a coil pressed onto magnetic soil
+        (the soil response grows as ``h^-3``) as the boom passes a crest or the machine
+        pitches. Left in, the dipole fit reads it as tens of kilograms of metal deep down and
+        the fusion as an AT mine. Metal longer than the span across the
         track (rails, wire) is not a mine; the GPR sees large metal. A saturated peak is not
         judged (a large shallow metal object saturates several coils).
         """
