@@ -26,8 +26,10 @@ tick to the last, threads included):
 the machines are shared, so wall time measures the neighbours as much as the stack.
 
 The last line is a JSON object: ``core_rtf``, ``dds_rtf`` (CPU-time real-time factors of the
-whole stack on the 1 ha field) and, with ``sim`` among the parts, the simulator core's figures
-(``rtf``, ``rtf_cpu_time``, memory).
+whole stack on the 1 ha field), ``core_components_ms_per_sim_s`` (where the core run's time
+goes: CPU milliseconds per simulated second of each component, every call the host makes into
+it) with ``core_host_ms_per_sim_s`` (the host's own share: clock, queues, encoding) and, with
+``sim`` among the parts, the simulator core's figures (``rtf``, ``rtf_cpu_time``, memory).
 
 Reproduce: ``cd /work/main && python bench/sim_rtf.py`` (``--quick`` for a short check;
 ``--parts core`` for one figure).
@@ -217,13 +219,27 @@ def _nodes(world: str, seed: int, run_dir: str, rtf: float = 0.0):
 
 
 def child_core(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str, Any]:
-    """The whole stack on the deterministic host; CPU seconds over the timed window."""
+    """The whole stack on the deterministic host; CPU seconds over the timed window, in all
+    and per component (every call the host makes into one: its deliveries and timers)."""
     from demining_bringup.deterministic_runner import _Monitor, hosted
     from demining_bringup.hosts.deterministic import DeterministicHost
-    host = DeterministicHost(hosted(_nodes(world, seed, run_dir)))
+    marks: Dict[str, float] = {}
+    per: Dict[str, float] = {}
+
+    class _TimedHost(DeterministicHost):
+        """The host, with the CPU time of each call into a component added to its name."""
+
+        def _guard(self, rt, call):
+            t0 = time.process_time()
+            try:
+                return super()._guard(rt, call)
+            finally:
+                if 'cpu0' in marks:
+                    per[rt.name] = per.get(rt.name, 0.0) + time.process_time() - t0
+
+    host = _TimedHost(hosted(_nodes(world, seed, run_dir)))
     monitor = _Monitor(host)
     host.startup()
-    marks: Dict[str, float] = {}
     limit = WARMUP_S + seconds if seconds > 0 else 4 * 3600.0
 
     def on_tick(t: float) -> None:
@@ -233,8 +249,12 @@ def child_core(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str,
     sim_s = host.run(lambda: monitor.state.terminal, sim_time_limit_s=limit, on_tick=on_tick)
     cpu, wall = time.process_time() - marks['cpu0'], time.perf_counter() - marks['wall0']
     host.shutdown()
+    span = max(sim_s - marks['t0'], 1e-9)
     return {'sim_s': sim_s - marks['t0'], 'cpu_s': cpu, 'wall_s': wall,
-            'state': monitor.state.value, 'progress_pct': monitor.progress}
+            'state': monitor.state.value, 'progress_pct': monitor.progress,
+            'components_ms_per_sim_s': {k: round(1000.0 * v / span, 2) for k, v in sorted(
+                per.items(), key=lambda kv: -kv[1])},
+            'host_ms_per_sim_s': round(1000.0 * (cpu - sum(per.values())) / span, 2)}
 
 
 def child_dds(world: str, seed: int, seconds: float, run_dir: str,
@@ -353,6 +373,15 @@ def main() -> int:
                 result[f'{kind}_sim_s'] = round(out['sim_s'], 1)
                 result[f'{kind}_cpu_s'] = round(out['cpu_s'], 1)
                 result[f'{kind}_wall_s'] = round(out['wall_s'], 1)
+                if 'components_ms_per_sim_s' in out:
+                    # where the time goes: CPU ms per simulated second per component, and the
+                    # host's own share (clock, queues, message encoding and decoding)
+                    print(f'{kind}: CPU ms per simulated second: '
+                          + ', '.join(f'{k} {v}' for k, v in
+                                      out['components_ms_per_sim_s'].items())
+                          + f', host {out["host_ms_per_sim_s"]}', flush=True)
+                    result[f'{kind}_components_ms_per_sim_s'] = out['components_ms_per_sim_s']
+                    result[f'{kind}_host_ms_per_sim_s'] = out['host_ms_per_sim_s']
             if 'dds' in stack:
                 result['dds_executor'] = args.executor
     if 'sim' in parts:
