@@ -15,10 +15,14 @@ PMA-1 (0.8 g) ~35 mV at 5 cm but only ~4 mV at 10 cm (lost in the soil backgroun
 magnetic soil), a TM-62M (1.8 kg) ~190 mV at 20 cm; a receiver saturates at
 ``md_saturation_mv``.
 
-Background: magnetic soil (``magnetic_susceptibility``) adds ``md_soil_gain * chi / h^3``
-which varies with the coil height ``h`` (terrain and boom bounce: this is what ground
-balancing fights), every coil drifts slowly (Gauss-Markov) and carries white electronic
-noise. Processing must remove the background (docs/interfaces.md: "background included").
+Background: magnetic soil (``magnetic_susceptibility``) adds the response of a half-space to a
+coil of radius ``a`` (``md_coil_radius_m``) at height ``h``: by the image method the coupling
+of the coil with its image ``2 h`` below, ``md_soil_gain * chi * 8 / (a^2 + 4 h^2)^(3/2)``,
+which is ``md_soil_gain * chi / h^3`` for a coil high above the soil and stays finite for a
+coil on the ground (Das 2006). It varies with the coil height (terrain and boom bounce: this
+is what ground balancing fights). Every coil drifts slowly (Gauss-Markov) and carries white
+electronic noise. Processing must remove the background (docs/interfaces.md: "background
+included").
 """
 
 from __future__ import annotations
@@ -56,8 +60,13 @@ class MdParams:
                                      min=0.0, max=1000.0)
     md_drift_tau_s: float = param(60.0, 'Correlation time of the coil drift, s', min=0.1,
                                   max=1e6)
-    md_soil_gain: float = param(2.5, 'Soil background gain, mV m^3 per SI susceptibility '
-                                '(2 mV for loam at 5 cm)', min=0.0, max=1e6)
+    md_soil_gain: float = param(7.07, 'Soil background gain, mV m^3 per SI susceptibility '
+                                '(the gain x chi / h^3 of a coil high above the soil; 2 mV for '
+                                'loam at 5 cm with a 10 cm coil radius)', min=0.0, max=1e6)
+    md_coil_radius_m: float = param(0.1, 'Coil radius, m: below about this height the soil '
+                                    'response stops growing as h^-3 (a coil on the ground '
+                                    'reads 2.8 times its background at 5 cm, not 1,000 times)',
+                                    min=0.005, max=1.0)
     md_range_m: float = param(1.0, 'Items farther than this from every coil are ignored, m',
                               min=0.1, max=10.0)
     md_saturation_mv: float = param(5000.0, 'Receiver saturation, mV', min=1.0, max=1e7)
@@ -89,10 +98,13 @@ def md_response(coil_x, coil_y, coil_h, item_x, item_y, item_zc, item_strength,
     return gain * (np.asarray(item_strength)[None, :] / (r2 * r2 * r2)).sum(axis=1)
 
 
-def soil_background(coil_h, susceptibility: float, soil_gain: float) -> np.ndarray:
-    """Magnetic-soil background (mV) at coil heights ``coil_h`` (m)."""
-    h = np.maximum(np.asarray(coil_h, dtype=float), 1e-3)
-    return soil_gain * susceptibility / (h * h * h)
+def soil_background(coil_h, susceptibility: float, soil_gain: float,
+                    coil_radius_m: float = 0.1) -> np.ndarray:
+    """Magnetic-soil background (mV) at coil heights ``coil_h`` (m) of a coil of radius
+    ``coil_radius_m``: its coupling with its image in the half-space, ``2 h`` below."""
+    h = np.maximum(np.asarray(coil_h, dtype=float), 0.0)
+    d2 = coil_radius_m * coil_radius_m + 4.0 * h * h
+    return soil_gain * susceptibility * 8.0 / (d2 * np.sqrt(d2))
 
 
 def coil_offsets(n: int, width: float) -> np.ndarray:
@@ -138,7 +150,7 @@ class MetalDetectorModel:
             rows = rows[~self.table.gpr_only[rows] & (self.strength[rows] > 0.0)]
         s = md_response(coil_x, coil_y, coil_h, self.table.x[rows], self.table.y[rows],
                         self.zc[rows], self.strength[rows], p.md_gain, p.md_r_min_m)
-        s += soil_background(coil_h, self.chi, p.md_soil_gain)
+        s += soil_background(coil_h, self.chi, p.md_soil_gain, p.md_coil_radius_m)
         dt = 0.0 if self._t_last is None else max(t - self._t_last, 0.0)
         self._t_last = t
         if dt > 0.0 and p.md_drift_sigma_mv > 0.0:

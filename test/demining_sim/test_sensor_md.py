@@ -58,11 +58,17 @@ def test_scan_statistics_background_and_saturation():
     n = 4000
     far_x = np.full(n, 5.0)
     sig = model.signals(far_x, np.zeros(n), np.full(n, 0.05), np.zeros(n, int), 1.0)
-    bg = soil_background(0.05, 1e-3, P.md_soil_gain)
+    bg = soil_background(0.05, 1e-3, P.md_soil_gain, P.md_coil_radius_m)
     assert np.mean(sig) == pytest.approx(bg + model.drift[0], abs=0.1)
     assert np.std(sig) == pytest.approx(P.md_noise_mv, rel=0.1)
     # Magnetic soil raises the background in proportion to the susceptibility.
     assert soil_background(0.05, 1e-3, 2.5) == pytest.approx(10 * soil_background(0.05, 1e-4, 2.5))
+    # A coil high above the soil sees the h^-3 law, one on the ground a finite background
+    # (the half-space's image: 2.8 times the nominal 5 cm reading, Das 2006), not 1,000 times.
+    assert soil_background(1.0, 1e-3, 2.5) == pytest.approx(2.5e-3, rel=0.01)
+    assert soil_background(0.005, 1e-4, P.md_soil_gain, 0.1) == pytest.approx(
+        2.79 * soil_background(0.05, 1e-4, P.md_soil_gain, 0.1), rel=0.01)
+    assert soil_background(0.05, 1e-4, P.md_soil_gain, 0.1) == pytest.approx(2.0, rel=0.01)
     # Coil straight over a TM-62M at the surface saturates.
     top = model.signals(np.zeros(1), np.zeros(1), np.full(1, 0.05), np.zeros(1, int), 2.0)
     assert top[0] == P.md_saturation_mv
