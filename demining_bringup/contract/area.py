@@ -3,6 +3,12 @@
 Read from a world SDF (simulation: the same file Gazebo loads) or from a GeoJSON file in
 WGS84 (a real task: the polygon an operator exports from IMSMA or a GIS). Polygons come back
 in the ``map`` frame (ENU metres from the origin), the field counter-clockwise.
+
+A world's surveyed obstacles (``<demining:obstacle>``: trees, rocks, ruins) are exclusion zones
+of its area, their footprint as the simulator collides with it: ground the machine can neither
+drive through nor process, round which the planner keeps its own clearances (tool and hull)
+and which the record reports as not processed. A GeoJSON area declares them as exclusion
+polygons.
 """
 
 from __future__ import annotations
@@ -203,7 +209,8 @@ def load_area(path: str) -> HazardArea:
         return _load_geojson(path)
     world = load_world(path)
     return HazardArea(name=world.name, field=list(world.field),
-                      exclusion_zones=[list(z) for z in world.exclusion_zones],
+                      exclusion_zones=([list(z) for z in world.exclusion_zones]
+                                       + [o.footprint() for o in world.obstacles]),
                       origin=world.origin,
                       approach_lanes=([list(world.approach_lane)] if world.approach_lane
                                       else []),

@@ -123,6 +123,18 @@ class Obstacle:
         v = -s * dx + c * dy
         return (np.abs(u) <= self.length / 2.0 + margin) & (np.abs(v) <= self.width / 2.0 + margin)
 
+    def footprint(self, segments: int = 16) -> List[Tuple[float, float]]:
+        """The ground the obstacle stands on, counter-clockwise: its box, or a polygon of
+        ``segments`` sides round its circle (circumscribed: it holds the whole circle)."""
+        if self.shape == ObstacleShape.BOX.value and self.length > 0.0 and self.width > 0.0:
+            c, s = math.cos(self.yaw), math.sin(self.yaw)
+            hl, hw = 0.5 * self.length, 0.5 * self.width
+            return [(self.x + c * u - s * v, self.y + s * u + c * v)
+                    for u, v in ((-hl, -hw), (hl, -hw), (hl, hw), (-hl, hw))]
+        r = self.radius / math.cos(math.pi / segments)
+        return [(self.x + r * math.cos(2.0 * math.pi * k / segments),
+                 self.y + r * math.sin(2.0 * math.pi * k / segments)) for k in range(segments)]
+
 
 @dataclasses.dataclass(eq=False)
 class Terrain:

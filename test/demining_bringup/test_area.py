@@ -88,3 +88,18 @@ def test_mine_action_ids_from_a_world_file(tmp_path):
     area = load_area(str(path))
     assert (area.task_id, area.hazard_id, area.organisation) == ('T-042', 'CHA-7', 'NPA')
     assert load_world(str(path)) == world
+
+
+def test_a_worlds_surveyed_obstacles_are_exclusion_zones_of_its_area():
+    # rugged_terrain: the lanes ran the hull into a 0.5 m tree trunk the planner did not know
+    # of; the tracks spun against it until the slip stop ended the mission at 25 %.
+    from shapely.geometry import Point, Polygon as ShapelyPolygon
+    from demining_bringup.contract.sdf import load_world
+    path = find_world('rugged_terrain')
+    world, area = load_world(path), load_area(path)
+    assert len(area.exclusion_zones) == len(world.exclusion_zones) + len(world.obstacles)
+    zones = [ShapelyPolygon(z) for z in area.exclusion_zones]
+    for o in world.obstacles:
+        trunk = Point(o.x, o.y).buffer(0.99 * o.radius if o.shape == 'cylinder' else 0.01)
+        assert any(z.contains(trunk) for z in zones), o
+    assert area.area_m2 < ShapelyPolygon(area.field).area
