@@ -29,6 +29,8 @@ _MAX_STEP_M = 5.0
 _GRID_MARGIN_M = 1.0
 #: Upper bound of the grid size (cells), so a huge polygon cannot exhaust memory.
 _MAX_CELLS = 50_000_000
+#: An edge of a rasterised polygon rising less than this across its length is flat, m.
+_FLAT_EDGE_M = 1e-12
 
 
 def convex_hull(points) -> np.ndarray:
@@ -118,7 +120,9 @@ def convex_cells_many(polygons: Sequence[np.ndarray], x0: float, y0: float, res:
     a = q
     d = np.concatenate((q[:, 1:], q[:, :1]), axis=1) - q         # edges a -> a + d
     dx, dy = d[..., 0], d[..., 1]
-    rising, falling, flat = dy > 0.0, dy < 0.0, dy == 0.0
+    # an edge rising less than this is flat: it bounds whole rows (and its slope would overflow)
+    flat = np.abs(dy) < _FLAT_EDGE_M
+    rising, falling = (dy > 0.0) & ~flat, (dy < 0.0) & ~flat
     # left of an edge: dx (y - ay) - dy (x - ax) >= 0, i.e. x <= (rising) or >= (falling) the
     # edge's x at the row's y
     rel = gy[None, None, :] - a[..., 1:]                         # P x n x rows
