@@ -9,16 +9,37 @@ import pytest
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
-# Each pytest process gets its own block of domain ids (a process-unique base), so two test
-# runs on one machine never see each other. Valid DDS domain ids are 0..232.
-_DOMAIN_BASE = 1 + (os.getpid() % 20) * 10
+# Each pytest process (each pytest-xdist worker) owns one block of ten DDS domain ids, so two
+# test processes on one machine never see each other. The worker's index is part of the block
+# number, so the workers of one run never share a block whatever their pids; the pid spreads
+# concurrent runs. Valid ids are 0..232: twenty blocks from 1.
+_DOMAIN_BLOCKS = 20
+_BLOCK_SIZE = 10
+_WORKERS = max(1, min(_DOMAIN_BLOCKS, int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))))
+_WORKER = int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0').removeprefix('gw') or 0) % _WORKERS
+_BLOCK = (os.getpid() % (_DOMAIN_BLOCKS // _WORKERS)) * _WORKERS + _WORKER
+_DOMAIN_BASE = 1 + _BLOCK * _BLOCK_SIZE
+# The block's last id is the process default: subprocesses a test starts without choosing a
+# domain (``demine run`` over DDS) inherit it, so two workers' missions never cross-talk.
+os.environ['ROS_DOMAIN_ID'] = str(_DOMAIN_BASE + _BLOCK_SIZE - 1)
 _domains = itertools.count()
+
+
+def next_domain_id() -> int:
+    """Return a domain id of this process's block that no other test process uses."""
+    return _DOMAIN_BASE + next(_domains) % (_BLOCK_SIZE - 1)
 
 
 @pytest.fixture
 def ros_domain_id() -> int:
     """Return a ROS_DOMAIN_ID no other test in this run (or a concurrent run) uses."""
-    return _DOMAIN_BASE + next(_domains) % 10
+    return next_domain_id()
+
+
+@pytest.fixture(scope='session')
+def domain_ids():
+    """Hand out fresh domain ids to fixtures wider than one test (module-scoped missions)."""
+    return next_domain_id
 
 
 @pytest.fixture
@@ -30,3 +51,15 @@ def ctx(ros_domain_id):
     rclpy.init(context=c, domain_id=ros_domain_id)
     yield c
     rclpy.try_shutdown(context=c)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the modules holding slow tests first, keeping every module's own order.
+
+    With pytest-xdist (``make test``) the longest work is then handed out while the other
+    worker still has the many short tests to run, instead of one whole-mission module
+    running alone at the end of the suite.
+    """
+    slow_modules = {item.nodeid.split('::')[0] for item in items
+                    if item.get_closest_marker('slow') is not None}
+    items.sort(key=lambda item: item.nodeid.split('::')[0] not in slow_modules)

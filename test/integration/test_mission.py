@@ -64,10 +64,10 @@ def _safety_states(summary):
 
 
 @pytest.fixture(scope='module')
-def summaries(tmp_path_factory, small_field):
+def summaries(tmp_path_factory, small_field, domain_ids):
     tmp = tmp_path_factory.mktemp('equivalence')
     core = _run(tmp, small_field, 'core', '--backend', 'core')
-    dds = _run(tmp, small_field, 'dds', '--backend', 'dds', domain=150 + os.getpid() % 50)
+    dds = _run(tmp, small_field, 'dds', '--backend', 'dds', domain=domain_ids())
     return core, dds
 
 
