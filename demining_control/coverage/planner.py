@@ -87,6 +87,12 @@ _GAP_ROUNDS = 3
 _MIN_REST_LANES = 2.0
 #: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
 _MIN_GAP_M2 = 0.5
+#: An unprocessed stretch of a headland pass shorter than this (a few grid cells the tool
+#: skimmed) is left to the gap re-cover, not driven as a pass of its own, m.
+_MIN_STRETCH_M = 0.5
+#: Holes in the processed ground narrower than twice this are closed when a headland pass's
+#: unprocessed stretches are found, m.
+_PINHOLE_M = 0.3
 #: Angles off the facing at which a run-in or run-out near a zone is tried, degrees.
 _FAN_STEPS_DEG = (0, 20, 40, 60, 90, 120, 150)
 #: Run-ins (run-outs) kept per transit end: the nearest angles to the facing that work.
@@ -333,6 +339,11 @@ def _along(lane: Lane) -> float:
         else -1.0
 
 
+def _line_xy(line: LineString) -> List[XY]:
+    """A line's vertices as python floats."""
+    return [(float(x), float(y)) for x, y in line.coords]
+
+
 def _coords(geom) -> List[XY]:
     """Every vertex of a (multi)polygon's exterior(s)."""
     return [c for g in _polys(geom) for c in g.exterior.coords]
@@ -420,6 +431,7 @@ class _Planner:
         self._no_go_rings = [list(z) for z in no_go_zones]
         exclusion_zones = self._exclusion_rings + self._no_go_rings
         self.processed = processed if processed is not None else Polygon()
+        self._closed_processed = None       # the processed ground without pinholes, on use
         self.safe = safe_ground if safe_ground is not None else Polygon()
         self.field = validate_polygon(field, 'field')
         self.zones = [validate_polygon(z, f'exclusion zone {i}')
@@ -474,6 +486,10 @@ class _Planner:
         #: are left (``skipped``, their tool strips) and reported, not driven
         self.strict = False
         self.skipped: List[Polygon] = []
+        #: a gap's sub-plan: the ground base_link may stand on at a lane end (the parent's
+        #: field and declared safe ground when it turns inside); None: anywhere (a lane end
+        #: runs past the boundary to turn outside)
+        self.drivable = None
         self.zone_clear = (self.zone_union.buffer(params.exclusion_clearance_m)
                            if self.zones else Polygon())
         #: what the tool may process: the field minus the zones and their clearance
@@ -484,6 +500,12 @@ class _Planner:
         else:
             self.angle = math.radians(float(params.lane_angle_deg))
         self._headland_geometry()
+        #: Where the machine may drive without processing first: the field (processed or to
+        #: be) and declared safe ground. A plan that turns on its headland knows nothing
+        #: outside to be safe, so a transit there costs like one over unprocessed ground;
+        #: None (turning outside, the belt declared safe or chosen by the operator): no cost.
+        self.known_ground = (unary_union([self.field, self.safe]).buffer(
+            _SLIVER_M, join_style='mitre') if self.passes else None)
 
     def _headland_geometry(self) -> None:
         """Decide where the machine turns: on safe surroundings, or on a processed headland.
@@ -704,6 +726,13 @@ class _Planner:
         off = self.p.tool_offset_x_m
         cands = []
         for k, y, x0, x1, z0, z1 in self.lanes():
+            if self.drivable is not None:
+                # a gap at the field's edge, with nothing outside it declared safe: the lane
+                # ends there as at a zone (driven towards it, the tool reaching the edge, the
+                # machine backing out), never with the base run out past the boundary
+                z0 = z0 or not self.drivable.contains(Point(self._from_lane(x0 - ext, y)))
+                z1 = z1 or not self.drivable.contains(Point(self._from_lane(x1 + ext, y)))
+
             def make(a: float, b: float, za: bool, zb: bool, sign: float
                      ) -> Optional[Lane]:
                 # base starts 'ext' before the tool stretch (tool passes the boundary) unless
@@ -738,6 +767,50 @@ class _Planner:
         strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
         return strip.area > _EPS and (
             strip.intersection(self.processed).area >= _PROCESSED_SHARE * strip.area)
+
+    def _unprocessed_stretches(self, ring: List[XY]) -> List[List[XY]]:
+        """The stretches of a partly processed headland pass still to drive.
+
+        A pass cut short (a no-go zone found on it, a stop) is not driven again whole: each
+        stretch whose tool line is over unprocessed ground, stretches less than a lane spacing
+        apart merged, is lengthened by the tool's offset at either end along the pass, so the
+        tool, ahead of the base, covers the stretch's start whichever way it is driven and the
+        base runs in on the processed pass. A pass with nothing processed on it stays whole.
+        """
+        line = LineString(ring)
+        # closed over holes a few grid cells wide (the tool skimming a bump): a pass with
+        # pinholes along its centre line is processed there
+        if self._closed_processed is None:
+            self._closed_processed = self.processed.buffer(_PINHOLE_M).buffer(-_PINHOLE_M)
+        done = self._closed_processed
+        todo = line.difference(done) if line.intersects(done) else line
+        if todo.equals(line):
+            return [ring]
+        closed = ring[0] == ring[-1]
+        if closed:
+            # start the loop on processed ground, so no stretch wraps round its first point
+            done_line = line.intersection(done)
+            first = next((g for g in getattr(done_line, 'geoms', [done_line])
+                          if isinstance(g, LineString) and g.length > 0.0), None)
+            if first is None:
+                return [ring]
+            at = line.project(first.interpolate(0.5, normalized=True))
+            line = LineString(_line_xy(substring(line, at, line.length))
+                              + _line_xy(substring(line, 0.0, at))[1:])
+            todo = line.difference(done)
+        spans = sorted((line.project(Point(g.coords[0])), line.project(Point(g.coords[-1])))
+                       for g in getattr(todo, 'geoms', [todo])
+                       if isinstance(g, LineString) and g.length > _MIN_SEGMENT_M)
+        merged: List[List[float]] = []
+        for a, b in spans:
+            a, b = min(a, b), max(a, b)
+            if merged and a - merged[-1][1] < self.p.lane_spacing_m:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        lead = self.p.tool_offset_x_m
+        return [_line_xy(substring(line, max(a - lead, 0.0), min(b + lead, line.length)))
+                for a, b in merged if b - a >= _MIN_STRETCH_M]
 
     def _processed_already(self, lane: Lane) -> bool:
         # only the part of the strip inside the work region needs processing (a boundary
@@ -790,6 +863,8 @@ class _Planner:
         for pts in options:
             line = LineString(pts)
             over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
+            if self.known_ground is not None:
+                over += line.difference(self.known_ground).length
             excl = self._keep_out_m(pts, yaw_a, yaw_b)
             if self.fence is not None:
                 # a transit outside the geofence would be stopped there: as bad as keep-out
@@ -1024,6 +1099,10 @@ class _Planner:
                        processed=covered, safe_ground=self.safe,
                        no_go_zones=self._no_go_rings)
         sub.strict = True
+        sub.known_ground = self.known_ground
+        if self.known_ground is not None:
+            # this plan turns on its headland: nothing outside the field is known safe
+            sub.drivable = shapely.prepared.prep(self.known_ground)
         try:
             s_legs, s_chosen, s_over, _, end, s_back, s_yaw = sub._legs(here, back_to, yaw)
         finally:
@@ -1220,7 +1299,8 @@ class _Planner:
             raise PlanningError('no lane fits the area (is it narrower than the tool?)')
         if not self.processed.is_empty:
             cands = [c for c in cands if not self._processed_already(c[0])]
-            rings = [r for r in rings if not self._processed_ring(r)]
+            rings = [piece for r in rings if not self._processed_ring(r)
+                     for piece in self._unprocessed_stretches(r)]
             if not cands and not rings:
                 raise PlanningError(NOTHING_LEFT)
         reach = self.reachable(start_xy)

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon, box
+from shapely.ops import unary_union
 
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import geofence, metres_outside
@@ -131,7 +132,6 @@ def _deeper_anywhere(plan, zones, p, work_only=False):
     and a pivot in place wherever the facing changes (ring corners, lane ends, run-ins).
     """
     import shapely
-    from shapely.ops import unary_union
     from demining_control.coverage.no_go import footprint
     zu = unary_union(zones)
     wp, facing, work = plan.waypoints, plan.facing, plan.work
@@ -159,8 +159,6 @@ def _deeper_anywhere(plan, zones, p, work_only=False):
 def _at_field(seed):
     """A random rectangle with 1-4 AT no-go discs, safe surroundings, half its lanes
     processed, re-planned from beside it (the component's re-plan round a new zone)."""
-    from shapely.geometry import box
-    from shapely.ops import unary_union
     from demining_control.coverage.no_go import disc_polygon
     rng = np.random.default_rng(seed)
     w, h = rng.uniform(15, 40), rng.uniform(8, 25)
@@ -202,7 +200,6 @@ def test_a_gap_beside_a_zone_gets_lanes_past_the_zone_pass():
     it and the gap re-cover stopped there (60 m^2, 5.8 % of the workable ground, left). What
     a zone pass leaves of a gap now gets lanes of its own; what is left is reported."""
     import os
-    from shapely.ops import unary_union
     from demining_bringup.contract.area import load_area
     from demining_bringup.contract.sdf import load_world
     from demining_control.coverage.planner import _Planner
@@ -239,7 +236,6 @@ def test_a_transit_across_a_row_of_holes_goes_round_each():
 def test_ground_cut_off_by_a_zone_is_never_nothing_left():
     """mixed_field: false AT zones round the start cut the field off; the planner said
     'nothing left' and the mission completed at 0.8 %."""
-    from shapely.geometry import box
     from demining_control.coverage.planner import CUT_OFF, NOTHING_LEFT
     field = [(0, 0), (40, 0), (40, 20), (0, 20)]
     wall = [(15, -15), (17, -15), (17, 35), (15, 35)]        # a keep-out road across it
@@ -256,7 +252,6 @@ def test_ground_cut_off_by_a_zone_is_never_nothing_left():
 def _edge_disc_field():
     """A 12 x 8 m field with safe surroundings and an AT no-go disc 5 cm from its south edge
     (the small generated field of the whole-mission tests, a shallow mine read as AT)."""
-    from shapely.geometry import box
     from demining_control.coverage.no_go import disc_polygon
     field = [(0, 0), (12, 0), (12, 8), (0, 8)]
     disc = disc_polygon(9.4, 1.2, 1.15)
@@ -267,7 +262,6 @@ def _edge_disc_field():
 def _left_beside(plan, field, disc, p, processed=None):
     """Ground the plan leaves unprocessed that is not within the tool's clearance of the zone."""
     from shapely.geometry import Polygon as Poly
-    from shapely.ops import unary_union
     done = unary_union([lane_footprints(plan, p.tool_width_m)]
                        + ([processed] if processed is not None else []))
     return Poly(field).difference(disc.buffer(p.exclusion_clearance_m)).difference(done)
@@ -291,8 +285,6 @@ def test_a_gap_is_re_covered_when_every_lane_is_processed():
     """A zone found on the last lane: every lane was processed, the planner said 'nothing
     left' before its gap re-cover, and the mission completed with the strip beside the zone
     unprocessed (8 m^2 of the small field)."""
-    from shapely.geometry import box
-    from shapely.ops import unary_union
     from demining_control.coverage.planner import _MIN_GAP_M2, NOTHING_LEFT
     field, disc, safe = _edge_disc_field()
     p = CoverageParams()
@@ -321,7 +313,6 @@ def test_a_transit_is_a_work_leg_only_where_it_crosses_unprocessed_ground():
     (the base, or the tool line 2.6 m ahead) the tool must process it first (the supervisor's
     interlock): such legs are work legs. Over processed ground and outside the field the tool
     stays up, so a buried tiller is not dragged round the curves of a transit."""
-    from shapely.geometry import box
     from demining_control.coverage.planner import _Planner
     p = CoverageParams()
     planner = _Planner([(0, 0), (20, 0), (20, 10), (0, 10)], [], p,
@@ -356,3 +347,32 @@ def test_a_transit_round_a_no_go_zone_keeps_inside_the_geofence(margin, start, z
     plan = plan_coverage(field, [], start, CoverageParams(), no_go_zones=[zone], fence=fence)
     assert metres_outside(plan.waypoints, fence) <= 0.05     # the planner node's tolerance
     assert not LineString(np.asarray(plan.waypoints)[:, :2]).intersects(Polygon(zone))
+
+
+def test_a_headland_pass_cut_short_is_finished_not_driven_again_whole():
+    # everything processed but 10 m of the outer pass along the north edge (a stop there)
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    hole = box(8.0, 18.0, 18.0, 20.0)
+    p = CoverageParams()
+    plan = plan_coverage(field, [], (2.0, 10.0), p, processed=Polygon(field).difference(hole))
+    assert _covered_fraction(field, plan) > 0.0
+    assert lane_footprints(plan, p.tool_width_m).intersection(hole).area >= 0.95 * hole.area
+    # the 10 m stretch, run in and out by the tool's offset: not the pass's 96 m again
+    assert plan.work_length_m < hole.bounds[2] - hole.bounds[0] + 4.0 * p.tool_offset_x_m
+
+
+def test_a_replan_round_a_mine_on_the_headland_keeps_the_machine_inside_the_field():
+    # A TM-62 found on the outer headland pass of a 16 x 8 m field with nothing declared
+    # safe round it: the processed ground is the pass's patches that were done (its corners
+    # and a stretch were not: the tool lifts in pivots). The re-plan's gap lanes and its
+    # transit round the no-go zone once ran 3.6-4.3 m out of the field, onto unknown ground.
+    field = [(0.0, 0.0), (16.0, 0.0), (16.0, 8.0), (0.0, 8.0)]
+    done = unary_union([box(0.0, 3.6, 2.0, 8.0), box(3.6, 6.0, 16.0, 8.0),
+                        box(14.0, 0.0, 16.0, 4.5), box(0.3, 0.0, 3.6, 2.0),
+                        box(11.0, 0.0, 12.5, 2.0)])
+    disc = Point(10.0, 1.0).buffer(1.2)
+    plan = plan_coverage(field, [], (15.6, 1.2), CoverageParams(), processed=done,
+                         no_go_zones=[list(disc.exterior.coords)[:-1]])
+    outside = LineString(plan.waypoints).difference(Polygon(field).buffer(0.1)).length
+    assert outside == pytest.approx(0.0, abs=0.05)
+    assert LineString(plan.waypoints).distance(disc) > 0.0
