@@ -23,6 +23,8 @@ _DOMAIN_BASE = 1 + _BLOCK * _BLOCK_SIZE
 # domain (``demine run`` over DDS) inherit it, so two workers' missions never cross-talk.
 os.environ['ROS_DOMAIN_ID'] = str(_DOMAIN_BASE + _BLOCK_SIZE - 1)
 _domains = itertools.count()
+#: Expected seconds of a test marked ``slow`` without its own ``seconds``.
+SLOW_DEFAULT_S = 10.0
 
 
 def next_domain_id() -> int:
@@ -53,13 +55,21 @@ def ctx(ros_domain_id):
     rclpy.try_shutdown(context=c)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Run the modules holding slow tests first, keeping every module's own order.
+def _expected_s(item) -> float:
+    """Seconds ``item`` is expected to take: its ``slow`` marker's ``seconds``, else 0."""
+    mark = item.get_closest_marker('slow')
+    return float(mark.kwargs.get('seconds', SLOW_DEFAULT_S)) if mark is not None else 0.0
 
-    With pytest-xdist (``make test``) the longest work is then handed out while the other
-    worker still has the many short tests to run, instead of one whole-mission module
-    running alone at the end of the suite.
+
+def pytest_collection_modifyitems(config, items):
+    """Run the longest modules first, keeping every module's own order.
+
+    With pytest-xdist (``make test``, one module per worker at a time) the whole-mission
+    modules are handed out while the other workers still have the many short tests to run,
+    instead of one of them running alone at the end of the suite (longest first).
     """
-    slow_modules = {item.nodeid.split('::')[0] for item in items
-                    if item.get_closest_marker('slow') is not None}
-    items.sort(key=lambda item: item.nodeid.split('::')[0] not in slow_modules)
+    cost: dict = {}
+    for item in items:
+        module = item.nodeid.split('::')[0]
+        cost[module] = cost.get(module, 0.0) + _expected_s(item)
+    items.sort(key=lambda item: -cost[item.nodeid.split('::')[0]])

@@ -19,7 +19,7 @@ def test_bad_arguments_end_with_exit_code_2(capsys):
 
 
 @pytest.mark.dds
-@pytest.mark.slow
+@pytest.mark.slow(seconds=5)
 @pytest.mark.timeout(120)
 def test_a_few_trials_per_trigger_print_the_summary_last():
     script = os.path.abspath(safety_latency.__file__)

@@ -56,7 +56,7 @@ def test_the_campaign_covers_every_fault_kind_and_sensor():
     assert {a.kind for s in scenarios for a in s.actors} >= {'person', 'animal'}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=5)
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize('path', SCENARIOS, ids=[os.path.basename(p) for p in SCENARIOS])
 def test_the_scenario_ends_safe(runs, path):

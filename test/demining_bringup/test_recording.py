@@ -80,7 +80,7 @@ def test_the_deterministic_host_records_every_message_it_emits(tmp_path):
     assert os.stat(tmp_path / RECORDING_FILE).st_mode & 0o777 == 0o644
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=35)
 @pytest.mark.timeout(180)
 def test_demine_run_record_writes_a_readable_mcap(tmp_path):
     run_dir = tmp_path / 'run'

@@ -22,7 +22,7 @@ AT_XY = (10.0, 0.9)
 NO_PROGRESS_ABORT_S = 300.0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=150)
 @pytest.mark.timeout(600)
 def test_a_detected_at_mine_on_the_lane_is_never_driven_over(tmp_path):
     world = generate_world(FIELD, seed=5, ap_per_100m2=0.0, clutter_per_m2=0.0,

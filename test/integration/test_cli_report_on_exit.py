@@ -74,7 +74,7 @@ def _run_folder(output):
     return lines[-1][len('run folder: '):]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=20)
 @pytest.mark.timeout(60)
 def test_core_timeout_leaves_a_complete_report_and_exit_code_1(tmp_path):
     run_dir = tmp_path / 'run'
@@ -89,7 +89,7 @@ def test_core_timeout_leaves_a_complete_report_and_exit_code_1(tmp_path):
     assert 'mission aborted' in proc.stdout and 'timed out after 20 s wall' in proc.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=20)
 @pytest.mark.timeout(60)
 def test_core_sigterm_leaves_a_complete_report_in_a_fresh_run_folder(tmp_path):
     # Take the default run folder's names for the next seconds: the run must not reuse them.
@@ -121,7 +121,7 @@ def test_core_node_crash_leaves_a_complete_report(tmp_path):
                             'fault at t=30.00 s')
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=20)
 @pytest.mark.dds
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize('mode, reason', [

@@ -85,7 +85,7 @@ def _assert_kept(before: JournalContent, after: JournalContent) -> None:
         assert kept.get(d.id) == (d.x, d.y, d.kind), f'track {d.id} lost'
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=100)
 @pytest.mark.timeout(900)
 def test_a_mission_killed_five_times_is_resumed_and_cleared(small_field, tmp_path):
     run_dir = str(tmp_path / 'run')

@@ -19,7 +19,7 @@ _ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
 SCENARIO = os.path.join(_ROOT, 'config', 'faults', 'person_in_work_area.yaml')
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=50)
 @pytest.mark.timeout(600)
 def test_a_person_stops_flail_and_vehicle_before_the_safety_distance(tmp_path, small_field):
     desc = st.load_stack()

@@ -70,7 +70,7 @@ def mission_of(tmp_path_factory, small_field):
     return run
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=35)
 @pytest.mark.timeout(900)       # a whole (small) mission at the governed speed
 @pytest.mark.parametrize('profile', ['tiller', 'flail_tiller'])
 def test_tool_profile_completes_a_mission_governed_and_raised_off_work(mission_of, profile):
@@ -90,7 +90,7 @@ def test_tool_profile_completes_a_mission_governed_and_raised_off_work(mission_o
     assert sim.tools.tiller.speed >= 0.0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=35)
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize('profile', ['tiller', 'flail_tiller'])
 def test_tool_profile_mission_processes_the_ground_outside_the_no_go_zones(mission_of,
@@ -103,7 +103,7 @@ def test_tool_profile_mission_processes_the_ground_outside_the_no_go_zones(missi
     assert summary['coverage_workable_percent'] >= 95.0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=35)
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize('profile', ['tiller', 'flail_tiller'])
 def test_every_no_go_zone_of_a_tool_profile_mission_holds_an_at_mine_or_uxo(
