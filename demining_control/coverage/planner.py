@@ -1203,9 +1203,22 @@ class _Planner:
                     yaw = math.atan2(sign * uy, sign * ux)
                     pre = back_out_point(p0[0], p0[1], yaw, self.zone_block, self.pivot_reach,
                                          _BACK_OUT_STEP_M, _BACK_OUT_MAX_M) or p0
+                    late = self.known_ground is not None and not self.known_ground.contains(
+                        LineString([pre, p0]))
+                    if late:
+                        # the run-in (the tool's offset, the pivot's clearance) would start
+                        # past the field's edge, on ground nobody declared safe: start
+                        # later, where it is all inside (the tool then covers less of the gap)
+                        pre = self._run_in_inside(pre, p1)
+                        if pre is None:
+                            continue
+                        p0 = pre
                     p1 = self._clip_pass(pre, p1)
+                    # a pass started late must still be long enough to be worth its approach
+                    # (its run-in from outside the field is what the start moved off)
+                    shortest = self.p.tool_width_m if late else _MIN_SEGMENT_M
                     if p1 is None or sign * ((p1[0] - p0[0]) * ux + (p1[1] - p0[1]) * uy) \
-                            <= _MIN_SEGMENT_M:
+                            <= shortest:
                         continue
                     # the pass that covers most of the gap, the nearest of those (a
                     # tenth of a square metre decides: the rest is the transit's)
@@ -1213,6 +1226,19 @@ class _Planner:
                     if best is None or key < best[0]:
                         best = (key, [pre, p0, p1] if pre != p0 else [p0, p1])
         return best[1] if best is not None else None
+
+    def _run_in_inside(self, a: XY, b: XY) -> Optional[XY]:
+        """The first point of the straight pass ``a`` -> ``b`` from which the rest of it is
+        on known ground (None: no such stretch longer than ``_MIN_SEGMENT_M``)."""
+        inside = LineString([a, b]).intersection(self.known_ground)
+        pieces = [g for g in getattr(inside, 'geoms', [inside])
+                  if isinstance(g, LineString) and g.length > _MIN_SEGMENT_M]
+        last = [g for g in pieces if g.distance(Point(b)) < _SLIVER_M]
+        if not last:
+            return None
+        ends = list(last[0].coords)
+        start = min((ends[0], ends[-1]), key=lambda c: -math.dist(c, b))
+        return (float(start[0]), float(start[1]))
 
     def _swept_parts(self, pts: Sequence[XY]) -> np.ndarray:
         """The ground the footprint (hull and flail, plus the supervisor's stop margin ahead)

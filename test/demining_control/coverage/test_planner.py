@@ -9,8 +9,9 @@ from shapely.ops import unary_union
 
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import geofence, metres_outside
-from demining_control.coverage.planner import (CoverageParams, PlanningError, auto_lane_angle,
-                                               classify_work, lane_footprints, plan_coverage)
+from demining_control.coverage.planner import (CoverageParams, PlanningError, _Planner,
+                                               auto_lane_angle, classify_work, lane_footprints,
+                                               plan_coverage)
 
 RECT = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 #: Lanes past the boundary, turns outside: the planner with safe surroundings.
@@ -376,3 +377,18 @@ def test_a_replan_round_a_mine_on_the_headland_keeps_the_machine_inside_the_fiel
     outside = LineString(plan.waypoints).difference(Polygon(field).buffer(0.1)).length
     assert outside == pytest.approx(0.0, abs=0.05)
     assert LineString(plan.waypoints).distance(disc) > 0.0
+
+
+def test_a_pass_along_a_no_go_zone_at_the_field_edge_runs_in_inside_the_field():
+    # quick_mixed: an AT mine 1.7 m from the north edge, the gap west of its zone. The pass
+    # along the zone's side, driven south with the tool leading, once started 3.1 m past the
+    # edge (the tool's offset, then the pivot's clearance): all of it outside the field.
+    field = [(0.0, 0.0), (14.0, 0.0), (14.0, 10.0), (0.0, 10.0)]
+    disc = Point(8.0, 8.3).buffer(1.7)
+    strip = box(4.3, 8.0, 7.0, 10.0)
+    planner = _Planner(field, [], CoverageParams(), processed=Polygon(field).difference(strip),
+                       no_go_zones=[list(disc.exterior.coords)[:-1]])
+    gap = strip.difference(planner.zone_clear)
+    along = planner._zone_pass(gap, (2.0, 9.5))
+    assert along is not None
+    assert Polygon(field).buffer(0.1).contains(LineString(along))
