@@ -729,9 +729,11 @@ class _Planner:
             if self.drivable is not None:
                 # a gap at the field's edge, with nothing outside it declared safe: the lane
                 # ends there as at a zone (driven towards it, the tool reaching the edge, the
-                # machine backing out), never with the base run out past the boundary
-                z0 = z0 or not self.drivable.contains(Point(self._from_lane(x0 - ext, y)))
-                z1 = z1 or not self.drivable.contains(Point(self._from_lane(x1 + ext, y)))
+                # machine backing out), never with the hull run out past the boundary (its
+                # front ahead of base_link at a lane's end, its rear behind at a start)
+                hull = ext + max(self.p.footprint_front_m, self.p.footprint_rear_m)
+                z0 = z0 or not self.drivable.contains(Point(self._from_lane(x0 - hull, y)))
+                z1 = z1 or not self.drivable.contains(Point(self._from_lane(x1 + hull, y)))
 
             def make(a: float, b: float, za: bool, zb: bool, sign: float
                      ) -> Optional[Lane]:

@@ -1,9 +1,11 @@
 """Tests of the boustrophedon coverage planner."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
+import shapely.prepared
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import unary_union
 
@@ -392,3 +394,23 @@ def test_a_pass_along_a_no_go_zone_at_the_field_edge_runs_in_inside_the_field():
     along = planner._zone_pass(gap, (2.0, 9.5))
     assert along is not None
     assert Polygon(field).buffer(0.1).contains(LineString(along))
+
+
+def test_a_gap_lane_at_the_field_edge_keeps_the_hull_inside_the_field():
+    # A gap's sub-plan when the mission turns on its headland (nothing outside declared safe):
+    # a lane whose base stopped 0.1 m inside the edge still ran its rear 2.9 m past it.
+    p = dataclasses.replace(CoverageParams(), headland_passes='0', lane_angle_deg=0.0)
+    field = box(0.0, 0.0, 10.0, 6.0)
+    planner = _Planner(list(box(0.2, 2.0, 6.3, 4.0).exterior.coords), [], p)
+    planner.drivable = shapely.prepared.prep(field.buffer(0.05))
+    lanes = [ln for options in planner.build_lanes() for ln in options]
+    assert lanes
+    # the tool reaches the edge; only the hammers, ahead of its centre line, may pass it
+    hammers = field.buffer(p.footprint_front_m - p.tool_offset_x_m + 0.05)
+    for ln in lanes:
+        d = math.atan2(ln.end[1] - ln.start[1], ln.end[0] - ln.start[0])
+        rear = Point(ln.start[0] - math.cos(d) * p.footprint_rear_m,
+                     ln.start[1] - math.sin(d) * p.footprint_rear_m)
+        front = Point(ln.end[0] + math.cos(d) * p.footprint_front_m,
+                      ln.end[1] + math.sin(d) * p.footprint_front_m)
+        assert field.buffer(0.05).contains(rear) and hammers.contains(front), ln
