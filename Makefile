@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(BIN)/demine demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadgroup
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/python -m flake8

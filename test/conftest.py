@@ -64,8 +64,7 @@ def _expected_s(item) -> float:
 def pytest_collection_modifyitems(config, items):
     """Run the longest modules first, keeping every module's own order.
 
-    With pytest-xdist (``make test``; a module with a costly shared fixture is one
-    ``xdist_group``, run by one worker) the whole-mission
+    With pytest-xdist (``make test``, one module per worker at a time) the whole-mission
     modules are handed out while the other workers still have the many short tests to run,
     instead of one of them running alone at the end of the suite (longest first).
     """

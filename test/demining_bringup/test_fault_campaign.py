@@ -12,9 +12,6 @@ import yaml
 from demining_bringup import fault_campaign as fc
 from demining_sim.faults import FaultKind, SENSORS, load_scenario
 
-#: One worker runs this module whole (pytest-xdist): its module fixture is paid once.
-pytestmark = pytest.mark.xdist_group('fault_campaign')
-
 FOLDER = os.path.join(os.path.dirname(__file__), '..', '..', 'config', 'faults')
 #: Worker processes (the CI machine has two cores).
 WORKERS = 2

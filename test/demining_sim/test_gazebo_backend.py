@@ -27,9 +27,6 @@ from demining_sim.sensor_emulator_node import SensorEmulator, TruthPose, rpy_fro
 from demining_sim.simulator import GroundTruth, Heartbeat, SimParams, Simulator
 from demining_bringup.contract.world import BuriedItem, GeoOrigin, ItemKind, Obstacle, World
 
-#: One worker runs this module whole (pytest-xdist): its module fixture is paid once.
-pytestmark = pytest.mark.xdist_group('gazebo_backend')
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BRIDGE_YAML = ROOT / 'config' / 'gz_bridge.yaml'
 INTERFACES = ROOT / 'docs' / 'interfaces.md'

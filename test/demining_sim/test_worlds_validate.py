@@ -13,9 +13,6 @@ import shapely
 
 from demining_bringup.contract.sdf import load_world
 
-#: One worker runs this module whole (pytest-xdist): its module fixture is paid once.
-pytestmark = pytest.mark.xdist_group('worlds_validate')
-
 WORLDS_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..',
                                            'demining_sim', 'worlds'))
 WORLD_FILES = sorted(glob.glob(os.path.join(WORLDS_DIR, '*.sdf')))

@@ -36,9 +36,8 @@ TRACKED_RADIUS_M = 0.2
 #: The labels that are right for each kind of mine (an AT mine and a UXO both make a no-go
 #: zone; bench/perception.py scores them so too).
 RIGHT_KINDS = {'AP': ('AP',), 'AT': ('AT', 'UXO'), 'UXO': ('UXO', 'AT')}
-#: xdist_group: one worker runs this module whole, so the two-host fixture is paid once.
 pytestmark = [pytest.mark.slow(seconds=100), pytest.mark.dds,
-              pytest.mark.xdist_group('equivalence'), pytest.mark.timeout(2 * RUN_TIMEOUT_S)]
+              pytest.mark.timeout(2 * RUN_TIMEOUT_S)]
 
 
 def _run(tmp_path, world, name, *extra, domain=None):

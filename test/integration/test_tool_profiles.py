@@ -16,9 +16,6 @@ from demining_bringup.contract.states import LegKind, MissionState
 from demining_bringup.deterministic_runner import hosted
 from demining_bringup.hosts.deterministic import DeterministicHost
 
-#: One worker runs this module whole (pytest-xdist): its module fixture is paid once.
-pytestmark = pytest.mark.xdist_group('tool_profiles')
-
 #: Time to lift the tool from its working depth (0.25 m at the controller's 0.05 m/s) and a
 #: control period's margin, s.
 LIFT_S = 6.0
