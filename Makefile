@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(BIN)/demine demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist load
 
 lint: $(STAMP)
 	$(BIN)/python -m flake8

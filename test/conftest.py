@@ -64,9 +64,9 @@ def _expected_s(item) -> float:
 def pytest_collection_modifyitems(config, items):
     """Run the longest modules first, keeping every module's own order.
 
-    With pytest-xdist (``make test``, one module per worker at a time) the whole-mission
-    modules are handed out while the other workers still have the many short tests to run,
-    instead of one of them running alone at the end of the suite (longest first).
+    With pytest-xdist (``make test``) the whole-mission tests are handed out first, while
+    the other workers still have the many short tests to run, instead of one of them
+    running alone at the end of the suite.
     """
     cost: dict = {}
     for item in items:
