@@ -486,10 +486,6 @@ class _Planner:
         #: are left (``skipped``, their tool strips) and reported, not driven
         self.strict = False
         self.skipped: List[Polygon] = []
-        #: a gap's sub-plan: the ground base_link may stand on at a lane end (the parent's
-        #: field and declared safe ground when it turns inside); None: anywhere (a lane end
-        #: runs past the boundary to turn outside)
-        self.drivable = None
         self.zone_clear = (self.zone_union.buffer(params.exclusion_clearance_m)
                            if self.zones else Polygon())
         #: what the tool may process: the field minus the zones and their clearance
@@ -504,6 +500,8 @@ class _Planner:
         #: be) and declared safe ground. A plan that turns on its headland knows nothing
         #: outside to be safe, so a transit there costs like one over unprocessed ground;
         #: None (turning outside, the belt declared safe or chosen by the operator): no cost.
+        #: A gap's sub-plan inherits its parent's (see :meth:`_sub_plan`): its lane ends stay
+        #: on it.
         self.known_ground = (unary_union([self.field, self.safe]).buffer(
             _SLIVER_M, join_style='mitre') if self.passes else None)
 
@@ -725,15 +723,17 @@ class _Planner:
         ext = self.p.tool_offset_x_m + self.p.lane_end_margin_m
         off = self.p.tool_offset_x_m
         cands = []
+        known = (shapely.prepared.prep(self.known_ground) if self.known_ground is not None
+                 else None)
+        hull = ext + max(self.p.footprint_front_m, self.p.footprint_rear_m)
         for k, y, x0, x1, z0, z1 in self.lanes():
-            if self.drivable is not None:
+            if known is not None:
                 # a gap at the field's edge, with nothing outside it declared safe: the lane
                 # ends there as at a zone (driven towards it, the tool reaching the edge, the
                 # machine backing out), never with the hull run out past the boundary (its
                 # front ahead of base_link at a lane's end, its rear behind at a start)
-                hull = ext + max(self.p.footprint_front_m, self.p.footprint_rear_m)
-                z0 = z0 or not self.drivable.contains(Point(self._from_lane(x0 - hull, y)))
-                z1 = z1 or not self.drivable.contains(Point(self._from_lane(x1 + hull, y)))
+                z0 = z0 or not known.contains(Point(self._from_lane(x0 - hull, y)))
+                z1 = z1 or not known.contains(Point(self._from_lane(x1 + hull, y)))
 
             def make(a: float, b: float, za: bool, zb: bool, sign: float
                      ) -> Optional[Lane]:
@@ -1101,10 +1101,8 @@ class _Planner:
                        processed=covered, safe_ground=self.safe,
                        no_go_zones=self._no_go_rings)
         sub.strict = True
+        # this plan turns on its headland (if it does): nothing outside the field is known safe
         sub.known_ground = self.known_ground
-        if self.known_ground is not None:
-            # this plan turns on its headland: nothing outside the field is known safe
-            sub.drivable = shapely.prepared.prep(self.known_ground)
         try:
             s_legs, s_chosen, s_over, _, end, s_back, s_yaw = sub._legs(here, back_to, yaw)
         finally:
@@ -1239,7 +1237,7 @@ class _Planner:
         if not last:
             return None
         ends = list(last[0].coords)
-        start = min((ends[0], ends[-1]), key=lambda c: -math.dist(c, b))
+        start = max((ends[0], ends[-1]), key=lambda c: math.dist(c, b))
         return (float(start[0]), float(start[1]))
 
     def _swept_parts(self, pts: Sequence[XY]) -> np.ndarray:

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import shapely.prepared
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import unary_union
 
@@ -402,7 +401,7 @@ def test_a_gap_lane_at_the_field_edge_keeps_the_hull_inside_the_field():
     p = dataclasses.replace(CoverageParams(), headland_passes='0', lane_angle_deg=0.0)
     field = box(0.0, 0.0, 10.0, 6.0)
     planner = _Planner(list(box(0.2, 2.0, 6.3, 4.0).exterior.coords), [], p)
-    planner.drivable = shapely.prepared.prep(field.buffer(0.05))
+    planner.known_ground = field.buffer(0.05)      # the parent's field (as _sub_plan sets it)
     lanes = [ln for options in planner.build_lanes() for ln in options]
     assert lanes
     # the tool reaches the edge; only the hammers, ahead of its centre line, may pass it
