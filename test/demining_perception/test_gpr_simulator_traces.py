@@ -83,31 +83,34 @@ def test_surface_pick_is_the_ground_bounce_not_the_coupling():
     assert abs(float(np.median(picks)) - air) < 0.5
 
 
-@pytest.mark.parametrize('rise_m', [0.04, 0.08, 0.12])
+def _dip(rise_m):
+    """Antenna height over a 2 m dip from x = 8 m, up to ``rise_m`` above nominal."""
+    h0 = SimGprParams().gpr_antenna_height_m
+    return lambda x: h0 + rise_m * 0.5 * (
+        1.0 - np.cos(2.0 * np.pi * np.clip((x - 8.0) / 2.0, 0, 1)))
+
+
+@pytest.mark.parametrize('rise_m', [0.04, 0.08, pytest.param(0.12, marks=pytest.mark.xfail(
+    strict=True, reason='known: one channel keeps a shallow residual (z 26) where its running '
+    'median surface residual is 5, under the 8 that marks a disturbed surface'))])
 def test_a_boom_rising_over_a_dip_is_no_row_of_shallow_objects(rise_m):
     # The boom over a 2 m dip (or past a crest, or pitching): the antenna is up to rise_m
     # higher and the ground bounce comes later. Left at the nominal height's time, it walked
     # into the window below the surface and stacked as an object on every channel
     # (rugged_terrain: dozens of AT-sized "objects" 3 cm deep, pinned missions).
-    h0 = SimGprParams().gpr_antenna_height_m
+    shallow = [d for d in drive([], 16.0, height=_dip(rise_m)) if d.depth < 0.1]
+    assert not shallow, [(round(d.x, 2), round(d.y, 2), round(d.depth, 3)) for d in shallow]
 
-    def dip(x):
-        return h0 + rise_m * 0.5 * (1.0 - np.cos(2.0 * np.pi * np.clip((x - 8.0) / 2.0, 0, 1)))
 
-    dets = drive([], 16.0, height=dip)
-    shallow = [d for d in dets if d.depth < 0.1]
-    # Known: at 12 cm one channel's residual (z 26) sits where its running median of the
-    # surface residual is 5 (the dip's end half in the context), under the 8 that marks a
-    # disturbed surface; a single point, never the row across the channels that fuses into
-    # an AT-sized object.
-    assert len(shallow) <= (1 if rise_m > 0.1 else 0), \
-        [(round(d.x, 2), round(d.y, 2), round(d.depth, 3)) for d in shallow]
-    # Nor deep: the alignment's circular shift wrapped the direct coupling onto the traces'
-    # end, a row of eight "objects" at the window's bottom (0.39 m, confidence 0.9).
-    deep = [d for d in dets if d.depth >= 0.1]
+@pytest.mark.parametrize('rise_m', [0.04, 0.08, 0.12])
+def test_a_boom_rising_over_a_dip_leaves_no_deep_row_and_finds_a_pmn(rise_m):
+    # The alignment's circular shift wrapped the direct coupling onto the traces' end: under
+    # a boom raised 12 cm, a row of eight "objects" at the window's bottom (0.39 m,
+    # confidence 0.9), which fuses into an AT-sized object.
+    deep = [d for d in drive([], 16.0, height=_dip(rise_m)) if d.depth >= 0.1]
     assert not deep, [(round(d.x, 2), round(d.y, 2), round(d.depth, 3)) for d in deep]
     # and a PMN in the dip's flank is still found, at its depth
-    dets = drive([pmn(8.6, CH_Y[3], 0.08)], 16.0, height=dip)
+    dets = drive([pmn(8.6, CH_Y[3], 0.08)], 16.0, height=_dip(rise_m))
     hits = [d for d in dets if np.hypot(d.x - 8.6, d.y - CH_Y[3]) <= 0.1]
     assert hits, 'PMN missed'
     assert abs(max(hits, key=lambda d: d.confidence).depth - 0.08) <= 0.015
