@@ -142,17 +142,47 @@ def in_processed_hazard(grid: Any, xs, ys) -> np.ndarray:
 
 
 def unsafe_points(grid: Any, xs, ys,
-                  declared_safe: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
+                  declared_safe: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None,
+                  processed: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
                   ) -> np.ndarray:
-    """True where a point is in the hazard field, unprocessed and not declared safe."""
+    """True where a point is in the hazard field, unprocessed and not declared safe.
+
+    Processed: ``processed(xs, ys)`` when given (e.g. :func:`truth_processed`, the ground the
+    tool really processed), else the grid's own processed cells.
+    """
     i, j, on = cells_of(grid, xs, ys)
-    bad = on & np.asarray(grid.mask)[i, j] & ~np.asarray(grid.processed)[i, j]
+    done = (np.asarray(grid.processed)[i, j] if processed is None
+            else np.asarray(processed(np.asarray(xs, dtype=float),
+                                      np.asarray(ys, dtype=float)), dtype=bool))
+    bad = on & np.asarray(grid.mask)[i, j] & ~done
     if declared_safe is not None and bad.any():
         xs = np.asarray(xs, dtype=float)
         ys = np.asarray(ys, dtype=float)
         idx = np.nonzero(bad)[0]
         bad[idx] &= ~np.asarray(declared_safe(xs[idx], ys[idx]), dtype=bool)
     return bad
+
+
+def truth_processed(raster: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A vectorised ``(xs, ys) -> really processed`` test on the simulator's truth raster.
+
+    ``raster`` has ``x0``, ``y0``, ``res`` and ``depth`` (rows = y; > 0 where the tool
+    processed: :class:`demining_sim.truth.ProcessedTruth`), read at every call (it grows).
+    Off the raster nothing is processed.
+    """
+    def processed(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        xs = np.asarray(xs, dtype=float)
+        ys = np.asarray(ys, dtype=float)
+        depth = np.asarray(raster.depth)
+        rows, cols = depth.shape
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        j = np.floor(np.where(finite, (xs - raster.x0) / raster.res, -1.0)).astype(np.int64)
+        i = np.floor(np.where(finite, (ys - raster.y0) / raster.res, -1.0)).astype(np.int64)
+        on = finite & (i >= 0) & (i < rows) & (j >= 0) & (j < cols)
+        out = np.zeros(np.shape(xs), dtype=bool)
+        out[on] = depth[i[on], j[on]] > 0.0
+        return out
+    return processed
 
 
 def polygons_contain(polygons: Sequence[Sequence[Tuple[float, float]]]
@@ -178,17 +208,19 @@ def polygons_contain(polygons: Sequence[Sequence[Tuple[float, float]]]
 
 def footprint_violated(x: float, y: float, yaw: float, grid: Any, geometry: TrackGeometry,
                        declared_safe: Optional[Callable] = None,
-                       inset_m: Optional[float] = None) -> bool:
+                       inset_m: Optional[float] = None,
+                       processed: Optional[Callable] = None) -> bool:
     """True when a track-patch corner at this pose is on unprocessed, undeclared hazard ground.
 
     ``inset_m`` (default: half a grid cell) moves each corner inwards so the grid's own
     quantisation cannot flag a track whose edge runs exactly along the processed strip's edge.
+    ``processed`` as in :func:`unsafe_points`.
     """
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw)):
         return False
     inset = 0.5 * float(grid.resolution) if inset_m is None else float(inset_m)
     pts = track_corners(x, y, yaw, geometry, inset)
-    return bool(unsafe_points(grid, pts[:, 0], pts[:, 1], declared_safe).any())
+    return bool(unsafe_points(grid, pts[:, 0], pts[:, 1], declared_safe, processed).any())
 
 
 class FootprintMonitor:
@@ -196,12 +228,18 @@ class FootprintMonitor:
 
     def __init__(self, grid: Any, geometry: TrackGeometry,
                  declared_safe: Optional[Callable] = None,
-                 inset_m: Optional[float] = None) -> None:
-        """Check against ``grid`` (read at every tick: it may change in place)."""
+                 inset_m: Optional[float] = None,
+                 processed: Optional[Callable] = None) -> None:
+        """Check against ``grid`` (read at every tick: it may change in place).
+
+        ``processed``: where the ground counts as processed (:func:`unsafe_points`); the
+        grid's hazard-field mask still says what is hazard ground.
+        """
         self.grid = grid
         self.geometry = geometry
         self.declared_safe = declared_safe
         self.inset_m = inset_m
+        self.processed = processed
         self.ticks = 0
         self.violations = 0
         self.first: Optional[Tuple[float, float, float]] = None   # (t, x, y)
@@ -210,7 +248,7 @@ class FootprintMonitor:
         """Count one tick at the pose; return whether it is a violation."""
         self.ticks += 1
         bad = footprint_violated(x, y, yaw, self.grid, self.geometry, self.declared_safe,
-                                 self.inset_m)
+                                 self.inset_m, self.processed)
         if bad:
             self.violations += 1
             if self.first is None:
@@ -220,9 +258,10 @@ class FootprintMonitor:
 
 def count_footprint_violations(poses: Iterable[Tuple[float, float, float]], grid: Any,
                                geometry: TrackGeometry, declared_safe: Optional[Callable] = None,
-                               inset_m: Optional[float] = None) -> int:
+                               inset_m: Optional[float] = None,
+                               processed: Optional[Callable] = None) -> int:
     """Ticks (one pose each) with a footprint violation, on a fixed grid."""
-    mon = FootprintMonitor(grid, geometry, declared_safe, inset_m)
+    mon = FootprintMonitor(grid, geometry, declared_safe, inset_m, processed)
     for k, (x, y, yaw) in enumerate(poses):
         mon.check(float(k), x, y, yaw)
     return mon.violations
@@ -502,4 +541,4 @@ __all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_K
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rate_limit_m2_per_h',
            'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'truth_items_from_fates',
-           'unsafe_points']
+           'truth_processed', 'unsafe_points']

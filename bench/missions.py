@@ -47,8 +47,14 @@ Metrics of a row (definitions):
   ``track_width_m`` centred ``+-track_gauge_m/2`` beside base_link (the profile's gauge and
   width as the simulator uses them), placed at the simulator's truth pose; each corner is taken
   half a grid cell inside its patch so the grid's quantisation alone cannot flag a track
-  running exactly along the processed strip's edge. Processed: a processed cell of the mission's
-  processed-ground grid (what the record certifies). Hazard field: the grid's field mask (field
+  running exactly along the processed strip's edge. Processed: ground the tool really processed
+  (the simulator's truth raster, :data:`TRUTH_RESOLUTION_M` cells): a mine is safe under a
+  track only where the tool has been, whatever the record says.
+  ``footprint_violations_recorded`` counts the same ticks judged on the mission's
+  processed-ground grid instead (what the record certifies and the supervisor enforces): it
+  adds the ticks a track edge sits on a sliver the localisation error shifted out of the
+  record (training_field: 1,738 recorded, most along the lanes). Hazard field: the grid's field
+  mask (field
   minus exclusion zones): everything outside it is allowed today. Declared safe: the world's
   approach lane and safe areas. The hull box (6 x 2.2 m, the simulator's collision footprint)
   is not used: it does not bear on the ground, and its front corners are ahead of the flail by
@@ -125,6 +131,11 @@ HARD_SIM_CAP_S = 48 * 3600.0
 #: 10 m, demining_control/safety/people_zones.py) plus the machine's reach beyond the edge
 #: (it turns outside the field where the surroundings are declared safe).
 PEOPLE_START_M = 80.0
+#: Cell of the simulator's truth raster of processed ground in a scoreboard mission, m: the
+#: mission grid's (mission_manager ``processed_resolution_m``), so the tracks are judged on
+#: what the tool really processed at the resolution the record keeps (the simulator's
+#: default, 0.25 m, would flag or pass a track edge by its own quantisation).
+TRUTH_RESOLUTION_M = 0.1
 #: Newly processed ground is looked for this far beyond the tool's strip at each tick, m
 #: (the simulator stamps up to two of its cells behind the strike zone).
 TOOL_WINDOW_MARGIN_M = 0.5
@@ -134,7 +145,8 @@ ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outc
               'coverage_workable_pct', 'no_go_zones', 'false_no_go_zones',
               'at_detonations', 'ap_detonations', 'people_incidents', 'first_people_incident',
               'intrusions',
-              'collisions', 'footprint_violations', 'footprint_ticks', 'first_violation',
+              'collisions', 'footprint_violations', 'footprint_violations_recorded',
+              'footprint_ticks', 'first_violation',
               'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
               'processed_before_scan_m2', 'processed_before_scan_pct', 'rate_m2_per_h',
               'rate_limit_m2_per_h', 'rate_vs_limit', 'sim_s',
@@ -428,6 +440,9 @@ def _resolve(world_path: str, profile: str, seed: int, scenario: str, run_dir: s
     params = st.load_profile(args['profile'])
     nodes = st.resolve_stack(desc, args, params)
     st.check_profile(nodes, params)
+    for node in nodes:
+        if node.name == 'simulator':
+            node.parameters['processed_truth_resolution_m'] = TRUTH_RESOLUTION_M
     return nodes
 
 
@@ -479,7 +494,12 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                                     sim.p.track_length_m)
         declared = ([world.approach_lane] if world.approach_lane else []) + list(world.safe_areas)
         safe = mm.polygons_contain(declared) if declared else None
-        footprint = mm.FootprintMonitor(mission.grid, geometry, safe)
+        # Judged on what the tool really processed (the simulator's truth): a track on
+        # ground the record counts as processed but the tool missed (localisation error)
+        # is the danger; the record's own view is kept beside it.
+        footprint = mm.FootprintMonitor(mission.grid, geometry, safe,
+                                        processed=mm.truth_processed(sim.processed))
+        recorded = mm.FootprintMonitor(mission.grid, geometry, safe)
         sp = sim.p
         scan = mm.ScanLeadMonitor(sim.processed, sp.sensor_offset_x_m, sp.sensor_width_m,
                                   sp.tool_offset_x_m,
@@ -508,6 +528,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         def on_tick(t: float) -> None:
             tr = sim.truth
             footprint.check(t, tr.x, tr.y, tr.yaw)
+            recorded.check(t, tr.x, tr.y, tr.yaw)
             scan.check(tr.x, tr.y, tr.yaw)
             if people is not None and sim.actors.actors:
                 present = ((a.spec.name, *pos) for a in sim.actors.actors
@@ -547,6 +568,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         out.update(
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
             footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,
+            footprint_violations_recorded=recorded.violations,
             people_near_hazard=0 if people is None else people.incidents,
             first_people_incident=None if people is None else people.first,
             first_violation=(None if footprint.first is None

@@ -146,6 +146,34 @@ def test_footprint_monitor_reads_the_grid_as_it_changes():
     assert (mon.ticks, mon.violations, mon.first) == (2, 1, (0.1, 5.0, 1.0))
 
 
+def test_the_footprint_is_judged_on_the_ground_the_tool_really_processed():
+    # The record says the lane y 0..2 is processed; the tool really processed y 0.2..2.2 (the
+    # localisation put the record 0.2 m south of the truth).
+    g = grid()
+    process_band(g, 0.0, 2.0)
+    truth = ProcessedTruth(0.0, 20.0, 0.0, 10.0, 0.1)
+    truth.stamp(10.0, 1.2, 0.0, 10.0, 10.0, 1.0, 0.15)
+    really = mm.truth_processed(truth)
+    assert list(really(np.array([5.0, 5.0, 5.0, -3.0, np.nan]),
+                       np.array([0.1, 0.3, 2.15, 1.0, 1.0]))) == [False, True, True, False, False]
+    on_truth = (5.0, 1.2, 0.0)           # tracks on the ground the tool swept
+    on_record = (5.0, 1.0, 0.0)          # tracks on the recorded lane
+    assert mm.count_footprint_violations([on_truth, on_record], g, GEOMETRY) == 1
+    assert mm.count_footprint_violations([on_truth, on_record], g, GEOMETRY,
+                                         processed=really) == 1
+    assert not mm.footprint_violated(*on_truth, g, GEOMETRY, processed=really)
+    assert mm.footprint_violated(*on_record, g, GEOMETRY, processed=really)
+    # outside the hazard field nothing is a violation, whatever the truth raster says
+    g.mask[:, :] = False
+    assert not mm.footprint_violated(*on_record, g, GEOMETRY, processed=really)
+    # the raster grows as the tool works: read at every check
+    g.mask[:, :] = True
+    mon = mm.FootprintMonitor(g, GEOMETRY, processed=really)
+    assert mon.check(0.1, *on_record)
+    truth.stamp(10.0, 1.0, 0.0, 10.0, 10.0, 1.0, 0.15)
+    assert not mon.check(0.2, *on_record)
+
+
 # --- events, rates, limits ----------------------------------------------------------------------
 
 def _drive_with_boom(start_x: float, tool_from_x: float, end_x: float):
