@@ -25,6 +25,7 @@ scoreboard's docstring; in short:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import statistics
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -57,6 +58,10 @@ PERSON_KINDS = ('person',)
 MOVING_SPEED_MPS = 0.02
 
 _SECONDS_PER_HOUR = 3600.0
+#: Track patches are judged at points this far apart (corners and edges included), m: a road
+#: or a crater narrower than a track's length lies between its corners; none that bears a
+#: machine is narrower than this.
+TRACK_SAMPLE_M = 0.25
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,6 +88,34 @@ class TrackGeometry:
             cy = side * self.gauge_m / 2.0
             out += [(hl, cy + hw), (hl, cy - hw), (-hl, cy - hw), (-hl, cy + hw)]
         return np.asarray(out, dtype=float)
+
+
+@functools.lru_cache(maxsize=16)
+def _track_lattice(geometry: TrackGeometry, inset_m: float, step_m: float) -> np.ndarray:
+    """Base_link points of :func:`track_points` (the same for every pose: computed once)."""
+    hl = max(geometry.length_m / 2.0 - inset_m, 0.0)
+    hw = max(geometry.width_m / 2.0 - inset_m, 0.0)
+    us = np.linspace(-hl, hl, max(2, int(math.ceil(2.0 * hl / step_m)) + 1))
+    ws = np.linspace(-hw, hw, max(2, int(math.ceil(2.0 * hw / step_m)) + 1))
+    uu, ww = np.meshgrid(us, ws)
+    local = np.concatenate([np.column_stack([uu.ravel(), ww.ravel() + side * geometry.gauge_m
+                                             / 2.0]) for side in (1.0, -1.0)])
+    local.setflags(write=False)
+    return local
+
+
+def track_points(x: float, y: float, yaw: float, geometry: TrackGeometry,
+                 inset_m: float = 0.0, step_m: float = TRACK_SAMPLE_M) -> np.ndarray:
+    """(n, 2) map-frame points covering both track patches at the pose, ``step_m`` apart.
+
+    A lattice over each patch (moved ``inset_m`` inwards like :meth:`corners_local`), its
+    edges and corners included: a keep-out strip or an unprocessed sliver narrower than a
+    track's length lies between the corners, not under them.
+    """
+    local = _track_lattice(geometry, float(inset_m), float(step_m))
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.column_stack([x + c * local[:, 0] - s * local[:, 1],
+                            y + s * local[:, 0] + c * local[:, 1]])
 
 
 def track_corners(x: float, y: float, yaw: float, geometry: TrackGeometry,
@@ -143,21 +176,31 @@ def in_processed_hazard(grid: Any, xs, ys) -> np.ndarray:
 
 def unsafe_points(grid: Any, xs, ys,
                   declared_safe: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None,
-                  processed: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
+                  processed: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None,
+                  field_only: bool = True,
+                  keep_out: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
                   ) -> np.ndarray:
-    """True where a point is in the hazard field, unprocessed and not declared safe.
+    """True where a point is on ground a track may not be on.
 
+    ``field_only`` (the default): a point in the hazard field (the grid's mask), unprocessed
+    and not declared safe. Else the rule of allowed ground (issue 7): anywhere, a point that
+    is neither processed nor declared safe, or that lies in ``keep_out`` (exclusion zones:
+    processed or not) and is not declared safe (a safe area declared over a road).
     Processed: ``processed(xs, ys)`` when given (e.g. :func:`truth_processed`, the ground the
-    tool really processed), else the grid's own processed cells.
+    tool really processed), else the grid's own processed cells (off the grid: none).
     """
     i, j, on = cells_of(grid, xs, ys)
-    done = (np.asarray(grid.processed)[i, j] if processed is None
-            else np.asarray(processed(np.asarray(xs, dtype=float),
-                                      np.asarray(ys, dtype=float)), dtype=bool))
-    bad = on & np.asarray(grid.mask)[i, j] & ~done
+    xs = np.asarray(xs, dtype=float)
+    ys = np.asarray(ys, dtype=float)
+    done = (on & np.asarray(grid.processed)[i, j] if processed is None
+            else np.asarray(processed(xs, ys), dtype=bool))
+    if field_only:
+        bad = on & np.asarray(grid.mask)[i, j] & ~done
+    else:
+        bad = np.isfinite(xs) & np.isfinite(ys) & ~done
+        if keep_out is not None:
+            bad |= np.asarray(keep_out(xs, ys), dtype=bool)
     if declared_safe is not None and bad.any():
-        xs = np.asarray(xs, dtype=float)
-        ys = np.asarray(ys, dtype=float)
         idx = np.nonzero(bad)[0]
         bad[idx] &= ~np.asarray(declared_safe(xs[idx], ys[idx]), dtype=bool)
     return bad
@@ -185,10 +228,39 @@ def truth_processed(raster: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarra
     return processed
 
 
-def polygons_contain(polygons: Sequence[Sequence[Tuple[float, float]]]
+def rasterised(test: Callable[[np.ndarray, np.ndarray], np.ndarray], grid: Any
+               ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``test`` answered from its value at each cell centre of ``grid`` (computed once).
+
+    Points off the grid are passed to ``test`` itself. For the fixed geometry (declared safe
+    ground, exclusion zones) a monitor asks about hundreds of points every tick.
+    """
+    rows, cols = np.shape(grid.mask)
+    xs = grid.origin_x + (np.arange(cols) + 0.5) * grid.resolution
+    ys = grid.origin_y + (np.arange(rows) + 0.5) * grid.resolution
+    gx, gy = np.meshgrid(xs, ys)
+    table = np.asarray(test(gx.ravel(), gy.ravel()), dtype=bool).reshape(rows, cols)
+
+    def cached(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        i, j, on = cells_of(grid, px, py)
+        out = on & table[i, j]
+        off = ~on
+        if off.any():
+            out[off] = np.asarray(test(np.asarray(px, dtype=float)[off],
+                                       np.asarray(py, dtype=float)[off]), dtype=bool)
+        return out
+    return cached
+
+
+def polygons_contain(polygons: Sequence[Any]
                      ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A vectorised ``(xs, ys) -> inside any polygon`` test (boundary included)."""
-    geoms = [shapely.Polygon(p) for p in polygons if len(p) >= 3]
+    """A vectorised ``(xs, ys) -> inside any polygon`` test (boundary included).
+
+    ``polygons``: vertex lists or shapely geometries (an empty one holds nothing).
+    """
+    geoms = [p if isinstance(p, shapely.Geometry) else shapely.Polygon(p)
+             for p in polygons if isinstance(p, shapely.Geometry) or len(p) >= 3]
+    geoms = [g for g in geoms if not g.is_empty]
     for g in geoms:
         shapely.prepare(g)
 
@@ -209,18 +281,22 @@ def polygons_contain(polygons: Sequence[Sequence[Tuple[float, float]]]
 def footprint_violated(x: float, y: float, yaw: float, grid: Any, geometry: TrackGeometry,
                        declared_safe: Optional[Callable] = None,
                        inset_m: Optional[float] = None,
-                       processed: Optional[Callable] = None) -> bool:
-    """True when a track-patch corner at this pose is on unprocessed, undeclared hazard ground.
+                       processed: Optional[Callable] = None, field_only: bool = True,
+                       keep_out: Optional[Callable] = None) -> bool:
+    """True when a point of a track patch at this pose is on ground a track may not be on.
+
+    The patches are sampled :data:`TRACK_SAMPLE_M` apart (:func:`track_points`).
 
     ``inset_m`` (default: half a grid cell) moves each corner inwards so the grid's own
     quantisation cannot flag a track whose edge runs exactly along the processed strip's edge.
-    ``processed`` as in :func:`unsafe_points`.
+    ``processed``, ``field_only`` and ``keep_out`` as in :func:`unsafe_points`.
     """
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw)):
         return False
     inset = 0.5 * float(grid.resolution) if inset_m is None else float(inset_m)
-    pts = track_corners(x, y, yaw, geometry, inset)
-    return bool(unsafe_points(grid, pts[:, 0], pts[:, 1], declared_safe, processed).any())
+    pts = track_points(x, y, yaw, geometry, inset)
+    return bool(unsafe_points(grid, pts[:, 0], pts[:, 1], declared_safe, processed,
+                              field_only, keep_out).any())
 
 
 class FootprintMonitor:
@@ -229,17 +305,20 @@ class FootprintMonitor:
     def __init__(self, grid: Any, geometry: TrackGeometry,
                  declared_safe: Optional[Callable] = None,
                  inset_m: Optional[float] = None,
-                 processed: Optional[Callable] = None) -> None:
+                 processed: Optional[Callable] = None, field_only: bool = True,
+                 keep_out: Optional[Callable] = None) -> None:
         """Check against ``grid`` (read at every tick: it may change in place).
 
-        ``processed``: where the ground counts as processed (:func:`unsafe_points`); the
-        grid's hazard-field mask still says what is hazard ground.
+        ``processed``, ``field_only`` and ``keep_out``: the rule, as in
+        :func:`unsafe_points`.
         """
         self.grid = grid
         self.geometry = geometry
         self.declared_safe = declared_safe
         self.inset_m = inset_m
         self.processed = processed
+        self.field_only = field_only
+        self.keep_out = keep_out
         self.ticks = 0
         self.violations = 0
         self.first: Optional[Tuple[float, float, float]] = None   # (t, x, y)
@@ -248,7 +327,7 @@ class FootprintMonitor:
         """Count one tick at the pose; return whether it is a violation."""
         self.ticks += 1
         bad = footprint_violated(x, y, yaw, self.grid, self.geometry, self.declared_safe,
-                                 self.inset_m, self.processed)
+                                 self.inset_m, self.processed, self.field_only, self.keep_out)
         if bad:
             self.violations += 1
             if self.first is None:
@@ -259,9 +338,11 @@ class FootprintMonitor:
 def count_footprint_violations(poses: Iterable[Tuple[float, float, float]], grid: Any,
                                geometry: TrackGeometry, declared_safe: Optional[Callable] = None,
                                inset_m: Optional[float] = None,
-                               processed: Optional[Callable] = None) -> int:
+                               processed: Optional[Callable] = None, field_only: bool = True,
+                               keep_out: Optional[Callable] = None) -> int:
     """Ticks (one pose each) with a footprint violation, on a fixed grid."""
-    mon = FootprintMonitor(grid, geometry, declared_safe, inset_m, processed)
+    mon = FootprintMonitor(grid, geometry, declared_safe, inset_m, processed, field_only,
+                           keep_out)
     for k, (x, y, yaw) in enumerate(poses):
         mon.check(float(k), x, y, yaw)
     return mon.violations
@@ -539,6 +620,8 @@ __all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_K
            'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
            'footprint_violated',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
-           'mines_left_active_in_processed_ground', 'polygons_contain', 'rate_limit_m2_per_h',
-           'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'truth_items_from_fates',
+           'mines_left_active_in_processed_ground', 'polygons_contain', 'rasterised',
+           'rate_limit_m2_per_h',
+           'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'track_points',
+           'truth_items_from_fates',
            'truth_processed', 'unsafe_points']

@@ -42,8 +42,9 @@ Metrics of a row (definitions):
   stopped is no incident: the simulator's ``intrusion`` events (within
   ``intrusion_distance_m`` of the vehicle, every actor kind, animals too) are in ``intrusions``.
 * ``footprint_violations``: control ticks (the host's /clock ticks, 10 Hz) at which any corner
-  of a track's ground-contact patch lies on ground that is neither processed, nor outside the
-  hazard field, nor declared safe. Patches: two rectangles ``track_length_m`` x
+  of a track's ground-contact patch lies on ground that is not allowed (issue 7): neither
+  processed nor declared safe, or in an exclusion zone (an obstacle's footprint included) that
+  no safe area is declared over. Patches: two rectangles ``track_length_m`` x
   ``track_width_m`` centred ``+-track_gauge_m/2`` beside base_link (the profile's gauge and
   width as the simulator uses them), placed at the simulator's truth pose; each corner is taken
   half a grid cell inside its patch so the grid's quantisation alone cannot flag a track
@@ -53,12 +54,14 @@ Metrics of a row (definitions):
   ``footprint_violations_recorded`` counts the same ticks judged on the mission's
   processed-ground grid instead (what the record certifies and the supervisor enforces): it
   adds the ticks a track edge sits on a sliver the localisation error shifted out of the
-  record (training_field: 1,738 recorded, most along the lanes). Hazard field: the grid's field
-  mask (field
-  minus exclusion zones): everything outside it is allowed today. Declared safe: the world's
-  approach lane and safe areas. The hull box (6 x 2.2 m, the simulator's collision footprint)
-  is not used: it does not bear on the ground, and its front corners are ahead of the flail by
-  design, so it would flag every working tick. ``first_violation`` gives the first (t, x, y).
+  record (training_field: 1,738 recorded, most along the lanes). Declared safe: the area's
+  :meth:`~demining_bringup.contract.area.HazardArea.safe_ground` (approach lane, safe areas,
+  safe margin round the field); ground outside the field counts like any other: a track there
+  that the area does not declare safe is a violation. No-go zones are not in the rule here:
+  ``at_detonations`` and the report's zones judge them. The hull box (6 x 2.2 m, the
+  simulator's collision footprint) is not used: it does not bear on the ground, and its front
+  corners are ahead of the flail by design, so it would flag every working tick.
+  ``first_violation`` gives the first (t, x, y).
 * ``processed_before_scan_pct``: share of the hazard-field ground the tool really processed
   (the simulator's truth raster) that the GPR/MD boom's swath (``sensor_width_m``,
   ``sensor_offset_x_m`` ahead, the simulator's truth pose every tick) had not passed over
@@ -176,9 +179,17 @@ class Family:
     exclusions: Tuple[Tuple[Tuple[float, float], ...], ...] = ()
     min_spacing_m: float = 1.5
     on_lanes: Tuple[str, ...] = ()          # catalogue models laid under the track lines
-    approach_m: float = 0.0                 # approach lane this long ending at the field
+    approach_m: float = 0.0                 # approach lane ending at the field (0: default)
     slope: bool = False                     # heightmap: tilted plane and a bump
     people: bool = False                    # people (and a dog) walk across the field
+
+
+#: Approach lane of a generated field that names none, m: the machine is delivered on a lane
+#: to the field's edge, and the generator starts it 8 m west of the field
+#: (``demining_sim.generator.VEHICLE_STANDOFF_M``); the lane reaches 2 m behind that. Without
+#: it the ground the machine starts and drives in on is declared nowhere, and issue 7's rule
+#: (a track only on processed or declared safe ground) counts every start as a violation.
+DEFAULT_APPROACH_M = 10.0
 
 
 def _rect(w: float, h: float) -> Tuple[Tuple[float, float], ...]:
@@ -313,10 +324,10 @@ def generate_family(name: str, seed: int):
         exclusion_zones=[list(z) for z in fam.exclusions])
     world.description = f'{fam.description} (bench/missions.py, seed {int(seed)}).'
     xmin, ymin, _, _ = world.bounds()
-    if fam.approach_m > 0.0:
-        world.approach_lane = [(xmin - fam.approach_m, ymin - 0.5), (xmin, ymin - 0.5),
-                               (xmin, ymin + 2.5), (xmin - fam.approach_m, ymin + 2.5)]
-        world.vehicle_start = (round(xmin - fam.approach_m + 2.0, 3), ymin + 1.0, 0.0)
+    approach = fam.approach_m if fam.approach_m > 0.0 else DEFAULT_APPROACH_M
+    world.approach_lane = [(xmin - approach, ymin - 0.5), (xmin, ymin - 0.5),
+                           (xmin, ymin + 2.5), (xmin - approach, ymin + 2.5)]
+    world.vehicle_start = (round(xmin - approach + 2.0, 3), ymin + 1.0, 0.0)
     if fam.on_lanes:
         extra = _lane_items(world, fam.on_lanes, int(seed))
         keep = []
@@ -469,6 +480,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
          wall_time_limit: Optional[float]) -> Dict[str, Any]:
     """Host the nodes until the mission ends or a limit; return the row's metrics."""
     from demining_bringup.contract import topics
+    from demining_bringup.contract.area import load_area
     from demining_bringup.contract.states import MissionState
     from demining_bringup.deterministic_runner import hosted
     from demining_bringup.hosts.deterministic import ComponentFailure, DeterministicHost
@@ -492,14 +504,23 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         world = sim.world
         geometry = mm.TrackGeometry(sim.p.track_gauge_m, sim.p.track_width_m,
                                     sim.p.track_length_m)
-        declared = ([world.approach_lane] if world.approach_lane else []) + list(world.safe_areas)
-        safe = mm.polygons_contain(declared) if declared else None
+        # Allowed ground as the area file declares it (issue 7: approach lanes, safe areas,
+        # the safe margin; exclusion zones and obstacles kept out), the geometry the planner
+        # and the supervisor are given.
+        area = load_area(world.source)
+        safe_ground = area.safe_ground()
+        safe = None if safe_ground.is_empty else mm.rasterised(
+            mm.polygons_contain([safe_ground]), mission.grid)
+        keep_out = mm.rasterised(mm.polygons_contain(area.exclusion_zones), mission.grid) \
+            if area.exclusion_zones else None
         # Judged on what the tool really processed (the simulator's truth): a track on
         # ground the record counts as processed but the tool missed (localisation error)
         # is the danger; the record's own view is kept beside it.
         footprint = mm.FootprintMonitor(mission.grid, geometry, safe,
-                                        processed=mm.truth_processed(sim.processed))
-        recorded = mm.FootprintMonitor(mission.grid, geometry, safe)
+                                        processed=mm.truth_processed(sim.processed),
+                                        field_only=False, keep_out=keep_out)
+        recorded = mm.FootprintMonitor(mission.grid, geometry, safe, field_only=False,
+                                       keep_out=keep_out)
         sp = sim.p
         scan = mm.ScanLeadMonitor(sim.processed, sp.sensor_offset_x_m, sp.sensor_width_m,
                                   sp.tool_offset_x_m,

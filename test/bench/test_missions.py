@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from shapely.geometry import Point, Polygon, box
 
 from bench import mission_metrics as mm
 from bench import missions
@@ -172,6 +173,30 @@ def test_the_footprint_is_judged_on_the_ground_the_tool_really_processed():
     assert mon.check(0.1, *on_record)
     truth.stamp(10.0, 1.0, 0.0, 10.0, 10.0, 1.0, 0.15)
     assert not mon.check(0.2, *on_record)
+
+
+def test_outside_the_field_only_declared_safe_ground_is_allowed():
+    """Issue 7: ground round the field is not safe unless the area says so, and an exclusion
+    zone is kept out, processed or not, unless a safe area is declared over it."""
+    g = grid(20.0, 10.0, origin=(0.0, 0.0))
+    process_band(g, 0.0, 2.0)
+    beyond = (-3.0, 1.0, 0.0)                      # tracks 1.5-4.5 m west of the field
+    on_lane = (5.0, 1.0, 0.0)                      # on the processed lane
+    assert mm.count_footprint_violations([beyond, on_lane], g, GEOMETRY) == 0
+    assert mm.count_footprint_violations([beyond, on_lane], g, GEOMETRY,
+                                         field_only=False) == 1
+    margin = mm.polygons_contain([box(-10.0, -10.0, 30.0, 20.0).difference(
+        box(0.0, 0.0, 20.0, 10.0))])               # a declared safe margin round the field
+    assert mm.count_footprint_violations([beyond, on_lane], g, GEOMETRY, margin,
+                                         field_only=False) == 0
+    road = mm.polygons_contain([[(4.0, -1.0), (6.0, -1.0), (6.0, 11.0), (4.0, 11.0)]])
+    assert mm.count_footprint_violations([on_lane], g, GEOMETRY, margin, field_only=False,
+                                         keep_out=road) == 1
+    crossing = mm.polygons_contain([[(3.0, -1.0), (7.0, -1.0), (7.0, 3.0), (3.0, 3.0)]])
+    assert mm.count_footprint_violations([on_lane], g, GEOMETRY, crossing, field_only=False,
+                                         keep_out=road) == 0
+    # an empty declaration holds nothing
+    assert not mm.polygons_contain([Polygon()])(np.array([0.0]), np.array([0.0])).any()
 
 
 # --- events, rates, limits ----------------------------------------------------------------------
@@ -362,8 +387,14 @@ def test_generated_families_are_valid_worlds(family, tmp_path):
         xs, ys = np.meshgrid(np.linspace(0, 24, 25), np.linspace(0, 18, 19))
         assert 5.0 < float(np.max(world.terrain.slope_deg_at(xs, ys))) < 20.0
     if fam.approach_m:
-        assert world.approach_lane is not None
         assert world.vehicle_start[0] < -30.0
+    # every generated field declares the lane the machine starts on and drives in by: its
+    # tracks at the start are on declared safe ground
+    lane = Polygon(world.approach_lane)
+    x, y, yaw = world.vehicle_start
+    corners = mm.track_corners(x, y, yaw, mm.TrackGeometry(1.6, 0.35, 3.0))
+    assert all(lane.contains(Point(*c)) for c in corners)
+    assert lane.intersects(Polygon(world.field))
     assert (scenario is not None) == fam.people
     if scenario is not None:
         assert any(a.kind == 'person' for a in parse_scenario(scenario).actors)
