@@ -223,8 +223,10 @@ class CoveragePlan:
     lane_angle_rad: float
     lane_spacing_m: float
     length_m: float
-    work_length_m: float
-    transit_length_m: float
+    work_length_m: float        # driven tool down (work flags), m
+    transit_length_m: float     # driven tool up, m
+    #: Work at ``working_speed_mps`` (the node gives the tool's governed speed), transit at
+    #: ``transit_speed_mps``, pivots at ``pivot_rate_radps``, s.
     expected_time_s: float
     transit_over_unprocessed_m: float
     #: Headland passes (closed base_link loops along the boundary), driven before the lanes.
@@ -1485,6 +1487,11 @@ class _Planner:
         moving = heading[steps > _EPS]
         turn = float(np.sum(np.abs(np.angle(np.exp(1j * np.diff(moving)))))) if len(moving) > 1 \
             else 0.0
+        # Timed as driven: a transit over unprocessed ground is driven tool down (the flags
+        # above), at the working speed.
+        if len(steps):
+            work_len = float(np.sum(steps[work[:-1]]))
+            transit_len = float(np.sum(steps[~work[:-1]]))
         time_s = (work_len / p.working_speed_mps + transit_len / p.transit_speed_mps
                   + turn / p.pivot_rate_radps)
         return CoveragePlan(waypoints=xy, work=work, facing=facing, lanes=lanes,
