@@ -102,9 +102,7 @@ class CoveragePlannerComponent(Component):
               # refusals at keep-out ground: the planner's cue that its path pins the machine
               'safety': Port(topics.SAFETY_EVENTS),
               # the follower's "done": the cue for a re-cover pass
-              'follower': Port(topics.FOLLOWER_STATUS),
-              # the tool's governed working speed: what a plan's expected time is worked at
-              'speed_limit': Port(topics.TOOL_SPEED_LIMIT)}
+              'follower': Port(topics.FOLLOWER_STATUS)}
     outputs = {'path': Port(topics.COVERAGE_PATH), 'status': Port(topics.COVERAGE_STATUS)}
 
     def on_configure(self, params: CoveragePlannerConfig) -> None:
@@ -122,8 +120,6 @@ class CoveragePlannerComponent(Component):
         self.no_go = NoGoZones(params.no_go_margin_m)
         self.pose: Optional[VehicleState] = None
         self.processed: Optional[Grid] = None
-        #: The tool's latest governed forward speed, m/s (None: none heard yet).
-        self.governed_mps: Optional[float] = None
         self.replans = 0
         #: Re-cover passes planned so far; True once the coverage is final (status complete).
         self.recover_passes = 0
@@ -166,25 +162,6 @@ class CoveragePlannerComponent(Component):
             self._plan(pose, self.restored_processed, now)
             return
         self._check_pinned(pose, now)
-
-    def on_speed_limit(self, limit: float, now: float) -> None:
-        """Keep the tool's governed speed (a non-finite or non-positive one is ignored)."""
-        limit = float(limit)
-        if math.isfinite(limit) and limit > 0.0:
-            self.governed_mps = limit
-
-    def _params(self) -> CoveragePlannerConfig:
-        """The planner's parameters, working at the tool's governed speed when it is slower.
-
-        The speed a work leg is driven at is the tool controller's (the strike density and
-        depth the soil needs: 0.15-0.2 m/s in loam), not the profile's working speed: timed
-        at that, a plan's expected time (the plan summary, the report, the scoreboard's
-        deadlock limit) came out about twice too short.
-        """
-        c = self.config
-        if self.governed_mps is not None and self.governed_mps < c.working_speed_mps:
-            return dataclasses.replace(c, working_speed_mps=self.governed_mps)
-        return c
 
     def on_safety(self, event: SafetyEvent, now: float) -> None:
         """Follow the supervisor's refusals at keep-out ground."""
@@ -336,8 +313,7 @@ class CoveragePlannerComponent(Component):
                 back = ahead
         start = back if back is not None else (pose.x, pose.y)
         try:
-            plan = plan_coverage(self.area.field, zones, start, self._params(),
-                                 processed=processed,
+            plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
                                  safe_ground=self.safe_ground, no_go_zones=no_go,
                                  fence=self.fence)
             outside = metres_outside(plan.waypoints, self.fence)

@@ -225,8 +225,8 @@ class CoveragePlan:
     length_m: float
     work_length_m: float        # driven tool down (work flags), m
     transit_length_m: float     # driven tool up, m
-    #: Work at ``working_speed_mps`` (the node gives the tool's governed speed), transit at
-    #: ``transit_speed_mps``, pivots at ``pivot_rate_radps``, s.
+    #: Work at ``working_speed_mps``, transit at ``transit_speed_mps``, pivots at
+    #: ``pivot_rate_radps``, s (the tool controller governs work legs slower in most soils).
     expected_time_s: float
     transit_over_unprocessed_m: float
     #: Headland passes (closed base_link loops along the boundary), driven before the lanes.

@@ -62,29 +62,6 @@ def test_a_new_at_zone_ahead_makes_a_path_that_backs_out_then_avoids_it(area_fil
     assert len(out) == 2
 
 
-def test_the_expected_time_is_worked_at_the_tools_governed_speed(area_file):
-    """The plan summary timed work legs at the profile's 0.4 m/s while the tool controller
-    governs them to about 0.18 m/s in loam: the expected time was about twice too short."""
-    fast, _ = _runtime(area_file)
-    fast.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
-    slow, _ = _runtime(area_file)
-    slow.deliver('speed_limit', float('nan'), 0.0)         # ignored
-    slow.deliver('speed_limit', 0.0, 0.0)                  # ignored (standing is no speed)
-    slow.deliver('speed_limit', 0.2, 0.0)
-    slow.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
-    a, b = fast.component.plan, slow.component.plan
-    assert np.array_equal(a.waypoints, b.waypoints)          # the same path, timed slower
-    working = fast.component.config.working_speed_mps
-    assert working > 0.2
-    extra = b.expected_time_s - a.expected_time_s
-    assert extra == pytest.approx(a.work_length_m * (1.0 / 0.2 - 1.0 / working), rel=1e-6)
-    # a governed speed above the profile's working speed changes nothing
-    quick, _ = _runtime(area_file)
-    quick.deliver('speed_limit', 2.0 * working, 0.0)
-    quick.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
-    assert quick.component.plan.expected_time_s == pytest.approx(a.expected_time_s)
-
-
 def test_a_transit_driven_tool_down_is_timed_at_the_working_speed():
     """A transit over unprocessed ground is driven as a work leg (its flags say so); it was
     timed at the transit speed."""
