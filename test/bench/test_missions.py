@@ -453,6 +453,9 @@ def test_real_tiny_mission_through_the_task_function(tmp_path):
     assert got['deadlock'] == (got['outcome'] == 'deadlock')
     assert 39.0 <= got['sim_s'] <= 41.0 or got['outcome'] != 'deadlock'
     assert got['footprint_ticks'] > 0 and got['rtf'] > 0 and got['mines_total'] >= 1
+    # standing on and driving in along the declared approach lane is allowed ground
+    assert got['first_violation'] is None or got['first_violation'][0] > 20.0, got
+    assert got['footprint_violations_recorded'] >= 0
     assert os.path.isfile(tmp_path / 'run' / 'world.sdf')
     assert os.path.isfile(tmp_path / 'run' / 'mission.log')
     truth = json.loads((tmp_path / 'run' / 'truth.json').read_text())
