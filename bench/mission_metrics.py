@@ -150,16 +150,16 @@ class GridView:
 
 def cells_of(grid: Any, xs, ys) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row and column of the cell holding each point, and whether it is on the grid."""
-    xs = np.asarray(xs, dtype=float)
-    ys = np.asarray(ys, dtype=float)
-    finite = np.isfinite(xs) & np.isfinite(ys)
-    fx = np.where(finite, (xs - grid.origin_x) / grid.resolution, -1.0)
-    fy = np.where(finite, (ys - grid.origin_y) / grid.resolution, -1.0)
+    fx = (np.asarray(xs, dtype=float) - grid.origin_x) / grid.resolution
+    fy = (np.asarray(ys, dtype=float) - grid.origin_y) / grid.resolution
     rows, cols = np.shape(grid.mask)
-    j = np.floor(np.clip(fx, -1.0, cols)).astype(np.int64)
-    i = np.floor(np.clip(fy, -1.0, rows)).astype(np.int64)
-    on = finite & (i >= 0) & (i < rows) & (j >= 0) & (j < cols)
-    return np.where(on, i, 0), np.where(on, j, 0), on
+    # a NaN (no pose) or infinite coordinate fails these comparisons: off the grid
+    on = (fx >= 0.0) & (fx < cols) & (fy >= 0.0) & (fy < rows)
+    i = np.zeros(np.shape(on), dtype=np.intp)
+    j = np.zeros(np.shape(on), dtype=np.intp)
+    i[on] = fy[on]                        # truncation is floor for the non-negative
+    j[on] = fx[on]
+    return i, j, on
 
 
 def in_hazard_field(grid: Any, xs, ys) -> np.ndarray:
