@@ -319,6 +319,8 @@ class FootprintMonitor:
         self.processed = processed
         self.field_only = field_only
         self.keep_out = keep_out
+        #: (t, x, y) of every violation tick (for the mission's footprint map).
+        self.where: List[Tuple[float, float, float]] = []
         self.ticks = 0
         self.violations = 0
         self.first: Optional[Tuple[float, float, float]] = None   # (t, x, y)
@@ -330,8 +332,9 @@ class FootprintMonitor:
                                  self.inset_m, self.processed, self.field_only, self.keep_out)
         if bad:
             self.violations += 1
+            self.where.append((float(t), float(x), float(y)))
             if self.first is None:
-                self.first = (float(t), float(x), float(y))
+                self.first = self.where[0]
         return bad
 
 

@@ -61,7 +61,8 @@ Metrics of a row (definitions):
   ``at_detonations`` and the report's zones judge them. The hull box (6 x 2.2 m, the
   simulator's collision footprint) is not used: it does not bear on the ground, and its front
   corners are ahead of the flail by design, so it would flag every working tick.
-  ``first_violation`` gives the first (t, x, y).
+  ``first_violation`` gives the first (t, x, y). With ``--out`` each run folder gets
+  ``footprint.png``: where the violations were, over the ground really processed.
 * ``processed_before_scan_pct``: share of the hazard-field ground the tool really processed
   (the simulator's truth raster) that the GPR/MD boom's swath (``sensor_width_m``,
   ``sensor_offset_x_m`` ahead, the simulator's truth pose every tick) had not passed over
@@ -476,9 +477,54 @@ def write_truth(sim, grid, run_dir: str) -> str:
                             lambda xs, ys: mm.in_processed_hazard(grid, xs, ys))
 
 
+def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[float, float]],
+                     where: Sequence[Tuple[float, float, float]], title: str) -> str:
+    """A map of one mission's footprint violations: where the tracks were on ground that was
+    not allowed (coloured by time), over the ground the tool really processed, the field,
+    its exclusion zones, the declared safe ground and the driven track."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from shapely.geometry import Polygon as ShapelyPolygon
+
+    fig, ax = plt.subplots(figsize=(10, 8))
+    depth = np.asarray(truth.depth)
+    ny, nx = depth.shape
+    ax.imshow(depth > 0.0, origin='lower', cmap='Greens', vmin=0.0, vmax=1.6, alpha=0.7,
+              extent=(truth.x0, truth.x0 + nx * truth.res, truth.y0, truth.y0 + ny * truth.res))
+    safe = area.safe_ground()
+    for g in getattr(safe, 'geoms', [safe]):
+        if not g.is_empty:
+            ax.fill(*g.exterior.xy, color='#90caf9', alpha=0.35, lw=0)
+    ring = list(area.field) + [area.field[0]]
+    ax.plot([p[0] for p in ring], [p[1] for p in ring], 'k-', lw=1.2)
+    for zone in area.exclusion_zones:
+        ax.fill(*ShapelyPolygon(zone).exterior.xy, color='#616161', alpha=0.6, lw=0)
+    if len(track):
+        xy = np.asarray(track)
+        ax.plot(xy[:, 0], xy[:, 1], '-', color='#1565c0', lw=0.5)
+    if len(where):
+        w = np.asarray(where)
+        sc = ax.scatter(w[:, 1], w[:, 2], c=w[:, 0], s=5, cmap='autumn', zorder=3)
+        fig.colorbar(sc, ax=ax, label='violation at simulated time, s')
+    ax.set_aspect('equal')
+    ax.set_xlabel('x (east), m')
+    ax.set_ylabel('y (north), m')
+    ax.set_title(f'{title}: {len(where)} violation ticks (green: processed; blue: declared '
+                 'safe; grey: excluded)', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
-         wall_time_limit: Optional[float]) -> Dict[str, Any]:
-    """Host the nodes until the mission ends or a limit; return the row's metrics."""
+         wall_time_limit: Optional[float], render: bool = False) -> Dict[str, Any]:
+    """Host the nodes until the mission ends or a limit; return the row's metrics.
+
+    ``render``: also draw the footprint map (``footprint.png``) in ``run_dir``.
+    """
     from demining_bringup.contract import topics
     from demining_bringup.contract.area import load_area
     from demining_bringup.contract.states import MissionState
@@ -546,8 +592,12 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             flags['planned_limit'] = max(flags.get('planned_limit', 0.0), now_limit)
             return flags['planned_limit']
 
+        track: List[Tuple[float, float]] = []
+
         def on_tick(t: float) -> None:
             tr = sim.truth
+            if render:
+                track.append((tr.x, tr.y))
             footprint.check(t, tr.x, tr.y, tr.yaw)
             recorded.check(t, tr.x, tr.y, tr.yaw)
             scan.check(tr.x, tr.y, tr.yaw)
@@ -584,6 +634,9 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         sim_s = round(float(host.now), 2)
         items = seen['truth_items'] = truth_items(sim)
         write_truth(sim, mission.grid, run_dir)
+        if render:
+            render_footprint(os.path.join(run_dir, 'footprint.png'), area, sim.processed,
+                             track, footprint.where, os.path.basename(run_dir))
         done_m2, unscanned_m2 = scan.areas_m2(
             lambda xs, ys: mm.in_hazard_field(mission.grid, xs, ys))
         out.update(
@@ -678,7 +731,7 @@ def run_mission(spec: Dict[str, Any]) -> Dict[str, Any]:
         nodes = _resolve(world_path, spec.get('profile') or DEFAULT_PROFILE,
                          int(spec.get('seed', 1)), scenario, run_dir)
         row.update(_fly(nodes, run_dir, spec.get('sim_time_limit_s'),
-                        spec.get('wall_time_limit_s')))
+                        spec.get('wall_time_limit_s'), render=keep))
     except Exception as exc:  # noqa: BLE001 - a mission that raises is a row, not a crash
         row.update(outcome='error', completed=False,
                    error=f'{type(exc).__name__}: {exc}'.strip())

@@ -145,6 +145,7 @@ def test_footprint_monitor_reads_the_grid_as_it_changes():
     process_band(g, 0.0, 2.0)
     assert not mon.check(0.2, 5.0, 1.0, 0.0)
     assert (mon.ticks, mon.violations, mon.first) == (2, 1, (0.1, 5.0, 1.0))
+    assert mon.where == [(0.1, 5.0, 1.0)]
 
 
 def test_the_footprint_is_judged_on_the_ground_the_tool_really_processed():
@@ -458,6 +459,7 @@ def test_real_tiny_mission_through_the_task_function(tmp_path):
     assert got['footprint_violations_recorded'] >= 0
     assert os.path.isfile(tmp_path / 'run' / 'world.sdf')
     assert os.path.isfile(tmp_path / 'run' / 'mission.log')
+    assert (tmp_path / 'run' / 'footprint.png').read_bytes()[:4] == b'\x89PNG'
     truth = json.loads((tmp_path / 'run' / 'truth.json').read_text())
     assert truth['mines_total'] == got['mines_total']
     assert truth['mines_left_active_in_processed_ground'] == \
