@@ -150,9 +150,15 @@ class GridView:
 
 def cells_of(grid: Any, xs, ys) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row and column of the cell holding each point, and whether it is on the grid."""
-    fx = (np.asarray(xs, dtype=float) - grid.origin_x) / grid.resolution
-    fy = (np.asarray(ys, dtype=float) - grid.origin_y) / grid.resolution
-    rows, cols = np.shape(grid.mask)
+    return _cells(grid.origin_x, grid.origin_y, grid.resolution, np.shape(grid.mask), xs, ys)
+
+
+def _cells(x0: float, y0: float, res: float, shape: Tuple[int, int], xs, ys
+           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cells_of` on a raster given by its corner, cell size and (rows, cols)."""
+    fx = (np.asarray(xs, dtype=float) - x0) / res
+    fy = (np.asarray(ys, dtype=float) - y0) / res
+    rows, cols = shape
     # a NaN (no pose) or infinite coordinate fails these comparisons: off the grid
     on = (fx >= 0.0) & (fx < cols) & (fy >= 0.0) & (fy < rows)
     i = np.zeros(np.shape(on), dtype=np.intp)
@@ -214,17 +220,9 @@ def truth_processed(raster: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarra
     Off the raster nothing is processed.
     """
     def processed(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        xs = np.asarray(xs, dtype=float)
-        ys = np.asarray(ys, dtype=float)
         depth = np.asarray(raster.depth)
-        rows, cols = depth.shape
-        finite = np.isfinite(xs) & np.isfinite(ys)
-        j = np.floor(np.where(finite, (xs - raster.x0) / raster.res, -1.0)).astype(np.int64)
-        i = np.floor(np.where(finite, (ys - raster.y0) / raster.res, -1.0)).astype(np.int64)
-        on = finite & (i >= 0) & (i < rows) & (j >= 0) & (j < cols)
-        out = np.zeros(np.shape(xs), dtype=bool)
-        out[on] = depth[i[on], j[on]] > 0.0
-        return out
+        i, j, on = _cells(raster.x0, raster.y0, raster.res, depth.shape, xs, ys)
+        return on & (depth[i, j] > 0.0)
     return processed
 
 
