@@ -54,7 +54,8 @@ Metrics of a row (definitions):
   ``footprint_violations_recorded`` counts the same ticks judged on the mission's
   processed-ground grid instead (what the record certifies and the supervisor enforces): it
   adds the ticks a track edge sits on a sliver the localisation error shifted out of the
-  record (training_field: 1,738 recorded, most along the lanes). Declared safe: the area's
+  record (training_field: 0 ticks on the ground, 3,317 on the record, along the lanes).
+  Declared safe: the area's
   :meth:`~demining_bringup.contract.area.HazardArea.safe_ground` (approach lane, safe areas,
   safe margin round the field); ground outside the field counts like any other: a track there
   that the area does not declare safe is a violation. No-go zones are not in the rule here:
