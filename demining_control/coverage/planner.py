@@ -1447,7 +1447,6 @@ class _Planner:
         pts: List[np.ndarray] = []
         flags: List[bool] = []
         rev: List[bool] = []
-        work_len = transit_len = 0.0
         for leg, work, backs_out in legs:
             if backs_out and len(leg) > 2:
                 first = _resample(np.asarray(leg[:2], dtype=float), p.waypoint_spacing_m)
@@ -1471,11 +1470,6 @@ class _Planner:
             pts.extend(dense)
             flags.extend([work] * len(dense))
             rev.extend(back)
-            seg = float(np.sum(np.hypot(*np.diff(np.asarray(leg, dtype=float), axis=0).T)))
-            if work:
-                work_len += seg
-            else:
-                transit_len += seg
         xy = np.asarray(pts)
         work = np.asarray(flags, dtype=bool)
         if len(work):
@@ -1489,9 +1483,8 @@ class _Planner:
             else 0.0
         # Timed as driven: a transit over unprocessed ground is driven tool down (the flags
         # above), at the working speed.
-        if len(steps):
-            work_len = float(np.sum(steps[work[:-1]]))
-            transit_len = float(np.sum(steps[~work[:-1]]))
+        work_len = float(np.sum(steps[work[:-1]])) if len(steps) else 0.0
+        transit_len = float(np.sum(steps[~work[:-1]])) if len(steps) else 0.0
         time_s = (work_len / p.working_speed_mps + transit_len / p.transit_speed_mps
                   + turn / p.pivot_rate_radps)
         return CoveragePlan(waypoints=xy, work=work, facing=facing, lanes=lanes,
