@@ -47,7 +47,11 @@
   stone. A suspect (AP or UNKNOWN label) whose top is at least ``deep_reflector_depth_m``
   deep, below the AP mines and the flail's reach, that the MD does not hear, with a strong
   echo (``deep_reflector_min_z``) in several GPR reports, is AT once looked at (AT-sized
-  unknowns are AT); its confidence stays the posterior P(AT) + P(UXO), low. Measured
+  unknowns are AT); its confidence stays the posterior P(AT) + P(UXO), low. A report from
+  the boom's outer channel (``gpr_edge_band_m``) is enough on its own: the object may reach
+  past the boom's end, so the channels that report it do not size it (a TM-62P under a
+  track line, at the boom's edge, gave one report and read AP until the flail set it off:
+  bench/missions.py gen_at_uxo_lanes seed 1). Measured
   (bench/perception.py, seeds 1-3): on the four generated soils pd_at 0.833 -> 0.917, AT
   mines labelled late 6 -> 4, false AT labels 6 -> 10 (3,110 m^2); on training_field and
   mixed_field (rocky dry sand) false AT labels 5 -> 7, pd_at 1.0 either way. At z 12 the
@@ -304,6 +308,12 @@ class FusionParams:
         16.0, 'stack z-score of its strongest GPR report for a deep reflector (missed '
         'TM-62Ps read z 13-22, the simulator\'s stones that deep mostly 4-15: '
         'bench/perception.py)', min=0.0, max=1e6)
+    gpr_edge_band_m: float = param(
+        0.25, 'a GPR report this close to either end of the boom (or beyond it) comes from '
+        'the outer channel (8 channels 0.25 m apart, the outer 0.125 m in): the object may '
+        'reach past the boom, so how many channels report it does not size it (a deep '
+        'reflector needs one report there, not deep_reflector_min_reports)', min=0.0,
+        max=5.0)
     deep_reflector_min_reports: int = param(
         2, 'GPR reports of a deep reflector (a TM-62-class disc spans two channels)', min=1,
         max=100)
@@ -448,6 +458,9 @@ class Track:
     metal_max_reliable: float = 0.0   # heaviest reliable look (a mine under a fragment)
     metal_reliable_n: int = 0         # reliable looks
     uxo_hints: int = 0
+    #: GPR reports from the boom's outer channels (its edge band: a large object there may
+    #: reach past the boom's end, :func:`deep_reflector`)
+    gpr_edge_hits: int = 0
     max_conf: float = 0.0
     kind: DetectionKind = DetectionKind.AP
     confidence: float = 0.0
@@ -496,11 +509,12 @@ class Track:
         return math.sqrt(self.var)
 
     def add(self, det: Detection, stamp: float, reliable_md: float = 0.75,
-            confident_gpr: float = 0.8) -> None:
+            confident_gpr: float = 0.8, edge: bool = False) -> None:
         """Fold a raw detection into the track.
 
         An MD hit at least ``reliable_md`` confident reads the metal within a factor ~1.5, a
         GPR hit at least ``confident_gpr`` confident gives the half width and polarity.
+        ``edge``: an outer channel of the boom reported it (see :func:`deep_reflector`).
         """
         w = max(det.confidence, 1e-3)
         sig2 = det.sigma_xy ** 2 if math.isfinite(det.sigma_xy) else 0.0
@@ -517,6 +531,7 @@ class Track:
         depth = det.depth if math.isfinite(det.depth) else 0.0
         if det.source == 'gpr':
             self.gpr_hits += 1
+            self.gpr_edge_hits += int(edge)
             self.gpr_conf = 1.0 - (1.0 - self.gpr_conf) * (1.0 - det.confidence)
             strength = det.strength if math.isfinite(det.strength) else 0.0
             if math.isfinite(det.radius):
@@ -582,6 +597,7 @@ class Track:
         self.metal_max_reliable = max(self.metal_max_reliable, other.metal_max_reliable)
         self.metal_reliable_n += other.metal_reliable_n
         self.uxo_hints += other.uxo_hints
+        self.gpr_edge_hits += other.gpr_edge_hits
         self.max_conf = max(self.max_conf, other.max_conf)
         self.first_seen = min(self.first_seen, other.first_seen)
         self.last_seen = max(self.last_seen, other.last_seen)
@@ -756,9 +772,13 @@ def deep_reflector(t: Track, p: FusionParams) -> bool:
 
     Below ~15 cm the hyperbola's moveout barely changes with the top's width, so the fit
     cannot tell a TM-62P's 32 cm disc from a stone (module docstring); its strength and the
-    channels it spans still say it is large.
+    channels it spans still say it is large. Reported by the boom's outer channel, it may
+    reach past the boom's end, so one report is enough there.
     """
-    return (t.md_hits == 0 and t.gpr_hits >= p.deep_reflector_min_reports
+    # a track the boom's outer channel reported may reach past the boom: the channels that
+    # report it do not count it out
+    spans = t.gpr_hits >= p.deep_reflector_min_reports or t.gpr_edge_hits > 0
+    return (t.md_hits == 0 and spans
             and t.gpr_depth >= p.deep_reflector_depth_m
             and t.gpr_strength >= p.deep_reflector_min_z)
 
@@ -975,7 +995,7 @@ class FusionCore:
         else:
             self._hash_remove(best)
         best.add(d, stamp, self.params.md_reliable_confidence,
-                 self.params.gpr_confident_confidence)
+                 self.params.gpr_confident_confidence, self._edge(d))
         # The track moved: merge any other track now within the gate into the older one.
         for other in self._near(best.x, best.y):
             if other.id != best.id and ((other.x - best.x) ** 2 + (other.y - best.y) ** 2
@@ -992,6 +1012,15 @@ class FusionCore:
                 best = keep
         self._hash_add(best)
         return best.id
+
+    def _edge(self, d: Detection) -> bool:
+        """Whether a GPR report lies in the boom's edge band: within ``gpr_edge_band_m`` of
+        either end, across the boom's last heading (False when the boom is unknown)."""
+        if self._boom is None or d.source != 'gpr':
+            return False
+        bx, by, yaw = self._boom
+        across = abs(-(d.x - bx) * math.sin(yaw) + (d.y - by) * math.cos(yaw))
+        return across > 0.5 * self.params.sensor_width_m - self.params.gpr_edge_band_m
 
     def _prune(self, now: float) -> None:
         timeout = self.params.tentative_timeout_s

@@ -206,6 +206,30 @@ def test_a_deep_strong_silent_reflector_seen_twice_is_at(depth, radius):
     assert kind(metal) == fuse(metal, now=100.0, deep_reflector_depth_m=math.inf).kind
 
 
+def test_a_deep_strong_reflector_at_the_boom_edge_is_at_on_one_report():
+    """A TM-62P under a track line lies 0.8 m off the pass's centre, at the 2 m boom's edge:
+    only the outer channel reports it, once, so "seen by two channels" cannot hold, and it
+    read AP (P(AT) 0.04) until the flail set it off (bench/missions.py gen_at_uxo_lanes,
+    seed 1). A report from the outer channel waives that count; from the boom's middle one
+    report is still point-like."""
+    p = FusionParams()
+    half = 0.5 * p.sensor_width_m
+
+    def kind(across):
+        f = FusionCore.from_bounds(p, (0.0, 0.0, 10.0, 10.0))
+        # the vehicle drives along +x at y = 5: the boom's centre line is y = 5
+        f.sweep(1.0 - p.sensor_offset_x_m, 5.0, 0.0, 0.0)
+        f.sweep(1.5 - p.sensor_offset_x_m, 5.0, 0.0, 0.1)
+        f.add([gpr(0.2, 0.12, strength=27.0, polarity=1, x=5.0, y=5.0 + across)], 0.2)
+        f.sweep(2.5 - p.sensor_offset_x_m, 5.0, 0.0, 3.0)     # on: the sensors had their look
+        f.update(100.0)
+        return f.tracks[1].kind
+
+    assert kind(half - 0.1) == DetectionKind.AT
+    assert kind(-(half - 0.1)) == DetectionKind.AT
+    assert kind(0.3) != DetectionKind.AT
+
+
 def test_cost_asymmetry_keeps_a_one_percent_mine():
     """The Bayes decision: 1 % AP against 99 % clutter is still AP; 0.05 % is clutter."""
     post = {h: 0.0 for h in Hypothesis}
