@@ -866,6 +866,10 @@ class _Planner:
         best = None
         for pts in options:
             line = LineString(pts)
+            # a candidate costs at least its length: one no shorter than the best cost so far
+            # cannot win (the first of equal costs is kept), so its checks are skipped
+            if best is not None and line.length >= best[1]:
+                continue
             over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
             if self.known_ground is not None:
                 over += line.difference(self.known_ground).length
@@ -1165,6 +1169,9 @@ class _Planner:
                     ring = list(shape.buffer(half, join_style='mitre').exterior.coords)
                     edges += [(a, b) for a, b in zip(ring[:-1], ring[1:])
                               if math.dist(a, b) >= _MIN_SEGMENT_M]
+                # each edge with the strip its pass's tool covers (built once, not per gap)
+                edges = [(a, b, LineString([a, b]).buffer(half, cap_style='flat'))
+                         for a, b in edges]
                 self._edges.append((zone, edges, others, keep))
         return self._edges
 
@@ -1179,18 +1186,20 @@ class _Planner:
         """
         if not self.zones:
             return None
-        half, off = 0.5 * self.p.tool_width_m, self.p.tool_offset_x_m
+        off = self.p.tool_offset_x_m
         best = None
         for zone, edges, others, keep in self._zone_edges():
             if zone.distance(gap) > _SLIVER_M:
                 continue
-            for a, b in edges:
+            for a, b, strip in edges:
+                if not strip.intersects(gap):
+                    continue
                 edge = LineString([a, b])
-                covered = edge.buffer(half, cap_style='flat').intersection(gap)
+                covered = strip.intersection(gap)
                 if covered.area < _MIN_GAP_M2:
                     continue
-                s0 = min(edge.project(Point(c)) for c in _coords(covered))
-                s1 = max(edge.project(Point(c)) for c in _coords(covered))
+                along = shapely.line_locate_point(edge, shapely.points(_coords(covered)))
+                s0, s1 = float(along.min()), float(along.max())
                 ux, uy = (b[0] - a[0]) / edge.length, (b[1] - a[1]) / edge.length
                 for d0, d1, sign in ((s0 - off, s1 - off, 1.0), (s1 + off, s0 + off, -1.0)):
                     p0 = (a[0] + ux * d0, a[1] + uy * d0)
