@@ -108,6 +108,10 @@ class LegKind(str, enum.Enum):
     WORK = 'work'          # forward over ground to process: tool down
     TRANSIT = 'transit'    # outside the work: tool raised
     REVERSE = 'reverse'    # backing out over processed ground: tool raised
+    #: turning in place: tool raised. A working flail swept through a pivot covers an arc
+    #: 2.6-3 m out that the sensor boom, 4 m out, never scanned: an AT mine there goes off
+    #: under it (bench/missions.py gen_at_uxo_lanes seed 1: a TM-62M with no track at all).
+    PIVOT = 'pivot'
 
 
 class LifecycleState(str, enum.Enum):

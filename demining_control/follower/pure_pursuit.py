@@ -224,9 +224,12 @@ class PathFollower:
 
     @property
     def leg(self) -> LegKind:
-        """How the current leg is driven (the tool is down on work legs only)."""
+        """How the current leg is driven (the tool is down on work legs only, and not while
+        the vehicle pivots onto one)."""
         if self.status is not FollowerStatus.FOLLOWING or len(self._reverse) == 0:
             return LegKind.NONE
+        if self._pivoting:
+            return LegKind.PIVOT
         seg = min(self._seg, len(self._reverse) - 1)
         if self._reverse[seg]:
             return LegKind.REVERSE

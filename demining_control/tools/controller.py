@@ -8,9 +8,10 @@ Phases (:class:`ToolPhase`) while the mission is clearing:
   ``working_depth_m + depth_margin_m`` below the *local* ground, held by the depth loop from
   the ride-height sensor (:class:`demining_control.tools.loops.DepthLoop`); ``working`` once
   it is at speed and at depth;
-* ``raised``: on a transit leg or while reversing the tool is lifted clear and the rotors keep
-  turning (reversing drags a lowered flail backwards into the soil; transits cross ground that
-  is not to be processed);
+* ``raised``: on a transit leg, while reversing or pivoting the tool is lifted clear and the
+  rotors keep turning (reversing drags a lowered flail backwards into the soil; transits cross
+  ground that is not to be processed; a flail turned in place sweeps an arc the sensor boom
+  has not scanned, where an undetected AT mine goes off under it);
 * ``stall_recovery``: a rotor below ``stall_speed_fraction`` of its command while its torque
   is at ``stall_torque_fraction`` of the relief torque, for ``stall_time_s`` (or any rotor at
   rest while commanded), is a stall: the tool is lifted clear (``StallStep.LIFT``), a

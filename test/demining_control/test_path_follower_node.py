@@ -1,6 +1,8 @@
 """The path follower component: it backs up when the supervisor refuses a forward work motion
 for ground a stop left unprocessed (allowed ground), at most max_backups_here times a place."""
 
+import math
+
 import numpy as np
 
 from demining_bringup.contract.datatypes import PlanStatus, SafetyEvent, VehicleState
@@ -51,9 +53,11 @@ def test_a_refused_forward_work_motion_makes_the_follower_back_up(area_file):
 
 
 def _legs_along(rt, out, path, t0=1.0):
-    """Drive the path (the pose moved to each pose in turn); the leg published at each."""
+    """Drive the path (the pose moved to each pose in turn, facing along the leg it starts:
+    no pivot, which raises the tool whatever the leg); the leg published at each."""
     legs = []
-    for i, (x, y, yaw) in enumerate(path[:-1]):
+    for i, (x, y, _) in enumerate(path[:-1]):
+        yaw = math.atan2(path[i + 1][1] - y, path[i + 1][0] - x)
         t = t0 + 0.1 * i
         rt.deliver('pose', VehicleState(t, x + 0.01 * np.cos(yaw), y + 0.01 * np.sin(yaw), yaw),
                    t)

@@ -57,9 +57,12 @@ def test_pivot_in_place_when_heading_error_is_large():
     f.set_path(np.array([[0.0, 0.0], [0.0, 10.0]]))
     cmd = f.update(VehicleState(0.0, 0.0, 0.0, 0.0), DT)
     assert cmd.v == 0.0 and cmd.omega > 0.0
-    # aligned: drives forward at working speed (work legs by default)
+    # turning in place onto a work leg: the tool is raised (its arc is unscanned ground)
+    assert f.leg is LegKind.PIVOT
+    # aligned: drives forward at working speed (work legs by default), tool down
     cmd = f.update(VehicleState(0.0, 0.0, 0.0, math.pi / 2), DT)
     assert cmd.v == pytest.approx(0.4) and abs(cmd.omega) < 1e-6
+    assert f.leg is LegKind.WORK
 
 
 def test_transit_speed_and_slow_down_before_corners():

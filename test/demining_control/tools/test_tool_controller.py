@@ -137,10 +137,12 @@ def test_the_governor_uses_the_one_depth_law():
         pytest.approx(0.2, rel=1e-3)
 
 
-def test_transit_and_reverse_legs_raise_the_tool_and_work_legs_lower_it():
+def test_transit_reverse_and_pivot_raise_the_tool_and_work_legs_lower_it():
+    """A flail left down through a pivot sweeps an arc the sensor boom never scanned: a
+    TM-62M with no track at all went off under it (bench/missions.py gen_at_uxo_lanes)."""
     loop = Loop().run(25.0)
     assert loop.ctl.phase is ToolPhase.WORKING
-    for leg in (LegKind.TRANSIT, LegKind.REVERSE, LegKind.NONE):
+    for leg in (LegKind.TRANSIT, LegKind.REVERSE, LegKind.PIVOT, LegKind.NONE):
         loop.run(6.0, leg=leg, speed=0.3)
         assert loop.ctl.phase is ToolPhase.RAISED
         assert loop.plant.depth == 0.0
