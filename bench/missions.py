@@ -451,12 +451,34 @@ def _resolve(world_path: str, profile: str, seed: int, scenario: str, run_dir: s
     if args.get('scenario') and not os.path.isfile(args['scenario']):
         raise st.ConfigError(f'scenario file {args["scenario"]!r} not found')
     params = st.load_profile(args['profile'])
+    # a scenario's parameter overrides (``setup.parameters``: node -> {name: value}), as the
+    # fault campaign applies them: checked against the schemas like the profile's own
+    for node, values in _scenario_parameters(args.get('scenario') or '').items():
+        params.setdefault(node, {}).update(values)
     nodes = st.resolve_stack(desc, args, params)
     st.check_profile(nodes, params)
     for node in nodes:
         if node.name == 'simulator':
             node.parameters['processed_truth_resolution_m'] = TRUTH_RESOLUTION_M
     return nodes
+
+
+def _scenario_parameters(path: str) -> Dict[str, Dict[str, Any]]:
+    """The ``setup.parameters`` of a scenario file (node name -> overrides), {} without."""
+    if not path:
+        return {}
+    import yaml
+    from demining_bringup import stack as st
+    with open(path, 'r', encoding='utf-8') as f:
+        doc = yaml.safe_load(f) or {}
+    setup = doc.get('setup') if isinstance(doc, dict) else None
+    overrides = setup.get('parameters') if isinstance(setup, dict) else None
+    overrides = overrides or {}
+    if not isinstance(overrides, dict) or not all(
+            isinstance(v, dict) for v in overrides.values()):
+        raise st.ConfigError(f'scenario {path}: setup.parameters must map node names to '
+                             '{parameter: value}')
+    return {str(k): dict(v) for k, v in overrides.items()}
 
 
 def _node_param(nodes, name: str, default: float) -> float:

@@ -401,6 +401,29 @@ def test_generated_families_are_valid_worlds(family, tmp_path):
         assert any(a.kind == 'person' for a in parse_scenario(scenario).actors)
 
 
+def test_a_scenarios_parameter_overrides_reach_the_nodes(tmp_path):
+    """``--scenario`` with ``setup.parameters`` (as the fault campaign's scenarios have) set
+    them on the mission's nodes; they were read by the campaign only, and a scoreboard run
+    meant to enforce allowed ground silently ran with the default."""
+    from demining_bringup.stack import ConfigError
+    from demining_sim.worlds_index import find_world
+    world = find_world('training_field')
+    scenario = tmp_path / 'enforce.yaml'
+    scenario.write_text('setup:\n  parameters: {safety_supervisor: '
+                        '{allowed_ground_enforce_declared: true}}\n')
+
+    def enforce(path):
+        nodes = missions._resolve(world, 'mv4_flail', 1, path, str(tmp_path))
+        return [n for n in nodes if n.name == 'safety_supervisor'][0].parameters.get(
+            'allowed_ground_enforce_declared', False)
+
+    assert enforce(str(scenario)) is True
+    assert enforce('') is False
+    scenario.write_text('setup:\n  parameters: {safety_supervisor: {no_such_parameter: 1}}\n')
+    with pytest.raises(ConfigError):
+        enforce(str(scenario))
+
+
 # --- rows for missions that fail, and the scoreboard that always ends --------------------------
 
 def test_a_mission_that_raises_is_a_row_with_its_error():
