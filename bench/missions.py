@@ -450,11 +450,10 @@ def _resolve(world_path: str, profile: str, seed: int, scenario: str, run_dir: s
     args = st.resolve_arguments(desc, given)
     if args.get('scenario') and not os.path.isfile(args['scenario']):
         raise st.ConfigError(f'scenario file {args["scenario"]!r} not found')
-    params = st.load_profile(args['profile'])
-    # a scenario's parameter overrides (``setup.parameters``: node -> {name: value}), as the
-    # fault campaign applies them: checked against the schemas like the profile's own
-    for node, values in _scenario_parameters(args.get('scenario') or '').items():
-        params.setdefault(node, {}).update(values)
+    # a scenario's parameter overrides (``setup.parameters``), as the fault campaign applies
+    # them: checked against the schemas like the profile's own
+    params = st.with_overrides(st.load_profile(args['profile']),
+                               _scenario_parameters(args.get('scenario') or ''))
     nodes = st.resolve_stack(desc, args, params)
     st.check_profile(nodes, params)
     for node in nodes:
@@ -471,14 +470,7 @@ def _scenario_parameters(path: str) -> Dict[str, Dict[str, Any]]:
     from demining_bringup import stack as st
     with open(path, 'r', encoding='utf-8') as f:
         doc = yaml.safe_load(f) or {}
-    setup = doc.get('setup') if isinstance(doc, dict) else None
-    overrides = setup.get('parameters') if isinstance(setup, dict) else None
-    overrides = overrides or {}
-    if not isinstance(overrides, dict) or not all(
-            isinstance(v, dict) for v in overrides.values()):
-        raise st.ConfigError(f'scenario {path}: setup.parameters must map node names to '
-                             '{parameter: value}')
-    return {str(k): dict(v) for k, v in overrides.items()}
+    return st.scenario_overrides(doc.get('setup') if isinstance(doc, dict) else None, path)
 
 
 def _node_param(nodes, name: str, default: float) -> float:

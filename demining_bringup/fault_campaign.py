@@ -186,20 +186,6 @@ def _world(setup: Mapping[str, Any], workdir: str) -> str:
     return write_world(world, os.path.join(workdir, 'campaign_field.sdf'))
 
 
-def _profile(setup: Mapping[str, Any], profile: str, workdir: str) -> str:
-    overrides = setup.get('parameters') or {}
-    if not overrides:
-        return profile
-    with open(st.find_profile(profile), 'r', encoding='utf-8') as fh:
-        data = yaml.safe_load(fh)
-    for node, values in overrides.items():
-        data.setdefault(node, {'ros__parameters': {}})['ros__parameters'].update(values)
-    path = os.path.join(workdir, 'campaign_profile.yaml')
-    with open(path, 'w', encoding='utf-8') as fh:
-        yaml.safe_dump(data, fh)
-    return path
-
-
 def run_scenario(path: str, workdir: str) -> Outcome:
     """Run the scenario file ``path`` on the deterministic host (files go to ``workdir``)."""
     data = _load(path)
@@ -209,9 +195,12 @@ def run_scenario(path: str, workdir: str) -> Outcome:
     desc = st.load_stack()
     args = st.resolve_arguments(desc, {
         'world': world, 'seed': int(setup.get('seed', 1)), 'scenario': path,
-        'run_dir': os.path.join(workdir, 'run'),
-        'profile': _profile(setup, 'mv4_flail', workdir)})
-    nodes = hosted(st.resolve_stack(desc, args, st.load_profile(args['profile'])))
+        'run_dir': os.path.join(workdir, 'run'), 'profile': 'mv4_flail'})
+    params = st.with_overrides(st.load_profile(args['profile']),
+                               st.scenario_overrides(setup, path))
+    resolved = st.resolve_stack(desc, args, params)
+    st.check_profile(resolved, params)
+    nodes = hosted(resolved)
     station = [a for a in operator if {'estop', 'inspection_ack', 'pause', 'teleop'} & set(a)]
     nodes.append(Hosted(OperatorStation, OperatorStation.name,
                         {'script': json.dumps(station)}))

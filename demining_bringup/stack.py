@@ -250,6 +250,31 @@ def load_profile(path: str) -> Dict[str, Dict[str, Any]]:
     return out
 
 
+def scenario_overrides(setup: Any, where: str) -> Dict[str, Dict[str, Any]]:
+    """A scenario's parameter overrides: ``setup.parameters`` (node name -> {name: value}).
+
+    ``setup`` is the scenario's ``setup`` mapping (or None); ``where`` names the file in the
+    error. Returns {} when there is none. Apply them with :func:`with_overrides` and check
+    the result with :func:`check_profile`, like a profile's own parameters.
+    """
+    overrides = setup.get('parameters') if isinstance(setup, dict) else None
+    overrides = overrides or {}
+    if not isinstance(overrides, dict) or not all(
+            isinstance(v, dict) for v in overrides.values()):
+        raise ConfigError(f'scenario {where}: setup.parameters must map node names to '
+                          '{parameter: value}')
+    return {str(k): dict(v) for k, v in overrides.items()}
+
+
+def with_overrides(profile: Mapping[str, Mapping[str, Any]],
+                   overrides: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """A copy of a loaded profile with per-node overrides merged over its node sections."""
+    out = {node: dict(values) for node, values in profile.items()}
+    for node, values in overrides.items():
+        out.setdefault(node, {}).update(values)
+    return out
+
+
 def resolve_arguments(stack: StackDescription, given: Mapping[str, Any]) -> Dict[str, str]:
     """Merge given launch arguments over the defaults; check names and choices."""
     unknown = sorted(set(given) - set(stack.arguments))

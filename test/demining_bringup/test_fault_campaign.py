@@ -81,3 +81,15 @@ def test_judge_reports_what_a_run_missed():
     assert fc.judge(ok, {'mission': 'clearing', 'stops': [
         {'trigger': 1.0, 'within_s': 0.5, 'until': 2.5, 'tool_within_s': 1.0}],
         'people_clearance_m': 50.0}) == []
+
+
+def test_a_scenarios_unknown_parameter_override_is_refused(tmp_path):
+    """``setup.parameters`` is checked like the profile: a typo must not pass silently."""
+    from demining_bringup.contract.errors import ConfigError
+    with open(os.path.join(FOLDER, 'steep_slope.yaml'), encoding='utf-8') as fh:
+        data = yaml.safe_load(fh)
+    data['setup']['parameters'] = {'simulator': {'traction_coefficent': 0.9}}
+    path = tmp_path / 'typo.yaml'
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match='traction_coefficent'):
+        fc.run_scenario(str(path), str(tmp_path))

@@ -121,3 +121,17 @@ def test_a_numeric_id_reaches_a_string_parameter_as_text():
     nodes = st.resolve_stack(desc, args, st.load_profile(args['profile']))
     mm = next(n for n in nodes if n.name == 'mission_manager')
     assert mm.parameters['task_id'] == '123' and mm.parameters['resume_dir'] == ''
+
+
+def test_scenario_overrides_merge_over_a_copy_of_the_profile():
+    profile = {'simulator': {'seed': 1, 'traction_coefficient': 0.6}}
+    over = st.scenario_overrides({'parameters': {'simulator': {'traction_coefficient': 0.9},
+                                                 'safety_supervisor': {'x': 1}}}, 'f.yaml')
+    merged = st.with_overrides(profile, over)
+    assert merged == {'simulator': {'seed': 1, 'traction_coefficient': 0.9},
+                      'safety_supervisor': {'x': 1}}
+    assert profile['simulator']['traction_coefficient'] == 0.6
+    assert st.scenario_overrides({}, 'f.yaml') == {}
+    assert st.scenario_overrides(None, 'f.yaml') == {}
+    with pytest.raises(ConfigError, match='f.yaml: setup.parameters'):
+        st.scenario_overrides({'parameters': {'simulator': 3}}, 'f.yaml')
