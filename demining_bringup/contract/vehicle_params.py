@@ -30,6 +30,19 @@ def tool_width_m() -> Any:
                  max=10.0)
 
 
+def corner_angle_rad() -> Any:
+    """Heading change that makes a path waypoint a corner: the follower stops and pivots there
+    (the coverage planner counts the ground such a pivot sweeps)."""
+    return param(0.35, 'a heading change above this makes a waypoint a corner (stop and '
+                 'pivot), rad', min=0.01, max=3.1)
+
+
+def reverse_turn_rad() -> Any:
+    """Turn sharper than this: the path retraces itself and is driven in reverse, no pivot."""
+    return param(2.8, 'a turn sharper than this (the path retraces itself) is driven in '
+                 'reverse instead of pivoting, rad', min=1.6, max=3.1416)
+
+
 def tool_offset_x_m() -> Any:
     """Tool centre ahead of base_link."""
     return param(2.6, 'tool centre ahead of base_link, m', min=0.0, max=20.0)

@@ -19,7 +19,13 @@ Limitations (documented, measured in :attr:`CoveragePlan.transit_over_unprocesse
   way a turning reach out; where none avoids unprocessed ground the metres over it are reported.
   Every candidate is judged on the safety supervisor's whole footprint along its legs and through
   its pivots (at its start from the machine's facing, at every bend, onto the next lane), and
-  near a zone a run-in or run-out at an angle whose pivot stays clear is tried.
+  near a zone a run-in or run-out at an angle whose pivot stays clear is tried. Keep-out ground
+  outweighs everything else; then metres over ground that is not allowed (unprocessed, or
+  outside the field and not declared safe), where each pivot counts the unprocessed ground its
+  tracks' disc sweeps; then length. When the best candidate still crosses ground not allowed,
+  the cheapest route through allowed ground is searched on a raster
+  (:class:`demining_control.coverage.route.AllowedRouter`): e.g. back round a headland ring
+  instead of out of the field round a no-go zone.
 * Headland corners (no safe surroundings): the tracks' pivot at a ring corner sweeps ground
   not yet processed (a 2 m strip cannot hold the pivot disc); counted by
   :func:`demining_control.coverage.allowed.check_path`, not yet avoided.
@@ -46,6 +52,7 @@ from shapely.validation import explain_validity
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
 from demining_control.coverage.no_go import back_out_point
+from demining_control.coverage.route import AllowedRouter
 
 XY = Tuple[float, float]
 
@@ -59,7 +66,12 @@ _MIN_SEGMENT_M = 0.05
 #: unprocessed ground are what the whole machine design avoids, a detour only costs time.
 _UNPROCESSED_PENALTY = 1000.0
 #: Penalty weight per metre of transit through an exclusion zone.
-_EXCLUSION_PENALTY = 10000.0
+_EXCLUSION_PENALTY = 1.0e6
+#: A best transit that crosses more than this of ground not allowed (unprocessed, or outside
+#: the field and not declared safe) is searched again through allowed ground, m.
+_ROUTE_FALLBACK_M = 1.0
+#: Segments of the quarter circle of a pivot disc judged for the ground a pivot sweeps.
+_DISC_SEGMENTS = 8
 #: A lane whose tool strip is processed to at least this share is not planned again.
 _PROCESSED_SHARE = 0.95
 #: Round-off slivers thinner than this between headland passes and the boundary are ignored, m.
@@ -160,6 +172,8 @@ class CoverageParams:
     track_gauge_m: float = vehicle_params.track_gauge_m()
     track_width_m: float = vehicle_params.track_width_m()
     track_length_m: float = vehicle_params.track_length_m()
+    corner_angle_rad: float = vehicle_params.corner_angle_rad()
+    reverse_turn_rad: float = vehicle_params.reverse_turn_rad()
     footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
     footprint_front_m: float = vehicle_params.footprint_front_m()
     footprint_rear_m: float = vehicle_params.footprint_rear_m()
@@ -484,6 +498,12 @@ class _Planner:
         # footprint's half width (the hull, wider than the tracks)
         self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
         self._edges = None          # zone-edge passes, built on first use
+        #: routes through allowed ground, for the ground left at one step (built on use)
+        self._route_cache = None
+        #: ground not allowed in the pivot disc at each vertex, for the ground left (on use)
+        self._pivot_cache = None
+        #: the tracks' half-width (outer edges), m
+        self._contact_half = 0.5 * (params.track_gauge_m + params.track_width_m)
         #: a gap's sub-plan: lanes whose best approach still puts the footprint in a zone
         #: are left (``skipped``, their tool strips) and reported, not driven
         self.strict = False
@@ -829,8 +849,8 @@ class _Planner:
         return line.buffer(0.5 * self.p.tool_width_m, cap_style='flat')
 
     def transit(self, a: XY, b: XY, unprocessed, back_to: Optional[XY] = None,
-                yaw_a: Optional[float] = None, yaw_b: Optional[float] = None
-                ) -> Tuple[List[XY], float, float]:
+                yaw_a: Optional[float] = None, yaw_b: Optional[float] = None,
+                search: bool = True) -> Tuple[List[XY], float, float]:
         """Return (points, cost, metres over unprocessed ground) of the best transit a -> b.
 
         Candidates: the straight leg, the two ways round a ring on the headland and round
@@ -843,6 +863,8 @@ class _Planner:
         a lane that ended at an exclusion zone): first back out along the lane just processed
         (the follower reverses on a 180 degree turn), then the best of those from its start;
         the lane is processed ground, so backing never crosses unprocessed ground.
+        ``search``: when the best still crosses ground not allowed, search a route through
+        allowed ground too (off when many candidates are ranked: the chosen one searches).
         """
         if back_to is not None and math.dist(a, back_to) > _EPS:
             # Always back out: turning at the zone's edge would swing the flail and the hull
@@ -850,7 +872,8 @@ class _Planner:
             # Backing out keeps the facing the machine had at ``a``.
             if yaw_a is None:
                 yaw_a = math.atan2(a[1] - back_to[1], a[0] - back_to[0])
-            pts, cost, over = self.transit(back_to, b, unprocessed, yaw_a=yaw_a, yaw_b=yaw_b)
+            pts, cost, over = self.transit(back_to, b, unprocessed, yaw_a=yaw_a, yaw_b=yaw_b,
+                                           search=search)
             return [a] + pts, cost + math.dist(a, back_to), over
         if math.dist(a, b) < _EPS:
             pivot = (_EXCLUSION_PENALTY if yaw_a is not None and yaw_b is not None
@@ -865,23 +888,99 @@ class _Planner:
                     options.append(head[:-1] + mid + tail[1:])
         best = None
         for pts in options:
-            line = LineString(pts)
             # a candidate costs at least its length: one no shorter than the best cost so far
             # cannot win (the first of equal costs is kept), so its checks are skipped
-            if best is not None and line.length >= best[1]:
+            if best is not None and LineString(pts).length >= best[1]:
                 continue
-            over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
-            if self.known_ground is not None:
-                over += line.difference(self.known_ground).length
-            excl = self._keep_out_m(pts, yaw_a, yaw_b)
-            if self.fence is not None:
-                # a transit outside the geofence would be stopped there: as bad as keep-out
-                excl += line.difference(self.fence).length
-            cost = line.length + _UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl
+            cost, over = self._transit_cost(pts, unprocessed, yaw_a, yaw_b)
             if best is None or cost < best[1]:
                 best = (pts, cost, over)
+        if search and best is not None and best[2] > _ROUTE_FALLBACK_M:
+            # every shape above crosses ground the tracks may not use (a no-go zone on the
+            # first headland pass: each way round it leaves the field): the shortest way
+            # through allowed ground, when there is one
+            pts = self._router(unprocessed).route(a, b)
+            if pts is not None and len(pts) > 1:
+                cost, over = self._transit_cost(pts, unprocessed, yaw_a, yaw_b)
+                if cost < best[1]:
+                    best = (pts, cost, over)
         assert best is not None
         return _drop_short_hops(best[0]), best[1], best[2]
+
+    def _transit_cost(self, pts: List[XY], unprocessed, yaw_a: Optional[float],
+                      yaw_b: Optional[float]) -> Tuple[float, float]:
+        """(cost, metres over ground not allowed) of driving ``pts`` (see :meth:`transit`)."""
+        line = LineString(pts)
+        over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
+        if self.known_ground is not None:
+            over += line.difference(self.known_ground).length
+        excl = self._keep_out_m(pts, yaw_a, yaw_b)
+        if self.fence is not None:
+            # a transit outside the geofence would be stopped there: as bad as keep-out
+            excl += line.difference(self.fence).length
+        swept = self._pivots_not_allowed_m(pts, unprocessed, yaw_a, yaw_b)
+        return (line.length + _UNPROCESSED_PENALTY * (over + swept) + _EXCLUSION_PENALTY * excl,
+                over)
+
+    def _pivots_not_allowed_m(self, pts: Sequence[XY], unprocessed, yaw_a: Optional[float],
+                              yaw_b: Optional[float]) -> float:
+        """Ground not allowed that the tracks sweep in the pivots of driving ``pts``, as metres
+        of a track-wide strip (the unit of :meth:`transit`'s metres over unprocessed ground).
+
+        The follower pivots in place where the path turns by more than ``corner_angle_rad``
+        (not where it retraces itself: it reverses there); the tracks then sweep the disc of
+        ``pivot_radius_m``. Where that disc is not processed, declared safe or to be
+        processed before, a turn there is as bad as driving a track over it.
+        """
+        heads = [math.atan2(q[1] - p[1], q[0] - p[0]) for p, q in zip(pts[:-1], pts[1:])
+                 if math.dist(p, q) > _EPS]
+        verts = [p for p, q in zip(pts[:-1], pts[1:]) if math.dist(p, q) > _EPS]
+        if not heads:
+            return 0.0
+        turns = [(verts[0], yaw_a, heads[0])] if yaw_a is not None else []
+        turns += [(v, h0, h1) for v, h0, h1 in zip(verts[1:], heads[:-1], heads[1:])]
+        if yaw_b is not None:
+            turns.append((pts[-1], heads[-1], yaw_b))
+        if self._pivot_cache is None or self._pivot_cache[0] is not unprocessed:
+            self._pivot_cache = (unprocessed, {})
+        cache = self._pivot_cache[1]
+        total = 0.0
+        for v, h0, h1 in turns:
+            d = abs(math.atan2(math.sin(h1 - h0), math.cos(h1 - h0)))
+            if d <= self.p.corner_angle_rad or d >= self.p.reverse_turn_rad:
+                continue
+            key = (round(v[0], 2), round(v[1], 2))
+            bad = cache.get(key)
+            if bad is None:
+                disc = Point(v).buffer(self.p.pivot_radius_m, _DISC_SEGMENTS)
+                bad = disc.intersection(unprocessed).area if not unprocessed.is_empty else 0.0
+                if self.known_ground is not None:
+                    bad += disc.difference(self.known_ground).area
+                cache[key] = bad
+            total += bad / (2.0 * self._contact_half)
+        return total
+
+    def _router(self, unprocessed) -> AllowedRouter:
+        """Cheapest paths through allowed ground while ``unprocessed`` is left (cached)."""
+        if self._route_cache is not None and self._route_cache[0] is unprocessed:
+            return self._route_cache[1]
+        allowed = unary_union([self.safe, self.processed, self.field.difference(unprocessed)])
+        if self._route_cache is not None:
+            router = self._route_cache[1].with_allowed(allowed)
+        else:
+            # base_link keeps a pivot's reach from keep-out zones (the route may turn at any
+            # vertex), and inside the geofence (else the field's turning reach)
+            blocked = self.zone_block.buffer(self._turn_reach) \
+                if not self.zone_block.is_empty else Polygon()
+            outer = self.fence if self.fence is not None else unary_union(
+                [self.field, self.safe, self.processed]).buffer(self._turn_reach + _RING_MARGIN_M)
+            blocked = unary_union([blocked, outer.envelope.difference(outer)])
+            # the tracks may overlap ground not known allowed by the supervisor's tolerance (a
+            # processed strip is as wide as the tracks: without it no route fits in one)
+            half = max(0.0, self._contact_half - self.p.allowed_ground_tolerance_m)
+            router = AllowedRouter(outer.bounds, allowed, blocked, half, _UNPROCESSED_PENALTY)
+        self._route_cache = (unprocessed, router)
+        return router
 
     def _routes(self, a: XY, b: XY) -> List[List[XY]]:
         """Point lists from ``a`` to ``b``: straight, and round rings and zone clusters."""
@@ -1395,9 +1494,13 @@ class _Planner:
                 for lane in cands[i]:
                     if min(math.dist(here, lane.start), math.dist(origin, lane.start)) <= limit:
                         pts, cost, over = self.transit(here, lane.start, unprocessed, back_to,
-                                                       yaw, _heading([lane.start, lane.end]))
+                                                       yaw, _heading([lane.start, lane.end]),
+                                                       search=False)
                         scored.append((cost, i, lane, pts, over))
             cost, i, lane, pts, over = min(scored, key=lambda s: s[0])
+            if over > _ROUTE_FALLBACK_M:
+                pts, cost, over = self.transit(here, lane.start, unprocessed, back_to, yaw,
+                                               _heading([lane.start, lane.end]))
             if self.strict and start_xy is not None and self._approach_hits(
                     pts, here, back_to, yaw, _heading([lane.start, lane.end])):
                 # a gap's lane no approach reaches with the footprint out of every zone

@@ -56,8 +56,7 @@ class FollowerParams:
                                     min=0.2, max=20.0)
     slowdown_distance_m: float = param(1.0, 'start slowing down this far before a corner, m',
                                        min=0.0, max=50.0)
-    corner_angle_rad: float = param(0.35, 'a heading change above this makes a waypoint a '
-                                    'corner (stop and pivot), rad', min=0.01, max=3.1)
+    corner_angle_rad: float = vehicle_params.corner_angle_rad()
     corner_tolerance_m: float = param(0.15, 'distance at which a corner counts as reached, m',
                                       min=0.01, max=2.0)
     pivot_threshold_rad: float = param(0.5, 'heading error that starts a pivot in place, rad',
@@ -69,9 +68,7 @@ class FollowerParams:
     max_yaw_rate: float = param(0.4, 'largest commanded yaw rate, rad/s', min=0.01, max=5.0)
     goal_tolerance_m: float = param(0.3, 'distance to the last waypoint that ends the path, m',
                                     min=0.01, max=5.0)
-    reverse_turn_rad: float = param(2.8, 'a turn sharper than this (the path retraces itself) '
-                                    'is driven in reverse instead of pivoting, rad', min=1.6,
-                                    max=3.1416)
+    reverse_turn_rad: float = vehicle_params.reverse_turn_rad()
     reverse_speed_mps: float = param(0.3, 'speed when backing out along a processed lane, m/s',
                                      min=0.01, max=2.0)
     search_window_m: float = param(5.0, 'how far ahead of the current progress the nearest '

@@ -380,6 +380,27 @@ def test_a_replan_round_a_mine_on_the_headland_keeps_the_machine_inside_the_fiel
     assert LineString(plan.waypoints).distance(disc) > 0.0
 
 
+def test_a_replan_round_a_mine_on_the_last_headland_side_goes_back_round_the_ring():
+    # gen_at_uxo_lanes seed 2: a TM-62P found on the first headland pass's last side, the
+    # machine backed out east of it. Every way round the zone inside the field crosses
+    # unprocessed ground, so the re-plan swung 12.7 m out of the field onto ground nobody
+    # declared safe, came back in and pivoted on the pass's unprocessed stretch, where a
+    # second, undetected TM-62P went off under a track. The way back round the ring is
+    # processed but for its corners (the tool lifts in pivots).
+    field = [(0.0, 0.0), (24.0, 0.0), (24.0, 18.0), (0.0, 18.0)]
+    lane = box(-10.0, -0.5, 0.0, 2.5)
+    done = unary_union([box(0.0, 3.8, 2.0, 18.0), box(3.6, 16.0, 24.0, 18.0),
+                        box(22.0, 0.0, 24.0, 14.4), box(10.9, 0.0, 20.4, 2.0)])
+    disc = Point(10.25, 1.76).buffer(1.16, 16)
+    fence = geofence(field, lane, 8.0)
+    plan = plan_coverage(field, [], (15.4, 0.5), CoverageParams(), processed=done,
+                         safe_ground=lane, no_go_zones=[list(disc.exterior.coords)[:-1]],
+                         fence=fence)
+    path = LineString(plan.waypoints)
+    assert path.difference(unary_union([Polygon(field), lane]).buffer(0.1)).length < 0.05
+    assert path.distance(disc) > 0.0
+
+
 def test_a_pass_along_a_no_go_zone_at_the_field_edge_runs_in_inside_the_field():
     # quick_mixed: an AT mine 1.7 m from the north edge, the gap west of its zone. The pass
     # along the zone's side, driven south with the tool leading, once started 3.1 m past the
@@ -413,3 +434,26 @@ def test_a_gap_lane_at_the_field_edge_keeps_the_hull_inside_the_field():
         front = Point(ln.end[0] + math.cos(d) * p.footprint_front_m,
                       ln.end[1] + math.sin(d) * p.footprint_front_m)
         assert field.buffer(0.05).contains(rear) and hammers.contains(front), ln
+
+
+def test_a_transit_pivot_counts_the_unprocessed_ground_its_tracks_sweep():
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    done = box(0.0, 0.0, 15.0, 20.0)
+    planner = _Planner(field, [], CoverageParams(), processed=done)
+    unprocessed = planner.region.difference(done)
+    r = planner.p.pivot_radius_m
+
+    def cost(corner):
+        x, y = corner
+        return planner._pivots_not_allowed_m([(x - 5.0, y), (x, y), (x, y + 5.0)],
+                                             unprocessed, None, None)
+
+    assert cost((7.0, 10.0)) == 0.0                        # a corner on processed ground
+    inside = cost((25.0, 10.0))                              # the whole disc unprocessed
+    assert inside == pytest.approx(math.pi * r * r / (2.0 * planner._contact_half), rel=0.05)
+    assert 0.0 < cost((15.0, 10.0)) < inside                 # half of it
+    # a path that retraces itself is reversed, not pivoted; a gentle bend is no pivot
+    assert planner._pivots_not_allowed_m([(20.0, 10.0), (25.0, 10.0), (20.0, 10.0)],
+                                         unprocessed, None, None) == 0.0
+    assert planner._pivots_not_allowed_m([(20.0, 10.0), (25.0, 10.0), (30.0, 11.0)],
+                                         unprocessed, None, None) == 0.0

@@ -1,0 +1,157 @@
+"""Transits that keep the tracks on allowed ground: a shortest path on a raster (pure core).
+
+The coverage planner's transit candidates are a few shapes (straight, round a headland ring,
+round a cluster of keep-out zones). When none of them stays on allowed ground, e.g. a no-go
+zone cuts the first headland pass and every way round it leaves the field, the shortest path
+through the ground the tracks may use (processed, declared safe; issue 7 item 1, "allowed
+ground, one geometry for everyone") is searched on a raster. A cell is allowed when the
+tracks' half-width round it is (a Euclidean distance transform); a metre through a cell that
+is not costs the planner's penalty, so the route leaves allowed ground only where nothing else
+connects, for as short a stretch as it can (the corners of a first headland ring, where the
+raised tool left the strips apart, cost less than metres of ground round the field nobody
+declared safe). Keep-out ground and ground outside the raster are never entered. The
+cheapest path is Dijkstra's on the 8-connected cells (``scipy.sparse.csgraph``), then the
+string pulled: a straight leg replaces a stretch when it costs no more.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import List, Optional, Tuple
+
+import numpy as np
+import shapely
+from scipy import ndimage
+
+XY = Tuple[float, float]
+
+#: Finest raster cell, m (a larger area gets coarser cells, see ``_MAX_CELLS``).
+_RES_M = 0.5
+#: Most raster cells: bounds the memory and the search time on a large field.
+_MAX_CELLS = 80_000
+
+
+class AllowedRouter:
+    """Cheapest paths through allowed ground, wide enough for the tracks."""
+
+    def __init__(self, bounds: Tuple[float, float, float, float], allowed, blocked,
+                 half_width_m: float, penalty: float) -> None:
+        """Rasterise over ``bounds`` (minx, miny, maxx, maxy).
+
+        :param allowed: where the tracks may be (shapely, map frame).
+        :param blocked: where base_link may never be (keep-out zones grown by the hull,
+            outside the geofence); shapely or None.
+        :param half_width_m: the tracks' half-width: a cell is allowed when the disc of this
+            radius round its centre is.
+        :param penalty: cost of a metre that is not allowed, in metres.
+        """
+        minx, miny, maxx, maxy = bounds
+        area = max((maxx - minx) * (maxy - miny), 1.0)
+        self.res = max(_RES_M, math.sqrt(area / _MAX_CELLS))
+        self.x0, self.y0 = minx, miny
+        self.w = max(1, int(math.ceil((maxx - minx) / self.res)))
+        self.h = max(1, int(math.ceil((maxy - miny) / self.res)))
+        xs = self.x0 + (np.arange(self.w) + 0.5) * self.res
+        ys = self.y0 + (np.arange(self.h) + 0.5) * self.res
+        self._grid = np.meshgrid(xs, ys)
+        self._half, self._penalty = half_width_m, float(penalty)
+        self.passable = ~_layer(blocked, self._grid)
+        #: cost of one metre through each cell
+        self.cost = self._cost(allowed)
+        self._graph = None
+
+    def _cost(self, allowed) -> np.ndarray:
+        good = ndimage.distance_transform_edt(_layer(allowed, self._grid)) * self.res > \
+            self._half
+        return np.where(good, 1.0, self._penalty)
+
+    def with_allowed(self, allowed) -> 'AllowedRouter':
+        """The same raster and blocked ground with other allowed ground (cheaper than new)."""
+        other = copy.copy(self)
+        other.cost = self._cost(allowed)
+        other._graph = None
+        return other
+
+    def _cell(self, p: XY) -> Tuple[int, int]:
+        return (int(math.floor((p[1] - self.y0) / self.res)),
+                int(math.floor((p[0] - self.x0) / self.res)))
+
+    def _centre(self, k: int) -> XY:
+        return (self.x0 + (k % self.w + 0.5) * self.res, self.y0 + (k // self.w + 0.5) * self.res)
+
+    def line_cost(self, a: XY, b: XY) -> float:
+        """Cost of the straight leg a -> b (inf when it enters blocked ground)."""
+        n = max(2, int(math.ceil(math.dist(a, b) / (0.5 * self.res))) + 1)
+        i = np.floor((np.linspace(a[0], b[0], n) - self.x0) / self.res).astype(int)
+        j = np.floor((np.linspace(a[1], b[1], n) - self.y0) / self.res).astype(int)
+        if i.min() < 0 or j.min() < 0 or i.max() >= self.w or j.max() >= self.h:
+            return math.inf
+        if not self.passable[j, i].all():
+            return math.inf
+        c = self.cost[j, i]
+        return float(0.5 * (c[:-1] + c[1:]).sum()) * math.dist(a, b) / (n - 1)
+
+    def _build(self):
+        """The 8-connected graph of passable cells (edges weighted by length x cost)."""
+        from scipy.sparse import coo_matrix
+        h, w = self.h, self.w
+        idx = np.arange(h * w).reshape(h, w)
+        rows, cols, vals = [], [], []
+        for dj, di in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            a = (slice(0, h - dj), slice(max(0, -di), w - max(0, di)))
+            b = (slice(dj, h), slice(max(0, di), w - max(0, -di)))
+            ok = self.passable[a] & self.passable[b]
+            weight = 0.5 * (self.cost[a] + self.cost[b]) * math.hypot(dj, di) * self.res
+            u, v, x = idx[a][ok], idx[b][ok], weight[ok]
+            rows += [u, v]
+            cols += [v, u]
+            vals += [x, x]
+        n = h * w
+        edges = (np.concatenate(rows), np.concatenate(cols))
+        self._graph = coo_matrix((np.concatenate(vals), edges), shape=(n, n)).tocsr()
+        return self._graph
+
+    def route(self, a: XY, b: XY) -> Optional[List[XY]]:
+        """The cheapest points from ``a`` to ``b`` (both on passable cells), or None."""
+        from scipy.sparse.csgraph import dijkstra
+        ends = []
+        for j, i in (self._cell(a), self._cell(b)):
+            if not (0 <= j < self.h and 0 <= i < self.w) or not self.passable[j, i]:
+                return None
+            ends.append(j * self.w + i)
+        src, dst = ends
+        graph = self._graph if self._graph is not None else self._build()
+        dist, pred = dijkstra(graph, indices=src, return_predecessors=True)
+        if not math.isfinite(dist[dst]):
+            return None
+        chain = [dst]
+        while chain[-1] != src:
+            chain.append(int(pred[chain[-1]]))
+        chain.reverse()
+        # the cells where the chain changes direction (a straight run pulls to its ends)
+        keep = [chain[0]] + [k for p, k, q in zip(chain[:-2], chain[1:-1], chain[2:])
+                             if k - p != q - k] + [chain[-1]]
+        mid = [a] + [self._centre(k) for k in keep[1:-1]] + [b]
+        steps = [self.line_cost(p, q) for p, q in zip(mid[:-1], mid[1:])]
+        along = np.concatenate([[0.0], np.cumsum(steps)])
+        # pull the string: a straight leg replaces a stretch when it costs no more
+        out, k = [mid[0]], 0
+        while k < len(mid) - 1:
+            m = len(mid) - 1
+            while m > k + 1 and self.line_cost(mid[k], mid[m]) > along[m] - along[k] + 1e-6:
+                m -= 1
+            out.append(mid[m])
+            k = m
+        return out
+
+
+def _layer(geom, grid) -> np.ndarray:
+    """Whether each raster centre lies in ``geom`` (None or empty: nowhere)."""
+    if geom is None or geom.is_empty:
+        return np.zeros(grid[0].shape, dtype=bool)
+    shapely.prepare(geom)
+    return shapely.contains_xy(geom, *grid)
+
+
+__all__ = ['AllowedRouter']
