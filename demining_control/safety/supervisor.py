@@ -7,6 +7,9 @@ States (:class:`SafetyState`):
   forward motion is clamped to zero unless the tool is at speed and at depth (the tracks follow
   2-3 m behind the tool, so they then only roll on ground it has processed) or the whole tool
   line is over allowed ground already (processed, declared safe: a transit with the tool up).
+  A pivot with the tool over unprocessed field ground is held while the measured tool is deeper
+  than ``pivot_tool_clear_depth_m``: turned in place, a working flail sweeps an arc the sensor
+  boom never scanned (the follower's ``pivot`` leg lifts it).
 * ``PROTECTIVE_STOP`` (recovers by itself when every cause is gone): operator heartbeat older than
   ``heartbeat_timeout_s``, no or stale localisation, stale or non-finite commands, pose outside the
   field buffered by ``geofence_margin_m``. The vehicle stands; the rotors may keep turning (a
@@ -83,7 +86,7 @@ from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, EXCLUSION_AHE
                                               SafetyState, ZoneState)
 from demining_control.coverage.allowed import ContactParams, geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
-from demining_control.safety.allowed_ground import AllowedGround
+from demining_control.safety.allowed_ground import AllowedGround, Motion, motion_kind
 
 XY = Tuple[float, float]
 
@@ -295,6 +298,13 @@ class SafetyParams:
                                             'would sweep within this time leave allowed '
                                             'ground, s', min=0.1, max=10.0)
     allowed_ground_tolerance_m: float = vehicle_params.allowed_ground_tolerance_m()
+    # A pivot swings a working flail sideways through an arc its sensor boom, 1.4 m ahead of
+    # it, never scanned (a TM-62M 2.9 m off the machine's line was struck by a flail still
+    # lifting as the machine turned: gen_at_uxo_lanes seed 1). The tool measured deeper than
+    # this holds the pivot until it is lifted.
+    pivot_tool_clear_depth_m: float = param(0.02, 'a pivot over unprocessed ground is held '
+                                            'while the measured tool is deeper than this, m',
+                                            min=0.0, max=0.5)
     interlock_hold_note_s: float = param(
         10.0, 'a forward motion the processed-ground interlock holds this long is said on '
         '/safety/events (the path follower then lowers the tool on a transit): longer than '
@@ -370,6 +380,8 @@ class SafetySupervisor:
         self._latched_reasons: List[str] = []
         self.transitions: List[Dict[str, object]] = []
         self.interlock_active = False
+        #: A pivot is held until the tool is out of the ground (see :meth:`update`).
+        self.pivot_hold = False
         #: Since when the interlock has held forward motion without a break (None: it does
         #: not), and whether that hold was said.
         self._interlock_since: Optional[float] = None
@@ -831,6 +843,15 @@ class SafetySupervisor:
                 and ts.tiller_speed >= p.ready_speed_fraction * p.tiller_speed_radps
                 and ts.depth >= p.working_depth_m - p.depth_tolerance_m)
 
+    def tool_in_ground(self, inputs: SafetyInputs, now: float) -> bool:
+        """Whether the fresh measured tool is deeper than ``pivot_tool_clear_depth_m`` (a
+        stale or non-finite measurement is a machine cause of its own)."""
+        ts = inputs.tool_state
+        if ts is None or not _finite(ts.depth) or self._stale(
+                inputs.tool_state_stamp, now, self.params.tool_state_timeout_s):
+            return False
+        return ts.depth > self.params.pivot_tool_clear_depth_m
+
     def tool_over_field(self, pose: VehicleState) -> bool:
         """Return whether the tool centre is over the field (the interlock applies)."""
         c, s = math.cos(pose.yaw), math.sin(pose.yaw)
@@ -884,7 +905,7 @@ class SafetySupervisor:
         if self.tool_must_stop(inputs, now) or creep:
             tool = ToolCommand()        # a person, a slope, no IMU: rotors stopped, tool lifted
         v = omega = 0.0
-        self.interlock_active = False
+        self.interlock_active = self.pivot_hold = False
         if not causes:
             cmd = inputs.cmd
             assert cmd is not None and inputs.pose is not None
@@ -903,6 +924,14 @@ class SafetySupervisor:
                 v = 0.0
                 self.interlock_active = True
             self._note_interlock(now)
+            self.pivot_hold = (omega != 0.0 and motion_kind(v, omega) is Motion.PIVOT
+                               and self.tool_in_ground(inputs, now)
+                               and self.tool_over_field(inputs.pose)
+                               and not self.tool_over_allowed(inputs.pose))
+            if self.pivot_hold:
+                # the tool first: the follower's 'pivot' leg lifts it (no note: a hold said
+                # makes the follower lower the tool, the opposite of what this needs)
+                omega = 0.0
             # the motion passed on, judged as it will be driven: its tracks stay on allowed
             # ground (forward, reverse, pivot)
             leaves = self.leaves_allowed_ground(inputs, now, v, omega)

@@ -311,3 +311,26 @@ def test_the_interlock_asks_no_tool_for_the_tool_lines_part_off_the_field():
     sup2 = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True))
     sup2.on_processed(grid, 0.0, 0.0, 0.1)
     assert sup2.update(fresh_inputs(1.0, x=10.0, y=2.2, yaw=-1.12, ready=False), 1.0)[1].v == 0
+
+
+def test_a_pivot_over_unprocessed_ground_waits_for_the_tool_to_lift():
+    """A pivot swings the flail sideways over ground the boom never scanned: while the tool
+    is in the ground the turn is held (forward motion and a raised tool pass)."""
+    import numpy as np
+    from demining_control.safety.supervisor import SafetyParams
+    sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True))
+    grid = np.zeros((200, 300), dtype=np.int8)
+    grid[:, :60] = 100                                  # processed up to x = 6 m
+    sup.on_processed(grid, 0.0, 0.0, 0.1)
+    # base at x = 8, the flail at 10.6 over unprocessed ground, still 0.15 m deep
+    state, cmd, _ = sup.update(fresh_inputs(1.0, x=8.0, v=0.0, omega=0.3), 1.0)
+    assert state is SafetyState.OK and cmd.omega == 0.0 and sup.pivot_hold
+    # lifted: the pivot goes on
+    inp = fresh_inputs(1.1, x=8.0, v=0.0, omega=0.3)
+    inp.tool_state = ToolState(1.1, 83.8, 0.0, 0.01)
+    assert sup.update(inp, 1.1)[1].omega == pytest.approx(0.3) and not sup.pivot_hold
+    # working forward with a curve, or pivoting with the flail over processed ground: passes
+    assert sup.update(fresh_inputs(1.2, x=8.0, v=0.3, omega=0.1), 1.2)[1].omega == \
+        pytest.approx(0.1)
+    assert sup.update(fresh_inputs(1.3, x=1.0, v=0.0, omega=0.3), 1.3)[1].omega == \
+        pytest.approx(0.3)
