@@ -400,6 +400,22 @@ def _facing(xy: np.ndarray, reverse: np.ndarray) -> np.ndarray:
     return out
 
 
+def _turns(pts: Sequence[XY], yaw_a: Optional[float], yaw_b: Optional[float]
+           ) -> List[Tuple[XY, float, float]]:
+    """The pivots of driving ``pts``: (where, heading before, heading after), from ``yaw_a``
+    at the start and onto ``yaw_b`` at the end when given, at every bend between."""
+    heads = [math.atan2(q[1] - p[1], q[0] - p[0]) for p, q in zip(pts[:-1], pts[1:])
+             if math.dist(p, q) > _EPS]
+    verts = [p for p, q in zip(pts[:-1], pts[1:]) if math.dist(p, q) > _EPS]
+    if not heads:
+        return []
+    turns = [(verts[0], yaw_a, heads[0])] if yaw_a is not None else []
+    turns += [(v, h0, h1) for v, h0, h1 in zip(verts[1:], heads[:-1], heads[1:])]
+    if yaw_b is not None:
+        turns.append((pts[-1], heads[-1], yaw_b))
+    return turns
+
+
 def _drop_short_hops(pts: List[XY]) -> List[XY]:
     """Drop inner points closer than a hop to their successor.
 
@@ -897,7 +913,7 @@ class _Planner:
                 best = (pts, cost, over)
         if search and best is not None and best[2] > _ROUTE_FALLBACK_M:
             # every shape above crosses ground the tracks may not use (a no-go zone on the
-            # first headland pass: each way round it leaves the field): the shortest way
+            # first headland pass: each way round it leaves the field): the cheapest way
             # through allowed ground, when there is one
             pts = self._router(unprocessed).route(a, b)
             if pts is not None and len(pts) > 1:
@@ -932,20 +948,11 @@ class _Planner:
         ``pivot_radius_m``. Where that disc is not processed, declared safe or to be
         processed before, a turn there is as bad as driving a track over it.
         """
-        heads = [math.atan2(q[1] - p[1], q[0] - p[0]) for p, q in zip(pts[:-1], pts[1:])
-                 if math.dist(p, q) > _EPS]
-        verts = [p for p, q in zip(pts[:-1], pts[1:]) if math.dist(p, q) > _EPS]
-        if not heads:
-            return 0.0
-        turns = [(verts[0], yaw_a, heads[0])] if yaw_a is not None else []
-        turns += [(v, h0, h1) for v, h0, h1 in zip(verts[1:], heads[:-1], heads[1:])]
-        if yaw_b is not None:
-            turns.append((pts[-1], heads[-1], yaw_b))
         if self._pivot_cache is None or self._pivot_cache[0] is not unprocessed:
             self._pivot_cache = (unprocessed, {})
         cache = self._pivot_cache[1]
         total = 0.0
-        for v, h0, h1 in turns:
+        for v, h0, h1 in _turns(pts, yaw_a, yaw_b):
             d = abs(math.atan2(math.sin(h1 - h0), math.cos(h1 - h0)))
             if d <= self.p.corner_angle_rad or d >= self.p.reverse_turn_rad:
                 continue
@@ -1097,16 +1104,7 @@ class _Planner:
         hits = parts[shapely.intersects(self.zone_block, parts)] if len(parts) else parts
         excl = (float(np.sum(shapely.area(shapely.intersection(hits, self.zone_block))))
                 / (2.0 * self.p.footprint_half_width_m) if len(hits) else 0.0)
-        heads = [math.atan2(q[1] - p[1], q[0] - p[0]) for p, q in zip(pts[:-1], pts[1:])
-                 if math.dist(p, q) > _EPS]
-        verts = [p for p, q in zip(pts[:-1], pts[1:]) if math.dist(p, q) > _EPS]
-        if not heads:
-            return excl
-        turns = [(verts[0], yaw_a, heads[0])] if yaw_a is not None else []
-        turns += [(v, h0, h1) for v, h0, h1 in zip(verts[1:], heads[:-1], heads[1:])]
-        if yaw_b is not None:
-            turns.append((pts[-1], heads[-1], yaw_b))
-        for v, h0, h1 in turns:
+        for v, h0, h1 in _turns(pts, yaw_a, yaw_b):
             if self._turn_hits(v, h0, h1):
                 excl += _TURN_HIT_M
         return excl
