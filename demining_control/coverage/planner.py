@@ -203,10 +203,14 @@ class CoverageParams:
         return self.tool_width_m * (1.0 - self.overlap)
 
     @property
+    def contact_half_width_m(self) -> float:
+        """Half the tracks' width over their outer edges, m."""
+        return 0.5 * (self.track_gauge_m + self.track_width_m)
+
+    @property
     def pivot_radius_m(self) -> float:
         """Radius of the disc the tracks sweep in a pivot on base_link, m."""
-        return math.hypot(0.5 * self.track_length_m,
-                          0.5 * (self.track_gauge_m + self.track_width_m))
+        return math.hypot(0.5 * self.track_length_m, self.contact_half_width_m)
 
     def auto_headland_passes(self) -> int:
         """Passes whose processed band holds a pivot with the tool just at the boundary."""
@@ -518,8 +522,6 @@ class _Planner:
         self._route_cache = None
         #: ground not allowed in the pivot disc at each vertex, for the ground left (on use)
         self._pivot_cache = None
-        #: the tracks' half-width (outer edges), m
-        self._contact_half = 0.5 * (params.track_gauge_m + params.track_width_m)
         #: a gap's sub-plan: lanes whose best approach still puts the footprint in a zone
         #: are left (``skipped``, their tool strips) and reported, not driven
         self.strict = False
@@ -964,7 +966,7 @@ class _Planner:
                 if self.known_ground is not None:
                     bad += disc.difference(self.known_ground).area
                 cache[key] = bad
-            total += bad / (2.0 * self._contact_half)
+            total += bad / (2.0 * self.p.contact_half_width_m)
         return total
 
     def _router(self, unprocessed) -> AllowedRouter:
@@ -984,7 +986,7 @@ class _Planner:
             blocked = unary_union([blocked, outer.envelope.difference(outer)])
             # the tracks may overlap ground not known allowed by the supervisor's tolerance (a
             # processed strip is as wide as the tracks: without it no route fits in one)
-            half = max(0.0, self._contact_half - self.p.allowed_ground_tolerance_m)
+            half = max(0.0, self.p.contact_half_width_m - self.p.allowed_ground_tolerance_m)
             router = AllowedRouter(outer.bounds, allowed, blocked, half, _UNPROCESSED_PENALTY)
         self._route_cache = (unprocessed, router)
         return router

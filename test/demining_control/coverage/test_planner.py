@@ -450,7 +450,8 @@ def test_a_transit_pivot_counts_the_unprocessed_ground_its_tracks_sweep():
 
     assert cost((7.0, 10.0)) == 0.0                        # a corner on processed ground
     inside = cost((25.0, 10.0))                              # the whole disc unprocessed
-    assert inside == pytest.approx(math.pi * r * r / (2.0 * planner._contact_half), rel=0.05)
+    strip = 2.0 * planner.p.contact_half_width_m
+    assert inside == pytest.approx(math.pi * r * r / strip, rel=0.05)
     assert 0.0 < cost((15.0, 10.0)) < inside                 # half of it
     # a path that retraces itself is reversed, not pivoted; a gentle bend is no pivot
     assert planner._pivots_not_allowed_m([(20.0, 10.0), (25.0, 10.0), (20.0, 10.0)],
