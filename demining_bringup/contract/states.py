@@ -78,6 +78,9 @@ ALLOWED_GROUND_STOP = 'tracks would leave allowed ground'
 #: not working over unprocessed ground ahead): the supervisor raises it, the path follower
 #: lowers the tool on a transit it holds (no dead end between the two).
 INTERLOCK_HOLD = 'tool interlock holding forward motion'
+#: Safety event head of an operator's pivot held while the tool is in the ground (a turned
+#: working flail sweeps ground the sensor boom never scanned).
+PIVOT_HOLD = 'pivot held'
 
 
 class FollowerStatus(str, enum.Enum):

@@ -83,7 +83,7 @@ from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
 from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, EXCLUSION_AHEAD,  # noqa: F401
-                                              INTERLOCK_HOLD, NO_GO_AHEAD, CmdSource,
+                                              INTERLOCK_HOLD, NO_GO_AHEAD, PIVOT_HOLD, CmdSource,
                                               SafetyState, ZoneState)
 from demining_control.coverage.allowed import ContactParams, geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
@@ -383,6 +383,7 @@ class SafetySupervisor:
         self.interlock_active = False
         #: A pivot is held until the tool is out of the ground (see :meth:`update`).
         self.pivot_hold = False
+        self._pivot_hold_said = False
         #: Since when the interlock has held forward motion without a break (None: it does
         #: not), and whether that hold was said.
         self._interlock_since: Optional[float] = None
@@ -925,17 +926,6 @@ class SafetySupervisor:
                 v = 0.0
                 self.interlock_active = True
             self._note_interlock(now)
-            # over any ground: a working tool marks its own sweep processed as it turns, so
-            # the ground under it never said stop (a 12 x 8 m field: 27 % of the processed
-            # ground was processed before the boom scanned it, most of it in such arcs)
-            self.pivot_hold = (omega != 0.0 and motion_kind(v, omega) is Motion.PIVOT
-                               and self.tool_in_ground(inputs, now))
-            if self.pivot_hold:
-                # the tool first: the follower's 'pivot' leg lifts it (no note: a hold said
-                # makes the follower lower the tool, the opposite of what this needs)
-                omega = 0.0
-            # the motion passed on, judged as it will be driven: its tracks stay on allowed
-            # ground (forward, reverse, pivot)
             leaves = self.leaves_allowed_ground(inputs, now, v, omega)
             if leaves and self.allowed_enforced:
                 causes.append(leaves)
@@ -949,6 +939,25 @@ class SafetySupervisor:
                         self.notes.append(f'{ALLOWED_GROUND_RECORDED}: {leaves}{tail}')
                         self._record_action(self.notes[-1], now)
                 self._recorded_leave = leaves
+            # over any ground: a working tool marks its own sweep processed as it turns, so
+            # the ground under it never said stop (a 12 x 8 m field: 27 % of the processed
+            # ground was processed before the boom scanned it, most of it in such arcs). Judged
+            # after the allowed ground: a pivot that would also put the tracks where they may
+            # not go is refused with that reason, not held in silence.
+            self.pivot_hold = (omega != 0.0 and motion_kind(v, omega) is Motion.PIVOT
+                               and self.tool_in_ground(inputs, now))
+            if self.pivot_hold:
+                # the tool first: the follower's 'pivot' leg lifts it (autonomy says nothing:
+                # a hold said makes the follower lower the tool, the opposite of what this
+                # needs); an operator is told, once a hold, why the turn does not come
+                omega = 0.0
+                if teleop and not self._pivot_hold_said:
+                    self.notes.append(f'{PIVOT_HOLD}: the tool is in the ground (lift it '
+                                      'first)')
+                    self._record_action(self.notes[-1], now)
+                self._pivot_hold_said = teleop
+            else:
+                self._pivot_hold_said = False
         if causes:
             self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
             self.interlock_active = False

@@ -7,7 +7,7 @@ from shapely.geometry import Polygon
 
 from demining_bringup.contract.datatypes import (SimEvent, ToolCommand, ToolState, Twist2D,
                                                  VehicleState)
-from demining_bringup.contract.states import INTERLOCK_HOLD
+from demining_bringup.contract.states import INTERLOCK_HOLD, PIVOT_HOLD, CmdSource
 from demining_control.safety.supervisor import (WAITING_FOR_INSPECTION, WAITING_FOR_RESUME,
                                                 SafetyInputs, SafetyParams, SafetyState,
                                                 SafetySupervisor)
@@ -345,12 +345,20 @@ def test_a_pivot_is_held_while_the_tool_is_in_the_ground_over_any_ground():
     grid = np.zeros((200, 300), dtype=np.int8)
     grid[:, :60] = 100                                  # processed up to x = 6 m
     sup.on_processed(grid, 0.0, 0.0, 0.1)
-    # base at x = 1, the flail at 3.6 over processed ground, 0.15 m deep, then turning on
+    # base at x = 3, the flail at 5.6 over processed ground, 0.15 m deep, then turning on
     for k, yaw in enumerate((0.0, 0.05, 0.1)):
         t = 1.0 + 0.1 * k
-        state, cmd, _ = sup.update(fresh_inputs(t, x=1.0, yaw=yaw, v=0.0, omega=0.3), t)
+        state, cmd, _ = sup.update(fresh_inputs(t, x=3.0, yaw=yaw, v=0.0, omega=0.3), t)
         assert state is SafetyState.OK and cmd.omega == 0.0 and sup.pivot_hold
+    held = [n for n in sup.notes if n.startswith(PIVOT_HOLD)]
+    assert not held                     # autonomy: the follower's pivot leg lifts the tool
+    # an operator's pivot is held too, and told why, once a hold
+    for t in (1.3, 1.4):
+        inp = fresh_inputs(t, x=3.0, v=0.0, omega=0.3)
+        inp.cmd_source = CmdSource.TELEOP.value
+        assert sup.update(inp, t)[1].omega == 0.0
+    assert len([n for n in sup.notes if n.startswith(PIVOT_HOLD)]) == 1
     # lifted: the pivot goes on
-    inp = fresh_inputs(1.5, x=1.0, v=0.0, omega=0.3)
+    inp = fresh_inputs(1.5, x=3.0, v=0.0, omega=0.3)
     inp.tool_state = ToolState(1.5, 83.8, 0.0, 0.01)
     assert sup.update(inp, 1.5)[1].omega == pytest.approx(0.3) and not sup.pivot_hold
