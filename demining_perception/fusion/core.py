@@ -143,34 +143,42 @@ class ClassModel:
     p_single_gpr: float = 0.5
 
 
-#: The class models. Metal: PMN/PMN-2 3-4 g, minimum-metal PMA/TS-50/VS-50 < 1 g, but the
-#: MD's estimate of a PMN reads up to 2x high (8.5-9 g on two looks), so the AP model reaches
-#: ~15 g at 2 sigma; TM-62M ~1.8 kg steel, TM-62P ~30 g (fuze); 82 mm rounds kilograms; metal
-#: clutter 1-100 g (docs/sources.md). Silence: minimum-metal mines are missed by the MD below a
-#: few cm (Guelle et al. 2003), plastic AP mines are weak GPR targets (Daniels 2004); a stone
-#: never moves the MD. Polarity: plastic and TNT (eps ~3) below soil (4-25) reflect with the
-#: pulse's sign, metal against it (coefficient -1); stones (eps ~6) either way with the soil;
-#: 10 % of picks are taken wrong (a shallow object in the ground-bounce residual: on the
-#: simulator's training field 1 of 10 items, bench/classification.py --verbose).
-#: Depth: AP mines 0-15 cm, AT 10-30 cm (docs/sources.md). Priors per confirmed track: field
-#: figures are 100-1,000 metal signals per mine (docs/sources.md: al-Husseini et al. 2020,
-#: Boshoff & Cresci 2008) but a track merges several signals and the GPR adds its own natural
-#: clutter; ~20 non-hazards per mine and one AT mine or UXO per ten AP mines is **our choice**.
-#: One GPR report in a complete look: the channels are 0.25 m apart across the 2 m boom
-#: (config/vehicles/*.yaml, 8 channels). A TM-62-class AT mine is 0.27-0.33 m across
-#: (docs/sources.md), wider than the channel spacing, and a large, strong reflector whose
-#: echo a channel still picks 10-15 cm beyond its rim (the beam's half-power footprint is
-#: D tan 30 deg, demining_sim/sensors/gpr.py): two or three channels report it, one only
-#: when it lies under the boom's outer channel (measured: bench/classification.py
-#: --verbose, ``n`` raw GPR hits per item). AP mines (6-11 cm), fragments, cans and the
-#: point-like soil scatterers lie under one channel's footprint unless they sit between two.
+#: The class models. Metal: PMN/PMN-2 3-4 g, minimum-metal PMA/TS-50/VS-50 < 1 g, but the MD's
+#: estimate of a PMN reads up to 2x high (8.5-9 g on two looks), so the AP model reaches ~15 g at 2
+#: sigma; TM-62M ~1.8 kg steel, TM-62P ~30 g (fuze); 82 mm rounds kilograms; metal clutter 1-100 g
+#: (docs/sources.md). The TM-62P's fuze is read as the MD processor measures it, not as it weighs:
+#: under the tracks' line (0.75-0.8 m off the boom's centre, between two coils) at the governed
+#: 0.15 m/s its reliable looks read 3.7-65 g, log-median 22 g, log sd 1.1 (63 looks:
+#: bench/classification.py --verbose on TM-62P grids at 0.15 and 0.4 m/s and the gen_at_uxo_lanes
+#: fields); at 30 g +- 0.6 a 4 g look made 4 of 20 of them AP. Silence: minimum-metal mines are
+#: missed by the MD below a few cm (Guelle et al. 2003), plastic AP mines are weak GPR targets
+#: (Daniels 2004); a stone never moves the MD. Polarity: plastic and TNT (eps ~3) below soil (4-25)
+#: reflect with the pulse's sign, metal against it (coefficient -1); stones (eps ~6) either way
+#: with the soil; 10 % of picks are taken wrong (a shallow object in the ground-bounce residual: on
+#: the simulator's training field 1 of 10 items, bench/classification.py --verbose). Depth: AP
+#: mines 0-15 cm, AT 10-30 cm (docs/sources.md). Priors per confirmed track: field figures are
+#: 100-1,000 metal signals per mine (docs/sources.md: al-Husseini et al. 2020, Boshoff & Cresci
+#: 2008) but a track merges several signals and the GPR adds its own natural clutter; ~20
+#: non-hazards per mine and one AT mine or UXO per ten AP mines is **our choice**. One GPR report
+#: in a complete look: the channels are 0.25 m apart across the 2 m boom (config/vehicles/*.yaml, 8
+#: channels). A TM-62-class AT mine is 0.27-0.33 m across (docs/sources.md), wider than the channel
+#: spacing, and a large, strong reflector whose echo a channel still picks 10-15 cm beyond its rim
+#: (the beam's half-power footprint is D tan 30 deg, demining_sim/sensors/gpr.py): two or three
+#: channels report it, one only when it lies under the boom's outer channel (measured:
+#: bench/classification.py --verbose, ``n`` raw GPR hits per item). AP mines (6-11 cm), fragments,
+#: cans and the point-like soil scatterers lie under one channel's footprint unless they sit
+#: between two. Half width: the flat top a channel measures is the chord of the disc under it, not
+#: its diameter (no channel need pass over a TM-62's centre): the widest confident hit of 108 AT
+#: tracks measured 0.129 +- 0.021 m (6-18 cm), of 70 AP tracks 0.038 +- 0.021 m (same runs as the
+#: metal above). A single 8 cm hit on a TM-62P without metal stays AP (P(AT) < 5 %): one
+#: report of an AT mine is rare (1 of 129 AT tracks) and one of a point-like object is not.
 _P_SINGLE_GPR_HIT = {'AT': 0.1, 'point': 0.6}
 CLASS_MODELS: Dict[Hypothesis, ClassModel] = {
     Hypothesis.AP: ClassModel(0.04, ((0.6, 3.5, 0.5), (0.4, 0.8, 0.7)), 0.3, 0.35,
                               (0.055, 0.03), 0.9, (0.08, 0.08), 0.05,
                               _P_SINGLE_GPR_HIT['point']),
-    Hypothesis.AT: ClassModel(0.005, ((0.5, 1800.0, 0.7), (0.5, 30.0, 0.6)), 0.15, 0.05,
-                              (0.16, 0.02), 0.5, (0.2, 0.08), 0.1, _P_SINGLE_GPR_HIT['AT']),
+    Hypothesis.AT: ClassModel(0.005, ((0.5, 1800.0, 0.7), (0.5, 22.0, 1.1)), 0.15, 0.05,
+                              (0.13, 0.02), 0.5, (0.2, 0.08), 0.1, _P_SINGLE_GPR_HIT['AT']),
     Hypothesis.UXO: ClassModel(0.005, ((1.0, 2500.0, 1.0),), 0.05, 0.3,
                                (0.02, 0.03), 0.1, (0.15, 0.12), 0.6,
                                _P_SINGLE_GPR_HIT['point']),
