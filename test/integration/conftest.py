@@ -1,8 +1,8 @@
 """Shared fixtures of the whole-mission tests.
 
-Whole missions in ``make test`` run on one small generated field (12 m x 8 m, two AP mines, a
+Whole missions in ``make test`` run on one small generated field (10 m x 6 m, two AP mines, a
 declared 10 m safe belt) so the suite keeps its 15-minute budget on two cores. The belt is
-declared safe because an 8 m wide field is all headland without it; headland planning without
+declared safe because a 6 m wide field is all headland without it; headland planning without
 safe surroundings has its own planner tests. The field has no clutter and no stones: these
 tests are about the record, the hosts' equivalence, people and the tools, and a stone or a wire
 that perception labels AT (a permanent no-go zone; issue 12, still measured) would decide their
@@ -17,7 +17,7 @@ import sys
 import pytest
 
 #: ``demine generate-world`` arguments of the small field.
-SMALL_FIELD_ARGS = ('--polygon', '0,0 12,0 12,8 0,8', '--seed', '5', '--ap-density', '2.5',
+SMALL_FIELD_ARGS = ('--polygon', '0,0 10,0 10,6 0,6', '--seed', '5', '--ap-density', '2.5',
                     '--clutter-density', '0', '--rock-density', '0', '--safe-margin', '10')
 
 

@@ -15,9 +15,9 @@ from demining_bringup.deterministic_runner import hosted
 from demining_bringup.hosts.deterministic import DeterministicHost
 from demining_sim.generator import generate_world, make_item
 
-FIELD = [(0.0, 0.0), (16.0, 0.0), (16.0, 8.0), (0.0, 8.0)]
+FIELD = [(0.0, 0.0), (12.0, 0.0), (12.0, 8.0), (0.0, 8.0)]
 #: On the first lane (the planner's first lane centre is 0.9 m in, lanes run east).
-AT_XY = (10.0, 0.9)
+AT_XY = (5.5, 0.9)
 #: A stuck machine ends its mission sooner here than the profile's 30 min (test time).
 NO_PROGRESS_ABORT_S = 300.0
 

@@ -25,7 +25,7 @@ pytest.importorskip('rclpy')
 SEED = '1'
 #: Largest difference of processed area between the hosts, m^2 (issue: one behaviour, two
 #: hosts): the 0.5 percentage points this test held on the 600 m^2 training field. DDS delivery
-#: timing moves lane ends by centimetres; on the 96 m^2 field 0.5 points would be 0.48 m^2,
+#: timing moves lane ends by centimetres; on the 60 m^2 field 0.5 points would be 0.3 m^2,
 #: under a quarter of one lane end (a 2 m wide tool's 0.25 m).
 COVERAGE_TOLERANCE_M2 = 3.0
 RUN_TIMEOUT_S = 420

@@ -253,7 +253,7 @@ def test_ground_cut_off_by_a_zone_is_never_nothing_left():
 
 def _edge_disc_field():
     """A 12 x 8 m field with safe surroundings and an AT no-go disc 5 cm from its south edge
-    (the small generated field of the whole-mission tests, a shallow mine read as AT)."""
+    (the whole-mission tests' small generated field then, a shallow mine read as AT)."""
     from demining_control.coverage.no_go import disc_polygon
     field = [(0, 0), (12, 0), (12, 8), (0, 8)]
     disc = disc_polygon(9.4, 1.2, 1.15)
