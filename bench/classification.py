@@ -16,6 +16,11 @@ Worlds (``--worlds``, comma separated): ``training_field`` (30 x 20 m, 5 AP, 7 m
 heavy clutter, rocks in dry sand), ``generated`` (a 30 x 20 m loam field from
 :func:`demining_sim.generator.generate_world`, generator seed = simulator seed), or a path.
 Several ``--seeds`` run each world again with other noise (and another generated field).
+``at_track_lines`` is a 30 x 11 m loam field with 20 TM-62P mines (10-25 cm deep), each
+0.78 m off a lane's centre line: where the mv4_flail's tracks run (gauge 1.6 m) and where
+``bench/missions.py gen_at_uxo_lanes`` lays its AT mines, between the boom's two outer coils
+and channels. ``--speed`` drives the lanes at another speed (the mission's governed working
+speed is ~0.15 m/s; the MD reads a fuze there differently).
 
 The last line is a JSON object with the figures. Reproduce:
 ``cd /work/main && python bench/classification.py`` (about 2-3 minutes on one core;
@@ -39,14 +44,14 @@ ROOT = os.path.join(HERE, '..')
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from perception_rate import (Follower, bench_sim_params, clear_lanes, drive, lanes,  # noqa
-                             route)
+from perception_rate import (FIRST_LANE_Y_M, LANE_SPACING_M, SPEED_MPS, Follower,  # noqa
+                             bench_sim_params, clear_lanes, drive, lanes, route)
 from demining_bringup.contract.datatypes import GprScan, MdScan  # noqa: E402
 from demining_perception.fusion.core import FusionCore, FusionParams  # noqa: E402
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
-from demining_sim.generator import generate_world  # noqa: E402
+from demining_sim.generator import generate_world, make_item  # noqa: E402
 from demining_sim.simulator import SimParams, Simulator  # noqa: E402
 from demining_bringup.contract.world import World  # noqa: E402
 from demining_bringup.contract.sdf import load_world  # noqa: E402
@@ -57,11 +62,19 @@ MATCH_RADIUS_M = 0.5            # a fused track this close to an item is that it
 COVER_MARGIN_M = 0.9            # an item this close (across track) to a lane is covered
 UPDATE_PERIOD_S = 1.0           # the fusion node's publish (re-classify) period
 TRUE_ROWS = ('AP', 'AT', 'UXO', 'clutter', 'rock')
+#: ``at_track_lines``: the field, its mines per lane, their offset from the lane's centre line
+#: (half the mv4_flail's 1.6 m track gauge) and their depth range, m.
+TRACK_LINES_FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 11.0), (0.0, 11.0)]
+TRACK_LINES_PER_LANE = 5
+TRACK_LINES_OFFSET_M = 0.78
+TRACK_LINES_DEPTH_M = (0.10, 0.25)
 FUSED_COLS = ('AP', 'AT', 'UXO', 'CLUTTER', 'UNKNOWN', 'missed')
 
 
 def make_world(name: str, seed: int, mixed_ymax: float) -> World:
     """Load or generate a world; ``mixed_field`` is cut to ``y <= mixed_ymax``."""
+    if name == 'at_track_lines':
+        return at_track_lines(seed)
     if name == 'generated':
         return generate_world(GENERATED_FIELD, seed=seed, ap_per_100m2=2.0, at_per_100m2=0.5,
                               uxo_per_100m2=0.3, clutter_per_m2=0.1, soil='loam',
@@ -74,6 +87,28 @@ def make_world(name: str, seed: int, mixed_ymax: float) -> World:
         ys = [p[1] for p in world.field]
         y1 = min(max(ys), min(ys) + mixed_ymax)
         world.field = [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), y1), (min(xs), y1)]
+    return world
+
+
+def at_track_lines(seed: int) -> World:
+    """TM-62P mines under the tracks' lines of alternate bench lanes (module docstring)."""
+    rng = np.random.default_rng(seed)
+    world = generate_world(TRACK_LINES_FIELD, seed=seed, ap_per_100m2=0.0, clutter_per_m2=0.0,
+                           soil='loam', name=f'at_track_lines_s{seed}')
+    x0 = min(p[0] for p in TRACK_LINES_FIELD)
+    length = max(p[0] for p in TRACK_LINES_FIELD) - x0
+    lane_ys = lanes(TRACK_LINES_FIELD, 1000)
+    k = 0
+    # beside every other lane, alternately above and below it; as on a mission's lanes 1.8 m
+    # apart, the next lane's boom edge then passes 0.02 m from the mine's centre
+    for n, y in enumerate(lane_ys[::2]):
+        side = 1.0 if n % 2 == 0 else -1.0
+        for j in range(TRACK_LINES_PER_LANE):
+            x = x0 + length * (j + 0.5) / TRACK_LINES_PER_LANE + rng.uniform(-0.3, 0.3)
+            world.items.append(make_item('TM-62P', f'at_{k}', x,
+                                         y + side * TRACK_LINES_OFFSET_M,
+                                         float(rng.uniform(*TRACK_LINES_DEPTH_M))))
+            k += 1
     return world
 
 
@@ -116,16 +151,18 @@ def tool_reach_time(track: List[Tuple[float, float, float, float]], x: float, y:
     return math.inf
 
 
-def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given') -> Dict:
+def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given',
+              speed_mps: float = SPEED_MPS) -> Dict:
     """Simulate one lawnmower mission and return the confusion matrix and details.
 
     ``permittivity``: 'given' tells the GPR processor the world's soil; 'prior' leaves it the
-    stack default, a prior the processor's hyperbola fits may replace.
+    stack default, a prior the processor's hyperbola fits may replace. ``speed_mps``: the
+    lanes' driving speed.
     """
     sim = Simulator(world, bench_sim_params(seed))
     lane_ys = clear_lanes(world, lanes(world.field, 1000))
     path, _ = route(world.field, lane_ys)
-    follower = Follower([world.vehicle_start[:2]] + path)
+    follower = Follower([world.vehicle_start[:2]] + path, speed_mps)
     # The GPR processor is told the soil (an operator setting; the stack default is loam).
     gp = GprParams(soil_permittivity=world.soil.permittivity) if permittivity == 'given' \
         else GprParams()
@@ -306,7 +343,8 @@ def print_matrix(title: str, matrix: Dict[str, Dict[str, int]],
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--worlds', default='training_field,mixed_field,generated',
-                    help='comma-separated: training_field, mixed_field, generated or paths')
+                    help='comma-separated: training_field, mixed_field, generated, '
+                    'at_track_lines or paths')
     ap.add_argument('--seeds', default='1,2', help='comma-separated simulator seeds')
     ap.add_argument('--mixed-ymax', type=float, default=12.0,
                     help='mixed_field is cut to this many metres from its south edge')
@@ -314,7 +352,12 @@ def main() -> int:
     ap.add_argument('--permittivity', choices=['given', 'prior'], default='given',
                     help="GPR soil permittivity: the world's ('given') or the stack default "
                     "estimated from hyperbola fits ('prior')")
+    ap.add_argument('--speed', type=float, default=SPEED_MPS,
+                    help=f'driving speed on the lanes, m/s (default {SPEED_MPS})')
     args = ap.parse_args()
+    if not (math.isfinite(args.speed) and 0.02 <= args.speed <= 2.0):
+        print('error: --speed must be within 0.02..2.0 m/s', file=sys.stderr)
+        return 2
     cmdline = ('python bench/classification.py ' + ' '.join(sys.argv[1:])).strip()
     print(f'reproduce: cd {os.path.abspath(ROOT)} && {cmdline}', flush=True)
     seeds = [int(s) for s in args.seeds.split(',') if s.strip()]
@@ -327,7 +370,7 @@ def main() -> int:
         late, margins = 0, []
         for seed in seeds:
             world = make_world(name, seed, args.mixed_ymax)
-            res = run_world(world, seed, args.verbose, args.permittivity)
+            res = run_world(world, seed, args.verbose, args.permittivity, args.speed)
             runs.append({k: res[k] for k in ('world', 'seed', 'lanes', 'sim_s', 'wall_s',
                                              'fused_tracks')})
             print_matrix(f'{res["world"]} seed {seed}: {res["lanes"]} lanes, '

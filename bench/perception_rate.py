@@ -153,8 +153,9 @@ def drive(sim: Simulator, follower: 'Follower', poses: PoseBuffer):
 class Follower:
     """Pure pursuit on the true pose (the bench measures the processors, not control)."""
 
-    def __init__(self, path: List[Tuple[float, float]]) -> None:
+    def __init__(self, path: List[Tuple[float, float]], speed_mps: float = SPEED_MPS) -> None:
         self.path = path
+        self.speed_mps = speed_mps
         self.i = 0
         self.done = False
 
@@ -168,7 +169,7 @@ class Follower:
             return Twist2D(0.0, 0.0)
         err = math.atan2(ty - y, tx - x) - yaw
         err = (err + math.pi) % (2.0 * math.pi) - math.pi
-        v = SPEED_MPS * max(0.0, math.cos(err)) ** 4
+        v = self.speed_mps * max(0.0, math.cos(err)) ** 4
         return Twist2D(v, HEADING_GAIN * err)
 
 
