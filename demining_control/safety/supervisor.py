@@ -940,16 +940,16 @@ class SafetySupervisor:
                         self._record_action(self.notes[-1], now)
                 self._recorded_leave = leaves
             # over any ground: a working tool marks its own sweep processed as it turns, so
-            # the ground under it never said stop (a 12 x 8 m field: 27 % of the processed
-            # ground was processed before the boom scanned it, most of it in such arcs). Judged
-            # after the allowed ground: a pivot that would also put the tracks where they may
-            # not go is refused with that reason, not held in silence.
+            # the ground under it never said stop (the flail worked 2.6 m arcs round every
+            # corner of a 12 x 8 m field). Judged after the allowed ground: a pivot that would
+            # also put the tracks where they may not go is refused with that reason, not held
+            # in silence.
             self.pivot_hold = (omega != 0.0 and motion_kind(v, omega) is Motion.PIVOT
                                and self.tool_in_ground(inputs, now))
             if self.pivot_hold:
-                # the tool first: the follower's 'pivot' leg lifts it (autonomy says nothing:
-                # a hold said makes the follower lower the tool, the opposite of what this
-                # needs); an operator is told, once a hold, why the turn does not come
+                # the tool first: the follower's 'pivot' leg lifts it within seconds, so
+                # autonomy's holds are not said (one per corner); an operator, whose tool
+                # nothing lifts, is told once a hold why the turn does not come
                 omega = 0.0
                 if teleop and not self._pivot_hold_said:
                     self.notes.append(f'{PIVOT_HOLD}: the tool is in the ground (lift it '

@@ -226,7 +226,7 @@ def test_a_deep_strong_reflector_at_the_boom_edge_is_at_on_one_report():
     read AP (P(AT) 0.04) until the flail set it off (bench/missions.py gen_at_uxo_lanes,
     seed 1). A report from the outer channel waives that count; from the boom's middle one
     report of a point-like top is still point-like, one of an AT mine's measured chord (a
-    12 cm flat top: AP mines measure 4 +- 2 cm, stones 0-3) is AT there too."""
+    12 cm flat top: AP mines measure 4 +- 2 cm, the few stone tracks 0-3) is AT there too."""
     p = FusionParams()
     half = 0.5 * p.sensor_width_m
 

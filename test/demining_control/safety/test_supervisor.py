@@ -337,8 +337,8 @@ def test_a_pivot_over_unprocessed_ground_waits_for_the_tool_to_lift():
 def test_a_pivot_is_held_while_the_tool_is_in_the_ground_over_any_ground():
     """Over processed ground too: the working tool marks its own sweep processed as it
     turns, so judged by the ground under it a pivot that began over processed ground swung
-    the flail on through the arc the boom never scanned (a 12 x 8 m field, 27 % of its
-    processed ground processed before it was scanned)."""
+    the flail on through the arc the boom never scanned (2.6 m arcs round every corner of a
+    12 x 8 m field)."""
     import numpy as np
     from demining_control.safety.supervisor import SafetyParams
     sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True))
