@@ -16,11 +16,12 @@ Worlds (``--worlds``, comma separated): ``training_field`` (30 x 20 m, 5 AP, 7 m
 heavy clutter, rocks in dry sand), ``generated`` (a 30 x 20 m loam field from
 :func:`demining_sim.generator.generate_world`, generator seed = simulator seed), or a path.
 Several ``--seeds`` run each world again with other noise (and another generated field).
-``at_track_lines`` is a 30 x 11 m loam field with 20 TM-62P mines (10-25 cm deep), each
-0.78 m off a lane's centre line: where the mv4_flail's tracks run (gauge 1.6 m) and where
-``bench/missions.py gen_at_uxo_lanes`` lays its AT mines, between the boom's two outer coils
-and channels. ``--speed`` drives the lanes at another speed (the mission's governed working
-speed is ~0.15 m/s; the MD reads a fuze there differently).
+``at_track_lines`` is a 30 x 11 m loam field with 15 TM-62P mines (10-25 cm deep, five
+beside every other lane), each 0.78 m off the lane's centre line: where the mv4_flail's
+tracks run (gauge 1.6 m) and where ``bench/missions.py gen_at_uxo_lanes`` lays its AT mines,
+between the boom's two outer coils and channels. ``--speed`` drives the lanes at another
+speed (the mission's governed working speed is ~0.15 m/s; the MD reads a fuze there
+differently).
 
 The last line is a JSON object with the figures. Reproduce:
 ``cd /work/main && python bench/classification.py`` (about 2-3 minutes on one core;
@@ -44,8 +45,8 @@ ROOT = os.path.join(HERE, '..')
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from perception_rate import (FIRST_LANE_Y_M, LANE_SPACING_M, SPEED_MPS, Follower,  # noqa
-                             bench_sim_params, clear_lanes, drive, lanes, route)
+from perception_rate import (SPEED_MPS, Follower, bench_sim_params, clear_lanes, drive,  # noqa
+                             lanes, route)
 from demining_bringup.contract.datatypes import GprScan, MdScan  # noqa: E402
 from demining_perception.fusion.core import FusionCore, FusionParams  # noqa: E402
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
@@ -63,7 +64,7 @@ COVER_MARGIN_M = 0.9            # an item this close (across track) to a lane is
 UPDATE_PERIOD_S = 1.0           # the fusion node's publish (re-classify) period
 TRUE_ROWS = ('AP', 'AT', 'UXO', 'clutter', 'rock')
 #: ``at_track_lines``: the field, its mines per lane, their offset from the lane's centre line
-#: (half the mv4_flail's 1.6 m track gauge) and their depth range, m.
+#: (about half the mv4_flail's 1.6 m track gauge) and their depth range, m.
 TRACK_LINES_FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 11.0), (0.0, 11.0)]
 TRACK_LINES_PER_LANE = 5
 TRACK_LINES_OFFSET_M = 0.78
