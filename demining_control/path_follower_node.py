@@ -179,7 +179,11 @@ class PathFollowerComponent(Component):
         self.follower.speed_limit_mps = self.speed_limit if limit_fresh \
             else self.config.min_speed_mps
         if self.mission is MissionState.CLEARING and fresh:
+            returns = self.follower.corner_returns
             cmd = self.follower.update(self.pose, self.config.control_period_s)
+            if self.follower.corner_returns != returns:
+                self.log.info(f'rolled {self.follower.last_overrun_m:.2f} m past a corner: '
+                              'reversing to it before the pivot')
         self.emit('cmd', Twist2D(float(cmd.v), float(cmd.omega)))
         self._publish_status()
 
@@ -201,6 +205,7 @@ class PathFollowerComponent(Component):
             'status': f.status.value, 'mission_state': self.mission.value,
             'progress_index': f.progress_index, 'cross_track_m': f'{f.cross_track_m:.3f}',
             'heading_error_rad': f'{f.heading_error_rad:.3f}', 'leg': f.leg.value,
+            'corner_returns': f.corner_returns,
             'speed_limit_mps': f'{f.speed_limit_mps:.3f}'
             if f.speed_limit_mps is not None else 'none'}
 

@@ -6,13 +6,14 @@ waypoints, :meth:`update` a vehicle state and returns a :class:`Twist2D`.
 Why corners are special: lanes overlap by only 0.2 m, so cutting into the next lane or leaving a
 lane at an angle would leave strips unprocessed. The follower therefore treats every waypoint
 where the path turns by more than ``corner_angle_rad`` as a stop: the lookahead point never passes
-it, the vehicle slows down before it, must reach it within ``corner_tolerance_m`` and then pivots
-in place (skid steer) until it faces the next leg (hysteresis: start pivoting above
-``pivot_threshold_rad``, stop below ``pivot_exit_rad``). Where the path retraces itself (a turn
-sharper than ``reverse_turn_rad``: backing out of a lane that ends at an exclusion zone) the
-vehicle does not pivot (that would swing the tool into the zone and the tracks over unprocessed
-ground) but reverses up to the next corner. Progress along the path is a monotonic
-index searched in a window ahead, so the follower can never skip a lane when two lanes pass close.
+it, the vehicle slows down before it (and before the start of a work leg, where the tool
+lowers), must reach it within ``corner_tolerance_m`` and then pivots in place (skid steer) until
+it faces the next leg (hysteresis: start pivoting above ``pivot_threshold_rad``, stop below
+``pivot_exit_rad``). Where the path retraces itself (a turn sharper than ``reverse_turn_rad``:
+backing out of a lane that ends at an exclusion zone) the vehicle does not pivot (that would
+swing the tool into the zone and the tracks over unprocessed ground) but reverses up to the next
+corner. Progress along the path is a monotonic index searched in a window ahead, so the follower
+can never skip a lane when two lanes pass close.
 
 Work legs are driven at no more than :attr:`PathFollower.speed_limit_mps`, the tool
 controller's governed speed (the required depth and strike density for the measured soil,
@@ -94,6 +95,9 @@ class PathFollower:
         self.configure(params or FollowerParams())
         #: Forward speed limit on work legs from the tool (None: none known), m/s.
         self.speed_limit_mps: Optional[float] = None
+        #: Corners rolled past and reversed to so far, and the last overrun, m.
+        self.corner_returns = 0
+        self.last_overrun_m = 0.0
         self.clear()
 
     def configure(self, params: FollowerParams) -> None:
@@ -236,6 +240,54 @@ class PathFollower:
         i = int(np.searchsorted(self._corners, self._seg + 1))
         return int(self._corners[min(i, len(self._corners) - 1)])
 
+    def _next_work_start(self) -> float:
+        """Arc length of the next work leg's start ahead of a transit (inf: none, or on one).
+
+        A work leg is entered slowly, as a corner is: the tool lowers on it, and the
+        supervisor's interlock holds the machine only once the tool line is over the field.
+        Entered at the transit speed, the braking (0.8 m/s at 0.5 m/s^2: 0.64 m) carried the
+        raised tool past a run-in whose lowering came late (a rotor spinning up again after a
+        command gap on a loaded machine) and left the field's first 0.2-0.5 m unprocessed.
+        """
+        if self.on_work_leg:
+            return math.inf
+        ahead = np.flatnonzero(self._work[self._seg:len(self._s) - 1])
+        return float(self._s[self._seg + ahead[0]]) if len(ahead) else math.inf
+
+    def _return_to_corner(self, p: np.ndarray, yaw: float) -> bool:
+        """Before a pivot at a corner the machine rolled past: reverse to the corner first.
+
+        A pivot where the machine stands after overrunning the corner starts the next lane as
+        far off its line as the overrun: lanes overlap by 0.2 m, and the gentle work-leg
+        correction (``work_lookahead_m``) takes metres, so the overrun is a strip left
+        unprocessed. Actuator and control lag cause it (a loaded machine's DDS run: 0.25 m at
+        0.3-0.6 s of lag after a transit at 0.8 m/s). The machine backs straight up on the
+        ground its tracks just came over, tool raised, and pivots at the corner. The overrun
+        shows while the pivot begins (the machine still rolls when it is commanded): it is
+        judged until the machine has turned ``pivot_threshold_rad`` off the incoming leg, so
+        the reverse needs no pivot back. Once per corner: a corner reached in reverse is not
+        returned to again. Returns whether the path was changed.
+        """
+        c = self._seg
+        if c == 0 or c not in self._corners or self._reverse[c - 1]:
+            return False
+        h = float(self._heading[c - 1])
+        if abs(_wrap(yaw - h)) >= self.params.pivot_threshold_rad:
+            return False
+        off = p - self._xy[c]
+        along = float(off @ np.array([math.cos(h), math.sin(h)]))
+        if along <= self.params.corner_tolerance_m:
+            return False
+        self.corner_returns += 1
+        self.last_overrun_m = along
+        facing = np.where(self._reverse, self._heading + math.pi, self._heading)
+        xy = np.vstack([p, self._xy[c:]])
+        yaws = np.concatenate([[h], facing[c:], [facing[-1]]])
+        work = np.concatenate([[False], self._work[c:]])
+        self.set_path(np.column_stack([xy, yaws]), work)
+        self._kept = None           # another path now: flags for the old one do not fit
+        return self.status is FollowerStatus.FOLLOWING
+
     def _project(self, p: np.ndarray, seg: int) -> tuple:
         a, b = self._xy[seg], self._xy[seg + 1]
         ab = b - a
@@ -318,6 +370,9 @@ class PathFollower:
             self._pivoting = False
         elif not self._pivoting and abs(alpha) > pr.pivot_threshold_rad:
             self._pivoting = True
+        if self._pivoting and self._return_to_corner(p, state.yaw):
+            self._pivoting = False
+            return self.update(state, 0.0)
         if self._pivoting:
             omega = float(np.clip(pr.pivot_gain * turn, -pr.max_yaw_rate, pr.max_yaw_rate))
             return Twist2D(0.0, omega)
@@ -326,7 +381,7 @@ class PathFollower:
             v_max = min(v_max, max(self.speed_limit_mps, 0.0))
         if reverse:
             v_max = min(v_max, pr.reverse_speed_mps)
-        to_corner = max(0.0, s_corner - s)
+        to_corner = max(0.0, min(s_corner, self._next_work_start()) - s)
         if pr.slowdown_distance_m > 0.0:
             v = max(min(pr.min_speed_mps, v_max),
                     v_max * min(1.0, to_corner / pr.slowdown_distance_m))

@@ -169,3 +169,60 @@ def test_a_held_transit_becomes_a_work_leg_up_to_its_corner():
     assert list(f._work) == [True, True, False, True, False]
     # on a work leg already: nothing to do
     assert not f.work_current_leg()
+
+
+def test_a_work_leg_is_entered_slowly_as_a_corner_is():
+    # a straight approach (transit) into a work leg, no corner between: the tool lowers on the
+    # work leg, so the machine arrives there slowly, not at the transit speed
+    f = PathFollower()
+    f.set_path(np.array([[-10.0, 0.0], [-3.0, 0.0], [10.0, 0.0]]), [False, True, True])
+    pr = f.params
+    assert f.update(VehicleState(0.0, -9.0, 0.0, 0.0), DT).v == pytest.approx(
+        pr.transit_speed_mps)
+    assert f.update(VehicleState(0.0, -3.5, 0.0, 0.0), DT).v == pytest.approx(
+        pr.transit_speed_mps * 0.5 / pr.slowdown_distance_m)
+    assert f.update(VehicleState(0.0, -3.05, 0.0, 0.0), DT).v == pytest.approx(
+        pr.min_speed_mps)
+    assert f.leg is LegKind.TRANSIT
+
+
+def test_a_corner_rolled_past_is_reversed_to_before_the_pivot():
+    # a lane east, then north: the machine arrives 0.3 m past the corner (lag) facing east
+    path = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 5.0]])
+    tol = FollowerParams().corner_tolerance_m
+    f = PathFollower()
+    f.set_path(path, [True, True, True])
+    f.update(VehicleState(0.0, 9.9, 0.0, 0.0), DT)          # the corner is reached
+    cmd = f.update(VehicleState(0.0, 10.3, 0.0, 0.0), DT)   # ... and rolled past
+    assert cmd.v < 0.0 and cmd.omega == pytest.approx(0.0, abs=1e-6)
+    assert f.leg is LegKind.REVERSE                          # the tool is raised
+    assert f.corner_returns == 1 and f.last_overrun_m == pytest.approx(0.3)
+    # back at the corner it pivots onto the next leg, where the lane starts on its line
+    f.update(VehicleState(0.0, 10.0 + 0.5 * tol, 0.0, 0.0), DT)
+    cmd = f.update(VehicleState(0.0, 10.0 + 0.5 * tol, 0.0, 0.0), DT)
+    assert cmd.v == 0.0 and cmd.omega > 0.0 and f.leg is LegKind.PIVOT
+    # the whole run on a unicycle that overruns every corner by 0.3 m still ends on the path
+    g = PathFollower()
+    g.set_path(path, [True, True, True])
+    x, y, yaw, t = 9.0, 0.0, 0.0, 0.0
+    pivots = []
+    while g.status is FollowerStatus.FOLLOWING and t < 200.0:
+        cmd = g.update(VehicleState(t, x, y, yaw), DT)
+        if g.leg is LegKind.PIVOT and not pivots:
+            pivots.append((x, y))
+            x += 0.3            # the lag: the machine had rolled on when the pivot began
+            continue
+        x += cmd.v * math.cos(yaw) * DT
+        y += cmd.v * math.sin(yaw) * DT
+        yaw += cmd.omega * DT
+        t += DT
+    assert g.status is FollowerStatus.DONE
+    assert abs(x - 10.0) <= tol
+
+
+def test_a_corner_reached_within_its_tolerance_is_pivoted_at_at_once():
+    f = PathFollower()
+    f.set_path(np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 5.0]]), [True, True, True])
+    f.update(VehicleState(0.0, 9.9, 0.0, 0.0), DT)
+    cmd = f.update(VehicleState(0.0, 10.1, 0.0, 0.0), DT)
+    assert cmd.v == 0.0 and cmd.omega > 0.0 and f.leg is LegKind.PIVOT
