@@ -16,7 +16,7 @@ Whole stack (``--parts core,dds``): a 1 ha field (100 m x 100 m) as a world file
 generate-world``: 1 AP mine per 100 m^2, 0.05 clutter items per m^2, loam, a 10 m safe belt
 round it), then the whole stack of ``config/stack.yaml`` runs the mission from its start:
 ``core`` on the deterministic host (``demine run --backend core``), ``dds`` in one process
-over DDS (``demine run``; ``--executor`` as there, default single-threaded;
+over DDS (``demine run``; ``--executor`` as there, default the events executor;
 ``real_time_factor`` 200, its maximum, so the lockstep with the control loop paces it). Each
 runs in its own child process for ``--stack-seconds`` simulated seconds after the first
 minute (start-up; default 1800: the approach and the first lanes; ``0``: the whole mission)
@@ -258,7 +258,7 @@ def child_core(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str,
 
 
 def child_dds(world: str, seed: int, seconds: float, run_dir: str,
-              executor: str = 'single') -> Dict[str, Any]:
+              executor: str = 'events') -> Dict[str, Any]:
     """The whole stack in one process over DDS (``demine run``); CPU seconds from /clock 0."""
     import random
     from demining_bringup import runner as rn
@@ -301,7 +301,7 @@ def child_dds(world: str, seed: int, seconds: float, run_dir: str,
 
 
 def run_child(kind: str, world: str, seed: int, seconds: float,
-              executor: str = 'single') -> Dict[str, Any]:
+              executor: str = 'events') -> Dict[str, Any]:
     """Run one stack measurement in a fresh interpreter; its last stdout line is its JSON."""
     with tempfile.TemporaryDirectory(prefix=f'sim_rtf_{kind}_') as run_dir:
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', kind,
@@ -334,7 +334,7 @@ def main() -> int:
                     help='sim: clutter density of the simulator-core field')
     ap.add_argument('--quick', action='store_true',
                     help='sim: 60 s timed, 300 s mission; core, dds: 300 s')
-    ap.add_argument('--executor', choices=('single', 'events', 'multi'), default='single',
+    ap.add_argument('--executor', choices=('single', 'events', 'multi'), default='events',
                     help='dds: executor of the one-process run (`demine run --executor`)')
     ap.add_argument('--child', choices=('core', 'dds'), help=argparse.SUPPRESS)
     ap.add_argument('--world', help=argparse.SUPPRESS)

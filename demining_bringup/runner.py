@@ -184,7 +184,7 @@ class StackRunner:
 
     def __init__(self, nodes: List[ResolvedNode], *, run_dir: str, domain_id: int,
                  mode: RunMode = RunMode.IN_PROCESS, timeout_s: float = 900.0,
-                 executor: ExecutorKind = ExecutorKind.SINGLE, qos_events: bool = False,
+                 executor: ExecutorKind = ExecutorKind.EVENTS, qos_events: bool = False,
                  progress: Optional[Callable[[str], None]] = None,
                  stop: Optional[StopRequest] = None, record_path: str = '') -> None:
         self.stop = stop if stop is not None else StopRequest()

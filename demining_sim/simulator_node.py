@@ -75,8 +75,13 @@ class SimNodeParams(SimParams):
         10.0, '/clock rate in simulated time, Hz: the time resolution of every node on sim '
         'time (10 Hz suits a vehicle at 0.4 m/s; each tick wakes every node)', min=1.0,
         max=1000.0)
+    # One /clock tick: every 10 Hz timer of the stack fires at every tick. With 0.3 s, a
+    # loaded machine (a DDS run beside the test suite's workers) advanced three ticks per
+    # executor round; rcl timers skip missed periods, so the control loop ran at ~3 Hz with
+    # 0.3-0.6 s of lag: the machine overran corners by 0.25 m and started lanes off their
+    # lines, leaving strips unprocessed that the deterministic host never leaves.
     lockstep_max_lead_s: float = param(
-        0.3, 'Lockstep: simulated time may run at most this far ahead of the control loop '
+        0.1, 'Lockstep: simulated time may run at most this far ahead of the control loop '
         '(last /cmd_vel arrival, last /localization/odometry stamp); 0 disables', min=0.0,
         max=10.0)
     lockstep_timeout_s: float = param(
