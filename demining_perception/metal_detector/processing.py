@@ -20,7 +20,11 @@ full width at half maximum of ``FWHM_PER_DISTANCE * sqrt(z^2 + y^2)`` (1.02). Th
    coil and ``FIT_COILS_EITHER_SIDE`` coils either side within about two FWHMs along track
    (their true map positions ``p``; ``q`` the target position, ``b`` residual drift; saturated
    readings left out), which uses the cross-coil spread as well;
-3. reports ``depth = z - coil_height_m`` (the depth of the metal's centre, not the object's
+3. at the array's edge (the peak on an outer coil, one side unseen) splits the fitted
+   coil-to-target distance into depth and lateral offset by the peak's ratio to the inner
+   neighbour (:meth:`MdProcessor._beyond_edge`): the fit alone slid to its shallowest bound
+   there, and the metal with it (a TM-62M 20 cm deep read 0.00 m and a few grams);
+4. reports ``depth = z - coil_height_m`` (the depth of the metal's centre, not the object's
    top: the MD cannot see the top) and the depth-corrected **metal content**
    ``k / metal_gain_mv_m6_per_kg`` in grams as ``strength``.
 
@@ -394,7 +398,10 @@ class MdProcessor:
         offset = 0.0
         xy = self._p_xy[self._start + i]
         spacing = _coil_spacing(xy)
-        if np.isfinite(left) or np.isfinite(right):
+        # At the array's edge (or beside a dead coil) one side is unknown, not zero: floored,
+        # it pulled a target beyond the outer coil inwards (:meth:`_beyond_edge` places it).
+        edge = not (np.isfinite(left) and np.isfinite(right))
+        if not edge:
             la = math.log(max(left if np.isfinite(left) else _LOG_FLOOR, _LOG_FLOOR))
             lb = math.log(max(peak, _LOG_FLOOR))
             lc = math.log(max(right if np.isfinite(right) else _LOG_FLOOR, _LOG_FLOOR))
@@ -429,6 +436,11 @@ class MdProcessor:
         else:
             z = max(z0, p.coil_height_m)
             k = max(float(peak), 0.0) * (z * z + lateral * lateral) ** 3
+        if edge and est is not None and not saturated:
+            outside = self._beyond_edge(c, row, snr[i], xy, est)
+            if outside is not None:
+                base, z, lateral = outside
+                k = float(peak) * (z * z + lateral * lateral) ** 3
         # Elongation (a hint): for a point target the distance from the along-track FWHM of
         # the peak coil and the one from the amplitude ratio of the peak coil and its
         # stronger neighbour across track agree (the fit balances both); an object stretched
@@ -449,6 +461,48 @@ class MdProcessor:
         return Detection(x=float(base[0]), y=float(base[1]), depth=float(depth),
                          confidence=snr_confidence(float(snr[i, c]), p.snr_threshold),
                          kind=kind, source='md', radius=0.5 * along, strength=float(metal_g))
+
+    def _beyond_edge(self, c: int, row: np.ndarray, snr_row: np.ndarray, xy: np.ndarray,
+                     est: Tuple[float, float, float, float]
+                     ) -> Optional[Tuple[np.ndarray, float, float]]:
+        """Position, coil-to-target distance and lateral offset of a target at the array's edge.
+
+        Seen from one side only, the dipole fit gets the distance from the peak coil right (the
+        along-track shape) but trades lateral offset for depth along it and ends at its
+        shallowest bound: a TM-62P 0.18 m deep, 0.1 m beyond the outer coil, was reported
+        0.00 m deep and 0.15 m too far out (its metal right). The ratio ``q`` of the peak to
+        the inner neighbour, a coil spacing ``d`` farther, splits that distance ``s``:
+        ``s^2 = z^2 + y^2`` and ``q s^2 = z^2 + (y + d)^2`` give ``y = ((q - 1) s^2 - d^2) /
+        (2 d)`` (``y`` the offset from the peak coil, outwards). A neighbour below
+        ``ACROSS_MIN_SNR`` counts as that level (as in :meth:`_across_distance`): ``y`` is
+        then a lower bound and the depth an upper one (a TM-62P beyond the edge whose inner
+        neighbour read -0.6 mV, noise, was otherwise left at 0.00 m). None when there is no
+        inner neighbour or the distance is all lateral.
+        """
+        n_coils = len(row)
+        inner = c + 1 if (c + 1 < n_coils and np.isfinite(row[c + 1])) else c - 1
+        peak = float(row[c])
+        if not (0 <= inner < n_coils and np.isfinite(row[inner]) and peak > 0.0
+                and np.all(np.isfinite(xy[[c, inner]]))):
+            return None
+        out = xy[c] - xy[inner]
+        d = float(np.hypot(*out))
+        if not d > 0.0:
+            return None
+        out = out / d
+        fx, fy, fz, _ = est
+        y_fit = float(np.dot(np.array([fx, fy]) - xy[c], out))
+        s2 = fz * fz + y_fit * y_fit
+        ratio = abs(float(row[inner] / snr_row[inner])) if snr_row[inner] != 0.0 else math.nan
+        sigma = ratio if math.isfinite(ratio) else self.params.noise_floor_mv
+        q = (peak / max(float(row[inner]), ACROSS_MIN_SNR * sigma, _LOG_FLOOR)) ** (1.0 / 3.0)
+        # the peak is on the edge coil: the target is not inside it (noise in q said so)
+        y = float(np.clip(((q - 1.0) * s2 - d * d) / (2.0 * d), 0.0, d))
+        z2 = s2 - y * y
+        if not z2 > (MIN_DISTANCE_FRACTION * self.params.coil_height_m) ** 2:
+            return None
+        along = np.array([fx, fy]) - xy[c] - y_fit * out      # the fit's along-track position
+        return xy[c] + along + y * out, math.sqrt(z2), y
 
     def _across_distance(self, c: int, row: np.ndarray, snr_row: np.ndarray, xy: np.ndarray,
                          base: np.ndarray, peak: float) -> Tuple[Optional[float], float]:

@@ -173,3 +173,27 @@ def test_catalogue_metal_matches_sources():
     assert CATALOGUE['PMN'].metal_mass == pytest.approx(0.004)
     assert CATALOGUE['TM-62M'].metal_mass >= 1.0
     assert isinstance(sim_batches(0.2, [])[0], MdScan)
+
+
+@pytest.mark.parametrize('side', [1, -1])
+@pytest.mark.parametrize('beyond', [0.05, 0.15])
+def test_an_at_mine_beyond_the_outer_coil_keeps_its_metal_and_depth(side, beyond):
+    # Seen from one side only, the dipole fit slid along its distance to the shallowest
+    # depth: a TM-62M 20 cm deep just beyond the boom's edge read 0.00 m and 0.01 of its
+    # metal, a few grams: an AT mine under the next lane's track line, labelled AP or clutter.
+    y = side * (max(CH_Y) + beyond)
+    item = make_item('TM-62M', 'at', 8.0, y, 0.2)
+    for seed in (5, 7):
+        det = only(run(sim_batches(12.0, [item], seed=seed)), item.x, y, radius=0.3)
+        assert det.depth == pytest.approx(centre_depth(item), abs=0.03), det
+        assert 0.5 < det.strength / compact_grams(item) < 2.0, det
+        assert abs(det.y - y) < 0.1, det
+
+
+def test_a_tm62p_beyond_the_outer_coil_is_not_put_at_the_surface():
+    item = make_item('TM-62P', 'at', 8.0, max(CH_Y) + 0.1, 0.12)
+    det = only(run(sim_batches(12.0, [item], seed=5)), item.x, item.y, radius=0.3)
+    assert det.depth == pytest.approx(centre_depth(item), abs=0.03), det
+    assert 0.5 < det.strength / compact_grams(item) < 2.0, det
+    # its inner neighbour read noise: the offset is a lower bound, the depth an upper one
+    assert item.y - 0.12 < det.y <= item.y, det
