@@ -80,7 +80,9 @@ def test_is_a_clock_source_with_its_pacing():
     assert isinstance(h.c, ClockSource) and SimulatorComponent.clock_source
     assert set(SimulatorComponent.pacing_inputs) <= set(SimulatorComponent.inputs)
     assert h.c.clock_period_s() == pytest.approx(CLOCK_PERIOD_S)
-    assert h.c.pacing() == (20.0, 0.3, 2.0)
+    # the lockstep lets the simulation lead the control loop by one clock tick: every 10 Hz
+    # timer of the stack fires at every tick (more, and they skip ticks under load)
+    assert h.c.pacing() == (20.0, pytest.approx(CLOCK_PERIOD_S), 2.0)
     assert h.c.time == 0.0
     assert set(SimulatorComponent.outputs) == set(PORT_TYPES)
     assert SimulatorComponent.actuator_ports() == []
