@@ -88,7 +88,7 @@ MIN_DISTANCE_FRACTION = 0.8
 #: A reading at this fraction of ``saturation_mv`` or above is saturated (left out of fits).
 SATURATION_FRACTION = 0.999
 GRAMS_PER_KG = 1000.0
-#: A neighbour coil weaker than this SNR counts as this level in the across-track distance.
+#: A neighbour coil weaker than this SNR counts as this level (across-track distance, edge).
 ACROSS_MIN_SNR = 2.0
 #: A neighbour informs the across-track distance when it is this fraction of the coil pitch
 #: farther from the target than the peak coil.
@@ -462,6 +462,13 @@ class MdProcessor:
                          confidence=snr_confidence(float(snr[i, c]), p.snr_threshold),
                          kind=kind, source='md', radius=0.5 * along, strength=float(metal_g))
 
+    def _neighbour_level(self, row: np.ndarray, snr_row: np.ndarray, nb: int) -> float:
+        """A neighbour coil's reading, or ``ACROSS_MIN_SNR`` times its noise sigma when weaker."""
+        # the noise sigma the reading was judged with (snr = residual / sigma)
+        ratio = abs(float(row[nb] / snr_row[nb])) if snr_row[nb] != 0.0 else math.nan
+        sigma = ratio if math.isfinite(ratio) else self.params.noise_floor_mv
+        return max(float(row[nb]), ACROSS_MIN_SNR * sigma)
+
     def _beyond_edge(self, c: int, row: np.ndarray, snr_row: np.ndarray, xy: np.ndarray,
                      est: Tuple[float, float, float, float]
                      ) -> Optional[Tuple[np.ndarray, float, float]]:
@@ -493,9 +500,7 @@ class MdProcessor:
         fx, fy, fz, _ = est
         y_fit = float(np.dot(np.array([fx, fy]) - xy[c], out))
         s2 = fz * fz + y_fit * y_fit
-        ratio = abs(float(row[inner] / snr_row[inner])) if snr_row[inner] != 0.0 else math.nan
-        sigma = ratio if math.isfinite(ratio) else self.params.noise_floor_mv
-        q = (peak / max(float(row[inner]), ACROSS_MIN_SNR * sigma, _LOG_FLOOR)) ** (1.0 / 3.0)
+        q = (peak / max(self._neighbour_level(row, snr_row, inner), _LOG_FLOOR)) ** (1.0 / 3.0)
         # the peak is on the edge coil: the target is not inside it (noise in q said so)
         y = float(np.clip(((q - 1.0) * s2 - d * d) / (2.0 * d), 0.0, d))
         z2 = s2 - y * y
@@ -531,10 +536,7 @@ class MdProcessor:
             lateral = abs(y_c)
             if abs(y_n) - abs(y_c) < ACROSS_MIN_LEVER * norm:
                 continue
-            # The noise sigma the reading was judged with (snr = residual / sigma).
-            ratio = abs(float(row[nb] / snr_row[nb])) if snr_row[nb] != 0.0 else math.nan
-            sigma = ratio if math.isfinite(ratio) else self.params.noise_floor_mv
-            level = max(float(row[nb]), ACROSS_MIN_SNR * sigma)
+            level = self._neighbour_level(row, snr_row, nb)
             q = (peak / level) ** (1.0 / 3.0)       # (z^2 + y_n^2) / (z^2 + y_c^2)
             if not q > 1.0 + 1e-9:
                 continue
