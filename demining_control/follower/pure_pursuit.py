@@ -209,9 +209,7 @@ class PathFollower:
         xy = np.vstack([here, back, here, rest])
         yaws = np.concatenate([[yaw, yaw, facing[0]], facing[1:], [facing[-1]]])
         work = np.concatenate([[True, True, True], self._work[seg + 1:]])
-        self.set_path(np.column_stack([xy, yaws]), work)
-        self._kept = None           # another path now: flags for the old one do not fit
-        return self.status is FollowerStatus.FOLLOWING
+        return self._reroute(xy, yaws, work)
 
     @property
     def progress_index(self) -> int:
@@ -284,6 +282,10 @@ class PathFollower:
         xy = np.vstack([p, self._xy[c:]])
         yaws = np.concatenate([[h], facing[c:], [facing[-1]]])
         work = np.concatenate([[False], self._work[c:]])
+        return self._reroute(xy, yaws, work)
+
+    def _reroute(self, xy: np.ndarray, yaws: np.ndarray, work: np.ndarray) -> bool:
+        """Follow a path of the follower's own making; whether it is being followed."""
         self.set_path(np.column_stack([xy, yaws]), work)
         self._kept = None           # another path now: flags for the old one do not fit
         return self.status is FollowerStatus.FOLLOWING
