@@ -64,7 +64,7 @@ _EPS = 1e-6
 _MIN_SEGMENT_M = 0.05
 #: Penalty per metre of transit over unprocessed ground (vs. one metre of detour): tracks on
 #: unprocessed ground are what the whole machine design avoids, a detour only costs time.
-_UNPROCESSED_PENALTY = 1000.0
+UNPROCESSED_PENALTY = 1000.0
 #: Penalty weight per metre of transit through an exclusion zone.
 _EXCLUSION_PENALTY = 1.0e6
 #: A best transit that crosses more than this of ground not allowed (unprocessed, or outside
@@ -84,7 +84,7 @@ _TOOL_DEPTH_M = 0.4
 #: A lane ending at a zone stops the footprint's front this much short of the clearance line:
 #: the supervisor refuses a command whose predicted footprint (over its keep-out horizon, at the
 #: follower's slowest approach speed) would enter it, m.
-_STOP_MARGIN_M = 0.3
+STOP_MARGIN_M = 0.3
 #: Resolution to which a pass is cut short of a keep-out zone ahead, m.
 _CLIP_TOLERANCE_M = 0.05
 #: Transit points closer than this to their neighbours are dropped (spurious hops), m.
@@ -485,7 +485,7 @@ class _Planner:
             max(params.tool_offset_x_m + _TOOL_DEPTH_M, 0.5 * params.track_length_m),
             params.footprint_half_width_m) + params.exclusion_clearance_m
         #: how far ahead of base_link the footprint reaches, with the supervisor's margin
-        self._front = params.footprint_front_m + _STOP_MARGIN_M
+        self._front = params.footprint_front_m + STOP_MARGIN_M
         #: radius the footprint sweeps in a pivot, as the supervisor places it
         self._turn_reach = math.hypot(max(self._front, params.footprint_rear_m),
                                       params.footprint_half_width_m)
@@ -640,7 +640,7 @@ class _Planner:
             # blocked x-intervals: the tool rectangle must not touch a zone anywhere in its band,
             # and the machine's front (the hammers, ahead of the tool's centre line) stops short
             # of it by the safety supervisor's own footprint: one geometry for both
-            reach = max(0.0, p.footprint_front_m - p.tool_offset_x_m) + _STOP_MARGIN_M
+            reach = max(0.0, p.footprint_front_m - p.tool_offset_x_m) + STOP_MARGIN_M
             blocked = sorted((g.bounds[0] - reach, g.bounds[2] + reach)
                              for g in _polys(zones.intersection(band)))
             for comp in sorted(_polys(field.intersection(band)), key=lambda g: g.bounds[0]):
@@ -937,7 +937,7 @@ class _Planner:
             # a transit outside the geofence would be stopped there: as bad as keep-out
             excl += line.difference(self.fence).length
         swept = self._pivots_not_allowed_m(pts, unprocessed, yaw_a, yaw_b)
-        return (line.length + _UNPROCESSED_PENALTY * (over + swept) + _EXCLUSION_PENALTY * excl,
+        return (line.length + UNPROCESSED_PENALTY * (over + swept) + _EXCLUSION_PENALTY * excl,
                 over)
 
     def _pivots_not_allowed_m(self, pts: Sequence[XY], unprocessed, yaw_a: Optional[float],
@@ -987,7 +987,7 @@ class _Planner:
             # the tracks may overlap ground not known allowed by the supervisor's tolerance (a
             # processed strip is as wide as the tracks: without it no route fits in one)
             half = max(0.0, self.p.contact_half_width_m - self.p.allowed_ground_tolerance_m)
-            router = AllowedRouter(outer.bounds, allowed, blocked, half, _UNPROCESSED_PENALTY)
+            router = AllowedRouter(outer.bounds, allowed, blocked, half, UNPROCESSED_PENALTY)
         self._route_cache = (unprocessed, router)
         return router
 
@@ -1397,7 +1397,7 @@ class _Planner:
         if length < _EPS:
             return b
         ux, uy = (b[0] - a[0]) / length, (b[1] - a[1]) / length
-        rear, front = self.p.footprint_rear_m, self.p.footprint_front_m + _STOP_MARGIN_M
+        rear, front = self.p.footprint_rear_m, self.p.footprint_front_m + STOP_MARGIN_M
         half = self.p.footprint_half_width_m
 
         def swept(d: float) -> Polygon:

@@ -80,6 +80,11 @@ class AllowedRouter:
     def _centre(self, k: int) -> XY:
         return (self.x0 + (k % self.w + 0.5) * self.res, self.y0 + (k // self.w + 0.5) * self.res)
 
+    def can_stand(self, p: XY) -> bool:
+        """Whether base_link may be at ``p`` (a passable cell of the raster)."""
+        j, i = self._cell(p)
+        return 0 <= j < self.h and 0 <= i < self.w and bool(self.passable[j, i])
+
     def line_cost(self, a: XY, b: XY) -> float:
         """Cost of the straight leg a -> b (inf when it enters blocked ground)."""
         n = max(2, int(math.ceil(math.dist(a, b) / (0.5 * self.res))) + 1)
@@ -132,14 +137,22 @@ class AllowedRouter:
         # the cells where the chain changes direction (a straight run pulls to its ends)
         keep = [chain[0]] + [k for p, k, q in zip(chain[:-2], chain[1:-1], chain[2:])
                              if k - p != q - k] + [chain[-1]]
-        mid = [a] + [self._centre(k) for k in keep[1:-1]] + [b]
+        # the ends go to their cells' centres first: a leg from an end straight to the next
+        # turn could clip a blocked cell beside the chain
+        mid = [a] + [self._centre(k) for k in keep] + [b]
+        # a step's cost as the sampled line counts it, or the search's where that line counts
+        # a blocked cell (a diagonal step passes the corner of two neighbours)
+        chain_cost = np.concatenate([[0.0], dist[keep], [dist[dst]]])
         steps = [self.line_cost(p, q) for p, q in zip(mid[:-1], mid[1:])]
+        steps = [s if math.isfinite(s) else float(d) for s, d in zip(steps, np.diff(chain_cost))]
         along = np.concatenate([[0.0], np.cumsum(steps)])
-        # pull the string: a straight leg replaces a stretch when it costs no more
+        # pull the string: a straight leg replaces a stretch when it costs no more (and never
+        # when it enters blocked ground: its cost is infinite)
         out, k = [mid[0]], 0
         while k < len(mid) - 1:
             m = len(mid) - 1
-            while m > k + 1 and self.line_cost(mid[k], mid[m]) > along[m] - along[k] + 1e-6:
+            while m > k + 1 and not self.line_cost(mid[k], mid[m]) <= \
+                    along[m] - along[k] + 1e-6:
                 m -= 1
             out.append(mid[m])
             k = m

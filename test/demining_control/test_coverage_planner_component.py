@@ -14,19 +14,19 @@ from demining_control.coverage_planner_node import CoveragePlannerComponent
 from demining_control.follower.pure_pursuit import PathFollower
 
 
-def _runtime(area_file):
+def _runtime(area_file, **params):
     out = []
     # the paths it emits (its latched status goes to a list of its own)
     rt = ComponentRuntime(CoveragePlannerComponent,
                           sink=lambda p, v: out.append((p, v)) if p == 'path' else None,
                           log=RecordingLog())
-    rt.configure({'area_file': area_file})
+    rt.configure({'area_file': area_file, **params})
     rt.activate(0.0)
     return rt, out
 
 
 def test_a_new_at_zone_ahead_makes_a_path_that_backs_out_then_avoids_it(area_file):
-    rt, out = _runtime(area_file)
+    rt, out = _runtime(area_file, replan_mode='full')
     rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
     assert len(out) == 1
     # driving east along the first lane; the boom (4 m ahead) finds an AT mine
@@ -60,6 +60,62 @@ def test_a_new_at_zone_ahead_makes_a_path_that_backs_out_then_avoids_it(area_fil
     # the same detection again: no new plan
     rt.deliver('detections', Detections(51.0, [at]), 51.0)
     assert len(out) == 2
+
+
+def _drive(rt, path, upto, t0=1.0):
+    """Poses along ``path`` up to waypoint ``upto`` (as localisation would publish them)."""
+    for k in range(upto + 1):
+        x, y, yaw = path[k]
+        rt.deliver('pose', VehicleState(t0 + 0.1 * k, x, y, yaw), t0 + 0.1 * k)
+
+
+def test_a_new_at_zone_ahead_is_repaired_round_without_a_full_re_plan(area_file):
+    """The default response: the legs past the zone are cut, the machine backs out over the
+    ground it drove and re-joins the old path at the next clear leg; the rest is kept."""
+    rt, out = _runtime(area_file)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    old = np.asarray(out[-1][1])
+    plan = rt.component.plan
+    # half way along the first lane that is long enough, driving
+    lane = max(plan.lanes[:3], key=lambda ln: abs(ln.end[0] - ln.start[0]))
+    k = int(np.argmin(np.hypot(old[:, 0] - 0.5 * (lane.start[0] + lane.end[0]),
+                               old[:, 1] - 0.5 * (lane.start[1] + lane.end[1]))))
+    _drive(rt, old, k)
+    x, y, yaw = old[k]
+    ahead = (x + 5.0 * np.cos(yaw), y + 5.0 * np.sin(yaw))   # the boom finds an AT mine
+    at = Detection(x=ahead[0], y=ahead[1], depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(50.0, [at]), 50.0)
+    path = np.asarray(out[-1][1])
+    c = rt.component
+    assert c.repairs == 1 and c.replans == 0 and c.plan is plan       # not re-planned
+    assert np.allclose(path[0], old[k])
+    # first straight back, facing as now, over the lane just driven
+    assert path[1][0] * np.cos(yaw) + path[1][1] * np.sin(yaw) < \
+        x * np.cos(yaw) + y * np.sin(yaw)
+    assert path[1][2] == pytest.approx(yaw)
+    # nothing of the machine comes near the zone (hull, and pivots at corners) but on the
+    # straight back-out from where the boom found it
+    from demining_control.coverage.repair import RepairGeometry, blocked
+    g = RepairGeometry.of(c.config, c.config.back_out_max_m)
+    near = np.flatnonzero(blocked(path, c.no_go.discs, g))
+    assert np.array_equal(near, np.arange(len(near)))
+    assert np.allclose(path[near, 2], yaw) and np.allclose(path[near, 1], y)
+    # most of the path is the old one (only the legs that pass the zone changed), and what
+    # was cut is said, for the re-cover pass
+    kept = [np.min(np.hypot(*(old[k:, :2] - p[:2]).T)) < 1e-6 for p in path]
+    assert np.mean(kept) > 0.5
+    assert any('left for the re-cover pass' in text for _, text, _ in rt.component.log.lines)
+    # the status names the repaired path's work legs
+    st = c.status
+    assert st.state == PlanState.PLANNED.value and st.waypoints == len(path)
+    work = np.zeros(len(path), dtype=bool)
+    for a, b in st.work:
+        work[a:b] = True
+    assert np.array_equal(work, c.work) and not work[0]
+    # the same detection again: nothing new
+    rt.deliver('detections', Detections(51.0, [at]), 51.0)
+    assert c.repairs == 1 and len(out) == 2
 
 
 def test_a_transit_driven_tool_down_is_timed_at_the_working_speed():
