@@ -21,12 +21,17 @@ the length ratio to the peer, and the re-plan time around a new no-go zone.
 
 Re-plan: on the cratered field (5 ha, 25 craters) and a 10 ha field with 25 craters, the
 ground of the first 40 % of the plan's lanes counts as processed and a new no-go disc (an AT
-mine, radius + margin) appears on the next lane; the remaining ground is re-planned from there.
+mine, radius + margin) appears on the next lane. Timed is the coverage planner node's response
+(``replan_mode`` repair): the path repaired round the zone from where the machine is
+(:mod:`demining_control.coverage.repair`), or, when no repair is clear, the remaining ground
+re-planned in full. ``repair_fallbacks`` counts those; ``full_replan_p95_ms`` is the full
+re-plan's time on every trial, for reference.
 
 Last line: one JSON object: ``footprint_violations`` (sum), ``keep_out_entries`` (sum),
 ``min_coverage_reachable_pct``, ``max_length_vs_peer``, ``max_plan_s`` (wall time; and
 ``max_plan_cpu_s``, the planner process's CPU time, on a shared host), ``replan_p95_ms``,
-``areas``. ``--png FILE`` renders every plan (the tracks' violations marked).
+``repair_fallbacks``, ``full_replan_p95_ms``, ``areas``. ``--png FILE`` renders every plan
+(the tracks' violations marked).
 
 Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M]``
 (``pip install -r requirements/bench.txt`` first for the peer).
@@ -41,7 +46,7 @@ import math
 import os
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from shapely.geometry import Point, Polygon
@@ -52,10 +57,12 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from demining_bringup.contract.area import HazardArea, load_area  # noqa: E402
 from demining_bringup.contract.sdf import load_world  # noqa: E402
-from demining_control.coverage.allowed import ContactParams, check_path  # noqa: E402
+from demining_control.coverage.allowed import ContactParams, check_path, geofence  # noqa: E402
 from demining_control.coverage.no_go import disc_polygon  # noqa: E402
 from demining_control.coverage.planner import (CoverageParams, classify_work,  # noqa: E402
                                                lane_strips, plan_coverage)
+from demining_control.coverage.repair import (RepairGeometry, allowed_router,  # noqa: E402
+                                              repair_path)
 from demining_sim import shapes  # noqa: E402
 
 #: The follower's work reach (path_follower work_reach_m): tool lowered within it of the field.
@@ -64,6 +71,9 @@ WORK_REACH_M = 4.0
 NO_GO_RADIUS_M = 1.16
 #: Share of the plan's lanes taken as processed before the new no-go zone appears.
 REPLAN_DONE_SHARE = 0.4
+#: The coverage planner node's back_out_max_m and the profiles' geofence_margin_m, m.
+BACK_OUT_MAX_M = 10.0
+GEOFENCE_MARGIN_M = 10.0
 #: Re-plan trials per field (--quick: fewer).
 REPLAN_TRIALS = 5
 REPLAN_TRIALS_QUICK = 3
@@ -125,12 +135,23 @@ def _peer(area: HazardArea, start, params: CoverageParams, angle: float, laps: i
     return np.asarray([start[:2]] + pts, dtype=float), dt
 
 
-def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int) -> List[float]:
-    """Times of re-plans around a new no-go disc after 40 % of the lanes, ms."""
+def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int
+               ) -> Tuple[List[float], List[float], int]:
+    """Response times round a new no-go disc on the lane after 40 % of the lanes, ms.
+
+    As the coverage planner node responds (``replan_mode`` repair): the path from the
+    machine's waypoint is repaired (the router over the processed ground built in the time);
+    when no repair is clear, the remaining ground is re-planned in full, and that is the time.
+    Returns (response times, full re-plan times for reference, repairs that fell back).
+    """
     safe = area.safe_ground()
+    fence = geofence(area.field, safe, GEOFENCE_MARGIN_M)
     plan = plan_coverage(area.field, area.exclusion_zones, start[:2], params, safe_ground=safe)
+    path = np.column_stack([plan.waypoints, plan.facing])
+    work = np.asarray(plan.work, dtype=bool)
+    geometry = RepairGeometry.of(params, BACK_OUT_MAX_M)
     lanes = plan.lanes
-    out = []
+    response, full, fallbacks = [], [], 0
     for k in range(trials):
         done = max(1, int(REPLAN_DONE_SHARE * len(lanes)) + k)
         if done >= len(lanes):
@@ -139,13 +160,26 @@ def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int) -> 
         nxt = lanes[done]
         mid = (0.5 * (nxt.tool_start[0] + nxt.tool_end[0]),
                0.5 * (nxt.tool_start[1] + nxt.tool_end[1]))
-        zone = list(disc_polygon(mid[0], mid[1], NO_GO_RADIUS_M).exterior.coords)[:-1]
+        disc = (mid[0], mid[1], NO_GO_RADIUS_M)
+        zone = list(disc_polygon(*disc).exterior.coords)[:-1]
         here = lanes[done - 1].end
+        at = int(np.argmin(np.hypot(path[:, 0] - here[0], path[:, 1] - here[1])))
+        keep_out = [Polygon(z) for z in area.exclusion_zones] + [Polygon(zone)]
+
+        def router():
+            return allowed_router(params, geometry, unary_union([processed, safe]), keep_out,
+                                  fence)
         t0 = time.perf_counter()
+        rep = repair_path(path, work, at, path[at], [disc], geometry, router, fence=fence)
+        t1 = time.perf_counter()
         plan_coverage(area.field, area.exclusion_zones, here, params,
                       processed=processed, safe_ground=safe, no_go_zones=[zone])
-        out.append(1000.0 * (time.perf_counter() - t0))
-    return out
+        t2 = time.perf_counter()
+        full.append(1000.0 * (t2 - t1))
+        if rep is None:
+            fallbacks += 1
+        response.append(1000.0 * ((t1 - t0) + (t2 - t1 if rep is None else 0.0)))
+    return response, full, fallbacks
 
 
 def _render(rows: List[dict], path: str) -> None:
@@ -239,6 +273,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'[{k}/{len(areas)}] ' + json.dumps({k2: v for k2, v in row.items()
                                                    if not k2.startswith('_')}), flush=True)
     replans: List[float] = []
+    full_replans: List[float] = []
+    fallbacks = 0
     trials = REPLAN_TRIALS_QUICK if args.quick else REPLAN_TRIALS
     fields = ([('cratered_field', areas['cratered_field'])] if args.quick else [
         ('cratered_field', areas['cratered_field']),
@@ -246,9 +282,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                  None, [s.approach_lane]), s.start))(
             shapes.cratered_field(400.0, 250.0, 25)))])
     for name, (area, start) in fields:
-        times = _replan_ms(area, start, params, trials)
+        times, full, fell = _replan_ms(area, start, params, trials)
         replans += times
-        print(f're-plan {name}: ' + ', '.join(f'{t:.0f}' for t in times) + ' ms', flush=True)
+        full_replans += full
+        fallbacks += fell
+        print(f'no-go response {name}: ' + ', '.join(f'{t:.0f}' for t in times) + ' ms '
+              f'({fell} of {len(times)} repairs fell back to a full re-plan; a full re-plan: '
+              + ', '.join(f'{t:.0f}' for t in full) + ' ms)', flush=True)
     if args.png:
         _render(rows, args.png)
         print(f'plans: {args.png}')
@@ -262,6 +302,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         'max_plan_s': max(r['plan_s'] for r in rows),
         'max_plan_cpu_s': max(r['plan_cpu_s'] for r in rows),
         'replan_p95_ms': round(float(np.percentile(replans, 95)), 1) if replans else None,
+        'repair_fallbacks': fallbacks,
+        'full_replan_p95_ms': round(float(np.percentile(full_replans, 95)), 1)
+        if full_replans else None,
     }
     print(json.dumps(summary))
     return 0

@@ -2,12 +2,15 @@
 
 Inputs /localization/odometry, /detections, /coverage/processed; outputs /coverage/path and
 /coverage/status (both latched). A detected AT mine or UXO becomes a no-go zone
-(:mod:`.coverage.no_go`); when one appears, the remaining (unprocessed) ground is re-planned
-from where the vehicle is, with every no-go zone as an exclusion zone, and the new path
-replaces the old one. A plan that would leave the geofence (the field and the declared safe
-ground, grown by ``geofence_margin_m``: the supervisor's fence) is refused, as is an area that
-cannot be planned: /coverage/status says ``refused`` and why, and the mission manager ends the
-mission with that reason instead of waiting for a path that will not come.
+(:mod:`.coverage.no_go`); when one appears, the path is repaired round it from the waypoint the
+machine is at (:mod:`.coverage.repair`: the legs that pass it are cut, the machine backs out
+and re-joins the path; what is cut is re-covered after the path), or, when no repair is clear
+or ``replan_mode`` is ``full``, the remaining (unprocessed) ground is re-planned from where the
+vehicle is, with every no-go zone as an exclusion zone; the new path replaces the old one. A
+plan that would leave the geofence (the field and the declared safe ground, grown by
+``geofence_margin_m``: the supervisor's fence) is refused, as is an area that cannot be
+planned: /coverage/status says ``refused`` and why, and the mission manager ends the mission
+with that reason instead of waiting for a path that will not come.
 
 No dead end: when the safety supervisor keeps refusing the path's motion because the machine's
 footprint would enter keep-out ground (a no-go or exclusion zone) for ``pin_replan_s``, the

@@ -28,6 +28,7 @@ in full.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from typing import List, Optional, Sequence, Tuple
 
@@ -47,6 +48,10 @@ _BACK_STEP_M = 0.25
 _MIN_HOP_M = 0.05
 #: Points closer than this are the same, m.
 _EPS_M = 1e-6
+#: A link may cross this much ground that is not allowed (the router's cell round-off), m.
+_OFF_ALLOWED_M = 0.5
+#: Re-join candidates priced per cut (each after the last), before a full re-plan.
+_MAX_JOINS = 12
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,16 +229,12 @@ def _strips(path: np.ndarray, work: np.ndarray, lo: int, hi: int,
     return [p for p in out if p.area > 0.0]
 
 
-def _route_rows(router: AllowedRouter, a: np.ndarray, b: np.ndarray,
-                g: RepairGeometry) -> Optional[np.ndarray]:
-    """The link from ``a`` to ``b`` (x, y, yaw rows, a and b excluded), facing as driven.
+def _rows(pts: Sequence[XY], a: np.ndarray, g: RepairGeometry) -> np.ndarray:
+    """A route's points as x, y, yaw rows (its ends excluded), facing as driven.
 
-    While the route heads back the way the machine faces it is driven in reverse (the
-    back-out goes on along the strip just processed); after that, forward.
+    While the route heads back the way the machine at ``a`` faces it is driven in reverse
+    (the back-out goes on along the strip just processed); after that, forward.
     """
-    pts = router.route((float(a[0]), float(a[1])), (float(b[0]), float(b[1])))
-    if pts is None:
-        return None
     pts = [p for k, p in enumerate(pts) if k == 0 or math.dist(p, pts[k - 1]) > _MIN_HOP_M]
     rows = []
     reverse = True
@@ -248,6 +249,32 @@ def _route_rows(router: AllowedRouter, a: np.ndarray, b: np.ndarray,
             rows.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]),
                          math.remainder(yaw, 2 * math.pi)))
     return np.asarray(rows[1:] if rows else [], dtype=float).reshape(-1, 3)
+
+
+def _link(router: AllowedRouter, a: np.ndarray, rest: np.ndarray, candidates: Sequence[int],
+          g: RepairGeometry) -> Optional[Tuple[int, np.ndarray]]:
+    """The first re-join candidate a route reaches over allowed ground, and the route's rows.
+
+    One search from ``a`` prices every candidate; a route whose cost says it crosses more than
+    ``_OFF_ALLOWED_M`` of ground that is not allowed (the far end of a cut lane, left
+    unprocessed) is passed over for the next candidate. None when none is reached so.
+    """
+    found = router.search((float(a[0]), float(a[1])))
+    if found is None:
+        return None
+    for j in candidates:
+        b = (float(rest[j, 0]), float(rest[j, 1]))
+        cost = router.cost_to(found, b)
+        if not math.isfinite(cost):
+            continue
+        pts = router.route((float(a[0]), float(a[1])), b, found)
+        if pts is None:
+            continue
+        length = sum(math.dist(p, q) for p, q in zip(pts[:-1], pts[1:]))
+        if (cost - length) / max(router.penalty - 1.0, 1.0) > _OFF_ALLOWED_M:
+            continue
+        return j, _rows(pts, a, g)
+    return None
 
 
 def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[float],
@@ -306,21 +333,24 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
             flags.append(np.zeros(n, dtype=bool))
             if a == 0:
                 exempt = 1 + n
-        # re-join at the first clear leg start after the blocked stretch
+        # re-join at the first clear leg start after the blocked stretch that a route over
+        # allowed ground reaches (the link arrives from any side: the machine may pivot there)
         end = a
         while end < len(rest) and hit[end]:
             end += 1
-        # (the link arrives from any side: the machine may pivot there)
-        after = [int(j) for j in joins if j >= end and not hit[j]
-                 and _pivot_clear(rest[j], discs, g)
-                 and router.can_stand((float(rest[j, 0]), float(rest[j, 1])))]
-        join = after[0] if after else len(rest)
-        dropped += _strips(rest, rest_work, last, min(join, len(rest) - 1), g)
-        if join >= len(rest):
+        after = list(itertools.islice(
+            (int(j) for j in joins if j >= end and not hit[j] and _pivot_clear(rest[j], discs, g)
+             and router.can_stand((float(rest[j, 0]), float(rest[j, 1])))), _MAX_JOINS))
+        if not after:
+            dropped += _strips(rest, rest_work, last, len(rest) - 1, g)
             break
-        link = _route_rows(router, back, rest[join], g)
-        if link is None:
+        # the ground the kept legs process before the cut is processed when the link is driven
+        router.allow(_strips(rest, rest_work, k, last, g))
+        linked = _link(router, back, rest, after, g)
+        if linked is None:
             return None
+        join, link = linked
+        dropped += _strips(rest, rest_work, last, join, g)
         rows.append(link)
         flags.append(np.zeros(len(link), dtype=bool))
         k = join

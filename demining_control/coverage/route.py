@@ -55,23 +55,57 @@ class AllowedRouter:
         xs = self.x0 + (np.arange(self.w) + 0.5) * self.res
         ys = self.y0 + (np.arange(self.h) + 0.5) * self.res
         self._grid = np.meshgrid(xs, ys)
-        self._half, self._penalty = half_width_m, float(penalty)
+        self._half = half_width_m
+        #: cost of a metre through a cell that is not allowed, in metres
+        self.penalty = float(penalty)
         self.passable = ~_layer(blocked, self._grid)
+        #: where the tracks may be, per cell (before the half-width test)
+        self._allowed = _layer(allowed, self._grid)
         #: cost of one metre through each cell
-        self.cost = self._cost(allowed)
+        self.cost = self._cost()
         self._graph = None
+        self._edge_rows = self._edge_len = None
 
-    def _cost(self, allowed) -> np.ndarray:
-        good = ndimage.distance_transform_edt(_layer(allowed, self._grid)) * self.res > \
-            self._half
-        return np.where(good, 1.0, self._penalty)
+    def _cost(self) -> np.ndarray:
+        good = ndimage.distance_transform_edt(self._allowed) * self.res > self._half
+        return np.where(good, 1.0, self.penalty)
 
     def with_allowed(self, allowed) -> 'AllowedRouter':
         """The same raster and blocked ground with other allowed ground (cheaper than new)."""
         other = copy.copy(self)
-        other.cost = self._cost(allowed)
-        other._graph = None
+        other._allowed = _layer(allowed, self._grid)
+        other.cost = other._cost()
+        other._graph = other._edge_rows = other._edge_len = None
         return other
+
+    def allow(self, geoms) -> None:
+        """Add ``geoms`` (shapely polygons) to the allowed ground, in place.
+
+        Only the cells under each polygon's bounds are tested, and a built graph has its
+        weights updated, not rebuilt: ground processed since the raster was made (the strip
+        the machine will have driven before a repair's cut) costs milliseconds.
+        """
+        changed = False
+        for geom in geoms:
+            if geom is None or geom.is_empty:
+                continue
+            minx, miny, maxx, maxy = geom.bounds
+            i0 = max(0, int(math.floor((minx - self.x0) / self.res)))
+            i1 = min(self.w, int(math.ceil((maxx - self.x0) / self.res)) + 1)
+            j0 = max(0, int(math.floor((miny - self.y0) / self.res)))
+            j1 = min(self.h, int(math.ceil((maxy - self.y0) / self.res)) + 1)
+            if i0 >= i1 or j0 >= j1:
+                continue
+            window = (self._grid[0][j0:j1, i0:i1], self._grid[1][j0:j1, i0:i1])
+            shapely.prepare(geom)
+            self._allowed[j0:j1, i0:i1] |= shapely.contains_xy(geom, *window)
+            changed = True
+        if not changed:
+            return
+        self.cost = self._cost()
+        if self._graph is not None:
+            self._graph.data = 0.5 * (self.cost.ravel()[self._edge_rows] +
+                                      self.cost.ravel()[self._graph.indices]) * self._edge_len
 
     def _cell(self, p: XY) -> Tuple[int, int]:
         return (int(math.floor((p[1] - self.y0) / self.res)),
@@ -115,19 +149,48 @@ class AllowedRouter:
         n = h * w
         edges = (np.concatenate(rows), np.concatenate(cols))
         self._graph = coo_matrix((np.concatenate(vals), edges), shape=(n, n)).tocsr()
+        # each stored edge's cell and length, so :meth:`allow` can re-weight it in place
+        g = self._graph
+        self._edge_rows = np.repeat(np.arange(n), np.diff(g.indptr))
+        cols = g.indices
+        self._edge_len = np.hypot(self._edge_rows // w - cols // w,
+                                  self._edge_rows % w - cols % w) * self.res
         return self._graph
 
-    def route(self, a: XY, b: XY) -> Optional[List[XY]]:
-        """The cheapest points from ``a`` to ``b`` (both on passable cells), or None."""
+    def search(self, a: XY) -> Optional[Tuple[int, np.ndarray, np.ndarray]]:
+        """The cheapest costs from ``a`` to every cell (None when ``a`` is not passable).
+
+        One search serves many targets (:meth:`cost_to`, :meth:`route`).
+        """
         from scipy.sparse.csgraph import dijkstra
-        ends = []
-        for j, i in (self._cell(a), self._cell(b)):
-            if not (0 <= j < self.h and 0 <= i < self.w) or not self.passable[j, i]:
-                return None
-            ends.append(j * self.w + i)
-        src, dst = ends
+        if not self.can_stand(a):
+            return None
+        j, i = self._cell(a)
+        src = j * self.w + i
         graph = self._graph if self._graph is not None else self._build()
         dist, pred = dijkstra(graph, indices=src, return_predecessors=True)
+        return src, dist, pred
+
+    def cost_to(self, found, b: XY) -> float:
+        """The cheapest cost of a :meth:`search` to ``b`` (inf when it cannot get there)."""
+        if found is None or not self.can_stand(b):
+            return math.inf
+        j, i = self._cell(b)
+        return float(found[1][j * self.w + i])
+
+    def route(self, a: XY, b: XY, found=None) -> Optional[List[XY]]:
+        """The cheapest points from ``a`` to ``b`` (both on passable cells), or None.
+
+        ``found``: a :meth:`search` from ``a`` made before (else one is made now).
+        """
+        if not self.can_stand(b):
+            return None
+        found = found if found is not None else self.search(a)
+        if found is None:
+            return None
+        src, dist, pred = found
+        j, i = self._cell(b)
+        dst = j * self.w + i
         if not math.isfinite(dist[dst]):
             return None
         chain = [dst]

@@ -69,6 +69,24 @@ def _drive(rt, path, upto, t0=1.0):
         rt.deliver('pose', VehicleState(t0 + 0.1 * k, x, y, yaw), t0 + 0.1 * k)
 
 
+def _processed_upto(rt, path, work, k, stamp):
+    """The processed grid after driving ``path`` to waypoint ``k``: the tool's strips."""
+    import shapely
+    from shapely.ops import unary_union
+    c = rt.component.config
+    strips = []
+    for i in np.flatnonzero(work[:k]):
+        (x0, y0, a0), (x1, y1, a1) = path[i], path[i + 1]
+        tool = [(x0 + c.tool_offset_x_m * np.cos(a0), y0 + c.tool_offset_x_m * np.sin(a0)),
+                (x1 + c.tool_offset_x_m * np.cos(a1), y1 + c.tool_offset_x_m * np.sin(a1))]
+        strips.append(LineString(tool).buffer(0.5 * c.tool_width_m, cap_style='flat'))
+    res, x0, y0 = 0.1, -10.0, -10.0
+    xs, ys = np.meshgrid(x0 + (np.arange(500) + 0.5) * res, y0 + (np.arange(400) + 0.5) * res)
+    done = shapely.contains_xy(unary_union(strips), xs, ys)
+    rt.deliver('processed', Grid(stamp, np.where(done, 100, 0).astype(np.int8), x0, y0, res),
+               stamp)
+
+
 def test_a_new_at_zone_ahead_is_repaired_round_without_a_full_re_plan(area_file):
     """The default response: the legs past the zone are cut, the machine backs out over the
     ground it drove and re-joins the old path at the next clear leg; the rest is kept."""
@@ -81,6 +99,7 @@ def test_a_new_at_zone_ahead_is_repaired_round_without_a_full_re_plan(area_file)
     k = int(np.argmin(np.hypot(old[:, 0] - 0.5 * (lane.start[0] + lane.end[0]),
                                old[:, 1] - 0.5 * (lane.start[1] + lane.end[1]))))
     _drive(rt, old, k)
+    _processed_upto(rt, old, rt.component.work, k, 49.0)
     x, y, yaw = old[k]
     ahead = (x + 5.0 * np.cos(yaw), y + 5.0 * np.sin(yaw))   # the boom finds an AT mine
     at = Detection(x=ahead[0], y=ahead[1], depth=0.2, confidence=0.9, kind=DetectionKind.AT,

@@ -35,3 +35,30 @@ def test_a_short_gap_is_crossed_when_nothing_else_connects_and_blocked_ground_ne
     router = AllowedRouter((-2, -6, 23, 8), allowed, blocked, HALF, PENALTY)
     assert router.route((1.0, 1.0), (20.0, 1.0)) is None
     assert math.isinf(router.line_cost((1.0, 1.0), (20.0, 1.0)))
+
+
+def test_a_route_round_a_blocked_disc_never_cuts_through_it():
+    """The string is pulled only along legs that stay out of blocked cells. A chain step that
+    passes the corner of two cells used to make the chain's own cost infinite, and then any
+    straight leg, even one through the blocked disc, counted as no dearer (1 route in 200)."""
+    import numpy as np
+    from shapely.geometry import Point
+    rng = np.random.default_rng(1)
+    crossed = 0
+    for _ in range(200):
+        centre = (rng.uniform(15.0, 25.0), rng.uniform(8.0, 12.0))
+        blocked = Point(centre).buffer(rng.uniform(2.0, 4.0))
+        router = AllowedRouter((0, 0, 40, 20), box(0, 0, 40, 20), blocked, 0.5, PENALTY)
+        a = (rng.uniform(1.0, 8.0), rng.uniform(5.0, 15.0))
+        b = (rng.uniform(32.0, 39.0), rng.uniform(5.0, 15.0))
+        pts = router.route(a, b)
+        assert pts is not None and pts[0] == a and pts[-1] == b
+        # a cell's half diagonal of round-off at the disc's edge, no more
+        crossed += LineString(pts).intersects(blocked.buffer(-0.3))
+    assert crossed == 0
+
+
+def test_can_stand_is_the_passable_raster():
+    router = AllowedRouter((0, 0, 10, 10), box(0, 0, 10, 10), box(4, 4, 6, 6), HALF, PENALTY)
+    assert router.can_stand((1.0, 1.0)) and not router.can_stand((5.0, 5.0))
+    assert not router.can_stand((-1.0, 5.0)) and not router.can_stand((5.0, 10.5))

@@ -1,0 +1,128 @@
+"""Local repair of the path round a new no-go zone (demining_control/coverage/repair.py)."""
+
+import math
+
+import numpy as np
+from shapely.geometry import LineString, box
+from shapely.ops import unary_union
+
+from demining_control.coverage.no_go import disc_polygon
+from demining_control.coverage.planner import CoverageParams, lane_strips, plan_coverage
+from demining_control.coverage.repair import (RepairGeometry, allowed_router, blocked,
+                                              progress_index, repair_path)
+
+FIELD = [(0.0, 0.0), (40.0, 0.0), (40.0, 24.0), (0.0, 24.0)]
+#: Ground round the field declared safe: lanes turn outside it.
+SAFE = box(-12.0, -12.0, 52.0, 36.0).difference(box(0.0, 0.0, 40.0, 24.0))
+FENCE = box(-20.0, -20.0, 60.0, 44.0)
+#: An AT mine's zone: a TM-62 (0.16 m) and the default 1.0 m margin.
+RADIUS_M = 1.16
+
+
+def _setup():
+    p = CoverageParams()
+    plan = plan_coverage(FIELD, [], (-8.0, 1.0), p, safe_ground=SAFE)
+    path = np.column_stack([plan.waypoints, plan.facing])
+    return p, plan, path, np.asarray(plan.work, dtype=bool), RepairGeometry.of(p, 10.0)
+
+
+def _mid_lane(plan, path, n):
+    """The waypoint half way along lane ``n``, and the point 5 m ahead of it (the boom's
+    find: a zone just beyond the hull's stop distance)."""
+    lane = plan.lanes[n]
+    mid = (0.5 * (lane.start[0] + lane.end[0]), 0.5 * (lane.start[1] + lane.end[1]))
+    k = int(np.argmin(np.hypot(path[:, 0] - mid[0], path[:, 1] - mid[1])))
+    x, y, yaw = path[k]
+    return k, (x + 5.0 * math.cos(yaw), y + 5.0 * math.sin(yaw))
+
+
+def _router(p, g, plan, done, discs, pose=None):
+    """The node's router: the lanes before ``done`` processed, and lane ``done``'s tool strip
+    up to the machine at ``pose`` (x, y, yaw): the ground driven so far."""
+    processed = lane_strips(plan.lanes[:done], [], p.tool_width_m)
+    if pose is not None:
+        x, y, yaw = pose
+        tool = (x + g.tool_offset_x_m * math.cos(yaw), y + g.tool_offset_x_m * math.sin(yaw))
+        lane = LineString([plan.lanes[done].tool_start, tool])
+        processed = processed.union(lane.buffer(0.5 * g.tool_width_m, cap_style='flat'))
+
+    def make():
+        allowed = processed.union(SAFE)
+        return allowed_router(p, g, allowed, [disc_polygon(*d) for d in discs], FENCE)
+    return make
+
+
+def test_a_path_clear_of_a_new_zone_is_kept_from_where_the_machine_is():
+    p, plan, path, work, g = _setup()
+    k, _ = _mid_lane(plan, path, 2)
+    discs = [(20.0, 60.0, RADIUS_M)]           # far off the field
+
+    def no_router():
+        raise AssertionError('a path the zone does not touch needs no route')
+    rep = repair_path(path, work, k, path[k], discs, g, no_router)
+    assert rep is not None and rep.cuts == 0 and not rep.dropped
+    assert np.allclose(rep.path, path[k:]) and np.array_equal(rep.work, work[k:])
+
+
+def test_a_lane_into_a_new_zone_is_cut_backed_out_and_re_joined():
+    p, plan, path, work, g = _setup()
+    n = 3
+    k, at = _mid_lane(plan, path, n)
+    discs = [(at[0], at[1], RADIUS_M)]
+    rep = repair_path(path, work, k, path[k], discs, g,
+                      _router(p, g, plan, n, discs, path[k]), fence=FENCE)
+    assert rep is not None and rep.cuts >= 1
+    out, zone = rep.path, disc_polygon(*discs[0])
+    # from the pose straight back, facing as now, then nothing of the machine near the zone
+    near = np.flatnonzero(blocked(out, discs, g))
+    assert np.array_equal(near, np.arange(len(near)))
+    x, y, yaw = path[k]
+    assert np.allclose(out[near, 2], yaw)
+    along = (out[1:len(near) + 1, 0] - x) * math.cos(yaw) + (out[1:len(near) + 1, 1] - y) * \
+        math.sin(yaw)
+    assert np.all(along < 0.0)
+    # no work leg's tool strip reaches the zone's clearance
+    for i in np.flatnonzero(rep.work):
+        a, b = out[i], out[i + 1]
+        tool = [(q[0] + g.tool_offset_x_m * math.cos(q[2]),
+                 q[1] + g.tool_offset_x_m * math.sin(q[2])) for q in (a, b)]
+        if math.dist(*tool) > 1e-6:
+            strip = LineString(tool).buffer(0.5 * g.tool_width_m, cap_style='flat')
+            assert strip.distance(zone) >= g.clearance_m - 1e-6
+    # the far part of the cut lane is dropped (for the re-cover pass), and only lanes near it
+    lane = plan.lanes[n]
+    ux, uy = math.cos(yaw), math.sin(yaw)
+    far = (at[0] + (RADIUS_M + 1.0) * ux, at[1] + (RADIUS_M + 1.0) * uy)
+    end = lane.tool_end if (lane.tool_end[0] - at[0]) * ux + (lane.tool_end[1] - at[1]) * uy \
+        > 0 else lane.tool_start
+    beyond = LineString([far, end]).buffer(0.9, cap_style='flat')
+    dropped = unary_union(rep.dropped)
+    assert beyond.area > 10.0 and dropped.intersection(beyond).area > 0.95 * beyond.area
+    assert all(d.distance(zone) < 2.0 * plan.lane_spacing_m for d in rep.dropped)
+    # the lanes after the zone's neighbours are kept as they were
+    last = plan.lanes[-1]
+    assert np.min(np.hypot(out[:, 0] - last.end[0], out[:, 1] - last.end[1])) < 1e-6
+
+
+def test_no_repair_when_the_way_back_is_blocked_too():
+    """A second zone right behind: no straight way out, the caller re-plans in full."""
+    p, plan, path, work, g = _setup()
+    n = 3
+    k, at = _mid_lane(plan, path, n)
+    x, y, yaw = path[k]
+    behind = (x - 4.5 * math.cos(yaw), y - 4.5 * math.sin(yaw))
+    discs = [(at[0], at[1], RADIUS_M), (behind[0], behind[1], RADIUS_M)]
+    assert repair_path(path, work, k, path[k], discs, g,
+                       _router(p, g, plan, n, discs, path[k]), fence=FENCE) is None
+
+
+def test_the_progress_is_found_forward_and_not_on_a_later_pass_over_the_same_ground():
+    east = np.column_stack([np.arange(0.0, 10.5, 0.5), np.zeros(21), np.zeros(21)])
+    back = east[::-1][1:]                       # reversing over the same points
+    path = np.vstack([east, back])
+    assert progress_index(path, 0, (3.0, 0.05), 40, 0.25, 2.0) == 6
+    # on the way back, from a progress already past the turn
+    assert progress_index(path, 22, (7.0, 0.0), 40, 0.25, 2.0) == 26
+    # poses missed for a while: found further on than the window
+    long = np.column_stack([np.arange(0.0, 60.0, 0.5), np.zeros(120), np.zeros(120)])
+    assert progress_index(long, 0, (50.0, 0.3), 40, 0.25, 2.0) == 100
