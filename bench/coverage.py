@@ -19,7 +19,8 @@ metres and entries of track/tool in keep-out zones, metres of path with a track 
 allowed ground and their count (``footprint_violations``), path length, turns, planning time,
 the length ratio to the peer, and the re-plan time around a new no-go zone.
 
-Re-plan: on the cratered field (5 ha, 25 craters) and a 10 ha field with 25 craters, the
+Re-plan: on the cratered field (5 ha, 25 craters), a 10 ha field with 25 craters and the
+rotated 10 ha rectangle (``--quick``: the small cratered field and the field cut by a road), the
 ground of the first 40 % of the plan's lanes counts as processed and a new no-go disc (an AT
 mine, radius + margin) appears on the next lane. Timed is the coverage planner node's response
 (``replan_mode`` repair): the path repaired round the zone from where the machine is
@@ -276,11 +277,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     full_replans: List[float] = []
     fallbacks = 0
     trials = REPLAN_TRIALS_QUICK if args.quick else REPLAN_TRIALS
-    fields = ([('cratered_field', areas['cratered_field'])] if args.quick else [
+    fields = ([('cratered_field', areas['cratered_field']),
+               ('split_by_road', areas['split_by_road'])] if args.quick else [
         ('cratered_field', areas['cratered_field']),
         ('cratered_10ha', (lambda s: (HazardArea('cratered_10ha', s.field, s.exclusion_zones,
                                                  None, [s.approach_lane]), s.start))(
-            shapes.cratered_field(400.0, 250.0, 25)))])
+            shapes.cratered_field(400.0, 250.0, 25))),
+        ('rotated_rectangle', areas['rotated_rectangle'])])
     for name, (area, start) in fields:
         times, full, fell = _replan_ms(area, start, params, trials)
         replans += times

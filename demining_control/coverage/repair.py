@@ -351,6 +351,11 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
             return None
         join, link = linked
         dropped += _strips(rest, rest_work, last, join, g)
+        # the machine turns where the back-out ends: the leg from there faces as the link
+        nxt = link[0] if len(link) else rest[join]
+        rows[-1] = rows[-1].copy()
+        rows[-1][-1, 2] = link[0, 2] if len(link) else math.atan2(
+            nxt[1] - rows[-1][-1, 1], nxt[0] - rows[-1][-1, 0])
         rows.append(link)
         flags.append(np.zeros(len(link), dtype=bool))
         k = join

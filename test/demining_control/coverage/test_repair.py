@@ -81,6 +81,14 @@ def test_a_lane_into_a_new_zone_is_cut_backed_out_and_re_joined():
     along = (out[1:len(near) + 1, 0] - x) * math.cos(yaw) + (out[1:len(near) + 1, 1] - y) * \
         math.sin(yaw)
     assert np.all(along < 0.0)
+    # the machine turns where the path bends (a waypoint's facing is the leg's from it): a
+    # pivot put one waypoint on would sweep its reach where nobody judged it
+    heading = np.arctan2(np.diff(out[:, 1]), np.diff(out[:, 0]))
+    for i in range(1, len(out) - 1):
+        turn = abs(math.remainder(out[i, 2] - out[i - 1, 2], 2 * math.pi))
+        if turn > g.corner_angle_rad and math.dist(out[i - 1, :2], out[i, :2]) > 1e-6:
+            bend = abs(math.remainder(heading[i] - heading[i - 1], 2 * math.pi))
+            assert bend > 1e-3, f'a pivot at waypoint {i}, on a straight leg'
     # no work leg's tool strip reaches the zone's clearance
     for i in np.flatnonzero(rep.work):
         a, b = out[i], out[i + 1]

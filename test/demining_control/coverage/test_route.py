@@ -62,3 +62,18 @@ def test_can_stand_is_the_passable_raster():
     router = AllowedRouter((0, 0, 10, 10), box(0, 0, 10, 10), box(4, 4, 6, 6), HALF, PENALTY)
     assert router.can_stand((1.0, 1.0)) and not router.can_stand((5.0, 5.0))
     assert not router.can_stand((-1.0, 5.0)) and not router.can_stand((5.0, 10.5))
+
+
+def test_ground_allowed_in_place_prices_routes_as_a_router_built_with_it():
+    """``allow`` (a repair's strips processed before its cut) re-weights the built graph."""
+    allowed = unary_union([box(0, 0, 10, 2), box(11, 0, 21, 2)])
+    router = AllowedRouter((-2, -6, 23, 8), allowed, None, HALF, PENALTY)
+    found = router.search((1.0, 1.0))
+    assert router.cost_to(found, (20.0, 1.0)) > PENALTY         # crosses the 1 m gap
+    gap = box(9.5, 0, 11.5, 2)
+    router.allow([gap])
+    fresh = AllowedRouter((-2, -6, 23, 8), unary_union([allowed, gap]), None, HALF, PENALTY)
+    got = router.cost_to(router.search((1.0, 1.0)), (20.0, 1.0))
+    assert got < 25.0
+    assert got == fresh.cost_to(fresh.search((1.0, 1.0)), (20.0, 1.0))
+    assert router.route((1.0, 1.0), (20.0, 1.0)) == fresh.route((1.0, 1.0), (20.0, 1.0))
