@@ -51,7 +51,7 @@ from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import NoGoZones, back_out_point, footprint
 from demining_control.coverage.planner import (NOTHING_LEFT, CoverageParams, CoveragePlan,
                                                PlanningError, plan_coverage)
-from demining_control.coverage.processed import processed_geometry
+from demining_control.coverage.processed import PROCESSED_VALUE, processed_geometry
 from demining_control.coverage.repair import (RepairGeometry, allowed_router, dropped_area,
                                               progress_index, repair_path)
 
@@ -313,14 +313,17 @@ class CoveragePlannerComponent(Component):
         """
         c, pose = self.config, self.pose
         geometry = RepairGeometry.of(c, c.back_out_max_m)
-        processed = self._processed_now()
 
         def router():
-            allowed = unary_union([g for g in (self.safe_ground, processed)
-                                   if g is not None and not g.is_empty])
             keep_out = [p for k, p in self._keep_out()
                         if not (k[0] == 'x' and p.within(self.safe_ground))]
-            return allowed_router(c, geometry, allowed, keep_out, self.fence)
+            out = allowed_router(c, geometry, self.safe_ground, keep_out, self.fence)
+            if self.processed is not None:
+                # the grid's cells, not its polygons: milliseconds on a hectare
+                g = self.processed
+                out.allow_grid(np.asarray(g.values) == PROCESSED_VALUE, g.origin_x,
+                               g.origin_y, g.resolution)
+            return out
         repair = repair_path(self.path, self.work, self.progress, (pose.x, pose.y, pose.yaw),
                              self.no_go.discs, geometry, router, fence=self.fence)
         if repair is None:

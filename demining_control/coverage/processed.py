@@ -19,6 +19,8 @@ from shapely.geometry import Polygon, box
 from shapely.ops import unary_union
 
 XY = Tuple[float, float]
+#: A processed cell's value on /coverage/processed (nav_msgs/OccupancyGrid: 0..100).
+PROCESSED_VALUE = 100
 
 #: Largest yaw change of one sub-step, rad (keeps the swept quadrilateral convex and close to
 #: the true annulus sector).
@@ -249,12 +251,12 @@ class ProcessedGrid:
         """Return int8 cells for nav_msgs/OccupancyGrid: 100 processed, 0 not, -1 outside."""
         out = np.full(self.processed.shape, -1, dtype=np.int8)
         out[self.mask] = 0
-        out[self.mask & self.processed] = 100
+        out[self.mask & self.processed] = PROCESSED_VALUE
         return out
 
 
 def processed_geometry(values: np.ndarray, origin_x: float, origin_y: float,
-                       resolution: float, processed_value: int = 100):
+                       resolution: float, processed_value: int = PROCESSED_VALUE):
     """The processed cells of an occupancy grid (rows = y) as one shapely geometry.
 
     Each row's runs of processed cells become one box, and the boxes are merged, so a field of

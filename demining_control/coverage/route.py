@@ -78,6 +78,32 @@ class AllowedRouter:
         other._graph = other._edge_rows = other._edge_len = None
         return other
 
+    def allow_grid(self, mask: np.ndarray, origin_x: float, origin_y: float,
+                   resolution: float) -> None:
+        """Add the true cells of a raster (rows = y, e.g. the processed-ground grid), in place.
+
+        Each router cell takes the raster cell under its centre: no polygons are built from a
+        fine grid (a hectare at 0.1 m is a million cells), which is what makes a repair's
+        router cost milliseconds on the node.
+        """
+        mask = np.asarray(mask, dtype=bool)
+        if mask.ndim != 2 or not mask.size or not resolution > 0.0:
+            return
+        i = np.floor((self._grid[0] - origin_x) / resolution).astype(int)
+        j = np.floor((self._grid[1] - origin_y) / resolution).astype(int)
+        inside = (i >= 0) & (j >= 0) & (i < mask.shape[1]) & (j < mask.shape[0])
+        hit = np.zeros_like(inside)
+        hit[inside] = mask[j[inside], i[inside]]
+        self._allowed |= hit
+        self._reprice()
+
+    def _reprice(self) -> None:
+        """Costs (and a built graph's weights) from the allowed cells."""
+        self.cost = self._cost()
+        if self._graph is not None:
+            self._graph.data = 0.5 * (self.cost.ravel()[self._edge_rows] +
+                                      self.cost.ravel()[self._graph.indices]) * self._edge_len
+
     def allow(self, geoms) -> None:
         """Add ``geoms`` (shapely polygons) to the allowed ground, in place.
 
@@ -100,12 +126,8 @@ class AllowedRouter:
             shapely.prepare(geom)
             self._allowed[j0:j1, i0:i1] |= shapely.contains_xy(geom, *window)
             changed = True
-        if not changed:
-            return
-        self.cost = self._cost()
-        if self._graph is not None:
-            self._graph.data = 0.5 * (self.cost.ravel()[self._edge_rows] +
-                                      self.cost.ravel()[self._graph.indices]) * self._edge_len
+        if changed:
+            self._reprice()
 
     def _cell(self, p: XY) -> Tuple[int, int]:
         return (int(math.floor((p[1] - self.y0) / self.res)),

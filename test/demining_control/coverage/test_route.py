@@ -77,3 +77,19 @@ def test_ground_allowed_in_place_prices_routes_as_a_router_built_with_it():
     assert got < 25.0
     assert got == fresh.cost_to(fresh.search((1.0, 1.0)), (20.0, 1.0))
     assert router.route((1.0, 1.0), (20.0, 1.0)) == fresh.route((1.0, 1.0), (20.0, 1.0))
+
+
+def test_a_processed_grid_allows_its_cells_as_their_polygons_would():
+    """The node hands its processed grid's cells to the router (no polygons built)."""
+    import numpy as np
+    allowed = unary_union([box(0, 0, 10, 2), box(11, 0, 21, 2)])
+    router = AllowedRouter((-2, -6, 23, 8), allowed, None, HALF, PENALTY)
+    res, x0, y0 = 0.1, 8.0, -1.0
+    mask = np.zeros((40, 60), dtype=bool)              # 6 x 4 m from (8, -1)
+    rows = slice(int((0.0 - y0) / res), int((2.0 - y0) / res))
+    cols = slice(int((9.5 - x0) / res), int((11.5 - x0) / res))
+    mask[rows, cols] = True                            # the gap, as box(9.5, 0, 11.5, 2)
+    router.allow_grid(mask, x0, y0, res)
+    fresh = AllowedRouter((-2, -6, 23, 8), unary_union([allowed, box(9.5, 0, 11.5, 2)]), None,
+                          HALF, PENALTY)
+    assert np.array_equal(router.cost, fresh.cost)
