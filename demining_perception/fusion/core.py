@@ -141,6 +141,9 @@ class ClassModel:
     #: Probability that the GPR reports the object once only (one channel, one apex) in a
     #: complete look (``look_s``): :data:`_P_SINGLE_GPR_HIT`.
     p_single_gpr: float = 0.5
+    #: A second depth component (weight, mean, sigma), m, added to ``depth``'s without
+    #: lowering it: AT mines laid flush or under a few cm as well as buried.
+    depth_flush: Tuple[float, float, float] = ()
 
 
 #: The class models. Metal: PMN/PMN-2 3-4 g, minimum-metal PMA/TS-50/VS-50 < 1 g, but the MD's
@@ -156,7 +159,11 @@ class ClassModel:
 #: reflect with the pulse's sign, metal against it (coefficient -1); stones (eps ~6) either way
 #: with the soil; 10 % of picks are taken wrong (a shallow object in the ground-bounce residual: on
 #: the simulator's training field 1 of 10 items, bench/classification.py --verbose). Depth: AP
-#: mines 0-15 cm, AT 10-30 cm (docs/sources.md). Priors per confirmed track: field figures are
+#: mines 0-15 cm, AT 10-30 cm as the generator lays them (docs/sources.md); a pressure-fuzed AT
+#: mine is also laid flush or under a few cm, so the AT model adds a flush component
+#: (:data:`_AT_FLUSH_DEPTH`, **our choice**): with the buried one alone the GPR's 4-5 cm depth
+#: of TM-62Ps 5 cm deep in laterite made 13 of 28 of them AP (bench/classification.py --verbose
+#: on such a grid). Priors per confirmed track: field figures are
 #: 100-1,000 metal signals per mine (docs/sources.md: al-Husseini et al. 2020, Boshoff & Cresci
 #: 2008) but a track merges several signals and the GPR adds its own natural clutter; ~20
 #: non-hazards per mine and one AT mine or UXO per ten AP mines is **our choice**. One GPR report
@@ -173,12 +180,15 @@ class ClassModel:
 #: metal above). A single 8 cm hit on a TM-62P without metal stays AP (P(AT) < 5 %): one
 #: report of an AT mine is rare (1 of 129 AT tracks) and one of a point-like object is not.
 _P_SINGLE_GPR_HIT = {'AT': 0.1, 'point': 0.6}
+#: The AT depth model's flush-laid component: (weight, mean, sigma), m.
+_AT_FLUSH_DEPTH = (0.3, 0.04, 0.04)
 CLASS_MODELS: Dict[Hypothesis, ClassModel] = {
     Hypothesis.AP: ClassModel(0.04, ((0.6, 3.5, 0.5), (0.4, 0.8, 0.7)), 0.3, 0.35,
                               (0.055, 0.03), 0.9, (0.08, 0.08), 0.05,
                               _P_SINGLE_GPR_HIT['point']),
     Hypothesis.AT: ClassModel(0.005, ((0.5, 1800.0, 0.7), (0.5, 22.0, 1.1)), 0.15, 0.05,
-                              (0.13, 0.02), 0.5, (0.2, 0.08), 0.1, _P_SINGLE_GPR_HIT['AT']),
+                              (0.13, 0.02), 0.5, (0.2, 0.08), 0.1, _P_SINGLE_GPR_HIT['AT'],
+                              depth_flush=_AT_FLUSH_DEPTH),
     Hypothesis.UXO: ClassModel(0.005, ((1.0, 2500.0, 1.0),), 0.05, 0.3,
                                (0.02, 0.03), 0.1, (0.15, 0.12), 0.6,
                                _P_SINGLE_GPR_HIT['point']),
@@ -639,6 +649,18 @@ def _gauss(value: float, mean: float, sigma: float, feature_range: float) -> flo
     return _robust(_log_normal_pdf((value - mean) / sigma, sigma), feature_range, True)
 
 
+def _depth_log_likelihood(m: ClassModel, depth: float) -> float:
+    """Robust log-likelihood of the GPR's depth under a class: ``depth``, plus the
+    ``depth_flush`` component when there is one (added, not renormalised, so it never lowers
+    the buried component's likelihood: a deep AT mine is as plausible as without it)."""
+    if not m.depth_flush:
+        return _gauss(depth, m.depth[0], m.depth[1], _DEPTH_RANGE_M)
+    w, mean, sigma = m.depth_flush
+    pdf = math.exp(_log_normal_pdf((depth - m.depth[0]) / m.depth[1], m.depth[1])) + \
+        w * math.exp(_log_normal_pdf((depth - mean) / sigma, sigma))
+    return _robust(math.log(pdf), _DEPTH_RANGE_M, True)
+
+
 def _metal_log_likelihood(model: ClassModel, log_g: float, meas_sigma: float,
                           hazard: bool) -> float:
     """Log-likelihood of an MD metal estimate ``exp(log_g)`` grams under a class."""
@@ -710,7 +732,7 @@ def posterior(t: Track, p: FusionParams, now: float,
                     # only), and plastic reflects with the pulse's sign like an AP body.
                     p_pos = CLASS_MODELS[Hypothesis.AP].p_positive
                 lp += math.log(p_pos if t.polarity > 0 else 1.0 - p_pos)
-            lp += _gauss(t.gpr_depth, m.depth[0], m.depth[1], _DEPTH_RANGE_M)
+            lp += _depth_log_likelihood(m, t.gpr_depth)
             if seen_all:
                 lp += math.log(m.p_single_gpr if t.gpr_hits == 1 else 1.0 - m.p_single_gpr)
         elif waited:
