@@ -327,17 +327,17 @@ class CoveragePlannerComponent(Component):
         repair = repair_path(self.path, self.work, self.progress, (pose.x, pose.y, pose.yaw),
                              self.no_go.discs, geometry, router, fence=self.fence)
         if repair is None:
-            self.log.info('no local repair keeps the path clear of the no-go zones: '
-                          're-planning the remaining ground')
+            self.log.warning('no local repair keeps the path clear of the no-go zones: '
+                             're-planning the remaining ground')
             return False
         left = dropped_area(repair.dropped)
         self.path, self.work, self.progress = repair.path, repair.work, 0
         self.emit('path', self.path)
         self._publish_status(PlanState.PLANNED, f'path repaired round {len(self.no_go.discs)} '
                              f'no-go zone(s): {repair.cuts} stretch(es) cut', now)
-        self.log.info(f'path repaired round the no-go zones: {repair.cuts} stretch(es) cut, '
-                      f'{len(self.path)} waypoints, {left:.1f} m^2 of lanes left for the '
-                      're-cover pass')
+        self.log.warning(f'path repaired round the no-go zones: {repair.cuts} stretch(es) '
+                         f'cut, {len(self.path)} waypoints, {left:.1f} m^2 of lanes left for '
+                         'the re-cover pass')
         return True
 
     def _plan(self, pose: VehicleState, processed, now: float,
