@@ -16,7 +16,9 @@ Worlds (``--worlds``, comma separated): ``training_field`` (30 x 20 m, 5 AP, 7 m
 heavy clutter, rocks in dry sand), ``generated`` (a 30 x 20 m loam field from
 :func:`demining_sim.generator.generate_world`, generator seed = simulator seed), or a path.
 Several ``--seeds`` run each world again with other noise (and another generated field).
-``at_track_lines`` is a 30 x 11 m loam field with 15 TM-62P mines (10-25 cm deep, five
+``shallow_at`` is the same field in laterite with 28 TM-62P mines laid 5 cm deep on a
+staggered grid (every offset across the boom): flush-laid AT mines, which the GPR reads
+AP-deep. ``at_track_lines`` is a 30 x 11 m loam field with 15 TM-62P mines (10-25 cm deep, five
 beside every other lane), each 0.78 m off the lane's centre line: where the mv4_flail's
 tracks run (gauge 1.6 m) and where ``bench/missions.py gen_at_uxo_lanes`` lays its AT mines,
 between the boom's two outer coils and channels. ``--speed`` drives the lanes at another
@@ -69,6 +71,12 @@ TRACK_LINES_FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 11.0), (0.0, 11.0)]
 TRACK_LINES_PER_LANE = 5
 TRACK_LINES_OFFSET_M = 0.78
 TRACK_LINES_DEPTH_M = (0.10, 0.25)
+#: ``shallow_at``: TM-62P mines laid flush-ish (5 cm) in laterite, on a staggered grid across
+#: the lanes (every lateral offset from the boom's centre): x from, step, count; y rows; depth.
+SHALLOW_AT_X = (4.0, 3.0, 8)
+SHALLOW_AT_ROWS_Y = (1.0, 2.3, 3.6, 4.9, 6.2, 7.5, 8.8)
+SHALLOW_AT_STAGGER_M = 0.3
+SHALLOW_AT_DEPTH_M = 0.05
 FUSED_COLS = ('AP', 'AT', 'UXO', 'CLUTTER', 'UNKNOWN', 'missed')
 
 
@@ -76,6 +84,8 @@ def make_world(name: str, seed: int, mixed_ymax: float) -> World:
     """Load or generate a world; ``mixed_field`` is cut to ``y <= mixed_ymax``."""
     if name == 'at_track_lines':
         return at_track_lines(seed)
+    if name == 'shallow_at':
+        return shallow_at(seed)
     if name == 'generated':
         return generate_world(GENERATED_FIELD, seed=seed, ap_per_100m2=2.0, at_per_100m2=0.5,
                               uxo_per_100m2=0.3, clutter_per_m2=0.1, soil='loam',
@@ -88,6 +98,22 @@ def make_world(name: str, seed: int, mixed_ymax: float) -> World:
         ys = [p[1] for p in world.field]
         y1 = min(max(ys), min(ys) + mixed_ymax)
         world.field = [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), y1), (min(xs), y1)]
+    return world
+
+
+def shallow_at(seed: int) -> World:
+    """TM-62P mines 5 cm deep in laterite across the lanes (module docstring)."""
+    world = generate_world(TRACK_LINES_FIELD, seed=seed, ap_per_100m2=0.0, clutter_per_m2=0.0,
+                           soil='laterite', name=f'shallow_at_s{seed}')
+    x0, step, count = SHALLOW_AT_X
+    k = 0
+    for i in range(count):
+        for j, y in enumerate(SHALLOW_AT_ROWS_Y):
+            if (i + j) % 2:
+                continue
+            world.items.append(make_item('TM-62P', f'at_{k}', x0 + step * i +
+                                         SHALLOW_AT_STAGGER_M * j, y, SHALLOW_AT_DEPTH_M))
+            k += 1
     return world
 
 
@@ -345,7 +371,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--worlds', default='training_field,mixed_field,generated',
                     help='comma-separated: training_field, mixed_field, generated, '
-                    'at_track_lines or paths')
+                    'at_track_lines, shallow_at or paths')
     ap.add_argument('--seeds', default='1,2', help='comma-separated simulator seeds')
     ap.add_argument('--mixed-ymax', type=float, default=12.0,
                     help='mixed_field is cut to this many metres from its south edge')
