@@ -42,6 +42,11 @@
 
   The confidence published is the posterior probability of the chosen label (for CLUTTER and
   UNKNOWN: of a non-hazard).
+* **Wide tops** (:func:`wide_top`): a suspect the MD hears whose widest confident GPR top is
+  at least ``wide_top_radius_m`` is AT. A TM-62P laid 5 cm deep reads AP-deep and its fuze a
+  few grams, so the posterior calls it AP, but its top fits 20-24 cm, which no AP mine does
+  (bench/classification.py shallow_at, seeds 1-2: 32 of 56 AP before the flush-laid depth
+  component and this rule, 14 after; mixed_field and generated unchanged).
 * **Deep reflectors** (:func:`deep_reflector`): below ~15 cm the GPR cannot size a top (the
   hyperbola's moveout barely changes with its width), so a plastic AT mine there reads as a
   stone. A suspect (AP or UNKNOWN label) whose top is at least ``deep_reflector_depth_m``
@@ -321,6 +326,12 @@ class FusionParams:
         'lie in the top 15 cm (docs/sources.md), the flail reaches ~16 cm, and a TM-62P at '
         '20-26 cm, whose flat top the GPR cannot size there, read as a stone (P(AT) 0.01-0.04) '
         'and went off under a track (bench/missions.py gen_at_uxo_lanes); inf: off', min=0.0,
+        max=math.inf)
+    wide_top_radius_m: float = param(
+        0.18, 'a suspect (AP or UNKNOWN label) the MD hears whose widest confident GPR top is '
+        'at least this half width is AT: AP mines fit 4 +- 2 cm (at most 8), AT mines 10-25 cm '
+        'deep 13 +- 2 cm, and TM-62Ps laid 5 cm deep 20-24 cm, which the depth and the MD\'s '
+        'grams called AP (bench/classification.py shallow_at); inf: off', min=0.0,
         max=math.inf)
     deep_reflector_min_z: float = param(
         16.0, 'stack z-score of its strongest GPR report for a deep reflector (missed '
@@ -788,10 +799,17 @@ def classify(t: Track, p: FusionParams, now: float,
     no_go = t.metal_max_reliable >= _KG_METAL_G or looked(t, p, now, travel)
     kind, conf = decide(post, final=now - t.first_seen >= p.gpr_wait_s,
                         metal=t.md_hits > 0, no_go=no_go)
-    if no_go and kind in (_K.AP, _K.UNKNOWN) and deep_reflector(t, p):
+    if no_go and kind in (_K.AP, _K.UNKNOWN) and (deep_reflector(t, p) or wide_top(t, p)):
         # AT-sized unknowns are AT (module docstring): the confidence stays the posterior.
         return _K.AT, post[Hypothesis.AT] + post[Hypothesis.UXO]
     return kind, conf
+
+
+def wide_top(t: Track, p: FusionParams) -> bool:
+    """Whether the MD hears a track whose widest confident GPR top is AT-sized
+    (``wide_top_radius_m``): a flush-laid plastic AT mine's fuze under a top no AP mine has.
+    A stone the MD does not hear is left to :func:`deep_reflector`."""
+    return t.md_hits > 0 and t.gpr_radius_n > 0 and t.gpr_max_radius >= p.wide_top_radius_m
 
 
 def deep_reflector(t: Track, p: FusionParams) -> bool:

@@ -390,17 +390,12 @@ def test_the_look_needs_the_boom_to_move_past_the_object():
     assert first_at(moving=False) is None
 
 
-_WIDER_THAN_AT = pytest.mark.xfail(strict=True, reason=(
-    'a top fitted wider than any AT chord measured at 10-25 cm (0.13 +- 0.02 m) is an outlier '
-    'for every class: the MD grams and the depth then say AP (issue 12, known gap)'))
-
-
 @pytest.mark.parametrize('looks', [
     # (MD grams, MD depth), GPR (depth, half width)...: TM-62Ps 5 cm deep in laterite at the
     # governed 0.15 m/s, as bench/classification.py --verbose read them (all were AP)
     ((3.7, 0.04), (0.05, 0.20), (0.06, 0.10)),
-    pytest.param(((4.1, 0.07), (0.05, 0.24), (0.06, float('nan'))), marks=_WIDER_THAN_AT),
-    pytest.param(((2.0, 0.0), (0.05, float('nan')), (0.04, 0.21)), marks=_WIDER_THAN_AT),
+    ((4.1, 0.07), (0.05, 0.24), (0.06, float('nan'))),
+    ((2.0, 0.0), (0.05, float('nan')), (0.04, 0.21)),
 ])
 def test_a_shallow_tm62p_with_an_at_sized_top_is_at(looks):
     """An AT mine laid flush or a few cm deep is AT by its top's width, not AP by its depth:
