@@ -448,7 +448,7 @@ class CoveragePlannerComponent(Component):
             return DiagLevel.WARN, 'waiting for the first pose', {}
         p = self.plan
         return DiagLevel.OK, 'path published', {
-            'lanes': len(p.lanes), 'waypoints': len(p.waypoints),
+            'lanes': len(p.lanes), 'waypoints': len(self.path),
             'length_m': f'{p.length_m:.1f}', 'work_length_m': f'{p.work_length_m:.1f}',
             'expected_time_s': f'{p.expected_time_s:.0f}',
             'transit_over_unprocessed_m': f'{p.transit_over_unprocessed_m:.1f}',
