@@ -175,14 +175,15 @@ def _back_out(here: np.ndarray, travel: Optional[np.ndarray], discs: Sequence[Di
     if clear(x, y):
         return here
     hull_only = dataclasses.replace(g, turn_reach_m=0.0)
+    # a machine already touching a zone's clearance may back out through it
+    inside = bool(blocked(np.array([[x, y, yaw]]), discs, hull_only)[0])
     d = 0.0
     while d < g.back_out_max_m:
         d = min(d + _BACK_STEP_M, g.back_out_max_m)
         px, py = x - d * ux, y - d * uy
         if fence is not None and not fence.contains(Point(px, py)):
             return None
-        if blocked(np.array([[px, py, yaw]]), discs, hull_only)[0] and not blocked(
-                np.array([[x, y, yaw]]), discs, hull_only)[0]:
+        if not inside and blocked(np.array([[px, py, yaw]]), discs, hull_only)[0]:
             return None                 # backing into a zone behind
         if clear(px, py):
             return np.array([px, py, yaw])
