@@ -15,8 +15,12 @@ with that reason instead of waiting for a path that will not come.
 No dead end: when the safety supervisor keeps refusing the path's motion because the machine's
 footprint would enter keep-out ground (a no-go or exclusion zone) for ``pin_replan_s``, the
 planner widens that zone for planning by ``pin_inflation_m``, backs the machine out and
-re-plans the remaining ground. After ``max_pin_replans`` such re-plans the plan is refused with
-the reason, and the mission ends with its report instead of standing in a protective stop.
+re-plans the remaining ground. When one zone has pinned the machine more than
+``max_pin_replans`` times the plan is refused with the reason, and the mission ends with its
+report instead of standing in a protective stop. The budget is per zone: a field with many AT
+mines pins the machine once at several of them, and each pin moved it on (gen_at_uxo_lanes
+seed 2 ended at its seventh pin, at its sixth zone, with a per-mission budget); each zone's
+pins are bounded, and so is the number of zones.
 
 Re-cover: when the follower has driven the whole path (``done``), ground it left unprocessed
 (a stop that lifted the tool on a work leg, a lane cut short) is planned again from where the
@@ -75,8 +79,8 @@ class CoveragePlannerConfig(CoverageParams):
         2, 're-cover passes over ground the finished path left unprocessed (a stop that '
         'lifted the tool, a lane cut short) before the coverage is final', min=0, max=20)
     max_pin_replans: int = param(
-        6, 'pins re-planned before the plan is refused (the mission then ends with its '
-        'report)', min=0, max=100)
+        6, 'pins re-planned round one keep-out zone before the plan is refused (the mission '
+        'then ends with its report)', min=0, max=100)
     replan_mode: str = param(
         'repair', "how the path changes round a new no-go zone: 'repair' (cut the legs that "
         'pass it, back out and re-join the path; what is cut is re-covered after the path; '
@@ -148,12 +152,13 @@ class CoveragePlannerComponent(Component):
         self.recover_passes = 0
         self.final = False
         #: Pin recovery: since when the supervisor refuses motion at keep-out ground (None:
-        #: it does not), when it last let the machine go, the re-plans so far, and the extra
-        #: planning margin per zone (key: ('x', index) exclusion, ('n', index) no-go).
+        #: it does not), when it last let the machine go, the re-plans so far, and per zone
+        #: its pins and extra planning margin (key: ('x', index) exclusion, ('n', index) no-go).
         self.pinned_since: Optional[float] = None
         self.refusing = False
         self.released_at: Optional[float] = None
         self.pins = 0
+        self.zone_pins: dict = {}
         self.inflation: dict = {}
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
@@ -246,7 +251,8 @@ class CoveragePlannerComponent(Component):
         if key is None:
             return
         self.pins += 1
-        if self.pins > c.max_pin_replans:
+        self.zone_pins[key] = self.zone_pins.get(key, 0) + 1
+        if self.zone_pins[key] > c.max_pin_replans:
             self.error = (f'the machine is pinned at keep-out ground near ({where[0]:.1f}, '
                           f'{where[1]:.1f}) after {c.max_pin_replans} re-plans round it')
             self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {self.error}', now)
@@ -255,8 +261,8 @@ class CoveragePlannerComponent(Component):
         self.inflation[key] = self.inflation.get(key, 0.0) + c.pin_inflation_m
         self.log.warning(f'pinned at keep-out ground near ({where[0]:.1f}, {where[1]:.1f}) for '
                          f'{c.pin_replan_s:g} s: re-planning with that zone '
-                         f'{self.inflation[key]:.1f} m wider (pin {self.pins} of at most '
-                         f'{c.max_pin_replans})')
+                         f'{self.inflation[key]:.1f} m wider (pin {self.zone_pins[key]} of at '
+                         f'most {c.max_pin_replans} there, {self.pins} in all)')
         if self._plan(pose, self._processed_now(), now, force_back_out=True):
             self.replans += 1
 

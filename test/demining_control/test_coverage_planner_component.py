@@ -343,3 +343,47 @@ def test_a_machine_pinned_again_and_again_ends_with_a_refused_plan(area_file):
     assert statuses[-1].state == PlanState.REFUSED.value
     assert 'pinned at keep-out ground' in statuses[-1].reason
     assert rt.component.pins == 3
+
+
+def test_the_pin_budget_is_per_zone_so_pins_at_several_zones_do_not_end_the_mission(
+        area_file):
+    """Each zone may pin the machine ``max_pin_replans`` times: a field with several AT
+    mines pins it once at each and goes on (a per-mission budget ended gen_at_uxo_lanes
+    seed 2 at its seventh pin); the same zone once more ends it."""
+    from demining_bringup.contract.states import PlanState
+    statuses = []
+    rt = ComponentRuntime(CoveragePlannerComponent,
+                          sink=lambda p, v: statuses.append(v) if p == 'status' else None,
+                          log=RecordingLog())
+    rt.configure({'area_file': area_file, 'max_pin_replans': 1, 'pin_replan_s': 1.0})
+    rt.activate(0.0)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    zones = [(10.6, 1.0), (20.6, 10.0), (5.0, 15.0)]
+    rt.deliver('detections', Detections(1.0, [
+        Detection(x=x, y=y, depth=0.2, confidence=0.9, kind=DetectionKind.AT, radius=0.16)
+        for x, y in zones]), 1.0)
+    t = 2.0
+
+    def pin_at(x, y):
+        nonlocal t
+        pose = VehicleState(t, x - 2.0, y, 0.0)
+        pins = rt.component.pins
+        _refuse(rt, t)
+        while rt.component.pins == pins and t < 600.0:
+            rt.deliver('pose', pose, t + 0.5)
+            t += 0.5
+        rt.deliver('safety', SafetyEvent(t, SafetyState.OK.value, 'ok'), t)
+        rt.component.refusing = False
+        rt.component.pinned_since = None
+        t += 1.0
+
+    from demining_bringup.contract.datatypes import SafetyEvent
+    from demining_bringup.contract.states import SafetyState
+    for x, y in zones:
+        pin_at(x, y)
+        assert statuses[-1].state != PlanState.REFUSED.value, statuses[-1].reason
+    assert rt.component.pins == len(zones)
+    assert sorted(rt.component.zone_pins.values()) == [1, 1, 1]
+    pin_at(*zones[1])
+    assert statuses[-1].state == PlanState.REFUSED.value
+    assert 'pinned at keep-out ground' in statuses[-1].reason
