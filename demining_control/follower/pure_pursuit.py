@@ -365,12 +365,18 @@ class PathFollower:
         # the leg leaves a heading error that the first metres then correct, swinging the
         # boom's swath off the flail's strip (work_lookahead_m). Farther off the path the
         # lookahead point is faced (aligned with the leg, the offset would start a new pivot).
+        # A pivot starts and ends on the same angle: started on the lookahead point's and
+        # ended on the leg's, it flipped with a work leg at every tick where the two differ
+        # (0.2 m off a leg, facing along it, 0.33 m before a corner: the tool never lowered,
+        # the interlock held the work leg, and the machine stood until the mission was
+        # aborted; bench/missions.py gen_notch_clay_exclusion seed 2). A point behind the
+        # machine (a corner rolled past) is faced, as far off the path.
         turn = alpha
-        if self.cross_track_m <= 2.0 * pr.corner_tolerance_m:
+        if self.cross_track_m <= 2.0 * pr.corner_tolerance_m and abs(alpha) <= 0.5 * math.pi:
             turn = _wrap(float(self._heading[seg_now]) - facing)
         if self._pivoting and abs(turn) < pr.pivot_exit_rad:
             self._pivoting = False
-        elif not self._pivoting and abs(alpha) > pr.pivot_threshold_rad:
+        elif not self._pivoting and abs(turn) > pr.pivot_threshold_rad:
             self._pivoting = True
         if self._pivoting and self._return_to_corner(p, state.yaw):
             self._pivoting = False

@@ -226,3 +226,45 @@ def test_a_corner_reached_within_its_tolerance_is_pivoted_at_at_once():
     f.update(VehicleState(0.0, 9.9, 0.0, 0.0), DT)
     cmd = f.update(VehicleState(0.0, 10.1, 0.0, 0.0), DT)
     assert cmd.v == 0.0 and cmd.omega > 0.0 and f.leg is LegKind.PIVOT
+
+
+#: A re-planned path beside a field's edge (bench/missions.py gen_notch_clay_exclusion seed 2)
+#: and where the machine stood on it: 0.2 m off the leg, aligned with it, 0.33 m short of the
+#: corner, the corner's direction 0.68 rad off its heading.
+STUCK_PATH = np.array([[-2.163, 9.443], [-1.78, 9.187], [-1.397, 8.931], [-1.014, 8.675],
+                       [-1.014, 8.191], [-1.014, 7.706], [-1.014, 7.222], [-1.014, 6.737]])
+STUCK_WORK = [False, True, True, False, False, False, False, False]
+STUCK_POSE = (-1.35, 8.64, -0.57)
+
+
+def test_a_machine_held_still_near_a_corner_does_not_flip_between_pivot_and_work():
+    """The pivot ends when the machine faces the leg, so it must not start when it already
+    does: started on the direction to the corner and ended on the leg's, the follower flipped
+    between a pivot and a work leg at every tick, the tool never lowered, the interlock held
+    the work leg's forward motion, and the machine stood for 1,800 s until the mission was
+    aborted for no progress (gen_notch_clay_exclusion seed 2)."""
+    f = PathFollower()
+    f.set_path(STUCK_PATH, STUCK_WORK)
+    legs = []
+    for k in range(20):
+        f.update(VehicleState(0.1 * k, *STUCK_POSE), DT)
+        legs.append(f.leg)
+    assert sum(a is not b for a, b in zip(legs, legs[1:])) <= 1, legs
+
+
+def test_a_machine_whose_forward_motion_waits_for_the_tool_gets_past_a_close_corner():
+    """As on the machine: a work leg's forward motion is held until the tool has been down
+    for a few ticks (the supervisor's interlock), a pivot raises it."""
+    f = PathFollower()
+    f.set_path(STUCK_PATH, STUCK_WORK)
+    x, y, yaw = STUCK_POSE
+    t, down = 0.0, 0
+    while f.status is FollowerStatus.FOLLOWING and t < 120.0:
+        cmd = f.update(VehicleState(t, x, y, yaw), DT)
+        down = down + 1 if f.leg is LegKind.WORK else 0
+        v = cmd.v if down >= 5 or f.leg is not LegKind.WORK else 0.0
+        x += v * math.cos(yaw) * DT
+        y += v * math.sin(yaw) * DT
+        yaw += cmd.omega * DT
+        t += DT
+    assert f.status is FollowerStatus.DONE
