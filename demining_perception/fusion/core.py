@@ -24,8 +24,9 @@
   report: the MD's depth-corrected metal content (log-normal per class, widened by the
   estimate's own spread), whether the MD or the GPR answered at all once each had its look,
   the GPR flat-top half width (mines are flat discs, stones and fragments point-like), the
-  reflection polarity (plastic bodies reflect with the pulse's sign, metal against it), the
-  depth and the MD's elongation hint. The label is then the **Bayes decision with an
+  reflection polarity (plastic bodies reflect with the pulse's sign, metal against it; for
+  an AT mine as its metal says: a steel-cased TM-62M against, a plastic TM-62P's fuze grams
+  with), the depth and the MD's elongation hint. The label is then the **Bayes decision with an
   asymmetric cost matrix** (:data:`COST`), not the most probable class:
 
   - an AP mine labelled clutter is the worst error a demining stack can make (a casualty;
@@ -149,6 +150,15 @@ class ClassModel:
     #: A second depth component (weight, mean, sigma), m, added to ``depth``'s without
     #: lowering it: AT mines laid flush or under a few cm as well as buried.
     depth_flush: Tuple[float, float, float] = ()
+    #: Per ``metal`` component, the probability of a positive reflection (empty: ``p_positive``
+    #: for all): a class whose metal says what its body is made of (a steel-cased or a
+    #: plastic-cased AT mine) reflects as that body does.
+    metal_p_positive: Tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        """One polarity per metal component, or none."""
+        if self.metal_p_positive and len(self.metal_p_positive) != len(self.metal):
+            raise ValueError('metal_p_positive needs one probability per metal component')
 
 
 #: The class models. Metal: PMN/PMN-2 3-4 g, minimum-metal PMA/TS-50/VS-50 < 1 g, but the MD's
@@ -187,13 +197,20 @@ class ClassModel:
 _P_SINGLE_GPR_HIT = {'AT': 0.1, 'point': 0.6}
 #: The AT depth model's flush-laid component: (weight, mean, sigma), m.
 _AT_FLUSH_DEPTH = (0.3, 0.04, 0.04)
+#: Polarity of the AT model's metal components: kilograms of steel (TM-62M) are a steel case,
+#: which reflects against the pulse's sign like any metal; grams (TM-62P) are a fuze in a
+#: plastic case, whose top reflects with it like an AP mine's body. With one polarity for
+#: both (0.5), 20-30 g fragments reflecting against the sign read as TM-62Ps and left
+#: no-go zones (bench/classification.py on generated wet clay and laterite, seeds 1-3).
+_AT_P_POSITIVE = (0.1, 0.9)
 CLASS_MODELS: Dict[Hypothesis, ClassModel] = {
     Hypothesis.AP: ClassModel(0.04, ((0.6, 3.5, 0.5), (0.4, 0.8, 0.7)), 0.3, 0.35,
                               (0.055, 0.03), 0.9, (0.08, 0.08), 0.05,
                               _P_SINGLE_GPR_HIT['point']),
     Hypothesis.AT: ClassModel(0.005, ((0.5, 1800.0, 0.7), (0.5, 22.0, 1.1)), 0.15, 0.05,
                               (0.13, 0.02), 0.5, (0.2, 0.08), 0.1, _P_SINGLE_GPR_HIT['AT'],
-                              depth_flush=_AT_FLUSH_DEPTH),
+                              depth_flush=_AT_FLUSH_DEPTH,
+                              metal_p_positive=_AT_P_POSITIVE),
     Hypothesis.UXO: ClassModel(0.005, ((1.0, 2500.0, 1.0),), 0.05, 0.3,
                                (0.02, 0.03), 0.1, (0.15, 0.12), 0.6,
                                _P_SINGLE_GPR_HIT['point']),
@@ -679,13 +696,29 @@ def _metal_log_likelihood(model: ClassModel, log_g: float, meas_sigma: float,
         # No metal: an MD answer is a false alarm whose reading is noise (a few grams,
         # spread over a factor ~10).
         return math.log(0.02) + _log_normal_pdf((log_g - math.log(2.0)) / 2.3, 2.3)
+    terms = _metal_terms(model, log_g, meas_sigma)
+    top = max(terms)
+    return _robust(top + math.log(sum(math.exp(t - top) for t in terms)), _METAL_LOG_RANGE,
+                   hazard, _OUTLIER_METAL)
+
+
+def _metal_terms(model: ClassModel, log_g: float, meas_sigma: float) -> List[float]:
+    """Log of each metal component's weight times its density at ``log_g``."""
     terms = []
     for weight, median, sigma in model.metal:
         s = math.hypot(sigma, meas_sigma)
         terms.append(math.log(weight) + _log_normal_pdf((log_g - math.log(median)) / s, s))
+    return terms
+
+
+def _p_positive_given_metal(model: ClassModel, log_g: float, meas_sigma: float) -> float:
+    """P(positive reflection) of a class whose metal components have their own polarity:
+    the components' ``metal_p_positive`` weighted by how well each explains the metal read
+    (the joint likelihood of metal and polarity, factored)."""
+    terms = _metal_terms(model, log_g, meas_sigma)
     top = max(terms)
-    return _robust(top + math.log(sum(math.exp(t - top) for t in terms)), _METAL_LOG_RANGE,
-                   hazard, _OUTLIER_METAL)
+    w = [math.exp(t - top) for t in terms]
+    return sum(wi * pi for wi, pi in zip(w, model.metal_p_positive)) / sum(w)
 
 
 def looked(t: Track, p: FusionParams, now: float, travel: float = math.inf) -> bool:
@@ -742,6 +775,9 @@ def posterior(t: Track, p: FusionParams, now: float,
                     # An AT mine the MD does not hear is plastic-cased (TM-62P: fuze metal
                     # only), and plastic reflects with the pulse's sign like an AP body.
                     p_pos = CLASS_MODELS[Hypothesis.AP].p_positive
+                elif m.metal_p_positive and t.md_hits:
+                    p_pos = _p_positive_given_metal(
+                        m, math.log(max(t.metal_g, _MIN_METAL_G)), meas_sigma)
                 lp += math.log(p_pos if t.polarity > 0 else 1.0 - p_pos)
             lp += _depth_log_likelihood(m, t.gpr_depth)
             if seen_all:
