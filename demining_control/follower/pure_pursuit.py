@@ -369,11 +369,15 @@ class PathFollower:
         # ended on the leg's, it flipped with a work leg at every tick where the two differ
         # (0.2 m off a leg, facing along it, 0.33 m before a corner: the tool never lowered,
         # the interlock held the work leg, and the machine stood until the mission was
-        # aborted; bench/missions.py gen_notch_clay_exclusion seed 2). A point behind the
-        # machine (a corner rolled past) is faced, as far off the path.
+        # aborted; bench/missions.py gen_notch_clay_exclusion seed 2). The leg's direction
+        # is the aim only where it and the lookahead point's agree within a pivot's start;
+        # beside a close corner or past one the point is faced and driven to. Their
+        # difference depends on the position only, so a pivot does not change the aim.
         turn = alpha
-        if self.cross_track_m <= 2.0 * pr.corner_tolerance_m and abs(alpha) <= 0.5 * math.pi:
-            turn = _wrap(float(self._heading[seg_now]) - facing)
+        leg_turn = _wrap(float(self._heading[seg_now]) - facing)
+        if self.cross_track_m <= 2.0 * pr.corner_tolerance_m and \
+                abs(_wrap(alpha - leg_turn)) <= pr.pivot_threshold_rad:
+            turn = leg_turn
         if self._pivoting and abs(turn) < pr.pivot_exit_rad:
             self._pivoting = False
         elif not self._pivoting and abs(turn) > pr.pivot_threshold_rad:

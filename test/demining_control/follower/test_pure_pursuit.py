@@ -268,3 +268,26 @@ def test_a_machine_whose_forward_motion_waits_for_the_tool_gets_past_a_close_cor
         yaw += cmd.omega * DT
         t += DT
     assert f.status is FollowerStatus.DONE
+
+
+def test_a_machine_beside_a_close_corner_faces_it_drives_to_it_and_turns_on():
+    """0.24 m beside the corner it must reach, facing along the leg: the corner lies 90 deg
+    off its heading. Aimed now at the leg, now at the corner, the pivot turned back and
+    forth for 1,800 s (the first fix of the flip, gen_notch_clay_exclusion seed 2)."""
+    path = np.array([[6.75, -1.25], [7.25, -1.25], [7.75, -1.25], [8.25, -1.25],
+                     [8.562, -0.938], [8.875, -0.625], [9.188, -0.312], [9.5, 0.0]])
+    f = PathFollower()
+    f.set_path(path, [False, False, False, True, True, True, True, True])
+    x, y, yaw = 8.27, -1.01, -0.12
+    f.update(VehicleState(0.0, 7.0, -1.25, 0.0), DT)      # progress on the first leg
+    t, flips, last = 0.0, 0, None
+    while f.status is FollowerStatus.FOLLOWING and t < 120.0:
+        cmd = f.update(VehicleState(t, x, y, yaw), DT)
+        if f.leg is LegKind.PIVOT and last is not None and cmd.omega * last < 0.0:
+            flips += 1
+        last = cmd.omega if f.leg is LegKind.PIVOT else None
+        x += cmd.v * math.cos(yaw) * DT
+        y += cmd.v * math.sin(yaw) * DT
+        yaw += cmd.omega * DT
+        t += DT
+    assert f.status is FollowerStatus.DONE and flips <= 1
