@@ -9,7 +9,17 @@ Readers give one B-scan (traces along x, samples in time) from
   transmitter (``srcs/src1``) and receiver (``rxs/rx1``) attribute ``Position``, a merged
   file's step the root attribute ``rxsteps`` (cells) times ``dx_dy_dz``; the ``--step`` and
   ``--start`` flags override;
-* **GSSI DZT** through ``readgssi`` (Nesbit et al. 2022) when it is installed.
+  The receiver is ``rx1`` (else the file's only or first one); the field component is the
+  one given, else (``auto``) the electric component with the most energy: ``Ez`` for the
+  usual z-polarised dipole, ``Ey`` or ``Ex`` for a model whose source is polarised so;
+* **GSSI DZT**, read here (no dependency): a 1024-byte header per channel, then the scans,
+  each channel's samples in turn, as 8-bit or 16-bit unsigned or 32-bit signed integers
+  (GSSI, *SIR-3000 Manual* MN72-433, appendix "DZT file format"; the open reader
+  ``readgssi``, Nesbit et al. 2022, JOSS 7(70) 4004, was the reference for the fields'
+  offsets). The time window is ``rhf_range`` (ns) over ``rh_nsamp`` samples, the trace step
+  1 / ``rhf_spm`` (scans per metre; ``--step`` when the file was taken on time, not
+  distance), the channel ``--channel``. The first two samples of every scan hold its mark
+  word, not radar data: they are set to the third.
 
 The traces are fed as :class:`GprScan` batches through :class:`GprProcessor`, the online
 node's core, with the antenna moving along the map x axis at the trace positions, and the
@@ -68,9 +78,9 @@ class BScan:
     x: np.ndarray
 
 
-def _gprmax_position(f: Any) -> Optional[float]:
+def _gprmax_position(f: Any, rx_group: str) -> Optional[float]:
     """x of the file's (first) trace: midway between transmitter and receiver, m."""
-    rx = f['rxs/rx1'].attrs.get('Position')
+    rx = f[rx_group].attrs.get('Position')
     if rx is None:
         return None
     src = f['srcs/src1'].attrs.get('Position') if 'srcs/src1' in f else None
@@ -88,12 +98,41 @@ def _gprmax_step(f: Any) -> Optional[float]:
     return steps if steps > 0.0 else None
 
 
+#: Electric field components of a gprMax receiver, in the order ``auto`` prefers on a tie.
+GPRMAX_COMPONENTS = ('Ez', 'Ey', 'Ex')
+#: ``--component`` value that picks the component with the most energy.
+AUTO_COMPONENT = 'auto'
+
+
+def _gprmax_rx(f: Any) -> str:
+    """The receiver group: ``rxs/rx1``, else the lowest-numbered one (KeyError: none)."""
+    names = sorted(f['rxs'].keys(), key=lambda n: (len(n), n))
+    if not names:
+        raise KeyError('no receiver under rxs')
+    return 'rxs/rx1' if 'rx1' in names else f'rxs/{names[0]}'
+
+
+def _gprmax_field(f: Any, rx: str, component: str) -> np.ndarray:
+    """The receiver's samples of ``component``, or with ``auto`` of the electric component
+    with the most energy (KeyError: not there)."""
+    if component != AUTO_COMPONENT:
+        return np.asarray(f[f'{rx}/{component}'], dtype=np.float64)
+    present = [c for c in GPRMAX_COMPONENTS if c in f[rx]]
+    if not present:
+        raise KeyError(f'no electric field component ({", ".join(GPRMAX_COMPONENTS)}) '
+                       f'under {rx}')
+    fields = [np.asarray(f[f'{rx}/{c}'], dtype=np.float64) for c in present]
+    energy = [float(np.sum(np.square(np.nan_to_num(a)))) for a in fields]
+    return fields[int(np.argmax(energy))]
+
+
 def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
-                start_m: Optional[float] = None, component: str = 'Ez') -> BScan:
+                start_m: Optional[float] = None, component: str = AUTO_COMPONENT) -> BScan:
     """Read gprMax output: one merged B-scan file, or A-scan files in trace order.
 
     Trace positions: the flags when given; else each A-scan file's own transmitter/receiver
-    midpoint, or a merged file's first position plus ``rxsteps`` cells of ``dx``.
+    midpoint, or a merged file's first position plus ``rxsteps`` cells of ``dx``. The
+    receiver and the component: the module docstring.
 
     :raises ConfigError: unreadable file, missing dataset or attribute, inconsistent files.
     """
@@ -108,13 +147,16 @@ def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
     for path in paths:
         try:
             with h5py.File(path, 'r') as f:
-                data = np.asarray(f[f'rxs/rx1/{component}'], dtype=np.float64)
+                rx = _gprmax_rx(f)
+                data = _gprmax_field(f, rx, component)
                 this_dt = float(f.attrs['dt'])
                 file_step = _gprmax_step(f)
-                positions.append(_gprmax_position(f))
+                positions.append(_gprmax_position(f, rx))
         except (OSError, KeyError) as exc:
-            raise ConfigError(f'{path}: not a gprMax output file with rxs/rx1/{component} and '
-                              f'attribute dt ({exc})') from exc
+            what = 'an electric field component' if component == AUTO_COMPONENT \
+                else component
+            raise ConfigError(f'{path}: not a gprMax output file with a receiver under rxs, '
+                              f'its {what} and attribute dt ({exc})') from exc
         if dt is not None and abs(this_dt - dt) > 1e-18:
             raise ConfigError(f'{path}: dt {this_dt} differs from the first file\'s {dt}')
         dt = this_dt
@@ -139,36 +181,82 @@ def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
     return BScan(path=paths[0], traces=traces, dt_ns=dt * _NS_PER_S, x=x)
 
 
-def read_dzt(path: str, step_m: Optional[float] = None,
-             start_m: Optional[float] = None) -> BScan:
-    """Read a GSSI DZT file (channel 0) with ``readgssi``.
+#: Bytes of a DZT header per channel (the data follow the last one's, or ``rh_data`` kB).
+DZT_HEADER_BYTES = 1024
+#: Header fields read: (name, struct format, byte offset), little-endian (module docstring).
+_DZT_FIELDS = (('rh_tag', '<H', 0), ('rh_data', '<H', 2), ('rh_nsamp', '<H', 4),
+               ('rh_bits', '<H', 6), ('rhf_spm', '<f', 14), ('rhf_range', '<f', 26),
+               ('rh_nchan', '<H', 52))
+#: The low byte of ``rh_tag`` in every DZT header (0x00ff; older files 0xfnff).
+_DZT_TAG = 0x00FF
+#: Sample types by ``rh_bits``: (numpy type, offset of an unsigned type's zero).
+_DZT_TYPES = {8: (np.uint8, 2.0 ** 7), 16: (np.uint16, 2.0 ** 15), 32: (np.int32, 0.0)}
+#: Most channels a DZT file holds (GSSI control units record up to 4; 16 is generous).
+_DZT_MAX_CHANNELS = 16
+#: Samples at the start of every scan that hold its mark word, not radar data.
+_DZT_MARK_SAMPLES = 2
 
-    :raises ConfigError: readgssi missing, unreadable file, no trace step.
+
+def dzt_header(raw: bytes, path: str) -> Dict[str, float]:
+    """The DZT header fields this reader uses (:data:`_DZT_FIELDS`), checked.
+
+    :raises ConfigError: too short, not a DZT header, or values no scan can have.
     """
-    try:
-        from readgssi import dzt as gssi
-    except ImportError as exc:
-        raise ConfigError(f'{path}: reading GSSI DZT needs readgssi (pip install readgssi), '
-                          'which is not installed here') from exc
-    try:
-        header, arrays, _ = gssi.readdzt(path)
-    except Exception as exc:            # readgssi raises whatever its parser hits
-        raise ConfigError(f'{path}: not a readable DZT file ({exc})') from exc
-    data = np.asarray(arrays[0], dtype=np.float64).T
-    rng_ns = float(header.get('rhf_range', 0.0))
-    if not rng_ns > 0.0:
+    import struct
+    if len(raw) < DZT_HEADER_BYTES:
+        raise ConfigError(f'{path}: {len(raw)} bytes, shorter than a DZT header '
+                          f'({DZT_HEADER_BYTES})')
+    h = {name: struct.unpack_from(fmt, raw, off)[0] for name, fmt, off in _DZT_FIELDS}
+    if h['rh_tag'] & 0xFF != _DZT_TAG:
+        raise ConfigError(f'{path}: not a GSSI DZT file (header tag {h["rh_tag"]:#06x})')
+    if h['rh_bits'] not in _DZT_TYPES:
+        raise ConfigError(f'{path}: DZT samples of {h["rh_bits"]} bits (8, 16 or 32 expected)')
+    if not 1 <= h['rh_nchan'] <= _DZT_MAX_CHANNELS:
+        raise ConfigError(f'{path}: DZT header says {h["rh_nchan"]} channels')
+    if h['rh_nsamp'] <= _DZT_MARK_SAMPLES + 1:
+        raise ConfigError(f'{path}: DZT header says {h["rh_nsamp"]} samples per scan')
+    if not (math.isfinite(h['rhf_range']) and h['rhf_range'] > 0.0):
         raise ConfigError(f'{path}: DZT header has no time range (rhf_range)')
-    spm = float(header.get('rhf_spm', 0.0))
-    step = step_m if step_m is not None else (1.0 / spm if spm > 0.0 else None)
+    return h
+
+
+def read_dzt(path: str, step_m: Optional[float] = None,
+             start_m: Optional[float] = None, channel: int = 0) -> BScan:
+    """Read one channel of a GSSI DZT file (module docstring).
+
+    :raises ConfigError: not a DZT file, no such channel, no whole scan, no trace step.
+    """
+    with open(path, 'rb') as fh:
+        raw = fh.read()
+    h = dzt_header(raw, path)
+    nchan, nsamp = int(h['rh_nchan']), int(h['rh_nsamp'])
+    if not 0 <= channel < nchan:
+        raise ConfigError(f'{path}: no channel {channel} (the file has {nchan})')
+    offset = DZT_HEADER_BYTES * (h['rh_data'] if h['rh_data'] < DZT_HEADER_BYTES else nchan)
+    dtype, zero = _DZT_TYPES[int(h['rh_bits'])]
+    scan_words = nchan * nsamp
+    words = max(0, len(raw) - offset) // np.dtype(dtype).itemsize
+    n_scans = words // scan_words
+    if n_scans < 1:
+        raise ConfigError(f'{path}: no whole scan after the DZT header')
+    data = np.frombuffer(raw, dtype=dtype, count=n_scans * scan_words, offset=offset)
+    traces = data.reshape(n_scans, scan_words)[:, channel * nsamp:(channel + 1) * nsamp]
+    traces = traces.astype(np.float64) - zero
+    traces[:, :_DZT_MARK_SAMPLES] = traces[:, _DZT_MARK_SAMPLES:_DZT_MARK_SAMPLES + 1]
+    spm = float(h['rhf_spm'])
+    step = step_m if step_m is not None else (1.0 / spm if math.isfinite(spm) and spm > 0.0
+                                              else None)
     if step is None:
-        raise ConfigError(f'{path}: DZT without distance calibration; give --step')
-    return BScan(path=path, traces=data, dt_ns=rng_ns / data.shape[1],
-                 x=(start_m or 0.0) + step * np.arange(len(data)))
+        raise ConfigError(f'{path}: DZT without distance calibration (rhf_spm); give --step')
+    return BScan(path=path, traces=traces, dt_ns=float(h['rhf_range']) / nsamp,
+                 x=(start_m or 0.0) + step * np.arange(n_scans))
 
 
 def read(paths: Sequence[str], step_m: Optional[float] = None,
-         start_m: Optional[float] = None) -> BScan:
-    """Read one B-scan from ``paths`` (several ``.out`` A-scans, one merged file or one DZT)."""
+         start_m: Optional[float] = None, component: str = AUTO_COMPONENT,
+         channel: int = 0) -> BScan:
+    """Read one B-scan from ``paths`` (several ``.out`` A-scans, one merged file or one DZT;
+    ``component`` for gprMax, ``channel`` for DZT)."""
     if not paths:
         raise ConfigError('no GPR file given')
     for p in paths:
@@ -177,9 +265,9 @@ def read(paths: Sequence[str], step_m: Optional[float] = None,
     if all(p.lower().endswith('.dzt') for p in paths):
         if len(paths) != 1:
             raise ConfigError('give one DZT file at a time')
-        scan = read_dzt(paths[0], step_m, start_m)
+        scan = read_dzt(paths[0], step_m, start_m, channel)
     elif all(p.lower().endswith(('.out', '.h5', '.hdf5')) for p in paths):
-        scan = read_gprmax(paths, step_m, start_m)
+        scan = read_gprmax(paths, step_m, start_m, component)
     else:
         raise ConfigError(f'{paths[0]}: unknown GPR file type (gprMax .out or GSSI .dzt)')
     if len(scan.traces) < MIN_TRACES:
@@ -310,6 +398,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--start', type=float, default=None, help='first trace position, m')
     p.add_argument('--antenna-height', type=float, default=None,
                    help='antenna height above the ground, m (default: the processor\'s)')
+    p.add_argument('--component', default=AUTO_COMPONENT,
+                   choices=(AUTO_COMPONENT,) + GPRMAX_COMPONENTS,
+                   help="gprMax field component (default 'auto': the electric one with the "
+                   'most energy)')
+    p.add_argument('--channel', type=int, default=0, help='DZT channel (default 0)')
     p.add_argument('--json', default=None, metavar='OUT', help='write the picks as JSON')
     p.add_argument('--png', default=None, metavar='OUT', help='write the B-scan with picks')
 
@@ -325,7 +418,7 @@ def run(ns: argparse.Namespace) -> int:
                 from exc
         if not 1.0 <= perm <= 81.0:
             raise ConfigError(f'--permittivity {perm} outside 1..81')
-    scan = read(ns.files, ns.step, ns.start)
+    scan = read(ns.files, ns.step, ns.start, ns.component, ns.channel)
     params = params_for(scan, perm, ns.antenna_height)
     dets, proc = process(scan, params)
     res = result(scan, dets, proc)

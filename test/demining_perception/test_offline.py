@@ -115,6 +115,118 @@ def test_bad_input_is_one_error_line_exit_2(tmp_path, capsys):
     assert cli.main(['gpr', str(d)]) == 2
 
 
+def write_dzt(path, channels, bits=16, spm=50.0, data_kb=None, marks=True):
+    """A GSSI DZT file of ``channels`` (each S x N, gprMax layout) as a control unit writes it:
+    a 1024-byte header per channel (offsets as in readgssi's ``readdzt``), then per scan
+    each channel's samples, unsigned with their zero at mid-range (8/16 bits) or signed (32),
+    the first two of every scan a mark word."""
+    import struct
+    nsamp, n = channels[0].shape
+    nchan = len(channels)
+    header = bytearray(1024 * nchan)
+    struct.pack_into('<HHHHh', header, 0, 0x00FF, data_kb or 1024 * nchan, nsamp, bits, 0)
+    struct.pack_into('<fffff', header, 10, 64.0, spm, 0.0, 0.0, nsamp * DT_NS)
+    struct.pack_into('<Hf', header, 52, nchan, 9.0)
+    full = max(float(np.max(np.abs(c))) for c in channels)
+    dtype, top = {8: (np.uint8, 2 ** 7), 16: (np.uint16, 2 ** 15), 32: (np.int32, 2 ** 30)}[bits]
+    zero = 0 if bits == 32 else top
+    scans = np.concatenate([np.round(c.T / full * 0.9 * (top - 1)) + zero for c in channels],
+                           axis=1)
+    if marks:
+        scans[:, :2] = (zero + top - 1) if bits != 32 else top
+    body = scans.astype(dtype).tobytes()
+    gap = b'\0' * (1024 * (data_kb or nchan) - len(header)) if data_kb else b''
+    Path(path).write_bytes(bytes(header) + gap + body)
+
+
+@pytest.mark.parametrize('bits', [8, 16, 32])
+def test_a_gssi_dzt_file_is_read_and_its_targets_found(tmp_path, bits):
+    """DZT: the window from rhf_range, the step from rhf_spm, the channel asked for, the scans'
+    mark words ignored; the target within 5 cm (issue 12: GPR files as they come)."""
+    step = 0.02
+    xs = step * np.arange(70)
+    objs = [(0.7, 0.10, 0.3)]
+    target = bscan(xs, objs, 9.0)
+    empty = bscan(xs, [], 9.0, seed=2)
+    path = tmp_path / 'line01.dzt'
+    write_dzt(path, [empty, target], bits=bits, spm=1.0 / step)
+    scan = offline.read([str(path)], channel=1)
+    assert scan.traces.shape == (70, 400) and scan.dt_ns == pytest.approx(DT_NS)
+    # the samples as written (to the 8-bit file's quantisation), zero at mid-range removed
+    assert np.corrcoef(scan.traces[:, 2:].ravel(), target.T[:, 2:].ravel())[0, 1] > 0.99
+    assert abs(float(np.median(scan.traces))) < 0.05 * float(np.abs(scan.traces).max())
+    assert scan.x[-1] == pytest.approx(69 * step)
+    out = tmp_path / 'r.json'
+    for channel, expect in ((1, objs), (0, [])):
+        assert cli.main(['gpr', str(path), '--channel', str(channel), '--permittivity', '9',
+                         '--antenna-height', str(H), '--json', str(out)]) == 0
+        found = json.loads(out.read_text())['detections']
+        for x0, d, _ in expect:
+            assert any(abs(p['x'] - x0) <= 0.05 and abs(p['depth'] - d) <= 0.02
+                       for p in found), found
+        if not expect:
+            assert not any(abs(p['x'] - 0.7) <= 0.1 for p in found), found
+
+
+def test_a_dzt_with_its_data_after_an_extended_header_and_without_a_step(tmp_path, capsys):
+    """rh_data below 1024 gives the data's offset in kB; a file taken on time has no scans per
+    metre: --step then, else one error line."""
+    xs = 0.02 * np.arange(50)
+    path = tmp_path / 'timed.dzt'
+    write_dzt(path, [bscan(xs, [(0.5, 0.1, 0.3)], 9.0)], spm=0.0, data_kb=4)
+    assert cli.main(['gpr', str(path)]) == 2
+    assert '--step' in capsys.readouterr().err
+    scan = offline.read([str(path)], step_m=0.02)
+    assert scan.traces.shape == (50, 400)
+    assert abs(scan.traces[:, 0] - scan.traces[:, 2]).max() == 0.0      # marks dropped
+
+
+@pytest.mark.parametrize('damage', ['tag', 'bits', 'channel', 'truncated', 'range'])
+def test_a_broken_dzt_is_one_error_line(tmp_path, capsys, damage):
+    import struct
+    path = tmp_path / 'bad.dzt'
+    write_dzt(path, [bscan(0.02 * np.arange(50), [], 9.0)])
+    raw = bytearray(path.read_bytes())
+    args = ['gpr', str(path), '--step', '0.02']
+    if damage == 'tag':
+        struct.pack_into('<H', raw, 0, 0x1234)
+    elif damage == 'bits':
+        struct.pack_into('<H', raw, 6, 12)
+    elif damage == 'channel':
+        args += ['--channel', '3']
+    elif damage == 'truncated':
+        raw = raw[:1024 + 100]
+    else:
+        struct.pack_into('<f', raw, 26, float('nan'))
+    path.write_bytes(bytes(raw))
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('demine: error:'), err
+
+
+@pytest.mark.parametrize('component', ['Ey', 'Ex'])
+def test_a_gprmax_model_polarised_otherwise_and_a_receiver_not_called_rx1(
+        tmp_path, component):
+    """A source polarised along y (or x) puts the reflections in Ey (Ex); gprMax still
+    writes the other components (near zero). ``auto`` takes the strongest; a named one is
+    taken as named."""
+    step = 0.02
+    xs = step * np.arange(60)
+    data = bscan(xs, [(0.6, 0.12, 0.3)], 9.0)
+    path = tmp_path / 'ydipole_merged.out'
+    with h5py.File(path, 'w') as f:
+        f.attrs['dt'] = DT_NS * 1e-9
+        g = f.create_group('rxs/rx2')
+        for c in ('Ex', 'Ey', 'Ez'):
+            g[c] = data if c == component else 1e-6 * data[::-1]
+    scan = offline.read([str(path)], step_m=step)
+    np.testing.assert_allclose(scan.traces, data.T)
+    dets, _ = offline.process(scan, offline.params_for(scan, 9.0, H))
+    assert any(abs(d.x - 0.6) <= 0.05 and abs(d.depth - 0.12) <= 0.02 for d in dets)
+    np.testing.assert_allclose(offline.read([str(path)], step_m=step, component='Ez').traces,
+                               1e-6 * data[::-1].T)
+
+
 # -- gprMax FDTD B-scans (bench/gprmax_scans.py; TUNED lists the scans looked at while tuning) --
 
 GPRMAX_DIR = Path(__file__).resolve().parents[1] / 'data' / 'gprmax'
