@@ -14,7 +14,8 @@ kind, plus missed items and false tracks (matched to nothing).
 Worlds (``--worlds``, comma separated): ``training_field`` (30 x 20 m, 5 AP, 7 metal clutter),
 ``mixed_field`` (limited to ``--mixed-ymax`` metres of its 50 x 40 m to stay quick: AT, UXO,
 heavy clutter, rocks in dry sand), ``generated`` (a 30 x 20 m loam field from
-:func:`demining_sim.generator.generate_world`, generator seed = simulator seed), or a path.
+:func:`demining_sim.generator.generate_world`, generator seed = simulator seed;
+``generated:SOIL`` the same in another soil, e.g. ``generated:wet_clay``), or a path.
 Several ``--seeds`` run each world again with other noise (and another generated field).
 ``shallow_at`` is the same field in laterite with 28 TM-62P mines laid 5 cm deep on a
 staggered grid (every offset across the boom): flush-laid AT mines, which the GPR reads
@@ -86,10 +87,12 @@ def make_world(name: str, seed: int, mixed_ymax: float) -> World:
         return at_track_lines(seed)
     if name == 'shallow_at':
         return shallow_at(seed)
-    if name == 'generated':
+    if name == 'generated' or name.startswith('generated:'):
+        soil = name.partition(':')[2] or 'loam'
         return generate_world(GENERATED_FIELD, seed=seed, ap_per_100m2=2.0, at_per_100m2=0.5,
-                              uxo_per_100m2=0.3, clutter_per_m2=0.1, soil='loam',
-                              name=f'generated_s{seed}')
+                              uxo_per_100m2=0.3, clutter_per_m2=0.1, soil=soil,
+                              name=f'generated_{soil}_s{seed}' if soil != 'loam'
+                              else f'generated_s{seed}')
     path = name if os.path.isabs(name) or name.endswith('.sdf') else \
         os.path.join(WORLD_DIR, name + '.sdf')
     world = load_world(path)
@@ -371,7 +374,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--worlds', default='training_field,mixed_field,generated',
                     help='comma-separated: training_field, mixed_field, generated, '
-                    'at_track_lines, shallow_at or paths')
+                    'generated:SOIL, at_track_lines, shallow_at or paths')
     ap.add_argument('--seeds', default='1,2', help='comma-separated simulator seeds')
     ap.add_argument('--mixed-ymax', type=float, default=12.0,
                     help='mixed_field is cut to this many metres from its south edge')
