@@ -35,7 +35,8 @@ import shapely
 
 #: Keys of the scoreboard's JSON line, in order (exactly these).
 SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
-                'footprint_violations', 'deadlocks', 'mines_left_active_in_processed_ground',
+                'footprint_violations', 'hazards_under_tracks', 'deadlocks',
+                'mines_left_active_in_processed_ground',
                 'false_no_go_zones', 'min_coverage_pct', 'min_coverage_workable_pct',
                 'max_processed_before_scan_pct', 'median_rate_vs_limit', 'median_rtf',
                 'wall_s')
@@ -452,6 +453,18 @@ def false_no_go_zones(zones: Iterable[Sequence[float]], items: Iterable[TruthIte
                if not any(math.hypot(x - hx, y - hy) <= r for hx, hy in heavy))
 
 
+def hazards_under_tracks(events: Iterable[Any]) -> int:
+    """Mines and UXO that a track reached before the tool did: set off, damaged, pushed or
+    thrown by a track (a /sim/events cause ``left track`` or ``right track``).
+
+    The tool is meant to work every hazard before the tracks come to it (a flail machine's
+    armour is rated for blasts under the tool, not under the tracks); this counts what the
+    footprint violations cost.
+    """
+    return len({_field(ev, 'item_id') for ev in events
+                if _field(ev, 'item_kind') in HAZARD_KINDS and 'track' in _field(ev, 'detail')})
+
+
 def mines_left_active_in_processed_ground(items: Iterable[TruthItem], grid: Any) -> int:
     """Mines/UXO still active whose position lies in a processed cell of the hazard field."""
     live = [it for it in items if it.active and _kind(it.kind) in HAZARD_KINDS]
@@ -601,6 +614,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
         'at_detonations': total('at_detonations'),
         'people_incidents': total('people_incidents'),
         'footprint_violations': total('footprint_violations'),
+        'hazards_under_tracks': total('hazards_under_tracks'),
         'deadlocks': sum(1 for r in rows if r.get('deadlock') is True),
         'mines_left_active_in_processed_ground': total('mines_left_active_in_processed_ground'),
         'false_no_go_zones': total('false_no_go_zones'),
@@ -619,7 +633,7 @@ __all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_K
            'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'ScanLeadMonitor', 'TrackGeometry', 'TruthItem',
            'aggregate',
            'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
-           'footprint_violated',
+           'footprint_violated', 'hazards_under_tracks',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rasterised',
            'rate_limit_m2_per_h',

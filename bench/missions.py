@@ -33,6 +33,9 @@ Metrics of a row (definitions):
   mine or UXO of the simulator's truth inside (:func:`mission_metrics.false_no_go_zones`: a
   false AT/UXO label, ground sent to a manual team for nothing).
 * ``at_detonations``: from the report's summary (counted from /sim/events when there is none).
+* ``hazards_under_tracks``: mines and UXO a track reached before the tool (set off, damaged,
+  pushed or thrown by a track: :func:`mission_metrics.hazards_under_tracks`), what footprint
+  violations cost.
 * ``people_incidents``: a person (an actor of kind ``person``) inside the people monitor's work
   safety distance of the tool (``flail_safety_distance_m`` of the profile) while a rotor turned
   faster than ``flail_running_speed_radps`` or the vehicle moved, each approach once
@@ -150,7 +153,8 @@ ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outc
               'coverage_workable_pct', 'no_go_zones', 'false_no_go_zones',
               'at_detonations', 'ap_detonations', 'people_incidents', 'first_people_incident',
               'intrusions',
-              'collisions', 'footprint_violations', 'footprint_violations_recorded',
+              'collisions', 'footprint_violations', 'hazards_under_tracks',
+              'footprint_violations_recorded',
               'footprint_ticks', 'first_violation',
               'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
               'processed_before_scan_m2', 'processed_before_scan_pct', 'rate_m2_per_h',
@@ -711,6 +715,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         outcome=outcome, mission_state=value, completed=value == 'complete',
         deadlock=outcome == 'deadlock', failed_nodes=failed,
         ap_detonations=mm.count_events(events, 'ap_detonation'),
+        hazards_under_tracks=mm.hazards_under_tracks(events),
         collisions=mm.count_events(events, 'collision'),
         intrusions=mm.count_events(events, 'intrusion'),
         people_incidents=out.pop('people_near_hazard', 0)
@@ -837,7 +842,7 @@ def progress_line(done: int, total: int, row: Dict[str, Any]) -> str:
     if isinstance(row.get('rtf'), (int, float)):
         text += f', rtf {row["rtf"]:.0f}'
     counted = ('at_detonations', 'people_incidents', 'footprint_violations',
-               'mines_left_active_in_processed_ground')
+               'hazards_under_tracks', 'mines_left_active_in_processed_ground')
     extras = [f'{k} {row[k]}' for k in counted if isinstance(row.get(k), int) and row[k]]
     if extras:
         text += ' [' + ', '.join(extras) + ']'

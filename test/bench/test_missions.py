@@ -281,6 +281,7 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
     rows = [
         row(outcome='complete', completed=True, coverage_pct=99.5, at_detonations=0,
             people_incidents=1, footprint_violations=10, rate_vs_limit=0.6, rtf=40.0,
+            hazards_under_tracks=2,
             mines_left_active_in_processed_ground=1, coverage_workable_pct=99.8,
             false_no_go_zones=1, processed_before_scan_pct=4.5),
         row(outcome='aborted', coverage_pct=20.0, at_detonations=1, people_incidents=0,
@@ -294,7 +295,7 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
     out = mm.aggregate(rows, 12.345)
     assert tuple(out) == mm.SUMMARY_KEYS
     assert out == {'missions': 4, 'completed': 1, 'at_detonations': 1, 'people_incidents': 3,
-                   'footprint_violations': 15, 'deadlocks': 1,
+                   'footprint_violations': 15, 'hazards_under_tracks': 2, 'deadlocks': 1,
                    'mines_left_active_in_processed_ground': 3, 'false_no_go_zones': 1,
                    'min_coverage_pct': 20.0, 'min_coverage_workable_pct': 99.8,
                    'max_processed_before_scan_pct': 12.25, 'median_rate_vs_limit': 0.4,
@@ -498,6 +499,24 @@ def test_wall_time_limit_makes_a_timeout_row():
     assert got['outcome'] == 'timeout' and 'wall-time limit' in got['error']
     assert not got['completed'] and not got['deadlock']
     assert got['sim_s'] < 150.0
+
+
+def test_hazards_under_tracks_are_the_mines_and_uxo_a_track_reached_first():
+    """Counted once per item, whatever befell it under a track; what the tool did is not
+    counted, nor clutter under a track (gen_at_uxo_lanes seed 2: two mortars damaged by the
+    tracks before they were detected)."""
+    def ev(kind, item, item_kind, detail):
+        return SimEvent(stamp=1.0, kind=kind, item_id=item, item_kind=item_kind, x=0.0,
+                        y=0.0, detail=detail)
+    events = [ev('item_damaged', 'uxo_1', 'UXO', 'right track'),
+              ev('item_pushed', 'uxo_1', 'UXO', 'left track'),
+              ev('ap_detonation', 'ap_1', 'AP', 'left track'),
+              ev('at_detonation', 'at_1', 'AT', 'flail'),
+              ev('item_thrown', 'can_1', 'clutter', 'right track'),
+              ev('collision', 'wall', 'obstacle', 'hull touched wall')]
+    assert mm.hazards_under_tracks(events) == 2
+    assert mm.hazards_under_tracks([e.__dict__ for e in events]) == 2
+    assert mm.hazards_under_tracks([]) == 0
 
 
 def test_a_no_go_zone_without_an_at_mine_or_uxo_inside_is_false():
