@@ -321,15 +321,21 @@ def test_a_path_the_supervisor_keeps_refusing_is_replanned_round_the_zone(area_f
         assert strip.intersection(wider).area < 1e-3
 
 
-def test_a_machine_pinned_again_and_again_ends_with_a_refused_plan(area_file):
-    from demining_bringup.contract.states import PlanState
+def _status_runtime(area_file, **params):
+    """A planner whose statuses go to a list, active, with its first pose."""
     statuses = []
     rt = ComponentRuntime(CoveragePlannerComponent,
                           sink=lambda p, v: statuses.append(v) if p == 'status' else None,
                           log=RecordingLog())
-    rt.configure({'area_file': area_file, 'max_pin_replans': 2, 'pin_replan_s': 1.0})
+    rt.configure({'area_file': area_file, **params})
     rt.activate(0.0)
     rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    return rt, statuses
+
+
+def test_a_machine_pinned_again_and_again_ends_with_a_refused_plan(area_file):
+    from demining_bringup.contract.states import PlanState
+    rt, statuses = _status_runtime(area_file, max_pin_replans=2, pin_replan_s=1.0)
     at = Detection(x=10.6, y=1.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
                    radius=0.16)
     rt.deliver('detections', Detections(1.0, [at]), 1.0)
@@ -351,13 +357,7 @@ def test_the_pin_budget_is_per_zone_so_pins_at_several_zones_do_not_end_the_miss
     mines pins it once at each and goes on (a per-mission budget ended gen_at_uxo_lanes
     seed 2 at its seventh pin); the same zone once more ends it."""
     from demining_bringup.contract.states import PlanState
-    statuses = []
-    rt = ComponentRuntime(CoveragePlannerComponent,
-                          sink=lambda p, v: statuses.append(v) if p == 'status' else None,
-                          log=RecordingLog())
-    rt.configure({'area_file': area_file, 'max_pin_replans': 1, 'pin_replan_s': 1.0})
-    rt.activate(0.0)
-    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt, statuses = _status_runtime(area_file, max_pin_replans=1, pin_replan_s=1.0)
     zones = [(10.6, 1.0), (20.6, 10.0), (5.0, 15.0)]
     rt.deliver('detections', Detections(1.0, [
         Detection(x=x, y=y, depth=0.2, confidence=0.9, kind=DetectionKind.AT, radius=0.16)
