@@ -957,6 +957,7 @@ def render_figure(rows: Sequence[Dict[str, Any]], summary: Dict[str, Any], path:
     ax = axes[2]
     keys = (('at_detonations', 'AT detonations', '#c62828'),
             ('people_incidents', 'people incidents', '#ef6c00'),
+            ('hazards_under_tracks', 'hazards under tracks', '#1565c0'),
             ('mines_left_active_in_processed_ground', 'live mines in processed ground',
              '#6a1b9a'))
     h = 0.8 / len(keys)
