@@ -8,10 +8,10 @@ Readers give one B-scan (traces along x, samples in time) from
   interval is the root attribute ``dt`` (s); a trace's position is midway between the
   transmitter (``srcs/src1``) and receiver (``rxs/rx1``) attribute ``Position``, a merged
   file's step the root attribute ``rxsteps`` (cells) times ``dx_dy_dz``; the ``--step`` and
-  ``--start`` flags override;
-  The receiver is ``rx1`` (else the file's only or first one); the field component is the
-  one given, else (``auto``) the electric component with the most energy: ``Ez`` for the
-  usual z-polarised dipole, ``Ey`` or ``Ex`` for a model whose source is polarised so;
+  ``--start`` flags override. The receiver is ``rx1`` (else the file's only or first one);
+  the field component is the one given, else (``auto``) the electric component with the most
+  energy: ``Ez`` for the usual z-polarised dipole, ``Ey`` or ``Ex`` for a model whose source
+  is polarised so (chosen on the first file, kept for the rest of an A-scan series);
 * **GSSI DZT**, read here (no dependency): a 1024-byte header per channel, then the scans,
   each channel's samples in turn, as 8-bit or 16-bit unsigned or 32-bit signed integers
   (GSSI, *SIR-3000 Manual* MN72-433, appendix "DZT file format"; the open reader
@@ -37,6 +37,7 @@ import dataclasses
 import json
 import math
 import os
+import struct
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -112,18 +113,19 @@ def _gprmax_rx(f: Any) -> str:
     return 'rxs/rx1' if 'rx1' in names else f'rxs/{names[0]}'
 
 
-def _gprmax_field(f: Any, rx: str, component: str) -> np.ndarray:
-    """The receiver's samples of ``component``, or with ``auto`` of the electric component
-    with the most energy (KeyError: not there)."""
+def _gprmax_field(f: Any, rx: str, component: str) -> Tuple[str, np.ndarray]:
+    """(name, samples) of the receiver's ``component``, or with ``auto`` of the electric
+    component with the most energy (KeyError: not there)."""
     if component != AUTO_COMPONENT:
-        return np.asarray(f[f'{rx}/{component}'], dtype=np.float64)
+        return component, np.asarray(f[f'{rx}/{component}'], dtype=np.float64)
     present = [c for c in GPRMAX_COMPONENTS if c in f[rx]]
     if not present:
         raise KeyError(f'no electric field component ({", ".join(GPRMAX_COMPONENTS)}) '
                        f'under {rx}')
     fields = [np.asarray(f[f'{rx}/{c}'], dtype=np.float64) for c in present]
     energy = [float(np.sum(np.square(np.nan_to_num(a)))) for a in fields]
-    return fields[int(np.argmax(energy))]
+    best = int(np.argmax(energy))
+    return present[best], fields[best]
 
 
 def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
@@ -148,7 +150,7 @@ def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
         try:
             with h5py.File(path, 'r') as f:
                 rx = _gprmax_rx(f)
-                data = _gprmax_field(f, rx, component)
+                component, data = _gprmax_field(f, rx, component)
                 this_dt = float(f.attrs['dt'])
                 file_step = _gprmax_step(f)
                 positions.append(_gprmax_position(f, rx))
@@ -156,7 +158,7 @@ def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
             what = 'an electric field component' if component == AUTO_COMPONENT \
                 else component
             raise ConfigError(f'{path}: not a gprMax output file with a receiver under rxs, '
-                              f'its {what} and attribute dt ({exc})') from exc
+                              f'{what} there and attribute dt ({exc})') from exc
         if dt is not None and abs(this_dt - dt) > 1e-18:
             raise ConfigError(f'{path}: dt {this_dt} differs from the first file\'s {dt}')
         dt = this_dt
@@ -181,7 +183,8 @@ def read_gprmax(paths: Sequence[str], step_m: Optional[float] = None,
     return BScan(path=paths[0], traces=traces, dt_ns=dt * _NS_PER_S, x=x)
 
 
-#: Bytes of a DZT header per channel (the data follow the last one's, or ``rh_data`` kB).
+#: Bytes of a DZT header per channel (the data follow the last one's, or start at
+#: ``rh_data`` kB when that is below 1024 and not inside the headers).
 DZT_HEADER_BYTES = 1024
 #: Header fields read: (name, struct format, byte offset), little-endian (module docstring).
 _DZT_FIELDS = (('rh_tag', '<H', 0), ('rh_data', '<H', 2), ('rh_nsamp', '<H', 4),
@@ -202,7 +205,6 @@ def dzt_header(raw: bytes, path: str) -> Dict[str, float]:
 
     :raises ConfigError: too short, not a DZT header, or values no scan can have.
     """
-    import struct
     if len(raw) < DZT_HEADER_BYTES:
         raise ConfigError(f'{path}: {len(raw)} bytes, shorter than a DZT header '
                           f'({DZT_HEADER_BYTES})')
@@ -232,7 +234,8 @@ def read_dzt(path: str, step_m: Optional[float] = None,
     nchan, nsamp = int(h['rh_nchan']), int(h['rh_nsamp'])
     if not 0 <= channel < nchan:
         raise ConfigError(f'{path}: no channel {channel} (the file has {nchan})')
-    offset = DZT_HEADER_BYTES * (h['rh_data'] if h['rh_data'] < DZT_HEADER_BYTES else nchan)
+    kb = h['rh_data'] if h['rh_data'] < DZT_HEADER_BYTES else nchan
+    offset = DZT_HEADER_BYTES * max(kb, nchan)
     dtype, zero = _DZT_TYPES[int(h['rh_bits'])]
     scan_words = nchan * nsamp
     words = max(0, len(raw) - offset) // np.dtype(dtype).itemsize

@@ -750,12 +750,12 @@ def posterior(t: Track, p: FusionParams, now: float,
                   else _METAL_LOG_SIGMA_WEAK)
     if t.metal_reliable_n:
         meas_sigma /= math.sqrt(min(t.metal_reliable_n, _MAX_INDEPENDENT_LOOKS))
+    log_g = math.log(max(t.metal_g, _MIN_METAL_G))
     for h, m in CLASS_MODELS.items():
         hz = h in _HAZARDS
         lp = math.log(m.prior)
         if t.md_hits:
-            lp += _metal_log_likelihood(m, math.log(max(t.metal_g, _MIN_METAL_G)),
-                                        meas_sigma, hz)
+            lp += _metal_log_likelihood(m, log_g, meas_sigma, hz)
             if m.metal and t.metal_max_reliable > 0.0:
                 # A mine under a fragment: the heaviest reliable look must fit too.
                 lp = max(lp, math.log(m.prior) + _metal_log_likelihood(
@@ -778,8 +778,7 @@ def posterior(t: Track, p: FusionParams, now: float,
                     # only), and plastic reflects with the pulse's sign like an AP body.
                     p_pos = CLASS_MODELS[Hypothesis.AP].p_positive
                 elif m.metal_p_positive and t.md_hits:
-                    p_pos = _p_positive_given_metal(
-                        m, math.log(max(t.metal_g, _MIN_METAL_G)), meas_sigma)
+                    p_pos = _p_positive_given_metal(m, log_g, meas_sigma)
                 lp += math.log(p_pos if t.polarity > 0 else 1.0 - p_pos)
             lp += _depth_log_likelihood(m, t.gpr_depth)
             if seen_all:
