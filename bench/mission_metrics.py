@@ -44,12 +44,9 @@ SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
 #: Item kinds that are mines or UXO (clutter is not).
 HAZARD_KINDS = ('AP', 'AT', 'UXO')
 
-#: Simulated-time limit when the planner has given no expected time, s (4 h).
-DEFAULT_SIM_TIME_LIMIT_S = 4 * 3600.0
-#: The limit is this many times the planner's expected mission time ...
-EXPECTED_TIME_FACTOR = 3.0
-#: ... plus this margin, s (30 min).
-EXPECTED_TIME_MARGIN_S = 1800.0
+#: The deadlock limit is the mission manager's own time limit plus this margin, s (30 min):
+#: the stack had its bound and did not end the mission by it.
+TIME_LIMIT_MARGIN_S = 1800.0
 
 #: Event kinds that mean a person was hurt (none is emitted today; the people-sensor and actor
 #: physics work may add them). Any event whose ``item_kind`` is ``person`` counts as well.
@@ -560,14 +557,12 @@ def rate_vs_limit(rate_m2_per_h: Optional[float], tool_width_m: float,
     return float(rate_m2_per_h) / limit
 
 
-def sim_time_limit_s(expected_time_s: Optional[float], planned_at_s: float = 0.0) -> float:
-    """Deadlock limit: 3 x the planner's expected time + 30 min from when the plan was made
-    (``planned_at_s``: a re-plan of the remaining ground round a new zone, whose expected time
-    is that ground's, counts from then), or 4 h without a plan."""
-    if expected_time_s is None or not math.isfinite(expected_time_s) or expected_time_s <= 0.0:
-        return DEFAULT_SIM_TIME_LIMIT_S
-    start = float(planned_at_s) if math.isfinite(planned_at_s) else 0.0
-    return start + EXPECTED_TIME_FACTOR * float(expected_time_s) + EXPECTED_TIME_MARGIN_S
+def sim_time_limit_s(mission_time_limit_s: float, start_stamp: Optional[float]) -> float:
+    """Deadlock limit: the mission manager's time limit (``MissionManager.time_limit_s``,
+    counted from the mission's start, or from 0 before it started) plus
+    :data:`TIME_LIMIT_MARGIN_S`."""
+    start = float(start_stamp) if start_stamp is not None and math.isfinite(start_stamp) else 0.0
+    return start + float(mission_time_limit_s) + TIME_LIMIT_MARGIN_S
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,7 +624,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
     return out
 
 
-__all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_KINDS',
+__all__ = ['FootprintMonitor', 'GridView', 'HAZARD_KINDS',
            'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'ScanLeadMonitor', 'TrackGeometry', 'TruthItem',
            'aggregate',
            'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
@@ -637,6 +632,7 @@ __all__ = ['DEFAULT_SIM_TIME_LIMIT_S', 'FootprintMonitor', 'GridView', 'HAZARD_K
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rasterised',
            'rate_limit_m2_per_h',
-           'rate_vs_limit', 'sim_time_limit_s', 'track_corners', 'track_points',
+           'rate_vs_limit', 'sim_time_limit_s', 'TIME_LIMIT_MARGIN_S', 'track_corners',
+           'track_points',
            'truth_items_from_fates',
            'truth_processed', 'unsafe_points']

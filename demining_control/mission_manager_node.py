@@ -355,7 +355,7 @@ class MissionManagerComponent(Component):
         self.log.info(f'mission report written to {self.report_path}')
 
     def diagnostics(self, now: float) -> Status:
-        """State, reason, coverage."""
+        """State, reason, coverage, the time limit."""
         m = self.mission
         g = m.grid
         level = DiagLevel.ERROR if m.state is MissionState.ABORTED else DiagLevel.OK
@@ -363,7 +363,8 @@ class MissionManagerComponent(Component):
             'state': m.state.value, 'reason': m.reason,
             'coverage_percent': f'{m.coverage_percent():.2f}',
             'processed_m2': f'{g.processed_area_m2():.1f}', 'field_m2': f'{m.area_field_m2:.1f}',
-            'follower': m.follower_status.value, 'report': self.report_path}
+            'follower': m.follower_status.value, 'report': self.report_path,
+            'time_limit_s': f'{m.time_limit_s:.0f}'}
 
 
 def main(args: Optional[List[str]] = None) -> int:

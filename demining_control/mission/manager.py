@@ -5,7 +5,9 @@
 reports ``done`` and then completes. Below ``min_coverage_percent`` it first lets the coverage
 planner re-cover what the path left (coverage/status ``complete`` says it is final; no answer
 within ``recover_wait_s`` ends the wait) and completes with the reason coverage is short. It
-aborts on request, on a latched e-stop lasting ``estop_abort_s``, on ``max_mission_time_s``,
+aborts on request, on a latched e-stop lasting ``estop_abort_s``, past its time limit
+(:attr:`MissionManager.time_limit_s`: the area to process at ``min_clearance_rate_m2_per_h``
+plus ``time_budget_margin_s``, or the operator's ``max_mission_time_s`` when that is sooner),
 when no path arrives within ``planning_timeout_s``, at once when the coverage planner refuses
 the area (coverage/status, with its reason), when a protective stop lasts
 ``protective_stop_abort_s`` while clearing, or when no new ground has been processed for
@@ -49,6 +51,8 @@ _MAX_SAFETY_EVENTS = 10_000
 TOOL_EVENT_STATE = 'tool'
 #: Processed area that counts as progress, m^2 (a tenth of a 0.1 m grid's row of a lane).
 _PROGRESS_EPS_M2 = 0.01
+#: Seconds per hour (rates are per hour).
+_S_PER_H = 3600.0
 #: The tool state is trusted this long for marking processed ground, s.
 _TOOL_STATE_TIMEOUT_S = 0.5
 
@@ -60,8 +64,17 @@ class MissionParams:
     auto_start: bool = param(True, 'start the mission without waiting for /mission/start')
     estop_abort_s: float = param(300.0, 'abort when the e-stop stays latched this long, s',
                                  min=0.0, max=86400.0)
-    max_mission_time_s: float = param(14400.0, 'abort a mission running longer than this, s',
-                                      min=1.0, max=604800.0)
+    max_mission_time_s: float = param(
+        0.0, "the operator's cap (a shift): abort a mission running longer than this, s; 0: "
+        'none, the time budget of min_clearance_rate_m2_per_h alone', min=0.0, max=604800.0)
+    # The budget scales with the field: a fixed 4 h cut off missions that were still clearing
+    # at the governed speed (farmland_rows at 89 %, 228-535 m^2/h measured, README).
+    min_clearance_rate_m2_per_h: float = param(
+        50.0, 'time budget: abort a mission that has run longer than the area to process takes '
+        'at this rate (plus time_budget_margin_s); slower than a dog team (200-400 m^2 a day, '
+        'docs/sources.md) the machine is not clearing, m^2/h', min=1.0, max=100000.0)
+    time_budget_margin_s: float = param(3600.0, 'added to the time budget (planning, spin-up, '
+                                        're-cover passes), s', min=0.0, max=86400.0)
     no_progress_abort_s: float = param(1800.0, 'abort when no new ground is processed for this '
                                        'long while clearing (longer than the longest transit), '
                                        's', min=1.0, max=604800.0)
@@ -321,12 +334,33 @@ class MissionManager:
                   >= p.protective_stop_abort_s):
                 self._set(MissionState.ABORTED, f'protective stop for more than '
                           f'{p.protective_stop_abort_s:.0f} s ({self._stop_reason})', now)
-            elif self.start_stamp is not None and now - self.start_stamp > p.max_mission_time_s:
-                self._set(MissionState.ABORTED, f'mission time over '
-                          f'{p.max_mission_time_s:.0f} s', now)
+            elif self.start_stamp is not None and now - self.start_stamp > self.time_limit_s:
+                self._set(MissionState.ABORTED, f'mission time over {self.time_limit_s:.0f} s '
+                          f'({self._time_limit_reason()})', now)
         if self.state is MissionState.CLEARING and self._coverage_final(now):
             self._set(MissionState.COMPLETE, self._completion_reason(), now)
         return self.state
+
+    @property
+    def time_budget_s(self) -> float:
+        """The area to process at ``min_clearance_rate_m2_per_h``, plus the margin, s."""
+        p = self.params
+        return (self.area_field_m2 / p.min_clearance_rate_m2_per_h * _S_PER_H
+                + p.time_budget_margin_s)
+
+    @property
+    def time_limit_s(self) -> float:
+        """Mission time after which the mission is aborted: the budget, or the operator's
+        ``max_mission_time_s`` when that is set and sooner, s."""
+        cap = self.params.max_mission_time_s
+        return min(cap, self.time_budget_s) if cap > 0.0 else self.time_budget_s
+
+    def _time_limit_reason(self) -> str:
+        p = self.params
+        if 0.0 < p.max_mission_time_s <= self.time_budget_s:
+            return 'max_mission_time_s'
+        return (f'the budget of {self.area_field_m2:.0f} m^2 at '
+                f'{p.min_clearance_rate_m2_per_h:g} m^2/h')
 
     def _coverage_final(self, now: float) -> bool:
         """The path is driven and no more will come: enough is processed, the planner says the
@@ -398,7 +432,7 @@ class MissionManager:
 
         Processed ground, trajectory, safety events, events and transitions come back (their
         stamps moved to this run's clock, so they are negative), and the mission start, so
-        ``max_mission_time_s`` counts the whole mission. The state machine starts again from
+        the time limit counts the whole mission. The state machine starts again from
         idle and re-plans the remaining ground.
 
         :raises ValueError: when the journal's mission has ended or its grid differs.

@@ -263,10 +263,9 @@ def test_rates_and_time_limit():
     assert mm.rate_limit_m2_per_h(2.0, 0.4) == pytest.approx(2880.0)
     assert mm.rate_vs_limit(1440.0, 2.0, 0.4) == pytest.approx(0.5)
     assert mm.rate_vs_limit(None, 2.0, 0.4) is None
-    assert mm.sim_time_limit_s(None) == 4 * 3600.0
-    assert mm.sim_time_limit_s(1000.0) == pytest.approx(3 * 1000.0 + 1800.0)
-    # a re-plan of the remaining ground counts from when it was made
-    assert mm.sim_time_limit_s(70.0, 1900.0) == pytest.approx(1900.0 + 3 * 70.0 + 1800.0)
+    # the mission manager's own limit, from the mission's start (0 before it started)
+    assert mm.sim_time_limit_s(1000.0, None) == pytest.approx(1000.0 + 1800.0)
+    assert mm.sim_time_limit_s(1000.0, 20.0) == pytest.approx(20.0 + 1000.0 + 1800.0)
 
 
 # --- aggregation -------------------------------------------------------------------------------

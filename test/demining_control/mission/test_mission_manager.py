@@ -143,6 +143,29 @@ def test_abort_on_mission_time_and_planning_timeout():
     assert m.update(10.5) is MissionState.ABORTED and 'no coverage path' in m.reason
 
 
+def test_the_time_limit_is_the_area_at_the_slowest_clearance_rate_unless_capped_sooner():
+    # 72 m^2 at 36 m^2/h: 2 h, plus a 10 s margin; no progress is allowed longer
+    params = dict(min_clearance_rate_m2_per_h=36.0, time_budget_margin_s=10.0,
+                  no_progress_abort_s=100000.0)
+    m = MissionManager(FIELD, [], MissionParams(**params))
+    assert m.time_limit_s == pytest.approx(7210.0)
+    m.update(0.0)
+    m.on_path(PATH, 1.0)
+    assert m.update(7209.0) is MissionState.CLEARING
+    assert m.update(7211.0) is MissionState.ABORTED
+    assert '72 m^2 at 36 m^2/h' in m.reason
+    # an operator's cap applies when it is sooner, never when it is later
+    assert MissionManager(FIELD, [], MissionParams(
+        max_mission_time_s=600.0, **params)).time_limit_s == 600.0
+    assert MissionManager(FIELD, [], MissionParams(
+        max_mission_time_s=9000.0, **params)).time_limit_s == pytest.approx(7210.0)
+    # the field's own size sets the default budget: ten times the area, ten times the time
+    big = MissionManager([(x * 10.0, y * 10.0) for x, y in FIELD])
+    small = MissionManager(FIELD)
+    margin = small.params.time_budget_margin_s
+    assert big.time_limit_s - margin == pytest.approx(100.0 * (small.time_limit_s - margin))
+
+
 def test_bad_inputs_are_ignored():
     m = MissionManager(FIELD)
     m.update(0.0)
