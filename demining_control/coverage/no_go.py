@@ -101,7 +101,14 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     footprint deeper into ``behind`` (a geometry; default ``zones``): backing out of one zone
     into another behind it is refused by the supervisor, so it stops short of that one.
     ``inside`` (a geometry, e.g. the geofence): base_link never backs out of it.
-    ``forward``: drive straight ahead instead, facing as now (out of a zone behind).
+    ``forward``: drive straight ahead instead, facing as now (out of a zone behind). With
+    ``hull``, ahead it also stops before the first step whose footprint sweeps zone ground the
+    footprint does not cover now: the safety supervisor refuses a forward motion that sweeps
+    new keep-out ground, reversing only one that goes deeper (``SafetySupervisor._enters``).
+    The two rules differed (the overlap in total against new ground swept): a forward way out
+    that left a zone behind faster than it ran onto one beside passed here and was refused
+    there, and the machine was pinned at the same spot four times (mixed_field seed 1, each
+    re-plan "driving straight on" followed at once by "no-go zone ahead").
     """
     zone = _union(zones)
     if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
@@ -113,6 +120,8 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     def depth(px: float, py: float) -> float:
         return footprint(px, py, yaw, *hull).intersection(blocked).area
     limit = depth(x, y) if hull is not None else 0.0
+    swept = footprint(x, y, yaw, *hull) if forward and hull is not None else None
+    covered = limit
     d = 0.0
     bx, by = x, y
     while d < max_m:
@@ -125,6 +134,10 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
             if here > limit + _DEEPER_M2:
                 break                   # the next step would back into a zone behind
             limit = here
+        if swept is not None:
+            swept = swept.union(footprint(nx, ny, yaw, *hull))
+            if swept.intersection(blocked).area > covered + _DEEPER_M2:
+                break                   # ahead, the hull would sweep new zone ground
         bx, by = nx, ny
         if zone.distance(Point(bx, by)) >= reach_m:
             break

@@ -107,3 +107,22 @@ def test_out_of_a_zone_behind_straight_ahead():
     bx, by = back_out_point(0.0, 0.0, 0.0, [behind], 6.0, 0.5, 10.0, hull=(3.0, 3.3, 1.1),
                             forward=True)
     assert by == 0.0 and bx > 0.0 and behind.distance(Point(bx, by)) >= 6.0
+
+
+def test_straight_ahead_never_sweeps_new_ground_of_a_zone_beside_the_hull():
+    """mixed_field seed 1: the forward way out of a zone behind ran the hull onto the edge of
+    a zone ahead beside it. The hull's overlap with both fell (it left the one behind), so the
+    step looked clear, but the supervisor refuses a forward motion that sweeps any new zone
+    ground: the machine was pinned at the same spot four times."""
+    hull = (3.0, 3.3, 1.1)
+    behind, beside = disc_polygon(-3.6, 0.0, 1.2), disc_polygon(4.4, 1.8, 1.0)
+    assert footprint(0.0, 0.0, 0.0, *hull).intersection(beside).area == 0.0
+    assert footprint(0.5, 0.0, 0.0, *hull).intersection(beside).area > 1e-3
+    assert back_out_point(0.0, 0.0, 0.0, [behind, beside], 6.0, 0.5, 10.0, hull=hull,
+                          forward=True) is None
+    # with the zone beside further off, ahead is the way out up to where the sweep reaches it
+    far = disc_polygon(7.4, 1.8, 1.0)
+    bx, by = back_out_point(0.0, 0.0, 0.0, [behind, far], 6.0, 0.5, 10.0, hull=hull,
+                            forward=True)
+    assert by == 0.0 and 0.0 < bx <= 3.0
+    assert footprint(bx, by, 0.0, *hull).intersection(far).area < 1e-3
