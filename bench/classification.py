@@ -51,7 +51,8 @@ sys.path.insert(0, HERE)
 from perception_rate import (SPEED_MPS, Follower, bench_sim_params, clear_lanes, drive,  # noqa
                              lanes, route)
 from demining_bringup.contract.datatypes import GprScan, MdScan  # noqa: E402
-from demining_perception.fusion.core import FusionCore, FusionParams  # noqa: E402
+from demining_perception.fusion.core import (FusionCore, FusionParams, deep_reflector,  # noqa
+                                             wide_top)
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
@@ -149,12 +150,24 @@ def true_kind(item) -> str:
     return item.kind.value
 
 
-def note_at(fusion: FusionCore, ever_at: Dict[int, Tuple[float, float, float]],
+def note_at(fusion: FusionCore, ever_at: Dict[int, Tuple[float, float, float, str]],
             now: float) -> None:
-    """Remember the published tracks labelled AT now: (time, x, y) of their first AT label."""
+    """Remember the published tracks labelled AT now: (time, x, y, evidence) of their first
+    AT label; the evidence says which rule made it AT (``why_at``) and the track then."""
     for d in fusion.fused():
         if d.kind.name == 'AT' and d.id not in ever_at:
-            ever_at[d.id] = (now, d.x, d.y)
+            t = fusion.tracks.get(d.id)
+            why = '' if t is None else f'{why_at(t, fusion.params)}: {track_note(fusion, d.id)}'
+            ever_at[d.id] = (now, d.x, d.y, why)
+
+
+def why_at(t, p: FusionParams) -> str:
+    """Which rule of :func:`classify` labels a track AT (the posterior or an AT-size rule)."""
+    if deep_reflector(t, p):
+        return 'deep reflector'
+    if wide_top(t, p):
+        return 'wide top'
+    return 'posterior'
 
 
 def track_note(fusion: FusionCore, tid: int) -> str:
@@ -206,7 +219,7 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
     raw: List = []
     # Tracks published AT at any update (a no-go zone, once made, is permanent), with the
     # time of the first AT label.
-    ever_at: Dict[int, Tuple[float, float, float]] = {}
+    ever_at: Dict[int, Tuple[float, float, float, str]] = {}
     vehicle: List[Tuple[float, float, float, float]] = []
     next_update = UPDATE_PERIOD_S
     wall0 = time.perf_counter()
@@ -282,7 +295,7 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
         ('rock', float(t.x[k]), float(t.y[k])) for k in np.flatnonzero(t.gpr_only)]
     at_labels = {r: 0 for r in TRUE_ROWS + ('none',)}
     at_label_notes = []
-    for tid, (t_at, ax, ay) in sorted(ever_at.items()):
+    for tid, (t_at, ax, ay, why) in sorted(ever_at.items()):
         if not (min(xs) <= ax <= max(xs) and min(ys) <= ay <= max(ys)):
             continue
         near = min(((math.hypot(ax - ix, ay - iy), k) for k, ix, iy in every),
@@ -290,7 +303,7 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
         kind = near[1] if near[0] <= MATCH_RADIUS_M else 'none'
         at_labels[kind] += 1
         if kind not in ('AT', 'UXO'):
-            at_label_notes.append((tid, t_at, ax, ay, kind))
+            at_label_notes.append((tid, t_at, ax, ay, kind, why))
     # Every AT mine must be AT before the flail reaches it.
     at_late, at_margins = 0, []
     for name, kind, ix, iy, it in items:
@@ -321,9 +334,9 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
                 print(f'    false track {d.id} at ({d.x:.2f}, {d.y:.2f}) {d.kind.name} '
                       f'c {d.confidence:.2f} depth {100 * d.depth:.0f} cm '
                       f'{track_note(fusion, d.id)}')
-        for tid, t_at, ax, ay, kind in at_label_notes:
-            print(f'    AT label on {kind}: track {tid} at ({ax:.2f}, {ay:.2f}) t {t_at:.0f} s '
-                  f'{track_note(fusion, tid)}')
+        for tid, t_at, ax, ay, kind, why in at_label_notes:
+            print(f'    AT label on {kind}: track {tid} at ({ax:.2f}, {ay:.2f}) t {t_at:.0f} s, '
+                  f'then {why}; at the end {track_note(fusion, tid)}')
         for m in at_margins:
             print(f'    AT mine labelled AT {m:.1f} s before the flail reached it')
     return {'world': world.name, 'seed': seed, 'lanes': len(lane_ys),

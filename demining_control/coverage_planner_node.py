@@ -22,6 +22,14 @@ mines pins the machine once at several of them, and each pin moved it on (gen_at
 seed 2 ended at its seventh pin, at its sixth zone, with a per-mission budget); each zone's
 pins are bounded, and so is the number of zones.
 
+Too steep: a slope stop (the supervisor's ``slope above the work limit``) that lasts
+``pin_replan_s`` marks the ground under the machine's footprint, grown by ``steep_margin_m``, too
+steep: it is planned round like an exclusion zone, the path backs out of it first (the
+supervisor lets autonomy reverse straight out of a slope stop) and the ground is reported
+unreached with that reason. At most ``max_steep_zones`` are marked; past that the plan is
+refused and the mission ends with its report. The zones are not journaled: a resumed mission
+finds them again.
+
 Re-cover: when the follower has driven the whole path (``done``), ground it left unprocessed
 (a stop that lifted the tool on a work leg, a lane cut short) is planned again from where the
 machine stands, up to ``max_recover_passes`` times. When nothing is left that a lane or pass
@@ -49,8 +57,8 @@ from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, S
                                                  VehicleState)
 from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import (KEEP_OUT_CAUSES, DiagLevel, FollowerStatus,
-                                              PlanState, SafetyState)
+from demining_bringup.contract.states import (KEEP_OUT_CAUSES, SLOPE_STOP, DiagLevel,
+                                              FollowerStatus, PlanState, SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import NoGoZones, back_out_point, footprint
 from demining_control.coverage.planner import (NOTHING_LEFT, CoverageParams, CoveragePlan,
@@ -81,6 +89,12 @@ class CoveragePlannerConfig(CoverageParams):
     max_pin_replans: int = param(
         6, 'pins re-planned round one keep-out zone before the plan is refused (the mission '
         'then ends with its report)', min=0, max=100)
+    steep_margin_m: float = param(
+        1.0, 'a slope stop marks the footprint grown by this too steep (planned round, '
+        'reported unreached), m', min=0.0, max=20.0)
+    max_steep_zones: int = param(
+        12, 'slope stops marked too steep before the plan is refused (the mission then ends '
+        'with its report)', min=0, max=200)
     replan_mode: str = param(
         'repair', "how the path changes round a new no-go zone: 'repair' (cut the legs that "
         'pass it, back out and re-join the path; what is cut is re-covered after the path; '
@@ -160,6 +174,10 @@ class CoveragePlannerComponent(Component):
         self.pins = 0
         self.zone_pins: dict = {}
         self.inflation: dict = {}
+        #: Ground found too steep (a slope stop lasting ``pin_replan_s``), and since when the
+        #: current slope stop lasts (None: there is none).
+        self.steep: List[Polygon] = []
+        self.slope_since: Optional[float] = None
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
         if params.resume_dir:
@@ -192,9 +210,15 @@ class CoveragePlannerComponent(Component):
         self.progress = progress_index(self.path, self.progress, (pose.x, pose.y),
                                        _PROGRESS_WINDOW, _PROGRESS_TOLERANCE_M, _PROGRESS_LOST_M)
         self._check_pinned(pose, now)
+        self._check_steep(pose, now)
 
     def on_safety(self, event: SafetyEvent, now: float) -> None:
-        """Follow the supervisor's refusals at keep-out ground."""
+        """Follow the supervisor's refusals at keep-out ground, and its slope stops."""
+        slope = event.state == SafetyState.PROTECTIVE_STOP.value and SLOPE_STOP in event.reason
+        if not slope:
+            self.slope_since = None
+        elif self.slope_since is None:
+            self.slope_since = now
         refused = event.state == SafetyState.PROTECTIVE_STOP.value and any(
             cause in event.reason for cause in KEEP_OUT_CAUSES)
         self.refusing = refused
@@ -266,10 +290,36 @@ class CoveragePlannerComponent(Component):
         if self._plan(pose, self._processed_now(), now, force_back_out=True):
             self.replans += 1
 
+    def _check_steep(self, pose: VehicleState, now: float) -> None:
+        """Mark the ground of a lasting slope stop too steep and re-plan round it (module
+        docstring). Once per stop: a stop the re-plan does not end sends no new event, and the
+        mission manager's ``protective_stop_abort_s`` ends it."""
+        c = self.config
+        if self.slope_since is None or now - self.slope_since < c.pin_replan_s:
+            return
+        self.slope_since = None
+        if len(self.steep) >= c.max_steep_zones:
+            self.error = (f'the slope stopped the machine at {len(self.steep) + 1} places (at '
+                          f'most {c.max_steep_zones} are planned round)')
+            self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {self.error}', now)
+            self.log.error(f'cannot plan coverage: {self.error}')
+            return
+        zone = footprint(pose.x, pose.y, pose.yaw, c.footprint_rear_m, c.footprint_front_m,
+                         c.footprint_half_width_m).buffer(c.steep_margin_m, join_style='mitre')
+        self.steep.append(zone)
+        self.log.warning(f'slope above the work limit at ({pose.x:.1f}, {pose.y:.1f}) for '
+                         f'{c.pin_replan_s:g} s: {zone.area:.0f} m^2 marked too steep, backing '
+                         f'out and re-planning round it ({len(self.steep)} of at most '
+                         f'{c.max_steep_zones})')
+        if self._plan(pose, self._processed_now(), now, force_back_out=True):
+            self.replans += 1
+
     def _keep_out(self) -> List:
-        """(key, polygon as planned) of every keep-out zone, widened by its pins."""
+        """(key, polygon as planned) of every keep-out zone, widened by its pins (key:
+        ('x', i) exclusion, ('n', i) no-go, ('s', i) too steep)."""
         out = [(('x', i), Polygon(z)) for i, z in enumerate(self.area.exclusion_zones)]
         out += [(('n', i), p) for i, p in enumerate(self.no_go.polygons())]
+        out += [(('s', i), p) for i, p in enumerate(self.steep)]
         return [(k, p.buffer(self.inflation[k], join_style='mitre') if k in self.inflation
                  else p) for k, p in out]
 
@@ -278,8 +328,9 @@ class CoveragePlannerComponent(Component):
         c = self.config
         here = footprint(pose.x, pose.y, pose.yaw, c.footprint_rear_m, c.footprint_front_m,
                          c.footprint_half_width_m)
+        # the supervisor does not know the steep ground: it refuses nothing there
         zones = [(k, p) for k, p in self._keep_out()
-                 if not (k[0] == 'x' and p.within(self.safe_ground))]
+                 if k[0] != 's' and not (k[0] == 'x' and p.within(self.safe_ground))]
         if not zones:
             return None, None
         key, poly = min(zones, key=lambda kp: kp[1].distance(here))
@@ -358,7 +409,7 @@ class CoveragePlannerComponent(Component):
         """
         c = self.config
         keep_out = self._keep_out()
-        zones = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] == 'x']
+        zones = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] in ('x', 's')]
         no_go = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] == 'n']
         reach = math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
                            c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
@@ -423,6 +474,7 @@ class CoveragePlannerComponent(Component):
             self.log.warning(f'{"driving straight on" if ahead else "backing out"} '
                              f'{math.dist(start, (pose.x, pose.y)):.1f} m before turning away '
                              'from keep-out ground')
+        plan.unplanned += self._steep_unreached(processed)
         self.plan, self.path, self.work = plan, path, work
         self.progress = 0
         self.final = False
@@ -434,6 +486,18 @@ class CoveragePlannerComponent(Component):
             self.log.warning(f'{gap.area:.1f} m^2 near ({gap.centroid.x:.1f}, '
                              f'{gap.centroid.y:.1f}) not planned: {reason}')
         return True
+
+    def _steep_unreached(self, processed) -> List:
+        """The field's unprocessed ground marked too steep, with the reason."""
+        if not self.steep:
+            return []
+        left = unary_union(self.steep).intersection(Polygon(self.area.field))
+        if processed is not None and not processed.is_empty:
+            left = left.difference(processed)
+        parts = getattr(left, 'geoms', [left])
+        return [(g, 'too steep: the slope stopped the machine here (slope above the work '
+                 'limit); left for manual clearance') for g in parts
+                if hasattr(g, 'exterior') and g.area > 0.0]
 
     def _publish_status(self, state: PlanState, reason: str, now: float) -> None:
         """Latch the planner's verdict (the mission manager ends a refused mission)."""
@@ -460,7 +524,8 @@ class CoveragePlannerComponent(Component):
             'transit_over_unprocessed_m': f'{p.transit_over_unprocessed_m:.1f}',
             'no_go_zones': len(self.no_go.discs), 'replans': self.replans,
             'repairs': self.repairs,
-            'pin_replans': self.pins, 'recover_passes': self.recover_passes,
+            'pin_replans': self.pins, 'steep_zones': len(self.steep),
+            'recover_passes': self.recover_passes,
             'final': self.final}
 
 

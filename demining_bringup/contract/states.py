@@ -71,6 +71,12 @@ PEOPLE_ZONE_EVENT_PREFIX = 'people zone'
 NO_GO_AHEAD = 'no-go zone ahead (detected AT mine or UXO)'
 EXCLUSION_AHEAD = 'exclusion zone ahead'
 KEEP_OUT_CAUSES = (NO_GO_AHEAD, EXCLUSION_AHEAD)
+#: Protective-stop cause of a slope above the work limits (vehicle and tool stopped), and the
+#: reason of the OK state while autonomy reverses straight out of it. One source: the
+#: supervisor raises them, the coverage planner marks the ground too steep and re-plans round
+#: it (no dead end: gen_slope stood 900 s on a bump and was aborted).
+SLOPE_STOP = 'slope above the work limit'
+SLOPE_RECOVERY = 'slope recovery: reversing straight out at creep speed, tool lifted'
 #: Protective-stop cause head of a motion whose tracks would leave allowed ground (processed or
 #: declared safe): the supervisor raises it, the path follower backs up on it.
 ALLOWED_GROUND_STOP = 'tracks would leave allowed ground'

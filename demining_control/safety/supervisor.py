@@ -40,7 +40,11 @@ for the operator's resume
 (:attr:`SafetySupervisor.limit_latch`); motion faster than commanded by ``runaway_margin_mps`` for
 that long (a stuck valve) latches the e-stop. Operator teleop (``cmd_source`` ``teleop``, from
 the command mux: hold-to-run with the deadman) may drive out of a slope or machine-limit stop at
-``teleop_creep_speed_mps`` with the rotors stopped; every other cause still stops it.
+``teleop_creep_speed_mps`` with the rotors stopped; every other cause still stops it. Autonomy
+may reverse straight out of a slope stop (no turn, the same creep speed, rotors stopped and the
+tool lifted) for at most ``slope_recovery_m`` from where the stop began: back along the track it
+came up at a tilt within the limits (issue 7, no dead end: the coverage planner marks the ground
+too steep and re-plans round it).
 
 Keep-out on the footprint (allowed ground, :mod:`demining_control.safety.allowed_ground`;
 ``allowed_ground_check``): the motion passed on (forward, reverse or pivot, after the clamps
@@ -83,7 +87,8 @@ from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
 from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, EXCLUSION_AHEAD,  # noqa: F401
-                                              INTERLOCK_HOLD, NO_GO_AHEAD, PIVOT_HOLD, CmdSource,
+                                              INTERLOCK_HOLD, NO_GO_AHEAD, PIVOT_HOLD,
+                                              SLOPE_RECOVERY, SLOPE_STOP, CmdSource,
                                               SafetyState, ZoneState)
 from demining_control.coverage.allowed import ContactParams, geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
@@ -115,8 +120,6 @@ _MAX_INSPECTION_CHARS = 500
 TILT_ESTOP = 'tilt beyond the rollover stop limit'
 #: E-stop reason of a vehicle moving faster than commanded (stuck valve, brake failure).
 RUNAWAY_ESTOP = 'runaway: measured motion exceeds the command'
-#: Protective-stop cause of a slope above the work limits (vehicle and tool stopped).
-SLOPE_STOP = 'slope above the work limit'
 #: Reason head of the stop after repeated tool stalls.
 STALL_STOP = 'repeated tool stalls'
 #: Reason head of the stop after a localisation jump.
@@ -244,6 +247,11 @@ class SafetyParams:
                                           'stop, m/s', min=0.0, max=1.0)
     teleop_creep_yaw_rate: float = param(0.2, 'largest |yaw rate| of teleop out of a '
                                          'machine-limit stop, rad/s', min=0.0, max=1.0)
+    slope_recovery_m: float = param(
+        6.0, 'autonomy may reverse straight out of a slope stop this far from where it began '
+        '(at teleop_creep_speed_mps, tool lifted; the length of the machine: the tracks are '
+        'then back where they were within the limits), m; 0: it waits for teleop',
+        min=0.0, max=50.0)
     # A pose that moves further between two judgements than the machine can drive is a
     # localisation jump (a GNSS multipath fix accepted, a re-anchoring): the keep-out and the
     # clearance record are then judged on a wrong pose, so the machine waits for the operator.
@@ -413,6 +421,8 @@ class SafetySupervisor:
         self._stall_since: Optional[float] = None
         self._stall_counted = False
         self._over_slope = False
+        #: Where the current slope stop began (x, y); None without one.
+        self._slope_from: Optional[XY] = None
         self._slip_since: Optional[float] = None
         self._runaway_since: Optional[float] = None
         #: The linear velocity passed on at the last judgement (the commanded motion).
@@ -634,6 +644,17 @@ class SafetySupervisor:
             causes.append('tool state stale')
         return causes
 
+    def _slope_backout(self, inputs: SafetyInputs) -> bool:
+        """Whether autonomy's command is a way straight back out of a slope stop: the slope
+        is the only machine limit, the command reverses, and the machine is less than
+        ``slope_recovery_m`` from where the stop began."""
+        cmd, pose, start = inputs.cmd, inputs.pose, self._slope_from
+        return (self._over_slope and self.limit_latch is None and start is not None
+                and self.params.slope_recovery_m > 0.0 and cmd is not None and pose is not None
+                and _finite(cmd.v, pose.x, pose.y) and cmd.v < 0.0
+                and math.hypot(pose.x - start[0], pose.y - start[1])
+                < self.params.slope_recovery_m)
+
     def tool_must_stop(self, inputs: SafetyInputs, now: float) -> bool:
         """Whether the rotors must stop and the tool lift (people, slope, IMU, tool state)."""
         return bool(self.people_causes(inputs, now) or self.machine_causes(inputs, now))
@@ -644,6 +665,11 @@ class SafetySupervisor:
         if self.beyond_rollover(inputs) and self.imu_valid(inputs, now):
             self.trigger_estop(TILT_ESTOP, now)
         self._over_slope = self.imu_valid(inputs, now) and self.over_work_slope(inputs)
+        pose = inputs.pose
+        if not self._over_slope:
+            self._slope_from = None
+        elif self._slope_from is None and pose is not None and _finite(pose.x, pose.y):
+            self._slope_from = (pose.x, pose.y)
         self._track_stalls(inputs, now)
         pose = inputs.pose
         fresh = (pose is not None and not self._stale(inputs.pose_stamp, now,
@@ -891,6 +917,8 @@ class SafetySupervisor:
             return self.state, Twist2D(), ToolCommand()
         teleop = inputs.cmd_source == CmdSource.TELEOP.value
         creep = teleop and (self.limit_latch is not None or self._over_slope)
+        backout = not teleop and self._slope_backout(inputs)
+        creep = creep or backout
         if self.limit_latch is not None and not teleop:
             # a machine limit waits for the operator: vehicle and tool stopped
             self.interlock_active = False
@@ -918,6 +946,8 @@ class SafetySupervisor:
             if creep:
                 v = max(-p.teleop_creep_speed_mps, min(p.teleop_creep_speed_mps, v))
                 omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
+            if backout:
+                v, omega = min(v, 0.0), 0.0     # straight back: the way it came
             if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
                     and not self.tool_ready(inputs, now)
                     and not self.tool_over_allowed(inputs.pose)):
@@ -962,7 +992,9 @@ class SafetySupervisor:
             self._set(SafetyState.PROTECTIVE_STOP, ', '.join(causes), now)
             self.interlock_active = False
             return self.state, Twist2D(), tool
-        if creep:
+        if backout:
+            self._set(SafetyState.OK, SLOPE_RECOVERY, now)
+        elif creep:
             self._set(SafetyState.OK, f'{TELEOP_RECOVERY}: {self.limit_latch or SLOPE_STOP}',
                       now)
         else:

@@ -387,3 +387,43 @@ def test_the_pin_budget_is_per_zone_so_pins_at_several_zones_do_not_end_the_miss
     pin_at(*zones[1])
     assert statuses[-1].state == PlanState.REFUSED.value
     assert 'pinned at keep-out ground' in statuses[-1].reason
+
+
+def test_a_lasting_slope_stop_marks_the_ground_too_steep_backs_out_and_plans_round_it(
+        area_file):
+    """No dead end on a slope (gen_slope stood 900 s on a bump and was aborted): a slope stop
+    lasting pin_replan_s marks the footprint's ground too steep; the new path reverses out of
+    it first, no lane's tool strip crosses it, and it is reported unreached with the reason;
+    a short stop marks nothing, and past max_steep_zones the plan is refused."""
+    from demining_bringup.contract.datatypes import SafetyEvent
+    from demining_bringup.contract.states import SLOPE_STOP, SafetyState
+    rt, statuses = _status_runtime(area_file, pin_replan_s=2.0, max_steep_zones=1)
+    comp = rt.component
+    paths = len(comp.path)
+
+    def slope_stop(pose, t0, t1):
+        rt.deliver('safety', SafetyEvent(t0, SafetyState.PROTECTIVE_STOP.value,
+                                         f'{SLOPE_STOP}, motion command stale'), t0)
+        for t in np.arange(t0, t1, 0.5):
+            rt.deliver('pose', pose, float(t))
+        rt.deliver('safety', SafetyEvent(t1, SafetyState.OK.value, 'ok'), t1)
+
+    on_bump = VehicleState(10.0, 15.0, 9.0, 0.0)
+    slope_stop(on_bump, 10.0, 11.5)                     # cleared in time: nothing marked
+    assert comp.steep == [] and len(comp.path) == paths
+    slope_stop(on_bump, 20.0, 23.0)
+    assert len(comp.steep) == 1 and comp.replans == 1
+    steep = comp.steep[0]
+    assert steep.contains(Point(15.0, 9.0))
+    path = comp.path
+    assert path[1][0] < path[0][0] and path[1][1] == pytest.approx(9.0)   # straight back
+    assert steep.distance(Point(path[1][0], path[1][1])) > 3.0          # out of its reach
+    for lane in comp.plan.lanes:
+        strip = LineString([lane.tool_start, lane.tool_end]).buffer(1.0, cap_style='flat')
+        assert strip.intersection(steep).area < 1e-3
+    st = statuses[-1]
+    assert st.state == PlanState.PLANNED.value
+    assert any(why.startswith('too steep') for why, _ in st.unreached)
+    slope_stop(VehicleState(30.0, 5.0, 15.0, 0.0), 30.0, 33.0)          # one more than allowed
+    assert statuses[-1].state == PlanState.REFUSED.value
+    assert 'slope stopped the machine' in statuses[-1].reason

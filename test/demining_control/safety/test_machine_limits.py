@@ -19,12 +19,12 @@ DEG = math.pi / 180.0
 
 
 def inputs(now, *, roll=0.0, pitch=0.0, v=None, sup=None, flail=83.8, torque=2000.0,
-           cmd_v=0.4):
+           cmd_v=0.4, cmd_w=0.0, x=-5.0):
     """Every input fresh (on the headland), the vehicle moving as told unless ``v``."""
     measured = (sup.last_v if sup is not None else 0.0) if v is None else v
-    return SafetyInputs(cmd=Twist2D(cmd_v, 0.0), cmd_stamp=now,
+    return SafetyInputs(cmd=Twist2D(cmd_v, cmd_w), cmd_stamp=now,
                         tool_cmd=ToolCommand(83.8, 0.0, 0.15), tool_cmd_stamp=now,
-                        heartbeat_stamp=now, pose=VehicleState(now, -5.0, 10.0, 0.0, v=measured),
+                        heartbeat_stamp=now, pose=VehicleState(now, x, 10.0, 0.0, v=measured),
                         pose_stamp=now, tool_state=ToolState(now, flail, 0.0, 0.15, torque),
                         tool_state_stamp=now, roll=roll * DEG, pitch=pitch * DEG,
                         imu_stamp=now)
@@ -58,6 +58,30 @@ def test_no_work_above_the_slope_limit_and_work_again_below_it_with_hysteresis()
     assert state is SafetyState.OK and cmd.v > 0.0
     _, (state, _, _) = run(sup, 1.6, 1.8, roll=16.0)
     assert SLOPE_STOP in sup.reason
+
+
+def test_autonomy_reverses_straight_out_of_a_slope_stop_for_a_machine_length_only():
+    """gen_slope: the machine stood 900 s on a bump above the roll limit and the mission was
+    aborted; nothing but teleop could move it. Straight back the way it came (rotors stopped,
+    tool lifted, creep speed) it may go, for ``slope_recovery_m``; forward or turning not."""
+    from demining_bringup.contract.states import SLOPE_RECOVERY
+    sup = SafetySupervisor(FIELD, P)
+    run(sup, 0.0, 1.0)
+    _, (state, cmd, _) = run(sup, 1.0, 1.2, roll=17.0)
+    assert state is SafetyState.PROTECTIVE_STOP and SLOPE_STOP in sup.reason and cmd.v == 0.0
+    _, (state, cmd, _) = run(sup, 1.2, 1.4, roll=17.0, cmd_v=0.0, cmd_w=0.3)
+    assert state is SafetyState.PROTECTIVE_STOP and cmd == Twist2D()      # no pivot on it
+    _, (state, cmd, tool) = run(sup, 1.4, 1.6, roll=17.0, cmd_v=-0.4, cmd_w=0.1, x=-7.0)
+    assert state is SafetyState.OK and sup.reason == SLOPE_RECOVERY
+    assert cmd == Twist2D(-P.teleop_creep_speed_mps, 0.0) and tool == ToolCommand()
+    # a machine length from where the stop began: no further
+    _, (state, cmd, _) = run(sup, 1.6, 1.8, roll=17.0, cmd_v=-0.4, x=-5.0 - P.slope_recovery_m)
+    assert state is SafetyState.PROTECTIVE_STOP and SLOPE_STOP in sup.reason and cmd.v == 0.0
+    # off: it waits for teleop
+    off = SafetySupervisor(FIELD, SafetyParams(imu_required=True, tool_state_required=True,
+                                               slope_recovery_m=0.0))
+    _, (state, cmd, _) = run(off, 0.0, 1.2, roll=17.0, cmd_v=-0.4)
+    assert state is SafetyState.PROTECTIVE_STOP and cmd == Twist2D()
 
 
 def test_a_tilt_past_the_rollover_limit_latches_the_estop_and_refuses_a_reset_until_level():
@@ -170,7 +194,10 @@ def test_teleop_creeps_out_of_a_slope_or_limit_stop_but_never_past_an_estop_or_a
 
     for k in range(5):
         step(0.1 * k, 'auto')
-    _, (state, cmd, _) = step(0.6, 'auto', pitch=22.0, cmd_v=-0.6)
+    # autonomy goes neither on nor round (straight back it may: the test above)
+    _, (state, cmd, _) = step(0.6, 'auto', pitch=22.0, cmd_v=0.6)
+    assert state is SafetyState.PROTECTIVE_STOP and cmd == Twist2D()
+    _, (state, cmd, _) = step(0.65, 'auto', pitch=22.0, cmd_v=0.0, cmd_w=0.2)
     assert state is SafetyState.PROTECTIVE_STOP and cmd == Twist2D()
     _, (state, cmd, tool) = step(0.7, 'teleop', pitch=22.0, cmd_v=-0.6)
     assert state is SafetyState.OK and sup.reason.startswith(TELEOP_RECOVERY)

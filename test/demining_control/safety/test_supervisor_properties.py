@@ -377,7 +377,9 @@ limit_steps = st.lists(st.tuples(
     st.booleans(),                                          # the flail is jammed
     st.sampled_from([None, 0.0, 0.5, 1.5]),                 # measured |v| (None: as told)
     st.booleans(),                                          # operator resume
-    st.booleans()),                                         # the mux passes teleop
+    st.booleans(),                                          # the mux passes teleop
+    st.sampled_from([(0.4, 0.0), (-0.4, 0.0), (-0.4, 0.2), (0.0, 0.2)]),  # command v, omega
+    st.floats(0.0, 8.0)),                                   # reversed so far, m
     min_size=1, max_size=60)
 
 
@@ -387,21 +389,25 @@ def test_machine_limits_hold_for_any_tilt_imu_tool_and_motion_sequence(sequence)
     """No motion and no tool on a slope above the work limit or without a valid IMU or tool
     state; a tilt past the rollover limit or a runaway latches the e-stop; a machine-limit stop
     (repeated stalls, slip) holds everything until a resume. Teleop alone may creep out of a
-    slope or machine-limit stop, never faster than the creep speed and never with the tool."""
+    slope or machine-limit stop, never faster than the creep speed and never with the tool;
+    autonomy only out of a slope stop, straight back, within ``slope_recovery_m`` of where the
+    stop began."""
     p = LIMITS
     sup = SafetySupervisor(FIELD, p)
     now = 100.0
     frozen_since = None
     runaway_since = None
-    for dt, roll, pitch, imu_age, frozen, ts_age, jammed, measured, resume, teleop in sequence:
+    for (dt, roll, pitch, imu_age, frozen, ts_age, jammed, measured, resume, teleop,
+         (cmd_v, cmd_w), back) in sequence:
         now += dt
+        x = X0 - 5.0 - back                   # the machine has reversed ``back`` so far
         frozen_since = (frozen_since if frozen_since is not None else now) if frozen else None
         flail = 20.0 if jammed else 83.8
         v_meas = sup.last_v if measured is None else measured
         inp = SafetyInputs(
-            cmd=Twist2D(0.4, 0.0), cmd_stamp=now,
+            cmd=Twist2D(cmd_v, cmd_w), cmd_stamp=now,
             tool_cmd=ToolCommand(83.8, 0.0, 0.15), tool_cmd_stamp=now, heartbeat_stamp=now,
-            pose=VehicleState(now, X0 - 5.0, 10.0, 0.0, v=v_meas), pose_stamp=now,
+            pose=VehicleState(now, x, 10.0, 0.0, v=v_meas), pose_stamp=now,
             tool_state=ToolState(now, flail, 0.0, 0.15, 12000.0 if jammed else 2000.0),
             tool_state_stamp=_stamp(ts_age, now), roll=roll * DEG, pitch=pitch * DEG,
             imu_stamp=_stamp(imu_age, now), imu_frozen_since=frozen_since,
@@ -426,7 +432,13 @@ def test_machine_limits_hold_for_any_tilt_imu_tool_and_motion_sequence(sequence)
         over = imu_ok and (abs(roll) > p.max_work_roll_deg or abs(pitch) > p.max_work_pitch_deg)
         ts_ok = ts_age is not None and ts_age <= p.tool_state_timeout_s
         creeping = moving and teleop and (over or sup.limit_latch is not None)
-        if creeping:
+        backing = moving and not teleop and over and sup.limit_latch is None
+        if backing:
+            assert imu_ok and ts_ok and tool == ToolCommand(), sup.reason
+            assert -p.teleop_creep_speed_mps - 1e-12 <= cmd.v < 0.0 and cmd.omega == 0.0
+            start = sup._slope_from               # the pose at the stop's first judgement
+            assert start is not None and abs(start[0] - x) < p.slope_recovery_m
+        elif creeping:
             assert imu_ok and ts_ok and tool == ToolCommand(), sup.reason
             assert abs(cmd.v) <= p.teleop_creep_speed_mps + 1e-12
             assert abs(cmd.omega) <= p.teleop_creep_yaw_rate + 1e-12
