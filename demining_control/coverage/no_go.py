@@ -107,8 +107,7 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     new keep-out ground, reversing only one that goes deeper (``SafetySupervisor._enters``).
     The two rules differed (the overlap in total against new ground swept): a forward way out
     that left a zone behind faster than it ran onto one beside passed here and was refused
-    there, and the machine was pinned at the same spot four times (mixed_field seed 1, each
-    re-plan "driving straight on" followed at once by "no-go zone ahead").
+    there.
     """
     zone = _union(zones)
     if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:

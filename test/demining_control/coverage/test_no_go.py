@@ -110,10 +110,9 @@ def test_out_of_a_zone_behind_straight_ahead():
 
 
 def test_straight_ahead_never_sweeps_new_ground_of_a_zone_beside_the_hull():
-    """mixed_field seed 1: the forward way out of a zone behind ran the hull onto the edge of
-    a zone ahead beside it. The hull's overlap with both fell (it left the one behind), so the
-    step looked clear, but the supervisor refuses a forward motion that sweeps any new zone
-    ground: the machine was pinned at the same spot four times."""
+    """The forward way out of a zone behind ran the hull onto the edge of a zone ahead beside
+    it. The hull's overlap with both fell (it left the one behind), so the step looked clear,
+    but the supervisor refuses a forward motion that sweeps any new zone ground."""
     hull = (3.0, 3.3, 1.1)
     behind, beside = disc_polygon(-3.6, 0.0, 1.2), disc_polygon(4.4, 1.8, 1.0)
     assert footprint(0.0, 0.0, 0.0, *hull).intersection(beside).area == 0.0
