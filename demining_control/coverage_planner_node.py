@@ -111,6 +111,10 @@ _PROGRESS_TOLERANCE_M = 0.25
 #: Farther than this from every waypoint of the window, the machine is looked for along the
 #: whole rest of the path (poses missed), m.
 _PROGRESS_LOST_M = 2.0
+#: Unprocessed ground thinner than this (the processed raster's round-off) is no ground left, m.
+_SLIVER_M = 0.05
+#: Too-steep ground smaller than this is not reported (the planner's smallest gap), m^2.
+_MIN_REPORTED_M2 = 0.5
 #: A plan may touch the geofence by this much (polygon round-off), m.
 _FENCE_TOLERANCE_M = 0.05
 #: Steps in which the back-out distance is searched, m.
@@ -493,11 +497,12 @@ class CoveragePlannerComponent(Component):
             return []
         left = unary_union(self.steep).intersection(Polygon(self.area.field))
         if processed is not None and not processed.is_empty:
-            left = left.difference(processed)
+            # the processed raster's edge leaves slivers: not ground anyone would clear
+            left = left.difference(processed).buffer(-_SLIVER_M).buffer(_SLIVER_M)
         parts = getattr(left, 'geoms', [left])
         return [(g, 'too steep: the slope stopped the machine here (slope above the work '
                  'limit); left for manual clearance') for g in parts
-                if hasattr(g, 'exterior') and g.area > 0.0]
+                if hasattr(g, 'exterior') and g.area >= _MIN_REPORTED_M2]
 
     def _publish_status(self, state: PlanState, reason: str, now: float) -> None:
         """Latch the planner's verdict (the mission manager ends a refused mission)."""

@@ -423,7 +423,12 @@ def test_a_lasting_slope_stop_marks_the_ground_too_steep_backs_out_and_plans_rou
         assert strip.intersection(steep).area < 1e-3
     st = statuses[-1]
     assert st.state == PlanState.PLANNED.value
-    assert any(why.startswith('too steep') for why, _ in st.unreached)
+    steep_rings = [ring for why, ring in st.unreached if why.startswith('too steep')]
+    assert len(steep_rings) == 1 and Polygon(steep_rings[0]).area > 10.0
+    # ground processed before (a lane through the spot) is not reported
+    rt.deliver('processed', Grid(24.0, np.full((200, 300), 100, dtype=np.int8),
+                                 0.0, 0.0, 0.1), 24.0)
+    assert comp._steep_unreached(comp._processed_now()) == []
     slope_stop(VehicleState(30.0, 5.0, 15.0, 0.0), 30.0, 33.0)          # one more than allowed
     assert statuses[-1].state == PlanState.REFUSED.value
     assert 'slope stopped the machine' in statuses[-1].reason
