@@ -24,7 +24,10 @@ beside every other lane), each 0.78 m off the lane's centre line: where the mv4_
 tracks run (gauge 1.6 m) and where ``bench/missions.py gen_at_uxo_lanes`` lays its AT mines,
 between the boom's two outer coils and channels. ``--speed`` drives the lanes at another
 speed (the mission's governed working speed is ~0.15 m/s; the MD reads a fuze there
-differently).
+differently). ``--repass`` drives the lanes a second time, half a lane over, back down the
+field: every item (clutter survives the flail) is looked at again, as a mission's headland
+passes, re-plans and re-cover passes look at it; a label that changes then is counted as the
+missions see it (transient AT labels).
 
 The last line is a JSON object with the figures. Reproduce:
 ``cd /work/main && python bench/classification.py`` (about 2-3 minutes on one core;
@@ -48,8 +51,8 @@ ROOT = os.path.join(HERE, '..')
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from perception_rate import (SPEED_MPS, Follower, bench_sim_params, clear_lanes, drive,  # noqa
-                             lanes, route)
+from perception_rate import (LANE_SPACING_M, SPEED_MPS, Follower, bench_sim_params,  # noqa
+                             clear_lanes, drive, lanes, route)
 from demining_bringup.contract.datatypes import GprScan, MdScan  # noqa: E402
 from demining_perception.fusion.core import (FusionCore, FusionParams, deep_reflector,  # noqa
                                              wide_top)
@@ -195,15 +198,20 @@ def tool_reach_time(track: List[Tuple[float, float, float, float]], x: float, y:
 
 
 def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given',
-              speed_mps: float = SPEED_MPS) -> Dict:
+              speed_mps: float = SPEED_MPS, repass: bool = False) -> Dict:
     """Simulate one lawnmower mission and return the confusion matrix and details.
 
     ``permittivity``: 'given' tells the GPR processor the world's soil; 'prior' leaves it the
     stack default, a prior the processor's hyperbola fits may replace. ``speed_mps``: the
-    lanes' driving speed.
+    lanes' driving speed. ``repass``: the lanes again, half a lane over.
     """
     sim = Simulator(world, bench_sim_params(seed))
     lane_ys = clear_lanes(world, lanes(world.field, 1000))
+    if repass:
+        # the lanes again, half a lane over, back down the field: every item is looked at on a
+        # second pass, as a mission's headland passes, re-plans and re-cover passes do
+        lane_ys = lane_ys + clear_lanes(world, [y + 0.5 * LANE_SPACING_M
+                                                for y in reversed(lane_ys)])
     path, _ = route(world.field, lane_ys)
     follower = Follower([world.vehicle_start[:2]] + path, speed_mps)
     # The GPR processor is told the soil (an operator setting; the stack default is loam).
@@ -395,6 +403,9 @@ def main() -> int:
     ap.add_argument('--permittivity', choices=['given', 'prior'], default='given',
                     help="GPR soil permittivity: the world's ('given') or the stack default "
                     "estimated from hyperbola fits ('prior')")
+    ap.add_argument('--repass', action='store_true',
+                    help='drive the lanes a second time, half a lane over (every item looked '
+                    'at twice, as on a mission)')
     ap.add_argument('--speed', type=float, default=SPEED_MPS,
                     help=f'driving speed on the lanes, m/s (default {SPEED_MPS})')
     args = ap.parse_args()
@@ -413,7 +424,8 @@ def main() -> int:
         late, margins = 0, []
         for seed in seeds:
             world = make_world(name, seed, args.mixed_ymax)
-            res = run_world(world, seed, args.verbose, args.permittivity, args.speed)
+            res = run_world(world, seed, args.verbose, args.permittivity, args.speed,
+                            args.repass)
             runs.append({k: res[k] for k in ('world', 'seed', 'lanes', 'sim_s', 'wall_s',
                                              'fused_tracks')})
             print_matrix(f'{res["world"]} seed {seed}: {res["lanes"]} lanes, '

@@ -331,6 +331,15 @@ class FusionParams:
         'still coming was AT (P(AT) 5.9 %) for one update over DDS and left a permanent '
         'no-go zone. Boom travel is counted from the sweeps (:meth:`FusionCore.sweep`); '
         'without sweeps only look_s counts', min=0.0, max=5.0)
+    gpr_look_gap_m: float = param(
+        2.0, 'GPR reports of a track after the boom has moved this far since its previous one '
+        'are another look (another pass over it): the number of reports that says how wide '
+        'an object is counts within one look. Summed over passes, a nail or a wire two '
+        'lanes, a headland pass or a re-plan looked at read as wide, AT-like (P(AT) from under '
+        '1 % to 5-9 %: most false no-go zones of bench/missions.py, labelled AP, then AT '
+        'minutes later). A pass over an object moves the boom about a metre while it reports '
+        '(peak and footprint windows); the next lane passes it after a turn, metres of '
+        'travel later. inf: every report in one look', min=0.0, max=math.inf)
     md_reliable_confidence: float = param(
         0.75, 'an MD hit this confident (SNR twice the threshold) reads the metal content '
         'within a factor ~1.5; weaker hits within a factor ~3', min=0.0, max=1.0)
@@ -486,6 +495,11 @@ class Track:
     var: float = 0.0                  # position variance from the poses (m^2), fused
     hits: int = 0
     gpr_hits: int = 0
+    #: GPR reports per look (one pass of the boom over the track, ``gpr_look_gap_m``): the
+    #: boom's odometer at the previous report, the reports of the current look, the most of any
+    gpr_look_travel: float = -math.inf
+    gpr_look_hits: int = 0
+    gpr_look_max: int = 0
     md_hits: int = 0
     gpr_conf: float = 0.0             # combined (noisy-or) confidence per sensor
     md_conf: float = 0.0
@@ -557,12 +571,15 @@ class Track:
         return math.sqrt(self.var)
 
     def add(self, det: Detection, stamp: float, reliable_md: float = 0.75,
-            confident_gpr: float = 0.8, edge: bool = False) -> None:
+            confident_gpr: float = 0.8, edge: bool = False, travel: float = 0.0,
+            look_gap_m: float = math.inf) -> None:
         """Fold a raw detection into the track.
 
         An MD hit at least ``reliable_md`` confident reads the metal within a factor ~1.5, a
         GPR hit at least ``confident_gpr`` confident gives the half width and polarity.
         ``edge``: an outer channel of the boom reported it (see :func:`deep_reflector`).
+        ``travel``: the boom's odometer now; a GPR report more than ``look_gap_m`` of travel
+        after the track's previous one starts another look (``gpr_look_max``).
         """
         w = max(det.confidence, 1e-3)
         sig2 = det.sigma_xy ** 2 if math.isfinite(det.sigma_xy) else 0.0
@@ -579,6 +596,11 @@ class Track:
         depth = det.depth if math.isfinite(det.depth) else 0.0
         if det.source == 'gpr':
             self.gpr_hits += 1
+            if travel - self.gpr_look_travel > look_gap_m:
+                self.gpr_look_hits = 0
+            self.gpr_look_travel = max(self.gpr_look_travel, travel)
+            self.gpr_look_hits += 1
+            self.gpr_look_max = max(self.gpr_look_max, self.gpr_look_hits)
             self.gpr_edge_hits += int(edge)
             self.gpr_conf = 1.0 - (1.0 - self.gpr_conf) * (1.0 - det.confidence)
             strength = det.strength if math.isfinite(det.strength) else 0.0
@@ -614,8 +636,15 @@ class Track:
             if det.kind == DetectionKind.UXO:
                 self.uxo_hints += 1
 
-    def absorb(self, other: 'Track') -> None:
-        """Merge another track into this one."""
+    def absorb(self, other: 'Track', look_gap_m: float = math.inf) -> None:
+        """Merge another track into this one (two tracks whose current looks are within
+        ``look_gap_m`` of travel are one look of one object: their reports add up)."""
+        if abs(self.gpr_look_travel - other.gpr_look_travel) <= look_gap_m:
+            self.gpr_look_hits += other.gpr_look_hits
+        elif other.gpr_look_travel > self.gpr_look_travel:
+            self.gpr_look_hits = other.gpr_look_hits
+        self.gpr_look_travel = max(self.gpr_look_travel, other.gpr_look_travel)
+        self.gpr_look_max = max(self.gpr_look_max, other.gpr_look_max, self.gpr_look_hits)
         tot = self.weight + other.weight
         if tot > 0.0:
             self.x = (self.x * self.weight + other.x * other.weight) / tot
@@ -782,7 +811,9 @@ def posterior(t: Track, p: FusionParams, now: float,
                 lp += math.log(p_pos if t.polarity > 0 else 1.0 - p_pos)
             lp += _depth_log_likelihood(m, t.gpr_depth)
             if seen_all:
-                lp += math.log(m.p_single_gpr if t.gpr_hits == 1 else 1.0 - m.p_single_gpr)
+                # one report in a look, not in all of them (``gpr_look_gap_m``)
+                lp += math.log(m.p_single_gpr if t.gpr_look_max == 1
+                               else 1.0 - m.p_single_gpr)
         elif waited:
             lp += math.log(m.p_gpr_silent)
         logp[h] = lp
@@ -1080,7 +1111,8 @@ class FusionCore:
         else:
             self._hash_remove(best)
         best.add(d, stamp, self.params.md_reliable_confidence,
-                 self.params.gpr_confident_confidence, self._edge(d))
+                 self.params.gpr_confident_confidence, self._edge(d), self._travel,
+                 self.params.gpr_look_gap_m)
         # The track moved: merge any other track now within the gate into the older one.
         for other in self._near(best.x, best.y):
             if other.id != best.id and ((other.x - best.x) ** 2 + (other.y - best.y) ** 2
@@ -1088,10 +1120,10 @@ class FusionCore:
                 keep, gone = (best, other) if best.id < other.id else (other, best)
                 self._hash_remove(gone)
                 if gone is other:
-                    keep.absorb(other)
+                    keep.absorb(other, self.params.gpr_look_gap_m)
                 else:
                     self._hash_remove(keep)
-                    keep.absorb(best)
+                    keep.absorb(best, self.params.gpr_look_gap_m)
                 del self.tracks[gone.id]
                 self._classified.pop(gone.id, None)
                 best = keep
