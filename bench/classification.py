@@ -198,12 +198,14 @@ def tool_reach_time(track: List[Tuple[float, float, float, float]], x: float, y:
 
 
 def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given',
-              speed_mps: float = SPEED_MPS, repass: bool = False) -> Dict:
+              speed_mps: float = SPEED_MPS, repass: bool = False,
+              fusion_overrides: Optional[Dict[str, float]] = None) -> Dict:
     """Simulate one lawnmower mission and return the confusion matrix and details.
 
     ``permittivity``: 'given' tells the GPR processor the world's soil; 'prior' leaves it the
     stack default, a prior the processor's hyperbola fits may replace. ``speed_mps``: the
-    lanes' driving speed. ``repass``: the lanes again, half a lane over.
+    lanes' driving speed. ``repass``: the lanes again, half a lane over. ``fusion_overrides``:
+    fusion parameters other than the defaults.
     """
     sim = Simulator(world, bench_sim_params(seed))
     lane_ys = clear_lanes(world, lanes(world.field, 1000))
@@ -217,7 +219,7 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
     # The GPR processor is told the soil (an operator setting; the stack default is loam).
     gp = GprParams(soil_permittivity=world.soil.permittivity) if permittivity == 'given' \
         else GprParams()
-    mp, fp = MdParams(), FusionParams()
+    mp, fp = MdParams(), FusionParams(**(fusion_overrides or {}))
     gpr_proc, md_proc = GprProcessor(gp), MdProcessor(mp)
     poses = PoseBuffer(history_s=gp.pose_history_s,
                        max_extrapolation_s=gp.max_pose_extrapolation_s)
@@ -234,6 +236,9 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
     for out in drive(sim, follower, poses):
         tr = sim.truth
         vehicle.append((sim.t, tr.x, tr.y, tr.yaw))
+        # the boom's sweep, as the fusion node makes one per pose: the cells it passed lose
+        # log-odds where nothing answered, and its odometer times the looks
+        fusion.sweep(tr.x, tr.y, tr.yaw, sim.t)
         for o in out:
             if isinstance(o, GprScan):
                 dets = gpr_proc.process(o, poses)
@@ -403,6 +408,9 @@ def main() -> int:
     ap.add_argument('--permittivity', choices=['given', 'prior'], default='given',
                     help="GPR soil permittivity: the world's ('given') or the stack default "
                     "estimated from hyperbola fits ('prior')")
+    ap.add_argument('--fusion', action='append', default=[], metavar='NAME=VALUE',
+                    help='a fusion parameter other than its default (repeatable), e.g. '
+                    'gpr_look_gap_m=inf')
     ap.add_argument('--repass', action='store_true',
                     help='drive the lanes a second time, half a lane over (every item looked '
                     'at twice, as on a mission)')
@@ -412,6 +420,15 @@ def main() -> int:
     if not (math.isfinite(args.speed) and 0.02 <= args.speed <= 2.0):
         print('error: --speed must be within 0.02..2.0 m/s', file=sys.stderr)
         return 2
+    overrides: Dict[str, float] = {}
+    for item in args.fusion:
+        name, _, value = item.partition('=')
+        try:
+            overrides[name] = float(value)
+            FusionParams(**overrides)
+        except (TypeError, ValueError) as exc:
+            print(f'error: --fusion {item!r}: {exc}', file=sys.stderr)
+            return 2
     cmdline = ('python bench/classification.py ' + ' '.join(sys.argv[1:])).strip()
     print(f'reproduce: cd {os.path.abspath(ROOT)} && {cmdline}', flush=True)
     seeds = [int(s) for s in args.seeds.split(',') if s.strip()]
@@ -425,7 +442,7 @@ def main() -> int:
         for seed in seeds:
             world = make_world(name, seed, args.mixed_ymax)
             res = run_world(world, seed, args.verbose, args.permittivity, args.speed,
-                            args.repass)
+                            args.repass, overrides)
             runs.append({k: res[k] for k in ('world', 'seed', 'lanes', 'sim_s', 'wall_s',
                                              'fused_tracks')})
             print_matrix(f'{res["world"]} seed {seed}: {res["lanes"]} lanes, '
