@@ -61,8 +61,9 @@ from demining_bringup.contract.states import (KEEP_OUT_CAUSES, SLOPE_STOP, DiagL
                                               FollowerStatus, PlanState, SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import NoGoZones, back_out_point, footprint
-from demining_control.coverage.planner import (NOTHING_LEFT, CoverageParams, CoveragePlan,
-                                               PlanningError, plan_coverage)
+from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
+                                               CoverageParams, CoveragePlan, PlanningError,
+                                               plan_coverage)
 from demining_control.coverage.processed import PROCESSED_VALUE, processed_geometry
 from demining_control.coverage.repair import (RepairGeometry, allowed_router, dropped_area,
                                               progress_index, repair_path)
@@ -111,10 +112,6 @@ _PROGRESS_TOLERANCE_M = 0.25
 #: Farther than this from every waypoint of the window, the machine is looked for along the
 #: whole rest of the path (poses missed), m.
 _PROGRESS_LOST_M = 2.0
-#: Unprocessed ground thinner than this (the processed raster's round-off) is no ground left, m.
-_SLIVER_M = 0.05
-#: Too-steep ground smaller than this is not reported (the planner's smallest gap), m^2.
-_MIN_REPORTED_M2 = 0.5
 #: A plan may touch the geofence by this much (polygon round-off), m.
 _FENCE_TOLERANCE_M = 0.05
 #: Steps in which the back-out distance is searched, m.
@@ -498,11 +495,11 @@ class CoveragePlannerComponent(Component):
         left = unary_union(self.steep).intersection(Polygon(self.area.field))
         if processed is not None and not processed.is_empty:
             # the processed raster's edge leaves slivers: not ground anyone would clear
-            left = left.difference(processed).buffer(-_SLIVER_M).buffer(_SLIVER_M)
+            left = left.difference(processed).buffer(-SLIVER_M).buffer(SLIVER_M)
         parts = getattr(left, 'geoms', [left])
         return [(g, 'too steep: the slope stopped the machine here (slope above the work '
                  'limit); left for manual clearance') for g in parts
-                if hasattr(g, 'exterior') and g.area >= _MIN_REPORTED_M2]
+                if hasattr(g, 'exterior') and g.area >= MIN_GAP_M2]
 
     def _publish_status(self, state: PlanState, reason: str, now: float) -> None:
         """Latch the planner's verdict (the mission manager ends a refused mission)."""

@@ -75,7 +75,7 @@ _DISC_SEGMENTS = 8
 #: A lane whose tool strip is processed to at least this share is not planned again.
 _PROCESSED_SHARE = 0.95
 #: Round-off slivers thinner than this between headland passes and the boundary are ignored, m.
-_SLIVER_M = 0.05
+SLIVER_M = 0.05
 #: Steps and longest distance of the straight run-in onto a pass beside a zone, m.
 _BACK_OUT_STEP_M = 0.5
 _BACK_OUT_MAX_M = 15.0
@@ -98,7 +98,7 @@ _GAP_ROUNDS = 3
 #: lanes cost long transits for little ground: the next round's pass or the report takes it.
 _MIN_REST_LANES = 2.0
 #: Gaps smaller than this are not re-planned (a sliver the tool only grazes), m^2.
-_MIN_GAP_M2 = 0.5
+MIN_GAP_M2 = 0.5
 #: An unprocessed stretch of a headland pass shorter than this (a few grid cells the tool
 #: skimmed) is left to the gap re-cover, not driven as a pass of its own, m.
 _MIN_STRETCH_M = 0.5
@@ -543,7 +543,7 @@ class _Planner:
         #: A gap's sub-plan inherits its parent's (see :meth:`_sub_plan`): its lane ends stay
         #: on it.
         self.known_ground = (unary_union([self.field, self.safe]).buffer(
-            _SLIVER_M, join_style='mitre') if self.passes else None)
+            SLIVER_M, join_style='mitre') if self.passes else None)
 
     def _headland_geometry(self) -> None:
         """Decide where the machine turns: on safe surroundings, or on a processed headland.
@@ -583,7 +583,7 @@ class _Planner:
                              for r in rings]) if rings else Polygon()
         # what lanes must cover: the interior, and whatever the cut passes leave near zones
         # (shrunk a little: polygon round-off leaves slivers along the passes)
-        self.interior = self.region.difference(cover).buffer(-_SLIVER_M)
+        self.interior = self.region.difference(cover).buffer(-SLIVER_M)
 
     def headland_rings(self) -> List[List[XY]]:
         """The headland passes as base_link polylines, outermost first.
@@ -1129,9 +1129,9 @@ class _Planner:
         reach = self.reachable(start_xy)
         cut_off = []
         for _ in range(_GAP_ROUNDS):
-            gaps = [g for g in _polys(self.workable.difference(covered).buffer(-_SLIVER_M)
-                                      .buffer(_SLIVER_M))
-                    if g.area >= _MIN_GAP_M2]
+            gaps = [g for g in _polys(self.workable.difference(covered).buffer(-SLIVER_M)
+                                      .buffer(SLIVER_M))
+                    if g.area >= MIN_GAP_M2]
             if reach is not None:
                 # ground the tool cannot reach from the reachable side (a tool's reach beyond)
                 reach_tool = reach.buffer(self.p.tool_offset_x_m + 0.5 * self.p.tool_width_m)
@@ -1161,8 +1161,8 @@ class _Planner:
                     covered = unary_union([covered, strip])
                     # a pass along a zone covers the strip beside it; what else the gap holds
                     # (it may reach a field edge away from the zone) gets lanes of its own
-                    rest = [g for g in _polys(whole.difference(strip).buffer(-_SLIVER_M)
-                                              .buffer(_SLIVER_M))
+                    rest = [g for g in _polys(whole.difference(strip).buffer(-SLIVER_M)
+                                              .buffer(SLIVER_M))
                             if g.area >= _MIN_REST_LANES * self.p.tool_width_m ** 2
                             and g.distance(self.field.exterior) < self.p.tool_width_m]
                 for gap in rest:
@@ -1179,10 +1179,10 @@ class _Planner:
                                                                 self.p.tool_width_m)])
         # whatever the rounds leave is reported, never silently skipped
         known = unary_union([g for g, _ in unplanned] + cut_off)
-        for g in _polys(self.workable.difference(covered).buffer(-_SLIVER_M)
-                        .buffer(_SLIVER_M)):
+        for g in _polys(self.workable.difference(covered).buffer(-SLIVER_M)
+                        .buffer(SLIVER_M)):
             rest = g.difference(known) if not known.is_empty else g
-            if rest.area >= _MIN_GAP_M2:
+            if rest.area >= MIN_GAP_M2:
                 unplanned.append((rest, _LEFT_AFTER_RECOVER))
         if not legs:
             left = sum(g.area for g, _ in unplanned) + sum(g.area for g in cut_off)
@@ -1245,7 +1245,7 @@ class _Planner:
             ground = ground.difference(self.zone_keep)
         here = Point(start_xy)
         # grown a little: ground that only touches (a lane meeting the field at a corner) joins
-        parts = _polys(ground.buffer(_SLIVER_M))
+        parts = _polys(ground.buffer(SLIVER_M))
         if not parts:
             return None
         return min(parts, key=lambda g: g.distance(here))
@@ -1288,14 +1288,14 @@ class _Planner:
         off = self.p.tool_offset_x_m
         best = None
         for zone, edges, others, keep in self._zone_edges():
-            if zone.distance(gap) > _SLIVER_M:
+            if zone.distance(gap) > SLIVER_M:
                 continue
             for a, b, strip in edges:
                 if not strip.intersects(gap):
                     continue
                 edge = LineString([a, b])
                 covered = strip.intersection(gap)
-                if covered.area < _MIN_GAP_M2:
+                if covered.area < MIN_GAP_M2:
                     continue
                 along = shapely.line_locate_point(edge, shapely.points(_coords(covered)))
                 s0, s1 = float(along.min()), float(along.max())
@@ -1343,7 +1343,7 @@ class _Planner:
         inside = LineString([a, b]).intersection(self.known_ground)
         pieces = [g for g in getattr(inside, 'geoms', [inside])
                   if isinstance(g, LineString) and g.length > _MIN_SEGMENT_M]
-        last = [g for g in pieces if g.distance(Point(b)) < _SLIVER_M]
+        last = [g for g in pieces if g.distance(Point(b)) < SLIVER_M]
         if not last:
             return None
         ends = list(last[0].coords)
@@ -1535,7 +1535,7 @@ class _Planner:
             else self.region
         if ground.is_empty:
             return out
-        ground = ground.buffer(-_SLIVER_M)      # not for a graze along a processed edge
+        ground = ground.buffer(-SLIVER_M)      # not for a graze along a processed edge
         d = np.diff(xy, axis=0)
         heading = np.arctan2(d[:, 1], d[:, 0])
         unit = np.column_stack([np.cos(heading), np.sin(heading)])

@@ -671,7 +671,6 @@ class SafetySupervisor:
         elif self._slope_from is None and pose is not None and _finite(pose.x, pose.y):
             self._slope_from = (pose.x, pose.y)
         self._track_stalls(inputs, now)
-        pose = inputs.pose
         fresh = (pose is not None and not self._stale(inputs.pose_stamp, now,
                                                       p.localization_timeout_s)
                  and _finite(pose.v))

@@ -287,7 +287,7 @@ def test_a_gap_is_re_covered_when_every_lane_is_processed():
     """A zone found on the last lane: every lane was processed, the planner said 'nothing
     left' before its gap re-cover, and the mission completed with the strip beside the zone
     unprocessed (8 m^2 of the small field)."""
-    from demining_control.coverage.planner import _MIN_GAP_M2, NOTHING_LEFT
+    from demining_control.coverage.planner import MIN_GAP_M2, NOTHING_LEFT
     field, disc, safe = _edge_disc_field()
     p = CoverageParams()
     # processed: everything but the zone's clearance and a 1 m strip east of it
@@ -303,7 +303,7 @@ def test_a_gap_is_re_covered_when_every_lane_is_processed():
     # the box corners beside the disc are wedges no pass reaches: reported (but slivers)
     assert left.area < 0.4 * before.area
     assert plan.unplanned and left.difference(
-        unary_union([g for g, _ in plan.unplanned]).buffer(0.1)).area < _MIN_GAP_M2
+        unary_union([g for g, _ in plan.unplanned]).buffer(0.1)).area < MIN_GAP_M2
     # with that strip processed too, nothing is left
     with pytest.raises(PlanningError, match=NOTHING_LEFT):
         plan_coverage(field, [], (6.0, 4.0), p, processed=processed.union(box(10.5, 0, 12, 8)),
