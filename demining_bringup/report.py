@@ -50,8 +50,9 @@ REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson
                 'cleared_area.geojson', 'clearance.kml', 'clearance.gpkg')
 #: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
 #: ``simulated`` (version 1 had neither); 3 moved ``neutralised`` (simulation truth) to
-#: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome.
-SCHEMA_VERSION = 5
+#: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome;
+#: 6 added ``detonations_under_tracks``.
+SCHEMA_VERSION = 6
 #: Permissions of every report file: readable by other users and services.
 #: How a run folder is named: UTC time to the second, then ``-2``, ``-3``, ... when taken.
 RUN_DIR_TIME_FORMAT = '%Y%m%dT%H%M%SZ'
@@ -230,6 +231,8 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
         'detections': detections,
         'ap_detonation_events': [event_entry(e) for e in _events(record, 'ap_detonation')],
         'ap_detonations': len(_events(record, 'ap_detonation')),
+        'detonations_under_tracks': sum(
+            1 for e in _events(record, 'ap_detonation', 'at_detonation') if e.under_track),
         'at_detonations': len(at_events),
         'at_detonation_events': [event_entry(e) for e in at_events],
         'damage_events': [event_entry(e) for e in _events(record, 'damage', 'collision')],
@@ -466,7 +469,8 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         f'| mission time | {summary["mission_time_s"]:.0f} s |',
         f'| clearance rate | {summary["clearance_rate_m2_per_h"]:.0f} m²/h |',
         f'| detections | {len(summary["detections"])} |',
-        f'| AP detonations under the tool | {summary["ap_detonations"]} |',
+        f'| AP detonations | {summary["ap_detonations"]} |',
+        f'| detonations under a track (not the tool) | {summary["detonations_under_tracks"]} |',
         f'| AT detonations | {summary["at_detonations"]} |',
         f'| safety events | {len(summary["safety_events"])} |',
         '',
@@ -474,9 +478,11 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
     ]
     sensed = summary['ap_detonation_events'] + summary['at_detonation_events']
     if sensed:
-        lines += ['| time | x [m] | y [m] | lat | lon |', '|---|---|---|---|---|']
+        lines += ['| time | kind | set off by | x [m] | y [m] | lat | lon |',
+                  '|---|---|---|---|---|---|---|']
         for e in sorted(sensed, key=lambda e: e['stamp']):
-            lines.append(f'| {_fmt_time(e["stamp"])} | {_fmt(e["x"], 2)} | {_fmt(e["y"], 2)} | '
+            lines.append(f'| {_fmt_time(e["stamp"])} | {e["item_kind"] or "n/a"} | '
+                         f'{e["detail"] or "n/a"} | {_fmt(e["x"], 2)} | {_fmt(e["y"], 2)} | '
                          f'{_fmt(e["lat"], 7)} | {_fmt(e["lon"], 7)} |')
     else:
         lines.append('None.')

@@ -61,7 +61,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 import numpy as np
 
 from demining_bringup.contract import tool_physics, vehicle_params
-from demining_bringup.contract.datatypes import SimEvent
+from demining_bringup.contract.datatypes import TRACK_CAUSE, SimEvent
 from demining_bringup.contract.parameters import param
 from demining_sim.spatial import ItemTable
 
@@ -503,7 +503,7 @@ class GroundContact:
             if abs(u) <= half_track_l and abs(abs(w) - half_gauge) <= half_track_w:
                 if row not in self._in_track:
                     self._in_track.add(row)
-                    side = 'left track' if w > 0 else 'right track'
+                    side = f'left {TRACK_CAUSE}' if w > 0 else f'right {TRACK_CAUSE}'
                     ch = self._track(stamp, row, depth, side)
                     if ch is not None:
                         changes.append(ch)
@@ -596,7 +596,7 @@ class GroundContact:
         """Blast effects of a detonation by its explosive mass and where it is."""
         p, t = self.p, self.table
         mass = float(t.explosive_mass[row])
-        if cause in ('left track', 'right track'):
+        if TRACK_CAUSE in cause:
             if mass > p.track_blast_rating_kg:
                 ch.disables = 'vehicle'
                 ch.events.append(event(EventKind.DAMAGE.value,

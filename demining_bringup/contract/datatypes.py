@@ -152,6 +152,12 @@ class ToolEvent:
     detail: str = ''
 
 
+#: The word an event's ``detail`` holds when a track reached the item (the simulator's causes
+#: ``left track`` and ``right track``): a blast under a track, where the machine's armour is not
+#: rated for it, unlike the tool's.
+TRACK_CAUSE = 'track'
+
+
 @dataclasses.dataclass
 class SimEvent:
     """A ground-truth event from the simulator (/sim/events; never used by perception).
@@ -159,6 +165,8 @@ class SimEvent:
     ``kind`` is one of ``neutralised``, ``ap_detonation``, ``at_detonation``,
     ``uxo_detonation``, ``damage``, ``tool_damage``, ``item_damaged``, ``item_thrown``,
     ``item_pushed``, ``collision``, ``intrusion``, ``fault`` (docs/interfaces.md).
+    An item's event names in ``detail`` the machine part that reached it: the tool
+    (``flail``, ``tiller``) or a track (``left track``, ``right track``).
     """
 
     stamp: float
@@ -169,6 +177,11 @@ class SimEvent:
     y: float = 0.0
     detail: str = ''
     extra: Optional[dict] = None
+
+    @property
+    def under_track(self) -> bool:
+        """Whether a track, not the tool, reached the item (:data:`TRACK_CAUSE`)."""
+        return TRACK_CAUSE in self.detail
 
 
 @dataclasses.dataclass

@@ -74,9 +74,9 @@ def test_empty_mission_still_writes_a_report(tmp_path):
 
 def test_summary_carries_its_schema_version_and_the_simulated_flag(tmp_path):
     from demining_bringup.report import SCHEMA_VERSION
-    assert SCHEMA_VERSION == 5
+    assert SCHEMA_VERSION == 6
     on_disk = json.loads(json.dumps(write_report(_record(), str(tmp_path / 'a'))))
-    assert on_disk['schema_version'] == 5 and on_disk['simulated'] is True
+    assert on_disk['schema_version'] == 6 and on_disk['simulated'] is True
     assert 'simulated mission' in (tmp_path / 'a' / 'report.md').read_text()
     real = write_report(_record(simulated=False), str(tmp_path / 'b'))
     assert real['simulated'] is False
@@ -111,7 +111,7 @@ def test_a_pre_existing_file_is_replaced_whole(tmp_path):
     inode = os.stat(target).st_ino
     write_report(_record(), str(tmp_path))
     text = target.read_text()
-    assert json.loads(text)['schema_version'] == 5 and 'x' * 10 not in text
+    assert json.loads(text)['schema_version'] == 6 and 'x' * 10 not in text
     assert os.stat(target).st_ino != inode          # a new file renamed over the old one
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
     atomic_write(str(target), b'short')
@@ -189,3 +189,14 @@ def test_geojson_outer_rings_are_counter_clockwise_and_holes_clockwise(tmp_path)
         got_holes = [list(r.coords) for r in p.interiors]
         assert [list(r.coords) for r in want.interiors] == got_holes, status
     assert holes == 1
+
+
+def test_a_detonation_under_a_track_is_reported_as_such_not_as_under_the_tool(tmp_path):
+    events = [SimEvent(44.0, 'ap_detonation', 'ap_1', 'AP', 2.4, 2.4, 'left track'),
+              SimEvent(90.0, 'ap_detonation', 'ap_2', 'AP', 5.0, 5.0, 'flail')]
+    summary = write_report(_record(events=events), str(tmp_path))
+    assert summary['ap_detonations'] == 2 and summary['detonations_under_tracks'] == 1
+    md = (tmp_path / 'report.md').read_text()
+    assert '| detonations under a track (not the tool) | 1 |' in md
+    assert 'under the tool' not in md
+    assert '| 44.0 s | AP | left track |' in md and '| AP | flail |' in md
