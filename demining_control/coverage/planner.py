@@ -633,7 +633,10 @@ class _Planner:
         spacing, half = p.lane_spacing_m, 0.5 * p.tool_width_m
         out = []
         k = 0
-        y = miny + 0.5 * spacing
+        # one band covers a strip no wider than the tool (a gap left along a field edge or
+        # beside a zone): centred on it, the machine stays over the strip's own ground, not
+        # a half spacing past its far side (outside the field, where its ends are unknown)
+        y = 0.5 * (miny + maxy) if maxy - miny <= p.tool_width_m else miny + 0.5 * spacing
         run = p.tool_offset_x_m + p.lane_end_margin_m + p.footprint_front_m
         while True:
             band = box(minx - run - 1.0, y - half, maxx + run + 1.0, y + half)
@@ -765,24 +768,28 @@ class _Planner:
         cands = []
         known = (shapely.prepared.prep(self.known_ground) if self.known_ground is not None
                  else None)
-        hull = ext + max(self.p.footprint_front_m, self.p.footprint_rear_m)
         for k, y, x0, x1, z0, z1 in self.lanes():
+            # run-in/out of the base past each end of the tool stretch: the full one (the
+            # tool over the boundary by the margin) where the hull stays on known ground,
+            # else the tool just reaching the end (a gap inside processed ground, a hull
+            # length from the field's edge: the margin would run it out of the field)
+            e0 = e1 = ext
             if known is not None:
                 # a gap at the field's edge, with nothing outside it declared safe: the lane
                 # ends there as at a zone (driven towards it, the tool reaching the edge, the
                 # machine backing out), never with the hull run out past the boundary (its
                 # front ahead of base_link at a lane's end, its rear behind at a start)
-                z0 = z0 or not known.contains(Point(self._from_lane(x0 - hull, y)))
-                z1 = z1 or not known.contains(Point(self._from_lane(x1 + hull, y)))
+                e0, z0 = self._run(known, x0, y, -1.0, z0)
+                e1, z1 = self._run(known, x1, y, 1.0, z1)
 
-            def make(a: float, b: float, za: bool, zb: bool, sign: float
-                     ) -> Optional[Lane]:
-                # base starts 'ext' before the tool stretch (tool passes the boundary) unless
+            def make(a: float, b: float, za: bool, zb: bool, sign: float, ea: float,
+                     eb: float) -> Optional[Lane]:
+                # base starts 'ea' before the tool stretch (tool passes the boundary) unless
                 # a zone is there: then the base starts with its hull (the rear) clear of the
                 # zone, and the strip up to the tool there is left to the gap re-cover
-                start = a - sign * (ext if not za else -self.p.footprint_rear_m)
+                start = a - sign * (ea if not za else -self.p.footprint_rear_m)
                 tool_start = a if not za else start + sign * off
-                end = b + sign * (ext if not zb else -off)
+                end = b + sign * (eb if not zb else -off)
                 if sign * (end - start) <= _MIN_SEGMENT_M or \
                         sign * (b - tool_start) <= _MIN_SEGMENT_M:
                     # a stretch between two zones too short for the hull to start clear of
@@ -791,8 +798,8 @@ class _Planner:
                     return None
                 return Lane(k, self._from_lane(start, y), self._from_lane(end, y),
                             self._from_lane(tool_start, y), self._from_lane(b, y), zb)
-            fwd = make(x0, x1, z0, z1, 1.0)
-            rev = make(x1, x0, z1, z0, -1.0)
+            fwd = make(x0, x1, z0, z1, 1.0, e0, e1)
+            rev = make(x1, x0, z1, z0, -1.0, e1, e0)
             if z1 and not z0:
                 options = [fwd]              # drive towards the zone
             elif z0 and not z1:
@@ -804,6 +811,21 @@ class _Planner:
             if options:
                 cands.append(options)
         return cands
+
+    def _run(self, known, x: float, y: float, sign: float, zone: bool) -> Tuple[float, bool]:
+        """(run of the base past a lane end at ``x``, whether the end is a zone end).
+
+        The full run (``tool_offset_x_m`` + ``lane_end_margin_m``) when the hull there is on
+        ``known`` ground, else the tool's offset alone (the tool just reaching the end) when
+        that keeps it on, else the end is treated as a zone's (driven towards, backed out of).
+        """
+        body = max(self.p.footprint_front_m, self.p.footprint_rear_m)
+        for run in (self.p.tool_offset_x_m + self.p.lane_end_margin_m, self.p.tool_offset_x_m):
+            if zone:
+                break
+            if known.contains(Point(self._from_lane(x + sign * (run + body), y))):
+                return run, False
+        return self.p.tool_offset_x_m + self.p.lane_end_margin_m, True
 
     def _processed_ring(self, ring: List[XY]) -> bool:
         strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
