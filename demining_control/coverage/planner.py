@@ -72,6 +72,10 @@ _EXCLUSION_PENALTY = 1.0e6
 _ROUTE_FALLBACK_M = 1.0
 #: Segments of the quarter circle of a pivot disc judged for the ground a pivot sweeps.
 _DISC_SEGMENTS = 8
+#: How far short of a gap lane's end the tool may start or stop so that the hull stays on
+#: known ground (a field's edge a hull length away), m: the sliver left is below
+#: :data:`MIN_GAP_M2` for a tool of 2 m.
+_RUN_SHORTFALL_M = 0.2
 #: A lane whose tool strip is processed to at least this share is not planned again.
 _PROCESSED_SHARE = 0.95
 #: Round-off slivers thinner than this between headland passes and the boundary are ignored, m.
@@ -639,6 +643,11 @@ class _Planner:
         y = 0.5 * (miny + maxy) if maxy - miny <= p.tool_width_m else miny + 0.5 * spacing
         run = p.tool_offset_x_m + p.lane_end_margin_m + p.footprint_front_m
         while True:
+            if k and y + half > maxy:
+                # the last band overshoots the far side no more than the first one does the
+                # near side: a band whose line runs outside the field would have its ends
+                # judged on ground outside it
+                y = max(y - spacing + _EPS, min(y, maxy - 0.5 * spacing))
             band = box(minx - run - 1.0, y - half, maxx + run + 1.0, y + half)
             # blocked x-intervals: the tool rectangle must not touch a zone anywhere in its band,
             # and the machine's front (the hammers, ahead of the tool's centre line) stops short
@@ -773,14 +782,20 @@ class _Planner:
             # tool over the boundary by the margin) where the hull stays on known ground,
             # else the tool just reaching the end (a gap inside processed ground, a hull
             # length from the field's edge: the margin would run it out of the field)
-            e0 = e1 = ext
+            rear, front = self.p.footprint_rear_m, self.p.footprint_front_m
+            # per direction: (run, zone) at its start (the hull's rear behind the base) and at
+            # its end (the front ahead of it)
+            start0, end1 = (ext, z0), (ext, z1)        # driven from x0 to x1
+            start1, end0 = (ext, z1), (ext, z0)        # driven from x1 to x0
             if known is not None:
                 # a gap at the field's edge, with nothing outside it declared safe: the lane
                 # ends there as at a zone (driven towards it, the tool reaching the edge, the
                 # machine backing out), never with the hull run out past the boundary (its
                 # front ahead of base_link at a lane's end, its rear behind at a start)
-                e0, z0 = self._run(known, x0, y, -1.0, z0)
-                e1, z1 = self._run(known, x1, y, 1.0, z1)
+                start0 = self._run(known, x0, y, -1.0, z0, rear)
+                end1 = self._run(known, x1, y, 1.0, z1, front)
+                start1 = self._run(known, x1, y, 1.0, z1, rear)
+                end0 = self._run(known, x0, y, -1.0, z0, front)
 
             def make(a: float, b: float, za: bool, zb: bool, sign: float, ea: float,
                      eb: float) -> Optional[Lane]:
@@ -788,7 +803,8 @@ class _Planner:
                 # a zone is there: then the base starts with its hull (the rear) clear of the
                 # zone, and the strip up to the tool there is left to the gap re-cover
                 start = a - sign * (ea if not za else -self.p.footprint_rear_m)
-                tool_start = a if not za else start + sign * off
+                # (a run-in shorter than the tool's offset starts the tool inside the stretch)
+                tool_start = a if not za and ea >= off else start + sign * off
                 end = b + sign * (eb if not zb else -off)
                 if sign * (end - start) <= _MIN_SEGMENT_M or \
                         sign * (b - tool_start) <= _MIN_SEGMENT_M:
@@ -798,34 +814,40 @@ class _Planner:
                     return None
                 return Lane(k, self._from_lane(start, y), self._from_lane(end, y),
                             self._from_lane(tool_start, y), self._from_lane(b, y), zb)
-            fwd = make(x0, x1, z0, z1, 1.0, e0, e1)
-            rev = make(x1, x0, z1, z0, -1.0, e1, e0)
-            if z1 and not z0:
-                options = [fwd]              # drive towards the zone
-            elif z0 and not z1:
-                options = [rev]
-            else:
-                options = [fwd, rev]
+            fwd = (make(x0, x1, start0[1], end1[1], 1.0, start0[0], end1[0]), start0[1])
+            rev = (make(x1, x0, start1[1], end0[1], -1.0, start1[0], end0[0]), start1[1])
+            # a direction that starts at a zone is dropped when the other one drives towards
+            # it (the tool reaches the zone's line; started there, the hull would stand on it)
+            options = [ln for ln, za in (fwd, rev) if not za] or [ln for ln, _ in (fwd, rev)]
             # a stretch too short for the hull to start clear of a zone is left to the re-cover
             options = [ln for ln in options if ln is not None and _along(ln) > _MIN_SEGMENT_M]
             if options:
                 cands.append(options)
         return cands
 
-    def _run(self, known, x: float, y: float, sign: float, zone: bool) -> Tuple[float, bool]:
+    def _run(self, known, x: float, y: float, sign: float, zone: bool,
+             body: float) -> Tuple[float, bool]:
         """(run of the base past a lane end at ``x``, whether the end is a zone end).
 
-        The full run (``tool_offset_x_m`` + ``lane_end_margin_m``) when the hull there is on
+        The full run (``tool_offset_x_m`` + ``lane_end_margin_m``) when the hull there (its
+        part ``body`` m beyond the base: the rear at a start, the front at an end) is on
         ``known`` ground, else the tool's offset alone (the tool just reaching the end) when
         that keeps it on, else the end is treated as a zone's (driven towards, backed out of).
         """
-        body = max(self.p.footprint_front_m, self.p.footprint_rear_m)
-        for run in (self.p.tool_offset_x_m + self.p.lane_end_margin_m, self.p.tool_offset_x_m):
-            if zone:
-                break
-            if known.contains(Point(self._from_lane(x + sign * (run + body), y))):
+        off = self.p.tool_offset_x_m
+        if not zone:
+            for run in (off + self.p.lane_end_margin_m, off):
+                if known.contains(Point(self._from_lane(x + sign * (run + body), y))):
+                    return run, False
+            # the hull's end on the known ground's edge: the tool starts (or stops) a little
+            # short of the stretch's end, a sliver below what the re-cover plans again
+            line = LineString([self._from_lane(x + sign * (off - _RUN_SHORTFALL_M + body), y),
+                               self._from_lane(x + sign * (off + body), y)])
+            inside = line.intersection(known.context)
+            if not inside.is_empty and inside.distance(Point(line.coords[0])) < _EPS:
+                run = off - _RUN_SHORTFALL_M + inside.length - _EPS
                 return run, False
-        return self.p.tool_offset_x_m + self.p.lane_end_margin_m, True
+        return off + self.p.lane_end_margin_m, True
 
     def _processed_ring(self, ring: List[XY]) -> bool:
         strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
