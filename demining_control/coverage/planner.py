@@ -130,6 +130,10 @@ _SAFE_BELT_SHARE = 0.99
 #: entering a keep-out zone (a pocket between close zones).
 _NO_CLEAN_APPROACH = 'no approach keeps the footprint out of keep-out zones'
 
+#: Why a gap beside a keep-out zone gets no lane.
+_BESIDE_ZONE = ("beside a keep-out zone: the tool's strip over it would touch the zone's "
+                'clearance')
+
 #: Why ground is left after the last round of gap re-cover.
 _LEFT_AFTER_RECOVER = ('left after the gap re-cover: a wedge beside a keep-out zone or a field '
                        'corner no lane or pass reaches')
@@ -1476,6 +1480,8 @@ class _Planner:
         cands = self.build_lanes()
         rings = self.headland_rings()
         if not cands and not rings:
+            if self.zones and self.field.distance(self.zone_clear) < self.p.tool_width_m:
+                raise PlanningError(_BESIDE_ZONE)
             raise PlanningError('no lane fits the area (is it narrower than the tool?)')
         if not self.processed.is_empty:
             cands = [c for c in cands if not self._processed_already(c[0])]

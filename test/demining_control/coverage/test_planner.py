@@ -483,3 +483,18 @@ def test_a_small_gap_is_re_covered_not_reported(gap):
         rear = Point(ln.start[0] - math.cos(d) * p.footprint_rear_m,
                      ln.start[1] - math.sin(d) * p.footprint_rear_m)
         assert inside.contains(rear) and inside.contains(Point(ln.end)), ln
+
+
+def test_a_gap_the_tool_cannot_reach_beside_a_zone_is_reported_with_that_reason():
+    # quick_mixed seed 1: the strip between an AT zone's clearance and the field's edge was
+    # reported as "no lane fits the area (is it narrower than the tool?)"
+    field = [(0.0, 0.0), (14.0, 0.0), (14.0, 10.0), (0.0, 10.0)]
+    zone = Point(8.0, 8.15).buffer(1.16, 16)
+    p = CoverageParams()
+    strip = box(6.3, 8.7, 9.6, 10.0).difference(zone.buffer(p.exclusion_clearance_m))
+    processed = box(-1.0, -1.0, 15.0, 11.0).difference(strip).difference(
+        zone.buffer(p.exclusion_clearance_m)).difference(box(2.0, 3.0, 4.0, 5.0))
+    plan = plan_coverage(field, [], (3.0, 3.0), p, processed=processed,
+                         no_go_zones=[list(zone.exterior.coords)[:-1]])
+    reasons = [reason for g, reason in plan.unplanned if g.intersects(strip)]
+    assert reasons and all(r.startswith('beside a keep-out zone') for r in reasons), reasons
