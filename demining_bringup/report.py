@@ -43,6 +43,7 @@ from shapely.ops import unary_union
 from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent
 from demining_bringup.contract.files import FILE_MODE, atomic_write  # noqa: F401 (API)
 from demining_bringup.contract.geo import LocalCartesian
+from demining_bringup.contract.states import departure_number
 from demining_bringup.contract.world import GeoOrigin, Polygon
 
 #: The files every run folder holds (the integration tests check this list).
@@ -51,7 +52,7 @@ REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson
 #: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
 #: ``simulated`` (version 1 had neither); 3 moved ``neutralised`` (simulation truth) to
 #: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome;
-#: 6 added ``detonations_under_tracks``.
+#: 6 added ``detonations_under_tracks`` and ``allowed_ground_departures``.
 SCHEMA_VERSION = 6
 #: Permissions of every report file: readable by other users and services.
 #: How a run folder is named: UTC time to the second, then ``-2``, ``-3``, ... when taken.
@@ -237,6 +238,9 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
         'at_detonation_events': [event_entry(e) for e in at_events],
         'damage_events': [event_entry(e) for e in _events(record, 'damage', 'collision')],
         'safety_events': list(record.safety_events),
+        'allowed_ground_departures': max(
+            (departure_number(str(e.get('reason', ''))) for e in record.safety_events),
+            default=0),
         'runs': len(record.completion.get('runs', [])) or 1,
         'files': list(REPORT_FILES),
     }
@@ -471,6 +475,8 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         f'| detections | {len(summary["detections"])} |',
         f'| AP detonations | {summary["ap_detonations"]} |',
         f'| detonations under a track (not the tool) | {summary["detonations_under_tracks"]} |',
+        f'| motions that took the tracks off allowed ground (recorded, not refused; listed in '
+        f'the safety events) | {summary["allowed_ground_departures"]} |',
         f'| AT detonations | {summary["at_detonations"]} |',
         f'| safety events | {len(summary["safety_events"])} |',
         '',

@@ -65,6 +65,13 @@ class ZoneState(str, enum.Enum):
 #: Reasons on /safety/events that start with this report a people-zone transition (the mission
 #: record keeps them even when the safety state itself does not change).
 PEOPLE_ZONE_EVENT_PREFIX = 'people zone'
+#: Head of the supervisor's events about allowed ground that change no state (a motion
+#: leaving it recorded, not refused; the start note saying so): the record keeps them.
+ALLOWED_GROUND_EVENT_PREFIX = 'allowed ground'
+#: Head of the event of one motion leaving allowed ground, recorded and not refused.
+ALLOWED_GROUND_RECORDED = f'{ALLOWED_GROUND_EVENT_PREFIX} not enforced (recorded only)'
+_DEPARTURE_TAG = 'departure'
+
 #: Protective-stop causes of the safety supervisor that refuse a motion because the machine's
 #: predicted footprint would enter keep-out ground. One source: the supervisor raises them, the
 #: coverage planner re-plans round the zone when they pin the machine (no dead end).
@@ -139,3 +146,20 @@ class DiagLevel(enum.IntEnum):
     WARN = 1
     ERROR = 2
     STALE = 3
+
+
+def allowed_ground_departure(what: str, x: float, y: float, number: int) -> str:
+    """The event text of the ``number``-th motion leaving allowed ground (recorded only).
+
+    ``what``: which motion and why; ``x``, ``y``: base_link in the map frame, m.
+    """
+    return f'{ALLOWED_GROUND_RECORDED}: {what} at ({x:.1f}, {y:.1f}) [{_DEPARTURE_TAG} {number}]'
+
+
+def departure_number(reason: str) -> int:
+    """The running number of a departure event (:func:`allowed_ground_departure`), else 0."""
+    if not reason.startswith(ALLOWED_GROUND_RECORDED):
+        return 0
+    head, _, tail = reason.rpartition(f'[{_DEPARTURE_TAG} ')
+    number = tail.rstrip(']')
+    return int(number) if head and number.isdigit() else 0

@@ -37,7 +37,8 @@ from demining_bringup.contract.datatypes import (Detection, PlanStatus, SimEvent
 from demining_bringup.contract.journal import JournalContent
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
-from demining_bringup.contract.states import (PEOPLE_ZONE_EVENT_PREFIX, FollowerStatus, PlanState,
+from demining_bringup.contract.states import (ALLOWED_GROUND_EVENT_PREFIX,
+                                              PEOPLE_ZONE_EVENT_PREFIX, FollowerStatus, PlanState,
                                               MissionState, SafetyState)
 from demining_control.coverage.processed import ProcessedGrid
 
@@ -240,8 +241,9 @@ class MissionManager:
         """Record a /safety/state change (and time a latched e-stop)."""
         state = SafetyState(state)
         if state is self._safety_state:
-            if reason.startswith(PEOPLE_ZONE_EVENT_PREFIX):
-                # a people-zone change (clear, slow, stop) is recorded though the state stays
+            if reason.startswith((PEOPLE_ZONE_EVENT_PREFIX, ALLOWED_GROUND_EVENT_PREFIX)):
+                # a people-zone change (clear, slow, stop) and a motion leaving allowed ground
+                # (recorded, not refused) go in the record though the state stays
                 self.safety_events.append({'stamp': float(now), 'state': state.value,
                                            'reason': reason})
                 del self.safety_events[:-_MAX_SAFETY_EVENTS]

@@ -86,7 +86,9 @@ from demining_bringup.contract.datatypes import (Detection, SimEvent, ToolComman
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
-from demining_bringup.contract.states import (ALLOWED_GROUND_STOP, EXCLUSION_AHEAD,  # noqa: F401
+from demining_bringup.contract.states import (ALLOWED_GROUND_EVENT_PREFIX,  # noqa: F401
+                                              ALLOWED_GROUND_RECORDED, ALLOWED_GROUND_STOP,
+                                              allowed_ground_departure, EXCLUSION_AHEAD,
                                               INTERLOCK_HOLD, NO_GO_AHEAD, PIVOT_HOLD,
                                               SLOPE_RECOVERY, SLOPE_STOP, CmdSource,
                                               SafetyState, ZoneState)
@@ -106,7 +108,8 @@ PEOPLE_CLEAR_RESUME = 'people zone clear for the hold time: work resumes'
 _SWEEP_STEPS = 5
 #: Footprint area inside no-go zones that counts as "further in", m^2 (numerical noise).
 _AREA_EPS_M2 = 1e-4
-#: How many recorded (not enforced) allowed-ground departures go on the safety events.
+#: How many recorded (not enforced) allowed-ground departures go on the safety events each
+#: (after them, only the 2^k-th).
 _MAX_ALLOWED_RECORDS = 20
 #: How many transitions are kept (bounded memory on a long mission).
 _MAX_TRANSITIONS = 10_000
@@ -129,14 +132,14 @@ SLIP_STOP = 'track slip beyond the limit'
 #: Reason head of the OK state while teleop drives out of a machine-limit stop.
 TELEOP_RECOVERY = 'teleop recovery at creep speed'
 #: Head of the event of a motion leaving allowed ground that is recorded, not refused.
-ALLOWED_GROUND_RECORDED = 'allowed ground not enforced (recorded only)'
 #: Event at the start when the area declares no safe ground (the check records only).
-ALLOWED_GROUND_RECORD_ONLY = ('allowed ground: motions leaving processed or declared safe '
-                              'ground are recorded, not refused '
+ALLOWED_GROUND_RECORD_ONLY = (f'{ALLOWED_GROUND_EVENT_PREFIX}: motions leaving processed or '
+                              'declared safe ground are recorded, not refused '
                               '(allowed_ground_enforce_declared)')
-ALLOWED_GROUND_UNDECLARED = ('allowed ground: the area declares no safe ground (approach '
-                             'lane, safe area or margin): motions leaving processed ground are '
-                             'recorded, not refused (allowed_ground_enforce_undeclared)')
+ALLOWED_GROUND_UNDECLARED = (f'{ALLOWED_GROUND_EVENT_PREFIX}: the area declares no safe ground '
+                             '(approach lane, safe area or margin): motions leaving processed '
+                             'ground are recorded, not refused '
+                             '(allowed_ground_enforce_undeclared)')
 #: Reason tail while a machine-limit stop waits for the operator's resume.
 LIMIT_WAITING = 'waiting for resume'
 #: Reason while a reset latch waits for the operator's resume.
@@ -962,10 +965,12 @@ class SafetySupervisor:
                 if leaves:
                     # an area without declared safe ground: recorded, not enforced (bounded)
                     self.allowed_recorded += 1
-                    if self.allowed_recorded <= _MAX_ALLOWED_RECORDS:
-                        tail = (' (further ones are counted, not listed)'
-                                if self.allowed_recorded == _MAX_ALLOWED_RECORDS else '')
-                        self.notes.append(f'{ALLOWED_GROUND_RECORDED}: {leaves}{tail}')
+                    n = self.allowed_recorded
+                    # the first ones each, then the 2^k-th: the record gets where they began
+                    # and their count within a factor of two, in bounded space
+                    if n <= _MAX_ALLOWED_RECORDS or n & (n - 1) == 0:
+                        pose = inputs.pose
+                        self.notes.append(allowed_ground_departure(leaves, pose.x, pose.y, n))
                         self._record_action(self.notes[-1], now)
                 self._recorded_leave = leaves
             # over any ground: a working tool marks its own sweep processed as it turns, so

@@ -297,3 +297,23 @@ def test_ground_counts_processed_only_with_every_rotor_at_speed(flail, tiller, s
     m = MissionManager(FIELD, params=p)
     m.on_tool_state(state, 1.0)
     assert m.tool_working(1.0) is working
+
+
+def test_motions_leaving_allowed_ground_go_in_the_record_and_the_report(tmp_path):
+    """The supervisor records them without a state change: the record kept only people-zone
+    events of that kind, so the report never said where the tracks left allowed ground."""
+    from demining_bringup.contract.states import allowed_ground_departure
+    m = MissionManager(FIELD, [], MissionParams())
+    m.update(1.0)
+    m.on_safety_state('ok', 1.5, 'all inputs fresh and valid')
+    m.on_safety_state('ok', 2.0, allowed_ground_departure('tracks would leave allowed ground '
+                                                          '(pivot)', 3.0, 1.0, 1))
+    m.on_safety_state('ok', 9.0, allowed_ground_departure('forward', 9.0, 2.0, 32))
+    assert [e['stamp'] for e in m.safety_events] == [1.5, 2.0, 9.0]
+    record = MissionRecord(world_name='test', origin=GeoOrigin(45.0, 16.0),
+                           **m.record_kwargs())
+    summary = write_report(record, str(tmp_path))
+    assert summary['allowed_ground_departures'] == 32
+    md = (tmp_path / 'report.md').read_text()
+    assert 'at (3.0, 1.0) [departure 1]' in md
+    assert 'allowed ground (recorded, not refused; listed in the safety events) | 32 |' in md

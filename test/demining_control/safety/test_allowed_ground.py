@@ -236,3 +236,24 @@ def test_declared_ground_is_only_recorded_by_default():
     assert not sup.allowed_enforced and ALLOWED_GROUND_RECORD_ONLY in sup.notes
     sup = SafetySupervisor(field, PARAMS, safe_ground=safe)
     assert sup.allowed_enforced
+
+
+def test_recorded_departures_say_where_and_are_numbered_first_each_then_the_powers_of_two():
+    """Without declared safe ground the departures are recorded, not refused: the record
+    gets each of the first ones with the machine's position, then the 2^k-th (bounded)."""
+    from demining_bringup.contract.states import departure_number
+    from demining_control.safety.supervisor import ALLOWED_GROUND_RECORDED
+    sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True))
+    assert not sup.allowed_enforced
+    sup.notes.clear()
+    t = 0.0
+    for _ in range(100):
+        # a pivot in the unprocessed field (it leaves allowed ground), then standing still
+        for omega in (0.4, 0.0):
+            t += 0.1
+            sup.update(inputs(t, 12.0, 8.0, 0.0, 0.0, omega, working=False), t)
+    departures = [n for n in sup.notes if n.startswith(ALLOWED_GROUND_RECORDED)]
+    numbers = [departure_number(n) for n in departures]
+    assert numbers == list(range(1, 21)) + [32, 64]
+    assert all(' at (12.0, 8.0) [departure ' in n for n in departures)
+    assert sup.allowed_recorded == 100
