@@ -644,7 +644,15 @@ class _Planner:
         # one band covers a strip no wider than the tool (a gap left along a field edge or
         # beside a zone): centred on it, the machine stays over the strip's own ground, not
         # a half spacing past its far side (outside the field, where its ends are unknown)
-        y = 0.5 * (miny + maxy) if maxy - miny <= p.tool_width_m else miny + 0.5 * spacing
+        y = miny + 0.5 * spacing
+        if maxy - miny <= p.tool_width_m:
+            # of the places where the one band covers it all, the one whose tool strip
+            # touches the zones' clearance least (a sliver beside a zone: flush with it)
+            # (flush less a sliver: a band exactly on the clearance's edge intersects it in
+            # rounding noise along its whole length)
+            spots = (0.5 * (miny + maxy), maxy - half - SLIVER_M, miny + half + SLIVER_M)
+            y = min(spots, key=lambda c: zones.intersection(
+                box(minx, c - half, maxx, c + half)).area if self.zones else 0.0)
         run = p.tool_offset_x_m + p.lane_end_margin_m + p.footprint_front_m
         while True:
             if k and y + half > maxy:
