@@ -26,7 +26,8 @@ full width at half maximum of ``FWHM_PER_DISTANCE * sqrt(z^2 + y^2)`` (1.02). Th
    there, and the metal with it (a TM-62M 20 cm deep read 0.00 m and a few grams);
 4. reports ``depth = z - coil_height_m`` (the depth of the metal's centre, not the object's
    top: the MD cannot see the top) and the depth-corrected **metal content**
-   ``k / metal_gain_mv_m6_per_kg`` in grams as ``strength``.
+   ``k / metal_gain_mv_m6_per_kg`` in grams as ``strength`` (NaN when the fit ended farther
+   from the peak coil than ``max_distance_m``: the distance, and so the metal, is unknown).
 
 ``metal_gain_mv_m6_per_kg`` is a calibration: the response (mV) of 1 kg of compact metal at
 1 m. The default matches the simulator's model (``md_gain`` 0.08 mV m^6/kg times a shape factor
@@ -427,9 +428,18 @@ class MdProcessor:
         # is not the footprint's; the fit (which leaves saturated readings out) decides.
         saturated = bool(self._p_sat[self._start + i, c])
         est = self._fit(i, c, s_arr, res, base, z0, along)
+        # A fit farther from the peak coil than any target it can hear (``max_distance_m``)
+        # is no fit at all: its distance and scale belong to that far point (a TM-62M beyond
+        # the outer coil fitted 30 m aside read 31 m deep and 9e13 g, and the track's metal
+        # estimate became tens of kilograms).
+        wandered = est is not None and math.hypot(est[0] - xy[c][0], est[1] - xy[c][1]) > \
+            p.max_distance_m
+        if wandered:
+            est = None
         if est is not None:
             fx, fy, z, k = est
-            # The fit's position is better than the 3-coil interpolation unless it wandered.
+            # The fit's position is better than the 3-coil interpolation unless it wandered
+            # (beyond the edge :meth:`_beyond_edge` places it from the fit's distance).
             tol = max(0.5 * spacing, MIN_EXTENT_M, along if saturated else 0.0)
             if math.hypot(fx - base[0], fy - base[1]) <= tol:
                 base = np.array([fx, fy])
@@ -454,7 +464,9 @@ class MdProcessor:
             if z_across and elongation >= p.uxo_min_elongation:
                 z = max(z_across, MIN_DISTANCE_FRACTION * p.coil_height_m)
                 k = float(peak) * (z * z + lateral * lateral) ** 3
-        metal_g = GRAMS_PER_KG * k / p.metal_gain_mv_m6_per_kg
+        # after a wandered fit the distance, and so the metal, is unknown: reported as NaN
+        # (the fusion counts the hit, not a metal estimate), neither grams nor tonnes
+        metal_g = math.nan if wandered else GRAMS_PER_KG * k / p.metal_gain_mv_m6_per_kg
         depth = max(0.0, z - p.coil_height_m)
         kind = (DetectionKind.UXO if metal_g >= p.uxo_min_metal_g
                 and elongation >= p.uxo_min_elongation else DetectionKind.UNKNOWN)

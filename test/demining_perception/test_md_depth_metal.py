@@ -197,3 +197,17 @@ def test_a_tm62p_beyond_the_outer_coil_is_not_put_at_the_surface():
     assert 0.5 < det.strength / compact_grams(item) < 2.0, det
     # its inner neighbour read noise: the offset is a lower bound, the depth an upper one
     assert item.y - 0.12 < det.y <= item.y, det
+
+
+@pytest.mark.parametrize('y', [-1.27, -1.07, 1.07, 1.27])
+def test_a_fit_that_wanders_off_gives_no_metal_estimate_rather_than_tonnes(y):
+    # A TM-62M 25 cm deep, 0.4 m beyond the outer coil (seed 5): the dipole fit ended 30 m
+    # aside; its position was rejected but its distance and scale kept: 31 m deep, 9e13 g,
+    # and the fused track's metal became tens of kilograms.
+    from demining_perception.metal_detector.processing import MdParams as ProcParams
+    item = make_item('TM-62M', 'at', 8.0, y, 0.25)
+    for seed in (3, 5):
+        for det in run(sim_batches(12.0, [item], seed=seed)):
+            assert det.depth <= ProcParams().max_distance_m, det
+            assert math.isnan(det.strength) or \
+                0.05 < det.strength / compact_grams(item) < 20.0, det
