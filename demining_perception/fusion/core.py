@@ -783,7 +783,11 @@ def posterior(t: Track, p: FusionParams, now: float,
     for h, m in CLASS_MODELS.items():
         hz = h in _HAZARDS
         lp = math.log(m.prior)
-        if t.md_hits:
+        if t.md_hits and t.metal_weight <= 0.0:
+            # the MD answered, but no hit said how much metal (each fit wandered off): the
+            # answer is the evidence, not the floor's few milligrams
+            lp += math.log(1.0 - m.p_md_silent)
+        elif t.md_hits:
             lp += _metal_log_likelihood(m, log_g, meas_sigma, hz)
             if m.metal and t.metal_max_reliable > 0.0:
                 # A mine under a fragment: the heaviest reliable look must fit too.

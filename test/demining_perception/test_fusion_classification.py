@@ -437,3 +437,26 @@ def test_a_deep_silent_reflector_is_at_whatever_its_polarity(polarity):
     d = fuse([gpr(0.34, 0.0, strength=16.0, polarity=polarity),
               gpr(0.34, 0.01, strength=14.0, polarity=polarity, y=5.2)], now=100.0)
     assert d.kind in (DetectionKind.AT, DetectionKind.UXO)
+
+
+@pytest.mark.parametrize('hits', [[], [gpr(0.1, 0.01, polarity=-1)],
+                                  [gpr(0.05, 0.04, polarity=1)],
+                                  [gpr(0.2, 0.17), gpr(0.21, 0.15)]],
+                         ids=['md_only', 'point_metal', 'ap_like', 'at_wide'])
+def test_an_md_hit_of_unknown_metal_is_heard_metal_not_a_few_milligrams(hits):
+    # The MD processor reports NaN grams when its fit wandered off (a TM-62M beyond the outer
+    # coil). Read as the floor's milligrams, the hits said "metal, but none": a point-like
+    # metal reflector came out 28 % ROCK (no metal) and 27 % UXO.
+    from demining_perception.fusion.core import posterior
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    for i, d in enumerate([md(math.nan, 0.27, conf=0.6), md(math.nan, 0.27, conf=0.6, x=5.01)]
+                          + hits):
+        f.add([d], stamp=0.2 * i)
+    f.update(10.0)
+    (t,) = f.tracks.values()
+    assert t.md_hits == 2 and t.metal_g == 0.0
+    post = posterior(t, f.params, 10.0)
+    assert post[Hypothesis.ROCK] < 0.05                 # the MD heard metal
+    (d,) = f.fused()
+    # never cleared as clutter on an unknown amount; the wide flat top is still AT
+    assert d.kind == (DetectionKind.AT if len(hits) == 2 else DetectionKind.AP)
