@@ -641,15 +641,13 @@ class _Planner:
         spacing, half = p.lane_spacing_m, 0.5 * p.tool_width_m
         out = []
         k = 0
-        # one band covers a strip no wider than the tool (a gap left along a field edge or
-        # beside a zone): centred on it, the machine stays over the strip's own ground, not
-        # a half spacing past its far side (outside the field, where its ends are unknown)
         y = miny + 0.5 * spacing
         if maxy - miny <= p.tool_width_m:
-            # of the places where the one band covers it all, the one whose tool strip
-            # touches the zones' clearance least (a sliver beside a zone: flush with it)
-            # (flush less a sliver: a band exactly on the clearance's edge intersects it in
-            # rounding noise along its whole length)
+            # One band covers a strip no wider than the tool (a gap along a field's edge or
+            # beside a zone), not a half spacing past its far side (outside the field, where
+            # its ends are unknown): of the places where it covers it all, the one whose tool
+            # strip touches the zones' clearance least (flush with it, less a sliver: exactly
+            # on the clearance's edge it intersects it in rounding noise all along)
             spots = (0.5 * (miny + maxy), maxy - half - SLIVER_M, miny + half + SLIVER_M)
             y = min(spots, key=lambda c: zones.intersection(
                 box(minx, c - half, maxx, c + half)).area if self.zones else 0.0)
@@ -789,13 +787,10 @@ class _Planner:
         cands = []
         known = (shapely.prepared.prep(self.known_ground) if self.known_ground is not None
                  else None)
+        rear, front = self.p.footprint_rear_m, self.p.footprint_front_m
         for k, y, x0, x1, z0, z1 in self.lanes():
-            # run-in/out of the base past each end of the tool stretch: the full one (the
-            # tool over the boundary by the margin) where the hull stays on known ground,
-            # else the tool just reaching the end (a gap inside processed ground, a hull
-            # length from the field's edge: the margin would run it out of the field)
-            rear, front = self.p.footprint_rear_m, self.p.footprint_front_m
-            # per direction: (run, zone) at its start (the hull's rear behind the base) and at
+            # run-in/out of the base past each end of the tool stretch (:meth:`_run`), per
+            # direction: (run, zone) at its start (the hull's rear behind the base) and at
             # its end (the front ahead of it)
             start0, end1 = (ext, z0), (ext, z1)        # driven from x0 to x1
             start1, end0 = (ext, z1), (ext, z0)        # driven from x1 to x0
@@ -841,18 +836,20 @@ class _Planner:
              body: float) -> Tuple[float, bool]:
         """(run of the base past a lane end at ``x``, whether the end is a zone end).
 
-        The full run (``tool_offset_x_m`` + ``lane_end_margin_m``) when the hull there (its
-        part ``body`` m beyond the base: the rear at a start, the front at an end) is on
-        ``known`` ground, else the tool's offset alone (the tool just reaching the end) when
-        that keeps it on, else the end is treated as a zone's (driven towards, backed out of).
+        The full run (``tool_offset_x_m`` + ``lane_end_margin_m``: the tool over the boundary
+        by the margin) when the hull there (its part ``body`` m beyond the base: the rear at
+        a start, the front at an end) is on ``known`` ground, else the tool's offset alone
+        (the tool just reaching the end: a gap inside processed ground a hull length from the
+        field's edge), else up to ``_RUN_SHORTFALL_M`` less, else the end is treated as a
+        zone's (driven towards, backed out of).
         """
         off = self.p.tool_offset_x_m
         if not zone:
             for run in (off + self.p.lane_end_margin_m, off):
                 if known.contains(Point(self._from_lane(x + sign * (run + body), y))):
                     return run, False
-            # the hull's end on the known ground's edge: the tool starts (or stops) a little
-            # short of the stretch's end, a sliver below what the re-cover plans again
+            # the hull's end on the known ground's edge: at a start the tool then starts a
+            # little inside the stretch, a sliver below what the re-cover plans again
             line = LineString([self._from_lane(x + sign * (off - _RUN_SHORTFALL_M + body), y),
                                self._from_lane(x + sign * (off + body), y)])
             inside = line.intersection(known.context)
