@@ -160,7 +160,7 @@ def run_world(world: World, seed: int) -> Dict:
     chain = Chain(world)
     fp = chain.fusion.params
     tool = ToolCommand(FLAIL_RPS, 0.0, TOOL_DEPTH_M)
-    ever_at: Dict[int, Tuple[float, float, float]] = {}
+    ever_at: Dict[int, Tuple[float, float, float, str]] = {}
     vehicle: List[Tuple[float, float, float, float]] = []
     pos_err: List[float] = []
     next_update = UPDATE_PERIOD_S
@@ -198,7 +198,7 @@ def run_world(world: World, seed: int) -> Dict:
 
 
 def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
-          ever_at: Dict[int, Tuple[float, float, float]], vehicle: list) -> Dict:
+          ever_at: Dict[int, Tuple[float, float, float, str]], vehicle: list) -> Dict:
     """Match tracks to the truth; counts, errors and the ROC points of one run."""
     xs = [p[0] for p in world.field]
     ys = [p[1] for p in world.field]
@@ -258,7 +258,8 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
     every = [(true_kind(it), it.x, it.y) for it in world.items] + [
         ('rock', float(t.x[k]), float(t.y[k])) for k in np.flatnonzero(t.gpr_only)]
     false_at = 0
-    for _, ax, ay in ever_at.values():
+    # (time, x, y, why) of each track's first AT label (classification.note_at)
+    for _, ax, ay, _ in ever_at.values():
         if not (x0 <= ax <= x1 and y0 <= ay <= y1):
             continue
         near = min(((math.hypot(ax - ix, ay - iy), k) for k, ix, iy in every),

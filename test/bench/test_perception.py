@@ -1,0 +1,31 @@
+"""bench/perception.py: the quick set runs to its JSON line with the figures issue 12 asks for.
+
+The bench's scoring once unpacked the AT-label notes it shares with bench/classification.py
+as (time, x, y) after they had gained the rule that made the label: the bench crashed before
+its first figure, and nothing ran it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, '..', '..', 'bench', 'perception.py')
+
+
+@pytest.mark.slow(seconds=20)
+@pytest.mark.timeout(300)
+def test_the_quick_set_prints_its_figures_last():
+    proc = subprocess.run([sys.executable, SCRIPT, '--quick'], capture_output=True, text=True,
+                          timeout=290)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ('pd_ap', 'pd_at', 'fa_per_m2', 'ap_called_clutter', 'median_pos_err_m',
+                'median_depth_err_m', 'cpu_ms_per_sim_s', 'false_at_labels'):
+        assert key in result, key
+    assert result['unfinished_runs'] == 0 and result['runs'] == 2
+    # the worst classification failure never passes silently: no AP mine called clutter
+    assert result['ap_called_clutter'] == 0
