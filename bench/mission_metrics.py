@@ -33,6 +33,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 import numpy as np
 import shapely
 
+from demining_bringup.contract.datatypes import TRACK_CAUSE
+
 #: Keys of the scoreboard's JSON line, in order (exactly these).
 SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
                 'footprint_violations', 'hazards_under_tracks', 'deadlocks',
@@ -452,14 +454,16 @@ def false_no_go_zones(zones: Iterable[Sequence[float]], items: Iterable[TruthIte
 
 def hazards_under_tracks(events: Iterable[Any]) -> int:
     """Mines and UXO that a track reached before the tool did: set off, damaged, pushed or
-    thrown by a track (a /sim/events cause ``left track`` or ``right track``).
+    thrown by a track (a /sim/events cause naming a track: :data:`TRACK_CAUSE`, as
+    :attr:`SimEvent.under_track` reads it; events here may be dicts as well).
 
     The tool is meant to work every hazard before the tracks come to it (a flail machine's
     armour is rated for blasts under the tool, not under the tracks); this counts what the
     footprint violations cost.
     """
     return len({_field(ev, 'item_id') for ev in events
-                if _field(ev, 'item_kind') in HAZARD_KINDS and 'track' in _field(ev, 'detail')})
+                if _field(ev, 'item_kind') in HAZARD_KINDS
+                and TRACK_CAUSE in _field(ev, 'detail')})
 
 
 def mines_left_active_in_processed_ground(items: Iterable[TruthItem], grid: Any) -> int:
