@@ -54,8 +54,7 @@ sys.path.insert(0, HERE)
 from perception_rate import (LANE_SPACING_M, SPEED_MPS, Follower, bench_sim_params,  # noqa
                              clear_lanes, drive, lanes, route)
 from demining_bringup.contract.datatypes import GprScan, MdScan  # noqa: E402
-from demining_perception.fusion.core import (FusionCore, FusionParams, deep_reflector,  # noqa
-                                             wide_top)
+from demining_perception.fusion.core import FusionCore, FusionParams, no_go_rule  # noqa: E402
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
@@ -156,21 +155,13 @@ def true_kind(item) -> str:
 def note_at(fusion: FusionCore, ever_at: Dict[int, Tuple[float, float, float, str]],
             now: float) -> None:
     """Remember the published tracks labelled AT now: (time, x, y, evidence) of their first
-    AT label; the evidence says which rule made it AT (``why_at``) and the track then."""
+    AT label; the evidence says which rule made it AT (``no_go_rule``) and the track then."""
     for d in fusion.fused():
         if d.kind.name == 'AT' and d.id not in ever_at:
             t = fusion.tracks.get(d.id)
-            why = '' if t is None else f'{why_at(t, fusion.params)}: {track_note(fusion, d.id)}'
+            why = '' if t is None else \
+                f'{no_go_rule(t, fusion.params)}: {track_note(fusion, d.id)}'
             ever_at[d.id] = (now, d.x, d.y, why)
-
-
-def why_at(t, p: FusionParams) -> str:
-    """Which rule of :func:`classify` labels a track AT (the posterior or an AT-size rule)."""
-    if deep_reflector(t, p):
-        return 'deep reflector'
-    if wide_top(t, p):
-        return 'wide top'
-    return 'posterior'
 
 
 def track_note(fusion: FusionCore, tid: int) -> str:
@@ -336,7 +327,7 @@ def run_world(world: World, seed: int, verbose: bool, permittivity: str = 'given
             md_s = ' '.join(f'[{m.strength:.1f}g c{m.confidence:.2f} d{100 * m.depth:.0f}]'
                             for m in near_md[:3])
             gpr_s = ' '.join(f'[r{100 * g.radius:.0f} c{g.confidence:.2f} d{100 * g.depth:.0f}'
-                             f' p{g.polarity:+d}]'
+                             f' p{g.polarity:+d} z{g.strength:.0f}]'
                              for g in near_gpr[:3])
             print(f'    {name:14s} {kind:7s} {it.model or "":11s} d {100 * it.depth:4.1f} cm '
                   f'{1000 * it.metal_mass:7.1f} g -> {col:8s} '

@@ -181,6 +181,10 @@ class FusionComponent(Component):
         """Re-classify at ``now``; emit the grid, the fused detections and their markers."""
         self.core.update(now)
         fused = self.core.fused()
+        # why each new no-go label was made, in the core's track ids (before renumbering)
+        for d, why in self.core.new_no_go(fused):
+            self.log.warning(f'fused track at ({d.x:.2f}, {d.y:.2f}) labelled {d.kind.name} '
+                             f'(confidence {d.confidence:.2f}) by the {why}')
         if self._restored:
             fused = with_restored(self._restored, fused, self._id_offset, self._radius_m)
         g = self.core.grid

@@ -110,9 +110,6 @@ _METAL_LOG_SIGMA_RELIABLE = 0.4
 _METAL_LOG_SIGMA_WEAK = 1.1
 #: Reliable MD looks that count as independent (module docstring of :func:`posterior`).
 _MAX_INDEPENDENT_LOOKS = 3
-#: Spread of the GPR flat-top half width measured by the hyperbola fit, m (about one trace
-#: step; the simulator's traces are 2 cm apart).
-_HALF_WIDTH_SIGMA_M = 0.025
 
 
 class Hypothesis(enum.IntEnum):
@@ -136,7 +133,8 @@ class ClassModel:
     #: Probability that the MD / the GPR does not answer once it had its look.
     p_md_silent: float
     p_gpr_silent: float
-    #: Flat-top half width (mean, sigma), m: mines are flat discs, the rest point-like.
+    #: Flat-top half width as the hyperbola fit measures it (mean, sigma, the fit's error
+    #: included), m: mines are flat discs, the rest point-like.
     half_width: Tuple[float, float]
     #: Probability of a positive reflection coefficient (the pulse's sign).
     p_positive: float
@@ -190,9 +188,19 @@ class ClassModel:
 #: bench/classification.py --verbose, ``n`` raw GPR hits per item). AP mines (6-11 cm), fragments,
 #: cans and the point-like soil scatterers lie under one channel's footprint unless they sit
 #: between two. Half width: the flat top a channel measures is the chord of the disc under it, not
-#: its diameter (no channel need pass over a TM-62's centre): the widest confident hit of 108 AT
-#: tracks measured 0.129 +- 0.021 m (6-18 cm), of 70 AP tracks 0.038 +- 0.021 m (same runs as the
-#: metal above). A single 8 cm hit on a TM-62P without metal stays AP (P(AT) < 5 %): one
+#: its diameter (no channel need pass over a TM-62's centre). The widest confident (>= 0.8) fit
+#: per item, bench/classification.py --verbose --speed 0.15 on generated, generated:dry_sand,
+#: generated:wet_clay and generated:laterite (seeds 1-3), shallow_at, at_track_lines,
+#: mixed_field and training_field (seeds 1-2): 107 AT mines 0.137 +- 0.046 m (4-24 cm), 53 AP
+#: mines 0.038 +- 0.016 m (0-8 cm), 13 rounds 0.026 +- 0.013 m, 267 metal clutter items
+#: 0.017 +- 0.015 m (0-8 cm), stones 0 cm; none but an AT mine fitted 9 cm or more. The AP,
+#: UXO and clutter models are these means, their spread widened by the fit's resolution (one
+#: trace step, 2 cm) in quadrature: a field the models were not measured on reads a little
+#: differently. The AT model is the disc's chord under the middle channels, 13 +- 2 cm, with
+#: 2.5 cm of fit error; the stones' 0 +- 3 cm with it, five stones being no measure of a flat
+#: one. With the AP model 5.5 +- 3 cm and 2.5 cm of fit error, a TM-62P 14 cm deep in wet clay
+#: (one channel's report of a 12 cm top, its fuze read 3.7 g) was AP (P(AT) ~1 %) and went
+#: under the flail. A single 8 cm hit on a TM-62P without metal stays AP (P(AT) < 5 %): one
 #: report of an AT mine is rare (1 of 129 AT tracks) and one of a point-like object is not.
 _P_SINGLE_GPR_HIT = {'AT': 0.1, 'point': 0.6}
 #: The AT depth model's flush-laid component: (weight, mean, sigma), m.
@@ -207,19 +215,19 @@ _AT_FLUSH_DEPTH = (0.3, 0.04, 0.04)
 _AT_P_POSITIVE = (0.1, 0.9)
 CLASS_MODELS: Dict[Hypothesis, ClassModel] = {
     Hypothesis.AP: ClassModel(0.04, ((0.6, 3.5, 0.5), (0.4, 0.8, 0.7)), 0.3, 0.35,
-                              (0.055, 0.03), 0.9, (0.08, 0.08), 0.05,
+                              (0.038, 0.026), 0.9, (0.08, 0.08), 0.05,
                               _P_SINGLE_GPR_HIT['point']),
     Hypothesis.AT: ClassModel(0.005, ((0.5, 1800.0, 0.7), (0.5, 22.0, 1.1)), 0.15, 0.05,
-                              (0.13, 0.02), 0.5, (0.2, 0.08), 0.1, _P_SINGLE_GPR_HIT['AT'],
+                              (0.13, 0.032), 0.5, (0.2, 0.08), 0.1, _P_SINGLE_GPR_HIT['AT'],
                               depth_flush=_AT_FLUSH_DEPTH,
                               metal_p_positive=_AT_P_POSITIVE),
     Hypothesis.UXO: ClassModel(0.005, ((1.0, 2500.0, 1.0),), 0.05, 0.3,
-                               (0.02, 0.03), 0.1, (0.15, 0.12), 0.6,
+                               (0.026, 0.024), 0.1, (0.15, 0.12), 0.6,
                                _P_SINGLE_GPR_HIT['point']),
     Hypothesis.CLUTTER: ClassModel(0.7, ((1.0, 15.0, 1.3),), 0.05, 0.5,
-                                   (0.0, 0.03), 0.1, (0.05, 0.06), 0.05,
+                                   (0.017, 0.025), 0.1, (0.05, 0.06), 0.05,
                                    _P_SINGLE_GPR_HIT['point']),
-    Hypothesis.ROCK: ClassModel(0.25, (), 0.98, 0.5, (0.0, 0.03), 0.5, (0.15, 0.12), 0.0,
+    Hypothesis.ROCK: ClassModel(0.25, (), 0.98, 0.5, (0.0, 0.039), 0.5, (0.15, 0.12), 0.0,
                                 _P_SINGLE_GPR_HIT['point']),
 }
 #: The continuous likelihoods are mixtures with a small uniform "outlier" part over the
@@ -802,7 +810,7 @@ def posterior(t: Track, p: FusionParams, now: float,
             lp += math.log(1.0 - m.p_gpr_silent)
             if confident_gpr:
                 mean, sig = m.half_width
-                lp += _gauss(t.gpr_radius, mean, math.hypot(sig, _HALF_WIDTH_SIGMA_M),
+                lp += _gauss(t.gpr_radius, mean, sig,
                              _HALF_WIDTH_RANGE_M)
             if t.polarity:
                 p_pos = m.p_positive
@@ -903,6 +911,26 @@ def deep_reflector(t: Track, p: FusionParams) -> bool:
             and t.gpr_strength >= p.deep_reflector_min_z)
 
 
+def no_go_rule(t: Track, p: FusionParams) -> str:
+    """Which rule of :func:`classify` gives a track its AT (or UXO) label: an AT-size rule
+    (:func:`deep_reflector`, :func:`wide_top`) or the Bayes decision on the posterior."""
+    if deep_reflector(t, p):
+        return 'deep reflector'
+    if wide_top(t, p):
+        return 'wide top'
+    return 'posterior'
+
+
+def evidence(t: Track) -> str:
+    """One line of what a track rests on: its reports, the GPR's top (half width, depth,
+    polarity, stack z), the MD's metal and the posterior of each :class:`Hypothesis`."""
+    post = ' '.join(f'{h.name} {v:.3f}' for h, v in zip(Hypothesis, t.posterior))
+    return (f'{t.gpr_hits} GPR report(s) (at most {t.gpr_look_max} in a look), top '
+            f'{100 * t.gpr_radius:.0f} cm wide (half) at {100 * t.gpr_depth:.0f} cm, polarity '
+            f'{t.polarity:+d}, z {t.gpr_strength:.0f}; {t.md_hits} MD report(s), '
+            f'{t.metal_g:.1f} g; posterior {post}')
+
+
 class FusionCore:
     """Grid plus tracks; feed raw detections and boom sweeps, read the map and fused list."""
 
@@ -926,6 +954,8 @@ class FusionCore:
         self._travel = 0.0
         #: Per track id, (hits, had its look) at its last classification in :meth:`update`.
         self._classified: Dict[int, Tuple[int, bool]] = {}
+        #: Ids of the tracks :meth:`new_no_go` has returned (a no-go label is said once).
+        self._no_go_said: set = set()
 
     @classmethod
     def from_bounds(cls, params: FusionParams,
@@ -1066,6 +1096,20 @@ class FusionCore:
             out.append(Detection(x=t.x, y=t.y, depth=t.depth, confidence=float(t.confidence),
                                  kind=t.kind, source='fused', radius=radius, id=t.id,
                                  strength=t.metal_g, polarity=t.polarity, sigma_xy=t.sigma))
+        return out
+
+    def new_no_go(self, fused: Iterable[Detection]) -> List[Tuple[Detection, str]]:
+        """The fused detections labelled AT or UXO for the first time, each with why (the
+        rule and :func:`evidence`): a no-go zone is permanent, so its reason is worth a line
+        in the log for the operator and the EOD team."""
+        out = []
+        for d in fused:
+            if d.kind not in (DetectionKind.AT, DetectionKind.UXO) or d.id in self._no_go_said:
+                continue
+            self._no_go_said.add(d.id)
+            t = self.tracks.get(d.id)
+            if t is not None:
+                out.append((d, f'{no_go_rule(t, self.params)}: {evidence(t)}'))
         return out
 
     # -- internals --------------------------------------------------------------------------

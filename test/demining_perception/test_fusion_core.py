@@ -196,10 +196,10 @@ def test_incremental_map_and_cached_classes_equal_a_full_recomputation():
     assert f.grid.occupancy().max() > 0
 
 
-def _passes(f, reports_per_pass, passes, radius=0.1, grams=8.0):
+def _passes(f, reports_per_pass, passes, radius=0.08, grams=8.0):
     """The boom passes east over an item at (10, 10) ``passes`` times, 0.6 m apart; each pass
-    ``reports_per_pass`` GPR channels report it (positive polarity, 10 cm top, 3 cm deep) and
-    the MD reads ``grams``."""
+    ``reports_per_pass`` GPR channels report it (positive polarity, an 8 cm top: the widest a
+    clutter item fitted, fusion/core.py; 3 cm deep) and the MD reads ``grams``."""
     t, off = 0.0, f.params.sensor_offset_x_m
     for k in range(passes):
         for i in range(120):
@@ -229,3 +229,19 @@ def test_reports_of_several_passes_do_not_make_a_small_object_wide():
     assert looked.posterior[Hypothesis.AT] < 0.1 * summed.posterior[Hypothesis.AT]
     wide = _passes(core(), 3, 1)
     assert wide.gpr_look_max == 3 and wide.kind is DetectionKind.AT
+
+
+def test_a_no_go_label_is_said_once_with_its_rule_and_evidence():
+    """A no-go zone is permanent: the first AT label of a track comes with the rule that made
+    it and what the track rests on (the fusion node logs it), once; other labels never."""
+    f = core()
+    f.add([md(5.0, 5.0, grams=1900.0, conf=0.95, depth=0.25),
+           Detection(x=5.02, y=5.0, depth=0.2, confidence=0.95, source='gpr', radius=0.15,
+                     strength=20.0, polarity=-1)], 0.0)
+    f.add([md(2.0, 2.0, grams=4.0, conf=0.95, depth=0.06)], 0.0)
+    f.update(100.0)
+    said = f.new_no_go(f.fused())
+    assert [d.kind for d, _ in said] == [DetectionKind.AT]
+    why = said[0][1]
+    assert why.startswith('posterior: 1 GPR report(s)') and '1900.0 g' in why and 'AT 0.9' in why
+    assert f.new_no_go(f.fused()) == []
