@@ -60,7 +60,8 @@ from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import (KEEP_OUT_CAUSES, SLOPE_STOP, DiagLevel,
                                               FollowerStatus, PlanState, SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
-from demining_control.coverage.no_go import NoGoZones, back_out_point, footprint
+from demining_control.coverage.no_go import (NoGoZones, back_out_point, first_zone_entered,
+                                             footprint)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
@@ -315,26 +316,38 @@ class CoveragePlannerComponent(Component):
         if self._plan(pose, self._processed_now(), now, force_back_out=True):
             self.replans += 1
 
-    def _keep_out(self) -> List:
-        """(key, polygon as planned) of every keep-out zone, widened by its pins (key:
-        ('x', i) exclusion, ('n', i) no-go, ('s', i) too steep)."""
+    def _keep_out(self, widened: bool = True) -> List:
+        """(key, polygon) of every keep-out zone (key: ('x', i) exclusion, ('n', i) no-go,
+        ('s', i) too steep): as planned, widened by its pins, or as the supervisor keeps it
+        (``widened`` False)."""
         out = [(('x', i), Polygon(z)) for i, z in enumerate(self.area.exclusion_zones)]
         out += [(('n', i), p) for i, p in enumerate(self.no_go.polygons())]
         out += [(('s', i), p) for i, p in enumerate(self.steep)]
-        return [(k, p.buffer(self.inflation[k], join_style='mitre') if k in self.inflation
-                 else p) for k, p in out]
+        return [(k, p.buffer(self.inflation[k], join_style='mitre')
+                 if widened and k in self.inflation else p) for k, p in out]
 
     def _offending_zone(self, pose: VehicleState):
-        """The keep-out zone nearest the machine's footprint, and its nearest point."""
+        """The keep-out zone the path's next motion would sweep the footprint into (the one
+        the supervisor refuses), else the one nearest the footprint; and its nearest point.
+
+        Nearest alone picked a zone beside or behind the machine while one ahead refused
+        it: each pin widened the wrong zone, the wider zone then blocked the way back, and
+        the machine stood pinned until the plan was refused (mixed_field seed 1).
+        """
         c = self.config
-        here = footprint(pose.x, pose.y, pose.yaw, c.footprint_rear_m, c.footprint_front_m,
-                         c.footprint_half_width_m)
+        hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
+        here = footprint(pose.x, pose.y, pose.yaw, *hull)
         # the supervisor does not know the steep ground: it refuses nothing there
-        zones = [(k, p) for k, p in self._keep_out()
+        zones = [(k, p) for k, p in self._keep_out(widened=False)
                  if k[0] != 's' and not (k[0] == 'x' and p.within(self.safe_ground))]
         if not zones:
             return None, None
-        key, poly = min(zones, key=lambda kp: kp[1].distance(here))
+        reach = math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
+                           c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
+        ahead = first_zone_entered((pose.x, pose.y, pose.yaw), self.path[self.progress:],
+                                   [p for _, p in zones], hull, reach)
+        key, poly = (zones[ahead] if ahead is not None
+                     else min(zones, key=lambda kp: kp[1].distance(here)))
         pt = nearest_points(poly, here)[0]
         return key, (pt.x, pt.y)
 
@@ -417,7 +430,10 @@ class CoveragePlannerComponent(Component):
         avoid = [p for k, p in keep_out if k[0] == 'n' or (
             force_back_out and not p.within(self.safe_ground))]
         hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
-        blocking = [p for k, p in keep_out if not (k[0] == 'x' and p.within(self.safe_ground))]
+        # the supervisor keeps the zones as they are, not as widened: the way back is
+        # blocked by those only (a widened zone behind stopped every back-out short)
+        blocking = [p for k, p in self._keep_out(widened=False)
+                    if not (k[0] == 'x' and p.within(self.safe_ground))]
         back = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach, _BACK_OUT_STEP_M,
                               c.back_out_max_m, hull=hull, behind=blocking, inside=self.fence)
         if force_back_out and avoid:

@@ -143,6 +143,39 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     return (bx, by) if (bx, by) != (x, y) else None
 
 
+def first_zone_entered(pose: Tuple[float, float, float], path: Sequence[Sequence[float]],
+                       zones: Sequence[Polygon], hull: Tuple[float, float, float],
+                       max_m: float, step_m: float = 0.25,
+                       yaw_step_rad: float = 0.2) -> Optional[int]:
+    """Index of the zone the footprint would enter first driving ``path`` from ``pose``.
+
+    ``path`` holds the waypoints (x, y, facing) still ahead; the footprint (``hull``: rear,
+    front, half width) is placed every ``step_m`` along them and every ``yaw_step_rad`` of a
+    pivot, up to ``max_m`` of travel. A zone is entered where the footprint overlaps it more
+    than at ``pose`` (the safety supervisor's rule for a motion's predicted footprint, which
+    refuses the motion). None when the path keeps clear that far.
+    """
+    x, y, yaw = pose
+    inside = [footprint(x, y, yaw, *hull).intersection(z).area for z in zones]
+    travelled = 0.0
+    for wx, wy, wyaw in path:
+        dist = math.hypot(wx - x, wy - y)
+        turn = math.atan2(math.sin(wyaw - yaw), math.cos(wyaw - yaw))
+        n = max(1, math.ceil(dist / step_m), math.ceil(abs(turn) / yaw_step_rad))
+        for k in range(1, n + 1):
+            f = k / n
+            px, py, pyaw = x + f * (wx - x), y + f * (wy - y), yaw + f * turn
+            hit = footprint(px, py, pyaw, *hull)
+            for i, z in enumerate(zones):
+                if hit.intersection(z).area > inside[i] + _DEEPER_M2:
+                    return i
+        travelled += dist
+        x, y, yaw = wx, wy, wyaw
+        if travelled >= max_m:
+            break
+    return None
+
+
 def _union(zones):
     """One geometry from a geometry or a list of polygons."""
     if hasattr(zones, 'geom_type'):
@@ -150,4 +183,5 @@ def _union(zones):
     return unary_union(list(zones)) if zones else Polygon()
 
 
-__all__ = ['NO_GO_KINDS', 'NoGoZones', 'back_out_point', 'disc_polygon', 'footprint']
+__all__ = ['NO_GO_KINDS', 'NoGoZones', 'back_out_point', 'disc_polygon', 'first_zone_entered',
+           'footprint']

@@ -432,3 +432,38 @@ def test_a_lasting_slope_stop_marks_the_ground_too_steep_backs_out_and_plans_rou
     slope_stop(VehicleState(30.0, 5.0, 15.0, 0.0), 30.0, 33.0)          # one more than allowed
     assert statuses[-1].state == PlanState.REFUSED.value
     assert 'slope stopped the machine' in statuses[-1].reason
+
+
+def test_a_pin_widens_the_zone_ahead_on_the_path_not_a_nearer_one_beside(area_file):
+    """mixed_field seed 1: stopped by a zone ahead, the planner widened the zone nearest the
+    footprint (beside and behind the machine) at each pin; the widened zone then blocked the
+    way back and the plan was refused after six pins. The zone the path's next motion would
+    sweep the footprint into is the one that pins the machine; the way back is judged against
+    the zones as the supervisor keeps them, not as widened."""
+    rt, _ = _status_runtime(area_file, pin_replan_s=1.0)
+    ahead, beside = (17.5, 10.0), (10.0, 13.0)
+    rt.deliver('detections', Detections(1.0, [
+        Detection(x=x, y=y, depth=0.2, confidence=0.9, kind=DetectionKind.AT, radius=0.16)
+        for x, y in (beside, ahead)]), 1.0)
+    comp = rt.component
+    pose = VehicleState(2.0, 12.0, 10.0, 0.0)
+    here = Polygon([(9.0, 8.9), (15.3, 8.9), (15.3, 11.1), (9.0, 11.1)])
+    zones = comp.no_go.polygons()
+    assert zones[0].distance(here) < zones[1].distance(here)      # beside is the nearer
+    comp.path, comp.progress = np.array([[11.0, 10.0, 0.0], [25.0, 10.0, 0.0]]), 0
+    assert comp._offending_zone(pose)[0] == ('n', 1)
+    # a path that turns away north-west first sweeps the zone beside: that one
+    comp.path = np.array([[12.0, 10.0, 0.0], [12.0, 10.0, 2.4], [5.0, 16.0, 2.4]])
+    assert comp._offending_zone(pose)[0] == ('n', 0)
+    # pinned there: the zone ahead is widened, and the path backs out west past the zone
+    # beside (widened, it would have stopped the back-out at once)
+    comp.path = np.array([[11.0, 10.0, 0.0], [25.0, 10.0, 0.0]])
+    comp.inflation[('n', 0)] = 2.0
+    t = 2.0
+    _refuse(rt, t)
+    while comp.pins == 0 and t < 20.0:
+        t += 0.5
+        rt.deliver('pose', VehicleState(t, 12.0, 10.0, 0.0), t)
+    assert comp.zone_pins == {('n', 1): 1}
+    path = comp.path
+    assert path[1][0] < 12.0 - 1.0 and path[1][1] == pytest.approx(10.0)
