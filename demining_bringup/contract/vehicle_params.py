@@ -83,6 +83,15 @@ def no_go_margin_m() -> Any:
                  'mines laid beside AT mines: docs/sources.md), m', min=0.0, max=20.0)
 
 
+def keep_out_horizon_s() -> Any:
+    """Time over which the safety supervisor places a motion command's footprint to judge it
+    against keep-out zones; the path follower slows so that a command held that long does not
+    overrun its next stop (a corner, the path's end)."""
+    return param(2.0, 'a command is refused when the footprint it would sweep within this time '
+                 'enters a no-go or exclusion zone; the path follower slows so that this long '
+                 'at its speed ends at its next stop, s', min=0.1, max=10.0)
+
+
 def exclusion_clearance_m() -> Any:
     """Distance the tool keeps from exclusion and no-go zones (the planner's clearance)."""
     return param(0.5, 'distance kept between tool and exclusion zones, m', min=0.0, max=10.0)

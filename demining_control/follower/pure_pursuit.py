@@ -7,7 +7,10 @@ Why corners are special: lanes overlap by only 0.2 m, so cutting into the next l
 lane at an angle would leave strips unprocessed. The follower therefore treats every waypoint
 where the path turns by more than ``corner_angle_rad`` as a stop: the lookahead point never passes
 it, the vehicle slows down before it (and before the start of a work leg, where the tool
-lowers), must reach it within ``corner_tolerance_m`` and then pivots in place (skid steer) until
+lowers), never faster than covers the way there in ``keep_out_horizon_s`` (the time over which
+the safety supervisor places a command's footprint: a faster command would overrun the corner
+in its judgement and be refused near a keep-out zone), must reach it within
+``corner_tolerance_m`` and then pivots in place (skid steer) until
 it faces the next leg (hysteresis: start pivoting above ``pivot_threshold_rad``, stop below
 ``pivot_exit_rad``). Where the path retraces itself (a turn sharper than ``reverse_turn_rad``:
 backing out of a lane that ends at an exclusion zone) the vehicle does not pivot (that would
@@ -67,6 +70,7 @@ class FollowerParams:
     pivot_gain: float = param(1.5, 'yaw rate per rad of heading error while pivoting, 1/s',
                               min=0.1, max=20.0)
     max_yaw_rate: float = param(0.4, 'largest commanded yaw rate, rad/s', min=0.01, max=5.0)
+    keep_out_horizon_s: float = vehicle_params.keep_out_horizon_s()
     goal_tolerance_m: float = param(0.3, 'distance to the last waypoint that ends the path, m',
                                     min=0.01, max=5.0)
     reverse_turn_rad: float = vehicle_params.reverse_turn_rad()
@@ -399,6 +403,14 @@ class PathFollower:
                     v_max * min(1.0, to_corner / pr.slowdown_distance_m))
         else:
             v = v_max
+        # The safety supervisor judges a command as if held keep_out_horizon_s: faster than
+        # the way to the next stop takes in that time, it sees the footprint overrun the stop
+        # into the zone the path stops short of, and refuses the command at every try
+        # (mixed_field seed 1: 0.8 m/s 1.5 m before a corner whose footprint came within
+        # 0.1 m of a no-go zone; pinned until the mission ended). Below min_speed_mps too:
+        # held 2 s, its 0.15 m/s overran such a corner by 0.3 m. The corner counts as reached
+        # within corner_tolerance_m, so the speed stays above that over the horizon.
+        v = min(v, max(to_corner, pr.corner_tolerance_m) / pr.keep_out_horizon_s)
         ld = max(dist_target, _EPS)
         curvature = 2.0 * math.sin(alpha) / ld
         omega = float(np.clip(v * curvature, -pr.max_yaw_rate, pr.max_yaw_rate))

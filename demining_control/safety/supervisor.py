@@ -184,9 +184,7 @@ class SafetyParams:
     footprint_rear_m: float = vehicle_params.footprint_rear_m()
     footprint_front_m: float = vehicle_params.footprint_front_m()
     footprint_half_width_m: float = vehicle_params.footprint_half_width_m()
-    keep_out_horizon_s: float = param(2.0, 'a command is refused when the footprint it would '
-                                      'sweep within this time enters a no-go zone, s', min=0.1,
-                                      max=10.0)
+    keep_out_horizon_s: float = vehicle_params.keep_out_horizon_s()
     # -- machine limits (issue 8 item 2). The core's defaults leave the IMU and tool-state
     # freshness out (unit tests of the rest); the node requires both.
     imu_required: bool = param(False, 'an IMU sample older than imu_timeout_s (or none) '

@@ -69,9 +69,11 @@ def test_transit_speed_and_slow_down_before_corners():
     f = PathFollower()
     f.set_path(np.array([[0.0, 0.0], [20.0, 0.0], [20.0, 5.0]]), [False, False, False])
     assert f.update(VehicleState(0.0, 0.0, 0.0, 0.0), DT).v == pytest.approx(0.8)
+    # slowdown_distance_m 1.0, and no faster than reaches the corner in keep_out_horizon_s
+    assert f.update(VehicleState(0.0, 19.2, 0.0, 0.0), DT).v == pytest.approx(0.8 / 2.0)
     slow = f.update(VehicleState(0.0, 19.7, 0.0, 0.0), DT).v
-    assert slow == pytest.approx(0.8 * 0.3 / 1.0)      # slowdown_distance_m 1.0
-    assert f.update(VehicleState(0.0, 19.82, 0.0, 0.0), DT).v == pytest.approx(0.15)
+    assert slow == pytest.approx(min(0.8 * 0.3 / 1.0, 0.3 / 2.0))
+    assert f.update(VehicleState(0.0, 19.82, 0.0, 0.0), DT).v == pytest.approx(0.18 / 2.0)
 
 
 def test_progress_never_skips_a_lane():
@@ -179,10 +181,10 @@ def test_a_work_leg_is_entered_slowly_as_a_corner_is():
     pr = f.params
     assert f.update(VehicleState(0.0, -9.0, 0.0, 0.0), DT).v == pytest.approx(
         pr.transit_speed_mps)
-    assert f.update(VehicleState(0.0, -3.5, 0.0, 0.0), DT).v == pytest.approx(
-        pr.transit_speed_mps * 0.5 / pr.slowdown_distance_m)
+    assert f.update(VehicleState(0.0, -3.5, 0.0, 0.0), DT).v == pytest.approx(min(
+        pr.transit_speed_mps * 0.5 / pr.slowdown_distance_m, 0.5 / pr.keep_out_horizon_s))
     assert f.update(VehicleState(0.0, -3.05, 0.0, 0.0), DT).v == pytest.approx(
-        pr.min_speed_mps)
+        pr.corner_tolerance_m / pr.keep_out_horizon_s)
     assert f.leg is LegKind.TRANSIT
 
 
@@ -291,3 +293,38 @@ def test_a_machine_beside_a_close_corner_faces_it_drives_to_it_and_turns_on():
         yaw += cmd.omega * DT
         t += DT
     assert f.status is FollowerStatus.DONE and flips <= 1
+
+
+def test_no_command_overruns_a_corner_within_the_supervisors_horizon():
+    """mixed_field seed 1: 1.5 m before a corner whose footprint came within 0.1 m of a
+    no-go zone the follower commanded the 0.8 m/s transit speed; the safety supervisor,
+    placing the footprint along the command for keep_out_horizon_s (2 s, 1.6 m), saw it enter
+    the zone and refused it at every try until the mission was aborted. Every command of the
+    approach, held that long, stops short of the zone; the machine reaches the corner and
+    pivots."""
+    from demining_bringup.contract.datatypes import Detection, DetectionKind
+    from demining_control.safety.supervisor import SafetyInputs, SafetySupervisor
+    p = FollowerParams()
+    f = PathFollower(p)
+    f.set_path(np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 6.0]]), [False, False, False])
+    sup = SafetySupervisor([(-20.0, -20.0), (40.0, -20.0), (40.0, 20.0), (-20.0, 20.0)])
+    hull = sup.params.footprint_front_m
+    # the zone's disc (16-gon) 0.1 m beyond the footprint's front at the corner
+    margin = sup.params.no_go_margin_m
+    r = (0.16 + margin) / math.cos(math.pi / 16)
+    sup.on_detections([Detection(x=10.0 + hull + 0.1 + r, y=0.0, depth=0.2, confidence=0.9,
+                                 kind=DetectionKind.AT, radius=0.16)])
+    refused, pivoted = [], []
+
+    def probe(x, y, yaw, cmd):
+        pivoted.append(bool(pivoted and pivoted[-1]) or f.leg is LegKind.PIVOT)
+        if pivoted[-1] or cmd.v <= 0.0:
+            return
+        inp = SafetyInputs(cmd=cmd, pose=VehicleState(0.0, x, y, yaw))
+        if sup._enters_no_go(inp):
+            refused.append((round(x, 2), cmd.v))
+        assert cmd.v <= max(p.corner_tolerance_m, 10.0 - x) / p.keep_out_horizon_s + 1e-9
+
+    x, y, yaw, _ = run(f, 0.0, 0.0, 0.0, 60.0, probe)
+    assert refused == []
+    assert f.status is FollowerStatus.DONE and math.hypot(x - 10.0, y - 6.0) < 0.5
