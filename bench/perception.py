@@ -66,7 +66,8 @@ from demining_bringup.contract.datatypes import (  # noqa: E402
     VehicleState)
 from demining_bringup.contract.geo import yaw_from_xyzw  # noqa: E402
 from demining_bringup.contract.world import World  # noqa: E402
-from demining_perception.fusion.core import FusionCore, FusionParams, Hypothesis  # noqa
+from demining_perception.fusion.core import (FusionCore, FusionParams, Hypothesis,  # noqa
+                                             evidence)
 from demining_perception.gpr.processing import GprParams, GprProcessor  # noqa: E402
 from demining_perception.localization.ekf import LocalizationCore, LocalizationParams  # noqa
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
@@ -226,11 +227,16 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
     counts = {k: {'total': 0, 'tracked': 0, 'hazard': 0, 'right': 0, 'clutter': 0}
               for k in HAZARDS + ('clutter', 'rock')}
     pos, depth = [], []
+    #: the hazards given a wrong label (or none), with what their track rests on
+    wrong: List[str] = []
     for i, (kind, ix, iy, idepth) in enumerate(items):
         c = counts[kind]
         c['total'] += 1
         j = track_of.get(i)
         if j is None:
+            if kind in HAZARDS:
+                wrong.append(f'{kind} at ({ix:.2f}, {iy:.2f}) {100 * idepth:.0f} cm deep: '
+                             'not tracked')
             continue
         d = fused[j]
         label = d.kind.name
@@ -242,6 +248,11 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
         if kind in HAZARDS:
             pos.append(math.hypot(d.x - ix, d.y - iy))
             tr = fusion.tracks.get(d.id)
+            ok = label in (HAZARD_LABELS if kind == 'AP' else ('AT', 'UXO'))
+            if not ok:
+                wrong.append(f'{kind} at ({ix:.2f}, {iy:.2f}) {100 * idepth:.0f} cm deep: '
+                             f'{label} {d.confidence:.2f}'
+                             + ('' if tr is None else f', {evidence(tr)}'))
             if tr is not None and tr.depth_weight > 0.0:
                 depth.append(abs(d.depth - idepth))
     false_alarms = sum(1 for j, d in enumerate(fused) if d.kind.name in HAZARD_LABELS and (
@@ -274,7 +285,8 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
             late += math.isfinite(t_tool) and t_at > t_tool
     area = covered_area(world, lane_ys)
     return {'counts': counts, 'pos_err': pos, 'depth_err': depth, 'false_alarms': false_alarms,
-            'area_m2': area, 'roc': roc, 'false_at_labels': false_at, 'at_labelled_late': late}
+            'area_m2': area, 'roc': roc, 'false_at_labels': false_at, 'at_labelled_late': late,
+            'wrong': wrong}
 
 
 def covered_area(world: World, lane_ys: List[float]) -> float:
@@ -366,6 +378,8 @@ def main() -> int:
             print(f'{r["world"]} seed {seed}: {r["sim_s"]:.0f} s simulated{done} in '
                   f'{r["wall_s"]:.0f} s wall, EKF median error {r["ekf_err_median_m"]:.3f} m, '
                   f'permittivity {json.dumps(r["permittivity"])}: {json.dumps(f)}', flush=True)
+            for line in r['wrong']:
+                print(f'    wrong: {line}', flush=True)
     if args.roc:
         roc_png(runs, args.roc)
         print(f'ROC: {args.roc}')
