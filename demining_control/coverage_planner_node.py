@@ -122,6 +122,12 @@ _BACK_OUT_STEP_M = 0.5
 _BACK_OUT_CLEARANCE_M = 0.5
 
 
+def _pivot_reach(c: 'CoveragePlannerConfig') -> float:
+    """Radius the footprint sweeps pivoting on base_link, plus the back-out clearance, m."""
+    return math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
+                      c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
+
+
 def _nothing_left(pose: VehicleState, c: CoveragePlannerConfig) -> CoveragePlan:
     """The plan when every lane is processed: stay where the machine is."""
     return CoveragePlan(waypoints=np.array([[pose.x, pose.y]]), work=np.zeros(1, dtype=bool),
@@ -342,8 +348,7 @@ class CoveragePlannerComponent(Component):
                  if k[0] != 's' and not (k[0] == 'x' and p.within(self.safe_ground))]
         if not zones:
             return None, None
-        reach = math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
-                           c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
+        reach = _pivot_reach(c)
         ahead = first_zone_entered((pose.x, pose.y, pose.yaw), self.path[self.progress:],
                                    [p for _, p in zones], hull, reach)
         key, poly = (zones[ahead] if ahead is not None
@@ -425,8 +430,7 @@ class CoveragePlannerComponent(Component):
         keep_out = self._keep_out()
         zones = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] in ('x', 's')]
         no_go = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] == 'n']
-        reach = math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
-                           c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
+        reach = _pivot_reach(c)
         avoid = [p for k, p in keep_out if k[0] == 'n' or (
             force_back_out and not p.within(self.safe_ground))]
         hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)

@@ -83,7 +83,7 @@ import collections
 import dataclasses
 import enum
 import math
-from typing import Deque, Dict, Iterable, List, Optional, Tuple
+from typing import Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -955,7 +955,7 @@ class FusionCore:
         #: Per track id, (hits, had its look) at its last classification in :meth:`update`.
         self._classified: Dict[int, Tuple[int, bool]] = {}
         #: Ids of the tracks :meth:`new_no_go` has returned (a no-go label is said once).
-        self._no_go_said: set = set()
+        self._no_go_said: Set[int] = set()
 
     @classmethod
     def from_bounds(cls, params: FusionParams,
