@@ -810,8 +810,7 @@ def posterior(t: Track, p: FusionParams, now: float,
             lp += math.log(1.0 - m.p_gpr_silent)
             if confident_gpr:
                 mean, sig = m.half_width
-                lp += _gauss(t.gpr_radius, mean, sig,
-                             _HALF_WIDTH_RANGE_M)
+                lp += _gauss(t.gpr_radius, mean, sig, _HALF_WIDTH_RANGE_M)
             if t.polarity:
                 p_pos = m.p_positive
                 if h == Hypothesis.AT and not t.md_hits:
