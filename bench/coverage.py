@@ -16,7 +16,9 @@ check; the peer is not footprint-aware and its track figures are shown, not comp
 Figures per area: coverage of the workable ground (field minus keep-out zones and their
 clearance) the machine can reach from its start (cut-off ground is reported, not counted),
 metres and entries of track/tool in keep-out zones, metres of path with a track outside
-allowed ground and their count (``footprint_violations``), path length, turns, planning time,
+allowed ground and their count (``footprint_violations``), of which those on unprocessed
+ground of the field itself (``field_violations``: confirmed hazardous ground, where a bench
+mission counts its footprint violations), path length, turns, planning time,
 the length ratio to the peer, and the re-plan time around a new no-go zone.
 
 Re-plan: on the cratered field (5 ha, 25 craters), a 10 ha field with 25 craters and the
@@ -28,7 +30,8 @@ mine, radius + margin) appears on the next lane. Timed is the coverage planner n
 re-planned in full. ``repair_fallbacks`` counts those; ``full_replan_p95_ms`` is the full
 re-plan's time on every trial, for reference.
 
-Last line: one JSON object: ``footprint_violations`` (sum), ``keep_out_entries`` (sum),
+Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations`` (sum),
+``keep_out_entries`` (sum),
 ``min_coverage_reachable_pct``, ``max_length_vs_peer``, ``max_plan_s`` (wall time; and
 ``max_plan_cpu_s``, the planner process's CPU time, on a shared host), ``replan_p95_ms``,
 ``repair_fallbacks``, ``full_replan_p95_ms``, ``areas``. ``--png FILE`` renders every plan
@@ -147,7 +150,8 @@ def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int
     """
     safe = area.safe_ground()
     fence = geofence(area.field, safe, GEOFENCE_MARGIN_M)
-    plan = plan_coverage(area.field, area.exclusion_zones, start[:2], params, safe_ground=safe)
+    plan = plan_coverage(area.field, area.exclusion_zones, start[:2], params, safe_ground=safe,
+                         start_yaw=start[2] if len(start) > 2 else None)
     path = np.column_stack([plan.waypoints, plan.facing])
     work = np.asarray(plan.work, dtype=bool)
     geometry = RepairGeometry.of(params, BACK_OUT_MAX_M)
@@ -231,7 +235,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         safe = area.safe_ground()
         t0, c0 = time.perf_counter(), time.process_time()
         plan = plan_coverage(area.field, area.exclusion_zones, start[:2], params,
-                             safe_ground=safe)
+                             safe_ground=safe, start_yaw=start[2] if len(start) > 2 else None)
         plan_s = time.perf_counter() - t0
         # CPU time too: on a shared host the wall time also counts other processes' turns
         plan_cpu_s = time.process_time() - c0
@@ -251,6 +255,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                'coverage_pct': round(reach.coverage_pct, 2),
                'footprint_violations': len(ours.violations),
                'outside_allowed_m': round(ours.outside_allowed_m, 1),
+               'field_violations': len(ours.field_violations),
+               'field_outside_allowed_m': round(ours.field_outside_allowed_m, 1),
                'keep_out_entries': len(ours.keep_out_at), 'keep_out_m': round(ours.keep_out_m, 1),
                'length_m': round(ours.length_m), 'turns': ours.turns, 'plan_s': round(plan_s, 3),
                'plan_cpu_s': round(plan_cpu_s, 3),
@@ -299,6 +305,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     summary = {
         'areas': len(rows),
         'footprint_violations': int(sum(r['footprint_violations'] for r in rows)),
+        'field_violations': int(sum(r['field_violations'] for r in rows)),
         'keep_out_entries': int(sum(r['keep_out_entries'] for r in rows)),
         'min_coverage_reachable_pct': min(r['coverage_pct'] for r in rows),
         'max_length_vs_peer': max(ratios) if ratios else None,

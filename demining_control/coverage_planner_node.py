@@ -452,9 +452,10 @@ class CoveragePlannerComponent(Component):
                 back = ahead
         start = back if back is not None else (pose.x, pose.y)
         try:
+            # the machine faces as now at the start, also after backing straight out
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
                                  safe_ground=self.safe_ground, no_go_zones=no_go,
-                                 fence=self.fence)
+                                 fence=self.fence, start_yaw=pose.yaw)
             outside = metres_outside(plan.waypoints, self.fence)
             if outside > _FENCE_TOLERANCE_M:
                 raise PlanningError(f'the plan leaves the geofence (field and declared safe '

@@ -89,6 +89,11 @@ class PathCheck:
     outside_allowed_m: float = 0.0
     #: Separate stretches of such metres (a violation each), with their first position.
     violations: List[XY] = dataclasses.field(default_factory=list)
+    #: Of those, metres along which a track is on unprocessed ground of the hazard field
+    #: itself (confirmed hazardous ground, not only ground outside not declared safe).
+    field_outside_allowed_m: float = 0.0
+    #: Separate stretches of such metres, with their first position.
+    field_violations: List[XY] = dataclasses.field(default_factory=list)
     #: Metres of path along which a track or the working tool is in a keep-out zone.
     keep_out_m: float = 0.0
     #: Where each stretch (or pivot) with a track or the working tool in a keep-out zone starts.
@@ -103,6 +108,8 @@ class PathCheck:
         return {'length_m': round(self.length_m, 1),
                 'outside_allowed_m': round(self.outside_allowed_m, 1),
                 'footprint_violations': len(self.violations),
+                'field_outside_allowed_m': round(self.field_outside_allowed_m, 1),
+                'field_violations': len(self.field_violations),
                 'keep_out_m': round(self.keep_out_m, 1), 'keep_out_entries': len(self.keep_out_at),
                 'coverage_pct': round(self.coverage_pct, 3), 'turns': self.turns}
 
@@ -225,6 +232,7 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
     safe = declared
     todo = grid.layer(field_poly.difference(zone.buffer(clearance_m)) if not zone.is_empty
                       else field_poly)
+    in_field = grid.layer(field_poly)
     if len(xy) < 2:
         out.coverage_pct = 0.0
         return out
@@ -232,30 +240,32 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
     half, back, front = p.contact_half_width_m, 0.5 * p.track_length_m, 0.5 * p.track_length_m
     tool_half = 0.5 * p.tool_width_m
     tol = min(p.tolerance_m, 0.49 * min(half, back))
-    in_violation = in_keep_out = False
+    in_violation = in_keep_out = in_field_violation = False
+
+    def stretch(hit: bool, was: bool, starts: List[XY], at: XY) -> bool:
+        """Note where a stretch of hits begins; return ``hit`` (the state for the next)."""
+        if hit and not was:
+            starts.append((float(at[0]), float(at[1])))
+        return hit
 
     def judge(quad_tracks: np.ndarray, length: float, at: XY, tool: Optional[np.ndarray]
               ) -> None:
-        nonlocal in_violation, in_keep_out
+        nonlocal in_violation, in_keep_out, in_field_violation
         rows, cols, mask = grid.window(quad_tracks)
-        bad = mask & ~(safe[rows, cols] | grid.processed[rows, cols]) | (
-            mask & blocked[rows, cols])
-        keep_out_hit = bool((mask & blocked[rows, cols]).any())
+        unknown = mask & ~(safe[rows, cols] | grid.processed[rows, cols])
+        field_hit = bool((unknown & in_field[rows, cols]).any())
+        out.field_outside_allowed_m += length if field_hit else 0.0
+        in_field_violation = stretch(field_hit, in_field_violation, out.field_violations, at)
+        tracks_in = bool((mask & blocked[rows, cols]).any())
+        keep_out_hit = tracks_in
         if tool is not None:
             r2, c2, m2 = grid.window(tool)
             keep_out_hit |= bool((m2 & blocked[r2, c2]).any())
-        if keep_out_hit:
-            out.keep_out_m += length
-            if not in_keep_out:
-                out.keep_out_at.append((float(at[0]), float(at[1])))
-        in_keep_out = keep_out_hit
-        if bad.any():
-            out.outside_allowed_m += length
-            if not in_violation:
-                out.violations.append((float(at[0]), float(at[1])))
-            in_violation = True
-        else:
-            in_violation = False
+        out.keep_out_m += length if keep_out_hit else 0.0
+        in_keep_out = stretch(keep_out_hit, in_keep_out, out.keep_out_at, at)
+        hit = tracks_in or bool(unknown.any())
+        out.outside_allowed_m += length if hit else 0.0
+        in_violation = stretch(hit, in_violation, out.violations, at)
 
     def tool_line(x: float, y: float, yaw: float) -> np.ndarray:
         c, s = math.cos(yaw), math.sin(yaw)

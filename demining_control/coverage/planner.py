@@ -26,9 +26,15 @@ Limitations (documented, measured in :attr:`CoveragePlan.transit_over_unprocesse
   the cheapest route through allowed ground is searched on a raster
   (:class:`demining_control.coverage.route.AllowedRouter`): e.g. back round a headland ring
   instead of out of the field round a no-go zone.
-* Headland corners (no safe surroundings): the tracks' pivot at a ring corner sweeps ground
-  not yet processed (a 2 m strip cannot hold the pivot disc); counted by
-  :func:`demining_control.coverage.allowed.check_path`, not yet avoided.
+* Headland corners (no safe surroundings): a pivot at a pass's corner would sweep the
+  tracks' disc over ground not yet processed (a 2 m strip cannot hold the 4.4 m disc). The
+  passes are driven as one spiral, handing over to the next pass at a corner, and each
+  corner is turned as a bulb (run on past it, pivot, back onto the next side's line, pivot)
+  whose pivots lie on processed bands or outside the field (:meth:`_Planner._corner_turns`):
+  ground outside is not declared safe either, so the turns there are still counted by
+  :func:`demining_control.coverage.allowed.check_path`, but the field is confirmed hazardous
+  ground and the outside is not (bench/coverage.py ``field_violations``: farmland_rows 15 ->
+  1). Passes cut by keep-out zones are driven one by one, their corners turned alike.
 * A segment bounded by exclusion zones at both ends cannot have its start strip processed (the
   base would have to stand in the zone); that strip, ``tool_offset_x_m`` long, is left.
 * Where a zone's edge is slanted across a lane band, the rectangle tool stops at the band's
@@ -124,6 +130,15 @@ _MAX_HEADLAND_PASSES = 20
 #: Declared safe ground may miss this share of the outside turning belt and still count as
 #: safe surroundings (raster and polygon rounding).
 _SAFE_BELT_SHARE = 0.99
+#: Runs past a headland corner and back onto the next side's line tried for a corner turn,
+#: m (a right-angle corner needs ~2.8 m of each for a 2.2 m pivot disc beside 2 m passes).
+_CORNER_RUNS_M = (1.0, 2.0, 2.5, 3.0, 3.5, 4.5)
+#: A headland pass hands over to the next where that pass's side line crosses its own, at
+#: most this many lane spacings from the next pass's corner (else they are driven apart).
+_HANDOVER_M = 3.0
+#: Unprocessed ground of the field a corner turn's pivots may sweep and still count as none
+#: (polygon round-off: one cell of the 0.1 m allowed-ground raster), m^2.
+_CORNER_SLIVER_M2 = 0.01
 
 
 #: Why a gap's lane or pass is left: the machine cannot reach it without its footprint
@@ -426,6 +441,36 @@ def _turns(pts: Sequence[XY], yaw_a: Optional[float], yaw_b: Optional[float]
     if yaw_b is not None:
         turns.append((pts[-1], heads[-1], yaw_b))
     return turns
+
+
+def _line_cross(a: XY, b: XY, c: XY, d: XY) -> Optional[Tuple[XY, float]]:
+    """Where the line through ``a``, ``b`` crosses the line through ``c``, ``d``, and how far
+    along ``a`` -> ``b`` (0 at ``a``, 1 at ``b``); None when they are parallel."""
+    rx, ry = b[0] - a[0], b[1] - a[1]
+    sx, sy = d[0] - c[0], d[1] - c[1]
+    den = rx * sy - ry * sx
+    if abs(den) < _EPS * max(1.0, math.hypot(rx, ry) * math.hypot(sx, sy)):
+        return None
+    t = ((c[0] - a[0]) * sy - (c[1] - a[1]) * sx) / den
+    return (a[0] + t * rx, a[1] + t * ry), t
+
+
+def _turn_at(a: XY, b: XY, c: XY) -> float:
+    """The heading change at ``b`` driving ``a`` -> ``b`` -> ``c``, rad (0: degenerate)."""
+    if math.dist(a, b) < _EPS or math.dist(b, c) < _EPS:
+        return 0.0
+    h0 = math.atan2(b[1] - a[1], b[0] - a[0])
+    h1 = math.atan2(c[1] - b[1], c[0] - b[0])
+    return math.atan2(math.sin(h1 - h0), math.cos(h1 - h0))
+
+
+def _drop_repeats(pts: List[XY]) -> List[XY]:
+    """The points without consecutive repeats."""
+    out = pts[:1]
+    for q in pts[1:]:
+        if math.dist(q, out[-1]) > _EPS:
+            out.append(q)
+    return out
 
 
 def _drop_short_hops(pts: List[XY]) -> List[XY]:
@@ -1164,17 +1209,21 @@ class _Planner:
                 excl += _TURN_HIT_M
         return excl
 
-    def plan(self, start_xy: Optional[XY]) -> CoveragePlan:
-        """Order the lanes greedily from the vehicle, re-cover the gaps, build the path."""
+    def plan(self, start_xy: Optional[XY], start_yaw: Optional[float] = None) -> CoveragePlan:
+        """Order the lanes greedily from the vehicle, re-cover the gaps, build the path.
+
+        ``start_yaw``: the machine's facing at ``start_xy`` (None: free to pivot there).
+        """
         try:
-            legs, chosen, over, headland, here, back_to, yaw = self._legs(start_xy)
+            legs, chosen, over, headland, here, back_to, yaw = self._legs(
+                start_xy, yaw=start_yaw)
         except PlanningError as exc:
             if not str(exc).startswith(NOTHING_LEFT) or start_xy is None:
                 raise
             # Every lane is processed, but gaps may be left beside keep-out zones (a re-plan
             # round a zone found late): the re-cover below, never "nothing left" before it.
             legs, chosen, over, headland, here, back_to, yaw = [], [], 0.0, [], start_xy, \
-                None, None
+                None, start_yaw
             self._prepare_transits()
         covered = unary_union([self.processed, lane_strips(chosen, headland,
                                                            self.p.tool_width_m)])
@@ -1514,11 +1563,27 @@ class _Planner:
         over_total = 0.0
         first = True
         headland = []
+        spiral = self._spiral(rings, here, yaw, unprocessed)
+        if spiral is not None:
+            if here is not None:
+                pts, over = self._run_in(here, yaw, spiral[0], _heading(spiral), unprocessed)
+                legs.append((pts, False, False))
+                over_total += over
+            first = False
+            legs.append((spiral, True, False))
+            headland.append(spiral)
+            for ring in rings:
+                unprocessed = unprocessed.difference(
+                    LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat'))
+            here = spiral[-1]
+            yaw = _heading(spiral, last=True)
+            rings = []
         for ring in rings:
             strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
             loop = _loop_from(ring, here, self.p.tool_offset_x_m) if ring[0] == ring[-1] else (
                 ring if here is None or math.dist(ring[0], here) <= math.dist(ring[-1], here)
                 else ring[::-1])
+            loop = self._corner_turns(loop, unprocessed)
             if here is not None:
                 pts, _, over = self.transit(here, loop[0], unprocessed, yaw_a=yaw,
                                             yaw_b=_heading(loop))
@@ -1574,6 +1639,201 @@ class _Planner:
             back_to = lane.start if lane.ends_at_zone else None
             yaw = _heading([lane.start, lane.end])
         return legs, chosen, over_total, headland, here, back_to, yaw
+
+    def _spiral(self, rings: List[List[XY]], here: Optional[XY], yaw: Optional[float],
+                unprocessed) -> Optional[List[XY]]:
+        """The headland passes as one path, each pass handing over to the next at a corner.
+
+        Driven as separate loops, each pass ends where it began and a transit hops inwards
+        to the next: two pivots whose discs sweep the inner passes' ground, not processed yet.
+        Here the outermost pass runs round from its start and on along its first side to where
+        the next pass's side line crosses it, turns onto that line at the corner, and so on
+        inwards (a spiral): every change of pass is a corner, turned by :meth:`_corner_turns`
+        like the others. The direction round (and the start corner) is the one the machine
+        reaches best from ``here``. None when the passes are not one closed loop each, nested
+        (zones cut them, or the field splits), or a single pass: they are then driven one by
+        one.
+        """
+        if len(rings) < 2 or any(len(r) < 4 or r[0] != r[-1] for r in rings):
+            return None
+        polys = [Polygon(r) for r in rings]
+        if any(not (a.is_valid and b.is_valid and a.contains(b))
+               for a, b in zip(polys[:-1], polys[1:])):
+            return None
+        best = None
+        for pts in (rings[0][:-1], rings[0][::-1][:-1]):
+            loop = _loop_from(pts + [pts[0]], here)
+            cost = (self.transit(here, loop[0], unprocessed, yaw_a=yaw, yaw_b=_heading(loop),
+                                 search=False)[1] if here is not None else 0.0)
+            if best is None or cost < best[0]:
+                best = (cost, loop)
+        path = list(best[1])
+        ccw = shapely.LinearRing(path).is_ccw
+        # the outermost pass runs on round to its first corner after the start (a vertex
+        # where the follower pivots: a curved side has many it drives through)
+        cycle = path[:-1]
+        n = len(cycle)
+        sharp = [k for k in range(1, n + 1) if self.p.corner_angle_rad < abs(_turn_at(
+            cycle[k - 1], cycle[k % n], cycle[(k + 1) % n]))]
+        if not sharp:
+            return None
+        c = sharp[0]
+        mark = len(path) - 1            # where the pass's run into its handover corner starts
+        path.extend(cycle[1:c])
+        corner = cycle[c % n]
+        reach = _HANDOVER_M * self.p.lane_spacing_m
+        for ring in rings[1:]:
+            inner = ring[:-1] if shapely.LinearRing(ring).is_ccw == ccw else ring[::-1][:-1]
+            j = min(range(len(inner)), key=lambda i: math.dist(inner[i], corner))
+            inner = inner[j:] + inner[:j]
+            # the next pass's first side, back from its corner, crosses this pass's last run
+            d = math.dist(inner[0], inner[1])
+            if d < _EPS:
+                return None
+            back = (inner[0][0] - reach * (inner[1][0] - inner[0][0]) / d,
+                    inner[0][1] - reach * (inner[1][1] - inner[0][1]) / d)
+            run = LineString(path[mark:] + [corner])
+            hit = run.intersection(LineString([inner[0], back]))
+            hits = [g for g in getattr(hit, 'geoms', [hit]) if isinstance(g, Point)]
+            if not hits:
+                return None
+            at = max(run.project(q) for q in hits)
+            path[mark:] = _line_xy(substring(run, 0.0, at)) if at > _EPS else path[mark:mark + 1]
+            mark = len(path)
+            path.extend(inner)
+            corner = inner[0]
+        # the innermost pass closes, and runs on by the tool's lead (as :func:`_loop_from`)
+        last, nxt = path[mark], path[mark + 1]
+        d = math.dist(last, nxt)
+        path.append(last)
+        if d > _EPS:
+            f = min(1.0, self.p.tool_offset_x_m / d)
+            path.append((last[0] + f * (nxt[0] - last[0]), last[1] + f * (nxt[1] - last[1])))
+        return self._corner_turns(_drop_repeats(path), unprocessed)
+
+    def _disc_not_allowed(self, v: XY, unprocessed, done: Optional[Polygon] = None
+                          ) -> Tuple[float, float]:
+        """(unprocessed ground of the field, ground outside it not declared safe) in the
+        tracks' pivot disc at ``v``, m^2; ``done``: ground processed besides."""
+        disc = Point(v).buffer(self.p.pivot_radius_m, _DISC_SEGMENTS)
+        inside = disc.intersection(unprocessed) if not unprocessed.is_empty else Polygon()
+        if done is not None and not inside.is_empty:
+            inside = inside.difference(done)
+        outside = (disc.difference(self.known_ground).area
+                   if self.known_ground is not None else 0.0)
+        return (inside.area if inside.area > _CORNER_SLIVER_M2 else 0.0), outside
+
+    def _run_in(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float, unprocessed
+                ) -> Tuple[List[XY], float]:
+        """(points, metres over ground not allowed) of the transit onto ``b`` in ``yaw_b``.
+
+        Besides the transit straight onto ``b`` (a pivot there), a run-in: a transit to a
+        point behind ``b`` on its line (:data:`_CORNER_RUNS_M`), a pivot there and straight
+        on, so the pivot's disc lies on processed ground or outside the field, not on the
+        field's unprocessed ground (as :meth:`_corner_turns` does at a corner).
+        """
+        best = None
+        for d in (0.0,) + _CORNER_RUNS_M:
+            q = (b[0] - d * math.cos(yaw_b), b[1] - d * math.sin(yaw_b))
+            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b)
+            if d > 0.0 and self._keep_out_m([q, b], yaw_b, yaw_b) > 0.0:
+                continue
+            # the tracks stand between their rear and the tool at q: ground there the tool
+            # has not processed is stood on (or swept) before the tool reaches it
+            stand = LineString([(q[0] - 0.5 * self.p.track_length_m * math.cos(yaw_b),
+                                 q[1] - 0.5 * self.p.track_length_m * math.sin(yaw_b)),
+                                (q[0] + self.p.tool_offset_x_m * math.cos(yaw_b),
+                                 q[1] + self.p.tool_offset_x_m * math.sin(yaw_b))]).buffer(
+                self.p.contact_half_width_m, cap_style='flat')
+            stood = stand.intersection(unprocessed).area if not unprocessed.is_empty else 0.0
+            key = (self._disc_not_allowed(q, unprocessed)[0]
+                   + (stood if stood > _CORNER_SLIVER_M2 else 0.0), cost + d)
+            if best is None or key < best[0]:
+                best = (key, (pts + [b]) if d > 0.0 else pts, over)
+        assert best is not None
+        return best[1], best[2]
+
+    def _corner_turns(self, loop: List[XY], unprocessed) -> List[XY]:
+        """The headland pass ``loop`` with each corner turned where its pivots sweep least.
+
+        A pivot at a pass's corner sweeps the tracks' disc (``pivot_radius_m``, 2.2 m) over
+        ground the pass has not processed: a 2 m pass cannot hold the disc, the inner passes
+        are not driven yet, and on the outermost pass part of the disc is outside the field.
+        Instead the pass may run on past the corner (the tool processing ahead), pivot there,
+        drive back to the next side's line behind the corner and pivot onto it: a bulb turn
+        of two pivots. With ~2.8 m of each at a right angle both discs lie on the processed
+        bands and, on the outermost pass, outside the field. Each corner keeps the turn (the
+        plain pivot or a bulb of :data:`_CORNER_RUNS_M`) whose pivots sweep the least
+        unprocessed ground of the field, then the least ground outside it not declared safe,
+        then the shortest: both are ground not allowed, but the field is confirmed hazardous
+        (a confirmed hazardous area is drawn round the evidence of mines: IMAS 07.11, land
+        release), so where the tracks must sweep one or the other they sweep the outside. A
+        bulb keeps the footprint out of keep-out zones and inside the geofence. Processed is
+        what ``unprocessed`` leaves out and the loop's tool strip so far (the tool leads the
+        base by ``tool_offset_x_m``).
+        """
+        p = self.p
+        if len(loop) < 3 or p.pivot_radius_m <= 0.0:
+            return loop
+
+        def strip(a: XY, b: XY):
+            """The tool's strip while the base drives from ``a`` to ``b``: the tool leads."""
+            d = math.dist(a, b)
+            if d < _EPS:
+                return Polygon()
+            lead = ((b[0] - a[0]) * p.tool_offset_x_m / d, (b[1] - a[1]) * p.tool_offset_x_m / d)
+            return LineString([(a[0] + lead[0], a[1] + lead[1]), (b[0] + lead[0], b[1] + lead[1])]
+                              ).buffer(0.5 * p.tool_width_m, cap_style='flat')
+
+        strips: List[Polygon] = []      # the tool's strips so far, and their bounds
+        bounds: List[Tuple[float, float, float, float]] = []
+        reach = p.pivot_radius_m
+
+        def swept(v: XY, *more: Polygon) -> Tuple[float, float]:
+            """What the pivot disc at ``v`` sweeps with the strips so far and ``more``."""
+            near = [g for g, (x0, y0, x1, y1) in zip(strips, bounds)
+                    if x0 <= v[0] + reach and v[0] - reach <= x1
+                    and y0 <= v[1] + reach and v[1] - reach <= y1]
+            return self._disc_not_allowed(v, unprocessed, unary_union(near + list(more)))
+
+        def add(*pieces: Polygon) -> None:
+            for g in pieces:
+                if not g.is_empty:
+                    strips.append(g)
+                    bounds.append(g.bounds)
+
+        out: List[XY] = [loop[0]]
+        for i in range(1, len(loop) - 1):
+            prev, v, nxt = out[-1], loop[i], loop[i + 1]
+            h_in = math.atan2(v[1] - prev[1], v[0] - prev[0])
+            h_out = math.atan2(nxt[1] - v[1], nxt[0] - v[0])
+            turn = abs(math.atan2(math.sin(h_out - h_in), math.cos(h_out - h_in)))
+            best: List[XY] = []
+            if (math.dist(prev, v) > _EPS and math.dist(v, nxt) > _EPS
+                    and p.corner_angle_rad < turn < p.reverse_turn_rad):
+                best_cost = swept(v, strip(prev, v)) + (0.0,)
+                for e_in in _CORNER_RUNS_M if best_cost[0] > 0.0 else ():
+                    p1 = (v[0] + e_in * math.cos(h_in), v[1] + e_in * math.sin(h_in))
+                    run1 = strip(prev, p1)
+                    in1, out1 = swept(p1, run1)
+                    if in1 > best_cost[0]:
+                        continue
+                    for e_out in _CORNER_RUNS_M:
+                        p2 = (v[0] - e_out * math.cos(h_out), v[1] - e_out * math.sin(h_out))
+                        in2, out2 = swept(p2, run1, strip(p1, p2))
+                        cost = (in1 + in2, out1 + out2, e_in + math.dist(p1, p2) + e_out)
+                        if cost >= best_cost or (self.fence is not None and not self.fence.covers(
+                                LineString([p1, p2]))) or self._keep_out_m(
+                                    [v, p1, p2, v], h_in, h_out) > 0.0:
+                            continue
+                        best_cost, best = cost, [p1, p2]
+            if best:
+                add(strip(prev, best[0]), strip(best[0], best[1]), strip(best[1], v))
+            else:
+                add(strip(prev, v))
+            out.extend(best + [v])
+        out.append(loop[-1])
+        return out
 
     def _crosses_unprocessed(self, xy: np.ndarray, rev: np.ndarray) -> np.ndarray:
         """Forward legs on which the base or the tool is over unprocessed ground of the field.
@@ -1665,10 +1925,13 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
                   start_xy: Optional[XY] = None,
                   params: Optional[CoverageParams] = None, processed=None,
                   safe_ground=None, no_go_zones: Sequence[Sequence[XY]] = (),
-                  fence=None) -> CoveragePlan:
+                  fence=None, start_yaw: Optional[float] = None) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
+    :param start_yaw: the vehicle's heading at ``start_xy`` (ENU, rad; None: unknown): the
+        first pivot, from it, is judged like every other (a pivot that would swing the
+        footprint into a keep-out zone is avoided, e.g. by driving straight on first).
     :param processed: ground already processed (a shapely geometry): lanes whose tool strip it
         covers are not planned again, and transits over it cost nothing extra (a re-plan of
         the remaining ground, e.g. around a new no-go zone).
@@ -1684,8 +1947,10 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
     params = params or CoverageParams()
     if start_xy is not None and not all(math.isfinite(c) for c in start_xy):
         raise PlanningError('start position must be finite')
+    if start_yaw is not None and not math.isfinite(start_yaw):
+        start_yaw = None
     return _Planner(field, exclusion_zones, params, processed, safe_ground,
-                    no_go_zones, fence).plan(start_xy)
+                    no_go_zones, fence).plan(start_xy, start_yaw)
 
 
 def _ahead(pts: Sequence[XY], distance: float) -> List[XY]:
