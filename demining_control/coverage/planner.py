@@ -34,7 +34,10 @@ Limitations (documented, measured in :attr:`CoveragePlan.transit_over_unprocesse
   ground outside is not declared safe either, so the turns there are still counted by
   :func:`demining_control.coverage.allowed.check_path`, but the field is confirmed hazardous
   ground and the outside is not (bench/coverage.py ``field_violations``: farmland_rows 15 ->
-  1). Passes cut by keep-out zones are driven one by one, their corners turned alike.
+  1). The innermost pass turns into a lane at a corner where it can (:meth:`_Planner.
+  _into_lane`); a pivot on it, the disc reaching into the lanes' ground, is left where it
+  cannot (e.g. lanes parallel to its last run). Passes cut by keep-out zones are driven one
+  by one, their corners turned alike.
 * A segment bounded by exclusion zones at both ends cannot have its start strip processed (the
   base would have to stand in the zone); that strip, ``tool_offset_x_m`` long, is left.
 * Where a zone's edge is slanted across a lane band, the rectangle tool stops at the band's
@@ -1570,13 +1573,25 @@ class _Planner:
                 legs.append((pts, False, False))
                 over_total += over
             first = False
-            legs.append((spiral, True, False))
+            into = self._into_lane(spiral, cands, remaining)
+            if into is not None:
+                # the innermost pass turns straight into a lane at a corner
+                i, lane, head = into
+                spiral = self._corner_turns(head + [lane.end], unprocessed)[:-1]
+                legs.append((spiral + [lane.end], True, False))
+                chosen.append(lane)
+                remaining.remove(i)
+                unprocessed = unprocessed.difference(self.tool_footprint(lane))
+                here, yaw = lane.end, _heading([lane.start, lane.end])
+                back_to = lane.start if lane.ends_at_zone else None
+            else:
+                spiral = self._corner_turns(spiral, unprocessed)
+                legs.append((spiral, True, False))
+                here, yaw = spiral[-1], _heading(spiral, last=True)
             headland.append(spiral)
             for ring in rings:
                 unprocessed = unprocessed.difference(
                     LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat'))
-            here = spiral[-1]
-            yaw = _heading(spiral, last=True)
             rings = []
         for ring in rings:
             strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
@@ -1652,7 +1667,7 @@ class _Planner:
         like the others. The direction round (and the start corner) is the one the machine
         reaches best from ``here``. None when the passes are not one closed loop each, nested
         (zones cut them, or the field splits), or a single pass: they are then driven one by
-        one.
+        one. The path's corners are turned by the caller (:meth:`_corner_turns`).
         """
         if len(rings) < 2 or any(len(r) < 4 or r[0] != r[-1] for r in rings):
             return None
@@ -1709,7 +1724,44 @@ class _Planner:
         if d > _EPS:
             f = min(1.0, self.p.tool_offset_x_m / d)
             path.append((last[0] + f * (nxt[0] - last[0]), last[1] + f * (nxt[1] - last[1])))
-        return self._corner_turns(_drop_repeats(path), unprocessed)
+        return _drop_repeats(path)
+
+    def _into_lane(self, spiral: List[XY], cands: List[List[Lane]], remaining: List[int]
+                   ) -> Optional[Tuple[int, Lane, List[XY]]]:
+        """(index, lane, spiral path up to the lane) of the lane the spiral's innermost pass
+        turns into at a corner, or None.
+
+        The innermost pass ends by closing its last side and running on along its first, on
+        ground it processed; from there a transit to the first lane would pivot on the pass,
+        its disc reaching into the lanes' unprocessed ground. Instead the pass turns into a
+        lane where the lane's line crosses that run (a lane starting on the headland there),
+        at a corner turned like the others (:meth:`_corner_turns`). The crossing may also lie
+        on the last side within a lane spacing of its end: the corner it cuts lies in the
+        first side's band and the lane's. The lane reached first wins; None when no lane's
+        line crosses there at a corner's angle near the lane's start.
+        """
+        if len(spiral) < 3:
+            return None
+        runs = ((spiral[-2], spiral[-1], spiral[:-1], 1.0 - _EPS, math.inf),
+                (spiral[-3], spiral[-2], spiral[:-2], -math.inf, 1.0 + _EPS))
+        best = None
+        for rank, (a, b, head, t_min, t_max) in enumerate(runs):
+            for i in remaining:
+                for lane in cands[i]:
+                    cross = _line_cross(a, b, lane.start, lane.end)
+                    if cross is None or not (t_min <= cross[1] <= t_max) or (
+                            rank and math.dist(cross[0], b) > self.p.lane_spacing_m + _EPS):
+                        continue
+                    along = _line_cross(lane.start, lane.end, a, b)
+                    turn = abs(_turn_at(a, cross[0], lane.end))
+                    if not (self.p.corner_angle_rad < turn < self.p.reverse_turn_rad) or \
+                            along is None or not (0.0 <= along[1] < 0.5) or math.dist(
+                                cross[0], lane.start) > _HANDOVER_M * self.p.lane_spacing_m:
+                        continue
+                    key = (rank, abs(cross[1] - 1.0))
+                    if best is None or key < best[0]:
+                        best = (key, i, lane, head + [cross[0]])
+        return None if best is None else best[1:]
 
     def _disc_not_allowed(self, v: XY, unprocessed, done: Optional[Polygon] = None
                           ) -> Tuple[float, float]:

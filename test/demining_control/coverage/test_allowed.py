@@ -108,6 +108,17 @@ def test_headland_corners_turn_where_the_tracks_sweep_no_unprocessed_ground_of_t
     assert check.coverage_pct >= 99.0
 
 
+def test_the_headland_turns_into_the_first_lane_at_a_corner_not_by_a_pivot_on_it():
+    # The innermost pass ended running along its first side; the transit to the first lane
+    # then pivoted there, the tracks' disc reaching 1.2 m into the lanes' unprocessed ground
+    # (one violation per field). Where a lane's line crosses the pass's last run, the pass
+    # turns into that lane at a corner, the pivots of its bulb turn on processed ground.
+    plan = plan_coverage(RECT, [], (-8.0, 10.0))
+    check = _check(plan, RECT)
+    assert check.field_violations == []
+    assert check.coverage_pct >= 99.5
+
+
 def test_safe_surroundings_let_the_machine_turn_outside_the_field():
     safe = Polygon(RECT).buffer(12.0, join_style='mitre').difference(Polygon(RECT))
     plan = plan_coverage(RECT, [], (-8.0, 10.0), safe_ground=safe)
