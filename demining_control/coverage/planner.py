@@ -138,7 +138,7 @@ _SAFE_BELT_SHARE = 0.99
 _CORNER_RUNS_M = (1.0, 2.0, 2.5, 3.0, 3.5, 4.5)
 #: A headland pass hands over to the next where that pass's side line crosses its own, at
 #: most this many lane spacings from the next pass's corner (else they are driven apart).
-_HANDOVER_M = 3.0
+_HANDOVER_SPACINGS = 3.0
 #: Unprocessed ground of the field a corner turn's pivots may sweep and still count as none
 #: (polygon round-off: one cell of the 0.1 m allowed-ground raster), m^2.
 _CORNER_SLIVER_M2 = 0.01
@@ -1696,7 +1696,7 @@ class _Planner:
         mark = len(path) - 1            # where the pass's run into its handover corner starts
         path.extend(cycle[1:c])
         corner = cycle[c % n]
-        reach = _HANDOVER_M * self.p.lane_spacing_m
+        reach = _HANDOVER_SPACINGS * self.p.lane_spacing_m
         for ring in rings[1:]:
             inner = ring[:-1] if shapely.LinearRing(ring).is_ccw == ccw else ring[::-1][:-1]
             j = min(range(len(inner)), key=lambda i: math.dist(inner[i], corner))
@@ -1744,6 +1744,7 @@ class _Planner:
             return None
         runs = ((spiral[-2], spiral[-1], spiral[:-1], 1.0 - _EPS, math.inf),
                 (spiral[-3], spiral[-2], spiral[:-2], -math.inf, 1.0 + _EPS))
+        reach = _HANDOVER_SPACINGS * self.p.lane_spacing_m
         best = None
         for rank, (a, b, head, t_min, t_max) in enumerate(runs):
             for i in remaining:
@@ -1756,7 +1757,7 @@ class _Planner:
                     turn = abs(_turn_at(a, cross[0], lane.end))
                     if not (self.p.corner_angle_rad < turn < self.p.reverse_turn_rad) or \
                             along is None or not (0.0 <= along[1] < 0.5) or math.dist(
-                                cross[0], lane.start) > _HANDOVER_M * self.p.lane_spacing_m:
+                                cross[0], lane.start) > reach:
                         continue
                     key = (rank, abs(cross[1] - 1.0))
                     if best is None or key < best[0]:
