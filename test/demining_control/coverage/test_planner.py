@@ -3,6 +3,7 @@
 import dataclasses
 import math
 
+from hypothesis import assume, given, settings, strategies as st
 import numpy as np
 import pytest
 from shapely import affinity
@@ -540,3 +541,33 @@ def test_a_replan_from_a_machine_with_a_zone_behind_does_not_pivot_its_hull_into
             assert not hull.intersects(zone), (w[i], before, facing[i])
         before = facing[i]
     assert LineString(w).distance(zone) > 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=3, max_value=8), st.floats(min_value=10.0, max_value=35.0),
+       st.floats(min_value=-math.pi, max_value=math.pi), st.randoms(use_true_random=False))
+def test_any_field_plans_or_says_why_never_crashes(corners, radius, yaw, rnd):
+    # Unseen ground: a random polygon, random no-go discs, part of it processed, the machine
+    # anywhere facing anyhow (a re-plan). The planner returns a path inside the geofence or a
+    # PlanningError naming why; nothing else (the spiral, bulb turns and run-ins included).
+    angles = sorted(rnd.uniform(0.0, 2.0 * math.pi) for _ in range(corners))
+    pts = [(radius * rnd.uniform(0.5, 1.0) * math.cos(a),
+            radius * rnd.uniform(0.5, 1.0) * math.sin(a)) for a in angles]
+    field = Polygon(pts)
+    assume(field.is_valid and field.area > 60.0)
+    minx, miny, maxx, maxy = field.bounds
+    zones = [list(Point(rnd.uniform(minx, maxx), rnd.uniform(miny, maxy)).buffer(
+        rnd.uniform(0.8, 2.5), 8).exterior.coords)[:-1] for _ in range(rnd.randint(0, 2))]
+    done = unary_union([box(x, y, x + rnd.uniform(2.0, 20.0), y + rnd.uniform(2.0, 5.0))
+                        for x, y in [(rnd.uniform(minx, maxx), rnd.uniform(miny, maxy))
+                                     for _ in range(rnd.randint(0, 4))]]).intersection(field)
+    start = (minx - 8.0, 0.5 * (miny + maxy)) if rnd.random() < 0.5 else (
+        rnd.uniform(minx, maxx), rnd.uniform(miny, maxy))
+    fence = geofence(field, None, 10.0)
+    try:
+        plan = plan_coverage(pts, [], start, CoverageParams(), processed=done,
+                             no_go_zones=zones, fence=fence, start_yaw=yaw)
+    except PlanningError as exc:
+        assert str(exc)
+        return
+    assert np.all(np.isfinite(plan.waypoints)) and len(plan.waypoints) >= 1
