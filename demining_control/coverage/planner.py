@@ -467,6 +467,11 @@ def _turn_at(a: XY, b: XY, c: XY) -> float:
     return math.atan2(math.sin(h1 - h0), math.cos(h1 - h0))
 
 
+def _field_m2(area: float) -> float:
+    """Unprocessed field ground a pivot sweeps, round-off slivers counted as none, m^2."""
+    return area if area > _CORNER_SLIVER_M2 else 0.0
+
+
 def _drop_repeats(pts: List[XY]) -> List[XY]:
     """The points without consecutive repeats."""
     out = pts[:1]
@@ -1062,11 +1067,7 @@ class _Planner:
             key = (round(v[0], 2), round(v[1], 2))
             bad = cache.get(key)
             if bad is None:
-                disc = Point(v).buffer(self.p.pivot_radius_m, _DISC_SEGMENTS)
-                bad = disc.intersection(unprocessed).area if not unprocessed.is_empty else 0.0
-                if self.known_ground is not None:
-                    bad += disc.difference(self.known_ground).area
-                cache[key] = bad
+                bad = cache[key] = sum(self._disc_areas(v, unprocessed))
             total += bad / (2.0 * self.p.contact_half_width_m)
         return total
 
@@ -1764,8 +1765,8 @@ class _Planner:
                         best = (key, i, lane, head + [cross[0]])
         return None if best is None else best[1:]
 
-    def _disc_not_allowed(self, v: XY, unprocessed, done: Optional[Polygon] = None
-                          ) -> Tuple[float, float]:
+    def _disc_areas(self, v: XY, unprocessed, done: Optional[Polygon] = None
+                    ) -> Tuple[float, float]:
         """(unprocessed ground of the field, ground outside it not declared safe) in the
         tracks' pivot disc at ``v``, m^2; ``done``: ground processed besides."""
         disc = Point(v).buffer(self.p.pivot_radius_m, _DISC_SEGMENTS)
@@ -1774,7 +1775,7 @@ class _Planner:
             inside = inside.difference(done)
         outside = (disc.difference(self.known_ground).area
                    if self.known_ground is not None else 0.0)
-        return (inside.area if inside.area > _CORNER_SLIVER_M2 else 0.0), outside
+        return inside.area, outside
 
     def _run_in(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float, unprocessed
                 ) -> Tuple[List[XY], float]:
@@ -1788,9 +1789,9 @@ class _Planner:
         best = None
         for d in (0.0,) + _CORNER_RUNS_M:
             q = (b[0] - d * math.cos(yaw_b), b[1] - d * math.sin(yaw_b))
-            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b)
             if d > 0.0 and self._keep_out_m([q, b], yaw_b, yaw_b) > 0.0:
                 continue
+            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b)
             # the tracks stand between their rear and the tool at q: ground there the tool
             # has not processed is stood on (or swept) before the tool reaches it
             stand = LineString([(q[0] - 0.5 * self.p.track_length_m * math.cos(yaw_b),
@@ -1799,8 +1800,7 @@ class _Planner:
                                  q[1] + self.p.tool_offset_x_m * math.sin(yaw_b))]).buffer(
                 self.p.contact_half_width_m, cap_style='flat')
             stood = stand.intersection(unprocessed).area if not unprocessed.is_empty else 0.0
-            key = (self._disc_not_allowed(q, unprocessed)[0]
-                   + (stood if stood > _CORNER_SLIVER_M2 else 0.0), cost + d)
+            key = (_field_m2(self._disc_areas(q, unprocessed)[0]) + _field_m2(stood), cost + d)
             if best is None or key < best[0]:
                 best = (key, (pts + [b]) if d > 0.0 else pts, over)
         assert best is not None
@@ -1831,12 +1831,10 @@ class _Planner:
 
         def strip(a: XY, b: XY):
             """The tool's strip while the base drives from ``a`` to ``b``: the tool leads."""
-            d = math.dist(a, b)
-            if d < _EPS:
+            if math.dist(a, b) < _EPS:
                 return Polygon()
-            lead = ((b[0] - a[0]) * p.tool_offset_x_m / d, (b[1] - a[1]) * p.tool_offset_x_m / d)
-            return LineString([(a[0] + lead[0], a[1] + lead[1]), (b[0] + lead[0], b[1] + lead[1])]
-                              ).buffer(0.5 * p.tool_width_m, cap_style='flat')
+            return LineString(_ahead([a, b], p.tool_offset_x_m)).buffer(
+                0.5 * p.tool_width_m, cap_style='flat')
 
         strips: List[Polygon] = []      # the tool's strips so far, and their bounds
         bounds: List[Tuple[float, float, float, float]] = []
@@ -1847,7 +1845,8 @@ class _Planner:
             near = [g for g, (x0, y0, x1, y1) in zip(strips, bounds)
                     if x0 <= v[0] + reach and v[0] - reach <= x1
                     and y0 <= v[1] + reach and v[1] - reach <= y1]
-            return self._disc_not_allowed(v, unprocessed, unary_union(near + list(more)))
+            inside, outside = self._disc_areas(v, unprocessed, unary_union(near + list(more)))
+            return _field_m2(inside), outside
 
         def add(*pieces: Polygon) -> None:
             for g in pieces:
@@ -1860,10 +1859,8 @@ class _Planner:
             prev, v, nxt = out[-1], loop[i], loop[i + 1]
             h_in = math.atan2(v[1] - prev[1], v[0] - prev[0])
             h_out = math.atan2(nxt[1] - v[1], nxt[0] - v[0])
-            turn = abs(math.atan2(math.sin(h_out - h_in), math.cos(h_out - h_in)))
             best: List[XY] = []
-            if (math.dist(prev, v) > _EPS and math.dist(v, nxt) > _EPS
-                    and p.corner_angle_rad < turn < p.reverse_turn_rad):
+            if p.corner_angle_rad < abs(_turn_at(prev, v, nxt)) < p.reverse_turn_rad:
                 best_cost = swept(v, strip(prev, v)) + (0.0,)
                 for e_in in _CORNER_RUNS_M if best_cost[0] > 0.0 else ():
                     p1 = (v[0] + e_in * math.cos(h_in), v[1] + e_in * math.sin(h_in))
