@@ -5,8 +5,9 @@ waypoints, :meth:`update` a vehicle state and returns a :class:`Twist2D`.
 
 Why corners are special: lanes overlap by only 0.2 m, so cutting into the next lane or leaving a
 lane at an angle would leave strips unprocessed. The follower therefore treats every waypoint
-where the path turns by more than ``corner_angle_rad`` as a stop: the lookahead point never passes
-it, the vehicle slows down before it (and before the start of a work leg, where the tool
+where the path turns by more than ``corner_angle_rad`` as a stop: the lookahead point never turns
+the corner (it runs on along the leg's line, so the heading holds up to it), the vehicle slows
+down before it (and before the start of a work leg, where the tool
 lowers), never faster than covers the way there in ``keep_out_horizon_s`` (the time over which
 the safety supervisor places a command's footprint: a faster command would overrun the corner
 in its judgement and be refused near a keep-out zone), must reach it within
@@ -331,6 +332,35 @@ class PathFollower:
         t = (s - self._s[i]) / seg_len if seg_len > _EPS else 0.0
         return self._xy[i] + t * (self._xy[i + 1] - self._xy[i])
 
+    def _target(self, p: np.ndarray, s: float, lookahead: float, corner: int) -> np.ndarray:
+        """The lookahead point: ``lookahead`` along the path, never past the next corner's
+        stop, but on the line of the leg into it while the machine is still short of it.
+
+        Clamped at the corner point itself, the point would come ever closer as the machine
+        does, and the last metres would turn a few centimetres of cross-track error into a
+        heading swing: 8 cm 1.5 m before a corner swung 0.1 rad. The tracks run 4 m behind
+        the flail and only 2.5 cm inside its strip's edges (config/vehicles/mv4_flail.yaml),
+        so such a swing puts a track on ground the flail passed beside (bench/missions.py
+        gen_at_uxo_lanes seed 2: a TM-62P 10 cm outside the strip, under the right track at
+        the corner). On the leg's line the correction stays as gentle as on the leg; the
+        corner is reached when the machine passes within ``corner_tolerance_m`` of it. Past
+        it without having reached it (farther off the leg than that), the corner point is
+        the aim, as it always was.
+        """
+        s_corner = float(self._s[corner])
+        if s + lookahead <= s_corner:
+            return self._point_at(s + lookahead)
+        a, b = self._xy[corner - 1], self._xy[corner]
+        along = b - a
+        length = float(np.hypot(*along))
+        if length <= _EPS:
+            return b
+        u = along / length
+        short = float((b - p) @ u)          # how far the corner still lies ahead
+        if short <= 0.5 * self.params.corner_tolerance_m:
+            return b
+        return b + (lookahead - short) * u
+
     def update(self, state: VehicleState, dt: float) -> Twist2D:
         """Return the velocity command for ``state``; zero when idle, done or on bad input."""
         del dt  # the law is static; dt is part of the controller interface
@@ -348,7 +378,7 @@ class PathFollower:
             return Twist2D()
         s_corner = self._s[corner]
         lookahead = pr.work_lookahead_m if self.on_work_leg else pr.lookahead_m
-        target = self._point_at(min(s + lookahead, s_corner))
+        target = self._target(p, s, lookahead, corner)
         to_target = target - p
         dist_target = float(np.hypot(*to_target))
         if dist_target < 0.5 * pr.corner_tolerance_m:
