@@ -484,7 +484,7 @@ class GroundContact:
         half_track_l = g.track_length_m / 2.0
         half_track_w = g.track_width_m / 2.0
         half_gauge = g.track_gauge_m / 2.0
-        processing = tool.flail_processing or tool.tiller_processing
+        processing = (tool.flail_processing or tool.tiller_processing) and tool.set_depth > 0.0
         changes: List[Change] = []
         for ix, iy, depth, row in self._cand:
             dx, dy = ix - x, iy - y
@@ -515,8 +515,15 @@ class GroundContact:
 
     def tool_passes(self, v: float, tool: ToolView, ground_offset_m: float = 0.0
                     ) -> List[ToolPass]:
-        """The passes the processing rotors make now (flail first, then the tiller)."""
+        """The passes the processing rotors make now (flail first, then the tiller).
+
+        None while the arm is at the track plane: that is the tool lifted clear, above the
+        ground whatever the terrain under it (:attr:`demining_sim.tools.ToolSystem.true_depth`),
+        so its turning rotors meet no soil.
+        """
         p, g = self.p, self.g
+        if tool.set_depth <= 0.0:
+            return []
         set_depth = max(tool.set_depth + ground_offset_m, 0.0)
         out = []
         if tool.flail_processing and self.hammers > 0:

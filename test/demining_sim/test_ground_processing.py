@@ -9,6 +9,7 @@ mine's outcome is seeded by (seed, row, pass), so every figure below is determin
 """
 
 import collections
+import dataclasses
 import math
 
 import numpy as np
@@ -127,6 +128,28 @@ def test_nearly_every_at_mine_under_the_flail_detonates():
     depths = np.random.default_rng(1).uniform(0.10, 0.20, 300)
     out = run_line(mines('TM-62M', depths), 0.5 * KMH, 0.2)
     assert fractions(out)[Outcome.DETONATED] >= 0.97
+
+
+def test_a_raised_spinning_flail_strikes_nothing_whatever_the_ground_under_it():
+    """The arm at the track plane is the tool lifted clear (:attr:`ToolSystem.true_depth` is 0
+    there, whatever the terrain): its turning hammers meet no soil. The contact model added
+    the terrain's offset to it and the impulse's tail below, at the strike density of a
+    machine standing still: turned in place with its flail lifted and turning, a mission's
+    machine set off a TM-62P 13 cm deep (bench/missions.py gen_at_uxo_lanes seed 2)."""
+    depths = np.random.default_rng(2).uniform(0.02, 0.20, 200)
+    items = mines('TM-62P', depths) + mines('PMN', depths)
+    p = SimParams(seed=3, hammers_lost_per_kg=0.0)
+    table = ItemTable(items)
+    contact = GroundContact(GEOMETRY, table, p, 3, 12000.0, 1.0)
+    raised = ToolView(set_depth=0.0, flail_rps=RPM_800, flail_processing=True)
+    assert contact.tool_passes(0.0, raised, ground_offset_m=0.03) == []
+    changes = []
+    for x in np.arange(0.0, float(table.x.max()) + 5.0, STEP_M):
+        changes += contact.check(0.0, float(x), 0.0, 0.0, 0.001, raised, lambda *_: 0.03)
+    assert changes == []
+    # lowered 1 cm onto the same bumps, it scratches the surface: shallow mines go off
+    lowered = dataclasses.replace(raised, set_depth=0.01)
+    assert contact.tool_passes(0.0, lowered, ground_offset_m=0.03)[0].reach_m > 0.0
 
 
 # --- tiller: its own mechanism ------------------------------------------------------------------
