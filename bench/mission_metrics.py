@@ -56,6 +56,10 @@ PERSON_HIT_KINDS = ('person_hit', 'casualty', 'injury', 'person_injured', 'perso
 PERSON_KINDS = ('person',)
 #: Forward speed above which the vehicle counts as moving, m/s (odometry noise below it).
 MOVING_SPEED_MPS = 0.02
+#: Yaw rate above which a vehicle that does not move counts as pivoting, rad/s.
+TURNING_RATE_RADPS = 0.02
+#: How the machine moved at a violation tick (:func:`motion_of`), in the order reported.
+MOTIONS = ('forward', 'reverse', 'pivot', 'standing')
 
 _SECONDS_PER_HOUR = 3600.0
 #: Track patches are judged at points this far apart (corners and edges included), m: a road
@@ -297,6 +301,14 @@ def footprint_violated(x: float, y: float, yaw: float, grid: Any, geometry: Trac
                               field_only, keep_out).any())
 
 
+def motion_of(v: float, omega: float) -> str:
+    """How the machine moves: ``forward`` or ``reverse`` (an arc too), ``pivot`` (turning
+    in place) or ``standing`` (:data:`MOVING_SPEED_MPS`, :data:`TURNING_RATE_RADPS`)."""
+    if abs(v) > MOVING_SPEED_MPS:
+        return 'forward' if v > 0.0 else 'reverse'
+    return 'pivot' if abs(omega) > TURNING_RATE_RADPS else 'standing'
+
+
 class FootprintMonitor:
     """Counts control ticks with a footprint violation (feed it the truth pose every tick)."""
 
@@ -321,15 +333,23 @@ class FootprintMonitor:
         self.where: List[Tuple[float, float, float]] = []
         self.ticks = 0
         self.violations = 0
+        #: Violation ticks by how the machine moved (:data:`MOTIONS`; with ``v`` given): a
+        #: machine standing with a track on such ground adds a tick every step, the ones
+        #: that moved onto it say which motion took it there.
+        self.by_motion: Dict[str, int] = dict.fromkeys(MOTIONS, 0)
         self.first: Optional[Tuple[float, float, float]] = None   # (t, x, y)
 
-    def check(self, t: float, x: float, y: float, yaw: float) -> bool:
-        """Count one tick at the pose; return whether it is a violation."""
+    def check(self, t: float, x: float, y: float, yaw: float, v: Optional[float] = None,
+              omega: float = 0.0) -> bool:
+        """Count one tick at the pose (``v``, ``omega``: the true motion, for
+        :attr:`by_motion`); return whether it is a violation."""
         self.ticks += 1
         bad = footprint_violated(x, y, yaw, self.grid, self.geometry, self.declared_safe,
                                  self.inset_m, self.processed, self.field_only, self.keep_out)
         if bad:
             self.violations += 1
+            if v is not None:
+                self.by_motion[motion_of(v, omega)] += 1
             self.where.append((float(t), float(x), float(y)))
             if self.first is None:
                 self.first = self.where[0]
@@ -632,7 +652,7 @@ __all__ = ['FootprintMonitor', 'GridView', 'HAZARD_KINDS',
            'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'ScanLeadMonitor', 'TrackGeometry', 'TruthItem',
            'aggregate',
            'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
-           'footprint_violated', 'hazards_under_tracks',
+           'footprint_violated', 'hazards_under_tracks', 'MOTIONS', 'motion_of',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rasterised',
            'rate_limit_m2_per_h',

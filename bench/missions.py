@@ -65,7 +65,10 @@ Metrics of a row (definitions):
   ``at_detonations`` and the report's zones judge them. The hull box (6 x 2.2 m, the
   simulator's collision footprint) is not used: it does not bear on the ground, and its front
   corners are ahead of the flail by design, so it would flag every working tick.
-  ``first_violation`` gives the first (t, x, y). With ``--out`` each run folder gets
+  ``footprint_violations_by_motion``: the ticks by how the machine moved (JSON: forward,
+  reverse, pivot, standing; a machine standing with a track on such ground adds a tick every
+  step, the moving ones say which motion took it there). ``first_violation`` gives the first
+  (t, x, y). With ``--out`` each run folder gets
   ``footprint.png``: where the violations were, over the ground really processed.
 * ``processed_before_scan_pct``: share of the hazard-field ground the tool really processed
   (the simulator's truth raster) that the GPR/MD boom's swath (``sensor_width_m``,
@@ -155,7 +158,7 @@ ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outc
               'at_detonations', 'ap_detonations', 'people_incidents', 'first_people_incident',
               'intrusions',
               'collisions', 'footprint_violations', 'hazards_under_tracks',
-              'footprint_violations_recorded',
+              'footprint_violations_recorded', 'footprint_violations_by_motion',
               'footprint_ticks', 'first_violation',
               'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
               'processed_before_scan_m2', 'processed_before_scan_pct', 'rate_m2_per_h',
@@ -607,7 +610,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             tr = sim.truth
             if render:
                 track.append((tr.x, tr.y))
-            footprint.check(t, tr.x, tr.y, tr.yaw)
+            footprint.check(t, tr.x, tr.y, tr.yaw, tr.v, tr.omega)
             recorded.check(t, tr.x, tr.y, tr.yaw)
             scan.check(tr.x, tr.y, tr.yaw)
             if people is not None and sim.actors.actors:
@@ -651,6 +654,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         out.update(
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
             footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,
+            footprint_violations_by_motion=json.dumps(footprint.by_motion),
             footprint_violations_recorded=recorded.violations,
             people_near_hazard=0 if people is None else people.incidents,
             first_people_incident=None if people is None else people.first,

@@ -148,6 +148,16 @@ def test_footprint_monitor_reads_the_grid_as_it_changes():
     assert mon.where == [(0.1, 5.0, 1.0)]
 
 
+def test_footprint_violations_are_told_apart_by_the_motion_that_made_them():
+    g = grid()
+    mon = mm.FootprintMonitor(g, GEOMETRY)
+    for v, omega in ((0.3, 0.0), (0.3, 0.2), (-0.2, 0.0), (0.0, 0.3), (0.001, -0.001)):
+        assert mon.check(0.1, 5.0, 1.0, 0.0, v, omega)
+    assert mon.check(0.2, 5.0, 1.0, 0.0)            # no motion given: counted, not told apart
+    assert mon.violations == 6
+    assert mon.by_motion == {'forward': 2, 'reverse': 1, 'pivot': 1, 'standing': 1}
+
+
 def test_the_footprint_is_judged_on_the_ground_the_tool_really_processed():
     # The record says the lane y 0..2 is processed; the tool really processed y 0.2..2.2 (the
     # localisation put the record 0.2 m south of the truth).
