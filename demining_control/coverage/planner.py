@@ -54,7 +54,7 @@ import numpy as np
 import shapely
 import shapely.prepared
 from shapely import affinity
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
+from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon, box
 from shapely.ops import substring, unary_union
 from shapely.validation import explain_validity
 
@@ -76,6 +76,11 @@ _MIN_SEGMENT_M = 0.05
 UNPROCESSED_PENALTY = 1000.0
 #: Penalty weight per metre of transit through an exclusion zone.
 _EXCLUSION_PENALTY = 1.0e6
+#: A gap's sub-plan judges its transits on the field's unprocessed ground this far round the
+#: box of the machine and the gap, m: the runs out and in of a transit (at most 4.5 m) and
+#: its pivot discs (2.2 m) stay within it, and far ground cannot change the cheapest way; a
+#: detour round a large cluster of zones may leave it (its ground then counts as allowed).
+_OUTER_REACH_M = 10.0
 #: A best transit that crosses more than this of ground not allowed (unprocessed, or outside
 #: the field and not declared safe) is searched again through allowed ground, m.
 _ROUTE_FALLBACK_M = 1.0
@@ -587,6 +592,9 @@ class _Planner:
         #: are left (``skipped``, their tool strips) and reported, not driven
         self.strict = False
         self.skipped: List[Polygon] = []
+        #: a gap's sub-plan: the rest of the field's unprocessed ground (the other gaps, the
+        #: clearance round the zones), which its transits are judged on as much as the gap's
+        self.outer_unprocessed: Polygon = Polygon()
         self.zone_clear = (self.zone_union.buffer(params.exclusion_clearance_m)
                            if self.zones else Polygon())
         #: what the tool may process: the field minus the zones and their clearance
@@ -1314,6 +1322,14 @@ class _Planner:
         sub.strict = True
         # this plan turns on its headland (if it does): nothing outside the field is known safe
         sub.known_ground = self.known_ground
+        # the way to the gap and between its lanes crosses the rest of the field: its
+        # unprocessed ground is no more allowed than the gap's (judged on the gap alone, a
+        # transit ran straight over another gap and the clearance round a no-go zone)
+        # (near the way there only: far ground cannot change which way is cheapest)
+        near = MultiPoint([here, *gap.exterior.coords]).envelope.buffer(
+            _OUTER_REACH_M, join_style='mitre')
+        sub.outer_unprocessed = self.region.intersection(near).difference(covered).difference(
+            gap)
         try:
             s_legs, s_chosen, s_over, _, end, s_back, s_yaw = sub._legs(here, back_to, yaw)
         finally:
@@ -1558,6 +1574,8 @@ class _Planner:
                 # "nothing left" (a mission would complete with that ground unprocessed)
                 raise PlanningError(CUT_OFF)
         unprocessed = self.region.difference(self.processed)
+        if not self.outer_unprocessed.is_empty:
+            unprocessed = unary_union([unprocessed, self.outer_unprocessed])
         self._prepare_transits()
         here = start_xy
         # (points, work leg, the first segment is driven in reverse: a back-out)
