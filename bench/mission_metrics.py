@@ -337,15 +337,33 @@ class FootprintMonitor:
         #: machine standing with a track on such ground adds a tick every step, the ones
         #: that moved onto it say which motion took it there.
         self.by_motion: Dict[str, int] = dict.fromkeys(MOTIONS, 0)
+        #: Cells (:data:`TRACK_SAMPLE_M` square) a track pressed while they were not allowed.
+        self._trodden: set = set()
         self.first: Optional[Tuple[float, float, float]] = None   # (t, x, y)
+
+    @property
+    def violation_m2(self) -> float:
+        """Ground a track pressed while it was not allowed, m^2 (the track patches' sample
+        points, :data:`TRACK_SAMPLE_M` apart, in cells of that size): the exposure, which
+        the tick count mixes with how long the machine stood or how slowly it drove."""
+        return len(self._trodden) * TRACK_SAMPLE_M ** 2
 
     def check(self, t: float, x: float, y: float, yaw: float, v: Optional[float] = None,
               omega: float = 0.0) -> bool:
         """Count one tick at the pose (``v``, ``omega``: the true motion, for
         :attr:`by_motion`); return whether it is a violation."""
         self.ticks += 1
-        bad = footprint_violated(x, y, yaw, self.grid, self.geometry, self.declared_safe,
-                                 self.inset_m, self.processed, self.field_only, self.keep_out)
+        bad = False
+        if math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw):
+            inset = 0.5 * float(self.grid.resolution) if self.inset_m is None \
+                else float(self.inset_m)
+            pts = track_points(x, y, yaw, self.geometry, inset)
+            unsafe = unsafe_points(self.grid, pts[:, 0], pts[:, 1], self.declared_safe,
+                                   self.processed, self.field_only, self.keep_out)
+            bad = bool(unsafe.any())
+            if bad:
+                cells = np.floor(pts[unsafe] / TRACK_SAMPLE_M).astype(np.int64)
+                self._trodden.update(map(tuple, cells.tolist()))
         if bad:
             self.violations += 1
             if v is not None:

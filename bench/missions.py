@@ -67,8 +67,10 @@ Metrics of a row (definitions):
   corners are ahead of the flail by design, so it would flag every working tick.
   ``footprint_violations_by_motion``: the ticks by how the machine moved (JSON: forward,
   reverse, pivot, standing; a machine standing with a track on such ground adds a tick every
-  step, the moving ones say which motion took it there). ``first_violation`` gives the first
-  (t, x, y). With ``--out`` each run folder gets
+  step, the moving ones say which motion took it there). ``footprint_violation_m2``: the
+  ground a track pressed while it was not allowed (the patches' sample points in 0.25 m
+  cells): the exposure, which the tick count mixes with dwell and speed. ``first_violation``
+  gives the first (t, x, y). With ``--out`` each run folder gets
   ``footprint.png``: where the violations were, over the ground really processed.
 * ``processed_before_scan_pct``: share of the hazard-field ground the tool really processed
   (the simulator's truth raster) that the GPR/MD boom's swath (``sensor_width_m``,
@@ -159,6 +161,7 @@ ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outc
               'intrusions',
               'collisions', 'footprint_violations', 'hazards_under_tracks',
               'footprint_violations_recorded', 'footprint_violations_by_motion',
+              'footprint_violation_m2',
               'footprint_ticks', 'first_violation',
               'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
               'processed_before_scan_m2', 'processed_before_scan_pct', 'rate_m2_per_h',
@@ -655,6 +658,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
             footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,
             footprint_violations_by_motion=json.dumps(footprint.by_motion),
+            footprint_violation_m2=round(footprint.violation_m2, 2),
             footprint_violations_recorded=recorded.violations,
             people_near_hazard=0 if people is None else people.incidents,
             first_people_incident=None if people is None else people.first,

@@ -158,6 +158,23 @@ def test_footprint_violations_are_told_apart_by_the_motion_that_made_them():
     assert mon.by_motion == {'forward': 2, 'reverse': 1, 'pivot': 1, 'standing': 1}
 
 
+def test_the_ground_pressed_while_not_allowed_counts_once_however_long_it_is_stood_on():
+    g = grid()
+    mon = mm.FootprintMonitor(g, GEOMETRY)
+    for k in range(10):                             # standing: ten ticks, one footprint
+        mon.check(0.1 * k, 5.0, 1.0, 0.0, 0.0, 0.0)
+    once = mon.violation_m2
+    # both patches: 2 x 4 m x 0.35 m, in 0.25 m cells
+    patches = 2.0 * GEOMETRY.length_m * GEOMETRY.width_m
+    assert 0.5 * patches <= once <= 1.5 * patches
+    mon.check(1.1, 6.0, 1.0, 0.0, 0.3, 0.0)        # 1 m on: new ground under the fronts
+    assert once < mon.violation_m2 < 2.0 * once
+    before = mon.violation_m2
+    process_band(g, 0.0, 2.0)
+    assert not mon.check(1.2, 9.0, 1.0, 0.0, 0.3, 0.0)     # on processed ground: nothing
+    assert mon.violation_m2 == before and mon.violations == 11
+
+
 def test_the_footprint_is_judged_on_the_ground_the_tool_really_processed():
     # The record says the lane y 0..2 is processed; the tool really processed y 0.2..2.2 (the
     # localisation put the record 0.2 m south of the truth).
