@@ -329,8 +329,10 @@ class FootprintMonitor:
         self.processed = processed
         self.field_only = field_only
         self.keep_out = keep_out
-        #: (t, x, y) of every violation tick (for the mission's footprint map).
+        #: (t, x, y) of every violation tick (for the mission's footprint map), and how the
+        #: machine moved at each (:func:`motion_of`; '' when not given).
         self.where: List[Tuple[float, float, float]] = []
+        self.motions: List[str] = []
         self.ticks = 0
         self.violations = 0
         #: Violation ticks by how the machine moved (:data:`MOTIONS`; with ``v`` given): a
@@ -366,8 +368,10 @@ class FootprintMonitor:
                 self._trodden.update(map(tuple, cells.tolist()))
         if bad:
             self.violations += 1
-            if v is not None:
-                self.by_motion[motion_of(v, omega)] += 1
+            motion = motion_of(v, omega) if v is not None else ''
+            if motion:
+                self.by_motion[motion] += 1
+            self.motions.append(motion)
             self.where.append((float(t), float(x), float(y)))
             if self.first is None:
                 self.first = self.where[0]

@@ -153,6 +153,10 @@ TRUTH_RESOLUTION_M = 0.1
 #: Newly processed ground is looked for this far beyond the tool's strip at each tick, m
 #: (the simulator stamps up to two of its cells behind the strike zone).
 TOOL_WINDOW_MARGIN_M = 0.5
+#: How the footprint map marks a violation tick by the motion that made it (matplotlib marker
+#: and size); '' is a tick whose motion was not given.
+_FOOTPRINT_MARKERS = (('forward', 'o', 5), ('reverse', 's', 6), ('pivot', 'x', 14),
+                      ('standing', '.', 3), ('', 'o', 5))
 #: Columns of missions.csv, in order.
 ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outcome',
               'completed', 'mission_state', 'reason', 'deadlock', 'error', 'coverage_pct',
@@ -504,10 +508,12 @@ def write_truth(sim, grid, run_dir: str) -> str:
 
 
 def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[float, float]],
-                     where: Sequence[Tuple[float, float, float]], title: str) -> str:
+                     where: Sequence[Tuple[float, float, float]], title: str,
+                     motions: Sequence[str] = ()) -> str:
     """A map of one mission's footprint violations: where the tracks were on ground that was
-    not allowed (coloured by time), over the ground the tool really processed, the field,
-    its exclusion zones, the declared safe ground and the driven track."""
+    not allowed (coloured by time; the marker says how the machine moved, ``motions``), over
+    the ground the tool really processed, the field, its exclusion zones, the declared safe
+    ground and the driven track."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -532,8 +538,17 @@ def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[flo
         ax.plot(xy[:, 0], xy[:, 1], '-', color='#1565c0', lw=0.5)
     if len(where):
         w = np.asarray(where)
-        sc = ax.scatter(w[:, 1], w[:, 2], c=w[:, 0], s=5, cmap='autumn', zorder=3)
+        kinds = np.asarray(list(motions) if len(motions) == len(w) else [''] * len(w))
+        t0, t1 = float(w[:, 0].min()), float(w[:, 0].max())
+        sc = None
+        for kind, marker, size in _FOOTPRINT_MARKERS:
+            sel = kinds == kind
+            if sel.any():
+                sc = ax.scatter(w[sel, 1], w[sel, 2], c=w[sel, 0], s=size, marker=marker,
+                                cmap='autumn', vmin=t0, vmax=t1, zorder=3,
+                                label=f'{kind or "tick"} ({int(sel.sum())})')
         fig.colorbar(sc, ax=ax, label='violation at simulated time, s')
+        ax.legend(loc='upper right', fontsize=8, title='motion (ticks)', title_fontsize=8)
     ax.set_aspect('equal')
     ax.set_xlabel('x (east), m')
     ax.set_ylabel('y (north), m')
@@ -651,7 +666,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         write_truth(sim, mission.grid, run_dir)
         if render:
             render_footprint(os.path.join(run_dir, 'footprint.png'), area, sim.processed,
-                             track, footprint.where, os.path.basename(run_dir))
+                             track, footprint.where, os.path.basename(run_dir),
+                             footprint.motions)
         done_m2, unscanned_m2 = scan.areas_m2(
             lambda xs, ys: mm.in_hazard_field(mission.grid, xs, ys))
         out.update(

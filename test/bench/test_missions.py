@@ -554,3 +554,31 @@ def test_a_no_go_zone_without_an_at_mine_or_uxo_inside_is_false():
              (5.0, 7.0, 1.2)]          # beside the AT mine, which is outside it: false
     assert mm.false_no_go_zones(zones, items) == 2
     assert mm.false_no_go_zones([], items) == 0
+
+
+def test_the_footprint_map_marks_each_violation_by_the_motion_that_made_it(tmp_path,
+                                                                           monkeypatch):
+    from demining_bringup.contract.area import HazardArea
+    area = HazardArea(name='a', field=[(0.0, 0.0), (20.0, 0.0), (20.0, 10.0), (0.0, 10.0)],
+                      exclusion_zones=[], origin=None)
+    truth = ProcessedTruth(0.0, 20.0, 0.0, 10.0, 0.1)
+    truth.stamp(10.0, 1.0, 0.0, 10.0, 10.0, 1.0, 0.15)
+    mon = mm.FootprintMonitor(grid(), GEOMETRY)
+    for k, (v, omega) in enumerate(((0.3, 0.0), (0.0, 0.3), (0.0, 0.3), (-0.2, 0.0))):
+        mon.check(0.1 * k, 5.0 + k, 5.0, 0.0, v, omega)
+    assert mon.motions == ['forward', 'pivot', 'pivot', 'reverse']
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    shown = {}
+    real = plt.Axes.legend
+
+    def legend(ax, *args, **kwargs):
+        shown['labels'] = sorted(h.get_label() for h in ax.collections)
+        return real(ax, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Axes, 'legend', legend)
+    out = missions.render_footprint(str(tmp_path / 'f.png'), area, truth, [(0.0, 0.0)],
+                                    mon.where, 'm', mon.motions)
+    assert os.path.getsize(out) > 0
+    assert shown['labels'] == ['forward (1)', 'pivot (2)', 'reverse (1)']
