@@ -37,7 +37,11 @@ Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations``
 ``repair_fallbacks``, ``full_replan_p95_ms``, ``areas``. ``--png FILE`` renders every plan
 (the tracks' violations marked).
 
-Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M]``
+``--replay FILE...`` plans the plan requests a mission kept (``<run_dir>/plan_requests/``,
+:mod:`demining_control.coverage.requests`) again instead and measures each the same way, the
+ground processed before it counting as allowed: one JSON line per request, then their sums.
+
+Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M] [--replay FILE...]``
 (``pip install -r requirements/bench.txt`` first for the peer).
 """
 
@@ -63,8 +67,9 @@ from demining_bringup.contract.area import HazardArea, load_area  # noqa: E402
 from demining_bringup.contract.sdf import load_world  # noqa: E402
 from demining_control.coverage.allowed import ContactParams, check_path, geofence  # noqa: E402
 from demining_control.coverage.no_go import disc_polygon  # noqa: E402
-from demining_control.coverage.planner import (CoverageParams, classify_work,  # noqa: E402
-                                               lane_strips, plan_coverage)
+from demining_control.coverage.planner import (CoverageParams, PlanningError,  # noqa: E402
+                                               classify_work, lane_strips, plan_coverage)
+from demining_control.coverage.requests import read_request  # noqa: E402
 from demining_control.coverage.repair import (RepairGeometry, allowed_router,  # noqa: E402
                                               repair_path)
 from demining_sim import shapes  # noqa: E402
@@ -215,6 +220,51 @@ def _render(rows: List[dict], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+def replay(paths: List[str], contact: ContactParams) -> int:
+    """Plan each request file again and measure the plan (one JSON line each, then the sum).
+
+    The ground processed before the request counts as allowed (with the declared safe
+    ground); the keep-out zones are its exclusion and no-go zones. Exit 2 on a file that is
+    not a plan request, 0 otherwise (a request the planner refuses is counted, not fatal).
+    """
+    try:
+        requests = [(path, read_request(path)) for path in paths]
+    except ValueError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    total = {'requests': len(requests), 'refused': 0, 'footprint_violations': 0,
+             'field_violations': 0, 'field_outside_allowed_m': 0.0, 'keep_out_entries': 0}
+    for path, req in requests:
+        c0 = time.process_time()
+        try:
+            plan = req.plan()
+        except PlanningError as exc:
+            total['refused'] += 1
+            print(json.dumps({'file': path, 'refused': str(exc)}))
+            continue
+        cpu = time.process_time() - c0
+        allowed = unary_union([g for g in (req.safe_ground, req.processed)
+                               if g is not None and not g.is_empty])
+        xy = np.column_stack([plan.waypoints, plan.facing])
+        check = check_path(xy, plan.work, req.field,
+                           [*req.exclusion_zones, *req.no_go_zones], allowed, contact)
+        row = {'file': path, 'stamp': req.stamp, 'start': [round(v, 2) for v in req.start],
+               'length_m': round(check.length_m, 1), 'turns': check.turns,
+               'footprint_violations': len(check.violations),
+               'field_violations': len(check.field_violations),
+               'field_outside_allowed_m': round(check.field_outside_allowed_m, 1),
+               'keep_out_entries': len(check.keep_out_at),
+               'unplanned_m2': round(sum(g.area for g, _ in plan.unplanned), 1),
+               'plan_cpu_s': round(cpu, 3)}
+        print(json.dumps(row))
+        for key in ('footprint_violations', 'field_violations', 'field_outside_allowed_m',
+                    'keep_out_entries'):
+            total[key] += row[key]
+    total['field_outside_allowed_m'] = round(total['field_outside_allowed_m'], 1)
+    print(json.dumps(total))
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the bench; print one line per area, then the JSON summary."""
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -222,10 +272,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument('--png', help='render every plan to this PNG file')
     ap.add_argument('--resolution', type=float, default=0.2,
                     help='cell size of the allowed-ground check, m (default 0.2)')
+    ap.add_argument('--replay', nargs='+', metavar='FILE',
+                    help='plan these plan requests again (a mission\'s '
+                         'run_dir/plan_requests/plan_NNN.json) and measure them instead')
     args = ap.parse_args(argv)
     if not (math.isfinite(args.resolution) and 0.02 <= args.resolution <= 1.0):
         print('error: --resolution must be within 0.02..1.0 m', file=sys.stderr)
         return 2
+    if args.replay:
+        return replay(args.replay, ContactParams(resolution_m=args.resolution))
     params = CoverageParams()
     contact = ContactParams(resolution_m=args.resolution)
     peer_contact = ContactParams(resolution_m=args.resolution, tool_offset_x_m=0.0)

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import List, Optional
 
 import numpy as np
@@ -66,6 +67,7 @@ from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
 from demining_control.coverage.processed import PROCESSED_VALUE, processed_geometry
+from demining_control.coverage.requests import PlanRequest, write_request
 from demining_control.coverage.repair import (RepairGeometry, allowed_router, dropped_area,
                                               progress_index, repair_path)
 
@@ -97,6 +99,9 @@ class CoveragePlannerConfig(CoverageParams):
     max_steep_zones: int = param(
         12, 'slope stops marked too steep before the plan is refused (the mission then ends '
         'with its report)', min=0, max=200)
+    plan_requests_dir: str = param(
+        '', "run folder whose plan_requests/ gets every plan request as JSON, to be planned "
+        "again offline (bench/coverage.py --replay); '' for none", read_only=True)
     replan_mode: str = param(
         'repair', "how the path changes round a new no-go zone: 'repair' (cut the legs that "
         'pass it, back out and re-join the path; what is cut is re-covered after the path; '
@@ -363,6 +368,17 @@ class CoveragePlannerComponent(Component):
         return processed_geometry(self.processed.values, self.processed.origin_x,
                                   self.processed.origin_y, self.processed.resolution)
 
+    def _keep_request(self, request: PlanRequest) -> None:
+        """Write the request to ``plan_requests_dir`` when set; a failure to write is a
+        warning, never a lost plan."""
+        if not self.config.plan_requests_dir:
+            return
+        try:
+            write_request(os.path.join(self.config.plan_requests_dir, 'plan_requests'),
+                          request)
+        except OSError as exc:
+            self.log.warning(f'plan request not kept: {exc}', throttle_s=60.0)
+
     def on_processed(self, grid: Grid, now: float) -> None:
         """Keep the processed-ground grid (what a re-plan need not cover again)."""
         self.processed = grid
@@ -453,6 +469,10 @@ class CoveragePlannerComponent(Component):
         start = back if back is not None else (pose.x, pose.y)
         try:
             # the machine faces as now at the start, also after backing straight out
+            self._keep_request(PlanRequest(
+                field=list(self.area.field), exclusion_zones=zones, start=start, params=c,
+                start_yaw=pose.yaw, processed=processed, safe_ground=self.safe_ground,
+                no_go_zones=no_go, fence=self.fence, stamp=now))
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
                                  safe_ground=self.safe_ground, no_go_zones=no_go,
                                  fence=self.fence, start_yaw=pose.yaw)

@@ -467,3 +467,29 @@ def test_a_pin_widens_the_zone_ahead_on_the_path_not_a_nearer_one_beside(area_fi
     assert comp.zone_pins == {('n', 1): 1}
     path = comp.path
     assert path[1][0] < 12.0 - 1.0 and path[1][1] == pytest.approx(10.0)
+
+
+def test_every_plan_request_is_kept_to_be_planned_again(area_file, tmp_path):
+    """With plan_requests_dir set, each request is written as it is planned, and planned
+    again offline it gives the same path (a re-plan round a new zone included)."""
+    from demining_control.coverage.requests import read_request
+    rt, out = _runtime(area_file, replan_mode='full', plan_requests_dir=str(tmp_path))
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('pose', VehicleState(50.0, 6.0, 1.0, 0.0), 50.0)
+    at = Detection(x=10.0, y=1.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(50.0, [at]), 50.0)
+    files = sorted((tmp_path / 'plan_requests').iterdir())
+    assert [f.name for f in files] == ['plan_001.json', 'plan_002.json']
+    again = read_request(str(files[-1]))
+    assert again.stamp == 50.0 and len(again.no_go_zones) == 1
+    assert np.allclose(again.plan().waypoints, rt.component.plan.waypoints)
+
+
+def test_a_plan_request_that_cannot_be_kept_is_a_warning_not_a_lost_plan(area_file, tmp_path):
+    blocked = tmp_path / 'file'
+    blocked.write_text('not a folder')
+    rt, out = _runtime(area_file, plan_requests_dir=str(blocked))
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    assert len(out) == 1
+    assert any('plan request not kept' in text for _, text, _ in rt.component.log.lines)

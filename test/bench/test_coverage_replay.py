@@ -1,0 +1,39 @@
+"""bench/coverage.py --replay: a mission's plan requests planned again and measured."""
+
+import json
+
+from shapely.geometry import box
+
+from bench import coverage as bench_coverage
+from demining_control.coverage.allowed import ContactParams
+from demining_control.coverage.planner import CoverageParams
+from demining_control.coverage.requests import PlanRequest, write_request
+
+FIELD = [(0.0, 0.0), (20.0, 0.0), (20.0, 12.0), (0.0, 12.0)]
+
+
+def test_each_request_is_planned_again_and_measured_then_summed(tmp_path, capsys):
+    done = box(0.0, 0.0, 20.0, 2.0)
+    paths = [write_request(str(tmp_path), PlanRequest(
+        field=FIELD, exclusion_zones=[], start=start, params=CoverageParams(),
+        start_yaw=0.0, processed=done, stamp=stamp))
+        for start, stamp in (((1.0, 1.0), 10.0), ((19.0, 1.0), 20.0))]
+    everything = PlanRequest(field=FIELD, exclusion_zones=[], start=(1.0, 1.0),
+                             params=CoverageParams(), processed=box(-1.0, -1.0, 21.0, 13.0))
+    paths.append(write_request(str(tmp_path), everything))
+    assert bench_coverage.replay(paths, ContactParams(resolution_m=0.2)) == 0
+    lines = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    rows, total = lines[:-1], lines[-1]
+    assert [r['stamp'] for r in rows[:2]] == [10.0, 20.0]
+    assert all(r['length_m'] > 40.0 and r['keep_out_entries'] == 0 for r in rows[:2])
+    assert 'refused' in rows[2]                      # nothing left: counted, not fatal
+    assert total['requests'] == 3 and total['refused'] == 1
+    assert total['field_violations'] == sum(r['field_violations'] for r in rows[:2])
+
+
+def test_a_file_that_is_no_request_is_one_error_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / 'x.json'
+    bad.write_text('{}')
+    assert bench_coverage.main(['--replay', str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad) in err[0]

@@ -1,0 +1,67 @@
+"""Plan requests: written as the planner node gets them, planned again from the file."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from shapely.geometry import Polygon, box
+
+from demining_control.coverage.planner import CoverageParams, plan_coverage
+from demining_control.coverage.requests import PlanRequest, read_request, write_request
+
+FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+
+
+def _request(**kw):
+    done = box(0.0, 0.0, 30.0, 6.0).union(box(0.0, 0.0, 4.0, 20.0))
+    base = dict(field=FIELD, exclusion_zones=[[(12.0, 9.0), (16.0, 9.0), (16.0, 12.0)]],
+                start=(3.0, 5.0), params=CoverageParams(headland_passes='1'), start_yaw=0.3,
+                processed=done, safe_ground=box(-10.0, 0.0, 0.0, 3.0),
+                no_go_zones=[[(20.0, 14.0), (21.0, 14.0), (21.0, 15.0), (20.0, 15.0)]],
+                fence=Polygon(FIELD).buffer(10.0), stamp=123.5)
+    base.update(kw)
+    return PlanRequest(**base)
+
+
+def test_a_request_written_and_read_plans_the_same_path(tmp_path):
+    req = _request()
+    first = write_request(str(tmp_path), req)
+    second = write_request(str(tmp_path), _request(start_yaw=None, processed=None))
+    assert [p.rsplit('/', 1)[1] for p in (first, second)] == ['plan_001.json', 'plan_002.json']
+    again = read_request(first)
+    assert again.stamp == 123.5 and again.start == (3.0, 5.0) and again.start_yaw == 0.3
+    assert again.params == req.params
+    assert again.processed.equals(req.processed) and again.fence.equals(req.fence)
+    direct = plan_coverage(FIELD, req.exclusion_zones, req.start, req.params,
+                           processed=req.processed, safe_ground=req.safe_ground,
+                           no_go_zones=req.no_go_zones, fence=req.fence, start_yaw=0.3)
+    assert np.allclose(again.plan().waypoints, direct.waypoints)
+    other = read_request(second)
+    assert other.start_yaw is None and other.processed is None
+    assert not list(tmp_path.glob('*.tmp'))          # written whole, then renamed
+
+
+def test_a_file_of_another_version_plans_with_the_defaults_it_lacks(tmp_path):
+    doc = _request().to_dict()
+    doc['params'] = {'tool_width_m': 2.0, 'a_field_from_elsewhere': 1}
+    doc['stamp'] = None
+    path = tmp_path / 'old.json'
+    path.write_text(json.dumps(doc))
+    req = read_request(str(path))
+    assert req.params == CoverageParams(tool_width_m=2.0) and math.isnan(req.stamp)
+
+
+@pytest.mark.parametrize('text, why', [
+    ('{', 'Expecting'),
+    ('[1, 2]', 'no schema'),
+    ('{"schema": 99}', 'newer'),
+    ('{"schema": 1, "field": [[0, 0]], "start": [1]}', 'start'),
+    ('{"schema": 1, "field": [[0, 0]], "start": [1, 2], "processed": "!!"}', 'malformed'),
+])
+def test_anything_else_is_one_clear_error_naming_the_file(tmp_path, text, why):
+    path = tmp_path / 'bad.json'
+    path.write_text(text)
+    with pytest.raises(ValueError) as err:
+        read_request(str(path))
+    assert str(path) in str(err.value) and why in str(err.value)
