@@ -280,25 +280,36 @@ def polygons_contain(polygons: Sequence[Any]
 # Footprint violations
 # --------------------------------------------------------------------------------------------
 
-def footprint_violated(x: float, y: float, yaw: float, grid: Any, geometry: TrackGeometry,
-                       declared_safe: Optional[Callable] = None,
-                       inset_m: Optional[float] = None,
-                       processed: Optional[Callable] = None, field_only: bool = True,
-                       keep_out: Optional[Callable] = None) -> bool:
-    """True when a point of a track patch at this pose is on ground a track may not be on.
+def unsafe_track_points(x: float, y: float, yaw: float, grid: Any, geometry: TrackGeometry,
+                        declared_safe: Optional[Callable] = None,
+                        inset_m: Optional[float] = None,
+                        processed: Optional[Callable] = None, field_only: bool = True,
+                        keep_out: Optional[Callable] = None) -> np.ndarray:
+    """The track patches' sample points at this pose that are on ground a track may not be
+    on (k x 2; none for a non-finite pose).
 
     The patches are sampled :data:`TRACK_SAMPLE_M` apart (:func:`track_points`).
-
     ``inset_m`` (default: half a grid cell) moves each corner inwards so the grid's own
     quantisation cannot flag a track whose edge runs exactly along the processed strip's edge.
     ``processed``, ``field_only`` and ``keep_out`` as in :func:`unsafe_points`.
     """
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw)):
-        return False
+        return np.zeros((0, 2))
     inset = 0.5 * float(grid.resolution) if inset_m is None else float(inset_m)
     pts = track_points(x, y, yaw, geometry, inset)
-    return bool(unsafe_points(grid, pts[:, 0], pts[:, 1], declared_safe, processed,
-                              field_only, keep_out).any())
+    return pts[unsafe_points(grid, pts[:, 0], pts[:, 1], declared_safe, processed,
+                             field_only, keep_out)]
+
+
+def footprint_violated(x: float, y: float, yaw: float, grid: Any, geometry: TrackGeometry,
+                       declared_safe: Optional[Callable] = None,
+                       inset_m: Optional[float] = None,
+                       processed: Optional[Callable] = None, field_only: bool = True,
+                       keep_out: Optional[Callable] = None) -> bool:
+    """True when a point of a track patch at this pose is on ground a track may not be on
+    (:func:`unsafe_track_points`)."""
+    return len(unsafe_track_points(x, y, yaw, grid, geometry, declared_safe, inset_m,
+                                   processed, field_only, keep_out)) > 0
 
 
 def motion_of(v: float, omega: float) -> str:
@@ -355,18 +366,13 @@ class FootprintMonitor:
         """Count one tick at the pose (``v``, ``omega``: the true motion, for
         :attr:`by_motion`); return whether it is a violation."""
         self.ticks += 1
-        bad = False
-        if math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw):
-            inset = 0.5 * float(self.grid.resolution) if self.inset_m is None \
-                else float(self.inset_m)
-            pts = track_points(x, y, yaw, self.geometry, inset)
-            unsafe = unsafe_points(self.grid, pts[:, 0], pts[:, 1], self.declared_safe,
-                                   self.processed, self.field_only, self.keep_out)
-            bad = bool(unsafe.any())
-            if bad:
-                cells = np.floor(pts[unsafe] / TRACK_SAMPLE_M).astype(np.int64)
-                self._trodden.update(map(tuple, cells.tolist()))
+        unsafe = unsafe_track_points(x, y, yaw, self.grid, self.geometry, self.declared_safe,
+                                     self.inset_m, self.processed, self.field_only,
+                                     self.keep_out)
+        bad = len(unsafe) > 0
         if bad:
+            cells = np.floor(unsafe / TRACK_SAMPLE_M).astype(np.int64)
+            self._trodden.update(map(tuple, cells.tolist()))
             self.violations += 1
             motion = motion_of(v, omega) if v is not None else ''
             if motion:
@@ -675,6 +681,7 @@ __all__ = ['FootprintMonitor', 'GridView', 'HAZARD_KINDS',
            'aggregate',
            'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
            'footprint_violated', 'hazards_under_tracks', 'MOTIONS', 'motion_of',
+           'unsafe_track_points',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rasterised',
            'rate_limit_m2_per_h',
