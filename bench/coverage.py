@@ -220,12 +220,60 @@ def _render(rows: List[dict], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
-def replay(paths: List[str], contact: ContactParams) -> int:
+def _fill(ax, geom, **style) -> None:
+    """Fill every polygon of a shapely geometry (holes drawn over in white)."""
+    if geom is None or geom.is_empty:
+        return
+    for g in getattr(geom, 'geoms', [geom]):
+        if isinstance(g, Polygon):
+            ax.fill(*g.exterior.xy, **style)
+            for hole in g.interiors:
+                ax.fill(*hole.xy, color='white')
+
+
+def _render_replays(drawn: List[tuple], path: str) -> None:
+    """Draw each replayed plan: the field, the ground processed before it (green), declared
+    safe ground (pale green), keep-out zones (grey), work legs (blue), transits (orange), the
+    start and the field violations (red crosses)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    n = len(drawn)
+    cols = min(2, n)
+    rows_n = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(7 * cols, 6 * rows_n), squeeze=False)
+    for ax, (name, req, plan, check) in zip(np.ravel(axes), drawn):
+        _fill(ax, Polygon(req.field), color='#f3e3c3')
+        _fill(ax, req.safe_ground, color='#e2f0d9')
+        _fill(ax, req.processed, color='#9fd39f')
+        for zone in [*req.exclusion_zones, *req.no_go_zones]:
+            _fill(ax, Polygon(zone), color='#999999')
+        xy = np.asarray(plan.waypoints)
+        for k in range(len(xy) - 1):
+            ax.plot(xy[k:k + 2, 0], xy[k:k + 2, 1], lw=0.8,
+                    color='#1f4e79' if plan.work[k] else '#e07b00')
+        ax.plot(*req.start, 'o', color='black', ms=5)
+        v = np.asarray(check.field_violations).reshape(-1, 2)
+        if len(v):
+            ax.plot(v[:, 0], v[:, 1], 'x', color='#c00000', ms=7, mew=2)
+        ax.set_title(f'{os.path.basename(name)} at {req.stamp:.0f} s: '
+                     f'{len(check.field_violations)} field violations '
+                     f'({check.field_outside_allowed_m:.1f} m)', fontsize=9)
+        ax.set_aspect('equal')
+    for ax in np.ravel(axes)[n:]:
+        ax.axis('off')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def replay(paths: List[str], contact: ContactParams, png: Optional[str] = None) -> int:
     """Plan each request file again and measure the plan (one JSON line each, then the sum).
 
     The ground processed before the request counts as allowed (with the declared safe
-    ground); the keep-out zones are its exclusion and no-go zones. Exit 2 on a file that is
-    not a plan request, 0 otherwise (a request the planner refuses is counted, not fatal).
+    ground); the keep-out zones are its exclusion and no-go zones. ``png``: every re-plan is
+    drawn there (:func:`_render_replays`). Exit 2 on a file that is not a plan request, 0
+    otherwise (a request the planner refuses is counted, not fatal).
     """
     try:
         requests = [(path, read_request(path)) for path in paths]
@@ -234,6 +282,7 @@ def replay(paths: List[str], contact: ContactParams) -> int:
         return 2
     total = {'requests': len(requests), 'refused': 0, 'footprint_violations': 0,
              'field_violations': 0, 'field_outside_allowed_m': 0.0, 'keep_out_entries': 0}
+    drawn = []
     for path, req in requests:
         c0 = time.process_time()
         try:
@@ -257,10 +306,13 @@ def replay(paths: List[str], contact: ContactParams) -> int:
                'unplanned_m2': round(sum(g.area for g, _ in plan.unplanned), 1),
                'plan_cpu_s': round(cpu, 3)}
         print(json.dumps(row))
+        drawn.append((path, req, plan, check))
         for key in ('footprint_violations', 'field_violations', 'field_outside_allowed_m',
                     'keep_out_entries'):
             total[key] += row[key]
     total['field_outside_allowed_m'] = round(total['field_outside_allowed_m'], 1)
+    if png and drawn:
+        _render_replays(drawn, png)
     print(json.dumps(total))
     return 0
 
@@ -269,7 +321,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the bench; print one line per area, then the JSON summary."""
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='small versions of the shapes (CI)')
-    ap.add_argument('--png', help='render every plan to this PNG file')
+    ap.add_argument('--png', help='render every plan (or, with --replay, every re-plan) to '
+                    'this PNG file')
     ap.add_argument('--resolution', type=float, default=0.2,
                     help='cell size of the allowed-ground check, m (default 0.2)')
     ap.add_argument('--replay', nargs='+', metavar='FILE',
@@ -280,7 +333,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print('error: --resolution must be within 0.02..1.0 m', file=sys.stderr)
         return 2
     if args.replay:
-        return replay(args.replay, ContactParams(resolution_m=args.resolution))
+        return replay(args.replay, ContactParams(resolution_m=args.resolution), args.png)
     params = CoverageParams()
     contact = ContactParams(resolution_m=args.resolution)
     peer_contact = ContactParams(resolution_m=args.resolution, tool_offset_x_m=0.0)

@@ -37,3 +37,15 @@ def test_a_file_that_is_no_request_is_one_error_line_and_exit_2(tmp_path, capsys
     assert bench_coverage.main(['--replay', str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(bad) in err[0]
+
+
+def test_the_replayed_plans_are_drawn_with_png(tmp_path, capsys):
+    done = box(0.0, 0.0, 20.0, 2.0)
+    req = write_request(str(tmp_path), PlanRequest(
+        field=FIELD, exclusion_zones=[], start=(1.0, 1.0), params=CoverageParams(),
+        start_yaw=0.0, processed=done, no_go_zones=[[(14.0, 8.0), (16.0, 8.0), (16.0, 10.0)]],
+        stamp=5.0))
+    png = tmp_path / 'replay.png'
+    assert bench_coverage.main(['--replay', req, '--png', str(png)]) == 0
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])['requests'] == 1
