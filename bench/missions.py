@@ -71,7 +71,9 @@ Metrics of a row (definitions):
   ground a track pressed while it was not allowed (the patches' sample points in 0.25 m
   cells): the exposure, which the tick count mixes with dwell and speed. ``first_violation``
   gives the first (t, x, y). With ``--out`` each run folder gets
-  ``footprint.png``: where the violations were, over the ground really processed.
+  ``footprint.png``: where the violations were, over the ground really processed, and
+  ``footprint_violations.csv``: every violation tick (t, x, y, motion), to find which part of
+  the mission (a re-plan's file in ``plan_requests/``) put the tracks there.
 * ``processed_before_scan_pct``: share of the hazard-field ground the tool really processed
   (the simulator's truth raster) that the GPR/MD boom's swath (``sensor_width_m``,
   ``sensor_offset_x_m`` ahead, the simulator's truth pose every tick) had not passed over
@@ -507,6 +509,17 @@ def write_truth(sim, grid, run_dir: str) -> str:
                             lambda xs, ys: mm.in_processed_hazard(grid, xs, ys))
 
 
+def write_violations(path: str, where: Sequence[Tuple[float, float, float]],
+                     motions: Sequence[str]) -> str:
+    """Write every footprint-violation tick as CSV rows t_s, x_m, y_m, motion; return path."""
+    with open(path, 'w', newline='', encoding='utf-8') as fh:
+        out = csv.writer(fh)
+        out.writerow(('t_s', 'x_m', 'y_m', 'motion'))
+        for (t, x, y), motion in zip(where, motions):
+            out.writerow((round(t, 2), round(x, 3), round(y, 3), motion))
+    return path
+
+
 def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[float, float]],
                      where: Sequence[Tuple[float, float, float]], title: str,
                      motions: Sequence[str] = ()) -> str:
@@ -668,6 +681,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             render_footprint(os.path.join(run_dir, 'footprint.png'), area, sim.processed,
                              track, footprint.where, os.path.basename(run_dir),
                              footprint.motions)
+            write_violations(os.path.join(run_dir, 'footprint_violations.csv'),
+                             footprint.where, footprint.motions)
         done_m2, unscanned_m2 = scan.areas_m2(
             lambda xs, ys: mm.in_hazard_field(mission.grid, xs, ys))
         out.update(

@@ -1,6 +1,7 @@
 """The mission scoreboard (bench/missions.py): metrics on synthetic inputs, the mission set,
 the command line, rows for missions that fail, and one tiny real mission through the task."""
 
+import csv
 import json
 import math
 import os
@@ -510,6 +511,9 @@ def test_real_tiny_mission_through_the_task_function(tmp_path):
     assert os.path.isfile(tmp_path / 'run' / 'world.sdf')
     assert os.path.isfile(tmp_path / 'run' / 'mission.log')
     assert (tmp_path / 'run' / 'footprint.png').read_bytes()[:4] == b'\x89PNG'
+    with open(tmp_path / 'run' / 'footprint_violations.csv', encoding='utf-8') as fh:
+        ticks = list(csv.DictReader(fh))
+    assert len(ticks) == got['footprint_violations']
     truth = json.loads((tmp_path / 'run' / 'truth.json').read_text())
     assert truth['mines_total'] == got['mines_total']
     assert truth['mines_left_active_in_processed_ground'] == \
@@ -582,3 +586,12 @@ def test_the_footprint_map_marks_each_violation_by_the_motion_that_made_it(tmp_p
                                     mon.where, 'm', mon.motions)
     assert os.path.getsize(out) > 0
     assert shown['labels'] == ['forward (1)', 'pivot (2)', 'reverse (1)']
+
+
+def test_every_violation_tick_is_written_with_its_time_place_and_motion(tmp_path):
+    where = [(10.0, 1.0, 2.0), (10.1, 1.05, 2.0)]
+    path = missions.write_violations(str(tmp_path / 'v.csv'), where, ['pivot', 'forward'])
+    with open(path, encoding='utf-8') as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(float(r['t_s']), float(r['x_m']), r['motion']) for r in rows] == [
+        (10.0, 1.0, 'pivot'), (10.1, 1.05, 'forward')]
