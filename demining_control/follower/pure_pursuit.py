@@ -120,6 +120,9 @@ class PathFollower:
         self._kept: Optional[np.ndarray] = None     # indices of set_path's poses kept
         self._raw_n = 0                             # and how many it was given
         self._pivoting = False
+        #: The corner whose point the machine aims at, once it came abreast of it beside the
+        #: leg (:meth:`_target`), or -1.
+        self._corner_aim = -1
         self.status = FollowerStatus.IDLE
         self.cross_track_m = 0.0
         self.heading_error_rad = 0.0
@@ -345,12 +348,18 @@ class PathFollower:
         the corner). On the leg's line the correction stays as gentle as on the leg; the
         corner is reached when the machine passes within ``corner_tolerance_m`` of it. Past
         it without having reached it (farther off the leg than that), the corner point is
-        the aim, as it always was.
+        the aim, as it always was, and stays the aim until the corner is reached: the pose's
+        noise moves a machine standing abreast of the corner back and forth across that
+        line, and the aim swung between the corner point beside it and the leg's line ahead
+        (1.1 rad apart 0.23 m off the leg), each swing a pivot the other way (bench/missions.py
+        gen_slope: 750 s of pivots on the spot, the transit held by the interlock between).
         """
+        a, b = self._xy[corner - 1], self._xy[corner]
+        if self._corner_aim == corner:
+            return b
         s_corner = float(self._s[corner])
         if s + lookahead <= s_corner:
             return self._point_at(s + lookahead)
-        a, b = self._xy[corner - 1], self._xy[corner]
         along = b - a
         length = float(np.hypot(*along))
         if length <= _EPS:
@@ -358,6 +367,7 @@ class PathFollower:
         u = along / length
         short = float((b - p) @ u)          # how far the corner still lies ahead
         if short <= 0.5 * self.params.corner_tolerance_m:
+            self._corner_aim = corner
             return b
         return b + (lookahead - short) * u
 
