@@ -66,7 +66,7 @@ from demining_control.coverage.no_go import (NoGoZones, back_out_point, first_zo
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
-from demining_control.coverage.processed import PROCESSED_VALUE, processed_geometry
+from demining_control.coverage.processed import processed_geometry
 from demining_control.coverage.requests import PlanRequest, write_request
 from demining_control.coverage.repair import (RepairGeometry, allowed_router, dropped_area,
                                               progress_index, repair_path)
@@ -413,7 +413,7 @@ class CoveragePlannerComponent(Component):
             if self.processed is not None:
                 # the grid's cells, not its polygons: milliseconds on a hectare
                 g = self.processed
-                out.allow_grid(np.asarray(g.values) == PROCESSED_VALUE, g.origin_x,
+                out.allow_grid(np.asarray(g.values) == topics.PROCESSED_VALUE, g.origin_x,
                                g.origin_y, g.resolution)
             return out
         repair = repair_path(self.path, self.work, self.progress, (pose.x, pose.y, pose.yaw),

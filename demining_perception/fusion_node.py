@@ -1,7 +1,9 @@
 """Node ``fusion``: GPR and MD detections -> /mine_map, /detections, /detections/markers.
 
 :class:`FusionComponent` wraps :class:`FusionCore`: raw detections are folded in as they
-arrive, every pose sweeps the sensor boom over the map (negative evidence); every
+arrive, every pose sweeps the sensor boom over the map (negative evidence), the mission's
+/coverage/processed says where the working flail has passed (an AT mine within its depth there
+would have gone off: :meth:`FusionCore.flailed`); every
 ``publish_period_s`` the tracks are re-classified and the fused list, the mine probability
 grid and the markers (the fused list again, drawn by the wire encoder) go out.
 
@@ -118,7 +120,7 @@ class FusionComponent(Component):
     name = 'fusion'
     params = FusionNodeParams
     inputs = {'gpr': Port(topics.GPR_DETECTIONS), 'md': Port(topics.MD_DETECTIONS),
-              'pose': Port(topics.LOCALIZATION)}
+              'pose': Port(topics.LOCALIZATION), 'processed': Port(topics.COVERAGE_PROCESSED)}
     outputs = {'detections': Port(topics.DETECTIONS), 'map': Port(topics.MINE_MAP),
                'markers': Port(topics.DETECTION_MARKERS)}
 
@@ -170,6 +172,13 @@ class FusionComponent(Component):
         """Negative evidence: lower the map where the sensor boom has just swept."""
         if self.core is not None:
             self.core.sweep(state.x, state.y, state.yaw, state.stamp)
+
+    def on_processed(self, grid: Grid, now: float) -> None:
+        """The mission's processed ground: an AT mine within the flail's depth there would
+        have gone off under it (:meth:`FusionCore.flailed`)."""
+        if self.core is not None:
+            self.core.set_processed(np.asarray(grid.values) == topics.PROCESSED_VALUE,
+                                    grid.origin_x, grid.origin_y, grid.resolution)
 
     def _add(self, source: str, dets: Detections, now: float) -> None:
         self.monitor.tick(source, now)

@@ -56,6 +56,8 @@ MISSION_STATE = 'mission/state'
 MISSION_PROGRESS = 'mission/progress'
 MISSION_REPORT = 'mission/report'
 COVERAGE_PROCESSED = 'coverage/processed'
+#: A processed cell's value on /coverage/processed (nav_msgs/OccupancyGrid: 0 unprocessed).
+PROCESSED_VALUE = 100
 DIAGNOSTICS = '/diagnostics'
 
 # Services

@@ -18,9 +18,9 @@ import shapely
 from shapely.geometry import Polygon, box
 from shapely.ops import unary_union
 
+from demining_bringup.contract.topics import PROCESSED_VALUE
+
 XY = Tuple[float, float]
-#: A processed cell's value on /coverage/processed (nav_msgs/OccupancyGrid: 0..100).
-PROCESSED_VALUE = 100
 
 #: Largest yaw change of one sub-step, rad (keeps the swept quadrilateral convex and close to
 #: the true annulus sector).

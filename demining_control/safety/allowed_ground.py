@@ -38,6 +38,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from demining_bringup.contract.topics import PROCESSED_VALUE
 from demining_control.coverage.allowed import ContactParams, Raster
 from demining_control.coverage.processed import convex_cells_many, convex_hull
 
@@ -49,8 +50,6 @@ _MAX_STEP_YAW_RAD = 0.05
 _MAX_MARK_STEP_M = 5.0
 #: Below this |v| a motion with a yaw rate is a pivot, m/s.
 _PIVOT_SPEED_MPS = 1e-3
-#: Value of a processed cell in /coverage/processed (nav_msgs/OccupancyGrid, docs/interfaces.md).
-PROCESSED_VALUE = 100
 
 
 class Motion(str, enum.Enum):
@@ -285,4 +284,4 @@ class AllowedGround:
         return None
 
 
-__all__ = ['AllowedGround', 'Motion', 'PROCESSED_VALUE', 'motion_kind']
+__all__ = ['AllowedGround', 'Motion', 'motion_kind']

@@ -62,6 +62,19 @@
   mines labelled late 6 -> 4, false AT labels 6 -> 10 (3,110 m^2); on training_field and
   mixed_field (rocky dry sand) false AT labels 5 -> 7, pd_at 1.0 either way. At z 12 the
   rocky mixed_field's stones (z 12-15) gave 9 more false AT labels.
+* **Ground the flail has processed** (:meth:`FusionCore.flailed`, the mission's
+  /coverage/processed): a track whose top lies within the depth the record guarantees there
+  (``working_depth_m - depth_tolerance_m``, less ``flailed_depth_margin_m``), all round it,
+  has had the working flail over it without an AT detonation. Flails detonate nearly all AT
+  mines they strike (Minerats 1996: "the chain flail usually detonates all anti-tank mines in
+  its path"; the simulator 99 % of those engaged), so the AT likelihood there is multiplied by
+  ``flailed_at_survival`` (0.05). Re-looks at fragments, cans and stones after the flail
+  (headland passes, re-plans and re-cover passes scan processed ground again) made most false
+  no-go zones of bench/missions.py: of 21 zones on irregular_area, gen_at_uxo_lanes seed 2 and
+  gen_slope seed 1, 9 lay on ground the flail had processed before, 6 of them shallow enough
+  for this rule. Strong AT evidence (an AT-sized top, kilograms of metal) stays AT, UXO is
+  left as it is (a round is as often thrown aside or damaged as set off), and the label is
+  never CLUTTER by this evidence alone (the cost matrix still weighs P(AP)).
 * **Complete looks before a no-go zone**: a no-go zone, once made, is permanent
   (demining_control/coverage/no_go.py), so a track without kilograms of metal is not labelled
   AT or UXO until the sensors had their look at it (``look_s``, 1 s: the channels beside an
@@ -382,6 +395,23 @@ class FusionParams:
     deep_reflector_min_reports: int = param(
         2, 'GPR reports of a deep reflector (a TM-62-class disc spans two channels)', min=1,
         max=100)
+    # -- ground the flail has processed (the mission's /coverage/processed): an AT mine there
+    # within the flail's depth would have gone off under it (module docstring)
+    working_depth_m: float = vehicle_params.working_depth_m()
+    depth_tolerance_m: float = vehicle_params.depth_tolerance_m()
+    flailed_at_survival: float = param(
+        0.05, 'likelihood that a live AT mine is still there, intact, where the working flail '
+        'has processed the ground over its top: flails detonate nearly all AT mines they '
+        'strike (Minerats 1996; the simulator: 99 % of those engaged); five times that as a '
+        'margin (our choice); 1: no such evidence', min=0.0, max=1.0)
+    flailed_depth_margin_m: float = param(
+        0.03, 'a track counts as flailed only when its depth lies this far above the depth '
+        'the record guarantees (working_depth_m - depth_tolerance_m): twice the median GPR '
+        'depth error of bench/perception.py', min=0.0, max=1.0)
+    flailed_radius_m: float = param(
+        0.25, 'and every processed-ground cell within this of the track (plus two sigma of '
+        'its position) is processed: a TM-62 is 0.32 m across (docs/sources.md)', min=0.0,
+        max=5.0)
 
     def __post_init__(self) -> None:
         """Check cross-field constraints."""
@@ -535,6 +565,9 @@ class Track:
     kind: DetectionKind = DetectionKind.AP
     confidence: float = 0.0
     posterior: Tuple[float, ...] = ()
+    #: The working flail has processed the ground over the track's top (:meth:`FusionCore.
+    #: flailed`), so an AT mine there is unlikely to have survived it.
+    flailed: bool = False
 
     @property
     def gpr_depth(self) -> float:
@@ -827,6 +860,8 @@ def posterior(t: Track, p: FusionParams, now: float,
                                else 1.0 - m.p_single_gpr)
         elif waited:
             lp += math.log(m.p_gpr_silent)
+        if h == Hypothesis.AT and t.flailed:
+            lp += math.log(max(p.flailed_at_survival, 1e-12))
         logp[h] = lp
     top = max(logp.values())
     w = {h: math.exp(v - top) for h, v in logp.items()}
@@ -927,7 +962,8 @@ def evidence(t: Track) -> str:
     return (f'{t.gpr_hits} GPR report(s) (at most {t.gpr_look_max} in a look), top '
             f'{100 * t.gpr_radius:.0f} cm wide (half) at {100 * t.gpr_depth:.0f} cm, polarity '
             f'{t.polarity:+d}, z {t.gpr_strength:.0f}; {t.md_hits} MD report(s), '
-            f'{t.metal_g:.1f} g; posterior {post}')
+            f'{t.metal_g:.1f} g; posterior {post}'
+            + ('; the flail has processed the ground over it' if t.flailed else ''))
 
 
 class FusionCore:
@@ -955,6 +991,9 @@ class FusionCore:
         self._classified: Dict[int, Tuple[int, bool]] = {}
         #: Ids of the tracks :meth:`new_no_go` has returned (a no-go label is said once).
         self._no_go_said: Set[int] = set()
+        #: The mission's processed ground (:meth:`set_processed`): (processed cells, origin x,
+        #: origin y, resolution), None until one arrives.
+        self._processed: Optional[Tuple[np.ndarray, float, float, float]] = None
 
     @classmethod
     def from_bounds(cls, params: FusionParams,
@@ -987,7 +1026,48 @@ class FusionCore:
         for tid in touched:
             t = self.tracks.get(tid)
             if t is not None:
-                t.kind, t.confidence = classify(t, p, stamp, self.travel)
+                self._classify(t, stamp)
+
+    def set_processed(self, processed: np.ndarray, origin_x: float, origin_y: float,
+                      resolution: float) -> None:
+        """Take the mission's processed ground: a boolean grid (rows = y) from its origin
+        corner at ``resolution``; a grid that is not 2-D or not finite is ignored."""
+        cells = np.asarray(processed, dtype=bool)
+        if cells.ndim != 2 or not cells.size or not all(
+                math.isfinite(v) for v in (origin_x, origin_y, resolution)) or resolution <= 0:
+            return
+        self._processed = (cells, float(origin_x), float(origin_y), float(resolution))
+
+    def flailed(self, t: Track) -> bool:
+        """Whether the working flail has processed the ground over a track's top.
+
+        The track's depth (the GPR's top, else the MD's) lies ``flailed_depth_margin_m``
+        above the depth the record guarantees for processed ground (``working_depth_m -
+        depth_tolerance_m``: the mission marks ground processed only with the tool at that
+        depth), and every processed-ground cell within ``flailed_radius_m`` plus two sigma of
+        the track's position is processed. False without processed ground or a depth.
+        """
+        p = self.params
+        if self._processed is None or (t.depth_weight <= 0.0 and t.metal_weight <= 0.0):
+            return False
+        if t.depth > p.working_depth_m - p.depth_tolerance_m - p.flailed_depth_margin_m:
+            return False
+        cells, x0, y0, res = self._processed
+        r = p.flailed_radius_m + 2.0 * math.sqrt(max(t.var, 0.0))
+        i0, i1 = int(math.floor((t.x - r - x0) / res)), int(math.ceil((t.x + r - x0) / res))
+        j0, j1 = int(math.floor((t.y - r - y0) / res)), int(math.ceil((t.y + r - y0) / res))
+        h, w = cells.shape
+        if i0 < 0 or j0 < 0 or i1 > w or j1 > h:
+            return False
+        cx = x0 + (np.arange(i0, i1) + 0.5) * res
+        cy = y0 + (np.arange(j0, j1) + 0.5) * res
+        near = (cx[None, :] - t.x) ** 2 + (cy[:, None] - t.y) ** 2 <= r * r
+        return bool(cells[j0:j1, i0:i1][near].all())
+
+    def _classify(self, t: Track, now: float) -> None:
+        """Label a track (:func:`classify`) with what the ground under it has been through."""
+        t.flailed = self.flailed(t)
+        t.kind, t.confidence = classify(t, self.params, now, self.travel)
 
     def sweep(self, x: float, y: float, yaw: float, stamp: float) -> int:
         """Negative evidence: the vehicle is at ``(x, y, yaw)`` at ``stamp``.
@@ -1067,9 +1147,11 @@ class FusionCore:
         p, wait = self.params, self.params.gpr_wait_s
         done = self._classified
         for t in self.tracks.values():
+            # the flail passing over a track does not re-label it: that only lowers P(AT),
+            # and a track not AT before it was flailed had no no-go zone to lift
             key = (t.hits, looked(t, p, now, self.travel), now - t.first_seen >= wait)
             if done.get(t.id) != key:
-                t.kind, t.confidence = classify(t, self.params, now, self.travel)
+                self._classify(t, now)
                 done[t.id] = key
 
     @property

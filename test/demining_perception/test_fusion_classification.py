@@ -8,6 +8,7 @@ processor reads them on the simulator's data (bench/classification.py).
 
 import math
 
+import numpy as np
 import pytest
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind
@@ -481,3 +482,59 @@ def test_an_md_hit_of_unknown_metal_is_heard_metal_not_a_few_milligrams(hits):
     (d,) = f.fused()
     # never cleared as clutter on an unknown amount; the wide flat top is still AT
     assert d.kind == (DetectionKind.AT if len(hits) == 2 else DetectionKind.AP)
+
+
+def weak_at_suspect(depth=0.03):
+    """31 g of metal under a point-like, shallow GPR top two channels report (no confident
+    width): AT at P(AT) ~8 % by the cost matrix (bench/missions.py gen_at_uxo_lanes seed 2,
+    a fragment's track looked at again after the flail had passed over it)."""
+    return ([md(31.0, depth + 0.02, conf=0.9, y=5.0 + 0.02 * i) for i in range(2)]
+            + [gpr(depth, 0.0, conf=0.6, polarity=1, strength=12.0),
+               gpr(depth, 0.0, conf=0.6, polarity=1, y=5.15, strength=12.0)])
+
+
+def fuse_on(dets, processed, now=100.0):
+    """As :func:`fuse`, the mission's processed ground given first (10 x 10 m, 0.1 m cells)."""
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    f.set_processed(processed, 0.0, 0.0, 0.1)
+    for i, d in enumerate(dets):
+        f.add([d], stamp=0.2 * i)
+    f.update(now)
+    [out] = f.fused()
+    return out, next(iter(f.tracks.values()))
+
+
+def test_a_weak_at_suspect_where_the_flail_has_passed_makes_no_no_go_zone():
+    """The working flail processed the ground over its top without an AT detonation: an AT
+    mine there would almost surely have gone off (flailed_at_survival), so the few percent
+    of P(AT) that made a no-go zone in processed ground fall below the label's threshold;
+    the track stays a suspect (AP), never clutter."""
+    nowhere = np.zeros((100, 100), dtype=bool)
+    everywhere = np.ones((100, 100), dtype=bool)
+    d, t = fuse_on(weak_at_suspect(), nowhere)
+    assert d.kind == DetectionKind.AT and not t.flailed
+    d, t = fuse_on(weak_at_suspect(), everywhere)
+    assert t.flailed and d.kind in (DetectionKind.AP, DetectionKind.UNKNOWN)
+    assert t.posterior[Hypothesis.AT] < 0.01
+
+
+def test_flailed_needs_the_whole_top_processed_and_a_top_within_the_flails_depth():
+    p = FusionParams()
+    holed = np.ones((100, 100), dtype=bool)
+    holed[51, 50] = False                       # one cell beside the track
+    assert fuse_on(weak_at_suspect(), holed)[0].kind == DetectionKind.AT
+    # the record guarantees working_depth_m - depth_tolerance_m; the margin on top of it
+    deep = p.working_depth_m - p.depth_tolerance_m - p.flailed_depth_margin_m + 0.01
+    d, t = fuse_on(weak_at_suspect(deep), np.ones((100, 100), dtype=bool))
+    assert not t.flailed and d.kind == DetectionKind.AT
+
+
+@pytest.mark.parametrize('dets', [
+    # a TM-62P laid 5 cm deep: its AT-sized top (the wide-top rule)
+    [md(3.7, 0.04, conf=0.94), gpr(0.05, 0.20, polarity=1), gpr(0.06, 0.10, polarity=1, y=5.2)],
+    # a steel-cased TM-62M laid flush: kilograms of metal
+    [md(2100.0, 0.08, conf=0.93), gpr(0.06, 0.15, polarity=-1), gpr(0.06, 0.14, y=5.2)],
+])
+def test_strong_at_evidence_stays_at_where_the_flail_has_passed(dets):
+    d, t = fuse_on(dets, np.ones((100, 100), dtype=bool))
+    assert t.flailed and d.kind == DetectionKind.AT

@@ -399,3 +399,24 @@ def test_input_monitor_reports_rates_ages_and_missing_inputs():
     m.tick('b', 1.5)
     level, message, values = m.report(2.0)
     assert level == DiagLevel.OK and message == 'ok' and values['a age_s'] == '1.00'
+
+
+def test_fusion_takes_the_missions_processed_ground_for_the_flails_evidence():
+    """/coverage/processed (100: processed) reaches the core: a shallow track there is one the
+    working flail has passed over (FusionCore.flailed)."""
+    rt, out, _ = runtime(FusionComponent)
+    rt.configure({'map_origin_x': 0.0, 'map_origin_y': 0.0, 'map_width_m': 20.0,
+                  'map_height_m': 20.0, 'resolution_m': 0.5})
+    rt.activate(0.0)
+    values = np.zeros((200, 200), dtype=np.int8)
+    values[40:60, 40:60] = 100                          # x, y 4..6 m processed
+    rt.deliver('processed', Grid(stamp=1.0, values=values, origin_x=0.0, origin_y=0.0,
+                                 resolution=0.1), 1.0)
+    for k, y in enumerate((5.0, 15.0)):
+        rt.deliver('gpr', Detections(2.0 + k, [Detection(x=5.0, y=y, depth=0.04,
+                                                         confidence=0.9, source='gpr',
+                                                         radius=0.02, strength=10.0)]),
+                   2.0 + k)
+    core = rt.component.core
+    flailed = {round(t.y): core.flailed(t) for t in core.tracks.values()}
+    assert flailed == {5: True, 15: False}
