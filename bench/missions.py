@@ -522,11 +522,13 @@ def write_violations(path: str, where: Sequence[Tuple[float, float, float]],
 
 def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[float, float]],
                      where: Sequence[Tuple[float, float, float]], title: str,
-                     motions: Sequence[str] = ()) -> str:
+                     motions: Sequence[str] = (), unscanned: Any = None) -> str:
     """A map of one mission's footprint violations: where the tracks were on ground that was
     not allowed (coloured by time; the marker says how the machine moved, ``motions``), over
     the ground the tool really processed, the field, its exclusion zones, the declared safe
-    ground and the driven track."""
+    ground and the driven track; ``unscanned`` (cells of ``truth``'s raster): ground the tool
+    processed before the sensor boom had scanned it (:class:`mission_metrics.ScanLeadMonitor`),
+    in purple."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -538,6 +540,11 @@ def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[flo
     ny, nx = depth.shape
     ax.imshow(depth > 0.0, origin='lower', cmap='Greens', vmin=0.0, vmax=1.6, alpha=0.7,
               extent=(truth.x0, truth.x0 + nx * truth.res, truth.y0, truth.y0 + ny * truth.res))
+    if unscanned is not None and np.asarray(unscanned).any():
+        ax.imshow(np.ma.masked_where(~np.asarray(unscanned, dtype=bool), np.ones((ny, nx))),
+                  origin='lower', cmap='Purples', vmin=0.0, vmax=1.2, alpha=0.8,
+                  extent=(truth.x0, truth.x0 + nx * truth.res, truth.y0,
+                          truth.y0 + ny * truth.res))
     safe = area.safe_ground()
     for g in getattr(safe, 'geoms', [safe]):
         if not g.is_empty:
@@ -565,8 +572,8 @@ def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[flo
     ax.set_aspect('equal')
     ax.set_xlabel('x (east), m')
     ax.set_ylabel('y (north), m')
-    ax.set_title(f'{title}: {len(where)} violation ticks (green: processed; blue: declared '
-                 'safe; grey: excluded)', fontsize=9)
+    ax.set_title(f'{title}: {len(where)} violation ticks (green: processed; purple: processed '
+                 'before the boom scanned it; blue: declared safe; grey: excluded)', fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -680,7 +687,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         if render:
             render_footprint(os.path.join(run_dir, 'footprint.png'), area, sim.processed,
                              track, footprint.where, os.path.basename(run_dir),
-                             footprint.motions)
+                             footprint.motions, scan.unscanned)
             write_violations(os.path.join(run_dir, 'footprint_violations.csv'),
                              footprint.where, footprint.motions)
         done_m2, unscanned_m2 = scan.areas_m2(

@@ -595,3 +595,28 @@ def test_every_violation_tick_is_written_with_its_time_place_and_motion(tmp_path
         rows = list(csv.DictReader(fh))
     assert [(float(r['t_s']), float(r['x_m']), r['motion']) for r in rows] == [
         (10.0, 1.0, 'pivot'), (10.1, 1.05, 'forward')]
+
+
+def test_the_footprint_map_shows_the_ground_processed_before_the_boom_scanned_it(
+        tmp_path, monkeypatch):
+    from demining_bringup.contract.area import HazardArea
+    area = HazardArea(name='a', field=[(0.0, 0.0), (20.0, 0.0), (20.0, 10.0), (0.0, 10.0)],
+                      exclusion_zones=[], origin=None)
+    truth = ProcessedTruth(0.0, 20.0, 0.0, 10.0, 0.1)
+    unscanned = np.zeros(np.asarray(truth.depth).shape, dtype=bool)
+    unscanned[10:20, 30:50] = True
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    drawn = []
+    real = plt.Axes.imshow
+
+    def imshow(ax, data, *args, **kwargs):
+        drawn.append((np.ma.getmaskarray(data), kwargs.get('cmap')))
+        return real(ax, data, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Axes, 'imshow', imshow)
+    missions.render_footprint(str(tmp_path / 'f.png'), area, truth, [], [], 'm', (),
+                              unscanned)
+    [(mask, cmap)] = [d for d in drawn if d[1] == 'Purples']
+    assert np.array_equal(~mask, unscanned)
