@@ -69,10 +69,11 @@
   mines they strike (Minerats 1996: "the chain flail usually detonates all anti-tank mines in
   its path"; the simulator 99 % of those engaged), so the AT likelihood there is multiplied by
   ``flailed_at_survival`` (0.05). Re-looks at fragments, cans and stones after the flail
-  (headland passes, re-plans and re-cover passes scan processed ground again) made most false
+  (headland passes, re-plans and re-cover passes scan processed ground again) made many false
   no-go zones of bench/missions.py: of 21 zones on irregular_area, gen_at_uxo_lanes seed 2 and
-  gen_slope seed 1, 9 lay on ground the flail had processed before, 6 of them shallow enough
-  for this rule. Strong AT evidence (an AT-sized top, kilograms of metal) stays AT, UXO is
+  gen_slope seed 1, 10 lay on ground the flail had processed before (9 of the 20 false ones,
+  and a mortar round below the flail's reach), 6 of the false ones shallow enough for this
+  rule. Strong AT evidence (an AT-sized top, kilograms of metal) stays AT, UXO is
   left as it is (a round is as often thrown aside or damaged as set off), and the label is
   never CLUTTER by this evidence alone (the cost matrix still weighs P(AP)).
 * **Complete looks before a no-go zone**: a no-go zone, once made, is permanent
