@@ -192,15 +192,33 @@ def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int
     return response, full, fallbacks
 
 
-def _render(rows: List[dict], path: str) -> None:
+def _panels(n: int, cols: int, width: float, height: float):
+    """A figure of ``n`` panels, ``cols`` a row at most (the unused ones hidden): (figure,
+    the ``n`` axes)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    n = len(rows)
-    cols = min(3, n)
+    cols = min(cols, n)
     rows_n = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows_n, cols, figsize=(6 * cols, 5 * rows_n))
-    for ax, row in zip(np.ravel(axes), rows):
+    fig, axes = plt.subplots(rows_n, cols, figsize=(width * cols, height * rows_n),
+                             squeeze=False)
+    axes = list(np.ravel(axes))
+    for ax in axes[n:]:
+        ax.axis('off')
+    return fig, axes[:n]
+
+
+def _save(fig, path: str) -> None:
+    """Lay out, write and close a figure of :func:`_panels`."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _render(rows: List[dict], path: str) -> None:
+    fig, axes = _panels(len(rows), 3, 6.0, 5.0)
+    for ax, row in zip(axes, rows):
         area, xy = row['_area'], row['_xy']
         ax.fill(*Polygon(area.field).exterior.xy, color='#f3e3c3')
         for z in area.exclusion_zones:
@@ -214,10 +232,7 @@ def _render(rows: List[dict], path: str) -> None:
         ax.set_title(f"{row['area']}: {row['coverage_pct']:.2f} %, "
                      f"{row['footprint_violations']} violations", fontsize=9)
         ax.set_aspect('equal')
-    for ax in np.ravel(axes)[n:]:
-        ax.axis('off')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
 
 
 def _fill(ax, geom, **style) -> None:
@@ -235,14 +250,8 @@ def _render_replays(drawn: List[tuple], path: str) -> None:
     """Draw each replayed plan: the field, the ground processed before it (green), declared
     safe ground (pale green), keep-out zones (grey), work legs (blue), transits (orange), the
     start and the field violations (red crosses)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    n = len(drawn)
-    cols = min(2, n)
-    rows_n = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows_n, cols, figsize=(7 * cols, 6 * rows_n), squeeze=False)
-    for ax, (name, req, plan, check) in zip(np.ravel(axes), drawn):
+    fig, axes = _panels(len(drawn), 2, 7.0, 6.0)
+    for ax, (name, req, plan, check) in zip(axes, drawn):
         _fill(ax, Polygon(req.field), color='#f3e3c3')
         _fill(ax, req.safe_ground, color='#e2f0d9')
         _fill(ax, req.processed, color='#9fd39f')
@@ -260,11 +269,7 @@ def _render_replays(drawn: List[tuple], path: str) -> None:
                      f'{len(check.field_violations)} field violations '
                      f'({check.field_outside_allowed_m:.1f} m)', fontsize=9)
         ax.set_aspect('equal')
-    for ax in np.ravel(axes)[n:]:
-        ax.axis('off')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def replay(paths: List[str], contact: ContactParams, png: Optional[str] = None) -> int:
