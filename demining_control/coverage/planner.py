@@ -69,6 +69,10 @@ XY = Tuple[float, float]
 AUTO = 'auto'
 #: Below this, geometry is considered degenerate (m, m^2).
 _EPS = 1e-6
+#: Input geometry is snapped to this grid (m) before any overlay. GEOS overlays raise
+#: ``TopologyException: non-noded intersection`` on vertices a denormal apart (a field corner
+#: at y = 2e-311 met a lane at y = 0); a micrometre is far below any survey's accuracy.
+_SNAP_GRID_M = 1e-6
 #: Segments shorter than this are dropped (a sliver the band only grazes), m.
 _MIN_SEGMENT_M = 0.05
 #: Penalty per metre of transit over unprocessed ground (vs. one metre of detour): tracks on
@@ -303,12 +307,27 @@ def validate_polygon(points: Sequence[XY], what: str) -> Polygon:
         raise PlanningError(f'{what}: a polygon needs at least 3 points, got {len(pts)}')
     if not all(math.isfinite(c) for p in pts for c in p):
         raise PlanningError(f'{what}: coordinates must be finite')
+    pts = [(round(x / _SNAP_GRID_M) * _SNAP_GRID_M, round(y / _SNAP_GRID_M) * _SNAP_GRID_M)
+           for x, y in pts]
+    pts = [p for i, p in enumerate(pts) if p != pts[i - 1]]
+    if len(pts) < 3:
+        raise PlanningError(f'{what}: a polygon needs at least 3 distinct points')
     poly = Polygon(pts)
     if not poly.is_valid:
         raise PlanningError(f'{what}: invalid polygon ({explain_validity(poly)})')
     if poly.area <= _EPS:
         raise PlanningError(f'{what}: polygon has zero area')
     return poly
+
+
+def snapped(geom):
+    """Return ``geom`` (a shapely geometry or None) on the planner's input grid."""
+    if geom is None or geom.is_empty:
+        return geom
+    # denormal inputs set the FPU's divide/invalid flags inside GEOS; the output is valid
+    # and finite all the same (the snap removes them), so the flags are not an error here
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return shapely.set_precision(geom, _SNAP_GRID_M)
 
 
 def work_region(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]]) -> Polygon:
@@ -528,13 +547,13 @@ class _Planner:
                  no_go_zones: Sequence[Sequence[XY]] = (), fence=None) -> None:
         self.p = params
         #: the supervisor's geofence (None: unbounded): transits keep inside it
-        self.fence = fence
+        self.fence = snapped(fence)
         self._exclusion_rings = [list(z) for z in exclusion_zones]
         self._no_go_rings = [list(z) for z in no_go_zones]
         exclusion_zones = self._exclusion_rings + self._no_go_rings
-        self.processed = processed if processed is not None else Polygon()
+        self.processed = snapped(processed) if processed is not None else Polygon()
         self._closed_processed = None       # the processed ground without pinholes, on use
-        self.safe = safe_ground if safe_ground is not None else Polygon()
+        self.safe = snapped(safe_ground) if safe_ground is not None else Polygon()
         self.field = validate_polygon(field, 'field')
         self.zones = [validate_polygon(z, f'exclusion zone {i}')
                       for i, z in enumerate(exclusion_zones)]

@@ -543,6 +543,22 @@ def test_a_replan_from_a_machine_with_a_zone_behind_does_not_pivot_its_hull_into
     assert LineString(w).distance(zone) > 0.0
 
 
+def test_processed_ground_a_denormal_off_a_lane_line_plans():
+    # Found by the random test below: processed ground whose edge lay 2e-311 m off the
+    # lane line y = 0 made GEOS raise "TopologyException: non-noded intersection" in the
+    # lane overlay. Input geometry is snapped to a micrometre grid first.
+    tiny = 2.22507e-311
+    pts = [(16.998, 4.334), (10.431, 14.217), (8.937, 24.286), (-1.024, 18.288),
+           (-16.542, 11.162), (-8.559, -27.093), (11.088, -28.824)]
+    field = Polygon(pts)
+    done = unary_union([box(-5.5444, -3.9825, 9.1574, tiny),
+                        box(-5.5444, tiny, 0.1132, 4.116),
+                        box(0.1132, tiny, 16.9596, 4.116)]).intersection(field)
+    plan = plan_coverage(pts, [], (0.0, 1.0), CoverageParams(), processed=done,
+                         fence=geofence(field, None, 10.0), start_yaw=0.0)
+    assert np.all(np.isfinite(plan.waypoints)) and len(plan.waypoints) > 1
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(min_value=3, max_value=8), st.floats(min_value=10.0, max_value=35.0),
        st.floats(min_value=-math.pi, max_value=math.pi), st.randoms(use_true_random=False))
