@@ -113,6 +113,7 @@ import json
 import logging
 import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -201,6 +202,7 @@ class Family:
     approach_m: float = 0.0                 # approach lane ending at the field (0: default)
     slope: bool = False                     # heightmap: tilted plane and a bump
     people: bool = False                    # people (and a dog) walk across the field
+    random_shape: bool = False              # every setting above drawn from the seed
 
 
 #: Approach lane of a generated field that names none, m: the machine is delivered on a lane
@@ -235,6 +237,9 @@ FAMILIES: Dict[str, Family] = {f.name: f for f in (
            _rect(24.0, 18.0), slope=True),
     Family('gen_people', '20 x 14 m, two people and a dog cross while the machine works',
            _rect(20.0, 14.0), people=True),
+    Family('gen_random', 'a new field per seed: polygon, soil, densities, a ruin, AT mines '
+           'and UXO on the lanes, approach length, slope (:func:`random_family`)',
+           _rect(1.0, 1.0), random_shape=True),
     Family('quick_mixed', '14 x 10 m, an AT mine on a lane, a person crossing (CI set)',
            _rect(14.0, 10.0), ap_per_100m2=2.0, on_lanes=('TM-62M',), people=True),
     Family('tiny', '6 x 4 m, one AP mine (tests)', _rect(6.0, 4.0), ap_per_100m2=4.0,
@@ -242,7 +247,22 @@ FAMILIES: Dict[str, Family] = {f.name: f for f in (
 )}
 #: Families of the default set, in order.
 DEFAULT_FAMILIES = ('gen_rect_loam', 'gen_lshape_sand_rows', 'gen_notch_clay_exclusion',
-                    'gen_at_uxo_lanes', 'gen_long_approach', 'gen_slope', 'gen_people')
+                    'gen_at_uxo_lanes', 'gen_long_approach', 'gen_slope', 'gen_people',
+                    'gen_random')
+#: Soils a random field draws from (demining_sim.generator.soil_preset).
+RANDOM_SOILS = ('loam', 'dry_sand', 'wet_clay', 'laterite')
+#: Catalogue models a random field may lay on its lanes (none, AT mines, a plastic AT mine
+#: and a mortar round).
+RANDOM_ON_LANES = ((), ('TM-62M',), ('TM-62P', 'mortar-82mm'), ('TM-62M', 'TM-62P'))
+#: Radius range of a random field's corners from its centre, m (fields of ~100-600 m^2: a
+#: mission of 10-40 simulated minutes).
+RANDOM_RADIUS_M = (7.0, 15.0)
+#: Smallest area of a random field, m^2 (smaller draws are drawn again).
+RANDOM_MIN_AREA_M2 = 80.0
+#: Width of a random field's approach lane, m (the vehicle is ~2.2 m wide).
+RANDOM_LANE_WIDTH_M = 3.0
+#: Shortest field edge an approach lane may end on, m.
+RANDOM_LANE_MIN_EDGE_M = 4.0
 QUICK_WORLDS = ('training_field',)
 QUICK_FAMILIES = ('quick_mixed',)
 
@@ -331,10 +351,93 @@ def _people_scenario(field: Sequence[Tuple[float, float]]) -> Dict[str, Any]:
     ]}
 
 
+def random_family(seed: int) -> Family:
+    """A field no one tuned on, drawn from ``seed``: ground the stack has never seen.
+
+    A star-shaped polygon of 4-9 corners at a random orientation (concave corners, narrow
+    necks and slivers included), one of the soils, AP, AT, UXO and clutter densities, a ruin
+    (an exclusion zone) in two draws of five, AT mines or UXO laid on the lanes in three of
+    four, a 6-45 m approach lane ending on a field edge, the slope heightmap in one of four.
+    The item layout draws from the mission seed as every family's does.
+    """
+    from shapely.geometry import Polygon as ShapelyPolygon, box
+    from shapely import affinity
+    rng = random.Random(f'gen_random/{int(seed)}')
+    while True:
+        corners = rng.randint(4, 9)
+        angles = sorted(rng.uniform(0.0, 2.0 * math.pi) for _ in range(corners))
+        radius = rng.uniform(*RANDOM_RADIUS_M)
+        pts = [(radius * rng.uniform(0.45, 1.0) * math.cos(a),
+                radius * rng.uniform(0.45, 1.0) * math.sin(a)) for a in angles]
+        poly = ShapelyPolygon(pts)
+        if poly.is_valid and poly.area >= RANDOM_MIN_AREA_M2:
+            break
+    x0, y0 = poly.bounds[:2]
+    field = tuple((round(x - x0, 3), round(y - y0, 3)) for x, y in pts)
+    poly = ShapelyPolygon(field)
+    exclusions: Tuple[Tuple[Tuple[float, float], ...], ...] = ()
+    if rng.random() < 0.4:
+        cx, cy = poly.representative_point().coords[0]
+        ruin = affinity.rotate(box(cx - rng.uniform(1.0, 2.5), cy - rng.uniform(1.0, 2.5),
+                                   cx + rng.uniform(1.0, 2.5), cy + rng.uniform(1.0, 2.5)),
+                               rng.uniform(0.0, 90.0), origin=(cx, cy))
+        if poly.buffer(-1.0).contains(ruin):
+            exclusions = (tuple((round(x, 3), round(y, 3))
+                                for x, y in list(ruin.exterior.coords)[:-1]),)
+    soil = rng.choice(RANDOM_SOILS)
+    ap, clutter = round(rng.uniform(0.5, 2.0), 2), round(rng.uniform(0.02, 0.15), 3)
+    at, uxo = rng.choice((0.0, 0.2, 0.4)), rng.choice((0.0, 0.2))
+    on_lanes = rng.choice(RANDOM_ON_LANES)
+    approach = round(rng.uniform(6.0, 45.0), 1)
+    slope = rng.random() < 0.25
+    text = (f'random field, seed {int(seed)}: {corners} corners, {poly.area:.0f} m^2, {soil}, '
+            f'AP {ap}/100 m^2, AT {at}, UXO {uxo}, clutter {clutter}/m^2'
+            + (', a ruin' if exclusions else '')
+            + (f', on the lanes: {", ".join(on_lanes)}' if on_lanes else '')
+            + f', approach {approach} m' + (', sloped' if slope else ''))
+    return dataclasses.replace(FAMILIES['gen_random'], description=text, field=field,
+                               soil=soil, ap_per_100m2=ap, at_per_100m2=at,
+                               uxo_per_100m2=uxo, clutter_per_m2=clutter,
+                               exclusions=exclusions, on_lanes=on_lanes, approach_m=approach,
+                               slope=slope, min_spacing_m=1.5)
+
+
+def _edge_lane(field: Sequence[Tuple[float, float]], length: float):
+    """An approach lane ``length`` long ending on the field's most westward-facing edge
+    (at least :data:`RANDOM_LANE_MIN_EDGE_M` long) whose lane stays off the field; and the
+    vehicle's start on it, facing the field. None when no edge has room."""
+    from shapely.geometry import Polygon as ShapelyPolygon
+    poly = ShapelyPolygon(field)
+    ccw = poly.exterior.is_ccw
+    pts = list(field)
+    edges = []
+    for (ax, ay), (bx, by) in zip(pts, pts[1:] + pts[:1]):
+        e = math.hypot(bx - ax, by - ay)
+        if e < RANDOM_LANE_MIN_EDGE_M:
+            continue
+        # the outward normal (right of a counter-clockwise ring)
+        nx, ny = ((by - ay) / e, -(bx - ax) / e) if ccw else (-(by - ay) / e, (bx - ax) / e)
+        edges.append((nx, (ax + bx) / 2.0, (ay + by) / 2.0, nx, ny))
+    half = RANDOM_LANE_WIDTH_M / 2.0
+    for _, mx, my, nx, ny in sorted(edges):
+        tx, ty = -ny, nx
+        lane = [(mx - half * tx, my - half * ty), (mx + half * tx, my + half * ty),
+                (mx + half * tx + length * nx, my + half * ty + length * ny),
+                (mx - half * tx + length * nx, my - half * ty + length * ny)]
+        if ShapelyPolygon(lane).intersection(poly).area < 1e-6:
+            start = (mx + (length - 2.0) * nx, my + (length - 2.0) * ny,
+                     math.atan2(-ny, -nx))
+            return [(round(x, 3), round(y, 3)) for x, y in lane], \
+                (round(start[0], 3), round(start[1], 3), round(start[2], 4))
+    return None
+
+
 def generate_family(name: str, seed: int):
     """(World, scenario dict or None) of a generated family for ``seed``."""
     from demining_sim.generator import generate_world
     fam = FAMILIES[name]
+    if fam.random_shape:
+        fam = random_family(seed)
     world = generate_world(
         list(fam.field), seed=int(seed), ap_per_100m2=fam.ap_per_100m2,
         at_per_100m2=fam.at_per_100m2, uxo_per_100m2=fam.uxo_per_100m2,
@@ -344,9 +447,13 @@ def generate_family(name: str, seed: int):
     world.description = f'{fam.description} (bench/missions.py, seed {int(seed)}).'
     xmin, ymin, _, _ = world.bounds()
     approach = fam.approach_m if fam.approach_m > 0.0 else DEFAULT_APPROACH_M
-    world.approach_lane = [(xmin - approach, ymin - 0.5), (xmin, ymin - 0.5),
-                           (xmin, ymin + 2.5), (xmin - approach, ymin + 2.5)]
-    world.vehicle_start = (round(xmin - approach + 2.0, 3), ymin + 1.0, 0.0)
+    lane = _edge_lane(world.field, approach) if fam.random_shape else None
+    if lane is not None:
+        world.approach_lane, world.vehicle_start = lane
+    else:
+        world.approach_lane = [(xmin - approach, ymin - 0.5), (xmin, ymin - 0.5),
+                               (xmin, ymin + 2.5), (xmin - approach, ymin + 2.5)]
+        world.vehicle_start = (round(xmin - approach + 2.0, 3), ymin + 1.0, 0.0)
     if fam.on_lanes:
         extra = _lane_items(world, fam.on_lanes, int(seed))
         keep = []

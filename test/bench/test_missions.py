@@ -429,6 +429,37 @@ def test_generated_families_are_valid_worlds(family, tmp_path):
         assert any(a.kind == 'person' for a in parse_scenario(scenario).actors)
 
 
+@pytest.mark.parametrize('seed', range(1, 9))
+def test_a_random_field_is_a_new_valid_world_per_seed(seed, tmp_path):
+    # ground no one tuned on: the shape, soil and hazards come from the seed, the same each
+    # time; the machine starts on a lane that ends on a whole edge of the field
+    from demining_bringup.contract.sdf import load_world, write_world
+    fam = missions.random_family(seed)
+    assert fam == missions.random_family(seed)
+    assert fam.field != missions.random_family(seed + 100).field
+    world, _ = missions.generate_family('gen_random', seed)
+    again = load_world(write_world(world, str(tmp_path / 'w.sdf')))
+    assert again.field == world.field and len(again.items) == len(world.items)
+    assert world.soil.name == fam.soil
+    field, lane = Polygon(world.field), Polygon(world.approach_lane)
+    assert field.is_valid and field.area >= missions.RANDOM_MIN_AREA_M2
+    assert lane.intersection(field).area < 1e-3      # the coordinates are in mm
+    assert field.exterior.intersection(lane.buffer(0.01)).length == pytest.approx(
+        missions.RANDOM_LANE_WIDTH_M, abs=0.05)
+    x, y, yaw = world.vehicle_start
+    corners = mm.track_corners(x, y, yaw, mm.TrackGeometry(1.6, 0.35, 3.0))
+    assert all(lane.contains(Point(*c)) for c in corners)
+    # facing the field: a point ahead of the start, at the lane's length, is on the field
+    ahead = Point(x + (fam.approach_m - 1.0) * math.cos(yaw),
+                  y + (fam.approach_m - 1.0) * math.sin(yaw))
+    assert field.buffer(0.5).contains(ahead)
+    for zone in world.exclusion_zones:
+        assert field.contains(Polygon(zone))
+    for model in fam.on_lanes:
+        assert any(it.model == model and it.name.startswith('lane_') for it in world.items)
+    assert not world.terrain.is_flat if fam.slope else world.terrain.is_flat
+
+
 def test_a_scenarios_parameter_overrides_reach_the_nodes(tmp_path):
     """``--scenario`` with ``setup.parameters`` (as the fault campaign's scenarios have) set
     them on the mission's nodes; they were read by the campaign only, and a scoreboard run
