@@ -15,8 +15,10 @@ path.
 Mission set (default): every shipped world (``demining_sim/worlds/*.sdf``) plus a family of
 generated fields (:data:`FAMILIES`: a rectangle, a non-convex L with AP rows, a notched field
 with an exclusion zone, AT mines and UXO laid on the planner's lanes under the track lines, a
-40 m approach lane, a sloped heightmap, people walking across the field), each for seeds
-1..``--seeds``; a generated field's layout uses the mission seed too. ``--worlds DIR`` runs every
+40 m approach lane, a sloped heightmap, people walking across the field, and ``gen_random``:
+a new field per seed, its polygon, soil, densities, ruin, lane hazards, approach lane and
+slope all drawn from the seed, :func:`random_family`), each for seeds 1..``--seeds``; a
+generated field's layout uses the mission seed too. ``--worlds DIR`` runs every
 ``*.sdf`` of DIR instead; ``--quick`` is the CI set (the training field and one small generated
 field with an AT mine on a lane and a person crossing, seed 1; < 5 min on 2 cores).
 

@@ -70,9 +70,13 @@ AUTO = 'auto'
 #: Below this, geometry is considered degenerate (m, m^2).
 _EPS = 1e-6
 #: Input geometry is snapped to this grid (m) before any overlay. GEOS overlays raise
-#: ``TopologyException: non-noded intersection`` on vertices a denormal apart (a field corner
-#: at y = 2e-311 met a lane at y = 0); a micrometre is far below any survey's accuracy.
-_SNAP_GRID_M = 1e-6
+#: ``TopologyException: non-noded intersection`` on vertices a denormal apart (processed
+#: ground's edge at y = 2e-311 met a lane at y = 0). The grid is far below the float noise a
+#: surveyed polygon carries (a WGS84 round trip leaves ~1e-10 m), which it keeps: a coarser
+#: one squared a GeoJSON field's corners and changed which of two equal lane directions won.
+_SNAP_GRID_M = 1e-12
+#: The same grid for polygon corners, in decimals (decimal rounding keeps 0.1 as 0.1).
+_SNAP_DECIMALS = 12
 #: Segments shorter than this are dropped (a sliver the band only grazes), m.
 _MIN_SEGMENT_M = 0.05
 #: Penalty per metre of transit over unprocessed ground (vs. one metre of detour): tracks on
@@ -307,8 +311,7 @@ def validate_polygon(points: Sequence[XY], what: str) -> Polygon:
         raise PlanningError(f'{what}: a polygon needs at least 3 points, got {len(pts)}')
     if not all(math.isfinite(c) for p in pts for c in p):
         raise PlanningError(f'{what}: coordinates must be finite')
-    pts = [(round(x / _SNAP_GRID_M) * _SNAP_GRID_M, round(y / _SNAP_GRID_M) * _SNAP_GRID_M)
-           for x, y in pts]
+    pts = [(round(x, _SNAP_DECIMALS), round(y, _SNAP_DECIMALS)) for x, y in pts]
     pts = [p for i, p in enumerate(pts) if p != pts[i - 1]]
     if len(pts) < 3:
         raise PlanningError(f'{what}: a polygon needs at least 3 distinct points')
@@ -1573,6 +1576,12 @@ class _Planner:
         cands = self.build_lanes()
         rings = self.headland_rings()
         if not cands and not rings:
+            if not self.processed.is_empty and not self.strict:
+                # a re-plan after keep-out ground grew (a no-go zone, a place too steep)
+                # round the work done: no lane fits what is left, but passes along the zones
+                # may (the gap re-cover of :meth:`plan`); what none reaches is reported there
+                # with its reason (a gap's own sub-plan, strict, says why it fits no lane)
+                raise PlanningError(NOTHING_LEFT)
             if self.zones and self.field.distance(self.zone_clear) < self.p.tool_width_m:
                 raise PlanningError(_BESIDE_ZONE)
             raise PlanningError('no lane fits the area (is it narrower than the tool?)')

@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import os
 
 from hypothesis import assume, given, settings, strategies as st
 import numpy as np
@@ -14,7 +15,8 @@ from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.planner import (_CORNER_RUNS_M, CoverageParams, PlanningError,
                                                _Planner, auto_lane_angle, classify_work,
-                                               lane_footprints, plan_coverage)
+                                               lane_footprints, lane_strips, plan_coverage)
+from demining_control.coverage.requests import read_request
 
 RECT = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 #: Lanes past the boundary, turns outside: the planner with safe surroundings.
@@ -541,6 +543,26 @@ def test_a_replan_from_a_machine_with_a_zone_behind_does_not_pivot_its_hull_into
             assert not hull.intersects(zone), (w[i], before, facing[i])
         before = facing[i]
     assert LineString(w).distance(zone) > 0.0
+
+
+def test_a_replan_where_no_lane_fits_any_more_covers_the_gaps_or_reports_them():
+    # gen_random seed 2 (a 7 m wide field on a slope), recorded by the coverage planner: a
+    # place marked too steep slashed across the field beside a no-go zone, and no lane of
+    # the field fitted what was left. The re-plan raised "beside a keep-out zone" and the
+    # mission aborted at 55.6 % with 35 m^2 of reachable ground left. A re-plan with work
+    # done goes on to the gap re-cover: passes along the zones, the rest reported.
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'data', 'plan_requests',
+                        'gen_random_s2_after_steep.json')
+    req = read_request(path)
+    plan = req.plan()
+    assert len(plan.waypoints) > 1 and any(plan.work)
+    done = lane_strips(plan.lanes, plan.headland, req.params.tool_width_m)
+    left = Polygon(req.field).difference(req.processed)
+    for z in [*req.exclusion_zones, *req.no_go_zones]:
+        left = left.difference(Polygon(z))
+    assert done.intersection(left).area > 5.0
+    assert all(reason for _, reason in plan.unplanned)
+    assert sum(g.area for g, _ in plan.unplanned) < left.area
 
 
 def test_processed_ground_a_denormal_off_a_lane_line_plans():
