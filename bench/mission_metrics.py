@@ -350,6 +350,10 @@ class FootprintMonitor:
         #: machine standing with a track on such ground adds a tick every step, the ones
         #: that moved onto it say which motion took it there.
         self.by_motion: Dict[str, int] = dict.fromkeys(MOTIONS, 0)
+        #: Simulated seconds by how the machine moved, every tick (with ``v`` given): where
+        #: the mission's time went (a pivot the tracks' grip can barely pay for is slow).
+        self.seconds_by_motion: Dict[str, float] = dict.fromkeys(MOTIONS, 0.0)
+        self._last_t: Optional[float] = None
         #: Cells (:data:`TRACK_SAMPLE_M` square) a track pressed while they were not allowed.
         self._trodden: set = set()
         self.first: Optional[Tuple[float, float, float]] = None   # (t, x, y)
@@ -366,6 +370,9 @@ class FootprintMonitor:
         """Count one tick at the pose (``v``, ``omega``: the true motion, for
         :attr:`by_motion`); return whether it is a violation."""
         self.ticks += 1
+        if v is not None and self._last_t is not None and t > self._last_t:
+            self.seconds_by_motion[motion_of(v, omega)] += t - self._last_t
+        self._last_t = float(t)
         unsafe = unsafe_track_points(x, y, yaw, self.grid, self.geometry, self.declared_safe,
                                      self.inset_m, self.processed, self.field_only,
                                      self.keep_out)

@@ -72,7 +72,9 @@ Metrics of a row (definitions):
   step, the moving ones say which motion took it there). ``footprint_violation_m2``: the
   ground a track pressed while it was not allowed (the patches' sample points in 0.25 m
   cells): the exposure, which the tick count mixes with dwell and speed. ``first_violation``
-  gives the first (t, x, y). With ``--out`` each run folder gets
+  gives the first (t, x, y). ``time_by_motion_s``: simulated seconds by how the machine
+  moved, every tick (JSON, the same four kinds): where the mission's time went. With
+  ``--out`` each run folder gets
   ``footprint.png``: where the violations were, over the ground really processed, and
   ``footprint_violations.csv``: every violation tick (t, x, y, motion), to find which part of
   the mission (a re-plan's file in ``plan_requests/``) put the tracks there.
@@ -170,6 +172,7 @@ ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outc
               'intrusions',
               'collisions', 'footprint_violations', 'hazards_under_tracks',
               'footprint_violations_recorded', 'footprint_violations_by_motion',
+              'time_by_motion_s',
               'footprint_violation_m2',
               'footprint_ticks', 'first_violation',
               'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
@@ -805,6 +808,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             sim_s=sim_s, sim_time_limit_s=round(flags['limit'], 1),
             footprint_violations=footprint.violations, footprint_ticks=footprint.ticks,
             footprint_violations_by_motion=json.dumps(footprint.by_motion),
+            time_by_motion_s=json.dumps({k: round(v, 1)
+                                         for k, v in footprint.seconds_by_motion.items()}),
             footprint_violation_m2=round(footprint.violation_m2, 2),
             footprint_violations_recorded=recorded.violations,
             people_near_hazard=0 if people is None else people.incidents,
