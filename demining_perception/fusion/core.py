@@ -51,7 +51,9 @@
 * **Deep reflectors** (:func:`deep_reflector`): below ~15 cm the GPR cannot size a top (the
   hyperbola's moveout barely changes with its width), so a plastic AT mine there reads as a
   stone. A suspect (AP or UNKNOWN label) whose top is at least ``deep_reflector_depth_m``
-  deep, below the AP mines and the flail's reach, that the MD does not hear, with a strong
+  deep, below the AP mines and the flail's reach, that the MD does not hear (or hears as no
+  more than ``deep_reflector_faint_metal_g`` under an echo with the pulse's sign: a plastic
+  body and its fuze, bench/missions.py gen_random seed 8), with a strong
   echo (``deep_reflector_min_z``) in several GPR reports, is AT once looked at (AT-sized
   unknowns are AT); its confidence stays the posterior P(AT) + P(UXO), low. A report from
   the boom's outer channel (``gpr_edge_band_m``) is enough on its own: the object may reach
@@ -396,6 +398,13 @@ class FusionParams:
     deep_reflector_min_reports: int = param(
         2, 'GPR reports of a deep reflector (a TM-62-class disc spans two channels)', min=1,
         max=100)
+    deep_reflector_faint_metal_g: float = param(
+        2.0, 'a deep reflector whose GPR echo has the pulse\'s sign (a body of lower '
+        'permittivity than the soil: plastic or explosive, not metal) stays one when the MD '
+        'hears at most this much metal, g (its own depth estimate: a TM-62P\'s fuze 16 cm '
+        'deep read 0.5 g and took the mine out of the rule, which then went off under the '
+        'flail: bench/missions.py gen_random seed 8); 0: any MD answer does', min=0.0,
+        max=1e6)
     # -- ground the flail has processed (the mission's /coverage/processed): an AT mine there
     # within the flail's depth would have gone off under it (module docstring)
     working_depth_m: float = vehicle_params.working_depth_m()
@@ -931,7 +940,9 @@ def deep_reflector(t: Track, p: FusionParams) -> bool:
     """Whether a track is a strong reflector below the AP mines' depth, seen by several GPR
     reports and not by the MD (``deep_reflector_*``): a large plastic object the tool cannot
     reach, AT-class. With metal the MD's estimate speaks (fragments, cans and wire that deep
-    were as strong: bench/perception.py generated fields).
+    were as strong: bench/perception.py generated fields), unless the MD hears no more than
+    ``deep_reflector_faint_metal_g`` and the GPR's echo has the pulse's sign (a plastic
+    body: a TM-62P's fuze that deep reads a gram or less at the MD's own depth).
 
     Below ~15 cm the hyperbola's moveout barely changes with the top's width, so the fit
     cannot tell a TM-62P's 32 cm disc from a stone (module docstring); its strength and the
@@ -941,7 +952,12 @@ def deep_reflector(t: Track, p: FusionParams) -> bool:
     # a track the boom's outer channel reported may reach past the boom: the channels that
     # report it do not count it out
     spans = t.gpr_hits >= p.deep_reflector_min_reports or t.gpr_edge_hits > 0
-    return (t.md_hits == 0 and spans
+    # The MD's metal estimate assumes its own, shallow depth: a fuze's tens of grams that
+    # deep read a gram or less, as a fragment's do. The GPR's polarity tells them apart: a
+    # plastic body reflects with the pulse's sign, metal against it (Daniels 2004).
+    quiet = t.md_hits == 0 or (t.polarity > 0 and t.metal_g <= p.deep_reflector_faint_metal_g
+                               and t.metal_max_reliable <= p.deep_reflector_faint_metal_g)
+    return (quiet and spans
             and t.gpr_depth >= p.deep_reflector_depth_m
             and t.gpr_strength >= p.deep_reflector_min_z)
 

@@ -6,6 +6,7 @@ and flat-top radius. Figures: catalogue items of the simulator (docs/sources.md)
 processor reads them on the simulator's data (bench/classification.py).
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -232,6 +233,27 @@ def test_a_deep_strong_silent_reflector_seen_twice_is_at(depth, radius):
     # With metal the MD's estimate speaks: the rule changes nothing there.
     metal = two + [md(12.0, depth)]
     assert kind(metal) == fuse(metal, now=100.0, deep_reflector_depth_m=math.inf).kind
+
+
+def test_a_deep_plastic_reflector_the_md_hears_faintly_is_still_at():
+    """bench/missions.py gen_random seed 8: a TM-62P 16 cm deep in wet clay, three strong GPR
+    reports with the pulse's sign (a plastic body) at 23-24 cm; 1.4 s later the MD heard its
+    fuze as 0.5 g at its own 8 cm, the track was no deep reflector any more, read AP
+    (P(AT) 0.005) and went off under the flail. A faint MD answer over a plastic echo stays
+    AT; over a metal echo (a fragment, against the sign) or with grams the MD speaks."""
+    def kind(dets, **kw):
+        return fuse(dets, now=100.0, **kw).kind
+    echoes = [gpr(0.229, 0.05, strength=35.0, polarity=1),
+              gpr(0.239, float('nan'), strength=47.0, polarity=1, y=5.2),
+              gpr(0.243, float('nan'), strength=9.0, polarity=1, x=5.2)]
+    faint = echoes + [md(0.5, 0.076, conf=0.63)]
+    assert kind(faint) == DetectionKind.AT
+    # the rule, not the posterior, makes it AT
+    assert kind(faint, deep_reflector_faint_metal_g=0.0) != DetectionKind.AT
+    metal = [dataclasses.replace(d, polarity=-1) for d in echoes] + [md(0.5, 0.076, conf=0.63)]
+    assert kind(metal) == kind(metal, deep_reflector_faint_metal_g=0.0)
+    grams = echoes + [md(12.0, 0.076)]
+    assert kind(grams) == kind(grams, deep_reflector_faint_metal_g=0.0)
 
 
 def test_a_deep_strong_reflector_at_the_boom_edge_is_at_on_one_report():
