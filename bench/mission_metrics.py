@@ -370,8 +370,9 @@ class FootprintMonitor:
         """Count one tick at the pose (``v``, ``omega``: the true motion, for
         :attr:`by_motion`); return whether it is a violation."""
         self.ticks += 1
-        if v is not None and self._last_t is not None and t > self._last_t:
-            self.seconds_by_motion[motion_of(v, omega)] += t - self._last_t
+        motion = motion_of(v, omega) if v is not None else ''
+        if motion and self._last_t is not None and t > self._last_t:
+            self.seconds_by_motion[motion] += t - self._last_t
         self._last_t = float(t)
         unsafe = unsafe_track_points(x, y, yaw, self.grid, self.geometry, self.declared_safe,
                                      self.inset_m, self.processed, self.field_only,
@@ -381,7 +382,6 @@ class FootprintMonitor:
             cells = np.floor(unsafe / TRACK_SAMPLE_M).astype(np.int64)
             self._trodden.update(map(tuple, cells.tolist()))
             self.violations += 1
-            motion = motion_of(v, omega) if v is not None else ''
             if motion:
                 self.by_motion[motion] += 1
             self.motions.append(motion)

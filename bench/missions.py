@@ -422,9 +422,9 @@ def _edge_lane(field: Sequence[Tuple[float, float]], length: float):
             continue
         # the outward normal (right of a counter-clockwise ring)
         nx, ny = ((by - ay) / e, -(bx - ax) / e) if ccw else (-(by - ay) / e, (bx - ax) / e)
-        edges.append((nx, (ax + bx) / 2.0, (ay + by) / 2.0, nx, ny))
+        edges.append(((ax + bx) / 2.0, (ay + by) / 2.0, nx, ny))
     half = RANDOM_LANE_WIDTH_M / 2.0
-    for _, mx, my, nx, ny in sorted(edges):
+    for mx, my, nx, ny in sorted(edges, key=lambda e: e[2]):     # westward-facing first
         tx, ty = -ny, nx
         lane = [(mx - half * tx, my - half * ty), (mx + half * tx, my + half * ty),
                 (mx + half * tx + length * nx, my + half * ty + length * ny),

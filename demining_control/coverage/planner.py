@@ -69,14 +69,14 @@ XY = Tuple[float, float]
 AUTO = 'auto'
 #: Below this, geometry is considered degenerate (m, m^2).
 _EPS = 1e-6
-#: Input geometry is snapped to this grid (m) before any overlay. GEOS overlays raise
+#: Input geometry is snapped to a grid (m) before any overlay. GEOS overlays raise
 #: ``TopologyException: non-noded intersection`` on vertices a denormal apart (processed
 #: ground's edge at y = 2e-311 met a lane at y = 0). The grid is far below the float noise a
 #: surveyed polygon carries (a WGS84 round trip leaves ~1e-10 m), which it keeps: a coarser
 #: one squared a GeoJSON field's corners and changed which of two equal lane directions won.
-_SNAP_GRID_M = 1e-12
-#: The same grid for polygon corners, in decimals (decimal rounding keeps 0.1 as 0.1).
+#: Polygon corners are rounded to as many decimals (decimal rounding keeps 0.1 as 0.1).
 _SNAP_DECIMALS = 12
+_SNAP_GRID_M = 10.0 ** -_SNAP_DECIMALS
 #: Segments shorter than this are dropped (a sliver the band only grazes), m.
 _MIN_SEGMENT_M = 0.05
 #: Penalty per metre of transit over unprocessed ground (vs. one metre of detour): tracks on
