@@ -36,16 +36,27 @@ machine stands, up to ``max_recover_passes`` times. When nothing is left that a 
 reaches, or the passes are used up, /coverage/status says ``complete`` with what is left: the
 mission manager's cue that the coverage is final.
 
+The way back: a back-out (out of a new zone's pivot reach, or after a pin) sweeps only
+ground the tracks may be on: processed, declared safe, or the driven trail (the footprint at
+the poses of the last ``back_out_max_m`` and more, pivots included). Straight behind a machine
+that has just pivoted lies ground it never drove (gen_random seed 12: a 9 m straight reverse
+there set off a TM-62M), so the planner then retraces the trail instead, as an operator backs
+out the way the machine came: it pivots back where it pivoted and reverses where it drove
+(:func:`.coverage.no_go.retrace`). Where neither gets out of the zone's reach the machine
+stays, the supervisor refuses what would sweep the zone, and the pin budget ends the mission
+with its report: standing is safer than reversing blind onto ground nothing has processed.
+
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
 first plan, so the first path covers only the remaining ground, around every zone.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import os
-from typing import List, Optional
+from typing import Deque, List, Optional, Tuple
 
 import numpy as np
 from shapely.geometry import Point, Polygon
@@ -62,7 +73,7 @@ from demining_bringup.contract.states import (KEEP_OUT_CAUSES, SLOPE_STOP, DiagL
                                               FollowerStatus, PlanState, SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import (NoGoZones, back_out_point, first_zone_entered,
-                                             footprint)
+                                             footprint, retrace)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
@@ -81,6 +92,12 @@ class CoveragePlannerConfig(CoverageParams):
     geofence_margin_m: float = vehicle_params.geofence_margin_m()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)
+    back_out_blind_max_m: float = param(
+        2.0, 'longest stretch of a straight back-out onto ground neither processed, declared '
+        'safe nor driven, taken only when the way the machine came does not lead out of a '
+        "new zone's pivot reach (just after a pivot: the boom found the mine ahead); the "
+        'tracks press ground nothing has cleared there, so 0 stops the machine instead and '
+        'the mission ends with its report when it stays pinned, m', min=0.0, max=50.0)
     resume_dir: str = vehicle_params.resume_dir()
     pin_replan_s: float = param(
         5.0, 'the supervisor refusing motion at keep-out ground this long pins the machine: '
@@ -125,12 +142,24 @@ _BACK_OUT_STEP_M = 0.5
 #: Clearance beyond the pivot reach at the back-out point (the follower stops within its
 #: corner tolerance of the point, and localisation drifts), m.
 _BACK_OUT_CLEARANCE_M = 0.5
+#: The driven trail keeps a pose each time the machine has moved this far, m, or turned this
+#: much, rad (its footprints overlap: a 6 m hull, a 2.2 rad/s pivot at most 0.1 rad a tick).
+_TRAIL_STEP_M = 0.25
+_TRAIL_YAW_RAD = 0.1
+#: The back-out may sweep this far beyond the processed, safe and driven ground: localisation
+#: noise between the trail's poses and the footprint's heading wobble on a straight reverse, m.
+_TRAIL_TOLERANCE_M = 0.25
 
 
 def _pivot_reach(c: 'CoveragePlannerConfig') -> float:
     """Radius the footprint sweeps pivoting on base_link, plus the back-out clearance, m."""
     return math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
                       c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
+
+
+def _trail_length(way: List[Tuple[float, float, float]]) -> float:
+    """Length of a way of waypoints (x, y, facing), m."""
+    return sum(math.dist(a[:2], b[:2]) for a, b in zip(way, way[1:]))
 
 
 def _nothing_left(pose: VehicleState, c: CoveragePlannerConfig) -> CoveragePlan:
@@ -169,6 +198,11 @@ class CoveragePlannerComponent(Component):
         self.error = ''
         self.no_go = NoGoZones(params.no_go_margin_m)
         self.pose: Optional[VehicleState] = None
+        #: The driven trail: poses (x, y, yaw) a back-out may retrace (the tracks pressed that
+        #: ground), enough for the longest back-out and the machine's length, pivots included.
+        hull_m = params.footprint_front_m + params.footprint_rear_m
+        self.trail: Deque[Tuple[float, float, float]] = collections.deque(
+            maxlen=int(math.ceil(2.0 * (params.back_out_max_m + hull_m) / _TRAIL_STEP_M)))
         self.processed: Optional[Grid] = None
         self.replans = 0
         #: Local repairs round new no-go zones (see ``replan_mode``), and the waypoint of the
@@ -213,8 +247,10 @@ class CoveragePlannerComponent(Component):
             self.emit('path', self.path)
 
     def on_pose(self, pose: VehicleState, now: float) -> None:
-        """Keep the pose; plan from the first one; re-plan when the path pins the machine."""
+        """Keep the pose (and the driven trail); plan from the first one; re-plan when the
+        path pins the machine."""
         self.pose = pose
+        self._extend_trail(pose)
         if self.error:
             return
         if self.plan is None:
@@ -224,6 +260,67 @@ class CoveragePlannerComponent(Component):
                                        _PROGRESS_WINDOW, _PROGRESS_TOLERANCE_M, _PROGRESS_LOST_M)
         self._check_pinned(pose, now)
         self._check_steep(pose, now)
+
+    def _extend_trail(self, pose: VehicleState) -> None:
+        """Add the pose to the driven trail when it moved or turned a trail step."""
+        if not all(math.isfinite(v) for v in (pose.x, pose.y, pose.yaw)):
+            return
+        if self.trail:
+            x, y, yaw = self.trail[-1]
+            turned = abs(math.atan2(math.sin(pose.yaw - yaw), math.cos(pose.yaw - yaw)))
+            if math.hypot(pose.x - x, pose.y - y) < _TRAIL_STEP_M and turned < _TRAIL_YAW_RAD:
+                return
+        self.trail.append((pose.x, pose.y, pose.yaw))
+
+    def _back_out_ground(self, pose: VehicleState, processed):
+        """Ground a back-out may sweep: processed, declared safe, and the driven trail (the
+        machine's footprint at its poses), grown by :data:`_TRAIL_TOLERANCE_M`."""
+        c = self.config
+        hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
+        parts = [footprint(x, y, yaw, *hull) for x, y, yaw in self.trail]
+        parts.append(footprint(pose.x, pose.y, pose.yaw, *hull))
+        parts.append(self.safe_ground)
+        if processed is not None:
+            parts.append(processed)
+        return unary_union(parts).buffer(_TRAIL_TOLERANCE_M, join_style='mitre')
+
+    def _way_back(self, pose: VehicleState, avoid, back, reach: float, hull, blocking
+                  ) -> List[Tuple[float, float, float]]:
+        """The driven trail backwards out of the zones' pivot reach (:func:`retrace`), when
+        the straight way out (``back``) does not reach as far from them; else []."""
+        if not avoid or not self.trail:
+            return []
+        union = unary_union(avoid)
+        straight = union.distance(Point(*(back if back is not None else (pose.x, pose.y))))
+        if straight >= reach:
+            return []
+        way = retrace(self.trail, pose.x, pose.y, pose.yaw, avoid, reach,
+                      self.config.back_out_max_m, hull, behind=blocking, inside=self.fence)
+        if len(way) < 2 or union.distance(Point(*way[-1][:2])) <= straight + _BACK_OUT_STEP_M:
+            return []
+        return way
+
+    def _blind_back_out(self, pose: VehicleState, avoid, back, reach: float, hull, blocking):
+        """A straight back-out that runs at most ``back_out_blind_max_m`` onto ground neither
+        processed, declared safe nor driven, when that gets out of the zones' reach and the
+        way the machine came does not; else None."""
+        c = self.config
+        if not avoid or c.back_out_blind_max_m <= 0.0:
+            return None
+        union = unary_union(avoid)
+        known = back if back is not None else (pose.x, pose.y)
+        if union.distance(Point(*known)) >= reach:
+            return None
+        cap = min(c.back_out_max_m,
+                  math.dist(known, (pose.x, pose.y)) + c.back_out_blind_max_m)
+        out = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach, _BACK_OUT_STEP_M, cap,
+                             hull=hull, behind=blocking, inside=self.fence)
+        if out is None or union.distance(Point(*out)) < reach:
+            return None
+        self.log.warning(f'no way back over processed, safe or driven ground leads out of the '
+                         f'no-go reach: backing out {math.dist(out, known):.1f} m blind '
+                         f'(at most back_out_blind_max_m {c.back_out_blind_max_m:g} m)')
+        return out
 
     def on_safety(self, event: SafetyEvent, now: float) -> None:
         """Follow the supervisor's refusals at keep-out ground, and its slope stops."""
@@ -454,28 +551,41 @@ class CoveragePlannerComponent(Component):
         # blocked by those only (a widened zone behind stopped every back-out short)
         blocking = [p for k, p in self._keep_out(widened=False)
                     if not (k[0] == 'x' and p.within(self.safe_ground))]
+        # straight back only over ground the tracks may be on: behind a machine that has
+        # just pivoted lies ground it never drove
+        ground = self._back_out_ground(pose, processed) if avoid else None
         back = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach, _BACK_OUT_STEP_M,
-                              c.back_out_max_m, hull=hull, behind=blocking, inside=self.fence)
+                              c.back_out_max_m, hull=hull, behind=blocking, inside=self.fence,
+                              ground=ground)
         if force_back_out and avoid:
             # pinned: out the way that gets furthest from keep-out ground, backwards or, with
             # a zone behind, straight ahead (a pivot there would swing the hull into it)
             ahead = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach, _BACK_OUT_STEP_M,
                                    c.back_out_max_m, hull=hull, behind=blocking,
-                                   inside=self.fence, forward=True)
+                                   inside=self.fence, forward=True, ground=ground)
             union = unary_union(avoid)
             if ahead is not None and (back is None or union.distance(Point(*ahead))
                                       > union.distance(Point(*back)) + _BACK_OUT_STEP_M):
                 back = ahead
+        way_back = self._way_back(pose, avoid, back, reach, hull, blocking)
+        blind = None if way_back else self._blind_back_out(pose, avoid, back, reach, hull,
+                                                           blocking)
+        if blind is not None:
+            back = blind
         start = back if back is not None else (pose.x, pose.y)
+        start_yaw = pose.yaw
+        if way_back:
+            back = start = way_back[-1][:2]
+            start_yaw = way_back[-2][2]     # as it reversed onto the last waypoint
         try:
-            # the machine faces as now at the start, also after backing straight out
+            # the machine faces as at the start: as now, or as it backed out the way it came
             self._keep_request(PlanRequest(
                 field=list(self.area.field), exclusion_zones=zones, start=start, params=c,
-                start_yaw=pose.yaw, processed=processed, safe_ground=self.safe_ground,
+                start_yaw=start_yaw, processed=processed, safe_ground=self.safe_ground,
                 no_go_zones=no_go, fence=self.fence, stamp=now))
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
                                  safe_ground=self.safe_ground, no_go_zones=no_go,
-                                 fence=self.fence, start_yaw=pose.yaw)
+                                 fence=self.fence, start_yaw=start_yaw)
             outside = metres_outside(plan.waypoints, self.fence)
             if outside > _FENCE_TOLERANCE_M:
                 raise PlanningError(f'the plan leaves the geofence (field and declared safe '
@@ -506,7 +616,14 @@ class CoveragePlannerComponent(Component):
                 return False
         path = np.column_stack([plan.waypoints, plan.facing])
         work = np.asarray(plan.work, dtype=bool)
-        if back is not None:
+        if way_back:
+            # back along the driven trail: pivots undone, stretches reversed (tool up)
+            path = np.vstack([np.asarray(way_back[:-1], dtype=float), path])
+            work = np.concatenate([np.zeros(len(way_back) - 1, dtype=bool), work])
+            self.log.warning(f'backing out {len(way_back) - 1} waypoint(s) the way it came '
+                             f'({_trail_length(way_back):.1f} m) before turning away from '
+                             'keep-out ground')
+        elif back is not None:
             # From here straight to the back-out point, facing as now: a reverse leg (or, out
             # of a zone behind, a forward one).
             path = np.vstack([[pose.x, pose.y, pose.yaw], path])

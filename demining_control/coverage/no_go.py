@@ -88,7 +88,8 @@ def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
 def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
                    step_m: float, max_m: float,
                    hull: Optional[Tuple[float, float, float]] = None,
-                   behind=None, inside=None, forward: bool = False) -> Optional[XY]:
+                   behind=None, inside=None, forward: bool = False,
+                   ground=None) -> Optional[XY]:
     """Where to back out to, straight behind, before the machine may turn near a zone.
 
     ``zones`` is a list of polygons or one geometry. ``reach_m`` is the radius the footprint
@@ -108,6 +109,10 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     The two rules differed (the overlap in total against new ground swept): a forward way out
     that left a zone behind faster than it ran onto one beside passed here and was refused
     there.
+    ``ground`` (a geometry; with ``hull``): where the footprint may go, e.g. processed,
+    declared safe and driven ground. The footprint's sweep never reaches ground outside it
+    that the footprint does not cover now: straight behind a machine that has just pivoted
+    is ground it never drove (gen_random seed 12: a 9 m reverse there set off a TM-62M).
     """
     zone = _union(zones)
     if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
@@ -121,6 +126,8 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     limit = depth(x, y) if hull is not None else 0.0
     swept = footprint(x, y, yaw, *hull) if forward and hull is not None else None
     covered = limit
+    trail = footprint(x, y, yaw, *hull) if ground is not None and hull is not None else None
+    off_ground = trail.difference(ground).area if trail is not None else 0.0
     d = 0.0
     bx, by = x, y
     while d < max_m:
@@ -137,10 +144,66 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
             swept = swept.union(footprint(nx, ny, yaw, *hull))
             if swept.intersection(blocked).area > covered + _DEEPER_M2:
                 break                   # ahead, the hull would sweep new zone ground
+        if trail is not None:
+            trail = trail.union(footprint(nx, ny, yaw, *hull))
+            if trail.difference(ground).area > off_ground + _DEEPER_M2:
+                break                   # onto ground neither processed, safe nor driven
         bx, by = nx, ny
         if zone.distance(Point(bx, by)) >= reach_m:
             break
     return (bx, by) if (bx, by) != (x, y) else None
+
+
+def retrace(trail: Sequence[Tuple[float, float, float]], x: float, y: float, yaw: float,
+            zones, reach_m: float, max_m: float, hull: Tuple[float, float, float],
+            behind=None, inside=None, same_m: float = 0.05) -> List[Tuple[float, float, float]]:
+    """The way back along the driven ``trail`` (oldest pose first), out of a zone's reach.
+
+    The recovery a machine operator makes, back the way it came: where the machine pivoted
+    it pivots back, where it drove it reverses (a straight back-out from a machine that has
+    just turned runs onto ground it never drove). Returns waypoints (x, y, facing) from the
+    pose ``(x, y, yaw)`` backwards: ``facing`` is the machine's heading on the leg that
+    leaves the waypoint (the heading it drove that stretch with, so the leg is a reverse),
+    up to the first trail pose from which a pivot stays ``reach_m`` clear of ``zones``, or
+    the last one within ``max_m`` of travel. It stops before a pose whose footprint
+    (``hull``: rear, front, half width) overlaps ``behind`` (default ``zones``) more than the
+    way so far did (the safety supervisor refuses a motion going deeper into keep-out
+    ground, and a pivot that sweeps new keep-out ground), and before one outside ``inside``.
+    Empty when not one step back is possible.
+    """
+    zone = _union(zones)
+    blocked = zone if behind is None else _union(behind)
+
+    def depth(px: float, py: float, pyaw: float) -> float:
+        return footprint(px, py, pyaw, *hull).intersection(blocked).area
+    limit = depth(x, y, yaw)
+    # zone ground the footprint has swept on the way so far: a pivot may sweep no more
+    swept = footprint(x, y, yaw, *hull).intersection(blocked)
+    out: List[Tuple[float, float, float]] = [(x, y, yaw)]
+    travelled = 0.0
+    for px, py, pyaw in reversed(list(trail)):
+        lx, ly, _ = out[-1]
+        step = math.hypot(px - lx, py - ly)
+        if inside is not None and not inside.contains(Point(px, py)):
+            break
+        here = depth(px, py, pyaw)
+        if here > limit + _DEEPER_M2 or travelled + step > max_m:
+            break
+        if step < same_m:
+            hit = footprint(px, py, pyaw, *hull).intersection(blocked)
+            if hit.difference(swept).area > _DEEPER_M2:
+                break                   # the pivot back would swing the hull onto new zone
+            swept = swept.union(hit)
+        limit = here
+        # the leg that leaves the last waypoint runs with the heading the machine drove it
+        # with (the older pose's): after a pivot on the spot, turned back to it first
+        out[-1] = (lx, ly, pyaw)
+        if step >= same_m:
+            travelled += step
+            out.append((px, py, pyaw))
+        if zone.distance(Point(px, py)) >= reach_m:
+            break
+    return out if len(out) > 1 or out[0][2] != yaw else []
 
 
 def first_zone_entered(pose: Tuple[float, float, float], path: Sequence[Sequence[float]],
@@ -184,4 +247,4 @@ def _union(zones):
 
 
 __all__ = ['NO_GO_KINDS', 'NoGoZones', 'back_out_point', 'disc_polygon', 'first_zone_entered',
-           'footprint']
+           'footprint', 'retrace']

@@ -25,13 +25,20 @@ def _runtime(area_file, **params):
     return rt, out
 
 
+def _drive_east(rt, x0, x1, y, t0, t1):
+    """Poses every 0.1 m from (x0, y) to (x1, y), facing east (the driven trail)."""
+    xs = np.linspace(x0, x1, int(round((x1 - x0) / 0.1)) + 1)
+    for x, t in zip(xs, np.linspace(t0, t1, len(xs))):
+        rt.deliver('pose', VehicleState(float(t), float(x), y, 0.0), float(t))
+
+
 def test_a_new_at_zone_ahead_makes_a_path_that_backs_out_then_avoids_it(area_file):
     rt, out = _runtime(area_file, replan_mode='full')
     rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
     assert len(out) == 1
     # driving east along the first lane; the boom (4 m ahead) finds an AT mine
+    _drive_east(rt, -5.0, 6.0, 1.0, 1.0, 50.0)
     pose = VehicleState(50.0, 6.0, 1.0, 0.0)
-    rt.deliver('pose', pose, 50.0)
     at = Detection(x=10.0, y=1.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
                    radius=0.16)
     rt.deliver('detections', Detections(50.0, [at]), 50.0)
@@ -409,6 +416,7 @@ def test_a_lasting_slope_stop_marks_the_ground_too_steep_backs_out_and_plans_rou
         rt.deliver('safety', SafetyEvent(t1, SafetyState.OK.value, 'ok'), t1)
 
     on_bump = VehicleState(10.0, 15.0, 9.0, 0.0)
+    _drive_east(rt, 2.0, 15.0, 9.0, 5.0, 10.0)          # the way it came: the way back
     slope_stop(on_bump, 10.0, 11.5)                     # cleared in time: nothing marked
     assert comp.steep == [] and len(comp.path) == paths
     slope_stop(on_bump, 20.0, 23.0)
@@ -459,6 +467,7 @@ def test_a_pin_widens_the_zone_ahead_on_the_path_not_a_nearer_one_beside(area_fi
     # beside (widened, it would have stopped the back-out at once)
     comp.path = np.array([[11.0, 10.0, 0.0], [25.0, 10.0, 0.0]])
     comp.inflation[('n', 0)] = 2.0
+    _drive_east(rt, 2.0, 12.0, 10.0, 1.5, 1.9)         # the way it came: the way back
     t = 2.0
     _refuse(rt, t)
     while comp.pins == 0 and t < 20.0:
@@ -467,6 +476,75 @@ def test_a_pin_widens_the_zone_ahead_on_the_path_not_a_nearer_one_beside(area_fi
     assert comp.zone_pins == {('n', 1): 1}
     path = comp.path
     assert path[1][0] < 12.0 - 1.0 and path[1][1] == pytest.approx(10.0)
+
+
+def test_a_back_out_only_retraces_ground_the_machine_drove(area_file):
+    """gen_random seed 12: the machine pivoted, the boom found an AT mine ahead, and the new
+    path reversed 9 m straight behind, onto ground it had never driven: a TM-62M lay there.
+    The way back now sweeps only processed, declared safe or driven ground."""
+    from demining_control.coverage.no_go import footprint
+    from shapely.ops import unary_union
+    rt, out = _runtime(area_file, replan_mode='full')
+    comp = rt.component
+    c = comp.config
+    hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
+    _drive_east(rt, 2.0, 12.0, 10.0, 1.0, 20.0)
+    turn = np.linspace(0.0, np.pi / 2, 20)
+    for k, yaw in enumerate(turn):                         # a pivot to face north
+        rt.deliver('pose', VehicleState(21.0 + k, 12.0, 10.0, float(yaw)), 21.0 + k)
+    driven = unary_union([footprint(x, 10.0, 0.0, *hull) for x in np.arange(2.0, 12.01, 0.1)]
+                         + [footprint(12.0, 10.0, a, *hull) for a in turn])
+    # an AT mine found ahead on the left (north-west): too near to pivot away from
+    at = Detection(x=9.5, y=13.5, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(41.0, [at]), 41.0)
+    path = np.asarray(out[-1][1])
+    assert np.allclose(path[0][:2], (12.0, 10.0))
+    # the way it came: the pivot undone (facing east again), then reversing west on the
+    # trail, facing east, to where a pivot clears the zone; nothing swept off the trail
+    assert path[0][2] == pytest.approx(0.0, abs=0.06)
+    west = np.flatnonzero(np.abs(path[:, 1] - 10.0) < 1e-9)
+    end = int(west[np.argmax(np.diff(np.concatenate([west, [-2]])) != 1)])
+    assert path[end][0] < 12.0 - 1.0
+    assert np.allclose(path[:end, 2], 0.0, atol=0.06)
+    zone = disc_polygon(9.5, 13.5, 1.16)
+    reach = np.hypot(c.footprint_front_m, c.footprint_half_width_m)
+    assert zone.distance(Point(path[end][0], 10.0)) >= reach
+    swept = unary_union([footprint(x, 10.0, 0.0, *hull)
+                         for x in np.arange(path[end][0], 12.0, 0.1)])
+    assert swept.difference(driven).area < 1e-6
+    # no waypoint before it is anywhere else: no straight reverse south, off the trail
+    assert np.all(path[:end + 1, 1] == 10.0)
+
+
+def _turned_to_face_a_mine(area_file, **params):
+    """Driven east to (12, 10), pivoted to face north, where the boom finds an AT mine: no
+    way back over driven ground clears it (the pivot back would sweep the zone)."""
+    rt, out = _runtime(area_file, replan_mode='full', **params)
+    _drive_east(rt, 2.0, 12.0, 10.0, 1.0, 20.0)
+    for k, yaw in enumerate(np.linspace(0.0, np.pi / 2, 20)):
+        rt.deliver('pose', VehicleState(21.0 + k, 12.0, 10.0, float(yaw)), 21.0 + k)
+    at = Detection(x=12.0, y=14.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(41.0, [at]), 41.0)
+    return rt, np.asarray(out[-1][1])
+
+
+def test_a_blind_back_out_is_bounded_by_a_parameter(area_file):
+    """Where the way the machine came does not lead out of a zone's reach, the back-out may
+    run ``back_out_blind_max_m`` onto ground nothing processed, and says so; 0 forbids it."""
+    rt, path = _turned_to_face_a_mine(area_file)
+    c = rt.component.config
+    reach = np.hypot(c.footprint_front_m, c.footprint_half_width_m)
+    zone = disc_polygon(12.0, 14.0, 1.16)
+    assert np.allclose(path[0], (12.0, 10.0, np.pi / 2))
+    assert path[1][0] == pytest.approx(12.0) and 10.0 - path[1][1] <= 0.5 + 2.0 + 1e-9
+    assert zone.distance(Point(path[1][0], path[1][1])) >= reach
+    assert any('blind' in text for _, text, _ in rt.component.log.lines)
+    rt, path = _turned_to_face_a_mine(area_file, back_out_blind_max_m=0.0)
+    assert not any('blind' in text for _, text, _ in rt.component.log.lines)
+    # only what the pivot's sweep covers behind it (the trail's ground) is backed over
+    assert np.all(path[:, 1][np.abs(path[:, 0] - 12.0) < 1e-9][:2] >= 10.0 - 0.5 - 1e-9)
 
 
 def test_every_plan_request_is_kept_to_be_planned_again(area_file, tmp_path):

@@ -3,7 +3,9 @@
 import math
 
 import numpy as np
+import pytest
 from shapely.geometry import LineString, Point, box
+from shapely.ops import unary_union
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind
 from demining_control.coverage.no_go import NoGoZones, back_out_point, disc_polygon, footprint
@@ -125,3 +127,31 @@ def test_straight_ahead_never_sweeps_new_ground_of_a_zone_beside_the_hull():
                             forward=True)
     assert by == 0.0 and 0.0 < bx <= 3.0
     assert footprint(bx, by, 0.0, *hull).intersection(far).area < 1e-3
+
+
+def test_the_back_out_never_sweeps_ground_that_is_not_processed_safe_or_driven():
+    """gen_random seed 12: just after a pivot, an AT mine found ahead made the planner reverse
+    9 m straight behind, onto ground the machine had never driven, where a TM-62M lay."""
+    hull = (3.0, 3.3, 1.1)
+    # driven east along y = 0 to (0, 0): the tracks pressed that ground
+    driven = unary_union([footprint(x, 0.0, 0.0, *hull) for x in np.arange(-12.0, 0.01, 0.25)])
+    ahead = disc_polygon(5.0, 0.0, 1.2)
+    bx, by = back_out_point(0.0, 0.0, 0.0, [ahead], 6.0, 0.5, 10.0, hull=hull, ground=driven)
+    assert by == 0.0 and ahead.distance(Point(bx, by)) >= 6.0    # back along the trail
+    # turned north there (the pivot swept a disc), a zone found ahead: south of the trail is
+    # ground the machine never drove, and the back-out stops at its edge
+    turned = unary_union([driven] + [footprint(0.0, 0.0, a, *hull)
+                                     for a in np.linspace(0.0, math.pi / 2, 16)])
+    north = disc_polygon(0.0, 5.0, 1.2)
+    free = back_out_point(0.0, 0.0, math.pi / 2, [north], 6.0, 0.5, 10.0, hull=hull)
+    assert free[1] < -2.0                                         # without the ground bound
+    bounded = back_out_point(0.0, 0.0, math.pi / 2, [north], 6.0, 0.5, 10.0, hull=hull,
+                             ground=turned)
+    assert bounded is None
+    # processed (or declared safe) ground behind counts like driven ground
+    worked = turned.union(box(-1.5, -12.0, 1.5, 0.0))
+    bx, by = back_out_point(0.0, 0.0, math.pi / 2, [north], 6.0, 0.5, 10.0, hull=hull,
+                            ground=worked)
+    assert bx == pytest.approx(0.0, abs=1e-9) and north.distance(Point(bx, by)) >= 6.0
+    swept = unary_union([footprint(0.0, y, math.pi / 2, *hull) for y in np.arange(by, 0.01, 0.5)])
+    assert swept.difference(worked).area < 1e-3
