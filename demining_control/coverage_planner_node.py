@@ -42,9 +42,12 @@ the poses of the last ``back_out_max_m`` and more, pivots included). Straight be
 that has just pivoted lies ground it never drove (gen_random seed 12: a 9 m straight reverse
 there set off a TM-62M), so the planner then retraces the trail instead, as an operator backs
 out the way the machine came: it pivots back where it pivoted and reverses where it drove
-(:func:`.coverage.no_go.retrace`). Where neither gets out of the zone's reach the machine
-stays, the supervisor refuses what would sweep the zone, and the pin budget ends the mission
-with its report: standing is safer than reversing blind onto ground nothing has processed.
+(:func:`.coverage.no_go.retrace`). Where neither gets out of the zone's reach (the pivot
+back would sweep the zone: the boom found the mine just after the machine turned to face it),
+a straight back-out may run at most ``back_out_blind_max_m`` onto ground nothing processed,
+said in a warning; past that the machine stays, the supervisor refuses what would sweep the
+zone, and the pin budget ends the mission with its report: standing is safer than reversing
+metres blind (0 forbids the blind stretch altogether).
 
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
 first plan, so the first path covers only the remaining ground, around every zone.
@@ -143,7 +146,7 @@ _BACK_OUT_STEP_M = 0.5
 #: corner tolerance of the point, and localisation drifts), m.
 _BACK_OUT_CLEARANCE_M = 0.5
 #: The driven trail keeps a pose each time the machine has moved this far, m, or turned this
-#: much, rad (its footprints overlap: a 6 m hull, a 2.2 rad/s pivot at most 0.1 rad a tick).
+#: much, rad: consecutive footprints overlap (0.1 rad moves a 3.5 m corner 0.35 m).
 _TRAIL_STEP_M = 0.25
 _TRAIL_YAW_RAD = 0.1
 #: The back-out may sweep this far beyond the processed, safe and driven ground: localisation
