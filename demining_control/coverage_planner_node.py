@@ -517,7 +517,9 @@ class CoveragePlannerComponent(Component):
                                g.origin_y, g.resolution)
             return out
         repair = repair_path(self.path, self.work, self.progress, (pose.x, pose.y, pose.yaw),
-                             self.no_go.discs, geometry, router, fence=self.fence)
+                             self.no_go.discs, geometry, router, fence=self.fence,
+                             ground_for=lambda: self._back_out_ground(pose,
+                                                                      self._processed_now()))
         if repair is None:
             self.log.warning('no local repair keeps the path clear of the no-go zones: '
                              're-planning the remaining ground')

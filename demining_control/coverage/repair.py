@@ -38,6 +38,7 @@ import numpy as np
 from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import unary_union
 
+from demining_control.coverage.no_go import footprint
 from demining_control.coverage.planner import STOP_MARGIN_M, UNPROCESSED_PENALTY, CoverageParams
 from demining_control.coverage.route import AllowedRouter
 
@@ -52,6 +53,9 @@ _MIN_HOP_M = 0.05
 _EPS_M = 1e-6
 #: A link may cross this much ground that is not allowed (the router's cell round-off), m.
 _OFF_ALLOWED_M = 0.5
+#: A back-out's sweep may leave the allowed ground by this much more than at its start
+#: (polygon round-off; the caller's ground carries the localisation tolerance), m^2.
+_OFF_GROUND_M2 = 1e-3
 #: Re-join candidates priced per cut (each after the last), before a full re-plan.
 _MAX_JOINS = 12
 
@@ -156,13 +160,16 @@ def progress_index(path: np.ndarray, start: int, xy: XY, window: int,
 
 
 def _back_out(here: np.ndarray, travel: Optional[np.ndarray], discs: Sequence[Disc],
-              g: RepairGeometry, fence, router: AllowedRouter) -> Optional[np.ndarray]:
+              g: RepairGeometry, fence, router: AllowedRouter,
+              ground=None) -> Optional[np.ndarray]:
     """Straight back the way the machine came (facing kept) until a pivot keeps clear.
 
     ``travel`` is the last step driven (None: the machine's facing): a machine that drove
     forward reverses, one that reversed drives on. The point is one the ``router`` may start
     from. None when the way back enters a zone's clearance or leaves ``fence`` before such a
-    point, or is longer than ``back_out_max_m``.
+    point, or is longer than ``back_out_max_m``; with ``ground`` (shapely: what the footprint
+    may sweep), also when the footprint's sweep reaches ground outside it that it does not
+    cover at ``here`` (after a pivot, straight behind is ground the machine never drove).
     """
     x, y, yaw = here
     if travel is not None and math.hypot(travel[0], travel[1]) > _EPS_M:
@@ -177,6 +184,9 @@ def _back_out(here: np.ndarray, travel: Optional[np.ndarray], discs: Sequence[Di
     hull_only = dataclasses.replace(g, turn_reach_m=0.0)
     # a machine already touching a zone's clearance may back out through it
     inside = bool(blocked(np.array([[x, y, yaw]]), discs, hull_only)[0])
+    hull = (g.footprint_rear_m, g.footprint_front_m, g.footprint_half_width_m)
+    swept = footprint(x, y, yaw, *hull) if ground is not None else None
+    off_ground = swept.difference(ground).area if swept is not None else 0.0
     d = 0.0
     while d < g.back_out_max_m:
         d = min(d + _BACK_STEP_M, g.back_out_max_m)
@@ -185,6 +195,10 @@ def _back_out(here: np.ndarray, travel: Optional[np.ndarray], discs: Sequence[Di
             return None
         if not inside and blocked(np.array([[px, py, yaw]]), discs, hull_only)[0]:
             return None                 # backing into a zone behind
+        if swept is not None:
+            swept = swept.union(footprint(px, py, yaw, *hull))
+            if swept.difference(ground).area > off_ground + _OFF_GROUND_M2:
+                return None             # onto ground neither processed, safe nor driven
         if clear(px, py):
             return np.array([px, py, yaw])
     return None
@@ -282,7 +296,7 @@ def _link(router: AllowedRouter, a: np.ndarray, rest: np.ndarray, candidates: Se
 
 def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[float],
                 discs: Sequence[Disc], g: RepairGeometry, router_for,
-                fence=None) -> Optional[Repair]:
+                fence=None, ground_for=None) -> Optional[Repair]:
     """The remaining path from the machine at ``pose`` (x, y, yaw), kept clear of ``discs``.
 
     :param path: the path being driven (N x 3: x, y, facing yaw); ``work``: leg i -> i + 1.
@@ -292,6 +306,9 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
         current allowed ground (built only when a stretch is cut), whose blocked ground holds
         every zone grown by at least the pivot reach, the clearance and half a waypoint step.
     :param fence: the geofence (shapely): a back-out never leaves it.
+    :param ground_for: a callable returning the ground the footprint may sweep now
+        (processed, declared safe, driven; shapely), built only when a stretch is cut; a
+        back-out sweeps only that and what the kept path drives before it. None: unchecked.
     :returns: the repaired path from the pose, or None when the caller must re-plan in full.
     """
     pose_row = np.asarray([[float(pose[0]), float(pose[1]), float(pose[2])]])
@@ -326,7 +343,12 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
         travel = rest[last] - rest[last - 1] if last > 0 else None
         if router is None:
             router = router_for()
-        back = _back_out(here, travel, discs, g, fence, router)
+        ground = None
+        if ground_for is not None:
+            hull = (g.footprint_rear_m, g.footprint_front_m, g.footprint_half_width_m)
+            ground = unary_union([ground_for()] + [footprint(r[0], r[1], r[2], *hull)
+                                                   for r in np.vstack(rows)])
+        back = _back_out(here, travel, discs, g, fence, router, ground)
         if back is None:
             return None
         if math.dist(back[:2], here[:2]) > _EPS_M:

@@ -134,3 +134,39 @@ def test_the_progress_is_found_forward_and_not_on_a_later_pass_over_the_same_gro
     # poses missed for a while: found further on than the window
     long = np.column_stack([np.arange(0.0, 60.0, 0.5), np.zeros(120), np.zeros(120)])
     assert progress_index(long, 0, (50.0, 0.3), 40, 0.25, 2.0) == 100
+
+
+def test_a_back_out_never_reverses_onto_ground_the_machine_never_drove():
+    """gen_random seed 12: a zone found just after a pivot; straight behind the new facing
+    lies ground the machine never drove. With the ground it may sweep given, the repair backs
+    out only over that ground, or leaves the way out to the full re-plan (None)."""
+    from demining_control.coverage.no_go import footprint
+    p, plan, path, work, g = _setup()
+    n = 3
+    k, at = _mid_lane(plan, path, n)
+    discs = [(at[0], at[1], RADIUS_M)]
+    hull = (g.footprint_rear_m, g.footprint_front_m, g.footprint_half_width_m)
+    x, y, yaw = path[k]
+    # driving the lane: the ground behind is the lane just driven, and the back-out uses it
+    lane = LineString([plan.lanes[n].start, (x, y)]).buffer(2.0, cap_style='flat')
+    rep = repair_path(path, work, k, path[k], discs, g, _router(p, g, plan, n, discs, path[k]),
+                      fence=FENCE, ground_for=lambda: lane.union(footprint(x, y, yaw, *hull)))
+    assert rep is not None and rep.cuts >= 1
+    # the same spot, but the machine has just pivoted there to face the zone from the side:
+    # behind it is ground nothing processed or drove
+    pose = (at[0] + 2.5, at[1] - 3.0, math.atan2(3.0, -2.5))
+    side = pose[2]
+    here = footprint(*pose, *hull)
+    free = repair_path(path, work, k, pose, discs, g, _router(p, g, plan, n, discs, path[k]),
+                       fence=FENCE)
+    bounded = repair_path(path, work, k, pose, discs, g,
+                          _router(p, g, plan, n, discs, path[k]), fence=FENCE,
+                          ground_for=lambda: here)
+    # unchecked, it reverses straight behind, metres onto that ground
+    assert free is not None
+    out = free.path
+    n_back = int(np.argmax(np.abs(out[:, 2] - side) > 1e-9))
+    back = out[n_back - 1]
+    assert math.dist(back[:2], pose[:2]) > 1.0
+    assert footprint(back[0], back[1], side, *hull).difference(here).area > 1.0
+    assert bounded is None
