@@ -85,6 +85,25 @@ def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
     return Polygon([(x + c * a - s * b, y + s * a + c * b) for a, b in pts])
 
 
+class GroundSweep:
+    """The ground a straight motion's footprint sweeps, judged against the ground it may be on.
+
+    ``leaves(fp)`` adds the footprint ``fp`` to the sweep and says whether the sweep now
+    reaches more ground outside ``ground`` than the starting footprint ``start`` did.
+    """
+
+    def __init__(self, start: Polygon, ground) -> None:
+        """Start the sweep at footprint ``start``."""
+        self.ground = ground
+        self.swept = start
+        self.off_ground = start.difference(ground).area
+
+    def leaves(self, fp: Polygon) -> bool:
+        """Sweep ``fp`` too; True when that reaches new ground outside ``ground``."""
+        self.swept = self.swept.union(fp)
+        return self.swept.difference(self.ground).area > self.off_ground + _DEEPER_M2
+
+
 def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
                    step_m: float, max_m: float,
                    hull: Optional[Tuple[float, float, float]] = None,
@@ -126,8 +145,8 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     limit = depth(x, y) if hull is not None else 0.0
     swept = footprint(x, y, yaw, *hull) if forward and hull is not None else None
     covered = limit
-    trail = footprint(x, y, yaw, *hull) if ground is not None and hull is not None else None
-    off_ground = trail.difference(ground).area if trail is not None else 0.0
+    sweep = (GroundSweep(footprint(x, y, yaw, *hull), ground)
+             if ground is not None and hull is not None else None)
     d = 0.0
     bx, by = x, y
     while d < max_m:
@@ -144,10 +163,8 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
             swept = swept.union(footprint(nx, ny, yaw, *hull))
             if swept.intersection(blocked).area > covered + _DEEPER_M2:
                 break                   # ahead, the hull would sweep new zone ground
-        if trail is not None:
-            trail = trail.union(footprint(nx, ny, yaw, *hull))
-            if trail.difference(ground).area > off_ground + _DEEPER_M2:
-                break                   # onto ground neither processed, safe nor driven
+        if sweep is not None and sweep.leaves(footprint(nx, ny, yaw, *hull)):
+            break                       # onto ground neither processed, safe nor driven
         bx, by = nx, ny
         if zone.distance(Point(bx, by)) >= reach_m:
             break
@@ -189,18 +206,18 @@ def retrace(trail: Sequence[Tuple[float, float, float]], x: float, y: float, yaw
         here = depth(px, py, pyaw)
         if here > limit + _DEEPER_M2 or travelled + step > max_m:
             break
+        # the leg that leaves the last waypoint runs with the heading the machine drove it
+        # with (the older pose's): after a pivot on the spot, turned back to it first
         if step < same_m:
             hit = footprint(px, py, pyaw, *hull).intersection(blocked)
             if hit.difference(swept).area > _DEEPER_M2:
                 break                   # the pivot back would swing the hull onto new zone
             swept = swept.union(hit)
-        limit = here
-        # the leg that leaves the last waypoint runs with the heading the machine drove it
-        # with (the older pose's): after a pivot on the spot, turned back to it first
         out[-1] = (lx, ly, pyaw)
         if step >= same_m:
             travelled += step
             out.append((px, py, pyaw))
+        limit = here
         if zone.distance(Point(px, py)) >= reach_m:
             break
     return out if len(out) > 1 or out[0][2] != yaw else []
@@ -246,5 +263,5 @@ def _union(zones):
     return unary_union(list(zones)) if zones else Polygon()
 
 
-__all__ = ['NO_GO_KINDS', 'NoGoZones', 'back_out_point', 'disc_polygon', 'first_zone_entered',
-           'footprint', 'retrace']
+__all__ = ['NO_GO_KINDS', 'GroundSweep', 'NoGoZones', 'back_out_point', 'disc_polygon',
+           'first_zone_entered', 'footprint', 'retrace']

@@ -38,7 +38,7 @@ import numpy as np
 from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import unary_union
 
-from demining_control.coverage.no_go import footprint
+from demining_control.coverage.no_go import GroundSweep, footprint
 from demining_control.coverage.planner import STOP_MARGIN_M, UNPROCESSED_PENALTY, CoverageParams
 from demining_control.coverage.route import AllowedRouter
 
@@ -53,9 +53,6 @@ _MIN_HOP_M = 0.05
 _EPS_M = 1e-6
 #: A link may cross this much ground that is not allowed (the router's cell round-off), m.
 _OFF_ALLOWED_M = 0.5
-#: A back-out's sweep may leave the allowed ground by this much more than at its start
-#: (polygon round-off; the caller's ground carries the localisation tolerance), m^2.
-_OFF_GROUND_M2 = 1e-3
 #: Re-join candidates priced per cut (each after the last), before a full re-plan.
 _MAX_JOINS = 12
 
@@ -185,8 +182,7 @@ def _back_out(here: np.ndarray, travel: Optional[np.ndarray], discs: Sequence[Di
     # a machine already touching a zone's clearance may back out through it
     inside = bool(blocked(np.array([[x, y, yaw]]), discs, hull_only)[0])
     hull = (g.footprint_rear_m, g.footprint_front_m, g.footprint_half_width_m)
-    swept = footprint(x, y, yaw, *hull) if ground is not None else None
-    off_ground = swept.difference(ground).area if swept is not None else 0.0
+    sweep = GroundSweep(footprint(x, y, yaw, *hull), ground) if ground is not None else None
     d = 0.0
     while d < g.back_out_max_m:
         d = min(d + _BACK_STEP_M, g.back_out_max_m)
@@ -195,10 +191,8 @@ def _back_out(here: np.ndarray, travel: Optional[np.ndarray], discs: Sequence[Di
             return None
         if not inside and blocked(np.array([[px, py, yaw]]), discs, hull_only)[0]:
             return None                 # backing into a zone behind
-        if swept is not None:
-            swept = swept.union(footprint(px, py, yaw, *hull))
-            if swept.difference(ground).area > off_ground + _OFF_GROUND_M2:
-                return None             # onto ground neither processed, safe nor driven
+        if sweep is not None and sweep.leaves(footprint(px, py, yaw, *hull)):
+            return None                 # onto ground neither processed, safe nor driven
         if clear(px, py):
             return np.array([px, py, yaw])
     return None
