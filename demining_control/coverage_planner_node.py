@@ -44,10 +44,16 @@ there set off a TM-62M), so the planner then retraces the trail instead, as an o
 out the way the machine came: it pivots back where it pivoted and reverses where it drove
 (:func:`.coverage.no_go.retrace`). Where neither gets out of the zone's reach (the pivot
 back would sweep the zone: the boom found the mine just after the machine turned to face it),
-a straight back-out may run at most ``back_out_blind_max_m`` onto ground nothing processed,
-said in a warning; past that the machine stays, the supervisor refuses what would sweep the
-zone, and the pin budget ends the mission with its report: standing is safer than reversing
-metres blind (0 forbids the blind stretch altogether).
+the planner searches the ways an operator would take (:func:`.coverage.no_go.escape`): a
+straight move on or back, a pivot away from the zone, a straight leg off, each judged by the
+supervisor's keep-out rules, the way that sweeps the least ground outside the processed, safe
+and driven ground chosen, then the shortest. That blind ground is at most
+``back_out_blind_max_m`` of the footprint's width (a 2 m straight reverse's worth) and said in
+a warning; past that the machine stays, the supervisor refuses what would sweep the zone, and
+the pin budget ends the mission with its report: standing is safer than driving metres blind
+(0 forbids blind ground altogether). gen_random seed 11: between a zone found on the lane
+ahead and one found after the pivot, no straight way and no retrace got clear; the machine
+stood pinned until the mission aborted at 8 % (stop 35).
 
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
 first plan, so the first path covers only the remaining ground, around every zone.
@@ -75,8 +81,8 @@ from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import (KEEP_OUT_CAUSES, SLOPE_STOP, DiagLevel,
                                               FollowerStatus, PlanState, SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
-from demining_control.coverage.no_go import (NoGoZones, back_out_point, first_zone_entered,
-                                             footprint, retrace)
+from demining_control.coverage.no_go import (NoGoZones, back_out_point, escape,
+                                             first_zone_entered, footprint, retrace)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
@@ -96,11 +102,12 @@ class CoveragePlannerConfig(CoverageParams):
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)
     back_out_blind_max_m: float = param(
-        2.0, 'longest stretch of a straight back-out onto ground neither processed, declared '
-        'safe nor driven, taken only when the way the machine came does not lead out of a '
-        "new zone's pivot reach (just after a pivot: the boom found the mine ahead); the "
-        'tracks press ground nothing has cleared there, so 0 stops the machine instead and '
-        'the mission ends with its report when it stays pinned, m', min=0.0, max=50.0)
+        2.0, 'ground neither processed, declared safe nor driven that a way out of a new '
+        "zone's pivot reach may sweep, as metres of the footprint's width (a straight "
+        'reverse this long), taken only when the way the machine came does not lead out '
+        '(just after a pivot: the boom found the mine ahead); the tracks press ground '
+        'nothing has cleared there, so 0 stops the machine instead and the mission ends with '
+        'its report when it stays pinned, m', min=0.0, max=50.0)
     resume_dir: str = vehicle_params.resume_dir()
     pin_replan_s: float = param(
         5.0, 'the supervisor refusing motion at keep-out ground this long pins the machine: '
@@ -303,27 +310,29 @@ class CoveragePlannerComponent(Component):
             return []
         return way
 
-    def _blind_back_out(self, pose: VehicleState, avoid, back, reach: float, hull, blocking):
-        """A straight back-out that runs at most ``back_out_blind_max_m`` onto ground neither
-        processed, declared safe nor driven, when that gets out of the zones' reach and the
-        way the machine came does not; else None."""
+    def _escape(self, pose: VehicleState, avoid, back, reach: float, hull, blocking, ground
+                ) -> List[Tuple[float, float, float]]:
+        """Waypoints of the way out of the zones' pivot reach that sweeps the least ground
+        outside ``ground`` (at most ``back_out_blind_max_m`` of the footprint's width), when
+        the straight way out (``back``) does not get clear; else [] (module docstring)."""
         c = self.config
-        if not avoid or c.back_out_blind_max_m <= 0.0:
-            return None
+        if not avoid:
+            return []
         union = unary_union(avoid)
-        known = back if back is not None else (pose.x, pose.y)
-        if union.distance(Point(*known)) >= reach:
-            return None
-        cap = min(c.back_out_max_m,
-                  math.dist(known, (pose.x, pose.y)) + c.back_out_blind_max_m)
-        out = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach, _BACK_OUT_STEP_M, cap,
-                             hull=hull, behind=blocking, inside=self.fence)
-        if out is None or union.distance(Point(*out)) < reach:
-            return None
-        self.log.warning(f'no way back over processed, safe or driven ground leads out of the '
-                         f'no-go reach: backing out {math.dist(out, known):.1f} m blind '
-                         f'(at most back_out_blind_max_m {c.back_out_blind_max_m:g} m)')
-        return out
+        if union.distance(Point(*(back if back is not None else (pose.x, pose.y)))) >= reach:
+            return []
+        found = escape(pose.x, pose.y, pose.yaw, avoid, reach, hull, behind=blocking,
+                       inside=self.fence, ground=ground,
+                       blind_m2=c.back_out_blind_max_m * 2.0 * c.footprint_half_width_m,
+                       max_m=c.back_out_max_m)
+        if found is None:
+            return []
+        if found.blind_m2 > 0.0:
+            self.log.warning(f'no way over processed, safe or driven ground leads out of the '
+                             f'no-go reach: {found.blind_m2:.1f} m^2 of it blind (at most '
+                             f'back_out_blind_max_m {c.back_out_blind_max_m:g} m of the '
+                             'footprint\'s width)')
+        return found.way
 
     def on_safety(self, event: SafetyEvent, now: float) -> None:
         """Follow the supervisor's refusals at keep-out ground, and its slope stops."""
@@ -572,11 +581,8 @@ class CoveragePlannerComponent(Component):
             if ahead is not None and (back is None or union.distance(Point(*ahead))
                                       > union.distance(Point(*back)) + _BACK_OUT_STEP_M):
                 back = ahead
-        way_back = self._way_back(pose, avoid, back, reach, hull, blocking)
-        blind = None if way_back else self._blind_back_out(pose, avoid, back, reach, hull,
-                                                           blocking)
-        if blind is not None:
-            back = blind
+        way_back = (self._way_back(pose, avoid, back, reach, hull, blocking)
+                    or self._escape(pose, avoid, back, reach, hull, blocking, ground))
         start = back if back is not None else (pose.x, pose.y)
         start_yaw = pose.yaw
         if way_back:
@@ -625,7 +631,7 @@ class CoveragePlannerComponent(Component):
             # back along the driven trail: pivots undone, stretches reversed (tool up)
             path = np.vstack([np.asarray(way_back[:-1], dtype=float), path])
             work = np.concatenate([np.zeros(len(way_back) - 1, dtype=bool), work])
-            self.log.warning(f'backing out {len(way_back) - 1} waypoint(s) the way it came '
+            self.log.warning(f'leaving the no-go reach over {len(way_back) - 1} waypoint(s) '
                              f'({_trail_length(way_back):.1f} m) before turning away from '
                              'keep-out ground')
         elif back is not None:

@@ -12,6 +12,7 @@ planner and the record draw the same zones as the live mission did.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -100,8 +101,18 @@ class GroundSweep:
 
     def leaves(self, fp: Polygon) -> bool:
         """Sweep ``fp`` too; True when that reaches new ground outside ``ground``."""
+        return self.add(fp) > _DEEPER_M2
+
+    def add(self, fp: Polygon) -> float:
+        """Sweep ``fp`` too; return the new ground outside ``ground`` swept so far, m^2."""
         self.swept = self.swept.union(fp)
-        return self.swept.difference(self.ground).area > self.off_ground + _DEEPER_M2
+        return max(0.0, self.swept.difference(self.ground).area - self.off_ground)
+
+    def copy(self) -> 'GroundSweep':
+        """An independent sweep from the same state (another way on from here)."""
+        other = GroundSweep.__new__(GroundSweep)
+        other.ground, other.swept, other.off_ground = self.ground, self.swept, self.off_ground
+        return other
 
 
 def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
@@ -223,6 +234,153 @@ def retrace(trail: Sequence[Tuple[float, float, float]], x: float, y: float, yaw
     return out if len(out) > 1 or out[0][2] != yaw else []
 
 
+@dataclasses.dataclass(frozen=True)
+class Escape:
+    """A way out of the zones' pivot reach: straight on or back, a pivot, a straight leg."""
+
+    #: Waypoints (x, y, facing) from the pose: ``facing`` is the heading on the leg that
+    #: leaves the waypoint (against the leg's direction: a reverse); the last one is the end.
+    way: List[Tuple[float, float, float]]
+    #: Ground swept outside the allowed ground that the footprint did not cover at the
+    #: start, m^2 (0 with no ``ground`` given).
+    blind_m2: float
+    #: Straight metres driven, and the pivot's turn, rad (signed, the short way).
+    length_m: float
+    turn_rad: float
+
+
+class _Motion:
+    """The footprint's state along a candidate way out, judged as the supervisor does."""
+
+    def __init__(self, x: float, y: float, yaw: float, hull: Tuple[float, float, float],
+                 blocked, sweep: Optional[GroundSweep]) -> None:
+        self.x, self.y, self.yaw, self.hull, self.blocked = x, y, yaw, hull, blocked
+        self.depth = footprint(x, y, yaw, *hull).intersection(blocked).area
+        self.sweep, self.blind = sweep, 0.0
+
+    def _moved(self, x: float, y: float, yaw: float, depth: float, parts: List[Polygon],
+               blind_m2: float) -> Optional['_Motion']:
+        out = _Motion.__new__(_Motion)
+        out.x, out.y, out.yaw, out.hull, out.blocked = x, y, yaw, self.hull, self.blocked
+        out.depth, out.blind = depth, self.blind
+        out.sweep = self.sweep.copy() if self.sweep is not None else None
+        if out.sweep is not None:
+            out.blind = out.sweep.add(unary_union(parts))
+            if out.blind > blind_m2 + _DEEPER_M2:
+                return None
+        return out
+
+    def pivot(self, turn: float, yaw_step_rad: float, blind_m2: float) -> Optional['_Motion']:
+        """The state after a pivot by ``turn``; None when the supervisor refuses it (a pose
+        deeper in keep-out ground, new keep-out ground swept) or it sweeps too much blind
+        ground."""
+        n = max(1, int(math.ceil(abs(turn) / yaw_step_rad)))
+        parts = [footprint(self.x, self.y, self.yaw + turn * i / n, *self.hull)
+                 for i in range(n + 1)]
+        depth = self.depth
+        for fp in parts[1:]:
+            here = fp.intersection(self.blocked).area
+            if here > depth + _DEEPER_M2:
+                return None
+            depth = here
+        if unary_union(parts).intersection(self.blocked).area > self.depth + _DEEPER_M2:
+            return None
+        return self._moved(self.x, self.y, self.yaw + turn, depth, parts, blind_m2)
+
+    def legs(self, sign: float, step_m: float, max_m: float, inside, blind_m2: float):
+        """The states every ``step_m`` of a straight leg (``sign`` +1 forwards, -1 reverse),
+        with the distance, up to the first step the rules refuse."""
+        c, s = sign * math.cos(self.yaw), sign * math.sin(self.yaw)
+        start = footprint(self.x, self.y, self.yaw, *self.hull)
+        swept, depth, state = start, self.depth, self
+        d = 0.0
+        while d < max_m - 1e-9:
+            d = min(d + step_m, max_m)
+            px, py = self.x + c * d, self.y + s * d
+            if inside is not None and not inside.contains(Point(px, py)):
+                return
+            fp = footprint(px, py, self.yaw, *self.hull)
+            here = fp.intersection(self.blocked).area
+            if here > depth + _DEEPER_M2:
+                return                  # deeper into keep-out ground
+            depth = here
+            if sign > 0.0:
+                swept = swept.union(fp)
+                if swept.intersection(self.blocked).area > self.depth + _DEEPER_M2:
+                    return              # ahead, new keep-out ground swept
+            state = state._moved(px, py, self.yaw, depth, [fp], blind_m2)
+            if state is None:
+                return                  # too much blind ground
+            yield state, d
+
+
+def escape(x: float, y: float, yaw: float, zones, reach_m: float,
+           hull: Tuple[float, float, float], *, behind=None, inside=None, ground=None,
+           blind_m2: float = 0.0, max_m: float = 10.0, first_max_m: float = 3.0,
+           step_m: float = 0.5, headings: int = 24,
+           yaw_step_rad: float = 0.05) -> Optional[Escape]:
+    """The way out of every zone's pivot reach that sweeps the least blind ground, or None.
+
+    Where neither the straight way back nor the driven trail gets the machine ``reach_m``
+    clear of ``zones`` (it pivoted to face the next lane and the boom found an AT mine ahead:
+    the pivot back swings the flail across the zone, and behind lies ground it never drove),
+    an operator backs off a little, turns away from the zone and drives off. Tried: a straight
+    leg on the current heading (none, or forwards or in reverse in ``step_m`` steps up to
+    ``first_max_m``), then a pivot the short way (as the path follower turns) to each of
+    ``headings`` headings, then a straight leg forwards or in reverse up to ``max_m``, to the
+    first point ``reach_m`` clear of ``zones``. Each motion is judged by the safety
+    supervisor's rules (``SafetySupervisor._enters``) against ``behind`` (default ``zones``):
+    no pose deeper in keep-out ground than the one before, no new keep-out ground swept by a
+    pivot or a forward leg. ``inside``: base_link stays in it (the geofence). ``ground``
+    (processed, declared safe and driven ground): what the footprint sweeps outside it is
+    blind ground, at most ``blind_m2``.
+
+    Chosen: the least blind ground, then the shortest (straight metres plus the turn's arc
+    at the footprint's corner). None when the pose is already clear, or nothing gets clear.
+    """
+    zone = _union(zones)
+    if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
+        return None
+    blocked = zone if behind is None else _union(behind)
+    corner_m = math.hypot(max(hull[0], hull[1]), hull[2])
+    start = _Motion(x, y, yaw, hull, blocked,
+                    GroundSweep(footprint(x, y, yaw, *hull), ground)
+                    if ground is not None else None)
+    best: Optional[Escape] = None
+    best_key = None
+    firsts = [(start, 0.0)]
+    for sign in (-1.0, 1.0):
+        firsts += list(start.legs(sign, step_m, first_max_m, inside, blind_m2))
+    for first, d1 in firsts:
+        if zone.distance(Point(first.x, first.y)) >= reach_m:
+            # clear on the current heading alone: the straight way
+            way = Escape([(x, y, yaw), (first.x, first.y, yaw)], first.blind, d1, 0.0)
+            key = (way.blind_m2 > _DEEPER_M2, way.blind_m2, d1)
+            if best_key is None or key < best_key:
+                best, best_key = way, key
+            continue
+        for k in range(1, headings):
+            turn = math.atan2(math.sin(2.0 * math.pi * k / headings),
+                              math.cos(2.0 * math.pi * k / headings))
+            if abs(turn) > math.pi - yaw_step_rad:
+                continue                # half a turn: the follower's way round is a toss-up
+            turned = first.pivot(turn, yaw_step_rad, blind_m2)
+            if turned is None:
+                continue
+            for sign in (1.0, -1.0):
+                for end, d2 in turned.legs(sign, step_m, max_m, inside, blind_m2):
+                    if zone.distance(Point(end.x, end.y)) < reach_m:
+                        continue
+                    cost = d1 + d2 + corner_m * abs(turn)
+                    key = (end.blind > _DEEPER_M2, end.blind, cost)
+                    if best_key is None or key < best_key:
+                        way = [(x, y, yaw)] if d1 > 0.0 else []
+                        way += [(first.x, first.y, turned.yaw), (end.x, end.y, turned.yaw)]
+                        best, best_key = Escape(way, end.blind, d1 + d2, turn), key
+                    break
+    return best
+
+
 def first_zone_entered(pose: Tuple[float, float, float], path: Sequence[Sequence[float]],
                        zones: Sequence[Polygon], hull: Tuple[float, float, float],
                        max_m: float, step_m: float = 0.25,
@@ -263,5 +421,5 @@ def _union(zones):
     return unary_union(list(zones)) if zones else Polygon()
 
 
-__all__ = ['NO_GO_KINDS', 'GroundSweep', 'NoGoZones', 'back_out_point', 'disc_polygon',
-           'first_zone_entered', 'footprint', 'retrace']
+__all__ = ['NO_GO_KINDS', 'Escape', 'GroundSweep', 'NoGoZones', 'back_out_point', 'disc_polygon',
+           'escape', 'first_zone_entered', 'footprint', 'retrace']

@@ -1,6 +1,7 @@
 """Fixtures shared by the control tests."""
 
 import json
+import math
 
 import pytest
 
@@ -21,3 +22,47 @@ def area_file(tmp_path):
     path = tmp_path / 'area.geojson'
     path.write_text(json.dumps(doc))
     return str(path)
+
+
+@pytest.fixture
+def supervisor_refusals():
+    """``refusals(way, yaw, zones_at)``: drive the waypoints ``way`` ((x, y, facing), the
+    facing on the leg leaving each) from heading ``yaw`` as the path follower does (pivots the
+    short way, each command slow enough to stop within the supervisor's horizon) past the
+    safety supervisor with no-go discs ``zones_at`` ((x, y, zone radius)); the poses and
+    commands it refuses."""
+    from demining_bringup.contract.datatypes import (Detection, DetectionKind, Twist2D,
+                                                     VehicleState)
+    from demining_control.safety.supervisor import SafetyInputs, SafetySupervisor
+
+    def refusals(way, yaw, zones_at):
+        sup = SafetySupervisor([(-100.0, -100.0), (100.0, -100.0), (100.0, 100.0),
+                                (-100.0, 100.0)])
+        margin = sup.params.no_go_margin_m
+        sup.on_detections([Detection(x=x, y=y, depth=0.2, confidence=0.9,
+                                     kind=DetectionKind.AT, radius=r - margin)
+                           for x, y, r in zones_at])
+        horizon = sup.params.keep_out_horizon_s
+        out = []
+        x, y = way[0][0], way[0][1]
+
+        def judge(v, omega):
+            inp = SafetyInputs(cmd=Twist2D(v, omega), pose=VehicleState(0.0, x, y, yaw))
+            if sup._enters_no_go(inp):
+                out.append((round(x, 2), round(y, 2), round(yaw, 2), v, omega))
+        for (_, _, facing), (nx, ny, _) in zip(way, way[1:]):
+            while True:
+                left = math.atan2(math.sin(facing - yaw), math.cos(facing - yaw))
+                if abs(left) < 1e-9:
+                    break
+                judge(0.0, math.copysign(min(0.3, abs(left) / horizon), left))
+                yaw += math.copysign(min(0.02, abs(left)), left)
+            ahead = (nx - x) * math.cos(yaw) + (ny - y) * math.sin(yaw) > 0.0
+            while math.hypot(nx - x, ny - y) > 1e-6:
+                d = math.hypot(nx - x, ny - y)
+                v = min(0.4, d / horizon)
+                judge(v if ahead else -v, 0.0)
+                f = min(1.0, 0.05 / d)
+                x, y = x + f * (nx - x), y + f * (ny - y)
+        return out
+    return refusals

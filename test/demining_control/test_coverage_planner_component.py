@@ -547,6 +547,64 @@ def test_a_blind_back_out_is_bounded_by_a_parameter(area_file):
     assert np.all(path[:, 1][np.abs(path[:, 0] - 12.0) < 1e-9][:2] >= 10.0 - 0.5 - 1e-9)
 
 
+def test_between_two_zones_the_machine_turns_away_and_drives_off(
+        area_file, supervisor_refusals):
+    """gen_random seed 11: backed out of a zone found on its lane and pivoted to face the next
+    lane, the machine had the boom find a second AT mine ahead. The pivot back swept that
+    zone, straight back ran onto unprocessed ground with the first zone still within the pivot
+    reach: no back-out was planned, each path began with a pivot the supervisor refused, and
+    the mission aborted pinned at 8 %. Now the path first takes a way out every motion of
+    which the supervisor lets pass, over little ground nothing processed or drove."""
+    from demining_control.coverage.no_go import footprint
+    from shapely.ops import unary_union
+    rt, out = _runtime(area_file, replan_mode='full')
+    comp = rt.component
+    c = comp.config
+    hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
+    x0, y0 = 12.0, 10.0
+    _drive_east(rt, 2.0, x0 + 1.3, y0, 1.0, 20.0)
+    t = 20.0
+    trail = [(x, y0, 0.0) for x in np.arange(2.0, x0 + 1.31, 0.1)]
+    first = (x0 + 5.17, y0 - 0.12, 1.22)
+    rt.deliver('detections', Detections(t, [Detection(
+        x=first[0], y=first[1], depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+        radius=first[2] - c.no_go_margin_m)]), t)
+    poses = [(x0 + 1.3, y0, a) for a in np.linspace(0.0, -0.3, 4)]
+    poses += [(x0 + 1.3 - d * np.cos(-0.3), y0 - d * np.sin(-0.3), -0.3)
+              for d in np.arange(0.1, 1.31, 0.1)]
+    px, py = poses[-1][:2]
+    poses += [(px, py, a) for a in np.arange(-0.3, -2.26, -0.1)]
+    for pose in poses:
+        t += 0.5
+        rt.deliver('pose', VehicleState(t, *pose), t)
+    trail += poses
+    yaw = poses[-1][2]
+    second = (px - 1.76, py - 3.6, 1.16)
+    rt.deliver('detections', Detections(t, [Detection(
+        x=second[0], y=second[1], depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+        radius=second[2] - c.no_go_margin_m)]), t)
+    path = np.asarray(out[-1][1])
+    assert np.allclose(path[0][:2], (px, py))
+    zones = unary_union([disc_polygon(*first), disc_polygon(*second)])
+    reach = np.hypot(c.footprint_front_m, c.footprint_half_width_m)
+    clear = next(k for k, p in enumerate(path) if zones.distance(Point(p[0], p[1])) >= reach)
+    assert 0 < clear <= 3
+    assert supervisor_refusals([tuple(p) for p in path[:clear + 1]], yaw,
+                               [first, second]) == []
+    # off the driven ground by no more than back_out_blind_max_m of the footprint's width
+    driven = unary_union([footprint(*p, *hull) for p in trail]).buffer(0.25)
+    parts, facing = [], yaw
+    for a, b in zip(path[:clear], path[1:clear + 1]):
+        turn = np.arctan2(np.sin(a[2] - facing), np.cos(a[2] - facing))
+        parts += [footprint(a[0], a[1], facing + f * turn, *hull)
+                  for f in np.linspace(0.0, 1.0, 30)]
+        parts += [footprint(*(a[:2] + f * (b[:2] - a[:2])), a[2], *hull)
+                  for f in np.linspace(0.0, 1.0, 40)]
+        facing = a[2]
+    swept = unary_union(parts)
+    assert swept.difference(driven).area <= c.back_out_blind_max_m * 2 * hull[2] + 0.5
+
+
 def test_every_plan_request_is_kept_to_be_planned_again(area_file, tmp_path):
     """With plan_requests_dir set, each request is written as it is planned, and planned
     again offline it gives the same path (a re-plan round a new zone included)."""

@@ -155,3 +155,48 @@ def test_the_back_out_never_sweeps_ground_that_is_not_processed_safe_or_driven()
     assert bx == pytest.approx(0.0, abs=1e-9) and north.distance(Point(bx, by)) >= 6.0
     swept = unary_union([footprint(0.0, y, math.pi / 2, *hull) for y in np.arange(by, 0.01, 0.5)])
     assert swept.difference(worked).area < 1e-3
+
+
+def test_an_escape_backs_off_turns_away_and_drives_off_over_driven_ground(
+        supervisor_refusals):
+    """gen_random seed 11: the machine backed out of a zone found on its lane, pivoted to face
+    the next one, and the boom found a second AT mine ahead. The pivot back swept that zone,
+    behind lay ground nobody had processed and, 2 m back, the first zone still within its
+    pivot reach: the machine stood pinned until the mission aborted at 8 %. The way out an
+    operator takes: a metre back, a pivot away from the zone, off along the driven lane."""
+    from demining_control.coverage.no_go import escape, retrace
+    hull = (3.0, 3.3, 1.1)
+    reach = math.hypot(3.3, 1.1) + 0.5
+    # drove east along y = 0 to (1.3, 0), pivoted, backed out to (0, 0), pivoted to -2.25
+    trail = [(x, 0.0, 0.0) for x in np.arange(-10.0, 1.31, 0.25)]
+    trail += [(1.3, 0.0, a) for a in np.linspace(0.0, -0.3, 4)]
+    trail += [(x, 0.0, -0.3) for x in np.arange(1.3, -0.01, -0.25)]
+    trail += [(0.0, 0.0, a) for a in np.arange(-0.3, -2.26, -0.1)]
+    yaw = trail[-1][2]
+    ground = unary_union([footprint(*t, *hull) for t in trail]).buffer(0.25, join_style='mitre')
+    zones_at = [(5.17, -0.12, 1.22), (-1.76, -3.6, 1.16)]
+    zones = [disc_polygon(*z) for z in zones_at]
+    both = unary_union(zones)
+    assert footprint(0.0, 0.0, yaw, *hull).intersection(zones[1]).area > 0.1
+    # neither the way it came nor 2 m straight back gets clear
+    assert retrace(trail, 0.0, 0.0, yaw, zones, reach, 10.0, hull) == []
+    back = back_out_point(0.0, 0.0, yaw, zones, reach, 0.5, 2.0, hull=hull)
+    assert both.distance(Point(*back)) < reach
+    budget = 2.0 * 2.0 * hull[2]                  # a 2 m straight reverse's worth
+    found = escape(0.0, 0.0, yaw, zones, reach, hull, ground=ground, blind_m2=budget)
+    assert found is not None and 0.0 < found.blind_m2 <= budget + 1e-3
+    end = found.way[-1]
+    assert both.distance(Point(end[0], end[1])) >= reach
+    assert found.turn_rad < 0.0                   # turned away from the zone, not across it
+    assert supervisor_refusals(found.way, yaw, zones_at) == []
+    # no blind ground allowed: no way out, the machine stays (the pin budget ends it)
+    assert escape(0.0, 0.0, yaw, zones, reach, hull, ground=ground, blind_m2=0.0) is None
+    # without the ground bound the same rules give a way at once, and the supervisor agrees
+    free = escape(0.0, 0.0, yaw, zones, reach, hull)
+    assert free is not None and supervisor_refusals(free.way, yaw, zones_at) == []
+
+
+def test_an_escape_is_none_when_the_machine_is_clear_already():
+    from demining_control.coverage.no_go import escape
+    zone = disc_polygon(10.0, 0.0, 1.2)
+    assert escape(0.0, 0.0, 0.0, [zone], 4.0, (3.0, 3.3, 1.1)) is None
