@@ -99,6 +99,7 @@ class CoveragePlannerConfig(CoverageParams):
     area_file: str = vehicle_params.area_file()
     no_go_margin_m: float = vehicle_params.no_go_margin_m()
     geofence_margin_m: float = vehicle_params.geofence_margin_m()
+    pivot_threshold_rad: float = vehicle_params.pivot_threshold_rad()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
                                   'before the re-planned path turns, m', min=0.0, max=50.0)
     back_out_blind_max_m: float = param(
@@ -324,7 +325,8 @@ class CoveragePlannerComponent(Component):
         found = escape(pose.x, pose.y, pose.yaw, avoid, reach, hull, behind=blocking,
                        inside=self.fence, ground=ground,
                        blind_m2=c.back_out_blind_max_m * 2.0 * c.footprint_half_width_m,
-                       max_m=c.back_out_max_m)
+                       max_m=c.back_out_max_m,
+                       min_turn_rad=c.pivot_threshold_rad + vehicle_params.PIVOT_MARGIN_RAD)
         if found is None:
             return []
         if found.blind_m2 > 0.0:

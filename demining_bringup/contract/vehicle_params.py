@@ -37,6 +37,19 @@ def corner_angle_rad() -> Any:
                  'pivot), rad', min=0.01, max=3.1)
 
 
+def pivot_threshold_rad() -> Any:
+    """Heading error above which the path follower pivots in place; below it, it steers onto
+    the path driving (an arc). The coverage planner's ways out of a zone's reach turn at least
+    this much more than :data:`PIVOT_MARGIN_RAD`, so that they are pivots."""
+    return param(0.5, 'heading error that starts a pivot in place (below: an arc), rad',
+                 min=0.05, max=3.1)
+
+
+#: A planned pivot turns at least this much beyond ``pivot_threshold_rad`` (the pose's heading
+#: noise must not make it an arc), rad.
+PIVOT_MARGIN_RAD = 0.15
+
+
 def reverse_turn_rad() -> Any:
     """Turn sharper than this: the path retraces itself and is driven in reverse, no pivot."""
     return param(2.8, 'a turn sharper than this (the path retraces itself) is driven in '

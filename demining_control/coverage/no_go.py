@@ -317,8 +317,8 @@ class _Motion:
 def escape(x: float, y: float, yaw: float, zones, reach_m: float,
            hull: Tuple[float, float, float], *, behind=None, inside=None, ground=None,
            blind_m2: float = 0.0, max_m: float = 10.0, first_max_m: float = 3.0,
-           step_m: float = 0.5, headings: int = 24,
-           yaw_step_rad: float = 0.05) -> Optional[Escape]:
+           step_m: float = 0.5, headings: int = 24, yaw_step_rad: float = 0.05,
+           min_turn_rad: float = 0.0) -> Optional[Escape]:
     """The way out of every zone's pivot reach that sweeps the least blind ground, or None.
 
     Where neither the straight way back nor the driven trail gets the machine ``reach_m``
@@ -327,7 +327,9 @@ def escape(x: float, y: float, yaw: float, zones, reach_m: float,
     an operator backs off a little, turns away from the zone and drives off. Tried: a straight
     leg on the current heading (none, or forwards or in reverse in ``step_m`` steps up to
     ``first_max_m``), then a pivot the short way (as the path follower turns) to each of
-    ``headings`` headings, then a straight leg forwards or in reverse up to ``max_m``, to the
+    ``headings`` headings (none below ``min_turn_rad``: the path follower drives a smaller
+    turn as an arc, not on the spot), then a straight leg forwards or in reverse up to
+    ``max_m``, to the
     first point ``reach_m`` clear of ``zones``. Each motion is judged by the safety
     supervisor's rules (``SafetySupervisor._enters``) against ``behind`` (default ``zones``):
     no pose deeper in keep-out ground than the one before, no new keep-out ground swept by a
@@ -362,7 +364,7 @@ def escape(x: float, y: float, yaw: float, zones, reach_m: float,
         for k in range(1, headings):
             turn = math.atan2(math.sin(2.0 * math.pi * k / headings),
                               math.cos(2.0 * math.pi * k / headings))
-            if abs(turn) > math.pi - yaw_step_rad:
+            if abs(turn) > math.pi - yaw_step_rad or abs(turn) < min_turn_rad:
                 continue                # half a turn: the follower's way round is a toss-up
             turned = first.pivot(turn, yaw_step_rad, blind_m2)
             if turned is None:

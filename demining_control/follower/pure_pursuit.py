@@ -13,11 +13,13 @@ the safety supervisor places a command's footprint: a faster command would overr
 in its judgement and be refused near a keep-out zone), must reach it within
 ``corner_tolerance_m`` and then pivots in place (skid steer) until
 it faces the next leg (hysteresis: start pivoting above ``pivot_threshold_rad``, stop below
-``pivot_exit_rad``). Where the path retraces itself (a turn sharper than ``reverse_turn_rad``:
-backing out of a lane that ends at an exclusion zone) the vehicle does not pivot (that would
-swing the tool into the zone and the tracks over unprocessed ground) but reverses up to the next
-corner. Progress along the path is a monotonic index searched in a window ahead, so the follower
-can never skip a lane when two lanes pass close.
+``pivot_exit_rad``), never faster than turns to that heading in ``keep_out_horizon_s`` either
+(the supervisor swings the footprint on as far as the command would turn it). Where the path
+retraces itself (a turn sharper than ``reverse_turn_rad``: backing out of a lane that ends at
+an exclusion zone) the vehicle does not pivot (that would swing the tool into the zone and the
+tracks over unprocessed ground) but reverses up to the next corner. Progress along the path is
+a monotonic index searched in a window ahead, so the follower can never skip a lane when two
+lanes pass close.
 
 Work legs are driven at no more than :attr:`PathFollower.speed_limit_mps`, the tool
 controller's governed speed (the required depth and strike density for the measured soil,
@@ -64,8 +66,7 @@ class FollowerParams:
     corner_angle_rad: float = vehicle_params.corner_angle_rad()
     corner_tolerance_m: float = param(0.15, 'distance at which a corner counts as reached, m',
                                       min=0.01, max=2.0)
-    pivot_threshold_rad: float = param(0.5, 'heading error that starts a pivot in place, rad',
-                                       min=0.05, max=3.1)
+    pivot_threshold_rad: float = vehicle_params.pivot_threshold_rad()
     pivot_exit_rad: float = param(0.03, 'heading error that ends a pivot, rad', min=0.001,
                                   max=1.0)
     pivot_gain: float = param(1.5, 'yaw rate per rad of heading error while pivoting, 1/s',
@@ -430,8 +431,14 @@ class PathFollower:
             self._pivoting = False
             return self.update(state, 0.0)
         if self._pivoting:
-            omega = float(np.clip(pr.pivot_gain * turn, -pr.max_yaw_rate, pr.max_yaw_rate))
-            return Twist2D(0.0, omega)
+            # As on a leg (below): held keep_out_horizon_s, the command turns no further than
+            # the heading it pivots to. Faster, the supervisor sees the footprint swing past
+            # it, into the zone the turn stops short of, and refuses the pivot at every try
+            # (bench/missions.py gen_random seed 3: 0.4 rad/s, 0.52 rad before the heading of a
+            # way out of a zone's reach, held 2 s, swept 0.8 rad; pinned six times, aborted).
+            rate = min(pr.max_yaw_rate, pr.pivot_gain * abs(turn),
+                       max(abs(turn), pr.pivot_exit_rad) / pr.keep_out_horizon_s)
+            return Twist2D(0.0, math.copysign(rate, turn))
         v_max = pr.working_speed_mps if self.on_work_leg else pr.transit_speed_mps
         if self.on_work_leg and self.speed_limit_mps is not None:
             v_max = min(v_max, max(self.speed_limit_mps, 0.0))

@@ -189,6 +189,11 @@ def test_an_escape_backs_off_turns_away_and_drives_off_over_driven_ground(
     assert both.distance(Point(end[0], end[1])) >= reach
     assert found.turn_rad < 0.0                   # turned away from the zone, not across it
     assert supervisor_refusals(found.way, yaw, zones_at) == []
+    # a turn the path follower would drive as an arc is no pivot: none below min_turn_rad
+    pivots = escape(0.0, 0.0, yaw, zones, reach, hull, ground=ground, blind_m2=budget,
+                    min_turn_rad=0.65)
+    assert pivots is not None and (pivots.turn_rad == 0.0 or abs(pivots.turn_rad) >= 0.65)
+    assert supervisor_refusals(pivots.way, yaw, zones_at) == []
     # no blind ground allowed: no way out, the machine stays (the pin budget ends it)
     assert escape(0.0, 0.0, yaw, zones, reach, hull, ground=ground, blind_m2=0.0) is None
     # without the ground bound the same rules give a way at once, and the supervisor agrees

@@ -330,6 +330,47 @@ def test_no_command_overruns_a_corner_within_the_supervisors_horizon():
     assert f.status is FollowerStatus.DONE and math.hypot(x - 10.0, y - 6.0) < 0.5
 
 
+def test_no_pivot_command_swings_past_its_heading_within_the_supervisors_horizon():
+    """gen_random seed 3: a way out of a no-go zone's reach pivoted 0.52 rad to face a clear
+    leg; the follower turned at 0.4 rad/s to the end, and the supervisor, holding the command
+    2 s, saw the footprint swing 0.8 rad, its rear into the zone beyond the heading, and
+    refused the pivot at every try until the mission was aborted. Every command of the pivot,
+    held that long, stops turning at the leg's heading; the machine faces the leg and drives
+    it."""
+    from shapely.geometry import Point
+    from demining_bringup.contract.datatypes import Detection, DetectionKind
+    from demining_control.coverage.no_go import footprint
+    from demining_control.safety.supervisor import SafetyInputs, SafetySupervisor
+    p = FollowerParams()
+    f = PathFollower(p)
+    f.set_path(np.array([[0.0, 0.0, 0.6], [3.0 * math.cos(0.6), 3.0 * math.sin(0.6), 0.6]]),
+               [False, False])
+    sup = SafetySupervisor([(-20.0, -20.0), (40.0, -20.0), (40.0, 20.0), (-20.0, 20.0)])
+    hull = (sup.params.footprint_rear_m, sup.params.footprint_front_m,
+            sup.params.footprint_half_width_m)
+    # a zone beside the hull's rear right, 0.15 m off its side at the leg's heading: the
+    # rear swings towards it as the machine turns left
+    ax, ay = -2.0, -hull[2] - 0.15 - (0.16 + sup.params.no_go_margin_m) / math.cos(math.pi / 16)
+    c, s_ = math.cos(0.6), math.sin(0.6)
+    sup.on_detections([Detection(x=c * ax - s_ * ay, y=s_ * ax + c * ay, depth=0.2,
+                                 confidence=0.9, kind=DetectionKind.AT, radius=0.16)])
+    zone = sup.no_go.polygons()[0]
+    assert footprint(0.0, 0.0, 0.6, *hull).distance(zone) > 0.1
+    assert not footprint(0.0, 0.0, 1.2, *hull).intersection(zone).is_empty
+    refused = []
+
+    def probe(x, y, yaw, cmd):
+        inp = SafetyInputs(cmd=cmd, pose=VehicleState(0.0, x, y, yaw))
+        if (cmd.v != 0.0 or cmd.omega != 0.0) and sup._enters_no_go(inp):
+            refused.append((round(yaw, 3), cmd.v, cmd.omega))
+
+    x, y, _, _ = run(f, 0.0, 0.0, 0.0, 60.0, probe)
+    assert refused == []
+    assert f.status is FollowerStatus.DONE and math.hypot(x - 3.0 * math.cos(0.6),
+                                                          y - 3.0 * math.sin(0.6)) < 0.5
+    assert Point(x, y).distance(zone) > 0.0
+
+
 @pytest.mark.parametrize('offset_m', [0.04, 0.08, 0.12])
 def test_the_heading_holds_along_the_leg_up_to_a_corner(offset_m):
     """The lookahead point does not stop at a corner: it runs on along the leg's line. Stopped
