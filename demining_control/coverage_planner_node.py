@@ -53,7 +53,7 @@ a warning; past that the machine stays, the supervisor refuses what would sweep 
 the pin budget ends the mission with its report: standing is safer than driving metres blind
 (0 forbids blind ground altogether). gen_random seed 11: between a zone found on the lane
 ahead and one found after the pivot, no straight way and no retrace got clear; the machine
-stood pinned until the mission aborted at 8 % (stop 35).
+stood pinned until the mission aborted at 8 %.
 
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
 first plan, so the first path covers only the remaining ground, around every zone.

@@ -373,12 +373,14 @@ class FusionParams:
     publish_period_s: float = param(1.0, 'period of /mine_map, /detections, markers and '
                                     'diagnostics, s', min=0.05, max=60.0)
     deep_reflector_depth_m: float = param(
-        0.17, 'a suspect (AP or UNKNOWN label) whose GPR top is at least this deep, a strong '
+        0.15, 'a suspect (AP or UNKNOWN label) whose GPR top is at least this deep, a strong '
         'reflector seen by several GPR reports and not by the MD, is AT: AP mines '
-        'lie in the top 15 cm (docs/sources.md), the flail reaches ~16 cm, and a TM-62P at '
-        '20-26 cm, whose flat top the GPR cannot size there, read as a stone (P(AT) 0.01-0.04) '
-        'and went off under a track (bench/missions.py gen_at_uxo_lanes); inf: off', min=0.0,
-        max=math.inf)
+        'lie in the top 15 cm (docs/sources.md), and a TM-62P at 20-26 cm, whose flat top '
+        'the GPR cannot size there, read as a stone (P(AT) 0.01-0.04) and went off under a '
+        'track (bench/missions.py gen_at_uxo_lanes). The band reaches up to the flail\'s '
+        '~16 cm: at 17 cm, TM-62Ps 15-16 cm deep (two strong reports, z 39, 7 cm fits) read '
+        'as stones and went off under the flail (bench/missions.py gen_random seeds 1 and 4); '
+        'inf: off', min=0.0, max=math.inf)
     wide_top_radius_m: float = param(
         0.18, 'a suspect (AP or UNKNOWN label) the MD hears whose widest confident GPR top is '
         'at least this half width is AT: AP mines fit 4 +- 2 cm (at most 8), AT mines 10-25 cm '

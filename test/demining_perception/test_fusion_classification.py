@@ -155,12 +155,18 @@ def test_pmn_reading_9_g_is_never_clutter(gpr_dets, now):
 @pytest.mark.parametrize('half_width, depth, polarity', [
     (0.03, 0.02, 1), (0.045, 0.08, 1), (0.07, 0.15, 0), (0.0, 0.05, -1), (0.02, 0.12, 1)])
 def test_minimum_metal_mines_stay_ap_or_unknown(grams, half_width, depth, polarity):
-    """PMA/TS-50/VS-50 (< 1 g, the MD may miss them): AP or UNKNOWN, never clutter or AT."""
+    """PMA/TS-50/VS-50 (< 1 g, the MD may miss them): AP or UNKNOWN, never clutter or AT.
+    One the MD does not hear at the AP mines' 15 cm and below, a strong reflector seen twice,
+    is AT: the GPR cannot tell it from a TM-62P there, which the flail would set off
+    (test_a_strong_silent_reflector_within_the_flails_reach_below_the_ap_mines_is_at);
+    a no-go zone for an AP mine is the cheap side of that trade (fusion/core.py, COST)."""
     dets = [gpr(depth, half_width, polarity=polarity), gpr(depth, half_width, x=5.03)]
     if grams is not None:
         dets.append(md(grams, depth + 0.02, conf=0.7))
     d = fuse(dets, now=100.0)
-    assert d.kind in ((DetectionKind.AP, DetectionKind.UNKNOWN) if grams is None
+    deep = grams is None and depth >= FusionParams().deep_reflector_depth_m
+    assert d.kind in ((DetectionKind.AT,) if deep
+                      else (DetectionKind.AP, DetectionKind.UNKNOWN) if grams is None
                       else (DetectionKind.AP,))
 
 
@@ -233,6 +239,19 @@ def test_a_deep_strong_silent_reflector_seen_twice_is_at(depth, radius):
     # With metal the MD's estimate speaks: the rule changes nothing there.
     metal = two + [md(12.0, depth)]
     assert kind(metal) == fuse(metal, now=100.0, deep_reflector_depth_m=math.inf).kind
+
+
+def test_a_strong_silent_reflector_within_the_flails_reach_below_the_ap_mines_is_at():
+    """bench/missions.py gen_random seeds 1 and 4: TM-62Ps laid 16 cm deep on a lane, two
+    strong GPR reports (z 39) at 15-16 cm, 7 cm fits, the pulse's sign, no MD answer: the
+    posterior called them a stone (ROCK 0.70, AT 0.02) and the flail, which reaches ~16 cm,
+    set them off. Below the AP mines' 15 cm such a reflector is AT; above it, not."""
+    def kind(depth):
+        return fuse([gpr(depth, 0.07, strength=39.0, polarity=1),
+                     gpr(depth + 0.002, 0.07, strength=30.0, polarity=1, y=5.12)],
+                    now=100.0).kind
+    assert kind(0.152) == DetectionKind.AT
+    assert kind(0.13) != DetectionKind.AT
 
 
 def test_a_deep_plastic_reflector_the_md_hears_faintly_is_still_at():
