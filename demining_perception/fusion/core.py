@@ -51,7 +51,8 @@
 * **Deep reflectors** (:func:`deep_reflector`): below ~15 cm the GPR cannot size a top (the
   hyperbola's moveout barely changes with its width), so a plastic AT mine there reads as a
   stone. A suspect (AP or UNKNOWN label) whose top is at least ``deep_reflector_depth_m``
-  deep, below the AP mines and the flail's reach, that the MD does not hear (or hears as no
+  deep, below the AP mines (and from there, through the flail's reach, where a plastic AT
+  mine the rule missed went off under the flail), that the MD does not hear (or hears as no
   more than ``deep_reflector_faint_metal_g`` under an echo with the pulse's sign: a plastic
   body and its fuze, bench/missions.py gen_random seed 8), with a strong
   echo (``deep_reflector_min_z``) in several GPR reports, is AT once looked at (AT-sized
