@@ -147,35 +147,26 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     zone = _union(zones)
     if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
         return None
+    bx, by = x, y
+    if hull is not None:
+        # the supervisor's rules, step by step, as every way out is judged (:class:`_Motion`)
+        blocked = zone if behind is None else _union(behind)
+        start = _Motion(x, y, yaw, hull, blocked,
+                        GroundSweep(footprint(x, y, yaw, *hull), ground)
+                        if ground is not None else None)
+        for state, _ in start.legs(1.0 if forward else -1.0, step_m, max_m, inside, 0.0):
+            bx, by = state.x, state.y
+            if zone.distance(Point(bx, by)) >= reach_m:
+                break
+        return (bx, by) if (bx, by) != (x, y) else None
     sign = -1.0 if forward else 1.0
     c, s = sign * math.cos(yaw), sign * math.sin(yaw)
-    blocked = zone if behind is None else _union(behind)
-
-    def depth(px: float, py: float) -> float:
-        return footprint(px, py, yaw, *hull).intersection(blocked).area
-    limit = depth(x, y) if hull is not None else 0.0
-    swept = footprint(x, y, yaw, *hull) if forward and hull is not None else None
-    covered = limit
-    sweep = (GroundSweep(footprint(x, y, yaw, *hull), ground)
-             if ground is not None and hull is not None else None)
     d = 0.0
-    bx, by = x, y
     while d < max_m:
         d = min(d + step_m, max_m)
         nx, ny = x - c * d, y - s * d
         if inside is not None and not inside.contains(Point(nx, ny)):
             break                       # the supervisor's fence: the stop would be a breach
-        if hull is not None:
-            here = depth(nx, ny)
-            if here > limit + _DEEPER_M2:
-                break                   # the next step would back into a zone behind
-            limit = here
-        if swept is not None:
-            swept = swept.union(footprint(nx, ny, yaw, *hull))
-            if swept.intersection(blocked).area > covered + _DEEPER_M2:
-                break                   # ahead, the hull would sweep new zone ground
-        if sweep is not None and sweep.leaves(footprint(nx, ny, yaw, *hull)):
-            break                       # onto ground neither processed, safe nor driven
         bx, by = nx, ny
         if zone.distance(Point(bx, by)) >= reach_m:
             break
