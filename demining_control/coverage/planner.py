@@ -1640,15 +1640,12 @@ class _Planner:
                 unprocessed = unprocessed.difference(
                     LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat'))
             rings = []
-        for ring in rings:
+        while rings:
+            ring, loop, run = self._next_pass(rings, here, yaw, unprocessed)
+            rings.remove(ring)
             strip = LineString(ring).buffer(0.5 * self.p.tool_width_m, cap_style='flat')
-            loop = _loop_from(ring, here, self.p.tool_offset_x_m) if ring[0] == ring[-1] else (
-                ring if here is None or math.dist(ring[0], here) <= math.dist(ring[-1], here)
-                else ring[::-1])
-            loop = self._corner_turns(loop, unprocessed)
-            if here is not None:
-                pts, _, over = self.transit(here, loop[0], unprocessed, yaw_a=yaw,
-                                            yaw_b=_heading(loop))
+            if run is not None:
+                pts, over = run
                 legs.append((pts, False, False))
                 over_total += over
             first = False
@@ -1701,6 +1698,36 @@ class _Planner:
             back_to = lane.start if lane.ends_at_zone else None
             yaw = _heading([lane.start, lane.end])
         return legs, chosen, over_total, headland, here, back_to, yaw
+
+    def _next_pass(self, rings: List[List[XY]], here: Optional[XY], yaw: Optional[float],
+                   unprocessed) -> Tuple[List[XY], List[XY], Optional[Tuple[List[XY], float]]]:
+        """(ring, the pass to drive, its run-in or None) of the headland pass to drive next.
+
+        A re-plan leaves stretches of the passes (a no-go zone or the work done cut them):
+        each may be driven from either end, and its first pivot sweeps the tracks' disc there.
+        The nearest end is often on the field's unprocessed ground, where an undetected
+        mine is under the disc (the boom never scanned it: quick_mixed, a TM-62M under a
+        track); the far one on processed ground or on the approach lane. So every stretch,
+        each way, is judged as :meth:`_run_in` judges a run-in (the disc's unprocessed
+        ground, then the cost), and the best is driven first. A closed pass starts at its
+        vertex nearest the machine, as before.
+        """
+        best = None
+        for ring in rings:
+            if ring[0] == ring[-1]:
+                ways = [_loop_from(ring, here, self.p.tool_offset_x_m)]
+            else:
+                ways = [ring, ring[::-1]] if here is not None else [ring]
+            for way in ways:
+                loop = self._corner_turns(way, unprocessed)
+                if here is None:
+                    return ring, loop, None
+                key, pts, over = self._run_in_scored(here, yaw, loop[0], _heading(loop),
+                                                     unprocessed)
+                if best is None or key < best[0]:
+                    best = (key, ring, loop, (pts, over))
+        assert best is not None
+        return best[1], best[2], best[3]
 
     def _spiral(self, rings: List[List[XY]], here: Optional[XY], yaw: Optional[float],
                 unprocessed) -> Optional[List[XY]]:
@@ -1825,7 +1852,15 @@ class _Planner:
 
     def _run_in(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float, unprocessed
                 ) -> Tuple[List[XY], float]:
-        """(points, metres over ground not allowed) of the transit onto ``b`` in ``yaw_b``.
+        """(points, metres over ground not allowed) of the transit onto ``b`` in ``yaw_b``
+        (:meth:`_run_in_scored`)."""
+        return self._run_in_scored(here, yaw, b, yaw_b, unprocessed)[1:]
+
+    def _run_in_scored(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float,
+                       unprocessed) -> Tuple[Tuple[float, float], List[XY], float]:
+        """(key, points, metres over ground not allowed) of the transit onto ``b`` in
+        ``yaw_b``; key: (unprocessed field ground under the tracks at its last pivot and
+        where they stand before the tool, m^2; cost), lower is better.
 
         Besides the transit straight onto ``b`` (a pivot there), a run-in: a transit to a
         point behind ``b`` on its line (:data:`_CORNER_RUNS_M`), a pivot there and straight
@@ -1850,7 +1885,7 @@ class _Planner:
             if best is None or key < best[0]:
                 best = (key, (pts + [b]) if d > 0.0 else pts, over)
         assert best is not None
-        return best[1], best[2]
+        return best
 
     def _corner_turns(self, loop: List[XY], unprocessed) -> List[XY]:
         """The headland pass ``loop`` with each corner turned where its pivots sweep least.
