@@ -38,6 +38,7 @@ from demining_bringup.contract.states import MissionState
 from demining_bringup.contract.world import GeoOrigin, ItemKind, WorldError
 from demining_bringup.contract import vehicle_params
 from demining_bringup.report import atomic_write, write_report, MissionRecord
+from demining_bringup.results import RunResult
 from demining_control.coverage.processed import ProcessedGrid
 
 #: The simulation-truth file of a run folder (simulated runs only).
@@ -373,6 +374,24 @@ def rebuild_report(run_dir: str) -> Dict[str, Any]:
     return summary
 
 
+def report_if_missing(result: RunResult, progress: Callable[[str], None]) -> RunResult:
+    """``result``, with the report rebuilt from the run folder's journal when the mission
+    manager wrote none (it was unreachable or killed before it could: a DDS run under load,
+    a crashed process). The journal is committed as the mission goes, so the record is kept;
+    the report's outcome is then ``interrupted``, with where the journal ends.
+    """
+    if result.summary is not None or not os.path.exists(journal_path(result.run_dir)):
+        return result
+    try:
+        summary = rebuild_report(result.run_dir)
+    except (JournalError, OSError) as exc:
+        progress(f'no report: the journal could not be read ({exc})')
+        return result
+    progress('the mission manager wrote no report: rebuilt from the mission journal '
+             f'({summary["outcome"]})')
+    return dataclasses.replace(result, summary=summary)
+
+
 def read_truth(run_dir: Optional[str]) -> Optional[dict]:
     """The run folder's truth.json (None when there is none)."""
     try:
@@ -383,4 +402,5 @@ def read_truth(run_dir: Optional[str]) -> Optional[dict]:
 
 
 __all__ = ['COMPLETION_FILE', 'INTERRUPTED', 'MATCH_RADIUS_M', 'MINE_MAP_IMAGE', 'TRUTH_FILE',
-           'completion_record', 'load_record', 'read_truth', 'rebuild_report', 'truth_record']
+           'completion_record', 'load_record', 'read_truth', 'rebuild_report', 'report_if_missing',
+           'truth_record']

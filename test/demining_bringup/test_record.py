@@ -14,7 +14,8 @@ from demining_bringup.contract.journal import (GridGeometry, JournalWriter, file
                                                journal_path)
 from demining_bringup.contract.sdf import load_world
 from demining_bringup.record import (COMPLETION_FILE, INTERRUPTED, TRUTH_FILE, load_record,
-                                     rebuild_report)
+                                     rebuild_report, report_if_missing)
+from demining_bringup.results import RunResult, read_summary
 from demining_bringup.report import REPORT_FILES
 from demining_control.coverage.processed import ProcessedGrid
 
@@ -170,3 +171,21 @@ def test_a_zone_stays_in_the_record_when_its_track_is_re_labelled(tmp_path):
     zones = json.loads((tmp_path / COMPLETION_FILE).read_text())['residual_risk']['no_go_zones']
     assert [(z['id'], z['kind'], z['label_now']) for z in zones] == [(7, 'AT', 'AP')]
     assert 'No-go zones' in (tmp_path / 'report.md').read_text()
+
+
+def test_a_run_without_a_report_gets_one_from_its_journal(tmp_path):
+    # A DDS run under load: the mission manager (another process) did not answer the abort
+    # within the runner's grace and wrote no report. The journal has the record.
+    _journal(str(tmp_path), terminal=False)
+    lines = []
+    missing = RunResult(mission_state='clearing', run_dir=str(tmp_path), summary=None,
+                        wall_time_s=30.0, interrupted='interrupted by SIGTERM')
+    kept = report_if_missing(missing, lines.append)
+    assert kept.summary['outcome'] == INTERRUPTED and kept.interrupted == missing.interrupted
+    assert read_summary(str(tmp_path))['outcome'] == INTERRUPTED
+    assert any('rebuilt from the mission journal' in ln for ln in lines)
+    # a report the mission manager wrote stays as it is; no journal, nothing to rebuild
+    assert report_if_missing(kept, lines.append) is kept
+    bare = RunResult(mission_state='idle', run_dir=str(tmp_path / 'none'), summary=None,
+                     wall_time_s=1.0)
+    assert report_if_missing(bare, lines.append) is bare
