@@ -1838,11 +1838,24 @@ class _Planner:
                         best = (key, i, lane, head + [cross[0]])
         return None if best is None else best[1:]
 
-    def _disc_areas(self, v: XY, unprocessed, done: Optional[Polygon] = None
-                    ) -> Tuple[float, float]:
+    def _disc_areas(self, v: XY, unprocessed, done: Optional[Polygon] = None,
+                    heading: Optional[float] = None) -> Tuple[float, float]:
         """(unprocessed ground of the field, ground outside it not declared safe) in the
-        tracks' pivot disc at ``v``, m^2; ``done``: ground processed besides."""
+        tracks' pivot disc at ``v``, m^2; ``done``: ground processed besides.
+
+        ``heading``: the machine drives on in it with the tool working. The tool's line is
+        ``tool_offset_x_m`` ahead, past the tracks' front: the ground between them is
+        stood on before the tool processes it, also where the disc does not reach it (its
+        corners at the tracks' front; gen_random seed 8: a TM-62M 2.3 m ahead, 0.97 m to
+        the side of a headland corner's pivot went off under the left track's front).
+        """
         disc = Point(v).buffer(self.p.pivot_radius_m, _DISC_SEGMENTS)
+        if heading is not None:
+            fx, fy = math.cos(heading), math.sin(heading)
+            ax, ay = self.p.tool_offset_x_m * fx, self.p.tool_offset_x_m * fy
+            sx, sy = -self.p.contact_half_width_m * fy, self.p.contact_half_width_m * fx
+            disc = disc.union(Polygon([(v[0] + sx, v[1] + sy), (v[0] + ax + sx, v[1] + ay + sy),
+                                       (v[0] + ax - sx, v[1] + ay - sy), (v[0] - sx, v[1] - sy)]))
         inside = disc.intersection(unprocessed) if not unprocessed.is_empty else Polygon()
         if done is not None and not inside.is_empty:
             inside = inside.difference(done)
@@ -1921,12 +1934,14 @@ class _Planner:
         bounds: List[Tuple[float, float, float, float]] = []
         reach = p.pivot_radius_m
 
-        def swept(v: XY, *more: Polygon) -> Tuple[float, float]:
-            """What the pivot disc at ``v`` sweeps with the strips so far and ``more``."""
+        def swept(v: XY, heading: float, *more: Polygon) -> Tuple[float, float]:
+            """What the pivot at ``v`` onto ``heading`` sweeps with the strips so far and
+            ``more`` processed (the disc, and the tracks' way on to the tool's line)."""
             near = [g for g, (x0, y0, x1, y1) in zip(strips, bounds)
                     if x0 <= v[0] + reach and v[0] - reach <= x1
                     and y0 <= v[1] + reach and v[1] - reach <= y1]
-            inside, outside = self._disc_areas(v, unprocessed, unary_union(near + list(more)))
+            inside, outside = self._disc_areas(v, unprocessed, unary_union(near + list(more)),
+                                               heading)
             return _field_m2(inside), outside
 
         def add(*pieces: Polygon) -> None:
@@ -1942,16 +1957,16 @@ class _Planner:
             h_out = math.atan2(nxt[1] - v[1], nxt[0] - v[0])
             best: List[XY] = []
             if p.corner_angle_rad < abs(_turn_at(prev, v, nxt)) < p.reverse_turn_rad:
-                best_cost = swept(v, strip(prev, v)) + (0.0,)
+                best_cost = swept(v, h_out, strip(prev, v)) + (0.0,)
                 for e_in in _CORNER_RUNS_M if best_cost[0] > 0.0 else ():
                     p1 = (v[0] + e_in * math.cos(h_in), v[1] + e_in * math.sin(h_in))
                     run1 = strip(prev, p1)
-                    in1, out1 = swept(p1, run1)
-                    if in1 > best_cost[0]:
-                        continue
                     for e_out in _CORNER_RUNS_M:
                         p2 = (v[0] - e_out * math.cos(h_out), v[1] - e_out * math.sin(h_out))
-                        in2, out2 = swept(p2, run1, strip(p1, p2))
+                        in1, out1 = swept(p1, math.atan2(p2[1] - p1[1], p2[0] - p1[0]), run1)
+                        if in1 > best_cost[0]:
+                            continue
+                        in2, out2 = swept(p2, h_out, run1, strip(p1, p2))
                         cost = (in1 + in2, out1 + out2, e_in + math.dist(p1, p2) + e_out)
                         if cost >= best_cost or (self.fence is not None and not self.fence.covers(
                                 LineString([p1, p2]))) or self._keep_out_m(

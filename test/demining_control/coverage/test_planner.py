@@ -475,6 +475,22 @@ def test_a_transit_pivot_counts_the_unprocessed_ground_its_tracks_sweep():
                                          unprocessed, None, None) == 0.0
 
 
+def test_a_pivot_onto_a_work_leg_counts_the_ground_the_tracks_stand_on_before_the_tool():
+    # gen_random seed 8: a TM-62M 2.3 m ahead of a headland corner's pivot and 0.97 m to its
+    # side, outside the tracks' disc (2.2 m) and behind the tool's line (2.6 m), went off
+    # under the left track's front as the pass drove on: ground the tracks stand on before
+    # the tool has processed it, which the pivot's cost did not count.
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    planner = _Planner(field, [], CoverageParams())
+    v, p = (15.0, 10.0), planner.p
+    mine = box(v[0] + 2.2, v[1] + 0.8, v[0] + 2.4, v[1] + 0.95)
+    assert Point(v).distance(mine) > p.pivot_radius_m
+    assert planner._disc_areas(v, mine)[0] == 0.0
+    assert planner._disc_areas(v, mine, heading=0.0)[0] == pytest.approx(mine.area)
+    # driving off the other way, the tracks never stand there
+    assert planner._disc_areas(v, mine, heading=math.pi)[0] == 0.0
+
+
 @pytest.mark.parametrize('gap', [box(8.0, 9.2, 9.6, 10.0),     # along an edge, 0.8 m wide
                                  box(6.0, 6.6, 7.2, 7.3),      # a hole in processed ground
                                  box(3.18, 5.7, 4.32, 10.0),   # 1.1 m wide, to the edge
