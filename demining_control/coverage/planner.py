@@ -1709,25 +1709,33 @@ class _Planner:
         mine is under the disc (the boom never scanned it: quick_mixed, a TM-62M under a
         track); the far one on processed ground or on the approach lane. So every stretch,
         each way, is judged as :meth:`_run_in` judges a run-in (the disc's unprocessed
-        ground, then the cost), and the best is driven first. A closed pass starts at its
+        ground, then the cost; transits ranked without the raster search), and the best is
+        driven first. Closed passes alone (nothing cut them) are driven in turn, each from its
         vertex nearest the machine, as before.
         """
+        if here is None or all(r[0] == r[-1] for r in rings):
+            ring = rings[0]
+            loop = self._corner_turns(_loop_from(ring, here, self.p.tool_offset_x_m)
+                                      if ring[0] == ring[-1] else ring, unprocessed)
+            if here is None:
+                return ring, loop, None
+            pts, _, over = self.transit(here, loop[0], unprocessed, yaw_a=yaw,
+                                        yaw_b=_heading(loop))
+            return ring, loop, (pts, over)
         best = None
         for ring in rings:
-            if ring[0] == ring[-1]:
-                ways = [_loop_from(ring, here, self.p.tool_offset_x_m)]
-            else:
-                ways = [ring, ring[::-1]] if here is not None else [ring]
+            ways = ([_loop_from(ring, here, self.p.tool_offset_x_m)] if ring[0] == ring[-1]
+                    else [ring, ring[::-1]])
             for way in ways:
-                loop = self._corner_turns(way, unprocessed)
-                if here is None:
-                    return ring, loop, None
-                key, pts, over = self._run_in_scored(here, yaw, loop[0], _heading(loop),
-                                                     unprocessed)
+                # (the corner turns keep a pass's start and first heading)
+                key = self._run_in_scored(here, yaw, way[0], _heading(way), unprocessed,
+                                          search=False)[0]
                 if best is None or key < best[0]:
-                    best = (key, ring, loop, (pts, over))
+                    best = (key, ring, way)
         assert best is not None
-        return best[1], best[2], best[3]
+        _, ring, way = best
+        loop = self._corner_turns(way, unprocessed)
+        return ring, loop, self._run_in(here, yaw, loop[0], _heading(loop), unprocessed)
 
     def _spiral(self, rings: List[List[XY]], here: Optional[XY], yaw: Optional[float],
                 unprocessed) -> Optional[List[XY]]:
@@ -1870,7 +1878,8 @@ class _Planner:
         return self._run_in_scored(here, yaw, b, yaw_b, unprocessed)[1:]
 
     def _run_in_scored(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float,
-                       unprocessed) -> Tuple[Tuple[float, float], List[XY], float]:
+                       unprocessed, search: bool = True
+                       ) -> Tuple[Tuple[float, float], List[XY], float]:
         """(key, points, metres over ground not allowed) of the transit onto ``b`` in
         ``yaw_b``; key: (unprocessed field ground under the tracks at its last pivot and
         where they stand before the tool, m^2; cost), lower is better.
@@ -1885,7 +1894,8 @@ class _Planner:
             q = (b[0] - d * math.cos(yaw_b), b[1] - d * math.sin(yaw_b))
             if d > 0.0 and self._keep_out_m([q, b], yaw_b, yaw_b) > 0.0:
                 continue
-            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b)
+            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b,
+                                           search=search)
             # the tracks stand between their rear and the tool at q: ground there the tool
             # has not processed is stood on (or swept) before the tool reaches it
             stand = LineString([(q[0] - 0.5 * self.p.track_length_m * math.cos(yaw_b),
