@@ -13,10 +13,12 @@ their defaults, re-classified every second like the node's publish timer.
 Worlds (``--worlds``): the shipped worlds (``mixed_field`` cut to ``--mixed-ymax`` m) and
 generated fields over the four soil presets (``gen:dry_sand``, ``gen:loam``, ``gen:wet_clay``,
 ``gen:laterite``: minimum-metal and metal AP mines, AT mines, UXO, dense clutter;
-:func:`demining_sim.generator.generate_world`, generator seed = simulator seed), each for
-every ``--seeds``. ``--quick``: two small generated fields (loam, wet clay) and one seed,
-under a minute. Lanes whose hull corridor meets an obstacle are not driven (the lawnmower is
-blind: :func:`perception_rate.clear_lanes`), and the items beside them are not scored.
+:func:`demining_sim.generator.generate_world`, generator seed = simulator seed) and
+``mission:<family>``, a family of ``bench/missions.py`` (``mission:gen_random``: random
+polygons, soils and slopes), each for every ``--seeds``. ``--quick``: two small generated
+fields (loam, wet clay) and one seed, under a minute. Lanes whose hull corridor meets an
+obstacle are not driven (the lawnmower is blind: :func:`perception_rate.clear_lanes`), and
+the items beside them are not scored.
 
 Scored against the simulator's truth over the hazard area covered by the lanes, each fused
 track matched one-to-one to the nearest item within 0.5 m (the simulator's soil scatterers
@@ -89,7 +91,12 @@ HAZARD_LABELS = ('AP', 'AT', 'UXO', 'UNKNOWN')
 
 
 def build_world(name: str, seed: int, mixed_ymax: float, quick: bool) -> World:
-    """A shipped world or ``gen:<soil>``, a generated field over that soil."""
+    """A shipped world, ``gen:<soil>`` (a generated field over that soil) or
+    ``mission:<family>`` (the field of ``bench/missions.py``'s family for ``seed``, e.g.
+    ``mission:gen_random``: sloped heightmaps, polygons no one tuned on)."""
+    if name.startswith('mission:'):
+        from missions import generate_family
+        return generate_family(name.split(':', 1)[1], seed)[0]
     if name.startswith('gen:'):
         soil = name.split(':', 1)[1]
         w, h = QUICK_SIZE_M if quick else GEN_SIZE_M
@@ -354,7 +361,8 @@ def roc_png(runs: List[Dict], path: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--worlds', default=None,
-                    help=f'comma-separated shipped worlds and gen:<soil> ({FULL_WORLDS})')
+                    help=f'comma-separated shipped worlds, gen:<soil> and mission:<family> '
+                    f'(default {FULL_WORLDS})')
     ap.add_argument('--seeds', default=None, help='comma-separated seeds (default 1,2,3)')
     ap.add_argument('--quick', action='store_true',
                     help=f'{QUICK_WORLDS} on {QUICK_SIZE_M[0]:.0f} x {QUICK_SIZE_M[1]:.0f} m, '

@@ -24,6 +24,8 @@ SPEED = 0.4
 SENSOR_X = 4.0
 BATCH_HZ = 10.0
 LOAM = dict(permittivity=9.0, conductivity=0.01, roughness_m=0.02)
+DRY_SAND = dict(permittivity=4.0, conductivity=0.001, roughness_m=0.02)
+WET_CLAY = dict(permittivity=20.0, conductivity=0.05, roughness_m=0.02)
 CH_Y = 1.0 - (np.arange(8) + 0.5) * 0.25          # the simulator's channel layout
 
 
@@ -90,9 +92,7 @@ def _dip(rise_m):
         1.0 - np.cos(2.0 * np.pi * np.clip((x - 8.0) / 2.0, 0, 1)))
 
 
-@pytest.mark.parametrize('rise_m', [0.04, 0.08, pytest.param(0.12, marks=pytest.mark.xfail(
-    strict=True, reason='known: one channel keeps a shallow residual (z 26) where its running '
-    'median surface residual is 5, under the 8 that marks a disturbed surface'))])
+@pytest.mark.parametrize('rise_m', [0.04, 0.08, 0.12])
 def test_a_boom_rising_over_a_dip_is_no_row_of_shallow_objects(rise_m):
     # The boom over a 2 m dip (or past a crest, or pitching): the antenna is up to rise_m
     # higher and the ground bounce comes later. Left at the nominal height's time, it walked
@@ -100,6 +100,26 @@ def test_a_boom_rising_over_a_dip_is_no_row_of_shallow_objects(rise_m):
     # (rugged_terrain: dozens of AT-sized "objects" 3 cm deep, pinned missions).
     shallow = [d for d in drive([], 16.0, height=_dip(rise_m)) if d.depth < 0.1]
     assert not shallow, [(round(d.x, 2), round(d.y, 2), round(d.depth, 3)) for d in shallow]
+
+
+def _rolling(amplitude_m, period_m=1.5):
+    """Antenna height over rolling ground: nominal +/- ``amplitude_m``."""
+    h0 = SimGprParams().gpr_antenna_height_m
+    return lambda x: h0 + amplitude_m * np.sin(2.0 * np.pi * x / period_m)
+
+
+@pytest.mark.parametrize('soil', [DRY_SAND, LOAM, WET_CLAY], ids=['dry_sand', 'loam', 'wet_clay'])
+@pytest.mark.parametrize('depth', [0.03, 0.05])
+def test_shallow_pmns_under_a_boom_over_rolling_ground_are_found(soil, depth):
+    # The surface guard takes shallow apexes under a disturbed surface for the ground
+    # bounce's residual; its threshold came down from 8 to 4.5 (half the 3-4 cm false objects
+    # of sloped fields were under a surface residual of 4.5-8). A minimum-metal mine just
+    # under a surface that disturbed must still be found, in every soil.
+    xs = (5.0, 6.4, 7.8)
+    dets = drive([pmn(x, CH_Y[3], depth) for x in xs], 14.0, soil=soil,
+                 height=_rolling(0.015))
+    for x in xs:
+        assert any(np.hypot(d.x - x, d.y - CH_Y[3]) <= 0.1 for d in dets), (x, depth)
 
 
 @pytest.mark.parametrize('rise_m', [0.04, 0.08, 0.12])
@@ -273,9 +293,6 @@ def test_the_map_pose_jumping_at_each_fix_does_not_cut_the_scan():
     assert len(hits) <= 6, [(round(d.x, 3), round(d.y, 2)) for d in hits]
     assert max(d.radius for d in hits if np.isfinite(d.radius)) >= 0.1, \
         [(round(d.y, 2), d.radius) for d in hits]
-
-
-WET_CLAY = dict(permittivity=20.0, conductivity=0.05, roughness_m=0.02)
 
 
 @pytest.mark.parametrize('soil', [LOAM, WET_CLAY])
