@@ -95,8 +95,12 @@ def build_world(name: str, seed: int, mixed_ymax: float, quick: bool) -> World:
     ``mission:<family>`` (the field of ``bench/missions.py``'s family for ``seed``, e.g.
     ``mission:gen_random``: sloped heightmaps, polygons no one tuned on)."""
     if name.startswith('mission:'):
-        from missions import generate_family
-        return generate_family(name.split(':', 1)[1], seed)[0]
+        from missions import FAMILIES, generate_family
+        family = name.split(':', 1)[1]
+        if family not in FAMILIES:
+            raise ValueError(f'unknown bench/missions.py family {family!r} (one of '
+                             f'{", ".join(FAMILIES)})')
+        return generate_family(family, seed)[0]
     if name.startswith('gen:'):
         soil = name.split(':', 1)[1]
         w, h = QUICK_SIZE_M if quick else GEN_SIZE_M

@@ -231,8 +231,8 @@ class GprParams:
     surface_residual_max_z: float = param(
         4.5, 'median whitened envelope between the aligned surface and the window top above '
         'which the surface counts as disturbed (aligned: about 2-3; at 8, sloped fields kept '
-        'half of their bounce residuals as 3-4 cm objects: bench/perception.py --worlds on '
-        'gen_random fields, docs/gpr_validation.md)', min=1.0, max=1000.0)
+        'half of their bounce residuals as 3-4 cm objects: bench/perception.py --worlds '
+        'mission:gen_random, docs/gpr_validation.md)', min=1.0, max=1000.0)
     surface_residual_ratio: float = param(
         10.0, 'under a disturbed surface a shallow apex is kept only when its stack z-score '
         'is this many times the disturbance (a mine right there: 100 or more)', min=1.0,

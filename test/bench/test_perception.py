@@ -29,3 +29,18 @@ def test_the_quick_set_prints_its_figures_last():
     assert result['unfinished_runs'] == 0 and result['runs'] == 2
     # the worst classification failure never passes silently: no AP mine called clutter
     assert result['ap_called_clutter'] == 0
+
+
+def test_a_mission_family_is_a_world_of_the_bench():
+    """``--worlds mission:<family>``: the field bench/missions.py draws for the seed (the
+    sloped random fields the GPR's surface guard was measured on)."""
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    try:
+        import perception
+        from missions import generate_family
+    finally:
+        sys.path.remove(os.path.dirname(SCRIPT))
+    world = perception.build_world('mission:gen_random', 2, 12.0, False)
+    assert world.field == generate_family('gen_random', 2)[0].field
+    with pytest.raises(ValueError, match='unknown bench/missions.py family'):
+        perception.build_world('mission:no_such_family', 2, 12.0, False)

@@ -15,6 +15,7 @@ from demining_perception.gpr import processing as gp
 from demining_perception.gpr.processing import (
     C_M_PER_NS, GprParams, GprProcessor, envelope, moveout_ns, pick_surface)
 from demining_perception.pose_buffer import PoseBuffer
+from demining_sim.generator import soil_preset
 from demining_sim.sensors.gpr import (GprModel, GprParams as SimGprParams, apex_time_ns,
                                       travel_time_ns)
 from demining_sim.spatial import ItemTable
@@ -23,9 +24,18 @@ from demining_bringup.contract.world import BuriedItem, ItemKind
 SPEED = 0.4
 SENSOR_X = 4.0
 BATCH_HZ = 10.0
-LOAM = dict(permittivity=9.0, conductivity=0.01, roughness_m=0.02)
-DRY_SAND = dict(permittivity=4.0, conductivity=0.001, roughness_m=0.02)
-WET_CLAY = dict(permittivity=20.0, conductivity=0.05, roughness_m=0.02)
+
+
+def _soil(name, **overrides):
+    """The GPR model's soil arguments of a generator preset (one source for the soils)."""
+    s = soil_preset(name)
+    return dict(permittivity=s.permittivity, conductivity=s.conductivity,
+                roughness_m=s.roughness_m) | overrides
+
+
+LOAM, WET_CLAY = _soil('loam'), _soil('wet_clay')
+#: dry sand as rough as the other soils (the preset's surface is 1 cm rough)
+DRY_SAND = _soil('dry_sand', roughness_m=0.02)
 CH_Y = 1.0 - (np.arange(8) + 0.5) * 0.25          # the simulator's channel layout
 
 
@@ -120,6 +130,18 @@ def test_shallow_pmns_under_a_boom_over_rolling_ground_are_found(soil, depth):
                  height=_rolling(0.015))
     for x in xs:
         assert any(np.hypot(d.x - x, d.y - CH_Y[3]) <= 0.1 for d in dets), (x, depth)
+
+
+@pytest.mark.xfail(strict=True, reason='known: in the dry-sand preset (1 cm roughness) the '
+                   'surface guard takes the first PMN 3 cm deep for the bounce residual, at a '
+                   'threshold of 8 as at 4.5; without the guard it is found (the MD hears its '
+                   'fuze; the GPR alone misses it)')
+def test_a_3_cm_pmn_in_smooth_dry_sand_over_rolling_ground_is_found():
+    xs = (5.0, 6.4, 7.8)
+    dets = drive([pmn(x, CH_Y[3], 0.03) for x in xs], 14.0, soil=_soil('dry_sand'),
+                 height=_rolling(0.015))
+    for x in xs:
+        assert any(np.hypot(d.x - x, d.y - CH_Y[3]) <= 0.1 for d in dets), x
 
 
 @pytest.mark.parametrize('rise_m', [0.04, 0.08, 0.12])
