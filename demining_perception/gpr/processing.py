@@ -56,7 +56,9 @@ Per channel, each trace goes through
    transmitted pulse (the direct coupling in the channel's background): +1 for a positive
    reflection coefficient (an object of lower permittivity than the soil: a plastic or TNT
    mine body, eps ~3), -1 for metal (coefficient -1) or a stone in dry sand (Daniels 2004:
-   polarity separates metal from non-metal and low- from high-permittivity targets);
+   polarity separates metal from non-metal and low- from high-permittivity targets); none
+   (0) for an apex within ``polarity_guard_m`` of the window's top, where the lobe read may
+   be the one after a centre lobe above the window;
 7. **end-of-scan flush** (:meth:`GprProcessor.flush`): traces near the end of a scan (the
    last ``peak_half_window_m``) wait for neighbours that will never come; when the antenna
    stops (no step along its track for ``stop_flush_s``) or the file ends they are stacked with
@@ -219,6 +221,12 @@ class GprParams:
     hyperbola_tolerance_ns: float = param(
         0.2, 'time tolerance when measuring the flat top of a reflector (radius), ns',
         min=0.0, max=5.0)
+    polarity_guard_m: float = param(
+        0.01, 'an apex less than this below the window\'s top (min_depth_m) has no polarity, m: '
+        'the centre lobe of an object just above the window lies outside it and the lobe read '
+        'is the one after it, of the other sign (a nail 2 cm deep read +1 like a plastic body, a '
+        'PMN 2-3 cm deep -1 like metal: the simulator\'s traces in loam and dry sand); 0: off',
+        min=0.0, max=0.5)
     surface_guard_depth_m: float = param(
         0.06, 'an apex this shallow is taken for a misaligned ground bounce when the surface '
         'above it is disturbed along the track (surface_context_m) and it is not far stronger '
@@ -961,6 +969,8 @@ class GprProcessor:
             self.permittivity)
         polarity = polarity_at(st.sig[rows], st.env[rows], off - shift, k0, half_width,
                                st.pulse_sign)
+        if k0 * self.velocity_m_per_ns * dt / 2.0 < p.polarity_guard_m:
+            polarity = 0
         # Only a point whose width the data pin down has a curvature to measure, and only a
         # reflector against the pulse's sign (metal, a stone in dry soil): a plastic mine is a
         # flat disc whose top, fitted at a wrong prior, passes for a point and flattens the

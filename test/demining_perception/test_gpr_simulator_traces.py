@@ -334,3 +334,32 @@ def test_plastic_mines_give_no_velocity_fit_metal_does(soil):
     dets = drive([shrapnel(5.0 + 1.5 * k, CH_Y[3], 0.06 + 0.02 * k) for k in range(5)], 25.0,
                  params=params, soil=soil, processors=procs)
     assert dets and procs[0].stats.velocity_fits >= 1
+
+
+def nail(x, y, depth):
+    return BuriedItem(name='nail', kind=ItemKind.CLUTTER, x=x, y=y, depth=depth, diameter=0.005,
+                      height=0.08, metal_mass=0.005, permittivity=80.0, model='nail')
+
+
+def _polarities(make, depth, soil):
+    """Polarities of the detections over four ``make`` items ``depth`` deep in ``soil``."""
+    items = [make(5.0 + 1.5 * k, CH_Y[3], depth) for k in range(4)]
+    dets = drive(items, 20.0, soil=soil)
+    found = [d for d in dets if min(np.hypot(d.x - it.x, d.y - it.y) for it in items) < 0.3]
+    assert found
+    return {d.polarity for d in found}
+
+
+@pytest.mark.parametrize('soil', [LOAM, DRY_SAND], ids=['loam', 'dry_sand'])
+@pytest.mark.parametrize('depth', [0.02, 0.03])
+def test_an_object_at_the_window_top_gets_no_polarity_of_the_wrong_sign(soil, depth):
+    """Just above the window's top (min_depth_m 3 cm) the lobe read is the one after the centre
+    lobe: a nail read +1 like a plastic body (with the MD's grams, a flush TM-62P's fuze: P(AT)
+    0.01 -> 0.09, a no-go zone round a nail) and a PMN -1 like metal (towards clutter)."""
+    assert 1 not in _polarities(nail, depth, soil)
+    assert -1 not in _polarities(pmn, depth, soil)
+
+
+def test_polarity_below_the_window_top_is_kept():
+    assert _polarities(nail, 0.06, LOAM) == {-1}
+    assert _polarities(pmn, 0.06, LOAM) == {1}
