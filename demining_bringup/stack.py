@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Type
 
 import yaml
 
+from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.component import Component
 from demining_bringup.contract.errors import ConfigError
 from demining_bringup.contract.parameters import ParamSpec, schema_of
@@ -179,6 +180,27 @@ def check_profile(nodes: List['ResolvedNode'], profile: Mapping[str, Mapping[str
     for key in profile.get(WILDCARD, {}):
         if key not in declared:
             raise ConfigError(f'parameter file: /**.{key}: no node declares this parameter')
+    check_boom_covers_tracks(profile.get(WILDCARD, {}))
+
+
+def check_boom_covers_tracks(shared: Mapping[str, Any]) -> None:
+    """Refuse a vehicle whose GPR/MD boom does not scan the ground its tracks will press.
+
+    ``shared``: the profile's ``/**`` parameters (absent ones take their defaults). The boom
+    is the only guard of the tracks against an AT mine: a track outside its swath rolls over
+    ground no sensor looked at, even driving straight. Covering the tracks' span exactly is
+    not enough either (docs/architecture.md, "Vehicle concept": on a bend the tracks cut
+    inside the swath the boom swept ahead of them), which the profiles' margins allow for.
+    """
+    def value(name: str) -> float:
+        return float(shared.get(name, getattr(vehicle_params, name)().default))
+
+    span = value('track_gauge_m') + value('track_width_m')
+    boom = value('sensor_width_m')
+    if boom < span:
+        raise ConfigError(f'parameter file: /**.sensor_width_m: the boom ({boom:g} m) is '
+                          f'narrower than the tracks\' span ({span:g} m, track_gauge_m + '
+                          'track_width_m): the tracks would run on ground it never scans')
 
 
 def _read_yaml(path: str, what: str) -> Any:

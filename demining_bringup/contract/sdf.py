@@ -581,7 +581,7 @@ VEHICLE_XML = """
     </visual>
     <visual name="sensor_boom">
       <pose>4.8 0 -1.5 0 0 0</pose>
-      <geometry><box><size>0.3 2.0 0.1</size></box></geometry>
+      <geometry><box><size>0.3 3.2 0.1</size></box></geometry>
       <material><ambient>0.1 0.3 0.8 1</ambient><diffuse>0.1 0.3 0.9 1</diffuse></material>
     </visual>
     <sensor name="imu" type="imu">

@@ -162,7 +162,8 @@ def sensor_offset_x_m() -> Any:
 
 
 def sensor_width_m() -> Any:
-    """Width covered by the GPR/MD arrays (docs/sources.md: about the tool width)."""
+    """Width covered by the GPR/MD arrays; at least the tracks' span (the shipped carrier's
+    reaches 0.625 m past each track: docs/architecture.md, "Vehicle concept")."""
     return param(2.0, 'width covered by the GPR/MD arrays, m', min=0.1, max=10.0)
 
 

@@ -197,9 +197,10 @@ class ClassModel:
 #: 100-1,000 metal signals per mine (docs/sources.md: al-Husseini et al. 2020, Boshoff & Cresci
 #: 2008) but a track merges several signals and the GPR adds its own natural clutter; ~20
 #: non-hazards per mine and one AT mine or UXO per ten AP mines is **our choice**. One GPR report
-#: in a complete look: the channels are 0.25 m apart across the 2 m boom (config/vehicles/*.yaml, 8
-#: channels). A TM-62-class AT mine is 0.27-0.33 m across (docs/sources.md), wider than the channel
-#: spacing, and a large, strong reflector whose echo a channel still picks 10-15 cm beyond its rim
+#: in a complete look: the channels are ~0.25 m apart across the boom (config/vehicles/*.yaml: 13
+#: over 3.2 m; the simulator's default 8 over 2 m). A TM-62-class AT mine is 0.27-0.33 m across
+#: (docs/sources.md), wider than the channel spacing, and a large, strong reflector whose echo a
+#: channel still picks 10-15 cm beyond its rim
 #: (the beam's half-power footprint is D tan 30 deg, demining_sim/sensors/gpr.py): two or three
 #: channels report it, one only when it lies under the boom's outer channel (measured:
 #: bench/classification.py --verbose, ``n`` raw GPR hits per item). AP mines (6-11 cm), fragments,
@@ -394,7 +395,7 @@ class FusionParams:
         'bench/perception.py)', min=0.0, max=1e6)
     gpr_edge_band_m: float = param(
         0.25, 'a GPR report this close to either end of the boom (or beyond it) comes from '
-        'the outer channel (8 channels 0.25 m apart, the outer 0.125 m in): the object may '
+        'the outer channel (channels ~0.25 m apart, the outer ~0.125 m in): the object may '
         'reach past the boom, so how many channels report it does not size it (a deep '
         'reflector needs one report there, not deep_reflector_min_reports)', min=0.0,
         max=5.0)

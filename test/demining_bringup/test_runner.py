@@ -73,6 +73,20 @@ def test_wildcard_keys_any_node_declares_pass(stack):
     st.check_profile(nodes, {st.WILDCARD: {'report_dir': '/tmp', 'use_sim_time': True}})
 
 
+def test_a_boom_narrower_than_the_tracks_is_refused(stack):
+    nodes, profile = stack
+    shared = profile.get(st.WILDCARD, {})
+    span = shared.get('track_gauge_m', 1.6) + shared.get('track_width_m', 0.35)
+    bad = {**profile, st.WILDCARD: {**shared, 'sensor_width_m': span - 0.05}}
+    with pytest.raises(ConfigError, match=r'sensor_width_m: the boom .* narrower than the '
+                       r"tracks' span"):
+        st.check_profile(nodes, bad)
+    # wider tracks under the same boom: the same refusal
+    wide = {**profile, st.WILDCARD: {**shared, 'track_gauge_m': shared['sensor_width_m']}}
+    with pytest.raises(ConfigError, match='narrower than the tracks'):
+        st.check_profile(nodes, wide)
+
+
 def test_validate_refuses_an_unknown_profile_key_before_configuring(stack):
     nodes, profile = stack
     with pytest.raises(ConfigError, match='no_such_parameter'):
