@@ -169,7 +169,8 @@ def _typed(spec: ParamSpec, value: Any) -> Any:
 
 def check_profile(nodes: List['ResolvedNode'], profile: Mapping[str, Mapping[str, Any]]
                   ) -> None:
-    """Refuse profile parameters no node declares (a typo must not pass silently)."""
+    """Refuse profile parameters no node declares (a typo must not pass silently), and a
+    vehicle whose boom does not cover its tracks (:func:`check_boom_covers_tracks`)."""
     declared: Set[str] = {'use_sim_time'}
     for spec in nodes:
         names = set(schema_of(spec.component().params)) | {'use_sim_time'}

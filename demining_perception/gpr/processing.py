@@ -967,10 +967,9 @@ class GprProcessor:
         half_width, shift, k0, resolved = fit_hyperbola(
             off, st.env[rows], float(st.k[i]), st.k_lo - st.ref, dt, p.antenna_height_m,
             self.permittivity)
-        polarity = polarity_at(st.sig[rows], st.env[rows], off - shift, k0, half_width,
-                               st.pulse_sign)
-        if k0 * self.velocity_m_per_ns * dt / 2.0 < p.polarity_guard_m:
-            polarity = 0
+        below_top = k0 * self.velocity_m_per_ns * dt / 2.0
+        polarity = 0 if below_top < p.polarity_guard_m else polarity_at(
+            st.sig[rows], st.env[rows], off - shift, k0, half_width, st.pulse_sign)
         # Only a point whose width the data pin down has a curvature to measure, and only a
         # reflector against the pulse's sign (metal, a stone in dry soil): a plastic mine is a
         # flat disc whose top, fitted at a wrong prior, passes for a point and flattens the

@@ -76,7 +76,7 @@ def test_wildcard_keys_any_node_declares_pass(stack):
 def test_a_boom_narrower_than_the_tracks_is_refused(stack):
     nodes, profile = stack
     shared = profile.get(st.WILDCARD, {})
-    span = shared.get('track_gauge_m', 1.6) + shared.get('track_width_m', 0.35)
+    span = shared['track_gauge_m'] + shared['track_width_m']
     bad = {**profile, st.WILDCARD: {**shared, 'sensor_width_m': span - 0.05}}
     with pytest.raises(ConfigError, match=r'sensor_width_m: the boom .* narrower than the '
                        r"tracks' span"):
