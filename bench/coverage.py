@@ -19,7 +19,10 @@ metres and entries of track/tool in keep-out zones, metres of path with a track 
 allowed ground and their count (``footprint_violations``), of which those on unprocessed
 ground of the field itself (``field_violations``: confirmed hazardous ground, where a bench
 mission counts its footprint violations), path length, turns, planning time,
-the length ratio to the peer, and the re-plan time around a new no-go zone.
+the length ratio to the peer, and the re-plan time around a new no-go zone. ``lead_ins``:
+back-ups before a tool lowering whose band ahead the boom had not seen;
+``blind_lowerings`` and ``blind_lead_m2``: lowerings no back-up fits, and their unseen ground
+(:mod:`demining_control.coverage.lead_in`).
 
 Re-plan: on the cratered field (5 ha, 25 craters), a 10 ha field with 25 craters and the
 rotated 10 ha rectangle (``--quick``: the small cratered field and the field cut by a road), the
@@ -31,7 +34,7 @@ re-planned in full. ``repair_fallbacks`` counts those; ``full_replan_p95_ms`` is
 re-plan's time on every trial, for reference.
 
 Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations`` (sum),
-``keep_out_entries`` (sum),
+``keep_out_entries`` (sum), ``lead_ins``, ``blind_lowerings``, ``blind_lead_m2`` (sums),
 ``min_coverage_reachable_pct``, ``max_length_vs_peer``, ``max_plan_s`` (wall time; and
 ``max_plan_cpu_s``, the planner process's CPU time, on a shared host), ``replan_p95_ms``,
 ``repair_fallbacks``, ``full_replan_p95_ms``, ``areas``. ``--png FILE`` renders every plan
@@ -41,7 +44,8 @@ Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations``
 :mod:`demining_control.coverage.requests`) again instead and measures each the same way, the
 ground processed before it counting as allowed: one JSON line per request, then their sums.
 
-Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M] [--replay FILE...]``
+Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M] [--profile NAME]
+[--replay FILE...]``
 (``pip install -r requirements/bench.txt`` first for the peer).
 """
 
@@ -64,6 +68,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from demining_bringup.contract.area import HazardArea, load_area  # noqa: E402
+from demining_bringup.contract.errors import ConfigError  # noqa: E402
+from demining_bringup.contract.parameters import ParamError, from_dict  # noqa: E402
 from demining_bringup.contract.sdf import load_world  # noqa: E402
 from demining_control.coverage.allowed import ContactParams, check_path, geofence  # noqa: E402
 from demining_control.coverage.no_go import disc_polygon  # noqa: E402
@@ -72,6 +78,7 @@ from demining_control.coverage.planner import (CoverageParams, PlanningError,  #
 from demining_control.coverage.requests import read_request  # noqa: E402
 from demining_control.coverage.repair import (RepairGeometry, allowed_router,  # noqa: E402
                                               repair_path)
+from demining_bringup.stack import WILDCARD, find_profile, load_profile  # noqa: E402
 from demining_sim import shapes  # noqa: E402
 
 #: The follower's work reach (path_follower work_reach_m): tool lowered within it of the field.
@@ -286,7 +293,8 @@ def replay(paths: List[str], contact: ContactParams, png: Optional[str] = None) 
         print(f'error: {exc}', file=sys.stderr)
         return 2
     total = {'requests': len(requests), 'refused': 0, 'footprint_violations': 0,
-             'field_violations': 0, 'field_outside_allowed_m': 0.0, 'keep_out_entries': 0}
+             'field_violations': 0, 'field_outside_allowed_m': 0.0, 'keep_out_entries': 0,
+             'lead_ins': 0, 'blind_lowerings': 0}
     drawn = []
     for path, req in requests:
         c0 = time.process_time()
@@ -309,11 +317,14 @@ def replay(paths: List[str], contact: ContactParams, png: Optional[str] = None) 
                'field_outside_allowed_m': round(check.field_outside_allowed_m, 1),
                'keep_out_entries': len(check.keep_out_at),
                'unplanned_m2': round(sum(g.area for g, _ in plan.unplanned), 1),
+               'lead_ins': len(plan.lead_ins.added),
+               'blind_lowerings': len(plan.lead_ins.blind),
+               'blind_lead_m2': round(sum(a for _, a in plan.lead_ins.blind), 2),
                'plan_cpu_s': round(cpu, 3)}
         print(json.dumps(row))
         drawn.append((path, req, plan, check))
         for key in ('footprint_violations', 'field_violations', 'field_outside_allowed_m',
-                    'keep_out_entries'):
+                    'keep_out_entries', 'lead_ins', 'blind_lowerings'):
             total[key] += row[key]
     total['field_outside_allowed_m'] = round(total['field_outside_allowed_m'], 1)
     if png and drawn:
@@ -330,6 +341,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                     'this PNG file')
     ap.add_argument('--resolution', type=float, default=0.2,
                     help='cell size of the allowed-ground check, m (default 0.2)')
+    ap.add_argument('--profile', metavar='NAME|YAML',
+                    help="plan with a vehicle profile's values (its '/**' and coverage_planner "
+                         'sections, e.g. mv4_flail); default: the planner\'s defaults')
     ap.add_argument('--replay', nargs='+', metavar='FILE',
                     help='plan these plan requests again (a mission\'s '
                          'run_dir/plan_requests/plan_NNN.json) and measure them instead')
@@ -340,6 +354,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.replay:
         return replay(args.replay, ContactParams(resolution_m=args.resolution), args.png)
     params = CoverageParams()
+    if args.profile:
+        try:
+            profile = load_profile(find_profile(args.profile))
+            values = {**profile.get(WILDCARD, {}), **profile.get('coverage_planner', {})}
+            params = from_dict(CoverageParams, values, where='coverage_planner',
+                               allow_unknown=True)
+        except (ConfigError, ParamError) as exc:
+            print(f'error: --profile {args.profile}: {exc}', file=sys.stderr)
+            return 2
     contact = ContactParams(resolution_m=args.resolution)
     peer_contact = ContactParams(resolution_m=args.resolution, tool_offset_x_m=0.0)
     rows = []
@@ -375,6 +398,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                'plan_cpu_s': round(plan_cpu_s, 3),
                'unreached_m2': round(float(sum(g.area for g, _ in plan.unplanned)), 1),
                'headland_passes': len(plan.headland),
+               'lead_ins': len(plan.lead_ins.added), 'blind_lowerings': len(plan.lead_ins.blind),
+               'blind_lead_m2': round(sum(a for _, a in plan.lead_ins.blind), 2),
                '_area': area, '_xy': plan.waypoints, '_violations': ours.violations}
         laps = len(plan.headland) and max(1, params.auto_headland_passes())
         peer_xy, peer_s = _peer(area, start, params, plan.lane_angle_rad, laps)
@@ -420,6 +445,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         'footprint_violations': int(sum(r['footprint_violations'] for r in rows)),
         'field_violations': int(sum(r['field_violations'] for r in rows)),
         'keep_out_entries': int(sum(r['keep_out_entries'] for r in rows)),
+        'lead_ins': int(sum(r['lead_ins'] for r in rows)),
+        'blind_lowerings': int(sum(r['blind_lowerings'] for r in rows)),
+        'blind_lead_m2': round(float(sum(r['blind_lead_m2'] for r in rows)), 1),
         'min_coverage_reachable_pct': min(r['coverage_pct'] for r in rows),
         'max_length_vs_peer': max(ratios) if ratios else None,
         'max_plan_s': max(r['plan_s'] for r in rows),

@@ -289,17 +289,20 @@ def _lane_items(world, models: Sequence[str], seed: int) -> List[Any]:
     for k, model in enumerate(models):
         if not lanes:
             break
-        lane = lanes[(seed + k * max(1, len(lanes) // max(1, len(models)))) % len(lanes)]
-        (x0, y0), (x1, y1) = lane
-        length = math.hypot(x1 - x0, y1 - y0)
-        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        first = (seed + k * max(1, len(lanes) // max(1, len(models)))) % len(lanes)
         side = 1.0 if k % 2 == 0 else -1.0           # left, then right track line
         frac = 0.3 + 0.4 * ((seed * 7 + k * 3) % 10) / 10.0
-        # the other track line when this one runs outside the hazard (a pass along the edge)
-        for s in (side, -side):
-            x = x0 + frac * length * ux - s * (gauge / 2.0) * uy
-            y = y0 + frac * length * uy + s * (gauge / 2.0) * ux
-            if hazard.contains(_point(x, y)):
+        # the other track line when this one runs outside the hazard (a pass along the edge),
+        # then the next stretch (a bulb's legs at a corner lie outside on both sides)
+        for i in range(len(lanes)):
+            (x0, y0), (x1, y1) = lanes[(first + i) % len(lanes)]
+            length = math.hypot(x1 - x0, y1 - y0)
+            ux, uy = (x1 - x0) / length, (y1 - y0) / length
+            spots = [(x0 + frac * length * ux - s * (gauge / 2.0) * uy,
+                      y0 + frac * length * uy + s * (gauge / 2.0) * ux) for s in (side, -side)]
+            inside = [xy for xy in spots if hazard.contains(_point(*xy))]
+            if inside:
+                x, y = inside[0]
                 break
         else:
             continue

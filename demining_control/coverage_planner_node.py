@@ -657,6 +657,14 @@ class CoveragePlannerComponent(Component):
         for gap, reason in plan.unplanned:
             self.log.warning(f'{gap.area:.1f} m^2 near ({gap.centroid.x:.1f}, '
                              f'{gap.centroid.y:.1f}) not planned: {reason}')
+        for note in plan.notes:
+            self.log.warning(note)
+        if plan.lead_ins.blind:
+            (x, y), _ = plan.lead_ins.blind[0]
+            blind_m2 = sum(area for _, area in plan.lead_ins.blind)
+            self.log.warning(f'{len(plan.lead_ins.blind)} tool lowering(s) over '
+                             f'{blind_m2:.1f} m^2 the boom has not seen (no back-up on allowed '
+                             f'ground fits), the first near ({x:.1f}, {y:.1f})')
         return True
 
     def _steep_unreached(self, processed) -> List:

@@ -60,6 +60,8 @@ from shapely.validation import explain_validity
 
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
+from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
+                                               LeadIns, add_lead_ins, lead_band)
 from demining_control.coverage.no_go import back_out_point
 from demining_control.coverage.route import AllowedRouter
 
@@ -105,8 +107,6 @@ SLIVER_M = 0.05
 #: Steps and longest distance of the straight run-in onto a pass beside a zone, m.
 _BACK_OUT_STEP_M = 0.5
 _BACK_OUT_MAX_M = 15.0
-#: Depth of the tool (its hammers' reach along the heading) beyond its centre line, m.
-_TOOL_DEPTH_M = 0.4
 #: A lane ending at a zone stops the footprint's front this much short of the clearance line:
 #: the supervisor refuses a command whose predicted footprint (over its keep-out horizon, at the
 #: follower's slowest approach speed) would enter it, m.
@@ -169,6 +169,10 @@ _BESIDE_ZONE = ("beside a keep-out zone: the tool's strip over it would touch th
 _LEFT_AFTER_RECOVER = ('left after the gap re-cover: a wedge beside a keep-out zone or a field '
                        'corner no lane or pass reaches')
 
+#: Why a plan has no headland passes although they were asked for ('auto').
+NO_HEADLAND = ('no headland pass fits (every pass comes within the tool\'s reach of a keep-out '
+               'zone): the lanes turn outside the field, on ground not declared safe')
+
 #: The planning error when every lane is already processed.
 NOTHING_LEFT = 'nothing left to process'
 #: Why a plan fails when unprocessed ground is left but none of it can be reached.
@@ -186,6 +190,8 @@ class CoverageParams:
 
     tool_width_m: float = vehicle_params.tool_width_m()
     tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
+    sensor_offset_x_m: float = vehicle_params.sensor_offset_x_m()
+    sensor_width_m: float = vehicle_params.sensor_width_m()
     overlap: float = param(0.1, 'lane overlap as a fraction of the tool width', min=0.0,
                            max=0.5)
     lane_angle_deg: str = param(AUTO, "lane direction, degrees from east (ENU), or 'auto' for "
@@ -290,13 +296,20 @@ class CoveragePlan:
     headland: List[List[XY]] = dataclasses.field(default_factory=list)
     #: Patches of ground to process that no lane reaches, with the reason (for the report).
     unplanned: List[Tuple[Polygon, str]] = dataclasses.field(default_factory=list)
+    #: Back-ups before lowerings whose lead band the boom had not seen, and lowerings left
+    #: blind (:mod:`demining_control.coverage.lead_in`).
+    lead_ins: LeadIns = dataclasses.field(default_factory=LeadIns)
+    #: How the plan departs from the parameters asked for (for the log and the report).
+    notes: List[str] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         """Return a one-line description for logs."""
         return (f'{len(self.lanes)} lane segments at {math.degrees(self.lane_angle_rad):.1f} deg, '
                 f'spacing {self.lane_spacing_m:.2f} m, path {self.length_m:.0f} m '
                 f'(work {self.work_length_m:.0f} m), expected {self.expected_time_s / 60:.1f} min,'
-                f' transit over unprocessed ground {self.transit_over_unprocessed_m:.1f} m')
+                f' transit over unprocessed ground {self.transit_over_unprocessed_m:.1f} m, '
+                f'{len(self.lead_ins.added)} lead-ins, {len(self.lead_ins.blind)} '
+                'lowerings over unseen ground')
 
 
 def validate_polygon(points: Sequence[XY], what: str) -> Polygon:
@@ -570,7 +583,7 @@ class _Planner:
                                        else excl, no_go])
         #: radius the footprint (tool or hull) sweeps in a pivot, plus a margin
         self.pivot_reach = math.hypot(
-            max(params.tool_offset_x_m + _TOOL_DEPTH_M, 0.5 * params.track_length_m),
+            max(params.tool_offset_x_m + TOOL_DEPTH_M, 0.5 * params.track_length_m),
             params.footprint_half_width_m) + params.exclusion_clearance_m
         #: how far ahead of base_link the footprint reaches, with the supervisor's margin
         self._front = params.footprint_front_m + STOP_MARGIN_M
@@ -1325,7 +1338,7 @@ class _Planner:
             raise PlanningError(NOTHING_LEFT + (f' the machine can reach ({left:.1f} m^2 '
                                                 'beside keep-out zones no lane or pass reaches)'
                                                 if left > 0.0 else ''))
-        plan = self._assemble(legs, chosen, over)
+        plan = self._assemble(legs, chosen, over, start_yaw)
         plan.headland = headland
         plan.unplanned = [(g, reason) for g, reason in unplanned] + [
             (g, 'cut off from the start by keep-out zones (exclusion or no-go)')
@@ -1928,29 +1941,69 @@ class _Planner:
         bulb keeps the footprint out of keep-out zones and inside the geofence. Processed is
         what ``unprocessed`` leaves out and the loop's tool strip so far (the tool leads the
         base by ``tool_offset_x_m``).
+
+        Between turns that sweep as much of the field, the one whose lowerings (the tool goes
+        down after each pivot) leave the least blind ground in their lead bands wins
+        (:func:`.lead_in.lead_band`: ground the tool reaches before the boom has seen it),
+        before the ground outside: a bulb that drives back far enough behind the corner puts
+        the band onto the swath the boom swept along the incoming side (``sensor_width_m``
+        wide), a short one leaves it on the field's unseen ground.
         """
         p = self.p
         if len(loop) < 3 or p.pivot_radius_m <= 0.0:
             return loop
+        lead = lead_geometry(p)
+
+        def swath(a: XY, b: XY, ahead: float, width: float):
+            """What a line ``ahead`` of the base, ``width`` wide, sweeps from ``a`` to ``b``."""
+            if math.dist(a, b) < _EPS:
+                return Polygon()
+            return LineString(_ahead([a, b], ahead)).buffer(0.5 * width, cap_style='flat')
+
+        def boom(a: XY, b: XY):
+            """The boom's swath while the base drives from ``a`` to ``b``."""
+            return swath(a, b, p.sensor_offset_x_m, p.sensor_width_m)
+
+        seen: List[Polygon] = []        # the boom's swaths so far, and their bounds
+        seen_bounds: List[Tuple[float, float, float, float]] = []
+        # a corner's lowerings lie within its longest runs of it, their bands a boom's reach on
+        band_reach = max(_CORNER_RUNS_M) + p.sensor_offset_x_m + 0.5 * p.tool_width_m
+
+        def looked(v: XY):
+            """The swaths and strips so far that a lead band near corner ``v`` may touch."""
+            near = [g for g, (x0, y0, x1, y1) in zip(strips + seen, bounds + seen_bounds)
+                    if x0 <= v[0] + band_reach and v[0] - band_reach <= x1
+                    and y0 <= v[1] + band_reach and v[1] - band_reach <= y1]
+            return unary_union(near) if near else Polygon()
+
+        def blind(v: XY, heading: float, before, *more: Polygon) -> float:
+            """Unseen unprocessed ground of the lead band of a lowering at ``v`` onto
+            ``heading``, ``before`` (:func:`looked`) and ``more`` seen, m^2."""
+            band = lead_band(v[0], v[1], heading, lead).intersection(unprocessed)
+            if band.is_empty:
+                return 0.0
+            area = band.difference(unary_union([before, *more])).area
+            return _field_m2(area) if area > BLIND_TOLERANCE_M2 else 0.0
 
         def strip(a: XY, b: XY):
             """The tool's strip while the base drives from ``a`` to ``b``: the tool leads."""
-            if math.dist(a, b) < _EPS:
-                return Polygon()
-            return LineString(_ahead([a, b], p.tool_offset_x_m)).buffer(
-                0.5 * p.tool_width_m, cap_style='flat')
+            return swath(a, b, p.tool_offset_x_m, p.tool_width_m)
 
         strips: List[Polygon] = []      # the tool's strips so far, and their bounds
         bounds: List[Tuple[float, float, float, float]] = []
         reach = p.pivot_radius_m
 
-        def swept(v: XY, heading: float, *more: Polygon) -> Tuple[float, float]:
-            """What the pivot at ``v`` onto ``heading`` sweeps with the strips so far and
-            ``more`` processed (the disc, and the tracks' way on to the tool's line)."""
+        def done(v: XY, radius: float):
+            """The strips so far within ``radius`` of ``v`` (by their bounds), as one."""
             near = [g for g, (x0, y0, x1, y1) in zip(strips, bounds)
-                    if x0 <= v[0] + reach and v[0] - reach <= x1
-                    and y0 <= v[1] + reach and v[1] - reach <= y1]
-            inside, outside = self._disc_areas(v, unprocessed, unary_union(near + list(more)),
+                    if x0 <= v[0] + radius and v[0] - radius <= x1
+                    and y0 <= v[1] + radius and v[1] - radius <= y1]
+            return unary_union(near) if near else Polygon()
+
+        def swept(v: XY, heading: float, before, *more: Polygon) -> Tuple[float, float]:
+            """What the pivot at ``v`` onto ``heading`` sweeps with ``before`` (:func:`done`)
+            and ``more`` processed (the disc, and the tracks' way on to the tool's line)."""
+            inside, outside = self._disc_areas(v, unprocessed, unary_union([before, *more]),
                                                heading)
             return _field_m2(inside), outside
 
@@ -1967,26 +2020,38 @@ class _Planner:
             h_out = math.atan2(nxt[1] - v[1], nxt[0] - v[0])
             best: List[XY] = []
             if p.corner_angle_rad < abs(_turn_at(prev, v, nxt)) < p.reverse_turn_rad:
-                best_cost = swept(v, h_out, strip(prev, v)) + (0.0,)
-                for e_in in _CORNER_RUNS_M if best_cost[0] > 0.0 else ():
+                before = looked(v)
+                # a bulb's pivots lie within its longest runs of the corner
+                processed = done(v, reach + max(_CORNER_RUNS_M))
+                inside, outside = swept(v, h_out, processed, strip(prev, v))
+                best_cost = (inside, blind(v, h_out, before, strip(prev, v), boom(prev, v)),
+                             outside, 0.0)
+                for e_in in _CORNER_RUNS_M if best_cost[0] + best_cost[1] > 0.0 else ():
                     p1 = (v[0] + e_in * math.cos(h_in), v[1] + e_in * math.sin(h_in))
                     run1 = strip(prev, p1)
+                    processed1 = unary_union([processed, run1])
+                    before1 = unary_union([before, run1, boom(prev, p1)])
                     for e_out in _CORNER_RUNS_M:
                         p2 = (v[0] - e_out * math.cos(h_out), v[1] - e_out * math.sin(h_out))
-                        in1, out1 = swept(p1, math.atan2(p2[1] - p1[1], p2[0] - p1[0]), run1)
+                        h12 = math.atan2(p2[1] - p1[1], p2[0] - p1[0])
+                        in1, out1 = swept(p1, h12, processed1)
                         if in1 > best_cost[0]:
                             continue
-                        in2, out2 = swept(p2, h_out, run1, strip(p1, p2))
-                        cost = (in1 + in2, out1 + out2, e_in + math.dist(p1, p2) + e_out)
+                        in2, out2 = swept(p2, h_out, processed1, strip(p1, p2))
+                        cost = (in1 + in2, blind(p1, h12, before1) + blind(
+                            p2, h_out, before1, strip(p1, p2), boom(p1, p2)), out1 + out2,
+                            e_in + math.dist(p1, p2) + e_out)
                         if cost >= best_cost or (self.fence is not None and not self.fence.covers(
                                 LineString([p1, p2]))) or self._keep_out_m(
                                     [v, p1, p2, v], h_in, h_out) > 0.0:
                             continue
                         best_cost, best = cost, [p1, p2]
-            if best:
-                add(strip(prev, best[0]), strip(best[0], best[1]), strip(best[1], v))
-            else:
-                add(strip(prev, v))
+            legs = list(zip([prev] + best, best + [v]))
+            add(*(strip(a, b) for a, b in legs))
+            for g in (boom(a, b) for a, b in legs):
+                if not g.is_empty:
+                    seen.append(g)
+                    seen_bounds.append(g.bounds)
             out.extend(best + [v])
         out.append(loop[-1])
         return out
@@ -2025,7 +2090,7 @@ class _Planner:
         return out
 
     def _assemble(self, legs: List[Tuple[List[XY], bool, bool]], lanes: List[Lane],
-                  over: float) -> CoveragePlan:
+                  over: float, start_yaw: Optional[float] = None) -> CoveragePlan:
         p = self.p
         pts: List[np.ndarray] = []
         flags: List[bool] = []
@@ -2059,9 +2124,13 @@ class _Planner:
             work[-1] = False
         work |= self._crosses_unprocessed(xy, np.asarray(rev, dtype=bool))
         facing = _facing(xy, np.asarray(rev, dtype=bool))
-        heading = np.arctan2(*np.diff(xy, axis=0)[:, ::-1].T) if len(xy) > 1 else np.zeros(0)
+        xy, work, facing, leads = add_lead_ins(
+            xy, work, facing, lead_geometry(self.p), field=self.field, processed=self.processed,
+            safe=self.safe, keep_out=self.zone_block, fence=self.fence, start_yaw=start_yaw,
+            outside_safe=self.known_ground is None)
         steps = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
-        moving = heading[steps > _EPS]
+        # pivots turn the machine's facing (a reverse leg's cusp turns none)
+        moving = facing[:-1][steps > _EPS] if len(xy) > 1 else np.zeros(0)
         turn = float(np.sum(np.abs(np.angle(np.exp(1j * np.diff(moving)))))) if len(moving) > 1 \
             else 0.0
         # Timed as driven: a transit over unprocessed ground is driven tool down (the flags
@@ -2074,7 +2143,19 @@ class _Planner:
                             lane_angle_rad=self.angle,
                             lane_spacing_m=p.lane_spacing_m, length_m=work_len + transit_len,
                             work_length_m=work_len, transit_length_m=transit_len,
-                            expected_time_s=time_s, transit_over_unprocessed_m=over)
+                            expected_time_s=time_s, transit_over_unprocessed_m=over,
+                            lead_ins=leads)
+
+
+def lead_geometry(p: CoverageParams) -> LeadGeometry:
+    """The machine as :mod:`.lead_in` sees it, from the planner's parameters."""
+    return LeadGeometry(
+        tool_offset_x_m=p.tool_offset_x_m, tool_width_m=p.tool_width_m,
+        sensor_offset_x_m=p.sensor_offset_x_m, sensor_width_m=p.sensor_width_m,
+        track_length_m=p.track_length_m, contact_half_width_m=p.contact_half_width_m,
+        footprint_rear_m=p.footprint_rear_m, footprint_front_m=p.footprint_front_m,
+        footprint_half_width_m=p.footprint_half_width_m,
+        corner_angle_rad=p.corner_angle_rad, tolerance_m=p.allowed_ground_tolerance_m)
 
 
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),
@@ -2105,8 +2186,22 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
         raise PlanningError('start position must be finite')
     if start_yaw is not None and not math.isfinite(start_yaw):
         start_yaw = None
-    return _Planner(field, exclusion_zones, params, processed, safe_ground,
-                    no_go_zones, fence).plan(start_xy, start_yaw)
+    planner = _Planner(field, exclusion_zones, params, processed, safe_ground, no_go_zones,
+                       fence)
+    try:
+        return planner.plan(start_xy, start_yaw)
+    except PlanningError:
+        if params.headland_passes != AUTO or not planner.passes or planner.headland_rings():
+            raise
+    # A field so small round a keep-out zone that every headland pass comes within the tool's
+    # reach of the zone's clearance has no headland to turn on, and then no lane that ends
+    # on one: without a fallback the mission never started (bench/missions.py gen_random
+    # seed 20: 104 m^2 round a 12 m^2 ruin). Its lanes turn outside the field instead, where
+    # nothing is declared safe: the turns are counted as footprint violations, not refused.
+    plan = _Planner(field, exclusion_zones, dataclasses.replace(params, headland_passes='0'),
+                    processed, safe_ground, no_go_zones, fence).plan(start_xy, start_yaw)
+    plan.notes.append(NO_HEADLAND)
+    return plan
 
 
 def _ahead(pts: Sequence[XY], distance: float) -> List[XY]:

@@ -13,9 +13,10 @@ from shapely.ops import unary_union
 
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import geofence, metres_outside
-from demining_control.coverage.planner import (_CORNER_RUNS_M, CoverageParams, PlanningError,
-                                               _Planner, auto_lane_angle, classify_work,
-                                               lane_footprints, lane_strips, plan_coverage)
+from demining_control.coverage.planner import (_CORNER_RUNS_M, NO_HEADLAND, CoverageParams,
+                                               PlanningError, _Planner, auto_lane_angle,
+                                               classify_work, lane_footprints, lane_strips,
+                                               plan_coverage)
 from demining_control.coverage.requests import read_request
 
 RECT = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
@@ -661,3 +662,18 @@ def test_any_field_plans_or_says_why_never_crashes(corners, radius, yaw, rnd):
         assert str(exc)
         return
     assert np.all(np.isfinite(plan.waypoints)) and len(plan.waypoints) >= 1
+
+
+def test_a_field_too_small_for_a_headland_round_its_zone_turns_its_lanes_outside():
+    # bench/missions.py gen_random seed 20: 104 m^2 round a 12 m^2 ruin. Every headland pass
+    # comes within the tool's reach of the ruin's clearance and is cut away, no lane ends on
+    # a headland, and the mission never started ("beside a keep-out zone").
+    field = [(13.382, 9.566), (2.248, 10.969), (0.0, 1.662), (5.643, 1.096), (10.521, 0.0)]
+    ruin = [(8.925, 7.203), (5.315, 7.699), (4.856, 4.36), (8.466, 3.863)]
+    plan = plan_coverage(field, [ruin], (-36.1, 15.4), CoverageParams(), start_yaw=-0.2)
+    assert plan.notes == [NO_HEADLAND]
+    assert plan.lanes and plan.work_length_m > 50.0
+    assert LineString(plan.waypoints).distance(Polygon(ruin)) > 0.0
+    # asked for explicitly, the passes stay asked for: the planner says why it cannot
+    with pytest.raises(PlanningError):
+        plan_coverage(field, [ruin], (-36.1, 15.4), CoverageParams(headland_passes='1'))

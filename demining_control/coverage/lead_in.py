@@ -1,0 +1,285 @@
+"""Lead-ins: the tool is lowered only where the sensor boom has looked first (pure core).
+
+The GPR/MD boom runs ``sensor_offset_x_m`` ahead of base_link, the flail
+``tool_offset_x_m``; driving straight, every strip of ground reaches the flail after the boom
+has passed over it (``sensor_offset_x_m - tool_offset_x_m``, 1.4 m on the shipped carrier,
+earlier). Where the tool is *lowered* (the first work leg after a transit, a pivot or a
+reverse) the ground from the hammers' rear reach to the boom's line is under or ahead of the
+tool but behind the boom: no sensor has looked at it unless an earlier leg did. Lowering
+there processes ground blind: a flail over an undetected AT mine sets it off (bench/
+missions.py gen_random seed 9, stop 39: a 0.8 rad pivot at a lane's end lowered the flail
+onto a TM-62M 1.7 m beside that lane), and the tracks follow the tool onto it.
+
+Mechanical clearance practice is to survey before processing and to work from cleared ground
+(GICHD, *A Guide to Mechanical Demining*, 2014; IMAS 09.50 "Mechanical demining"): here,
+where the lead band (:func:`lead_band`) at a lowering holds ground of the field that is
+neither processed, nor declared safe, nor under the boom on an earlier leg, the machine backs
+up straight along the new heading (tool raised) over ground its tracks may stand on, far
+enough that the band lies on ground already covered, and lowers the tool there; the boom then
+looks at the blind band before the flail reaches it (:func:`add_lead_ins`). Where no back-up
+fits (the ground behind is unprocessed, a keep-out zone or outside the geofence) the lowering
+is kept and reported (:attr:`LeadIns.blind`), never silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import List, Optional, Tuple
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+from shapely.ops import unary_union
+
+XY = Tuple[float, float]
+
+#: Depth of the tool (its hammers' reach along the heading) beyond its centre line, m.
+TOOL_DEPTH_M = 0.4
+#: Blind ground in a lead band up to this counts as none, m^2: polygon round-off and the
+#: corners of a band that grazes an earlier strip (a 2.5 cm sliver along the 2 m band).
+BLIND_TOLERANCE_M2 = 0.05
+#: Back-up distances tried, m: steps of this up to the band's length plus one step.
+BACK_STEP_M = 0.2
+#: Below this a leg is degenerate, m.
+_EPS = 1e-9
+
+
+@dataclasses.dataclass(frozen=True)
+class LeadGeometry:
+    """The machine as the lead-in sees it (from the coverage planner's parameters)."""
+
+    tool_offset_x_m: float
+    tool_width_m: float
+    sensor_offset_x_m: float
+    sensor_width_m: float
+    track_length_m: float
+    contact_half_width_m: float
+    footprint_rear_m: float
+    footprint_front_m: float
+    footprint_half_width_m: float
+    corner_angle_rad: float
+    #: The tool line's ends are judged this far inside them (the allowed-ground tolerance).
+    tolerance_m: float = 0.05
+
+    @property
+    def band_back_m(self) -> float:
+        """Where the lead band starts ahead of base_link: the hammers' rear reach, m."""
+        return self.tool_offset_x_m - TOOL_DEPTH_M
+
+    @property
+    def max_back_m(self) -> float:
+        """Longest back-up tried: the band's length and one step, m."""
+        return max(0.0, self.sensor_offset_x_m - self.band_back_m) + BACK_STEP_M
+
+
+@dataclasses.dataclass
+class LeadIns:
+    """What :func:`add_lead_ins` did."""
+
+    #: Lowerings given a back-up, with where the tool was to be lowered and the metres.
+    added: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
+    #: Lowerings left blind (no back-up fits), with the blind area of the band, m^2.
+    blind: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
+
+
+def _quad(x: float, y: float, yaw: float, back: float, front: float, half: float) -> Polygon:
+    """A rectangle from ``back`` to ``front`` along ``yaw`` (negative: behind) of a pose."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    pts = [(back, -half), (front, -half), (front, half), (back, half)]
+    return Polygon([(x + c * u - s * v, y + s * u + c * v) for u, v in pts])
+
+
+def lead_band(x: float, y: float, yaw: float, g: LeadGeometry) -> Polygon:
+    """Ground a tool lowered at pose (x, y, yaw) reaches before the boom has looked at it."""
+    half = max(0.5 * g.tool_width_m - g.tolerance_m, 0.0)
+    return _quad(x, y, yaw, g.band_back_m, g.sensor_offset_x_m, half)
+
+
+def _swept(a: np.ndarray, b: np.ndarray, yaw: np.ndarray, offset: float, half: float
+           ) -> np.ndarray:
+    """Per leg the quadrilateral a line ``offset`` ahead, ``half`` each side, sweeps."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    ox, oy = offset * c, offset * s
+    sx, sy = -half * s, half * c
+    corners = np.stack([
+        np.column_stack([a[:, 0] + ox + sx, a[:, 1] + oy + sy]),
+        np.column_stack([a[:, 0] + ox - sx, a[:, 1] + oy - sy]),
+        np.column_stack([b[:, 0] + ox - sx, b[:, 1] + oy - sy]),
+        np.column_stack([b[:, 0] + ox + sx, b[:, 1] + oy + sy]),
+    ], axis=1)
+    return shapely.polygons(corners)
+
+
+class _Replay:
+    """The ground each leg of a path has seen (boom) and processed (tool), by leg index."""
+
+    def __init__(self, xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
+                 g: LeadGeometry) -> None:
+        a, b = xy[:-1], xy[1:]
+        moving = np.hypot(*(b - a).T) > _EPS
+        self.seen_idx = np.flatnonzero(moving)
+        self.seen = _swept(a[moving], b[moving], facing[:-1][moving], g.sensor_offset_x_m,
+                           0.5 * g.sensor_width_m)
+        tool = moving & work[:-1]
+        self.tool_idx = np.flatnonzero(tool)
+        self.tool = _swept(a[tool], b[tool], facing[:-1][tool], g.tool_offset_x_m,
+                           0.5 * g.tool_width_m)
+        # the tracks' swept rectangle per leg, from half their length behind its start to
+        # half their length past its end (along the leg: the same forward or in reverse)
+        d = b[moving] - a[moving]
+        heading = np.arctan2(d[:, 1], d[:, 0])
+        half_len = 0.5 * g.track_length_m * np.column_stack([np.cos(heading), np.sin(heading)])
+        self.driven = _swept(a[moving] - half_len, b[moving] + half_len, heading, 0.0,
+                             g.contact_half_width_m)
+        self._seen_tree = shapely.STRtree(self.seen)
+        self._tool_tree = shapely.STRtree(self.tool)
+        self._driven_tree = shapely.STRtree(self.driven)
+
+    def seen_before(self, k: int, geom: Polygon):
+        """Ground of ``geom`` the boom or the tool swept on the legs before ``k``."""
+        parts = []
+        for tree, idx, polys in ((self._seen_tree, self.seen_idx, self.seen),
+                                 (self._tool_tree, self.tool_idx, self.tool)):
+            hits = tree.query(geom)
+            parts += [polys[i] for i in hits if idx[i] < k]
+        return unary_union(parts) if parts else Polygon()
+
+    def stood_before(self, k: int, geom: Polygon):
+        """Ground of ``geom`` the tool processed or the tracks drove on the legs before ``k``
+        (backing up along the machine's own track is the recovery an operator makes)."""
+        parts = []
+        for tree, idx, polys in ((self._tool_tree, self.tool_idx, self.tool),
+                                 (self._driven_tree, self.seen_idx, self.driven)):
+            parts += [polys[i] for i in tree.query(geom) if idx[i] < k]
+        return unary_union(parts) if parts else Polygon()
+
+
+def lowerings(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, corner_angle_rad: float,
+              start_yaw: Optional[float]) -> List[int]:
+    """Indices of the legs on which the tool goes down (a work leg after a transit, a reverse
+    or a pivot). The first leg counts only after a pivot from ``start_yaw`` (a re-plan
+    while working goes on straight with the tool down; None: the machine's facing unknown)."""
+    d = np.diff(xy, axis=0)
+    heading = np.arctan2(d[:, 1], d[:, 0])
+    moving = np.hypot(d[:, 0], d[:, 1]) > _EPS
+    reverse = np.abs(np.angle(np.exp(1j * (facing[:-1] - heading)))) > 0.5 * math.pi
+    out: List[int] = []
+    prev: Optional[int] = None
+    for k in np.flatnonzero(moving):
+        k = int(k)
+        if work[k] and not reverse[k]:
+            if prev is None:
+                down = start_yaw is None or abs(math.remainder(
+                    float(facing[k]) - start_yaw, math.tau)) > corner_angle_rad
+            else:
+                turn = abs(math.remainder(float(facing[k] - facing[prev]), math.tau))
+                down = (not work[prev]) or bool(reverse[prev]) or turn > corner_angle_rad
+            if down:
+                out.append(k)
+        prev = k
+    return out
+
+
+def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGeometry, *,
+                 field, processed=None, safe=None, keep_out=None, fence=None,
+                 start_yaw: Optional[float] = None, outside_safe: bool = False
+                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, LeadIns]:
+    """Back up before each lowering whose lead band is blind, where the ground allows.
+
+    :param xy: the path for base_link (N x 2); ``work[i]``: the leg from i is a work leg;
+        ``facing[i]``: the machine's yaw on it (+pi against the leg: driven in reverse).
+    :param field: the hazard field: only its ground is searched for blind lead bands.
+    :param processed: ground processed before the path (shapely; None: none).
+    :param safe: declared safe ground; ``keep_out``: ground the hull never enters (exclusion
+        and no-go zones); ``fence``: the geofence base_link stays in (None: none).
+    :param outside_safe: a back-up may put the tracks anywhere outside the field (the
+        surroundings are the machine's turning ground); else only where ``safe`` says.
+    :returns: the path with the back-ups inserted (a reverse leg, tool raised, facing the
+        work leg; then the work leg from the backed-up pose) and what was done.
+    """
+    xy = np.asarray(xy, dtype=float)
+    work = np.asarray(work, dtype=bool)
+    facing = np.asarray(facing, dtype=float)
+    report = LeadIns()
+    if len(xy) < 2:
+        return xy, work, facing, report
+    field = field if isinstance(field, Polygon) or hasattr(field, 'geom_type') \
+        else Polygon(field)
+    known = unary_union([geom for geom in (processed, safe)
+                         if geom is not None and not geom.is_empty])
+    replay = _Replay(xy, work, facing, g)
+    inserts: List[Tuple[int, np.ndarray]] = []
+    for k in lowerings(xy, work, facing, g.corner_angle_rad, start_yaw):
+        x, y, yaw = float(xy[k, 0]), float(xy[k, 1]), float(facing[k])
+
+        def blind(back: float) -> float:
+            band = lead_band(x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, g)
+            rest = band.intersection(field)
+            if rest.is_empty:
+                return 0.0
+            if not known.is_empty:
+                rest = rest.difference(known)
+            return float(rest.difference(replay.seen_before(k, rest)).area)
+
+        area = blind(0.0)
+        if area <= BLIND_TOLERANCE_M2:
+            continue
+        back = _back_up(x, y, yaw, k, g, blind, replay, field, known, safe, keep_out, fence,
+                        outside_safe)
+        if back is None:
+            report.blind.append(((x, y), area))
+            continue
+        report.added.append(((x, y), back))
+        inserts.append((k, np.array([x - back * math.cos(yaw), y - back * math.sin(yaw)])))
+    if not inserts:
+        return xy, work, facing, report
+    out_xy, out_work, out_facing = [], [], []
+    last = 0
+    for k, where in inserts:
+        out_xy += [xy[last:k + 1], where[None, :]]
+        out_work += [work[last:k], [False, True]]
+        out_facing += [facing[last:k], [facing[k], facing[k]]]
+        last = k
+    out_xy.append(xy[last:])
+    out_work.append(work[last:])
+    out_facing.append(facing[last:])
+    return (np.vstack(out_xy), np.concatenate(out_work).astype(bool),
+            np.concatenate(out_facing), report)
+
+
+def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, replay: _Replay,
+             field, known, safe, keep_out, fence, outside_safe: bool) -> Optional[float]:
+    """The shortest back-up (m) after which the lead band is seen and which keeps the tracks
+    on ground processed (before the path or by its earlier legs), driven on by its earlier
+    legs (inside the field: the machine's own track), declared safe or (when
+    ``outside_safe``) outside the field, the hull out of ``keep_out`` and base_link in
+    ``fence``; None if none."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    steps = int(math.ceil(g.max_back_m / BACK_STEP_M))
+    for i in range(1, steps + 1):
+        back = i * BACK_STEP_M
+        bx, by = x - back * c, y - back * s
+        if fence is not None and not fence.covers(shapely.Point(bx, by)):
+            return None
+        # the ground the hull newly covers (where it stands now the plan has judged)
+        hull = _quad(x, y, yaw, -(g.footprint_rear_m + back), -g.footprint_rear_m,
+                     g.footprint_half_width_m)
+        if keep_out is not None and not keep_out.is_empty and hull.intersects(keep_out):
+            return None
+        # the ground the tracks newly press while backing up
+        tracks = _quad(x, y, yaw, -(0.5 * g.track_length_m + back), -0.5 * g.track_length_m,
+                       g.contact_half_width_m - g.tolerance_m)
+        bare = tracks.intersection(field)
+        if not bare.is_empty and not known.is_empty:
+            bare = bare.difference(known)
+        if not bare.is_empty:
+            bare = bare.difference(replay.stood_before(k, bare))
+        out = Polygon() if outside_safe else tracks.difference(field)
+        if not out.is_empty and safe is not None and not safe.is_empty:
+            out = out.difference(safe)
+        if bare.area + out.area > BLIND_TOLERANCE_M2:
+            return None
+        if blind(back) <= BLIND_TOLERANCE_M2:
+            return back
+    return None

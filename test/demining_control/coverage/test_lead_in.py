@@ -1,0 +1,162 @@
+"""Lead-ins: the tool is lowered only where the sensor boom has looked first."""
+
+import math
+
+import numpy as np
+import pytest
+from shapely.geometry import Point, Polygon, box
+
+from demining_bringup.contract.datatypes import VehicleState
+from demining_bringup.contract.states import FollowerStatus, LegKind
+from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, add_lead_ins, lead_band,
+                                               lowerings)
+from demining_control.coverage.planner import CoverageParams, lead_geometry, plan_coverage
+from demining_control.follower.pure_pursuit import PathFollower
+
+FIELD = box(0.0, 0.0, 20.0, 20.0)
+NORTH = 0.5 * math.pi
+#: A work leg east along y = 3 to (10, 3), a pivot there, a work leg north.
+PIVOT_PATH = np.array([[2.0, 3.0], [10.0, 3.0], [10.0, 15.0]])
+PIVOT_WORK = np.array([True, True, False])
+PIVOT_FACING = np.array([0.0, NORTH, NORTH])
+
+
+def _geometry():
+    return lead_geometry(CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2))
+
+
+def test_a_lowering_after_a_pivot_backs_up_until_the_boom_has_seen_its_lead_band():
+    # The pivot at (10, 3) faces north: the band ahead of the lowered flail (y 5.2-7.0) is
+    # beyond the processed ground (y < 5.5) and beside the east leg's swath (y < 4.6)
+    g = _geometry()
+    processed = box(0.0, 0.0, 20.0, 5.5)
+    xy, work, facing, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g,
+                                            field=FIELD, processed=processed,
+                                            outside_safe=True, start_yaw=0.0)
+    assert len(report.added) == 1 and not report.blind
+    (where, back), = report.added
+    assert where == pytest.approx((10.0, 3.0))
+    # the shortest back-up in steps that brings the band onto processed ground: its far
+    # edge (sensor_offset_x_m ahead) at or below y = 5.5
+    assert 3.0 + g.sensor_offset_x_m - back <= 5.5 + 1e-9
+    assert 3.0 + g.sensor_offset_x_m - (back - 0.2) > 5.5
+    # a reverse leg facing north, tool raised, then the work leg from the backed-up pose
+    np.testing.assert_allclose(xy, [[2.0, 3.0], [10.0, 3.0], [10.0, 3.0 - back], [10.0, 3.0],
+                                    [10.0, 15.0]])
+    assert work.tolist() == [True, False, True, True, False]
+    np.testing.assert_allclose(facing, [0.0, NORTH, NORTH, NORTH, NORTH])
+    band = lead_band(10.0, 3.0 - back, NORTH, g)
+    assert band.difference(processed).area <= BLIND_TOLERANCE_M2
+    # the lowering moved to the backed-up pose and is no longer blind
+    assert lowerings(xy, work, facing, g.corner_angle_rad, 0.0) == [2]
+
+
+def test_a_lowering_is_kept_and_reported_blind_where_no_back_up_fits():
+    g = _geometry()
+    # behind it is the field's unprocessed ground: the tracks may not back onto it
+    behind_unprocessed = box(0.0, 3.0, 20.0, 5.5)
+    # behind it is a keep-out zone right behind the hull
+    zone = box(9.0, -1.0, 11.0, 3.0 - g.footprint_rear_m - 0.1)
+    for processed, keep_out in ((behind_unprocessed, None), (box(0.0, 0.0, 20.0, 5.5), zone)):
+        xy, work, facing, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g,
+                                                field=FIELD, processed=processed,
+                                                keep_out=keep_out, outside_safe=True,
+                                                start_yaw=0.0)
+        assert not report.added and len(report.blind) == 1
+        (where, area), = report.blind
+        assert where == pytest.approx((10.0, 3.0)) and area > 1.0
+        assert xy.tolist() == PIVOT_PATH.tolist() and work.tolist() == PIVOT_WORK.tolist()
+
+
+def test_ground_outside_the_field_takes_the_tracks_only_when_the_surroundings_are_safe():
+    g = _geometry()
+    # a pivot 1 m inside the field's south edge: a back-up puts the tracks' rear outside
+    path = PIVOT_PATH - np.array([0.0, 2.0])
+    processed = box(0.0, 0.0, 20.0, 3.5)
+    kept = add_lead_ins(path, PIVOT_WORK, PIVOT_FACING, g, field=FIELD, processed=processed,
+                        start_yaw=0.0)
+    assert not kept[3].added and len(kept[3].blind) == 1
+    safe = box(-5.0, -5.0, 25.0, 0.0)
+    for kwargs in ({'outside_safe': True}, {'safe': safe}):
+        out = add_lead_ins(path, PIVOT_WORK, PIVOT_FACING, g, field=FIELD,
+                           processed=processed, start_yaw=0.0, **kwargs)
+        assert len(out[3].added) == 1 and not out[3].blind
+
+
+def test_a_straight_run_in_and_a_boom_that_looked_before_need_no_back_up():
+    g = _geometry()
+    # a transit north onto the work leg: the boom swept the band on the way in
+    xy = np.array([[10.0, -6.0], [10.0, 3.0], [10.0, 15.0]])
+    out = add_lead_ins(xy, np.array([False, True, False]), np.full(3, NORTH), g, field=FIELD)
+    assert not out[3].added and not out[3].blind and len(out[0]) == 3
+    # the pivot's band was under an earlier leg's boom (a transit east along y = 6)
+    xy = np.array([[0.0, 6.0], [16.0, 6.0], [10.0, 3.0], [10.0, 15.0]])
+    work = np.array([False, False, True, False])
+    facing = np.array([0.0, math.atan2(-3.0, -6.0), NORTH, NORTH])
+    out = add_lead_ins(xy, work, facing, g, field=FIELD, start_yaw=0.0)
+    assert not out[3].added and not out[3].blind
+    # a re-plan that starts working straight on (the machine faces the first leg) is no
+    # lowering; one that pivots first is
+    first = np.array([[10.0, 3.0], [10.0, 15.0]])
+    assert lowerings(first, np.array([True, False]), np.full(2, NORTH), 0.35, NORTH) == []
+    assert lowerings(first, np.array([True, False]), np.full(2, NORTH), 0.35, 0.0) == [0]
+
+
+def test_the_follower_backs_up_and_lowers_without_a_pivot_at_the_cusp():
+    g = _geometry()
+    xy, work, facing, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g,
+                                            field=FIELD, processed=box(0.0, 0.0, 20.0, 5.5),
+                                            outside_safe=True, start_yaw=0.0)
+    back = report.added[0][1]
+    f = PathFollower()
+    f.set_path(np.column_stack([xy, facing]), work)
+    x, y, yaw, t = 10.0, 3.0, NORTH, 0.0       # at the pivot, turned north
+    f.update(VehicleState(t, 2.0, 3.0, 0.0), 0.1)
+    kinds, lowest = [], y
+    while t < 120.0 and f.status is FollowerStatus.FOLLOWING:
+        cmd = f.update(VehicleState(t, x, y, yaw), 0.1)
+        if f.status is FollowerStatus.FOLLOWING:
+            kinds.append(f.leg)
+        x += cmd.v * math.cos(yaw) * 0.1
+        y += cmd.v * math.sin(yaw) * 0.1
+        yaw += cmd.omega * 0.1
+        lowest = min(lowest, y)
+        t += 0.1
+    assert f.status is FollowerStatus.DONE
+    assert lowest == pytest.approx(3.0 - back, abs=0.2)
+    # reverse (tool raised), then the work leg; no pivot at the cusp
+    runs = [k for i, k in enumerate(kinds) if i == 0 or k is not kinds[i - 1]]
+    assert runs[runs.index(LegKind.REVERSE):] == [LegKind.REVERSE, LegKind.WORK]
+
+
+def test_plans_lower_the_tool_only_where_the_boom_has_looked_or_say_where_not():
+    # A square field with safe surroundings (no headland), half processed, a no-go zone in
+    # the other half: every lowering of the plan has a seen band, or is reported blind.
+    params = CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2, headland_passes='0')
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 24.0), (0.0, 24.0)]
+    disc = Point(15.0, 17.0).buffer(1.5)
+    plan = plan_coverage(field, [], (-6.0, 4.0), params, processed=box(0.0, 0.0, 30.0, 10.0),
+                         safe_ground=box(-12.0, -12.0, 42.0, 36.0).difference(Polygon(field)),
+                         no_go_zones=[list(disc.exterior.coords)[:-1]], start_yaw=0.0)
+    g = lead_geometry(params)
+    again = add_lead_ins(plan.waypoints, plan.work, plan.facing, g, field=Polygon(field),
+                         processed=box(0.0, 0.0, 30.0, 10.0), outside_safe=True)
+    assert plan.lead_ins.added, 'the lanes beside the zone lower the tool after pivots'
+    # applied again, nothing is left to add: every lowering is seen or reported blind
+    assert not again[3].added
+    assert len(again[3].blind) == len(plan.lead_ins.blind)
+
+
+def test_headland_corners_are_turned_where_the_boom_has_seen_the_next_side():
+    # No safe surroundings: the headland passes turn their corners as bulbs. A bulb that
+    # drives back far enough behind the corner lowers the tool with the lead band on the
+    # incoming side's swath; a short one lowered it on unseen ground at every corner (10 of
+    # 11 lowerings blind, none of them backed up: the tracks would leave the field).
+    params = CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2)
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    plan = plan_coverage(field, [], (-8.0, 10.0), params, start_yaw=0.0)
+    assert plan.headland
+    # the one left: the first pass's start, entered with a pivot from the start position
+    assert len(plan.lead_ins.blind) <= 1
+    for (x, y), _ in plan.lead_ins.blind:
+        assert Polygon(field).exterior.distance(Point(x, y)) < 4.0
