@@ -1,21 +1,23 @@
 """Lead-ins: the tool is lowered only where the sensor boom has looked first (pure core).
 
 The GPR/MD boom runs ``sensor_offset_x_m`` ahead of base_link, the flail
-``tool_offset_x_m``; driving straight, every strip of ground reaches the flail after the boom
-has passed over it (``sensor_offset_x_m - tool_offset_x_m``, 1.4 m on the shipped carrier,
-earlier). Where the tool is *lowered* (the first work leg after a transit, a pivot or a
+``tool_offset_x_m``; driving straight, every strip of ground reaches the flail
+``sensor_offset_x_m - tool_offset_x_m`` (1.4 m on the shipped carrier) after the boom passed
+over it. Where the tool is *lowered* (the first work leg after a transit, a pivot or a
 reverse) the ground from the hammers' rear reach to the boom's line is under or ahead of the
 tool but behind the boom: no sensor has looked at it unless an earlier leg did. Lowering
 there processes ground blind: a flail over an undetected AT mine sets it off (bench/
 missions.py gen_random seed 9, stop 39: a 0.8 rad pivot at a lane's end lowered the flail
 onto a TM-62M 1.7 m beside that lane), and the tracks follow the tool onto it.
 
-Mechanical clearance practice is to survey before processing and to work from cleared ground
-(GICHD, *A Guide to Mechanical Demining*, 2014; IMAS 09.50 "Mechanical demining"): here,
-where the lead band (:func:`lead_band`) at a lowering holds ground of the field that is
-neither processed, nor declared safe, nor under the boom on an earlier leg, the machine backs
-up straight along the new heading (tool raised) over ground its tracks may stand on, far
-enough that the band lies on ground already covered, and lowers the tool there; the boom then
+Mechanical clearance works from ground already cleared (IMAS 09.50 "Mechanical demining";
+GICHD, *A Study of Mechanical Application in Demining*, 2004): here, where the lead band
+(:func:`lead_band`) at a lowering holds ground of the field that is neither processed, nor
+declared safe, nor under the boom on an earlier leg, the machine backs up straight along the
+new heading (tool raised), far enough that the band lies on ground already covered, and lowers
+the tool there. The tracks back onto ground processed before or by the path's earlier legs,
+declared safe, pressed by their own earlier legs inside the field (the machine's own track),
+or outside the field when the surroundings are its turning ground; the boom then
 looks at the blind band before the flail reaches it (:func:`add_lead_ins`). Where no back-up
 fits (the ground behind is unprocessed, a keep-out zone or outside the geofence) the lowering
 is kept and reported (:attr:`LeadIns.blind`), never silently.
