@@ -78,7 +78,8 @@ from demining_control.coverage.planner import (CoverageParams, PlanningError,  #
 from demining_control.coverage.requests import read_request  # noqa: E402
 from demining_control.coverage.repair import (RepairGeometry, allowed_router,  # noqa: E402
                                               repair_path)
-from demining_bringup.stack import WILDCARD, find_profile, load_profile  # noqa: E402
+from demining_bringup.stack import (load_profile, load_stack, resolve_arguments,  # noqa: E402
+                                    resolve_stack)
 from demining_sim import shapes  # noqa: E402
 
 #: The follower's work reach (path_follower work_reach_m): tool lowered within it of the field.
@@ -342,8 +343,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument('--resolution', type=float, default=0.2,
                     help='cell size of the allowed-ground check, m (default 0.2)')
     ap.add_argument('--profile', metavar='NAME|YAML',
-                    help="plan with a vehicle profile's values (its '/**' and coverage_planner "
-                         'sections, e.g. mv4_flail); default: the planner\'s defaults')
+                    help="plan with the coverage planner's parameters as the stack resolves "
+                         "them for a vehicle profile (e.g. mv4_flail); default: the planner's "
+                         'defaults')
     ap.add_argument('--replay', nargs='+', metavar='FILE',
                     help='plan these plan requests again (a mission\'s '
                          'run_dir/plan_requests/plan_NNN.json) and measure them instead')
@@ -356,9 +358,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     params = CoverageParams()
     if args.profile:
         try:
-            profile = load_profile(find_profile(args.profile))
-            values = {**profile.get(WILDCARD, {}), **profile.get('coverage_planner', {})}
-            params = from_dict(CoverageParams, values, where='coverage_planner',
+            # the planner node's parameters as the stack resolves them for this profile
+            stack = load_stack()
+            resolved = resolve_arguments(stack, {'profile': args.profile})
+            node = next(n for n in resolve_stack(stack, resolved,
+                                                 load_profile(resolved['profile']))
+                        if n.name == 'coverage_planner')
+            params = from_dict(CoverageParams, node.parameters, where='coverage_planner',
                                allow_unknown=True)
         except (ConfigError, ParamError) as exc:
             print(f'error: --profile {args.profile}: {exc}', file=sys.stderr)

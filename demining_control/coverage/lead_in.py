@@ -34,6 +34,8 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.ops import unary_union
 
+from demining_control.coverage.allowed import rectangle
+
 XY = Tuple[float, float]
 
 #: Depth of the tool (its hammers' reach along the heading) beyond its centre line, m.
@@ -85,17 +87,10 @@ class LeadIns:
     blind: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
 
 
-def _quad(x: float, y: float, yaw: float, back: float, front: float, half: float) -> Polygon:
-    """A rectangle from ``back`` to ``front`` along ``yaw`` (negative: behind) of a pose."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    pts = [(back, -half), (front, -half), (front, half), (back, half)]
-    return Polygon([(x + c * u - s * v, y + s * u + c * v) for u, v in pts])
-
-
 def lead_band(x: float, y: float, yaw: float, g: LeadGeometry) -> Polygon:
     """Ground a tool lowered at pose (x, y, yaw) reaches before the boom has looked at it."""
     half = max(0.5 * g.tool_width_m - g.tolerance_m, 0.0)
-    return _quad(x, y, yaw, g.band_back_m, g.sensor_offset_x_m, half)
+    return Polygon(rectangle(x, y, yaw, -g.band_back_m, g.sensor_offset_x_m, half))
 
 
 def _swept(a: np.ndarray, b: np.ndarray, yaw: np.ndarray, offset: float, half: float
@@ -206,8 +201,7 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     report = LeadIns()
     if len(xy) < 2:
         return xy, work, facing, report
-    field = field if isinstance(field, Polygon) or hasattr(field, 'geom_type') \
-        else Polygon(field)
+    field = field if hasattr(field, 'geom_type') else Polygon(field)
     known = unary_union([geom for geom in (processed, safe)
                          if geom is not None and not geom.is_empty])
     replay = _Replay(xy, work, facing, g)
@@ -265,13 +259,14 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
         if fence is not None and not fence.covers(shapely.Point(bx, by)):
             return None
         # the ground the hull newly covers (where it stands now the plan has judged)
-        hull = _quad(x, y, yaw, -(g.footprint_rear_m + back), -g.footprint_rear_m,
-                     g.footprint_half_width_m)
+        hull = Polygon(rectangle(x, y, yaw, g.footprint_rear_m + back, -g.footprint_rear_m,
+                                 g.footprint_half_width_m))
         if keep_out is not None and not keep_out.is_empty and hull.intersects(keep_out):
             return None
         # the ground the tracks newly press while backing up
-        tracks = _quad(x, y, yaw, -(0.5 * g.track_length_m + back), -0.5 * g.track_length_m,
-                       g.contact_half_width_m - g.tolerance_m)
+        tracks = Polygon(rectangle(x, y, yaw, 0.5 * g.track_length_m + back,
+                                   -0.5 * g.track_length_m,
+                                   g.contact_half_width_m - g.tolerance_m))
         bare = tracks.intersection(field)
         if not bare.is_empty and not known.is_empty:
             bare = bare.difference(known)

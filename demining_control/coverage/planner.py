@@ -1969,12 +1969,16 @@ class _Planner:
         # a corner's lowerings lie within its longest runs of it, their bands a boom's reach on
         band_reach = max(_CORNER_RUNS_M) + p.sensor_offset_x_m + 0.5 * p.tool_width_m
 
+        def near(polys, boxes, v: XY, radius: float):
+            """Of ``polys`` those whose bounds come within ``radius`` of ``v``, as one."""
+            hits = [g for g, (x0, y0, x1, y1) in zip(polys, boxes)
+                    if x0 <= v[0] + radius and v[0] - radius <= x1
+                    and y0 <= v[1] + radius and v[1] - radius <= y1]
+            return unary_union(hits) if hits else Polygon()
+
         def looked(v: XY):
             """The swaths and strips so far that a lead band near corner ``v`` may touch."""
-            near = [g for g, (x0, y0, x1, y1) in zip(strips + seen, bounds + seen_bounds)
-                    if x0 <= v[0] + band_reach and v[0] - band_reach <= x1
-                    and y0 <= v[1] + band_reach and v[1] - band_reach <= y1]
-            return unary_union(near) if near else Polygon()
+            return near(strips + seen, bounds + seen_bounds, v, band_reach)
 
         def blind(v: XY, heading: float, before, *more: Polygon) -> float:
             """Unseen unprocessed ground of the lead band of a lowering at ``v`` onto
@@ -1993,15 +1997,8 @@ class _Planner:
         bounds: List[Tuple[float, float, float, float]] = []
         reach = p.pivot_radius_m
 
-        def done(v: XY, radius: float):
-            """The strips so far within ``radius`` of ``v`` (by their bounds), as one."""
-            near = [g for g, (x0, y0, x1, y1) in zip(strips, bounds)
-                    if x0 <= v[0] + radius and v[0] - radius <= x1
-                    and y0 <= v[1] + radius and v[1] - radius <= y1]
-            return unary_union(near) if near else Polygon()
-
         def swept(v: XY, heading: float, before, *more: Polygon) -> Tuple[float, float]:
-            """What the pivot at ``v`` onto ``heading`` sweeps with ``before`` (:func:`done`)
+            """What the pivot at ``v`` onto ``heading`` sweeps with ``before`` (the strips near)
             and ``more`` processed (the disc, and the tracks' way on to the tool's line)."""
             inside, outside = self._disc_areas(v, unprocessed, unary_union([before, *more]),
                                                heading)
@@ -2022,7 +2019,7 @@ class _Planner:
             if p.corner_angle_rad < abs(_turn_at(prev, v, nxt)) < p.reverse_turn_rad:
                 before = looked(v)
                 # a bulb's pivots lie within its longest runs of the corner
-                processed = done(v, reach + max(_CORNER_RUNS_M))
+                processed = near(strips, bounds, v, reach + max(_CORNER_RUNS_M))
                 inside, outside = swept(v, h_out, processed, strip(prev, v))
                 best_cost = (inside, blind(v, h_out, before, strip(prev, v), boom(prev, v)),
                              outside, 0.0)
