@@ -65,6 +65,8 @@ class LeadGeometry:
     corner_angle_rad: float
     #: The tool line's ends are judged this far inside them (the allowed-ground tolerance).
     tolerance_m: float = 0.05
+    #: Whether blind lowerings get a back-up (False: they are only counted and reported).
+    back_up: bool = True
 
     @property
     def band_back_m(self) -> float:
@@ -252,7 +254,7 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
     ``outside_safe``) outside the field, the hull out of ``keep_out`` and base_link in
     ``fence``; None if none."""
     c, s = math.cos(yaw), math.sin(yaw)
-    steps = int(math.ceil(g.max_back_m / BACK_STEP_M))
+    steps = int(math.ceil(g.max_back_m / BACK_STEP_M)) if g.back_up else 0
     for i in range(1, steps + 1):
         back = i * BACK_STEP_M
         bx, by = x - back * c, y - back * s

@@ -22,7 +22,8 @@ PIVOT_FACING = np.array([0.0, NORTH, NORTH])
 
 
 def _geometry():
-    return lead_geometry(CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2))
+    return lead_geometry(CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2,
+                                        lead_in_back_up=True))
 
 
 def test_a_lowering_after_a_pivot_backs_up_until_the_boom_has_seen_its_lead_band():
@@ -132,7 +133,8 @@ def test_the_follower_backs_up_and_lowers_without_a_pivot_at_the_cusp():
 def test_plans_lower_the_tool_only_where_the_boom_has_looked_or_say_where_not():
     # A square field with safe surroundings (no headland), half processed, a no-go zone in
     # the other half: every lowering of the plan has a seen band, or is reported blind.
-    params = CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2, headland_passes='0')
+    params = CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2, headland_passes='0',
+                            lead_in_back_up=True)
     field = [(0.0, 0.0), (30.0, 0.0), (30.0, 24.0), (0.0, 24.0)]
     disc = Point(15.0, 17.0).buffer(1.5)
     plan = plan_coverage(field, [], (-6.0, 4.0), params, processed=box(0.0, 0.0, 30.0, 10.0),
@@ -152,7 +154,7 @@ def test_headland_corners_are_turned_where_the_boom_has_seen_the_next_side():
     # drives back far enough behind the corner lowers the tool with the lead band on the
     # incoming side's swath; a short one lowered it on unseen ground at every corner (10 of
     # 11 lowerings blind, none of them backed up: the tracks would leave the field).
-    params = CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2)
+    params = CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2, lead_in_back_up=True)
     field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
     plan = plan_coverage(field, [], (-8.0, 10.0), params, start_yaw=0.0)
     assert plan.headland
@@ -160,3 +162,13 @@ def test_headland_corners_are_turned_where_the_boom_has_seen_the_next_side():
     assert len(plan.lead_ins.blind) <= 1
     for (x, y), _ in plan.lead_ins.blind:
         assert Polygon(field).exterior.distance(Point(x, y)) < 4.0
+
+
+def test_by_default_blind_lowerings_are_counted_not_backed_up():
+    params = CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2)
+    xy, work, facing, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING,
+                                            lead_geometry(params), field=FIELD,
+                                            processed=box(0.0, 0.0, 20.0, 5.5),
+                                            outside_safe=True, start_yaw=0.0)
+    assert not report.added and len(report.blind) == 1
+    assert xy.tolist() == PIVOT_PATH.tolist()
