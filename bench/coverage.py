@@ -22,7 +22,10 @@ mission counts its footprint violations), path length, turns, planning time,
 the length ratio to the peer, and the re-plan time around a new no-go zone. ``lead_ins``:
 back-ups before a tool lowering whose band ahead the boom had not seen;
 ``blind_lowerings`` and ``blind_lead_m2``: lowerings no back-up fits, and their unseen ground
-(:mod:`demining_control.coverage.lead_in`).
+(:mod:`demining_control.coverage.lead_in`). ``blind_track_m2`` and ``blind_track_stretches``:
+ground of the field the tracks press before the tool processed it or the sensor boom swept
+it (mostly the rear track corners in a pivot), where a mine is one no sensor could have found;
+the check uses the planned machine's tracks, tool and boom (``--profile``).
 
 Re-plan: on the cratered field (5 ha, 25 craters), a 10 ha field with 25 craters and the
 rotated 10 ha rectangle (``--quick``: the small cratered field and the field cut by a road), the
@@ -34,7 +37,8 @@ re-planned in full. ``repair_fallbacks`` counts those; ``full_replan_p95_ms`` is
 re-plan's time on every trial, for reference.
 
 Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations`` (sum),
-``keep_out_entries`` (sum), ``lead_ins``, ``blind_lowerings``, ``blind_lead_m2`` (sums),
+``keep_out_entries`` (sum), ``lead_ins``, ``blind_lowerings``, ``blind_lead_m2``,
+``blind_track_m2``, ``blind_track_stretches`` (sums),
 ``min_coverage_reachable_pct``, ``max_length_vs_peer``, ``max_plan_s`` (wall time; and
 ``max_plan_cpu_s``, the planner process's CPU time, on a shared host), ``replan_p95_ms``,
 ``repair_fallbacks``, ``full_replan_p95_ms``, ``areas``. ``--png FILE`` renders every plan
@@ -52,6 +56,7 @@ Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M] [--profile NA
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import math
@@ -280,7 +285,16 @@ def _render_replays(drawn: List[tuple], path: str) -> None:
     _save(fig, path)
 
 
-def replay(paths: List[str], contact: ContactParams, png: Optional[str] = None) -> int:
+def contact_for(params: CoverageParams, resolution_m: float, **override) -> ContactParams:
+    """The allowed-ground check of the machine ``params`` plan for: its tracks, tool and
+    sensor boom (the boom's sweep decides the blind track figure)."""
+    fields = {f.name for f in dataclasses.fields(ContactParams)}
+    values = {k: getattr(params, k) for k in fields if hasattr(params, k)}
+    values.update(resolution_m=resolution_m, **override)
+    return ContactParams(**values)
+
+
+def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> int:
     """Plan each request file again and measure the plan (one JSON line each, then the sum).
 
     The ground processed before the request counts as allowed (with the declared safe
@@ -295,7 +309,8 @@ def replay(paths: List[str], contact: ContactParams, png: Optional[str] = None) 
         return 2
     total = {'requests': len(requests), 'refused': 0, 'footprint_violations': 0,
              'field_violations': 0, 'field_outside_allowed_m': 0.0, 'keep_out_entries': 0,
-             'lead_ins': 0, 'blind_lowerings': 0}
+             'lead_ins': 0, 'blind_lowerings': 0, 'blind_track_m2': 0.0,
+             'blind_track_stretches': 0}
     drawn = []
     for path, req in requests:
         c0 = time.process_time()
@@ -310,7 +325,8 @@ def replay(paths: List[str], contact: ContactParams, png: Optional[str] = None) 
                                if g is not None and not g.is_empty])
         xy = np.column_stack([plan.waypoints, plan.facing])
         check = check_path(xy, plan.work, req.field,
-                           [*req.exclusion_zones, *req.no_go_zones], allowed, contact)
+                           [*req.exclusion_zones, *req.no_go_zones], allowed,
+                           contact_for(req.params, resolution_m))
         row = {'file': path, 'stamp': req.stamp, 'start': [round(v, 2) for v in req.start],
                'length_m': round(check.length_m, 1), 'turns': check.turns,
                'footprint_violations': len(check.violations),
@@ -321,13 +337,17 @@ def replay(paths: List[str], contact: ContactParams, png: Optional[str] = None) 
                'lead_ins': len(plan.lead_ins.added),
                'blind_lowerings': len(plan.lead_ins.blind),
                'blind_lead_m2': round(sum(a for _, a in plan.lead_ins.blind), 2),
+               'blind_track_m2': round(check.blind_track_m2, 2),
+               'blind_track_stretches': len(check.blind_track_at),
                'plan_cpu_s': round(cpu, 3)}
         print(json.dumps(row))
         drawn.append((path, req, plan, check))
         for key in ('footprint_violations', 'field_violations', 'field_outside_allowed_m',
-                    'keep_out_entries', 'lead_ins', 'blind_lowerings'):
+                    'keep_out_entries', 'lead_ins', 'blind_lowerings', 'blind_track_m2',
+                    'blind_track_stretches'):
             total[key] += row[key]
-    total['field_outside_allowed_m'] = round(total['field_outside_allowed_m'], 1)
+    for key in ('field_outside_allowed_m', 'blind_track_m2'):
+        total[key] = round(total[key], 1)
     if png and drawn:
         _render_replays(drawn, png)
     print(json.dumps(total))
@@ -354,7 +374,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print('error: --resolution must be within 0.02..1.0 m', file=sys.stderr)
         return 2
     if args.replay:
-        return replay(args.replay, ContactParams(resolution_m=args.resolution), args.png)
+        return replay(args.replay, args.resolution, args.png)
     params = CoverageParams()
     if args.profile:
         try:
@@ -369,8 +389,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         except (ConfigError, ParamError) as exc:
             print(f'error: --profile {args.profile}: {exc}', file=sys.stderr)
             return 2
-    contact = ContactParams(resolution_m=args.resolution)
-    peer_contact = ContactParams(resolution_m=args.resolution, tool_offset_x_m=0.0)
+    contact = contact_for(params, args.resolution)
+    peer_contact = contact_for(params, args.resolution, tool_offset_x_m=0.0)
     rows = []
     areas = _areas(args.quick)
     for k, (name, (area, start)) in enumerate(areas.items(), start=1):
@@ -406,6 +426,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                'headland_passes': len(plan.headland),
                'lead_ins': len(plan.lead_ins.added), 'blind_lowerings': len(plan.lead_ins.blind),
                'blind_lead_m2': round(sum(a for _, a in plan.lead_ins.blind), 2),
+               'blind_track_m2': round(ours.blind_track_m2, 2),
+               'blind_track_stretches': len(ours.blind_track_at),
                '_area': area, '_xy': plan.waypoints, '_violations': ours.violations}
         laps = len(plan.headland) and max(1, params.auto_headland_passes())
         peer_xy, peer_s = _peer(area, start, params, plan.lane_angle_rad, laps)
@@ -454,6 +476,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         'lead_ins': int(sum(r['lead_ins'] for r in rows)),
         'blind_lowerings': int(sum(r['blind_lowerings'] for r in rows)),
         'blind_lead_m2': round(float(sum(r['blind_lead_m2'] for r in rows)), 1),
+        'blind_track_m2': round(float(sum(r['blind_track_m2'] for r in rows)), 1),
+        'blind_track_stretches': int(sum(r['blind_track_stretches'] for r in rows)),
         'min_coverage_reachable_pct': min(r['coverage_pct'] for r in rows),
         'max_length_vs_peer': max(ratios) if ratios else None,
         'max_plan_s': max(r['plan_s'] for r in rows),

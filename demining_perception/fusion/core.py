@@ -79,6 +79,19 @@
   rule. Strong AT evidence (an AT-sized top, kilograms of metal) stays AT, UXO is
   left as it is (a round is as often thrown aside or damaged as set off), and the label is
   never CLUTTER by this evidence alone (the cost matrix still weighs P(AP)).
+* **Weak MD looks** (:attr:`Track.weak_used`): the MD processor reads the metal from the
+  footprint's width, and the metal grows as the sixth power of the distance it fits
+  (demining_perception/metal_detector/processing.py). Near the detection threshold noise
+  widens the footprint: weak hits (below ``md_reliable_confidence``) at AP mines read a PMN-2
+  8.6 cm deep as 2.3 kg 42 cm down (a UXO label, a false no-go zone) and a TS-50 2 cm deep as
+  253 g 33 cm down (P(AP) 0.0025, a factor 2.5 from CLUTTER); over DDS a TS-50 at the boom's
+  edge read 25 g 21 cm down (P(AP) 0.012). On bench/classification.py's worlds (generated
+  soils, mixed_field, training_field, a TS-50 grid across the boom) 2 of 13 weak looks at AP
+  mines read 10 times too much or more, none of 277 reliable looks at anything did, and every
+  wild read put the metal's centre 15-34 cm below the object's top (the sound ones at most
+  7 cm). So a weak look's metal counts only while its centre lies less than
+  ``md_weak_depth_excess_m`` below the top the GPR measured for the same track; beyond, the
+  look says that the MD answered, not how much metal it heard.
 * **Complete looks before a no-go zone**: a no-go zone, once made, is permanent
   (demining_control/coverage/no_go.py), so a track without kilograms of metal is not labelled
   AT or UXO until the sensors had their look at it (``look_s``, 1 s: the channels beside an
@@ -369,6 +382,14 @@ class FusionParams:
     md_reliable_confidence: float = param(
         0.75, 'an MD hit this confident (SNR twice the threshold) reads the metal content '
         'within a factor ~1.5; weaker hits within a factor ~3', min=0.0, max=1.0)
+    md_weak_depth_excess_m: float = param(
+        0.12, 'a weak MD hit (below md_reliable_confidence) whose metal centre lies this far '
+        'or more below the top the GPR measured for the same track has fitted too wide a '
+        'footprint: its metal estimate (which grows as the sixth power of the distance) is '
+        'not used, only that the MD answered. Weak hits at AP mines read a PMN-2 8.6 cm deep '
+        'as 2.3 kg at 42 cm and a TS-50 2 cm deep as 253 g at 33 cm; reliable hits stayed '
+        'within 10x (bench/classification.py worlds, module docstring "Weak MD looks")',
+        min=0.0, max=math.inf)
     gpr_confident_confidence: float = param(
         0.8, 'GPR hits this confident give the track its flat-top half width and polarity '
         '(weaker hits\' are noise)', min=0.0, max=1.0)
@@ -565,9 +586,18 @@ class Track:
     gpr_strength: float = 0.0         # strongest GPR response (z-score)
     depth_sum: float = 0.0            # confidence-weighted GPR depth
     depth_weight: float = 0.0
-    md_depth_sum: float = 0.0         # confidence^2-weighted MD depth (metal centre)
-    metal_log_sum: float = 0.0        # confidence^2-weighted log of the metal content (g)
-    metal_weight: float = 0.0
+    #: Reliable MD looks (``reliable_md``): confidence^2-weighted MD depth (the metal's
+    #: centre) and log of the metal content (g), and their weight; weak looks apart (their
+    #: metal counts only where the GPR's depth does not contradict it: :attr:`weak_used`).
+    md_depth_sum: float = 0.0
+    metal_log_sum: float = 0.0
+    reliable_weight: float = 0.0
+    weak_depth_sum: float = 0.0
+    weak_log_sum: float = 0.0
+    weak_weight: float = 0.0
+    #: A weak look's metal centre this far below the GPR's top, or more, is not this object's
+    #: (FusionParams.md_weak_depth_excess_m; set by the fusion core).
+    weak_depth_excess_m: float = math.inf
     metal_log_sigma: float = math.inf  # spread of the best metal look (log units)
     metal_max_reliable: float = 0.0   # heaviest reliable look (a mine under a fragment)
     metal_reliable_n: int = 0         # reliable looks
@@ -589,9 +619,29 @@ class Track:
         return self.depth_sum / self.depth_weight if self.depth_weight > 0.0 else 0.0
 
     @property
+    def weak_used(self) -> bool:
+        """Whether the weak MD looks' metal estimate counts (module docstring, "Weak MD
+        looks"): not when their metal centre lies ``weak_depth_excess_m`` or more below the
+        top the GPR measured for the same track."""
+        if self.weak_weight <= 0.0:
+            return False
+        if self.depth_weight <= 0.0:
+            return True
+        return self.weak_depth_sum / self.weak_weight - self.gpr_depth < self.weak_depth_excess_m
+
+    @property
+    def metal_weight(self) -> float:
+        """Weight of the MD looks whose metal estimate counts (0: none says how much)."""
+        return self.reliable_weight + (self.weak_weight if self.weak_used else 0.0)
+
+    @property
     def md_depth(self) -> float:
-        """MD depth estimate (centre of the metal), 0 when the MD has not seen the track."""
-        return self.md_depth_sum / self.metal_weight if self.metal_weight > 0.0 else 0.0
+        """MD depth estimate (centre of the metal), 0 when no MD look's estimate counts."""
+        weight = self.metal_weight
+        if weight <= 0.0:
+            return 0.0
+        total = self.md_depth_sum + (self.weak_depth_sum if self.weak_used else 0.0)
+        return total / weight
 
     @property
     def depth(self) -> float:
@@ -601,9 +651,11 @@ class Track:
     @property
     def metal_g(self) -> float:
         """Metal content (g, MD estimate; geometric mean weighted by confidence^2), 0 if none."""
-        if self.metal_weight <= 0.0:
+        weight = self.metal_weight
+        if weight <= 0.0:
             return 0.0
-        return math.exp(self.metal_log_sum / self.metal_weight)
+        total = self.metal_log_sum + (self.weak_log_sum if self.weak_used else 0.0)
+        return math.exp(total / weight)
 
     @property
     def gpr_radius(self) -> float:
@@ -679,10 +731,16 @@ class Track:
             if math.isfinite(det.strength):
                 # Noisy (weak) hits give scattered metal estimates: weight by confidence^2.
                 w2 = w * w
-                self.metal_log_sum += math.log(max(det.strength, _MIN_METAL_G)) * w2
-                self.md_depth_sum += depth * w2
-                self.metal_weight += w2
+                log_g = math.log(max(det.strength, _MIN_METAL_G)) * w2
                 reliable = det.confidence >= reliable_md
+                if reliable:
+                    self.metal_log_sum += log_g
+                    self.md_depth_sum += depth * w2
+                    self.reliable_weight += w2
+                else:
+                    self.weak_log_sum += log_g
+                    self.weak_depth_sum += depth * w2
+                    self.weak_weight += w2
                 self.metal_log_sigma = min(self.metal_log_sigma, _METAL_LOG_SIGMA_RELIABLE
                                            if reliable else _METAL_LOG_SIGMA_WEAK)
                 if reliable:
@@ -724,7 +782,10 @@ class Track:
         self.depth_weight += other.depth_weight
         self.md_depth_sum += other.md_depth_sum
         self.metal_log_sum += other.metal_log_sum
-        self.metal_weight += other.metal_weight
+        self.reliable_weight += other.reliable_weight
+        self.weak_depth_sum += other.weak_depth_sum
+        self.weak_log_sum += other.weak_log_sum
+        self.weak_weight += other.weak_weight
         self.metal_log_sigma = min(self.metal_log_sigma, other.metal_log_sigma)
         self.metal_max_reliable = max(self.metal_max_reliable, other.metal_max_reliable)
         self.metal_reliable_n += other.metal_reliable_n
@@ -1255,7 +1316,8 @@ class FusionCore:
                 best, best_score = t, score
         if best is None:
             best = Track(id=self._next_id, x=d.x, y=d.y, first_seen=stamp, last_seen=stamp,
-                         travel0=self._travel)
+                         travel0=self._travel,
+                         weak_depth_excess_m=self.params.md_weak_depth_excess_m)
             self._next_id += 1
             self.tracks[best.id] = best
         else:

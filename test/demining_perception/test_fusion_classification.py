@@ -579,3 +579,58 @@ def test_flailed_needs_the_whole_top_processed_and_a_top_within_the_flails_depth
 def test_strong_at_evidence_stays_at_where_the_flail_has_passed(dets):
     d, t = fuse_on(dets, np.ones((100, 100), dtype=bool))
     assert t.flailed and d.kind == DetectionKind.AT
+
+
+@pytest.mark.parametrize('grams, md_depth', [(2300.0, 0.42), (253.0, 0.33), (25.0, 0.21)],
+                         ids=['pmn2_read_2.3kg', 'ts50_read_253g', 'ts50_read_25g'])
+def test_a_weak_md_look_too_deep_for_the_gprs_top_does_not_weigh_the_metal(grams, md_depth):
+    """Weak MD looks at small AP mines that fitted too wide a footprint (bench/classification.py:
+    a PMN-2 8.6 cm deep read 2.3 kg at 42 cm, a TS-50 2 cm deep 253 g at 33 cm; over DDS a
+    TS-50 at the boom's edge 25 g at 21 cm, P(AP) 0.012: within a factor 12 of CLUTTER)."""
+    from demining_perception.fusion.core import posterior
+    hits = [gpr(0.03, 0.04, conf=0.9, strength=12.0), md(grams, md_depth, conf=0.56)]
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    for i, d in enumerate(hits):
+        f.add([d], stamp=0.2 * i)
+    f.update(100.0)
+    (t,) = f.tracks.values()
+    # the MD answered; how much metal it heard is unknown
+    assert t.md_hits == 1 and t.metal_g == 0.0 and not t.weak_used
+    post = posterior(t, f.params, 100.0)
+    assert post[Hypothesis.AP] > 0.03 and post[Hypothesis.AT] + post[Hypothesis.UXO] < 0.05
+    (d,) = f.fused()
+    assert d.kind == DetectionKind.AP
+    # the rule off (the excess unbounded), the metal weighs: a no-go zone for a PMN-2 (UXO),
+    # or an AP mine less than half as likely (a TS-50 at 253 g: P(AP) 0.0025, within a factor
+    # 2.5 of CLUTTER)
+    f = FusionCore.from_bounds(FusionParams(md_weak_depth_excess_m=math.inf),
+                               (0.0, 0.0, 10.0, 10.0))
+    for i, d in enumerate(hits):
+        f.add([d], stamp=0.2 * i)
+    f.update(100.0)
+    (t,) = f.tracks.values()
+    assert t.weak_used and t.metal_g == pytest.approx(grams)
+    (d,) = f.fused()
+    assert d.kind != DetectionKind.AP or \
+        posterior(t, f.params, 100.0)[Hypothesis.AP] < 0.5 * post[Hypothesis.AP]
+
+
+def test_weak_md_looks_that_agree_with_the_gpr_and_reliable_looks_always_weigh():
+    # a weak look whose metal centre is a few cm below the GPR's top: its metal counts
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    for i, d in enumerate([gpr(0.05, 0.03, conf=0.9), md(20.0, 0.12, conf=0.6)]):
+        f.add([d], stamp=0.2 * i)
+    (t,) = f.tracks.values()
+    assert t.weak_used and t.metal_g == pytest.approx(20.0) and t.md_depth == pytest.approx(0.12)
+    # a reliable look weighs wherever the GPR's top is; the weak one too deep does not
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    for i, d in enumerate([gpr(0.03, 0.03, conf=0.9), md(2100.0, 0.27, conf=0.93),
+                           md(900.0, 0.4, conf=0.6)]):
+        f.add([d], stamp=0.2 * i)
+    (t,) = f.tracks.values()
+    assert not t.weak_used and t.metal_g == pytest.approx(2100.0)
+    # no GPR report: nothing contradicts a weak look
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    f.add([md(253.0, 0.33, conf=0.56)], stamp=0.0)
+    (t,) = f.tracks.values()
+    assert t.weak_used and t.metal_g == pytest.approx(253.0)

@@ -40,6 +40,32 @@ def test_a_pivot_on_a_single_lane_sweeps_the_tracks_over_unprocessed_ground():
     assert c.violations[0] == pytest.approx((15.0, 10.0))
 
 
+def test_tracks_on_ground_the_boom_never_swept_are_blind_and_scanned_ground_is_not():
+    safe = box(-10.0, 8.0, 0.0, 12.0)
+    contact = ContactParams(resolution_m=0.1, sensor_width_m=3.2, sensor_offset_x_m=4.0,
+                            track_length_m=4.0, track_gauge_m=1.6, track_width_m=0.35)
+    # driving forward the boom (4 m ahead, 3.2 m wide) sweeps the ground before the tracks
+    # (1.95 m wide) reach it, tool down or raised: violations, none of them blind
+    c = check_path([(-5.0, 10.0), (25.0, 10.0)], [False, False], RECT, (), safe, contact)
+    assert len(c.violations) == 1 and c.blind_track_m2 == 0.0 and c.blind_track_at == []
+    # a quarter pivot at the lane's end: its rear track corners (2.2 m out) swing past the
+    # boom's 1.6 m half width over ground nothing has swept
+    c = check_path([(-5.0, 10.0), (15.0, 10.0), (15.0, 15.0)], None, RECT, (), safe, contact)
+    assert c.blind_track_m2 > 0.5 and c.blind_track_at[0] == pytest.approx((15.0, 10.0))
+    # the same pivot after the boom swept both sides: passes (tool raised) at y 8 and 12
+    # turning on safe ground beyond the field's ends, then in along y 10
+    turning = box(-10.0, 0.0, 0.0, 20.0).union(box(30.0, 0.0, 40.0, 20.0))
+    xy = [(-5.0, 8.0), (35.0, 8.0), (35.0, 12.0), (-5.0, 12.0), (-5.0, 10.0), (15.0, 10.0),
+          (15.0, 15.0)]
+    swept = check_path(xy, [False] * 4 + [True] * 3, RECT, (), turning, contact)
+    assert swept.turns == 5 and swept.blind_track_m2 == 0.0
+    assert len(swept.violations) >= 1          # still unprocessed: not allowed ground
+    # reversing, the boom trails the tracks: ground behind the machine is blind
+    xy = np.array([[15.0, 10.0, 0.0], [5.0, 10.0, 0.0]])
+    c = check_path(xy, [False, False], RECT, (), box(14.0, 8.0, 16.0, 12.0), contact)
+    assert c.blind_track_m2 > 10.0
+
+
 def test_backing_out_retraces_processed_ground_without_a_pivot():
     safe = box(-10.0, 8.0, 0.0, 12.0)
     xy = np.array([[-5.0, 10.0, 0.0], [15.0, 10.0, 0.0], [-5.0, 10.0, 0.0]])
