@@ -192,11 +192,13 @@ class CoverageParams:
     tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
     sensor_offset_x_m: float = vehicle_params.sensor_offset_x_m()
     sensor_width_m: float = vehicle_params.sensor_width_m()
-    # Off by default: a back-up's reversal weakens the GPR's next look at a small shallow AP
-    # mine (test/integration/test_mission.py, small field: a TS-50 10 m on from a lane start
-    # backed up 0.7 m, P(AP) at its first look 0.24 -> 0.11 on the core host, labelled UNKNOWN
-    # over DDS in 3 runs of 10) until the GPR processor's reversal handling is fixed.
-    lead_in_back_up: bool = param(False, 'back up before a tool lowering whose band ahead the '
+    # A back-up moves the lane that follows by centimetres across: on the small field of
+    # test/integration/test_mission.py it put a TS-50 2 cm deep 6-10 cm from the nearest GPR
+    # channel and MD coil instead of 0.6 cm (weaker looks: GPR z 8 instead of 27; over DDS
+    # the MD fitted 17-25 g at 21 cm, which docs/architecture.md "Vehicle concept" tells).
+    # The reversal itself does not weaken the GPR: with the weak MD looks' metal checked
+    # against the GPR's depth (fusion/core.py) the test passed 25 of 26 runs with back-ups.
+    lead_in_back_up: bool = param(True, 'back up before a tool lowering whose band ahead the '
                                   'boom has not scanned (coverage/lead_in.py); false: such '
                                   'lowerings are only counted and logged')
     overlap: float = param(0.1, 'lane overlap as a fraction of the tool width', min=0.0,

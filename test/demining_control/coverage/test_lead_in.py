@@ -164,11 +164,15 @@ def test_headland_corners_are_turned_where_the_boom_has_seen_the_next_side():
         assert Polygon(field).exterior.distance(Point(x, y)) < 4.0
 
 
-def test_by_default_blind_lowerings_are_counted_not_backed_up():
-    params = CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2)
-    xy, work, facing, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING,
-                                            lead_geometry(params), field=FIELD,
-                                            processed=box(0.0, 0.0, 20.0, 5.5),
-                                            outside_safe=True, start_yaw=0.0)
+def test_back_ups_are_on_by_default_and_switched_off_blind_lowerings_are_only_counted():
+    def lead_ins(params):
+        return add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, lead_geometry(params),
+                            field=FIELD, processed=box(0.0, 0.0, 20.0, 5.5), outside_safe=True,
+                            start_yaw=0.0)
+
+    xy, _, _, report = lead_ins(CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2))
+    assert len(report.added) == 1 and not report.blind and len(xy) > len(PIVOT_PATH)
+    xy, _, _, report = lead_ins(CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2,
+                                               lead_in_back_up=False))
     assert not report.added and len(report.blind) == 1
     assert xy.tolist() == PIVOT_PATH.tolist()
