@@ -5,7 +5,6 @@ import json
 from shapely.geometry import box
 
 from bench import coverage as bench_coverage
-from demining_control.coverage.allowed import ContactParams
 from demining_control.coverage.planner import CoverageParams
 from demining_control.coverage.requests import PlanRequest, write_request
 
@@ -21,7 +20,7 @@ def test_each_request_is_planned_again_and_measured_then_summed(tmp_path, capsys
     everything = PlanRequest(field=FIELD, exclusion_zones=[], start=(1.0, 1.0),
                              params=CoverageParams(), processed=box(-1.0, -1.0, 21.0, 13.0))
     paths.append(write_request(str(tmp_path), everything))
-    assert bench_coverage.replay(paths, ContactParams(resolution_m=0.2)) == 0
+    assert bench_coverage.replay(paths, 0.2) == 0
     lines = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
     rows, total = lines[:-1], lines[-1]
     assert [r['stamp'] for r in rows[:2]] == [10.0, 20.0]
@@ -29,6 +28,16 @@ def test_each_request_is_planned_again_and_measured_then_summed(tmp_path, capsys
     assert 'refused' in rows[2]                      # nothing left: counted, not fatal
     assert total['requests'] == 3 and total['refused'] == 1
     assert total['field_violations'] == sum(r['field_violations'] for r in rows[:2])
+    assert total['blind_track_stretches'] == sum(r['blind_track_stretches'] for r in rows[:2])
+
+
+def test_the_check_is_of_the_machine_the_request_planned_for():
+    params = CoverageParams(sensor_width_m=3.2, sensor_offset_x_m=3.5, tool_width_m=2.4,
+                            track_gauge_m=1.8)
+    contact = bench_coverage.contact_for(params, 0.2)
+    assert (contact.sensor_width_m, contact.sensor_offset_x_m, contact.tool_width_m,
+            contact.track_gauge_m, contact.resolution_m) == (3.2, 3.5, 2.4, 1.8, 0.2)
+    assert bench_coverage.contact_for(params, 0.2, tool_offset_x_m=0.0).tool_offset_x_m == 0.0
 
 
 def test_a_file_that_is_no_request_is_one_error_line_and_exit_2(tmp_path, capsys):
