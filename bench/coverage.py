@@ -25,7 +25,9 @@ back-ups before a tool lowering whose band ahead the boom had not seen;
 (:mod:`demining_control.coverage.lead_in`). ``blind_track_m2`` and ``blind_track_stretches``:
 ground of the field the tracks press before the tool processed it or the sensor boom swept
 it (mostly the rear track corners in a pivot), where a mine is one no sensor could have found;
-the check uses the planned machine's tracks, tool and boom (``--profile``).
+the check uses the planned machine's tracks, tool and boom (``--profile``). ``blind_pivots``:
+the pivots the plan itself reports sweeping such ground (:func:`demining_control.coverage.
+lead_in.blind_pivots`, what the planner node logs).
 
 Re-plan: on the cratered field (5 ha, 25 craters), a 10 ha field with 25 craters and the
 rotated 10 ha rectangle (``--quick``: the small cratered field and the field cut by a road), the
@@ -38,7 +40,7 @@ re-plan's time on every trial, for reference.
 
 Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations`` (sum),
 ``keep_out_entries`` (sum), ``lead_ins``, ``blind_lowerings``, ``blind_lead_m2``,
-``blind_track_m2``, ``blind_track_stretches`` (sums),
+``blind_track_m2``, ``blind_track_stretches``, ``blind_pivots`` (sums),
 ``min_coverage_reachable_pct``, ``max_length_vs_peer``, ``max_plan_s`` (wall time; and
 ``max_plan_cpu_s``, the planner process's CPU time, on a shared host), ``replan_p95_ms``,
 ``repair_fallbacks``, ``full_replan_p95_ms``, ``areas``. ``--png FILE`` renders every plan
@@ -428,6 +430,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                'blind_lead_m2': round(sum(a for _, a in plan.lead_ins.blind), 2),
                'blind_track_m2': round(ours.blind_track_m2, 2),
                'blind_track_stretches': len(ours.blind_track_at),
+               'blind_pivots': len(plan.lead_ins.blind_pivots),
                '_area': area, '_xy': plan.waypoints, '_violations': ours.violations}
         laps = len(plan.headland) and max(1, params.auto_headland_passes())
         peer_xy, peer_s = _peer(area, start, params, plan.lane_angle_rad, laps)
@@ -478,6 +481,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         'blind_lead_m2': round(float(sum(r['blind_lead_m2'] for r in rows)), 1),
         'blind_track_m2': round(float(sum(r['blind_track_m2'] for r in rows)), 1),
         'blind_track_stretches': int(sum(r['blind_track_stretches'] for r in rows)),
+        'blind_pivots': int(sum(r['blind_pivots'] for r in rows)),
         'min_coverage_reachable_pct': min(r['coverage_pct'] for r in rows),
         'max_length_vs_peer': max(ratios) if ratios else None,
         'max_plan_s': max(r['plan_s'] for r in rows),

@@ -318,7 +318,8 @@ class CoveragePlan:
                 f'(work {self.work_length_m:.0f} m), expected {self.expected_time_s / 60:.1f} min,'
                 f' transit over unprocessed ground {self.transit_over_unprocessed_m:.1f} m, '
                 f'{len(self.lead_ins.added)} lead-ins, {len(self.lead_ins.blind)} '
-                'lowerings over unseen ground')
+                f'lowerings over unseen ground, {len(self.lead_ins.blind_pivots)} pivots '
+                'sweeping it')
 
 
 def validate_polygon(points: Sequence[XY], what: str) -> Polygon:

@@ -176,3 +176,29 @@ def test_back_ups_are_on_by_default_and_switched_off_blind_lowerings_are_only_co
                                                lead_in_back_up=False))
     assert not report.added and len(report.blind) == 1
     assert xy.tolist() == PIVOT_PATH.tolist()
+
+
+def test_a_pivot_whose_track_corners_swing_over_ground_nothing_has_seen_is_reported():
+    from demining_control.coverage.lead_in import blind_pivots
+    g = _geometry()
+    # the east leg processed a 2 m strip and its boom swept 3.2 m (y 1.4-4.6); pivoting to
+    # face north at (10, 3), the rear corners swing 2.2 m out (y 0.8 .. 5.2, x 7.8 .. 12.2):
+    # beyond the boom's sweep that ground is the field's, and nothing has looked at it
+    xy, work, facing, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g,
+                                            field=FIELD, processed=box(0.0, 0.0, 20.0, 1.0),
+                                            outside_safe=True, start_yaw=0.0)
+    (where, area), = report.blind_pivots
+    assert where == pytest.approx((10.0, 3.0)) and area > 0.3
+    # known ground round the pivot (processed before, or declared safe): nothing blind
+    assert not blind_pivots(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g, field=FIELD,
+                            known=Point(10.0, 3.0).buffer(2.5))
+    # a pass the boom swept on each side first (tool raised) leaves nothing blind either
+    xy = np.array([[0.0, 1.0], [20.0, 1.0], [20.0, 5.0], [2.0, 5.0], [2.0, 3.0], [10.0, 3.0],
+                   [10.0, 15.0]])
+    work = np.array([False, False, False, False, True, True, False])
+    facing = np.array([0.0, NORTH, math.pi, -NORTH, 0.0, NORTH, NORTH])
+    assert [p for p, _ in blind_pivots(xy, work, facing, g, field=FIELD)
+            if p == pytest.approx((10.0, 3.0))] == []
+    # a reverse cusp is no pivot
+    xy = np.array([[2.0, 3.0], [10.0, 3.0], [6.0, 3.0]])
+    assert not blind_pivots(xy, np.array([True, False, False]), np.zeros(3), g, field=FIELD)
