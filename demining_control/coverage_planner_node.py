@@ -659,18 +659,15 @@ class CoveragePlannerComponent(Component):
                              f'{gap.centroid.y:.1f}) not planned: {reason}')
         for note in plan.notes:
             self.log.warning(note)
-        if plan.lead_ins.blind:
-            (x, y), _ = plan.lead_ins.blind[0]
-            blind_m2 = sum(area for _, area in plan.lead_ins.blind)
-            self.log.warning(f'{len(plan.lead_ins.blind)} tool lowering(s) over '
-                             f'{blind_m2:.1f} m^2 the boom has not seen (no back-up on allowed '
-                             f'ground fits), the first near ({x:.1f}, {y:.1f})')
-        if plan.lead_ins.blind_pivots:
-            (x, y), _ = plan.lead_ins.blind_pivots[0]
-            blind_m2 = sum(area for _, area in plan.lead_ins.blind_pivots)
-            self.log.warning(f'{len(plan.lead_ins.blind_pivots)} pivot(s) sweep the tracks over '
-                             f'{blind_m2:.1f} m^2 of the field no sensor has looked at, the '
-                             f'first near ({x:.1f}, {y:.1f})')
+        for blind, what in (
+                (plan.lead_ins.blind, 'tool lowering(s) over {:.1f} m^2 the boom has not seen '
+                 '(no back-up on allowed ground fits)'),
+                (plan.lead_ins.blind_pivots, 'pivot(s) sweep the tracks over {:.1f} m^2 of the '
+                 'field no sensor has looked at')):
+            if blind:
+                (x, y), _ = blind[0]
+                self.log.warning(f'{len(blind)} ' + what.format(sum(a for _, a in blind))
+                                 + f', the first near ({x:.1f}, {y:.1f})')
         return True
 
     def _steep_unreached(self, processed) -> List:
