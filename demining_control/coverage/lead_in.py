@@ -216,7 +216,8 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     :param outside_safe: a back-up may put the tracks anywhere outside the field (the
         surroundings are the machine's turning ground); else only where ``safe`` says.
     :returns: the path with the back-ups inserted (a reverse leg, tool raised, facing the
-        work leg; then the work leg from the backed-up pose) and what was done.
+        work leg; then the work leg from the backed-up pose) and what was done, with the
+        final path's blind pivots (:func:`blind_pivots`).
     """
     xy = np.asarray(xy, dtype=float)
     work = np.asarray(work, dtype=bool)
@@ -251,10 +252,19 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
             continue
         report.added.append(((x, y), back))
         inserts.append((k, np.array([x - back * math.cos(yaw), y - back * math.sin(yaw)])))
-    if not inserts:
-        report.blind_pivots = blind_pivots(xy, work, facing, g, field=field, known=known,
-                                           replay=replay)
-        return xy, work, facing, report
+    if inserts:
+        xy, work, facing = _with_back_ups(xy, work, facing, inserts)
+        replay = None               # the path changed: its legs are replayed again
+    report.blind_pivots = blind_pivots(xy, work, facing, g, field=field, known=known,
+                                       replay=replay)
+    return xy, work, facing, report
+
+
+def _with_back_ups(xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
+                   inserts: List[Tuple[int, np.ndarray]]
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The path with a back-up before each lowering of ``inserts`` (leg index, the pose
+    backed up to): a reverse leg, tool raised, facing the work leg, then the work leg."""
     out_xy, out_work, out_facing = [], [], []
     last = 0
     for k, where in inserts:
@@ -265,10 +275,8 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     out_xy.append(xy[last:])
     out_work.append(work[last:])
     out_facing.append(facing[last:])
-    xy, work, facing = (np.vstack(out_xy), np.concatenate(out_work).astype(bool),
-                        np.concatenate(out_facing))
-    report.blind_pivots = blind_pivots(xy, work, facing, g, field=field, known=known)
-    return xy, work, facing, report
+    return (np.vstack(out_xy), np.concatenate(out_work).astype(bool),
+            np.concatenate(out_facing))
 
 
 def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGeometry, *,
