@@ -227,21 +227,24 @@ _DET_FIELDS = _layout([('x', _F32, 1), ('y', _F32, 1), ('z', _F32, 1), ('confide
                        ('strength', _F32, 1), ('polarity', _F32, 1), ('sigma_xy', _F32, 1)])
 
 
-def encode_detections(dets: Sequence[Detection], stamp: float,
-                      frame_id: str = topics.MAP_FRAME) -> PointCloud2:
-    """Encode a detection list (docs/interfaces.md, "Detection list")."""
-    # One conversion of all rows (the same float32/uint32 casts as row by row).
-    arr = np.array([(d.x, d.y, -d.depth, d.confidence, int(d.kind), d.id, d.radius, d.strength,
-                     d.polarity, d.sigma_xy) for d in dets],
-                   dtype=_dtype(_DET_FIELDS, _FIELD_SIZE * 10))
-    return _to_cloud(arr, _DET_FIELDS, stamp, frame_id)
-
-
 _DET_DTYPE = _dtype(_DET_FIELDS, _FIELD_SIZE * 10)
 _KIND_BY_VALUE = {int(k): k for k in DetectionKind}
 
 
-def _decode_detection_columns(arr: np.ndarray, source: str) -> List[Detection]:
+def detection_rows(dets: Sequence[Detection]) -> np.ndarray:
+    """The rows a detection list's message carries (its point layout: float32, uint32)."""
+    # One conversion of all rows (the same float32/uint32 casts as row by row).
+    return np.array([(d.x, d.y, -d.depth, d.confidence, int(d.kind), d.id, d.radius,
+                      d.strength, d.polarity, d.sigma_xy) for d in dets], dtype=_DET_DTYPE)
+
+
+def encode_detections(dets: Sequence[Detection], stamp: float,
+                      frame_id: str = topics.MAP_FRAME) -> PointCloud2:
+    """Encode a detection list (docs/interfaces.md, "Detection list")."""
+    return _to_cloud(detection_rows(dets), _DET_FIELDS, stamp, frame_id)
+
+
+def detections_from_rows(arr: np.ndarray, source: str) -> List[Detection]:
     """:func:`decode_detections` of the stack's own layout, column-wise (same values).
 
     A fused list of a 1 ha field holds hundreds of tracks and several nodes take it five
@@ -287,7 +290,7 @@ def decode_detections(msg: PointCloud2, source: str = 'fused') -> List[Detection
     """Decode a detection list; entries with non-finite values or unknown kinds are dropped."""
     arr = _from_cloud(msg, ('x', 'y', 'z', 'confidence', 'kind'))
     if arr.dtype == _DET_DTYPE:
-        return _decode_detection_columns(arr, source)
+        return detections_from_rows(arr, source)
     names = arr.dtype.names or ()
     out = []
     valid_kinds = {int(k) for k in DetectionKind}

@@ -216,7 +216,15 @@ def _detections_wire(source: str) -> tuple:
                               f'{topics.MAP_FRAME})')
         return Detections(codec.stamp_to_sec(msg.header.stamp),
                           codec.decode_detections(msg, source=source))
-    return encode, decode
+
+    def pack(d: Detections, now: float) -> tuple:
+        # the message's rows (encode always writes the map frame, which decode accepts)
+        return _stamp(d.stamp), codec.detection_rows(d.items)
+
+    def unpack(p: tuple) -> Detections:
+        stamp, rows = p
+        return Detections(stamp, codec.detections_from_rows(rows, source))
+    return encode, decode, (pack, unpack)
 
 
 def markers_for(dets: Sequence[Detection], stamp: float) -> MarkerArray:
@@ -534,6 +542,22 @@ def _unpack_md(p: tuple) -> MdScan:
                   frame_id=frame_id)
 
 
+def _pack_people_zone(z: PeopleZone, now: float) -> tuple:
+    # the JSON body's values, in the encoder's order of conversion (the same errors)
+    nearest = float(z.nearest_m)
+    body = (float(z.stamp), ZoneState(z.zone).value, str(z.reason),
+            round(nearest, 3) if math.isfinite(nearest) else None, int(z.people))
+    if not math.isfinite(body[0]):
+        raise ValueError('a non-finite people-zone stamp is not JSON')
+    return body
+
+
+def _unpack_people_zone(p: tuple) -> PeopleZone:
+    stamp, zone, reason, nearest, people = p
+    return PeopleZone(stamp=stamp, zone=zone, reason=reason,
+                      nearest_m=float('inf') if nearest is None else nearest, people=people)
+
+
 def _pack_grid(g: Grid, now: float) -> tuple:
     values = np.asarray(g.values)
     return (_stamp(g.stamp), np.clip(values, -1, 100).astype(np.int8).reshape(values.shape),
@@ -633,7 +657,8 @@ def _build() -> Dict[str, Wire]:
         topics.DETECTIONS: _wire(PointCloud2, qos.LATCHED, *fused),
         topics.DETECTION_MARKERS: _wire(MarkerArray, qos.LATCHED,
                                         lambda d, now: markers_for(d.items, d.stamp), None),
-        topics.MINE_MAP: _wire(OccupancyGrid, qos.LATCHED, _encode_grid, _decode_grid),
+        topics.MINE_MAP: _wire(OccupancyGrid, qos.LATCHED, _encode_grid, _decode_grid,
+                               (_pack_grid, _unpack_grid)),
         topics.COVERAGE_PROCESSED: _wire(OccupancyGrid, qos.LATCHED, _encode_grid,
                                          _decode_grid, (_pack_grid, _unpack_grid)),
         topics.COVERAGE_PATH: _wire(Path, qos.LATCHED, lambda xy, now: codec.xy_to_path(xy, now),
@@ -671,7 +696,8 @@ def _build() -> Dict[str, Wire]:
         topics.PEOPLE_DETECTIONS: _wire(PoseArray, qos.SENSOR,
                                         *_points_wire(topics.BASE_FRAME),
                                         (_pack_points, _points_unpack(topics.BASE_FRAME))),
-        topics.PEOPLE_ZONE: _wire(String, qos.STATE, _encode_people_zone, _decode_people_zone),
+        topics.PEOPLE_ZONE: _wire(String, qos.STATE, _encode_people_zone, _decode_people_zone,
+                                  (_pack_people_zone, _unpack_people_zone)),
         topics.COVERAGE_STATUS: _wire(String, qos.LATCHED, _encode_plan_status,
                                       _decode_plan_status),
         # Command mux: teleop with its deadman (hold-to-run: volatile, a late joiner must not

@@ -13,9 +13,11 @@ import pytest
 
 from demining_bringup.contract import topics
 from demining_bringup.contract.codec import DecodeError
-from demining_bringup.contract.datatypes import (GnssFix, GprScan, Grid, Heartbeat, ImuSample,
-                                                 MdScan, OdomSample, PlanarPoints, ToolCommand,
-                                                 ToolState, Twist2D, VehicleState)
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, GnssFix,
+                                                 GprScan, Grid, Heartbeat, ImuSample, MdScan,
+                                                 OdomSample, PeopleZone, PlanarPoints,
+                                                 ToolCommand, ToolState, Twist2D, VehicleState)
+from demining_bringup.contract.states import ZoneState
 from demining_bringup.contract.wire import wires
 
 NAN, INF = float('nan'), float('inf')
@@ -140,6 +142,48 @@ def test_grids_match_the_real_round_trip():
     _check(topics.COVERAGE_PROCESSED, Grid(3.3, values.astype(np.int8), 1, 2, 0.25))
 
 
+def test_mine_maps_match_the_real_round_trip():
+    rng = np.random.default_rng(6)
+    _check(topics.MINE_MAP, Grid(0.2, rng.integers(-1, 101, size=(20, 31)), 3.0, -4.0, 0.2))
+    _check(topics.MINE_MAP, Grid(0.2, rng.random((8, 9)) * 130.0 - 10.0, 0.0, 0.0, 0.5))
+
+
+@pytest.mark.parametrize('seed', range(12))
+def test_detection_lists_match_the_real_round_trip(seed):
+    rng = np.random.default_rng(200 + seed)
+    f = _floats(rng, 80)
+    kinds = list(DetectionKind)
+    items = [Detection(x=f[8 * k], y=f[8 * k + 1], depth=f[8 * k + 2],
+                       confidence=float(rng.uniform(-0.2, 1.2)) if k % 3 else f[8 * k + 3],
+                       kind=kinds[int(rng.integers(len(kinds)))], source='gpr',
+                       radius=abs(f[8 * k + 4]), id=int(rng.integers(0, 2 ** 31)),
+                       strength=f[8 * k + 5], polarity=int(rng.integers(-1, 2)),
+                       sigma_xy=f[8 * k + 6])
+             for k in range(int(rng.integers(0, 10)))]
+    stamp = STAMPS[seed % len(STAMPS)]
+    for topic in (topics.DETECTIONS, topics.GPR_DETECTIONS, topics.MD_DETECTIONS):
+        _check(topic, Detections(stamp, items))
+    _check(topics.DETECTIONS, Detections(stamp, []))
+
+
+def test_a_detection_of_no_known_kind_is_dropped_as_on_the_wire():
+    odd = Detection(x=1.0, y=2.0, depth=0.1, confidence=0.5)
+    odd.kind = 99                                   # an integer the wire carries, no kind
+    _check(topics.DETECTIONS, Detections(1.0, [odd, Detection(3.0, 4.0, 0.2, 0.9)]))
+
+
+@pytest.mark.parametrize('nearest', [0.0, 1.23456, 12.0005, INF, NAN, -0.0])
+def test_people_zones_match_the_real_round_trip(nearest):
+    for zone in ZoneState:
+        _check(topics.PEOPLE_ZONE, PeopleZone(stamp=4.25, zone=zone.value,
+                                              reason='person 3.2 m ahead', nearest_m=nearest,
+                                              people=2))
+    _check(topics.PEOPLE_ZONE, PeopleZone(stamp=NAN, zone=ZoneState.CLEAR.value, reason='',
+                                          nearest_m=nearest, people=0))
+    _check(topics.PEOPLE_ZONE, PeopleZone(stamp=1.0, zone='not a zone', reason='',
+                                          nearest_m=nearest, people=0))
+
+
 def test_each_subscriber_gets_its_own_value():
     fast = wires()[topics.GPR_TRACES].fast
     rng = np.random.default_rng(1)
@@ -155,6 +199,7 @@ def test_each_subscriber_gets_its_own_value():
 
 def test_large_and_non_finite_stamps_match_the_real_round_trip():
     for stamp in (2.0 ** 31 + 0.5, 2.0 ** 40, NAN, INF, -3.0):
+        _check(topics.DETECTIONS, Detections(stamp, [Detection(1.0, 2.0, 0.1, 0.5)]))
         _check(topics.TOOL_JOINT_STATES, ToolState(stamp=stamp, flail_speed=1.0))
         _check(topics.TOOL_COMMAND, ToolCommand(1.0, 0.0, 0.2), now=stamp)
         _check(topics.OPERATOR_HEARTBEAT, Heartbeat(stamp))
