@@ -318,17 +318,25 @@ class PathFollower:
         # the window starts where the vehicle is along its segment (not at the segment's
         # start, which a lane longer than the window never leaves)
         s_limit = self._project(p, self._seg)[1] + self.params.search_window_m
+        # the segments from here to the corner that start within the window (the arc length
+        # grows along the path), projected at once: _project's arithmetic, element-wise
+        last = max(self._seg + 1, int(np.searchsorted(self._s[:corner], s_limit, 'right')))
+        a, b = self._xy[self._seg:last], self._xy[self._seg + 1:last + 1]
+        ab, ap = b - a, p - a
+        L2 = ab[:, 0] * ab[:, 0] + ab[:, 1] * ab[:, 1]
+        long = L2 > _EPS
+        t = np.where(long, np.clip((ap[:, 0] * ab[:, 0] + ap[:, 1] * ab[:, 1])
+                                   / np.where(long, L2, 1.0), 0.0, 1.0), 0.0)
+        dist = np.hypot(p[0] - (a[:, 0] + t * ab[:, 0]), p[1] - (a[:, 1] + t * ab[:, 1]))
+        arc = self._s[self._seg:last] + t * np.sqrt(L2)
         best = None
-        for seg in range(self._seg, corner):
-            if self._s[seg] > s_limit:
-                break
-            d, s, _ = self._project(p, seg)
+        for k, d in enumerate(dist.tolist()):
             if best is None or d < best[0] - 1e-6:
-                best = (d, s, seg)
+                best = (d, k)
         assert best is not None
-        self._seg = best[2]
+        self._seg += best[1]
         self.cross_track_m = best[0]
-        return best[1]
+        return float(arc[best[1]])
 
     def _point_at(self, s: float) -> np.ndarray:
         i = int(np.clip(np.searchsorted(self._s, s) - 1, 0, len(self._s) - 2))
