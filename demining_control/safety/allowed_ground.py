@@ -260,6 +260,8 @@ class AllowedGround:
         if i1 <= i0 or j1 <= j0:
             self.refused_at = (float(x), float(y))     # off the raster: nothing is known there
             return kind
+        if self.allowed[j0:j1, i0:i1].all():
+            return None             # all allowed around the motion (processed or safe ground)
         # every polygon of the judgement rasterised at once on the window: the tracks now,
         # the swept hull of each step, the tool's sweep over each step
         tool = [list(self._tool_quads(*poses[k], *poses[k + 1])) if tool_working else []
