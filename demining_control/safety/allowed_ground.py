@@ -248,20 +248,24 @@ class AllowedGround:
             px, py, pyaw = poses[-1]
             poses.append((px + v * math.cos(pyaw) * dt, py + v * math.sin(pyaw) * dt,
                           pyaw + omega * dt))
-        hulls = [convex_hull(self._track_corners(*a, tol) + self._track_corners(*b, tol))
-                 for a, b in zip(poses[:-1], poses[1:])]
+        corners = [self._track_corners(*pose, tol) for pose in poses]
         # one window over every hull: the allowed ground, the exemptions and the tool's sweep
+        # (the bounds of the corners are those of their hulls: extreme points are vertices)
         r = self.raster
-        pts = np.vstack(hulls)
-        i0 = max(int(math.floor((pts[:, 0].min() - r.x0) / r.res)), 0)
-        i1 = min(int(math.ceil((pts[:, 0].max() - r.x0) / r.res)), r.w)
-        j0 = max(int(math.floor((pts[:, 1].min() - r.y0) / r.res)), 0)
-        j1 = min(int(math.ceil((pts[:, 1].max() - r.y0) / r.res)), r.h)
+        xs = [u for c in corners for u, _ in c]
+        ys = [w for c in corners for _, w in c]
+        i0 = max(int(math.floor((min(xs) - r.x0) / r.res)), 0)
+        i1 = min(int(math.ceil((max(xs) - r.x0) / r.res)), r.w)
+        j0 = max(int(math.floor((min(ys) - r.y0) / r.res)), 0)
+        j1 = min(int(math.ceil((max(ys) - r.y0) / r.res)), r.h)
         if i1 <= i0 or j1 <= j0:
             self.refused_at = (float(x), float(y))     # off the raster: nothing is known there
             return kind
         if self.allowed[j0:j1, i0:i1].all():
-            return None             # all allowed around the motion (processed or safe ground)
+            # all allowed around the motion (processed or safe ground): the usual case, where
+            # the tracks follow the tool over ground it processed, is decided here
+            return None
+        hulls = [convex_hull(a + b) for a, b in zip(corners[:-1], corners[1:])]
         # every polygon of the judgement rasterised at once on the window: the tracks now,
         # the swept hull of each step, the tool's sweep over each step
         tool = [list(self._tool_quads(*poses[k], *poses[k + 1])) if tool_working else []
