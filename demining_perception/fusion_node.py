@@ -197,7 +197,8 @@ class FusionComponent(Component):
         if self._restored:
             fused = with_restored(self._restored, fused, self._id_offset, self._radius_m)
         g = self.core.grid
-        self.emit('map', Grid(stamp=now, values=g.occupancy(), origin_x=g.origin_x,
+        # Both hosts encode (copy) the map as it is emitted: the cache itself is handed over.
+        self.emit('map', Grid(stamp=now, values=g.occupancy_view(), origin_x=g.origin_x,
                               origin_y=g.origin_y, resolution=g.resolution))
         self.emit('detections', Detections(now, fused))
         self.emit('markers', Detections(now, fused))

@@ -8,7 +8,6 @@ outcome of every measurement on /diagnostics.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Dict, List, Optional
 
@@ -116,16 +115,17 @@ class LocalizationComponent(Component):
     def publish(self, now: float) -> None:
         """Emit the state predicted to ``now`` with its covariances (nothing before a fix)."""
         pred = self.core.predicted(now)
-        state = self.core.state(now)
-        if pred is None or state is None:
+        if pred is None:
             return
+        state = self.core.state_from(now, *pred)
         _, P = pred
         twist_cov = [0.0] * _COV_SIZE
         twist_cov[_TWIST_V] = float(P[V, V])
         twist_cov[_TWIST_W] = float(P[W, W])
-        self.emit('pose', dataclasses.replace(
-            state, pose_covariance=tuple(self.core.pose_covariance(P)),
-            twist_covariance=tuple(twist_cov)))
+        # a new state of our own: filled in, not copied
+        state.pose_covariance = tuple(self.core.pose_covariance(P))
+        state.twist_covariance = tuple(twist_cov)
+        self.emit('pose', state)
 
     def diagnostics(self, now: float) -> Status:
         """Inputs (rate, age), initialisation, position sigma, slip, IMU heading error and

@@ -126,6 +126,9 @@ from demining_bringup.contract import vehicle_params
 _KG_METAL_G = 300.0
 #: Gaussian footprints are cut at this many sigmas.
 _FOOTPRINT_SIGMAS = 3.0
+#: Below this |cos| of the angle between the boom's motion and its normal (the boom moving
+#: nearly along itself) the swept band's corners are not used to bound its cells.
+_MIN_BAND_DET = 1e-3
 #: Smallest radius given to an AT track, m (TM-62 is 0.32 m across; docs/sources.md).
 _AT_MIN_RADIUS_M = 0.16
 #: Floor of an MD metal estimate before taking its log, g.
@@ -476,6 +479,9 @@ class LogOddsGrid:
         self.prior = log_odds(prior)
         self.max_log_odds = float(max_log_odds)
         self.cells = np.full((self.height, self.width), self.prior, dtype=np.float32)
+        #: Map coordinates of the cell centres along x (columns) and y (rows), m.
+        self.centres_x = self.origin_x + (np.arange(self.width) + 0.5) * self.resolution
+        self.centres_y = self.origin_y + (np.arange(self.height) + 0.5) * self.resolution
         #: Time of the latest hit whose footprint reached each cell (negative evidence skips
         #: cells that answered around the time they were swept).
         self.last_hit = np.full((self.height, self.width), -np.inf, dtype=np.float64)
@@ -506,8 +512,8 @@ class LogOddsGrid:
         r1 = min(self.height, int(math.ceil((y + r - self.origin_y) / self.resolution)))
         if c0 >= c1 or r0 >= r1:
             return False
-        cx = self.origin_x + (np.arange(c0, c1) + 0.5) * self.resolution
-        cy = self.origin_y + (np.arange(r0, r1) + 0.5) * self.resolution
+        cx = self.centres_x[c0:c1]
+        cy = self.centres_y[r0:r1]
         d2 = (cy[:, None] - y) ** 2 + (cx[None, :] - x) ** 2
         bump = peak_log_odds * np.exp(-0.5 * d2 / sigma ** 2)
         win = self.cells[r0:r1, c0:c1]
@@ -535,13 +541,20 @@ class LogOddsGrid:
         Only the cells changed since the last call are converted (element-wise, so the values
         are those of a conversion of the whole grid).
         """
+        return self.occupancy_view().copy()
+
+    def occupancy_view(self) -> np.ndarray:
+        """:meth:`occupancy` without the copy: a read-only view of the cache, valid until the
+        grid next changes (for a message encoded at once: a 1 ha map is ~1.3 MB)."""
         if self._occupancy is None:
             self._occupancy = _occupancy(self.cells)
         elif self._dirty is not None:
             r0, r1, c0, c1 = self._dirty
             self._occupancy[r0:r1, c0:c1] = _occupancy(self.cells[r0:r1, c0:c1])
         self._dirty = None
-        return self._occupancy.copy()
+        view = self._occupancy.view()
+        view.flags.writeable = False
+        return view
 
 
 def _probability(cells: np.ndarray) -> np.ndarray:
@@ -1063,9 +1076,10 @@ class FusionCore:
         self.detections_in = 0
         self.detections_outside = 0
         #: The boom's centre and heading at the previous sweep (negative evidence), and the
-        #: swept cells waiting for ``miss_delay_s``: (stamp, rows, columns).
+        #: swept cells waiting for ``miss_delay_s``: (stamp, rows, columns, their box).
         self._boom: Optional[Tuple[float, float, float]] = None
-        self._misses: Deque[Tuple[float, np.ndarray, np.ndarray]] = collections.deque()
+        self._misses: Deque[Tuple[float, np.ndarray, np.ndarray, Tuple[int, int, int, int]]] = \
+            collections.deque()
         self.cells_swept = 0
         #: The boom's odometer, m (the sensors' look at a track, :func:`looked`).
         self._travel = 0.0
@@ -1180,26 +1194,37 @@ class FusionCore:
         heading = math.atan2(by - py, bx - px)
         half = 0.5 * p.sensor_width_m
         g = self.grid
-        r = half + step
-        c0 = max(0, int(math.floor((min(bx, px) - r - g.origin_x) / g.resolution)))
-        c1 = min(g.width, int(math.ceil((max(bx, px) + r - g.origin_x) / g.resolution)))
-        r0 = max(0, int(math.floor((min(by, py) - r - g.origin_y) / g.resolution)))
-        r1 = min(g.height, int(math.ceil((max(by, py) + r - g.origin_y) / g.resolution)))
-        if c0 >= c1 or r0 >= r1:
-            return 0
-        cx = g.origin_x + (np.arange(c0, c1) + 0.5) * g.resolution
-        cy = g.origin_y + (np.arange(r0, r1) + 0.5) * g.resolution
-        dx, dy = cx[None, :] - px, cy[:, None] - py
-        along = dx * math.cos(heading) + dy * math.sin(heading)
         # Across track measured against the boom's own orientation (it is across the
         # vehicle's heading, which differs from the motion direction only in a turn).
         mid = pyaw + 0.5 * math.remainder(yaw - pyaw, 2.0 * math.pi)
-        across = -dx * math.sin(mid) + dy * math.cos(mid)
+        ux, uy = math.cos(heading), math.sin(heading)
+        nx, ny = -math.sin(mid), math.cos(mid)
+        r = half + step
+        x0, x1 = min(bx, px) - r, max(bx, px) + r
+        y0, y1 = min(by, py) - r, max(by, py) + r
+        # The band's own corners bound it more tightly (a boom moving along x sweeps a thin
+        # strip, not a square): only cells no test could pass are left out of the tests.
+        det = ux * ny - uy * nx
+        if abs(det) > _MIN_BAND_DET:
+            xs = [px + (ny * a - uy * c) / det for a in (0.0, step) for c in (-half, half)]
+            ys = [py + (ux * c - nx * a) / det for a in (0.0, step) for c in (-half, half)]
+            x0, x1 = max(x0, min(xs) - g.resolution), min(x1, max(xs) + g.resolution)
+            y0, y1 = max(y0, min(ys) - g.resolution), min(y1, max(ys) + g.resolution)
+        c0 = max(0, int(math.floor((x0 - g.origin_x) / g.resolution)))
+        c1 = min(g.width, int(math.ceil((x1 - g.origin_x) / g.resolution)))
+        r0 = max(0, int(math.floor((y0 - g.origin_y) / g.resolution)))
+        r1 = min(g.height, int(math.ceil((y1 - g.origin_y) / g.resolution)))
+        if c0 >= c1 or r0 >= r1:
+            return 0
+        dx = g.centres_x[c0:c1] - px
+        dy = g.centres_y[r0:r1, None] - py
+        along = dx * ux + dy * uy
+        across = dx * nx + dy * ny
         swept = (along > 0.0) & (along <= step) & (np.abs(across) <= half)
         rows, cols = np.nonzero(swept)
         n = int(rows.size)
         if n:
-            self._misses.append((stamp, rows + r0, cols + c0))
+            self._misses.append((stamp, rows + r0, cols + c0, (r0, r1, c0, c1)))
             self.cells_swept += n
         return n
 
@@ -1208,12 +1233,12 @@ class FusionCore:
         p = self.params
         g = self.grid
         while self._misses and self._misses[0][0] <= now - p.miss_delay_s:
-            t, rows, cols = self._misses.popleft()
+            t, rows, cols, box = self._misses.popleft()
             quiet = g.last_hit[rows, cols] < t - p.miss_delay_s
             rr, cc = rows[quiet], cols[quiet]
             g.cells[rr, cc] = np.maximum(g.cells[rr, cc] - p.miss_log_odds, -g.max_log_odds)
             if rr.size:
-                g.touched(int(rr.min()), int(rr.max()) + 1, int(cc.min()), int(cc.max()) + 1)
+                g.touched(*box)         # the band's box holds every cell lowered
 
     def update(self, now: float) -> None:
         """Re-classify at ``now`` (a sensor's silence becomes evidence once it had its look).

@@ -75,6 +75,9 @@ _TIME_RESET_S = 5.0
 _ODOM_FRESH_S = 0.5
 #: Rejected fixes needed to measure the innovations' drift (5 Hz GNSS: 2 s).
 _MIN_DRIFT_FIXES = 10
+#: The identity of the state's size (read-only: only ever copied or subtracted from).
+_IDENTITY = np.eye(N_STATE)
+_IDENTITY.flags.writeable = False
 
 
 class Outcome(enum.Enum):
@@ -186,6 +189,14 @@ class LocalizationCore:
         #: the filter's state just before it: (t, kind, payload, t_before, x_before, P_before).
         self._log: List[Tuple[float, str, Any, float, np.ndarray, np.ndarray]] = []
         self._times: List[float] = []
+        # The measurement matrices and noises that depend on the parameters only, built once
+        # (read-only: a measurement's payload and the log keep references to them).
+        self._r_odom = _frozen(np.diag([params.odom_speed_sigma ** 2,
+                                        params.odom_yaw_rate_sigma ** 2]))
+        self._r_gnss = _frozen(np.diag([params.gnss_sigma_m ** 2] * 2))
+        #: Per (yaw fused, yaw rate fused): the IMU's H and R.
+        self._imu_model = {rows: _imu_model(rows, params)
+                           for rows in ((True, True), (True, False), (False, True))}
 
     # -- measurements ------------------------------------------------------------------------
 
@@ -215,8 +226,7 @@ class LocalizationCore:
             return self._count(Outcome.INVALID)
         e, n, _ = self.geo.to_enu(lat, lon, alt if _finite(alt) else 0.0)
         e, n = float(e), float(n)
-        var = p.gnss_sigma_m ** 2
-        R = np.diag([var, var])
+        R = self._r_gnss
         if (p.gnss_use_message_covariance and cov_xy is not None and _finite(*cov_xy)
                 and min(cov_xy) > 0.0):
             R = np.diag(cov_xy)
@@ -278,34 +288,25 @@ class LocalizationCore:
         return out
 
     def _odometry(self, v: float, omega: float) -> Outcome:
-        p = self.params
         # The sprockets say v / g: the ground moves the vehicle g times what the tracks run.
         g = self.x[G]
         H = np.zeros((2, N_STATE))
         H[0, V] = 1.0 / g
         H[0, G] = -self.x[V] / (g * g)
         H[1, W] = 1.0
-        R = np.diag([p.odom_speed_sigma ** 2, p.odom_yaw_rate_sigma ** 2])
-        self._update(np.array([v - self.x[V] / g, omega - self.x[W]]), H, R)
+        self._update(np.array([v - self.x[V] / g, omega - self.x[W]]), H, self._r_odom)
         return Outcome.ACCEPTED
 
     def _imu(self, yaw: Optional[float], omega: Optional[float]) -> Outcome:
-        p = self.params
-        rows, z, r = [], [], []
-        if yaw is not None and p.use_imu_orientation:
-            rows.append(YAW)
+        use_yaw = yaw is not None and self.params.use_imu_orientation
+        z = []
+        if use_yaw:
             z.append(math.remainder(yaw - self.x[YAW] - self.x[B], 2.0 * math.pi))
-            r.append(p.imu_yaw_sigma ** 2)
         if omega is not None:
-            rows.append(W)
             z.append(omega - self.x[W])
-            r.append(p.imu_yaw_rate_sigma ** 2)
-        if rows:
-            H = np.zeros((len(rows), N_STATE))
-            H[np.arange(len(rows)), rows] = 1.0
-            # The IMU's yaw is the heading plus its slowly varying error.
-            H[[k for k, i in enumerate(rows) if i == YAW], B] = 1.0
-            self._update(np.array(z), H, np.diag(r))
+        if z:
+            H, R = self._imu_model[use_yaw, omega is not None]
+            self._update(np.array(z), H, R)
         return Outcome.ACCEPTED
 
     def _gnss(self, t: float, e: float, n: float, R: np.ndarray) -> Outcome:
@@ -356,9 +357,11 @@ class LocalizationCore:
     def state(self, t: float) -> Optional[VehicleState]:
         """Return the vehicle state predicted to ``t`` (None if not initialised)."""
         pred = self.predicted(t)
-        if pred is None:
-            return None
-        x, P = pred
+        return None if pred is None else self.state_from(t, *pred)
+
+    def state_from(self, t: float, x: np.ndarray, P: np.ndarray) -> VehicleState:
+        """Return the vehicle state of ``(x, P) = predicted(t)`` (a caller that needs both
+        predicts once)."""
         return VehicleState(stamp=max(t, self.t), x=float(x[X]), y=float(x[Y]),
                             yaw=float(math.remainder(x[YAW], 2.0 * math.pi)), v=float(x[V]),
                             omega=float(x[W]), covariance_xy=float(max(P[X, X], P[Y, Y])))
@@ -376,15 +379,17 @@ class LocalizationCore:
     @staticmethod
     def pose_covariance(P: np.ndarray) -> list:
         """Return the 36-element pose covariance (x, y, z, roll, pitch, yaw) of ``P``."""
-        cov = np.zeros((6, 6))
+        cov = [0.0] * 36
+        rows = P.tolist()
         idx = [0, 1, 5]
         src = [X, Y, YAW]
         for a, i in zip(idx, src):
             for b, j in zip(idx, src):
-                cov[a, b] = P[i, j]
+                cov[6 * a + b] = rows[i][j]
         # z, roll, pitch are not estimated: a large variance says so.
-        cov[2, 2] = cov[3, 3] = cov[4, 4] = 1e6
-        return cov.ravel().tolist()
+        for k in (2, 3, 4):
+            cov[6 * k + k] = 1e6
+        return cov
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -441,7 +446,7 @@ class LocalizationCore:
         self.x[YAW] = math.remainder(self.x[YAW], 2.0 * math.pi)
         self.x[G] = min(max(self.x[G], _RATIO_MIN), _RATIO_MAX)
         # Joseph form keeps P symmetric positive definite.
-        ikh = np.eye(N_STATE) - K @ H
+        ikh = _IDENTITY - K @ H
         self.P = ikh @ self.P @ ikh.T + K @ R @ K.T
 
 
@@ -450,30 +455,48 @@ def _predict(x: np.ndarray, P: np.ndarray, dt: float,
     """Unicycle prediction of state and covariance over ``dt``."""
     if dt <= 0.0:
         return x.copy(), P.copy()
-    c, s = math.cos(x[YAW]), math.sin(x[YAW])
+    # Plain floats: the same IEEE arithmetic as on numpy scalars, without their overhead.
+    px, py, yaw, v, w, b, g = x.tolist()
+    c, s = math.cos(yaw), math.sin(yaw)
     # The IMU heading error is first-order Gauss-Markov: it decays towards 0 and its
     # variance towards imu_heading_bias_sigma^2.
     decay = math.exp(-dt / p.imu_heading_bias_tau_s)
-    xn = x.copy()
-    xn[X] += x[V] * c * dt
-    xn[Y] += x[V] * s * dt
-    xn[YAW] = math.remainder(x[YAW] + x[W] * dt, 2.0 * math.pi)
-    xn[B] = x[B] * decay
     # The ground-to-track speed ratio is first-order Gauss-Markov about 1 (no slip).
     ratio_decay = math.exp(-dt / p.ground_speed_ratio_tau_s)
-    xn[G] = 1.0 + (x[G] - 1.0) * ratio_decay
-    F = np.eye(N_STATE)
+    xn = np.array([px + v * c * dt, py + v * s * dt, math.remainder(yaw + w * dt, 2.0 * math.pi),
+                   v, w, b * decay, 1.0 + (g - 1.0) * ratio_decay])
+    F = _IDENTITY.copy()
     F[B, B] = decay
     F[G, G] = ratio_decay
-    F[X, YAW] = -x[V] * s * dt
+    F[X, YAW] = -v * s * dt
     F[X, V] = c * dt
-    F[Y, YAW] = x[V] * c * dt
+    F[Y, YAW] = v * c * dt
     F[Y, V] = s * dt
     F[YAW, W] = dt
-    Q = np.diag([p.q_position * dt, p.q_position * dt, p.q_yaw * dt, p.q_speed * dt,
-                 p.q_yaw_rate * dt, p.imu_heading_bias_sigma ** 2 * (1.0 - decay * decay),
-                 p.ground_speed_ratio_sigma ** 2 * (1.0 - ratio_decay * ratio_decay)])
+    Q = np.zeros((N_STATE, N_STATE))
+    Q.flat[::N_STATE + 1] = (p.q_position * dt, p.q_position * dt, p.q_yaw * dt, p.q_speed * dt,
+                             p.q_yaw_rate * dt,
+                             p.imu_heading_bias_sigma ** 2 * (1.0 - decay * decay),
+                             p.ground_speed_ratio_sigma ** 2 * (1.0 - ratio_decay * ratio_decay))
     return xn, F @ P @ F.T + Q
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """``a``, made read-only."""
+    a.flags.writeable = False
+    return a
+
+
+def _imu_model(rows: Tuple[bool, bool], p: LocalizationParams
+               ) -> Tuple[np.ndarray, np.ndarray]:
+    """H and R of an IMU measurement of (yaw, yaw rate), ``rows`` saying which it has."""
+    states = [i for i, has in zip((YAW, W), rows) if has]
+    H = np.zeros((len(states), N_STATE))
+    H[np.arange(len(states)), states] = 1.0
+    # The IMU's yaw is the heading plus its slowly varying error.
+    H[[k for k, i in enumerate(states) if i == YAW], B] = 1.0
+    r = [s for s, has in zip((p.imu_yaw_sigma ** 2, p.imu_yaw_rate_sigma ** 2), rows) if has]
+    return _frozen(H), _frozen(np.diag(r))
 
 
 def _finite(*vals: float) -> bool:

@@ -67,6 +67,8 @@ STATS_EVERY_ROWS = 5
 _PENDING_CAPACITY = 256
 #: Smallest footprint extent reported, m.
 MIN_EXTENT_M = 0.02
+#: Largest finite float (what np.nan_to_num makes of an infinite SNR).
+_FLOAT_MAX = float(np.finfo(float).max)
 #: Floor of the amplitude used in the log-parabola interpolation, detector units.
 _LOG_FLOOR = 1e-3
 #: Along-track FWHM of ``1 / (x^2 + R^2)^3`` over ``R``: 2 sqrt(2^(1/3) - 1).
@@ -183,6 +185,8 @@ class MdProcessor:
     def reset(self) -> None:
         """Forget all state (for example when the coil count changes)."""
         self._n_coils = 0
+        #: Background window, one row per coil (so each coil's readings are contiguous for
+        #: the medians), filled as a ring at ``_head``.
         self._buf = np.zeros((0, 0))
         self._count = 0
         self._head = 0
@@ -210,19 +214,21 @@ class MdProcessor:
         times = scan.stamp + np.asarray(scan.time_offsets, dtype=float)
         xy, valid = poses.to_map(np.asarray(scan.positions, dtype=float), times)
         valid &= np.isfinite(sig) & (ch >= 0)
-        self.stats.readings_no_pose += int(np.count_nonzero(~valid))
-        if not np.any(valid):
+        n_valid = int(np.count_nonzero(valid))
+        self.stats.readings_no_pose += n - n_valid
+        if not n_valid:
             return []
         n_coils = int(ch[valid].max()) + 1
         if n_coils != self._n_coils:
             self.reset()
             self._n_coils = n_coils
-            self._buf = np.full((self.params.background_window_samples, n_coils), np.nan)
+            self._buf = np.full((n_coils, self.params.background_window_samples), np.nan)
         # Rows: readings taken at the same instant.
         t_v = times[valid]
         order = np.argsort(t_v, kind='stable')
         t_sorted = t_v[order]
-        row_id = np.concatenate([[0], np.cumsum(np.diff(t_sorted) > ROW_TOLERANCE_S)])
+        row_id = np.zeros(n_valid, dtype=np.intp)
+        np.cumsum(np.diff(t_sorted) > ROW_TOLERANCE_S, out=row_id[1:])
         n_rows = int(row_id[-1]) + 1
         vals = np.full((n_rows, n_coils), np.nan)
         pos = np.full((n_rows, n_coils, 2), np.nan)
@@ -232,11 +238,15 @@ class MdProcessor:
         kept, bgs, sigmas, s_vals = self._rows(vals, pos)
         out: List[Detection] = []
         if kept:
-            k = np.array(kept, dtype=np.intp)
-            res = vals[k] - np.array(bgs)
-            snr = np.nan_to_num(res / np.array(sigmas), nan=-np.inf)
-            sat = vals[k] >= self.params.saturation_mv * SATURATION_FRACTION
-            self._append(np.array(s_vals), pos[k], res, snr, sat)
+            if len(kept) < n_rows:      # (the rows kept are in order: all of them, or fewer)
+                vals, pos = vals[kept], pos[kept]
+            res = vals - np.array(bgs)
+            snr = res / np.array(sigmas)
+            # np.nan_to_num(snr, nan=-inf) without its overhead: a missing coil is no peak
+            np.clip(snr, -_FLOAT_MAX, _FLOAT_MAX, out=snr)
+            snr[np.isnan(snr)] = -np.inf
+            sat = vals >= self.params.saturation_mv * SATURATION_FRACTION
+            self._append(np.array(s_vals), pos, res, snr, sat)
             out = self._decide()
         self.stats.detections += len(out)
         return out
@@ -250,14 +260,12 @@ class MdProcessor:
         distance each was judged with (the statistics from before the row, as streaming).
         """
         p = self.params
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', RuntimeWarning)   # a row without any coil
-            centres = np.nanmean(pos, axis=1).tolist()
+        centres = _row_centres(pos).tolist()
         kept: List[int] = []
         bgs: List[np.ndarray] = []
         sigmas: List[np.ndarray] = []
         s_vals: List[float] = []
-        w = self._buf.shape[0]
+        w = self._buf.shape[1]
         for r, (cx, cy) in enumerate(centres):
             # Progress along the direction of travel (a ratchet over the map pose's jitter:
             # demining_perception/along_track.py); a row without a position is skipped.
@@ -271,7 +279,7 @@ class MdProcessor:
             if ready and (self._bg is None or self._since_stats >= STATS_EVERY_ROWS):
                 self._refresh()
             self._since_stats += 1
-            self._buf[self._head] = vals[r]
+            self._buf[:, self._head] = vals[r]
             self._head = (self._head + 1) % w
             self._count = min(self._count + 1, w)
             if ready:
@@ -284,18 +292,21 @@ class MdProcessor:
     def _refresh(self) -> None:
         """Median and MAD over the window (``nanmedian`` only when a coil was missing)."""
         p = self.params
-        win = self._buf[:self._count]
+        win = self._buf[:, :self._count]
         if np.isnan(win).any():
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore', RuntimeWarning)   # an all-NaN coil
-                bg = np.nanmedian(win, axis=0)
-                sigma = MAD_TO_SIGMA * np.nanmedian(np.abs(win - bg), axis=0)
+                bg = np.nanmedian(win, axis=1)
+                sigma = MAD_TO_SIGMA * np.nanmedian(np.abs(win - bg[:, None]), axis=1)
+            sigma = np.nan_to_num(sigma, nan=p.noise_floor_mv)
         else:
-            # np.median is several times cheaper than np.nanmedian on a complete window.
-            bg = np.median(win, axis=0)
-            sigma = MAD_TO_SIGMA * np.median(np.abs(win - bg), axis=0)
+            # A complete window has no NaN to skip: plain order statistics, several times
+            # cheaper than np.nanmedian (and than np.median, which checks for NaN again).
+            bg = _median_rows(win.copy())
+            dev = win - bg[:, None]
+            sigma = MAD_TO_SIGMA * _median_rows(np.abs(dev, out=dev))
         self._bg = bg
-        self._sigma = np.maximum(np.nan_to_num(sigma, nan=p.noise_floor_mv), p.noise_floor_mv)
+        self._sigma = np.maximum(sigma, p.noise_floor_mv)
         self._since_stats = 0
 
     def _append(self, s: np.ndarray, xy: np.ndarray, res: np.ndarray, snr: np.ndarray,
@@ -579,6 +590,27 @@ class MdProcessor:
         return fit_dipole(pts[ok], amp[ok], float(base[0]), float(base[1]), z0,
                           z_min=MIN_DISTANCE_FRACTION * p.coil_height_m, z_max=p.max_distance_m,
                           coil=coil[ok])
+
+
+def _row_centres(pos: np.ndarray) -> np.ndarray:
+    """Mean position of each row's coils, NaN for a row without any (``np.nanmean`` over
+    axis 1, the same sums, without its warnings machinery)."""
+    missing = np.isnan(pos)
+    total = np.where(missing, 0.0, pos).sum(axis=1)
+    count = np.count_nonzero(~missing, axis=1)
+    return np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
+
+
+def _median_rows(a: np.ndarray) -> np.ndarray:
+    """Median of each row of ``a`` (no NaN; ``a`` is partitioned in place), as ``np.median``
+    computes it: the middle order statistic, or the mean of the two middle ones."""
+    n = a.shape[1]
+    half = n // 2
+    if n % 2:
+        a.partition(half, axis=1)
+        return a[:, half].copy()
+    a.partition((half - 1, half), axis=1)
+    return (a[:, half - 1] + a[:, half]) / 2.0
 
 
 def _coil_spacing(xy: np.ndarray) -> float:

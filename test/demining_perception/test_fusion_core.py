@@ -196,6 +196,65 @@ def test_incremental_map_and_cached_classes_equal_a_full_recomputation():
     assert f.grid.occupancy().max() > 0
 
 
+def test_a_sweep_queues_every_cell_of_its_band_and_no_other():
+    """The sweep tests only the cells of its band's bounding box: the same cells, in the same
+    order, as the band's test of every cell its former bound held (within ``sensor_width_m /
+    2 + step`` of the boom's two positions), straight, oblique, turning and crabbing."""
+    import math
+    f = core()
+    g = f.grid
+    rng = np.random.default_rng(7)
+    x, y, yaw = 8.0, 9.0, 0.3
+    f.sweep(x, y, yaw, 0.0)
+    cx = g.origin_x + (np.arange(g.width) + 0.5) * g.resolution
+    cy = g.origin_y + (np.arange(g.height) + 0.5) * g.resolution
+    half = 0.5 * f.params.sensor_width_m
+    checked = 0
+    for k in range(1, 300):
+        bx0, by0, yaw0 = f._boom
+        if k % 50 < 25:
+            heading = yaw + (0.0 if k % 100 < 50 else float(rng.uniform(-2.0, 2.0)))
+            step = float(rng.uniform(0.0, 0.3))
+            x, y = x + step * math.cos(heading), y + step * math.sin(heading)
+        yaw += float(rng.uniform(-0.3, 0.3)) if k % 3 else 0.0
+        n = f.sweep(x, y, yaw, 0.1 * k)
+        bx, by, _ = f._boom
+        step = math.hypot(bx - bx0, by - by0)
+        if not 0.0 < step <= f.params.sensor_width_m:
+            assert n == 0
+            continue
+        heading = math.atan2(by - by0, bx - bx0)
+        mid = yaw0 + 0.5 * math.remainder(yaw - yaw0, 2.0 * math.pi)
+        dx, dy = cx[None, :] - bx0, cy[:, None] - by0
+        along = dx * math.cos(heading) + dy * math.sin(heading)
+        across = -dx * math.sin(mid) + dy * math.cos(mid)
+        r = half + step
+        bound = np.zeros(g.cells.shape, dtype=bool)
+        bound[max(0, int(math.floor((min(by, by0) - r - g.origin_y) / g.resolution))):
+              max(0, int(math.ceil((max(by, by0) + r - g.origin_y) / g.resolution))),
+              max(0, int(math.floor((min(bx, bx0) - r - g.origin_x) / g.resolution))):
+              max(0, int(math.ceil((max(bx, bx0) + r - g.origin_x) / g.resolution)))] = True
+        rows, cols = np.nonzero((along > 0.0) & (along <= step) & (np.abs(across) <= half)
+                                & bound)
+        assert n == rows.size
+        if n:
+            _, got_rows, got_cols, (r0, r1, c0, c1) = f._misses[-1]
+            assert np.array_equal(got_rows, rows) and np.array_equal(got_cols, cols)
+            assert r0 <= rows.min() and rows.max() < r1 and c0 <= cols.min() and cols.max() < c1
+            checked += 1
+    assert checked > 100
+
+
+def test_the_occupancy_view_is_the_read_only_cache():
+    f = core()
+    f.add([gpr(5.0, 5.0)], stamp=1.0)
+    view = f.grid.occupancy_view()
+    assert not view.flags.writeable
+    assert np.array_equal(view, f.grid.occupancy())
+    f.add([gpr(12.0, 7.0)], stamp=2.0)
+    assert np.array_equal(f.grid.occupancy_view(), f.grid.occupancy())
+
+
 def _passes(f, reports_per_pass, passes, radius=0.08, grams=8.0):
     """The boom passes east over an item at (10, 10) ``passes`` times, 0.6 m apart; each pass
     ``reports_per_pass`` GPR channels report it (positive polarity, an 8 cm top: the widest a
