@@ -195,11 +195,11 @@ class _PoseRing:
             self.count += 1
 
     def interp(self, times: Sequence[float]) -> List[Tuple[float, ...]]:
-        """``(x, y, yaw_u, z, pitch, roll)`` at each of ``times``, linear between pushes
-        (clamped to the buffered span).
+        """The pose ``(x, y, yaw_u, z, pitch, roll)`` at each of ``times``.
 
-        Pushes happen at uniform physics times, so the fractional position of a sample time
-        in the buffer is arithmetic, not a search.
+        Linear between pushes, clamped to the buffered span. Pushes happen at uniform physics
+        times, so the fractional position of a sample time in the buffer is arithmetic, not
+        a search.
         """
         cap, slots = self.cap, self.slots
         last = (self.head - 1) % cap
@@ -225,6 +225,34 @@ class _PoseRing:
                         yaw0 * keep + yaw1 * frac, z0 * keep + z1 * frac,
                         pitch0 * keep + pitch1 * frac, roll0 * keep + roll1 * frac))
         return out
+
+
+class _BoomLayout:
+    """Where the elements of a batch of ``n_md`` MD and ``n_gpr`` GPR sample times are.
+
+    Elements are the MD readings then the GPR traces, time-major (every coil or channel of
+    the first time, then of the next): their sample-time index, lateral offset and nominal
+    height, and per array the base_link positions and channels the scans report.
+    """
+
+    def __init__(self, n_md: int, md_y: np.ndarray, md_height: float, n_gpr: int,
+                 gpr_y: np.ndarray, gpr_height: float, offset_x: float) -> None:
+        self.time_index = np.concatenate([np.repeat(np.arange(n_md), md_y.size),
+                                          n_md + np.repeat(np.arange(n_gpr), gpr_y.size)])
+        self.lateral = np.concatenate([np.tile(md_y, n_md), np.tile(gpr_y, n_gpr)])
+        self.split = n_md * md_y.size
+        self.height0 = np.concatenate([np.full(self.split, md_height),
+                                       np.full(n_gpr * gpr_y.size, gpr_height)])
+        self.md_base, self.md_channels = self._reported(n_md, md_y, md_height, offset_x)
+        self.gpr_base, self.gpr_channels = self._reported(n_gpr, gpr_y, gpr_height, offset_x)
+
+    @staticmethod
+    def _reported(n_times: int, lateral: np.ndarray, height: float, offset_x: float):
+        """base_link positions (float32) and channel indices of one array's elements."""
+        nc = lateral.size
+        base = np.column_stack([np.full(nc * n_times, offset_x), np.tile(lateral, n_times),
+                                np.full(nc * n_times, height)]).astype(np.float32)
+        return base, np.tile(np.arange(nc, dtype=np.uint32), n_times)
 
 
 class Simulator:
@@ -295,7 +323,7 @@ class Simulator:
         self._gpr_n = 1
         capacity = int(math.ceil(p.physics_rate_hz * max(2.0, 3.0 / p.scan_batch_rate_hz))) + 2
         self._ring = _PoseRing(capacity)
-        self._layouts: Dict[Any, Any] = {}
+        self._layouts: Dict[Tuple[int, int], _BoomLayout] = {}
         self._yaw_u = self.vehicle.truth.yaw
         self._yaw_last = self.vehicle.truth.yaw
         # True forward speed and time at the last IMU sample (its acceleration's baseline).
@@ -762,43 +790,15 @@ class Simulator:
         rows = self.table.near(xmin - r, xmax + r, ymin - r, ymax + r)
         k = layout.split
         if md_times:
-            offsets = np.repeat([ts - t for ts in md_times], self._md_y.size)
+            offsets = np.array([ts - t for ts in md_times]).repeat(self._md_y.size)
             self._sensor_out(Sensor.MD.value, self.md.scan(
                 t, offsets, layout.md_base, layout.md_channels, xy[0, :k], xy[1, :k], h[:k],
                 rows=rows))
         if gpr_times:
-            offsets = np.repeat([ts - t for ts in gpr_times], self._gpr_y.size)
+            offsets = np.array([ts - t for ts in gpr_times]).repeat(self._gpr_y.size)
             self._sensor_out(Sensor.GPR.value, self.gpr.scan(
                 t, offsets, layout.gpr_base, layout.gpr_channels, xy[0, k:], xy[1, k:], h[k:],
                 rows=rows))
-
-
-class _BoomLayout:
-    """Where the elements of a batch of ``n_md`` MD and ``n_gpr`` GPR sample times are.
-
-    Elements are the MD readings then the GPR traces, time-major (every coil or channel of
-    the first time, then of the next): their sample-time index, lateral offset and nominal
-    height, and per array the base_link positions and channels the scans report.
-    """
-
-    def __init__(self, n_md: int, md_y: np.ndarray, md_height: float, n_gpr: int,
-                 gpr_y: np.ndarray, gpr_height: float, offset_x: float) -> None:
-        self.time_index = np.concatenate([np.repeat(np.arange(n_md), md_y.size),
-                                          n_md + np.repeat(np.arange(n_gpr), gpr_y.size)])
-        self.lateral = np.concatenate([np.tile(md_y, n_md), np.tile(gpr_y, n_gpr)])
-        self.split = n_md * md_y.size
-        self.height0 = np.concatenate([np.full(self.split, md_height),
-                                       np.full(n_gpr * gpr_y.size, gpr_height)])
-        self.md_base, self.md_channels = self._reported(n_md, md_y, md_height, offset_x)
-        self.gpr_base, self.gpr_channels = self._reported(n_gpr, gpr_y, gpr_height, offset_x)
-
-    @staticmethod
-    def _reported(n_times: int, lateral: np.ndarray, height: float, offset_x: float):
-        """base_link positions (float32) and channel indices of one array's elements."""
-        nc = lateral.size
-        base = np.column_stack([np.full(nc * n_times, offset_x), np.tile(lateral, n_times),
-                                np.full(nc * n_times, height)]).astype(np.float32)
-        return base, np.tile(np.arange(nc, dtype=np.uint32), n_times)
 
 
 def _nanify(obj: Any) -> Any:
