@@ -22,7 +22,7 @@ import collections
 import dataclasses
 import enum
 import math
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -172,49 +172,87 @@ class _Schedule:
 
 
 class _PoseRing:
-    """Fixed-size ring buffer of physics poses for interpolating sensor sample poses."""
+    """Fixed-size ring buffer of physics poses for interpolating sensor sample poses.
+
+    Poses are Python tuples: a push every physics step is one slot assignment, and a batch
+    interpolates a handful of sample times, cheaper in plain arithmetic than in numpy calls.
+    Unfilled slots hold zeros (they take part in a blend with weight 0 at the start).
+    """
 
     _FIELDS = 7   # t, x, y, yaw (unwrapped), z, pitch, roll
 
     def __init__(self, capacity: int) -> None:
         self.cap = capacity
-        self.buf = np.zeros((self._FIELDS, capacity))
+        self.slots: List[Tuple[float, ...]] = [(0.0,) * self._FIELDS] * capacity
         self.head = 0
         self.count = 0
 
-    def push(self, t: float, x: float, y: float, yaw_u: float, z: float, pitch: float,
-             roll: float) -> None:
-        i = self.head
-        b = self.buf
-        b[0, i] = t
-        b[1, i] = x
-        b[2, i] = y
-        b[3, i] = yaw_u
-        b[4, i] = z
-        b[5, i] = pitch
-        b[6, i] = roll
-        self.head = (i + 1) % self.cap
+    def push(self, pose: Tuple[float, ...]) -> None:
+        """Add ``(t, x, y, yaw_u, z, pitch, roll)``, the oldest pose dropping out when full."""
+        self.slots[self.head] = pose
+        self.head = (self.head + 1) % self.cap
         if self.count < self.cap:
             self.count += 1
 
-    def interp(self, times: np.ndarray) -> np.ndarray:
-        """(7, len(times)) interpolated rows (clamped to the buffered span).
+    def interp(self, times: Sequence[float]) -> List[Tuple[float, ...]]:
+        """The pose ``(x, y, yaw_u, z, pitch, roll)`` at each of ``times``.
 
-        Pushes happen at uniform physics times, so the fractional position of a sample time
-        in the buffer is arithmetic, not a search: one gather for all fields.
+        Linear between pushes, clamped to the buffered span. Pushes happen at uniform physics
+        times, so the fractional position of a sample time in the buffer is arithmetic, not
+        a search.
         """
-        n = self.count
-        last = (self.head - 1) % self.cap
-        t_last = self.buf[0, last]
-        if n < 2:
-            return np.repeat(self.buf[:, last:last + 1], len(times), axis=1)
-        dt = (t_last - self.buf[0, (self.head - 2) % self.cap])
-        back = np.clip((t_last - np.asarray(times)) / dt, 0.0, n - 1.0)
-        k0 = np.floor(back)
-        frac = back - k0
-        i0 = (last - k0.astype(np.int64)) % self.cap
-        i1 = (i0 - 1) % self.cap
-        return self.buf[:, i0] * (1.0 - frac) + self.buf[:, i1] * frac
+        cap, slots = self.cap, self.slots
+        last = (self.head - 1) % cap
+        newest = slots[last]
+        if self.count < 2:
+            return [newest[1:]] * len(times)
+        t_last = newest[0]
+        dt = t_last - slots[(self.head - 2) % cap][0]
+        oldest = self.count - 1.0
+        out = []
+        for t in times:
+            back = (t_last - t) / dt
+            # Clamped as np.clip would (conditionals keep NaN, like the ufuncs).
+            back = 0.0 if 0.0 > back else back
+            back = oldest if oldest < back else back
+            k0 = math.floor(back)
+            frac = back - k0
+            i0 = (last - k0) % cap
+            keep = 1.0 - frac
+            _, x0, y0, yaw0, z0, pitch0, roll0 = slots[i0]
+            _, x1, y1, yaw1, z1, pitch1, roll1 = slots[(i0 - 1) % cap]
+            out.append((x0 * keep + x1 * frac, y0 * keep + y1 * frac,
+                        yaw0 * keep + yaw1 * frac, z0 * keep + z1 * frac,
+                        pitch0 * keep + pitch1 * frac, roll0 * keep + roll1 * frac))
+        return out
+
+
+class _BoomLayout:
+    """Where the elements of a batch of ``n_md`` MD and ``n_gpr`` GPR sample times are.
+
+    Elements are the MD readings then the GPR traces, time-major (every coil or channel of
+    the first time, then of the next): their sample-time index, lateral offset and nominal
+    height, and per array the base_link positions and channels the scans report.
+    """
+
+    def __init__(self, n_md: int, md_y: np.ndarray, md_height: float, n_gpr: int,
+                 gpr_y: np.ndarray, gpr_height: float, offset_x: float) -> None:
+        self.time_index = np.concatenate([np.repeat(np.arange(n_md), md_y.size),
+                                          n_md + np.repeat(np.arange(n_gpr), gpr_y.size)])
+        self.lateral = np.concatenate([np.tile(md_y, n_md), np.tile(gpr_y, n_gpr)])
+        self.split = n_md * md_y.size
+        self.height0 = np.concatenate([np.full(self.split, md_height),
+                                       np.full(n_gpr * gpr_y.size, gpr_height)])
+        self.md_base, self.md_channels = self._reported(n_md, md_y, md_height, offset_x)
+        self.gpr_base, self.gpr_channels = self._reported(n_gpr, gpr_y, gpr_height, offset_x)
+
+    @staticmethod
+    def _reported(n_times: int, lateral: np.ndarray, height: float, offset_x: float):
+        """base_link positions (float32) and channel indices of one array's elements."""
+        nc = lateral.size
+        base = np.column_stack([np.full(nc * n_times, offset_x), np.tile(lateral, n_times),
+                                np.full(nc * n_times, height)]).astype(np.float32)
+        return base, np.tile(np.arange(nc, dtype=np.uint32), n_times)
 
 
 class Simulator:
@@ -268,6 +306,12 @@ class Simulator:
         self._cmd_t = -math.inf
         self._tool_cmd = ToolCommand()
         self._tool_cmd_t = -math.inf
+        # What the tools get once their command has timed out (one object, not one a step).
+        self._no_tool_cmd = ToolCommand()
+        # The tool's extra depth from the ground under it (None: flat, or no ground following).
+        self._ground_offset: Optional[Callable[[float, float], float]] = (
+            None if self._flat or p.tool_ground_following_residual <= 0.0
+            else self._tool_ground_offset)
 
         self._sched = {name: _Schedule(rate) for name, rate in (
             ('odom', p.odom_rate_hz), ('imu', p.imu_rate_hz), ('gnss', p.gnss_rate_hz),
@@ -279,7 +323,7 @@ class Simulator:
         self._gpr_n = 1
         capacity = int(math.ceil(p.physics_rate_hz * max(2.0, 3.0 / p.scan_batch_rate_hz))) + 2
         self._ring = _PoseRing(capacity)
-        self._layouts: Dict[Any, Any] = {}
+        self._layouts: Dict[Tuple[int, int], _BoomLayout] = {}
         self._yaw_u = self.vehicle.truth.yaw
         self._yaw_last = self.vehicle.truth.yaw
         # True forward speed and time at the last IMU sample (its acceleration's baseline).
@@ -371,10 +415,12 @@ class Simulator:
         self._emit(ev)
 
     def _physics_step(self) -> None:
+        # Runs at the physics rate: attributes used more than once are read into locals.
         p = self.p
+        dt = self.dt
         t_prev = self.t
         self._tick += 1
-        t = self.t = self._tick * self.dt
+        t = self.t = self._tick * dt
         if t >= self._fault_change:
             self._update_faults(t_prev, t)
         active = self._active
@@ -387,48 +433,47 @@ class Simulator:
             for f in active:
                 if f.kind == FaultKind.DRIVE_RUNAWAY:
                     v_cmd, w_cmd = f.speed_mps, 0.0     # the drive ignores its command
+        vehicle, tools = self.vehicle, self.tools
+        flail, tiller = tools.flail, tools.tiller
         # The rotors' soil load (last step) resists the forward motion.
-        self.vehicle.tool_force = (self.tools.flail.load_torque
-                                   + self.tools.tiller.load_torque) / p.tool_rotor_radius_m
-        collision = self.vehicle.step(v_cmd, w_cmd, self.dt)
-        tr = self.vehicle.truth
+        vehicle.tool_force = (flail.load_torque + tiller.load_torque) / p.tool_rotor_radius_m
+        collision = vehicle.step(v_cmd, w_cmd, dt)
+        tr = vehicle.truth
         if collision is not None:
             self._event(SimEvent(stamp=t, kind='collision', item_id=collision,
                                  item_kind='obstacle', x=tr.x, y=tr.y,
                                  detail=f'hull touched {collision}'))
         tool_cmd = self._tool_cmd if t - self._tool_cmd_t <= p.command_timeout_s \
-            else ToolCommand()
+            else self._no_tool_cmd
         jam_f = jam_t = False
         if active:
             for f in active:
                 if f.kind == FaultKind.ROTOR_STALL:
                     jam_f = jam_f or f.tool in ('flail', 'both')
                     jam_t = jam_t or f.tool in ('tiller', 'both')
-        tools = self.tools
-        if not self._flat and p.tool_ground_following_residual > 0.0:
+        ground_offset = self._ground_offset
+        if ground_offset is not None:
             # the terrain under the tool centre moves its depth below the local ground
             c, s = math.cos(tr.yaw), math.sin(tr.yaw)
-            tools.ground_offset_m = self._tool_ground_offset(tr.x + c * p.tool_offset_x_m,
-                                                             tr.y + s * p.tool_offset_x_m)
-        tools.step(tool_cmd, tr.v, self.dt, jam_f, jam_t)
+            tools.ground_offset_m = ground_offset(tr.x + c * p.tool_offset_x_m,
+                                                  tr.y + s * p.tool_offset_x_m)
+        tools.step(tool_cmd, tr.v, dt, jam_f, jam_t)
         view = self._tool_view
         view.set_depth = tools.depth
-        view.flail_rps = tools.flail.speed
-        view.flail_processing = tools.flail.processing
-        view.tiller_rps = tools.tiller.speed
-        view.tiller_processing = tools.tiller.processing and tool_cmd.tiller_speed > 0.0
-        offset = None if self._flat or p.tool_ground_following_residual <= 0.0 \
-            else self._tool_ground_offset
-        for change in self.contact.check(t, tr.x, tr.y, tr.yaw, tr.v, view, offset):
+        view.flail_rps = flail.speed
+        view.flail_processing = flail.processing
+        view.tiller_rps = tiller.speed
+        view.tiller_processing = tiller.processing and tool_cmd.tiller_speed > 0.0
+        for change in self.contact.check(t, tr.x, tr.y, tr.yaw, tr.v, view, ground_offset):
             self._apply_change(t, change)
         if view.flail_processing or view.tiller_processing:
             self._stamp_processed(tr)
-        self.odometry.integrate(tr.track_left, tr.track_right, self.dt)
+        self.odometry.integrate(tr.track_left, tr.track_right, dt)
         self._record_pose()
 
         if t + _T_EPS >= self._next_due:
             self._sample_outputs(t, tr)
-        if self.people.pending:
+        if self.people.next_delivery <= t + _T_EPS:
             for scan in self.people.ready(t):
                 self._sensor_out(Sensor.PEOPLE.value, scan)
 
@@ -597,7 +642,7 @@ class Simulator:
             d += 2.0 * math.pi
         self._yaw_u += d
         self._yaw_last = tr.yaw
-        self._ring.push(self.t, tr.x, tr.y, self._yaw_u, tr.z, tr.pitch, tr.roll)
+        self._ring.push((self.t, tr.x, tr.y, self._yaw_u, tr.z, tr.pitch, tr.roll))
 
     # --- faults -------------------------------------------------------------------------
 
@@ -676,86 +721,84 @@ class Simulator:
 
     # --- sensor batches -----------------------------------------------------------------
 
-    def _sample_times(self, attr: str, rate: float, t: float) -> np.ndarray:
+    def _sample_times(self, attr: str, rate: float, t: float) -> List[float]:
         n0 = getattr(self, attr)
         n1 = int(math.floor(t * rate + 1e-6))
         setattr(self, attr, n1 + 1)
-        return np.arange(n0, n1 + 1) / rate
+        return [n / rate for n in range(n0, n1 + 1)]
 
-    def _boom(self, times: np.ndarray, pose: np.ndarray, lateral: np.ndarray,
-              height0: float):
-        """Map positions and heights (flattened time-major) of boom elements at ``times``.
+    def _boom_layout(self, n_md: int, n_gpr: int) -> _BoomLayout:
+        """The cached element layout of a batch of ``n_md`` MD and ``n_gpr`` GPR times."""
+        layout = self._layouts.get((n_md, n_gpr))
+        if layout is None:
+            p = self.p
+            layout = self._layouts[(n_md, n_gpr)] = _BoomLayout(
+                n_md, self._md_y, p.md_coil_height_m, n_gpr, self._gpr_y,
+                p.gpr_antenna_height_m, p.sensor_offset_x_m)
+        return layout
 
-        ``pose`` holds the interpolated ring-buffer rows (x, y, yaw, z, pitch, roll at 1..6).
+    def _boom(self, times: List[float], layout: _BoomLayout):
+        """Map positions (2, n) and heights (n,) of the boom elements of a batch at ``times``.
+
+        The elements are ``layout``'s (MD readings, then GPR traces, time-major). The
+        per-time terms (interpolated pose, heading, bounce) are scalar arithmetic; each
+        element is then ``x + c ox - s oy``, ``y + s ox + c oy`` for its lateral offset.
         """
         p = self.p
-        x, y, yaw = pose[1][:, None], pose[2][:, None], pose[3][:, None]
-        c, s = np.cos(yaw), np.sin(yaw)
         ox = p.sensor_offset_x_m
-        oy = lateral[None, :]
-        mx = x + c * ox - s * oy
-        my = y + s * ox + c * oy
-        h = height0 + p.boom_bounce_amp_m * np.sin(2.0 * math.pi * p.boom_bounce_hz
-                                                   * times[:, None] + self._bounce_phase)
-        if not self._flat and p.boom_terrain_residual > 0.0:
-            z, pitch, roll = pose[4][:, None], pose[5][:, None], pose[6][:, None]
-            plane = z - ox * np.sin(pitch) + oy * np.sin(roll)
-            ground = height_at(self.world.terrain, mx, my)
+        amp = p.boom_bounce_amp_m
+        omega = 2.0 * math.pi * p.boom_bounce_hz
+        phase = self._bounce_phase
+        follow = not self._flat and p.boom_terrain_residual > 0.0
+        per_time = []
+        for t, (x, y, yaw, z, pitch, roll) in zip(times, self._ring.interp(times)):
+            c, s = math.cos(yaw), math.sin(yaw)
+            # (c, s) ox and (-s, c) oy: x + c ox - s oy exactly (a - b is a + (-b)).
+            row = [x, y, c, s, -s, c, amp * math.sin(omega * t + phase)]
+            if follow:
+                row += (z - ox * math.sin(pitch), math.sin(roll))
+            per_time.append(row)
+        e = np.array(per_time).T[:, layout.time_index]
+        lateral = layout.lateral
+        xy = e[0:2] + e[2:4] * ox + e[4:6] * lateral
+        h = layout.height0 + e[6]
+        if follow:
+            plane = e[7] + lateral * e[8]
+            ground = height_at(self.world.terrain, xy[0], xy[1])
             h = h + p.boom_terrain_residual * (plane - ground)
-        if h.shape[1] != mx.shape[1]:
-            h = np.repeat(h, mx.shape[1], axis=1)
-        return mx.ravel(), my.ravel(), np.maximum(h.ravel(), _MIN_SENSOR_HEIGHT_M)
-
-    def _layout(self, key: str, n_times: int, lateral: np.ndarray, height: float):
-        """Cached base_link positions and channel indices of a batch of ``n_times`` rows."""
-        cached = self._layouts.get((key, n_times))
-        if cached is None:
-            nc = lateral.size
-            base = np.column_stack([np.full(nc * n_times, self.p.sensor_offset_x_m),
-                                    np.tile(lateral, n_times),
-                                    np.full(nc * n_times, height)]).astype(np.float32)
-            cached = (base, np.tile(np.arange(nc, dtype=np.uint32), n_times))
-            self._layouts[(key, n_times)] = cached
-        return cached
+        return xy, np.maximum(h, _MIN_SENSOR_HEIGHT_M)
 
     def _batch(self, t: float) -> None:
         p = self.p
         md_times = self._sample_times('_md_n', p.md_rate_hz, t)
         gpr_times = self._sample_times('_gpr_n', p.gpr_trace_rate_hz, t)
-        do_md = md_times.size > 0 and not (
-            self._active and self._fault_on(FaultKind.SENSOR_DROPOUT, Sensor.MD.value))
-        do_gpr = gpr_times.size > 0 and not (
-            self._active and self._fault_on(FaultKind.SENSOR_DROPOUT, Sensor.GPR.value))
-        if not (do_md or do_gpr):
+        active = self._active
+        if not md_times or (active and self._fault_on(FaultKind.SENSOR_DROPOUT,
+                                                      Sensor.MD.value)):
+            md_times = []
+        if not gpr_times or (active and self._fault_on(FaultKind.SENSOR_DROPOUT,
+                                                       Sensor.GPR.value)):
+            gpr_times = []
+        if not (md_times or gpr_times):
             return
-        # One pose interpolation for both arrays' sample times.
-        n_md = md_times.size if do_md else 0
-        all_times = np.concatenate([md_times[:n_md], gpr_times if do_gpr else gpr_times[:0]])
-        pose = self._ring.interp(all_times)
-        md = gpr = None
-        if do_md:
-            md = self._boom(md_times, pose[:, :n_md], self._md_y, p.md_coil_height_m)
-        if do_gpr:
-            gpr = self._boom(gpr_times, pose[:, n_md:], self._gpr_y, p.gpr_antenna_height_m)
+        # One pose interpolation and one boom computation for both arrays' sample times.
+        layout = self._boom_layout(len(md_times), len(gpr_times))
+        xy, h = self._boom(md_times + gpr_times, layout)
         # One spatial query for both arrays (they share the boom).
-        xs = [a[0] for a in (md, gpr) if a is not None]
-        ys = [a[1] for a in (md, gpr) if a is not None]
         r = max(p.md_range_m, p.gpr_range_m)
-        rows = self.table.near(min(float(x.min()) for x in xs) - r,
-                               max(float(x.max()) for x in xs) + r,
-                               min(float(y.min()) for y in ys) - r,
-                               max(float(y.max()) for y in ys) + r)
-        if md is not None:
-            base, channels = self._layout('md', md_times.size, self._md_y, p.md_coil_height_m)
-            offsets = np.repeat(md_times - t, self._md_y.size)
-            self._sensor_out(Sensor.MD.value,
-                             self.md.scan(t, offsets, base, channels, *md, rows=rows))
-        if gpr is not None:
-            base, channels = self._layout('gpr', gpr_times.size, self._gpr_y,
-                                          p.gpr_antenna_height_m)
-            offsets = np.repeat(gpr_times - t, self._gpr_y.size)
-            self._sensor_out(Sensor.GPR.value,
-                             self.gpr.scan(t, offsets, base, channels, *gpr, rows=rows))
+        (xmin, ymin), (xmax, ymax) = xy.min(axis=1).tolist(), xy.max(axis=1).tolist()
+        rows = self.table.near(xmin - r, xmax + r, ymin - r, ymax + r)
+        k = layout.split
+        if md_times:
+            offsets = np.array([ts - t for ts in md_times]).repeat(self._md_y.size)
+            self._sensor_out(Sensor.MD.value, self.md.scan(
+                t, offsets, layout.md_base, layout.md_channels, xy[0, :k], xy[1, :k], h[:k],
+                rows=rows))
+        if gpr_times:
+            offsets = np.array([ts - t for ts in gpr_times]).repeat(self._gpr_y.size)
+            self._sensor_out(Sensor.GPR.value, self.gpr.scan(
+                t, offsets, layout.gpr_base, layout.gpr_channels, xy[0, k:], xy[1, k:], h[k:],
+                rows=rows))
 
 
 def _nanify(obj: Any) -> Any:

@@ -53,11 +53,16 @@ class GridIndex:
         if ix1 < ix0 or iy1 < iy0:
             return np.zeros(0, dtype=np.int64)
         rows = np.arange(iy0, iy1 + 1, dtype=np.int64) * self._nx
-        lo = np.searchsorted(self._keys, rows + ix0, side='left')
-        hi = np.searchsorted(self._keys, rows + ix1, side='right')
         if len(rows) == 1:
-            return self._order[lo[0]:hi[0]]
-        return np.concatenate([self._order[a:b] for a, b in zip(lo, hi) if b > a]
+            lo, hi = np.searchsorted(self._keys, [rows[0] + ix0, rows[0] + ix1 + 1]).tolist()
+            return self._order[lo:hi]
+        # One search for both ends of every cell row (keys are integers: the first key
+        # after row + ix1 is where row + ix1 + 1 would go); Python ints slice faster.
+        ends = np.searchsorted(self._keys, np.concatenate([rows + ix0, rows + (ix1 + 1)]))
+        ends = ends.tolist()
+        n = len(rows)
+        order = self._order
+        return np.concatenate([order[a:b] for a, b in zip(ends[:n], ends[n:]) if b > a]
                               or [np.zeros(0, dtype=np.int64)])
 
     def query_radius(self, x: float, y: float, radius: float) -> np.ndarray:
@@ -159,6 +164,7 @@ class ItemTable:
         idx = self.index.query_box(xmin, xmax, ymin, ymax)
         if idx.size == 0:
             return idx
-        keep = (self.active[idx] & (self.x[idx] >= xmin) & (self.x[idx] <= xmax)
-                & (self.y[idx] >= ymin) & (self.y[idx] <= ymax))
+        x = self.x[idx]
+        y = self.y[idx]
+        keep = self.active[idx] & (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
         return idx[keep]

@@ -105,24 +105,32 @@ class Rotor:
         Commands below zero run a reversible rotor backwards (to throw out a jam) and stop
         any other. The soil and the drag oppose the motion; they never reverse it.
         """
-        cmd = cmd_speed if self.reversible else max(cmd_speed, 0.0)
-        drive = 0.0 if disabled else min(max(self.gain * (cmd - self.speed), -self.max_torque),
-                                         self.max_torque)
+        # Scalar code with conditionals instead of min/max calls: this runs every physics
+        # step (``max(a, b)`` is ``b if b > a else a``, NaN and signed zeros included).
+        cmd = 0.0 if not self.reversible and 0.0 > cmd_speed else cmd_speed
+        speed = self.speed
+        if disabled:
+            drive = 0.0
+        else:
+            limit = self.max_torque
+            drive = self.gain * (cmd - speed)
+            drive = -limit if -limit > drive else drive
+            drive = limit if limit < drive else drive
         soil = tool_physics.soil_torque_nm(self.soil_torque_per_m, 1.0, depth, ground_speed,
                                            speed_factor)
         if jammed:
             soil += 2.0 * self.max_torque
-        if self.speed == 0.0 and abs(drive) <= soil + 1e-9:
+        if speed == 0.0 and abs(drive) <= soil + 1e-9:
             # Static: the soil holds a stopped rotor as long as the drive cannot overcome it.
             self.drive_torque = drive
             self.load_torque = drive if drive > 0.0 or self.reversible else 0.0
             return
-        direction = math.copysign(1.0, self.speed if self.speed != 0.0 else drive)
-        load = self.viscous * self.speed + soil * direction
-        speed = self.speed + (drive - load) / self.inertia * dt
+        direction = math.copysign(1.0, speed if speed != 0.0 else drive)
+        load = self.viscous * speed + soil * direction
+        speed = speed + (drive - load) / self.inertia * dt
         if speed * direction < 0.0:
             speed = 0.0                 # drag and soil stop a rotor, they do not reverse it
-        self.speed = speed if self.reversible else max(speed, 0.0)
+        self.speed = 0.0 if not self.reversible and 0.0 > speed else speed
         self.drive_torque = drive
         self.load_torque = load
 
@@ -159,10 +167,16 @@ class ToolSystem:
     def step(self, cmd: ToolCommand, ground_speed: float, dt: float,
              jam_flail: bool = False, jam_tiller: bool = False) -> None:
         """Move the depth actuator toward the command and integrate both rotors."""
-        target = min(max(cmd.depth, 0.0), self.p.max_tool_depth_m)
-        dz = self.p.tool_lift_rate_mps * dt
-        self.depth += min(max(target - self.depth, -dz), dz)
-        k = self.p.soil_speed_factor_per_mps
+        # Conditionals, not min/max calls (every physics step; see Rotor.step).
+        p = self.p
+        target = cmd.depth
+        target = 0.0 if 0.0 > target else target
+        target = p.max_tool_depth_m if p.max_tool_depth_m < target else target
+        dz = p.tool_lift_rate_mps * dt
+        move = target - self.depth
+        move = -dz if -dz > move else move
+        self.depth += dz if dz < move else move
+        k = p.soil_speed_factor_per_mps
         depth = self.true_depth
         self.flail.step(cmd.flail_speed, depth, ground_speed, k, dt, jam_flail, self.disabled)
         # The tiller only bites when it is commanded; an idle tiller is lifted in its frame.

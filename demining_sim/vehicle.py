@@ -241,6 +241,7 @@ class Vehicle:
         self._obs = np.array([[o.x, o.y, o.radius] for o in obstacles], dtype=float) \
             if obstacles else np.zeros((0, 3))
         self._obs_names = [o.name for o in obstacles]
+        self._has_obstacles = bool(self._obs_names)
         # Box obstacles: (cos yaw, sin yaw, half length, half width); None for a cylinder.
         self._obs_box: List[Optional[_Box]] = [
             (math.cos(o.yaw), math.sin(o.yaw), o.length / 2.0, o.width / 2.0)
@@ -261,6 +262,8 @@ class Vehicle:
     # --- terrain ------------------------------------------------------------------------
 
     def _update_attitude(self, force: bool = False) -> None:
+        if self._flat and not force:
+            return          # the plane's attitude was set once and never changes
         t = self.truth
         ax, ay, ayaw = self._terrain_anchor
         if not force and (abs(t.x - ax) + abs(t.y - ay) < self.p.terrain_update_m
@@ -466,7 +469,9 @@ class Vehicle:
         nx = t.x + (v * c - v_lat * s) * dt
         ny = t.y + (v * s + v_lat * c) * dt
         nyaw = t.yaw + w * dt
-        hit = self.hits(nx, ny, nyaw) if (v != 0.0 or w != 0.0 or v_lat != 0.0) else None
+        hit = None
+        if self._has_obstacles and (v != 0.0 or w != 0.0 or v_lat != 0.0):
+            hit = self.hits(nx, ny, nyaw)
         if hit is not None:
             self._slide = 0.0
         if self._contact is not None:

@@ -124,6 +124,8 @@ class MetalDetectorModel:
         self.rng = rng
         self.strength = table.metal_mass * shape_factor(table.diameter, table.height)
         self.zc = table.depth + table.height / 2.0
+        # Rows a coil can sense (metal, not a GPR-only scatterer): one gather per batch.
+        self._sensed = ~table.gpr_only & (self.strength > 0.0)
         self.drift = rng.standard_normal(params.md_num_coils) * params.md_drift_sigma_mv
         self._t_last = None
 
@@ -132,6 +134,7 @@ class MetalDetectorModel:
         t = self.table
         self.strength[rows] = t.metal_mass[rows] * shape_factor(t.diameter[rows], t.height[rows])
         self.zc[rows] = t.depth[rows] + t.height[rows] / 2.0
+        self._sensed[rows] = ~t.gpr_only[rows] & (self.strength[rows] > 0.0)
 
     def signals(self, coil_x: np.ndarray, coil_y: np.ndarray, coil_h: np.ndarray,
                 channels: np.ndarray, t: float, rows: Optional[np.ndarray] = None
@@ -147,7 +150,7 @@ class MetalDetectorModel:
             rows = self.table.near(float(coil_x.min()) - r, float(coil_x.max()) + r,
                                    float(coil_y.min()) - r, float(coil_y.max()) + r)
         if rows.size:
-            rows = rows[~self.table.gpr_only[rows] & (self.strength[rows] > 0.0)]
+            rows = rows[self._sensed[rows]]
         s = md_response(coil_x, coil_y, coil_h, self.table.x[rows], self.table.y[rows],
                         self.zc[rows], self.strength[rows], p.md_gain, p.md_r_min_m)
         s += soil_background(coil_h, self.chi, p.md_soil_gain, p.md_coil_radius_m)

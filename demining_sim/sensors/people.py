@@ -85,6 +85,9 @@ class PeopleSensor:
         self.p = params
         self.rng = rng
         self._pending: Deque[Tuple[float, PlanarPoints]] = collections.deque(maxlen=1000)
+        #: Delivery time of the oldest queued scan (inf when none): the simulator compares
+        #: it every physics step, cheaper than asking :meth:`ready`.
+        self.next_delivery = math.inf
         self.false_alarms = 0
         self.detections = 0
 
@@ -127,6 +130,7 @@ class PeopleSensor:
         self.false_alarms += n_false
         out = PlanarPoints(t, pts, 'base_link')
         self._pending.append((t + p.people_sensor_latency_s, out))
+        self.next_delivery = self._pending[0][0]
         return out
 
     @property
@@ -139,6 +143,7 @@ class PeopleSensor:
         out = []
         while self._pending and self._pending[0][0] <= t + 1e-9:
             out.append(self._pending.popleft()[1])
+        self.next_delivery = self._pending[0][0] if self._pending else math.inf
         return out
 
 

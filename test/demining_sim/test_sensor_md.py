@@ -78,3 +78,18 @@ def test_coil_layout():
     y = coil_offsets(8, 2.0)
     assert y[0] == pytest.approx(0.875) and y[-1] == pytest.approx(-0.875)
     np.testing.assert_allclose(np.diff(y), -0.25)
+
+
+def test_an_item_refreshed_without_metal_is_no_longer_sensed():
+    pmn = make_item('PMN', 'pmn', 0.0, 0.0, 0.05)
+    table = ItemTable([pmn])
+    p = MdParams(md_noise_mv=0.0, md_drift_sigma_mv=0.0)
+    md = MetalDetectorModel(p, table, 0.0, np.random.default_rng(0))
+    coil = (np.zeros(1), np.zeros(1), np.array([0.05]), np.zeros(1, dtype=int))
+    assert md.signals(*coil, t=0.0)[0] > 1.0
+    table.metal_mass[0] = 0.0
+    md.refresh([0])
+    assert md.signals(*coil, t=0.1)[0] == 0.0
+    table.metal_mass[0] = pmn.metal_mass
+    md.refresh([0])
+    assert md.signals(*coil, t=0.2)[0] > 1.0

@@ -154,3 +154,23 @@ def test_params_schema_is_flat_and_validated():
         from_dict(SimParams, {'physics_rate_hz': 10.0, 'imu_rate_hz': 20.0})
     p = from_dict(SimParams, {'seed': 3})
     assert dataclasses.replace(p, seed=4).seed == 4
+
+
+def test_pose_ring_interpolates_between_pushes_after_wrapping_and_clamps_to_its_span():
+    from demining_sim.simulator import _PoseRing
+    ring = _PoseRing(8)
+    dt = 0.01
+    assert ring.interp([0.0]) == [(0.0,) * 6]            # nothing pushed: the zero slot
+    ring.push((0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0))
+    assert ring.interp([0.5, -1.0]) == [(1.0, 2.0, 3.0, 4.0, 5.0, 6.0)] * 2
+    for k in range(1, 20):                              # wraps the 8 slots twice
+        t = k * dt
+        ring.push((t, t, 2.0 * t, -t, 0.5, 0.0, 1.0))
+    # The buffered span is the last 8 pushes, t = 0.12 .. 0.19.
+    for t in (0.19, 0.185, 0.1234, 0.12):
+        got = ring.interp([t])[0]
+        assert got[0] == pytest.approx(t) and got[1] == pytest.approx(2.0 * t)
+        assert got[2] == pytest.approx(-t) and got[3:] == pytest.approx((0.5, 0.0, 1.0))
+    # Before the span: the oldest pose; after it: the newest.
+    assert ring.interp([0.05])[0][0] == pytest.approx(0.12)
+    assert ring.interp([0.3])[0][0] == pytest.approx(0.19)
