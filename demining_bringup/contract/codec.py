@@ -264,13 +264,14 @@ def detections_from_rows(arr: np.ndarray, source: str) -> List[Detection]:
     pol_sign = np.where(np.isfinite(pol) & (pol != 0.0), np.copysign(1.0, pol), 0.0)
     sig_ok = np.where(np.isfinite(sig) & (sig > 0.0), sig, 0.0)
     kinds = _KIND_BY_VALUE
-    return [Detection(x=xi, y=yi, depth=-zi, confidence=min(1.0, max(0.0, ci)),
-                      kind=kinds[ki], source=source, radius=ri, id=ii, strength=si,
-                      polarity=int(pi), sigma_xy=qi)
+    # positional: Detection(x, y, depth, confidence, kind, source, radius, id, strength,
+    # polarity, sigma_xy) (keywords cost twice the construction, hundreds per list)
+    return [Detection(xi, yi, -zi, min(1.0, max(0.0, ci)), kinds[ki], source, ri, ii, si, pi,
+                      qi)
             for xi, yi, zi, ci, ki, ri, ii, si, pi, qi in zip(
                 x.tolist(), y.tolist(), z.tolist(), conf.tolist(), sub['kind'].tolist(),
                 sub['radius'].astype(np.float64).tolist(), sub['id'].tolist(),
-                sub['strength'].astype(np.float64).tolist(), pol_sign.tolist(),
+                sub['strength'].astype(np.float64).tolist(), pol_sign.astype(int).tolist(),
                 sig_ok.tolist())]
 
 
