@@ -48,6 +48,10 @@ _MAX_STEP_YAW_RAD = 0.05
 #: A pose step longer than this is a localisation jump, not motion: the tool marks nothing, m
 #: (the mission's processed-ground rule, demining_control/coverage/processed.py).
 _MAX_MARK_STEP_M = 5.0
+#: A grid is on the raster's cells when its origin sits within this part of a cell of one...
+_ALIGN_TOL = 1e-6
+#: ... and its resolution's error, summed over its width, stays below this part of a cell.
+_DRIFT_TOL = 1e-3
 #: Below this |v| a motion with a yaw rate is a pivot, m/s.
 _PIVOT_SPEED_MPS = 1e-3
 
@@ -170,8 +174,12 @@ class AllowedGround:
             return
         r = self.raster
         di, dj = (origin_x - r.x0) / r.res, (origin_y - r.y0) / r.res
-        if abs(resolution - r.res) < 1e-9 and abs(di - round(di)) < 1e-6 \
-                and abs(dj - round(dj)) < 1e-6:
+        # over DDS the grid's resolution is a float32 (nav_msgs/MapMetaData): 0.1 arrives as
+        # 0.10000000149; that is the raster's cell while the drift it makes across the grid
+        # stays a negligible part of one (else the general path below: 7 ms a merge, 1 Hz)
+        drift = abs(resolution - r.res) * max(values.shape)
+        if drift < _DRIFT_TOL * r.res and abs(di - round(di)) < _ALIGN_TOL \
+                and abs(dj - round(dj)) < _ALIGN_TOL:
             # the mission's grid on this raster's cells (the usual case): one slice
             i0, j0 = int(round(di)), int(round(dj))
             gh, gw = values.shape
