@@ -37,6 +37,10 @@ class Move(enum.Enum):
     BREAK = 'break'             # reversed or turned: the scan ends here
 
 
+#: What :meth:`AlongTrack.advance` returns for a reading that is no step further.
+_STILL = (Move.STILL, 0.0)
+
+
 class AlongTrack:
     """Distance along the direction of travel of one sensor (module docstring)."""
 
@@ -55,23 +59,27 @@ class AlongTrack:
         FORWARD adds the progress along the direction of travel, BREAK the length of the step
         (the caller may add a gap); STILL adds nothing and leaves the last position as it is.
         """
-        if self.last is None:
+        last = self.last
+        if last is None:
             self.last = (x, y)
             return Move.FORWARD, 0.0
-        dx, dy = x - self.last[0], y - self.last[1]
+        # (Called for every reading of every channel: locals instead of attribute look-ups.)
+        dx, dy = x - last[0], y - last[1]
         step = math.hypot(dx, dy)
-        if step < self.min_step_m:
-            return Move.STILL, 0.0
+        min_step = self.min_step_m
+        if step < min_step:
+            return _STILL
         ux, uy = dx / step, dy / step
-        along = dx * self.dir_x + dy * self.dir_y if (self.dir_x or self.dir_y) else step
-        if along <= -self.break_m or (along < self.min_step_m and step >= self.break_m):
+        dir_x, dir_y = self.dir_x, self.dir_y
+        along = dx * dir_x + dy * dir_y if (dir_x or dir_y) else step
+        if along <= -self.break_m or (along < min_step and step >= self.break_m):
             self.last = (x, y)
             self.dir_x, self.dir_y = ux, uy
             return Move.BREAK, step
-        if along < self.min_step_m:
-            return Move.STILL, 0.0
+        if along < min_step:
+            return _STILL
         self.last = (x, y)
-        mx, my = _DIR_MEMORY * self.dir_x + ux, _DIR_MEMORY * self.dir_y + uy
+        mx, my = _DIR_MEMORY * dir_x + ux, _DIR_MEMORY * dir_y + uy
         norm = math.hypot(mx, my)
         self.dir_x, self.dir_y = (mx / norm, my / norm) if norm > 0.0 else (ux, uy)
         return Move.FORWARD, along

@@ -68,7 +68,9 @@ Depth is ``v * (t_apex - t_surface) / 2`` (the object's top) with the estimated 
 position the centre of the fitted top in ``map``. State per channel is bounded (ring buffers,
 compacted pending arrays), a batch is processed with array operations across channels and
 traces, and every trace is treated the same whichever batch it came in, so results do not
-depend on batch boundaries.
+depend on batch boundaries. A batch in which nothing can be decided (no channel has enough
+traces ready to be scored) waits and is processed with the next one, in the same array calls
+(:meth:`GprProcessor._can_wait`): what each batch returns is unchanged.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ import bisect
 import collections
 import dataclasses
 import math
-from typing import Deque, Dict, List, Optional, Tuple
+from typing import Deque, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -130,6 +132,8 @@ _RETABULATE_FRACTION = 0.1
 _ALIGN_PAD_SAMPLES = 8
 #: Initial number of pending rows per channel (grows if ever needed; bounded by geometry).
 _PENDING_CAPACITY = 256
+#: What a channel keeps per pending trace besides its window (:meth:`_Channel.append`).
+_ALONG_FIELDS = ('s', 'x', 'y', 'surf')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -300,23 +304,37 @@ def envelope(traces: np.ndarray) -> np.ndarray:
     else:
         h[1:(n + 1) // 2] = 2.0
     # The analytic signal (what scipy.signal.hilbert returns) without importing scipy.signal.
-    return np.abs(np.fft.ifft(np.fft.fft(x, axis=-1) * h, axis=-1))
+    spectrum = np.fft.fft(x, axis=-1)
+    spectrum *= h
+    return np.abs(np.fft.ifft(spectrum, axis=-1))
+
+
+#: The samples a parabola is fitted through, relative to a peak.
+_PARABOLA_TAPS = np.array([-1, 0, 1])
 
 
 def _parabolic_offset(e: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Sub-sample offset (-0.5..0.5) of a peak at ``idx`` from a parabola through 3 samples."""
-    rows = np.arange(e.shape[0])
-    i = np.clip(idx, 1, e.shape[1] - 2)
-    a, b, c = e[rows, i - 1], e[rows, i], e[rows, i + 1]
+    # np.minimum/np.maximum: np.clip's dispatch costs more than the few samples it clips.
+    i = np.minimum(np.maximum(idx, 1), e.shape[1] - 2)
+    a, b, c = e[np.arange(e.shape[0])[:, None], i[:, None] + _PARABOLA_TAPS].T
     den = a - 2.0 * b + c
-    off = np.where(den < 0.0, 0.5 * (a - c) / np.where(den < 0.0, den, -1.0), 0.0)
-    return np.where(idx == i, np.clip(off, -0.5, 0.5), 0.0)
+    # A peak on the trace's edge, or without a downward parabola, keeps its sample.
+    fit = (den < 0.0) & (idx == i)
+    off = np.divide(0.5 * (a - c), den, out=np.zeros(den.shape), where=fit)
+    return np.minimum(np.maximum(off, -0.5), 0.5)
+
+
+def _as_rows(a: np.ndarray) -> np.ndarray:
+    """``a`` as an array of at least two dimensions (rows of samples)."""
+    a = np.asarray(a)
+    return a if a.ndim >= 2 else np.atleast_2d(a)
 
 
 def pick_direct(env: np.ndarray, search_samples: int) -> np.ndarray:
     """Return the direct-coupling time (the strongest early envelope maximum), samples."""
-    e = np.atleast_2d(env)[:, :max(3, search_samples)]
-    idx = np.argmax(e, axis=1)
+    e = _as_rows(env)[:, :max(3, search_samples)]
+    idx = e.argmax(axis=1)
     return idx + _parabolic_offset(e, idx)
 
 
@@ -333,17 +351,19 @@ def pick_surface(env: np.ndarray, search_samples: int, air_samples: float) -> np
     height puts it, a risen ground bounce walks into the detection window below the surface
     and stacks like a row of shallow objects across the whole boom.
     """
-    e = np.atleast_2d(env)
+    e = _as_rows(env)
     hi = min(max(3, search_samples), e.shape[1])
     w = e[:, :hi]
     direct = pick_direct(w, hi)
     floor = direct + air_samples
-    local = np.zeros(w.shape, dtype=bool)
-    local[:, 1:-1] = (w[:, 1:-1] >= w[:, :-2]) & (w[:, 1:-1] > w[:, 2:])
-    cand = local & (np.arange(hi)[None, :] >= floor[:, None]) \
-        & (w >= SURFACE_PICK_FRACTION * w.max(axis=1, keepdims=True))
+    cand = np.zeros(w.shape, dtype=bool)
+    cand[:, 1:-1] = (w[:, 1:-1] >= w[:, :-2]) & (w[:, 1:-1] > w[:, 2:])     # local maxima
+    cand &= np.arange(hi)[None, :] >= floor[:, None]
+    cand &= w >= SURFACE_PICK_FRACTION * w.max(axis=1, keepdims=True)
+    if not cand.any():
+        return floor            # the usual case: the echo hides in the coupling's tail
     score = np.where(cand, w, -1.0)
-    idx = np.argmax(score, axis=1)
+    idx = score.argmax(axis=1)
     pick = np.where(score.max(axis=1) >= 0.0, idx + _parabolic_offset(w, idx), floor)
     return np.maximum(pick, floor)
 
@@ -393,6 +413,15 @@ def render_bscan(traces: np.ndarray, sample_interval_ns: float, *,
     return img.T.astype(np.uint8)
 
 
+class _Kept(NamedTuple):
+    """A batch's traces past the movement gate (sorted by channel, then time)."""
+
+    traces: np.ndarray          # N x S raw samples
+    chs: List[int]              # channel of each
+    s: List[float]              # along-track distance of each
+    xy: np.ndarray              # N x 2 map position of each
+
+
 class _Channel:
     """Bounded per-channel state: time-zero picks, movement gate and pending traces.
 
@@ -410,17 +439,25 @@ class _Channel:
         self.track = track
         #: Stamp of the latest trace used (the antenna had moved), s.
         self.last_move_t = -math.inf
+        #: Along-track distances of its traces in the batches waiting to be processed.
+        self.waiting_s: List[float] = []
         self.s = 0.0
         self.k_lo = 0
         self.n_win = 0
         self.start = self.n = self.stacked = self.decided = 0
         self.cap = 0
-        self.s_arr = self.x = self.y = self.score = self.amp = self.surf = np.zeros(0)
+        #: Per pending trace, one row each (``_ALONG_FIELDS``): along-track distance, map x,
+        #: map y, surface residual; ``s_arr``, ``x``, ``y`` and ``surf`` are its rows, so a
+        #: batch's traces are appended with one assignment.
+        self.along = np.zeros((len(_ALONG_FIELDS), 0))
+        self.s_arr, self.x, self.y, self.surf = self.along
+        self.score = self.amp = np.zeros(0)
         self.k = np.zeros(0, dtype=np.intp)
         self.env = np.zeros((0, 0))
         self.sig = np.zeros((0, 0))
         self.table = np.zeros((0, 0), dtype=np.intp)
-        self.inside = np.zeros((0, 0))
+        #: Where the table points inside the window (the samples a stack counts).
+        self.inside = np.zeros((0, 0), dtype=bool)
         #: Sign of the transmitted pulse (the direct coupling) in this channel.
         self.pulse_sign = 1.0
         #: Permittivity the moveout table was built with.
@@ -443,24 +480,24 @@ class _Channel:
         """Allocate the pending arrays for a depth window of ``n_win`` samples."""
         self.k_lo, self.n_win = k_lo, n_win
         self.table = table
-        self.inside = (table < n_win).astype(np.float64)
+        self.inside = table < n_win
         self._allocate(_PENDING_CAPACITY)
 
     def _allocate(self, cap: int) -> None:
-        old = (self.s_arr, self.x, self.y, self.score, self.amp, self.surf, self.k, self.env,
-               self.sig)
+        old = (self.along.T, self.score, self.amp, self.k, self.env, self.sig)
         used = slice(self.start, self.n)
         count = self.n - self.start
-        self.s_arr, self.x, self.y, self.score, self.amp, self.surf = (np.zeros(cap)
-                                                                       for _ in range(6))
+        self.along = np.zeros((len(_ALONG_FIELDS), cap))
+        self.s_arr, self.x, self.y, self.surf = self.along
+        self.score, self.amp = np.zeros(cap), np.zeros(cap)
         self.k = np.zeros(cap, dtype=np.intp)
         # One extra zero column: the moveout table points there for samples outside the
         # aperture or the window.
         self.env = np.zeros((cap, self.n_win + 1))
         self.sig = np.zeros((cap, self.n_win + 1))
         if count:
-            for new, prev in zip((self.s_arr, self.x, self.y, self.score, self.amp, self.surf,
-                                  self.k, self.env, self.sig), old):
+            for new, prev in zip((self.along.T, self.score, self.amp, self.k, self.env,
+                                  self.sig), old):
                 new[:count] = prev[used]
         self.stacked -= self.start
         self.decided -= self.start
@@ -468,21 +505,19 @@ class _Channel:
         self.start = 0
         self.cap = cap
 
-    def append(self, s: np.ndarray, x: np.ndarray, y: np.ndarray, env: np.ndarray,
-               sig: np.ndarray, surf: np.ndarray) -> None:
-        """Append traces (along-track distance, map position, window envelope and signal,
-        surface residual)."""
-        m = len(s)
+    def append(self, along: np.ndarray, env: np.ndarray, sig: np.ndarray) -> None:
+        """Append traces: ``along`` (``_ALONG_FIELDS`` x traces: along-track distance, map
+        position, surface residual), the whole traces' envelopes and whitened signals (traces
+        x samples; the window is cut here)."""
+        m = along.shape[1]
         if self.n + m > self.cap:
             live = self.n - self.start + m
             self._allocate(self.cap if live <= self.cap // 2 else 2 * max(self.cap, live))
         i, j = self.n, self.n + m
-        self.s_arr[i:j] = s
-        self.x[i:j] = x
-        self.y[i:j] = y
-        self.env[i:j, :self.n_win] = env
-        self.sig[i:j, :self.n_win] = sig
-        self.surf[i:j] = surf
+        win = slice(self.k_lo, self.k_lo + self.n_win)
+        self.along[:, i:j] = along
+        self.env[i:j, :self.n_win] = env[:, win]
+        self.sig[i:j, :self.n_win] = sig[:, win]
         self.n = j
 
 
@@ -534,13 +569,18 @@ class GprProcessor:
         self._index: Dict[int, int] = {}
         w = self.params.background_window_traces
         self._buf = np.zeros((0, w, 0), dtype=np.float32)
-        self._count = np.zeros(0, dtype=np.intp)
-        self._head = np.zeros(0, dtype=np.intp)
-        self._since = np.zeros(0, dtype=np.intp)
-        self._has = np.zeros(0, dtype=bool)
+        # Per background slot (plain lists: a batch holds a trace or two per channel):
+        # traces in the window, next slot to write, traces since the last refresh, whether
+        # the estimates exist.
+        self._count: List[int] = []
+        self._head: List[int] = []
+        self._since: List[int] = []
+        self._has: List[bool] = []
         self._bg = self._mad = self._inv = np.zeros((0, 0))
         self._eps_fits: Deque[float] = collections.deque(
             maxlen=self.params.velocity_fit_count)
+        #: Batches past the movement gate whose processing waits (:meth:`_can_wait`).
+        self._waiting: List[_Kept] = []
 
     def process(self, scan: GprScan, poses: PoseBuffer) -> List[Detection]:
         """Process one batch; return the apexes decided during it (map frame)."""
@@ -552,7 +592,7 @@ class GprProcessor:
         if (self._dt is not None and abs(self._dt - scan.sample_interval_ns) > 1e-9) \
                 or amps.shape[1] != self._n_samples:
             self.reset()      # a different radar setting: start over
-        dt = self._dt = float(scan.sample_interval_ns)
+        self._dt = float(scan.sample_interval_ns)
         self._n_samples = amps.shape[1]
         times = scan.stamp + np.asarray(scan.time_offsets, dtype=float)
         xy, valid = poses.to_map(np.asarray(scan.positions, dtype=float), times)
@@ -568,13 +608,16 @@ class GprProcessor:
         kept: List[int] = []
         s_list: List[float] = []
         seen, moved = set(), set()
+        known = self._channels.get
+        still, turn = Move.STILL, Move.BREAK
         for i in order.tolist():
-            st = self._channel(chl[i])
-            seen.add(chl[i])
+            c = chl[i]
+            st = known(c) or self._channel(c)
+            seen.add(c)
             move, dist = st.track.advance(xs[i], ys[i])
-            if move is Move.STILL:
+            if move is still:
                 continue
-            if move is Move.BREAK:
+            if move is turn:
                 # The antenna reversed (the vehicle backs up) or turned (a pivot): it
                 # retraces or crosses ground it has just scanned, and a path-length
                 # coordinate would fold the two passes over a point target into one
@@ -584,7 +627,7 @@ class GprProcessor:
                 self.stats.reversals += 1
             st.s += dist
             st.last_move_t = ts[i]
-            moved.add(chl[i])
+            moved.add(c)
             kept.append(i)
             s_list.append(st.s)
         self.stats.traces_still += len(order) - len(kept)
@@ -593,63 +636,163 @@ class GprProcessor:
         # with those there are.
         out: List[Detection] = []
         t_now = max(ts) if ts else -math.inf
-        for c in sorted(seen - moved):
+        stopped = [c for c in sorted(seen - moved)
+                   if t_now - self._channels[c].last_move_t >= p.stop_flush_s]
+        if stopped:
+            self._catch_up()
+        for c in stopped:
+            out.extend(self._flush_channel(self._channels[c]))
+        if kept:
+            rows = np.array(kept, dtype=np.intp)
+            batch = _Kept(amps[rows].astype(np.float64), [chl[i] for i in kept], s_list,
+                          xy[rows])
+            if self._can_wait(batch):
+                self._waiting.append(batch)
+            else:
+                out.extend(self._run(self._waiting + [batch], batch))
+        self.stats.detections += len(out)
+        return out
+
+    def _can_wait(self, batch: _Kept) -> bool:
+        """Whether the batch's processing can wait for the next batch's (and then be done in
+        the same array calls): nothing in it can be decided now.
+
+        Its traces only fill the channels' pending arrays, as long as every channel in it is
+        set up (its traces are past the background warm-up, its window is fixed) and none has
+        enough traces ready to be scored (the test of :meth:`_stack`, on the distances the
+        movement gate gave them); with an estimated permittivity, the moveout table could
+        change meanwhile and everything is done at once.
+        """
+        p = self.params
+        if p.estimate_permittivity:
+            return False
+        new: Dict[int, List[float]] = {}
+        for c, s in zip(batch.chs, batch.s):
+            new.setdefault(c, []).append(s)
+        for c, s_batch in new.items():
             st = self._channels[c]
-            if t_now - st.last_move_t >= p.stop_flush_s:
-                out.extend(self._flush_channel(st))
-        if not kept:
-            self.stats.detections += len(out)
-            return out
-        rows = np.array(kept, dtype=np.intp)
-        traces = amps[rows].astype(np.float64)
-        chs = channels[rows]
-        idx = np.array([self._index[c] for c in chs.tolist()], dtype=np.intp)
-        # Time-zero for the whole batch at once.
+            if not st.n_win:
+                return False
+            s_new = st.waiting_s + s_batch
+            n = st.n + len(s_new)
+            last = st.stacked + p.stack_every_traces - 1
+            if last < n:
+                s_last = s_new[last - st.n] if last >= st.n else st.s_arr[last]
+                if not s_last > s_new[-1] - p.hyperbola_half_width_m:
+                    return False
+        for c, s_batch in new.items():
+            self._channels[c].waiting_s += s_batch
+        return True
+
+    def _catch_up(self) -> None:
+        """Process the batches waiting (before a channel is flushed)."""
+        if self._waiting:
+            self._run(self._waiting, None)
+
+    def _run(self, batches: List[_Kept], current: Optional[_Kept]) -> List[Detection]:
+        """Time-zero, background removal and whitening of the traces of ``batches`` (in
+        order), then the stack and decision of the channels of the ``current`` batch.
+
+        Every trace is treated as it would be alone in its batch (row by row, channel by
+        channel in order), so batches run together give what they give one by one.
+        """
+        p = self.params
+        dt = self._dt
+        self._waiting = []
+        for st in self._channels.values():
+            st.waiting_s = []
+        traces = np.concatenate([b.traces for b in batches]) if len(batches) > 1 \
+            else batches[0].traces
+        chs = [c for b in batches for c in b.chs]
+        # Time-zero for all the traces at once.
         picks = pick_surface(envelope(traces), int(round(p.ground_search_max_ns / dt)),
                              2.0 * p.antenna_height_m / C_M_PER_NS / dt)
-        shifts = np.zeros(len(rows))
-        for j, (c, pick) in enumerate(zip(chs.tolist(), picks.tolist())):
+        shifts = []
+        for c, pick in zip(chs, picks.tolist()):
             st = self._channels[c]
             # A running median of the picks follows the terrain but not the per-trace pick
             # noise: shifting a trace by noise would misalign the (fixed) direct coupling.
             smooth = st.smooth_pick(pick)
             if st.ref is None:
                 st.ref = smooth
-            shifts[j] = smooth - st.ref
-        max_shift = p.max_alignment_shift_ns / dt
-        shifts = np.where(np.abs(shifts) < p.alignment_deadband_ns / dt, 0.0,
-                          np.clip(shifts, -max_shift, max_shift))
-        aligned = align(traces, shifts) if np.any(shifts) else traces
-        white, ready = self._whiten(aligned, idx)
-        if not np.any(ready):
-            self.stats.detections += len(out)
-            return out
-        r_rows = np.flatnonzero(ready)
-        env = envelope(white[r_rows])
-        s_vals = np.array(s_list)
-        r_chs = chs[r_rows]
+            shifts.append(smooth - st.ref)
+        # Each batch aligned as one (its padding is its own largest shift).
+        aligned = []
+        start = 0
+        for b in batches:
+            end = start + len(b.chs)
+            aligned.append(self._align(traces[start:end], shifts[start:end]))
+            start = end
+        aligned = np.concatenate(aligned) if len(aligned) > 1 else aligned[0]
+        s_vals = [s for b in batches for s in b.s]
+        xy = np.concatenate([b.xy for b in batches]) if len(batches) > 1 else batches[0].xy
+        if len(batches) > 1:
+            # Channel by channel, each in time order (a stable sort).
+            order = sorted(range(len(chs)), key=chs.__getitem__)
+            aligned, xy = aligned[order], xy[order]
+            chs = [chs[j] for j in order]
+            s_vals = [s_vals[j] for j in order]
+        white, ready = self._whiten(aligned, [self._index[c] for c in chs])
+        # The traces past their channel's background warm-up, with their along-track
+        # distance and map position (rows: _ALONG_FIELDS; the surface residual below).
+        along = np.empty((len(_ALONG_FIELDS), len(chs)))
+        along[0], along[1:3] = s_vals, xy.T
+        if not ready.all():
+            if not ready.any():
+                return []
+            sel = np.flatnonzero(ready)
+            white, along = white[sel], along[:, sel]
+            chs = [chs[j] for j in sel.tolist()]
+        env = envelope(white)
         # Rows are sorted by channel: one contiguous block per channel.
-        edges = [0] + (np.flatnonzero(np.diff(r_chs)) + 1).tolist() + [len(r_rows)]
-        for a, b in zip(edges[:-1], edges[1:]):
-            blk = slice(a, b)
-            ch = int(r_chs[a])
+        blocks = _runs(chs)
+        along[3] = self._surface_residuals(env, blocks)
+        scored = set(current.chs) if current is not None else set()
+        out: List[Detection] = []
+        for ch, a, b in blocks:
             st = self._channels[ch]
             if not st.n_win and not self._setup(st, ch):
                 continue
-            self._retabulate(st)
-            sel = r_rows[blk]
-            src = rows[sel]
-            # The surface residual: the whitened envelope between the aligned surface and the
-            # window's top, where nothing but a misaligned ground bounce can be
-            k_s = min(max(int(round(st.ref)), 0), st.k_lo)
-            surf = env[blk, k_s:st.k_lo].max(axis=1) if st.k_lo > k_s else np.zeros(b - a)
-            st.append(s_vals[sel], xy[src, 0], xy[src, 1],
-                      env[blk, st.k_lo:st.k_lo + st.n_win],
-                      white[sel, st.k_lo:st.k_lo + st.n_win], surf)
-            if self._stack(st):
+            if p.estimate_permittivity:
+                self._retabulate(st)
+            st.append(along[:, a:b], env[a:b], white[a:b])
+            if ch in scored and self._stack(st):
                 out.extend(self._decide(st))
-        self.stats.detections += len(out)
         return out
+
+    def _align(self, traces: np.ndarray, shifts: List[float]) -> np.ndarray:
+        """One batch's traces advanced by their time-zero shifts (small ones ignored)."""
+        p = self.params
+        deadband = p.alignment_deadband_ns / self._dt
+        if all(abs(v) < deadband for v in shifts):
+            return traces          # the usual batch: no shift to apply
+        shifts = np.array(shifts)
+        max_shift = p.max_alignment_shift_ns / self._dt
+        shifts = np.where(np.abs(shifts) < deadband, 0.0,
+                          np.clip(shifts, -max_shift, max_shift))
+        return align(traces, shifts) if np.any(shifts) else traces
+
+    def _surface_residuals(self, env: np.ndarray, blocks: List[Tuple[int, int, int]]
+                           ) -> np.ndarray:
+        """Per trace, the largest whitened envelope between the aligned surface and the
+        window's top (0 where they meet), where nothing but a misaligned ground bounce can
+        be; ``blocks``: the channel of each row range."""
+        first: List[int] = []
+        top: List[int] = []
+        for ch, a, b in blocks:
+            st = self._channels[ch]
+            # A channel is set up (its window fixed) at its first ready trace, just below.
+            k_lo = st.k_lo if st.n_win else self._window(st.ref)[0]
+            first += [_surface_sample(st.ref, k_lo)] * (b - a)
+            top += [k_lo] * (b - a)
+        lo, hi = min(first), max(top)
+        if hi <= lo:
+            return np.zeros(len(env))
+        # All the channels' ranges at once: the envelope is >= 0, so zeros outside a
+        # trace's range leave its maximum as it is.
+        k = np.arange(lo, hi)
+        inside = (k >= np.array(first)[:, None]) & (k < np.array(top)[:, None])
+        return np.where(inside, env[:, lo:hi], 0.0).max(axis=1)
 
     def flush(self) -> List[Detection]:
         """End of the scan: decide every trace still waiting for neighbours ahead.
@@ -657,6 +800,7 @@ class GprProcessor:
         Without it, objects in the last ``peak_half_window_m`` of a scan (of a file, before a
         stop) are never reported.
         """
+        self._catch_up()
         out: List[Detection] = []
         for c in sorted(self._channels):
             out.extend(self._flush_channel(self._channels[c]))
@@ -712,52 +856,75 @@ class GprProcessor:
         w, s = self.params.background_window_traces, self._n_samples
         self._buf = np.concatenate([self._buf.reshape(-1, w, s),
                                     np.zeros((1, w, s), dtype=np.float32)])
-        self._count = np.append(self._count, 0)
-        self._head = np.append(self._head, 0)
-        self._since = np.append(self._since, 0)
-        self._has = np.append(self._has, False)
+        self._count.append(0)
+        self._head.append(0)
+        self._since.append(0)
+        self._has.append(False)
         grow = np.zeros((1, s))
         self._bg = np.concatenate([self._bg.reshape(-1, s), grow])
         self._mad = np.concatenate([self._mad.reshape(-1, s), grow])
         self._inv = np.concatenate([self._inv.reshape(-1, s), grow])
 
-    def _whiten(self, aligned: np.ndarray, idx: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def _whiten(self, aligned: np.ndarray, idx: List[int]) -> Tuple[np.ndarray, np.ndarray]:
         """Background-remove and whiten each trace with its channel's estimates *before* it.
 
-        Rows are processed in rounds (the r-th trace of every channel in the batch at once),
-        so each trace sees exactly the state it would see arriving alone.
+        ``idx``: each trace's background slot, a slot's traces adjacent and in time order.
+        Each trace sees exactly the state it would see arriving alone: the traces are taken
+        in phases, each the run of every slot's next traces up to one that needs its slot's
+        estimates refreshed (refreshes are done between phases, on the traces before). Rows
+        not ready (their channel's window still filling) are left undefined in the whitened
+        traces.
         """
         p = self.params
         w = p.background_window_traces
-        n = len(idx)
-        white = np.zeros_like(aligned)
-        ready = np.zeros(n, dtype=bool)
-        first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-        rank = np.arange(n) - np.repeat(first, np.diff(np.r_[first, n]))
-        for r in range(int(rank.max()) + 1):
-            rows = np.flatnonzero(rank == r)
-            cs = idx[rows]
-            ok = self._count[cs] >= p.min_background_traces
-            if np.any(ok):
-                rr, cc = rows[ok], cs[ok]
-                due = cc[~self._has[cc] | (self._since[cc] >= p.background_refresh_traces)]
-                if due.size:
-                    self._refresh(due)
-                white[rr] = (aligned[rr] - self._bg[cc]) * self._inv[cc]
-                ready[rr] = True
-            self._buf[cs, self._head[cs]] = aligned[rows]
-            self._head[cs] = (self._head[cs] + 1) % w
-            self._count[cs] = np.minimum(self._count[cs] + 1, w)
-            self._since[cs] += 1
+        count, head, since, has = self._count, self._head, self._since, self._has
+
+        def stale(c: int) -> bool:
+            return count[c] >= p.min_background_traces and \
+                (not has[c] or since[c] >= p.background_refresh_traces)
+
+        white = np.empty_like(aligned)
+        ready = np.zeros(len(idx), dtype=bool)
+        todo = _runs(idx)
+        while todo:
+            due = [c for c, a, _ in todo if stale(c)]
+            if due:
+                self._refresh(due)
+            rows: List[int] = []
+            heads: List[int] = []
+            later = []
+            for c, a, b in todo:
+                j = a
+                while j < b and (j == a or not stale(c)):
+                    rows.append(j)
+                    heads.append(head[c])
+                    ready[j] = count[c] >= p.min_background_traces
+                    head[c] = (head[c] + 1) % w
+                    count[c] = min(count[c] + 1, w)
+                    since[c] += 1
+                    j += 1
+                if j < b:
+                    later.append((c, j, b))
+            slots = [idx[j] for j in rows]
+            whole = len(rows) == len(idx)   # one phase, the usual batch: no row gathers
+            if whole and ready.all():
+                white = (aligned - self._bg[slots]) * self._inv[slots]
+            else:
+                rr = [j for j in rows if ready[j]]
+                if rr:
+                    cc = [idx[j] for j in rr]
+                    white[rr] = (aligned[rr] - self._bg[cc]) * self._inv[cc]
+            self._buf[slots, heads] = aligned if whole else aligned[rows]
+            todo = later
         return white, ready
 
-    def _refresh(self, cs: np.ndarray) -> None:
+    def _refresh(self, cs: List[int]) -> None:
         """Update the background (median) and noise (MAD) of channels ``cs``."""
         p = self.params
         mad_floor = p.noise_floor / MAD_TO_SIGMA
         groups: Dict[Tuple[int, bool], List[int]] = {}
-        for c in cs.tolist():
-            groups.setdefault((int(self._count[c]), bool(self._has[c])), []).append(c)
+        for c in cs:
+            groups.setdefault((self._count[c], self._has[c]), []).append(c)
         for (count, has), members in groups.items():
             g = np.array(members, dtype=np.intp)
             win = self._buf[g, :count]
@@ -786,8 +953,19 @@ class GprProcessor:
             self._bg[g] = bg
             self._mad[g] = mad
             self._inv[g] = 1.0 / np.maximum(MAD_TO_SIGMA * mad, p.noise_floor)
-            self._has[g] = True
-            self._since[g] = 0
+            for c in members:
+                self._has[c] = True
+                self._since[c] = 0
+
+    def _window(self, ref: float) -> Tuple[int, int]:
+        """First sample and length of the depth window below the surface sample ``ref``."""
+        p = self.params
+        spread = 2.0 if p.estimate_permittivity else 1.0
+        v_slow = C_M_PER_NS / math.sqrt(p.soil_permittivity * spread)
+        k_lo = int(math.ceil(ref + 2.0 * p.min_depth_m / p.velocity_m_per_ns / self._dt))
+        k_hi = min(self._n_samples,
+                   int(math.floor(ref + 2.0 * p.max_depth_m / v_slow / self._dt)) + 1)
+        return k_lo, k_hi - k_lo
 
     def _setup(self, st: _Channel, ch: int) -> bool:
         """Fix the channel's depth window and tabulate its moveout; False if too short.
@@ -798,12 +976,7 @@ class GprProcessor:
         """
         p = self.params
         dt = self._dt
-        spread = 2.0 if p.estimate_permittivity else 1.0
-        v_slow = C_M_PER_NS / math.sqrt(p.soil_permittivity * spread)
-        k_lo = int(math.ceil(st.ref + 2.0 * p.min_depth_m / p.velocity_m_per_ns / dt))
-        k_hi = min(self._n_samples,
-                   int(math.floor(st.ref + 2.0 * p.max_depth_m / v_slow / dt)) + 1)
-        n_win = k_hi - k_lo
+        k_lo, n_win = self._window(st.ref)
         if n_win < 2:
             return False
         # The transmitted pulse's sign: the strongest early sample of the background (the
@@ -822,7 +995,7 @@ class GprProcessor:
         eps = self.permittivity
         if abs(eps - st.table_eps) > _RETABULATE_FRACTION * st.table_eps:
             st.table = self._table(st.ref, st.k_lo, st.n_win, eps)
-            st.inside = (st.table < st.n_win).astype(np.float64)
+            st.inside = st.table < st.n_win
             st.table_eps = eps
 
     def _table(self, ref: float, k_lo: int, n_win: int, eps: float) -> np.ndarray:
@@ -857,17 +1030,22 @@ class GprProcessor:
         p = self.params
         w = p.hyperbola_half_width_m
         lo_row, n = st.start, st.n
-        if not final and n - st.stacked < p.stack_every_traces:
-            return False               # lim <= n: too few traces can be ready (below)
+        if not final:
+            # A trace is ready once a trace beyond its aperture (w ahead) has arrived; the
+            # ``stack_every_traces``-th unscored one being ready is what the group needs
+            # (``s`` increases: a scalar test instead of a search on every append).
+            last = st.stacked + p.stack_every_traces - 1
+            if last >= n or st.s_arr[last] > st.s_arr[n - 1] - w:
+                return False
         s = st.s_arr[lo_row:n]
-        lim = n if final else lo_row + int(np.searchsorted(s, s[-1] - w, side='right'))
-        if lim <= st.stacked or (not final and lim - st.stacked < p.stack_every_traces):
+        lim = n if final else lo_row + int(s.searchsorted(s[-1] - w, side='right'))
+        if lim <= st.stacked:
             return False
-        ids = np.arange(st.stacked, lim)
+        ids = slice(st.stacked, lim)
         s_i = st.s_arr[ids]
         if p.hyperbola_check:
-            lo = np.searchsorted(s, s_i - w, side='left') + lo_row
-            hi = np.searchsorted(s, s_i + w, side='right') + lo_row
+            lo = s.searchsorted(s_i - w, side='left') + lo_row
+            hi = s.searchsorted(s_i + w, side='right') + lo_row
             m = int((hi - lo).max())
             nb = lo[:, None] + np.arange(m)[None, :]
             missing = nb >= hi[:, None]
@@ -875,13 +1053,14 @@ class GprProcessor:
             b = np.rint(np.abs(st.s_arr[nb] - s_i[:, None]) / _MOVEOUT_BIN_M).astype(np.intp)
             b = np.where(missing, len(st.table) - 1, np.minimum(b, len(st.table) - 2))
         else:
-            nb = ids[:, None]
+            nb = np.arange(st.stacked, lim)[:, None]
             b = np.zeros(nb.shape, dtype=np.intp)
         # The gather as one flat take (a fraction of the cost of indexing with two index
         # arrays); the samples inside the window counted on the table itself (``inside``).
         cols = st.table[b]
-        vals = st.env.ravel().take(cols + (nb * st.env.shape[1])[:, :, None])
-        count = np.maximum(np.count_nonzero(cols < st.n_win, axis=1), 1.0)
+        count = np.maximum(st.inside[b].sum(axis=1), 1.0)
+        cols += (nb * st.env.shape[1])[:, :, None]
+        vals = st.env.ravel().take(cols)
         stack = vals.sum(axis=1) / count
         # Under noise alone a whitened envelope is Rayleigh(1): the mean of ``count`` of
         # them has a known mean and spread, so z is comparable across depths and apertures.
@@ -890,7 +1069,7 @@ class GprProcessor:
         # outside it (the ground-bounce residual above, a deeper object below).
         z[:, 0] = z[:, -1] = -np.inf
         kbest = np.argmax(z, axis=1)
-        t = np.arange(len(ids))
+        t = np.arange(len(s_i))
         st.score[ids] = z[t, kbest]
         st.amp[ids] = stack[t, kbest]
         st.k[ids] = kbest
@@ -906,10 +1085,12 @@ class GprProcessor:
         if st.stacked > lo_row:
             s = st.s_arr[lo_row:st.stacked]
             lim = st.stacked if final else \
-                lo_row + int(np.searchsorted(s, s[-1] - half, side='right'))
+                lo_row + int(s.searchsorted(s[-1] - half, side='right'))
             if lim > st.decided:
-                cand = st.decided + np.flatnonzero(st.score[st.decided:lim] >= p.snr_threshold)
-                for i in cand.tolist():
+                above = st.score[st.decided:lim] >= p.snr_threshold
+                # (Mostly none: a cheap test first.)
+                cand = (st.decided + np.flatnonzero(above)).tolist() if above.any() else []
+                for i in cand:
                     e = st.score[i]
                     lo = lo_row + int(np.searchsorted(s, st.s_arr[i] - half, side='left'))
                     hi = lo_row + int(np.searchsorted(s, st.s_arr[i] + half, side='right'))
@@ -924,7 +1105,7 @@ class GprProcessor:
         # Drop what no undecided trace can still need.
         first = st.s_arr[st.decided] if st.decided < st.n else st.s_arr[st.n - 1]
         s_done = st.s_arr[lo_row:st.decided]
-        st.start = lo_row + int(np.searchsorted(s_done, first - half - w, side='left'))
+        st.start = lo_row + int(s_done.searchsorted(first - half - w, side='left'))
         return out
 
     def _surface_residual(self, st: _Channel, i: int, z: float) -> bool:
@@ -1152,6 +1333,22 @@ def polarity_at(sig: np.ndarray, env: np.ndarray, offsets_m: np.ndarray, k0: flo
     if total == 0.0:
         return 0
     return 1 if total * pulse_sign > 0.0 else -1
+
+
+def _surface_sample(ref: float, k_lo: int) -> int:
+    """The aligned surface's sample (``ref`` rounded), at most the window's top ``k_lo``."""
+    return min(max(int(round(ref)), 0), k_lo)
+
+
+def _runs(keys: List[int]) -> List[Tuple[int, int, int]]:
+    """``(key, start, end)`` of each run of equal consecutive ``keys``."""
+    runs = []
+    start = 0
+    for j in range(1, len(keys) + 1):
+        if j == len(keys) or keys[j] != keys[start]:
+            runs.append((keys[start], start, j))
+            start = j
+    return runs
 
 
 def snr_confidence(snr: float, threshold: float) -> float:

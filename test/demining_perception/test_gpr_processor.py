@@ -118,6 +118,63 @@ def test_background_tracks_a_level_change_but_not_a_target():
     assert np.all((sigma > 0.006) & (sigma < 0.02))
 
 
+def test_whitening_several_traces_of_a_channel_at_once_is_whitening_them_one_by_one():
+    """A batch holding many traces per channel (refreshes falling between them) is whitened
+    exactly as those traces arriving alone."""
+    rng = np.random.default_rng(1)
+    p = GprParams(background_window_traces=32, min_background_traces=8,
+                  background_refresh_traces=5)
+    procs = [GprProcessor(p) for _ in range(2)]
+    for proc in procs:
+        proc._n_samples = 16
+        proc._add_background(0)
+        proc._add_background(1)
+    rows = rng.standard_normal((120, 16)) + np.linspace(0.0, 3.0, 16)
+    slots = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]       # runs of unequal length
+    for k in range(0, 120, len(slots)):
+        batch = rows[k:k + len(slots)]
+        slot = slots[:len(batch)]
+        white, ready = procs[0]._whiten(batch, slot)
+        for j, c in enumerate(slot):
+            w1, r1 = procs[1]._whiten(batch[j:j + 1], [c])
+            assert ready[j] == r1[0]
+            if r1[0]:
+                assert np.array_equal(white[j], w1[0])
+    assert procs[0]._since == procs[1]._since and procs[0]._count == procs[1]._count
+    assert np.array_equal(procs[0]._bg, procs[1]._bg)
+    assert np.array_equal(procs[0]._buf, procs[1]._buf)
+
+
+def test_batches_waiting_for_the_next_one_change_nothing(monkeypatch):
+    """A batch nothing can be decided in waits and is processed with the next one; every
+    batch still returns exactly what it returns processed at once."""
+    objs = [Obj(x=7.0, y=CH_Y[4], depth=0.15), Obj(x=9.0, y=CH_Y[1], depth=0.08)]
+    batches = gpr_batches(14.0, objs, noise=0.01, seed=5)
+
+    def outputs(proc):
+        poses, out = PoseBuffer(), []
+        for scan, stamp in batches:
+            fill_poses(poses, stamp - 0.1, stamp)
+            out.append(repr(proc.process(scan, poses)))
+        out.append(repr(proc.flush()))
+        return out + [repr(proc.stats)]
+
+    waited = []
+    lazy = GprProcessor()
+    can_wait = lazy._can_wait
+
+    def counted(batch):
+        waited.append(can_wait(batch))
+        return waited[-1]
+
+    monkeypatch.setattr(lazy, '_can_wait', counted)
+    eager = GprProcessor()
+    monkeypatch.setattr(eager, '_can_wait', lambda batch: False)
+    got, want = outputs(lazy), outputs(eager)
+    assert any(waited) and not all(waited)
+    assert got == want and sum(o != '[]' for o in got) >= 3     # detections and stats
+
+
 def test_end_of_scan_flush_reports_targets_in_the_last_metres():
     """A target 0.1 m before the end of the scan is only decided by the flush."""
     objs = [Obj(x=9.0, y=CH_Y[3], depth=0.10)]

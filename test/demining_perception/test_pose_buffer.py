@@ -45,3 +45,17 @@ def test_gap_and_history_bound():
     buf.add(VehicleState(stamp=21.5, x=21.5, y=0.0, yaw=0.0))     # a 1.55 s gap
     _, _, _, ok = buf.lookup(np.array([21.0, 19.9]))
     assert ok.tolist() == [False, True]
+
+
+def test_a_gap_left_behind_refuses_nothing():
+    """Readings are refused across a gap only while both its poses are kept."""
+    buf = PoseBuffer(history_s=2.0, max_gap_s=1.0)
+    for k in list(range(60)) + list(range(90, 93)):         # 0 .. 2.95 s, then 4.5 .. 4.6 s
+        buf.add(VehicleState(stamp=0.05 * k, x=0.05 * k, y=0.0, yaw=0.0))
+    _, _, _, ok = buf.lookup(np.array([2.8, 4.0, 4.55]))
+    assert ok.tolist() == [True, False, True]
+    for k in range(93, 101):                                  # up to 5.0 s: 2.95 s is forgotten
+        buf.add(VehicleState(stamp=0.05 * k, x=0.05 * k, y=0.0, yaw=0.0))
+    x, _, _, ok = buf.lookup(np.array([4.0, 4.5, 4.75, 5.0]))
+    assert ok.tolist() == [False, True, True, True]
+    assert np.allclose(x[1:], [4.5, 4.75, 5.0])
