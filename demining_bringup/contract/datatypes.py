@@ -49,7 +49,9 @@ class Detection:
     source: str = 'fused'        # 'gpr', 'md' or 'fused'
     radius: float = 0.1          # metres, the object's estimated horizontal extent
     id: int = 0
-    strength: float = 0.0        # source specific: GPR stack z-score; MD and fused: metal, g
+    #: source specific: GPR the stack's mean whitened envelope along the hyperbola (~1.25 over
+    #: noise alone); MD and fused: metal, g
+    strength: float = 0.0
     #: GPR reflection polarity: +1 when the echo has the sign of the transmitted pulse (a
     #: positive reflection coefficient: an object of lower permittivity than the soil, e.g. a
     #: plastic mine body), -1 the opposite (metal, a stone in dry soil), 0 unknown / not GPR.

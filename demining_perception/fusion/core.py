@@ -18,7 +18,12 @@
   1995: validation gate). A spatial hash keeps this cheap with tens of thousands of clutter
   tracks; ids are stable and never reused. A track is confirmed after ``confirm_hits`` hits or
   one hit of confidence ``confirm_confidence``; tentative tracks not seen again for
-  ``tentative_timeout_s`` are forgotten. Tracks that come within the gate are merged.
+  ``tentative_timeout_s`` are forgotten. Tracks that come within the gate are merged. A GPR
+  report of the same look as a track (the boom moved less than
+  ``look_association_travel_m`` since the track's latest GPR report), at its depth and
+  without the opposite polarity, joins it within ``look_association_radius_m``: the channels
+  over one wide object (three channels 0.25 m apart over a TM-62P) report it across 0.5 m,
+  and the track's mean, pulled by the first two, left the third outside the plain gate.
 * **Classification** (:func:`classify`): a naive-Bayes posterior over what the object is
   (AP mine, AT mine, UXO, metal clutter, a stone/root) from likelihoods of what the sensors
   report: the MD's depth-corrected metal content (log-normal per class, widened by the
@@ -60,7 +65,10 @@
   the boom's outer channel (``gpr_edge_band_m``) is enough on its own: the object may reach
   past the boom's end, so the channels that report it do not size it (a TM-62P under a
   track line, at the boom's edge, gave one report and read AP until the flail set it off:
-  bench/missions.py gen_at_uxo_lanes seed 1). Measured
+  bench/missions.py gen_at_uxo_lanes seed 1). A plastic body is a weak reflector in dry
+  sand (permittivity 3 against 4) and a faint one through wet clay's loss: with the pulse's
+  sign and two channels in one look ``deep_reflector_plastic_min_z`` is enough (TM-62Ps
+  17-26 cm deep read 9-16 there and were never AT). Measured
   (bench/perception.py, seeds 1-3): on the four generated soils pd_at 0.833 -> 0.917, AT
   mines labelled late 6 -> 4, false AT labels 6 -> 10 (3,110 m^2); on training_field and
   mixed_field (rocky dry sand) false AT labels 5 -> 7, pd_at 1.0 either way. At z 12 the
@@ -345,6 +353,20 @@ class FusionParams:
         'the pose uncertainty)', min=0.01, max=5.0)
     max_gate_m: float = param(1.0, 'largest association gate however poor the pose, m',
                               min=0.01, max=10.0)
+    look_association_radius_m: float = param(
+        0.45, 'a GPR report joins a track the GPR reported in the same look (the boom moved '
+        'less than look_association_travel_m since) this close, when its depth agrees within '
+        'look_association_depth_m and its polarity does not contradict the track\'s: the '
+        'channels over one wide object (a TM-62P under three channels 0.25 m apart put its '
+        'third report 0.37-0.40 m from the mean of the first two, which began a second track '
+        'and left both short of the deep-reflector rule: bench/perception.py gen:dry_sand '
+        'seed 1), m', min=0.01, max=5.0)
+    look_association_travel_m: float = param(
+        0.6, 'boom travel within which a GPR report is of the same look for '
+        'look_association_radius_m, m', min=0.0, max=10.0)
+    look_association_depth_m: float = param(
+        0.05, 'depth agreement of a GPR report with its track for look_association_radius_m, '
+        'm', min=0.0, max=1.0)
     confirm_hits: int = param(2, 'hits that confirm a track', min=1, max=100)
     confirm_confidence: float = param(0.8, 'a single hit this confident confirms a track',
                                       min=0.0, max=1.0)
@@ -414,9 +436,16 @@ class FusionParams:
         'grams called AP (bench/classification.py shallow_at); inf: off', min=0.0,
         max=math.inf)
     deep_reflector_min_z: float = param(
-        16.0, 'stack z-score of its strongest GPR report for a deep reflector (missed '
-        'TM-62Ps read z 13-22, the simulator\'s stones that deep mostly 4-15: '
-        'bench/perception.py)', min=0.0, max=1e6)
+        16.0, 'GPR strength of a deep reflector: the stack\'s mean whitened envelope along '
+        'its hyperbola (Detection.strength; ~1.25 over noise alone), not the stack z-score '
+        'that sets a report\'s confidence (missed TM-62Ps read 13-22, the simulator\'s '
+        'stones that deep mostly 4-15: bench/perception.py)', min=0.0, max=1e6)
+    deep_reflector_plastic_min_z: float = param(
+        10.0, 'GPR strength enough for a deep reflector whose echo has the pulse\'s sign (a '
+        'plastic body) and that deep_reflector_min_reports channels reported in one look: a '
+        'TM-62P 17-26 cm deep read 9-16 in dry sand (a weak contrast: permittivity 3 against '
+        '4), wet clay (loss) and laterite, and no rule called it AT; stones that deep seen by '
+        'two channels mostly read 3-8 (bench/perception.py, seeds 1-5)', min=0.0, max=1e6)
     gpr_edge_band_m: float = param(
         0.25, 'a GPR report this close to either end of the boom (or beyond it) comes from '
         'the outer channel (channels ~0.25 m apart, the outer ~0.125 m in): the object may '
@@ -456,8 +485,9 @@ class FusionParams:
         cells = (self.map_width_m / self.resolution_m) * (self.map_height_m / self.resolution_m)
         if cells > 5e7:
             raise ParamError('map_width_m x map_height_m at resolution_m exceeds 5e7 cells')
-        if self.max_gate_m < self.association_radius_m:
-            raise ParamError('max_gate_m must not be below association_radius_m')
+        if self.max_gate_m < max(self.association_radius_m, self.look_association_radius_m):
+            raise ParamError('max_gate_m must not be below association_radius_m nor '
+                             'look_association_radius_m')
 
 
 def log_odds(p: float) -> float:
@@ -596,7 +626,7 @@ class Track:
     gpr_radius_n: int = 0
     gpr_max_radius: float = 0.0       # largest flat-top half width of the confident hits, m
     polarity_sum: float = 0.0         # confidence-weighted polarity votes of GPR hits
-    gpr_strength: float = 0.0         # strongest GPR response (z-score)
+    gpr_strength: float = 0.0         # strongest GPR response (mean whitened envelope)
     depth_sum: float = 0.0            # confidence-weighted GPR depth
     depth_weight: float = 0.0
     #: Reliable MD looks (``reliable_md``): confidence^2-weighted MD depth (the metal's
@@ -1035,9 +1065,13 @@ def deep_reflector(t: Track, p: FusionParams) -> bool:
     # plastic body reflects with the pulse's sign, metal against it (Daniels 2004).
     quiet = t.md_hits == 0 or (t.polarity > 0 and t.metal_g <= p.deep_reflector_faint_metal_g
                                and t.metal_max_reliable <= p.deep_reflector_faint_metal_g)
-    return (quiet and spans
-            and t.gpr_depth >= p.deep_reflector_depth_m
-            and t.gpr_strength >= p.deep_reflector_min_z)
+    # A plastic body against the soil is a weak contrast (dry sand) or a lossy path (wet
+    # clay): its echo stays below a stone's strongest, but two channels in one look and the
+    # pulse's sign say a wide plastic top (deep_reflector_plastic_min_z).
+    strong = t.gpr_strength >= p.deep_reflector_min_z or (
+        t.polarity > 0 and t.gpr_look_max >= p.deep_reflector_min_reports
+        and t.gpr_strength >= p.deep_reflector_plastic_min_z)
+    return quiet and spans and t.gpr_depth >= p.deep_reflector_depth_m and strong
 
 
 def no_go_rule(t: Track, p: FusionParams) -> str:
@@ -1328,12 +1362,26 @@ class FusionCore:
         g2 = p.association_radius_m ** 2 + CHI2_2D_99 * (var_a + var_b)
         return min(g2, p.max_gate_m ** 2)
 
+    def _same_look(self, d: Detection, t: Track) -> bool:
+        """Whether a GPR report is another channel's of the look ``t`` is in (the gate is
+        ``look_association_radius_m``, module docstring)."""
+        p = self.params
+        return (d.source == 'gpr' and t.gpr_hits > 0
+                and self._travel - t.gpr_look_travel <= p.look_association_travel_m
+                and math.isfinite(d.depth)
+                and abs(d.depth - t.gpr_depth) <= p.look_association_depth_m
+                and d.polarity * t.polarity >= 0)
+
     def _associate(self, d: Detection, stamp: float) -> int:
         var_d = d.sigma_xy ** 2 if math.isfinite(d.sigma_xy) else 0.0
         best, best_score = None, math.inf
         for t in self._near(d.x, d.y):
             dist2 = (t.x - d.x) ** 2 + (t.y - d.y) ** 2
             gate2 = self._gate2(var_d, t.var)
+            if self._same_look(d, t):
+                gate2 = max(gate2, min(self.params.look_association_radius_m ** 2
+                                       + CHI2_2D_99 * (var_d + t.var),
+                                       self.params.max_gate_m ** 2))
             # Normalised distance: a track within a wider gate (poorer poses) is not
             # preferred over a closer one within a tight gate.
             score = dist2 / gate2

@@ -634,3 +634,59 @@ def test_weak_md_looks_that_agree_with_the_gpr_and_reliable_looks_always_weigh()
     f.add([md(253.0, 0.33, conf=0.56)], stamp=0.0)
     (t,) = f.tracks.values()
     assert t.weak_used and t.metal_g == pytest.approx(253.0)
+
+
+def test_a_deep_plastic_reflector_two_channels_report_faintly_is_at():
+    """bench/perception.py gen:dry_sand seed 1 and gen:wet_clay, gen:laterite seed 3:
+    TM-62Ps 22-26 cm deep, the MD silent, two or three channels in one pass with the pulse's
+    sign but strengths of 9-16 (plastic against dry sand is a weak contrast, wet clay a lossy
+    path): below deep_reflector_min_z, never AT, left for the flail. With the pulse's sign
+    and two channels in one look, deep_reflector_plastic_min_z is enough; one channel, a
+    metal echo or a stone's 3-8 are not."""
+    def kind(dets, **kw):
+        return fuse(dets, now=100.0, **kw).kind
+    two = [gpr(0.23, 0.03, strength=11.6, polarity=1),
+           gpr(0.235, 0.02, strength=8.9, polarity=1, y=5.25)]
+    assert kind(two) == DetectionKind.AT
+    assert kind(two, deep_reflector_plastic_min_z=math.inf) != DetectionKind.AT
+    assert kind(two[:1]) != DetectionKind.AT
+    against = [dataclasses.replace(d, polarity=-1) for d in two]
+    assert kind(against) != DetectionKind.AT
+    stone = [dataclasses.replace(d, strength=7.5) for d in two]
+    assert kind(stone) != DetectionKind.AT
+    # two channels, but in two passes (the boom moved past the look gap between them): a
+    # point-like stone each pass saw once, not a wide top
+    p = FusionParams()
+    f = FusionCore.from_bounds(p, (0.0, 0.0, 10.0, 10.0))
+    f.sweep(1.0, 5.0, 0.0, 0.0)
+    f.add([two[0]], 0.1)
+    f.sweep(1.0 + p.gpr_look_gap_m + 1.0, 5.0, 0.0, 1.0)
+    f.add([dataclasses.replace(two[1], y=5.05)], 1.1)
+    f.update(100.0)
+    assert len(f.tracks) == 1 and next(iter(f.tracks.values())).kind != DetectionKind.AT
+
+
+def _one_pass(dets, depths=None, **kw):
+    """Feed GPR reports as the boom passes (0.1 m of travel apart); return the tracks."""
+    p = FusionParams(**kw)
+    f = FusionCore.from_bounds(p, (0.0, 0.0, 10.0, 10.0))
+    for i, d in enumerate(dets):
+        f.sweep(1.0 + 0.1 * i, 5.0, 0.0, 0.1 * i)
+        f.add([d], 0.1 * i + 0.05)
+    return f.tracks
+
+
+def test_the_channels_over_one_wide_object_make_one_track():
+    """A TM-62P under three channels 0.25 m apart (gen:dry_sand seed 1): the first two
+    reports pulled the track's mean to one side, the third landed 0.37-0.40 m from it and
+    began a second track, each too short of reports for the deep-reflector rule."""
+    three = [gpr(0.23, 0.03, strength=11.6, polarity=1, y=5.25),
+             gpr(0.23, 0.03, strength=8.9, polarity=1, y=5.0),
+             gpr(0.235, 0.03, strength=3.5, polarity=1, y=4.72)]
+    assert len(_one_pass(three)) == 1
+    assert len(_one_pass(three, look_association_radius_m=0.35)) == 2
+    # another depth or the opposite sign is another object
+    other_depth = three[:2] + [dataclasses.replace(three[2], depth=0.33)]
+    assert len(_one_pass(other_depth)) == 2
+    other_sign = three[:2] + [dataclasses.replace(three[2], polarity=-1)]
+    assert len(_one_pass(other_sign)) == 2
