@@ -28,7 +28,10 @@ the machines are shared, so wall time measures the neighbours as much as the sta
 The last line is a JSON object: ``core_rtf``, ``dds_rtf`` (CPU-time real-time factors of the
 whole stack on the 1 ha field), ``core_components_ms_per_sim_s`` (where the core run's time
 goes: CPU milliseconds per simulated second of each component, every call the host makes into
-it) with ``core_host_ms_per_sim_s`` (the host's own share: clock, queues, encoding) and, with
+it) with ``core_host_ms_per_sim_s`` (the host's own share: clock, queues, encoding),
+``core_fingerprint`` (SHA-256 prefixes of the run's fused detections, processed ground and
+simulator truth: the deterministic run repeats them exactly, so an optimisation that must not
+change behaviour must not change them either) and, with
 ``sim`` among the parts, the simulator core's figures (``rtf``, ``rtf_cpu_time``, memory).
 
 Reproduce: ``cd /work/main && python bench/sim_rtf.py`` (``--quick`` for a short check;
@@ -38,6 +41,7 @@ Reproduce: ``cd /work/main && python bench/sim_rtf.py`` (``--quick`` for a short
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -196,6 +200,13 @@ WARMUP_S = 60.0
 #: real_time_factor of the DDS run: far above what the stack reaches, so only the lockstep
 #: with the control loop paces it.
 DDS_RTF = 200.0
+#: What the deterministic run's fingerprint hashes: the fused detections, the processed ground
+#: and the simulator's truth (its wall-clock stamps aside, the run is deterministic, so a
+#: change meant to keep behaviour must keep these).
+FINGERPRINT_FILES = ('detections.geojson', 'cleared_area.geojson', 'truth.json')
+FINGERPRINT_CHARS = 12
+#: Keys of those files that say where the run happened (the temporary world's path), not what.
+FINGERPRINT_PLACE_KEYS = ('world_file',)
 
 
 def stack_world(seed: int, folder: str) -> str:
@@ -216,6 +227,22 @@ def _nodes(world: str, seed: int, run_dir: str, rtf: float = 0.0):
         given['real_time_factor'] = rtf
     args = st.resolve_arguments(desc, given)
     return st.resolve_stack(desc, args, st.load_profile(args['profile']))
+
+
+def fingerprint(run_dir: str) -> Dict[str, str]:
+    """SHA-256 prefixes of a run's record of what it did (:data:`FINGERPRINT_FILES`), each
+    file's JSON without the keys that name where it ran (:data:`FINGERPRINT_PLACE_KEYS`)."""
+    out = {}
+    for name in FINGERPRINT_FILES:
+        path = os.path.join(run_dir, name)
+        if os.path.exists(path):
+            with open(path, encoding='utf-8') as fh:
+                body = json.load(fh)
+            if isinstance(body, dict):
+                body = {k: v for k, v in body.items() if k not in FINGERPRINT_PLACE_KEYS}
+            text = json.dumps(body, sort_keys=True).encode()
+            out[name] = hashlib.sha256(text).hexdigest()[:FINGERPRINT_CHARS]
+    return out
 
 
 def child_core(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str, Any]:
@@ -251,6 +278,7 @@ def child_core(world: str, seed: int, seconds: float, run_dir: str) -> Dict[str,
     host.shutdown()
     span = max(sim_s - marks['t0'], 1e-9)
     return {'sim_s': sim_s - marks['t0'], 'cpu_s': cpu, 'wall_s': wall,
+            'fingerprint': fingerprint(run_dir),
             'state': monitor.state.value, 'progress_pct': monitor.progress,
             'components_ms_per_sim_s': {k: round(1000.0 * v / span, 2) for k, v in sorted(
                 per.items(), key=lambda kv: -kv[1])},
@@ -382,6 +410,8 @@ def main() -> int:
                           + f', host {out["host_ms_per_sim_s"]}', flush=True)
                     result[f'{kind}_components_ms_per_sim_s'] = out['components_ms_per_sim_s']
                     result[f'{kind}_host_ms_per_sim_s'] = out['host_ms_per_sim_s']
+                if 'fingerprint' in out:
+                    result[f'{kind}_fingerprint'] = out['fingerprint']
             if 'dds' in stack:
                 result['dds_executor'] = args.executor
     if 'sim' in parts:
