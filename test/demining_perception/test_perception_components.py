@@ -339,6 +339,26 @@ def test_fusion_emits_fused_detections_grid_and_markers_on_its_timer(area_file):
     assert values['detections_in'] == '2' and values['kind AP'] == '1'
 
 
+def test_fusion_emits_the_map_at_its_own_period_and_the_detections_at_every_publish(
+        area_file):
+    rt, out, _ = runtime(FusionComponent)
+    rt.configure({'area_file': area_file, 'publish_period_s': 0.2, 'map_period_s': 1.0})
+    rt.activate(0.0)
+    stamps = [round(0.2 * k, 10) for k in range(1, 16)]
+    for t in stamps:
+        rt.fire('publish', t)
+    maps = [v.stamp for port, v in out if port == 'map']
+    assert maps == [0.2, 1.2, 2.2]
+    assert [v.stamp for port, v in out if port == 'detections'] == stamps
+    # map_period_s 0: every publishing, as before the parameter
+    rt, out, _ = runtime(FusionComponent)
+    rt.configure({'area_file': area_file, 'publish_period_s': 0.2, 'map_period_s': 0.0})
+    rt.activate(0.0)
+    for t in stamps[:3]:
+        rt.fire('publish', t)
+    assert [port for port, _ in out] == ['map', 'detections', 'markers'] * 3
+
+
 def test_fusion_poses_sweep_the_map_down_where_nothing_answered():
     """Negative evidence: the boom 4 m ahead sweeps cells it passes over without a return."""
     rt, out, _ = runtime(FusionComponent)
