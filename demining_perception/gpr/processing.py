@@ -660,18 +660,19 @@ class GprProcessor:
         Its traces only fill the channels' pending arrays, as long as every channel in it is
         set up (its traces are past the background warm-up, its window is fixed) and none has
         enough traces ready to be scored (the test of :meth:`_stack`, on the distances the
-        movement gate gave them); with an estimated permittivity, the moveout table could
-        change meanwhile and everything is done at once.
+        movement gate gave them). With an estimated permittivity, none of them may need its
+        moveout table rebuilt either: the estimate only moves when something is decided, so a
+        table that is current now stays so until the next batch's processing (which rebuilds
+        it, if it must, at the same point as it would have).
         """
         p = self.params
-        if p.estimate_permittivity:
-            return False
         new: Dict[int, List[float]] = {}
         for c, s in zip(batch.chs, batch.s):
             new.setdefault(c, []).append(s)
+        eps = self.permittivity if p.estimate_permittivity else math.nan
         for c, s_batch in new.items():
             st = self._channels[c]
-            if not st.n_win:
+            if not st.n_win or (p.estimate_permittivity and _stale_table(st, eps)):
                 return False
             s_new = st.waiting_s + s_batch
             n = st.n + len(s_new)
@@ -993,7 +994,7 @@ class GprProcessor:
     def _retabulate(self, st: _Channel) -> None:
         """Rebuild the moveout table once the permittivity estimate has moved."""
         eps = self.permittivity
-        if abs(eps - st.table_eps) > _RETABULATE_FRACTION * st.table_eps:
+        if _stale_table(st, eps):
             st.table = self._table(st.ref, st.k_lo, st.n_win, eps)
             st.inside = st.table < st.n_win
             st.table_eps = eps
@@ -1333,6 +1334,11 @@ def polarity_at(sig: np.ndarray, env: np.ndarray, offsets_m: np.ndarray, k0: flo
     if total == 0.0:
         return 0
     return 1 if total * pulse_sign > 0.0 else -1
+
+
+def _stale_table(st: _Channel, eps: float) -> bool:
+    """Whether the channel's moveout table must be rebuilt for the permittivity ``eps``."""
+    return abs(eps - st.table_eps) > _RETABULATE_FRACTION * st.table_eps
 
 
 def _surface_sample(ref: float, k_lo: int) -> int:
