@@ -228,7 +228,8 @@ class MdProcessor:
         order = np.argsort(t_v, kind='stable')
         t_sorted = t_v[order]
         row_id = np.zeros(n_valid, dtype=np.intp)
-        np.cumsum(np.diff(t_sorted) > ROW_TOLERANCE_S, out=row_id[1:])
+        # (np.diff's subtraction without its set-up)
+        np.cumsum(t_sorted[1:] - t_sorted[:-1] > ROW_TOLERANCE_S, out=row_id[1:])
         n_rows = int(row_id[-1]) + 1
         vals = np.full((n_rows, n_coils), np.nan)
         pos = np.full((n_rows, n_coils, 2), np.nan)
@@ -596,6 +597,9 @@ def _row_centres(pos: np.ndarray) -> np.ndarray:
     """Mean position of each row's coils, NaN for a row without any (``np.nanmean`` over
     axis 1, the same sums, without its warnings machinery)."""
     missing = np.isnan(pos)
+    if not missing.any():
+        # Every coil placed (the usual row): the same sums over the same values.
+        return pos.sum(axis=1) / pos.shape[1]
     total = np.where(missing, 0.0, pos).sum(axis=1)
     count = np.count_nonzero(~missing, axis=1)
     return np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
