@@ -610,11 +610,12 @@ def _median_rows(a: np.ndarray) -> np.ndarray:
     computes it: the middle order statistic, or the mean of the two middle ones."""
     n = a.shape[1]
     half = n // 2
+    a.partition(half, axis=1)
     if n % 2:
-        a.partition(half, axis=1)
         return a[:, half].copy()
-    a.partition((half - 1, half), axis=1)
-    return (a[:, half - 1] + a[:, half]) / 2.0
+    # The other middle one is the largest below ``half``: a maximum costs a fraction of a
+    # second selection (np.partition with two kth is ~3x one on 8 x 250 samples).
+    return (a[:, :half].max(axis=1) + a[:, half]) / 2.0
 
 
 def _coil_spacing(xy: np.ndarray) -> float:
