@@ -579,6 +579,9 @@ class GprProcessor:
         self._bg = self._mad = self._inv = np.zeros((0, 0))
         self._eps_fits: Deque[float] = collections.deque(
             maxlen=self.params.velocity_fit_count)
+        #: :attr:`permittivity` of these fits (None: not computed since they changed); it is
+        #: read per channel and batch, and only a fit moves it.
+        self._eps_in_use: Optional[float] = None
         #: Batches past the movement gate whose processing waits (:meth:`_can_wait`).
         self._waiting: List[_Kept] = []
 
@@ -821,12 +824,14 @@ class GprProcessor:
     def permittivity(self) -> float:
         """Soil permittivity in use: the fits' median once there are enough and they agree
         (spread within ``_MAX_FIT_SPREAD``), else the prior ``soil_permittivity``."""
-        p = self.params
-        if p.estimate_permittivity and len(self._eps_fits) >= p.velocity_min_fits:
-            eps, spread = self.permittivity_estimate
-            if spread <= _MAX_FIT_SPREAD:
-                return eps
-        return p.soil_permittivity
+        if self._eps_in_use is None:
+            p = self.params
+            self._eps_in_use = p.soil_permittivity
+            if p.estimate_permittivity and len(self._eps_fits) >= p.velocity_min_fits:
+                eps, spread = self.permittivity_estimate
+                if spread <= _MAX_FIT_SPREAD:
+                    self._eps_in_use = eps
+        return self._eps_in_use
 
     @property
     def velocity_m_per_ns(self) -> float:
@@ -1163,6 +1168,7 @@ class GprProcessor:
                                p.antenna_height_m)
             if _FIT_EPS[0] < eps < _FIT_EPS[-1]:
                 self._eps_fits.append(eps)
+                self._eps_in_use = None
                 self.stats.velocity_fits += 1
         self.stats.permittivity_estimate = round(self.permittivity_estimate[0], 2)
         self.stats.permittivity_in_use = round(self.permittivity, 2)
