@@ -560,7 +560,9 @@ def _unpack_people_zone(p: tuple) -> PeopleZone:
 
 def _pack_grid(g: Grid, now: float) -> tuple:
     values = np.asarray(g.values)
-    return (_stamp(g.stamp), np.clip(values, -1, 100).astype(np.int8).reshape(values.shape),
+    # np.clip returns a new array: an int8 grid (the fusion's map) needs no second copy.
+    return (_stamp(g.stamp),
+            np.clip(values, -1, 100).astype(np.int8, copy=False).reshape(values.shape),
             float(g.origin_x), float(g.origin_y), float(g.resolution))
 
 

@@ -579,6 +579,9 @@ class GprProcessor:
         self._bg = self._mad = self._inv = np.zeros((0, 0))
         self._eps_fits: Deque[float] = collections.deque(
             maxlen=self.params.velocity_fit_count)
+        #: :attr:`permittivity` of these fits (None: not computed since they changed); it is
+        #: read per channel and batch, and only a fit moves it.
+        self._eps_in_use: Optional[float] = None
         #: Batches past the movement gate whose processing waits (:meth:`_can_wait`).
         self._waiting: List[_Kept] = []
 
@@ -660,18 +663,19 @@ class GprProcessor:
         Its traces only fill the channels' pending arrays, as long as every channel in it is
         set up (its traces are past the background warm-up, its window is fixed) and none has
         enough traces ready to be scored (the test of :meth:`_stack`, on the distances the
-        movement gate gave them); with an estimated permittivity, the moveout table could
-        change meanwhile and everything is done at once.
+        movement gate gave them). With an estimated permittivity, none of them may need its
+        moveout table rebuilt either: the estimate only moves when something is decided, so a
+        table that is current now stays so until the next batch's processing (which rebuilds
+        it, if it must, at the same point as it would have).
         """
         p = self.params
-        if p.estimate_permittivity:
-            return False
         new: Dict[int, List[float]] = {}
         for c, s in zip(batch.chs, batch.s):
             new.setdefault(c, []).append(s)
+        eps = self.permittivity if p.estimate_permittivity else math.nan
         for c, s_batch in new.items():
             st = self._channels[c]
-            if not st.n_win:
+            if not st.n_win or (p.estimate_permittivity and _stale_table(st, eps)):
                 return False
             s_new = st.waiting_s + s_batch
             n = st.n + len(s_new)
@@ -820,12 +824,14 @@ class GprProcessor:
     def permittivity(self) -> float:
         """Soil permittivity in use: the fits' median once there are enough and they agree
         (spread within ``_MAX_FIT_SPREAD``), else the prior ``soil_permittivity``."""
-        p = self.params
-        if p.estimate_permittivity and len(self._eps_fits) >= p.velocity_min_fits:
-            eps, spread = self.permittivity_estimate
-            if spread <= _MAX_FIT_SPREAD:
-                return eps
-        return p.soil_permittivity
+        if self._eps_in_use is None:
+            p = self.params
+            self._eps_in_use = p.soil_permittivity
+            if p.estimate_permittivity and len(self._eps_fits) >= p.velocity_min_fits:
+                eps, spread = self.permittivity_estimate
+                if spread <= _MAX_FIT_SPREAD:
+                    self._eps_in_use = eps
+        return self._eps_in_use
 
     @property
     def velocity_m_per_ns(self) -> float:
@@ -993,7 +999,7 @@ class GprProcessor:
     def _retabulate(self, st: _Channel) -> None:
         """Rebuild the moveout table once the permittivity estimate has moved."""
         eps = self.permittivity
-        if abs(eps - st.table_eps) > _RETABULATE_FRACTION * st.table_eps:
+        if _stale_table(st, eps):
             st.table = self._table(st.ref, st.k_lo, st.n_win, eps)
             st.inside = st.table < st.n_win
             st.table_eps = eps
@@ -1162,6 +1168,7 @@ class GprProcessor:
                                p.antenna_height_m)
             if _FIT_EPS[0] < eps < _FIT_EPS[-1]:
                 self._eps_fits.append(eps)
+                self._eps_in_use = None
                 self.stats.velocity_fits += 1
         self.stats.permittivity_estimate = round(self.permittivity_estimate[0], 2)
         self.stats.permittivity_in_use = round(self.permittivity, 2)
@@ -1333,6 +1340,11 @@ def polarity_at(sig: np.ndarray, env: np.ndarray, offsets_m: np.ndarray, k0: flo
     if total == 0.0:
         return 0
     return 1 if total * pulse_sign > 0.0 else -1
+
+
+def _stale_table(st: _Channel, eps: float) -> bool:
+    """Whether the channel's moveout table must be rebuilt for the permittivity ``eps``."""
+    return abs(eps - st.table_eps) > _RETABULATE_FRACTION * st.table_eps
 
 
 def _surface_sample(ref: float, k_lo: int) -> int:

@@ -228,7 +228,8 @@ class MdProcessor:
         order = np.argsort(t_v, kind='stable')
         t_sorted = t_v[order]
         row_id = np.zeros(n_valid, dtype=np.intp)
-        np.cumsum(np.diff(t_sorted) > ROW_TOLERANCE_S, out=row_id[1:])
+        # (np.diff's subtraction without its set-up)
+        np.cumsum(t_sorted[1:] - t_sorted[:-1] > ROW_TOLERANCE_S, out=row_id[1:])
         n_rows = int(row_id[-1]) + 1
         vals = np.full((n_rows, n_coils), np.nan)
         pos = np.full((n_rows, n_coils, 2), np.nan)
@@ -596,6 +597,9 @@ def _row_centres(pos: np.ndarray) -> np.ndarray:
     """Mean position of each row's coils, NaN for a row without any (``np.nanmean`` over
     axis 1, the same sums, without its warnings machinery)."""
     missing = np.isnan(pos)
+    if not missing.any():
+        # Every coil placed (the usual row): the same sums over the same values.
+        return pos.sum(axis=1) / pos.shape[1]
     total = np.where(missing, 0.0, pos).sum(axis=1)
     count = np.count_nonzero(~missing, axis=1)
     return np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
@@ -606,11 +610,12 @@ def _median_rows(a: np.ndarray) -> np.ndarray:
     computes it: the middle order statistic, or the mean of the two middle ones."""
     n = a.shape[1]
     half = n // 2
+    a.partition(half, axis=1)
     if n % 2:
-        a.partition(half, axis=1)
         return a[:, half].copy()
-    a.partition((half - 1, half), axis=1)
-    return (a[:, half - 1] + a[:, half]) / 2.0
+    # The other middle one is the largest below ``half``: a maximum costs a fraction of a
+    # second selection (np.partition with two kth is ~3x one on 8 x 250 samples).
+    return (a[:, :half].max(axis=1) + a[:, half]) / 2.0
 
 
 def _coil_spacing(xy: np.ndarray) -> float:

@@ -363,3 +363,28 @@ def test_an_object_at_the_window_top_gets_no_polarity_of_the_wrong_sign(soil, de
 def test_polarity_below_the_window_top_is_kept():
     assert _polarities(nail, 0.06, LOAM) == {-1}
     assert _polarities(pmn, 0.06, LOAM) == {1}
+
+
+def test_waiting_batches_with_an_estimated_permittivity_change_nothing(monkeypatch):
+    """With the permittivity estimated, a batch nothing can be decided in waits for the next
+    one as long as no channel's moveout table is due to be rebuilt: the detections and the
+    estimate are those of every batch processed at once, across the estimate's moves."""
+    params = GprParams(estimate_permittivity=True, velocity_min_fits=1)
+    items = [shrapnel(5.0 + 1.5 * k, CH_Y[3], 0.06 + 0.02 * k) for k in range(5)]
+    waited = []
+    can_wait = GprProcessor._can_wait
+
+    def counted(self, batch):
+        waited.append(can_wait(self, batch))
+        return waited[-1]
+
+    monkeypatch.setattr(GprProcessor, '_can_wait', counted)
+    lazy = []
+    got = drive(items, 25.0, params=params, processors=lazy)
+    monkeypatch.setattr(GprProcessor, '_can_wait', lambda self, batch: False)
+    eager = []
+    want = drive(items, 25.0, params=params, processors=eager)
+    assert any(waited) and not all(waited)
+    assert eager[0].stats.velocity_fits >= 1 and eager[0].permittivity != 9.0
+    assert repr(got) == repr(want) and len(want) >= 3
+    assert repr(lazy[0].stats) == repr(eager[0].stats)
