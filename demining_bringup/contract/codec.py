@@ -244,12 +244,40 @@ def encode_detections(dets: Sequence[Detection], stamp: float,
     return _to_cloud(detection_rows(dets), _DET_FIELDS, stamp, frame_id)
 
 
+#: Up to this many rows a detection list is decoded row by row on python floats, above it
+#: column-wise: numpy's per-call overhead (~20 us for a dozen calls) outweighs the per-row
+#: Python loop below ~70 rows (measured; the fused list of a mission's first lanes holds a few).
+_ROWWISE_MAX_ROWS = 64
+
+
 def detections_from_rows(arr: np.ndarray, source: str) -> List[Detection]:
-    """:func:`decode_detections` of the stack's own layout, column-wise (same values).
+    """:func:`decode_detections` of the stack's own layout (same values, types included).
 
     A fused list of a 1 ha field holds hundreds of tracks and several nodes take it five
-    times a second: the row-by-row decoder was a measurable share of a mission's CPU.
+    times a second: the row-by-row message decoder was a measurable share of a mission's CPU.
+    A long list is decoded column-wise, a short one row by row on python floats.
     """
+    if len(arr) <= _ROWWISE_MAX_ROWS:
+        return _detections_rowwise(arr, source)
+    return _detections_columnwise(arr, source)
+
+
+def _detections_rowwise(arr: np.ndarray, source: str) -> List[Detection]:
+    """:func:`detections_from_rows` one row at a time (the fields in layout order)."""
+    kinds = _KIND_BY_VALUE
+    isfinite = math.isfinite
+    # tolist() gives the float32 and uint32 fields as python floats and ints, the values the
+    # column-wise casts give; the checks are _polarity's and _nonneg's
+    return [Detection(x, y, -z, min(1.0, max(0.0, c)), kinds[k], source, r, i, s,
+                      int(math.copysign(1, p)) if isfinite(p) and p != 0.0 else 0,
+                      q if isfinite(q) and q > 0.0 else 0.0)
+            for x, y, z, c, k, i, r, s, p, q in arr.tolist()
+            if isfinite(x) and isfinite(y) and isfinite(z) and isfinite(c) and k in kinds]
+
+
+def _detections_columnwise(arr: np.ndarray, source: str) -> List[Detection]:
+    """:func:`detections_from_rows` a column at a time."""
+    kinds = _KIND_BY_VALUE
     x, y, z, conf = (arr[k].astype(np.float64) for k in ('x', 'y', 'z', 'confidence'))
     kind = arr['kind']
     ok = (np.isfinite(x) & np.isfinite(y) & np.isfinite(z) & np.isfinite(conf)
@@ -263,7 +291,6 @@ def detections_from_rows(arr: np.ndarray, source: str) -> List[Detection]:
     # _polarity and _nonneg, column-wise: NaN polarity is 0, a non-positive sigma is 0.
     pol_sign = np.where(np.isfinite(pol) & (pol != 0.0), np.copysign(1.0, pol), 0.0)
     sig_ok = np.where(np.isfinite(sig) & (sig > 0.0), sig, 0.0)
-    kinds = _KIND_BY_VALUE
     # positional: Detection(x, y, depth, confidence, kind, source, radius, id, strength,
     # polarity, sigma_xy) (keywords cost twice the construction, hundreds per list)
     return [Detection(xi, yi, -zi, min(1.0, max(0.0, ci)), kinds[ki], source, ri, ii, si, pi,

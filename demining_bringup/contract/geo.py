@@ -14,6 +14,8 @@ import numpy as np
 _A = 6378137.0                      # WGS84 semi-major axis, m
 _F = 1.0 / 298.257223563            # WGS84 flattening
 _E2 = _F * (2.0 - _F)               # first eccentricity squared
+#: Refinements of Bowring's latitude (converged to well below a micrometre).
+_BOWRING_STEPS = 5
 
 
 def geodetic_to_ecef(lat_deg, lon_deg, alt_m):
@@ -36,7 +38,7 @@ def ecef_to_geodetic(x, y, z):
     lon = np.arctan2(y, x)
     p = np.hypot(x, y)
     lat = np.arctan2(z, p * (1.0 - _E2))
-    for _ in range(5):
+    for _ in range(_BOWRING_STEPS):
         sin_lat = np.sin(lat)
         n = _A / np.sqrt(1.0 - _E2 * sin_lat * sin_lat)
         alt = p / np.cos(lat) - n
@@ -45,6 +47,34 @@ def ecef_to_geodetic(x, y, z):
     n = _A / np.sqrt(1.0 - _E2 * sin_lat * sin_lat)
     alt = p / np.cos(lat) - n
     return np.degrees(lat), np.degrees(lon), alt
+
+
+def _scalars(*values) -> bool:
+    """Whether every value is a python (or numpy float64) scalar, not an array."""
+    return all(isinstance(v, (float, int)) for v in values)
+
+
+def _ecef_to_geodetic_scalar(x: float, y: float,
+                             z: float) -> Tuple[np.float64, np.float64, np.float64]:
+    """:func:`ecef_to_geodetic` of one point, the same floats (numpy float64 scalars).
+
+    One GNSS fix at a time is the stack's hot case (the simulator's receiver, 5 Hz), where
+    numpy's per-call overhead on 0-d arrays was most of the ~40 us. math's sin, cos and sqrt
+    give numpy's bits for these (test_geo.py holds the two paths equal); arctan2 and hypot
+    stay numpy's (its SIMD arctan2 and libm's hypot differ from math's in the last bit).
+    """
+    lon = np.arctan2(y, x)
+    p = np.hypot(x, y)
+    lat = np.arctan2(z, p * (1.0 - _E2))
+    for _ in range(_BOWRING_STEPS):
+        sin_lat = math.sin(lat)
+        n = _A / math.sqrt(1.0 - _E2 * sin_lat * sin_lat)
+        alt = p / math.cos(lat) - n
+        lat = np.arctan2(z, p * (1.0 - _E2 * n / (n + alt)))
+    sin_lat = math.sin(lat)
+    n = _A / math.sqrt(1.0 - _E2 * sin_lat * sin_lat)
+    alt = p / math.cos(lat) - n
+    return np.float64(math.degrees(lat)), np.float64(math.degrees(lon)), np.float64(alt)
 
 
 class LocalCartesian:
@@ -68,6 +98,18 @@ class LocalCartesian:
 
     def to_enu(self, lat_deg, lon_deg, alt_m=0.0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Geodetic to local east, north, up (m)."""
+        if _scalars(lat_deg, lon_deg, alt_m):
+            # one fix (the localisation and the supervisor, 5 Hz each): geodetic_to_ecef on
+            # python floats (math's sin, cos and sqrt are numpy's bits), the rotation as the
+            # same matrix product tensordot makes (its summation is BLAS's)
+            lat, lon = math.radians(lat_deg), math.radians(lon_deg)
+            sin_lat, cos_lat = math.sin(lat), math.cos(lat)
+            n = _A / math.sqrt(1.0 - _E2 * sin_lat * sin_lat)
+            d = np.array([[(n + alt_m) * cos_lat * math.cos(lon) - self._x0],
+                          [(n + alt_m) * cos_lat * math.sin(lon) - self._y0],
+                          [(n * (1.0 - _E2) + alt_m) * sin_lat - self._z0]])
+            e, n, u = np.dot(self._r, d).reshape(3)
+            return e, n, u
         x, y, z = geodetic_to_ecef(lat_deg, lon_deg, alt_m)
         d = np.stack([np.asarray(x) - self._x0, np.asarray(y) - self._y0,
                       np.asarray(z) - self._z0])
@@ -76,6 +118,10 @@ class LocalCartesian:
 
     def to_geodetic(self, east, north, up=0.0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Local east, north, up (m) to geodetic (deg, deg, m)."""
+        if _scalars(east, north, up):
+            # one fix (the simulated receiver): the same product as tensordot's below
+            d = np.dot(self._r.T, np.array([[east], [north], [up]], dtype=float)).reshape(3)
+            return _ecef_to_geodetic_scalar(d[0] + self._x0, d[1] + self._y0, d[2] + self._z0)
         enu = np.stack(np.broadcast_arrays(np.asarray(east, float), np.asarray(north, float),
                                            np.asarray(up, float)))
         d = np.tensordot(self._r.T, enu, axes=1)

@@ -15,6 +15,8 @@ from demining_bringup.contract.states import LifecycleState
 
 #: Where an emitted value goes: ``sink(port, value)``.
 Sink = Callable[[str, Any], None]
+#: States in which a component takes its inputs.
+_RECEIVING = frozenset((LifecycleState.INACTIVE, LifecycleState.ACTIVE))
 
 
 class ComponentRuntime:
@@ -92,7 +94,7 @@ class ComponentRuntime:
 
     def deliver(self, port: str, value: Any, now: float) -> None:
         """Hand a decoded input to the component (configured or active)."""
-        if self.state in (LifecycleState.INACTIVE, LifecycleState.ACTIVE):
+        if self.state in _RECEIVING:
             self._handlers[port](value, now)
 
     def fire(self, timer: str, now: float) -> None:

@@ -11,7 +11,7 @@ construction.
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import shapely
@@ -35,8 +35,8 @@ _MAX_CELLS = 50_000_000
 _FLAT_EDGE_M = 1e-12
 
 
-def convex_hull(points) -> np.ndarray:
-    """Return the convex hull of a few points, counter-clockwise (Andrew's monotone chain).
+def hull_vertices(points) -> List[XY]:
+    """The vertices of :func:`convex_hull`, as a list of (x, y) python floats.
 
     ``points``: an N x 2 array, or a list of (x, y) pairs of python floats (no conversion).
     """
@@ -61,23 +61,35 @@ def convex_hull(points) -> np.ndarray:
                 break
             upper.pop()
         upper.append(q)
-    return np.asarray(lower[:-1] + upper[:-1])
+    return lower[:-1] + upper[:-1]
 
 
-def convex_cells(polygon: np.ndarray, x0: float, y0: float, res: float, width: int,
+def convex_hull(points) -> np.ndarray:
+    """Return the convex hull of a few points, counter-clockwise (Andrew's monotone chain).
+
+    ``points``: an N x 2 array, or a list of (x, y) pairs of python floats (no conversion).
+    """
+    return np.asarray(hull_vertices(points))
+
+
+def convex_cells(polygon, x0: float, y0: float, res: float, width: int,
                  height: int) -> Tuple[slice, slice, np.ndarray]:
     """Cells of a grid whose centres lie in a convex polygon (its boundary included).
 
     The grid has ``width`` x ``height`` cells of ``res`` metres from ``(x0, y0)``, rows along y.
+    ``polygon``: an N x 2 array, or a list of (x, y) pairs of python floats (no conversion).
     Returns the row and column slices of the polygon's bounding window on the grid and the
-    inside mask there (empty slices off the grid).
+    inside mask there (empty slices off the grid). The mask is :func:`convex_cells_many`'s,
+    bit for bit: the same row bounds, computed on python floats (one polygon of a handful of
+    vertices over a few dozen rows, where numpy's per-call overhead was most of the cost; the
+    mission manager and the supervisor each rasterise the tool's sweep once a pose).
     """
-    q = np.asarray(polygon, dtype=float).reshape(-1, 2)
+    pts = polygon if isinstance(polygon, list) else \
+        np.asarray(polygon, dtype=float).reshape(-1, 2).tolist()
     empty = slice(0, 0), slice(0, 0), np.zeros((0, 0), dtype=bool)
-    if len(q) < 3:
+    m = len(pts)
+    if m < 3:
         return empty
-    # the bounds on python floats: a handful of vertices, where per-call overhead rules
-    pts = q.tolist()
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     i0 = max(int(math.floor((min(xs) - x0) / res)), 0)
     i1 = min(int(math.ceil((max(xs) - x0) / res)), width)
@@ -86,7 +98,44 @@ def convex_cells(polygon: np.ndarray, x0: float, y0: float, res: float, width: i
     if i1 <= i0 or j1 <= j0:
         return empty
     rows, cols = slice(j0, j1), slice(i0, i1)
-    return rows, cols, convex_cells_many([q], x0, y0, res, rows, cols)[0]
+    # twice the signed area, summed as convex_cells_many sums it (its sign orients the edges)
+    area2 = sum(xs[i - 1] * ys[i] - xs[i] * ys[i - 1] for i in range(m))
+    if not math.isfinite(area2):
+        # huge or non-finite vertices: the array path's infinity and NaN semantics
+        return rows, cols, convex_cells_many([np.asarray(pts, dtype=float)], x0, y0, res,
+                                             rows, cols)[0]
+    if area2 == 0.0:
+        return rows, cols, np.zeros((j1 - j0, i1 - i0), dtype=bool)
+    if area2 < 0.0:
+        pts = pts[::-1]
+    # the row intervals of convex_cells_many, element by element: the same products and
+    # sums in the same order, and min/max are exact (no NaN can arise from finite vertices)
+    gy = [y0 + (j + 0.5) * res for j in range(j0, j1)]
+    hi = [math.inf] * len(gy)
+    lo = [-math.inf] * len(gy)
+    ax, ay = pts[-1]
+    for bx, by in pts:
+        dx, dy = bx - ax, by - ay
+        if abs(dy) < _FLAT_EDGE_M:
+            # a flat edge bounds whole rows: the polygon lies on its left
+            for r, y in enumerate(gy):
+                if dx * (y - ay) < 0.0:
+                    hi[r] = -math.inf
+        elif dy > 0.0:
+            slope = dx / dy
+            for r, y in enumerate(gy):
+                x = ax + slope * (y - ay)
+                if x < hi[r]:
+                    hi[r] = x
+        else:
+            slope = dx / dy
+            for r, y in enumerate(gy):
+                x = ax + slope * (y - ay)
+                if x > lo[r]:
+                    lo[r] = x
+        ax, ay = bx, by
+    gx = x0 + (np.arange(i0, i1) + 0.5) * res
+    return rows, cols, (gx >= np.array(lo)[:, None]) & (gx <= np.array(hi)[:, None])
 
 
 def convex_cells_many(polygons: Sequence[np.ndarray], x0: float, y0: float, res: float,
@@ -174,32 +223,80 @@ class ProcessedGrid:
         gx, gy = np.meshgrid(xs, ys)
         #: cells to process (inside the field, outside exclusion zones); rows = y, columns = x
         self.mask = shapely.contains_xy(poly, gx, gy)
-        self.processed = np.zeros((self.height, self.width), dtype=bool)
+        # read-only: the figures below count on it never changing
+        self.mask.flags.writeable = False
+        self._field_cells = int(np.count_nonzero(self.mask))
         self._cell_area = resolution * resolution
         # the occupancy grid's fixed part (-1 outside, 0 to process): the mask never changes
         self._occupancy_base = np.where(self.mask, np.int8(0), np.int8(-1))
+        self.processed = np.zeros((self.height, self.width), dtype=bool)
         self._last: Optional[Tuple[float, float, float]] = None
+
+    # -- the processed cells and what follows from them -------------------------------------
+
+    # The figures (processed area, coverage, the occupancy grid) are read every second over
+    # ~10^6 cells, while a pose marks a few hundred: they are kept up to date over the window
+    # marked since they were last read (the dirty box), not recomputed over the whole grid
+    # (~1 ms a second of the mission manager's time). Marking only adds processed cells.
+
+    @property
+    def processed(self) -> np.ndarray:
+        """Processed cells (rows = y), read-only: marking is the grid's, or assign an array."""
+        view = self._processed.view()
+        view.flags.writeable = False
+        return view
+
+    @processed.setter
+    def processed(self, cells: np.ndarray) -> None:
+        cells = np.array(cells, dtype=bool)
+        if cells.shape != self.mask.shape:
+            raise ValueError(f'processed cells of shape {cells.shape}, the grid is '
+                             f'{self.mask.shape}')
+        self._processed = cells
+        in_field = cells & self.mask
+        self._in_field = int(np.count_nonzero(in_field))
+        self._occupancy = np.where(in_field, np.int8(PROCESSED_VALUE), self._occupancy_base)
+        self._dirty: Optional[List[int]] = None
+
+    def _sync(self) -> None:
+        """Bring the in-field count and the occupancy grid up to the marked cells."""
+        box = self._dirty
+        if box is None:
+            return
+        self._dirty = None
+        window = slice(box[0], box[1]), slice(box[2], box[3])
+        now = self._processed[window] & self.mask[window]
+        occupancy = self._occupancy[window]
+        self._in_field += int(np.count_nonzero(now)) - int(
+            np.count_nonzero(occupancy == PROCESSED_VALUE))
+        occupancy[now] = PROCESSED_VALUE
 
     # -- marking ---------------------------------------------------------------------------
 
-    def _tool_ends(self, x: float, y: float, yaw: float) -> Tuple[np.ndarray, np.ndarray]:
+    def _tool_ends(self, x: float, y: float, yaw: float) -> Tuple[XY, XY]:
+        """The tool line's left and right ends at a pose (python floats)."""
         c, s = math.cos(yaw), math.sin(yaw)
         cx, cy = x + self.tool_offset_x_m * c, y + self.tool_offset_x_m * s
         h = 0.5 * self.tool_width_m
-        left = np.array([cx - h * s, cy + h * c])
-        right = np.array([cx + h * s, cy - h * c])
-        return left, right
+        return (cx - h * s, cy + h * c), (cx + h * s, cy - h * c)
 
-    def mark_quad(self, quad: np.ndarray) -> None:
+    def mark_quad(self, quad) -> None:
         """Mark cells whose centres are inside the convex hull of 4 points (any order).
 
-        The hull, not the quadrilateral in the given order: a segment sliding along itself (the
-        tool line during a pivot) gives a self-intersecting "bow tie" in swept order.
+        ``quad``: a 4 x 2 array, or a list of (x, y) pairs of python floats. The hull, not the
+        quadrilateral in the given order: a segment sliding along itself (the tool line during
+        a pivot) gives a self-intersecting "bow tie" in swept order.
         """
-        rows, cols, mask = convex_cells(convex_hull(quad), self.origin_x, self.origin_y,
+        rows, cols, mask = convex_cells(hull_vertices(quad), self.origin_x, self.origin_y,
                                         self.resolution, self.width, self.height)
         if mask.size:
-            self.processed[rows, cols] |= mask
+            self._processed[rows, cols] |= mask
+            box = self._dirty
+            if box is None:
+                self._dirty = [rows.start, rows.stop, cols.start, cols.stop]
+            else:
+                box[0], box[1] = min(box[0], rows.start), max(box[1], rows.stop)
+                box[2], box[3] = min(box[2], cols.start), max(box[3], cols.stop)
 
     def sweep(self, x0: float, y0: float, yaw0: float, x1: float, y1: float,
               yaw1: float) -> None:
@@ -212,7 +309,7 @@ class ProcessedGrid:
         for k in range(1, n + 1):
             f = k / n
             cur = self._tool_ends(x0 + f * (x1 - x0), y0 + f * (y1 - y0), yaw0 + f * dyaw)
-            self.mark_quad(np.array([prev[0], prev[1], cur[1], cur[0]]))
+            self.mark_quad([prev[0], prev[1], cur[1], cur[0]])
             prev = cur
 
     def update(self, x: float, y: float, yaw: float, working: bool) -> None:
@@ -238,27 +335,31 @@ class ProcessedGrid:
     # of booleans converts them to integers first (~6x slower)
     def field_area_m2(self) -> float:
         """Area to process (field minus exclusions) as the grid sees it, m^2."""
-        return float(np.count_nonzero(self.mask)) * self._cell_area
+        return float(self._field_cells) * self._cell_area
 
     def processed_area_m2(self) -> float:
         """Processed area inside the field (exclusions excluded), m^2."""
-        return float(np.count_nonzero(self.processed & self.mask)) * self._cell_area
+        self._sync()
+        return float(self._in_field) * self._cell_area
 
     def swept_area_m2(self) -> float:
         """Every cell the tool swept, in the field or not, m^2."""
-        return float(np.count_nonzero(self.processed)) * self._cell_area
+        return float(np.count_nonzero(self._processed)) * self._cell_area
 
     def coverage_percent(self) -> float:
         """Processed share of the field minus exclusions, percent."""
-        total = np.count_nonzero(self.mask)
-        if total == 0:
+        if self._field_cells == 0:
             return 0.0
-        return 100.0 * float(np.count_nonzero(self.processed & self.mask)) / total
+        self._sync()
+        return 100.0 * float(self._in_field) / self._field_cells
 
     def occupancy_values(self) -> np.ndarray:
-        """Return int8 cells for nav_msgs/OccupancyGrid: 100 processed, 0 not, -1 outside."""
-        return np.where(self.processed & self.mask, np.int8(PROCESSED_VALUE),
-                        self._occupancy_base)
+        """Return int8 cells for nav_msgs/OccupancyGrid: 100 processed, 0 not, -1 outside.
+
+        A new array (the caller may keep it: it is published).
+        """
+        self._sync()
+        return self._occupancy.copy()
 
 
 def processed_geometry(values: np.ndarray, origin_x: float, origin_y: float,

@@ -29,9 +29,10 @@ reverse), so the tool is down on work legs only.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,6 +42,8 @@ from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.states import FollowerStatus, LegKind
 
 _EPS = 1e-9
+#: Segments whose projections lie this close count as equally near: the first is kept, m.
+_SAME_DISTANCE_M = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +120,7 @@ class PathFollower:
         self._s = np.zeros(0)
         self._corners = np.zeros(0, dtype=int)
         self._reverse = np.zeros(0, dtype=bool)
+        self._lists()
         self._seg = 0
         self._kept: Optional[np.ndarray] = None     # indices of set_path's poses kept
         self._raw_n = 0                             # and how many it was given
@@ -175,7 +179,19 @@ class PathFollower:
             for c, nxt in zip(bounds[:-1], bounds[1:]):
                 if turn[c - 1] > self.params.reverse_turn_rad:
                     self._reverse[c:nxt] = True
+        self._lists()
         self.status = FollowerStatus.FOLLOWING
+
+    def _lists(self) -> None:
+        """The path's points, arc lengths and corners as python lists, for the control tick.
+
+        The tick's progress search works on a few segments: on python floats it is the same
+        arithmetic as on arrays (test_pure_pursuit.py holds it to them), without numpy's
+        per-call overhead on tiny arrays.
+        """
+        self._xy_list = self._xy.tolist()
+        self._s_list = self._s.tolist()
+        self._corner_list = self._corners.tolist()
 
     def set_work(self, work: Sequence[bool]) -> bool:
         """Replace the work flags of the path given to :meth:`set_path` (one per pose it had),
@@ -244,8 +260,8 @@ class PathFollower:
         return LegKind.WORK if self.on_work_leg else LegKind.TRANSIT
 
     def _next_corner(self) -> int:
-        i = int(np.searchsorted(self._corners, self._seg + 1))
-        return int(self._corners[min(i, len(self._corners) - 1)])
+        corners = self._corner_list
+        return corners[min(bisect.bisect_left(corners, self._seg + 1), len(corners) - 1)]
 
     def _next_work_start(self) -> float:
         """Arc length of the next work leg's start ahead of a transit (inf: none, or on one).
@@ -299,44 +315,47 @@ class PathFollower:
         self._kept = None           # another path now: flags for the old one do not fit
         return self.status is FollowerStatus.FOLLOWING
 
-    def _project(self, p: np.ndarray, seg: int) -> tuple:
-        a, b = self._xy[seg], self._xy[seg + 1]
-        ab = b - a
-        L2 = float(ab @ ab)
-        t = float(np.clip((p - a) @ ab / L2, 0.0, 1.0)) if L2 > _EPS else 0.0
-        q = a + t * ab
-        return float(np.hypot(*(p - q))), self._s[seg] + t * math.sqrt(L2), t
+    def _projection(self, px: float, py: float, seg: int) -> Tuple[float, float]:
+        """(distance, arc length) of the point's projection onto segment ``seg``.
+
+        Python floats: the 2-vector dot products summed as numpy sums them, numpy's hypot
+        (math's differs in the last bit).
+        """
+        xy = self._xy_list
+        (ax, ay), (bx, by) = xy[seg], xy[seg + 1]
+        abx, aby = bx - ax, by - ay
+        L2 = abx * abx + aby * aby
+        t = 0.0
+        if L2 > _EPS:
+            t = ((px - ax) * abx + (py - ay) * aby) / L2
+            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
+        return (float(np.hypot(px - (ax + t * abx), py - (ay + t * aby))),
+                self._s_list[seg] + t * math.sqrt(L2))
 
     def _advance(self, p: np.ndarray) -> float:
         """Move the progress index forward (never past the next corner); return arc length."""
+        px, py = float(p[0]), float(p[1])
         corner = self._next_corner()
         # the corner must be reached before the progress may pass it
-        if self._seg + 1 == corner and np.hypot(*(p - self._xy[corner])) <= \
-                self.params.corner_tolerance_m and corner < len(self._xy) - 1:
+        cx, cy = self._xy_list[corner]
+        if self._seg + 1 == corner and np.hypot(px - cx, py - cy) <= \
+                self.params.corner_tolerance_m and corner < len(self._xy_list) - 1:
             self._seg = corner
             corner = self._next_corner()
         # the window starts where the vehicle is along its segment (not at the segment's
         # start, which a lane longer than the window never leaves)
-        s_limit = self._project(p, self._seg)[1] + self.params.search_window_m
+        s_limit = self._projection(px, py, self._seg)[1] + self.params.search_window_m
         # the segments from here to the corner that start within the window (the arc length
-        # grows along the path), projected at once: _project's arithmetic, element-wise
-        last = max(self._seg + 1, int(np.searchsorted(self._s[:corner], s_limit, 'right')))
-        a, b = self._xy[self._seg:last], self._xy[self._seg + 1:last + 1]
-        ab, ap = b - a, p - a
-        L2 = ab[:, 0] * ab[:, 0] + ab[:, 1] * ab[:, 1]
-        long = L2 > _EPS
-        t = np.where(long, np.clip((ap[:, 0] * ab[:, 0] + ap[:, 1] * ab[:, 1])
-                                   / np.where(long, L2, 1.0), 0.0, 1.0), 0.0)
-        dist = np.hypot(p[0] - (a[:, 0] + t * ab[:, 0]), p[1] - (a[:, 1] + t * ab[:, 1]))
-        arc = self._s[self._seg:last] + t * np.sqrt(L2)
-        best = None
-        for k, d in enumerate(dist.tolist()):
-            if best is None or d < best[0] - 1e-6:
-                best = (d, k)
-        assert best is not None
-        self._seg += best[1]
-        self.cross_track_m = best[0]
-        return float(arc[best[1]])
+        # grows along the path); the nearest wins, the first of those within a micrometre
+        last = max(self._seg + 1, bisect.bisect_right(self._s_list, s_limit, 0, corner))
+        best_d, best_k, best_arc = math.inf, 0, 0.0
+        for k in range(self._seg, last):
+            d, arc = self._projection(px, py, k)
+            if k == self._seg or d < best_d - _SAME_DISTANCE_M:
+                best_d, best_k, best_arc = d, k, arc
+        self._seg = best_k
+        self.cross_track_m = best_d
+        return best_arc
 
     def _point_at(self, s: float) -> np.ndarray:
         i = int(np.clip(np.searchsorted(self._s, s) - 1, 0, len(self._s) - 2))

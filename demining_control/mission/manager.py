@@ -446,7 +446,8 @@ class MissionManager:
             if content.processed.shape != self.grid.processed.shape:
                 raise ValueError('the journal\'s processed-ground grid differs from this '
                                  'area\'s (another area or resolution)')
-            self.grid.processed |= content.processed
+            # assigned, not or-ed in place: the grid keeps its figures from what it is given
+            self.grid.processed = self.grid.processed | content.processed
         self._trajectory = [(float(x), float(y)) for x, y, _ in content.trajectory]
         self.safety_events = [dict(e, stamp=e['stamp'] - offset_s)
                               for e in content.safety_events][-_MAX_SAFETY_EVENTS:]

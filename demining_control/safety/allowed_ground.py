@@ -40,7 +40,7 @@ import numpy as np
 
 from demining_bringup.contract.topics import PROCESSED_VALUE
 from demining_control.coverage.allowed import ContactParams, Raster
-from demining_control.coverage.processed import convex_cells_many, convex_hull
+from demining_control.coverage.processed import convex_cells_many, convex_hull, hull_vertices
 
 #: Largest yaw change of one marked or predicted tool step, rad (the swept hull stays close to
 #: the true annulus sector; the value of demining_control/coverage/processed.py).
@@ -142,7 +142,8 @@ class AllowedGround:
         for k in range(1, n + 1):
             f = k / n
             cur = self._tool_ends(x0 + f * (x1 - x0), y0 + f * (y1 - y0), yaw0 + f * dyaw)
-            yield convex_hull(prev + cur)
+            # a list of python floats: the rasterisers take it as it is
+            yield hull_vertices(prev + cur)
             prev = cur
 
     def park(self, x: float, y: float, yaw: float) -> None:

@@ -47,3 +47,25 @@ def test_ecef_round_trip_vectorised():
     la, lo, al = ecef_to_geodetic(*geodetic_to_ecef(lat, lon, alt))
     assert np.allclose(la, lat, atol=1e-9) and np.allclose(lo, lon, atol=1e-9)
     assert np.allclose(al, alt, atol=1e-4)
+
+
+def _bits(values):
+    return [(type(v), float(v).hex()) for v in values]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lat0=st.floats(-80, 80), lon0=st.floats(-179, 179), alt0=st.floats(-400, 5000),
+       e=st.floats(-5000, 5000), n=st.floats(-5000, 5000), u=st.floats(-100, 100))
+def test_one_point_conversions_are_the_array_conversions_bit_for_bit(lat0, lon0, alt0, e, n,
+                                                                     u):
+    # a python float (one GNSS fix) takes a scalar path; a 0-d array the array path: the same
+    # floats and types (numpy float64) either way
+    lc = LocalCartesian(lat0, lon0, alt0)
+    geo = lc.to_geodetic(e, n, u)
+    assert _bits(geo) == _bits(lc.to_geodetic(np.asarray(e), np.asarray(n), np.asarray(u)))
+    assert all(type(v) is np.float64 for v in geo)
+    lat, lon, alt = (float(v) for v in geo)
+    enu = lc.to_enu(lat, lon, alt)
+    assert _bits(enu) == _bits(lc.to_enu(np.asarray(lat), np.asarray(lon), np.asarray(alt)))
+    zero = lc.to_enu(np.asarray(lat), np.asarray(lon), np.asarray(0.0))
+    assert _bits(lc.to_enu(lat, lon, 0)) == _bits(zero)

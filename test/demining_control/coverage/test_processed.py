@@ -6,7 +6,8 @@ from hypothesis import assume, given, settings, strategies as st
 import numpy as np
 import pytest
 
-from demining_control.coverage.processed import convex_cells, convex_hull, ProcessedGrid
+from demining_control.coverage.processed import (PROCESSED_VALUE, convex_cells, convex_cells_many,
+                                                 convex_hull, hull_vertices, ProcessedGrid)
 
 FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 
@@ -118,3 +119,60 @@ def test_convex_cells_off_the_grid_or_without_area_are_none():
     rows, cols, mask = convex_cells(np.array([(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)]),
                                     0.0, 0.0, 0.1, 30, 30)
     assert not mask.any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(-3.0, 8.0), st.floats(-3.0, 8.0)), min_size=1,
+                max_size=9), st.booleans(), st.booleans(), st.sampled_from([0.1, 0.05, 0.3]))
+def test_one_polygon_cells_are_the_batch_rasteriser_cells_bit_for_bit(
+        points, clockwise, snap, res):
+    # convex_cells works on python floats, convex_cells_many on arrays: the same cells, from
+    # the same row bounds, whatever the polygon (flat edges and degenerate ones included)
+    if snap:
+        points = [(round(x, 1), round(y, 1)) for x, y in points]    # edges along the rows
+    hull = hull_vertices(points)
+    assert np.array_equal(convex_hull(points), np.asarray(hull))
+    if clockwise:
+        hull = hull[::-1]
+    x0, y0, width, height = -1.0, -0.5, 60, 70
+    for polygon in (hull, np.asarray(hull, dtype=float).reshape(-1, 2), points):
+        rows, cols, mask = convex_cells(polygon, x0, y0, res, width, height)
+        if len(polygon) < 3 or rows.stop <= rows.start:
+            continue
+        ref = convex_cells_many([np.asarray(polygon, dtype=float)], x0, y0, res, rows, cols)[0]
+        assert mask.dtype == ref.dtype and mask.shape == ref.shape
+        assert np.array_equal(mask, ref)
+
+
+def test_figures_follow_the_marked_cells_and_the_cells_are_only_assigned():
+    # the area, coverage and occupancy grid are kept up to date over what was marked since
+    # they were read: they must equal a recount over the whole grid at any time
+    zone = [(10.0, 5.0), (14.0, 5.0), (14.0, 9.0), (10.0, 9.0)]
+    g = ProcessedGrid(FIELD, [zone], resolution=0.1)
+    cell_m2 = 0.1 * 0.1
+    rng = np.random.default_rng(5)
+    x, y, yaw = 2.0, 3.0, 0.3
+    for k in range(400):
+        x, y = x + 0.1 * math.cos(yaw), y + 0.1 * math.sin(yaw)
+        yaw += float(rng.normal(0.0, 0.08))
+        g.update(x, y, yaw, bool(k % 37))
+        if k % 23 == 0:
+            inside = g.processed & g.mask
+            assert g.processed_area_m2() == float(np.count_nonzero(inside)) * cell_m2
+            assert g.coverage_percent() == pytest.approx(
+                100.0 * np.count_nonzero(inside) / np.count_nonzero(g.mask), abs=0, rel=0)
+            assert np.array_equal(g.occupancy_values(),
+                                  np.where(inside, np.int8(PROCESSED_VALUE),
+                                           np.where(g.mask, np.int8(0), np.int8(-1))))
+    assert g.processed_area_m2() > 10.0
+    with pytest.raises(ValueError):
+        g.processed[0, 0] = True                # read-only: the figures would not see it
+    more = g.processed.copy()
+    more[:40, :] = True
+    g.processed = more                          # assigned: they do
+    inside = more & g.mask
+    assert g.processed_area_m2() == float(np.count_nonzero(inside)) * cell_m2
+    assert (g.occupancy_values() == PROCESSED_VALUE).sum() == np.count_nonzero(inside)
+    occupancy = g.occupancy_values()
+    occupancy[:] = 0                            # the caller's own copy
+    assert g.occupancy_values().max() == PROCESSED_VALUE

@@ -441,3 +441,56 @@ def test_a_noisy_pose_abreast_of_a_corner_does_not_swing_the_aim(seed, yaw0):
         yaw += cmd.omega * DT
         t += DT
     assert f.progress_index >= 3, (t, x, y, yaw)
+
+
+def _advance_on_arrays(f, p):
+    """The progress search on numpy arrays (the follower's arithmetic before it moved to
+    python floats): the reference its fast path must equal bit for bit."""
+    corners = f._corners
+
+    def next_corner():
+        i = int(np.searchsorted(corners, f._seg + 1))
+        return int(corners[min(i, len(corners) - 1)])
+    corner = next_corner()
+    if f._seg + 1 == corner and np.hypot(*(p - f._xy[corner])) <= \
+            f.params.corner_tolerance_m and corner < len(f._xy) - 1:
+        f._seg = corner
+        corner = next_corner()
+    a, b = f._xy[f._seg], f._xy[f._seg + 1]
+    ab = b - a
+    L2 = float(ab @ ab)
+    t = float(np.clip((p - a) @ ab / L2, 0.0, 1.0)) if L2 > 1e-9 else 0.0
+    s_limit = f._s[f._seg] + t * math.sqrt(L2) + f.params.search_window_m
+    last = max(f._seg + 1, int(np.searchsorted(f._s[:corner], s_limit, 'right')))
+    a, b = f._xy[f._seg:last], f._xy[f._seg + 1:last + 1]
+    ab, ap = b - a, p - a
+    L2 = ab[:, 0] * ab[:, 0] + ab[:, 1] * ab[:, 1]
+    long = L2 > 1e-9
+    t = np.where(long, np.clip((ap[:, 0] * ab[:, 0] + ap[:, 1] * ab[:, 1])
+                               / np.where(long, L2, 1.0), 0.0, 1.0), 0.0)
+    dist = np.hypot(p[0] - (a[:, 0] + t * ab[:, 0]), p[1] - (a[:, 1] + t * ab[:, 1]))
+    arc = f._s[f._seg:last] + t * np.sqrt(L2)
+    best = None
+    for k, d in enumerate(dist.tolist()):
+        if best is None or d < best[0] - 1e-6:
+            best = (d, k)
+    f._seg += best[1]
+    f.cross_track_m = best[0]
+    return float(arc[best[1]])
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_progress_search_equals_the_array_arithmetic_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    # lanes, bends of short segments, near-duplicate and zero-length steps
+    steps = rng.normal(0.0, 1.0, (120, 2)) * rng.choice([0.02, 0.3, 3.0], (120, 1))
+    steps[rng.random(120) < 0.05] = 1e-7
+    path = np.cumsum(steps, axis=0)
+    fast, ref = PathFollower(), PathFollower()
+    fast.set_path(path)
+    ref.set_path(path)
+    for i in range(400):
+        base = path[min(i * len(path) // 400, len(path) - 1)]
+        p = base + rng.normal(0.0, 0.5, 2)
+        assert fast._advance(p) == _advance_on_arrays(ref, p)
+        assert fast._seg == ref._seg and fast.cross_track_m == ref.cross_track_m
