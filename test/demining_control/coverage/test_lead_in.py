@@ -202,3 +202,59 @@ def test_a_pivot_whose_track_corners_swing_over_ground_nothing_has_seen_is_repor
     # a reverse cusp is no pivot
     xy = np.array([[2.0, 3.0], [10.0, 3.0], [6.0, 3.0]])
     assert not blind_pivots(xy, np.array([True, False, False]), np.zeros(3), g, field=FIELD)
+
+
+def test_a_u_turn_back_along_the_machines_own_track_is_reversed_not_pivoted():
+    from demining_control.coverage.lead_in import blind_pivots, reverse_runs
+    g = _geometry()
+    # A lane from processed ground (x < 6) east to a dead end at (10, 3), then back west
+    # along it to (6, 3) and north. Facing each leg, the machine pivots 180 degrees at the
+    # dead end and its tracks' ends swing over the field's ground beside the lane, which
+    # nothing has seen; backing along its own track it needs no pivot there.
+    processed = box(0.0, 0.0, 6.0, 20.0)
+    xy = np.array([[2.0, 3.0], [10.0, 3.0], [6.0, 3.0], [6.0, 15.0]])
+    work = np.array([True, False, False, False])
+    facing = np.array([0.0, math.pi, NORTH, NORTH])
+    assert [p for p, _ in blind_pivots(xy, work, facing, g, field=FIELD, known=processed)
+            ] == [pytest.approx((10.0, 3.0)), pytest.approx((6.0, 3.0))]
+    runs = reverse_runs(xy, work, facing, g, reverse_turn_rad=2.8, field=FIELD,
+                        processed=processed, outside_safe=True)
+    assert runs == [(1, 2)]
+    reversed_facing = np.array([0.0, 0.0, NORTH, NORTH])
+    left = blind_pivots(xy, work, reversed_facing, g, field=FIELD, known=processed)
+    assert [p for p, _ in left if p == pytest.approx((10.0, 3.0))] == []
+    # a cusp whose run leaves the lane's track (its tracks onto ground nothing has
+    # processed or driven beside the lane): a pivot
+    off = np.array([[2.0, 3.0], [10.0, 3.0], [6.0, 3.6], [6.0, 15.0]])
+    assert reverse_runs(off, work, facing, g, reverse_turn_rad=2.8, field=FIELD,
+                        processed=processed, outside_safe=True) == []
+
+
+def test_the_mv4_plans_u_turn_at_a_lane_end_on_the_irregular_area_is_a_reverse():
+    # bench/coverage.py --profile mv4_flail: a transit back along the lane just processed
+    # from its end at (29.95, 2.80) was priced as a reversal but driven as a 180 degree
+    # pivot, whose tracks swept 1.17 m^2 of ground nothing had seen.
+    import os
+    from demining_bringup import stack as st
+    from demining_bringup.contract.area import load_area
+    from demining_bringup.contract.parameters import from_dict
+    from demining_bringup.contract.sdf import load_world
+    desc = st.load_stack()
+    args = st.resolve_arguments(desc, {'profile': 'mv4_flail'})
+    node = next(n for n in st.resolve_stack(desc, args, st.load_profile(args['profile']))
+                if n.name == 'coverage_planner')
+    params = from_dict(CoverageParams, node.parameters, where='coverage_planner',
+                       allow_unknown=True)
+    world = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'demining_sim', 'worlds',
+                         'irregular_area.sdf')
+    area, start = load_area(world), load_world(world).vehicle_start
+    plan = plan_coverage(area.field, area.exclusion_zones, start[:2], params,
+                         safe_ground=area.safe_ground(), start_yaw=start[2])
+    end = (29.95, 2.80)
+    assert [p for p, _ in plan.lead_ins.blind_pivots if math.dist(p, end) < 0.05] == []
+    xy, facing = plan.waypoints, plan.facing
+    k = next(i for i in range(len(xy) - 1) if math.dist(xy[i], end) < 0.05
+             and math.dist(xy[i + 1], xy[i]) > 1e-6)
+    step = xy[k + 1] - xy[k]
+    # the leg from the lane's end is driven backwards: facing against its direction
+    assert abs(math.remainder(facing[k] - math.atan2(step[1], step[0]), math.tau)) > NORTH
