@@ -33,9 +33,14 @@ RUN_TIMEOUT_S = 420
 FOUND_RADIUS_M = 0.75
 #: A track this close to a mine is the mine's (issue 12: "tracked within 0.2 m").
 TRACKED_RADIUS_M = 0.2
-#: The labels that are right for each kind of mine (an AT mine and a UXO both make a no-go
-#: zone; bench/perception.py scores them so too).
-RIGHT_KINDS = {'AP': ('AP',), 'AT': ('AT', 'UXO'), 'UXO': ('UXO', 'AT')}
+#: The labels that are right for each kind of mine, as bench/perception.py scores them: an AT
+#: mine and a UXO both make a no-go zone; an AP mine is AP or UNKNOWN, a suspect the flail
+#: processes alike (the fusion's cost table: UNKNOWN for an AP mine costs what AP for clutter
+#: does). Which of the two depends on one MD look: the field's TS-50s hold 0.5 g of metal, and
+#: midway between two coils 25 cm apart one reads 3-5 mV against ~1.3 mV of noise, heard on
+#: some passes and not on others (over DDS, where delivery timing moves the boom by millimetres,
+#: ap_002 stayed UNKNOWN until the flail had passed in 3 of 10 runs). CLUTTER is never right.
+RIGHT_KINDS = {'AP': ('AP', 'UNKNOWN'), 'AT': ('AT', 'UXO'), 'UXO': ('UXO', 'AT')}
 pytestmark = [pytest.mark.slow(seconds=100), pytest.mark.dds,
               pytest.mark.timeout(2 * RUN_TIMEOUT_S)]
 
@@ -114,6 +119,10 @@ def test_every_mine_was_tracked_with_its_kind_before_the_tool_reached_it(summari
             f'{host}: {mine["kind"]} mine {mine["name"]} ({mine["model"]}) not tracked as '
             f'{"/".join(RIGHT_KINDS[mine["kind"]])} within {TRACKED_RADIUS_M} m before the '
             f'tool reached it at {reached:.1f} s: labelled at {sorted(labelled)}')
+        dismissed = [t for d in summary['detections']
+                     if math.hypot(d['x'] - mine['x0'], d['y'] - mine['y0']) <= FOUND_RADIUS_M
+                     for t, kind in d['labels'] if kind == 'CLUTTER' and t < reached]
+        assert not dismissed, f'{host}: mine {mine["name"]} labelled CLUTTER at {dismissed}'
 
 
 def test_no_ap_mine_is_labelled_clutter_on_the_deterministic_host(summaries, small_field):
