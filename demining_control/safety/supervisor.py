@@ -598,6 +598,14 @@ class SafetySupervisor:
 
     def protective_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
         """Return every current protective-stop cause (empty when all is well)."""
+        return self._input_causes(inputs, now) + self.tool_stop_causes(inputs, now)
+
+    def tool_stop_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
+        """The protective-stop causes that stop the rotors too (people, machine limits)."""
+        return self.people_causes(inputs, now) + self.machine_causes(inputs, now)
+
+    def _input_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
+        """The protective-stop causes of the inputs and the keep-out (the vehicle only)."""
         p = self.params
         causes = []
         if self._stale(inputs.heartbeat_stamp, now, p.heartbeat_timeout_s):
@@ -623,8 +631,6 @@ class SafetySupervisor:
             causes.append('tool command stale')
         elif not _finite(tc.flail_speed, tc.tiller_speed, tc.depth):
             causes.append('tool command not finite')
-        causes.extend(self.people_causes(inputs, now))
-        causes.extend(self.machine_causes(inputs, now))
         return causes
 
     # -- machine limits ----------------------------------------------------------------------
@@ -685,7 +691,7 @@ class SafetySupervisor:
 
     def tool_must_stop(self, inputs: SafetyInputs, now: float) -> bool:
         """Whether the rotors must stop and the tool lift (people, slope, IMU, tool state)."""
-        return bool(self.people_causes(inputs, now) or self.machine_causes(inputs, now))
+        return bool(self.tool_stop_causes(inputs, now))
 
     def _track_machine(self, inputs: SafetyInputs, now: float) -> None:
         """Update the machine-limit trackers once per judgement; latch what must latch."""
@@ -784,19 +790,22 @@ class SafetySupervisor:
             self.allowed.merge_grid(values, origin_x, origin_y, resolution)
 
     def leaves_allowed_ground(self, inputs: SafetyInputs, now: float, v: float,
-                              omega: float) -> str:
+                              omega: float, tool_stops: Optional[bool] = None) -> str:
         """The cause text when the motion (v, omega)'s tracks would leave allowed ground, else ''.
 
         The motion is placed over ``allowed_ground_horizon_s`` (forward, reverse or pivot); while
         the measured tool works and may keep working, its sweep ahead of the tracks counts
-        (the tracks follow it onto ground it will have processed).
+        (the tracks follow it onto ground it will have processed). ``tool_stops``: whether
+        :meth:`tool_must_stop` (when the caller knows it already).
         """
         pose = inputs.pose
         if (self.allowed is None or pose is None
                 or not _finite(pose.x, pose.y, pose.yaw, v, omega)
                 or self._stale(inputs.pose_stamp, now, self.params.localization_timeout_s)):
             return ''
-        working = self.tool_ready(inputs, now) and not self.tool_must_stop(inputs, now)
+        if tool_stops is None:
+            tool_stops = self.tool_must_stop(inputs, now)
+        working = self.tool_ready(inputs, now) and not tool_stops
         kind = self.allowed.judge(pose.x, pose.y, pose.yaw, v, omega,
                                   self.params.allowed_ground_horizon_s, _SWEEP_STEPS, working)
         if kind is None:
@@ -960,7 +969,9 @@ class SafetySupervisor:
             self.interlock_active = False
             self._set(SafetyState.PROTECTIVE_STOP, f'{self.limit_latch}: {LIMIT_WAITING}', now)
             return self.state, Twist2D(), ToolCommand()
-        causes = self.protective_causes(inputs, now)
+        # the people and machine causes once a judgement: they stop the rotors too
+        tool_stop = self.tool_stop_causes(inputs, now)
+        causes = self._input_causes(inputs, now) + tool_stop
         if creep:
             causes = [c for c in causes if c != SLOPE_STOP]
         tc = inputs.tool_cmd
@@ -968,7 +979,7 @@ class SafetySupervisor:
                 and _finite(tc.flail_speed, tc.tiller_speed, tc.depth)
                 and not self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s)
                 else ToolCommand())
-        if self.tool_must_stop(inputs, now) or creep:
+        if tool_stop or creep:
             tool = ToolCommand()        # a person, a slope, no IMU: rotors stopped, tool lifted
         v = omega = 0.0
         self.interlock_active = self.pivot_hold = False
@@ -992,7 +1003,7 @@ class SafetySupervisor:
                 v = 0.0
                 self.interlock_active = True
             self._note_interlock(now)
-            leaves = self.leaves_allowed_ground(inputs, now, v, omega)
+            leaves = self.leaves_allowed_ground(inputs, now, v, omega, bool(tool_stop))
             if leaves and self.allowed_enforced:
                 causes.append(leaves)
             elif leaves != self._recorded_leave:
