@@ -172,6 +172,23 @@ def _tiles_of(mask: np.ndarray) -> List[Tuple[int, int]]:
     return sorted(zip(ti.tolist(), tj.tolist()))
 
 
+def _changed_tiles_of(new: np.ndarray, old: np.ndarray) -> List[Tuple[int, int]]:
+    """``_tiles_of(new != old)`` (same shapes), a band of tile rows at a time.
+
+    A mine map changes in a few tiles between two writes: a band that compares equal as a
+    whole is skipped, so the cell-by-cell mask and its reduction are built only where the
+    fusion touched the map (the whole-map mask and tile reduction cost ~1 ms a write).
+    """
+    out = []
+    for j0 in range(0, new.shape[0], TILE_CELLS):
+        a, b = new[j0:j0 + TILE_CELLS], old[j0:j0 + TILE_CELLS]
+        if np.array_equal(a, b):
+            continue
+        tiles = _tiles_of(a != b)
+        out.extend((ti, tj + j0 // TILE_CELLS) for ti, tj in tiles)
+    return sorted(out)
+
+
 @dataclasses.dataclass
 class MineMap:
     """The fusion's mine-probability map as last journaled (/mine_map: int8, 0..100, -1)."""
@@ -521,11 +538,11 @@ class JournalWriter:
         if old is None or not np.allclose(old.geometry()[:3], m.geometry()[:3], atol=1e-6) \
                 or old.values.shape != m.values.shape:
             geometry = (stamp, m.origin_x, m.origin_y, m.resolution, w, h)
-            changed = np.ones((h, w), dtype=bool)
+            tiles = _tiles_of(np.ones((h, w), dtype=bool))
         else:
-            changed = m.values != old.values
+            tiles = _changed_tiles_of(m.values, old.values)
         rows = []
-        for ti, tj in _tiles_of(changed):
+        for ti, tj in tiles:
             sl = (slice(tj * TILE_CELLS, min(h, (tj + 1) * TILE_CELLS)),
                   slice(ti * TILE_CELLS, min(w, (ti + 1) * TILE_CELLS)))
             tile = m.values[sl]

@@ -358,7 +358,8 @@ class PathFollower:
         return best_arc
 
     def _point_at(self, s: float) -> np.ndarray:
-        i = int(np.clip(np.searchsorted(self._s, s) - 1, 0, len(self._s) - 2))
+        # min/max on the int: np.clip on a scalar costs microseconds, every control tick
+        i = min(max(int(np.searchsorted(self._s, s)) - 1, 0), len(self._s) - 2)
         seg_len = self._s[i + 1] - self._s[i]
         t = (s - self._s[i]) / seg_len if seg_len > _EPS else 0.0
         return self._xy[i] + t * (self._xy[i + 1] - self._xy[i])
@@ -487,5 +488,6 @@ class PathFollower:
         v = min(v, max(to_corner, pr.corner_tolerance_m) / pr.keep_out_horizon_s)
         ld = max(dist_target, _EPS)
         curvature = 2.0 * math.sin(alpha) / ld
-        omega = float(np.clip(v * curvature, -pr.max_yaw_rate, pr.max_yaw_rate))
+        # np.clip's result (it only selects: NaN and signed zeros pass as they are)
+        omega = float(min(max(v * curvature, -pr.max_yaw_rate), pr.max_yaw_rate))
         return Twist2D(-v if reverse else v, omega)

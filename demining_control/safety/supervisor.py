@@ -97,6 +97,8 @@ from demining_control.coverage.no_go import NoGoZones, footprint
 from demining_control.safety.allowed_ground import AllowedGround, Motion, motion_kind
 
 XY = Tuple[float, float]
+#: An axis-aligned box (min x, min y, max x, max y), m.
+Box = Tuple[float, float, float, float]
 
 #: Reason text of the operator's e-stop.
 _OPERATOR_ESTOP = 'operator e-stop'
@@ -107,6 +109,9 @@ PEOPLE_CLEAR_RESUME = 'people zone clear for the hold time: work resumes'
 #: Poses along the commanded motion at which the footprint is placed (the sweep).
 _SWEEP_STEPS = 5
 #: Footprint area inside no-go zones that counts as "further in", m^2 (numerical noise).
+#: Slack of the keep-out's box pre-test, m: far above the rounding of a footprint's corners,
+#: so a footprint the pre-test rules out is apart from the zone by a margin.
+_BOX_SLACK_M = 1e-3
 _AREA_EPS_M2 = 1e-4
 #: How many recorded (not enforced) allowed-ground departures go on the safety events each
 #: (after them, only the 2^k-th).
@@ -360,6 +365,24 @@ def _finite(*values: float) -> bool:
     return all(map(math.isfinite, values))
 
 
+def _part_boxes(zone) -> List[Box]:
+    """The bounding box of each part of a zone (polygon or multipolygon; none when empty)."""
+    return [tuple(part.bounds) for part in shapely.get_parts(zone) if not part.is_empty]
+
+
+def _boxes_near(poses: Sequence[Tuple[float, float, float]], reach: float,
+                boxes: Sequence[Box]) -> bool:
+    """Whether a footprint no further than ``reach`` from any of ``poses`` (x, y, yaw) may
+    touch one of ``boxes`` (False: every footprint is apart from them)."""
+    pad = reach + _BOX_SLACK_M
+    x0 = min(q[0] for q in poses) - pad
+    x1 = max(q[0] for q in poses) + pad
+    y0 = min(q[1] for q in poses) - pad
+    y1 = max(q[1] for q in poses) + pad
+    return any(bx0 <= x1 and x0 <= bx1 and by0 <= y1 and y0 <= by1
+               for bx0, by0, bx1, by1 in boxes)
+
+
 def roll_pitch(q: Tuple[float, float, float, float]) -> Tuple[float, float]:
     """Roll and pitch (rad, REP-103) of a quaternion (x, y, z, w); NaN in, NaN out."""
     x, y, z, w = q
@@ -414,6 +437,9 @@ class SafetySupervisor:
             else Polygon()
         self._exclusion_union = (excl.difference(safe_ground) if safe_ground is not None
                                  and not safe_ground.is_empty else excl)
+        #: The bounding boxes of the zones' parts (:func:`_part_boxes`), kept with them.
+        self._no_go_boxes: List[Box] = []
+        self._exclusion_boxes = _part_boxes(self._exclusion_union)
         #: A machine-limit protective stop that waits for the operator's resume (repeated tool
         #: stalls, track slip); None when there is none.
         self.limit_latch: Optional[str] = None
@@ -572,6 +598,14 @@ class SafetySupervisor:
 
     def protective_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
         """Return every current protective-stop cause (empty when all is well)."""
+        return self._input_causes(inputs, now) + self.tool_stop_causes(inputs, now)
+
+    def tool_stop_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
+        """The protective-stop causes that stop the rotors too (people, machine limits)."""
+        return self.people_causes(inputs, now) + self.machine_causes(inputs, now)
+
+    def _input_causes(self, inputs: SafetyInputs, now: float) -> List[str]:
+        """The protective-stop causes of the inputs and the keep-out (the vehicle only)."""
         p = self.params
         causes = []
         if self._stale(inputs.heartbeat_stamp, now, p.heartbeat_timeout_s):
@@ -597,8 +631,6 @@ class SafetySupervisor:
             causes.append('tool command stale')
         elif not _finite(tc.flail_speed, tc.tiller_speed, tc.depth):
             causes.append('tool command not finite')
-        causes.extend(self.people_causes(inputs, now))
-        causes.extend(self.machine_causes(inputs, now))
         return causes
 
     # -- machine limits ----------------------------------------------------------------------
@@ -659,7 +691,7 @@ class SafetySupervisor:
 
     def tool_must_stop(self, inputs: SafetyInputs, now: float) -> bool:
         """Whether the rotors must stop and the tool lift (people, slope, IMU, tool state)."""
-        return bool(self.people_causes(inputs, now) or self.machine_causes(inputs, now))
+        return bool(self.tool_stop_causes(inputs, now))
 
     def _track_machine(self, inputs: SafetyInputs, now: float) -> None:
         """Update the machine-limit trackers once per judgement; latch what must latch."""
@@ -749,6 +781,7 @@ class SafetySupervisor:
         added = self.no_go.update(detections)
         if added:
             self._no_go_union = unary_union(self.no_go.polygons())
+            self._no_go_boxes = _part_boxes(self._no_go_union)
         return len(added)
 
     def on_processed(self, values, origin_x: float, origin_y: float, resolution: float) -> None:
@@ -757,19 +790,22 @@ class SafetySupervisor:
             self.allowed.merge_grid(values, origin_x, origin_y, resolution)
 
     def leaves_allowed_ground(self, inputs: SafetyInputs, now: float, v: float,
-                              omega: float) -> str:
+                              omega: float, tool_stops: Optional[bool] = None) -> str:
         """The cause text when the motion (v, omega)'s tracks would leave allowed ground, else ''.
 
         The motion is placed over ``allowed_ground_horizon_s`` (forward, reverse or pivot); while
         the measured tool works and may keep working, its sweep ahead of the tracks counts
-        (the tracks follow it onto ground it will have processed).
+        (the tracks follow it onto ground it will have processed). ``tool_stops``: whether
+        :meth:`tool_must_stop` (when the caller knows it already).
         """
         pose = inputs.pose
         if (self.allowed is None or pose is None
                 or not _finite(pose.x, pose.y, pose.yaw, v, omega)
                 or self._stale(inputs.pose_stamp, now, self.params.localization_timeout_s)):
             return ''
-        working = self.tool_ready(inputs, now) and not self.tool_must_stop(inputs, now)
+        if tool_stops is None:
+            tool_stops = self.tool_must_stop(inputs, now)
+        working = self.tool_ready(inputs, now) and not tool_stops
         kind = self.allowed.judge(pose.x, pose.y, pose.yaw, v, omega,
                                   self.params.allowed_ground_horizon_s, _SWEEP_STEPS, working)
         if kind is None:
@@ -779,7 +815,7 @@ class SafetySupervisor:
 
     def _enters_no_go(self, inputs: SafetyInputs) -> bool:
         """True when the commanded motion would sweep the footprint further into a no-go zone."""
-        return self._enters(inputs, self._no_go_union)
+        return self._enters(inputs, self._no_go_union, self._no_go_boxes)
 
     def _enters_exclusion(self, inputs: SafetyInputs) -> bool:
         """True when it would sweep the footprint further into an exclusion zone.
@@ -787,15 +823,16 @@ class SafetySupervisor:
         Exclusion zones (ruins, a road, protected trees) are kept out like no-go zones, except
         where a safe area is declared over them (a road the machine may cross).
         """
-        return self._enters(inputs, self._exclusion_union)
+        return self._enters(inputs, self._exclusion_union, self._exclusion_boxes)
 
-    def _enters(self, inputs: SafetyInputs, zone) -> bool:
+    def _enters(self, inputs: SafetyInputs, zone, boxes: Sequence[Box]) -> bool:
         """True when the commanded motion would sweep the footprint further into ``zone``.
 
         The footprint is placed along the command (forward, reverse or pivot) over
         ``keep_out_horizon_s``. Refused: any pose deeper in a zone than now, and, unless
         reversing, any new zone ground swept (a pivot swings the flail sideways). A command
         that only leaves a zone, or keeps clear, passes: the machine can always back out.
+        ``boxes`` are the bounding boxes of ``zone``'s parts (:func:`_part_boxes`).
         """
         pose, cmd = inputs.pose, inputs.cmd
         if (zone.is_empty or pose is None or cmd is None
@@ -803,17 +840,24 @@ class SafetySupervisor:
                 or (cmd.v == 0.0 and cmd.omega == 0.0)):
             return False
         p = self.params
-        here = footprint(pose.x, pose.y, pose.yaw, p.footprint_rear_m, p.footprint_front_m,
-                         p.footprint_half_width_m)
-        swept = [here]
+        poses = [(pose.x, pose.y, pose.yaw)]
         x, y, yaw = pose.x, pose.y, pose.yaw
         dt = p.keep_out_horizon_s / _SWEEP_STEPS
         for _ in range(_SWEEP_STEPS):
             x += cmd.v * math.cos(yaw) * dt
             y += cmd.v * math.sin(yaw) * dt
             yaw += cmd.omega * dt
-            swept.append(footprint(x, y, yaw, p.footprint_rear_m, p.footprint_front_m,
-                                   p.footprint_half_width_m))
+            poses.append((x, y, yaw))
+        reach = math.hypot(max(abs(p.footprint_rear_m), abs(p.footprint_front_m)),
+                           p.footprint_half_width_m)
+        if not _boxes_near(poses, reach, boxes):
+            # No footprint can touch the zone: nothing is inside now nor swept (the test below
+            # would find empty intersections; the zones are far from the machine most of the
+            # time, and building the six footprints and their union cost ~0.3 ms a tick).
+            return False
+        swept = [footprint(px, py, pyaw, p.footprint_rear_m, p.footprint_front_m,
+                           p.footprint_half_width_m) for px, py, pyaw in poses]
+        here = swept[0]
         inside_now = here.intersection(zone).area
         if any(f.intersection(zone).area > inside_now + _AREA_EPS_M2 for f in swept[1:]):
             return True             # some pose along the command is deeper in
@@ -925,7 +969,9 @@ class SafetySupervisor:
             self.interlock_active = False
             self._set(SafetyState.PROTECTIVE_STOP, f'{self.limit_latch}: {LIMIT_WAITING}', now)
             return self.state, Twist2D(), ToolCommand()
-        causes = self.protective_causes(inputs, now)
+        # the people and machine causes once a judgement: they stop the rotors too
+        tool_stop = self.tool_stop_causes(inputs, now)
+        causes = self._input_causes(inputs, now) + tool_stop
         if creep:
             causes = [c for c in causes if c != SLOPE_STOP]
         tc = inputs.tool_cmd
@@ -933,7 +979,7 @@ class SafetySupervisor:
                 and _finite(tc.flail_speed, tc.tiller_speed, tc.depth)
                 and not self._stale(inputs.tool_cmd_stamp, now, p.command_timeout_s)
                 else ToolCommand())
-        if self.tool_must_stop(inputs, now) or creep:
+        if tool_stop or creep:
             tool = ToolCommand()        # a person, a slope, no IMU: rotors stopped, tool lifted
         v = omega = 0.0
         self.interlock_active = self.pivot_hold = False
@@ -957,7 +1003,7 @@ class SafetySupervisor:
                 v = 0.0
                 self.interlock_active = True
             self._note_interlock(now)
-            leaves = self.leaves_allowed_ground(inputs, now, v, omega)
+            leaves = self.leaves_allowed_ground(inputs, now, v, omega, bool(tool_stop))
             if leaves and self.allowed_enforced:
                 causes.append(leaves)
             elif leaves != self._recorded_leave:

@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from demining_bringup.contract import journal
 from demining_bringup.contract.datatypes import Detection, DetectionKind, SimEvent
 from demining_bringup.contract.journal import (TILE_CELLS, GridGeometry, JournalError,
                                                JournalWriter, destroyed_items, journal_path,
@@ -240,3 +241,16 @@ def test_a_journal_without_a_mine_map_reads_as_none(tmp_path):
     con.commit()
     con.close()
     assert read_journal(journal_path(str(tmp_path))).mine_map is None
+
+
+def test_the_changed_tiles_by_bands_are_those_of_the_whole_mask():
+    """The mine map's changed tiles, found a band of tile rows at a time, are the tiles of the
+    cell-by-cell comparison of the whole map (shapes off and under the tile size too)."""
+    rng = np.random.default_rng(3)
+    for h, w in ((1201, 1203), (64, 128), (50, 70), (130, 64)):
+        old = rng.integers(-100, 100, size=(h, w)).astype(np.int8)
+        for n_changed in (0, 1, 5, 40):
+            new = old.copy()
+            js, is_ = rng.integers(0, h, n_changed), rng.integers(0, w, n_changed)
+            new[js, is_] = new[js, is_] + 1
+            assert journal._changed_tiles_of(new, old) == journal._tiles_of(new != old)

@@ -2,8 +2,11 @@
 
 import math
 
+import numpy as np
+
 from demining_bringup.contract.datatypes import Detection, DetectionKind, Twist2D
 from demining_bringup.contract.states import SafetyState
+from demining_control.safety import supervisor
 from demining_control.safety.supervisor import SafetySupervisor
 
 from test_supervisor import FIELD, fresh_inputs
@@ -53,3 +56,32 @@ def test_other_detections_make_no_zone_and_a_zone_never_goes_away():
     state, _ = _judge(sup, x=10.0 - 1.16 - 3.3 - 0.5, v=0.4, omega=0.0)
     assert state is SafetyState.PROTECTIVE_STOP
     assert math.isclose(sup.no_go.discs[0][2], 1.16)
+
+
+def test_the_box_pretest_gives_the_verdict_of_the_full_geometry(monkeypatch):
+    """The keep-out's bounding-box pre-test only skips motions nowhere near a zone: over
+    random poses and commands round two zones, the same verdicts as the footprints alone."""
+    rng = np.random.default_rng(7)
+    sup = SafetySupervisor(FIELD)
+    sup.on_detections([AT, Detection(x=14.0, y=12.5, depth=0.3, confidence=0.9,
+                                     kind=DetectionKind.UXO, radius=0.3)])
+    cases = []
+    for _ in range(400):
+        x, y = rng.uniform(2.0, 22.0), rng.uniform(2.0, 20.0)
+        yaw = rng.uniform(-math.pi, math.pi)
+        v, omega = rng.choice([-0.4, 0.0, 0.4, 0.8]), rng.choice([-0.4, 0.0, 0.4])
+        cases.append(fresh_inputs(1.0, x=x, y=y, yaw=yaw, v=v, omega=omega))
+    near = []
+    real_boxes_near = supervisor._boxes_near
+
+    def counted(*args):
+        near.append(real_boxes_near(*args))
+        return near[-1]
+
+    monkeypatch.setattr(supervisor, '_boxes_near', counted)
+    fast = [sup._enters_no_go(inputs) for inputs in cases]
+    assert 20 < near.count(False) < len(near) - 20     # the pre-test decides some, not all
+    monkeypatch.setattr(supervisor, '_boxes_near', lambda *args: True)
+    slow = [sup._enters_no_go(inputs) for inputs in cases]
+    assert fast == slow
+    assert 20 < sum(slow) < len(slow) - 20       # both verdicts well represented
