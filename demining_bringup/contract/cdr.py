@@ -21,14 +21,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import struct
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from rclpy.serialization import deserialize_message, serialize_message
 
 from demining_bringup.contract.codec import DecodeError
+from demining_bringup.contract import codec, topics
 from demining_bringup.contract.datatypes import (Garbage, GroundTruth, ImuSample, OdomSample,
-                                                 VehicleState)
+                                                 ToolCommand, ToolState, Twist2D, VehicleState)
 from demining_bringup.contract.geo import yaw_from_xyzw
 
 #: Encapsulation of a sample: plain CDR, little endian (the two option bytes follow).
@@ -41,6 +42,7 @@ _STAMP = struct.Struct('<iI')
 _STAMP_BYTES = _STAMP.size
 _U32_ALIGN = 4
 _F64_ALIGN = 8
+_F64_BYTES = 8
 #: Doubles after an Odometry's frames: pose (7), its covariance (36), twist (6), its covariance.
 _ODOM_DOUBLES = 85
 _POSE_COV, _TWIST, _TWIST_COV = 7, 43, 49
@@ -51,6 +53,8 @@ _COV_ITEMS = 36
 #: covariance, linear acceleration (3) and covariance.
 _IMU_DOUBLES = 37
 _IMU_COV = 9
+#: What reading a sample of an unexpected form raises (the real path then reads it).
+_SAMPLE_ERRORS = (UnicodeDecodeError, struct.error)
 #: The real path's errors on a value (caught only to let the real path raise them).
 _VALUE_ERRORS = (ValueError, TypeError, OverflowError, IndexError, struct.error)
 
@@ -147,7 +151,10 @@ def raw_path(msg_type: type, encode: Callable[[Any, float], Any],
 
     def decode_raw(data: bytes) -> Any:
         if _little_endian(data):
-            return read(data)
+            try:
+                return read(data)
+            except _SAMPLE_ERRORS:
+                pass                    # a name that is not UTF-8, a truncated sample
         return decode(deserialize_message(data, msg_type))
     return RawPath(encode_raw, decode_raw if read is not None and decode is not None else None)
 
@@ -282,5 +289,150 @@ def read_imu(data: bytes) -> ImuSample:
                      linear_acceleration_variance=f64(v[_LA + 3]))
 
 
+# --- geometry_msgs/Twist --------------------------------------------------------------------
+
+#: linear x, y, z, angular x, y, z from the payload's start.
+_TWIST_MSG = struct.Struct('<2s2s6d')
+
+
+def write_twist(cmd: Twist2D, now: float) -> bytes:
+    """``wire._encode_twist`` as bytes."""
+    return _TWIST_MSG.pack(_CDR_LE, _OPTIONS, float(cmd.v), 0.0, 0.0, 0.0, 0.0, float(cmd.omega))
+
+
+def read_twist(data: bytes) -> Twist2D:
+    """``wire._decode_twist`` of a sample."""
+    v, _, _, _, _, omega = _TWIST_MSG.unpack(data)[2:]
+    return Twist2D(v, omega)
+
+
+# --- sensor_msgs/JointState (the tool's joints) ---------------------------------------------
+
+class _Stamp:
+    """The header's stamp as rclpy gives it to the decoders (``sec``, ``nanosec``)."""
+
+    __slots__ = ('sec', 'nanosec')
+
+    def __init__(self, sec: int, nanosec: int) -> None:
+        self.sec, self.nanosec = sec, nanosec
+
+
+class _Header:
+    __slots__ = ('stamp', 'frame_id')
+
+    def __init__(self, stamp: _Stamp, frame_id: str) -> None:
+        self.stamp, self.frame_id = stamp, frame_id
+
+
+class _Joints:
+    """A JointState sample read for :mod:`codec`'s decoders: the fields they use."""
+
+    __slots__ = ('header', 'name', 'position', 'velocity', 'effort')
+
+
+def _text(data: bytes, pos: int) -> Tuple[str, int]:
+    """The CDR string at payload ``pos`` and the position after it."""
+    pos += _pad(pos, _U32_ALIGN)
+    size = _U32.unpack_from(data, _ENCAPSULATION_BYTES + pos)[0]
+    start = _ENCAPSULATION_BYTES + pos + _U32.size
+    return data[start:start + size - 1].decode(), pos + _U32.size + size
+
+
+def _doubles(data: bytes, pos: int) -> Tuple[List[float], int]:
+    """The sequence of doubles at payload ``pos`` (python floats) and the position after it."""
+    pos += _pad(pos, _U32_ALIGN)
+    n = _U32.unpack_from(data, _ENCAPSULATION_BYTES + pos)[0]
+    pos += _U32.size
+    pos += _pad(pos, _F64_ALIGN)        # even for no items, as Fast CDR writes them
+    values = list(struct.unpack_from(f'<{n}d', data, _ENCAPSULATION_BYTES + pos))
+    return values, pos + n * _F64_BYTES
+
+
+def _read_joints(data: bytes) -> _Joints:
+    """A JointState sample with the fields the decoders read, as rclpy's message has them."""
+    sec, nanosec = _STAMP.unpack_from(data, _ENCAPSULATION_BYTES)
+    frame_id, pos = _text(data, _STAMP_BYTES)
+    pos += _pad(pos, _U32_ALIGN)
+    count = _U32.unpack_from(data, _ENCAPSULATION_BYTES + pos)[0]
+    pos += _U32.size
+    msg = _Joints()
+    msg.header = _Header(_Stamp(sec, nanosec), frame_id)
+    msg.name = []
+    for _ in range(count):
+        name, pos = _text(data, pos)
+        msg.name.append(name)
+    msg.position, pos = _doubles(data, pos)
+    msg.velocity, pos = _doubles(data, pos)
+    msg.effort, pos = _doubles(data, pos)
+    return msg
+
+
+class _JointsLayout:
+    """JointState samples in no frame with fixed joint names: the stamp and values vary."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        """Pre-build everything up to the first sequence of values."""
+        head, pos = _strings(_STAMP_BYTES, ('',))
+        gap = _pad(pos, _U32_ALIGN)
+        head += b'\x00' * gap + _U32.pack(len(names))
+        body, self._end = _strings(pos + gap + _U32.size, names)
+        head += body
+        self._head = struct.Struct(f'<2s2siI{len(head)}s')
+        self._head_bytes = head
+
+    def pack(self, t: float, sequences: Sequence[Sequence[float]]) -> bytes:
+        """The sample stamped ``t`` (as ``codec.sec_to_stamp``) with the three sequences."""
+        ns = max(0, int(round(t * _NS_PER_S)))
+        out = [self._head.pack(_CDR_LE, _OPTIONS, ns // _NS_PER_S, ns % _NS_PER_S,
+                               self._head_bytes)]
+        pos = self._end
+        for values in sequences:
+            gap = _pad(pos, _U32_ALIGN)
+            out.append(b'\x00' * gap + _U32.pack(len(values)))
+            pos += gap + _U32.size
+            gap = _pad(pos, _F64_ALIGN)         # even for no items, as Fast CDR writes them
+            out.append(b'\x00' * gap + struct.pack(f'<{len(values)}d', *values))
+            pos += gap + len(values) * _F64_BYTES
+        return b''.join(out)
+
+
+#: The tool's joints in the codec's order (the tests compare the bytes with its messages).
+_TOOL_JOINTS = (topics.FLAIL_JOINT, topics.TILLER_JOINT, topics.DEPTH_JOINT)
+_TOOL = _JointsLayout(_TOOL_JOINTS)
+_TOOL_ARM = _JointsLayout(_TOOL_JOINTS + (topics.ARM_JOINT,))
+
+
+def write_tool_command(cmd: ToolCommand, now: float) -> bytes:
+    """``codec.encode_tool_command(cmd, now)`` as bytes (no efforts)."""
+    return _TOOL.pack(now, ((0.0, 0.0, float(cmd.depth)),
+                            (float(cmd.flail_speed), float(cmd.tiller_speed), 0.0), ()))
+
+
+def write_tool_state(state: ToolState, now: float) -> bytes:
+    """``codec.encode_tool_state`` as bytes."""
+    position = [0.0, 0.0, float(state.depth)]
+    velocity = [float(state.flail_speed), float(state.tiller_speed), 0.0]
+    effort = [float(state.flail_torque), float(state.tiller_torque), 0.0]
+    layout = _TOOL
+    if math.isfinite(state.arm):
+        layout = _TOOL_ARM
+        position.append(float(state.arm))
+        velocity.append(0.0)
+        effort.append(0.0)
+    return layout.pack(state.stamp, (position, velocity, effort))
+
+
+def read_tool_command(data: bytes) -> ToolCommand:
+    """``codec.decode_tool_command`` of a sample."""
+    return codec.decode_tool_command(_read_joints(data))
+
+
+def read_tool_state(data: bytes) -> ToolState:
+    """``codec.decode_tool_state`` of a sample."""
+    return codec.decode_tool_state(_read_joints(data))
+
+
 __all__ = ['RawPath', 'imu_writer', 'odom_sample_writer', 'raw_path', 'read_imu',
-           'read_odom_sample', 'read_state', 'state_writer', 'truth_writer']
+           'read_odom_sample', 'read_state', 'read_tool_command', 'read_tool_state',
+           'read_twist', 'state_writer', 'truth_writer', 'write_tool_command',
+           'write_tool_state', 'write_twist']

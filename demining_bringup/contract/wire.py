@@ -632,8 +632,9 @@ def _build() -> Dict[str, Wire]:
     source = _enum_wire(CmdSource)
     gpr_det, md_det, fused = (_detections_wire('gpr'), _detections_wire('md'),
                               _detections_wire('fused'))
-    twist = (_pack_twist, _unpack_twist)
-    tool_command = (_pack_tool_command, _unpack_tool_command)
+    twist = (_pack_twist, _unpack_twist), (cdr.write_twist, cdr.read_twist)
+    tool_command = ((_pack_tool_command, _unpack_tool_command),
+                    (cdr.write_tool_command, cdr.read_tool_command))
     return {
         topics.CLOCK: _wire(Clock, qos.CLOCK,
                             lambda t, now: Clock(clock=codec.sec_to_stamp(t)),
@@ -654,7 +655,8 @@ def _build() -> Dict[str, Wire]:
         topics.TOOL_JOINT_STATES: _wire(JointState, qos.SENSOR,
                                         lambda s, now: codec.encode_tool_state(s),
                                         codec.decode_tool_state,
-                                        (_pack_tool_state, _unpack_tool_state)),
+                                        (_pack_tool_state, _unpack_tool_state),
+                                        (cdr.write_tool_state, cdr.read_tool_state)),
         topics.SIM_EVENTS: _wire(String, qos.EVENTS, lambda e, now: codec.encode_event(e),
                                  codec.decode_event),
         topics.GROUND_TRUTH: _wire(Odometry, qos.SENSOR, _encode_truth, _decode_truth,
@@ -687,12 +689,12 @@ def _build() -> Dict[str, Wire]:
                                        lambda v, now: Float32(data=float(v)), _decode_speed),
         topics.TOOL_DEPTH_ERROR: _wire(Float32, qos.SENSOR,
                                        lambda v, now: Float32(data=float(v)), _decode_float),
-        topics.CMD_VEL_AUTO: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
-        topics.CMD_VEL: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
+        topics.CMD_VEL_AUTO: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, *twist),
+        topics.CMD_VEL: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, *twist),
         topics.TOOL_COMMAND_AUTO: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
-                                        codec.decode_tool_command, tool_command),
+                                        codec.decode_tool_command, *tool_command),
         topics.TOOL_COMMAND: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
-                                   codec.decode_tool_command, tool_command),
+                                   codec.decode_tool_command, *tool_command),
         topics.TOOL_EVENTS: _wire(String, qos.EVENTS,
                                   lambda ev, now: codec.encode_tool_event(ev),
                                   codec.decode_tool_event),
@@ -720,12 +722,12 @@ def _build() -> Dict[str, Wire]:
                                       _decode_plan_status),
         # Command mux: teleop with its deadman (hold-to-run: volatile, a late joiner must not
         # see an old "held"), the pause lock (latched like the e-stop), the mux's choice.
-        topics.CMD_VEL_TELEOP: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
+        topics.CMD_VEL_TELEOP: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, *twist),
         topics.OPERATOR_DEADMAN: _wire(Bool, qos.COMMAND, lambda v, now: Bool(data=bool(v)),
                                        lambda m: bool(m.data)),
         topics.OPERATOR_PAUSE: _wire(Bool, qos.LATCHED, lambda v, now: Bool(data=bool(v)),
                                      lambda m: bool(m.data)),
-        topics.CMD_VEL_MUX: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
+        topics.CMD_VEL_MUX: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, *twist),
         topics.CMD_VEL_SOURCE: _wire(String, qos.LATCHED, *source),
     }
 
