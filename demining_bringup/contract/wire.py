@@ -25,7 +25,8 @@ from sensor_msgs.msg import Imu, JointState, NavSatFix, NavSatStatus, PointCloud
 from std_msgs.msg import Bool, ColorRGBA, Float32, Header, String
 from visualization_msgs.msg import Marker, MarkerArray
 
-from demining_bringup.contract import codec, qos, topics
+from demining_bringup.contract import cdr, codec, qos, topics
+from demining_bringup.contract.cdr import RawPath
 from demining_bringup.contract.codec import DecodeError
 from demining_bringup.contract.geo import yaw_from_xyzw
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Garbage,
@@ -64,6 +65,9 @@ class Wire:
     decode: Optional[Callable[[Any], Any]]
     #: The in-memory round trip of a host without DDS (:class:`FastPath`), or None.
     fast: Optional['FastPath'] = None
+    #: The serialised form written and read without rclpy messages (the ROS host's busiest
+    #: topics, :mod:`demining_bringup.contract.cdr`), or None.
+    raw: Optional[RawPath] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -608,14 +612,17 @@ def garbage_message(msg_type: type, stamp: float) -> Any:
 
 def _wire(msg_type: type, profile: QoSProfile, encode: Callable[[Any, float], Any],
           decode: Optional[Callable[[Any], Any]],
-          fast: Optional[Tuple[Callable[[Any, float], Any], Callable[[Any], Any]]] = None
-          ) -> Wire:
+          fast: Optional[Tuple[Callable[[Any, float], Any], Callable[[Any], Any]]] = None,
+          raw: Optional[Tuple[Callable[[Any, float], Optional[bytes]],
+                              Optional[Callable[[bytes], Any]]]] = None) -> Wire:
     def encode_or_garbage(value: Any, now: float) -> Any:
         if isinstance(value, Garbage):
             return garbage_message(msg_type, value.stamp)
         return encode(value, now)
     return Wire(msg_type, profile, encode_or_garbage, decode,
-                FastPath(*fast) if fast is not None and decode is not None else None)
+                FastPath(*fast) if fast is not None and decode is not None else None,
+                cdr.raw_path(msg_type, encode_or_garbage, decode, *raw)
+                if raw is not None else None)
 
 
 def _build() -> Dict[str, Wire]:
@@ -625,17 +632,21 @@ def _build() -> Dict[str, Wire]:
     source = _enum_wire(CmdSource)
     gpr_det, md_det, fused = (_detections_wire('gpr'), _detections_wire('md'),
                               _detections_wire('fused'))
-    twist = (_pack_twist, _unpack_twist)
-    tool_command = (_pack_tool_command, _unpack_tool_command)
+    twist = (_pack_twist, _unpack_twist), (cdr.write_twist, cdr.read_twist)
+    tool_command = ((_pack_tool_command, _unpack_tool_command),
+                    (cdr.write_tool_command, cdr.read_tool_command))
     return {
         topics.CLOCK: _wire(Clock, qos.CLOCK,
                             lambda t, now: Clock(clock=codec.sec_to_stamp(t)),
                             lambda m: codec.stamp_to_sec(m.clock)),
         topics.ODOM_TRACKS: _wire(Odometry, qos.SENSOR, _encode_odom_sample,
-                                  _decode_odom_sample, (_pack_odom_sample, _unpack_odom_sample)),
+                                  _decode_odom_sample, (_pack_odom_sample, _unpack_odom_sample),
+                                  (cdr.odom_sample_writer(topics.ODOM_FRAME, topics.BASE_FRAME),
+                                   cdr.read_odom_sample)),
         topics.GNSS_FIX: _wire(NavSatFix, qos.SENSOR, _encode_gnss, _decode_gnss,
                                (_pack_gnss, _unpack_gnss)),
-        topics.IMU: _wire(Imu, qos.SENSOR, _encode_imu, _decode_imu, (_pack_imu, _unpack_imu)),
+        topics.IMU: _wire(Imu, qos.SENSOR, _encode_imu, _decode_imu, (_pack_imu, _unpack_imu),
+                          (cdr.imu_writer(topics.IMU_FRAME), cdr.read_imu)),
         topics.GPR_TRACES: _wire(PointCloud2, qos.SENSOR,
                                  lambda s, now: codec.encode_gpr_scan(s), codec.decode_gpr_scan,
                                  (_pack_gpr, _unpack_gpr)),
@@ -644,10 +655,13 @@ def _build() -> Dict[str, Wire]:
         topics.TOOL_JOINT_STATES: _wire(JointState, qos.SENSOR,
                                         lambda s, now: codec.encode_tool_state(s),
                                         codec.decode_tool_state,
-                                        (_pack_tool_state, _unpack_tool_state)),
+                                        (_pack_tool_state, _unpack_tool_state),
+                                        (cdr.write_tool_state, cdr.read_tool_state)),
         topics.SIM_EVENTS: _wire(String, qos.EVENTS, lambda e, now: codec.encode_event(e),
                                  codec.decode_event),
-        topics.GROUND_TRUTH: _wire(Odometry, qos.SENSOR, _encode_truth, _decode_truth),
+        topics.GROUND_TRUTH: _wire(Odometry, qos.SENSOR, _encode_truth, _decode_truth,
+                                   raw=(cdr.truth_writer(topics.MAP_FRAME, topics.BASE_FRAME),
+                                        None)),
         topics.OPERATOR_HEARTBEAT: _wire(Header, qos.COMMAND,
                                          lambda h, now: codec.make_header(h.stamp, ''),
                                          lambda m: Heartbeat(codec.stamp_to_sec(m.stamp)),
@@ -655,7 +669,9 @@ def _build() -> Dict[str, Wire]:
         topics.OPERATOR_ESTOP: _wire(Bool, qos.LATCHED, lambda v, now: Bool(data=bool(v)),
                                      lambda m: bool(m.data)),
         topics.LOCALIZATION: _wire(Odometry, qos.STATE, _encode_state, codec.odometry_to_state,
-                                   (_pack_state, _unpack_state)),
+                                   (_pack_state, _unpack_state),
+                                   (cdr.state_writer(topics.MAP_FRAME, topics.BASE_FRAME),
+                                    cdr.read_state)),
         topics.GPR_DETECTIONS: _wire(PointCloud2, qos.STATE, *gpr_det),
         topics.MD_DETECTIONS: _wire(PointCloud2, qos.STATE, *md_det),
         topics.DETECTIONS: _wire(PointCloud2, qos.LATCHED, *fused),
@@ -673,12 +689,12 @@ def _build() -> Dict[str, Wire]:
                                        lambda v, now: Float32(data=float(v)), _decode_speed),
         topics.TOOL_DEPTH_ERROR: _wire(Float32, qos.SENSOR,
                                        lambda v, now: Float32(data=float(v)), _decode_float),
-        topics.CMD_VEL_AUTO: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
-        topics.CMD_VEL: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
+        topics.CMD_VEL_AUTO: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, *twist),
+        topics.CMD_VEL: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, *twist),
         topics.TOOL_COMMAND_AUTO: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
-                                        codec.decode_tool_command, tool_command),
+                                        codec.decode_tool_command, *tool_command),
         topics.TOOL_COMMAND: _wire(JointState, qos.COMMAND, codec.encode_tool_command,
-                                   codec.decode_tool_command, tool_command),
+                                   codec.decode_tool_command, *tool_command),
         topics.TOOL_EVENTS: _wire(String, qos.EVENTS,
                                   lambda ev, now: codec.encode_tool_event(ev),
                                   codec.decode_tool_event),
@@ -706,12 +722,12 @@ def _build() -> Dict[str, Wire]:
                                       _decode_plan_status),
         # Command mux: teleop with its deadman (hold-to-run: volatile, a late joiner must not
         # see an old "held"), the pause lock (latched like the e-stop), the mux's choice.
-        topics.CMD_VEL_TELEOP: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
+        topics.CMD_VEL_TELEOP: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, *twist),
         topics.OPERATOR_DEADMAN: _wire(Bool, qos.COMMAND, lambda v, now: Bool(data=bool(v)),
                                        lambda m: bool(m.data)),
         topics.OPERATOR_PAUSE: _wire(Bool, qos.LATCHED, lambda v, now: Bool(data=bool(v)),
                                      lambda m: bool(m.data)),
-        topics.CMD_VEL_MUX: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, twist),
+        topics.CMD_VEL_MUX: _wire(Twist, qos.COMMAND, _encode_twist, _decode_twist, *twist),
         topics.CMD_VEL_SOURCE: _wire(String, qos.LATCHED, *source),
     }
 

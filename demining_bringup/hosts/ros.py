@@ -18,7 +18,7 @@ import logging
 import math
 import sys
 import time
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Callable, Dict, List, Optional, Type
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -165,6 +165,7 @@ class ComponentNode(LifecycleNode):
         self.runtime = ComponentRuntime(cls, name=self.get_name(), sink=self._publish,
                                         log=RosLog(self))
         self._pubs: Dict[str, Any] = {}
+        self._encoders: Dict[str, Callable[[Any, float], Any]] = {}
         self._port_subs: List[Any] = []
         self._component_timers: List[Any] = []
         self._trigger_services: List[Any] = []
@@ -200,11 +201,15 @@ class ComponentNode(LifecycleNode):
                 w = self._wires[spec.topic]
                 self._pubs[spec.topic] = self.create_lifecycle_publisher(
                     w.msg_type, spec.topic, w.qos, event_callbacks=pub_events)
+                # the busiest topics leave as bytes written without rclpy messages
+                self._encoders[spec.topic] = w.encode if w.raw is None else w.raw.encode
         for port, spec in self.cls.inputs.items():
             w = self._wires[spec.topic]
+            raw = w.raw is not None and w.raw.decode is not None
             self._port_subs.append(self.create_subscription(
-                w.msg_type, spec.topic, functools.partial(self._on_msg, port, w.decode),
-                w.qos, event_callbacks=sub_events))
+                w.msg_type, spec.topic,
+                functools.partial(self._on_msg, port, w.raw.decode if raw else w.decode),
+                w.qos, event_callbacks=sub_events, raw=raw))
         for name, period in self.runtime.periods.items():
             self._component_timers.append(self.create_timer(
                 period, functools.partial(self._fire, name)))
@@ -259,13 +264,13 @@ class ComponentNode(LifecycleNode):
         self._component_timers, self._port_subs, self._trigger_services = [], [], []
         for pub in self._pubs.values():
             self.destroy_lifecycle_publisher(pub)
-        self._pubs = {}
+        self._pubs, self._encoders = {}, {}
 
     # -- ports ------------------------------------------------------------------------------
 
     def _publish(self, port: str, value: Any) -> None:
         topic = self.cls.outputs[port].topic
-        self._pubs[topic].publish(self._wires[topic].encode(value, self._now()))
+        self._pubs[topic].publish(self._encoders[topic](value, self._now()))
 
     def _on_msg(self, port: str, decode: Any, msg: Any) -> None:
         try:
