@@ -123,7 +123,6 @@ class _Replay:
 
     def __init__(self, xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
                  g: LeadGeometry) -> None:
-        self.xy = xy
         a, b = xy[:-1], xy[1:]
         moving = np.hypot(*(b - a).T) > _EPS
         self.seen_idx = np.flatnonzero(moving)
@@ -261,142 +260,6 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     return xy, work, facing, report
 
 
-def _adds_ground(replay: _Replay, k: int, end: int, legs: List[int], work: np.ndarray,
-                 g: LeadGeometry, field, known) -> bool:
-    """Whether legs ``k`` to ``end`` (``legs``: those that move), driven forward, process
-    ground of the field no other leg processes, or let the boom see ground no leg before them
-    saw, outside ``known``: driven in reverse (tool raised, boom facing back along the
-    track) the path would leave it unprocessed, or unseen by a later lowering or pivot."""
-    tool = (replay._tool_tree, replay.tool_idx, replay.tool)
-    seen = (replay._seen_tree, replay.seen_idx, replay.seen)
-    # the tool's strip must be processed by another leg (for coverage, whenever); the
-    # boom's looked at before the run (a later lowering or pivot relies on what was seen
-    # before it, and the legs after the run come after it)
-    sweeps = (([j for j in legs if work[j]], g.tool_offset_x_m, 0.5 * g.tool_width_m, [tool],
-               len(work)),
-              (legs, g.sensor_offset_x_m, 0.5 * g.sensor_width_m, [seen, tool], k))
-    for which, offset, half, layers, upto in sweeps:
-        if not which:
-            continue
-        a, b = replay.xy[which], replay.xy[np.asarray(which) + 1]
-        d = b - a
-        strip = unary_union(_swept(a, b, np.arctan2(d[:, 1], d[:, 0]), offset, half))
-        strip = strip.intersection(field)
-        if not strip.is_empty and not known.is_empty:
-            strip = strip.difference(known)
-        if strip.area <= BLIND_TOLERANCE_M2:
-            continue
-        others = [polys[i] for tree, idx, polys in layers for i in tree.query(strip)
-                  if idx[i] < upto and not k <= idx[i] < end]
-        if others:
-            strip = strip.difference(unary_union(others))
-        if strip.area > BLIND_TOLERANCE_M2:
-            return True
-    return False
-
-
-def reverse_runs(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGeometry, *,
-                 reverse_turn_rad: float, field, processed=None, safe=None, keep_out=None,
-                 outside_safe: bool = False) -> List[Tuple[int, int]]:
-    """Runs after a cusp that the machine can drive in reverse instead of pivoting onto them.
-
-    Where the path retraces itself (it turns by more than ``reverse_turn_rad``) the planner
-    priced no pivot: it takes the machine to reverse there, as the follower does on a path
-    without facings. With ``facing`` along the run the machine pivots in place instead, and
-    the tracks' ends swing out to a disc wider than the boom's swath, over ground nothing has
-    seen (bench/coverage.py --profile mv4_flail, irregular_area: 1.2 and 2.1 m^2 at two lane
-    ends). A run is returned when reversing it keeps the tracks on ground processed
-    before the path or by its earlier legs, driven on by its earlier legs, declared safe or
-    (``outside_safe``) outside the field, and the hull out of ``keep_out`` (the rule of a
-    lead-in's back-up): the machine backs along its own track; when, driven forward, it would
-    process no ground no other leg processes and show the boom none that no earlier leg
-    showed (reversing, the tool is raised and the boom looks back: :func:`_adds_ground`,
-    else the coverage or a later lowering's lead band loses); and when the pivot at the run's
-    end, turning from the facing kept, sweeps less unseen ground than the two pivots driven
-    forward (:func:`blind_pivots`): the end pivot turns further, and its disc may reach
-    ground the U-turn's did not.
-
-    :returns: per such run (first leg, the leg after its last), the run from the cusp to the
-        next corner (a turn above ``corner_angle_rad``) or to the path's end.
-    """
-    xy = np.asarray(xy, dtype=float)
-    d = np.diff(xy, axis=0)
-    heading = np.arctan2(d[:, 1], d[:, 0])
-    moving = np.flatnonzero(np.hypot(d[:, 0], d[:, 1]) > _EPS)
-    if len(moving) < 2:
-        return []
-    reverse = np.abs(np.angle(np.exp(1j * (facing[:-1] - heading)))) > 0.5 * math.pi
-    runs: List[Tuple[int, int]] = []
-    for i in range(1, len(moving)):
-        prev, k = int(moving[i - 1]), int(moving[i])
-        if reverse[prev] or reverse[k] or abs(math.remainder(
-                float(heading[k] - heading[prev]), math.tau)) <= reverse_turn_rad:
-            continue
-        end = len(d)
-        for j in moving[i + 1:]:
-            if reverse[j] or abs(math.remainder(float(heading[j] - heading[k]), math.tau)) \
-                    > g.corner_angle_rad:
-                end = int(j)
-                break
-        runs.append((prev, k, end))
-    if not runs:
-        return []
-    field = field if hasattr(field, 'geom_type') else Polygon(field)
-    known = unary_union([geom for geom in (processed, safe)
-                         if geom is not None and not geom.is_empty])
-    # a run's tool strip does not count for a later run: reversed, its tool is raised
-    work = np.asarray(work, dtype=bool)
-    raised = work.copy()
-    for _, k, end in runs:
-        raised[k:end] = False
-    replay = _Replay(xy, raised, facing, g)
-    ahead = _Replay(xy, work, facing, g)        # the runs driven forward, tool as planned
-    half = max(g.contact_half_width_m - g.tolerance_m, 0.0)
-    out: List[Tuple[int, int]] = []
-    for prev, k, end in runs:
-        legs = [j for j in range(k, end) if np.hypot(*d[j]) > _EPS]
-        a, b = xy[legs], xy[np.asarray(legs) + 1]
-        unit = np.column_stack([np.cos(heading[legs]), np.sin(heading[legs])])
-        half_len = 0.5 * g.track_length_m * unit
-        tracks = unary_union(_swept(a - half_len, b + half_len, heading[legs], 0.0, half))
-        bare = tracks.intersection(field)
-        if not bare.is_empty and not known.is_empty:
-            bare = bare.difference(known)
-        if not bare.is_empty:
-            bare = bare.difference(replay.stood_before(k, bare))
-        off = Polygon() if outside_safe else tracks.difference(field)
-        if not off.is_empty and safe is not None and not safe.is_empty:
-            off = off.difference(safe)
-        if bare.area + off.area > BLIND_TOLERANCE_M2:
-            continue
-        if keep_out is not None and not keep_out.is_empty:
-            # reversing, the machine faces back along the run: the hull as on the way in
-            hull = []
-            for p0, p1, h in zip(a, b, heading[legs] + math.pi):
-                ends = [rectangle(p[0], p[1], float(h), g.footprint_rear_m,
-                                  g.footprint_front_m, g.footprint_half_width_m)
-                        for p in (p0, p1)]
-                hull.append(shapely.convex_hull(shapely.multipoints(np.vstack(ends))))
-            if np.any(shapely.intersects(keep_out, hull)):
-                continue
-        if _adds_ground(ahead, k, end, legs, work, g, field, known):
-            continue
-        v = (float(xy[k, 0]), float(xy[k, 1]))
-        before = _pivot_blind(*v, float(facing[prev]), math.remainder(
-            float(facing[k] - facing[prev]), math.tau), k, g, field, known, ahead)
-        after = 0.0
-        if end < len(d):
-            e, last = (float(xy[end, 0]), float(xy[end, 1])), legs[-1]
-            before += _pivot_blind(*e, float(facing[last]), math.remainder(
-                float(facing[end] - facing[last]), math.tau), end, g, field, known, ahead)
-            kept = float(heading[last]) + math.pi
-            after = _pivot_blind(*e, kept, math.remainder(float(facing[end]) - kept, math.tau),
-                                 k, g, field, known, replay)
-        if after + BLIND_TOLERANCE_M2 < before:
-            out.append((k, end))
-    return out
-
-
 def _with_back_ups(xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
                    inserts: List[Tuple[int, np.ndarray]]
                    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -414,31 +277,6 @@ def _with_back_ups(xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
     out_facing.append(facing[last:])
     return (np.vstack(out_xy), np.concatenate(out_work).astype(bool),
             np.concatenate(out_facing))
-
-
-def _pivot_blind(x: float, y: float, yaw: float, turn: float, k: int, g: LeadGeometry, field,
-                 known, replay: _Replay) -> float:
-    """Ground of the field the tracks sweep pivoting at (x, y) from ``yaw`` by ``turn``
-    before leg ``k`` that neither ``known`` nor the legs before ``k`` covered, m^2."""
-    half = max(g.contact_half_width_m - g.tolerance_m, 0.0)
-    steps = max(1, int(math.ceil(abs(turn) / _PIVOT_STEP_RAD)))
-    yaws = yaw + turn * np.arange(steps + 1) / steps
-    rects = [rectangle(x, y, float(a), 0.5 * g.track_length_m, 0.5 * g.track_length_m, half)
-             for a in yaws]
-    swept = unary_union([shapely.convex_hull(shapely.multipoints(np.vstack(pair)))
-                         for pair in zip(rects[:-1], rects[1:])]).intersection(field)
-    if not known.is_empty:
-        swept = swept.difference(known)
-    if swept.area <= BLIND_TOLERANCE_M2:
-        return 0.0
-    # what earlier legs covered, sampled on a grid (a union of their many short swaths
-    # per pivot cost the planner up to 1.5 s on a 0.5 ha field)
-    minx, miny, maxx, maxy = swept.bounds
-    gx, gy = np.meshgrid(np.arange(minx + 0.5 * _PIVOT_CELL_M, maxx, _PIVOT_CELL_M),
-                         np.arange(miny + 0.5 * _PIVOT_CELL_M, maxy, _PIVOT_CELL_M))
-    inside = shapely.contains_xy(swept, gx, gy)
-    points = shapely.points(gx[inside], gy[inside])
-    return float(np.count_nonzero(~replay.covered_before(k, points))) * _PIVOT_CELL_M ** 2
 
 
 def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGeometry, *,
@@ -461,6 +299,7 @@ def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     if len(moving) < 2:
         return []
     replay = replay or _Replay(xy, work, facing, g)
+    half = max(g.contact_half_width_m - g.tolerance_m, 0.0)
     out: List[Tuple[XY, float]] = []
     for prev, k in zip(moving[:-1], moving[1:]):
         k = int(k)
@@ -468,7 +307,24 @@ def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         if abs(turn) <= g.corner_angle_rad:
             continue
         x, y = float(xy[k, 0]), float(xy[k, 1])
-        rest = _pivot_blind(x, y, float(facing[prev]), turn, k, g, field, known, replay)
+        steps = max(1, int(math.ceil(abs(turn) / _PIVOT_STEP_RAD)))
+        yaws = float(facing[prev]) + turn * np.arange(steps + 1) / steps
+        rects = [rectangle(x, y, float(a), 0.5 * g.track_length_m, 0.5 * g.track_length_m,
+                           half) for a in yaws]
+        swept = unary_union([shapely.convex_hull(shapely.multipoints(np.vstack(pair)))
+                             for pair in zip(rects[:-1], rects[1:])]).intersection(field)
+        if not known.is_empty:
+            swept = swept.difference(known)
+        if swept.area <= BLIND_TOLERANCE_M2:
+            continue
+        # what earlier legs covered, sampled on a grid (a union of their many short swaths
+        # per pivot cost the planner up to 1.5 s on a 0.5 ha field)
+        minx, miny, maxx, maxy = swept.bounds
+        gx, gy = np.meshgrid(np.arange(minx + 0.5 * _PIVOT_CELL_M, maxx, _PIVOT_CELL_M),
+                             np.arange(miny + 0.5 * _PIVOT_CELL_M, maxy, _PIVOT_CELL_M))
+        inside = shapely.contains_xy(swept, gx, gy)
+        points = shapely.points(gx[inside], gy[inside])
+        rest = float(np.count_nonzero(~replay.covered_before(k, points))) * _PIVOT_CELL_M ** 2
         if rest > BLIND_TOLERANCE_M2:
             out.append(((x, y), rest))
     return out

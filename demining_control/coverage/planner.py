@@ -61,7 +61,7 @@ from shapely.validation import explain_validity
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
-                                               LeadIns, add_lead_ins, lead_band, reverse_runs)
+                                               LeadIns, add_lead_ins, lead_band)
 from demining_control.coverage.no_go import back_out_point
 from demining_control.coverage.route import AllowedRouter
 
@@ -2096,35 +2096,6 @@ class _Planner:
         out[:-1] = hits & ~rev[:-1] & (np.hypot(d[:, 0], d[:, 1]) > _EPS)
         return out
 
-    def _reverse_cusps(self, xy: np.ndarray, work: np.ndarray, rev: np.ndarray) -> np.ndarray:
-        """The path's facing, with each run after a cusp driven in reverse where it may be.
-
-        A transit that turns back on itself (a turn above ``reverse_turn_rad``) was priced
-        as a reversal (:meth:`_pivots_not_allowed_m`): where the tracks may back along
-        their own track (:func:`reverse_runs`) and the pivot at the run's end, from the
-        facing kept, keeps the footprint out of keep-out zones, the run is a reverse leg
-        (tool raised: ``work`` and ``rev`` are updated in place). Elsewhere it stays a pivot,
-        reported by :func:`blind_pivots` when its disc is unseen.
-        """
-        facing = _facing(xy, rev)
-        runs = reverse_runs(xy, work, facing, lead_geometry(self.p),
-                            reverse_turn_rad=self.p.reverse_turn_rad, field=self.field,
-                            processed=self.processed, safe=self.safe, keep_out=self.zone_block,
-                            outside_safe=self.known_ground is None)
-        if not runs:
-            return facing
-        d = np.diff(xy, axis=0)
-        for k, end in runs:
-            if end < len(d):
-                last = max(j for j in range(k, end) if np.hypot(*d[j]) > _EPS)
-                kept = math.atan2(d[last, 1], d[last, 0]) + math.pi
-                if self._turn_hits((float(xy[end, 0]), float(xy[end, 1])), kept,
-                                   float(facing[end])):
-                    continue
-            rev[k:end] = True
-            work[k:end] = False
-        return _facing(xy, rev)
-
     def _assemble(self, legs: List[Tuple[List[XY], bool, bool]], lanes: List[Lane],
                   over: float, start_yaw: Optional[float] = None) -> CoveragePlan:
         p = self.p
@@ -2158,9 +2129,8 @@ class _Planner:
         work = np.asarray(flags, dtype=bool)
         if len(work):
             work[-1] = False
-        back = np.asarray(rev, dtype=bool)
-        work |= self._crosses_unprocessed(xy, back)
-        facing = self._reverse_cusps(xy, work, back)
+        work |= self._crosses_unprocessed(xy, np.asarray(rev, dtype=bool))
+        facing = _facing(xy, np.asarray(rev, dtype=bool))
         xy, work, facing, leads = add_lead_ins(
             xy, work, facing, lead_geometry(self.p), field=self.field, processed=self.processed,
             safe=self.safe, keep_out=self.zone_block, fence=self.fence, start_yaw=start_yaw,
