@@ -35,18 +35,25 @@ def ecef_to_geodetic(x, y, z):
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     z = np.asarray(z, dtype=float)
+    lat, lon, alt = _bowring(x, y, z, np.sin, np.cos, np.sqrt)
+    return np.degrees(lat), np.degrees(lon), alt
+
+
+def _bowring(x, y, z, sin, cos, sqrt):
+    """Latitude and longitude (rad) and altitude (m) of ECEF points by Bowring's method,
+    with the given sin, cos and sqrt (numpy's for arrays, math's for one point: the same
+    bits); arctan2 and hypot are numpy's either way (math's differ in the last bit)."""
     lon = np.arctan2(y, x)
     p = np.hypot(x, y)
     lat = np.arctan2(z, p * (1.0 - _E2))
     for _ in range(_BOWRING_STEPS):
-        sin_lat = np.sin(lat)
-        n = _A / np.sqrt(1.0 - _E2 * sin_lat * sin_lat)
-        alt = p / np.cos(lat) - n
+        sin_lat = sin(lat)
+        n = _A / sqrt(1.0 - _E2 * sin_lat * sin_lat)
+        alt = p / cos(lat) - n
         lat = np.arctan2(z, p * (1.0 - _E2 * n / (n + alt)))
-    sin_lat = np.sin(lat)
-    n = _A / np.sqrt(1.0 - _E2 * sin_lat * sin_lat)
-    alt = p / np.cos(lat) - n
-    return np.degrees(lat), np.degrees(lon), alt
+    sin_lat = sin(lat)
+    n = _A / sqrt(1.0 - _E2 * sin_lat * sin_lat)
+    return lat, lon, p / cos(lat) - n
 
 
 def _scalars(*values) -> bool:
@@ -59,21 +66,10 @@ def _ecef_to_geodetic_scalar(x: float, y: float,
     """:func:`ecef_to_geodetic` of one point, the same floats (numpy float64 scalars).
 
     One GNSS fix at a time is the stack's hot case (the simulator's receiver, 5 Hz), where
-    numpy's per-call overhead on 0-d arrays was most of the ~40 us. math's sin, cos and sqrt
-    give numpy's bits for these (test_geo.py holds the two paths equal); arctan2 and hypot
-    stay numpy's (its SIMD arctan2 and libm's hypot differ from math's in the last bit).
+    numpy's per-call overhead on 0-d arrays was most of the ~40 us (:func:`_bowring` with
+    math's sin, cos and sqrt; test_geo.py holds the two paths equal).
     """
-    lon = np.arctan2(y, x)
-    p = np.hypot(x, y)
-    lat = np.arctan2(z, p * (1.0 - _E2))
-    for _ in range(_BOWRING_STEPS):
-        sin_lat = math.sin(lat)
-        n = _A / math.sqrt(1.0 - _E2 * sin_lat * sin_lat)
-        alt = p / math.cos(lat) - n
-        lat = np.arctan2(z, p * (1.0 - _E2 * n / (n + alt)))
-    sin_lat = math.sin(lat)
-    n = _A / math.sqrt(1.0 - _E2 * sin_lat * sin_lat)
-    alt = p / math.cos(lat) - n
+    lat, lon, alt = _bowring(x, y, z, math.sin, math.cos, math.sqrt)
     return np.float64(math.degrees(lat)), np.float64(math.degrees(lon)), np.float64(alt)
 
 

@@ -109,10 +109,10 @@ PEOPLE_CLEAR_RESUME = 'people zone clear for the hold time: work resumes'
 #: Poses along the commanded motion at which the footprint is placed (the sweep).
 _SWEEP_STEPS = 5
 #: Footprint area inside no-go zones that counts as "further in", m^2 (numerical noise).
+_AREA_EPS_M2 = 1e-4
 #: Slack of the keep-out's box pre-test, m: far above the rounding of a footprint's corners,
 #: so a footprint the pre-test rules out is apart from the zone by a margin.
 _BOX_SLACK_M = 1e-3
-_AREA_EPS_M2 = 1e-4
 #: How many recorded (not enforced) allowed-ground departures go on the safety events each
 #: (after them, only the 2^k-th).
 _MAX_ALLOWED_RECORDS = 20
