@@ -19,6 +19,11 @@ scoreboard's docstring; in short:
   simulator's truth raster) before the GPR/MD boom's swath had passed over it
   (:class:`ScanLeadMonitor`). The boom runs ahead of the tool so that an AT mine is found
   before the tool or a track reaches it; ground processed unscanned had no such guard;
+* **tracks on unscanned ground**: hazard-field ground a track pressed before the boom's swath
+  or the tool had passed over it and that the area does not declare safe
+  (:class:`UnscannedTrackMonitor`): a mine there is one no sensor could have found, and an AT
+  mine or a UXO there goes off under the machine (bench/missions.py gen_random seed 1 and
+  gen_at_uxo_lanes seed 1 at 2ca6838, both in a pivot);
 * the scoreboard's last line: :func:`aggregate`.
 """
 
@@ -40,8 +45,8 @@ SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
                 'footprint_violations', 'hazards_under_tracks', 'deadlocks',
                 'mines_left_active_in_processed_ground',
                 'false_no_go_zones', 'min_coverage_pct', 'min_coverage_workable_pct',
-                'max_processed_before_scan_pct', 'median_rate_vs_limit', 'median_rtf',
-                'wall_s')
+                'max_processed_before_scan_pct', 'tracks_on_unscanned_m2',
+                'median_rate_vs_limit', 'median_rtf', 'wall_s')
 
 #: Item kinds that are mines or UXO (clutter is not).
 HAZARD_KINDS = ('AP', 'AT', 'UXO')
@@ -466,6 +471,78 @@ class ScanLeadMonitor:
         return float(np.count_nonzero(seen)) * cell, float(np.count_nonzero(uns)) * cell
 
 
+class UnscannedTrackMonitor:
+    """Hazard-field ground a track pressed before any sensor or the tool had passed over it.
+
+    Fed the truth pose every tick after ``scan`` (:class:`ScanLeadMonitor`, whose ``scanned``
+    raster is the boom's swath so far), it samples both track patches (:func:`track_points`,
+    moved half a raster cell inwards) and keeps the points that lie in the hazard field
+    (``in_field``), on ground the tool has not really processed (``scan.processed``'s truth
+    depth), outside the boom's swath so far and not declared safe (``declared_safe``). The
+    GPR/MD boom runs ahead so that an AT mine is found before a track reaches it
+    (docs/architecture.md, "Vehicle concept"); such a point had no such guard, whatever the
+    detector's quality. Pivots are the usual cause: the tracks' ends swing out past the
+    boom's half width (lead_in.blind_pivots in demining_control/coverage).
+    """
+
+    def __init__(self, scan: ScanLeadMonitor, geometry: TrackGeometry,
+                 in_field: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 declared_safe: Optional[Callable] = None) -> None:
+        """Nothing pressed yet."""
+        self.scan = scan
+        self.geometry = geometry
+        self.in_field = in_field
+        self.declared_safe = declared_safe
+        #: Cells (:data:`TRACK_SAMPLE_M` square) pressed while unscanned.
+        self._trodden: set = set()
+        #: Ticks that pressed such ground first, by how the machine moved (:data:`MOTIONS`).
+        self.by_motion: Dict[str, int] = dict.fromkeys(MOTIONS, 0)
+        #: (t, x, y) of every such tick and how the machine moved at each.
+        self.where: List[Tuple[float, float, float]] = []
+        self.motions: List[str] = []
+
+    @property
+    def area_m2(self) -> float:
+        """Ground pressed while unscanned, m^2 (cells of :data:`TRACK_SAMPLE_M`)."""
+        return len(self._trodden) * TRACK_SAMPLE_M ** 2
+
+    @property
+    def first(self) -> Optional[Tuple[float, float, float]]:
+        """The first such tick (t, x, y), or None."""
+        return self.where[0] if self.where else None
+
+    def check(self, t: float, x: float, y: float, yaw: float, v: float = 0.0,
+              omega: float = 0.0) -> bool:
+        """Judge one tick at the pose; return whether a track pressed unscanned ground it
+        had not pressed before."""
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(yaw)):
+            return False
+        raster = self.scan.processed
+        pts = track_points(x, y, yaw, self.geometry, 0.5 * float(raster.res))
+        i, j, on = _cells(raster.x0, raster.y0, raster.res, self.scan.scanned.shape,
+                          pts[:, 0], pts[:, 1])
+        # off the raster nothing was scanned nor processed
+        blind = ~on | ~(self.scan.scanned[i, j] | (np.asarray(raster.depth)[i, j] > 0.0))
+        if blind.any():
+            blind &= np.asarray(self.in_field(pts[:, 0], pts[:, 1]), dtype=bool)
+        if blind.any() and self.declared_safe is not None:
+            blind &= ~np.asarray(self.declared_safe(pts[:, 0], pts[:, 1]), dtype=bool)
+        if not blind.any():
+            return False
+        cells = set(map(tuple, np.floor(pts[blind] / TRACK_SAMPLE_M).astype(np.int64)
+                        .tolist()))
+        if cells <= self._trodden:
+            # pressed already (the tracks' rear still on the ground they were put down on):
+            # no new exposure
+            return False
+        self._trodden |= cells
+        motion = motion_of(v, omega)
+        self.by_motion[motion] += 1
+        self.motions.append(motion)
+        self.where.append((float(t), float(x), float(y)))
+        return True
+
+
 # --------------------------------------------------------------------------------------------
 # Truth at the end
 # --------------------------------------------------------------------------------------------
@@ -675,6 +752,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
         'min_coverage_pct': _rounded(min(cov), 3) if cov else None,
         'min_coverage_workable_pct': _rounded(min(cov_workable), 3) if cov_workable else None,
         'max_processed_before_scan_pct': _rounded(max(unscanned), 2) if unscanned else None,
+        'tracks_on_unscanned_m2': _rounded(sum(_numbers(rows, 'tracks_on_unscanned_m2')), 2),
         'median_rate_vs_limit': _rounded(statistics.median(rates), 4) if rates else None,
         'median_rtf': _rounded(statistics.median(rtfs), 2) if rtfs else None,
         'wall_s': round(float(wall_s), 1),
@@ -685,6 +763,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
 
 __all__ = ['FootprintMonitor', 'GridView', 'HAZARD_KINDS',
            'PERSON_HIT_KINDS', 'SUMMARY_KEYS', 'ScanLeadMonitor', 'TrackGeometry', 'TruthItem',
+           'UnscannedTrackMonitor',
            'aggregate',
            'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
            'footprint_violated', 'hazards_under_tracks', 'MOTIONS', 'motion_of',

@@ -83,6 +83,14 @@ Metrics of a row (definitions):
   ``sensor_offset_x_m`` ahead, the simulator's truth pose every tick) had not passed over
   before (:class:`mission_metrics.ScanLeadMonitor`; ``processed_before_scan_m2`` the area):
   ground without the sensors' guard against an AT mine. The summary gives its maximum.
+* ``tracks_on_unscanned_m2``: hazard-field ground a track pressed (the patches' sample points in
+  0.25 m cells, the truth pose every tick) before the boom's swath or the tool had passed over
+  it, outside declared safe ground (:class:`mission_metrics.UnscannedTrackMonitor`): where a
+  mine is one no sensor could have found (2ca6838's full set: a TM-62P in gen_random seed 1
+  and a mortar round in gen_at_uxo_lanes seed 1 went off there, both in a pivot). The summary
+  sums it; ``tracks_on_unscanned_by_motion`` gives the ticks by how the machine moved and
+  ``first_unscanned_track`` the first (t, x, y); with ``--out`` the run folder's
+  ``tracks_on_unscanned.csv`` lists every tick and ``footprint.png`` marks them.
 * ``deadlock``: the mission was neither complete nor aborted at the simulated-time limit:
   ``--sim-time-limit``, by default the mission manager's own time limit (the area to process
   at its ``min_clearance_rate_m2_per_h`` plus margin, or its ``max_mission_time_s``) from the
@@ -176,7 +184,9 @@ ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outc
               'footprint_violation_m2',
               'footprint_ticks', 'first_violation',
               'mines_total', 'mines_left_active', 'mines_left_active_in_processed_ground',
-              'processed_before_scan_m2', 'processed_before_scan_pct', 'rate_m2_per_h',
+              'processed_before_scan_m2', 'processed_before_scan_pct',
+              'tracks_on_unscanned_m2', 'tracks_on_unscanned_by_motion', 'first_unscanned_track',
+              'rate_m2_per_h',
               'rate_limit_m2_per_h', 'rate_vs_limit', 'sim_s',
               'sim_time_limit_s', 'wall_s', 'rtf', 'task_wall_s', 'failed_nodes',
               'world_path', 'run_dir')
@@ -637,13 +647,15 @@ def write_violations(path: str, where: Sequence[Tuple[float, float, float]],
 
 def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[float, float]],
                      where: Sequence[Tuple[float, float, float]], title: str,
-                     motions: Sequence[str] = (), unscanned: Any = None) -> str:
+                     motions: Sequence[str] = (), unscanned: Any = None,
+                     blind: Sequence[Tuple[float, float, float]] = ()) -> str:
     """A map of one mission's footprint violations: where the tracks were on ground that was
     not allowed (coloured by time; the marker says how the machine moved, ``motions``), over
     the ground the tool really processed, the field, its exclusion zones, the declared safe
     ground and the driven track; ``unscanned`` (cells of ``truth``'s raster): ground the tool
     processed before the sensor boom had scanned it (:class:`mission_metrics.ScanLeadMonitor`),
-    in purple."""
+    in purple; ``blind`` ((t, x, y) of base_link): ticks at which a track pressed ground no
+    sensor had passed over (:class:`mission_metrics.UnscannedTrackMonitor`), black rings."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -683,6 +695,11 @@ def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[flo
                                 cmap='autumn', vmin=t0, vmax=t1, zorder=3,
                                 label=f'{kind or "tick"} ({int(sel.sum())})')
         fig.colorbar(sc, ax=ax, label='violation at simulated time, s')
+    if len(blind):
+        b = np.asarray(blind)
+        ax.scatter(b[:, 1], b[:, 2], s=40, facecolors='none', edgecolors='k', lw=0.8, zorder=4,
+                   label=f'track on unscanned ground ({len(b)})')
+    if len(where) or len(blind):
         ax.legend(loc='upper right', fontsize=8, title='motion (ticks)', title_fontsize=8)
     ax.set_aspect('equal')
     ax.set_xlabel('x (east), m')
@@ -746,6 +763,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                                   sp.tool_offset_x_m,
                                   0.5 * max(sp.tool_width_m, sp.tool_strike_length_m)
                                   + TOOL_WINDOW_MARGIN_M)
+        blind = mm.UnscannedTrackMonitor(
+            scan, geometry, lambda xs, ys: mm.in_hazard_field(mission.grid, xs, ys), safe)
         zones = host.runtimes['people_monitor'].component.zones.params \
             if 'people_monitor' in host.runtimes else None
         people = None if zones is None else mm.PeopleMonitor(
@@ -766,6 +785,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             footprint.check(t, tr.x, tr.y, tr.yaw, tr.v, tr.omega)
             recorded.check(t, tr.x, tr.y, tr.yaw)
             scan.check(tr.x, tr.y, tr.yaw)
+            blind.check(t, tr.x, tr.y, tr.yaw, tr.v, tr.omega)
             if people is not None and sim.actors.actors:
                 present = ((a.spec.name, *pos) for a in sim.actors.actors
                            if a.spec.kind in mm.PERSON_KINDS
@@ -802,9 +822,11 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         if render:
             render_footprint(os.path.join(run_dir, 'footprint.png'), area, sim.processed,
                              track, footprint.where, os.path.basename(run_dir),
-                             footprint.motions, scan.unscanned)
+                             footprint.motions, scan.unscanned, blind.where)
             write_violations(os.path.join(run_dir, 'footprint_violations.csv'),
                              footprint.where, footprint.motions)
+            write_violations(os.path.join(run_dir, 'tracks_on_unscanned.csv'), blind.where,
+                             blind.motions)
         done_m2, unscanned_m2 = scan.areas_m2(
             lambda xs, ys: mm.in_hazard_field(mission.grid, xs, ys))
         out.update(
@@ -827,6 +849,10 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             processed_before_scan_m2=round(unscanned_m2, 2),
             processed_before_scan_pct=(round(100.0 * unscanned_m2 / done_m2, 2)
                                        if done_m2 > 0.0 else None),
+            tracks_on_unscanned_m2=round(blind.area_m2, 2),
+            tracks_on_unscanned_by_motion=json.dumps(blind.by_motion),
+            first_unscanned_track=(None if blind.first is None
+                                   else [round(v, 2) for v in blind.first]),
             coverage_pct=round(float(mission.grid.coverage_percent()), 3),
             processed_m2=float(mission.grid.processed_area_m2()),
             start_stamp=mission.start_stamp, reason=getattr(mission, 'reason', ''))

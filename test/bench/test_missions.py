@@ -277,6 +277,54 @@ def test_ground_processed_before_the_boom_scanned_it():
     assert in_field == pytest.approx(2.0 * 0.4, abs=0.15)
 
 
+def _blind_monitor(in_field=lambda xs, ys: np.ones(np.shape(xs), dtype=bool), safe=None):
+    truth = ProcessedTruth(-10.0, 30.0, -10.0, 10.0, 0.05)
+    scan = mm.ScanLeadMonitor(truth, 4.0, 3.2, 2.6, 1.5)
+    return scan, mm.UnscannedTrackMonitor(scan, GEOMETRY, in_field, safe)
+
+
+def test_tracks_on_ground_no_sensor_passed_over():
+    """Driving straight, the boom (4 m ahead, 3.2 m wide) has passed over every point the
+    tracks reach (but where the machine was put down); a pivot swings the tracks' ends past
+    the boom's half width onto ground it never saw, which counts, by motion, once per cell;
+    declared safe ground and ground outside the field do not count."""
+    scan, blind = _blind_monitor()
+    x, t = 0.0, 0.0
+    while x <= 10.0:
+        scan.check(x, 0.0, 0.0)
+        blind.check(t, x, 0.0, 0.0, 0.4, 0.0)
+        x, t = x + 0.04, t + 0.1
+    parked = blind.area_m2
+    assert parked > 0.0 and blind.by_motion['forward'] > 0
+    # only until the tracks reach the boom's first swath (4 - 0.1 - 2 m ahead of the start)
+    assert max(w[1] for w in blind.where) < 2.0
+    ticks = len(blind.where)
+    for yaw in np.linspace(0.0, 0.5 * math.pi, 40):
+        scan.check(10.0, 0.0, float(yaw))
+        blind.check(t, 10.0, 0.0, float(yaw), 0.0, 0.3)
+        t += 0.1
+    assert blind.by_motion['pivot'] > 0 and len(blind.where) > ticks
+    assert blind.area_m2 > parked
+    swept, ticks = blind.area_m2, len(blind.where)
+    # the same pivot back adds nothing: the ground is pressed already
+    for yaw in np.linspace(0.5 * math.pi, 0.0, 40):
+        blind.check(t, 10.0, 0.0, float(yaw), 0.0, -0.3)
+        t += 0.1
+    assert blind.area_m2 == swept and len(blind.where) == ticks
+    # outside the field, or on declared safe ground, nothing counts
+    for in_field, safe in ((lambda xs, ys: np.asarray(xs) < -5.0, None),
+                           (None, lambda xs, ys: np.ones(np.shape(xs), dtype=bool))):
+        scan, other = _blind_monitor(*(() if in_field is None else (in_field,)), safe=safe)
+        for yaw in np.linspace(0.0, 0.5 * math.pi, 40):
+            other.check(0.0, 10.0, 0.0, float(yaw), 0.0, 0.3)
+        assert other.area_m2 == 0.0 and other.first is None
+    # ground the tool really processed is no exposure either
+    scan, other = _blind_monitor()
+    scan.processed.stamp(0.0, 0.0, 0.0, 3.0, 3.0, 3.0, 0.15)
+    assert not other.check(0.0, 0.0, 0.0, 0.0)
+    assert not other.check(0.0, float('nan'), 0.0, 0.0)
+
+
 def test_people_incidents_are_person_hits_not_mere_intrusions():
     events = [SimEvent(1.0, 'intrusion', 'farmer', 'person'),
               SimEvent(2.0, 'intrusion', 'dog', 'animal'),
@@ -328,10 +376,11 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
             people_incidents=1, footprint_violations=10, rate_vs_limit=0.6, rtf=40.0,
             hazards_under_tracks=2,
             mines_left_active_in_processed_ground=1, coverage_workable_pct=99.8,
-            false_no_go_zones=1, processed_before_scan_pct=4.5),
+            false_no_go_zones=1, processed_before_scan_pct=4.5, tracks_on_unscanned_m2=1.25),
         row(outcome='aborted', coverage_pct=20.0, at_detonations=1, people_incidents=0,
             footprint_violations=5, rate_vs_limit=0.2, rtf=30.0,
-            mines_left_active_in_processed_ground=0, processed_before_scan_pct=12.25),
+            mines_left_active_in_processed_ground=0, processed_before_scan_pct=12.25,
+            tracks_on_unscanned_m2=0.5),
         row(outcome='deadlock', deadlock=True, coverage_pct=50.0, at_detonations=0,
             people_incidents=2, footprint_violations=0, rate_vs_limit=0.4, rtf=50.0,
             mines_left_active_in_processed_ground=2),
@@ -343,7 +392,8 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
                    'footprint_violations': 15, 'hazards_under_tracks': 2, 'deadlocks': 1,
                    'mines_left_active_in_processed_ground': 3, 'false_no_go_zones': 1,
                    'min_coverage_pct': 20.0, 'min_coverage_workable_pct': 99.8,
-                   'max_processed_before_scan_pct': 12.25, 'median_rate_vs_limit': 0.4,
+                   'max_processed_before_scan_pct': 12.25, 'tracks_on_unscanned_m2': 1.75,
+                   'median_rate_vs_limit': 0.4,
                    'median_rtf': 40.0, 'wall_s': 12.3}
     assert json.loads(json.dumps(out)) == out
     only_errors = mm.aggregate(rows[3:], 1.0)
@@ -568,6 +618,10 @@ def test_real_tiny_mission_through_the_task_function(tmp_path):
     assert truth['mines_left_active_in_processed_ground'] == \
         got['mines_left_active_in_processed_ground']
     assert got['processed_before_scan_m2'] >= 0.0
+    with open(tmp_path / 'run' / 'tracks_on_unscanned.csv', encoding='utf-8') as fh:
+        blind = list(csv.DictReader(fh))
+    assert sum(json.loads(got['tracks_on_unscanned_by_motion']).values()) == len(blind)
+    assert (got['first_unscanned_track'] is None) == (got['tracks_on_unscanned_m2'] == 0.0)
 
 
 def test_wall_time_limit_makes_a_timeout_row():
