@@ -290,7 +290,10 @@ def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     boom or the tool, its tracks drove it, or it was ``known`` (processed before the path,
     declared safe). A mine on the rest is one no sensor could have found (bench/missions.py
     gen_random seeds 12 and 23: a TM-62M under a rear track corner). Counted and reported,
-    not avoided: the fix is a plan that turns where the disc has been seen.
+    not avoided: the fix is a plan that turns where the disc has been seen. The unseen part is
+    the band between the boom's half width and the disc beside the line the machine came
+    along, i.e. the neighbouring strip, so moving the pivot along its legs does not clear it
+    (docs/architecture.md, "tracks_on_unscanned_m2").
     """
     field = field if hasattr(field, 'geom_type') else Polygon(field)
     known = Polygon() if known is None else known
