@@ -161,6 +161,7 @@ class ComponentNode(LifecycleNode):
             self.get_logger().warning('use_sim_time ignored: this node is the clock')
             self.set_parameters([Parameter('use_sim_time', Parameter.Type.BOOL, False)])
         self.cls = cls
+        self._clock_handle = self.get_clock().handle
         self._wires = wires()
         declare_parameters(self, cls.params)
         self.runtime = ComponentRuntime(cls, name=self.get_name(), sink=self._publish,
@@ -183,7 +184,10 @@ class ComponentNode(LifecycleNode):
         return self.runtime.component
 
     def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+        # The clock's handle read directly: Clock.now() builds an rclpy Time (an import, a
+        # lock, argument checks: ~4 us against ~0.8 us), and a one-process run asks ~600
+        # times a simulated second (every delivery, timer and publish). The same nanoseconds.
+        return self._clock_handle.get_now().nanoseconds * 1e-9
 
     # -- lifecycle --------------------------------------------------------------------------
 

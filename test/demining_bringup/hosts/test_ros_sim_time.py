@@ -1,4 +1,5 @@
-"""The ROS host's sim time: one /clock subscription sets every in-process node's clock."""
+"""The ROS host's sim time: one /clock subscription sets every in-process node's clock, and a
+component node reads its clock as rclpy's ``now()`` does."""
 
 import time
 
@@ -13,7 +14,8 @@ from rclpy.time_source import TimeSource  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 
 from demining_bringup.contract import qos, topics  # noqa: E402
-from demining_bringup.hosts.ros import share_sim_time  # noqa: E402
+from demining_bringup.hosts.ros import ComponentNode, share_sim_time  # noqa: E402
+from demining_control.cmd_mux_node import CmdMuxComponent  # noqa: E402
 
 #: Wall seconds to wait for a /clock message to be delivered.
 DELIVERY_TIMEOUT_S = 10.0
@@ -85,3 +87,30 @@ def test_a_carrier_off_sim_time_is_refused(ctx):
             share_sim_time(carrier, [])
     finally:
         carrier.destroy_node()
+
+
+def test_a_component_node_reads_the_time_rclpy_now_gives(ctx):
+    """The host reads its clock's handle directly (cheaper than ``Clock.now()``): the same
+    seconds, on sim time and on the wall clock."""
+    node = ComponentNode(CmdMuxComponent, context=ctx,
+                         parameter_overrides=[Parameter('use_sim_time', value=True)])
+    source = _node('clock_source', ctx, sim_time=False)
+    pub = source.create_publisher(Clock, topics.CLOCK, qos.CLOCK)
+    executor = SingleThreadedExecutor(context=ctx)
+    executor.add_node(node)
+    try:
+        stamp = 1_234_567_891_234              # 1234.567891234 s: every digit counts
+        deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+        while node.get_clock().now().nanoseconds != stamp:
+            assert time.monotonic() < deadline, 'no /clock delivered'
+            pub.publish(_stamp(stamp))
+            executor.spin_once(timeout_sec=0.01)
+        assert node._now() == node.get_clock().now().nanoseconds * 1e-9 == stamp * 1e-9
+        node.set_parameters([Parameter('use_sim_time', value=False)])
+        wall = node.get_clock().now().nanoseconds * 1e-9
+        assert wall <= node._now() <= node.get_clock().now().nanoseconds * 1e-9
+    finally:
+        executor.remove_node(node)
+        node.destroy_node()
+        source.destroy_node()
+        executor.shutdown()
