@@ -44,7 +44,7 @@ from demining_bringup.contract import qos, topics
 from demining_bringup.contract.errors import CONFIG_ERRORS
 from demining_bringup.contract.states import MissionState
 from demining_bringup.hosts.deterministic import HostLog
-from demining_bringup.hosts.ros import ComponentNode
+from demining_bringup.hosts.ros import ComponentNode, share_sim_time
 from demining_bringup.hosts.runtime import ComponentRuntime
 from demining_bringup.lifecycle_manager_node import LifecycleManagerNode
 from demining_bringup.record import report_if_missing
@@ -238,10 +238,16 @@ class StackRunner:
                     # The ports are created when the node is configured, without rclpy's
                     # default QoS event handlers unless asked for (see ComponentNode).
                     node = instantiate(spec, ctx, qos_events=self.qos_events)
+                    # One /clock subscription, the monitor's, sets every hosted node's clock
+                    # (hosts.ros.share_sim_time): before the QoS event handlers are detached,
+                    # as destroying the node's own takes its handlers with it.
+                    share_sim_time(monitor, [node])
                     if not self.qos_events:
                         detached[node] = detach_qos_events(node)
                     built.append(node)
                     executor.add_node(node)
+                if recorder is not None:
+                    share_sim_time(monitor, [recorder])
             else:
                 children = self._spawn()
             result = self._wait(executor, monitor, manager, children, start)

@@ -4,9 +4,9 @@
 arrive, every pose sweeps the sensor boom over the map (negative evidence), the mission's
 /coverage/processed says where the working flail has passed (an AT mine within its depth there
 would have gone off: :meth:`FusionCore.flailed`); every ``publish_period_s`` the tracks are
-re-classified and the fused list and the markers (the fused list again, drawn by the wire
-encoder) go out, and the mine probability grid at the first publishing ``map_period_s`` after
-the last one.
+re-classified and the fused list goes out; the markers (the fused list again, drawn by the
+wire encoder, for viewers) and the mine probability grid each at the first publishing their own
+period (``markers_period_s``, ``map_period_s``) after their last one.
 
 On resume (``resume_dir``: a crashed mission's run folder) the tracks its journal holds are
 published again with the new ones (:func:`with_restored`), so the planner, the supervisor and
@@ -58,9 +58,14 @@ class FusionNodeParams(FusionParams):
     resume_dir: str = vehicle_params.resume_dir()
     map_period_s: float = param(
         1.0, '/mine_map goes out at the first publishing after this long, s: the detections '
-        'and markers every publish_period_s, the map, a megabyte on a hectare at 0.1 m, not '
-        '(the mission journals its tiles every 5 s; over DDS its serialisation at 5 Hz was '
-        '~9 ms per simulated second)', min=0.0, max=3600.0)
+        'every publish_period_s, the map, a megabyte on a hectare at 0.1 m, not (the mission '
+        'journals its tiles every 5 s; over DDS its serialisation at 5 Hz was ~9 ms per '
+        'simulated second). 0: every publishing', min=0.0, max=3600.0)
+    markers_period_s: float = param(
+        1.0, '/detections/markers goes out at the first publishing after this long, s: '
+        '/detections keeps publish_period_s (the planner and the supervisor read it, the '
+        'markers are for viewers only); the markers, two per track, cost ~6 ms a publishing '
+        'over DDS at 100 tracks. 0: every publishing', min=0.0, max=3600.0)
 
 
 #: Kinds whose tracks fence ground off (no-go zones): a new look that says one of them about a
@@ -140,6 +145,8 @@ class FusionComponent(Component):
         self._period_s = params.publish_period_s
         self._map_period_s = params.map_period_s
         self._map_due = -math.inf
+        self._markers_period_s = params.markers_period_s
+        self._markers_due = -math.inf
         # Two tracks of one object each lie within the gate of it: twice the gate apart.
         self._radius_m = 2.0 * params.association_radius_m
         self._restored: List[Detection] = []
@@ -196,7 +203,8 @@ class FusionComponent(Component):
     # -- output ---------------------------------------------------------------------------
 
     def publish(self, now: float) -> None:
-        """Re-classify at ``now``; emit the grid, the fused detections and their markers."""
+        """Re-classify at ``now``; emit the fused detections, and the grid and the markers
+        when their periods are due."""
         self.core.update(now)
         fused = self.core.fused()
         # why each new no-go label was made, in the core's track ids (before renumbering)
@@ -208,15 +216,21 @@ class FusionComponent(Component):
         if now >= self._map_due:
             self._emit_map(now)
         self.emit('detections', Detections(now, fused))
-        self.emit('markers', Detections(now, fused))
+        if now >= self._markers_due:
+            self.emit('markers', Detections(now, fused))
+            self._markers_due = self._due(now, self._markers_period_s)
 
     def _emit_map(self, now: float) -> None:
         g = self.core.grid
         # Both hosts encode (copy) the map as it is emitted: the cache itself is handed over.
         self.emit('map', Grid(stamp=now, values=g.occupancy_view(), origin_x=g.origin_x,
                               origin_y=g.origin_y, resolution=g.resolution))
+        self._map_due = self._due(now, self._map_period_s)
+
+    def _due(self, now: float, period_s: float) -> float:
+        """When an output published at ``now`` every ``period_s`` is due again."""
         # (a tolerance: the publishing timer's ticks are sums of floats)
-        self._map_due = now + self._map_period_s - 0.5 * self._period_s
+        return now + period_s - 0.5 * self._period_s
 
     def diagnostics(self, now: float) -> Status:
         """Inputs (rate, age), track and detection counters, fused detections per kind."""

@@ -418,8 +418,9 @@ class FusionParams:
     gpr_confident_confidence: float = param(
         0.8, 'GPR hits this confident give the track its flat-top half width and polarity '
         '(weaker hits\' are noise)', min=0.0, max=1.0)
-    publish_period_s: float = param(1.0, 'period of /mine_map, /detections, markers and '
-                                    'diagnostics, s', min=0.05, max=60.0)
+    publish_period_s: float = param(1.0, 'period of /detections, s (/mine_map and the '
+                                    'markers go out at publishings, each at its own period)',
+                                    min=0.05, max=60.0)
     deep_reflector_depth_m: float = param(
         0.15, 'a suspect (AP or UNKNOWN label) whose GPR top is at least this deep, a strong '
         'reflector seen by several GPR reports and not by the MD, is AT: AP mines '

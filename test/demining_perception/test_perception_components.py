@@ -350,13 +350,45 @@ def test_fusion_emits_the_map_at_its_own_period_and_the_detections_at_every_publ
     maps = [v.stamp for port, v in out if port == 'map']
     assert maps == [0.2, 1.2, 2.2]
     assert [v.stamp for port, v in out if port == 'detections'] == stamps
-    # map_period_s 0: every publishing, as before the parameter
+    # map_period_s (and markers_period_s) 0: every publishing, as before the parameters
     rt, out, _ = runtime(FusionComponent)
-    rt.configure({'area_file': area_file, 'publish_period_s': 0.2, 'map_period_s': 0.0})
+    rt.configure({'area_file': area_file, 'publish_period_s': 0.2, 'map_period_s': 0.0,
+                  'markers_period_s': 0.0})
     rt.activate(0.0)
     for t in stamps[:3]:
         rt.fire('publish', t)
     assert [port for port, _ in out] == ['map', 'detections', 'markers'] * 3
+
+
+def test_fusion_emits_the_markers_at_their_own_period_and_the_detections_at_every_publish(
+        area_file):
+    """The markers (viewers only) follow markers_period_s; /detections, the safety path the
+    planner and the supervisor read, keeps publish_period_s, a new track included."""
+    rt, out, _ = runtime(FusionComponent)
+    rt.configure({'area_file': area_file, 'publish_period_s': 0.2, 'map_period_s': 1.0,
+                  'markers_period_s': 1.0})
+    rt.activate(0.0)
+    stamps = [round(0.2 * k, 10) for k in range(1, 16)]
+    for t in stamps:
+        if t == 0.4:
+            rt.deliver('gpr', Detections(t, [gpr_hit(5.25, 6.25)]), t)
+        rt.fire('publish', t)
+    detections = [v for port, v in out if port == 'detections']
+    assert [v.stamp for v in detections] == stamps
+    assert [len(v.items) for v in detections[:3]] == [0, 1, 1]   # the track at once
+    markers = [v for port, v in out if port == 'markers']
+    assert [v.stamp for v in markers] == [0.2, 1.2, 2.2]
+    # the markers draw the fused list of their publishing
+    assert markers[1] == detections[5] and len(markers[1].items) == 1
+    # the order of a publishing with all three: the map, the detections, the markers
+    assert [port for port, _ in out[:4]] == ['map', 'detections', 'markers', 'detections']
+    # the default is the map's period
+    rt, out, _ = runtime(FusionComponent)
+    rt.configure({'area_file': area_file, 'publish_period_s': 0.2})
+    rt.activate(0.0)
+    for t in stamps:
+        rt.fire('publish', t)
+    assert [v.stamp for port, v in out if port == 'markers'] == [0.2, 1.2, 2.2]
 
 
 def test_fusion_poses_sweep_the_map_down_where_nothing_answered():
