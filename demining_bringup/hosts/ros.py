@@ -348,10 +348,14 @@ def share_sim_time(carrier: Node, nodes: Iterable[Node]) -> int:
     The nodes' clocks only change who updates them: their timers, ``now()`` and jump
     callbacks are rclpy's as before, and ``use_sim_time`` set on a node later still switches
     its clock (its own time source keeps the parameter; the carrier keeps the sim time).
+    Returns 0, sharing nothing, on an rclpy whose nodes keep no time source where this one's do.
     """
-    # rclpy keeps a node's time source private; attach_clock and detach_node are public.
+    # rclpy keeps a node's time source private; attach_clock and detach_node are public. An
+    # rclpy without it (another release on the vehicle) leaves every node its own /clock.
     source = getattr(carrier, '_time_source', None)
-    if source is None or not source.ros_time_is_active:
+    if source is None:
+        return 0
+    if not source.ros_time_is_active:
         raise ValueError(f'{carrier.get_name()}: the carrier of /clock must be on sim time')
     shared = 0
     for node in nodes:

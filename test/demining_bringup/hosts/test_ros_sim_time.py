@@ -89,6 +89,20 @@ def test_a_carrier_off_sim_time_is_refused(ctx):
         carrier.destroy_node()
 
 
+def test_an_rclpy_without_a_private_time_source_shares_nothing(ctx, monkeypatch):
+    """Another rclpy release may keep the time source elsewhere: every node keeps its own."""
+    carrier = _node('carrier', ctx, sim_time=True)
+    other = _node('other', ctx, sim_time=True)
+    try:
+        monkeypatch.setattr(carrier, '_time_source', None)
+        assert share_sim_time(carrier, [other]) == 0
+        assert len(_clock_subs(other)) == 1
+    finally:
+        monkeypatch.undo()
+        carrier.destroy_node()
+        other.destroy_node()
+
+
 def test_a_component_node_reads_the_time_rclpy_now_gives(ctx):
     """The host reads its clock's handle directly (cheaper than ``Clock.now()``): the same
     seconds, on sim time and on the wall clock."""
