@@ -770,17 +770,18 @@ class Simulator:
         per_time = []
         for t, (x, y, yaw, z, pitch, roll) in zip(times, self._ring.interp(times)):
             c, s = math.cos(yaw), math.sin(yaw)
-            # (c, s) ox and (-s, c) oy: x + c ox - s oy exactly (a - b is a + (-b)).
-            row = [x, y, c, s, -s, c, amp * math.sin(omega * t + phase)]
+            # (x + c ox, y + s ox) per time, then (-s, c) oy per element: x + c ox - s oy
+            # exactly (a - b is a + (-b)), the boom centre's sum made once a time
+            row = [x + c * ox, y + s * ox, -s, c, amp * math.sin(omega * t + phase)]
             if follow:
                 row += (z - ox * math.sin(pitch), math.sin(roll))
             per_time.append(row)
         e = np.array(per_time).T[:, layout.time_index]
         lateral = layout.lateral
-        xy = e[0:2] + e[2:4] * ox + e[4:6] * lateral
-        h = layout.height0 + e[6]
+        xy = e[0:2] + e[2:4] * lateral
+        h = layout.height0 + e[4]
         if follow:
-            plane = e[7] + lateral * e[8]
+            plane = e[5] + lateral * e[6]
             ground = height_at(self.world.terrain, xy[0], xy[1])
             h = h + p.boom_terrain_residual * (plane - ground)
         return xy, np.maximum(h, _MIN_SENSOR_HEIGHT_M)
