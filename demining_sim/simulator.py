@@ -282,6 +282,8 @@ class Simulator:
         self._fates: List[ItemFate] = initial_fates(world.items)
         self.processed = self._processed_grid()
         self._stamp_pose = (math.inf, math.inf)
+        # The tool's travel (L1, m) after which the processed ground is stamped again.
+        self._stamp_travel_m = 0.5 * p.processed_truth_resolution_m
         self._tool_view = ToolView()
         o = world.origin
         self.geo = LocalCartesian(o.latitude_deg, o.longitude_deg, o.elevation_m)
@@ -460,16 +462,33 @@ class Simulator:
         tools.step(tool_cmd, tr.v, dt, jam_f, jam_t)
         view = self._tool_view
         view.set_depth = tools.depth
-        view.flail_rps = flail.speed
-        view.flail_processing = flail.processing
-        view.tiller_rps = tiller.speed
-        view.tiller_processing = tiller.processing and tool_cmd.tiller_speed > 0.0
-        for change in self.contact.check(t, tr.x, tr.y, tr.yaw, tr.v, view, ground_offset):
+        # Rotor.processing, without the property calls
+        speed = view.flail_rps = flail.speed
+        view.flail_processing = speed >= flail.min_process_speed and speed > 0.0
+        speed = view.tiller_rps = tiller.speed
+        view.tiller_processing = (speed >= tiller.min_process_speed and speed > 0.0
+                                  and tool_cmd.tiller_speed > 0.0)
+        x, y, yaw = tr.x, tr.y, tr.yaw
+        for change in self.contact.check(t, x, y, yaw, tr.v, view, ground_offset):
             self._apply_change(t, change)
         if view.flail_processing or view.tiller_processing:
-            self._stamp_processed(tr)
+            # The stamp's own first test here: most steps the tool has not moved far enough.
+            c, s = math.cos(yaw), math.sin(yaw)
+            tx, ty = x + c * p.tool_offset_x_m, y + s * p.tool_offset_x_m
+            sx, sy = self._stamp_pose
+            travel = abs(tx - sx) + abs(ty - sy)
+            if not travel < self._stamp_travel_m:
+                self._stamp_processed(tr, tx, ty, travel)
         self.odometry.integrate(tr.track_left, tr.track_right, dt)
-        self._record_pose()
+        # _record_pose, inlined (every step)
+        d = yaw - self._yaw_last
+        if d > math.pi:
+            d -= 2.0 * math.pi
+        elif d < -math.pi:
+            d += 2.0 * math.pi
+        yaw_u = self._yaw_u = self._yaw_u + d
+        self._yaw_last = yaw
+        self._ring.push((t, x, y, yaw_u, tr.z, tr.pitch, tr.roll))
 
         if t + _T_EPS >= self._next_due:
             self._sample_outputs(t, tr)
@@ -503,16 +522,14 @@ class Simulator:
         ground = float(height_at(self.world.terrain, np.array([x]), np.array([y]))[0])
         return self.p.tool_ground_following_residual * (ground - plane)
 
-    def _stamp_processed(self, tr: VehicleTruth) -> None:
-        """Record the ground the tool processed since the last stamp, at its effective depth."""
+    def _stamp_processed(self, tr: VehicleTruth, tx: float, ty: float, travel: float) -> None:
+        """Record the ground the tool processed since the last stamp, at its effective depth.
+
+        The tool's centre (``tx``, ``ty``), not base_link (turning in place sweeps the strip
+        too), has moved ``travel`` (L1) since the last stamp, at least
+        :attr:`_stamp_travel_m` (the caller tests it: most steps it has not).
+        """
         p = self.p
-        c, s = math.cos(tr.yaw), math.sin(tr.yaw)
-        # The tool's centre, not base_link: turning in place sweeps the strip too.
-        tx, ty = tr.x + c * p.tool_offset_x_m, tr.y + s * p.tool_offset_x_m
-        sx, sy = self._stamp_pose
-        travel = abs(tx - sx) + abs(ty - sy)
-        if travel < 0.5 * p.processed_truth_resolution_m:
-            return
         self._stamp_pose = (tx, ty)
         passes = self.contact.tool_passes(tr.v, self._tool_view, self.tools.ground_offset_m)
         if not passes:
@@ -753,17 +770,18 @@ class Simulator:
         per_time = []
         for t, (x, y, yaw, z, pitch, roll) in zip(times, self._ring.interp(times)):
             c, s = math.cos(yaw), math.sin(yaw)
-            # (c, s) ox and (-s, c) oy: x + c ox - s oy exactly (a - b is a + (-b)).
-            row = [x, y, c, s, -s, c, amp * math.sin(omega * t + phase)]
+            # (x + c ox, y + s ox) per time, then (-s, c) oy per element: x + c ox - s oy
+            # exactly (a - b is a + (-b)), the boom centre's sum made once a time
+            row = [x + c * ox, y + s * ox, -s, c, amp * math.sin(omega * t + phase)]
             if follow:
                 row += (z - ox * math.sin(pitch), math.sin(roll))
             per_time.append(row)
         e = np.array(per_time).T[:, layout.time_index]
         lateral = layout.lateral
-        xy = e[0:2] + e[2:4] * ox + e[4:6] * lateral
-        h = layout.height0 + e[6]
+        xy = e[0:2] + e[2:4] * lateral
+        h = layout.height0 + e[4]
         if follow:
-            plane = e[7] + lateral * e[8]
+            plane = e[5] + lateral * e[6]
             ground = height_at(self.world.terrain, xy[0], xy[1])
             h = h + p.boom_terrain_residual * (plane - ground)
         return xy, np.maximum(h, _MIN_SENSOR_HEIGHT_M)
@@ -786,7 +804,9 @@ class Simulator:
         xy, h = self._boom(md_times + gpr_times, layout)
         # One spatial query for both arrays (they share the boom).
         r = max(p.md_range_m, p.gpr_range_m)
-        (xmin, ymin), (xmax, ymax) = xy.min(axis=1).tolist(), xy.max(axis=1).tolist()
+        # the ufuncs' reductions (what ndarray.min and max call, without their wrapper)
+        (xmin, ymin), (xmax, ymax) = (np.minimum.reduce(xy, axis=1).tolist(),
+                                      np.maximum.reduce(xy, axis=1).tolist())
         rows = self.table.near(xmin - r, xmax + r, ymin - r, ymax + r)
         k = layout.split
         if md_times:

@@ -8,11 +8,16 @@ sorted by cell and a box query is a handful of ``searchsorted`` calls.
 from __future__ import annotations
 
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from demining_bringup.contract.world import Terrain
+
+#: :meth:`ItemTable.near` queries the grid for its box grown by this much and answers the
+#: following boxes inside that one from the rows it found, m: the sensor boom moves a few
+#: centimetres between batches, so one grid query serves a few dozen of them.
+_NEAR_REUSE_MARGIN_M = 2.0
 
 
 class GridIndex:
@@ -127,6 +132,8 @@ class ItemTable:
         self.active = np.ones(len(items), dtype=bool)
         self._cell = cell_m
         self.index = GridIndex(self.x, self.y, cell_m)
+        # (index, xmin, xmax, ymin, ymax, rows): the grid's rows for a grown box (near())
+        self._near_box: Optional[Tuple[GridIndex, float, float, float, float, np.ndarray]] = None
 
     def __len__(self) -> int:
         """Number of rows (world items plus scatterers)."""
@@ -160,8 +167,22 @@ class ItemTable:
         self.index = GridIndex(self.x, self.y, self._cell)
 
     def near(self, xmin: float, xmax: float, ymin: float, ymax: float) -> np.ndarray:
-        """Active rows inside the box (exact filter after the grid query)."""
-        idx = self.index.query_box(xmin, xmax, ymin, ymax)
+        """Active rows inside the box (exact filter after the grid query).
+
+        The grid's rows come in cell order (cells by key, rows by index within a cell) for
+        any box, so the rows of a larger box filtered by this one are this box's, in the same
+        order: a box inside the last grown one reuses its rows (the index object is checked:
+        :meth:`move` and :meth:`with_scatterers` replace it).
+        """
+        box = self._near_box
+        if box is not None and box[0] is self.index and box[1] <= xmin and xmax <= box[2] \
+                and box[3] <= ymin and ymax <= box[4]:
+            idx = box[5]
+        else:
+            m = _NEAR_REUSE_MARGIN_M
+            box = (self.index, xmin - m, xmax + m, ymin - m, ymax + m)
+            idx = self.index.query_box(*box[1:])
+            self._near_box = box + (idx,)
         if idx.size == 0:
             return idx
         x = self.x[idx]

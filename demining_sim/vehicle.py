@@ -254,6 +254,11 @@ class Vehicle:
         self._max_climb_tan = math.tan(math.radians(params.max_climb_slope_deg))
         self._half_gauge = params.track_gauge_m / 2.0
         self._grade_fwd = self._slope_slip = self._side_creep = 0.0
+        # Constants of the per-step arithmetic, read once (step runs at the physics rate):
+        # each is the same sub-expression step evaluated, so results keep every bit.
+        self._rolling_force = params.rolling_resistance_coeff * weight
+        self._yaw_keep = 1.0 - params.skid_yaw_loss
+        self._accel_dt = (math.nan, 0.0, 0.0)      # (dt, max_accel dt, max_yaw_accel dt)
         self._update_attitude(force=True)
         self.last_collision: Optional[str] = None
         # A disabling blast leaves the vehicle where it is (tracks or drive destroyed).
@@ -393,10 +398,12 @@ class Vehicle:
             w_cmd *= k
         v_ref = self._v_ref
         w_ref = self._w_ref
-        dv = p.max_accel_mps2 * dt
+        step_dt, dv, dw = self._accel_dt
+        if dt != step_dt:
+            dv, dw = p.max_accel_mps2 * dt, p.max_yaw_accel_rps2 * dt
+            self._accel_dt = (dt, dv, dw)
         d = v_cmd - v_ref
         v_ref += dv if d > dv else (-dv if d < -dv else d)
-        dw = p.max_yaw_accel_rps2 * dt
         d = w_cmd - w_ref
         w_ref += dw if d > dw else (-dw if d < -dw else d)
         self._v_ref, self._w_ref = v_ref, w_ref
@@ -427,22 +434,39 @@ class Vehicle:
         # skid-steer turning resistance (outer track drives, inner track brakes).
         slip_l = slip_r = slip
         w_max = math.inf     # the yaw rate the tracks' grip pays for
-        if self._k_over_l > 0.0 and (v_ref != 0.0 or w_ref != 0.0):
+        k_over_l = self._k_over_l
+        if k_over_l > 0.0 and (v_ref != 0.0 or w_ref != 0.0):
             direction = 1.0 if v_ref >= 0.0 else -1.0
-            resist = (p.rolling_resistance_coeff * self._weight
+            resist = (self._rolling_force
                       + self.tool_force) * (1.0 if v_ref != 0.0 else 0.0)
             f_long = 0.5 * (resist * direction + self._grade_force)
             f_turn = self._turn_force * math.tanh(w_ref / _TURN_RESISTANCE_W0)
+            grip = self._grip
             # Steerability: the outer track develops |f_long| + |f_turn|; what its grip
             # cannot pay for is not turned (the rest of the speed difference is lateral skid).
-            room = _STEER_GRIP_RATIO * self._grip - abs(f_long)
+            room = _STEER_GRIP_RATIO * grip - abs(f_long)
             if abs(f_turn) > room:
                 room = room if room > 0.0 else 0.0
                 f_turn = math.copysign(room, f_turn)
                 w_max = _TURN_RESISTANCE_W0 * math.atanh(min(room / self._turn_force,
                                                              _MAX_GRIP_RATIO))
-            slip_l += track_slip(f_long - f_turn, self._grip, self._k_over_l)
-            slip_r += track_slip(f_long + f_turn, self._grip, self._k_over_l)
+            # track_slip(f_long -/+ f_turn, grip, k_over_l), inlined (two calls a step).
+            if grip <= 0.0:
+                slip_l += _MAX_SLIP
+                slip_r += _MAX_SLIP
+            else:
+                ratio = abs(f_long - f_turn) / grip
+                if ratio >= _MAX_GRIP_RATIO:
+                    slip_l += _MAX_SLIP
+                else:
+                    ratio = -k_over_l * math.log(1.0 - ratio)
+                    slip_l += _MAX_SLIP if _MAX_SLIP < ratio else ratio
+                ratio = abs(f_long + f_turn) / grip
+                if ratio >= _MAX_GRIP_RATIO:
+                    slip_r += _MAX_SLIP
+                else:
+                    ratio = -k_over_l * math.log(1.0 - ratio)
+                    slip_r += _MAX_SLIP if _MAX_SLIP < ratio else ratio
         slip_l = 0.0 if slip_l < 0.0 else (_MAX_SLIP if slip_l > _MAX_SLIP else slip_l)
         slip_r = 0.0 if slip_r < 0.0 else (_MAX_SLIP if slip_r > _MAX_SLIP else slip_r)
         self.slip_left, self.slip_right = slip_l, slip_r
@@ -451,7 +475,7 @@ class Vehicle:
         g_l = t.track_left * (1.0 - slip_l)
         g_r = t.track_right * (1.0 - slip_r)
         v = 0.5 * (g_l + g_r) * traction
-        w = (g_r - g_l) / (2.0 * half_b) * (1.0 - p.skid_yaw_loss)
+        w = (g_r - g_l) / (2.0 * half_b) * self._yaw_keep
         if w > w_max:
             w = w_max
         elif w < -w_max:
@@ -499,7 +523,8 @@ class Vehicle:
         # and blocking included), not of the commanded sprocket speed.
         t.accel = (v - t.v) / dt if dt > 0 else 0.0
         t.v, t.omega, t.slip = v, w, slip
-        self._update_attitude()
+        if not self._flat:          # the plane's attitude never changes
+            self._update_attitude()
         return None
 
     def stop(self) -> None:

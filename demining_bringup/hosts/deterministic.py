@@ -146,15 +146,19 @@ class DeterministicHost:
     # -- wiring -----------------------------------------------------------------------------
 
     def _sink_for(self, name: str, cls: Type[Component]) -> Callable[[str, Any], None]:
-        # the port's topic looked up once (every value a component emits passes here)
+        # the port's topic looked up once (every value a component emits passes here), and
+        # its wire at its first delivery (a topic outside the contract raises there, as before)
         port_topics = {port: spec.topic for port, spec in cls.outputs.items()}
+        topic_wires: Dict[str, Any] = {}
 
         def sink(port: str, value: Any) -> None:
             rt = self.runtimes[name]
             topic = port_topics[port]
             self.emitted[topic] += 1
             if topic in self._subscribers or topic in self._taps or self._recorder:
-                wire = self._wires[topic]
+                wire = topic_wires.get(topic)
+                if wire is None:
+                    wire = topic_wires[topic] = self._wires[topic]
                 fast = wire.fast
                 if fast is not None and self._recorder is None \
                         and not isinstance(value, Garbage):

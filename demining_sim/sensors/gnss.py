@@ -56,7 +56,10 @@ class GnssModel:
         self.p = params
         self.origin = origin
         self.rng = rng
-        self._bias = rng.standard_normal(3) * params.gnss_bias_sigma_m * _BIAS_SCALE
+        # Python floats (east, north, up): numpy scalars make every fix's arithmetic slow;
+        # the products are the array expression's, element by element.
+        self._bias = tuple((rng.standard_normal(3) * params.gnss_bias_sigma_m
+                            * _BIAS_SCALE).tolist())
         self._t_last: Optional[float] = None
         self._dropout_until = -math.inf
 
@@ -77,8 +80,12 @@ class GnssModel:
         # Gauss-Markov bias: exact discretisation for any dt.
         a = math.exp(-dt / p.gnss_bias_tau_s)
         q = p.gnss_bias_sigma_m * math.sqrt(max(1.0 - a * a, 0.0))
-        self._bias = a * self._bias + q * self.rng.standard_normal(3) * _BIAS_SCALE
-        noise = self.rng.standard_normal(3)
+        # a * bias + q * N(0, 1) * _BIAS_SCALE, per component (the scale of east and north
+        # is 1.0, and x * 1.0 is x)
+        be, bn, bu = self._bias
+        we, wn, wu = self.rng.standard_normal(3).tolist()
+        self._bias = (a * be + q * we, a * bn + q * wn, a * bu + q * wu * _VERTICAL_BIAS_FACTOR)
+        noise = self.rng.standard_normal(3).tolist()
         start_dropout = self.rng.random()
         if t < self._dropout_until:
             return None

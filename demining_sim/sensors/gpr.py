@@ -326,7 +326,8 @@ class GprModel:
         centre = np.rint(t_arr / dt).astype(np.int64)
         idx = centre[:, None] + self._win[None, :]
         vals = amp[:, None] * ricker(idx * dt - t_arr[:, None], self.p.gpr_center_freq_ghz)
-        ok = (idx >= 0) & (idx < n_s)
+        # 0 <= idx < n_s in one comparison: a negative index read as unsigned is huge
+        ok = idx.view(np.uint64) < n_s
         flat = (trace_idx[:, None] * n_s + idx)[ok]
         out += np.bincount(flat, weights=vals[ok], minlength=out.size).reshape(out.shape)
 

@@ -151,8 +151,13 @@ class MetalDetectorModel:
                                    float(coil_y.min()) - r, float(coil_y.max()) + r)
         if rows.size:
             rows = rows[self._sensed[rows]]
-        s = md_response(coil_x, coil_y, coil_h, self.table.x[rows], self.table.y[rows],
-                        self.zc[rows], self.strength[rows], p.md_gain, p.md_r_min_m)
+        if rows.size:
+            s = md_response(coil_x, coil_y, coil_h, self.table.x[rows], self.table.y[rows],
+                            self.zc[rows], self.strength[rows], p.md_gain, p.md_r_min_m)
+        else:
+            # md_response of no items (its zeros) without four empty gathers and the call:
+            # most batches have no metal within range of the boom
+            s = np.zeros(np.shape(coil_x))
         s += soil_background(coil_h, self.chi, p.md_soil_gain, p.md_coil_radius_m)
         dt = 0.0 if self._t_last is None else max(t - self._t_last, 0.0)
         self._t_last = t
