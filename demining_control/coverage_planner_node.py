@@ -25,10 +25,13 @@ pins are bounded, and so is the number of zones.
 Too steep: a slope stop (the supervisor's ``slope above the work limit``) that lasts
 ``pin_replan_s`` marks the ground under the machine's footprint, grown by ``steep_margin_m``, too
 steep: it is planned round like an exclusion zone, the path backs out of it first (the
-supervisor lets autonomy reverse straight out of a slope stop) and the ground is reported
-unreached with that reason. At most ``max_steep_zones`` are marked; past that the plan is
-refused and the mission ends with its report. The zones are not journaled: a resumed mission
-finds them again.
+supervisor lets autonomy reverse straight out of a slope stop, and first turn back where it
+pivoted into one) and the ground is reported unreached with that reason. The way out is the
+driven trail (below): after a pivot it turns back, then reverses; the steep zone the machine
+stands on does not block it (rugged_terrain seed 1: its margin refused the pivot back, no way
+out was planned, and the machine stood 900 s in the stop until the mission was aborted).
+At most ``max_steep_zones`` are marked; past that the plan is refused and the mission ends
+with its report. The zones are not journaled: a resumed mission finds them again.
 
 Re-cover: when the follower has driven the whole path (``done``), ground it left unprocessed
 (a stop that lifted the tool on a work leg, a lane cut short) is planned again from where the
@@ -564,9 +567,14 @@ class CoveragePlannerComponent(Component):
             force_back_out and not p.within(self.safe_ground))]
         hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
         # the supervisor keeps the zones as they are, not as widened: the way back is
-        # blocked by those only (a widened zone behind stopped every back-out short)
+        # blocked by those only (a widened zone behind stopped every back-out short). A too
+        # steep zone the footprint is on now is the one it leaves, under the supervisor's
+        # slope recovery (it knows no steep ground): as a block, its margin refused the pivot
+        # back that undoes a pivot into the slope stop, and the machine stood (rugged_terrain)
+        here = footprint(pose.x, pose.y, pose.yaw, *hull)
         blocking = [p for k, p in self._keep_out(widened=False)
-                    if not (k[0] == 'x' and p.within(self.safe_ground))]
+                    if not (k[0] == 'x' and p.within(self.safe_ground))
+                    and not (k[0] == 's' and p.intersects(here))]
         # straight back only over ground the tracks may be on: behind a machine that has
         # just pivoted lies ground it never drove
         ground = self._back_out_ground(pose, processed) if avoid else None

@@ -84,6 +84,10 @@ KEEP_OUT_CAUSES = (NO_GO_AHEAD, EXCLUSION_AHEAD)
 #: it (no dead end: gen_slope stood 900 s on a bump and was aborted).
 SLOPE_STOP = 'slope above the work limit'
 SLOPE_RECOVERY = 'slope recovery: reversing straight out at creep speed, tool lifted'
+#: Reason of the OK state while autonomy turns back where it pivoted into a slope stop
+#: (issue 7: after a pivot, straight back is ground the machine never drove).
+SLOPE_UNDO_PIVOT = ('slope recovery: turning back where it pivoted at creep yaw rate, tool '
+                    'lifted')
 #: Protective-stop cause head of a motion whose tracks would leave allowed ground (processed or
 #: declared safe): the supervisor raises it, the path follower backs up on it.
 ALLOWED_GROUND_STOP = 'tracks would leave allowed ground'

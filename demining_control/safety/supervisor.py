@@ -44,7 +44,14 @@ the command mux: hold-to-run with the deadman) may drive out of a slope or machi
 may reverse straight out of a slope stop (no turn, the same creep speed, rotors stopped and the
 tool lifted) for at most ``slope_recovery_m`` from where the stop began: back along the track it
 came up at a tilt within the limits (issue 7, no dead end: the coverage planner marks the ground
-too steep and re-plans round it).
+too steep and re-plans round it). A slope stop that began during or just after a pivot (within
+``slope_undo_place_m`` of where the machine began turning on the spot) may first be undone:
+autonomy may turn back on the spot towards the heading the machine had there, where its
+attitude was within the limits, and no further (at ``teleop_creep_yaw_rate``, rotors stopped,
+tool lifted). Straight back from a machine that has just pivoted is ground it never drove; the
+reversed pivot sweeps exactly the ground the tracks just swept and brings the attitude back to
+one within the limits, and from there the straight reverse is back down the driven trail
+(rugged_terrain seed 1 stood 900 s after a pivot into a slope stop and was aborted at 40 %).
 
 Keep-out on the footprint (allowed ground, :mod:`demining_control.safety.allowed_ground`;
 ``allowed_ground_check``): the motion passed on (forward, reverse or pivot, after the clamps
@@ -90,7 +97,8 @@ from demining_bringup.contract.states import (ALLOWED_GROUND_EVENT_PREFIX,  # no
                                               ALLOWED_GROUND_RECORDED, ALLOWED_GROUND_STOP,
                                               allowed_ground_departure, EXCLUSION_AHEAD,
                                               INTERLOCK_HOLD, NO_GO_AHEAD, PIVOT_HOLD,
-                                              SLOPE_RECOVERY, SLOPE_STOP, CmdSource,
+                                              SLOPE_RECOVERY, SLOPE_STOP,
+                                              SLOPE_UNDO_PIVOT, CmdSource,
                                               SafetyState, ZoneState)
 from demining_control.coverage.allowed import ContactParams, geofence
 from demining_control.coverage.no_go import NoGoZones, footprint
@@ -256,8 +264,24 @@ class SafetyParams:
     slope_recovery_m: float = param(
         6.0, 'autonomy may reverse straight out of a slope stop this far from where it began '
         '(at teleop_creep_speed_mps, tool lifted; the length of the machine: the tracks are '
-        'then back where they were within the limits), m; 0: it waits for teleop',
-        min=0.0, max=50.0)
+        'then back where they were within the limits), m; 0: it waits for teleop (no undo '
+        'of a pivot either)', min=0.0, max=50.0)
+    # Where the machine turns on the spot: the localisation's noise (centimetres with RTK) and
+    # a skid-steer pivot's drift stay well inside 0.5 m, and a straight drive at the working
+    # speed (0.4 m/s) leaves it within about a second. A slope stop this near where the turn
+    # began may undo the turn; further off, the undo would sweep ground the pivot never swept.
+    slope_undo_place_m: float = param(
+        0.5, 'a slope stop within this of where the machine began turning on the spot '
+        '(during or just after a pivot) may undo the turn: autonomy may turn back towards '
+        'the heading it had there, within the limits, at teleop_creep_yaw_rate, tool lifted, '
+        'm', min=0.05, max=5.0)
+    # Below this the turn is undone: a pivot's own exit tolerance (the path follower's
+    # pivot_exit_rad, 0.03 rad) and one control period at the creep yaw rate (0.02 rad) fit
+    # inside it, so the follower's last correction is not refused, and a turn that small is
+    # no pivot to undo (steering on a straight leg).
+    slope_undo_tolerance_rad: float = param(
+        0.05, 'a turn on the spot smaller than this is not undone out of a slope stop (and an '
+        'undo ends this near the heading it had), rad', min=0.001, max=0.5)
     # A pose that moves further between two judgements than the machine can drive is a
     # localisation jump (a GNSS multipath fix accepted, a re-anchoring): the keep-out and the
     # clearance record are then judged on a wrong pose, so the machine waits for the operator.
@@ -451,6 +475,13 @@ class SafetySupervisor:
         self._over_slope = False
         #: Where the current slope stop began (x, y); None without one.
         self._slope_from: Optional[XY] = None
+        #: Where the machine is turning on the spot (x, y) and whether its attitude was within
+        #: the limits when it came there; the yaw it has turned there since (unwrapped, rad);
+        #: and the yaw of the last pose judged. None before a fresh, finite pose.
+        self._turn_place: Optional[XY] = None
+        self._turn_place_level = False
+        self._turned = 0.0
+        self._turn_yaw: Optional[float] = None
         self._slip_since: Optional[float] = None
         self._runaway_since: Optional[float] = None
         #: The linear velocity passed on at the last judgement (the commanded motion).
@@ -689,6 +720,41 @@ class SafetySupervisor:
                 and math.hypot(pose.x - start[0], pose.y - start[1])
                 < self.params.slope_recovery_m)
 
+    def _slope_undo(self, inputs: SafetyInputs) -> bool:
+        """Whether autonomy's command undoes a pivot into a slope stop: the slope is the only
+        machine limit, the machine is still where it began turning on the spot (its attitude
+        within the limits there), it has turned more than ``slope_undo_tolerance_rad`` since,
+        and the command is a pivot back towards the heading it had there."""
+        cmd, p = inputs.cmd, self.params
+        return (self._over_slope and self.limit_latch is None and p.slope_recovery_m > 0.0
+                and self._turn_place_level and abs(self._turned) > p.slope_undo_tolerance_rad
+                and cmd is not None and _finite(cmd.v, cmd.omega)
+                and motion_kind(cmd.v, cmd.omega) is Motion.PIVOT
+                and cmd.omega * self._turned < 0.0)
+
+    def _track_turn(self, pose: Optional[VehicleState], fresh: bool) -> None:
+        """Follow where the machine turns on the spot and how far it has turned there.
+
+        Until it has turned ``slope_undo_tolerance_rad`` the place follows the machine (a
+        straight drive), so it is where the turn began; it begins anew, with nothing turned,
+        once the pose is ``slope_undo_place_m`` from it (the machine drove on). The turn is
+        counted from the heading the machine came with (the one an undo turns back to), and
+        the place remembers whether the attitude was within the limits where it began.
+        """
+        if not fresh or not _finite(pose.x, pose.y, pose.yaw):
+            return
+        p, place = self.params, self._turn_place
+        if place is None or self._turn_yaw is None or math.hypot(
+                pose.x - place[0], pose.y - place[1]) > p.slope_undo_place_m:
+            self._turned = 0.0
+        else:
+            d = pose.yaw - self._turn_yaw
+            self._turned += math.atan2(math.sin(d), math.cos(d))
+        if abs(self._turned) <= p.slope_undo_tolerance_rad:
+            self._turn_place = (pose.x, pose.y)
+            self._turn_place_level = not self._over_slope
+        self._turn_yaw = pose.yaw
+
     def tool_must_stop(self, inputs: SafetyInputs, now: float) -> bool:
         """Whether the rotors must stop and the tool lift (people, slope, IMU, tool state)."""
         return bool(self.tool_stop_causes(inputs, now))
@@ -709,6 +775,7 @@ class SafetySupervisor:
                                                       p.localization_timeout_s)
                  and _finite(pose.v))
         measured = abs(pose.v) if fresh else 0.0
+        self._track_turn(pose, fresh)
         if p.pose_jump_check and fresh and _finite(pose.x, pose.y):
             self._track_pose_jump(pose, now)
         if self.allowed is not None and fresh:
@@ -963,7 +1030,9 @@ class SafetySupervisor:
         teleop = inputs.cmd_source == CmdSource.TELEOP.value
         creep = teleop and (self.limit_latch is not None or self._over_slope)
         backout = not teleop and self._slope_backout(inputs)
-        creep = creep or backout
+        # a reverse is the straight back-out; only a pivot may undo the turn
+        undo = not teleop and not backout and self._slope_undo(inputs)
+        creep = creep or backout or undo
         if self.limit_latch is not None and not teleop:
             # a machine limit waits for the operator: vehicle and tool stopped
             self.interlock_active = False
@@ -995,6 +1064,8 @@ class SafetySupervisor:
                 omega = max(-p.teleop_creep_yaw_rate, min(p.teleop_creep_yaw_rate, omega))
             if backout:
                 v, omega = min(v, 0.0), 0.0     # straight back: the way it came
+            elif undo:
+                v = 0.0                         # on the spot: over the ground just swept
             if (inputs.mission_clearing and v > 0.0 and self.tool_over_field(inputs.pose)
                     and not self.tool_ready(inputs, now)
                     and not self.tool_over_allowed(inputs.pose)):
@@ -1043,6 +1114,8 @@ class SafetySupervisor:
             return self.state, Twist2D(), tool
         if backout:
             self._set(SafetyState.OK, SLOPE_RECOVERY, now)
+        elif undo:
+            self._set(SafetyState.OK, SLOPE_UNDO_PIVOT, now)
         elif creep:
             self._set(SafetyState.OK, f'{TELEOP_RECOVERY}: {self.limit_latch or SLOPE_STOP}',
                       now)

@@ -5,7 +5,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Grid,
-                                                 VehicleState)
+                                                 Twist2D, VehicleState)
 from demining_bringup.contract.states import FollowerStatus, PlanState
 from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_control.coverage.no_go import disc_polygon
@@ -440,6 +440,58 @@ def test_a_lasting_slope_stop_marks_the_ground_too_steep_backs_out_and_plans_rou
     slope_stop(VehicleState(30.0, 5.0, 15.0, 0.0), 30.0, 33.0)          # one more than allowed
     assert statuses[-1].state == PlanState.REFUSED.value
     assert 'slope stopped the machine' in statuses[-1].reason
+
+
+def test_a_slope_stop_in_a_pivot_backs_out_by_undoing_the_pivot_then_the_trail(area_file):
+    """rugged_terrain seed 1: the machine pivoted on the spot into a slope stop; straight back
+    was ground it never drove, and the pivot back, judged against the too steep zone it stood
+    on (its margin), was refused: no way out was planned and it stood 900 s until the mission
+    was aborted at 40 %. The way out now turns back where it pivoted (the supervisor passes
+    that undo out of a slope stop) and reverses west down the driven trail."""
+    from demining_bringup.contract.datatypes import SafetyEvent, ToolCommand, ToolState
+    from demining_bringup.contract.states import SLOPE_STOP, SLOPE_UNDO_PIVOT, SafetyState
+    from demining_control.safety.supervisor import (SafetyInputs, SafetyParams,
+                                                    SafetySupervisor)
+    rt, out = _runtime(area_file, replan_mode='full', pin_replan_s=2.0)
+    comp = rt.component
+    _drive_east(rt, 2.0, 12.0, 10.0, 1.0, 20.0)
+    turned = 1.2
+    for k, yaw in enumerate(np.linspace(0.0, turned, 20)):        # a pivot on the spot
+        rt.deliver('pose', VehicleState(21.0 + k, 12.0, 10.0, float(yaw)), 21.0 + k)
+    pose = VehicleState(41.0, 12.0, 10.0, turned)
+    stop = SafetyEvent(41.0, SafetyState.PROTECTIVE_STOP.value, SLOPE_STOP)
+    rt.deliver('safety', stop, 41.0)
+    for t in np.arange(41.0, 44.0, 0.5):
+        rt.deliver('pose', pose, float(t))
+    assert len(comp.steep) == 1 and comp.steep[0].contains(Point(12.0, 10.0))
+    path = np.asarray(out[-1][1])
+    # the pivot undone on the spot (facing east again), then west on the trail, facing east
+    assert np.allclose(path[0], (12.0, 10.0, 0.0), atol=0.06)
+    west = np.flatnonzero(np.abs(path[:, 1] - 10.0) < 1e-9)
+    end = int(west[np.argmax(np.diff(np.concatenate([west, [-2]])) != 1)])
+    assert path[end][0] < 12.0 - 1.0 and np.all(np.diff(path[:end + 1, 0]) <= 0.0)
+    assert np.allclose(path[:end, 2], 0.0, atol=0.06)
+    # the follower turns back towards east on the spot: the supervisor passes that turn out
+    # of the slope stop (at the creep yaw rate), the one it would refuse otherwise
+    follower = PathFollower()
+    follower.set_path(path)
+    cmd = follower.update(pose, 0.1)
+    assert cmd.v == pytest.approx(0.0, abs=1e-6) and cmd.omega < 0.0
+    sup = SafetySupervisor([(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)],
+                           SafetyParams(imu_required=True))
+    yaws = [0.0] * 5 + list(np.linspace(0.0, turned, 20)) + [turned, turned]
+    for k, yaw in enumerate(yaws):
+        roll = 0.3 if k >= 24 else 0.0                  # the bump, at the end of the pivot
+        t = 0.1 * (k + 1)
+        inp = SafetyInputs(cmd=cmd if k == len(yaws) - 1 else Twist2D(0.0, 0.3), cmd_stamp=t,
+                           tool_cmd=ToolCommand(), tool_cmd_stamp=t, heartbeat_stamp=t,
+                           pose=VehicleState(t, 12.0, 10.0, float(yaw)), pose_stamp=t,
+                           tool_state=ToolState(t), tool_state_stamp=t, roll=roll,
+                           imu_stamp=t)
+        state, passed, _ = sup.update(inp, t)
+        if k == len(yaws) - 2:
+            assert state is SafetyState.PROTECTIVE_STOP and SLOPE_STOP in sup.reason
+    assert state is SafetyState.OK and sup.reason == SLOPE_UNDO_PIVOT and passed.omega < 0.0
 
 
 def test_a_pin_widens_the_zone_ahead_on_the_path_not_a_nearer_one_beside(area_file):
