@@ -458,6 +458,9 @@ class _Channel:
         self.table = np.zeros((0, 0), dtype=np.intp)
         #: Where the table points inside the window (the samples a stack counts).
         self.inside = np.zeros((0, 0), dtype=bool)
+        #: Per window sample, one past the last bin inside (:func:`_inside_prefix`; None: the
+        #: counts come from ``inside`` itself).
+        self.inside_end: Optional[np.ndarray] = None
         #: Sign of the transmitted pulse (the direct coupling) in this channel.
         self.pulse_sign = 1.0
         #: Permittivity the moveout table was built with.
@@ -479,9 +482,14 @@ class _Channel:
     def setup(self, k_lo: int, n_win: int, table: np.ndarray) -> None:
         """Allocate the pending arrays for a depth window of ``n_win`` samples."""
         self.k_lo, self.n_win = k_lo, n_win
-        self.table = table
-        self.inside = table < n_win
+        self.set_table(table)
         self._allocate(_PENDING_CAPACITY)
+
+    def set_table(self, table: np.ndarray) -> None:
+        """Use the moveout ``table`` (neighbour-distance bins x window samples)."""
+        self.table = table
+        self.inside = table < self.n_win
+        self.inside_end = _inside_prefix(self.inside)
 
     def _allocate(self, cap: int) -> None:
         old = (self.along.T, self.score, self.amp, self.k, self.env, self.sig)
@@ -884,10 +892,10 @@ class GprProcessor:
         p = self.params
         w = p.background_window_traces
         count, head, since, has = self._count, self._head, self._since, self._has
+        min_bg, every = p.min_background_traces, p.background_refresh_traces
 
         def stale(c: int) -> bool:
-            return count[c] >= p.min_background_traces and \
-                (not has[c] or since[c] >= p.background_refresh_traces)
+            return count[c] >= min_bg and (not has[c] or since[c] >= every)
 
         white = np.empty_like(aligned)
         ready = np.zeros(len(idx), dtype=bool)
@@ -898,20 +906,30 @@ class GprProcessor:
                 self._refresh(due)
             rows: List[int] = []
             heads: List[int] = []
+            slots: List[int] = []
             later = []
             for c, a, b in todo:
-                j = a
-                while j < b and (j == a or not stale(c)):
-                    rows.append(j)
-                    heads.append(head[c])
-                    ready[j] = count[c] >= p.min_background_traces
-                    head[c] = (head[c] + 1) % w
-                    count[c] = min(count[c] + 1, w)
-                    since[c] += 1
-                    j += 1
-                if j < b:
-                    later.append((c, j, b))
-            slots = [idx[j] for j in rows]
+                # The slot's next traces up to the first after which it is stale (its count
+                # reaches min_bg and, once it has estimates, ``every`` traces came since the
+                # last refresh), counted instead of tested trace by trace: the first one is
+                # always taken (the slot was refreshed just above if it was due).
+                c0 = count[c]
+                due_in = min_bg - c0 if not has[c] else max(min_bg - c0, every - since[c])
+                take = min(max(due_in, 1), b - a)
+                rows.extend(range(a, a + take))
+                h0 = head[c]
+                heads.extend(range(h0, h0 + take) if h0 + take <= w else
+                             [(h0 + i) % w for i in range(take)])
+                slots.extend([c] * take)
+                # A trace is ready when its slot held min_bg traces before it.
+                first_ready = a + max(min_bg - c0, 0)
+                if first_ready < a + take:
+                    ready[first_ready:a + take] = True
+                head[c] = (h0 + take) % w
+                count[c] = min(c0 + take, w)
+                since[c] += take
+                if a + take < b:
+                    later.append((c, a + take, b))
             whole = len(rows) == len(idx)   # one phase, the usual batch: no row gathers
             if whole and ready.all():
                 white = (aligned - self._bg[slots]) * self._inv[slots]
@@ -1000,8 +1018,7 @@ class GprProcessor:
         """Rebuild the moveout table once the permittivity estimate has moved."""
         eps = self.permittivity
         if _stale_table(st, eps):
-            st.table = self._table(st.ref, st.k_lo, st.n_win, eps)
-            st.inside = st.table < st.n_win
+            st.set_table(self._table(st.ref, st.k_lo, st.n_win, eps))
             st.table_eps = eps
 
     def _table(self, ref: float, k_lo: int, n_win: int, eps: float) -> np.ndarray:
@@ -1064,7 +1081,18 @@ class GprProcessor:
         # The gather as one flat take (a fraction of the cost of indexing with two index
         # arrays); the samples inside the window counted on the table itself (``inside``).
         cols = st.table[b]
-        count = np.maximum(st.inside[b].sum(axis=1), 1.0)
+        if st.inside_end is not None:
+            # The neighbours counted at each sample are those whose bin is inside there, i.e.
+            # before its ``inside_end``: each trace's histogram of bins, cumulated, read there
+            # (the same integers as summing ``inside`` over the gathered rows, in a fraction
+            # of the time: that gather and sum cost as much as the stack's own).
+            n_t, n_rows = b.shape[0], len(st.table) + 1
+            hist = np.bincount((b + (np.arange(n_t) * n_rows + 1)[:, None]).ravel(),
+                               minlength=n_t * n_rows)
+            inside_n = hist.reshape(n_t, n_rows).cumsum(axis=1).take(st.inside_end, axis=1)
+        else:
+            inside_n = st.inside[b].sum(axis=1)
+        count = np.maximum(inside_n, 1.0)
         cols += (nb * st.env.shape[1])[:, :, None]
         vals = st.env.ravel().take(cols)
         stack = vals.sum(axis=1) / count
@@ -1340,6 +1368,20 @@ def polarity_at(sig: np.ndarray, env: np.ndarray, offsets_m: np.ndarray, k0: flo
     if total == 0.0:
         return 0
     return 1 if total * pulse_sign > 0.0 else -1
+
+
+def _inside_prefix(inside: np.ndarray) -> Optional[np.ndarray]:
+    """Per column of ``inside`` (bins x samples), one past its last True row, when its True
+    rows are a prefix (every bin up to there, none after), else None.
+
+    The moveout table's samples are inside the window for the nearest bins only: the moveout
+    and the aperture both grow with the neighbour's distance (the last row, a missing
+    neighbour, is all outside); checked, not assumed.
+    """
+    end = inside.sum(axis=0)
+    if not np.array_equal(inside, np.arange(len(inside))[:, None] < end[None, :]):
+        return None
+    return end
 
 
 def _stale_table(st: _Channel, eps: float) -> bool:
