@@ -273,7 +273,9 @@ class LocalizationCore:
 
     def _apply(self, t: float, kind: str, payload: Any) -> Outcome:
         """Predict to ``t`` (if later than the filter), update, and log the measurement."""
-        before = (self.t, self.x.copy(), self.P.copy())
+        # The state before, kept by reference: every step below binds new arrays to x and P
+        # (the one in-place change, a GNSS re-anchor, copies first), so no copy is needed.
+        before = (self.t, self.x, self.P)
         if t > self.t:
             self.x, self.P = _predict(self.x, self.P, t - self.t, self.params)
             self.t = t
@@ -329,6 +331,8 @@ class LocalizationCore:
                 self._rejecting_since = t
             self.gnss_rejected_s = t - self._rejecting_since
             if self._filter_drifts(t, nu):
+                # (Copies: the measurement log holds the arrays of the state before.)
+                self.x, self.P = self.x.copy(), self.P.copy()
                 self.x[X], self.x[Y] = e - (h[0] - self.x[X]), n - (h[1] - self.x[Y])
                 self.P[:2, :] = 0.0
                 self.P[:, :2] = 0.0
