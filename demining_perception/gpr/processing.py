@@ -465,6 +465,8 @@ class _Channel:
         self.pulse_sign = 1.0
         #: Permittivity the moveout table was built with.
         self.table_eps = math.nan
+        #: Counts the tables set (the processor's joint table follows it).
+        self.table_version = 0
 
     def smooth_pick(self, pick: float) -> float:
         """Add a pick; return the running median of the last ``smoothing`` picks."""
@@ -490,6 +492,7 @@ class _Channel:
         self.table = table
         self.inside = table < self.n_win
         self.inside_end = _inside_prefix(self.inside)
+        self.table_version += 1
 
     def _allocate(self, cap: int) -> None:
         old = (self.along.T, self.score, self.amp, self.k, self.env, self.sig)
@@ -592,6 +595,8 @@ class GprProcessor:
         self._eps_in_use: Optional[float] = None
         #: Batches past the movement gate whose processing waits (:meth:`_can_wait`).
         self._waiting: List[_Kept] = []
+        #: The joint moveout table of the channels last stacked together (:meth:`_joint_table`).
+        self._joint: Optional[Tuple[tuple, Tuple[np.ndarray, np.ndarray]]] = None
 
     def process(self, scan: GprScan, poses: PoseBuffer) -> List[Detection]:
         """Process one batch; return the apexes decided during it (map frame)."""
@@ -760,9 +765,19 @@ class GprProcessor:
         blocks = _runs(chs)
         along[3] = self._surface_residuals(env, blocks)
         scored = set(current.chs) if current is not None else set()
+        chans = [(ch, a, b, self._channels[ch]) for ch, a, b in blocks]
+        scan = self._scan_channels if len(scored) > 1 and all(
+            st.n_win for _, _, _, st in chans) else self._scan_one_by_one
+        return scan(chans, along, env, white, scored)
+
+    def _scan_one_by_one(self, chans: List[Tuple[int, int, int, _Channel]],
+                         along: np.ndarray, env: np.ndarray, white: np.ndarray,
+                         scored: set) -> List[Detection]:
+        """The end of :meth:`_run`, channel by channel: set up (on its first ready trace),
+        table brought up to date, traces appended, then (``scored``) stacked and decided."""
+        p = self.params
         out: List[Detection] = []
-        for ch, a, b in blocks:
-            st = self._channels[ch]
+        for ch, a, b, st in chans:
             if not st.n_win and not self._setup(st, ch):
                 continue
             if p.estimate_permittivity:
@@ -771,6 +786,149 @@ class GprProcessor:
             if ch in scored and self._stack(st):
                 out.extend(self._decide(st))
         return out
+
+    def _scan_channels(self, chans: List[Tuple[int, int, int, _Channel]], along: np.ndarray,
+                       env: np.ndarray, white: np.ndarray, scored: set) -> List[Detection]:
+        """:meth:`_scan_one_by_one` for channels all set up, their stacks scored jointly.
+
+        Each channel's table is brought up to date and its traces appended, then the ready
+        channels are stacked in one set of array calls (:meth:`_stack_joint`: the array calls,
+        not the samples, were most of a stack's cost) and decided in channel order, as the
+        loop does. A decision that adds a velocity fit can move the permittivity a later
+        channel's table is built with: the later channels then go again one by one from the
+        tables they had, so every channel sees what it would have seen in the loop.
+        """
+        p = self.params
+        saved = []
+        for _, a, b, st in chans:
+            saved.append((st.table, st.inside, st.inside_end, st.table_eps, st.table_version,
+                          st.stacked))
+            if p.estimate_permittivity:
+                self._retabulate(st)
+            st.append(along[:, a:b], env[a:b], white[a:b])
+        stacked = self._stack_joint([(self._index[ch], st) for ch, _, _, st in chans
+                                     if ch in scored])
+        out: List[Detection] = []
+        fits = self.stats.velocity_fits
+        for i, (_, _, _, st) in enumerate(chans):
+            if id(st) in stacked:
+                out.extend(self._decide(st))
+            if self.stats.velocity_fits == fits:
+                continue
+            for (ch, _, _, later), state in zip(chans[i + 1:], saved[i + 1:]):
+                (later.table, later.inside, later.inside_end, later.table_eps,
+                 later.table_version, later.stacked) = state
+                if p.estimate_permittivity:
+                    self._retabulate(later)
+                if ch in scored and self._stack(later):
+                    out.extend(self._decide(later))
+            break
+        return out
+
+    def _joint_table(self) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """Every channel's moveout table one after the other (in background-slot order, its
+        bins x samples rows) and their ``inside_end`` rows, when all are set up with one shape
+        and prefixes; else None.
+
+        Kept while no table changes (they change when a channel is set up or the permittivity
+        estimate moves).
+        """
+        sts = list(self._channels.values())     # (in slot order: both follow first arrival)
+        key = tuple(st.table_version for st in sts)
+        if self._joint is not None and self._joint[0] == key:
+            return self._joint[1]
+        shape = sts[0].table.shape
+        if any(not st.n_win or st.table.shape != shape or st.inside_end is None
+               for st in sts):
+            return None
+        joint = (np.concatenate([st.table for st in sts]),
+                 np.stack([st.inside_end for st in sts]))
+        self._joint = (key, joint)
+        return joint
+
+    def _stack_joint(self, sts: List[Tuple[int, _Channel]]) -> set:
+        """:meth:`_stack` on each of ``sts`` (background slot, channel) in one set of array
+        calls; the ids of those scored.
+
+        Their pending rows are laid one channel after the other; each trace's neighbours are
+        searched in its own channel's distances, and its bins read its own channel's table.
+        The neighbours are padded to the most any trace has with the missing neighbour's bin
+        (the zero column, as :meth:`_stack` pads its own): adding those zeros at the end of
+        a sum leaves it as it was, so every score has the bits :meth:`_stack` gives it.
+        """
+        p = self.params
+        w = p.hyperbola_half_width_m
+        todo = []
+        slots = []
+        for slot, st in sts:
+            lo_row, n = st.start, st.n
+            # The readiness test of _stack.
+            last = st.stacked + p.stack_every_traces - 1
+            if last >= n or st.s_arr[last] > st.s_arr[n - 1] - w:
+                continue
+            s = st.s_arr[lo_row:n]
+            lim = lo_row + int(s.searchsorted(s[-1] - w, side='right'))
+            if lim > st.stacked:
+                todo.append((st, s, lim))
+                slots.append(slot)
+        joint = self._joint_table() if len(todo) > 1 and p.hyperbola_check else None
+        if joint is None:
+            return {id(st) for st, _, _ in todo if self._stack(st)}
+        tables, ends = joint
+        n_bins = len(todo[0][0].table)
+        # Per channel: its traces to score (absolute rows [stacked, lim)), their neighbours'
+        # range in its pending rows, and where those rows start in the joint arrays.
+        s_i = np.concatenate([st.s_arr[st.stacked:lim] for st, _, lim in todo])
+        lo_q, hi_q = s_i - w, s_i + w
+        lo_parts, hi_parts, base, last_row, which = [], [], [], [], []
+        q = row = 0
+        for j, (st, s, lim) in enumerate(todo):
+            k = lim - st.stacked
+            lo_parts.append(s.searchsorted(lo_q[q:q + k], side='left'))
+            hi_parts.append(s.searchsorted(hi_q[q:q + k], side='right'))
+            base += [row] * k
+            last_row += [row + len(s) - 1] * k
+            which += [slots[j]] * k
+            q += k
+            row += len(s)
+        base_a = np.array(base)
+        lo = np.concatenate(lo_parts) + base_a
+        hi = np.concatenate(hi_parts) + base_a
+        m = int((hi - lo).max())
+        nb = lo[:, None] + np.arange(m)[None, :]
+        missing = nb >= hi[:, None]
+        nb = np.minimum(nb, np.array(last_row)[:, None])
+        s_all = np.concatenate([s for _, s, _ in todo])
+        b = np.rint(np.abs(s_all[nb] - s_i[:, None]) / _MOVEOUT_BIN_M).astype(np.intp)
+        b = np.where(missing, n_bins - 1, np.minimum(b, n_bins - 2))
+        which_a = np.array(which)
+        cols = tables[b + (which_a * n_bins)[:, None]]
+        # The neighbours inside at each sample, as in _stack (per trace, its channel's ends).
+        n_t, n_rows = b.shape[0], n_bins + 1
+        hist = np.bincount((b + (np.arange(n_t) * n_rows + 1)[:, None]).ravel(),
+                           minlength=n_t * n_rows)
+        inside_n = np.take_along_axis(hist.reshape(n_t, n_rows).cumsum(axis=1),
+                                      ends[which_a], axis=1)
+        count = np.maximum(inside_n, 1.0)
+        env_all = np.concatenate([st.env[st.start:st.n] for st, _, _ in todo])
+        cols += (nb * env_all.shape[1])[:, :, None]
+        vals = env_all.ravel().take(cols)
+        stack = vals.sum(axis=1) / count
+        z = (stack - RAYLEIGH_MEAN) * (np.sqrt(count) / RAYLEIGH_STD)
+        z[:, 0] = z[:, -1] = -np.inf
+        kbest = np.argmax(z, axis=1)
+        t = np.arange(n_t)
+        score, amp = z[t, kbest], stack[t, kbest]
+        q = 0
+        for st, _, lim in todo:
+            k = lim - st.stacked
+            ids = slice(st.stacked, lim)
+            st.score[ids] = score[q:q + k]
+            st.amp[ids] = amp[q:q + k]
+            st.k[ids] = kbest[q:q + k]
+            st.stacked = lim
+            q += k
+        return {id(st) for st, _, _ in todo}
 
     def _align(self, traces: np.ndarray, shifts: List[float]) -> np.ndarray:
         """One batch's traces advanced by their time-zero shifts (small ones ignored)."""
