@@ -905,10 +905,9 @@ class GprProcessor:
         cols = tables[b + (which_a * n_bins)[:, None]]
         # The neighbours inside at each sample, as in _stack (per trace, its channel's ends).
         n_t, n_rows = b.shape[0], n_bins + 1
-        hist = np.bincount((b + (np.arange(n_t) * n_rows + 1)[:, None]).ravel(),
-                           minlength=n_t * n_rows)
-        inside_n = np.take_along_axis(hist.reshape(n_t, n_rows).cumsum(axis=1),
-                                      ends[which_a], axis=1)
+        first = (np.arange(n_t) * n_rows)[:, None]
+        hist = np.bincount((b + first + 1).ravel(), minlength=n_t * n_rows)
+        inside_n = hist.reshape(n_t, n_rows).cumsum(axis=1).ravel().take(ends[which_a] + first)
         count = np.maximum(inside_n, 1.0)
         env_all = np.concatenate([st.env[st.start:st.n] for st, _, _ in todo])
         cols += (nb * env_all.shape[1])[:, :, None]
