@@ -806,11 +806,12 @@ class GprProcessor:
         p = self.params
         saved = []
         for _, a, b, st in chans:
-            saved.append((st.table, st.inside, st.inside_end, st.table_eps, st.table_version,
-                          st.stacked))
+            table = (st.table, st.inside, st.inside_end, st.table_eps, st.table_version)
             if p.estimate_permittivity:
                 self._retabulate(st)
             st.append(along[:, a:b], env[a:b], white[a:b])
+            # (The rows scored so far counted after the append: it may compact the rows.)
+            saved.append(table + (st.stacked,))
         stacked = self._stack_joint([(self._index[ch], st) for ch, _, _, st in chans
                                      if ch in scored])
         out: List[Detection] = []

@@ -4,6 +4,7 @@ import numpy as np
 
 from perception_synth import CH_Y, Obj, fill_poses, gpr_batches
 from demining_bringup.contract.parameters import ParamError, from_dict
+from demining_perception.gpr import processing
 from demining_perception.gpr.processing import GprParams, GprProcessor, render_bscan
 from demining_perception.pose_buffer import PoseBuffer
 
@@ -178,7 +179,9 @@ def test_batches_waiting_for_the_next_one_change_nothing(monkeypatch):
 def test_channels_stacked_together_are_stacked_one_by_one(monkeypatch):
     """The ready channels of a batch scored in one set of array calls give every detection,
     score and statistic the channel-by-channel loop gives, with the permittivity estimated
-    (a fit decided on one channel moves the table of the next ones)."""
+    (a fit decided on one channel moves the table of the next ones) and the pending rows
+    compacted often (small arrays)."""
+    monkeypatch.setattr(processing, '_PENDING_CAPACITY', 24)
     objs = [Obj(x=5.0, y=CH_Y[4], depth=0.15), Obj(x=7.0, y=CH_Y[1], depth=0.08),
             Obj(x=9.0, y=CH_Y[2], depth=0.05, gpr_amp=-0.4),
             Obj(x=11.0, y=CH_Y[5], depth=0.1, gpr_amp=-0.4)]
