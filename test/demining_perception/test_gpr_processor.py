@@ -180,8 +180,15 @@ def test_channels_stacked_together_are_stacked_one_by_one(monkeypatch):
     """The ready channels of a batch scored in one set of array calls give every detection,
     score and statistic the channel-by-channel loop gives, with the permittivity estimated
     (a fit decided on one channel moves the table of the next ones) and the pending rows
-    compacted often (small arrays)."""
-    monkeypatch.setattr(processing, '_PENDING_CAPACITY', 24)
+    compacted at every batch (which shifts every channel's rows)."""
+    append = processing._Channel.append
+
+    def compacting(self, *args):
+        if self.start:
+            self._allocate(self.cap)
+        append(self, *args)
+
+    monkeypatch.setattr(processing._Channel, 'append', compacting)
     objs = [Obj(x=5.0, y=CH_Y[4], depth=0.15), Obj(x=7.0, y=CH_Y[1], depth=0.08),
             Obj(x=9.0, y=CH_Y[2], depth=0.05, gpr_amp=-0.4),
             Obj(x=11.0, y=CH_Y[5], depth=0.1, gpr_amp=-0.4)]
