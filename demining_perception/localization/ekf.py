@@ -56,6 +56,7 @@ import math
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
+from numpy.linalg import _umath_linalg
 
 from demining_bringup.contract.datatypes import VehicleState
 from demining_bringup.contract.geo import LocalCartesian
@@ -272,7 +273,9 @@ class LocalizationCore:
 
     def _apply(self, t: float, kind: str, payload: Any) -> Outcome:
         """Predict to ``t`` (if later than the filter), update, and log the measurement."""
-        before = (self.t, self.x.copy(), self.P.copy())
+        # The state before, kept by reference: every step below binds new arrays to x and P
+        # (the one in-place change, a GNSS re-anchor, copies first), so no copy is needed.
+        before = (self.t, self.x, self.P)
         if t > self.t:
             self.x, self.P = _predict(self.x, self.P, t - self.t, self.params)
             self.t = t
@@ -328,6 +331,8 @@ class LocalizationCore:
                 self._rejecting_since = t
             self.gnss_rejected_s = t - self._rejecting_since
             if self._filter_drifts(t, nu):
+                # (Copies: the measurement log holds the arrays of the state before.)
+                self.x, self.P = self.x.copy(), self.P.copy()
                 self.x[X], self.x[Y] = e - (h[0] - self.x[X]), n - (h[1] - self.x[Y])
                 self.P[:2, :] = 0.0
                 self.P[:, :2] = 0.0
@@ -441,7 +446,7 @@ class LocalizationCore:
 
     def _update(self, nu: np.ndarray, H: np.ndarray, R: np.ndarray) -> None:
         S = H @ self.P @ H.T + R
-        K = self.P @ H.T @ np.linalg.inv(S)
+        K = self.P @ H.T @ _inv(S)
         self.x = self.x + K @ nu
         self.x[YAW] = math.remainder(self.x[YAW], 2.0 * math.pi)
         self.x[G] = min(max(self.x[G], _RATIO_MIN), _RATIO_MAX)
@@ -479,6 +484,21 @@ def _predict(x: np.ndarray, P: np.ndarray, dt: float,
                              p.imu_heading_bias_sigma ** 2 * (1.0 - decay * decay),
                              p.ground_speed_ratio_sigma ** 2 * (1.0 - ratio_decay * ratio_decay))
     return xn, F @ P @ F.T + Q
+
+
+def _inv(a: np.ndarray) -> np.ndarray:
+    """``np.linalg.inv(a)`` of a small float64 matrix, without its per-call checks.
+
+    The same LAPACK routine (numpy's ``_umath_linalg.inv`` gufunc, which ``np.linalg.inv``
+    calls), so the same bits; its set-up (type checks, an error-state context) cost twice the
+    inversion itself, at each of the filter's ~45 updates per second. A singular or
+    non-finite ``a`` gives a non-finite result here (numpy warns): it goes through
+    ``np.linalg.inv``, which raises as before.
+    """
+    out = _umath_linalg.inv(a, signature='d->d')
+    if not all(map(math.isfinite, out.flat)):
+        return np.linalg.inv(a)
+    return out
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ import numpy as np
 
 from perception_synth import CH_Y, Obj, fill_poses, gpr_batches
 from demining_bringup.contract.parameters import ParamError, from_dict
+from demining_perception.gpr import processing
 from demining_perception.gpr.processing import GprParams, GprProcessor, render_bscan
 from demining_perception.pose_buffer import PoseBuffer
 
@@ -173,6 +174,52 @@ def test_batches_waiting_for_the_next_one_change_nothing(monkeypatch):
     got, want = outputs(lazy), outputs(eager)
     assert any(waited) and not all(waited)
     assert got == want and sum(o != '[]' for o in got) >= 3     # detections and stats
+
+
+def test_channels_stacked_together_are_stacked_one_by_one(monkeypatch):
+    """The ready channels of a batch scored in one set of array calls give every detection,
+    score and statistic the channel-by-channel loop gives, with the permittivity estimated
+    (a fit decided on one channel moves the table of the next ones) and the pending rows
+    compacted at every batch (which shifts every channel's rows)."""
+    append = processing._Channel.append
+
+    def compacting(self, *args):
+        if self.start:
+            self._allocate(self.cap)
+        append(self, *args)
+
+    monkeypatch.setattr(processing._Channel, 'append', compacting)
+    objs = [Obj(x=5.0, y=CH_Y[4], depth=0.15), Obj(x=7.0, y=CH_Y[1], depth=0.08),
+            Obj(x=9.0, y=CH_Y[2], depth=0.05, gpr_amp=-0.4),
+            Obj(x=11.0, y=CH_Y[5], depth=0.1, gpr_amp=-0.4)]
+    batches = gpr_batches(14.0, objs, noise=0.01, seed=7)
+    params = GprParams(estimate_permittivity=True, velocity_min_fits=1, velocity_min_snr=4.0)
+
+    def outputs(proc):
+        poses, out = PoseBuffer(), []
+        for scan, stamp in batches:
+            fill_poses(poses, stamp - 0.1, stamp)
+            out.append(repr(proc.process(scan, poses)))
+        out.append(repr(proc.flush()))
+        scores = [(st.score[:st.stacked].tolist(), st.k[:st.stacked].tolist())
+                  for st in proc._channels.values()]
+        return out + [repr(proc.stats), scores]
+
+    joint = GprProcessor(params)
+    together = []
+    stack_joint = joint._stack_joint
+
+    def counted(sts):
+        stacked = stack_joint(sts)
+        together.append(len(stacked))
+        return stacked
+
+    monkeypatch.setattr(joint, '_stack_joint', counted)
+    alone = GprProcessor(params)
+    monkeypatch.setattr(alone, '_scan_channels', alone._scan_one_by_one)
+    got, want = outputs(joint), outputs(alone)
+    assert max(together) > 1 and joint.stats.velocity_fits > 0
+    assert got == want and sum(o != '[]' for o in got[:-2]) >= 3
 
 
 def test_end_of_scan_flush_reports_targets_in_the_last_metres():
