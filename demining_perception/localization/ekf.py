@@ -56,7 +56,12 @@ import math
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
-from numpy.linalg import _umath_linalg
+
+try:
+    # numpy's own inverse gufunc (private): _inv below; a numpy without it uses np.linalg.inv
+    from numpy.linalg import _umath_linalg
+except ImportError:                               # pragma: no cover - numpy layout
+    _umath_linalg = None
 
 from demining_bringup.contract.datatypes import VehicleState
 from demining_bringup.contract.geo import LocalCartesian
@@ -493,8 +498,11 @@ def _inv(a: np.ndarray) -> np.ndarray:
     calls), so the same bits; its set-up (type checks, an error-state context) cost twice the
     inversion itself, at each of the filter's ~45 updates per second. A singular or
     non-finite ``a`` gives a non-finite result here (numpy warns): it goes through
-    ``np.linalg.inv``, which raises as before.
+    ``np.linalg.inv``, which raises as before; so does every matrix on a numpy without the
+    private module.
     """
+    if _umath_linalg is None:
+        return np.linalg.inv(a)
     out = _umath_linalg.inv(a, signature='d->d')
     if not all(map(math.isfinite, out.flat)):
         return np.linalg.inv(a)

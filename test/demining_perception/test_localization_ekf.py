@@ -223,3 +223,19 @@ def test_not_initialised_until_gnss_and_stale_dropped():
     assert abs(st.x - 5.0) < 1e-6 and abs(st.y - 7.0) < 1e-6
     assert abs(st.yaw - 1.0) < 1e-9          # yaw taken from the IMU seen before
     assert core.update_odometry(0.2, 0.4, 0.0) == Outcome.STALE
+
+
+def test_the_filters_inverse_is_numpys_bit_for_bit_and_falls_back(monkeypatch):
+    """``ekf._inv`` skips np.linalg.inv's set-up, not its arithmetic: the same bits; a
+    singular matrix still raises, and a numpy without the private gufunc module is served by
+    np.linalg.inv."""
+    from demining_perception.localization import ekf
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3):
+        a = rng.normal(size=(n, n)) + n * np.eye(n)
+        assert np.array_equal(ekf._inv(a), np.linalg.inv(a))
+    with pytest.raises(np.linalg.LinAlgError), np.errstate(invalid='ignore'):
+        ekf._inv(np.zeros((2, 2)))
+    monkeypatch.setattr(ekf, '_umath_linalg', None)
+    a = np.array([[2.0, 1.0], [1.0, 3.0]])
+    assert np.array_equal(ekf._inv(a), np.linalg.inv(a))
