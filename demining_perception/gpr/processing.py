@@ -80,7 +80,7 @@ import collections
 import dataclasses
 import itertools
 import math
-from typing import Deque, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Deque, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 import numpy as np
 
@@ -133,8 +133,6 @@ _RETABULATE_FRACTION = 0.1
 _ALIGN_PAD_SAMPLES = 8
 #: Initial number of pending rows per channel (grows if ever needed; bounded by geometry).
 _PENDING_CAPACITY = 256
-#: Identifiers of the moveout tables set (:attr:`_Channel.table_version`).
-_TABLE_VERSIONS = itertools.count(1)
 #: What a channel keeps per pending trace besides its window (:meth:`_Channel.append`).
 _ALONG_FIELDS = ('s', 'x', 'y', 'surf')
 
@@ -433,8 +431,10 @@ class _Channel:
     compacted when full, so memory is bounded by the along-track reach of a decision.
     """
 
-    def __init__(self, smoothing: int, track: AlongTrack) -> None:
+    def __init__(self, smoothing: int, track: AlongTrack, versions: Iterator[int]) -> None:
         self.smoothing = smoothing
+        #: The processor's source of table identifiers (:attr:`table_version`).
+        self._versions = versions
         self.picks: Deque[float] = collections.deque()
         self.sorted_picks: List[float] = []
         self.ref: Optional[float] = None
@@ -496,7 +496,7 @@ class _Channel:
         self.table = table
         self.inside = table < self.n_win
         self.inside_end = _inside_prefix(self.inside)
-        self.table_version = next(_TABLE_VERSIONS)
+        self.table_version = next(self._versions)
 
     def _allocate(self, cap: int) -> None:
         old = (self.along.T, self.score, self.amp, self.k, self.env, self.sig)
@@ -570,6 +570,9 @@ class GprProcessor:
         self.params = params or GprParams()
         self.stats = GprStats()
         p = self.params
+        #: Identifiers of the moveout tables its channels set (:attr:`_Channel.table_version`:
+        #: unique across the channels and over time, the key of the joint table).
+        self._table_versions = itertools.count(1)
         #: Along-track gap put between the passes before and after a reversal: beyond the
         #: reach of the stack, the decision window and the fit together.
         self._reversal_gap_m = 2.0 * (p.hyperbola_half_width_m + p.peak_half_window_m
@@ -1022,7 +1025,7 @@ class GprProcessor:
         if st is None:
             p = self.params
             st = _Channel(p.alignment_smoothing_traces,
-                          AlongTrack(p.min_trace_step_m, p.scan_break_m))
+                          AlongTrack(p.min_trace_step_m, p.scan_break_m), self._table_versions)
             self._channels[ch] = st
             self._add_background(ch)
         return st
