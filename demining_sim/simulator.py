@@ -462,12 +462,10 @@ class Simulator:
         tools.step(tool_cmd, tr.v, dt, jam_f, jam_t)
         view = self._tool_view
         view.set_depth = tools.depth
-        # Rotor.processing, without the property calls
-        speed = view.flail_rps = flail.speed
-        view.flail_processing = speed >= flail.min_process_speed and speed > 0.0
-        speed = view.tiller_rps = tiller.speed
-        view.tiller_processing = (speed >= tiller.min_process_speed and speed > 0.0
-                                  and tool_cmd.tiller_speed > 0.0)
+        view.flail_rps = flail.speed
+        view.flail_processing = flail.processing
+        view.tiller_rps = tiller.speed
+        view.tiller_processing = tiller.processing and tool_cmd.tiller_speed > 0.0
         x, y, yaw = tr.x, tr.y, tr.yaw
         for change in self.contact.check(t, x, y, yaw, tr.v, view, ground_offset):
             self._apply_change(t, change)
@@ -480,15 +478,7 @@ class Simulator:
             if not travel < self._stamp_travel_m:
                 self._stamp_processed(tr, tx, ty, travel)
         self.odometry.integrate(tr.track_left, tr.track_right, dt)
-        # _record_pose, inlined (every step)
-        d = yaw - self._yaw_last
-        if d > math.pi:
-            d -= 2.0 * math.pi
-        elif d < -math.pi:
-            d += 2.0 * math.pi
-        yaw_u = self._yaw_u = self._yaw_u + d
-        self._yaw_last = yaw
-        self._ring.push((t, x, y, yaw_u, tr.z, tr.pitch, tr.roll))
+        self._record_pose()
 
         if t + _T_EPS >= self._next_due:
             self._sample_outputs(t, tr)

@@ -36,7 +36,7 @@ from typing import Optional
 
 import numpy as np
 
-from demining_bringup.contract import vehicle_params
+from demining_bringup.contract import tool_physics, vehicle_params
 from demining_bringup.contract.datatypes import ToolCommand, ToolState
 from demining_bringup.contract.parameters import param
 
@@ -116,10 +116,8 @@ class Rotor:
             drive = self.gain * (cmd - speed)
             drive = -limit if -limit > drive else drive
             drive = limit if limit < drive else drive
-        # tool_physics.soil_torque_nm(per_m, 1.0, depth, ground_speed, speed_factor) inlined
-        # (twice a physics step): per_m * 1.0 is per_m, max(depth, 0.0) the conditional.
-        soil = self.soil_torque_per_m * (0.0 if 0.0 > depth else depth) * (
-            1.0 + speed_factor * abs(ground_speed))
+        soil = tool_physics.soil_torque_nm(self.soil_torque_per_m, 1.0, depth, ground_speed,
+                                           speed_factor)
         if jammed:
             soil += 2.0 * self.max_torque
         if speed == 0.0 and abs(drive) <= soil + 1e-9:
@@ -179,13 +177,7 @@ class ToolSystem:
         move = -dz if -dz > move else move
         self.depth += dz if dz < move else move
         k = p.soil_speed_factor_per_mps
-        # true_depth, without the property call
-        depth = self.depth
-        if depth > 0.0:
-            depth += self.ground_offset_m
-            depth = 0.0 if 0.0 > depth else depth
-        else:
-            depth = 0.0
+        depth = self.true_depth
         self.flail.step(cmd.flail_speed, depth, ground_speed, k, dt, jam_flail, self.disabled)
         # The tiller only bites when it is commanded; an idle tiller is lifted in its frame.
         tiller_depth = depth if cmd.tiller_speed > 0.0 else 0.0

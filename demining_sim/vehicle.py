@@ -450,23 +450,8 @@ class Vehicle:
                 f_turn = math.copysign(room, f_turn)
                 w_max = _TURN_RESISTANCE_W0 * math.atanh(min(room / self._turn_force,
                                                              _MAX_GRIP_RATIO))
-            # track_slip(f_long -/+ f_turn, grip, k_over_l), inlined (two calls a step).
-            if grip <= 0.0:
-                slip_l += _MAX_SLIP
-                slip_r += _MAX_SLIP
-            else:
-                ratio = abs(f_long - f_turn) / grip
-                if ratio >= _MAX_GRIP_RATIO:
-                    slip_l += _MAX_SLIP
-                else:
-                    ratio = -k_over_l * math.log(1.0 - ratio)
-                    slip_l += _MAX_SLIP if _MAX_SLIP < ratio else ratio
-                ratio = abs(f_long + f_turn) / grip
-                if ratio >= _MAX_GRIP_RATIO:
-                    slip_r += _MAX_SLIP
-                else:
-                    ratio = -k_over_l * math.log(1.0 - ratio)
-                    slip_r += _MAX_SLIP if _MAX_SLIP < ratio else ratio
+            slip_l += track_slip(f_long - f_turn, grip, k_over_l)
+            slip_r += track_slip(f_long + f_turn, grip, k_over_l)
         slip_l = 0.0 if slip_l < 0.0 else (_MAX_SLIP if slip_l > _MAX_SLIP else slip_l)
         slip_r = 0.0 if slip_r < 0.0 else (_MAX_SLIP if slip_r > _MAX_SLIP else slip_r)
         self.slip_left, self.slip_right = slip_l, slip_r
