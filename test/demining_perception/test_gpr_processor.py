@@ -146,6 +146,16 @@ def test_whitening_several_traces_of_a_channel_at_once_is_whitening_them_one_by_
     assert np.array_equal(procs[0]._buf, procs[1]._buf)
 
 
+def _batch_outputs(proc, batches):
+    """What ``proc`` returns for each batch and at the flush (reprs, in order)."""
+    poses, out = PoseBuffer(), []
+    for scan, stamp in batches:
+        fill_poses(poses, stamp - 0.1, stamp)
+        out.append(repr(proc.process(scan, poses)))
+    out.append(repr(proc.flush()))
+    return out
+
+
 def test_batches_waiting_for_the_next_one_change_nothing(monkeypatch):
     """A batch nothing can be decided in waits and is processed with the next one; every
     batch still returns exactly what it returns processed at once."""
@@ -153,12 +163,7 @@ def test_batches_waiting_for_the_next_one_change_nothing(monkeypatch):
     batches = gpr_batches(14.0, objs, noise=0.01, seed=5)
 
     def outputs(proc):
-        poses, out = PoseBuffer(), []
-        for scan, stamp in batches:
-            fill_poses(poses, stamp - 0.1, stamp)
-            out.append(repr(proc.process(scan, poses)))
-        out.append(repr(proc.flush()))
-        return out + [repr(proc.stats)]
+        return _batch_outputs(proc, batches) + [repr(proc.stats)]
 
     waited = []
     lazy = GprProcessor()
@@ -196,11 +201,7 @@ def test_channels_stacked_together_are_stacked_one_by_one(monkeypatch):
     params = GprParams(estimate_permittivity=True, velocity_min_fits=1, velocity_min_snr=4.0)
 
     def outputs(proc):
-        poses, out = PoseBuffer(), []
-        for scan, stamp in batches:
-            fill_poses(poses, stamp - 0.1, stamp)
-            out.append(repr(proc.process(scan, poses)))
-        out.append(repr(proc.flush()))
+        out = _batch_outputs(proc, batches)
         scores = [(st.score[:st.stacked].tolist(), st.k[:st.stacked].tolist())
                   for st in proc._channels.values()]
         return out + [repr(proc.stats), scores]
