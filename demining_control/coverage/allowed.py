@@ -130,6 +130,27 @@ class PathCheck:
                 'coverage_pct': round(self.coverage_pct, 3), 'turns': self.turns}
 
 
+#: Grid an overlay is snap-rounded to when GEOS's floating-point overlay fails, m (a
+#: micrometre: nothing the planner judges, 0.05 m^2 and up, moves).
+ROBUST_GRID_M = 1e-6
+
+
+def robust(op, *geoms):
+    """``op(*geoms)`` for a shapely overlay (``shapely.difference``, ``shapely.intersection``,
+    ``shapely.union_all`` of a list).
+
+    GEOS's floating-point overlay can fail on nearly coincident edges ("Unable to determine
+    overlay result geometry dimension", "side location conflict": a pivot's swept tracks
+    against processed ground, the union of a path's swaths; found by test_planner's random
+    fields); snap-rounding to :data:`ROBUST_GRID_M` does not, so the
+    overlay is made again on that grid. The usual case is the plain overlay, bit for bit.
+    """
+    try:
+        return op(*geoms)
+    except shapely.errors.GEOSException:
+        return op(*geoms, grid_size=ROBUST_GRID_M)
+
+
 def rectangle(x: float, y: float, yaw: float, back: float, front: float, half: float,
               inset: float = 0.0) -> np.ndarray:
     """The 4 corners of a rectangle from ``back`` behind to ``front`` ahead of a pose."""
@@ -388,5 +409,6 @@ def metres_outside(xy: np.ndarray, fence) -> float:
 #: (:mod:`demining_control.safety.allowed_ground`): one geometry for everyone.
 Raster = _Raster
 
-__all__ = ['ContactParams', 'PathCheck', 'Raster', 'check_path', 'geofence', 'machine_poses',
+__all__ = ['ContactParams', 'PathCheck', 'ROBUST_GRID_M', 'Raster', 'check_path', 'geofence',
+           'machine_poses', 'robust',
            'metres_outside', 'rectangle']

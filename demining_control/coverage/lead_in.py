@@ -34,7 +34,7 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.ops import unary_union
 
-from demining_control.coverage.allowed import rectangle
+from demining_control.coverage.allowed import rectangle, robust
 
 XY = Tuple[float, float]
 
@@ -150,7 +150,7 @@ class _Replay:
                                  (self._tool_tree, self.tool_idx, self.tool)):
             hits = tree.query(geom)
             parts += [polys[i] for i in hits if idx[i] < k]
-        return unary_union(parts) if parts else Polygon()
+        return robust(shapely.union_all, parts) if parts else Polygon()
 
     def covered_before(self, k: int, points: np.ndarray) -> np.ndarray:
         """Which of ``points`` (shapely points) the legs before ``k`` swept with the boom or
@@ -172,7 +172,7 @@ class _Replay:
         for tree, idx, polys in ((self._tool_tree, self.tool_idx, self.tool),
                                  (self._driven_tree, self.seen_idx, self.driven)):
             parts += [polys[i] for i in tree.query(geom) if idx[i] < k]
-        return unary_union(parts) if parts else Polygon()
+        return robust(shapely.union_all, parts) if parts else Polygon()
 
 
 def lowerings(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, corner_angle_rad: float,
@@ -235,12 +235,12 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
 
         def blind(back: float) -> float:
             band = lead_band(x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, g)
-            rest = band.intersection(field)
+            rest = robust(shapely.intersection, band, field)
             if rest.is_empty:
                 return 0.0
             if not known.is_empty:
-                rest = rest.difference(known)
-            return float(rest.difference(replay.seen_before(k, rest)).area)
+                rest = robust(shapely.difference, rest, known)
+            return float(robust(shapely.difference, rest, replay.seen_before(k, rest)).area)
 
         area = blind(0.0)
         if area <= BLIND_TOLERANCE_M2:
@@ -314,10 +314,11 @@ def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         yaws = float(facing[prev]) + turn * np.arange(steps + 1) / steps
         rects = [rectangle(x, y, float(a), 0.5 * g.track_length_m, 0.5 * g.track_length_m,
                            half) for a in yaws]
-        swept = unary_union([shapely.convex_hull(shapely.multipoints(np.vstack(pair)))
-                             for pair in zip(rects[:-1], rects[1:])]).intersection(field)
+        swept = robust(shapely.intersection,
+                       unary_union([shapely.convex_hull(shapely.multipoints(np.vstack(pair)))
+                                    for pair in zip(rects[:-1], rects[1:])]), field)
         if not known.is_empty:
-            swept = swept.difference(known)
+            swept = robust(shapely.difference, swept, known)
         if swept.area <= BLIND_TOLERANCE_M2:
             continue
         # what earlier legs covered, sampled on a grid (a union of their many short swaths
@@ -356,14 +357,14 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
         tracks = Polygon(rectangle(x, y, yaw, 0.5 * g.track_length_m + back,
                                    -0.5 * g.track_length_m,
                                    g.contact_half_width_m - g.tolerance_m))
-        bare = tracks.intersection(field)
+        bare = robust(shapely.intersection, tracks, field)
         if not bare.is_empty and not known.is_empty:
-            bare = bare.difference(known)
+            bare = robust(shapely.difference, bare, known)
         if not bare.is_empty:
-            bare = bare.difference(replay.stood_before(k, bare))
-        out = Polygon() if outside_safe else tracks.difference(field)
+            bare = robust(shapely.difference, bare, replay.stood_before(k, bare))
+        out = Polygon() if outside_safe else robust(shapely.difference, tracks, field)
         if not out.is_empty and safe is not None and not safe.is_empty:
-            out = out.difference(safe)
+            out = robust(shapely.difference, out, safe)
         if bare.area + out.area > BLIND_TOLERANCE_M2:
             return None
         if blind(back) <= BLIND_TOLERANCE_M2:

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import unary_union
 
@@ -226,3 +227,23 @@ def test_generated_shapes_are_covered_without_entering_keep_out(name):
     check = _check(plan, s.field, s.exclusion_zones, safe)
     assert check.coverage_pct >= 99.0 and check.keep_out_at == []
     assert math.isfinite(plan.length_m)
+
+
+def test_an_overlay_geos_cannot_make_is_made_again_snap_rounded():
+    """GEOS's floating-point overlay can fail on nearly coincident edges (test_planner's random
+    fields: "side location conflict" in a union of swaths, "unable to determine overlay result
+    geometry dimension" in a difference); :func:`robust` then snap-rounds to ROBUST_GRID_M.
+    The usual case is the plain overlay."""
+    from demining_control.coverage.allowed import ROBUST_GRID_M, robust
+    a, b = box(0.0, 0.0, 2.0, 2.0), box(1.0, 1.0, 3.0, 3.0)
+    assert robust(shapely.difference, a, b).equals(a.difference(b))
+    calls = []
+
+    def fragile(*geoms, grid_size=None):
+        calls.append(grid_size)
+        if grid_size is None:
+            raise shapely.errors.GEOSException('TopologyException: side location conflict')
+        return shapely.union_all(*geoms, grid_size=grid_size)
+    got = robust(fragile, [a, b])
+    assert calls == [None, ROBUST_GRID_M]
+    assert abs(got.area - 7.0) < 1e-9
