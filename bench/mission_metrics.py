@@ -51,10 +51,6 @@ SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
 #: Item kinds that are mines or UXO (clutter is not).
 HAZARD_KINDS = ('AP', 'AT', 'UXO')
 
-#: The deadlock limit is the mission manager's own time limit plus this margin, s (30 min):
-#: the stack had its bound and did not end the mission by it.
-TIME_LIMIT_MARGIN_S = 1800.0
-
 #: Event kinds that mean a person was hurt (none is emitted today; the people-sensor and actor
 #: physics work may add them). Any event whose ``item_kind`` is ``person`` counts as well.
 PERSON_HIT_KINDS = ('person_hit', 'casualty', 'injury', 'person_injured', 'person_killed')
@@ -693,14 +689,6 @@ def rate_vs_limit(rate_m2_per_h: Optional[float], tool_width_m: float,
     return float(rate_m2_per_h) / limit
 
 
-def sim_time_limit_s(mission_time_limit_s: float, start_stamp: Optional[float]) -> float:
-    """Deadlock limit: the mission manager's time limit (``MissionManager.time_limit_s``,
-    counted from the mission's start, or from 0 before it started) plus
-    :data:`TIME_LIMIT_MARGIN_S`."""
-    start = float(start_stamp) if start_stamp is not None and math.isfinite(start_stamp) else 0.0
-    return start + float(mission_time_limit_s) + TIME_LIMIT_MARGIN_S
-
-
 # --------------------------------------------------------------------------------------------
 # The scoreboard line
 # --------------------------------------------------------------------------------------------
@@ -771,7 +759,7 @@ __all__ = ['FootprintMonitor', 'GridView', 'HAZARD_KINDS',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rasterised',
            'rate_limit_m2_per_h',
-           'rate_vs_limit', 'sim_time_limit_s', 'TIME_LIMIT_MARGIN_S', 'track_corners',
+           'rate_vs_limit', 'track_corners',
            'track_points',
            'truth_items_from_fates',
            'truth_processed', 'unsafe_points']

@@ -721,7 +721,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
     from demining_bringup.contract import topics
     from demining_bringup.contract.area import load_area
     from demining_bringup.contract.states import MissionState
-    from demining_bringup.deterministic_runner import hosted
+    from demining_bringup.deterministic_runner import backstop_limit_s, hosted
     from demining_bringup.hosts.deterministic import ComponentFailure, DeterministicHost
     from demining_bringup.results import read_summary
 
@@ -774,7 +774,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         def limit() -> float:
             if sim_time_limit is not None:
                 return float(sim_time_limit)
-            return mm.sim_time_limit_s(mission.time_limit_s, mission.start_stamp)
+            return backstop_limit_s(mission.time_limit_s, mission.start_stamp)
 
         track: List[Tuple[float, float]] = []
 

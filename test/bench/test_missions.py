@@ -353,13 +353,10 @@ def test_a_person_near_a_hazardous_machine_is_one_incident_per_approach():
     assert mon.incidents == 2 and mon.first == (0.1, 'walker', 47.4)
 
 
-def test_rates_and_time_limit():
+def test_rates():
     assert mm.rate_limit_m2_per_h(2.0, 0.4) == pytest.approx(2880.0)
     assert mm.rate_vs_limit(1440.0, 2.0, 0.4) == pytest.approx(0.5)
     assert mm.rate_vs_limit(None, 2.0, 0.4) is None
-    # the mission manager's own limit, from the mission's start (0 before it started)
-    assert mm.sim_time_limit_s(1000.0, None) == pytest.approx(1000.0 + 1800.0)
-    assert mm.sim_time_limit_s(1000.0, 20.0) == pytest.approx(20.0 + 1000.0 + 1800.0)
 
 
 # --- aggregation -------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ import os
 from demining_bringup import stack as st
 from demining_bringup.contract import topics
 from demining_bringup.contract.states import MissionState
-from demining_bringup.deterministic_runner import abort_mission, hosted, run_deterministic
+from demining_bringup.deterministic_runner import (TIME_LIMIT_MARGIN_S, abort_mission,
+                                                   backstop_limit_s, hosted, mission_core,
+                                                   run_deterministic)
 from demining_bringup.hosts.deterministic import DeterministicHost
 from demining_bringup.report import REPORT_FILES
 from demining_bringup.results import StopRequest
@@ -74,3 +76,27 @@ def test_a_stack_shut_down_under_a_running_mission_still_reports(tmp_path):
     summary = _summary(tmp_path / 'run')
     assert summary['outcome'] == 'aborted'
     assert summary['reason'] == 'stack shut down before the mission ended'
+
+
+def test_the_runner_backs_up_the_missions_own_time_limit_not_a_fixed_cap(tmp_path):
+    # The runner's limit is the mission manager's time limit (its budget grows with the field)
+    # plus a margin; a fixed 4 h cap once cut a 1,070 m^2 field at 80 % with 22 h of budget left.
+    assert backstop_limit_s(1000.0, None) == 1000.0 + TIME_LIMIT_MARGIN_S
+    assert backstop_limit_s(1000.0, 20.0) == 20.0 + 1000.0 + TIME_LIMIT_MARGIN_S
+    host = DeterministicHost(hosted(_nodes(tmp_path / 'run')))
+    host.startup()
+    try:
+        mission = mission_core(host)
+        assert mission is host.runtimes['mission_manager'].component.mission
+        # training_field's 600 m^2 at the default 50 m^2/h and 1 h margin: 13 h, beyond 4 h
+        assert backstop_limit_s(mission.time_limit_s, mission.start_stamp) > 13 * 3600.0
+    finally:
+        host.shutdown()
+
+
+def test_a_given_simulated_time_limit_aborts_with_its_reason(tmp_path):
+    result = run_deterministic(_nodes(tmp_path / 'run'), run_dir=str(tmp_path / 'run'),
+                               sim_time_limit_s=5.0)
+    assert result.timed_out and result.mission_state == 'aborted'
+    assert result.sim_time_s == 5.0
+    assert _summary(tmp_path / 'run')['reason'] == 'simulated-time limit of 5 s reached'
