@@ -480,6 +480,38 @@ def _facing(xy: np.ndarray, reverse: np.ndarray) -> np.ndarray:
     return out
 
 
+def _retraces_in_reverse(xy: np.ndarray, work: np.ndarray, rev: np.ndarray,
+                         corner_angle_rad: float, reverse_turn_rad: float) -> np.ndarray:
+    """``rev`` with every transit run that retraces the straight run before it marked reverse.
+
+    Where the path turns back on itself (sharper than ``reverse_turn_rad``: a headland pass
+    cut short by a keep-out zone, then the way back along it) the transit costing counts no
+    pivot (:meth:`_Planner._pivots_not_allowed_m`): the machine backs out along its own track.
+    A run marked forward would make the follower pivot by ~180 degrees there instead, its
+    tracks sweeping the disc round the pass's end beside it, which no sensor has seen
+    (``bench/coverage.py --quick`` split_by_road: all 4 of its blind pivots). Marked: a run of
+    transit legs, up to the next corner, no longer than the straight run it retraces (beyond
+    that the tracks would back onto ground the machine never drove).
+    """
+    out = np.asarray(rev, dtype=bool).copy()
+    d = np.diff(xy, axis=0)
+    step = np.hypot(d[:, 0], d[:, 1])
+    legs = np.flatnonzero(step > _EPS)
+    if len(legs) < 2:
+        return out
+    heading = np.arctan2(d[legs, 1], d[legs, 0])
+    turn = np.abs(np.angle(np.exp(1j * np.diff(heading))))
+    corner = np.flatnonzero(turn > corner_angle_rad) + 1      # run starts, in ``legs``
+    starts = np.concatenate([[0], corner, [len(legs)]])
+    for a, b, c in zip(starts[:-2], starts[1:-1], starts[2:]):
+        back, run = legs[b:c], legs[a:b]
+        if turn[b - 1] <= reverse_turn_rad or out[run[-1]] or out[back].any() \
+                or work[back].any() or step[back].sum() > step[run].sum() + _EPS:
+            continue
+        out[back] = True
+    return out
+
+
 def _turns(pts: Sequence[XY], yaw_a: Optional[float], yaw_b: Optional[float]
            ) -> List[Tuple[XY, float, float]]:
     """The pivots of driving ``pts``: (where, heading before, heading after), from ``yaw_a``
@@ -2129,8 +2161,10 @@ class _Planner:
         work = np.asarray(flags, dtype=bool)
         if len(work):
             work[-1] = False
-        work |= self._crosses_unprocessed(xy, np.asarray(rev, dtype=bool))
-        facing = _facing(xy, np.asarray(rev, dtype=bool))
+        rev = _retraces_in_reverse(xy, work, np.asarray(rev, dtype=bool), p.corner_angle_rad,
+                                   p.reverse_turn_rad)
+        work |= self._crosses_unprocessed(xy, rev)
+        facing = _facing(xy, rev)
         xy, work, facing, leads = add_lead_ins(
             xy, work, facing, lead_geometry(self.p), field=self.field, processed=self.processed,
             safe=self.safe, keep_out=self.zone_block, fence=self.fence, start_yaw=start_yaw,

@@ -11,13 +11,15 @@ from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import unary_union
 
+from demining_bringup.contract.area import HazardArea
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.planner import (_CORNER_RUNS_M, NO_HEADLAND, CoverageParams,
-                                               PlanningError, _Planner, auto_lane_angle,
-                                               classify_work, lane_footprints, lane_strips,
-                                               plan_coverage)
+                                               PlanningError, _Planner, _retraces_in_reverse,
+                                               auto_lane_angle, classify_work, lane_footprints,
+                                               lane_strips, plan_coverage)
 from demining_control.coverage.requests import read_request
+from demining_sim import shapes
 
 RECT = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 #: Lanes past the boundary, turns outside: the planner with safe surroundings.
@@ -677,3 +679,60 @@ def test_a_field_too_small_for_a_headland_round_its_zone_turns_its_lanes_outside
     # asked for explicitly, the passes stay asked for: the planner says why it cannot
     with pytest.raises(PlanningError):
         plan_coverage(field, [ruin], (-36.1, 15.4), CoverageParams(headland_passes='1'))
+
+
+def _retrace(back_to_x: float, back_work: bool = False):
+    """A work run east 0 -> 10 m, a transit back west along it to ``back_to_x``, then north."""
+    xy = np.array([[x, 0.0] for x in np.arange(0.0, 10.5, 0.5)]
+                  + [[x, 0.0] for x in np.arange(9.5, back_to_x - 0.25, -0.5)]
+                  + [[back_to_x, y] for y in (0.5, 1.0, 1.5)])
+    n_run, n_back = 21, len(np.arange(9.5, back_to_x - 0.25, -0.5))
+    work = np.zeros(len(xy), dtype=bool)
+    work[:n_run - 1] = True
+    work[n_run - 1:n_run - 1 + n_back] = back_work
+    return xy, work, n_run, n_back
+
+
+def test_a_transit_back_along_the_run_before_is_driven_in_reverse_not_pivoted():
+    p = CoverageParams()
+    xy, work, n_run, n_back = _retrace(4.0)
+    rev = _retraces_in_reverse(xy, work, np.zeros(len(xy), dtype=bool), p.corner_angle_rad,
+                               p.reverse_turn_rad)
+    assert not rev[:n_run - 1].any()
+    assert rev[n_run - 1:n_run - 1 + n_back].all()      # backing out along its own track
+    assert not rev[n_run - 1 + n_back:].any()           # then forward again, turning north
+    # longer than the run it retraces: the tracks would back onto ground never driven
+    xy, work, *_ = _retrace(-3.0)
+    assert not _retraces_in_reverse(xy, work, np.zeros(len(xy), dtype=bool),
+                                    p.corner_angle_rad, p.reverse_turn_rad).any()
+    # a work run back along the line is worked forward (the tool leads), never in reverse
+    xy, work, *_ = _retrace(4.0, back_work=True)
+    assert not _retraces_in_reverse(xy, work, np.zeros(len(xy), dtype=bool),
+                                    p.corner_angle_rad, p.reverse_turn_rad).any()
+
+
+def test_no_planned_pivot_turns_the_machine_back_along_its_own_track():
+    # A headland pass cut short by the road was left by a ~180 degree pivot and a run back
+    # along it: the tracks swept the unseen disc round the pass's end (bench/coverage.py
+    # --quick split_by_road). Such a run back is driven in reverse: no pivot turns the
+    # machine onto a run that ends on the run it came along.
+    s = shapes.split_by_road(60.0, 40.0)
+    area = HazardArea(name='split', field=s.field, exclusion_zones=s.exclusion_zones,
+                      origin=None, approach_lanes=[s.approach_lane])
+    p = CoverageParams(tool_width_m=2.0, sensor_width_m=3.2, sensor_offset_x_m=4.0,
+                       tool_offset_x_m=2.6, track_length_m=4.0)
+    plan = plan_coverage(area.field, area.exclusion_zones, s.start[:2], p,
+                         safe_ground=area.safe_ground())
+    xy = plan.waypoints
+    legs = np.flatnonzero(np.hypot(*np.diff(xy, axis=0).T) > 1e-9)
+    facing = plan.facing[legs]
+    heading = np.arctan2(*(xy[legs + 1] - xy[legs]).T[::-1])
+    bend = np.flatnonzero(np.abs(np.angle(np.exp(1j * np.diff(heading)))) > p.corner_angle_rad)
+    runs = np.concatenate([[0], bend + 1, [len(legs)]])
+    pivots_back = 0
+    for a, b, c in zip(runs[:-2], runs[1:-1], runs[2:]):
+        if abs(math.remainder(facing[b] - facing[b - 1], math.tau)) <= p.reverse_turn_rad:
+            continue
+        run_before = LineString([xy[legs[a]], xy[legs[b]]])
+        pivots_back += run_before.distance(Point(xy[legs[c - 1] + 1])) < 0.25
+    assert pivots_back == 0
