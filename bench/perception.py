@@ -34,7 +34,9 @@ count as stones):
   the GPR measures it, against the item's depth);
 * ``cpu_ms_per_sim_s``: CPU time of the chain (EKF, GPR, MD, fusion) per simulated second;
 * ``false_at_labels``: tracks labelled AT at any update on an item that is no AT mine or UXO
-  (a no-go zone is permanent), and ``at_labelled_late``: AT mines not AT before the flail.
+  (a no-go zone is permanent; each is printed as a ``false AT`` line with what lies under it,
+  an item's catalogue model or a soil scatterer, and the rule and evidence that made it AT),
+  and ``at_labelled_late``: AT mines not AT before the flail.
 
 ``--roc OUT.png`` draws the ROC: detection probability of the hazards against false alarms
 per m^2 as the threshold on a track's hazard posterior (P(AP) + P(AT) + P(UXO)) moves. The last
@@ -277,16 +279,24 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
             continue
         s = sum(tr.posterior[h] for h in (Hypothesis.AP, Hypothesis.AT, Hypothesis.UXO))
         roc.append((s, j in item_of and items[item_of[j]][0] in HAZARDS))
-    every = [(true_kind(it), it.x, it.y) for it in world.items] + [
-        ('rock', float(t.x[k]), float(t.y[k])) for k in np.flatnonzero(t.gpr_only)]
-    false_at = 0
+    # (kind, x, y, what it is: catalogue model or soil scatterer, depth of its top)
+    every = [(true_kind(it), it.x, it.y, it.model, it.depth) for it in world.items] + [
+        ('rock', float(t.x[k]), float(t.y[k]), 'soil scatterer', float(t.depth[k]))
+        for k in np.flatnonzero(t.gpr_only)]
+    #: the AT labels on no AT mine or UXO: what lies under each and the rule and evidence
+    #: that made it AT
+    false_at: List[str] = []
     # (time, x, y, why) of each track's first AT label (classification.note_at)
-    for _, ax, ay, _ in ever_at.values():
+    for stamp, ax, ay, why in ever_at.values():
         if not (x0 <= ax <= x1 and y0 <= ay <= y1):
             continue
-        near = min(((math.hypot(ax - ix, ay - iy), k) for k, ix, iy in every),
-                   default=(math.inf, 'none'))
-        false_at += not (near[0] <= MATCH_RADIUS_M and near[1] in ('AT', 'UXO'))
+        near = min(((math.hypot(ax - ix, ay - iy), k, model, idepth)
+                    for k, ix, iy, model, idepth in every),
+                   default=(math.inf, 'none', '', math.nan))
+        if not (near[0] <= MATCH_RADIUS_M and near[1] in ('AT', 'UXO')):
+            under = (f'{near[1]} ({near[2]}, {100 * near[3]:.0f} cm deep) {near[0]:.2f} m away'
+                     if near[0] <= MATCH_RADIUS_M else 'nothing')
+            false_at.append(f'AT at ({ax:.2f}, {ay:.2f}) at {stamp:.0f} s on {under}: {why}')
     late = 0
     for kind, ix, iy, _ in items:
         if kind == 'AT':
@@ -296,8 +306,8 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
             late += math.isfinite(t_tool) and t_at > t_tool
     area = covered_area(world, lane_ys)
     return {'counts': counts, 'pos_err': pos, 'depth_err': depth, 'false_alarms': false_alarms,
-            'area_m2': area, 'roc': roc, 'false_at_labels': false_at, 'at_labelled_late': late,
-            'wrong': wrong}
+            'area_m2': area, 'roc': roc, 'false_at_labels': len(false_at),
+            'at_labelled_late': late, 'wrong': wrong, 'false_at': false_at}
 
 
 def covered_area(world: World, lane_ys: List[float]) -> float:
@@ -392,6 +402,8 @@ def main() -> int:
                   f'permittivity {json.dumps(r["permittivity"])}: {json.dumps(f)}', flush=True)
             for line in r['wrong']:
                 print(f'    wrong: {line}', flush=True)
+            for line in r['false_at']:
+                print(f'    false {line}', flush=True)
     if args.roc:
         roc_png(runs, args.roc)
         print(f'ROC: {args.roc}')
