@@ -1757,7 +1757,9 @@ class _Planner:
             if over > _ROUTE_FALLBACK_M:
                 pts, cost, over = self.transit(here, lane.start, unprocessed, back_to, yaw,
                                                _heading([lane.start, lane.end]))
-            if not first or start_xy is not None:
+            # (the transit from a plan's start pose is the start's: a gap's sub-plan starts
+            # where the plan before it left the machine)
+            if not first or self.strict and start_xy is not None:
                 done += self._leg_swaths(legs[noted:])
                 noted = len(legs)
                 pts, cost, over = self._lane_approach(here, back_to, yaw, lane, pts, cost,
