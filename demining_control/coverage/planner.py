@@ -60,6 +60,7 @@ from shapely.validation import explain_validity
 
 from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
+from demining_control.coverage.allowed import rectangle, robust
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
                                                LeadIns, add_lead_ins, lead_band)
 from demining_control.coverage.no_go import back_out_point
@@ -152,6 +153,12 @@ _CORNER_RUNS_M = (1.0, 2.0, 2.5, 3.0, 3.5, 4.5)
 #: A headland pass hands over to the next where that pass's side line crosses its own, at
 #: most this many lane spacings from the next pass's corner (else they are driven apart).
 _HANDOVER_SPACINGS = 3.0
+#: Headings off a lane's own of a straight run onto the lane's start tried when the pivot
+#: there would sweep ground nothing has looked at, degrees (0: a run-in along the lane's line;
+#: a lane that starts with its hull's rear at a zone has the zone behind it).
+_APPROACH_DEG = (0, 30, 60, 90)
+#: Runs onto a lane's start costed in full (a transit each): the least blind ones.
+_APPROACH_KEEP = 3
 #: Unprocessed ground of the field a corner turn's pivots may sweep and still count as none
 #: (polygon round-off: one cell of the 0.1 m allowed-ground raster), m^2.
 _CORNER_SLIVER_M2 = 0.01
@@ -510,6 +517,18 @@ def _retraces_in_reverse(xy: np.ndarray, work: np.ndarray, rev: np.ndarray,
             continue
         out[back] = True
     return out
+
+
+def _strip(a: np.ndarray, b: np.ndarray, face: float, ahead: float, half: float,
+           behind: float = 0.0) -> Polygon:
+    """What a line ``ahead`` of base_link along ``face``, ``half`` each side, sweeps while
+    base_link drives from ``a`` to ``b`` (run on by ``behind`` either way along the leg)."""
+    u = np.array([math.cos(face), math.sin(face)])
+    n = np.array([-u[1], u[0]]) * half
+    d = b - a
+    m = d / max(float(np.hypot(*d)), _EPS) * behind
+    a, b = a - m + ahead * u, b + m + ahead * u
+    return Polygon([a + n, b + n, b - n, a - n])
 
 
 def _turns(pts: Sequence[XY], yaw_a: Optional[float], yaw_b: Optional[float]
@@ -1711,6 +1730,9 @@ class _Planner:
             yaw = _heading(loop, last=True)
         if here is None:
             here = cands[0][0].start if cands else rings[0][0]
+        # the swaths of the legs so far, up to ``legs[noted]`` (:meth:`_lane_approach`)
+        done: List[Tuple[Tuple[float, float, float, float], Polygon]] = []
+        noted = 0
         while remaining:
             best = None
             origin = here if back_to is None else back_to
@@ -1735,6 +1757,13 @@ class _Planner:
             if over > _ROUTE_FALLBACK_M:
                 pts, cost, over = self.transit(here, lane.start, unprocessed, back_to, yaw,
                                                _heading([lane.start, lane.end]))
+            # (the transit from a plan's start pose is the start's: a gap's sub-plan starts
+            # where the plan before it left the machine)
+            if not first or self.strict and start_xy is not None:
+                done += self._leg_swaths(legs[noted:])
+                noted = len(legs)
+                pts, cost, over = self._lane_approach(here, back_to, yaw, lane, pts, cost,
+                                                      over, unprocessed, done)
             if self.strict and start_xy is not None and self._approach_hits(
                     pts, here, back_to, yaw, _heading([lane.start, lane.end])):
                 # a gap's lane no approach reaches with the footprint out of every zone
@@ -1753,6 +1782,224 @@ class _Planner:
             back_to = lane.start if lane.ends_at_zone else None
             yaw = _heading([lane.start, lane.end])
         return legs, chosen, over_total, headland, here, back_to, yaw
+
+    def _approach_runs(self) -> Tuple[float, ...]:
+        """Lengths of the straight run onto a lane's start tried by :meth:`_lane_approach`,
+        m: the pivot disc's radius (the tracks' rear off the disc), the boom's offset, and
+        that plus the radius (the boom, ahead of base_link, has looked at the whole disc
+        behind the start on the run)."""
+        p = self.p
+        return (p.pivot_radius_m, p.sensor_offset_x_m, p.sensor_offset_x_m + p.pivot_radius_m)
+
+    def _leg_swaths(self, legs: Sequence[Tuple[List[XY], bool, bool]]
+                    ) -> List[Tuple[Tuple[float, float, float, float], Polygon]]:
+        """Per moving segment of ``legs`` (as :meth:`_legs` builds them): (bounds, the ground
+        the boom, the tool and the tracks swept on it), as :func:`.lead_in.blind_pivots`
+        counts it seen."""
+        p = self.p
+        out = []
+        for pts, _, backs in legs:
+            for k, (a, b) in enumerate(zip(pts[:-1], pts[1:])):
+                if math.dist(a, b) <= _EPS:
+                    continue
+                a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+                # a back-out (the first segment) is driven facing against it
+                face = math.atan2(b[1] - a[1], b[0] - a[0]) + (math.pi if backs and not k
+                                                               else 0.0)
+                seen = robust(shapely.union_all, [
+                    _strip(a, b, face, p.sensor_offset_x_m, 0.5 * p.sensor_width_m),
+                    _strip(a, b, face, p.tool_offset_x_m, 0.5 * p.tool_width_m),
+                    _strip(a, b, face, 0.0, p.contact_half_width_m, 0.5 * p.track_length_m)])
+                out.append((seen.bounds, seen))
+        return out
+
+    def _track_ground(self, pts: Sequence[XY], back_out: bool, yaw_a: Optional[float],
+                      yaw_b: float, unprocessed, not_allowed, seen_before=None
+                      ) -> Tuple[float, int, int, float]:
+        """(blind m^2, stretches on unprocessed ground, stretches on ground not allowed, that
+        ground m^2) of the tracks driving ``pts``.
+
+        Blind: what the pivots sweep of ``unprocessed`` ground that nothing has looked at
+        (per pivot none up to :data:`.lead_in.BLIND_TOLERANCE_M2`, as
+        :func:`.lead_in.blind_pivots` counts them): the tracks' rectangle turned in steps,
+        less what the legs before swept with the boom (``sensor_offset_x_m`` ahead), the
+        tool and the tracks, and ``seen_before`` (the path's earlier legs). Stretches: runs
+        of pivots and legs whose tracks press ``unprocessed`` (``not_allowed``: with ground
+        outside the field not declared safe) ground the tool has not processed first, as
+        :func:`.allowed.check_path` counts field (footprint) violations: the tool is down,
+        it leads on a leg driven forwards; a leg is judged over its length and where it
+        ends. The area is what the legs and pivots press of it.
+
+        ``back_out``: the first leg is driven in reverse; a run that retraces the one before
+        it is too, as the path is assembled. The machine faces ``yaw_a`` at the start,
+        having come straight along it (a lane: its swaths count, a run of the boom's reach),
+        and pivots onto ``yaw_b`` at the end.
+        """
+        p = self.p
+        xy = np.asarray(pts, dtype=float).reshape(-1, 2)
+        if len(xy) < 2 or not_allowed.is_empty:
+            return 0.0, 0, 0, 0.0
+        flags = np.zeros(len(xy), dtype=bool)
+        flags[0] = back_out
+        flags = _retraces_in_reverse(xy, np.zeros(len(xy), dtype=bool), flags,
+                                     p.corner_angle_rad, p.reverse_turn_rad)
+        facing = _facing(xy, flags)
+        half_len = 0.5 * p.track_length_m
+        half = max(p.contact_half_width_m - p.allowed_ground_tolerance_m, 0.0)
+        tool: List[Polygon] = []        # processed by the tool on the legs so far
+        # looked at by the boom, processed by the tool or pressed by the tracks
+        seen: List[Polygon] = [] if seen_before is None else [seen_before]
+        hits: List[Tuple[bool, bool]] = []      # per leg, leg's end and pivot: (field, any)
+        pressed: List[float] = []               # per leg and pivot: ground not allowed, m^2
+
+        def judge(ground: Polygon, more: Sequence[Polygon] = (), count: bool = True
+                  ) -> Polygon:
+            """Note whether the tracks on ``ground`` press ground not allowed that the tool
+            has not processed (with ``more``); return that ground of the field."""
+            bare = robust(shapely.intersection, ground, not_allowed)
+            done = tool + list(more)
+            if not bare.is_empty and done:
+                bare = robust(shapely.difference, bare, robust(shapely.union_all, done))
+            field = (robust(shapely.intersection, bare, unprocessed)
+                     if not bare.is_empty and not_allowed is not unprocessed else bare)
+            hits.append((field.area > BLIND_TOLERANCE_M2, bare.area > BLIND_TOLERANCE_M2))
+            if count:
+                pressed.append(float(bare.area))
+            return field
+
+        def drive(a: np.ndarray, b: np.ndarray, face: float, count: bool = True) -> None:
+            """Judge a leg's tracks (over it, where it ends); note its swaths."""
+            own = _strip(a, b, face, p.tool_offset_x_m, 0.5 * p.tool_width_m)
+            led = [own] if math.cos(math.atan2(b[1] - a[1], b[0] - a[0]) - face) > 0.0 \
+                else []
+            if count:
+                judge(_strip(a, b, face, 0.0, half, half_len), led)
+                judge(Polygon(rectangle(b[0], b[1], face, half_len, half_len, half)), led,
+                      count=False)
+            tool.append(own)
+            seen.extend([own, _strip(a, b, face, p.sensor_offset_x_m, 0.5 * p.sensor_width_m),
+                         _strip(a, b, face, 0.0, p.contact_half_width_m, half_len)])
+
+        def turn(v: np.ndarray, h0: float, h1: float) -> float:
+            """Judge a pivot at v from h0 onto h1; its blind ground, m^2."""
+            dyaw = math.remainder(h1 - h0, math.tau)
+            if abs(dyaw) <= p.corner_angle_rad:
+                return 0.0
+            steps = max(1, int(math.ceil(abs(dyaw) / _TURN_STEP_RAD)))
+            rects = [rectangle(v[0], v[1], h0 + dyaw * k / steps, half_len, half_len, half)
+                     for k in range(steps + 1)]
+            field = judge(robust(shapely.union_all, [shapely.convex_hull(shapely.multipoints(
+                np.vstack(pair))) for pair in zip(rects[:-1], rects[1:])]))
+            if field.is_empty:
+                return 0.0
+            blind = robust(shapely.difference, field, robust(shapely.union_all, seen)).area
+            return float(blind) if blind > BLIND_TOLERANCE_M2 else 0.0
+
+        face = yaw_a
+        if yaw_a is not None:
+            # the lane (or leg) the machine came along: its swaths count, not its ground
+            came = p.sensor_offset_x_m + p.pivot_radius_m
+            drive(xy[0] - came * np.array([math.cos(yaw_a), math.sin(yaw_a)]), xy[0], yaw_a,
+                  count=False)
+        blind = 0.0
+        for i in range(len(xy) - 1):
+            if math.dist(xy[i], xy[i + 1]) <= _EPS:
+                continue
+            if face is not None:
+                blind += turn(xy[i], face, float(facing[i]))
+            face = float(facing[i])
+            drive(xy[i], xy[i + 1], face)
+        if face is not None:
+            blind += turn(xy[-1], face, yaw_b)
+        # a stretch begins where the tracks go onto such ground from allowed ground
+        rises = [sum(1 for k, h in enumerate(hits) if h[j] and (k == 0 or not hits[k - 1][j]))
+                 for j in (0, 1)]
+        return blind, rises[0], rises[1], sum(pressed)
+
+    def _lane_approach(self, here: XY, back_to: Optional[XY], yaw: Optional[float],
+                       lane: Lane, pts: List[XY], cost: float, over: float, unprocessed,
+                       done: Sequence[Tuple[Tuple[float, float, float, float], Polygon]] = ()
+                       ) -> Tuple[List[XY], float, float]:
+        """(points, cost, metres over unprocessed ground) of the transit onto ``lane``'s start.
+
+        The transit ``pts`` (as :meth:`transit` returns it) pivots onto the lane at its start.
+        Where that pivot's tracks sweep ground nothing has looked at (a lane starting inside
+        unprocessed ground: in a gap, in a wedge between zones) an undetected AT mine there
+        goes off under a track. Tried instead: a transit to a point behind the start, at a
+        heading of :data:`_APPROACH_DEG` off the lane's, :meth:`_approach_runs` back, where
+        the tracks' disc lies on processed (or declared safe) ground, a pivot there and
+        straight on to the start (the tool working where the run crosses unprocessed ground,
+        the boom ahead looking at what the pivot at the start then sweeps). The run stays on
+        known ground and in the geofence, and neither it nor the pivot puts the footprint in
+        a keep-out zone. Ranked by the blind ground of the pivot at the start; the least
+        blind few get a transit. A way is taken only when none of its pivots near sweeps
+        blind ground (:meth:`_track_ground`, with ``done``: the swaths of the path's legs
+        so far, :meth:`_leg_swaths`) and its tracks press no more ground not allowed, in
+        area or in separate stretches, than the transit's; the cheapest such way wins.
+        Otherwise the transit is kept, its blind pivot counted and reported.
+        """
+        v = lane.start
+        if len(pts) < 2 or math.dist(pts[-1], v) > _EPS or unprocessed.is_empty:
+            return pts, cost, over
+        p = self.p
+        yaw_b = _heading([lane.start, lane.end])
+        backs = _backs_out(here, back_to)
+        # nothing to gain where the pivot onto the lane sweeps no unprocessed ground
+        if not unprocessed.intersects(Point(v).buffer(p.pivot_radius_m, _DISC_SEGMENTS)):
+            return pts, cost, over
+        # the ground the pivots judged here reach, clipped once: unprocessed, and not
+        # allowed (with the outside of the field not declared safe, on a plan that turns on
+        # its headland)
+        reach = max(self._approach_runs()) + p.pivot_radius_m + p.sensor_offset_x_m
+        near = MultiPoint([here, v]).envelope.buffer(reach, join_style='mitre')
+        local = robust(shapely.intersection, unprocessed, near)
+        bad = local if self.known_ground is None else robust(
+            shapely.union_all, [local, robust(shapely.difference, near, self.known_ground)])
+        x0, y0, x1, y1 = near.bounds
+        close = [g for (a0, b0, a1, b1), g in done
+                 if a0 <= x1 and x0 <= a1 and b0 <= y1 and y0 <= b1]
+        seen = robust(shapely.union_all, close) if close else None
+        base, *base_hits = self._track_ground(pts, backs, yaw, yaw_b, local, bad, seen)
+        if base <= 0.0:
+            return pts, cost, over
+
+        def clean(q: XY) -> bool:
+            """Whether the tracks' disc at ``q`` lies on processed, known ground."""
+            inside, outside = self._disc_areas(q, local)
+            return inside <= _CORNER_SLIVER_M2 and outside <= _CORNER_SLIVER_M2
+
+        found = []
+        for step in _APPROACH_DEG:
+            for sign in ((1.0,) if step == 0 else (1.0, -1.0)):
+                heading = yaw_b + sign * math.radians(step)
+                for run in self._approach_runs():
+                    q = (v[0] - run * math.cos(heading), v[1] - run * math.sin(heading))
+                    leg = LineString([q, v])
+                    if (self.known_ground is not None
+                            and not self.known_ground.covers(leg)) or (
+                            self.fence is not None and not self.fence.covers(leg)) or \
+                            not clean(q) or self._keep_out_m([q, v], heading, yaw_b) > 0.0:
+                        continue
+                    rank = self._track_ground([q, v], False, None, yaw_b, local, bad, seen)[0]
+                    if rank < base:
+                        found.append((rank, run, q, heading))
+        best = None
+        for _, run, q, heading in sorted(found)[:_APPROACH_KEEP]:
+            q_pts, q_cost, q_over = self.transit(here, q, unprocessed, back_to, yaw, heading,
+                                                 search=False)
+            way = q_pts + [v]
+            if q_cost >= _EXCLUSION_PENALTY or self._approach_hits(way, here, back_to, yaw,
+                                                                   yaw_b):
+                continue
+            blind, *hits = self._track_ground(way, backs, yaw, yaw_b, local, bad, seen)
+            if blind > 0.0 or any(h > b for h, b in zip(hits[:2], base_hits[:2])) or \
+                    hits[2] > base_hits[2] + _EPS:
+                continue
+            run_over = LineString([q, v]).intersection(unprocessed).length
+            total = q_cost + run + UNPROCESSED_PENALTY * run_over
+            if best is None or total < best[1]:
+                best = (way, total, q_over + run_over)
+        return best if best is not None else (pts, cost, over)
 
     def _next_pass(self, rings: List[List[XY]], here: Optional[XY], yaw: Optional[float],
                    unprocessed) -> Tuple[List[XY], List[XY], Optional[Tuple[List[XY], float]]]:

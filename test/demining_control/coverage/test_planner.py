@@ -14,10 +14,12 @@ from shapely.ops import unary_union
 from demining_bringup.contract.area import HazardArea
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import geofence, metres_outside
+from demining_control.coverage.lead_in import blind_pivots
 from demining_control.coverage.planner import (_CORNER_RUNS_M, NO_HEADLAND, CoverageParams,
-                                               PlanningError, _Planner, _retraces_in_reverse,
-                                               auto_lane_angle, classify_work, lane_footprints,
-                                               lane_strips, plan_coverage)
+                                               Lane, PlanningError, _facing, _Planner,
+                                               _retraces_in_reverse, auto_lane_angle,
+                                               classify_work, lane_footprints, lane_strips,
+                                               lead_geometry, plan_coverage)
 from demining_control.coverage.requests import read_request
 from demining_sim import shapes
 
@@ -736,3 +738,46 @@ def test_no_planned_pivot_turns_the_machine_back_along_its_own_track():
         run_before = LineString([xy[legs[a]], xy[legs[b]]])
         pivots_back += run_before.distance(Point(xy[legs[c - 1] + 1])) < 0.25
     assert pivots_back == 0
+
+
+def _pivots_blind(path, end, field, processed, p):
+    """Blind pivots of driving ``path`` (tool raised) and on along a lane to ``end``."""
+    xy = np.asarray(list(path) + [end, (end[0] + 0.5, end[1])], dtype=float)
+    work = np.zeros(len(xy), dtype=bool)
+    work[-3:-1] = True
+    facing = _facing(xy, np.zeros(len(xy), dtype=bool))
+    return blind_pivots(xy, work, facing, lead_geometry(p), field=field, known=processed)
+
+
+def test_a_lane_starting_in_unprocessed_ground_is_run_into_from_processed_ground():
+    # bench/coverage.py --quick cratered_field: short lanes between craters start inside
+    # ground nothing had looked at; the transit pivoted onto each at its start, its tracks
+    # sweeping that ground (an AT mine there goes off under a track). Where the tracks' disc
+    # fits on processed ground behind the start, the machine turns onto the lane's line
+    # there and drives straight in, the boom ahead looking at what it then drives over.
+    p = CoverageParams()
+    field = box(0.0, 0.0, 40.0, 30.0)
+    pocket = box(18.0, 12.0, 30.0, 18.0)
+    start, end = (20.0, 15.0), (26.0, 15.0)
+    lane = Lane(0, start, end, (start[0] + p.tool_offset_x_m, start[1]), end)
+    here, yaw = (20.0, 4.0), math.pi / 2
+
+    def approach(processed):
+        planner = _Planner(list(field.exterior.coords), [], p, processed=processed)
+        planner._prepare_transits()
+        unprocessed = planner.region.difference(processed)
+        pts, cost, over = planner.transit(here, start, unprocessed, None, yaw, 0.0)
+        return planner, unprocessed, pts, planner._lane_approach(here, None, yaw, lane, pts,
+                                                                 cost, over, unprocessed)
+
+    processed = field.difference(pocket)
+    planner, unprocessed, transit, (pts, _, _) = approach(processed)
+    assert _pivots_blind(transit, end, field, processed, p)      # the plain transit's
+    assert not _pivots_blind(pts, end, field, processed, p)
+    turn = pts[-2]                           # where it turned onto the run: behind the start
+    assert turn[1] == pytest.approx(start[1]) and turn[0] < start[0]
+    assert planner._disc_areas(turn, unprocessed)[0] == 0.0
+    # no processed ground behind the start to turn on: the transit is kept (and reported)
+    processed = field.difference(box(8.0, 12.0, 30.0, 18.0))
+    _, _, transit, (pts, _, _) = approach(processed)
+    assert pts == transit and _pivots_blind(transit, end, field, processed, p)
