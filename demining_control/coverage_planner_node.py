@@ -269,8 +269,6 @@ class CoveragePlannerComponent(Component):
         path pins the machine."""
         self.pose = pose
         self._extend_trail(pose)
-        if self.scanned is not None:
-            self.scanned.update(pose.x, pose.y, pose.yaw, working=True)
         if self.error:
             return
         if self.plan is None:
@@ -282,7 +280,8 @@ class CoveragePlannerComponent(Component):
         self._check_steep(pose, now)
 
     def _extend_trail(self, pose: VehicleState) -> None:
-        """Add the pose to the driven trail when it moved or turned a trail step."""
+        """Add the pose to the driven trail when it moved or turned a trail step (and the
+        boom's sweep since the last one to the scanned ground)."""
         if not all(math.isfinite(v) for v in (pose.x, pose.y, pose.yaw)):
             return
         if self.trail:
@@ -291,6 +290,11 @@ class CoveragePlannerComponent(Component):
             if math.hypot(pose.x - x, pose.y - y) < _TRAIL_STEP_M and turned < _TRAIL_YAW_RAD:
                 return
         self.trail.append((pose.x, pose.y, pose.yaw))
+        if self.scanned is not None:
+            # the boom's line swept from the last trail pose (a straight step or a turn the
+            # grid splits into small ones): the same swath as every pose's, a fraction of the
+            # time
+            self.scanned.update(pose.x, pose.y, pose.yaw, working=True)
 
     def _back_out_ground(self, pose: VehicleState, processed):
         """Ground a back-out may sweep: processed, declared safe, and the driven trail (the

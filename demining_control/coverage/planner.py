@@ -156,7 +156,7 @@ _HANDOVER_SPACINGS = 3.0
 #: (polygon round-off: one cell of the 0.1 m allowed-ground raster), m^2.
 _CORNER_SLIVER_M2 = 0.01
 #: Moves before a blind start pivot planned again at most (each is a whole plan's time).
-_START_MOVE_TRIES = 2
+_START_MOVE_TRIES = 1
 
 
 #: Why a gap's lane or pass is left: the machine cannot reach it without its footprint
