@@ -222,8 +222,9 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     :param outside_safe: a back-up may put the tracks anywhere outside the field (the
         surroundings are the machine's turning ground); else only where ``safe`` says.
     :param scanned: ground the sensor boom swept before the path (shapely; None: none): seen
-        for lead bands and pivots, but not pressed by a back-up's tracks (only the tool's or
-        the tracks' own ground, or declared safe ground, is).
+        for the pivots' tracks (:func:`blind_pivots`, :func:`start_pivot`). Lead bands are
+        still judged on processed and declared safe ground and the path's own legs: where
+        the back-ups go is unchanged by it.
     :param driven: ground the machine drove on before the path (its trail; None: none): its
         tracks' own ground, covered for the pivot onto the first leg (:func:`start_pivot`)
         as a leg's tracks are for the pivots after it.
@@ -253,8 +254,8 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
             rest = robust(shapely.intersection, band, field)
             if rest.is_empty:
                 return 0.0
-            if not seen.is_empty:
-                rest = robust(shapely.difference, rest, seen)
+            if not known.is_empty:
+                rest = robust(shapely.difference, rest, known)
             return float(robust(shapely.difference, rest, replay.seen_before(k, rest)).area)
 
         area = blind(0.0)

@@ -2204,8 +2204,7 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
     :param fence: the supervisor's geofence (a shapely polygon; None: none): of the ways a
         transit may take (round a zone one way or the other), one that stays inside wins.
     :param scanned: ground the sensor boom has swept so far (a shapely geometry; None: none):
-        a pivot or a tool lowering over it is not blind (the boom looked, and found nothing
-        to keep out of).
+        a pivot over it is not blind (the boom looked, and found nothing to keep out of).
     :param driven: ground the machine's tracks have pressed (its driven trail; None: none):
         they may press it again moving before the first pivot, and a pivot over it is not
         blind (pressed already).
