@@ -48,7 +48,10 @@ Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations``
 
 ``--replay FILE...`` plans the plan requests a mission kept (``<run_dir>/plan_requests/``,
 :mod:`demining_control.coverage.requests`) again instead and measures each the same way, the
-ground processed before it counting as allowed: one JSON line per request, then their sums.
+ground processed before it counting as allowed: one JSON line per request, then their sums
+(with ``blind_pivots``, ``blind_pivot_m2`` and ``start_pivot_m2``: the plan's pivots that sweep
+the tracks over ground nothing has looked at, the pivot from the machine's facing onto the
+first leg included, and that first pivot's share).
 
 Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M] [--profile NAME]
 [--replay FILE...]``
@@ -312,7 +315,8 @@ def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> 
     total = {'requests': len(requests), 'refused': 0, 'footprint_violations': 0,
              'field_violations': 0, 'field_outside_allowed_m': 0.0, 'keep_out_entries': 0,
              'lead_ins': 0, 'blind_lowerings': 0, 'blind_track_m2': 0.0,
-             'blind_track_stretches': 0}
+             'blind_track_stretches': 0, 'blind_pivots': 0, 'blind_pivot_m2': 0.0,
+             'start_pivot_m2': 0.0}
     drawn = []
     for path, req in requests:
         c0 = time.process_time()
@@ -341,14 +345,20 @@ def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> 
                'blind_lead_m2': round(sum(a for _, a in plan.lead_ins.blind), 2),
                'blind_track_m2': round(check.blind_track_m2, 2),
                'blind_track_stretches': len(check.blind_track_at),
+               'blind_pivots': len(plan.lead_ins.blind_pivots),
+               'blind_pivot_m2': round(sum(a for _, a in plan.lead_ins.blind_pivots), 2),
+               'start_pivot_m2': round(plan.lead_ins.start_pivot[1], 2)
+               if plan.lead_ins.start_pivot else 0.0,
                'plan_cpu_s': round(cpu, 3)}
         print(json.dumps(row))
         drawn.append((path, req, plan, check))
         for key in ('footprint_violations', 'field_violations', 'field_outside_allowed_m',
                     'keep_out_entries', 'lead_ins', 'blind_lowerings', 'blind_track_m2',
-                    'blind_track_stretches'):
+                    'blind_track_stretches', 'blind_pivots', 'blind_pivot_m2',
+                    'start_pivot_m2'):
             total[key] += row[key]
-    for key in ('field_outside_allowed_m', 'blind_track_m2'):
+    for key in ('field_outside_allowed_m', 'blind_track_m2', 'blind_pivot_m2',
+                'start_pivot_m2'):
         total[key] = round(total[key], 1)
     if png and drawn:
         _render_replays(drawn, png)

@@ -89,7 +89,7 @@ from demining_control.coverage.no_go import (NoGoZones, back_out_point, escape,
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
-from demining_control.coverage.processed import processed_geometry
+from demining_control.coverage.processed import ProcessedGrid, processed_geometry
 from demining_control.coverage.requests import PlanRequest, write_request
 from demining_control.coverage.repair import (RepairGeometry, allowed_router, dropped_area,
                                               progress_index, repair_path)
@@ -218,6 +218,10 @@ class CoveragePlannerComponent(Component):
         self.trail: Deque[Tuple[float, float, float]] = collections.deque(
             maxlen=int(math.ceil(2.0 * (params.back_out_max_m + hull_m) / _TRAIL_STEP_M)))
         self.processed: Optional[Grid] = None
+        #: The ground the sensor boom has swept (its line ``sensor_offset_x_m`` ahead, along
+        #: every pose), on the processed grid's cells once the first one came: a re-plan's
+        #: pivots over it are not blind (:func:`.coverage.lead_in.start_pivot`).
+        self.scanned: Optional[ProcessedGrid] = None
         self.replans = 0
         #: Local repairs round new no-go zones (see ``replan_mode``), and the waypoint of the
         #: path the machine is at (the repair keeps the path from there).
@@ -276,7 +280,8 @@ class CoveragePlannerComponent(Component):
         self._check_steep(pose, now)
 
     def _extend_trail(self, pose: VehicleState) -> None:
-        """Add the pose to the driven trail when it moved or turned a trail step."""
+        """Add the pose to the driven trail when it moved or turned a trail step (and the
+        boom's sweep since the last one to the scanned ground)."""
         if not all(math.isfinite(v) for v in (pose.x, pose.y, pose.yaw)):
             return
         if self.trail:
@@ -285,6 +290,11 @@ class CoveragePlannerComponent(Component):
             if math.hypot(pose.x - x, pose.y - y) < _TRAIL_STEP_M and turned < _TRAIL_YAW_RAD:
                 return
         self.trail.append((pose.x, pose.y, pose.yaw))
+        if self.scanned is not None:
+            # the boom's line swept from the last trail pose (a straight step or a turn the
+            # grid splits into small ones): the same swath as every pose's, a fraction of the
+            # time
+            self.scanned.update(pose.x, pose.y, pose.yaw, working=True)
 
     def _back_out_ground(self, pose: VehicleState, processed):
         """Ground a back-out may sweep: processed, declared safe, and the driven trail (the
@@ -297,6 +307,22 @@ class CoveragePlannerComponent(Component):
         if processed is not None:
             parts.append(processed)
         return unary_union(parts).buffer(_TRAIL_TOLERANCE_M, join_style='mitre')
+
+    def _pressed_ground(self, pose: VehicleState):
+        """The ground the tracks pressed along the driven trail and at ``pose`` (their two
+        patches' outline at each pose: the hull's reaches further, over the flail's and the
+        boom's ground, and in a pivot far past the tracks)."""
+        c = self.config
+        tracks = (0.5 * c.track_length_m, 0.5 * c.track_length_m, c.contact_half_width_m)
+        return unary_union([footprint(x, y, yaw, *tracks)
+                            for x, y, yaw in [*self.trail, (pose.x, pose.y, pose.yaw)]])
+
+    def _scanned_now(self):
+        """The ground the boom has swept so far (shapely), or None before the first grid."""
+        if self.scanned is None:
+            return None
+        g = self.scanned
+        return processed_geometry(g.occupancy_values(), g.origin_x, g.origin_y, g.resolution)
 
     def _way_back(self, pose: VehicleState, avoid, back, reach: float, hull, blocking
                   ) -> List[Tuple[float, float, float]]:
@@ -494,8 +520,14 @@ class CoveragePlannerComponent(Component):
             self.log.warning(f'plan request not kept: {exc}', throttle_s=60.0)
 
     def on_processed(self, grid: Grid, now: float) -> None:
-        """Keep the processed-ground grid (what a re-plan need not cover again)."""
+        """Keep the processed-ground grid (what a re-plan need not cover again); the first
+        one sets the cells of the boom's swept ground (:attr:`scanned`)."""
         self.processed = grid
+        if self.scanned is None:
+            c = self.config
+            self.scanned = ProcessedGrid(self.area.field, resolution=grid.resolution,
+                                         tool_width_m=c.sensor_width_m,
+                                         tool_offset_x_m=c.sensor_offset_x_m)
 
     def on_detections(self, dets: Detections, now: float) -> None:
         """A new AT/UXO no-go zone: re-plan the remaining ground around every zone."""
@@ -598,15 +630,20 @@ class CoveragePlannerComponent(Component):
         if way_back:
             back = start = way_back[-1][:2]
             start_yaw = way_back[-2][2]     # as it reversed onto the last waypoint
+        # what the boom has seen and the tracks have pressed: where the first pivot may be
+        scanned = self._scanned_now()
+        driven = self._pressed_ground(pose)
         try:
             # the machine faces as at the start: as now, or as it backed out the way it came
             self._keep_request(PlanRequest(
                 field=list(self.area.field), exclusion_zones=zones, start=start, params=c,
                 start_yaw=start_yaw, processed=processed, safe_ground=self.safe_ground,
-                no_go_zones=no_go, fence=self.fence, stamp=now))
+                no_go_zones=no_go, fence=self.fence, stamp=now, scanned=scanned,
+                driven=driven))
             plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
                                  safe_ground=self.safe_ground, no_go_zones=no_go,
-                                 fence=self.fence, start_yaw=start_yaw)
+                                 fence=self.fence, start_yaw=start_yaw, scanned=scanned,
+                                 driven=driven)
             outside = metres_outside(plan.waypoints, self.fence)
             if outside > _FENCE_TOLERANCE_M:
                 raise PlanningError(f'the plan leaves the geofence (field and declared safe '
@@ -670,6 +707,10 @@ class CoveragePlannerComponent(Component):
         for blind, what in (
                 (plan.lead_ins.blind, 'tool lowering(s) over {:.1f} m^2 the boom has not seen '
                  '(no back-up on allowed ground fits)'),
+                ([plan.lead_ins.start_pivot] if plan.lead_ins.start_pivot else [],
+                 'first pivot(s), from the facing at the start, sweep the tracks over {:.1f} '
+                 'm^2 of the field no sensor has looked at (no move on known ground avoids '
+                 'it)'),
                 (plan.lead_ins.blind_pivots, 'pivot(s) sweep the tracks over {:.1f} m^2 of the '
                  'field no sensor has looked at')):
             if blind:

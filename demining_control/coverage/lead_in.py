@@ -52,6 +52,8 @@ _EPS = 1e-9
 _PIVOT_STEP_RAD = 0.25
 #: Cell of the grid on which a pivot's swept ground is checked against earlier legs, m.
 _PIVOT_CELL_M = 0.15
+#: Steps of the straight move tried before a blind start pivot (:func:`start_moves`), m.
+START_MOVE_STEP_M = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +95,11 @@ class LeadIns:
     #: Lowerings left blind (no back-up fits), with the blind area of the band, m^2.
     blind: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
     #: Pivots whose tracks sweep ground of the field nothing has looked at (:func:`blind_pivots`),
-    #: with where they turn and that area, m^2.
+    #: with where they turn and that area, m^2 (the start pivot included).
     blind_pivots: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
+    #: The pivot from the machine's facing at the start onto the path's first leg when it is
+    #: one of :attr:`blind_pivots` (where, the area, m^2); None when it is not.
+    start_pivot: Optional[Tuple[XY, float]] = None
 
 
 def lead_band(x: float, y: float, yaw: float, g: LeadGeometry) -> Polygon:
@@ -203,7 +208,8 @@ def lowerings(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, corner_angle
 
 def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGeometry, *,
                  field, processed=None, safe=None, keep_out=None, fence=None,
-                 start_yaw: Optional[float] = None, outside_safe: bool = False
+                 start_yaw: Optional[float] = None, outside_safe: bool = False,
+                 scanned=None, driven=None
                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, LeadIns]:
     """Back up before each lowering whose lead band is blind, where the ground allows.
 
@@ -215,9 +221,17 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         and no-go zones); ``fence``: the geofence base_link stays in (None: none).
     :param outside_safe: a back-up may put the tracks anywhere outside the field (the
         surroundings are the machine's turning ground); else only where ``safe`` says.
+    :param scanned: ground the sensor boom swept before the path (shapely; None: none): seen
+        for the pivots' tracks (:func:`blind_pivots`, :func:`start_pivot`). Lead bands are
+        still judged on processed and declared safe ground and the path's own legs: where
+        the back-ups go is unchanged by it.
+    :param driven: ground the machine drove on before the path (its trail; None: none): its
+        tracks' own ground, covered for the pivot onto the first leg (:func:`start_pivot`)
+        as a leg's tracks are for the pivots after it.
     :returns: the path with the back-ups inserted (a reverse leg, tool raised, facing the
         work leg; then the work leg from the backed-up pose) and what was done, with the
-        final path's blind pivots (:func:`blind_pivots`).
+        final path's blind pivots (:func:`blind_pivots`, the start pivot from ``start_yaw``
+        included).
     """
     xy = np.asarray(xy, dtype=float)
     work = np.asarray(work, dtype=bool)
@@ -228,6 +242,8 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     field = field if hasattr(field, 'geom_type') else Polygon(field)
     known = unary_union([geom for geom in (processed, safe)
                          if geom is not None and not geom.is_empty])
+    seen = known if scanned is None or scanned.is_empty else robust(
+        shapely.union, known, scanned)
     replay = _Replay(xy, work, facing, g)
     inserts: List[Tuple[int, np.ndarray]] = []
     for k in lowerings(xy, work, facing, g.corner_angle_rad, start_yaw):
@@ -255,8 +271,11 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     if inserts:
         xy, work, facing = _with_back_ups(xy, work, facing, inserts)
         replay = None               # the path changed: its legs are replayed again
-    report.blind_pivots = blind_pivots(xy, work, facing, g, field=field, known=known,
-                                       replay=replay)
+    report.start_pivot = start_pivot(xy, facing, g, start_yaw, field=field, known=seen
+                                     if driven is None or driven.is_empty
+                                     else robust(shapely.union, seen, driven))
+    report.blind_pivots = ([report.start_pivot] if report.start_pivot else []) + blind_pivots(
+        xy, work, facing, g, field=field, known=seen, replay=replay)
     return xy, work, facing, report
 
 
@@ -282,18 +301,19 @@ def _with_back_ups(xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
 def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGeometry, *,
                  field, known=None, replay: Optional[_Replay] = None
                  ) -> List[Tuple[XY, float]]:
-    """Pivots whose tracks sweep ground of the field nothing has looked at, with the area.
+    """Pivots between the path's legs whose tracks sweep ground of the field nothing has
+    looked at, with the area (the start pivot onto the first leg: :func:`start_pivot`).
 
     In a pivot the tracks' ends swing out to the disc of ``hypot(track_length_m / 2,
     contact_half_width_m)`` (2.2 m on the shipped carrier), past the boom's half width (1.6 m)
     and behind it: ground there was seen only if the path's earlier legs swept it with the
     boom or the tool, its tracks drove it, or it was ``known`` (processed before the path,
-    declared safe). A mine on the rest is one no sensor could have found (bench/missions.py
-    gen_random seeds 12 and 23: a TM-62M under a rear track corner). Counted and reported,
-    not avoided: the fix is a plan that turns where the disc has been seen. The unseen part is
-    the band between the boom's half width and the disc beside the line the machine came
-    along, i.e. the neighbouring strip, so moving the pivot along its legs does not clear it
-    (docs/architecture.md, "tracks_on_unscanned_m2").
+    declared safe, scanned by the boom before). A mine on the rest is one no sensor could have
+    found (bench/missions.py gen_random seeds 12 and 23: a TM-62M under a rear track corner).
+    Counted and reported, not avoided: the fix is a plan that turns where the disc has been
+    seen. The unseen part is the band between the boom's half width and the disc beside the
+    line the machine came along, i.e. the neighbouring strip, so moving the pivot along its
+    legs does not clear it (docs/architecture.md, "tracks_on_unscanned_m2").
     """
     field = field if hasattr(field, 'geom_type') else Polygon(field)
     known = Polygon() if known is None else known
@@ -302,35 +322,162 @@ def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     if len(moving) < 2:
         return []
     replay = replay or _Replay(xy, work, facing, g)
-    half = max(g.contact_half_width_m - g.tolerance_m, 0.0)
     out: List[Tuple[XY, float]] = []
     for prev, k in zip(moving[:-1], moving[1:]):
         k = int(k)
-        turn = math.remainder(float(facing[k] - facing[prev]), math.tau)
-        if abs(turn) <= g.corner_angle_rad:
-            continue
         x, y = float(xy[k, 0]), float(xy[k, 1])
-        steps = max(1, int(math.ceil(abs(turn) / _PIVOT_STEP_RAD)))
-        yaws = float(facing[prev]) + turn * np.arange(steps + 1) / steps
-        rects = [rectangle(x, y, float(a), 0.5 * g.track_length_m, 0.5 * g.track_length_m,
-                           half) for a in yaws]
-        swept = robust(shapely.intersection,
-                       unary_union([shapely.convex_hull(shapely.multipoints(np.vstack(pair)))
-                                    for pair in zip(rects[:-1], rects[1:])]), field)
-        if not known.is_empty:
-            swept = robust(shapely.difference, swept, known)
-        if swept.area <= BLIND_TOLERANCE_M2:
-            continue
-        # what earlier legs covered, sampled on a grid (a union of their many short swaths
-        # per pivot cost the planner up to 1.5 s on a 0.5 ha field)
-        minx, miny, maxx, maxy = swept.bounds
-        gx, gy = np.meshgrid(np.arange(minx + 0.5 * _PIVOT_CELL_M, maxx, _PIVOT_CELL_M),
-                             np.arange(miny + 0.5 * _PIVOT_CELL_M, maxy, _PIVOT_CELL_M))
-        inside = shapely.contains_xy(swept, gx, gy)
-        points = shapely.points(gx[inside], gy[inside])
-        rest = float(np.count_nonzero(~replay.covered_before(k, points))) * _PIVOT_CELL_M ** 2
+        rest = _pivot_blind_m2(x, y, float(facing[prev]), float(facing[k]), g, field, known,
+                               lambda points, k=k: replay.covered_before(k, points))
         if rest > BLIND_TOLERANCE_M2:
             out.append(((x, y), rest))
+    return out
+
+
+def start_pivot(xy: np.ndarray, facing: np.ndarray, g: LeadGeometry,
+                start_yaw: Optional[float], *, field, known=None
+                ) -> Optional[Tuple[XY, float]]:
+    """The pivot from ``start_yaw`` onto the path's first leg, with the ground of the field
+    its tracks sweep that nothing has looked at (m^2), when it is blind; else None.
+
+    A re-plan starts at the machine's pose; its first leg rarely goes on as the machine
+    faces, so the machine pivots on the spot first (bench/missions.py gen_at_uxo_lanes seed
+    1: a third of the tracks on unscanned ground came from such pivots). Nothing of the path
+    has looked at ground before it: only ``known`` ground (processed, declared safe, scanned
+    by the boom before the plan, driven by the machine's tracks before) is seen. None too
+    when ``start_yaw`` is unknown or the turn is not a pivot (within ``corner_angle_rad``:
+    the follower drives it as an arc).
+    """
+    if start_yaw is None:
+        return None
+    first = _first_moving(xy)
+    if first is None:
+        return None
+    field = field if hasattr(field, 'geom_type') else Polygon(field)
+    x, y = float(xy[first, 0]), float(xy[first, 1])
+    rest = _pivot_blind_m2(x, y, start_yaw, float(facing[first]), g, field,
+                           Polygon() if known is None else known, None)
+    return ((x, y), rest) if rest > BLIND_TOLERANCE_M2 else None
+
+
+def _first_moving(xy: np.ndarray) -> Optional[int]:
+    """Index of the path's first leg that moves, or None."""
+    if len(xy) < 2:
+        return None
+    d = np.diff(np.asarray(xy, dtype=float), axis=0)
+    moving = np.flatnonzero(np.hypot(d[:, 0], d[:, 1]) > _EPS)
+    return int(moving[0]) if len(moving) else None
+
+
+def pivot_sweep(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry):
+    """The ground the tracks sweep pivoting on base_link at (x, y) from ``yaw0`` to ``yaw1``
+    the short way (empty when the turn is within ``corner_angle_rad``: no pivot)."""
+    turn = math.remainder(yaw1 - yaw0, math.tau)
+    if abs(turn) <= g.corner_angle_rad:
+        return Polygon()
+    half = max(g.contact_half_width_m - g.tolerance_m, 0.0)
+    steps = max(1, int(math.ceil(abs(turn) / _PIVOT_STEP_RAD)))
+    yaws = yaw0 + turn * np.arange(steps + 1) / steps
+    rects = [rectangle(x, y, float(a), 0.5 * g.track_length_m, 0.5 * g.track_length_m, half)
+             for a in yaws]
+    return unary_union([shapely.convex_hull(shapely.multipoints(np.vstack(pair)))
+                        for pair in zip(rects[:-1], rects[1:])])
+
+
+def _pivot_blind_m2(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry, field,
+                    known, covered) -> float:
+    """Ground of ``field`` a pivot's tracks sweep (:func:`pivot_sweep`) outside ``known`` and
+    the points ``covered`` says the path covered before (None: nothing), m^2."""
+    swept = pivot_sweep(x, y, yaw0, yaw1, g)
+    if swept.is_empty:
+        return 0.0
+    swept = robust(shapely.intersection, swept, field)
+    if not known.is_empty:
+        swept = robust(shapely.difference, swept, known)
+    if swept.area <= BLIND_TOLERANCE_M2:
+        return 0.0
+    if covered is None:
+        return float(swept.area)
+    # what earlier legs covered, sampled on a grid (a union of their many short swaths
+    # per pivot cost the planner up to 1.5 s on a 0.5 ha field)
+    minx, miny, maxx, maxy = swept.bounds
+    gx, gy = np.meshgrid(np.arange(minx + 0.5 * _PIVOT_CELL_M, maxx, _PIVOT_CELL_M),
+                         np.arange(miny + 0.5 * _PIVOT_CELL_M, maxy, _PIVOT_CELL_M))
+    inside = shapely.contains_xy(swept, gx, gy)
+    points = shapely.points(gx[inside], gy[inside])
+    return float(np.count_nonzero(~covered(points))) * _PIVOT_CELL_M ** 2
+
+
+def start_moves(x: float, y: float, yaw: float, g: LeadGeometry, max_m: float, *, field,
+                known=None, seen=None, driven=None, safe=None, keep_out=None, fence=None,
+                outside_safe: bool = False) -> List[Tuple[float, float]]:
+    """Straight moves from the start pose before its pivot: (metres, + ahead, - in reverse;
+    the ground of the field the tracks' pivot disc there holds that nothing has seen, m^2).
+
+    Where the pivot at the start is blind (:func:`start_pivot`) the machine may first move
+    straight, tool raised, as it faces, to where the disc its tracks sweep in any pivot has
+    been looked at: back along its own trail, or on over processed ground, as an operator
+    turns where the ground round the machine is known. Each move, in :data:`START_MOVE_STEP_M`
+    steps up to ``max_m`` either way, keeps base_link in ``fence``, the hull out of
+    ``keep_out`` and the tracks on ground ``known`` (processed, declared safe), ``driven``
+    (the machine's own trail) or, when ``outside_safe``, outside the field; a way stops at
+    its first step that does not. The disc (radius ``hypot(track_length_m / 2,
+    contact_half_width_m)``, the tracks' reach in a pivot of any angle) counts ``seen``
+    ground (``known`` and what the boom scanned before), ``driven`` ground and what the
+    boom sweeps on a move ahead as looked at.
+    """
+    field = field if hasattr(field, 'geom_type') else Polygon(field)
+    half = max(g.contact_half_width_m - g.tolerance_m, 0.0)
+    radius = math.hypot(0.5 * g.track_length_m, half)
+    # only the ground round the moves matters: the overlays below are cut to it
+    reach = max_m + max(radius, g.footprint_front_m, g.footprint_rear_m,
+                        g.sensor_offset_x_m) + BACK_STEP_M
+    local = shapely.box(x - reach, y - reach, x + reach, y + reach)
+
+    def near(geom):
+        if geom is None or geom.is_empty:
+            return Polygon()
+        return robust(shapely.intersection, geom, local)
+    field, safe, driven = near(field), near(safe), near(driven)
+    stand = robust(shapely.union_all, [near(known), driven])
+    looked = robust(shapely.union_all, [near(seen), near(known), driven])
+    c, s = math.cos(yaw), math.sin(yaw)
+    out: List[Tuple[float, float]] = []
+    steps = int(math.floor(max_m / START_MOVE_STEP_M + _EPS))
+    for sign in (-1.0, 1.0):
+        for i in range(1, steps + 1):
+            d = i * START_MOVE_STEP_M
+            px, py = x + sign * d * c, y + sign * d * s
+            if fence is not None and not fence.covers(shapely.Point(px, py)):
+                break
+            # the ground the hull newly covers and the tracks newly press on the way
+            if sign < 0.0:
+                hull = rectangle(x, y, yaw, g.footprint_rear_m + d, -g.footprint_rear_m,
+                                 g.footprint_half_width_m)
+                tracks = rectangle(x, y, yaw, 0.5 * g.track_length_m + d,
+                                   -0.5 * g.track_length_m, half)
+            else:
+                hull = rectangle(x, y, yaw, -g.footprint_front_m, g.footprint_front_m + d,
+                                 g.footprint_half_width_m)
+                tracks = rectangle(x, y, yaw, -0.5 * g.track_length_m,
+                                   0.5 * g.track_length_m + d, half)
+            if keep_out is not None and not keep_out.is_empty and \
+                    Polygon(hull).intersects(keep_out):
+                break
+            tracks = Polygon(tracks)
+            bare = robust(shapely.difference, robust(shapely.intersection, tracks, field), stand)
+            off = Polygon() if outside_safe else robust(
+                shapely.difference, robust(shapely.difference, tracks, field),
+                robust(shapely.union, safe, driven))
+            if bare.area + off.area > BLIND_TOLERANCE_M2:
+                break
+            disc = robust(shapely.intersection, shapely.Point(px, py).buffer(radius), field)
+            ahead = looked
+            if sign > 0.0:
+                # driving on, the boom sweeps the ground ahead before the pivot
+                ahead = robust(shapely.union, looked, Polygon(rectangle(
+                    x, y, yaw, -g.sensor_offset_x_m, g.sensor_offset_x_m + d,
+                    0.5 * g.sensor_width_m)))
+            out.append((sign * d, float(robust(shapely.difference, disc, ahead).area)))
     return out
 
 

@@ -62,7 +62,7 @@ from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
 from demining_control.coverage.allowed import rectangle, robust
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
-                                               LeadIns, add_lead_ins, lead_band)
+                                               LeadIns, add_lead_ins, lead_band, start_moves)
 from demining_control.coverage.no_go import back_out_point
 from demining_control.coverage.route import AllowedRouter
 
@@ -162,6 +162,8 @@ _APPROACH_KEEP = 3
 #: Unprocessed ground of the field a corner turn's pivots may sweep and still count as none
 #: (polygon round-off: one cell of the 0.1 m allowed-ground raster), m^2.
 _CORNER_SLIVER_M2 = 0.01
+#: Moves before a blind start pivot planned again at most (each is a whole plan's time).
+_START_MOVE_TRIES = 1
 
 
 #: Why a gap's lane or pass is left: the machine cannot reach it without its footprint
@@ -208,6 +210,11 @@ class CoverageParams:
     lead_in_back_up: bool = param(True, 'back up before a tool lowering whose band ahead the '
                                   'boom has not scanned (coverage/lead_in.py); false: such '
                                   'lowerings are only counted and logged')
+    start_move_max_m: float = param(
+        6.0, "longest straight move (tool raised, as the machine faces, over processed, "
+        "declared safe or its own driven ground) before a plan's first pivot when pivoting "
+        "where the machine stands would sweep the tracks over ground no sensor has looked at "
+        '(coverage/lead_in.py start_moves); 0: pivot where it stands, m', min=0.0, max=30.0)
     overlap: float = param(0.1, 'lane overlap as a fraction of the tool width', min=0.0,
                            max=0.5)
     lane_angle_deg: str = param(AUTO, "lane direction, degrees from east (ENU), or 'auto' for "
@@ -621,8 +628,13 @@ class _Planner:
 
     def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
                  params: CoverageParams, processed=None, safe_ground=None,
-                 no_go_zones: Sequence[Sequence[XY]] = (), fence=None) -> None:
+                 no_go_zones: Sequence[Sequence[XY]] = (), fence=None, scanned=None,
+                 driven=None) -> None:
         self.p = params
+        #: ground the sensor boom swept before the plan (None: none): seen, not processed;
+        #: and the ground the machine's tracks pressed (its trail; None: none)
+        self.scanned = snapped(scanned) if scanned is not None else None
+        self.driven = snapped(driven) if driven is not None else None
         #: the supervisor's geofence (None: unbounded): transits keep inside it
         self.fence = snapped(fence)
         self._exclusion_rings = [list(z) for z in exclusion_zones]
@@ -2415,7 +2427,7 @@ class _Planner:
         xy, work, facing, leads = add_lead_ins(
             xy, work, facing, lead_geometry(self.p), field=self.field, processed=self.processed,
             safe=self.safe, keep_out=self.zone_block, fence=self.fence, start_yaw=start_yaw,
-            outside_safe=self.known_ground is None)
+            outside_safe=self.known_ground is None, scanned=self.scanned, driven=self.driven)
         steps = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
         # pivots turn the machine's facing (a reverse leg's cusp turns none)
         moving = facing[:-1][steps > _EPS] if len(xy) > 1 else np.zeros(0)
@@ -2451,13 +2463,17 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
                   start_xy: Optional[XY] = None,
                   params: Optional[CoverageParams] = None, processed=None,
                   safe_ground=None, no_go_zones: Sequence[Sequence[XY]] = (),
-                  fence=None, start_yaw: Optional[float] = None) -> CoveragePlan:
+                  fence=None, start_yaw: Optional[float] = None, scanned=None,
+                  driven=None) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
     :param start_yaw: the vehicle's heading at ``start_xy`` (ENU, rad; None: unknown): the
         first pivot, from it, is judged like every other (a pivot that would swing the
-        footprint into a keep-out zone is avoided, e.g. by driving straight on first).
+        footprint into a keep-out zone is avoided, e.g. by driving straight on first). When
+        its tracks would sweep ground nothing has looked at (:func:`.lead_in.start_pivot`),
+        the machine first moves straight as it faces, tool raised, to where they do not
+        (:func:`_start_move`).
     :param processed: ground already processed (a shapely geometry): lanes whose tool strip it
         covers are not planned again, and transits over it cost nothing extra (a re-plan of
         the remaining ground, e.g. around a new no-go zone).
@@ -2468,6 +2484,11 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
         declared safe ground never relaxes them (the item is there whatever the area file says).
     :param fence: the supervisor's geofence (a shapely polygon; None: none): of the ways a
         transit may take (round a zone one way or the other), one that stays inside wins.
+    :param scanned: ground the sensor boom has swept so far (a shapely geometry; None: none):
+        a pivot over it is not blind (the boom looked, and found nothing to keep out of).
+    :param driven: ground the machine's tracks have pressed (its driven trail; None: none):
+        they may press it again moving before the first pivot, and a pivot over it is not
+        blind (pressed already).
     :raises PlanningError: on an invalid polygon, an area no lane fits, or nothing left.
     """
     params = params or CoverageParams()
@@ -2475,21 +2496,99 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
         raise PlanningError('start position must be finite')
     if start_yaw is not None and not math.isfinite(start_yaw):
         start_yaw = None
-    planner = _Planner(field, exclusion_zones, params, processed, safe_ground, no_go_zones,
-                       fence)
-    try:
-        return planner.plan(start_xy, start_yaw)
-    except PlanningError:
-        if params.headland_passes != AUTO or not planner.passes or planner.headland_rings():
-            raise
-    # A field so small round a keep-out zone that every headland pass comes within the tool's
-    # reach of the zone's clearance has no headland to turn on, and then no lane that ends
-    # on one: without a fallback the mission never started (bench/missions.py gen_random
-    # seed 20: 104 m^2 round a 12 m^2 ruin). Its lanes turn outside the field instead, where
-    # nothing is declared safe: the turns are counted as footprint violations, not refused.
-    plan = _Planner(field, exclusion_zones, dataclasses.replace(params, headland_passes='0'),
-                    processed, safe_ground, no_go_zones, fence).plan(start_xy, start_yaw)
-    plan.notes.append(NO_HEADLAND)
+
+    def plan_from(xy: Optional[XY], yaw: Optional[float]) -> Tuple[CoveragePlan, _Planner]:
+        planner = _Planner(field, exclusion_zones, params, processed, safe_ground,
+                           no_go_zones, fence, scanned, driven)
+        try:
+            return planner.plan(xy, yaw), planner
+        except PlanningError:
+            if params.headland_passes != AUTO or not planner.passes or \
+                    planner.headland_rings():
+                raise
+        # A field so small round a keep-out zone that every headland pass comes within the
+        # tool's reach of the zone's clearance has no headland to turn on, and then no lane
+        # that ends on one: without a fallback the mission never started (bench/missions.py
+        # gen_random seed 20: 104 m^2 round a 12 m^2 ruin). Its lanes turn outside the field
+        # instead, where nothing is declared safe: the turns are counted as footprint
+        # violations, not refused.
+        planner = _Planner(field, exclusion_zones,
+                           dataclasses.replace(params, headland_passes='0'), processed,
+                           safe_ground, no_go_zones, fence, scanned, driven)
+        plan = planner.plan(xy, yaw)
+        plan.notes.append(NO_HEADLAND)
+        return plan, planner
+
+    plan, planner = plan_from(start_xy, start_yaw)
+    if plan.lead_ins.start_pivot is not None and start_xy is not None and \
+            start_yaw is not None and params.start_move_max_m > 0.0:
+        plan = _start_move(plan, planner, plan_from, start_xy, start_yaw)
+    return plan
+
+
+def _blind_m2(plan: CoveragePlan) -> float:
+    """Ground of the field the plan's pivots and tool lowerings reach blind, m^2."""
+    return (sum(a for _, a in plan.lead_ins.blind_pivots)
+            + sum(a for _, a in plan.lead_ins.blind))
+
+
+def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,
+                start_yaw: float) -> CoveragePlan:
+    """The plan from a pose straight ahead or behind the start where the first pivot is not
+    blind, after the move there (tool raised, facing as at the start); ``plan`` if none is.
+
+    The moves (:func:`.lead_in.start_moves`) are tried best first (the least blind pivot disc,
+    then the shortest), at most :data:`_START_MOVE_TRIES` of them, each planned again from
+    there (a pivot disc seen in full is the usual case: the first is taken). None ends nearer
+    a keep-out zone than its turning reach, unless the start is already. A plan from a
+    moved start is taken only when it reaches less ground blind in all (its pivots and
+    lowerings, :func:`_blind_m2`) and leaves no more ground unplanned: never worse elsewhere.
+    """
+    p = planner.p
+    g = lead_geometry(p)
+    moves = start_moves(start_xy[0], start_xy[1], start_yaw, g, p.start_move_max_m,
+                        field=planner.field, known=unary_union([planner.processed,
+                                                                planner.safe]),
+                        seen=planner.scanned, driven=planner.driven, safe=planner.safe,
+                        keep_out=planner.zone_block, fence=planner.fence,
+                        outside_safe=planner.known_ground is None)
+    _, before = plan.lead_ins.start_pivot
+    c, s = math.cos(start_yaw), math.sin(start_yaw)
+    # never back into a keep-out zone's turning reach: the machine has often just left it
+    # (the node's back-out), and a pivot there swings the footprint into the zone
+    reach = max(planner.pivot_reach, planner._turn_reach)
+    clear = planner.zone_block.distance(Point(start_xy)) if planner.zones else math.inf
+
+    def nearer(d: float) -> bool:
+        there = (start_xy[0] + d * c, start_xy[1] + d * s)
+        return planner._near_zone(there, reach) and \
+            planner.zone_block.distance(Point(there)) < min(clear, reach)
+    moves = sorted((m for m in moves if m[1] < before - BLIND_TOLERANCE_M2
+                    and not nearer(m[0])),
+                   key=lambda m: (m[1] > BLIND_TOLERANCE_M2, m[1], abs(m[0])))
+    blind = _blind_m2(plan)
+    left = sum(gap.area for gap, _ in plan.unplanned)
+    for d, _ in moves[:_START_MOVE_TRIES]:
+        there = (start_xy[0] + d * c, start_xy[1] + d * s)
+        try:
+            moved, _ = plan_from(there, start_yaw)
+        except PlanningError:
+            continue
+        if _blind_m2(moved) >= blind - BLIND_TOLERANCE_M2 or \
+                sum(gap.area for gap, _ in moved.unplanned) > left + MIN_GAP_M2:
+            continue
+        way = _resample(np.array([start_xy, there], dtype=float), p.waypoint_spacing_m)
+        moved.waypoints = np.vstack([way[:-1], moved.waypoints])
+        moved.work = np.concatenate([np.zeros(len(way) - 1, dtype=bool), moved.work])
+        moved.facing = np.concatenate([np.full(len(way) - 1, start_yaw), moved.facing])
+        moved.length_m += abs(d)
+        moved.transit_length_m += abs(d)
+        moved.expected_time_s += abs(d) / p.transit_speed_mps
+        moved.notes.append(
+            f'{"driving on" if d > 0.0 else "backing up"} {abs(d):.1f} m (tool raised) before '
+            f'the first pivot: where the machine stands it would sweep the tracks over '
+            f'{before:.1f} m^2 of the field no sensor has looked at')
+        return moved
     return plan
 
 

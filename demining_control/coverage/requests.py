@@ -30,8 +30,10 @@ from demining_control.coverage.planner import CoverageParams, CoveragePlan, plan
 
 XY = Tuple[float, float]
 
-#: Version of the file layout (``schema``); a file of a later one is refused.
-SCHEMA = 1
+#: Version of the file layout (``schema``); a file of a later one is refused. 2: the ground
+#: the boom scanned and the machine drove before the request (``scanned``, ``driven``; a
+#: version 1 file plans without them).
+SCHEMA = 2
 #: File name of the n-th request of a run.
 _NAME = 'plan_{:03d}.json'
 
@@ -50,13 +52,16 @@ class PlanRequest:
     no_go_zones: List[List[XY]] = dataclasses.field(default_factory=list)
     fence: Any = None
     stamp: float = math.nan
+    scanned: Any = None
+    driven: Any = None
 
     def plan(self) -> CoveragePlan:
         """Plan it again (:func:`plan_coverage`; raises its :class:`PlanningError`)."""
         return plan_coverage(self.field, self.exclusion_zones, self.start, self.params,
                              processed=self.processed, safe_ground=self.safe_ground,
                              no_go_zones=self.no_go_zones, fence=self.fence,
-                             start_yaw=self.start_yaw)
+                             start_yaw=self.start_yaw, scanned=self.scanned,
+                             driven=self.driven)
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON document (see the module docstring)."""
@@ -68,6 +73,7 @@ class PlanRequest:
                 'safe_ground': _geometry(self.safe_ground),
                 'no_go_zones': [_points(z) for z in self.no_go_zones],
                 'fence': _geometry(self.fence),
+                'scanned': _geometry(self.scanned), 'driven': _geometry(self.driven),
                 'params': {f.name: getattr(self.params, f.name)
                            for f in dataclasses.fields(CoverageParams)}}
 
@@ -95,6 +101,8 @@ class PlanRequest:
                        safe_ground=_read_geometry(doc.get('safe_ground')),
                        no_go_zones=[_read_points(z) for z in doc.get('no_go_zones', [])],
                        fence=_read_geometry(doc.get('fence')),
+                       scanned=_read_geometry(doc.get('scanned')),
+                       driven=_read_geometry(doc.get('driven')),
                        stamp=math.nan if stamp is None else float(stamp))
         except (KeyError, TypeError, IndexError, zlib.error, shapely.errors.ShapelyError,
                 binascii.Error) as exc:

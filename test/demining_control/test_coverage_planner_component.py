@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon, box
 
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Grid,
                                                  Twist2D, VehicleState)
@@ -683,3 +683,30 @@ def test_a_plan_request_that_cannot_be_kept_is_a_warning_not_a_lost_plan(area_fi
     rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
     assert len(out) == 1
     assert any('plan request not kept' in text for _, text, _ in rt.component.log.lines)
+
+
+def test_a_re_plan_knows_the_ground_the_boom_scanned_and_the_machine_drove(
+        area_file, tmp_path):
+    """A re-plan's first pivot is judged against what the boom has scanned (its line along
+    every pose since the first processed grid) and may be moved along the driven trail:
+    both go into the plan request, so a replay plans the same path."""
+    from demining_control.coverage.requests import read_request
+    rt, out = _runtime(area_file, replan_mode='full', plan_requests_dir=str(tmp_path))
+    c = rt.component.config
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('processed', Grid(0.5, np.zeros((200, 300), dtype=np.int8), 0.0, 0.0, 0.1),
+               0.5)
+    _drive_east(rt, -5.0, 6.0, 1.0, 1.0, 50.0)
+    at = Detection(x=12.0, y=1.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(50.0, [at]), 50.0)
+    again = read_request(str(sorted((tmp_path / 'plan_requests').iterdir())[-1]))
+    # the boom's swath from where it entered the field to 4 m ahead of the last pose
+    half = 0.5 * c.sensor_width_m
+    swath = box(0.0, max(1.0 - half, 0.0), 6.0 + c.sensor_offset_x_m, 1.0 + half)
+    assert swath.difference(again.scanned).area < 0.05 * swath.area
+    assert again.scanned.difference(swath.buffer(0.2)).area < 1e-6
+    # the trail: the footprint at the poses driven, outside the field too
+    assert again.driven.contains(Point(-5.0, 1.0)) and again.driven.contains(Point(6.0, 1.0))
+    assert not again.driven.contains(Point(6.0, 5.0))
+    assert np.allclose(again.plan().waypoints, rt.component.plan.waypoints)

@@ -1,5 +1,6 @@
 """Lead-ins: the tool is lowered only where the sensor boom has looked first."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -10,6 +11,7 @@ from demining_bringup.contract.datatypes import VehicleState
 from demining_bringup.contract.states import FollowerStatus, LegKind
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, add_lead_ins, lead_band,
                                                lowerings)
+from demining_control.coverage.no_go import disc_polygon
 from demining_control.coverage.planner import CoverageParams, lead_geometry, plan_coverage
 from demining_control.follower.pure_pursuit import PathFollower
 
@@ -202,3 +204,75 @@ def test_a_pivot_whose_track_corners_swing_over_ground_nothing_has_seen_is_repor
     # a reverse cusp is no pivot
     xy = np.array([[2.0, 3.0], [10.0, 3.0], [6.0, 3.0]])
     assert not blind_pivots(xy, np.array([True, False, False]), np.zeros(3), g, field=FIELD)
+
+
+def test_the_pivot_from_the_start_facing_onto_the_first_leg_is_judged_like_the_others():
+    # A re-plan from (10, 3) facing east whose first leg runs north: the machine pivots on
+    # the spot first, and its tracks' corners swing over the field beside it (x 7.8 .. 12.2)
+    # that nothing has looked at; the path's own legs have not either
+    g = _geometry()
+    xy = np.array([[10.0, 3.0], [10.0, 15.0]])
+    work = np.array([False, False])
+    facing = np.array([NORTH, NORTH])
+    _, _, _, report = add_lead_ins(xy, work, facing, g, field=FIELD, outside_safe=True,
+                                   start_yaw=0.0)
+    (where, area), = report.blind_pivots
+    assert report.start_pivot == (where, area)
+    assert where == pytest.approx((10.0, 3.0)) and area > 1.0
+    # ground the boom scanned before the plan (the strips either side) is seen
+    scanned = Point(10.0, 3.0).buffer(2.5)
+    _, _, _, seen = add_lead_ins(xy, work, facing, g, field=FIELD, outside_safe=True,
+                                 start_yaw=0.0, scanned=scanned)
+    assert seen.start_pivot is None and not seen.blind_pivots
+    # facing the first leg already, or a turn the follower drives as an arc: no pivot
+    for yaw in (NORTH, NORTH - 0.5 * g.corner_angle_rad):
+        _, _, _, straight = add_lead_ins(xy, work, facing, g, field=FIELD, outside_safe=True,
+                                         start_yaw=yaw)
+        assert straight.start_pivot is None and not straight.blind_pivots
+    # the facing unknown (a first plan from an unknown pose): nothing to judge
+    _, _, _, unknown = add_lead_ins(xy, work, facing, g, field=FIELD, outside_safe=True)
+    assert unknown.start_pivot is None
+
+
+def test_a_re_plan_backs_along_the_driven_trail_to_turn_where_its_tracks_have_been_seen():
+    # gen_at_uxo_lanes seed 1 at 104.6 s: on the first headland pass (y = 1, from outside the
+    # field in the west) the boom found an AT mine ahead; the re-plan from (2.5, 1) facing
+    # east pivoted on the spot, its tracks' corners over the field's ground north of the
+    # boom's swath (nothing had looked at it), and a third of the mission's tracks on such
+    # ground came from pivots like that one
+    from demining_control.coverage.lead_in import START_MOVE_STEP_M
+    p = CoverageParams()
+    g = lead_geometry(p)
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    processed = box(0.0, 0.0, 5.0, 2.0)
+    zone = list(disc_polygon(8.0, 1.5, 1.4).exterior.coords)[:-1]
+    # the ground its footprint drove on, from 8 m outside the field to where it stands
+    driven = box(-8.0 - p.footprint_rear_m, 1.0 - p.footprint_half_width_m,
+                 2.5 + p.footprint_front_m, 1.0 + p.footprint_half_width_m)
+    kwargs = dict(processed=processed, no_go_zones=[zone], start_yaw=0.0)
+    stay = plan_coverage(field, [], (2.5, 1.0), p, **kwargs)
+    (where, area) = stay.lead_ins.start_pivot
+    assert where == pytest.approx((2.5, 1.0)) and area > 1.0
+    assert stay.lead_ins.blind_pivots[0] == (where, area)
+    moved = plan_coverage(field, [], (2.5, 1.0), p, driven=driven, **kwargs)
+    assert moved.lead_ins.start_pivot is None
+    assert sum(a for _, a in moved.lead_ins.blind_pivots) < \
+        sum(a for _, a in stay.lead_ins.blind_pivots)
+    assert any('before the first pivot' in note for note in moved.notes)
+    # straight back along the trail, facing east (a reverse), tool raised; then the plan
+    xy, facing, work = moved.waypoints, moved.facing, moved.work
+    back = int(np.argmax(np.abs(facing) > 1e-9)) if np.any(np.abs(facing) > 1e-9) else len(xy)
+    assert back > 1 and xy[0] == pytest.approx((2.5, 1.0))
+    assert np.allclose(xy[:back, 1], 1.0) and np.all(np.diff(xy[:back, 0]) < 0.0)
+    assert not work[:back - 1].any()
+    end = float(xy[back - 1, 0])
+    assert end <= 2.5 - START_MOVE_STEP_M and 2.5 - end <= p.start_move_max_m + 1e-9
+    # the tracks pressed only the trail and processed ground on the way
+    tracks = box(end - 0.5 * g.track_length_m, 1.0 - g.contact_half_width_m,
+                 2.5 + 0.5 * g.track_length_m, 1.0 + g.contact_half_width_m)
+    assert tracks.difference(driven.union(processed)).area < 1e-6
+    # switched off: the machine pivots where it stands, and the plan says so (the ground
+    # its tracks pressed standing there is not blind)
+    off = plan_coverage(field, [], (2.5, 1.0), dataclasses.replace(p, start_move_max_m=0.0),
+                        driven=driven, **kwargs)
+    assert off.lead_ins.start_pivot[0] == where and 1.0 < off.lead_ins.start_pivot[1] < area

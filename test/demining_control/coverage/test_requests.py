@@ -65,3 +65,26 @@ def test_anything_else_is_one_clear_error_naming_the_file(tmp_path, text, why):
     with pytest.raises(ValueError) as err:
         read_request(str(path))
     assert str(path) in str(err.value) and why in str(err.value)
+
+
+def test_the_ground_scanned_and_driven_before_a_request_is_kept_and_planned_again(tmp_path):
+    # a re-plan judges its first pivot against what the boom scanned and where the machine
+    # may move before it (its own trail): a replay without them planned another path
+    scanned = box(0.0, 4.0, 30.0, 9.0)
+    driven = box(-2.0, 3.0, 8.0, 7.0)
+    req = _request(scanned=scanned, driven=driven)
+    again = read_request(write_request(str(tmp_path), req))
+    assert again.scanned.equals(scanned) and again.driven.equals(driven)
+    direct = plan_coverage(FIELD, req.exclusion_zones, req.start, req.params,
+                           processed=req.processed, safe_ground=req.safe_ground,
+                           no_go_zones=req.no_go_zones, fence=req.fence, start_yaw=0.3,
+                           scanned=scanned, driven=driven)
+    assert np.allclose(again.plan().waypoints, direct.waypoints)
+    # a file of schema 1 has neither: planned without them
+    doc = req.to_dict()
+    assert doc['schema'] == 2
+    for key in ('scanned', 'driven'):
+        del doc[key]
+    doc['schema'] = 1
+    old = PlanRequest.from_dict(doc)
+    assert old.scanned is None and old.driven is None
