@@ -71,6 +71,7 @@ import os
 from typing import Deque, List, Optional, Tuple
 
 import numpy as np
+from shapely.errors import GEOSException
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points, unary_union
 
@@ -640,10 +641,19 @@ class CoveragePlannerComponent(Component):
                 start_yaw=start_yaw, processed=processed, safe_ground=self.safe_ground,
                 no_go_zones=no_go, fence=self.fence, stamp=now, scanned=scanned,
                 driven=driven))
-            plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
-                                 safe_ground=self.safe_ground, no_go_zones=no_go,
-                                 fence=self.fence, start_yaw=start_yaw, scanned=scanned,
-                                 driven=driven)
+            try:
+                plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
+                                     safe_ground=self.safe_ground, no_go_zones=no_go,
+                                     fence=self.fence, start_yaw=start_yaw, scanned=scanned,
+                                     driven=driven)
+            except GEOSException as exc:
+                # GEOS's floating-point overlay can fail on nearly coincident edges (the
+                # planner retries its known cases snap-rounded, allowed.robust): any other is
+                # a refused plan with its reason and the request kept for --replay, not a
+                # crashed node that takes the stack in its process down with it
+                raise PlanningError(f'geometry error in the planner ({exc}); the request is '
+                                    'kept in plan_requests for bench/coverage.py --replay'
+                                    ) from exc
             outside = metres_outside(plan.waypoints, self.fence)
             if outside > _FENCE_TOLERANCE_M:
                 raise PlanningError(f'the plan leaves the geofence (field and declared safe '

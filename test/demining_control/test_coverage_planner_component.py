@@ -710,3 +710,26 @@ def test_a_re_plan_knows_the_ground_the_boom_scanned_and_the_machine_drove(
     assert again.driven.contains(Point(-5.0, 1.0)) and again.driven.contains(Point(6.0, 1.0))
     assert not again.driven.contains(Point(6.0, 5.0))
     assert np.allclose(again.plan().waypoints, rt.component.plan.waypoints)
+
+
+def test_a_geometry_error_in_the_planner_refuses_the_plan_with_its_reason(area_file,
+                                                                          monkeypatch):
+    # GEOS can fail an overlay on nearly coincident edges; the node must not crash (in one
+    # process that takes every node down) but refuse with the reason, as for any bad plan
+    import demining_control.coverage_planner_node as node
+    from shapely.errors import GEOSException
+
+    def fails(*args, **kwargs):
+        raise GEOSException('TopologyException: side location conflict at 1 2')
+
+    monkeypatch.setattr(node, 'plan_coverage', fails)
+    statuses = []
+    rt = ComponentRuntime(CoveragePlannerComponent,
+                          sink=lambda p, v: statuses.append(v) if p == 'status' else None,
+                          log=RecordingLog())
+    rt.configure({'area_file': area_file})
+    rt.activate(0.0)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    assert statuses[-1].state == PlanState.REFUSED.value
+    assert 'geometry error in the planner' in statuses[-1].reason
+    assert 'side location conflict' in statuses[-1].reason
