@@ -62,7 +62,8 @@ from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
 from demining_control.coverage.allowed import rectangle, robust
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
-                                               LeadIns, add_lead_ins, lead_band, start_moves)
+                                               LeadIns, add_lead_ins, lead_band, pivot_sweep,
+                                               start_moves)
 from demining_control.coverage.no_go import back_out_point
 from demining_control.coverage.route import AllowedRouter
 
@@ -1858,6 +1859,7 @@ class _Planner:
         facing = _facing(xy, flags)
         half_len = 0.5 * p.track_length_m
         half = max(p.contact_half_width_m - p.allowed_ground_tolerance_m, 0.0)
+        geometry = lead_geometry(p)
         tool: List[Polygon] = []        # processed by the tool on the legs so far
         # looked at by the boom, processed by the tool or pressed by the tracks
         seen: List[Polygon] = [] if seen_before is None else [seen_before]
@@ -1894,14 +1896,10 @@ class _Planner:
 
         def turn(v: np.ndarray, h0: float, h1: float) -> float:
             """Judge a pivot at v from h0 onto h1; its blind ground, m^2."""
-            dyaw = math.remainder(h1 - h0, math.tau)
-            if abs(dyaw) <= p.corner_angle_rad:
+            sweep = pivot_sweep(float(v[0]), float(v[1]), h0, h1, geometry)
+            if sweep.is_empty:
                 return 0.0
-            steps = max(1, int(math.ceil(abs(dyaw) / _TURN_STEP_RAD)))
-            rects = [rectangle(v[0], v[1], h0 + dyaw * k / steps, half_len, half_len, half)
-                     for k in range(steps + 1)]
-            field = judge(robust(shapely.union_all, [shapely.convex_hull(shapely.multipoints(
-                np.vstack(pair))) for pair in zip(rects[:-1], rects[1:])]))
+            field = judge(sweep)
             if field.is_empty:
                 return 0.0
             blind = robust(shapely.difference, field, robust(shapely.union_all, seen)).area
