@@ -20,7 +20,8 @@ from demining_bringup.contract import topics
 from demining_bringup.contract.component import Component, Port, Status
 from demining_bringup.contract.datatypes import ToolCommand, ToolState, VehicleState
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import DiagLevel, LegKind, MissionState, ToolPhase
+from demining_bringup.contract.states import (DiagLevel, LegKind, MissionState, ToolEventKind,
+                                              ToolPhase)
 from demining_control.tools.controller import ToolController, ToolParams
 
 
@@ -94,7 +95,7 @@ class ToolControllerComponent(Component):
         cmd = c.update(ts, self.mission is MissionState.CLEARING, self.config.control_period_s,
                        self.leg, abs(v), now)
         for ev in c.take_events():
-            if ev.kind in ('stall', 'feedback_lost'):
+            if ev.kind in (ToolEventKind.STALL, ToolEventKind.FEEDBACK_LOST):
                 self.log.warning(f'tool {ev.kind}: {ev.detail}')
             else:
                 self.log.info(f'tool {ev.kind}: {ev.detail}')

@@ -150,7 +150,7 @@ class ToolEvent:
     feedback lost or back."""
 
     stamp: float
-    kind: str          # 'stall', 'recovered', 'feedback_lost', 'feedback_back'
+    kind: str          # a ToolEventKind value (contract/states.py)
     detail: str = ''
 
 

@@ -121,6 +121,15 @@ class ToolPhase(str, enum.Enum):
     FEEDBACK_LOST = 'feedback_lost'    # no fresh tool state: tool up, rotors to idle
 
 
+class ToolEventKind(str, enum.Enum):
+    """Kinds of the tool controller's events, as recorded from /tool/events."""
+
+    STALL = 'stall'                    # a rotor stalled: tool lifted
+    RECOVERED = 'recovered'            # rotors back at speed after a stall: lowering again
+    FEEDBACK_LOST = 'feedback_lost'    # no fresh tool state: tool lifted, rotors to idle
+    FEEDBACK_BACK = 'feedback_back'    # tool state fresh again
+
+
 class LegKind(str, enum.Enum):
     """How the path follower drives the current leg, as published on /follower/leg."""
 

@@ -26,6 +26,7 @@ mission from a journal (resume after a crash).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -39,7 +40,7 @@ from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.states import (ALLOWED_GROUND_EVENT_PREFIX,
                                               PEOPLE_ZONE_EVENT_PREFIX, FollowerStatus, PlanState,
-                                              MissionState, SafetyState)
+                                              MissionState, SafetyState, ToolEventKind)
 from demining_control.coverage.processed import ProcessedGrid
 
 XY = Tuple[float, float]
@@ -56,6 +57,17 @@ _PROGRESS_EPS_M2 = 0.01
 _S_PER_H = 3600.0
 #: The tool state is trusted this long for marking processed ground, s.
 _TOOL_STATE_TIMEOUT_S = 0.5
+
+
+class ToolIdle(enum.Enum):
+    """Why the tool does not process ground at an instant of the clearing (for the report)."""
+
+    #: Raised or not yet down at working depth: transits, pivots, lowering, keep-out lifts.
+    NOT_AT_DEPTH = 'not at depth'
+    #: At depth with a rotor below speed: spin-up, a stall, an e-stop's run-down.
+    BELOW_SPEED = 'at depth below speed'
+    #: No tool state, or none fresh: the processed ground cannot be claimed.
+    NO_STATE = 'no fresh tool state'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +164,9 @@ class MissionManager:
         self._tool: Optional[ToolState] = None
         self._tool_stamp: Optional[float] = None
         self._start_requested = p.auto_start
-        self._not_working_s = 0.0
+        #: Seconds of the clearing the tool did not process, by why (the report's reason).
+        self._idle_s: Dict[ToolIdle, float] = {k: 0.0 for k in ToolIdle}
+        self._stalls = 0
         self._last_pose_stamp: Optional[float] = None
         self._started_once = False
         #: The mission journal (transition, safety, event calls), or None.
@@ -193,11 +207,11 @@ class MissionManager:
         if self.state is not MissionState.CLEARING:
             self.grid.update(pose.x, pose.y, pose.yaw, False)
             return
-        working = self.tool_working(pose.stamp)
-        if self._last_pose_stamp is not None and not working:
-            self._not_working_s += max(0.0, pose.stamp - self._last_pose_stamp)
+        idle = self.tool_idle(pose.stamp)
+        if self._last_pose_stamp is not None and idle is not None:
+            self._idle_s[idle] += max(0.0, pose.stamp - self._last_pose_stamp)
         self._last_pose_stamp = pose.stamp
-        self.grid.update(pose.x, pose.y, pose.yaw, working)
+        self.grid.update(pose.x, pose.y, pose.yaw, idle is None)
         p = (pose.x, pose.y)
         if not self._trajectory or math.dist(self._trajectory[-1], p) >= \
                 self.params.trajectory_spacing_m:
@@ -214,18 +228,36 @@ class MissionManager:
 
     def tool_working(self, now: float) -> bool:
         """Return whether the tool processes ground (rotor at speed, at depth, fresh)."""
+        return self.tool_idle(now) is None
+
+    def tool_idle(self, now: float) -> Optional[ToolIdle]:
+        """Why the tool does not process ground now, or None when it does."""
         p = self.params
         ts = self._tool
         if ts is None or self._tool_stamp is None or now - self._tool_stamp > \
                 _TOOL_STATE_TIMEOUT_S:
-            return False
+            return ToolIdle.NO_STATE
+        if ts.depth < p.working_depth_m - p.depth_tolerance_m:
+            return ToolIdle.NOT_AT_DEPTH
         # every rotor the machine has must be at speed (a tiller-only machine: the drum; a
-        # flail + tiller: both), and the tool at depth below the local ground
+        # flail + tiller: both)
         rotors_ready = all(
             measured >= target * p.ready_speed_fraction
             for measured, target in ((ts.flail_speed, p.flail_speed_radps),
                                      (ts.tiller_speed, p.tiller_speed_radps)) if target > 0.0)
-        return rotors_ready and ts.depth >= p.working_depth_m - p.depth_tolerance_m
+        return None if rotors_ready else ToolIdle.BELOW_SPEED
+
+    def tool_idle_summary(self) -> str:
+        """The seconds of the clearing the tool did not process, by why, and the stalls.
+
+        Most of it is normally the tool raised for transits and pivots (the follower lifts it
+        off the work runs), not stalls: the report says which.
+        """
+        parts = ', '.join(f'{k.value} {v:.0f} s' for k, v in self._idle_s.items() if v >= 0.5)
+        total = sum(self._idle_s.values())
+        return (f'the tool did not process for {total:.0f} s while clearing'
+                f'{" (" + parts + ")" if parts else ""}, {self._stalls} tool '
+                f'{"stall" if self._stalls == 1 else "stalls"}')
 
     def on_follower_status(self, status: FollowerStatus, now: float) -> None:
         """Take /follower/status."""
@@ -268,6 +300,7 @@ class MissionManager:
         machine's stops and of its tool's stalls is one timeline (issue 11, "all in the report").
         """
         reason = f'{kind}: {detail}' if detail else kind
+        self._stalls += kind == ToolEventKind.STALL
         self.safety_events.append({'stamp': float(now), 'state': TOOL_EVENT_STATE,
                                    'reason': reason})
         del self.safety_events[:-_MAX_SAFETY_EVENTS]
@@ -404,8 +437,7 @@ class MissionManager:
         area = float(missing.sum()) * self.grid.resolution ** 2
         return (f'coverage path complete but only {cov:.1f} % processed (below '
                 f'{p.min_coverage_percent:.1f} %): {area:.1f} m^2 left unprocessed{where}; '
-                f'the tool was not at speed and depth for {self._not_working_s:.0f} s while '
-                f'clearing (stalls, e-stops, spin-up), and lanes stop short of exclusion zones'
+                f'{self.tool_idle_summary()}; lanes stop short of exclusion zones'
                 f'{self._planner_verdict()}')
 
     def _planner_verdict(self) -> str:
@@ -451,6 +483,10 @@ class MissionManager:
         self._trajectory = [(float(x), float(y)) for x, y, _ in content.trajectory]
         self.safety_events = [dict(e, stamp=e['stamp'] - offset_s)
                               for e in content.safety_events][-_MAX_SAFETY_EVENTS:]
+        # the stalls before the crash still count in the reason (the idle seconds start again)
+        self._stalls = sum(e['state'] == TOOL_EVENT_STATE and
+                           e['reason'].partition(':')[0] == ToolEventKind.STALL.value
+                           for e in self.safety_events)
         self.events = [dataclasses.replace(e, stamp=e.stamp - offset_s)
                        for e in content.machine_events + content.truth_events][-_MAX_EVENTS:]
         self.transitions = [{'stamp': t['stamp'] - offset_s, 'state': t['state'],

@@ -40,7 +40,7 @@ from typing import List, Optional
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import ToolCommand, ToolEvent, ToolState
 from demining_bringup.contract.parameters import ParamError, param
-from demining_bringup.contract.states import LegKind, ToolPhase
+from demining_bringup.contract.states import LegKind, ToolEventKind, ToolPhase
 from demining_control.tools.governor import GovernorInputs, SpeedGovernor
 from demining_control.tools.loops import DepthLoop, RotorLoop, ramp
 
@@ -251,7 +251,8 @@ class ToolController:
             tool_state.flail_torque, tool_state.tiller_torque))
         if ok != self._feedback_ok:
             self._feedback_ok = ok
-            self.events.append(ToolEvent(self._t, 'feedback_back' if ok else 'feedback_lost',
+            kind = ToolEventKind.FEEDBACK_BACK if ok else ToolEventKind.FEEDBACK_LOST
+            self.events.append(ToolEvent(self._t, kind.value,
                                          'tool state fresh again' if ok else
                                          'no fresh tool state: tool lifted, rotors to idle'))
         if not mission_active or not ok:
@@ -349,7 +350,7 @@ class ToolController:
         self.tiller.reset_integral()
         self.depth_loop.reset()
         self.governor.on_stall()
-        self.events.append(ToolEvent(self._t, 'stall', (
+        self.events.append(ToolEvent(self._t, ToolEventKind.STALL.value, (
             f'stall {self.stall_count}: flail {ts.flail_speed:.1f} rad/s '
             f'{ts.flail_torque:.0f} N m, tiller {ts.tiller_speed:.1f} rad/s '
             f'{ts.tiller_torque:.0f} N m at {ts.depth:.3f} m: lifting')))
@@ -389,7 +390,7 @@ class ToolController:
             self.recoveries += 1
             took = self._t - (self._stall_began if self._stall_began is not None else self._t)
             self.recovery_times.append(took)
-            self.events.append(ToolEvent(self._t, 'recovered',
+            self.events.append(ToolEvent(self._t, ToolEventKind.RECOVERED.value,
                                          f'rotors back at speed {took:.1f} s after the stall: '
                                          'lowering again'))
         return flail_t, tiller_t, self._at_speed(ts)
