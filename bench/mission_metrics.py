@@ -39,10 +39,12 @@ import numpy as np
 import shapely
 
 from demining_bringup.contract.datatypes import TRACK_CAUSE
+from demining_bringup.contract.states import HAZARD_UNDER_TRACK
 
 #: Keys of the scoreboard's JSON line, in order (exactly these).
 SUMMARY_KEYS = ('missions', 'completed', 'at_detonations', 'people_incidents',
-                'footprint_violations', 'hazards_under_tracks', 'deadlocks',
+                'footprint_violations', 'hazards_under_tracks', 'suspects_under_tracks',
+                'deadlocks',
                 'mines_left_active_in_processed_ground',
                 'false_no_go_zones', 'min_coverage_pct', 'min_coverage_workable_pct',
                 'max_processed_before_scan_pct', 'tracks_on_unscanned_m2',
@@ -594,6 +596,13 @@ def hazards_under_tracks(events: Iterable[Any]) -> int:
                 and TRACK_CAUSE in _field(ev, 'detail')})
 
 
+def suspects_under_tracks(safety_events: Iterable[Any]) -> int:
+    """Detected suspects (AP or unknown tracks) a motion put a track on before the tool had
+    processed them: the supervisor's records and refusals (its :data:`HAZARD_UNDER_TRACK`
+    events, one record a suspect)."""
+    return sum(1 for e in safety_events if HAZARD_UNDER_TRACK in str(_field(e, 'reason')))
+
+
 def mines_left_active_in_processed_ground(items: Iterable[TruthItem], grid: Any) -> int:
     """Mines/UXO still active whose position lies in a processed cell of the hazard field."""
     live = [it for it in items if it.active and _kind(it.kind) in HAZARD_KINDS]
@@ -734,6 +743,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], wall_s: float) -> Dict[str, Any
         'people_incidents': total('people_incidents'),
         'footprint_violations': total('footprint_violations'),
         'hazards_under_tracks': total('hazards_under_tracks'),
+        'suspects_under_tracks': total('suspects_under_tracks'),
         'deadlocks': sum(1 for r in rows if r.get('deadlock') is True),
         'mines_left_active_in_processed_ground': total('mines_left_active_in_processed_ground'),
         'false_no_go_zones': total('false_no_go_zones'),
@@ -755,6 +765,7 @@ __all__ = ['FootprintMonitor', 'GridView', 'HAZARD_KINDS',
            'aggregate',
            'cells_of', 'count_events', 'count_footprint_violations', 'false_no_go_zones',
            'footprint_violated', 'hazards_under_tracks', 'MOTIONS', 'motion_of',
+           'suspects_under_tracks',
            'unsafe_track_points',
            'in_hazard_field', 'in_processed_hazard', 'is_people_incident', 'PeopleMonitor',
            'mines_left_active_in_processed_ground', 'polygons_contain', 'rasterised',

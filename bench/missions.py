@@ -91,6 +91,11 @@ Metrics of a row (definitions):
   sums it; ``tracks_on_unscanned_by_motion`` gives the ticks by how the machine moved and
   ``first_unscanned_track`` the first (t, x, y); with ``--out`` the run folder's
   ``tracks_on_unscanned.csv`` lists every tick and ``footprint.png`` marks them.
+* ``suspects_under_tracks``: detected suspects (AP or unknown tracks) a motion put a track
+  on before the tool had processed them, as the safety supervisor recorded (or, with
+  ``suspect_track_enforce``, refused) them: a known hazard pressed, where
+  ``hazards_under_tracks`` counts the mines a track really reached (a trial laterite field: a
+  TM-62P seen at the boom's edge was an unknown for 300 s before a pivot set it off).
 * ``deadlock``: the mission was neither complete nor aborted at the simulated-time limit:
   ``--sim-time-limit``, by default the mission manager's own time limit (the area to process
   at its ``min_clearance_rate_m2_per_h`` plus margin, or its ``max_mission_time_s``) from the
@@ -179,7 +184,8 @@ ROW_FIELDS = ('mission', 'world', 'family', 'profile', 'seed', 'scenario', 'outc
               'at_detonations', 'ap_detonations', 'people_incidents', 'first_people_incident',
               'intrusions',
               'collisions', 'footprint_violations', 'hazards_under_tracks',
-              'footprint_violations_recorded', 'footprint_violations_by_motion',
+              'suspects_under_tracks', 'footprint_violations_recorded',
+              'footprint_violations_by_motion',
               'time_by_motion_s',
               'footprint_violation_m2',
               'footprint_ticks', 'first_violation',
@@ -837,6 +843,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                                          for k, v in footprint.seconds_by_motion.items()}),
             footprint_violation_m2=round(footprint.violation_m2, 2),
             footprint_violations_recorded=recorded.violations,
+            suspects_under_tracks=mm.suspects_under_tracks(mission.safety_events),
             people_near_hazard=0 if people is None else people.incidents,
             first_people_incident=None if people is None else people.first,
             first_violation=(None if footprint.first is None

@@ -20,7 +20,11 @@ re-plans the remaining ground. When one zone has pinned the machine more than
 report instead of standing in a protective stop. The budget is per zone: a field with many AT
 mines pins the machine once at several of them, and each pin moved it on (gen_at_uxo_lanes
 seed 2 ended at its seventh pin, at its sixth zone, with a per-mission budget); each zone's
-pins are bounded, and so is the number of zones.
+pins are bounded, and so is the number of zones. When the refusal is the supervisor's
+``suspect_track_enforce`` (a track would press a detected AP or unknown track on unprocessed
+ground), the pin marks that suspect (the unmarked one nearest the machine) and plans round it
+like a no-go zone, left for manual clearance, without widening it; past
+``max_marked_suspects`` the plan is refused.
 
 Too steep: a slope stop (the supervisor's ``slope above the work limit``) that lasts
 ``pin_replan_s`` marks the ground under the machine's footprint, grown by ``steep_margin_m``, too
@@ -82,11 +86,13 @@ from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, S
                                                  VehicleState)
 from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
-from demining_bringup.contract.states import (KEEP_OUT_CAUSES, SLOPE_STOP, DiagLevel,
-                                              FollowerStatus, PlanState, SafetyState)
+from demining_bringup.contract.states import (HAZARD_UNDER_TRACK, KEEP_OUT_CAUSES, SLOPE_STOP,
+                                              DiagLevel, FollowerStatus, PlanState,
+                                              SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
-from demining_control.coverage.no_go import (NoGoZones, back_out_point, escape,
-                                             first_zone_entered, footprint, retrace)
+from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_polygon, escape,
+                                             first_zone_entered, footprint, hazard_discs,
+                                             retrace)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
@@ -102,6 +108,11 @@ class CoveragePlannerConfig(CoverageParams):
 
     area_file: str = vehicle_params.area_file()
     no_go_margin_m: float = vehicle_params.no_go_margin_m()
+    hazard_track_margin_m: float = vehicle_params.hazard_track_margin_m()
+    max_marked_suspects: int = param(
+        50, 'suspects (AP or unknown tracks) a track would have pressed on unprocessed ground '
+        'that are marked and planned round (left for manual clearance); one more refuses the '
+        'plan and the mission ends with its report', min=0, max=10000)
     geofence_margin_m: float = vehicle_params.geofence_margin_m()
     pivot_threshold_rad: float = vehicle_params.pivot_threshold_rad()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
@@ -244,6 +255,13 @@ class CoveragePlannerComponent(Component):
         #: current slope stop lasts (None: there is none).
         self.steep: List[Polygon] = []
         self.slope_since: Optional[float] = None
+        #: The suspects (AP and unknown tracks) the tracks may not press before the tool has
+        #: processed them, as the latest detections give them (:func:`hazard_discs`), whether
+        #: the supervisor's refusals of the current pin were one, and the ones that pinned it:
+        #: planned round like a no-go zone and left for manual clearance.
+        self.hazards: List[Tuple[float, float, float]] = []
+        self.hazard_refused = False
+        self.marked: List[Polygon] = []
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
         if params.resume_dir:
@@ -367,7 +385,8 @@ class CoveragePlannerComponent(Component):
         return found.way
 
     def on_safety(self, event: SafetyEvent, now: float) -> None:
-        """Follow the supervisor's refusals at keep-out ground, and its slope stops."""
+        """Follow the supervisor's refusals at keep-out ground (a suspect under a track
+        included), and its slope stops."""
         slope = event.state == SafetyState.PROTECTIVE_STOP.value and SLOPE_STOP in event.reason
         if not slope:
             self.slope_since = None
@@ -376,6 +395,8 @@ class CoveragePlannerComponent(Component):
         refused = event.state == SafetyState.PROTECTIVE_STOP.value and any(
             cause in event.reason for cause in KEEP_OUT_CAUSES)
         self.refusing = refused
+        # kept through the pin (the supervisor lets each slower command go in between)
+        self.hazard_refused |= refused and HAZARD_UNDER_TRACK in event.reason
         if refused:
             if self.pinned_since is None:
                 self.pinned_since = now
@@ -419,12 +440,22 @@ class CoveragePlannerComponent(Component):
             return
         if self.released_at is not None and now - self.released_at >= c.pin_replan_s:
             self.pinned_since = self.released_at = None      # moving freely again
+            self.hazard_refused = False
             return
         if now - self.pinned_since < c.pin_replan_s:
             return
         # a stop that goes on sends no new event: the clock restarts for the new path
         self.pinned_since = now if self.refusing else None
         self.released_at = None
+        if self.hazard_refused:
+            self.hazard_refused = False
+            if self._mark_hazard(pose, now):
+                # a new mark is the pin's answer: the supervisor's rule is exact, so the
+                # suspect is not widened and other zones' pin budgets are not spent on it
+                self.pins += 1
+                if self._plan(pose, self._processed_now(), now, force_back_out=True):
+                    self.replans += 1
+                return
         key, where = self._offending_zone(pose)
         if key is None:
             return
@@ -468,13 +499,41 @@ class CoveragePlannerComponent(Component):
         if self._plan(pose, self._processed_now(), now, force_back_out=True):
             self.replans += 1
 
+    def _mark_hazard(self, pose: VehicleState, now: float) -> bool:
+        """Mark the suspect a track would press (the supervisor's refusal): the unmarked one
+        nearest the tracks within the footprint's pivot reach, planned round from now on.
+        False when there is none (the refusal is then a pin at the zone it meets), or when
+        ``max_marked_suspects`` are marked already (the plan is refused: the mission ends
+        with its report)."""
+        c = self.config
+        reach = _pivot_reach(c)
+        near = [(math.hypot(x - pose.x, y - pose.y), x, y, r) for x, y, r in self.hazards
+                if math.hypot(x - pose.x, y - pose.y) <= reach + r
+                and not any(m.contains(Point(x, y)) for m in self.marked)]
+        if not near:
+            return False
+        dist, x, y, r = min(near)
+        if len(self.marked) >= c.max_marked_suspects:
+            self.error = (f'a track would press a detected suspect at ({x:.1f}, {y:.1f}) and '
+                          f'{c.max_marked_suspects} are marked already')
+            self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {self.error}', now)
+            self.log.error(f'cannot plan coverage: {self.error}')
+            return False
+        self.marked.append(disc_polygon(x, y, r))
+        self.log.warning(f'a track would press the detected suspect at ({x:.1f}, {y:.1f}) '
+                         f'({dist:.1f} m from base_link) on unprocessed ground: marked, '
+                         f'planned round (radius {r:.2f} m) and left for manual clearance '
+                         f'({len(self.marked)} of at most {c.max_marked_suspects})')
+        return True
+
     def _keep_out(self, widened: bool = True) -> List:
         """(key, polygon) of every keep-out zone (key: ('x', i) exclusion, ('n', i) no-go,
-        ('s', i) too steep): as planned, widened by its pins, or as the supervisor keeps it
-        (``widened`` False)."""
+        ('s', i) too steep, ('h', i) a marked suspect): as planned, widened by its pins, or as
+        the supervisor keeps it (``widened`` False)."""
         out = [(('x', i), Polygon(z)) for i, z in enumerate(self.area.exclusion_zones)]
         out += [(('n', i), p) for i, p in enumerate(self.no_go.polygons())]
         out += [(('s', i), p) for i, p in enumerate(self.steep)]
+        out += [(('h', i), p) for i, p in enumerate(self.marked)]
         return [(k, p.buffer(self.inflation[k], join_style='mitre')
                  if widened and k in self.inflation else p) for k, p in out]
 
@@ -531,7 +590,9 @@ class CoveragePlannerComponent(Component):
                                          tool_offset_x_m=c.sensor_offset_x_m)
 
     def on_detections(self, dets: Detections, now: float) -> None:
-        """A new AT/UXO no-go zone: re-plan the remaining ground around every zone."""
+        """A new AT/UXO no-go zone: re-plan the remaining ground around every zone (and keep
+        the suspects a track may not press)."""
+        self.hazards = hazard_discs(dets.items, self.config.hazard_track_margin_m)
         added = self.no_go.update(dets.items)
         if not added:
             return
@@ -594,9 +655,10 @@ class CoveragePlannerComponent(Component):
         c = self.config
         keep_out = self._keep_out()
         zones = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] in ('x', 's')]
-        no_go = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] == 'n']
+        # a marked suspect is planned round as a no-go zone is (nothing of the machine on it)
+        no_go = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] in ('n', 'h')]
         reach = _pivot_reach(c)
-        avoid = [p for k, p in keep_out if k[0] == 'n' or (
+        avoid = [p for k, p in keep_out if k[0] in ('n', 'h') or (
             force_back_out and not p.within(self.safe_ground))]
         hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
         # the supervisor keeps the zones as they are, not as widened: the way back is

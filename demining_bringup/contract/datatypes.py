@@ -35,6 +35,11 @@ class DetectionKind(enum.IntEnum):
 #: Kinds of track that make a no-go zone (never processed, never driven over; the coverage
 #: planner, the safety supervisor and the mission record all use this one definition).
 NO_GO_KINDS = (DetectionKind.AT, DetectionKind.UXO)
+#: Kinds of track the tool processes but the tracks must not press before it has (a suspect:
+#: an AP mine, or an unknown that may be anything, an AT mine seen only at the boom's edge
+#: included); the safety supervisor refuses such a motion and the coverage planner plans
+#: round the track when that pins the machine.
+TRACK_HAZARD_KINDS = (DetectionKind.AP, DetectionKind.UNKNOWN)
 
 
 @dataclasses.dataclass

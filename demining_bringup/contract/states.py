@@ -77,7 +77,10 @@ _DEPARTURE_TAG = 'departure'
 #: coverage planner re-plans round the zone when they pin the machine (no dead end).
 NO_GO_AHEAD = 'no-go zone ahead (detected AT mine or UXO)'
 EXCLUSION_AHEAD = 'exclusion zone ahead'
-KEEP_OUT_CAUSES = (NO_GO_AHEAD, EXCLUSION_AHEAD)
+#: ... and because a track would press a detected suspect (AP or unknown) the tool has not
+#: processed (in a pivot, a transit or a lead-in over unprocessed ground).
+HAZARD_UNDER_TRACK = 'a track would press a detected AP or unknown track on unprocessed ground'
+KEEP_OUT_CAUSES = (NO_GO_AHEAD, EXCLUSION_AHEAD, HAZARD_UNDER_TRACK)
 #: Protective-stop cause of a slope above the work limits (vehicle and tool stopped), and the
 #: reason of the OK state while autonomy reverses straight out of it. One source: the
 #: supervisor raises them, the coverage planner marks the ground too steep and re-plans round
@@ -167,6 +170,12 @@ def allowed_ground_departure(what: str, x: float, y: float, number: int) -> str:
     ``what``: which motion and why; ``x``, ``y``: base_link in the map frame, m.
     """
     return f'{ALLOWED_GROUND_RECORDED}: {what} at ({x:.1f}, {y:.1f}) [{_DEPARTURE_TAG} {number}]'
+
+
+def suspect_under_track(x: float, y: float) -> str:
+    """The event text of a motion passed on (recorded, not refused) whose tracks pressed the
+    detected suspect at (``x``, ``y``) on ground not allowed, map frame, m."""
+    return f'{ALLOWED_GROUND_RECORDED}: {HAZARD_UNDER_TRACK} at ({x:.1f}, {y:.1f})'
 
 
 def departure_number(reason: str) -> int:

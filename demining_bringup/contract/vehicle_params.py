@@ -96,6 +96,15 @@ def no_go_margin_m() -> Any:
                  'mines laid beside AT mines: docs/sources.md), m', min=0.0, max=20.0)
 
 
+def hazard_track_margin_m() -> Any:
+    """Margin around a detected suspect (AP or unknown) that the tracks may not press before
+    the tool has processed it."""
+    return param(0.25, 'margin around a detected AP or unknown track (its estimated radius and '
+                 'two sigmas of its position) that the tracks may not press on unprocessed '
+                 'ground (the fused position\'s error: median 0.05 m in bench/perception.py, '
+                 'more for a look at the boom\'s edge), m', min=0.0, max=5.0)
+
+
 def keep_out_horizon_s() -> Any:
     """Time over which the safety supervisor places a motion command's footprint to judge it
     against keep-out zones; the path follower slows so that a command held that long does not

@@ -19,13 +19,15 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from shapely.geometry import Point, Polygon
 from shapely.ops import unary_union
 
-from demining_bringup.contract.datatypes import NO_GO_KINDS, Detection
+from demining_bringup.contract.datatypes import NO_GO_KINDS, TRACK_HAZARD_KINDS, Detection
 
 XY = Tuple[float, float]
 #: Vertices of the polygon that approximates a disc (a circumscribing 16-gon: never smaller).
 _DISC_VERTICES = 16
 #: A detection within this of a known zone's centre is the same item, m.
 _SAME_ITEM_M = 0.5
+#: Sigmas of a track's position uncertainty its hazard disc covers (~95 % in 2-D: 2.45).
+_HAZARD_SIGMAS = 2.45
 #: A back-out step may overlap zones by this much more than the previous one (round-off), m^2.
 _DEEPER_M2 = 1e-3
 
@@ -67,6 +69,26 @@ class NoGoZones:
     def rings(self) -> List[List[XY]]:
         """Each zone as a ring of points (the planner's exclusion-zone form)."""
         return [list(p.exterior.coords)[:-1] for p in self.polygons()]
+
+
+def hazard_discs(detections: Iterable[Detection], margin_m: float
+                 ) -> List[Tuple[float, float, float]]:
+    """(x, y, radius) of the suspects the tracks may not press before the tool has processed
+    them: the AP and unknown tracks (:data:`TRACK_HAZARD_KINDS`), each the object's radius,
+    its position's uncertainty (``sigma_xy``) and ``margin_m`` round it.
+
+    Unlike a no-go zone this follows the fusion's latest word: a track re-labelled CLUTTER
+    drops out, and one processed by the tool no longer matters (its ground is processed).
+    """
+    out = []
+    for d in detections:
+        if d.kind not in TRACK_HAZARD_KINDS or not all(
+                math.isfinite(v) for v in (d.x, d.y, d.radius)):
+            continue
+        sigma = d.sigma_xy if math.isfinite(d.sigma_xy) else 0.0
+        out.append((float(d.x), float(d.y),
+                    max(0.0, float(d.radius)) + _HAZARD_SIGMAS * max(0.0, sigma) + margin_m))
+    return out
 
 
 def disc_polygon(x: float, y: float, radius: float) -> Polygon:
@@ -415,4 +437,4 @@ def _union(zones):
 
 
 __all__ = ['NO_GO_KINDS', 'Escape', 'GroundSweep', 'NoGoZones', 'back_out_point', 'disc_polygon',
-           'escape', 'first_zone_entered', 'footprint', 'retrace']
+           'escape', 'first_zone_entered', 'footprint', 'hazard_discs', 'retrace']

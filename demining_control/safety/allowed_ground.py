@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -92,6 +92,10 @@ class AllowedGround:
         self._grid_map: Dict[tuple, tuple] = {}
         #: Where the last refused motion first reaches ground not allowed (map frame).
         self.refused_at: Optional[Tuple[float, float]] = None
+        #: Suspects the tracks may not press on ground not allowed: rows of (x, y, radius).
+        self.hazards = np.zeros((0, 3))
+        #: The suspect (its centre) the last judged motion's tracks would press (None: none).
+        self.hazard_at: Optional[Tuple[float, float]] = None
 
     # -- what is allowed ---------------------------------------------------------------------
 
@@ -236,6 +240,33 @@ class AllowedGround:
         out[ok] = hit
         return out
 
+    def set_hazards(self, discs: Sequence[Tuple[float, float, float]]) -> None:
+        """The suspects' discs (x, y, radius) the tracks may not press where the ground is not
+        allowed (:func:`demining_control.coverage.no_go.hazard_discs`); replaces the last."""
+        rows = np.asarray(discs, dtype=float).reshape(-1, 3)
+        self.hazards = rows[np.isfinite(rows).all(axis=1)]
+
+    def _hazard_window(self, j0: int, j1: int, i0: int, i1: int
+                       ) -> Tuple[Optional[np.ndarray], np.ndarray]:
+        """Cells of the window (rows j0:j1, columns i0:i1) whose centre lies in a suspect's
+        disc (None when no disc reaches the window), and the discs that reach it."""
+        h = self.hazards
+        if not len(h):
+            return None, h
+        r = self.raster
+        x0, x1 = r.x0 + i0 * r.res, r.x0 + i1 * r.res
+        y0, y1 = r.y0 + j0 * r.res, r.y0 + j1 * r.res
+        near = h[(h[:, 0] + h[:, 2] >= x0) & (h[:, 0] - h[:, 2] <= x1)
+                 & (h[:, 1] + h[:, 2] >= y0) & (h[:, 1] - h[:, 2] <= y1)]
+        if not len(near):
+            return None, near
+        cx = r.x0 + (np.arange(i0, i1) + 0.5) * r.res
+        cy = r.y0 + (np.arange(j0, j1) + 0.5) * r.res
+        mask = np.zeros((j1 - j0, i1 - i0), dtype=bool)
+        for x, y, rad in near:
+            mask |= ((cx[None, :] - x) ** 2 + (cy[:, None] - y) ** 2) <= rad * rad
+        return mask, near
+
     # -- judgement ---------------------------------------------------------------------------
 
     def judge(self, x: float, y: float, yaw: float, v: float, omega: float, horizon_s: float,
@@ -244,8 +275,11 @@ class AllowedGround:
 
         None: the motion keeps them on allowed ground over ``horizon_s`` (or stands).
         ``tool_working``: the tool works now and keeps working (it processes ahead).
+        :attr:`refused_at` is where the tracks first reach ground not allowed, and
+        :attr:`hazard_at` where they would press a suspect's disc (:meth:`set_hazards`) on
+        such ground within the horizon (None: they would not).
         """
-        self.refused_at = None
+        self.refused_at = self.hazard_at = None
         kind = motion_kind(v, omega)
         if kind is None:
             return None
@@ -283,20 +317,36 @@ class AllowedGround:
                                   + [q for quads in tool for q in quads],
                                   r.x0, r.y0, r.res, slice(j0, j1), slice(i0, i1))
         ok = self.allowed[j0:j1, i0:i1] | masks[0]          # under the tracks now
+        hazard, suspects = self._hazard_window(j0, j1, i0, i1)
         first_tool = 1 + len(hulls)
+        departs: Optional[Motion] = None
         for k in range(steps):
             bad = masks[1 + k] & ~ok
             if bad.any():
-                jj, ii = np.nonzero(bad)
-                self.refused_at = (float(r.x0 + (i0 + ii.mean() + 0.5) * r.res),
-                                   float(r.y0 + (j0 + jj.mean() + 0.5) * r.res))
-                return kind
+                if departs is None:
+                    departs = kind
+                    jj, ii = np.nonzero(bad)
+                    self.refused_at = (float(r.x0 + (i0 + ii.mean() + 0.5) * r.res),
+                                       float(r.y0 + (j0 + jj.mean() + 0.5) * r.res))
+                    if hazard is None:
+                        return kind
+                hit = bad & hazard
+                if hit.any():
+                    # the suspect whose disc the pressed cells are nearest the centre of
+                    jj, ii = np.nonzero(hit)
+                    px = r.x0 + (i0 + ii + 0.5) * r.res
+                    py = r.y0 + (j0 + jj + 0.5) * r.res
+                    d = np.hypot(px[:, None] - suspects[None, :, 0],
+                                 py[:, None] - suspects[None, :, 1]) - suspects[None, :, 2]
+                    x, y = suspects[int(np.argmin(d.min(axis=0))), :2]
+                    self.hazard_at = (float(x), float(y))
+                    return kind
             if tool[k]:
                 # the tool's sweep to this pose: ground it has processed before the tracks
                 # reach it on the next stretch (it works tool_offset_x_m ahead of base_link)
                 ok |= masks[first_tool:first_tool + len(tool[k])].any(axis=0)
             first_tool += len(tool[k])
-        return None
+        return departs
 
 
 __all__ = ['AllowedGround', 'Motion', 'motion_kind']

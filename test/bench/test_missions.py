@@ -371,7 +371,7 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
     rows = [
         row(outcome='complete', completed=True, coverage_pct=99.5, at_detonations=0,
             people_incidents=1, footprint_violations=10, rate_vs_limit=0.6, rtf=40.0,
-            hazards_under_tracks=2,
+            hazards_under_tracks=2, suspects_under_tracks=3,
             mines_left_active_in_processed_ground=1, coverage_workable_pct=99.8,
             false_no_go_zones=1, processed_before_scan_pct=4.5, tracks_on_unscanned_m2=1.25),
         row(outcome='aborted', coverage_pct=20.0, at_detonations=1, people_incidents=0,
@@ -386,7 +386,8 @@ def test_aggregate_rows_into_the_json_line_with_an_errored_row():
     out = mm.aggregate(rows, 12.345)
     assert tuple(out) == mm.SUMMARY_KEYS
     assert out == {'missions': 4, 'completed': 1, 'at_detonations': 1, 'people_incidents': 3,
-                   'footprint_violations': 15, 'hazards_under_tracks': 2, 'deadlocks': 1,
+                   'footprint_violations': 15, 'hazards_under_tracks': 2,
+                   'suspects_under_tracks': 3, 'deadlocks': 1,
                    'mines_left_active_in_processed_ground': 3, 'false_no_go_zones': 1,
                    'min_coverage_pct': 20.0, 'min_coverage_workable_pct': 99.8,
                    'max_processed_before_scan_pct': 12.25, 'tracks_on_unscanned_m2': 1.75,
@@ -647,6 +648,15 @@ def test_hazards_under_tracks_are_the_mines_and_uxo_a_track_reached_first():
     assert mm.hazards_under_tracks(events) == 2
     assert mm.hazards_under_tracks([e.__dict__ for e in events]) == 2
     assert mm.hazards_under_tracks([]) == 0
+
+
+def test_suspects_under_tracks_are_the_supervisors_records_and_refusals_of_them():
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, suspect_under_track
+    events = [{'stamp': 1.0, 'state': 'ok', 'reason': suspect_under_track(2.0, 3.0)},
+              {'stamp': 2.0, 'state': 'protective_stop', 'reason': HAZARD_UNDER_TRACK},
+              {'stamp': 3.0, 'state': 'ok', 'reason': 'all inputs fresh and valid'}]
+    assert mm.suspects_under_tracks(events) == 2
+    assert mm.suspects_under_tracks([]) == 0
 
 
 def test_a_no_go_zone_without_an_at_mine_or_uxo_inside_is_false():

@@ -272,3 +272,78 @@ def test_recorded_departures_say_where_and_are_numbered_first_each_then_the_powe
     assert numbers == list(range(1, 21)) + [32, 64]
     assert all(' at (12.0, 8.0) [departure ' in n for n in departures)
     assert sup.allowed_recorded == 100
+
+
+# --- suspects under a track: refused wherever allowed ground is only recorded ---------------
+
+def _suspect(x, y, kind):
+    from demining_bringup.contract.datatypes import Detection
+    return Detection(x, y, 0.12, 0.3, kind, radius=0.05)
+
+
+def test_a_pivot_that_would_put_a_track_on_a_suspect_is_found_where_it_would():
+    g = ground()
+    g.set_hazards([(12.0, 9.5, 0.3)])        # 1.5 m beside base_link: under a swinging track
+    assert g.judge(12.0, 8.0, 0.0, 0.0, 0.5, 2.0, 5, False) is Motion.PIVOT
+    assert g.hazard_at == (12.0, 9.5)                  # the suspect, by its centre
+    # the same pivot far from it leaves allowed ground but presses no suspect
+    assert g.judge(20.0, 8.0, 0.0, 0.0, 0.5, 2.0, 5, False) is Motion.PIVOT
+    assert g.hazard_at is None
+    # a suspect on processed ground is the tool's business, not the tracks'
+    grid = ProcessedGrid(FIELD, resolution=0.1, tool_width_m=4.0, tool_offset_x_m=0.0)
+    for x in np.arange(8.0, 16.0, 0.1):
+        grid.update(x, 9.0, 0.0, True)
+    g.merge_grid(np.where(grid.processed, 100, 0), 0.0, 0.0, 0.1)
+    g.judge(12.0, 8.0, 0.0, 0.0, 0.5, 2.0, 5, False)
+    assert g.hazard_at is None
+
+
+def test_a_work_run_whose_tool_processes_the_suspect_first_presses_nothing():
+    g = ground(None)
+    g.park(10.0, 10.0, 0.0)
+    g.set_hazards([(13.0, 10.0, 0.3)])       # on the lane ahead, under the tool's sweep
+    g.judge(10.0, 10.0, 0.0, 0.5, 0.0, 4.0, 8, True)
+    assert g.hazard_at is None
+    g.judge(10.0, 10.0, 0.0, 0.5, 0.0, 4.0, 8, False)    # tool raised: the tracks would
+    assert g.hazard_at is not None
+
+
+def test_the_supervisor_refuses_a_pivot_onto_a_suspect_even_where_it_only_records():
+    """A TM-62P 12 cm deep in laterite, seen at the boom's edge, was an unknown track for
+    300 s before a pivot on unprocessed ground set it off under a track (a trial field)."""
+    from demining_bringup.contract.datatypes import DetectionKind
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK
+    sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True,
+                                               suspect_track_enforce=True))
+    assert not sup.allowed_enforced
+    pivot = inputs(1.0, 12.0, 8.0, 0.0, 0.0, 0.5, working=False)
+    assert sup.update(pivot, 1.0)[0] is SafetyState.OK          # recorded only
+    for kind, state in ((DetectionKind.CLUTTER, SafetyState.OK),
+                        (DetectionKind.UNKNOWN, SafetyState.PROTECTIVE_STOP),
+                        (DetectionKind.AP, SafetyState.PROTECTIVE_STOP)):
+        sup.on_detections([_suspect(13.6, 9.4, kind)])    # under a swinging track end
+        got, twist, _ = sup.update(inputs(2.0, 12.0, 8.0, 0.0, 0.0, 0.5, working=False), 2.0)
+        assert got is state, kind
+        assert (HAZARD_UNDER_TRACK in sup.reason) is (state is SafetyState.PROTECTIVE_STOP)
+        if state is SafetyState.PROTECTIVE_STOP:
+            assert twist.v == 0.0 and twist.omega == 0.0
+    # a straight run away from it passes
+    assert sup.update(inputs(3.0, 12.0, 8.0, 0.0, -0.3, 0.0, working=False), 3.0)[0] \
+        is SafetyState.OK
+
+
+def test_by_default_a_track_on_a_suspect_is_recorded_once_a_suspect():
+    """Not refused by default (a pin there walls in the field while the planner turns on
+    unprocessed ground): each suspect a passed motion puts a track on goes in the record."""
+    from demining_bringup.contract.datatypes import DetectionKind
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK
+    sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True))
+    sup.on_detections([_suspect(13.6, 9.4, DetectionKind.UNKNOWN),
+                       _suspect(20.0, 15.0, DetectionKind.AP)])
+    sup.notes.clear()
+    for t in (1.0, 1.1, 1.2):
+        assert sup.update(inputs(t, 12.0, 8.0, 0.0, 0.0, 0.5, working=False), t)[0] \
+            is SafetyState.OK
+    recorded = [n for n in sup.notes if HAZARD_UNDER_TRACK in n]
+    assert len(recorded) == 1 and recorded[0].startswith('allowed ground not enforced')
+    assert recorded[0].endswith(' at (13.6, 9.4)')
