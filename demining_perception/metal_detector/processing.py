@@ -91,6 +91,8 @@ MIN_DISTANCE_FRACTION = 0.8
 #: A reading at this fraction of ``saturation_mv`` or above is saturated (left out of fits).
 SATURATION_FRACTION = 0.999
 GRAMS_PER_KG = 1000.0
+#: A coil this many noise sigmas under a plateau's level is on it (``_ground_response``).
+GROUND_NOISE_SIGMAS = 2.0
 #: A neighbour coil weaker than this SNR counts as this level (across-track distance, edge).
 ACROSS_MIN_SNR = 2.0
 #: A neighbour informs the across-track distance when it is this fraction of the coil pitch
@@ -118,6 +120,10 @@ class MdParams:
         6.0, 'peak amplitude over the noise sigma (MAD) a detection needs', min=1.0, max=1e4)
     noise_floor_mv: float = param(0.3, 'lower bound of the per-coil noise sigma, mV',
                                   min=1e-6, max=1e3)
+    average_half_window_m: float = param(
+        0.03, 'detection runs on each coil\'s residual averaged over this along-track distance '
+        'either side, its noise measured the same way (a matched filter for footprints '
+        'several centimetres long; 0: every reading alone), m', min=0.0, max=0.2)
     peak_half_window_m: float = param(
         0.15, 'a peak must be the largest within this along-track distance, m',
         min=0.01, max=2.0)
@@ -188,6 +194,8 @@ class MdProcessor:
         #: Background window, one row per coil (so each coil's readings are contiguous for
         #: the medians), filled as a ring at ``_head``.
         self._buf = np.zeros((0, 0))
+        #: The along-track distance of each background row (the averaging needs their order).
+        self._buf_s = np.zeros(0)
         self._count = 0
         self._head = 0
         self._track = AlongTrack(self.params.min_step_m, self.params.scan_break_m)
@@ -199,8 +207,10 @@ class MdProcessor:
         self._p_res = np.zeros((0, 0))
         self._p_snr = np.zeros((0, 0))
         self._p_sat = np.zeros((0, 0), dtype=bool)
+        self._p_sig_avg = np.zeros((0, 0))
         self._bg: Optional[np.ndarray] = None
         self._sigma: Optional[np.ndarray] = None
+        self._sigma_avg: Optional[np.ndarray] = None
         self._since_stats = 0
 
     def process(self, scan: MdScan, poses: PoseBuffer) -> List[Detection]:
@@ -223,6 +233,7 @@ class MdProcessor:
             self.reset()
             self._n_coils = n_coils
             self._buf = np.full((n_coils, self.params.background_window_samples), np.nan)
+            self._buf_s = np.full(self.params.background_window_samples, np.nan)
         # Rows: readings taken at the same instant.
         t_v = times[valid]
         order = np.argsort(t_v, kind='stable')
@@ -236,7 +247,7 @@ class MdProcessor:
         idx = np.flatnonzero(valid)[order]
         vals[row_id, ch[idx]] = sig[idx]
         pos[row_id, ch[idx]] = xy[idx]
-        kept, bgs, sigmas, s_vals = self._rows(vals, pos)
+        kept, bgs, sigmas, sigmas_avg, s_vals = self._rows(vals, pos)
         out: List[Detection] = []
         if kept:
             if len(kept) < n_rows:      # (the rows kept are in order: all of them, or fewer)
@@ -247,7 +258,7 @@ class MdProcessor:
             np.clip(snr, -_FLOAT_MAX, _FLOAT_MAX, out=snr)
             snr[np.isnan(snr)] = -np.inf
             sat = vals >= self.params.saturation_mv * SATURATION_FRACTION
-            self._append(np.array(s_vals), pos, res, snr, sat)
+            self._append(np.array(s_vals), pos, res, snr, sat, np.array(sigmas_avg))
             out = self._decide()
         self.stats.detections += len(out)
         return out
@@ -257,14 +268,16 @@ class MdProcessor:
     def _rows(self, vals: np.ndarray, pos: np.ndarray):
         """Movement gate, background window and statistics, row by row (cheap per row).
 
-        Returns the rows kept for detection with the background, noise and along-track
-        distance each was judged with (the statistics from before the row, as streaming).
+        Returns the rows kept for detection with the background, noise (of a reading and of
+        the along-track average) and along-track distance each was judged with (the
+        statistics from before the row, as streaming).
         """
         p = self.params
         centres = _row_centres(pos).tolist()
         kept: List[int] = []
         bgs: List[np.ndarray] = []
         sigmas: List[np.ndarray] = []
+        sigmas_avg: List[np.ndarray] = []
         s_vals: List[float] = []
         w = self._buf.shape[1]
         for r, (cx, cy) in enumerate(centres):
@@ -281,14 +294,16 @@ class MdProcessor:
                 self._refresh()
             self._since_stats += 1
             self._buf[:, self._head] = vals[r]
+            self._buf_s[self._head] = self._s
             self._head = (self._head + 1) % w
             self._count = min(self._count + 1, w)
             if ready:
                 kept.append(r)
                 bgs.append(self._bg)
                 sigmas.append(self._sigma)
+                sigmas_avg.append(self._sigma_avg)
                 s_vals.append(self._s)
-        return kept, bgs, sigmas, s_vals
+        return kept, bgs, sigmas, sigmas_avg, s_vals
 
     def _refresh(self) -> None:
         """Median and MAD over the window (``nanmedian`` only when a coil was missing)."""
@@ -308,10 +323,32 @@ class MdProcessor:
             sigma = MAD_TO_SIGMA * _median_rows(np.abs(dev, out=dev))
         self._bg = bg
         self._sigma = np.maximum(sigma, p.noise_floor_mv)
+        self._sigma_avg = self._sigma if p.average_half_window_m <= 0.0 else \
+            np.maximum(self._averaged_noise(win, bg), p.noise_floor_mv)
         self._since_stats = 0
 
+    def _averaged_noise(self, win: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        """Noise sigma (MAD) of the window's residuals averaged as detection averages them.
+
+        Measured, not assumed: white electronic noise averages down with the number of
+        readings, the slow drift and the soil's response to boom bounce do not, and the
+        threshold must hold against what is left.
+        """
+        n = self._count
+        order = np.arange(n) if n < self._buf.shape[1] else \
+            np.roll(np.arange(n), -self._head)
+        avg = along_track_average(self._buf_s[order], win[:, order] - bg[:, None],
+                                  self.params.average_half_window_m)
+        dev = np.abs(avg)
+        if np.isnan(dev).any():
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', RuntimeWarning)   # an all-NaN coil
+                sigma = MAD_TO_SIGMA * np.nanmedian(dev, axis=1)
+            return np.nan_to_num(sigma, nan=self.params.noise_floor_mv)
+        return MAD_TO_SIGMA * _median_rows(dev)
+
     def _append(self, s: np.ndarray, xy: np.ndarray, res: np.ndarray, snr: np.ndarray,
-                sat: np.ndarray) -> None:
+                sat: np.ndarray, sig_avg: np.ndarray) -> None:
         """Append pending rows, compacting (or growing) the arrays when full."""
         m, nc = res.shape
         cap = len(self._p_s)
@@ -322,12 +359,14 @@ class MdProcessor:
             arrays = []
             for arr, shape in ((self._p_s, (new_cap,)), (self._p_xy, (new_cap, nc, 2)),
                                (self._p_res, (new_cap, nc)), (self._p_snr, (new_cap, nc)),
-                               (self._p_sat, (new_cap, nc))):
+                               (self._p_sat, (new_cap, nc)),
+                               (self._p_sig_avg, (new_cap, nc))):
                 new = np.zeros(shape, dtype=arr.dtype)
                 if live:
                     new[:live] = arr[keep]
                 arrays.append(new)
-            self._p_s, self._p_xy, self._p_res, self._p_snr, self._p_sat = arrays
+            (self._p_s, self._p_xy, self._p_res, self._p_snr, self._p_sat,
+             self._p_sig_avg) = arrays
             self._decided -= self._start
             self._n, self._start = live, 0
         i, j = self._n, self._n + m
@@ -336,6 +375,7 @@ class MdProcessor:
         self._p_res[i:j] = res
         self._p_snr[i:j] = snr
         self._p_sat[i:j] = sat
+        self._p_sig_avg[i:j] = sig_avg
         self._n = j
 
     def _decide(self) -> List[Detection]:
@@ -351,9 +391,19 @@ class MdProcessor:
         d0 = self._decided - a
         lim = int(np.searchsorted(s_arr, s_arr[-1] - reach, side='right'))
         if lim > d0:
-            rows_c, coils_c = np.nonzero(snr[d0:lim] >= p.snr_threshold)
+            # Detection and the peak pick run on the along-track average (rows ``reach``
+            # before and after a decided row are pending, so its window is whole); the
+            # footprint's measurements below use the readings themselves.
+            if p.average_half_window_m > 0.0:
+                res_avg = along_track_average(s_arr, res.T, p.average_half_window_m).T
+                score = res_avg / self._p_sig_avg[a:self._n]
+                score[np.isnan(score)] = -np.inf
+            else:
+                res_avg, score = res, snr
+            rows_c, coils_c = np.nonzero(score[d0:lim] >= p.snr_threshold)
             if rows_c.size:
-                amp = np.nan_to_num(res, nan=-np.inf)
+                amp = np.nan_to_num(res_avg, nan=-np.inf)
+                amp_raw = amp if res_avg is res else np.nan_to_num(res, nan=-np.inf)
             for i, c in zip((rows_c + d0).tolist(), coils_c.tolist()):
                 # Local maximum of the amplitude (the noise estimate moves as a strong target
                 # enters the window, so the SNR would peak early).
@@ -368,10 +418,19 @@ class MdProcessor:
                 tie_r, tie_c = np.nonzero(block == v)
                 if any((r0 + ra, lo + cb) < (i, c) for ra, cb in zip(tie_r, tie_c)):
                     continue
-                if self._ground_response(amp[i], v, self._p_sat[a + i, c]):
+                noise = self._p_sig_avg[a + i] if amp_raw is not amp else res[i] / snr[i]
+                if self._ground_response(amp[i], v, self._p_sat[a + i, c], noise):
                     self.stats.ground_responses += 1
                     continue
-                out.append(self._detection(i, c, s_arr, res, snr))
+                if amp_raw is not amp:
+                    # the footprint is measured about the peak reading of the averaged peak
+                    # (the average's maximum lies a little off it on a sloped footprint)
+                    w0 = int(np.searchsorted(s_arr, s_arr[i] - p.average_half_window_m,
+                                             side='left'))
+                    w1 = int(np.searchsorted(s_arr, s_arr[i] + p.average_half_window_m,
+                                             side='right'))
+                    i = w0 + int(np.argmax(amp_raw[w0:w1, c]))
+                out.append(self._detection(i, c, s_arr, res, snr, float(score[i, c])))
             self._decided = a + lim
         # Keep only rows a future decision may look at.
         d0 = self._decided - a
@@ -379,7 +438,8 @@ class MdProcessor:
         self._start = a + int(np.searchsorted(s_arr[:d0], first - reach, side='left'))
         return out
 
-    def _ground_response(self, row: np.ndarray, peak: float, saturated: bool) -> bool:
+    def _ground_response(self, row: np.ndarray, peak: float, saturated: bool,
+                         noise: np.ndarray) -> bool:
         """Whether a peak is the ground's response across the array rather than metal.
 
         A compact metal object is a dipole whose response falls as
@@ -392,15 +452,21 @@ class MdProcessor:
         pitches. Left in, the dipole fit reads it as tens of kilograms of metal deep down and
         the fusion as an AT mine. Metal longer than the span across the
         track (rails, wire) is not a mine; the GPR sees large metal. A saturated peak is not
-        judged (a large shallow metal object saturates several coils).
+        judged (a large shallow metal object saturates several coils). A coil within
+        ``GROUND_NOISE_SIGMAS`` of its noise (``noise``, per coil, of the data judged) below
+        that level counts too: a coil pressed onto loam reads ~4 mV over its background, which
+        the along-track average detects, and its noise spreads the plateau's coils by more
+        than the fraction.
         """
         p = self.params
         if p.ground_min_coils <= 0 or saturated or not peak > 0.0:
             return False
-        return int(np.count_nonzero(row >= p.ground_coil_fraction * peak)) >= p.ground_min_coils
+        level = p.ground_coil_fraction * peak - GROUND_NOISE_SIGMAS * np.nan_to_num(noise)
+        return int(np.count_nonzero(row >= level)) >= p.ground_min_coils
 
     def _detection(self, i: int, c: int, s_arr: np.ndarray, res: np.ndarray,
-                   snr: np.ndarray) -> Detection:
+                   snr: np.ndarray, score: float) -> Detection:
+        """The detection of the peak at row ``i``, coil ``c`` (``score``: its detection SNR)."""
         p = self.params
         row = res[i]
         n_coils = len(row)
@@ -483,7 +549,7 @@ class MdProcessor:
         kind = (DetectionKind.UXO if metal_g >= p.uxo_min_metal_g
                 and elongation >= p.uxo_min_elongation else DetectionKind.UNKNOWN)
         return Detection(x=float(base[0]), y=float(base[1]), depth=float(depth),
-                         confidence=snr_confidence(float(snr[i, c]), p.snr_threshold),
+                         confidence=snr_confidence(score, p.snr_threshold),
                          kind=kind, source='md', radius=0.5 * along, strength=float(metal_g))
 
     def _neighbour_level(self, row: np.ndarray, snr_row: np.ndarray, nb: int) -> float:
@@ -591,6 +657,23 @@ class MdProcessor:
         return fit_dipole(pts[ok], amp[ok], float(base[0]), float(base[1]), z0,
                           z_min=MIN_DISTANCE_FRACTION * p.coil_height_m, z_max=p.max_distance_m,
                           coil=coil[ok])
+
+
+def along_track_average(s: np.ndarray, values: np.ndarray, half_window: float) -> np.ndarray:
+    """Mean of ``values`` (coils x rows) over the rows within ``half_window`` along track.
+
+    ``s`` (rows) is the rows' along-track distance, non-decreasing; NaN readings (a missing
+    coil) are left out of the mean, and a window without any reading is NaN.
+    """
+    lo = np.searchsorted(s, s - half_window, side='left')
+    hi = np.searchsorted(s, s + half_window, side='right')
+    finite = np.isfinite(values)
+    total = np.zeros((values.shape[0], values.shape[1] + 1))
+    np.cumsum(np.where(finite, values, 0.0), axis=1, out=total[:, 1:])
+    count = np.zeros(total.shape)
+    np.cumsum(finite, axis=1, out=count[:, 1:])
+    n = count[:, hi] - count[:, lo]
+    return np.divide(total[:, hi] - total[:, lo], n, out=np.full(n.shape, np.nan), where=n > 0)
 
 
 def _row_centres(pos: np.ndarray) -> np.ndarray:
