@@ -2,10 +2,18 @@
 
 The coil readings of a batch are arranged as rows (one per sampling instant) by columns (one
 per coil). Per coil, a slow running median of past readings (taken only while the boom moves,
-so a stop does not absorb a target) is the soil background and drift, and the MAD of the
-residual is the noise. A reading is a detection when its SNR passes ``snr_threshold`` and it is
-the largest within ``peak_half_window_m`` along track and one coil either side, so a target
-between two coils gives one detection.
+so a stop does not absorb a target) is the soil background and drift. Detection runs on the
+residual averaged along track over ``average_half_window_m`` either side (a boxcar matched
+filter: a target's footprint is 7-30 cm long at half maximum, while the readings come every
+4-12 mm, so white electronic noise averages down by a factor of ~3 and the footprint's peak by a
+few per cent; Kay, *Fundamentals of Statistical Signal Processing: Detection Theory*, 1998,
+ch. 4), and the noise is the MAD of the background window's residual averaged the same way
+(measured, since drift and the soil's response to boom bounce do not average down). A reading is
+a detection when that SNR passes ``snr_threshold`` and the average is the largest within
+``peak_half_window_m`` along track and one coil either side, so a target between two coils
+gives one detection. The footprint's measurements below use the readings themselves, about the
+peak reading. Reading by reading, a TS-50 (0.5 g of metal) 1.5 cm deep midway between two coils
+25 cm apart (~4 mV against ~1.3 mV of noise) was found on some passes and not others.
 
 **Depth and metal content.** The amplitude of a small target's induced dipole falls as the
 sixth power of the coil-to-target distance (docs/sources.md), so the amplitude alone says little

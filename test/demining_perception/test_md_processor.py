@@ -4,8 +4,8 @@ import numpy as np
 
 from perception_synth import CH_Y, Obj, fill_poses, md_batches, metal_k_for
 from demining_bringup.contract.datatypes import DetectionKind
-from demining_perception.metal_detector.processing import (MdParams, MdProcessor,
-                                                        along_track_average)
+from demining_perception.metal_detector.processing import (
+    MdParams, MdProcessor, along_track_average)
 from demining_perception.pose_buffer import PoseBuffer
 
 
