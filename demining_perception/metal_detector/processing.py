@@ -71,6 +71,12 @@ from demining_perception.pose_buffer import PoseBuffer
 ROW_TOLERANCE_S = 1e-3
 #: The background median and noise MAD are refreshed after this many rows.
 STATS_EVERY_ROWS = 5
+#: The ratio of the along-track average's noise to a reading's is measured again after this
+#: many rows (the noise itself follows a reading's, refreshed every ``STATS_EVERY_ROWS``): a
+#: slow property of the 250-row window (how much of the noise is white), and averaging the
+#: whole window costs several times the median's refresh. After 25 rows it lagged a crest
+#: entering the window (test_md_depth_metal.py: a coil pressed onto loam found as metal).
+AVERAGED_NOISE_EVERY_ROWS = 10
 #: Initial number of pending rows (grows if ever needed; bounded by the decision reach).
 _PENDING_CAPACITY = 256
 #: Smallest footprint extent reported, m.
@@ -219,7 +225,9 @@ class MdProcessor:
         self._bg: Optional[np.ndarray] = None
         self._sigma: Optional[np.ndarray] = None
         self._sigma_avg: Optional[np.ndarray] = None
+        self._avg_ratio: Optional[np.ndarray] = None
         self._since_stats = 0
+        self._since_avg_noise = 0
 
     def process(self, scan: MdScan, poses: PoseBuffer) -> List[Detection]:
         """Process one batch; return the detections decided during it (map frame)."""
@@ -266,7 +274,8 @@ class MdProcessor:
             np.clip(snr, -_FLOAT_MAX, _FLOAT_MAX, out=snr)
             snr[np.isnan(snr)] = -np.inf
             sat = vals >= self.params.saturation_mv * SATURATION_FRACTION
-            self._append(np.array(s_vals), pos, res, snr, sat, np.array(sigmas_avg))
+            self._append(np.array(s_vals), pos, res, snr, sat,
+                         np.array(sigmas_avg) if sigmas_avg else None)
             out = self._decide()
         self.stats.detections += len(out)
         return out
@@ -288,6 +297,7 @@ class MdProcessor:
         sigmas_avg: List[np.ndarray] = []
         s_vals: List[float] = []
         w = self._buf.shape[1]
+        averaging = p.average_half_window_m > 0.0
         for r, (cx, cy) in enumerate(centres):
             # Progress along the direction of travel (a ratchet over the map pose's jitter:
             # demining_perception/along_track.py); a row without a position is skipped.
@@ -301,6 +311,7 @@ class MdProcessor:
             if ready and (self._bg is None or self._since_stats >= STATS_EVERY_ROWS):
                 self._refresh()
             self._since_stats += 1
+            self._since_avg_noise += 1
             self._buf[:, self._head] = vals[r]
             self._buf_s[self._head] = self._s
             self._head = (self._head + 1) % w
@@ -309,7 +320,8 @@ class MdProcessor:
                 kept.append(r)
                 bgs.append(self._bg)
                 sigmas.append(self._sigma)
-                sigmas_avg.append(self._sigma_avg)
+                if averaging:
+                    sigmas_avg.append(self._sigma_avg)
                 s_vals.append(self._s)
         return kept, bgs, sigmas, sigmas_avg, s_vals
 
@@ -331,8 +343,13 @@ class MdProcessor:
             sigma = MAD_TO_SIGMA * _median_rows(np.abs(dev, out=dev))
         self._bg = bg
         self._sigma = np.maximum(sigma, p.noise_floor_mv)
-        self._sigma_avg = self._sigma if p.average_half_window_m <= 0.0 else \
-            np.maximum(self._averaged_noise(win, bg), p.noise_floor_mv)
+        if p.average_half_window_m <= 0.0:
+            self._sigma_avg = self._sigma
+        else:
+            if self._avg_ratio is None or self._since_avg_noise >= AVERAGED_NOISE_EVERY_ROWS:
+                self._avg_ratio = self._averaged_noise(win, bg) / self._sigma
+                self._since_avg_noise = 0
+            self._sigma_avg = np.maximum(self._sigma * self._avg_ratio, p.noise_floor_mv)
         self._since_stats = 0
 
     def _averaged_noise(self, win: np.ndarray, bg: np.ndarray) -> np.ndarray:
@@ -345,9 +362,9 @@ class MdProcessor:
         n = self._count
         order = np.arange(n) if n < self._buf.shape[1] else \
             np.roll(np.arange(n), -self._head)
-        avg = along_track_average(self._buf_s[order], win[:, order] - bg[:, None],
+        avg = along_track_average(self._buf_s[order], (win[:, order] - bg[:, None]).T,
                                   self.params.average_half_window_m)
-        dev = np.abs(avg)
+        dev = np.abs(avg.T)
         if np.isnan(dev).any():
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore', RuntimeWarning)   # an all-NaN coil
@@ -356,7 +373,7 @@ class MdProcessor:
         return MAD_TO_SIGMA * _median_rows(dev)
 
     def _append(self, s: np.ndarray, xy: np.ndarray, res: np.ndarray, snr: np.ndarray,
-                sat: np.ndarray, sig_avg: np.ndarray) -> None:
+                sat: np.ndarray, sig_avg: Optional[np.ndarray]) -> None:
         """Append pending rows, compacting (or growing) the arrays when full."""
         m, nc = res.shape
         cap = len(self._p_s)
@@ -383,7 +400,8 @@ class MdProcessor:
         self._p_res[i:j] = res
         self._p_snr[i:j] = snr
         self._p_sat[i:j] = sat
-        self._p_sig_avg[i:j] = sig_avg
+        if sig_avg is not None:
+            self._p_sig_avg[i:j] = sig_avg
         self._n = j
 
     def _decide(self) -> List[Detection]:
@@ -402,16 +420,14 @@ class MdProcessor:
             # Detection and the peak pick run on the along-track average (rows ``reach``
             # before and after a decided row are pending, so its window is whole); the
             # footprint's measurements below use the readings themselves.
-            if p.average_half_window_m > 0.0:
-                res_avg = along_track_average(s_arr, res.T, p.average_half_window_m).T
-                score = res_avg / self._p_sig_avg[a:self._n]
-                score[np.isnan(score)] = -np.inf
+            averaged = p.average_half_window_m > 0.0
+            if averaged:
+                amp, score = self._averaged(s_arr, res, d0, lim)
             else:
-                res_avg, score = res, snr
-            rows_c, coils_c = np.nonzero(score[d0:lim] >= p.snr_threshold)
-            if rows_c.size:
-                amp = np.nan_to_num(res_avg, nan=-np.inf)
-                amp_raw = amp if res_avg is res else np.nan_to_num(res, nan=-np.inf)
+                amp, score = None, snr[d0:lim]
+            rows_c, coils_c = np.nonzero(score >= p.snr_threshold)
+            if rows_c.size and amp is None:
+                amp = np.nan_to_num(res, nan=-np.inf)
             for i, c in zip((rows_c + d0).tolist(), coils_c.tolist()):
                 # Local maximum of the amplitude (the noise estimate moves as a strong target
                 # enters the window, so the SNR would peak early).
@@ -426,25 +442,48 @@ class MdProcessor:
                 tie_r, tie_c = np.nonzero(block == v)
                 if any((r0 + ra, lo + cb) < (i, c) for ra, cb in zip(tie_r, tie_c)):
                     continue
-                noise = self._p_sig_avg[a + i] if amp_raw is not amp else res[i] / snr[i]
+                noise = self._p_sig_avg[a + i] if averaged else res[i] / snr[i]
                 if self._ground_response(amp[i], v, self._p_sat[a + i, c], noise):
                     self.stats.ground_responses += 1
                     continue
-                if amp_raw is not amp:
+                found = float(score[i - d0, c])
+                if averaged:
                     # the footprint is measured about the peak reading of the averaged peak
                     # (the average's maximum lies a little off it on a sloped footprint)
                     w0 = int(np.searchsorted(s_arr, s_arr[i] - p.average_half_window_m,
                                              side='left'))
                     w1 = int(np.searchsorted(s_arr, s_arr[i] + p.average_half_window_m,
                                              side='right'))
-                    i = w0 + int(np.argmax(amp_raw[w0:w1, c]))
-                out.append(self._detection(i, c, s_arr, res, snr, float(score[i, c])))
+                    i = w0 + int(np.argmax(np.nan_to_num(res[w0:w1, c], nan=-np.inf)))
+                out.append(self._detection(i, c, s_arr, res, snr,
+                                           faint=bool(snr[i, c] < p.snr_threshold),
+                                           score=found))
             self._decided = a + lim
         # Keep only rows a future decision may look at.
         d0 = self._decided - a
         first = s_arr[d0] if d0 < n_rows else s_arr[-1]
         self._start = a + int(np.searchsorted(s_arr[:d0], first - reach, side='left'))
         return out
+
+    def _averaged(self, s_arr: np.ndarray, res: np.ndarray, d0: int, lim: int
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+        """Along-track average of the pending residuals and its SNR for deciding rows d0:lim.
+
+        Returns the average (``-inf`` where no reading, and on the rows the decision does not
+        look at: only those within ``peak_half_window_m`` of a row decided are computed, from
+        the readings within ``average_half_window_m`` of them) and the SNR of rows d0:lim.
+        """
+        p = self.params
+        half, avg_half = p.peak_half_window_m, p.average_half_window_m
+        t0 = int(s_arr.searchsorted(s_arr[d0] - half, side='left'))
+        t1 = int(s_arr.searchsorted(s_arr[lim - 1] + half, side='right'))
+        b0 = int(s_arr.searchsorted(s_arr[t0] - avg_half, side='left'))
+        b1 = int(s_arr.searchsorted(s_arr[t1 - 1] + avg_half, side='right'))
+        amp = np.full(res.shape, -np.inf)
+        avg = along_track_average(s_arr[b0:b1], res[b0:b1], avg_half)
+        np.fmax(avg[t0 - b0:t1 - b0], -np.inf, out=amp[t0:t1])     # NaN (no reading): -inf
+        a = self._start
+        return amp, amp[d0:lim] / self._p_sig_avg[a + d0:a + lim]
 
     def _ground_response(self, row: np.ndarray, peak: float, saturated: bool,
                          noise: np.ndarray) -> bool:
@@ -473,8 +512,17 @@ class MdProcessor:
         return int(np.count_nonzero(row >= level)) >= p.ground_min_coils
 
     def _detection(self, i: int, c: int, s_arr: np.ndarray, res: np.ndarray,
-                   snr: np.ndarray, score: float) -> Detection:
-        """The detection of the peak at row ``i``, coil ``c`` (``score``: its detection SNR)."""
+                   snr: np.ndarray, faint: bool = False, score: float = math.inf) -> Detection:
+        """The detection of the peak reading at row ``i``, coil ``c``.
+
+        ``faint``: its reading is under the threshold (found on the along-track average only);
+        ``score``: the SNR it was found with (of the average). The confidence is that of the
+        peak reading's SNR, as without the average, and of the threshold for a faint one: the
+        fusion reads a confidence of twice the threshold's SNR as a metal estimate within a
+        factor ~1.5 (``md_reliable_confidence``), which holds for the footprint's readings,
+        not for their average (a rock's 10 mV reading of SNR 7.9 averaged to 13: its 17.7 g
+        counted as reliable and made it an AT mine, mixed_field seed 1).
+        """
         p = self.params
         row = res[i]
         n_coils = len(row)
@@ -513,7 +561,10 @@ class MdProcessor:
         # A saturated peak is a plateau: its first reading won the peak pick and its width
         # is not the footprint's; the fit (which leaves saturated readings out) decides.
         saturated = bool(self._p_sat[self._start + i, c])
-        est = self._fit(i, c, s_arr, res, base, z0, along)
+        # A footprint found on the along-track average only has too little signal in its
+        # readings for the fit: noise widens it, and the metal grows as the sixth power of the
+        # distance (a TS-50 1.5 cm deep between two coils read 13-101 g at 0.20-0.30 m).
+        est = None if faint else self._fit(i, c, s_arr, res, base, z0, along)
         # A fit farther from the peak coil than any target it can hear (``max_distance_m``)
         # is no fit at all: its distance and scale belong to that far point (a TM-62M beyond
         # the outer coil fitted 30 m aside read 31 m deep and 9e13 g, and the track's metal
@@ -550,15 +601,18 @@ class MdProcessor:
             if z_across and elongation >= p.uxo_min_elongation:
                 z = max(z_across, MIN_DISTANCE_FRACTION * p.coil_height_m)
                 k = float(peak) * (z * z + lateral * lateral) ** 3
-        # after a wandered fit the distance, and so the metal, is unknown: reported as NaN
-        # (the fusion counts the hit, not a metal estimate), neither grams nor tonnes
-        metal_g = math.nan if wandered else GRAMS_PER_KG * k / p.metal_gain_mv_m6_per_kg
+        # after a wandered fit, or without one, the distance, and so the metal, is unknown:
+        # reported as NaN (the fusion counts the hit, not a metal estimate), neither grams nor
+        # tonnes
+        metal_g = math.nan if wandered or faint else GRAMS_PER_KG * k / p.metal_gain_mv_m6_per_kg
         depth = max(0.0, z - p.coil_height_m)
+        confidence = snr_confidence(min(score, max(float(snr[i, c]), p.snr_threshold)),
+                                    p.snr_threshold)
         kind = (DetectionKind.UXO if metal_g >= p.uxo_min_metal_g
                 and elongation >= p.uxo_min_elongation else DetectionKind.UNKNOWN)
         return Detection(x=float(base[0]), y=float(base[1]), depth=float(depth),
-                         confidence=snr_confidence(score, p.snr_threshold),
-                         kind=kind, source='md', radius=0.5 * along, strength=float(metal_g))
+                         confidence=confidence, kind=kind, source='md', radius=0.5 * along,
+                         strength=float(metal_g))
 
     def _neighbour_level(self, row: np.ndarray, snr_row: np.ndarray, nb: int) -> float:
         """A neighbour coil's reading, or ``ACROSS_MIN_SNR`` times its noise sigma when weaker."""
@@ -668,20 +722,24 @@ class MdProcessor:
 
 
 def along_track_average(s: np.ndarray, values: np.ndarray, half_window: float) -> np.ndarray:
-    """Mean of ``values`` (coils x rows) over the rows within ``half_window`` along track.
+    """Mean of ``values`` (rows x coils) over the rows within ``half_window`` along track.
 
     ``s`` (rows) is the rows' along-track distance, non-decreasing; NaN readings (a missing
     coil) are left out of the mean, and a window without any reading is NaN.
     """
-    lo = np.searchsorted(s, s - half_window, side='left')
-    hi = np.searchsorted(s, s + half_window, side='right')
+    lo = s.searchsorted(s - half_window, side='left')
+    hi = s.searchsorted(s + half_window, side='right')
+    total = np.zeros((values.shape[0] + 1, values.shape[1]))
     finite = np.isfinite(values)
-    total = np.zeros((values.shape[0], values.shape[1] + 1))
-    np.cumsum(np.where(finite, values, 0.0), axis=1, out=total[:, 1:])
+    if finite.all():
+        # the usual case (every coil read): each window holds its own row, no count to keep
+        np.cumsum(values, axis=0, out=total[1:])
+        return (total[hi] - total[lo]) / (hi - lo)[:, None]
+    np.cumsum(np.where(finite, values, 0.0), axis=0, out=total[1:])
     count = np.zeros(total.shape)
-    np.cumsum(finite, axis=1, out=count[:, 1:])
-    n = count[:, hi] - count[:, lo]
-    return np.divide(total[:, hi] - total[:, lo], n, out=np.full(n.shape, np.nan), where=n > 0)
+    np.cumsum(finite, axis=0, out=count[1:])
+    n = count[hi] - count[lo]
+    return np.divide(total[hi] - total[lo], n, out=np.full(n.shape, np.nan), where=n > 0)
 
 
 def _row_centres(pos: np.ndarray) -> np.ndarray:

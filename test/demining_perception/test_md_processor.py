@@ -1,5 +1,7 @@
 """Metal-detector processing against synthetic coil data with known targets."""
 
+import math
+
 import numpy as np
 
 from perception_synth import CH_Y, Obj, fill_poses, md_batches, metal_k_for
@@ -119,6 +121,9 @@ def test_minimum_metal_mine_between_two_coils_is_found_by_the_along_track_averag
             proc = MdProcessor(MdParams(average_half_window_m=half))
             dets, _ = run(md_batches(15.0, objs, seed=seed, drift_mv=2.0), proc)
             assert all(np.hypot(d.x - 9.0, d.y - y_mid) < 0.2 for d in dets)
+            # Its readings are under the threshold: too faint for a footprint fit (which read
+            # 13-101 g) and as sure as a reading at the threshold, not as the average.
+            assert all(math.isnan(d.strength) and d.confidence == 0.5 for d in dets)
             found[half] += len(dets)
     assert found == {0.0: 0, 0.03: 5}
 
@@ -132,13 +137,15 @@ def test_the_along_track_average_keeps_noise_alone_under_the_threshold():
 def test_along_track_average_is_the_windowed_mean_without_missing_readings():
     rng = np.random.default_rng(4)
     s = np.cumsum(rng.uniform(0.004, 0.012, 60))
-    values = rng.normal(size=(3, 60))
-    values[1, 10:14] = np.nan
-    values[2, :] = np.nan
-    avg = along_track_average(s, values, 0.03)
-    for c in range(2):
-        for i in range(60):
-            win = values[c, np.abs(s - s[i]) <= 0.03]
-            win = win[np.isfinite(win)]
-            assert np.isclose(avg[c, i], win.mean()) if win.size else np.isnan(avg[c, i])
-    assert np.all(np.isnan(avg[2]))
+    complete = rng.normal(size=(60, 3))
+    gappy = complete.copy()
+    gappy[10:14, 1] = np.nan
+    gappy[:, 2] = np.nan
+    for values in (complete, gappy):
+        avg = along_track_average(s, values, 0.03)
+        for c in range(3):
+            for i in range(60):
+                win = values[np.abs(s - s[i]) <= 0.03, c]
+                win = win[np.isfinite(win)]
+                assert np.isclose(avg[i, c], win.mean()) if win.size else np.isnan(avg[i, c])
+    assert np.all(np.isnan(avg[:, 2]))
