@@ -18,6 +18,18 @@ no metal estimate (NaN: too little signal for the footprint fit, see below). Rea
 reading, a TS-50 (0.5 g of metal) 1.5 cm deep midway between two coils 25 cm apart (~4 mV
 against ~1.3 mV of noise) was found on some passes and not others.
 
+**The average is off by default** (``average_half_window_m`` 0: every reading alone). On
+bench/perception.py (21 runs; main: ``pd_ap`` 0.942, 129 of 137 AP mines, 22 false AT labels)
+no variant measured found more AP mines without more false AT labels: detection on the
+average alone 0.949 / 24 false AT; faint footprints without metal 0.956 / 26; those on an
+outer coil left out too (the tail of a TM-62M beyond the edge) 0.942 / 24. Faint only when no
+reading about the peak passes (as now) found as many AP mines, with as many false AT labels,
+as main on the 7 runs checked (mixed_field and gen:loam seeds 1 and 3, gen:dry_sand seeds 2
+and 3, gen:wet_clay seed 2). The faint answers that found AP mines the readings missed are
+the same that made AP mines AT: an MD answer without metal takes a stone's share of the
+posterior to the metal classes, AT's too (gen:loam seed 3, gen:dry_sand and gen:wet_clay
+seed 2). A fusion model of a faint answer (little metal, whatever the depth) comes first.
+
 **Depth and metal content.** The amplitude of a small target's induced dipole falls as the
 sixth power of the coil-to-target distance (docs/sources.md), so the amplitude alone says little
 about how much metal there is: a 20 g fragment 2 cm deep gives a larger signal than a
@@ -138,9 +150,11 @@ class MdParams:
     noise_floor_mv: float = param(0.3, 'lower bound of the per-coil noise sigma, mV',
                                   min=1e-6, max=1e3)
     average_half_window_m: float = param(
-        0.03, 'detection runs on each coil\'s residual averaged over this along-track distance '
+        0.0, 'detection runs on each coil\'s residual averaged over this along-track distance '
         'either side, its noise measured the same way (a matched filter for footprints '
-        'several centimetres long; 0: every reading alone), m', min=0.0, max=0.2)
+        'several centimetres long; 0, the default: every reading alone. 0.03 found at most 2 '
+        'more of 137 AP mines on bench/perception.py and made 2-4 more false AT labels: '
+        'module docstring), m', min=0.0, max=0.2)
     peak_half_window_m: float = param(
         0.15, 'a peak must be the largest within this along-track distance, m',
         min=0.01, max=2.0)
@@ -448,7 +462,9 @@ class MdProcessor:
                 tie_r, tie_c = np.nonzero(block == v)
                 if any((r0 + ra, lo + cb) < (i, c) for ra, cb in zip(tie_r, tie_c)):
                     continue
-                noise = self._p_sig_avg[a + i] if averaged else res[i] / snr[i]
+                # (a noise allowance for the average only: reading by reading a plateau's
+                # coils sit within the fraction of its peak)
+                noise = self._p_sig_avg[a + i] if averaged else 0.0
                 if self._ground_response(amp[i], v, self._p_sat[a + i, c], noise):
                     self.stats.ground_responses += 1
                     continue
@@ -461,7 +477,11 @@ class MdProcessor:
                     w1 = int(np.searchsorted(s_arr, s_arr[i] + p.average_half_window_m,
                                              side='right'))
                     i = w0 + int(np.argmax(np.nan_to_num(res[w0:w1, c], nan=-np.inf)))
-                faint = bool(snr[i, c] < p.snr_threshold)
+                # Faint: no reading of the footprint's peak (its row and coil, and the
+                # readings either side within the average's reach) passes the threshold; a
+                # neighbour's may where the average picked the coil beside the loudest one.
+                raw = float(snr[w0:w1, lo:hi].max()) if averaged else float(snr[i, c])
+                faint = raw < p.snr_threshold
                 if faint and not (0 < c < n_coils - 1 and np.isfinite(res[i, c - 1])
                                   and np.isfinite(res[i, c + 1])):
                     # At the array's edge one side is unseen: a faint footprint there is as
@@ -471,7 +491,8 @@ class MdProcessor:
                     # the next lane passes over it with inner coils.
                     self.stats.faint_at_edge += 1
                     continue
-                out.append(self._detection(i, c, s_arr, res, snr, faint=faint, score=found))
+                out.append(self._detection(i, c, s_arr, res, snr, faint=faint,
+                                           score=min(found, max(raw, p.snr_threshold))))
             self._decided = a + lim
         # Keep only rows a future decision may look at.
         d0 = self._decided - a
@@ -500,7 +521,7 @@ class MdProcessor:
         return amp, amp[d0:lim] / self._p_sig_avg[a + d0:a + lim]
 
     def _ground_response(self, row: np.ndarray, peak: float, saturated: bool,
-                         noise: np.ndarray) -> bool:
+                         noise: np.ndarray | float) -> bool:
         """Whether a peak is the ground's response across the array rather than metal.
 
         A compact metal object is a dipole whose response falls as
@@ -529,13 +550,13 @@ class MdProcessor:
                    snr: np.ndarray, faint: bool = False, score: float = math.inf) -> Detection:
         """The detection of the peak reading at row ``i``, coil ``c``.
 
-        ``faint``: its reading is under the threshold (found on the along-track average only);
-        ``score``: the SNR it was found with (of the average). The confidence is that of the
-        peak reading's SNR, as without the average, and of the threshold for a faint one: the
-        fusion reads a confidence of twice the threshold's SNR as a metal estimate within a
-        factor ~1.5 (``md_reliable_confidence``), which holds for the footprint's readings,
-        not for their average (a rock's 10 mV reading of SNR 7.9 averaged to 13: its 17.7 g
-        counted as reliable and made it an AT mine, mixed_field seed 1).
+        ``faint``: no reading about the peak passes the threshold (found on the along-track
+        average only): no fit, no metal estimate. ``score``: the SNR of its confidence, that of
+        the loudest reading about the peak (as without the average), the threshold's for a
+        faint one: the fusion reads a confidence of twice the threshold's SNR as a metal
+        estimate within a factor ~1.5 (``md_reliable_confidence``), which holds for the
+        footprint's readings, not for their average (a rock's 10 mV reading of SNR 7.9 averaged
+        to 13: its 17.7 g counted as reliable and made it an AT mine, mixed_field seed 1).
         """
         p = self.params
         row = res[i]
@@ -620,13 +641,11 @@ class MdProcessor:
         # tonnes
         metal_g = math.nan if wandered or faint else GRAMS_PER_KG * k / p.metal_gain_mv_m6_per_kg
         depth = max(0.0, z - p.coil_height_m)
-        confidence = snr_confidence(min(score, max(float(snr[i, c]), p.snr_threshold)),
-                                    p.snr_threshold)
         kind = (DetectionKind.UXO if metal_g >= p.uxo_min_metal_g
                 and elongation >= p.uxo_min_elongation else DetectionKind.UNKNOWN)
         return Detection(x=float(base[0]), y=float(base[1]), depth=float(depth),
-                         confidence=confidence, kind=kind, source='md', radius=0.5 * along,
-                         strength=float(metal_g))
+                         confidence=snr_confidence(score, p.snr_threshold), kind=kind,
+                         source='md', radius=0.5 * along, strength=float(metal_g))
 
     def _neighbour_level(self, row: np.ndarray, snr_row: np.ndarray, nb: int) -> float:
         """A neighbour coil's reading, or ``ACROSS_MIN_SNR`` times its noise sigma when weaker."""
