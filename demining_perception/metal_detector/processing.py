@@ -13,22 +13,20 @@ a detection when that SNR passes ``snr_threshold`` and the average is the larges
 ``peak_half_window_m`` along track and one coil either side, so a target between two coils
 gives one detection. The footprint's measurements below use the readings themselves, about the
 peak reading, and its confidence is that reading's SNR; a *faint* detection, whose peak
-reading is under the threshold (found on the average only), has the threshold's confidence and
-no metal estimate (NaN: too little signal for the footprint fit, see below). Reading by
-reading, a TS-50 (0.5 g of metal) 1.5 cm deep midway between two coils 25 cm apart (~4 mV
-against ~1.3 mV of noise) was found on some passes and not others.
+reading is under the threshold (found on the average only), has the threshold's confidence
+(0.5, which no reading over the threshold has) and no metal estimate (NaN: too little signal
+for the footprint fit, see below). The fusion reads such an answer as "a little metal, how
+little as deep as the GPR says" (demining_perception/fusion/core.py, "Faint MD answers").
+Reading by reading, a TS-50 (0.5 g of metal) 1.5 cm deep midway between two coils 25 cm apart
+(~4 mV against ~1.3 mV of noise) was found on some passes and not others.
 
-**The average is off by default** (``average_half_window_m`` 0: every reading alone). On
-bench/perception.py (21 runs; main: ``pd_ap`` 0.942, 129 of 137 AP mines, 22 false AT labels)
-no variant measured found more AP mines without more false AT labels: detection on the
-average alone 0.949 / 24 false AT; faint footprints without metal 0.956 / 26; those on an
-outer coil left out too (the tail of a TM-62M beyond the edge) 0.942 / 24. Faint only when no
-reading about the peak passes (as now) found as many AP mines, with as many false AT labels,
-as main on the 7 runs checked (mixed_field and gen:loam seeds 1 and 3, gen:dry_sand seeds 2
-and 3, gen:wet_clay seed 2). The faint answers that found AP mines the readings missed are
-the same that made AP mines AT: an MD answer without metal takes a stone's share of the
-posterior to the metal classes, AT's too (gen:loam seed 3, gen:dry_sand and gen:wet_clay
-seed 2). A fusion model of a faint answer (little metal, whatever the depth) comes first.
+**Measured** (bench/perception.py, 21 runs). Before the fusion had its own model of a faint
+answer (one that moved a stone's share of the posterior to every metal class, AT's too: the
+faint answers that found AP mines the readings missed made AP mines and stones AT, gen:loam
+seed 3, gen:dry_sand and gen:wet_clay seed 2), no variant of the average found more AP mines
+without more false AT labels (main: ``pd_ap`` 0.942, 129 of 137 AP mines, 22 false AT labels;
+detection on the average alone 0.949 / 24 false AT; faint footprints without metal 0.956 / 26;
+those on an outer coil left out too, the tail of a TM-62M beyond the edge, 0.942 / 24).
 
 **Depth and metal content.** The amplitude of a small target's induced dipole falls as the
 sixth power of the coil-to-target distance (docs/sources.md), so the amplitude alone says little
@@ -150,11 +148,10 @@ class MdParams:
     noise_floor_mv: float = param(0.3, 'lower bound of the per-coil noise sigma, mV',
                                   min=1e-6, max=1e3)
     average_half_window_m: float = param(
-        0.0, 'detection runs on each coil\'s residual averaged over this along-track distance '
-        'either side, its noise measured the same way (a matched filter for footprints '
-        'several centimetres long; 0, the default: every reading alone. 0.03 found at most 2 '
-        'more of 137 AP mines on bench/perception.py and made 2-4 more false AT labels: '
-        'module docstring), m', min=0.0, max=0.2)
+        0.03, 'detection runs on each coil\'s residual averaged over this along-track '
+        'distance either side, its noise measured the same way (a matched filter for '
+        'footprints several centimetres long: module docstring); 0: every reading alone, m',
+        min=0.0, max=0.2)
     peak_half_window_m: float = param(
         0.15, 'a peak must be the largest within this along-track distance, m',
         min=0.01, max=2.0)
