@@ -152,6 +152,14 @@ class MdParams:
         'distance either side, its noise measured the same way (a matched filter for '
         'footprints several centimetres long: module docstring); 0: every reading alone, m',
         min=0.0, max=0.2)
+    faint_at_edge: bool = param(
+        True, 'report faint footprints (found on the average only) on an outer coil too. One '
+        'side is unseen there, so one is as likely the tail of a loud target beyond the edge '
+        '(a TM-62M 0.56 m beyond the outer coil read SNR 4.6 averaged) as a faint target '
+        'under the coil; left out, the tail\'s track no longer became a false AT mine '
+        '(mixed_field seed 3, before the fusion had a faint answer\'s own likelihood: a faint '
+        'answer now says little metal, and the fusion does not make an AT mine of it) and '
+        'the AP mines found only there were missed')
     peak_half_window_m: float = param(
         0.15, 'a peak must be the largest within this along-track distance, m',
         min=0.01, max=2.0)
@@ -479,13 +487,11 @@ class MdProcessor:
                 # neighbour's may where the average picked the coil beside the loudest one.
                 raw = float(snr[w0:w1, lo:hi].max()) if averaged else float(snr[i, c])
                 faint = raw < p.snr_threshold
-                if faint and not (0 < c < n_coils - 1 and np.isfinite(res[i, c - 1])
-                                  and np.isfinite(res[i, c + 1])):
-                    # At the array's edge one side is unseen: a faint footprint there is as
-                    # likely the tail of a loud target beyond the edge as a faint target
-                    # under the coil (a TM-62M 0.56 m beyond the outer coil read SNR 4.6
-                    # there, and its track became a false AT mine: mixed_field seed 3), and
-                    # the next lane passes over it with inner coils.
+                if faint and not p.faint_at_edge and not (
+                        0 < c < n_coils - 1 and np.isfinite(res[i, c - 1])
+                        and np.isfinite(res[i, c + 1])):
+                    # (faint_at_edge) one side is unseen there: the tail of a loud target
+                    # beyond the edge reads as faint as a faint target under the coil
                     self.stats.faint_at_edge += 1
                     continue
                 out.append(self._detection(i, c, s_arr, res, snr, faint=faint,
