@@ -164,14 +164,15 @@ def test_along_track_average_is_the_windowed_mean_without_missing_readings():
 
 
 def test_the_fusion_reads_a_faint_answer_as_little_metal_a_suspect():
-    # The processor's defaults average along track: the TS-50 between two coils is found, and
-    # the fusion takes the answer for faint (its own likelihood: a gram or so, no AT mine).
+    # Averaged along track, the TS-50 between two coils is found, and the fusion takes the
+    # answer for faint (its own likelihood: a gram or so, no AT mine).
     from demining_perception.fusion.core import FusionCore, FusionParams
     y_mid = 0.5 * (CH_Y[3] + CH_Y[4])
     objs = [Obj(x=9.0, y=y_mid, depth=0.0375, metal_k=0.08 * 0.5e-3 * 1.2)]
     found = 0
     for seed in range(3):
-        dets, _ = run(md_batches(15.0, objs, seed=seed, drift_mv=2.0))
+        dets, _ = run(md_batches(15.0, objs, seed=seed, drift_mv=2.0),
+                      MdProcessor(MdParams(average_half_window_m=0.03)))
         fusion = FusionCore.from_bounds(FusionParams(), (0.0, -2.0, 15.0, 2.0))
         fusion.add(dets, stamp=1.0)
         fusion.update(10.0)
@@ -189,7 +190,8 @@ def test_the_faint_tail_of_an_at_mine_beyond_the_edge_makes_no_at_label():
     from demining_perception.fusion.core import FusionCore, FusionParams
     objs = [Obj(x=9.0, y=CH_Y[0] - 0.5, depth=0.194, metal_k=0.08 * 1.8 * 1.2)]
     for seed in range(6):
-        dets, _ = run(md_batches(15.0, objs, seed=seed, drift_mv=2.0))
+        dets, _ = run(md_batches(15.0, objs, seed=seed, drift_mv=2.0),
+                      MdProcessor(MdParams(average_half_window_m=0.03)))
         fusion = FusionCore.from_bounds(FusionParams(), (0.0, -2.0, 15.0, 2.0))
         fusion.add(dets, stamp=1.0)
         fusion.update(10.0)
