@@ -100,6 +100,39 @@
   7 cm). So a weak look's metal counts only while its centre lies less than
   ``md_weak_depth_excess_m`` below the top the GPR measured for the same track; beyond, the
   look says that the MD answered, not how much metal it heard.
+* **Faint MD answers** (:attr:`Track.md_faint`, :func:`_faint_log_likelihood`): with its
+  along-track average on, the MD processor finds footprints whose readings all stay under
+  its threshold (a TS-50, 0.5 g, midway between two coils 25 cm apart reads 3-5 mV against
+  ~1.3 mV of noise) and reports it with the threshold's confidence and no metal estimate: too
+  little signal for the footprint fit that measures the distance. Read as "the MD answered"
+  (``1 - p_md_silent``) such an answer moved a stone's share of the posterior to every metal
+  class in proportion, AT's with it, and made AP mines and stones AT on bench/perception.py
+  (22 -> 24-26 false AT labels; demining_perception/metal_detector/processing.py). What a faint
+  answer says is how *much* metal there can be. The MD's model is a dipole, ``A = G m / r^6``
+  (the processor's docstring; ``G`` its calibration ``md_metal_gain_mv_m6_per_kg``); a faint
+  answer's loudest reading lies between the average's threshold and the readings'
+  (``md_faint_min_mv``, ``md_faint_max_mv``: ~3-8 mV), so the metal lies in
+  ``[A_min, A_max] r^6 / G`` with ``r^2 = (h + d + c)^2 + l^2``: ``h`` the coil height, ``d``
+  the top the GPR measures, ``c`` the metal's centre below it (up to
+  ``md_faint_centre_span_m``), ``l`` the object's offset from the coil that answered (up to half
+  the coil pitch: it is the nearest). The likelihood is a class's metal mass in that band,
+  averaged over ``l`` and ``c`` (uniform: objects are not laid by the coils) and, without a GPR
+  depth, over the class's own depth model. At a shallow top the band is grams at most (4 cm:
+  0.02-3.6 g, from right under a coil to midway between two with the metal 5 cm below the
+  top): an AP mine's, not a steel-cased AT mine's kilograms nor a TM-62P fuze's tens of grams,
+  which answer loudly that shallow, while 20 cm down it is 8-100 g, the fuze's (a deep TM-62P
+  answering faintly is physics, not noise). A stone answers only as a false
+  alarm (``1 - p_md_silent``), as before; a track with one louder MD answer is judged on that
+  answer's metal, not on the faint ones. A faint answer does not make a wide top AT
+  (:func:`wide_top`, whose evidence is a fuze's loud grams), and an AT mine heard only faintly
+  reflects as the plastic-cased one it must be. The r^-6 fall of a small target's response is
+  the induced dipole's (Das et al. 1990; Bruschini 2002), and minimum-metal mines lie at the
+  edge of a detector's reach a few centimetres down (Guelle et al. 2003; all in
+  docs/sources.md). Measured with the average on (bench/perception.py, 21 runs): 131 of 137 AP
+  mines (129 without faint answers) and 24 false AT labels (22; 26 with faint answers read as
+  "the MD answered"): a PMN 9 cm deep in wet clay under a GPR top read 14 cm deep, and an AT
+  mine's faint tail beyond the boom's edge on a deep reflector, so the processor's average
+  stays off by default (demining_perception/metal_detector/processing.py).
 * **Complete looks before a no-go zone**: a no-go zone, once made, is permanent
   (demining_control/coverage/no_go.py), so a track without kilograms of metal is not labelled
   AT or UXO until the sensors had their look at it (``look_s``, 1 s: the channels beside an
@@ -151,6 +184,18 @@ _METAL_LOG_SIGMA_RELIABLE = 0.4
 _METAL_LOG_SIGMA_WEAK = 1.1
 #: Reliable MD looks that count as independent (module docstring of :func:`posterior`).
 _MAX_INDEPENDENT_LOOKS = 3
+#: Grams in a kilogram (the MD's calibration is per kg).
+GRAMS_PER_KG = 1000.0
+#: Quadrature of a faint MD answer's likelihood (:func:`_faint_log_likelihood`): nodes across
+#: the boom (offset from the nearest coil), below the GPR's top (the metal's centre) and, in
+#: standard units, over a class's depth model; the figures move by well under 1 % with more.
+_FAINT_LATERAL_NODES = 6
+_FAINT_CENTRE_NODES = 3
+_DEPTH_NODES_Z = (-2.0, -1.0, 0.0, 1.0, 2.0)
+#: Smallest amplitude of a faint answer's band, mV (a log of zero otherwise).
+_MIN_FAINT_MV = 1e-6
+#: Floor of a likelihood before its log.
+_MIN_PROBABILITY = 1e-300
 
 
 class Hypothesis(enum.IntEnum):
@@ -415,6 +460,36 @@ class FusionParams:
         'as 2.3 kg at 42 cm and a TS-50 2 cm deep as 253 g at 33 cm; reliable hits stayed '
         'within 10x (bench/classification.py worlds, module docstring "Weak MD looks")',
         min=0.0, max=math.inf)
+    md_faint_confidence: float = param(
+        0.5, 'an MD hit this confident or less, without a metal estimate (NaN grams), is a '
+        'faint answer: the MD processor found it on the along-track average of its coil, its '
+        'readings under snr_threshold, and gives it the threshold\'s confidence (0.5). Its '
+        'evidence is how much metal an answer that faint allows at the depth the GPR gives '
+        '(module docstring, "Faint MD answers"); 0: no hit is faint', min=0.0, max=1.0)
+    md_coil_height_m: float = param(
+        0.05, 'the MD coils\' height above the ground, m (the MD processor\'s coil_height_m): '
+        'the distance of a faint answer\'s metal is this plus its depth', min=0.0, max=1.0)
+    md_coil_pitch_m: float = param(
+        0.25, 'spacing of the MD coils across the boom, m (13 over 3.2 m, 8 over 2 m: '
+        'config/vehicles/*.yaml): a faint answer\'s metal lies up to half of it beside the '
+        'coil that answered', min=0.01, max=2.0)
+    md_metal_gain_mv_m6_per_kg: float = param(
+        0.096, 'the MD\'s response to 1 kg of compact metal at 1 m, mV m^6/kg (the MD '
+        'processor\'s metal_gain_mv_m6_per_kg, its calibration)', min=1e-9, max=1e9)
+    md_faint_max_mv: float = param(
+        8.0, 'a faint answer\'s loudest reading lies under this, mV: the MD processor\'s '
+        'snr_threshold (6) times a coil\'s noise sigma (1 mV of white electronic noise and '
+        'what the background leaves of the drift: ~1.3 mV on the simulator)',
+        min=0.0, max=1e6)
+    md_faint_min_mv: float = param(
+        3.0, 'and over this, mV: the threshold of the along-track average, snr_threshold '
+        'times the averaged noise (white noise averaged over ~10 readings, the drift not: '
+        '0.41-0.43 of a reading\'s sigma on the synthetic coil data of the MD tests, 1 mV of '
+        'white noise and 2 mV of drift); a TS-50 between two coils read 3-5 mV', min=0.0,
+        max=1e6)
+    md_faint_centre_span_m: float = param(
+        0.05, 'the metal\'s centre lies up to this below the top the GPR measures, m (half the '
+        'height of a TM-62, 10 cm; an AP mine\'s 2-4 cm less)', min=0.0, max=1.0)
     gpr_confident_confidence: float = param(
         0.8, 'GPR hits this confident give the track its flat-top half width and polarity '
         '(weaker hits\' are noise)', min=0.0, max=1.0)
@@ -618,6 +693,8 @@ class Track:
     gpr_look_hits: int = 0
     gpr_look_max: int = 0
     md_hits: int = 0
+    #: Faint MD answers (``faint_md``: found on the along-track average, no metal estimate)
+    md_faint_hits: int = 0
     gpr_conf: float = 0.0             # combined (noisy-or) confidence per sensor
     md_conf: float = 0.0
     md_best_conf: float = 0.0
@@ -674,6 +751,13 @@ class Track:
         return self.weak_depth_sum / self.weak_weight - self.gpr_depth < self.weak_depth_excess_m
 
     @property
+    def md_faint(self) -> bool:
+        """Whether every MD answer of the track is faint (module docstring, "Faint MD
+        answers"): no reading over the threshold, so no metal estimate; one louder answer
+        speaks for the MD instead."""
+        return self.md_hits > 0 and self.md_faint_hits == self.md_hits
+
+    @property
     def metal_weight(self) -> float:
         """Weight of the MD looks whose metal estimate counts (0: none says how much)."""
         return self.reliable_weight + (self.weak_weight if self.weak_used else 0.0)
@@ -723,11 +807,13 @@ class Track:
 
     def add(self, det: Detection, stamp: float, reliable_md: float = 0.75,
             confident_gpr: float = 0.8, edge: bool = False, travel: float = 0.0,
-            look_gap_m: float = math.inf) -> None:
+            look_gap_m: float = math.inf, faint_md: float = 0.0) -> None:
         """Fold a raw detection into the track.
 
         An MD hit at least ``reliable_md`` confident reads the metal within a factor ~1.5, a
-        GPR hit at least ``confident_gpr`` confident gives the half width and polarity.
+        GPR hit at least ``confident_gpr`` confident gives the half width and polarity. An MD
+        hit at most ``faint_md`` confident without a metal estimate is a faint answer
+        (:attr:`md_faint`).
         ``edge``: an outer channel of the boom reported it (see :func:`deep_reflector`).
         ``travel``: the boom's odometer now; a GPR report more than ``look_gap_m`` of travel
         after the track's previous one starts another look (``gpr_look_max``).
@@ -770,6 +856,8 @@ class Track:
             self.depth_weight += w
         else:
             self.md_hits += 1
+            self.md_faint_hits += int(det.confidence <= faint_md
+                                      and not math.isfinite(det.strength))
             self.md_conf = 1.0 - (1.0 - self.md_conf) * (1.0 - det.confidence)
             self.md_best_conf = max(self.md_best_conf, det.confidence)
             if math.isfinite(det.strength):
@@ -811,6 +899,7 @@ class Track:
         self.hits += other.hits
         self.gpr_hits += other.gpr_hits
         self.md_hits += other.md_hits
+        self.md_faint_hits += other.md_faint_hits
         self.gpr_conf = 1.0 - (1.0 - self.gpr_conf) * (1.0 - other.gpr_conf)
         self.md_conf = 1.0 - (1.0 - self.md_conf) * (1.0 - other.md_conf)
         self.md_best_conf = max(self.md_best_conf, other.md_best_conf)
@@ -902,6 +991,76 @@ def _metal_terms(model: ClassModel, log_g: float, meas_sigma: float) -> List[flo
     return terms
 
 
+def _normal_cdf(z: float) -> float:
+    """Standard normal cumulative distribution at ``z``."""
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def _midpoints(lo: float, hi: float, n: int) -> List[float]:
+    """``n`` midpoints of equal parts of [lo, hi] (a midpoint-rule quadrature)."""
+    step = (hi - lo) / n
+    return [lo + (i + 0.5) * step for i in range(n)]
+
+
+def _depth_nodes(model: ClassModel) -> List[Tuple[float, float]]:
+    """(depth, weight) nodes of a class's depth model (``depth`` and ``depth_flush``), the
+    weights summing to 1; depths above the surface are taken at the surface."""
+    comps = [(1.0,) + tuple(model.depth)]
+    if model.depth_flush:
+        comps.append(tuple(model.depth_flush))
+    nodes = []
+    for weight, mean, sigma in comps:
+        dens = [math.exp(-0.5 * z * z) for z in _DEPTH_NODES_Z]
+        tot = sum(dens)
+        nodes.extend((max(0.0, mean + z * sigma), weight * d / tot)
+                     for z, d in zip(_DEPTH_NODES_Z, dens))
+    total = sum(w for _, w in nodes)
+    return [(d, w / total) for d, w in nodes]
+
+
+def _faint_log_likelihood(model: ClassModel, depth: Optional[float], p: FusionParams,
+                          hazard: bool) -> float:
+    """Log-likelihood of a faint MD answer under a class (module docstring, "Faint MD
+    answers").
+
+    The answering coil's loudest reading lies between ``md_faint_min_mv`` and
+    ``md_faint_max_mv``. With the MD's model ``A = G m / r^6`` (``G`` the calibration
+    ``md_metal_gain_mv_m6_per_kg``, ``r^2 = (h + d + c)^2 + l^2``: ``h`` the coil height, ``d``
+    the object's top, ``c`` the metal's centre below it, ``l`` its offset across the boom from
+    the nearest coil, uniform up to half the pitch) that band is a band of metal,
+    ``[A_min, A_max] r^6 / G``; the likelihood is the class's metal mass in it, averaged over
+    ``l``, ``c`` and, without a GPR depth (``depth`` None), over the class's depths. A class
+    without metal answers only as a false alarm (``1 - p_md_silent``).
+    """
+    if not model.metal:
+        return math.log(1.0 - model.p_md_silent)
+    a_min = max(p.md_faint_min_mv, _MIN_FAINT_MV)
+    a_max = max(p.md_faint_max_mv, a_min)
+    # metal (g) per (m^2)^3 of distance for each end of the band
+    log_lo = math.log(GRAMS_PER_KG * a_min / p.md_metal_gain_mv_m6_per_kg)
+    log_hi = math.log(GRAMS_PER_KG * a_max / p.md_metal_gain_mv_m6_per_kg)
+    depths = [(depth, 1.0)] if depth is not None else _depth_nodes(model)
+    laterals = _midpoints(0.0, 0.5 * p.md_coil_pitch_m, _FAINT_LATERAL_NODES)
+    centres = _midpoints(0.0, p.md_faint_centre_span_m, _FAINT_CENTRE_NODES)
+    n = len(laterals) * len(centres)
+    prob = 0.0
+    for d, w_d in depths:
+        for lat in laterals:
+            for c in centres:
+                log_r6 = 3.0 * math.log((p.md_coil_height_m + max(d, 0.0) + c) ** 2
+                                        + lat * lat)
+                lo, hi = log_lo + log_r6, log_hi + log_r6
+                for weight, median, sigma in model.metal:
+                    mu = math.log(median)
+                    prob += w_d / n * weight * (_normal_cdf((hi - mu) / sigma)
+                                                - _normal_cdf((lo - mu) / sigma))
+    if hazard:
+        # the robust outlier part (as for a metal estimate): a band of the log range
+        prob = (1.0 - _OUTLIER_METAL) * prob + _OUTLIER_METAL * (log_hi - log_lo) / \
+            _METAL_LOG_RANGE
+    return math.log(max(prob, _MIN_PROBABILITY))
+
+
 def _p_positive_given_metal(model: ClassModel, log_g: float, meas_sigma: float) -> float:
     """P(positive reflection) of a class whose metal components have their own polarity:
     the components' ``metal_p_positive`` weighted by how well each explains the metal read
@@ -943,7 +1102,11 @@ def posterior(t: Track, p: FusionParams, now: float,
     for h, m in CLASS_MODELS.items():
         hz = h in _HAZARDS
         lp = math.log(m.prior)
-        if t.md_hits and t.metal_weight <= 0.0:
+        if t.md_faint:
+            # little metal, how little as deep as the GPR says (or the class lies)
+            lp += _faint_log_likelihood(m, t.gpr_depth if t.depth_weight > 0.0 else None, p,
+                                        hz)
+        elif t.md_hits and t.metal_weight <= 0.0:
             # the MD answered, but no hit said how much metal (each fit wandered off): the
             # answer is the evidence, not the floor's few milligrams
             lp += math.log(1.0 - m.p_md_silent)
@@ -965,9 +1128,10 @@ def posterior(t: Track, p: FusionParams, now: float,
                 lp += _gauss(t.gpr_radius, mean, sig, _HALF_WIDTH_RANGE_M)
             if t.polarity:
                 p_pos = m.p_positive
-                if h == Hypothesis.AT and not t.md_hits:
-                    # An AT mine the MD does not hear is plastic-cased (TM-62P: fuze metal
-                    # only), and plastic reflects with the pulse's sign like an AP body.
+                if h == Hypothesis.AT and (not t.md_hits or t.md_faint):
+                    # An AT mine the MD does not hear, or hears faintly, is plastic-cased
+                    # (TM-62P: fuze metal only; a steel case is loud at any depth it is laid
+                    # at), and plastic reflects with the pulse's sign like an AP body.
                     p_pos = CLASS_MODELS[Hypothesis.AP].p_positive
                 elif m.metal_p_positive and t.md_hits:
                     p_pos = _p_positive_given_metal(m, log_g, meas_sigma)
@@ -1041,8 +1205,11 @@ def classify(t: Track, p: FusionParams, now: float,
 def wide_top(t: Track, p: FusionParams) -> bool:
     """Whether the MD hears a track whose widest confident GPR top is AT-sized
     (``wide_top_radius_m``): a flush-laid plastic AT mine's fuze under a top no AP mine has.
-    A stone the MD does not hear is left to :func:`deep_reflector`."""
-    return t.md_hits > 0 and t.gpr_radius_n > 0 and t.gpr_max_radius >= p.wide_top_radius_m
+    A stone the MD does not hear is left to :func:`deep_reflector`; one it hears only faintly
+    to the posterior: a fuze's grams that shallow answer loudly (module docstring, "Faint MD
+    answers")."""
+    return (t.md_hits > t.md_faint_hits and t.gpr_radius_n > 0
+            and t.gpr_max_radius >= p.wide_top_radius_m)
 
 
 def deep_reflector(t: Track, p: FusionParams) -> bool:
@@ -1091,7 +1258,8 @@ def evidence(t: Track) -> str:
     post = ' '.join(f'{h.name} {v:.3f}' for h, v in zip(Hypothesis, t.posterior))
     return (f'{t.gpr_hits} GPR report(s) (at most {t.gpr_look_max} in a look), top '
             f'{100 * t.gpr_radius:.0f} cm wide (half) at {100 * t.gpr_depth:.0f} cm, polarity '
-            f'{t.polarity:+d}, z {t.gpr_strength:.0f}; {t.md_hits} MD report(s), '
+            f'{t.polarity:+d}, z {t.gpr_strength:.0f}; {t.md_hits} MD report(s) '
+            f'({t.md_faint_hits} faint), '
             f'{t.metal_g:.1f} g; posterior {post}'
             + ('; the flail has processed the ground over it' if t.flailed else ''))
 
@@ -1398,7 +1566,7 @@ class FusionCore:
             self._hash_remove(best)
         best.add(d, stamp, self.params.md_reliable_confidence,
                  self.params.gpr_confident_confidence, self._edge(d), self._travel,
-                 self.params.gpr_look_gap_m)
+                 self.params.gpr_look_gap_m, self.params.md_faint_confidence)
         # The track moved: merge any other track now within the gate into the older one.
         for other in self._near(best.x, best.y):
             if other.id != best.id and ((other.x - best.x) ** 2 + (other.y - best.y) ** 2

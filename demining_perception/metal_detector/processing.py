@@ -2,10 +2,40 @@
 
 The coil readings of a batch are arranged as rows (one per sampling instant) by columns (one
 per coil). Per coil, a slow running median of past readings (taken only while the boom moves,
-so a stop does not absorb a target) is the soil background and drift, and the MAD of the
-residual is the noise. A reading is a detection when its SNR passes ``snr_threshold`` and it is
-the largest within ``peak_half_window_m`` along track and one coil either side, so a target
-between two coils gives one detection.
+so a stop does not absorb a target) is the soil background and drift. Detection runs on the
+residual averaged along track over ``average_half_window_m`` either side (a boxcar matched
+filter: a target's footprint is 7-30 cm long at half maximum, while the readings come every
+4-12 mm, so white electronic noise averages down by a factor of ~3 and the footprint's peak by a
+few per cent; Kay, *Fundamentals of Statistical Signal Processing: Detection Theory*, 1998,
+ch. 4), and the noise is the MAD of the background window's residual averaged the same way
+(measured, since drift and the soil's response to boom bounce do not average down). A reading is
+a detection when that SNR passes ``snr_threshold`` and the average is the largest within
+``peak_half_window_m`` along track and one coil either side, so a target between two coils
+gives one detection. The footprint's measurements below use the readings themselves, about the
+peak reading, and its confidence is that reading's SNR; a *faint* detection, whose peak
+reading is under the threshold (found on the average only), has the threshold's confidence
+(0.5, which no reading over the threshold has) and no metal estimate (NaN: too little signal
+for the footprint fit, see below). The fusion reads such an answer as "a little metal, how
+little as deep as the GPR says" (demining_perception/fusion/core.py, "Faint MD answers").
+Reading by reading, a TS-50 (0.5 g of metal) 1.5 cm deep midway between two coils 25 cm apart
+(~4 mV against ~1.3 mV of noise) was found on some passes and not others.
+
+**Measured** (bench/perception.py, 21 runs). Before the fusion had its own model of a faint
+answer (one that moved a stone's share of the posterior to every metal class, AT's too: the
+faint answers that found AP mines the readings missed made AP mines and stones AT, gen:loam
+seed 3, gen:dry_sand and gen:wet_clay seed 2), no variant of the average found more AP mines
+without more false AT labels (main: ``pd_ap`` 0.942, 129 of 137 AP mines, 22 false AT labels;
+detection on the average alone 0.949 / 24 false AT; faint footprints without metal 0.956 / 26;
+those on an outer coil left out too, the tail of a TM-62M beyond the edge, 0.942 / 24).
+With the fusion's likelihood of a faint answer (the metal its amplitude allows at the GPR's
+depth), 0.03 m either side and faint judged on the readings about the peak: outer coils'
+faint footprints left out, 0.942 / 23 (the same 129 AP mines); reported (``faint_at_edge``),
+0.956 / 24 (131 AP mines). The new false AT labels: a PMN 9 cm deep in wet clay heard faintly
+under a GPR top read 14 cm deep (permittivity 9 in use, 20 true: a fuze's depth, P(AT) 0.09,
+gen:wet_clay seed 2), and the faint tail of an AT mine beyond the edge on a 29 cm GPR
+reflector ("on nothing", P(AT) + P(UXO) 0.056 at a cost tie, mixed_field seed 3). Neither
+finds more AP mines without more false AT labels (issue 12), so **the average is off by
+default** (``average_half_window_m`` 0: every reading alone, no faint answers).
 
 **Depth and metal content.** The amplitude of a small target's induced dipole falls as the
 sixth power of the coil-to-target distance (docs/sources.md), so the amplitude alone says little
@@ -63,6 +93,12 @@ from demining_perception.pose_buffer import PoseBuffer
 ROW_TOLERANCE_S = 1e-3
 #: The background median and noise MAD are refreshed after this many rows.
 STATS_EVERY_ROWS = 5
+#: The ratio of the along-track average's noise to a reading's is measured again after this
+#: many rows (the noise itself follows a reading's, refreshed every ``STATS_EVERY_ROWS``): a
+#: slow property of the 250-row window (how much of the noise is white), and averaging the
+#: whole window costs several times the median's refresh. After 25 rows it lagged a crest
+#: entering the window (test_md_depth_metal.py: a coil pressed onto loam found as metal).
+AVERAGED_NOISE_EVERY_ROWS = 10
 #: Initial number of pending rows (grows if ever needed; bounded by the decision reach).
 _PENDING_CAPACITY = 256
 #: Smallest footprint extent reported, m.
@@ -91,6 +127,8 @@ MIN_DISTANCE_FRACTION = 0.8
 #: A reading at this fraction of ``saturation_mv`` or above is saturated (left out of fits).
 SATURATION_FRACTION = 0.999
 GRAMS_PER_KG = 1000.0
+#: A coil this many noise sigmas under a plateau's level is on it (``_ground_response``).
+GROUND_NOISE_SIGMAS = 2.0
 #: A neighbour coil weaker than this SNR counts as this level (across-track distance, edge).
 ACROSS_MIN_SNR = 2.0
 #: A neighbour informs the across-track distance when it is this fraction of the coil pitch
@@ -118,6 +156,20 @@ class MdParams:
         6.0, 'peak amplitude over the noise sigma (MAD) a detection needs', min=1.0, max=1e4)
     noise_floor_mv: float = param(0.3, 'lower bound of the per-coil noise sigma, mV',
                                   min=1e-6, max=1e3)
+    average_half_window_m: float = param(
+        0.0, 'detection runs on each coil\'s residual averaged over this along-track '
+        'distance either side, its noise measured the same way (a matched filter for '
+        'footprints several centimetres long); 0, the default: every reading alone. 0.03 '
+        'found 2 more of 137 AP mines on bench/perception.py and made 2 more false AT labels, '
+        'with the fusion\'s faint-answer likelihood (module docstring), m', min=0.0, max=0.2)
+    faint_at_edge: bool = param(
+        True, 'report faint footprints (found on the average only) on an outer coil too. One '
+        'side is unseen there, so one is as likely the tail of a loud target beyond the edge '
+        '(a TM-62M 0.56 m beyond the outer coil read SNR 4.6 averaged) as a faint target '
+        'under the coil. Left out, the AP mines heard only there are missed (2 of 137 on '
+        'bench/perception.py); reported, the fusion reads them as a little metal at the '
+        'coil, but one such tail on a deep GPR reflector was AT at a cost tie (mixed_field '
+        'seed 3: module docstring)')
     peak_half_window_m: float = param(
         0.15, 'a peak must be the largest within this along-track distance, m',
         min=0.01, max=2.0)
@@ -171,6 +223,7 @@ class MdStats:
     rows_still: int = 0
     detections: int = 0
     ground_responses: int = 0       # array-wide peaks taken for the ground, not metal
+    faint_at_edge: int = 0          # faint footprints on an outer coil, left out
 
 
 class MdProcessor:
@@ -188,6 +241,8 @@ class MdProcessor:
         #: Background window, one row per coil (so each coil's readings are contiguous for
         #: the medians), filled as a ring at ``_head``.
         self._buf = np.zeros((0, 0))
+        #: The along-track distance of each background row (the averaging needs their order).
+        self._buf_s = np.zeros(0)
         self._count = 0
         self._head = 0
         self._track = AlongTrack(self.params.min_step_m, self.params.scan_break_m)
@@ -199,9 +254,13 @@ class MdProcessor:
         self._p_res = np.zeros((0, 0))
         self._p_snr = np.zeros((0, 0))
         self._p_sat = np.zeros((0, 0), dtype=bool)
+        self._p_sig_avg = np.zeros((0, 0))
         self._bg: Optional[np.ndarray] = None
         self._sigma: Optional[np.ndarray] = None
+        self._sigma_avg: Optional[np.ndarray] = None
+        self._avg_ratio: Optional[np.ndarray] = None
         self._since_stats = 0
+        self._since_avg_noise = 0
 
     def process(self, scan: MdScan, poses: PoseBuffer) -> List[Detection]:
         """Process one batch; return the detections decided during it (map frame)."""
@@ -223,6 +282,7 @@ class MdProcessor:
             self.reset()
             self._n_coils = n_coils
             self._buf = np.full((n_coils, self.params.background_window_samples), np.nan)
+            self._buf_s = np.full(self.params.background_window_samples, np.nan)
         # Rows: readings taken at the same instant.
         t_v = times[valid]
         order = np.argsort(t_v, kind='stable')
@@ -236,7 +296,7 @@ class MdProcessor:
         idx = np.flatnonzero(valid)[order]
         vals[row_id, ch[idx]] = sig[idx]
         pos[row_id, ch[idx]] = xy[idx]
-        kept, bgs, sigmas, s_vals = self._rows(vals, pos)
+        kept, bgs, sigmas, sigmas_avg, s_vals = self._rows(vals, pos)
         out: List[Detection] = []
         if kept:
             if len(kept) < n_rows:      # (the rows kept are in order: all of them, or fewer)
@@ -247,7 +307,8 @@ class MdProcessor:
             np.clip(snr, -_FLOAT_MAX, _FLOAT_MAX, out=snr)
             snr[np.isnan(snr)] = -np.inf
             sat = vals >= self.params.saturation_mv * SATURATION_FRACTION
-            self._append(np.array(s_vals), pos, res, snr, sat)
+            self._append(np.array(s_vals), pos, res, snr, sat,
+                         np.array(sigmas_avg) if sigmas_avg else None)
             out = self._decide()
         self.stats.detections += len(out)
         return out
@@ -257,16 +318,19 @@ class MdProcessor:
     def _rows(self, vals: np.ndarray, pos: np.ndarray):
         """Movement gate, background window and statistics, row by row (cheap per row).
 
-        Returns the rows kept for detection with the background, noise and along-track
-        distance each was judged with (the statistics from before the row, as streaming).
+        Returns the rows kept for detection with the background, noise (of a reading and of
+        the along-track average) and along-track distance each was judged with (the
+        statistics from before the row, as streaming).
         """
         p = self.params
         centres = _row_centres(pos).tolist()
         kept: List[int] = []
         bgs: List[np.ndarray] = []
         sigmas: List[np.ndarray] = []
+        sigmas_avg: List[np.ndarray] = []
         s_vals: List[float] = []
         w = self._buf.shape[1]
+        averaging = p.average_half_window_m > 0.0
         for r, (cx, cy) in enumerate(centres):
             # Progress along the direction of travel (a ratchet over the map pose's jitter:
             # demining_perception/along_track.py); a row without a position is skipped.
@@ -280,15 +344,19 @@ class MdProcessor:
             if ready and (self._bg is None or self._since_stats >= STATS_EVERY_ROWS):
                 self._refresh()
             self._since_stats += 1
+            self._since_avg_noise += 1
             self._buf[:, self._head] = vals[r]
+            self._buf_s[self._head] = self._s
             self._head = (self._head + 1) % w
             self._count = min(self._count + 1, w)
             if ready:
                 kept.append(r)
                 bgs.append(self._bg)
                 sigmas.append(self._sigma)
+                if averaging:
+                    sigmas_avg.append(self._sigma_avg)
                 s_vals.append(self._s)
-        return kept, bgs, sigmas, s_vals
+        return kept, bgs, sigmas, sigmas_avg, s_vals
 
     def _refresh(self) -> None:
         """Median and MAD over the window (``nanmedian`` only when a coil was missing)."""
@@ -308,10 +376,39 @@ class MdProcessor:
             sigma = MAD_TO_SIGMA * _median_rows(np.abs(dev, out=dev))
         self._bg = bg
         self._sigma = np.maximum(sigma, p.noise_floor_mv)
+        if p.average_half_window_m <= 0.0:
+            self._sigma_avg = self._sigma
+        else:
+            if self._avg_ratio is None or self._since_avg_noise >= AVERAGED_NOISE_EVERY_ROWS:
+                self._avg_ratio = self._averaged_noise(win, bg) / self._sigma
+                self._since_avg_noise = 0
+            self._sigma_avg = np.maximum(self._sigma * self._avg_ratio, p.noise_floor_mv)
         self._since_stats = 0
 
+    def _averaged_noise(self, win: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        """Noise sigma (MAD) of the window's residuals averaged as detection averages them.
+
+        Measured, not assumed: white electronic noise averages down with the number of
+        readings, the slow drift and the soil's response to boom bounce do not, and the
+        threshold must hold against what is left.
+        """
+        n = self._count
+        # the ring in the order the rows came (the averaging needs their along-track order)
+        order = np.arange(n) if n < self._buf.shape[1] else \
+            np.add(np.arange(n), self._head) % n
+        avg = along_track_average(self._buf_s.take(order), win.take(order, axis=1).T,
+                                  self.params.average_half_window_m)
+        dev = np.subtract(avg.T, bg[:, None], order='C')
+        np.abs(dev, out=dev)
+        if np.isnan(dev).any():
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', RuntimeWarning)   # an all-NaN coil
+                sigma = MAD_TO_SIGMA * np.nanmedian(dev, axis=1)
+            return np.nan_to_num(sigma, nan=self.params.noise_floor_mv)
+        return MAD_TO_SIGMA * _median_rows(dev)
+
     def _append(self, s: np.ndarray, xy: np.ndarray, res: np.ndarray, snr: np.ndarray,
-                sat: np.ndarray) -> None:
+                sat: np.ndarray, sig_avg: Optional[np.ndarray]) -> None:
         """Append pending rows, compacting (or growing) the arrays when full."""
         m, nc = res.shape
         cap = len(self._p_s)
@@ -322,12 +419,14 @@ class MdProcessor:
             arrays = []
             for arr, shape in ((self._p_s, (new_cap,)), (self._p_xy, (new_cap, nc, 2)),
                                (self._p_res, (new_cap, nc)), (self._p_snr, (new_cap, nc)),
-                               (self._p_sat, (new_cap, nc))):
+                               (self._p_sat, (new_cap, nc)),
+                               (self._p_sig_avg, (new_cap, nc))):
                 new = np.zeros(shape, dtype=arr.dtype)
                 if live:
                     new[:live] = arr[keep]
                 arrays.append(new)
-            self._p_s, self._p_xy, self._p_res, self._p_snr, self._p_sat = arrays
+            (self._p_s, self._p_xy, self._p_res, self._p_snr, self._p_sat,
+             self._p_sig_avg) = arrays
             self._decided -= self._start
             self._n, self._start = live, 0
         i, j = self._n, self._n + m
@@ -336,6 +435,8 @@ class MdProcessor:
         self._p_res[i:j] = res
         self._p_snr[i:j] = snr
         self._p_sat[i:j] = sat
+        if sig_avg is not None:
+            self._p_sig_avg[i:j] = sig_avg
         self._n = j
 
     def _decide(self) -> List[Detection]:
@@ -351,8 +452,16 @@ class MdProcessor:
         d0 = self._decided - a
         lim = int(np.searchsorted(s_arr, s_arr[-1] - reach, side='right'))
         if lim > d0:
-            rows_c, coils_c = np.nonzero(snr[d0:lim] >= p.snr_threshold)
-            if rows_c.size:
+            # Detection and the peak pick run on the along-track average (rows ``reach``
+            # before and after a decided row are pending, so its window is whole); the
+            # footprint's measurements below use the readings themselves.
+            averaged = p.average_half_window_m > 0.0
+            if averaged:
+                amp, score = self._averaged(s_arr, res, d0, lim)
+            else:
+                amp, score = None, snr[d0:lim]
+            rows_c, coils_c = np.nonzero(score >= p.snr_threshold)
+            if rows_c.size and amp is None:
                 amp = np.nan_to_num(res, nan=-np.inf)
             for i, c in zip((rows_c + d0).tolist(), coils_c.tolist()):
                 # Local maximum of the amplitude (the noise estimate moves as a strong target
@@ -368,10 +477,35 @@ class MdProcessor:
                 tie_r, tie_c = np.nonzero(block == v)
                 if any((r0 + ra, lo + cb) < (i, c) for ra, cb in zip(tie_r, tie_c)):
                     continue
-                if self._ground_response(amp[i], v, self._p_sat[a + i, c]):
+                # (a noise allowance for the average only: reading by reading a plateau's
+                # coils sit within the fraction of its peak)
+                noise = self._p_sig_avg[a + i] if averaged else 0.0
+                if self._ground_response(amp[i], v, self._p_sat[a + i, c], noise):
                     self.stats.ground_responses += 1
                     continue
-                out.append(self._detection(i, c, s_arr, res, snr))
+                found = float(score[i - d0, c])
+                if averaged:
+                    # the footprint is measured about the peak reading of the averaged peak
+                    # (the average's maximum lies a little off it on a sloped footprint)
+                    w0 = int(np.searchsorted(s_arr, s_arr[i] - p.average_half_window_m,
+                                             side='left'))
+                    w1 = int(np.searchsorted(s_arr, s_arr[i] + p.average_half_window_m,
+                                             side='right'))
+                    i = w0 + int(np.argmax(np.nan_to_num(res[w0:w1, c], nan=-np.inf)))
+                # Faint: no reading of the footprint's peak (its row and coil, and the
+                # readings either side within the average's reach) passes the threshold; a
+                # neighbour's may where the average picked the coil beside the loudest one.
+                raw = float(snr[w0:w1, lo:hi].max()) if averaged else float(snr[i, c])
+                faint = raw < p.snr_threshold
+                if faint and not p.faint_at_edge and not (
+                        0 < c < n_coils - 1 and np.isfinite(res[i, c - 1])
+                        and np.isfinite(res[i, c + 1])):
+                    # (faint_at_edge) one side is unseen there: the tail of a loud target
+                    # beyond the edge reads as faint as a faint target under the coil
+                    self.stats.faint_at_edge += 1
+                    continue
+                out.append(self._detection(i, c, s_arr, res, snr, faint=faint,
+                                           score=min(found, max(raw, p.snr_threshold))))
             self._decided = a + lim
         # Keep only rows a future decision may look at.
         d0 = self._decided - a
@@ -379,7 +513,28 @@ class MdProcessor:
         self._start = a + int(np.searchsorted(s_arr[:d0], first - reach, side='left'))
         return out
 
-    def _ground_response(self, row: np.ndarray, peak: float, saturated: bool) -> bool:
+    def _averaged(self, s_arr: np.ndarray, res: np.ndarray, d0: int, lim: int
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+        """Along-track average of the pending residuals and its SNR for deciding rows d0:lim.
+
+        Returns the average (``-inf`` where no reading, and on the rows the decision does not
+        look at: only those within ``peak_half_window_m`` of a row decided are computed, from
+        the readings within ``average_half_window_m`` of them) and the SNR of rows d0:lim.
+        """
+        p = self.params
+        half, avg_half = p.peak_half_window_m, p.average_half_window_m
+        t0 = int(s_arr.searchsorted(s_arr[d0] - half, side='left'))
+        t1 = int(s_arr.searchsorted(s_arr[lim - 1] + half, side='right'))
+        b0 = int(s_arr.searchsorted(s_arr[t0] - avg_half, side='left'))
+        b1 = int(s_arr.searchsorted(s_arr[t1 - 1] + avg_half, side='right'))
+        amp = np.full(res.shape, -np.inf)
+        avg = along_track_average(s_arr[b0:b1], res[b0:b1], avg_half)
+        np.fmax(avg[t0 - b0:t1 - b0], -np.inf, out=amp[t0:t1])     # NaN (no reading): -inf
+        a = self._start
+        return amp, amp[d0:lim] / self._p_sig_avg[a + d0:a + lim]
+
+    def _ground_response(self, row: np.ndarray, peak: float, saturated: bool,
+                         noise: np.ndarray | float) -> bool:
         """Whether a peak is the ground's response across the array rather than metal.
 
         A compact metal object is a dipole whose response falls as
@@ -392,15 +547,30 @@ class MdProcessor:
         pitches. Left in, the dipole fit reads it as tens of kilograms of metal deep down and
         the fusion as an AT mine. Metal longer than the span across the
         track (rails, wire) is not a mine; the GPR sees large metal. A saturated peak is not
-        judged (a large shallow metal object saturates several coils).
+        judged (a large shallow metal object saturates several coils). A coil within
+        ``GROUND_NOISE_SIGMAS`` of its noise (``noise``, per coil, of the data judged) below
+        that level counts too: a coil pressed onto loam reads ~4 mV over its background, which
+        the along-track average detects, and its noise spreads the plateau's coils by more
+        than the fraction.
         """
         p = self.params
         if p.ground_min_coils <= 0 or saturated or not peak > 0.0:
             return False
-        return int(np.count_nonzero(row >= p.ground_coil_fraction * peak)) >= p.ground_min_coils
+        level = p.ground_coil_fraction * peak - GROUND_NOISE_SIGMAS * np.nan_to_num(noise)
+        return int(np.count_nonzero(row >= level)) >= p.ground_min_coils
 
     def _detection(self, i: int, c: int, s_arr: np.ndarray, res: np.ndarray,
-                   snr: np.ndarray) -> Detection:
+                   snr: np.ndarray, faint: bool = False, score: float = math.inf) -> Detection:
+        """The detection of the peak reading at row ``i``, coil ``c``.
+
+        ``faint``: no reading about the peak passes the threshold (found on the along-track
+        average only): no fit, no metal estimate. ``score``: the SNR of its confidence, that of
+        the loudest reading about the peak (as without the average), the threshold's for a
+        faint one: the fusion reads a confidence of twice the threshold's SNR as a metal
+        estimate within a factor ~1.5 (``md_reliable_confidence``), which holds for the
+        footprint's readings, not for their average (a rock's 10 mV reading of SNR 7.9 averaged
+        to 13: its 17.7 g counted as reliable and made it an AT mine, mixed_field seed 1).
+        """
         p = self.params
         row = res[i]
         n_coils = len(row)
@@ -439,7 +609,10 @@ class MdProcessor:
         # A saturated peak is a plateau: its first reading won the peak pick and its width
         # is not the footprint's; the fit (which leaves saturated readings out) decides.
         saturated = bool(self._p_sat[self._start + i, c])
-        est = self._fit(i, c, s_arr, res, base, z0, along)
+        # A footprint found on the along-track average only has too little signal in its
+        # readings for the fit: noise widens it, and the metal grows as the sixth power of the
+        # distance (a TS-50 1.5 cm deep between two coils read 13-101 g at 0.20-0.30 m).
+        est = None if faint else self._fit(i, c, s_arr, res, base, z0, along)
         # A fit farther from the peak coil than any target it can hear (``max_distance_m``)
         # is no fit at all: its distance and scale belong to that far point (a TM-62M beyond
         # the outer coil fitted 30 m aside read 31 m deep and 9e13 g, and the track's metal
@@ -476,15 +649,16 @@ class MdProcessor:
             if z_across and elongation >= p.uxo_min_elongation:
                 z = max(z_across, MIN_DISTANCE_FRACTION * p.coil_height_m)
                 k = float(peak) * (z * z + lateral * lateral) ** 3
-        # after a wandered fit the distance, and so the metal, is unknown: reported as NaN
-        # (the fusion counts the hit, not a metal estimate), neither grams nor tonnes
-        metal_g = math.nan if wandered else GRAMS_PER_KG * k / p.metal_gain_mv_m6_per_kg
+        # after a wandered fit, or without one, the distance, and so the metal, is unknown:
+        # reported as NaN (the fusion counts the hit, not a metal estimate), neither grams nor
+        # tonnes
+        metal_g = math.nan if wandered or faint else GRAMS_PER_KG * k / p.metal_gain_mv_m6_per_kg
         depth = max(0.0, z - p.coil_height_m)
         kind = (DetectionKind.UXO if metal_g >= p.uxo_min_metal_g
                 and elongation >= p.uxo_min_elongation else DetectionKind.UNKNOWN)
         return Detection(x=float(base[0]), y=float(base[1]), depth=float(depth),
-                         confidence=snr_confidence(float(snr[i, c]), p.snr_threshold),
-                         kind=kind, source='md', radius=0.5 * along, strength=float(metal_g))
+                         confidence=snr_confidence(score, p.snr_threshold), kind=kind,
+                         source='md', radius=0.5 * along, strength=float(metal_g))
 
     def _neighbour_level(self, row: np.ndarray, snr_row: np.ndarray, nb: int) -> float:
         """A neighbour coil's reading, or ``ACROSS_MIN_SNR`` times its noise sigma when weaker."""
@@ -591,6 +765,29 @@ class MdProcessor:
         return fit_dipole(pts[ok], amp[ok], float(base[0]), float(base[1]), z0,
                           z_min=MIN_DISTANCE_FRACTION * p.coil_height_m, z_max=p.max_distance_m,
                           coil=coil[ok])
+
+
+def along_track_average(s: np.ndarray, values: np.ndarray, half_window: float) -> np.ndarray:
+    """Mean of ``values`` (rows x coils) over the rows within ``half_window`` along track.
+
+    ``s`` (rows) is the rows' along-track distance, non-decreasing; NaN readings (a missing
+    coil) are left out of the mean, and a window without any reading is NaN.
+    """
+    lo = s.searchsorted(s - half_window, side='left')
+    hi = s.searchsorted(s + half_window, side='right')
+    total = np.zeros((values.shape[0] + 1, values.shape[1]))
+    finite = np.isfinite(values)
+    # (np.add.accumulate and take: np.cumsum and fancy indexing cost twice as much here)
+    if finite.all():
+        # the usual case (every coil read): each window holds its own row, no count to keep
+        np.add.accumulate(values, axis=0, out=total[1:])
+        return (total.take(hi, axis=0) - total.take(lo, axis=0)) / (hi - lo)[:, None]
+    np.add.accumulate(np.where(finite, values, 0.0), axis=0, out=total[1:])
+    count = np.zeros(total.shape)
+    np.add.accumulate(finite, axis=0, out=count[1:])
+    n = count.take(hi, axis=0) - count.take(lo, axis=0)
+    return np.divide(total.take(hi, axis=0) - total.take(lo, axis=0), n,
+                     out=np.full(n.shape, np.nan), where=n > 0)
 
 
 def _row_centres(pos: np.ndarray) -> np.ndarray:

@@ -690,3 +690,68 @@ def test_the_channels_over_one_wide_object_make_one_track():
     assert len(_one_pass(other_depth)) == 2
     other_sign = three[:2] + [dataclasses.replace(three[2], polarity=-1)]
     assert len(_one_pass(other_sign)) == 2
+
+
+def faint_md(x=5.0, y=5.0):
+    """A faint MD answer as the MD processor reports one: found on the along-track average,
+    its readings under the threshold: the threshold's confidence, no metal estimate."""
+    return Detection(x=x, y=y, depth=0.0, confidence=0.5, source='md', radius=0.08,
+                     strength=math.nan)
+
+
+@pytest.mark.parametrize('depth, half_width, polarity', [
+    (0.05, 0.10, 1), (0.02, 0.14, 0), (0.10, 0.10, 1), (0.05, 0.20, -1), (0.03, 0.03, 1)])
+def test_a_faint_md_answer_over_a_shallow_reflector_is_a_suspect_not_at_nor_clutter(
+        depth, half_width, polarity):
+    # A TS-50 between two coils: a faint MD answer and one GPR report of a shallow top. Read
+    # as "the MD answered" (as a louder answer whose metal is unknown) it took a stone's share
+    # to every metal class, AT's too (P(AT) 0.05-0.12 here), and a wide fit made it AT by the
+    # wide-top rule; an answer that faint is a gram or two at most that shallow, no AT mine.
+    d = fuse([faint_md(), gpr(depth, half_width, polarity=polarity)], now=100.0)
+    assert d.kind in (DetectionKind.AP, DetectionKind.UNKNOWN), d
+
+
+@pytest.mark.parametrize('hits', [1, 2, 3])
+@pytest.mark.parametrize('gpr_dets', [[], [gpr(0.02, 0.04, polarity=1)],
+                                      [gpr(0.08, 0.02, polarity=-1)],
+                                      [gpr(0.12, 0.05, polarity=0)]],
+                         ids=['md_only', 'flush_plastic', 'metal_8cm', 'point_12cm'])
+def test_faint_md_answers_alone_never_make_an_at_label(hits, gpr_dets):
+    from demining_perception.fusion.core import posterior
+    dets = [faint_md(y=5.0 + 0.01 * i) for i in range(hits)] + gpr_dets
+    for now in (0.5, 2.0, 10.0, 25.0):      # (a lone tentative hit is dropped at 30 s)
+        f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+        for i, d in enumerate(dets):
+            f.add([d], stamp=0.2 * i)
+        f.update(now)
+        (t,) = f.tracks.values()
+        assert t.md_faint and t.metal_g == 0.0
+        assert posterior(t, f.params, now)[Hypothesis.AT] < 0.02
+        assert t.kind not in (DetectionKind.AT, DetectionKind.UXO, DetectionKind.CLUTTER)
+
+
+def test_a_faint_answer_bounds_the_metal_by_the_depth():
+    # A = G m / r^6: a faint answer under a shallow top is a gram at most (an AP mine's, not
+    # an AT mine's), 20-30 cm down it is tens of grams (a TM-62P's fuze).
+    from demining_perception.fusion.core import CLASS_MODELS, _faint_log_likelihood
+    p = FusionParams()
+
+    def lik(h, depth):
+        return math.exp(_faint_log_likelihood(CLASS_MODELS[h], depth, p, True))
+    for depth in (0.0, 0.03, 0.06):
+        assert lik(Hypothesis.AP, depth) > 10.0 * lik(Hypothesis.AT, depth)
+    for depth in (0.2, 0.25):
+        assert lik(Hypothesis.AT, depth) > 10.0 * lik(Hypothesis.AP, depth)
+    # a stone answers only as a false alarm, whatever the depth
+    stone = math.exp(_faint_log_likelihood(CLASS_MODELS[Hypothesis.ROCK], 0.05, p, False))
+    assert stone == pytest.approx(1.0 - CLASS_MODELS[Hypothesis.ROCK].p_md_silent)
+
+
+def test_a_louder_md_answer_speaks_for_the_metal_not_the_faint_one():
+    f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
+    f.add([faint_md()], stamp=0.0)
+    f.add([md(1800.0, 0.15, conf=0.9)], stamp=0.2)
+    f.update(10.0)
+    (t,) = f.tracks.values()
+    assert t.md_faint_hits == 1 and not t.md_faint
+    assert t.kind == DetectionKind.AT
