@@ -560,8 +560,11 @@ def error_row(spec: Dict[str, Any], error: str, outcome: str = 'error',
 
 
 def _merge_scenarios(paths_or_docs: Sequence[Any]) -> Dict[str, Any]:
+    """One scenario of several: their faults and actors, and their ``setup`` (the later
+    one's keys win; ``setup.parameters`` merged node by node, so a ``--scenario``'s parameter
+    overrides reach a family's missions too, which dropped them)."""
     import yaml
-    out: Dict[str, Any] = {'faults': [], 'actors': []}
+    out: Dict[str, Any] = {'faults': [], 'actors': [], 'setup': {}}
     for item in paths_or_docs:
         if isinstance(item, str):
             with open(item, encoding='utf-8') as f:
@@ -570,6 +573,13 @@ def _merge_scenarios(paths_or_docs: Sequence[Any]) -> Dict[str, Any]:
             doc = item
         for key in ('faults', 'actors'):
             out[key] += list(doc.get(key) or [])
+        setup = doc.get('setup') or {}
+        params = {**(out['setup'].get('parameters') or {})}
+        for node, values in (setup.get('parameters') or {}).items():
+            params[node] = {**params.get(node, {}), **values}
+        out['setup'].update(setup)
+        if params:
+            out['setup']['parameters'] = params
     return {k: v for k, v in out.items() if v}
 
 

@@ -72,7 +72,7 @@ import collections
 import dataclasses
 import math
 import os
-from typing import Deque, List, Optional, Tuple
+from typing import Deque, List, Optional, Set, Tuple
 
 import numpy as np
 from shapely.errors import GEOSException
@@ -171,6 +171,9 @@ _BACK_OUT_CLEARANCE_M = 0.5
 #: The driven trail keeps a pose each time the machine has moved this far, m, or turned this
 #: much, rad: consecutive footprints overlap (0.1 rad moves a 3.5 m corner 0.35 m).
 _TRAIL_STEP_M = 0.25
+#: A suspect's pins are counted by the cell of this size its position falls in, m (the fused
+#: position moves by centimetres between updates).
+_SUSPECT_KEY_M = 0.5
 _TRAIL_YAW_RAD = 0.1
 #: The back-out may sweep this far beyond the processed, safe and driven ground: localisation
 #: noise between the trail's poses and the footprint's heading wobble on a straight reverse, m.
@@ -262,6 +265,8 @@ class CoveragePlannerComponent(Component):
         self.hazards: List[Tuple[float, float, float]] = []
         self.hazard_refused = False
         self.marked: List[Polygon] = []
+        #: the suspects (by a 0.5 m cell of their position) that pinned the machine once
+        self.suspect_pins: Set[Tuple[int, int]] = set()
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
         if params.resume_dir:
@@ -449,7 +454,7 @@ class CoveragePlannerComponent(Component):
         self.released_at = None
         if self.hazard_refused:
             self.hazard_refused = False
-            if self._mark_hazard(pose, now):
+            if self._suspect_pinned(pose, now) or self._mark_hazard(pose, now):
                 # a new mark is the pin's answer: the supervisor's rule is exact, so the
                 # suspect is not widened and other zones' pin budgets are not spent on it
                 self.pins += 1
@@ -499,6 +504,31 @@ class CoveragePlannerComponent(Component):
         if self._plan(pose, self._processed_now(), now, force_back_out=True):
             self.replans += 1
 
+    def _nearest_suspect(self, pose: VehicleState) -> Optional[Tuple[float, float, float]]:
+        """The unmarked suspect nearest the machine within the footprint's pivot reach (the
+        one the supervisor's refusal is about), or None."""
+        reach = _pivot_reach(self.config)
+        near = [(math.hypot(x - pose.x, y - pose.y), x, y, r) for x, y, r in self.hazards
+                if math.hypot(x - pose.x, y - pose.y) <= reach + r
+                and not any(m.contains(Point(x, y)) for m in self.marked)]
+        return min(near)[1:] if near else None
+
+    def _suspect_pinned(self, pose: VehicleState, now: float) -> bool:
+        """The first pin at a suspect: re-plan (every re-plan knows the suspects and keeps
+        its pivots off them where it can) instead of marking it at once; False when this
+        suspect pinned the machine before (then it is marked) or there is none."""
+        found = self._nearest_suspect(pose)
+        if found is None:
+            return False
+        key = (round(found[0] / _SUSPECT_KEY_M), round(found[1] / _SUSPECT_KEY_M))
+        if key in self.suspect_pins:
+            return False
+        self.suspect_pins.add(key)
+        self.log.warning(f'a track would press the detected suspect at ({found[0]:.1f}, '
+                         f'{found[1]:.1f}) on unprocessed ground: backing out and re-planning '
+                         'with the turns kept off the suspects')
+        return True
+
     def _mark_hazard(self, pose: VehicleState, now: float) -> bool:
         """Mark the suspect a track would press (the supervisor's refusal): the unmarked one
         nearest the tracks within the footprint's pivot reach, planned round from now on.
@@ -506,13 +536,11 @@ class CoveragePlannerComponent(Component):
         ``max_marked_suspects`` are marked already (the plan is refused: the mission ends
         with its report)."""
         c = self.config
-        reach = _pivot_reach(c)
-        near = [(math.hypot(x - pose.x, y - pose.y), x, y, r) for x, y, r in self.hazards
-                if math.hypot(x - pose.x, y - pose.y) <= reach + r
-                and not any(m.contains(Point(x, y)) for m in self.marked)]
-        if not near:
+        found = self._nearest_suspect(pose)
+        if found is None:
             return False
-        dist, x, y, r = min(near)
+        x, y, r = found
+        dist = math.hypot(x - pose.x, y - pose.y)
         if len(self.marked) >= c.max_marked_suspects:
             self.error = (f'a track would press a detected suspect at ({x:.1f}, {y:.1f}) and '
                           f'{c.max_marked_suspects} are marked already')
@@ -696,18 +724,21 @@ class CoveragePlannerComponent(Component):
         # what the boom has seen and the tracks have pressed: where the first pivot may be
         scanned = self._scanned_now()
         driven = self._pressed_ground(pose)
+        # the suspects the tool has not processed, but the marked ones (planned round)
+        suspects = [(x, y, r) for x, y, r in self.hazards
+                    if not any(m.contains(Point(x, y)) for m in self.marked)]
         try:
             # the machine faces as at the start: as now, or as it backed out the way it came
             self._keep_request(PlanRequest(
                 field=list(self.area.field), exclusion_zones=zones, start=start, params=c,
                 start_yaw=start_yaw, processed=processed, safe_ground=self.safe_ground,
                 no_go_zones=no_go, fence=self.fence, stamp=now, scanned=scanned,
-                driven=driven))
+                driven=driven, suspects=suspects))
             try:
                 plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
                                      safe_ground=self.safe_ground, no_go_zones=no_go,
                                      fence=self.fence, start_yaw=start_yaw, scanned=scanned,
-                                     driven=driven)
+                                     driven=driven, suspects=suspects)
             except GEOSException as exc:
                 # GEOS's floating-point overlay can fail on nearly coincident edges (the
                 # planner retries its known cases snap-rounded, allowed.robust): any other is

@@ -216,6 +216,12 @@ class CoverageParams:
         "declared safe or its own driven ground) before a plan's first pivot when pivoting "
         "where the machine stands would sweep the tracks over ground no sensor has looked at "
         '(coverage/lead_in.py start_moves); 0: pivot where it stands, m', min=0.0, max=30.0)
+    suspect_pivot_penalty_m2: float = param(
+        50.0, 'a re-plan knowing the detected suspects (AP and unknown tracks the tool has not '
+        'processed: plan_coverage suspects) counts each one in a pivot\'s disc over unprocessed '
+        'ground as this much more unprocessed ground there, so its turns keep the tracks off '
+        'them while the lanes still process them (a pivot disc is ~15 m^2), m^2', min=0.0,
+        max=1e6)
     overlap: float = param(0.1, 'lane overlap as a fraction of the tool width', min=0.0,
                            max=0.5)
     lane_angle_deg: str = param(AUTO, "lane direction, degrees from east (ENU), or 'auto' for "
@@ -630,8 +636,13 @@ class _Planner:
     def __init__(self, field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
                  params: CoverageParams, processed=None, safe_ground=None,
                  no_go_zones: Sequence[Sequence[XY]] = (), fence=None, scanned=None,
-                 driven=None) -> None:
+                 driven=None, suspects: Sequence[Tuple[float, float, float]] = ()) -> None:
         self.p = params
+        #: the detected suspects' discs (x, y, radius) the tracks may not press before the
+        #: tool has processed them (judged in every pivot disc: :meth:`_disc_areas`)
+        discs = [Point(x, y).buffer(r, _DISC_SEGMENTS) for x, y, r in suspects
+                 if all(math.isfinite(v) for v in (x, y, r)) and r > 0.0]
+        self._suspects = shapely.STRtree(discs) if discs else None
         #: ground the sensor boom swept before the plan (None: none): seen, not processed;
         #: and the ground the machine's tracks pressed (its trail; None: none)
         self.scanned = snapped(scanned) if scanned is not None else None
@@ -2181,7 +2192,15 @@ class _Planner:
             inside = inside.difference(done)
         outside = (disc.difference(self.known_ground).area
                    if self.known_ground is not None else 0.0)
-        return inside.area, outside
+        return inside.area + self._suspects_m2(inside), outside
+
+    def _suspects_m2(self, inside) -> float:
+        """The penalty of the suspects whose disc meets ``inside`` (a pivot disc's ground not
+        processed), m^2 (``suspect_pivot_penalty_m2`` each; 0 without suspects)."""
+        if self._suspects is None or inside.is_empty:
+            return 0.0
+        hits = self._suspects.query(inside, predicate='intersects')
+        return float(len(hits)) * self.p.suspect_pivot_penalty_m2
 
     def _run_in(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float, unprocessed
                 ) -> Tuple[List[XY], float]:
@@ -2462,7 +2481,8 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
                   params: Optional[CoverageParams] = None, processed=None,
                   safe_ground=None, no_go_zones: Sequence[Sequence[XY]] = (),
                   fence=None, start_yaw: Optional[float] = None, scanned=None,
-                  driven=None) -> CoveragePlan:
+                  driven=None, suspects: Sequence[Tuple[float, float, float]] = ()
+                  ) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
@@ -2487,6 +2507,10 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
     :param driven: ground the machine's tracks have pressed (its driven trail; None: none):
         they may press it again moving before the first pivot, and a pivot over it is not
         blind (pressed already).
+    :param suspects: discs (x, y, radius) of the detected suspects (AP and unknown tracks,
+        :func:`.no_go.hazard_discs`) the tracks may not press before the tool has processed
+        them: a pivot whose disc meets one on unprocessed ground costs
+        ``suspect_pivot_penalty_m2`` more; the lanes still process them.
     :raises PlanningError: on an invalid polygon, an area no lane fits, or nothing left.
     """
     params = params or CoverageParams()
@@ -2497,7 +2521,7 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
 
     def plan_from(xy: Optional[XY], yaw: Optional[float]) -> Tuple[CoveragePlan, _Planner]:
         planner = _Planner(field, exclusion_zones, params, processed, safe_ground,
-                           no_go_zones, fence, scanned, driven)
+                           no_go_zones, fence, scanned, driven, suspects)
         try:
             return planner.plan(xy, yaw), planner
         except PlanningError:
@@ -2512,7 +2536,7 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
         # violations, not refused.
         planner = _Planner(field, exclusion_zones,
                            dataclasses.replace(params, headland_passes='0'), processed,
-                           safe_ground, no_go_zones, fence, scanned, driven)
+                           safe_ground, no_go_zones, fence, scanned, driven, suspects)
         plan = planner.plan(xy, yaw)
         plan.notes.append(NO_HEADLAND)
         return plan, planner

@@ -32,8 +32,9 @@ XY = Tuple[float, float]
 
 #: Version of the file layout (``schema``); a file of a later one is refused. 2: the ground
 #: the boom scanned and the machine drove before the request (``scanned``, ``driven``; a
-#: version 1 file plans without them).
-SCHEMA = 2
+#: version 1 file plans without them). 3: the detected suspects' discs (``suspects``; an
+#: earlier file plans without them).
+SCHEMA = 3
 #: File name of the n-th request of a run.
 _NAME = 'plan_{:03d}.json'
 
@@ -54,6 +55,7 @@ class PlanRequest:
     stamp: float = math.nan
     scanned: Any = None
     driven: Any = None
+    suspects: List[Tuple[float, float, float]] = dataclasses.field(default_factory=list)
 
     def plan(self) -> CoveragePlan:
         """Plan it again (:func:`plan_coverage`; raises its :class:`PlanningError`)."""
@@ -61,7 +63,7 @@ class PlanRequest:
                              processed=self.processed, safe_ground=self.safe_ground,
                              no_go_zones=self.no_go_zones, fence=self.fence,
                              start_yaw=self.start_yaw, scanned=self.scanned,
-                             driven=self.driven)
+                             driven=self.driven, suspects=self.suspects)
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON document (see the module docstring)."""
@@ -74,6 +76,7 @@ class PlanRequest:
                 'no_go_zones': [_points(z) for z in self.no_go_zones],
                 'fence': _geometry(self.fence),
                 'scanned': _geometry(self.scanned), 'driven': _geometry(self.driven),
+                'suspects': [[float(v) for v in d] for d in self.suspects],
                 'params': {f.name: getattr(self.params, f.name)
                            for f in dataclasses.fields(CoverageParams)}}
 
@@ -103,10 +106,19 @@ class PlanRequest:
                        fence=_read_geometry(doc.get('fence')),
                        scanned=_read_geometry(doc.get('scanned')),
                        driven=_read_geometry(doc.get('driven')),
+                       suspects=[_read_disc(d) for d in doc.get('suspects', [])],
                        stamp=math.nan if stamp is None else float(stamp))
         except (KeyError, TypeError, IndexError, zlib.error, shapely.errors.ShapelyError,
                 binascii.Error) as exc:
             raise ValueError(f'malformed plan request: {exc}') from exc
+
+
+def _read_disc(values: Any) -> Tuple[float, float, float]:
+    """A suspect's disc [x, y, radius]; ValueError when it is not one."""
+    disc = tuple(float(v) for v in values)
+    if len(disc) != 3:
+        raise ValueError('a suspect must be [x, y, radius]')
+    return disc
 
 
 def write_request(directory: str, request: PlanRequest) -> str:

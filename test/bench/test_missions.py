@@ -730,3 +730,19 @@ def test_the_footprint_map_shows_the_ground_processed_before_the_boom_scanned_it
                               unscanned)
     [(mask, cmap)] = [d for d in drawn if d[1] == 'Purples']
     assert np.array_equal(~mask, unscanned)
+
+
+def test_a_scenarios_parameters_reach_a_familys_missions_merged_with_its_actors():
+    """A family's scenario (its people) merged with --scenario kept faults and actors only:
+    the user's setup.parameters were dropped for every generated mission with actors."""
+    family = {'actors': [{'name': 'farmer', 'kind': 'person'}],
+              'setup': {'parameters': {'simulator': {'seed_offset': 1}}}}
+    user = {'faults': [{'kind': 'gnss_outage'}],
+            'setup': {'parameters': {'safety_supervisor': {'suspect_track_enforce': True},
+                                     'simulator': {'traction_coefficient': 0.9}}}}
+    merged = missions._merge_scenarios([family, user])
+    assert merged['actors'] == family['actors'] and merged['faults'] == user['faults']
+    assert merged['setup']['parameters'] == {
+        'simulator': {'seed_offset': 1, 'traction_coefficient': 0.9},
+        'safety_supervisor': {'suspect_track_enforce': True}}
+    assert 'setup' not in missions._merge_scenarios([{'actors': family['actors']}])

@@ -328,10 +328,12 @@ def test_a_path_the_supervisor_keeps_refusing_is_replanned_round_the_zone(area_f
         assert strip.intersection(wider).area < 1e-3
 
 
-def test_a_suspect_a_track_would_press_is_marked_and_planned_round_when_it_pins(area_file):
+def test_a_suspect_a_track_would_press_is_replanned_round_then_marked_when_it_pins_again(
+        area_file):
     """No dead end for the supervisor's refusal of a track on a suspect (an AP or unknown
-    track on unprocessed ground): pinned by it, the planner marks the suspect nearest the
-    machine, plans round it like a no-go zone (left for manual clearance) and backs out."""
+    track on unprocessed ground): the first pin re-plans with the turns kept off the
+    suspects; pinned at the same suspect again, the planner marks it and plans round it like
+    a no-go zone (left for manual clearance), without widening it."""
     from demining_bringup.contract.datatypes import SafetyEvent
     from demining_bringup.contract.states import HAZARD_UNDER_TRACK, SafetyState
     rt, out = _runtime(area_file)
@@ -345,19 +347,24 @@ def test_a_suspect_a_track_would_press_is_marked_and_planned_round_when_it_pins(
                         kind=DetectionKind.CLUTTER, radius=0.05)
     rt.deliver('detections', Detections(10.0, [near, far, clutter]), 10.0)
     assert len(out) == 1                    # suspects are the tool's: no re-plan for them
-    for t in np.arange(40.0, 47.0, 0.5):
-        _refuse(rt, float(t), HAZARD_UNDER_TRACK)
-        rt.deliver('safety', SafetyEvent(float(t) + 0.1, SafetyState.OK.value, 'ok'),
-                   float(t) + 0.1)
-        rt.deliver('pose', pose, float(t) + 0.2)
-    assert len(out) == 2
+
+    def pinned(t0):
+        for t in np.arange(t0, t0 + 7.0, 0.5):
+            _refuse(rt, float(t), HAZARD_UNDER_TRACK)
+            rt.deliver('safety', SafetyEvent(float(t) + 0.1, SafetyState.OK.value, 'ok'),
+                       float(t) + 0.1)
+            rt.deliver('pose', pose, float(t) + 0.2)
+
     comp = rt.component
+    pinned(40.0)
+    assert len(out) == 2 and not comp.marked and comp.pins == 1
+    pinned(47.0)                                      # refused again on the new path
+    assert len(out) == 3
     assert len(comp.marked) == 1 and comp.marked[0].contains(Point(7.5, 2.6))
-    assert comp.pins == 1 and not comp.inflation      # the suspect is not widened
-    marked = comp.marked[0]
+    assert comp.pins == 2 and not comp.inflation      # the suspect is not widened
     for lane in comp.plan.lanes:
         strip = LineString([lane.tool_start, lane.tool_end]).buffer(1.0, cap_style='flat')
-        assert strip.intersection(marked).area < 1e-3
+        assert strip.intersection(comp.marked[0]).area < 1e-3
     assert any('marked, planned round' in text for _, text, _ in rt.log.lines)
 
 

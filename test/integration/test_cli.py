@@ -84,6 +84,33 @@ def test_validate_accepts_the_defaults(ros_domain_id):
     assert proc.stdout.startswith('ok:')
 
 
+@pytest.mark.parametrize('parameters, fragment', [
+    ('{safety_supervisor: {suspect_track_enforcee: true}}', 'suspect_track_enforcee'),
+    ('{safety_supervisor: {max_speed_mps: -1.0}}', 'max_speed_mps'),
+])
+def test_a_scenarios_parameters_are_checked_like_the_profiles(tmp_path, ros_domain_id,
+                                                              parameters, fragment):
+    """`demine run --scenario` ran with the profile's parameters alone: a scenario's
+    setup.parameters were silently ignored (the fault campaign and the scoreboard apply
+    them); now they apply, checked like the profile's."""
+    scenario = tmp_path / 'scenario.yaml'
+    scenario.write_text(f'setup:\n  parameters: {parameters}\n')
+    _assert_config_error(_demine('validate', '--scenario', str(scenario),
+                                 '--domain-id', str(ros_domain_id)), fragment)
+
+
+def test_a_scenarios_parameters_reach_the_nodes(tmp_path):
+    from argparse import Namespace
+    from demining_bringup import cli
+    scenario = tmp_path / 'scenario.yaml'
+    scenario.write_text('setup:\n  parameters: {safety_supervisor: '
+                        '{suspect_track_enforce: true}}\n')
+    ns = Namespace(world=None, profile=None, seed=None, rtf=None, scenario=str(scenario))
+    _, _, nodes = cli._prepare(ns, '')
+    sup = [n for n in nodes if n.name == 'safety_supervisor'][0]
+    assert sup.parameters['suspect_track_enforce'] is True
+
+
 def test_lists():
     assert 'training_field' in _demine('worlds').stdout.split()
     assert 'mv4_flail' in _demine('profiles').stdout.split()

@@ -781,3 +781,31 @@ def test_a_lane_starting_in_unprocessed_ground_is_run_into_from_processed_ground
     processed = field.difference(box(8.0, 12.0, 30.0, 18.0))
     _, _, transit, (pts, _, _) = approach(processed)
     assert pts == transit and _pivots_blind(transit, end, field, processed, p)
+
+
+def test_a_suspect_on_unprocessed_ground_in_a_pivot_disc_costs_the_penalty():
+    """Re-plans know the detected suspects: a turn whose disc meets one on ground the tool
+    has not processed costs suspect_pivot_penalty_m2 more (the tracks would press it);
+    on processed ground, or out of the disc, nothing."""
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    p = CoverageParams()
+    plain = _Planner(field, [], p)
+    known = _Planner(field, [], p, suspects=[(10.0, 10.0, 0.3)])
+    unprocessed = Polygon(field)
+    for v, extra in (((11.0, 10.0), p.suspect_pivot_penalty_m2), ((20.0, 10.0), 0.0)):
+        assert known._disc_areas(v, unprocessed)[0] == pytest.approx(
+            plain._disc_areas(v, unprocessed)[0] + extra)
+    done = unprocessed.difference(box(8.0, 8.0, 12.0, 12.0))       # processed round it
+    assert known._disc_areas((11.0, 10.0), done)[0] == pytest.approx(
+        plain._disc_areas((11.0, 10.0), done)[0])
+
+
+def test_the_lanes_still_process_the_suspects():
+    """A suspect is the tool's to process: the plan's work strips still cover it."""
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    p = CoverageParams()
+    plan = plan_coverage(field, [], (-5.0, 1.0), p, start_yaw=0.0,
+                         suspects=[(12.0, 9.0, 0.3), (25.0, 15.0, 0.3)])
+    strips = unary_union([LineString([lane.tool_start, lane.tool_end]).buffer(
+        0.5 * p.tool_width_m, cap_style='flat') for lane in plan.lanes])
+    assert strips.contains(Point(12.0, 9.0)) and strips.contains(Point(25.0, 15.0))

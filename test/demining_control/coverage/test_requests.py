@@ -82,9 +82,31 @@ def test_the_ground_scanned_and_driven_before_a_request_is_kept_and_planned_agai
     assert np.allclose(again.plan().waypoints, direct.waypoints)
     # a file of schema 1 has neither: planned without them
     doc = req.to_dict()
-    assert doc['schema'] == 2
+    assert doc['schema'] == 3
     for key in ('scanned', 'driven'):
         del doc[key]
     doc['schema'] = 1
     old = PlanRequest.from_dict(doc)
     assert old.scanned is None and old.driven is None
+
+
+def test_the_suspects_of_a_request_are_kept_and_planned_again(tmp_path):
+    # a re-plan keeps its turns off the detected suspects: a replay without them planned
+    # another path; a file before schema 3 has none
+    suspects = [(12.0, 5.0, 0.35), (20.0, 8.0, 0.4)]
+    req = _request(suspects=suspects)
+    again = read_request(write_request(str(tmp_path), req))
+    assert again.suspects == suspects
+    direct = plan_coverage(FIELD, req.exclusion_zones, req.start, req.params,
+                           processed=req.processed, safe_ground=req.safe_ground,
+                           no_go_zones=req.no_go_zones, fence=req.fence, start_yaw=0.3,
+                           suspects=suspects)
+    assert np.allclose(again.plan().waypoints, direct.waypoints)
+    doc = req.to_dict()
+    del doc['suspects']
+    doc['schema'] = 2
+    assert PlanRequest.from_dict(doc).suspects == []
+    doc['suspects'] = [[1.0, 2.0]]
+    doc['schema'] = 3
+    with pytest.raises(ValueError, match='suspect'):
+        PlanRequest.from_dict(doc)
