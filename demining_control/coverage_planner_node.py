@@ -22,9 +22,11 @@ mines pins the machine once at several of them, and each pin moved it on (gen_at
 seed 2 ended at its seventh pin, at its sixth zone, with a per-mission budget); each zone's
 pins are bounded, and so is the number of zones. When the refusal is the supervisor's
 ``suspect_track_enforce`` (a track would press a detected AP or unknown track on unprocessed
-ground), the pin marks that suspect (the unmarked one nearest the machine) and plans round it
-like a no-go zone, left for manual clearance, without widening it; past
-``max_marked_suspects`` the plan is refused.
+ground), the first pin at that suspect (the unmarked one nearest the machine) backs out and
+re-plans (every re-plan keeps its turns off the suspects where it can: ``suspects`` of
+:func:`.coverage.planner.plan_coverage`); a second marks it and plans round it like a no-go
+zone, left for manual clearance, without widening it; past ``max_marked_suspects`` the plan
+is refused.
 
 Too steep: a slope stop (the supervisor's ``slope above the work limit``) that lasts
 ``pin_replan_s`` marks the ground under the machine's footprint, grown by ``steep_margin_m``, too
@@ -171,10 +173,10 @@ _BACK_OUT_CLEARANCE_M = 0.5
 #: The driven trail keeps a pose each time the machine has moved this far, m, or turned this
 #: much, rad: consecutive footprints overlap (0.1 rad moves a 3.5 m corner 0.35 m).
 _TRAIL_STEP_M = 0.25
+_TRAIL_YAW_RAD = 0.1
 #: A suspect's pins are counted by the cell of this size its position falls in, m (the fused
 #: position moves by centimetres between updates).
 _SUSPECT_KEY_M = 0.5
-_TRAIL_YAW_RAD = 0.1
 #: The back-out may sweep this far beyond the processed, safe and driven ground: localisation
 #: noise between the trail's poses and the footprint's heading wobble on a straight reverse, m.
 _TRAIL_TOLERANCE_M = 0.25
@@ -455,12 +457,14 @@ class CoveragePlannerComponent(Component):
         if self.hazard_refused:
             self.hazard_refused = False
             if self._suspect_pinned(pose, now) or self._mark_hazard(pose, now):
-                # a new mark is the pin's answer: the supervisor's rule is exact, so the
-                # suspect is not widened and other zones' pin budgets are not spent on it
+                # a re-plan or a new mark is the pin's answer: the supervisor's rule is exact,
+                # so the suspect is not widened and other zones' pin budgets are not spent
                 self.pins += 1
                 if self._plan(pose, self._processed_now(), now, force_back_out=True):
                     self.replans += 1
                 return
+            if self.error:
+                return          # too many marked: the plan is refused
         key, where = self._offending_zone(pose)
         if key is None:
             return

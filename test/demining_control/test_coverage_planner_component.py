@@ -773,3 +773,26 @@ def test_a_geometry_error_in_the_planner_refuses_the_plan_with_its_reason(area_f
     assert statuses[-1].state == PlanState.REFUSED.value
     assert 'geometry error in the planner' in statuses[-1].reason
     assert 'side location conflict' in statuses[-1].reason
+
+
+def test_past_max_marked_suspects_the_plan_is_refused_and_no_path_follows(area_file):
+    from demining_bringup.contract.datatypes import SafetyEvent
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, SafetyState
+    rt, out = _runtime(area_file, max_marked_suspects=0)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    pose = VehicleState(10.0, 6.0, 1.0, 0.0)
+    near = Detection(x=7.5, y=2.6, depth=0.12, confidence=0.3, kind=DetectionKind.UNKNOWN,
+                     radius=0.05)
+    at = Detection(x=22.0, y=15.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(10.0, [near, at]), 10.0)
+    assert len(out) == 2            # the first plan and the re-plan round the AT zone
+    for t in np.arange(40.0, 54.0, 0.5):
+        _refuse(rt, float(t), HAZARD_UNDER_TRACK)
+        rt.deliver('safety', SafetyEvent(float(t) + 0.1, SafetyState.OK.value, 'ok'),
+                   float(t) + 0.1)
+        rt.deliver('pose', pose, float(t) + 0.2)
+    comp = rt.component
+    assert comp.status.state == PlanState.REFUSED.value
+    assert 'marked already' in comp.status.reason and not comp.marked
+    assert len(out) == 3            # the first pin's re-plan; none after the refusal
