@@ -611,24 +611,13 @@ def _resolve(world_path: str, profile: str, seed: int, scenario: str, run_dir: s
     # a scenario's parameter overrides (``setup.parameters``), as the fault campaign applies
     # them: checked against the schemas like the profile's own
     params = st.with_overrides(st.load_profile(args['profile']),
-                               _scenario_parameters(args.get('scenario') or ''))
+                               st.scenario_file_overrides(args.get('scenario') or ''))
     nodes = st.resolve_stack(desc, args, params)
     st.check_profile(nodes, params)
     for node in nodes:
         if node.name == 'simulator':
             node.parameters['processed_truth_resolution_m'] = TRUTH_RESOLUTION_M
     return nodes
-
-
-def _scenario_parameters(path: str) -> Dict[str, Dict[str, Any]]:
-    """The ``setup.parameters`` of a scenario file (node name -> overrides), {} without."""
-    if not path:
-        return {}
-    import yaml
-    from demining_bringup import stack as st
-    with open(path, 'r', encoding='utf-8') as f:
-        doc = yaml.safe_load(f) or {}
-    return st.scenario_overrides(doc.get('setup') if isinstance(doc, dict) else None, path)
 
 
 def _node_param(nodes, name: str, default: float) -> float:

@@ -38,7 +38,7 @@ import math
 import os
 import random
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from demining_bringup.contract.errors import (CONFIG_ERRORS, EXIT_CONFIG_ERROR,
                                               EXIT_MISSION_FAILED, EXIT_OK)
@@ -187,24 +187,10 @@ def _prepare(ns: argparse.Namespace, run_dir: str):
     # a scenario's parameter overrides (setup.parameters), as the fault campaign and the
     # scoreboard apply them: `demine run --scenario` ran with the profile's alone
     profile = st.with_overrides(st.load_profile(args['profile']),
-                                _scenario_parameters(args.get('scenario') or ''))
+                                st.scenario_file_overrides(args.get('scenario') or ''))
     nodes = st.resolve_stack(desc, args, profile)
     st.check_profile(nodes, profile)
     return args, profile, nodes
-
-
-def _scenario_parameters(path: str) -> Dict[str, Dict[str, Any]]:
-    """The ``setup.parameters`` of a scenario file (node name -> overrides), {} without."""
-    from demining_bringup import stack as st
-    if not path:
-        return {}
-    import yaml
-    try:
-        with open(path, 'r', encoding='utf-8') as f:
-            doc = yaml.safe_load(f) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise st.ConfigError(f'scenario file {path!r}: {exc}') from exc
-    return st.scenario_overrides(doc.get('setup') if isinstance(doc, dict) else None, path)
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:

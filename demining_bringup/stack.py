@@ -289,6 +289,19 @@ def scenario_overrides(setup: Any, where: str) -> Dict[str, Dict[str, Any]]:
     return {str(k): dict(v) for k, v in overrides.items()}
 
 
+def scenario_file_overrides(path: str) -> Dict[str, Dict[str, Any]]:
+    """The parameter overrides (:func:`scenario_overrides`) of the scenario file ``path``;
+    {} for no path. A file that cannot be read or parsed is a :class:`ConfigError`."""
+    if not path:
+        return {}
+    try:
+        with open(path, 'r', encoding='utf-8') as f:
+            doc = yaml.safe_load(f) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f'scenario file {path!r}: {exc}') from exc
+    return scenario_overrides(doc.get('setup') if isinstance(doc, dict) else None, path)
+
+
 def with_overrides(profile: Mapping[str, Mapping[str, Any]],
                    overrides: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
     """A copy of a loaded profile with per-node overrides merged over its node sections."""

@@ -94,7 +94,7 @@ from demining_bringup.contract.states import (HAZARD_UNDER_TRACK, KEEP_OUT_CAUSE
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_polygon, escape,
                                              first_zone_entered, footprint, hazard_discs,
-                                             retrace)
+                                             retrace, suspect_key)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
@@ -174,9 +174,6 @@ _BACK_OUT_CLEARANCE_M = 0.5
 #: much, rad: consecutive footprints overlap (0.1 rad moves a 3.5 m corner 0.35 m).
 _TRAIL_STEP_M = 0.25
 _TRAIL_YAW_RAD = 0.1
-#: A suspect's pins are counted by the cell of this size its position falls in, m (the fused
-#: position moves by centimetres between updates).
-_SUSPECT_KEY_M = 0.5
 #: The back-out may sweep this far beyond the processed, safe and driven ground: localisation
 #: noise between the trail's poses and the footprint's heading wobble on a straight reverse, m.
 _TRAIL_TOLERANCE_M = 0.25
@@ -267,7 +264,7 @@ class CoveragePlannerComponent(Component):
         self.hazards: List[Tuple[float, float, float]] = []
         self.hazard_refused = False
         self.marked: List[Polygon] = []
-        #: the suspects (by a 0.5 m cell of their position) that pinned the machine once
+        #: the suspects (:func:`suspect_key`) that pinned the machine once
         self.suspect_pins: Set[Tuple[int, int]] = set()
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
@@ -524,7 +521,7 @@ class CoveragePlannerComponent(Component):
         found = self._nearest_suspect(pose)
         if found is None:
             return False
-        key = (round(found[0] / _SUSPECT_KEY_M), round(found[1] / _SUSPECT_KEY_M))
+        key = suspect_key(found[0], found[1])
         if key in self.suspect_pins:
             return False
         self.suspect_pins.add(key)

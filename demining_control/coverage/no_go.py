@@ -28,6 +28,9 @@ _DISC_VERTICES = 16
 _SAME_ITEM_M = 0.5
 #: Sigmas of a track's position uncertainty its hazard disc covers (~95 % in 2-D: 2.45).
 _HAZARD_SIGMAS = 2.45
+#: A suspect is known again by the cell of this size its position falls in, m (the fused
+#: position moves by centimetres between updates).
+_SUSPECT_KEY_M = 0.5
 #: A back-out step may overlap zones by this much more than the previous one (round-off), m^2.
 _DEEPER_M2 = 1e-3
 
@@ -89,6 +92,12 @@ def hazard_discs(detections: Iterable[Detection], margin_m: float
         out.append((float(d.x), float(d.y),
                     max(0.0, float(d.radius)) + _HAZARD_SIGMAS * max(0.0, sigma) + margin_m))
     return out
+
+
+def suspect_key(x: float, y: float) -> Tuple[int, int]:
+    """The key a suspect at (``x``, ``y``) is known by from one update to the next (the
+    safety supervisor's records, the coverage planner's pins)."""
+    return round(x / _SUSPECT_KEY_M), round(y / _SUSPECT_KEY_M)
 
 
 def disc_polygon(x: float, y: float, radius: float) -> Polygon:
@@ -437,4 +446,5 @@ def _union(zones):
 
 
 __all__ = ['NO_GO_KINDS', 'Escape', 'GroundSweep', 'NoGoZones', 'back_out_point', 'disc_polygon',
-           'escape', 'first_zone_entered', 'footprint', 'hazard_discs', 'retrace']
+           'escape', 'first_zone_entered', 'footprint', 'hazard_discs', 'retrace',
+           'suspect_key']

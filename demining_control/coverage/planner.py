@@ -2172,7 +2172,9 @@ class _Planner:
     def _disc_areas(self, v: XY, unprocessed, done: Optional[Polygon] = None,
                     heading: Optional[float] = None) -> Tuple[float, float]:
         """(unprocessed ground of the field, ground outside it not declared safe) in the
-        tracks' pivot disc at ``v``, m^2; ``done``: ground processed besides.
+        tracks' pivot disc at ``v``, m^2; ``done``: ground processed besides. The first counts
+        ``suspect_pivot_penalty_m2`` more for each known suspect on that unprocessed ground
+        (:meth:`_suspects_m2`): a cost for the choices, not a measured area.
 
         ``heading``: the machine drives on in it with the tool working. The tool's line is
         ``tool_offset_x_m`` ahead, past the tracks' front: the ground between them is

@@ -60,13 +60,14 @@ safe ground, processed ground (the mission's grid and the tool's own sweep), the
 position, the ground under them now, or, while the tool works, ground it sweeps before the
 tracks get there; else a protective stop ("tracks would leave allowed ground (...)"). On an
 area that declares no safe ground such motions are recorded in :attr:`notes`, not refused,
-unless ``allowed_ground_enforce_undeclared``. One part is refused wherever it is only recorded:
-a motion whose tracks would press, on such ground, a detected suspect the tool has not processed
-(an AP or unknown track, its radius, position uncertainty and ``hazard_track_margin_m`` round
-it: :func:`demining_control.coverage.no_go.hazard_discs`), a protective stop
-(:data:`HAZARD_UNDER_TRACK`) that the coverage planner plans round when it pins the machine. A
-TM-62P 12 cm deep in laterite, seen only at the boom's edge, was an unknown track for 300 s
-before a pivot put a track on it. Track slip is judged on an independent speed over
+unless ``allowed_ground_enforce_undeclared``. A motion whose tracks would press, on such
+ground, a detected suspect the tool has not processed (an AP or unknown track, its radius,
+position uncertainty and ``hazard_track_margin_m`` round it:
+:func:`demining_control.coverage.no_go.hazard_discs`) is recorded once a suspect, and refused
+with ``suspect_track_enforce`` (a protective stop, :data:`HAZARD_UNDER_TRACK`, that the coverage
+planner re-plans and then plans round when it pins the machine). A TM-62P 12 cm deep in
+laterite, seen only at the boom's edge, was an unknown track for 300 s before a pivot put a
+track on it. Track slip is judged on an independent speed over
 ground (GNSS) when one is fresh (:attr:`SafetyInputs.ground_speed`).
 
 Reset and resume (IEC 60204-1, ISO 13850: resetting a stop must not restart the machine): a
@@ -108,7 +109,7 @@ from demining_bringup.contract.states import (ALLOWED_GROUND_EVENT_PREFIX,  # no
                                               SLOPE_UNDO_PIVOT, CmdSource,
                                               SafetyState, ZoneState, suspect_under_track)
 from demining_control.coverage.allowed import ContactParams, geofence
-from demining_control.coverage.no_go import NoGoZones, footprint, hazard_discs
+from demining_control.coverage.no_go import NoGoZones, footprint, hazard_discs, suspect_key
 from demining_control.safety.allowed_ground import AllowedGround, Motion, motion_kind
 
 XY = Tuple[float, float]
@@ -131,9 +132,8 @@ _BOX_SLACK_M = 1e-3
 #: How many recorded (not enforced) allowed-ground departures go on the safety events each
 #: (after them, only the 2^k-th).
 _MAX_ALLOWED_RECORDS = 20
-#: Suspects under a track recorded at most (each once, by the cell of this size round it).
+#: Suspects under a track recorded at most (each once: :func:`suspect_key`).
 _MAX_SUSPECT_RECORDS = 1000
-_SUSPECT_KEY_M = 0.5
 #: How many transitions are kept (bounded memory on a long mission).
 _MAX_TRANSITIONS = 10_000
 #: A judgement of the interlock this long after the last one starts a new hold, s (the
@@ -324,11 +324,11 @@ class SafetyParams:
     allowed_ground_enforce_declared: bool = param(False, 'refuse motions leaving allowed ground '
                                                   'on an area that declares safe ground (else '
                                                   'they are recorded as safety events)')
-    # Refused, a pin at a suspect is planned round as a no-go zone (left for manual
-    # clearance): on stony soils that walled in the rest of the field (a trial laterite field
-    # 50.6 % -> 17.6-26.5 %, quick_mixed seed 1 91.4 % -> 26.3 %, both aborted) because the
-    # planner still turns on unprocessed ground; until it plans round suspects for the tracks
-    # alone, the default records each suspect a track went over (README, issue 7).
+    # Refused, pins at suspects end in marks planned round as no-go zones (left for manual
+    # clearance): on stony soils that walled the machine in (a trial laterite field aborted at
+    # 9.7 %, pinned beside a marked suspect; README "Suspects under a track") because the
+    # back-out and escape do not keep the tracks off suspects yet; until they do, the default
+    # records each suspect a track went over (issue 7).
     suspect_track_enforce: bool = param(False, 'refuse a motion whose tracks would press a '
                                         'detected AP or unknown track on ground not allowed '
                                         '(else it is recorded in the safety events)')
@@ -524,7 +524,7 @@ class SafetySupervisor:
         self._recorded_leave = ''
         #: Motions leaving allowed ground recorded, not refused (area without safe ground).
         self.allowed_recorded = 0
-        #: The suspects a passed motion put a track on (recorded, not enforced), by 0.5 m cell.
+        #: The suspects a passed motion put a track on (recorded, not enforced), by key.
         self._suspects_recorded: Set[Tuple[int, int]] = set()
 
     def configure(self, params: SafetyParams) -> None:
@@ -1157,7 +1157,7 @@ class SafetySupervisor:
     def _record_suspect(self, at: Tuple[float, float], now: float) -> None:
         """Record, once a suspect, a motion passed on that puts a track on it (not enforced:
         ``suspect_track_enforce``); bounded by ``_MAX_SUSPECT_RECORDS`` suspects."""
-        key = (round(at[0] / _SUSPECT_KEY_M), round(at[1] / _SUSPECT_KEY_M))
+        key = suspect_key(*at)
         if key in self._suspects_recorded or \
                 len(self._suspects_recorded) >= _MAX_SUSPECT_RECORDS:
             return
