@@ -810,7 +810,7 @@ class CoveragePlannerComponent(Component):
             self.log.warning(note)
         for blind, what in (
                 (plan.lead_ins.blind, 'tool lowering(s) over {:.1f} m^2 the boom has not seen '
-                 '(no back-up on allowed ground fits)'),
+                 '(no full back-up on allowed ground fits)'),
                 ([plan.lead_ins.start_pivot] if plan.lead_ins.start_pivot else [],
                  'first pivot(s), from the facing at the start, sweep the tracks over {:.1f} '
                  'm^2 of the field no sensor has looked at (no move on known ground avoids '

@@ -205,8 +205,11 @@ def test_gap_transits_are_judged_on_all_the_fields_unprocessed_ground():
     """A gap's lanes are planned on the gap alone, but the way there crosses the rest of the
     field: judged on the gap's unprocessed ground only, its transits ran over other gaps and
     the clearance round the craters as if it were processed (bench/coverage.py --quick
-    cratered_field: 29 stretches of tracks on the field's unprocessed ground, 24 now; the
-    same coverage)."""
+    cratered_field: 29 stretches of tracks on the field's unprocessed ground, 24 then; the
+    same coverage). The partial back-ups before blind lowerings (coverage/lead_in.py) split
+    one of those stretches in two with a back-up on processed ground between: 25 stretches,
+    the metres of tracks on the field's unprocessed ground 165.0 -> 165.9 (guarded here
+    since), the blind lead bands 115.5 -> 67.9 m^2."""
     s = shapes.cratered_field(80.0, 60.0, 6)
     safe = unary_union([Polygon(ring) for ring in [s.approach_lane, *s.safe_areas] if ring])
     plan = plan_coverage(s.field, s.exclusion_zones, s.start[:2], safe_ground=safe,
@@ -214,7 +217,8 @@ def test_gap_transits_are_judged_on_all_the_fields_unprocessed_ground():
     xy = np.column_stack([plan.waypoints, plan.facing])
     check = check_path(xy, plan.work, s.field, s.exclusion_zones, safe,
                        ContactParams(resolution_m=0.2))
-    assert len(check.field_violations) <= 24
+    assert len(check.field_violations) <= 25
+    assert check.field_outside_allowed_m <= 166.0
     assert check.keep_out_at == []
 
 

@@ -71,6 +71,45 @@ def test_a_lowering_is_kept_and_reported_blind_where_no_back_up_fits():
         assert xy.tolist() == PIVOT_PATH.tolist() and work.tolist() == PIVOT_WORK.tolist()
 
 
+def test_a_partial_back_up_shortens_the_blind_band_where_no_full_one_fits():
+    # processed ground behind the pivot reaches only 1 m back of the tracks' rear: a full
+    # back-up (the band's 1.8 m) would put them on unprocessed ground, 1 m fits
+    g = _geometry()
+    rear = 3.0 - 0.5 * g.track_length_m
+    field = box(0.0, -10.0, 20.0, 20.0)
+    processed = box(0.0, rear - 1.0, 20.0, 3.0)
+    _, _, _, none = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g, field=field,
+                                 processed=box(0.0, rear, 20.0, 3.0), start_yaw=0.0)
+    xy, work, facing, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g,
+                                            field=field, processed=processed, start_yaw=0.0)
+    (where, back), = report.added
+    (_, left), = report.blind
+    (_, full), = none.blind
+    assert not none.added and where == pytest.approx((10.0, 3.0))
+    assert 0.0 < back <= 1.0 + 1e-9 and back > 1.0 - 0.2
+    # the band moves back by as much: its rear now lies under the east leg's boom (its
+    # half width north of y = 3) and less of it is blind
+    band_top = 3.0 + g.sensor_offset_x_m - back
+    width = g.tool_width_m - 2 * g.tolerance_m
+    assert full == pytest.approx((g.sensor_offset_x_m - g.band_back_m) * width)
+    assert left == pytest.approx((band_top - (3.0 + 0.5 * g.sensor_width_m)) * width)
+    assert left < full - 0.5
+    assert xy[2].tolist() == pytest.approx([10.0, 3.0 - back])
+    assert work.tolist() == [True, False, True, True, False]
+
+
+def test_a_band_the_boom_swept_on_an_earlier_plan_needs_no_back_up():
+    # the ground ahead of the pivot was scanned before this path (a re-plan's mission
+    # history): looked at, although not processed and not ground for the tracks
+    g = _geometry()
+    behind_unprocessed = box(0.0, 3.0, 20.0, 5.5)
+    scanned = box(0.0, 3.0, 20.0, 8.0)
+    _, _, _, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g, field=FIELD,
+                                   processed=behind_unprocessed, scanned=scanned,
+                                   outside_safe=True, start_yaw=0.0)
+    assert not report.added and not report.blind
+
+
 def test_ground_outside_the_field_takes_the_tracks_only_when_the_surroundings_are_safe():
     g = _geometry()
     # a pivot 1 m inside the field's south edge: a back-up puts the tracks' rear outside
