@@ -72,7 +72,8 @@ class LeadGeometry:
     footprint_front_m: float
     footprint_half_width_m: float
     corner_angle_rad: float
-    #: The tool line's ends are judged this far inside them (the allowed-ground tolerance).
+    #: The tracks' edges are judged this far inside them (the allowed-ground tolerance); the
+    #: lead band is the tool's whole width (:func:`lead_band`).
     tolerance_m: float = 0.05
     #: Whether blind lowerings get a back-up (False: they are only counted and reported).
     back_up: bool = True
@@ -106,8 +107,14 @@ class LeadIns:
 
 
 def lead_band(x: float, y: float, yaw: float, g: LeadGeometry) -> Polygon:
-    """Ground a tool lowered at pose (x, y, yaw) reaches before the boom has looked at it."""
-    half = max(0.5 * g.tool_width_m - g.tolerance_m, 0.0)
+    """Ground a tool lowered at pose (x, y, yaw) reaches before the boom has looked at it.
+
+    The band is the tool's whole width: its outer hammers strike there too. Narrowed by the
+    allowed-ground tolerance, as it was, a band left 0.15 m each side unjudged, and a TM-62M
+    0.98 m off the tool's centre line, in such an edge, went off under the flail after a
+    re-plan's lowering (bench/missions.py gen_at_uxo_lanes seed 1).
+    """
+    half = 0.5 * g.tool_width_m
     return Polygon(rectangle(x, y, yaw, -g.band_back_m, g.sensor_offset_x_m, half))
 
 

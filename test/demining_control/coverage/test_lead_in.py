@@ -71,6 +71,15 @@ def test_a_lowering_is_kept_and_reported_blind_where_no_back_up_fits():
         assert xy.tolist() == PIVOT_PATH.tolist() and work.tolist() == PIVOT_WORK.tolist()
 
 
+def test_the_lead_band_is_the_tools_whole_width():
+    # the outer hammers strike the band's edges too: a mine 0.98 m off the centre line of a
+    # 2 m flail, 3 m ahead of base_link (in the band), is in it
+    g = _geometry()
+    band = lead_band(0.0, 0.0, 0.0, g)
+    assert band.contains(Point(3.0, 0.98)) and band.contains(Point(3.0, -0.98))
+    assert band.area == pytest.approx((g.sensor_offset_x_m - g.band_back_m) * g.tool_width_m)
+
+
 def test_a_partial_back_up_shortens_the_blind_band_where_no_full_one_fits():
     # processed ground behind the pivot reaches only 1 m back of the tracks' rear: a full
     # back-up (the band's 1.8 m) would put them on unprocessed ground, 1 m fits
@@ -90,7 +99,7 @@ def test_a_partial_back_up_shortens_the_blind_band_where_no_full_one_fits():
     # the band moves back by as much: its rear now lies under the east leg's boom (its
     # half width north of y = 3) and less of it is blind
     band_top = 3.0 + g.sensor_offset_x_m - back
-    width = g.tool_width_m - 2 * g.tolerance_m
+    width = g.tool_width_m
     assert full == pytest.approx((g.sensor_offset_x_m - g.band_back_m) * width)
     assert left == pytest.approx((band_top - (3.0 + 0.5 * g.sensor_width_m)) * width)
     assert left < full - 0.5
