@@ -15,7 +15,10 @@ marks the mine and carries on with the next lane (GICHD, *A Guide to Mechanical 
   pivot keeps clear of every zone, and is **re-joined** at the first leg of the old path that
   begins after the stretch (a lane's start, or the transit after a lane's end) which a route
   over allowed ground reaches (processed or declared safe, the strips the kept legs process
-  first included; see :mod:`.route`); legs the link skips are dropped.
+  first included; see :mod:`.route`); legs the link skips are dropped. When no leg after
+  the stretch is one a route may reach (the rest of the path runs within a pivot's reach of
+  an exclusion zone, a last pass along a road), the path ends at the cut instead, backed out
+  only as far as a pivot keeps clear of the no-go zones: no route starts there.
 * **Dropped** work (the far part of a cut lane, the parts of the next lanes beside the zone)
   is returned as the tool's strips: the node reports them, and the re-cover pass after the
   path (``max_recover_passes``) plans them with the whole planner.
@@ -158,15 +161,17 @@ def progress_index(path: np.ndarray, start: int, xy: XY, window: int,
 
 def _back_out(here: np.ndarray, travel: Optional[np.ndarray], discs: Sequence[Disc],
               g: RepairGeometry, fence, router: AllowedRouter,
-              ground=None) -> Optional[np.ndarray]:
+              ground=None, link: bool = True) -> Optional[np.ndarray]:
     """Straight back the way the machine came (facing kept) until a pivot keeps clear.
 
     ``travel`` is the last step driven (None: the machine's facing): a machine that drove
-    forward reverses, one that reversed drives on. The point is one the ``router`` may start
-    from. None when the way back enters a zone's clearance or leaves ``fence`` before such a
-    point, or is longer than ``back_out_max_m``; with ``ground`` (shapely: what the footprint
-    may sweep), also when the footprint's sweep reaches ground outside it that it does not
-    cover at ``here`` (after a pivot, straight behind is ground the machine never drove).
+    forward reverses, one that reversed drives on. With ``link`` the point is also one the
+    ``router`` may start from (a route leaves from it); without, the path ends there and only
+    the pivot the next plan may start with must keep clear of the zones. None when the way
+    back enters a zone's clearance or leaves ``fence`` before such a point, or is longer than
+    ``back_out_max_m``; with ``ground`` (shapely: what the footprint may sweep), also when the
+    footprint's sweep reaches ground outside it that it does not cover at ``here`` (after a
+    pivot, straight behind is ground the machine never drove).
     """
     x, y, yaw = here
     if travel is not None and math.hypot(travel[0], travel[1]) > _EPS_M:
@@ -175,7 +180,10 @@ def _back_out(here: np.ndarray, travel: Optional[np.ndarray], discs: Sequence[Di
         ux, uy = math.cos(yaw), math.sin(yaw)
 
     def clear(px: float, py: float) -> bool:
-        return router.can_stand((px, py)) and _pivot_clear((px, py), discs, g)
+        # the router's passable ground keeps a pivot's reach from exclusion zones as well: it
+        # matters only where a route starts (beside a road the planner's own lanes run
+        # closer, and a path that ends there needs no route)
+        return (not link or router.can_stand((px, py))) and _pivot_clear((px, py), discs, g)
     if clear(x, y):
         return here
     hull_only = dataclasses.replace(g, turn_reach_m=0.0)
@@ -342,7 +350,16 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
             hull = (g.footprint_rear_m, g.footprint_front_m, g.footprint_half_width_m)
             ground = unary_union([ground_for()] + [footprint(r[0], r[1], r[2], *hull)
                                                    for r in np.vstack(rows)])
-        back = _back_out(here, travel, discs, g, fence, router, ground)
+        # re-join at the first clear leg start after the blocked stretch that a route over
+        # allowed ground reaches (the link arrives from any side: the machine may pivot there)
+        end = a
+        while end < len(rest) and hit[end]:
+            end += 1
+        after = list(itertools.islice(
+            (int(j) for j in joins if j >= end and not hit[j] and _pivot_clear(rest[j], discs, g)
+             and router.can_stand((float(rest[j, 0]), float(rest[j, 1])))), _MAX_JOINS))
+        # with nothing to re-join the path ends after the back-out: no route starts there
+        back = _back_out(here, travel, discs, g, fence, router, ground, link=bool(after))
         if back is None:
             return None
         if math.dist(back[:2], here[:2]) > _EPS_M:
@@ -352,14 +369,6 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
             flags.append(np.zeros(n, dtype=bool))
             if a == 0:
                 exempt = 1 + n
-        # re-join at the first clear leg start after the blocked stretch that a route over
-        # allowed ground reaches (the link arrives from any side: the machine may pivot there)
-        end = a
-        while end < len(rest) and hit[end]:
-            end += 1
-        after = list(itertools.islice(
-            (int(j) for j in joins if j >= end and not hit[j] and _pivot_clear(rest[j], discs, g)
-             and router.can_stand((float(rest[j, 0]), float(rest[j, 1])))), _MAX_JOINS))
         if not after:
             dropped += _strips(rest, rest_work, last, len(rest) - 1, g)
             break

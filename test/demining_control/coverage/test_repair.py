@@ -170,3 +170,48 @@ def test_a_back_out_never_reverses_onto_ground_the_machine_never_drove():
     assert math.dist(back[:2], pose[:2]) > 1.0
     assert footprint(back[0], back[1], side, *hull).difference(here).area > 1.0
     assert bounded is None
+
+
+def test_a_cut_beside_an_exclusion_zone_with_nothing_to_re_join_ends_the_path_there():
+    """bench/coverage.py --quick split_by_road, third re-plan: the last pass runs along the
+    road 3.5 m off its edge, where no route may start (the router keeps a pivot's reach from
+    every keep-out zone), and a new zone lies beside it. Nothing after the zone can be
+    re-joined, so the path ends short of the zone (backed out only as far as a pivot keeps
+    clear of it) and the rest is dropped for the re-cover pass; no full re-plan."""
+    p = CoverageParams()
+    g = RepairGeometry.of(p, 10.0)
+    road = box(-10.0, 5.0, 60.0, 9.0)
+    fence = box(-20.0, -20.0, 60.0, 30.0)
+    step = p.waypoint_spacing_m
+    xs = np.arange(0.0, 40.0 + 0.5 * step, step)
+    # east along y 1.5 working, pivot, back west along y 3.0 working (beside the road)
+    east = np.column_stack([xs, np.full(len(xs), 1.5), np.zeros(len(xs))])
+    west = np.column_stack([xs[::-1], np.full(len(xs), 3.0), np.full(len(xs), math.pi)])
+    path = np.vstack([east, west])
+    work = np.ones(len(path), dtype=bool)
+    work[len(east) - 1] = False                 # the step up to the return pass
+    discs = [(25.0, -1.0, RADIUS_M)]
+    allowed = box(-10.0, -10.0, 0.0, 10.0)
+
+    def router():
+        return allowed_router(p, g, allowed, [road, disc_polygon(*discs[0])], fence)
+    assert not router().can_stand((20.0, 1.5)) and not router().can_stand((40.0, 3.0))
+    rep = repair_path(path, work, 0, path[0], discs, g, router, fence=fence)
+    assert rep is not None and rep.cuts == 1
+    out = rep.path
+    assert not blocked(out, discs, g).any()
+    # the kept path is the east pass up to the zone, then at most a short straight back-out
+    assert np.all(np.abs(out[:, 1] - 1.5) < 1e-9) and np.all(np.abs(out[:, 2]) < 1e-9)
+    assert out[:, 0].max() < discs[0][0] - g.footprint_front_m
+    end = out[-1]
+    assert math.hypot(end[0] - discs[0][0], end[1] - discs[0][1]) >= \
+        RADIUS_M + g.turn_reach_m + g.clearance_m
+    assert not rep.work[-1]
+    # the rest of the east pass and the whole return pass are left for the re-cover pass
+    dropped = unary_union(rep.dropped)
+    rest = LineString([(end[0] + g.tool_offset_x_m + 1.0, 1.5), (40.0 + g.tool_offset_x_m, 1.5)])
+    assert dropped.intersection(rest.buffer(0.9, cap_style='flat')).area > \
+        0.95 * rest.buffer(0.9, cap_style='flat').area
+    back = LineString([(40.0 - g.tool_offset_x_m, 3.0), (0.0 - g.tool_offset_x_m, 3.0)])
+    assert dropped.intersection(back.buffer(0.9, cap_style='flat')).area > \
+        0.95 * back.buffer(0.9, cap_style='flat').area
