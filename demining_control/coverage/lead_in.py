@@ -184,10 +184,11 @@ class _Replay:
         """Ground of ``geom`` the tool processed or (``driven``) the tracks drove on the legs
         before ``k`` (backing up along the machine's own track is the recovery an operator
         makes)."""
+        layers = [(self._tool_tree, self.tool_idx, self.tool)]
+        if driven:
+            layers.append((self._driven_tree, self.seen_idx, self.driven))
         parts = []
-        for tree, idx, polys in ((self._tool_tree, self.tool_idx, self.tool),
-                                 (self._driven_tree, self.seen_idx, self.driven))[
-                                     :2 if driven else 1]:
+        for tree, idx, polys in layers:
             parts += [polys[i] for i in tree.query(geom) if idx[i] < k]
         return robust(shapely.union_all, parts) if parts else Polygon()
 
