@@ -153,11 +153,12 @@ def true_kind(item) -> str:
 
 
 def note_at(fusion: FusionCore, ever_at: Dict[int, Tuple[float, float, float, str]],
-            now: float) -> None:
-    """Remember the published tracks labelled AT now: (time, x, y, evidence) of their first
-    AT label; the evidence says which rule made it AT (``no_go_rule``) and the track then."""
+            now: float, kind: str = 'AT') -> None:
+    """Remember the published tracks labelled ``kind`` (AT, or UXO: both make a no-go zone)
+    now: (time, x, y, evidence) of their first such label; the evidence says which rule made
+    it AT (``no_go_rule``) and the track then."""
     for d in fusion.fused():
-        if d.kind.name == 'AT' and d.id not in ever_at:
+        if d.kind.name == kind and d.id not in ever_at:
             t = fusion.tracks.get(d.id)
             why = '' if t is None else \
                 f'{no_go_rule(t, fusion.params)}: {track_note(fusion, d.id)}'

@@ -33,6 +33,8 @@ count as stones):
 * ``median_pos_err_m`` and ``median_depth_err_m``: of the hazards' tracks (depth: the top, as
   the GPR measures it, against the item's depth);
 * ``cpu_ms_per_sim_s``: CPU time of the chain (EKF, GPR, MD, fusion) per simulated second;
+* ``false_uxo_labels``: the same for UXO labels, which make a no-go zone too (each printed
+  as a ``false UXO`` line);
 * ``false_at_labels``: tracks labelled AT at any update on an item that is no AT mine or UXO
   (a no-go zone is permanent; each is printed as a ``false AT`` line with what lies under it,
   an item's catalogue model or a soil scatterer, and the rule and evidence that made it AT),
@@ -52,7 +54,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -175,6 +177,7 @@ def run_world(world: World, seed: int) -> Dict:
     fp = chain.fusion.params
     tool = ToolCommand(FLAIL_RPS, 0.0, TOOL_DEPTH_M)
     ever_at: Dict[int, Tuple[float, float, float, str]] = {}
+    ever_uxo: Dict[int, Tuple[float, float, float, str]] = {}
     vehicle: List[Tuple[float, float, float, float]] = []
     pos_err: List[float] = []
     next_update = UPDATE_PERIOD_S
@@ -195,14 +198,16 @@ def run_world(world: World, seed: int) -> Dict:
         if sim.t >= next_update:
             chain.update(sim.t)
             note_at(chain.fusion, ever_at, sim.t)
+            note_at(chain.fusion, ever_uxo, sim.t, kind='UXO')
             next_update += UPDATE_PERIOD_S
     c0 = time.process_time()
     chain.fusion.add(chain.gpr.flush(), sim.t)
     chain.cpu_s += time.process_time() - c0
     chain.update(sim.t + fp.gpr_wait_s)
     note_at(chain.fusion, ever_at, sim.t + fp.gpr_wait_s)
+    note_at(chain.fusion, ever_uxo, sim.t + fp.gpr_wait_s, kind='UXO')
     wall = time.perf_counter() - wall0
-    return score(world, sim, chain, lane_ys, ever_at, vehicle) | {
+    return score(world, sim, chain, lane_ys, ever_at, vehicle, ever_uxo) | {
         'world': world.name, 'seed': seed, 'sim_s': round(sim.t, 1), 'wall_s': round(wall, 1),
         'lanes_done': follower.done,
         'cpu_s': chain.cpu_s, 'ekf_err_median_m': statistics.median(pos_err) if pos_err else None,
@@ -212,7 +217,8 @@ def run_world(world: World, seed: int) -> Dict:
 
 
 def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
-          ever_at: Dict[int, Tuple[float, float, float, str]], vehicle: list) -> Dict:
+          ever_at: Dict[int, Tuple[float, float, float, str]], vehicle: list,
+          ever_uxo: Optional[Dict[int, Tuple[float, float, float, str]]] = None) -> Dict:
     """Match tracks to the truth; counts, errors and the ROC points of one run."""
     xs = [p[0] for p in world.field]
     ys = [p[1] for p in world.field]
@@ -283,20 +289,27 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
     every = [(true_kind(it), it.x, it.y, it.model, it.depth) for it in world.items] + [
         ('rock', float(t.x[k]), float(t.y[k]), 'soil scatterer', float(t.depth[k]))
         for k in np.flatnonzero(t.gpr_only)]
-    #: the AT labels on no AT mine or UXO: what lies under each and the rule and evidence
-    #: that made it AT
-    false_at: List[str] = []
-    # (time, x, y, why) of each track's first AT label (classification.note_at)
-    for stamp, ax, ay, why in ever_at.values():
-        if not (x0 <= ax <= x1 and y0 <= ay <= y1):
-            continue
-        near = min(((math.hypot(ax - ix, ay - iy), k, model, idepth)
-                    for k, ix, iy, model, idepth in every),
-                   default=(math.inf, 'none', '', math.nan))
-        if not (near[0] <= MATCH_RADIUS_M and near[1] in ('AT', 'UXO')):
-            under = (f'{near[1]} ({near[2]}, {100 * near[3]:.0f} cm deep) {near[0]:.2f} m away'
-                     if near[0] <= MATCH_RADIUS_M else 'nothing')
-            false_at.append(f'AT at ({ax:.2f}, {ay:.2f}) at {stamp:.0f} s on {under}: {why}')
+    def false_labels(kind: str, ever: Dict[int, Tuple[float, float, float, str]]
+                     ) -> List[str]:
+        """The ``kind`` labels (AT or UXO: a no-go zone) on no AT mine or UXO: what lies
+        under each and the rule and evidence that made it so."""
+        out = []
+        # (time, x, y, why) of each track's first such label (classification.note_at)
+        for stamp, ax, ay, why in ever.values():
+            if not (x0 <= ax <= x1 and y0 <= ay <= y1):
+                continue
+            near = min(((math.hypot(ax - ix, ay - iy), k, model, idepth)
+                        for k, ix, iy, model, idepth in every),
+                       default=(math.inf, 'none', '', math.nan))
+            if not (near[0] <= MATCH_RADIUS_M and near[1] in ('AT', 'UXO')):
+                under = (f'{near[1]} ({near[2]}, {100 * near[3]:.0f} cm deep) '
+                         f'{near[0]:.2f} m away' if near[0] <= MATCH_RADIUS_M else 'nothing')
+                out.append(f'{kind} at ({ax:.2f}, {ay:.2f}) at {stamp:.0f} s on {under}: '
+                           f'{why}')
+        return out
+
+    false_at = false_labels('AT', ever_at)
+    false_uxo = false_labels('UXO', ever_uxo or {})
     late = 0
     for kind, ix, iy, _ in items:
         if kind == 'AT':
@@ -307,7 +320,8 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
     area = covered_area(world, lane_ys)
     return {'counts': counts, 'pos_err': pos, 'depth_err': depth, 'false_alarms': false_alarms,
             'area_m2': area, 'roc': roc, 'false_at_labels': len(false_at),
-            'at_labelled_late': late, 'wrong': wrong, 'false_at': false_at}
+            'false_uxo_labels': len(false_uxo), 'at_labelled_late': late, 'wrong': wrong,
+            'false_no_go': false_at + false_uxo}
 
 
 def covered_area(world: World, lane_ys: List[float]) -> float:
@@ -344,6 +358,7 @@ def figures(runs: List[Dict]) -> Dict:
         'cpu_ms_per_sim_s': round(1000.0 * sum(r['cpu_s'] for r in runs) / sim_s, 2)
         if sim_s else None,
         'false_at_labels': sum(r['false_at_labels'] for r in runs),
+        'false_uxo_labels': sum(r['false_uxo_labels'] for r in runs),
         'at_labelled_late': sum(r['at_labelled_late'] for r in runs),
         'items': {k: v['total'] for k, v in tot.items()},
         'area_m2': round(area, 1),
@@ -402,7 +417,7 @@ def main() -> int:
                   f'permittivity {json.dumps(r["permittivity"])}: {json.dumps(f)}', flush=True)
             for line in r['wrong']:
                 print(f'    wrong: {line}', flush=True)
-            for line in r['false_at']:
+            for line in r['false_no_go']:
                 print(f'    false {line}', flush=True)
     if args.roc:
         roc_png(runs, args.roc)

@@ -24,7 +24,8 @@ def test_the_quick_set_prints_its_figures_last():
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     for key in ('pd_ap', 'pd_at', 'fa_per_m2', 'ap_called_clutter', 'median_pos_err_m',
-                'median_depth_err_m', 'cpu_ms_per_sim_s', 'false_at_labels'):
+                'median_depth_err_m', 'cpu_ms_per_sim_s', 'false_at_labels',
+                'false_uxo_labels'):
         assert key in result, key
     assert result['unfinished_runs'] == 0 and result['runs'] == 2
     # the worst classification failure never passes silently: no AP mine called clutter
@@ -44,3 +45,36 @@ def test_a_mission_family_is_a_world_of_the_bench():
     assert world.field == generate_family('gen_random', 2)[0].field
     with pytest.raises(ValueError, match='unknown bench/missions.py family'):
         perception.build_world('mission:no_such_family', 2, 12.0, False)
+
+
+def test_uxo_labels_are_noted_as_no_go_labels_apart_from_at_ones():
+    """A UXO label makes a no-go zone as an AT label does: the bench notes both, each in its
+    own record (a fragment labelled UXO was counted nowhere)."""
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    try:
+        from classification import note_at
+    finally:
+        sys.path.remove(os.path.dirname(SCRIPT))
+
+    class Label:
+        def __init__(self, name):
+            self.name = name
+
+    class Published:
+        def __init__(self, tid, kind, x, y):
+            self.id, self.kind, self.x, self.y = tid, Label(kind), x, y
+
+    class Fusion:
+        tracks = {}
+        params = None
+
+        def fused(self):
+            return [Published(1, 'AT', 1.0, 2.0), Published(2, 'UXO', 3.0, 4.0),
+                    Published(3, 'CLUTTER', 5.0, 6.0)]
+
+    ever_at, ever_uxo = {}, {}
+    note_at(Fusion(), ever_at, 10.0)
+    note_at(Fusion(), ever_uxo, 10.0, kind='UXO')
+    note_at(Fusion(), ever_uxo, 20.0, kind='UXO')
+    assert ever_at == {1: (10.0, 1.0, 2.0, '')}
+    assert ever_uxo == {2: (10.0, 3.0, 4.0, '')}
