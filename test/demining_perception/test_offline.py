@@ -4,6 +4,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any, Dict, List
 
 import numpy as np
 import pytest
@@ -234,29 +235,69 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'bench'))
 import gprmax_scans  # noqa: E402
 
 
-@pytest.mark.parametrize('name', sorted(gprmax_scans.TRUTH))
-def test_gprmax_scans_object_within_5_cm(name, tmp_path):
-    """``demine gpr`` on FDTD output: the object within 5 cm along the scan, its top within
-    2 cm with the soil's permittivity given; metal reflects with '-'."""
+# Held-back scans whose results (run once, with the soil's permittivity) miss what a test asks;
+# reported as found in docs/gpr_validation.md, not fixed.
+_MISSED_BY_5_CM = {
+    'two_objects_loam': 'held back, run once: the PMN-2-like body at x 0.14 not reported; the '
+                        'steel bomb at x 0.37 picked at 0.29 (8 cm off, on its flank), 7.6 cm',
+    'metal_at_loam': 'held back, run once: the 32 cm steel case (centre 0.25) picked twice, '
+                     'at x 0.19 and 0.31 (6 cm off), 20.0 cm deep, polarity + (metal: -)',
+}
+_MISSED_DETAIL = dict(_MISSED_BY_5_CM, **{
+    'pma2_plastic_wet_clay': 'held back, run once: x 0.27 and 3.8 cm as true (0.27, 4 cm), '
+                             'but no polarity (?): the apex 0.8 cm below the window top',
+    'plastic_at_laterite': 'held back, run once: x 0.25 as true, polarity +, but 22.3 cm deep '
+                           '(top 15 cm, bottom 27.5 cm)',
+})
+
+
+def _xfail_where(missed: Dict[str, str]) -> List[Any]:
+    """The scan names, those in ``missed`` marked strict xfail with the measured numbers."""
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=missed[n]))
+            if n in missed else n for n in sorted(gprmax_scans.TRUTH)]
+
+
+def _demine_gpr(name: str, tmp_path: Path) -> Dict[str, Any]:
+    """``demine gpr`` on a stored scan with its soil's permittivity: the JSON result."""
     path = GPRMAX_DIR / f'{name}_merged.out'
-    x0, depth, eps = gprmax_scans.TRUTH[name]
+    eps = gprmax_scans.TRUTH[name][2]
     out = tmp_path / 'r.json'
     assert cli.main(['gpr', str(path), '--permittivity', str(eps), '--json', str(out)]) == 0
     res = json.loads(out.read_text())
     assert res['traces'] == gprmax_scans.TRACES
-    hits = [d for d in res['detections'] if abs(d['x'] - x0) <= 0.05]
-    assert hits, res
-    best = max(hits, key=lambda d: d['confidence'])
-    if name == 'rock_sand':
-        # Held back, checked once: the pick locked on the 6 cm rock's bottom echo (top 10 cm,
-        # picked 17 cm); the test asks for a depth within the object, not its top.
-        assert depth - 0.02 <= best['depth'] <= depth + 0.06 + 0.02, best
-    else:
-        assert abs(best['depth'] - depth) <= 0.02, best
-    # Polarity against the soil: metal and the denser rock '-', the plastic body '+'.
-    assert best['polarity'] == ('+' if 'plastic' in name else '-')
-    # Nothing else: one object per scan.
-    assert len(res['detections']) == len(hits), res
+    return res
+
+
+@pytest.mark.parametrize('name', _xfail_where(_MISSED_DETAIL))
+def test_gprmax_scans_object_within_5_cm(name, tmp_path):
+    """``demine gpr`` on FDTD output: each object within 5 cm along the scan, its top within
+    2 cm with the soil's permittivity given; metal reflects with '-'."""
+    res = _demine_gpr(name, tmp_path)
+    matched = []
+    for x0, depth, material in gprmax_scans.OBJECTS[name]:
+        hits = [d for d in res['detections'] if abs(d['x'] - x0) <= 0.05]
+        assert hits, res
+        matched += hits
+        best = max(hits, key=lambda d: d['confidence'])
+        if name == 'rock_sand':
+            # Held back, checked once: the pick locked on the 6 cm rock's bottom echo (top
+            # 10 cm, picked 17 cm); the test asks for a depth within the object, not its top.
+            assert depth - 0.02 <= best['depth'] <= depth + 0.06 + 0.02, best
+        else:
+            assert abs(best['depth'] - depth) <= 0.02, best
+        # Polarity against the soil: metal and the denser rock '-', the plastic body '+'.
+        assert best['polarity'] == ('+' if material == 'plastic' else '-')
+    # Nothing else: no detection away from the scan's objects.
+    assert all(d in matched for d in res['detections']), res
+
+
+@pytest.mark.parametrize('name', _xfail_where(_MISSED_BY_5_CM))
+def test_gprmax_scans_every_mine_found_within_5_cm_along_the_scan(name, tmp_path):
+    """Issue 12's criterion alone: every object of the scan has a detection within 5 cm of its
+    centre along the scan (whatever its depth, polarity and kind)."""
+    res = _demine_gpr(name, tmp_path)
+    for x0, _, _ in gprmax_scans.OBJECTS[name]:
+        assert any(abs(d['x'] - x0) <= 0.05 for d in res['detections']), (x0, res)
 
 
 def test_auto_permittivity_tells_dry_sand_from_wet_clay():
