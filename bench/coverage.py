@@ -36,15 +36,25 @@ mine, radius + margin) appears on the next lane. Timed is the coverage planner n
 (``replan_mode`` repair): the path repaired round the zone from where the machine is
 (:mod:`demining_control.coverage.repair`), or, when no repair is clear, the remaining ground
 re-planned in full. ``repair_fallbacks`` counts those; ``full_replan_p95_ms`` is the full
-re-plan's time on every trial, for reference.
+re-plan's time on every trial, for reference. Every path a trial yields is checked as the plans
+are (``check_path``, untimed): the keep-out is the exclusion zones and the new zone's polygon,
+the allowed ground the lanes processed before and the declared safe ground.
+``repair_keep_out_entries``, ``repair_footprint_violations``, ``repair_field_violations``: of
+the path the node drives after its response (the repaired path, or the full re-plan it fell
+back to); ``full_replan_*``: the same of each trial's full re-plan, for reference;
+``remaining_*``: of the old path from the machine's waypoint as it was (through the new zone:
+its keep-out entries are the zone's, its violations the old plan's). A line per trial gives
+them (``no-go paths``).
 
 Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations`` (sum),
 ``keep_out_entries`` (sum), ``lead_ins``, ``blind_lowerings``, ``blind_lead_m2``,
 ``blind_track_m2``, ``blind_track_stretches``, ``blind_pivots`` (sums),
 ``min_coverage_reachable_pct``, ``max_length_vs_peer``, ``max_plan_s`` (wall time; and
 ``max_plan_cpu_s``, the planner process's CPU time, on a shared host), ``replan_p95_ms``,
-``repair_fallbacks``, ``full_replan_p95_ms``, ``areas``. ``--png FILE`` renders every plan
-(the tracks' violations marked).
+``repair_fallbacks``, ``full_replan_p95_ms``, ``repair_keep_out_entries`` (must be 0),
+``repair_footprint_violations``, ``repair_field_violations``, the same three of
+``full_replan_`` and of ``remaining_`` (sums over the re-plan trials), ``areas``.
+``--png FILE`` renders every plan (the tracks' violations marked).
 
 ``--replay FILE...`` plans the plan requests a mission kept (``<run_dir>/plan_requests/``,
 :mod:`demining_control.coverage.requests`) again instead and measures each the same way, the
@@ -162,14 +172,51 @@ def _peer(area: HazardArea, start, params: CoverageParams, angle: float, laps: i
     return np.asarray([start[:2]] + pts, dtype=float), dt
 
 
-def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int
-               ) -> Tuple[List[float], List[float], int]:
-    """Response times round a new no-go disc on the lane after 40 % of the lanes, ms.
+#: The safety figures of a re-plan's path (:func:`_check_replan`), summed over the trials.
+REPLAN_CHECK_KEYS = ('footprint_violations', 'field_violations', 'keep_out_entries')
+
+
+@dataclasses.dataclass
+class ReplanTrial:
+    """One no-go trial: its response, and the safety figures of the paths it yields.
+
+    ``repair``: the path the node drives after the response (the repaired path, or the full
+    re-plan it fell back to); ``full_replan``: the full re-plan of that trial, for reference;
+    ``remaining``: the old path from the machine's waypoint as it was (it runs through the new
+    zone: its keep-out entries are the zone's; its field violations are the old plan's).
+    Each: :data:`REPLAN_CHECK_KEYS` -> count.
+    """
+
+    response_ms: float
+    full_ms: float
+    fell_back: bool
+    repair: Dict[str, int]
+    full_replan: Dict[str, int]
+    remaining: Dict[str, int]
+
+
+def _check_replan(path: np.ndarray, work, area: HazardArea, keep_out: List[List[Tuple]],
+                  allowed, contact: ContactParams) -> Dict[str, int]:
+    """The safety figures of a re-plan's path (x, y, facing), checked as the plans are:
+    :data:`REPLAN_CHECK_KEYS` -> count (stretches)."""
+    check = check_path(path, work, area.field, keep_out, allowed, contact)
+    return {'footprint_violations': len(check.violations),
+            'field_violations': len(check.field_violations),
+            'keep_out_entries': len(check.keep_out_at)}
+
+
+def _replan_trials(area: HazardArea, start, params: CoverageParams, trials: int,
+                   contact: ContactParams) -> List[ReplanTrial]:
+    """Responses round a new no-go disc on the lane after 40 % of the lanes, and their paths'
+    safety figures.
 
     As the coverage planner node responds (``replan_mode`` repair): the path from the
     machine's waypoint is repaired (the router over the processed ground built in the time);
     when no repair is clear, the remaining ground is re-planned in full, and that is the time.
-    Returns (response times, full re-plan times for reference, repairs that fell back).
+    Every path is then checked (:func:`_check_replan`, untimed) against the keep-out the node
+    plans round (the exclusion zones and the new zone's polygon, as the node grows the disc:
+    :func:`~demining_control.coverage.no_go.disc_polygon`), on the ground allowed then (the
+    lanes processed before, and the declared safe ground).
     """
     safe = area.safe_ground()
     fence = geofence(area.field, safe, GEOFENCE_MARGIN_M)
@@ -179,7 +226,7 @@ def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int
     work = np.asarray(plan.work, dtype=bool)
     geometry = RepairGeometry.of(params, BACK_OUT_MAX_M)
     lanes = plan.lanes
-    response, full, fallbacks = [], [], 0
+    out: List[ReplanTrial] = []
     for k in range(trials):
         done = max(1, int(REPLAN_DONE_SHARE * len(lanes)) + k)
         if done >= len(lanes):
@@ -193,21 +240,27 @@ def _replan_ms(area: HazardArea, start, params: CoverageParams, trials: int
         here = lanes[done - 1].end
         at = int(np.argmin(np.hypot(path[:, 0] - here[0], path[:, 1] - here[1])))
         keep_out = [Polygon(z) for z in area.exclusion_zones] + [Polygon(zone)]
+        allowed = unary_union([processed, safe])
 
         def router():
-            return allowed_router(params, geometry, unary_union([processed, safe]), keep_out,
-                                  fence)
+            return allowed_router(params, geometry, allowed, keep_out, fence)
         t0 = time.perf_counter()
         rep = repair_path(path, work, at, path[at], [disc], geometry, router, fence=fence)
         t1 = time.perf_counter()
-        plan_coverage(area.field, area.exclusion_zones, here, params,
-                      processed=processed, safe_ground=safe, no_go_zones=[zone])
+        full = plan_coverage(area.field, area.exclusion_zones, here, params,
+                             processed=processed, safe_ground=safe, no_go_zones=[zone])
         t2 = time.perf_counter()
-        full.append(1000.0 * (t2 - t1))
-        if rep is None:
-            fallbacks += 1
-        response.append(1000.0 * ((t1 - t0) + (t2 - t1 if rep is None else 0.0)))
-    return response, full, fallbacks
+        rings = [*area.exclusion_zones, zone]
+        full_check = _check_replan(np.column_stack([full.waypoints, full.facing]), full.work,
+                                   area, rings, allowed, contact)
+        out.append(ReplanTrial(
+            response_ms=1000.0 * ((t1 - t0) + (t2 - t1 if rep is None else 0.0)),
+            full_ms=1000.0 * (t2 - t1), fell_back=rep is None,
+            repair=full_check if rep is None else _check_replan(rep.path, rep.work, area,
+                                                                rings, allowed, contact),
+            full_replan=full_check,
+            remaining=_check_replan(path[at:], work[at:], area, rings, allowed, contact)))
+    return out
 
 
 def _panels(n: int, cols: int, width: float, height: float):
@@ -461,6 +514,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     replans: List[float] = []
     full_replans: List[float] = []
     fallbacks = 0
+    # the re-plans' paths checked as the plans are: (repaired or fallen back to), full, old
+    checked: Dict[str, Dict[str, int]] = {
+        part: dict.fromkeys(REPLAN_CHECK_KEYS, 0)
+        for part in ('repair', 'full_replan', 'remaining')}
     trials = REPLAN_TRIALS_QUICK if args.quick else REPLAN_TRIALS
     fields = ([('cratered_field', areas['cratered_field']),
                ('split_by_road', areas['split_by_road'])] if args.quick else [
@@ -470,13 +527,24 @@ def main(argv: Optional[List[str]] = None) -> int:
             shapes.cratered_field(400.0, 250.0, 25))),
         ('rotated_rectangle', areas['rotated_rectangle'])])
     for name, (area, start) in fields:
-        times, full, fell = _replan_ms(area, start, params, trials)
+        done = _replan_trials(area, start, params, trials, contact)
+        times = [t.response_ms for t in done]
+        full = [t.full_ms for t in done]
+        fell = sum(t.fell_back for t in done)
         replans += times
         full_replans += full
         fallbacks += fell
+        for t in done:
+            for part in checked:
+                for key in REPLAN_CHECK_KEYS:
+                    checked[part][key] += getattr(t, part)[key]
         print(f'no-go response {name}: ' + ', '.join(f'{t:.0f}' for t in times) + ' ms '
               f'({fell} of {len(times)} repairs fell back to a full re-plan; a full re-plan: '
               + ', '.join(f'{t:.0f}' for t in full) + ' ms)', flush=True)
+        for k, t in enumerate(done):
+            print(f'no-go paths {name} trial {k}: ' + json.dumps(
+                {'fell_back': t.fell_back, 'repair': t.repair, 'full_replan': t.full_replan,
+                 'remaining': t.remaining}), flush=True)
     if args.png:
         _render(rows, args.png)
         print(f'plans: {args.png}')
@@ -501,6 +569,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         'full_replan_p95_ms': round(float(np.percentile(full_replans, 95)), 1)
         if full_replans else None,
     }
+    summary.update({f'{part}_{key}': checked[part][key]
+                    for part in checked for key in REPLAN_CHECK_KEYS})
     print(json.dumps(summary))
     return 0
 
