@@ -15,10 +15,14 @@ marks the mine and carries on with the next lane (GICHD, *A Guide to Mechanical 
   pivot keeps clear of every zone, and is **re-joined** at the first leg of the old path that
   begins after the stretch (a lane's start, or the transit after a lane's end) which a route
   over allowed ground reaches (processed or declared safe, the strips the kept legs process
-  first included; see :mod:`.route`); legs the link skips are dropped. When no leg after
-  the stretch is one a route may reach (the rest of the path runs within a pivot's reach of
-  an exclusion zone, a last pass along a road), the path ends at the cut instead, backed out
-  only as far as a pivot keeps clear of the no-go zones: no route starts there.
+  first included; see :mod:`.route`); legs the link skips are dropped. The route's corners
+  are pivots: one whose pivot would sweep the tracks over ground that is not allowed (the
+  raster route hugs a strip's inner edge) moves to the nearest point with the room, and the
+  back-out goes on over the ground just driven when its own pivot onto the route lacks it
+  (never onto more ground that is not allowed). When no leg after the stretch is one a route
+  may reach (the rest of the path runs within a pivot's reach of an exclusion zone, a last
+  pass along a road), the path ends at the cut instead, backed out only as far as a pivot
+  keeps clear of the no-go zones: no route starts there.
 * **Dropped** work (the far part of a cut lane, the parts of the next lanes beside the zone)
   is returned as the tool's strips: the node reports them, and the re-cover pass after the
   path (``max_recover_passes``) plans them with the whole planner.
@@ -59,6 +63,9 @@ _EPS_M = 1e-6
 _OFF_ALLOWED_M = 0.5
 #: Re-join candidates priced per cut (each after the last), before a full re-plan.
 _MAX_JOINS = 12
+#: Points tried for a route corner whose pivot sweeps ground not allowed (nearest first):
+#: the cells within two pivot radii at the router's finest cell, about 220 on a mv4_flail.
+_MAX_CORNERS = 400
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +83,9 @@ class RepairGeometry:
     reverse_turn_rad: float         # a sharper one is a reversal (no pivot)
     back_out_max_m: float           # longest straight back-out before the route
     waypoint_spacing_m: float
+    #: radius the tracks sweep in a pivot, less the allowed-ground tolerance (0: a route's
+    #: corners are not moved to where that sweep stays on allowed ground)
+    track_pivot_m: float = 0.0
 
     @classmethod
     def of(cls, p: CoverageParams, back_out_max_m: float) -> 'RepairGeometry':
@@ -88,7 +98,8 @@ class RepairGeometry:
                    turn_reach_m=math.hypot(max(front, p.footprint_rear_m),
                                            p.footprint_half_width_m),
                    corner_angle_rad=p.corner_angle_rad, reverse_turn_rad=p.reverse_turn_rad,
-                   back_out_max_m=back_out_max_m, waypoint_spacing_m=p.waypoint_spacing_m)
+                   back_out_max_m=back_out_max_m, waypoint_spacing_m=p.waypoint_spacing_m,
+                   track_pivot_m=max(0.0, p.pivot_radius_m - p.allowed_ground_tolerance_m))
 
 
 def allowed_router(p: CoverageParams, g: RepairGeometry, allowed, keep_out,
@@ -249,26 +260,134 @@ def _strips(path: np.ndarray, work: np.ndarray, lo: int, hi: int,
     return [p for p in out if p.area > 0.0]
 
 
-def _rows(pts: Sequence[XY], a: np.ndarray, g: RepairGeometry) -> np.ndarray:
-    """A route's points as x, y, yaw rows (its ends excluded), facing as driven.
+def _hops(pts: Sequence[XY]) -> List[XY]:
+    """A route's points without the hops too short to drive."""
+    return [p for k, p in enumerate(pts) if k == 0 or math.dist(p, pts[k - 1]) > _MIN_HOP_M]
+
+
+def _facings(pts: Sequence[XY], a: np.ndarray, g: RepairGeometry) -> List[float]:
+    """The facing yaw of each leg of a route from the machine at ``a``, as driven.
 
     While the route heads back the way the machine at ``a`` faces it is driven in reverse
     (the back-out goes on along the strip just processed); after that, forward.
     """
-    pts = [p for k, p in enumerate(pts) if k == 0 or math.dist(p, pts[k - 1]) > _MIN_HOP_M]
-    rows = []
+    out = []
     reverse = True
     for p, q in zip(pts[:-1], pts[1:]):
         heading = math.atan2(q[1] - p[1], q[0] - p[0])
         back = abs(math.remainder(heading - (a[2] + math.pi), 2 * math.pi))
         reverse = reverse and back < g.corner_angle_rad
+        out.append(math.remainder(heading + (math.pi if reverse else 0.0), 2 * math.pi))
+    return out
+
+
+def _rows(pts: Sequence[XY], a: np.ndarray, g: RepairGeometry) -> np.ndarray:
+    """A route's points as x, y, yaw rows (its ends excluded), facing as driven
+    (:func:`_facings`)."""
+    pts = _hops(pts)
+    rows = []
+    for p, q, yaw in zip(pts[:-1], pts[1:], _facings(pts, a, g)):
         seg = max(1, int(math.ceil(math.dist(p, q) / g.waypoint_spacing_m)))
-        yaw = heading + (math.pi if reverse else 0.0)
         for k in range(seg):
             t = k / seg
-            rows.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]),
-                         math.remainder(yaw, 2 * math.pi)))
+            rows.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]), yaw))
     return np.asarray(rows[1:] if rows else [], dtype=float).reshape(-1, 3)
+
+
+def _off_allowed(router: AllowedRouter, pts: Sequence[XY]) -> float:
+    """Metres of the straight legs through ``pts`` on ground that is not allowed (inf when
+    one enters blocked ground), as the router prices them."""
+    off = 0.0
+    for p, q in zip(pts[:-1], pts[1:]):
+        off += (router.line_cost(p, q) - math.dist(p, q)) / max(router.penalty - 1.0, 1.0)
+    return off
+
+
+def _tight(router: AllowedRouter, pts: Sequence[XY], a: np.ndarray, join_yaw: float,
+           g: RepairGeometry) -> List[bool]:
+    """Per point of a route: the machine pivots there (from ``a``'s facing at the first, onto
+    ``join_yaw`` at the last) and the tracks' pivot sweeps ground that is not allowed."""
+    facings = [float(a[2]), *_facings(pts, a, g), join_yaw]
+    out = []
+    for p, f0, f1 in zip(pts, facings[:-1], facings[1:]):
+        turn = abs(math.remainder(f1 - f0, 2 * math.pi))
+        pivot = g.corner_angle_rad < turn < g.reverse_turn_rad
+        out.append(pivot and router.room(p) < g.track_pivot_m)
+    return out
+
+
+def _roomy_corners(router: AllowedRouter, pts: Sequence[XY], a: np.ndarray, join_yaw: float,
+                   g: RepairGeometry) -> List[XY]:
+    """The route with each corner whose pivot sweeps ground not allowed moved, where it can
+    be, to the nearest point whose pivot does not.
+
+    The router keeps the tracks' half-width on allowed ground, not a pivot's sweep: its corners
+    hug the inner edge of a strip (the machine backed out along a lane pivots onto the headland
+    with its rear corners over the unprocessed lane beside it), and the raster's diagonal steps
+    make two pivots of one turn. The corners within a pivot's sweep of a tight one turn with it
+    and are replaced with it. The first point (where the back-out turns onto the route) stays,
+    but the back-out may go on straight over allowed ground to a point that has the room. A
+    move is taken only when the legs either side cross no more ground that is not allowed and
+    the route has fewer such pivots (its ends included).
+    """
+    pts = _hops(pts)
+    if g.track_pivot_m <= 0.0 or len(pts) < 2:
+        return pts
+    tight = _tight(router, pts, a, join_yaw, g)
+    if tight[0]:
+        # the pivot where the back-out turns onto the route: the back-out goes on, straight
+        # back over the ground just driven, to where the pivot's sweep is allowed
+        ux, uy = -math.cos(a[2]), -math.sin(a[2])
+        off = _off_allowed(router, pts[:2])
+        d = _BACK_STEP_M
+        while d <= g.back_out_max_m:
+            c = (pts[0][0] + d * ux, pts[0][1] + d * uy)
+            d += _BACK_STEP_M
+            if _off_allowed(router, pts[:1] + [c]) > _EPS_M:
+                break                   # off the ground just driven
+            if router.room(c) < g.track_pivot_m or \
+                    _off_allowed(router, [c, pts[1]]) > off + _EPS_M:
+                continue
+            moved = [pts[0], c, *pts[1:]]
+            now = _tight(router, moved, a, join_yaw, g)
+            if sum(now) < sum(tight):
+                pts, tight = moved, now
+                break
+    k = 1
+    while k < len(pts) - 1:
+        if not tight[k]:
+            k += 1
+            continue
+        m = k
+        while m + 1 < len(pts) - 1 and math.dist(pts[m + 1], pts[k]) < 2.0 * g.track_pivot_m:
+            m += 1
+        # on along the leg in first (it keeps to the ground the router chose), then the cells
+        # round the corner, nearest first
+        reach = 2.0 * g.track_pivot_m
+        run = math.dist(pts[k - 1], pts[k])
+        ux, uy = ((pts[k][0] - pts[k - 1][0]) / run, (pts[k][1] - pts[k - 1][1]) / run)
+        ahead = [(pts[k][0] + t * ux, pts[k][1] + t * uy)
+                 for t in np.arange(router.res, reach + _EPS_M, router.res)]
+        roomy = [c for c in ahead + router.centres_near(pts[k], reach)[:_MAX_CORNERS]
+                 if router.can_stand(c) and router.room(c) >= g.track_pivot_m]
+        # the most corners one point replaces first, then fewer
+        moved = None
+        for last in range(m, k - 1, -1):
+            off = _off_allowed(router, pts[k - 1:last + 2])
+            for c in roomy:
+                if min(math.dist(c, pts[k - 1]), math.dist(c, pts[last + 1])) <= _MIN_HOP_M or \
+                        _off_allowed(router, [pts[k - 1], c, pts[last + 1]]) > off + _EPS_M:
+                    continue
+                trial = [*pts[:k], c, *pts[last + 1:]]
+                now = _tight(router, trial, a, join_yaw, g)
+                if sum(now) < sum(tight):
+                    moved = trial
+                    break
+            if moved is not None:
+                pts, tight = moved, _tight(router, moved, a, join_yaw, g)
+                break
+        k += 1
+    return pts
 
 
 def _link(router: AllowedRouter, a: np.ndarray, rest: np.ndarray, candidates: Sequence[int],
@@ -293,7 +412,7 @@ def _link(router: AllowedRouter, a: np.ndarray, rest: np.ndarray, candidates: Se
         length = sum(math.dist(p, q) for p, q in zip(pts[:-1], pts[1:]))
         if (cost - length) / max(router.penalty - 1.0, 1.0) > _OFF_ALLOWED_M:
             continue
-        return j, _rows(pts, a, g)
+        return j, _rows(_roomy_corners(router, pts, a, float(rest[j, 2]), g), a, g)
     return None
 
 

@@ -67,8 +67,42 @@ class AllowedRouter:
         self._edge_rows = self._edge_len = None
 
     def _cost(self) -> np.ndarray:
-        good = ndimage.distance_transform_edt(self._allowed) * self.res > self._half
+        # each cell's distance to the nearest cell not allowed, m (kept for :meth:`room`)
+        self._room = ndimage.distance_transform_edt(self._allowed) * self.res
+        good = self._room > self._half
         return np.where(good, 1.0, self.penalty)
+
+    def room(self, p: XY) -> float:
+        """How far round ``p`` the ground is surely allowed, m (0 on a cell that is not, or off
+        the raster).
+
+        From ``p``'s cell centre to the nearest cell centre that is not allowed, less that
+        cell's half diagonal (the ground not allowed may reach its corner) and ``p``'s offset
+        from its own centre: on a coarse raster (a 10 ha field's cells are over a metre) the
+        centre-to-centre distance alone over-states it.
+        """
+        j, i = self._cell(p)
+        if not (0 <= j < self.h and 0 <= i < self.w):
+            return 0.0
+        cx, cy = self._centre(j * self.w + i)
+        slack = math.sqrt(0.5) * self.res + math.hypot(p[0] - cx, p[1] - cy)
+        return max(0.0, float(self._room[j, i]) - slack)
+
+    def centres_near(self, p: XY, radius_m: float) -> List[XY]:
+        """The passable cell centres within ``radius_m`` of ``p``, nearest first."""
+        j0, i0 = self._cell(p)
+        n = int(math.ceil(radius_m / self.res))
+        j = np.arange(max(0, j0 - n), min(self.h, j0 + n + 1))
+        i = np.arange(max(0, i0 - n), min(self.w, i0 + n + 1))
+        if not len(j) or not len(i):
+            return []
+        jj, ii = np.meshgrid(j, i, indexing='ij')
+        x = self.x0 + (ii + 0.5) * self.res
+        y = self.y0 + (jj + 0.5) * self.res
+        d = np.hypot(x - p[0], y - p[1])
+        ok = (d <= radius_m) & self.passable[jj, ii]
+        order = np.argsort(d[ok], kind='stable')
+        return [(float(a), float(b)) for a, b in zip(x[ok][order], y[ok][order])]
 
     def with_allowed(self, allowed) -> 'AllowedRouter':
         """The same raster and blocked ground with other allowed ground (cheaper than new)."""

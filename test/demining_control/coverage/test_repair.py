@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, Point, box
 from shapely.ops import unary_union
 
 from demining_control.coverage.no_go import disc_polygon
@@ -215,3 +215,53 @@ def test_a_cut_beside_an_exclusion_zone_with_nothing_to_re_join_ends_the_path_th
     back = LineString([(40.0 - g.tool_offset_x_m, 3.0), (0.0 - g.tool_offset_x_m, 3.0)])
     assert dropped.intersection(back.buffer(0.9, cap_style='flat')).area > \
         0.95 * back.buffer(0.9, cap_style='flat').area
+
+
+def _leg(a, b, yaw, step):
+    """Waypoints from ``a`` up to (not including) ``b``, facing ``yaw``."""
+    n = max(1, int(math.ceil(math.dist(a, b) / step)))
+    t = np.linspace(0.0, 1.0, n + 1)[:-1, None]
+    pts = np.asarray(a) + t * (np.asarray(b) - np.asarray(a))
+    return np.column_stack([pts, np.full(len(pts), yaw)])
+
+
+def test_the_link_pivots_where_the_tracks_sweep_stays_on_allowed_ground():
+    """A machine on a lane turns onto a headland band: the router's corner hugged the band's
+    inner edge, and the pivot there swept the tracks' rear corners over the unprocessed lane
+    beside (bench/coverage.py --quick cratered_field: 37 field violations against the full
+    re-plan's 25). The corner goes where the band has room for the pivot."""
+    from demining_control.coverage.allowed import ContactParams, check_path
+    p = CoverageParams()
+    g = RepairGeometry.of(p, 10.0)
+    band = box(30.0, -8.0, 37.0, 20.0)          # the headland, processed
+    lane = box(12.0, 8.5, 30.0, 11.5)           # the lane driven so far, processed
+    fence = box(-10.0, -15.0, 50.0, 30.0)
+    s = p.waypoint_spacing_m
+    # the lane on west (work), down, back east below it, and up the band (work)
+    legs = [((30.0, 10.0), (0.0, 10.0), math.pi, True),
+            ((0.0, 10.0), (0.0, 2.0), -0.5 * math.pi, False),
+            ((0.0, 2.0), (33.5, 2.0), 0.0, False),
+            ((33.5, 2.0), (33.5, 18.0), 0.5 * math.pi, True)]
+    rows = [_leg(a, b, yaw, s) for a, b, yaw, _ in legs]
+    rows.append(np.array([[33.5, 18.0, 0.5 * math.pi]]))
+    work = np.concatenate([np.full(len(r), w) for r, (*_, w) in zip(rows, legs)] + [[False]])
+    path = np.vstack(rows)
+    discs = [(8.0, 10.0, RADIUS_M)]                 # the lane ahead
+    k = int(np.argmin(np.hypot(path[:, 0] - 16.0, path[:, 1] - 10.0)))
+    allowed = band.union(lane)
+
+    def router():
+        return allowed_router(p, g, allowed, [disc_polygon(*discs[0])], fence)
+    rep = repair_path(path, work, k, path[k], discs, g, router, fence=fence)
+    assert rep is not None and rep.cuts == 1
+    check = check_path(rep.path, rep.work, [(-8.0, -12.0), (45.0, -12.0), (45.0, 28.0),
+                                            (-8.0, 28.0)],
+                       [list(disc_polygon(*discs[0]).exterior.coords)[:-1]], allowed,
+                       ContactParams(resolution_m=0.1))
+    assert check.keep_out_at == []
+    assert check.field_violations == []
+    # every pivot's sweep of the tracks is on allowed ground (within the router's cell)
+    turn = np.abs(np.angle(np.exp(1j * np.diff(rep.path[:, 2]))))
+    corners = rep.path[1:][turn > p.corner_angle_rad]
+    assert len(corners)
+    assert all(Point(x, y).buffer(g.track_pivot_m - 0.1).within(allowed) for x, y, _ in corners)

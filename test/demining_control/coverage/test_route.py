@@ -93,3 +93,17 @@ def test_a_processed_grid_allows_its_cells_as_their_polygons_would():
     fresh = AllowedRouter((-2, -6, 23, 8), unary_union([allowed, box(9.5, 0, 11.5, 2)]), None,
                           HALF, PENALTY)
     assert np.array_equal(router.cost, fresh.cost)
+
+
+def test_room_is_how_far_round_a_point_the_ground_is_allowed():
+    # a 10 m wide band: 5 m of room at its middle, none outside it
+    router = AllowedRouter((-10, -10, 20, 20), box(0, 0, 10, 20), box(-10, -10, -5, 20),
+                           HALF, PENALTY)
+    assert abs(router.room((5.25, 10.25)) - 4.75) <= router.res
+    assert router.room((1.25, 10.25)) < 1.5
+    assert router.room((-2.0, 10.0)) == 0.0 and router.room((100.0, 0.0)) == 0.0
+    near = router.centres_near((-4.0, 10.0), 2.0)
+    assert near and all(math.dist(c, (-4.0, 10.0)) <= 2.0 for c in near)
+    assert all(router.can_stand(c) for c in near)            # never in blocked ground
+    d = [math.dist(c, (-4.0, 10.0)) for c in near]
+    assert d == sorted(d)
