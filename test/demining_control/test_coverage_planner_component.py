@@ -293,6 +293,18 @@ def _refuse(rt, stamp, reason=None):
                                      reason or NO_GO_AHEAD), stamp)
 
 
+def _pinned_by_suspect(rt, pose, t0, t1):
+    """Refused for a track on a suspect every 0.5 s from ``t0`` to ``t1``, each refusal
+    cleared at once, the machine standing at ``pose``."""
+    from demining_bringup.contract.datatypes import SafetyEvent
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, SafetyState
+    for t in np.arange(t0, t1, 0.5):
+        _refuse(rt, float(t), HAZARD_UNDER_TRACK)
+        rt.deliver('safety', SafetyEvent(float(t) + 0.1, SafetyState.OK.value, 'ok'),
+                   float(t) + 0.1)
+        rt.deliver('pose', pose, float(t) + 0.2)
+
+
 def test_a_path_the_supervisor_keeps_refusing_is_replanned_round_the_zone(area_file):
     """No dead end: refused at keep-out ground for pin_replan_s, the planner backs out and
     re-plans with that zone wider; a refusal that clears at once is no pin."""
@@ -328,19 +340,24 @@ def test_a_path_the_supervisor_keeps_refusing_is_replanned_round_the_zone(area_f
         assert strip.intersection(wider).area < 1e-3
 
 
+def _suspect_runtime(area_file, **params):
+    """A planner with its first pose, the pose it is pinned at and an unknown suspect near
+    the path (a track on it is what the supervisor refuses)."""
+    rt, out = _runtime(area_file, **params)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    pose = VehicleState(10.0, 6.0, 1.0, 0.0)
+    near = Detection(x=7.5, y=2.6, depth=0.12, confidence=0.3, kind=DetectionKind.UNKNOWN,
+                     radius=0.05)
+    return rt, out, pose, near
+
+
 def test_a_suspect_a_track_would_press_is_replanned_round_then_marked_when_it_pins_again(
         area_file):
     """No dead end for the supervisor's refusal of a track on a suspect (an AP or unknown
     track on unprocessed ground): the first pin re-plans with the turns kept off the
     suspects; pinned at the same suspect again, the planner marks it and plans round it like
     a no-go zone (left for manual clearance), without widening it."""
-    from demining_bringup.contract.datatypes import SafetyEvent
-    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, SafetyState
-    rt, out = _runtime(area_file)
-    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
-    pose = VehicleState(10.0, 6.0, 1.0, 0.0)
-    near = Detection(x=7.5, y=2.6, depth=0.12, confidence=0.3, kind=DetectionKind.UNKNOWN,
-                     radius=0.05)
+    rt, out, pose, near = _suspect_runtime(area_file)
     far = Detection(x=20.0, y=9.0, depth=0.05, confidence=0.8, kind=DetectionKind.AP,
                     radius=0.05)
     clutter = Detection(x=6.0, y=2.5, depth=0.05, confidence=0.99,
@@ -348,17 +365,10 @@ def test_a_suspect_a_track_would_press_is_replanned_round_then_marked_when_it_pi
     rt.deliver('detections', Detections(10.0, [near, far, clutter]), 10.0)
     assert len(out) == 1                    # suspects are the tool's: no re-plan for them
 
-    def pinned(t0):
-        for t in np.arange(t0, t0 + 7.0, 0.5):
-            _refuse(rt, float(t), HAZARD_UNDER_TRACK)
-            rt.deliver('safety', SafetyEvent(float(t) + 0.1, SafetyState.OK.value, 'ok'),
-                       float(t) + 0.1)
-            rt.deliver('pose', pose, float(t) + 0.2)
-
     comp = rt.component
-    pinned(40.0)
+    _pinned_by_suspect(rt, pose, 40.0, 47.0)
     assert len(out) == 2 and not comp.marked and comp.pins == 1
-    pinned(47.0)                                      # refused again on the new path
+    _pinned_by_suspect(rt, pose, 47.0, 54.0)          # refused again on the new path
     assert len(out) == 3
     assert len(comp.marked) == 1 and comp.marked[0].contains(Point(7.5, 2.6))
     assert comp.pins == 2 and not comp.inflation      # the suspect is not widened
@@ -776,22 +786,12 @@ def test_a_geometry_error_in_the_planner_refuses_the_plan_with_its_reason(area_f
 
 
 def test_past_max_marked_suspects_the_plan_is_refused_and_no_path_follows(area_file):
-    from demining_bringup.contract.datatypes import SafetyEvent
-    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, SafetyState
-    rt, out = _runtime(area_file, max_marked_suspects=0)
-    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
-    pose = VehicleState(10.0, 6.0, 1.0, 0.0)
-    near = Detection(x=7.5, y=2.6, depth=0.12, confidence=0.3, kind=DetectionKind.UNKNOWN,
-                     radius=0.05)
+    rt, out, pose, near = _suspect_runtime(area_file, max_marked_suspects=0)
     at = Detection(x=22.0, y=15.0, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
                    radius=0.16)
     rt.deliver('detections', Detections(10.0, [near, at]), 10.0)
     assert len(out) == 2            # the first plan and the re-plan round the AT zone
-    for t in np.arange(40.0, 54.0, 0.5):
-        _refuse(rt, float(t), HAZARD_UNDER_TRACK)
-        rt.deliver('safety', SafetyEvent(float(t) + 0.1, SafetyState.OK.value, 'ok'),
-                   float(t) + 0.1)
-        rt.deliver('pose', pose, float(t) + 0.2)
+    _pinned_by_suspect(rt, pose, 40.0, 54.0)
     comp = rt.component
     assert comp.status.state == PlanState.REFUSED.value
     assert 'marked already' in comp.status.reason and not comp.marked

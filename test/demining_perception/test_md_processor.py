@@ -163,23 +163,29 @@ def test_along_track_average_is_the_windowed_mean_without_missing_readings():
     assert np.all(np.isnan(avg[:, 2]))
 
 
+def _averaged_fused_tracks(objs, seed):
+    """The fusion's tracks from a 15 m pass over ``objs`` with the along-track average on."""
+    from demining_perception.fusion.core import FusionCore, FusionParams
+    dets, _ = run(md_batches(15.0, objs, seed=seed, drift_mv=2.0),
+                  MdProcessor(MdParams(average_half_window_m=0.03)))
+    fusion = FusionCore.from_bounds(FusionParams(), (0.0, -2.0, 15.0, 2.0))
+    fusion.add(dets, stamp=1.0)
+    fusion.update(10.0)
+    return list(fusion.tracks.values())
+
+
 def test_the_fusion_reads_a_faint_answer_as_little_metal_a_suspect():
     # Averaged along track, the TS-50 between two coils is found, and the fusion takes the
     # answer for faint (its own likelihood: a gram or so, no AT mine).
-    from demining_perception.fusion.core import FusionCore, FusionParams
     y_mid = 0.5 * (CH_Y[3] + CH_Y[4])
     objs = [Obj(x=9.0, y=y_mid, depth=0.0375, metal_k=0.08 * 0.5e-3 * 1.2)]
     found = 0
     for seed in range(3):
-        dets, _ = run(md_batches(15.0, objs, seed=seed, drift_mv=2.0),
-                      MdProcessor(MdParams(average_half_window_m=0.03)))
-        fusion = FusionCore.from_bounds(FusionParams(), (0.0, -2.0, 15.0, 2.0))
-        fusion.add(dets, stamp=1.0)
-        fusion.update(10.0)
-        for t in fusion.tracks.values():
+        tracks = _averaged_fused_tracks(objs, seed)
+        for t in tracks:
             assert t.md_faint
             assert t.kind not in (DetectionKind.AT, DetectionKind.UXO, DetectionKind.CLUTTER)
-        found += len(fusion.tracks)
+        found += len(tracks)
     assert found >= 2
 
 
@@ -187,13 +193,7 @@ def test_the_faint_tail_of_an_at_mine_beyond_the_edge_makes_no_at_label():
     # faint_at_edge (the default): the TM-62M half a metre beyond the outer coil answers
     # faintly there; the fusion reads a faint answer as a little metal, no AT mine (it made a
     # false AT label when the fusion read it as "the MD answered").
-    from demining_perception.fusion.core import FusionCore, FusionParams
     objs = [Obj(x=9.0, y=CH_Y[0] - 0.5, depth=0.194, metal_k=0.08 * 1.8 * 1.2)]
     for seed in range(6):
-        dets, _ = run(md_batches(15.0, objs, seed=seed, drift_mv=2.0),
-                      MdProcessor(MdParams(average_half_window_m=0.03)))
-        fusion = FusionCore.from_bounds(FusionParams(), (0.0, -2.0, 15.0, 2.0))
-        fusion.add(dets, stamp=1.0)
-        fusion.update(10.0)
         assert all(t.kind not in (DetectionKind.AT, DetectionKind.UXO)
-                   for t in fusion.tracks.values() if t.md_faint)
+                   for t in _averaged_fused_tracks(objs, seed) if t.md_faint)
