@@ -2212,10 +2212,15 @@ class _Planner:
 
     def _run_in_scored(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float,
                        unprocessed, search: bool = True
-                       ) -> Tuple[Tuple[float, float], List[XY], float]:
+                       ) -> Tuple[Tuple[bool, float, float], List[XY], float]:
         """(key, points, metres over ground not allowed) of the transit onto ``b`` in
-        ``yaw_b``; key: (unprocessed field ground under the tracks at its last pivot and
-        where they stand before the tool, m^2; cost), lower is better.
+        ``yaw_b``; key: (whether its cost carries the keep-out penalty: a pivot swinging the
+        hull into a zone, a metre of keep-out ground or of ground outside the geofence;
+        unprocessed field ground under the tracks at its last pivot and where they stand
+        before the tool, m^2; cost), lower is better. The first term ranks before the disc:
+        a run-in whose tracks stay on processed ground but whose pivot swings the hull into a
+        zone, or whose transit leaves the fence, must never beat one that does neither (the
+        supervisor would stop it there; a plan leaving the fence is refused).
 
         Besides the transit straight onto ``b`` (a pivot there), a run-in: a transit to a
         point behind ``b`` on its line (:data:`_CORNER_RUNS_M`), a pivot there and straight
@@ -2237,7 +2242,8 @@ class _Planner:
                                  q[1] + self.p.tool_offset_x_m * math.sin(yaw_b))]).buffer(
                 self.p.contact_half_width_m, cap_style='flat')
             stood = stand.intersection(unprocessed).area if not unprocessed.is_empty else 0.0
-            key = (_field_m2(self._disc_areas(q, unprocessed)[0]) + _field_m2(stood), cost + d)
+            key = (cost >= _EXCLUSION_PENALTY,
+                   _field_m2(self._disc_areas(q, unprocessed)[0]) + _field_m2(stood), cost + d)
             if best is None or key < best[0]:
                 best = (key, (pts + [b]) if d > 0.0 else pts, over)
         assert best is not None

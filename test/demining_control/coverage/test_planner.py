@@ -15,8 +15,9 @@ from demining_bringup.contract.area import HazardArea
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.lead_in import blind_pivots
-from demining_control.coverage.planner import (_CORNER_RUNS_M, NO_HEADLAND, CoverageParams,
-                                               Lane, PlanningError, _facing, _Planner,
+from demining_control.coverage.planner import (_CORNER_RUNS_M, _EXCLUSION_PENALTY,
+                                               NO_HEADLAND, CoverageParams, Lane,
+                                               PlanningError, _facing, _Planner,
                                                _retraces_in_reverse, auto_lane_angle,
                                                classify_work, lane_footprints, lane_strips,
                                                lead_geometry, plan_coverage)
@@ -809,3 +810,29 @@ def test_the_lanes_still_process_the_suspects():
     strips = unary_union([LineString([lane.tool_start, lane.tool_end]).buffer(
         0.5 * p.tool_width_m, cap_style='flat') for lane in plan.lanes])
     assert strips.contains(Point(12.0, 9.0)) and strips.contains(Point(25.0, 15.0))
+
+
+def test_a_run_in_into_keep_out_never_wins_on_its_pivot_disc(monkeypatch):
+    # The run-ins onto a pass are ranked by the unprocessed ground their last pivot sweeps
+    # before their cost; a run-in whose transit carries the keep-out penalty (its pivot
+    # swings the hull into a zone, it leaves the geofence) ranked on its disc alone and won
+    # where its pivot stood on processed ground. It must lose to any run-in without one.
+    p = CoverageParams()
+    field = box(0.0, 0.0, 40.0, 30.0)
+    processed = field.difference(box(18.0, 12.0, 30.0, 18.0))
+    planner = _Planner(list(field.exterior.coords), [], p, processed=processed)
+    planner._prepare_transits()
+    unprocessed = planner.region.difference(processed)
+    here, b = (20.0, 4.0), (20.0, 15.0)
+    plain = planner.transit
+
+    def transit(a, q, unprocessed, *args, **kwargs):
+        pts, cost, over = plain(a, q, unprocessed, *args, **kwargs)
+        # every run-in behind b (its pivot on processed ground) hits a zone; b itself not
+        return pts, cost + (_EXCLUSION_PENALTY if math.dist(q, b) > 0.5 else 0.0), over
+
+    monkeypatch.setattr(planner, 'transit', transit)
+    key, pts, _ = planner._run_in_scored(here, math.pi / 2, b, 0.0, unprocessed)
+    # the transit straight onto b, its pivot on the unprocessed pocket, not a run-in
+    assert pts == plain(here, b, unprocessed, yaw_a=math.pi / 2, yaw_b=0.0)[0]
+    assert key[-1] < _EXCLUSION_PENALTY
