@@ -20,7 +20,8 @@ allowed ground and their count (``footprint_violations``), of which those on unp
 ground of the field itself (``field_violations``: confirmed hazardous ground, where a bench
 mission counts its footprint violations), path length, turns, planning time,
 the length ratio to the peer, and the re-plan time around a new no-go zone. ``lead_ins``:
-back-ups before a tool lowering whose band ahead the boom had not seen;
+back-ups before a tool lowering whose band ahead the boom had not seen
+(``lead_ins_outside``: those whose tracks back out of the field onto ground not declared safe);
 ``blind_lowerings`` and ``blind_lead_m2``: lowerings no back-up fits, and their unseen ground
 (:mod:`demining_control.coverage.lead_in`). ``blind_track_m2`` and ``blind_track_stretches``:
 ground of the field the tracks press before the tool processed it or the sensor boom swept
@@ -489,7 +490,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                'plan_cpu_s': round(plan_cpu_s, 3),
                'unreached_m2': round(float(sum(g.area for g, _ in plan.unplanned)), 1),
                'headland_passes': len(plan.headland),
-               'lead_ins': len(plan.lead_ins.added), 'blind_lowerings': len(plan.lead_ins.blind),
+               'lead_ins': len(plan.lead_ins.added),
+               'lead_ins_outside': len(plan.lead_ins.outside),
+               'blind_lowerings': len(plan.lead_ins.blind),
                'blind_lead_m2': round(sum(a for _, a in plan.lead_ins.blind), 2),
                'blind_track_m2': round(ours.blind_track_m2, 2),
                'blind_track_stretches': len(ours.blind_track_at),
@@ -555,6 +558,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         'field_violations': int(sum(r['field_violations'] for r in rows)),
         'keep_out_entries': int(sum(r['keep_out_entries'] for r in rows)),
         'lead_ins': int(sum(r['lead_ins'] for r in rows)),
+        'lead_ins_outside': int(sum(r['lead_ins_outside'] for r in rows)),
         'blind_lowerings': int(sum(r['blind_lowerings'] for r in rows)),
         'blind_lead_m2': round(float(sum(r['blind_lead_m2'] for r in rows)), 1),
         'blind_track_m2': round(float(sum(r['blind_track_m2'] for r in rows)), 1),

@@ -77,6 +77,10 @@ class LeadGeometry:
     tolerance_m: float = 0.05
     #: Whether blind lowerings get a back-up (False: they are only counted and reported).
     back_up: bool = True
+    #: Whether, where no back-up on allowed ground sees the whole band, one whose tracks leave
+    #: the field (onto ground not declared safe; never keep-out, base_link in the fence) may
+    #: be taken when it leaves less of the band blind (:func:`add_lead_ins`).
+    back_up_outside: bool = True
 
     @property
     def band_back_m(self) -> float:
@@ -98,6 +102,9 @@ class LeadIns:
     #: Lowerings left blind (no back-up, or only a part of one, fits), with the blind area
     #: of the band left, m^2. A lowering with a partial back-up is in both lists.
     blind: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
+    #: Back-ups (of :attr:`added`) whose tracks leave the field onto ground not declared safe,
+    #: with the ground they newly press out there, m^2 (:attr:`LeadGeometry.back_up_outside`).
+    outside: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
     #: Pivots whose tracks sweep ground of the field nothing has looked at (:func:`blind_pivots`),
     #: with where they turn and that area, m^2 (the start pivot included).
     blind_pivots: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
@@ -233,7 +240,16 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     :param safe: declared safe ground; ``keep_out``: ground the hull never enters (exclusion
         and no-go zones); ``fence``: the geofence base_link stays in (None: none).
     :param outside_safe: a back-up may put the tracks anywhere outside the field (the
-        surroundings are the machine's turning ground); else only where ``safe`` says.
+        surroundings are the machine's turning ground); else only where ``safe`` says, and
+        (``g.back_up_outside``) outside the field where no back-up on that ground sees the
+        whole band and one out there leaves less of it blind: the tracks then press ground
+        outside the hazard area, not declared safe, instead of the flail striking the field's
+        ground nothing has looked at. The field is the confirmed hazardous area (IMAS 07.11,
+        land release: drawn round the evidence of mines), so its unseen ground is the likelier
+        to hold a mine; the planner's corner turns make the same choice
+        (:meth:`~demining_control.coverage.planner._Planner._corner_turns`). Such back-ups
+        are listed in :attr:`LeadIns.outside`; the path check counts their tracks as
+        footprint violations outside the field (not field violations).
     :param scanned: ground the sensor boom swept before the path (shapely; None: none):
         seen for the lead bands and the pivots' tracks (:func:`blind_pivots`,
         :func:`start_pivot`). A band the boom swept on an earlier plan needs no back-up: a
@@ -277,13 +293,15 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         area = blind(0.0)
         if area <= BLIND_TOLERANCE_M2:
             continue
-        back, left = _back_up(x, y, yaw, k, g, blind, replay, field, known, safe, keep_out,
-                              fence, outside_safe, area)
+        back, left, out_m2 = _back_up(x, y, yaw, k, g, blind, replay, field, known, safe,
+                                      keep_out, fence, outside_safe, area)
         if left > BLIND_TOLERANCE_M2:
             report.blind.append(((x, y), left))
         if back is None:
             continue
         report.added.append(((x, y), back))
+        if out_m2 > 0.0:
+            report.outside.append(((x, y), out_m2))
         inserts.append((k, np.array([x - back * math.cos(yaw), y - back * math.sin(yaw)])))
     if inserts:
         xy, work, facing = _with_back_ups(xy, work, facing, inserts)
@@ -500,9 +518,10 @@ def start_moves(x: float, y: float, yaw: float, g: LeadGeometry, max_m: float, *
 
 def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, replay: _Replay,
              field, known, safe, keep_out, fence, outside_safe: bool, area: float
-             ) -> Tuple[Optional[float], float]:
+             ) -> Tuple[Optional[float], float, float]:
     """The back-up before a lowering whose lead band holds ``area`` m^2 nothing has looked
-    at, and the blind area left after it: (m or None, m^2).
+    at: (m or None, the blind area left after it, m^2, the ground its tracks newly press
+    outside the field, not declared safe, m^2).
 
     The shortest back-up after which the band is seen, keeping the tracks on ground
     processed (before the path or by its earlier legs), driven on by its earlier legs
@@ -512,20 +531,26 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
     blind ground: the band moves back with the machine onto ground seen before (a re-plan of
     bench/missions.py gen_at_uxo_lanes seed 1 lowered the flail over 2.4 m^2 of unseen band
     where a shorter back-up left 0.3 m^2). None (and ``area``) when no step leaves less.
+    Failing a full back-up on that ground, with ``g.back_up_outside``, the same search that
+    may also put the tracks outside the field (:func:`add_lead_ins`), when it leaves less
+    of the band blind.
     """
     c, s = math.cos(yaw), math.sin(yaw)
     steps = int(math.ceil(g.max_back_m / BACK_STEP_M)) if g.back_up else 0
-    best: Tuple[Optional[float], float] = (None, area)
+    best: Tuple[Optional[float], float, float] = (None, area, 0.0)
+    # the same steps, the tracks also allowed outside the field (not declared safe)
+    wider: Tuple[Optional[float], float, float] = (None, area, 0.0)
+    on_allowed = True
     for i in range(1, steps + 1):
         back = i * BACK_STEP_M
         bx, by = x - back * c, y - back * s
         if fence is not None and not fence.covers(shapely.Point(bx, by)):
-            return best
+            break
         # the ground the hull newly covers (where it stands now the plan has judged)
         hull = Polygon(rectangle(x, y, yaw, g.footprint_rear_m + back, -g.footprint_rear_m,
                                  g.footprint_half_width_m))
         if keep_out is not None and not keep_out.is_empty and hull.intersects(keep_out):
-            return best
+            break
         # the ground the tracks newly press while backing up
         tracks = Polygon(rectangle(x, y, yaw, 0.5 * g.track_length_m + back,
                                    -0.5 * g.track_length_m,
@@ -539,16 +564,27 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
         own = bare if not bare.is_empty else None
         if not bare.is_empty:
             bare = robust(shapely.difference, bare, replay.stood_before(k, bare))
+        if bare.area > BLIND_TOLERANCE_M2:
+            break
         out = Polygon() if outside_safe else robust(shapely.difference, tracks, field)
         if not out.is_empty and safe is not None and not safe.is_empty:
             out = robust(shapely.difference, out, safe)
-        if bare.area + out.area > BLIND_TOLERANCE_M2:
-            return best
+        out_m2 = float(out.area)
+        on_allowed = on_allowed and out_m2 <= BLIND_TOLERANCE_M2
+        if not (on_allowed or g.back_up_outside):
+            break
         left = blind(back)
-        if left <= BLIND_TOLERANCE_M2:
-            return back, 0.0
-        if left < best[1] - BLIND_TOLERANCE_M2 and (own is None or robust(
-                shapely.difference, own, replay.stood_before(k, own, driven=False)).area
-                <= BLIND_TOLERANCE_M2):
-            best = (back, left)
-    return best
+        partial_ok = own is None or robust(
+            shapely.difference, own, replay.stood_before(k, own, driven=False)).area \
+            <= BLIND_TOLERANCE_M2
+        if on_allowed:
+            if left <= BLIND_TOLERANCE_M2:
+                return back, 0.0, 0.0
+            if left < best[1] - BLIND_TOLERANCE_M2 and partial_ok:
+                best = (back, left, 0.0)
+        elif left <= BLIND_TOLERANCE_M2:
+            wider = (back, 0.0, out_m2)
+            break
+        elif left < wider[1] - BLIND_TOLERANCE_M2 and partial_ok:
+            wider = (back, left, out_m2)
+    return wider if wider[1] < best[1] - BLIND_TOLERANCE_M2 else best

@@ -211,6 +211,10 @@ class CoverageParams:
     lead_in_back_up: bool = param(True, 'back up before a tool lowering whose band ahead the '
                                   'boom has not scanned (coverage/lead_in.py); false: such '
                                   'lowerings are only counted and logged')
+    lead_in_back_up_outside: bool = param(
+        True, 'where no back-up on processed or declared safe ground sees the whole band, '
+        'one whose tracks leave the field (never keep-out, inside the geofence) is taken '
+        'when it leaves less of the band blind (coverage/lead_in.py add_lead_ins)')
     start_move_max_m: float = param(
         6.0, "longest straight move (tool raised, as the machine faces, over processed, "
         "declared safe or its own driven ground) before a plan's first pivot when pivoting "
@@ -338,7 +342,8 @@ class CoveragePlan:
                 f'spacing {self.lane_spacing_m:.2f} m, path {self.length_m:.0f} m '
                 f'(work {self.work_length_m:.0f} m), expected {self.expected_time_s / 60:.1f} min,'
                 f' transit over unprocessed ground {self.transit_over_unprocessed_m:.1f} m, '
-                f'{len(self.lead_ins.added)} lead-ins, {len(self.lead_ins.blind)} '
+                f'{len(self.lead_ins.added)} lead-ins ({len(self.lead_ins.outside)} backing '
+                f'out of the field), {len(self.lead_ins.blind)} '
                 f'lowerings over unseen ground, {len(self.lead_ins.blind_pivots)} pivots '
                 'sweeping it')
 
@@ -2481,7 +2486,7 @@ def lead_geometry(p: CoverageParams) -> LeadGeometry:
         footprint_rear_m=p.footprint_rear_m, footprint_front_m=p.footprint_front_m,
         footprint_half_width_m=p.footprint_half_width_m,
         corner_angle_rad=p.corner_angle_rad, tolerance_m=p.allowed_ground_tolerance_m,
-        back_up=p.lead_in_back_up)
+        back_up=p.lead_in_back_up, back_up_outside=p.lead_in_back_up_outside)
 
 
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),

@@ -119,19 +119,35 @@ def test_a_band_the_boom_swept_on_an_earlier_plan_needs_no_back_up():
     assert not report.added and not report.blind
 
 
-def test_ground_outside_the_field_takes_the_tracks_only_when_the_surroundings_are_safe():
+def test_ground_outside_the_field_takes_the_tracks_when_safe_or_the_band_is_blind_else():
     g = _geometry()
     # a pivot 1 m inside the field's south edge: a back-up puts the tracks' rear outside
     path = PIVOT_PATH - np.array([0.0, 2.0])
     processed = box(0.0, 0.0, 20.0, 3.5)
-    kept = add_lead_ins(path, PIVOT_WORK, PIVOT_FACING, g, field=FIELD, processed=processed,
-                        start_yaw=0.0)
+    inside_only = dataclasses.replace(g, back_up_outside=False)
+    kept = add_lead_ins(path, PIVOT_WORK, PIVOT_FACING, inside_only, field=FIELD,
+                        processed=processed, start_yaw=0.0)
     assert not kept[3].added and len(kept[3].blind) == 1
     safe = box(-5.0, -5.0, 25.0, 0.0)
     for kwargs in ({'outside_safe': True}, {'safe': safe}):
-        out = add_lead_ins(path, PIVOT_WORK, PIVOT_FACING, g, field=FIELD,
+        out = add_lead_ins(path, PIVOT_WORK, PIVOT_FACING, inside_only, field=FIELD,
                            processed=processed, start_yaw=0.0, **kwargs)
-        assert len(out[3].added) == 1 and not out[3].blind
+        assert len(out[3].added) == 1 and not out[3].blind and not out[3].outside
+    # Nothing declared outside, the default: rather than the flail striking the field's
+    # unseen band, the tracks back out of the field (never into keep-out), and that is listed
+    xy, _, _, report = add_lead_ins(path, PIVOT_WORK, PIVOT_FACING, g, field=FIELD,
+                                    processed=processed, start_yaw=0.0)
+    (where, back), = report.added
+    (at, out_m2), = report.outside
+    assert not report.blind and where == at == pytest.approx((10.0, 1.0))
+    assert xy[2].tolist() == pytest.approx([10.0, 1.0 - back])
+    # the ground the tracks newly press, all outside (their rear was out already)
+    assert out_m2 == pytest.approx(back * 2.0 * (g.contact_half_width_m - g.tolerance_m))
+    # a keep-out zone behind stops the back-up where the hull would meet it
+    zone = box(5.0, -8.0, 15.0, -2.0)
+    _, _, _, stopped = add_lead_ins(path, PIVOT_WORK, PIVOT_FACING, g, field=FIELD,
+                                    processed=processed, start_yaw=0.0, keep_out=zone)
+    assert all(b < back for _, b in stopped.added) and len(stopped.blind) == 1
 
 
 def test_a_straight_run_in_and_a_boom_that_looked_before_need_no_back_up():

@@ -387,15 +387,20 @@ def test_a_replan_round_a_mine_on_the_headland_keeps_the_machine_inside_the_fiel
                          no_go_zones=[list(disc.exterior.coords)[:-1]])
     # it leaves the field only to turn a corner of a headland pass (a bulb turn: the pivots
     # outside, not on the field's unprocessed ground), never round the zone
-    _only_corner_turns_outside(LineString(plan.waypoints), Polygon(field), field)
+    _only_corner_turns_outside(LineString(plan.waypoints), Polygon(field), field,
+                               plan.lead_ins.outside)
     assert LineString(plan.waypoints).distance(disc) > 0.0
 
 
-def _only_corner_turns_outside(path, allowed, corners):
-    """Assert that every piece of ``path`` outside ``allowed`` is a corner's bulb turn."""
+def _only_corner_turns_outside(path, allowed, corners, back_ups=()):
+    """Assert that every piece of ``path`` outside ``allowed`` is a corner's bulb turn or one
+    of the plan's back-ups out of the field (``plan.lead_ins.outside``: straight back from a
+    lowering, no longer than a lead band)."""
     outside = path.difference(allowed.buffer(0.1))
+    reach = lead_geometry(CoverageParams()).max_back_m + 1e-6
     for piece in getattr(outside, 'geoms', [outside]):
-        if piece.is_empty:
+        if piece.is_empty or any(max(Point(where).distance(Point(c)) for c in piece.coords)
+                                 <= reach for where, _ in back_ups):
             continue
         assert min(Point(c).distance(piece) for c in corners) < max(_CORNER_RUNS_M)
         assert max(allowed.distance(Point(c)) for c in piece.coords) <= max(_CORNER_RUNS_M)
@@ -418,7 +423,8 @@ def test_a_replan_round_a_mine_on_the_last_headland_side_goes_back_round_the_rin
                          safe_ground=lane, no_go_zones=[list(disc.exterior.coords)[:-1]],
                          fence=fence)
     path = LineString(plan.waypoints)
-    _only_corner_turns_outside(path, unary_union([Polygon(field), lane]), field)
+    _only_corner_turns_outside(path, unary_union([Polygon(field), lane]), field,
+                               plan.lead_ins.outside)
     assert path.distance(disc) > 0.0
 
 
