@@ -224,10 +224,11 @@ def decode_md_scan(msg: PointCloud2) -> MdScan:
 
 _DET_FIELDS = _layout([('x', _F32, 1), ('y', _F32, 1), ('z', _F32, 1), ('confidence', _F32, 1),
                        ('kind', _U32, 1), ('id', _U32, 1), ('radius', _F32, 1),
-                       ('strength', _F32, 1), ('polarity', _F32, 1), ('sigma_xy', _F32, 1)])
+                       ('strength', _F32, 1), ('polarity', _F32, 1), ('sigma_xy', _F32, 1),
+                       ('radius_min', _F32, 1)])
 
 
-_DET_DTYPE = _dtype(_DET_FIELDS, _FIELD_SIZE * 10)
+_DET_DTYPE = _dtype(_DET_FIELDS, _FIELD_SIZE * 11)
 _KIND_BY_VALUE = {int(k): k for k in DetectionKind}
 
 
@@ -235,7 +236,8 @@ def detection_rows(dets: Sequence[Detection]) -> np.ndarray:
     """The rows a detection list's message carries (its point layout: float32, uint32)."""
     # One conversion of all rows (the same float32/uint32 casts as row by row).
     return np.array([(d.x, d.y, -d.depth, d.confidence, int(d.kind), d.id, d.radius,
-                      d.strength, d.polarity, d.sigma_xy) for d in dets], dtype=_DET_DTYPE)
+                      d.strength, d.polarity, d.sigma_xy, d.radius_min) for d in dets],
+                    dtype=_DET_DTYPE)
 
 
 def encode_detections(dets: Sequence[Detection], stamp: float,
@@ -270,8 +272,9 @@ def _detections_rowwise(arr: np.ndarray, source: str) -> List[Detection]:
     # column-wise casts give; the checks are _polarity's and _nonneg's
     return [Detection(x, y, -z, min(1.0, max(0.0, c)), kinds[k], source, r, i, s,
                       int(math.copysign(1, p)) if isfinite(p) and p != 0.0 else 0,
-                      q if isfinite(q) and q > 0.0 else 0.0)
-            for x, y, z, c, k, i, r, s, p, q in arr.tolist()
+                      q if isfinite(q) and q > 0.0 else 0.0,
+                      b if isfinite(b) and b > 0.0 else 0.0)
+            for x, y, z, c, k, i, r, s, p, q, b in arr.tolist()
             if isfinite(x) and isfinite(y) and isfinite(z) and isfinite(c) and k in kinds]
 
 
@@ -288,18 +291,20 @@ def _detections_columnwise(arr: np.ndarray, source: str) -> List[Detection]:
         sub = arr
     pol = sub['polarity'].astype(np.float64)
     sig = sub['sigma_xy'].astype(np.float64)
-    # _polarity and _nonneg, column-wise: NaN polarity is 0, a non-positive sigma is 0.
+    r_min = sub['radius_min'].astype(np.float64)
+    # _polarity and _nonneg, column-wise: NaN polarity is 0, a non-positive sigma or bound 0.
     pol_sign = np.where(np.isfinite(pol) & (pol != 0.0), np.copysign(1.0, pol), 0.0)
     sig_ok = np.where(np.isfinite(sig) & (sig > 0.0), sig, 0.0)
+    r_min_ok = np.where(np.isfinite(r_min) & (r_min > 0.0), r_min, 0.0)
     # positional: Detection(x, y, depth, confidence, kind, source, radius, id, strength,
-    # polarity, sigma_xy) (keywords cost twice the construction, hundreds per list)
+    # polarity, sigma_xy, radius_min) (keywords cost twice the construction, hundreds per list)
     return [Detection(xi, yi, -zi, min(1.0, max(0.0, ci)), kinds[ki], source, ri, ii, si, pi,
-                      qi)
-            for xi, yi, zi, ci, ki, ri, ii, si, pi, qi in zip(
+                      qi, bi)
+            for xi, yi, zi, ci, ki, ri, ii, si, pi, qi, bi in zip(
                 x.tolist(), y.tolist(), z.tolist(), conf.tolist(), sub['kind'].tolist(),
                 sub['radius'].astype(np.float64).tolist(), sub['id'].tolist(),
                 sub['strength'].astype(np.float64).tolist(), pol_sign.astype(int).tolist(),
-                sig_ok.tolist())]
+                sig_ok.tolist(), r_min_ok.tolist())]
 
 
 def _polarity(value: float) -> int:
@@ -309,7 +314,7 @@ def _polarity(value: float) -> int:
 
 
 def _nonneg(value: float) -> float:
-    """A non-negative finite float, else 0 (a position sigma)."""
+    """A non-negative finite float, else 0 (a position sigma, a lower bound of a width)."""
     v = float(value)
     return v if math.isfinite(v) and v > 0.0 else 0.0
 
@@ -333,7 +338,8 @@ def decode_detections(msg: PointCloud2, source: str = 'fused') -> List[Detection
             id=int(row['id']) if 'id' in names else 0,
             strength=float(row['strength']) if 'strength' in names else 0.0,
             polarity=_polarity(row['polarity']) if 'polarity' in names else 0,
-            sigma_xy=_nonneg(row['sigma_xy']) if 'sigma_xy' in names else 0.0))
+            sigma_xy=_nonneg(row['sigma_xy']) if 'sigma_xy' in names else 0.0,
+            radius_min=_nonneg(row['radius_min']) if 'radius_min' in names else 0.0))
     return out
 
 

@@ -63,6 +63,10 @@ class Detection:
     polarity: int = 0
     #: 1-sigma horizontal position uncertainty from the pose covariance at the time, m (0: none).
     sigma_xy: float = 0.0
+    #: GPR: the narrowest flat-top half width the hyperbola fit allows within the noise, m
+    #: (every narrower top fits the echo worse), also when it cannot pin the width down
+    #: (``radius`` NaN). 0: none ruled out, or not a GPR report.
+    radius_min: float = 0.0
 
 
 @dataclasses.dataclass

@@ -53,6 +53,27 @@
   few grams, so the posterior calls it AP, but its top fits 20-24 cm, which no AP mine does
   (bench/classification.py shallow_at, seeds 1-2: 32 of 56 AP before the flush-laid depth
   component and this rule, 14 after; mixed_field and generated unchanged).
+* **Open widths** (:attr:`Track.gpr_open_width`): the track's flat top is the widest its
+  channels' hyperbola fits measure (:attr:`Track.gpr_radius`), but a fit may leave its width
+  open (NaN: not resolved, or wider than its grid). Over a TM-62P laid 5 cm deep the channel
+  over its centre did (its best 15-25 cm, the wider tops within the noise, the AP mines' 0-8 cm
+  6-90 noise units under it), and the widest measured top was the 3-6 cm chord a neighbour
+  channel 17-28 cm off crossed: with the fuze's 30 g a fragment's (P(clutter) 0.985, P(AT)
+  0.002), labelled AP by the cost of calling a mine clutter, and the flail went over it
+  (bench/classification.py --worlds shallow_at: 3 of 56 on seeds 1-2, 3 of 56 on seeds 3-4). The
+  strongest report comes from the channel nearest the object's centre (the beam's gain falls off
+  across the boom), which crosses its widest chord; so where the strongest confident report left
+  its width open and the narrowest top it allows (``Detection.radius_min``, the GPR processor's
+  ``fit_hyperbola``) is wider than the widest measured one, the track's top reads as that
+  narrowest allowed top (:attr:`Track.gpr_width`): the least the data say of the widest chord.
+  It is no more than that: the noise alone sets its margin, so a top whose every width fits
+  within the noise reads narrow (a TM-62P whose centre report allowed 6 cm over a 5 cm chord
+  stayed AP, 1 of 56 on seeds 3-4), and an object whose apex lies above the GPR's window, which
+  reads wide, gives none (``open_width_guard_m``). Read instead as a censored measurement (the
+  top at least the chord) it made that mine AT too, but also a PMA-1 8 cm deep in loam whose
+  strongest report allowed 5 cm over a 4 cm chord (bench/perception.py --quick: false AT labels
+  0 -> 1). On bench/classification.py's default worlds and at_track_lines, and
+  bench/perception.py --quick, no label changed.
 * **Deep reflectors** (:func:`deep_reflector`): below ~15 cm the GPR cannot size a top (the
   hyperbola's moveout barely changes with its width), so a plastic AT mine there reads as a
   stone. A suspect (AP or UNKNOWN label) whose top is at least ``deep_reflector_depth_m``
@@ -703,6 +724,13 @@ class Track:
     gpr_radius_sum: float = 0.0       # confident GPR hits: sum and count of half widths
     gpr_radius_n: int = 0
     gpr_max_radius: float = 0.0       # largest flat-top half width of the confident hits, m
+    #: The strongest confident GPR hit whose fit left the half width open (NaN): its
+    #: strength (Detection.strength) and the narrowest top its fit allows (radius_min, m);
+    #: and the strength of the strongest confident hit whose fit measured the half width
+    #: (:attr:`gpr_open_width`)
+    gpr_open_strength: float = -math.inf
+    gpr_open_floor: float = 0.0
+    gpr_sized_strength: float = -math.inf
     polarity_sum: float = 0.0         # confidence-weighted polarity votes of GPR hits
     gpr_strength: float = 0.0         # strongest GPR response (mean whitened envelope)
     depth_sum: float = 0.0            # confidence-weighted GPR depth
@@ -796,6 +824,23 @@ class Track:
         return self.gpr_max_radius if self.gpr_radius_n else self.gpr_best_radius
 
     @property
+    def gpr_open_width(self) -> bool:
+        """Whether the track's flat top reads as the narrowest top its strongest confident
+        report allows (:attr:`gpr_open_floor`; module docstring, "Open widths"): that report,
+        from the channel nearest the object's centre, left its width open and rules the
+        widest measured one (a chord farther out) out as its own.
+        """
+        return (self.gpr_radius_n > 0 and self.gpr_open_strength > self.gpr_sized_strength
+                and self.gpr_open_floor > self.gpr_max_radius)
+
+    @property
+    def gpr_width(self) -> float:
+        """Half width of the flat top that the classifier reads, m: :attr:`gpr_radius`, or
+        the strongest report's narrowest allowed top where it rules that out
+        (:attr:`gpr_open_width`)."""
+        return self.gpr_open_floor if self.gpr_open_width else self.gpr_radius
+
+    @property
     def polarity(self) -> int:
         """Majority polarity of the GPR hits (+1, -1, 0 unknown)."""
         return 0 if self.polarity_sum == 0.0 else int(math.copysign(1, self.polarity_sum))
@@ -849,6 +894,13 @@ class Track:
                     self.gpr_max_radius = max(self.gpr_max_radius, det.radius)
                     self.gpr_radius_sum += det.radius
                     self.gpr_radius_n += 1
+            if det.confidence >= confident_gpr:
+                if math.isfinite(det.radius):
+                    self.gpr_sized_strength = max(self.gpr_sized_strength, strength)
+                elif strength > self.gpr_open_strength:
+                    self.gpr_open_strength = strength
+                    self.gpr_open_floor = det.radius_min if math.isfinite(det.radius_min) \
+                        else 0.0
             if det.polarity:
                 self.polarity_sum += math.copysign(det.confidence, det.polarity)
             self.gpr_strength = max(self.gpr_strength, strength)
@@ -909,6 +961,10 @@ class Track:
         self.gpr_max_radius = max(self.gpr_max_radius, other.gpr_max_radius)
         self.gpr_radius_sum += other.gpr_radius_sum
         self.gpr_radius_n += other.gpr_radius_n
+        if other.gpr_open_strength > self.gpr_open_strength:
+            self.gpr_open_strength = other.gpr_open_strength
+            self.gpr_open_floor = other.gpr_open_floor
+        self.gpr_sized_strength = max(self.gpr_sized_strength, other.gpr_sized_strength)
         self.polarity_sum += other.polarity_sum
         self.gpr_strength = max(self.gpr_strength, other.gpr_strength)
         self.depth_sum += other.depth_sum
@@ -1125,7 +1181,7 @@ def posterior(t: Track, p: FusionParams, now: float,
             lp += math.log(1.0 - m.p_gpr_silent)
             if confident_gpr:
                 mean, sig = m.half_width
-                lp += _gauss(t.gpr_radius, mean, sig, _HALF_WIDTH_RANGE_M)
+                lp += _gauss(t.gpr_width, mean, sig, _HALF_WIDTH_RANGE_M)
             if t.polarity:
                 p_pos = m.p_positive
                 if h == Hypothesis.AT and (not t.md_hits or t.md_faint):
@@ -1257,7 +1313,8 @@ def evidence(t: Track) -> str:
     polarity, stack z), the MD's metal and the posterior of each :class:`Hypothesis`."""
     post = ' '.join(f'{h.name} {v:.3f}' for h, v in zip(Hypothesis, t.posterior))
     return (f'{t.gpr_hits} GPR report(s) (at most {t.gpr_look_max} in a look), top '
-            f'{100 * t.gpr_radius:.0f} cm wide (half) at {100 * t.gpr_depth:.0f} cm, polarity '
+            f'{100 * t.gpr_width:.0f} cm wide (half{", open" if t.gpr_open_width else ""}) '
+            f'at {100 * t.gpr_depth:.0f} cm, polarity '
             f'{t.polarity:+d}, z {t.gpr_strength:.0f}; {t.md_hits} MD report(s) '
             f'({t.md_faint_hits} faint), '
             f'{t.metal_g:.1f} g; posterior {post}'

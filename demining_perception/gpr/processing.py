@@ -232,6 +232,11 @@ class GprParams:
         'is the one after it, of the other sign (a nail 2 cm deep read +1 like a plastic body, a '
         'PMN 2-3 cm deep -1 like metal: the simulator\'s traces in loam and dry sand); 0: off',
         min=0.0, max=0.5)
+    open_width_guard_m: float = param(
+        0.01, 'an apex less than this below the window\'s top (min_depth_m) gives no narrowest '
+        'allowed flat top (Detection.radius_min 0), m: the apex of an object just above the '
+        'window lies outside it and the flanks in it stack as a wide flat top (a PMN or a '
+        'TS-50 1-1.5 cm deep: 7-12 cm, against their 4.5-5.6 cm); 0: off', min=0.0, max=0.5)
     surface_guard_depth_m: float = param(
         0.06, 'an apex this shallow is taken for a misaligned ground bounce when the surface '
         'above it is disturbed along the track (surface_context_m) and it is not far stronger '
@@ -1345,7 +1350,7 @@ class GprProcessor:
         off = st.s_arr[rows] - st.s_arr[i]
         keep = np.abs(off) <= reach + _FIT_MAX_SHIFT_M
         rows, off = rows[keep], off[keep]
-        half_width, shift, k0, resolved = fit_hyperbola(
+        half_width, shift, k0, resolved, narrowest = fit_hyperbola(
             off, st.env[rows], float(st.k[i]), st.k_lo - st.ref, dt, p.antenna_height_m,
             self.permittivity)
         below_top = k0 * self.velocity_m_per_ns * dt / 2.0
@@ -1380,13 +1385,15 @@ class GprProcessor:
         if half_width >= _FIT_HALF_WIDTH_M[-1] or not resolved:
             # The best flat top is the widest the grid holds (a deep or overlapping reflector)
             # or the data do not pin it down (a shallow object): the half width is unknown
-            # (the wire carries NaN; the fusion skips it).
+            # (the wire carries NaN); ``narrowest`` (radius_min) still says which chord of a
+            # neighbour channel cannot be the object's widest top.
             half_width = math.nan
             self.stats.unresolved_widths += 1
         return Detection(x=x, y=y, depth=float(depth),
                          confidence=snr_confidence(z, p.snr_threshold),
                          kind=DetectionKind.UNKNOWN, source='gpr', radius=half_width,
-                         strength=float(st.amp[i]), polarity=polarity)
+                         strength=float(st.amp[i]), polarity=polarity,
+                         radius_min=narrowest if below_top >= p.open_width_guard_m else 0.0)
 
 
 #: Fit grids of the apex position along track (the stack's apex trace may be anywhere on a
@@ -1418,7 +1425,7 @@ def _interp_rows(env: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_surface: float,
                   dt_ns: float, antenna_height_m: float, permittivity: float
-                  ) -> Tuple[float, float, float]:
+                  ) -> Tuple[float, float, float, bool, float]:
     """Fit a flat-topped refracted hyperbola to the envelopes around an apex.
 
     ``offsets_m`` are the traces' along-track distances from the apex trace, ``env`` their
@@ -1428,7 +1435,7 @@ def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_su
     the soil's ``permittivity``) predicts the arrival in every trace; the envelopes summed
     along it are its score (a diffraction stack, as in velocity analysis: Yilmaz, *Seismic
     Data Analysis*, 2001, ch. 3), and the best model wins. Returns
-    ``(half_width_m, shift_m, k0, resolved)``.
+    ``(half_width_m, shift_m, k0, resolved, narrowest_m)``.
 
     ``resolved``: whether the data pin the half width down. Every flat top at least
     :data:`_RESOLVED_SPAN_M` wider or narrower than the best one (each with its best centre and
@@ -1437,6 +1444,18 @@ def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_su
     object under an antenna ~0.1 m above the ground has almost no moveout within the fit's
     reach: every width stacks the same peak and the widest won (a 1 cm deep TS-50 fitted
     0.15 m, AT-sized, and made a no-go zone on one run of two: issue 12).
+
+    ``narrowest_m``: the narrowest flat top that scores within that noise of the best one
+    (every narrower top scores worse): what the fit still says of a width it does not
+    resolve. Over a wide disc laid shallow the data rule out the narrow tops but not the
+    wider ones: a TM-62P 5 cm deep in laterite, under a channel 3 cm off its centre, scored
+    the AP mines' tops (0-8 cm) 6-89 noise units under its best (20 cm) and 22-24 cm within
+    3, so its width was open (NaN), and the fusion took the 3 cm chord a neighbour channel
+    crossed for the mine's size (bench/classification.py --worlds shallow_at: 3 of 56 AT
+    mines labelled AP). It is no width: the noise alone sets the margin, so a strong echo
+    the model fits imperfectly rules narrow tops out too, and an object whose apex lies
+    above the window's top (``min_depth_m``) stacks only its flanks, which read flat (a PMN
+    1 cm deep: 9-12 cm); a top whose every width stacks the same peak gets 0.
     """
     eps = np.full((1, 1, 1, 1), float(permittivity))
     a = _FIT_HALF_WIDTH_M[None, :, None, None]
@@ -1458,8 +1477,11 @@ def fit_hyperbola(offsets_m: np.ndarray, env: np.ndarray, k_apex: float, k_to_su
     profile = score.reshape(len(_FIT_HALF_WIDTH_M), -1).max(axis=1)
     noise = _RESOLVED_Z * RAYLEIGH_STD * math.sqrt(max(len(offsets_m), 1))
     far = np.abs(_FIT_HALF_WIDTH_M - m_a[best]) >= _RESOLVED_SPAN_M - 1e-9
-    resolved = bool(np.all(profile[far] < score[best] - noise))
-    return float(m_a[best]), float(m_shift[best]), float(m_k0[best]), resolved
+    within = profile >= score[best] - noise
+    resolved = bool(not np.any(within[far]))
+    # the best width itself is within, so there is a first one
+    narrowest = float(_FIT_HALF_WIDTH_M[int(np.argmax(within))])
+    return float(m_a[best]), float(m_shift[best]), float(m_k0[best]), resolved, narrowest
 
 
 #: Picks used by the velocity fit: envelope peaks at least this many noise units (whitened

@@ -84,6 +84,28 @@ def test_detections_round_trip_and_bad_rows_dropped():
     assert out[1].kind is DetectionKind.AT
 
 
+def test_a_gpr_reports_narrowest_allowed_top_crosses_the_wire():
+    """radius_min (the narrowest flat top an open fit allows) reaches the fusion, row by row
+    and column-wise; a peer's list without the field, or a bad value, reads as no bound."""
+    det = Detection(1.0, 2.0, 0.05, 0.99, source='gpr', radius=float('nan'), strength=99.0,
+                    polarity=1, radius_min=0.14)
+    for n in (1, 100):          # a short list is decoded row by row, a long one by column
+        out = codec.decode_detections(codec.encode_detections([det] * n, 7.0), source='gpr')
+        assert len(out) == n and all(d.radius_min == pytest.approx(0.14) for d in out)
+        assert math.isnan(out[0].radius)
+    bad = dataclasses.replace(det, radius_min=float('nan'))
+    assert codec.decode_detections(codec.encode_detections([bad], 7.0))[0].radius_min == 0.0
+    msg = codec.encode_detections([det], 7.0)
+    legacy = [f for f in msg.fields if f.name != 'radius_min']
+    step = max(f.offset for f in legacy) + 4
+    rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(1, msg.point_step)
+    old = PointCloud2(header=msg.header, height=1, width=1, fields=legacy, is_bigendian=False,
+                      point_step=step, row_step=step, data=rows[:, :step].tobytes(),
+                      is_dense=True)
+    (back,) = codec.decode_detections(old, source='gpr')
+    assert back.radius_min == 0.0 and back.strength == pytest.approx(99.0)
+
+
 def test_tool_command_and_state_round_trip():
     cmd = ToolCommand(flail_speed=83.8, tiller_speed=10.0, depth=0.15)
     assert codec.decode_tool_command(codec.encode_tool_command(cmd, 1.0)) == cmd

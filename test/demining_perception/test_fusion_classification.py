@@ -755,3 +755,57 @@ def test_a_louder_md_answer_speaks_for_the_metal_not_the_faint_one():
     (t,) = f.tracks.values()
     assert t.md_faint_hits == 1 and not t.md_faint
     assert t.kind == DetectionKind.AT
+
+
+def _channels(looks):
+    """GPR reports of one pass, one channel (0.25 m) apart: (depth, half width, narrowest
+    top the fit allows, confidence, strength) each, the echo with the pulse's sign."""
+    return [Detection(x=5.02, y=5.0 + 0.25 * k, depth=depth, confidence=conf, source='gpr',
+                      radius=radius, strength=z, polarity=1, radius_min=narrowest)
+            for k, (depth, radius, narrowest, conf, z) in enumerate(looks)]
+
+
+NAN = float('nan')
+
+
+@pytest.mark.parametrize('grams,md_depth,looks', [
+    # TM-62Ps 5 cm deep in laterite as bench/classification.py --worlds shallow_at --verbose
+    # read them (all three AP, the flail over them): the channel over the centre strong, its
+    # width open but no AP mine's, a neighbour's 3-6 cm chord the only width measured
+    (27.2, 0.10, ((0.04, NAN, 0.14, 0.99, 100.0), (0.05, 0.03, 0.03, 0.94, 16.0),
+                  (0.08, NAN, 0.0, 0.56, 3.0))),
+    (31.0, 0.12, ((0.05, NAN, 0.10, 0.99, 87.0), (0.05, 0.06, 0.05, 0.97, 35.0))),
+    (32.8, 0.11, ((0.05, NAN, 0.20, 0.99, 99.0), (0.04, 0.05, 0.05, 0.99, 68.0))),
+])
+def test_a_shallow_tm62p_whose_centre_channel_leaves_its_width_open_is_at(
+        grams, md_depth, looks):
+    """The chord a neighbour channel crossed is not the mine's width when the strongest
+    report, over its centre, left its own width open but rules that chord out: the top reads
+    as the narrowest one that report allows (module docstring of the fusion, "Open
+    widths")."""
+    d = fuse([md(grams, md_depth, conf=0.9)] + _channels(looks), now=100.0)
+    assert d.kind == DetectionKind.AT
+
+
+@pytest.mark.parametrize('md_looks,looks', [
+    # PMN-2s 7-9 cm deep (bench/classification.py generated, seeds 1-2): an open width that
+    # allows the neighbour's chord leaves the chord the width, and the mine AP
+    (((3.0, 0.13, 0.57), (1.8, 0.11, 0.61)),
+     ((0.08, 0.05, 0.05, 0.89, 9.0), (0.08, NAN, 0.01, 0.83, 6.0), (0.08, NAN, 0.05, 0.98, 43.0))),
+    (((2308.6, 0.42, 0.58),),
+     ((0.09, NAN, 0.01, 0.95, 16.0), (0.09, 0.02, 0.02, 0.93, 13.0))),
+])
+def test_an_open_width_that_allows_the_measured_chord_leaves_an_ap_mine_ap(md_looks, looks):
+    dets = [md(g, depth, conf=conf) for g, depth, conf in md_looks] + _channels(looks)
+    assert fuse(dets, now=100.0).kind == DetectionKind.AP
+
+
+def test_a_weaker_reports_open_width_does_not_widen_a_stone():
+    """Only the strongest report (the channel nearest the object's centre) can show that a
+    measured chord is not the widest: a weak report 38 cm down whose open fit allowed 19 cm
+    (noise) beside a stone's 1 cm top made it AT (P(AT) 0.055, bench/classification.py
+    mixed_field seed 2, when every open report counted)."""
+    looks = ((0.06, NAN, 0.0, 0.93, 12.6), (0.38, NAN, 0.19, 0.87, 6.8),
+             (0.26, 0.01, 0.0, 0.90, 8.8))
+    dets = [dataclasses.replace(d, polarity=-1) for d in _channels(looks)]
+    assert fuse(dets, now=100.0).kind not in (DetectionKind.AT, DetectionKind.UXO)
