@@ -682,6 +682,8 @@ class _Planner:
                                 (-params.footprint_rear_m, params.footprint_half_width_m)])
         self._turns: dict = {}
         self._near: dict = {}
+        #: whether a zone's bounding box lies within a reach of a point (:meth:`_near_zone`)
+        self._near_box: dict = {}
         #: per cluster of keep-out zones (zones closer than two turning reaches merge: a ring
         #: round one alone would run the machine into its neighbour): the cluster grown by
         #: the footprint's half width (a straight transit that meets it goes round) and the
@@ -733,6 +735,11 @@ class _Planner:
         #: on it.
         self.known_ground = (unary_union([self.field, self.safe]).buffer(
             SLIVER_M, join_style='mitre') if self.passes else None)
+        # every transit candidate is judged against both (:meth:`_transit_cost`): their
+        # predicates prepared once (the planner's own copies: snapped or built here)
+        for ground in (self.fence, self.known_ground):
+            if ground is not None and not ground.is_empty:
+                shapely.prepare(ground)
 
     def _headland_geometry(self) -> None:
         """Decide where the machine turns: on safe surroundings, or on a processed headland.
@@ -940,11 +947,17 @@ class _Planner:
         """
         if self._tree is None:
             return False
-        # the zones' bounding boxes first (numpy, no geometry built): most points are far
-        b = self._zone_bounds
-        dx = np.maximum(np.maximum(b[:, 0] - xy[0], xy[0] - b[:, 2]), 0.0)
-        dy = np.maximum(np.maximum(b[:, 1] - xy[1], xy[1] - b[:, 3]), 0.0)
-        if not np.any(dx * dx + dy * dy < reach * reach):
+        # the zones' bounding boxes first (numpy, no geometry built): most points are far.
+        # Transits share their vertices (a pivot is judged at each candidate's every bend):
+        # each point's answer is kept, on its exact coordinates
+        box_key = (xy[0], xy[1], reach)
+        boxed = self._near_box.get(box_key)
+        if boxed is None:
+            b = self._zone_bounds
+            dx = np.maximum(np.maximum(b[:, 0] - xy[0], xy[0] - b[:, 2]), 0.0)
+            dy = np.maximum(np.maximum(b[:, 1] - xy[1], xy[1] - b[:, 3]), 0.0)
+            boxed = self._near_box[box_key] = bool(np.any(dx * dx + dy * dy < reach * reach))
+        if not boxed:
             return False
         if not exact:
             return True
@@ -1140,39 +1153,53 @@ class _Planner:
                     options.append(head[:-1] + mid + tail[1:])
         best = None
         for pts in options:
-            # a candidate costs at least its length: one no shorter than the best cost so far
-            # cannot win (the first of equal costs is kept), so its checks are skipped
-            if best is not None and LineString(pts).length >= best[1]:
-                continue
-            cost, over = self._transit_cost(pts, unprocessed, yaw_a, yaw_b)
-            if best is None or cost < best[1]:
-                best = (pts, cost, over)
+            # one that cannot cost less than the best so far is not judged in full (the
+            # first of equal costs is kept)
+            judged = self._transit_cost(pts, unprocessed, yaw_a, yaw_b,
+                                        math.inf if best is None else best[1])
+            if judged is not None:
+                best = (pts, *judged)
         if search and best is not None and best[2] > _ROUTE_FALLBACK_M:
             # every shape above crosses ground the tracks may not use (a no-go zone on the
             # first headland pass: each way round it leaves the field): the cheapest way
             # through allowed ground, when there is one
             pts = self._router(unprocessed).route(a, b)
-            if pts is not None and len(pts) > 1:
-                cost, over = self._transit_cost(pts, unprocessed, yaw_a, yaw_b)
-                if cost < best[1]:
-                    best = (pts, cost, over)
+            judged = (self._transit_cost(pts, unprocessed, yaw_a, yaw_b, best[1])
+                      if pts is not None and len(pts) > 1 else None)
+            if judged is not None:
+                best = (pts, *judged)
         assert best is not None
         return _drop_short_hops(best[0]), best[1], best[2]
 
     def _transit_cost(self, pts: List[XY], unprocessed, yaw_a: Optional[float],
-                      yaw_b: Optional[float]) -> Tuple[float, float]:
-        """(cost, metres over ground not allowed) of driving ``pts`` (see :meth:`transit`)."""
+                      yaw_b: Optional[float], bound: float = math.inf
+                      ) -> Optional[Tuple[float, float]]:
+        """(cost, metres over ground not allowed) of driving ``pts`` (see :meth:`transit`);
+        None when it costs ``bound`` or more.
+
+        The cost is its length plus penalties, each term at least 0; IEEE sums and products
+        of such terms never drop as a term grows, so a partial sum at ``bound`` already puts
+        the whole cost there. The terms are judged in turn, and a candidate that cannot win
+        is not judged further (most lose on keep-out ground or the ground they cross).
+        """
         line = LineString(pts)
-        over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
-        if self.known_ground is not None:
-            over += line.difference(self.known_ground).length
+        length = line.length
+        if length >= bound:
+            return None
         excl = self._keep_out_m(pts, yaw_a, yaw_b)
-        if self.fence is not None:
+        if self.fence is not None and not self.fence.covers(line):
             # a transit outside the geofence would be stopped there: as bad as keep-out
             excl += line.difference(self.fence).length
+        if length + _EXCLUSION_PENALTY * excl >= bound:
+            return None
+        over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
+        if self.known_ground is not None and not self.known_ground.covers(line):
+            over += line.difference(self.known_ground).length
+        if length + UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl >= bound:
+            return None
         swept = self._pivots_not_allowed_m(pts, unprocessed, yaw_a, yaw_b)
-        return (line.length + UNPROCESSED_PENALTY * (over + swept) + _EXCLUSION_PENALTY * excl,
-                over)
+        cost = length + UNPROCESSED_PENALTY * (over + swept) + _EXCLUSION_PENALTY * excl
+        return (cost, over) if cost < bound else None
 
     def _pivots_not_allowed_m(self, pts: Sequence[XY], unprocessed, yaw_a: Optional[float],
                               yaw_b: Optional[float]) -> float:
@@ -2051,10 +2078,11 @@ class _Planner:
                     else [ring, ring[::-1]])
             for way in ways:
                 # (the corner turns keep a pass's start and first heading)
-                key = self._run_in_scored(here, yaw, way[0], _heading(way), unprocessed,
-                                          search=False)[0]
-                if best is None or key < best[0]:
-                    best = (key, ring, way)
+                scored = self._run_in_scored(here, yaw, way[0], _heading(way), unprocessed,
+                                             search=False,
+                                             bound=best[0] if best is not None else None)
+                if scored is not None:
+                    best = (scored[0], ring, way)
         assert best is not None
         _, ring, way = best
         loop = self._corner_turns(way, unprocessed)
@@ -2208,27 +2236,31 @@ class _Planner:
                 ) -> Tuple[List[XY], float]:
         """(points, metres over ground not allowed) of the transit onto ``b`` in ``yaw_b``
         (:meth:`_run_in_scored`)."""
-        return self._run_in_scored(here, yaw, b, yaw_b, unprocessed)[1:]
+        best = self._run_in_scored(here, yaw, b, yaw_b, unprocessed)
+        assert best is not None
+        return best[1:]
 
     def _run_in_scored(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float,
-                       unprocessed, search: bool = True
-                       ) -> Tuple[Tuple[float, float], List[XY], float]:
+                       unprocessed, search: bool = True,
+                       bound: Optional[Tuple[float, float]] = None
+                       ) -> Optional[Tuple[Tuple[float, float], List[XY], float]]:
         """(key, points, metres over ground not allowed) of the transit onto ``b`` in
         ``yaw_b``; key: (unprocessed field ground under the tracks at its last pivot and
-        where they stand before the tool, m^2; cost), lower is better.
+        where they stand before the tool, m^2; cost), lower is better. None when no key is
+        below ``bound`` (None: no bound).
 
         Besides the transit straight onto ``b`` (a pivot there), a run-in: a transit to a
         point behind ``b`` on its line (:data:`_CORNER_RUNS_M`), a pivot there and straight
         on, so the pivot's disc lies on processed ground or outside the field, not on the
-        field's unprocessed ground (as :meth:`_corner_turns` does at a corner).
+        field's unprocessed ground (as :meth:`_corner_turns` does at a corner). The ground
+        is judged first: a run-in with more of it than the best so far (or ``bound``) cannot
+        win, and its transit is not searched.
         """
         best = None
         for d in (0.0,) + _CORNER_RUNS_M:
             q = (b[0] - d * math.cos(yaw_b), b[1] - d * math.sin(yaw_b))
             if d > 0.0 and self._keep_out_m([q, b], yaw_b, yaw_b) > 0.0:
                 continue
-            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b,
-                                           search=search)
             # the tracks stand between their rear and the tool at q: ground there the tool
             # has not processed is stood on (or swept) before the tool reaches it
             stand = LineString([(q[0] - 0.5 * self.p.track_length_m * math.cos(yaw_b),
@@ -2237,10 +2269,15 @@ class _Planner:
                                  q[1] + self.p.tool_offset_x_m * math.sin(yaw_b))]).buffer(
                 self.p.contact_half_width_m, cap_style='flat')
             stood = stand.intersection(unprocessed).area if not unprocessed.is_empty else 0.0
-            key = (_field_m2(self._disc_areas(q, unprocessed)[0]) + _field_m2(stood), cost + d)
-            if best is None or key < best[0]:
+            ground = _field_m2(self._disc_areas(q, unprocessed)[0]) + _field_m2(stood)
+            limit = best[0] if best is not None else bound
+            if limit is not None and ground > limit[0]:
+                continue
+            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b,
+                                           search=search)
+            key = (ground, cost + d)
+            if limit is None or key < limit:
                 best = (key, (pts + [b]) if d > 0.0 else pts, over)
-        assert best is not None
         return best
 
     def _corner_turns(self, loop: List[XY], unprocessed) -> List[XY]:

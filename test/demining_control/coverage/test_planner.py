@@ -809,3 +809,55 @@ def test_the_lanes_still_process_the_suspects():
     strips = unary_union([LineString([lane.tool_start, lane.tool_end]).buffer(
         0.5 * p.tool_width_m, cap_style='flat') for lane in plan.lanes])
     assert strips.contains(Point(12.0, 9.0)) and strips.contains(Point(25.0, 15.0))
+
+
+def _holes_field_planner():
+    """A headland planner on a field with a row of holes, inside a geofence, two thirds of
+    it unprocessed: transits there meet every term of their cost (keep-out ground, the
+    fence, unprocessed and unknown ground, pivots)."""
+    from demining_control.coverage.no_go import disc_polygon
+    field = [(0.0, 0.0), (100.0, 0.0), (100.0, 20.0), (0.0, 20.0)]
+    discs = [list(disc_polygon(x, 10.0, 1.5).exterior.coords)[:-1] for x in (30, 50, 70)]
+    planner = _Planner(field, discs, CoverageParams(), fence=geofence(field, None, 4.0))
+    planner._prepare_transits()
+    return planner, planner.region.difference(box(0.0, 0.0, 35.0, 20.0))
+
+
+#: Transits on :func:`_holes_field_planner`'s field: through the holes, across unprocessed
+#: ground with a pivot, out past the fence, and along the processed end.
+_HOLE_TRANSITS = [[(10.0, 10.0), (90.0, 10.0)],
+                  [(20.0, 5.0), (60.0, 5.0), (60.0, 15.0)],
+                  [(10.0, 2.0), (10.0, -8.0), (40.0, -8.0)],
+                  [(5.0, 5.0), (25.0, 5.0)]]
+
+
+@pytest.mark.parametrize('pts', _HOLE_TRANSITS, ids=['holes', 'pivot', 'fence', 'processed'])
+@pytest.mark.parametrize('yaws', [(None, None), (0.0, 0.5 * math.pi)], ids=['free', 'facing'])
+def test_a_transit_cost_under_a_bound_is_the_cost_or_none(pts, yaws):
+    """With a bound, a candidate's cost is judged term by term and given up once it cannot
+    be below the bound: the cost as without one when it is below, else None."""
+    planner, unprocessed = _holes_field_planner()
+    cost, over = planner._transit_cost(pts, unprocessed, *yaws)
+    assert planner._transit_cost(pts, unprocessed, *yaws, math.nextafter(cost, math.inf)) \
+        == (cost, over)
+    length = LineString(pts).length
+    for bound in (cost, 0.5 * length, length, math.nextafter(length, math.inf)):
+        judged = planner._transit_cost(pts, unprocessed, *yaws, bound)
+        assert judged == ((cost, over) if cost < bound else None)
+
+
+def test_a_run_in_under_a_bound_is_the_best_or_none():
+    """A run-in scored against a bound (the best of the passes before it) is the best as
+    without one when its key is below the bound, else None."""
+    planner, unprocessed = _holes_field_planner()
+    here, b, yaw_b = (20.0, 3.0), (60.0, 16.0), 0.0
+    best = planner._run_in_scored(here, 0.5 * math.pi, b, yaw_b, unprocessed, search=False)
+    ground, cost = best[0]
+    assert ground > 0.0
+    for bound in ((ground, math.nextafter(cost, math.inf)), (ground + 1.0, 0.0),
+                  (math.inf, math.inf)):
+        assert planner._run_in_scored(here, 0.5 * math.pi, b, yaw_b, unprocessed,
+                                      search=False, bound=bound) == best
+    for bound in ((ground, cost), (math.nextafter(ground, 0.0), math.inf), (0.0, 0.0)):
+        assert planner._run_in_scored(here, 0.5 * math.pi, b, yaw_b, unprocessed,
+                                      search=False, bound=bound) is None
