@@ -340,10 +340,13 @@ def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         return []
     replay = replay or _Replay(xy, work, facing, g)
     out: List[Tuple[XY, float]] = []
-    for prev, k in zip(moving[:-1], moving[1:]):
-        k = int(k)
+    yaws = np.asarray(facing, dtype=float).tolist()
+    for prev, k in zip(moving[:-1].tolist(), moving[1:].tolist()):
+        # most legs go straight on: no pivot, nothing swept (asked before any geometry)
+        if not is_pivot(yaws[prev], yaws[k], g):
+            continue
         x, y = float(xy[k, 0]), float(xy[k, 1])
-        rest = _pivot_blind_m2(x, y, float(facing[prev]), float(facing[k]), g, field, known,
+        rest = _pivot_blind_m2(x, y, yaws[prev], yaws[k], g, field, known,
                                lambda points, k=k: replay.covered_before(k, points))
         if rest > BLIND_TOLERANCE_M2:
             out.append(((x, y), rest))
@@ -385,12 +388,18 @@ def _first_moving(xy: np.ndarray) -> Optional[int]:
     return int(moving[0]) if len(moving) else None
 
 
+def is_pivot(yaw0: float, yaw1: float, g: LeadGeometry) -> bool:
+    """Whether turning from ``yaw0`` to ``yaw1`` is a pivot: the short way round, by more than
+    ``corner_angle_rad`` (within it the follower drives the turn as an arc)."""
+    return abs(math.remainder(yaw1 - yaw0, math.tau)) > g.corner_angle_rad
+
+
 def pivot_sweep(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry):
     """The ground the tracks sweep pivoting on base_link at (x, y) from ``yaw0`` to ``yaw1``
-    the short way (empty when the turn is within ``corner_angle_rad``: no pivot)."""
-    turn = math.remainder(yaw1 - yaw0, math.tau)
-    if abs(turn) <= g.corner_angle_rad:
+    the short way (empty when the turn is no pivot: :func:`is_pivot`)."""
+    if not is_pivot(yaw0, yaw1, g):
         return Polygon()
+    turn = math.remainder(yaw1 - yaw0, math.tau)
     half = max(g.contact_half_width_m - g.tolerance_m, 0.0)
     steps = max(1, int(math.ceil(abs(turn) / _PIVOT_STEP_RAD)))
     yaws = yaw0 + turn * np.arange(steps + 1) / steps

@@ -324,3 +324,17 @@ def test_a_re_plan_backs_along_the_driven_trail_to_turn_where_its_tracks_have_be
     off = plan_coverage(field, [], (2.5, 1.0), dataclasses.replace(p, start_move_max_m=0.0),
                         driven=driven, **kwargs)
     assert off.lead_ins.start_pivot[0] == where and 1.0 < off.lead_ins.start_pivot[1] < area
+
+
+def test_a_pivot_is_a_turn_past_the_corner_angle_the_short_way_round():
+    from demining_control.coverage.lead_in import is_pivot, pivot_sweep
+    g = _geometry()
+    corner = g.corner_angle_rad
+    assert is_pivot(0.0, NORTH, g) and is_pivot(NORTH, 0.0, g)
+    assert not is_pivot(0.0, 0.5 * corner, g) and not is_pivot(0.0, corner, g)
+    # the short way round: from just below +pi to just above -pi is a small turn
+    assert not is_pivot(math.pi - 0.25 * corner, -math.pi + 0.25 * corner, g)
+    assert is_pivot(0.0, math.tau + 2.0 * corner, g)
+    # what a turn that is no pivot sweeps: nothing
+    for yaw0, yaw1 in ((0.0, NORTH), (0.0, 0.5 * corner), (3.0, -3.0)):
+        assert pivot_sweep(10.0, 3.0, yaw0, yaw1, g).is_empty != is_pivot(yaw0, yaw1, g)
