@@ -65,6 +65,11 @@ class AllowedRouter:
         self.cost = self._cost()
         self._graph = None
         self._edge_rows = self._edge_len = None
+        #: the graph's edges and their CSR layout (passable cells only: shared by the copies
+        #: :meth:`with_allowed` makes, built on the first search)
+        self._layout: Optional[_Layout] = None
+        #: the searches made on these costs, by source cell (:meth:`search`)
+        self._searches: dict = {}
 
     def _cost(self) -> np.ndarray:
         # each cell's distance to the nearest cell not allowed, m (kept for :meth:`room`)
@@ -106,10 +111,14 @@ class AllowedRouter:
 
     def with_allowed(self, allowed) -> 'AllowedRouter':
         """The same raster and blocked ground with other allowed ground (cheaper than new)."""
+        if self._layout is None:
+            # made before the copy, so that both and the copies after share it
+            self._layout = _Layout(self.passable, self.res)
         other = copy.copy(self)
         other._allowed = _layer(allowed, self._grid)
         other.cost = other._cost()
         other._graph = other._edge_rows = other._edge_len = None
+        other._searches = {}
         return other
 
     def allow_grid(self, mask: np.ndarray, origin_x: float, origin_y: float,
@@ -134,6 +143,7 @@ class AllowedRouter:
     def _reprice(self) -> None:
         """Costs (and a built graph's weights) from the allowed cells."""
         self.cost = self._cost()
+        self._searches = {}
         if self._graph is not None:
             self._graph.data = 0.5 * (self.cost.ravel()[self._edge_rows] +
                                       self.cost.ravel()[self._graph.indices]) * self._edge_len
@@ -189,28 +199,19 @@ class AllowedRouter:
 
     def _build(self):
         """The 8-connected graph of passable cells (edges weighted by length x cost)."""
-        from scipy.sparse import coo_matrix
-        h, w = self.h, self.w
-        idx = np.arange(h * w).reshape(h, w)
-        rows, cols, vals = [], [], []
-        for dj, di in ((0, 1), (1, 0), (1, 1), (1, -1)):
-            a = (slice(0, h - dj), slice(max(0, -di), w - max(0, di)))
-            b = (slice(dj, h), slice(max(0, di), w - max(0, -di)))
-            ok = self.passable[a] & self.passable[b]
-            weight = 0.5 * (self.cost[a] + self.cost[b]) * math.hypot(dj, di) * self.res
-            u, v, x = idx[a][ok], idx[b][ok], weight[ok]
-            rows += [u, v]
-            cols += [v, u]
-            vals += [x, x]
-        n = h * w
-        edges = (np.concatenate(rows), np.concatenate(cols))
-        self._graph = coo_matrix((np.concatenate(vals), edges), shape=(n, n)).tocsr()
+        from scipy.sparse import csr_matrix
+        if self._layout is None:
+            self._layout = _Layout(self.passable, self.res)
+        layout = self._layout
+        vals = []
+        for a, b, ok, step in layout.pairs:
+            weight = 0.5 * (self.cost[a] + self.cost[b]) * step * self.res
+            vals += [weight[ok], weight[ok]]
+        n = self.h * self.w
+        self._graph = csr_matrix((np.concatenate(vals)[layout.order], layout.indices,
+                                  layout.indptr), shape=(n, n))
         # each stored edge's cell and length, so :meth:`allow` can re-weight it in place
-        g = self._graph
-        self._edge_rows = np.repeat(np.arange(n), np.diff(g.indptr))
-        cols = g.indices
-        self._edge_len = np.hypot(self._edge_rows // w - cols // w,
-                                  self._edge_rows % w - cols % w) * self.res
+        self._edge_rows, self._edge_len = layout.rows, layout.length
         return self._graph
 
     def search(self, a: XY) -> Optional[Tuple[int, np.ndarray, np.ndarray]]:
@@ -223,9 +224,14 @@ class AllowedRouter:
             return None
         j, i = self._cell(a)
         src = j * self.w + i
-        graph = self._graph if self._graph is not None else self._build()
-        dist, pred = dijkstra(graph, indices=src, return_predecessors=True)
-        return src, dist, pred
+        # transits from one place (a lane's end, a pass's start) search again on the same
+        # costs: the search is kept (its arrays are only read)
+        found = self._searches.get(src)
+        if found is None:
+            graph = self._graph if self._graph is not None else self._build()
+            dist, pred = dijkstra(graph, indices=src, return_predecessors=True)
+            found = self._searches[src] = (src, dist, pred)
+        return found
 
     def cost_to(self, found, b: XY) -> float:
         """The cheapest cost of a :meth:`search` to ``b`` (inf when it cannot get there)."""
@@ -276,6 +282,40 @@ class AllowedRouter:
             out.append(mid[m])
             k = m
         return out
+
+
+class _Layout:
+    """The edges of the 8-connected graph of a raster's passable cells, and their CSR layout.
+
+    Passable ground is fixed for a raster, its costs are not: the graph's weights are built
+    per cost (:meth:`AllowedRouter._build`), its structure once. ``pairs``: per direction
+    (the cells' slices a and b, which pairs are both passable, the step's length in cells);
+    the edges are listed per direction, each both ways, and ``order`` puts that list in CSR
+    order (by row, then column: as ``coo_matrix.tocsr`` lays it out, the graph having no
+    repeated edge); ``indices``, ``indptr``: the CSR arrays; ``rows``, ``length``: each
+    stored edge's cell and length, m.
+    """
+
+    def __init__(self, passable: np.ndarray, res: float) -> None:
+        h, w = passable.shape
+        idx = np.arange(h * w).reshape(h, w)
+        self.pairs = []
+        rows, cols = [], []
+        for dj, di in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            a = (slice(0, h - dj), slice(max(0, -di), w - max(0, di)))
+            b = (slice(dj, h), slice(max(0, di), w - max(0, -di)))
+            ok = passable[a] & passable[b]
+            self.pairs.append((a, b, ok, math.hypot(dj, di)))
+            u, v = idx[a][ok], idx[b][ok]
+            rows += [u, v]
+            cols += [v, u]
+        row, col = np.concatenate(rows), np.concatenate(cols)
+        self.order = np.lexsort((col, row))
+        self.indices = col[self.order]
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=h * w))])
+        self.rows = row[self.order]
+        self.length = np.hypot(self.rows // w - self.indices // w,
+                               self.rows % w - self.indices % w) * res
 
 
 def _layer(geom, grid) -> np.ndarray:
