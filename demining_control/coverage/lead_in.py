@@ -54,6 +54,9 @@ _EPS = 1e-9
 _PIVOT_STEP_RAD = 0.25
 #: Cell of the grid on which a pivot's swept ground is checked against earlier legs, m.
 _PIVOT_CELL_M = 0.15
+#: Consecutive legs whose headings and facings differ by no more than this run on one
+#: straight line (a lane resampled into waypoints: round-off only), rad.
+_STRAIGHT_RAD = 1e-9
 #: Steps of the straight move tried before a blind start pivot (:func:`start_moves`), m.
 START_MOVE_STEP_M = 0.5
 
@@ -134,7 +137,13 @@ def _swept(a: np.ndarray, b: np.ndarray, yaw: np.ndarray, offset: float, half: f
 
 
 class _Replay:
-    """The ground each leg of a path has seen (boom) and processed (tool), by leg index."""
+    """The ground each leg of a path has seen (boom) and processed (tool), by leg index.
+
+    A straight run of legs (a lane resampled every ``waypoint_spacing_m``) sweeps what one
+    leg over its length would: the ground earlier legs swept (:meth:`seen_before`,
+    :meth:`stood_before`) is the union of one swath per straight run, not of dozens of
+    abutting pieces (a union's cost grows with its parts: most of the lead-ins' time).
+    """
 
     def __init__(self, xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
                  g: LeadGeometry) -> None:
@@ -149,22 +158,41 @@ class _Replay:
                            0.5 * g.tool_width_m)
         # the tracks' swept rectangle per leg, from half their length behind its start to
         # half their length past its end (along the leg: the same forward or in reverse)
-        d = b[moving] - a[moving]
-        heading = np.arctan2(d[:, 1], d[:, 0])
-        half_len = 0.5 * g.track_length_m * np.column_stack([np.cos(heading), np.sin(heading)])
-        self.driven = _swept(a[moving] - half_len, b[moving] + half_len, heading, 0.0,
-                             g.contact_half_width_m)
+        self.driven = _driven(a[moving], b[moving], g)
         self._seen_tree = shapely.STRtree(self.seen)
         self._tool_tree = shapely.STRtree(self.tool)
         self._driven_tree = shapely.STRtree(self.driven)
+        self._xy, self._facing, self._g = xy, facing, g
+        # per leg: whether the next leg goes straight on from it (its heading and facing)
+        d = b - a
+        heading = np.arctan2(d[:, 1], d[:, 0])
+        self._straight_on = ((np.abs(np.diff(heading)) <= _STRAIGHT_RAD)
+                             & (np.abs(np.diff(facing[:-1])) <= _STRAIGHT_RAD))
+
+    def _runs(self, legs: np.ndarray, layer: str) -> List[Polygon]:
+        """The swaths of ``legs`` (indices, each a moving leg) of ``layer`` ('seen', 'tool',
+        'driven'), one per straight run of consecutive legs among them."""
+        if not len(legs):
+            return []
+        legs = np.sort(legs)
+        joined = (np.diff(legs) == 1) & self._straight_on[legs[:-1]]
+        starts = np.concatenate([[0], np.flatnonzero(~joined) + 1])
+        ends = np.concatenate([starts[1:], [len(legs)]]) - 1
+        a, b = self._xy[legs[starts]], self._xy[legs[ends] + 1]
+        yaw, g = self._facing[legs[starts]], self._g
+        if layer == 'seen':
+            return list(_swept(a, b, yaw, g.sensor_offset_x_m, 0.5 * g.sensor_width_m))
+        if layer == 'tool':
+            return list(_swept(a, b, yaw, g.tool_offset_x_m, 0.5 * g.tool_width_m))
+        return list(_driven(a, b, g))
 
     def seen_before(self, k: int, geom: Polygon):
         """Ground of ``geom`` the boom or the tool swept on the legs before ``k``."""
         parts = []
-        for tree, idx, polys in ((self._seen_tree, self.seen_idx, self.seen),
-                                 (self._tool_tree, self.tool_idx, self.tool)):
-            hits = tree.query(geom)
-            parts += [polys[i] for i in hits if idx[i] < k]
+        for tree, idx, layer in ((self._seen_tree, self.seen_idx, 'seen'),
+                                 (self._tool_tree, self.tool_idx, 'tool')):
+            legs = idx[tree.query(geom)]
+            parts += self._runs(legs[legs < k], layer)
         return robust(shapely.union_all, parts) if parts else Polygon()
 
     def covered_before(self, k: int, points: np.ndarray) -> np.ndarray:
@@ -184,13 +212,23 @@ class _Replay:
         """Ground of ``geom`` the tool processed or (``driven``) the tracks drove on the legs
         before ``k`` (backing up along the machine's own track is the recovery an operator
         makes)."""
-        layers = [(self._tool_tree, self.tool_idx, self.tool)]
+        layers = [(self._tool_tree, self.tool_idx, 'tool')]
         if driven:
-            layers.append((self._driven_tree, self.seen_idx, self.driven))
+            layers.append((self._driven_tree, self.seen_idx, 'driven'))
         parts = []
-        for tree, idx, polys in layers:
-            parts += [polys[i] for i in tree.query(geom) if idx[i] < k]
+        for tree, idx, layer in layers:
+            legs = idx[tree.query(geom)]
+            parts += self._runs(legs[legs < k], layer)
         return robust(shapely.union_all, parts) if parts else Polygon()
+
+
+def _driven(a: np.ndarray, b: np.ndarray, g: LeadGeometry) -> np.ndarray:
+    """Per leg a -> b the rectangle the tracks sweep, from half their length behind its start
+    to half their length past its end (along the leg: the same forward or in reverse)."""
+    d = b - a
+    heading = np.arctan2(d[:, 1], d[:, 0])
+    half_len = 0.5 * g.track_length_m * np.column_stack([np.cos(heading), np.sin(heading)])
+    return _swept(a - half_len, b + half_len, heading, 0.0, g.contact_half_width_m)
 
 
 def lowerings(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, corner_angle_rad: float,

@@ -338,3 +338,30 @@ def test_a_pivot_is_a_turn_past_the_corner_angle_the_short_way_round():
     # what a turn that is no pivot sweeps: nothing
     for yaw0, yaw1 in ((0.0, NORTH), (0.0, 0.5 * corner), (3.0, -3.0)):
         assert pivot_sweep(10.0, 3.0, yaw0, yaw1, g).is_empty != is_pivot(yaw0, yaw1, g)
+
+
+def test_the_ground_swept_before_a_leg_is_the_union_of_the_legs_swaths():
+    """The replay unions one swath per straight run of legs (a lane resampled into
+    waypoints), not one per leg: the same ground. A back-up that retraces the run, facing
+    the same way, is no part of it."""
+    from shapely.ops import unary_union
+    from demining_control.coverage.lead_in import _Replay
+    g = _geometry()
+    lane = np.column_stack([np.linspace(2.0, 10.0, 17), np.full(17, 3.0)])
+    # the lane east, a back-up on it (reverse, facing east) and on again, then north
+    xy = np.vstack([lane, [[8.0, 3.0], [10.0, 3.0], [10.0, 3.0], [10.0, 6.0], [10.0, 9.0]]])
+    facing = np.array([0.0] * 19 + [NORTH] * 3)
+    work = np.array([True] * 16 + [False, True, True, True, True, False])
+    replay = _Replay(xy, work, facing, g)
+    assert len(replay._runs(replay.seen_idx, 'seen')) == 4
+    everywhere = box(-10.0, -10.0, 30.0, 30.0)
+    for k in range(len(xy)):
+        seen = replay.seen_idx < k
+        tool = replay.tool_idx < k
+        legs_seen = unary_union(list(replay.seen[seen]) + list(replay.tool[tool]))
+        assert replay.seen_before(k, everywhere).symmetric_difference(legs_seen).area < 1e-9
+        legs_stood = unary_union(list(replay.tool[tool]) + list(replay.driven[seen]))
+        assert replay.stood_before(k, everywhere).symmetric_difference(legs_stood).area < 1e-9
+        legs_tool = unary_union(list(replay.tool[tool]))
+        assert replay.stood_before(k, everywhere, driven=False).symmetric_difference(
+            legs_tool).area < 1e-9
