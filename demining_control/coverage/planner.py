@@ -2392,6 +2392,10 @@ class _Planner:
                         if in1 > best_cost[0]:
                             continue
                         in2, out2 = swept(p2, h_out, processed1, strip(p1, p2))
+                        if in1 + in2 > best_cost[0]:
+                            # more of the field swept than the best so far: it cannot win
+                            # whatever its lowerings leave blind (asked only of the rest)
+                            continue
                         cost = (in1 + in2, blind(p1, h12, before1) + blind(
                             p2, h_out, before1, strip(p1, p2), boom(p1, p2)), out1 + out2,
                             e_in + math.dist(p1, p2) + e_out)
