@@ -146,19 +146,32 @@ class _Replay:
     """
 
     def __init__(self, xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
-                 g: LeadGeometry) -> None:
+                 g: LeadGeometry, before: Optional[Tuple['_Replay', np.ndarray]] = None
+                 ) -> None:
+        """``before``: the replay of the path this one is with back-ups inserted into
+        (:func:`_with_back_ups`), and the new index of each of its legs: their swaths are
+        the same (the same ends, facing and work), taken from it and not built again (a
+        10 ha plan has 10^5 legs)."""
         a, b = xy[:-1], xy[1:]
         moving = np.hypot(*(b - a).T) > _EPS
         self.seen_idx = np.flatnonzero(moving)
-        self.seen = _swept(a[moving], b[moving], facing[:-1][moving], g.sensor_offset_x_m,
-                           0.5 * g.sensor_width_m)
         tool = moving & work[:-1]
         self.tool_idx = np.flatnonzero(tool)
-        self.tool = _swept(a[tool], b[tool], facing[:-1][tool], g.tool_offset_x_m,
-                           0.5 * g.tool_width_m)
+
+        def layer(idx: np.ndarray, name: str, build) -> np.ndarray:
+            if before is None:
+                return build(idx)
+            old, new_of_old = before
+            return _carried(idx, new_of_old[getattr(old, name + '_idx')],
+                            getattr(old, name), build)
+        self.seen = layer(self.seen_idx, 'seen', lambda legs: _swept(
+            a[legs], b[legs], facing[legs], g.sensor_offset_x_m, 0.5 * g.sensor_width_m))
+        self.tool = layer(self.tool_idx, 'tool', lambda legs: _swept(
+            a[legs], b[legs], facing[legs], g.tool_offset_x_m, 0.5 * g.tool_width_m))
         # the tracks' swept rectangle per leg, from half their length behind its start to
         # half their length past its end (along the leg: the same forward or in reverse)
-        self.driven = _driven(a[moving], b[moving], g)
+        self.driven = layer(self.seen_idx, 'driven', lambda legs: _driven(a[legs], b[legs], g))
+        self.driven_idx = self.seen_idx
         self._seen_tree = shapely.STRtree(self.seen)
         self._tool_tree = shapely.STRtree(self.tool)
         self._driven_tree = shapely.STRtree(self.driven)
@@ -220,6 +233,20 @@ class _Replay:
             legs = idx[tree.query(geom)]
             parts += self._runs(legs[legs < k], layer)
         return robust(shapely.union_all, parts) if parts else Polygon()
+
+
+def _carried(idx: np.ndarray, kept_at: np.ndarray, kept: np.ndarray, build) -> np.ndarray:
+    """Per leg of ``idx`` (sorted leg indices) its polygon: ``kept[i]`` for the leg at
+    ``kept_at[i]`` (each one of ``idx``), ``build`` (leg indices -> polygons) for the rest."""
+    out = np.empty(len(idx), dtype=object)
+    at = np.searchsorted(idx, kept_at)
+    assert not len(at) or (at.max() < len(idx) and np.array_equal(idx[at], kept_at))
+    out[at] = kept
+    fresh = np.ones(len(idx), dtype=bool)
+    fresh[at] = False
+    if fresh.any():
+        out[fresh] = build(idx[fresh])
+    return out
 
 
 def _driven(a: np.ndarray, b: np.ndarray, g: LeadGeometry) -> np.ndarray:
@@ -324,8 +351,12 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         report.added.append(((x, y), back))
         inserts.append((k, np.array([x - back * math.cos(yaw), y - back * math.sin(yaw)])))
     if inserts:
+        legs = np.arange(len(xy) - 1)
         xy, work, facing = _with_back_ups(xy, work, facing, inserts)
-        replay = None               # the path changed: its legs are replayed again
+        # the path's legs move on by the two legs of each back-up before them; replayed
+        # again with their swaths kept
+        new_of_old = legs + 2 * np.searchsorted([k for k, _ in inserts], legs, side='right')
+        replay = _Replay(xy, work, facing, g, before=(replay, new_of_old))
     report.start_pivot = start_pivot(xy, facing, g, start_yaw, field=field, known=seen
                                      if driven is None or driven.is_empty
                                      else robust(shapely.union, seen, driven))

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import Point, Polygon, box
 
 from demining_bringup.contract.datatypes import VehicleState
@@ -365,3 +366,32 @@ def test_the_ground_swept_before_a_leg_is_the_union_of_the_legs_swaths():
         legs_tool = unary_union(list(replay.tool[tool]))
         assert replay.stood_before(k, everywhere, driven=False).symmetric_difference(
             legs_tool).area < 1e-9
+
+
+def test_a_path_with_back_ups_is_replayed_with_the_swaths_of_the_legs_it_kept():
+    """After back-ups are inserted, the path's replay takes the swaths of the legs it kept
+    from the replay before (two legs more before each back-up's work leg): the same
+    polygons as a replay made afresh, and the same answers."""
+    from demining_control.coverage.lead_in import _Replay, _with_back_ups
+    g = _geometry()
+    xy = np.array([[0.0, 1.0], [20.0, 1.0], [20.0, 5.0], [2.0, 5.0], [2.0, 3.0], [10.0, 3.0],
+                   [10.0, 15.0], [10.0, 15.0], [4.0, 15.0]])
+    work = np.array([True, False, True, False, True, True, False, True, False])
+    facing = np.array([0.0, NORTH, math.pi, -NORTH, 0.0, NORTH, NORTH, math.pi, math.pi])
+    inserts = [(2, np.array([18.0, 5.0])), (5, np.array([10.0, 1.5]))]
+    old = _Replay(xy, work, facing, g)
+    new_xy, new_work, new_facing = _with_back_ups(xy, work, facing, inserts)
+    legs = np.arange(len(xy) - 1)
+    new_of_old = legs + 2 * np.searchsorted([k for k, _ in inserts], legs, side='right')
+    np.testing.assert_array_equal(new_xy[new_of_old], xy[:-1])
+    kept = _Replay(new_xy, new_work, new_facing, g, before=(old, new_of_old))
+    fresh = _Replay(new_xy, new_work, new_facing, g)
+    assert kept.seen[-1] is old.seen[-1] and kept.tool[0] is old.tool[0]
+    for name in ('seen', 'tool', 'driven'):
+        polys, again = getattr(kept, name), getattr(fresh, name)
+        assert len(polys) == len(again)
+        assert all(a.equals_exact(b, 0.0) for a, b in zip(polys, again))
+    points = shapely.points(np.random.default_rng(1).uniform(-2.0, 22.0, (400, 2)))
+    for k in range(len(new_xy)):
+        np.testing.assert_array_equal(kept.covered_before(k, points),
+                                      fresh.covered_before(k, points))
