@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 import shapely
@@ -433,19 +433,21 @@ def _resample(points: np.ndarray, spacing: float) -> np.ndarray:
     return np.asarray(out)
 
 
-def _ring_path(ring: LineString, a: Point, b: Point, forward: bool) -> List[XY]:
-    """Return the ring's vertices from the projection of ``a`` to that of ``b``, one way round."""
+def _ring_paths(ring: LineString, a: Point, b: Point) -> Tuple[List[XY], List[XY]]:
+    """Return the ring's vertices from the projection of ``a`` to that of ``b``, each way
+    round (forward along the ring, then backward)."""
     total = ring.length
     da, db = ring.project(a), ring.project(b)
-    if not forward:
-        coords = list(ring.coords)[::-1]
-        ring = LineString(coords)
-        da, db = total - da, total - db
-    if db >= da:
-        pts = list(substring(ring, da, db).coords)
-    else:
-        pts = list(substring(ring, da, total).coords) + list(substring(ring, 0.0, db).coords)[1:]
-    return [(float(x), float(y)) for x, y in pts]
+    back = LineString(list(ring.coords)[::-1])
+    out = []
+    for way, d0, d1 in ((ring, da, db), (back, total - da, total - db)):
+        if d1 >= d0:
+            pts = list(substring(way, d0, d1).coords)
+        else:
+            pts = list(substring(way, d0, total).coords) + \
+                list(substring(way, 0.0, d1).coords)[1:]
+        out.append([(float(x), float(y)) for x, y in pts])
+    return out[0], out[1]
 
 
 def _along(lane: Lane) -> float:
@@ -696,6 +698,9 @@ class _Planner:
                     params.footprint_half_width_m)
                 shapely.prepare(grown)
                 self._detours.append((grown, ring_poly.exterior))
+        #: the clusters' grown ground's bounding boxes, asked first (:meth:`_detours_met`)
+        self._detour_bounds = shapely.bounds(np.asarray([g for g, _ in self._detours],
+                                                        dtype=object).reshape(-1))
         #: the keep-out zones' pieces, for near-zone queries (None: no zone)
         block = _polys(self.zone_block)
         self._tree = shapely.STRtree(block) if block else None
@@ -1254,43 +1259,56 @@ class _Planner:
         if math.dist(a, b) < _EPS:
             return options
         pa, pb = Point(a), Point(b)
-        straight = self._swept_parts([a, b]) if self._detours else None
-        for grown, ring in self._detours:
-            if np.any(shapely.intersects(grown, straight)):
-                # round the zones, far enough out that a pivot at a corner swings nothing in
-                for forward in (True, False):
-                    options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
+        met = self._detours_met(self._swept_parts([a, b])) if self._detours else []
+        for k in met:
+            # round the zones, far enough out that a pivot at a corner swings nothing in
+            options += [[a] + way + [b] for way in _ring_paths(self._detours[k][1], pa, pb)]
         for ring in self._rings:
             if ring.distance(pa) > self._ring_reach or ring.distance(pb) > self._ring_reach:
                 continue
-            for forward in (True, False):
-                options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
-        chain = self._round_each(a, b)
+            options += [[a] + way + [b] for way in _ring_paths(ring, pa, pb)]
+        chain = self._round_each(a, b, met)
         if chain is not None:
             options.append(chain)
         return options
 
-    def _round_each(self, a: XY, b: XY) -> Optional[List[XY]]:
+    def _detours_met(self, parts: np.ndarray, done: Collection[int] = ()) -> List[int]:
+        """The zone clusters (indices into :attr:`_detours`, in order; but ``done``) whose
+        grown ground the footprint rectangles ``parts`` meet. Most are far from a transit:
+        their bounding boxes are asked first (a test on all at once)."""
+        if not len(parts) or not self._detours:
+            return []
+        b = shapely.bounds(parts)
+        x0, y0 = b[:, 0].min(), b[:, 1].min()
+        x1, y1 = b[:, 2].max(), b[:, 3].max()
+        box_ = self._detour_bounds
+        near = np.flatnonzero((box_[:, 0] <= x1) & (x0 <= box_[:, 2])
+                              & (box_[:, 1] <= y1) & (y0 <= box_[:, 3]))
+        return [int(k) for k in near if int(k) not in done
+                and np.any(shapely.intersects(self._detours[k][0], parts))]
+
+    def _round_each(self, a: XY, b: XY, met: Optional[List[int]] = None
+                    ) -> Optional[List[XY]]:
         """A -> b round every cluster of zones the way meets, in turn, each the shorter way.
 
         A straight transit across a field of holes meets several clusters: going round one
         alone leaves the leg through the next. None when there is no zone on the way.
+        ``met``: the clusters the straight way a -> b meets (:meth:`_detours_met`), when
+        known.
         """
         if not self._detours:
             return None
         pts, cur, done = [a], a, set()
         pb = Point(b)
-        for _ in range(len(self._detours)):
-            parts = self._swept_parts([cur, b])
-            hits = [k for k, (grown, _) in enumerate(self._detours)
-                    if k not in done and np.any(shapely.intersects(grown, parts))]
+        for step in range(len(self._detours)):
+            hits = met if not step and met is not None else self._detours_met(
+                self._swept_parts([cur, b]), done)
             if not hits:
                 break
             here = Point(cur)
             k = min(hits, key=lambda i: self._detours[i][0].distance(here))
             done.add(k)
-            ring = self._detours[k][1]
-            ways = [_ring_path(ring, here, pb, forward) for forward in (True, False)]
+            ways = _ring_paths(self._detours[k][1], here, pb)
             way = min(ways, key=lambda w: LineString([cur] + w + [b]).length)
             pts += way
             cur = pts[-1]

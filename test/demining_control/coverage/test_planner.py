@@ -861,3 +861,33 @@ def test_a_run_in_under_a_bound_is_the_best_or_none():
     for bound in ((ground, cost), (math.nextafter(ground, 0.0), math.inf), (0.0, 0.0)):
         assert planner._run_in_scored(here, 0.5 * math.pi, b, yaw_b, unprocessed,
                                       search=False, bound=bound) is None
+
+
+def test_the_zone_clusters_a_transit_meets_are_those_whose_grown_ground_it_meets():
+    """_detours_met asks the clusters' bounding boxes first: the same clusters, in order,
+    as asking every one; ``done`` ones left out."""
+    import shapely
+    planner, _ = _holes_field_planner()
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        pts = [tuple(p) for p in rng.uniform((-5.0, -5.0), (105.0, 25.0), (3, 2))]
+        parts = planner._swept_parts(pts)
+        every = [k for k, (grown, _) in enumerate(planner._detours)
+                 if np.any(shapely.intersects(grown, parts))]
+        assert planner._detours_met(parts) == every
+        assert planner._detours_met(parts, done=every[:1]) == every[1:]
+    assert planner._detours_met(planner._swept_parts([(10.0, 2.0), (90.0, 2.0)])) == []
+    assert len(planner._detours_met(planner._swept_parts([(10.0, 10.0), (90.0, 10.0)]))) == 3
+
+
+def test_a_ring_path_each_way_runs_from_one_projection_to_the_other():
+    from demining_control.coverage.planner import _ring_paths
+    ring = box(0.0, 0.0, 10.0, 4.0).exterior
+    a, b = Point(3.0, -1.0), Point(12.0, 2.0)
+    forward, backward = _ring_paths(ring, a, b)
+    for way in (forward, backward):
+        assert way[0] == pytest.approx((3.0, 0.0)) and way[-1] == pytest.approx((10.0, 2.0))
+    assert forward[1:-1] == [(10.0, 0.0)]
+    assert backward[1:-1] == [(0.0, 0.0), (0.0, 4.0), (10.0, 4.0)]
+    assert LineString(forward).length + LineString(backward).length == pytest.approx(
+        ring.length)
