@@ -683,6 +683,7 @@ class _Planner:
                                 (self._front, params.footprint_half_width_m),
                                 (-params.footprint_rear_m, params.footprint_half_width_m)])
         self._turns: dict = {}
+        self._turn_answers: dict = {}
         self._near: dict = {}
         #: whether a zone's bounding box lies within a reach of a point (:meth:`_near_zone`)
         self._near_box: dict = {}
@@ -1350,8 +1351,19 @@ class _Planner:
     def _turn_hits(self, xy: XY, yaw0: float, yaw1: float) -> bool:
         """Whether a pivot at ``xy`` from ``yaw0`` to ``yaw1`` puts the footprint in a zone.
 
-        Transits share their vertices (ring corners, lane ends): each pivot is judged once.
+        Transits share their vertices (ring corners, lane ends): each pivot is judged once
+        (:meth:`_judge_turn`), and its answer kept per exact pivot too (a ring path's
+        hundreds of vertices are asked again by every candidate that follows it).
         """
+        key = (xy[0], xy[1], yaw0, yaw1)
+        hit = self._turn_answers.get(key)
+        if hit is None:
+            hit = self._turn_answers[key] = self._judge_turn(xy, yaw0, yaw1)
+        return hit
+
+    def _judge_turn(self, xy: XY, yaw0: float, yaw1: float) -> bool:
+        """:meth:`_turn_hits` judged: near a zone, once per pivot rounded to a centimetre and
+        a milliradian."""
         if not self._near_zone(xy, self._turn_reach, exact=False):
             return False
         key = (round(xy[0], 2), round(xy[1], 2), round(yaw0, 3), round(yaw1, 3))
