@@ -891,3 +891,16 @@ def test_a_ring_path_each_way_runs_from_one_projection_to_the_other():
     assert backward[1:-1] == [(0.0, 0.0), (0.0, 4.0), (10.0, 4.0)]
     assert LineString(forward).length + LineString(backward).length == pytest.approx(
         ring.length)
+
+
+def test_a_pivot_is_judged_once_and_answered_the_same_after():
+    """_turn_hits keeps each exact pivot's answer: what _judge_turn gave it first."""
+    planner, _ = _holes_field_planner()
+    pivots = [((27.0, 10.0), 0.0, 0.5 * math.pi), ((10.0, 10.0), 0.0, math.pi),
+              ((30.0, 13.2), math.pi, 0.5 * math.pi), ((30.0, 13.2), math.pi, 0.0)]
+    answers = [planner._turn_hits(*pivot) for pivot in pivots]
+    assert answers[0] and not answers[1]
+    assert answers == [planner._judge_turn(*pivot) for pivot in pivots]
+    judged = len(planner._turns)
+    assert [planner._turn_hits(*pivot) for pivot in pivots] == answers
+    assert len(planner._turns) == judged and len(planner._turn_answers) == len(pivots)
