@@ -199,7 +199,6 @@ class AllowedRouter:
 
     def _build(self):
         """The 8-connected graph of passable cells (edges weighted by length x cost)."""
-        from scipy.sparse import csr_matrix
         if self._layout is None:
             self._layout = _Layout(self.passable, self.res)
         layout = self._layout
@@ -207,9 +206,7 @@ class AllowedRouter:
         for a, b, ok, step in layout.pairs:
             weight = 0.5 * (self.cost[a] + self.cost[b]) * step * self.res
             vals += [weight[ok], weight[ok]]
-        n = self.h * self.w
-        self._graph = csr_matrix((np.concatenate(vals)[layout.order], layout.indices,
-                                  layout.indptr), shape=(n, n))
+        self._graph = layout.graph(np.concatenate(vals))
         # each stored edge's cell and length, so :meth:`allow` can re-weight it in place
         self._edge_rows, self._edge_len = layout.rows, layout.length
         return self._graph
@@ -290,14 +287,16 @@ class _Layout:
     Passable ground is fixed for a raster, its costs are not: the graph's weights are built
     per cost (:meth:`AllowedRouter._build`), its structure once. ``pairs``: per direction
     (the cells' slices a and b, which pairs are both passable, the step's length in cells);
-    the edges are listed per direction, each both ways, and ``order`` puts that list in CSR
-    order (by row, then column: as ``coo_matrix.tocsr`` lays it out, the graph having no
-    repeated edge); ``indices``, ``indptr``: the CSR arrays; ``rows``, ``length``: each
-    stored edge's cell and length, m.
+    the edges are listed per direction, each both ways. The first graph is laid out by
+    ``coo_matrix.tocsr`` as it always was (a router searched once, a repair's, pays nothing
+    more); a later one (a copy's, :meth:`AllowedRouter.with_allowed`) puts its weights in
+    that layout's order, found once. ``rows``, ``length``: each stored edge's cell and
+    length, m.
     """
 
     def __init__(self, passable: np.ndarray, res: float) -> None:
         h, w = passable.shape
+        self._n, self._w, self._res = h * w, w, res
         idx = np.arange(h * w).reshape(h, w)
         self.pairs = []
         rows, cols = [], []
@@ -309,13 +308,30 @@ class _Layout:
             u, v = idx[a][ok], idx[b][ok]
             rows += [u, v]
             cols += [v, u]
-        row, col = np.concatenate(rows), np.concatenate(cols)
-        self.order = np.lexsort((col, row))
-        self.indices = col[self.order]
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=h * w))])
-        self.rows = row[self.order]
-        self.length = np.hypot(self.rows // w - self.indices // w,
-                               self.rows % w - self.indices % w) * res
+        self._edges = (np.concatenate(rows), np.concatenate(cols))
+        self._csr = None            # (indices, indptr) of the first graph
+        self._order: Optional[np.ndarray] = None
+        self.rows = self.length = None
+
+    def graph(self, vals: np.ndarray):
+        """The CSR graph of the listed edges weighted ``vals`` (in the list's order)."""
+        from scipy.sparse import coo_matrix, csr_matrix
+        n = self._n
+        if self._csr is None:
+            graph = coo_matrix((vals, self._edges), shape=(n, n)).tocsr()
+            self._csr = (graph.indices, graph.indptr)
+            self.rows = np.repeat(np.arange(n), np.diff(graph.indptr))
+            self.length = np.hypot(self.rows // self._w - graph.indices // self._w,
+                                   self.rows % self._w - graph.indices % self._w) * self._res
+            return graph
+        if self._order is None:
+            # each edge's place in the layout: its number laid out the same way (exact as a
+            # float, fewer than 2^53 edges; the graph has no repeated edge to sum)
+            numbers = np.arange(1.0, len(vals) + 1.0)
+            laid = coo_matrix((numbers, self._edges), shape=(n, n)).tocsr()
+            self._order = laid.data.astype(np.intp) - 1
+        indices, indptr = self._csr
+        return csr_matrix((vals[self._order], indices.copy(), indptr.copy()), shape=(n, n))
 
 
 def _layer(geom, grid) -> np.ndarray:
