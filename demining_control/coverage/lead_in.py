@@ -54,6 +54,9 @@ _EPS = 1e-9
 _PIVOT_STEP_RAD = 0.25
 #: Cell of the grid on which a pivot's swept ground is checked against earlier legs, m.
 _PIVOT_CELL_M = 0.15
+#: Consecutive legs whose headings and facings differ by no more than this run on one
+#: straight line (a lane resampled into waypoints: round-off only), rad.
+_STRAIGHT_RAD = 1e-9
 #: Steps of the straight move tried before a blind start pivot (:func:`start_moves`), m.
 START_MOVE_STEP_M = 0.5
 
@@ -141,37 +144,75 @@ def _swept(a: np.ndarray, b: np.ndarray, yaw: np.ndarray, offset: float, half: f
 
 
 class _Replay:
-    """The ground each leg of a path has seen (boom) and processed (tool), by leg index."""
+    """The ground each leg of a path has seen (boom) and processed (tool), by leg index.
+
+    A straight run of legs (a lane resampled every ``waypoint_spacing_m``) sweeps what one
+    leg over its length would: the ground earlier legs swept (:meth:`seen_before`,
+    :meth:`stood_before`) is the union of one swath per straight run, not of dozens of
+    abutting pieces (a union's cost grows with its parts: most of the lead-ins' time).
+    """
 
     def __init__(self, xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
-                 g: LeadGeometry) -> None:
+                 g: LeadGeometry, before: Optional[Tuple['_Replay', np.ndarray]] = None
+                 ) -> None:
+        """``before``: the replay of the path this one is with back-ups inserted into
+        (:func:`_with_back_ups`), and the new index of each of its legs: their swaths are
+        the same (the same ends, facing and work), taken from it and not built again (a
+        10 ha plan has 10^5 legs)."""
         a, b = xy[:-1], xy[1:]
         moving = np.hypot(*(b - a).T) > _EPS
         self.seen_idx = np.flatnonzero(moving)
-        self.seen = _swept(a[moving], b[moving], facing[:-1][moving], g.sensor_offset_x_m,
-                           0.5 * g.sensor_width_m)
         tool = moving & work[:-1]
         self.tool_idx = np.flatnonzero(tool)
-        self.tool = _swept(a[tool], b[tool], facing[:-1][tool], g.tool_offset_x_m,
-                           0.5 * g.tool_width_m)
+
+        def layer(idx: np.ndarray, name: str, build) -> np.ndarray:
+            if before is None:
+                return build(idx)
+            old, new_of_old = before
+            return _carried(idx, new_of_old[getattr(old, name + '_idx')],
+                            getattr(old, name), build)
+        self.seen = layer(self.seen_idx, 'seen', lambda legs: _swept(
+            a[legs], b[legs], facing[legs], g.sensor_offset_x_m, 0.5 * g.sensor_width_m))
+        self.tool = layer(self.tool_idx, 'tool', lambda legs: _swept(
+            a[legs], b[legs], facing[legs], g.tool_offset_x_m, 0.5 * g.tool_width_m))
         # the tracks' swept rectangle per leg, from half their length behind its start to
         # half their length past its end (along the leg: the same forward or in reverse)
-        d = b[moving] - a[moving]
-        heading = np.arctan2(d[:, 1], d[:, 0])
-        half_len = 0.5 * g.track_length_m * np.column_stack([np.cos(heading), np.sin(heading)])
-        self.driven = _swept(a[moving] - half_len, b[moving] + half_len, heading, 0.0,
-                             g.contact_half_width_m)
+        self.driven = layer(self.seen_idx, 'driven', lambda legs: _driven(a[legs], b[legs], g))
+        self.driven_idx = self.seen_idx
         self._seen_tree = shapely.STRtree(self.seen)
         self._tool_tree = shapely.STRtree(self.tool)
         self._driven_tree = shapely.STRtree(self.driven)
+        self._xy, self._facing, self._g = xy, facing, g
+        # per leg: whether the next leg goes straight on from it (its heading and facing)
+        d = b - a
+        heading = np.arctan2(d[:, 1], d[:, 0])
+        self._straight_on = ((np.abs(np.diff(heading)) <= _STRAIGHT_RAD)
+                             & (np.abs(np.diff(facing[:-1])) <= _STRAIGHT_RAD))
+
+    def _runs(self, legs: np.ndarray, layer: str) -> List[Polygon]:
+        """The swaths of ``legs`` (indices, each a moving leg) of ``layer`` ('seen', 'tool',
+        'driven'), one per straight run of consecutive legs among them."""
+        if not len(legs):
+            return []
+        legs = np.sort(legs)
+        joined = (np.diff(legs) == 1) & self._straight_on[legs[:-1]]
+        starts = np.concatenate([[0], np.flatnonzero(~joined) + 1])
+        ends = np.concatenate([starts[1:], [len(legs)]]) - 1
+        a, b = self._xy[legs[starts]], self._xy[legs[ends] + 1]
+        yaw, g = self._facing[legs[starts]], self._g
+        if layer == 'seen':
+            return list(_swept(a, b, yaw, g.sensor_offset_x_m, 0.5 * g.sensor_width_m))
+        if layer == 'tool':
+            return list(_swept(a, b, yaw, g.tool_offset_x_m, 0.5 * g.tool_width_m))
+        return list(_driven(a, b, g))
 
     def seen_before(self, k: int, geom: Polygon):
         """Ground of ``geom`` the boom or the tool swept on the legs before ``k``."""
         parts = []
-        for tree, idx, polys in ((self._seen_tree, self.seen_idx, self.seen),
-                                 (self._tool_tree, self.tool_idx, self.tool)):
-            hits = tree.query(geom)
-            parts += [polys[i] for i in hits if idx[i] < k]
+        for tree, idx, layer in ((self._seen_tree, self.seen_idx, 'seen'),
+                                 (self._tool_tree, self.tool_idx, 'tool')):
+            legs = idx[tree.query(geom)]
+            parts += self._runs(legs[legs < k], layer)
         return robust(shapely.union_all, parts) if parts else Polygon()
 
     def covered_before(self, k: int, points: np.ndarray) -> np.ndarray:
@@ -191,13 +232,37 @@ class _Replay:
         """Ground of ``geom`` the tool processed or (``driven``) the tracks drove on the legs
         before ``k`` (backing up along the machine's own track is the recovery an operator
         makes)."""
-        layers = [(self._tool_tree, self.tool_idx, self.tool)]
+        layers = [(self._tool_tree, self.tool_idx, 'tool')]
         if driven:
-            layers.append((self._driven_tree, self.seen_idx, self.driven))
+            layers.append((self._driven_tree, self.seen_idx, 'driven'))
         parts = []
-        for tree, idx, polys in layers:
-            parts += [polys[i] for i in tree.query(geom) if idx[i] < k]
+        for tree, idx, layer in layers:
+            legs = idx[tree.query(geom)]
+            parts += self._runs(legs[legs < k], layer)
         return robust(shapely.union_all, parts) if parts else Polygon()
+
+
+def _carried(idx: np.ndarray, kept_at: np.ndarray, kept: np.ndarray, build) -> np.ndarray:
+    """Per leg of ``idx`` (sorted leg indices) its polygon: ``kept[i]`` for the leg at
+    ``kept_at[i]`` (each one of ``idx``), ``build`` (leg indices -> polygons) for the rest."""
+    out = np.empty(len(idx), dtype=object)
+    at = np.searchsorted(idx, kept_at)
+    assert not len(at) or (at.max() < len(idx) and np.array_equal(idx[at], kept_at))
+    out[at] = kept
+    fresh = np.ones(len(idx), dtype=bool)
+    fresh[at] = False
+    if fresh.any():
+        out[fresh] = build(idx[fresh])
+    return out
+
+
+def _driven(a: np.ndarray, b: np.ndarray, g: LeadGeometry) -> np.ndarray:
+    """Per leg a -> b the rectangle the tracks sweep, from half their length behind its start
+    to half their length past its end (along the leg: the same forward or in reverse)."""
+    d = b - a
+    heading = np.arctan2(d[:, 1], d[:, 0])
+    half_len = 0.5 * g.track_length_m * np.column_stack([np.cos(heading), np.sin(heading)])
+    return _swept(a - half_len, b + half_len, heading, 0.0, g.contact_half_width_m)
 
 
 def lowerings(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, corner_angle_rad: float,
@@ -304,8 +369,12 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
             report.outside.append(((x, y), out_m2))
         inserts.append((k, np.array([x - back * math.cos(yaw), y - back * math.sin(yaw)])))
     if inserts:
+        legs = np.arange(len(xy) - 1)
         xy, work, facing = _with_back_ups(xy, work, facing, inserts)
-        replay = None               # the path changed: its legs are replayed again
+        # the path's legs move on by the two legs of each back-up before them; replayed
+        # again with their swaths kept
+        new_of_old = legs + 2 * np.searchsorted([k for k, _ in inserts], legs, side='right')
+        replay = _Replay(xy, work, facing, g, before=(replay, new_of_old))
     report.start_pivot = start_pivot(xy, facing, g, start_yaw, field=field, known=seen
                                      if driven is None or driven.is_empty
                                      else robust(shapely.union, seen, driven))
@@ -358,10 +427,13 @@ def blind_pivots(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         return []
     replay = replay or _Replay(xy, work, facing, g)
     out: List[Tuple[XY, float]] = []
-    for prev, k in zip(moving[:-1], moving[1:]):
-        k = int(k)
+    yaws = np.asarray(facing, dtype=float).tolist()
+    for prev, k in zip(moving[:-1].tolist(), moving[1:].tolist()):
+        # most legs go straight on: no pivot, nothing swept (asked before any geometry)
+        if not is_pivot(yaws[prev], yaws[k], g):
+            continue
         x, y = float(xy[k, 0]), float(xy[k, 1])
-        rest = _pivot_blind_m2(x, y, float(facing[prev]), float(facing[k]), g, field, known,
+        rest = _pivot_blind_m2(x, y, yaws[prev], yaws[k], g, field, known,
                                lambda points, k=k: replay.covered_before(k, points))
         if rest > BLIND_TOLERANCE_M2:
             out.append(((x, y), rest))
@@ -403,12 +475,18 @@ def _first_moving(xy: np.ndarray) -> Optional[int]:
     return int(moving[0]) if len(moving) else None
 
 
+def is_pivot(yaw0: float, yaw1: float, g: LeadGeometry) -> bool:
+    """Whether turning from ``yaw0`` to ``yaw1`` is a pivot: the short way round, by more than
+    ``corner_angle_rad`` (within it the follower drives the turn as an arc)."""
+    return abs(math.remainder(yaw1 - yaw0, math.tau)) > g.corner_angle_rad
+
+
 def pivot_sweep(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry):
     """The ground the tracks sweep pivoting on base_link at (x, y) from ``yaw0`` to ``yaw1``
-    the short way (empty when the turn is within ``corner_angle_rad``: no pivot)."""
-    turn = math.remainder(yaw1 - yaw0, math.tau)
-    if abs(turn) <= g.corner_angle_rad:
+    the short way (empty when the turn is no pivot: :func:`is_pivot`)."""
+    if not is_pivot(yaw0, yaw1, g):
         return Polygon()
+    turn = math.remainder(yaw1 - yaw0, math.tau)
     half = max(g.contact_half_width_m - g.tolerance_m, 0.0)
     steps = max(1, int(math.ceil(abs(turn) / _PIVOT_STEP_RAD)))
     yaws = yaw0 + turn * np.arange(steps + 1) / steps

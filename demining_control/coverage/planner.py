@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 import shapely
@@ -438,19 +438,21 @@ def _resample(points: np.ndarray, spacing: float) -> np.ndarray:
     return np.asarray(out)
 
 
-def _ring_path(ring: LineString, a: Point, b: Point, forward: bool) -> List[XY]:
-    """Return the ring's vertices from the projection of ``a`` to that of ``b``, one way round."""
+def _ring_paths(ring: LineString, a: Point, b: Point) -> Tuple[List[XY], List[XY]]:
+    """Return the ring's vertices from the projection of ``a`` to that of ``b``, each way
+    round (forward along the ring, then backward)."""
     total = ring.length
     da, db = ring.project(a), ring.project(b)
-    if not forward:
-        coords = list(ring.coords)[::-1]
-        ring = LineString(coords)
-        da, db = total - da, total - db
-    if db >= da:
-        pts = list(substring(ring, da, db).coords)
-    else:
-        pts = list(substring(ring, da, total).coords) + list(substring(ring, 0.0, db).coords)[1:]
-    return [(float(x), float(y)) for x, y in pts]
+    back = LineString(list(ring.coords)[::-1])
+    out = []
+    for way, d0, d1 in ((ring, da, db), (back, total - da, total - db)):
+        if d1 >= d0:
+            pts = list(substring(way, d0, d1).coords)
+        else:
+            pts = list(substring(way, d0, total).coords) + \
+                list(substring(way, 0.0, d1).coords)[1:]
+        out.append([(float(x), float(y)) for x, y in pts])
+    return out[0], out[1]
 
 
 def _along(lane: Lane) -> float:
@@ -686,7 +688,10 @@ class _Planner:
                                 (self._front, params.footprint_half_width_m),
                                 (-params.footprint_rear_m, params.footprint_half_width_m)])
         self._turns: dict = {}
+        self._turn_answers: dict = {}
         self._near: dict = {}
+        #: whether a zone's bounding box lies within a reach of a point (:meth:`_near_zone`)
+        self._near_box: dict = {}
         #: per cluster of keep-out zones (zones closer than two turning reaches merge: a ring
         #: round one alone would run the machine into its neighbour): the cluster grown by
         #: the footprint's half width (a straight transit that meets it goes round) and the
@@ -699,6 +704,9 @@ class _Planner:
                     params.footprint_half_width_m)
                 shapely.prepare(grown)
                 self._detours.append((grown, ring_poly.exterior))
+        #: the clusters' grown ground's bounding boxes, asked first (:meth:`_detours_met`)
+        self._detour_bounds = shapely.bounds(np.asarray([g for g, _ in self._detours],
+                                                        dtype=object).reshape(-1))
         #: the keep-out zones' pieces, for near-zone queries (None: no zone)
         block = _polys(self.zone_block)
         self._tree = shapely.STRtree(block) if block else None
@@ -738,6 +746,11 @@ class _Planner:
         #: on it.
         self.known_ground = (unary_union([self.field, self.safe]).buffer(
             SLIVER_M, join_style='mitre') if self.passes else None)
+        # every transit candidate is judged against both (:meth:`_transit_cost`): their
+        # predicates prepared once (the planner's own copies: snapped or built here)
+        for ground in (self.fence, self.known_ground):
+            if ground is not None and not ground.is_empty:
+                shapely.prepare(ground)
 
     def _headland_geometry(self) -> None:
         """Decide where the machine turns: on safe surroundings, or on a processed headland.
@@ -945,11 +958,17 @@ class _Planner:
         """
         if self._tree is None:
             return False
-        # the zones' bounding boxes first (numpy, no geometry built): most points are far
-        b = self._zone_bounds
-        dx = np.maximum(np.maximum(b[:, 0] - xy[0], xy[0] - b[:, 2]), 0.0)
-        dy = np.maximum(np.maximum(b[:, 1] - xy[1], xy[1] - b[:, 3]), 0.0)
-        if not np.any(dx * dx + dy * dy < reach * reach):
+        # the zones' bounding boxes first (numpy, no geometry built): most points are far.
+        # Transits share their vertices (a pivot is judged at each candidate's every bend):
+        # each point's answer is kept, on its exact coordinates
+        box_key = (xy[0], xy[1], reach)
+        boxed = self._near_box.get(box_key)
+        if boxed is None:
+            b = self._zone_bounds
+            dx = np.maximum(np.maximum(b[:, 0] - xy[0], xy[0] - b[:, 2]), 0.0)
+            dy = np.maximum(np.maximum(b[:, 1] - xy[1], xy[1] - b[:, 3]), 0.0)
+            boxed = self._near_box[box_key] = bool(np.any(dx * dx + dy * dy < reach * reach))
+        if not boxed:
             return False
         if not exact:
             return True
@@ -1145,39 +1164,53 @@ class _Planner:
                     options.append(head[:-1] + mid + tail[1:])
         best = None
         for pts in options:
-            # a candidate costs at least its length: one no shorter than the best cost so far
-            # cannot win (the first of equal costs is kept), so its checks are skipped
-            if best is not None and LineString(pts).length >= best[1]:
-                continue
-            cost, over = self._transit_cost(pts, unprocessed, yaw_a, yaw_b)
-            if best is None or cost < best[1]:
-                best = (pts, cost, over)
+            # one that cannot cost less than the best so far is not judged in full (the
+            # first of equal costs is kept)
+            judged = self._transit_cost(pts, unprocessed, yaw_a, yaw_b,
+                                        math.inf if best is None else best[1])
+            if judged is not None:
+                best = (pts, *judged)
         if search and best is not None and best[2] > _ROUTE_FALLBACK_M:
             # every shape above crosses ground the tracks may not use (a no-go zone on the
             # first headland pass: each way round it leaves the field): the cheapest way
             # through allowed ground, when there is one
             pts = self._router(unprocessed).route(a, b)
-            if pts is not None and len(pts) > 1:
-                cost, over = self._transit_cost(pts, unprocessed, yaw_a, yaw_b)
-                if cost < best[1]:
-                    best = (pts, cost, over)
+            judged = (self._transit_cost(pts, unprocessed, yaw_a, yaw_b, best[1])
+                      if pts is not None and len(pts) > 1 else None)
+            if judged is not None:
+                best = (pts, *judged)
         assert best is not None
         return _drop_short_hops(best[0]), best[1], best[2]
 
     def _transit_cost(self, pts: List[XY], unprocessed, yaw_a: Optional[float],
-                      yaw_b: Optional[float]) -> Tuple[float, float]:
-        """(cost, metres over ground not allowed) of driving ``pts`` (see :meth:`transit`)."""
+                      yaw_b: Optional[float], bound: float = math.inf
+                      ) -> Optional[Tuple[float, float]]:
+        """(cost, metres over ground not allowed) of driving ``pts`` (see :meth:`transit`);
+        None when it costs ``bound`` or more.
+
+        The cost is its length plus penalties, each term at least 0; IEEE sums and products
+        of such terms never drop as a term grows, so a partial sum at ``bound`` already puts
+        the whole cost there. The terms are judged in turn, and a candidate that cannot win
+        is not judged further (most lose on keep-out ground or the ground they cross).
+        """
         line = LineString(pts)
-        over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
-        if self.known_ground is not None:
-            over += line.difference(self.known_ground).length
+        length = line.length
+        if length >= bound:
+            return None
         excl = self._keep_out_m(pts, yaw_a, yaw_b)
-        if self.fence is not None:
+        if self.fence is not None and not self.fence.covers(line):
             # a transit outside the geofence would be stopped there: as bad as keep-out
             excl += line.difference(self.fence).length
+        if length + _EXCLUSION_PENALTY * excl >= bound:
+            return None
+        over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
+        if self.known_ground is not None and not self.known_ground.covers(line):
+            over += line.difference(self.known_ground).length
+        if length + UNPROCESSED_PENALTY * over + _EXCLUSION_PENALTY * excl >= bound:
+            return None
         swept = self._pivots_not_allowed_m(pts, unprocessed, yaw_a, yaw_b)
-        return (line.length + UNPROCESSED_PENALTY * (over + swept) + _EXCLUSION_PENALTY * excl,
-                over)
+        cost = length + UNPROCESSED_PENALTY * (over + swept) + _EXCLUSION_PENALTY * excl
+        return (cost, over) if cost < bound else None
 
     def _pivots_not_allowed_m(self, pts: Sequence[XY], unprocessed, yaw_a: Optional[float],
                               yaw_b: Optional[float]) -> float:
@@ -1232,43 +1265,56 @@ class _Planner:
         if math.dist(a, b) < _EPS:
             return options
         pa, pb = Point(a), Point(b)
-        straight = self._swept_parts([a, b]) if self._detours else None
-        for grown, ring in self._detours:
-            if np.any(shapely.intersects(grown, straight)):
-                # round the zones, far enough out that a pivot at a corner swings nothing in
-                for forward in (True, False):
-                    options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
+        met = self._detours_met(self._swept_parts([a, b])) if self._detours else []
+        for k in met:
+            # round the zones, far enough out that a pivot at a corner swings nothing in
+            options += [[a] + way + [b] for way in _ring_paths(self._detours[k][1], pa, pb)]
         for ring in self._rings:
             if ring.distance(pa) > self._ring_reach or ring.distance(pb) > self._ring_reach:
                 continue
-            for forward in (True, False):
-                options.append([a] + _ring_path(ring, pa, pb, forward) + [b])
-        chain = self._round_each(a, b)
+            options += [[a] + way + [b] for way in _ring_paths(ring, pa, pb)]
+        chain = self._round_each(a, b, met)
         if chain is not None:
             options.append(chain)
         return options
 
-    def _round_each(self, a: XY, b: XY) -> Optional[List[XY]]:
+    def _detours_met(self, parts: np.ndarray, done: Collection[int] = ()) -> List[int]:
+        """The zone clusters (indices into :attr:`_detours`, in order; but ``done``) whose
+        grown ground the footprint rectangles ``parts`` meet. Most are far from a transit:
+        their bounding boxes are asked first (a test on all at once)."""
+        if not len(parts) or not self._detours:
+            return []
+        b = shapely.bounds(parts)
+        x0, y0 = b[:, 0].min(), b[:, 1].min()
+        x1, y1 = b[:, 2].max(), b[:, 3].max()
+        box_ = self._detour_bounds
+        near = np.flatnonzero((box_[:, 0] <= x1) & (x0 <= box_[:, 2])
+                              & (box_[:, 1] <= y1) & (y0 <= box_[:, 3]))
+        return [int(k) for k in near if int(k) not in done
+                and np.any(shapely.intersects(self._detours[k][0], parts))]
+
+    def _round_each(self, a: XY, b: XY, met: Optional[List[int]] = None
+                    ) -> Optional[List[XY]]:
         """A -> b round every cluster of zones the way meets, in turn, each the shorter way.
 
         A straight transit across a field of holes meets several clusters: going round one
         alone leaves the leg through the next. None when there is no zone on the way.
+        ``met``: the clusters the straight way a -> b meets (:meth:`_detours_met`), when
+        known.
         """
         if not self._detours:
             return None
         pts, cur, done = [a], a, set()
         pb = Point(b)
-        for _ in range(len(self._detours)):
-            parts = self._swept_parts([cur, b])
-            hits = [k for k, (grown, _) in enumerate(self._detours)
-                    if k not in done and np.any(shapely.intersects(grown, parts))]
+        for step in range(len(self._detours)):
+            hits = met if not step and met is not None else self._detours_met(
+                self._swept_parts([cur, b]), done)
             if not hits:
                 break
             here = Point(cur)
             k = min(hits, key=lambda i: self._detours[i][0].distance(here))
             done.add(k)
-            ring = self._detours[k][1]
-            ways = [_ring_path(ring, here, pb, forward) for forward in (True, False)]
+            ways = _ring_paths(self._detours[k][1], here, pb)
             way = min(ways, key=lambda w: LineString([cur] + w + [b]).length)
             pts += way
             cur = pts[-1]
@@ -1310,8 +1356,19 @@ class _Planner:
     def _turn_hits(self, xy: XY, yaw0: float, yaw1: float) -> bool:
         """Whether a pivot at ``xy`` from ``yaw0`` to ``yaw1`` puts the footprint in a zone.
 
-        Transits share their vertices (ring corners, lane ends): each pivot is judged once.
+        Transits share their vertices (ring corners, lane ends): each pivot is judged once
+        (:meth:`_judge_turn`), and its answer kept per exact pivot too (a ring path's
+        hundreds of vertices are asked again by every candidate that follows it).
         """
+        key = (xy[0], xy[1], yaw0, yaw1)
+        hit = self._turn_answers.get(key)
+        if hit is None:
+            hit = self._turn_answers[key] = self._judge_turn(xy, yaw0, yaw1)
+        return hit
+
+    def _judge_turn(self, xy: XY, yaw0: float, yaw1: float) -> bool:
+        """:meth:`_turn_hits` judged: near a zone, once per pivot rounded to a centimetre and
+        a milliradian."""
         if not self._near_zone(xy, self._turn_reach, exact=False):
             return False
         key = (round(xy[0], 2), round(xy[1], 2), round(yaw0, 3), round(yaw1, 3))
@@ -2056,10 +2113,11 @@ class _Planner:
                     else [ring, ring[::-1]])
             for way in ways:
                 # (the corner turns keep a pass's start and first heading)
-                key = self._run_in_scored(here, yaw, way[0], _heading(way), unprocessed,
-                                          search=False)[0]
-                if best is None or key < best[0]:
-                    best = (key, ring, way)
+                scored = self._run_in_scored(here, yaw, way[0], _heading(way), unprocessed,
+                                             search=False,
+                                             bound=best[0] if best is not None else None)
+                if scored is not None:
+                    best = (scored[0], ring, way)
         assert best is not None
         _, ring, way = best
         loop = self._corner_turns(way, unprocessed)
@@ -2213,32 +2271,36 @@ class _Planner:
                 ) -> Tuple[List[XY], float]:
         """(points, metres over ground not allowed) of the transit onto ``b`` in ``yaw_b``
         (:meth:`_run_in_scored`)."""
-        return self._run_in_scored(here, yaw, b, yaw_b, unprocessed)[1:]
+        best = self._run_in_scored(here, yaw, b, yaw_b, unprocessed)
+        assert best is not None
+        return best[1:]
 
     def _run_in_scored(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float,
-                       unprocessed, search: bool = True
-                       ) -> Tuple[Tuple[bool, float, float], List[XY], float]:
+                       unprocessed, search: bool = True,
+                       bound: Optional[Tuple[bool, float, float]] = None
+                       ) -> Optional[Tuple[Tuple[bool, float, float], List[XY], float]]:
         """(key, points, metres over ground not allowed) of the transit onto ``b`` in
         ``yaw_b``; key: (whether its cost carries the keep-out penalty: a pivot swinging the
         hull into a zone, a metre of keep-out ground or of ground outside the geofence;
         unprocessed field ground under the tracks at its last pivot and where they stand
-        before the tool, m^2; cost), lower is better. The first term ranks before the disc:
-        a run-in whose tracks stay on processed ground but whose pivot swings the hull into a
-        zone, or whose transit leaves the fence, must never beat one that does neither (the
-        supervisor would stop it there; a plan leaving the fence is refused).
+        before the tool, m^2; cost), lower is better. None when no key is below ``bound``
+        (None: no bound). The first term ranks before the disc: a run-in whose tracks stay
+        on processed ground but whose pivot swings the hull into a zone, or whose transit
+        leaves the fence, must never beat one that does neither (the supervisor would stop
+        it there; a plan leaving the fence is refused).
 
         Besides the transit straight onto ``b`` (a pivot there), a run-in: a transit to a
         point behind ``b`` on its line (:data:`_CORNER_RUNS_M`), a pivot there and straight
         on, so the pivot's disc lies on processed ground or outside the field, not on the
-        field's unprocessed ground (as :meth:`_corner_turns` does at a corner).
+        field's unprocessed ground (as :meth:`_corner_turns` does at a corner). The ground
+        is judged first: a run-in with more of it than the best so far (or ``bound``) cannot
+        win, and its transit is not searched.
         """
         best = None
         for d in (0.0,) + _CORNER_RUNS_M:
             q = (b[0] - d * math.cos(yaw_b), b[1] - d * math.sin(yaw_b))
             if d > 0.0 and self._keep_out_m([q, b], yaw_b, yaw_b) > 0.0:
                 continue
-            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b,
-                                           search=search)
             # the tracks stand between their rear and the tool at q: ground there the tool
             # has not processed is stood on (or swept) before the tool reaches it
             stand = LineString([(q[0] - 0.5 * self.p.track_length_m * math.cos(yaw_b),
@@ -2247,11 +2309,17 @@ class _Planner:
                                  q[1] + self.p.tool_offset_x_m * math.sin(yaw_b))]).buffer(
                 self.p.contact_half_width_m, cap_style='flat')
             stood = stand.intersection(unprocessed).area if not unprocessed.is_empty else 0.0
-            key = (cost >= _EXCLUSION_PENALTY,
-                   _field_m2(self._disc_areas(q, unprocessed)[0]) + _field_m2(stood), cost + d)
-            if best is None or key < best[0]:
+            ground = _field_m2(self._disc_areas(q, unprocessed)[0]) + _field_m2(stood)
+            limit = best[0] if best is not None else bound
+            # more ground than a run-in clear of keep-out cannot win (one with the penalty
+            # can lose to any without it, whatever its ground)
+            if limit is not None and not limit[0] and ground > limit[1]:
+                continue
+            pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b,
+                                           search=search)
+            key = (cost >= _EXCLUSION_PENALTY, ground, cost + d)
+            if limit is None or key < limit:
                 best = (key, (pts + [b]) if d > 0.0 else pts, over)
-        assert best is not None
         return best
 
     def _corner_turns(self, loop: List[XY], unprocessed) -> List[XY]:
@@ -2366,6 +2434,10 @@ class _Planner:
                         if in1 > best_cost[0]:
                             continue
                         in2, out2 = swept(p2, h_out, processed1, strip(p1, p2))
+                        if in1 + in2 > best_cost[0]:
+                            # more of the field swept than the best so far: it cannot win
+                            # whatever its lowerings leave blind (asked only of the rest)
+                            continue
                         cost = (in1 + in2, blind(p1, h12, before1) + blind(
                             p2, h_out, before1, strip(p1, p2), boom(p1, p2)), out1 + out2,
                             e_in + math.dist(p1, p2) + e_out)

@@ -65,6 +65,11 @@ class AllowedRouter:
         self.cost = self._cost()
         self._graph = None
         self._edge_rows = self._edge_len = None
+        #: the graph's edges and their CSR layout (passable cells only: shared by the copies
+        #: :meth:`with_allowed` makes, built on the first search)
+        self._layout: Optional[_Layout] = None
+        #: the searches made on these costs, by source cell (:meth:`search`)
+        self._searches: dict = {}
 
     def _cost(self) -> np.ndarray:
         # each cell's distance to the nearest cell not allowed, m (kept for :meth:`room`)
@@ -106,10 +111,14 @@ class AllowedRouter:
 
     def with_allowed(self, allowed) -> 'AllowedRouter':
         """The same raster and blocked ground with other allowed ground (cheaper than new)."""
+        if self._layout is None:
+            # made before the copy, so that both and the copies after share it
+            self._layout = _Layout(self.passable, self.res)
         other = copy.copy(self)
         other._allowed = _layer(allowed, self._grid)
         other.cost = other._cost()
         other._graph = other._edge_rows = other._edge_len = None
+        other._searches = {}
         return other
 
     def allow_grid(self, mask: np.ndarray, origin_x: float, origin_y: float,
@@ -134,6 +143,7 @@ class AllowedRouter:
     def _reprice(self) -> None:
         """Costs (and a built graph's weights) from the allowed cells."""
         self.cost = self._cost()
+        self._searches = {}
         if self._graph is not None:
             self._graph.data = 0.5 * (self.cost.ravel()[self._edge_rows] +
                                       self.cost.ravel()[self._graph.indices]) * self._edge_len
@@ -189,28 +199,16 @@ class AllowedRouter:
 
     def _build(self):
         """The 8-connected graph of passable cells (edges weighted by length x cost)."""
-        from scipy.sparse import coo_matrix
-        h, w = self.h, self.w
-        idx = np.arange(h * w).reshape(h, w)
-        rows, cols, vals = [], [], []
-        for dj, di in ((0, 1), (1, 0), (1, 1), (1, -1)):
-            a = (slice(0, h - dj), slice(max(0, -di), w - max(0, di)))
-            b = (slice(dj, h), slice(max(0, di), w - max(0, -di)))
-            ok = self.passable[a] & self.passable[b]
-            weight = 0.5 * (self.cost[a] + self.cost[b]) * math.hypot(dj, di) * self.res
-            u, v, x = idx[a][ok], idx[b][ok], weight[ok]
-            rows += [u, v]
-            cols += [v, u]
-            vals += [x, x]
-        n = h * w
-        edges = (np.concatenate(rows), np.concatenate(cols))
-        self._graph = coo_matrix((np.concatenate(vals), edges), shape=(n, n)).tocsr()
+        if self._layout is None:
+            self._layout = _Layout(self.passable, self.res)
+        layout = self._layout
+        vals = []
+        for a, b, ok, step in layout.pairs:
+            weight = 0.5 * (self.cost[a] + self.cost[b]) * step * self.res
+            vals += [weight[ok], weight[ok]]
+        self._graph = layout.graph(np.concatenate(vals))
         # each stored edge's cell and length, so :meth:`allow` can re-weight it in place
-        g = self._graph
-        self._edge_rows = np.repeat(np.arange(n), np.diff(g.indptr))
-        cols = g.indices
-        self._edge_len = np.hypot(self._edge_rows // w - cols // w,
-                                  self._edge_rows % w - cols % w) * self.res
+        self._edge_rows, self._edge_len = layout.rows, layout.length
         return self._graph
 
     def search(self, a: XY) -> Optional[Tuple[int, np.ndarray, np.ndarray]]:
@@ -223,9 +221,14 @@ class AllowedRouter:
             return None
         j, i = self._cell(a)
         src = j * self.w + i
-        graph = self._graph if self._graph is not None else self._build()
-        dist, pred = dijkstra(graph, indices=src, return_predecessors=True)
-        return src, dist, pred
+        # transits from one place (a lane's end, a pass's start) search again on the same
+        # costs: the search is kept (its arrays are only read)
+        found = self._searches.get(src)
+        if found is None:
+            graph = self._graph if self._graph is not None else self._build()
+            dist, pred = dijkstra(graph, indices=src, return_predecessors=True)
+            found = self._searches[src] = (src, dist, pred)
+        return found
 
     def cost_to(self, found, b: XY) -> float:
         """The cheapest cost of a :meth:`search` to ``b`` (inf when it cannot get there)."""
@@ -276,6 +279,59 @@ class AllowedRouter:
             out.append(mid[m])
             k = m
         return out
+
+
+class _Layout:
+    """The edges of the 8-connected graph of a raster's passable cells, and their CSR layout.
+
+    Passable ground is fixed for a raster, its costs are not: the graph's weights are built
+    per cost (:meth:`AllowedRouter._build`), its structure once. ``pairs``: per direction
+    (the cells' slices a and b, which pairs are both passable, the step's length in cells);
+    the edges are listed per direction, each both ways. The first graph is laid out by
+    ``coo_matrix.tocsr`` as it always was (a router searched once, a repair's, pays nothing
+    more); a later one (a copy's, :meth:`AllowedRouter.with_allowed`) puts its weights in
+    that layout's order, found once. ``rows``, ``length``: each stored edge's cell and
+    length, m.
+    """
+
+    def __init__(self, passable: np.ndarray, res: float) -> None:
+        h, w = passable.shape
+        self._n, self._w, self._res = h * w, w, res
+        idx = np.arange(h * w).reshape(h, w)
+        self.pairs = []
+        rows, cols = [], []
+        for dj, di in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            a = (slice(0, h - dj), slice(max(0, -di), w - max(0, di)))
+            b = (slice(dj, h), slice(max(0, di), w - max(0, -di)))
+            ok = passable[a] & passable[b]
+            self.pairs.append((a, b, ok, math.hypot(dj, di)))
+            u, v = idx[a][ok], idx[b][ok]
+            rows += [u, v]
+            cols += [v, u]
+        self._edges = (np.concatenate(rows), np.concatenate(cols))
+        self._csr = None            # (indices, indptr) of the first graph
+        self._order: Optional[np.ndarray] = None
+        self.rows = self.length = None
+
+    def graph(self, vals: np.ndarray):
+        """The CSR graph of the listed edges weighted ``vals`` (in the list's order)."""
+        from scipy.sparse import coo_matrix, csr_matrix
+        n = self._n
+        if self._csr is None:
+            graph = coo_matrix((vals, self._edges), shape=(n, n)).tocsr()
+            self._csr = (graph.indices, graph.indptr)
+            self.rows = np.repeat(np.arange(n), np.diff(graph.indptr))
+            self.length = np.hypot(self.rows // self._w - graph.indices // self._w,
+                                   self.rows % self._w - graph.indices % self._w) * self._res
+            return graph
+        if self._order is None:
+            # each edge's place in the layout: its number laid out the same way (exact as a
+            # float, fewer than 2^53 edges; the graph has no repeated edge to sum)
+            numbers = np.arange(1.0, len(vals) + 1.0)
+            laid = coo_matrix((numbers, self._edges), shape=(n, n)).tocsr()
+            self._order = laid.data.astype(np.intp) - 1
+        indices, indptr = self._csr
+        return csr_matrix((vals[self._order], indices.copy(), indptr.copy()), shape=(n, n))
 
 
 def _layer(geom, grid) -> np.ndarray:

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import Point, Polygon, box
 
 from demining_bringup.contract.datatypes import VehicleState
@@ -340,3 +341,73 @@ def test_a_re_plan_backs_along_the_driven_trail_to_turn_where_its_tracks_have_be
     off = plan_coverage(field, [], (2.5, 1.0), dataclasses.replace(p, start_move_max_m=0.0),
                         driven=driven, **kwargs)
     assert off.lead_ins.start_pivot[0] == where and 1.0 < off.lead_ins.start_pivot[1] < area
+
+
+def test_a_pivot_is_a_turn_past_the_corner_angle_the_short_way_round():
+    from demining_control.coverage.lead_in import is_pivot, pivot_sweep
+    g = _geometry()
+    corner = g.corner_angle_rad
+    assert is_pivot(0.0, NORTH, g) and is_pivot(NORTH, 0.0, g)
+    assert not is_pivot(0.0, 0.5 * corner, g) and not is_pivot(0.0, corner, g)
+    # the short way round: from just below +pi to just above -pi is a small turn
+    assert not is_pivot(math.pi - 0.25 * corner, -math.pi + 0.25 * corner, g)
+    assert is_pivot(0.0, math.tau + 2.0 * corner, g)
+    # what a turn that is no pivot sweeps: nothing
+    for yaw0, yaw1 in ((0.0, NORTH), (0.0, 0.5 * corner), (3.0, -3.0)):
+        assert pivot_sweep(10.0, 3.0, yaw0, yaw1, g).is_empty != is_pivot(yaw0, yaw1, g)
+
+
+def test_the_ground_swept_before_a_leg_is_the_union_of_the_legs_swaths():
+    """The replay unions one swath per straight run of legs (a lane resampled into
+    waypoints), not one per leg: the same ground. A back-up that retraces the run, facing
+    the same way, is no part of it."""
+    from shapely.ops import unary_union
+    from demining_control.coverage.lead_in import _Replay
+    g = _geometry()
+    lane = np.column_stack([np.linspace(2.0, 10.0, 17), np.full(17, 3.0)])
+    # the lane east, a back-up on it (reverse, facing east) and on again, then north
+    xy = np.vstack([lane, [[8.0, 3.0], [10.0, 3.0], [10.0, 3.0], [10.0, 6.0], [10.0, 9.0]]])
+    facing = np.array([0.0] * 19 + [NORTH] * 3)
+    work = np.array([True] * 16 + [False, True, True, True, True, False])
+    replay = _Replay(xy, work, facing, g)
+    assert len(replay._runs(replay.seen_idx, 'seen')) == 4
+    everywhere = box(-10.0, -10.0, 30.0, 30.0)
+    for k in range(len(xy)):
+        seen = replay.seen_idx < k
+        tool = replay.tool_idx < k
+        legs_seen = unary_union(list(replay.seen[seen]) + list(replay.tool[tool]))
+        assert replay.seen_before(k, everywhere).symmetric_difference(legs_seen).area < 1e-9
+        legs_stood = unary_union(list(replay.tool[tool]) + list(replay.driven[seen]))
+        assert replay.stood_before(k, everywhere).symmetric_difference(legs_stood).area < 1e-9
+        legs_tool = unary_union(list(replay.tool[tool]))
+        assert replay.stood_before(k, everywhere, driven=False).symmetric_difference(
+            legs_tool).area < 1e-9
+
+
+def test_a_path_with_back_ups_is_replayed_with_the_swaths_of_the_legs_it_kept():
+    """After back-ups are inserted, the path's replay takes the swaths of the legs it kept
+    from the replay before (two legs more before each back-up's work leg): the same
+    polygons as a replay made afresh, and the same answers."""
+    from demining_control.coverage.lead_in import _Replay, _with_back_ups
+    g = _geometry()
+    xy = np.array([[0.0, 1.0], [20.0, 1.0], [20.0, 5.0], [2.0, 5.0], [2.0, 3.0], [10.0, 3.0],
+                   [10.0, 15.0], [10.0, 15.0], [4.0, 15.0]])
+    work = np.array([True, False, True, False, True, True, False, True, False])
+    facing = np.array([0.0, NORTH, math.pi, -NORTH, 0.0, NORTH, NORTH, math.pi, math.pi])
+    inserts = [(2, np.array([18.0, 5.0])), (5, np.array([10.0, 1.5]))]
+    old = _Replay(xy, work, facing, g)
+    new_xy, new_work, new_facing = _with_back_ups(xy, work, facing, inserts)
+    legs = np.arange(len(xy) - 1)
+    new_of_old = legs + 2 * np.searchsorted([k for k, _ in inserts], legs, side='right')
+    np.testing.assert_array_equal(new_xy[new_of_old], xy[:-1])
+    kept = _Replay(new_xy, new_work, new_facing, g, before=(old, new_of_old))
+    fresh = _Replay(new_xy, new_work, new_facing, g)
+    assert kept.seen[-1] is old.seen[-1] and kept.tool[0] is old.tool[0]
+    for name in ('seen', 'tool', 'driven'):
+        polys, again = getattr(kept, name), getattr(fresh, name)
+        assert len(polys) == len(again)
+        assert all(a.equals_exact(b, 0.0) for a, b in zip(polys, again))
+    points = shapely.points(np.random.default_rng(1).uniform(-2.0, 22.0, (400, 2)))
+    for k in range(len(new_xy)):
+        np.testing.assert_array_equal(kept.covered_before(k, points),
+                                      fresh.covered_before(k, points))

@@ -842,3 +842,99 @@ def test_a_run_in_into_keep_out_never_wins_on_its_pivot_disc(monkeypatch):
     # the transit straight onto b, its pivot on the unprocessed pocket, not a run-in
     assert pts == plain(here, b, unprocessed, yaw_a=math.pi / 2, yaw_b=0.0)[0]
     assert key[-1] < _EXCLUSION_PENALTY
+
+
+def _holes_field_planner():
+    """A headland planner on a field with a row of holes, inside a geofence, two thirds of
+    it unprocessed: transits there meet every term of their cost (keep-out ground, the
+    fence, unprocessed and unknown ground, pivots)."""
+    from demining_control.coverage.no_go import disc_polygon
+    field = [(0.0, 0.0), (100.0, 0.0), (100.0, 20.0), (0.0, 20.0)]
+    discs = [list(disc_polygon(x, 10.0, 1.5).exterior.coords)[:-1] for x in (30, 50, 70)]
+    planner = _Planner(field, discs, CoverageParams(), fence=geofence(field, None, 4.0))
+    planner._prepare_transits()
+    return planner, planner.region.difference(box(0.0, 0.0, 35.0, 20.0))
+
+
+#: Transits on :func:`_holes_field_planner`'s field: through the holes, across unprocessed
+#: ground with a pivot, out past the fence, and along the processed end.
+_HOLE_TRANSITS = [[(10.0, 10.0), (90.0, 10.0)],
+                  [(20.0, 5.0), (60.0, 5.0), (60.0, 15.0)],
+                  [(10.0, 2.0), (10.0, -8.0), (40.0, -8.0)],
+                  [(5.0, 5.0), (25.0, 5.0)]]
+
+
+@pytest.mark.parametrize('pts', _HOLE_TRANSITS, ids=['holes', 'pivot', 'fence', 'processed'])
+@pytest.mark.parametrize('yaws', [(None, None), (0.0, 0.5 * math.pi)], ids=['free', 'facing'])
+def test_a_transit_cost_under_a_bound_is_the_cost_or_none(pts, yaws):
+    """With a bound, a candidate's cost is judged term by term and given up once it cannot
+    be below the bound: the cost as without one when it is below, else None."""
+    planner, unprocessed = _holes_field_planner()
+    cost, over = planner._transit_cost(pts, unprocessed, *yaws)
+    assert planner._transit_cost(pts, unprocessed, *yaws, math.nextafter(cost, math.inf)) \
+        == (cost, over)
+    length = LineString(pts).length
+    for bound in (cost, 0.5 * length, length, math.nextafter(length, math.inf)):
+        judged = planner._transit_cost(pts, unprocessed, *yaws, bound)
+        assert judged == ((cost, over) if cost < bound else None)
+
+
+def test_a_run_in_under_a_bound_is_the_best_or_none():
+    """A run-in scored against a bound (the best of the passes before it) is the best as
+    without one when its key is below the bound, else None."""
+    planner, unprocessed = _holes_field_planner()
+    here, b, yaw_b = (20.0, 3.0), (60.0, 16.0), 0.0
+    best = planner._run_in_scored(here, 0.5 * math.pi, b, yaw_b, unprocessed, search=False)
+    hard, ground, cost = best[0]
+    assert ground > 0.0 and not hard
+    for bound in ((False, ground, math.nextafter(cost, math.inf)), (False, ground + 1.0, 0.0),
+                  (False, math.inf, math.inf), (True, 0.0, 0.0)):
+        assert planner._run_in_scored(here, 0.5 * math.pi, b, yaw_b, unprocessed,
+                                      search=False, bound=bound) == best
+    for bound in ((False, ground, cost), (False, math.nextafter(ground, 0.0), math.inf),
+                  (False, 0.0, 0.0)):
+        assert planner._run_in_scored(here, 0.5 * math.pi, b, yaw_b, unprocessed,
+                                      search=False, bound=bound) is None
+
+
+def test_the_zone_clusters_a_transit_meets_are_those_whose_grown_ground_it_meets():
+    """_detours_met asks the clusters' bounding boxes first: the same clusters, in order,
+    as asking every one; ``done`` ones left out."""
+    import shapely
+    planner, _ = _holes_field_planner()
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        pts = [tuple(p) for p in rng.uniform((-5.0, -5.0), (105.0, 25.0), (3, 2))]
+        parts = planner._swept_parts(pts)
+        every = [k for k, (grown, _) in enumerate(planner._detours)
+                 if np.any(shapely.intersects(grown, parts))]
+        assert planner._detours_met(parts) == every
+        assert planner._detours_met(parts, done=every[:1]) == every[1:]
+    assert planner._detours_met(planner._swept_parts([(10.0, 2.0), (90.0, 2.0)])) == []
+    assert len(planner._detours_met(planner._swept_parts([(10.0, 10.0), (90.0, 10.0)]))) == 3
+
+
+def test_a_ring_path_each_way_runs_from_one_projection_to_the_other():
+    from demining_control.coverage.planner import _ring_paths
+    ring = box(0.0, 0.0, 10.0, 4.0).exterior
+    a, b = Point(3.0, -1.0), Point(12.0, 2.0)
+    forward, backward = _ring_paths(ring, a, b)
+    for way in (forward, backward):
+        assert way[0] == pytest.approx((3.0, 0.0)) and way[-1] == pytest.approx((10.0, 2.0))
+    assert forward[1:-1] == [(10.0, 0.0)]
+    assert backward[1:-1] == [(0.0, 0.0), (0.0, 4.0), (10.0, 4.0)]
+    assert LineString(forward).length + LineString(backward).length == pytest.approx(
+        ring.length)
+
+
+def test_a_pivot_is_judged_once_and_answered_the_same_after():
+    """_turn_hits keeps each exact pivot's answer: what _judge_turn gave it first."""
+    planner, _ = _holes_field_planner()
+    pivots = [((27.0, 10.0), 0.0, 0.5 * math.pi), ((10.0, 10.0), 0.0, math.pi),
+              ((30.0, 13.2), math.pi, 0.5 * math.pi), ((30.0, 13.2), math.pi, 0.0)]
+    answers = [planner._turn_hits(*pivot) for pivot in pivots]
+    assert answers[0] and not answers[1]
+    assert answers == [planner._judge_turn(*pivot) for pivot in pivots]
+    judged = len(planner._turns)
+    assert [planner._turn_hits(*pivot) for pivot in pivots] == answers
+    assert len(planner._turns) == judged and len(planner._turn_answers) == len(pivots)

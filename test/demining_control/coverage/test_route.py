@@ -107,3 +107,59 @@ def test_room_is_how_far_round_a_point_the_ground_is_allowed():
     assert all(router.can_stand(c) for c in near)            # never in blocked ground
     d = [math.dist(c, (-4.0, 10.0)) for c in near]
     assert d == sorted(d)
+
+
+def _coo_graph(router: AllowedRouter):
+    """The router's graph as the 8-connected cells' edges listed per direction, each both
+    ways, laid out by ``coo_matrix.tocsr`` (how the graph was built before its layout was
+    kept per raster)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    h, w = router.h, router.w
+    idx = np.arange(h * w).reshape(h, w)
+    rows, cols, vals = [], [], []
+    for dj, di in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        a = (slice(0, h - dj), slice(max(0, -di), w - max(0, di)))
+        b = (slice(dj, h), slice(max(0, di), w - max(0, -di)))
+        ok = router.passable[a] & router.passable[b]
+        weight = 0.5 * (router.cost[a] + router.cost[b]) * math.hypot(dj, di) * router.res
+        rows += [idx[a][ok], idx[b][ok]]
+        cols += [idx[b][ok], idx[a][ok]]
+        vals += [weight[ok], weight[ok]]
+    return coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(h * w, h * w)).tocsr()
+
+
+def test_the_graph_from_the_kept_layout_is_the_graph_built_from_its_edges():
+    """The router's graph, its layout built once per raster and its weights per allowed
+    ground (a copy with other allowed ground shares the layout), is bit for bit the graph
+    of its edges."""
+    import numpy as np
+    allowed = unary_union([box(0, 0, 2, 20), box(10, 0, 12, 20), box(0, 18, 12, 20)])
+    blocked = box(4.0, 4.0, 7.0, 9.0)
+    router = AllowedRouter((-2, -2, 14, 22), allowed, blocked, HALF, PENALTY)
+    other = router.with_allowed(box(0, 0, 12, 3))
+    for r in (router, other, router):
+        built, graph = r._build(), _coo_graph(r)
+        assert np.array_equal(built.indptr, graph.indptr)
+        assert np.array_equal(built.indices, graph.indices)
+        assert np.array_equal(built.data, graph.data)
+        rows = np.repeat(np.arange(r.h * r.w), np.diff(graph.indptr))
+        assert np.array_equal(r._edge_rows, rows)
+    assert other._layout is router._layout
+
+
+def test_a_search_is_kept_until_the_costs_change():
+    allowed = unary_union([box(0, 0, 10, 2), box(11, 0, 21, 2)])
+    router = AllowedRouter((-2, -6, 23, 8), allowed, None, HALF, PENALTY)
+    found = router.search((1.0, 1.0))
+    assert router.search((1.2, 1.1)) is found              # the same cell: the same search
+    assert router.search((20.0, 1.0)) is not found
+    other = router.with_allowed(box(0, 0, 21, 2))           # the gap allowed: cheaper
+    assert other.search((1.0, 1.0)) is not found
+    assert other.cost_to(other.search((1.0, 1.0)), (20.0, 1.0)) < \
+        router.cost_to(found, (20.0, 1.0))
+    router.allow([box(10, 0, 11, 2)])                       # in place: searched again
+    again = router.search((1.0, 1.0))
+    assert again is not found and router.cost_to(again, (20.0, 1.0)) < \
+        router.cost_to(found, (20.0, 1.0))
