@@ -30,6 +30,9 @@ XY = Tuple[float, float]
 _RES_M = 0.5
 #: Most raster cells: bounds the memory and the search time on a large field.
 _MAX_CELLS = 80_000
+#: Most searches a router keeps (:meth:`AllowedRouter.search`; ~1 MB each at _MAX_CELLS):
+#: bounds the memory of a plan with transits from many places; the oldest goes first.
+_MAX_SEARCHES = 64
 
 
 class AllowedRouter:
@@ -227,6 +230,8 @@ class AllowedRouter:
         if found is None:
             graph = self._graph if self._graph is not None else self._build()
             dist, pred = dijkstra(graph, indices=src, return_predecessors=True)
+            if len(self._searches) >= _MAX_SEARCHES:
+                del self._searches[next(iter(self._searches))]
             found = self._searches[src] = (src, dist, pred)
         return found
 

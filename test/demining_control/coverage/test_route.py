@@ -5,7 +5,7 @@ import math
 from shapely.geometry import LineString, box
 from shapely.ops import unary_union
 
-from demining_control.coverage.route import AllowedRouter
+from demining_control.coverage.route import _MAX_SEARCHES, AllowedRouter
 
 PENALTY = 1000.0
 HALF = 0.8
@@ -163,3 +163,17 @@ def test_a_search_is_kept_until_the_costs_change():
     again = router.search((1.0, 1.0))
     assert again is not found and router.cost_to(again, (20.0, 1.0)) < \
         router.cost_to(found, (20.0, 1.0))
+
+
+def test_a_router_keeps_a_bounded_number_of_searches_the_oldest_going_first():
+    allowed = box(0, 0, 60, 2)
+    router = AllowedRouter((-2, -6, 62, 8), allowed, None, HALF, PENALTY)
+    first = router.search((0.25, 1.0))
+    starts = [(0.25 + 0.5 * k, 1.0) for k in range(1, _MAX_SEARCHES + 1)]
+    for a in starts:
+        router.search(a)
+    assert len(router._searches) == _MAX_SEARCHES
+    again = router.search((0.25, 1.0))                   # evicted: searched anew, the same
+    assert again is not first and router.cost_to(again, (50.0, 1.0)) == \
+        router.cost_to(first, (50.0, 1.0))
+    assert router.search(starts[-1]) is router.search(starts[-1])
