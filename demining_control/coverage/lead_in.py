@@ -280,11 +280,11 @@ def lowerings(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, corner_angle
         k = int(k)
         if work[k] and not reverse[k]:
             if prev is None:
-                down = start_yaw is None or abs(math.remainder(
-                    float(facing[k]) - start_yaw, math.tau)) > corner_angle_rad
+                down = start_yaw is None or _turned_beyond(start_yaw, float(facing[k]),
+                                                           corner_angle_rad)
             else:
-                turn = abs(math.remainder(float(facing[k] - facing[prev]), math.tau))
-                down = (not work[prev]) or bool(reverse[prev]) or turn > corner_angle_rad
+                down = (not work[prev]) or bool(reverse[prev]) or _turned_beyond(
+                    float(facing[prev]), float(facing[k]), corner_angle_rad)
             if down:
                 out.append(k)
         prev = k
@@ -478,7 +478,12 @@ def _first_moving(xy: np.ndarray) -> Optional[int]:
 def is_pivot(yaw0: float, yaw1: float, g: LeadGeometry) -> bool:
     """Whether turning from ``yaw0`` to ``yaw1`` is a pivot: the short way round, by more than
     ``corner_angle_rad`` (within it the follower drives the turn as an arc)."""
-    return abs(math.remainder(yaw1 - yaw0, math.tau)) > g.corner_angle_rad
+    return _turned_beyond(yaw0, yaw1, g.corner_angle_rad)
+
+
+def _turned_beyond(yaw0: float, yaw1: float, angle: float) -> bool:
+    """Whether the short way from ``yaw0`` to ``yaw1`` turns by more than ``angle``."""
+    return abs(math.remainder(yaw1 - yaw0, math.tau)) > angle
 
 
 def pivot_sweep(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry):

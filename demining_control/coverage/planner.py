@@ -2293,8 +2293,8 @@ class _Planner:
         point behind ``b`` on its line (:data:`_CORNER_RUNS_M`), a pivot there and straight
         on, so the pivot's disc lies on processed ground or outside the field, not on the
         field's unprocessed ground (as :meth:`_corner_turns` does at a corner). The ground
-        is judged first: a run-in with more of it than the best so far (or ``bound``) cannot
-        win, and its transit is not searched.
+        is judged first: a run-in with more of it than the best so far (or ``bound``), when
+        that one is clear of keep-out, cannot win, and its transit is not searched.
         """
         best = None
         for d in (0.0,) + _CORNER_RUNS_M:

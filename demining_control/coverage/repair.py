@@ -353,17 +353,17 @@ def _roomy_corners(router: AllowedRouter, pts: Sequence[XY], a: np.ndarray, join
             if sum(now) < sum(tight):
                 pts, tight = moved, now
                 break
+    reach = 2.0 * g.track_pivot_m
     k = 1
     while k < len(pts) - 1:
         if not tight[k]:
             k += 1
             continue
         m = k
-        while m + 1 < len(pts) - 1 and math.dist(pts[m + 1], pts[k]) < 2.0 * g.track_pivot_m:
+        while m + 1 < len(pts) - 1 and math.dist(pts[m + 1], pts[k]) < reach:
             m += 1
         # on along the leg in first (it keeps to the ground the router chose), then the cells
         # round the corner, nearest first
-        reach = 2.0 * g.track_pivot_m
         run = math.dist(pts[k - 1], pts[k])
         ux, uy = ((pts[k][0] - pts[k - 1][0]) / run, (pts[k][1] - pts[k - 1][1]) / run)
         ahead = [(pts[k][0] + t * ux, pts[k][1] + t * uy)
@@ -381,10 +381,10 @@ def _roomy_corners(router: AllowedRouter, pts: Sequence[XY], a: np.ndarray, join
                 trial = [*pts[:k], c, *pts[last + 1:]]
                 now = _tight(router, trial, a, join_yaw, g)
                 if sum(now) < sum(tight):
-                    moved = trial
+                    moved = (trial, now)
                     break
             if moved is not None:
-                pts, tight = moved, _tight(router, moved, a, join_yaw, g)
+                pts, tight = moved
                 break
         k += 1
     return pts
