@@ -45,8 +45,12 @@ TOOL_DEPTH_M = 0.4
 #: Blind ground in a lead band up to this counts as none, m^2: polygon round-off and the
 #: corners of a band that grazes an earlier strip (a 2.5 cm sliver along the 2 m band).
 BLIND_TOLERANCE_M2 = 0.05
-#: Back-up distances tried, m: steps of this up to the band's length plus one step.
+#: Back-up distances tried, m: steps of this up to :attr:`LeadGeometry.max_back_m`.
 BACK_STEP_M = 0.2
+#: Ground of the field neither processed nor declared safe a back-up longer than the band's
+#: length and a step may put its tracks on, m^2: round-off only (such a back-up is taken only
+#: onto processed or declared ground, its tracks widened by the allowed-ground tolerance).
+_LONG_BARE_M2 = 1e-3
 #: Below this a leg is degenerate, m.
 _EPS = 1e-9
 #: Yaw step at which a pivot's swept tracks are drawn, rad: the hull of two consecutive
@@ -84,6 +88,8 @@ class LeadGeometry:
     #: the field (onto ground not declared safe; never keep-out, base_link in the fence) may
     #: be taken when it leaves less of the band blind (:func:`add_lead_ins`).
     back_up_outside: bool = True
+    #: Longest back-up tried, m (:attr:`max_back_m`).
+    back_up_max_m: float = 5.0
 
     @property
     def band_back_m(self) -> float:
@@ -92,8 +98,24 @@ class LeadGeometry:
 
     @property
     def max_back_m(self) -> float:
-        """Longest back-up tried: the band's length and one step, m."""
-        return max(0.0, self.sensor_offset_x_m - self.band_back_m) + BACK_STEP_M
+        """Longest back-up tried, m: :attr:`back_up_max_m`, and never less than the band's
+        length and one step.
+
+        Behind a pivot onto a straight-on lane the band's length moves it onto the ground the
+        boom swept coming in. Behind a turn of a headland pass at a field corner it does
+        not: the new side runs off the incoming side's swath at the turn's angle, and the
+        band's inner edge (the tool's half width beside the new heading) comes onto that
+        swath (the boom's half width beside the old one) only where the new side is within
+        ``(sensor_width / 2 - tool_width / 2) / sin(turn)`` of the corner: 1.5 m at a 24
+        degree turn of the shipped carrier, so the band's far edge (``sensor_offset_x_m``
+        ahead) needs a back-up of about 2.5 m, and the band's rear corners more. A 24 degree
+        headland corner of bench/missions.py gen_random seed 1 (a re-plan) left 0.94 m^2 of
+        the band unseen after every back-up up to the band's 1.8 m and one step, 0.03 m^2
+        after 4.6 m; the flail, lowered there, set off a TM-62P the boom had seen only at
+        its edge (one weak GPR report, labelled unknown).
+        """
+        return max(self.back_up_max_m,
+                   max(0.0, self.sensor_offset_x_m - self.band_back_m) + BACK_STEP_M)
 
 
 @dataclasses.dataclass
@@ -619,7 +641,8 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
     of the band blind.
     """
     c, s = math.cos(yaw), math.sin(yaw)
-    steps = int(math.ceil(g.max_back_m / BACK_STEP_M)) if g.back_up else 0
+    steps = int(math.ceil(g.max_back_m / BACK_STEP_M - _EPS)) if g.back_up else 0
+    band_reach = g.sensor_offset_x_m - g.band_back_m + BACK_STEP_M + _EPS
     best: Tuple[Optional[float], float, float] = (None, area, 0.0)
     # the same steps, the tracks also allowed outside the field (not declared safe)
     wider: Tuple[Optional[float], float, float] = (None, area, 0.0)
@@ -635,9 +658,11 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
         if keep_out is not None and not keep_out.is_empty and hull.intersects(keep_out):
             break
         # the ground the tracks newly press while backing up
+        long = back > band_reach
         tracks = Polygon(rectangle(x, y, yaw, 0.5 * g.track_length_m + back,
                                    -0.5 * g.track_length_m,
-                                   g.contact_half_width_m - g.tolerance_m))
+                                   g.contact_half_width_m + (g.tolerance_m if long
+                                                             else -g.tolerance_m)))
         bare = robust(shapely.intersection, tracks, field)
         if not bare.is_empty and not known.is_empty:
             bare = robust(shapely.difference, bare, known)
@@ -646,8 +671,12 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
         # for a full one, is not allowed ground: check_path counts it)
         own = bare if not bare.is_empty else None
         if not bare.is_empty:
-            bare = robust(shapely.difference, bare, replay.stood_before(k, bare))
-        if bare.area > BLIND_TOLERANCE_M2:
+            # past the band's length and a step only onto processed ground: a longer
+            # reverse along the machine's own track (ground no tool has processed) adds
+            # tracks on the field's unprocessed ground (cratered_field: 8 m more)
+            bare = robust(shapely.difference, bare,
+                          replay.stood_before(k, bare, driven=not long))
+        if bare.area > (_LONG_BARE_M2 if long else BLIND_TOLERANCE_M2):
             break
         out = Polygon() if outside_safe else robust(shapely.difference, tracks, field)
         if not out.is_empty and safe is not None and not safe.is_empty:

@@ -215,6 +215,11 @@ class CoverageParams:
         True, 'where no back-up on processed or declared safe ground sees the whole band, '
         'one whose tracks leave the field (never keep-out, inside the geofence) is taken '
         'when it leaves less of the band blind (coverage/lead_in.py add_lead_ins)')
+    lead_in_back_up_max_m: float = param(
+        5.0, 'longest back-up tried before a blind tool lowering (never less than the lead '
+        "band's length and 0.2 m): behind a turn of a headland pass the band comes onto the "
+        "incoming side's swath only metres back (coverage/lead_in.py LeadGeometry.max_back_m)"
+        ', m', min=0.0, max=20.0)
     start_move_max_m: float = param(
         6.0, "longest straight move (tool raised, as the machine faces, over processed, "
         "declared safe or its own driven ground) before a plan's first pivot when pivoting "
@@ -2558,7 +2563,8 @@ def lead_geometry(p: CoverageParams) -> LeadGeometry:
         footprint_rear_m=p.footprint_rear_m, footprint_front_m=p.footprint_front_m,
         footprint_half_width_m=p.footprint_half_width_m,
         corner_angle_rad=p.corner_angle_rad, tolerance_m=p.allowed_ground_tolerance_m,
-        back_up=p.lead_in_back_up, back_up_outside=p.lead_in_back_up_outside)
+        back_up=p.lead_in_back_up, back_up_outside=p.lead_in_back_up_outside,
+        back_up_max_m=p.lead_in_back_up_max_m)
 
 
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),

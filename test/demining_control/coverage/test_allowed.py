@@ -209,7 +209,11 @@ def test_gap_transits_are_judged_on_all_the_fields_unprocessed_ground():
     same coverage). The partial back-ups before blind lowerings (coverage/lead_in.py) split
     one of those stretches in two with a back-up on processed ground between: 25 stretches,
     the metres of tracks on the field's unprocessed ground 165.0 -> 165.9 (guarded here
-    since), the blind lead bands 115.5 -> 76.0 m^2 (measured 2.0 m wide since, not 1.7)."""
+    since), the blind lead bands 115.5 -> 76.0 m^2 (measured 2.0 m wide since, not 1.7).
+    Back-ups longer than the band behind turns (coverage/lead_in.py ``max_back_m``): 24 ->
+    27 stretches, 165.7 -> 162.7 m, the blind lowerings 29 -> 23: a back-up breaks a stretch
+    in two where the work legs after it no longer press unprocessed ground (the pivot at
+    (22.7, 33.3) then starts a stretch of its own; its work legs were one before)."""
     s = shapes.cratered_field(80.0, 60.0, 6)
     safe = unary_union([Polygon(ring) for ring in [s.approach_lane, *s.safe_areas] if ring])
     plan = plan_coverage(s.field, s.exclusion_zones, s.start[:2], safe_ground=safe,
@@ -217,8 +221,9 @@ def test_gap_transits_are_judged_on_all_the_fields_unprocessed_ground():
     xy = np.column_stack([plan.waypoints, plan.facing])
     check = check_path(xy, plan.work, s.field, s.exclusion_zones, safe,
                        ContactParams(resolution_m=0.2))
-    assert len(check.field_violations) <= 25
-    assert check.field_outside_allowed_m <= 166.0
+    assert len(check.field_violations) <= 27
+    assert check.field_outside_allowed_m <= 163.0
+    assert len(plan.lead_ins.blind) <= 23
     assert check.keep_out_at == []
 
 

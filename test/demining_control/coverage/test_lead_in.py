@@ -81,6 +81,39 @@ def test_the_lead_band_is_the_tools_whole_width():
     assert band.area == pytest.approx((g.sensor_offset_x_m - g.band_back_m) * g.tool_width_m)
 
 
+def test_behind_a_turn_of_a_few_tens_of_degrees_the_back_up_is_longer_than_the_band():
+    # A work leg east along y = 3, then a 35 degree turn at (10, 3) (a headland pass at a
+    # field corner): the new side runs off the east leg's boom swath (y <= 4.6), so the
+    # band's inner far corner comes onto it only about 2.6 m back; the band's length and a
+    # step (2.0 m, the longest back-up once) left it blind (bench/missions.py gen_random seed
+    # 1: a TM-62P under the flail there). Behind: processed ground south of y = 3.
+    g = _geometry()
+    turn = math.radians(35.0)
+    path = np.array([[-10.0, 3.0], [10.0, 3.0],
+                     [10.0 + 12.0 * math.cos(turn), 3.0 + 12.0 * math.sin(turn)]])
+    work, facing = np.array([True, True, False]), np.array([0.0, turn, turn])
+    field = box(-30.0, -20.0, 40.0, 30.0)
+    processed = box(-30.0, -20.0, 10.0, 3.0)
+    short = dataclasses.replace(g, back_up_max_m=0.0)
+    assert short.max_back_m == pytest.approx(g.sensor_offset_x_m - g.band_back_m + 0.2)
+    _, _, _, before = add_lead_ins(path, work, facing, short, field=field,
+                                   processed=processed, start_yaw=0.0)
+    assert before.blind and before.blind[0][1] > 0.1
+    xy, work2, facing2, report = add_lead_ins(path, work, facing, g, field=field,
+                                              processed=processed, start_yaw=0.0)
+    assert not report.blind
+    (where, back), = report.added
+    assert where == pytest.approx((10.0, 3.0)) and short.max_back_m < back <= 3.0 + 1e-9
+    # the band lowered at the backed-up pose lies on the east leg's boom swath or the
+    # processed ground
+    x, y = xy[2]
+    band = lead_band(x, y, turn, g)
+    swath = box(-10.0 + g.sensor_offset_x_m, 3.0 - 0.5 * g.sensor_width_m,
+                10.0 + g.sensor_offset_x_m, 3.0 + 0.5 * g.sensor_width_m)
+    assert band.difference(swath.union(processed)).area <= BLIND_TOLERANCE_M2
+    assert work2.tolist() == [True, False, True, True, False]
+
+
 def test_a_partial_back_up_shortens_the_blind_band_where_no_full_one_fits():
     # processed ground behind the pivot reaches only 1 m back of the tracks' rear: a full
     # back-up (the band's 1.8 m) would put them on unprocessed ground, 1 m fits
