@@ -49,7 +49,7 @@ BLIND_TOLERANCE_M2 = 0.05
 BACK_STEP_M = 0.2
 #: Ground of the field neither processed nor declared safe a back-up longer than the band's
 #: length and a step may put its tracks on, m^2: round-off only (such a back-up is taken only
-#: onto processed or declared ground, its tracks widened by the allowed-ground tolerance).
+#: onto processed or declared ground).
 _LONG_BARE_M2 = 1e-3
 #: Below this a leg is degenerate, m.
 _EPS = 1e-9
@@ -661,8 +661,7 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
         long = back > band_reach
         tracks = Polygon(rectangle(x, y, yaw, 0.5 * g.track_length_m + back,
                                    -0.5 * g.track_length_m,
-                                   g.contact_half_width_m + (g.tolerance_m if long
-                                                             else -g.tolerance_m)))
+                                   g.contact_half_width_m - g.tolerance_m))
         bare = robust(shapely.intersection, tracks, field)
         if not bare.is_empty and not known.is_empty:
             bare = robust(shapely.difference, bare, known)
