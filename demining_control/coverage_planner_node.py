@@ -20,13 +20,19 @@ re-plans the remaining ground. When one zone has pinned the machine more than
 report instead of standing in a protective stop. The budget is per zone: a field with many AT
 mines pins the machine once at several of them, and each pin moved it on (gen_at_uxo_lanes
 seed 2 ended at its seventh pin, at its sixth zone, with a per-mission budget); each zone's
-pins are bounded, and so is the number of zones. When the refusal is the supervisor's
-``suspect_track_enforce`` (a track would press a detected AP or unknown track on unprocessed
-ground), the first pin at that suspect (the unmarked one nearest the machine) backs out and
-re-plans (every re-plan keeps its turns off the suspects where it can: ``suspects`` of
-:func:`.coverage.planner.plan_coverage`); a second marks it and plans round it like a no-go
-zone, left for manual clearance, without widening it; past ``max_marked_suspects`` the plan
-is refused.
+pins are bounded, and so is the number of zones. No path is handed over whose first motions
+(over the footprint's pivot reach) the supervisor would refuse: each is judged first by the
+supervisor's own keep-out rule (:class:`.coverage.no_go.KeepOutSweep`, through
+:func:`.coverage.no_go.first_refusal`); a local repair so refused falls back to the full
+re-plan, and a re-plan so refused is a pin at that zone at once (widened, counted, planned
+again), so a machine no planned way gets away from ends with the reason at once, not after
+waiting out each refusal (gen_at_uxo_lanes seed 1: six futile re-plans, 45 s). When the
+refusal is the supervisor's ``suspect_track_enforce`` (a track would press a detected AP or
+unknown track on unprocessed ground), the first pin at that suspect (the unmarked one nearest
+the machine) backs out and re-plans (every re-plan keeps its turns off the suspects where
+it can: ``suspects`` of :func:`.coverage.planner.plan_coverage`); a second marks it and plans
+round it like a no-go zone, left for manual clearance, without widening it; past
+``max_marked_suspects`` the plan is refused.
 
 Too steep: a slope stop (the supervisor's ``slope above the work limit``) that lasts
 ``pin_replan_s`` marks the ground under the machine's footprint, grown by ``steep_margin_m``, too
@@ -93,8 +99,8 @@ from demining_bringup.contract.states import (HAZARD_UNDER_TRACK, KEEP_OUT_CAUSE
                                               SafetyState)
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_polygon, escape,
-                                             first_zone_entered, footprint, hazard_discs,
-                                             retrace, suspect_key)
+                                             first_refusal, first_zone_entered, footprint,
+                                             hazard_discs, retrace, suspect_key)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
@@ -465,21 +471,65 @@ class CoveragePlannerComponent(Component):
         key, where = self._offending_zone(pose)
         if key is None:
             return
+        if self._count_pin(key, where, now, f'pinned at keep-out ground near ({where[0]:.1f}, '
+                           f'{where[1]:.1f}) for {c.pin_replan_s:g} s'):
+            if self._plan(pose, self._processed_now(), now, force_back_out=True):
+                self.replans += 1
+
+    def _count_pin(self, key: Tuple[str, int], where: Tuple[float, float], now: float,
+                   what: str, futile: bool = False) -> bool:
+        """Count a pin at keep-out zone ``key`` (its point nearest the footprint ``where``)
+        and widen it for planning; False, and the plan refused with the reason, past its
+        ``max_pin_replans``. ``what`` says the pin in the warning; ``futile``: it is the
+        re-planned path's own first motion (:meth:`_refused_start`), said in the reason."""
+        c = self.config
         self.pins += 1
         self.zone_pins[key] = self.zone_pins.get(key, 0) + 1
         if self.zone_pins[key] > c.max_pin_replans:
             self.error = (f'the machine is pinned at keep-out ground near ({where[0]:.1f}, '
-                          f'{where[1]:.1f}) after {c.max_pin_replans} re-plans round it')
+                          f'{where[1]:.1f}) after {c.max_pin_replans} re-plans round it'
+                          + (': every way out planned from where it stands would sweep the '
+                             'footprint into it' if futile else ''))
             self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {self.error}', now)
             self.log.error(f'cannot plan coverage: {self.error}')
-            return
+            return False
         self.inflation[key] = self.inflation.get(key, 0.0) + c.pin_inflation_m
-        self.log.warning(f'pinned at keep-out ground near ({where[0]:.1f}, {where[1]:.1f}) for '
-                         f'{c.pin_replan_s:g} s: re-planning with that zone '
-                         f'{self.inflation[key]:.1f} m wider (pin {self.zone_pins[key]} of at '
-                         f'most {c.max_pin_replans} there, {self.pins} in all)')
-        if self._plan(pose, self._processed_now(), now, force_back_out=True):
-            self.replans += 1
+        self.log.warning(f'{what}: re-planning with that zone {self.inflation[key]:.1f} m '
+                         f'wider (pin {self.zone_pins[key]} of at most {c.max_pin_replans} '
+                         f'there, {self.pins} in all)')
+        return True
+
+    def _supervisor_zones(self) -> List[Tuple[Tuple[str, int], Polygon]]:
+        """The keep-out zones as the safety supervisor keeps them, with their keys: no-go
+        zones and exclusion zones but where declared safe ground lies over them, not widened
+        (the supervisor knows neither steep ground nor marked suspects)."""
+        out = []
+        for k, p in self._keep_out(widened=False):
+            if k[0] == 'x' and not self.safe_ground.is_empty:
+                p = p.difference(self.safe_ground)
+            if k[0] in ('n', 'x') and not p.is_empty:
+                out.append((k, p))
+        return out
+
+    def _refused_start(self, pose: VehicleState, path: np.ndarray
+                       ) -> Tuple[Optional[Tuple[str, int]], Optional[Tuple[float, float]]]:
+        """The keep-out zone the path's first motions, driven from ``pose``, would sweep the
+        footprint into as the safety supervisor judges it (:func:`first_refusal`, the
+        supervisor's own rule), with its point nearest the footprint there; (None, None) when
+        the supervisor lets them pass. Judged over the pivot reach: the motions the machine
+        makes where it stands, the ones a pin is about."""
+        c = self.config
+        zones = self._supervisor_zones()
+        if not zones:
+            return None, None
+        hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
+        hit = first_refusal((pose.x, pose.y, pose.yaw), path, [p for _, p in zones], hull,
+                            _pivot_reach(c), min_turn_rad=c.pivot_threshold_rad)
+        if hit is None:
+            return None, None
+        (key, poly), at = zones[hit[0]], footprint(*hit[1], *hull)
+        pt = nearest_points(poly, at)[0]
+        return key, (pt.x, pt.y)
 
     def _check_steep(self, pose: VehicleState, now: float) -> None:
         """Mark the ground of a lasting slope stop too steep and re-plan round it (module
@@ -661,6 +711,14 @@ class CoveragePlannerComponent(Component):
             self.log.warning('no local repair keeps the path clear of the no-go zones: '
                              're-planning the remaining ground')
             return False
+        key, where = self._refused_start(pose, repair.path)
+        if key is not None:
+            # the supervisor would refuse it where the machine stands: the full re-plan
+            # judges its own path the same way and counts the pin
+            self.log.warning('the repaired path\'s first motion would sweep the footprint into '
+                             f'keep-out ground near ({where[0]:.1f}, {where[1]:.1f}) (the '
+                             'supervisor would refuse it): re-planning the remaining ground')
+            return False
         left = dropped_area(repair.dropped)
         self.path, self.work, self.progress = repair.path, repair.work, 0
         self.emit('path', self.path)
@@ -672,7 +730,8 @@ class CoveragePlannerComponent(Component):
         return True
 
     def _plan(self, pose: VehicleState, processed, now: float,
-              force_back_out: bool = False, recover: bool = False) -> bool:
+              force_back_out: bool = False, recover: bool = False,
+              pinned_at: Optional[Tuple[float, float]] = None) -> bool:
         """Plan from ``pose`` (around every no-go zone); emit the path; False on failure.
 
         When a zone is within the machine's pivot reach (it was detected ahead, under the
@@ -680,6 +739,8 @@ class CoveragePlannerComponent(Component):
         machine can turn without its footprint touching the zone. ``force_back_out``: so it
         does after a pin, against any keep-out zone (exclusion zones too). ``recover``: a
         re-cover pass after the path was driven; nothing left to plan makes the coverage final.
+        ``pinned_at``: the keep-out ground the last plan's first motion would have swept the
+        footprint into (:meth:`_refused_start`): a plan that fails now says so.
         """
         c = self.config
         keep_out = self._keep_out()
@@ -773,8 +834,15 @@ class CoveragePlannerComponent(Component):
                 # A plan the supervisor would stop, or none: refused, and the mission ends
                 # with this reason (a path through a new no-go zone is never kept).
                 self.error = str(exc)
-                self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {exc}', now)
-                self.log.error(f'cannot plan coverage: {exc}')
+                if pinned_at is not None:
+                    # the zone widened round the machine is why, not the ground it cut off
+                    self.error = (f'the machine is pinned at keep-out ground near '
+                                  f'({pinned_at[0]:.1f}, {pinned_at[1]:.1f}): no path from '
+                                  'where it stands begins with a motion the supervisor lets '
+                                  f'pass (the re-plan round it: {exc})')
+                self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {self.error}',
+                                     now)
+                self.log.error(f'cannot plan coverage: {self.error}')
                 return False
         path = np.column_stack([plan.waypoints, plan.facing])
         work = np.asarray(plan.work, dtype=bool)
@@ -795,6 +863,20 @@ class CoveragePlannerComponent(Component):
             self.log.warning(f'{"driving straight on" if ahead else "backing out"} '
                              f'{math.dist(start, (pose.x, pose.y)):.1f} m before turning away '
                              'from keep-out ground')
+        key, where = self._refused_start(pose, path)
+        if key is not None:
+            # The supervisor would refuse the path's first motion where the machine stands:
+            # handed over, it pinned the machine again after every re-plan, each one widening
+            # a zone without changing that motion (gen_at_uxo_lanes seed 1: six futile pins,
+            # 45 s, aborted). The pin is counted now and the plan made again round the wider
+            # zone, until one gets away or the zone's pin budget ends the mission at once.
+            if not self._count_pin(key, where, now, 'the planned path\'s first motion would '
+                                   'sweep the footprint into keep-out ground near '
+                                   f'({where[0]:.1f}, {where[1]:.1f}) (the supervisor would '
+                                   'refuse it)', futile=True):
+                return False
+            return self._plan(pose, processed, now, force_back_out=True, recover=recover,
+                              pinned_at=where)
         plan.unplanned += self._steep_unreached(processed)
         self.plan, self.path, self.work = plan, path, work
         self.progress = 0

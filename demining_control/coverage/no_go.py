@@ -33,6 +33,10 @@ _HAZARD_SIGMAS = 2.45
 _SUSPECT_KEY_M = 0.5
 #: A back-out step may overlap zones by this much more than the previous one (round-off), m^2.
 _DEEPER_M2 = 1e-3
+#: Footprint area inside a keep-out zone that counts as "further in", m^2 (numerical noise):
+#: the one tolerance of :class:`KeepOutSweep`, the safety supervisor's refusal and the
+#: planner's check of its own path alike.
+KEEP_OUT_AREA_EPS_M2 = 1e-4
 
 
 class NoGoZones:
@@ -115,6 +119,41 @@ def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
     pts: Sequence[XY] = ((-rear_m, -half_width_m), (front_m, -half_width_m),
                          (front_m, half_width_m), (-rear_m, half_width_m))
     return Polygon([(x + c * a - s * b, y + s * a + c * b) for a, b in pts])
+
+
+class KeepOutSweep:
+    """The safety supervisor's keep-out rule for one motion, judged pose by pose.
+
+    One source for the supervisor's refusal (``SafetySupervisor._enters``) and the coverage
+    planner's check of the paths it hands over (:func:`first_refusal`): they disagreed, and
+    the planner handed over, re-plan after re-plan, a first pivot the supervisor refused
+    (gen_at_uxo_lanes seed 1: the hull's rear corner swung into a zone 3.1 m away; aborted
+    after six futile re-plans). Started at the footprint ``start`` where the machine is,
+    :meth:`refuses` takes the footprint at each next pose along the motion and says whether
+    the motion is refused by then: a pose deeper in ``zone`` than the start, or, unless
+    ``reverse``, zone ground swept that the start footprint does not cover (a pivot swings
+    the flail sideways). Backing out, each pose is less deep: the path follower's small
+    steering while reversing must not count as sweeping new ground (it would pin the machine).
+    The verdict after the last pose is the same whatever the order the poses were judged in
+    up to then: any pose deeper, or the whole sweep's zone ground more than the start's.
+    """
+
+    def __init__(self, zone, start: Polygon, reverse: bool) -> None:
+        """Start the motion at footprint ``start`` (``reverse``: it backs out)."""
+        self.zone, self.reverse = zone, reverse
+        self._swept = start.intersection(zone)
+        #: Zone ground under the footprint where the motion starts, m^2.
+        self.inside = self._swept.area
+
+    def refuses(self, fp: Polygon) -> bool:
+        """Place the footprint ``fp`` next along the motion; True when that is refused."""
+        hit = fp.intersection(self.zone)
+        if hit.area > self.inside + KEEP_OUT_AREA_EPS_M2:
+            return True                 # deeper in than where the motion started
+        if self.reverse or hit.is_empty:
+            return False
+        self._swept = self._swept.union(hit)
+        return self._swept.area > self.inside + KEEP_OUT_AREA_EPS_M2
 
 
 class GroundSweep:
@@ -405,37 +444,71 @@ def escape(x: float, y: float, yaw: float, zones, reach_m: float,
     return best
 
 
+def first_refusal(pose: Tuple[float, float, float], path: Sequence[Sequence[float]],
+                  zones: Sequence[Polygon], hull: Tuple[float, float, float], max_m: float,
+                  step_m: float = 0.25, yaw_step_rad: float = 0.05,
+                  min_turn_rad: float = 0.0
+                  ) -> Optional[Tuple[int, Tuple[float, float, float]]]:
+    """The first motion of driving ``path`` from ``pose`` the safety supervisor refuses at
+    keep-out ground: (index of the zone, the pose refused), or None.
+
+    ``path`` holds the waypoints (x, y, facing) still ahead, ``facing`` the heading on the
+    leg that leaves the waypoint (against the leg's direction: a reverse), as the path
+    follower drives them: straight to each waypoint facing as on the leg before, then a
+    pivot on the spot, the short way, onto the next leg's facing (a turn below
+    ``min_turn_rad`` is an arc, not a pivot: the new facing is taken at once). Each motion
+    (a leg, a pivot) is judged by :class:`KeepOutSweep` per zone, the footprint (``hull``:
+    rear, front, half width) placed every ``step_m`` of a leg and every ``yaw_step_rad`` of a
+    pivot, up to ``max_m`` of travel (the pivot at its end included).
+    """
+    x, y, yaw = pose
+    reach = max_m + math.hypot(max(hull[0], hull[1]), hull[2])
+    near = [i for i, z in enumerate(zones) if z.distance(Point(x, y)) <= reach]
+    if not near:
+        return None
+
+    def judge(poses: List[Tuple[float, float, float]], reverse: bool):
+        start = footprint(*poses[0], *hull)
+        sweeps = [(i, KeepOutSweep(zones[i], start, reverse)) for i in near]
+        for q in poses[1:]:
+            fp = footprint(*q, *hull)
+            for i, sweep in sweeps:
+                if sweep.refuses(fp):
+                    return i, q
+        return None
+    travelled = 0.0
+    for wx, wy, face in path:
+        dist = math.hypot(wx - x, wy - y)
+        if dist > 1e-9:
+            ahead = (wx - x) * math.cos(yaw) + (wy - y) * math.sin(yaw) >= 0.0
+            n = max(1, math.ceil(dist / step_m))
+            hit = judge([(x + k / n * (wx - x), y + k / n * (wy - y), yaw)
+                         for k in range(n + 1)], not ahead)
+            if hit is not None:
+                return hit
+            travelled += dist
+            x, y = wx, wy
+        turn = math.atan2(math.sin(face - yaw), math.cos(face - yaw))
+        if abs(turn) >= min_turn_rad and turn != 0.0:
+            n = max(1, math.ceil(abs(turn) / yaw_step_rad))
+            hit = judge([(x, y, yaw + k / n * turn) for k in range(n + 1)], False)
+            if hit is not None:
+                return hit
+        yaw = face
+        if travelled >= max_m:
+            break
+    return None
+
+
 def first_zone_entered(pose: Tuple[float, float, float], path: Sequence[Sequence[float]],
                        zones: Sequence[Polygon], hull: Tuple[float, float, float],
                        max_m: float, step_m: float = 0.25,
                        yaw_step_rad: float = 0.2) -> Optional[int]:
-    """Index of the zone the footprint would enter first driving ``path`` from ``pose``.
-
-    ``path`` holds the waypoints (x, y, facing) still ahead; the footprint (``hull``: rear,
-    front, half width) is placed every ``step_m`` along them and every ``yaw_step_rad`` of a
-    pivot, up to ``max_m`` of travel. A zone is entered where the footprint overlaps it more
-    than at ``pose`` (the safety supervisor's rule for a motion's predicted footprint, which
-    refuses the motion). None when the path keeps clear that far.
-    """
-    x, y, yaw = pose
-    inside = [footprint(x, y, yaw, *hull).intersection(z).area for z in zones]
-    travelled = 0.0
-    for wx, wy, wyaw in path:
-        dist = math.hypot(wx - x, wy - y)
-        turn = math.atan2(math.sin(wyaw - yaw), math.cos(wyaw - yaw))
-        n = max(1, math.ceil(dist / step_m), math.ceil(abs(turn) / yaw_step_rad))
-        for k in range(1, n + 1):
-            f = k / n
-            px, py, pyaw = x + f * (wx - x), y + f * (wy - y), yaw + f * turn
-            hit = footprint(px, py, pyaw, *hull)
-            for i, z in enumerate(zones):
-                if hit.intersection(z).area > inside[i] + _DEEPER_M2:
-                    return i
-        travelled += dist
-        x, y, yaw = wx, wy, wyaw
-        if travelled >= max_m:
-            break
-    return None
+    """Index of the zone the footprint would enter first driving ``path`` from ``pose``
+    (:func:`first_refusal`: the safety supervisor's rule, which refuses the motion), or
+    None when the path keeps clear ``max_m`` far."""
+    hit = first_refusal(pose, path, zones, hull, max_m, step_m, yaw_step_rad)
+    return hit[0] if hit is not None else None
 
 
 def _union(zones):
@@ -445,6 +518,6 @@ def _union(zones):
     return unary_union(list(zones)) if zones else Polygon()
 
 
-__all__ = ['NO_GO_KINDS', 'Escape', 'GroundSweep', 'NoGoZones', 'back_out_point', 'disc_polygon',
-           'escape', 'first_zone_entered', 'footprint', 'hazard_discs', 'retrace',
-           'suspect_key']
+__all__ = ['KEEP_OUT_AREA_EPS_M2', 'NO_GO_KINDS', 'Escape', 'GroundSweep', 'KeepOutSweep',
+           'NoGoZones', 'back_out_point', 'disc_polygon', 'escape', 'first_refusal',
+           'first_zone_entered', 'footprint', 'hazard_discs', 'retrace', 'suspect_key']

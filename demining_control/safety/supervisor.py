@@ -109,7 +109,8 @@ from demining_bringup.contract.states import (ALLOWED_GROUND_EVENT_PREFIX,  # no
                                               SLOPE_UNDO_PIVOT, CmdSource,
                                               SafetyState, ZoneState, suspect_under_track)
 from demining_control.coverage.allowed import ContactParams, geofence
-from demining_control.coverage.no_go import NoGoZones, footprint, hazard_discs, suspect_key
+from demining_control.coverage.no_go import (KeepOutSweep, NoGoZones, footprint, hazard_discs,
+                                             suspect_key)
 from demining_control.safety.allowed_ground import AllowedGround, Motion, motion_kind
 
 XY = Tuple[float, float]
@@ -124,8 +125,6 @@ PERSON_STOP = 'person in the stop zone'
 PEOPLE_CLEAR_RESUME = 'people zone clear for the hold time: work resumes'
 #: Poses along the commanded motion at which the footprint is placed (the sweep).
 _SWEEP_STEPS = 5
-#: Footprint area inside no-go zones that counts as "further in", m^2 (numerical noise).
-_AREA_EPS_M2 = 1e-4
 #: Slack of the keep-out's box pre-test, m: far above the rounding of a footprint's corners,
 #: so a footprint the pre-test rules out is apart from the zone by a margin.
 _BOX_SLACK_M = 1e-3
@@ -947,15 +946,9 @@ class SafetySupervisor:
             return False
         swept = [footprint(px, py, pyaw, p.footprint_rear_m, p.footprint_front_m,
                            p.footprint_half_width_m) for px, py, pyaw in poses]
-        here = swept[0]
-        inside_now = here.intersection(zone).area
-        if any(f.intersection(zone).area > inside_now + _AREA_EPS_M2 for f in swept[1:]):
-            return True             # some pose along the command is deeper in
-        if cmd.v < 0.0:
-            # Backing out: each pose is less deep; the path follower's small steering while
-            # reversing must not count as sweeping new ground (it would pin the machine).
-            return False
-        return unary_union(swept).intersection(zone).area > inside_now + _AREA_EPS_M2
+        # the rule the coverage planner checks its paths with (one source: KeepOutSweep)
+        sweep = KeepOutSweep(zone, swept[0], reverse=cmd.v < 0.0)
+        return any(sweep.refuses(f) for f in swept[1:])
 
     # -- people (the people monitor's zone) -------------------------------------------------
 

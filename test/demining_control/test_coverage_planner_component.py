@@ -423,6 +423,11 @@ def test_the_pin_budget_is_per_zone_so_pins_at_several_zones_do_not_end_the_miss
 
     def pin_at(x, y):
         nonlocal t
+        # driven up to it from the west: the way back the re-plan backs out on (pinned
+        # where no motion gets away, the re-planned path's own first motion would pin it
+        # again, a second pin at that zone)
+        _drive_east(rt, x - 8.0, x - 2.0, y, t, t + 6.0)
+        t += 6.5
         pose = VehicleState(t, x - 2.0, y, 0.0)
         pins = rt.component.pins
         _refuse(rt, t)
@@ -796,3 +801,64 @@ def test_past_max_marked_suspects_the_plan_is_refused_and_no_path_follows(area_f
     assert comp.status.state == PlanState.REFUSED.value
     assert 'marked already' in comp.status.reason and not comp.marked
     assert len(out) == 3            # the first pin's re-plan; none after the refusal
+
+
+#: gen_at_uxo_lanes seed 1's last minute (x, y, yaw), thinned: the machine came in heading
+#: south-west, pivoted to face south-east, reversed north-west, drove on until the boom found
+#: an AT mine ahead, and backed out the way it came onto the last pose.
+_PINNED_TRAIL = [
+    (6.65, 13.49, 3.04), (6.89, 13.44, 3.05), (6.87, 13.48, -2.96), (6.88, 13.47, -2.78),
+    (6.88, 13.45, -2.65), (6.85, 13.45, -2.54), (6.73, 13.35, -2.42), (6.33, 12.96, -2.39),
+    (5.96, 12.62, -2.4), (5.77, 12.45, -2.4), (5.57, 12.27, -2.39), (5.57, 12.29, -2.06),
+    (5.62, 12.3, -1.74), (5.56, 12.3, -1.42), (5.6, 12.28, -1.21), (5.58, 12.26, -1.06),
+    (5.58, 12.28, -0.97), (5.58, 12.26, -0.85), (5.34, 12.57, -0.78), (5.13, 12.76, -0.76),
+    (4.91, 12.93, -0.73), (4.73, 13.08, -0.73), (4.5, 13.29, -0.73), (4.37, 13.45, -0.74),
+    (4.56, 13.28, -0.74), (4.75, 13.09, -0.75), (4.91, 12.9, -0.75), (5.12, 12.73, -0.77),
+    (5.28, 12.56, -0.77), (4.97, 12.88, -0.76), (4.75, 13.13, -0.75), (4.59, 13.26, -0.75)]
+#: Its no-go zones there (x, y, zone radius): the one the boom found 0.26 m ahead of the
+#: flail's corner, one 3.1 m north (inside the hull's pivot reach, 3.2 m at its rear
+#: corners), and the others round it.
+_PINNED_ZONES = [(8.73, 10.81, 1.16), (5.48, 17.37, 1.16), (-0.49, 11.54, 1.16),
+                 (6.99, 6.59, 1.01), (12.26, 14.61, 1.16)]
+
+
+def test_a_path_whose_first_motion_the_supervisor_refuses_is_never_handed_over(
+        area_file, supervisor_refusals):
+    """gen_at_uxo_lanes seed 1: between an AT mine found just ahead of the flail and one in
+    the hull's pivot reach, every path began with a pivot that swung the hull's rear corner
+    into the zone behind; the supervisor refused it, each pin widened that zone and planned
+    the same kind of pivot again, and the mission aborted after six futile re-plans (45 s).
+    The planner now judges its path's first motions by the supervisor's own rule: it hands
+    over one the supervisor lets pass, or refuses the plan at once with the reason."""
+    from demining_bringup.contract.datatypes import PlanStatus
+    from demining_control.coverage.no_go import footprint
+    out = []
+    rt = ComponentRuntime(CoveragePlannerComponent, sink=lambda p, v: out.append((p, v)),
+                          log=RecordingLog())
+    rt.configure({'area_file': area_file, 'replan_mode': 'full', 'max_pin_replans': 1})
+    rt.activate(0.0)
+    for k, pose in enumerate(_PINNED_TRAIL):
+        rt.deliver('pose', VehicleState(float(k), *pose), float(k))
+    t = float(len(_PINNED_TRAIL))
+    margin = rt.component.config.no_go_margin_m
+    rt.deliver('detections', Detections(t, [
+        Detection(x=x, y=y, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                  radius=r - margin) for x, y, r in _PINNED_ZONES]), t)
+    status = [v for p, v in out if p == 'status'][-1]
+    assert isinstance(status, PlanStatus)
+    if status.state == PlanState.REFUSED.value:
+        # no supervisor refusal was waited for: refused with the reason, no new path
+        assert 'pinned at keep-out ground' in status.reason
+        assert 'sweep the footprint into it' in status.reason
+        assert sum(1 for p, _ in out if p == 'path') == 1
+        return
+    path = np.asarray([v for p, v in out if p == 'path'][-1])
+    c = rt.component.config
+    hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
+    x, y, yaw = _PINNED_TRAIL[-1]
+    assert footprint(x, y, yaw, *hull).distance(disc_polygon(*_PINNED_ZONES[0])) < 0.3
+    # the motions the machine makes where it stands: up to the footprint's pivot reach
+    reach = np.hypot(max(hull[:2]), hull[2])
+    far = np.cumsum(np.hypot(*np.diff(path[:, :2], axis=0).T))
+    upto = int(np.searchsorted(far, reach)) + 2
+    assert supervisor_refusals([tuple(p) for p in path[:upto]], yaw, _PINNED_ZONES) == []

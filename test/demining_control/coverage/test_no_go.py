@@ -205,3 +205,35 @@ def test_an_escape_is_none_when_the_machine_is_clear_already():
     from demining_control.coverage.no_go import escape
     zone = disc_polygon(10.0, 0.0, 1.2)
     assert escape(0.0, 0.0, 0.0, [zone], 4.0, (3.0, 3.3, 1.1)) is None
+
+
+def test_a_pivot_the_supervisor_refuses_is_the_paths_first_refusal():
+    """One rule for the path the planner hands over and the motion the supervisor passes:
+    a pivot whose hull's rear corner (3.2 m from base_link) swings into a zone 3.1 m away,
+    beyond the rear edge (3 m), is refused by both; backing straight away passes both."""
+    from demining_bringup.contract.datatypes import Twist2D, VehicleState
+    from demining_control.coverage.no_go import first_refusal
+    from demining_control.safety.supervisor import SafetyInputs, SafetySupervisor
+    sup = SafetySupervisor([(-50.0, -50.0), (50.0, -50.0), (50.0, 50.0), (-50.0, 50.0)])
+    p = sup.params
+    hull = (p.footprint_rear_m, p.footprint_front_m, p.footprint_half_width_m)
+    r = 1.16
+    bearing = math.radians(120.0)           # behind on the left
+    zx, zy = (3.1 + r) * math.cos(bearing), (3.1 + r) * math.sin(bearing)
+    sup.on_detections([Detection(x=zx, y=zy, depth=0.2, confidence=0.9,
+                                 kind=DetectionKind.AT, radius=r - p.no_go_margin_m)])
+    zone = disc_polygon(zx, zy, r)
+    assert footprint(0.0, 0.0, 0.0, *hull).distance(zone) > 0.1
+
+    def refused(v: float, omega: float) -> bool:
+        return sup._enters_no_go(SafetyInputs(cmd=Twist2D(v, omega),
+                                              pose=VehicleState(0.0, 0.0, 0.0, 0.0)))
+    # clockwise (the short way to -60 deg): the rear swings north, into the zone
+    pivot = [(0.0, 0.0, 0.0), (0.0, 0.0, math.radians(-60.0)), (4.0, -6.9, math.radians(-60))]
+    hit = first_refusal((0.0, 0.0, 0.0), pivot, [zone], hull, 4.0)
+    assert hit is not None and hit[0] == 0 and hit[1][:2] == (0.0, 0.0)
+    assert refused(0.0, -0.4)
+    # straight back, past the zone beside: neither refuses
+    back = [(0.0, 0.0, 0.0), (-2.0, 0.0, 0.0)]
+    assert first_refusal((0.0, 0.0, 0.0), back, [zone], hull, 4.0) is None
+    assert not refused(-0.3, 0.0)
