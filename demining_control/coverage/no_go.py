@@ -31,8 +31,11 @@ _HAZARD_SIGMAS = 2.45
 #: A suspect is known again by the cell of this size its position falls in, m (the fused
 #: position moves by centimetres between updates).
 _SUSPECT_KEY_M = 0.5
-#: A back-out step may overlap zones by this much more than the previous one (round-off), m^2.
-_DEEPER_M2 = 1e-3
+#: Round-off of the blind-ground accounting (:class:`GroundSweep`): new ground outside the
+#: allowed ground below this is none, m^2 (polygon unions of nearly coincident footprints). A
+#: tolerance of the field-ground bookkeeping only: keep-out ground is judged by
+#: :class:`KeepOutSweep` alone (:data:`KEEP_OUT_AREA_EPS_M2`).
+_BLIND_ROUND_OFF_M2 = 1e-3
 #: Footprint area inside a keep-out zone that counts as "further in", m^2 (numerical noise):
 #: the one tolerance of :class:`KeepOutSweep`, the safety supervisor's refusal and the
 #: planner's check of its own path alike.
@@ -171,7 +174,7 @@ class GroundSweep:
 
     def leaves(self, fp: Polygon) -> bool:
         """Sweep ``fp`` too; True when that reaches new ground outside ``ground``."""
-        return self.add(fp) > _DEEPER_M2
+        return self.add(fp) > _BLIND_ROUND_OFF_M2
 
     def add(self, fp: Polygon) -> float:
         """Sweep ``fp`` too; return the new ground outside ``ground`` swept so far, m^2."""
@@ -220,7 +223,7 @@ def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
     bx, by = x, y
     if hull is not None:
         # the supervisor's rules, step by step, as every way out is judged (:class:`_Motion`)
-        blocked = zone if behind is None else _union(behind)
+        blocked = _zone_list(zones if behind is None else behind)
         start = _Motion(x, y, yaw, hull, blocked,
                         GroundSweep(footprint(x, y, yaw, *hull), ground)
                         if ground is not None else None)
@@ -261,13 +264,11 @@ def retrace(trail: Sequence[Tuple[float, float, float]], x: float, y: float, yaw
     Empty when not one step back is possible.
     """
     zone = _union(zones)
-    blocked = zone if behind is None else _union(behind)
-
-    def depth(px: float, py: float, pyaw: float) -> float:
-        return footprint(px, py, pyaw, *hull).intersection(blocked).area
-    limit = depth(x, y, yaw)
-    # zone ground the footprint has swept on the way so far: a pivot may sweep no more
-    swept = footprint(x, y, yaw, *hull).intersection(blocked)
+    blocked = _zone_list(zones if behind is None else behind)
+    here = footprint(x, y, yaw, *hull)
+    # the supervisor's rule (KeepOutSweep) per motion: a stretch retraced is a reverse from the
+    # pose before, a run of pivots on the spot one pivot from where it began
+    pivot: Optional[List[KeepOutSweep]] = None
     out: List[Tuple[float, float, float]] = [(x, y, yaw)]
     travelled = 0.0
     for px, py, pyaw in reversed(list(trail)):
@@ -275,21 +276,25 @@ def retrace(trail: Sequence[Tuple[float, float, float]], x: float, y: float, yaw
         step = math.hypot(px - lx, py - ly)
         if inside is not None and not inside.contains(Point(px, py)):
             break
-        here = depth(px, py, pyaw)
-        if here > limit + _DEEPER_M2 or travelled + step > max_m:
+        if travelled + step > max_m:
             break
-        # the leg that leaves the last waypoint runs with the heading the machine drove it
-        # with (the older pose's): after a pivot on the spot, turned back to it first
+        fp = footprint(px, py, pyaw, *hull)
+        if any(KeepOutSweep(z, here, reverse=True).refuses(fp) for z in blocked):
+            break                       # deeper into keep-out ground than the pose before
         if step < same_m:
-            hit = footprint(px, py, pyaw, *hull).intersection(blocked)
-            if hit.difference(swept).area > _DEEPER_M2:
+            # the leg that leaves the last waypoint runs with the heading the machine drove
+            # it with (the older pose's): after a pivot on the spot, turned back to it first
+            if pivot is None:
+                pivot = [KeepOutSweep(z, here, reverse=False) for z in blocked]
+            if any(sweep.refuses(fp) for sweep in pivot):
                 break                   # the pivot back would swing the hull onto new zone
-            swept = swept.union(hit)
+        else:
+            pivot = None
         out[-1] = (lx, ly, pyaw)
         if step >= same_m:
             travelled += step
             out.append((px, py, pyaw))
-        limit = here
+        here = fp
         if zone.distance(Point(px, py)) >= reach_m:
             break
     return out if len(out) > 1 or out[0][2] != yaw else []
@@ -297,7 +302,8 @@ def retrace(trail: Sequence[Tuple[float, float, float]], x: float, y: float, yaw
 
 @dataclasses.dataclass(frozen=True)
 class Escape:
-    """A way out of the zones' pivot reach: straight on or back, a pivot, a straight leg."""
+    """A way out of the zones' pivot reach: straight on or back, then one or more pivots
+    each followed by a straight leg."""
 
     #: Waypoints (x, y, facing) from the pose: ``facing`` is the heading on the leg that
     #: leaves the waypoint (against the leg's direction: a reverse); the last one is the end.
@@ -305,55 +311,67 @@ class Escape:
     #: Ground swept outside the allowed ground that the footprint did not cover at the
     #: start, m^2 (0 with no ``ground`` given).
     blind_m2: float
-    #: Straight metres driven, and the pivot's turn, rad (signed, the short way).
+    #: Straight metres driven, and the first pivot's turn, rad (signed, the short way).
     length_m: float
     turn_rad: float
+    #: Every pivot's turn in order, rad (one, or more for a way of several motions).
+    turns_rad: Tuple[float, ...] = ()
+    #: Whether the end is ``margin_m`` beyond the turning reach too (else just the reach).
+    with_margin: bool = True
 
 
 class _Motion:
-    """The footprint's state along a candidate way out, judged as the supervisor does."""
+    """The footprint's state along a candidate way out, each motion judged as the safety
+    supervisor judges it: :class:`KeepOutSweep` per keep-out zone from where the motion
+    starts, and each pose against the one before (the supervisor judges every command from
+    where the machine is then), with the one tolerance :data:`KEEP_OUT_AREA_EPS_M2`."""
 
     def __init__(self, x: float, y: float, yaw: float, hull: Tuple[float, float, float],
-                 blocked, sweep: Optional[GroundSweep]) -> None:
+                 blocked: Sequence[Polygon], sweep: Optional[GroundSweep]) -> None:
         self.x, self.y, self.yaw, self.hull, self.blocked = x, y, yaw, hull, blocked
-        self.depth = footprint(x, y, yaw, *hull).intersection(blocked).area
+        self.fp = footprint(x, y, yaw, *hull)
         self.sweep, self.blind = sweep, 0.0
 
-    def _moved(self, x: float, y: float, yaw: float, depth: float, parts: List[Polygon],
+    def _moved(self, x: float, y: float, yaw: float, fp: Polygon, parts: List[Polygon],
                blind_m2: float) -> Optional['_Motion']:
         out = _Motion.__new__(_Motion)
         out.x, out.y, out.yaw, out.hull, out.blocked = x, y, yaw, self.hull, self.blocked
-        out.depth, out.blind = depth, self.blind
+        out.fp, out.blind = fp, self.blind
         out.sweep = self.sweep.copy() if self.sweep is not None else None
         if out.sweep is not None:
             out.blind = out.sweep.add(unary_union(parts))
-            if out.blind > blind_m2 + _DEEPER_M2:
+            if out.blind > blind_m2 + _BLIND_ROUND_OFF_M2:
                 return None
         return out
+
+    def _near(self, travel_m: float) -> List[Polygon]:
+        """The zones a footprint can touch within ``travel_m`` of base_link's travel."""
+        reach = travel_m + math.hypot(max(self.hull[0], self.hull[1]), self.hull[2])
+        here = Point(self.x, self.y)
+        return [z for z in self.blocked if z.distance(here) <= reach]
 
     def pivot(self, turn: float, yaw_step_rad: float, blind_m2: float) -> Optional['_Motion']:
         """The state after a pivot by ``turn``; None when the supervisor refuses it (a pose
         deeper in keep-out ground, new keep-out ground swept) or it sweeps too much blind
         ground."""
         n = max(1, int(math.ceil(abs(turn) / yaw_step_rad)))
-        parts = [footprint(self.x, self.y, self.yaw + turn * i / n, *self.hull)
-                 for i in range(n + 1)]
-        depth = self.depth
-        for fp in parts[1:]:
-            here = fp.intersection(self.blocked).area
-            if here > depth + _DEEPER_M2:
+        parts = [self.fp] + [footprint(self.x, self.y, self.yaw + turn * i / n, *self.hull)
+                             for i in range(1, n + 1)]
+        near = self._near(0.0)
+        sweeps = [KeepOutSweep(z, self.fp, reverse=False) for z in near]
+        for before, fp in zip(parts, parts[1:]):
+            if any(sweep.refuses(fp) for sweep in sweeps) or any(
+                    KeepOutSweep(z, before, reverse=True).refuses(fp) for z in near):
                 return None
-            depth = here
-        if unary_union(parts).intersection(self.blocked).area > self.depth + _DEEPER_M2:
-            return None
-        return self._moved(self.x, self.y, self.yaw + turn, depth, parts, blind_m2)
+        return self._moved(self.x, self.y, self.yaw + turn, parts[-1], parts, blind_m2)
 
     def legs(self, sign: float, step_m: float, max_m: float, inside, blind_m2: float):
         """The states every ``step_m`` of a straight leg (``sign`` +1 forwards, -1 reverse),
         with the distance, up to the first step the rules refuse."""
         c, s = sign * math.cos(self.yaw), sign * math.sin(self.yaw)
-        start = footprint(self.x, self.y, self.yaw, *self.hull)
-        swept, depth, state = start, self.depth, self
+        near = self._near(max_m)
+        sweeps = [KeepOutSweep(z, self.fp, reverse=sign < 0.0) for z in near]
+        state = self
         d = 0.0
         while d < max_m - 1e-9:
             d = min(d + step_m, max_m)
@@ -361,86 +379,121 @@ class _Motion:
             if inside is not None and not inside.contains(Point(px, py)):
                 return
             fp = footprint(px, py, self.yaw, *self.hull)
-            here = fp.intersection(self.blocked).area
-            if here > depth + _DEEPER_M2:
-                return                  # deeper into keep-out ground
-            depth = here
-            if sign > 0.0:
-                swept = swept.union(fp)
-                if swept.intersection(self.blocked).area > self.depth + _DEEPER_M2:
-                    return              # ahead, new keep-out ground swept
-            state = state._moved(px, py, self.yaw, depth, [fp], blind_m2)
+            if any(sweep.refuses(fp) for sweep in sweeps) or any(
+                    KeepOutSweep(z, state.fp, reverse=True).refuses(fp) for z in near):
+                return                  # deeper into keep-out ground, or (ahead) new swept
+            state = state._moved(px, py, self.yaw, fp, [fp], blind_m2)
             if state is None:
                 return                  # too much blind ground
             yield state, d
+
+
+#: Pivots an escape tries at most: one (back off, turn away, drive off), and when no such
+#: way gets clear a second after a short leg (a partial turn the supervisor lets pass, a
+#: short move, then the turn away), range 1-3: each more multiplies the search.
+ESCAPE_MAX_PIVOTS = 2
+#: States a further pivot of an escape is tried from, at most (those farthest from the zones
+#: first): bounds the search to a few hundred pivots, well under a second, range 1-50.
+ESCAPE_BRANCHES = 12
 
 
 def escape(x: float, y: float, yaw: float, zones, reach_m: float,
            hull: Tuple[float, float, float], *, behind=None, inside=None, ground=None,
            blind_m2: float = 0.0, max_m: float = 10.0, first_max_m: float = 3.0,
            step_m: float = 0.5, headings: int = 24, yaw_step_rad: float = 0.05,
-           min_turn_rad: float = 0.0) -> Optional[Escape]:
+           min_turn_rad: float = 0.0, margin_m: float = 0.0,
+           max_pivots: int = ESCAPE_MAX_PIVOTS, branches: int = ESCAPE_BRANCHES,
+           first_step_m: Optional[float] = None) -> Optional[Escape]:
     """The way out of every zone's pivot reach that sweeps the least blind ground, or None.
 
     Where neither the straight way back nor the driven trail gets the machine ``reach_m``
     clear of ``zones`` (it pivoted to face the next lane and the boom found an AT mine ahead:
     the pivot back swings the flail across the zone, and behind lies ground it never drove),
     an operator backs off a little, turns away from the zone and drives off. Tried: a straight
-    leg on the current heading (none, or forwards or in reverse in ``step_m`` steps up to
-    ``first_max_m``), then a pivot the short way (as the path follower turns) to each of
-    ``headings`` headings (none below ``min_turn_rad``: the path follower drives a smaller
-    turn as an arc, not on the spot), then a straight leg forwards or in reverse up to
-    ``max_m``, to the
-    first point ``reach_m`` clear of ``zones``. Each motion is judged by the safety
-    supervisor's rules (``SafetySupervisor._enters``) against ``behind`` (default ``zones``):
-    no pose deeper in keep-out ground than the one before, no new keep-out ground swept by a
-    pivot or a forward leg. ``inside``: base_link stays in it (the geofence). ``ground``
-    (processed, declared safe and driven ground): what the footprint sweeps outside it is
-    blind ground, at most ``blind_m2``.
+    leg on the current heading (none, or forwards or in reverse in ``first_step_m`` steps,
+    default ``step_m``, up to ``first_max_m``), then a pivot the short way (as the path
+    follower turns) to each of ``headings`` headings (none below ``min_turn_rad``: the path
+    follower drives a smaller turn as an arc, not on the spot), then a straight leg forwards
+    or in reverse up to ``max_m`` in ``step_m`` steps, to the first point ``reach_m`` clear
+    of ``zones``. When no such way gets clear, up to ``max_pivots`` pivots: from the
+    ``branches`` states after a pivot and a leg of at most ``first_max_m`` that stand farthest
+    from ``zones``, another pivot and leg (a partial turn the supervisor lets pass, a short
+    move, then the turn away: where every turn that would get clear swings a corner into a
+    zone beside, a metre on it may not). Each motion is judged by the safety supervisor's
+    rule (:class:`KeepOutSweep`, ``SafetySupervisor._enters``) against each geometry of
+    ``behind`` (default ``zones``; a list item by item, as :func:`first_refusal` does): no
+    pose deeper in keep-out ground than the one before nor than where the motion began, no
+    new keep-out ground swept by a pivot or a forward leg.
+    ``inside``: base_link stays in it (the geofence). ``ground`` (processed, declared safe
+    and driven ground): what the footprint sweeps outside it is blind ground, at most
+    ``blind_m2``.
 
-    Chosen: the least blind ground, then the shortest (straight metres plus the turn's arc
-    at the footprint's corner). None when the pose is already clear, or nothing gets clear.
+    ``reach_m`` is the radius a full turn on base_link sweeps, what the end must be clear
+    by; ``margin_m`` more (the follower stops within its tolerance of the end) is preferred,
+    not required: a way that ends ``reach_m`` clear beats none.
+
+    Chosen: ends ``margin_m`` beyond the reach, then the least blind ground, then the
+    shortest (straight metres plus each turn's arc at the footprint's corner). None when the
+    pose is already ``reach_m + margin_m`` clear, or nothing gets ``reach_m`` clear.
     """
     zone = _union(zones)
-    if zone.is_empty or zone.distance(Point(x, y)) >= reach_m:
+    here = Point(x, y)
+    if zone.is_empty or zone.distance(here) >= reach_m + margin_m:
         return None
-    blocked = zone if behind is None else _union(behind)
+    blocked = _zone_list(zones if behind is None else behind)
     corner_m = math.hypot(max(hull[0], hull[1]), hull[2])
     start = _Motion(x, y, yaw, hull, blocked,
                     GroundSweep(footprint(x, y, yaw, *hull), ground)
                     if ground is not None else None)
     best: Optional[Escape] = None
     best_key = None
-    firsts = [(start, 0.0)]
+
+    def offer(end: _Motion, way: List[Tuple[float, float, float]], length: float,
+              turns: Tuple[float, ...]) -> bool:
+        """Keep the way when it gets clear and beats the best so far; True when clear."""
+        nonlocal best, best_key
+        clear = zone.distance(Point(end.x, end.y))
+        if clear < reach_m:
+            return False
+        short = clear < reach_m + margin_m
+        cost = length + corner_m * sum(abs(t) for t in turns)
+        key = (short, end.blind > _BLIND_ROUND_OFF_M2, end.blind, cost)
+        if best_key is None or key < best_key:
+            best, best_key = Escape(way, end.blind, length, turns[0] if turns else 0.0,
+                                    turns, not short), key
+        return True
+    # (state, waypoints to it, straight metres, turns): where a pivot may be tried from
+    frontier = [(start, [], 0.0, ())]
     for sign in (-1.0, 1.0):
-        firsts += list(start.legs(sign, step_m, first_max_m, inside, blind_m2))
-    for first, d1 in firsts:
-        if zone.distance(Point(first.x, first.y)) >= reach_m:
-            # clear on the current heading alone: the straight way
-            way = Escape([(x, y, yaw), (first.x, first.y, yaw)], first.blind, d1, 0.0)
-            key = (way.blind_m2 > _DEEPER_M2, way.blind_m2, d1)
-            if best_key is None or key < best_key:
-                best, best_key = way, key
-            continue
-        for k in range(1, headings):
-            turn = math.atan2(math.sin(2.0 * math.pi * k / headings),
-                              math.cos(2.0 * math.pi * k / headings))
-            if abs(turn) > math.pi - yaw_step_rad or abs(turn) < min_turn_rad:
-                continue                # half a turn: the follower's way round is a toss-up
-            turned = first.pivot(turn, yaw_step_rad, blind_m2)
-            if turned is None:
-                continue
-            for sign in (1.0, -1.0):
-                for end, d2 in turned.legs(sign, step_m, max_m, inside, blind_m2):
-                    if zone.distance(Point(end.x, end.y)) < reach_m:
-                        continue
-                    cost = d1 + d2 + corner_m * abs(turn)
-                    key = (end.blind > _DEEPER_M2, end.blind, cost)
-                    if best_key is None or key < best_key:
-                        way = [(x, y, yaw)] if d1 > 0.0 else []
-                        way += [(first.x, first.y, turned.yaw), (end.x, end.y, turned.yaw)]
-                        best, best_key = Escape(way, end.blind, d1 + d2, turn), key
-                    break
+        for first, d1 in start.legs(sign, first_step_m or step_m, first_max_m, inside,
+                                    blind_m2):
+            if offer(first, [(x, y, yaw), (first.x, first.y, yaw)], d1, ()):
+                continue                # clear on the current heading alone: the straight way
+            frontier.append((first, [(x, y, yaw)], d1, ()))
+    for level in range(max(1, max_pivots)):
+        further = []
+        for first, way, d1, turns in frontier:
+            for k in range(1, headings):
+                turn = math.atan2(math.sin(2.0 * math.pi * k / headings),
+                                  math.cos(2.0 * math.pi * k / headings))
+                if abs(turn) > math.pi - yaw_step_rad or abs(turn) < min_turn_rad:
+                    continue            # half a turn: the follower's way round is a toss-up
+                turned = first.pivot(turn, yaw_step_rad, blind_m2)
+                if turned is None:
+                    continue
+                for sign in (1.0, -1.0):
+                    for end, d2 in turned.legs(sign, step_m, max_m, inside, blind_m2):
+                        leg = way + [(first.x, first.y, turned.yaw),
+                                     (end.x, end.y, turned.yaw)]
+                        if offer(end, leg, d1 + d2, turns + (turn,)):
+                            break
+                        if d2 <= first_max_m + 1e-9:
+                            further.append((end, leg[:-1], d1 + d2, turns + (turn,)))
+        if best is not None or level + 1 >= max_pivots:
+            break
+        # the states standing farthest from the zones first (ties: less blind, shorter)
+        further.sort(key=lambda f: (-zone.distance(Point(f[0].x, f[0].y)), f[0].blind, f[2]))
+        frontier = further[:branches]
     return best
 
 
@@ -518,6 +571,15 @@ def _union(zones):
     return unary_union(list(zones)) if zones else Polygon()
 
 
-__all__ = ['KEEP_OUT_AREA_EPS_M2', 'NO_GO_KINDS', 'Escape', 'GroundSweep', 'KeepOutSweep',
+def _zone_list(zones) -> List:
+    """The keep-out geometries a motion is judged against one by one: a geometry as one (the
+    safety supervisor judges the union of its no-go zones as one), a list item by item."""
+    if hasattr(zones, 'geom_type'):
+        return [] if zones.is_empty else [zones]
+    return [z for z in zones if not z.is_empty]
+
+
+__all__ = ['ESCAPE_BRANCHES', 'ESCAPE_MAX_PIVOTS', 'KEEP_OUT_AREA_EPS_M2', 'NO_GO_KINDS',
+           'Escape', 'GroundSweep', 'KeepOutSweep',
            'NoGoZones', 'back_out_point', 'disc_polygon', 'escape', 'first_refusal',
            'first_zone_entered', 'footprint', 'hazard_discs', 'retrace', 'suspect_key']

@@ -237,3 +237,96 @@ def test_a_pivot_the_supervisor_refuses_is_the_paths_first_refusal():
     back = [(0.0, 0.0, 0.0), (-2.0, 0.0, 0.0)]
     assert first_refusal((0.0, 0.0, 0.0), back, [zone], hull, 4.0) is None
     assert not refused(-0.3, 0.0)
+
+
+def _l_lane_fence():
+    """Where base_link may go (a geofence): round where it stands, a lane 1.5 m north-east,
+    then one 2.6 m east."""
+    bend = (1.5 / math.sqrt(2.0), 1.5 / math.sqrt(2.0))
+    return unary_union([Point(0.0, 0.0).buffer(0.6),
+                        LineString([(0.0, 0.0), bend, (bend[0] + 2.6, bend[1])]).buffer(0.2)])
+
+
+def test_where_no_turn_on_the_spot_and_no_straight_way_gets_clear_two_pivots_do(
+        supervisor_refusals):
+    """gen_at_uxo_lanes seed 1: between zones north and south, any turn on the spot that
+    would get clear swings a flail corner into one, straight back runs the hull into a third
+    and straight on leads nowhere clear; the machine stood pinned until the mission aborted at
+    62 %. The way out: a partial turn the supervisor lets pass, a short move, the turn away
+    and off, each motion judged by the supervisor's own rule."""
+    from demining_control.coverage.no_go import escape, first_refusal
+    hull = (3.0, 3.3, 1.1)
+    turn_reach = math.hypot(3.3, 1.1)
+    zones_at = [(0.0, 4.4, 1.16), (0.0, -4.4, 1.16), (-4.5, 0.0, 1.16)]
+    zones = [disc_polygon(*z) for z in zones_at]
+    union = unary_union(zones)
+    fence = _l_lane_fence()
+    assert union.distance(Point(0.0, 0.0)) < turn_reach
+    # every turn on the spot of more than 60 degrees, either way, is refused
+    for deg in (75.0, 90.0, 120.0, 150.0, 175.0):
+        for sign in (1.0, -1.0):
+            turn = [(0.0, 0.0, sign * math.radians(deg))]
+            assert first_refusal((0.0, 0.0, 0.0), turn, zones, hull, 1.0) is not None
+    # straight back the hull runs into the zone behind at once; straight on gets nowhere
+    assert back_out_point(0.0, 0.0, 0.0, zones, turn_reach, 0.5, 10.0, hull=hull,
+                          inside=fence) is None
+    ahead = back_out_point(0.0, 0.0, 0.0, zones, turn_reach, 0.5, 10.0, hull=hull,
+                           inside=fence, forward=True)
+    assert ahead is None or union.distance(Point(*ahead)) < turn_reach
+    found = escape(0.0, 0.0, 0.0, zones, turn_reach, hull, inside=fence, min_turn_rad=0.65)
+    assert found is not None and len(found.turns_rad) == 2
+    # no single pivot leads out
+    assert escape(0.0, 0.0, 0.0, zones, turn_reach, hull, inside=fence, min_turn_rad=0.65,
+                  max_pivots=1) is None
+    assert all(abs(t) >= 0.65 for t in found.turns_rad)
+    assert all(fence.contains(Point(wx, wy)) for wx, wy, _ in found.way)
+    end = found.way[-1]
+    assert union.distance(Point(end[0], end[1])) >= turn_reach
+    assert supervisor_refusals(found.way, 0.0, zones_at) == []
+    # a full turn where it ends sweeps no zone ground
+    for deg in range(-170, 180, 10):
+        turn = [(end[0], end[1], end[2] + math.radians(deg))]
+        assert first_refusal(end, turn, zones, hull, 1.0) is None
+
+
+def test_an_escape_takes_the_turning_reach_when_no_way_gets_the_margin_beyond_it():
+    """The margin beyond the turning reach is preferred, not required: no way along the lanes
+    gets 0.5 m beyond it, one gets the reach itself (asked for the margin, gen_at_uxo_lanes
+    seed 1 found none and stood pinned)."""
+    from demining_control.coverage.no_go import escape
+    hull = (3.0, 3.3, 1.1)
+    turn_reach = math.hypot(3.3, 1.1)
+    zones = [disc_polygon(0.0, 4.4, 1.16), disc_polygon(0.0, -4.4, 1.16),
+             disc_polygon(-4.5, 0.0, 1.16)]
+    fence = _l_lane_fence()
+    assert escape(0.0, 0.0, 0.0, zones, turn_reach + 0.5, hull, inside=fence,
+                  min_turn_rad=0.65) is None
+    found = escape(0.0, 0.0, 0.0, zones, turn_reach, hull, inside=fence, min_turn_rad=0.65,
+                   margin_m=0.5)
+    assert found is not None and not found.with_margin
+    end = found.way[-1]
+    assert unary_union(zones).distance(Point(end[0], end[1])) >= turn_reach
+    # where the margin is within reach it is taken
+    wide = escape(0.0, 0.0, 0.0, zones, turn_reach, hull, min_turn_rad=0.65, margin_m=0.5)
+    assert wide is not None and wide.with_margin
+    end = wide.way[-1]
+    assert unary_union(zones).distance(Point(end[0], end[1])) >= turn_reach + 0.5
+
+
+def test_a_way_out_goes_no_deeper_into_keep_out_ground_than_the_supervisor_lets_it():
+    """One tolerance (KEEP_OUT_AREA_EPS_M2): a reverse that takes the hull 5e-4 m^2 deeper
+    into a zone is refused by the supervisor's rule, so no back-out or retrace plans it (they
+    allowed 1e-3 m^2 and planned reverses the supervisor then refused)."""
+    from demining_control.coverage.no_go import KEEP_OUT_AREA_EPS_M2, KeepOutSweep, retrace
+    hull = (3.0, 3.3, 1.1)
+    reach = math.hypot(3.3, 1.1) + 0.5
+    # a sliver of zone along the hull's left side, from just ahead of its rear edge back
+    h = 1e-3
+    zone = box(-20.0, hull[2] - h, -2.9, 5.0)
+    start, back = footprint(0.0, 0.0, 0.0, *hull), footprint(-0.5, 0.0, 0.0, *hull)
+    deeper = back.intersection(zone).area - start.intersection(zone).area
+    assert KEEP_OUT_AREA_EPS_M2 < deeper < 1e-3
+    assert KeepOutSweep(zone, start, reverse=True).refuses(back)
+    assert back_out_point(0.0, 0.0, 0.0, [zone], reach, 0.5, 10.0, hull=hull) is None
+    trail = [(x, 0.0, 0.0) for x in np.arange(-10.0, 0.01, 0.5)]
+    assert retrace(trail, 0.0, 0.0, 0.0, [zone], reach, 10.0, hull) == []
