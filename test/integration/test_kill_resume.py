@@ -4,9 +4,10 @@ field (issue 9, "resume"): ``demine run --backend core`` in a subprocess, killed
 journal a kill cut off, and ``demine run --resume`` after each kill.
 
 Nothing recorded before a kill is lost: every journal read after a kill is a prefix of the final
-one (transitions, safety events, events, trajectory), its tracks are still there, its processed
-ground is still processed; the one final report covers the whole mission (every run) with
-coverage >= 99 %. The shared small generated field (conftest.py) keeps the wall time near a minute.
+one (transitions, safety events, events, trajectory, each track's labels, the no-go tracks),
+its tracks are still there, its processed ground is still processed; the one final report
+covers the whole mission (every run) with coverage >= 99 %. The shared small generated field
+(conftest.py) keeps the wall time near a minute.
 """
 
 import json
@@ -80,9 +81,16 @@ def _assert_kept(before: JournalContent, after: JournalContent) -> None:
     n = len(before.trajectory)
     assert np.array_equal(after.trajectory[:n], before.trajectory), 'trajectory lost'
     assert not (before.processed & ~after.processed).any(), 'processed ground lost'
-    kept = {d.id: (d.x, d.y, d.kind) for d in after.tracks}
+    # The tracks table holds each track's latest state: later looks move it and may relabel
+    # it (an UNKNOWN track, recorded before a kill, labelled AT after the resume: a clean
+    # clone's run). Its labels, like the no-go tracks, are a history: kept as a prefix.
+    kept = {d.id for d in after.tracks}
     for d in before.tracks:
-        assert kept.get(d.id) == (d.x, d.y, d.kind), f'track {d.id} lost'
+        assert d.id in kept, f'track {d.id} lost'
+        old, new = before.labels.get(d.id, []), after.labels.get(d.id, [])
+        assert new[:len(old)] == old, f'labels of track {d.id} recorded before a kill lost'
+    n = len(before.no_go_tracks)
+    assert after.no_go_tracks[:n] == before.no_go_tracks, 'no-go tracks lost or changed'
 
 
 @pytest.mark.slow(seconds=100)
