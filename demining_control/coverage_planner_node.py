@@ -100,7 +100,7 @@ from demining_bringup.contract.states import (HAZARD_UNDER_TRACK, KEEP_OUT_CAUSE
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_polygon, escape,
                                              first_refusal, first_zone_entered, footprint,
-                                             hazard_discs, retrace, suspect_key)
+                                             hazard_discs, retrace, suspect_key, turn_reach)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                plan_coverage)
@@ -187,7 +187,7 @@ _TRAIL_TOLERANCE_M = 0.25
 
 def _pivot_reach(c: 'CoveragePlannerConfig') -> float:
     """Radius the footprint sweeps pivoting on base_link, plus the back-out clearance, m."""
-    return math.hypot(max(c.footprint_front_m, c.footprint_rear_m),
+    return turn_reach(c.footprint_rear_m, c.footprint_front_m,
                       c.footprint_half_width_m) + _BACK_OUT_CLEARANCE_M
 
 

@@ -97,6 +97,12 @@ class LeadGeometry:
         return self.tool_offset_x_m - TOOL_DEPTH_M
 
     @property
+    def band_back_up_m(self) -> float:
+        """A back-up that moves the band back by its own length, and one step, m: the
+        longest that may also put the tracks on the machine's own track (:func:`_back_up`)."""
+        return max(0.0, self.sensor_offset_x_m - self.band_back_m) + BACK_STEP_M
+
+    @property
     def max_back_m(self) -> float:
         """Longest back-up tried, m: :attr:`back_up_max_m`, and never less than the band's
         length and one step.
@@ -114,8 +120,7 @@ class LeadGeometry:
         after 4.6 m; the flail, lowered there, set off a TM-62P the boom had seen only at
         its edge (one weak GPR report, labelled unknown).
         """
-        return max(self.back_up_max_m,
-                   max(0.0, self.sensor_offset_x_m - self.band_back_m) + BACK_STEP_M)
+        return max(self.back_up_max_m, self.band_back_up_m)
 
 
 @dataclasses.dataclass
@@ -642,7 +647,7 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
     """
     c, s = math.cos(yaw), math.sin(yaw)
     steps = int(math.ceil(g.max_back_m / BACK_STEP_M - _EPS)) if g.back_up else 0
-    band_reach = g.sensor_offset_x_m - g.band_back_m + BACK_STEP_M + _EPS
+    band_reach = g.band_back_up_m + _EPS
     best: Tuple[Optional[float], float, float] = (None, area, 0.0)
     # the same steps, the tracks also allowed outside the field (not declared safe)
     wider: Tuple[Optional[float], float, float] = (None, area, 0.0)

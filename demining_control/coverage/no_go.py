@@ -124,6 +124,18 @@ def footprint(x: float, y: float, yaw: float, rear_m: float, front_m: float,
     return Polygon([(x + c * a - s * b, y + s * a + c * b) for a, b in pts])
 
 
+def turn_reach(rear_m: float, front_m: float, half_width_m: float) -> float:
+    """Radius the footprint (:func:`footprint`) sweeps pivoting on base_link: its farthest
+    corner, m. A full turn where base_link is this far from a zone sweeps none of it."""
+    return math.hypot(max(abs(rear_m), abs(front_m)), half_width_m)
+
+
+def _deeper(zones: Sequence[Polygon], before: Polygon, fp: Polygon) -> bool:
+    """Whether footprint ``fp`` lies deeper in any of ``zones`` than ``before``, the pose
+    just before it (the supervisor judges every command from where the machine is then)."""
+    return any(KeepOutSweep(z, before, reverse=True).refuses(fp) for z in zones)
+
+
 class KeepOutSweep:
     """The safety supervisor's keep-out rule for one motion, judged pose by pose.
 
@@ -279,7 +291,7 @@ def retrace(trail: Sequence[Tuple[float, float, float]], x: float, y: float, yaw
         if travelled + step > max_m:
             break
         fp = footprint(px, py, pyaw, *hull)
-        if any(KeepOutSweep(z, here, reverse=True).refuses(fp) for z in blocked):
+        if _deeper(blocked, here, fp):
             break                       # deeper into keep-out ground than the pose before
         if step < same_m:
             # the leg that leaves the last waypoint runs with the heading the machine drove
@@ -346,7 +358,7 @@ class _Motion:
 
     def _near(self, travel_m: float) -> List[Polygon]:
         """The zones a footprint can touch within ``travel_m`` of base_link's travel."""
-        reach = travel_m + math.hypot(max(self.hull[0], self.hull[1]), self.hull[2])
+        reach = travel_m + turn_reach(*self.hull)
         here = Point(self.x, self.y)
         return [z for z in self.blocked if z.distance(here) <= reach]
 
@@ -360,8 +372,7 @@ class _Motion:
         near = self._near(0.0)
         sweeps = [KeepOutSweep(z, self.fp, reverse=False) for z in near]
         for before, fp in zip(parts, parts[1:]):
-            if any(sweep.refuses(fp) for sweep in sweeps) or any(
-                    KeepOutSweep(z, before, reverse=True).refuses(fp) for z in near):
+            if any(sweep.refuses(fp) for sweep in sweeps) or _deeper(near, before, fp):
                 return None
         return self._moved(self.x, self.y, self.yaw + turn, parts[-1], parts, blind_m2)
 
@@ -379,8 +390,7 @@ class _Motion:
             if inside is not None and not inside.contains(Point(px, py)):
                 return
             fp = footprint(px, py, self.yaw, *self.hull)
-            if any(sweep.refuses(fp) for sweep in sweeps) or any(
-                    KeepOutSweep(z, state.fp, reverse=True).refuses(fp) for z in near):
+            if any(sweep.refuses(fp) for sweep in sweeps) or _deeper(near, state.fp, fp):
                 return                  # deeper into keep-out ground, or (ahead) new swept
             state = state._moved(px, py, self.yaw, fp, [fp], blind_m2)
             if state is None:
@@ -441,7 +451,7 @@ def escape(x: float, y: float, yaw: float, zones, reach_m: float,
     if zone.is_empty or zone.distance(here) >= reach_m + margin_m:
         return None
     blocked = _zone_list(zones if behind is None else behind)
-    corner_m = math.hypot(max(hull[0], hull[1]), hull[2])
+    corner_m = turn_reach(*hull)
     start = _Motion(x, y, yaw, hull, blocked,
                     GroundSweep(footprint(x, y, yaw, *hull), ground)
                     if ground is not None else None)
@@ -515,7 +525,7 @@ def first_refusal(pose: Tuple[float, float, float], path: Sequence[Sequence[floa
     pivot, up to ``max_m`` of travel (the pivot at its end included).
     """
     x, y, yaw = pose
-    reach = max_m + math.hypot(max(hull[0], hull[1]), hull[2])
+    reach = max_m + turn_reach(*hull)
     near = [i for i, z in enumerate(zones) if z.distance(Point(x, y)) <= reach]
     if not near:
         return None
@@ -582,4 +592,5 @@ def _zone_list(zones) -> List:
 __all__ = ['ESCAPE_BRANCHES', 'ESCAPE_MAX_PIVOTS', 'KEEP_OUT_AREA_EPS_M2', 'NO_GO_KINDS',
            'Escape', 'GroundSweep', 'KeepOutSweep',
            'NoGoZones', 'back_out_point', 'disc_polygon', 'escape', 'first_refusal',
-           'first_zone_entered', 'footprint', 'hazard_discs', 'retrace', 'suspect_key']
+           'first_zone_entered', 'footprint', 'hazard_discs', 'retrace', 'suspect_key',
+           'turn_reach']

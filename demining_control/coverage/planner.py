@@ -64,7 +64,7 @@ from demining_control.coverage.allowed import rectangle, robust
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
                                                LeadIns, add_lead_ins, lead_band, pivot_sweep,
                                                start_moves)
-from demining_control.coverage.no_go import back_out_point
+from demining_control.coverage.no_go import back_out_point, turn_reach
 from demining_control.coverage.route import AllowedRouter
 
 XY = Tuple[float, float]
@@ -685,7 +685,7 @@ class _Planner:
         #: how far ahead of base_link the footprint reaches, with the supervisor's margin
         self._front = params.footprint_front_m + STOP_MARGIN_M
         #: radius the footprint sweeps in a pivot, as the supervisor places it
-        self._turn_reach = math.hypot(max(self._front, params.footprint_rear_m),
+        self._turn_reach = turn_reach(params.footprint_rear_m, self._front,
                                       params.footprint_half_width_m)
         #: the footprint's corners in the machine frame, and the pivots judged so far
         self._local = np.array([(-params.footprint_rear_m, -params.footprint_half_width_m),

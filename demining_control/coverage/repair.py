@@ -46,7 +46,7 @@ import numpy as np
 from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import unary_union
 
-from demining_control.coverage.no_go import GroundSweep, footprint
+from demining_control.coverage.no_go import GroundSweep, footprint, turn_reach
 from demining_control.coverage.planner import STOP_MARGIN_M, UNPROCESSED_PENALTY, CoverageParams
 from demining_control.coverage.route import AllowedRouter
 
@@ -95,7 +95,7 @@ class RepairGeometry:
                    footprint_half_width_m=p.footprint_half_width_m,
                    tool_offset_x_m=p.tool_offset_x_m, tool_width_m=p.tool_width_m,
                    clearance_m=p.exclusion_clearance_m,
-                   turn_reach_m=math.hypot(max(front, p.footprint_rear_m),
+                   turn_reach_m=turn_reach(p.footprint_rear_m, front,
                                            p.footprint_half_width_m),
                    corner_angle_rad=p.corner_angle_rad, reverse_turn_rad=p.reverse_turn_rad,
                    back_out_max_m=back_out_max_m, waypoint_spacing_m=p.waypoint_spacing_m,

@@ -110,7 +110,7 @@ from demining_bringup.contract.states import (ALLOWED_GROUND_EVENT_PREFIX,  # no
                                               SafetyState, ZoneState, suspect_under_track)
 from demining_control.coverage.allowed import ContactParams, geofence
 from demining_control.coverage.no_go import (KeepOutSweep, NoGoZones, footprint, hazard_discs,
-                                             suspect_key)
+                                             suspect_key, turn_reach)
 from demining_control.safety.allowed_ground import AllowedGround, Motion, motion_kind
 
 XY = Tuple[float, float]
@@ -937,8 +937,7 @@ class SafetySupervisor:
             y += cmd.v * math.sin(yaw) * dt
             yaw += cmd.omega * dt
             poses.append((x, y, yaw))
-        reach = math.hypot(max(abs(p.footprint_rear_m), abs(p.footprint_front_m)),
-                           p.footprint_half_width_m)
+        reach = turn_reach(p.footprint_rear_m, p.footprint_front_m, p.footprint_half_width_m)
         if not _boxes_near(poses, reach, boxes):
             # No footprint can touch the zone: nothing is inside now nor swept (the test below
             # would find empty intersections; the zones are far from the machine most of the
