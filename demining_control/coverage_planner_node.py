@@ -103,11 +103,11 @@ from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_pol
                                              hazard_discs, retrace, suspect_key, turn_reach)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
-                                               plan_coverage)
+                                               lead_geometry, plan_coverage)
 from demining_control.coverage.processed import ProcessedGrid, processed_geometry
 from demining_control.coverage.requests import PlanRequest, write_request
-from demining_control.coverage.repair import (RepairGeometry, allowed_router, dropped_area,
-                                              progress_index, repair_path)
+from demining_control.coverage.repair import (PivotSight, RepairGeometry, allowed_router,
+                                              dropped_area, progress_index, repair_path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,6 +345,14 @@ class CoveragePlannerComponent(Component):
         tracks = (0.5 * c.track_length_m, 0.5 * c.track_length_m, c.contact_half_width_m)
         return unary_union([footprint(x, y, yaw, *tracks)
                             for x, y, yaw in [*self.trail, (pose.x, pose.y, pose.yaw)]])
+
+    def _pivot_sight(self, pose: VehicleState) -> PivotSight:
+        """What a repair judges its turns against: the ground the boom scanned, the tool
+        processed, the tracks pressed or the area file declares safe, and the trail."""
+        parts = [self._pressed_ground(pose), self.safe_ground]
+        parts += [g for g in (self._scanned_now(), self._processed_now()) if g is not None]
+        return PivotSight(lead_geometry(self.config), Polygon(self.area.field),
+                          unary_union(parts), list(self.trail))
 
     def _scanned_now(self):
         """The ground the boom has swept so far (shapely), or None before the first grid."""
@@ -706,7 +714,8 @@ class CoveragePlannerComponent(Component):
         repair = repair_path(self.path, self.work, self.progress, (pose.x, pose.y, pose.yaw),
                              self.no_go.discs, geometry, router, fence=self.fence,
                              ground_for=lambda: self._back_out_ground(pose,
-                                                                      self._processed_now()))
+                                                                      self._processed_now()),
+                             sight_for=lambda: self._pivot_sight(pose))
         if repair is None:
             self.log.warning('no local repair keeps the path clear of the no-go zones: '
                              're-planning the remaining ground')

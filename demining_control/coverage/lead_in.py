@@ -90,6 +90,10 @@ class LeadGeometry:
     back_up_outside: bool = True
     #: Longest back-up tried, m (:attr:`max_back_m`).
     back_up_max_m: float = 5.0
+    #: Whether, where no back-up on allowed ground (or outside the field) sees the whole band,
+    #: one whose tracks press the field's ground the boom has scanned (before the path or on
+    #: its earlier legs; never a detected suspect's disc) may be taken (:func:`_back_up`).
+    back_up_scanned: bool = True
 
     @property
     def band_back_m(self) -> float:
@@ -135,6 +139,9 @@ class LeadIns:
     #: Back-ups (of :attr:`added`) whose tracks leave the field onto ground not declared safe,
     #: with the ground they newly press out there, m^2 (:attr:`LeadGeometry.back_up_outside`).
     outside: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
+    #: Back-ups (of :attr:`added`) whose tracks press the field's ground the boom has scanned
+    #: but no tool processed, with the metres (:attr:`LeadGeometry.back_up_scanned`).
+    scanned: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
     #: Pivots whose tracks sweep ground of the field nothing has looked at (:func:`blind_pivots`),
     #: with where they turn and that area, m^2 (the start pivot included).
     blind_pivots: List[Tuple[XY, float]] = dataclasses.field(default_factory=list)
@@ -321,7 +328,7 @@ def lowerings(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, corner_angle
 def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGeometry, *,
                  field, processed=None, safe=None, keep_out=None, fence=None,
                  start_yaw: Optional[float] = None, outside_safe: bool = False,
-                 scanned=None, driven=None
+                 scanned=None, driven=None, suspects=None
                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, LeadIns]:
     """Back up before each lowering whose lead band is blind, where the ground allows.
 
@@ -347,8 +354,16 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         :func:`start_pivot`). A band the boom swept on an earlier plan needs no back-up: a
         re-plan from where the machine stands lowered the flail over ground it had looked
         at as blind (and, with no back-up fitting, kept it), while it also lowered it over
-        ground nothing had looked at. The back-ups' tracks still go only on processed,
-        declared safe or their own driven ground: scanned is not ground to press.
+        ground nothing had looked at. The back-ups' tracks go on processed, declared safe or
+        their own driven ground; only where no such back-up sees the whole band (with
+        ``g.back_up_scanned``) onto ground the boom swept, before the path or on its earlier
+        legs, listed in :attr:`LeadIns.scanned`: a footprint violation the path check
+        counts, on ground whose AT mines would have been found, instead of the flail
+        striking ground nothing has looked at (bench/missions.py gen_at_uxo_lanes seed 1 at
+        5e078c9: the flail lowered after a pivot set off a TM-62M 16 cm deep that the boom
+        had never passed over).
+    :param suspects: the detected suspects' discs (shapely; None: none): a back-up onto
+        scanned ground never presses them.
     :param driven: ground the machine drove on before the path (its trail; None: none): its
         tracks' own ground, covered for the pivot onto the first leg (:func:`start_pivot`)
         as a leg's tracks are for the pivots after it.
@@ -368,6 +383,13 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
                          if geom is not None and not geom.is_empty])
     seen = known if scanned is None or scanned.is_empty else robust(
         shapely.union, known, scanned)
+    # where a back-up may press the field's unprocessed ground as a last resort: scanned
+    # before the path (the path's own boom swaths are added per lowering), no suspect on it
+    pressable = None
+    if g.back_up_scanned:
+        pressable = Polygon() if scanned is None or scanned.is_empty else scanned
+        if suspects is not None and not suspects.is_empty and not pressable.is_empty:
+            pressable = robust(shapely.difference, pressable, suspects)
     replay = _Replay(xy, work, facing, g)
     inserts: List[Tuple[int, np.ndarray]] = []
     for k in lowerings(xy, work, facing, g.corner_angle_rad, start_yaw):
@@ -385,8 +407,9 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         area = blind(0.0)
         if area <= BLIND_TOLERANCE_M2:
             continue
-        back, left, out_m2 = _back_up(x, y, yaw, k, g, blind, replay, field, known, safe,
-                                      keep_out, fence, outside_safe, area)
+        back, left, out_m2, on_scanned = _back_up(
+            x, y, yaw, k, g, blind, replay, field, known, safe, keep_out, fence, outside_safe,
+            area, pressable, suspects)
         if left > BLIND_TOLERANCE_M2:
             report.blind.append(((x, y), left))
         if back is None:
@@ -394,6 +417,8 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         report.added.append(((x, y), back))
         if out_m2 > 0.0:
             report.outside.append(((x, y), out_m2))
+        if on_scanned:
+            report.scanned.append(((x, y), back))
         inserts.append((k, np.array([x - back * math.cos(yaw), y - back * math.sin(yaw)])))
     if inserts:
         legs = np.arange(len(xy) - 1)
@@ -528,6 +553,17 @@ def pivot_sweep(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry):
                         for pair in zip(rects[:-1], rects[1:])])
 
 
+def pivot_blind_m2(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry, *,
+                   field, known=None) -> float:
+    """Ground of ``field`` the tracks sweep pivoting on base_link at (x, y) from ``yaw0`` to
+    ``yaw1`` (:func:`pivot_sweep`) that ``known`` (what the boom scanned, the tool
+    processed, the tracks drove, declared safe) does not hold, m^2; 0 within
+    :data:`BLIND_TOLERANCE_M2` or when the turn is no pivot."""
+    field = field if hasattr(field, 'geom_type') else Polygon(field)
+    return _pivot_blind_m2(x, y, yaw0, yaw1, g, field,
+                           Polygon() if known is None else known, None)
+
+
 def _pivot_blind_m2(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry, field,
                     known, covered) -> float:
     """Ground of ``field`` a pivot's tracks sweep (:func:`pivot_sweep`) outside ``known`` and
@@ -627,11 +663,13 @@ def start_moves(x: float, y: float, yaw: float, g: LeadGeometry, max_m: float, *
 
 
 def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, replay: _Replay,
-             field, known, safe, keep_out, fence, outside_safe: bool, area: float
-             ) -> Tuple[Optional[float], float, float]:
+             field, known, safe, keep_out, fence, outside_safe: bool, area: float,
+             pressable=None, suspects=None
+             ) -> Tuple[Optional[float], float, float, bool]:
     """The back-up before a lowering whose lead band holds ``area`` m^2 nothing has looked
     at: (m or None, the blind area left after it, m^2, the ground its tracks newly press
-    outside the field, not declared safe, m^2).
+    outside the field, not declared safe, m^2, whether they press the field's scanned,
+    unprocessed ground).
 
     The shortest back-up after which the band is seen, keeping the tracks on ground
     processed (before the path or by its earlier legs), driven on by its earlier legs
@@ -643,7 +681,9 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
     where a shorter back-up left 0.3 m^2). None (and ``area``) when no step leaves less.
     Failing a full back-up on that ground, with ``g.back_up_outside``, the same search that
     may also put the tracks outside the field (:func:`add_lead_ins`), when it leaves less
-    of the band blind.
+    of the band blind. Failing a full one there too, with ``pressable`` (not None), a full
+    back-up whose tracks also press the field's ground in ``pressable`` or swept by the
+    path's boom before ``k``, off every disc of ``suspects``.
     """
     c, s = math.cos(yaw), math.sin(yaw)
     steps = int(math.ceil(g.max_back_m / BACK_STEP_M - _EPS)) if g.back_up else 0
@@ -651,6 +691,9 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
     best: Tuple[Optional[float], float, float] = (None, area, 0.0)
     # the same steps, the tracks also allowed outside the field (not declared safe)
     wider: Tuple[Optional[float], float, float] = (None, area, 0.0)
+    # a full back-up whose tracks press scanned ground of the field (the last resort)
+    scan_full: Optional[float] = None
+    on_scanned = False
     on_allowed = True
     for i in range(1, steps + 1):
         back = i * BACK_STEP_M
@@ -681,7 +724,9 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
             bare = robust(shapely.difference, bare,
                           replay.stood_before(k, bare, driven=not long))
         if bare.area > (_LONG_BARE_M2 if long else BLIND_TOLERANCE_M2):
-            break
+            if pressable is None or not _scanned_only(bare, pressable, replay, k, suspects):
+                break
+            on_scanned = True
         out = Polygon() if outside_safe else robust(shapely.difference, tracks, field)
         if not out.is_empty and safe is not None and not safe.is_empty:
             out = robust(shapely.difference, out, safe)
@@ -690,12 +735,17 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
         if not (on_allowed or g.back_up_outside):
             break
         left = blind(back)
+        if on_scanned:
+            if left <= BLIND_TOLERANCE_M2:
+                scan_full = back
+                break
+            continue
         partial_ok = own is None or robust(
             shapely.difference, own, replay.stood_before(k, own, driven=False)).area \
             <= BLIND_TOLERANCE_M2
         if on_allowed:
             if left <= BLIND_TOLERANCE_M2:
-                return back, 0.0, 0.0
+                return back, 0.0, 0.0, False
             if left < best[1] - BLIND_TOLERANCE_M2 and partial_ok:
                 best = (back, left, 0.0)
         elif left <= BLIND_TOLERANCE_M2:
@@ -703,4 +753,19 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
             break
         elif left < wider[1] - BLIND_TOLERANCE_M2 and partial_ok:
             wider = (back, left, out_m2)
-    return wider if wider[1] < best[1] - BLIND_TOLERANCE_M2 else best
+    if wider[1] > BLIND_TOLERANCE_M2 and scan_full is not None:
+        return scan_full, 0.0, 0.0, True
+    return (*(wider if wider[1] < best[1] - BLIND_TOLERANCE_M2 else best), False)
+
+
+def _scanned_only(bare, pressable, replay: _Replay, k: int, suspects) -> bool:
+    """Whether the tracks' new ground ``bare`` lies on ``pressable`` ground or ground the
+    path's boom swept before leg ``k``, off every suspect's disc."""
+    if suspects is not None and not suspects.is_empty and bare.intersects(suspects) and \
+            robust(shapely.intersection, bare, suspects).area > BLIND_TOLERANCE_M2:
+        return False
+    rest = bare if pressable.is_empty else robust(shapely.difference, bare, pressable)
+    if rest.area <= BLIND_TOLERANCE_M2:
+        return True
+    return robust(shapely.difference, rest, replay.seen_before(k, rest)).area \
+        <= BLIND_TOLERANCE_M2

@@ -215,6 +215,11 @@ class CoverageParams:
         True, 'where no back-up on processed or declared safe ground sees the whole band, '
         'one whose tracks leave the field (never keep-out, inside the geofence) is taken '
         'when it leaves less of the band blind (coverage/lead_in.py add_lead_ins)')
+    lead_in_back_up_scanned: bool = param(
+        True, 'where no back-up on processed, declared safe or outside ground sees the whole '
+        "band, one whose tracks press the field's ground the boom has scanned (never a "
+        "detected suspect) is taken instead of lowering the tool over ground nothing has "
+        'looked at (coverage/lead_in.py add_lead_ins)')
     lead_in_back_up_max_m: float = param(
         5.0, 'longest back-up tried before a blind tool lowering (never less than the lead '
         "band's length and 0.2 m): behind a turn of a headland pass the band comes onto the "
@@ -655,6 +660,7 @@ class _Planner:
         discs = [Point(x, y).buffer(r, _DISC_SEGMENTS) for x, y, r in suspects
                  if all(math.isfinite(v) for v in (x, y, r)) and r > 0.0]
         self._suspects = shapely.STRtree(discs) if discs else None
+        self._suspect_ground = unary_union(discs) if discs else None
         #: ground the sensor boom swept before the plan (None: none): seen, not processed;
         #: and the ground the machine's tracks pressed (its trail; None: none)
         self.scanned = snapped(scanned) if scanned is not None else None
@@ -2534,7 +2540,8 @@ class _Planner:
         xy, work, facing, leads = add_lead_ins(
             xy, work, facing, lead_geometry(self.p), field=self.field, processed=self.processed,
             safe=self.safe, keep_out=self.zone_block, fence=self.fence, start_yaw=start_yaw,
-            outside_safe=self.known_ground is None, scanned=self.scanned, driven=self.driven)
+            outside_safe=self.known_ground is None, scanned=self.scanned, driven=self.driven,
+            suspects=self._suspect_ground)
         steps = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
         # pivots turn the machine's facing (a reverse leg's cusp turns none)
         moving = facing[:-1][steps > _EPS] if len(xy) > 1 else np.zeros(0)
@@ -2564,7 +2571,7 @@ def lead_geometry(p: CoverageParams) -> LeadGeometry:
         footprint_half_width_m=p.footprint_half_width_m,
         corner_angle_rad=p.corner_angle_rad, tolerance_m=p.allowed_ground_tolerance_m,
         back_up=p.lead_in_back_up, back_up_outside=p.lead_in_back_up_outside,
-        back_up_max_m=p.lead_in_back_up_max_m)
+        back_up_max_m=p.lead_in_back_up_max_m, back_up_scanned=p.lead_in_back_up_scanned)
 
 
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),

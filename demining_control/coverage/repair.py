@@ -40,13 +40,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import unary_union
 
-from demining_control.coverage.no_go import GroundSweep, footprint, turn_reach
+from demining_control.coverage.lead_in import LeadGeometry, is_pivot, pivot_blind_m2
+from demining_control.coverage.no_go import (GroundSweep, disc_polygon, footprint, retrace,
+                                             turn_reach)
 from demining_control.coverage.planner import STOP_MARGIN_M, UNPROCESSED_PENALTY, CoverageParams
 from demining_control.coverage.route import AllowedRouter
 
@@ -66,6 +68,11 @@ _MAX_JOINS = 12
 #: Points tried for a route corner whose pivot sweeps ground not allowed (nearest first):
 #: the cells within two pivot radii at the router's finest cell, about 220 on a mv4_flail.
 _MAX_CORNERS = 400
+#: Along a retrace (:func:`_turn_where_seen`), a turning point is tried every this many
+#: metres, and where the machine pivoted before; at most :data:`_MAX_SIGHTS` of them (each
+#: prices a route: a few milliseconds on a hectare).
+_SIGHT_STEP_M = 0.25
+_MAX_SIGHTS = 24
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +120,31 @@ def allowed_router(p: CoverageParams, g: RepairGeometry, allowed, keep_out,
     # processed strip is as wide as the tracks), as in the planner's own routes
     half = max(0.0, p.contact_half_width_m - p.allowed_ground_tolerance_m)
     return AllowedRouter(fence.bounds, allowed, blocked, half, UNPROCESSED_PENALTY)
+
+
+@dataclasses.dataclass(frozen=True)
+class PivotSight:
+    """What a repair judges a pivot's tracks against: the ground nothing has looked at.
+
+    A pivot swings the tracks' ends out to a disc (2.2 m on the shipped carrier) past the
+    boom's half width (1.6 m): beside a lane whose neighbouring strip was never driven, the
+    disc's edge is ground no sensor has seen, and a mine there is one nobody could have found
+    (bench/missions.py gen_at_uxo_lanes seed 2 at 5e078c9: a repair stopped the machine 1.4 m
+    into a lane short of a new zone and pivoted there; the left track set off a TM-62P 2.1 m
+    beside base_link, 16 cm deep, that the boom had never passed over).
+    """
+
+    lead: LeadGeometry
+    #: the hazard field (shapely): ground outside it is not judged
+    field: object
+    #: scanned by the boom, processed, declared safe or pressed by the tracks (shapely)
+    seen: object
+    #: the machine's driven poses (x, y, yaw), oldest first: the way back a retrace takes
+    trail: Sequence[Tuple[float, float, float]] = ()
+
+    def blind_m2(self, x: float, y: float, yaw0: float, yaw1: float) -> float:
+        """Unseen ground of the field the tracks sweep pivoting at (x, y), m^2."""
+        return pivot_blind_m2(x, y, yaw0, yaw1, self.lead, field=self.field, known=self.seen)
 
 
 @dataclasses.dataclass
@@ -416,9 +448,95 @@ def _link(router: AllowedRouter, a: np.ndarray, rest: np.ndarray, candidates: Se
     return None
 
 
+def _lead_yaw(at: np.ndarray, link: np.ndarray, join_row: np.ndarray) -> float:
+    """The facing of the leg from ``at`` onto ``link`` (straight to ``join_row`` without)."""
+    if len(link):
+        return float(link[0, 2])
+    return math.atan2(join_row[1] - at[1], join_row[0] - at[0])
+
+
+def _link_blind_m2(sight: PivotSight, at: np.ndarray, arrive_yaw: float, link: np.ndarray,
+                   join_row: np.ndarray, g: RepairGeometry) -> float:
+    """Unseen ground the tracks sweep in the pivots from ``at`` (arrived facing
+    ``arrive_yaw``) onto ``link``, along it and onto the re-joined leg, m^2."""
+    rows = np.vstack([[[at[0], at[1], _lead_yaw(at, link, join_row)]],
+                      link.reshape(-1, 3), join_row[None, :]])
+    total = 0.0
+    prev = arrive_yaw
+    for x, y, yaw in rows.tolist():
+        if is_pivot(prev, yaw, sight.lead) and \
+                abs(math.remainder(yaw - prev, math.tau)) < g.reverse_turn_rad:
+            total += sight.blind_m2(x, y, prev, yaw)
+        prev = yaw
+    return total
+
+
+def _turn_where_seen(sight: PivotSight, kept: np.ndarray, here: np.ndarray, back: np.ndarray,
+                     join: int, link: np.ndarray, rest: np.ndarray, after: Sequence[int],
+                     discs: Sequence[Disc], g: RepairGeometry, fence, router: AllowedRouter
+                     ) -> Optional[Tuple[np.ndarray, int, np.ndarray]]:
+    """A way back along the driven trail to a turn onto a link that sweeps less unseen
+    ground than the turn at ``back``: (the way's rows from ``here``, the join, the link), or
+    None when the turn at ``back`` is seen or no point within ``back_out_max_m`` does better.
+
+    The way is the machine's own (:func:`~.no_go.retrace`: its trail, then ``kept``, the
+    rows it drives before the cut), so the tracks run back over ground they pressed and
+    pivot back where they pivoted; where it stops the machine turns onto a new link routed
+    from there. The first point whose turn is seen is taken, else the least blind one.
+    """
+    blind = _link_blind_m2(sight, back, float(back[2]), link, rest[join], g)
+    if blind <= 0.0:
+        return None
+    zones = [disc_polygon(*d) for d in discs]
+    hull = (g.footprint_rear_m, g.footprint_front_m, g.footprint_half_width_m)
+    trail = [*map(tuple, sight.trail), *map(tuple, kept.tolist())]
+    way = np.asarray(retrace(trail, float(here[0]), float(here[1]), float(here[2]), zones,
+                             math.inf, g.back_out_max_m, hull, inside=fence), dtype=float)
+    if len(way) < 2:
+        return None
+    best = None
+    tried = 0
+    since = 0.0
+    for i in range(1, len(way)):
+        since += math.dist(way[i - 1, :2], way[i, :2])
+        if blocked(way[i:i + 1], discs, dataclasses.replace(g, turn_reach_m=0.0))[0]:
+            break                       # the hull comes near a zone: no further back
+        turned = i + 1 < len(way) and is_pivot(float(way[i - 1, 2]), float(way[i, 2]),
+                                               sight.lead)
+        if since < _SIGHT_STEP_M - _EPS_M and not turned:
+            continue
+        c = (float(way[i, 0]), float(way[i, 1]))
+        if not (router.can_stand(c) and _pivot_clear(c, discs, g)):
+            continue
+        since = 0.0
+        tried += 1
+        at = np.array([c[0], c[1], float(way[i - 1, 2])])
+        linked = _link(router, at, rest, after, g)
+        if linked is not None:
+            j, rows = linked
+            rest_blind = _link_blind_m2(sight, at, at[2], rows, rest[j], g)
+            trial = np.vstack([way[1:i + 1], rows])
+            trial[i - 1, 2] = _lead_yaw(at, rows, rest[j])
+            if rest_blind < blind - _EPS_M and (best is None or rest_blind < best[0]) and \
+                    not blocked(trial, discs, g).any():
+                best = (rest_blind, i, j, rows)
+                if rest_blind <= 0.0:
+                    break
+        if tried >= _MAX_SIGHTS:
+            break
+    if best is None:
+        return None
+    _, i, j, rows = best
+    out = way[:i + 1].copy()
+    # the last point faces as it arrived (the turn onto the link is made there)
+    out[i, 2] = out[i - 1, 2]
+    return out, j, rows
+
+
 def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[float],
                 discs: Sequence[Disc], g: RepairGeometry, router_for,
-                fence=None, ground_for=None) -> Optional[Repair]:
+                fence=None, ground_for=None,
+                sight_for: Optional[Callable[[], PivotSight]] = None) -> Optional[Repair]:
     """The remaining path from the machine at ``pose`` (x, y, yaw), kept clear of ``discs``.
 
     :param path: the path being driven (N x 3: x, y, facing yaw); ``work``: leg i -> i + 1.
@@ -431,6 +549,11 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
     :param ground_for: a callable returning the ground the footprint may sweep now
         (processed, declared safe, driven; shapely), built only when a stretch is cut; a
         back-out sweeps only that and what the kept path drives before it. None: unchecked.
+    :param sight_for: a callable returning the :class:`PivotSight` (built only when a stretch
+        is cut): where the turn onto a link would sweep the tracks over ground nothing has
+        looked at, the machine first goes back the way it came (its trail, then the kept
+        path's rows: where it pivoted it pivots back) to the first point whose turn is seen
+        (:func:`_turn_where_seen`). None: the turn is where the back-out ends.
     :returns: the repaired path from the pose, or None when the caller must re-plan in full.
     """
     pose_row = np.asarray([[float(pose[0]), float(pose[1]), float(pose[2])]])
@@ -441,6 +564,7 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
     if not hit.any():
         return Repair(rest, rest_work, [], 0)
     joins = _legs(rest_work, rest, g)
+    sight: Optional[PivotSight] = None
     # the pose, and the back-out from it, may be within a zone's reach (detected under the boom)
     exempt = 0
     router = None
@@ -498,12 +622,25 @@ def repair_path(path: np.ndarray, work: np.ndarray, start: int, pose: Sequence[f
         if linked is None:
             return None
         join, link = linked
+        if sight is None and sight_for is not None:
+            sight = sight_for()
+        seen_turn = None if sight is None or a == 0 else _turn_where_seen(
+            sight, np.vstack(rows), here, back, join, link, rest, after, discs, g, fence,
+            router)
+        if seen_turn is not None:
+            # back along the way the machine came, to where its turn onto the link is seen
+            way, join, link = seen_turn
+            if math.dist(back[:2], here[:2]) > _EPS_M:
+                rows.pop()
+                flags.pop()
+            rows[-1] = rows[-1].copy()
+            rows[-1][-1, 2] = way[0, 2]
+            rows.append(way[1:])
+            flags.append(np.zeros(len(way) - 1, dtype=bool))
         dropped += _strips(rest, rest_work, last, join, g)
         # the machine turns where the back-out ends: the leg from there faces as the link
-        nxt = link[0] if len(link) else rest[join]
         rows[-1] = rows[-1].copy()
-        rows[-1][-1, 2] = link[0, 2] if len(link) else math.atan2(
-            nxt[1] - rows[-1][-1, 1], nxt[0] - rows[-1][-1, 0])
+        rows[-1][-1, 2] = _lead_yaw(rows[-1][-1], link, rest[join])
         rows.append(link)
         flags.append(np.zeros(len(link), dtype=bool))
         k = join
@@ -524,5 +661,5 @@ def dropped_area(dropped: Sequence[Polygon]) -> float:
     return float(unary_union(list(dropped)).area) if dropped else 0.0
 
 
-__all__ = ['Repair', 'RepairGeometry', 'allowed_router', 'blocked', 'dropped_area',
+__all__ = ['PivotSight', 'Repair', 'RepairGeometry', 'allowed_router', 'blocked', 'dropped_area',
            'progress_index', 'repair_path']

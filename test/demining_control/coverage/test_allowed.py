@@ -213,7 +213,10 @@ def test_gap_transits_are_judged_on_all_the_fields_unprocessed_ground():
     Back-ups longer than the band behind turns (coverage/lead_in.py ``max_back_m``): 24 ->
     27 stretches, 165.7 -> 162.7 m, the blind lowerings 29 -> 23: a back-up breaks a stretch
     in two where the work legs after it no longer press unprocessed ground (the pivot at
-    (22.7, 33.3) then starts a stretch of its own; its work legs were one before)."""
+    (22.7, 33.3) then starts a stretch of its own; its work legs were one before). Back-ups
+    onto ground the boom scanned where none on processed ground sees the band
+    (``lead_in_back_up_scanned``): 162.7 -> 167.8 m (one 5 m back-up over the field's scanned,
+    unprocessed ground), the blind lowerings 23 -> 22."""
     s = shapes.cratered_field(80.0, 60.0, 6)
     safe = unary_union([Polygon(ring) for ring in [s.approach_lane, *s.safe_areas] if ring])
     plan = plan_coverage(s.field, s.exclusion_zones, s.start[:2], safe_ground=safe,
@@ -222,8 +225,8 @@ def test_gap_transits_are_judged_on_all_the_fields_unprocessed_ground():
     check = check_path(xy, plan.work, s.field, s.exclusion_zones, safe,
                        ContactParams(resolution_m=0.2))
     assert len(check.field_violations) <= 27
-    assert check.field_outside_allowed_m <= 163.0
-    assert len(plan.lead_ins.blind) <= 23
+    assert check.field_outside_allowed_m <= 168.0
+    assert len(plan.lead_ins.blind) <= 22
     assert check.keep_out_at == []
 
 

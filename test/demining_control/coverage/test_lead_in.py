@@ -141,6 +141,34 @@ def test_a_partial_back_up_shortens_the_blind_band_where_no_full_one_fits():
     assert work.tolist() == [True, False, True, True, False]
 
 
+def test_where_no_back_up_on_processed_ground_fits_one_onto_scanned_ground_is_taken():
+    """Behind the pivot lies the field's ground an earlier pass of the boom scanned and no
+    tool processed: rather than lower the flail over a band nothing has looked at
+    (bench/missions.py gen_at_uxo_lanes seed 1: a TM-62M 16 cm deep under it), the machine
+    backs up onto the scanned ground (a footprint violation, reported), never onto a
+    detected suspect and not with ``lead_in_back_up_scanned`` off."""
+    g = _geometry()
+    field = box(0.0, -10.0, 20.0, 20.0)
+    processed = box(0.0, 2.0, 20.0, 4.0)           # the east leg's strip
+    scanned = box(0.0, -6.0, 20.0, 3.0)            # an earlier pass's swath behind it
+
+    def lead_ins(geometry, suspects=None):
+        return add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, geometry, field=field,
+                            processed=processed, scanned=scanned, suspects=suspects,
+                            start_yaw=0.0)
+    xy, work, _, report = lead_ins(g)
+    (where, back), = report.added
+    assert report.scanned == report.added and not report.blind
+    assert where == pytest.approx((10.0, 3.0)) and back >= g.band_back_up_m - 0.2 - 1e-9
+    assert xy[2].tolist() == pytest.approx([10.0, 3.0 - back])
+    assert work.tolist() == [True, False, True, True, False]
+    # a detected suspect behind the tracks, or the option off: the lowering stays blind
+    for geometry, suspects in ((g, disc_polygon(10.5, -0.5, 0.3)),
+                               (dataclasses.replace(g, back_up_scanned=False), None)):
+        _, _, _, report = lead_ins(geometry, suspects)
+        assert not report.scanned and len(report.blind) == 1
+
+
 def test_a_band_the_boom_swept_on_an_earlier_plan_needs_no_back_up():
     # the ground ahead of the pivot was scanned before this path (a re-plan's mission
     # history): looked at, although not processed and not ground for the tracks

@@ -265,3 +265,78 @@ def test_the_link_pivots_where_the_tracks_sweep_stays_on_allowed_ground():
     corners = rep.path[1:][turn > p.corner_angle_rad]
     assert len(corners)
     assert all(Point(x, y).buffer(g.track_pivot_m - 0.1).within(allowed) for x, y, _ in corners)
+
+
+def _blind_turns(path, sight, g):
+    """Unseen ground the tracks sweep over every pivot of ``path``, m^2, and where."""
+    out = []
+    for prev, row in zip(path[:-1], path[1:]):
+        turn = abs(math.remainder(row[2] - prev[2], math.tau))
+        if g.corner_angle_rad < turn < g.reverse_turn_rad:
+            blind = sight.blind_m2(row[0], row[1], prev[2], row[2])
+            if blind > 0.0:
+                out.append(((round(row[0], 2), round(row[1], 2)), round(blind, 2)))
+    return out
+
+
+def test_a_turn_off_a_lane_short_of_a_new_zone_is_made_where_the_tracks_sweep_seen_ground():
+    """A machine 3.4 m into a lane in unscanned ground meets a new zone ahead. Turning where
+    it stands swings the tracks' ends past the boom's swath over the neighbouring strip, which
+    nothing has looked at (bench/missions.py gen_at_uxo_lanes seed 2 at 5e078c9: a TM-62P
+    went off there, 2.1 m beside base_link). The repair goes back the way the machine came,
+    down the lane and to the pivot it turned onto the lane with, where its turn is seen."""
+    from demining_control.coverage.no_go import footprint
+    from demining_control.coverage.planner import lead_geometry
+    from demining_control.coverage.repair import PivotSight
+    p = CoverageParams(sensor_width_m=3.2)         # the shipped carrier's boom
+    g = RepairGeometry.of(p, 10.0)
+    s = p.waypoint_spacing_m
+    field = box(0.0, -8.0, 37.0, 24.0)
+    band = box(30.0, 11.0, 37.0, 24.0)              # a headland, processed
+    fence = box(-10.0, -15.0, 50.0, 30.0)
+    # a transit north along x = 32 (scanned, not processed), a pivot onto the lane at
+    # (32, 10), west along it to (28.6, 10)
+    trail = [(32.0, y, 0.5 * math.pi) for y in np.arange(0.0, 10.0, 0.25)]
+    trail += [(32.0, 10.0, a) for a in np.linspace(0.5 * math.pi, math.pi, 6)]
+    trail += [(x, 10.0, math.pi) for x in np.arange(32.0, 28.6, -0.25)]
+    pose = (28.6, 10.0, math.pi)
+    half_boom = 0.5 * p.sensor_width_m
+    processed = band.union(box(pose[0] - g.tool_offset_x_m, 9.0, 32.0, 11.0))
+    scanned = unary_union([
+        box(pose[0] - p.sensor_offset_x_m - 0.5, 10.0 - half_boom, 32.0, 10.0 + half_boom),
+        box(32.0 - half_boom, -8.0, 32.0 + half_boom, 10.0 + p.sensor_offset_x_m)])
+    tracks = (0.5 * p.track_length_m, 0.5 * p.track_length_m, p.contact_half_width_m)
+    pressed = unary_union([footprint(x, y, yaw, *tracks) for x, y, yaw in trail])
+    # the lane on west (work), up, the next lane back east (work), onto the band and up it
+    legs = [((28.6, 10.0), (2.0, 10.0), math.pi, True),
+            ((2.0, 10.0), (2.0, 13.0), 0.5 * math.pi, False),
+            ((2.0, 13.0), (29.0, 13.0), 0.0, True),
+            ((29.0, 13.0), (33.5, 13.0), 0.0, False),
+            ((33.5, 13.0), (33.5, 20.0), 0.5 * math.pi, True)]
+    rows = [_leg(a, b, yaw, s) for a, b, yaw, _ in legs]
+    rows.append(np.array([[33.5, 20.0, 0.5 * math.pi]]))
+    work = np.concatenate([np.full(len(r), w) for r, (*_, w) in zip(rows, legs)] + [[False]])
+    path = np.vstack(rows)
+    discs = [(22.0, 10.0, RADIUS_M)]                # the lane ahead: found by the boom
+
+    def router():
+        return allowed_router(p, g, processed, [disc_polygon(*discs[0])], fence)
+    sight = PivotSight(lead_geometry(p), field, unary_union([processed, scanned, pressed]),
+                       trail)
+    plain = repair_path(path, work, 0, pose, discs, g, router, fence=fence)
+    assert plain is not None and _blind_turns(plain.path, sight, g), \
+        'the turn where the back-out ends is blind'
+    rep = repair_path(path, work, 0, pose, discs, g, router, fence=fence,
+                      sight_for=lambda: sight)
+    assert rep is not None and rep.cuts == 1
+    assert _blind_turns(rep.path, sight, g) == []
+
+    # back the way it came, along the lane in reverse facing west, further than the plain
+    # back-out, before its first turn
+    def first_turn(path):
+        turn = np.abs(np.angle(np.exp(1j * np.diff(path[:, 2]))))
+        return int(np.flatnonzero(turn > g.corner_angle_rad)[0]) + 1
+    k = first_turn(rep.path)
+    assert rep.path[k, 0] > plain.path[first_turn(plain.path), 0] + 0.5
+    assert np.allclose(rep.path[:k, 1], 10.0) and np.allclose(rep.path[:k, 2], math.pi)
+    assert np.flatnonzero(blocked(rep.path, discs, g)).size == 0
