@@ -21,7 +21,8 @@ ground of the field itself (``field_violations``: confirmed hazardous ground, wh
 mission counts its footprint violations), path length, turns, planning time,
 the length ratio to the peer, and the re-plan time around a new no-go zone. ``lead_ins``:
 back-ups before a tool lowering whose band ahead the boom had not seen
-(``lead_ins_outside``: those whose tracks back out of the field onto ground not declared safe);
+(``lead_ins_outside``: those whose tracks back out of the field onto ground not declared safe;
+``lead_ins_scanned``: those whose tracks back onto the field's ground the boom scanned);
 ``blind_lowerings`` and ``blind_lead_m2``: lowerings no back-up fits, and their unseen ground
 (:mod:`demining_control.coverage.lead_in`). ``blind_track_m2`` and ``blind_track_stretches``:
 ground of the field the tracks press before the tool processed it or the sensor boom swept
@@ -492,6 +493,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                'headland_passes': len(plan.headland),
                'lead_ins': len(plan.lead_ins.added),
                'lead_ins_outside': len(plan.lead_ins.outside),
+               'lead_ins_scanned': len(plan.lead_ins.scanned),
                'blind_lowerings': len(plan.lead_ins.blind),
                'blind_lead_m2': round(sum(a for _, a in plan.lead_ins.blind), 2),
                'blind_track_m2': round(ours.blind_track_m2, 2),
@@ -559,6 +561,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         'keep_out_entries': int(sum(r['keep_out_entries'] for r in rows)),
         'lead_ins': int(sum(r['lead_ins'] for r in rows)),
         'lead_ins_outside': int(sum(r['lead_ins_outside'] for r in rows)),
+        'lead_ins_scanned': int(sum(r['lead_ins_scanned'] for r in rows)),
         'blind_lowerings': int(sum(r['blind_lowerings'] for r in rows)),
         'blind_lead_m2': round(float(sum(r['blind_lead_m2'] for r in rows)), 1),
         'blind_track_m2': round(float(sum(r['blind_track_m2'] for r in rows)), 1),

@@ -230,6 +230,45 @@ def test_a_corner_reached_within_its_tolerance_is_pivoted_at_at_once():
     assert cmd.v == 0.0 and cmd.omega > 0.0 and f.leg is LegKind.PIVOT
 
 
+#: A re-plan's pass round a no-go zone (bench/missions.py gen_at_uxo_lanes seed 2 at 5e078c9,
+#: plan_005 waypoints 1219-1239): work legs of 1-2 m turning 0.39-0.79 rad at each corner,
+#: three of them below the follower's pivot threshold (driven as arcs).
+ZONE_PASS = np.array([[19.76, 1.1], [19.4, 1.27], [19.04, 1.44], [18.68, 1.61],
+                      [18.46, 1.94], [18.24, 2.27], [18.02, 2.6], [17.8, 2.93], [17.4, 3.01],
+                      [17.01, 3.08], [16.62, 3.16], [16.27, 3.39], [15.93, 3.62],
+                      [15.59, 3.85], [15.25, 4.08], [14.9, 4.31], [14.68, 4.65],
+                      [14.45, 4.99], [14.22, 5.33], [13.99, 5.67], [13.76, 6.02]])
+
+
+def test_a_corner_driven_as_an_arc_and_passed_is_not_driven_back_to():
+    """Below the pivot threshold a corner is an arc; after two of them the machine passed the
+    corner at (14.9, 4.31) 0.41 m beside it and pivoted 1.46 rad towards its point, the
+    tracks over ground no sensor had passed over, onto a TM-62P 2.1 m away. Passed within
+    the tool's half width, such a corner is taken as reached: every pivot is at a corner
+    point, and none turns much more than the path does there."""
+    f = PathFollower()
+    f.set_path(ZONE_PASS, [True] * len(ZONE_PASS))
+    heading = np.arctan2(np.diff(ZONE_PASS[:, 1]), np.diff(ZONE_PASS[:, 0]))
+    turns = np.abs(np.angle(np.exp(1j * np.diff(heading))))
+    hard = turns > f.params.pivot_threshold_rad
+    assert np.any((turns > f.params.corner_angle_rad) & ~hard)
+    corners = ZONE_PASS[1:-1][hard]
+    pivots = {}
+
+    def probe(x, y, yaw, cmd):
+        if cmd.v == 0.0 and cmd.omega != 0.0:
+            k = int(np.argmin(np.hypot(corners[:, 0] - x, corners[:, 1] - y)))
+            assert math.hypot(corners[k, 0] - x, corners[k, 1] - y) <= \
+                f.params.corner_tolerance_m + 1e-6, f'a pivot at ({x:.2f}, {y:.2f})'
+            pivots.setdefault(k, []).append(yaw)
+    run(f, 19.76, 1.1, float(heading[0]), 600.0, probe)
+    assert f.status is FollowerStatus.DONE
+    assert sorted(pivots) == list(range(len(corners)))
+    for k, yaws in pivots.items():
+        swept = abs(math.remainder(yaws[-1] - yaws[0], math.tau))
+        assert swept < turns[hard][k] + 0.2
+
+
 #: A re-planned path beside a field's edge (bench/missions.py gen_notch_clay_exclusion seed 2)
 #: and where the machine stood on it: 0.2 m off the leg, aligned with it, 0.33 m short of the
 #: corner, the corner's direction 0.68 rad off its heading.
