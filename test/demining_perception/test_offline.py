@@ -238,10 +238,18 @@ import gprmax_scans  # noqa: E402
 # Held-back scans whose results (run once, with the soil's permittivity) miss what a test asks;
 # reported as found in docs/gpr_validation.md, not fixed. (Issue 12's two-object and steel AT
 # scans missed the 5 cm criterion up to 5e078c9: fixed on them, so no longer held back.)
-_MISSED_BY_5_CM: Dict[str, str] = {}
+_MISSED_BY_5_CM: Dict[str, str] = {
+    'can_rock_wet_clay': 'held back, run once (at 1d4b252): the can at x 0.15 (0 cm off, 4.7 cm, '
+                         '-), the stone at 0.36 not reported: its apex (z 67, 9 cm) is 21 cm '
+                         'from the stronger can (z 331) and later than the can\'s, so the '
+                         'stronger trace suppresses it (apex_separation_ns only frees an '
+                         'earlier apex)',
+}
 _MISSED_DETAIL = dict(_MISSED_BY_5_CM, **{
     'pma2_plastic_wet_clay': 'held back, run once: x 0.27 and 3.8 cm as true (0.27, 4 cm), '
                              'but no polarity (?): the apex 0.8 cm below the window top',
+    'ts50_dry_sand': 'held back, run once (at 1d4b252): x 0.19 as true, but 6.4 cm deep and '
+                     'polarity -: the bottom echo (top 3 cm, at the window\'s top)',
 })
 
 
@@ -276,8 +284,9 @@ def test_gprmax_scans_object_within_5_cm(name, tmp_path):
         # (Up to 5e078c9 the rock's pick was its bottom echo, 17 cm, and this test allowed
         # any depth within the rock for it; the top echo is taken first now: TOP_ECHO_FRACTION.)
         assert abs(best['depth'] - depth) <= 0.02, best
-        # Polarity against the soil: metal and the denser rock '-', the plastic body '+'.
-        assert best['polarity'] == ('+' if material == 'plastic' else '-')
+        # Polarity against the soil: metal and a denser stone '-', plastic or a stone in a
+        # wetter soil '+'.
+        assert best['polarity'] == gprmax_scans.POLARITY[material]
     # Nothing else: no detection away from the scan's objects.
     assert all(d in matched for d in res['detections']), res
 
