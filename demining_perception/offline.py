@@ -71,11 +71,16 @@ _NS_PER_S = 1e9
 _FILE_NOISE_FLOOR = 1e-3
 #: A GPR-only track is classified as seen long after the sensors' wait (s).
 _CLASSIFY_AFTER_S = 1e6
+#: Time by which a stronger trace's apex must come later than an apex for it not to suppress
+#: it (GprParams.apex_separation_ns), ns: half a period of the 1.5 GHz pulse (the spacing of
+#: its lobes), beyond a flat top's apex jitter. A flank arrives after its apex, never before.
+#: Off online, where the extra reports moved the fusion's report counts (GprParams).
+APEX_SEPARATION_NS = 0.33
 #: Fraction of a short file's traces, the quietest, whose median is its background: the
 #: median is clear of targets wherever more than half of these are, i.e. when at least one
 #: eighth of the file (5 of 40 traces) is free of echoes below the surface. Background
 #: removal takes out whatever is the same on most traces, a horizontal reflector included
-#: (Daniels 2004, ch. 7, "background removal"); a quarter keeps a target that covers up to
+#: (Daniels 2004, on background removal); a quarter keeps a target that covers up to
 #: seven eighths of a file (the 32 cm AT bodies of the 39 cm gprMax files, 33 of 40 traces).
 QUIET_FRACTION = 0.25
 
@@ -309,6 +314,7 @@ def params_for(scan: BScan, permittivity: Any, antenna_height_m: Optional[float]
                               min_background_traces=min(base.min_background_traces, window),
                               noise_floor=max(base.noise_floor, _FILE_NOISE_FLOOR),
                               per_sample_noise=False,
+                              apex_separation_ns=APEX_SEPARATION_NS,
                               # every trace of a file is data: none is resampled away
                               min_trace_step_m=min(base.min_trace_step_m,
                                                    0.5 * _trace_step(scan.x)))

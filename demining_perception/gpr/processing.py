@@ -32,9 +32,9 @@ Per channel, each trace goes through
    would draw) gives a per-trace score and apex time (the first echo in depth reaching
    :data:`TOP_ECHO_FRACTION` of the best, at least :data:`TOP_ECHO_MIN_GAP_NS` before it: an
    object's top, not a stronger bottom echo); an along-track peak picker keeps local maxima
-   above ``snr_threshold`` within ``peak_half_window_m``, where a stronger trace whose apex
-   comes ``apex_separation_ns`` later is another object, not this one's flank (and the
-   hyperbola fit stops short of it). Stacking along the predicted
+   above ``snr_threshold`` within ``peak_half_window_m``, where (``apex_separation_ns`` > 0,
+   files) a stronger trace whose apex comes that much later is another object, not this one's
+   flank (and the hyperbola fit stops short of it). Stacking along the predicted
    moveout is the hyperbola check. The moveout is that of a ray refracted at the surface
    (:func:`moveout_ns`): an object at depth ``d`` draws the hyperbola of an object at the
    equivalent air depth ``D = h + d / sqrt(eps)`` below the antenna in air (the simulator's
@@ -222,12 +222,15 @@ class GprParams:
         0.25, 'an apex must be the strongest within this along-track distance, m',
         min=0.01, max=2.0)
     apex_separation_ns: float = param(
-        0.33, 'a stronger trace within peak_half_window_m does not suppress an apex when its '
+        0.0, 'a stronger trace within peak_half_window_m does not suppress an apex when its '
         'own apex comes this much later, ns: it is another, deeper object, since a flank '
-        'arrives after its apex (the moveout is never negative), not before it; half a period '
-        'of the 1.5 GHz pulse (the spacing of its lobes), beyond the apex jitter of a flat top '
-        '(an object 5 cm deep 23 cm from a steel round 8 cm deep in loam was suppressed: '
-        'docs/gpr_validation.md)', min=0.0, max=10.0)
+        'arrives after its apex (the moveout is never negative), not before it (an object 5 cm '
+        'deep 23 cm from a steel round 8 cm deep in loam was suppressed: '
+        'docs/gpr_validation.md); the hyperbola fit then stops short of such objects. 0: off, '
+        'the online default: on the boom the extra reports moved the fusion\'s report counts '
+        '(bench/perception.py: false AT labels 22 -> 24, a can the MD missed and a stone); '
+        'demine gpr uses half a period of the 1.5 GHz pulse (offline.APEX_SEPARATION_NS)',
+        min=0.0, max=10.0)
     hyperbola_check: bool = param(
         True, 'score traces by a diffraction stack along the hyperbola of a ray refracted at '
         'the surface (set by soil_permittivity and antenna_height_m; false: single-trace '
@@ -1296,7 +1299,7 @@ class GprProcessor:
         p = self.params
         half = p.peak_half_window_m
         w = p.hyperbola_half_width_m
-        sep = p.apex_separation_ns / self._dt
+        sep = p.apex_separation_ns / self._dt if p.apex_separation_ns > 0.0 else math.inf
         out: List[Detection] = []
         lo_row = st.start
         if st.stacked > lo_row:
@@ -1372,7 +1375,7 @@ class GprProcessor:
         # Otherwise a flat top stretched to take in its echo at a similar time moved the
         # centre: a steel round 8 cm deep fitted 8 cm off towards a plastic body 23 cm away,
         # whose bottom echo comes at the round's apex time.
-        sep = p.apex_separation_ns / dt
+        sep = p.apex_separation_ns / dt if p.apex_separation_ns > 0.0 else math.inf
         scored = rows < st.stacked
         k_r, z_r = st.k[rows], st.score[rows]
         other = scored & (z_r >= p.snr_threshold) & (
@@ -1593,9 +1596,10 @@ def polarity_at(sig: np.ndarray, env: np.ndarray, offsets_m: np.ndarray, k0: flo
 #: An echo is an object's top when it is the first local maximum of the stack's z-score in
 #: depth reaching this fraction of the trace's best (the first-break rule of
 #: docs/gpr_validation.md's picking: the first envelope maximum reaching 50 % of the
-#: window's maximum). A body of lower permittivity than the soil (plastic, TNT) rings inside:
-#: its bottom echo, of the opposite sign, can stack stronger than its top (a 32 x 12.5 cm
-#: TM-62P-like body in laterite: bottom 21.5 cm, top 15 cm; Daniels 2004, ch. 3).
+#: window's maximum). A body of lower permittivity than the soil (plastic, TNT) reflects at
+#: its top and, with the opposite sign, at its bottom (Daniels 2004: the sign of the
+#: reflection coefficient follows the impedance step); the bottom echo can stack stronger
+#: (a 32 x 12.5 cm TM-62P-like body in laterite, gprMax: bottom 21.5 cm, top 15 cm).
 TOP_ECHO_FRACTION = 0.5
 #: ... and it comes at least this long before the best, ns: one period of the 1.5 GHz pulse.
 #: Closer maxima are the same echo's side lobes (a stack along a moveout for the wrong
