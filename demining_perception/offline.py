@@ -24,10 +24,14 @@ Readers give one B-scan (traces along x, samples in time) from
 The traces are fed as :class:`GprScan` batches through :class:`GprProcessor`, the online
 node's core, with the antenna moving along the map x axis at the trace positions, and the
 scan is flushed at its end (objects in the last ~0.3 m are reported). A short file (at least
-``MIN_TRACES`` traces but fewer than the background window) is processed after its mirror
-image, so the background (median) window is the whole file from the first trace on; picks
-on the mirror image are dropped. Each pick is classified by the fusion's likelihood model as
-a GPR-only track (:func:`demining_perception.fusion.core.classify`).
+``MIN_TRACES`` traces but no more than the background window) has one background for the
+whole file (:func:`quiet_traces`): the window is primed, before the first trace, with the
+file's quietest traces (least energy below the surface), not refreshed afterwards, and no
+pick is made on the priming traces. A median over the whole file would take a wide flat
+reflector for background wherever it covers more than half the file (a 32 cm AT body in a
+39 cm file: only its two ends were left, picked as two objects of the wrong polarity). Each
+pick is classified by the fusion's likelihood model as a GPR-only track
+(:func:`demining_perception.fusion.core.classify`).
 """
 
 from __future__ import annotations
@@ -67,6 +71,18 @@ _NS_PER_S = 1e9
 _FILE_NOISE_FLOOR = 1e-3
 #: A GPR-only track is classified as seen long after the sensors' wait (s).
 _CLASSIFY_AFTER_S = 1e6
+#: Time by which a stronger trace's apex must come later than an apex for it not to suppress
+#: it (GprParams.apex_separation_ns), ns: half a period of the 1.5 GHz pulse (the spacing of
+#: its lobes), beyond a flat top's apex jitter. A flank arrives after its apex, never before.
+#: Off online, where the extra reports moved the fusion's report counts (GprParams).
+APEX_SEPARATION_NS = 0.33
+#: Fraction of a short file's traces, the quietest, whose median is its background: the
+#: median is clear of targets wherever more than half of these are, i.e. when at least one
+#: eighth of the file (5 of 40 traces) is free of echoes below the surface. Background
+#: removal takes out whatever is the same on most traces, a horizontal reflector included
+#: (Daniels 2004, on background removal); a quarter keeps a target that covers up to
+#: seven eighths of a file (the 32 cm AT bodies of the 39 cm gprMax files, 33 of 40 traces).
+QUIET_FRACTION = 0.25
 
 
 @dataclasses.dataclass
@@ -289,10 +305,16 @@ def params_for(scan: BScan, permittivity: Any, antenna_height_m: Optional[float]
     base = base or GprParams()
     n = len(scan.traces)
     window = min(base.background_window_traces, n)
+    # A short file's background is primed once (quiet_traces) and never refreshed: a refresh
+    # would move it towards the median of the file, flat reflectors and all.
+    refresh = window if n <= base.background_window_traces \
+        else base.background_refresh_traces
     kw: Dict[str, Any] = dict(background_window_traces=window,
+                              background_refresh_traces=refresh,
                               min_background_traces=min(base.min_background_traces, window),
                               noise_floor=max(base.noise_floor, _FILE_NOISE_FLOOR),
                               per_sample_noise=False,
+                              apex_separation_ns=APEX_SEPARATION_NS,
                               # every trace of a file is data: none is resampled away
                               min_trace_step_m=min(base.min_trace_step_m,
                                                    0.5 * _trace_step(scan.x)))
@@ -314,10 +336,13 @@ def process(scan: BScan, params: GprParams) -> Tuple[List[Detection], GprProcess
     peak = float(np.max(np.abs(scan.traces))) or 1.0
     traces = scan.traces / peak
     order = np.arange(len(x))
+    xs = x
     if len(x) <= params.background_window_traces:
-        # Prime the background with the mirror image (module docstring).
-        order = np.concatenate([order[::-1], order])
-    xs = np.concatenate([2.0 * x[0] - x[::-1], x]) if len(order) > len(x) else x
+        # Prime the background with the quietest traces (module docstring), at positions
+        # one step apart before the first trace (every real trace then moves the antenna).
+        quiet = quiet_traces(traces, scan.dt_ns, params)
+        order = np.concatenate([np.resize(quiet, len(x)), order])
+        xs = np.concatenate([x[0] - _trace_step(x) * np.arange(len(x), 0, -1), x])
     n = len(order)
     times = np.arange(n) / _REPLAY_HZ
     # The antenna is base_link itself, driven along map x through the trace positions.
@@ -336,6 +361,21 @@ def process(scan: BScan, params: GprParams) -> Tuple[List[Detection], GprProcess
     dets += proc.flush()
     lo = x[0] - 0.5 * _trace_step(x)
     return [d for d in dets if d.x >= lo], proc
+
+
+def quiet_traces(traces: np.ndarray, dt_ns: float, params: GprParams) -> np.ndarray:
+    """Indices of a file's quietest traces (:data:`QUIET_FRACTION` of them, at least one),
+    quietest first: least energy from the depth window's top (``min_depth_m`` below each
+    trace's surface pick) to the trace's end. The direct coupling and the ground bounce,
+    the background proper, come before that; targets add energy there."""
+    env = envelope(traces)
+    surface = pick_surface(env, max(3, int(round(params.ground_search_max_ns / dt_ns))),
+                           2.0 * params.antenna_height_m / C_M_PER_NS / dt_ns)
+    top = np.ceil(surface + 2.0 * params.min_depth_m / params.velocity_m_per_ns / dt_ns)
+    below = np.arange(traces.shape[1])[None, :] >= top[:, None]
+    energy = np.where(below, traces * traces, 0.0).sum(axis=1)
+    count = max(1, int(round(QUIET_FRACTION * len(traces))))
+    return np.argsort(energy, kind='stable')[:count]
 
 
 def _trace_step(x: np.ndarray) -> float:

@@ -29,8 +29,12 @@ Per channel, each trace goes through
    threshold a plain SNR;
 4. **detection**: a diffraction stack (the whitened envelopes of the neighbouring traces
    averaged along the hyperbola an object at each depth of ``[min_depth_m, max_depth_m]``
-   would draw) gives a per-trace score and apex time; an along-track peak picker keeps local
-   maxima above ``snr_threshold`` within ``peak_half_window_m``. Stacking along the predicted
+   would draw) gives a per-trace score and apex time (the first echo in depth reaching
+   :data:`TOP_ECHO_FRACTION` of the best, at least :data:`TOP_ECHO_MIN_GAP_NS` before it: an
+   object's top, not a stronger bottom echo); an along-track peak picker keeps local maxima
+   above ``snr_threshold`` within ``peak_half_window_m``, where (``apex_separation_ns`` > 0,
+   files) a stronger trace whose apex comes that much later is another object, not this one's
+   flank (and the hyperbola fit stops short of it). Stacking along the predicted
    moveout is the hyperbola check. The moveout is that of a ray refracted at the surface
    (:func:`moveout_ns`): an object at depth ``d`` draws the hyperbola of an object at the
    equivalent air depth ``D = h + d / sqrt(eps)`` below the antenna in air (the simulator's
@@ -217,6 +221,16 @@ class GprParams:
     peak_half_window_m: float = param(
         0.25, 'an apex must be the strongest within this along-track distance, m',
         min=0.01, max=2.0)
+    apex_separation_ns: float = param(
+        0.0, 'a stronger trace within peak_half_window_m does not suppress an apex when its '
+        'own apex comes this much later, ns: it is another, deeper object, since a flank '
+        'arrives after its apex (the moveout is never negative), not before it (an object 5 cm '
+        'deep 23 cm from a steel round 8 cm deep in loam was suppressed: '
+        'docs/gpr_validation.md); the hyperbola fit then stops short of such objects. 0: off, '
+        'the online default: on the boom the extra reports moved the fusion\'s report counts '
+        '(bench/perception.py: false AT labels 22 -> 24, a can the MD missed and a stone); '
+        'demine gpr uses half a period of the 1.5 GHz pulse (offline.APEX_SEPARATION_NS)',
+        min=0.0, max=10.0)
     hyperbola_check: bool = param(
         True, 'score traces by a diffraction stack along the hyperbola of a ray refracted at '
         'the surface (set by soil_permittivity and antenna_height_m; false: single-trace '
@@ -929,7 +943,7 @@ class GprProcessor:
         stack = vals.sum(axis=1) / count
         z = (stack - RAYLEIGH_MEAN) * (np.sqrt(count) / RAYLEIGH_STD)
         z[:, 0] = z[:, -1] = -np.inf
-        kbest = np.argmax(z, axis=1)
+        kbest = _top_echo(z, TOP_ECHO_MIN_GAP_NS / self._dt)
         t = np.arange(n_t)
         score, amp = z[t, kbest], stack[t, kbest]
         q = 0
@@ -1273,7 +1287,7 @@ class GprProcessor:
         # A maximum on the window's first or last sample is the flank of something
         # outside it (the ground-bounce residual above, a deeper object below).
         z[:, 0] = z[:, -1] = -np.inf
-        kbest = np.argmax(z, axis=1)
+        kbest = _top_echo(z, TOP_ECHO_MIN_GAP_NS / self._dt)
         t = np.arange(len(s_i))
         st.score[ids] = z[t, kbest]
         st.amp[ids] = stack[t, kbest]
@@ -1285,6 +1299,7 @@ class GprProcessor:
         p = self.params
         half = p.peak_half_window_m
         w = p.hyperbola_half_width_m
+        sep = p.apex_separation_ns / self._dt if p.apex_separation_ns > 0.0 else math.inf
         out: List[Detection] = []
         lo_row = st.start
         if st.stacked > lo_row:
@@ -1300,8 +1315,12 @@ class GprProcessor:
                     lo = lo_row + int(np.searchsorted(s, st.s_arr[i] - half, side='left'))
                     hi = lo_row + int(np.searchsorted(s, st.s_arr[i] + half, side='right'))
                     near = st.score[lo:hi]
-                    # Strongest in the window; on an exact tie the earliest trace wins.
-                    if np.any(near > e) or np.any(near[:i - lo] == e):
+                    # Strongest in the window; on an exact tie the earliest trace wins. A
+                    # stronger trace whose apex comes later than this one's by more than
+                    # apex_separation_ns is another object: a reflector's flank arrives
+                    # after its apex (the moveout is never negative), so this apex is not it.
+                    beats = (near > e) | ((near == e) & (np.arange(lo, hi) < i))
+                    if np.any(beats & (st.k[lo:hi] <= st.k[i] + sep)):
                         continue
                     det = self._detection(st, i, float(e))
                     if det is not None:
@@ -1350,6 +1369,22 @@ class GprProcessor:
         off = st.s_arr[rows] - st.s_arr[i]
         keep = np.abs(off) <= reach + _FIT_MAX_SHIFT_M
         rows, off = rows[keep], off[keep]
+        # The fit stops short of another object's traces (the nearest either side): an echo
+        # above the apex by more than apex_separation_ns (no flank of this one comes before its
+        # apex), or a stronger one below it (that did not suppress this apex, :meth:`_decide`).
+        # Otherwise a flat top stretched to take in its echo at a similar time moved the
+        # centre: a steel round 8 cm deep fitted 8 cm off towards a plastic body 23 cm away,
+        # whose bottom echo comes at the round's apex time.
+        sep = p.apex_separation_ns / dt if p.apex_separation_ns > 0.0 else math.inf
+        scored = rows < st.stacked
+        k_r, z_r = st.k[rows], st.score[rows]
+        other = scored & (z_r >= p.snr_threshold) & (
+            (k_r < st.k[i] - sep) | ((k_r > st.k[i] + sep) & (z_r > z)))
+        left = np.flatnonzero(other & (off < 0.0))
+        right = np.flatnonzero(other & (off > 0.0))
+        first = left[-1] + 1 if len(left) else 0
+        last = right[0] if len(right) else len(rows)
+        rows, off = rows[first:last], off[first:last]
         half_width, shift, k0, resolved, narrowest = fit_hyperbola(
             off, st.env[rows], float(st.k[i]), st.k_lo - st.ref, dt, p.antenna_height_m,
             self.permittivity)
@@ -1556,6 +1591,36 @@ def polarity_at(sig: np.ndarray, env: np.ndarray, offsets_m: np.ndarray, k0: flo
     if total == 0.0:
         return 0
     return 1 if total * pulse_sign > 0.0 else -1
+
+
+#: An echo is an object's top when it is the first local maximum of the stack's z-score in
+#: depth reaching this fraction of the trace's best (the first-break rule of
+#: docs/gpr_validation.md's picking: the first envelope maximum reaching 50 % of the
+#: window's maximum). A body of lower permittivity than the soil (plastic, TNT) reflects at
+#: its top and, with the opposite sign, at its bottom (Daniels 2004: the sign of the
+#: reflection coefficient follows the impedance step); the bottom echo can stack stronger
+#: (a 32 x 12.5 cm TM-62P-like body in laterite, gprMax: bottom 21.5 cm, top 15 cm).
+TOP_ECHO_FRACTION = 0.5
+#: ... and it comes at least this long before the best, ns: one period of the 1.5 GHz pulse.
+#: Closer maxima are the same echo's side lobes (a stack along a moveout for the wrong
+#: permittivity smears one echo into several lobes: a steel can 14 cm deep in wet clay
+#: stacked at the prior eps 9 read an earlier lobe, polarity + like plastic, and was
+#: labelled AT; bench/perception.py --quick).
+TOP_ECHO_MIN_GAP_NS = 0.67
+
+
+def _top_echo(z: np.ndarray, min_gap: float) -> np.ndarray:
+    """Per row of ``z`` (traces x window samples), the apex sample: the first local maximum
+    reaching :data:`TOP_ECHO_FRACTION` of the row's maximum at least ``min_gap`` samples
+    before it (its maximum when none)."""
+    best = np.argmax(z, axis=1)
+    zmax = z[np.arange(len(z)), best]
+    peak = np.zeros(z.shape, dtype=bool)
+    peak[:, 1:-1] = (z[:, 1:-1] >= z[:, :-2]) & (z[:, 1:-1] > z[:, 2:])
+    peak &= z >= (TOP_ECHO_FRACTION * np.maximum(zmax, 0.0))[:, None]
+    peak &= np.arange(z.shape[1])[None, :] <= best[:, None] - min_gap
+    first = np.argmax(peak, axis=1)
+    return np.where(peak.any(axis=1) & (zmax > 0.0), first, best)
 
 
 def _inside_prefix(inside: np.ndarray) -> Optional[np.ndarray]:
