@@ -666,6 +666,29 @@ def test_a_deep_plastic_reflector_two_channels_report_faintly_is_at():
     assert len(f.tracks) == 1 and next(iter(f.tracks.values())).kind != DetectionKind.AT
 
 
+@pytest.mark.parametrize('polarity', [-1, 1])
+def test_a_shallow_stones_strong_echo_averaged_with_a_faint_deep_one_is_not_at(polarity):
+    """bench/perception.py (seeds 1-3): a stone 5-11 cm deep gave one strong report (z 16-22)
+    at its depth and a faint one (z 7-9) 24-39 cm down; the track's depth, their mean, read
+    21-23 cm, and the deep-reflector rule took the shallow report's strength for a deep
+    object's: AT, a false no-go zone (5 of 22 false AT labels, mixed_field, rugged_terrain,
+    gen:loam). The strong echo must itself come from deep down
+    (``deep_reflector_report_margin_m``); the same reports at one depth stay AT."""
+    stone = [gpr(0.08, float('nan'), strength=21.0, polarity=polarity),
+             gpr(0.39, float('nan'), strength=8.2, conf=0.9, polarity=polarity, y=5.2)]
+    d = fuse(stone, now=100.0)
+    assert d.depth >= FusionParams().deep_reflector_depth_m    # the mean reads deep
+    assert d.kind not in (DetectionKind.AT, DetectionKind.UXO)
+    # the old rule: every report's strength counts
+    assert fuse(stone, now=100.0, deep_reflector_report_margin_m=1.0).kind == DetectionKind.AT
+    deep = [dataclasses.replace(stone[0], depth=0.23), dataclasses.replace(stone[1], depth=0.24)]
+    assert fuse(deep, now=100.0).kind == DetectionKind.AT
+    # a TM-62P 15-16 cm deep whose strong report reads a little shallow stays AT
+    tm62p = [gpr(0.135, 0.07, strength=39.0, polarity=1),
+             gpr(0.175, 0.07, strength=12.0, polarity=1, y=5.12)]
+    assert fuse(tm62p, now=100.0).kind == DetectionKind.AT
+
+
 def _one_pass(dets, depths=None, **kw):
     """Feed GPR reports as the boom passes (0.1 m of travel apart); return the tracks."""
     p = FusionParams(**kw)
