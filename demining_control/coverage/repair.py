@@ -129,9 +129,10 @@ class PivotSight:
     A pivot swings the tracks' ends out to a disc (2.2 m on the shipped carrier) past the
     boom's half width (1.6 m): beside a lane whose neighbouring strip was never driven, the
     disc's edge is ground no sensor has seen, and a mine there is one nobody could have found
-    (bench/missions.py gen_at_uxo_lanes seed 2 at 5e078c9: a repair stopped the machine 1.4 m
-    into a lane short of a new zone and pivoted there; the left track set off a TM-62P 2.1 m
-    beside base_link, 16 cm deep, that the boom had never passed over).
+    (bench/missions.py gen_at_uxo_lanes seed 2 at 5e078c9: a pivot 2.1 m from a TM-62P 16 cm
+    deep that the boom had never passed over set it off under the left track). A repair that
+    stops the machine a few metres into such a lane short of a new zone turns there unless
+    it is told what has been seen.
     """
 
     lead: LeadGeometry

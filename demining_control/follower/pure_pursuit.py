@@ -419,7 +419,7 @@ class PathFollower:
         # the path, so the machine cuts each a little instead of drifting off a run of them
         while corner in self._soft and corner < len(self._xy) - 1 and \
                 self._corner_aim != corner:
-            corner = self._corner_list[self._corner_list.index(corner) + 1]
+            corner = self._corner_list[bisect.bisect_right(self._corner_list, corner)]
         a, b = self._xy[corner - 1], self._xy[corner]
         if self._corner_aim == corner:
             return b

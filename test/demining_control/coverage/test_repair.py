@@ -225,6 +225,16 @@ def _leg(a, b, yaw, step):
     return np.column_stack([pts, np.full(len(pts), yaw)])
 
 
+def _path_of(legs, step):
+    """The path (x, y, facing) and work flags of straight ``legs`` (a, b, yaw, work), the
+    last leg's end included."""
+    rows = [_leg(a, b, yaw, step) for a, b, yaw, _ in legs]
+    end, yaw = legs[-1][1], legs[-1][2]
+    rows.append(np.array([[end[0], end[1], yaw]]))
+    work = np.concatenate([np.full(len(r), w) for r, (*_, w) in zip(rows, legs)] + [[False]])
+    return np.vstack(rows), work
+
+
 def test_the_link_pivots_where_the_tracks_sweep_stays_on_allowed_ground():
     """A machine on a lane turns onto a headland band: the router's corner hugged the band's
     inner edge, and the pivot there swept the tracks' rear corners over the unprocessed lane
@@ -242,10 +252,7 @@ def test_the_link_pivots_where_the_tracks_sweep_stays_on_allowed_ground():
             ((0.0, 10.0), (0.0, 2.0), -0.5 * math.pi, False),
             ((0.0, 2.0), (33.5, 2.0), 0.0, False),
             ((33.5, 2.0), (33.5, 18.0), 0.5 * math.pi, True)]
-    rows = [_leg(a, b, yaw, s) for a, b, yaw, _ in legs]
-    rows.append(np.array([[33.5, 18.0, 0.5 * math.pi]]))
-    work = np.concatenate([np.full(len(r), w) for r, (*_, w) in zip(rows, legs)] + [[False]])
-    path = np.vstack(rows)
+    path, work = _path_of(legs, s)
     discs = [(8.0, 10.0, RADIUS_M)]                 # the lane ahead
     k = int(np.argmin(np.hypot(path[:, 0] - 16.0, path[:, 1] - 10.0)))
     allowed = band.union(lane)
@@ -313,10 +320,7 @@ def test_a_turn_off_a_lane_short_of_a_new_zone_is_made_where_the_tracks_sweep_se
             ((2.0, 13.0), (29.0, 13.0), 0.0, True),
             ((29.0, 13.0), (33.5, 13.0), 0.0, False),
             ((33.5, 13.0), (33.5, 20.0), 0.5 * math.pi, True)]
-    rows = [_leg(a, b, yaw, s) for a, b, yaw, _ in legs]
-    rows.append(np.array([[33.5, 20.0, 0.5 * math.pi]]))
-    work = np.concatenate([np.full(len(r), w) for r, (*_, w) in zip(rows, legs)] + [[False]])
-    path = np.vstack(rows)
+    path, work = _path_of(legs, s)
     discs = [(22.0, 10.0, RADIUS_M)]                # the lane ahead: found by the boom
 
     def router():
