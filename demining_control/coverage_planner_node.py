@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import math
 import os
 from typing import Deque, List, Optional, Set, Tuple
@@ -346,11 +347,12 @@ class CoveragePlannerComponent(Component):
         return unary_union([footprint(x, y, yaw, *tracks)
                             for x, y, yaw in [*self.trail, (pose.x, pose.y, pose.yaw)]])
 
-    def _pivot_sight(self, pose: VehicleState) -> PivotSight:
+    def _pivot_sight(self, pose: VehicleState, processed) -> PivotSight:
         """What a repair judges its turns against: the ground the boom scanned, the tool
-        processed, the tracks pressed or the area file declares safe, and the trail."""
+        processed (``processed``), the tracks pressed or the area file declares safe, and the
+        trail."""
         parts = [self._pressed_ground(pose), self.safe_ground]
-        parts += [g for g in (self._scanned_now(), self._processed_now()) if g is not None]
+        parts += [g for g in (self._scanned_now(), processed) if g is not None]
         return PivotSight(lead_geometry(self.config), Polygon(self.area.field),
                           unary_union(parts), list(self.trail))
 
@@ -711,11 +713,12 @@ class CoveragePlannerComponent(Component):
                 out.allow_grid(np.asarray(g.values) == topics.PROCESSED_VALUE, g.origin_x,
                                g.origin_y, g.resolution)
             return out
+        # the processed ground's polygons, built once for the back-out and the turn's sight
+        processed = functools.lru_cache(maxsize=1)(self._processed_now)
         repair = repair_path(self.path, self.work, self.progress, (pose.x, pose.y, pose.yaw),
                              self.no_go.discs, geometry, router, fence=self.fence,
-                             ground_for=lambda: self._back_out_ground(pose,
-                                                                      self._processed_now()),
-                             sight_for=lambda: self._pivot_sight(pose))
+                             ground_for=lambda: self._back_out_ground(pose, processed()),
+                             sight_for=lambda: self._pivot_sight(pose, processed()))
         if repair is None:
             self.log.warning('no local repair keeps the path clear of the no-go zones: '
                              're-planning the remaining ground')

@@ -495,12 +495,13 @@ def _turn_where_seen(sight: PivotSight, kept: np.ndarray, here: np.ndarray, back
                              math.inf, g.back_out_max_m, hull, inside=fence), dtype=float)
     if len(way) < 2:
         return None
+    hull_only = dataclasses.replace(g, turn_reach_m=0.0)
     best = None
     tried = 0
     since = 0.0
     for i in range(1, len(way)):
         since += math.dist(way[i - 1, :2], way[i, :2])
-        if blocked(way[i:i + 1], discs, dataclasses.replace(g, turn_reach_m=0.0))[0]:
+        if blocked(way[i:i + 1], discs, hull_only)[0]:
             break                       # the hull comes near a zone: no further back
         turned = i + 1 < len(way) and is_pivot(float(way[i - 1, 2]), float(way[i, 2]),
                                                sight.lead)
