@@ -1426,8 +1426,9 @@ class FusionCore:
         corner at ``resolution``; a grid that is not 2-D or not finite is ignored.
 
         ``processed_value``: ``processed`` is an occupancy grid whose cells of this value are
-        processed (kept as it is, not copied: only the few cells a track covers are ever
-        compared, and a hectare's grid arrives every second).
+        processed, kept as it is (not copied: only the few cells a track covers are ever
+        compared, and a hectare's grid arrives every second), so the caller must not change
+        it afterwards (the core host's grids are read-only).
         """
         cells = np.asarray(processed, dtype=bool) if processed_value is None \
             else np.asarray(processed)
