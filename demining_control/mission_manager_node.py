@@ -326,7 +326,8 @@ class MissionManagerComponent(Component):
         self._stall_logged = stalled is not None
         g = self.mission.grid
         self.emit('progress', float(self.mission.coverage_percent()))
-        self.emit('processed', Grid(now, g.occupancy_values(), g.origin_x, g.origin_y,
+        # Both hosts encode (copy) the grid as it is emitted: the cache itself is handed over.
+        self.emit('processed', Grid(now, g.occupancy_view(), g.origin_x, g.origin_y,
                                     g.resolution))
 
     def _after_change(self, now: float) -> None:

@@ -193,8 +193,8 @@ class FusionComponent(Component):
         """The mission's processed ground: an AT mine within the flail's depth there would
         have gone off under it (:meth:`FusionCore.flailed`)."""
         if self.core is not None:
-            self.core.set_processed(np.asarray(grid.values) == topics.PROCESSED_VALUE,
-                                    grid.origin_x, grid.origin_y, grid.resolution)
+            self.core.set_processed(grid.values, grid.origin_x, grid.origin_y,
+                                    grid.resolution, processed_value=topics.PROCESSED_VALUE)
 
     def _add(self, source: str, dets: Detections, now: float) -> None:
         self.monitor.tick(source, now)

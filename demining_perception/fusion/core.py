@@ -1382,9 +1382,10 @@ class FusionCore:
         self._classified: Dict[int, Tuple[int, bool]] = {}
         #: Ids of the tracks :meth:`new_no_go` has returned (a no-go label is said once).
         self._no_go_said: Set[int] = set()
-        #: The mission's processed ground (:meth:`set_processed`): (processed cells, origin x,
-        #: origin y, resolution), None until one arrives.
-        self._processed: Optional[Tuple[np.ndarray, float, float, float]] = None
+        #: The mission's processed ground (:meth:`set_processed`): (cells, the value of a
+        #: processed cell or None for a boolean grid, origin x, origin y, resolution), None
+        #: until one arrives.
+        self._processed: Optional[Tuple[np.ndarray, Optional[int], float, float, float]] = None
 
     @classmethod
     def from_bounds(cls, params: FusionParams,
@@ -1420,14 +1421,22 @@ class FusionCore:
                 self._classify(t, stamp)
 
     def set_processed(self, processed: np.ndarray, origin_x: float, origin_y: float,
-                      resolution: float) -> None:
+                      resolution: float, processed_value: Optional[int] = None) -> None:
         """Take the mission's processed ground: a boolean grid (rows = y) from its origin
-        corner at ``resolution``; a grid that is not 2-D or not finite is ignored."""
-        cells = np.asarray(processed, dtype=bool)
+        corner at ``resolution``; a grid that is not 2-D or not finite is ignored.
+
+        ``processed_value``: ``processed`` is an occupancy grid whose cells of this value are
+        processed, kept as it is (not copied: only the few cells a track covers are ever
+        compared, and a hectare's grid arrives every second), so the caller must not change
+        it afterwards (the core host's grids are read-only).
+        """
+        cells = np.asarray(processed, dtype=bool) if processed_value is None \
+            else np.asarray(processed)
         if cells.ndim != 2 or not cells.size or not all(
                 math.isfinite(v) for v in (origin_x, origin_y, resolution)) or resolution <= 0:
             return
-        self._processed = (cells, float(origin_x), float(origin_y), float(resolution))
+        self._processed = (cells, processed_value, float(origin_x), float(origin_y),
+                           float(resolution))
 
     def flailed(self, t: Track) -> bool:
         """Whether the working flail has processed the ground over a track's top.
@@ -1443,7 +1452,7 @@ class FusionCore:
             return False
         if t.depth > p.working_depth_m - p.depth_tolerance_m - p.flailed_depth_margin_m:
             return False
-        cells, x0, y0, res = self._processed
+        cells, value, x0, y0, res = self._processed
         r = p.flailed_radius_m + 2.0 * math.sqrt(max(t.var, 0.0))
         i0, i1 = int(math.floor((t.x - r - x0) / res)), int(math.ceil((t.x + r - x0) / res))
         j0, j1 = int(math.floor((t.y - r - y0) / res)), int(math.ceil((t.y + r - y0) / res))
@@ -1453,7 +1462,8 @@ class FusionCore:
         cx = x0 + (np.arange(i0, i1) + 0.5) * res
         cy = y0 + (np.arange(j0, j1) + 0.5) * res
         near = (cx[None, :] - t.x) ** 2 + (cy[:, None] - t.y) ** 2 <= r * r
-        return bool(cells[j0:j1, i0:i1][near].all())
+        under = cells[j0:j1, i0:i1][near]
+        return bool((under if value is None else under == value).all())
 
     def _classify(self, t: Track, now: float) -> None:
         """Label a track (:func:`classify`) with what the ground under it has been through."""

@@ -197,6 +197,17 @@ def test_each_subscriber_gets_its_own_value():
     assert not np.array_equal(a.amplitudes, b.amplitudes)
 
 
+def test_a_grid_is_one_read_only_copy_shared_by_the_subscribers():
+    fast = wires()[topics.COVERAGE_PROCESSED].fast
+    values = np.zeros((3, 4), dtype=np.int8)
+    packed = fast.pack(Grid(1.0, values, 0.0, 0.0, 0.1), 1.0)
+    values[:] = 100                             # the sender changes its cache
+    a, b = fast.unpack(packed), fast.unpack(packed)
+    assert a.values is b.values and not a.values.any()
+    with pytest.raises(ValueError):
+        a.values[0, 0] = 100
+
+
 def test_large_and_non_finite_stamps_match_the_real_round_trip():
     for stamp in (2.0 ** 31 + 0.5, 2.0 ** 40, NAN, INF, -3.0):
         _check(topics.DETECTIONS, Detections(stamp, [Detection(1.0, 2.0, 0.1, 0.5)]))

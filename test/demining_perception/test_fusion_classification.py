@@ -534,10 +534,10 @@ def weak_at_suspect(depth=0.03):
                gpr(depth, 0.0, conf=0.6, polarity=1, y=5.15, strength=12.0)])
 
 
-def fuse_on(dets, processed, now=100.0):
+def fuse_on(dets, processed, now=100.0, processed_value=None):
     """As :func:`fuse`, the mission's processed ground given first (10 x 10 m, 0.1 m cells)."""
     f = FusionCore.from_bounds(FusionParams(), (0.0, 0.0, 10.0, 10.0))
-    f.set_processed(processed, 0.0, 0.0, 0.1)
+    f.set_processed(processed, 0.0, 0.0, 0.1, processed_value=processed_value)
     for i, d in enumerate(dets):
         f.add([d], stamp=0.2 * i)
     f.update(now)
@@ -568,6 +568,20 @@ def test_flailed_needs_the_whole_top_processed_and_a_top_within_the_flails_depth
     deep = p.working_depth_m - p.depth_tolerance_m - p.flailed_depth_margin_m + 0.01
     d, t = fuse_on(weak_at_suspect(deep), np.ones((100, 100), dtype=bool))
     assert not t.flailed and d.kind == DetectionKind.AT
+
+
+def test_an_occupancy_grid_of_processed_ground_is_read_as_its_boolean_grid():
+    """The node hands the mission's occupancy grid over as it is (100: processed, 0: not,
+    -1: outside the field), compared where a track is judged."""
+    holed = np.ones((100, 100), dtype=bool)
+    holed[51, 50] = False
+    for cells in (np.zeros((100, 100), dtype=bool), np.ones((100, 100), dtype=bool), holed):
+        occupancy = np.where(cells, np.int8(100), np.int8(0))
+        occupancy[0, :] = -1
+        occupancy.flags.writeable = False          # as the core host shares it
+        d, t = fuse_on(weak_at_suspect(), cells)
+        d2, t2 = fuse_on(weak_at_suspect(), occupancy, processed_value=100)
+        assert (d2.kind, t2.flailed, d2.confidence) == (d.kind, t.flailed, d.confidence)
 
 
 @pytest.mark.parametrize('dets', [
