@@ -29,15 +29,25 @@ def gpr(depth, radius, conf=0.95, x=5.02, y=5.0, strength=20.0, polarity=0):
                      strength=strength, polarity=polarity)
 
 
-def fuse(dets, now=10.0, **kw):
-    """Feed ``dets`` 0.2 s apart, re-classify at ``now``, return the one fused detection."""
+def fuse_all(dets, now=10.0, **kw):
+    """Feed ``dets`` 0.2 s apart, re-classify at ``now``, return the fused detections."""
     f = FusionCore.from_bounds(FusionParams(**kw), (0.0, 0.0, 10.0, 10.0))
     for i, d in enumerate(dets):
         f.add([d], stamp=0.2 * i)
     f.update(now)
-    out = f.fused()
+    return f.fused()
+
+
+def fuse(dets, now=10.0, **kw):
+    """Feed ``dets`` 0.2 s apart, re-classify at ``now``, return the one fused detection."""
+    out = fuse_all(dets, now, **kw)
     assert len(out) == 1, out
     return out[0]
+
+
+#: The association's 3-D gate opened: reports tens of centimetres apart in depth form one
+#: track, as before it (the rules below are judged on such tracks too)
+ONE_TRACK = {'association_depth_m': 10.0}
 
 
 def test_shallow_shrapnel_is_clutter_not_at():
@@ -690,11 +700,16 @@ def test_a_shallow_stones_strong_echo_averaged_with_a_faint_deep_one_is_not_at(p
     (``deep_reflector_report_margin_m``); the same reports at one depth stay AT."""
     stone = [gpr(0.08, float('nan'), strength=21.0, polarity=polarity),
              gpr(0.39, float('nan'), strength=8.2, conf=0.9, polarity=polarity, y=5.2)]
-    d = fuse(stone, now=100.0)
+    # 31 cm apart in depth: two tracks (association in 3-D), neither AT
+    assert [d.kind not in (DetectionKind.AT, DetectionKind.UXO)
+            for d in fuse_all(stone, now=100.0)] == [True, True]
+    # where they are one track (the gate opened), the rule keeps it off AT
+    d = fuse(stone, now=100.0, **ONE_TRACK)
     assert d.depth >= FusionParams().deep_reflector_depth_m    # the mean reads deep
     assert d.kind not in (DetectionKind.AT, DetectionKind.UXO)
     # the old rule: every report's strength counts
-    assert fuse(stone, now=100.0, deep_reflector_report_margin_m=1.0).kind == DetectionKind.AT
+    assert fuse(stone, now=100.0, deep_reflector_report_margin_m=1.0,
+                **ONE_TRACK).kind == DetectionKind.AT
     deep = [dataclasses.replace(stone[0], depth=0.23), dataclasses.replace(stone[1], depth=0.24)]
     assert fuse(deep, now=100.0).kind == DetectionKind.AT
     # a TM-62P 15-16 cm deep whose strong report reads a little shallow stays AT
@@ -845,4 +860,7 @@ def test_a_weaker_reports_open_width_does_not_widen_a_stone():
     looks = ((0.06, NAN, 0.0, 0.93, 12.6), (0.38, NAN, 0.19, 0.87, 6.8),
              (0.26, 0.01, 0.0, 0.90, 8.8))
     dets = [dataclasses.replace(d, polarity=-1) for d in _channels(looks)]
-    assert fuse(dets, now=100.0).kind not in (DetectionKind.AT, DetectionKind.UXO)
+    # the 6 cm top and the 26-38 cm reports are two tracks (association in 3-D), neither AT
+    assert [d.kind not in (DetectionKind.AT, DetectionKind.UXO)
+            for d in fuse_all(dets, now=100.0)] == [True, True]
+    assert fuse(dets, now=100.0, **ONE_TRACK).kind not in (DetectionKind.AT, DetectionKind.UXO)

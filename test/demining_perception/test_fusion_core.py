@@ -304,3 +304,36 @@ def test_a_no_go_label_is_said_once_with_its_rule_and_evidence():
     why = said[0][1]
     assert why.startswith('posterior: 1 GPR report(s)') and '1900.0 g' in why and 'AT 0.9' in why
     assert f.new_no_go(f.fused()) == []
+
+
+def test_a_shallow_mine_beside_a_deep_stone_is_two_tracks():
+    """Association in 3-D: GPR tops 0.07 m and 0.39 m deep 0.25 m apart are two objects, the
+    shallow one's track keeps its own depth and place; tops a few cm apart stay one."""
+    f = core()
+    f.add([gpr(5.0, 5.0, depth=0.07)], stamp=0.0)
+    f.add([gpr(5.0, 4.75, depth=0.39)], stamp=0.1)
+    f.add([md(5.0, 5.02, grams=2.0)], stamp=0.2)
+    assert len(f.tracks) == 2
+    shallow = min(f.tracks.values(), key=lambda t: t.gpr_depth)
+    assert shallow.gpr_depth == pytest.approx(0.07)
+    assert (shallow.x, shallow.y) == pytest.approx((5.0, 5.01), abs=0.02)
+    # the same pair with the gate opened: one track, between them, at a mean depth
+    g = core(association_depth_m=10.0)
+    g.add([gpr(5.0, 5.0, depth=0.07)], stamp=0.0)
+    g.add([gpr(5.0, 4.75, depth=0.39)], stamp=0.1)
+    assert len(g.tracks) == 1
+    # one object's tops a few centimetres apart (noise, a flank) stay one track
+    h = core()
+    h.add([gpr(5.0, 5.0, depth=0.07)], stamp=0.0)
+    h.add([gpr(5.05, 5.0, depth=0.12)], stamp=0.1)
+    assert len(h.tracks) == 1
+
+
+def test_a_track_apart_in_depth_is_not_merged_into_its_neighbour():
+    """A new shallow track within the plain gate of a deep one is not absorbed by it (the
+    merge after every association is 3-D too), and keeps its own depth."""
+    f = core()
+    f.add([gpr(5.0, 5.3, depth=0.40)], stamp=0.0)
+    f.add([gpr(5.0, 5.3, depth=0.40)], stamp=0.1)
+    f.add([gpr(5.0, 5.0, depth=0.06)], stamp=0.2)
+    assert sorted(round(t.gpr_depth, 2) for t in f.tracks.values()) == [0.06, 0.40]
