@@ -20,9 +20,16 @@ fields (loam, wet clay) and one seed, under a minute. Lanes whose hull corridor 
 obstacle are not driven (the lawnmower is blind: :func:`perception_rate.clear_lanes`), and
 the items beside them are not scored.
 
-Scored against the simulator's truth over the hazard area covered by the lanes, each fused
-track matched one-to-one to the nearest item within 0.5 m (the simulator's soil scatterers
-count as stones):
+Scored against the simulator's truth over the hazard area covered by the lanes. Each hazard
+(AP, AT, UXO) is matched first, to every fused track within 0.5 m of it (its halo: trials
+score a detector's declaration within a halo round a target as a detection of it, CEN CWA
+14747-1:2003, humanitarian mine action, test and evaluation of metal detectors), and takes the
+most severe label among them: the machine acts on that one (an AT label's no-go zone, though a
+second track beside it reads UNKNOWN). A track within the halos of several hazards is the
+nearest's. The other tracks are then matched one-to-one to the nearest other item within
+0.5 m (the simulator's soil scatterers count as stones). Before (up to stop 52) every track
+was matched one-to-one to the nearest item of any kind: a stone beside a mine, or a second
+track on the mine, took the match and the mine read "not tracked" or unlabelled.
 
 * ``pd_ap``: AP mines tracked as a hazard (AP, AT, UXO or UNKNOWN: processed as suspect);
   ``pd_at``: AT mines labelled AT (or UXO); ``pd_uxo``: UXO labelled UXO or AT;
@@ -68,8 +75,8 @@ from classification import (MATCH_RADIUS_M, COVER_MARGIN_M, UPDATE_PERIOD_S, mak
 from perception_rate import DRAIN_PERIOD_S, FLAIL_RPS, MAX_SIM_S, TOOL_DEPTH_M  # noqa: E402
 from perception_rate import Follower, bench_sim_params, clear_lanes, lanes, route  # noqa: E402
 from demining_bringup.contract.datatypes import (  # noqa: E402
-    NOT_PROVIDED, STATUS_FIX, GnssFix, GprScan, ImuSample, MdScan, OdomSample, ToolCommand,
-    VehicleState)
+    NOT_PROVIDED, STATUS_FIX, Detection, GnssFix, GprScan, ImuSample, MdScan, OdomSample,
+    ToolCommand, VehicleState)
 from demining_bringup.contract.geo import yaw_from_xyzw  # noqa: E402
 from demining_bringup.contract.world import World  # noqa: E402
 from demining_perception.fusion.core import (FusionCore, FusionParams, Hypothesis,  # noqa
@@ -92,6 +99,8 @@ FULL_WORLDS = ('training_field,mixed_field,rugged_terrain,gen:dry_sand,gen:loam,
 QUICK_WORLDS = 'gen:loam,gen:wet_clay'
 HAZARDS = ('AP', 'AT', 'UXO')
 HAZARD_LABELS = ('AP', 'AT', 'UXO', 'UNKNOWN')
+#: Labels from the most severe (what the machine acts on first) to the least
+SEVERITY = ('AT', 'UXO', 'AP', 'UNKNOWN', 'CLUTTER')
 
 
 def build_world(name: str, seed: int, mixed_ymax: float, quick: bool) -> World:
@@ -216,6 +225,33 @@ def run_world(world: World, seed: int) -> Dict:
                          'in_use': round(chain.gpr.permittivity, 2)}}
 
 
+def match(items: List[Tuple[str, float, float, float]], fused: List[Detection]
+          ) -> Tuple[Dict[int, int], Dict[int, int]]:
+    """(item of each matched track, track of each matched item), by index.
+
+    Hazards first, each with every track within ``MATCH_RADIUS_M`` (its halo, module
+    docstring): the item's track is the one with the most severe label (:data:`SEVERITY`),
+    the label the machine acts on; a track in several halos is the nearest hazard's. Then
+    the other items, one-to-one with the nearest track left within the radius.
+    """
+    pairs = sorted((math.hypot(d.x - ix, d.y - iy), i, j)
+                   for i, (_, ix, iy, _) in enumerate(items) for j, d in enumerate(fused)
+                   if math.hypot(d.x - ix, d.y - iy) <= MATCH_RADIUS_M)
+    item_of: Dict[int, int] = {}
+    track_of: Dict[int, int] = {}
+    for _, i, j in pairs:
+        if items[i][0] in HAZARDS and j not in item_of:
+            item_of[j] = i
+            best = track_of.get(i)
+            if best is None or SEVERITY.index(fused[j].kind.name) < SEVERITY.index(
+                    fused[best].kind.name):
+                track_of[i] = j
+    for _, i, j in pairs:
+        if i not in track_of and j not in item_of:
+            track_of[i], item_of[j] = j, i
+    return item_of, track_of
+
+
 def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
           ever_at: Dict[int, Tuple[float, float, float, str]], vehicle: list,
           ever_uxo: Optional[Dict[int, Tuple[float, float, float, str]]] = None) -> Dict:
@@ -235,14 +271,7 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
     for k in np.flatnonzero(t.gpr_only):
         if covered(float(t.x[k]), float(t.y[k])):
             items.append(('rock', float(t.x[k]), float(t.y[k]), float(t.depth[k])))
-    pairs = sorted((math.hypot(d.x - ix, d.y - iy), i, j)
-                   for i, (_, ix, iy, _) in enumerate(items) for j, d in enumerate(fused)
-                   if math.hypot(d.x - ix, d.y - iy) <= MATCH_RADIUS_M)
-    item_of: Dict[int, int] = {}
-    track_of: Dict[int, int] = {}
-    for _, i, j in pairs:
-        if i not in track_of and j not in item_of:
-            track_of[i], item_of[j] = j, i
+    item_of, track_of = match(items, fused)
     counts = {k: {'total': 0, 'tracked': 0, 'hazard': 0, 'right': 0, 'clutter': 0}
               for k in HAZARDS + ('clutter', 'rock')}
     pos, depth = [], []

@@ -78,3 +78,28 @@ def test_uxo_labels_are_noted_as_no_go_labels_apart_from_at_ones():
     note_at(Fusion(), ever_uxo, 20.0, kind='UXO')
     assert ever_at == {1: (10.0, 1.0, 2.0, '')}
     assert ever_uxo == {2: (10.0, 3.0, 4.0, '')}
+
+
+def test_a_hazard_takes_every_track_in_its_halo_and_the_most_severe_label():
+    """Scoring (module docstring of the bench): a stone nearer a mine's track than the mine
+    does not take the match (the mine read "not tracked"), nor does a second, spurious
+    UNKNOWN track on an AT mine hide its AT label; other items still match one-to-one."""
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    try:
+        import perception
+    finally:
+        sys.path.remove(os.path.dirname(SCRIPT))
+    from demining_bringup.contract.datatypes import Detection, DetectionKind
+
+    def track(x, y, kind):
+        return Detection(x=x, y=y, depth=0.1, confidence=0.5, kind=kind, source='fused')
+
+    items = [('AP', 20.84, 1.14, 0.08), ('rock', 20.87, 0.95, 0.39),
+             ('AT', 7.37, 9.66, 0.20), ('clutter', 3.0, 3.0, 0.05)]
+    fused = [track(20.87, 1.02, DetectionKind.UNKNOWN),     # 12 cm from the mine, 7 from rock
+             track(7.36, 9.58, DetectionKind.UNKNOWN),      # the nearer, spurious one
+             track(7.37, 9.56, DetectionKind.AT),
+             track(3.05, 3.0, DetectionKind.CLUTTER)]
+    item_of, track_of = perception.match(items, fused)
+    assert track_of == {0: 0, 2: 2, 3: 3}
+    assert item_of == {0: 0, 1: 2, 2: 2, 3: 3}
