@@ -867,7 +867,9 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
     wall = time.monotonic() - start
     state = seen['state']
     events = seen['events']
-    summary = read_summary(seen['report'])
+    # a mission stopped at its wall-time limit publishes no report while it runs: its stack
+    # writes the record as it shuts down, into the run folder
+    summary = read_summary(seen['report'] or run_dir)
     mission_s = None
     if summary is not None:
         out['coverage_pct'] = float(summary['coverage_percent'])

@@ -622,14 +622,22 @@ def test_real_tiny_mission_through_the_task_function(tmp_path):
     assert (got['first_unscanned_track'] is None) == (got['tracks_on_unscanned_m2'] == 0.0)
 
 
-def test_wall_time_limit_makes_a_timeout_row():
+def test_wall_time_limit_makes_a_timeout_row(tmp_path):
+    """The row is scored from the record the stack writes as it shuts down (mixed_field at
+    48bc898, stopped at the limit under load: its summary listed 17 no-go zones, the row
+    none and no false ones)."""
     spec = {'mission': 'tiny', 'world': 'tiny', 'world_path': '', 'family': 'tiny',
             'profile': 'mv4_flail', 'seed': 1, 'scenario': '', 'sim_time_limit_s': None,
-            'wall_time_limit_s': 0.5, 'run_dir': ''}
+            'wall_time_limit_s': 0.5, 'run_dir': str(tmp_path / 'run')}
     got = missions.run_mission(spec)
     assert got['outcome'] == 'timeout' and 'wall-time limit' in got['error']
     assert not got['completed'] and not got['deadlock']
     assert got['sim_s'] < 150.0
+    with open(tmp_path / 'run' / 'summary.json', encoding='utf-8') as fh:
+        summary = json.load(fh)
+    assert got['no_go_zones'] == len(summary['no_go_zones'])
+    assert got['false_no_go_zones'] is not None
+    assert got['coverage_workable_pct'] == summary['coverage_workable_percent']
 
 
 def test_hazards_under_tracks_are_the_mines_and_uxo_a_track_reached_first():
