@@ -361,7 +361,8 @@ class CoveragePlannerComponent(Component):
         if self.scanned is None:
             return None
         g = self.scanned
-        return processed_geometry(g.occupancy_values(), g.origin_x, g.origin_y, g.resolution)
+        # read once, at once: the cache's read-only view, not a copy of a hectare's grid
+        return processed_geometry(g.occupancy_view(), g.origin_x, g.origin_y, g.resolution)
 
     def _way_back(self, pose: VehicleState, avoid, back, reach: float, hull, blocking
                   ) -> List[Tuple[float, float, float]]:
