@@ -2028,8 +2028,9 @@ class _Planner:
         a keep-out zone. Ranked by the blind ground of the pivot at the start; the least
         blind few get a transit. A way is taken only when none of its pivots near sweeps
         blind ground (:meth:`_track_ground`, with ``done``: the swaths of the path's legs
-        so far, :meth:`_leg_swaths`) and its tracks press no more ground not allowed, in
-        area or in separate stretches, than the transit's; the cheapest such way wins.
+        so far, :meth:`_leg_swaths`, and the ground scanned or driven before the plan) and
+        its tracks press no more ground not allowed, in area or in separate stretches, than
+        the transit's; the cheapest such way wins.
         Otherwise the transit is kept, its blind pivot counted and reported.
         """
         v = lane.start
@@ -2052,6 +2053,10 @@ class _Planner:
         x0, y0, x1, y1 = near.bounds
         close = [g for (a0, b0, a1, b1), g in done
                  if a0 <= x1 and x0 <= a1 and b0 <= y1 and y0 <= b1]
+        # and what the boom scanned and the tracks drove before the plan (as
+        # :func:`.lead_in.blind_pivots` counts it seen)
+        close += [robust(shapely.intersection, g, near) for g in (self.scanned, self.driven)
+                  if g is not None and not g.is_empty]
         seen = robust(shapely.union_all, close) if close else None
         base, *base_hits = self._track_ground(pts, backs, yaw, yaw_b, local, bad, seen)
         if base <= 0.0:
@@ -2291,8 +2296,8 @@ class _Planner:
                        bound: Optional[Tuple[bool, float, float]] = None
                        ) -> Optional[Tuple[Tuple[bool, float, float], List[XY], float]]:
         """(key, points, metres over ground not allowed) of the transit onto ``b`` in
-        ``yaw_b``; key: (whether its cost carries the keep-out penalty: a pivot swinging the
-        hull into a zone, a metre of keep-out ground or of ground outside the geofence;
+        ``yaw_b``; key: (whether it puts the footprint in a keep-out zone or leaves the
+        geofence at all, :meth:`_leaves_allowed`;
         unprocessed field ground under the tracks at its last pivot and where they stand
         before the tool, m^2; cost), lower is better. None when no key is below ``bound``
         (None: no bound). The first term ranks before the disc: a run-in whose tracks stay
@@ -2328,10 +2333,29 @@ class _Planner:
                 continue
             pts, cost, over = self.transit(here, q, unprocessed, yaw_a=yaw, yaw_b=yaw_b,
                                            search=search)
-            key = (cost >= _EXCLUSION_PENALTY, ground, cost + d)
+            key = (self._leaves_allowed(pts, cost, yaw, yaw_b), ground, cost + d)
             if limit is None or key < limit:
                 best = (key, (pts + [b]) if d > 0.0 else pts, over)
         return best
+
+    def _leaves_allowed(self, pts: Sequence[XY], cost: float, yaw_a: Optional[float],
+                        yaw_b: Optional[float]) -> bool:
+        """Whether the transit ``pts`` (of ``cost``, :meth:`_transit_cost`) puts the footprint
+        in a keep-out zone or leaves the geofence, however little.
+
+        A cost of :data:`_EXCLUSION_PENALTY` is a metre of it; a few centimetres cost less
+        than the ground the run-ins are ranked on before their cost (bench/coverage.py
+        --replay of mixed_field seed 1's re-plans: a run-in with the hull 12 cm into a
+        no-go zone won on its disc), so the footprint itself is judged whenever the cost
+        holds any penalty (it is above the transit's length)."""
+        if cost >= _EXCLUSION_PENALTY:
+            return True
+        line = LineString(pts)
+        if cost <= line.length + _EPS:
+            return False
+        if self.fence is not None and not self.fence.covers(line):
+            return True
+        return self._keep_out_m(pts, yaw_a, yaw_b) > 0.0
 
     def _corner_turns(self, loop: List[XY], unprocessed) -> List[XY]:
         """The headland pass ``loop`` with each corner turned where its pivots sweep least.

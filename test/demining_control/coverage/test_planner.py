@@ -844,6 +844,26 @@ def test_a_run_in_into_keep_out_never_wins_on_its_pivot_disc(monkeypatch):
     assert key[-1] < _EXCLUSION_PENALTY
 
 
+def test_a_run_in_whose_footprint_touches_a_zone_carries_the_keep_out_term():
+    # bench/coverage.py --replay of mixed_field seed 1's re-plans: a transit whose hull
+    # passed 12 cm into a no-go zone cost 0.04 m of keep-out (4e4 of cost, under the
+    # penalty of a metre), so its key's first term said clear and it won on its disc.
+    from demining_control.coverage.no_go import disc_polygon
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    zone = list(disc_polygon(15.0, 8.0, 1.2).exterior.coords)[:-1]
+    planner = _Planner(field, [], CoverageParams(), no_go_zones=[zone])
+    planner._prepare_transits()
+    unprocessed = planner.region
+    half = planner.p.footprint_half_width_m
+    pts = [(5.0, 8.0 - 1.2 - half + 0.1), (25.0, 8.0 - 1.2 - half + 0.1)]      # 10 cm in
+    cost, _ = planner._transit_cost(pts, unprocessed, 0.0, 0.0)
+    assert 0.0 < planner._keep_out_m(pts, 0.0, 0.0) < 1.0 and cost < _EXCLUSION_PENALTY
+    assert planner._leaves_allowed(pts, cost, 0.0, 0.0)
+    clear = [(5.0, 8.0 - 1.2 - half - 0.5), (25.0, 8.0 - 1.2 - half - 0.5)]
+    assert not planner._leaves_allowed(clear, planner._transit_cost(clear, unprocessed, 0.0,
+                                                                    0.0)[0], 0.0, 0.0)
+
+
 def _holes_field_planner():
     """A headland planner on a field with a row of holes, inside a geofence, two thirds of
     it unprocessed: transits there meet every term of their cost (keep-out ground, the
