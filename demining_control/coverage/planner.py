@@ -2345,9 +2345,10 @@ class _Planner:
 
         A cost of :data:`_EXCLUSION_PENALTY` is a metre of it; a few centimetres cost less
         than the ground the run-ins are ranked on before their cost (bench/coverage.py
-        --replay of gen_at_uxo_lanes seed 1's and mixed_field seed 1's re-plans: a run-in
-        with the hull 12 cm into a no-go zone won on its disc), so the footprint itself is
-        judged whenever the cost holds any penalty (it is above the transit's length)."""
+        --replay: mixed_field seed 1's plan_003 entered a no-go zone; ranked blind-first, a
+        run-in of gen_at_uxo_lanes seed 1's plan_002 with the hull 12 cm into one won), so
+        the footprint itself is judged whenever the cost holds any penalty (it is above the
+        transit's length)."""
         if cost >= _EXCLUSION_PENALTY:
             return True
         line = LineString(pts)

@@ -845,9 +845,10 @@ def test_a_run_in_into_keep_out_never_wins_on_its_pivot_disc(monkeypatch):
 
 
 def test_a_run_in_whose_footprint_touches_a_zone_carries_the_keep_out_term():
-    # bench/coverage.py --replay of gen_at_uxo_lanes seed 1's re-plans (plan_002): a transit
-    # whose hull passed 12 cm into a no-go zone cost 0.04 m of keep-out (4e4 of cost, under
-    # the penalty of a metre), so its key's first term said clear and it won on its disc.
+    # bench/coverage.py --replay of gen_at_uxo_lanes seed 1's plan_002 (run-ins ranked
+    # blind-first, tried): a transit whose hull passed 12 cm into a no-go zone cost 0.04 m of
+    # keep-out (4e4 of cost, under the penalty of a metre), so its key's first term said
+    # clear and it won. On the plans as made, mixed_field seed 1's plan_003 entered a zone.
     from demining_control.coverage.no_go import disc_polygon
     field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
     zone = list(disc_polygon(15.0, 8.0, 1.2).exterior.coords)[:-1]
