@@ -1208,10 +1208,7 @@ class _Planner:
         length = line.length
         if length >= bound:
             return None
-        excl = self._keep_out_m(pts, yaw_a, yaw_b)
-        if self.fence is not None and not self.fence.covers(line):
-            # a transit outside the geofence would be stopped there: as bad as keep-out
-            excl += line.difference(self.fence).length
+        excl = self._excluded_m(pts, yaw_a, yaw_b, line)
         if length + _EXCLUSION_PENALTY * excl >= bound:
             return None
         over = line.intersection(unprocessed).length if not unprocessed.is_empty else 0.0
@@ -2352,11 +2349,17 @@ class _Planner:
         if cost >= _EXCLUSION_PENALTY:
             return True
         line = LineString(pts)
-        if cost <= line.length + _EPS:
-            return False
+        return cost > line.length + _EPS and self._excluded_m(pts, yaw_a, yaw_b, line) > 0.0
+
+    def _excluded_m(self, pts: Sequence[XY], yaw_a: Optional[float], yaw_b: Optional[float],
+                    line: LineString) -> float:
+        """Metres of driving ``pts`` (as ``line``) that count as keep-out in a transit's cost:
+        the footprint's keep-out ground (:meth:`_keep_out_m`), and the path outside the
+        geofence (stopped there: as bad as keep-out)."""
+        excl = self._keep_out_m(pts, yaw_a, yaw_b)
         if self.fence is not None and not self.fence.covers(line):
-            return True
-        return self._keep_out_m(pts, yaw_a, yaw_b) > 0.0
+            excl += line.difference(self.fence).length
+        return excl
 
     def _corner_turns(self, loop: List[XY], unprocessed) -> List[XY]:
         """The headland pass ``loop`` with each corner turned where its pivots sweep least.
