@@ -114,7 +114,9 @@ Output: one line per finished mission, then the last line of stdout is one JSON 
 exactly the keys of :data:`mission_metrics.SUMMARY_KEYS` (sums over rows; an errored row counts
 as a mission and nowhere else). ``--out DIR`` keeps ``runs/<mission>/`` (report, world, log,
 ``truth.json``: every item's fate, :func:`demining_sim.truth.truth_document`),
-``missions.csv``, ``missions.json`` and ``scoreboard.png``.
+``missions.csv``, ``missions.json`` and ``scoreboard.png``; with ``--record-fusion`` each run
+folder also keeps its fusion's inputs, which ``bench/fusion_replay.py`` replays through a
+changed fusion in seconds.
 
 Reproduce: ``.venv/bin/pip install -r requirements/bench.txt`` then
 ``.venv/bin/python bench/missions.py --quick`` (or ``--out /tmp/scoreboard``, ``--seeds 3``,
@@ -531,7 +533,8 @@ def build_specs(ns: argparse.Namespace) -> List[Dict[str, Any]]:
                     'wall_time_limit_s': ns.mission_timeout,
                     'run_dir': (os.path.join(os.path.abspath(ns.out), 'runs', label)
                                 if ns.out else ''),
-                    'script': SCRIPT, 'repo': REPO})
+                    'script': SCRIPT, 'repo': REPO,
+                    'record_fusion': bool(getattr(ns, 'record_fusion', False))})
     if ns.only:
         specs = [s for s in specs if re.search(ns.only, s['mission'])]
     return specs
@@ -718,10 +721,12 @@ def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[flo
 
 
 def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
-         wall_time_limit: Optional[float], render: bool = False) -> Dict[str, Any]:
+         wall_time_limit: Optional[float], render: bool = False,
+         record_fusion: bool = False) -> Dict[str, Any]:
     """Host the nodes until the mission ends or a limit; return the row's metrics.
 
     ``render``: also draw the footprint map (``footprint.png``) in ``run_dir``.
+    ``record_fusion``: keep the fusion's inputs there (``bench/fusion_replay.py``).
     """
     from demining_bringup.contract import topics
     from demining_bringup.contract.area import load_area
@@ -739,8 +744,12 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
     host.tap(topics.SIM_EVENTS, seen['events'].append)
     out: Dict[str, Any] = {}
     failed: List[str] = []
+    recorder = None
     try:
         host.startup()
+        if record_fusion:
+            from bench.fusion_replay import FusionRecorder
+            recorder = FusionRecorder(host.runtimes['fusion'].component.core)
         sim = host.runtimes['simulator'].component.sim
         mission = host.runtimes['mission_manager'].component.mission
         world = sim.world
@@ -864,6 +873,9 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             start_stamp=mission.start_stamp, reason=getattr(mission, 'reason', ''))
     finally:
         host.shutdown()
+        if recorder is not None:
+            from bench.fusion_replay import RECORDING
+            recorder.save(os.path.join(run_dir, RECORDING))
     wall = time.monotonic() - start
     state = seen['state']
     events = seen['events']
@@ -938,7 +950,8 @@ def run_mission(spec: Dict[str, Any]) -> Dict[str, Any]:
         nodes = _resolve(world_path, spec.get('profile') or DEFAULT_PROFILE,
                          int(spec.get('seed', 1)), scenario, run_dir)
         row.update(_fly(nodes, run_dir, spec.get('sim_time_limit_s'),
-                        spec.get('wall_time_limit_s'), render=keep))
+                        spec.get('wall_time_limit_s'), render=keep,
+                        record_fusion=keep and bool(spec.get('record_fusion'))))
     except Exception as exc:  # noqa: BLE001 - a mission that raises is a row, not a crash
         row.update(outcome='error', completed=False,
                    error=f'{type(exc).__name__}: {exc}'.strip())
@@ -1195,6 +1208,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    f'(default {DEFAULT_MISSION_TIMEOUT_S:g})')
     p.add_argument('--only', metavar='REGEX',
                    help='run only the missions whose name matches REGEX (see --list)')
+    p.add_argument('--record-fusion', action='store_true',
+                   help='keep each mission\'s fusion inputs in its run folder (with --out), '
+                   'for bench/fusion_replay.py')
     p.add_argument('--list', action='store_true', help='print the missions and exit')
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     ns = p.parse_args(argv)
@@ -1202,6 +1218,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         p.error('--seeds must be >= 1')
     if ns.workers is not None and ns.workers < 1:
         p.error('--workers must be >= 1')
+    if ns.record_fusion and not ns.out:
+        p.error('--record-fusion needs --out (the recordings are kept in the run folders)')
     for name in ('sim_time_limit', 'mission_timeout'):
         value = getattr(ns, name)
         if value is not None and not (math.isfinite(value) and value > 0.0):
