@@ -862,3 +862,23 @@ def test_a_path_whose_first_motion_the_supervisor_refuses_is_never_handed_over(
     far = np.cumsum(np.hypot(*np.diff(path[:, :2], axis=0).T))
     upto = int(np.searchsorted(far, reach)) + 2
     assert supervisor_refusals([tuple(p) for p in path[:upto]], yaw, _PINNED_ZONES) == []
+
+
+def test_a_re_plan_that_leaves_the_geofence_says_where_and_that_the_rest_is_cut_off(
+        area_file):
+    # irregular_area seed 1: a false zone 5.3 m from the machine closed a corner between two
+    # others and the fence; the re-plan round it left the fence for 4.9 m, was refused, and the
+    # mission ended telling the operator to "move the start"
+    from types import SimpleNamespace
+    rt, _ = _status_runtime(area_file, geofence_margin_m=2.0)
+    planner = rt.component
+    way = SimpleNamespace(waypoints=np.array([[10.0, 10.0], [31.0, 10.0], [35.0, 10.0],
+                                              [35.0, 25.0]]))
+    first = planner._outside_fence(way, 8.0, None)
+    assert first.startswith('the plan leaves the geofence (field and declared safe ground '
+                            '+ 2 m) for 8.0 m') and 'move the start' in first
+    re_plan = planner._outside_fence(way, 8.0, box(0.0, 0.0, 10.0, 20.0))
+    assert 'move the start' not in re_plan
+    assert re_plan.startswith('the re-plan leaves the geofence (field and declared safe ground '
+                              '+ 2 m) for 8.0 m, first near (35.0, 10.0)')
+    assert 'cut off' in re_plan and 'manual clearance' in re_plan
