@@ -85,7 +85,7 @@ from typing import Deque, List, Optional, Set, Tuple
 
 import numpy as np
 from shapely.errors import GEOSException
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import nearest_points, unary_union
 
 from demining_bringup.contract import topics, vehicle_params
@@ -756,9 +756,11 @@ class CoveragePlannerComponent(Component):
         if processed is None or processed.is_empty:
             return (f'the plan leaves {fence} for {outside_m:.1f} m; declare the safe ground '
                     'round the field or move the start')
-        out = [i for i, xy in enumerate(plan.waypoints) if not self.fence.covers(Point(*xy))]
-        x, y = plan.waypoints[out[0]] if out else plan.waypoints[0]
-        return (f'the re-plan leaves {fence} for {outside_m:.1f} m, first near ({x:.1f}, '
+        # where the path first crosses out of the fence (the parts of a difference keep the
+        # line's order)
+        gone = LineString(np.asarray(plan.waypoints)[:, :2]).difference(self.fence)
+        x, y = (gone.geoms[0] if hasattr(gone, 'geoms') else gone).coords[0]
+        return (f'the re-plan leaves {fence} for {outside_m:.1f} m, first at ({x:.1f}, '
                 f'{y:.1f}): the ground left is cut off inside it (zones found since the start '
                 'can close the ways); declare the safe ground round the field, or leave the rest '
                 'for manual clearance')
