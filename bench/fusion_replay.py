@@ -10,8 +10,8 @@ labelling only: in a mission the path parts from the recorded one after the firs
 changes (a no-go zone is planned round), and what the machine then meets is not in the
 recording.
 
-Each AT or UXO label (a no-go zone) is scored against the run's ``truth.json`` as
-``bench/missions.py`` scores zones: on an AT mine or UXO within ``MATCH_RADIUS_M`` it labels
+Each track's first AT or UXO label (a no-go zone) is scored against the run's ``truth.json``
+with ``bench/perception.py``'s halo: on an AT mine or UXO within ``MATCH_RADIUS_M`` it labels
 that item, else it is false (what lies under it is named). ``--json OUT`` keeps, per run, the
 time of each AT mine's and UXO's first label and the false labels; ``--against BASE.json``
 (an earlier ``--json``, e.g. from another checkout) lists the hazards labelled there and not
@@ -55,8 +55,8 @@ from demining_perception.fusion.core import FusionCore, FusionParams, no_go_rule
 RECORDING = 'fusion_calls.pkl'
 #: Its layout (a recording of another version is refused with one line).
 VERSION = 1
-#: A no-go label within this of an AT mine or UXO labels it, m (bench/mission_metrics.py
-#: scores a zone on the item inside its disc; the bench's halo, CEN CWA 14747-1:2003).
+#: A no-go label within this of an AT mine or UXO labels it, m (bench/perception.py's halo
+#: round a target, CEN CWA 14747-1:2003).
 MATCH_RADIUS_M = 0.5
 #: A hazard labelled this much later than in the base replay counts as later, s.
 LATER_S = 1e-6
@@ -103,7 +103,7 @@ class FusionRecorder:
 
 
 def _plain_args(name: str, args: tuple, kwargs: dict) -> tuple:
-    """A call's arguments as numbers, strings and bytes (:func:`_call_args` undoes it)."""
+    """A call's arguments as numbers, strings and bytes (:func:`replay` undoes it)."""
     if name == 'add':
         dets = args[0] if args else kwargs['dets']
         stamp = args[1] if len(args) > 1 else kwargs['stamp']
@@ -210,8 +210,8 @@ def score(labels: Dict[int, Dict[str, Any]], items: Sequence[Dict[str, Any]]
         under = items[near[1]] if near[0] <= MATCH_RADIUS_M else None
         false.append(dict(lab, under=None if under is None else
                           f"{under['kind']} {under['model']} {100 * under['depth']:.0f} cm"))
-    return {'hazards': [dict(items[i], index=i, t=first.get(i)) for i in hazards],
-            'false': false}
+    return {'labels': len(labels), 'false': false,
+            'hazards': [dict(items[i], index=i, t=first.get(i)) for i in hazards]}
 
 
 def compare(base: Dict[str, Any], now: Dict[str, Any]) -> Dict[str, List[str]]:
@@ -277,14 +277,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         name = os.path.basename(os.path.normpath(run))
         results[name] = score(labels, items)
         r = results[name]
-        print(f'[{k}/{len(ns.runs)}] {name}: {len(labels)} no-go label(s), '
+        print(f'[{k}/{len(ns.runs)}] {name}: {r["labels"]} no-go label(s), '
               f'{len(r["false"])} false, {sum(h["t"] is not None for h in r["hazards"])} of '
               f'{len(r["hazards"])} hazards labelled ({time.perf_counter() - t0:.1f} s)',
               flush=True)
     summary: Dict[str, Any] = {
         'runs': len(results),
-        'no_go_labels': sum(len(r['false']) + sum(h['t'] is not None for h in r['hazards'])
-                            for r in results.values()),
+        'no_go_labels': sum(r['labels'] for r in results.values()),
         'false_no_go_labels': sum(len(r['false']) for r in results.values()),
         'hazards': sum(len(r['hazards']) for r in results.values()),
         'hazards_labelled': sum(h['t'] is not None for r in results.values()
