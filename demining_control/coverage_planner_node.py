@@ -85,7 +85,7 @@ from typing import Deque, List, Optional, Set, Tuple
 
 import numpy as np
 from shapely.errors import GEOSException
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import nearest_points, unary_union
 
 from demining_bringup.contract import topics, vehicle_params
@@ -105,7 +105,9 @@ from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_pol
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                lead_geometry, plan_coverage)
-from demining_control.coverage.processed import ProcessedGrid, processed_geometry
+from demining_control.coverage.lead_in import lead_in_ahead, lowerings
+from demining_control.coverage.processed import (ProcessedGrid, cells_geometry_near,
+                                                 processed_geometry)
 from demining_control.coverage.requests import PlanRequest, write_request
 from demining_control.coverage.repair import (PivotSight, RepairGeometry, allowed_router,
                                               dropped_area, progress_index, repair_path)
@@ -159,6 +161,10 @@ class CoveragePlannerConfig(CoverageParams):
         'pass it, back out and re-join the path; what is cut is re-covered after the path; '
         "a full re-plan when no repair is clear) or 'full' (re-plan the remaining ground)",
         choices=('repair', 'full'))
+    lowering_check_m: float = param(
+        1.0, "the path's next tool lowering is judged again (its lead band against the ground "
+        'the boom has scanned at the driven poses) when base_link comes this near it, m',
+        min=0.1, max=10.0)
 
 
 #: Waypoints ahead of the last one reached searched for the machine's progress (20 m at the
@@ -170,6 +176,14 @@ _PROGRESS_TOLERANCE_M = 0.25
 #: Farther than this from every waypoint of the window, the machine is looked for along the
 #: whole rest of the path (poses missed), m.
 _PROGRESS_LOST_M = 2.0
+#: A tool lowering is looked at once the machine's progress is this many waypoints before it
+#: (its distance decides: ``lowering_check_m``), and only while the machine faces within this
+#: of the leg to it or of the lowering leg, rad (:meth:`_lowering_here`).
+_LOWERING_AHEAD = 4
+_LOWERING_YAW_RAD = 0.5
+#: A path with a lead-in added where the machine is runs pose, lowering point, backed-up
+#: point: its leg from the backed-up point (this index) is the lowering just judged.
+_BACKED_UP_LOWERING = 2
 #: A plan may touch the geofence by this much (polygon round-off), m.
 _FENCE_TOLERANCE_M = 0.05
 #: Steps in which the back-out distance is searched, m.
@@ -240,9 +254,19 @@ class CoveragePlannerComponent(Component):
             maxlen=int(math.ceil(2.0 * (params.back_out_max_m + hull_m) / _TRAIL_STEP_M)))
         self.processed: Optional[Grid] = None
         #: The ground the sensor boom has swept (its line ``sensor_offset_x_m`` ahead, along
-        #: every pose), on the processed grid's cells once the first one came: a re-plan's
-        #: pivots over it are not blind (:func:`.coverage.lead_in.start_pivot`).
+        #: every pose, ``lead_in_scan_margin_m`` inside its edges), on the processed grid's
+        #: cells once the first one came: a re-plan's pivots over it are not blind
+        #: (:func:`.coverage.lead_in.start_pivot`), nor are lead bands
+        #: (:meth:`_check_lowering`).
         self.scanned: Optional[ProcessedGrid] = None
+        #: The path whose tool lowerings (leg indices) are known, those, and the last one
+        #: judged again where the machine was (:meth:`_check_lowering`).
+        self._lowerings_of: Optional[np.ndarray] = None
+        self._lowerings: List[int] = []
+        self._judged = -1
+        #: Back-ups added and lowerings left blind when judged again (for the diagnostics).
+        self.late_lead_ins = 0
+        self.late_blind = 0
         self.replans = 0
         #: Local repairs round new no-go zones (see ``replan_mode``), and the waypoint of the
         #: path the machine is at (the repair keeps the path from there).
@@ -308,6 +332,7 @@ class CoveragePlannerComponent(Component):
                                        _PROGRESS_WINDOW, _PROGRESS_TOLERANCE_M, _PROGRESS_LOST_M)
         self._check_pinned(pose, now)
         self._check_steep(pose, now)
+        self._check_lowering(pose, now)
 
     def _extend_trail(self, pose: VehicleState) -> None:
         """Add the pose to the driven trail when it moved or turned a trail step (and the
@@ -325,6 +350,92 @@ class CoveragePlannerComponent(Component):
             # grid splits into small ones): the same swath as every pose's, a fraction of the
             # time
             self.scanned.update(pose.x, pose.y, pose.yaw, working=True)
+
+    def _check_lowering(self, pose: VehicleState, now: float) -> None:
+        """Judge the path's next tool lowering again as the machine comes to it.
+
+        Where its lead band holds ground of the field the boom has not scanned at the driven
+        poses (:attr:`scanned`), processed or declared safe, the
+        machine backs up first, tool raised, as a plan's lead-in does
+        (:func:`.coverage.lead_in.lead_in_ahead`): the path is replaced by the remaining one
+        with the back-up. A lowering no back-up clears is said in a warning.
+        """
+        path = self.path
+        if self._lowerings_of is not path:
+            self._lowerings_of, self._judged = path, -1
+            self._lowerings = (lowerings(path[:, :2], self.work, path[:, 2],
+                                         self.config.corner_angle_rad, None)
+                               if path.ndim == 2 and path.shape[1] == 3 and len(path) > 1
+                               else [])
+        if self.error or self.scanned is None:
+            return      # no grid yet: what the boom swept is not known
+        nxt = self._lowering_here(pose)
+        if nxt is None:
+            return
+        self._judged = nxt
+        c = self.config
+        g = lead_geometry(c)
+        reach = (g.max_back_m + max(g.sensor_offset_x_m, g.footprint_rear_m)
+                 + c.lowering_check_m + g.footprint_half_width_m)
+        x, y = float(path[nxt, 0]), float(path[nxt, 1])
+        bounds = (x - reach, y - reach, x + reach, y + reach)
+        near = box(*bounds)
+        scanned, processed = self._scanned_now(bounds), None
+        if self.processed is not None:
+            grid = self.processed
+            processed = cells_geometry_near(np.asarray(grid.values) == topics.PROCESSED_VALUE,
+                                            grid.origin_x, grid.origin_y, grid.resolution,
+                                            bounds)
+        keep_out = unary_union([p for _, p in self._keep_out() if p.intersects(near)])
+        suspects = unary_union([Point(hx, hy).buffer(r) for hx, hy, r in self.hazards
+                                if not any(m.contains(Point(hx, hy)) for m in self.marked)])
+        ahead, report = lead_in_ahead(
+            path, self.work, nxt, (pose.x, pose.y, pose.yaw), g,
+            field=Polygon(self.area.field), scanned=scanned, processed=processed,
+            safe=self.safe_ground, keep_out=keep_out, fence=self.fence, suspects=suspects)
+        if report.blind:
+            self.late_blind += 1
+            self.log.warning(f'the tool is lowered at ({x:.1f}, {y:.1f}) over '
+                             f'{report.blind[0][1]:.1f} m^2 the boom has not scanned: no '
+                             'back-up on allowed ground clears it')
+        if ahead is None:
+            return
+        self.late_lead_ins += 1
+        self.path, self.work = ahead
+        self.progress = 0
+        # the lowering after the back-up is the one just judged
+        self._lowerings_of, self._judged = self.path, _BACKED_UP_LOWERING
+        self._lowerings = lowerings(self.path[:, :2], self.work, self.path[:, 2],
+                                    c.corner_angle_rad, None)
+        back = report.added[0][1]
+        self.emit('path', self.path)
+        self._publish_status(PlanState.PLANNED, f'lead-in added: backing up {back:.1f} m '
+                             f'before the tool is lowered at ({x:.1f}, {y:.1f})', now)
+        self.log.warning(f'the lead band of the tool lowering at ({x:.1f}, {y:.1f}) holds '
+                         'ground the boom has not scanned: backing up '
+                         f'{back:.1f} m first, tool raised')
+
+    def _lowering_here(self, pose: VehicleState) -> Optional[int]:
+        """The path's first lowering not judged yet that the machine is at: base_link within
+        ``lowering_check_m`` of its waypoint, facing as on the leg to it or as on it, at
+        most :data:`_LOWERING_AHEAD` waypoints past the progress; None when there is none.
+
+        Not the first lowering past the progress: the progress is the nearest waypoint, and on
+        a path that comes back over itself (a back-up, a repair's back-out and re-join) a
+        machine a few tenths off its leg is nearer the other pass; gen_random seed 8 put it
+        past a lowering it had not reached, which was never judged.
+        """
+        c, path = self.config, self.path
+        ahead = [k for k in self._lowerings
+                 if self._judged < k <= self.progress + _LOWERING_AHEAD]
+        for k in ahead:
+            if math.hypot(pose.x - path[k, 0], pose.y - path[k, 1]) > c.lowering_check_m:
+                continue
+            facings = [path[k, 2]] + ([path[k - 1, 2]] if k else [])
+            if any(abs(math.remainder(pose.yaw - f, math.tau)) <= _LOWERING_YAW_RAD
+                   for f in facings):
+                return k
+        return None
 
     def _back_out_ground(self, pose: VehicleState, processed):
         """Ground a back-out may sweep: processed, declared safe, and the driven trail (the
@@ -356,13 +467,17 @@ class CoveragePlannerComponent(Component):
         return PivotSight(lead_geometry(self.config), Polygon(self.area.field),
                           unary_union(parts), list(self.trail))
 
-    def _scanned_now(self):
-        """The ground the boom has swept so far (shapely), or None before the first grid."""
+    def _scanned_now(self, bounds: Optional[Tuple[float, float, float, float]] = None):
+        """The ground the boom has swept so far (shapely; :attr:`scanned`), within
+        ``bounds`` (None: all), or None before the first grid."""
         if self.scanned is None:
             return None
         g = self.scanned
-        # read once, at once: the cache's read-only view, not a copy of a hectare's grid
-        return processed_geometry(g.occupancy_view(), g.origin_x, g.origin_y, g.resolution)
+        if bounds is None:
+            # read once, at once: the cache's read-only view, not a copy of a hectare's grid
+            return processed_geometry(g.occupancy_view(), g.origin_x, g.origin_y,
+                                      g.resolution)
+        return cells_geometry_near(g.processed, g.origin_x, g.origin_y, g.resolution, bounds)
 
     def _way_back(self, pose: VehicleState, avoid, back, reach: float, hull, blocking
                   ) -> List[Tuple[float, float, float]]:
@@ -675,8 +790,10 @@ class CoveragePlannerComponent(Component):
         self.processed = grid
         if self.scanned is None:
             c = self.config
+            # the swath's sides taken inside the boom's edges, as the plan's own swaths are
+            # (its ends are where the boom's line was: they are not narrowed)
             self.scanned = ProcessedGrid(self.area.field, resolution=grid.resolution,
-                                         tool_width_m=c.sensor_width_m,
+                                         tool_width_m=2.0 * lead_geometry(c).seen_half_m,
                                          tool_offset_x_m=c.sensor_offset_x_m)
 
     def on_detections(self, dets: Detections, now: float) -> None:
@@ -976,7 +1093,8 @@ class CoveragePlannerComponent(Component):
             'expected_time_s': f'{p.expected_time_s:.0f}',
             'transit_over_unprocessed_m': f'{p.transit_over_unprocessed_m:.1f}',
             'no_go_zones': len(self.no_go.discs), 'replans': self.replans,
-            'repairs': self.repairs,
+            'repairs': self.repairs, 'late_lead_ins': self.late_lead_ins,
+            'late_blind_lowerings': self.late_blind,
             'pin_replans': self.pins, 'steep_zones': len(self.steep),
             'recover_passes': self.recover_passes,
             'final': self.final}

@@ -90,10 +90,25 @@ class LeadGeometry:
     back_up_outside: bool = True
     #: Longest back-up tried, m (:attr:`max_back_m`).
     back_up_max_m: float = 5.0
+    #: The boom's swath counts as seen only this far inside its edges (:attr:`seen_half_m`).
+    scan_margin_m: float = 0.0
     #: Whether, where no back-up on allowed ground (or outside the field) sees the whole band,
     #: one whose tracks press the field's ground the boom has scanned (before the path or on
     #: its earlier legs; never a detected suspect's disc) may be taken (:func:`_back_up`).
     back_up_scanned: bool = True
+
+    @property
+    def seen_half_m(self) -> float:
+        """Half the width of the ground a boom swath counts as seen, m: the boom's half
+        width less :attr:`scan_margin_m`.
+
+        A lead band the plan counted seen at the very edge of an earlier leg's swath was
+        not (bench/missions.py gen_random seed 8: a TM-62P 1.45-1.5 m off that leg's line,
+        under a 1.6 m half width, went off under the flail lowered there): the outer GPR
+        channel and MD coil sit half a pitch inside the boom's edge, and the machine drives
+        its lanes tenths of a metre off the plan.
+        """
+        return max(0.5 * self.sensor_width_m - self.scan_margin_m, 0.0)
 
     @property
     def band_back_m(self) -> float:
@@ -206,7 +221,7 @@ class _Replay:
             return _carried(idx, new_of_old[getattr(old, name + '_idx')],
                             getattr(old, name), build)
         self.seen = layer(self.seen_idx, 'seen', lambda legs: _swept(
-            a[legs], b[legs], facing[legs], g.sensor_offset_x_m, 0.5 * g.sensor_width_m))
+            a[legs], b[legs], facing[legs], g.sensor_offset_x_m, g.seen_half_m))
         self.tool = layer(self.tool_idx, 'tool', lambda legs: _swept(
             a[legs], b[legs], facing[legs], g.tool_offset_x_m, 0.5 * g.tool_width_m))
         # the tracks' swept rectangle per leg, from half their length behind its start to
@@ -235,7 +250,7 @@ class _Replay:
         a, b = self._xy[legs[starts]], self._xy[legs[ends] + 1]
         yaw, g = self._facing[legs[starts]], self._g
         if layer == 'seen':
-            return list(_swept(a, b, yaw, g.sensor_offset_x_m, 0.5 * g.sensor_width_m))
+            return list(_swept(a, b, yaw, g.sensor_offset_x_m, g.seen_half_m))
         if layer == 'tool':
             return list(_swept(a, b, yaw, g.tool_offset_x_m, 0.5 * g.tool_width_m))
         return list(_driven(a, b, g))
@@ -433,6 +448,47 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     report.blind_pivots = ([report.start_pivot] if report.start_pivot else []) + blind_pivots(
         xy, work, facing, g, field=field, known=seen, replay=replay)
     return xy, work, facing, report
+
+
+def lead_in_ahead(path: np.ndarray, work: np.ndarray, k: int, pose: Tuple[float, float, float],
+                  g: LeadGeometry, *, field, scanned=None, processed=None, safe=None,
+                  keep_out=None, fence=None, suspects=None
+                  ) -> Tuple[Optional[Tuple[np.ndarray, np.ndarray]], LeadIns]:
+    """The lead-in of the path's next lowering judged again where the machine is, against
+    the ground the boom has scanned: (the remaining path and its work flags with a back-up
+    before it, or None when it needs none or none fits; what :func:`add_lead_ins` did).
+
+    A plan judges its lowerings against its own boom swaths as planned, a repair keeps lanes
+    whose lowerings it does not judge at all, and the machine drives off its plan by tenths
+    of a metre: bench/missions.py gen_random seed 8 lowered the flail after a repair with a
+    TM-62P in its lead band that the plan's earlier leg had swept at its edge, 1.45 m off the
+    line, and the boom driven 0.2 m off it never saw (a detonation). Here the band of the
+    lowering at leg ``k`` of ``path`` (N x 3: x, y and the facing on the leg from each row;
+    ``work`` its N flags) is judged against ``scanned`` (the boom's swept ground at the
+    driven poses; the caller narrows it by a margin), ``processed`` and ``safe``, and the
+    stretch from ``pose`` to the lowering (driven next); the back-up, when one is needed,
+    is searched as :func:`add_lead_ins` searches a plan's (the remaining path's earlier legs
+    are driven: only processed, declared safe and, as a last resort, scanned ground take the
+    tracks).
+    """
+    path = np.asarray(path, dtype=float)
+    x, y, yaw = (float(v) for v in pose)
+    k = int(k)
+    facing_in = float(path[k - 1, 2]) if k >= 1 else yaw
+    # the stretch to the lowering (tool as it is: not judged here), the lowering's leg
+    head = np.vstack([[x, y, facing_in], path[k:k + 2]])
+    flags = np.array([False, bool(work[k]), bool(work[k + 1]) if k + 1 < len(work) else False])
+    xy, new_work, facing, report = add_lead_ins(
+        head[:, :2], flags, head[:, 2], g, field=field, processed=processed, safe=safe,
+        keep_out=keep_out, fence=fence, start_yaw=None, scanned=scanned, suspects=suspects)
+    if not report.added:
+        return None, report
+    # pose, lowering point, backed-up point, lowering point: then the path goes on from k
+    rows = np.column_stack([xy, facing])[:4]
+    flags_out = new_work[:4].copy()
+    flags_out[0] = bool(work[k - 1]) if k >= 1 else False
+    return (np.vstack([rows, path[k + 1:]]),
+            np.concatenate([flags_out, np.asarray(work[k + 1:], dtype=bool)])), report
 
 
 def _with_back_ups(xy: np.ndarray, work: np.ndarray, facing: np.ndarray,
@@ -657,7 +713,7 @@ def start_moves(x: float, y: float, yaw: float, g: LeadGeometry, max_m: float, *
                 # driving on, the boom sweeps the ground ahead before the pivot
                 ahead = robust(shapely.union, looked, Polygon(rectangle(
                     x, y, yaw, -g.sensor_offset_x_m, g.sensor_offset_x_m + d,
-                    0.5 * g.sensor_width_m)))
+                    g.seen_half_m)))
             out.append((sign * d, float(robust(shapely.difference, disc, ahead).area)))
     return out
 

@@ -225,6 +225,13 @@ class CoverageParams:
         "band's length and 0.2 m): behind a turn of a headland pass the band comes onto the "
         "incoming side's swath only metres back (coverage/lead_in.py LeadGeometry.max_back_m)"
         ', m', min=0.0, max=20.0)
+    lead_in_scan_margin_m: float = param(
+        0.2, "a boom swath counts as seen only this far inside its edges, for the lead "
+        'bands, the pivots and the start moves (coverage/lead_in.py '
+        'LeadGeometry.seen_half_m) and when the coverage planner node judges a lowering '
+        'again against the ground scanned at the driven poses: the outer GPR channel and MD '
+        "coil sit half a pitch inside the boom's edge (0.125 m for 13 on a 3.2 m boom) and "
+        'the pose estimate errs by centimetres, m', min=0.0, max=1.0)
     start_move_max_m: float = param(
         6.0, "longest straight move (tool raised, as the machine faces, over processed, "
         "declared safe or its own driven ground) before a plan's first pivot when pivoting "
@@ -2599,7 +2606,8 @@ def lead_geometry(p: CoverageParams) -> LeadGeometry:
         footprint_half_width_m=p.footprint_half_width_m,
         corner_angle_rad=p.corner_angle_rad, tolerance_m=p.allowed_ground_tolerance_m,
         back_up=p.lead_in_back_up, back_up_outside=p.lead_in_back_up_outside,
-        back_up_max_m=p.lead_in_back_up_max_m, back_up_scanned=p.lead_in_back_up_scanned)
+        back_up_max_m=p.lead_in_back_up_max_m, back_up_scanned=p.lead_in_back_up_scanned,
+        scan_margin_m=p.lead_in_scan_margin_m)
 
 
 def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] = (),

@@ -387,3 +387,19 @@ def processed_geometry(values: np.ndarray, origin_x: float, origin_y: float,
             boxes.append(box(origin_x + a * resolution, y0, origin_x + b * resolution,
                              y0 + resolution))
     return unary_union(boxes) if boxes else Polygon()
+
+
+def cells_geometry_near(cells: np.ndarray, origin_x: float, origin_y: float,
+                        resolution: float, bounds: Tuple[float, float, float, float]):
+    """The True cells of ``cells`` (rows = y) within ``bounds`` (min x, min y, max x, max y:
+    whole cells, those the bounds touch) as one shapely geometry (:func:`processed_geometry`
+    of that window: a hectare's grid is not turned into polygons for a few metres of it)."""
+    cells = np.asarray(cells, dtype=bool)
+    c0 = max(int(math.floor((bounds[0] - origin_x) / resolution)), 0)
+    r0 = max(int(math.floor((bounds[1] - origin_y) / resolution)), 0)
+    c1 = min(int(math.ceil((bounds[2] - origin_x) / resolution)), cells.shape[1])
+    r1 = min(int(math.ceil((bounds[3] - origin_y) / resolution)), cells.shape[0])
+    if r1 <= r0 or c1 <= c0:
+        return Polygon()
+    return processed_geometry(cells[r0:r1, c0:c1].astype(np.int8), origin_x + c0 * resolution,
+                              origin_y + r0 * resolution, resolution, processed_value=1)

@@ -11,7 +11,7 @@ from shapely.geometry import Point, Polygon, box
 from demining_bringup.contract.datatypes import VehicleState
 from demining_bringup.contract.states import FollowerStatus, LegKind
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, add_lead_ins, lead_band,
-                                               lowerings)
+                                               lead_in_ahead, lowerings)
 from demining_control.coverage.no_go import disc_polygon
 from demining_control.coverage.planner import CoverageParams, lead_geometry, plan_coverage
 from demining_control.follower.pure_pursuit import PathFollower
@@ -115,12 +115,13 @@ def test_behind_a_turn_of_a_few_tens_of_degrees_the_back_up_is_longer_than_the_b
 
 
 def test_a_partial_back_up_shortens_the_blind_band_where_no_full_one_fits():
-    # processed ground behind the pivot reaches only 1 m back of the tracks' rear: a full
-    # back-up (the band's 1.8 m) would put them on unprocessed ground, 1 m fits
+    # processed ground behind the pivot reaches only 1.5 m back of the tracks' rear: a full
+    # back-up (2.6 m: the band's 1.8 m, and its far edge onto the swath's seen half width)
+    # would put them on unprocessed ground, 1.5 m fits
     g = _geometry()
     rear = 3.0 - 0.5 * g.track_length_m
     field = box(0.0, -10.0, 20.0, 20.0)
-    processed = box(0.0, rear - 1.0, 20.0, 3.0)
+    processed = box(0.0, rear - 1.5, 20.0, 3.0)
     _, _, _, none = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g, field=field,
                                  processed=box(0.0, rear, 20.0, 3.0), start_yaw=0.0)
     xy, work, facing, report = add_lead_ins(PIVOT_PATH, PIVOT_WORK, PIVOT_FACING, g,
@@ -129,13 +130,13 @@ def test_a_partial_back_up_shortens_the_blind_band_where_no_full_one_fits():
     (_, left), = report.blind
     (_, full), = none.blind
     assert not none.added and where == pytest.approx((10.0, 3.0))
-    assert 0.0 < back <= 1.0 + 1e-9 and back > 1.0 - 0.2
-    # the band moves back by as much: its rear now lies under the east leg's boom (its
-    # half width north of y = 3) and less of it is blind
+    assert 0.0 < back <= 1.5 + 1e-9 and back > 1.5 - 0.2
+    # the band moves back by as much: its rear now lies under the east leg's boom (the
+    # half width it counts as seen north of y = 3) and less of it is blind
     band_top = 3.0 + g.sensor_offset_x_m - back
     width = g.tool_width_m
     assert full == pytest.approx((g.sensor_offset_x_m - g.band_back_m) * width)
-    assert left == pytest.approx((band_top - (3.0 + 0.5 * g.sensor_width_m)) * width)
+    assert left == pytest.approx((band_top - (3.0 + g.seen_half_m)) * width)
     assert left < full - 0.5
     assert xy[2].tolist() == pytest.approx([10.0, 3.0 - back])
     assert work.tolist() == [True, False, True, True, False]
@@ -472,3 +473,63 @@ def test_a_path_with_back_ups_is_replayed_with_the_swaths_of_the_legs_it_kept():
     for k in range(len(new_xy)):
         np.testing.assert_array_equal(kept.covered_before(k, points),
                                       fresh.covered_before(k, points))
+
+
+def test_a_lead_band_at_the_edge_of_an_earlier_swath_is_not_counted_seen():
+    """The boom's swath counts as seen only ``lead_in_scan_margin_m`` inside its edges.
+
+    East along y = 0, then the machine steps 0.5 m north and works back west: the lowering's
+    band (y -0.5 to 1.5) lies inside the first leg's swath (y within 1.6) but its north edge
+    is within 0.2 m of that swath's edge, where the outer channel does not reach and a
+    machine driven 0.2 m off its lane does not look (bench/missions.py gen_random seed 8: a
+    TM-62P 1.45-1.5 m off an earlier leg's line went off under a flail lowered there).
+    """
+    xy = np.array([[0.0, 0.0], [20.0, 0.0], [20.0, 0.5], [0.0, 0.5]])
+    work = np.array([True, False, True, False])
+    facing = np.array([0.0, NORTH, math.pi, math.pi])
+    field = box(-10.0, -10.0, 40.0, 20.0)
+    for margin, judged in ((0.0, False), (0.2, True)):
+        g = lead_geometry(CoverageParams(sensor_offset_x_m=4.0, sensor_width_m=3.2,
+                                         lead_in_scan_margin_m=margin))
+        assert g.seen_half_m == pytest.approx(1.6 - margin)
+        _, _, _, report = add_lead_ins(xy, work, facing, g, field=field, start_yaw=0.0)
+        lowered = [where for where, _ in report.added + report.blind]
+        assert (lowered == [pytest.approx((20.0, 0.5))]) is judged, (margin, report)
+        if judged:
+            # the strip beyond the seen half width: 0.1 m of the band's 1.8 m length
+            assert report.blind[0][1] == pytest.approx(0.1 * 1.8, abs=0.02)
+
+
+def _ahead(scanned, processed=None):
+    g = _geometry()
+    path = np.column_stack([PIVOT_PATH, PIVOT_FACING])
+    return g, path, lead_in_ahead(path, PIVOT_WORK, 1, (9.5, 3.0, 0.0), g, field=FIELD,
+                                  scanned=scanned, processed=processed)
+
+
+def test_a_lowering_judged_where_the_machine_is_needs_nothing_when_the_boom_scanned_its_band():
+    # the band of the lowering at (10, 3) facing north: x 9-11, y 5.2-7
+    _, _, (ahead, report) = _ahead(box(0.0, 0.0, 20.0, 7.5))
+    assert ahead is None and not report.added and not report.blind
+
+
+def test_a_lowering_judged_where_the_machine_is_backs_up_over_what_the_boom_missed():
+    # the boom scanned the field only to y = 5.9: the band's far 1.1 m is blind; the tracks
+    # may back onto the processed ground south of the lane
+    scanned = box(0.0, 0.0, 20.0, 5.9)
+    g, path, (ahead, report) = _ahead(scanned, processed=box(0.0, -8.0, 20.0, 3.0))
+    assert ahead is not None and not report.blind
+    rows, flags = ahead
+    (where, back), = report.added
+    assert where == pytest.approx((10.0, 3.0)) and 1.1 <= back <= 1.1 + 0.2 + 1e-9
+    # from the pose to the lowering point, back along the new heading (tool raised, facing
+    # north: a reverse leg), then the lowering from there and the rest of the path
+    assert rows[0].tolist() == pytest.approx([9.5, 3.0, 0.0])
+    assert rows[1].tolist() == pytest.approx([10.0, 3.0, NORTH])
+    assert rows[2].tolist() == pytest.approx([10.0, 3.0 - back, NORTH])
+    assert rows[3].tolist() == pytest.approx([10.0, 3.0, NORTH])
+    assert np.allclose(rows[4:], path[2:])
+    assert flags.tolist() == [True, False, True, True, False]
+    assert lowerings(rows[:, :2], flags, rows[:, 2], g.corner_angle_rad, 0.0)[-1] == 2
+    band = lead_band(10.0, 3.0 - back, NORTH, g)
+    assert band.difference(scanned).area <= BLIND_TOLERANCE_M2

@@ -6,8 +6,9 @@ from hypothesis import assume, given, settings, strategies as st
 import numpy as np
 import pytest
 
-from demining_control.coverage.processed import (PROCESSED_VALUE, convex_cells, convex_cells_many,
-                                                 convex_hull, hull_vertices, ProcessedGrid)
+from demining_control.coverage.processed import (PROCESSED_VALUE, cells_geometry_near,
+                                                 convex_cells, convex_cells_many, convex_hull,
+                                                 hull_vertices, processed_geometry, ProcessedGrid)
 
 FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 
@@ -176,3 +177,20 @@ def test_figures_follow_the_marked_cells_and_the_cells_are_only_assigned():
     occupancy = g.occupancy_values()
     occupancy[:] = 0                            # the caller's own copy
     assert g.occupancy_values().max() == PROCESSED_VALUE
+
+
+def test_the_cells_near_a_point_are_the_whole_grids_cells_cut_to_the_window():
+    from shapely.geometry import box
+    grid = ProcessedGrid(FIELD, resolution=0.1, tool_width_m=3.0, tool_offset_x_m=0.0)
+    grid.sweep(2.0, 5.0, 0.0, 25.0, 5.0, 0.0)
+    grid.sweep(10.0, 2.0, 0.5 * math.pi, 10.0, 18.0, 0.5 * math.pi)
+    whole = processed_geometry(grid.occupancy_values(), grid.origin_x, grid.origin_y, 0.1)
+    for bounds in [(8.0, 3.0, 14.0, 9.0), (-5.0, -5.0, 3.0, 7.0), (28.0, 15.0, 40.0, 40.0)]:
+        near = cells_geometry_near(grid.processed, grid.origin_x, grid.origin_y, 0.1, bounds)
+        window = box(*bounds)
+        # every cell the window touches, and no other
+        assert near.symmetric_difference(whole).intersection(window).area < 1e-9
+        assert near.difference(window.buffer(0.1 + 1e-9, join_style='mitre')).area < 1e-9
+    off = cells_geometry_near(grid.processed, grid.origin_x, grid.origin_y, 0.1,
+                              (100.0, 100.0, 110.0, 110.0))
+    assert off.is_empty

@@ -136,6 +136,21 @@ def test_the_progress_is_found_forward_and_not_on_a_later_pass_over_the_same_gro
     assert progress_index(long, 0, (50.0, 0.3), 40, 0.25, 2.0) == 100
 
 
+def test_the_progress_stays_while_the_machine_is_off_the_path():
+    # east along y = 0, a lane back west 1.8 m north, then one east 3.5 m south: the machine
+    # driven back off the path (a recovery) to 2.8 m from its progress, nearer the last
+    # lane (2.2 m) than any waypoint near its progress, but not on it
+    east = np.column_stack([np.arange(0.0, 10.5, 0.5), np.zeros(21)])
+    west = np.column_stack([np.arange(10.0, -0.5, -0.5), np.full(21, 1.8)])
+    path = np.vstack([east, west, east - (0.0, 3.5)])
+    assert progress_index(path, 10, (2.5, -1.3), 40, 0.25, 2.0) == 10
+    # back on the path, the progress goes on from there
+    assert progress_index(path, 10, (6.0, 0.1), 40, 0.25, 2.0) == 12
+    # driven 3.5 m back along the path, past the window's reach: nearer the west lane beyond
+    # the window (1.7 m) than any waypoint in it, but on the path behind the progress
+    assert progress_index(path, 17, (5.0, 0.1), 10, 0.25, 2.0) == 17
+
+
 def test_a_back_out_never_reverses_onto_ground_the_machine_never_drove():
     """gen_random seed 12: a zone found just after a pivot; straight behind the new facing
     lies ground the machine never drove. With the ground it may sweep given, the repair backs
