@@ -70,6 +70,14 @@ the pin budget ends the mission with its report: standing is safer than driving 
 ahead and one found after the pivot, no straight way and no retrace got clear; the machine
 stood pinned until the mission aborted at 8 %.
 
+Lead-ins where the machine is: each tool lowering of the path (a plan's, a re-plan's or a
+repair's) is judged again as the machine comes to it (base_link within ``lowering_check_m``,
+facing as on the leg to it or on it): its lead band against the ground the boom swept at the
+driven poses (``lead_in_scan_margin_m`` inside the swath's edges), processed or declared
+safe. Where the boom missed part of it, the machine backs up first, tool raised
+(:func:`.coverage.lead_in.lead_in_ahead`), and the path is replaced by the remaining one with
+that back-up; a lowering no back-up clears is said in a warning.
+
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
 first plan, so the first path covers only the remaining ground, around every zone.
 """
