@@ -362,11 +362,11 @@ class CoveragePlannerComponent(Component):
     def _check_lowering(self, pose: VehicleState, now: float) -> None:
         """Judge the path's next tool lowering again as the machine comes to it.
 
-        Where its lead band holds ground of the field the boom has not scanned at the driven
-        poses (:attr:`scanned`), processed or declared safe, the
-        machine backs up first, tool raised, as a plan's lead-in does
-        (:func:`.coverage.lead_in.lead_in_ahead`): the path is replaced by the remaining one
-        with the back-up. A lowering no back-up clears is said in a warning.
+        Where its lead band holds ground of the field neither scanned by the boom at the
+        driven poses (:attr:`scanned`), nor processed, nor declared safe, the machine backs up
+        first, tool raised, as a plan's lead-in does (:func:`.coverage.lead_in.lead_in_ahead`):
+        the path is replaced by the remaining one with the back-up. A lowering no back-up
+        clears is said in a warning.
         """
         path = self.path
         if self._lowerings_of is not path:
