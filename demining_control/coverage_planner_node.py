@@ -370,11 +370,7 @@ class CoveragePlannerComponent(Component):
         """
         path = self.path
         if self._lowerings_of is not path:
-            self._lowerings_of, self._judged = path, -1
-            self._lowerings = (lowerings(path[:, :2], self.work, path[:, 2],
-                                         self.config.corner_angle_rad, None)
-                               if path.ndim == 2 and path.shape[1] == 3 and len(path) > 1
-                               else [])
+            self._index_lowerings(-1)
         if self.error or self.scanned is None:
             return      # no grid yet: what the boom swept is not known
         nxt = self._lowering_here(pose)
@@ -395,8 +391,7 @@ class CoveragePlannerComponent(Component):
                                             grid.origin_x, grid.origin_y, grid.resolution,
                                             bounds)
         keep_out = unary_union([p for _, p in self._keep_out() if p.intersects(near)])
-        suspects = unary_union([Point(hx, hy).buffer(r) for hx, hy, r in self.hazards
-                                if not any(m.contains(Point(hx, hy)) for m in self.marked)])
+        suspects = unary_union([Point(hx, hy).buffer(r) for hx, hy, r in self._unmarked()])
         ahead, report = lead_in_ahead(
             path, self.work, nxt, (pose.x, pose.y, pose.yaw), g,
             field=Polygon(self.area.field), scanned=scanned, processed=processed,
@@ -412,9 +407,7 @@ class CoveragePlannerComponent(Component):
         self.path, self.work = ahead
         self.progress = 0
         # the lowering after the back-up is the one just judged
-        self._lowerings_of, self._judged = self.path, _BACKED_UP_LOWERING
-        self._lowerings = lowerings(self.path[:, :2], self.work, self.path[:, 2],
-                                    c.corner_angle_rad, None)
+        self._index_lowerings(_BACKED_UP_LOWERING)
         back = report.added[0][1]
         self.emit('path', self.path)
         self._publish_status(PlanState.PLANNED, f'lead-in added: backing up {back:.1f} m '
@@ -422,6 +415,15 @@ class CoveragePlannerComponent(Component):
         self.log.warning(f'the lead band of the tool lowering at ({x:.1f}, {y:.1f}) holds '
                          'ground the boom has not scanned: backing up '
                          f'{back:.1f} m first, tool raised')
+
+    def _index_lowerings(self, judged: int) -> None:
+        """Find the current path's tool lowerings; those up to leg ``judged`` count as
+        judged."""
+        path = self.path
+        self._lowerings_of, self._judged = path, judged
+        self._lowerings = (lowerings(path[:, :2], self.work, path[:, 2],
+                                     self.config.corner_angle_rad, None)
+                           if path.ndim == 2 and path.shape[1] == 3 and len(path) > 1 else [])
 
     def _lowering_here(self, pose: VehicleState) -> Optional[int]:
         """The path's first lowering not judged yet that the machine is at: base_link within
@@ -444,6 +446,12 @@ class CoveragePlannerComponent(Component):
                    for f in facings):
                 return k
         return None
+
+    def _unmarked(self) -> List[Tuple[float, float, float]]:
+        """The suspects' discs (x, y, radius) the tool has not processed, but the marked
+        ones (planned round as keep-out ground)."""
+        return [(x, y, r) for x, y, r in self.hazards
+                if not any(m.contains(Point(x, y)) for m in self.marked)]
 
     def _back_out_ground(self, pose: VehicleState, processed):
         """Ground a back-out may sweep: processed, declared safe, and the driven trail (the
@@ -693,9 +701,8 @@ class CoveragePlannerComponent(Component):
         """The unmarked suspect nearest the machine within the footprint's pivot reach (the
         one the supervisor's refusal is about), or None."""
         reach = _pivot_reach(self.config)
-        near = [(math.hypot(x - pose.x, y - pose.y), x, y, r) for x, y, r in self.hazards
-                if math.hypot(x - pose.x, y - pose.y) <= reach + r
-                and not any(m.contains(Point(x, y)) for m in self.marked)]
+        near = [(math.hypot(x - pose.x, y - pose.y), x, y, r) for x, y, r in self._unmarked()
+                if math.hypot(x - pose.x, y - pose.y) <= reach + r]
         return min(near)[1:] if near else None
 
     def _suspect_pinned(self, pose: VehicleState, now: float) -> bool:
@@ -947,9 +954,7 @@ class CoveragePlannerComponent(Component):
         # what the boom has seen and the tracks have pressed: where the first pivot may be
         scanned = self._scanned_now()
         driven = self._pressed_ground(pose)
-        # the suspects the tool has not processed, but the marked ones (planned round)
-        suspects = [(x, y, r) for x, y, r in self.hazards
-                    if not any(m.contains(Point(x, y)) for m in self.marked)]
+        suspects = self._unmarked()
         try:
             # the machine faces as at the start: as now, or as it backed out the way it came
             self._keep_request(PlanRequest(
