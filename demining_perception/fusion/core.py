@@ -79,6 +79,20 @@
   strongest report allowed 5 cm over a 4 cm chord (bench/perception.py --quick: false AT labels
   0 -> 1). On bench/classification.py's default worlds and at_track_lines, and
   bench/perception.py --quick, no label changed.
+* **Spanning tops** (:func:`spanning_top`): a suspect that two channels side by side (one
+  pitch apart, ``spanning_top_min_separation_m`` to ``look_association_radius_m``) both see
+  strongly (``spanning_top_min_z``), each with a flat top (``spanning_top_min_half_width_m``),
+  at one depth, in one look and not against the pulse's sign, is AT once looked at. Near the
+  surface a channel's beam is a few cm wide, so a point-like object answers strongly in the
+  channel over it only; a disc reaching under both is wider than the 0.25 m pitch, which a
+  TM-62 (0.27-0.33 m) is and no AP mine (at most 0.12 m) is. The hyperbola fits need not
+  size it (a chord near the rim): a TM-62P 13 cm deep in loam between two channels read 8 cm
+  tops at strengths 40 and 43, unheard by the MD, P(AT) 0.047 (UNKNOWN), and went off under
+  the flail (bench/missions.py gen_at_uxo_lanes seed 2). Pairs measured on
+  bench/classification.py's eight worlds (seeds 1-2, 0.085 and 0.15 m/s): TM-62Ps 5-15 cm
+  deep 25-110 with tops of 4 cm or more, anything else at most 19 (a PMA-1 in laterite),
+  stones 10, clutter 6; in a mission a stone 7 cm deep between two channels read 31 on both,
+  with point-like (0 cm) tops.
 * **Deep reflectors** (:func:`deep_reflector`): below ~15 cm the GPR cannot size a top (the
   hyperbola's moveout barely changes with its width), so a plastic AT mine there reads as a
   stone. A suspect (AP or UNKNOWN label) whose top is at least ``deep_reflector_depth_m``
@@ -231,6 +245,9 @@ _DEPTH_NODES_Z = (-2.0, -1.0, 0.0, 1.0, 2.0)
 _MIN_FAINT_MV = 1e-6
 #: Floor of a likelihood before its log.
 _MIN_PROBABILITY = 1e-300
+#: Confident GPR reports a track keeps for :func:`spanning_top` (the latest): the channels
+#: over one object report within a metre of travel, a few reports each.
+_SPAN_REPORTS = 16
 
 
 class Hypothesis(enum.IntEnum):
@@ -588,6 +605,27 @@ class FusionParams:
         'deep read 0.5 g and took the mine out of the rule, which then went off under the '
         'flail: bench/missions.py gen_random seed 8); 0: any MD answer does', min=0.0,
         max=1e6)
+    spanning_top_min_z: float = param(
+        25.0, 'a suspect (AP or UNKNOWN label) is AT when two confident GPR reports of one '
+        'look, from channels at least spanning_top_min_separation_m and at most '
+        'look_association_radius_m apart, at one depth (look_association_depth_m) and neither '
+        'against the pulse\'s sign, are both at least this strong (Detection.strength): the '
+        'object spans the gap between two channels, 0.25 m, wider than any AP mine. Of the '
+        'pairs on objects other than AT mines the strongest read 19 (a PMA-1 8 cm deep in '
+        'laterite), stones 10, clutter 6; TM-62Ps 5-15 cm deep 25-110 (bench/classification.py '
+        '--verbose, eight worlds, seeds 1-2, 0.085 and 0.15 m/s). inf: off', min=0.0,
+        max=math.inf)
+    spanning_top_min_separation_m: float = param(
+        0.15, 'two reports of a spanning top (spanning_top_min_z) come from two channels: this '
+        'far apart at least (the channels are ~0.25 m apart; one channel\'s reports of one '
+        'object lie within a few cm), m', min=0.0, max=5.0)
+    spanning_top_min_half_width_m: float = param(
+        0.03, 'and each of the two reports of a spanning top fits a flat top at least this '
+        'half width (measured, else the narrowest its fit allows): a disc\'s chord, not a '
+        'point. The channels either side of a stone 7 cm deep in loam both read it at '
+        'strength 31 with 0 cm tops (bench/missions.py gen_at_uxo_lanes seed 2); over '
+        'TM-62Ps the weaker of the pair read 4-18 cm (bench/classification.py, as '
+        'spanning_top_min_z), m', min=0.0, max=1.0)
     # -- ground the flail has processed (the mission's /coverage/processed): an AT mine there
     # within the flail's depth would have gone off under it (module docstring)
     working_depth_m: float = vehicle_params.working_depth_m()
@@ -789,6 +827,11 @@ class Track:
     #: GPR reports from the boom's outer channels (its edge band: a large object there may
     #: reach past the boom's end, :func:`deep_reflector`)
     gpr_edge_hits: int = 0
+    #: The latest confident GPR reports not against the pulse's sign (:func:`spanning_top`):
+    #: (the boom's odometer, x, y, depth, strength, flat-top half width: measured, else the
+    #: narrowest the fit allows, else 0), at most :data:`_SPAN_REPORTS`
+    gpr_reports: List[Tuple[float, float, float, float, float, float]] = dataclasses.field(
+        default_factory=list)
     max_conf: float = 0.0
     kind: DetectionKind = DetectionKind.AP
     confidence: float = 0.0
@@ -938,6 +981,11 @@ class Track:
                         else 0.0
             if det.polarity:
                 self.polarity_sum += math.copysign(det.confidence, det.polarity)
+            if det.confidence >= confident_gpr and det.polarity >= 0:
+                top = det.radius if math.isfinite(det.radius) else (
+                    det.radius_min if math.isfinite(det.radius_min) else 0.0)
+                self.gpr_reports.append((travel, det.x, det.y, depth, strength, top))
+                del self.gpr_reports[:-_SPAN_REPORTS]
             self.gpr_strength = max(self.gpr_strength, strength)
             if depth >= self.deep_report_depth_m:
                 self.gpr_deep_strength = max(self.gpr_deep_strength, strength)
@@ -1018,6 +1066,7 @@ class Track:
         self.metal_reliable_n += other.metal_reliable_n
         self.uxo_hints += other.uxo_hints
         self.gpr_edge_hits += other.gpr_edge_hits
+        self.gpr_reports = sorted(self.gpr_reports + other.gpr_reports)[-_SPAN_REPORTS:]
         self.max_conf = max(self.max_conf, other.max_conf)
         self.first_seen = min(self.first_seen, other.first_seen)
         self.last_seen = max(self.last_seen, other.last_seen)
@@ -1290,7 +1339,9 @@ def classify(t: Track, p: FusionParams, now: float,
     no_go = t.metal_max_reliable >= _KG_METAL_G or looked(t, p, now, travel)
     kind, conf = decide(post, final=now - t.first_seen >= p.gpr_wait_s,
                         metal=t.md_hits > 0, no_go=no_go)
-    if no_go and kind in (_K.AP, _K.UNKNOWN) and (deep_reflector(t, p) or wide_top(t, p)):
+    at_sized = kind in (_K.AP, _K.UNKNOWN) and (
+        deep_reflector(t, p) or wide_top(t, p) or spanning_top(t, p))
+    if no_go and at_sized:
         # AT-sized unknowns are AT (module docstring): the confidence stays the posterior.
         return _K.AT, post[Hypothesis.AT] + post[Hypothesis.UXO]
     return kind, conf
@@ -1341,13 +1392,43 @@ def deep_reflector(t: Track, p: FusionParams) -> bool:
     return quiet and spans and t.gpr_depth >= p.deep_reflector_depth_m and strong
 
 
+def spanning_top(t: Track, p: FusionParams) -> bool:
+    """Whether two channels side by side both see a strong top of the track at one depth
+    in one look (``spanning_top_*``): an object wider than the gap between them.
+
+    A channel's beam is narrow near the surface (half power within ``D tan 30 deg``, a few
+    cm at 5-15 cm: demining_sim/sensors/gpr.py), so a point-like object (an AP mine, a
+    fragment, a stone) answers strongly only in the channel over it; midway between two, both
+    answer weakly. A disc that reaches under both answers strongly in both: a TM-62-class AT
+    mine, 0.27-0.33 m across, spans the 0.25 m channel pitch wherever it lies, and no AP mine
+    (at most 0.12 m) does. The flat top the hyperbola fit measures does not say it (a chord
+    near the disc's rim, and 5 cm deep the fits read 4-8 cm against the chord's 10): a TM-62P
+    13 cm deep in loam, 16 cm off the boom's centre line, reported by the two channels either
+    side of it (strengths 40 and 43, 8 cm tops), unheard by the MD, read P(AT) 0.047 and went
+    off under the flail (bench/missions.py gen_at_uxo_lanes seed 2).
+    """
+    reports = [r for r in t.gpr_reports
+               if r[4] >= p.spanning_top_min_z and r[5] >= p.spanning_top_min_half_width_m]
+    for i, (s_i, x_i, y_i, d_i, _, _) in enumerate(reports):
+        for s_j, x_j, y_j, d_j, _, _ in reports[i + 1:]:
+            if (abs(s_j - s_i) <= p.look_association_travel_m
+                    and abs(d_j - d_i) <= p.look_association_depth_m
+                    and p.spanning_top_min_separation_m <= math.hypot(x_j - x_i, y_j - y_i)
+                    <= p.look_association_radius_m):
+                return True
+    return False
+
+
 def no_go_rule(t: Track, p: FusionParams) -> str:
     """Which rule of :func:`classify` gives a track its AT (or UXO) label: an AT-size rule
-    (:func:`deep_reflector`, :func:`wide_top`) or the Bayes decision on the posterior."""
+    (:func:`deep_reflector`, :func:`wide_top`, :func:`spanning_top`) or the Bayes decision on
+    the posterior."""
     if deep_reflector(t, p):
         return 'deep reflector'
     if wide_top(t, p):
         return 'wide top'
+    if spanning_top(t, p):
+        return 'spanning top'
     return 'posterior'
 
 

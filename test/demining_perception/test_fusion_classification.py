@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind
-from demining_perception.fusion.core import FusionCore, FusionParams, Hypothesis, decide
+from demining_perception.fusion.core import (FusionCore, FusionParams, Hypothesis, decide,
+                                            spanning_top)
 
 WAIT_S = FusionParams().gpr_wait_s
 
@@ -277,8 +278,10 @@ def test_a_deep_plastic_reflector_the_md_hears_faintly_is_still_at():
               gpr(0.243, float('nan'), strength=9.0, polarity=1, x=5.2)]
     faint = echoes + [md(0.5, 0.076, conf=0.63)]
     assert kind(faint) == DetectionKind.AT
-    # the rule, not the posterior, makes it AT
-    assert kind(faint, deep_reflector_faint_metal_g=0.0) != DetectionKind.AT
+    # the rule, not the posterior, makes it AT (two channels 0.2 m apart see it strongly:
+    # a spanning top as well)
+    assert kind(faint, deep_reflector_faint_metal_g=0.0, spanning_top_min_z=math.inf) != \
+        DetectionKind.AT
     metal = [dataclasses.replace(d, polarity=-1) for d in echoes] + [md(0.5, 0.076, conf=0.63)]
     assert kind(metal) == kind(metal, deep_reflector_faint_metal_g=0.0)
     grams = echoes + [md(12.0, 0.076)]
@@ -864,3 +867,77 @@ def test_a_weaker_reports_open_width_does_not_widen_a_stone():
     assert [d.kind not in (DetectionKind.AT, DetectionKind.UXO)
             for d in fuse_all(dets, now=100.0)] == [True, True]
     assert fuse(dets, now=100.0, **ONE_TRACK).kind not in (DetectionKind.AT, DetectionKind.UXO)
+
+
+# -- spanning tops: two channels side by side both see a strong top (fusion.core.spanning_top)
+
+
+def _pair(strengths, depths=(0.131, 0.131), ys=(1.004, 0.758), polarity=1, radius=0.08,
+          narrowest=(0.07, 0.08)):
+    """Two channels' reports of one look, as the boom passes an object between them."""
+    return [Detection(x=6.53, y=y, depth=d, confidence=0.98, source='gpr', radius=radius,
+                      strength=z, polarity=polarity, radius_min=r_min)
+            for y, d, z, r_min in zip(ys, depths, strengths, narrowest)]
+
+
+def test_a_tm62p_two_channels_see_strongly_is_at_though_its_fits_read_narrow():
+    """bench/missions.py gen_at_uxo_lanes seed 2: a TM-62P 13 cm deep in loam, 16 cm off the
+    boom's centre line, unheard by the MD; the two channels either side reported 8 cm tops
+    at strengths 40 and 43. P(AT) 0.047 made it UNKNOWN and the flail set it off."""
+    before, after, later = labels(_pair((40.3, 43.4)), [0.5, LOOK_S + 0.05, 100.0])
+    assert DetectionKind.AT not in before
+    assert after == [DetectionKind.AT] and later == [DetectionKind.AT]
+
+
+def test_the_spanning_top_rule_is_what_makes_it_at():
+    """Without the rule the same reports are a suspect, not a no-go zone."""
+    d = fuse(_pair((40.3, 43.4)), now=100.0, spanning_top_min_z=math.inf)
+    assert d.kind == DetectionKind.UNKNOWN
+
+
+@pytest.mark.parametrize('strengths, depths, ys, polarity', [
+    # a PMA-1 8-9 cm deep in laterite midway between two channels (bench/classification.py
+    # generated:laterite seed 2): the strongest pair on anything but an AT mine
+    ((20.0, 18.7), (0.088, 0.09), (4.868, 4.618), 1),
+    # an AP mine under one channel: its neighbour sees the rim weakly
+    ((43.0, 6.0), (0.08, 0.08), (5.0, 5.25), 1),
+    # one channel's two reports of one object are no span
+    ((43.0, 40.0), (0.08, 0.08), (5.0, 5.05), 1),
+    # two tops 8 cm apart in depth are two objects
+    ((43.0, 40.0), (0.06, 0.14), (5.0, 5.25), 1),
+    # metal (the echo against the pulse's sign): the MD's metal speaks for it
+    ((43.0, 40.0), (0.08, 0.08), (5.0, 5.25), -1),
+])
+def test_what_does_not_span_two_channels_is_no_at(strengths, depths, ys, polarity):
+    dets = _pair(strengths, depths, ys, polarity, radius=0.03, narrowest=(0.02, 0.02))
+    for d in fuse_all(dets, now=100.0, **ONE_TRACK):
+        assert d.kind not in (DetectionKind.AT, DetectionKind.UXO)
+
+
+def test_a_span_needs_both_reports_in_one_look():
+    """Two passes of the boom over a stone, half a lane apart, are no span: each channel
+    reported it in its own look."""
+    p = FusionParams()
+    f = FusionCore.from_bounds(p, (0.0, 0.0, 10.0, 10.0))
+    a, b = _pair((43.0, 40.0))
+    f.sweep(6.0, 1.0, 0.0, 0.0)
+    f.add([a], 0.1)
+    f.sweep(6.0 + 2.0 * p.look_association_travel_m, 1.0, 0.0, 1.0)
+    f.add([b], 1.1)
+    (track,) = f.tracks.values()
+    assert track.gpr_hits == 2 and not spanning_top(track, p)
+    f2 = FusionCore.from_bounds(p, (0.0, 0.0, 10.0, 10.0))
+    f2.sweep(6.0, 1.0, 0.0, 0.0)
+    f2.add([a, b], 0.1)
+    (track,) = f2.tracks.values()
+    assert spanning_top(track, p)
+
+
+def test_a_stone_two_channels_see_strongly_as_a_point_is_no_at():
+    """bench/missions.py gen_at_uxo_lanes seed 2: a stone 7 cm deep in loam between two
+    channels read strength 31 on both, each a point (0 cm tops): no disc under them."""
+    dets = _pair((31.0, 31.0), depths=(0.07, 0.07), ys=(-4.24, -4.49), radius=0.0,
+                 narrowest=(0.0, 0.0))
+    assert fuse(dets, now=100.0).kind not in (DetectionKind.AT, DetectionKind.UXO)
+    wide = [dataclasses.replace(d, radius=0.04) for d in dets]
+    assert fuse(wide, now=100.0).kind == DetectionKind.AT
