@@ -1339,9 +1339,8 @@ def classify(t: Track, p: FusionParams, now: float,
     no_go = t.metal_max_reliable >= _KG_METAL_G or looked(t, p, now, travel)
     kind, conf = decide(post, final=now - t.first_seen >= p.gpr_wait_s,
                         metal=t.md_hits > 0, no_go=no_go)
-    at_sized = kind in (_K.AP, _K.UNKNOWN) and (
-        deep_reflector(t, p) or wide_top(t, p) or spanning_top(t, p))
-    if no_go and at_sized:
+    if no_go and kind in (_K.AP, _K.UNKNOWN) and (
+            deep_reflector(t, p) or wide_top(t, p) or spanning_top(t, p)):
         # AT-sized unknowns are AT (module docstring): the confidence stays the posterior.
         return _K.AT, post[Hypothesis.AT] + post[Hypothesis.UXO]
     return kind, conf

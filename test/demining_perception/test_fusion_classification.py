@@ -14,7 +14,7 @@ import pytest
 
 from demining_bringup.contract.datatypes import Detection, DetectionKind
 from demining_perception.fusion.core import (FusionCore, FusionParams, Hypothesis, decide,
-                                            spanning_top)
+                                             spanning_top)
 
 WAIT_S = FusionParams().gpr_wait_s
 
