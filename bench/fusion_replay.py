@@ -189,9 +189,16 @@ def truth_items(run_dir: str) -> List[Dict[str, Any]]:
     path = os.path.join(run_dir, 'truth.json')
     with open(path, encoding='utf-8') as f:
         items = json.load(f)['items']
-    return [{'kind': it['kind'], 'model': it.get('model', ''),
-             'x': it.get('x0', it.get('x')), 'y': it.get('y0', it.get('y')),
-             'depth': it.get('depth0', it.get('depth'))} for it in items]
+    # The simulator's truth names the depth as laid depth0 (now: depth); the record a mission
+    # that ran out of time writes instead (demining_bringup's report) depth_m, without a model.
+    return [{'kind': it['kind'], 'model': it.get('model') or '',
+             'x': _first(it, 'x0', 'x'), 'y': _first(it, 'y0', 'y'),
+             'depth': _first(it, 'depth0', 'depth', 'depth_m')} for it in items]
+
+
+def _first(item: Dict[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` that ``item`` holds a value for (None: none)."""
+    return next((item[k] for k in keys if item.get(k) is not None), None)
 
 
 def score(labels: Dict[int, Dict[str, Any]], items: Sequence[Dict[str, Any]]
@@ -208,8 +215,10 @@ def score(labels: Dict[int, Dict[str, Any]], items: Sequence[Dict[str, Any]]
             first.setdefault(near[1], lab['t'])
             continue
         under = items[near[1]] if near[0] <= MATCH_RADIUS_M else None
+        depth = '' if under is None or under['depth'] is None else \
+            f" {100 * under['depth']:.0f} cm"
         false.append(dict(lab, under=None if under is None else
-                          f"{under['kind']} {under['model']} {100 * under['depth']:.0f} cm"))
+                          f"{under['kind']} {under['model']}{depth}"))
     return {'labels': len(labels), 'false': false,
             'hazards': [dict(items[i], index=i, t=first.get(i)) for i in hazards]}
 

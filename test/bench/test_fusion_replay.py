@@ -79,6 +79,23 @@ def test_a_label_on_no_hazard_is_false_and_names_what_lies_under_it(tmp_path):
     assert false['under'] == 'CLUTTER rock 24 cm' and scored['hazards'] == []
 
 
+def test_the_record_of_a_mission_out_of_time_is_read_too(tmp_path):
+    """A mission that ran out of wall time writes the report's truth (depth_m, no model, no
+    position as laid): a replay of it is scored, not a TypeError (stop 56, irregular_area)."""
+    stone = {'item_id': 'rock_1', 'kind': 'CLUTTER', 'x': 5.05, 'y': 5.1, 'depth_m': 0.24}
+    run, _, _ = _run(tmp_path, [stone])
+    scored = fr.score(fr.replay(fr.load(os.path.join(run, fr.RECORDING)))[0],
+                      fr.truth_items(run))
+    (false,) = scored['false']
+    assert false['under'] == 'CLUTTER  24 cm'
+    no_depth = dict(stone, depth_m=None)
+    with open(os.path.join(run, 'truth.json'), 'w', encoding='utf-8') as f:
+        json.dump({'items': [no_depth]}, f)
+    (false,) = fr.score(fr.replay(fr.load(os.path.join(run, fr.RECORDING)))[0],
+                        fr.truth_items(run))['false']
+    assert false['under'] == 'CLUTTER '
+
+
 def test_a_changed_rule_that_loses_a_hazard_is_reported(tmp_path, capsys):
     run, _, _ = _run(tmp_path, [AT_MINE])
     base = str(tmp_path / 'base.json')
