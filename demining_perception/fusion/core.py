@@ -93,14 +93,14 @@
   deep 25-110 with tops of 4 cm or more, anything else at most 19 (a PMA-1 in laterite),
   stones 10, clutter 6; in a mission a stone 7 cm deep between two channels read 31 on both,
   with point-like (0 cm) tops.
-* **Deep reflectors** (:func:`deep_reflector`): below ~15 cm the GPR cannot size a top (the
-  hyperbola's moveout barely changes with its width), so a plastic AT mine there reads as a
-  stone. A suspect (AP or UNKNOWN label) whose top is at least ``deep_reflector_depth_m``
-  deep, below the AP mines (and from there, through the flail's reach, where a plastic AT
-  mine the rule missed went off under the flail), that the MD does not hear (or hears as no
-  more than ``deep_reflector_faint_metal_g`` under an echo with the pulse's sign: a plastic
-  body and its fuze, bench/missions.py gen_random seed 8), with a strong
-  echo (``deep_reflector_min_z``) in several GPR reports, is AT once looked at (AT-sized
+* **Deep reflectors** (:func:`deep_reflector`): below ~15 cm the GPR does not tell a
+  TM-62P's 32 cm disc from a smaller flat top (fits of 6-16 cm, or left open), so a plastic
+  AT mine there reads as a stone. A suspect (AP or UNKNOWN label) whose top is at least
+  ``deep_reflector_depth_m`` deep, below the AP mines (and from there, through the flail's
+  reach, where a plastic AT mine the rule missed went off under the flail), that the MD does
+  not hear (or hears as no more than ``deep_reflector_faint_metal_g`` under an echo with the
+  pulse's sign: a plastic body and its fuze, bench/missions.py gen_random seed 8), with a
+  strong echo (``deep_reflector_min_z``) in several GPR reports, is AT once looked at (AT-sized
   unknowns are AT); its confidence stays the posterior P(AT) + P(UXO), low. A report from
   the boom's outer channel (``gpr_edge_band_m``) is enough on its own: the object may reach
   past the boom's end, so the channels that report it do not size it (a TM-62P under a
@@ -121,7 +121,17 @@
   within 10 cm of the track's others, the strong ones 18 cm deep or more. Measured
   (bench/perception.py, 21 runs, seeds 1-3): false AT labels 22 -> 17 (the five stones the
   rule labelled: mixed_field 3, rugged_terrain 1, gen:loam 1), pd_at 1.0, AT mines labelled
-  late 2, pd_ap 0.942, all unchanged; held-out seeds 4-5 in the README.
+  late 2, pd_ap 0.942, all unchanged; held-out seeds 4-5 in the README. Of the reports with
+  the pulse's sign only flat-topped ones count (``deep_reflector_min_half_width_m``, 5 cm):
+  the simulator's stones (permittivity 6, below loam's, laterite's and wet clay's: the
+  pulse's sign) are point-like, and their reports' open fits allowed a point (0-2 cm); 57 of
+  79 false no-go zones of 18 missions were such stones, z 10-17, 12-26 cm deep. A disc
+  always lies within 12.5 cm of a channel, which sees a chord of 10 cm half width or more:
+  over TM-62Ps 15-29 cm deep the strongest deep report's top read 9-16 cm on every soil
+  (bench/classification.py, 94 mines at two speeds, none lost by the condition). Replayed
+  (bench/fusion_replay.py on those 18 missions): false no-go labels 79 -> 25, every AT mine
+  and UXO labelled, none later. Against the sign nothing changes (a metal case's fit may
+  leave its top open: a TM-62M 24 cm deep read 3 cm).
 * **Ground the flail has processed** (:meth:`FusionCore.flailed`, the mission's
   /coverage/processed): a track whose top lies within the depth the record guarantees there
   (``working_depth_m - depth_tolerance_m``, less ``flailed_depth_margin_m``), all round it,
@@ -595,6 +605,16 @@ class FusionParams:
         'flailed_depth_margin_m, so that a TM-62P 15-16 cm deep whose strong report reads a '
         'little shallow stays one; inf: every report counts (the rule before)', min=0.0,
         max=math.inf)
+    deep_reflector_min_half_width_m: float = param(
+        0.05, 'a deep reflector\'s strength (deep_reflector_min_z, deep_reflector_plastic_min_z) '
+        'counts only reports whose flat top (the half width the hyperbola fit measured, else '
+        'the narrowest it allows) is at least this, unless their echo is against the pulse\'s '
+        'sign (a metal case, whose fit may leave its top open: a TM-62M 24 cm deep read 3 cm): '
+        'a stone is point-like, its reports\' tops 0-4 cm, while a TM-62P\'s 32 cm disc always '
+        'lies within 12.5 cm of a channel, which sees a chord of 10 cm half width or more (the '
+        'strongest deep report over TM-62Ps 15-29 cm deep read 9-16 cm on every soil: '
+        'bench/classification.py). AP mines (tops up to 6-7 cm) stay in the rule, the cheap '
+        'side of the trade. 0: every report', min=0.0, max=1.0)
     deep_reflector_min_reports: int = param(
         2, 'GPR reports of a deep reflector (a TM-62-class disc spans two channels)', min=1,
         max=100)
@@ -803,9 +823,12 @@ class Track:
     #: The strongest GPR response among the reports whose own top lies at least
     #: ``deep_report_depth_m`` deep (:func:`deep_reflector`: the strong echo must be the deep
     #: one, not a shallow stone's averaged with a faint deeper report), and that depth, m
-    #: (set by the fusion core; -inf: every report counts)
+    #: (set by the fusion core; -inf: every report counts); of the reports not against the
+    #: pulse's sign only those whose :func:`flat_top` is at least ``deep_report_min_top_m``
+    #: (a plastic disc, not a point-like stone; set by the fusion core; 0: every report)
     gpr_deep_strength: float = 0.0
     deep_report_depth_m: float = -math.inf
+    deep_report_min_top_m: float = 0.0
     depth_sum: float = 0.0            # confidence-weighted GPR depth
     depth_weight: float = 0.0
     #: Reliable MD looks (``reliable_md``): confidence^2-weighted MD depth (the metal's
@@ -981,13 +1004,13 @@ class Track:
                         else 0.0
             if det.polarity:
                 self.polarity_sum += math.copysign(det.confidence, det.polarity)
+            top = flat_top(det)
             if det.confidence >= confident_gpr and det.polarity >= 0:
-                top = det.radius if math.isfinite(det.radius) else (
-                    det.radius_min if math.isfinite(det.radius_min) else 0.0)
                 self.gpr_reports.append((travel, det.x, det.y, depth, strength, top))
                 del self.gpr_reports[:-_SPAN_REPORTS]
             self.gpr_strength = max(self.gpr_strength, strength)
-            if depth >= self.deep_report_depth_m:
+            if depth >= self.deep_report_depth_m and (det.polarity < 0
+                                                      or top >= self.deep_report_min_top_m):
                 self.gpr_deep_strength = max(self.gpr_deep_strength, strength)
             self.depth_sum += depth * w
             self.depth_weight += w
@@ -1070,6 +1093,14 @@ class Track:
         self.max_conf = max(self.max_conf, other.max_conf)
         self.first_seen = min(self.first_seen, other.first_seen)
         self.last_seen = max(self.last_seen, other.last_seen)
+
+
+def flat_top(det: Detection) -> float:
+    """A GPR report's flat-top half width, m: the one its hyperbola fit measured, else the
+    narrowest the fit allows (``radius_min``: the top was left open), else 0 (a point)."""
+    if math.isfinite(det.radius):
+        return det.radius
+    return det.radius_min if math.isfinite(det.radius_min) else 0.0
 
 
 def _log_normal_pdf(z: float, sigma: float) -> float:
@@ -1364,9 +1395,10 @@ def deep_reflector(t: Track, p: FusionParams) -> bool:
     ``deep_reflector_faint_metal_g`` and the GPR's echo has the pulse's sign (a plastic
     body: a TM-62P's fuze that deep reads a gram or less at the MD's own depth).
 
-    Below ~15 cm the hyperbola's moveout barely changes with the top's width, so the fit
-    cannot tell a TM-62P's 32 cm disc from a stone (module docstring); its strength and the
-    channels it spans still say it is large. Reported by the boom's outer channel, it may
+    Below ~15 cm the fit does not tell a TM-62P's 32 cm disc from a smaller flat top (module
+    docstring); its strength and the channels it spans still say it is large. With the
+    pulse's sign only flat-topped reports count (:attr:`Track.gpr_deep_strength`): a
+    point-like echo is a stone. Reported by the boom's outer channel, it may
     reach past the boom's end, so one report is enough there.
     """
     # a track the boom's outer channel reported may reach past the boom: the channels that
@@ -1761,7 +1793,8 @@ class FusionCore:
                          travel0=self._travel,
                          weak_depth_excess_m=self.params.md_weak_depth_excess_m,
                          deep_report_depth_m=self.params.deep_reflector_depth_m
-                         - self.params.deep_reflector_report_margin_m)
+                         - self.params.deep_reflector_report_margin_m,
+                         deep_report_min_top_m=self.params.deep_reflector_min_half_width_m)
             self._next_id += 1
             self.tracks[best.id] = best
         else:

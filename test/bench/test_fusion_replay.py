@@ -12,12 +12,15 @@ from demining_bringup.contract.datatypes import Detection
 from demining_perception.fusion.core import FusionCore, FusionParams
 
 #: A TM-62P 23 cm deep as two GPR channels report it in one pass (weak, with the pulse's
-#: sign: the deep-reflector rule's plastic branch makes it AT), the MD silent.
+#: sign and flat tops: the deep-reflector rule's plastic branch makes it AT), the MD silent.
 MINE = (5.0, 5.0)
+#: The flat-top half width its reports fit, m (an AP mine's size: the posterior alone does
+#: not call it AT; a point-like 0-4 cm would be a stone's)
+MINE_TOP_M = 0.06
 
 
-def _gpr(x, y, depth, strength, polarity=1):
-    return Detection(x=x, y=y, depth=depth, confidence=0.95, source='gpr', radius=0.03,
+def _gpr(x, y, depth, strength, polarity=1, radius=0.03):
+    return Detection(x=x, y=y, depth=depth, confidence=0.95, source='gpr', radius=radius,
                      strength=strength, polarity=polarity)
 
 
@@ -30,8 +33,8 @@ def _session(core):
         # the boom passes over both objects, then on (the sensors had their look)
         core.sweep(0.25 * k - 4.0, 5.0, 0.0, 0.5 * k)
         if k == 10:
-            core.add([_gpr(MINE[0], MINE[1], 0.23, 11.6),
-                      _gpr(MINE[0], MINE[1] + 0.25, 0.235, 8.9)], 0.5 * k)
+            core.add([_gpr(MINE[0], MINE[1], 0.23, 11.6, radius=MINE_TOP_M),
+                      _gpr(MINE[0], MINE[1] + 0.25, 0.235, 8.9, radius=MINE_TOP_M)], 0.5 * k)
             core.add([_gpr(8.0, 2.0, 0.05, 30.0)], 0.5 * k)
         if k % 5 == 4:
             core.update(0.5 * k)

@@ -24,10 +24,11 @@ def md(grams, depth, conf=0.95, x=5.0, y=5.0, kind=DetectionKind.UNKNOWN):
                      strength=grams, kind=kind)
 
 
-def gpr(depth, radius, conf=0.95, x=5.02, y=5.0, strength=20.0, polarity=0):
-    """A GPR hit: ``radius`` is the flat-top half width of the hyperbola fit."""
+def gpr(depth, radius, conf=0.95, x=5.02, y=5.0, strength=20.0, polarity=0, radius_min=0.0):
+    """A GPR hit: ``radius`` is the flat-top half width of the hyperbola fit (NaN: left
+    open, ``radius_min`` the narrowest it allows)."""
     return Detection(x=x, y=y, depth=depth, confidence=conf, source='gpr', radius=radius,
-                     strength=strength, polarity=polarity)
+                     strength=strength, polarity=polarity, radius_min=radius_min)
 
 
 def fuse_all(dets, now=10.0, **kw):
@@ -228,17 +229,18 @@ def test_stones_are_not_at(depth, polarity):
     assert d.kind in (DetectionKind.UNKNOWN, DetectionKind.CLUTTER)
 
 
-@pytest.mark.parametrize('depth,radius', [(0.21, 0.04), (0.26, float('nan')), (0.35, 0.0)])
-def test_a_deep_strong_silent_reflector_seen_twice_is_at(depth, radius):
-    """A TM-62P at 20-26 cm: the GPR cannot size its top there (a narrow or unknown half
-    width), the MD does not hear its fuze, so it read as a stone (P(AT) 0.01-0.04) and went
-    off under a track (bench/missions.py gen_at_uxo_lanes, seed 1). Strong, seen by two
-    channels and below the AP mines' 15 cm it is AT-sized: AT (a no-go zone). One report, a
-    weak echo, a shallow top or metal keep the stone's label."""
+@pytest.mark.parametrize('depth,radius,radius_min', [
+    (0.21, 0.06, 0.0), (0.26, float('nan'), 0.12), (0.35, 0.05, 0.04)])
+def test_a_deep_strong_silent_reflector_seen_twice_is_at(depth, radius, radius_min):
+    """A TM-62P at 20-26 cm: the GPR does not tell its 32 cm disc from a smaller flat top
+    there (fits of 6-16 cm, or left open), the MD does not hear its fuze, so it read as a
+    stone (P(AT) 0.01-0.04) and went off under a track (bench/missions.py gen_at_uxo_lanes,
+    seed 1). Strong, seen by two channels and below the AP mines' 15 cm it is AT-sized: AT
+    (a no-go zone). One report, a weak echo, a shallow top or metal keep the stone's label."""
     def kind(dets):
         return fuse(dets, now=100.0).kind
-    two = [gpr(depth, radius, strength=16.0, polarity=1),
-           gpr(depth + 0.01, radius, strength=14.0, polarity=1, y=5.2)]
+    two = [gpr(depth, radius, strength=16.0, polarity=1, radius_min=radius_min),
+           gpr(depth + 0.01, radius, strength=14.0, polarity=1, y=5.2, radius_min=radius_min)]
     assert kind(two) == DetectionKind.AT
     assert kind(two[:1]) != DetectionKind.AT
     weak = [gpr(depth, radius, strength=8.0, polarity=1),
@@ -504,15 +506,56 @@ def test_a_fuze_weight_fragment_reflecting_as_metal_is_not_at(grams, md_conf):
     assert kind(1, metal=(2000.0,), radius=0.15) == DetectionKind.AT
 
 
-@pytest.mark.parametrize('polarity', [-1, 1])
-def test_a_deep_silent_reflector_is_at_whatever_its_polarity(polarity):
+@pytest.mark.parametrize('polarity, radius_min', [(-1, 0.0), (1, 0.12)])
+def test_a_deep_silent_reflector_is_at_whatever_its_polarity(polarity, radius_min):
     """Against the pulse's sign a deep reflector the MD does not hear is metal or a dense
     stone, not a plastic AT mine, but it may be a round deeper than the MD reaches: an 82 mm
     mortar 34 cm deep in dry sand and in laterite read so (two or three reports against the
-    sign, no MD answer; bench/classification.py seeds 1-3). A no-go zone either way."""
-    d = fuse([gpr(0.34, 0.0, strength=16.0, polarity=polarity),
+    sign, no MD answer, point-like tops of 0-4 cm; bench/classification.py seeds 1-3). A
+    no-go zone either way; with the pulse's sign the reports need a flat top
+    (test_a_deep_point_like_reflector_with_the_pulses_sign_is_a_stone)."""
+    d = fuse([gpr(0.34, math.nan, strength=16.0, polarity=polarity, radius_min=radius_min),
               gpr(0.34, 0.01, strength=14.0, polarity=polarity, y=5.2)], now=100.0)
     assert d.kind in (DetectionKind.AT, DetectionKind.UXO)
+
+
+def _reports(rows, polarity=1):
+    """GPR reports (depth, stack strength, confidence, radius_min), open tops, one look."""
+    return [gpr(depth, math.nan, conf=conf, strength=z, polarity=polarity, radius_min=rmin,
+                y=5.0 + 0.05 * i) for i, (depth, z, conf, rmin) in enumerate(rows)]
+
+
+def test_a_deep_point_like_reflector_with_the_pulses_sign_is_a_stone():
+    """bench/missions.py, 18 missions (seeds 1-2 of the generated families, rugged_terrain,
+    irregular_area), replayed by bench/fusion_replay.py: 57 of 79 false no-go zones were the
+    deep-reflector rule on the simulator's stones 12-26 cm deep in loam, laterite and wet
+    clay (a stone's permittivity, 6, below the soil's: an echo with the pulse's sign), strong
+    enough (z 10-17) and seen in one look by several channels, but every report point-like:
+    the fit left the top open and allowed a point (radius_min 0-2 cm). Over TM-62Ps 15-29 cm
+    deep the strongest deep report's top read 9-16 cm on every soil (bench/classification.py)
+    and a disc always lies within 12.5 cm of a channel. Only flat-topped reports make a deep
+    reflector's strength (deep_reflector_min_half_width_m); against the sign nothing changes.
+    """
+    def kind(dets, **kw):
+        return fuse(dets, now=100.0, **kw).kind
+    # gen_at_uxo_lanes seed 1, outside the field: a faint report 24 cm down, then three
+    # 12-13 cm deep in one look (z 17.2 / 13.9 / 13.3); the track read 15.5 cm
+    strong = _reports([(0.243, 4.4, 0.70, 0.0), (0.121, 17.2, 0.84, 0.0),
+                       (0.133, 13.9, 0.79, 0.0), (0.129, 13.3, 0.78, 0.0)])
+    # gen_rect_loam seed 2: three channels at 24 cm, z 10.4 at most (the plastic branch)
+    faint = _reports([(0.237, 5.7, 0.79, 0.0), (0.235, 6.8, 0.53, 0.0),
+                      (0.239, 10.4, 0.71, 0.0), (0.237, 8.0, 0.73, 0.0)])
+    for stone in (strong, faint):
+        assert fuse(stone, now=100.0, **ONE_TRACK).depth >= FusionParams().deep_reflector_depth_m
+        assert kind(stone, **ONE_TRACK) != DetectionKind.AT
+        # the rule before: every deep report's strength counted
+        assert kind(stone, deep_reflector_min_half_width_m=0.0, **ONE_TRACK) == DetectionKind.AT
+        # the same reports with a disc's flat top (open, at least 12 cm) are AT
+        disc = [dataclasses.replace(d, radius_min=0.12) for d in stone]
+        assert kind(disc, **ONE_TRACK) == DetectionKind.AT
+        # a measured top of an AP mine's size (5 cm) still counts: the cheap side
+        ap = [dataclasses.replace(d, radius=0.05) for d in stone]
+        assert kind(ap, **ONE_TRACK) == DetectionKind.AT
 
 
 @pytest.mark.parametrize('hits', [[], [gpr(0.1, 0.01, polarity=-1)],
@@ -672,9 +715,13 @@ def test_a_deep_plastic_reflector_two_channels_report_faintly_is_at():
     metal echo or a stone's 3-8 are not."""
     def kind(dets, **kw):
         return fuse(dets, now=100.0, **kw).kind
-    two = [gpr(0.23, 0.03, strength=11.6, polarity=1),
-           gpr(0.235, 0.02, strength=8.9, polarity=1, y=5.25)]
+    # flat tops of an AP mine's size, which the posterior does not call AT (a 10-12 cm top
+    # it does): the rule speaks
+    two = [gpr(0.23, 0.06, strength=11.6, polarity=1),
+           gpr(0.235, 0.05, strength=8.9, polarity=1, y=5.25)]
     assert kind(two) == DetectionKind.AT
+    point = [dataclasses.replace(d, radius=math.nan, radius_min=0.0) for d in two]
+    assert kind(point) != DetectionKind.AT
     assert kind(two, deep_reflector_plastic_min_z=math.inf) != DetectionKind.AT
     assert kind(two[:1]) != DetectionKind.AT
     against = [dataclasses.replace(d, polarity=-1) for d in two]
@@ -710,10 +757,12 @@ def test_a_shallow_stones_strong_echo_averaged_with_a_faint_deep_one_is_not_at(p
     d = fuse(stone, now=100.0, **ONE_TRACK)
     assert d.depth >= FusionParams().deep_reflector_depth_m    # the mean reads deep
     assert d.kind not in (DetectionKind.AT, DetectionKind.UXO)
-    # the old rule: every report's strength counts
+    # the old rule: every report's strength counts (point-like ones too)
     assert fuse(stone, now=100.0, deep_reflector_report_margin_m=1.0,
-                **ONE_TRACK).kind == DetectionKind.AT
-    deep = [dataclasses.replace(stone[0], depth=0.23), dataclasses.replace(stone[1], depth=0.24)]
+                deep_reflector_min_half_width_m=0.0, **ONE_TRACK).kind == DetectionKind.AT
+    # one deep object with a flat top (open, at least 12 cm: a disc)
+    deep = [dataclasses.replace(stone[0], depth=0.23, radius_min=0.12),
+            dataclasses.replace(stone[1], depth=0.24, radius_min=0.12)]
     assert fuse(deep, now=100.0).kind == DetectionKind.AT
     # a TM-62P 15-16 cm deep whose strong report reads a little shallow stays AT
     tm62p = [gpr(0.135, 0.07, strength=39.0, polarity=1),
