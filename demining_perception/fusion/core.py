@@ -127,8 +127,8 @@
   pulse's sign) are point-like, and their reports' open fits allowed a point (0-2 cm); 57 of
   79 false no-go zones of 18 missions were such stones, z 10-17, 12-26 cm deep. A disc
   always lies within 12.5 cm of a channel, which sees a chord of 10 cm half width or more:
-  over TM-62Ps 15-29 cm deep the strongest deep report's top read 9-16 cm on every soil
-  (bench/classification.py, 94 mines at two speeds, none lost by the condition). Replayed
+  over 82 TM-62Ps 14-29 cm deep the strongest deep report's top read 9-20 cm on every soil
+  (bench/classification.py at two speeds; none of 94 AT mines lost by the condition). Replayed
   (bench/fusion_replay.py on those 18 missions): false no-go labels 79 -> 25, every AT mine
   and UXO labelled, none later. Against the sign nothing changes (a metal case's fit may
   leave its top open: a TM-62M 24 cm deep read 3 cm).
@@ -612,7 +612,7 @@ class FusionParams:
         'sign (a metal case, whose fit may leave its top open: a TM-62M 24 cm deep read 3 cm): '
         'a stone is point-like, its reports\' tops 0-4 cm, while a TM-62P\'s 32 cm disc always '
         'lies within 12.5 cm of a channel, which sees a chord of 10 cm half width or more (the '
-        'strongest deep report over TM-62Ps 15-29 cm deep read 9-16 cm on every soil: '
+        'strongest deep report over TM-62Ps 14-29 cm deep read 9-20 cm on every soil: '
         'bench/classification.py). AP mines (tops up to 6-7 cm) stay in the rule, the cheap '
         'side of the trade. 0: every report', min=0.0, max=1.0)
     deep_reflector_min_reports: int = param(

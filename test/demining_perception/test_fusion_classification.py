@@ -531,8 +531,8 @@ def test_a_deep_point_like_reflector_with_the_pulses_sign_is_a_stone():
     deep-reflector rule on the simulator's stones 12-26 cm deep in loam, laterite and wet
     clay (a stone's permittivity, 6, below the soil's: an echo with the pulse's sign), strong
     enough (z 10-17) and seen in one look by several channels, but every report point-like:
-    the fit left the top open and allowed a point (radius_min 0-2 cm). Over TM-62Ps 15-29 cm
-    deep the strongest deep report's top read 9-16 cm on every soil (bench/classification.py)
+    the fit left the top open and allowed a point (radius_min 0-2 cm). Over TM-62Ps 14-29 cm
+    deep the strongest deep report's top read 9-20 cm on every soil (bench/classification.py)
     and a disc always lies within 12.5 cm of a channel. Only flat-topped reports make a deep
     reflector's strength (deep_reflector_min_half_width_m); against the sign nothing changes.
     """
