@@ -987,6 +987,7 @@ class Track:
             self.gpr_edge_hits += int(edge)
             self.gpr_conf = 1.0 - (1.0 - self.gpr_conf) * (1.0 - det.confidence)
             strength = det.strength if math.isfinite(det.strength) else 0.0
+            top = flat_top(det)
             if math.isfinite(det.radius):
                 if (det.confidence, strength) > (self.gpr_best_conf, self.gpr_strength):
                     self.gpr_best_radius = det.radius
@@ -1000,11 +1001,9 @@ class Track:
                     self.gpr_sized_strength = max(self.gpr_sized_strength, strength)
                 elif strength > self.gpr_open_strength:
                     self.gpr_open_strength = strength
-                    self.gpr_open_floor = det.radius_min if math.isfinite(det.radius_min) \
-                        else 0.0
+                    self.gpr_open_floor = top       # the fit left it open: its narrowest
             if det.polarity:
                 self.polarity_sum += math.copysign(det.confidence, det.polarity)
-            top = flat_top(det)
             if det.confidence >= confident_gpr and det.polarity >= 0:
                 self.gpr_reports.append((travel, det.x, det.y, depth, strength, top))
                 del self.gpr_reports[:-_SPAN_REPORTS]
