@@ -330,11 +330,16 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
     for k in range(len(xy) - 1):
         a, b = xy[k], xy[k + 1]
         yaw = float(facing[k])
-        if k and corner[k]:
-            # a pivot in place: the tracks sweep the rectangle through every heading between
-            dyaw = math.atan2(math.sin(yaw - prev_yaw), math.cos(yaw - prev_yaw))
+        dyaw = math.atan2(math.sin(yaw - prev_yaw), math.cos(yaw - prev_yaw))
+        if k and (corner[k] or abs(dyaw) > _COLLINEAR_RAD):
+            # a pivot in place: the tracks sweep the rectangle through every heading between.
+            # A bend below the corner angle is driven as a curve, not a pivot (no turn), but
+            # the tool, the boom and the tracks still turn through it: modelled as a rotation
+            # at the vertex, the tool's line sweeps the wedge between the two legs' strips (a
+            # 1.2 degree bend of a curved field's pass leaves a 2 cm wedge at the tool's edge
+            # that the tracks then roll over: no such gap is left by the driven curve)
             steps = max(1, int(math.ceil(abs(dyaw) / p.pivot_step_rad)))
-            out.turns += 1
+            out.turns += int(bool(corner[k]))
             for i in range(steps):
                 y0 = prev_yaw + dyaw * i / steps
                 y1 = prev_yaw + dyaw * (i + 1) / steps

@@ -67,6 +67,23 @@ def test_tracks_on_ground_the_boom_never_swept_are_blind_and_scanned_ground_is_n
     assert c.blind_track_m2 > 10.0
 
 
+def test_a_pass_along_a_gentle_curve_keeps_its_tracks_on_its_own_strip():
+    # a pass along a 300 m arc drawn as a polyline (1.2 degree bends every 6.3 m, as a curved
+    # field's boundary is drawn): the follower drives each bend as a curve, the tool sweeping
+    # round it, and on an arc this wide the tracks stay within the tool's strip (they cut
+    # inside it by 2.6^2 / 2R, 1.1 cm). A bend is no pivot and no turn.
+    radius, step = 300.0, 6.35
+    angles = np.arange(0.0, 60.0 / radius, step / radius)
+    arc = [(radius * math.sin(a), radius * (1.0 - math.cos(a))) for a in angles]
+    field = LineString(arc).buffer(6.0, cap_style='flat')
+    safe = Point(arc[0]).buffer(8.0).difference(field)
+    xy = [(arc[0][0] - 6.0, arc[0][1])] + arc
+    for res in (0.2, 0.05):
+        c = check_path(xy, None, list(field.exterior.coords), (), safe,
+                       ContactParams(resolution_m=res))
+        assert c.field_violations == [] and c.turns == 0, res
+
+
 def test_backing_out_retraces_processed_ground_without_a_pivot():
     safe = box(-10.0, 8.0, 0.0, 12.0)
     xy = np.array([[-5.0, 10.0, 0.0], [15.0, 10.0, 0.0], [-5.0, 10.0, 0.0]])
