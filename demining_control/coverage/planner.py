@@ -743,6 +743,9 @@ class _Planner:
         #: are left (``skipped``, their tool strips) and reported, not driven
         self.strict = False
         self.skipped: List[Polygon] = []
+        #: The way in goes outside the field: keep-out zones cut the remaining ground off from
+        #: the start on the field and declared safe ground (:meth:`reachable`).
+        self.enters_outside = False
         #: a gap's sub-plan: the rest of the field's unprocessed ground (the other gaps, the
         #: clearance round the zones), which its transits are judged on as much as the gap's
         self.outer_unprocessed: Polygon = Polygon()
@@ -1544,6 +1547,14 @@ class _Planner:
             pts = pts[1:]
         return len(pts) > 1 and self._keep_out_m(pts, yaw, yaw_b) > 0.0
 
+    @staticmethod
+    def _within_reach(reach, cands: List[List[Lane]], rings: List[List[XY]]
+                      ) -> Tuple[List[List[Lane]], List[List[XY]]]:
+        """The lane options and headland passes that ``reach`` (:meth:`reachable`) meets."""
+        cands = [[ln for ln in c if reach.intersects(LineString([ln.start, ln.end]))]
+                 for c in cands]
+        return [c for c in cands if c], [r for r in rings if reach.intersects(LineString(r))]
+
     def reachable(self, start_xy: Optional[XY]):
         """The ground base_link can reach from the start without the machine entering a zone.
 
@@ -1551,14 +1562,19 @@ class _Planner:
         half width, in one piece with the start; None when there is no start (everything).
         A field cut in two by a zone that must not be crossed keeps only the start's side.
         Without headland passes the machine turns outside, and the belt round the field counts
-        as drivable (declared safe, or ``headland_passes`` set to 0 by the operator).
+        as drivable (declared safe, or ``headland_passes`` set to 0 by the operator). So does
+        it when :attr:`enters_outside` is set: the way in then goes round the zones outside
+        the field (within the geofence), on ground not declared safe but not the confirmed
+        hazardous area either, where the bulb turns at the headland's corners go too.
         """
         if start_xy is None:
             return None
         # turning outside (no headland passes) drives the belt round the field as safe ground
-        field = self.field if self.passes else self.field.buffer(
+        field = self.field if self.passes and not self.enters_outside else self.field.buffer(
             self.p.tool_offset_x_m + self.p.headland_offset_m + self.p.lane_spacing_m,
             join_style='mitre')
+        if self.fence is not None and self.enters_outside:
+            field = field.intersection(self.fence)
         ground = unary_union([field, self.safe]) if not self.safe.is_empty else field
         if self.zones:
             ground = ground.difference(self.zone_keep)
@@ -1768,10 +1784,16 @@ class _Planner:
                 raise PlanningError(NOTHING_LEFT)
         reach = self.reachable(start_xy)
         if reach is not None:
-            cands = [[ln for ln in c if reach.intersects(LineString([ln.start, ln.end]))]
-                     for c in cands]
-            cands = [c for c in cands if c]
-            rings = [r for r in rings if reach.intersects(LineString(r))]
+            within = self._within_reach(reach, cands, rings)
+            if not any(within) and self.passes and not self.enters_outside:
+                # Keep-out zones cut the field off from the start (gen_at_uxo_lanes seed 9:
+                # a TM-62P 1.7 m inside the field where the 3 m approach lane meets it; the
+                # mission was aborted at 0.4 %, the whole field left): the way in goes round
+                # them outside the field, as the headland's corner turns do, not nowhere.
+                self.enters_outside = True
+                reach = self.reachable(start_xy)
+                within = self._within_reach(reach, cands, rings)
+            cands, rings = within
             if not cands and not rings:
                 # ground is left, but keep-out zones cut it off from the machine: never
                 # "nothing left" (a mission would complete with that ground unprocessed)
@@ -2257,7 +2279,12 @@ class _Planner:
         """(unprocessed ground of the field, ground outside it not declared safe) in the
         tracks' pivot disc at ``v``, m^2; ``done``: ground processed besides. The first counts
         ``suspect_pivot_penalty_m2`` more for each known suspect on that unprocessed ground
-        (:meth:`_suspects_m2`): a cost for the choices, not a measured area.
+        (:meth:`_suspects_m2`): a cost for the choices, not a measured area; so does each
+        suspect on the disc's ground outside the field that is not declared safe (the boom
+        sweeps the turning ground outside too, and a suspect it found there is as much a
+        suspect under a track: gen_at_uxo_lanes seed 1, stop 57's code, recorded 40 suspects
+        under a track, 28 of them more than 0.5 m outside the 24 x 18 m field, where it
+        turns).
 
         ``heading``: the machine drives on in it with the tool working. The tool's line is
         ``tool_offset_x_m`` ahead, past the tracks' front: the ground between them is
@@ -2275,16 +2302,20 @@ class _Planner:
         inside = disc.intersection(unprocessed) if not unprocessed.is_empty else Polygon()
         if done is not None and not inside.is_empty:
             inside = inside.difference(done)
-        outside = (disc.difference(self.known_ground).area
-                   if self.known_ground is not None else 0.0)
-        return inside.area + self._suspects_m2(inside), outside
+        beyond = (disc.difference(self.known_ground) if self.known_ground is not None
+                  else Polygon())
+        return inside.area + self._suspects_m2(inside, beyond), beyond.area
 
-    def _suspects_m2(self, inside) -> float:
-        """The penalty of the suspects whose disc meets ``inside`` (a pivot disc's ground not
-        processed), m^2 (``suspect_pivot_penalty_m2`` each; 0 without suspects)."""
-        if self._suspects is None or inside.is_empty:
+    def _suspects_m2(self, *grounds) -> float:
+        """The penalty of the suspects whose disc meets any of ``grounds`` (a pivot disc's
+        ground not allowed), m^2 (``suspect_pivot_penalty_m2`` each, once; 0 without
+        suspects)."""
+        if self._suspects is None:
             return 0.0
-        hits = self._suspects.query(inside, predicate='intersects')
+        hits = set()
+        for ground in grounds:
+            if not ground.is_empty:
+                hits.update(self._suspects.query(ground, predicate='intersects').tolist())
         return float(len(hits)) * self.p.suspect_pivot_penalty_m2
 
     def _run_in(self, here: XY, yaw: Optional[float], b: XY, yaw_b: float, unprocessed

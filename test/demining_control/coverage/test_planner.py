@@ -13,8 +13,9 @@ from shapely.ops import unary_union
 
 from demining_bringup.contract.area import HazardArea
 from demining_bringup.contract.parameters import ParamError, from_dict
-from demining_control.coverage.allowed import geofence, metres_outside
+from demining_control.coverage.allowed import ContactParams, check_path, geofence, metres_outside
 from demining_control.coverage.lead_in import blind_pivots
+from demining_control.coverage.no_go import disc_polygon
 from demining_control.coverage.planner import (_CORNER_RUNS_M, _EXCLUSION_PENALTY,
                                                NO_HEADLAND, CoverageParams, Lane,
                                                PlanningError, _facing, _Planner,
@@ -805,6 +806,47 @@ def test_a_suspect_on_unprocessed_ground_in_a_pivot_disc_costs_the_penalty():
     done = unprocessed.difference(box(8.0, 8.0, 12.0, 12.0))       # processed round it
     assert known._disc_areas((11.0, 10.0), done)[0] == pytest.approx(
         plain._disc_areas((11.0, 10.0), done)[0])
+
+
+def test_a_suspect_outside_the_field_in_a_pivot_disc_costs_the_penalty_too():
+    """The boom sweeps the turning ground outside the field too: a suspect found there, on
+    ground the area does not declare safe, costs a pivot over it the same penalty (once,
+    whether its disc lies outside, inside or both), and nothing on declared safe ground."""
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    p = CoverageParams()
+    plain = _Planner(field, [], p)
+    known = _Planner(field, [], p, suspects=[(-1.5, 10.0, 0.3), (0.2, 4.0, 0.5)])
+    assert known.known_ground is not None          # turning on its headland: outside unknown
+    processed = Polygon()                          # the field all processed
+    for v, extra in (((0.5, 10.0), p.suspect_pivot_penalty_m2),
+                     ((0.5, 4.0), p.suspect_pivot_penalty_m2),
+                     ((15.0, 10.0), 0.0)):
+        got, want = known._disc_areas(v, processed), plain._disc_areas(v, processed)
+        assert got[0] == pytest.approx(want[0] + extra) and got[1] == pytest.approx(want[1])
+    safe = box(-10.0, 0.0, 0.0, 20.0)
+    declared = _Planner(field, [], p, safe_ground=safe, suspects=[(-1.5, 10.0, 0.3)])
+    assert declared._disc_areas((0.5, 10.0), processed)[0] == pytest.approx(
+        _Planner(field, [], p, safe_ground=safe)._disc_areas((0.5, 10.0), processed)[0])
+
+
+def test_a_field_whose_entrance_a_no_go_zone_closes_is_entered_round_it_outside():
+    """gen_at_uxo_lanes seed 9: a TM-62P 1.7 m inside the field where the 3 m approach lane
+    meets it. Its no-go zone closed the only way in over the field and declared safe ground,
+    and the mission was aborted at 0.4 % with the whole field left. The way in now goes round
+    the zone outside the field (ground not declared safe, as the headland's corner turns
+    use), inside the geofence, and the field is processed but for the zone's surroundings."""
+    field = [(0.0, 0.0), (24.0, 0.0), (24.0, 18.0), (0.0, 18.0)]
+    safe = box(-10.0, -0.5, 0.0, 2.5)
+    zone = [list(disc_polygon(1.75, 2.0, 1.16).exterior.coords)[:-1]]
+    fence = geofence(field, safe, 10.0)
+    p = CoverageParams(sensor_width_m=3.2)
+    plan = plan_coverage(field, [], (-3.7, 1.1), p, start_yaw=0.0, safe_ground=safe,
+                         no_go_zones=zone, fence=fence)
+    xy = np.column_stack([plan.waypoints, plan.facing])
+    check = check_path(xy, plan.work, field, zone, safe, ContactParams(resolution_m=0.2),
+                       clearance_m=p.exclusion_clearance_m)
+    assert check.keep_out_at == [] and check.coverage_pct > 95.0
+    assert metres_outside(plan.waypoints, fence) == 0.0
 
 
 def test_the_lanes_still_process_the_suspects():
