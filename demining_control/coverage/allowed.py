@@ -18,7 +18,11 @@ overhang and the raised tool press nothing; the lowered, turning tool is what pr
 reverse where the planner says so: :mod:`demining_control.follower.pure_pursuit`) on a
 raster: the tool marks the ground it sweeps on work legs (pivots included: the flail stays down
 and turning, as the mission's processed-ground grid counts it), then the tracks' swept
-rectangle is checked against allowed ground at that moment. It is the yardstick of the planner
+rectangle is checked against allowed ground at that moment. A bend below the corner angle is
+no pivot (the follower drives it as a curve), but the tool, the boom and the tracks turn
+through it all the same: the check turns them at the vertex, so a curved field's pass (its
+polyline bends 1-2 degrees every few metres) leaves no wedge between two legs' tool strips
+that the tracks would then roll over. It is the yardstick of the planner
 (tests, ``bench/coverage.py``): how many metres of path put a track on ground not known safe.
 The sensor boom's sweep is replayed too (every leg and pivot, ahead of the tracks driving
 forward, behind them in reverse): where a track presses ground of the field that is neither
