@@ -966,8 +966,9 @@ def run_mission(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def child_main() -> int:
     """``missions.py --child``: one mission, spec on stdin, row on the last stdout line."""
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
-                        format='%(name)s %(levelname)s: %(message)s')
+    from demining_bringup.hosts.deterministic import ConsoleHandler
+    # the components' lines stamped with the simulated time, as the CLI prints them
+    logging.basicConfig(level=logging.WARNING, handlers=[ConsoleHandler()])
     spec = json.loads(sys.stdin.read())
     row = run_mission(spec)
     sys.stdout.write(ROW_PREFIX + json.dumps(row) + '\n')

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import random
@@ -244,6 +245,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def _run_core(ns: argparse.Namespace) -> int:
     """``--backend core``: the same components on the deterministic host, no DDS."""
     from demining_bringup import deterministic_runner
+    from demining_bringup.hosts.deterministic import LOGGER_NAME, ConsoleHandler
     from demining_bringup.preflight import preflight
     from demining_bringup.stack import check_profile
     args, profile, nodes = _prepare(ns, '')          # bad input ends before a folder exists
@@ -256,6 +258,10 @@ def _run_core(ns: argparse.Namespace) -> int:
     _say(f'world   {args["world"]}')
     _say(f'profile {args["profile"]}')
     _say(f'nodes   {", ".join(n.name for n in nodes)} (deterministic host, no DDS)')
+    # the components' lines as a ROS 2 console prints them, stamped with the simulated time
+    logger = logging.getLogger(LOGGER_NAME)
+    if not any(isinstance(h, ConsoleHandler) for h in logger.handlers):
+        logger.addHandler(ConsoleHandler())
     stop = StopRequest().install()
     try:
         result = deterministic_runner.run_deterministic(nodes, run_dir=run_dir, progress=_say,

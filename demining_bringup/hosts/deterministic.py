@@ -25,6 +25,7 @@ import collections
 import dataclasses
 import logging
 import math
+import sys
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Type
 
 from demining_bringup.contract.codec import DecodeError
@@ -56,17 +57,24 @@ class _Timer:
         return True
 
 
+#: rcutils' severity names (the console's ``[WARN]``), by Python logging level.
+_SEVERITY = {logging.DEBUG: 'DEBUG', logging.INFO: 'INFO', logging.WARNING: 'WARN',
+             logging.ERROR: 'ERROR', logging.CRITICAL: 'FATAL'}
+
+
 class HostLog:
-    """A component's log: Python logging, throttled on simulated time."""
+    """A component's log: Python logging, throttled on simulated time; each record carries
+    the simulated time it was made at (``sim_time``, for :class:`LogFormatter`)."""
 
     def __init__(self, name: str, clock: Callable[[], float]) -> None:
         """Log as ``demining.<name>``; throttle on ``clock()`` (simulated seconds)."""
         self._logger = logging.getLogger(f'{LOGGER_NAME}.{name}')
+        self._clock = clock
         self._throttle = Throttle(clock)
 
     def _log(self, level: int, text: str, throttle_s: float) -> None:
         if self._throttle.allow(level, text, throttle_s):
-            self._logger.log(level, text)
+            self._logger.log(level, text, extra={'sim_time': self._clock()})
 
     def debug(self, text: str, *, throttle_s: float = 0.0) -> None:
         """Log at DEBUG."""
@@ -83,6 +91,44 @@ class HostLog:
     def error(self, text: str, *, throttle_s: float = 0.0) -> None:
         """Log at ERROR."""
         self._log(logging.ERROR, text, throttle_s)
+
+
+class LogFormatter(logging.Formatter):
+    """A log line as a ROS 2 console prints one (rcutils' default
+    ``[{severity}] [{time}] [{name}]: {message}``), the time being the simulated seconds of
+    the record (:class:`HostLog`) so that it matches the journal's and the report's stamps;
+    the node name without the ``demining.`` prefix. A record from elsewhere (no simulated
+    time) shows ``-``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line (a traceback, if any, on the lines after it)."""
+        t = getattr(record, 'sim_time', None)
+        stamp = f'{t:.3f}' if isinstance(t, (int, float)) and math.isfinite(t) else '-'
+        name = record.name
+        if name.startswith(LOGGER_NAME + '.'):
+            name = name[len(LOGGER_NAME) + 1:]
+        line = (f'[{_SEVERITY.get(record.levelno, record.levelname)}] [{stamp}] [{name}]: '
+                f'{record.getMessage()}')
+        if record.exc_info:
+            line += '\n' + self.formatException(record.exc_info)
+        return line
+
+
+class ConsoleHandler(logging.Handler):
+    """Writes :class:`LogFormatter` lines to the ``sys.stderr`` of the moment (as Python's
+    last-resort handler does: a test's captured stream, the CLI's terminal)."""
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        """A handler at ``level`` with a :class:`LogFormatter`."""
+        super().__init__(level)
+        self.setFormatter(LogFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record's line."""
+        try:
+            sys.stderr.write(self.format(record) + '\n')
+        except Exception:  # noqa: BLE001 - logging's contract: a failed write is reported
+            self.handleError(record)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,4 +343,5 @@ class DeterministicHost:
             k += 1
 
 
-__all__ = ['ComponentFailure', 'DeterministicHost', 'HostLog', 'Hosted', 'LOGGER_NAME']
+__all__ = ['ComponentFailure', 'DeterministicHost', 'HostLog', 'Hosted', 'LOGGER_NAME',
+           'ConsoleHandler', 'LogFormatter']

@@ -180,6 +180,13 @@ _LEFT_AFTER_RECOVER = ('left after the gap re-cover: a wedge beside a keep-out z
                        'corner no lane or pass reaches')
 
 #: Why a plan has no headland passes although they were asked for ('auto').
+#: Grid the inputs are snapped to for the second try when GEOS fails on a plan's own
+#: intermediate geometry, m (a millimetre: far below the 0.2 m raster the plans are judged on,
+#: far above the float noise that makes GEOS's overlay fail).
+FALLBACK_GRID_M = 1e-3
+#: Note of a plan made on :data:`FALLBACK_GRID_M` (the planner node logs it).
+GEOMETRY_FALLBACK = ('the first plan failed in a geometry overlay (GEOS): planned again on '
+                     'the inputs snapped to a 1 mm grid')
 NO_HEADLAND = ('no headland pass fits (every pass comes within the tool\'s reach of a keep-out '
                'zone): the lanes turn outside the field, on ground not declared safe')
 
@@ -1798,9 +1805,11 @@ class _Planner:
                 # ground is left, but keep-out zones cut it off from the machine: never
                 # "nothing left" (a mission would complete with that ground unprocessed)
                 raise PlanningError(CUT_OFF)
-        unprocessed = self.region.difference(self.processed)
+        unprocessed = robust(shapely.difference, self.region, self.processed)
         if not self.outer_unprocessed.is_empty:
-            unprocessed = unary_union([unprocessed, self.outer_unprocessed])
+            # a zone's edge nearly on the field's (gen_at_uxo_lanes seed 11, pinned six times
+            # round a suspect: "non-noded intersection")
+            unprocessed = robust(shapely.union_all, [unprocessed, self.outer_unprocessed])
         self._prepare_transits()
         here = start_xy
         # (points, work leg, the first segment is driven in reverse: a back-out)
@@ -2650,6 +2659,13 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
                   ) -> CoveragePlan:
     """Plan boustrophedon coverage of ``field`` minus ``exclusion_zones`` for base_link.
 
+    GEOS's floating-point overlay can still fail on an intermediate geometry the planner
+    makes (nearly coincident edges no input snap foresees: "non-noded intersection"). The
+    plan is then made once more from the inputs snapped to :data:`FALLBACK_GRID_M`, which
+    moves every edge it made (a re-plan must not end a mission over a micrometre; the
+    planner node refuses a plan that fails again, with the request kept for ``--replay``).
+    The plan says so in its notes (:data:`GEOMETRY_FALLBACK`).
+
     :param start_xy: the vehicle position; the path starts there and goes to the nearest lane end.
     :param start_yaw: the vehicle's heading at ``start_xy`` (ENU, rad; None: unknown): the
         first pivot, from it, is judged like every other (a pivot that would swing the
@@ -2677,7 +2693,44 @@ def plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]] =
         them: a pivot whose disc meets one on unprocessed ground costs
         ``suspect_pivot_penalty_m2`` more; the lanes still process them.
     :raises PlanningError: on an invalid polygon, an area no lane fits, or nothing left.
+    :raises shapely.errors.GEOSException: when the fallback's overlays fail too.
     """
+    args = (field, exclusion_zones, start_xy, params, processed, safe_ground, no_go_zones,
+            fence, start_yaw, scanned, driven, suspects)
+    try:
+        return _plan_coverage(*args)
+    except shapely.errors.GEOSException:
+        pass
+    plan = _plan_coverage(*_on_grid(*args, grid_m=FALLBACK_GRID_M))
+    plan.notes.append(GEOMETRY_FALLBACK)
+    return plan
+
+
+def _on_grid(field, exclusion_zones, start_xy, params, processed, safe_ground, no_go_zones,
+             fence, start_yaw, scanned, driven, suspects, *, grid_m: float) -> tuple:
+    """:func:`plan_coverage`'s arguments with every geometry snapped to ``grid_m``."""
+    decimals = max(0, round(-math.log10(grid_m)))
+
+    def ring(points):
+        return [(round(float(x), decimals), round(float(y), decimals)) for x, y in points]
+
+    def geom(g):
+        if g is None or g.is_empty:
+            return g
+        with np.errstate(divide='ignore', invalid='ignore'):
+            return shapely.set_precision(g, grid_m)
+
+    return (ring(field), [ring(z) for z in exclusion_zones], start_xy, params, geom(processed),
+            geom(safe_ground), [ring(z) for z in no_go_zones], geom(fence), start_yaw,
+            geom(scanned), geom(driven), suspects)
+
+
+def _plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
+                   start_xy: Optional[XY], params: Optional[CoverageParams], processed,
+                   safe_ground, no_go_zones: Sequence[Sequence[XY]], fence,
+                   start_yaw: Optional[float], scanned, driven,
+                   suspects: Sequence[Tuple[float, float, float]]) -> CoveragePlan:
+    """:func:`plan_coverage` on its inputs as given."""
     params = params or CoverageParams()
     if start_xy is not None and not all(math.isfinite(c) for c in start_xy):
         raise PlanningError('start position must be finite')

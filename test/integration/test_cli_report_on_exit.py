@@ -9,6 +9,7 @@ reason, every file present and readable (0644), exit code 1.
 import datetime as dt
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -87,6 +88,9 @@ def test_core_timeout_leaves_a_complete_report_and_exit_code_1(tmp_path):
     summary = _assert_complete_report(run_dir, 'timed out after 20 s wall')
     assert summary['mission_time_s'] > 0 and summary['coverage_percent'] < 99.0
     assert 'mission aborted' in proc.stdout and 'timed out after 20 s wall' in proc.stdout
+    # the components' lines as a ROS 2 console prints them, stamped with the simulated time
+    assert re.search(r'^\[WARN\] \[\d+\.\d{3}\] \[safety_supervisor\]: safety state ',
+                     proc.stderr, re.MULTILINE), proc.stderr
 
 
 @pytest.mark.slow(seconds=20)

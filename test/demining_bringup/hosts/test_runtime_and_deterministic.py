@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import logging
 import math
 
 import pytest
@@ -12,7 +13,9 @@ from demining_bringup.contract.component import Component, Port
 from demining_bringup.contract.datatypes import Twist2D
 from demining_bringup.contract.states import LifecycleState, MissionState
 from demining_bringup.deterministic_runner import hosted
-from demining_bringup.hosts.deterministic import ComponentFailure, DeterministicHost, Hosted
+from demining_bringup.hosts.deterministic import (LOGGER_NAME, ComponentFailure, ConsoleHandler,
+                                                  DeterministicHost, Hosted, HostLog,
+                                                  LogFormatter)
 from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog, Throttle
 
 ACTUATOR_TOPICS = {topics.CMD_VEL, topics.TOOL_COMMAND, topics.CMD_VEL_AUTO,
@@ -85,6 +88,29 @@ def test_throttle_lets_one_line_a_period_per_message_head():
     assert th.allow(30, 'another message', 5.0) and th.allow(30, 'unthrottled', 0.0)
     now[0] = 5.0
     assert th.allow(30, 'bad odometry dropped: NaN', 5.0)
+
+
+def test_a_component_log_line_reads_as_a_ros_console_line_at_its_simulated_time(capsys):
+    """`demine run --backend core` printed the bare message: no node, no time to match the
+    journal's stamps with."""
+    now = [1234.5]
+    logger = logging.getLogger(f'{LOGGER_NAME}.coverage_planner')
+    handler = ConsoleHandler()
+    logger.addHandler(handler)
+    try:
+        log = HostLog('coverage_planner', lambda: now[0])
+        log.warning('no-go zone: AT mine at (3.0, 4.0)')
+        now[0] = 1240.0
+        log.error('pinned')
+        logging.getLogger('bench.missions').error('outside the host')
+    finally:
+        logger.removeHandler(handler)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:2] == ['[WARN] [1234.500] [coverage_planner]: no-go zone: AT mine at (3.0, 4.0)',
+                         '[ERROR] [1240.000] [coverage_planner]: pinned']
+    record = logging.LogRecord('bench.missions', logging.ERROR, __file__, 1, 'outside', None,
+                               None)
+    assert LogFormatter().format(record) == '[ERROR] [-] [bench.missions]: outside'
 
 
 def _run_host(tmp_path, sim_s):

@@ -7,6 +7,7 @@ import os
 from hypothesis import assume, given, settings, strategies as st
 import numpy as np
 import pytest
+import shapely
 from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import unary_union
@@ -16,9 +17,10 @@ from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import ContactParams, check_path, geofence, metres_outside
 from demining_control.coverage.lead_in import blind_pivots
 from demining_control.coverage.no_go import disc_polygon
+from demining_control.coverage import planner as planner_module
 from demining_control.coverage.planner import (_CORNER_RUNS_M, _EXCLUSION_PENALTY,
-                                               NO_HEADLAND, CoverageParams, Lane,
-                                               PlanningError, _facing, _Planner,
+                                               GEOMETRY_FALLBACK, NO_HEADLAND, CoverageParams,
+                                               Lane, PlanningError, _facing, _Planner,
                                                _retraces_in_reverse, auto_lane_angle,
                                                classify_work, lane_footprints, lane_strips,
                                                lead_geometry, plan_coverage)
@@ -644,6 +646,53 @@ def test_processed_ground_a_denormal_off_a_lane_line_plans():
     plan = plan_coverage(pts, [], (0.0, 1.0), CoverageParams(), processed=done,
                          fence=geofence(field, None, 10.0), start_yaw=0.0)
     assert np.all(np.isfinite(plan.waypoints)) and len(plan.waypoints) > 1
+
+
+def test_a_replan_whose_zone_edge_nearly_meets_the_fields_plans():
+    # gen_at_uxo_lanes seed 11, recorded by the coverage planner: pinned six times round a
+    # suspect, the zones grown each time. Joining the field's unprocessed ground to the
+    # belt outside it raised GEOS's "TopologyException: non-noded intersection", the
+    # planner node refused the plan and the mission was aborted at 6.3 %.
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'data', 'plan_requests',
+                        'gen_at_uxo_lanes_s11_non_noded.json')
+    req = read_request(path)
+    plan = req.plan()
+    assert len(plan.waypoints) > 1 and any(plan.work)
+    assert GEOMETRY_FALLBACK not in plan.notes       # the overlay itself is made robust
+
+
+def test_a_plan_that_geos_fails_is_made_again_on_a_millimetre_grid(monkeypatch):
+    # Any other overlay of the planner's own geometry may fail as that one did: the plan is
+    # made once more from inputs snapped to 1 mm, not refused (a refused re-plan ends the
+    # mission), and says so.
+    seen = []
+    real = planner_module._plan_coverage
+
+    def failing_once(*args):
+        seen.append(args)
+        if len(seen) == 1:
+            raise shapely.errors.GEOSException('TopologyException: found non-noded '
+                                               'intersection')
+        return real(*args)
+
+    monkeypatch.setattr(planner_module, '_plan_coverage', failing_once)
+    field = [(0.0, 0.0), (30.0000000001, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    processed = box(0.0, 0.0, 30.0, 4.0000004)
+    plan = plan_coverage(field, [[(10.0, 10.0), (12.0, 10.0), (12.0, 12.0)]], (-2.0, -2.0),
+                         processed=processed)
+    assert plan.notes[-1] == GEOMETRY_FALLBACK and len(seen) == 2
+    again = seen[1]
+    assert again[0][1] == (30.0, 0.0)
+    assert again[4].bounds == pytest.approx((0.0, 0.0, 30.0, 4.0), abs=1e-12)
+    assert len(plan.waypoints) > 1 and any(plan.work)
+
+    # a failure on the millimetre grid too is the caller's: the node refuses with the reason
+    def failing(*args):
+        raise shapely.errors.GEOSException('non-noded')
+
+    monkeypatch.setattr(planner_module, '_plan_coverage', failing)
+    with pytest.raises(shapely.errors.GEOSException):
+        plan_coverage(field, start_xy=(-2.0, -2.0))
 
 
 @settings(max_examples=25, deadline=None)
