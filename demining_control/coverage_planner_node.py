@@ -105,7 +105,7 @@ from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import (HAZARD_UNDER_TRACK, KEEP_OUT_CAUSES, SLOPE_STOP,
                                               DiagLevel, FollowerStatus, PlanState,
-                                              SafetyState)
+                                              SafetyState, hazard_position)
 from demining_control.coverage.allowed import geofence, metres_outside
 from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_polygon, escape,
                                              first_refusal, first_zone_entered, footprint,
@@ -206,6 +206,9 @@ _TRAIL_YAW_RAD = 0.1
 #: The back-out may sweep this far beyond the processed, safe and driven ground: localisation
 #: noise between the trail's poses and the footprint's heading wobble on a straight reverse, m.
 _TRAIL_TOLERANCE_M = 0.25
+#: The suspect a refusal names (the supervisor's position, to 0.1 m) is the one within this of
+#: it: a suspect's fused position moves by centimetres between updates, m.
+_SUSPECT_MATCH_M = 0.5
 
 
 def _pivot_reach(c: 'CoveragePlannerConfig') -> float:
@@ -302,6 +305,8 @@ class CoveragePlannerComponent(Component):
         #: planned round like a no-go zone and left for manual clearance.
         self.hazards: List[Tuple[float, float, float]] = []
         self.hazard_refused = False
+        #: where the latest such refusal said the suspect is (None: it did not say)
+        self.hazard_refused_at: Optional[Tuple[float, float]] = None
         self.marked: List[Polygon] = []
         #: the suspects (:func:`suspect_key`) that pinned the machine once
         self.suspect_pins: Set[Tuple[int, int]] = set()
@@ -548,7 +553,9 @@ class CoveragePlannerComponent(Component):
             cause in event.reason for cause in KEEP_OUT_CAUSES)
         self.refusing = refused
         # kept through the pin (the supervisor lets each slower command go in between)
-        self.hazard_refused |= refused and HAZARD_UNDER_TRACK in event.reason
+        if refused and HAZARD_UNDER_TRACK in event.reason:
+            self.hazard_refused = True
+            self.hazard_refused_at = hazard_position(event.reason) or self.hazard_refused_at
         if refused:
             if self.pinned_since is None:
                 self.pinned_since = now
@@ -592,7 +599,7 @@ class CoveragePlannerComponent(Component):
             return
         if self.released_at is not None and now - self.released_at >= c.pin_replan_s:
             self.pinned_since = self.released_at = None      # moving freely again
-            self.hazard_refused = False
+            self.hazard_refused, self.hazard_refused_at = False, None
             return
         if now - self.pinned_since < c.pin_replan_s:
             return
@@ -600,8 +607,19 @@ class CoveragePlannerComponent(Component):
         self.pinned_since = now if self.refusing else None
         self.released_at = None
         if self.hazard_refused:
-            self.hazard_refused = False
-            if self._suspect_pinned(pose, now) or self._mark_hazard(pose, now):
+            at, self.hazard_refused, self.hazard_refused_at = self.hazard_refused_at, False, None
+            marked = self._marked_at(at)
+            if marked is not None:
+                # planned round already, and still in the way: a pin at that mark, as at any
+                # keep-out zone (not at a zone the refusal was not about: gen_random seed 51
+                # widened a no-go zone six times while a suspect refused every motion)
+                where = nearest_points(self.marked[marked[1]], Point(pose.x, pose.y))[0]
+                if self._count_pin(marked, (where.x, where.y), now, 'a track would press the '
+                                   f'marked suspect at ({at[0]:.1f}, {at[1]:.1f})'):
+                    if self._plan(pose, self._processed_now(), now, force_back_out=True):
+                        self.replans += 1
+                return
+            if self._suspect_pinned(pose, now, at) or self._mark_hazard(pose, now, at):
                 # a re-plan or a new mark is the pin's answer: the supervisor's rule is exact,
                 # so the suspect is not widened and other zones' pin budgets are not spent
                 self.pins += 1
@@ -697,19 +715,43 @@ class CoveragePlannerComponent(Component):
         if self._plan(pose, self._processed_now(), now, force_back_out=True):
             self.replans += 1
 
-    def _nearest_suspect(self, pose: VehicleState) -> Optional[Tuple[float, float, float]]:
-        """The unmarked suspect nearest the machine within the footprint's pivot reach (the
-        one the supervisor's refusal is about), or None."""
+    def _nearest_suspect(self, pose: VehicleState, at: Optional[Tuple[float, float]] = None
+                         ) -> Optional[Tuple[float, float, float]]:
+        """The unmarked suspect the supervisor's refusal is about: the one within
+        :data:`_SUSPECT_MATCH_M` of ``at`` (where the refusal said it is), else the one nearest
+        the machine within the footprint's pivot reach; or None."""
+        if at is not None:
+            named = [(math.hypot(x - at[0], y - at[1]), x, y, r) for x, y, r in self._unmarked()]
+            named = [n for n in named if n[0] <= _SUSPECT_MATCH_M]
+            if named:
+                return min(named)[1:]
         reach = _pivot_reach(self.config)
         near = [(math.hypot(x - pose.x, y - pose.y), x, y, r) for x, y, r in self._unmarked()
                 if math.hypot(x - pose.x, y - pose.y) <= reach + r]
         return min(near)[1:] if near else None
 
-    def _suspect_pinned(self, pose: VehicleState, now: float) -> bool:
+    def _marked_at(self, at: Optional[Tuple[float, float]]) -> Optional[Tuple[str, int]]:
+        """The key (('h', i)) of the marked suspect the refusal names (its mark holds ``at``,
+        within :data:`_SUSPECT_MATCH_M`) when no unmarked one is nearer, else None."""
+        if at is None:
+            return None
+        here = Point(at)
+        d = [(m.distance(here), i) for i, m in enumerate(self.marked)]
+        d = [(dist, i) for dist, i in d if dist <= _SUSPECT_MATCH_M]
+        if not d:
+            return None
+        unmarked = [math.hypot(x - at[0], y - at[1]) for x, y, _ in self._unmarked()]
+        if unmarked and min(unmarked) < min(d)[0]:
+            return None
+        return ('h', min(d)[1])
+
+    def _suspect_pinned(self, pose: VehicleState, now: float,
+                        at: Optional[Tuple[float, float]] = None) -> bool:
         """The first pin at a suspect: re-plan (every re-plan knows the suspects and keeps
         its pivots off them where it can) instead of marking it at once; False when this
-        suspect pinned the machine before (then it is marked) or there is none."""
-        found = self._nearest_suspect(pose)
+        suspect pinned the machine before (then it is marked) or there is none. ``at``: where
+        the refusal said the suspect is (:meth:`_nearest_suspect`)."""
+        found = self._nearest_suspect(pose, at)
         if found is None:
             return False
         key = suspect_key(found[0], found[1])
@@ -721,14 +763,15 @@ class CoveragePlannerComponent(Component):
                          'with the turns kept off the suspects')
         return True
 
-    def _mark_hazard(self, pose: VehicleState, now: float) -> bool:
+    def _mark_hazard(self, pose: VehicleState, now: float,
+                     at: Optional[Tuple[float, float]] = None) -> bool:
         """Mark the suspect a track would press (the supervisor's refusal): the unmarked one
         nearest the tracks within the footprint's pivot reach, planned round from now on.
         False when there is none (the refusal is then a pin at the zone it meets), or when
         ``max_marked_suspects`` are marked already (the plan is refused: the mission ends
-        with its report)."""
+        with its report). ``at``: where the refusal said the suspect is."""
         c = self.config
-        found = self._nearest_suspect(pose)
+        found = self._nearest_suspect(pose, at)
         if found is None:
             return False
         x, y, r = found

@@ -7,6 +7,8 @@ Nodes compare and publish these members, never string literals; the codec turns 
 from __future__ import annotations
 
 import enum
+import math
+from typing import Optional, Tuple
 
 
 class MissionState(str, enum.Enum):
@@ -176,6 +178,29 @@ def suspect_under_track(x: float, y: float) -> str:
     """The event text of a motion passed on (recorded, not refused) whose tracks pressed the
     detected suspect at (``x``, ``y``) on ground not allowed, map frame, m."""
     return f'{ALLOWED_GROUND_RECORDED}: {HAZARD_UNDER_TRACK} at ({x:.1f}, {y:.1f})'
+
+
+def hazard_refusal(x: float, y: float) -> str:
+    """The protective-stop cause refusing a motion whose tracks would press the detected
+    suspect at (``x``, ``y``) (map frame, m): :data:`HAZARD_UNDER_TRACK` and where, so that
+    the coverage planner answers that suspect, not the one nearest the machine
+    (:func:`hazard_position`)."""
+    return f'{HAZARD_UNDER_TRACK} at ({x:.1f}, {y:.1f})'
+
+
+def hazard_position(reason: str) -> Optional[Tuple[float, float]]:
+    """The suspect's position a reason names (:func:`hazard_refusal`, among other causes),
+    else None (no such cause, or one without a position)."""
+    head = f'{HAZARD_UNDER_TRACK} at ('
+    k = reason.find(head)
+    if k < 0:
+        return None
+    inner = reason[k + len(head):].partition(')')[0]
+    try:
+        x, y = (float(v) for v in inner.split(','))
+    except ValueError:
+        return None
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else None
 
 
 def departure_number(reason: str) -> int:

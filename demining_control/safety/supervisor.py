@@ -104,7 +104,7 @@ from demining_bringup.contract.states import (ALLOWED_GROUND_EVENT_PREFIX,  # no
                                               ALLOWED_GROUND_RECORDED, ALLOWED_GROUND_STOP,
                                               allowed_ground_departure, EXCLUSION_AHEAD,
                                               HAZARD_UNDER_TRACK, INTERLOCK_HOLD, NO_GO_AHEAD,
-                                              PIVOT_HOLD,
+                                              PIVOT_HOLD, hazard_refusal,
                                               SLOPE_RECOVERY, SLOPE_STOP,
                                               SLOPE_UNDO_PIVOT, CmdSource,
                                               SafetyState, ZoneState, suspect_under_track)
@@ -1095,8 +1095,8 @@ class SafetySupervisor:
             elif leaves and self.allowed.hazard_at is not None and p.suspect_track_enforce:
                 # a suspect the tool has not processed must not go off under a track (an AT
                 # mine seen only at the boom's edge is an unknown: a trial laterite field,
-                # a TM-62P under a pivot)
-                causes.append(HAZARD_UNDER_TRACK)
+                # a TM-62P under a pivot); which one, for the coverage planner's answer
+                causes.append(hazard_refusal(*self.allowed.hazard_at))
             elif leaves != self._recorded_leave:
                 if leaves:
                     # an area without declared safe ground: recorded, not enforced (bounded)
