@@ -291,6 +291,8 @@ class CoveragePlannerComponent(Component):
         #: its pins and extra planning margin (key: ('x', index) exclusion, ('n', index) no-go).
         self.pinned_since: Optional[float] = None
         self.refusing = False
+        #: the reason of the refusal going on (empty: none)
+        self.refusal = ''
         self.released_at: Optional[float] = None
         self.pins = 0
         self.zone_pins: dict = {}
@@ -552,6 +554,7 @@ class CoveragePlannerComponent(Component):
         refused = event.state == SafetyState.PROTECTIVE_STOP.value and any(
             cause in event.reason for cause in KEEP_OUT_CAUSES)
         self.refusing = refused
+        self.refusal = event.reason if refused else ''
         # kept through the pin (the supervisor lets each slower command go in between)
         if refused and HAZARD_UNDER_TRACK in event.reason:
             self.hazard_refused = True
@@ -603,11 +606,18 @@ class CoveragePlannerComponent(Component):
             return
         if now - self.pinned_since < c.pin_replan_s:
             return
-        # a stop that goes on sends no new event: the clock restarts for the new path
+        # a stop that goes on sends no new event: the clock restarts for the new path, and
+        # its cause holds for the next pin (gen_notch_clay_exclusion seed 10 with
+        # suspect_track_enforce: a suspect's stop went on after the first pin's re-plan, and
+        # the next five pins widened the exclusion zone nearest the machine until the plan
+        # was refused)
         self.pinned_since = now if self.refusing else None
         self.released_at = None
         if self.hazard_refused:
-            at, self.hazard_refused, self.hazard_refused_at = self.hazard_refused_at, False, None
+            at = self.hazard_refused_at
+            self.hazard_refused = self.refusing and HAZARD_UNDER_TRACK in self.refusal
+            self.hazard_refused_at = hazard_position(self.refusal) if self.hazard_refused \
+                else None
             marked = self._marked_at(at)
             if marked is not None:
                 # planned round already, and still in the way: a pin at that mark, as at any

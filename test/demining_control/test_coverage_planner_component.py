@@ -293,13 +293,14 @@ def _refuse(rt, stamp, reason=None):
                                      reason or NO_GO_AHEAD), stamp)
 
 
-def _pinned_by_suspect(rt, pose, t0, t1):
+def _pinned_by_suspect(rt, pose, t0, t1, at=None):
     """Refused for a track on a suspect every 0.5 s from ``t0`` to ``t1``, each refusal
-    cleared at once, the machine standing at ``pose``."""
+    cleared at once, the machine standing at ``pose``; ``at``: the suspect's position the
+    refusal names (None: it names none)."""
     from demining_bringup.contract.datatypes import SafetyEvent
-    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, SafetyState
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, SafetyState, hazard_refusal
     for t in np.arange(t0, t1, 0.5):
-        _refuse(rt, float(t), HAZARD_UNDER_TRACK)
+        _refuse(rt, float(t), HAZARD_UNDER_TRACK if at is None else hazard_refusal(*at))
         rt.deliver('safety', SafetyEvent(float(t) + 0.1, SafetyState.OK.value, 'ok'),
                    float(t) + 0.1)
         rt.deliver('pose', pose, float(t) + 0.2)
@@ -789,6 +790,52 @@ def test_a_geometry_error_in_the_planner_refuses_the_plan_with_its_reason(area_f
     assert statuses[-1].state == PlanState.REFUSED.value
     assert 'geometry error in the planner' in statuses[-1].reason
     assert 'side location conflict' in statuses[-1].reason
+
+
+def test_a_refusal_is_answered_at_the_suspect_it_names_never_by_widening_another_zone(
+        area_file):
+    """The supervisor judges a motion over its horizon: the suspect it refuses may lie beyond
+    the footprint's pivot reach. The planner found none there and widened the no-go zone
+    nearest the machine instead, six times, and the mission was aborted (gen_random seed 51
+    with suspect_track_enforce: a suspect at (15.9, 0.3) refused every motion, the UXO zone
+    at (4.9, 7.2) grew 3 m). Now the named suspect is re-planned for, then marked; a refusal
+    at a marked suspect is a pin at that mark."""
+    rt, out, pose, near = _suspect_runtime(area_file)
+    ahead = Detection(x=17.0, y=6.4, depth=0.05, confidence=0.5, kind=DetectionKind.AP,
+                      radius=0.05)
+    at = Detection(x=11.0, y=11.5, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                   radius=0.16)
+    rt.deliver('detections', Detections(10.0, [near, ahead, at]), 10.0)
+    comp = rt.component
+    n = len(out)
+    _pinned_by_suspect(rt, pose, 40.0, 47.0, at=(17.0, 6.4))
+    assert len(out) == n + 1 and not comp.marked and not comp.inflation
+    assert any('suspect at (17.0, 6.4)' in text for _, text, _ in rt.log.lines)
+    _pinned_by_suspect(rt, pose, 47.0, 54.0, at=(17.0, 6.4))
+    assert len(out) == n + 2 and not comp.inflation
+    assert len(comp.marked) == 1 and comp.marked[0].contains(Point(17.0, 6.4))
+    # still refused there: a pin at the mark, counted and bounded like any zone's
+    _pinned_by_suspect(rt, pose, 54.0, 61.0, at=(17.0, 6.4))
+    assert len(out) == n + 3 and comp.zone_pins == {('h', 0): 1}
+    assert set(comp.inflation) == {('h', 0)}
+    assert any('marked suspect at (17.0, 6.4)' in text for _, text, _ in rt.log.lines)
+
+
+def test_a_suspects_stop_that_goes_on_is_still_that_suspects_at_the_next_pin(area_file):
+    """A stop that goes on sends no new event. After the first pin's re-plan the planner
+    forgot that the stop was a suspect's, and each later pin widened the exclusion zone
+    nearest the machine until the plan was refused (gen_notch_clay_exclusion seed 10 with
+    suspect_track_enforce, aborted at 20 %)."""
+    from demining_bringup.contract.states import hazard_refusal
+    rt, out, pose, near = _suspect_runtime(area_file)
+    rt.deliver('detections', Detections(10.0, [near]), 10.0)
+    comp = rt.component
+    n = len(out)
+    _refuse(rt, 40.0, hazard_refusal(7.5, 2.6))           # one event, then the stop holds
+    for t in np.arange(40.0, 51.5, 0.5):
+        rt.deliver('pose', pose, float(t))
+    assert len(out) == n + 2 and not comp.inflation and not comp.zone_pins
+    assert len(comp.marked) == 1 and comp.marked[0].contains(Point(7.5, 2.6))
 
 
 def test_past_max_marked_suspects_the_plan_is_refused_and_no_path_follows(area_file):

@@ -312,7 +312,7 @@ def test_the_supervisor_refuses_a_pivot_onto_a_suspect_even_where_it_only_record
     """A TM-62P 12 cm deep in laterite, seen at the boom's edge, was an unknown track for
     300 s before a pivot on unprocessed ground set it off under a track (a trial field)."""
     from demining_bringup.contract.datatypes import DetectionKind
-    from demining_bringup.contract.states import HAZARD_UNDER_TRACK
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, hazard_position
     sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True,
                                                suspect_track_enforce=True))
     assert not sup.allowed_enforced
@@ -327,6 +327,9 @@ def test_the_supervisor_refuses_a_pivot_onto_a_suspect_even_where_it_only_record
         assert (HAZARD_UNDER_TRACK in sup.reason) is (state is SafetyState.PROTECTIVE_STOP)
         if state is SafetyState.PROTECTIVE_STOP:
             assert twist.v == 0.0 and twist.omega == 0.0
+            # which suspect: the coverage planner answers that one (it may lie beyond the
+            # footprint's pivot reach on a longer motion)
+            assert hazard_position(sup.reason) == (13.6, 9.4)
     # a straight run away from it passes
     assert sup.update(inputs(3.0, 12.0, 8.0, 0.0, -0.3, 0.0, working=False), 3.0)[0] \
         is SafetyState.OK
