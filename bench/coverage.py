@@ -63,7 +63,9 @@ Last line: one JSON object: ``footprint_violations`` (sum), ``field_violations``
 ground processed before it counting as allowed: one JSON line per request, then their sums
 (with ``blind_pivots``, ``blind_pivot_m2`` and ``start_pivot_m2``: the plan's pivots that sweep
 the tracks over ground nothing has looked at, the pivot from the machine's facing onto the
-first leg included, and that first pivot's share).
+first leg included, and that first pivot's share; ``suspects_pressed``: the suspects the
+request knew that a track presses on ground not allowed before the tool processed them, each
+once, as the safety supervisor records them).
 
 Usage: ``bench/coverage.py [--quick] [--png FILE] [--resolution M] [--profile NAME]
 [--replay FILE...]``
@@ -371,7 +373,7 @@ def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> 
              'field_violations': 0, 'field_outside_allowed_m': 0.0, 'keep_out_entries': 0,
              'lead_ins': 0, 'blind_lowerings': 0, 'blind_track_m2': 0.0,
              'blind_track_stretches': 0, 'blind_pivots': 0, 'blind_pivot_m2': 0.0,
-             'start_pivot_m2': 0.0}
+             'start_pivot_m2': 0.0, 'suspects_pressed': 0}
     drawn = []
     for path, req in requests:
         c0 = time.process_time()
@@ -387,7 +389,7 @@ def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> 
         xy = np.column_stack([plan.waypoints, plan.facing])
         check = check_path(xy, plan.work, req.field,
                            [*req.exclusion_zones, *req.no_go_zones], allowed,
-                           contact_for(req.params, resolution_m))
+                           contact_for(req.params, resolution_m), suspects=req.suspects)
         row = {'file': path, 'stamp': req.stamp, 'start': [round(v, 2) for v in req.start],
                'length_m': round(check.length_m, 1), 'turns': check.turns,
                'footprint_violations': len(check.violations),
@@ -404,13 +406,15 @@ def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> 
                'blind_pivot_m2': round(sum(a for _, a in plan.lead_ins.blind_pivots), 2),
                'start_pivot_m2': round(plan.lead_ins.start_pivot[1], 2)
                if plan.lead_ins.start_pivot else 0.0,
+               'suspects': len(req.suspects),
+               'suspects_pressed': len(check.suspects_pressed),
                'plan_cpu_s': round(cpu, 3)}
         print(json.dumps(row))
         drawn.append((path, req, plan, check))
         for key in ('footprint_violations', 'field_violations', 'field_outside_allowed_m',
                     'keep_out_entries', 'lead_ins', 'blind_lowerings', 'blind_track_m2',
                     'blind_track_stretches', 'blind_pivots', 'blind_pivot_m2',
-                    'start_pivot_m2'):
+                    'start_pivot_m2', 'suspects_pressed'):
             total[key] += row[key]
     for key in ('field_outside_allowed_m', 'blind_track_m2', 'blind_pivot_m2',
                 'start_pivot_m2'):

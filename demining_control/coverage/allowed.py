@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import shapely
@@ -120,6 +120,11 @@ class PathCheck:
     coverage_pct: float = 0.0
     #: Pivots (heading changes above the corner angle).
     turns: int = 0
+    #: The known suspects (``check_path``'s ``suspects``: AP and unknown tracks) a track
+    #: presses on ground not allowed before the tool has processed them, each once, in the
+    #: order pressed (x, y): what the safety supervisor records (or, with
+    #: ``suspect_track_enforce``, refuses) as a suspect under a track.
+    suspects_pressed: List[XY] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict:
         """Figures for logs and benches."""
@@ -131,7 +136,8 @@ class PathCheck:
                 'blind_track_m2': round(self.blind_track_m2, 2),
                 'blind_track_stretches': len(self.blind_track_at),
                 'keep_out_m': round(self.keep_out_m, 1), 'keep_out_entries': len(self.keep_out_at),
-                'coverage_pct': round(self.coverage_pct, 3), 'turns': self.turns}
+                'coverage_pct': round(self.coverage_pct, 3), 'turns': self.turns,
+                'suspects_pressed': len(self.suspects_pressed)}
 
 
 #: Grid an overlay is snap-rounded to when GEOS's floating-point overlay fails, m (a
@@ -223,6 +229,23 @@ class _Raster:
         """(row slice, column slice, mask) of the cells inside a convex polygon."""
         return convex_cells(quad, self.x0, self.y0, self.res, self.w, self.h)
 
+    def labels(self, discs: Sequence[Tuple[float, float, float]]) -> np.ndarray:
+        """Cells whose centres are in disc i (x, y, radius) labelled i, others -1 (where discs
+        overlap, the later one's label)."""
+        out = np.full((self.h, self.w), -1, dtype=np.int32)
+        for i, (x, y, r) in enumerate(discs):
+            i0 = max(int(math.floor((x - r - self.x0) / self.res)), 0)
+            i1 = min(int(math.ceil((x + r - self.x0) / self.res)) + 1, self.w)
+            j0 = max(int(math.floor((y - r - self.y0) / self.res)), 0)
+            j1 = min(int(math.ceil((y + r - self.y0) / self.res)) + 1, self.h)
+            if i1 <= i0 or j1 <= j0:
+                continue
+            cx = self.x0 + (np.arange(i0, i1) + 0.5) * self.res
+            cy = self.y0 + (np.arange(j0, j1) + 0.5) * self.res
+            inside = (cx[None, :] - x) ** 2 + (cy[:, None] - y) ** 2 <= r * r
+            out[j0:j1, i0:i1][inside] = i
+        return out
+
 
 def _hull(points: np.ndarray) -> np.ndarray:
     """The convex hull's vertices, counter-clockwise (Andrew's monotone chain)."""
@@ -231,7 +254,8 @@ def _hull(points: np.ndarray) -> np.ndarray:
 
 def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence[XY],
                keep_out: Sequence[Sequence[XY]] = (), safe_ground=None,
-               params: Optional[ContactParams] = None, clearance_m: float = 0.0) -> PathCheck:
+               params: Optional[ContactParams] = None, clearance_m: float = 0.0,
+               suspects: Sequence[Tuple[float, float, float]] = ()) -> PathCheck:
     """Replay a base_link path and measure where its tracks leave allowed ground.
 
     :param xy: the path (N x 2, map frame, or N x 3 with the planner's facing yaw), driven
@@ -242,6 +266,9 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
         coverage figure's denominator) is the field minus the zones grown by it.
     :param safe_ground: a shapely geometry of declared safe ground (None: none); where it
         overlaps a keep-out zone (a road excluded from processing) the tracks may cross.
+    :param suspects: discs (x, y, radius) of detected suspects
+        (:func:`.no_go.hazard_discs`): a track on one where the ground is not allowed is
+        counted in :attr:`PathCheck.suspects_pressed`.
     """
     p = params or ContactParams()
     xy = np.asarray(xy, dtype=float)
@@ -278,6 +305,8 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
     todo = grid.layer(field_poly.difference(zone.buffer(clearance_m)) if not zone.is_empty
                       else field_poly)
     in_field = grid.layer(field_poly)
+    suspect_ids = grid.labels(suspects) if len(suspects) else None
+    pressed: Dict[int, XY] = {}
     if len(xy) < 2:
         out.coverage_pct = 0.0
         return out
@@ -299,6 +328,10 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
         nonlocal in_violation, in_keep_out, in_field_violation, in_blind
         rows, cols, mask = grid.window(quad_tracks)
         unknown = mask & ~(safe[rows, cols] | grid.processed[rows, cols])
+        if suspect_ids is not None:
+            for i in np.unique(suspect_ids[rows, cols][unknown]).tolist():
+                if i >= 0 and i not in pressed:
+                    pressed[i] = (float(suspects[i][0]), float(suspects[i][1]))
         field_unknown = unknown & in_field[rows, cols]
         field_hit = bool(field_unknown.any())
         unseen = field_unknown & ~grid.scanned[rows, cols]
@@ -387,6 +420,7 @@ def check_path(xy: Sequence[XY], work: Optional[Sequence[bool]], field: Sequence
             if reverse_leg[k]:
                 scan(boom)
     out.blind_track_m2 = float(grid.blind.sum()) * p.resolution_m ** 2
+    out.suspects_pressed = list(pressed.values())
     total = int(todo.sum())
     out.coverage_pct = 100.0 * float((grid.processed & todo).sum()) / total if total else 0.0
     return out

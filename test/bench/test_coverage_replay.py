@@ -13,9 +13,11 @@ FIELD = [(0.0, 0.0), (20.0, 0.0), (20.0, 12.0), (0.0, 12.0)]
 
 def test_each_request_is_planned_again_and_measured_then_summed(tmp_path, capsys):
     done = box(0.0, 0.0, 20.0, 2.0)
+    # a suspect on every turning ground of the field: some pivot presses it
+    suspects = [(x + 0.5, y + 0.5, 0.4) for x in range(0, 20, 2) for y in range(3, 12, 2)]
     paths = [write_request(str(tmp_path), PlanRequest(
         field=FIELD, exclusion_zones=[], start=start, params=CoverageParams(),
-        start_yaw=0.0, processed=done, stamp=stamp))
+        start_yaw=0.0, processed=done, stamp=stamp, suspects=suspects))
         for start, stamp in (((1.0, 1.0), 10.0), ((19.0, 1.0), 20.0))]
     everything = PlanRequest(field=FIELD, exclusion_zones=[], start=(1.0, 1.0),
                              params=CoverageParams(), processed=box(-1.0, -1.0, 21.0, 13.0))
@@ -29,6 +31,9 @@ def test_each_request_is_planned_again_and_measured_then_summed(tmp_path, capsys
     assert total['requests'] == 3 and total['refused'] == 1
     assert total['field_violations'] == sum(r['field_violations'] for r in rows[:2])
     assert total['blind_track_stretches'] == sum(r['blind_track_stretches'] for r in rows[:2])
+    assert all(r['suspects'] == len(suspects) and 0 < r['suspects_pressed'] < len(suspects)
+               for r in rows[:2])
+    assert total['suspects_pressed'] == sum(r['suspects_pressed'] for r in rows[:2])
 
 
 def test_the_check_is_of_the_machine_the_request_planned_for():

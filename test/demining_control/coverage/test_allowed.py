@@ -41,6 +41,29 @@ def test_a_pivot_on_a_single_lane_sweeps_the_tracks_over_unprocessed_ground():
     assert c.violations[0] == pytest.approx((15.0, 10.0))
 
 
+def test_suspects_a_track_presses_on_ground_not_allowed_are_counted_once_each():
+    # The supervisor records each suspect (an AP or unknown track) a track presses before the
+    # tool has processed it; the plan's yardstick counts the same (bench/coverage.py
+    # --replay: a re-plan knows the suspects).
+    safe = box(-10.0, 8.0, 0.0, 12.0)
+    path = [(-5.0, 10.0), (15.0, 10.0), (15.0, 15.0)]       # in along a lane, then a pivot
+    beside = (15.0, 11.8, 0.3)      # within the pivot's sweep, off the tool's strip
+    ahead = (10.0, 10.0, 0.3)       # on the lane: the tool processes it before the tracks
+    outside = (-3.0, 10.0, 0.3)     # on the declared safe ground
+    far = (25.0, 3.0, 0.3)          # nowhere near the tracks
+    c = check_path(path, None, RECT, (), safe, CONTACT, suspects=[ahead, outside, far, beside])
+    assert c.suspects_pressed == [(15.0, 11.8)]
+    assert c.as_dict()['suspects_pressed'] == 1
+    # driven twice over: still one
+    c = check_path(path + [(15.0, 10.0), (15.0, 15.0)], None, RECT, (), safe, CONTACT,
+                   suspects=[beside])
+    assert c.suspects_pressed == [(15.0, 11.8)]
+    # the same drive tool raised presses the one on the lane too
+    c = check_path(path, [False, False, False], RECT, (), safe, CONTACT,
+                   suspects=[ahead, outside, far, beside])
+    assert sorted(c.suspects_pressed) == [(10.0, 10.0), (15.0, 11.8)]
+
+
 def test_tracks_on_ground_the_boom_never_swept_are_blind_and_scanned_ground_is_not():
     safe = box(-10.0, 8.0, 0.0, 12.0)
     contact = ContactParams(resolution_m=0.1, sensor_width_m=3.2, sensor_offset_x_m=4.0,
