@@ -576,15 +576,19 @@ def test_a_replan_from_a_machine_with_a_zone_behind_does_not_pivot_its_hull_into
     assert LineString(w).distance(zone) > 0.0
 
 
+def _recorded(name):
+    """A plan request a mission kept (test/data/plan_requests/``name``)."""
+    return read_request(os.path.join(os.path.dirname(__file__), '..', '..', 'data',
+                                     'plan_requests', name))
+
+
 def test_a_replan_where_no_lane_fits_any_more_covers_the_gaps_or_reports_them():
     # gen_random seed 2 (a 7 m wide field on a slope), recorded by the coverage planner: a
     # place marked too steep slashed across the field beside a no-go zone, and no lane of
     # the field fitted what was left. The re-plan raised "beside a keep-out zone" and the
     # mission aborted at 55.6 % with 35 m^2 of reachable ground left. A re-plan with work
     # done goes on to the gap re-cover: passes along the zones, the rest reported.
-    path = os.path.join(os.path.dirname(__file__), '..', '..', 'data', 'plan_requests',
-                        'gen_random_s2_after_steep.json')
-    req = read_request(path)
+    req = _recorded('gen_random_s2_after_steep.json')
     plan = req.plan()
     assert len(plan.waypoints) > 1 and any(plan.work)
     done = lane_strips(plan.lanes, plan.headland, req.params.tool_width_m)
@@ -623,9 +627,7 @@ def test_a_replan_enters_a_headland_stretch_from_its_processed_end():
     # left of the pass at its nearer end, on the field's unprocessed ground, and pivoted
     # there: its tracks swept 5.3 m^2 the boom had never scanned, and a TM-62M there went
     # off under the left track. The stretch's far end lies on processed ground.
-    path = os.path.join(os.path.dirname(__file__), '..', '..', 'data', 'plan_requests',
-                        'quick_mixed_s1_after_zone.json')
-    req = read_request(path)
+    req = _recorded('quick_mixed_s1_after_zone.json')
     plan = req.plan()
     blind = _pivots_blind_m2(plan, req.field, req.processed, req.params)
     # 37.7 m^2 in all before; inner passes' corners still sweep some (issue 7 item 1)
@@ -653,9 +655,7 @@ def test_a_replan_whose_zone_edge_nearly_meets_the_fields_plans():
     # suspect, the zones grown each time. Joining the field's unprocessed ground to the
     # belt outside it raised GEOS's "TopologyException: non-noded intersection", the
     # planner node refused the plan and the mission was aborted at 6.3 %.
-    path = os.path.join(os.path.dirname(__file__), '..', '..', 'data', 'plan_requests',
-                        'gen_at_uxo_lanes_s11_non_noded.json')
-    req = read_request(path)
+    req = _recorded('gen_at_uxo_lanes_s11_non_noded.json')
     plan = req.plan()
     assert len(plan.waypoints) > 1 and any(plan.work)
     assert GEOMETRY_FALLBACK not in plan.notes       # the overlay itself is made robust
