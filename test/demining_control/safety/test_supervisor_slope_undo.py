@@ -150,3 +150,33 @@ def test_a_turn_that_began_over_the_slope_is_not_undone():
         state, cmd, _ = m.step(0.0, 0.3, STEEP_ROLL_DEG, source='teleop')
         assert state is SafetyState.OK and cmd.omega == pytest.approx(P.teleop_creep_yaw_rate)
     assert m.step(0.0, -0.3, STEEP_ROLL_DEG)[1] == Twist2D()      # autonomy: nothing to undo
+
+
+def test_a_stop_just_after_a_pivot_keeps_the_turn_while_the_machine_rolls_past_the_place():
+    """rugged_terrain seed 9: a pivot on level ground, 0.46 m on the roll went above the work
+    limit, and the machine rolled on to 0.50 m from where it had pivoted. Past
+    ``slope_undo_place_m`` the turn was forgotten: straight back, then the pivot back was
+    refused, every 5 s for a minute, until the twelfth place marked too steep ended the
+    mission at 45.3 %. Backed into the place again, the undo is passed."""
+    m = Machine()
+    for _ in range(25):
+        assert m.step(0.4, 0.0)[0] is SafetyState.OK
+    while m.yaw < 0.9:
+        assert m.step(0.0, 0.3)[0] is SafetyState.OK
+    place = (m.x, m.y)
+    for _ in range(11):                                   # on 0.44 m, level
+        assert m.step(0.4, 0.0)[0] is SafetyState.OK
+    state, cmd, _ = m.step(0.4, 0.0, STEEP_ROLL_DEG)
+    assert state is SafetyState.PROTECTIVE_STOP and SLOPE_STOP in m.sup.reason
+    m.x += 0.1 * math.cos(m.yaw)                           # it rolls on after the stop
+    m.y += 0.1 * math.sin(m.yaw)
+    assert math.hypot(m.x - place[0], m.y - place[1]) > P.slope_undo_place_m
+    assert m.step(0.0, -0.3, STEEP_ROLL_DEG)[1] == Twist2D()     # not from out there
+    while math.hypot(m.x - place[0], m.y - place[1]) > 0.2:       # straight back
+        state, cmd, _ = m.step(-0.4, 0.0, STEEP_ROLL_DEG)
+        assert state is SafetyState.OK and m.sup.reason == SLOPE_RECOVERY
+    state, cmd, _ = m.step(0.0, -0.3, STEEP_ROLL_DEG)             # the pivot back
+    assert state is SafetyState.OK and cmd == Twist2D(0.0, -P.teleop_creep_yaw_rate)
+    while m.step(0.0, -0.3, STEEP_ROLL_DEG)[0] is SafetyState.OK:
+        assert m.yaw > -0.1
+    assert abs(m.yaw) <= P.slope_undo_tolerance_rad               # the heading it came with
