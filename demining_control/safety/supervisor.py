@@ -48,10 +48,12 @@ too steep and re-plans round it). A slope stop that began during or just after a
 ``slope_undo_place_m`` of where the machine began turning on the spot) may first be undone:
 autonomy may turn back on the spot towards the heading the machine had there, where its
 attitude was within the limits, and no further (at ``teleop_creep_yaw_rate``, rotors stopped,
-tool lifted). Straight back from a machine that has just pivoted is ground it never drove; the
-reversed pivot sweeps exactly the ground the tracks just swept and brings the attitude back to
-one within the limits, and from there the straight reverse is back down the driven trail
-(rugged_terrain seed 1 stood 900 s after a pivot into a slope stop and was aborted at 40 %).
+tool lifted), once it is back within ``slope_undo_place_m`` of that place: the stop holds the
+turn while the machine rolls on past it and reverses. Straight back from a machine that has
+just pivoted is ground it never drove; the reversed pivot sweeps exactly the ground the tracks
+just swept and brings the attitude back to one within the limits, and from there the straight
+reverse is back down the driven trail (rugged_terrain seed 1 stood 900 s after a pivot into a
+slope stop and was aborted at 40 %).
 
 Keep-out on the footprint (allowed ground, :mod:`demining_control.safety.allowed_ground`;
 ``allowed_ground_check``): the motion passed on (forward, reverse or pivot, after the clamps
