@@ -290,7 +290,6 @@ class CoveragePlannerComponent(Component):
         #: it does not), when it last let the machine go, the re-plans so far, and per zone
         #: its pins and extra planning margin (key: ('x', index) exclusion, ('n', index) no-go).
         self.pinned_since: Optional[float] = None
-        self.refusing = False
         #: the reason of the refusal going on (empty: none)
         self.refusal = ''
         self.released_at: Optional[float] = None
@@ -553,7 +552,6 @@ class CoveragePlannerComponent(Component):
             self.slope_since = now
         refused = event.state == SafetyState.PROTECTIVE_STOP.value and any(
             cause in event.reason for cause in KEEP_OUT_CAUSES)
-        self.refusing = refused
         self.refusal = event.reason if refused else ''
         # kept through the pin (the supervisor lets each slower command go in between)
         if refused and HAZARD_UNDER_TRACK in event.reason:
@@ -611,11 +609,11 @@ class CoveragePlannerComponent(Component):
         # suspect_track_enforce: a suspect's stop went on after the first pin's re-plan, and
         # the next five pins widened the exclusion zone nearest the machine until the plan
         # was refused)
-        self.pinned_since = now if self.refusing else None
+        self.pinned_since = now if self.refusal else None
         self.released_at = None
         if self.hazard_refused:
             at = self.hazard_refused_at
-            self.hazard_refused = self.refusing and HAZARD_UNDER_TRACK in self.refusal
+            self.hazard_refused = HAZARD_UNDER_TRACK in self.refusal
             self.hazard_refused_at = hazard_position(self.refusal) if self.hazard_refused \
                 else None
             marked = self._marked_at(at)

@@ -179,7 +179,6 @@ _BESIDE_ZONE = ("beside a keep-out zone: the tool's strip over it would touch th
 _LEFT_AFTER_RECOVER = ('left after the gap re-cover: a wedge beside a keep-out zone or a field '
                        'corner no lane or pass reaches')
 
-#: Why a plan has no headland passes although they were asked for ('auto').
 #: Grid the inputs are snapped to for the second try when GEOS fails on a plan's own
 #: intermediate geometry, m (a millimetre: far below the 0.2 m raster the plans are judged on,
 #: far above the float noise that makes GEOS's overlay fail).
@@ -187,6 +186,7 @@ FALLBACK_GRID_M = 1e-3
 #: Note of a plan made on :data:`FALLBACK_GRID_M` (the planner node logs it).
 GEOMETRY_FALLBACK = ('the first plan failed in a geometry overlay (GEOS): planned again on '
                      'the inputs snapped to a 1 mm grid')
+#: Why a plan has no headland passes although they were asked for ('auto').
 NO_HEADLAND = ('no headland pass fits (every pass comes within the tool\'s reach of a keep-out '
                'zone): the lanes turn outside the field, on ground not declared safe')
 
@@ -396,14 +396,15 @@ def validate_polygon(points: Sequence[XY], what: str) -> Polygon:
     return poly
 
 
-def snapped(geom):
-    """Return ``geom`` (a shapely geometry or None) on the planner's input grid."""
+def snapped(geom, grid_m: float = _SNAP_GRID_M):
+    """Return ``geom`` (a shapely geometry or None) on the planner's input grid (or on
+    ``grid_m``)."""
     if geom is None or geom.is_empty:
         return geom
     # denormal inputs set the FPU's divide/invalid flags inside GEOS; the output is valid
     # and finite all the same (the snap removes them), so the flags are not an error here
     with np.errstate(divide='ignore', invalid='ignore'):
-        return shapely.set_precision(geom, _SNAP_GRID_M)
+        return shapely.set_precision(geom, grid_m)
 
 
 def work_region(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]]) -> Polygon:
@@ -2714,15 +2715,10 @@ def _on_grid(field, exclusion_zones, start_xy, params, processed, safe_ground, n
     def ring(points):
         return [(round(float(x), decimals), round(float(y), decimals)) for x, y in points]
 
-    def geom(g):
-        if g is None or g.is_empty:
-            return g
-        with np.errstate(divide='ignore', invalid='ignore'):
-            return shapely.set_precision(g, grid_m)
-
-    return (ring(field), [ring(z) for z in exclusion_zones], start_xy, params, geom(processed),
-            geom(safe_ground), [ring(z) for z in no_go_zones], geom(fence), start_yaw,
-            geom(scanned), geom(driven), suspects)
+    return (ring(field), [ring(z) for z in exclusion_zones], start_xy, params,
+            snapped(processed, grid_m), snapped(safe_ground, grid_m),
+            [ring(z) for z in no_go_zones], snapped(fence, grid_m), start_yaw,
+            snapped(scanned, grid_m), snapped(driven, grid_m), suspects)
 
 
 def _plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],

@@ -436,7 +436,7 @@ def test_the_pin_budget_is_per_zone_so_pins_at_several_zones_do_not_end_the_miss
             rt.deliver('pose', pose, t + 0.5)
             t += 0.5
         rt.deliver('safety', SafetyEvent(t, SafetyState.OK.value, 'ok'), t)
-        rt.component.refusing = False
+        rt.component.refusal = ''
         rt.component.pinned_since = None
         t += 1.0
 
