@@ -747,14 +747,20 @@ class SafetySupervisor:
         machine limit, the machine is still where it began turning on the spot (its attitude
         within the limits there), it has turned more than ``slope_undo_tolerance_rad`` since,
         and the command is a pivot back towards the heading it had there."""
-        cmd, p, pose, place = inputs.cmd, self.params, inputs.pose, self._turn_place
+        cmd, p, pose = inputs.cmd, self.params, inputs.pose
         return (self._over_slope and self.limit_latch is None and p.slope_recovery_m > 0.0
                 and self._turn_place_level and abs(self._turned) > p.slope_undo_tolerance_rad
                 and cmd is not None and _finite(cmd.v, cmd.omega)
                 and motion_kind(cmd.v, cmd.omega) is Motion.PIVOT
                 and cmd.omega * self._turned < 0.0
-                and place is not None and pose is not None and _finite(pose.x, pose.y)
-                and math.hypot(pose.x - place[0], pose.y - place[1]) <= p.slope_undo_place_m)
+                and pose is not None and _finite(pose.x, pose.y) and self._at_turn_place(pose))
+
+    def _at_turn_place(self, pose: VehicleState) -> bool:
+        """Whether a (finite) pose is within ``slope_undo_place_m`` of where the machine began
+        turning on the spot."""
+        place = self._turn_place
+        return place is not None and math.hypot(
+            pose.x - place[0], pose.y - place[1]) <= self.params.slope_undo_place_m
 
     def _track_turn(self, pose: Optional[VehicleState], fresh: bool) -> None:
         """Follow where the machine turns on the spot and how far it has turned there.
@@ -768,16 +774,15 @@ class SafetySupervisor:
         """
         if not fresh or not _finite(pose.x, pose.y, pose.yaw):
             return
-        p, place = self.params, self._turn_place
+        p = self.params
         # A slope stop holds the turn wherever the machine is: it rolls on a few centimetres
         # after the stop, or backs out straight, and may come back to the place to undo it
         # (:meth:`_slope_undo` asks it to be there; rugged_terrain seed 9 stopped 0.46 m on
         # from its pivot, coasted to 0.50 m and forgot the turn: every way out was refused
         # and the mission was aborted at 45.3 %). The turn counts every heading change since
         # it began, so an undo still turns back to the heading the machine came with.
-        held = place is not None and self._turn_yaw is not None and (
-            self._over_slope
-            or math.hypot(pose.x - place[0], pose.y - place[1]) <= p.slope_undo_place_m)
+        held = self._turn_place is not None and self._turn_yaw is not None and (
+            self._over_slope or self._at_turn_place(pose))
         if held:
             d = pose.yaw - self._turn_yaw
             self._turned += math.atan2(math.sin(d), math.cos(d))

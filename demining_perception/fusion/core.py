@@ -1305,7 +1305,7 @@ def posterior(t: Track, p: FusionParams, now: float,
     waited = now - t.first_seen >= p.gpr_wait_s
     seen_all = looked(t, p, now, travel)
     logp: Dict[Hypothesis, float] = {}
-    confident_gpr = t.gpr_radius_n > 0
+    sized_gpr = t.gpr_radius_n > 0   # a confident report measured the top
     # Independent reliable looks narrow the estimate, but part of its error is systematic
     # (the depth correction), so no more than _MAX_INDEPENDENT_LOOKS count.
     meas_sigma = (t.metal_log_sigma if math.isfinite(t.metal_log_sigma)
@@ -1337,7 +1337,7 @@ def posterior(t: Track, p: FusionParams, now: float,
             lp += math.log(m.p_md_silent)
         if t.gpr_hits:
             lp += math.log(1.0 - m.p_gpr_silent)
-            if confident_gpr:
+            if sized_gpr:
                 mean, sig = m.half_width
                 lp += _gauss(t.gpr_width, mean, sig, _HALF_WIDTH_RANGE_M)
             if t.polarity:
