@@ -95,7 +95,8 @@ from demining_bringup.contract.area import HazardArea, load_area  # noqa: E402
 from demining_bringup.contract.errors import ConfigError  # noqa: E402
 from demining_bringup.contract.parameters import ParamError, from_dict  # noqa: E402
 from demining_bringup.contract.sdf import load_world  # noqa: E402
-from demining_control.coverage.allowed import ContactParams, check_path, geofence  # noqa: E402
+from demining_control.coverage.allowed import (ContactParams, check_path,  # noqa: E402
+                                               contact_for, geofence)
 from demining_control.coverage.no_go import disc_polygon  # noqa: E402
 from demining_control.coverage.planner import (CoverageParams, PlanningError,  # noqa: E402
                                                classify_work, lane_strips, plan_coverage)
@@ -345,15 +346,6 @@ def _render_replays(drawn: List[tuple], path: str) -> None:
                      f'({check.field_outside_allowed_m:.1f} m)', fontsize=9)
         ax.set_aspect('equal')
     _save(fig, path)
-
-
-def contact_for(params: CoverageParams, resolution_m: float, **override) -> ContactParams:
-    """The allowed-ground check of the machine ``params`` plan for: its tracks, tool and
-    sensor boom (the boom's sweep decides the blind track figure)."""
-    fields = {f.name for f in dataclasses.fields(ContactParams)}
-    values = {k: getattr(params, k) for k in fields if hasattr(params, k)}
-    values.update(resolution_m=resolution_m, **override)
-    return ContactParams(**values)
 
 
 def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> int:

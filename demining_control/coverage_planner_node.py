@@ -34,6 +34,18 @@ it can: ``suspects`` of :func:`.coverage.planner.plan_coverage`); a second marks
 round it like a no-go zone, left for manual clearance, without widening it; past
 ``max_marked_suspects`` the plan is refused.
 
+Suspects ahead: a suspect (an AP or unknown track on ground not processed) found after the
+path in force was made is not in it: the full planner keeps its turns off the suspects it
+knows (``suspect_pivot_penalty_m2``), a repair routes round no-go zones only. Each new suspect
+(after a repair, every suspect) within the tracks' pivot reach of the path's next
+``suspect_lookahead_m`` is checked by :func:`.coverage.allowed.check_path` (allowed ground:
+processed so far or by the path's own tool first, or declared safe); when a track would press
+it, the remaining ground is re-planned, knowing it. Such a re-plan is optional: one that fails,
+or whose first motion the supervisor would refuse, leaves the path in force with a warning, and
+after one the next check waits ``suspect_replan_min_s``. gen_at_uxo_lanes seed 14: a TM-62P 12
+cm deep seen only at the boom's edge (one GPR channel, no MD answer) stayed an unknown track,
+and 135 s later a repair's pivot swung the left track onto it.
+
 Too steep: a slope stop (the supervisor's ``slope above the work limit``) that lasts
 ``pin_replan_s`` marks the ground under the machine's footprint, grown by ``steep_margin_m``, too
 steep: it is planned round like an exclusion zone, the path backs out of it first (the
@@ -106,7 +118,7 @@ from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import (HAZARD_UNDER_TRACK, KEEP_OUT_CAUSES, SLOPE_STOP,
                                               DiagLevel, FollowerStatus, PlanState,
                                               SafetyState, hazard_position)
-from demining_control.coverage.allowed import geofence, metres_outside
+from demining_control.coverage.allowed import check_path, contact_for, geofence, metres_outside
 from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_polygon, escape,
                                              first_refusal, first_zone_entered, footprint,
                                              hazard_discs, retrace, suspect_key, turn_reach)
@@ -169,6 +181,18 @@ class CoveragePlannerConfig(CoverageParams):
         'pass it, back out and re-join the path; what is cut is re-covered after the path; '
         "a full re-plan when no repair is clear) or 'full' (re-plan the remaining ground)",
         choices=('repair', 'full'))
+    suspect_lookahead_m: float = param(
+        60.0, 'the path ahead, this long, is checked against each new suspect the fusion '
+        'reports (an AP or unknown track on ground not processed) and against every one after '
+        'a repair (which routes round no-go zones only): when a track of it would press one '
+        'before the tool has processed it, the remaining ground is re-planned with the turns '
+        'kept off the suspects (a TM-62P seen at the boom\'s edge, unknown, went off under '
+        'a track in a repair\'s pivot: gen_at_uxo_lanes seed 14); 0: not checked, m',
+        min=0.0, max=100000.0)
+    suspect_replan_min_s: float = param(
+        30.0, 'after such a re-plan, new suspects wait this long before the path is checked '
+        'against them (each re-plan costs up to seconds of CPU on a hectare), s',
+        min=0.0, max=3600.0)
     lowering_check_m: float = param(
         1.0, "the path's next tool lowering is judged again (its lead band against the ground "
         'the boom has scanned at the driven poses) when base_link comes this near it, m',
@@ -206,6 +230,9 @@ _TRAIL_YAW_RAD = 0.1
 #: The back-out may sweep this far beyond the processed, safe and driven ground: localisation
 #: noise between the trail's poses and the footprint's heading wobble on a straight reverse, m.
 _TRAIL_TOLERANCE_M = 0.25
+#: Cell size of the path-ahead check against new suspects (:meth:`_check_suspects`), m: the
+#: allowed-ground check's default.
+_SUSPECT_CHECK_RESOLUTION_M = 0.1
 #: The suspect a refusal names (the supervisor's position, to 0.1 m) is the one within this of
 #: it: a suspect's fused position moves by centimetres between updates, m.
 _SUSPECT_MATCH_M = 0.5
@@ -311,6 +338,11 @@ class CoveragePlannerComponent(Component):
         self.marked: List[Polygon] = []
         #: the suspects (:func:`suspect_key`) that pinned the machine once
         self.suspect_pins: Set[Tuple[int, int]] = set()
+        #: the suspects the path ahead was checked against (:meth:`_check_suspects`), when
+        #: the last re-plan for one was made, and how many were made
+        self.suspects_checked: Set[Tuple[int, int]] = set()
+        self.suspect_replan_at = -math.inf
+        self.suspect_replans = 0
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
         if params.resume_dir:
@@ -867,17 +899,76 @@ class CoveragePlannerComponent(Component):
         the suspects a track may not press)."""
         self.hazards = hazard_discs(dets.items, self.config.hazard_track_margin_m)
         added = self.no_go.update(dets.items)
-        if not added:
-            return
         for x, y, r in added:
             self.log.warning(f'no-go zone: AT mine or UXO at ({x:.1f}, {y:.1f}), radius '
                              f'{r:.1f} m')
         if self.plan is None or self.pose is None or self.error:
             return          # the first plan will include it
-        if self.config.replan_mode == 'repair' and not self.final and self._repair(now):
+        if not added:
+            self._check_suspects(now)
+        elif self.config.replan_mode == 'repair' and not self.final and self._repair(now):
             self.repairs += 1
+            # the repair routes round the zones, not the suspects
+            self._check_suspects(now, every=True)
         elif self._plan(self.pose, self._processed_now(), now):
             self.replans += 1
+
+    def _check_suspects(self, now: float, every: bool = False) -> None:
+        """Re-plan when a track of the path ahead would press a suspect before the tool has
+        processed it (``suspect_lookahead_m``): the new suspects (``every``: all of them) on
+        ground not processed, within the tracks' pivot reach of the path's next
+        ``suspect_lookahead_m``, judged by :func:`.coverage.allowed.check_path` (allowed: the
+        ground processed so far, by the path's own tool first, or declared safe). A re-plan
+        knows every suspect and keeps its turns off them where it can; each suspect causes at
+        most one, and after one the next check waits ``suspect_replan_min_s``."""
+        c = self.config
+        if c.suspect_lookahead_m <= 0.0 or self.final or self.error or self.pose is None \
+                or self.path is None or now - self.suspect_replan_at < c.suspect_replan_min_s:
+            return
+        pending = [(x, y, r) for x, y, r in self._unmarked()
+                   if (every or suspect_key(x, y) not in self.suspects_checked)
+                   and not self._processed_at(x, y)]
+        if not pending:
+            return
+        self.suspects_checked.update(suspect_key(x, y) for x, y, _ in pending)
+        pose, k = self.pose, min(self.progress, len(self.path) - 1)
+        legs = np.hypot(*np.diff(self.path[k:, :2], axis=0).T)
+        end = k + 1 + int(np.searchsorted(np.cumsum(legs), c.suspect_lookahead_m))
+        ahead = np.vstack([[pose.x, pose.y, pose.yaw], self.path[k:end + 1]])
+        work = np.concatenate([[bool(self.work[k - 1]) if k > 0 else False],
+                               np.asarray(self.work[k:end + 1], dtype=bool)])
+        contact = contact_for(c, _SUSPECT_CHECK_RESOLUTION_M)
+        reach = contact.pivot_radius_m
+        near = [(x, y, r) for x, y, r in pending
+                if np.min(np.hypot(ahead[:, 0] - x, ahead[:, 1] - y)) <= reach + r]
+        if not near:
+            return
+        allowed = unary_union([g for g in (self.safe_ground, self._processed_now())
+                               if g is not None and not g.is_empty])
+        keep_out = [list(p.exterior.coords)[:-1] for _, p in self._keep_out(widened=False)]
+        check = check_path(ahead, work, self.area.field, keep_out, allowed, contact,
+                           suspects=near)
+        if not check.suspects_pressed:
+            return
+        x, y = check.suspects_pressed[0]
+        self.log.warning(f'a track of the path ahead would press the detected suspect at '
+                         f'({x:.1f}, {y:.1f}) on ground not processed: re-planning the '
+                         'remaining ground with the turns kept off the suspects')
+        self.suspect_replan_at = now
+        if self._plan(pose, self._processed_now(), now, optional=True):
+            self.replans += 1
+            self.suspect_replans += 1
+
+    def _processed_at(self, x: float, y: float) -> bool:
+        """Whether the processed-ground grid's cell at (``x``, ``y``) is processed."""
+        g = self.processed
+        if g is None:
+            return False
+        i = math.floor((x - g.origin_x) / g.resolution)
+        j = math.floor((y - g.origin_y) / g.resolution)
+        values = np.asarray(g.values)
+        return (0 <= j < values.shape[0] and 0 <= i < values.shape[1]
+                and int(values[j, i]) == topics.PROCESSED_VALUE)
 
     def _repair(self, now: float) -> bool:
         """Cut the path's legs that pass a no-go zone and re-join it (:mod:`.coverage.repair`).
@@ -950,7 +1041,7 @@ class CoveragePlannerComponent(Component):
 
     def _plan(self, pose: VehicleState, processed, now: float,
               force_back_out: bool = False, recover: bool = False,
-              pinned_at: Optional[Tuple[float, float]] = None) -> bool:
+              pinned_at: Optional[Tuple[float, float]] = None, optional: bool = False) -> bool:
         """Plan from ``pose`` (around every no-go zone); emit the path; False on failure.
 
         When a zone is within the machine's pivot reach (it was detected ahead, under the
@@ -959,7 +1050,9 @@ class CoveragePlannerComponent(Component):
         does after a pin, against any keep-out zone (exclusion zones too). ``recover``: a
         re-cover pass after the path was driven; nothing left to plan makes the coverage final.
         ``pinned_at``: the keep-out ground the last plan's first motion would have swept the
-        footprint into (:meth:`_refused_start`): a plan that fails now says so.
+        footprint into (:meth:`_refused_start`): a plan that fails now says so. ``optional``:
+        the path in force stays valid (a re-plan for a suspect ahead): a plan that fails, or
+        whose first motion the supervisor would refuse, leaves it in force with a warning.
         """
         c = self.config
         keep_out = self._keep_out()
@@ -1030,6 +1123,9 @@ class CoveragePlannerComponent(Component):
             if outside > _FENCE_TOLERANCE_M:
                 raise PlanningError(self._outside_fence(plan, outside, processed))
         except PlanningError as exc:
+            if optional:
+                self.log.warning(f'no re-plan ({exc}): the path in force is kept')
+                return False
             if recover:
                 # the path was driven: what no pass can reach is reported, the mission ends
                 self._finish(f're-cover: {exc}', now)
@@ -1079,6 +1175,11 @@ class CoveragePlannerComponent(Component):
                              f'{math.dist(start, (pose.x, pose.y)):.1f} m before turning away '
                              'from keep-out ground')
         key, where = self._refused_start(pose, path)
+        if key is not None and optional:
+            self.log.warning('no re-plan: its first motion would sweep the footprint into '
+                             f'keep-out ground near ({where[0]:.1f}, {where[1]:.1f}); the '
+                             'path in force is kept')
+            return False
         if key is not None:
             # The supervisor would refuse the path's first motion where the machine stands:
             # handed over, it pinned the machine again after every re-plan, each one widening
@@ -1093,6 +1194,8 @@ class CoveragePlannerComponent(Component):
             return self._plan(pose, processed, now, force_back_out=True, recover=recover,
                               pinned_at=where)
         plan.unplanned += self._steep_unreached(processed)
+        # the plan knew these suspects (and kept its turns off them where it could)
+        self.suspects_checked.update(suspect_key(x, y) for x, y, _ in suspects)
         self.plan, self.path, self.work = plan, path, work
         self.progress = 0
         self.final = False
@@ -1159,7 +1262,8 @@ class CoveragePlannerComponent(Component):
             'no_go_zones': len(self.no_go.discs), 'replans': self.replans,
             'repairs': self.repairs, 'late_lead_ins': self.late_lead_ins,
             'late_blind_lowerings': self.late_blind,
-            'pin_replans': self.pins, 'steep_zones': len(self.steep),
+            'pin_replans': self.pins, 'suspect_replans': self.suspect_replans,
+            'steep_zones': len(self.steep),
             'recover_passes': self.recover_passes,
             'final': self.final}
 

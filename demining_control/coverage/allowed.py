@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import shapely
@@ -89,6 +89,17 @@ class ContactParams:
     def pivot_radius_m(self) -> float:
         """Radius of the disc the tracks sweep in a pivot on base_link, m."""
         return math.hypot(0.5 * self.track_length_m, self.contact_half_width_m)
+
+
+def contact_for(params: Any, resolution_m: float, **override: Any) -> ContactParams:
+    """The allowed-ground check of the machine a planner's ``params``
+    (:class:`~.planner.CoverageParams`) plan for: its tracks, tool and sensor boom (the
+    boom's sweep decides the blind track figure), at ``resolution_m``; ``override``: other
+    fields."""
+    fields = {f.name for f in dataclasses.fields(ContactParams)}
+    values = {k: getattr(params, k) for k in fields if hasattr(params, k)}
+    values.update(resolution_m=resolution_m, **override)
+    return ContactParams(**values)
 
 
 @dataclasses.dataclass

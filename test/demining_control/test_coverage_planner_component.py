@@ -984,3 +984,45 @@ def test_a_lowering_is_judged_again_against_the_ground_the_boom_scanned_where_dr
     assert c.status.waypoints == len(path) and np.array_equal(work, c.work)
     assert not work[1] and work[2] and np.array_equal(work[3:], old_work[k:])
     assert c.diagnostics(20.0)[2]['late_lead_ins'] == 1
+
+
+def _pressed_point(rt, path):
+    """A point of the field that a track of ``path`` presses before the tool processes it
+    (the allowed-ground check's word), scanning a 0.5 m lattice."""
+    from demining_control.coverage.allowed import check_path, contact_for
+    c = rt.component
+    lattice = [(float(x), float(y), 0.3) for x in np.arange(0.5, 30.0, 0.5)
+               for y in np.arange(0.5, 20.0, 0.5)]
+    check = check_path(path, c.work, c.area.field, [], None, contact_for(c.config, 0.1),
+                       suspects=lattice)
+    assert check.suspects_pressed          # the square's plan turns on unprocessed ground
+    return check.suspects_pressed[0]
+
+
+def test_a_new_suspect_a_track_of_the_path_ahead_would_press_is_planned_round(area_file):
+    """gen_at_uxo_lanes seed 14: a TM-62P seen only at the boom's edge stayed an unknown
+    track, and 135 s later a pivot of the path in force (a repair's, which routes round no-go
+    zones only) swung a track onto it. A new suspect that a track of the path ahead would
+    press before the tool processes it re-plans the remaining ground, whose turns keep off
+    it; the same suspect again changes nothing, and ``suspect_lookahead_m`` 0 turns the
+    check off."""
+    from demining_control.coverage.allowed import check_path, contact_for
+    rt, out = _runtime(area_file, suspect_lookahead_m=1000.0)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    x, y = _pressed_point(rt, np.asarray(out[-1][1]))
+    suspect = Detection(x=x, y=y, depth=0.12, confidence=0.6, kind=DetectionKind.UNKNOWN,
+                        radius=0.05)
+    rt.deliver('detections', Detections(1.0, [suspect]), 1.0)
+    c = rt.component
+    assert len(out) == 2 and c.suspect_replans == 1
+    assert any('would press the detected suspect' in text for _, text, _ in rt.log.lines)
+    check = check_path(np.asarray(out[-1][1]), c.work, c.area.field, [], None,
+                       contact_for(c.config, 0.1), suspects=c.hazards)
+    assert not check.suspects_pressed
+    rt.deliver('detections', Detections(2.0, [suspect]), 2.0)
+    assert len(out) == 2 and c.suspect_replans == 1
+
+    rt, out = _runtime(area_file, suspect_lookahead_m=0.0)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('detections', Detections(1.0, [suspect]), 1.0)
+    assert len(out) == 1 and rt.component.suspect_replans == 0
