@@ -908,25 +908,27 @@ class CoveragePlannerComponent(Component):
             self._check_suspects(now)
         elif self.config.replan_mode == 'repair' and not self.final and self._repair(now):
             self.repairs += 1
-            # the repair routes round the zones, not the suspects
-            self._check_suspects(now, every=True)
+            # the repair routes round the zones, not the suspects: every one is new to it
+            self.suspects_checked.clear()
+            self._check_suspects(now)
         elif self._plan(self.pose, self._processed_now(), now):
             self.replans += 1
 
-    def _check_suspects(self, now: float, every: bool = False) -> None:
+    def _check_suspects(self, now: float) -> None:
         """Re-plan when a track of the path ahead would press a suspect before the tool has
-        processed it (``suspect_lookahead_m``): the new suspects (``every``: all of them) on
-        ground not processed, within the tracks' pivot reach of the path's next
+        processed it (``suspect_lookahead_m``): the suspects not checked yet, on ground not
+        processed, within the tracks' pivot reach of the path's next
         ``suspect_lookahead_m``, judged by :func:`.coverage.allowed.check_path` (allowed: the
         ground processed so far, by the path's own tool first, or declared safe). A re-plan
         knows every suspect and keeps its turns off them where it can; each suspect causes at
-        most one, and after one the next check waits ``suspect_replan_min_s``."""
+        most one, and after one the next check waits ``suspect_replan_min_s`` (the suspects
+        not checked stay so until then)."""
         c = self.config
         if c.suspect_lookahead_m <= 0.0 or self.final or self.error or self.pose is None \
                 or self.path is None or now - self.suspect_replan_at < c.suspect_replan_min_s:
             return
         pending = [(x, y, r) for x, y, r in self._unmarked()
-                   if (every or suspect_key(x, y) not in self.suspects_checked)
+                   if suspect_key(x, y) not in self.suspects_checked
                    and not self._processed_at(x, y)]
         if not pending:
             return
@@ -943,7 +945,8 @@ class CoveragePlannerComponent(Component):
                 if np.min(np.hypot(ahead[:, 0] - x, ahead[:, 1] - y)) <= reach + r]
         if not near:
             return
-        allowed = unary_union([g for g in (self.safe_ground, self._processed_now())
+        processed = self._processed_now()
+        allowed = unary_union([g for g in (self.safe_ground, processed)
                                if g is not None and not g.is_empty])
         keep_out = [list(p.exterior.coords)[:-1] for _, p in self._keep_out(widened=False)]
         check = check_path(ahead, work, self.area.field, keep_out, allowed, contact,
@@ -955,7 +958,7 @@ class CoveragePlannerComponent(Component):
                          f'({x:.1f}, {y:.1f}) on ground not processed: re-planning the '
                          'remaining ground with the turns kept off the suspects')
         self.suspect_replan_at = now
-        if self._plan(pose, self._processed_now(), now, optional=True):
+        if self._plan(pose, processed, now, optional=True):
             self.replans += 1
             self.suspect_replans += 1
 
