@@ -44,7 +44,7 @@ from shapely.ops import unary_union
 
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.parameters import param
-from demining_control.coverage.processed import convex_cells, convex_hull
+from demining_control.coverage.processed import convex_cells, convex_hull, polygon_cells
 
 XY = Tuple[float, float]
 
@@ -229,12 +229,7 @@ class _Raster:
 
     def layer(self, geom) -> np.ndarray:
         """Cells whose centres are in ``geom``."""
-        if geom is None or geom.is_empty:
-            return np.zeros((self.h, self.w), dtype=bool)
-        xs = self.x0 + (np.arange(self.w) + 0.5) * self.res
-        ys = self.y0 + (np.arange(self.h) + 0.5) * self.res
-        gx, gy = np.meshgrid(xs, ys)
-        return shapely.contains_xy(geom, gx, gy)
+        return polygon_cells(geom, self.x0, self.y0, self.res, self.w, self.h)
 
     def window(self, quad: np.ndarray):
         """(row slice, column slice, mask) of the cells inside a convex polygon."""

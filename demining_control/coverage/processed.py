@@ -190,6 +190,61 @@ def convex_cells_many(polygons: Sequence[np.ndarray], x0: float, y0: float, res:
     return (gx[None, None, :] >= lo[..., None]) & (gx[None, None, :] <= hi[..., None])
 
 
+def polygon_cells(geom, x0: float, y0: float, res: float, width: int,
+                  height: int) -> np.ndarray:
+    """Cells of a grid whose centres lie in a polygonal geometry (height x width booleans).
+
+    The grid as in :func:`convex_cells`. ``geom``: a shapely (Multi)Polygon or collection
+    (parts without area cover nothing), None or empty (nothing). The answer is
+    ``shapely.contains_xy`` at every cell centre, found by the crossing rule per row over all
+    rings (holes and parts included) rather than a point test per cell: a 1.25 million cell
+    check raster cost 50-90 ms a layer point by point, a handful of milliseconds by rows.
+    A centre exactly on the boundary may fall either side (``contains_xy`` says outside); an
+    invalid geometry (self-intersecting) is tested point by point, whose rule it keeps.
+    """
+    out_shape = (int(height), int(width))
+    if geom is None or geom.is_empty or width <= 0 or height <= 0:
+        return np.zeros(out_shape, dtype=bool)
+    if not geom.is_valid:
+        gx, gy = np.meshgrid(x0 + (np.arange(width) + 0.5) * res,
+                             y0 + (np.arange(height) + 0.5) * res)
+        return shapely.contains_xy(geom, gx, gy)
+    parts = shapely.get_parts(geom)
+    nested = (shapely.GeometryType.MULTIPOLYGON, shapely.GeometryType.GEOMETRYCOLLECTION)
+    while np.isin(shapely.get_type_id(parts), nested).any():
+        parts = shapely.get_parts(parts)
+    polygons = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
+    rings = shapely.get_rings(polygons) if len(polygons) else []
+    edges = []
+    for ring in rings:
+        c = shapely.get_coordinates(ring)
+        edges.append(np.hstack((c[:-1], c[1:])))
+    if not edges:
+        return np.zeros(out_shape, dtype=bool)
+    e = np.vstack(edges)
+    ax, ay, bx, by = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
+    # an edge crosses the rows whose centre y is in [min(ay, by), max(ay, by)): the half-open
+    # rule counts a vertex between two edges once, and a flat edge never
+    lo, hi = np.minimum(ay, by), np.maximum(ay, by)
+    j_lo = np.clip(np.ceil((lo - y0) / res - 0.5), 0, height).astype(np.intp)
+    j_hi = np.clip(np.ceil((hi - y0) / res - 0.5), 0, height).astype(np.intp)
+    n = j_hi - j_lo
+    keep = n > 0
+    counts = np.zeros((height, width + 1), dtype=np.int32)
+    if keep.any():
+        n = n[keep]
+        edge = np.repeat(np.flatnonzero(keep), n)
+        first = np.repeat(j_lo[keep] - np.concatenate(([0], np.cumsum(n)[:-1])), n)
+        j = first + np.arange(int(n.sum()))
+        yc = y0 + (j + 0.5) * res
+        t = (yc - ay[edge]) / (by[edge] - ay[edge])
+        xc = ax[edge] + t * (bx[edge] - ax[edge])
+        # the crossing is left of every centre from this column on
+        i = np.clip(np.ceil((xc - x0) / res - 0.5), 0, width).astype(np.intp)
+        np.add.at(counts, (j, i), 1)
+    return (np.cumsum(counts[:, :width], axis=1) & 1).astype(bool)
+
+
 class ProcessedGrid:
     """Boolean grid of processed ground over a field minus exclusion zones."""
 
@@ -218,11 +273,9 @@ class ProcessedGrid:
         if self.width * self.height > _MAX_CELLS:
             raise ValueError(f'processed grid of {self.width} x {self.height} cells exceeds '
                              f'{_MAX_CELLS}; use a coarser resolution')
-        xs = self.origin_x + (np.arange(self.width) + 0.5) * resolution
-        ys = self.origin_y + (np.arange(self.height) + 0.5) * resolution
-        gx, gy = np.meshgrid(xs, ys)
         #: cells to process (inside the field, outside exclusion zones); rows = y, columns = x
-        self.mask = shapely.contains_xy(poly, gx, gy)
+        self.mask = polygon_cells(poly, self.origin_x, self.origin_y, resolution, self.width,
+                                  self.height)
         # read-only: the figures below count on it never changing
         self.mask.flags.writeable = False
         self._field_cells = int(np.count_nonzero(self.mask))

@@ -21,8 +21,9 @@ import math
 from typing import List, Optional, Tuple
 
 import numpy as np
-import shapely
 from scipy import ndimage
+
+from demining_control.coverage.processed import polygon_cells
 
 XY = Tuple[float, float]
 
@@ -61,9 +62,9 @@ class AllowedRouter:
         self._half = half_width_m
         #: cost of a metre through a cell that is not allowed, in metres
         self.penalty = float(penalty)
-        self.passable = ~_layer(blocked, self._grid)
+        self.passable = ~self._layer(blocked)
         #: where the tracks may be, per cell (before the half-width test)
-        self._allowed = _layer(allowed, self._grid)
+        self._allowed = self._layer(allowed)
         #: cost of one metre through each cell
         self.cost = self._cost()
         self._graph = None
@@ -73,6 +74,10 @@ class AllowedRouter:
         self._layout: Optional[_Layout] = None
         #: the searches made on these costs, by source cell (:meth:`search`)
         self._searches: dict = {}
+
+    def _layer(self, geom) -> np.ndarray:
+        """Whether each raster centre lies in ``geom`` (None or empty: nowhere)."""
+        return polygon_cells(geom, self.x0, self.y0, self.res, self.w, self.h)
 
     def _cost(self) -> np.ndarray:
         # each cell's distance to the nearest cell not allowed, m (kept for :meth:`room`)
@@ -118,7 +123,7 @@ class AllowedRouter:
             # made before the copy, so that both and the copies after share it
             self._layout = _Layout(self.passable, self.res)
         other = copy.copy(self)
-        other._allowed = _layer(allowed, self._grid)
+        other._allowed = other._layer(allowed)
         other.cost = other._cost()
         other._graph = other._edge_rows = other._edge_len = None
         other._searches = {}
@@ -169,9 +174,9 @@ class AllowedRouter:
             j1 = min(self.h, int(math.ceil((maxy - self.y0) / self.res)) + 1)
             if i0 >= i1 or j0 >= j1:
                 continue
-            window = (self._grid[0][j0:j1, i0:i1], self._grid[1][j0:j1, i0:i1])
-            shapely.prepare(geom)
-            self._allowed[j0:j1, i0:i1] |= shapely.contains_xy(geom, *window)
+            self._allowed[j0:j1, i0:i1] |= polygon_cells(
+                geom, self.x0 + i0 * self.res, self.y0 + j0 * self.res, self.res, i1 - i0,
+                j1 - j0)
             changed = True
         if changed:
             self._reprice()
@@ -337,14 +342,6 @@ class _Layout:
             self._order = laid.data.astype(np.intp) - 1
         indices, indptr = self._csr
         return csr_matrix((vals[self._order], indices.copy(), indptr.copy()), shape=(n, n))
-
-
-def _layer(geom, grid) -> np.ndarray:
-    """Whether each raster centre lies in ``geom`` (None or empty: nowhere)."""
-    if geom is None or geom.is_empty:
-        return np.zeros(grid[0].shape, dtype=bool)
-    shapely.prepare(geom)
-    return shapely.contains_xy(geom, *grid)
 
 
 __all__ = ['AllowedRouter']

@@ -5,10 +5,15 @@ import math
 from hypothesis import assume, given, settings, strategies as st
 import numpy as np
 import pytest
+import shapely
+from shapely.affinity import rotate
+from shapely.geometry import box, GeometryCollection, LineString, Point, Polygon
+from shapely.ops import unary_union
 
 from demining_control.coverage.processed import (PROCESSED_VALUE, cells_geometry_near,
                                                  convex_cells, convex_cells_many, convex_hull,
-                                                 hull_vertices, processed_geometry, ProcessedGrid)
+                                                 hull_vertices, polygon_cells,
+                                                 processed_geometry, ProcessedGrid)
 
 FIELD = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
 
@@ -143,6 +148,53 @@ def test_one_polygon_cells_are_the_batch_rasteriser_cells_bit_for_bit(
         ref = convex_cells_many([np.asarray(polygon, dtype=float)], x0, y0, res, rows, cols)[0]
         assert mask.dtype == ref.dtype and mask.shape == ref.shape
         assert np.array_equal(mask, ref)
+
+
+def _centres(x0, y0, res, width, height):
+    return np.meshgrid(x0 + (np.arange(width) + 0.5) * res, y0 + (np.arange(height) + 0.5) * res)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.5, 9.5), st.floats(0.5, 9.5), st.floats(0.2, 2.5)),
+                min_size=1, max_size=6),
+       st.lists(st.tuples(st.floats(0.5, 9.5), st.floats(0.5, 9.5), st.floats(0.1, 1.5)),
+                max_size=4),
+       st.floats(0.0, 90.0), st.sampled_from([0.1, 0.05, 0.37]))
+def test_polygon_cells_are_the_cells_whose_centres_are_inside(discs, holes, angle, res):
+    # parts, holes (a disc cut out of a part, an island in a hole) and oblique edges: the row
+    # rule must give what a point test at every centre gives
+    geom = unary_union([Point(x, y).buffer(r, 7) for x, y, r in discs])
+    geom = geom.difference(unary_union([Point(x, y).buffer(r, 5) for x, y, r in holes]))
+    geom = unary_union([geom, Point(5.0, 5.0).buffer(0.3, 3)])
+    geom = rotate(geom, angle, origin=(5.0, 5.0))
+    x0, y0, width, height = -2.013, -1.527, int(14 / res), int(13 / res)
+    got = polygon_cells(geom, x0, y0, res, width, height)
+    want = shapely.contains_xy(geom, *_centres(x0, y0, res, width, height))
+    assert got.shape == (height, width)
+    assert np.array_equal(got, want)
+
+
+def test_polygon_cells_of_collections_clipped_and_invalid_geometries():
+    x0, y0, res, width, height = 0.0, 0.0, 0.1, 40, 30
+    centres = _centres(x0, y0, res, width, height)
+    # a collection: its polygons count, nested ones too; a line covers nothing
+    parts = GeometryCollection([box(0.2, 0.2, 1.0, 1.0),
+                                GeometryCollection([box(2.0, 1.0, 3.3, 2.6)]),
+                                LineString([(0.0, 2.0), (4.0, 2.0)])])
+    want = shapely.contains_xy(unary_union([box(0.2, 0.2, 1.0, 1.0), box(2.0, 1.0, 3.3, 2.6)]),
+                               *centres)
+    assert np.array_equal(polygon_cells(parts, x0, y0, res, width, height), want)
+    # a polygon reaching past the grid on every side: clipped, not wrapped
+    big = box(-5.0, -5.0, 2.5, 9.0)
+    assert np.array_equal(polygon_cells(big, x0, y0, res, width, height),
+                          shapely.contains_xy(big, *centres))
+    # self-intersecting (a bow tie): the point test's rule
+    bow = Polygon([(0.0, 0.0), (4.0, 3.0), (4.0, 0.0), (0.0, 3.0)])
+    assert not bow.is_valid
+    assert np.array_equal(polygon_cells(bow, x0, y0, res, width, height),
+                          shapely.contains_xy(bow, *centres))
+    for empty in (None, Polygon(), LineString([(0.0, 0.0), (1.0, 1.0)])):
+        assert not polygon_cells(empty, x0, y0, res, width, height).any()
 
 
 def test_figures_follow_the_marked_cells_and_the_cells_are_only_assigned():
