@@ -193,6 +193,16 @@ class CoveragePlannerConfig(CoverageParams):
         30.0, 'after such a re-plan, new suspects wait this long before the path is checked '
         'against them (each re-plan costs up to seconds of CPU on a hectare), s',
         min=0.0, max=3600.0)
+    suspect_replans_idle_max: int = param(
+        3, 'at most this many re-plans for suspects ahead follow one another without the tool '
+        'processing new ground of the field between them (suspect_replan_progress_m2); past '
+        'that, new suspects wait for it. Suspects found on the turning ground outside a field '
+        'whose own ground was all planned re-planned every 30-100 s for 1,800 s while only '
+        'turning ground was worked, until the no-progress watchdog aborted the mission '
+        '(gen_random seed 64); 0: no limit', min=0, max=1000)
+    suspect_replan_progress_m2: float = param(
+        2.0, 'new ground of the field the tool must process to end a run of re-plans for '
+        'suspects (suspect_replans_idle_max), m^2', min=0.0, max=10000.0)
     lowering_check_m: float = param(
         1.0, "the path's next tool lowering is judged again (its lead band against the ground "
         'the boom has scanned at the driven poses) when base_link comes this near it, m',
@@ -343,6 +353,10 @@ class CoveragePlannerComponent(Component):
         self.suspects_checked: Set[Tuple[int, int]] = set()
         self.suspect_replan_at = -math.inf
         self.suspect_replans = 0
+        #: the re-plans for suspects since the tool last processed new ground of the field
+        #: (``suspect_replan_progress_m2``), and the field's processed cells at the first
+        self.suspect_replans_idle = 0
+        self.suspect_idle_cells = 0
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
         if params.resume_dir:
@@ -930,7 +944,7 @@ class CoveragePlannerComponent(Component):
         pending = [(x, y, r) for x, y, r in self._unmarked()
                    if suspect_key(x, y) not in self.suspects_checked
                    and not self._processed_at(x, y)]
-        if not pending:
+        if not pending or not self._suspect_replan_due():
             return
         self.suspects_checked.update(suspect_key(x, y) for x, y, _ in pending)
         pose, k = self.pose, min(self.progress, len(self.path) - 1)
@@ -958,9 +972,34 @@ class CoveragePlannerComponent(Component):
                          f'({x:.1f}, {y:.1f}) on ground not processed: re-planning the '
                          'remaining ground with the turns kept off the suspects')
         self.suspect_replan_at = now
+        if self.suspect_replans_idle == 0:
+            self.suspect_idle_cells = self._field_cells_processed()
+        self.suspect_replans_idle += 1
         if self._plan(pose, processed, now, optional=True):
             self.replans += 1
             self.suspect_replans += 1
+
+    def _suspect_replan_due(self) -> bool:
+        """Whether a re-plan for suspects ahead may follow: fewer than
+        ``suspect_replans_idle_max`` were made since the tool last processed
+        ``suspect_replan_progress_m2`` of new ground of the field (which starts the count
+        again). Bounds the re-plans that only move the machine about its turning ground."""
+        c = self.config
+        if not c.suspect_replans_idle_max or not self.suspect_replans_idle:
+            return True
+        cells = self._field_cells_processed()
+        res = self.processed.resolution if self.processed is not None else 0.0
+        if (cells - self.suspect_idle_cells) * res * res >= c.suspect_replan_progress_m2:
+            self.suspect_replans_idle = 0
+            return True
+        return self.suspect_replans_idle < c.suspect_replans_idle_max
+
+    def _field_cells_processed(self) -> int:
+        """Cells of the field the processed-ground grid says are processed (0 before one)."""
+        if self.processed is None:
+            return 0
+        return int(np.count_nonzero(np.asarray(self.processed.values) ==
+                                    topics.PROCESSED_VALUE))
 
     def _processed_at(self, x: float, y: float) -> bool:
         """Whether the processed-ground grid's cell at (``x``, ``y``) is processed."""
@@ -1266,6 +1305,7 @@ class CoveragePlannerComponent(Component):
             'repairs': self.repairs, 'late_lead_ins': self.late_lead_ins,
             'late_blind_lowerings': self.late_blind,
             'pin_replans': self.pins, 'suspect_replans': self.suspect_replans,
+            'suspect_replans_idle': self.suspect_replans_idle,
             'steep_zones': len(self.steep),
             'recover_passes': self.recover_passes,
             'final': self.final}

@@ -1,5 +1,7 @@
 """The coverage planner component: first plan, and a re-plan around a new AT no-go zone."""
 
+import math
+
 import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, Polygon, box
@@ -1026,3 +1028,51 @@ def test_a_new_suspect_a_track_of_the_path_ahead_would_press_is_planned_round(ar
     rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
     rt.deliver('detections', Detections(1.0, [suspect]), 1.0)
     assert len(out) == 1 and rt.component.suspect_replans == 0
+
+
+@pytest.mark.parametrize('idle_max', [2, 0])
+def test_suspect_replans_without_new_processed_ground_are_bounded(area_file, idle_max):
+    """gen_random seed 64: every field lane planned, the path worked only its turning ground
+    outside the field, where the boom kept finding suspects; each re-planned the remaining
+    ground 30-100 s after the last, 30 times over 1,800 s with no ground of the field
+    processed, until the no-progress watchdog aborted the mission. At most
+    ``suspect_replans_idle_max`` re-plans follow one another without new processed ground;
+    then new suspects wait for the tool to process ``suspect_replan_progress_m2``; 0: no
+    limit."""
+    rt, out = _runtime(area_file, suspect_lookahead_m=1000.0, suspect_replan_min_s=30.0,
+                       suspect_replans_idle_max=idle_max, suspect_replan_progress_m2=1.0)
+    c = rt.component
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    res, shape = 0.1, (200, 300)
+    rt.deliver('processed', Grid(0.5, np.zeros(shape, dtype=np.int8), 0.0, 0.0, res), 0.5)
+    seen = []
+
+    def new_suspect(t):
+        # a point a track of the path in force presses, not one of the suspects so far
+        from demining_control.coverage.allowed import check_path, contact_for
+        lattice = [(float(x), float(y), 0.3) for x in np.arange(0.5, 30.0, 0.5)
+                   for y in np.arange(0.5, 20.0, 0.5)
+                   if all(math.hypot(x - d.x, y - d.y) > 1.0 for d in seen)]
+        check = check_path(np.asarray(out[-1][1]), c.work, c.area.field, [], None,
+                           contact_for(c.config, 0.1), suspects=lattice)
+        x, y = check.suspects_pressed[0]
+        seen.append(Detection(x=x, y=y, depth=0.12, confidence=0.6,
+                              kind=DetectionKind.UNKNOWN, radius=0.05))
+        rt.deliver('detections', Detections(t, list(seen)), t)
+
+    new_suspect(1.0)
+    new_suspect(40.0)
+    assert c.suspect_replans == 2 and len(out) == 3
+    new_suspect(80.0)           # a third, with no ground processed since the first: waits
+    if not idle_max:
+        assert c.suspect_replans == 3 and len(out) == 4
+        return
+    assert c.suspect_replans == 2 and len(out) == 3
+    # the tool processes 1.5 m^2 of the field (away from the suspects): the one waiting is
+    # checked
+    values = np.zeros(shape, dtype=np.int8)
+    j, i = (10, 10) if seen[-1].x > 15.0 or seen[-1].y > 10.0 else (180, 280)
+    values[j:j + 15, i:i + 10] = 100
+    rt.deliver('processed', Grid(90.0, values, 0.0, 0.0, res), 90.0)
+    rt.deliver('detections', Detections(120.0, list(seen)), 120.0)
+    assert c.suspect_replans == 3 and len(out) == 4
