@@ -67,7 +67,8 @@ ground, a detected suspect the tool has not processed (an AP or unknown track, i
 position uncertainty and ``hazard_track_margin_m`` round it:
 :func:`demining_control.coverage.no_go.hazard_discs`) is recorded once a suspect, and refused
 with ``suspect_track_enforce`` (a protective stop, :data:`HAZARD_UNDER_TRACK`, that the coverage
-planner re-plans and then plans round when it pins the machine). A TM-62P 12 cm deep in
+planner re-plans and then plans round when it pins the machine); one the fusion labels AP is
+refused without it (``ap_track_enforce``, on by default). A TM-62P 12 cm deep in
 laterite, seen only at the boom's edge, was an unknown track for 300 s before a pivot put a
 track on it. Track slip is judged on an independent speed over
 ground (GNSS) when one is fresh (:attr:`SafetyInputs.ground_speed`).
@@ -97,8 +98,8 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.ops import unary_union
 
-from demining_bringup.contract.datatypes import (Detection, SimEvent, ToolCommand, ToolState,
-                                                 Twist2D, VehicleState)
+from demining_bringup.contract.datatypes import (Detection, DetectionKind, SimEvent,
+                                                 ToolCommand, ToolState, Twist2D, VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import PeopleZone
@@ -333,6 +334,15 @@ class SafetyParams:
     suspect_track_enforce: bool = param(False, 'refuse a motion whose tracks would press a '
                                         'detected AP or unknown track on ground not allowed '
                                         '(else it is recorded in the safety events)')
+    # An AP label is the fusion's word that a mine is there: refused, a pin re-plans and then
+    # marks it (left for manual clearance), as every suspect is with suspect_track_enforce;
+    # AP labels are a few per field, where unknowns (stones, clutter the fusion cannot yet
+    # call) are dozens to hundreds, and those are what walled the machine in.
+    ap_track_enforce: bool = param(True, 'refuse a motion whose tracks would press a track '
+                                   'the fusion labels AP on ground not allowed, even without '
+                                   'suspect_track_enforce (rect_loam seed 64: a PMN tracked '
+                                   'as AP went off under a track at a re-planned lane start, '
+                                   'recorded 1.8 s before)')
     allowed_ground_enforce_undeclared: bool = param(False, 'enforce allowed ground also on an '
                                                     'area that declares no safe ground (else '
                                                     'motions leaving it are recorded as safety '
@@ -527,6 +537,8 @@ class SafetySupervisor:
         self.allowed_recorded = 0
         #: The suspects a passed motion put a track on (recorded, not enforced), by key.
         self._suspects_recorded: Set[Tuple[int, int]] = set()
+        #: The suspects the fusion labels AP now, by key (``ap_track_enforce``).
+        self._ap_suspects: Set[Tuple[int, int]] = set()
 
     def configure(self, params: SafetyParams) -> None:
         """Set the parameters."""
@@ -886,6 +898,9 @@ class SafetySupervisor:
         added = self.no_go.update(detections)
         if self.allowed is not None:
             self.allowed.set_hazards(hazard_discs(detections, self.params.hazard_track_margin_m))
+            self._ap_suspects = {suspect_key(d.x, d.y) for d in detections
+                                 if d.kind == DetectionKind.AP
+                                 and math.isfinite(d.x) and math.isfinite(d.y)}
         if added:
             self._no_go_union = unary_union(self.no_go.polygons())
             self._no_go_boxes = _part_boxes(self._no_go_union)
@@ -1110,7 +1125,9 @@ class SafetySupervisor:
             leaves = self.leaves_allowed_ground(inputs, now, v, omega, bool(tool_stop))
             if leaves and self.allowed_enforced:
                 causes.append(leaves)
-            elif leaves and self.allowed.hazard_at is not None and p.suspect_track_enforce:
+            elif leaves and self.allowed.hazard_at is not None and (
+                    p.suspect_track_enforce or (p.ap_track_enforce and suspect_key(
+                        *self.allowed.hazard_at) in self._ap_suspects)):
                 # a suspect the tool has not processed must not go off under a track (an AT
                 # mine seen only at the boom's edge is an unknown: a trial laterite field,
                 # a TM-62P under a pivot); which one, for the coverage planner's answer

@@ -335,6 +335,34 @@ def test_the_supervisor_refuses_a_pivot_onto_a_suspect_even_where_it_only_record
         is SafetyState.OK
 
 
+@pytest.mark.parametrize('ap_enforce', [True, False])
+def test_by_default_a_track_on_an_ap_labelled_suspect_is_refused(ap_enforce):
+    """rect_loam seed 64: a PMN the fusion tracked as AP went off under a track where a
+    re-planned lane began, recorded 1.8 s before and passed. An AP label is refused without
+    ``suspect_track_enforce`` (``ap_track_enforce``); an unknown there is only recorded."""
+    from demining_bringup.contract.datatypes import DetectionKind
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK, hazard_position
+    sup = SafetySupervisor(FIELD, SafetyParams(allowed_ground_check=True,
+                                               ap_track_enforce=ap_enforce))
+    assert not sup.allowed_enforced and not sup.params.suspect_track_enforce
+    pivot = inputs(1.0, 12.0, 8.0, 0.0, 0.0, 0.5, working=False)
+    sup.on_detections([_suspect(13.6, 9.4, DetectionKind.UNKNOWN)])
+    assert sup.update(pivot, 1.0)[0] is SafetyState.OK          # recorded only
+    sup.on_detections([_suspect(13.6, 9.4, DetectionKind.AP)])    # the same track, now AP
+    got, twist, _ = sup.update(inputs(2.0, 12.0, 8.0, 0.0, 0.0, 0.5, working=False), 2.0)
+    if not ap_enforce:
+        assert got is SafetyState.OK
+        return
+    assert got is SafetyState.PROTECTIVE_STOP and HAZARD_UNDER_TRACK in sup.reason
+    assert twist.v == 0.0 and twist.omega == 0.0
+    assert hazard_position(sup.reason) == (13.6, 9.4)
+    # an AP track elsewhere leaves the unknown under the track recorded only
+    sup.on_detections([_suspect(13.6, 9.4, DetectionKind.UNKNOWN),
+                       _suspect(25.0, 15.0, DetectionKind.AP)])
+    assert sup.update(inputs(3.0, 12.0, 8.0, 0.0, 0.0, 0.5, working=False), 3.0)[0] \
+        is SafetyState.OK
+
+
 def test_by_default_a_track_on_a_suspect_is_recorded_once_a_suspect():
     """Not refused by default (a pin there walls in the field while the planner turns on
     unprocessed ground): each suspect a passed motion puts a track on goes in the record."""
