@@ -357,6 +357,8 @@ class CoveragePlannerComponent(Component):
         #: (``suspect_replan_progress_m2``), and the field's processed cells at the first
         self.suspect_replans_idle = 0
         self.suspect_idle_cells = 0
+        #: the processed-ground grid last counted and its processed cells
+        self._cells_counted: Tuple[Optional[Grid], int] = (None, 0)
         #: Ground a resumed mission processed before (shapely), for the first plan.
         self.restored_processed = None
         if params.resume_dir:
@@ -995,11 +997,16 @@ class CoveragePlannerComponent(Component):
         return self.suspect_replans_idle < c.suspect_replans_idle_max
 
     def _field_cells_processed(self) -> int:
-        """Cells of the field the processed-ground grid says are processed (0 before one)."""
-        if self.processed is None:
+        """Cells of the field the processed-ground grid says are processed (0 before one);
+        counted once per grid (a hectare's is a million cells, the detections come at 5 Hz
+        and the grid at 1 Hz)."""
+        grid = self.processed
+        if grid is None:
             return 0
-        return int(np.count_nonzero(np.asarray(self.processed.values) ==
-                                    topics.PROCESSED_VALUE))
+        if self._cells_counted[0] is not grid:
+            count = int(np.count_nonzero(np.asarray(grid.values) == topics.PROCESSED_VALUE))
+            self._cells_counted = (grid, count)
+        return self._cells_counted[1]
 
     def _processed_at(self, x: float, y: float) -> bool:
         """Whether the processed-ground grid's cell at (``x``, ``y``) is processed."""
