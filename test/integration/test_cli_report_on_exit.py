@@ -30,10 +30,15 @@ def _cmd(*argv):
     return [sys.executable, '-m', 'demining_bringup.cli', 'run', *argv]
 
 
-def _assert_complete_report(run_dir, reason):
+def _assert_complete_report(run_dir, reason, output=''):
+    """``output``: the run's, said with a missing file (a failure under load is rare and
+    must be diagnosable from the test report alone)."""
     for name in REPORT_FILES:
         path = os.path.join(run_dir, name)
-        assert os.path.getsize(path) > 0, f'{name} missing or empty in {run_dir}'
+        assert os.path.exists(path) and os.path.getsize(path) > 0, (
+            f'{name} missing or empty in {run_dir} (holding '
+            f'{sorted(os.listdir(run_dir)) if os.path.isdir(run_dir) else "nothing"}); '
+            f'the run said:\n{output[-4000:]}')
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, name
     assert not [f for f in os.listdir(run_dir) if f.endswith('.tmp')]
     with open(os.path.join(run_dir, 'summary.json'), encoding='utf-8') as f:
@@ -143,5 +148,5 @@ def test_dds_sigterm_leaves_a_complete_report(tmp_path, ros_domain_id, mode, rea
     assert rc == 1, out
     assert 'Traceback' not in out
     assert 'interrupted by SIGTERM: aborting the mission' in out
-    _assert_complete_report(run_dir, reason)
+    _assert_complete_report(run_dir, reason, out)
     assert time.monotonic() - t0 < 60
