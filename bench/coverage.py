@@ -363,9 +363,10 @@ def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> 
         return 2
     total = {'requests': len(requests), 'refused': 0, 'footprint_violations': 0,
              'field_violations': 0, 'field_outside_allowed_m': 0.0, 'keep_out_entries': 0,
-             'lead_ins': 0, 'blind_lowerings': 0, 'blind_track_m2': 0.0,
+             'lead_ins': 0, 'blind_lowerings': 0, 'blind_lead_m2': 0.0, 'blind_track_m2': 0.0,
              'blind_track_stretches': 0, 'blind_pivots': 0, 'blind_pivot_m2': 0.0,
-             'start_pivot_m2': 0.0, 'suspects_pressed': 0}
+             'start_pivot_m2': 0.0, 'suspects_pressed': 0, 'unplanned_m2': 0.0,
+             'length_m': 0.0, 'plan_cpu_s': 0.0}
     drawn = []
     for path, req in requests:
         c0 = time.process_time()
@@ -404,12 +405,13 @@ def replay(paths: List[str], resolution_m: float, png: Optional[str] = None) -> 
         print(json.dumps(row))
         drawn.append((path, req, plan, check))
         for key in ('footprint_violations', 'field_violations', 'field_outside_allowed_m',
-                    'keep_out_entries', 'lead_ins', 'blind_lowerings', 'blind_track_m2',
-                    'blind_track_stretches', 'blind_pivots', 'blind_pivot_m2',
-                    'start_pivot_m2', 'suspects_pressed'):
+                    'keep_out_entries', 'lead_ins', 'blind_lowerings', 'blind_lead_m2',
+                    'blind_track_m2', 'blind_track_stretches', 'blind_pivots',
+                    'blind_pivot_m2', 'start_pivot_m2', 'suspects_pressed', 'unplanned_m2',
+                    'length_m', 'plan_cpu_s'):
             total[key] += row[key]
-    for key in ('field_outside_allowed_m', 'blind_track_m2', 'blind_pivot_m2',
-                'start_pivot_m2'):
+    for key in ('field_outside_allowed_m', 'blind_lead_m2', 'blind_track_m2',
+                'blind_pivot_m2', 'start_pivot_m2', 'unplanned_m2', 'length_m', 'plan_cpu_s'):
         total[key] = round(total[key], 1)
     if png and drawn:
         _render_replays(drawn, png)

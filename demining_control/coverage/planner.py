@@ -165,6 +165,17 @@ _APPROACH_KEEP = 3
 _CORNER_SLIVER_M2 = 0.01
 #: Moves before a blind start pivot planned again at most (each is a whole plan's time).
 _START_MOVE_TRIES = 1
+#: Plans made again at most with the places of the last one's blind tool lowerings avoided
+#: as starts of lanes and headland stretches (each is a whole plan's time: :func:`_unblind`).
+_UNBLIND_TRIES = 2
+#: A lane or stretch starts at an avoided place when its start lies this near it, m (the
+#: lowering is at the start's waypoint; half the planner's waypoint spacing, and round-off).
+_AVOID_RADIUS_M = 0.3
+#: A lowering is at an avoided place only when it faces within this of the avoided one, rad.
+_AVOID_YAW_RAD = math.radians(10.0)
+#: Cost of a lane start at an avoided place, as metres of transit: a metre over unprocessed
+#: ground (:data:`UNPROCESSED_PENALTY`), never a keep-out zone's (:data:`_EXCLUSION_PENALTY`).
+_AVOID_PENALTY = UNPROCESSED_PENALTY
 
 
 #: Why a gap's lane or pass is left: the machine cannot reach it without its footprint
@@ -662,6 +673,26 @@ def _loop_from(ring: List[XY], here: Optional[XY], overlap_m: float = 0.0) -> Li
     return loop
 
 
+def _corners(way: Sequence[XY]) -> List[Tuple[XY, float]]:
+    """(point, heading on) of each vertex of ``way`` a leg leaves (its start included)."""
+    return [(a, math.atan2(b[1] - a[1], b[0] - a[0]))
+            for a, b in zip(way[:-1], way[1:]) if math.dist(a, b) > _EPS]
+
+
+def _lowers_at(place: Tuple[float, float, float], xy: XY, heading: float) -> bool:
+    """Whether a lane or headland side starting at ``xy`` onto ``heading`` lowers the tool at
+    ``place`` (x, y, yaw): facing as it does, on its line up to a run-in
+    (:data:`_CORNER_RUNS_M`) behind it, where a run-in or a corner turn lowers it."""
+    ax, ay, ayaw = place
+    if abs(math.remainder(ayaw - heading, math.tau)) > _AVOID_YAW_RAD:
+        return False
+    c, s = math.cos(heading), math.sin(heading)
+    behind = (xy[0] - ax) * c + (xy[1] - ay) * s
+    aside = (xy[1] - ay) * c - (xy[0] - ax) * s
+    return -_AVOID_RADIUS_M <= behind <= max(_CORNER_RUNS_M) + _AVOID_RADIUS_M and \
+        abs(aside) <= _AVOID_RADIUS_M
+
+
 class _Planner:
     """One planning run (keeps the rotated geometry together)."""
 
@@ -751,6 +782,13 @@ class _Planner:
         #: are left (``skipped``, their tool strips) and reported, not driven
         self.strict = False
         self.skipped: List[Polygon] = []
+        #: places an earlier plan lowered the tool blind at, as starts of lanes and headland
+        #: stretches: lanes and stretches starting there are driven the other way where they
+        #: can (:func:`_unblind`)
+        self.avoid: List[Tuple[float, float, float]] = []
+        #: (start, heading) of every corner of the lanes and stretches chosen where another
+        #: direction or stretch was open: where avoiding a place may change the plan
+        self.choices: List[Tuple[XY, float]] = []
         #: The way in goes outside the field: keep-out zones cut the remaining ground off from
         #: the start on the field and declared safe ground (:meth:`reachable`).
         self.enters_outside = False
@@ -975,6 +1013,35 @@ class _Planner:
             if options:
                 cands.append(options)
         return cands
+
+    def _avoided(self, xy: XY, heading: float) -> bool:
+        """Whether a lane or headland side starting at ``xy`` onto ``heading`` lowers the tool
+        at an avoided place (:attr:`avoid`, :func:`_lowers_at`)."""
+        return any(_lowers_at(place, xy, heading) for place in self.avoid)
+
+    def _no_room_behind(self, place: Tuple[float, float, float]) -> bool:
+        """Whether a keep-out zone or the geofence leaves no room for a back-up before a
+        tool lowering at ``place`` (x, y, yaw) that moves its lead band back by its length
+        (:attr:`.lead_in.LeadGeometry.band_back_up_m`): the hull would enter the zone, or
+        base_link leave the fence."""
+        x, y, yaw = place
+        g = lead_geometry(self.p)
+        back = g.band_back_up_m
+        if self.fence is not None and not self.fence.covers(
+                Point(x - back * math.cos(yaw), y - back * math.sin(yaw))):
+            return True
+        if not self.zones:
+            return False
+        hull = Polygon(rectangle(x, y, yaw, g.footprint_rear_m + back, -g.footprint_rear_m,
+                                 g.footprint_half_width_m))
+        return hull.intersects(self.zone_block)
+
+    def _avoided_on(self, way: Sequence[XY]) -> int:
+        """How many of the corners of ``way`` (its start included) lower the tool at an
+        avoided place (:meth:`_avoided`)."""
+        if not self.avoid:
+            return 0
+        return sum(self._avoided(a, h) for a, h in _corners(way))
 
     def _pivot_hits_zone(self, xy: XY) -> bool:
         """Whether a pivot at ``xy`` would swing the tool or the hull into a keep-out zone."""
@@ -1530,6 +1597,7 @@ class _Planner:
         sub.strict = True
         # this plan turns on its headland (if it does): nothing outside the field is known safe
         sub.known_ground = self.known_ground
+        sub.avoid, sub.choices = self.avoid, self.choices
         # the way to the gap and between its lanes crosses the rest of the field: its
         # unprocessed ground is no more allowed than the gap's (judged on the gap alone, a
         # transit ran straight over another gap and the clearance round a no-go zone)
@@ -1876,17 +1944,28 @@ class _Planner:
                     if best is None or d < best[0] - _EPS:
                         best = (d, i, lane)
             assert best is not None
-            # refine among lanes whose start is within a few spacings of the nearest
+            # refine among lanes whose start is within a few spacings of the nearest (and,
+            # where one starts at an avoided place, among the lane's other directions)
             limit = best[0] + 3.0 * self.p.lane_spacing_m
+            near = {i for i in remaining for lane in cands[i]
+                    if min(math.dist(here, lane.start), math.dist(origin, lane.start)) <= limit}
             scored = []
-            for i in remaining:
+            for i in sorted(near):
+                other = any(self._avoided(lane.start, _heading([lane.start, lane.end]))
+                            for lane in cands[i])
                 for lane in cands[i]:
-                    if min(math.dist(here, lane.start), math.dist(origin, lane.start)) <= limit:
-                        pts, cost, over = self.transit(here, lane.start, unprocessed, back_to,
-                                                       yaw, _heading([lane.start, lane.end]),
-                                                       search=False)
-                        scored.append((cost, i, lane, pts, over))
+                    if not other and min(math.dist(here, lane.start),
+                                         math.dist(origin, lane.start)) > limit:
+                        continue
+                    pts, cost, over = self.transit(here, lane.start, unprocessed, back_to,
+                                                   yaw, _heading([lane.start, lane.end]),
+                                                   search=False)
+                    if other and self._avoided(lane.start, _heading([lane.start, lane.end])):
+                        cost += _AVOID_PENALTY
+                    scored.append((cost, i, lane, pts, over))
             cost, i, lane, pts, over = min(scored, key=lambda s: s[0])
+            if len(cands[i]) > 1:
+                self.choices.append((lane.start, _heading([lane.start, lane.end])))
             if over > _ROUTE_FALLBACK_M:
                 pts, cost, over = self.transit(here, lane.start, unprocessed, back_to, yaw,
                                                _heading([lane.start, lane.end]))
@@ -2159,19 +2238,32 @@ class _Planner:
             pts, _, over = self.transit(here, loop[0], unprocessed, yaw_a=yaw,
                                         yaw_b=_heading(loop))
             return ring, loop, (pts, over)
+        ways = [(ring, way) for ring in rings
+                for way in ([_loop_from(ring, here, self.p.tool_offset_x_m)]
+                            if ring[0] == ring[-1] else [ring, ring[::-1]])]
+        # ways that lower the tool where an earlier plan lowered it blind (:attr:`avoid`), at
+        # their start or a corner, are taken only when every way that does so less often puts
+        # the footprint in keep-out or leaves the fence
+        hits = [self._avoided_on(way) for _, way in ways]
         best = None
-        for ring in rings:
-            ways = ([_loop_from(ring, here, self.p.tool_offset_x_m)] if ring[0] == ring[-1]
-                    else [ring, ring[::-1]])
-            for way in ways:
+        for n in sorted(set(hits)):
+            group = [w for w, h in zip(ways, hits) if h == n]
+            if best is not None and not best[0][0]:
+                break
+            found = None
+            for ring, way in group:
                 # (the corner turns keep a pass's start and first heading)
                 scored = self._run_in_scored(here, yaw, way[0], _heading(way), unprocessed,
                                              search=False,
-                                             bound=best[0] if best is not None else None)
+                                             bound=found[0] if found is not None else None)
                 if scored is not None:
-                    best = (scored[0], ring, way)
+                    found = (scored[0], ring, way)
+            if found is not None and (best is None or found[0][0] < best[0][0]):
+                best = found
         assert best is not None
         _, ring, way = best
+        if len(ways) > 1:
+            self.choices += _corners(way)
         loop = self._corner_turns(way, unprocessed)
         return ring, loop, self._run_in(here, yaw, loop[0], _heading(loop), unprocessed)
 
@@ -2733,9 +2825,13 @@ def _plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
     if start_yaw is not None and not math.isfinite(start_yaw):
         start_yaw = None
 
+    # places the plans avoid as starts (:func:`_unblind`), shared by every plan made here
+    avoid: List[Tuple[float, float, float]] = []
+
     def plan_from(xy: Optional[XY], yaw: Optional[float]) -> Tuple[CoveragePlan, _Planner]:
         planner = _Planner(field, exclusion_zones, params, processed, safe_ground,
                            no_go_zones, fence, scanned, driven, suspects)
+        planner.avoid = avoid
         try:
             return planner.plan(xy, yaw), planner
         except PlanningError:
@@ -2751,11 +2847,14 @@ def _plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
         planner = _Planner(field, exclusion_zones,
                            dataclasses.replace(params, headland_passes='0'), processed,
                            safe_ground, no_go_zones, fence, scanned, driven, suspects)
+        planner.avoid = avoid
         plan = planner.plan(xy, yaw)
         plan.notes.append(NO_HEADLAND)
         return plan, planner
 
     plan, planner = plan_from(start_xy, start_yaw)
+    if plan.lead_ins.blind:
+        plan, planner = _unblind(plan, planner, plan_from, start_xy, start_yaw, avoid)
     if plan.lead_ins.start_pivot is not None and start_xy is not None and \
             start_yaw is not None and params.start_move_max_m > 0.0:
         plan = _start_move(plan, planner, plan_from, start_xy, start_yaw)
@@ -2766,6 +2865,76 @@ def _blind_m2(plan: CoveragePlan) -> float:
     """Ground of the field the plan's pivots and tool lowerings reach blind, m^2."""
     return (sum(a for _, a in plan.lead_ins.blind_pivots)
             + sum(a for _, a in plan.lead_ins.blind))
+
+
+def _blind_lowerings(plan: CoveragePlan) -> List[Tuple[float, float, float]]:
+    """(x, y, yaw) of the plan's blind tool lowerings (:attr:`.lead_in.LeadIns.blind`)."""
+    xy = np.asarray(plan.waypoints, dtype=float).reshape(-1, 2)
+    out = []
+    for (x, y), _ in plan.lead_ins.blind:
+        k = int(np.argmin(np.hypot(xy[:, 0] - x, xy[:, 1] - y))) if len(xy) else -1
+        if k >= 0:
+            out.append((float(x), float(y), float(plan.facing[k])))
+    return out
+
+
+def _unblind(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: Optional[XY],
+             start_yaw: Optional[float], avoid: List[Tuple[float, float, float]]
+             ) -> Tuple[CoveragePlan, _Planner]:
+    """The plan made again with the places of its blind tool lowerings avoided as starts of
+    lanes and headland stretches (``avoid``, which ``plan_from``'s planners read), when that
+    reaches less ground blind; ``plan`` if it does not.
+
+    A lowering is blind where its lead band (:func:`.lead_in.lead_band`: the ground the
+    flail strikes before the boom has looked at it) holds unseen ground and no back-up on
+    allowed ground clears it (:func:`.lead_in.add_lead_ins`): most often a lane or a stretch
+    of the headland cut by a no-go zone, started with that zone right behind it. Driven from
+    its other end, its start has room behind it. bench/missions.py gen_at_uxo_lanes seed 65
+    at ab303ef: a re-plan started a stretch westwards with a TM-62P's zone 4.8 m behind the
+    machine; the flail, lowered there, set off a TM-62M 16 cm deep that the boom had never
+    passed over, and the mission was aborted at 42 %.
+
+    Lanes and stretches starting at an avoided place cost :data:`_AVOID_PENALTY` more (they
+    are driven the other way, or later, where that is cheaper), never more than one entering
+    a keep-out zone. At most :data:`_UNBLIND_TRIES` plans more, each taken only when it
+    reaches less of the field blind in all (lowerings and pivots, :func:`_blind_m2`) and
+    leaves no more ground unplanned; the places of a plan not taken are avoided no more.
+    """
+    def open_to(p: CoveragePlan, choices) -> List[Tuple[float, float, float]]:
+        """The blind lowerings of ``p`` at the corners of a lane or stretch chosen where
+        another was open: the only ones avoiding them may change."""
+        return [place for place in _blind_lowerings(p)
+                if planner._no_room_behind(place)
+                and any(_lowers_at(place, xy, h) for xy, h in choices)]
+
+    def blind_m2(p: CoveragePlan) -> Tuple[float, float]:
+        return (sum(a for _, a in p.lead_ins.blind), sum(a for _, a in p.lead_ins.blind_pivots))
+
+    blind = blind_m2(plan)
+    left = sum(gap.area for gap, _ in plan.unplanned)
+    first = blind[0]
+    for _ in range(_UNBLIND_TRIES):
+        kept = len(avoid)
+        avoid.extend(place for place in open_to(plan, planner.choices) if place not in avoid)
+        if len(avoid) == kept:
+            break
+        try:
+            other, other_planner = plan_from(start_xy, start_yaw)
+        except PlanningError:
+            other = None
+        now = blind_m2(other) if other is not None else blind
+        if other is None or sum(now) >= sum(blind) - BLIND_TOLERANCE_M2 or \
+                sum(gap.area for gap, _ in other.unplanned) > left + MIN_GAP_M2:
+            del avoid[kept:]
+            break
+        plan, planner, blind = other, other_planner, now
+        left = sum(gap.area for gap, _ in plan.unplanned)
+    if avoid:
+        plan.notes.append(
+            f'planned again with {len(avoid)} start(s) of lanes or headland stretches moved '
+            f'off blind tool lowerings: {first:.1f} -> '
+            f'{sum(a for _, a in plan.lead_ins.blind):.1f} m^2 of lead bands unseen')
+    return plan, planner
 
 
 def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,

@@ -34,6 +34,9 @@ def test_each_request_is_planned_again_and_measured_then_summed(tmp_path, capsys
     assert all(r['suspects'] == len(suspects) and 0 < r['suspects_pressed'] < len(suspects)
                for r in rows[:2])
     assert total['suspects_pressed'] == sum(r['suspects_pressed'] for r in rows[:2])
+    for key in ('blind_lead_m2', 'unplanned_m2', 'length_m', 'plan_cpu_s'):
+        assert abs(total[key] - sum(r[key] for r in rows[:2])) < 0.1, key
+    assert total['length_m'] > 80.0 and total['plan_cpu_s'] > 0.0
 
 
 def test_the_check_is_of_the_machine_the_request_planned_for():

@@ -20,8 +20,8 @@ from demining_control.coverage.no_go import disc_polygon
 from demining_control.coverage import planner as planner_module
 from demining_control.coverage.planner import (_CORNER_RUNS_M, _EXCLUSION_PENALTY,
                                                GEOMETRY_FALLBACK, NO_HEADLAND, CoverageParams,
-                                               Lane, PlanningError, _facing, _Planner,
-                                               _retraces_in_reverse, auto_lane_angle,
+                                               Lane, PlanningError, _facing, _lowers_at,
+                                               _Planner, _retraces_in_reverse, auto_lane_angle,
                                                classify_work, lane_footprints, lane_strips,
                                                lead_geometry, plan_coverage)
 from demining_control.coverage.requests import read_request
@@ -632,6 +632,36 @@ def test_a_replan_enters_a_headland_stretch_from_its_processed_end():
     blind = _pivots_blind_m2(plan, req.field, req.processed, req.params)
     # 37.7 m^2 in all before; inner passes' corners still sweep some (issue 7 item 1)
     assert sum(blind) < 15.0, blind
+
+
+def test_a_replan_drives_a_stretch_started_blind_with_a_zone_behind_it_the_other_way():
+    # bench/missions.py gen_at_uxo_lanes seed 65 at ab303ef, recorded by the coverage
+    # planner: a re-plan round four no-go zones started a headland stretch westwards at
+    # (17.4, 13.4) with a TM-62P's zone behind the machine. No back-up fitted there; the
+    # flail, lowered over 3.2 m^2 the boom had not scanned, set off a TM-62M 16 cm deep and
+    # the mission was aborted at 42 %. The plan made again with the stretches that lowered
+    # the tool blind driven the other way is taken: it reaches less unseen ground.
+    req = _recorded('gen_at_uxo_lanes_s65_zone_behind.json')
+    plan = req.plan()
+    lowerings = sum(a for _, a in plan.lead_ins.blind)
+    pivots = sum(a for _, a in plan.lead_ins.blind_pivots)
+    # 10.4 m^2 of lead bands and 15.3 m^2 of pivot discs before
+    assert lowerings + pivots < 20.0, (lowerings, pivots)
+    assert any(n.startswith('planned again with') for n in plan.notes), plan.notes
+
+
+def test_a_lowering_is_at_a_start_on_the_line_behind_it_facing_as_it_does():
+    # a run-in or a corner turn lowers the tool up to a run behind a side's start, on its
+    # line: where the planner looks for the blind lowerings it avoids (_unblind)
+    place = (10.0, 5.0, 0.0)
+    assert _lowers_at(place, (10.0, 5.0), 0.0)
+    assert _lowers_at(place, (12.0, 5.0), 0.0)
+    assert _lowers_at(place, (10.0 + max(_CORNER_RUNS_M), 5.1), 0.0)
+    assert not _lowers_at(place, (8.0, 5.0), 0.0)
+    assert not _lowers_at(place, (10.0 + max(_CORNER_RUNS_M) + 1.0, 5.0), 0.0)
+    assert not _lowers_at(place, (12.0, 6.0), 0.0)
+    assert not _lowers_at(place, (12.0, 5.0), math.pi)
+    assert not _lowers_at(place, (10.0, 5.0), math.radians(30.0))
 
 
 def test_processed_ground_a_denormal_off_a_lane_line_plans():
