@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Collection, List, Optional, Sequence, Tuple
+from typing import Callable, Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 import shapely
@@ -113,6 +113,13 @@ _BACK_OUT_MAX_M = 15.0
 #: the supervisor refuses a command whose predicted footprint (over its keep-out horizon, at the
 #: follower's slowest approach speed) would enter it, m.
 STOP_MARGIN_M = 0.3
+#: A pivot is judged against the keep-out zones with the footprint grown by this, m: the
+#: follower pivots where it reaches a corner, up to its ``corner_tolerance_m`` (0.15 m) off
+#: the planned point, and the supervisor refuses any footprint deeper in a zone. A run-in's
+#: pivot planned 5 cm clear of a TM-62M's no-go zone, driven 15 cm short of its corner, was
+#: refused there (bench/missions.py gen_at_uxo_lanes seed 65 at e5b8d15), and every re-plan
+#: after pinned the machine again until the mission was aborted.
+PIVOT_CLEARANCE_M = 0.25
 #: Resolution to which a pass is cut short of a keep-out zone ahead, m.
 _CLIP_TOLERANCE_M = 0.05
 #: Transit points closer than this to their neighbours are dropped (spurious hops), m.
@@ -545,7 +552,9 @@ def _facing(xy: np.ndarray, reverse: np.ndarray) -> np.ndarray:
 
 
 def _retraces_in_reverse(xy: np.ndarray, work: np.ndarray, rev: np.ndarray,
-                         corner_angle_rad: float, reverse_turn_rad: float) -> np.ndarray:
+                         corner_angle_rad: float, reverse_turn_rad: float,
+                         turn_hits: Optional[Callable[[XY, float, float], bool]] = None
+                         ) -> np.ndarray:
     """``rev`` with every transit run that retraces the straight run before it marked reverse.
 
     Where the path turns back on itself (sharper than ``reverse_turn_rad``: a headland pass
@@ -556,6 +565,13 @@ def _retraces_in_reverse(xy: np.ndarray, work: np.ndarray, rev: np.ndarray,
     (``bench/coverage.py --quick`` split_by_road: all 4 of its blind pivots). Marked: a run of
     transit legs, up to the next corner, no longer than the straight run it retraces (beyond
     that the tracks would back onto ground the machine never drove).
+
+    ``turn_hits(point, yaw0, yaw1)``: whether a pivot there puts the footprint in a keep-out
+    zone (None: no zone). The transit was judged driven forward; backed out, the machine
+    faces the other way at the run's end and pivots from there onto the next leg, a sweep
+    the transit's judgement never saw (gen_at_uxo_lanes seed 65: the hull's rear through a
+    TM-62M's no-go zone). A run whose pivot at its end would hit a zone so, where the pivots
+    driven forward would not, stays forward.
     """
     out = np.asarray(rev, dtype=bool).copy()
     d = np.diff(xy, axis=0)
@@ -572,6 +588,12 @@ def _retraces_in_reverse(xy: np.ndarray, work: np.ndarray, rev: np.ndarray,
         if turn[b - 1] <= reverse_turn_rad or out[run[-1]] or out[back].any() \
                 or work[back].any() or step[back].sum() > step[run].sum() + _EPS:
             continue
+        if turn_hits is not None and c < len(legs):
+            end = tuple(xy[back[-1] + 1])
+            if turn_hits(end, heading[b] + math.pi, heading[c]) and not (
+                    turn_hits(tuple(xy[back[0]]), heading[b - 1], heading[b])
+                    or turn_hits(end, heading[b], heading[c])):
+                continue
         out[back] = True
     return out
 
@@ -744,6 +766,8 @@ class _Planner:
                                 (self._front, -params.footprint_half_width_m),
                                 (self._front, params.footprint_half_width_m),
                                 (-params.footprint_rear_m, params.footprint_half_width_m)])
+        #: the footprint's corners grown by :data:`PIVOT_CLEARANCE_M`, for the pivots
+        self._pivot_local = self._local + PIVOT_CLEARANCE_M * np.sign(self._local)
         self._turns: dict = {}
         self._turn_answers: dict = {}
         self._near: dict = {}
@@ -1462,7 +1486,7 @@ class _Planner:
     def _judge_turn(self, xy: XY, yaw0: float, yaw1: float) -> bool:
         """:meth:`_turn_hits` judged: near a zone, once per pivot rounded to a centimetre and
         a milliradian."""
-        if not self._near_zone(xy, self._turn_reach, exact=False):
+        if not self._near_zone(xy, self._turn_reach + PIVOT_CLEARANCE_M, exact=False):
             return False
         key = (round(xy[0], 2), round(xy[1], 2), round(yaw0, 3), round(yaw1, 3))
         hit = self._turns.get(key)
@@ -1471,7 +1495,7 @@ class _Planner:
             n = max(1, int(math.ceil(abs(d) / _TURN_STEP_RAD)))
             yaw = yaw0 + d * np.arange(n + 1) / n
             c, s_ = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
-            lx, ly = self._local[:, 0][None, :], self._local[:, 1][None, :]
+            lx, ly = self._pivot_local[:, 0][None, :], self._pivot_local[:, 1][None, :]
             ring = np.stack([xy[0] + c * lx - s_ * ly, xy[1] + s_ * lx + c * ly], axis=-1)
             hit = bool(np.any(shapely.intersects(self.zone_block, shapely.polygons(ring))))
             self._turns[key] = hit
@@ -2702,7 +2726,8 @@ class _Planner:
         if len(work):
             work[-1] = False
         rev = _retraces_in_reverse(xy, work, np.asarray(rev, dtype=bool), p.corner_angle_rad,
-                                   p.reverse_turn_rad)
+                                   p.reverse_turn_rad,
+                                   self._turn_hits if self.zones else None)
         work |= self._crosses_unprocessed(xy, rev)
         facing = _facing(xy, rev)
         xy, work, facing, leads = add_lead_ins(
