@@ -113,15 +113,6 @@ _BACK_OUT_MAX_M = 15.0
 #: the supervisor refuses a command whose predicted footprint (over its keep-out horizon, at the
 #: follower's slowest approach speed) would enter it, m.
 STOP_MARGIN_M = 0.3
-#: A pivot is judged against the no-go zones with the footprint grown by this, m: the
-#: follower pivots where it reaches a corner, up to its ``corner_tolerance_m`` (0.15 m) off
-#: the planned point, and the supervisor refuses any footprint deeper in a zone. A run-in's
-#: pivot planned 5 cm clear of a TM-62M's no-go zone, driven 15 cm short of its corner, was
-#: refused there (bench/missions.py gen_at_uxo_lanes seed 65 at e5b8d15), and every re-plan
-#: after pinned the machine again until the mission was aborted. Not the exclusion zones,
-#: planned round from the start: there the clearance moved bench/coverage.py's
-#: cratered_field plan onto 21 m more of the field's unprocessed ground (27 -> 30 stretches).
-PIVOT_CLEARANCE_M = 0.25
 #: Resolution to which a pass is cut short of a keep-out zone ahead, m.
 _CLIP_TOLERANCE_M = 0.05
 #: Transit points closer than this to their neighbours are dropped (spurious hops), m.
@@ -177,8 +168,9 @@ _START_MOVE_TRIES = 1
 #: Plans made again at most with the places of the last one's blind tool lowerings avoided
 #: as starts of lanes and headland stretches (each is a whole plan's time: :func:`_unblind`).
 _UNBLIND_TRIES = 2
-#: A lane or stretch starts at an avoided place when its start lies this near it, m (the
-#: lowering is at the start's waypoint; half the planner's waypoint spacing, and round-off).
+#: A lane or side lowers the tool at an avoided place when that lies this near its line,
+#: from this ahead of its start to a run-in behind it, m (:func:`_lowers_at`; the lowering is
+#: at a waypoint: half the planner's waypoint spacing, and round-off).
 _AVOID_RADIUS_M = 0.3
 #: A lowering is at an avoided place only when it faces within this of the avoided one, rad.
 _AVOID_YAW_RAD = math.radians(10.0)
@@ -754,8 +746,6 @@ class _Planner:
         no_go = unary_union(self.zones[len(self._exclusion_rings):])
         self.zone_block = unary_union([excl.difference(self.safe) if not self.safe.is_empty
                                        else excl, no_go])
-        #: the no-go zones alone: pivots keep a clearance from them (:data:`PIVOT_CLEARANCE_M`)
-        self.no_go_block = no_go
         #: radius the footprint (tool or hull) sweeps in a pivot, plus a margin
         self.pivot_reach = math.hypot(
             max(params.tool_offset_x_m + TOOL_DEPTH_M, 0.5 * params.track_length_m),
@@ -770,8 +760,6 @@ class _Planner:
                                 (self._front, -params.footprint_half_width_m),
                                 (self._front, params.footprint_half_width_m),
                                 (-params.footprint_rear_m, params.footprint_half_width_m)])
-        #: the footprint's corners grown by :data:`PIVOT_CLEARANCE_M`, for the pivots
-        self._pivot_local = self._local + PIVOT_CLEARANCE_M * np.sign(self._local)
         self._turns: dict = {}
         self._turn_answers: dict = {}
         self._near: dict = {}
@@ -1490,7 +1478,7 @@ class _Planner:
     def _judge_turn(self, xy: XY, yaw0: float, yaw1: float) -> bool:
         """:meth:`_turn_hits` judged: near a zone, once per pivot rounded to a centimetre and
         a milliradian."""
-        if not self._near_zone(xy, self._turn_reach + PIVOT_CLEARANCE_M, exact=False):
+        if not self._near_zone(xy, self._turn_reach, exact=False):
             return False
         key = (round(xy[0], 2), round(xy[1], 2), round(yaw0, 3), round(yaw1, 3))
         hit = self._turns.get(key)
@@ -1499,15 +1487,9 @@ class _Planner:
             n = max(1, int(math.ceil(abs(d) / _TURN_STEP_RAD)))
             yaw = yaw0 + d * np.arange(n + 1) / n
             c, s_ = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
-            hit = False
-            for local, zone in ((self._local, self.zone_block),
-                                (self._pivot_local, self.no_go_block)):
-                lx, ly = local[:, 0][None, :], local[:, 1][None, :]
-                ring = np.stack([xy[0] + c * lx - s_ * ly, xy[1] + s_ * lx + c * ly], axis=-1)
-                if not zone.is_empty and np.any(shapely.intersects(zone,
-                                                                   shapely.polygons(ring))):
-                    hit = True
-                    break
+            lx, ly = self._local[:, 0][None, :], self._local[:, 1][None, :]
+            ring = np.stack([xy[0] + c * lx - s_ * ly, xy[1] + s_ * lx + c * ly], axis=-1)
+            hit = bool(np.any(shapely.intersects(self.zone_block, shapely.polygons(ring))))
             self._turns[key] = hit
         return hit
 
@@ -2929,11 +2911,16 @@ def _unblind(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: Optiona
     machine; the flail, lowered there, set off a TM-62M 16 cm deep that the boom had never
     passed over, and the mission was aborted at 42 %.
 
-    Lanes and stretches starting at an avoided place cost :data:`_AVOID_PENALTY` more (they
-    are driven the other way, or later, where that is cheaper), never more than one entering
-    a keep-out zone. At most :data:`_UNBLIND_TRIES` plans more, each taken only when it
-    reaches less of the field blind in all (lowerings and pivots, :func:`_blind_m2`) and
-    leaves no more ground unplanned; the places of a plan not taken are avoided no more.
+    Only lowerings a keep-out zone or the fence leaves no room behind
+    (:meth:`_Planner._no_room_behind`), at a corner of a lane or stretch chosen where another
+    was open (:attr:`_Planner.choices`), are avoided: no other plan can change the rest.
+    Lanes starting at an avoided place cost :data:`_AVOID_PENALTY` more (they are driven the
+    other way, or later, where that is cheaper), never more than one entering a keep-out
+    zone; of the headland stretches, those lowering the tool at fewer avoided places go
+    first unless each of them puts the footprint in keep-out. At most
+    :data:`_UNBLIND_TRIES` plans more, each taken only when it reaches less of the field
+    blind in all (lead bands and pivot discs together, :func:`_blind_m2`) and leaves no
+    more ground unplanned; the places of a plan not taken are avoided no more.
     """
     def open_to(p: CoveragePlan, choices) -> List[Tuple[float, float, float]]:
         """The blind lowerings of ``p`` at the corners of a lane or stretch chosen where

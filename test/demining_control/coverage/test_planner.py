@@ -666,21 +666,6 @@ def test_a_retrace_whose_pivot_at_its_end_would_enter_a_zone_backed_out_stays_fo
     assert _retraces_in_reverse(xy, work, rev, 0.35, 2.8, lambda v, a, b: True)[1]
 
 
-def test_a_pivot_is_judged_with_a_clearance_for_where_the_follower_turns():
-    # the follower pivots up to its corner tolerance (0.15 m) off the planned point: a pivot
-    # whose footprint passes 0.1 m from a no-go zone is one that puts it in (an exclusion
-    # zone, planned round from the start, is judged on the footprint itself)
-    p = CoverageParams()
-    rear = p.footprint_rear_m
-    zone = list(box(0.5, 4.0, 5.0 - rear - 0.1, 6.0).exterior.coords)
-    planner = _Planner([(0, 0), (20, 0), (20, 20), (0, 20)], [], p, no_go_zones=[zone])
-    assert planner._turn_hits((5.0, 5.0), 0.0, 0.05)
-    assert not planner._turn_hits((5.5, 5.0), 0.0, 0.05)
-    planner = _Planner([(0, 0), (20, 0), (20, 20), (0, 20)], [zone], p)
-    assert not planner._turn_hits((5.0, 5.0), 0.0, 0.05)
-    assert planner._turn_hits((4.8, 5.0), 0.0, 0.05)
-
-
 def test_a_lowering_is_at_a_start_on_the_line_behind_it_facing_as_it_does():
     # a run-in or a corner turn lowers the tool up to a run behind a side's start, on its
     # line: where the planner looks for the blind lowerings it avoids (_unblind)
