@@ -718,6 +718,20 @@ def start_moves(x: float, y: float, yaw: float, g: LeadGeometry, max_m: float, *
     return out
 
 
+def back_up_blocked(x: float, y: float, yaw: float, back: float, g: LeadGeometry, keep_out,
+                    fence) -> bool:
+    """Whether backing up ``back`` from pose (x, y, yaw) puts the hull in ``keep_out`` or
+    base_link out of ``fence`` (either None: none). Only the ground the hull newly covers is
+    judged: where it stands now the plan has judged."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    if fence is not None and not fence.covers(shapely.Point(x - back * c, y - back * s)):
+        return True
+    if keep_out is None or keep_out.is_empty:
+        return False
+    return Polygon(rectangle(x, y, yaw, g.footprint_rear_m + back, -g.footprint_rear_m,
+                             g.footprint_half_width_m)).intersects(keep_out)
+
+
 def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, replay: _Replay,
              field, known, safe, keep_out, fence, outside_safe: bool, area: float,
              pressable=None, suspects=None
@@ -741,7 +755,6 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
     back-up whose tracks also press the field's ground in ``pressable`` or swept by the
     path's boom before ``k``, off every disc of ``suspects``.
     """
-    c, s = math.cos(yaw), math.sin(yaw)
     steps = int(math.ceil(g.max_back_m / BACK_STEP_M - _EPS)) if g.back_up else 0
     band_reach = g.band_back_up_m + _EPS
     best: Tuple[Optional[float], float, float] = (None, area, 0.0)
@@ -753,13 +766,7 @@ def _back_up(x: float, y: float, yaw: float, k: int, g: LeadGeometry, blind, rep
     on_allowed = True
     for i in range(1, steps + 1):
         back = i * BACK_STEP_M
-        bx, by = x - back * c, y - back * s
-        if fence is not None and not fence.covers(shapely.Point(bx, by)):
-            break
-        # the ground the hull newly covers (where it stands now the plan has judged)
-        hull = Polygon(rectangle(x, y, yaw, g.footprint_rear_m + back, -g.footprint_rear_m,
-                                 g.footprint_half_width_m))
-        if keep_out is not None and not keep_out.is_empty and hull.intersects(keep_out):
+        if back_up_blocked(x, y, yaw, back, g, keep_out, fence):
             break
         # the ground the tracks newly press while backing up
         long = back > band_reach

@@ -62,8 +62,8 @@ from demining_bringup.contract.parameters import ParamError, param
 from demining_bringup.contract import vehicle_params
 from demining_control.coverage.allowed import rectangle, robust
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
-                                               LeadIns, add_lead_ins, lead_band, pivot_sweep,
-                                               start_moves)
+                                               LeadIns, add_lead_ins, back_up_blocked,
+                                               lead_band, pivot_sweep, start_moves)
 from demining_control.coverage.no_go import back_out_point, turn_reach
 from demining_control.coverage.route import AllowedRouter
 
@@ -1038,19 +1038,10 @@ class _Planner:
     def _no_room_behind(self, place: Tuple[float, float, float]) -> bool:
         """Whether a keep-out zone or the geofence leaves no room for a back-up before a
         tool lowering at ``place`` (x, y, yaw) that moves its lead band back by its length
-        (:attr:`.lead_in.LeadGeometry.band_back_up_m`): the hull would enter the zone, or
-        base_link leave the fence."""
-        x, y, yaw = place
+        (:attr:`.lead_in.LeadGeometry.band_back_up_m`; :func:`.lead_in.back_up_blocked`)."""
         g = lead_geometry(self.p)
-        back = g.band_back_up_m
-        if self.fence is not None and not self.fence.covers(
-                Point(x - back * math.cos(yaw), y - back * math.sin(yaw))):
-            return True
-        if not self.zones:
-            return False
-        hull = Polygon(rectangle(x, y, yaw, g.footprint_rear_m + back, -g.footprint_rear_m,
-                                 g.footprint_half_width_m))
-        return hull.intersects(self.zone_block)
+        return back_up_blocked(*place, g.band_back_up_m, g,
+                               self.zone_block if self.zones else None, self.fence)
 
     def _avoided_on(self, way: Sequence[XY]) -> int:
         """How many of the corners of ``way`` (its start included) lower the tool at an
@@ -1967,18 +1958,16 @@ class _Planner:
                     if min(math.dist(here, lane.start), math.dist(origin, lane.start)) <= limit}
             scored = []
             for i in sorted(near):
-                other = any(self._avoided(lane.start, _heading([lane.start, lane.end]))
-                            for lane in cands[i])
-                for lane in cands[i]:
-                    if not other and min(math.dist(here, lane.start),
-                                         math.dist(origin, lane.start)) > limit:
+                avoided = [self._avoided(lane.start, _heading([lane.start, lane.end]))
+                           for lane in cands[i]]
+                for lane, at in zip(cands[i], avoided):
+                    if not any(avoided) and min(math.dist(here, lane.start),
+                                                math.dist(origin, lane.start)) > limit:
                         continue
                     pts, cost, over = self.transit(here, lane.start, unprocessed, back_to,
                                                    yaw, _heading([lane.start, lane.end]),
                                                    search=False)
-                    if other and self._avoided(lane.start, _heading([lane.start, lane.end])):
-                        cost += _AVOID_PENALTY
-                    scored.append((cost, i, lane, pts, over))
+                    scored.append((cost + (_AVOID_PENALTY if at else 0.0), i, lane, pts, over))
             cost, i, lane, pts, over = min(scored, key=lambda s: s[0])
             if len(cands[i]) > 1:
                 self.choices.append((lane.start, _heading([lane.start, lane.end])))
@@ -2929,12 +2918,9 @@ def _unblind(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: Optiona
                 if planner._no_room_behind(place)
                 and any(_lowers_at(place, xy, h) for xy, h in choices)]
 
-    def blind_m2(p: CoveragePlan) -> Tuple[float, float]:
-        return (sum(a for _, a in p.lead_ins.blind), sum(a for _, a in p.lead_ins.blind_pivots))
-
-    blind = blind_m2(plan)
+    blind = _blind_m2(plan)
     left = sum(gap.area for gap, _ in plan.unplanned)
-    first = blind[0]
+    first = sum(a for _, a in plan.lead_ins.blind)
     for _ in range(_UNBLIND_TRIES):
         kept = len(avoid)
         avoid.extend(place for place in open_to(plan, planner.choices) if place not in avoid)
@@ -2944,8 +2930,8 @@ def _unblind(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: Optiona
             other, other_planner = plan_from(start_xy, start_yaw)
         except PlanningError:
             other = None
-        now = blind_m2(other) if other is not None else blind
-        if other is None or sum(now) >= sum(blind) - BLIND_TOLERANCE_M2 or \
+        now = _blind_m2(other) if other is not None else blind
+        if other is None or now >= blind - BLIND_TOLERANCE_M2 or \
                 sum(gap.area for gap, _ in other.unplanned) > left + MIN_GAP_M2:
             del avoid[kept:]
             break
