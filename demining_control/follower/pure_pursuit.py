@@ -11,7 +11,8 @@ down before it (and before the start of a work leg, where the tool
 lowers), never faster than covers the way there in ``keep_out_horizon_s`` (the time over which
 the safety supervisor places a command's footprint: a faster command would overrun the corner
 in its judgement and be refused near a keep-out zone), must reach it within
-``corner_tolerance_m`` and then pivots in place (skid steer) until
+``corner_tolerance_m``, no more than ``pivot_reach_m`` short of it along the leg (the planner
+judged the pivot's sweep at the corner point), and then pivots in place (skid steer) until
 it faces the next leg (hysteresis: start pivoting above ``pivot_threshold_rad``, stop below
 ``pivot_exit_rad``), never faster than turns to that heading in ``keep_out_horizon_s`` either
 (the supervisor swings the footprint on as far as the command would turn it). Where the path
@@ -73,6 +74,16 @@ class FollowerParams:
     corner_angle_rad: float = vehicle_params.corner_angle_rad()
     corner_tolerance_m: float = param(0.15, 'distance at which a corner counts as reached, m',
                                       min=0.01, max=2.0)
+    # The coverage planner judges a pivot's sweep at the corner point: its footprint keeps
+    # clear of the keep-out zones there, the rear by as little as a few centimetres. Pivoted
+    # corner_tolerance_m short of it on the leg into it, the hull's rear swung 0.15 m nearer
+    # the zone behind (bench/missions.py gen_at_uxo_lanes seed 65: a run-in's pivot planned
+    # 5 cm clear of a TM-62M's no-go zone was refused, and every re-plan pinned the machine
+    # again until the mission was aborted). Past the point the front nears what lies ahead,
+    # where the planner keeps STOP_MARGIN_M.
+    pivot_reach_m: float = param(0.02, 'a corner the machine pivots at is reached no more than '
+                                 'this short of its point along the leg into it (and within '
+                                 'corner_tolerance_m of it), m', min=0.005, max=2.0)
     pivot_threshold_rad: float = vehicle_params.pivot_threshold_rad()
     pivot_exit_rad: float = param(0.03, 'heading error that ends a pivot, rad', min=0.001,
                                   max=1.0)
@@ -94,6 +105,8 @@ class FollowerParams:
             raise ParamError('pivot_exit_rad must be below pivot_threshold_rad')
         if self.min_speed_mps > self.working_speed_mps:
             raise ParamError('min_speed_mps must not exceed working_speed_mps')
+        if self.pivot_reach_m > self.corner_tolerance_m:
+            raise ParamError('pivot_reach_m must not exceed corner_tolerance_m')
 
 
 def _wrap(a: float) -> float:
@@ -344,10 +357,8 @@ class PathFollower:
         px, py = float(p[0]), float(p[1])
         corner = self._next_corner()
         # the corner must be reached before the progress may pass it
-        cx, cy = self._xy_list[corner]
         if self._seg + 1 == corner and corner < len(self._xy_list) - 1 and (
-                np.hypot(px - cx, py - cy) <= self.params.corner_tolerance_m
-                or self._passed_soft(px, py, corner)):
+                self._reached(px, py, corner) or self._passed_soft(px, py, corner)):
             self._seg = corner
             corner = self._next_corner()
         # the window starts where the vehicle is along its segment (not at the segment's
@@ -365,6 +376,27 @@ class PathFollower:
         self.cross_track_m = best_d
         return best_arc
 
+    def _short_of(self, px: float, py: float, corner: int) -> Tuple[float, float]:
+        """(how far ``corner`` lies ahead along the leg into it, how far the point is beside
+        that leg's line), m (:meth:`set_path` keeps no leg of no length)."""
+        ax, ay = self._xy_list[corner - 1]
+        bx, by = self._xy_list[corner]
+        length = math.hypot(bx - ax, by - ay)
+        if length <= _EPS:
+            return 0.0, 0.0
+        ux, uy = (bx - ax) / length, (by - ay) / length
+        return (bx - px) * ux + (by - py) * uy, abs((px - bx) * uy - (py - by) * ux)
+
+    def _reached(self, px: float, py: float, corner: int) -> bool:
+        """Whether the machine reached ``corner``: within ``corner_tolerance_m`` of its point
+        and, where it pivots there, no more than ``pivot_reach_m`` short of it along the leg
+        (the planner judged the pivot's sweep at the point: :class:`FollowerParams`)."""
+        cx, cy = self._xy_list[corner]
+        if np.hypot(px - cx, py - cy) > self.params.corner_tolerance_m:
+            return False
+        return corner in self._soft or \
+            self._short_of(px, py, corner)[0] <= self.params.pivot_reach_m
+
     def _passed_soft(self, px: float, py: float, corner: int) -> bool:
         """Whether the machine came abreast of ``corner``, one driven as an arc, within
         :data:`_SOFT_CORNER_OFFSET_M` beside it.
@@ -379,14 +411,7 @@ class PathFollower:
         """
         if corner not in self._soft:
             return False
-        ax, ay = self._xy_list[corner - 1]
-        bx, by = self._xy_list[corner]
-        length = math.hypot(bx - ax, by - ay)
-        if length <= _EPS:
-            return False
-        ux, uy = (bx - ax) / length, (by - ay) / length
-        short = (bx - px) * ux + (by - py) * uy
-        beside = abs((px - bx) * uy - (py - by) * ux)
+        short, beside = self._short_of(px, py, corner)
         return short <= 0.5 * self.params.corner_tolerance_m and beside <= _SOFT_CORNER_OFFSET_M
 
     def _point_at(self, s: float) -> np.ndarray:
@@ -407,7 +432,8 @@ class PathFollower:
         so such a swing puts a track on ground the flail passed beside (bench/missions.py
         gen_at_uxo_lanes seed 2: a TM-62P 10 cm outside the strip, under the right track at
         the corner). On the leg's line the correction stays as gentle as on the leg; the
-        corner is reached when the machine passes within ``corner_tolerance_m`` of it. Past
+        corner is reached when the machine passes within ``corner_tolerance_m`` of it (at a
+        pivot, no more than ``pivot_reach_m`` short of it along the leg). Past
         it without having reached it (farther off the leg than that), the corner point is
         the aim, as it always was, and stays the aim until the corner is reached: the pose's
         noise moves a machine standing abreast of the corner back and forth across that
@@ -432,7 +458,9 @@ class PathFollower:
             return b
         u = along / length
         short = float((b - p) @ u)          # how far the corner still lies ahead
-        if short <= 0.5 * self.params.corner_tolerance_m:
+        # abreast of it: nearer, a machine within the tolerance beside the leg would turn to
+        # the point before it reached the corner (:meth:`_reached`)
+        if short <= min(0.5 * self.params.corner_tolerance_m, self.params.pivot_reach_m):
             self._corner_aim = corner
             return b
         return b + (lookahead - short) * u
@@ -521,8 +549,11 @@ class PathFollower:
         # (mixed_field seed 1: 0.8 m/s 1.5 m before a corner whose footprint came within
         # 0.1 m of a no-go zone; pinned until the mission ended). Below min_speed_mps too:
         # held 2 s, its 0.15 m/s overran such a corner by 0.3 m. The corner counts as reached
-        # within corner_tolerance_m, so the speed stays above that over the horizon.
-        v = min(v, max(to_corner, pr.corner_tolerance_m) / pr.keep_out_horizon_s)
+        # within corner_tolerance_m, so the speed stays above that over the horizon; a corner
+        # pivoted at is reached pivot_reach_m short of its point, so there that is the floor.
+        pivot_ahead = to_corner == s_corner - s and corner < last and corner not in self._soft
+        floor = pr.pivot_reach_m if pivot_ahead else pr.corner_tolerance_m
+        v = min(v, max(to_corner, floor) / pr.keep_out_horizon_s)
         ld = max(dist_target, _EPS)
         curvature = 2.0 * math.sin(alpha) / ld
         # np.clip's result (it only selects: NaN and signed zeros pass as they are)

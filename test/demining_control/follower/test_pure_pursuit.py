@@ -194,14 +194,15 @@ def test_a_corner_rolled_past_is_reversed_to_before_the_pivot():
     tol = FollowerParams().corner_tolerance_m
     f = PathFollower()
     f.set_path(path, [True, True, True])
-    f.update(VehicleState(0.0, 9.9, 0.0, 0.0), DT)          # the corner is reached
-    cmd = f.update(VehicleState(0.0, 10.3, 0.0, 0.0), DT)   # ... and rolled past
+    reach = FollowerParams().pivot_reach_m
+    f.update(VehicleState(0.0, 10.0 - reach, 0.0, 0.0), DT)     # the corner is reached
+    cmd = f.update(VehicleState(0.0, 10.3, 0.0, 0.0), DT)       # ... and rolled past
     assert cmd.v < 0.0 and cmd.omega == pytest.approx(0.0, abs=1e-6)
     assert f.leg is LegKind.REVERSE                          # the tool is raised
     assert f.corner_returns == 1 and f.last_overrun_m == pytest.approx(0.3)
     # back at the corner it pivots onto the next leg, where the lane starts on its line
-    f.update(VehicleState(0.0, 10.0 + 0.5 * tol, 0.0, 0.0), DT)
-    cmd = f.update(VehicleState(0.0, 10.0 + 0.5 * tol, 0.0, 0.0), DT)
+    f.update(VehicleState(0.0, 10.0 + 0.5 * reach, 0.0, 0.0), DT)
+    cmd = f.update(VehicleState(0.0, 10.0 + 0.5 * reach, 0.0, 0.0), DT)
     assert cmd.v == 0.0 and cmd.omega > 0.0 and f.leg is LegKind.PIVOT
     # the whole run on a unicycle that overruns every corner by 0.3 m still ends on the path
     g = PathFollower()
@@ -491,8 +492,11 @@ def _advance_on_arrays(f, p):
         i = int(np.searchsorted(corners, f._seg + 1))
         return int(corners[min(i, len(corners) - 1)])
     corner = next_corner()
+    u = f._xy[corner] - f._xy[corner - 1]
+    short = float((f._xy[corner] - p) @ u) / float(np.hypot(*u))
     if f._seg + 1 == corner and np.hypot(*(p - f._xy[corner])) <= \
-            f.params.corner_tolerance_m and corner < len(f._xy) - 1:
+            f.params.corner_tolerance_m and corner < len(f._xy) - 1 and (
+                corner in f._soft or short <= f.params.pivot_reach_m):
         f._seg = corner
         corner = next_corner()
     a, b = f._xy[f._seg], f._xy[f._seg + 1]
