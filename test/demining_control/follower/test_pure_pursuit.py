@@ -411,6 +411,64 @@ def test_no_pivot_command_swings_past_its_heading_within_the_supervisors_horizon
     assert Point(x, y).distance(zone) > 0.0
 
 
+def test_a_corner_is_pivoted_at_where_the_planner_judged_its_sweep():
+    """bench/missions.py gen_at_uxo_lanes seed 65: the planner judged a run-in's pivot at its
+    corner point, the hull's rear 5 cm clear of a TM-62M's no-go zone behind it; the
+    follower pivoted on reaching the corner's tolerance, 0.15 m short of it on the leg, the
+    supervisor refused the rear's swing into the zone, and every re-plan pinned the machine
+    again until the mission was aborted. The machine pivots no more than pivot_reach_m short
+    of the corner, and no command of the approach or the pivot is refused."""
+    from shapely.geometry import Point
+    from shapely.ops import unary_union
+    from demining_bringup.contract.datatypes import Detection, DetectionKind
+    from demining_control.coverage.no_go import footprint
+    from demining_control.safety.supervisor import SafetyInputs, SafetySupervisor
+    p = FollowerParams()
+    f = PathFollower(p)
+    f.set_path(np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 6.0]]), [True, True, True])
+    sup = SafetySupervisor([(-20.0, -20.0), (40.0, -20.0), (40.0, 20.0), (-20.0, 20.0)])
+    hull = (sup.params.footprint_rear_m, sup.params.footprint_front_m,
+            sup.params.footprint_half_width_m)
+    # the left pivot at the corner point swings the rear right corner from behind the
+    # machine to its right: a zone behind and right of the corner, 5 cm off that sweep
+    sweep = unary_union([footprint(10.0, 0.0, a, *hull)
+                         for a in np.linspace(0.0, 0.5 * math.pi, 91)])
+    r = (0.16 + sup.params.no_go_margin_m) / math.cos(math.pi / 16)
+    u = np.array([math.cos(1.25 * math.pi), math.sin(1.25 * math.pi)])
+    lo, hi = 0.0, 10.0
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        c = np.array([10.0, 0.0]) + mid * u
+        lo, hi = (lo, mid) if Point(*c).buffer(r, 4).distance(sweep) > 0.05 else (mid, hi)
+    c = np.array([10.0, 0.0]) + hi * u
+    sup.on_detections([Detection(x=float(c[0]), y=float(c[1]), depth=0.2, confidence=0.9,
+                                 kind=DetectionKind.AT, radius=0.16)])
+    zone = sup.no_go.polygons()[0]
+    assert 0.04 < zone.distance(sweep) < 0.06
+    # pivoted corner_tolerance_m short of the point, the rear would enter the zone
+    short = unary_union([footprint(10.0 - p.corner_tolerance_m, 0.0, a, *hull)
+                         for a in np.linspace(0.0, 0.5 * math.pi, 91)])
+    assert short.intersects(zone)
+    refused, pivots = [], []
+
+    def probe(x, y, yaw, cmd):
+        if f.leg is LegKind.PIVOT:
+            pivots.append((x, y))
+        inp = SafetyInputs(cmd=cmd, pose=VehicleState(0.0, x, y, yaw))
+        if (cmd.v != 0.0 or cmd.omega != 0.0) and sup._enters_no_go(inp):
+            refused.append((round(x, 3), round(y, 3), round(yaw, 3)))
+
+    x, y, _, _ = run(f, 0.0, 0.0, 0.0, 120.0, probe)
+    assert refused == []
+    assert pivots and all(10.0 - px <= p.pivot_reach_m + 1e-9 for px, _ in pivots)
+    assert f.status is FollowerStatus.DONE and math.hypot(x - 10.0, y - 6.0) < 0.5
+
+
+def test_the_pivot_reach_is_within_the_corner_tolerance():
+    with pytest.raises(ParamError):
+        FollowerParams(corner_tolerance_m=0.1, pivot_reach_m=0.2)
+
+
 @pytest.mark.parametrize('offset_m', [0.04, 0.08, 0.12])
 def test_the_heading_holds_along_the_leg_up_to_a_corner(offset_m):
     """The lookahead point does not stop at a corner: it runs on along the leg's line. Stopped
