@@ -212,6 +212,8 @@ class PathFollower:
         self._xy_list = self._xy.tolist()
         self._s_list = self._s.tolist()
         self._corner_list = self._corners.tolist()
+        self._heading_list = self._heading.tolist() if len(self._xy) > 1 else []
+        self._reverse_list = self._reverse.tolist()
 
     def set_work(self, work: Sequence[bool]) -> bool:
         """Replace the work flags of the path given to :meth:`set_path` (one per pose it had),
@@ -352,13 +354,14 @@ class PathFollower:
         return (float(np.hypot(px - (ax + t * abx), py - (ay + t * aby))),
                 self._s_list[seg] + t * math.sqrt(L2))
 
-    def _advance(self, p: np.ndarray) -> float:
-        """Move the progress index forward (never past the next corner); return arc length."""
+    def _advance(self, p: np.ndarray, yaw: Optional[float] = None) -> float:
+        """Move the progress index forward (never past the next corner); return arc length.
+        ``yaw``: the machine's heading (None: taken as facing along the leg)."""
         px, py = float(p[0]), float(p[1])
         corner = self._next_corner()
         # the corner must be reached before the progress may pass it
         if self._seg + 1 == corner and corner < len(self._xy_list) - 1 and (
-                self._reached(px, py, corner) or self._passed_soft(px, py, corner)):
+                self._reached(px, py, corner, yaw) or self._passed_soft(px, py, corner)):
             self._seg = corner
             corner = self._next_corner()
         # the window starts where the vehicle is along its segment (not at the segment's
@@ -387,15 +390,30 @@ class PathFollower:
         ux, uy = (bx - ax) / length, (by - ay) / length
         return (bx - px) * ux + (by - py) * uy, abs((px - bx) * uy - (py - by) * ux)
 
-    def _reached(self, px: float, py: float, corner: int) -> bool:
+    def _reached(self, px: float, py: float, corner: int, yaw: Optional[float]) -> bool:
         """Whether the machine reached ``corner``: within ``corner_tolerance_m`` of its point
         and, where it pivots there, no more than ``pivot_reach_m`` short of it along the leg
-        (the planner judged the pivot's sweep at the point: :class:`FollowerParams`)."""
+        (the planner judged the pivot's sweep at the point: :class:`FollowerParams`).
+
+        Not along a leg the machine (heading ``yaw``) would have to pivot onto first: one
+        shorter than the tolerance, its direction a few centimetres of the pose's noise. A way
+        back along the driven trail began with a 0.1 m leg 0.58 rad off the machine's heading
+        (a pose correction); driven, the follower pivoted onto it and then back, a sweep no
+        one had judged, into a TM-62M's no-go zone (bench/missions.py gen_at_uxo_lanes seed
+        65, pinned). Such a leg is passed as before: the corner is reached within the
+        tolerance.
+        """
         cx, cy = self._xy_list[corner]
         if np.hypot(px - cx, py - cy) > self.params.corner_tolerance_m:
             return False
-        return corner in self._soft or \
-            self._short_of(px, py, corner)[0] <= self.params.pivot_reach_m
+        if corner in self._soft or \
+                self._short_of(px, py, corner)[0] <= self.params.pivot_reach_m:
+            return True
+        if yaw is None:
+            return False
+        leg = corner - 1
+        facing = self._heading_list[leg] + (math.pi if self._reverse_list[leg] else 0.0)
+        return abs(_wrap(facing - yaw)) > self.params.pivot_threshold_rad
 
     def _passed_soft(self, px: float, py: float, corner: int) -> bool:
         """Whether the machine came abreast of ``corner``, one driven as an arc, within
@@ -474,7 +492,7 @@ class PathFollower:
         if not all(math.isfinite(v) for v in (state.x, state.y, state.yaw)):
             return Twist2D()
         p = np.array([state.x, state.y])
-        s = self._advance(p)
+        s = self._advance(p, state.yaw)
         corner = self._next_corner()
         last = len(self._xy) - 1
         if corner == last and np.hypot(*(p - self._xy[last])) <= pr.goal_tolerance_m:

@@ -464,6 +464,24 @@ def test_a_corner_is_pivoted_at_where_the_planner_judged_its_sweep():
     assert f.status is FollowerStatus.DONE and math.hypot(x - 10.0, y - 6.0) < 0.5
 
 
+def test_a_leg_shorter_than_the_tolerance_off_the_heading_is_not_pivoted_onto():
+    """bench/missions.py gen_at_uxo_lanes seed 65: a way back along the driven trail began
+    with a 0.1 m reverse leg 0.58 rad off the machine's heading (a pose correction between
+    two trail poses), then reversed along the trail facing 0.87 rad. Driving that first leg
+    meant a pivot onto it and one back at its end, into a TM-62M's no-go zone. A corner
+    within corner_tolerance_m of a machine that would have to pivot onto the leg to it is
+    reached: the machine backs along the trail turning no more than the trail does."""
+    way = np.array([[0.0, 0.0, 0.665], [-0.097, -0.008, 0.865], [-0.264, -0.204, 0.863],
+                    [-0.476, -0.343, 0.78], [-2.0, -1.5, 0.78]])
+    f = PathFollower()
+    f.set_path(way, [False] * len(way))
+    assert f._reverse.all()
+    yaws = []
+    x, y, yaw, _ = run(f, 0.0, 0.0, 0.665, 120.0, lambda x, y, yaw, cmd: yaws.append(yaw))
+    assert f.status is FollowerStatus.DONE and math.hypot(x + 2.0, y + 1.5) < 0.5
+    assert min(yaws) > 0.6 and max(yaws) < 0.95
+
+
 def test_the_pivot_reach_is_within_the_corner_tolerance():
     with pytest.raises(ParamError):
         FollowerParams(corner_tolerance_m=0.1, pivot_reach_m=0.2)
