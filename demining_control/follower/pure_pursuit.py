@@ -555,7 +555,8 @@ class PathFollower:
             v_max = min(v_max, max(self.speed_limit_mps, 0.0))
         if reverse:
             v_max = min(v_max, pr.reverse_speed_mps)
-        to_corner = max(0.0, min(s_corner, self._next_work_start()) - s)
+        work_start = self._next_work_start()
+        to_corner = max(0.0, min(s_corner, work_start) - s)
         if pr.slowdown_distance_m > 0.0:
             v = max(min(pr.min_speed_mps, v_max),
                     v_max * min(1.0, to_corner / pr.slowdown_distance_m))
@@ -569,7 +570,8 @@ class PathFollower:
         # held 2 s, its 0.15 m/s overran such a corner by 0.3 m. The corner counts as reached
         # within corner_tolerance_m, so the speed stays above that over the horizon; a corner
         # pivoted at is reached pivot_reach_m short of its point, so there that is the floor.
-        pivot_ahead = to_corner == s_corner - s and corner < last and corner not in self._soft
+        # (short of the next stop, a corner: not a work leg's start, an arc or the path's end)
+        pivot_ahead = s <= s_corner <= work_start and corner < last and corner not in self._soft
         floor = pr.pivot_reach_m if pivot_ahead else pr.corner_tolerance_m
         v = min(v, max(to_corner, floor) / pr.keep_out_horizon_s)
         ld = max(dist_target, _EPS)
