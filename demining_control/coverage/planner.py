@@ -372,6 +372,11 @@ class CoveragePlan:
     #: How the plan departs from the parameters asked for (for the log and the report).
     notes: List[str] = dataclasses.field(default_factory=list)
 
+    @property
+    def unplanned_m2(self) -> float:
+        """Area of the patches no lane reaches (:attr:`unplanned`), m^2."""
+        return float(sum(gap.area for gap, _ in self.unplanned))
+
     def summary(self) -> str:
         """Return a one-line description for logs."""
         return (f'{len(self.lanes)} lane segments at {math.degrees(self.lane_angle_rad):.1f} deg, '
@@ -2919,7 +2924,6 @@ def _unblind(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: Optiona
                 and any(_lowers_at(place, xy, h) for xy, h in choices)]
 
     blind = _blind_m2(plan)
-    left = sum(gap.area for gap, _ in plan.unplanned)
     first = sum(a for _, a in plan.lead_ins.blind)
     for _ in range(_UNBLIND_TRIES):
         kept = len(avoid)
@@ -2932,11 +2936,10 @@ def _unblind(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: Optiona
             other = None
         now = _blind_m2(other) if other is not None else blind
         if other is None or now >= blind - BLIND_TOLERANCE_M2 or \
-                sum(gap.area for gap, _ in other.unplanned) > left + MIN_GAP_M2:
+                other.unplanned_m2 > plan.unplanned_m2 + MIN_GAP_M2:
             del avoid[kept:]
             break
         plan, planner, blind = other, other_planner, now
-        left = sum(gap.area for gap, _ in plan.unplanned)
     if avoid:
         plan.notes.append(
             f'planned again with {len(avoid)} start(s) of lanes or headland stretches moved '
@@ -2980,7 +2983,7 @@ def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,
                     and not nearer(m[0])),
                    key=lambda m: (m[1] > BLIND_TOLERANCE_M2, m[1], abs(m[0])))
     blind = _blind_m2(plan)
-    left = sum(gap.area for gap, _ in plan.unplanned)
+    left = plan.unplanned_m2
     for d, _ in moves[:_START_MOVE_TRIES]:
         there = (start_xy[0] + d * c, start_xy[1] + d * s)
         try:
@@ -2988,7 +2991,7 @@ def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,
         except PlanningError:
             continue
         if _blind_m2(moved) >= blind - BLIND_TOLERANCE_M2 or \
-                sum(gap.area for gap, _ in moved.unplanned) > left + MIN_GAP_M2:
+                moved.unplanned_m2 > left + MIN_GAP_M2:
             continue
         way = _resample(np.array([start_xy, there], dtype=float), p.waypoint_spacing_m)
         moved.waypoints = np.vstack([way[:-1], moved.waypoints])
