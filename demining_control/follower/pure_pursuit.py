@@ -49,6 +49,9 @@ _SAME_DISTANCE_M = 1e-6
 #: when the machine passes abreast of it within this distance beside it, m (about the tool's
 #: half width: farther off, the machine is off its strip and drives to the corner point).
 _SOFT_CORNER_OFFSET_M = 1.0
+#: The work lookahead is shortened in steps of this much where the path ahead bends, m
+#: (``bend_tolerance_m``): a few tries a tick, only where a bend lies ahead.
+_LOOKAHEAD_STEP_M = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +72,18 @@ class FollowerParams:
     work_lookahead_m: float = param(4.0, 'pure-pursuit lookahead on work legs, m (gentle '
                                     'corrections keep the flail inside the boom\'s swath)',
                                     min=0.2, max=20.0)
+    # The work lookahead runs on round corners driven as arcs and round bends below
+    # corner_angle_rad, and pure pursuit cuts a bend by about a quarter of the lookahead times
+    # its turn: 0.34 m inside a 0.45 rad corner, 0.3-1.2 m inside a re-plan's pass round a
+    # no-go zone (0.36-0.45 rad every 1-2 m), towards the zone the pass keeps clear of (the
+    # planner judges the footprint on the path itself; bench/missions.py gen_people seed 64:
+    # a pin beside an AT zone). Where the path within the lookahead strays farther than this
+    # from the straight line to the lookahead point, the lookahead is shortened until it does
+    # not, down to lookahead_m: on a straight leg it stays work_lookahead_m.
+    bend_tolerance_m: float = param(0.1, 'largest distance of the path ahead from the line to '
+                                    'the work lookahead point; a path bending farther '
+                                    'shortens the lookahead (down to lookahead_m), m',
+                                    min=0.01, max=2.0)
     slowdown_distance_m: float = param(1.0, 'start slowing down this far before a corner, m',
                                        min=0.0, max=50.0)
     corner_angle_rad: float = vehicle_params.corner_angle_rad()
@@ -483,6 +498,57 @@ class PathFollower:
             return b
         return b + (lookahead - short) * u
 
+    def _work_lookahead(self, s: float, corner: int) -> float:
+        """The lookahead on a work leg at arc length ``s``: ``work_lookahead_m``, shortened in
+        steps of :data:`_LOOKAHEAD_STEP_M` (down to ``lookahead_m``) while the path within the
+        lookahead behind and ahead strays more than ``bend_tolerance_m`` from the straight line
+        between its ends (:class:`FollowerParams`).
+
+        Ahead, the path runs to :meth:`_target`'s lookahead point (on round corners driven as
+        arcs, along the leg into the next pivoted corner); behind, back to the last corner
+        pivoted at (the pivot turned the machine onto the leg). Pure pursuit answers a bend
+        over about a lookahead on either side: it turns a lookahead before it and, the bend
+        behind, closes the heading it lags by over a lookahead more (0.25 m outside the
+        leg after a 0.45 rad corner with the work lookahead back at once).
+        """
+        pr = self.params
+        last = len(self._xy_list) - 1
+        while corner in self._soft and corner < last and self._corner_aim != corner:
+            corner = self._corner_list[bisect.bisect_right(self._corner_list, corner)]
+        if self._corner_aim == corner:
+            return pr.work_lookahead_m
+        s_stop = self._s_list[corner]
+        k = bisect.bisect_left(self._corner_list, self._seg + 1) - 1
+        while k >= 0 and self._corner_list[k] in self._soft:
+            k -= 1
+        s_pivot = self._s_list[self._corner_list[k]] if k >= 0 else 0.0
+        # the path's points strictly inside the longest window
+        lo = bisect.bisect_right(self._s_list, max(s - pr.work_lookahead_m, s_pivot))
+        hi = bisect.bisect_left(self._s_list, min(s + pr.work_lookahead_m, s_stop), lo)
+        if hi <= lo:
+            return pr.work_lookahead_m
+        points = self._xy[lo:hi]
+        arcs = self._s[lo:hi]
+        stop = self._xy[corner]
+        u = stop - self._xy[corner - 1]
+        u = u / max(float(np.hypot(*u)), _EPS)
+        lookahead = pr.work_lookahead_m
+        while lookahead > pr.lookahead_m:
+            s_from = max(s - lookahead, s_pivot)
+            start = self._point_at(s_from)
+            end = (self._point_at(s + lookahead) if s + lookahead <= s_stop
+                   else stop + (s + lookahead - s_stop) * u)
+            chord = end - start
+            length = float(np.hypot(*chord))
+            inside = points[(arcs > s_from) & (arcs < s + lookahead)] - start
+            if length <= _EPS or not len(inside):
+                break
+            beside = np.abs(inside[:, 0] * chord[1] - inside[:, 1] * chord[0]) / length
+            if float(beside.max()) <= pr.bend_tolerance_m:
+                break
+            lookahead = max(lookahead - _LOOKAHEAD_STEP_M, pr.lookahead_m)
+        return lookahead
+
     def update(self, state: VehicleState, dt: float) -> Twist2D:
         """Return the velocity command for ``state``; zero when idle, done or on bad input."""
         del dt  # the law is static; dt is part of the controller interface
@@ -499,7 +565,7 @@ class PathFollower:
             self.status = FollowerStatus.DONE
             return Twist2D()
         s_corner = self._s[corner]
-        lookahead = pr.work_lookahead_m if self.on_work_leg else pr.lookahead_m
+        lookahead = self._work_lookahead(s, corner) if self.on_work_leg else pr.lookahead_m
         target = self._target(p, s, lookahead, corner)
         to_target = target - p
         dist_target = float(np.hypot(*to_target))

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from shapely.geometry import LineString, Point
 
 from demining_bringup.contract.datatypes import VehicleState
 from demining_bringup.contract.parameters import ParamError, from_dict
@@ -516,6 +517,51 @@ def test_the_heading_holds_along_the_leg_up_to_a_corner(offset_m):
     # the 4 m work lookahead's gentle correction up to the corner: about 2 e / L (the
     # clamped lookahead swung 0.05, 0.10 and 0.15 rad)
     assert swing <= 2.0 * offset_m / FollowerParams().work_lookahead_m + 1e-3
+
+
+def _bend(turn_rad):
+    """Two 10 m work legs meeting at a corner of ``turn_rad``."""
+    return np.array([[0.0, 0.0], [10.0, 0.0],
+                     [10.0 + 10.0 * math.cos(turn_rad), 10.0 * math.sin(turn_rad)]])
+
+
+def _zone_pass(radius_m=4.0, step_rad=0.4, lead_m=8.0):
+    """A pass half round a disc (a re-plan's round a no-go zone): a lead-in, corners of
+    ``step_rad`` every ``radius_m * step_rad`` m, a lead-out."""
+    steps = int(math.pi / step_rad)
+    arc = [[radius_m * math.sin(k * step_rad), -radius_m * math.cos(k * step_rad)]
+           for k in range(steps + 1)]
+    end = step_rad * steps
+    out = [arc[-1][0] + lead_m * math.cos(end), arc[-1][1] + lead_m * math.sin(end)]
+    return np.array([[-lead_m, -radius_m]] + arc + [out])
+
+
+@pytest.mark.parametrize('path', [_bend(0.36), _bend(0.45), _bend(0.5), _zone_pass(),
+                                  _zone_pass(6.0, 0.36)],
+                         ids=['bend 0.36', 'bend 0.45', 'bend 0.5', 'zone pass r4',
+                              'zone pass r6'])
+def test_a_bend_driven_as_an_arc_is_not_cut_by_the_work_lookahead(path):
+    """Pure pursuit cuts a bend by about a quarter of its lookahead times the turn: with the
+    4 m work lookahead 0.27-0.38 m inside a corner of 0.36-0.5 rad (driven as an arc) and
+    0.59 m inside a pass round a 4 m disc, towards the zone the planner kept the pass's
+    footprint clear of (bench/missions.py gen_people seed 64: a pin beside an AT zone). Near a
+    bend the lookahead shortens: the machine keeps within the corner tolerance of the path,
+    where the planner judged it, and the legs are still driven to their ends."""
+    f = PathFollower()
+    f.set_path(path, [True] * len(path))
+    heading = np.arctan2(np.diff(path[:, 1]), np.diff(path[:, 0]))
+    turns = np.abs(np.angle(np.exp(1j * np.diff(heading))))
+    assert np.any(turns > f.params.corner_angle_rad)
+    assert np.all(turns <= f.params.pivot_threshold_rad)
+    line = LineString(path)
+    off = []
+
+    def probe(x, y, yaw, cmd):
+        assert not (cmd.v == 0.0 and cmd.omega != 0.0), 'a pivot'
+        off.append(line.distance(Point(x, y)))
+    run(f, float(path[0, 0]), float(path[0, 1]), float(heading[0]), 300.0, probe)
+    assert f.status is FollowerStatus.DONE
+    assert max(off) <= f.params.corner_tolerance_m
 
 
 #: A transit of gen_slope bending 0.4 rad at (5.45, 4.42), and the pose where the machine
