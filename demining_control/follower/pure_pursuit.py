@@ -22,6 +22,11 @@ tracks over unprocessed ground) but reverses up to the next corner. Progress alo
 a monotonic index searched in a window ahead, so the follower can never skip a lane when two
 lanes pass close.
 
+On work legs the lookahead is long (``work_lookahead_m``: gentle corrections keep the flail
+inside the boom's swath) except where the path bends: there it shortens until the path within
+it keeps within ``bend_tolerance_m`` of a straight line, so arcs and passes round a no-go zone
+are not cut towards what they pass.
+
 Work legs are driven at no more than :attr:`PathFollower.speed_limit_mps`, the tool
 controller's governed speed (the required depth and strike density for the measured soil,
 /tool/speed_limit); :attr:`PathFollower.leg` says how the current leg is driven (work, transit,
