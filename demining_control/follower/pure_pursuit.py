@@ -452,14 +452,22 @@ class PathFollower:
         short, beside = self._short_of(px, py, corner)
         return short <= 0.5 * self.params.corner_tolerance_m and beside <= _SOFT_CORNER_OFFSET_M
 
-    def _point_at(self, s: float) -> np.ndarray:
-        # min/max on the int: np.clip on a scalar costs microseconds, every control tick
-        i = min(max(int(np.searchsorted(self._s, s)) - 1, 0), len(self._s) - 2)
-        seg_len = self._s[i + 1] - self._s[i]
-        t = (s - self._s[i]) / seg_len if seg_len > _EPS else 0.0
-        return self._xy[i] + t * (self._xy[i + 1] - self._xy[i])
+    def _point_at(self, s: float) -> Tuple[float, float]:
+        """The path's point at arc length ``s`` (clamped to its first and last segment).
 
-    def _target(self, p: np.ndarray, s: float, lookahead: float, corner: int) -> np.ndarray:
+        Python floats (:meth:`_lists`): the same arithmetic as on the arrays, element by
+        element, and ``bisect_left`` is ``np.searchsorted``'s left side; called up to a dozen
+        times a control tick.
+        """
+        s_list = self._s_list
+        i = min(max(bisect.bisect_left(s_list, s) - 1, 0), len(s_list) - 2)
+        seg_len = s_list[i + 1] - s_list[i]
+        t = (s - s_list[i]) / seg_len if seg_len > _EPS else 0.0
+        (ax, ay), (bx, by) = self._xy_list[i], self._xy_list[i + 1]
+        return ax + t * (bx - ax), ay + t * (by - ay)
+
+    def _target(self, p: np.ndarray, s: float, lookahead: float,
+                corner: int) -> Sequence[float]:
         """The lookahead point: ``lookahead`` along the path, never past the next corner's
         stop, but on the line of the leg into it while the machine is still short of it.
 
@@ -484,24 +492,23 @@ class PathFollower:
         while corner in self._soft and corner < len(self._xy) - 1 and \
                 self._corner_aim != corner:
             corner = self._corner_list[bisect.bisect_right(self._corner_list, corner)]
-        a, b = self._xy[corner - 1], self._xy[corner]
         if self._corner_aim == corner:
-            return b
-        s_corner = float(self._s[corner])
-        if s + lookahead <= s_corner:
+            return self._xy_list[corner]
+        if s + lookahead <= self._s_list[corner]:
             return self._point_at(s + lookahead)
+        a, b = self._xy[corner - 1], self._xy[corner]
         along = b - a
         length = float(np.hypot(*along))
         if length <= _EPS:
-            return b
+            return self._xy_list[corner]
         u = along / length
         short = float((b - p) @ u)          # how far the corner still lies ahead
         # abreast of it: nearer, a machine within the tolerance beside the leg would turn to
         # the point before it reached the corner (:meth:`_reached`)
         if short <= min(0.5 * self.params.corner_tolerance_m, self.params.pivot_reach_m):
             self._corner_aim = corner
-            return b
-        return b + (lookahead - short) * u
+            return self._xy_list[corner]
+        return (b + (lookahead - short) * u).tolist()
 
     def _work_lookahead(self, s: float, corner: int) -> float:
         """The lookahead on a work leg at arc length ``s``: ``work_lookahead_m``, shortened in
@@ -527,29 +534,34 @@ class PathFollower:
         while k >= 0 and self._corner_list[k] in self._soft:
             k -= 1
         s_pivot = self._s_list[self._corner_list[k]] if k >= 0 else 0.0
-        # the path's points strictly inside the longest window
+        # the path's points strictly inside the longest window (python floats, as in
+        # :meth:`_projection`: the arrays' arithmetic element by element, every control tick)
         lo = bisect.bisect_right(self._s_list, max(s - pr.work_lookahead_m, s_pivot))
         hi = bisect.bisect_left(self._s_list, min(s + pr.work_lookahead_m, s_stop), lo)
         if hi <= lo:
             return pr.work_lookahead_m
-        points = self._xy[lo:hi]
-        arcs = self._s[lo:hi]
-        stop = self._xy[corner]
-        u = stop - self._xy[corner - 1]
-        u = u / max(float(np.hypot(*u)), _EPS)
+        points = list(zip(self._s_list[lo:hi], self._xy_list[lo:hi]))
+        (ax, ay), (stop_x, stop_y) = self._xy_list[corner - 1], self._xy_list[corner]
+        ux, uy = stop_x - ax, stop_y - ay
+        norm = max(float(np.hypot(ux, uy)), _EPS)
+        ux, uy = ux / norm, uy / norm
         lookahead = pr.work_lookahead_m
         while lookahead > pr.lookahead_m:
-            s_from = max(s - lookahead, s_pivot)
-            start = self._point_at(s_from)
-            end = (self._point_at(s + lookahead) if s + lookahead <= s_stop
-                   else stop + (s + lookahead - s_stop) * u)
-            chord = end - start
-            length = float(np.hypot(*chord))
-            inside = points[(arcs > s_from) & (arcs < s + lookahead)] - start
-            if length <= _EPS or not len(inside):
+            s_from, s_to = max(s - lookahead, s_pivot), s + lookahead
+            x0, y0 = self._point_at(s_from)
+            if s_to <= s_stop:
+                x1, y1 = self._point_at(s_to)
+            else:
+                x1, y1 = stop_x + (s_to - s_stop) * ux, stop_y + (s_to - s_stop) * uy
+            cx, cy = x1 - x0, y1 - y0
+            length = float(np.hypot(cx, cy))
+            inside = [(x - x0, y - y0) for arc, (x, y) in points if s_from < arc < s_to]
+            if length <= _EPS or not inside:
                 break
-            beside = np.abs(inside[:, 0] * chord[1] - inside[:, 1] * chord[0]) / length
-            if float(beside.max()) <= pr.bend_tolerance_m:
+            # each point's distance compared, not their maximum's: a NaN fails as numpy's
+            # maximum of them did
+            if all(abs(ix * cy - iy * cx) / length <= pr.bend_tolerance_m
+                   for ix, iy in inside):
                 break
             lookahead = max(lookahead - _LOOKAHEAD_STEP_M, pr.lookahead_m)
         return lookahead
@@ -563,23 +575,25 @@ class PathFollower:
         if not all(math.isfinite(v) for v in (state.x, state.y, state.yaw)):
             return Twist2D()
         p = np.array([state.x, state.y])
+        px, py = float(p[0]), float(p[1])
         s = self._advance(p, state.yaw)
         corner = self._next_corner()
         last = len(self._xy) - 1
-        if corner == last and np.hypot(*(p - self._xy[last])) <= pr.goal_tolerance_m:
+        goal_x, goal_y = self._xy_list[last]
+        if corner == last and np.hypot(px - goal_x, py - goal_y) <= pr.goal_tolerance_m:
             self.status = FollowerStatus.DONE
             return Twist2D()
-        s_corner = self._s[corner]
+        s_corner = self._s_list[corner]
         lookahead = self._work_lookahead(s, corner) if self.on_work_leg else pr.lookahead_m
-        target = self._target(p, s, lookahead, corner)
-        to_target = target - p
-        dist_target = float(np.hypot(*to_target))
+        target_x, target_y = self._target(p, s, lookahead, corner)
+        to_x, to_y = target_x - px, target_y - py
+        dist_target = float(np.hypot(to_x, to_y))
         if dist_target < 0.5 * pr.corner_tolerance_m:
             # at the corner point itself: aim along the next leg (pivot towards it)
             seg = min(corner, last - 1)
             desired = float(self._heading[seg])
         else:
-            desired = math.atan2(to_target[1], to_target[0])
+            desired = math.atan2(to_y, to_x)
         seg_now = min(corner, last - 1) if dist_target < 0.5 * pr.corner_tolerance_m \
             else self._seg
         reverse = bool(self._reverse[seg_now])
