@@ -385,15 +385,17 @@ class PathFollower:
             self._seg = corner
             corner = self._next_corner()
         # the window starts where the vehicle is along its segment (not at the segment's
-        # start, which a lane longer than the window never leaves)
-        s_limit = self._projection(px, py, self._seg)[1] + self.params.search_window_m
+        # start, which a lane longer than the window never leaves); that projection is also
+        # the search's first candidate
+        best_k = self._seg
+        best_d, best_arc = self._projection(px, py, best_k)
+        s_limit = best_arc + self.params.search_window_m
         # the segments from here to the corner that start within the window (the arc length
         # grows along the path); the nearest wins, the first of those within a micrometre
-        last = max(self._seg + 1, bisect.bisect_right(self._s_list, s_limit, 0, corner))
-        best_d, best_k, best_arc = math.inf, 0, 0.0
-        for k in range(self._seg, last):
+        last = max(best_k + 1, bisect.bisect_right(self._s_list, s_limit, 0, corner))
+        for k in range(best_k + 1, last):
             d, arc = self._projection(px, py, k)
-            if k == self._seg or d < best_d - _SAME_DISTANCE_M:
+            if d < best_d - _SAME_DISTANCE_M:
                 best_d, best_k, best_arc = d, k, arc
         self._seg = best_k
         self.cross_track_m = best_d
