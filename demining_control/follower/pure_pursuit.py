@@ -79,16 +79,17 @@ class FollowerParams:
                                     min=0.2, max=20.0)
     # The work lookahead runs on round corners driven as arcs and round bends below
     # corner_angle_rad, and pure pursuit cuts a bend by about a quarter of the lookahead times
-    # its turn: 0.34 m inside a 0.45 rad corner, 0.3-1.2 m inside a re-plan's pass round a
-    # no-go zone (0.36-0.45 rad every 1-2 m), towards the zone the pass keeps clear of (the
+    # its turn: 0.34 m inside a 0.45 rad corner, 0.3-0.6 m inside a re-plan's pass round a
+    # no-go zone (0.36-0.4 rad every 1.6-2.2 m), towards the zone the pass keeps clear of (the
     # planner judges the footprint on the path itself; bench/missions.py gen_people seed 64:
-    # a pin beside an AT zone). Where the path within the lookahead strays farther than this
-    # from the straight line to the lookahead point, the lookahead is shortened until it does
-    # not, down to lookahead_m: on a straight leg it stays work_lookahead_m.
-    bend_tolerance_m: float = param(0.1, 'largest distance of the path ahead from the line to '
-                                    'the work lookahead point; a path bending farther '
-                                    'shortens the lookahead (down to lookahead_m), m',
-                                    min=0.01, max=2.0)
+    # a pin beside an AT zone). Where the path within the lookahead, behind and ahead, strays
+    # farther than this from the straight line between its ends, the lookahead is shortened
+    # until it does not, down to lookahead_m (:meth:`PathFollower._work_lookahead`): on a
+    # straight leg it stays work_lookahead_m.
+    bend_tolerance_m: float = param(0.1, 'largest distance of the path within the work '
+                                    'lookahead (behind and ahead) from the line between its '
+                                    'ends; a path bending farther shortens the lookahead '
+                                    '(down to lookahead_m), m', min=0.01, max=2.0)
     slowdown_distance_m: float = param(1.0, 'start slowing down this far before a corner, m',
                                        min=0.0, max=50.0)
     corner_angle_rad: float = vehicle_params.corner_angle_rad()
