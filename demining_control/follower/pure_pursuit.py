@@ -469,6 +469,16 @@ class PathFollower:
         (ax, ay), (bx, by) = self._xy_list[i], self._xy_list[i + 1]
         return ax + t * (bx - ax), ay + t * (by - ay)
 
+    def _stop_from(self, corner: int) -> int:
+        """The first corner from ``corner`` on that stops the lookahead point: corners driven
+        as arcs do not (it runs on round them along the path, so the machine cuts each a
+        little instead of drifting off a run of them); the corner aimed at, a pivoted corner
+        and the path's end do."""
+        last = len(self._xy_list) - 1
+        while corner in self._soft and corner < last and self._corner_aim != corner:
+            corner = self._corner_list[bisect.bisect_right(self._corner_list, corner)]
+        return corner
+
     def _target(self, p: np.ndarray, s: float, lookahead: float,
                 corner: int) -> Sequence[float]:
         """The lookahead point: ``lookahead`` along the path, never past the next corner's
@@ -490,11 +500,7 @@ class PathFollower:
         (1.1 rad apart 0.23 m off the leg), each swing a pivot the other way (bench/missions.py
         gen_slope: 750 s of pivots on the spot, the transit held by the interlock between).
         """
-        # corners driven as arcs do not stop the lookahead point: it runs on round them along
-        # the path, so the machine cuts each a little instead of drifting off a run of them
-        while corner in self._soft and corner < len(self._xy) - 1 and \
-                self._corner_aim != corner:
-            corner = self._corner_list[bisect.bisect_right(self._corner_list, corner)]
+        corner = self._stop_from(corner)
         if self._corner_aim == corner:
             return self._xy_list[corner]
         if s + lookahead <= self._s_list[corner]:
@@ -527,9 +533,7 @@ class PathFollower:
         leg after a 0.45 rad corner with the work lookahead back at once).
         """
         pr = self.params
-        last = len(self._xy_list) - 1
-        while corner in self._soft and corner < last and self._corner_aim != corner:
-            corner = self._corner_list[bisect.bisect_right(self._corner_list, corner)]
+        corner = self._stop_from(corner)
         if self._corner_aim == corner:
             return pr.work_lookahead_m
         s_stop = self._s_list[corner]
