@@ -188,7 +188,9 @@ class SafetySupervisorComponent(Component):
         """A GNSS fix: the speed over ground for the slip check (tracks cannot measure it).
 
         A fix repeating the last position bit for bit (a frozen receiver) adds nothing, so a
-        frozen GNSS goes stale instead of reporting a standing machine.
+        frozen GNSS goes stale instead of reporting a standing machine. After a gap longer
+        than the window (a dropout) the window starts again: a distance over the whole gap
+        is no speed (standing through it, then driving off, read as slip).
         """
         if fix.status < STATUS_FIX or not all(map(math.isfinite, (fix.latitude,
                                                                   fix.longitude))):
@@ -198,8 +200,10 @@ class SafetySupervisorComponent(Component):
         fixes = self._fixes
         if fixes and (e, n) == fixes[-1][1:]:
             return
-        fixes.append((now, e, n))
         window = self.config.ground_speed_window_s
+        if fixes and now - fixes[-1][0] > window:
+            fixes.clear()
+        fixes.append((now, e, n))
         while len(fixes) > 2 and now - fixes[1][0] >= window:
             fixes.popleft()
         t0, e0, n0 = fixes[0]

@@ -841,15 +841,20 @@ class SafetySupervisor:
         # Slip: the tracks turn, the ground does not move. Judged on the speed over ground of
         # a sensor the tracks do not drive (GNSS) when there is one: a localisation fusing
         # track odometry reports the sprockets' speed while the machine stands in mud.
+        # The mismatch is timed on the measurements' own stamps: a speed over ground is an
+        # average over the fixes of its window, and one held through a GNSS dropout (fresh
+        # for ground_speed_timeout_s) says nothing new. Timed on the ticks, the last speed
+        # of a machine driving off from standing, held through a dropout, was a slip stop.
         gs = inputs.ground_speed
         over_ground = gs is not None and _finite(gs) and not self._stale(
             inputs.ground_speed_stamp, now, p.ground_speed_timeout_s)
         ground = abs(gs) if over_ground else measured
+        seen = inputs.ground_speed_stamp if over_ground else now
         slip = ((fresh or over_ground) and commanded >= p.motion_check_min_speed_mps
                 and ground < (1.0 - p.max_slip_fraction) * commanded)
-        self._slip_since = (self._slip_since if self._slip_since is not None else now) \
+        self._slip_since = (self._slip_since if self._slip_since is not None else seen) \
             if slip else None
-        if slip and now - self._slip_since >= p.motion_mismatch_time_s:
+        if slip and seen - self._slip_since >= p.motion_mismatch_time_s:
             self._latch_limit(f'{SLIP_STOP} (measured {ground:.2f} m/s over ground, commanded '
                               f'{commanded:.2f} m/s)')
 

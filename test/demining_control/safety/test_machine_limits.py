@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from demining_bringup.contract.datatypes import (ImuSample, ToolCommand, ToolState, Twist2D,
-                                                 VehicleState)
+from demining_bringup.contract.datatypes import (GnssFix, ImuSample, ToolCommand, ToolState,
+                                                 Twist2D, VehicleState)
 from demining_bringup.contract.states import SafetyState
 from demining_control.safety.supervisor import (RUNAWAY_ESTOP, SLIP_STOP, SLOPE_STOP,
                                                 STALL_STOP, TILT_ESTOP, SafetyInputs,
@@ -148,6 +148,41 @@ def test_track_slip_beyond_the_limit_stops_and_waits_for_a_resume():
     assert cmd == Twist2D()
 
 
+def test_slip_is_timed_on_the_speed_over_ground_not_on_a_value_held_through_a_dropout():
+    # A resumed mission of the kill test: driving off at 0.8 m/s from standing, the GNSS
+    # window's speed lags the ramp (0.05 .. 0.31 m/s over 1.1 s), then the fixes stop and
+    # the last one, fresh for ground_speed_timeout_s, was held for 0.9 s more: 2 s of
+    # "slip" on the ticks, a stop that waited 900 s for a resume and ended the mission.
+    p = SafetyParams(imu_required=True, tool_state_required=True, ground_speed_timeout_s=1.0)
+    ramp = [0.05, 0.08, 0.08, 0.09, 0.09, 0.08, 0.08, 0.19, 0.19, 0.21, 0.21, 0.31]
+
+    def drive_off(sup, t, gnss_after):
+        """The ramp's fixes every 0.1 s, then ``gnss_after(k)`` -> (speed, stamp) or None."""
+        out = None
+        for k in range(40):
+            t = round(t + 0.1, 6)
+            i = inputs(t, sup=sup, cmd_v=0.8, v=min(0.8, 0.05 * (k + 1)))
+            i.ground_speed, i.ground_speed_stamp = ((ramp[k], t) if k < len(ramp) else
+                                                    gnss_after(k, t))
+            out = sup.update(i, t)
+            if out[0] is not SafetyState.OK:
+                break
+        return t, out
+
+    sup = SafetySupervisor(FIELD, p)
+    t, _ = run(sup, 0.0, 1.0, cmd_v=0.0)
+    held = t + 0.1 * len(ramp)                          # the dropout: no fix after this
+
+    t, (state, cmd, _) = drive_off(sup, t, lambda k, now: (ramp[-1], held))
+    assert state is SafetyState.OK and cmd.v == pytest.approx(0.8)
+    # the same start with fixes that keep saying 0.31 m/s against 0.8 is a slip
+    sup = SafetySupervisor(FIELD, p)
+    t, _ = run(sup, 0.0, 1.0, cmd_v=0.0)
+    t, (state, cmd, _) = drive_off(sup, t, lambda k, now: (ramp[-1], now))
+    assert state is SafetyState.PROTECTIVE_STOP and sup.reason.startswith(SLIP_STOP)
+    assert cmd == Twist2D()
+
+
 def test_motion_without_a_command_is_a_runaway_estop():
     sup = SafetySupervisor(FIELD, P)
     t, (_, cmd, _) = run(sup, 0.0, 1.0, cmd_v=0.0)
@@ -177,6 +212,34 @@ def test_the_node_tells_a_frozen_imu_from_a_live_one(area_file):
     assert latest.imu_frozen_since == pytest.approx(0.5)
     rt.deliver('imu', imu(2.0, 1e-3), 2.0)
     assert latest.imu_frozen_since is None
+
+
+def test_the_speed_over_ground_is_not_averaged_across_a_gnss_dropout(area_file):
+    # Standing (a pivot) when the fixes stop, driving at 0.8 m/s when they come back: the
+    # speed is that of the fixes since, not the distance over the whole gap (0.3 m/s, a
+    # track slip stop in a resumed mission of the kill test).
+    from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
+    from demining_control.safety_supervisor_node import SafetySupervisorComponent
+    rt = ComponentRuntime(SafetySupervisorComponent, sink=lambda p, v: None, log=RecordingLog())
+    rt.configure({'area_file': area_file})
+    rt.activate(0.0)
+    comp = rt.component
+
+    def fix(t, east):
+        lat, lon, alt = comp._enu.to_geodetic(east, 5.0, 0.0)
+        return GnssFix(t, float(lat), float(lon), float(alt), (4e-4, 4e-4, 1e-3))
+
+    for k in range(10):                                 # standing, 5 Hz
+        rt.deliver('gnss', fix(0.2 * k, 3.0 + 1e-3 * k), 0.2 * k)
+    assert comp.latest.ground_speed == pytest.approx(0.0, abs=0.01)
+    t0 = 5.0                                            # 3.2 s without a fix, then 0.8 m/s
+    speeds = []
+    for k in range(10):
+        t = t0 + 0.2 * k
+        rt.deliver('gnss', fix(t, 3.0 + 0.8 * (t - t0 + 1.0)), t)
+        if comp.latest.ground_speed_stamp == t:
+            speeds.append(comp.latest.ground_speed)
+    assert speeds and speeds == pytest.approx([0.8] * len(speeds), abs=1e-6)
 
 
 def test_teleop_creeps_out_of_a_slope_or_limit_stop_but_never_past_an_estop_or_a_person():
