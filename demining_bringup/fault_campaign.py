@@ -26,7 +26,8 @@ sections the simulator ignores:
 
 :func:`run_scenario` runs one file and returns a :class:`Outcome`; :func:`judge` lists every
 expectation it misses (empty: the scenario ended safe). The test
-``test/demining_bringup/test_fault_campaign.py`` runs every file in ``make test``.
+``test/demining_bringup/test_fault_campaign.py`` runs every file in ``make test``;
+``bench/faults.py`` runs them at other seeds.
 """
 
 from __future__ import annotations
@@ -186,15 +187,20 @@ def _world(setup: Mapping[str, Any], workdir: str) -> str:
     return write_world(world, os.path.join(workdir, 'campaign_field.sdf'))
 
 
-def run_scenario(path: str, workdir: str) -> Outcome:
-    """Run the scenario file ``path`` on the deterministic host (files go to ``workdir``)."""
+def run_scenario(path: str, workdir: str, seed: Optional[int] = None) -> Outcome:
+    """Run the scenario file ``path`` on the deterministic host (files go to ``workdir``).
+
+    ``seed``: the run's seed (sensor noise, dropouts, the simulator's draws) instead of the
+    file's ``setup.seed``; the world stays the file's (bench/faults.py: other seeds).
+    """
     data = _load(path)
     setup = data['setup']
     operator = list(setup.get('operator') or [])
     world = _world(setup, workdir)
     desc = st.load_stack()
     args = st.resolve_arguments(desc, {
-        'world': world, 'seed': int(setup.get('seed', 1)), 'scenario': path,
+        'world': world, 'seed': int(setup.get('seed', 1) if seed is None else seed),
+        'scenario': path,
         'run_dir': os.path.join(workdir, 'run'), 'profile': 'mv4_flail'})
     params = st.with_overrides(st.load_profile(args['profile']),
                                st.scenario_overrides(setup, path))
@@ -348,9 +354,10 @@ def expectations(path: str) -> Dict[str, Any]:
     return dict(_load(path)['expect'])
 
 
-def run_and_judge(path: str, workdir: str) -> Tuple[Outcome, List[str]]:
-    """Run one scenario and judge it."""
-    out = run_scenario(path, workdir)
+def run_and_judge(path: str, workdir: str, seed: Optional[int] = None
+                  ) -> Tuple[Outcome, List[str]]:
+    """Run one scenario (``seed``: see :func:`run_scenario`) and judge it."""
+    out = run_scenario(path, workdir, seed)
     return out, judge(out, expectations(path))
 
 
