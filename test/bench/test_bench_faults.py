@@ -1,4 +1,5 @@
-"""bench/faults.py: a scenario run at another seed is judged by its file's expectations and the
+"""bench/faults.py (named apart from test/demining_sim/test_faults.py: pytest imports test
+files by basename): a scenario run at another seed is judged by its file's expectations and the
 summary comes last; bad arguments end with one line and exit code 2."""
 
 import json
