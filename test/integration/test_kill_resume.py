@@ -34,6 +34,8 @@ _KILL_WAIT_S = 90.0
 _POLL_S = 0.2
 #: Wall seconds the last (resumed) run may take to finish the mission.
 _FINISH_S = 240.0
+#: Lines of a run's log a failure shows.
+_LOG_TAIL_LINES = 25
 
 
 def _demine(*argv):
@@ -59,7 +61,13 @@ def _run_and_kill(argv, run_dir, percent, log):
                     c.segments[-1]['id'] == len(c.segments) and _in_this_run(c, argv):
                 break
             time.sleep(_POLL_S)       # polling the journal: the loop ends on a condition
-        assert proc.poll() is None, f'the run ended before {percent} %: see {log.name}'
+        if proc.poll() is not None:
+            # the log's end says why (on CI the run folder is gone with the machine)
+            log.flush()
+            with open(log.name, encoding='utf-8') as f:
+                tail = ''.join(f.readlines()[-_LOG_TAIL_LINES:])
+            pytest.fail(f'the run ended before {percent} % (exit {proc.returncode}), '
+                        f'{log.name} ends:\n{tail}')
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
