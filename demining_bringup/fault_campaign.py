@@ -349,6 +349,16 @@ def scenario_files(folder: str) -> List[str]:
                   if f.endswith(('.yaml', '.yml')))
 
 
+def campaign_files(folder: str) -> List[str]:
+    """The scenario files in ``folder`` with an ``expect`` section: the campaign (sorted)."""
+    out = []
+    for path in scenario_files(folder):
+        with open(path, encoding='utf-8') as fh:
+            if 'expect' in (yaml.safe_load(fh) or {}):
+                out.append(path)
+    return out
+
+
 def expectations(path: str) -> Dict[str, Any]:
     """The ``expect`` section of a scenario file."""
     return dict(_load(path)['expect'])
@@ -371,5 +381,5 @@ def describe(out: Outcome, failures: Sequence[str]) -> str:
     return '\n'.join(lines)
 
 
-__all__ = ['OperatorStation', 'Outcome', 'describe', 'expectations', 'judge', 'run_and_judge',
-           'run_scenario', 'scenario_files']
+__all__ = ['OperatorStation', 'Outcome', 'campaign_files', 'describe', 'expectations', 'judge',
+           'run_and_judge', 'run_scenario', 'scenario_files']

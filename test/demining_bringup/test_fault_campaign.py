@@ -17,16 +17,7 @@ FOLDER = os.path.join(os.path.dirname(__file__), '..', '..', 'config', 'faults')
 WORKERS = 2
 
 
-def _campaign():
-    out = []
-    for path in fc.scenario_files(FOLDER):
-        with open(path, encoding='utf-8') as fh:
-            if 'expect' in (yaml.safe_load(fh) or {}):
-                out.append(path)
-    return out
-
-
-SCENARIOS = _campaign()
+SCENARIOS = fc.campaign_files(FOLDER)
 
 
 def _run(path, workdir):

@@ -157,7 +157,7 @@ def test_slip_is_timed_on_the_speed_over_ground_not_on_a_value_held_through_a_dr
     ramp = [0.05, 0.08, 0.08, 0.09, 0.09, 0.08, 0.08, 0.19, 0.19, 0.21, 0.21, 0.31]
 
     def drive_off(sup, t, gnss_after):
-        """The ramp's fixes every 0.1 s, then ``gnss_after(k)`` -> (speed, stamp) or None."""
+        """The ramp's fixes every 0.1 s, then ``gnss_after(k, now)`` -> (speed, stamp)."""
         out = None
         for k in range(40):
             t = round(t + 0.1, 6)
