@@ -16,7 +16,9 @@ sections the simulator ignores:
     ``{at, kill: node}`` (the node goes silent, as a crashed process).
 ``expect``
     ``mission`` / ``safety_state``: the allowed final states; ``events`` / ``absent_events``:
-    text every (no) /safety/events reason must contain; ``stops``: ``{trigger, within_s,
+    text every (no) /safety/events reason must contain; ``event_counts``: ``{text: n}``, at
+    least ``n`` events whose reason contains ``text`` (a stop that must come back, whenever
+    the run's draws put it); ``stops``: ``{trigger, within_s,
     until, tool_within_s}`` -- from ``trigger + within_s`` to ``until`` the vehicle stands
     (true speed and yaw rate) and, from ``trigger + tool_within_s`` (when given), the flail has
     run down (the rotor's inertia: ~1.5-2 s from 800 rpm); ``moves_after``: the vehicle
@@ -308,6 +310,10 @@ def judge(out: Outcome, expect: Mapping[str, Any]) -> List[str]:
     for text in _list(expect.get('events', [])):
         if not any(text in r for r in reasons):
             bad.append(f'no safety event containing {text!r}')
+    for text, least in dict(expect.get('event_counts') or {}).items():
+        seen = sum(text in r for r in reasons)
+        if seen < int(least):
+            bad.append(f'{seen} safety event(s) containing {text!r}, expected at least {least}')
     for text in _list(expect.get('absent_events', [])):
         hit = next((r for r in reasons if text in r), None)
         if hit is not None:

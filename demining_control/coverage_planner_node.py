@@ -119,9 +119,11 @@ from demining_bringup.contract.states import (HAZARD_UNDER_TRACK, KEEP_OUT_CAUSE
                                               DiagLevel, FollowerStatus, PlanState,
                                               SafetyState, hazard_position)
 from demining_control.coverage.allowed import check_path, contact_for, geofence, metres_outside
-from demining_control.coverage.no_go import (NoGoZones, back_out_point, disc_polygon, escape,
-                                             first_refusal, first_zone_entered, footprint,
-                                             hazard_discs, retrace, suspect_key, turn_reach)
+from demining_control.coverage.no_go import (ESCAPE_FIRST_MAX_M, ESCAPE_MAX_PIVOTS, NoGoZones,
+                                             SuspectPress, back_out_point, disc_polygon,
+                                             escape, first_refusal, first_zone_entered,
+                                             footprint, hazard_discs, retrace, suspect_key,
+                                             turn_reach)
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                lead_geometry, plan_coverage)
@@ -565,24 +567,54 @@ class CoveragePlannerComponent(Component):
             return []
         return way
 
-    def _escape(self, pose: VehicleState, avoid, back, reach: float, hull, blocking, ground
-                ) -> List[Tuple[float, float, float]]:
+    def _suspect_press(self, pose: VehicleState, processed) -> Optional[SuspectPress]:
+        """The suspects' ground (every detected suspect's disc, marked ones too) a way out may
+        not put a track on, as the supervisor judges it: less the processed and declared safe
+        ground (the ruts of the trail are not: the supervisor refuses a second press of an AP
+        track too); None when no suspect is within an escape's travel."""
+        c = self.config
+        tracks = (0.5 * c.track_length_m, 0.5 * c.track_length_m, c.contact_half_width_m)
+        # an escape's travel at most: a short leg before each pivot, then the long one
+        bound = ESCAPE_MAX_PIVOTS * ESCAPE_FIRST_MAX_M + c.back_out_max_m + turn_reach(*tracks)
+        discs = [disc_polygon(x, y, r) for x, y, r in self.hazards
+                 if math.hypot(x - pose.x, y - pose.y) <= bound + r]
+        if not discs:
+            return None
+        hazard = unary_union(discs).difference(self.safe_ground)
+        if processed is not None:
+            hazard = hazard.difference(processed)
+        return SuspectPress(hazard, tracks) if not hazard.is_empty else None
+
+    def _escape(self, pose: VehicleState, avoid, back, reach: float, hull, blocking, ground,
+                processed=None) -> List[Tuple[float, float, float]]:
         """Waypoints of the way out of the zones' pivot reach that sweeps the least ground
-        outside ``ground`` (at most ``back_out_blind_max_m`` of the footprint's width), when
-        the straight way out (``back``) does not get clear; else [] (module docstring)."""
+        outside ``ground`` (at most ``back_out_blind_max_m`` of the footprint's width) and
+        presses no detected suspect if any way does, when the straight way out (``back``)
+        does not get clear or presses one; else [] (module docstring)."""
         c = self.config
         if not avoid:
             return []
         union = unary_union(avoid)
-        if union.distance(Point(*(back if back is not None else (pose.x, pose.y)))) >= reach:
+        suspects = self._suspect_press(pose, processed)
+        straight = union.distance(Point(*(back if back is not None else (pose.x, pose.y))))
+        # the straight way out, when it gets clear, unless it presses a suspect a way round
+        # avoids
+        pressing = back is not None and suspects is not None and suspects.leg_presses(
+            pose.x, pose.y, pose.yaw,
+            (back[0] - pose.x) * math.cos(pose.yaw) + (back[1] - pose.y) * math.sin(pose.yaw))
+        if straight >= reach and not pressing:
             return []
         found = escape(pose.x, pose.y, pose.yaw, avoid, reach, hull, behind=blocking,
                        inside=self.fence, ground=ground,
                        blind_m2=c.back_out_blind_max_m * 2.0 * c.footprint_half_width_m,
                        max_m=c.back_out_max_m,
-                       min_turn_rad=c.pivot_threshold_rad + vehicle_params.PIVOT_MARGIN_RAD)
-        if found is None:
+                       min_turn_rad=c.pivot_threshold_rad + vehicle_params.PIVOT_MARGIN_RAD,
+                       suspects=suspects)
+        if found is None or (straight >= reach and found.presses_suspect):
             return []
+        if found.presses_suspect:
+            self.log.warning('every way out of the no-go reach puts a track on a detected '
+                             'suspect: taking the one with the least blind ground')
         if found.blind_m2 > 0.0:
             self.log.warning(f'no way over processed, safe or driven ground leads out of the '
                              f'no-go reach: {found.blind_m2:.1f} m^2 of it blind (at most '
@@ -1138,7 +1170,8 @@ class CoveragePlannerComponent(Component):
                                       > union.distance(Point(*back)) + _BACK_OUT_STEP_M):
                 back = ahead
         way_back = (self._way_back(pose, avoid, back, reach, hull, blocking)
-                    or self._escape(pose, avoid, back, reach, hull, blocking, ground))
+                    or self._escape(pose, avoid, back, reach, hull, blocking, ground,
+                                    processed))
         start = back if back is not None else (pose.x, pose.y)
         start_yaw = pose.yaw
         if way_back:

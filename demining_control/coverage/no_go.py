@@ -200,6 +200,47 @@ class GroundSweep:
         return other
 
 
+class SuspectPress:
+    """Whether a motion puts a track on a detected suspect, as the safety supervisor judges
+    it (``AllowedGround.judge``): the ground the two tracks and the belly between them
+    (``tracks``: the outline's rear, front and half width from base_link) newly cover, where
+    a suspect's disc lies on ground not allowed (``hazard``: the discs less processed,
+    declared safe and already pressed ground). The supervisor refuses that for an AP track
+    and records it for an unknown one: a way out that presses none is preferred.
+    """
+
+    def __init__(self, hazard, tracks: Tuple[float, float, float]) -> None:
+        """Judge against ``hazard`` (a geometry; empty: nothing to press)."""
+        self.hazard = hazard
+        self.tracks = tracks
+        #: base_link's distance within which a track outline can reach the hazard, m.
+        self.reach_m = turn_reach(*tracks)
+
+    def outline(self, x: float, y: float, yaw: float) -> Polygon:
+        """The tracks' outline (both tracks and the belly between) at a pose."""
+        return footprint(x, y, yaw, *self.tracks)
+
+    def near(self, x: float, y: float, travel_m: float) -> bool:
+        """Whether a motion of at most ``travel_m`` from (x, y) can reach the hazard."""
+        return (not self.hazard.is_empty
+                and self.hazard.distance(Point(x, y)) <= travel_m + self.reach_m)
+
+    def leg_presses(self, x: float, y: float, yaw: float, d: float) -> bool:
+        """Whether a straight leg of ``d`` metres (negative: in reverse) from a pose presses
+        the hazard: the outline stretched over the leg is what the tracks sweep."""
+        rear, front, half = self.tracks
+        return self.presses(self.outline(x, y, yaw), [footprint(
+            x, y, yaw, rear + max(0.0, -d), front + max(0.0, d), half)])
+
+    def presses(self, start: Polygon, outlines: Sequence[Polygon]) -> bool:
+        """Whether any of ``outlines`` covers hazard ground the outline ``start`` did not."""
+        if not outlines:
+            return False
+        fresh = self.hazard.difference(start)
+        return any(o.intersects(fresh) and o.intersection(fresh).area > KEEP_OUT_AREA_EPS_M2
+                   for o in outlines)
+
+
 def back_out_point(x: float, y: float, yaw: float, zones, reach_m: float,
                    step_m: float, max_m: float,
                    hull: Optional[Tuple[float, float, float]] = None,
@@ -330,25 +371,32 @@ class Escape:
     turns_rad: Tuple[float, ...] = ()
     #: Whether the end is ``margin_m`` beyond the turning reach too (else just the reach).
     with_margin: bool = True
+    #: Whether a motion of the way puts a track on a detected suspect (:class:`SuspectPress`;
+    #: chosen only when no way out avoids it).
+    presses_suspect: bool = False
 
 
 class _Motion:
     """The footprint's state along a candidate way out, each motion judged as the safety
     supervisor judges it: :class:`KeepOutSweep` per keep-out zone from where the motion
     starts, and each pose against the one before (the supervisor judges every command from
-    where the machine is then), with the one tolerance :data:`KEEP_OUT_AREA_EPS_M2`."""
+    where the machine is then), with the one tolerance :data:`KEEP_OUT_AREA_EPS_M2`.
+    ``presses``: a motion on the way here puts a track on a suspect (:class:`SuspectPress`)."""
 
     def __init__(self, x: float, y: float, yaw: float, hull: Tuple[float, float, float],
-                 blocked: Sequence[Polygon], sweep: Optional[GroundSweep]) -> None:
+                 blocked: Sequence[Polygon], sweep: Optional[GroundSweep],
+                 suspects: Optional[SuspectPress] = None) -> None:
         self.x, self.y, self.yaw, self.hull, self.blocked = x, y, yaw, hull, blocked
         self.fp = footprint(x, y, yaw, *hull)
         self.sweep, self.blind = sweep, 0.0
+        self.suspects, self.presses = suspects, False
 
     def _moved(self, x: float, y: float, yaw: float, fp: Polygon, parts: List[Polygon],
-               blind_m2: float) -> Optional['_Motion']:
+               blind_m2: float, presses: bool = False) -> Optional['_Motion']:
         out = _Motion.__new__(_Motion)
         out.x, out.y, out.yaw, out.hull, out.blocked = x, y, yaw, self.hull, self.blocked
         out.fp, out.blind = fp, self.blind
+        out.suspects, out.presses = self.suspects, self.presses or presses
         out.sweep = self.sweep.copy() if self.sweep is not None else None
         if out.sweep is not None:
             out.blind = out.sweep.add(unary_union(parts))
@@ -374,7 +422,12 @@ class _Motion:
         for before, fp in zip(parts, parts[1:]):
             if any(sweep.refuses(fp) for sweep in sweeps) or _deeper(near, before, fp):
                 return None
-        return self._moved(self.x, self.y, self.yaw + turn, parts[-1], parts, blind_m2)
+        s = self.suspects
+        presses = s is not None and s.near(self.x, self.y, 0.0) and s.presses(
+            s.outline(self.x, self.y, self.yaw),
+            [s.outline(self.x, self.y, self.yaw + turn * i / n) for i in range(1, n + 1)])
+        return self._moved(self.x, self.y, self.yaw + turn, parts[-1], parts, blind_m2,
+                           presses)
 
     def legs(self, sign: float, step_m: float, max_m: float, inside, blind_m2: float):
         """The states every ``step_m`` of a straight leg (``sign`` +1 forwards, -1 reverse),
@@ -382,6 +435,8 @@ class _Motion:
         c, s = sign * math.cos(self.yaw), sign * math.sin(self.yaw)
         near = self._near(max_m)
         sweeps = [KeepOutSweep(z, self.fp, reverse=sign < 0.0) for z in near]
+        press = self.suspects if self.suspects is not None and self.suspects.near(
+            self.x, self.y, max_m) else None
         state = self
         d = 0.0
         while d < max_m - 1e-9:
@@ -392,7 +447,9 @@ class _Motion:
             fp = footprint(px, py, self.yaw, *self.hull)
             if any(sweep.refuses(fp) for sweep in sweeps) or _deeper(near, state.fp, fp):
                 return                  # deeper into keep-out ground, or (ahead) new swept
-            state = state._moved(px, py, self.yaw, fp, [fp], blind_m2)
+            presses = (press is not None and not state.presses
+                       and press.leg_presses(self.x, self.y, self.yaw, sign * d))
+            state = state._moved(px, py, self.yaw, fp, [fp], blind_m2, presses)
             if state is None:
                 return                  # too much blind ground
             yield state, d
@@ -405,15 +462,20 @@ ESCAPE_MAX_PIVOTS = 2
 #: States a further pivot of an escape is tried from, at most (those farthest from the zones
 #: first): bounds the search to a few hundred pivots, well under a second, range 1-50.
 ESCAPE_BRANCHES = 12
+#: The longest straight leg an escape drives before a further pivot, m: a metre or three
+#: backed off or on, as an operator does before turning away.
+ESCAPE_FIRST_MAX_M = 3.0
 
 
 def escape(x: float, y: float, yaw: float, zones, reach_m: float,
            hull: Tuple[float, float, float], *, behind=None, inside=None, ground=None,
-           blind_m2: float = 0.0, max_m: float = 10.0, first_max_m: float = 3.0,
+           blind_m2: float = 0.0, max_m: float = 10.0,
+           first_max_m: float = ESCAPE_FIRST_MAX_M,
            step_m: float = 0.5, headings: int = 24, yaw_step_rad: float = 0.05,
            min_turn_rad: float = 0.0, margin_m: float = 0.0,
            max_pivots: int = ESCAPE_MAX_PIVOTS, branches: int = ESCAPE_BRANCHES,
-           first_step_m: Optional[float] = None) -> Optional[Escape]:
+           first_step_m: Optional[float] = None,
+           suspects: Optional[SuspectPress] = None) -> Optional[Escape]:
     """The way out of every zone's pivot reach that sweeps the least blind ground, or None.
 
     Where neither the straight way back nor the driven trail gets the machine ``reach_m``
@@ -438,13 +500,20 @@ def escape(x: float, y: float, yaw: float, zones, reach_m: float,
     and driven ground): what the footprint sweeps outside it is blind ground, at most
     ``blind_m2``.
 
+    ``suspects``: the detected suspects' ground (:class:`SuspectPress`) a track may not
+    press; a way whose motions press it is taken only when none gets clear without
+    (gen_at_uxo_lanes seed 65 with AP tracks refused once labelled: the escape's one leg
+    crossed the marked suspect beside the machine, the supervisor refused it six times and
+    the mission ended pinned).
+
     ``reach_m`` is the radius a full turn on base_link sweeps, what the end must be clear
     by; ``margin_m`` more (the follower stops within its tolerance of the end) is preferred,
     not required: a way that ends ``reach_m`` clear beats none.
 
-    Chosen: ends ``margin_m`` beyond the reach, then the least blind ground, then the
-    shortest (straight metres plus each turn's arc at the footprint's corner). None when the
-    pose is already ``reach_m + margin_m`` clear, or nothing gets ``reach_m`` clear.
+    Chosen: presses no suspect, then ends ``margin_m`` beyond the reach, then the least
+    blind ground, then the shortest (straight metres plus each turn's arc at the
+    footprint's corner). None when the pose is already ``reach_m + margin_m`` clear, or
+    nothing gets ``reach_m`` clear.
     """
     zone = _union(zones)
     here = Point(x, y)
@@ -454,7 +523,7 @@ def escape(x: float, y: float, yaw: float, zones, reach_m: float,
     corner_m = turn_reach(*hull)
     start = _Motion(x, y, yaw, hull, blocked,
                     GroundSweep(footprint(x, y, yaw, *hull), ground)
-                    if ground is not None else None)
+                    if ground is not None else None, suspects)
     best: Optional[Escape] = None
     best_key = None
 
@@ -467,10 +536,10 @@ def escape(x: float, y: float, yaw: float, zones, reach_m: float,
             return False
         short = clear < reach_m + margin_m
         cost = length + corner_m * sum(abs(t) for t in turns)
-        key = (short, end.blind > _BLIND_ROUND_OFF_M2, end.blind, cost)
+        key = (end.presses, short, end.blind > _BLIND_ROUND_OFF_M2, end.blind, cost)
         if best_key is None or key < best_key:
             best, best_key = Escape(way, end.blind, length, turns[0] if turns else 0.0,
-                                    turns, not short), key
+                                    turns, not short, end.presses), key
         return True
     # (state, waypoints to it, straight metres, turns): where a pivot may be tried from
     frontier = [(start, [], 0.0, ())]
@@ -499,10 +568,12 @@ def escape(x: float, y: float, yaw: float, zones, reach_m: float,
                             break
                         if d2 <= first_max_m + 1e-9:
                             further.append((end, leg[:-1], d1 + d2, turns + (turn,)))
-        if best is not None or level + 1 >= max_pivots:
+        if (best is not None and not best.presses_suspect) or level + 1 >= max_pivots:
             break
-        # the states standing farthest from the zones first (ties: less blind, shorter)
-        further.sort(key=lambda f: (-zone.distance(Point(f[0].x, f[0].y)), f[0].blind, f[2]))
+        # the states pressing no suspect and standing farthest from the zones first (ties:
+        # less blind, shorter)
+        further.sort(key=lambda f: (f[0].presses, -zone.distance(Point(f[0].x, f[0].y)),
+                                    f[0].blind, f[2]))
         frontier = further[:branches]
     return best
 
@@ -589,8 +660,7 @@ def _zone_list(zones) -> List:
     return [z for z in zones if not z.is_empty]
 
 
-__all__ = ['ESCAPE_BRANCHES', 'ESCAPE_MAX_PIVOTS', 'KEEP_OUT_AREA_EPS_M2', 'NO_GO_KINDS',
-           'Escape', 'GroundSweep', 'KeepOutSweep',
-           'NoGoZones', 'back_out_point', 'disc_polygon', 'escape', 'first_refusal',
-           'first_zone_entered', 'footprint', 'hazard_discs', 'retrace', 'suspect_key',
-           'turn_reach']
+__all__ = ['ESCAPE_BRANCHES', 'ESCAPE_FIRST_MAX_M', 'ESCAPE_MAX_PIVOTS', 'KEEP_OUT_AREA_EPS_M2',
+           'NO_GO_KINDS', 'Escape', 'GroundSweep', 'KeepOutSweep', 'NoGoZones', 'SuspectPress',
+           'back_out_point', 'disc_polygon', 'escape', 'first_refusal', 'first_zone_entered',
+           'footprint', 'hazard_discs', 'retrace', 'suspect_key', 'turn_reach']

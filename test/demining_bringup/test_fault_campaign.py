@@ -65,8 +65,10 @@ def test_judge_reports_what_a_run_missed():
                          'stops': [{'trigger': 1.0, 'within_s': 0.5, 'until': 2.5,
                                     'tool_within_s': 0.5}],
                          'people_clearance_m': 50.0, 'max_tilt_deg': 0.5,
-                         'absent_events': ['heartbeat']})
-    assert len(bad) == 7, bad
+                         'absent_events': ['heartbeat'],
+                         'event_counts': {'heartbeat lost': 2}})
+    assert len(bad) == 8, bad
+    assert "1 safety event(s) containing 'heartbeat lost', expected at least 2" in bad
     ok = fc.Outcome(source=out.source, end_s=3.0, mission='clearing', safety_state='ok',
                     samples=[(t / 10.0, 0.0, 0.0, 0.0, 1.0, 80.0) for t in range(31)])
     assert fc.judge(ok, {'mission': 'clearing', 'stops': [

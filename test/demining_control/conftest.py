@@ -66,3 +66,56 @@ def supervisor_refusals():
                 x, y = x + f * (nx - x), y + f * (ny - y)
         return out
     return refusals
+
+
+@pytest.fixture
+def suspect_refusals():
+    """``refusals(way, yaw, zone_at, suspect_at)``: drive the waypoints ``way`` ((x, y,
+    facing)) from heading ``yaw`` as the path follower does (each command slow enough to stop
+    within the horizon) past the safety supervisor at its defaults, which refuse an AP track
+    under a track, knowing an AT mine at ``zone_at`` and an AP track at ``suspect_at``; the
+    poses it refuses because a track would press a suspect."""
+    from demining_bringup.contract.datatypes import (Detection, DetectionKind, ToolCommand,
+                                                     ToolState, Twist2D, VehicleState)
+    from demining_bringup.contract.states import HAZARD_UNDER_TRACK
+    from demining_control.safety.supervisor import (SafetyInputs, SafetyParams,
+                                                    SafetySupervisor)
+
+    def refusals(way, yaw, zone_at, suspect_at):
+        sup = SafetySupervisor([(-50.0, -50.0), (50.0, -50.0), (50.0, 50.0), (-50.0, 50.0)],
+                               SafetyParams(allowed_ground_check=True))
+        assert sup.params.ap_track_enforce and not sup.params.suspect_track_enforce
+        sup.on_detections([Detection(x=zone_at[0], y=zone_at[1], depth=0.2, confidence=0.9,
+                                     kind=DetectionKind.AT, radius=0.16),
+                           Detection(x=suspect_at[0], y=suspect_at[1], depth=0.1,
+                                     confidence=0.6, kind=DetectionKind.AP, radius=0.05)])
+        horizon = sup.params.keep_out_horizon_s
+        out = []
+        x, y, t = way[0][0], way[0][1], 0.0
+
+        def judge(v, omega):
+            nonlocal t
+            t += 0.1
+            inp = SafetyInputs(cmd=Twist2D(v, omega), cmd_stamp=t, tool_cmd=ToolCommand(),
+                               tool_cmd_stamp=t, heartbeat_stamp=t,
+                               pose=VehicleState(t, x, y, yaw, v=0.0), pose_stamp=t,
+                               tool_state=ToolState(t, 0.0, 0.0, 0.0), tool_state_stamp=t)
+            sup.update(inp, t)
+            if HAZARD_UNDER_TRACK in sup.reason:
+                out.append((round(x, 2), round(y, 2), round(yaw, 2)))
+        for (_, _, facing), (nx, ny, _) in zip(way, way[1:]):
+            while True:
+                left = math.atan2(math.sin(facing - yaw), math.cos(facing - yaw))
+                if abs(left) < 1e-9:
+                    break
+                judge(0.0, math.copysign(min(0.3, abs(left) / horizon), left))
+                yaw += math.copysign(min(0.02, abs(left)), left)
+            ahead = (nx - x) * math.cos(yaw) + (ny - y) * math.sin(yaw) > 0.0
+            while math.hypot(nx - x, ny - y) > 1e-6:
+                d = math.hypot(nx - x, ny - y)
+                v = min(0.3, d / horizon)
+                judge(v if ahead else -v, 0.0)
+                f = min(1.0, 0.05 / d)
+                x, y = x + f * (nx - x), y + f * (ny - y)
+        return out
+    return refusals

@@ -1076,3 +1076,51 @@ def test_suspect_replans_without_new_processed_ground_are_bounded(area_file, idl
     rt.deliver('processed', Grid(90.0, values, 0.0, 0.0, res), 90.0)
     rt.deliver('detections', Detections(120.0, list(seen)), 120.0)
     assert c.suspect_replans == 3 and len(out) == 4
+
+
+def test_a_way_out_keeps_the_tracks_off_a_known_suspect_the_straight_one_would_press(
+        area_file, suspect_refusals):
+    """gen_at_uxo_lanes seed 65 with AP tracks refused once labelled: the way out of a zone's
+    reach ran a track over a suspect beside the machine, the supervisor refused it at every
+    re-plan and the mission ended pinned. Turned to face an AT mine the boom found ahead on
+    the right, with an AP track in a gap of unprocessed ground behind on the left: straight
+    back (the shortest way out) presses it; knowing it, the way out turns on the spot and backs
+    out beside it, and the supervisor passes every motion."""
+    from demining_control.coverage.no_go import footprint
+    zone_at, ap_at = (13.8, 14.2), (11.4, 7.4)
+    ap = Detection(x=ap_at[0], y=ap_at[1], depth=0.1, confidence=0.6, kind=DetectionKind.AP,
+                   radius=0.05)
+
+    def way_out(suspects):
+        rt, out = _runtime(area_file, replan_mode='full')
+        _drive_east(rt, 2.0, 12.0, 10.0, 1.0, 20.0)
+        for k, yaw in enumerate(np.linspace(0.0, np.pi / 2, 20)):
+            rt.deliver('pose', VehicleState(21.0 + k, 12.0, 10.0, float(yaw)), 21.0 + k)
+        # processed: the field south of the lane driven, but a gap where the AP track lies
+        res = 0.1
+        values = np.full((200, 300), 0, dtype=np.int8)
+        values[:int(11.0 / res), :] = 100
+        values[int(6.5 / res):int(8.5 / res), int(10.5 / res):int(12.5 / res)] = 0
+        rt.deliver('processed', Grid(40.0, values, 0.0, 0.0, res), 40.0)
+        at = Detection(x=zone_at[0], y=zone_at[1], depth=0.2, confidence=0.9,
+                       kind=DetectionKind.AT, radius=0.16)
+        rt.deliver('detections', Detections(41.0, [at, *suspects]), 41.0)
+        c = rt.component.config
+        path = np.asarray(out[-1][1])
+        reach = np.hypot(c.footprint_front_m, c.footprint_half_width_m)
+        zone = disc_polygon(*zone_at, 1.16)
+        clear = next(k for k, p in enumerate(path) if zone.distance(Point(p[0], p[1])) >= reach)
+        return rt, [tuple(p) for p in path[:clear + 1]]
+    rt, blind = way_out([])
+    c = rt.component.config
+    # straight back, the left track over the AP track
+    assert len(blind) == 2 and all(abs(p[0] - 12.0) < 1e-9 for p in blind)
+    tracks = footprint(12.0, blind[-1][1], np.pi / 2, 0.5 * c.track_length_m,
+                       0.5 * c.track_length_m, c.contact_half_width_m)
+    assert tracks.intersects(Point(*ap_at).buffer(0.3))
+    assert suspect_refusals(blind, np.pi / 2, zone_at, ap_at)
+    rt, known = way_out([ap])
+    assert known[0][2] != pytest.approx(np.pi / 2)        # a pivot first
+    assert suspect_refusals(known, np.pi / 2, zone_at, ap_at) == []
+    assert not any('puts a track on a detected suspect' in text
+                   for _, text, _ in rt.component.log.lines)

@@ -330,3 +330,34 @@ def test_a_way_out_goes_no_deeper_into_keep_out_ground_than_the_supervisor_lets_
     assert back_out_point(0.0, 0.0, 0.0, [zone], reach, 0.5, 10.0, hull=hull) is None
     trail = [(x, 0.0, 0.0) for x in np.arange(-10.0, 0.01, 0.5)]
     assert retrace(trail, 0.0, 0.0, 0.0, [zone], reach, 10.0, hull) == []
+
+
+def test_an_escape_keeps_the_tracks_off_a_suspect_when_a_way_does(suspect_refusals):
+    """gen_at_uxo_lanes seed 65 with AP tracks refused once labelled: pinned beside a marked
+    suspect, the escape's one leg crossed its disc; the supervisor refused it six times and
+    the mission ended pinned at 71 %. Here an AT mine's zone at the hull's front right
+    corner and an AP track 2.6 m behind on the left: straight back (the shortest way out)
+    runs the left track over it. Knowing the suspects, the escape turns away on the spot and
+    backs out past it, and the supervisor passes every motion."""
+    from demining_control.coverage.no_go import SuspectPress, escape
+    hull = (3.0, 3.3, 1.1)
+    tracks = (2.0, 2.0, 0.975)                # the tracks' outline (the supervisor's contact)
+    reach = math.hypot(3.3, 1.1) + 0.5
+    zone_at, suspect_at = (4.2, -1.8), (-2.6, 0.6)
+    zone = disc_polygon(*zone_at, 1.16)
+    assert zone.intersects(footprint(0.0, 0.0, 0.0, *hull))     # at the hull's front corner
+    blind = escape(0.0, 0.0, 0.0, [zone], reach, hull)
+    assert blind is not None and not blind.turns_rad        # straight back...
+    assert suspect_refusals(blind.way, 0.0, zone_at, suspect_at)     # ...over the AP track
+    disc = disc_polygon(*suspect_at, 0.05 + 0.25)             # its radius and track margin
+    press = SuspectPress(disc.difference(footprint(0.0, 0.0, 0.0, *tracks)), tracks)
+    found = escape(0.0, 0.0, 0.0, [zone], reach, hull, suspects=press)
+    assert found is not None and not found.presses_suspect
+    assert zone.distance(Point(*found.way[-1][:2])) >= reach
+    assert suspect_refusals(found.way, 0.0, zone_at, suspect_at) == []
+    # boxed in (the AP track behind on the axis): a way that presses it is the last resort,
+    # and says so
+    press = SuspectPress(disc_polygon(-2.6, 0.0, 0.3), tracks)
+    last = escape(0.0, 0.0, 0.0, [disc_polygon(4.0, 0.0, 1.16)], reach, hull, suspects=press,
+                  max_pivots=1)
+    assert last is not None and last.presses_suspect
