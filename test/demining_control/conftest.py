@@ -24,6 +24,28 @@ def area_file(tmp_path):
     return str(path)
 
 
+def _followed(way, yaw, horizon, max_v):
+    """The commands (x, y, yaw, v, omega) the path follower gives driving the waypoints
+    ``way`` ((x, y, facing), the facing on the leg leaving each) from heading ``yaw``: pivots
+    the short way, each command slow enough to stop within ``horizon`` s, at most ``max_v``
+    m/s; each from the pose the machine has then."""
+    x, y = way[0][0], way[0][1]
+    for (_, _, facing), (nx, ny, _) in zip(way, way[1:]):
+        while True:
+            left = math.atan2(math.sin(facing - yaw), math.cos(facing - yaw))
+            if abs(left) < 1e-9:
+                break
+            yield x, y, yaw, 0.0, math.copysign(min(0.3, abs(left) / horizon), left)
+            yaw += math.copysign(min(0.02, abs(left)), left)
+        ahead = (nx - x) * math.cos(yaw) + (ny - y) * math.sin(yaw) > 0.0
+        while math.hypot(nx - x, ny - y) > 1e-6:
+            d = math.hypot(nx - x, ny - y)
+            v = min(max_v, d / horizon)
+            yield x, y, yaw, v if ahead else -v, 0.0
+            f = min(1.0, 0.05 / d)
+            x, y = x + f * (nx - x), y + f * (ny - y)
+
+
 @pytest.fixture
 def supervisor_refusals():
     """``refusals(way, yaw, zones_at)``: drive the waypoints ``way`` ((x, y, facing), the
@@ -42,39 +64,21 @@ def supervisor_refusals():
         sup.on_detections([Detection(x=x, y=y, depth=0.2, confidence=0.9,
                                      kind=DetectionKind.AT, radius=r - margin)
                            for x, y, r in zones_at])
-        horizon = sup.params.keep_out_horizon_s
         out = []
-        x, y = way[0][0], way[0][1]
-
-        def judge(v, omega):
-            inp = SafetyInputs(cmd=Twist2D(v, omega), pose=VehicleState(0.0, x, y, yaw))
+        for x, y, h, v, omega in _followed(way, yaw, sup.params.keep_out_horizon_s, 0.4):
+            inp = SafetyInputs(cmd=Twist2D(v, omega), pose=VehicleState(0.0, x, y, h))
             if sup._enters_no_go(inp):
-                out.append((round(x, 2), round(y, 2), round(yaw, 2), v, omega))
-        for (_, _, facing), (nx, ny, _) in zip(way, way[1:]):
-            while True:
-                left = math.atan2(math.sin(facing - yaw), math.cos(facing - yaw))
-                if abs(left) < 1e-9:
-                    break
-                judge(0.0, math.copysign(min(0.3, abs(left) / horizon), left))
-                yaw += math.copysign(min(0.02, abs(left)), left)
-            ahead = (nx - x) * math.cos(yaw) + (ny - y) * math.sin(yaw) > 0.0
-            while math.hypot(nx - x, ny - y) > 1e-6:
-                d = math.hypot(nx - x, ny - y)
-                v = min(0.4, d / horizon)
-                judge(v if ahead else -v, 0.0)
-                f = min(1.0, 0.05 / d)
-                x, y = x + f * (nx - x), y + f * (ny - y)
+                out.append((round(x, 2), round(y, 2), round(h, 2), v, omega))
         return out
     return refusals
 
 
 @pytest.fixture
 def suspect_refusals():
-    """``refusals(way, yaw, zone_at, suspect_at)``: drive the waypoints ``way`` ((x, y,
-    facing)) from heading ``yaw`` as the path follower does (each command slow enough to stop
-    within the horizon) past the safety supervisor at its defaults, which refuse an AP track
-    under a track, knowing an AT mine at ``zone_at`` and an AP track at ``suspect_at``; the
-    poses it refuses because a track would press a suspect."""
+    """``refusals(way, yaw, zone_at, suspect_at)``: drive the waypoints ``way`` as
+    ``supervisor_refusals`` does (at most 0.3 m/s) past the safety supervisor at its defaults,
+    which refuse a track on an AP track, knowing an AT mine at ``zone_at`` and an AP track at
+    ``suspect_at``; the poses it refuses because a track would press a suspect."""
     from demining_bringup.contract.datatypes import (Detection, DetectionKind, ToolCommand,
                                                      ToolState, Twist2D, VehicleState)
     from demining_bringup.contract.states import HAZARD_UNDER_TRACK
@@ -89,33 +93,16 @@ def suspect_refusals():
                                      kind=DetectionKind.AT, radius=0.16),
                            Detection(x=suspect_at[0], y=suspect_at[1], depth=0.1,
                                      confidence=0.6, kind=DetectionKind.AP, radius=0.05)])
-        horizon = sup.params.keep_out_horizon_s
         out = []
-        x, y, t = way[0][0], way[0][1], 0.0
-
-        def judge(v, omega):
-            nonlocal t
-            t += 0.1
+        for k, (x, y, h, v, omega) in enumerate(
+                _followed(way, yaw, sup.params.keep_out_horizon_s, 0.3)):
+            t = 0.1 * (k + 1)
             inp = SafetyInputs(cmd=Twist2D(v, omega), cmd_stamp=t, tool_cmd=ToolCommand(),
                                tool_cmd_stamp=t, heartbeat_stamp=t,
-                               pose=VehicleState(t, x, y, yaw, v=0.0), pose_stamp=t,
+                               pose=VehicleState(t, x, y, h, v=0.0), pose_stamp=t,
                                tool_state=ToolState(t, 0.0, 0.0, 0.0), tool_state_stamp=t)
             sup.update(inp, t)
             if HAZARD_UNDER_TRACK in sup.reason:
-                out.append((round(x, 2), round(y, 2), round(yaw, 2)))
-        for (_, _, facing), (nx, ny, _) in zip(way, way[1:]):
-            while True:
-                left = math.atan2(math.sin(facing - yaw), math.cos(facing - yaw))
-                if abs(left) < 1e-9:
-                    break
-                judge(0.0, math.copysign(min(0.3, abs(left) / horizon), left))
-                yaw += math.copysign(min(0.02, abs(left)), left)
-            ahead = (nx - x) * math.cos(yaw) + (ny - y) * math.sin(yaw) > 0.0
-            while math.hypot(nx - x, ny - y) > 1e-6:
-                d = math.hypot(nx - x, ny - y)
-                v = min(0.3, d / horizon)
-                judge(v if ahead else -v, 0.0)
-                f = min(1.0, 0.05 / d)
-                x, y = x + f * (nx - x), y + f * (ny - y)
+                out.append((round(x, 2), round(y, 2), round(h, 2)))
         return out
     return refusals
