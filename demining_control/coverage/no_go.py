@@ -204,9 +204,9 @@ class SuspectPress:
     """Whether a motion puts a track on a detected suspect, as the safety supervisor judges
     it (``AllowedGround.judge``): the ground the two tracks and the belly between them
     (``tracks``: the outline's rear, front and half width from base_link) newly cover, where
-    a suspect's disc lies on ground not allowed (``hazard``: the discs less processed,
-    declared safe and already pressed ground). The supervisor refuses that for an AP track
-    and records it for an unknown one: a way out that presses none is preferred.
+    a suspect's disc lies on ground not allowed (``hazard``: the discs less processed and
+    declared safe ground). The supervisor refuses that for an AP track and records it for an
+    unknown one: a way out that presses none is preferred.
     """
 
     def __init__(self, hazard, tracks: Tuple[float, float, float]) -> None:
