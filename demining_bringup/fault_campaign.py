@@ -18,13 +18,13 @@ sections the simulator ignores:
     ``mission`` / ``safety_state``: the allowed final states; ``events`` / ``absent_events``:
     text every (no) /safety/events reason must contain; ``event_counts``: ``{text: n}``, at
     least ``n`` events whose reason contains ``text`` (a stop that must come back, whenever
-    the run's draws put it); ``stops``: ``{trigger, within_s,
-    until, tool_within_s}`` -- from ``trigger + within_s`` to ``until`` the vehicle stands
-    (true speed and yaw rate) and, from ``trigger + tool_within_s`` (when given), the flail has
-    run down (the rotor's inertia: ~1.5-2 s from 800 rpm); ``moves_after``: the vehicle
-    moves again after this time (the stop was not permanent); ``no_at_detonation`` (default
-    true); ``failed_nodes``; ``people_clearance_m``: no person or animal this close to the
-    flail while it turns or the vehicle moves; ``max_tilt_deg``: the true tilt stays below.
+    the run's draws put it); ``stops``: ``{trigger, within_s, until, tool_within_s}`` -- from
+    ``trigger + within_s`` to ``until`` the vehicle stands (true speed and yaw rate) and, from
+    ``trigger + tool_within_s`` (when given), the flail has run down (the rotor's inertia:
+    ~1.5-2 s from 800 rpm); ``moves_after``: the vehicle moves again after this time (the stop
+    was not permanent); ``no_at_detonation`` (default true); ``failed_nodes``;
+    ``people_clearance_m``: no person or animal this close to the flail while it turns or the
+    vehicle moves; ``max_tilt_deg``: the true tilt stays below.
 
 :func:`run_scenario` runs one file and returns a :class:`Outcome`; :func:`judge` lists every
 expectation it misses (empty: the scenario ended safe). The test

@@ -104,6 +104,7 @@ import os
 from typing import Deque, List, Optional, Set, Tuple
 
 import numpy as np
+import shapely
 from shapely.errors import GEOSException
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import nearest_points, unary_union
@@ -521,12 +522,17 @@ class CoveragePlannerComponent(Component):
             parts.append(processed)
         return unary_union(parts).buffer(_TRAIL_TOLERANCE_M, join_style='mitre')
 
+    def _tracks_outline(self) -> Tuple[float, float, float]:
+        """The two tracks' outline (rear, front, half width from base_link): both tracks and
+        the belly between them, the ground the supervisor counts as pressed."""
+        c = self.config
+        return 0.5 * c.track_length_m, 0.5 * c.track_length_m, c.contact_half_width_m
+
     def _pressed_ground(self, pose: VehicleState):
         """The ground the tracks pressed along the driven trail and at ``pose`` (their two
         patches' outline at each pose: the hull's reaches further, over the flail's and the
         boom's ground, and in a pivot far past the tracks)."""
-        c = self.config
-        tracks = (0.5 * c.track_length_m, 0.5 * c.track_length_m, c.contact_half_width_m)
+        tracks = self._tracks_outline()
         return unary_union([footprint(x, y, yaw, *tracks)
                             for x, y, yaw in [*self.trail, (pose.x, pose.y, pose.yaw)]])
 
@@ -573,7 +579,7 @@ class CoveragePlannerComponent(Component):
         ground (the ruts of the trail are not: the supervisor refuses a second press of an AP
         track too); None when no suspect is within an escape's travel."""
         c = self.config
-        tracks = (0.5 * c.track_length_m, 0.5 * c.track_length_m, c.contact_half_width_m)
+        tracks = self._tracks_outline()
         # an escape's travel at most: a short leg before each pivot, then the long one
         bound = ESCAPE_MAX_PIVOTS * ESCAPE_FIRST_MAX_M + c.back_out_max_m + turn_reach(*tracks)
         discs = [disc_polygon(x, y, r) for x, y, r in self.hazards
@@ -581,8 +587,10 @@ class CoveragePlannerComponent(Component):
         if not discs:
             return None
         hazard = unary_union(discs).difference(self.safe_ground)
-        if processed is not None:
-            hazard = hazard.difference(processed)
+        if processed is not None and not hazard.is_empty:
+            # only the processed ground round the discs: the field's whole outline is the
+            # costly side of the overlay
+            hazard = hazard.difference(shapely.clip_by_rect(processed, *hazard.bounds))
         return SuspectPress(hazard, tracks) if not hazard.is_empty else None
 
     def _escape(self, pose: VehicleState, avoid, back, reach: float, hull, blocking, ground,
