@@ -18,7 +18,13 @@ generated fields over the four soil presets (``gen:dry_sand``, ``gen:loam``, ``g
 polygons, soils and slopes), each for every ``--seeds``. ``--quick``: two small generated
 fields (loam, wet clay) and one seed, under a minute. Lanes whose hull corridor meets an
 obstacle are not driven (the lawnmower is blind: :func:`perception_rate.clear_lanes`), and
-the items beside them are not scored.
+the items beside them are not scored. The lanes are driven by the stack's path follower
+(pure pursuit, pivots at the U-turns' corners), which keeps the boom on them: every point
+scored as covered has a GPR channel pass within half a channel pitch of it (up to stop 69 a
+waypoint chaser left the boom up to 0.5 m beside a lane for metres after each U-turn, and
+items no channel had passed near were scored as missed). A hazard not tracked is printed
+with how near a GPR channel passed it and the tentative track the fusion dropped
+unconfirmed beside it, if any.
 
 Scored against the simulator's truth over the hazard area covered by the lanes. Each hazard
 (AP, AT, UXO) is matched first, to every fused track within 0.5 m of it (its halo: trials
@@ -86,6 +92,7 @@ from demining_perception.localization.ekf import LocalizationCore, LocalizationP
 from demining_perception.metal_detector.processing import MdParams, MdProcessor  # noqa: E402
 from demining_perception.pose_buffer import PoseBuffer  # noqa: E402
 from demining_sim.generator import generate_world  # noqa: E402
+from demining_sim.sensors.metal_detector import coil_offsets  # noqa: E402
 from demining_sim.simulator import Simulator  # noqa: E402
 
 #: The generated fields: size (m) and item densities (AP, AT, UXO per 100 m^2, clutter per m^2:
@@ -139,6 +146,9 @@ class Chain:
         self.fusion = FusionCore.from_bounds(FusionParams(),
                                              (min(xs), min(ys), max(xs), max(ys)))
         self.cpu_s = 0.0
+        #: (x, y, GPR hits, MD hits, best confidence) of each tentative track the fusion
+        #: dropped unconfirmed (``tentative_timeout_s``), for the misses' lines.
+        self.dropped: List[Tuple[float, float, int, int, float]] = []
 
     def feed(self, out: list, now: float) -> VehicleState:
         """Fuse a step's sensor outputs; return the EKF state at ``now`` (None before)."""
@@ -171,8 +181,13 @@ class Chain:
 
     def update(self, now: float) -> None:
         """The fusion node's publish: re-classify."""
+        f = self.fusion
+        timeout = f.params.tentative_timeout_s
+        # The tracks the update's prune drops (outside the timed chain: the bench's record).
+        self.dropped += [(t.x, t.y, t.gpr_hits, t.md_hits, t.max_conf) for t in f.tracks.values()
+                         if not f.confirmed(t) and now - t.last_seen > timeout]
         c0 = time.process_time()
-        self.fusion.update(now)
+        f.update(now)
         self.cpu_s += time.process_time() - c0
 
 
@@ -252,6 +267,29 @@ def match(items: List[Tuple[str, float, float, float]], fused: List[Detection]
     return item_of, track_of
 
 
+def channel_pass_m(sim: Simulator, vehicle: list, x: float, y: float) -> float:
+    """How near the point (x, y) any GPR channel passed, m (its lateral distance from the
+    nearest channel when the boom's line crossed it, the boom's true pose; inf if never).
+
+    An item no channel passed near was never under a sensor: a miss of the lawnmower's
+    lanes, not of the processors (the scoring counts items within ``COVER_MARGIN_M`` of a
+    lane as covered).
+    """
+    p = sim.p
+    lateral = coil_offsets(p.gpr_num_channels, p.sensor_width_m)
+    v = np.asarray(vehicle, dtype=float).reshape(-1, 4)
+    c, s_ = np.cos(v[:, 3]), np.sin(v[:, 3])
+    dx = x - (v[:, 1] + p.sensor_offset_x_m * c)
+    dy = y - (v[:, 2] + p.sensor_offset_x_m * s_)
+    along = dx * c + dy * s_
+    across = -dx * s_ + dy * c
+    # The boom's line passed the point between two samples where ``along`` changes sign.
+    cross = np.flatnonzero(np.sign(along[:-1]) != np.sign(along[1:]))
+    if not len(cross):
+        return math.inf
+    return float(np.abs(across[cross][:, None] - lateral[None, :]).min())
+
+
 def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
           ever_at: Dict[int, Tuple[float, float, float, str]], vehicle: list,
           ever_uxo: Optional[Dict[int, Tuple[float, float, float, str]]] = None) -> Dict:
@@ -283,8 +321,16 @@ def score(world: World, sim: Simulator, chain: Chain, lane_ys: List[float],
         j = track_of.get(i)
         if j is None:
             if kind in HAZARDS:
+                gap = channel_pass_m(sim, vehicle, ix, iy)
+                near = [(math.hypot(x - ix, y - iy), g, m, conf)
+                        for x, y, g, m, conf in chain.dropped
+                        if math.hypot(x - ix, y - iy) <= MATCH_RADIUS_M]
+                why = '' if not near else ', a tentative track {:.0f} cm from it ({} GPR and ' \
+                    '{} MD report(s), best confidence {:.2f}) dropped unconfirmed'.format(
+                        100 * min(near)[0], *min(near)[1:])
                 wrong.append(f'{kind} at ({ix:.2f}, {iy:.2f}) {100 * idepth:.0f} cm deep: '
-                             'not tracked')
+                             f'not tracked (the nearest GPR channel passed {100 * gap:.0f} '
+                             f'cm from it{why})')
             continue
         d = fused[j]
         label = d.kind.name
