@@ -112,18 +112,8 @@ class LocalizationParams:
                                      min=-1e4, max=1e5)
     publish_rate_hz: float = param(10.0, '/localization/odometry rate, Hz', min=1.0,
                                    max=500.0)
-    q_position: float = param(0.002, 'position process noise along the track (slip), m^2/s',
-                              min=0.0, max=100.0)
-    # Tracks slip along the track (the ground speed ratio in the state learns a steady slip;
-    # this is its onset and changes) far more than across it. Isotropic, the along-track
-    # figure let the filter explain the GNSS track's sideways drift under a heading error as
-    # position noise, and the IMU's slowly changing heading error went unlearnt: 1.2 degrees
-    # at the 95th percentile on straight lanes (bench/perception.py gen:dry_sand seed 3),
-    # 8 cm across the track at a boom 4 m ahead. Side slip is the slope's (the re-anchoring on
-    # drifting innovations takes the vehicle sliding down one).
-    q_position_across: float = param(
-        0.0001, 'position process noise across the track (side slip), m^2/s', min=0.0,
-        max=100.0)
+    q_position: float = param(0.002, 'position process noise (slip), m^2/s', min=0.0,
+                              max=100.0)
     q_yaw: float = param(0.0005, 'yaw process noise, rad^2/s', min=0.0, max=100.0)
     q_speed: float = param(0.2, 'speed random walk, (m/s)^2/s', min=0.0, max=100.0)
     q_yaw_rate: float = param(0.2, 'yaw-rate random walk, (rad/s)^2/s', min=0.0, max=100.0)
@@ -494,13 +484,10 @@ def _predict(x: np.ndarray, P: np.ndarray, dt: float,
     F[Y, V] = s * dt
     F[YAW, W] = dt
     Q = np.zeros((N_STATE, N_STATE))
-    # Position noise along (q_position) and across (q_position_across) the heading.
-    qa, qc = p.q_position * dt, p.q_position_across * dt
-    Q.flat[::N_STATE + 1] = (qa * c * c + qc * s * s, qa * s * s + qc * c * c, p.q_yaw * dt,
-                             p.q_speed * dt, p.q_yaw_rate * dt,
+    Q.flat[::N_STATE + 1] = (p.q_position * dt, p.q_position * dt, p.q_yaw * dt, p.q_speed * dt,
+                             p.q_yaw_rate * dt,
                              p.imu_heading_bias_sigma ** 2 * (1.0 - decay * decay),
                              p.ground_speed_ratio_sigma ** 2 * (1.0 - ratio_decay * ratio_decay))
-    Q[X, Y] = Q[Y, X] = (qa - qc) * c * s
     return xn, F @ P @ F.T + Q
 
 

@@ -14,11 +14,10 @@ GNSS_EVERY = 4     # GNSS at 5 Hz
 
 
 def drive(core, duration, rng, *, outage=None, jump=None, gnss_sigma=0.05, start=(3.0, -2.0),
-          imu_yaw_error=0.0, imu_yaw_drift=0.0):
+          imu_yaw_error=0.0):
     """Drive an S-curve; return the list of (truth, estimate) and the GNSS outcomes.
 
-    ``imu_yaw_error``: a constant error of the IMU's heading, rad, to which
-    ``imu_yaw_drift`` (rad/s) adds one that grows with time."""
+    ``imu_yaw_error``: a constant error of the IMU's heading, rad."""
     x, y, yaw = start[0], start[1], 0.3
     log, outcomes = [], []
     for k in range(int(duration / DT)):
@@ -29,7 +28,7 @@ def drive(core, duration, rng, *, outage=None, jump=None, gnss_sigma=0.05, start
         y += v * math.sin(yaw) * DT
         yaw += w * DT
         core.update_odometry(t, v * (1.02) + rng.normal(0, 0.02), w + rng.normal(0, 0.01))
-        core.update_imu(t, yaw + imu_yaw_error + imu_yaw_drift * t + rng.normal(0, 0.01),
+        core.update_imu(t, yaw + imu_yaw_error + rng.normal(0, 0.01),
                         w + rng.normal(0, 0.005))
         if k % GNSS_EVERY == 0 and not (outage and outage[0] <= t < outage[1]):
             ex, ny = x + rng.normal(0, gnss_sigma), y + rng.normal(0, gnss_sigma)
@@ -77,21 +76,6 @@ def test_a_steady_imu_heading_error_is_learnt_from_the_gnss_track(error_deg):
     # Without the error in the state the heading stays off by all of it.
     assert np.percentile(yaw_errors(log, 60.0), 95) < math.radians(1.0)
     assert abs(math.degrees(core.x[B]) - error_deg) < 0.75          # the error is estimated
-
-
-def test_a_drifting_heading_error_is_followed_because_tracks_slip_along_not_across():
-    """An AHRS heading error drifting by 3 degrees over 5 minutes, on an RTK-class fix (2
-    cm): the GNSS track's sideways drift is the heading's, since tracks slip along the track
-    far more than across it. With one isotropic position noise the filter took that drift
-    for slip and lagged the error by 0.6 degrees (median; 1.2 degrees at the 95th percentile
-    on bench/perception.py's straight lanes: 8 cm across the track at a boom 4 m ahead)."""
-    rng = np.random.default_rng(11)
-    core = LocalizationCore(LocalizationParams(), ORIGIN)
-    log, _ = drive(core, 300.0, rng, gnss_sigma=0.02,
-                   imu_yaw_drift=math.radians(3.0) / 300.0)
-    err = yaw_errors(log, 60.0)
-    assert np.median(err) < math.radians(0.3)
-    assert np.percentile(err, 95) < math.radians(0.7)
 
 
 def test_survives_30s_gnss_outage_with_bounded_error():
