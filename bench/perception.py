@@ -181,13 +181,11 @@ class Chain:
 
     def update(self, now: float) -> None:
         """The fusion node's publish: re-classify."""
-        f = self.fusion
-        timeout = f.params.tentative_timeout_s
-        # The tracks the update's prune drops (outside the timed chain: the bench's record).
-        self.dropped += [(t.x, t.y, t.gpr_hits, t.md_hits, t.max_conf) for t in f.tracks.values()
-                         if not f.confirmed(t) and now - t.last_seen > timeout]
+        # The tracks the update drops (outside the timed chain: the bench's record).
+        self.dropped += [(t.x, t.y, t.gpr_hits, t.md_hits, t.max_conf)
+                         for t in self.fusion.stale_tentative(now)]
         c0 = time.process_time()
-        f.update(now)
+        self.fusion.update(now)
         self.cpu_s += time.process_time() - c0
 
 

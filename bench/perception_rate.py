@@ -162,7 +162,6 @@ class Follower:
     """
 
     def __init__(self, path: List[Tuple[float, float]], speed_mps: float = SPEED_MPS) -> None:
-        self.speed_mps = speed_mps
         self._follower = PathFollower(FollowerParams(working_speed_mps=speed_mps))
         self._follower.set_path(np.array(path, dtype=float))
 

@@ -1872,11 +1872,15 @@ class FusionCore:
         across = abs(-(d.x - bx) * math.sin(yaw) + (d.y - by) * math.cos(yaw))
         return across > 0.5 * self.params.sensor_width_m - self.params.gpr_edge_band_m
 
-    def _prune(self, now: float) -> None:
+    def stale_tentative(self, now: float) -> List[Track]:
+        """The tentative tracks the update at ``now`` drops: never confirmed and not seen
+        for ``tentative_timeout_s``."""
         timeout = self.params.tentative_timeout_s
-        stale = [t for t in self.tracks.values()
-                 if not self.confirmed(t) and now - t.last_seen > timeout]
-        for t in stale:
+        return [t for t in self.tracks.values()
+                if not self.confirmed(t) and now - t.last_seen > timeout]
+
+    def _prune(self, now: float) -> None:
+        for t in self.stale_tentative(now):
             self._hash_remove(t)
             del self.tracks[t.id]
             self._classified.pop(t.id, None)

@@ -115,7 +115,7 @@ def test_every_point_scored_as_covered_passes_under_a_gpr_channel():
     sys.path.insert(0, os.path.dirname(SCRIPT))
     try:
         import perception as bench
-        from perception_rate import clear_lanes, lanes, route
+        from perception_rate import clear_lanes, drive, lanes, route
     finally:
         sys.path.remove(os.path.dirname(SCRIPT))
     world = bench.build_world('gen:dry_sand', 7, 12.0, True)
@@ -124,11 +124,7 @@ def test_every_point_scored_as_covered_passes_under_a_gpr_channel():
     path, _ = route(world.field, lane_ys)
     follower = bench.Follower([world.vehicle_start[:2]] + path)
     vehicle = []
-    while not follower.done and sim.t < bench.MAX_SIM_S:
-        tr = sim.truth
-        sim.set_command(follower.command(tr.x, tr.y, tr.yaw))
-        sim.advance_to(sim.t + bench.DRAIN_PERIOD_S)
-        sim.drain()
+    for _ in drive(sim, follower, bench.PoseBuffer()):
         tr = sim.truth
         vehicle.append((sim.t, tr.x, tr.y, tr.yaw))
     assert follower.done
