@@ -19,6 +19,7 @@ manager in another process records its service's reason, 'aborted by operator'.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import os
 import signal
@@ -41,11 +42,12 @@ from std_msgs.msg import Float32, String
 from std_srvs.srv import Trigger
 
 from demining_bringup.contract import qos, topics
-from demining_bringup.contract.errors import CONFIG_ERRORS
+from demining_bringup.contract.errors import CONFIG_ERRORS, JournalError
+from demining_bringup.contract.journal import journal_path
 from demining_bringup.contract.states import MissionState
 from demining_bringup.hosts.deterministic import HostLog
 from demining_bringup.hosts.ros import ComponentNode, share_sim_time
-from demining_bringup.hosts.runtime import ComponentRuntime
+from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_bringup.lifecycle_manager_node import LifecycleManagerNode
 from demining_bringup.record import report_if_missing
 from demining_bringup.results import RunResult, StopRequest, read_summary
@@ -196,6 +198,8 @@ class StackRunner:
         #: MCAP file of every topic ('' for none; demining_bringup.recording).
         self.record_path = record_path
         self._built: List[Node] = []
+        #: Why the runner stopped the mission ('' when it ended by itself).
+        self._abort_reason = ''
         self.nodes = nodes
         self.executor = executor
         self.qos_events = qos_events
@@ -265,8 +269,12 @@ class StackRunner:
             if recording is not None:
                 recording.close()
                 self.progress(recording.cost_line(sim_s))
-        # the nodes are stopped, the journal closed: a run whose mission manager wrote no
-        # report (unreachable under load, killed) still leaves one, from the journal
+        # The nodes are stopped, the journal closed. A run stopped for a reason whose mission
+        # manager wrote no report (not yet started, unreachable under load, killed) has its
+        # mission aborted here with that reason; failing that, the report is rebuilt from
+        # the journal as it stands.
+        if result.summary is None and self._abort_reason:
+            result = abort_record(result, self.nodes, self._abort_reason, self.progress)
         return report_if_missing(result, self.progress)
 
     def _spawn(self) -> Dict[str, subprocess.Popen]:
@@ -345,6 +353,7 @@ class StackRunner:
                 abort_reason = f'timed out after {self.timeout_s:g} s wall'
                 self.progress(f'{abort_reason}: aborting the mission')
                 break
+        self._abort_reason = abort_reason
         if abort_reason and monitor.state not in FINAL_STATES:
             self._salvage_report(executor, monitor, abort_reason)
         return RunResult(mission_state=monitor.state,
@@ -402,6 +411,43 @@ class StackRunner:
                 proc.wait()
 
 
+def abort_record(result: RunResult, nodes: List[ResolvedNode], reason: str,
+                 progress: Callable[[str], None]) -> RunResult:
+    """``result``, with its mission aborted for ``reason`` and reported by a mission manager
+    hosted here, for a run whose own wrote no report (stopped before it was configured, never
+    reachable, killed). Call it once the stack's nodes are stopped: it owns the run folder.
+
+    The component is the stack's (:class:`ComponentRuntime`, with the node's parameters): on
+    the folder's journal when there is one (its next segment: the record so far is kept),
+    else on a new one, so that a mission stopped before it began still has its record.
+    ``result`` unchanged when it cannot be done (no mission manager among ``nodes``, a journal
+    it cannot continue): :func:`report_if_missing` then rebuilds what the journal holds.
+    """
+    spec = next((n for n in nodes
+                 if topics.MISSION_ABORT in n.component().services.values()), None)
+    if spec is None:
+        return result
+    run_dir = result.run_dir
+    values = dict(spec.parameters, report_dir=run_dir,
+                  resume_dir=run_dir if os.path.exists(journal_path(run_dir)) else '')
+    log = RecordingLog()
+    runtime = ComponentRuntime(spec.component(), name=spec.name,
+                               sink=lambda port, value: None, log=log)
+    try:
+        runtime.configure(values)
+        runtime.component.abort(reason, 0.0)
+        runtime.shutdown(0.0)
+    except (*CONFIG_ERRORS, JournalError, OSError) as exc:
+        progress(f'the mission could not be aborted here: {exc}')
+        return result
+    summary = read_summary(run_dir)
+    if summary is None:
+        progress('the mission could not be aborted here: ' + '; '.join(log.at('error')))
+        return result
+    progress(f'the mission manager wrote no report: mission aborted here ({reason})')
+    return dataclasses.replace(result, summary=summary, mission_state=summary['outcome'])
+
+
 __all__ = ['CONFIG_ERRORS', 'ExecutorKind', 'FINAL_STATES', 'MissionMonitor', 'RunMode',
            'RunResult', 'detach_qos_events', 'lifecycle_manager',
-           'StackRunner', 'instantiate', 'validate']
+           'StackRunner', 'abort_record', 'instantiate', 'validate']

@@ -7,6 +7,7 @@ built stack, and that a profile key no node declares is refused before anything 
 (:func:`demining_bringup.stack.check_profile`, which replaced ``check_declared``).
 """
 
+import os
 import time
 from collections import defaultdict
 
@@ -19,11 +20,15 @@ from std_msgs.msg import String
 from demining_bringup import stack as st
 from demining_bringup.contract import qos, topics
 from demining_bringup.contract.errors import ConfigError
-from demining_bringup.contract.states import LifecycleState
+from demining_bringup.contract.states import LifecycleState, MissionState
 from demining_bringup.contract.wire import wires
 from demining_bringup.lifecycle_manager_node import LifecycleManagerNode
-from demining_bringup.runner import (ExecutorKind, MissionMonitor, detach_qos_events,
-                                     instantiate, make_executor, validate)
+from demining_bringup.deterministic_runner import hosted
+from demining_bringup.hosts.deterministic import DeterministicHost
+from demining_bringup.report import REPORT_FILES
+from demining_bringup.results import RunResult, read_summary
+from demining_bringup.runner import (ExecutorKind, MissionMonitor, abort_record,
+                                     detach_qos_events, instantiate, make_executor, validate)
 
 #: Wall seconds the graph may take to list every endpoint of this process.
 GRAPH_TIMEOUT_S = 10.0
@@ -198,3 +203,72 @@ def test_every_executor_kind_delivers_messages(ctx, kind):
         executor.remove_node(node)
         node.destroy_node()
         executor.shutdown()
+
+
+# -- the record of a run whose mission manager wrote none (runner.abort_record) ------------
+
+def _summary_files(run_dir):
+    for name in REPORT_FILES:
+        assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
+    return read_summary(str(run_dir))
+
+
+def test_a_run_stopped_before_the_mission_manager_started_is_aborted_and_reported(stack):
+    # SIGTERM while the processes were still starting: no journal, no report in the folder.
+    nodes, _ = stack
+    run_dir = _run_dir(nodes)
+    os.makedirs(run_dir, exist_ok=True)
+    lines = []
+    bare = RunResult(mission_state='unknown', run_dir=run_dir, summary=None, wall_time_s=5.0,
+                     interrupted='interrupted by SIGTERM')
+    result = abort_record(bare, nodes, 'interrupted by SIGTERM', lines.append)
+    summary = _summary_files(run_dir)
+    assert summary['outcome'] == 'aborted' and summary['reason'] == 'interrupted by SIGTERM'
+    assert result.summary == summary and result.mission_state == 'aborted'
+    assert summary['coverage_percent'] == 0.0
+    assert any('mission aborted here' in ln for ln in lines)
+
+
+def test_a_killed_mission_managers_record_is_continued_and_aborted(stack):
+    # The mission manager died mid-mission: its journal holds the record so far; the abort
+    # adds the runner's reason to it, not an 'interrupted' guess.
+    nodes, _ = stack
+    run_dir = _run_dir(nodes)
+    host = DeterministicHost(hosted(nodes))
+    host.startup()
+    host.run(lambda: host.now >= 30.0)
+    mm = host.runtimes['mission_manager'].component
+    assert mm.mission.state is MissionState.CLEARING
+    mm.journal_commit(host.now)
+    mm.journal.close()          # the process is gone: what it committed is all there is
+    mm.journal = None
+    host.shutdown()
+    bare = RunResult(mission_state='clearing', run_dir=run_dir, summary=None, wall_time_s=9.0)
+    result = abort_record(bare, nodes, 'node(s) exited with an error: mission_manager',
+                          lambda line: None)
+    summary = _summary_files(run_dir)
+    assert result.summary == summary
+    assert summary['outcome'] == 'aborted'
+    # the runner's abort is the journal's second segment
+    assert summary['reason'] == ('node(s) exited with an error: mission_manager '
+                                 '(over 2 runs: resumed after a restart)')
+    # the record so far is kept: the mission's time and the ground it processed
+    assert summary['runs'] == 2 and summary['mission_time_s'] >= 25.0
+    assert summary['coverage_percent'] > 0.0
+
+
+def test_a_record_that_cannot_be_continued_is_left_to_the_journal_rebuild(stack, tmp_path):
+    nodes, _ = stack
+    run_dir = _run_dir(nodes)
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, 'journal.sqlite'), 'wb') as f:
+        f.write(b'not a journal')
+    lines = []
+    bare = RunResult(mission_state='unknown', run_dir=run_dir, summary=None, wall_time_s=5.0)
+    assert abort_record(bare, nodes, 'interrupted by SIGTERM', lines.append) is bare
+    assert any('could not be aborted here' in ln for ln in lines)
+    assert not os.path.exists(os.path.join(run_dir, 'summary.json'))
+
+
+def _run_dir(nodes):
+    return next(n.parameters['report_dir'] for n in nodes if n.name == 'mission_manager')

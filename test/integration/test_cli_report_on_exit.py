@@ -148,5 +148,10 @@ def test_dds_sigterm_leaves_a_complete_report(tmp_path, ros_domain_id, mode, rea
     assert rc == 1, out
     assert 'Traceback' not in out
     assert 'interrupted by SIGTERM: aborting the mission' in out
+    if 'mission manager unreachable' in out:
+        # Stopped before the mission manager was up (a loaded machine starts 12 processes
+        # slowly): the runner aborted the mission itself, with the real reason.
+        assert 'the mission manager wrote no report: mission aborted here' in out, out
+        reason = 'interrupted by SIGTERM'
     _assert_complete_report(run_dir, reason, out)
     assert time.monotonic() - t0 < 60
