@@ -246,9 +246,9 @@ def iter_recording(path: str, topics_wanted: Optional[List[str]] = None,
             # the tail a kill cut off: every whole chunk before it was read
 
 
-def read_recording(path: str, topics_wanted, status: Optional[Dict[str, Any]] = None,
-                   ) -> Dict[str, List[Tuple[float, Any]]]:
-    """The plain values of ``topics_wanted`` in a recording: ``{topic: [(stamp, value)]}``.
+def iter_values(path: str, topics_wanted, status: Optional[Dict[str, Any]] = None,
+                ) -> Iterator[Tuple[str, float, Any]]:
+    """(topic, stamp, plain value) of each message of ``topics_wanted``, in file order.
 
     Each message is deserialised with rclpy into the contract's message type and decoded by
     the contract's wire, as a subscribing node would; malformed ones are skipped. A recording
@@ -261,7 +261,6 @@ def read_recording(path: str, topics_wanted, status: Optional[Dict[str, Any]] = 
     from demining_bringup.contract.wire import wires
     w = wires()
     want = {'/' + t.lstrip('/'): t for t in topics_wanted}
-    out: Dict[str, List[Tuple[float, Any]]] = {t: [] for t in topics_wanted}
     for channel, message in iter_recording(path, list(topics_wanted), status):
         topic = want[channel.topic]
         wire = w[topic]
@@ -269,7 +268,19 @@ def read_recording(path: str, topics_wanted, status: Optional[Dict[str, Any]] = 
             value = wire.decode(deserialize_message(message.data, wire.msg_type))
         except (DecodeError, ValueError, TypeError):
             continue
-        out[topic].append((message.log_time / _NS_PER_S, value))
+        yield topic, message.log_time / _NS_PER_S, value
+
+
+def read_recording(path: str, topics_wanted, status: Optional[Dict[str, Any]] = None,
+                   ) -> Dict[str, List[Tuple[float, Any]]]:
+    """The plain values of ``topics_wanted`` in a recording: ``{topic: [(stamp, value)]}``,
+    each topic's in time order (:func:`iter_values`).
+
+    :raises ConfigError: when the file is not a readable MCAP recording.
+    """
+    out: Dict[str, List[Tuple[float, Any]]] = {t: [] for t in topics_wanted}
+    for topic, stamp, value in iter_values(path, topics_wanted, status):
+        out[topic].append((stamp, value))
     for values in out.values():
         values.sort(key=lambda sv: sv[0])
     return out
@@ -324,5 +335,6 @@ def render_from_recording(path: str, record: Any, out_png: str,
     return {t: len(v) for t, v in got.items()}
 
 
-__all__ = ['McapRecorder', 'RECORDING_FILE', 'iter_recording', 'msgdef', 'read_recording',
-           'recorder_node', 'render_from_recording', 'topic_counts', 'type_name']
+__all__ = ['McapRecorder', 'RECORDING_FILE', 'iter_recording', 'iter_values', 'msgdef',
+           'read_recording', 'recorder_node', 'render_from_recording', 'topic_counts',
+           'type_name']

@@ -113,6 +113,21 @@ class ScanDetectorComponent(Component):
             self._pending.popleft()
             self._process(scan)
 
+    def end_of_scan(self) -> None:
+        """Process every waiting scan, then have a core that can (``flush``) decide what
+        still waits for traces ahead: the end of a recording replayed offline, where no
+        more scans come."""
+        self._process_ready(float('inf'))
+        flush = getattr(self.core, 'flush', None)
+        if flush is None:
+            return
+        dets = flush()
+        if dets:
+            sigma = self.poses.position_sigma(self.poses.latest_stamp)
+            for d in dets:
+                d.sigma_xy = sigma
+            self.emit('detections', Detections(self.poses.latest_stamp, dets))
+
     def _process(self, scan: Any) -> None:
         no_pose = getattr(self.core.stats, self.no_pose_counter)
         dets = self.core.process(scan, self.poses)

@@ -153,3 +153,29 @@ def md_batches(duration: float, objs: Sequence[Obj], *, noise_mv: float = 1.0,
 def metal_k_for(peak_mv: float, depth: float) -> float:
     """MD scale giving ``peak_mv`` directly above an object at ``depth``."""
     return peak_mv * (depth + COIL_H) ** 6
+
+
+def sim_gpr_batch(model, stamp: float, k: int, ch_y: np.ndarray, sensor_x: float,
+                  base_link_at, height=None) -> Tuple[GprScan, int]:
+    """One batch at ``stamp`` of the simulator's GPR ``model`` (its traces numbered after
+    ``k`` up to ``stamp``, every channel each time) on a boom of channels ``ch_y`` across,
+    ``sensor_x`` ahead of base_link, whose map pose at time t is ``base_link_at(t)`` ->
+    (x, y, yaw); ``height(ant_x)`` the antenna's height over the ground (default nominal).
+    Returns the scan and the last trace's number."""
+    p = model.p
+    times = []
+    while (k + 1) / p.gpr_trace_rate_hz <= stamp + 1e-9:
+        k += 1
+        times.append(k / p.gpr_trace_rate_hz)
+    n_ch = len(ch_y)
+    tt = np.repeat(times, n_ch)
+    ch = np.tile(np.arange(n_ch), len(times))
+    base = np.stack([np.full(tt.size, sensor_x), ch_y[ch],
+                     np.full(tt.size, p.gpr_antenna_height_m)], axis=1)
+    pose = np.array([base_link_at(float(t)) for t in tt]).reshape(-1, 3)
+    c, s = np.cos(pose[:, 2]), np.sin(pose[:, 2])
+    ant_x = pose[:, 0] + c * sensor_x - s * ch_y[ch]
+    ant_y = pose[:, 1] + s * sensor_x + c * ch_y[ch]
+    ant_h = np.full(tt.size, p.gpr_antenna_height_m) if height is None \
+        else np.array([height(x) for x in ant_x])
+    return model.scan(stamp, tt - stamp, base, ch, ant_x, ant_y, ant_h), k

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from demining_bringup.contract.datatypes import VehicleState
+from perception_synth import sim_gpr_batch
 from demining_perception.gpr import processing as gp
 from demining_perception.gpr.processing import (
     C_M_PER_NS, GprParams, GprProcessor, envelope, moveout_ns, pick_surface)
@@ -67,18 +68,8 @@ def drive(items, duration, seed=4, params=None, path=straight, soil=None, proces
         stamp = b / BATCH_HZ
         for t in np.arange(stamp - 0.1, stamp + 1e-9, 0.05):
             poses.add(VehicleState(stamp=float(t), x=path(float(t)), y=0.0, yaw=0.0))
-        times = []
-        while (k + 1) / sp.gpr_trace_rate_hz <= stamp + 1e-9:
-            k += 1
-            times.append(k / sp.gpr_trace_rate_hz)
-        tt = np.repeat(times, 8)
-        ch = np.tile(np.arange(8), len(times))
-        base = np.stack([np.full(tt.size, SENSOR_X), CH_Y[ch],
-                         np.full(tt.size, sp.gpr_antenna_height_m)], axis=1)
-        ant_x = np.array([path(float(t)) for t in tt]) + SENSOR_X
-        ant_h = np.full(tt.size, sp.gpr_antenna_height_m) if height is None \
-            else np.array([height(x) for x in ant_x])
-        scan = model.scan(stamp, tt - stamp, base, ch, ant_x, CH_Y[ch], ant_h)
+        scan, k = sim_gpr_batch(model, stamp, k, CH_Y, SENSOR_X,
+                                lambda t: (path(t), 0.0, 0.0), height)
         dets += proc.process(scan, poses)
     return dets
 
