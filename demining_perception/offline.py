@@ -490,17 +490,21 @@ def result(scan: BScan, dets: List[Detection], proc: GprProcessor) -> Dict[str, 
 
 def render_png(scan: BScan, dets: List[Detection], params: GprParams, path: str, *,
                xlabel: str = 'x along the scan, m') -> None:
-    """Write the B-scan (time-zero aligned, background removed, gained) with the picks."""
+    """Write the B-scan (time-zero aligned, background removed, gained) with the picks, and
+    below it the same migrated at the permittivity in use (``params.soil_permittivity``:
+    :func:`~demining_perception.gpr.processing.migrate`), where each object is its apex."""
     import matplotlib
     matplotlib.use('Agg')
     from matplotlib import pyplot as plt
-    img = render_bscan(scan.traces, scan.dt_ns, gain_db_per_ns=params.gain_db_per_ns,
-                       ground_search_max_ns=params.ground_search_max_ns,
-                       antenna_height_m=params.antenna_height_m)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    t_max = img.shape[0] * scan.dt_ns
-    ax.imshow(img, cmap='gray', aspect='auto',
-              extent=(float(scan.x[0]), float(scan.x[-1]), t_max, 0.0))
+    common = dict(gain_db_per_ns=params.gain_db_per_ns,
+                  ground_search_max_ns=params.ground_search_max_ns,
+                  antenna_height_m=params.antenna_height_m)
+    images = [('B-scan', render_bscan(scan.traces, scan.dt_ns, **common)),
+              (f'migrated at permittivity {params.soil_permittivity:.1f}',
+               render_bscan(scan.traces, scan.dt_ns, x_m=scan.x,
+                            migrate_permittivity=params.soil_permittivity,
+                            migration_aperture_m=params.peak_half_window_m, **common))]
+    fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     v = C_M_PER_NS / math.sqrt(params.soil_permittivity)
     # The picture is aligned on the median surface pick (render_bscan): each pick is drawn
     # at that time plus its two-way time in the soil.
@@ -508,11 +512,15 @@ def render_png(scan: BScan, dets: List[Detection], params: GprParams, path: str,
                          max(3, int(round(params.ground_search_max_ns / scan.dt_ns))),
                          2.0 * params.antenna_height_m / C_M_PER_NS / scan.dt_ns)
     t_surface = float(np.median(picks)) * scan.dt_ns
-    for d in dets:
-        ax.plot(d.x, t_surface + 2.0 * d.depth / v, 'r+', ms=14, mew=2)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel('two-way time, ns')
-    ax.set_title(os.path.basename(scan.path))
+    for ax, (title, img) in zip(axes, images):
+        t_max = img.shape[0] * scan.dt_ns
+        ax.imshow(img, cmap='gray', aspect='auto',
+                  extent=(float(scan.x[0]), float(scan.x[-1]), t_max, 0.0))
+        for d in dets:
+            ax.plot(d.x, t_surface + 2.0 * d.depth / v, 'r+', ms=14, mew=2)
+        ax.set_ylabel('two-way time, ns')
+        ax.set_title(f'{os.path.basename(scan.path)}: {title}')
+    axes[-1].set_xlabel(xlabel)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -467,3 +467,45 @@ def test_a_sample_interval_no_radar_has_is_refused(tmp_path, capsys, dt):
         f.create_dataset('rxs/rx1/Ez', data=np.random.default_rng(1).normal(size=(400, 60)))
     assert cli.main(['gpr', str(p), '--step', '0.01', '--png', str(tmp_path / 'x.png')]) == 2
     assert 'sample interval' in capsys.readouterr().err
+
+
+def _focus(traces, x, dt_ns, permittivity=None):
+    """Share of a B-scan's echo energy below the surface within 2 cm and 4 samples of its
+    brightest sample, after time-zero alignment and background removal, migrated at
+    ``permittivity`` when given (:func:`~demining_perception.gpr.processing.migrate`)."""
+    from demining_perception.gpr.processing import (C_M_PER_NS, GprParams, align, envelope,
+                                                    migrate, pick_surface)
+    p = GprParams()
+    a = traces / np.max(np.abs(traces))
+    picks = pick_surface(envelope(a), max(3, int(round(p.ground_search_max_ns / dt_ns))),
+                         2.0 * p.antenna_height_m / C_M_PER_NS / dt_ns)
+    ref = int(round(float(np.median(picks))))
+    a = align(a, picks - ref)
+    a = a - np.median(a, axis=0, keepdims=True)
+    if permittivity is not None:
+        a = migrate(a, x, dt_ns, ref, p.antenna_height_m, permittivity, 0.25)
+    e = envelope(a)[:, ref + 3:] ** 2
+    i0, j0 = np.unravel_index(np.argmax(e), e.shape)
+    di = max(1, int(round(0.02 / np.median(np.diff(x)))))
+    return float(e[max(0, i0 - di):i0 + di + 1, max(0, j0 - 4):j0 + 5].sum() / e.sum())
+
+
+def test_migration_collapses_the_fdtd_rods_hyperbola_best_at_the_soils_permittivity():
+    # gprMax: a 1 cm metal rod 8 cm deep in dry sand (eps 4). Migrated at the sand's
+    # permittivity its hyperbola gathers onto the apex; at a wrong one it stays open (too
+    # low) or turns into a smile (too high).
+    rod = offline.read([str(GPRMAX_DIR / 'metal_rod_sand_merged.out')])
+    raw = _focus(rod.traces, rod.x, rod.dt_ns)
+    at_soil = _focus(rod.traces, rod.x, rod.dt_ns, 4.0)
+    assert at_soil >= 2.5 * raw
+    assert at_soil > 1.1 * _focus(rod.traces, rod.x, rod.dt_ns, 1.5)
+    assert at_soil > 1.1 * _focus(rod.traces, rod.x, rod.dt_ns, 16.0)
+
+
+def test_the_png_shows_the_b_scan_and_its_migration(tmp_path):
+    out = tmp_path / 'rod.png'
+    assert cli.main(['gpr', str(GPRMAX_DIR / 'metal_rod_sand_merged.out'), '--permittivity',
+                     '4', '--png', str(out)]) == 0
+    from matplotlib import image
+    img = image.imread(str(out))
+    assert img.shape[0] > img.shape[1] * 0.8          # two panels, one above the other
