@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from demining_bringup.contract.datatypes import NO_GO_KINDS, DetectionKind
+from demining_bringup.contract.datatypes import NO_GO_KINDS, DetectionKind, SoilPermittivity
 from demining_bringup.contract.errors import JournalError
 from demining_bringup.contract.geo import LocalCartesian
 from demining_bringup.contract.journal import (JournalContent, destroyed_items, file_sha256,
@@ -72,6 +72,18 @@ def _json_number(value: float, decimals: Optional[int] = None) -> Optional[float
 
 def _terminal(state: str) -> bool:
     return state in {s.value for s in MissionState if s.terminal}
+
+
+#: Journal meta key of the GPR's soil permittivity (:func:`soil_permittivity_record`).
+SOIL_PERMITTIVITY_KEY = 'soil_permittivity'
+
+
+def soil_permittivity_record(p: SoilPermittivity) -> Dict[str, Any]:
+    """The journal's and the report's form of a :class:`SoilPermittivity` (JSON)."""
+    est = float(p.estimate)
+    return {'in_use': round(float(p.in_use), 2), 'prior': round(float(p.prior), 2),
+            'estimate': round(est, 2) if math.isfinite(est) else None, 'fits': int(p.fits),
+            'estimated': bool(p.estimated)}
 
 
 def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedGrid]:
@@ -132,6 +144,8 @@ def load_record(run_dir: str) -> Tuple[MissionRecord, JournalContent, ProcessedG
     # current tracks (a journal older than the no_go table)
     record.no_go_zones = no_go_discs([*content.no_go_tracks, *record.detections], params)
     record.labels = dict(content.labels)
+    kept = meta.get(SOIL_PERMITTIVITY_KEY)
+    record.soil_permittivity = dict(kept) if isinstance(kept, dict) else {}
     record.no_go_clearance_m = _param(params, 'exclusion_clearance_m',
                                       vehicle_params.exclusion_clearance_m())
     record.completion = completion_record(record, content)
@@ -401,6 +415,7 @@ def read_truth(run_dir: Optional[str]) -> Optional[dict]:
         return None
 
 
-__all__ = ['COMPLETION_FILE', 'INTERRUPTED', 'MATCH_RADIUS_M', 'MINE_MAP_IMAGE', 'TRUTH_FILE',
-           'completion_record', 'load_record', 'read_truth', 'rebuild_report', 'report_if_missing',
+__all__ = ['COMPLETION_FILE', 'INTERRUPTED', 'MATCH_RADIUS_M', 'MINE_MAP_IMAGE',
+           'SOIL_PERMITTIVITY_KEY', 'TRUTH_FILE', 'completion_record', 'load_record',
+           'read_truth', 'rebuild_report', 'report_if_missing', 'soil_permittivity_record',
            'truth_record']

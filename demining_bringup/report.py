@@ -52,8 +52,9 @@ REPORT_FILES = ('summary.json', 'report.md', 'coverage.png', 'detections.geojson
 #: Version of the layout of ``summary.json`` (docs/report.md); 2 added ``schema_version`` and
 #: ``simulated`` (version 1 had neither); 3 moved ``neutralised`` (simulation truth) to
 #: ``truth.json`` and added ``ap_detonation_events``, ``runs`` and the ``interrupted`` outcome;
-#: 6 added ``detonations_under_tracks`` and ``allowed_ground_departures``.
-SCHEMA_VERSION = 6
+#: 6 added ``detonations_under_tracks`` and ``allowed_ground_departures``; 7
+#: ``soil_permittivity`` (null in a record that has none).
+SCHEMA_VERSION = 7
 #: Permissions of every report file: readable by other users and services.
 #: How a run folder is named: UTC time to the second, then ``-2``, ``-3``, ... when taken.
 RUN_DIR_TIME_FORMAT = '%Y%m%dT%H%M%SZ'
@@ -104,6 +105,9 @@ class MissionRecord:
     no_go_clearance_m: float = 0.0
     #: Each track's labels in order: id -> [(mission time, kind name), ...] ({}: unknown).
     labels: Dict[int, List[Tuple[float, str]]] = dataclasses.field(default_factory=dict)
+    #: The soil permittivity the GPR read its depths with, as last published ({}: unknown):
+    #: ``in_use``, ``prior``, ``estimate`` (None before any fit), ``fits``, ``estimated``.
+    soil_permittivity: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def new_run_dir(parent: str, now: Optional[_dt.datetime] = None) -> str:
@@ -229,6 +233,7 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
         'clearance_rate_m2_per_h': round(rate, 1),
         'tool_width_m': record.tool_width_m,
         'working_depth_m': record.working_depth_m,
+        'soil_permittivity': dict(record.soil_permittivity) or None,
         'detections': detections,
         'ap_detonation_events': [event_entry(e) for e in _events(record, 'ap_detonation')],
         'ap_detonations': len(_events(record, 'ap_detonation')),
@@ -244,6 +249,20 @@ def build_summary(record: MissionRecord) -> Dict[str, Any]:
         'runs': len(record.completion.get('runs', [])) or 1,
         'files': list(REPORT_FILES),
     }
+
+
+def _permittivity_text(summary: Dict[str, Any]) -> str:
+    """The report's line on the GPR's soil permittivity: in use, and where it came from."""
+    p = summary.get('soil_permittivity')
+    if not p:
+        return 'n/a'
+    if p.get('estimated'):
+        return (f'{p["in_use"]:.1f}, estimated from {p["fits"]} hyperbola fits '
+                f'(prior {p["prior"]:.1f})')
+    est = p.get('estimate')
+    return f'{p["in_use"]:.1f}, the prior ' + (
+        f'(estimate {est:.1f} from {p["fits"]} hyperbola fits, not in use)' if est is not None
+        else '(no hyperbola fit)')
 
 
 def _no_go_areas(record: MissionRecord) -> Tuple[float, float]:
@@ -471,6 +490,7 @@ def render_markdown(record: MissionRecord, summary: Dict[str, Any]) -> str:
         f'| coverage of the hazard area outside them | '
         f'{summary["coverage_workable_percent"]:.2f} % |',
         f'| mission time | {summary["mission_time_s"]:.0f} s |',
+        f'| soil permittivity of the GPR depths | {_permittivity_text(summary)} |',
         f'| clearance rate | {summary["clearance_rate_m2_per_h"]:.0f} m²/h |',
         f'| detections | {len(summary["detections"])} |',
         f'| AP detonations | {summary["ap_detonations"]} |',

@@ -1,11 +1,12 @@
 """Node ``mission_manager``: mission state machine, progress, processed ground and report.
 
 Inputs /coverage/path, /localization/odometry, /tool/joint_states, /follower/status,
-/safety/events, /detections, /mine_map, /sim/events; outputs /mission/state (latched, on change),
-/mission/progress and /coverage/processed (every update period), /mission/report (latched,
-once: the run folder); services /mission/start and /mission/abort. The report is written once,
-when the mission reaches a terminal state, by this component in every host; a mission still
-running when the component shuts down is aborted first, so it too gets its report.
+/safety/events, /detections, /mine_map, /sim/events, /gpr/soil_permittivity; outputs
+/mission/state (latched, on change), /mission/progress and /coverage/processed (every update
+period), /mission/report (latched, once: the run folder); services /mission/start and
+/mission/abort. The report is written once, when the mission reaches a terminal state, by
+this component in every host; a mission still running when the component shuts down is
+aborted first, so it too gets its report.
 
 The component owns the mission journal (``journal.sqlite`` in the run folder,
 :mod:`demining_bringup.contract.journal`), opened at activation: transitions, safety events and
@@ -38,10 +39,12 @@ from demining_bringup.contract.journal import (MAP_PERIOD_S, GridGeometry, Journ
                                                JournalWriter, file_sha256, journal_path,
                                                read_journal)
 from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, SafetyEvent,
-                                                 SimEvent, ToolEvent, ToolState, VehicleState)
+                                                 SimEvent, SoilPermittivity, ToolEvent,
+                                                 ToolState, VehicleState)
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import DiagLevel, FollowerStatus, MissionState
-from demining_bringup.record import rebuild_report
+from demining_bringup.record import (SOIL_PERMITTIVITY_KEY, rebuild_report,
+                                     soil_permittivity_record)
 from demining_bringup.report import new_run_dir
 from demining_control.mission.manager import MissionManager, MissionParams
 
@@ -91,7 +94,9 @@ class MissionManagerComponent(Component):
               'detections': Port(topics.DETECTIONS), 'event': Port(topics.SIM_EVENTS),
               # the fusion's evidence, journaled so that a resumed fusion starts from it
               'mine_map': Port(topics.MINE_MAP),
-              'plan_status': Port(topics.COVERAGE_STATUS)}
+              'plan_status': Port(topics.COVERAGE_STATUS),
+              # the soil permittivity every GPR depth was read with, for the report
+              'permittivity': Port(topics.GPR_PERMITTIVITY)}
     outputs = {'state': Port(topics.MISSION_STATE), 'progress': Port(topics.MISSION_PROGRESS),
                'processed': Port(topics.COVERAGE_PROCESSED),
                'report': Port(topics.MISSION_REPORT)}
@@ -118,6 +123,8 @@ class MissionManagerComponent(Component):
         self._field_m2 = m.grid.field_area_m2()
         #: What the journal already holds of the mission's lists (restored from it).
         self._restored = (len(m.transitions), len(m.safety_events), len(m.events))
+        #: The GPR's soil permittivity as last published (journal form), None before any.
+        self._permittivity: Optional[Dict[str, object]] = None
         self.run_dir = params.resume_dir or params.report_dir
         if params.report_dir:
             # A run folder given (demine run): the journal opens now, so nothing the mission
@@ -178,6 +185,9 @@ class MissionManagerComponent(Component):
         for ev in m.events[n_ev:]:
             self.journal.event(ev)
         m.journal = self.journal
+        if self._permittivity is not None:
+            # published (latched) before the journal opened (activation, without a run folder)
+            self.journal.note(SOIL_PERMITTIVITY_KEY, self._permittivity)
         if now is not None:
             self.journal.commit(now)
         self.log.info(f'mission journal {journal_path(self.run_dir)} (segment '
@@ -280,6 +290,12 @@ class MissionManagerComponent(Component):
         if self.journal is not None:
             self.journal.mine_map(now, grid.values, grid.origin_x, grid.origin_y,
                                   grid.resolution)
+
+    def on_permittivity(self, p: SoilPermittivity, now: float) -> None:
+        """The GPR's soil permittivity: the journal keeps the latest (the report's)."""
+        self._permittivity = soil_permittivity_record(p)
+        if self.journal is not None:
+            self.journal.note(SOIL_PERMITTIVITY_KEY, self._permittivity)
 
     def on_event(self, ev: SimEvent, now: float) -> None:
         """A simulator event for the record."""

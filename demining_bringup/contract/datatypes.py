@@ -88,6 +88,22 @@ class GprScan:
     frame_id: str = 'base_link'
 
 
+@dataclasses.dataclass(frozen=True)
+class SoilPermittivity:
+    """The soil permittivity the GPR processor uses (gpr/soil_permittivity, std_msgs/String
+    JSON, latched): ``in_use`` (it sets every GPR depth), ``prior`` (the ``soil_permittivity``
+    parameter), ``estimate`` (median of the recent hyperbola fits; NaN, JSON null, before
+    any), ``fits`` (the fits it took) and ``estimated`` (the estimate is in use, not the
+    prior: ``estimate_permittivity`` on and the fits agree)."""
+
+    stamp: float
+    in_use: float
+    prior: float
+    estimate: float = math.nan
+    fits: int = 0
+    estimated: bool = False
+
+
 @dataclasses.dataclass
 class MdScan:
     """A batch of metal-detector coil readings (``signals`` in detector units, ~mV)."""

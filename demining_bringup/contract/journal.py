@@ -313,6 +313,12 @@ class JournalWriter:
     def _add(self, table: str, row: tuple) -> None:
         self._pending.setdefault(table, []).append(row)
 
+    def note(self, key: str, value: Any) -> None:
+        """Keep ``value`` (JSON) under ``key`` in the meta table at the next commit, replacing
+        what was there: a fact of the mission that only its latest value matters for (the
+        GPR's soil permittivity)."""
+        self._add('meta', (key, json.dumps(value, allow_nan=False)))
+
     def transition(self, stamp: float, state: str, reason: str) -> None:
         """A mission state transition (``stamp`` in this segment's time)."""
         self._add('transitions', (self.segment, self.offset_s + stamp, utc_now(), state,
@@ -453,6 +459,8 @@ class JournalWriter:
             for table, rows in pending.items():
                 if table == 'dead_tracks':
                     c.executemany('UPDATE tracks SET live = 0 WHERE id = ?', rows)
+                elif table == 'meta':
+                    c.executemany('INSERT OR REPLACE INTO meta VALUES (?, ?)', rows)
                 elif table == 'tracks':
                     c.executemany('INSERT OR REPLACE INTO tracks VALUES '
                                   '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows)

@@ -18,6 +18,9 @@ SIM_EVENTS = 'sim/events'
 GROUND_TRUTH = 'sim/ground_truth/odometry'
 LOCALIZATION = 'localization/odometry'
 GPR_DETECTIONS = 'gpr/detections'
+#: The soil permittivity the GPR processor uses and its estimate (std_msgs/String JSON,
+#: latched, on change): it sets every GPR depth, so the record keeps it.
+GPR_PERMITTIVITY = 'gpr/soil_permittivity'
 MD_DETECTIONS = 'metal_detector/detections'
 DETECTIONS = 'detections'
 DETECTION_MARKERS = 'detections/markers'
@@ -68,7 +71,8 @@ MISSION_ABORT = 'mission/abort'
 
 #: Every topic of the contract, and every service.
 TOPICS = (CLOCK, ODOM_TRACKS, GNSS_FIX, IMU, GPR_TRACES, MD_COILS, TOOL_JOINT_STATES, SIM_EVENTS,
-          GROUND_TRUTH, LOCALIZATION, GPR_DETECTIONS, MD_DETECTIONS, DETECTIONS,
+          GROUND_TRUTH, LOCALIZATION, GPR_DETECTIONS, GPR_PERMITTIVITY, MD_DETECTIONS,
+          DETECTIONS,
           DETECTION_MARKERS, MINE_MAP, COVERAGE_PATH, FOLLOWER_STATUS, CMD_VEL_AUTO,
           TOOL_COMMAND_AUTO, CMD_VEL, TOOL_COMMAND, OPERATOR_HEARTBEAT, OPERATOR_ESTOP,
           SAFETY_STATE, SAFETY_EVENTS, MISSION_STATE, MISSION_PROGRESS, MISSION_REPORT,

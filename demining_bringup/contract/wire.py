@@ -33,8 +33,8 @@ from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detec
                                                  GnssFix, GprScan, Grid, GroundTruth,
                                                  Heartbeat, ImuSample, MdScan, OdomSample,
                                                  PeopleZone, PlanarPoints, PlanStatus,
-                                                 ToolCommand, ToolState, Twist2D,
-                                                 VehicleState)
+                                                 SoilPermittivity, ToolCommand, ToolState,
+                                                 Twist2D, VehicleState)
 from demining_bringup.contract.states import (CmdSource, FollowerStatus, LegKind, MissionState,
                                               PlanState, SafetyState, ZoneState)
 
@@ -367,6 +367,30 @@ def _decode_plan_status(msg: String) -> PlanStatus:
     return st
 
 
+def _encode_permittivity(p: SoilPermittivity, now: float) -> String:
+    est = float(p.estimate)
+    return String(data=json.dumps({
+        'stamp': float(p.stamp), 'in_use': float(p.in_use), 'prior': float(p.prior),
+        'estimate': est if math.isfinite(est) else None, 'fits': int(p.fits),
+        'estimated': bool(p.estimated)}, allow_nan=False))
+
+
+def _decode_permittivity(msg: String) -> SoilPermittivity:
+    try:
+        body = json.loads(msg.data)
+        est = body.get('estimate')
+        p = SoilPermittivity(stamp=float(body['stamp']), in_use=float(body['in_use']),
+                             prior=float(body['prior']),
+                             estimate=math.nan if est is None else float(est),
+                             fits=int(body.get('fits', 0)),
+                             estimated=bool(body.get('estimated', False)))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DecodeError(f'malformed soil permittivity: {exc}') from None
+    if not (math.isfinite(p.stamp) and p.in_use >= 1.0 and p.prior >= 1.0):
+        raise DecodeError('soil permittivity: a non-finite stamp or a permittivity below 1')
+    return p
+
+
 # --- fast paths (the in-memory round trip of the deterministic host) -------------------------
 
 _NS_PER_S = 1_000_000_000
@@ -691,6 +715,8 @@ def _build() -> Dict[str, Wire]:
                                    (cdr.state_writer(topics.MAP_FRAME, topics.BASE_FRAME),
                                     cdr.read_state)),
         topics.GPR_DETECTIONS: _wire(PointCloud2, qos.STATE, *gpr_det),
+        topics.GPR_PERMITTIVITY: _wire(String, qos.LATCHED, _encode_permittivity,
+                                       _decode_permittivity),
         topics.MD_DETECTIONS: _wire(PointCloud2, qos.STATE, *md_det),
         topics.DETECTIONS: _wire(PointCloud2, qos.LATCHED, *fused),
         topics.DETECTION_MARKERS: _wire(MarkerArray, qos.LATCHED,

@@ -683,6 +683,7 @@ class GprProcessor:
         #: :attr:`permittivity` of these fits (None: not computed since they changed); it is
         #: read per channel and batch, and only a fit moves it.
         self._eps_in_use: Optional[float] = None
+        self._eps_estimated = False
         #: Batches past the movement gate whose processing waits (:meth:`_can_wait`).
         self._waiting: List[_Kept] = []
         #: The joint moveout table of the channels last stacked together (:meth:`_joint_table`).
@@ -1084,11 +1085,19 @@ class GprProcessor:
         if self._eps_in_use is None:
             p = self.params
             self._eps_in_use = p.soil_permittivity
+            self._eps_estimated = False
             if p.estimate_permittivity and len(self._eps_fits) >= p.velocity_min_fits:
                 eps, spread = self.permittivity_estimate
                 if spread <= _MAX_FIT_SPREAD:
                     self._eps_in_use = eps
+                    self._eps_estimated = True
         return self._eps_in_use
+
+    @property
+    def permittivity_estimated(self) -> bool:
+        """Whether :attr:`permittivity` is the estimate (else the prior)."""
+        self.permittivity       # brings the flag up to date with the fits
+        return self._eps_estimated
 
     @property
     def velocity_m_per_ns(self) -> float:

@@ -74,9 +74,9 @@ def test_empty_mission_still_writes_a_report(tmp_path):
 
 def test_summary_carries_its_schema_version_and_the_simulated_flag(tmp_path):
     from demining_bringup.report import SCHEMA_VERSION
-    assert SCHEMA_VERSION == 6
+    assert SCHEMA_VERSION == 7
     on_disk = json.loads(json.dumps(write_report(_record(), str(tmp_path / 'a'))))
-    assert on_disk['schema_version'] == 6 and on_disk['simulated'] is True
+    assert on_disk['schema_version'] == 7 and on_disk['simulated'] is True
     assert 'simulated mission' in (tmp_path / 'a' / 'report.md').read_text()
     real = write_report(_record(simulated=False), str(tmp_path / 'b'))
     assert real['simulated'] is False
@@ -111,7 +111,7 @@ def test_a_pre_existing_file_is_replaced_whole(tmp_path):
     inode = os.stat(target).st_ino
     write_report(_record(), str(tmp_path))
     text = target.read_text()
-    assert json.loads(text)['schema_version'] == 6 and 'x' * 10 not in text
+    assert json.loads(text)['schema_version'] == 7 and 'x' * 10 not in text
     assert os.stat(target).st_ino != inode          # a new file renamed over the old one
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
     atomic_write(str(target), b'short')
@@ -200,3 +200,15 @@ def test_a_detonation_under_a_track_is_reported_as_such_not_as_under_the_tool(tm
     assert '| detonations under a track (not the tool) | 1 |' in md
     assert 'under the tool' not in md
     assert '| 44.0 s | AP | left track |' in md and '| AP | flail |' in md
+
+
+def test_the_report_says_which_soil_permittivity_the_gpr_depths_were_read_with(tmp_path):
+    est = {'in_use': 5.74, 'prior': 9.0, 'estimate': 5.74, 'fits': 15, 'estimated': True}
+    on_disk = write_report(_record(soil_permittivity=est), str(tmp_path / 'a'))
+    assert on_disk['soil_permittivity'] == est
+    assert '| soil permittivity of the GPR depths | 5.7, estimated from 15 hyperbola fits ' \
+        '(prior 9.0) |' in (tmp_path / 'a' / 'report.md').read_text()
+    prior = {'in_use': 9.0, 'prior': 9.0, 'estimate': None, 'fits': 0, 'estimated': False}
+    write_report(_record(soil_permittivity=prior), str(tmp_path / 'b'))
+    assert '9.0, the prior (no hyperbola fit)' in (tmp_path / 'b' / 'report.md').read_text()
+    assert write_report(_record(), str(tmp_path / 'c'))['soil_permittivity'] is None

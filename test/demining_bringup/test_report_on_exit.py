@@ -43,6 +43,9 @@ def test_a_stop_request_aborts_with_its_reason_and_writes_the_report(tmp_path):
     summary = _summary(tmp_path / 'run')
     assert summary['outcome'] == 'aborted' and summary['reason'] == 'interrupted by SIGTERM'
     assert result.summary == summary
+    # the GPR processor's latched permittivity reached the record (the profile's prior)
+    assert summary['soil_permittivity'] == {'in_use': 9.0, 'prior': 9.0, 'estimate': None,
+                                            'fits': 0, 'estimated': False}
 
 
 def test_the_wall_clock_limit_aborts_with_its_reason(tmp_path):

@@ -240,6 +240,31 @@ def test_gpr_detections_carry_the_pose_sigma_and_diagnostics_the_permittivity():
     assert 'permittivity_estimate' in values and 'velocity_fits' in values
 
 
+def test_gpr_processor_publishes_the_soil_permittivity_it_reads_depths_with():
+    """Latched for the record: the prior at activation, then each move of the estimate."""
+    objs = [Obj(x=6.0 + 1.5 * k, y=CH_Y[k], depth=0.12, gpr_amp=-0.3) for k in range(4)]
+    rt, out, _ = runtime(GprProcessorComponent)
+    rt.configure({'estimate_permittivity': True, 'velocity_min_fits': 1,
+                  'soil_permittivity': 6.0})
+    rt.activate(0.0)
+    told = [v for port, v in out if port == 'permittivity']
+    assert len(told) == 1 and (told[0].stamp, told[0].in_use, told[0].prior, told[0].fits,
+                               told[0].estimated) == (0.0, 6.0, 6.0, 0, False)
+    assert math.isnan(told[0].estimate)
+    for scan, stamp in gpr_batches(14.0, objs, noise=0.01, seed=3):
+        feed_poses(rt, stamp - 0.1, stamp)
+        rt.deliver('scan', scan, stamp)
+    told = [v for port, v in out if port == 'permittivity']
+    core = rt.component.core
+    assert core.stats.velocity_fits >= 1 and len(told) >= 2
+    last = told[-1]
+    # each message says what the processor used from its stamp on
+    assert (last.in_use, last.fits) == (core.permittivity, core.stats.velocity_fits)
+    assert last.estimated and last.in_use == last.estimate != 6.0 and last.prior == 6.0
+    assert all(a.stamp <= b.stamp for a, b in zip(told, told[1:]))
+    assert len({(t.in_use, t.fits) for t in told}) == len(told)      # only on change
+
+
 def test_md_processor_emits_detections_stamped_with_their_scan():
     obj = Obj(x=8.0, y=CH_Y[5] + 0.06, depth=0.08, metal_k=metal_k_for(80.0, 0.08))
     rt, out, _ = runtime(MdProcessorComponent)
@@ -269,7 +294,8 @@ def test_processors_warn_about_readings_without_a_pose(cls, counter):
     # ... and is processed with what there is once it has waited that long.
     later = dataclasses.replace(scan, stamp=scan.stamp + 1.0)
     rt.deliver('scan', later, later.stamp)
-    assert out == [] and log.has('warning', 'without a pose')
+    assert [o for o in out if o[0] == 'detections'] == [] and \
+        log.has('warning', 'without a pose')
     level, message, values = rt.diagnostics(scan.stamp)
     assert int(values[counter]) > 0
     assert level == DiagLevel.WARN and 'pose' in message
