@@ -340,8 +340,12 @@ def replay_recording(path: str, params: GprParams, channel: int = 0) -> Replay:
     from demining_bringup.recording import iter_values
     from demining_perception.gpr_processor_node import GprProcessorComponent
     dets: List[Detection] = []
-    runtime = ComponentRuntime(GprProcessorComponent, sink=lambda port, value: dets.extend(
-        value.items), log=RecordingLog())
+
+    def sink(port: str, value: Any) -> None:
+        if port == 'detections':
+            dets.extend(value.items)
+
+    runtime = ComponentRuntime(GprProcessorComponent, sink=sink, log=RecordingLog())
     runtime.configure(dataclasses.asdict(params))
     runtime.activate(0.0)
     poses: List[VehicleState] = []
@@ -371,7 +375,7 @@ def replay_recording(path: str, params: GprParams, channel: int = 0) -> Replay:
         raise ConfigError(f'{path}: {got} GPR traces of channel {channel} '
                           f'({topics.GPR_TRACES}), at least {MIN_TRACES} needed')
     runtime.component.end_of_scan()
-    # the channel's antenna along the path it took (every pose kept, none extrapolated)
+    # the channel's antenna along the path it took (every pose kept)
     track = PoseBuffer(history_s=math.inf, capacity=len(poses) + 1)
     for pose in poses:
         track.add(pose)
