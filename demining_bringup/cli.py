@@ -344,6 +344,15 @@ def cmd_report(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gpr(ns: argparse.Namespace) -> int:
+    """``demine gpr``: a recording of the stack is replayed through its GPR component
+    (:mod:`demining_bringup.gpr_replay`), files go through the offline readers
+    (:mod:`demining_perception.offline`)."""
+    from demining_bringup import gpr_replay
+    from demining_perception import offline
+    return (gpr_replay.run if gpr_replay.is_recording(ns.files) else offline.run)(ns)
+
+
 def cmd_list(kind: str) -> Callable[[argparse.Namespace], int]:
     """Return a verb printing the bundled worlds or profiles."""
     def verb(ns: argparse.Namespace) -> int:
@@ -406,9 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
         generator.add_arguments(p)
         p.set_defaults(func=generator.run)
     from demining_perception import offline
-    p = verbs.add_parser('gpr', help='process GPR files offline (gprMax .out, GSSI .dzt)')
+    p = verbs.add_parser('gpr', help='process GPR files offline (gprMax .out, GSSI .dzt, '
+                         'a recording of the stack)')
     offline.add_arguments(p)
-    p.set_defaults(func=offline.run)
+    p.set_defaults(func=cmd_gpr)
     return parser
 
 
