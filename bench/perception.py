@@ -46,6 +46,9 @@ track on the mine, took the match and the mine read "not tracked" or unlabelled.
 * ``median_pos_err_m`` and ``median_depth_err_m``: of the hazards' tracks (depth: the top, as
   the GPR measures it, against the item's depth);
 * ``cpu_ms_per_sim_s``: CPU time of the chain (EKF, GPR, MD, fusion) per simulated second;
+* ``permittivity_log_error``: median over the runs with an estimate of
+  ``|ln(estimate / soil permittivity)|`` (0.69 is a factor 2), ``permittivity_estimated_runs``
+  how many runs had one (each run's estimate is on its line);
 * ``false_uxo_labels``: the same for UXO labels, which make a no-go zone too (each printed
   as a ``false UXO`` line);
 * ``false_at_labels``: tracks labelled AT at any update on an item that is no AT mine or UXO
@@ -433,9 +436,21 @@ def figures(runs: List[Dict]) -> Dict:
         'false_at_labels': sum(r['false_at_labels'] for r in runs),
         'false_uxo_labels': sum(r['false_uxo_labels'] for r in runs),
         'at_labelled_late': sum(r['at_labelled_late'] for r in runs),
+        **permittivity_figures(runs),
         'items': {k: v['total'] for k, v in tot.items()},
         'area_m2': round(area, 1),
     }
+
+
+def permittivity_figures(runs: List[Dict]) -> Dict:
+    """How far the permittivity estimates were from the soils': the median over the runs
+    with an estimate of ``|ln(estimate / soil)|`` (0.69: a factor 2), and how many runs had
+    one (a run without a hyperbola fit has none)."""
+    errs = [abs(math.log(r['permittivity']['estimate'] / r['permittivity']['soil']))
+            for r in runs if math.isfinite(r['permittivity']['estimate'])
+            and r['permittivity']['estimate'] > 0.0]
+    return {'permittivity_log_error': round(statistics.median(errs), 3) if errs else None,
+            'permittivity_estimated_runs': len(errs)}
 
 
 def roc_png(runs: List[Dict], path: str) -> None:

@@ -137,3 +137,19 @@ def test_every_point_scored_as_covered_passes_under_a_gpr_channel():
             if min(abs(y - ly) for ly in lane_ys) <= bench.COVER_MARGIN_M:
                 worst = max(worst, bench.channel_pass_m(sim, vehicle, x, y))
     assert worst <= half_pitch + 0.03
+
+
+def test_the_permittivity_figure_is_the_median_log_error_of_the_runs_with_an_estimate():
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    try:
+        import perception
+    finally:
+        sys.path.remove(os.path.dirname(SCRIPT))
+    runs = [{'permittivity': {'soil': 9.0, 'estimate': 4.5, 'in_use': 4.5}},     # ln 2
+            {'permittivity': {'soil': 4.0, 'estimate': 4.0, 'in_use': 4.0}},     # 0
+            {'permittivity': {'soil': 20.0, 'estimate': 40.0, 'in_use': 9.0}},   # ln 2
+            {'permittivity': {'soil': 20.0, 'estimate': float('nan'), 'in_use': 9.0}}]
+    got = perception.permittivity_figures(runs)
+    assert got == {'permittivity_log_error': 0.693, 'permittivity_estimated_runs': 3}
+    assert perception.permittivity_figures(runs[3:]) == {
+        'permittivity_log_error': None, 'permittivity_estimated_runs': 0}
