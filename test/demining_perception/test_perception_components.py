@@ -279,6 +279,39 @@ def test_md_processor_emits_detections_stamped_with_their_scan():
     assert rt.diagnostics(12.0)[2]['detections'] == '1'
 
 
+def test_the_end_of_a_scan_processes_what_waits_for_poses_and_flushes_the_gpr():
+    """A replayed recording ends with scans newer than its last pose waiting (they would wait
+    ``pose_wait_s`` for a pose that never comes) and, for the GPR, objects in the last
+    ~0.3 m waiting for traces ahead: ``end_of_scan`` decides both."""
+    obj = Obj(x=8.0, y=CH_Y[5] + 0.06, depth=0.08, metal_k=metal_k_for(80.0, 0.08))
+    rt, out, _ = runtime(MdProcessorComponent)
+    rt.configure({})
+    rt.activate(0.0)
+    scans = md_batches(12.0, [obj])
+    feed_poses(rt, 0.0, scans[-1].stamp)
+    for scan in scans:
+        rt.deliver('scan', scan, scan.stamp)                # the poses cover each of them
+    # one batch newer than the last pose waits for a pose that never comes
+    late = dataclasses.replace(scans[-1], stamp=scans[-1].stamp + 0.1)
+    rt.deliver('scan', late, late.stamp)
+    assert len(rt.component._pending) == 1
+    rt.component.end_of_scan()                             # the MD core has no flush
+    assert not rt.component._pending and len(detections(out)) == 1
+    # the GPR: a target 0.2 m before the antenna's last trace is decided only at the end
+    gpr_obj = Obj(x=4.0 + 0.4 * 6.0 - 0.2, y=CH_Y[4], depth=0.12)
+    rt, out, _ = runtime(GprProcessorComponent)
+    rt.configure({})
+    rt.activate(0.0)
+    for scan, stamp in gpr_batches(6.0, [gpr_obj], noise=0.01, seed=3):
+        feed_poses(rt, stamp - 0.1, stamp)
+        rt.deliver('scan', scan, stamp)
+    before = [d for b in detections(out) for d in b.items]
+    rt.component.end_of_scan()
+    after = [d for b in detections(out) for d in b.items][len(before):]
+    assert not any(math.hypot(d.x - gpr_obj.x, d.y - gpr_obj.y) < 0.1 for d in before)
+    assert any(math.hypot(d.x - gpr_obj.x, d.y - gpr_obj.y) < 0.1 for d in after)
+
+
 @pytest.mark.parametrize('cls, counter', [(GprProcessorComponent, 'traces_no_pose'),
                                           (MdProcessorComponent, 'readings_no_pose')])
 def test_processors_warn_about_readings_without_a_pose(cls, counter):
