@@ -28,8 +28,8 @@ from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
 from demining_bringup.recording import iter_values
 from demining_perception.gpr.processing import GprParams, GprProcessor
 from demining_perception.gpr_processor_node import GprProcessorComponent
-from demining_perception.offline import (MIN_TRACES, BScan, classify_gpr_only,
-                                         permittivity_arg, render_png, write_result)
+from demining_perception.offline import (MIN_TRACES, BScan, permittivity_arg, pick_entry,
+                                         render_png, write_result)
 from demining_perception.pose_buffer import PoseBuffer
 
 
@@ -124,13 +124,7 @@ def recording_result(replay: Replay) -> Dict[str, Any]:
     """The JSON object of a recording: the file layout, in the ``map`` frame (``x``, ``y``).
     """
     eps = replay.processor.permittivity
-    out = []
-    for d in sorted(replay.detections, key=lambda d: (d.x, d.y)):
-        kind, conf = classify_gpr_only(d)
-        out.append({'x': round(d.x, 4), 'y': round(d.y, 4), 'depth': round(d.depth, 4),
-                    'kind': kind.name, 'confidence': round(conf, 3),
-                    'polarity': '+' if d.polarity > 0 else '-' if d.polarity < 0 else '?',
-                    'permittivity': round(eps, 2)})
+    out = [pick_entry(d, eps) for d in sorted(replay.detections, key=lambda d: (d.x, d.y))]
     return {'file': replay.path, 'frame': 'map', 'traces': replay.traces, 'detections': out}
 
 

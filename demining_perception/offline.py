@@ -400,15 +400,20 @@ def classify_gpr_only(det: Detection) -> Tuple[DetectionKind, float]:
 
 def result(scan: BScan, dets: List[Detection], proc: GprProcessor) -> Dict[str, Any]:
     """The JSON object of a file (issue 12 layout)."""
-    eps = proc.permittivity
-    out = []
-    for d in sorted(dets, key=lambda d: d.x):
-        kind, conf = classify_gpr_only(d)
-        out.append({'x': round(d.x, 4), 'depth': round(d.depth, 4), 'kind': kind.name,
-                    'confidence': round(conf, 3),
-                    'polarity': '+' if d.polarity > 0 else '-' if d.polarity < 0 else '?',
-                    'permittivity': round(eps, 2)})
+    out = [pick_entry(d, proc.permittivity) for d in sorted(dets, key=lambda d: d.x)]
+    for e in out:
+        del e['y']                      # a file's picks lie along its own x axis
     return {'file': scan.path, 'traces': int(len(scan.traces)), 'detections': out}
+
+
+def pick_entry(d: Detection, permittivity: float) -> Dict[str, Any]:
+    """A pick's JSON entry (issue 12 layout, with its ``y``): position, depth, the fusion
+    model's kind and confidence for a GPR-only track, polarity and the permittivity."""
+    kind, conf = classify_gpr_only(d)
+    return {'x': round(d.x, 4), 'y': round(d.y, 4), 'depth': round(d.depth, 4),
+            'kind': kind.name, 'confidence': round(conf, 3),
+            'polarity': '+' if d.polarity > 0 else '-' if d.polarity < 0 else '?',
+            'permittivity': round(permittivity, 2)}
 
 
 def render_png(scan: BScan, dets: List[Detection], params: GprParams, path: str, *,

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any, Callable, ClassVar, Deque, Optional, Tuple
+from typing import Any, Callable, ClassVar, Deque, List, Optional, Tuple
 
 from demining_bringup.contract import topics
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import Detections, VehicleState
+from demining_bringup.contract.datatypes import Detection, Detections, VehicleState
 from demining_bringup.contract.parameters import param
 from demining_perception.input_monitor import InputMonitor
 from demining_perception.pose_buffer import PoseBuffer
@@ -121,12 +121,7 @@ class ScanDetectorComponent(Component):
         flush = getattr(self.core, 'flush', None)
         if flush is None:
             return
-        dets = flush()
-        if dets:
-            sigma = self.poses.position_sigma(self.poses.latest_stamp)
-            for d in dets:
-                d.sigma_xy = sigma
-            self.emit('detections', Detections(self.poses.latest_stamp, dets))
+        self._emit(flush(), self.poses.latest_stamp)
 
     def _process(self, scan: Any) -> None:
         no_pose = getattr(self.core.stats, self.no_pose_counter)
@@ -134,13 +129,16 @@ class ScanDetectorComponent(Component):
         if getattr(self.core.stats, self.no_pose_counter) > no_pose:
             self.log.warning(f'{self.input_label} without a pose at their time are dropped',
                              throttle_s=_LOG_THROTTLE_S)
+        self._emit(dets, scan.stamp)
+
+    def _emit(self, dets: List[Detection], stamp: float) -> None:
+        """Emit ``dets`` (if any) stamped ``stamp``, each with the pose uncertainty there:
+        the fusion widens its association gate and map footprint by it."""
         if dets:
-            # The fusion widens its association gate and map footprint by the pose
-            # uncertainty the detections were placed with.
-            sigma = self.poses.position_sigma(scan.stamp)
+            sigma = self.poses.position_sigma(stamp)
             for d in dets:
                 d.sigma_xy = sigma
-            self.emit('detections', Detections(scan.stamp, dets))
+            self.emit('detections', Detections(stamp, dets))
 
     def diagnostics(self, now: float) -> Optional[Status]:
         """Inputs (rate, age) and the detector's counters."""

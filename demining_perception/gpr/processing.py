@@ -419,7 +419,8 @@ def migrate(traces: np.ndarray, x_m: np.ndarray, sample_interval_ns: float, surf
     ``traces`` N x S, time-zero aligned with the surface at sample ``surface``, at positions
     ``x_m`` (increasing). Each image sample below the surface is the weighted mean of the
     traces within ``aperture_m`` taken along the refracted hyperbola of a point there
-    (:func:`moveout_ns` at ``permittivity``; linear interpolation between samples; weights the
+    (the moveout of :func:`moveout_ns` at ``permittivity``, its ray length kept for the
+    weights; linear interpolation between samples; weights the
     squared obliquity, as the echo's amplitude falls off): a hyperbola's energy collapses
     onto its apex, a flat top's onto its width (Yilmaz, *Seismic Data Analysis*, 2001, ch. 4;
     Daniels, *Ground Penetrating Radar*, 2004, on migration of GPR data). At a wrong
@@ -437,6 +438,7 @@ def migrate(traces: np.ndarray, x_m: np.ndarray, sample_interval_ns: float, surf
     total = np.zeros((n, len(j)))
     weight = np.zeros((n, len(j)))
     padded = np.concatenate([a, np.zeros((n, 1))], axis=1)     # reads past the end are 0
+    big_d = equivalent_air_depth_m(depth, antenna_height_m, permittivity)[None, :]
     reach = min(_MIGRATION_MAX_TRACES, n - 1)
     for step in range(-reach, reach + 1):
         lo, hi = max(0, -step), min(n, n - step)
@@ -448,7 +450,6 @@ def migrate(traces: np.ndarray, x_m: np.ndarray, sample_interval_ns: float, surf
         if not near.any():
             continue
         i, off = i[near], off[near]
-        big_d = equivalent_air_depth_m(depth, antenna_height_m, permittivity)[None, :]
         r = np.sqrt(big_d * big_d + off[:, None] ** 2)
         k = j[None, :] + 2.0 * (r - big_d) / C_M_PER_NS / sample_interval_ns
         k0 = np.minimum(np.floor(k).astype(np.intp), n_s)
