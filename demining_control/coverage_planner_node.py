@@ -69,7 +69,8 @@ the poses of the last ``back_out_max_m`` and more, pivots included). Straight be
 that has just pivoted lies ground it never drove (gen_random seed 12: a 9 m straight reverse
 there set off a TM-62M), so the planner then retraces the trail instead, as an operator backs
 out the way the machine came: it pivots back where it pivoted and reverses where it drove
-(:func:`.coverage.no_go.retrace`). Where neither gets out of the zone's reach (the pivot
+(:func:`.coverage.no_go.retrace`), a stretch it drove out and back along left out
+(:func:`.coverage.no_go.way_back`). Where neither gets out of the zone's reach (the pivot
 back would sweep the zone: the boom found the mine just after the machine turned to face it),
 the planner searches the ways an operator would take (:func:`.coverage.no_go.escape`): a
 straight move on or back, a pivot away from the zone, a straight leg off, each judged by the

@@ -361,3 +361,45 @@ def test_an_escape_keeps_the_tracks_off_a_suspect_when_a_way_does(suspect_refusa
     last = escape(0.0, 0.0, 0.0, [disc_polygon(4.0, 0.0, 1.16)], reach, hull, suspects=press,
                   max_pivots=1)
     assert last is not None and last.presses_suspect
+
+
+def test_the_way_back_cuts_an_excursion_driven_out_and_back():
+    """The driven trail newest first, a stretch driven out and back again left out: the way
+    back goes from the return to the first visit."""
+    from demining_control.coverage.no_go import way_back
+    out = [(x, 0.0, 0.0) for x in np.arange(-5.0, 2.01, 0.25)]
+    back = [(x, 0.0, 0.0) for x in np.arange(1.75, -0.01, -0.25)]     # reversed to (0, 0)
+    turn = [(0.0, 0.0, a) for a in (0.1, 0.2, 0.3)]                     # pivoted on the spot
+    way = way_back(out + back + turn)
+    # the pivot undone, then from the return to (0, 0) straight on to the first visit and
+    # back along the lane
+    assert way[:4] == [turn[2], turn[1], turn[0], (0.0, 0.0, 0.0)]
+    lane = np.arange(-0.25, -5.01, -0.25)
+    assert [round(p[0], 2) for p in way[4:]] == [round(x, 2) for x in lane]
+    # a pivot on the spot, or a step back shorter than an excursion, is kept as driven
+    wiggle = out + [(2.0, 0.0, 0.1), (2.0, 0.0, 0.0)]
+    assert way_back(wiggle) == list(reversed(wiggle))
+    assert way_back([]) == []
+
+
+def test_a_retrace_never_drives_back_towards_the_zone_it_backed_away_from():
+    """gen_slope seed 66: a machine drove towards an AT mine's zone, backed out along its
+    lane, pivoted and drove on, and was pinned. Its retrace, in time order, led it forwards
+    again along the stretch it had backed out over, and stopped 0.3 m on: six pins, the
+    mission aborted at 44 %. The way back leaves that stretch out."""
+    from demining_control.coverage.no_go import retrace, turn_reach
+    hull = (3.0, 3.3, 1.1)
+    reach = turn_reach(*hull) + 0.5
+    zone = disc_polygon(8.0, 0.0, 1.2)
+    wide = disc_polygon(8.0, 0.0, 2.7)              # as widened by the pins, for planning
+    out = [(x, 0.0, 0.0) for x in np.arange(-10.0, 3.01, 0.25)]           # towards the zone
+    back = [(x, 0.0, 0.0) for x in np.arange(2.75, 1.49, -0.25)]          # backed out to 1.5
+    turn = [(1.5, 0.0, a) for a in (0.1, 0.2, 0.3)]
+    on = [(1.5 + d * math.cos(0.3), d * math.sin(0.3), 0.3) for d in (0.25, 0.5, 0.75)]
+    x, y, yaw = on[-1]
+    assert wide.distance(Point(x, y)) < reach
+    way = retrace(out + back + turn + on, x, y, yaw, [wide], reach, 10.0, hull, behind=[zone])
+    assert way and wide.distance(Point(*way[-1][:2])) >= reach
+    start = wide.distance(Point(x, y))
+    assert all(wide.distance(Point(px, py)) >= start - 1e-9 for px, py, _ in way)
+    assert max(px for px, _, _ in way) <= x + 1e-9
