@@ -751,6 +751,14 @@ class _Planner:
         no_go = unary_union(self.zones[len(self._exclusion_rings):])
         self.zone_block = unary_union([excl.difference(self.safe) if not self.safe.is_empty
                                        else excl, no_go])
+        # a leg is judged against the no-go zones grown by the clearance: the supervisor
+        # extrapolates the follower's command, and a correction towards the path swings the
+        # hull's far end sideways (3 m behind base_link, 0.04 rad is 0.12 m). A transit 0.26 m
+        # beside a TM-62's zone pinned the machine there (gen_slope seed 66: a start leg
+        # judged clear of the zone itself, six pins, aborted at 44 %)
+        self.zone_judge = (unary_union([self.zone_block,
+                                        no_go.buffer(params.exclusion_clearance_m)])
+                           if not no_go.is_empty else self.zone_block)
         #: radius the footprint (tool or hull) sweeps in a pivot, plus a margin
         self.pivot_reach = math.hypot(
             max(params.tool_offset_x_m + TOOL_DEPTH_M, 0.5 * params.track_length_m),
@@ -791,6 +799,7 @@ class _Planner:
         self._zone_bounds = shapely.bounds(np.asarray(block, dtype=object)) if block else None
         if self.zones:
             shapely.prepare(self.zone_block)
+            shapely.prepare(self.zone_judge)
         # a transit keeps the whole machine out, not only base_link: zones grown by the
         # footprint's half width (the hull, wider than the tracks)
         self.zone_keep = self.zone_block.buffer(params.footprint_half_width_m)
@@ -1494,14 +1503,15 @@ class _Planner:
         """Keep-out ground the footprint meets driving ``pts``, pivots included, m.
 
         Legs: metres of keep-out ground across the machine's width (front and rear in, as the
-        supervisor sees them); each pivot (at the start from ``yaw_a``, at every bend, at the
-        end onto ``yaw_b``) that swings it into a zone counts ``_TURN_HIT_M``.
+        supervisor sees them; a no-go zone with its ``exclusion_clearance_m``); each pivot (at
+        the start from ``yaw_a``, at every bend, at the end onto ``yaw_b``) that swings it into
+        a zone counts ``_TURN_HIT_M``.
         """
         if not self.zones:
             return 0.0
         parts = self._swept_parts(pts)
-        hits = parts[shapely.intersects(self.zone_block, parts)] if len(parts) else parts
-        excl = (float(np.sum(shapely.area(shapely.intersection(hits, self.zone_block))))
+        hits = parts[shapely.intersects(self.zone_judge, parts)] if len(parts) else parts
+        excl = (float(np.sum(shapely.area(shapely.intersection(hits, self.zone_judge))))
                 / (2.0 * self.p.footprint_half_width_m) if len(hits) else 0.0)
         for v, h0, h1 in _turns(pts, yaw_a, yaw_b):
             if self._turn_hits(v, h0, h1):
@@ -1801,9 +1811,10 @@ class _Planner:
         return unary_union(list(parts)) if len(parts) else Polygon()
 
     def _swept_hits(self, pts: Sequence[XY]) -> bool:
-        """Whether the footprint swept along ``pts`` meets a keep-out zone."""
+        """Whether the footprint swept along ``pts`` meets a keep-out zone (a no-go zone with
+        its clearance)."""
         parts = self._swept_parts(pts)
-        return bool(len(parts)) and bool(np.any(shapely.intersects(self.zone_block, parts)))
+        return bool(len(parts)) and bool(np.any(shapely.intersects(self.zone_judge, parts)))
 
     def _clip_pass(self, a: XY, b: XY) -> Optional[XY]:
         """Where a straight pass from ``a`` towards ``b`` must end so that the whole footprint

@@ -16,7 +16,7 @@ from demining_bringup.contract.area import HazardArea
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import ContactParams, check_path, geofence, metres_outside
 from demining_control.coverage.lead_in import blind_pivots
-from demining_control.coverage.no_go import disc_polygon
+from demining_control.coverage.no_go import disc_polygon, footprint
 from demining_control.coverage import planner as planner_module
 from demining_control.coverage.planner import (_CORNER_RUNS_M, _EXCLUSION_PENALTY,
                                                GEOMETRY_FALLBACK, NO_HEADLAND, CoverageParams,
@@ -1001,9 +1001,45 @@ def test_a_run_in_whose_footprint_touches_a_zone_carries_the_keep_out_term():
     cost, _ = planner._transit_cost(pts, unprocessed, 0.0, 0.0)
     assert 0.0 < planner._keep_out_m(pts, 0.0, 0.0) < 1.0 and cost < _EXCLUSION_PENALTY
     assert planner._leaves_allowed(pts, cost, 0.0, 0.0)
-    clear = [(5.0, 8.0 - 1.2 - half - 0.5), (25.0, 8.0 - 1.2 - half - 0.5)]
+    # clear of the zone and of its clearance (beside a no-go zone a leg keeps it)
+    off = planner.p.exclusion_clearance_m + 0.1
+    clear = [(5.0, 8.0 - 1.2 - half - off), (25.0, 8.0 - 1.2 - half - off)]
     assert not planner._leaves_allowed(clear, planner._transit_cost(clear, unprocessed, 0.0,
                                                                     0.0)[0], 0.0, 0.0)
+
+
+def test_a_leg_beside_a_no_go_zone_within_its_clearance_carries_the_keep_out_term():
+    # gen_slope seed 66: a transit judged clear of a TM-62's zone passed it 0.26 m apart; the
+    # follower's correction towards the path swung the hull's rear into it, the supervisor
+    # refused, and six pins later the mission aborted at 44 %
+    field = [(0.0, 0.0), (30.0, 0.0), (30.0, 20.0), (0.0, 20.0)]
+    zone = list(disc_polygon(15.0, 8.0, 1.2).exterior.coords)[:-1]
+    planner = _Planner(field, [], CoverageParams(), no_go_zones=[zone])
+    planner._prepare_transits()
+    half = planner.p.footprint_half_width_m
+    skim = [(5.0, 8.0 - 1.2 - half - 0.26), (25.0, 8.0 - 1.2 - half - 0.26)]
+    assert planner._keep_out_m(skim, 0.0, 0.0) > 0.0 and planner._swept_hits(skim)
+    # an exclusion zone (a declared ruin, a road) is judged on its outline, as before
+    excl = _Planner(field, [zone], CoverageParams())
+    excl._prepare_transits()
+    assert excl._keep_out_m(skim, 0.0, 0.0) == 0.0 and not excl._swept_hits(skim)
+
+
+def test_a_replan_keeps_its_legs_the_clearance_off_a_no_go_zone():
+    # gen_slope seed 66 at 17a7788, recorded by the coverage planner: an AT label 3 m inside
+    # the field's east edge (a false one, safety first). The re-plan's first leg ran past its
+    # zone with the hull 0.09 m off it; the supervisor refused the follower's corrections
+    # there, the machine was pinned six times and the mission aborted at 44 %.
+    req = _recorded('gen_slope_s66_beside_zone.json')
+    plan = req.plan()
+    p = req.params
+    zones = unary_union([Polygon(z) for z in req.no_go_zones])
+    w = np.asarray(plan.waypoints)
+    travel = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(w, axis=0).T))])
+    apart = [zones.distance(footprint(x, y, a, p.footprint_rear_m, p.footprint_front_m,
+                                      p.footprint_half_width_m))
+             for (x, y), a, t in zip(w, plan.facing, travel) if t <= 400.0]
+    assert min(apart) >= p.exclusion_clearance_m, min(apart)
 
 
 def _holes_field_planner():
