@@ -574,6 +574,30 @@ class CoveragePlannerComponent(Component):
             return []
         return way
 
+    def _supervisor_way_out(self, pose: VehicleState, back, reach: float, hull, ground,
+                            processed) -> List[Tuple[float, float, float]]:
+        """The way out of the pivot reach of the zones the safety supervisor keeps (no-go and
+        exclusion zones as they are), for a pinned machine no way out of every zone as planned
+        (widened by the pins, too steep ground included) gets clear of; else [].
+
+        gen_random seed 66 at stop 72: a false AT label ahead of a machine that had just
+        pivoted, a too steep zone behind it and a no-go zone beside: no pose within reach lay a
+        pivot's reach from all of them, every re-plan began with a motion the supervisor
+        refused, and the mission aborted at 48 %. A metre back, a pivot away from the new
+        zone and half a metre on got it out of the supervisor's zones' reach (0.2 m^2 of
+        ground not driven); the re-plan from there keeps to the planner's zones again.
+        """
+        zones = [p for _, p in self._supervisor_zones()]
+        if not zones:
+            return []
+        way = (self._way_back(pose, zones, back, reach, hull, zones)
+               or self._escape(pose, zones, back, reach, hull, zones, ground, processed))
+        if way:
+            self.log.warning('no way out of the reach of the keep-out zones as planned (widened '
+                             'round pins, too steep ground): leaving the reach of the zones '
+                             'the supervisor keeps')
+        return way
+
     def _suspect_press(self, pose: VehicleState, processed) -> Optional[SuspectPress]:
         """The suspects' ground (every detected suspect's disc, marked ones too) a way out may
         not put a track on, as the supervisor judges it: less the processed and declared safe
@@ -1181,6 +1205,9 @@ class CoveragePlannerComponent(Component):
         way_back = (self._way_back(pose, avoid, back, reach, hull, blocking)
                     or self._escape(pose, avoid, back, reach, hull, blocking, ground,
                                     processed))
+        if force_back_out and avoid and not way_back and unary_union(avoid).distance(
+                Point(*(back if back is not None else (pose.x, pose.y)))) < reach:
+            way_back = self._supervisor_way_out(pose, back, reach, hull, ground, processed)
         start = back if back is not None else (pose.x, pose.y)
         start_yaw = pose.yaw
         if way_back:

@@ -1124,3 +1124,37 @@ def test_a_way_out_keeps_the_tracks_off_a_known_suspect_the_straight_one_would_p
     assert suspect_refusals(known, np.pi / 2, zone_at, ap_at) == []
     assert not any('puts a track on a detected suspect' in text
                    for _, text, _ in rt.component.log.lines)
+
+
+def test_a_machine_no_way_out_of_every_planned_zone_frees_leaves_the_supervisors(area_file):
+    """gen_random seed 66 at stop 72: the machine had pivoted to face north-east when a false
+    AT label 4 m ahead made a no-go zone over its flail; a too steep zone lay behind it and
+    no-go zones to the south-east. Pinned, no pose a way out reached lay a pivot's reach from
+    all of them, every re-plan began with a motion the supervisor refused, and six re-plans
+    later the mission was aborted at 48 %. The supervisor knows no steep ground: out of the
+    reach of its own zones (back, a pivot away, on) the machine is free, and the re-plan goes
+    on."""
+    from demining_control.coverage_planner_node import _pivot_reach
+    rt, out = _runtime(area_file, replan_mode='full')
+    comp = rt.component
+    _drive_east(rt, 2.0, 12.0, 10.0, 1.0, 20.0)
+    rt.deliver('detections', Detections(20.0, [Detection(
+        x=14.6, y=5.72, depth=0.2, confidence=0.9, kind=DetectionKind.AT, radius=0.16)]), 20.0)
+    comp.steep.append(disc_polygon(9.81, 4.16, 3.33))
+    pose = VehicleState(29.0, 12.0, 10.0, 0.77)
+    for k, yaw in enumerate(np.linspace(0.0, 0.77, 9)):            # a pivot on the spot
+        rt.deliver('pose', VehicleState(21.0 + k, 12.0, 10.0, float(yaw)), 21.0 + k)
+    comp.no_go.update([Detection(x=14.98, y=12.7, depth=0.05, confidence=0.05,
+                                 kind=DetectionKind.AT, radius=0.21)])
+    # pinned there: the re-plan backs out of every keep-out zone's reach
+    assert comp._plan(pose, comp._processed_now(), 30.0, force_back_out=True), comp.error
+    assert any('the zones the supervisor keeps' in m for m in rt.log.at('warning'))
+    path = np.asarray(out[-1][1])
+    assert np.allclose(path[0], (12.0, 10.0, 0.77), atol=1e-6)
+    # the way out ends a pivot's reach clear of the supervisor's zones, and the supervisor
+    # lets its first motion pass
+    zones = [p for _, p in comp._supervisor_zones()]
+    assert len(zones) == 2
+    clear = [min(z.distance(Point(x, y)) for z in zones) for x, y, _ in path[:6]]
+    assert max(clear) >= _pivot_reach(comp.config)
+    assert comp._refused_start(pose, path) == (None, None)
