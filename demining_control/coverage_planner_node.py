@@ -81,7 +81,10 @@ a warning; past that the machine stays, the supervisor refuses what would sweep 
 the pin budget ends the mission with its report: standing is safer than driving metres blind
 (0 forbids blind ground altogether). gen_random seed 11: between a zone found on the lane
 ahead and one found after the pivot, no straight way and no retrace got clear; the machine
-stood pinned until the mission aborted at 8 %.
+stood pinned until the mission aborted at 8 %. A pinned machine's way out is searched against
+every keep-out zone as planned (widened round the pins, too steep ground); where none gets
+clear of them all, against the zones the supervisor keeps (no-go and exclusion zones as they
+are), before the pin budget is spent on re-plans that cannot move it.
 
 Lead-ins where the machine is: each tool lowering of the path (a plan's, a re-plan's or a
 repair's) is judged again as the machine comes to it (base_link within ``lowering_check_m``,
