@@ -1008,7 +1008,7 @@ def test_a_run_in_whose_footprint_touches_a_zone_carries_the_keep_out_term():
                                                                     0.0)[0], 0.0, 0.0)
 
 
-def test_a_leg_beside_a_no_go_zone_within_its_clearance_carries_the_keep_out_term():
+def test_a_transit_beside_a_no_go_zone_within_its_clearance_carries_the_keep_out_term():
     # gen_slope seed 66: a transit judged clear of a TM-62's zone passed it 0.26 m apart; the
     # follower's correction towards the path swung the hull's rear into it, the supervisor
     # refused, and six pins later the mission aborted at 44 %
@@ -1018,11 +1018,14 @@ def test_a_leg_beside_a_no_go_zone_within_its_clearance_carries_the_keep_out_ter
     planner._prepare_transits()
     half = planner.p.footprint_half_width_m
     skim = [(5.0, 8.0 - 1.2 - half - 0.26), (25.0, 8.0 - 1.2 - half - 0.26)]
-    assert planner._keep_out_m(skim, 0.0, 0.0) > 0.0 and planner._swept_hits(skim)
+    unprocessed = planner.region
+    assert planner._transit_cost(skim, unprocessed, 0.0, 0.0)[0] > _EXCLUSION_PENALTY * 0.1
+    # lanes, passes and approaches keep the zone's own outline
+    assert planner._keep_out_m(skim, 0.0, 0.0) == 0.0 and not planner._swept_hits(skim)
     # an exclusion zone (a declared ruin, a road) is judged on its outline, as before
     excl = _Planner(field, [zone], CoverageParams())
     excl._prepare_transits()
-    assert excl._keep_out_m(skim, 0.0, 0.0) == 0.0 and not excl._swept_hits(skim)
+    assert excl._transit_cost(skim, excl.region, 0.0, 0.0)[0] < _EXCLUSION_PENALTY
 
 
 def test_a_replan_keeps_its_legs_the_clearance_off_a_no_go_zone():
