@@ -1179,6 +1179,7 @@ class CoveragePlannerComponent(Component):
         reach = _pivot_reach(c)
         avoid = [p for k, p in keep_out if k[0] in ('n', 'h') or (
             force_back_out and not p.within(self.safe_ground))]
+        union = unary_union(avoid) if avoid else None
         hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
         # the supervisor keeps the zones as they are, not as widened: the way back is
         # blocked by those only (a widened zone behind stopped every back-out short). A too
@@ -1201,15 +1202,15 @@ class CoveragePlannerComponent(Component):
             ahead = back_out_point(pose.x, pose.y, pose.yaw, avoid, reach, _BACK_OUT_STEP_M,
                                    c.back_out_max_m, hull=hull, behind=blocking,
                                    inside=self.fence, forward=True, ground=ground)
-            union = unary_union(avoid)
             if ahead is not None and (back is None or union.distance(Point(*ahead))
                                       > union.distance(Point(*back)) + _BACK_OUT_STEP_M):
                 back = ahead
         way_back = (self._way_back(pose, avoid, back, reach, hull, blocking)
                     or self._escape(pose, avoid, back, reach, hull, blocking, ground,
                                     processed))
-        if force_back_out and avoid and not way_back and unary_union(avoid).distance(
+        if force_back_out and not way_back and union is not None and union.distance(
                 Point(*(back if back is not None else (pose.x, pose.y)))) < reach:
+            # still within a pivot's reach of the planned zones: the supervisor's own
             way_back = self._supervisor_way_out(pose, back, reach, hull, ground, processed)
         start = back if back is not None else (pose.x, pose.y)
         start_yaw = pose.yaw
