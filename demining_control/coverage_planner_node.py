@@ -92,7 +92,15 @@ facing as on the leg to it or on it): its lead band against the ground the boom 
 driven poses (``lead_in_scan_margin_m`` inside the swath's edges), processed or declared
 safe. Where the boom missed part of it, the machine backs up first, tool raised
 (:func:`.coverage.lead_in.lead_in_ahead`), and the path is replaced by the remaining one with
-that back-up; a lowering no back-up clears is said in a warning.
+that back-up. A lowering no back-up clears (or clears only in part) is not lowered blind:
+the unseen ground of its band (:func:`.coverage.lead_in.blind_ground`) is marked and the
+remaining ground re-planned round it, like a marked suspect, so neither the flail nor a track
+goes on ground no sensor has looked at; a mark the boom has since swept completely is lifted at
+the next plan. gen_at_uxo_lanes seed 67: a lowering after a pivot whose band no back-up on
+allowed ground cleared was lowered with a warning, and the flail set off a TM-62M 17.5 cm deep,
+3.2 m ahead of base_link, that the boom had never passed over (the pivot swings the boom on a
+4 m arc: the ground inside it stays unseen). At most ``max_unseen_marks`` are marked; past
+that the plan is refused and the mission ends with its report.
 
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
 first plan, so the first path covers only the remaining ground, around every zone.
@@ -132,7 +140,8 @@ from demining_control.coverage.no_go import (ESCAPE_FIRST_MAX_M, ESCAPE_MAX_PIVO
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                lead_geometry, plan_coverage)
-from demining_control.coverage.lead_in import lead_in_ahead, lowerings
+from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, blind_ground, lead_in_ahead,
+                                               lowerings)
 from demining_control.coverage.processed import (ProcessedGrid, cells_geometry_near,
                                                  processed_geometry)
 from demining_control.coverage.requests import PlanRequest, write_request
@@ -151,6 +160,10 @@ class CoveragePlannerConfig(CoverageParams):
         50, 'suspects (AP or unknown tracks) a track would have pressed on unprocessed ground '
         'that are marked and planned round (left for manual clearance); one more refuses the '
         'plan and the mission ends with its report', min=0, max=10000)
+    max_unseen_marks: int = param(
+        50, 'lead bands of tool lowerings no back-up clears whose unseen ground is marked and '
+        'planned round (left for manual clearance unless the boom sweeps it later); one more '
+        'refuses the plan and the mission ends with its report', min=0, max=10000)
     geofence_margin_m: float = vehicle_params.geofence_margin_m()
     pivot_threshold_rad: float = vehicle_params.pivot_threshold_rad()
     back_out_max_m: float = param(10.0, 'longest straight reverse out of a new no-go zone '
@@ -353,6 +366,9 @@ class CoveragePlannerComponent(Component):
         #: where the latest such refusal said the suspect is (None: it did not say)
         self.hazard_refused_at: Optional[Tuple[float, float]] = None
         self.marked: List[Polygon] = []
+        #: The unseen ground of lead bands no back-up cleared, planned round (an empty
+        #: polygon once the boom has swept it: keys stay the list's indices)
+        self.unseen: List[Polygon] = []
         #: the suspects (:func:`suspect_key`) that pinned the machine once
         self.suspect_pins: Set[Tuple[int, int]] = set()
         #: the suspects the path ahead was checked against (:meth:`_check_suspects`), when
@@ -445,12 +461,7 @@ class CoveragePlannerComponent(Component):
         x, y = float(path[nxt, 0]), float(path[nxt, 1])
         bounds = (x - reach, y - reach, x + reach, y + reach)
         near = box(*bounds)
-        scanned, processed = self._scanned_now(bounds), None
-        if self.processed is not None:
-            grid = self.processed
-            processed = cells_geometry_near(np.asarray(grid.values) == topics.PROCESSED_VALUE,
-                                            grid.origin_x, grid.origin_y, grid.resolution,
-                                            bounds)
+        scanned, processed = self._scanned_now(bounds), self._processed_near(bounds)
         keep_out = unary_union([p for _, p in self._keep_out() if p.intersects(near)])
         suspects = unary_union([Point(hx, hy).buffer(r) for hx, hy, r in self._unmarked()])
         ahead, report = lead_in_ahead(
@@ -459,6 +470,12 @@ class CoveragePlannerComponent(Component):
             safe=self.safe_ground, keep_out=keep_out, fence=self.fence, suspects=suspects)
         if report.blind:
             self.late_blind += 1
+            if self._mark_unseen(x, y, float(path[nxt, 2]), g, scanned, processed, now):
+                if self._plan(pose, self._processed_now(), now):
+                    self.replans += 1
+                return
+            if self.error:
+                return          # too many marked: the plan is refused
             self.log.warning(f'the tool is lowered at ({x:.1f}, {y:.1f}) over '
                              f'{report.blind[0][1]:.1f} m^2 the boom has not scanned: no '
                              'back-up on allowed ground clears it')
@@ -476,6 +493,56 @@ class CoveragePlannerComponent(Component):
         self.log.warning(f'the lead band of the tool lowering at ({x:.1f}, {y:.1f}) holds '
                          'ground the boom has not scanned: backing up '
                          f'{back:.1f} m first, tool raised')
+
+    def _mark_unseen(self, x: float, y: float, yaw: float, g, scanned, processed,
+                     now: float) -> bool:
+        """Mark the unseen ground of the lead band of the lowering at (x, y, yaw) to be
+        planned round; False when there is none to mark (the judgement's round-off), or when
+        ``max_unseen_marks`` are marked already (the plan is refused)."""
+        c = self.config
+        seen = unary_union([geom for geom in (scanned, processed, self.safe_ground)
+                            if geom is not None and not geom.is_empty])
+        rest = blind_ground(x, y, yaw, g, field=Polygon(self.area.field), seen=seen)
+        if rest.area <= BLIND_TOLERANCE_M2:
+            return False
+        marked = sum(1 for p in self.unseen if not p.is_empty)
+        if marked >= c.max_unseen_marks:
+            self.error = (f'the tool would be lowered at ({x:.1f}, {y:.1f}) over ground the '
+                          f'boom has not scanned and {c.max_unseen_marks} such bands are '
+                          'marked already')
+            self._publish_status(PlanState.REFUSED, f'cannot plan coverage: {self.error}', now)
+            self.log.error(f'cannot plan coverage: {self.error}')
+            return False
+        # the band is convex: the hull of its unseen parts stays in it
+        self.unseen.append(rest.convex_hull)
+        self.log.warning(f'the tool would be lowered at ({x:.1f}, {y:.1f}) over '
+                         f'{rest.area:.1f} m^2 the boom has not scanned, and no back-up on '
+                         'allowed ground clears it: not lowered; that ground is marked, planned '
+                         f'round and left unless the boom sweeps it later ({marked + 1} of at '
+                         f'most {c.max_unseen_marks})')
+        return True
+
+    def _lift_unseen(self) -> None:
+        """Lift the marks of unseen ground the boom has swept since (or the tool processed,
+        or declared safe): ordinary ground to plan again."""
+        live = [i for i, p in enumerate(self.unseen) if not p.is_empty]
+        if not live:
+            return
+        field = Polygon(self.area.field)
+        for i in live:
+            mark = self.unseen[i]
+            seen = unary_union([geom for geom in (self._scanned_now(mark.bounds),
+                                                  self._processed_near(mark.bounds),
+                                                  self.safe_ground)
+                                if geom is not None and not geom.is_empty])
+            rest = mark.intersection(field)
+            if not seen.is_empty:
+                rest = rest.difference(seen)
+            if rest.area <= BLIND_TOLERANCE_M2:
+                self.unseen[i] = Polygon()
+                c = mark.centroid
+                self.log.info(f'the unseen ground marked near ({c.x:.1f}, {c.y:.1f}) has been '
+                              'swept by the boom: no longer planned round')
 
     def _index_lowerings(self, judged: int) -> None:
         """Find the current path's tool lowerings; those up to leg ``judged`` count as
@@ -915,12 +982,13 @@ class CoveragePlannerComponent(Component):
 
     def _keep_out(self, widened: bool = True) -> List:
         """(key, polygon) of every keep-out zone (key: ('x', i) exclusion, ('n', i) no-go,
-        ('s', i) too steep, ('h', i) a marked suspect): as planned, widened by its pins, or as
-        the supervisor keeps it (``widened`` False)."""
+        ('s', i) too steep, ('h', i) a marked suspect, ('u', i) marked unseen ground): as
+        planned, widened by its pins, or as the supervisor keeps it (``widened`` False)."""
         out = [(('x', i), Polygon(z)) for i, z in enumerate(self.area.exclusion_zones)]
         out += [(('n', i), p) for i, p in enumerate(self.no_go.polygons())]
         out += [(('s', i), p) for i, p in enumerate(self.steep)]
         out += [(('h', i), p) for i, p in enumerate(self.marked)]
+        out += [(('u', i), p) for i, p in enumerate(self.unseen) if not p.is_empty]
         return [(k, p.buffer(self.inflation[k], join_style='mitre')
                  if widened and k in self.inflation else p) for k, p in out]
 
@@ -935,9 +1003,10 @@ class CoveragePlannerComponent(Component):
         c = self.config
         hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
         here = footprint(pose.x, pose.y, pose.yaw, *hull)
-        # the supervisor does not know the steep ground: it refuses nothing there
+        # the supervisor knows neither the steep ground nor the unseen marks: it refuses
+        # nothing there
         zones = [(k, p) for k, p in self._keep_out(widened=False)
-                 if k[0] != 's' and not (k[0] == 'x' and p.within(self.safe_ground))]
+                 if k[0] not in ('s', 'u') and not (k[0] == 'x' and p.within(self.safe_ground))]
         if not zones:
             return None, None
         reach = _pivot_reach(c)
@@ -947,6 +1016,15 @@ class CoveragePlannerComponent(Component):
                      else min(zones, key=lambda kp: kp[1].distance(here)))
         pt = nearest_points(poly, here)[0]
         return key, (pt.x, pt.y)
+
+    def _processed_near(self, bounds: Tuple[float, float, float, float]):
+        """The processed ground so far within ``bounds`` (shapely), or None before the first
+        grid."""
+        if self.processed is None:
+            return None
+        grid = self.processed
+        return cells_geometry_near(np.asarray(grid.values) == topics.PROCESSED_VALUE,
+                                   grid.origin_x, grid.origin_y, grid.resolution, bounds)
 
     def _processed_now(self):
         """The processed ground so far (shapely), or None before the first grid."""
@@ -1093,6 +1171,7 @@ class CoveragePlannerComponent(Component):
         False when no repair keeps the path clear: the caller re-plans in full.
         """
         c, pose = self.config, self.pose
+        self._lift_unseen()
         geometry = RepairGeometry.of(c, c.back_out_max_m)
 
         def router():
@@ -1172,12 +1251,14 @@ class CoveragePlannerComponent(Component):
         whose first motion the supervisor would refuse, leaves it in force with a warning.
         """
         c = self.config
+        self._lift_unseen()
         keep_out = self._keep_out()
         zones = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] in ('x', 's')]
-        # a marked suspect is planned round as a no-go zone is (nothing of the machine on it)
-        no_go = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] in ('n', 'h')]
+        # a marked suspect or unseen ground is planned round as a no-go zone is (nothing of
+        # the machine on it)
+        no_go = [list(p.exterior.coords)[:-1] for k, p in keep_out if k[0] in ('n', 'h', 'u')]
         reach = _pivot_reach(c)
-        avoid = [p for k, p in keep_out if k[0] in ('n', 'h') or (
+        avoid = [p for k, p in keep_out if k[0] in ('n', 'h', 'u') or (
             force_back_out and not p.within(self.safe_ground))]
         union = unary_union(avoid) if avoid else None
         hull = (c.footprint_rear_m, c.footprint_front_m, c.footprint_half_width_m)
@@ -1189,7 +1270,7 @@ class CoveragePlannerComponent(Component):
         here = footprint(pose.x, pose.y, pose.yaw, *hull)
         blocking = [p for k, p in self._keep_out(widened=False)
                     if not (k[0] == 'x' and p.within(self.safe_ground))
-                    and not (k[0] == 's' and p.intersects(here))]
+                    and not (k[0] in ('s', 'u') and p.intersects(here))]
         # straight back only over ground the tracks may be on: behind a machine that has
         # just pivoted lies ground it never drove
         ground = self._back_out_ground(pose, processed) if avoid else None

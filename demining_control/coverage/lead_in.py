@@ -177,6 +177,16 @@ def lead_band(x: float, y: float, yaw: float, g: LeadGeometry) -> Polygon:
     return Polygon(rectangle(x, y, yaw, -g.band_back_m, g.sensor_offset_x_m, half))
 
 
+def blind_ground(x: float, y: float, yaw: float, g: LeadGeometry, *, field, seen=None):
+    """The field's ground in the lead band of a tool lowered at (x, y, yaw) that ``seen``
+    (processed, declared safe or scanned ground; shapely, None: nothing) does not cover: what
+    the flail would strike, and the tracks then press, before any sensor has looked at it."""
+    rest = robust(shapely.intersection, lead_band(x, y, yaw, g), field)
+    if rest.is_empty or seen is None or seen.is_empty:
+        return rest
+    return robust(shapely.difference, rest, seen)
+
+
 def _swept(a: np.ndarray, b: np.ndarray, yaw: np.ndarray, offset: float, half: float
            ) -> np.ndarray:
     """Per leg the quadrilateral a line ``offset`` ahead, ``half`` each side, sweeps."""
@@ -411,12 +421,10 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
         x, y, yaw = float(xy[k, 0]), float(xy[k, 1]), float(facing[k])
 
         def blind(back: float) -> float:
-            band = lead_band(x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, g)
-            rest = robust(shapely.intersection, band, field)
+            rest = blind_ground(x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, g,
+                                field=field, seen=seen)
             if rest.is_empty:
                 return 0.0
-            if not seen.is_empty:
-                rest = robust(shapely.difference, rest, seen)
             return float(robust(shapely.difference, rest, replay.seen_before(k, rest)).area)
 
         area = blind(0.0)

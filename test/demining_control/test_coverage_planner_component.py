@@ -5,13 +5,15 @@ import math
 import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, Polygon, box
+from shapely.ops import unary_union
 
 from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections, Grid,
                                                  Twist2D, VehicleState)
 from demining_bringup.contract.states import FollowerStatus, PlanState
 from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
+from demining_control.coverage.lead_in import lead_band, lowerings
 from demining_control.coverage.no_go import disc_polygon
-from demining_control.coverage.planner import NOTHING_LEFT, lane_strips
+from demining_control.coverage.planner import NOTHING_LEFT, lane_strips, lead_geometry
 from demining_control.coverage_planner_node import CoveragePlannerComponent
 from demining_control.follower.pure_pursuit import PathFollower
 
@@ -1158,3 +1160,61 @@ def test_a_machine_no_way_out_of_every_planned_zone_frees_leaves_the_supervisors
     clear = [min(z.distance(Point(x, y)) for z in zones) for x, y, _ in path[:6]]
     assert max(clear) >= _pivot_reach(comp.config)
     assert comp._refused_start(pose, path) == (None, None)
+
+
+def _tool_strips(path, work, c):
+    """The ground the tool strikes on the work legs of ``path`` (base_link waypoints with
+    the facing on the leg from each): from the hammers' rear reach at the leg's start to
+    their front reach at its end, the tool's width."""
+    from demining_control.coverage.allowed import rectangle
+    from demining_control.coverage.lead_in import TOOL_DEPTH_M
+    strips = []
+    for i in np.flatnonzero(work[:len(path) - 1]):
+        (ax, ay, yaw), (bx, by, _) = path[i], path[i + 1]
+        length = math.hypot(bx - ax, by - ay)
+        strips.append(Polygon(rectangle(ax, ay, yaw, TOOL_DEPTH_M - c.tool_offset_x_m,
+                                        length + c.tool_offset_x_m + TOOL_DEPTH_M,
+                                        0.5 * c.tool_width_m)))
+    return unary_union(strips)
+
+
+def test_a_lowering_no_back_up_clears_is_not_lowered_its_unseen_ground_planned_round(
+        area_file):
+    """gen_at_uxo_lanes seed 67: a lowering whose lead band the boom had not scanned, with
+    no back-up on allowed ground to clear it, was lowered with a warning, and the flail set
+    off a TM-62M the boom had never passed over. Now the band's unseen ground is marked and
+    the remaining ground re-planned round it: no work leg's tool strikes it; once the boom
+    has swept it, the next plan lifts the mark."""
+    rt, out = _runtime(area_file, sensor_width_m=3.2, lead_in_back_up=False)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('processed', Grid(0.5, np.zeros((260, 400), dtype=np.int8), -5.0, -3.0, 0.1),
+               0.5)
+    old, old_work = rt.component.path, rt.component.work.copy()
+    (_, path), = _drive_along(rt, -0.3, 200, out)
+    c = rt.component
+    assert not c.error and c.late_blind == 1 and c.late_lead_ins == 0
+    mark, = c.unseen
+    # the band of the lowering judged (the one nearest where the machine re-planned), in
+    # the field
+    k = min(lowerings(old[:, :2], old_work, old[:, 2], c.config.corner_angle_rad, None),
+            key=lambda i: math.hypot(*(old[i, :2] - path[0, :2])))
+    assert mark.area > 0.5 and mark.within(box(0.0, 0.0, 30.0, 20.0).buffer(1e-6))
+    band = lead_band(*old[k], lead_geometry(c.config))
+    assert mark.within(band.buffer(1e-6))
+    assert any('not lowered' in text for _, text, _ in rt.log.lines)
+    # the re-plan from where the machine stands: no tool strikes the marked ground
+    work = c.work
+    assert c.path is path and _tool_strips(path, work, c.config).intersection(mark).area < 0.01
+    assert _tool_strips(old, np.ones(len(old), dtype=bool), c.config).intersection(
+        mark).area > 0.5            # (as the old path's would)
+    # the boom sweeps it (the machine drives along it, 4 m behind), then a re-plan lifts it
+    x0, y0 = mark.centroid.x - c.config.sensor_offset_x_m - 2.0, mark.centroid.y
+    xs = np.linspace(x0, x0 + 4.0, 41)
+    for i, x in enumerate(xs):
+        t = 30.0 + 0.1 * i
+        rt.deliver('pose', VehicleState(t, float(x), y0, 0.0), t)
+    assert c.unseen[0] is mark           # nothing lifted before a plan
+    rt.deliver('detections', Detections(40.0, [Detection(
+        x=5.0, y=15.0, depth=0.15, confidence=0.9, kind=DetectionKind.AT, radius=0.15)]), 40.0)
+    assert c.unseen[0].is_empty and any('no longer planned round' in text
+                                        for _, text, _ in rt.log.lines)
