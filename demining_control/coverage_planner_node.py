@@ -96,8 +96,10 @@ that back-up. A lowering no back-up clears (or clears only in part) is not lower
 the unseen ground of its band (:func:`.coverage.lead_in.blind_ground`) is marked and the
 remaining ground re-planned round it, like a marked suspect, so neither the flail nor a track
 goes on ground no sensor has looked at; a mark the boom has since swept completely is lifted at
-the next plan. gen_at_uxo_lanes seed 67: a lowering after a pivot whose band no back-up on
-allowed ground cleared was lowered with a warning, and the flail set off a TM-62M 17.5 cm deep,
+the next plan, and every mark is lifted for the next re-cover pass (by then the ground round
+it is mostly processed, and a back-up there clears the band; one still blind is marked
+again). gen_at_uxo_lanes seed 67: a lowering after a pivot whose band no back-up on allowed
+ground cleared was lowered with a warning, and the flail set off a TM-62M 17.5 cm deep,
 3.2 m ahead of base_link, that the boom had never passed over (the pivot swings the boom on a
 4 m arc: the ground inside it stays unseen). At most ``max_unseen_marks`` are marked; past
 that the plan is refused and the mission ends with its report.
@@ -369,6 +371,8 @@ class CoveragePlannerComponent(Component):
         #: The unseen ground of lead bands no back-up cleared, planned round (an empty
         #: polygon once the boom has swept it: keys stay the list's indices)
         self.unseen: List[Polygon] = []
+        #: the re-cover pass each unseen mark was made in (0: the path before any)
+        self.unseen_pass: List[int] = []
         #: the suspects (:func:`suspect_key`) that pinned the machine once
         self.suspect_pins: Set[Tuple[int, int]] = set()
         #: the suspects the path ahead was checked against (:meth:`_check_suspects`), when
@@ -515,6 +519,7 @@ class CoveragePlannerComponent(Component):
             return False
         # the band is convex: the hull of its unseen parts stays in it
         self.unseen.append(rest.convex_hull)
+        self.unseen_pass.append(self.recover_passes)
         self.log.warning(f'the tool would be lowered at ({x:.1f}, {y:.1f}) over '
                          f'{rest.area:.1f} m^2 the boom has not scanned, and no back-up on '
                          'allowed ground clears it: not lowered; that ground is marked, planned '
@@ -758,7 +763,26 @@ class CoveragePlannerComponent(Component):
                          'field left unprocessed', now)
             return
         self.recover_passes += 1
+        self._lift_unseen_for_recover()
         self._plan(self.pose, self._processed_now(), now, recover=True)
+
+    def _lift_unseen_for_recover(self) -> None:
+        """Lift the unseen marks made before this re-cover pass: their ground is planned
+        again, and each lowering onto it judged again as the machine comes to it.
+
+        A mark is made where no back-up on allowed ground cleared a lowering's band, mostly
+        with unprocessed ground behind the machine; when the path is done that ground is
+        mostly processed, and a back-up there lets the boom look at the band before the flail
+        reaches it. A lowering still blind is marked again (not lifted again this pass)."""
+        lifted = 0
+        for i, mark in enumerate(self.unseen):
+            if not mark.is_empty and self.unseen_pass[i] < self.recover_passes:
+                self.unseen[i] = Polygon()
+                lifted += 1
+        if lifted:
+            self.log.info(f're-cover pass {self.recover_passes}: {lifted} unseen mark(s) '
+                          'lifted, their ground planned again (each lowering judged again '
+                          'where the machine comes to it)')
 
     def _left_m2(self) -> float:
         """Field area not processed yet, m^2 (the processed grid's view)."""
