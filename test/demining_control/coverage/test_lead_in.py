@@ -10,8 +10,8 @@ from shapely.geometry import Point, Polygon, box
 
 from demining_bringup.contract.datatypes import VehicleState
 from demining_bringup.contract.states import FollowerStatus, LegKind
-from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, add_lead_ins, lead_band,
-                                               lead_in_ahead, lowerings)
+from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, add_lead_ins, blind_ground,
+                                               lead_band, lead_in_ahead, lowerings)
 from demining_control.coverage.no_go import disc_polygon
 from demining_control.coverage.planner import CoverageParams, lead_geometry, plan_coverage
 from demining_control.follower.pure_pursuit import PathFollower
@@ -79,6 +79,19 @@ def test_the_lead_band_is_the_tools_whole_width():
     band = lead_band(0.0, 0.0, 0.0, g)
     assert band.contains(Point(3.0, 0.98)) and band.contains(Point(3.0, -0.98))
     assert band.area == pytest.approx((g.sensor_offset_x_m - g.band_back_m) * g.tool_width_m)
+
+
+def test_the_blind_ground_of_a_band_is_its_part_in_the_field_nothing_has_seen():
+    # facing north at (10, 17): the band (2.2-4 m ahead) runs past the field's edge at y = 20;
+    # the boom swept its western half
+    g = _geometry()
+    band = lead_band(10.0, 17.0, NORTH, g)
+    assert blind_ground(10.0, 17.0, NORTH, g, field=FIELD).equals(band.intersection(FIELD))
+    seen = box(8.0, 0.0, 10.0, 20.0)
+    rest = blind_ground(10.0, 17.0, NORTH, g, field=FIELD, seen=seen)
+    assert rest.area == pytest.approx(1.0 * (20.0 - 17.0 - g.band_back_m))
+    assert rest.within(box(10.0, 17.0, 11.0, 20.0).buffer(1e-9))
+    assert blind_ground(10.0, 17.0, NORTH, g, field=FIELD, seen=FIELD).is_empty
 
 
 def test_behind_a_turn_of_a_few_tens_of_degrees_the_back_up_is_longer_than_the_band():
