@@ -142,8 +142,8 @@ from demining_control.coverage.no_go import (ESCAPE_FIRST_MAX_M, ESCAPE_MAX_PIVO
 from demining_control.coverage.planner import (MIN_GAP_M2, NOTHING_LEFT, SLIVER_M,
                                                CoverageParams, CoveragePlan, PlanningError,
                                                lead_geometry, plan_coverage)
-from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, blind_ground, lead_in_ahead,
-                                               lowerings)
+from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, LeadGeometry, blind_ground,
+                                               lead_in_ahead, lowerings)
 from demining_control.coverage.processed import (ProcessedGrid, cells_geometry_near,
                                                  processed_geometry)
 from demining_control.coverage.requests import PlanRequest, write_request
@@ -498,8 +498,8 @@ class CoveragePlannerComponent(Component):
                          'ground the boom has not scanned: backing up '
                          f'{back:.1f} m first, tool raised')
 
-    def _mark_unseen(self, x: float, y: float, yaw: float, g, scanned, processed,
-                     now: float) -> bool:
+    def _mark_unseen(self, x: float, y: float, yaw: float, g: LeadGeometry, scanned,
+                     processed, now: float) -> bool:
         """Mark the unseen ground of the lead band of the lowering at (x, y, yaw) to be
         planned round; False when there is none to mark (the judgement's round-off), or when
         ``max_unseen_marks`` are marked already (the plan is refused)."""
@@ -1489,6 +1489,7 @@ class CoveragePlannerComponent(Component):
             'no_go_zones': len(self.no_go.discs), 'replans': self.replans,
             'repairs': self.repairs, 'late_lead_ins': self.late_lead_ins,
             'late_blind_lowerings': self.late_blind,
+            'unseen_marks': sum(1 for m in self.unseen if not m.is_empty),
             'pin_replans': self.pins, 'suspect_replans': self.suspect_replans,
             'suspect_replans_idle': self.suspect_replans_idle,
             'steep_zones': len(self.steep),

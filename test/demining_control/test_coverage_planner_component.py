@@ -1202,6 +1202,7 @@ def test_a_lowering_no_back_up_clears_is_not_lowered_its_unseen_ground_planned_r
     band = lead_band(*old[k], lead_geometry(c.config))
     assert mark.within(band.buffer(1e-6))
     assert any('not lowered' in text for _, text, _ in rt.log.lines)
+    assert c.diagnostics(20.0)[2]['unseen_marks'] == 1
     # the re-plan from where the machine stands: no tool strikes the marked ground
     work = c.work
     assert c.path is path and _tool_strips(path, work, c.config).intersection(mark).area < 0.01
