@@ -98,10 +98,11 @@ remaining ground re-planned round it, like a marked suspect, so neither the flai
 goes on ground no sensor has looked at; a mark the boom has since swept completely is lifted at
 the next plan, and every mark is lifted for the next re-cover pass (by then the ground round
 it is mostly processed, and a back-up there clears the band; one still blind is marked
-again). gen_at_uxo_lanes seed 67: a lowering after a pivot whose band no back-up on allowed
-ground cleared was lowered with a warning, and the flail set off a TM-62M 17.5 cm deep,
-3.2 m ahead of base_link, that the boom had never passed over (the pivot swings the boom on a
-4 m arc: the ground inside it stays unseen). At most ``max_unseen_marks`` are marked; past
+again), also when a re-plan finds nothing left but marked ground. gen_at_uxo_lanes seed 67:
+a lowering after a pivot whose band no back-up on allowed ground cleared was lowered with a
+warning, and the flail set off a TM-62M 17.5 cm deep, 3.2 m ahead of base_link, that the boom
+had never passed over (the pivot swings the boom on a 4 m arc: the ground inside it stays
+unseen). At most ``max_unseen_marks`` are marked; past
 that the plan is refused and the mission ends with its report.
 
 On resume (``resume_dir``) the journal's processed ground and no-go zones are known before the
@@ -766,6 +767,22 @@ class CoveragePlannerComponent(Component):
         self._lift_unseen_for_recover()
         self._plan(self.pose, self._processed_now(), now, recover=True)
 
+    def _recover_unseen(self, pose: VehicleState, now: float) -> bool:
+        """Nothing left to plan but unseen marks: a re-cover pass with them lifted
+        (:meth:`_lift_unseen_for_recover`), within ``max_recover_passes``; False when there
+        is none to lift or the passes are used up (the coverage is then final).
+
+        A mark's re-plan that found nothing else to plan made the coverage final with the
+        marks' ground unprocessed, before any re-cover pass could lift them
+        (gen_notch_clay_exclusion seed 67: ten marks, complete at 70.1 %).
+        """
+        if self.recover_passes >= self.config.max_recover_passes or all(
+                m.is_empty for m in self.unseen):
+            return False
+        self.recover_passes += 1
+        self._lift_unseen_for_recover()
+        return self._plan(pose, self._processed_now(), now, recover=True)
+
     def _lift_unseen_for_recover(self) -> None:
         """Lift the unseen marks made before this re-cover pass: their ground is planned
         again, and each lowering onto it judged again as the machine comes to it.
@@ -1353,6 +1370,8 @@ class CoveragePlannerComponent(Component):
             if optional:
                 self.log.warning(f'no re-plan ({exc}): the path in force is kept')
                 return False
+            if str(exc).startswith(NOTHING_LEFT) and self._recover_unseen(pose, now):
+                return True
             if recover:
                 # the path was driven: what no pass can reach is reported, the mission ends
                 self._finish(f're-cover: {exc}', now)

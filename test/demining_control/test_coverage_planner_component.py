@@ -1247,3 +1247,28 @@ def test_unseen_marks_are_lifted_for_a_re_cover_pass_and_their_ground_planned_ag
     c.unseen_pass.append(c.recover_passes)
     c._lift_unseen_for_recover()
     assert c.unseen[-1] is mark
+
+
+def test_nothing_left_but_unseen_marks_is_a_re_cover_pass_not_the_end(area_file):
+    """gen_notch_clay_exclusion seed 67: the re-plan after the tenth mark found nothing else
+    to process and the coverage was made final at 70.1 %, the marks' ground never planned
+    again. Nothing left but marked ground starts a re-cover pass with the marks lifted."""
+    rt, out = _runtime(area_file, sensor_width_m=3.2, lead_in_back_up=False)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('processed', Grid(0.5, np.zeros((260, 400), dtype=np.int8), -5.0, -3.0, 0.1),
+               0.5)
+    _drive_along(rt, -0.3, 200, out)
+    c = rt.component
+    mark, = c.unseen
+    # the whole field processed but the marked ground and a little round it (inside the
+    # clearance the planner keeps off keep-out zones)
+    res, x0, y0 = 0.1, -5.0, -3.0
+    values = np.full((260, 400), 100, dtype=np.int8)
+    minx, miny, maxx, maxy = mark.buffer(0.3).bounds
+    values[int((miny - y0) / res):int((maxy - y0) / res) + 1,
+           int((minx - x0) / res):int((maxx - x0) / res) + 1] = 0
+    rt.deliver('processed', Grid(30.0, values, x0, y0, res), 30.0)
+    pose = c.pose
+    assert c._plan(pose, c._processed_now(), 31.0)
+    assert not c.final and not c.error and c.recover_passes == 1 and c.unseen[0].is_empty
+    assert _tool_strips(c.path, c.work, c.config).intersection(mark).area > 0.5 * mark.area
