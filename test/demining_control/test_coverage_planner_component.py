@@ -1178,6 +1178,17 @@ def _tool_strips(path, work, c):
     return unary_union(strips)
 
 
+def _blind_lowering_runtime(area_file):
+    """The square planned from (-5, 1) with back-ups off and nothing processed: driven 0.3 m
+    off its path (:func:`_drive_along`), the first lowering's band is unseen and no back-up
+    clears it."""
+    rt, out = _runtime(area_file, sensor_width_m=3.2, lead_in_back_up=False)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('processed', Grid(0.5, np.zeros((260, 400), dtype=np.int8), -5.0, -3.0, 0.1),
+               0.5)
+    return rt, out
+
+
 def test_a_lowering_no_back_up_clears_is_not_lowered_its_unseen_ground_planned_round(
         area_file):
     """gen_at_uxo_lanes seed 67: a lowering whose lead band the boom had not scanned, with
@@ -1185,10 +1196,7 @@ def test_a_lowering_no_back_up_clears_is_not_lowered_its_unseen_ground_planned_r
     off a TM-62M the boom had never passed over. Now the band's unseen ground is marked and
     the remaining ground re-planned round it: no work leg's tool strikes it; once the boom
     has swept it, the next plan lifts the mark."""
-    rt, out = _runtime(area_file, sensor_width_m=3.2, lead_in_back_up=False)
-    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
-    rt.deliver('processed', Grid(0.5, np.zeros((260, 400), dtype=np.int8), -5.0, -3.0, 0.1),
-               0.5)
+    rt, out = _blind_lowering_runtime(area_file)
     old, old_work = rt.component.path, rt.component.work.copy()
     (_, path), = _drive_along(rt, -0.3, 200, out)
     c = rt.component
@@ -1229,10 +1237,7 @@ def test_unseen_marks_are_lifted_for_a_re_cover_pass_and_their_ground_planned_ag
     coverage 92 -> 70 %). When the path is done the re-cover pass plans that ground again (its
     lowerings judged again where the machine comes to them); a mark made in that pass is not
     lifted again by it."""
-    rt, out = _runtime(area_file, sensor_width_m=3.2, lead_in_back_up=False)
-    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
-    rt.deliver('processed', Grid(0.5, np.zeros((260, 400), dtype=np.int8), -5.0, -3.0, 0.1),
-               0.5)
+    rt, out = _blind_lowering_runtime(area_file)
     _drive_along(rt, -0.3, 200, out)
     c = rt.component
     mark, = c.unseen
@@ -1253,10 +1258,7 @@ def test_nothing_left_but_unseen_marks_is_a_re_cover_pass_not_the_end(area_file)
     """gen_notch_clay_exclusion seed 67: the re-plan after the tenth mark found nothing else
     to process and the coverage was made final at 70.1 %, the marks' ground never planned
     again. Nothing left but marked ground starts a re-cover pass with the marks lifted."""
-    rt, out = _runtime(area_file, sensor_width_m=3.2, lead_in_back_up=False)
-    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
-    rt.deliver('processed', Grid(0.5, np.zeros((260, 400), dtype=np.int8), -5.0, -3.0, 0.1),
-               0.5)
+    rt, out = _blind_lowering_runtime(area_file)
     _drive_along(rt, -0.3, 200, out)
     c = rt.component
     mark, = c.unseen
