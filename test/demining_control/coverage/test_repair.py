@@ -136,6 +136,21 @@ def test_the_progress_is_found_forward_and_not_on_a_later_pass_over_the_same_gro
     assert progress_index(long, 0, (50.0, 0.3), 40, 0.25, 2.0) == 100
 
 
+def test_the_progress_stays_on_a_long_leg_the_machine_is_driving():
+    """gen_random seed 67: 2.3 m down a 4.5 m back-out (one leg, no waypoint between its ends)
+    the machine was put on a later lane whose waypoint lay 0.5 m away."""
+    back_out = np.array([[14.05, 7.54], [11.48, 3.84]])
+    # on straight back, away from the machine, as a lane's waypoints are
+    steps = np.arange(1, 41)[:, None]
+    lanes = back_out[1] + 0.5 * steps * (back_out[1] - back_out[0]) / 4.5
+    # a later lane past the window passes 0.5 m from the machine
+    later = np.array([[13.0, 5.3], [12.5, 5.3], [12.0, 5.3]])
+    path = np.vstack([back_out, lanes, later])
+    assert progress_index(path, 0, (12.76, 5.56), 40, 0.25, 2.0) == 0
+    # at the leg's end the waypoint is near again: the progress moves on as before
+    assert progress_index(path, 0, (11.5, 3.9), 40, 0.25, 2.0) == 1
+
+
 def test_the_progress_stays_while_the_machine_is_off_the_path():
     # east along y = 0, a lane back west 1.8 m north, then one east 3.5 m south: the machine
     # driven back off the path (a recovery) to 2.8 m from its progress, nearer the last
