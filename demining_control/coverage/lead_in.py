@@ -37,6 +37,7 @@ from shapely.geometry import Polygon
 from shapely.ops import unary_union
 
 from demining_control.coverage.allowed import rectangle, robust
+from demining_control.coverage.no_go import SuspectPress, footprint
 
 XY = Tuple[float, float]
 
@@ -56,6 +57,9 @@ _EPS = 1e-9
 #: Yaw step at which a pivot's swept tracks are drawn, rad: the hull of two consecutive
 #: positions misses the arc's sagitta, 1.7 cm at a 2.2 m reach.
 _PIVOT_STEP_RAD = 0.25
+#: Yaw step of the outlines a pivot is judged by for suspects (:func:`head_presses`), rad:
+#: a track's end 2.2 m out moves 0.11 m a step, under a suspect disc's 0.3-0.5 m radius.
+_PRESS_STEP_RAD = 0.05
 #: Cell of the grid on which a pivot's swept ground is checked against earlier legs, m.
 _PIVOT_CELL_M = 0.15
 #: Consecutive legs whose headings and facings differ by no more than this run on one
@@ -493,10 +497,67 @@ def lead_in_ahead(path: np.ndarray, work: np.ndarray, k: int, pose: Tuple[float,
         return None, report
     # pose, lowering point, backed-up point, lowering point: then the path goes on from k
     rows = np.column_stack([xy, facing])[:4]
+    if suspects is not None and not suspects.is_empty:
+        hazard = suspects
+        for geom in (processed, safe):
+            if geom is not None and not geom.is_empty:
+                hazard = robust(shapely.difference, hazard, geom)
+        if head_presses(rows, yaw, g, hazard):
+            # the band stays as blind as before the back-up: the caller plans round it
+            band = blind_ground(float(path[k, 0]), float(path[k, 1]), float(path[k, 2]), g,
+                                field=field, seen=_seen(scanned, processed, safe))
+            return None, LeadIns(blind=[(report.added[0][0], float(band.area))])
     flags_out = new_work[:4].copy()
     flags_out[0] = bool(work[k - 1]) if k >= 1 else False
     return (np.vstack([rows, path[k + 1:]]),
             np.concatenate([flags_out, np.asarray(work[k + 1:], dtype=bool)])), report
+
+
+def head_presses(rows: np.ndarray, yaw: float, g: LeadGeometry, hazard) -> bool:
+    """Whether driving ``rows`` (N x 3: x, y and the facing on the leg from each row) from
+    facing ``yaw`` at the first puts a track on ``hazard`` (detected suspects' ground not
+    processed nor declared safe) it does not stand on at the start: each pivot onto a leg
+    and each leg, as the follower drives them (a leg facing against its direction in
+    reverse), judged as the safety supervisor judges a track on a suspect
+    (:class:`.coverage.no_go.SuspectPress`).
+
+    A lowering's back-up judged where the machine is starts with a leg from its pose that no
+    plan judged: bench/missions.py gen_random seed 67 pivoted onto it with a rear track over
+    a detected PMN 2.2 m away (an AP detonation under the track).
+    """
+    if hazard is None or hazard.is_empty or len(rows) < 2:
+        return False
+    press = SuspectPress(hazard, (0.5 * g.track_length_m, 0.5 * g.track_length_m,
+                                  g.contact_half_width_m))
+    x, y = float(rows[0, 0]), float(rows[0, 1])
+    reach = float(np.hypot(*np.diff(rows[:, :2], axis=0).T).sum())
+    if not press.near(x, y, reach):
+        return False
+    start = press.outline(x, y, yaw)
+    outlines: List[Polygon] = []
+    for i in range(len(rows) - 1):
+        dx, dy = rows[i + 1, 0] - rows[i, 0], rows[i + 1, 1] - rows[i, 1]
+        length = math.hypot(dx, dy)
+        if length < BACK_STEP_M:
+            continue        # a leg this short ends within the follower's corner reach: no pivot
+        heading = math.atan2(dy, dx)
+        reverse = abs(math.remainder(float(rows[i, 2]) - heading, math.tau)) > 0.5 * math.pi
+        facing = heading + math.pi if reverse else heading
+        turn = math.remainder(facing - yaw, math.tau)
+        steps = max(1, int(math.ceil(abs(turn) / _PRESS_STEP_RAD)))
+        px, py = float(rows[i, 0]), float(rows[i, 1])
+        outlines += [press.outline(px, py, yaw + turn * j / steps) for j in range(1, steps + 1)]
+        rear, front, half = press.tracks
+        d = -length if reverse else length
+        outlines.append(footprint(px, py, facing, rear + max(0.0, -d), front + max(0.0, d),
+                                  half))
+        yaw = facing
+    return press.presses(start, outlines)
+
+
+def _seen(*geoms):
+    """The union of the geometries given (None and empty ones skipped)."""
+    return unary_union([geom for geom in geoms if geom is not None and not geom.is_empty])
 
 
 def _with_back_ups(xy: np.ndarray, work: np.ndarray, facing: np.ndarray,

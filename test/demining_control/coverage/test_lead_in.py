@@ -546,3 +546,29 @@ def test_a_lowering_judged_where_the_machine_is_backs_up_over_what_the_boom_miss
     assert lowerings(rows[:, :2], flags, rows[:, 2], g.corner_angle_rad, 0.0)[-1] == 2
     band = lead_band(10.0, 3.0 - back, NORTH, g)
     assert band.difference(scanned).area <= BLIND_TOLERANCE_M2
+
+
+def test_a_back_up_judged_where_the_machine_is_never_pivots_a_track_onto_a_suspect():
+    """gen_random seed 67: the machine judged a lowering ahead while facing away from the leg
+    to it; the back-up's first motion, a pivot at its pose, swept a rear track over a
+    detected PMN 2.2 m away."""
+    g = _geometry()
+    path = np.column_stack([PIVOT_PATH, PIVOT_FACING])
+    scanned = box(0.0, 0.0, 20.0, 5.9)
+    processed = box(8.8, -8.0, 20.0, 3.0)
+    # reversing east towards the lowering: facing west, a pivot onto the leg first
+    pose = (9.5, 3.0, math.pi - 0.2)
+    kwargs = dict(field=FIELD, scanned=scanned, processed=processed)
+    ahead, report = lead_in_ahead(path, PIVOT_WORK, 1, pose, g, **kwargs)
+    assert ahead is not None and not report.blind
+    # a PMN south-west of the pose: off the tracks there, off the back-up and the legs, in
+    # the disc the pivot's rear track corners sweep
+    suspect = disc_polygon(8.0, 1.3, 0.3)
+    ahead, report = lead_in_ahead(path, PIVOT_WORK, 1, pose, g, suspects=suspect, **kwargs)
+    assert ahead is None and not report.added
+    (where, left), = report.blind
+    assert where == pytest.approx((10.0, 3.0)) and left > BLIND_TOLERANCE_M2
+    # processed, it is no suspect a track may not press
+    ahead, report = lead_in_ahead(path, PIVOT_WORK, 1, pose, g, suspects=suspect,
+                                  **dict(kwargs, processed=processed.union(suspect)))
+    assert ahead is not None and not report.blind
