@@ -432,9 +432,13 @@ class ScanLeadMonitor:
         self.scanned = np.zeros(shape, dtype=bool)
         self.seen = np.zeros(shape, dtype=bool)
         self.unscanned = np.zeros(shape, dtype=bool)
+        #: (t, x, y, m^2) of every tick whose newly processed ground the boom had not
+        #: scanned: base_link then and that ground's area (``processed_before_scan.csv``).
+        self.where: List[Tuple[float, float, float, float]] = []
 
-    def check(self, x: float, y: float, yaw: float) -> None:
-        """Stamp the boom's swath at the pose, then judge the ground processed since."""
+    def check(self, x: float, y: float, yaw: float, t: float = math.nan) -> None:
+        """Stamp the boom's swath at the pose, then judge the ground processed since (``t``:
+        the tick's time, for :attr:`where`)."""
         c, s = math.cos(yaw), math.sin(yaw)
         win = self.processed.window(x + c * self.sensor_offset_m,
                                     y + s * self.sensor_offset_m, yaw, self.reach_m,
@@ -451,8 +455,12 @@ class ScanLeadMonitor:
         done = self.processed.depth[rows, cols] > 0.0
         new = done & ~self.seen[rows, cols]
         if new.any():
-            self.unscanned[rows, cols] |= new & ~self.scanned[rows, cols]
+            blind = new & ~self.scanned[rows, cols]
+            self.unscanned[rows, cols] |= blind
             self.seen[rows, cols] |= done
+            if blind.any():
+                self.where.append((float(t), float(x), float(y),
+                                   float(np.count_nonzero(blind)) * self.processed.res ** 2))
 
     def areas_m2(self, in_field: Optional[Callable] = None) -> Tuple[float, float]:
         """(processed, processed before scanned) m^2, within ``in_field(xs, ys)`` if given."""

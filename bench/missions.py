@@ -82,7 +82,9 @@ Metrics of a row (definitions):
   (the simulator's truth raster) that the GPR/MD boom's swath (``sensor_width_m``,
   ``sensor_offset_x_m`` ahead, the simulator's truth pose every tick) had not passed over
   before (:class:`mission_metrics.ScanLeadMonitor`; ``processed_before_scan_m2`` the area):
-  ground without the sensors' guard against an AT mine. The summary gives its maximum.
+  ground without the sensors' guard against an AT mine. The summary gives its maximum; with
+  ``--out`` the run folder's ``processed_before_scan.csv`` lists each tick that processed such
+  ground (t, base_link's x and y, m^2), to find the motion that did.
 * ``tracks_on_unscanned_m2``: hazard-field ground a track pressed (the patches' sample points in
   0.25 m cells, the truth pose every tick) before the boom's swath or the tool had passed over
   it, outside declared safe ground (:class:`mission_metrics.UnscannedTrackMonitor`): where a
@@ -653,6 +655,16 @@ def write_violations(path: str, where: Sequence[Tuple[float, float, float]],
     return path
 
 
+def write_rows(path: str, header: Sequence[str], rows: Sequence[Sequence[float]]) -> str:
+    """Write ``rows`` of numbers (rounded to the millimetre) under ``header`` as CSV; return
+    path."""
+    with open(path, 'w', newline='', encoding='utf-8') as fh:
+        out = csv.writer(fh)
+        out.writerow(header)
+        out.writerows([round(v, 3) for v in row] for row in rows)
+    return path
+
+
 def render_footprint(path: str, area: Any, truth: Any, track: Sequence[Tuple[float, float]],
                      where: Sequence[Tuple[float, float, float]], title: str,
                      motions: Sequence[str] = (), unscanned: Any = None,
@@ -798,7 +810,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                 track.append((tr.x, tr.y))
             footprint.check(t, tr.x, tr.y, tr.yaw, tr.v, tr.omega)
             recorded.check(t, tr.x, tr.y, tr.yaw)
-            scan.check(tr.x, tr.y, tr.yaw)
+            scan.check(tr.x, tr.y, tr.yaw, t)
             blind.check(t, tr.x, tr.y, tr.yaw, tr.v, tr.omega)
             if people is not None and sim.actors.actors:
                 present = ((a.spec.name, *pos) for a in sim.actors.actors
@@ -841,6 +853,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
                              footprint.where, footprint.motions)
             write_violations(os.path.join(run_dir, 'tracks_on_unscanned.csv'), blind.where,
                              blind.motions)
+            write_rows(os.path.join(run_dir, 'processed_before_scan.csv'),
+                       ('t_s', 'x_m', 'y_m', 'm2'), scan.where)
         done_m2, unscanned_m2 = scan.areas_m2(
             lambda xs, ys: mm.in_hazard_field(mission.grid, xs, ys))
         out.update(

@@ -257,7 +257,7 @@ def _drive_with_boom(start_x: float, tool_from_x: float, end_x: float):
     while x <= end_x:
         if x >= tool_from_x:
             truth.stamp(x + 2.6, 0.0, 0.0, 0.1, 0.2, 1.0, 0.15)
-        mon.check(x, 0.0, 0.0)
+        mon.check(x, 0.0, 0.0, t=x)
         x += 0.04                  # 0.4 m/s at the 10 Hz tick
     return mon
 
@@ -270,8 +270,11 @@ def test_ground_processed_before_the_boom_scanned_it():
     assert done == pytest.approx(2.0 * 10.3, rel=0.05)
     # From the strip's start (2.6 - 0.2 behind) to the boom's first stamp (4.0 - 0.1).
     assert unscanned == pytest.approx(2.0 * (3.9 - 2.4), abs=0.2)
+    # each tick that did is listed, at the strip's start: the areas add up
+    assert cold.where and max(t for t, *_ in cold.where) < 1.6
+    assert sum(m2 for *_, m2 in cold.where) == pytest.approx(unscanned)
     run_in = _drive_with_boom(-2.0, 0.0, 10.0)
-    assert run_in.areas_m2()[1] == 0.0
+    assert run_in.areas_m2()[1] == 0.0 and not run_in.where
     # Only the field counts when asked.
     _, in_field = cold.areas_m2(lambda xs, ys: xs > 3.5)
     assert in_field == pytest.approx(2.0 * 0.4, abs=0.15)
