@@ -540,19 +540,47 @@ def head_presses(rows: np.ndarray, yaw: float, g: LeadGeometry, hazard) -> bool:
         length = math.hypot(dx, dy)
         if length < BACK_STEP_M:
             continue        # a leg this short ends within the follower's corner reach: no pivot
-        heading = math.atan2(dy, dx)
-        reverse = abs(math.remainder(float(rows[i, 2]) - heading, math.tau)) > 0.5 * math.pi
-        facing = heading + math.pi if reverse else heading
-        turn = math.remainder(facing - yaw, math.tau)
-        steps = max(1, int(math.ceil(abs(turn) / _PRESS_STEP_RAD)))
+        facing, reverse = driven_facing(rows[i, :2], rows[i + 1, :2], float(rows[i, 2]))
         px, py = float(rows[i, 0]), float(rows[i, 1])
-        outlines += [press.outline(px, py, yaw + turn * j / steps) for j in range(1, steps + 1)]
+        outlines += _pivot_outlines(press, px, py, yaw, facing)
         rear, front, half = press.tracks
         d = -length if reverse else length
         outlines.append(footprint(px, py, facing, rear + max(0.0, -d), front + max(0.0, d),
                                   half))
         yaw = facing
     return press.presses(start, outlines)
+
+
+def driven_facing(a, b, facing: float) -> Tuple[float, bool]:
+    """How the follower drives the leg from ``a`` to ``b`` planned with ``facing``: (the
+    machine's yaw on it, whether in reverse: a facing against the leg's direction)."""
+    heading = math.atan2(float(b[1]) - float(a[1]), float(b[0]) - float(a[0]))
+    reverse = abs(math.remainder(facing - heading, math.tau)) > 0.5 * math.pi
+    return (heading + math.pi if reverse else heading), reverse
+
+
+def pivot_presses(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry,
+                  hazard) -> bool:
+    """Whether pivoting on base_link at (x, y) from ``yaw0`` to ``yaw1`` the short way puts
+    a track on ``hazard`` it does not stand on at the start (:func:`head_presses`)."""
+    if hazard is None or hazard.is_empty:
+        return False
+    press = SuspectPress(hazard, (0.5 * g.track_length_m, 0.5 * g.track_length_m,
+                                  g.contact_half_width_m))
+    if not press.near(x, y, 0.0):
+        return False
+    return press.presses(press.outline(x, y, yaw0), _pivot_outlines(press, x, y, yaw0, yaw1))
+
+
+def _pivot_outlines(press: SuspectPress, x: float, y: float, yaw0: float,
+                    yaw1: float) -> List[Polygon]:
+    """The tracks' outlines every :data:`_PRESS_STEP_RAD` of a pivot at (x, y) from ``yaw0``
+    to ``yaw1`` the short way (none when it turns by nothing)."""
+    turn = math.remainder(yaw1 - yaw0, math.tau)
+    if abs(turn) <= _EPS:
+        return []
+    steps = max(1, int(math.ceil(abs(turn) / _PRESS_STEP_RAD)))
+    return [press.outline(x, y, yaw0 + turn * j / steps) for j in range(1, steps + 1)]
 
 
 def _seen(*geoms):

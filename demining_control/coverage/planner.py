@@ -63,7 +63,8 @@ from demining_bringup.contract import vehicle_params
 from demining_control.coverage.allowed import rectangle, robust
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
                                                LeadIns, add_lead_ins, back_up_blocked,
-                                               lead_band, pivot_sweep, start_moves)
+                                               driven_facing, head_presses, lead_band,
+                                               pivot_presses, pivot_sweep, start_moves)
 from demining_control.coverage.no_go import back_out_point, turn_reach
 from demining_control.coverage.route import AllowedRouter
 
@@ -2478,6 +2479,17 @@ class _Planner:
                   else Polygon())
         return inside.area + self._suspects_m2(inside, beyond), beyond.area
 
+    def suspect_hazard(self):
+        """The detected suspects' ground a track may not press: their discs less the
+        processed and declared safe ground (None: no suspect, or none left there)."""
+        if self._suspect_ground is None:
+            return None
+        hazard = self._suspect_ground
+        for ground in (self.processed, self.safe):
+            if ground is not None and not ground.is_empty:
+                hazard = robust(shapely.difference, hazard, ground)
+        return None if hazard.is_empty else hazard
+
     def _suspects_m2(self, *grounds) -> float:
         """The penalty of the suspects whose disc meets any of ``grounds`` (a pivot disc's
         ground not allowed), m^2 (``suspect_pivot_penalty_m2`` each, once; 0 without
@@ -2926,10 +2938,30 @@ def _plan_coverage(field: Sequence[XY], exclusion_zones: Sequence[Sequence[XY]],
     plan, planner = plan_from(start_xy, start_yaw)
     if plan.lead_ins.blind:
         plan, planner = _unblind(plan, planner, plan_from, start_xy, start_yaw, avoid)
-    if plan.lead_ins.start_pivot is not None and start_xy is not None and \
-            start_yaw is not None and params.start_move_max_m > 0.0:
+    if start_xy is not None and start_yaw is not None and params.start_move_max_m > 0.0 and (
+            plan.lead_ins.start_pivot is not None
+            or _start_pivot_presses(plan, planner, start_xy, start_yaw)):
         plan = _start_move(plan, planner, plan_from, start_xy, start_yaw)
     return plan
+
+
+def _start_pivot_presses(plan: CoveragePlan, planner: _Planner, start_xy: Optional[XY],
+                         start_yaw: Optional[float]) -> bool:
+    """Whether the plan's first pivot (at ``start_xy`` from ``start_yaw`` onto its first
+    leg, as the follower drives it) puts a track on a detected suspect's ground the tool has
+    not processed (:meth:`_Planner.suspect_hazard`)."""
+    hazard = planner.suspect_hazard()
+    if hazard is None or start_yaw is None or start_xy is None:
+        return False
+    xy = np.asarray(plan.waypoints, dtype=float).reshape(-1, 2)
+    d = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
+    moving = np.flatnonzero(d > _EPS)
+    if not len(moving):
+        return False
+    first = int(moving[0])
+    facing, _ = driven_facing(xy[first], xy[first + 1], float(plan.facing[first]))
+    return pivot_presses(float(xy[first, 0]), float(xy[first, 1]), start_yaw, facing,
+                         lead_geometry(planner.p), hazard)
 
 
 def _blind_m2(plan: CoveragePlan) -> float:
@@ -3019,6 +3051,12 @@ def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,
     a keep-out zone than its turning reach, unless the start is already. A plan from a
     moved start is taken only when it reaches less ground blind in all (its pivots and
     lowerings, :func:`_blind_m2`) and leaves no more ground unplanned: never worse elsewhere.
+
+    A first pivot that puts a track on a detected suspect (:func:`_start_pivot_presses`) is
+    moved so too, to where the tracks' pivot disc holds none, by a move that presses none,
+    and that plan is taken unless it leaves more ground unplanned: a known AP under a track
+    weighs more than blind ground (bench/missions.py gen_random seed 67: a re-plan after an
+    8.5 m way out of a no-go zone's reach pivoted a track over a PMN 1.6 m away).
     """
     p = planner.p
     g = lead_geometry(p)
@@ -3028,7 +3066,10 @@ def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,
                         seen=planner.scanned, driven=planner.driven, safe=planner.safe,
                         keep_out=planner.zone_block, fence=planner.fence,
                         outside_safe=planner.known_ground is None)
-    _, before = plan.lead_ins.start_pivot
+    before = plan.lead_ins.start_pivot[1] if plan.lead_ins.start_pivot is not None else 0.0
+    # a pivot over a detected suspect is moved off it first, blind ground or not
+    hazard = planner.suspect_hazard()
+    pressing = _start_pivot_presses(plan, planner, start_xy, start_yaw)
     c, s = math.cos(start_yaw), math.sin(start_yaw)
     # never back into a keep-out zone's turning reach: the machine has often just left it
     # (the node's back-out), and a pivot there swings the footprint into the zone
@@ -3039,8 +3080,15 @@ def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,
         there = (start_xy[0] + d * c, start_xy[1] + d * s)
         return planner._near_zone(there, reach) and \
             planner.zone_block.distance(Point(there)) < min(clear, reach)
-    moves = sorted((m for m in moves if m[1] < before - BLIND_TOLERANCE_M2
-                    and not nearer(m[0])),
+
+    def clear_of_suspects(d: float) -> bool:
+        # the move's own tracks, and a pivot of any angle there (its disc), off the suspects
+        there = (start_xy[0] + d * c, start_xy[1] + d * s)
+        return not head_presses(np.array([[*start_xy, start_yaw], [*there, start_yaw]]),
+                                start_yaw, g, hazard) and \
+            hazard.distance(Point(there)) > planner.p.pivot_radius_m
+    moves = sorted((m for m in moves if (m[1] < before - BLIND_TOLERANCE_M2 or pressing)
+                    and not nearer(m[0]) and (hazard is None or clear_of_suspects(m[0]))),
                    key=lambda m: (m[1] > BLIND_TOLERANCE_M2, m[1], abs(m[0])))
     blind = _blind_m2(plan)
     left = plan.unplanned_m2
@@ -3050,8 +3098,8 @@ def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,
             moved, _ = plan_from(there, start_yaw)
         except PlanningError:
             continue
-        if _blind_m2(moved) >= blind - BLIND_TOLERANCE_M2 or \
-                moved.unplanned_m2 > left + MIN_GAP_M2:
+        if moved.unplanned_m2 > left + MIN_GAP_M2 or (
+                not pressing and _blind_m2(moved) >= blind - BLIND_TOLERANCE_M2):
             continue
         way = _resample(np.array([start_xy, there], dtype=float), p.waypoint_spacing_m)
         moved.waypoints = np.vstack([way[:-1], moved.waypoints])
@@ -3060,10 +3108,11 @@ def _start_move(plan: CoveragePlan, planner: _Planner, plan_from, start_xy: XY,
         moved.length_m += abs(d)
         moved.transit_length_m += abs(d)
         moved.expected_time_s += abs(d) / p.transit_speed_mps
+        why = ('a track over a detected suspect' if pressing else
+               f'the tracks over {before:.1f} m^2 of the field no sensor has looked at')
         moved.notes.append(
             f'{"driving on" if d > 0.0 else "backing up"} {abs(d):.1f} m (tool raised) before '
-            f'the first pivot: where the machine stands it would sweep the tracks over '
-            f'{before:.1f} m^2 of the field no sensor has looked at')
+            f'the first pivot: where the machine stands it would sweep {why}')
         return moved
     return plan
 

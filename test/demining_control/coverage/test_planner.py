@@ -15,7 +15,7 @@ from shapely.ops import unary_union
 from demining_bringup.contract.area import HazardArea
 from demining_bringup.contract.parameters import ParamError, from_dict
 from demining_control.coverage.allowed import ContactParams, check_path, geofence, metres_outside
-from demining_control.coverage.lead_in import blind_pivots
+from demining_control.coverage.lead_in import blind_pivots, head_presses
 from demining_control.coverage.no_go import disc_polygon, footprint
 from demining_control.coverage import planner as planner_module
 from demining_control.coverage.planner import (_CORNER_RUNS_M, _EXCLUSION_PENALTY,
@@ -1154,3 +1154,22 @@ def test_round_off_holes_and_parts_of_the_unprocessed_ground_are_dropped_real_on
     assert Polygon(clean.interiors[0]).equals(Polygon(real))
     # nothing to drop: the same geometry, not a copy (caches key on it)
     assert without_slivers(clean) is clean
+
+
+def test_a_first_pivot_over_a_detected_suspect_is_moved_off_it():
+    """gen_random seed 67 (stop 74), recorded by the coverage planner: a way out of a no-go
+    zone's reach ended 1.6 m from a PMN the fusion tracked as AP; the re-plan's first pivot
+    there swept the right track over it (an AP detonation). The plan moves first, tool
+    raised, to where no pivot reaches a suspect, and its motions up to the first work leg
+    keep the tracks off every suspect on ground not processed."""
+    req = _recorded('gen_random_s67_suspect_at_start.json')
+    plan = req.plan()
+    hazard = unary_union([disc_polygon(x, y, r) for x, y, r in req.suspects])
+    hazard = hazard.difference(req.processed).difference(req.safe_ground)
+    rows = np.column_stack([plan.waypoints, plan.facing])
+    first_work = max(int(np.argmax(plan.work)), 1)
+    assert not head_presses(rows[:first_work + 1], req.start_yaw, lead_geometry(req.params),
+                            hazard)
+    assert any('a track over a detected suspect' in note for note in plan.notes)
+    # and the move is a straight one as the machine faces, along its trail
+    assert rows[1, 2] == pytest.approx(req.start_yaw)
