@@ -420,9 +420,12 @@ class ScanLeadMonitor:
     """
 
     def __init__(self, processed: Any, sensor_offset_m: float, sensor_width_m: float,
-                 tool_offset_m: float, tool_reach_m: float, reach_m: float = 0.1) -> None:
-        """Scan nothing yet."""
+                 tool_offset_m: float, tool_reach_m: float, reach_m: float = 0.1,
+                 in_field: Optional[Callable] = None) -> None:
+        """Scan nothing yet; ``in_field(xs, ys)``: the ground :attr:`where` counts (None:
+        all)."""
         self.processed = processed
+        self.in_field = in_field
         self.sensor_offset_m = sensor_offset_m
         self.half_sensor = 0.5 * sensor_width_m
         self.tool_offset_m = tool_offset_m
@@ -432,8 +435,9 @@ class ScanLeadMonitor:
         self.scanned = np.zeros(shape, dtype=bool)
         self.seen = np.zeros(shape, dtype=bool)
         self.unscanned = np.zeros(shape, dtype=bool)
-        #: (t, x, y, m^2) of every tick whose newly processed ground the boom had not
-        #: scanned: base_link then and that ground's area (``processed_before_scan.csv``).
+        #: (t, x, y, m^2) of every tick whose newly processed ground (in the field, with
+        #: ``in_field``) the boom had not scanned: base_link then and that ground's area
+        #: (``processed_before_scan.csv``).
         self.where: List[Tuple[float, float, float, float]] = []
 
     def check(self, x: float, y: float, yaw: float, t: float = math.nan) -> None:
@@ -459,8 +463,21 @@ class ScanLeadMonitor:
             self.unscanned[rows, cols] |= blind
             self.seen[rows, cols] |= done
             if blind.any():
-                self.where.append((float(t), float(x), float(y),
-                                   float(np.count_nonzero(blind)) * self.processed.res ** 2))
+                self._note(t, x, y, rows, cols, blind)
+
+    def _note(self, t: float, x: float, y: float, rows: slice, cols: slice,
+              blind: np.ndarray) -> None:
+        """Add the tick to :attr:`where` with the area of ``blind`` (the window's cells just
+        processed unscanned) in the field."""
+        p = self.processed
+        n = np.count_nonzero(blind)
+        if self.in_field is not None:
+            iy, ix = np.nonzero(blind)
+            n = np.count_nonzero(np.asarray(self.in_field(
+                p.x0 + (cols.start + ix + 0.5) * p.res, p.y0 + (rows.start + iy + 0.5) * p.res),
+                dtype=bool))
+        if n:
+            self.where.append((float(t), float(x), float(y), float(n) * p.res ** 2))
 
     def areas_m2(self, in_field: Optional[Callable] = None) -> Tuple[float, float]:
         """(processed, processed before scanned) m^2, within ``in_field(xs, ys)`` if given."""

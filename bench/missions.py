@@ -788,7 +788,8 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         scan = mm.ScanLeadMonitor(sim.processed, sp.sensor_offset_x_m, sp.sensor_width_m,
                                   sp.tool_offset_x_m,
                                   0.5 * max(sp.tool_width_m, sp.tool_strike_length_m)
-                                  + TOOL_WINDOW_MARGIN_M)
+                                  + TOOL_WINDOW_MARGIN_M, in_field=lambda xs, ys:
+                                  mm.in_hazard_field(mission.grid, xs, ys))
         blind = mm.UnscannedTrackMonitor(
             scan, geometry, lambda xs, ys: mm.in_hazard_field(mission.grid, xs, ys), safe)
         zones = host.runtimes['people_monitor'].component.zones.params \

@@ -248,11 +248,11 @@ def test_outside_the_field_only_declared_safe_ground_is_allowed():
 
 # --- events, rates, limits ----------------------------------------------------------------------
 
-def _drive_with_boom(start_x: float, tool_from_x: float, end_x: float):
+def _drive_with_boom(start_x: float, tool_from_x: float, end_x: float, in_field=None):
     """Drive along +x (the simulator's geometry: boom 4 m, flail 2.6 m ahead, both 2 m wide),
     the tool processing once base_link passes ``tool_from_x``; return the monitor."""
     truth = ProcessedTruth(-10.0, 30.0, -5.0, 5.0, 0.05)
-    mon = mm.ScanLeadMonitor(truth, 4.0, 2.0, 2.6, 1.5)
+    mon = mm.ScanLeadMonitor(truth, 4.0, 2.0, 2.6, 1.5, in_field=in_field)
     x = start_x
     while x <= end_x:
         if x >= tool_from_x:
@@ -278,6 +278,9 @@ def test_ground_processed_before_the_boom_scanned_it():
     # Only the field counts when asked.
     _, in_field = cold.areas_m2(lambda xs, ys: xs > 3.5)
     assert in_field == pytest.approx(2.0 * 0.4, abs=0.15)
+    # and the ticks listed, given the field, count its ground only
+    fenced = _drive_with_boom(0.0, 0.0, 10.0, in_field=lambda xs, ys: xs > 3.5)
+    assert sum(m2 for *_, m2 in fenced.where) == pytest.approx(in_field)
 
 
 def _blind_monitor(in_field=lambda xs, ys: np.ones(np.shape(xs), dtype=bool), safe=None):
