@@ -1173,3 +1173,20 @@ def test_a_first_pivot_over_a_detected_suspect_is_moved_off_it():
     assert any('a track over a detected suspect' in note for note in plan.notes)
     # and the move is a straight one as the machine faces, along its trail
     assert rows[1, 2] == pytest.approx(req.start_yaw)
+
+
+def test_a_transit_keeps_the_clearance_from_an_exclusion_zone_as_from_a_no_go_zone():
+    """gen_notch_clay_exclusion seed 66 (stop 74), recorded by the coverage planner: the
+    re-plan's first transit ran straight across the field past the exclusion zone's corner
+    with the hull 4 cm off it; the supervisor, extrapolating the follower's corrections,
+    stopped it there, and six pins later the mission was aborted at 33 %."""
+    req = _recorded('gen_notch_clay_exclusion_s66_corner.json')
+    plan = req.plan()
+    p = req.params
+    zone = unary_union([Polygon(z) for z in req.exclusion_zones])
+    hulls = [footprint(x, y, f, p.footprint_rear_m, p.footprint_front_m,
+                       p.footprint_half_width_m)
+             for (x, y), f in zip(plan.waypoints, plan.facing)]
+    # lanes and passes beside it keep the tool's clearance (the hull 0.1 m wider each side)
+    assert min(zone.distance(h) for h in hulls) >= \
+        p.exclusion_clearance_m - (p.footprint_half_width_m - 0.5 * p.tool_width_m) - 0.05
