@@ -408,8 +408,7 @@ def add_lead_ins(xy: np.ndarray, work: np.ndarray, facing: np.ndarray, g: LeadGe
     if len(xy) < 2:
         return xy, work, facing, report
     field = field if hasattr(field, 'geom_type') else Polygon(field)
-    known = unary_union([geom for geom in (processed, safe)
-                         if geom is not None and not geom.is_empty])
+    known = _seen(processed, safe)
     seen = known if scanned is None or scanned.is_empty else robust(
         shapely.union, known, scanned)
     # where a back-up may press the field's unprocessed ground as a last resort: scanned
@@ -498,11 +497,7 @@ def lead_in_ahead(path: np.ndarray, work: np.ndarray, k: int, pose: Tuple[float,
     # pose, lowering point, backed-up point, lowering point: then the path goes on from k
     rows = np.column_stack([xy, facing])[:4]
     if suspects is not None and not suspects.is_empty:
-        hazard = suspects
-        for geom in (processed, safe):
-            if geom is not None and not geom.is_empty:
-                hazard = robust(shapely.difference, hazard, geom)
-        if head_presses(rows, yaw, g, hazard):
+        if head_presses(rows, yaw, g, suspect_hazard(suspects, processed, safe)):
             # the band stays as blind as before the back-up: the caller plans round it
             band = blind_ground(float(path[k, 0]), float(path[k, 1]), float(path[k, 2]), g,
                                 field=field, seen=_seen(scanned, processed, safe))
@@ -527,8 +522,7 @@ def head_presses(rows: np.ndarray, yaw: float, g: LeadGeometry, hazard) -> bool:
     """
     if hazard is None or hazard.is_empty or len(rows) < 2:
         return False
-    press = SuspectPress(hazard, (0.5 * g.track_length_m, 0.5 * g.track_length_m,
-                                  g.contact_half_width_m))
+    press = _press(hazard, g)
     x, y = float(rows[0, 0]), float(rows[0, 1])
     reach = float(np.hypot(*np.diff(rows[:, :2], axis=0).T).sum())
     if not press.near(x, y, reach):
@@ -565,8 +559,7 @@ def pivot_presses(x: float, y: float, yaw0: float, yaw1: float, g: LeadGeometry,
     a track on ``hazard`` it does not stand on at the start (:func:`head_presses`)."""
     if hazard is None or hazard.is_empty:
         return False
-    press = SuspectPress(hazard, (0.5 * g.track_length_m, 0.5 * g.track_length_m,
-                                  g.contact_half_width_m))
+    press = _press(hazard, g)
     if not press.near(x, y, 0.0):
         return False
     return press.presses(press.outline(x, y, yaw0), _pivot_outlines(press, x, y, yaw0, yaw1))
@@ -581,6 +574,23 @@ def _pivot_outlines(press: SuspectPress, x: float, y: float, yaw0: float,
         return []
     steps = max(1, int(math.ceil(abs(turn) / _PRESS_STEP_RAD)))
     return [press.outline(x, y, yaw0 + turn * j / steps) for j in range(1, steps + 1)]
+
+
+def suspect_hazard(suspects, *allowed):
+    """The suspects' ground (a geometry) a track may not press: less the ``allowed`` ground
+    (processed, declared safe; None or empty ones skipped)."""
+    hazard = suspects
+    for geom in allowed:
+        if geom is not None and not geom.is_empty and not hazard.is_empty:
+            hazard = robust(shapely.difference, hazard, geom)
+    return hazard
+
+
+def _press(hazard, g: LeadGeometry) -> SuspectPress:
+    """The supervisor's judgement of a track on ``hazard``, with the tracks' outline (both
+    tracks and the belly between) of ``g``."""
+    return SuspectPress(hazard, (0.5 * g.track_length_m, 0.5 * g.track_length_m,
+                                 g.contact_half_width_m))
 
 
 def _seen(*geoms):

@@ -64,7 +64,8 @@ from demining_control.coverage.allowed import rectangle, robust
 from demining_control.coverage.lead_in import (BLIND_TOLERANCE_M2, TOOL_DEPTH_M, LeadGeometry,
                                                LeadIns, add_lead_ins, back_up_blocked,
                                                driven_facing, head_presses, lead_band,
-                                               pivot_presses, pivot_sweep, start_moves)
+                                               pivot_presses, pivot_sweep, start_moves,
+                                               suspect_hazard)
 from demining_control.coverage.no_go import back_out_point, turn_reach
 from demining_control.coverage.route import AllowedRouter
 
@@ -2486,10 +2487,7 @@ class _Planner:
         processed and declared safe ground (None: no suspect, or none left there)."""
         if self._suspect_ground is None:
             return None
-        hazard = self._suspect_ground
-        for ground in (self.processed, self.safe):
-            if ground is not None and not ground.is_empty:
-                hazard = robust(shapely.difference, hazard, ground)
+        hazard = suspect_hazard(self._suspect_ground, self.processed, self.safe)
         return None if hazard.is_empty else hazard
 
     def _suspects_m2(self, *grounds) -> float:
