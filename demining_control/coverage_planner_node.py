@@ -127,14 +127,16 @@ from shapely.ops import nearest_points, unary_union
 from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.area import HazardArea, load_area
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract.datatypes import (Detections, Grid, PlanStatus, SafetyEvent,
+from demining_bringup.contract.datatypes import (TRACK_HAZARD_KINDS, Detection, DetectionKind,
+                                                 Detections, Grid, PlanStatus, SafetyEvent,
                                                  VehicleState)
 from demining_bringup.contract.journal import journal_path, read_journal
 from demining_bringup.contract.parameters import param
 from demining_bringup.contract.states import (HAZARD_UNDER_TRACK, KEEP_OUT_CAUSES, SLOPE_STOP,
                                               DiagLevel, FollowerStatus, PlanState,
                                               SafetyState, hazard_position)
-from demining_control.coverage.allowed import check_path, contact_for, geofence, metres_outside
+from demining_control.coverage.allowed import (check_path, contact_for, geofence,
+                                               metres_outside, robust)
 from demining_control.coverage.no_go import (ESCAPE_FIRST_MAX_M, ESCAPE_MAX_PIVOTS, NoGoZones,
                                              SuspectPress, back_out_point, disc_polygon,
                                              escape, first_refusal, first_zone_entered,
@@ -226,6 +228,22 @@ class CoveragePlannerConfig(CoverageParams):
     suspect_replan_progress_m2: float = param(
         2.0, 'new ground of the field the tool must process to end a run of re-plans for '
         'suspects (suspect_replans_idle_max), m^2', min=0.0, max=10000.0)
+    reprocess_suspects: bool = param(
+        True, 'when the coverage is final, one more pass of the tool over each detected '
+        'suspect (an AP or unknown track) on processed ground of the field (its disc: '
+        'hazard_discs): a chain flail leaves about 10 % of the AP mines it meets live, '
+        'untouched, damaged or thrown aside (Minerats 1996; GICHD 2004), and a second pass over '
+        'a mine the sensors found leaves about 1 %. bench/missions.py gen_lshape_sand_rows '
+        'seeds 66 and 67: a PMA-2 each, tracked as unknown, left intact in processed ground')
+    reprocess_max_s: float = param(
+        900.0, "that pass's expected time at most (the plan's expected_time_s): past it the "
+        'pass keeps the suspects labelled AP first, then the most confident unknown ones, '
+        "halving them; below the mission manager's no_progress_abort_s (the pass processes "
+        'no new ground), s', min=0.0, max=86400.0)
+    reprocess_margin_m: float = param(
+        0.5, "the second pass processes each suspect's disc (hazard_discs) grown by this: "
+        "the track's position errs by centimetres and the tool's by more, and the planner "
+        'plans no gap below 0.5 m^2 (a 0.3 m disc is 0.28 m^2), m', min=0.0, max=5.0)
     lowering_check_m: float = param(
         1.0, "the path's next tool lowering is judged again (its lead band against the ground "
         'the boom has scanned at the driven poses) when base_link comes this near it, m',
@@ -346,6 +364,10 @@ class CoveragePlannerComponent(Component):
         #: Re-cover passes planned so far; True once the coverage is final (status complete).
         self.recover_passes = 0
         self.final = False
+        #: The second pass over the suspects on processed ground (``reprocess_suspects``):
+        #: None before the coverage was first final, else (the reason it was, the suspects
+        #: the pass re-processes; 0: none).
+        self.second_pass: Optional[Tuple[str, int]] = None
         #: Pin recovery: since when the supervisor refuses motion at keep-out ground (None:
         #: it does not), when it last let the machine go, the re-plans so far, and per zone
         #: its pins and extra planning margin (key: ('x', index) exclusion, ('n', index) no-go).
@@ -365,6 +387,9 @@ class CoveragePlannerComponent(Component):
         #: the supervisor's refusals of the current pin were one, and the ones that pinned it:
         #: planned round like a no-go zone and left for manual clearance.
         self.hazards: List[Tuple[float, float, float]] = []
+        #: the fusion's AP and unknown tracks behind them (kind and confidence: which ones a
+        #: second pass takes first)
+        self.suspect_tracks: List[Detection] = []
         self.hazard_refused = False
         #: where the latest such refusal said the suspect is (None: it did not say)
         self.hazard_refused_at: Optional[Tuple[float, float]] = None
@@ -808,10 +833,71 @@ class CoveragePlannerComponent(Component):
         return float(field.area - (field.intersection(done).area if done is not None else 0.0))
 
     def _finish(self, reason: str, now: float) -> None:
-        """The coverage is final: latch ``complete`` with ``reason``."""
+        """The coverage is final: latch ``complete`` with ``reason``; the first time, the
+        second pass over the suspects on processed ground comes first
+        (:meth:`_second_pass`)."""
+        if self._second_pass(reason, now):
+            return
+        if self.second_pass is not None and self.second_pass[1]:
+            first, n = self.second_pass
+            reason = (f'{first}; then a second pass over {n} detected suspect(s) on processed '
+                      f'ground: {reason}')
         self.final = True
         self._publish_status(PlanState.COMPLETE, reason, now)
         self.log.info(f'coverage final: {reason}')
+
+    def _second_pass(self, reason: str, now: float) -> bool:
+        """The first time the coverage is final: plan one more pass of the tool over the
+        detected suspects on processed ground (``reprocess_suspects``), within
+        ``reprocess_max_s``; False when none is due (the coverage is then final).
+
+        The pass is a re-cover pass (:meth:`_plan` ``recover``) on the processed ground less
+        the suspects' discs: the planner plans lanes over them and keeps its pivots off them,
+        the tracks drive processed ground. The record is unchanged: the discs are processed
+        ground, and what the last pass left unprocessed is still what is reported.
+        """
+        c = self.config
+        if self.second_pass is not None or not c.reprocess_suspects or self.error \
+                or self.pose is None:
+            return False
+        processed = self._processed_now()
+        spots = self._second_pass_spots(processed)
+        self.second_pass = (reason, 0)
+        while spots:
+            self.second_pass = (reason, len(spots))
+            self.log.info(f'coverage: {reason}; a second pass over {len(spots)} detected '
+                          'suspect(s) on processed ground')
+            planned = self._plan(self.pose, processed, now, recover=True,
+                                 reprocess=unary_union(spots))
+            if self.final or self.error or not planned:
+                return self.final or bool(self.error)
+            if self.plan.expected_time_s <= c.reprocess_max_s or len(spots) == 1:
+                return True
+            spots = spots[:len(spots) // 2]
+        return False
+
+    def _second_pass_spots(self, processed) -> List[Polygon]:
+        """The discs of the suspects (:func:`hazard_discs`, grown by
+        ``reprocess_margin_m``) whose centre lies on processed ground of the field, not
+        marked: the AP tracks first, then the unknown ones, each by confidence, the most
+        confident first."""
+        if processed is None or processed.is_empty:
+            return []
+        field = Polygon(self.area.field)
+        margin = self.config.hazard_track_margin_m + self.config.reprocess_margin_m
+        ranked = sorted(self.suspect_tracks, key=lambda d: (d.kind != DetectionKind.AP,
+                                                            -float(d.confidence)))
+        spots = []
+        for d in ranked:
+            disc = hazard_discs([d], margin)
+            if not disc:
+                continue
+            x, y, r = disc[0]
+            here = Point(x, y)
+            if field.contains(here) and processed.contains(here) and not any(
+                    m.contains(here) for m in self.marked):
+                spots.append(disc_polygon(x, y, r))
+        return spots
 
     def _check_pinned(self, pose: VehicleState, now: float) -> None:
         """Re-plan round the keep-out zone that keeps refusing the path (module docstring).
@@ -1101,6 +1187,7 @@ class CoveragePlannerComponent(Component):
         """A new AT/UXO no-go zone: re-plan the remaining ground around every zone (and keep
         the suspects a track may not press)."""
         self.hazards = hazard_discs(dets.items, self.config.hazard_track_margin_m)
+        self.suspect_tracks = [d for d in dets.items if d.kind in TRACK_HAZARD_KINDS]
         added = self.no_go.update(dets.items)
         for x, y, r in added:
             self.log.warning(f'no-go zone: AT mine or UXO at ({x:.1f}, {y:.1f}), radius '
@@ -1278,7 +1365,8 @@ class CoveragePlannerComponent(Component):
 
     def _plan(self, pose: VehicleState, processed, now: float,
               force_back_out: bool = False, recover: bool = False,
-              pinned_at: Optional[Tuple[float, float]] = None, optional: bool = False) -> bool:
+              pinned_at: Optional[Tuple[float, float]] = None, optional: bool = False,
+              reprocess=None) -> bool:
         """Plan from ``pose`` (around every no-go zone); emit the path; False on failure.
 
         When a zone is within the machine's pivot reach (it was detected ahead, under the
@@ -1290,6 +1378,9 @@ class CoveragePlannerComponent(Component):
         footprint into (:meth:`_refused_start`): a plan that fails now says so. ``optional``:
         the path in force stays valid (a re-plan for a suspect ahead): a plan that fails, or
         whose first motion the supervisor would refuse, leaves it in force with a warning.
+        ``reprocess``: processed ground (a shapely geometry) the plan processes again (the
+        second pass over the suspects, :meth:`_second_pass`); what the last plan left
+        unprocessed stays what the status reports.
         """
         c = self.config
         self._lift_unseen()
@@ -1343,15 +1434,18 @@ class CoveragePlannerComponent(Component):
         scanned = self._scanned_now()
         driven = self._pressed_ground(pose)
         suspects = self._unmarked()
+        # the ground the plan takes as processed: less what it processes again
+        done = (processed if reprocess is None or processed is None
+                else robust(shapely.difference, processed, reprocess))
         try:
             # the machine faces as at the start: as now, or as it backed out the way it came
             self._keep_request(PlanRequest(
                 field=list(self.area.field), exclusion_zones=zones, start=start, params=c,
-                start_yaw=start_yaw, processed=processed, safe_ground=self.safe_ground,
+                start_yaw=start_yaw, processed=done, safe_ground=self.safe_ground,
                 no_go_zones=no_go, fence=self.fence, stamp=now, scanned=scanned,
                 driven=driven, suspects=suspects))
             try:
-                plan = plan_coverage(self.area.field, zones, start, c, processed=processed,
+                plan = plan_coverage(self.area.field, zones, start, c, processed=done,
                                      safe_ground=self.safe_ground, no_go_zones=no_go,
                                      fence=self.fence, start_yaw=start_yaw, scanned=scanned,
                                      driven=driven, suspects=suspects)
@@ -1439,7 +1533,11 @@ class CoveragePlannerComponent(Component):
                 return False
             return self._plan(pose, processed, now, force_back_out=True, recover=recover,
                               pinned_at=where)
-        plan.unplanned += self._steep_unreached(processed)
+        if reprocess is not None and self.plan is not None:
+            # the discs are processed ground: what is left unprocessed is the last pass's
+            plan.unplanned = list(self.plan.unplanned)
+        else:
+            plan.unplanned += self._steep_unreached(processed)
         # the plan knew these suspects (and kept its turns off them where it could)
         self.suspects_checked.update(suspect_key(x, y) for x, y, _ in suspects)
         self.plan, self.path, self.work = plan, path, work

@@ -290,6 +290,50 @@ def test_re_cover_passes_are_bounded(area_file):
     assert sum(1 for p, _ in out if p == 'path') == 2
 
 
+@pytest.mark.parametrize('reprocess,max_s', [(True, 900.0), (True, 1.0), (False, 900.0)])
+def test_suspects_on_processed_ground_get_a_second_pass_before_the_coverage_is_final(
+        area_file, reprocess, max_s):
+    """gen_lshape_sand_rows seeds 66 and 67: a PMA-2 each, tracked as unknown, was left
+    intact under the flail (a chain flail leaves about 10 % of AP mines live) and the
+    mission completed. With ``reprocess_suspects``, a finished coverage first gets one more
+    pass of the tool over each AP and unknown track on processed ground (not clutter), its
+    report unchanged; past ``reprocess_max_s`` the pass keeps the AP tracks first."""
+    rt, out = _statuses(area_file, reprocess_suspects=reprocess, reprocess_max_s=max_s)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('follower', FollowerStatus.FOLLOWING, 1.0)
+    rt.deliver('pose', VehicleState(500.0, 15.0, 21.0, 0.0), 500.0)
+    _processed(rt, 500.0)
+    ap = Detection(x=22.0, y=15.0, depth=0.1, confidence=0.4, kind=DetectionKind.AP,
+                   radius=0.05)
+    unknown = Detection(x=8.0, y=6.0, depth=0.1, confidence=0.9, kind=DetectionKind.UNKNOWN,
+                        radius=0.05)
+    clutter = Detection(x=15.0, y=10.0, depth=0.1, confidence=0.9,
+                        kind=DetectionKind.CLUTTER, radius=0.05)
+    rt.deliver('detections', Detections(500.0, [unknown, clutter, ap]), 500.0)
+    n = len(out)
+    rt.deliver('follower', FollowerStatus.DONE, 500.0)
+    c = rt.component
+    paths = [v for p, v in out[n:] if p == 'path']
+    if not reprocess:
+        assert not paths and c.status.state == PlanState.COMPLETE.value
+        assert 'second pass' not in c.status.reason
+        return
+    assert paths and c.status.state == PlanState.PLANNED.value and not c.status.unreached
+    strips = lane_strips(c.plan.lanes, c.plan.headland, c.config.tool_width_m)
+    passes = [d for d in (ap, unknown) if strips.contains(Point(d.x, d.y).buffer(0.3))]
+    assert passes == ([ap] if max_s < 10.0 else [ap, unknown])
+    assert not strips.intersects(Point(clutter.x, clutter.y))
+    # driven, everything processed: final, saying so, and no more paths
+    _processed(rt, 700.0)
+    rt.deliver('follower', FollowerStatus.FOLLOWING, 501.0)
+    rt.deliver('follower', FollowerStatus.DONE, 700.0)
+    assert c.status.state == PlanState.COMPLETE.value
+    assert f'second pass over {len(passes)} detected suspect(s)' in c.status.reason
+    n = len(out)
+    rt.deliver('follower', FollowerStatus.DONE, 701.0)
+    assert len(out) == n
+
+
 def _refuse(rt, stamp, reason=None):
     from demining_bringup.contract.datatypes import SafetyEvent
     from demining_bringup.contract.states import NO_GO_AHEAD, SafetyState
