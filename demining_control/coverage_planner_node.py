@@ -236,10 +236,12 @@ class CoveragePlannerConfig(CoverageParams):
         'a mine the sensors found leaves about 1 %. bench/missions.py gen_lshape_sand_rows '
         'seeds 66 and 67: a PMA-2 each, tracked as unknown, left intact in processed ground')
     reprocess_max_s: float = param(
-        900.0, "that pass's expected time at most (the plan's expected_time_s): past it the "
-        'pass keeps the suspects labelled AP first, then the most confident unknown ones, '
-        "halving them; below the mission manager's no_progress_abort_s (the pass processes "
-        'no new ground), s', min=0.0, max=86400.0)
+        900.0, "that pass's time at most: planned to take no longer at the mission's pace "
+        "(the plan's expected_time_s times the time the mission has taken over its first "
+        "plan's: gen_lshape_sand_rows seed 67 took 4.5 times it, the tool governed slower "
+        'in sand), the suspects labelled AP first, then the most confident unknown ones, and '
+        "ended where the machine is when it lasts longer; below the mission manager's "
+        'no_progress_abort_s (the pass processes no new ground), s', min=0.0, max=86400.0)
     reprocess_margin_m: float = param(
         0.5, "the second pass processes each suspect's disc (hazard_discs) grown by this: "
         "the track's position errs by centimetres and the tool's by more, and the planner "
@@ -368,6 +370,10 @@ class CoveragePlannerComponent(Component):
         #: None before the coverage was first final, else (the reason it was, the suspects
         #: the pass re-processes; 0: none).
         self.second_pass: Optional[Tuple[str, int]] = None
+        #: when that pass began (None: it is not under way)
+        self.second_pass_since: Optional[float] = None
+        #: (stamp, expected_time_s) of the first plan: the mission's pace against it
+        self.first_plan: Optional[Tuple[float, float]] = None
         #: Pin recovery: since when the supervisor refuses motion at keep-out ground (None:
         #: it does not), when it last let the machine go, the re-plans so far, and per zone
         #: its pins and extra planning margin (key: ('x', index) exclusion, ('n', index) no-go).
@@ -448,6 +454,7 @@ class CoveragePlannerComponent(Component):
         self._check_pinned(pose, now)
         self._check_steep(pose, now)
         self._check_lowering(pose, now)
+        self._check_second_pass(pose, now)
 
     def _extend_trail(self, pose: VehicleState) -> None:
         """Add the pose to the driven trail when it moved or turned a trail step (and the
@@ -842,6 +849,7 @@ class CoveragePlannerComponent(Component):
             first, n = self.second_pass
             reason = (f'{first}; then a second pass over {n} detected suspect(s) on processed '
                       f'ground: {reason}')
+        self.second_pass_since = None
         self.final = True
         self._publish_status(PlanState.COMPLETE, reason, now)
         self.log.info(f'coverage final: {reason}')
@@ -863,6 +871,7 @@ class CoveragePlannerComponent(Component):
         processed = self._processed_now()
         spots = self._second_pass_spots(processed)
         self.second_pass = (reason, 0)
+        pace = self._pace(now)
         while spots:
             self.second_pass = (reason, len(spots))
             self.log.info(f'coverage: {reason}; a second pass over {len(spots)} detected '
@@ -871,10 +880,34 @@ class CoveragePlannerComponent(Component):
                                  reprocess=unary_union(spots))
             if self.final or self.error or not planned:
                 return self.final or bool(self.error)
-            if self.plan.expected_time_s <= c.reprocess_max_s or len(spots) == 1:
+            if self.plan.expected_time_s * pace <= c.reprocess_max_s or len(spots) == 1:
+                self.second_pass_since = now
                 return True
             spots = spots[:len(spots) // 2]
         return False
+
+    def _pace(self, now: float) -> float:
+        """The time the mission has taken over its first plan's expected time (at least
+        1): the planner's expected times assume ``working_speed_mps``, the tool controller
+        governs slower in most soils, and stops and re-plans add more."""
+        if self.first_plan is None or self.first_plan[1] <= 0.0:
+            return 1.0
+        stamp, expected = self.first_plan
+        return max(1.0, (now - stamp) / expected)
+
+    def _check_second_pass(self, pose: VehicleState, now: float) -> None:
+        """End the second pass where the machine is once it has lasted ``reprocess_max_s``
+        (the mission manager's no-progress watchdog must not end the mission in it)."""
+        since = self.second_pass_since
+        if since is None or self.final or now - since < self.config.reprocess_max_s:
+            return
+        unplanned = self.plan.unplanned
+        self.plan = _nothing_left(pose, self.config)
+        self.plan.unplanned = unplanned
+        self.path, self.work = np.array([[pose.x, pose.y, pose.yaw]]), np.zeros(0, dtype=bool)
+        self.progress = 0
+        self.emit('path', self.path)
+        self._finish(f'ended after {now - since:.0f} s (reprocess_max_s)', now)
 
     def _second_pass_spots(self, processed) -> List[Polygon]:
         """The discs of the suspects (:func:`hazard_discs`, grown by
@@ -1532,7 +1565,7 @@ class CoveragePlannerComponent(Component):
                                    'refuse it)', futile=True):
                 return False
             return self._plan(pose, processed, now, force_back_out=True, recover=recover,
-                              pinned_at=where)
+                              pinned_at=where, reprocess=reprocess)
         if reprocess is not None and self.plan is not None:
             # the discs are processed ground: what is left unprocessed is the last pass's
             plan.unplanned = list(self.plan.unplanned)
@@ -1542,6 +1575,8 @@ class CoveragePlannerComponent(Component):
         self.suspects_checked.update(suspect_key(x, y) for x, y, _ in suspects)
         self.plan, self.path, self.work = plan, path, work
         self.progress = 0
+        if self.first_plan is None:
+            self.first_plan = (now, plan.expected_time_s)
         self.final = False
         self.emit('path', path)
         self._publish_status(PlanState.PLANNED, plan.summary(), now)

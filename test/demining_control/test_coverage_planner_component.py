@@ -334,6 +334,43 @@ def test_suspects_on_processed_ground_get_a_second_pass_before_the_coverage_is_f
     assert len(out) == n
 
 
+@pytest.mark.parametrize('done_at', [500.0, 8000.0])
+def test_a_second_pass_is_planned_at_the_missions_pace_and_ended_past_reprocess_max_s(
+        area_file, done_at):
+    """gen_lshape_sand_rows seed 67: the second pass over 16 suspects was planned to take
+    806 s, but the mission had taken 4.5 times its first plan's expected time (the tool
+    governed slower in sand), and after 1,800 s of the pass the mission manager's
+    no-progress watchdog aborted the mission. The pass is planned at the mission's pace,
+    and ended where the machine is once it has lasted ``reprocess_max_s``."""
+    rt, out = _statuses(area_file, reprocess_max_s=150.0)
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    c = rt.component
+    expected = c.plan.expected_time_s
+    assert c.first_plan == (0.0, expected) and expected > 1000.0
+    rt.deliver('follower', FollowerStatus.FOLLOWING, 1.0)
+    rt.deliver('pose', VehicleState(done_at, 15.0, 21.0, 0.0), done_at)
+    _processed(rt, done_at)
+    ap = Detection(x=22.0, y=15.0, depth=0.1, confidence=0.4, kind=DetectionKind.AP,
+                   radius=0.05)
+    unknown = Detection(x=8.0, y=6.0, depth=0.1, confidence=0.9, kind=DetectionKind.UNKNOWN,
+                        radius=0.05)
+    rt.deliver('detections', Detections(done_at, [unknown, ap]), done_at)
+    rt.deliver('follower', FollowerStatus.DONE, done_at)
+    assert c.status.state == PlanState.PLANNED.value and c.second_pass_since == done_at
+    pace = max(1.0, done_at / expected)
+    assert c.plan.expected_time_s * pace <= 150.0 or c.second_pass[1] == 1
+    assert c.second_pass[1] == (2 if done_at < expected else 1)
+    rt.deliver('follower', FollowerStatus.FOLLOWING, done_at + 1.0)
+    rt.deliver('pose', VehicleState(done_at + 149.0, 15.0, 15.0, 0.0), done_at + 149.0)
+    assert c.status.state == PlanState.PLANNED.value
+    n = len(out)
+    rt.deliver('pose', VehicleState(done_at + 150.0, 15.0, 15.0, 0.0), done_at + 150.0)
+    (_, path), = [(p, v) for p, v in out[n:] if p == 'path']
+    assert np.allclose(path, [[15.0, 15.0, 0.0]]) and c.second_pass_since is None
+    assert c.status.state == PlanState.COMPLETE.value
+    assert c.status.reason.endswith('ended after 150 s (reprocess_max_s)')
+
+
 def _refuse(rt, stamp, reason=None):
     from demining_bringup.contract.datatypes import SafetyEvent
     from demining_bringup.contract.states import NO_GO_AHEAD, SafetyState
