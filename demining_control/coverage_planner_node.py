@@ -236,12 +236,12 @@ class CoveragePlannerConfig(CoverageParams):
         'a mine the sensors found leaves about 1 %. bench/missions.py gen_lshape_sand_rows '
         'seeds 66 and 67: a PMA-2 each, tracked as unknown, left intact in processed ground')
     reprocess_max_s: float = param(
-        900.0, "that pass's time at most: planned to take no longer at the mission's pace "
+        1500.0, "that pass's time at most: planned to take no longer at the mission's pace "
         "(the plan's expected_time_s times the time the mission has taken over its first "
         "plan's: gen_lshape_sand_rows seed 67 took 4.5 times it, the tool governed slower "
-        'in sand), the suspects labelled AP first, then the most confident unknown ones, and '
-        "ended where the machine is when it lasts longer; below the mission manager's "
-        'no_progress_abort_s (the pass processes no new ground), s', min=0.0, max=86400.0)
+        'in sand), the likeliest mines first, and ended where the machine is when it lasts '
+        "longer; below the mission manager's no_progress_abort_s (the pass processes no new "
+        'ground), s', min=0.0, max=86400.0)
     reprocess_margin_m: float = param(
         0.5, "the second pass processes each suspect's disc (hazard_discs) grown by this: "
         "the track's position errs by centimetres and the tool's by more, and the planner "
@@ -857,7 +857,8 @@ class CoveragePlannerComponent(Component):
     def _second_pass(self, reason: str, now: float) -> bool:
         """The first time the coverage is final: plan one more pass of the tool over the
         detected suspects on processed ground (``reprocess_suspects``), within
-        ``reprocess_max_s``; False when none is due (the coverage is then final).
+        ``reprocess_max_s`` at the mission's pace (:meth:`_pace`), the likeliest mines
+        first; False when none is due (the coverage is then final).
 
         The pass is a re-cover pass (:meth:`_plan` ``recover``) on the processed ground less
         the suspects' discs: the planner plans lanes over them and keeps its pivots off them,
@@ -912,14 +913,18 @@ class CoveragePlannerComponent(Component):
     def _second_pass_spots(self, processed) -> List[Polygon]:
         """The discs of the suspects (:func:`hazard_discs`, grown by
         ``reprocess_margin_m``) whose centre lies on processed ground of the field, not
-        marked: the AP tracks first, then the unknown ones, each by confidence, the most
-        confident first."""
+        marked: the likeliest mines first (the fusion publishes an AP track's P(AP) and an
+        unknown one's P(no hazard) as its confidence: demining_perception/fusion/core.py)."""
         if processed is None or processed.is_empty:
             return []
         field = Polygon(self.area.field)
         margin = self.config.hazard_track_margin_m + self.config.reprocess_margin_m
-        ranked = sorted(self.suspect_tracks, key=lambda d: (d.kind != DetectionKind.AP,
-                                                            -float(d.confidence)))
+
+        def hazard(d: Detection) -> float:
+            c = float(d.confidence)
+            return c if d.kind == DetectionKind.AP else 1.0 - c
+
+        ranked = sorted(self.suspect_tracks, key=hazard, reverse=True)
         spots = []
         for d in ranked:
             disc = hazard_discs([d], margin)

@@ -297,7 +297,8 @@ def test_suspects_on_processed_ground_get_a_second_pass_before_the_coverage_is_f
     intact under the flail (a chain flail leaves about 10 % of AP mines live) and the
     mission completed. With ``reprocess_suspects``, a finished coverage first gets one more
     pass of the tool over each AP and unknown track on processed ground (not clutter), its
-    report unchanged; past ``reprocess_max_s`` the pass keeps the AP tracks first."""
+    report unchanged; past ``reprocess_max_s`` the pass keeps the likeliest mines: an unknown
+    track's confidence is its P(no hazard), an AP track's its P(AP)."""
     rt, out = _statuses(area_file, reprocess_suspects=reprocess, reprocess_max_s=max_s)
     rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
     rt.deliver('follower', FollowerStatus.FOLLOWING, 1.0)
@@ -305,7 +306,7 @@ def test_suspects_on_processed_ground_get_a_second_pass_before_the_coverage_is_f
     _processed(rt, 500.0)
     ap = Detection(x=22.0, y=15.0, depth=0.1, confidence=0.4, kind=DetectionKind.AP,
                    radius=0.05)
-    unknown = Detection(x=8.0, y=6.0, depth=0.1, confidence=0.9, kind=DetectionKind.UNKNOWN,
+    unknown = Detection(x=8.0, y=6.0, depth=0.1, confidence=0.1, kind=DetectionKind.UNKNOWN,
                         radius=0.05)
     clutter = Detection(x=15.0, y=10.0, depth=0.1, confidence=0.9,
                         kind=DetectionKind.CLUTTER, radius=0.05)
@@ -321,7 +322,7 @@ def test_suspects_on_processed_ground_get_a_second_pass_before_the_coverage_is_f
     assert paths and c.status.state == PlanState.PLANNED.value and not c.status.unreached
     strips = lane_strips(c.plan.lanes, c.plan.headland, c.config.tool_width_m)
     passes = [d for d in (ap, unknown) if strips.contains(Point(d.x, d.y).buffer(0.3))]
-    assert passes == ([ap] if max_s < 10.0 else [ap, unknown])
+    assert passes == ([unknown] if max_s < 10.0 else [ap, unknown])
     assert not strips.intersects(Point(clutter.x, clutter.y))
     # driven, everything processed: final, saying so, and no more paths
     _processed(rt, 700.0)
