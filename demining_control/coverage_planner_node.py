@@ -60,8 +60,11 @@ with its report. The zones are not journaled: a resumed mission finds them again
 Re-cover: when the follower has driven the whole path (``done``), ground it left unprocessed
 (a stop that lifted the tool on a work leg, a lane cut short) is planned again from where the
 machine stands, up to ``max_recover_passes`` times. When nothing is left that a lane or pass
-reaches, or the passes are used up, /coverage/status says ``complete`` with what is left: the
-mission manager's cue that the coverage is final.
+reaches, or the passes are used up, a second pass of the tool goes once over the detected
+suspects on processed ground (``reprocess_suspects``: a flail leaves about one AP mine in ten
+it meets live), the likeliest mines first, within ``reprocess_max_s`` at the mission's pace;
+then /coverage/status says ``complete`` with what is left: the mission manager's cue that the
+coverage is final.
 
 The way back: a back-out (out of a new zone's pivot reach, or after a pin) sweeps only
 ground the tracks may be on: processed, declared safe, or the driven trail (the footprint at
