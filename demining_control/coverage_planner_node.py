@@ -243,8 +243,9 @@ class CoveragePlannerConfig(CoverageParams):
         "(the plan's expected_time_s times the time the mission has taken over its first "
         "plan's: gen_lshape_sand_rows seed 67 took 4.5 times it, the tool governed slower "
         'in sand), the likeliest mines first, and ended where the machine is when it lasts '
-        "longer; below the mission manager's no_progress_abort_s (the pass processes no new "
-        'ground), s', min=0.0, max=86400.0)
+        'longer, or sooner when the mission manager\'s no_progress_abort_s would end the '
+        'mission (the pass processes no new ground), s', min=0.0, max=86400.0)
+    no_progress_abort_s: float = vehicle_params.no_progress_abort_s()
     reprocess_margin_m: float = param(
         0.5, "the second pass processes each suspect's disc (hazard_discs) grown by this: "
         "the track's position errs by centimetres and the tool's by more, and the planner "
@@ -255,6 +256,9 @@ class CoveragePlannerConfig(CoverageParams):
         min=0.1, max=10.0)
 
 
+#: The second pass ends this long before the mission manager's no-progress watchdog would
+#: end the mission: its processed grid comes at 1 Hz, and the path ends at the next pose, s.
+_WATCHDOG_MARGIN_S = 60.0
 #: Waypoints ahead of the last one reached searched for the machine's progress (20 m at the
 #: planner's 0.5 m spacing: a pose every 0.1 s at 0.8 m/s moves 0.08 m).
 _PROGRESS_WINDOW = 40
@@ -377,6 +381,9 @@ class CoveragePlannerComponent(Component):
         self.second_pass_since: Optional[float] = None
         #: (stamp, expected_time_s) of the first plan: the mission's pace against it
         self.first_plan: Optional[Tuple[float, float]] = None
+        #: (cells of the field processed, when that count last grew): the mission manager's
+        #: no-progress watchdog, which the second pass must not run into
+        self.field_progress: Tuple[int, float] = (0, 0.0)
         #: Pin recovery: since when the supervisor refuses motion at keep-out ground (None:
         #: it does not), when it last let the machine go, the re-plans so far, and per zone
         #: its pins and extra planning margin (key: ('x', index) exclusion, ('n', index) no-go).
@@ -900,10 +907,15 @@ class CoveragePlannerComponent(Component):
         return max(1.0, (now - stamp) / expected)
 
     def _check_second_pass(self, pose: VehicleState, now: float) -> None:
-        """End the second pass where the machine is once it has lasted ``reprocess_max_s``
-        (the mission manager's no-progress watchdog must not end the mission in it)."""
+        """End the second pass where the machine is once it has lasted ``reprocess_max_s``,
+        or when the mission manager's no-progress watchdog would end the mission within
+        :data:`_WATCHDOG_MARGIN_S` (the pass processes no new ground: one that began after a
+        re-cover pass that processed none has less than ``reprocess_max_s`` left)."""
         since = self.second_pass_since
-        if since is None or self.final or now - since < self.config.reprocess_max_s:
+        c = self.config
+        if since is None or self.final or (
+                now - since < c.reprocess_max_s and now - self.field_progress[1]
+                < c.no_progress_abort_s - _WATCHDOG_MARGIN_S):
             return
         unplanned = self.plan.unplanned
         self.plan = _nothing_left(pose, self.config)
@@ -911,7 +923,9 @@ class CoveragePlannerComponent(Component):
         self.path, self.work = np.array([[pose.x, pose.y, pose.yaw]]), np.zeros(0, dtype=bool)
         self.progress = 0
         self.emit('path', self.path)
-        self._finish(f'ended after {now - since:.0f} s (reprocess_max_s)', now)
+        why = ('reprocess_max_s' if now - since >= c.reprocess_max_s
+               else 'before the no-progress watchdog')
+        self._finish(f'ended after {now - since:.0f} s ({why})', now)
 
     def _second_pass_spots(self, processed) -> List[Polygon]:
         """The discs of the suspects (:func:`hazard_discs`, grown by
@@ -1213,9 +1227,13 @@ class CoveragePlannerComponent(Component):
             self.log.warning(f'plan request not kept: {exc}', throttle_s=60.0)
 
     def on_processed(self, grid: Grid, now: float) -> None:
-        """Keep the processed-ground grid (what a re-plan need not cover again); the first
-        one sets the cells of the boom's swept ground (:attr:`scanned`)."""
+        """Keep the processed-ground grid (what a re-plan need not cover again), and when
+        the field's processed ground last grew; the first one sets the cells of the boom's
+        swept ground (:attr:`scanned`)."""
         self.processed = grid
+        cells = self._field_cells_processed()
+        if cells > self.field_progress[0]:
+            self.field_progress = (cells, now)
         if self.scanned is None:
             c = self.config
             # the swath's sides taken inside the boom's edges, as the plan's own swaths are

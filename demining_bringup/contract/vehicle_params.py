@@ -158,6 +158,13 @@ def track_length_m() -> Any:
                  max=20.0)
 
 
+def no_progress_abort_s() -> Any:
+    """The mission manager's no-progress watchdog (the coverage planner ends its second pass
+    over the suspects before it)."""
+    return param(1800.0, 'abort when no new ground is processed for this long while clearing '
+                 '(longer than the longest transit), s', min=1.0, max=604800.0)
+
+
 def geofence_margin_m() -> Any:
     """How far the machine may go beyond allowed ground (field, declared safe ground)."""
     return param(10.0, 'the geofence is the field and the declared safe ground (approach lanes, '

@@ -89,9 +89,7 @@ class MissionParams:
         'docs/sources.md) the machine is not clearing, m^2/h', min=1.0, max=100000.0)
     time_budget_margin_s: float = param(3600.0, 'added to the time budget (planning, spin-up, '
                                         're-cover passes), s', min=0.0, max=86400.0)
-    no_progress_abort_s: float = param(1800.0, 'abort when no new ground is processed for this '
-                                       'long while clearing (longer than the longest transit), '
-                                       's', min=1.0, max=604800.0)
+    no_progress_abort_s: float = vehicle_params.no_progress_abort_s()
     planning_timeout_s: float = param(60.0, 'abort when no coverage path arrives within this, s',
                                       min=1.0, max=3600.0)
     stall_log_s: float = param(10.0, 'say why the machine stands (the protective stop and its '

@@ -372,6 +372,30 @@ def test_a_second_pass_is_planned_at_the_missions_pace_and_ended_past_reprocess_
     assert c.status.reason.endswith('ended after 150 s (reprocess_max_s)')
 
 
+def test_a_second_pass_ends_before_the_no_progress_watchdog_would_end_the_mission(area_file):
+    """The pass processes no new ground: after re-cover passes that processed none either,
+    the mission manager's ``no_progress_abort_s`` (one parameter for both nodes) would abort
+    the mission within ``reprocess_max_s``. The pass ends 60 s before that, where the
+    machine is, and the coverage is final."""
+    rt, out = _statuses(area_file, reprocess_max_s=1500.0, no_progress_abort_s=1800.0)
+    c = rt.component
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    rt.deliver('follower', FollowerStatus.FOLLOWING, 1.0)
+    _processed(rt, 100.0)           # the last new ground; re-cover passes found none after
+    ap = Detection(x=22.0, y=15.0, depth=0.1, confidence=0.9, kind=DetectionKind.AP,
+                   radius=0.05)
+    rt.deliver('detections', Detections(1000.0, [ap]), 1000.0)
+    rt.deliver('pose', VehicleState(1000.0, 15.0, 21.0, 0.0), 1000.0)
+    _processed(rt, 1000.0)
+    rt.deliver('follower', FollowerStatus.DONE, 1000.0)
+    assert c.status.state == PlanState.PLANNED.value and c.field_progress[1] == 100.0
+    rt.deliver('pose', VehicleState(1839.0, 20.0, 15.0, 0.0), 1839.0)
+    assert c.status.state == PlanState.PLANNED.value
+    rt.deliver('pose', VehicleState(1840.0, 20.0, 15.0, 0.0), 1840.0)
+    assert c.status.state == PlanState.COMPLETE.value
+    assert c.status.reason.endswith('ended after 840 s (before the no-progress watchdog)')
+
+
 def _refuse(rt, stamp, reason=None):
     from demining_bringup.contract.datatypes import SafetyEvent
     from demining_bringup.contract.states import NO_GO_AHEAD, SafetyState
