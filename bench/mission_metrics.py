@@ -628,14 +628,22 @@ def suspects_under_tracks(safety_events: Iterable[Any]) -> int:
     return sum(1 for e in safety_events if HAZARD_UNDER_TRACK in str(_field(e, 'reason')))
 
 
-def mines_left_active_in_processed_ground(items: Iterable[TruthItem], grid: Any) -> int:
-    """Mines/UXO still active whose position lies in a processed cell of the hazard field."""
+def mines_left_active_in_processed_ground(items: Iterable[TruthItem], grid: Any,
+                                          no_go: Sequence[Tuple[float, float, float]] = ()
+                                          ) -> int:
+    """Mines/UXO still active whose position lies in a processed cell of the hazard field,
+    outside the report's no-go zones ``no_go`` (x, y, radius): ground the record leaves for
+    a manual or EOD team, not released as processed (:func:`demining_bringup.report.
+    cleared_polygon`)."""
     live = [it for it in items if it.active and _kind(it.kind) in HAZARD_KINDS]
     if not live:
         return 0
     xs = np.array([it.x for it in live], dtype=float)
     ys = np.array([it.y for it in live], dtype=float)
-    return int(in_processed_hazard(grid, xs, ys).sum())
+    hit = in_processed_hazard(grid, xs, ys)
+    for x, y, r in no_go:
+        hit &= np.hypot(xs - x, ys - y) > r
+    return int(hit.sum())
 
 
 # --------------------------------------------------------------------------------------------

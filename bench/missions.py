@@ -106,7 +106,8 @@ Metrics of a row (definitions):
   are neither destroyed nor detonated (the simulator's item fates, ``Simulator.item_fates``:
   untouched, damaged, thrown aside or pushed deeper mines are live) and whose position at the
   end (where a thrown mine landed) lies in a processed cell of the hazard field of the
-  mission's grid.
+  mission's grid, outside the report's no-go zones (left for a manual or EOD team, not
+  released as processed: ``demining_bringup.report.cleared_polygon``).
 * ``rate_vs_limit``: clearance rate (m^2/h: processed area over mission time, the report's
   figure) divided by ``tool_width_m x working_speed_mps x 3600`` (resolved parameters).
 * ``rtf``: simulated s / wall s of the mission (host start to shut-down); ``wall_s`` that wall
@@ -875,7 +876,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             mines_left_active=sum(1 for it in items
                                   if it.kind in mm.HAZARD_KINDS and it.active),
             mines_left_active_in_processed_ground=mm.mines_left_active_in_processed_ground(
-                items, mission.grid),
+                items, seen.setdefault('grid', mission.grid)),
             processed_before_scan_m2=round(unscanned_m2, 2),
             processed_before_scan_pct=(round(100.0 * unscanned_m2 / done_m2, 2)
                                        if done_m2 > 0.0 else None),
@@ -904,6 +905,10 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         out.update(coverage_workable_pct=summary.get('coverage_workable_percent'),
                    no_go_zones=len(zones),
                    false_no_go_zones=mm.false_no_go_zones(zones, seen['truth_items']))
+        if 'grid' in seen:
+            # the record's processed ground leaves the no-go zones out (report.cleared_polygon)
+            out['mines_left_active_in_processed_ground'] = \
+                mm.mines_left_active_in_processed_ground(seen['truth_items'], seen['grid'], zones)
         rate = float(summary['clearance_rate_m2_per_h'])
         out['at_detonations'] = int(summary['at_detonations'])
     else:

@@ -312,10 +312,13 @@ def truth_record(record: MissionRecord, content: JournalContent,
     res = grid.resolution
 
     def processed_at(x: float, y: float) -> bool:
+        # the record's processed ground: its no-go zones are left for a manual or EOD team
+        # (demining_bringup.report.cleared_polygon)
         i = int(math.floor((x - grid.origin_x) / res))
         j = int(math.floor((y - grid.origin_y) / res))
         return (0 <= j < grid.height and 0 <= i < grid.width and bool(grid.processed[j, i])
-                and bool(grid.mask[j, i]))
+                and bool(grid.mask[j, i]) and not any(
+                    math.hypot(x - zx, y - zy) <= zr for zx, zy, zr in record.no_go_zones))
 
     items = []
     for it in world.items:

@@ -58,6 +58,8 @@ def test_mines_left_active_in_processed_ground_counts_only_live_hazards_in_proce
         item('ap_nan', 'AP', math.nan, 1.0),
     ]
     assert mm.mines_left_active_in_processed_ground(items, g) == 3
+    # a live mine in a no-go zone of the report is left for EOD, not in released ground
+    assert mm.mines_left_active_in_processed_ground(items, g, [(1.5, 2.3, 0.5)]) == 2
     assert mm.mines_left_active_in_processed_ground([], g) == 0
     g.processed[:] = False
     assert mm.mines_left_active_in_processed_ground(items, g) == 0

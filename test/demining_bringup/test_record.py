@@ -24,7 +24,7 @@ PARAMS = {'processed_resolution_m': 0.1, 'tool_width_m': 2.0, 'tool_offset_x_m':
           'working_depth_m': 0.15}
 
 
-def _journal(run_dir, *, terminal=True, simulated=True):
+def _journal(run_dir, *, terminal=True, simulated=True, extra_tracks=()):
     """A journal of the training field: left half processed, one AP neutralised, one tracked."""
     world = load_world(WORLD)
     grid = ProcessedGrid(world.field, world.exclusion_zones, 0.1, 2.0, 2.6)
@@ -48,11 +48,25 @@ def _journal(run_dir, *, terminal=True, simulated=True):
     j.event(SimEvent(50.0, 'neutralised', 'ap_pmn_1', 'AP', 6.0, 5.0, 'tool'))
     j.event(SimEvent(60.0, 'ap_detonation', 'clutter_can_1', 'clutter', 11.8, 3.6, 'tool'))
     j.tracks(100.0, [Detection(9.1, 16.0, 0.1, 0.9, DetectionKind.AP, id=1),
-                     Detection(28.0, 1.0, 0.1, 0.6, DetectionKind.UNKNOWN, id=2)])
+                     Detection(28.0, 1.0, 0.1, 0.6, DetectionKind.UNKNOWN, id=2),
+                     *extra_tracks])
     if terminal:
         j.transition(120.0, 'complete', 'coverage path complete')
     j.commit(120.0)
     j.close()
+
+
+def test_a_live_mine_in_a_no_go_zone_is_not_left_in_released_ground(tmp_path):
+    """gen_random seed 66: a PMN-2 labelled AT at a processed strip's edge, untouched by
+    the flail, was counted live in processed ground although its no-go zone leaves it for an
+    EOD team: the record's processed ground leaves the no-go zones out."""
+    _journal(str(tmp_path), extra_tracks=[
+        Detection(14.5, 12.0, 0.15, 0.9, DetectionKind.AT, id=3, radius=0.16)])
+    rebuild_report(str(tmp_path))
+    truth = json.loads((tmp_path / TRUTH_FILE).read_text())
+    fate = {i['item_id']: i for i in truth['items']}
+    assert not fate['ap_pmn2_1']['in_processed_ground']
+    assert truth['mines_left_active_in_processed_ground'] == 1     # ap_pmn_2 only
 
 
 def test_a_journal_cut_short_gives_an_interrupted_report(tmp_path):

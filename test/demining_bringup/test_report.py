@@ -1,6 +1,7 @@
 """Tests of the clearance report writer."""
 
 import json
+import math
 import os
 import stat
 
@@ -59,6 +60,17 @@ def test_cleared_area_is_the_processed_ground_inside_the_field(tmp_path):
 def test_exclusion_zones_are_not_cleared_area():
     rec = _record(exclusion_zones=[[(10, 5), (15, 5), (15, 10), (10, 10)]])
     assert cleared_polygon(rec).area == pytest.approx(575.0, rel=1e-6)
+
+
+def test_no_go_zones_are_not_cleared_area():
+    """gen_random seed 66: a PMN-2 labelled AT lay at the edge of a strip the tool had
+    processed (the flail never touched it); its no-go zone, left for an EOD team, lay inside
+    the cleared area the record released."""
+    from shapely.geometry import Point
+    rec = _record(no_go_zones=[(9.3, 3.4, 1.2)])
+    cleared = cleared_polygon(rec)
+    assert not cleared.intersects(Point(9.3, 3.4).buffer(1.1))
+    assert cleared.area == pytest.approx(600.0 - math.pi * 1.2 ** 2, rel=2e-3)
 
 
 def test_empty_mission_still_writes_a_report(tmp_path):
