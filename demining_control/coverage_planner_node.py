@@ -917,15 +917,21 @@ class CoveragePlannerComponent(Component):
                 now - since < c.reprocess_max_s and now - self.field_progress[1]
                 < c.no_progress_abort_s - _WATCHDOG_MARGIN_S):
             return
-        unplanned = self.plan.unplanned
+        why = ('reprocess_max_s' if now - since >= c.reprocess_max_s
+               else 'before the no-progress watchdog')
+        self._stay(pose, f'ended after {now - since:.0f} s ({why})', now)
+
+    def _stay(self, pose: VehicleState, reason: str, now: float) -> None:
+        """Hand over a path that is where the machine stands (done at once, so the mission
+        completes), keeping what the last plan left unprocessed, and say the coverage is
+        final with ``reason``."""
+        unplanned = self.plan.unplanned if self.plan is not None else []
         self.plan = _nothing_left(pose, self.config)
         self.plan.unplanned = unplanned
         self.path, self.work = np.array([[pose.x, pose.y, pose.yaw]]), np.zeros(0, dtype=bool)
         self.progress = 0
         self.emit('path', self.path)
-        why = ('reprocess_max_s' if now - since >= c.reprocess_max_s
-               else 'before the no-progress watchdog')
-        self._finish(f'ended after {now - since:.0f} s ({why})', now)
+        self._finish(reason, now)
 
     def _second_pass_spots(self, processed) -> List[Polygon]:
         """The discs of the suspects (:func:`hazard_discs`, grown by
@@ -1531,14 +1537,8 @@ class CoveragePlannerComponent(Component):
                 return True
             if processed is not None and not processed.is_empty and \
                     str(exc).startswith(NOTHING_LEFT):
-                # every lane processed: final. A resumed (or re-planned) mission also gets a
-                # path that is where the machine stands, done at once, so the mission completes
-                unplanned = self.plan.unplanned if self.plan is not None else []
-                self.plan, self.path = _nothing_left(pose, c), np.array([[pose.x, pose.y,
-                                                                          pose.yaw]])
-                self.plan.unplanned, self.work = unplanned, np.zeros(0, dtype=bool)
-                self.emit('path', self.path)
-                self._finish(str(exc), now)
+                # every lane processed: final (a resumed or re-planned mission too)
+                self._stay(pose, str(exc), now)
                 return True
             else:
                 # A plan the supervisor would stop, or none: refused, and the mission ends
