@@ -1138,6 +1138,50 @@ def test_a_new_suspect_a_track_of_the_path_ahead_would_press_is_planned_round(ar
     assert len(out) == 1 and rt.component.suspect_replans == 0
 
 
+def test_a_re_plan_for_a_suspect_ahead_that_would_start_blind_keeps_the_path_in_force(
+        area_file):
+    """mixed_field seed 2: mid-lane, a suspect beside the lane ahead re-planned the remaining
+    ground; the re-plan began with a pivot where the machine stood, a track swept the
+    neighbouring strip no sensor had looked at, and an undetected TM-62M 2.2 m off went off
+    under it. Such a re-plan is optional: one whose first pivot or tool lowering reaches
+    ground nothing has looked at is not taken, and the path in force (over ground the boom
+    has seen up to its turn) goes on; made all the same, it would start blind."""
+    from demining_control.coverage.allowed import check_path, contact_for
+    rt, out = _runtime(area_file, suspect_lookahead_m=1000.0)
+    c = rt.component
+    rt.deliver('pose', VehicleState(0.0, -5.0, 1.0, 0.0), 0.0)
+    res = 0.1
+    values = np.zeros((260, 400), dtype=np.int8)
+    rt.deliver('processed', Grid(0.5, values, -5.0, -3.0, res), 0.5)
+    # the machine has worked a lane along y = 10 into the middle of the field (its boom has
+    # seen that strip only); the path in force goes on east, then turns north
+    _drive_east(rt, -5.0, 15.0, 10.0, 1.0, 100.0)
+    values[int(11.5 / res):int(14.5 / res), int(5.0 / res):int(20.0 / res)] = 100
+    rt.deliver('processed', Grid(100.5, values, -5.0, -3.0, res), 100.5)
+    c.path = np.array([[15.0, 10.0, 0.0], [25.0, 10.0, np.pi / 2], [25.0, 16.0, np.pi / 2]])
+    c.work, c.progress = np.ones(3, dtype=bool), 0
+    n = len(out)
+    lattice = [(float(x), float(y), 0.3) for x in np.arange(20.0, 29.0, 0.5)
+               for y in np.arange(5.0, 15.0, 0.5)]
+    check = check_path(c.path, c.work, c.area.field, [], None, contact_for(c.config, 0.1),
+                       suspects=lattice)
+    x, y = check.suspects_pressed[0]
+    rt.deliver('detections', Detections(101.0, [Detection(
+        x=x, y=y, depth=0.12, confidence=0.6, kind=DetectionKind.UNKNOWN, radius=0.05)]),
+        101.0)
+    assert any('would press the detected suspect' in m for m in rt.log.at('warning'))
+    assert len(out) == n and c.suspect_replans == 0 and c.path[0, 0] == 15.0
+    assert any(m.startswith('no re-plan: its first pivot or tool lowering, where the machine '
+                            'stands, reaches') for m in rt.log.at('warning'))
+    # the same plan, not optional, is taken: it starts blind
+    pose = VehicleState(102.0, 15.0, 10.0, 0.0)
+    assert c._plan(pose, c._processed_now(), 102.0)
+    lead = c.plan.lead_ins
+    first = np.asarray(c.plan.waypoints)[0]
+    assert lead.start_pivot is not None or any(
+        math.dist(p, first) < 2.5 for p, _ in lead.blind)
+
+
 @pytest.mark.parametrize('idle_max', [2, 0])
 def test_suspect_replans_without_new_processed_ground_are_bounded(area_file, idle_max):
     """gen_random seed 64: every field lane planned, the path worked only its turning ground
