@@ -924,6 +924,10 @@ def test_a_refusal_is_answered_at_the_suspect_it_names_never_by_widening_another
     _pinned_by_suspect(rt, pose, 47.0, 54.0, at=(17.0, 6.4))
     assert len(out) == n + 2 and not comp.inflation
     assert len(comp.marked) == 1 and comp.marked[0].contains(Point(17.0, 6.4))
+    # the marked suspect is planned round as keep-out ground, no longer as a suspect
+    assert [d[:2] for d in comp._unmarked()] == [(d[0], d[1]) for d in comp.hazards
+                                                 if math.dist(d[:2], (17.0, 6.4)) > 0.5]
+    assert len(comp._unmarked()) == len(comp.hazards) - 1
     # still refused there: a pin at the mark, counted and bounded like any zone's
     _pinned_by_suspect(rt, pose, 54.0, 61.0, at=(17.0, 6.4))
     assert len(out) == n + 3 and comp.zone_pins == {('h', 0): 1}

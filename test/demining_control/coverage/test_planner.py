@@ -248,6 +248,31 @@ def test_a_transit_across_a_row_of_holes_goes_round_each():
     assert LineString(pts).length < 1.3 * 80.0
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(5.0, 45.0), st.floats(2.0, 18.0), st.floats(0.5, 3.0)),
+                min_size=1, max_size=12),
+       st.lists(st.tuples(st.floats(-5.0, 55.0), st.floats(-5.0, 25.0)), min_size=2,
+                max_size=6))
+def test_keep_out_metres_are_the_footprints_area_in_the_zones_union(discs, pts):
+    """The keep-out metres of a drive (its footprint's area in the keep-out ground across the
+    machine's width) are summed over the zones' disjoint pieces each swept part meets: the
+    same as the overlay with the whole union, with and without the clearance, for any zones
+    (overlapping ones merge) and any drive."""
+    from demining_control.coverage.planner import _Planner
+    zones = [list(disc_polygon(x, y, r).exterior.coords)[:-1] for x, y, r in discs]
+    p = CoverageParams()
+    planner = _Planner([(0, 0), (50, 0), (50, 20), (0, 20)], zones, p)
+    parts = planner._swept_parts(pts)
+    for clearance, zone in ((False, planner.zone_block), (True, planner.zone_judge)):
+        whole = (float(np.sum(shapely.area(shapely.intersection(parts, zone))))
+                 / (2.0 * p.footprint_half_width_m) if len(parts) else 0.0)
+        turns = planner._keep_out_m(pts, clearance=clearance) - whole
+        # what is left is the pivots' count, whole multiples of the turn penalty
+        assert turns >= -1e-9
+        assert turns / planner_module._TURN_HIT_M == pytest.approx(
+            round(turns / planner_module._TURN_HIT_M), abs=1e-6)
+
+
 def test_ground_cut_off_by_a_zone_is_never_nothing_left():
     """mixed_field: false AT zones round the start cut the field off; the planner said
     'nothing left' and the mission completed at 0.8 %."""
