@@ -3,6 +3,7 @@
 speed, a noisy ride-height sensor)."""
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -275,3 +276,55 @@ def test_the_component_publishes_tool_events_and_the_record_keeps_them():
             codec.decode_tool_event(String(data=bad))
     assert codec.decode_tool_event(codec.encode_tool_event(ToolEvent(2.0, 'stall'))).kind \
         == 'stall'
+
+
+@pytest.mark.parametrize('where, leg, slowed', [
+    ((3.6, 0.3), LegKind.WORK, True),           # 1 m ahead of the tool's line, in its strip
+    ((2.4, -0.9), LegKind.WORK, True),          # under the rotor, at the strip's edge
+    ((5.0, 0.0), LegKind.WORK, False),          # 2.4 m ahead: not yet
+    ((1.9, 0.0), LegKind.WORK, False),          # 0.7 m behind the line: passed
+    ((3.0, 1.2), LegKind.WORK, False),          # beside the 2 m strip
+    ((3.0, 0.0), LegKind.TRANSIT, False),       # the tool is up
+])
+def test_the_flail_passes_slower_over_a_detected_suspect(where, leg, slowed):
+    """gen_lshape_sand_rows seed 66: a PMA-2 the fusion tracked as unknown 5 s before the
+    flail passed it was not engaged and went off under the right track. With a suspect in the
+    tool's strip ahead (up to 1.5 m before its line, 0.5 m past it) on a work leg, the speed
+    limit is half the governed one: twice the strikes per m^2, and deeper. The machine at
+    the origin faces +y here (the strip is turned into the map frame)."""
+    from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections,
+                                                     VehicleState)
+    from demining_bringup.contract.states import MissionState
+    from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
+    from demining_control.tool_controller_node import ToolControllerComponent
+
+    def limits(suspects):
+        out = []
+        rt = ComponentRuntime(ToolControllerComponent,
+                              sink=lambda p, v: out.append(v) if p == 'speed_limit' else None,
+                              log=RecordingLog())
+        rt.configure({'tool_offset_x_m': 2.6, 'tool_width_m': 2.0})
+        rt.activate(0.0)
+        rt.deliver('mission', MissionState.CLEARING, 0.0)
+        rt.deliver('leg', leg, 0.0)
+        rt.deliver('detections', Detections(0.0, suspects), 0.0)
+        for k in range(1, 30):
+            t = 0.1 * k
+            rt.deliver('tool_state', ToolState(t, 83.8, 0.0, 0.15, 0.0, 0.0), t)
+            rt.deliver('pose', VehicleState(t, 0.0, 0.0, math.pi / 2, v=0.2), t)
+            rt.fire('control', t)
+        return out, rt
+    # (x ahead, y to the left) in the machine's frame -> map frame facing +y
+    x, y = -where[1], where[0]
+    suspect = Detection(x=x, y=y, depth=0.05, confidence=0.3, kind=DetectionKind.UNKNOWN,
+                        radius=0.05)
+    free, _ = limits([])
+    near, rt = limits([suspect])
+    assert free[-1] > 0.0
+    assert near[-1] == pytest.approx(0.5 * free[-1] if slowed else free[-1])
+    slowing = [m for _, m, _ in rt.log.lines if m.startswith('slowing to 0.5')]
+    assert len(slowing) == (1 if slowed else 0)
+    # an AT track is a no-go zone the tool never reaches: not slowed for
+    at, _ = limits([Detection(x=x, y=y, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
+                              radius=0.16)])
+    assert at[-1] == pytest.approx(free[-1])
