@@ -328,3 +328,20 @@ def test_the_flail_passes_slower_over_a_detected_suspect(where, leg, slowed):
     at, _ = limits([Detection(x=x, y=y, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
                               radius=0.16)])
     assert at[-1] == pytest.approx(free[-1])
+
+
+def test_half_the_speed_over_a_suspect_leaves_a_small_mine_untouched_far_less_often():
+    """The figure behind ``suspect_speed_factor`` (docs/sources.md), in the simulator's own
+    model: a PMA-2 (68 mm) 3-13 cm deep in loam under the MV-4's flail (34 hammers, 800 rpm,
+    2 m, set 0.162 m deep) is left untouched with p 0.24 at 0.2 m/s and 0.06 at 0.1 m/s."""
+    from demining_sim.ground_processing import (Outcome, ToolPass, pass_probabilities)
+    p = ProcessingParams()
+
+    def untouched(speed, top):
+        s = strikes_per_m2(34, 83.8, speed, 2.0)
+        reach = min(flail_reach_m(p, s, 1.0), 0.162)
+        return pass_probabilities(p, 'AP', 0.068, top, ToolPass('flail', s, reach, 0.162))[
+            Outcome.UNTOUCHED]
+    for top in (0.03, 0.08, 0.13):
+        assert untouched(0.2, top) == pytest.approx(0.24, abs=0.01)
+        assert untouched(0.1, top) == pytest.approx(0.06, abs=0.01)
