@@ -378,6 +378,8 @@ class CoveragePlannerComponent(Component):
         #: Local repairs round new no-go zones (see ``replan_mode``), and the waypoint of the
         #: path the machine is at (the repair keeps the path from there).
         self.repairs = 0
+        #: the path in force is a repair's (:meth:`_repair`), not judged again as a whole
+        self.repaired = False
         self.progress = 0
         #: Re-cover passes planned so far; True once the coverage is final (status complete).
         self.recover_passes = 0
@@ -1413,6 +1415,7 @@ class CoveragePlannerComponent(Component):
             return False
         left = dropped_area(repair.dropped)
         self.path, self.work, self.progress = repair.path, repair.work, 0
+        self.repaired = True
         self.emit('path', self.path)
         self._publish_status(PlanState.PLANNED, f'path repaired round {len(self.no_go.discs)} '
                              f'no-go zone(s): {repair.cuts} stretch(es) cut', now)
@@ -1593,11 +1596,14 @@ class CoveragePlannerComponent(Component):
                              'from keep-out ground')
         blind_start = _blind_at_start(
             plan, start, contact_for(c, _SUSPECT_CHECK_RESOLUTION_M).pivot_radius_m)
-        if optional and blind_start > 0.0:
+        if optional and blind_start > 0.0 and not self.repaired:
             # mixed_field seed 2: a re-plan for a suspect 1.2 m beside the lane ahead pivoted
             # mid-lane, a track swept the neighbouring strip no sensor had looked at, and an
-            # undetected TM-62M 2.2 m off went off under it. The path in force goes on over
-            # ground the boom has seen; the re-plan would start on ground it has not
+            # undetected TM-62M 2.2 m off went off under it. A full plan's path goes on over
+            # ground its own judgement kept seen; the re-plan would start on ground it has not.
+            # A repair's is not judged so (its stretches re-joined round the zones): kept, its
+            # re-join's transit over unprocessed ground, driven tool down by the interlock,
+            # lowered the flail onto a TM-62M no sensor had reported (gen_at_uxo_lanes seed 67)
             self.log.warning(f'no re-plan: its first pivot or tool lowering, where the machine '
                              f'stands, reaches {blind_start:.1f} m^2 of the field no sensor '
                              'has looked at; the path in force is kept')
@@ -1630,6 +1636,7 @@ class CoveragePlannerComponent(Component):
         self.suspects_checked.update(suspect_key(x, y) for x, y, _ in suspects)
         self.plan, self.path, self.work = plan, path, work
         self.progress = 0
+        self.repaired = False
         if self.first_plan is None:
             self.first_plan = (now, plan.expected_time_s)
         self.final = False
