@@ -19,9 +19,8 @@ import dataclasses
 import math
 from typing import Dict, List, Optional, Tuple
 
-from demining_bringup.contract import topics
+from demining_bringup.contract import topics, vehicle_params
 from demining_bringup.contract.component import Component, Port, Status
-from demining_bringup.contract import vehicle_params
 from demining_bringup.contract.datatypes import (TRACK_HAZARD_KINDS, Detections, ToolCommand,
                                                  ToolState, VehicleState)
 from demining_bringup.contract.parameters import param
