@@ -42,6 +42,10 @@ class ToolControllerConfig(ToolParams):
                                   '(the load law then assumes standstill), s', min=0.05,
                                   max=10.0)
     tool_offset_x_m: float = vehicle_params.tool_offset_x_m()
+    # the slower pass never commands less than the supervisor judges slip at (a machine
+    # slipping in mud over a suspect, slowed below it, went unstopped: config/faults/
+    # track_slip.yaml)
+    motion_check_min_speed_mps: float = vehicle_params.motion_check_min_speed_mps()
     # Halving the speed doubles the strikes per m^2 and, by the shared depth law, the depth
     # they loosen: P(miss) = exp(-n / n_e) is squared (demining_control/tools/suspects.py)
     suspect_speed_factor: float = param(
@@ -131,9 +135,18 @@ class ToolControllerComponent(Component):
             self.emit('events', ev)
         self.emit('command', ToolCommand(float(cmd.flail_speed), float(cmd.tiller_speed),
                                          float(cmd.depth)))
-        self.emit('speed_limit', float(c.speed_limit_mps * self._suspect_factor(now)))
+        self.emit('speed_limit', float(self._limit(c.speed_limit_mps, now)))
         if math.isfinite(c.depth_error_m):
             self.emit('depth_error', float(c.depth_error_m))
+
+    def _limit(self, governed: float, now: float) -> float:
+        """The speed limit: ``governed``, or over a suspect at the tool
+        ``suspect_speed_factor`` of it but not below ``motion_check_min_speed_mps`` (nor above
+        ``governed``)."""
+        factor = self._suspect_factor(now)
+        if factor >= 1.0:
+            return governed
+        return min(governed, max(factor * governed, self.config.motion_check_min_speed_mps))
 
     def _suspect_factor(self, now: float) -> float:
         """``suspect_speed_factor`` on a work leg with a suspect at the tool (a fresh pose),

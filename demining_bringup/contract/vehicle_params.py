@@ -61,6 +61,14 @@ def tool_offset_x_m() -> Any:
     return param(2.6, 'tool centre ahead of base_link, m', min=0.0, max=20.0)
 
 
+def motion_check_min_speed_mps() -> Any:
+    """Commanded speed above which the safety supervisor judges track slip; the tool
+    controller's slower pass over a suspect never commands less, so slip stays judged."""
+    return param(0.15, 'slip is judged only above this commanded |v| (below it the GNSS speed '
+                 'over ground is too noisy to tell slip from standing); a slower pass over a '
+                 'suspect is held at it, m/s', min=0.0, max=10.0)
+
+
 def working_depth_m() -> Any:
     """Required processing depth (IMAS 09.50: national standards often ask 15 cm)."""
     return param(0.15, 'required processing depth, m (IMAS 09.50 national standards often ask '

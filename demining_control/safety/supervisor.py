@@ -305,8 +305,7 @@ class SafetyParams:
     max_pose_jump_m: float = param(1.0, 'a pose step this much longer than the motion since '
                                    'the last judgement allows is a localisation jump (stop, '
                                    'waits for a resume), m', min=0.1, max=100.0)
-    motion_check_min_speed_mps: float = param(0.15, 'slip is judged only above this commanded '
-                                              '|v|, m/s', min=0.0, max=10.0)
+    motion_check_min_speed_mps: float = vehicle_params.motion_check_min_speed_mps()
     ground_speed_timeout_s: float = param(1.0, 'a speed over ground (GNSS) older than this is '
                                           'not used for the slip check (the localisation\'s '
                                           'speed is), s', min=0.1, max=60.0)

@@ -290,20 +290,23 @@ def test_the_flail_passes_slower_over_a_detected_suspect(where, leg, slowed):
     """gen_lshape_sand_rows seed 66: a PMA-2 the fusion tracked as unknown 5 s before the
     flail passed it was not engaged and went off under the right track. With a suspect in the
     tool's strip ahead (up to 1.5 m before its line, 0.5 m past it) on a work leg, the speed
-    limit is half the governed one: twice the strikes per m^2, and deeper. The machine at
-    the origin faces +y here (the strip is turned into the map frame)."""
+    limit is half the governed one: twice the strikes per m^2, and deeper; never below the
+    speed the supervisor judges slip at (``motion_check_min_speed_mps``: a machine slowed
+    below it in mud went unstopped, config/faults/track_slip.yaml). The machine at the origin
+    faces +y here (the strip is turned into the map frame)."""
     from demining_bringup.contract.datatypes import (Detection, DetectionKind, Detections,
                                                      VehicleState)
     from demining_bringup.contract.states import MissionState
     from demining_bringup.hosts.runtime import ComponentRuntime, RecordingLog
     from demining_control.tool_controller_node import ToolControllerComponent
 
-    def limits(suspects):
+    def limits(suspects, floor=0.01):
         out = []
         rt = ComponentRuntime(ToolControllerComponent,
                               sink=lambda p, v: out.append(v) if p == 'speed_limit' else None,
                               log=RecordingLog())
-        rt.configure({'tool_offset_x_m': 2.6, 'tool_width_m': 2.0})
+        rt.configure({'tool_offset_x_m': 2.6, 'tool_width_m': 2.0,
+                      'motion_check_min_speed_mps': floor})
         rt.activate(0.0)
         rt.deliver('mission', MissionState.CLEARING, 0.0)
         rt.deliver('leg', leg, 0.0)
@@ -324,6 +327,10 @@ def test_the_flail_passes_slower_over_a_detected_suspect(where, leg, slowed):
     assert near[-1] == pytest.approx(0.5 * free[-1] if slowed else free[-1])
     slowing = [m for _, m, _ in rt.log.lines if m.startswith('slowing to 0.5')]
     assert len(slowing) == (1 if slowed else 0)
+    # held at the speed slip is judged at: 0.1 m/s here, between the two
+    floored, _ = limits([suspect], floor=0.1)
+    assert 0.5 * free[-1] < 0.1 < free[-1]
+    assert floored[-1] == pytest.approx(0.1 if slowed else free[-1])
     # an AT track is a no-go zone the tool never reaches: not slowed for
     at, _ = limits([Detection(x=x, y=y, depth=0.2, confidence=0.9, kind=DetectionKind.AT,
                               radius=0.16)])
