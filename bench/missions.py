@@ -758,6 +758,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
     out: Dict[str, Any] = {}
     failed: List[str] = []
     recorder = None
+    grid = None             # the mission's processed-ground grid, once the host is up
     try:
         host.startup()
         if record_fusion:
@@ -765,6 +766,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             recorder = FusionRecorder(host.runtimes['fusion'].component.core)
         sim = host.runtimes['simulator'].component.sim
         mission = host.runtimes['mission_manager'].component.mission
+        grid = mission.grid
         world = sim.world
         geometry = mm.TrackGeometry(sim.p.track_gauge_m, sim.p.track_width_m,
                                     sim.p.track_length_m)
@@ -876,7 +878,7 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
             mines_left_active=sum(1 for it in items
                                   if it.kind in mm.HAZARD_KINDS and it.active),
             mines_left_active_in_processed_ground=mm.mines_left_active_in_processed_ground(
-                items, seen.setdefault('grid', mission.grid)),
+                items, grid),
             processed_before_scan_m2=round(unscanned_m2, 2),
             processed_before_scan_pct=(round(100.0 * unscanned_m2 / done_m2, 2)
                                        if done_m2 > 0.0 else None),
@@ -905,10 +907,10 @@ def _fly(nodes, run_dir: str, sim_time_limit: Optional[float],
         out.update(coverage_workable_pct=summary.get('coverage_workable_percent'),
                    no_go_zones=len(zones),
                    false_no_go_zones=mm.false_no_go_zones(zones, seen['truth_items']))
-        if 'grid' in seen:
+        if grid is not None:
             # the record's processed ground leaves the no-go zones out (report.cleared_polygon)
             out['mines_left_active_in_processed_ground'] = \
-                mm.mines_left_active_in_processed_ground(seen['truth_items'], seen['grid'], zones)
+                mm.mines_left_active_in_processed_ground(seen['truth_items'], grid, zones)
         rate = float(summary['clearance_rate_m2_per_h'])
         out['at_detonations'] = int(summary['at_detonations'])
     else:
